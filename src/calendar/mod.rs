@@ -1,0 +1,92 @@
+//! The calendar: Europe/London time, in hours and out of hours, and UK bank
+//! holidays per division.
+//!
+//! It knows nothing of people; the rota engine asks it one question — "at this
+//! instant, is this service in hours, and until when?" — and plans around the
+//! answer.
+
+pub mod holidays;
+pub mod hours;
+pub mod london;
+
+use std::path::Path;
+
+pub use holidays::{BankHoliday, Division, GovUkFile, Holidays};
+pub use hours::{Period, Reason, Span, WorkingHours};
+pub use london::{LONDON, instant_of, wall_clock};
+
+use crate::clock::Instant;
+
+/// The file name, inside the rota directory, of a published gov.uk bank-holidays file.
+pub const GOV_UK_FILE: &str = "bank-holidays.json";
+
+/// Bank holidays for every division, and the in-hours rules that use them.
+#[derive(Debug, Clone, Default)]
+pub struct Calendar {
+    holidays: Holidays,
+}
+
+/// Why the calendar could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct CalendarError {
+    /// The file at fault.
+    pub path: String,
+    /// What is wrong with it.
+    #[source]
+    pub source: holidays::GovUkFileError,
+}
+
+impl Calendar {
+    /// A calendar of bank holidays by rule, with `published` taking precedence for the years it covers.
+    pub fn new(published: Option<&GovUkFile>) -> Self {
+        Self { holidays: Holidays::new(published) }
+    }
+
+    /// The calendar for a rota directory: by rule, plus `bank-holidays.json`
+    /// from that directory when there is one.
+    pub fn load(rota_dir: &Path) -> Result<Self, CalendarError> {
+        let path = rota_dir.join(GOV_UK_FILE);
+        let published = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(GovUkFile::parse(&text).map_err(|source| CalendarError {
+                path: path.display().to_string(),
+                source,
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(CalendarError {
+                    path: path.display().to_string(),
+                    source: holidays::GovUkFileError::Json { line: 0, column: 0, message: e.to_string() },
+                });
+            }
+        };
+        Ok(Self::new(published.as_ref()))
+    }
+
+    /// The bank holidays themselves.
+    pub fn holidays(&self) -> &Holidays {
+        &self.holidays
+    }
+
+    /// Whether `at` is in hours for a service with `hours` in `division`, and
+    /// until when (as a local wall-clock time; see [`instant_of`]).
+    pub fn period(&self, hours: &WorkingHours, division: Division, at: Instant) -> Period {
+        hours::period_at(&self.holidays, hours, division, wall_clock(at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_hours_follows_local_time_not_utc() {
+        let calendar = Calendar::default();
+        // 07:30 UTC in July is 08:30 BST: in hours.
+        let summer = calendar.period(&WorkingHours::rcgp(), Division::EnglandAndWales, "2026-07-01T07:30:00Z".parse().unwrap());
+        assert!(summer.in_hours);
+        // 07:30 UTC in November is 07:30 GMT: not yet.
+        let winter = calendar.period(&WorkingHours::rcgp(), Division::EnglandAndWales, "2026-11-25T07:30:00Z".parse().unwrap());
+        assert!(!winter.in_hours);
+    }
+}

@@ -1,0 +1,7 @@
+//! Nightingale: one number and one address, any hour, for people discharged
+//! from NHS care and their carers; every concern reaches a named person.
+//!
+//! See `DESIGN.md` for the shape: one module per domain concept, wired in [`app`].
+
+pub mod calendar;
+pub mod clock;
