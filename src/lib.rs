@@ -3,5 +3,10 @@
 //!
 //! See `DESIGN.md` for the shape: one module per domain concept, wired in [`app`].
 
+pub mod app;
 pub mod calendar;
 pub mod clock;
+pub mod config;
+pub mod directory;
+pub mod http;
+pub mod rota;

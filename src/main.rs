@@ -1,1 +1,236 @@
-fn main(){}
+//! The `nightingale` command: a thin CLI over the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use nightingale::app::{self, Application};
+use nightingale::calendar::{Calendar, Division, LONDON, WorkingHours, parse_instant};
+use nightingale::clock::{Clock, Instant, SystemClock};
+use nightingale::config::Config;
+use nightingale::rota;
+
+/// Nightingale: one number, any hour, for people discharged from NHS care.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// A TOML config file; NIGHTINGALE_* environment variables override it.
+    #[arg(long, global = true, env = "NIGHTINGALE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: HTTP API and webhooks.
+    Serve,
+    /// Bank holidays and in-hours/out-of-hours questions.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+    /// Check the rota files and ask who is on call.
+    #[command(subcommand)]
+    Rota(RotaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CalendarCommand {
+    /// Print a year's bank holidays as `YYYY-MM-DD<TAB>title`.
+    Holidays {
+        /// england-and-wales, scotland or northern-ireland.
+        #[arg(long)]
+        division: Division,
+        /// The year, e.g. 2026.
+        #[arg(long)]
+        year: i32,
+    },
+    /// Say whether an instant is in hours or out of hours, and why.
+    At {
+        /// ISO 8601, e.g. 2026-11-27T19:05 (UK time) or 2026-11-27T19:05:00Z.
+        at: String,
+        /// Use this service's hours and division (default: RCGP hours, england-and-wales).
+        #[arg(long)]
+        service: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RotaCommand {
+    /// Validate every rota file and list coverage gaps; non-zero exit on either.
+    Check {
+        /// How many days ahead to look.
+        #[arg(long, default_value_t = 28)]
+        days: u32,
+        /// Start of the window (default: now).
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// Print the escalation chain for a service.
+    Who {
+        /// The service id.
+        #[arg(long)]
+        service: String,
+        /// When (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    match run(cli.command, &config) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
+    let clock = SystemClock;
+    match command {
+        Command::Serve => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(async {
+                let app = Application::build(config, Arc::new(clock)).await?;
+                app.run_until_stopped(app::shutdown_signal()).await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Calendar(CalendarCommand::Holidays { division, year }) => {
+            let calendar = Calendar::load(&config.rota_dir)?;
+            for h in calendar.holidays().in_year(division, year) {
+                println!("{}\t{}", h.date, h.title);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Calendar(CalendarCommand::At { at, service }) => {
+            let at = parse_instant(&at)?;
+            let (calendar, hours, division, whose) = match service {
+                Some(id) => {
+                    let rota = app::load_rota(config)?;
+                    let ix = find_service(&rota, &id)?;
+                    let s = &rota.services()[ix as usize];
+                    (
+                        rota.calendar().clone(),
+                        s.hours.clone(),
+                        s.division,
+                        format!("{} ({})", s.name, s.division),
+                    )
+                }
+                None => (
+                    Calendar::load(&config.rota_dir)?,
+                    WorkingHours::rcgp(),
+                    Division::EnglandAndWales,
+                    "RCGP hours, england-and-wales".to_owned(),
+                ),
+            };
+            let period = calendar.period(&hours, division, at);
+            println!("{} — {whose}", local(at));
+            println!("{period}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rota(RotaCommand::Check { days, from }) => {
+            let from = match from {
+                Some(text) => parse_instant(&text)?,
+                None => clock.now(),
+            };
+            rota_check(config, from, days)
+        }
+        Command::Rota(RotaCommand::Who { service, at }) => {
+            let rota = app::load_rota(config)?;
+            let ix = find_service(&rota, &service)?;
+            let at = match at {
+                Some(text) => parse_instant(&text)?,
+                None => clock.now(),
+            };
+            print!("{}", rota.resolve(ix, at));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn find_service(rota: &rota::Rota, id: &str) -> anyhow::Result<rota::ServiceIx> {
+    rota.service(id).ok_or_else(|| {
+        let known: Vec<&str> = rota.services().iter().map(|s| s.id.as_str()).collect();
+        anyhow::anyhow!("no service {id:?}; the services are {}", known.join(", "))
+    })
+}
+
+fn local(t: Instant) -> String {
+    t.with_timezone(&LONDON)
+        .format("%a %d %b %Y %H:%M %Z")
+        .to_string()
+}
+
+fn rota_check(config: &Config, from: Instant, days: u32) -> anyhow::Result<ExitCode> {
+    let rota = match rota::load_dir(&config.rota_dir) {
+        Ok(r) => r,
+        Err(problems) => {
+            for p in &problems.0 {
+                println!("error: {p}");
+            }
+            println!(
+                "{} problem(s) in {}: nothing was checked for gaps",
+                problems.0.len(),
+                config.rota_dir.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let covers = rota
+        .covers()
+        .all_intervals()
+        .map(|i| i.iter().count())
+        .sum::<usize>();
+    println!(
+        "{}: {} — {} services, {} people, {} rotations, {} cover intervals: files OK",
+        config.rota_dir.display(),
+        rota.trust_name,
+        rota.services().len(),
+        rota.people().len(),
+        rota.rotations().len(),
+        covers
+    );
+    let drama = rota.people().iter().filter(|p| p.contacts.iter().any(|c| matches!(c, nightingale::directory::ContactMethod::Sms(n) | nightingale::directory::ContactMethod::Voice(n) if n.is_drama()))).count();
+    if drama > 0 {
+        println!(
+            "note: {drama} people have Ofcom drama numbers (07700 900xxx and the like), which no phone answers: fine for a demo, not for a live rota"
+        );
+    }
+    let until = from + chrono::Duration::days(i64::from(days));
+    let gaps = rota::check(&rota, from, until);
+    println!("coverage {} → {} ({days} days):", local(from), local(until));
+    if gaps.is_empty() {
+        println!("no gaps: every service has a reachable level-1 person of its own throughout");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for gap in &gaps {
+            println!("gap\t{gap}");
+        }
+        println!("{} gap(s)", gaps.len());
+        Ok(ExitCode::from(1))
+    }
+}

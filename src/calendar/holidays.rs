@@ -27,7 +27,11 @@ pub enum Division {
 
 impl Division {
     /// Every division, in gov.uk's order.
-    pub const ALL: [Division; 3] = [Division::EnglandAndWales, Division::Scotland, Division::NorthernIreland];
+    pub const ALL: [Division; 3] = [
+        Division::EnglandAndWales,
+        Division::Scotland,
+        Division::NorthernIreland,
+    ];
 
     /// The name gov.uk and the rota files use, e.g. `england-and-wales`.
     pub fn as_str(self) -> &'static str {
@@ -47,7 +51,9 @@ impl fmt::Display for Division {
 
 /// The reason a division name was not understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown division {0:?}: write one of \"england-and-wales\", \"scotland\", \"northern-ireland\"")]
+#[error(
+    "unknown division {0:?}: write one of \"england-and-wales\", \"scotland\", \"northern-ireland\""
+)]
 pub struct UnknownDivision(pub String);
 
 impl FromStr for Division {
@@ -79,11 +85,23 @@ pub fn by_rule(division: Division, year: i32) -> Vec<BankHoliday> {
     if division != Division::Scotland {
         fixed_weekday.push((easter + Days::new(1), "Easter Monday"));
     }
-    fixed_weekday.push((first_weekday_on_or_after(date(5, 1), Weekday::Mon), "Early May bank holiday"));
-    fixed_weekday.push((last_weekday_of(year, 5, Weekday::Mon), "Spring bank holiday"));
+    fixed_weekday.push((
+        first_weekday_on_or_after(date(5, 1), Weekday::Mon),
+        "Early May bank holiday",
+    ));
+    fixed_weekday.push((
+        last_weekday_of(year, 5, Weekday::Mon),
+        "Spring bank holiday",
+    ));
     fixed_weekday.push(match division {
-        Division::Scotland => (first_weekday_on_or_after(date(8, 1), Weekday::Mon), "Summer bank holiday"),
-        _ => (last_weekday_of(year, 8, Weekday::Mon), "Summer bank holiday"),
+        Division::Scotland => (
+            first_weekday_on_or_after(date(8, 1), Weekday::Mon),
+            "Summer bank holiday",
+        ),
+        _ => (
+            last_weekday_of(year, 8, Weekday::Mon),
+            "Summer bank holiday",
+        ),
     });
     // Holidays on a fixed date, moved to a substitute weekday at a weekend.
     let mut fixed_date: Vec<(NaiveDate, &str)> = vec![(date(1, 1), "New Year’s Day")];
@@ -105,7 +123,10 @@ pub fn by_rule(division: Division, year: i32) -> Vec<BankHoliday> {
 
     let mut holidays: Vec<BankHoliday> = fixed_weekday
         .into_iter()
-        .map(|(date, title)| BankHoliday { date, title: title.to_owned() })
+        .map(|(date, title)| BankHoliday {
+            date,
+            title: title.to_owned(),
+        })
         .collect();
     // A fixed-date holiday on a weekday keeps its day; one at a weekend moves
     // to the next weekday not already a holiday. Placing the weekday ones
@@ -114,14 +135,20 @@ pub fn by_rule(division: Division, year: i32) -> Vec<BankHoliday> {
     let (on_weekdays, at_weekends): (Vec<_>, Vec<_>) =
         fixed_date.into_iter().partition(|(d, _)| !is_weekend(*d));
     for (date, title) in on_weekdays {
-        holidays.push(BankHoliday { date, title: title.to_owned() });
+        holidays.push(BankHoliday {
+            date,
+            title: title.to_owned(),
+        });
     }
     for (date, title) in at_weekends {
         let mut substitute = date;
         while is_weekend(substitute) || holidays.iter().any(|h| h.date == substitute) {
             substitute = substitute + Days::new(1);
         }
-        holidays.push(BankHoliday { date: substitute, title: format!("{title} (substitute day)") });
+        holidays.push(BankHoliday {
+            date: substitute,
+            title: format!("{title} (substitute day)"),
+        });
     }
     holidays.sort_by_key(|h| h.date);
     holidays
@@ -146,13 +173,23 @@ fn apply_one_offs(year: i32, holidays: &mut Vec<(NaiveDate, &'static str)>) {
             move_holiday("Spring bank holiday", date(6, 4), "Spring bank holiday");
             holidays.push((date(6, 5), "Queen’s Diamond Jubilee"));
         }
-        2020 => move_holiday("Early May bank holiday", date(5, 8), "Early May bank holiday (VE day)"),
+        2020 => move_holiday(
+            "Early May bank holiday",
+            date(5, 8),
+            "Early May bank holiday (VE day)",
+        ),
         2022 => {
             move_holiday("Spring bank holiday", date(6, 2), "Spring bank holiday");
             holidays.push((date(6, 3), "Platinum Jubilee bank holiday"));
-            holidays.push((date(9, 19), "Bank Holiday for the State Funeral of Queen Elizabeth II"));
+            holidays.push((
+                date(9, 19),
+                "Bank Holiday for the State Funeral of Queen Elizabeth II",
+            ));
         }
-        2023 => holidays.push((date(5, 8), "Bank holiday for the coronation of King Charles III")),
+        2023 => holidays.push((
+            date(5, 8),
+            "Bank holiday for the coronation of King Charles III",
+        )),
         _ => {}
     }
 }
@@ -214,8 +251,14 @@ struct GovUkEvent {
 #[derive(Debug, thiserror::Error)]
 pub enum GovUkFileError {
     /// The JSON did not have gov.uk's shape.
-    #[error("line {line}, column {column}: {message} (expected gov.uk's bank-holidays.json format)")]
-    Json { line: usize, column: usize, message: String },
+    #[error(
+        "line {line}, column {column}: {message} (expected gov.uk's bank-holidays.json format)"
+    )]
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// A top-level key is not a division.
     #[error("{0}")]
     Division(#[from] UnknownDivision),
@@ -264,7 +307,9 @@ impl Holidays {
         let mut published_dates: [BTreeMap<NaiveDate, String>; 3] = Default::default();
         if let Some(file) = published {
             for (name, division) in &file.0 {
-                let Ok(d) = name.parse::<Division>() else { continue };
+                let Ok(d) = name.parse::<Division>() else {
+                    continue;
+                };
                 let i = index(d);
                 for event in &division.events {
                     published_years[i].insert(event.date.year());
@@ -281,7 +326,10 @@ impl Holidays {
             }
             dates[i].append(&mut published_dates[i]);
         }
-        Self { dates, published_years }
+        Self {
+            dates,
+            published_years,
+        }
     }
 
     /// The bank holidays of `division` in `year`, in date order.
@@ -292,7 +340,10 @@ impl Holidays {
             let to = NaiveDate::from_ymd_opt(year, 12, 31).expect("valid year");
             self.dates[i]
                 .range(from..=to)
-                .map(|(date, title)| BankHoliday { date: *date, title: title.clone() })
+                .map(|(date, title)| BankHoliday {
+                    date: *date,
+                    title: title.clone(),
+                })
                 .collect()
         } else {
             by_rule(division, year)
@@ -335,8 +386,19 @@ mod tests {
 
     #[test]
     fn easter_dates_match_the_almanac() {
-        for (year, m, d) in [(2019, 4, 21), (2020, 4, 12), (2024, 3, 31), (2025, 4, 20), (2026, 4, 5), (2038, 4, 25)] {
-            assert_eq!(easter_sunday(year), NaiveDate::from_ymd_opt(year, m, d).unwrap(), "{year}");
+        for (year, m, d) in [
+            (2019, 4, 21),
+            (2020, 4, 12),
+            (2024, 3, 31),
+            (2025, 4, 20),
+            (2026, 4, 5),
+            (2038, 4, 25),
+        ] {
+            assert_eq!(
+                easter_sunday(year),
+                NaiveDate::from_ymd_opt(year, m, d).unwrap(),
+                "{year}"
+            );
         }
     }
 
@@ -359,14 +421,32 @@ mod tests {
 
     #[test]
     fn a_sunday_christmas_keeps_boxing_day_on_monday() {
-        let xmas: Vec<_> = listed(Division::EnglandAndWales, 2022).into_iter().filter(|l| l.starts_with("2022-12")).collect();
-        assert_eq!(xmas, ["2022-12-26 Boxing Day", "2022-12-27 Christmas Day (substitute day)"]);
+        let xmas: Vec<_> = listed(Division::EnglandAndWales, 2022)
+            .into_iter()
+            .filter(|l| l.starts_with("2022-12"))
+            .collect();
+        assert_eq!(
+            xmas,
+            [
+                "2022-12-26 Boxing Day",
+                "2022-12-27 Christmas Day (substitute day)"
+            ]
+        );
     }
 
     #[test]
     fn a_saturday_christmas_moves_both_days() {
-        let xmas: Vec<_> = listed(Division::EnglandAndWales, 2021).into_iter().filter(|l| l.starts_with("2021-12")).collect();
-        assert_eq!(xmas, ["2021-12-27 Christmas Day (substitute day)", "2021-12-28 Boxing Day (substitute day)"]);
+        let xmas: Vec<_> = listed(Division::EnglandAndWales, 2021)
+            .into_iter()
+            .filter(|l| l.starts_with("2021-12"))
+            .collect();
+        assert_eq!(
+            xmas,
+            [
+                "2021-12-27 Christmas Day (substitute day)",
+                "2021-12-28 Boxing Day (substitute day)"
+            ]
+        );
     }
 
     #[test]
@@ -376,8 +456,14 @@ mod tests {
         assert!(y2023.contains(&"2023-01-03 New Year’s Day (substitute day)".to_owned()));
         assert!(!y2023.iter().any(|l| l.contains("Easter Monday")));
         assert!(y2023.contains(&"2023-08-07 Summer bank holiday".to_owned()));
-        assert!(listed(Division::Scotland, 2024).contains(&"2024-12-02 St Andrew’s Day (substitute day)".to_owned()));
-        assert!(listed(Division::Scotland, 2022).contains(&"2022-01-04 2nd January (substitute day)".to_owned()));
+        assert!(
+            listed(Division::Scotland, 2024)
+                .contains(&"2024-12-02 St Andrew’s Day (substitute day)".to_owned())
+        );
+        assert!(
+            listed(Division::Scotland, 2022)
+                .contains(&"2022-01-04 2nd January (substitute day)".to_owned())
+        );
     }
 
     #[test]
@@ -385,7 +471,9 @@ mod tests {
         let y2024 = listed(Division::NorthernIreland, 2024);
         assert!(y2024.contains(&"2024-03-18 St Patrick’s Day (substitute day)".to_owned()));
         assert!(y2024.contains(&"2024-07-12 Battle of the Boyne (Orangemen’s Day)".to_owned()));
-        assert!(listed(Division::NorthernIreland, 2025).contains(&"2025-07-14 Battle of the Boyne (Orangemen’s Day) (substitute day)".to_owned()));
+        assert!(listed(Division::NorthernIreland, 2025).contains(
+            &"2025-07-14 Battle of the Boyne (Orangemen’s Day) (substitute day)".to_owned()
+        ));
     }
 
     #[test]
@@ -396,9 +484,13 @@ mod tests {
         let y2022 = listed(Division::Scotland, 2022);
         assert!(y2022.contains(&"2022-06-02 Spring bank holiday".to_owned()));
         assert!(y2022.contains(&"2022-06-03 Platinum Jubilee bank holiday".to_owned()));
-        assert!(y2022.contains(&"2022-09-19 Bank Holiday for the State Funeral of Queen Elizabeth II".to_owned()));
+        assert!(y2022.contains(
+            &"2022-09-19 Bank Holiday for the State Funeral of Queen Elizabeth II".to_owned()
+        ));
         assert!(!y2022.iter().any(|l| l.starts_with("2022-05-30")));
-        assert!(listed(Division::NorthernIreland, 2023).contains(&"2023-05-08 Bank holiday for the coronation of King Charles III".to_owned()));
+        assert!(listed(Division::NorthernIreland, 2023).contains(
+            &"2023-05-08 Bank holiday for the coronation of King Charles III".to_owned()
+        ));
     }
 
     #[test]
@@ -413,7 +505,13 @@ mod tests {
         let holidays = Holidays::new(Some(&file));
         let ew2031 = holidays.in_year(Division::EnglandAndWales, 2031);
         assert_eq!(ew2031.len(), 2);
-        assert_eq!(holidays.on(Division::EnglandAndWales, NaiveDate::from_ymd_opt(2031, 6, 6).unwrap()), Some("A proclaimed holiday"));
+        assert_eq!(
+            holidays.on(
+                Division::EnglandAndWales,
+                NaiveDate::from_ymd_opt(2031, 6, 6).unwrap()
+            ),
+            Some("A proclaimed holiday")
+        );
         // Years and divisions the file does not cover still follow the rules.
         assert_eq!(holidays.in_year(Division::EnglandAndWales, 2032).len(), 8);
         assert_eq!(holidays.in_year(Division::Scotland, 2031).len(), 9);
@@ -423,7 +521,10 @@ mod tests {
     fn a_malformed_file_says_where() {
         let err = GovUkFile::parse("{\"wales\": {\"events\": []}}").unwrap_err();
         assert!(err.to_string().contains("england-and-wales"), "{err}");
-        let err = GovUkFile::parse("{\n\"scotland\": {\"events\": [{\"date\": \"2031-13-01\", \"title\": \"x\"}]}}").unwrap_err();
+        let err = GovUkFile::parse(
+            "{\n\"scotland\": {\"events\": [{\"date\": \"2031-13-01\", \"title\": \"x\"}]}}",
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("line 2"), "{err}");
     }
 }

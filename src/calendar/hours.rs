@@ -29,7 +29,12 @@ impl Span {
 
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}–{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
+        write!(
+            f,
+            "{}–{}",
+            self.start.format("%H:%M"),
+            self.end.format("%H:%M")
+        )
     }
 }
 
@@ -60,12 +65,18 @@ impl WorkingHours {
 
     /// No in-hours team: the out-of-hours rota answers all day, every day.
     pub fn always_out_of_hours() -> Self {
-        Self { days: [None; 7], open_on_bank_holidays: false }
+        Self {
+            days: [None; 7],
+            open_on_bank_holidays: false,
+        }
     }
 
     /// Hours given day by day (Monday first), closed on bank holidays unless `open_on_bank_holidays`.
     pub fn new(days: [Option<Span>; 7], open_on_bank_holidays: bool) -> Self {
-        Self { days, open_on_bank_holidays }
+        Self {
+            days,
+            open_on_bank_holidays,
+        }
     }
 
     /// The span on `weekday`, if the in-hours team works that day.
@@ -110,13 +121,27 @@ pub struct Period {
 
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.in_hours { "in hours: " } else { "out of hours: " })?;
+        f.write_str(if self.in_hours {
+            "in hours: "
+        } else {
+            "out of hours: "
+        })?;
         match &self.reason {
-            Reason::WorkingDay(day, span) => write!(f, "{day} {span} is a working day"),
+            Reason::WorkingDay(day, span) => {
+                write!(f, "{day}, within the in-hours team's hours {span}")
+            }
             Reason::BankHoliday(title) => write!(f, "{title} is a bank holiday"),
             Reason::ClosedDay(day) => write!(f, "no in-hours team on {day}"),
-            Reason::BeforeHours(day, span) => write!(f, "before {} on {day} (in hours {span})", span.start.format("%H:%M")),
-            Reason::AfterHours(day, span) => write!(f, "after {} on {day} (in hours {span})", span.end.format("%H:%M")),
+            Reason::BeforeHours(day, span) => write!(
+                f,
+                "before {} on {day} (in hours {span})",
+                span.start.format("%H:%M")
+            ),
+            Reason::AfterHours(day, span) => write!(
+                f,
+                "after {} on {day} (in hours {span})",
+                span.end.format("%H:%M")
+            ),
             Reason::NoInHoursTeam => write!(f, "the service has no in-hours team"),
         }?;
         if let Some(until) = self.until {
@@ -131,9 +156,18 @@ const SEARCH_DAYS: u64 = 400;
 
 /// Whether `local` (Europe/London wall-clock time) is in hours for a service
 /// with `hours` in `division`, and until when.
-pub fn period_at(holidays: &Holidays, hours: &WorkingHours, division: Division, local: NaiveDateTime) -> Period {
+pub fn period_at(
+    holidays: &Holidays,
+    hours: &WorkingHours,
+    division: Division,
+    local: NaiveDateTime,
+) -> Period {
     if !hours.has_in_hours_team() {
-        return Period { in_hours: false, reason: Reason::NoInHoursTeam, until: None };
+        return Period {
+            in_hours: false,
+            reason: Reason::NoInHoursTeam,
+            until: None,
+        };
     }
     let today = local.date();
     let weekday = today.weekday();
@@ -148,19 +182,40 @@ pub fn period_at(holidays: &Holidays, hours: &WorkingHours, division: Division, 
         }
     }
     let Some(span) = hours.on(weekday) else {
-        return Period { in_hours: false, reason: Reason::ClosedDay(weekday), until: until_next_opening(today + Days::new(1)) };
+        return Period {
+            in_hours: false,
+            reason: Reason::ClosedDay(weekday),
+            until: until_next_opening(today + Days::new(1)),
+        };
     };
     let time = local.time();
     if time < span.start {
-        Period { in_hours: false, reason: Reason::BeforeHours(weekday, span), until: Some(today.and_time(span.start)) }
+        Period {
+            in_hours: false,
+            reason: Reason::BeforeHours(weekday, span),
+            until: Some(today.and_time(span.start)),
+        }
     } else if time >= span.end {
-        Period { in_hours: false, reason: Reason::AfterHours(weekday, span), until: until_next_opening(today + Days::new(1)) }
+        Period {
+            in_hours: false,
+            reason: Reason::AfterHours(weekday, span),
+            until: until_next_opening(today + Days::new(1)),
+        }
     } else {
-        Period { in_hours: true, reason: Reason::WorkingDay(weekday, span), until: Some(today.and_time(span.end)) }
+        Period {
+            in_hours: true,
+            reason: Reason::WorkingDay(weekday, span),
+            until: Some(today.and_time(span.end)),
+        }
     }
 }
 
-fn next_opening(holidays: &Holidays, hours: &WorkingHours, division: Division, from: NaiveDate) -> Option<NaiveDateTime> {
+fn next_opening(
+    holidays: &Holidays,
+    hours: &WorkingHours,
+    division: Division,
+    from: NaiveDate,
+) -> Option<NaiveDateTime> {
     (0..SEARCH_DAYS).find_map(|ahead| {
         let day = from + Days::new(ahead);
         let span = hours.on(day.weekday())?;
@@ -178,7 +233,12 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> Period {
-        period_at(&Holidays::default(), &WorkingHours::rcgp(), Division::EnglandAndWales, s.parse().unwrap())
+        period_at(
+            &Holidays::default(),
+            &WorkingHours::rcgp(),
+            Division::EnglandAndWales,
+            s.parse().unwrap(),
+        )
     }
 
     #[test]
@@ -211,12 +271,20 @@ mod tests {
         let p = at("2026-12-24T18:45:00");
         assert_eq!(p.until, Some("2026-12-29T08:00:00".parse().unwrap()));
         let p = at("2026-12-28T12:00:00");
-        assert_eq!(p.reason, Reason::BankHoliday("Boxing Day (substitute day)".into()));
+        assert_eq!(
+            p.reason,
+            Reason::BankHoliday("Boxing Day (substitute day)".into())
+        );
     }
 
     #[test]
     fn a_service_with_no_in_hours_team_is_always_out_of_hours() {
-        let p = period_at(&Holidays::default(), &WorkingHours::always_out_of_hours(), Division::Scotland, "2026-11-25T10:00:00".parse().unwrap());
+        let p = period_at(
+            &Holidays::default(),
+            &WorkingHours::always_out_of_hours(),
+            Division::Scotland,
+            "2026-11-25T10:00:00".parse().unwrap(),
+        );
         assert!(!p.in_hours);
         assert_eq!(p.until, None);
     }
@@ -225,7 +293,12 @@ mod tests {
     fn a_ward_open_on_bank_holidays_keeps_its_hours() {
         let span = Span::new(hm(8, 0), hm(20, 0));
         let hours = WorkingHours::new([span; 7], true);
-        let p = period_at(&Holidays::default(), &hours, Division::EnglandAndWales, "2026-12-25T19:00:00".parse().unwrap());
+        let p = period_at(
+            &Holidays::default(),
+            &hours,
+            Division::EnglandAndWales,
+            "2026-12-25T19:00:00".parse().unwrap(),
+        );
         assert!(p.in_hours);
         assert_eq!(p.until, Some("2026-12-25T20:00:00".parse().unwrap()));
     }

@@ -72,8 +72,14 @@ mod tests {
 
     #[test]
     fn summer_time_is_an_hour_ahead_of_utc() {
-        assert_eq!(wall_clock(utc("2026-07-01T07:00:00Z")), local("2026-07-01T08:00:00"));
-        assert_eq!(instant_of(local("2026-07-01T08:00:00")), utc("2026-07-01T07:00:00Z"));
+        assert_eq!(
+            wall_clock(utc("2026-07-01T07:00:00Z")),
+            local("2026-07-01T08:00:00")
+        );
+        assert_eq!(
+            instant_of(local("2026-07-01T08:00:00")),
+            utc("2026-07-01T07:00:00Z")
+        );
     }
 
     #[test]
@@ -87,14 +93,26 @@ mod tests {
         assert!(second_pass < after);
         assert_eq!(after, local("2026-10-25T02:00:00"));
         // 01:30 local is the first of its two instants.
-        assert_eq!(instant_of(local("2026-10-25T01:30:00")), utc("2026-10-25T00:30:00Z"));
+        assert_eq!(
+            instant_of(local("2026-10-25T01:30:00")),
+            utc("2026-10-25T00:30:00Z")
+        );
     }
 
     #[test]
     fn a_skipped_march_time_maps_to_the_jump() {
         // 29 March 2026: 00:59:59 GMT is followed by 02:00:00 BST.
-        assert_eq!(instant_of(local("2026-03-29T01:30:00")), utc("2026-03-29T01:00:00Z"));
-        assert_eq!(instant_of(local("2026-03-29T02:00:00")), utc("2026-03-29T01:00:00Z"));
-        assert_eq!(wall_clock(utc("2026-03-29T01:00:00Z")), local("2026-03-29T02:00:00"));
+        assert_eq!(
+            instant_of(local("2026-03-29T01:30:00")),
+            utc("2026-03-29T01:00:00Z")
+        );
+        assert_eq!(
+            instant_of(local("2026-03-29T02:00:00")),
+            utc("2026-03-29T01:00:00Z")
+        );
+        assert_eq!(
+            wall_clock(utc("2026-03-29T01:00:00Z")),
+            local("2026-03-29T02:00:00")
+        );
     }
 }

@@ -40,7 +40,9 @@ pub struct CalendarError {
 impl Calendar {
     /// A calendar of bank holidays by rule, with `published` taking precedence for the years it covers.
     pub fn new(published: Option<&GovUkFile>) -> Self {
-        Self { holidays: Holidays::new(published) }
+        Self {
+            holidays: Holidays::new(published),
+        }
     }
 
     /// The calendar for a rota directory: by rule, plus `bank-holidays.json`
@@ -56,7 +58,11 @@ impl Calendar {
             Err(e) => {
                 return Err(CalendarError {
                     path: path.display().to_string(),
-                    source: holidays::GovUkFileError::Json { line: 0, column: 0, message: e.to_string() },
+                    source: holidays::GovUkFileError::Json {
+                        line: 0,
+                        column: 0,
+                        message: e.to_string(),
+                    },
                 });
             }
         };
@@ -75,18 +81,90 @@ impl Calendar {
     }
 }
 
+/// An instant that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a date and time: write ISO 8601, like 2026-11-27T19:05 (UK local time) or 2026-11-27T19:05:00Z"
+)]
+pub struct BadInstant(pub String);
+
+/// Read an instant as people write one: ISO 8601 / RFC 3339 with an offset
+/// (`2026-11-27T19:05:00Z`), or without one as UK local time
+/// (`2026-11-27T19:05`, `2026-11-27 19:05:00`, or a bare date for midnight).
+pub fn parse_instant(text: &str) -> Result<Instant, BadInstant> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    const LOCAL: [&str; 4] = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ];
+    if let Some(local) = LOCAL
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+    {
+        return Ok(instant_of(local));
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(instant_of(date.and_time(chrono::NaiveTime::MIN)));
+    }
+    Err(BadInstant(text.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn instants_are_read_with_an_offset_or_as_uk_local_time() {
+        let utc = |s: &str| s.parse::<Instant>().unwrap();
+        assert_eq!(
+            parse_instant("2026-07-01T19:05:00Z").unwrap(),
+            utc("2026-07-01T19:05:00Z")
+        );
+        assert_eq!(
+            parse_instant("2026-07-01T19:05:00+01:00").unwrap(),
+            utc("2026-07-01T18:05:00Z")
+        );
+        assert_eq!(
+            parse_instant("2026-07-01T19:05").unwrap(),
+            utc("2026-07-01T18:05:00Z")
+        );
+        assert_eq!(
+            parse_instant("2026-12-01 19:05").unwrap(),
+            utc("2026-12-01T19:05:00Z")
+        );
+        assert_eq!(
+            parse_instant("2026-12-01").unwrap(),
+            utc("2026-12-01T00:00:00Z")
+        );
+        assert!(
+            parse_instant("next friday")
+                .unwrap_err()
+                .to_string()
+                .contains("like 2026-11-27T19:05")
+        );
+    }
+
+    #[test]
     fn in_hours_follows_local_time_not_utc() {
         let calendar = Calendar::default();
         // 07:30 UTC in July is 08:30 BST: in hours.
-        let summer = calendar.period(&WorkingHours::rcgp(), Division::EnglandAndWales, "2026-07-01T07:30:00Z".parse().unwrap());
+        let summer = calendar.period(
+            &WorkingHours::rcgp(),
+            Division::EnglandAndWales,
+            "2026-07-01T07:30:00Z".parse().unwrap(),
+        );
         assert!(summer.in_hours);
         // 07:30 UTC in November is 07:30 GMT: not yet.
-        let winter = calendar.period(&WorkingHours::rcgp(), Division::EnglandAndWales, "2026-11-25T07:30:00Z".parse().unwrap());
+        let winter = calendar.period(
+            &WorkingHours::rcgp(),
+            Division::EnglandAndWales,
+            "2026-11-25T07:30:00Z".parse().unwrap(),
+        );
         assert!(!winter.in_hours);
     }
 }

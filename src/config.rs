@@ -1,0 +1,216 @@
+//! Configuration: `NIGHTINGALE_*` environment variables, optionally on top of
+//! a TOML file (`--config PATH` or `NIGHTINGALE_CONFIG`). The environment
+//! wins, so a container can override one setting of a shared file.
+//!
+//! Secrets are held as [`SecretString`], whose `Debug` prints nothing.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Every setting, with its default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the HTTP server listens (`NIGHTINGALE_LISTEN`).
+    pub listen: SocketAddr,
+    /// The URL Twilio and clinicians' phones reach this service at
+    /// (`NIGHTINGALE_PUBLIC_URL`); used for webhook signatures and links.
+    pub public_url: String,
+    /// The store: `sqlite://PATH` or `redis://…` (`NIGHTINGALE_STORE`).
+    pub store: String,
+    /// The directory of rota files (`NIGHTINGALE_ROTA_DIR`).
+    pub rota_dir: PathBuf,
+    /// Twilio account SID (`NIGHTINGALE_TWILIO_ACCOUNT_SID`).
+    pub twilio_account_sid: Option<String>,
+    /// Twilio auth token (`NIGHTINGALE_TWILIO_AUTH_TOKEN`).
+    pub twilio_auth_token: Option<SecretString>,
+    /// The number Nightingale texts and calls from (`NIGHTINGALE_TWILIO_FROM`).
+    pub twilio_from: Option<String>,
+    /// Twilio's REST API base (`NIGHTINGALE_TWILIO_API_BASE`); tests point it at a local fake.
+    pub twilio_api_base: String,
+    /// Outgoing mail server (`NIGHTINGALE_SMTP_URL`), e.g. `smtps://user:pass@host`.
+    pub smtp_url: Option<SecretString>,
+    /// The From address of emails (`NIGHTINGALE_EMAIL_FROM`).
+    pub email_from: Option<String>,
+    /// Where the inbound SMTP listener binds (`NIGHTINGALE_SMTP_LISTEN`).
+    pub smtp_listen: Option<SocketAddr>,
+    /// Log filter in `tracing` syntax (`NIGHTINGALE_LOG`), e.g. `info,nightingale=debug`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://localhost:8080".to_owned(),
+            store: "sqlite://data/nightingale.db".to_owned(),
+            rota_dir: PathBuf::from("rota"),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_api_base: "https://api.twilio.com".to_owned(),
+            smtp_url: None,
+            email_from: None,
+            smtp_listen: None,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The file or a variable did not parse.
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+/// The prefix of every environment variable Nightingale reads.
+pub const ENV_PREFIX: &str = "NIGHTINGALE_";
+
+impl Config {
+    /// Read the file (if any) then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(file, std::env::vars())
+    }
+
+    /// Read the file (if any) then the given variables; the seam tests use.
+    pub fn from_sources(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Invalid {
+                        origin: path.display().to_string(),
+                        message: e.message().to_owned(),
+                    })?
+            }
+            None => toml::Table::new(),
+        };
+        let known = Self::keys();
+        for (name, value) in vars {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if key == "config" {
+                continue;
+            }
+            if !known.contains(&key.as_str()) {
+                return Err(ConfigError::Invalid {
+                    origin: name.clone(),
+                    message: format!(
+                        "not a Nightingale setting; the settings are {}",
+                        known
+                            .iter()
+                            .map(|k| format!("{ENV_PREFIX}{}", k.to_ascii_uppercase()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+            table.insert(key, toml::Value::String(value));
+        }
+        let origin = file.map_or_else(
+            || "environment".to_owned(),
+            |p| format!("{} and environment", p.display()),
+        );
+        Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
+            origin,
+            message: e.message().to_owned(),
+        })
+    }
+
+    fn keys() -> [&'static str; 12] {
+        [
+            "listen",
+            "public_url",
+            "store",
+            "rota_dir",
+            "twilio_account_sid",
+            "twilio_auth_token",
+            "twilio_from",
+            "twilio_api_base",
+            "smtp_url",
+            "email_from",
+            "smtp_listen",
+            "log",
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_run_the_demo_trust_locally() {
+        let config = Config::from_sources(None, vars(&[])).unwrap();
+        assert_eq!(config.listen.port(), 8080);
+        assert_eq!(config.rota_dir, PathBuf::from("rota"));
+        assert_eq!(config.store, "sqlite://data/nightingale.db");
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nightingale.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nrota_dir = \"/etc/nightingale/rota\"\n",
+        )
+        .unwrap();
+        let config = Config::from_sources(
+            Some(&file),
+            vars(&[
+                ("NIGHTINGALE_LISTEN", "127.0.0.1:7000"),
+                ("NIGHTINGALE_TWILIO_AUTH_TOKEN", "s3cret"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 7000);
+        assert_eq!(config.rota_dir, PathBuf::from("/etc/nightingale/rota"));
+        assert_eq!(
+            config.twilio_auth_token.as_ref().unwrap().expose_secret(),
+            "s3cret"
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_misspelt_setting_is_an_error_that_lists_the_real_ones() {
+        let err = Config::from_sources(None, vars(&[("NIGHTINGALE_LISTN", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NIGHTINGALE_LISTEN"), "{err}");
+        let err = Config::from_sources(None, vars(&[("NIGHTINGALE_LISTEN", "everywhere")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("environment"), "{err}");
+    }
+}
