@@ -576,6 +576,8 @@ impl Compiler<'_> {
                 h.get_ref(),
             ),
         };
+        let (has_in_hours, has_out_of_hours) =
+            (!raw.in_hours.is_empty(), !raw.out_of_hours.is_empty());
         let in_hours: Vec<Level> = raw
             .in_hours
             .into_iter()
@@ -586,11 +588,11 @@ impl Compiler<'_> {
             .into_iter()
             .filter_map(|l| self.level(file, l, names, &format!("service {id}")))
             .collect();
-        if out_of_hours.is_empty() {
+        if !has_out_of_hours {
             self.report(&src, format!("service {id} has no out-of-hours levels: add [[services.{id}.out_of_hours]] with rotation = \"…\""));
         }
         if let Some(h) = &hours {
-            if h.has_in_hours_team() && in_hours.is_empty() {
+            if h.has_in_hours_team() && !has_in_hours {
                 self.report(
                     &src,
                     format!("service {id} has working hours but no in-hours levels: add [[services.{id}.in_hours]], or write hours = \"none\" if the on-call rota answers at all times"),

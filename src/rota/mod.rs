@@ -25,7 +25,7 @@ use crate::directory::{Id, Staff};
 
 pub use check::{Gap, GapKind, check};
 pub use cover::{Cover, CoverBook, Holder};
-pub use load::{Problem, Problems, load_dir};
+pub use load::{Problem, Problems, load_dir, load_files};
 pub use rotation::{PersonIx, Rotation, Turn};
 
 /// Index of a service in the compiled rota.
