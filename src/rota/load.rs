@@ -95,8 +95,17 @@ pub fn load_dir(dir: &Path) -> Result<Rota, Problems> {
 
 /// Compile rota files given as `(name, text)` pairs.
 pub fn load_files(files: &[(String, String)], calendar: Calendar) -> Result<Rota, Problems> {
+    let line_starts = files
+        .iter()
+        .map(|(_, text)| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+        .collect();
     let mut cx = Compiler {
         files,
+        line_starts,
         problems: Vec::new(),
     };
     let mut parsed = Vec::with_capacity(files.len());
@@ -224,6 +233,8 @@ pub const DEFAULT_ACK_WITHIN: Duration = Duration::from_secs(10 * 60);
 
 struct Compiler<'a> {
     files: &'a [(String, String)],
+    /// Per file, the byte offset at which each line starts.
+    line_starts: Vec<Vec<usize>>,
     problems: Vec<Problem>,
 }
 
@@ -242,8 +253,7 @@ struct Defined<T> {
 
 impl Compiler<'_> {
     fn line(&self, file: usize, offset: usize) -> usize {
-        let text = &self.files[file].1;
-        text[..offset.min(text.len())].matches('\n').count() + 1
+        self.line_starts[file].partition_point(|&start| start <= offset)
     }
 
     fn place(&self, src: &Src) -> String {
