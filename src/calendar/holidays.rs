@@ -245,6 +245,21 @@ struct GovUkDivision {
 struct GovUkEvent {
     title: String,
     date: NaiveDate,
+    /// gov.uk marks substitute days here ("Substitute day") rather than in the title.
+    #[serde(default)]
+    notes: String,
+}
+
+impl GovUkEvent {
+    /// The title as the rules word it: "Boxing Day (substitute day)".
+    fn full_title(&self) -> String {
+        let notes = self.notes.trim();
+        if notes.is_empty() || self.title.to_lowercase().contains(&notes.to_lowercase()) {
+            self.title.clone()
+        } else {
+            format!("{} ({})", self.title, notes.to_lowercase())
+        }
+    }
 }
 
 /// Why a gov.uk bank-holidays file could not be used.
@@ -313,7 +328,7 @@ impl Holidays {
                 let i = index(d);
                 for event in &division.events {
                     published_years[i].insert(event.date.year());
-                    published_dates[i].insert(event.date, event.title.clone());
+                    published_dates[i].insert(event.date, event.full_title());
                 }
             }
         }
@@ -498,13 +513,16 @@ mod tests {
         let file = GovUkFile::parse(
             r#"{"england-and-wales": {"division": "england-and-wales", "events": [
                 {"title": "New Year’s Day", "date": "2031-01-01", "notes": "", "bunting": true},
-                {"title": "A proclaimed holiday", "date": "2031-06-06", "notes": "", "bunting": true}
+                {"title": "A proclaimed holiday", "date": "2031-06-06", "notes": "", "bunting": true},
+                {"title": "Christmas Day", "date": "2031-12-25", "notes": "", "bunting": true},
+                {"title": "Boxing Day", "date": "2031-12-26", "notes": "Substitute day", "bunting": true}
             ]}}"#,
         )
         .unwrap();
         let holidays = Holidays::new(Some(&file));
         let ew2031 = holidays.in_year(Division::EnglandAndWales, 2031);
-        assert_eq!(ew2031.len(), 2);
+        assert_eq!(ew2031.len(), 4);
+        assert_eq!(ew2031[3].title, "Boxing Day (substitute day)");
         assert_eq!(
             holidays.on(
                 Division::EnglandAndWales,

@@ -1,0 +1,183 @@
+//! The `nightingale` command as a rota manager uses it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn nightingale(args: &[&str], rota_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(args)
+        .env("NIGHTINGALE_ROTA_DIR", rota_dir)
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .expect("nightingale runs")
+}
+
+fn demo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rota"))
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn holidays_print_one_a_line_as_date_tab_title() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = nightingale(
+        &[
+            "calendar",
+            "holidays",
+            "--division",
+            "scotland",
+            "--year",
+            "2026",
+        ],
+        empty.path(),
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out),
+        "2026-01-01\tNew Year’s Day\n2026-01-02\t2nd January\n2026-04-03\tGood Friday\n2026-05-04\tEarly May bank holiday\n\
+         2026-05-25\tSpring bank holiday\n2026-08-03\tSummer bank holiday\n2026-11-30\tSt Andrew’s Day\n2026-12-25\tChristmas Day\n\
+         2026-12-28\tBoxing Day (substitute day)\n"
+    );
+    let bad = nightingale(
+        &[
+            "calendar",
+            "holidays",
+            "--division",
+            "wales",
+            "--year",
+            "2026",
+        ],
+        empty.path(),
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("england-and-wales"));
+}
+
+#[test]
+fn calendar_at_says_in_or_out_of_hours_and_why() {
+    let out = nightingale(&["calendar", "at", "2026-11-27T19:05"], demo());
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("Fri 27 Nov 2026 19:05 GMT"), "{text}");
+    assert!(text.contains("out of hours: after 18:30 on Fri"), "{text}");
+    assert!(text.contains("until Mon 30 Nov 2026 08:00"), "{text}");
+
+    let ward = stdout(&nightingale(
+        &[
+            "calendar",
+            "at",
+            "2026-11-27T19:05",
+            "--service",
+            "cardiology-ward-7",
+        ],
+        demo(),
+    ));
+    assert!(ward.contains("in hours"), "{ward}");
+    let boxing = stdout(&nightingale(
+        &["calendar", "at", "2026-12-28T12:00"],
+        demo(),
+    ));
+    assert!(
+        boxing.contains("Boxing Day (substitute day) is a bank holiday"),
+        "{boxing}"
+    );
+}
+
+#[test]
+fn rota_check_passes_the_demo_trust() {
+    let out = nightingale(
+        &[
+            "rota",
+            "check",
+            "--from",
+            "2026-12-01T00:00",
+            "--days",
+            "60",
+        ],
+        demo(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("no gaps"));
+}
+
+fn copy_of_demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(demo()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn rota_check_lists_gaps_and_exits_1() {
+    let dir = copy_of_demo();
+    let sick = "\n[[overrides]]\nfor = \"jack-taylor\"\nfrom = 2026-12-02T18:30:00\nuntil = 2026-12-03T18:30:00\nreason = \"sick\"\n";
+    let path = dir.path().join("overrides.toml");
+    let text = std::fs::read_to_string(&path).unwrap() + sick;
+    std::fs::write(&path, text).unwrap();
+    let out = nightingale(
+        &["rota", "check", "--from", "2026-12-01T00:00", "--days", "7"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    // Jack's evening shift is uncovered out of hours; in hours the coordinator answers.
+    assert!(
+        text.contains("gap\tcommunity-nursing-north\tWed 02 Dec 2026 18:30 GMT → Thu 03 Dec 2026 08:00 GMT\tno reachable level-1 person"),
+        "{text}"
+    );
+    assert!(text.ends_with("1 gap(s)\n"), "{text}");
+}
+
+#[test]
+fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
+    let dir = copy_of_demo();
+    let path = dir.path().join("services.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "rotation = \"cardiology-registrar\"",
+        "rotation = \"cardiology-registar\"",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = nightingale(&["rota", "check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    let expected = format!(
+        "error: {}:16: service cardiology-ward-7: no rotation \"cardiology-registar\": did you mean \"cardiology-registrar\"?",
+        path.display()
+    );
+    assert!(text.contains(&expected), "{text}");
+}
+
+#[test]
+fn rota_who_prints_the_chain() {
+    let out = nightingale(
+        &[
+            "rota",
+            "who",
+            "--service",
+            "community-nursing-north",
+            "--at",
+            "2026-11-28T02:00",
+        ],
+        demo(),
+    );
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("out of hours"), "{text}");
+    assert!(text.contains("level 1"), "{text}");
+    assert!(
+        text.contains("via rotation community-evening-nurse"),
+        "{text}"
+    );
+    assert!(text.contains("fallback"), "{text}");
+    let unknown = nightingale(&["rota", "who", "--service", "nope"], demo());
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("the services are"));
+}
