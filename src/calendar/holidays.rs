@@ -150,6 +150,19 @@ pub fn by_rule(division: Division, year: i32) -> Vec<BankHoliday> {
             title: format!("{title} (substitute day)"),
         });
     }
+    // When New Year's Day is a Sunday, gov.uk words Scotland's two January
+    // days in order — "New Year's Day (substitute day)" on the Monday, "2nd
+    // January (substitute day)" on the Tuesday — unlike a Sunday Christmas
+    // (as in 2017 and 2023). Same days, gov.uk's words.
+    if division == Division::Scotland && date(1, 1).weekday() == Weekday::Sun {
+        for h in &mut holidays {
+            if h.date == date(1, 2) {
+                h.title = "New Year’s Day (substitute day)".to_owned();
+            } else if h.date == date(1, 3) {
+                h.title = "2nd January (substitute day)".to_owned();
+            }
+        }
+    }
     holidays.sort_by_key(|h| h.date);
     holidays
 }
@@ -467,8 +480,8 @@ mod tests {
     #[test]
     fn scotland_has_2_january_and_st_andrews_day_but_no_easter_monday() {
         let y2023 = listed(Division::Scotland, 2023);
-        assert!(y2023.contains(&"2023-01-02 2nd January".to_owned()));
-        assert!(y2023.contains(&"2023-01-03 New Year’s Day (substitute day)".to_owned()));
+        assert!(y2023.contains(&"2023-01-02 New Year’s Day (substitute day)".to_owned()));
+        assert!(y2023.contains(&"2023-01-03 2nd January (substitute day)".to_owned()));
         assert!(!y2023.iter().any(|l| l.contains("Easter Monday")));
         assert!(y2023.contains(&"2023-08-07 Summer bank holiday".to_owned()));
         assert!(

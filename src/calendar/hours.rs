@@ -172,14 +172,14 @@ pub fn period_at(
     let today = local.date();
     let weekday = today.weekday();
     let until_next_opening = |from: NaiveDate| next_opening(holidays, hours, division, from);
-    if !hours.open_on_bank_holidays {
-        if let Some(title) = holidays.on(division, today) {
-            return Period {
-                in_hours: false,
-                reason: Reason::BankHoliday(title.to_owned()),
-                until: until_next_opening(today + Days::new(1)),
-            };
-        }
+    if !hours.open_on_bank_holidays
+        && let Some(title) = holidays.on(division, today)
+    {
+        return Period {
+            in_hours: false,
+            reason: Reason::BankHoliday(title.to_owned()),
+            until: until_next_opening(today + Days::new(1)),
+        };
     }
     let Some(span) = hours.on(weekday) else {
         return Period {

@@ -26,12 +26,11 @@ pub fn wall_clock(t: DateTime<Utc>) -> NaiveDateTime {
     let naive = t.with_timezone(&LONDON).naive_local();
     // Folds in the UK only ever happen between 01:00 and 02:00 local time, so
     // the ambiguity check (a second tz lookup) is only paid in that hour.
-    if naive.hour() == 1 {
-        if let LocalResult::Ambiguous(first, _) = LONDON.from_local_datetime(&naive) {
-            if first.with_timezone(&Utc) != t {
-                return end_of_hour(naive) - TimeDelta::nanoseconds(1);
-            }
-        }
+    if naive.hour() == 1
+        && let LocalResult::Ambiguous(first, _) = LONDON.from_local_datetime(&naive)
+        && first.with_timezone(&Utc) != t
+    {
+        return end_of_hour(naive) - TimeDelta::nanoseconds(1);
     }
     naive
 }

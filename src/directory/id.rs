@@ -74,6 +74,14 @@ impl std::str::FromStr for Id {
     }
 }
 
+/// Lets maps keyed by `Id` be searched with a `&str`; sound because `Id`
+/// hashes and compares exactly as its text does.
+impl std::borrow::Borrow<str> for Id {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,13 +106,5 @@ mod tests {
                 .to_string()
                 .contains("like \"cardiology-ward-7\"")
         );
-    }
-}
-
-/// Lets maps keyed by `Id` be searched with a `&str`; sound because `Id`
-/// hashes and compares exactly as its text does.
-impl std::borrow::Borrow<str> for Id {
-    fn borrow(&self) -> &str {
-        &self.0
     }
 }

@@ -162,25 +162,23 @@ impl CoverBook {
         t: Instant,
         horizon: &mut Option<Instant>,
     ) -> Holder<'_> {
-        if let (Some(r), Some(p)) = (rotation, planned) {
-            if let Some((_, intervals)) = self.on_rotation_for[r as usize]
+        if let (Some(r), Some(p)) = (rotation, planned)
+            && let Some((_, intervals)) = self.on_rotation_for[r as usize]
                 .iter()
                 .find(|(q, _)| *q == p)
-            {
-                if let Some(c) = intervals.at(t, horizon) {
-                    return Holder::Covered(c);
-                }
-            }
+            && let Some(c) = intervals.at(t, horizon)
+        {
+            return Holder::Covered(c);
         }
-        if let Some(r) = rotation {
-            if let Some(c) = self.on_rotation[r as usize].at(t, horizon) {
-                return Holder::Covered(c);
-            }
+        if let Some(r) = rotation
+            && let Some(c) = self.on_rotation[r as usize].at(t, horizon)
+        {
+            return Holder::Covered(c);
         }
-        if let Some(p) = planned {
-            if let Some(c) = self.for_person[p as usize].at(t, horizon) {
-                return Holder::Covered(c);
-            }
+        if let Some(p) = planned
+            && let Some(c) = self.for_person[p as usize].at(t, horizon)
+        {
+            return Holder::Covered(c);
         }
         Holder::Planned(planned)
     }

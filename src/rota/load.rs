@@ -541,10 +541,10 @@ impl Compiler<'_> {
             }
         }
         let handover_at = handover?;
-        if let (Some(until), Some(start)) = (until, start) {
-            if until <= start {
-                self.report(&s(raw.start.span()), format!("rotation {id} ends ({until}) before it starts ({start}): write an until date after start"));
-            }
+        if let (Some(until), Some(start)) = (until, start)
+            && until <= start
+        {
+            self.report(&s(raw.start.span()), format!("rotation {id} ends ({until}) before it starts ({start}): write an until date after start"));
         }
         if members.len() != raw.members.get_ref().len() {
             return None;
@@ -601,13 +601,14 @@ impl Compiler<'_> {
         if !has_out_of_hours {
             self.report(&src, format!("service {id} has no out-of-hours levels: add [[services.{id}.out_of_hours]] with rotation = \"…\""));
         }
-        if let Some(h) = &hours {
-            if h.has_in_hours_team() && !has_in_hours {
-                self.report(
+        if let Some(h) = &hours
+            && h.has_in_hours_team()
+            && !has_in_hours
+        {
+            self.report(
                     &src,
                     format!("service {id} has working hours but no in-hours levels: add [[services.{id}.in_hours]], or write hours = \"none\" if the on-call rota answers at all times"),
                 );
-            }
         }
         Some(Service {
             patient_name: raw.patient_name.unwrap_or_else(|| raw.name.clone()),
@@ -891,10 +892,7 @@ impl Compiler<'_> {
             let o = o.into_inner();
             let s = |span: Range<usize>| Src { file, span };
             let covering = match &o.covering {
-                Some(c) => match self.resolve_person(names, file, c) {
-                    Some(p) => Some(Some(p)),
-                    None => None,
-                },
+                Some(c) => self.resolve_person(names, file, c).map(Some),
                 None => Some(None),
             };
             let replacing = match &o.replacing {

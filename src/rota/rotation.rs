@@ -60,14 +60,14 @@ impl Rotation {
                 until: Some(first),
             };
         }
-        if let Some(end) = self.end {
-            if local >= end {
-                return Turn {
-                    shift: None,
-                    member: None,
-                    until: None,
-                };
-            }
+        if let Some(end) = self.end
+            && local >= end
+        {
+            return Turn {
+                shift: None,
+                member: None,
+                until: None,
+            };
         }
         let mut days = (local.date() - self.start).num_days();
         if local.time() < self.handover {
