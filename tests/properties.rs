@@ -34,7 +34,6 @@ struct RandomOverride {
 
 #[derive(Debug, Clone)]
 struct RandomTrust {
-    reachable: Vec<bool>,
     rotations: Vec<RandomRotation>,
     hours: usize,
     in_hours_levels: Vec<usize>,
@@ -89,7 +88,6 @@ fn random_trust() -> impl Strategy<Value = RandomTrust> {
         (0i64..1500).prop_map(|d| NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(d)),
     ];
     (
-        prop::collection::vec(prop::bool::weighted(0.85), PEOPLE),
         prop::collection::vec(rotation, 1..4),
         0usize..3,
         prop::collection::vec(0usize..3, 1..3),
@@ -101,7 +99,6 @@ fn random_trust() -> impl Strategy<Value = RandomTrust> {
     )
         .prop_map(
             |(
-                reachable,
                 rotations,
                 hours,
                 in_hours_levels,
@@ -112,7 +109,6 @@ fn random_trust() -> impl Strategy<Value = RandomTrust> {
                 window_days,
             )| {
                 RandomTrust {
-                    reachable,
                     rotations,
                     hours,
                     in_hours_levels,
@@ -136,11 +132,8 @@ impl RandomTrust {
         let mut t = String::from("[trust]\nname = \"Random\"\n");
         let rot = |i: usize| i % self.rotations.len();
         t += &format!("[trust.fallback]\nrotation = \"r{}\"\n", rot(self.fallback));
-        for (i, reachable) in self.reachable.iter().enumerate() {
-            t += &format!("[people.p{i}]\nname = \"Person {i}\"\n");
-            if *reachable {
-                t += &format!("phone = \"07700 900{i:03}\"\n");
-            }
+        for i in 0..PEOPLE {
+            t += &format!("[people.p{i}]\nname = \"Person {i}\"\nphone = \"07700 900{i:03}\"\n");
         }
         for (i, r) in self.rotations.iter().enumerate() {
             let start = self.window_start + Duration::days(r.start_offset_days);

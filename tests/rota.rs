@@ -408,3 +408,32 @@ fn a_trust_without_a_fallback_is_refused() {
         "{p}"
     );
 }
+
+#[test]
+fn someone_with_no_way_to_be_reached_is_refused() {
+    let p = problems("[people.dafydd]\nname = \"Dafydd Evans\"\nrole = \"Registrar\"\n");
+    assert_eq!(
+        p,
+        [
+            "rota/extra.toml:1: dafydd has no way to be reached: add phone = \"07…\" or email = \"…@nhs.net\""
+        ]
+    );
+}
+
+#[test]
+fn a_file_that_does_not_parse_is_reported_alone() {
+    // A typo in one file must not also make every reference into it look wrong.
+    let p = problems(
+        "[people.dafydd]\nname = \"Dafydd Evans\"\nphone = \"07700 900114\"\n[rotations.nights]\nmembers = [\"dafydd\"\nlength = \"1d\"\n",
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("rota/extra.toml:6:"), "{p:?}");
+}
+
+#[test]
+fn cover_may_be_written_with_an_offset() {
+    let rota = trust_with(
+        "[[overrides]]\nfor = \"chen\"\ncovering = \"amara\"\nfrom = 2026-11-27T08:00:00Z\nuntil = 2026-11-28T08:00:00Z\n",
+    );
+    assert_eq!(on_call(&rota, "2026-11-27T19:05")[0], ["amara"]);
+}

@@ -289,7 +289,7 @@ pub enum GovUkFileError {
     },
     /// A top-level key is not a division.
     #[error("{0}")]
-    Division(#[from] UnknownDivision),
+    Division(UnknownDivision),
 }
 
 impl GovUkFile {
@@ -301,7 +301,7 @@ impl GovUkFile {
             message: e.to_string(),
         })?;
         for name in file.0.keys() {
-            name.parse::<Division>()?;
+            name.parse::<Division>().map_err(GovUkFileError::Division)?;
         }
         Ok(file)
     }

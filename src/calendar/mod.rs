@@ -32,8 +32,7 @@ pub struct Calendar {
 pub struct CalendarError {
     /// The file at fault.
     pub path: String,
-    /// What is wrong with it.
-    #[source]
+    /// What is wrong with it (shown in this error's message, so not chained as its source).
     pub source: holidays::GovUkFileError,
 }
 

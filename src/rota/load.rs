@@ -122,7 +122,13 @@ pub fn load_files(files: &[(String, String)], calendar: Calendar) -> Result<Rota
             }
         }
     }
-    let rota = cx.compile(parsed, calendar);
+    // A file that does not parse would make every reference into it look
+    // wrong; report the parse errors alone and let the author fix those first.
+    let rota = if cx.problems.is_empty() {
+        cx.compile(parsed, calendar)
+    } else {
+        None
+    };
     let mut problems = cx.problems;
     if problems.is_empty() {
         Ok(rota.expect("a rota compiles when there are no problems"))
@@ -423,6 +429,7 @@ impl Compiler<'_> {
 
     fn person(&mut self, d: Defined<RawPerson>) -> Staff {
         let Defined { id, src, raw } = d;
+        let problems_before = self.problems.len();
         let file = src.file;
         let phone = raw.phone.and_then(|p| {
             let s = Src {
@@ -489,6 +496,14 @@ impl Compiler<'_> {
                 contacts.push(contact);
             }
         }
+        if contacts.is_empty() && self.problems.len() == problems_before {
+            self.report(
+                &src,
+                format!(
+                    "{id} has no way to be reached: add phone = \"07…\" or email = \"…@nhs.net\""
+                ),
+            );
+        }
         Staff {
             id,
             name: raw.name,
@@ -518,6 +533,7 @@ impl Compiler<'_> {
             .until
             .as_ref()
             .and_then(|u| self.date(&s(u.span()), u.get_ref(), "until"));
+        let mut start_ok = true;
         if let (Some(day), Some(start)) = (&raw.handover_day, start) {
             match parse_weekday(day.get_ref()) {
                 Some(weekday) if weekday != start.weekday() => {
@@ -525,6 +541,7 @@ impl Compiler<'_> {
                         - weekday.num_days_from_monday())
                         % 7;
                     let fixed = start - Days::new(u64::from(back));
+                    start_ok = false;
                     self.report(
                         &s(raw.start.span()),
                         format!("start = {start} is a {}, but handover_day = {:?}: write start = {fixed}", start.weekday(), day.get_ref()),
@@ -546,7 +563,7 @@ impl Compiler<'_> {
         {
             self.report(&s(raw.start.span()), format!("rotation {id} ends ({until}) before it starts ({start}): write an until date after start"));
         }
-        if members.len() != raw.members.get_ref().len() {
+        if members.len() != raw.members.get_ref().len() || !start_ok {
             return None;
         }
         Some(Rotation {
@@ -609,6 +626,15 @@ impl Compiler<'_> {
                     &src,
                     format!("service {id} has working hours but no in-hours levels: add [[services.{id}.in_hours]], or write hours = \"none\" if the on-call rota answers at all times"),
                 );
+        }
+        if let Some(h) = &hours
+            && !h.has_in_hours_team()
+            && has_in_hours
+        {
+            self.report(
+                &src,
+                format!("service {id} has in-hours levels but hours = \"none\", so they would never be used: give it working hours, or delete its in_hours levels"),
+            );
         }
         Some(Service {
             patient_name: raw.patient_name.unwrap_or_else(|| raw.name.clone()),
@@ -766,6 +792,15 @@ impl Compiler<'_> {
     }
 
     fn moment(&mut self, src: &Src, value: &toml::Value, what: &str) -> Option<Instant> {
+        if let toml::Value::Datetime(dt) = value {
+            if dt.offset.is_some() {
+                let parsed = chrono::DateTime::parse_from_rfc3339(&dt.to_string()).ok();
+                if parsed.is_none() {
+                    self.report(src, format!("{what} = {dt}: write a local (UK) date and time, like 2026-12-24T18:30:00"));
+                }
+                return parsed.map(|t| t.with_timezone(&chrono::Utc));
+            }
+        }
         let local = match value {
             toml::Value::String(s) => [
                 "%Y-%m-%dT%H:%M",
@@ -774,7 +809,12 @@ impl Compiler<'_> {
                 "%Y-%m-%d %H:%M:%S",
             ]
             .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok()),
+            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+            .or_else(|| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+            }),
             toml::Value::Datetime(dt) if dt.offset.is_none() => match (dt.date, dt.time) {
                 (Some(d), Some(t)) => {
                     NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
@@ -1055,7 +1095,7 @@ impl Compiler<'_> {
             self.problems.push(Problem {
                 file,
                 line,
-                message: format!("this cover overlaps the one at {a} for the same person and rotation: end one before the other starts"),
+                message: format!("this cover overlaps the one at {a}, which covers the same person or rotation: end one before the other starts"),
             });
         }
         book
