@@ -792,14 +792,19 @@ impl Compiler<'_> {
     }
 
     fn moment(&mut self, src: &Src, value: &toml::Value, what: &str) -> Option<Instant> {
-        if let toml::Value::Datetime(dt) = value {
-            if dt.offset.is_some() {
-                let parsed = chrono::DateTime::parse_from_rfc3339(&dt.to_string()).ok();
-                if parsed.is_none() {
-                    self.report(src, format!("{what} = {dt}: write a local (UK) date and time, like 2026-12-24T18:30:00"));
-                }
-                return parsed.map(|t| t.with_timezone(&chrono::Utc));
+        if let toml::Value::Datetime(dt) = value
+            && dt.offset.is_some()
+        {
+            let parsed = chrono::DateTime::parse_from_rfc3339(&dt.to_string()).ok();
+            if parsed.is_none() {
+                self.report(
+                    src,
+                    format!(
+                        "{what} = {dt}: write a local (UK) date and time, like 2026-12-24T18:30:00"
+                    ),
+                );
             }
+            return parsed.map(|t| t.with_timezone(&chrono::Utc));
         }
         let local = match value {
             toml::Value::String(s) => [
