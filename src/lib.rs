@@ -6,7 +6,9 @@
 pub mod app;
 pub mod calendar;
 pub mod clock;
+pub mod concern;
 pub mod config;
 pub mod directory;
+pub mod escalation;
 pub mod http;
 pub mod rota;

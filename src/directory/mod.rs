@@ -5,10 +5,12 @@
 //! [`EmailAddress`] where they enter, so nothing downstream re-checks them.
 
 pub mod email;
+pub mod enrolment;
 pub mod id;
 pub mod phone;
 
 pub use email::{EmailAddress, EmailAddressError};
+pub use enrolment::{Carer, Contact, Enrolment, EnrolmentId, EnrolmentRequest, FieldError};
 pub use id::{Id, IdError};
 pub use phone::{PhoneNumber, PhoneNumberError};
 

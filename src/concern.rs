@@ -1,0 +1,171 @@
+//! A concern: what a patient, carer or unknown sender raised, who it
+//! reached, and its timeline of events.
+//!
+//! The escalation state lives in [`crate::escalation`]; this module holds the
+//! record around it and the words of the timeline.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::clock::Instant;
+use crate::directory::{Id, PhoneNumber};
+use crate::escalation::Escalation;
+
+/// A concern's id: random, so it cannot be guessed from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConcernId(pub Uuid);
+
+impl ConcernId {
+    /// A fresh id.
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
+impl Default for ConcernId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for ConcernId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for ConcernId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+/// Who raised a concern, relative to the enrolment their number matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Party {
+    /// The enrolled patient.
+    Patient,
+    /// One of the patient's carers.
+    Carer {
+        /// Their name as given at enrolment.
+        name: String,
+        /// e.g. "daughter".
+        relationship: Option<String>,
+    },
+    /// A number Nightingale does not know.
+    Unknown,
+}
+
+impl Party {
+    /// A short label for timelines: "patient", "carer (daughter)", "unknown sender".
+    pub fn label(&self) -> String {
+        match self {
+            Party::Patient => "patient".to_owned(),
+            Party::Carer {
+                relationship: Some(r),
+                ..
+            } => format!("carer ({r})"),
+            Party::Carer {
+                relationship: None, ..
+            } => "carer".to_owned(),
+            Party::Unknown => "unknown sender".to_owned(),
+        }
+    }
+}
+
+/// A concern as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Concern {
+    /// Its id.
+    pub id: ConcernId,
+    /// The enrolment whose patient it is about, if the sender was known.
+    pub enrolment: Option<crate::directory::EnrolmentId>,
+    /// The service it is routed to; `None` for an unknown sender (the trust-wide fallback rota).
+    pub service: Option<Id>,
+    /// The number that opened it; later messages from it join it.
+    pub sender: PhoneNumber,
+    /// Who that is.
+    pub party: Party,
+    /// When it was opened.
+    pub opened_at: Instant,
+    /// The first message, as sent.
+    pub text: String,
+    /// Where it stands.
+    pub escalation: Escalation,
+}
+
+/// One entry in a concern's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: Instant,
+    /// What.
+    #[serde(flatten)]
+    pub event: TimelineEvent,
+}
+
+/// What happened to a concern. Stored as JSON; the API shows it as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TimelineEvent {
+    /// A message from the patient, a carer or an unknown sender.
+    Received { from: String, text: String },
+    /// A red-flag phrase was found: urgent, 999 advice sent.
+    RedFlag { phrase: String },
+    /// Someone was paged.
+    Paged {
+        staff: Id,
+        name: String,
+        level: String,
+        code: u16,
+    },
+    /// An SMS was handed to the provider.
+    Sent {
+        to: String,
+        purpose: String,
+        provider_id: String,
+    },
+    /// A send attempt failed.
+    SendFailed {
+        to: String,
+        purpose: String,
+        reason: String,
+        will_retry: bool,
+    },
+    /// The provider reported a delivery status.
+    Delivery {
+        to: String,
+        purpose: String,
+        status: String,
+        error_code: Option<u32>,
+    },
+    /// Escalated to the next step.
+    Escalated { to: String, reason: String },
+    /// Someone passed it on.
+    Passed { staff: Id, name: String },
+    /// Someone accepted it.
+    Accepted { staff: Id, name: String },
+    /// It was resolved.
+    Resolved {
+        staff: Option<Id>,
+        name: Option<String>,
+        note: Option<String>,
+    },
+    /// The sender was told to call NHS 111 (999 in an emergency) while paging goes on.
+    Advised111,
+    /// A handover brought a new person onto the current step.
+    Handover { staff: Id, name: String },
+    /// The person who accepted was reminded.
+    Reminded { staff: Id, name: String },
+    /// A message was sent on to whoever has the concern.
+    Forwarded { staff: Id, name: String },
+    /// The sender opted out of (or back into) texts.
+    OptOut { opted_out: bool },
+    /// Something that could not be done, and why (shown to staff, not the patient).
+    Note { text: String },
+}

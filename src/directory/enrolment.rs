@@ -1,0 +1,420 @@
+//! Enrolments: a patient discharged into a service's care, with their
+//! carers, for a window after discharge (30 days by default).
+//!
+//! [`EnrolmentRequest::parse`] turns what a discharge system sends into an
+//! [`Enrolment`] or a list of field errors, each naming the field and what
+//! is wrong with it.
+
+use std::fmt;
+
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{EmailAddress, Id, PhoneNumber};
+use crate::clock::Instant;
+
+/// An enrolment's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EnrolmentId(pub Uuid);
+
+impl EnrolmentId {
+    /// A fresh id.
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
+impl Default for EnrolmentId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for EnrolmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for EnrolmentId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+/// A patient or carer: how to address and reach them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Their name as given.
+    pub name: String,
+    /// Their phone, E.164.
+    pub phone: PhoneNumber,
+    /// Their email, if given.
+    pub email: Option<EmailAddress>,
+}
+
+impl Contact {
+    /// The first word of their name, for short messages.
+    pub fn first_name(&self) -> &str {
+        self.name.split_whitespace().next().unwrap_or(&self.name)
+    }
+}
+
+/// Keeps names out of logs.
+impl fmt::Debug for Contact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Contact")
+            .field("phone", &self.phone)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A carer of an enrolled patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Carer {
+    /// Who they are and how to reach them.
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// e.g. "daughter", "husband", "neighbour".
+    pub relationship: Option<String>,
+}
+
+/// A patient enrolled at discharge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    /// Its id.
+    pub id: EnrolmentId,
+    /// The patient.
+    pub patient: Contact,
+    /// Their carers.
+    pub carers: Vec<Carer>,
+    /// The service that looks after them.
+    pub service: Id,
+    /// When they were discharged.
+    pub discharged_at: Instant,
+    /// Short free text the clinician should see (ward, reason for admission).
+    pub context: Option<String>,
+    /// When the enrolment was made.
+    pub enrolled_at: Instant,
+    /// When it ends by itself.
+    pub ends_at: Instant,
+    /// When it was ended early (DELETE), if it was.
+    pub ended_at: Option<Instant>,
+}
+
+impl Enrolment {
+    /// Whether messages from its numbers are treated as from this patient at `now`.
+    pub fn is_active(&self, now: Instant) -> bool {
+        self.ended_at.is_none() && now < self.ends_at
+    }
+}
+
+/// One field that is wrong, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field's path, e.g. `carers[0].phone`.
+    pub field: String,
+    /// What is wrong and what to send instead.
+    pub message: String,
+}
+
+/// The body of `POST /api/v1/enrolments`, before it is checked.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentRequest {
+    patient: Option<PersonRequest>,
+    #[serde(default)]
+    carers: Vec<PersonRequest>,
+    service: Option<String>,
+    discharged_at: Option<String>,
+    context: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonRequest {
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    relationship: Option<String>,
+}
+
+/// The most carers one enrolment may list.
+pub const MAX_CARERS: usize = 5;
+/// The longest context text accepted (it goes behind the link, not in SMS).
+pub const MAX_CONTEXT: usize = 500;
+
+impl EnrolmentRequest {
+    /// Check every field; `service` says whether a service id exists.
+    pub fn parse(
+        self,
+        service: impl Fn(&str) -> Option<Id>,
+        now: Instant,
+        window: TimeDelta,
+    ) -> Result<Enrolment, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let patient_has_relationship = self.patient_has_relationship();
+        let mut err = |field: &str, message: String| {
+            errors.push(FieldError {
+                field: field.to_owned(),
+                message,
+            })
+        };
+
+        let patient = match self.patient {
+            Some(p) => contact(&p, "patient", &mut err),
+            None => {
+                err(
+                    "patient",
+                    "required: send {\"name\": …, \"phone\": …}".to_owned(),
+                );
+                None
+            }
+        };
+        if patient_has_relationship {
+            err(
+                "patient.relationship",
+                "only carers have a relationship: remove it".to_owned(),
+            );
+        }
+        if self.carers.len() > MAX_CARERS {
+            err("carers", format!("at most {MAX_CARERS} carers"));
+        }
+        let mut carers = Vec::new();
+        for (i, c) in self.carers.iter().enumerate() {
+            let path = format!("carers[{i}]");
+            let relationship = match c.relationship.as_deref().map(str::trim) {
+                Some(r) if r.chars().count() > 50 => {
+                    err(
+                        &format!("{path}.relationship"),
+                        "at most 50 characters, like \"daughter\"".to_owned(),
+                    );
+                    None
+                }
+                Some("") | None => None,
+                Some(r) => Some(r.to_owned()),
+            };
+            if let Some(contact) = contact(c, &path, &mut err) {
+                carers.push(Carer {
+                    contact,
+                    relationship,
+                });
+            }
+        }
+        let service = match self.service.as_deref() {
+            None | Some("") => {
+                err(
+                    "service",
+                    "required: the id of the service that looks after the patient".to_owned(),
+                );
+                None
+            }
+            Some(id) => {
+                let found = service(id);
+                if found.is_none() {
+                    err("service", format!("no service {id:?}"));
+                }
+                found
+            }
+        };
+        let discharged_at = match self.discharged_at.as_deref() {
+            None => {
+                err(
+                    "discharged_at",
+                    "required: an RFC 3339 time, like 2026-11-27T17:30:00Z".to_owned(),
+                );
+                None
+            }
+            Some(text) => match chrono::DateTime::parse_from_rfc3339(text) {
+                Err(_) => {
+                    err(
+                        "discharged_at",
+                        format!(
+                            "{text:?} is not an RFC 3339 time: send one like 2026-11-27T17:30:00Z"
+                        ),
+                    );
+                    None
+                }
+                Ok(t) => {
+                    let t = t.with_timezone(&chrono::Utc);
+                    if t > now + TimeDelta::days(1) {
+                        err(
+                            "discharged_at",
+                            "is more than a day in the future: send the discharge time".to_owned(),
+                        );
+                        None
+                    } else if t + window <= now {
+                        err(
+                            "discharged_at",
+                            format!(
+                                "is more than {} days ago: the enrolment would already have ended",
+                                window.num_days()
+                            ),
+                        );
+                        None
+                    } else {
+                        Some(t)
+                    }
+                }
+            },
+        };
+        let context = match self.context.map(|c| c.trim().to_owned()) {
+            Some(c) if c.chars().count() > MAX_CONTEXT => {
+                err(
+                    "context",
+                    format!(
+                        "at most {MAX_CONTEXT} characters: the ward and reason for admission, not the clinical record"
+                    ),
+                );
+                None
+            }
+            Some(c) if c.is_empty() => None,
+            other => other,
+        };
+        if let (Some(p), true) = (&patient, !carers.is_empty()) {
+            for (i, c) in carers.iter().enumerate() {
+                if c.contact.phone == p.phone {
+                    err(
+                        &format!("carers[{i}].phone"),
+                        "is the patient's own number: give the carer's number".to_owned(),
+                    );
+                }
+            }
+        }
+        match (patient, service, discharged_at, errors.is_empty()) {
+            (Some(patient), Some(service), Some(discharged_at), true) => Ok(Enrolment {
+                id: EnrolmentId::new(),
+                patient,
+                carers,
+                service,
+                discharged_at,
+                context,
+                enrolled_at: now,
+                ends_at: discharged_at + window,
+                ended_at: None,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    fn patient_has_relationship(&self) -> bool {
+        self.patient
+            .as_ref()
+            .is_some_and(|p| p.relationship.is_some())
+    }
+}
+
+fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) -> Option<Contact> {
+    let name = match p.name.as_deref().map(str::trim) {
+        None | Some("") => {
+            err(
+                &format!("{path}.name"),
+                "required: the name they use".to_owned(),
+            );
+            None
+        }
+        Some(n) if n.chars().count() > 100 => {
+            err(&format!("{path}.name"), "at most 100 characters".to_owned());
+            None
+        }
+        Some(n) => Some(n.to_owned()),
+    };
+    let phone = match p.phone.as_deref() {
+        None => {
+            err(
+                &format!("{path}.phone"),
+                "required: a mobile number, like 07911 123456".to_owned(),
+            );
+            None
+        }
+        Some(text) => PhoneNumber::parse(text)
+            .map_err(|e| err(&format!("{path}.phone"), e.to_string()))
+            .ok(),
+    };
+    let email = match p.email.as_deref() {
+        None | Some("") => Some(None),
+        Some(text) => EmailAddress::parse(text)
+            .map(Some)
+            .map_err(|e| err(&format!("{path}.email"), e.to_string()))
+            .ok(),
+    };
+    Some(Contact {
+        name: name?,
+        phone: phone?,
+        email: email?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Instant {
+        "2026-11-27T18:00:00Z".parse().unwrap()
+    }
+
+    fn parse(json: &str) -> Result<Enrolment, Vec<FieldError>> {
+        let request: EnrolmentRequest = serde_json::from_str(json).unwrap();
+        request.parse(
+            |id| (id == "cardiology-ward-7").then(|| Id::parse(id).unwrap()),
+            now(),
+            TimeDelta::days(30),
+        )
+    }
+
+    #[test]
+    fn a_discharge_with_a_carer_is_enrolled_for_thirty_days() {
+        let e = parse(
+            r#"{"patient": {"name": "Margaret Evans", "phone": "07700 900123"},
+                "carers": [{"name": "Sian Evans", "phone": "07700 900124", "relationship": "daughter"}],
+                "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z",
+                "context": "Ward 7, admitted with heart failure"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.patient.phone.as_str(), "+447700900123");
+        assert_eq!(e.carers[0].relationship.as_deref(), Some("daughter"));
+        assert_eq!(
+            e.ends_at,
+            "2026-12-27T17:30:00Z".parse::<Instant>().unwrap()
+        );
+        assert!(e.is_active(now()));
+        assert_eq!(e.patient.first_name(), "Margaret");
+    }
+
+    #[test]
+    fn every_wrong_field_is_named() {
+        let errors = parse(
+            r#"{"patient": {"name": "", "phone": "0791"}, "carers": [{"name": "Sian", "phone": "07700 900124", "email": "sian"}],
+                "service": "cardiology", "discharged_at": "yesterday"}"#,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "patient.name",
+                "patient.phone",
+                "carers[0].email",
+                "service",
+                "discharged_at"
+            ]
+        );
+        assert!(errors[1].message.contains("too short"), "{errors:?}");
+    }
+
+    #[test]
+    fn missing_fields_say_what_to_send() {
+        let errors = parse("{}").unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["patient", "service", "discharged_at"]);
+    }
+
+    #[test]
+    fn debug_output_keeps_the_name_out() {
+        let e = parse(r#"{"patient": {"name": "Margaret Evans", "phone": "07700 900123"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z"}"#).unwrap();
+        assert!(!format!("{e:?}").contains("Margaret"));
+    }
+}

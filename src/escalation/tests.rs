@@ -1,0 +1,416 @@
+use super::*;
+use crate::concern::TimelineEvent;
+
+fn staff(id: &str, name: &str) -> StaffRef {
+    StaffRef {
+        id: Id::parse(id).unwrap(),
+        name: name.into(),
+        role: "Registrar".into(),
+    }
+}
+
+fn level(people: &[StaffRef], minutes: i64, repeat: u32) -> LevelSnapshot {
+    LevelSnapshot {
+        people: people.to_vec(),
+        ack_within: TimeDelta::minutes(minutes),
+        repeat,
+    }
+}
+
+fn chain() -> ChainSnapshot {
+    ChainSnapshot {
+        levels: vec![
+            level(&[staff("chen", "Chen Li")], 10, 0),
+            level(&[staff("eleanor", "Dr Eleanor Shaw")], 15, 0),
+        ],
+        fallback: level(&[staff("quentin", "Quentin Adams")], 10, 0),
+        chain_repeats: 0,
+        valid_until: Some(t("2026-11-28T08:00:00Z")),
+    }
+}
+
+fn t(s: &str) -> Instant {
+    s.parse().unwrap()
+}
+
+fn pages(effects: &[Effect]) -> Vec<(String, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Page { staff, step } => Some((staff.id.to_string(), step.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn deadline(effects: &[Effect]) -> Option<(Instant, u64)> {
+    effects.iter().find_map(|e| match e {
+        Effect::ArmAckDeadline { at, seq } => Some((*at, *seq)),
+        _ => None,
+    })
+}
+
+#[test]
+fn friday_evening_text_is_accepted_after_one_escalation() {
+    let policy = Policy::default();
+    let now = t("2026-11-27T19:05:00Z");
+    let (s, fx) = step(&Escalation::new(false), Event::Open, now, &chain(), &policy);
+    assert_eq!(pages(&fx), [("chen".into(), "level 1".into())]);
+    assert_eq!(deadline(&fx), Some((t("2026-11-27T19:15:00Z"), 1)));
+    assert!(fx.contains(&Effect::ArmHandover {
+        at: t("2026-11-28T08:00:00Z")
+    }));
+
+    // Ten minutes, no answer: the consultant is paged.
+    let (s, fx) = step(
+        &s,
+        Event::AckDeadline { seq: 1 },
+        t("2026-11-27T19:15:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert_eq!(pages(&fx), [("eleanor".into(), "level 2".into())]);
+    assert_eq!(deadline(&fx), Some((t("2026-11-27T19:30:00Z"), 2)));
+
+    // The consultant accepts; the patient is told; the registrar is told it is taken.
+    let (s, fx) = step(
+        &s,
+        Event::Accept {
+            by: staff("eleanor", "Dr Eleanor Shaw"),
+        },
+        t("2026-11-27T19:20:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert!(matches!(s.status, Status::Accepted { ref by, .. } if by.id.as_str() == "eleanor"));
+    assert!(fx.contains(&Effect::TellSender(SenderNotice::AcceptedBy {
+        name: "Dr Eleanor Shaw".into(),
+        role: "Registrar".into()
+    })));
+    assert!(fx.contains(&Effect::TellStaff {
+        staff: staff("chen", "Chen Li"),
+        notice: StaffNotice::TakenBy {
+            name: "Dr Eleanor Shaw".into()
+        }
+    }));
+    assert!(fx.contains(&Effect::CancelTimers));
+    assert!(fx.contains(&Effect::ArmReminder {
+        at: t("2026-11-27T21:20:00Z")
+    }));
+
+    // The old deadline, if it still fires, changes nothing.
+    let (after, fx) = step(
+        &s,
+        Event::AckDeadline { seq: 2 },
+        t("2026-11-27T19:30:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert_eq!((after, fx), (s, vec![]));
+}
+
+#[test]
+fn a_red_flag_pages_levels_one_and_two_at_once() {
+    let (s, fx) = step(
+        &Escalation::new(true),
+        Event::Open,
+        t("2026-11-27T19:05:00Z"),
+        &chain(),
+        &Policy::default(),
+    );
+    assert_eq!(
+        pages(&fx),
+        [
+            ("chen".into(), "level 1".into()),
+            ("eleanor".into(), "level 2".into())
+        ]
+    );
+    assert_eq!(s.paged.len(), 2);
+}
+
+#[test]
+fn after_the_last_level_the_fallback_is_paged_and_the_sender_told_to_call_111() {
+    let policy = Policy::default();
+    let (s, _) = step(
+        &Escalation::new(false),
+        Event::Open,
+        t("2026-11-27T19:05:00Z"),
+        &chain(),
+        &policy,
+    );
+    let (s, _) = step(
+        &s,
+        Event::AckDeadline { seq: 1 },
+        t("2026-11-27T19:15:00Z"),
+        &chain(),
+        &policy,
+    );
+    let (s, fx) = step(
+        &s,
+        Event::AckDeadline { seq: 2 },
+        t("2026-11-27T19:30:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert_eq!(pages(&fx), [("quentin".into(), "fallback".into())]);
+    assert!(fx.contains(&Effect::TellSender(SenderNotice::Call111)));
+    assert!(fx.contains(&Effect::Record(TimelineEvent::Advised111)));
+    // Still nobody: the fallback is paged again, the sender is not told twice.
+    let (s, fx) = step(
+        &s,
+        Event::AckDeadline { seq: 3 },
+        t("2026-11-27T19:40:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert_eq!(pages(&fx), [("quentin".into(), "fallback (again)".into())]);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::TellSender(_))));
+    assert!(s.is_open());
+}
+
+#[test]
+fn levels_and_chains_repeat_as_configured() {
+    let mut c = chain();
+    c.levels[0].repeat = 1;
+    c.chain_repeats = 1;
+    let policy = Policy::default();
+    let mut s = step(
+        &Escalation::new(false),
+        Event::Open,
+        t("2026-11-27T19:05:00Z"),
+        &c,
+        &policy,
+    )
+    .0;
+    let mut steps = vec![];
+    for _ in 0..5 {
+        let (next, fx) = step(
+            &s,
+            Event::AckDeadline { seq: s.seq },
+            t("2026-11-27T20:00:00Z"),
+            &c,
+            &policy,
+        );
+        steps.extend(pages(&fx).into_iter().map(|(_, step)| step));
+        s = next;
+    }
+    assert_eq!(
+        steps,
+        [
+            "level 1 (again)",
+            "level 2",
+            "level 1 (again)",
+            "level 1 (again)",
+            "level 2 (again)"
+        ]
+    );
+}
+
+#[test]
+fn a_pass_escalates_at_once() {
+    let policy = Policy::default();
+    let (s, _) = step(
+        &Escalation::new(false),
+        Event::Open,
+        t("2026-11-27T19:05:00Z"),
+        &chain(),
+        &policy,
+    );
+    let (s, fx) = step(
+        &s,
+        Event::Pass {
+            by: staff("chen", "Chen Li"),
+        },
+        t("2026-11-27T19:07:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert_eq!(pages(&fx), [("eleanor".into(), "level 2".into())]);
+    assert_eq!(deadline(&fx), Some((t("2026-11-27T19:22:00Z"), 2)));
+    assert!(s.is_open());
+}
+
+#[test]
+fn when_no_one_at_a_level_can_be_reached_it_escalates_at_once() {
+    let mut c = chain();
+    c.levels[0].people.push(staff("amara", "Amara Okafor"));
+    let policy = Policy::default();
+    let (s, _) = step(
+        &Escalation::new(false),
+        Event::Open,
+        t("2026-11-27T19:05:00Z"),
+        &c,
+        &policy,
+    );
+    let (s, fx) = step(
+        &s,
+        Event::PageUndeliverable {
+            staff: Id::parse("chen").unwrap(),
+        },
+        t("2026-11-27T19:06:00Z"),
+        &c,
+        &policy,
+    );
+    assert!(pages(&fx).is_empty(), "Amara may still answer");
+    let (_, fx) = step(
+        &s,
+        Event::PageUndeliverable {
+            staff: Id::parse("amara").unwrap(),
+        },
+        t("2026-11-27T19:07:00Z"),
+        &c,
+        &policy,
+    );
+    assert_eq!(pages(&fx), [("eleanor".into(), "level 2".into())]);
+}
+
+#[test]
+fn a_handover_while_unaccepted_pages_the_new_on_call_person() {
+    let policy = Policy::default();
+    let (s, _) = step(
+        &Escalation::new(false),
+        Event::Open,
+        t("2026-11-28T07:55:00Z"),
+        &chain(),
+        &policy,
+    );
+    let mut after = chain();
+    after.levels[0].people = vec![staff("dafydd", "Dafydd Evans")];
+    after.valid_until = Some(t("2026-11-29T08:00:00Z"));
+    let (s, fx) = step(
+        &s,
+        Event::Handover,
+        t("2026-11-28T08:00:00Z"),
+        &after,
+        &policy,
+    );
+    assert_eq!(pages(&fx), [("dafydd".into(), "level 1".into())]);
+    assert!(fx.contains(&Effect::ArmHandover {
+        at: t("2026-11-29T08:00:00Z")
+    }));
+    // Both may accept: Chen's page is still valid.
+    assert_eq!(s.paged.len(), 2);
+}
+
+#[test]
+fn replies_to_a_concern_someone_has_say_who_has_it() {
+    let policy = Policy::default();
+    let (s, _) = step(
+        &Escalation::new(false),
+        Event::Open,
+        t("2026-11-27T19:05:00Z"),
+        &chain(),
+        &policy,
+    );
+    let (s, _) = step(
+        &s,
+        Event::Accept {
+            by: staff("chen", "Chen Li"),
+        },
+        t("2026-11-27T19:06:00Z"),
+        &chain(),
+        &policy,
+    );
+    let (_, fx) = step(
+        &s,
+        Event::Accept {
+            by: staff("eleanor", "Dr Eleanor Shaw"),
+        },
+        t("2026-11-27T19:07:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert_eq!(
+        fx,
+        [Effect::TellStaff {
+            staff: staff("eleanor", "Dr Eleanor Shaw"),
+            notice: StaffNotice::AlreadyAccepted {
+                name: "Chen Li".into()
+            }
+        }]
+    );
+}
+
+#[test]
+fn an_accepted_concern_left_unresolved_reminds_its_holder_until_resolved() {
+    let policy = Policy::default();
+    let (s, _) = step(
+        &Escalation::new(false),
+        Event::Open,
+        t("2026-11-27T19:05:00Z"),
+        &chain(),
+        &policy,
+    );
+    let (s, _) = step(
+        &s,
+        Event::Accept {
+            by: staff("chen", "Chen Li"),
+        },
+        t("2026-11-27T19:06:00Z"),
+        &chain(),
+        &policy,
+    );
+    let (s, fx) = step(
+        &s,
+        Event::ReminderDue,
+        t("2026-11-27T21:06:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert!(fx.contains(&Effect::TellStaff {
+        staff: staff("chen", "Chen Li"),
+        notice: StaffNotice::Reminder
+    }));
+    assert!(fx.contains(&Effect::ArmReminder {
+        at: t("2026-11-27T23:06:00Z")
+    }));
+    let (s, fx) = step(
+        &s,
+        Event::Resolve {
+            by: staff("chen", "Chen Li"),
+            note: Some("Advised".into()),
+        },
+        t("2026-11-27T21:30:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert!(s.is_resolved());
+    assert!(fx.contains(&Effect::CancelTimers));
+    let (_, fx) = step(
+        &s,
+        Event::ReminderDue,
+        t("2026-11-27T23:06:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert!(fx.is_empty());
+}
+
+#[test]
+fn later_messages_go_to_whoever_is_paged_or_has_it() {
+    let policy = Policy::default();
+    let (s, _) = step(
+        &Escalation::new(false),
+        Event::Open,
+        t("2026-11-27T19:05:00Z"),
+        &chain(),
+        &policy,
+    );
+    let (_, fx) = step(
+        &s,
+        Event::Message {
+            text: "It is worse now".into(),
+        },
+        t("2026-11-27T19:08:00Z"),
+        &chain(),
+        &policy,
+    );
+    assert_eq!(
+        fx,
+        [Effect::Forward {
+            staff: staff("chen", "Chen Li"),
+            text: "It is worse now".into()
+        }]
+    );
+    assert!(pages(&fx).is_empty(), "no new page storm");
+}
