@@ -12,3 +12,4 @@ pub mod directory;
 pub mod escalation;
 pub mod http;
 pub mod rota;
+pub mod store;

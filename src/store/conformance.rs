@@ -1,0 +1,439 @@
+//! The behaviour every store backend must have. Each backend runs this suite
+//! (see the bottom of the file) against a fresh store.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+
+use super::*;
+use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
+use crate::directory::{Contact, Enrolment, EnrolmentId};
+use crate::escalation::{Escalation, StaffRef, Status};
+
+fn t(s: &str) -> Instant {
+    s.parse().unwrap()
+}
+
+fn phone(s: &str) -> PhoneNumber {
+    PhoneNumber::parse(s).unwrap()
+}
+
+fn sms(key: &str, from: &str) -> Inbound {
+    Inbound {
+        key: key.into(),
+        kind: InboundKind::Sms {
+            from: from.into(),
+            to: "+447700900000".into(),
+            body: "My dressing is leaking".into(),
+        },
+        received_at: t("2026-11-27T19:05:00Z"),
+    }
+}
+
+fn concern(sender: &str) -> Concern {
+    Concern {
+        id: ConcernId::new(),
+        enrolment: None,
+        service: Some(Id::parse("cardiology-ward-7").unwrap()),
+        sender: phone(sender),
+        party: Party::Patient,
+        opened_at: t("2026-11-27T19:05:00Z"),
+        text: "My dressing is leaking".into(),
+        escalation: Escalation::new(false),
+    }
+}
+
+fn outbox(concern: Option<ConcernId>, to: &str) -> NewOutbox {
+    NewOutbox {
+        concern,
+        to: phone(to),
+        body: "Hello".into(),
+        purpose: Purpose::Notice,
+        staff: None,
+        recipient: "patient".into(),
+    }
+}
+
+pub fn inbound_is_recorded_once_and_stays_pending_until_processed(store: Arc<dyn Store>) {
+    assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
+    assert!(
+        !store.record_inbound(&sms("SM1", "+447700900123")).unwrap(),
+        "a retry is not a new message"
+    );
+    assert!(store.record_inbound(&sms("SM2", "+447700900124")).unwrap());
+    let pending = store.pending_inbound(10).unwrap();
+    assert_eq!(
+        pending.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        ["SM1", "SM2"]
+    );
+    store
+        .apply(Change {
+            at: t("2026-11-27T19:05:01Z"),
+            inbound_done: Some("SM1".into()),
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(store.pending_inbound(10).unwrap().len(), 1);
+}
+
+pub fn a_change_writes_state_timeline_outbox_and_timers_together(store: Arc<dyn Store>) {
+    let c = concern("+447700900123");
+    let now = t("2026-11-27T19:05:00Z");
+    store
+        .apply(Change {
+            at: now,
+            concern: Some(c.clone()),
+            timeline: vec![(
+                c.id,
+                TimelineEntry {
+                    at: now,
+                    event: TimelineEvent::Received {
+                        from: "patient".into(),
+                        text: c.text.clone(),
+                    },
+                },
+            )],
+            outbox: vec![outbox(Some(c.id), "+447700900123")],
+            set_timers: vec![Timer {
+                concern: c.id,
+                kind: TimerKind::AckDeadline,
+                due_at: now + TimeDelta::minutes(10),
+                seq: 1,
+            }],
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(store.concern(c.id).unwrap(), Some(c.clone()));
+    assert_eq!(store.timeline(c.id).unwrap().len(), 1);
+    assert_eq!(
+        store.open_concern_from(&c.sender).unwrap().map(|x| x.id),
+        Some(c.id)
+    );
+    assert_eq!(store.next_due().unwrap(), Some(now));
+    let due = store.due_outbox(now, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    store
+        .apply(Change {
+            at: now,
+            outbox_outcomes: vec![OutboxOutcome::Sent {
+                id: due[0].id,
+                provider_id: "SMabc".into(),
+            }],
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(store.due_outbox(now, 10).unwrap().is_empty());
+    assert_eq!(
+        store
+            .outbox_by_provider_id("SMabc")
+            .unwrap()
+            .map(|o| o.message.concern),
+        Some(Some(c.id))
+    );
+    assert_eq!(
+        store.next_due().unwrap(),
+        Some(now + TimeDelta::minutes(10))
+    );
+    assert!(store.due_timers(now, 10).unwrap().is_empty());
+    assert_eq!(
+        store
+            .due_timers(now + TimeDelta::minutes(10), 10)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+pub fn a_fired_timer_is_removed_unless_it_was_re_armed(store: Arc<dyn Store>) {
+    let c = concern("+447700900123");
+    let now = t("2026-11-27T19:05:00Z");
+    let first = Timer {
+        concern: c.id,
+        kind: TimerKind::AckDeadline,
+        due_at: now,
+        seq: 1,
+    };
+    store
+        .apply(Change {
+            at: now,
+            concern: Some(c.clone()),
+            set_timers: vec![first.clone()],
+            ..Change::default()
+        })
+        .unwrap();
+    // Firing it re-arms the next deadline in the same change: the new one stays.
+    let next = Timer {
+        concern: c.id,
+        kind: TimerKind::AckDeadline,
+        due_at: now + TimeDelta::minutes(15),
+        seq: 2,
+    };
+    store
+        .apply(Change {
+            at: now,
+            fired_timer: Some(first.clone()),
+            set_timers: vec![next.clone()],
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store.due_timers(now + TimeDelta::hours(1), 10).unwrap(),
+        [next.clone()]
+    );
+    store
+        .apply(Change {
+            at: now,
+            fired_timer: Some(next),
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(
+        store
+            .due_timers(now + TimeDelta::hours(1), 10)
+            .unwrap()
+            .is_empty()
+    );
+    // Cancelling clears every timer of the concern.
+    store
+        .apply(Change {
+            at: now,
+            set_timers: vec![
+                first,
+                Timer {
+                    concern: c.id,
+                    kind: TimerKind::Handover,
+                    due_at: now,
+                    seq: 0,
+                },
+            ],
+            ..Change::default()
+        })
+        .unwrap();
+    store
+        .apply(Change {
+            at: now,
+            cancel_timers: vec![c.id],
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(store.next_due().unwrap(), None);
+}
+
+pub fn a_resolved_concern_no_longer_collects_messages(store: Arc<dyn Store>) {
+    let mut c = concern("+447700900123");
+    let now = t("2026-11-27T19:05:00Z");
+    store
+        .apply(Change {
+            at: now,
+            concern: Some(c.clone()),
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(store.unresolved_concerns().unwrap(), 1);
+    c.escalation.status = Status::Resolved {
+        by: None,
+        at: now,
+        note: None,
+    };
+    store
+        .apply(Change {
+            at: now,
+            concern: Some(c.clone()),
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(store.open_concern_from(&c.sender).unwrap(), None);
+    assert_eq!(store.unresolved_concerns().unwrap(), 0);
+}
+
+pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T18:00:00Z");
+    let e = Enrolment {
+        id: EnrolmentId::new(),
+        patient: Contact {
+            name: "Margaret Evans".into(),
+            phone: phone("07700 900123"),
+            email: None,
+        },
+        carers: vec![crate::directory::Carer {
+            contact: Contact {
+                name: "Sian Evans".into(),
+                phone: phone("07700 900124"),
+                email: None,
+            },
+            relationship: Some("daughter".into()),
+        }],
+        service: Id::parse("cardiology-ward-7").unwrap(),
+        discharged_at: now,
+        context: None,
+        enrolled_at: now,
+        ends_at: now + TimeDelta::days(30),
+        ended_at: None,
+    };
+    store
+        .apply(Change {
+            at: now,
+            enrolment: Some(e.clone()),
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(store.enrolment(e.id).unwrap(), Some(e.clone()));
+    assert_eq!(
+        store
+            .enrolments_for_phone(&phone("07700 900124"), now)
+            .unwrap(),
+        [e.clone()]
+    );
+    assert!(
+        store
+            .enrolments_for_phone(&phone("07700 900124"), now + TimeDelta::days(31))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.end_enrolment(e.id, now + TimeDelta::days(1)).unwrap());
+    assert!(!store.end_enrolment(e.id, now + TimeDelta::days(1)).unwrap());
+    assert!(
+        store
+            .enrolments_for_phone(&phone("07700 900123"), now + TimeDelta::days(2))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.enrolment(e.id).unwrap().unwrap().ended_at.is_some());
+}
+
+pub fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn Store>) {
+    let c = concern("+447700900123");
+    let chen = Id::parse("chen").unwrap();
+    let now = t("2026-11-27T19:05:00Z");
+    let page = Page {
+        concern: c.id,
+        staff: chen.clone(),
+        code: 12,
+        open: true,
+        opened_at: now,
+    };
+    store
+        .apply(Change {
+            at: now,
+            concern: Some(c.clone()),
+            open_pages: vec![page.clone()],
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(store.pages_for(&chen).unwrap(), [page.clone()]);
+    assert_eq!(store.last_code(&chen).unwrap(), 12);
+    store
+        .apply(Change {
+            at: now,
+            close_pages: vec![c.id],
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store.pages_for(&chen).unwrap(),
+        [Page {
+            open: false,
+            ..page
+        }]
+    );
+    let _ = StaffRef {
+        id: chen,
+        name: String::new(),
+        role: String::new(),
+    };
+}
+
+pub fn opt_outs_api_keys_and_secrets_persist(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T19:05:00Z");
+    let p = phone("07700 900123");
+    assert!(!store.is_opted_out(&p).unwrap());
+    store
+        .apply(Change {
+            at: now,
+            opt_out: Some((p.clone(), true)),
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(store.is_opted_out(&p).unwrap());
+    store
+        .create_api_key("discharge-system", [7; 32], now)
+        .unwrap();
+    assert_eq!(
+        store.api_key([7; 32]).unwrap().as_deref(),
+        Some("discharge-system")
+    );
+    assert_eq!(store.api_key([8; 32]).unwrap(), None);
+    assert!(
+        store.create_api_key("again", [7; 32], now).is_err(),
+        "a hash is stored once"
+    );
+    let secret = store.secret("links").unwrap();
+    assert_eq!(secret.len(), 32);
+    assert_eq!(store.secret("links").unwrap(), secret);
+    assert_ne!(store.secret("other").unwrap(), secret);
+}
+
+pub fn concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(store: Arc<dyn Store>) {
+    store
+        .create_api_key("taken", [1; 32], t("2026-11-27T19:05:00Z"))
+        .unwrap();
+    let handles: Vec<_> = (0..32)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                if i == 5 {
+                    assert!(
+                        store
+                            .create_api_key("duplicate", [1; 32], t("2026-11-27T19:05:00Z"))
+                            .is_err()
+                    );
+                } else {
+                    assert!(
+                        store
+                            .record_inbound(&sms(&format!("SM{i}"), "+447700900123"))
+                            .unwrap()
+                    );
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(store.pending_inbound(100).unwrap().len(), 31);
+}
+
+/// Run every check against stores made by `fresh`.
+pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
+    inbound_is_recorded_once_and_stays_pending_until_processed(fresh());
+    a_change_writes_state_timeline_outbox_and_timers_together(fresh());
+    a_fired_timer_is_removed_unless_it_was_re_armed(fresh());
+    a_resolved_concern_no_longer_collects_messages(fresh());
+    enrolments_are_found_by_patient_or_carer_number_while_active(fresh());
+    pages_keep_their_codes_and_close_with_the_concern(fresh());
+    opt_outs_api_keys_and_secrets_persist(fresh());
+    concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());
+}
+
+#[test]
+fn sqlite_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    run_all(|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Arc::new(sqlite::SqliteStore::open(&dir.path().join(format!("store-{n}.db"))).unwrap())
+    });
+}
+
+#[test]
+fn sqlite_store_keeps_everything_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nightingale.db");
+    {
+        let store = sqlite::SqliteStore::open(&path).unwrap();
+        assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
+    }
+    let store = sqlite::SqliteStore::open(&path).unwrap();
+    assert_eq!(store.pending_inbound(10).unwrap().len(), 1);
+    assert!(!store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
+}

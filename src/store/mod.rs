@@ -1,0 +1,371 @@
+//! The store: everything Nightingale must not lose.
+//!
+//! [`Store`] is shaped by the domain — inbound messages, enrolments,
+//! concerns and their timelines, timers, the outbox, page codes, opt-outs,
+//! API keys — not by SQL. The embedded backend ([`sqlite::SqliteStore`]) is
+//! the default. Every state change a concern goes through is one [`Change`],
+//! written atomically with the outbox items and timers it causes.
+//!
+//! Methods block (they do disk I/O); async callers run them on the blocking
+//! pool (see [`blocking`]).
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Instant;
+use crate::concern::{Concern, ConcernId, TimelineEntry};
+use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or written (disk full, locked, gone).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Something stored could not be read back.
+    #[error("stored data unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// What store methods return.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A message or callback from the SMS provider, as received.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbound {
+    /// The idempotency key: the provider's message id, plus the status for a status callback.
+    pub key: String,
+    /// What it is.
+    pub kind: InboundKind,
+    /// When it arrived.
+    pub received_at: Instant,
+}
+
+impl std::fmt::Debug for Inbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbound")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The kinds of inbound item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InboundKind {
+    /// A text from a patient, carer, clinician or stranger.
+    Sms {
+        /// The sender's number, E.164 as the provider gives it.
+        from: String,
+        /// Our number.
+        to: String,
+        /// What they wrote.
+        body: String,
+    },
+    /// A delivery report for a message we sent.
+    Status {
+        /// The provider's id of our message.
+        message_id: String,
+        /// queued, sent, delivered, undelivered, failed…
+        status: String,
+        /// The provider's error code, when it failed.
+        error_code: Option<u32>,
+    },
+}
+
+/// Why an SMS is being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// The welcome text at enrolment.
+    Welcome,
+    /// A page to a clinician.
+    Page,
+    /// A message to the patient or carer about their concern.
+    Notice,
+    /// A later message sent on to the clinician.
+    Forward,
+    /// A reply to a clinician (taken, help, reminder).
+    StaffNotice,
+}
+
+impl Purpose {
+    /// As stored and shown on timelines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Welcome => "welcome",
+            Purpose::Page => "page",
+            Purpose::Notice => "notice",
+            Purpose::Forward => "forward",
+            Purpose::StaffNotice => "staff_notice",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [
+            Purpose::Welcome,
+            Purpose::Page,
+            Purpose::Notice,
+            Purpose::Forward,
+            Purpose::StaffNotice,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+}
+
+/// An SMS to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewOutbox {
+    /// The concern it belongs to, if any.
+    pub concern: Option<ConcernId>,
+    /// To whom.
+    pub to: PhoneNumber,
+    /// The text, rendered.
+    pub body: String,
+    /// Why.
+    pub purpose: Purpose,
+    /// The member of staff it is for, if any.
+    pub staff: Option<Id>,
+    /// A label for timelines ("patient", "Chen Li").
+    pub recipient: String,
+}
+
+impl std::fmt::Debug for NewOutbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOutbox")
+            .field("concern", &self.concern)
+            .field("purpose", &self.purpose)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An SMS waiting to be sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Its id.
+    pub id: i64,
+    /// What to send.
+    pub message: NewOutbox,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When it may next be tried.
+    pub due_at: Instant,
+    /// The provider's id, once accepted.
+    pub provider_id: Option<String>,
+}
+
+impl std::fmt::Debug for OutboxItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("id", &self.id)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of a send attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    /// The provider accepted it.
+    Sent {
+        /// The outbox item.
+        id: i64,
+        /// The provider's id for it.
+        provider_id: String,
+    },
+    /// Try again at `at`.
+    Retry {
+        /// The outbox item.
+        id: i64,
+        /// When.
+        at: Instant,
+    },
+    /// Give up.
+    Failed {
+        /// The outbox item.
+        id: i64,
+    },
+}
+
+/// The kinds of timer a concern has (at most one of each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    /// Nobody accepted in time: escalate.
+    AckDeadline,
+    /// The chain may have changed: page whoever now holds the current step.
+    Handover,
+    /// Remind whoever accepted.
+    Reminder,
+}
+
+impl TimerKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::AckDeadline => "ack_deadline",
+            TimerKind::Handover => "handover",
+            TimerKind::Reminder => "reminder",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [
+            TimerKind::AckDeadline,
+            TimerKind::Handover,
+            TimerKind::Reminder,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// Something due to happen to a concern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timer {
+    /// Whose.
+    pub concern: ConcernId,
+    /// What.
+    pub kind: TimerKind,
+    /// When.
+    pub due_at: Instant,
+    /// The acknowledgement deadline's sequence number (0 for others).
+    pub seq: u64,
+}
+
+/// A clinician's page for a concern, with its reply code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The concern.
+    pub concern: ConcernId,
+    /// The clinician.
+    pub staff: Id,
+    /// The code they reply with (1–9999).
+    pub code: u16,
+    /// False once the concern was accepted or resolved.
+    pub open: bool,
+    /// When it was first sent.
+    pub opened_at: Instant,
+}
+
+/// One atomic write: a concern's new state and everything it causes.
+#[derive(Debug, Default)]
+pub struct Change {
+    /// When the change happens (the engine's `now`): new outbox items fall due then.
+    pub at: Instant,
+    /// A new enrolment.
+    pub enrolment: Option<Enrolment>,
+    /// The concern's new state (inserted if new).
+    pub concern: Option<Concern>,
+    /// Timeline entries to append.
+    pub timeline: Vec<(ConcernId, TimelineEntry)>,
+    /// SMS to send.
+    pub outbox: Vec<NewOutbox>,
+    /// Outcomes of send attempts.
+    pub outbox_outcomes: Vec<OutboxOutcome>,
+    /// Timers to set (replacing one of the same kind).
+    pub set_timers: Vec<Timer>,
+    /// Concerns whose timers are all cancelled (before `set_timers` apply).
+    pub cancel_timers: Vec<ConcernId>,
+    /// A timer that fired: removed unless it was re-armed for a later time.
+    pub fired_timer: Option<Timer>,
+    /// Pages opened (or re-sent, keeping their code).
+    pub open_pages: Vec<Page>,
+    /// Concerns whose pages close.
+    pub close_pages: Vec<ConcernId>,
+    /// The inbound item this change processed.
+    pub inbound_done: Option<String>,
+    /// A number opting out of (true) or back into (false) texts.
+    pub opt_out: Option<(PhoneNumber, bool)>,
+}
+
+/// The store. Every method blocks; see [`blocking`].
+pub trait Store: Send + Sync + 'static {
+    /// Check the store can be reached (for `/readyz`).
+    fn ping(&self) -> StoreResult<()>;
+
+    /// Record an inbound item durably; `false` if its key was seen before (a provider retry).
+    fn record_inbound(&self, item: &Inbound) -> StoreResult<bool>;
+    /// Inbound items not yet processed, oldest first.
+    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>>;
+
+    /// Apply one change atomically.
+    fn apply(&self, change: Change) -> StoreResult<()>;
+
+    /// An enrolment by id.
+    fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>>;
+    /// End an enrolment early; `false` if there was none (or it had ended).
+    fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool>;
+    /// Enrolments active at `now` whose patient or a carer has this number, newest first.
+    fn enrolments_for_phone(
+        &self,
+        phone: &PhoneNumber,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>>;
+
+    /// A concern by id.
+    fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>>;
+    /// A concern's timeline, oldest first.
+    fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>>;
+    /// The unresolved concern opened from this number, if any.
+    fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>>;
+    /// How many concerns are not resolved.
+    fn unresolved_concerns(&self) -> StoreResult<u64>;
+
+    /// Timers due at or before `now`, earliest first.
+    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>>;
+    /// Outbox items due at or before `now`, oldest first.
+    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>>;
+    /// The earliest instant any timer or outbox item falls due.
+    fn next_due(&self) -> StoreResult<Option<Instant>>;
+    /// The outbox item the provider knows by this id.
+    fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>>;
+
+    /// A clinician's pages: all open ones, and closed ones from the last `recent_days`.
+    fn pages_for(&self, staff: &Id) -> StoreResult<Vec<Page>>;
+    /// The code last given to this clinician (0 if none).
+    fn last_code(&self, staff: &Id) -> StoreResult<u16>;
+
+    /// Whether this number has opted out of texts.
+    fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool>;
+
+    /// Store an API key's hash under a name.
+    fn create_api_key(&self, name: &str, hash: [u8; 32], at: Instant) -> StoreResult<()>;
+    /// The name of the API key with this hash.
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<String>>;
+
+    /// A named random secret, made on first use and kept (e.g. for signing links).
+    fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
+}
+
+/// Run a store call on the blocking pool, off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+}
+
+/// Open the store a `NIGHTINGALE_STORE` URL names.
+pub fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(
+            path,
+        ))?))
+    } else if url.starts_with("redis://") {
+        anyhow::bail!("the Redis store is not built yet: use NIGHTINGALE_STORE=sqlite://PATH")
+    } else {
+        anyhow::bail!(
+            "NIGHTINGALE_STORE={url:?} is not understood: write sqlite://PATH (e.g. sqlite://data/nightingale.db)"
+        )
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod conformance;

@@ -1,0 +1,731 @@
+//! The embedded store: SQLite in WAL mode with `synchronous=FULL`.
+//!
+//! One writer thread owns the only writing connection and group-commits:
+//! it takes every write waiting in its queue, applies each inside its own
+//! savepoint (so one failing write does not sink the others), and commits
+//! them with one fsync. Readers use their own connections, which WAL lets
+//! run alongside the writer. A write returns only after its commit, so a
+//! `200` to the provider means the message is on disk.
+
+use std::any::Any;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::thread;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{
+    Change, Inbound, NewOutbox, OutboxItem, OutboxOutcome, Page, Purpose, Store, StoreError,
+    StoreResult, Timer, TimerKind,
+};
+use crate::clock::Instant;
+use crate::concern::{Concern, ConcernId, TimelineEntry};
+use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
+
+/// How long closed pages are kept to answer late replies ("someone else has it").
+const CLOSED_PAGES_KEPT_DAYS: i64 = 7;
+/// The most writes committed together.
+const MAX_BATCH: usize = 512;
+
+type Job = Box<dyn FnOnce(&Transaction<'_>) -> rusqlite::Result<Box<dyn Any + Send>> + Send>;
+
+struct WriteRequest {
+    job: Job,
+    reply: mpsc::SyncSender<StoreResult<Box<dyn Any + Send>>>,
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    writer: Mutex<Option<mpsc::Sender<WriteRequest>>>,
+    writer_thread: Mutex<Option<thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r"
+    CREATE TABLE inbound (
+        key TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        processed_at INTEGER
+    );
+    CREATE INDEX inbound_pending ON inbound(received_at) WHERE processed_at IS NULL;
+
+    CREATE TABLE enrolments (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        ends_at INTEGER NOT NULL,
+        ended_at INTEGER
+    );
+    CREATE TABLE enrolment_phones (
+        phone TEXT NOT NULL,
+        enrolment_id TEXT NOT NULL REFERENCES enrolments(id),
+        PRIMARY KEY (phone, enrolment_id)
+    );
+
+    CREATE TABLE concerns (
+        id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        resolved INTEGER NOT NULL,
+        opened_at INTEGER NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX concerns_unresolved_by_sender ON concerns(sender) WHERE resolved = 0;
+
+    CREATE TABLE timeline (
+        seq INTEGER PRIMARY KEY,
+        concern_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX timeline_by_concern ON timeline(concern_id, seq);
+
+    CREATE TABLE timers (
+        concern_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (concern_id, kind)
+    );
+    CREATE INDEX timers_due ON timers(due_at);
+
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        concern_id TEXT,
+        to_number TEXT NOT NULL,
+        body TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        staff TEXT,
+        recipient TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        provider_id TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(due_at) WHERE state = 'pending';
+    CREATE UNIQUE INDEX outbox_by_provider_id ON outbox(provider_id) WHERE provider_id IS NOT NULL;
+
+    CREATE TABLE pages (
+        concern_id TEXT NOT NULL,
+        staff TEXT NOT NULL,
+        code INTEGER NOT NULL,
+        open INTEGER NOT NULL,
+        opened_at INTEGER NOT NULL,
+        closed_at INTEGER,
+        PRIMARY KEY (concern_id, staff)
+    );
+    CREATE INDEX pages_by_staff ON pages(staff, open);
+    CREATE TABLE last_codes (staff TEXT PRIMARY KEY, code INTEGER NOT NULL);
+
+    CREATE TABLE opt_outs (phone TEXT PRIMARY KEY, opted_out INTEGER NOT NULL);
+    CREATE TABLE api_keys (hash BLOB PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+    ",
+];
+
+fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL, not NORMAL: NORMAL can lose the last commits on power loss, and a
+    // 200 to Twilio promises the message is on disk.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn ms(t: Instant) -> i64 {
+    t.timestamp_millis()
+}
+
+fn instant(ms: i64) -> Instant {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
+    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(corrupt)
+}
+
+impl SqliteStore {
+    /// Open (creating if need be) the database at `path` and bring its schema up to date.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut conn = open_connection(path)
+            .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        migrate(&mut conn)
+            .map_err(|e| unavailable(format!("cannot migrate {}: {e}", path.display())))?;
+        let (tx, rx) = mpsc::channel::<WriteRequest>();
+        let handle = thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(unavailable)?;
+        Ok(Self {
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(handle)),
+            readers: Mutex::new(Vec::new()),
+            path: path.to_owned(),
+        })
+    }
+
+    fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let (reply, done) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |tx| f(tx).map(|r| Box::new(r) as Box<dyn Any + Send>));
+        {
+            let writer = self
+                .writer
+                .lock()
+                .map_err(|_| unavailable("writer lock poisoned"))?;
+            let sender = writer
+                .as_ref()
+                .ok_or_else(|| unavailable("store is closed"))?;
+            sender
+                .send(WriteRequest { job, reply })
+                .map_err(|_| unavailable("store writer stopped"))?;
+        }
+        let result = done
+            .recv()
+            .map_err(|_| unavailable("store writer stopped"))??;
+        result
+            .downcast::<R>()
+            .map(|b| *b)
+            .map_err(|_| corrupt("writer returned the wrong type"))
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<R>) -> StoreResult<R> {
+        let conn = self
+            .readers
+            .lock()
+            .map_err(|_| unavailable("reader lock poisoned"))?
+            .pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path).map_err(unavailable)?,
+        };
+        let result = f(&conn).map_err(unavailable);
+        if let Ok(mut readers) = self.readers.lock() {
+            readers.push(conn);
+        }
+        result
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the queue lets the writer finish what it holds and stop.
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
+        if let Some(handle) = self.writer_thread.lock().ok().and_then(|mut h| h.take()) {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: usize =
+        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let tx = match conn.transaction() {
+            Ok(tx) => tx,
+            Err(e) => {
+                for req in batch {
+                    let _ = req.reply.send(Err(unavailable(&e)));
+                }
+                continue;
+            }
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for req in batch {
+            let outcome = run_in_savepoint(&tx, req.job);
+            results.push((req.reply, outcome));
+        }
+        let committed = tx.commit();
+        for (reply, outcome) in results {
+            let message = match (&committed, outcome) {
+                (Ok(()), outcome) => outcome,
+                (Err(e), _) => Err(unavailable(format!("commit failed: {e}"))),
+            };
+            let _ = reply.send(message);
+        }
+    }
+}
+
+fn run_in_savepoint(tx: &Transaction<'_>, job: Job) -> StoreResult<Box<dyn Any + Send>> {
+    tx.execute_batch("SAVEPOINT job").map_err(unavailable)?;
+    match job(tx) {
+        Ok(value) => {
+            tx.execute_batch("RELEASE job").map_err(unavailable)?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = tx.execute_batch("ROLLBACK TO job; RELEASE job");
+            Err(unavailable(e))
+        }
+    }
+}
+
+fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
+    if let Some(e) = &change.enrolment {
+        tx.execute(
+            "INSERT INTO enrolments (id, data, ends_at, ended_at) VALUES (?1, ?2, ?3, NULL)",
+            params![e.id.to_string(), json(e)?, ms(e.ends_at)],
+        )?;
+        let phones =
+            std::iter::once(&e.patient.phone).chain(e.carers.iter().map(|c| &c.contact.phone));
+        for phone in phones {
+            tx.execute(
+                "INSERT OR IGNORE INTO enrolment_phones (phone, enrolment_id) VALUES (?1, ?2)",
+                params![phone.as_str(), e.id.to_string()],
+            )?;
+        }
+    }
+    if let Some(c) = &change.concern {
+        tx.execute(
+            "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET resolved = excluded.resolved, data = excluded.data",
+            params![c.id.to_string(), c.sender.as_str(), c.escalation.is_resolved(), ms(c.opened_at), json(c)?],
+        )?;
+    }
+    for (concern, entry) in &change.timeline {
+        tx.execute(
+            "INSERT INTO timeline (concern_id, at, data) VALUES (?1, ?2, ?3)",
+            params![concern.to_string(), ms(entry.at), json(entry)?],
+        )?;
+    }
+    for concern in &change.cancel_timers {
+        tx.execute(
+            "DELETE FROM timers WHERE concern_id = ?1",
+            params![concern.to_string()],
+        )?;
+    }
+    if let Some(fired) = &change.fired_timer {
+        tx.execute(
+            "DELETE FROM timers WHERE concern_id = ?1 AND kind = ?2 AND due_at = ?3 AND seq = ?4",
+            params![
+                fired.concern.to_string(),
+                fired.kind.as_str(),
+                ms(fired.due_at),
+                fired.seq as i64
+            ],
+        )?;
+    }
+    for t in &change.set_timers {
+        tx.execute(
+            "INSERT INTO timers (concern_id, kind, due_at, seq) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(concern_id, kind) DO UPDATE SET due_at = excluded.due_at, seq = excluded.seq",
+            params![t.concern.to_string(), t.kind.as_str(), ms(t.due_at), t.seq as i64],
+        )?;
+    }
+    for concern in &change.close_pages {
+        tx.execute(
+            "UPDATE pages SET open = 0, closed_at = ?2 WHERE concern_id = ?1 AND open = 1",
+            params![concern.to_string(), ms(change.at)],
+        )?;
+    }
+    for p in &change.open_pages {
+        tx.execute(
+            "INSERT INTO pages (concern_id, staff, code, open, opened_at) VALUES (?1, ?2, ?3, 1, ?4)
+             ON CONFLICT(concern_id, staff) DO UPDATE SET open = 1, closed_at = NULL",
+            params![p.concern.to_string(), p.staff.as_str(), p.code, ms(p.opened_at)],
+        )?;
+        tx.execute(
+            "INSERT INTO last_codes (staff, code) VALUES (?1, ?2) ON CONFLICT(staff) DO UPDATE SET code = excluded.code",
+            params![p.staff.as_str(), p.code],
+        )?;
+    }
+    let now = ms(change.at);
+    for m in &change.outbox {
+        insert_outbox(tx, m, now)?;
+    }
+    for outcome in &change.outbox_outcomes {
+        match outcome {
+            OutboxOutcome::Sent { id, provider_id } => tx.execute(
+                "UPDATE outbox SET state = 'sent', provider_id = ?2, attempts = attempts + 1 WHERE id = ?1",
+                params![id, provider_id],
+            )?,
+            OutboxOutcome::Retry { id, at } => tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, due_at = ?2 WHERE id = ?1",
+                params![id, ms(*at)],
+            )?,
+            OutboxOutcome::Failed { id } => {
+                tx.execute("UPDATE outbox SET state = 'failed', attempts = attempts + 1 WHERE id = ?1", params![id])?
+            }
+        };
+    }
+    if let Some(key) = &change.inbound_done {
+        tx.execute(
+            "UPDATE inbound SET processed_at = ?2 WHERE key = ?1",
+            params![key, now],
+        )?;
+    }
+    if let Some((phone, opted_out)) = &change.opt_out {
+        tx.execute(
+            "INSERT INTO opt_outs (phone, opted_out) VALUES (?1, ?2) ON CONFLICT(phone) DO UPDATE SET opted_out = excluded.opted_out",
+            params![phone.as_str(), opted_out],
+        )?;
+    }
+    Ok(())
+}
+
+fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            m.concern.map(|c| c.to_string()),
+            m.to.as_str(),
+            m.body,
+            m.purpose.as_str(),
+            m.staff.as_ref().map(Id::as_str),
+            m.recipient,
+            due_at
+        ],
+    )?;
+    Ok(())
+}
+
+fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, StoreError>> {
+    let id: i64 = row.get(0)?;
+    let concern: Option<String> = row.get(1)?;
+    let to: String = row.get(2)?;
+    let body: String = row.get(3)?;
+    let purpose: String = row.get(4)?;
+    let staff: Option<String> = row.get(5)?;
+    let recipient: String = row.get(6)?;
+    let attempts: i64 = row.get(7)?;
+    let due_at: i64 = row.get(8)?;
+    let provider_id: Option<String> = row.get(9)?;
+    Ok((|| {
+        Ok(OutboxItem {
+            id,
+            message: NewOutbox {
+                concern: concern.map(|c| c.parse().map_err(corrupt)).transpose()?,
+                to: PhoneNumber::parse(&to).map_err(corrupt)?,
+                body,
+                purpose: Purpose::parse(&purpose)
+                    .ok_or_else(|| corrupt(format!("purpose {purpose:?}")))?,
+                staff: staff.map(|s| Id::parse(&s).map_err(corrupt)).transpose()?,
+                recipient,
+            },
+            attempts: attempts as u32,
+            due_at: instant(due_at),
+            provider_id,
+        })
+    })())
+}
+
+const OUTBOX_COLUMNS: &str =
+    "id, concern_id, to_number, body, purpose, staff, recipient, attempts, due_at, provider_id";
+
+impl Store for SqliteStore {
+    fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+    }
+
+    fn record_inbound(&self, item: &Inbound) -> StoreResult<bool> {
+        let key = item.key.clone();
+        let data = serde_json::to_string(item).map_err(corrupt)?;
+        let at = ms(item.received_at);
+        self.write(move |tx| {
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO inbound (key, data, received_at) VALUES (?1, ?2, ?3)",
+                params![key, data, at],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+
+    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>> {
+        let rows: Vec<String> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT data FROM inbound WHERE processed_at IS NULL ORDER BY received_at, rowid LIMIT ?1",
+            )?;
+            let rows = stmt.query_map(params![limit as i64], |r| r.get(0))?;
+            rows.collect()
+        })?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
+
+    fn apply(&self, change: Change) -> StoreResult<()> {
+        self.write(move |tx| apply_change(tx, change))
+    }
+
+    fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>> {
+        let row: Option<(String, Option<i64>)> = self.read(|c| {
+            c.query_row(
+                "SELECT data, ended_at FROM enrolments WHERE id = ?1",
+                params![id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+        })?;
+        row.map(|(data, ended_at)| {
+            let mut e: Enrolment = from_json(&data)?;
+            e.ended_at = ended_at.map(instant);
+            Ok(e)
+        })
+        .transpose()
+    }
+
+    fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {
+        let at = ms(at);
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE enrolments SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL AND ends_at > ?2",
+                params![id.to_string(), at],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn enrolments_for_phone(
+        &self,
+        phone: &PhoneNumber,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        let phone = phone.as_str().to_owned();
+        let rows: Vec<String> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT e.data FROM enrolment_phones p JOIN enrolments e ON e.id = p.enrolment_id
+                 WHERE p.phone = ?1 AND e.ended_at IS NULL AND e.ends_at > ?2",
+            )?;
+            let rows = stmt.query_map(params![phone, ms(now)], |r| r.get(0))?;
+            rows.collect()
+        })?;
+        let mut list: Vec<Enrolment> = rows
+            .iter()
+            .map(|r| from_json(r))
+            .collect::<StoreResult<_>>()?;
+        list.sort_by(|a, b| b.discharged_at.cmp(&a.discharged_at));
+        Ok(list)
+    }
+
+    fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {
+        let row: Option<String> = self.read(|c| {
+            c.query_row(
+                "SELECT data FROM concerns WHERE id = ?1",
+                params![id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        row.map(|d| from_json(&d)).transpose()
+    }
+
+    fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>> {
+        let rows: Vec<String> = self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT data FROM timeline WHERE concern_id = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map(params![id.to_string()], |r| r.get(0))?;
+            rows.collect()
+        })?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
+
+    fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>> {
+        let sender = sender.as_str().to_owned();
+        let row: Option<String> = self.read(|c| {
+            c.query_row(
+                "SELECT data FROM concerns WHERE sender = ?1 AND resolved = 0 ORDER BY opened_at DESC LIMIT 1",
+                params![sender],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        row.map(|d| from_json(&d)).transpose()
+    }
+
+    fn unresolved_concerns(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM concerns WHERE resolved = 0",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .map(|n| n as u64)
+    }
+
+    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
+        let rows: Vec<(String, String, i64, i64)> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT concern_id, kind, due_at, seq FROM timers WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![ms(now), limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect()
+        })?;
+        rows.into_iter()
+            .map(|(concern, kind, due_at, seq)| {
+                Ok(Timer {
+                    concern: concern.parse().map_err(corrupt)?,
+                    kind: TimerKind::parse(&kind)
+                        .ok_or_else(|| corrupt(format!("timer kind {kind:?}")))?,
+                    due_at: instant(due_at),
+                    seq: seq as u64,
+                })
+            })
+            .collect()
+    }
+
+    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![ms(now), limit as i64], outbox_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().collect()
+    }
+
+    fn next_due(&self) -> StoreResult<Option<Instant>> {
+        let next: Option<i64> = self.read(|c| {
+            c.query_row(
+                "SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM timers UNION ALL SELECT MIN(due_at) FROM outbox WHERE state = 'pending')",
+                [],
+                |r| r.get(0),
+            )
+        })?;
+        Ok(next.map(instant))
+    }
+
+    fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>> {
+        let row = self.read(|c| {
+            c.query_row(
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE provider_id = ?1"),
+                params![provider_id],
+                outbox_row,
+            )
+            .optional()
+        })?;
+        row.transpose()
+    }
+
+    fn pages_for(&self, staff: &Id) -> StoreResult<Vec<Page>> {
+        let staff = staff.clone();
+        let rows: Vec<(String, i64, bool, i64, Option<i64>)> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT concern_id, code, open, opened_at, closed_at FROM pages WHERE staff = ?1 ORDER BY opened_at DESC",
+            )?;
+            let rows = stmt.query_map(params![staff.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            rows.collect()
+        })?;
+        let newest = rows.iter().map(|r| r.3).max().unwrap_or(0);
+        let horizon = newest - TimeDelta::days(CLOSED_PAGES_KEPT_DAYS).num_milliseconds();
+        rows.into_iter()
+            .filter(|(_, _, open, opened_at, closed_at)| {
+                *open || closed_at.unwrap_or(*opened_at) >= horizon
+            })
+            .map(|(concern, code, open, opened_at, _)| {
+                Ok(Page {
+                    concern: concern.parse().map_err(corrupt)?,
+                    staff: staff.clone(),
+                    code: code as u16,
+                    open,
+                    opened_at: instant(opened_at),
+                })
+            })
+            .collect()
+    }
+
+    fn last_code(&self, staff: &Id) -> StoreResult<u16> {
+        let code: Option<i64> = self.read(|c| {
+            c.query_row(
+                "SELECT code FROM last_codes WHERE staff = ?1",
+                params![staff.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        Ok(code.unwrap_or(0) as u16)
+    }
+
+    fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool> {
+        let v: Option<bool> = self.read(|c| {
+            c.query_row(
+                "SELECT opted_out FROM opt_outs WHERE phone = ?1",
+                params![phone.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        Ok(v.unwrap_or(false))
+    }
+
+    fn create_api_key(&self, name: &str, hash: [u8; 32], at: Instant) -> StoreResult<()> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO api_keys (hash, name, created_at) VALUES (?1, ?2, ?3)",
+                params![&hash[..], name, ms(at)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<String>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT name FROM api_keys WHERE hash = ?1",
+                params![&hash[..]],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
+        let name = name.to_owned();
+        let mut fresh = [0u8; 32];
+        getrandom::getrandom(&mut fresh).map_err(unavailable)?;
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)",
+                params![name, &fresh[..]],
+            )?;
+            tx.query_row(
+                "SELECT value FROM secrets WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+        })
+    }
+}
