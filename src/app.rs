@@ -1,28 +1,100 @@
-//! Wiring: configuration → rota → HTTP server, with graceful shutdown.
+//! Wiring: configuration → rota, templates, store → engine and HTTP server,
+//! with graceful shutdown of both.
 //!
 //! The only module that knows about all the others.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use chrono::TimeDelta;
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 
+use crate::channels::twilio::TwilioClient;
+use crate::channels::{RecordingSender, SmsSender};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::engine::Engine;
+use crate::escalation::Policy;
+use crate::escalation::redflag::RedFlags;
 use crate::http::{self, AppState};
+use crate::links::LinkSigner;
+use crate::operations::Operations;
 use crate::rota::{self, Rota};
+use crate::store::{self, Store};
+use crate::templates::Templates;
+
+/// How long one Twilio API call may take before it counts as failed (and is retried).
+const TWILIO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A built, bound, not yet running service.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    engine: Arc<Engine>,
 }
 
 impl Application {
-    /// Load the rota and bind the listener; fails fast, before serving, on any problem.
+    /// Load the rota and templates, open the store, bind the listener: fails
+    /// fast, before serving, on any problem.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let rota = load_rota(config)?;
+        let store = store::open(&config.store)?;
+        Self::build_with(config, clock, store, None).await
+    }
+
+    /// As [`Application::build`], with the store (and optionally the SMS sender) given: the seam tests use.
+    pub async fn build_with(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn Store>,
+        sender: Option<Arc<dyn SmsSender>>,
+    ) -> anyhow::Result<Self> {
+        let rota = Arc::new(load_rota(config)?);
+        let templates = Arc::new(Templates::load(&config.templates_dir)?);
+        let red_flags_path = config.templates_dir.join("red_flags.txt");
+        let red_flags = RedFlags::parse(
+            &std::fs::read_to_string(&red_flags_path)
+                .with_context(|| format!("cannot read {}", red_flags_path.display()))?,
+        );
+        let remind_after = humantime::parse_duration(&config.remind_after)
+            .ok()
+            .and_then(|d| TimeDelta::from_std(d).ok())
+            .with_context(|| {
+                format!(
+                    "NIGHTINGALE_REMIND_AFTER={:?} is not a duration: write one like \"2h\"",
+                    config.remind_after
+                )
+            })?;
+        let public_url = config.public_url.trim_end_matches('/').to_owned();
+        let secret = store::blocking(&store, |s| s.secret("page-links")).await?;
+        let links = LinkSigner::new(secret, &public_url);
+        let sender = match sender {
+            Some(s) => s,
+            None => sms_sender(config, &public_url)?,
+        };
+        let mut tokens = Vec::new();
+        tokens.extend(config.twilio_auth_token.clone());
+        tokens.extend(config.twilio_auth_token_previous.clone());
+        let engine = Arc::new(Engine::new(
+            Arc::clone(&store),
+            Arc::clone(&rota),
+            Arc::clone(&clock),
+            sender,
+            Arc::clone(&templates),
+            red_flags,
+            Policy { remind_after },
+            links.clone(),
+        ));
+        let ops = Operations {
+            store,
+            rota: Arc::clone(&rota),
+            clock: Arc::clone(&clock),
+            engine: Arc::clone(&engine),
+            templates: Arc::clone(&templates),
+            enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -33,12 +105,19 @@ impl Application {
             people = rota.people().len(),
             "nightingale ready"
         );
+        let state = AppState {
+            rota,
+            clock,
+            ops,
+            templates,
+            links,
+            public_url,
+            twilio_tokens: Arc::new(tokens),
+        };
         Ok(Self {
             listener,
-            state: AppState {
-                rota: Arc::new(rota),
-                clock,
-            },
+            state,
+            engine,
         })
     }
 
@@ -47,15 +126,88 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
-    /// Serve until `shutdown` completes, then finish in-flight requests.
+    /// The engine, for tests that drive time themselves.
+    pub fn engine(&self) -> Arc<Engine> {
+        Arc::clone(&self.engine)
+    }
+
+    /// Serve and run the engine until `shutdown` completes; then finish
+    /// in-flight requests and the engine's current pass.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, http::router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("HTTP server failed")
+        self.run(shutdown, true).await
+    }
+
+    /// Serve without the background engine loop: tests call
+    /// [`Engine::settle`] after moving their clock instead.
+    pub async fn run_without_engine_loop(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.run(shutdown, false).await
+    }
+
+    async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        engine_loop: bool,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let engine_task = engine_loop.then(|| {
+            let mut rx = stop_rx.clone();
+            tokio::spawn(Arc::clone(&self.engine).run(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }))
+        });
+        let mut rx = stop_rx;
+        let server = axum::serve(self.listener, http::router(self.state)).with_graceful_shutdown(
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            },
+        );
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let served = server.await.context("HTTP server failed");
+        signal.abort();
+        if let Some(task) = engine_task {
+            let _ = task.await;
+        }
+        served
+    }
+}
+
+fn sms_sender(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn SmsSender>> {
+    match (
+        &config.twilio_account_sid,
+        &config.twilio_auth_token,
+        &config.twilio_from,
+    ) {
+        (Some(sid), Some(token), Some(from)) => {
+            let client = TwilioClient::new(
+                &config.twilio_api_base,
+                sid,
+                SecretString::from(secrecy::ExposeSecret::expose_secret(token).to_owned()),
+                from,
+                Some(format!("{public_url}/twilio/sms/status")),
+                TWILIO_TIMEOUT,
+            )?;
+            tracing::info!(api = %config.twilio_api_base, "sending SMS through Twilio");
+            Ok(Arc::new(client))
+        }
+        (None, None, None) => {
+            tracing::warn!(
+                "NO SMS PROVIDER CONFIGURED: nothing will be sent to any phone. Outgoing texts are only recorded on each concern's timeline. \
+                 Set NIGHTINGALE_TWILIO_ACCOUNT_SID, NIGHTINGALE_TWILIO_AUTH_TOKEN and NIGHTINGALE_TWILIO_FROM to send."
+            );
+            Ok(Arc::new(RecordingSender::default()))
+        }
+        _ => anyhow::bail!(
+            "Twilio is partly configured: set all of NIGHTINGALE_TWILIO_ACCOUNT_SID, NIGHTINGALE_TWILIO_AUTH_TOKEN and NIGHTINGALE_TWILIO_FROM, or none"
+        ),
     }
 }
 

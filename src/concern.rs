@@ -169,3 +169,72 @@ pub enum TimelineEvent {
     /// Something that could not be done, and why (shown to staff, not the patient).
     Note { text: String },
 }
+
+impl fmt::Display for TimelineEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimelineEvent::Received { from, text } => {
+                write!(f, "Message from the {from}: “{text}”")
+            }
+            TimelineEvent::RedFlag { phrase } => write!(
+                f,
+                "Red flag “{phrase}”: 999 advice sent, levels 1 and 2 paged"
+            ),
+            TimelineEvent::Paged {
+                name, level, code, ..
+            } => write!(f, "Paged {name} ({level}), code {code}"),
+            TimelineEvent::Sent { to, purpose, .. } => {
+                write!(f, "Text to {to} ({}) sent", purpose.replace('_', " "))
+            }
+            TimelineEvent::SendFailed {
+                to,
+                purpose,
+                reason,
+                will_retry,
+            } => {
+                write!(
+                    f,
+                    "Text to {to} ({}) failed: {reason}{}",
+                    purpose.replace('_', " "),
+                    if *will_retry { "; retrying" } else { "" }
+                )
+            }
+            TimelineEvent::Delivery {
+                to,
+                status,
+                error_code,
+                ..
+            } => match error_code {
+                Some(code) => write!(f, "Text to {to}: {status} (error {code})"),
+                None => write!(f, "Text to {to}: {status}"),
+            },
+            TimelineEvent::Escalated { to, reason } => write!(f, "Escalated to {to}: {reason}"),
+            TimelineEvent::Passed { name, .. } => write!(f, "{name} passed it on"),
+            TimelineEvent::Accepted { name, .. } => write!(f, "Accepted by {name}"),
+            TimelineEvent::Resolved { name, note, .. } => {
+                write!(
+                    f,
+                    "Resolved by {}",
+                    name.as_deref().unwrap_or("Nightingale")
+                )?;
+                match note {
+                    Some(n) => write!(f, ": {n}"),
+                    None => Ok(()),
+                }
+            }
+            TimelineEvent::Advised111 => {
+                f.write_str("Sender told to call NHS 111, or 999 in an emergency")
+            }
+            TimelineEvent::Handover { name, .. } => {
+                write!(f, "Handover: {name} now on call and paged")
+            }
+            TimelineEvent::Reminded { name, .. } => write!(f, "Reminded {name}"),
+            TimelineEvent::Forwarded { name, .. } => write!(f, "Sent on to {name}"),
+            TimelineEvent::OptOut { opted_out: true } => f.write_str("Sender opted out of texts"),
+            TimelineEvent::OptOut { opted_out: false } => {
+                f.write_str("Sender opted back in to texts")
+            }
+            TimelineEvent::Note { text } => f.write_str(text),
+        }
+    }
+}

@@ -27,6 +27,9 @@ pub struct Config {
     pub twilio_account_sid: Option<String>,
     /// Twilio auth token (`NIGHTINGALE_TWILIO_AUTH_TOKEN`).
     pub twilio_auth_token: Option<SecretString>,
+    /// The previous auth token, still accepted on webhooks while a rotation
+    /// settles (`NIGHTINGALE_TWILIO_AUTH_TOKEN_PREVIOUS`).
+    pub twilio_auth_token_previous: Option<SecretString>,
     /// The number Nightingale texts and calls from (`NIGHTINGALE_TWILIO_FROM`).
     pub twilio_from: Option<String>,
     /// Twilio's REST API base (`NIGHTINGALE_TWILIO_API_BASE`); tests point it at a local fake.
@@ -39,6 +42,13 @@ pub struct Config {
     pub smtp_listen: Option<SocketAddr>,
     /// Log filter in `tracing` syntax (`NIGHTINGALE_LOG`), e.g. `info,nightingale=debug`.
     pub log: String,
+    /// The directory of message templates and the red-flag list (`NIGHTINGALE_TEMPLATES_DIR`).
+    pub templates_dir: PathBuf,
+    /// How many days after discharge an enrolment lasts (`NIGHTINGALE_ENROLMENT_DAYS`).
+    pub enrolment_days: u32,
+    /// How long after accepting an unresolved concern its holder is reminded
+    /// (`NIGHTINGALE_REMIND_AFTER`, e.g. "2h").
+    pub remind_after: String,
 }
 
 impl Default for Config {
@@ -50,12 +60,16 @@ impl Default for Config {
             rota_dir: PathBuf::from("rota"),
             twilio_account_sid: None,
             twilio_auth_token: None,
+            twilio_auth_token_previous: None,
             twilio_from: None,
             twilio_api_base: "https://api.twilio.com".to_owned(),
             smtp_url: None,
             email_from: None,
             smtp_listen: None,
             log: "info".to_owned(),
+            templates_dir: PathBuf::from("templates"),
+            enrolment_days: 30,
+            remind_after: "2h".to_owned(),
         }
     }
 }
@@ -124,7 +138,11 @@ impl Config {
                     ),
                 });
             }
-            table.insert(key, toml::Value::String(value));
+            let value = match (key.as_str(), value.trim().parse::<i64>()) {
+                ("enrolment_days", Ok(n)) => toml::Value::Integer(n),
+                _ => toml::Value::String(value),
+            };
+            table.insert(key, value);
         }
         let origin = file.map_or_else(
             || "environment".to_owned(),
@@ -136,7 +154,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 12] {
+    fn keys() -> [&'static str; 16] {
         [
             "listen",
             "public_url",
@@ -144,12 +162,16 @@ impl Config {
             "rota_dir",
             "twilio_account_sid",
             "twilio_auth_token",
+            "twilio_auth_token_previous",
             "twilio_from",
             "twilio_api_base",
             "smtp_url",
             "email_from",
             "smtp_listen",
             "log",
+            "templates_dir",
+            "enrolment_days",
+            "remind_after",
         ]
     }
 }

@@ -5,11 +5,16 @@
 
 pub mod app;
 pub mod calendar;
+pub mod channels;
 pub mod clock;
 pub mod concern;
 pub mod config;
 pub mod directory;
+pub mod engine;
 pub mod escalation;
 pub mod http;
+pub mod links;
+pub mod operations;
 pub mod rota;
 pub mod store;
+pub mod templates;

@@ -34,6 +34,18 @@ enum Command {
     /// Check the rota files and ask who is on call.
     #[command(subcommand)]
     Rota(RotaCommand),
+    /// Manage the API keys discharge systems use.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Make a key, print it once, store only its hash.
+    Create {
+        /// Who the key is for, e.g. "ward-7-discharge-system".
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +170,21 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 None => clock.now(),
             };
             rota_check(config, from, days)
+        }
+        Command::ApiKey(ApiKeyCommand::Create { name }) => {
+            let name = name.trim().to_owned();
+            anyhow::ensure!(
+                !name.is_empty(),
+                "give the key a name, e.g. nightingale api-key create ward-7-discharge"
+            );
+            let store = nightingale::store::open(&config.store)?;
+            let (key, hash) = nightingale::operations::new_api_key()?;
+            store.create_api_key(&name, hash, clock.now())?;
+            println!("{key}");
+            eprintln!(
+                "API key {name:?} created. This is the only time it is shown: keep it in the discharge system's secret store."
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Rota(RotaCommand::Who { service, at }) => {
             let rota = app::load_rota(config)?;

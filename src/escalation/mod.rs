@@ -71,13 +71,13 @@ impl ChainSnapshot {
     }
 
     /// A chain of the fallback alone (for senders Nightingale does not know).
-    pub fn fallback_only(chain: &Chain<'_>) -> Self {
-        let fallback = level_snapshot(&chain.fallback);
+    pub fn fallback_only(fallback: &ResolvedLevel<'_>, valid_until: Option<Instant>) -> Self {
+        let fallback = level_snapshot(fallback);
         Self {
             levels: vec![fallback.clone()],
             fallback,
             chain_repeats: 0,
-            valid_until: chain.valid_until,
+            valid_until,
         }
     }
 }

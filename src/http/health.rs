@@ -1,10 +1,41 @@
-//! `GET /healthz`: the process is up and serving.
+//! Health and metrics: `GET /healthz` (process up), `GET /readyz` (store
+//! reachable), `GET /metrics` (Prometheus text).
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 
 use super::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(|| async { "ok\n" }))
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+}
+
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.ops.ready().await {
+        Ok(()) => (StatusCode::OK, "ready\n"),
+        Err(e) => {
+            tracing::error!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n")
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> (StatusCode, String) {
+    match state.ops.unresolved_concerns().await {
+        Ok(n) => (
+            StatusCode::OK,
+            format!(
+                "# HELP nightingale_unresolved_concerns Concerns not yet resolved.\n# TYPE nightingale_unresolved_concerns gauge\nnightingale_unresolved_concerns {n}\n"
+            ),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, String::new())
+        }
+    }
 }

@@ -1,20 +1,30 @@
-//! The HTTP interface: health checks and the JSON API.
+//! The HTTP interface: Twilio webhooks, the JSON API, the page behind a
+//! page's link, health and metrics.
 //!
-//! Handlers only translate: extract, parse into domain types, call the
-//! domain, map the result. Each area exposes its own `router()`.
+//! Handlers only translate: extract, parse into domain types, call
+//! [`crate::operations`], map the result. Each area exposes its own `router()`.
 
+mod auth;
+mod concerns;
+mod enrolments;
 mod error;
 mod health;
 mod oncall;
+mod pages;
+mod twilio;
 
 use std::sync::Arc;
 
 use axum::Router;
+use secrecy::SecretString;
 
 pub use error::ApiError;
 
 use crate::clock::Clock;
+use crate::links::LinkSigner;
+use crate::operations::Operations;
 use crate::rota::Rota;
+use crate::templates::Templates;
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -23,16 +33,29 @@ pub struct AppState {
     pub rota: Arc<Rota>,
     /// The injected clock: "now" when a request does not say.
     pub clock: Arc<dyn Clock>,
+    /// Domain operations.
+    pub ops: Operations,
+    /// Page and message templates.
+    pub templates: Arc<Templates>,
+    /// Signs and checks page links.
+    pub links: LinkSigner,
+    /// `NIGHTINGALE_PUBLIC_URL`, without a trailing slash: what Twilio signs.
+    pub public_url: String,
+    /// Twilio auth tokens accepted for webhook signatures (current, then previous).
+    pub twilio_tokens: Arc<Vec<SecretString>>,
 }
 
 /// Every route.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
-        .nest("/api/v1", oncall::router())
-        .fallback(|| async {
-            ApiError::NotFound("no such page: see README.md for the API".to_owned())
-        })
+        .merge(twilio::router())
+        .merge(pages::router())
+        .nest("/api/v1", oncall::router().merge(enrolments::router()).merge(concerns::router()))
+        .fallback(|| async { ApiError::NotFound("no such page: see README.md for the API".to_owned()) })
         .with_state(state)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Log the path only: query strings can carry a page link's signature.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        }))
 }

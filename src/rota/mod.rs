@@ -180,6 +180,34 @@ impl Rota {
         self.people_by_id.get(id).map(|&i| &self.people[i as usize])
     }
 
+    /// The member of staff with this phone number (SMS or voice contact), if any.
+    pub fn staff_by_phone(&self, phone: &crate::directory::PhoneNumber) -> Option<&Staff> {
+        self.people.iter().find(|p| {
+            p.contacts.iter().any(|c| matches!(c, crate::directory::ContactMethod::Sms(n) | crate::directory::ContactMethod::Voice(n) if n == phone))
+        })
+    }
+
+    /// The trust-wide fallback alone at `at` (for senders Nightingale does
+    /// not know), and until when it holds.
+    pub fn fallback_at(&self, at: Instant) -> (ResolvedLevel<'_>, Option<Instant>) {
+        let mut local_horizon = None;
+        let mut horizon = None;
+        let level = self.resolve_level(
+            &self.fallback,
+            1,
+            wall_clock(at),
+            at,
+            &mut local_horizon,
+            &mut horizon,
+        );
+        let local_change = local_horizon.map(instant_of);
+        let valid_until = match (local_change, horizon) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        (level, valid_until)
+    }
+
     /// The escalation chain for `service` at `at`. Pure: the same rota,
     /// service and instant always give the same chain.
     pub fn resolve(&self, service: ServiceIx, at: Instant) -> Chain<'_> {

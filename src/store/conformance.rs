@@ -178,7 +178,7 @@ pub fn a_fired_timer_is_removed_unless_it_was_re_armed(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         store.due_timers(now + TimeDelta::hours(1), 10).unwrap(),
-        [next.clone()]
+        std::slice::from_ref(&next)
     );
     store
         .apply(Change {
@@ -282,7 +282,7 @@ pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<d
         store
             .enrolments_for_phone(&phone("07700 900124"), now)
             .unwrap(),
-        [e.clone()]
+        std::slice::from_ref(&e)
     );
     assert!(
         store
@@ -320,7 +320,7 @@ pub fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn Store>) 
             ..Change::default()
         })
         .unwrap();
-    assert_eq!(store.pages_for(&chen).unwrap(), [page.clone()]);
+    assert_eq!(store.pages_for(&chen).unwrap(), std::slice::from_ref(&page));
     assert_eq!(store.last_code(&chen).unwrap(), 12);
     store
         .apply(Change {

@@ -65,6 +65,15 @@ pub enum InboundKind {
         /// What they wrote.
         body: String,
     },
+    /// A clinician's tap on the page a signed link opened.
+    Action {
+        /// The concern.
+        concern: ConcernId,
+        /// The clinician the link was sent to.
+        staff: Id,
+        /// "accept" or "pass".
+        action: String,
+    },
     /// A delivery report for a message we sent.
     Status {
         /// The provider's id of our message.

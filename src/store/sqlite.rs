@@ -534,7 +534,7 @@ impl Store for SqliteStore {
             .iter()
             .map(|r| from_json(r))
             .collect::<StoreResult<_>>()?;
-        list.sort_by(|a, b| b.discharged_at.cmp(&a.discharged_at));
+        list.sort_by_key(|e| std::cmp::Reverse(e.discharged_at));
         Ok(list)
     }
 

@@ -1,5 +1,10 @@
-//! The HTTP service, black-box: a real server on a random port, the demo
-//! trust, and an injected clock.
+//! Nightingale black-box: a real server on a random port, a fresh store,
+//! the demo trust, an injected clock and a fake Twilio on both sides.
 
-mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
+
+mod enrolments;
 mod oncall;
+mod stories;
+mod webhooks;

@@ -1,11 +1,11 @@
 use chrono::Duration;
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::support::nightingale::TestApp;
 
 #[tokio::test]
 async fn healthz_answers_ok() {
-    let app = spawn_app("2026-11-27T19:05").await;
+    let app = TestApp::spawn("2026-11-27T19:05").await;
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "ok\n");
@@ -13,7 +13,7 @@ async fn healthz_answers_ok() {
 
 #[tokio::test]
 async fn friday_evening_the_cardiology_registrar_is_on_call_now() {
-    let app = spawn_app("2026-11-27T19:05").await;
+    let app = TestApp::spawn("2026-11-27T19:05").await;
     // Ward 7 is staffed until 20:00: at 19:05 the nurse in charge answers.
     let body: Value = app
         .get("/api/v1/oncall?service=cardiology-ward-7")
@@ -55,7 +55,7 @@ async fn friday_evening_the_cardiology_registrar_is_on_call_now() {
 
 #[tokio::test]
 async fn an_instant_can_be_asked_about_in_uk_time_or_with_an_offset() {
-    let app = spawn_app("2026-11-25T12:00").await;
+    let app = TestApp::spawn("2026-11-25T12:00").await;
     let local: Value = app
         .get("/api/v1/oncall?service=childrens-assessment-unit&at=2026-12-25T10:00")
         .await
@@ -81,7 +81,7 @@ async fn an_instant_can_be_asked_about_in_uk_time_or_with_an_offset() {
 
 #[tokio::test]
 async fn bad_requests_say_what_to_write() {
-    let app = spawn_app("2026-11-27T19:05").await;
+    let app = TestApp::spawn("2026-11-27T19:05").await;
     let response = app.get("/api/v1/oncall").await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();

@@ -1,0 +1,80 @@
+//! Channels: how messages leave and arrive. Outbound senders sit behind
+//! [`SmsSender`]; inbound adapters (the Twilio webhooks) live in
+//! [`crate::http`] and hand over to the store. Channels never decide routing.
+
+pub mod twilio;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// What became of one attempt to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The provider took it; delivery reports will follow.
+    Accepted {
+        /// The provider's id for the message.
+        provider_id: String,
+    },
+    /// It may work later (network trouble, rate limit, provider error).
+    Retryable {
+        /// Why, for the timeline (never includes the message text).
+        reason: String,
+        /// When the provider asked us to come back, if it did.
+        retry_after: Option<Duration>,
+    },
+    /// It will never work as addressed (bad number, opted out, blocked).
+    Permanent {
+        /// The provider's error code, e.g. 21610 for an opted-out number.
+        code: Option<u32>,
+        /// Why, for the timeline.
+        reason: String,
+    },
+}
+
+/// A boxed future, so the trait stays object-safe.
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = SendOutcome> + Send + 'a>>;
+
+/// Sends SMS.
+pub trait SmsSender: Send + Sync + 'static {
+    /// Make one attempt to send `body` to `to` (E.164). Never retries itself:
+    /// retries are the outbox's, so they survive a restart.
+    fn send<'a>(&'a self, to: &'a str, body: &'a str) -> SendFuture<'a>;
+
+    /// A name for logs and timelines ("twilio", "recorded only").
+    fn name(&self) -> &'static str;
+}
+
+/// The sender used when no SMS provider is configured: it sends nothing and
+/// records what it would have sent, so the timeline still shows every step.
+#[derive(Debug, Default)]
+pub struct RecordingSender {
+    sent: Mutex<Vec<(String, String)>>,
+}
+
+impl RecordingSender {
+    /// Messages it was asked to send, as `(to, body)`.
+    pub fn recorded(&self) -> Vec<(String, String)> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl SmsSender for RecordingSender {
+    fn send<'a>(&'a self, to: &'a str, body: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            let mut sent = match self.sent.lock() {
+                Ok(s) => s,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            sent.push((to.to_owned(), body.to_owned()));
+            SendOutcome::Accepted {
+                provider_id: format!("RECORDED-{}", sent.len()),
+            }
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "recorded only (no SMS provider configured)"
+    }
+}

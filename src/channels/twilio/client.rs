@@ -1,0 +1,160 @@
+//! A small client for Twilio's REST API: just what Nightingale sends.
+//!
+//! Each call makes exactly one attempt and classifies the result; retries
+//! with backoff belong to the outbox, so they survive a restart. The base
+//! URL is configurable (`NIGHTINGALE_TWILIO_API_BASE`) so tests can point it
+//! at a local fake. Message bodies never reach logs.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::channels::{SendFuture, SendOutcome, SmsSender};
+
+/// Twilio's error code for a recipient who has opted out (replied STOP).
+pub const OPTED_OUT: u32 = 21610;
+
+/// The client.
+pub struct TwilioClient {
+    http: reqwest::Client,
+    messages_url: String,
+    account_sid: String,
+    auth_token: SecretString,
+    from: String,
+    status_callback: Option<String>,
+}
+
+impl std::fmt::Debug for TwilioClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioClient")
+            .field("messages_url", &self.messages_url)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Created {
+    sid: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TwilioError {
+    code: Option<u32>,
+    message: Option<String>,
+}
+
+impl TwilioClient {
+    /// A client sending from `from` through account `account_sid` at `api_base`,
+    /// asking for delivery reports at `status_callback`.
+    pub fn new(
+        api_base: &str,
+        account_sid: &str,
+        auth_token: SecretString,
+        from: &str,
+        status_callback: Option<String>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()?;
+        Ok(Self {
+            http,
+            messages_url: format!(
+                "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
+                api_base.trim_end_matches('/')
+            ),
+            account_sid: account_sid.to_owned(),
+            auth_token,
+            from: from.to_owned(),
+            status_callback,
+        })
+    }
+
+    /// One attempt to send an SMS.
+    pub async fn send_sms(&self, to: &str, body: &str) -> SendOutcome {
+        let mut form = vec![("To", to), ("From", self.from.as_str()), ("Body", body)];
+        if let Some(cb) = &self.status_callback {
+            form.push(("StatusCallback", cb.as_str()));
+        }
+        let response = self
+            .http
+            .post(&self.messages_url)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .form(&form)
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = if e.is_timeout() {
+                    "Twilio did not answer in time".to_owned()
+                } else {
+                    format!("cannot reach Twilio: {}", without_url(&e))
+                };
+                return SendOutcome::Retryable {
+                    reason,
+                    retry_after: None,
+                };
+            }
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response.text().await.unwrap_or_default();
+        if status.is_success() {
+            return match serde_json::from_str::<Created>(&text) {
+                Ok(created) => SendOutcome::Accepted {
+                    provider_id: created.sid,
+                },
+                Err(_) => SendOutcome::Retryable {
+                    reason: format!("Twilio answered {status} without a message id"),
+                    retry_after: None,
+                },
+            };
+        }
+        let error: Option<TwilioError> = serde_json::from_str(&text).ok();
+        let code = error.as_ref().and_then(|e| e.code);
+        let message = error
+            .and_then(|e| e.message)
+            .unwrap_or_else(|| status.to_string());
+        if status.as_u16() == 429 || status.is_server_error() {
+            SendOutcome::Retryable {
+                reason: format!("Twilio {status}: {message}"),
+                retry_after,
+            }
+        } else {
+            SendOutcome::Permanent {
+                code,
+                reason: format!(
+                    "Twilio {status}{}: {message}",
+                    code.map(|c| format!(" error {c}")).unwrap_or_default()
+                ),
+            }
+        }
+    }
+}
+
+/// A transport error without the URL (which holds the account SID).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), "Twilio");
+    }
+    text
+}
+
+impl SmsSender for TwilioClient {
+    fn send<'a>(&'a self, to: &'a str, body: &'a str) -> SendFuture<'a> {
+        Box::pin(self.send_sms(to, body))
+    }
+
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+}

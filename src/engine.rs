@@ -1,0 +1,1049 @@
+//! The engine: the background loop that moves concerns along.
+//!
+//! Each pass takes, in order: inbound messages not yet processed (intake),
+//! timers that are due (deadlines, handovers, reminders), and outbox items
+//! that are due (sending). Every step reads what it needs, asks the pure
+//! state machine what follows, and writes the outcome as one atomic
+//! [`Change`]; so a crash at any point loses nothing, and on restart the
+//! engine simply carries on from what the store holds.
+//!
+//! One pass runs at a time (a lock), which keeps page codes and concern
+//! states free of races without the state machine knowing about
+//! concurrency. Domain rules live in [`crate::escalation`]; this module
+//! only wires them to the store, the rota and the SMS sender.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::TimeDelta;
+
+use crate::calendar::LONDON;
+use crate::channels::{SendOutcome, SmsSender};
+use crate::clock::{Clock, Instant};
+use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
+use crate::directory::{ContactMethod, Enrolment, Id, PhoneNumber, Staff};
+use crate::escalation::{
+    self, ChainSnapshot, Effect, Escalation, Event, Policy, SenderNotice, StaffNotice, StaffRef,
+    redflag::RedFlags, reply,
+};
+use crate::links::LinkSigner;
+use crate::rota::Rota;
+use crate::store::{
+    self, Change, Inbound, InboundKind, NewOutbox, OutboxItem, OutboxOutcome, Page, Purpose, Store,
+    Timer, TimerKind,
+};
+use crate::templates::Templates;
+
+/// Send attempts before an SMS is given up on.
+pub const MAX_SEND_ATTEMPTS: u32 = 8;
+/// The longest wait between send attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How many items of each kind one pass takes.
+const BATCH: usize = 200;
+/// How much of a message a page SMS quotes; the rest is behind the link.
+const PAGE_QUOTE_CHARS: usize = 100;
+/// Words that opt a number out of texts, and back in (as carriers define them).
+const STOP_WORDS: &[&str] = &[
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+];
+const START_WORDS: &[&str] = &["START", "UNSTOP", "YES"];
+
+/// Everything the engine works with.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    rota: Arc<Rota>,
+    clock: Arc<dyn Clock>,
+    sender: Arc<dyn SmsSender>,
+    templates: Arc<Templates>,
+    red_flags: RedFlags,
+    policy: Policy,
+    links: LinkSigner,
+    pass: tokio::sync::Mutex<()>,
+    wake: tokio::sync::Notify,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    /// Inbound items processed.
+    pub inbound: usize,
+    /// Timers fired.
+    pub timers: usize,
+    /// Outbox items attempted.
+    pub sent: usize,
+}
+
+impl PassReport {
+    /// Whether the pass did anything.
+    pub fn is_idle(&self) -> bool {
+        self.inbound + self.timers + self.sent == 0
+    }
+}
+
+impl Engine {
+    /// Build an engine.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<dyn Store>,
+        rota: Arc<Rota>,
+        clock: Arc<dyn Clock>,
+        sender: Arc<dyn SmsSender>,
+        templates: Arc<Templates>,
+        red_flags: RedFlags,
+        policy: Policy,
+        links: LinkSigner,
+    ) -> Self {
+        Self {
+            store,
+            rota,
+            clock,
+            sender,
+            templates,
+            red_flags,
+            policy,
+            links,
+            pass: tokio::sync::Mutex::new(()),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Ask the loop to look for work now (after a webhook or an enrolment).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The loop: run passes until `shutdown`, sleeping until the next thing falls due.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let idle = match self.run_pass().await {
+                Ok(report) => report.is_idle(),
+                Err(e) => {
+                    tracing::error!(error = ?e, "engine pass failed; retrying in a second");
+                    false
+                }
+            };
+            if !idle {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::task::yield_now() => continue,
+                }
+            }
+            let sleep = match store::blocking(&self.store, |s| s.next_due()).await {
+                Ok(Some(at)) => (at - self.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(Duration::from_secs(60)),
+                Ok(None) => Duration::from_secs(60),
+                Err(e) => {
+                    tracing::error!(error = %e, "engine cannot read the store");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wake.notified() => {},
+                () = tokio::time::sleep(sleep) => {},
+            }
+        }
+        tracing::info!("engine stopped");
+    }
+
+    /// Run passes until there is nothing left to do now. Tests drive time with
+    /// an injected clock and call this instead of waiting.
+    pub async fn settle(&self) -> anyhow::Result<()> {
+        for _ in 0..1000 {
+            if self.run_pass().await?.is_idle() {
+                return Ok(());
+            }
+        }
+        anyhow::bail!("the engine did not settle after 1000 passes")
+    }
+
+    /// One pass: intake, due timers, due outbox.
+    pub async fn run_pass(&self) -> anyhow::Result<PassReport> {
+        let _one_at_a_time = self.pass.lock().await;
+        let now = self.clock.now();
+        let mut report = PassReport::default();
+
+        let inbound = store::blocking(&self.store, |s| s.pending_inbound(BATCH)).await?;
+        for item in inbound {
+            let key = item.key.clone();
+            let change = self
+                .intake(item, now)
+                .await
+                .with_context(|| format!("processing inbound {key}"))?;
+            self.write(change).await?;
+            report.inbound += 1;
+        }
+
+        let timers = store::blocking(&self.store, move |s| s.due_timers(now, BATCH)).await?;
+        for timer in timers {
+            let change = self.fire(timer, now).await?;
+            self.write(change).await?;
+            report.timers += 1;
+        }
+
+        let due = store::blocking(&self.store, move |s| s.due_outbox(now, BATCH)).await?;
+        report.sent = due.len();
+        let sends = due.into_iter().map(|item| async move {
+            // A patient or carer who texted STOP is not texted again until START.
+            let to_public = matches!(item.message.purpose, Purpose::Welcome | Purpose::Notice);
+            let to = item.message.to.clone();
+            let opted_out = to_public
+                && store::blocking(&self.store, move |s| s.is_opted_out(&to))
+                    .await
+                    .unwrap_or(false);
+            let outcome = if opted_out {
+                SendOutcome::Permanent {
+                    code: None,
+                    reason: "not sent: the recipient has opted out of texts (STOP)".to_owned(),
+                }
+            } else {
+                self.sender
+                    .send(item.message.to.as_str(), &item.message.body)
+                    .await
+            };
+            (item, outcome)
+        });
+        for (item, outcome) in futures_util::future::join_all(sends).await {
+            let change = self.after_send(item, outcome, now).await?;
+            self.write(change).await?;
+        }
+        Ok(report)
+    }
+
+    async fn write(&self, change: Change) -> anyhow::Result<()> {
+        store::blocking(&self.store, move |s| s.apply(change))
+            .await
+            .context("writing to the store")
+    }
+
+    // ---- intake ---------------------------------------------------------------
+
+    async fn intake(&self, item: Inbound, now: Instant) -> anyhow::Result<Change> {
+        let mut change = Change {
+            at: now,
+            inbound_done: Some(item.key.clone()),
+            ..Change::default()
+        };
+        match item.kind {
+            InboundKind::Sms { from, body, .. } => {
+                let Ok(from) = PhoneNumber::parse(&from) else {
+                    tracing::warn!(key = %item.key, "inbound SMS from a sender that is not a phone number; ignored");
+                    return Ok(change);
+                };
+                if let Some(staff) = self.rota.staff_by_phone(&from) {
+                    self.staff_reply(staff, &body, now, &mut change).await?;
+                } else {
+                    self.sender_message(from, body, now, &mut change).await?;
+                }
+            }
+            InboundKind::Action {
+                concern,
+                staff,
+                action,
+            } => {
+                let Some(person) = self.rota.person(staff.as_str()) else {
+                    return Ok(change);
+                };
+                let Some(mut c) = store::blocking(&self.store, move |s| s.concern(concern)).await?
+                else {
+                    return Ok(change);
+                };
+                let by = staff_ref(person);
+                let event = if action == "pass" {
+                    Event::Pass { by }
+                } else {
+                    Event::Accept { by }
+                };
+                let enrolment = self.enrolment_of(&c).await?;
+                self.apply_event(&mut c, enrolment.as_ref(), event, now, &mut change)
+                    .await?;
+            }
+            InboundKind::Status {
+                message_id,
+                status,
+                error_code,
+            } => {
+                self.delivery_report(&message_id, &status, error_code, now, &mut change)
+                    .await?;
+            }
+        }
+        Ok(change)
+    }
+
+    async fn sender_message(
+        &self,
+        from: PhoneNumber,
+        body: String,
+        now: Instant,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let word = body.trim().to_ascii_uppercase();
+        let open = {
+            let from = from.clone();
+            store::blocking(&self.store, move |s| s.open_concern_from(&from)).await?
+        };
+        if STOP_WORDS.contains(&word.as_str()) || START_WORDS.contains(&word.as_str()) {
+            let opted_out = STOP_WORDS.contains(&word.as_str());
+            change.opt_out = Some((from, opted_out));
+            if let Some(c) = open {
+                change.timeline.push((
+                    c.id,
+                    TimelineEntry {
+                        at: now,
+                        event: TimelineEvent::OptOut { opted_out },
+                    },
+                ));
+            }
+            return Ok(());
+        }
+        let enrolment = {
+            let from = from.clone();
+            store::blocking(&self.store, move |s| s.enrolments_for_phone(&from, now))
+                .await?
+                .into_iter()
+                .next()
+        };
+        let party = match &enrolment {
+            Some(e) if e.patient.phone == from => Party::Patient,
+            Some(e) => e
+                .carers
+                .iter()
+                .find(|c| c.contact.phone == from)
+                .map(|c| Party::Carer {
+                    name: c.contact.name.clone(),
+                    relationship: c.relationship.clone(),
+                })
+                .unwrap_or(Party::Unknown),
+            None => Party::Unknown,
+        };
+        if let Some(mut concern) = open {
+            change.timeline.push((
+                concern.id,
+                TimelineEntry {
+                    at: now,
+                    event: TimelineEvent::Received {
+                        from: party.label(),
+                        text: body.clone(),
+                    },
+                },
+            ));
+            return self
+                .apply_event(
+                    &mut concern,
+                    enrolment.as_ref(),
+                    Event::Message { text: body },
+                    now,
+                    change,
+                )
+                .await;
+        }
+        let red_flag = self.red_flags.find(&body).map(str::to_owned);
+        let mut concern = Concern {
+            id: ConcernId::new(),
+            enrolment: enrolment.as_ref().map(|e| e.id),
+            service: enrolment.as_ref().map(|e| e.service.clone()),
+            sender: from.clone(),
+            party: party.clone(),
+            opened_at: now,
+            text: body.clone(),
+            escalation: Escalation::new(red_flag.is_some()),
+        };
+        change.timeline.push((
+            concern.id,
+            TimelineEntry {
+                at: now,
+                event: TimelineEvent::Received {
+                    from: party.label(),
+                    text: body,
+                },
+            },
+        ));
+        let service_name = self.patient_facing_service(&concern);
+        let reply = match &red_flag {
+            Some(phrase) => {
+                change.timeline.push((
+                    concern.id,
+                    TimelineEntry {
+                        at: now,
+                        event: TimelineEvent::RedFlag {
+                            phrase: phrase.clone(),
+                        },
+                    },
+                ));
+                self.templates
+                    .render("sms/red_flag.txt", minijinja::context! { phrase })?
+            }
+            None if enrolment.is_some() => self.templates.render(
+                "sms/received.txt",
+                minijinja::context! { service => service_name },
+            )?,
+            None => self.templates.render(
+                "sms/received_unknown.txt",
+                minijinja::context! { trust => self.rota.trust_name },
+            )?,
+        };
+        change.outbox.push(NewOutbox {
+            concern: Some(concern.id),
+            to: from,
+            body: reply,
+            purpose: Purpose::Notice,
+            staff: None,
+            recipient: party.label(),
+        });
+        self.apply_event(&mut concern, enrolment.as_ref(), Event::Open, now, change)
+            .await
+    }
+
+    async fn staff_reply(
+        &self,
+        staff: &Staff,
+        body: &str,
+        now: Instant,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let id = staff.id.clone();
+        let pages = store::blocking(&self.store, move |s| s.pages_for(&id)).await?;
+        let open: Vec<&Page> = pages.iter().filter(|p| p.open).collect();
+        let target = match reply::parse(body) {
+            None => None,
+            Some(r) => {
+                let page = match r.code {
+                    Some(code) => pages
+                        .iter()
+                        .filter(|p| p.code == code)
+                        .max_by_key(|p| (p.open, p.opened_at)),
+                    None if open.len() == 1 => Some(open[0]),
+                    None => None,
+                };
+                page.map(|p| (r, p.concern))
+            }
+        };
+        let Some((r, concern_id)) = target else {
+            let codes: Vec<String> = open.iter().map(|p| p.code.to_string()).collect();
+            let text = self.templates.render(
+                "sms/help.txt",
+                minijinja::context! { codes => codes.join(", ") },
+            )?;
+            self.to_staff(staff, None, text, change);
+            return Ok(());
+        };
+        let Some(mut concern) =
+            store::blocking(&self.store, move |s| s.concern(concern_id)).await?
+        else {
+            return Ok(());
+        };
+        let enrolment = self.enrolment_of(&concern).await?;
+        let by = staff_ref(staff);
+        let event = match r.action {
+            reply::Action::Accept => Event::Accept { by },
+            reply::Action::Pass => Event::Pass { by },
+            reply::Action::Resolve => Event::Resolve { by, note: r.note },
+        };
+        self.apply_event(&mut concern, enrolment.as_ref(), event, now, change)
+            .await
+    }
+
+    async fn delivery_report(
+        &self,
+        message_id: &str,
+        status: &str,
+        error_code: Option<u32>,
+        now: Instant,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let id = message_id.to_owned();
+        let Some(item) =
+            store::blocking(&self.store, move |s| s.outbox_by_provider_id(&id)).await?
+        else {
+            tracing::info!(
+                message_id,
+                status,
+                "delivery report for a message we have no record of; ignored"
+            );
+            return Ok(());
+        };
+        let Some(concern_id) = item.message.concern else {
+            return Ok(());
+        };
+        change.timeline.push((
+            concern_id,
+            TimelineEntry {
+                at: now,
+                event: TimelineEvent::Delivery {
+                    to: item.message.recipient.clone(),
+                    purpose: item.message.purpose.as_str().to_owned(),
+                    status: status.to_owned(),
+                    error_code,
+                },
+            },
+        ));
+        if matches!(status, "undelivered" | "failed") && item.message.purpose == Purpose::Page {
+            self.page_failed(&item, now, change).await?;
+        }
+        Ok(())
+    }
+
+    // ---- timers ---------------------------------------------------------------
+
+    async fn fire(&self, timer: Timer, now: Instant) -> anyhow::Result<Change> {
+        let mut change = Change {
+            at: now,
+            fired_timer: Some(timer.clone()),
+            ..Change::default()
+        };
+        let id = timer.concern;
+        let Some(mut concern) = store::blocking(&self.store, move |s| s.concern(id)).await? else {
+            return Ok(change);
+        };
+        let event = match timer.kind {
+            TimerKind::AckDeadline => Event::AckDeadline { seq: timer.seq },
+            TimerKind::Handover => Event::Handover,
+            TimerKind::Reminder => Event::ReminderDue,
+        };
+        let enrolment = self.enrolment_of(&concern).await?;
+        self.apply_event(&mut concern, enrolment.as_ref(), event, now, &mut change)
+            .await?;
+        Ok(change)
+    }
+
+    // ---- sending --------------------------------------------------------------
+
+    async fn after_send(
+        &self,
+        item: OutboxItem,
+        outcome: SendOutcome,
+        now: Instant,
+    ) -> anyhow::Result<Change> {
+        let mut change = Change {
+            at: now,
+            ..Change::default()
+        };
+        let outcome_kind = outcome.clone();
+        let purpose = item.message.purpose.as_str().to_owned();
+        let to = item.message.recipient.clone();
+        let record = |change: &mut Change, event: TimelineEvent| {
+            if let Some(c) = item.message.concern {
+                change.timeline.push((c, TimelineEntry { at: now, event }));
+            }
+        };
+        match outcome {
+            SendOutcome::Accepted { provider_id } => {
+                tracing::info!(outbox = item.id, provider_id = %provider_id, purpose = %purpose, "sent");
+                record(
+                    &mut change,
+                    TimelineEvent::Sent {
+                        to,
+                        purpose,
+                        provider_id: provider_id.clone(),
+                    },
+                );
+                change.outbox_outcomes.push(OutboxOutcome::Sent {
+                    id: item.id,
+                    provider_id,
+                });
+            }
+            SendOutcome::Retryable {
+                reason,
+                retry_after,
+            } if item.attempts + 1 < MAX_SEND_ATTEMPTS => {
+                let backoff = Duration::from_secs(1 << item.attempts.min(6))
+                    .min(MAX_BACKOFF)
+                    .max(retry_after.unwrap_or_default());
+                tracing::warn!(outbox = item.id, attempts = item.attempts + 1, reason = %reason, "send failed; will retry");
+                record(
+                    &mut change,
+                    TimelineEvent::SendFailed {
+                        to,
+                        purpose,
+                        reason,
+                        will_retry: true,
+                    },
+                );
+                let at = now + TimeDelta::from_std(backoff).unwrap_or(TimeDelta::seconds(60));
+                change
+                    .outbox_outcomes
+                    .push(OutboxOutcome::Retry { id: item.id, at });
+            }
+            SendOutcome::Retryable { reason, .. } | SendOutcome::Permanent { reason, .. } => {
+                if let SendOutcome::Permanent {
+                    code: Some(crate::channels::twilio::client::OPTED_OUT),
+                    ..
+                } = &outcome_kind
+                {
+                    change.opt_out = Some((item.message.to.clone(), true));
+                }
+                tracing::warn!(outbox = item.id, reason = %reason, "send failed for good");
+                record(
+                    &mut change,
+                    TimelineEvent::SendFailed {
+                        to,
+                        purpose,
+                        reason,
+                        will_retry: false,
+                    },
+                );
+                change
+                    .outbox_outcomes
+                    .push(OutboxOutcome::Failed { id: item.id });
+                if item.message.purpose == Purpose::Page {
+                    self.page_failed(&item, now, &mut change).await?;
+                }
+            }
+        }
+        Ok(change)
+    }
+
+    /// A page could not be delivered: try the person's next number, or tell
+    /// the state machine nobody can reach them.
+    async fn page_failed(
+        &self,
+        item: &OutboxItem,
+        now: Instant,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let (Some(concern_id), Some(staff_id)) = (item.message.concern, item.message.staff.clone())
+        else {
+            return Ok(());
+        };
+        let Some(staff) = self.rota.person(staff_id.as_str()) else {
+            return Ok(());
+        };
+        let numbers = sms_numbers(staff);
+        let next = numbers.iter().skip_while(|n| **n != item.message.to).nth(1);
+        if let Some(next) = next {
+            change.timeline.push((
+                concern_id,
+                TimelineEntry {
+                    at: now,
+                    event: TimelineEvent::Note {
+                        text: format!(
+                            "page to {} not delivered; trying their next number",
+                            staff.name
+                        ),
+                    },
+                },
+            ));
+            change.outbox.push(NewOutbox {
+                to: next.clone(),
+                ..item.message.clone()
+            });
+            return Ok(());
+        }
+        let Some(mut concern) =
+            store::blocking(&self.store, move |s| s.concern(concern_id)).await?
+        else {
+            return Ok(());
+        };
+        let enrolment = self.enrolment_of(&concern).await?;
+        self.apply_event(
+            &mut concern,
+            enrolment.as_ref(),
+            Event::PageUndeliverable { staff: staff_id },
+            now,
+            change,
+        )
+        .await
+    }
+
+    // ---- the state machine, and what its effects mean here -----------------------
+
+    async fn apply_event(
+        &self,
+        concern: &mut Concern,
+        enrolment: Option<&Enrolment>,
+        event: Event,
+        now: Instant,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let chain = self.chain_for(concern, now);
+        let (next, effects) =
+            escalation::step(&concern.escalation, event, now, &chain, &self.policy);
+        concern.escalation = next;
+        let mut cancelled = false;
+        for effect in effects {
+            match effect {
+                Effect::Page { staff, step } => {
+                    self.page(concern, enrolment, &staff, &step, now, change)
+                        .await?
+                }
+                Effect::Forward { staff, text } => {
+                    let code = self.code_for(concern.id, &staff.id, change).await?;
+                    let accepted = !concern.escalation.is_open();
+                    let body = self.templates.render(
+                        "sms/forward.txt",
+                        minijinja::context! { who => who(concern, enrolment), code, text => quote(&text), accepted },
+                    )?;
+                    if let Some(person) = self.rota.person(staff.id.as_str()) {
+                        change.timeline.push((
+                            concern.id,
+                            TimelineEntry {
+                                at: now,
+                                event: TimelineEvent::Forwarded {
+                                    staff: staff.id.clone(),
+                                    name: staff.name.clone(),
+                                },
+                            },
+                        ));
+                        self.to_staff(person, Some(concern.id), body, change);
+                    }
+                }
+                Effect::TellSender(notice) => {
+                    let body = match notice {
+                        SenderNotice::AcceptedBy { name, role } => self
+                            .templates
+                            .render("sms/accepted.txt", minijinja::context! { name, role })?,
+                        SenderNotice::Call111 => self
+                            .templates
+                            .render("sms/call_111.txt", minijinja::context! {})?,
+                    };
+                    change.outbox.push(NewOutbox {
+                        concern: Some(concern.id),
+                        to: concern.sender.clone(),
+                        body: body.clone(),
+                        purpose: Purpose::Notice,
+                        staff: None,
+                        recipient: concern.party.label(),
+                    });
+                    // When a carer wrote, the patient is told too.
+                    if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment) {
+                        change.outbox.push(NewOutbox {
+                            concern: Some(concern.id),
+                            to: e.patient.phone.clone(),
+                            body,
+                            purpose: Purpose::Notice,
+                            staff: None,
+                            recipient: "patient".to_owned(),
+                        });
+                    }
+                }
+                Effect::TellStaff { staff, notice } => {
+                    let code = self.code_for(concern.id, &staff.id, change).await?;
+                    let who = who(concern, enrolment);
+                    let body = match notice {
+                        StaffNotice::TakenBy { name } => self
+                            .templates
+                            .render("sms/taken.txt", minijinja::context! { code, who, name })?,
+                        StaffNotice::AlreadyAccepted { name } => self
+                            .templates
+                            .render("sms/already_accepted.txt", minijinja::context! { name })?,
+                        StaffNotice::YouHaveIt => self
+                            .templates
+                            .render("sms/you_have_it.txt", minijinja::context! { code })?,
+                        StaffNotice::Reminder => {
+                            let accepted_at = match &concern.escalation.status {
+                                escalation::Status::Accepted { at, .. } => {
+                                    at.with_timezone(&LONDON).format("%H:%M").to_string()
+                                }
+                                _ => String::new(),
+                            };
+                            self.templates.render(
+                                "sms/reminder.txt",
+                                minijinja::context! { code, who, accepted_at },
+                            )?
+                        }
+                        StaffNotice::ResolvedBy { name } => self.templates.render(
+                            "sms/resolved_by.txt",
+                            minijinja::context! { code, who, name },
+                        )?,
+                        StaffNotice::AlreadyResolved => self
+                            .templates
+                            .render("sms/already_resolved.txt", minijinja::context! {})?,
+                    };
+                    if let Some(person) = self.rota.person(staff.id.as_str()) {
+                        self.to_staff(person, Some(concern.id), body, change);
+                    }
+                }
+                Effect::ArmAckDeadline { at, seq } => change.set_timers.push(Timer {
+                    concern: concern.id,
+                    kind: TimerKind::AckDeadline,
+                    due_at: at,
+                    seq,
+                }),
+                Effect::ArmHandover { at } => change.set_timers.push(Timer {
+                    concern: concern.id,
+                    kind: TimerKind::Handover,
+                    due_at: at,
+                    seq: 0,
+                }),
+                Effect::ArmReminder { at } => change.set_timers.push(Timer {
+                    concern: concern.id,
+                    kind: TimerKind::Reminder,
+                    due_at: at,
+                    seq: 0,
+                }),
+                Effect::CancelTimers => {
+                    cancelled = true;
+                    change.cancel_timers.push(concern.id);
+                }
+                Effect::ClosePages => change.close_pages.push(concern.id),
+                Effect::Record(event) => change
+                    .timeline
+                    .push((concern.id, TimelineEntry { at: now, event })),
+            }
+        }
+        if cancelled {
+            // A fired timer's own delete must not outlive a cancel in the same change.
+            change.fired_timer = None;
+        }
+        change.concern = Some(concern.clone());
+        Ok(())
+    }
+
+    async fn page(
+        &self,
+        concern: &Concern,
+        enrolment: Option<&Enrolment>,
+        staff: &StaffRef,
+        step: &str,
+        now: Instant,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let Some(person) = self.rota.person(staff.id.as_str()) else {
+            return Ok(());
+        };
+        let code = self.code_for(concern.id, &staff.id, change).await?;
+        if !change
+            .open_pages
+            .iter()
+            .any(|p| p.concern == concern.id && p.staff == staff.id)
+        {
+            change.open_pages.push(Page {
+                concern: concern.id,
+                staff: staff.id.clone(),
+                code,
+                open: true,
+                opened_at: now,
+            });
+        }
+        let service = concern
+            .service
+            .as_ref()
+            .and_then(|s| self.rota.service(s.as_str()))
+            .map(|ix| self.rota.services()[ix as usize].name.clone())
+            .unwrap_or_else(|| "out-of-hours service".to_owned());
+        let discharged = enrolment.map(|e| {
+            e.discharged_at
+                .with_timezone(&LONDON)
+                .format("%-d %b")
+                .to_string()
+        });
+        let body = self.templates.render(
+            "sms/page.txt",
+            minijinja::context! {
+                urgent => concern.escalation.urgent,
+                who => who(concern, enrolment),
+                service,
+                discharged,
+                text => quote(&concern.text),
+                link => self.links.link(concern.id, &staff.id, now),
+                code,
+            },
+        )?;
+        change.timeline.push((
+            concern.id,
+            TimelineEntry {
+                at: now,
+                event: TimelineEvent::Paged {
+                    staff: staff.id.clone(),
+                    name: staff.name.clone(),
+                    level: step.to_owned(),
+                    code,
+                },
+            },
+        ));
+        match sms_numbers(person).into_iter().next() {
+            Some(to) => change.outbox.push(NewOutbox {
+                concern: Some(concern.id),
+                to,
+                body,
+                purpose: Purpose::Page,
+                staff: Some(staff.id.clone()),
+                recipient: staff.name.clone(),
+            }),
+            None => change.timeline.push((
+                concern.id,
+                TimelineEntry {
+                    at: now,
+                    event: TimelineEvent::Note {
+                        text: format!("{} has no phone for SMS pages", staff.name),
+                    },
+                },
+            )),
+        }
+        Ok(())
+    }
+
+    /// The code this clinician uses for this concern: the one already given,
+    /// or the next one after their last that no open page of theirs uses.
+    async fn code_for(
+        &self,
+        concern: ConcernId,
+        staff: &Id,
+        change: &Change,
+    ) -> anyhow::Result<u16> {
+        if let Some(p) = change
+            .open_pages
+            .iter()
+            .find(|p| p.concern == concern && &p.staff == staff)
+        {
+            return Ok(p.code);
+        }
+        let id = staff.clone();
+        let (pages, last) = store::blocking(&self.store, move |s| {
+            Ok((s.pages_for(&id)?, s.last_code(&id)?))
+        })
+        .await?;
+        if let Some(p) = pages.iter().find(|p| p.concern == concern) {
+            return Ok(p.code);
+        }
+        let taken: Vec<u16> = pages
+            .iter()
+            .map(|p| p.code)
+            .chain(
+                change
+                    .open_pages
+                    .iter()
+                    .filter(|p| &p.staff == staff)
+                    .map(|p| p.code),
+            )
+            .collect();
+        let last = change
+            .open_pages
+            .iter()
+            .filter(|p| &p.staff == staff)
+            .map(|p| p.code)
+            .max()
+            .unwrap_or(last);
+        let code = (1..=9999u16)
+            .map(|i| ((u32::from(last) + u32::from(i) - 1) % 9999 + 1) as u16)
+            .find(|c| !taken.contains(c))
+            .unwrap_or(1);
+        Ok(code)
+    }
+
+    fn to_staff(
+        &self,
+        staff: &Staff,
+        concern: Option<ConcernId>,
+        body: String,
+        change: &mut Change,
+    ) {
+        if let Some(to) = sms_numbers(staff).into_iter().next() {
+            change.outbox.push(NewOutbox {
+                concern,
+                to,
+                body,
+                purpose: Purpose::StaffNotice,
+                staff: Some(staff.id.clone()),
+                recipient: staff.name.clone(),
+            });
+        }
+    }
+
+    fn chain_for(&self, concern: &Concern, now: Instant) -> ChainSnapshot {
+        match concern
+            .service
+            .as_ref()
+            .and_then(|s| self.rota.service(s.as_str()))
+        {
+            Some(ix) => ChainSnapshot::from_chain(&self.rota.resolve(ix, now)),
+            None => {
+                let (fallback, valid_until) = self.rota.fallback_at(now);
+                ChainSnapshot::fallback_only(&fallback, valid_until)
+            }
+        }
+    }
+
+    fn patient_facing_service(&self, concern: &Concern) -> String {
+        concern
+            .service
+            .as_ref()
+            .and_then(|s| self.rota.service(s.as_str()))
+            .map(|ix| self.rota.services()[ix as usize].patient_name.clone())
+            .unwrap_or_else(|| self.rota.trust_name.clone())
+    }
+
+    async fn enrolment_of(&self, concern: &Concern) -> anyhow::Result<Option<Enrolment>> {
+        match concern.enrolment {
+            Some(id) => Ok(store::blocking(&self.store, move |s| s.enrolment(id)).await?),
+            None => Ok(None),
+        }
+    }
+}
+
+fn staff_ref(staff: &Staff) -> StaffRef {
+    StaffRef {
+        id: staff.id.clone(),
+        name: staff.name.clone(),
+        role: staff.role.clone(),
+    }
+}
+
+/// A person's numbers that take SMS, in their order of preference.
+fn sms_numbers(staff: &Staff) -> Vec<PhoneNumber> {
+    let mut numbers: Vec<PhoneNumber> = Vec::new();
+    for c in &staff.contacts {
+        if let ContactMethod::Sms(n) = c
+            && !numbers.contains(n)
+        {
+            numbers.push(n.clone());
+        }
+    }
+    numbers
+}
+
+/// Who a concern is about, as a page names them: first name and, for a carer, who wrote.
+fn who(concern: &Concern, enrolment: Option<&Enrolment>) -> String {
+    match (enrolment, &concern.party) {
+        (Some(e), Party::Carer { name, relationship }) => {
+            let carer = name.split_whitespace().next().unwrap_or(name);
+            match relationship {
+                Some(r) => format!("{} (via {r} {carer})", e.patient.first_name()),
+                None => format!("{} (via carer {carer})", e.patient.first_name()),
+            }
+        }
+        (Some(e), _) => e.patient.first_name().to_owned(),
+        (None, _) => {
+            let n = concern.sender.as_str();
+            format!("Unknown sender …{}", &n[n.len().saturating_sub(4)..])
+        }
+    }
+}
+
+/// The sender's words, shortened at a word boundary for an SMS.
+fn quote(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= PAGE_QUOTE_CHARS {
+        return text;
+    }
+    let mut cut: String = text.chars().take(PAGE_QUOTE_CHARS).collect();
+    if let Some(space) = cut.rfind(' ') {
+        cut.truncate(space);
+    }
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_quoted_to_a_word_boundary() {
+        let long = "My dad has been discharged today and his leg dressing is soaked through already and I do not know whether to change it or wait";
+        let q = quote(long);
+        assert!(q.ends_with('…'));
+        assert!(q.chars().count() <= PAGE_QUOTE_CHARS + 1);
+        assert_eq!(quote("short  and\nsweet"), "short and sweet");
+    }
+}

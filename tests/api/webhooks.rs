@@ -1,0 +1,243 @@
+//! Twilio's webhooks: only Twilio gets in, nothing is stored twice, and a
+//! message Nightingale answered 200 for is never lost.
+
+use crate::support::fake_twilio::twilio_signature;
+use crate::support::nightingale::{
+    AUTH_TOKEN, MARGARET, OUR_NUMBER, PREVIOUS_AUTH_TOKEN, PUBLIC_URL, STRANGER, TestApp,
+};
+
+#[tokio::test]
+async fn an_unsigned_or_wrongly_signed_webhook_is_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let params =
+        app.twilio
+            .inbound_sms_params(&app.twilio.new_sid(), STRANGER, OUR_NUMBER, "hello");
+    let url = format!("{}/twilio/sms", app.address);
+    assert_eq!(
+        app.twilio
+            .post_with_signature(&url, &params, None)
+            .await
+            .status(),
+        403
+    );
+    let wrong_token = twilio_signature(
+        "not-the-token",
+        &format!("{PUBLIC_URL}/twilio/sms"),
+        &params,
+    );
+    assert_eq!(
+        app.twilio
+            .post_with_signature(&url, &params, Some(&wrong_token))
+            .await
+            .status(),
+        403
+    );
+    // Signed for the address the server sees rather than the public one Twilio calls.
+    let wrong_url = twilio_signature(AUTH_TOKEN, &url, &params);
+    assert_eq!(
+        app.twilio
+            .post_with_signature(&url, &params, Some(&wrong_url))
+            .await
+            .status(),
+        403
+    );
+    // Tampered after signing.
+    let signed = twilio_signature(AUTH_TOKEN, &format!("{PUBLIC_URL}/twilio/sms"), &params);
+    let mut tampered = params.clone();
+    tampered.iter_mut().find(|(k, _)| k == "Body").unwrap().1 = "something else".into();
+    assert_eq!(
+        app.twilio
+            .post_with_signature(&url, &tampered, Some(&signed))
+            .await
+            .status(),
+        403
+    );
+    app.settle().await;
+    assert!(
+        app.twilio.messages().is_empty(),
+        "nothing was stored, so nothing was answered"
+    );
+}
+
+#[tokio::test]
+async fn the_previous_auth_token_still_works_during_a_rotation() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let params =
+        app.twilio
+            .inbound_sms_params(&app.twilio.new_sid(), STRANGER, OUR_NUMBER, "hello");
+    let signature = twilio_signature(
+        PREVIOUS_AUTH_TOKEN,
+        &format!("{PUBLIC_URL}/twilio/sms"),
+        &params,
+    );
+    let response = app
+        .twilio
+        .post_with_signature(
+            &format!("{}/twilio/sms", app.address),
+            &params,
+            Some(&signature),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn twilio_retrying_a_webhook_does_not_open_a_second_concern() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let sid = app.twilio.new_sid();
+    for _ in 0..3 {
+        assert_eq!(
+            app.text_with_sid(&sid, STRANGER, "Is anyone there?")
+                .await
+                .status(),
+            200
+        );
+    }
+    app.settle().await;
+    assert_eq!(app.twilio.messages_to(STRANGER).len(), 1, "one reply");
+    assert_eq!(app.twilio.messages().len(), 2, "one reply and one page");
+}
+
+#[tokio::test]
+async fn a_patient_who_texts_stop_is_not_texted_again_until_start() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+    let welcome = app.twilio.messages_to(MARGARET).len();
+    app.text(MARGARET, "STOP").await;
+    app.settle().await;
+    assert!(
+        app.twilio
+            .messages()
+            .iter()
+            .all(|m| !m.body.contains("STOP"))
+    );
+    // A later concern from her still reaches the nurse, but she is not texted.
+    app.text(MARGARET, "Actually my leg hurts").await;
+    app.settle().await;
+    assert_eq!(app.twilio.messages_to(MARGARET).len(), welcome);
+    assert_eq!(app.twilio.messages_to("+447700900213").len(), 1);
+    let concern = app
+        .concern(&TestApp::concern_id_in(
+            &app.twilio.messages_to("+447700900213")[0],
+        ))
+        .await;
+    let failed = concern["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "send_failed")
+        .unwrap()
+        .clone();
+    assert!(
+        failed["reason"].as_str().unwrap().contains("opted out"),
+        "{failed}"
+    );
+    app.text(MARGARET, "START").await;
+    app.settle().await;
+    app.text(MARGARET, "Thank you").await;
+    app.settle().await;
+    assert_eq!(
+        app.twilio.messages_to(MARGARET).len(),
+        welcome,
+        "a message on the open concern is forwarded, not answered"
+    );
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.text().await.unwrap(), "ready\n");
+    app.text(STRANGER, "hello").await;
+    app.settle().await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("nightingale_unresolved_concerns 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_signed_link_shows_the_whole_story_and_accepts_with_one_tap() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+    app.text(MARGARET, "My leg <b>hurts</b>").await;
+    app.settle().await;
+    let page = app.twilio.messages_to("+447700900213")[0].clone();
+    let link = page
+        .body
+        .split_whitespace()
+        .find(|w| w.starts_with("https://nightingale.test/c/"))
+        .unwrap()
+        .to_owned();
+    let local = link.replace(PUBLIC_URL, &app.address);
+    let html = app
+        .http
+        .get(&local)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Margaret Evans"), "{html}");
+    assert!(
+        html.contains("Ward 7; admitted with cellulitis"),
+        "the context given at discharge is there"
+    );
+    assert!(
+        html.contains("My leg &lt;b&gt;hurts") && !html.contains("<b>hurts"),
+        "patient text is escaped"
+    );
+    assert!(html.contains("Waiting for someone to accept"));
+
+    // A tampered link is refused.
+    let tampered = local.replace("&sig=", "&sig=0");
+    assert_eq!(app.http.get(&tampered).send().await.unwrap().status(), 403);
+
+    // One tap on Accept.
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = no_redirect
+        .post(&local)
+        .form(&[("action", "accept")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    app.settle().await;
+    assert!(
+        app.twilio
+            .messages_to(MARGARET)
+            .last()
+            .unwrap()
+            .body
+            .starts_with("Kiran Patel, Community staff nurse, has your message")
+    );
+    let html = app
+        .http
+        .get(&local)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Accepted by Kiran Patel"), "{html}");
+
+    // After 24 hours the link no longer works.
+    app.clock.advance(chrono::Duration::hours(25));
+    let response = app.http.get(&local).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("This link has expired")
+    );
+}

@@ -1,0 +1,272 @@
+//! A running Nightingale for black-box tests: the demo trust, a fresh store
+//! in a temporary directory, a manual clock, a random port, and the fake
+//! Twilio on both sides (the REST API it sends through, and the webhooks it
+//! receives). The background engine loop is off: tests move the clock and
+//! then `settle()` the engine, so nothing depends on wall-clock sleeps.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Duration;
+use nightingale::app::Application;
+use nightingale::calendar::parse_instant;
+use nightingale::clock::ManualClock;
+use nightingale::config::Config;
+use nightingale::engine::Engine;
+use nightingale::store::Store;
+use nightingale::store::sqlite::SqliteStore;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use super::fake_twilio::{FakeTwilio, SentSms};
+
+pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const AUTH_TOKEN: &str = "current-auth-token";
+pub const PREVIOUS_AUTH_TOKEN: &str = "previous-auth-token";
+/// What Twilio is configured to call: the public URL, as behind a proxy.
+pub const PUBLIC_URL: &str = "https://nightingale.test";
+/// Nightingale's own number.
+pub const OUR_NUMBER: &str = "+447700900000";
+
+/// Patients and carers in the stories (Ofcom drama numbers).
+pub const MARGARET: &str = "+447700900801";
+pub const SIAN: &str = "+447700900802";
+pub const STRANGER: &str = "+447700900999";
+
+pub struct TestApp {
+    pub address: String,
+    pub clock: ManualClock,
+    pub twilio: FakeTwilio,
+    pub engine: Arc<Engine>,
+    pub api_key: String,
+    pub http: reqwest::Client,
+    dir: Arc<tempfile::TempDir>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+fn config(dir: &std::path::Path, twilio: &FakeTwilio) -> Config {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: PUBLIC_URL.to_owned(),
+        store: format!("sqlite://{}", dir.join("nightingale.db").display()),
+        rota_dir: root.join("rota"),
+        templates_dir: root.join("templates"),
+        twilio_account_sid: Some(ACCOUNT_SID.to_owned()),
+        twilio_auth_token: Some(SecretString::from(AUTH_TOKEN)),
+        twilio_auth_token_previous: Some(SecretString::from(PREVIOUS_AUTH_TOKEN)),
+        twilio_from: Some(OUR_NUMBER.to_owned()),
+        twilio_api_base: twilio.base_url().to_owned(),
+        ..Config::default()
+    }
+}
+
+impl TestApp {
+    /// Start with the clock at `now` (UK local time, e.g. "2026-11-27T19:05").
+    pub async fn spawn(now: &str) -> Self {
+        let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let clock = ManualClock::new(parse_instant(now).unwrap());
+        Self::start(dir, clock, twilio, None).await
+    }
+
+    async fn start(
+        dir: Arc<tempfile::TempDir>,
+        clock: ManualClock,
+        twilio: FakeTwilio,
+        api_key: Option<String>,
+    ) -> Self {
+        let config = config(dir.path(), &twilio);
+        let store = Arc::new(SqliteStore::open(&dir.path().join("nightingale.db")).unwrap());
+        let api_key = match api_key {
+            Some(k) => k,
+            None => {
+                let (key, hash) = nightingale::operations::new_api_key().unwrap();
+                store
+                    .create_api_key("test-discharge-system", hash, clock.now_instant())
+                    .unwrap();
+                key
+            }
+        };
+        let app = Application::build_with(&config, Arc::new(clock.clone()), store, None)
+            .await
+            .expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let engine = app.engine();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_without_engine_loop(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            address,
+            clock,
+            twilio,
+            engine,
+            api_key,
+            http: reqwest::Client::new(),
+            dir,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// Stop the process (gracefully) and start a new one on the same store, clock and Twilio.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
+        let (dir, clock, twilio, key) = (
+            Arc::clone(&self.dir),
+            self.clock.clone(),
+            self.twilio.clone(),
+            self.api_key.clone(),
+        );
+        drop(self);
+        Self::start(dir, clock, twilio, Some(key)).await
+    }
+
+    async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+
+    /// Run the engine until it has nothing left to do at the current time.
+    pub async fn settle(&self) {
+        self.engine.settle().await.unwrap();
+    }
+
+    /// Move the clock on and let the engine catch up.
+    pub async fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.settle().await;
+    }
+
+    /// A text from `from` arrives through Twilio's webhook.
+    pub async fn text(&self, from: &str, body: &str) -> reqwest::Response {
+        let sid = self.twilio.new_sid();
+        self.text_with_sid(&sid, from, body).await
+    }
+
+    /// A text with a given MessageSid (to replay Twilio's retries).
+    pub async fn text_with_sid(&self, sid: &str, from: &str, body: &str) -> reqwest::Response {
+        let params = self.twilio.inbound_sms_params(sid, from, OUR_NUMBER, body);
+        self.twilio
+            .post_signed(
+                &format!("{}/twilio/sms", self.address),
+                &format!("{PUBLIC_URL}/twilio/sms"),
+                &params,
+            )
+            .await
+    }
+
+    /// Twilio reports a message's status to the callback URL it was given.
+    pub async fn status(
+        &self,
+        message: &SentSms,
+        status: &str,
+        error_code: Option<u32>,
+    ) -> reqwest::Response {
+        let callback = message
+            .status_callback
+            .clone()
+            .expect("the message asked for status callbacks");
+        assert_eq!(callback, format!("{PUBLIC_URL}/twilio/sms/status"));
+        let params = self.twilio.status_params(message, status, error_code);
+        self.twilio
+            .post_signed(
+                &format!("{}/twilio/sms/status", self.address),
+                &callback,
+                &params,
+            )
+            .await
+    }
+
+    /// POST a JSON enrolment with the API key.
+    pub async fn enrol(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/enrolments", self.address))
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Enrol Margaret Evans (and her daughter Siân as carer) with a service, discharged an hour ago.
+    pub async fn enrol_margaret(&self, service: &str) -> String {
+        let discharged = (self.clock.now_instant() - Duration::hours(1)).to_rfc3339();
+        let response = self
+            .enrol(&serde_json::json!({
+                "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
+                "carers": [{"name": "Sian Evans", "phone": "07700 900802", "relationship": "daughter"}],
+                "service": service,
+                "discharged_at": discharged,
+                "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
+            }))
+            .await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// GET a path with the API key.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The concern's JSON view.
+    pub async fn concern(&self, id: &str) -> Value {
+        let response = self.get(&format!("/api/v1/concerns/{id}")).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// The id of the concern a page SMS links to.
+    pub fn concern_id_in(page: &SentSms) -> String {
+        let after = page
+            .body
+            .split("/c/")
+            .nth(1)
+            .expect("a page carries a link");
+        after.split('?').next().unwrap().to_owned()
+    }
+
+    /// The reply code in a page ("Reply A12 to accept").
+    pub fn code_in(page: &SentSms) -> String {
+        let after = page
+            .body
+            .split("Reply A")
+            .nth(1)
+            .expect("a page says how to accept");
+        after.chars().take_while(char::is_ascii_digit).collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// `ManualClock::now` without importing the trait everywhere.
+pub trait NowInstant {
+    fn now_instant(&self) -> nightingale::clock::Instant;
+}
+
+impl NowInstant for ManualClock {
+    fn now_instant(&self) -> nightingale::clock::Instant {
+        nightingale::clock::Clock::now(self)
+    }
+}
