@@ -41,6 +41,9 @@ pub const MAX_SEND_ATTEMPTS: u32 = 8;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How many items of each kind one pass takes.
 const BATCH: usize = 200;
+/// How long a closed page's code stays reserved, so a late reply to it is
+/// answered "someone else has it" rather than acting on a newer concern.
+const CODE_QUARANTINE: TimeDelta = TimeDelta::days(7);
 /// How much of a message a page SMS quotes; the rest is behind the link.
 const PAGE_QUOTE_CHARS: usize = 100;
 /// Words that opt a number out of texts, and back in (as carriers define them).
@@ -68,7 +71,11 @@ pub struct Engine {
     links: LinkSigner,
     pass: tokio::sync::Mutex<()>,
     wake: tokio::sync::Notify,
+    lateness: std::sync::Mutex<std::collections::VecDeque<TimeDelta>>,
 }
+
+/// How many recent timer-lateness samples the engine keeps.
+const LATENESS_SAMPLES: usize = 200_000;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +119,7 @@ impl Engine {
             links,
             pass: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
+            lateness: std::sync::Mutex::new(std::collections::VecDeque::new()),
         }
     }
 
@@ -187,6 +195,7 @@ impl Engine {
 
         let timers = store::blocking(&self.store, move |s| s.due_timers(now, BATCH)).await?;
         for timer in timers {
+            self.record_lateness(self.clock.now() - timer.due_at);
             let change = self.fire(timer, now).await?;
             self.write(change).await?;
             report.timers += 1;
@@ -219,6 +228,24 @@ impl Engine {
             self.write(change).await?;
         }
         Ok(report)
+    }
+
+    fn record_lateness(&self, late: TimeDelta) {
+        if let Ok(mut samples) = self.lateness.lock() {
+            if samples.len() == LATENESS_SAMPLES {
+                samples.pop_front();
+            }
+            samples.push_back(late);
+        }
+    }
+
+    /// How late each timer fired, most recent last (and forgets them): for
+    /// benchmarks and metrics.
+    pub fn take_lateness_samples(&self) -> Vec<TimeDelta> {
+        self.lateness
+            .lock()
+            .map(|mut s| s.drain(..).collect())
+            .unwrap_or_default()
     }
 
     async fn write(&self, change: Change) -> anyhow::Result<()> {
@@ -413,7 +440,8 @@ impl Engine {
         change: &mut Change,
     ) -> anyhow::Result<()> {
         let id = staff.id.clone();
-        let pages = store::blocking(&self.store, move |s| s.pages_for(&id)).await?;
+        let since = now - CODE_QUARANTINE;
+        let pages = store::blocking(&self.store, move |s| s.pages_for(&id, since)).await?;
         let open: Vec<&Page> = pages.iter().filter(|p| p.open).collect();
         let target = match reply::parse(body) {
             None => None,
@@ -678,7 +706,7 @@ impl Engine {
                         .await?
                 }
                 Effect::Forward { staff, text } => {
-                    let code = self.code_for(concern.id, &staff.id, change).await?;
+                    let code = self.code_for(concern.id, &staff.id, now, change).await?;
                     let accepted = !concern.escalation.is_open();
                     let body = self.templates.render(
                         "sms/forward.txt",
@@ -728,7 +756,7 @@ impl Engine {
                     }
                 }
                 Effect::TellStaff { staff, notice } => {
-                    let code = self.code_for(concern.id, &staff.id, change).await?;
+                    let code = self.code_for(concern.id, &staff.id, now, change).await?;
                     let who = who(concern, enrolment);
                     let body = match notice {
                         StaffNotice::TakenBy { name } => self
@@ -812,7 +840,7 @@ impl Engine {
         let Some(person) = self.rota.person(staff.id.as_str()) else {
             return Ok(());
         };
-        let code = self.code_for(concern.id, &staff.id, change).await?;
+        let code = self.code_for(concern.id, &staff.id, now, change).await?;
         if !change
             .open_pages
             .iter()
@@ -885,11 +913,13 @@ impl Engine {
     }
 
     /// The code this clinician uses for this concern: the one already given,
-    /// or the next one after their last that no open page of theirs uses.
+    /// or the next one after their last that is not in use (open, or closed
+    /// within [`CODE_QUARANTINE`], so a late reply cannot hit a new concern).
     async fn code_for(
         &self,
         concern: ConcernId,
         staff: &Id,
+        now: Instant,
         change: &Change,
     ) -> anyhow::Result<u16> {
         if let Some(p) = change
@@ -899,36 +929,32 @@ impl Engine {
         {
             return Ok(p.code);
         }
-        let id = staff.clone();
-        let (pages, last) = store::blocking(&self.store, move |s| {
-            Ok((s.pages_for(&id)?, s.last_code(&id)?))
-        })
-        .await?;
-        if let Some(p) = pages.iter().find(|p| p.concern == concern) {
-            return Ok(p.code);
-        }
-        let taken: Vec<u16> = pages
-            .iter()
-            .map(|p| p.code)
-            .chain(
-                change
-                    .open_pages
-                    .iter()
-                    .filter(|p| &p.staff == staff)
-                    .map(|p| p.code),
-            )
-            .collect();
-        let last = change
+        let pending: Vec<u16> = change
             .open_pages
             .iter()
             .filter(|p| &p.staff == staff)
             .map(|p| p.code)
-            .max()
-            .unwrap_or(last);
-        let code = (1..=9999u16)
-            .map(|i| ((u32::from(last) + u32::from(i) - 1) % 9999 + 1) as u16)
-            .find(|c| !taken.contains(c))
-            .unwrap_or(1);
+            .collect();
+        let id = staff.clone();
+        let since = now - CODE_QUARANTINE;
+        let code = store::blocking(&self.store, move |s| {
+            if let Some(p) = s.page(concern, &id)? {
+                return Ok(p.code);
+            }
+            let last = match pending.iter().copied().max() {
+                Some(code) => code,
+                None => s.last_code(&id)?,
+            };
+            for i in 1..=9999u32 {
+                let candidate = ((u32::from(last) + i - 1) % 9999 + 1) as u16;
+                if !pending.contains(&candidate) && !s.code_taken(&id, candidate, since)? {
+                    return Ok(candidate);
+                }
+            }
+            // 9,999 open pages for one person: reuse a code rather than fail to page.
+            Ok(((u32::from(last) % 9999) + 1) as u16)
+        })
+        .await?;
         Ok(code)
     }
 

@@ -146,8 +146,11 @@ impl Operations {
         staff: &Id,
     ) -> Result<Option<u16>, StoreError> {
         let staff = staff.clone();
-        let pages = store::blocking(&self.store, move |s| s.pages_for(&staff)).await?;
-        Ok(pages.iter().find(|p| p.concern == concern).map(|p| p.code))
+        Ok(
+            store::blocking(&self.store, move |s| s.page(concern, &staff))
+                .await?
+                .map(|p| p.code),
+        )
     }
 
     /// The name of the API key presented, if it is one of ours.

@@ -320,8 +320,14 @@ pub fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn Store>) 
             ..Change::default()
         })
         .unwrap();
-    assert_eq!(store.pages_for(&chen).unwrap(), std::slice::from_ref(&page));
+    assert_eq!(
+        store.pages_for(&chen, now).unwrap(),
+        std::slice::from_ref(&page)
+    );
     assert_eq!(store.last_code(&chen).unwrap(), 12);
+    assert_eq!(store.page(c.id, &chen).unwrap(), Some(page.clone()));
+    assert!(store.code_taken(&chen, 12, now).unwrap());
+    assert!(!store.code_taken(&chen, 13, now).unwrap());
     store
         .apply(Change {
             at: now,
@@ -330,11 +336,24 @@ pub fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn Store>) 
         })
         .unwrap();
     assert_eq!(
-        store.pages_for(&chen).unwrap(),
+        store.pages_for(&chen, now).unwrap(),
         [Page {
             open: false,
             ..page
         }]
+    );
+    // A closed code stays reserved for a while (late replies), then is free again.
+    assert!(store.code_taken(&chen, 12, now).unwrap());
+    assert!(
+        !store
+            .code_taken(&chen, 12, now + TimeDelta::seconds(1))
+            .unwrap()
+    );
+    assert!(
+        store
+            .pages_for(&chen, now + TimeDelta::seconds(1))
+            .unwrap()
+            .is_empty()
     );
     let _ = StaffRef {
         id: chen,

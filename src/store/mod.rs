@@ -333,8 +333,12 @@ pub trait Store: Send + Sync + 'static {
     /// The outbox item the provider knows by this id.
     fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>>;
 
-    /// A clinician's pages: all open ones, and closed ones from the last `recent_days`.
-    fn pages_for(&self, staff: &Id) -> StoreResult<Vec<Page>>;
+    /// A clinician's pages: all open ones, and those closed since `closed_since`, newest first.
+    fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>>;
+    /// The page a clinician had for a concern, if any.
+    fn page(&self, concern: ConcernId, staff: &Id) -> StoreResult<Option<Page>>;
+    /// Whether a clinician's code is in use: on an open page, or one closed since `closed_since`.
+    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool>;
     /// The code last given to this clinician (0 if none).
     fn last_code(&self, staff: &Id) -> StoreResult<u16>;
 

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::thread;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
@@ -24,8 +24,6 @@ use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
 use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
 
-/// How long closed pages are kept to answer late replies ("someone else has it").
-const CLOSED_PAGES_KEPT_DAYS: i64 = 7;
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
 
@@ -119,6 +117,7 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (concern_id, staff)
     );
     CREATE INDEX pages_by_staff ON pages(staff, open);
+    CREATE INDEX pages_by_code ON pages(staff, code);
     CREATE TABLE last_codes (staff TEXT PRIMARY KEY, code INTEGER NOT NULL);
 
     CREATE TABLE opt_outs (phone TEXT PRIMARY KEY, opted_out INTEGER NOT NULL);
@@ -639,22 +638,20 @@ impl Store for SqliteStore {
         row.transpose()
     }
 
-    fn pages_for(&self, staff: &Id) -> StoreResult<Vec<Page>> {
+    fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>> {
         let staff = staff.clone();
-        let rows: Vec<(String, i64, bool, i64, Option<i64>)> = self.read(|c| {
+        let rows: Vec<(String, i64, bool, i64)> = self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT concern_id, code, open, opened_at, closed_at FROM pages WHERE staff = ?1 ORDER BY opened_at DESC",
+                "SELECT concern_id, code, open, opened_at FROM pages
+                 WHERE staff = ?1 AND (open = 1 OR closed_at >= ?2) ORDER BY opened_at DESC",
             )?;
-            let rows = stmt.query_map(params![staff.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            let rows = stmt.query_map(params![staff.as_str(), ms(closed_since)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
             rows.collect()
         })?;
-        let newest = rows.iter().map(|r| r.3).max().unwrap_or(0);
-        let horizon = newest - TimeDelta::days(CLOSED_PAGES_KEPT_DAYS).num_milliseconds();
         rows.into_iter()
-            .filter(|(_, _, open, opened_at, closed_at)| {
-                *open || closed_at.unwrap_or(*opened_at) >= horizon
-            })
-            .map(|(concern, code, open, opened_at, _)| {
+            .map(|(concern, code, open, opened_at)| {
                 Ok(Page {
                     concern: concern.parse().map_err(corrupt)?,
                     staff: staff.clone(),
@@ -664,6 +661,34 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    fn page(&self, concern: ConcernId, staff: &Id) -> StoreResult<Option<Page>> {
+        let row: Option<(i64, bool, i64)> = self.read(|c| {
+            c.query_row(
+                "SELECT code, open, opened_at FROM pages WHERE concern_id = ?1 AND staff = ?2",
+                params![concern.to_string(), staff.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })?;
+        Ok(row.map(|(code, open, opened_at)| Page {
+            concern,
+            staff: staff.clone(),
+            code: code as u16,
+            open,
+            opened_at: instant(opened_at),
+        }))
+    }
+
+    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM pages WHERE staff = ?1 AND code = ?2 AND (open = 1 OR closed_at >= ?3))",
+                params![staff.as_str(), code, ms(closed_since)],
+                |r| r.get(0),
+            )
+        })
     }
 
     fn last_code(&self, staff: &Id) -> StoreResult<u16> {

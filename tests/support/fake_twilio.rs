@@ -29,6 +29,8 @@ pub struct SentSms {
     pub from: String,
     pub body: String,
     pub status_callback: Option<String>,
+    /// When the request arrived, for latency measurements.
+    pub received_at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -270,6 +272,7 @@ async fn create_message(
         from: from.clone(),
         body: body.clone(),
         status_callback: get("StatusCallback"),
+        received_at: std::time::Instant::now(),
     };
     shared.sent.lock().unwrap().push(sent);
     shared.changed.notify_waiters();
