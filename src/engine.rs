@@ -131,6 +131,18 @@ impl Engine {
     /// The loop: run passes until `shutdown`, sleeping until the next thing falls due.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        // Every timer lives in the store, indexed by when it falls due: once
+        // the earliest is known, all of them are armed.
+        match store::blocking(&self.store, |s| {
+            Ok((s.next_due()?, s.unresolved_concerns()?))
+        })
+        .await
+        {
+            Ok((next, unresolved)) => {
+                tracing::info!(next_due = ?next.map(|t| t.to_rfc3339()), unresolved, sender = self.sender.name(), "engine armed")
+            }
+            Err(e) => tracing::error!(error = %e, "engine cannot read the store yet"),
+        }
         loop {
             let idle = match self.run_pass().await {
                 Ok(report) => report.is_idle(),
@@ -223,9 +235,20 @@ impl Engine {
             };
             (item, outcome)
         });
+        // Outcomes that only record a send are written together (one group
+        // commit); one that moves a concern on is written before the next is
+        // worked out, so it reads the concern's latest state.
+        let mut records = Vec::new();
         for (item, outcome) in futures_util::future::join_all(sends).await {
             let change = self.after_send(item, outcome, now).await?;
-            self.write(change).await?;
+            if change.concern.is_some() {
+                self.write(change).await?;
+            } else {
+                records.push(self.write(change));
+            }
+        }
+        for written in futures_util::future::join_all(records).await {
+            written?;
         }
         Ok(report)
     }
