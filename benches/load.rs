@@ -13,7 +13,8 @@
 //!    and resident memory per open escalation.
 //!
 //! Run: `cargo bench --bench load` (all), or name figures:
-//! `cargo bench --bench load -- webhook page`. The load generator shares the
+//! `cargo bench --bench load -- webhook page`. Without `--bench` (as under
+//! `cargo test`) it runs a few seconds of load as a smoke test. The load generator shares the
 //! machine's cores with the server.
 
 #[path = "../tests/support/fake_twilio.rs"]
@@ -463,6 +464,23 @@ async fn figure_restart(work: &Path) {
     }
 }
 
+async fn smoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+    let server = Server::start(
+        &dir.path().join("n.db"),
+        &root().join("rota"),
+        &twilio,
+        true,
+    )
+    .await;
+    let (results, failed, _) = offer(&server.address, 20, 1, 0).await;
+    assert_eq!((results.len(), failed), (20, 0));
+    twilio.wait_for_messages(40, Duration::from_secs(20)).await;
+    server.stop().await;
+    println!("load benchmark smoke test: 20 concerns in, 40 texts out");
+}
+
 fn main() {
     if let Ok(filter) = std::env::var("NIGHTINGALE_LOG") {
         tracing_subscriber::fmt()
@@ -470,15 +488,23 @@ fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
-    let wanted: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let all = wanted.is_empty();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        // A test runner asking what tests this binary has: none.
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    if !args.iter().any(|a| a == "--bench") {
+        // Run as a test (`cargo test --all-targets`): a few seconds of load,
+        // so the benchmark cannot rot unnoticed.
+        runtime.block_on(smoke());
+        return;
+    }
+    let wanted: Vec<String> = args.into_iter().filter(|a| !a.starts_with("--")).collect();
+    let all = wanted.is_empty();
     runtime.block_on(async {
         let work = tempfile::tempdir().unwrap();
         println!(

@@ -181,3 +181,66 @@ fn rota_who_prints_the_chain() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("the services are"));
 }
+
+#[test]
+fn api_key_create_prints_the_key_once_and_stores_only_its_hash() {
+    use nightingale::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(["api-key", "create", "ward-7-discharge"])
+        .env("NIGHTINGALE_STORE", format!("sqlite://{}", db.display()))
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = stdout(&out).trim().to_owned();
+    assert!(key.starts_with("ng_") && key.len() == 67, "{key}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only time it is shown"));
+    let store = nightingale::store::sqlite::SqliteStore::open(&db).unwrap();
+    assert_eq!(store.api_key(nightingale::operations::hash_key(&key)).unwrap().as_deref(), Some("ward-7-discharge"));
+    let raw = std::fs::read(&db).unwrap();
+    assert!(!raw.windows(key.len()).any(|w| w == key.as_bytes()), "the key itself is not stored");
+}
+
+#[test]
+fn serve_answers_and_shuts_down_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
+        .env("NIGHTINGALE_STORE", format!("sqlite://{}", dir.path().join("n.db").display()))
+        .env("NIGHTINGALE_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    let mut address = None;
+    while address.is_none() {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve stopped early:\n{log}");
+        if let Some(rest) = line.split("listen=").nth(1) {
+            address = rest.split_whitespace().next().map(str::to_owned);
+        }
+        log.push_str(&line);
+    }
+    assert!(log.contains("NO SMS PROVIDER CONFIGURED"), "without Twilio settings it says so loudly:\n{log}");
+    let mut stream = std::net::TcpStream::connect(address.unwrap()).unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.0 200") && response.ends_with("ok\n"), "{response}");
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("shutting down"), "{rest}");
+    assert!(rest.contains("engine stopped"), "{rest}");
+}
