@@ -193,14 +193,27 @@ fn api_key_create_prints_the_key_once_and_stores_only_its_hash() {
         .env("NIGHTINGALE_LOG", "warn")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let key = stdout(&out).trim().to_owned();
     assert!(key.starts_with("ng_") && key.len() == 67, "{key}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("only time it is shown"));
     let store = nightingale::store::sqlite::SqliteStore::open(&db).unwrap();
-    assert_eq!(store.api_key(nightingale::operations::hash_key(&key)).unwrap().as_deref(), Some("ward-7-discharge"));
+    assert_eq!(
+        store
+            .api_key(nightingale::operations::hash_key(&key))
+            .unwrap()
+            .as_deref(),
+        Some("ward-7-discharge")
+    );
     let raw = std::fs::read(&db).unwrap();
-    assert!(!raw.windows(key.len()).any(|w| w == key.as_bytes()), "the key itself is not stored");
+    assert!(
+        !raw.windows(key.len()).any(|w| w == key.as_bytes()),
+        "the key itself is not stored"
+    );
 }
 
 #[test]
@@ -211,7 +224,10 @@ fn serve_answers_and_shuts_down_cleanly_on_sigterm() {
         .arg("serve")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
-        .env("NIGHTINGALE_STORE", format!("sqlite://{}", dir.path().join("n.db").display()))
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", dir.path().join("n.db").display()),
+        )
         .env("NIGHTINGALE_LOG", "info")
         .env("NO_COLOR", "1")
         .stderr(std::process::Stdio::piped())
@@ -222,20 +238,32 @@ fn serve_answers_and_shuts_down_cleanly_on_sigterm() {
     let mut address = None;
     while address.is_none() {
         let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve stopped early:\n{log}");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve stopped early:\n{log}"
+        );
         if let Some(rest) = line.split("listen=").nth(1) {
             address = rest.split_whitespace().next().map(str::to_owned);
         }
         log.push_str(&line);
     }
-    assert!(log.contains("NO SMS PROVIDER CONFIGURED"), "without Twilio settings it says so loudly:\n{log}");
+    assert!(
+        log.contains("NO SMS PROVIDER CONFIGURED"),
+        "without Twilio settings it says so loudly:\n{log}"
+    );
     let mut stream = std::net::TcpStream::connect(address.unwrap()).unwrap();
     stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.0 200") && response.ends_with("ok\n"), "{response}");
+    assert!(
+        response.starts_with("HTTP/1.0 200") && response.ends_with("ok\n"),
+        "{response}"
+    );
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");

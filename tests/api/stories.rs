@@ -118,7 +118,10 @@ async fn friday_evening_text_is_accepted_after_one_escalation() {
     // Kiran, late to his phone, tries to accept: he is told who has it.
     app.text(KIRAN, &format!("A{code}")).await;
     app.settle().await;
-    assert_eq!(app.twilio.messages_to(KIRAN).last().unwrap().body, "Hannah Price already has this concern. No action needed.");
+    assert_eq!(
+        app.twilio.messages_to(KIRAN).last().unwrap().body,
+        "Hannah Price already has this concern. No action needed."
+    );
 
     // Escalation has stopped: nobody else is paged.
     let before = app.twilio.messages().len();
