@@ -147,8 +147,12 @@ impl Engine {
             let idle = match self.run_pass().await {
                 Ok(report) => report.is_idle(),
                 Err(e) => {
+                    // The store is unavailable: nothing was lost, so wait and try again.
                     tracing::error!(error = ?e, "engine pass failed; retrying in a second");
-                    false
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
                 }
             };
             if !idle {
@@ -197,10 +201,23 @@ impl Engine {
         let inbound = store::blocking(&self.store, |s| s.pending_inbound(BATCH)).await?;
         for item in inbound {
             let key = item.key.clone();
-            let change = self
-                .intake(item, now)
-                .await
-                .with_context(|| format!("processing inbound {key}"))?;
+            let change = match self.intake(item, now).await {
+                Ok(change) => change,
+                Err(e) if is_store_error(&e) => {
+                    return Err(e.context(format!("processing inbound {key}")));
+                }
+                // Not the store's fault, so retrying would fail the same way and
+                // hold up every message behind it: set it aside (it stays in the
+                // inbound table) and say so loudly.
+                Err(e) => {
+                    tracing::error!(key = %key, error = ?e, "inbound message could not be processed; set aside for an operator");
+                    Change {
+                        at: now,
+                        inbound_done: Some(key),
+                        ..Change::default()
+                    }
+                }
+            };
             self.write(change).await?;
             report.inbound += 1;
         }
@@ -208,7 +225,19 @@ impl Engine {
         let timers = store::blocking(&self.store, move |s| s.due_timers(now, BATCH)).await?;
         for timer in timers {
             self.record_lateness(self.clock.now() - timer.due_at);
-            let change = self.fire(timer, now).await?;
+            let concern = timer.concern;
+            let change = match self.fire(timer.clone(), now).await {
+                Ok(change) => change,
+                Err(e) if is_store_error(&e) => return Err(e),
+                Err(e) => {
+                    tracing::error!(concern = %concern, error = ?e, "timer could not be handled; dropped");
+                    Change {
+                        at: now,
+                        fired_timer: Some(timer),
+                        ..Change::default()
+                    }
+                }
+            };
             self.write(change).await?;
             report.timers += 1;
         }
@@ -1029,6 +1058,11 @@ impl Engine {
             None => Ok(None),
         }
     }
+}
+
+/// Whether an error came from the store (worth retrying) rather than from the work itself.
+fn is_store_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| cause.is::<store::StoreError>())
 }
 
 fn staff_ref(staff: &Staff) -> StaffRef {

@@ -7,4 +7,5 @@ mod support;
 mod enrolments;
 mod oncall;
 mod stories;
+mod twilio_client;
 mod webhooks;

@@ -231,7 +231,14 @@ impl FakeTwilio {
 
 fn twilio_error(status: u16, code: u32, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap();
-    (status, Json(json!({ "code": code, "message": message, "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status.as_u16() }))).into_response()
+    let body = Json(
+        json!({ "code": code, "message": message, "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status.as_u16() }),
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        (status, [("Retry-After", "2")], body).into_response()
+    } else {
+        (status, body).into_response()
+    }
 }
 
 async fn create_message(
@@ -263,7 +270,12 @@ async fn create_message(
         return twilio_error(status, code, "Injected failure");
     }
     if let Some(code) = shared.rejected.lock().unwrap().get(&to).copied() {
-        return twilio_error(400, code, "Injected rejection of this number");
+        // Twilio's real messages quote the number, as this does.
+        return twilio_error(
+            400,
+            code,
+            &format!("The 'To' number {to} is not a valid phone number."),
+        );
     }
     let message_sid = format!("SM{:032x}", shared.next_sid.fetch_add(1, Ordering::SeqCst));
     let sent = SentSms {

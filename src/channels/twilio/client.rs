@@ -41,7 +41,19 @@ struct Created {
 #[derive(Debug, Deserialize)]
 struct TwilioError {
     code: Option<u32>,
-    message: Option<String>,
+}
+
+/// What Twilio's commoner error codes mean, in words for a timeline.
+fn describe(code: u32) -> Option<&'static str> {
+    Some(match code {
+        20003 => "authentication failed (check the account SID and auth token)",
+        20429 => "too many requests",
+        21211 => "not a valid phone number",
+        21408 => "sending to this region is not enabled",
+        21610 => "the recipient has opted out (replied STOP)",
+        21614 => "not a mobile number",
+        _ => return None,
+    })
 }
 
 impl TwilioClient {
@@ -55,7 +67,9 @@ impl TwilioClient {
         status_callback: Option<String>,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
+        // No redirects: credentials go to the configured API and nowhere else.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()?;
@@ -118,24 +132,26 @@ impl TwilioClient {
                 },
             };
         }
-        let error: Option<TwilioError> = serde_json::from_str(&text).ok();
-        let code = error.as_ref().and_then(|e| e.code);
-        let message = error
-            .and_then(|e| e.message)
-            .unwrap_or_else(|| status.to_string());
+        // Twilio's own message can quote the number it refused, so it is not
+        // repeated here: reasons reach logs. The code says what went wrong.
+        let code = serde_json::from_str::<TwilioError>(&text)
+            .ok()
+            .and_then(|e| e.code);
+        let what = code.and_then(describe).unwrap_or("");
+        let reason = match code {
+            Some(c) => format!(
+                "Twilio {status}, error {c}{}{what}",
+                if what.is_empty() { "" } else { ": " }
+            ),
+            None => format!("Twilio {status}"),
+        };
         if status.as_u16() == 429 || status.is_server_error() {
             SendOutcome::Retryable {
-                reason: format!("Twilio {status}: {message}"),
+                reason,
                 retry_after,
             }
         } else {
-            SendOutcome::Permanent {
-                code,
-                reason: format!(
-                    "Twilio {status}{}: {message}",
-                    code.map(|c| format!(" error {c}")).unwrap_or_default()
-                ),
-            }
+            SendOutcome::Permanent { code, reason }
         }
     }
 }
