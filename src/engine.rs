@@ -19,7 +19,7 @@ use anyhow::Context;
 use chrono::TimeDelta;
 
 use crate::calendar::LONDON;
-use crate::channels::{SendOutcome, SmsSender};
+use crate::channels::{Lookup, SendOutcome, SmsSender};
 use crate::clock::{Clock, Instant};
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
 use crate::directory::{ContactMethod, Enrolment, Id, PhoneNumber, Staff};
@@ -244,24 +244,19 @@ impl Engine {
 
         let due = store::blocking(&self.store, move |s| s.due_outbox(now, BATCH)).await?;
         report.sent = due.len();
+        if !due.is_empty() {
+            // Marked in flight first: if the process stops mid-send, the next
+            // pass asks the provider before sending again.
+            let ids = due.iter().map(|i| i.id).collect();
+            self.write(Change {
+                at: now,
+                outbox_in_flight: ids,
+                ..Change::default()
+            })
+            .await?;
+        }
         let sends = due.into_iter().map(|item| async move {
-            // A patient or carer who texted STOP is not texted again until START.
-            let to_public = matches!(item.message.purpose, Purpose::Welcome | Purpose::Notice);
-            let to = item.message.to.clone();
-            let opted_out = to_public
-                && store::blocking(&self.store, move |s| s.is_opted_out(&to))
-                    .await
-                    .unwrap_or(false);
-            let outcome = if opted_out {
-                SendOutcome::Permanent {
-                    code: None,
-                    reason: "not sent: the recipient has opted out of texts (STOP)".to_owned(),
-                }
-            } else {
-                self.sender
-                    .send(item.message.to.as_str(), &item.message.body)
-                    .await
-            };
+            let outcome = self.attempt(&item, now).await;
             (item, outcome)
         });
         // Outcomes that only record a send are written together (one group
@@ -280,6 +275,47 @@ impl Engine {
             written?;
         }
         Ok(report)
+    }
+
+    /// One attempt at an outbox item: checked against opt-outs, and against
+    /// the provider when an earlier attempt may already have been accepted.
+    async fn attempt(&self, item: &OutboxItem, now: Instant) -> SendOutcome {
+        // A patient or carer who texted STOP is not texted again until START.
+        if matches!(item.message.purpose, Purpose::Welcome | Purpose::Notice) {
+            let to = item.message.to.clone();
+            if store::blocking(&self.store, move |s| s.is_opted_out(&to))
+                .await
+                .unwrap_or(false)
+            {
+                return SendOutcome::Permanent {
+                    code: None,
+                    reason: "not sent: the recipient has opted out of texts (STOP)".to_owned(),
+                };
+            }
+        }
+        if item.in_flight || item.attempts > 0 {
+            let since = item.due_at.min(now) - TimeDelta::days(1);
+            match self
+                .sender
+                .find(item.message.to.as_str(), &item.message.body, since)
+                .await
+            {
+                Lookup::Sent { provider_id } => {
+                    tracing::info!(outbox = item.id, provider_id = %provider_id, "already accepted by the provider; not sending again");
+                    return SendOutcome::Accepted { provider_id };
+                }
+                Lookup::NotSent => {}
+                Lookup::Unknown { reason } => {
+                    return SendOutcome::Retryable {
+                        reason: format!("could not check whether it was already sent: {reason}"),
+                        retry_after: None,
+                    };
+                }
+            }
+        }
+        self.sender
+            .send(item.message.to.as_str(), &item.message.body)
+            .await
     }
 
     fn record_lateness(&self, late: TimeDelta) {

@@ -36,11 +36,41 @@ pub enum SendOutcome {
 /// A boxed future, so the trait stays object-safe.
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = SendOutcome> + Send + 'a>>;
 
+/// Whether the provider already has a message we may have sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// It does: this is its id. Do not send it again.
+    Sent {
+        /// The provider's id for the message.
+        provider_id: String,
+    },
+    /// It does not: send it.
+    NotSent,
+    /// The provider could not be asked; try again later.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A boxed lookup future.
+pub type LookupFuture<'a> = Pin<Box<dyn Future<Output = Lookup> + Send + 'a>>;
+
 /// Sends SMS.
 pub trait SmsSender: Send + Sync + 'static {
     /// Make one attempt to send `body` to `to` (E.164). Never retries itself:
     /// retries are the outbox's, so they survive a restart.
     fn send<'a>(&'a self, to: &'a str, body: &'a str) -> SendFuture<'a>;
+
+    /// Whether a message with exactly this body went to `to` on or after
+    /// `since`: asked before re-sending one whose last attempt may have been
+    /// accepted (the process stopped mid-send, or the answer was lost).
+    fn find<'a>(
+        &'a self,
+        to: &'a str,
+        body: &'a str,
+        since: crate::clock::Instant,
+    ) -> LookupFuture<'a>;
 
     /// A name for logs and timelines ("twilio", "recorded only").
     fn name(&self) -> &'static str;
@@ -70,6 +100,23 @@ impl SmsSender for RecordingSender {
             sent.push((to.to_owned(), body.to_owned()));
             SendOutcome::Accepted {
                 provider_id: format!("RECORDED-{}", sent.len()),
+            }
+        })
+    }
+
+    fn find<'a>(
+        &'a self,
+        to: &'a str,
+        body: &'a str,
+        _since: crate::clock::Instant,
+    ) -> LookupFuture<'a> {
+        Box::pin(async move {
+            let sent = self.recorded();
+            match sent.iter().position(|(t, b)| t == to && b == body) {
+                Some(i) => Lookup::Sent {
+                    provider_id: format!("RECORDED-{}", i + 1),
+                },
+                None => Lookup::NotSent,
             }
         })
     }

@@ -422,6 +422,40 @@ pub fn concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(store: 
     assert_eq!(store.pending_inbound(100).unwrap().len(), 31);
 }
 
+pub fn an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T19:05:00Z");
+    store
+        .apply(Change {
+            at: now,
+            outbox: vec![outbox(None, "+447700900123")],
+            ..Change::default()
+        })
+        .unwrap();
+    let id = store.due_outbox(now, 10).unwrap()[0].id;
+    store
+        .apply(Change {
+            at: now,
+            outbox_in_flight: vec![id],
+            ..Change::default()
+        })
+        .unwrap();
+    // As after a crash mid-send: still due, and marked so the sender checks first.
+    let due = store.due_outbox(now, 10).unwrap();
+    assert_eq!((due.len(), due[0].in_flight), (1, true));
+    let later = now + TimeDelta::seconds(2);
+    store
+        .apply(Change {
+            at: now,
+            outbox_outcomes: vec![OutboxOutcome::Retry { id, at: later }],
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(store.due_outbox(now, 10).unwrap().is_empty());
+    let due = store.due_outbox(later, 10).unwrap();
+    assert_eq!((due[0].in_flight, due[0].attempts), (false, 1));
+    assert_eq!(store.next_due().unwrap(), Some(later));
+}
+
 /// Run every check against stores made by `fresh`.
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     inbound_is_recorded_once_and_stays_pending_until_processed(fresh());
@@ -432,6 +466,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     pages_keep_their_codes_and_close_with_the_concern(fresh());
     opt_outs_api_keys_and_secrets_persist(fresh());
     concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());
+    an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(fresh());
 }
 
 #[test]

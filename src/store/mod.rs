@@ -165,6 +165,9 @@ pub struct OutboxItem {
     pub due_at: Instant,
     /// The provider's id, once accepted.
     pub provider_id: Option<String>,
+    /// It was handed to the provider and the outcome never recorded (the
+    /// process stopped mid-send): ask the provider before sending it again.
+    pub in_flight: bool,
 }
 
 impl std::fmt::Debug for OutboxItem {
@@ -273,6 +276,8 @@ pub struct Change {
     pub timeline: Vec<(ConcernId, TimelineEntry)>,
     /// SMS to send.
     pub outbox: Vec<NewOutbox>,
+    /// Outbox items about to be handed to the provider.
+    pub outbox_in_flight: Vec<i64>,
     /// Outcomes of send attempts.
     pub outbox_outcomes: Vec<OutboxOutcome>,
     /// Timers to set (replacing one of the same kind).

@@ -124,6 +124,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE api_keys (hash BLOB PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
     CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
     ",
+    // 2: outbox items are marked in flight before they are handed to the
+    // provider, so one interrupted mid-send is checked with the provider,
+    // not blindly sent again.
+    r"
+    DROP INDEX outbox_due;
+    CREATE INDEX outbox_due ON outbox(due_at) WHERE state IN ('pending', 'in_flight');
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -375,6 +382,12 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
     for m in &change.outbox {
         insert_outbox(tx, m, now)?;
     }
+    for id in &change.outbox_in_flight {
+        tx.execute(
+            "UPDATE outbox SET state = 'in_flight' WHERE id = ?1 AND state = 'pending'",
+            params![id],
+        )?;
+    }
     for outcome in &change.outbox_outcomes {
         match outcome {
             OutboxOutcome::Sent { id, provider_id } => tx.execute(
@@ -382,7 +395,7 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
                 params![id, provider_id],
             )?,
             OutboxOutcome::Retry { id, at } => tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, due_at = ?2 WHERE id = ?1",
+                "UPDATE outbox SET state = 'pending', attempts = attempts + 1, due_at = ?2 WHERE id = ?1",
                 params![id, ms(*at)],
             )?,
             OutboxOutcome::Failed { id } => {
@@ -432,6 +445,7 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
     let attempts: i64 = row.get(7)?;
     let due_at: i64 = row.get(8)?;
     let provider_id: Option<String> = row.get(9)?;
+    let state: String = row.get(10)?;
     Ok((|| {
         Ok(OutboxItem {
             id,
@@ -447,12 +461,12 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
             attempts: attempts as u32,
             due_at: instant(due_at),
             provider_id,
+            in_flight: state == "in_flight",
         })
     })())
 }
 
-const OUTBOX_COLUMNS: &str =
-    "id, concern_id, to_number, body, purpose, staff, recipient, attempts, due_at, provider_id";
+const OUTBOX_COLUMNS: &str = "id, concern_id, to_number, body, purpose, staff, recipient, attempts, due_at, provider_id, state";
 
 impl Store for SqliteStore {
     fn ping(&self) -> StoreResult<()> {
@@ -607,7 +621,7 @@ impl Store for SqliteStore {
     fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
         let rows = self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2"
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state IN ('pending', 'in_flight') AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2"
             ))?;
             let rows = stmt.query_map(params![ms(now), limit as i64], outbox_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -618,7 +632,7 @@ impl Store for SqliteStore {
     fn next_due(&self) -> StoreResult<Option<Instant>> {
         let next: Option<i64> = self.read(|c| {
             c.query_row(
-                "SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM timers UNION ALL SELECT MIN(due_at) FROM outbox WHERE state = 'pending')",
+                "SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM timers UNION ALL SELECT MIN(due_at) FROM outbox WHERE state IN ('pending', 'in_flight'))",
                 [],
                 |r| r.get(0),
             )

@@ -412,3 +412,71 @@ async fn a_restart_mid_escalation_carries_on_on_time_without_a_duplicate_page() 
         .wait_for_messages(1, StdDuration::from_secs(1))
         .await;
 }
+
+#[tokio::test]
+async fn twilio_accepting_a_page_but_answering_500_does_not_page_twice() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+    // Twilio queues both texts (the reply and the page) but answers 500.
+    app.twilio.accept_then_fail_next(2, 500);
+    app.text(MARGARET, "My dressing has come off").await;
+    app.settle().await;
+    assert_eq!(app.twilio.messages_to(KIRAN).len(), 1);
+    // The retry asks Twilio first, finds both, and sends neither again.
+    app.advance(Duration::seconds(5)).await;
+    assert_eq!(app.twilio.messages_to(KIRAN).len(), 1, "no duplicate page");
+    assert_eq!(
+        app.twilio.messages_to(MARGARET).len(),
+        2,
+        "welcome and one reply"
+    );
+    let page = &app.twilio.messages_to(KIRAN)[0];
+    let concern = app.concern(&TestApp::concern_id_in(page)).await;
+    let sent: Vec<_> = concern["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "sent" && e["purpose"] == "page")
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["provider_id"], page.sid.as_str());
+}
+
+#[tokio::test]
+async fn a_crash_mid_send_does_not_page_twice() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+    let before = app.twilio.messages().len();
+    // Twilio takes both texts, and the process dies before it hears back.
+    app.twilio.accept_then_hang_next(2);
+    app.text(MARGARET, "My dressing has come off").await;
+    let engine = std::sync::Arc::clone(&app.engine);
+    let pass = tokio::spawn(async move { engine.settle().await });
+    app.twilio
+        .wait_for_messages(before + 2, StdDuration::from_secs(5))
+        .await;
+    pass.abort();
+    let _ = pass.await;
+
+    let app = app.restart().await;
+    app.settle().await;
+    assert_eq!(
+        app.twilio.messages().len(),
+        before + 2,
+        "nothing Twilio accepted is sent again"
+    );
+    let page = app.twilio.messages_to(KIRAN)[0].clone();
+    let concern = app.concern(&TestApp::concern_id_in(&page)).await;
+    assert!(
+        concern["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "sent" && e["provider_id"] == page.sid.as_str())
+    );
+    // And the escalation carries on from there as usual.
+    app.advance(Duration::minutes(10)).await;
+    assert_eq!(app.twilio.messages_to(HANNAH).len(), 1);
+}

@@ -38,6 +38,8 @@ struct Shared {
     sent: Mutex<Vec<SentSms>>,
     changed: tokio::sync::Notify,
     failures: Mutex<VecDeque<(u16, u32)>>,
+    /// Accept the next messages (record them) but then answer with this status, or never (`None`).
+    accept_then: Mutex<VecDeque<Option<u16>>>,
     rejected: Mutex<HashMap<String, u32>>,
     requests: AtomicUsize,
     next_sid: AtomicU64,
@@ -84,7 +86,7 @@ impl FakeTwilio {
         let app = Router::new()
             .route(
                 "/2010-04-01/Accounts/{sid}/Messages.json",
-                post(create_message),
+                post(create_message).get(list_messages),
             )
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -138,6 +140,25 @@ impl FakeTwilio {
         let mut f = self.shared.failures.lock().unwrap();
         for _ in 0..n {
             f.push_back((status, code));
+        }
+    }
+
+    /// The next `n` messages are accepted (and recorded as sent) but the answer
+    /// is lost: the fake never replies, as when a connection drops or the
+    /// sender stops mid-request.
+    pub fn accept_then_hang_next(&self, n: usize) {
+        let mut a = self.shared.accept_then.lock().unwrap();
+        for _ in 0..n {
+            a.push_back(None);
+        }
+    }
+
+    /// The next `n` messages are accepted (and recorded as sent) but answered
+    /// with this 5xx status, as Twilio warns can happen.
+    pub fn accept_then_fail_next(&self, n: usize, status: u16) {
+        let mut a = self.shared.accept_then.lock().unwrap();
+        for _ in 0..n {
+            a.push_back(Some(status));
         }
     }
 
@@ -288,6 +309,14 @@ async fn create_message(
     };
     shared.sent.lock().unwrap().push(sent);
     shared.changed.notify_waiters();
+    let then = shared.accept_then.lock().unwrap().pop_front();
+    match then {
+        Some(None) => std::future::pending::<()>().await,
+        Some(Some(status)) => {
+            return twilio_error(status, 20500, "Internal error after the message was queued");
+        }
+        None => {}
+    }
     (
         StatusCode::CREATED,
         Json(json!({
@@ -297,6 +326,40 @@ async fn create_message(
         })),
     )
         .into_response()
+}
+
+async fn list_messages(
+    State(shared): State<Arc<Shared>>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
+) -> Response {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", shared.account_sid, shared.auth_token))
+    );
+    if sid != shared.account_sid
+        || headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str())
+    {
+        return twilio_error(401, 20003, "Authenticate");
+    }
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let (to, from) = (get("To"), get("From"));
+    let messages: Vec<_> = shared
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| to.as_ref().is_none_or(|t| *t == m.to) && from.as_ref().is_none_or(|f| *f == m.from))
+        .map(|m| json!({ "sid": m.sid, "to": m.to, "from": m.from, "body": m.body, "status": "sent" }))
+        .collect();
+    Json(json!({ "messages": messages, "page": 0, "page_size": 100 })).into_response()
 }
 
 #[test]

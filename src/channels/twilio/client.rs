@@ -10,7 +10,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::channels::{SendFuture, SendOutcome, SmsSender};
+use crate::channels::{Lookup, LookupFuture, SendFuture, SendOutcome, SmsSender};
+use crate::clock::Instant;
 
 /// Twilio's error code for a recipient who has opted out (replied STOP).
 pub const OPTED_OUT: u32 = 21610;
@@ -36,6 +37,17 @@ impl std::fmt::Debug for TwilioClient {
 #[derive(Debug, Deserialize)]
 struct Created {
     sid: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageList {
+    messages: Vec<ListedMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListedMessage {
+    sid: String,
+    body: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +168,52 @@ impl TwilioClient {
     }
 }
 
+impl TwilioClient {
+    /// Whether Twilio has a message with exactly `body` from our number to
+    /// `to`, sent on or after `since`'s date (UTC, as Twilio filters).
+    pub async fn find_sms(&self, to: &str, body: &str, since: Instant) -> Lookup {
+        let date = since.date_naive().format("%Y-%m-%d").to_string();
+        let response = self
+            .http
+            .get(&self.messages_url)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .query(&[
+                ("To", to),
+                ("From", self.from.as_str()),
+                ("DateSent>", date.as_str()),
+                ("PageSize", "100"),
+            ])
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                return Lookup::Unknown {
+                    reason: format!("Twilio {} when listing messages", r.status()),
+                };
+            }
+            Err(e) => {
+                return Lookup::Unknown {
+                    reason: format!("cannot reach Twilio: {}", without_url(&e)),
+                };
+            }
+        };
+        match response.json::<MessageList>().await {
+            Ok(list) => match list
+                .messages
+                .into_iter()
+                .find(|m| m.body.as_deref() == Some(body))
+            {
+                Some(m) => Lookup::Sent { provider_id: m.sid },
+                None => Lookup::NotSent,
+            },
+            Err(_) => Lookup::Unknown {
+                reason: "Twilio's message list could not be read".to_owned(),
+            },
+        }
+    }
+}
+
 /// A transport error without the URL (which holds the account SID).
 fn without_url(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
@@ -168,6 +226,10 @@ fn without_url(e: &reqwest::Error) -> String {
 impl SmsSender for TwilioClient {
     fn send<'a>(&'a self, to: &'a str, body: &'a str) -> SendFuture<'a> {
         Box::pin(self.send_sms(to, body))
+    }
+
+    fn find<'a>(&'a self, to: &'a str, body: &'a str, since: Instant) -> LookupFuture<'a> {
+        Box::pin(self.find_sms(to, body, since))
     }
 
     fn name(&self) -> &'static str {
