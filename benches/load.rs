@@ -219,10 +219,10 @@ async fn figure_webhook() {
     }
 }
 
-async fn figure_page() {
-    println!(
-        "\n## 2. Webhook sent → page request at the fake Twilio, 100 new concerns a second for 10 s\n"
-    );
+/// Offer `rate` new concerns a second for `seconds` to a server with its
+/// engine running; return, per concern, the time from its webhook being due
+/// to its page reaching the fake Twilio, and how many webhooks failed.
+async fn page_latencies(rate: usize, seconds: usize) -> (usize, Vec<Duration>, usize) {
     let dir = tempfile::tempdir().unwrap();
     let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
     let server = Server::start(
@@ -232,32 +232,40 @@ async fn figure_page() {
         true,
     )
     .await;
-    let (results, failed, _) = offer(&server.address, 100, 10, 0).await;
+    let (results, failed, _) = offer(&server.address, rate, seconds, 0).await;
     let sent = twilio
         .wait_for_messages(2 * results.len(), Duration::from_secs(60))
         .await;
     let mut latencies = Vec::new();
     for (who, due, _) in &results {
-        let suffix = format!("…{}", &sender(*who)[sender(*who).len() - 4..]);
-        let page = sent
+        let number = sender(*who);
+        let suffix = format!("…{}", &number[number.len() - 4..]);
+        if let Some(page) = sent
             .iter()
-            .find(|m| m.body.contains(&format!("Unknown sender {suffix} ")));
-        if let Some(page) = page {
+            .find(|m| m.body.contains(&format!("Unknown sender {suffix} ")))
+        {
             latencies.push(page.received_at.duration_since(*due));
         }
     }
     latencies.sort();
+    server.stop().await;
+    (results.len(), latencies, failed)
+}
+
+async fn figure_page() {
+    println!(
+        "\n## 2. Webhook sent → page request at the fake Twilio, 100 new concerns a second for 10 s\n"
+    );
+    let (concerns, latencies, failed) = page_latencies(100, 10).await;
     println!("| concerns | pages matched | p50 | p99 | max | failed webhooks |");
     println!("| --- | --- | --- | --- | --- | --- |");
     println!(
-        "| {} | {} | {} | {} | {} | {failed} |",
-        results.len(),
+        "| {concerns} | {} | {} | {} | {} | {failed} |",
         latencies.len(),
         ms(percentile(&latencies, 0.5)),
         ms(percentile(&latencies, 0.99)),
         ms(*latencies.last().unwrap_or(&Duration::ZERO))
     );
-    server.stop().await;
 }
 
 const OPEN: usize = 100_000;
@@ -465,20 +473,9 @@ async fn figure_restart(work: &Path) {
 }
 
 async fn smoke() {
-    let dir = tempfile::tempdir().unwrap();
-    let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-    let server = Server::start(
-        &dir.path().join("n.db"),
-        &root().join("rota"),
-        &twilio,
-        true,
-    )
-    .await;
-    let (results, failed, _) = offer(&server.address, 20, 1, 0).await;
-    assert_eq!((results.len(), failed), (20, 0));
-    twilio.wait_for_messages(40, Duration::from_secs(20)).await;
-    server.stop().await;
-    println!("load benchmark smoke test: 20 concerns in, 40 texts out");
+    let (concerns, latencies, failed) = page_latencies(20, 1).await;
+    assert_eq!((concerns, latencies.len(), failed), (20, 20, 0));
+    println!("load benchmark smoke test: 20 concerns in, 20 pages out");
 }
 
 fn main() {

@@ -201,23 +201,16 @@ impl Engine {
         let inbound = store::blocking(&self.store, |s| s.pending_inbound(BATCH)).await?;
         for item in inbound {
             let key = item.key.clone();
-            let change = match self.intake(item, now).await {
-                Ok(change) => change,
-                Err(e) if is_store_error(&e) => {
-                    return Err(e.context(format!("processing inbound {key}")));
-                }
-                // Not the store's fault, so retrying would fail the same way and
-                // hold up every message behind it: set it aside (it stays in the
-                // inbound table) and say so loudly.
-                Err(e) => {
-                    tracing::error!(key = %key, error = ?e, "inbound message could not be processed; set aside for an operator");
-                    Change {
-                        at: now,
-                        inbound_done: Some(key),
-                        ..Change::default()
-                    }
-                }
+            let aside = Change {
+                at: now,
+                inbound_done: Some(key.clone()),
+                ..Change::default()
             };
+            let change = set_aside_unless_store(
+                self.intake(item, now).await,
+                aside,
+                &format!("inbound message {key}"),
+            )?;
             self.write(change).await?;
             report.inbound += 1;
         }
@@ -225,19 +218,13 @@ impl Engine {
         let timers = store::blocking(&self.store, move |s| s.due_timers(now, BATCH)).await?;
         for timer in timers {
             self.record_lateness(self.clock.now() - timer.due_at);
-            let concern = timer.concern;
-            let change = match self.fire(timer.clone(), now).await {
-                Ok(change) => change,
-                Err(e) if is_store_error(&e) => return Err(e),
-                Err(e) => {
-                    tracing::error!(concern = %concern, error = ?e, "timer could not be handled; dropped");
-                    Change {
-                        at: now,
-                        fired_timer: Some(timer),
-                        ..Change::default()
-                    }
-                }
+            let aside = Change {
+                at: now,
+                fired_timer: Some(timer.clone()),
+                ..Change::default()
             };
+            let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
+            let change = set_aside_unless_store(self.fire(timer, now).await, aside, &what)?;
             self.write(change).await?;
             report.timers += 1;
         }
@@ -1092,6 +1079,26 @@ impl Engine {
         match concern.enrolment {
             Some(id) => Ok(store::blocking(&self.store, move |s| s.enrolment(id)).await?),
             None => Ok(None),
+        }
+    }
+}
+
+/// The change to write after handling one item: on success, its change; on a
+/// store failure, the error (the pass stops and is retried: nothing is lost);
+/// on any other failure, which retrying would only repeat and which would
+/// hold up every item behind it, `aside` (the item is marked handled and
+/// stays in the store for an operator), with a loud log line.
+fn set_aside_unless_store(
+    result: anyhow::Result<Change>,
+    aside: Change,
+    what: &str,
+) -> anyhow::Result<Change> {
+    match result {
+        Ok(change) => Ok(change),
+        Err(e) if is_store_error(&e) => Err(e.context(format!("handling {what}"))),
+        Err(e) => {
+            tracing::error!(error = ?e, "{what} could not be handled; set aside for an operator");
+            Ok(aside)
         }
     }
 }
