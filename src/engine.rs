@@ -314,8 +314,25 @@ impl Engine {
         }
     }
 
+    /// How late recent timers fired: (count, median, 99th percentile), for `/metrics`.
+    pub fn lateness_summary(&self) -> (usize, Duration, Duration) {
+        let mut samples: Vec<TimeDelta> = self
+            .lateness
+            .lock()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        samples.sort();
+        let at = |p: f64| {
+            samples
+                .get(((samples.len().max(1) - 1) as f64 * p).round() as usize)
+                .and_then(|d| d.to_std().ok())
+                .unwrap_or_default()
+        };
+        (samples.len(), at(0.5), at(0.99))
+    }
+
     /// How late each timer fired, most recent last (and forgets them): for
-    /// benchmarks and metrics.
+    /// benchmarks.
     pub fn take_lateness_samples(&self) -> Vec<TimeDelta> {
         self.lateness
             .lock()

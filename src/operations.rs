@@ -164,9 +164,30 @@ impl Operations {
         store::blocking(&self.store, |s| s.ping()).await
     }
 
-    /// Counts for `/metrics`.
-    pub async fn unresolved_concerns(&self) -> Result<u64, StoreError> {
-        store::blocking(&self.store, |s| s.unresolved_concerns()).await
+    /// Everything `/metrics` shows, as Prometheus text.
+    pub async fn metrics(&self) -> Result<String, StoreError> {
+        let now = self.clock.now();
+        let (unresolved, backlog) = store::blocking(&self.store, move |s| {
+            Ok((s.unresolved_concerns()?, s.backlog(now)?))
+        })
+        .await?;
+        let (count, p50, p99) = self.engine.lateness_summary();
+        let gauge = |name: &str, help: &str, value: u64| {
+            format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n")
+        };
+        Ok([
+            gauge("nightingale_unresolved_concerns", "Concerns not yet resolved.", unresolved),
+            gauge("nightingale_inbound_pending", "Stored webhooks not yet processed.", backlog.inbound_pending),
+            gauge("nightingale_outbox_due", "Texts due to be sent now.", backlog.outbox_due),
+            gauge("nightingale_timers_overdue", "Deadlines, handovers and reminders past due.", backlog.timers_overdue),
+            format!(
+                "# HELP nightingale_timer_lateness_seconds How late recent timers fired.\n# TYPE nightingale_timer_lateness_seconds summary\n\
+                 nightingale_timer_lateness_seconds{{quantile=\"0.5\"}} {}\nnightingale_timer_lateness_seconds{{quantile=\"0.99\"}} {}\nnightingale_timer_lateness_seconds_count {count}\n",
+                p50.as_secs_f64(),
+                p99.as_secs_f64()
+            ),
+        ]
+        .concat())
     }
 }
 

@@ -25,17 +25,22 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> (StatusCode, String) {
-    match state.ops.unresolved_concerns().await {
-        Ok(n) => (
-            StatusCode::OK,
-            format!(
-                "# HELP nightingale_unresolved_concerns Concerns not yet resolved.\n# TYPE nightingale_unresolved_concerns gauge\nnightingale_unresolved_concerns {n}\n"
-            ),
-        ),
+async fn metrics(
+    State(state): State<AppState>,
+) -> (
+    StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    String,
+) {
+    let content_type = [(
+        axum::http::header::CONTENT_TYPE,
+        "text/plain; version=0.0.4",
+    )];
+    match state.ops.metrics().await {
+        Ok(text) => (StatusCode::OK, content_type, text),
         Err(e) => {
             tracing::error!(error = %e, "metrics unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, String::new())
+            (StatusCode::SERVICE_UNAVAILABLE, content_type, String::new())
         }
     }
 }

@@ -74,6 +74,14 @@ pub fn inbound_is_recorded_once_and_stays_pending_until_processed(store: Arc<dyn
         })
         .unwrap();
     assert_eq!(store.pending_inbound(10).unwrap().len(), 1);
+    assert_eq!(
+        store.backlog(t("2026-11-27T19:06:00Z")).unwrap(),
+        Backlog {
+            inbound_pending: 1,
+            outbox_due: 0,
+            timers_overdue: 0
+        }
+    );
 }
 
 pub fn a_change_writes_state_timeline_outbox_and_timers_together(store: Arc<dyn Store>) {

@@ -263,6 +263,17 @@ pub struct Page {
     pub opened_at: Instant,
 }
 
+/// Work waiting, for `/metrics`: each should stay near zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Stored webhooks not yet processed.
+    pub inbound_pending: u64,
+    /// Texts due to be sent.
+    pub outbox_due: u64,
+    /// Timers past their due time.
+    pub timers_overdue: u64,
+}
+
 /// One atomic write: a concern's new state and everything it causes.
 #[derive(Debug, Default)]
 pub struct Change {
@@ -328,6 +339,8 @@ pub trait Store: Send + Sync + 'static {
     fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>>;
     /// How many concerns are not resolved.
     fn unresolved_concerns(&self) -> StoreResult<u64>;
+    /// Work waiting at `now`, for metrics.
+    fn backlog(&self, now: Instant) -> StoreResult<Backlog>;
 
     /// Timers due at or before `now`, earliest first.
     fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>>;

@@ -586,6 +586,24 @@ impl Store for SqliteStore {
         row.map(|d| from_json(&d)).transpose()
     }
 
+    fn backlog(&self, now: Instant) -> StoreResult<super::Backlog> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM inbound WHERE processed_at IS NULL),
+                        (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND due_at <= ?1),
+                        (SELECT COUNT(*) FROM timers WHERE due_at <= ?1)",
+                params![ms(now)],
+                |r| {
+                    Ok(super::Backlog {
+                        inbound_pending: r.get::<_, i64>(0)? as u64,
+                        outbox_due: r.get::<_, i64>(1)? as u64,
+                        timers_overdue: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+        })
+    }
+
     fn unresolved_concerns(&self) -> StoreResult<u64> {
         self.read(|c| {
             c.query_row(

@@ -156,6 +156,22 @@ async fn health_readiness_and_metrics() {
         metrics.contains("nightingale_unresolved_concerns 1"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("nightingale_inbound_pending 0"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("nightingale_outbox_due 0"), "{metrics}");
+    // Ten minutes on, the deadline fires (exactly on time, on this clock).
+    app.advance(chrono::Duration::minutes(10)).await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("nightingale_timer_lateness_seconds_count 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("nightingale_timer_lateness_seconds{quantile=\"0.99\"} 0\n"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
