@@ -29,6 +29,16 @@ fn chain() -> ChainSnapshot {
     }
 }
 
+/// A concern opened at `when` on the usual chain.
+fn open(when: &str) -> (Escalation, Vec<Effect>) {
+    at(&Escalation::new(false), Event::Open, when)
+}
+
+/// `event` at `when` on the usual chain and policy.
+fn at(state: &Escalation, event: Event, when: &str) -> (Escalation, Vec<Effect>) {
+    step(state, event, t(when), &chain(), &Policy::default())
+}
+
 fn t(s: &str) -> Instant {
     s.parse().unwrap()
 }
@@ -62,25 +72,17 @@ fn friday_evening_text_is_accepted_after_one_escalation() {
     }));
 
     // Ten minutes, no answer: the consultant is paged.
-    let (s, fx) = step(
-        &s,
-        Event::AckDeadline { seq: 1 },
-        t("2026-11-27T19:15:00Z"),
-        &chain(),
-        &policy,
-    );
+    let (s, fx) = at(&s, Event::AckDeadline { seq: 1 }, "2026-11-27T19:15:00Z");
     assert_eq!(pages(&fx), [("eleanor".into(), "level 2".into())]);
     assert_eq!(deadline(&fx), Some((t("2026-11-27T19:30:00Z"), 2)));
 
     // The consultant accepts; the patient is told; the registrar is told it is taken.
-    let (s, fx) = step(
+    let (s, fx) = at(
         &s,
         Event::Accept {
             by: staff("eleanor", "Dr Eleanor Shaw"),
         },
-        t("2026-11-27T19:20:00Z"),
-        &chain(),
-        &policy,
+        "2026-11-27T19:20:00Z",
     );
     assert!(matches!(s.status, Status::Accepted { ref by, .. } if by.id.as_str() == "eleanor"));
     assert!(fx.contains(&Effect::TellSender(SenderNotice::AcceptedBy {
@@ -99,13 +101,7 @@ fn friday_evening_text_is_accepted_after_one_escalation() {
     }));
 
     // The old deadline, if it still fires, changes nothing.
-    let (after, fx) = step(
-        &s,
-        Event::AckDeadline { seq: 2 },
-        t("2026-11-27T19:30:00Z"),
-        &chain(),
-        &policy,
-    );
+    let (after, fx) = at(&s, Event::AckDeadline { seq: 2 }, "2026-11-27T19:30:00Z");
     assert_eq!((after, fx), (s, vec![]));
 }
 
@@ -130,39 +126,14 @@ fn a_red_flag_pages_levels_one_and_two_at_once() {
 
 #[test]
 fn after_the_last_level_the_fallback_is_paged_and_the_sender_told_to_call_111() {
-    let policy = Policy::default();
-    let (s, _) = step(
-        &Escalation::new(false),
-        Event::Open,
-        t("2026-11-27T19:05:00Z"),
-        &chain(),
-        &policy,
-    );
-    let (s, _) = step(
-        &s,
-        Event::AckDeadline { seq: 1 },
-        t("2026-11-27T19:15:00Z"),
-        &chain(),
-        &policy,
-    );
-    let (s, fx) = step(
-        &s,
-        Event::AckDeadline { seq: 2 },
-        t("2026-11-27T19:30:00Z"),
-        &chain(),
-        &policy,
-    );
+    let (s, _) = open("2026-11-27T19:05:00Z");
+    let (s, _) = at(&s, Event::AckDeadline { seq: 1 }, "2026-11-27T19:15:00Z");
+    let (s, fx) = at(&s, Event::AckDeadline { seq: 2 }, "2026-11-27T19:30:00Z");
     assert_eq!(pages(&fx), [("quentin".into(), "fallback".into())]);
     assert!(fx.contains(&Effect::TellSender(SenderNotice::Call111)));
     assert!(fx.contains(&Effect::Record(TimelineEvent::Advised111)));
     // Still nobody: the fallback is paged again, the sender is not told twice.
-    let (s, fx) = step(
-        &s,
-        Event::AckDeadline { seq: 3 },
-        t("2026-11-27T19:40:00Z"),
-        &chain(),
-        &policy,
-    );
+    let (s, fx) = at(&s, Event::AckDeadline { seq: 3 }, "2026-11-27T19:40:00Z");
     assert_eq!(pages(&fx), [("quentin".into(), "fallback (again)".into())]);
     assert!(!fx.iter().any(|e| matches!(e, Effect::TellSender(_))));
     assert!(s.is_open());
@@ -208,22 +179,13 @@ fn levels_and_chains_repeat_as_configured() {
 
 #[test]
 fn a_pass_escalates_at_once() {
-    let policy = Policy::default();
-    let (s, _) = step(
-        &Escalation::new(false),
-        Event::Open,
-        t("2026-11-27T19:05:00Z"),
-        &chain(),
-        &policy,
-    );
-    let (s, fx) = step(
+    let (s, _) = open("2026-11-27T19:05:00Z");
+    let (s, fx) = at(
         &s,
         Event::Pass {
             by: staff("chen", "Chen Li"),
         },
-        t("2026-11-27T19:07:00Z"),
-        &chain(),
-        &policy,
+        "2026-11-27T19:07:00Z",
     );
     assert_eq!(pages(&fx), [("eleanor".into(), "level 2".into())]);
     assert_eq!(deadline(&fx), Some((t("2026-11-27T19:22:00Z"), 2)));
@@ -267,13 +229,7 @@ fn when_no_one_at_a_level_can_be_reached_it_escalates_at_once() {
 #[test]
 fn a_handover_while_unaccepted_pages_the_new_on_call_person() {
     let policy = Policy::default();
-    let (s, _) = step(
-        &Escalation::new(false),
-        Event::Open,
-        t("2026-11-28T07:55:00Z"),
-        &chain(),
-        &policy,
-    );
+    let (s, _) = open("2026-11-28T07:55:00Z");
     let mut after = chain();
     after.levels[0].people = vec![staff("dafydd", "Dafydd Evans")];
     after.valid_until = Some(t("2026-11-29T08:00:00Z"));
@@ -294,31 +250,20 @@ fn a_handover_while_unaccepted_pages_the_new_on_call_person() {
 
 #[test]
 fn replies_to_a_concern_someone_has_say_who_has_it() {
-    let policy = Policy::default();
-    let (s, _) = step(
-        &Escalation::new(false),
-        Event::Open,
-        t("2026-11-27T19:05:00Z"),
-        &chain(),
-        &policy,
-    );
-    let (s, _) = step(
+    let (s, _) = open("2026-11-27T19:05:00Z");
+    let (s, _) = at(
         &s,
         Event::Accept {
             by: staff("chen", "Chen Li"),
         },
-        t("2026-11-27T19:06:00Z"),
-        &chain(),
-        &policy,
+        "2026-11-27T19:06:00Z",
     );
-    let (_, fx) = step(
+    let (_, fx) = at(
         &s,
         Event::Accept {
             by: staff("eleanor", "Dr Eleanor Shaw"),
         },
-        t("2026-11-27T19:07:00Z"),
-        &chain(),
-        &policy,
+        "2026-11-27T19:07:00Z",
     );
     assert_eq!(
         fx,
@@ -333,30 +278,15 @@ fn replies_to_a_concern_someone_has_say_who_has_it() {
 
 #[test]
 fn an_accepted_concern_left_unresolved_reminds_its_holder_until_resolved() {
-    let policy = Policy::default();
-    let (s, _) = step(
-        &Escalation::new(false),
-        Event::Open,
-        t("2026-11-27T19:05:00Z"),
-        &chain(),
-        &policy,
-    );
-    let (s, _) = step(
+    let (s, _) = open("2026-11-27T19:05:00Z");
+    let (s, _) = at(
         &s,
         Event::Accept {
             by: staff("chen", "Chen Li"),
         },
-        t("2026-11-27T19:06:00Z"),
-        &chain(),
-        &policy,
+        "2026-11-27T19:06:00Z",
     );
-    let (s, fx) = step(
-        &s,
-        Event::ReminderDue,
-        t("2026-11-27T21:06:00Z"),
-        &chain(),
-        &policy,
-    );
+    let (s, fx) = at(&s, Event::ReminderDue, "2026-11-27T21:06:00Z");
     assert!(fx.contains(&Effect::TellStaff {
         staff: staff("chen", "Chen Li"),
         notice: StaffNotice::Reminder
@@ -364,46 +294,29 @@ fn an_accepted_concern_left_unresolved_reminds_its_holder_until_resolved() {
     assert!(fx.contains(&Effect::ArmReminder {
         at: t("2026-11-27T23:06:00Z")
     }));
-    let (s, fx) = step(
+    let (s, fx) = at(
         &s,
         Event::Resolve {
             by: staff("chen", "Chen Li"),
             note: Some("Advised".into()),
         },
-        t("2026-11-27T21:30:00Z"),
-        &chain(),
-        &policy,
+        "2026-11-27T21:30:00Z",
     );
     assert!(s.is_resolved());
     assert!(fx.contains(&Effect::CancelTimers));
-    let (_, fx) = step(
-        &s,
-        Event::ReminderDue,
-        t("2026-11-27T23:06:00Z"),
-        &chain(),
-        &policy,
-    );
+    let (_, fx) = at(&s, Event::ReminderDue, "2026-11-27T23:06:00Z");
     assert!(fx.is_empty());
 }
 
 #[test]
 fn later_messages_go_to_whoever_is_paged_or_has_it() {
-    let policy = Policy::default();
-    let (s, _) = step(
-        &Escalation::new(false),
-        Event::Open,
-        t("2026-11-27T19:05:00Z"),
-        &chain(),
-        &policy,
-    );
-    let (_, fx) = step(
+    let (s, _) = open("2026-11-27T19:05:00Z");
+    let (_, fx) = at(
         &s,
         Event::Message {
             text: "It is worse now".into(),
         },
-        t("2026-11-27T19:08:00Z"),
-        &chain(),
-        &policy,
+        "2026-11-27T19:08:00Z",
     );
     assert_eq!(
         fx,
