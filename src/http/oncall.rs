@@ -1,13 +1,15 @@
 //! `GET /api/v1/oncall?service=ID&at=ISO-8601`: who is on call for a service.
 //!
-//! Staff contact details (their own mobile numbers) are not shown here, only
-//! the kinds of contact each person has; the API that pages people holds them.
+//! Like the rest of the JSON API it needs a bearer API key. Staff contact
+//! details (their own mobile numbers) are not shown, only the kinds of
+//! contact each person has.
 
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::auth::ApiClient;
 use super::{ApiError, AppState};
 use crate::calendar::{LONDON, parse_instant};
 use crate::directory::ContactMethod;
@@ -63,6 +65,7 @@ struct PersonView {
 
 async fn oncall(
     State(state): State<AppState>,
+    _client: ApiClient,
     Query(q): Query<OnCallQuery>,
 ) -> Result<Json<ChainView>, ApiError> {
     let Some(service_id) = q.service else {

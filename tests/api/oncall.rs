@@ -80,6 +80,21 @@ async fn an_instant_can_be_asked_about_in_uk_time_or_with_an_offset() {
 }
 
 #[tokio::test]
+async fn the_rota_is_not_public() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let anonymous = app
+        .http
+        .get(format!(
+            "{}/api/v1/oncall?service=cardiology-ward-7",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
 async fn bad_requests_say_what_to_write() {
     let app = TestApp::spawn("2026-11-27T19:05").await;
     let response = app.get("/api/v1/oncall").await;
