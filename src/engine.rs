@@ -412,8 +412,14 @@ impl Engine {
             let from = from.clone();
             store::blocking(&self.store, move |s| s.open_concern_from(&from)).await?
         };
-        if STOP_WORDS.contains(&word.as_str()) || START_WORDS.contains(&word.as_str()) {
-            let opted_out = STOP_WORDS.contains(&word.as_str());
+        // A start word only opts back in a number that opted out: from anyone
+        // else, "Yes" is an answer and goes on to whoever has the concern.
+        let opting_in = START_WORDS.contains(&word.as_str()) && {
+            let from = from.clone();
+            store::blocking(&self.store, move |s| s.is_opted_out(&from)).await?
+        };
+        if STOP_WORDS.contains(&word.as_str()) || opting_in {
+            let opted_out = !opting_in;
             change.opt_out = Some((from, opted_out));
             if let Some(c) = open {
                 change.timeline.push((
