@@ -421,7 +421,7 @@ impl Engine {
         if STOP_WORDS.contains(&word.as_str()) || opting_in {
             let opted_out = !opting_in;
             change.opt_out = Some((from, opted_out));
-            if let Some(c) = open {
+            if let Some(mut c) = open {
                 change.timeline.push((
                     c.id,
                     TimelineEntry {
@@ -429,6 +429,26 @@ impl Engine {
                         event: TimelineEvent::OptOut { opted_out },
                     },
                 ));
+                // Whoever has the concern should know: "STOP" may mean "I am fine now".
+                let enrolment = self.enrolment_of(&c).await?;
+                let text = format!(
+                    "{} (texts to them are now {})",
+                    body.trim(),
+                    if opted_out {
+                        "stopped"
+                    } else {
+                        "allowed again"
+                    }
+                );
+                return self
+                    .apply_event(
+                        &mut c,
+                        enrolment.as_ref(),
+                        Event::Message { text },
+                        now,
+                        change,
+                    )
+                    .await;
             }
             return Ok(());
         }

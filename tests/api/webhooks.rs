@@ -135,6 +135,15 @@ async fn a_patient_who_texts_stop_is_not_texted_again_until_start() {
     );
     app.text(MARGARET, "START").await;
     app.settle().await;
+    assert!(
+        app.twilio
+            .messages_to("+447700900213")
+            .last()
+            .unwrap()
+            .body
+            .contains("wrote again: \"START (texts to them are now allowed again)\""),
+        "the nurse with her open concern is told"
+    );
     // A "Yes" from someone who never opted out is an answer, not a keyword: it reaches the nurse.
     app.text(MARGARET, "Yes").await;
     app.settle().await;
