@@ -77,16 +77,19 @@ impl Application {
         let mut tokens = Vec::new();
         tokens.extend(config.twilio_auth_token.clone());
         tokens.extend(config.twilio_auth_token_previous.clone());
-        let engine = Arc::new(Engine::new(
-            Arc::clone(&store),
-            Arc::clone(&rota),
-            Arc::clone(&clock),
-            sender,
-            Arc::clone(&templates),
-            red_flags,
-            Policy { remind_after },
-            links.clone(),
-        ));
+        let engine = Arc::new(
+            Engine::new(
+                Arc::clone(&store),
+                Arc::clone(&rota),
+                Arc::clone(&clock),
+                sender,
+                Arc::clone(&templates),
+                red_flags,
+                Policy { remind_after },
+                links.clone(),
+            )
+            .with_retention(TimeDelta::days(i64::from(config.retention_days))),
+        );
         let ops = Operations {
             store,
             rota: Arc::clone(&rota),

@@ -46,6 +46,9 @@ pub struct Config {
     pub templates_dir: PathBuf,
     /// How many days after discharge an enrolment lasts (`NIGHTINGALE_ENROLMENT_DAYS`).
     pub enrolment_days: u32,
+    /// How many days after a concern is resolved what people wrote in it is
+    /// removed (`NIGHTINGALE_RETENTION_DAYS`); who was paged and who accepted stays.
+    pub retention_days: u32,
     /// How long after accepting an unresolved concern its holder is reminded
     /// (`NIGHTINGALE_REMIND_AFTER`, e.g. "2h").
     pub remind_after: String,
@@ -69,6 +72,7 @@ impl Default for Config {
             log: "info".to_owned(),
             templates_dir: PathBuf::from("templates"),
             enrolment_days: 30,
+            retention_days: 90,
             remind_after: "2h".to_owned(),
         }
     }
@@ -139,7 +143,7 @@ impl Config {
                 });
             }
             let value = match (key.as_str(), value.trim().parse::<i64>()) {
-                ("enrolment_days", Ok(n)) => toml::Value::Integer(n),
+                ("enrolment_days" | "retention_days", Ok(n)) => toml::Value::Integer(n),
                 _ => toml::Value::String(value),
             };
             table.insert(key, value);
@@ -154,7 +158,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 16] {
+    fn keys() -> [&'static str; 17] {
         [
             "listen",
             "public_url",
@@ -171,6 +175,7 @@ impl Config {
             "log",
             "templates_dir",
             "enrolment_days",
+            "retention_days",
             "remind_after",
         ]
     }

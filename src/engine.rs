@@ -72,7 +72,14 @@ pub struct Engine {
     pass: tokio::sync::Mutex<()>,
     wake: tokio::sync::Notify,
     lateness: std::sync::Mutex<std::collections::VecDeque<TimeDelta>>,
+    retention: Option<TimeDelta>,
+    last_purge: std::sync::Mutex<Option<Instant>>,
 }
+
+/// How often the engine removes text past its retention period.
+const PURGE_EVERY: TimeDelta = TimeDelta::hours(1);
+/// What replaces removed text.
+pub const REMOVED: &str = "[removed after the retention period]";
 
 /// How many recent timer-lateness samples the engine keeps.
 const LATENESS_SAMPLES: usize = 200_000;
@@ -120,7 +127,16 @@ impl Engine {
             pass: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             lateness: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            retention: None,
+            last_purge: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Remove what people wrote from concerns resolved more than `retention`
+    /// ago (checked hourly); who was paged and who accepted is kept.
+    pub fn with_retention(mut self, retention: TimeDelta) -> Self {
+        self.retention = Some(retention);
+        self
     }
 
     /// Ask the loop to look for work now (after a webhook or an enrolment).
@@ -261,6 +277,7 @@ impl Engine {
         for written in futures_util::future::join_all(records).await {
             written?;
         }
+        self.purge_if_due(now).await?;
         Ok(report)
     }
 
@@ -303,6 +320,37 @@ impl Engine {
         self.sender
             .send(item.message.to.as_str(), &item.message.body)
             .await
+    }
+
+    async fn purge_if_due(&self, now: Instant) -> anyhow::Result<()> {
+        let Some(retention) = self.retention else {
+            return Ok(());
+        };
+        let due = self
+            .last_purge
+            .lock()
+            .map(|last| last.is_none_or(|t| now - t >= PURGE_EVERY))
+            .unwrap_or(true);
+        if !due {
+            return Ok(());
+        }
+        let cutoff = now - retention;
+        let (mut concerns, mut inbound) = (0, 0);
+        loop {
+            let purged = store::blocking(&self.store, move |s| s.purge(cutoff, REMOVED)).await?;
+            concerns += purged.concerns;
+            inbound += purged.inbound;
+            if purged.concerns == 0 {
+                break;
+            }
+        }
+        if concerns + inbound > 0 {
+            tracing::info!(concerns, inbound, "removed text past its retention period");
+        }
+        if let Ok(mut last) = self.last_purge.lock() {
+            *last = Some(now);
+        }
+        Ok(())
     }
 
     fn record_lateness(&self, late: TimeDelta) {

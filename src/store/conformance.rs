@@ -464,6 +464,90 @@ pub fn an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(store: Ar
     assert_eq!(store.next_due().unwrap(), Some(later));
 }
 
+pub fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Arc<dyn Store>) {
+    let mut c = concern("+447700900123");
+    let opened = t("2026-11-27T19:05:00Z");
+    let received = TimelineEntry {
+        at: opened,
+        event: TimelineEvent::Received {
+            from: "patient".into(),
+            text: c.text.clone(),
+        },
+    };
+    let accepted = TimelineEntry {
+        at: opened,
+        event: TimelineEvent::Accepted {
+            staff: Id::parse("chen").unwrap(),
+            name: "Chen Li".into(),
+        },
+    };
+    store
+        .apply(Change {
+            at: opened,
+            concern: Some(c.clone()),
+            timeline: vec![(c.id, received), (c.id, accepted.clone())],
+            outbox: vec![outbox(Some(c.id), "+447700900456")],
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
+    store
+        .apply(Change {
+            at: opened,
+            inbound_done: Some("SM1".into()),
+            ..Change::default()
+        })
+        .unwrap();
+    // Still open: its text stays, however old; the raw inbound copy goes (the timeline has the words).
+    assert_eq!(
+        store.purge(t("2027-06-01T00:00:00Z"), "[removed]").unwrap(),
+        Purged {
+            concerns: 0,
+            inbound: 1
+        }
+    );
+
+    let resolved = t("2026-11-28T09:00:00Z");
+    c.escalation.status = Status::Resolved {
+        by: None,
+        at: resolved,
+        note: Some("Dressing changed at home".into()),
+    };
+    store
+        .apply(Change {
+            at: resolved,
+            concern: Some(c.clone()),
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store.purge(resolved, "[removed]").unwrap(),
+        Purged::default(),
+        "not yet: resolved at, not before, the cutoff"
+    );
+    let purged = store
+        .purge(resolved + TimeDelta::seconds(1), "[removed]")
+        .unwrap();
+    assert_eq!(purged.concerns, 1);
+    let after = store.concern(c.id).unwrap().unwrap();
+    assert_eq!(after.text, "[removed]");
+    assert!(
+        matches!(after.escalation.status, Status::Resolved { note: Some(ref n), .. } if n == "[removed]")
+    );
+    let timeline = store.timeline(c.id).unwrap();
+    assert!(
+        matches!(&timeline[0].event, TimelineEvent::Received { text, .. } if text == "[removed]")
+    );
+    assert_eq!(timeline[1], accepted, "who accepted stays");
+    assert_eq!(
+        store
+            .purge(resolved + TimeDelta::days(1), "[removed]")
+            .unwrap(),
+        Purged::default(),
+        "done once"
+    );
+}
+
 /// Run every check against stores made by `fresh`.
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     inbound_is_recorded_once_and_stays_pending_until_processed(fresh());
@@ -475,6 +559,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     opt_outs_api_keys_and_secrets_persist(fresh());
     concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());
     an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(fresh());
+    purging_removes_what_people_wrote_and_keeps_who_did_what(fresh());
 }
 
 #[test]

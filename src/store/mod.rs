@@ -274,6 +274,15 @@ pub struct Backlog {
     pub timers_overdue: u64,
 }
 
+/// What one [`Store::purge`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Concerns whose text was removed.
+    pub concerns: u64,
+    /// Raw inbound messages deleted.
+    pub inbound: u64,
+}
+
 /// One atomic write: a concern's new state and everything it causes.
 #[derive(Debug, Default)]
 pub struct Change {
@@ -341,6 +350,12 @@ pub trait Store: Send + Sync + 'static {
     fn unresolved_concerns(&self) -> StoreResult<u64>;
     /// Work waiting at `now`, for metrics.
     fn backlog(&self, now: Instant) -> StoreResult<Backlog>;
+    /// Remove what patients and clinicians wrote from concerns resolved
+    /// before `closed_before` (their text, notes, the texts that quoted
+    /// them, and the raw inbound messages), replacing it with `placeholder`.
+    /// Who was paged, when, and who accepted stays. Works in batches: call
+    /// until it reports nothing left.
+    fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<Purged>;
 
     /// Timers due at or before `now`, earliest first.
     fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>>;

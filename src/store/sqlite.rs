@@ -131,6 +131,13 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX outbox_due;
     CREATE INDEX outbox_due ON outbox(due_at) WHERE state IN ('pending', 'in_flight');
     ",
+    // 3: when each concern was resolved, and whether its text has been
+    // removed after the retention period.
+    r"
+    ALTER TABLE concerns ADD COLUMN closed_at INTEGER;
+    ALTER TABLE concerns ADD COLUMN purged INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX concerns_to_purge ON concerns(closed_at) WHERE purged = 0 AND closed_at IS NOT NULL;
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -326,9 +333,18 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
     }
     if let Some(c) = &change.concern {
         tx.execute(
-            "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(id) DO UPDATE SET resolved = excluded.resolved, data = excluded.data",
-            params![c.id.to_string(), c.sender.as_str(), c.escalation.is_resolved(), ms(c.opened_at), json(c)?],
+            "INSERT INTO concerns (id, sender, resolved, opened_at, data, closed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 THEN ?6 END)
+             ON CONFLICT(id) DO UPDATE SET resolved = excluded.resolved, data = excluded.data,
+                 closed_at = CASE WHEN excluded.resolved THEN COALESCE(concerns.closed_at, ?6) END",
+            params![
+                c.id.to_string(),
+                c.sender.as_str(),
+                c.escalation.is_resolved(),
+                ms(c.opened_at),
+                json(c)?,
+                ms(change.at)
+            ],
         )?;
     }
     for (concern, entry) in &change.timeline {
@@ -601,6 +617,44 @@ impl Store for SqliteStore {
                     })
                 },
             )
+        })
+    }
+
+    fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<super::Purged> {
+        let (cutoff, placeholder) = (ms(closed_before), placeholder.to_owned());
+        self.write(move |tx| {
+            let ids: Vec<String> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT id FROM concerns WHERE purged = 0 AND closed_at IS NOT NULL AND closed_at < ?1 LIMIT 1000",
+                )?;
+                let rows = stmt.query_map(params![cutoff], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for id in &ids {
+                // The patient's words, the clinician's closing note, and the
+                // texts that quoted them. Who was paged and who accepted stays.
+                tx.execute(
+                    "UPDATE concerns SET purged = 1,
+                        data = json_set(data, '$.text', ?2,
+                            '$.escalation.status.note', CASE WHEN json_extract(data, '$.escalation.status.note') IS NULL THEN NULL ELSE ?2 END)
+                     WHERE id = ?1",
+                    params![id, placeholder],
+                )?;
+                tx.execute(
+                    "UPDATE timeline SET data = json_set(data, '$.text', ?2)
+                     WHERE concern_id = ?1 AND json_extract(data, '$.event') IN ('received', 'forwarded')
+                        AND json_extract(data, '$.text') IS NOT NULL",
+                    params![id, placeholder],
+                )?;
+                tx.execute(
+                    "UPDATE timeline SET data = json_set(data, '$.note', ?2)
+                     WHERE concern_id = ?1 AND json_extract(data, '$.event') = 'resolved' AND json_extract(data, '$.note') IS NOT NULL",
+                    params![id, placeholder],
+                )?;
+                tx.execute("UPDATE outbox SET body = ?2 WHERE concern_id = ?1", params![id, placeholder])?;
+            }
+            let inbound = tx.execute("DELETE FROM inbound WHERE processed_at IS NOT NULL AND processed_at < ?1", params![cutoff])?;
+            Ok(super::Purged { concerns: ids.len() as u64, inbound: inbound as u64 })
         })
     }
 

@@ -480,3 +480,50 @@ async fn a_crash_mid_send_does_not_page_twice() {
     app.advance(Duration::minutes(10)).await;
     assert_eq!(app.twilio.messages_to(HANNAH).len(), 1);
 }
+
+#[tokio::test]
+async fn ninety_days_after_a_concern_is_resolved_what_was_written_is_removed_and_who_acted_stays() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+    app.text(MARGARET, "My leg is more swollen tonight").await;
+    app.settle().await;
+    let page = app.twilio.messages_to(KIRAN)[0].clone();
+    let code = TestApp::code_in(&page);
+    app.text(KIRAN, &format!("A{code}")).await;
+    app.text(
+        KIRAN,
+        &format!("R{code} Advised elevation, district nurse to visit tomorrow"),
+    )
+    .await;
+    app.settle().await;
+    let id = TestApp::concern_id_in(&page);
+    assert_eq!(
+        app.concern(&id).await["text"],
+        "My leg is more swollen tonight"
+    );
+
+    app.advance(Duration::days(89)).await;
+    assert_eq!(
+        app.concern(&id).await["text"],
+        "My leg is more swollen tonight",
+        "kept for 90 days"
+    );
+    app.advance(Duration::days(2)).await;
+    let concern = app.concern(&id).await;
+    let removed = "[removed after the retention period]";
+    assert_eq!(concern["text"], removed);
+    let timeline = concern["timeline"].as_array().unwrap();
+    let received = timeline.iter().find(|e| e["event"] == "received").unwrap();
+    assert_eq!(received["text"], removed);
+    let resolved = timeline.iter().find(|e| e["event"] == "resolved").unwrap();
+    assert_eq!(resolved["note"], removed);
+    assert_eq!(resolved["name"], "Kiran Patel", "who resolved it stays");
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e["event"] == "paged" && e["name"] == "Kiran Patel"),
+        "who was paged stays"
+    );
+    assert!(!concern.to_string().contains("swollen") && !concern.to_string().contains("elevation"));
+}
