@@ -335,17 +335,23 @@ impl Engine {
             return Ok(());
         }
         let cutoff = now - retention;
-        let (mut concerns, mut inbound) = (0, 0);
+        let (mut concerns, mut inbound, mut enrolments) = (0, 0, 0);
         loop {
             let purged = store::blocking(&self.store, move |s| s.purge(cutoff, REMOVED)).await?;
             concerns += purged.concerns;
             inbound += purged.inbound;
+            enrolments += purged.enrolments;
             if purged.concerns == 0 {
                 break;
             }
         }
-        if concerns + inbound > 0 {
-            tracing::info!(concerns, inbound, "removed text past its retention period");
+        if concerns + inbound + enrolments > 0 {
+            tracing::info!(
+                concerns,
+                inbound,
+                enrolments,
+                "removed personal data past its retention period"
+            );
         }
         if let Ok(mut last) = self.last_purge.lock() {
             *last = Some(now);

@@ -307,6 +307,22 @@ pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<d
             .is_empty()
     );
     assert!(store.enrolment(e.id).unwrap().unwrap().ended_at.is_some());
+    // Once past the retention cutoff, the enrolment and its numbers are gone.
+    assert_eq!(
+        store
+            .purge(now + TimeDelta::days(1), "[removed]")
+            .unwrap()
+            .enrolments,
+        0
+    );
+    assert_eq!(
+        store
+            .purge(now + TimeDelta::days(2), "[removed]")
+            .unwrap()
+            .enrolments,
+        1
+    );
+    assert_eq!(store.enrolment(e.id).unwrap(), None);
 }
 
 pub fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn Store>) {
@@ -503,7 +519,8 @@ pub fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Arc<dyn S
         store.purge(t("2027-06-01T00:00:00Z"), "[removed]").unwrap(),
         Purged {
             concerns: 0,
-            inbound: 1
+            inbound: 1,
+            enrolments: 0
         }
     );
 

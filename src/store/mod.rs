@@ -281,6 +281,8 @@ pub struct Purged {
     pub concerns: u64,
     /// Raw inbound messages deleted.
     pub inbound: u64,
+    /// Enrolments (names, numbers, context) deleted, having ended before the cutoff.
+    pub enrolments: u64,
 }
 
 /// One atomic write: a concern's new state and everything it causes.
@@ -351,8 +353,9 @@ pub trait Store: Send + Sync + 'static {
     /// Work waiting at `now`, for metrics.
     fn backlog(&self, now: Instant) -> StoreResult<Backlog>;
     /// Remove what patients and clinicians wrote from concerns resolved
-    /// before `closed_before` (their text, notes, the texts that quoted
-    /// them, and the raw inbound messages), replacing it with `placeholder`.
+    /// before `closed_before` (their text, notes, a carer's name, the texts
+    /// that quoted them, and the raw inbound messages), replacing it with
+    /// `placeholder`; and delete enrolments that ended before then.
     /// Who was paged, when, and who accepted stays. Works in batches: call
     /// until it reports nothing left.
     fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<Purged>;

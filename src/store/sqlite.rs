@@ -640,6 +640,12 @@ impl Store for SqliteStore {
                      WHERE id = ?1",
                     params![id, placeholder],
                 )?;
+                // A carer's name, when a carer wrote.
+                tx.execute(
+                    "UPDATE concerns SET data = json_set(data, '$.party.name', ?2)
+                     WHERE id = ?1 AND json_extract(data, '$.party.name') IS NOT NULL",
+                    params![id, placeholder],
+                )?;
                 tx.execute(
                     "UPDATE timeline SET data = json_set(data, '$.text', ?2)
                      WHERE concern_id = ?1 AND json_extract(data, '$.event') IN ('received', 'forwarded')
@@ -654,7 +660,14 @@ impl Store for SqliteStore {
                 tx.execute("UPDATE outbox SET body = ?2 WHERE concern_id = ?1", params![id, placeholder])?;
             }
             let inbound = tx.execute("DELETE FROM inbound WHERE processed_at IS NOT NULL AND processed_at < ?1", params![cutoff])?;
-            Ok(super::Purged { concerns: ids.len() as u64, inbound: inbound as u64 })
+            // Enrolments (names, numbers, context) that ended before the cutoff.
+            tx.execute(
+                "DELETE FROM enrolment_phones WHERE enrolment_id IN
+                    (SELECT id FROM enrolments WHERE COALESCE(ended_at, ends_at) < ?1)",
+                params![cutoff],
+            )?;
+            let enrolments = tx.execute("DELETE FROM enrolments WHERE COALESCE(ended_at, ends_at) < ?1", params![cutoff])?;
+            Ok(super::Purged { concerns: ids.len() as u64, inbound: inbound as u64, enrolments: enrolments as u64 })
         })
     }
 
