@@ -414,11 +414,22 @@ impl Compiler<'_> {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i as ServiceIx))
             .collect();
+        // Replies are recognised by number; where two people share one (a
+        // team phone), the first by id answers for it.
+        let mut people_by_phone: HashMap<PhoneNumber, PersonIx> = HashMap::new();
+        for (i, person) in staff.iter().enumerate() {
+            for contact in &person.contacts {
+                if let ContactMethod::Sms(n) | ContactMethod::Voice(n) = contact {
+                    people_by_phone.entry(n.clone()).or_insert(i as PersonIx);
+                }
+            }
+        }
         Some(Rota {
             trust_name,
             calendar,
             people: staff,
             people_by_id,
+            people_by_phone,
             services: compiled_services,
             services_by_id,
             rotations: compiled_rotations,

@@ -80,6 +80,7 @@ pub struct Rota {
     calendar: Calendar,
     people: Vec<Staff>,
     people_by_id: HashMap<Id, PersonIx>,
+    people_by_phone: HashMap<crate::directory::PhoneNumber, PersonIx>,
     services: Vec<Service>,
     services_by_id: HashMap<Id, ServiceIx>,
     rotations: Vec<Rotation>,
@@ -182,9 +183,9 @@ impl Rota {
 
     /// The member of staff with this phone number (SMS or voice contact), if any.
     pub fn staff_by_phone(&self, phone: &crate::directory::PhoneNumber) -> Option<&Staff> {
-        self.people.iter().find(|p| {
-            p.contacts.iter().any(|c| matches!(c, crate::directory::ContactMethod::Sms(n) | crate::directory::ContactMethod::Voice(n) if n == phone))
-        })
+        self.people_by_phone
+            .get(phone)
+            .map(|&i| &self.people[i as usize])
     }
 
     /// The trust-wide fallback alone at `at` (for senders Nightingale does
