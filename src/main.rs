@@ -37,6 +37,18 @@ enum Command {
     /// Manage the API keys discharge systems use.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Look after the store.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Write a consistent copy of the store to a new file, while the service runs.
+    Backup {
+        /// Where to write it (must not exist yet).
+        to: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +182,12 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 None => clock.now(),
             };
             rota_check(config, from, days)
+        }
+        Command::Store(StoreCommand::Backup { to }) => {
+            let store = nightingale::store::open(&config.store)?;
+            store.backup(&to)?;
+            eprintln!("backed up {} to {}", config.store, to.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::ApiKey(ApiKeyCommand::Create { name }) => {
             let name = name.trim().to_owned();

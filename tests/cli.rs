@@ -272,3 +272,38 @@ fn serve_answers_and_shuts_down_cleanly_on_sigterm() {
     assert!(rest.contains("shutting down"), "{rest}");
     assert!(rest.contains("engine stopped"), "{rest}");
 }
+
+#[test]
+fn the_store_can_be_backed_up_while_in_use() {
+    use nightingale::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_nightingale"))
+            .args(args)
+            .env("NIGHTINGALE_STORE", format!("sqlite://{}", db.display()))
+            .env("NIGHTINGALE_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let key = stdout(&run(&["api-key", "create", "ward-7-discharge"]))
+        .trim()
+        .to_owned();
+    let backup = dir.path().join("backup.db");
+    let out = run(&["store", "backup", backup.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = nightingale::store::sqlite::SqliteStore::open(&backup).unwrap();
+    assert_eq!(
+        copy.api_key(nightingale::operations::hash_key(&key))
+            .unwrap()
+            .as_deref(),
+        Some("ward-7-discharge")
+    );
+    let again = run(&["store", "backup", backup.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}

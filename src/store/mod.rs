@@ -388,6 +388,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// A named random secret, made on first use and kept (e.g. for signing links).
     fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
+
+    /// Write a consistent copy of everything to `to` (which must not exist),
+    /// while the service keeps running.
+    fn backup(&self, to: &std::path::Path) -> StoreResult<()>;
 }
 
 /// Run a store call on the blocking pool, off the async runtime.

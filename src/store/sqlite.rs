@@ -836,6 +836,21 @@ impl Store for SqliteStore {
         })
     }
 
+    fn backup(&self, to: &Path) -> StoreResult<()> {
+        if to.exists() {
+            return Err(unavailable(format!(
+                "{} already exists: give a new file name",
+                to.display()
+            )));
+        }
+        let target = to
+            .to_str()
+            .ok_or_else(|| unavailable("the backup path is not valid UTF-8"))?
+            .to_owned();
+        // A read transaction sees one consistent snapshot, however busy the writer.
+        self.read(|c| c.execute("VACUUM INTO ?1", params![target]).map(|_| ()))
+    }
+
     fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
         let name = name.to_owned();
         let mut fresh = [0u8; 32];
