@@ -71,11 +71,6 @@ impl LinkSigner {
         )
     }
 
-    /// The signature part alone, for forms on the page.
-    pub fn form_signature(&self, concern: ConcernId, staff: &Id, expires: i64) -> String {
-        self.signature(concern, staff, expires)
-    }
-
     /// Check a link's parts at `now`.
     pub fn verify(
         &self,

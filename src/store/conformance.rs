@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use super::*;
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
 use crate::directory::{Contact, Enrolment, EnrolmentId};
-use crate::escalation::{Escalation, StaffRef, Status};
+use crate::escalation::{Escalation, Status};
 
 fn t(s: &str) -> Instant {
     s.parse().unwrap()
@@ -379,11 +379,6 @@ pub fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn Store>) 
             .unwrap()
             .is_empty()
     );
-    let _ = StaffRef {
-        id: chen,
-        name: String::new(),
-        role: String::new(),
-    };
 }
 
 pub fn opt_outs_api_keys_and_secrets_persist(store: Arc<dyn Store>) {
