@@ -85,7 +85,10 @@ impl Application {
                 sender,
                 Arc::clone(&templates),
                 red_flags,
-                Policy { remind_after },
+                Policy {
+                    remind_after,
+                    ..Policy::default()
+                },
                 links.clone(),
             )
             .with_retention(TimeDelta::days(i64::from(config.retention_days))),

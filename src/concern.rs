@@ -124,11 +124,23 @@ pub enum TimelineEvent {
         level: String,
         code: u16,
     },
-    /// An SMS was handed to the provider.
+    /// The provider accepted an SMS (the entry's time is when it did).
     Sent {
         to: String,
         purpose: String,
         provider_id: String,
+        /// When it was queued, if it waited (a retry, or a text before it to the same number).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queued_at: Option<Instant>,
+        /// Attempts it took, when more than one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempts: Option<u32>,
+    },
+    /// An SMS was not sent because it was no longer wanted.
+    Dropped {
+        to: String,
+        purpose: String,
+        reason: String,
     },
     /// A send attempt failed.
     SendFailed {
@@ -162,8 +174,14 @@ pub enum TimelineEvent {
     Handover { staff: Id, name: String },
     /// The person who accepted was reminded.
     Reminded { staff: Id, name: String },
-    /// A message was sent on to whoever has the concern.
-    Forwarded { staff: Id, name: String },
+    /// Messages were sent on to whoever has the concern (or is paged for it).
+    Forwarded {
+        staff: Id,
+        name: String,
+        /// How many of the sender's messages the forward carried.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        messages: Option<u32>,
+    },
     /// The sender opted out of (or back into) texts.
     OptOut { opted_out: bool },
     /// Something that could not be done, and why (shown to staff, not the patient).
@@ -183,9 +201,27 @@ impl fmt::Display for TimelineEvent {
             TimelineEvent::Paged {
                 name, level, code, ..
             } => write!(f, "Paged {name} ({level}), code {code}"),
-            TimelineEvent::Sent { to, purpose, .. } => {
-                write!(f, "Text to {to} ({}) sent", purpose.replace('_', " "))
+            TimelineEvent::Sent {
+                to,
+                purpose,
+                attempts,
+                ..
+            } => {
+                write!(f, "Text to {to} ({}) sent", purpose.replace('_', " "))?;
+                match attempts {
+                    Some(n) if *n > 1 => write!(f, " after {n} attempts"),
+                    _ => Ok(()),
+                }
             }
+            TimelineEvent::Dropped {
+                to,
+                purpose,
+                reason,
+            } => write!(
+                f,
+                "Text to {to} ({}) not sent: {reason}",
+                purpose.replace('_', " ")
+            ),
             TimelineEvent::SendFailed {
                 to,
                 purpose,
@@ -229,6 +265,11 @@ impl fmt::Display for TimelineEvent {
                 write!(f, "Handover: {name} now on call and paged")
             }
             TimelineEvent::Reminded { name, .. } => write!(f, "Reminded {name}"),
+            TimelineEvent::Forwarded {
+                name,
+                messages: Some(n),
+                ..
+            } if *n > 1 => write!(f, "{n} messages sent on to {name}"),
             TimelineEvent::Forwarded { name, .. } => write!(f, "Sent on to {name}"),
             TimelineEvent::OptOut { opted_out: true } => f.write_str("Sender opted out of texts"),
             TimelineEvent::OptOut { opted_out: false } => {

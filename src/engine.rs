@@ -35,10 +35,12 @@ use crate::store::{
 };
 use crate::templates::Templates;
 
-/// Send attempts before an SMS is given up on.
-pub const MAX_SEND_ATTEMPTS: u32 = 8;
-/// The longest wait between send attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A text unsent for this long makes the outbox "stuck": logged as an
+/// error (once a minute while it lasts) and visible in `/metrics`.
+const STUCK_AFTER: TimeDelta = TimeDelta::minutes(2);
+/// How much of the sender's later words one forward quotes; the rest is
+/// counted ("and 4 more messages") and sits behind the link.
+const FORWARD_QUOTE_CHARS: usize = 220;
 /// How many items of each kind one pass takes.
 const BATCH: usize = 200;
 /// How long a closed page's code stays reserved, so a late reply to it is
@@ -74,6 +76,7 @@ pub struct Engine {
     lateness: std::sync::Mutex<std::collections::VecDeque<TimeDelta>>,
     retention: Option<TimeDelta>,
     last_purge: std::sync::Mutex<Option<Instant>>,
+    last_stuck_warning: std::sync::Mutex<Option<Instant>>,
 }
 
 /// How often the engine removes text past its retention period.
@@ -129,6 +132,7 @@ impl Engine {
             lateness: std::sync::Mutex::new(std::collections::VecDeque::new()),
             retention: None,
             last_purge: std::sync::Mutex::new(None),
+            last_stuck_warning: std::sync::Mutex::new(None),
         }
     }
 
@@ -260,14 +264,14 @@ impl Engine {
         }
         let sends = due.into_iter().map(|item| async move {
             let outcome = self.attempt(&item, now).await;
-            (item, outcome)
+            (item, outcome, self.clock.now())
         });
         // Outcomes that only record a send are written together (one group
         // commit); one that moves a concern on is written before the next is
         // worked out, so it reads the concern's latest state.
         let mut records = Vec::new();
-        for (item, outcome) in futures_util::future::join_all(sends).await {
-            let change = self.after_send(item, outcome, now).await?;
+        for (item, outcome, answered) in futures_util::future::join_all(sends).await {
+            let change = self.after_send(item, outcome, now, answered).await?;
             if change.concern.is_some() {
                 self.write(change).await?;
             } else {
@@ -277,24 +281,69 @@ impl Engine {
         for written in futures_util::future::join_all(records).await {
             written?;
         }
+        self.warn_if_stuck(now).await?;
         self.purge_if_due(now).await?;
         Ok(report)
     }
 
     /// One attempt at an outbox item: checked against opt-outs, and against
     /// the provider when an earlier attempt may already have been accepted.
-    async fn attempt(&self, item: &OutboxItem, now: Instant) -> SendOutcome {
+    /// `None`: not sent, because it is no longer wanted.
+    async fn attempt(&self, item: &OutboxItem, now: Instant) -> Option<SendOutcome> {
+        if let Some(reason) = self.unwanted(item).await {
+            return match reason {
+                Ok(reason) => {
+                    tracing::info!(outbox = item.id, reason, "page no longer wanted; not sent");
+                    None
+                }
+                Err(e) => Some(SendOutcome::Retryable {
+                    reason: format!("could not check whether the page is still wanted: {e}"),
+                    retry_after: None,
+                }),
+            };
+        }
+        Some(self.attempt_send(item, now).await)
+    }
+
+    /// Why a page should not go out after all (`Ok`), or that the store
+    /// could not say (`Err`: the page waits rather than guess).
+    async fn unwanted(&self, item: &OutboxItem) -> Option<Result<&'static str, store::StoreError>> {
+        let (Purpose::Page, Some(step), Some(id)) = (
+            item.message.purpose,
+            item.message.step,
+            item.message.concern,
+        ) else {
+            return None;
+        };
+        match store::blocking(&self.store, move |s| s.concern(id)).await {
+            Ok(Some(c)) if escalation::page_still_wanted(&c.escalation, step) => None,
+            Ok(Some(c)) if !c.escalation.is_open() => {
+                Some(Ok("the concern was accepted or resolved"))
+            }
+            Ok(_) => Some(Ok("the concern had moved on to the next step")),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    async fn attempt_send(&self, item: &OutboxItem, now: Instant) -> SendOutcome {
         // A patient or carer who texted STOP is not texted again until START.
         if matches!(item.message.purpose, Purpose::Welcome | Purpose::Notice) {
             let to = item.message.to.clone();
-            if store::blocking(&self.store, move |s| s.is_opted_out(&to))
-                .await
-                .unwrap_or(false)
-            {
-                return SendOutcome::Permanent {
-                    code: None,
-                    reason: "not sent: the recipient has opted out of texts (STOP)".to_owned(),
-                };
+            match store::blocking(&self.store, move |s| s.is_opted_out(&to)).await {
+                Ok(false) => {}
+                Ok(true) => {
+                    return SendOutcome::Permanent {
+                        code: None,
+                        reason: "not sent: the recipient has opted out of texts (STOP)".to_owned(),
+                    };
+                }
+                // Not knowing is not "not opted out": wait and ask again.
+                Err(e) => {
+                    return SendOutcome::Retryable {
+                        reason: format!("could not check for an opt-out: {e}"),
+                        retry_after: None,
+                    };
+                }
             }
         }
         if item.in_flight || item.attempts > 0 {
@@ -480,20 +529,22 @@ impl Engine {
                     c.id,
                     TimelineEntry {
                         at: now,
+                        event: TimelineEvent::Received {
+                            from: c.party.label(),
+                            text: body.trim().to_owned(),
+                        },
+                    },
+                ));
+                change.timeline.push((
+                    c.id,
+                    TimelineEntry {
+                        at: now,
                         event: TimelineEvent::OptOut { opted_out },
                     },
                 ));
                 // Whoever has the concern should know: "STOP" may mean "I am fine now".
                 let enrolment = self.enrolment_of(&c).await?;
-                let text = format!(
-                    "{} (texts to them are now {})",
-                    body.trim(),
-                    if opted_out {
-                        "stopped"
-                    } else {
-                        "allowed again"
-                    }
-                );
+                let text = body.trim().to_owned();
                 return self
                     .apply_event(
                         &mut c,
@@ -599,6 +650,7 @@ impl Engine {
             purpose: Purpose::Notice,
             staff: None,
             recipient: party.label(),
+            step: None,
         });
         self.apply_event(&mut concern, enrolment.as_ref(), Event::Open, now, change)
             .await
@@ -710,6 +762,7 @@ impl Engine {
             TimerKind::AckDeadline => Event::AckDeadline { seq: timer.seq },
             TimerKind::Handover => Event::Handover,
             TimerKind::Reminder => Event::ReminderDue,
+            TimerKind::Forward => Event::ForwardDue,
         };
         let enrolment = self.enrolment_of(&concern).await?;
         self.apply_event(&mut concern, enrolment.as_ref(), event, now, &mut change)
@@ -722,30 +775,51 @@ impl Engine {
     async fn after_send(
         &self,
         item: OutboxItem,
-        outcome: SendOutcome,
+        outcome: Option<SendOutcome>,
         now: Instant,
+        answered: Instant,
     ) -> anyhow::Result<Change> {
         let mut change = Change {
             at: now,
             ..Change::default()
         };
-        let outcome_kind = outcome.clone();
         let purpose = item.message.purpose.as_str().to_owned();
         let to = item.message.recipient.clone();
-        let record = |change: &mut Change, event: TimelineEvent| {
+        let record = |change: &mut Change, at: Instant, event: TimelineEvent| {
             if let Some(c) = item.message.concern {
-                change.timeline.push((c, TimelineEntry { at: now, event }));
+                change.timeline.push((c, TimelineEntry { at, event }));
             }
         };
+        let Some(outcome) = outcome else {
+            let reason = "the concern had moved on before it could be sent".to_owned();
+            record(
+                &mut change,
+                now,
+                TimelineEvent::Dropped {
+                    to,
+                    purpose,
+                    reason,
+                },
+            );
+            change
+                .outbox_outcomes
+                .push(OutboxOutcome::Cancelled { id: item.id });
+            return Ok(change);
+        };
+        let attempts = item.attempts + 1;
         match outcome {
             SendOutcome::Accepted { provider_id } => {
-                tracing::info!(outbox = item.id, provider_id = %provider_id, purpose = %purpose, "sent");
+                tracing::info!(outbox = item.id, provider_id = %provider_id, purpose = %purpose, attempts, "sent");
+                let waited = answered - item.queued_at > TimeDelta::seconds(1);
                 record(
                     &mut change,
+                    answered,
                     TimelineEvent::Sent {
                         to,
                         purpose,
                         provider_id: provider_id.clone(),
+                        queued_at: waited.then_some(item.queued_at),
+                        attempts: (attempts > 1).then_some(attempts),
                     },
                 );
                 change.outbox_outcomes.push(OutboxOutcome::Sent {
@@ -756,36 +830,42 @@ impl Engine {
             SendOutcome::Retryable {
                 reason,
                 retry_after,
-            } if item.attempts + 1 < MAX_SEND_ATTEMPTS => {
-                let backoff = Duration::from_secs(1 << item.attempts.min(6))
-                    .min(MAX_BACKOFF)
-                    .max(retry_after.unwrap_or_default());
-                tracing::warn!(outbox = item.id, attempts = item.attempts + 1, reason = %reason, "send failed; will retry");
-                record(
-                    &mut change,
-                    TimelineEvent::SendFailed {
-                        to,
-                        purpose,
-                        reason,
-                        will_retry: true,
-                    },
-                );
-                let at = now + TimeDelta::from_std(backoff).unwrap_or(TimeDelta::seconds(60));
+            } => {
+                // Retried until it goes: an outage of hours loses nothing.
+                let delay = crate::channels::retry_delay(item.attempts, retry_after);
+                let waiting = now - item.queued_at;
+                if waiting >= STUCK_AFTER {
+                    tracing::error!(outbox = item.id, purpose = %purpose, attempts, waiting_s = waiting.num_seconds(), reason = %reason, "text still not sent; retrying");
+                } else {
+                    tracing::warn!(outbox = item.id, purpose = %purpose, attempts, reason = %reason, "send failed; will retry");
+                }
+                // The timeline hears of the first failure and then about
+                // every half hour, not of every retry in a long outage.
+                if item.attempts == 0 || attempts.is_multiple_of(30) {
+                    record(
+                        &mut change,
+                        now,
+                        TimelineEvent::SendFailed {
+                            to,
+                            purpose,
+                            reason,
+                            will_retry: true,
+                        },
+                    );
+                }
+                let at = now + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(60));
                 change
                     .outbox_outcomes
                     .push(OutboxOutcome::Retry { id: item.id, at });
             }
-            SendOutcome::Retryable { reason, .. } | SendOutcome::Permanent { reason, .. } => {
-                if let SendOutcome::Permanent {
-                    code: Some(crate::channels::twilio::client::OPTED_OUT),
-                    ..
-                } = &outcome_kind
-                {
+            SendOutcome::Permanent { code, reason } => {
+                if code == Some(crate::channels::twilio::client::OPTED_OUT) {
                     change.opt_out = Some((item.message.to.clone(), true));
                 }
-                tracing::warn!(outbox = item.id, reason = %reason, "send failed for good");
+                tracing::warn!(outbox = item.id, purpose = %purpose, reason = %reason, "refused for good; not retried");
                 record(
                     &mut change,
+                    now,
                     TimelineEvent::SendFailed {
                         to,
                         purpose,
@@ -802,6 +882,34 @@ impl Engine {
             }
         }
         Ok(change)
+    }
+
+    /// Say loudly, once a minute while it lasts, when texts have waited
+    /// longer than [`STUCK_AFTER`] (the provider is down or refusing us).
+    async fn warn_if_stuck(&self, now: Instant) -> anyhow::Result<()> {
+        let due = self
+            .last_stuck_warning
+            .lock()
+            .map(|last| last.is_none_or(|t| now - t >= TimeDelta::minutes(1)))
+            .unwrap_or(true);
+        if !due {
+            return Ok(());
+        }
+        let backlog = store::blocking(&self.store, move |s| s.backlog(now)).await?;
+        if let Some(oldest) = backlog.outbox_oldest_queued
+            && now - oldest >= STUCK_AFTER
+        {
+            tracing::error!(
+                retrying = backlog.outbox_retrying,
+                due = backlog.outbox_due,
+                oldest_waiting_s = (now - oldest).num_seconds(),
+                "OUTBOX STUCK: texts to patients and pages to clinicians are not going out; check the SMS provider"
+            );
+            if let Ok(mut last) = self.last_stuck_warning.lock() {
+                *last = Some(now);
+            }
+        }
+        Ok(())
     }
 
     /// A page could not be delivered: try the person's next number, or tell
@@ -877,26 +985,9 @@ impl Engine {
                     self.page(concern, enrolment, &staff, &step, now, change)
                         .await?
                 }
-                Effect::Forward { staff, text } => {
-                    let code = self.code_for(concern.id, &staff.id, now, change).await?;
-                    let accepted = !concern.escalation.is_open();
-                    let body = self.templates.render(
-                        "sms/forward.txt",
-                        minijinja::context! { who => who(concern, enrolment), code, text => quote(&text), accepted },
-                    )?;
-                    if let Some(person) = self.rota.person(staff.id.as_str()) {
-                        change.timeline.push((
-                            concern.id,
-                            TimelineEntry {
-                                at: now,
-                                event: TimelineEvent::Forwarded {
-                                    staff: staff.id.clone(),
-                                    name: staff.name.clone(),
-                                },
-                            },
-                        ));
-                        self.to_staff(person, Some(concern.id), body, change);
-                    }
+                Effect::Forward { staff, skip } => {
+                    self.forward(concern, enrolment, &staff, skip, now, change)
+                        .await?;
                 }
                 Effect::TellSender(notice) => {
                     let body = match notice {
@@ -906,6 +997,10 @@ impl Engine {
                         SenderNotice::Call111 => self
                             .templates
                             .render("sms/call_111.txt", minijinja::context! {})?,
+                        SenderNotice::Resolved { name, role } => self.templates.render(
+                            "sms/resolved.txt",
+                            minijinja::context! { name, role, service => self.patient_facing_service(concern) },
+                        )?,
                     };
                     change.outbox.push(NewOutbox {
                         concern: Some(concern.id),
@@ -914,6 +1009,7 @@ impl Engine {
                         purpose: Purpose::Notice,
                         staff: None,
                         recipient: concern.party.label(),
+                        step: None,
                     });
                     // When a carer wrote, the patient is told too.
                     if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment) {
@@ -924,6 +1020,7 @@ impl Engine {
                             purpose: Purpose::Notice,
                             staff: None,
                             recipient: "patient".to_owned(),
+                            step: None,
                         });
                     }
                 }
@@ -959,6 +1056,13 @@ impl Engine {
                         StaffNotice::AlreadyResolved => self
                             .templates
                             .render("sms/already_resolved.txt", minijinja::context! {})?,
+                        StaffNotice::YouAccepted => self.templates.render(
+                            "sms/you_accepted.txt",
+                            minijinja::context! { code, who, service => self.staff_facing_service(concern) },
+                        )?,
+                        StaffNotice::YouResolved => self
+                            .templates
+                            .render("sms/you_resolved.txt", minijinja::context! { code, who })?,
                     };
                     if let Some(person) = self.rota.person(staff.id.as_str()) {
                         self.to_staff(person, Some(concern.id), body, change);
@@ -979,6 +1083,12 @@ impl Engine {
                 Effect::ArmReminder { at } => change.set_timers.push(Timer {
                     concern: concern.id,
                     kind: TimerKind::Reminder,
+                    due_at: at,
+                    seq: 0,
+                }),
+                Effect::ArmForward { at } => change.set_timers.push(Timer {
+                    concern: concern.id,
+                    kind: TimerKind::Forward,
                     due_at: at,
                     seq: 0,
                 }),
@@ -1026,12 +1136,7 @@ impl Engine {
                 opened_at: now,
             });
         }
-        let service = concern
-            .service
-            .as_ref()
-            .and_then(|s| self.rota.service(s.as_str()))
-            .map(|ix| self.rota.services()[ix as usize].name.clone())
-            .unwrap_or_else(|| "out-of-hours service".to_owned());
+        let service = self.staff_facing_service(concern);
         let discharged = enrolment.map(|e| {
             e.discharged_at
                 .with_timezone(&LONDON)
@@ -1070,6 +1175,7 @@ impl Engine {
                 purpose: Purpose::Page,
                 staff: Some(staff.id.clone()),
                 recipient: staff.name.clone(),
+                step: Some(concern.escalation.seq),
             }),
             None => change.timeline.push((
                 concern.id,
@@ -1145,6 +1251,7 @@ impl Engine {
                 purpose: Purpose::StaffNotice,
                 staff: Some(staff.id.clone()),
                 recipient: staff.name.clone(),
+                step: None,
             });
         }
     }
@@ -1161,6 +1268,102 @@ impl Engine {
                 ChainSnapshot::fallback_only(&fallback, valid_until)
             }
         }
+    }
+
+    /// The service's name as staff know it ("Cardiology Ward 7").
+    fn staff_facing_service(&self, concern: &Concern) -> String {
+        concern
+            .service
+            .as_ref()
+            .and_then(|s| self.rota.service(s.as_str()))
+            .map(|ix| self.rota.services()[ix as usize].name.clone())
+            .unwrap_or_else(|| "out-of-hours service".to_owned())
+    }
+
+    /// Send on to `staff` what the sender wrote after their first `skip`
+    /// messages, in one text: as many messages as fit, then how many more
+    /// there are and the link, where every message is shown.
+    async fn forward(
+        &self,
+        concern: &Concern,
+        enrolment: Option<&Enrolment>,
+        staff: &StaffRef,
+        skip: u32,
+        now: Instant,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let Some(person) = self.rota.person(staff.id.as_str()) else {
+            return Ok(());
+        };
+        let id = concern.id;
+        let stored = store::blocking(&self.store, move |s| s.timeline(id)).await?;
+        let pending = change
+            .timeline
+            .iter()
+            .filter(|(c, _)| *c == id)
+            .map(|(_, e)| e);
+        let mut seen = 0;
+        let messages: Vec<String> = stored
+            .iter()
+            .chain(pending)
+            .filter(|e| {
+                if matches!(e.event, TimelineEvent::Received { .. }) {
+                    seen += 1;
+                }
+                seen > skip
+            })
+            .filter_map(|e| match &e.event {
+                TimelineEvent::Received { text, .. } => Some(quote(text)),
+                TimelineEvent::OptOut { opted_out } => Some(
+                    if *opted_out {
+                        "(texts to them are now stopped)"
+                    } else {
+                        "(texts to them are allowed again)"
+                    }
+                    .to_owned(),
+                ),
+                _ => None,
+            })
+            .collect();
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut quoted = Vec::new();
+        let mut used = 0;
+        for m in &messages {
+            let len = m.chars().count();
+            if !quoted.is_empty() && used + len > FORWARD_QUOTE_CHARS {
+                break;
+            }
+            used += len;
+            quoted.push(m.clone());
+        }
+        let more = messages.len() - quoted.len();
+        let code = self.code_for(concern.id, &staff.id, now, change).await?;
+        let body = self.templates.render(
+            "sms/forward.txt",
+            minijinja::context! {
+                who => who(concern, enrolment),
+                code,
+                messages => quoted,
+                more,
+                link => (more > 0).then(|| self.links.link(concern.id, &staff.id, now)),
+                accepted => !concern.escalation.is_open(),
+            },
+        )?;
+        change.timeline.push((
+            concern.id,
+            TimelineEntry {
+                at: now,
+                event: TimelineEvent::Forwarded {
+                    staff: staff.id.clone(),
+                    name: staff.name.clone(),
+                    messages: Some(messages.len() as u32),
+                },
+            },
+        ));
+        self.to_staff(person, Some(concern.id), body, change);
+        Ok(())
     }
 
     fn patient_facing_service(&self, concern: &Concern) -> String {

@@ -101,6 +101,7 @@ impl Operations {
                 purpose: Purpose::Welcome,
                 staff: None,
                 recipient: label,
+                step: None,
             });
         }
         let change = Change {
@@ -180,6 +181,14 @@ impl Operations {
             gauge("nightingale_inbound_pending", "Stored webhooks not yet processed.", backlog.inbound_pending),
             gauge("nightingale_outbox_due", "Texts due to be sent now.", backlog.outbox_due),
             gauge("nightingale_timers_overdue", "Deadlines, handovers and reminders past due.", backlog.timers_overdue),
+            gauge("nightingale_outbox_retrying", "Texts not yet sent that failed at least once and are being retried.", backlog.outbox_retrying),
+            gauge(
+                "nightingale_outbox_oldest_seconds",
+                "How long the longest-waiting unsent text has waited (0 when none waits). Above 120 the outbox is stuck: alert.",
+                backlog
+                    .outbox_oldest_queued
+                    .map_or(0, |t| (now - t).num_seconds().max(0) as u64),
+            ),
             format!(
                 "# HELP nightingale_timer_lateness_seconds How late recent timers fired.\n# TYPE nightingale_timer_lateness_seconds summary\n\
                  nightingale_timer_lateness_seconds{{quantile=\"0.5\"}} {}\nnightingale_timer_lateness_seconds{{quantile=\"0.99\"}} {}\nnightingale_timer_lateness_seconds_count {count}\n",
@@ -257,7 +266,12 @@ impl ConcernView {
             ),
             Status::Resolved { by, at, .. } => (
                 "resolved",
-                None,
+                concern.escalation.accepted.as_ref().map(|a| Person {
+                    id: a.by.id.clone(),
+                    name: a.by.name.clone(),
+                    role: a.by.role.clone(),
+                    at: local_time(a.at),
+                }),
                 by.as_ref().map(|b| Person {
                     id: b.id.clone(),
                     name: b.name.clone(),

@@ -103,12 +103,17 @@ fn level_snapshot(level: &ResolvedLevel<'_>) -> LevelSnapshot {
 pub struct Policy {
     /// Remind whoever accepted after this long without a resolve.
     pub remind_after: TimeDelta,
+    /// The sender's later words go on to a clinician at most this often;
+    /// what arrives in between is held and sent together, so one sender
+    /// texting thirty times cannot bury the person on call.
+    pub forward_every: TimeDelta,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Self {
             remind_after: TimeDelta::hours(2),
+            forward_every: TimeDelta::minutes(1),
         }
     }
 }
@@ -174,6 +179,30 @@ pub struct Escalation {
     pub undeliverable: Vec<Id>,
     /// The sender has been told to call 111.
     pub advised_111: bool,
+    /// Who accepted it and when: kept once it is resolved.
+    #[serde(default)]
+    pub accepted: Option<Accepted>,
+    /// Who was told "taken" when it was accepted: they are told when it is resolved.
+    #[serde(default)]
+    pub told_taken: Vec<StaffRef>,
+    /// When the sender's words last went out to clinicians (a page or a forward).
+    #[serde(default)]
+    pub forwarded_at: Option<Instant>,
+    /// How many messages the sender has written, the first included.
+    #[serde(default)]
+    pub received: u32,
+    /// How many of them have gone out to clinicians; the rest are held for a forward.
+    #[serde(default)]
+    pub sent_on: u32,
+}
+
+/// Who accepted a concern, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// Who.
+    pub by: StaffRef,
+    /// When.
+    pub at: Instant,
 }
 
 impl Escalation {
@@ -191,7 +220,17 @@ impl Escalation {
             paged: Vec::new(),
             undeliverable: Vec::new(),
             advised_111: false,
+            accepted: None,
+            told_taken: Vec::new(),
+            forwarded_at: None,
+            received: 0,
+            sent_on: 0,
         }
+    }
+
+    /// Whether messages are held, waiting for the next forward.
+    pub fn holds_messages(&self) -> bool {
+        self.received > self.sent_on
     }
 
     /// Whether it is still waiting for someone to accept.
@@ -246,6 +285,8 @@ pub enum Event {
     Handover,
     /// Time to remind whoever accepted.
     ReminderDue,
+    /// Time to send on the messages held since the last forward.
+    ForwardDue,
 }
 
 /// What the sender (and, for a carer, the patient) is told.
@@ -260,6 +301,13 @@ pub enum SenderNotice {
     },
     /// Nobody has accepted yet: call NHS 111, or 999 in an emergency.
     Call111,
+    /// It is resolved: what to do if they are still worried.
+    Resolved {
+        /// Who resolved it.
+        name: String,
+        /// Their role.
+        role: String,
+    },
 }
 
 /// What a member of staff is told (other than a page).
@@ -286,6 +334,10 @@ pub enum StaffNotice {
     },
     /// They tried to act on a concern that is closed.
     AlreadyResolved,
+    /// Their accept worked: they have it now.
+    YouAccepted,
+    /// Their resolve worked: it is closed.
+    YouResolved,
 }
 
 /// What the engine must do.
@@ -298,12 +350,13 @@ pub enum Effect {
         /// "level 1", "fallback"…
         step: String,
     },
-    /// Send the sender's latest message on to this person.
+    /// Send on to this person the sender's messages after the first `skip`
+    /// (counting the one that opened the concern).
     Forward {
         /// Who.
         staff: StaffRef,
-        /// The message.
-        text: String,
+        /// How many of the sender's messages went out before.
+        skip: u32,
     },
     /// Tell the sender (and the patient, when a carer wrote).
     TellSender(SenderNotice),
@@ -328,6 +381,11 @@ pub enum Effect {
     },
     /// (Re-)arm the reminder.
     ArmReminder {
+        /// When.
+        at: Instant,
+    },
+    /// (Re-)arm the forward of held messages.
+    ArmForward {
         /// When.
         at: Instant,
     },
@@ -368,23 +426,35 @@ pub fn step(
             }
             arm_deadline(&mut next, now, chain, &mut effects);
             arm_handover(chain, &mut effects);
+            // The page quotes the first message: it counts as sending it on.
+            next.forwarded_at = Some(now);
+            next.received = 1;
+            next.sent_on = 1;
         }
         (Event::Open, _) => {}
-        (Event::Message { text }, Status::Open) => {
-            for staff in people_at(next.position, chain) {
-                effects.push(Effect::Forward {
-                    staff: staff.clone(),
-                    text: text.clone(),
-                });
+        (Event::Message { .. }, Status::Open | Status::Accepted { .. }) => {
+            let already_held = next.holds_messages();
+            next.received += 1;
+            if already_held {
+                // A forward is already due: this message goes with it.
+            } else {
+                match next.forwarded_at {
+                    Some(last) if now - last < policy.forward_every => {
+                        effects.push(Effect::ArmForward {
+                            at: last + policy.forward_every,
+                        });
+                    }
+                    _ => forward(&mut next, now, chain, &mut effects),
+                }
             }
         }
-        (Event::Message { text }, Status::Accepted { by, .. }) => {
-            effects.push(Effect::Forward {
-                staff: by.clone(),
-                text,
-            });
-        }
         (Event::Message { .. }, Status::Resolved { .. }) => {}
+        (Event::ForwardDue, Status::Open | Status::Accepted { .. }) => {
+            if next.holds_messages() {
+                forward(&mut next, now, chain, &mut effects);
+            }
+        }
+        (Event::ForwardDue, Status::Resolved { .. }) => {}
         (Event::AckDeadline { seq }, Status::Open) if seq == state.seq => {
             advance(
                 &mut next,
@@ -400,17 +470,31 @@ pub fn step(
                 by: by.clone(),
                 at: now,
             };
+            next.accepted = Some(Accepted {
+                by: by.clone(),
+                at: now,
+            });
             effects.push(Effect::Record(T::Accepted {
                 staff: by.id.clone(),
                 name: by.name.clone(),
             }));
             effects.push(Effect::CancelTimers);
             effects.push(Effect::ClosePages);
+            effects.push(Effect::TellStaff {
+                staff: by.clone(),
+                notice: StaffNotice::YouAccepted,
+            });
             effects.push(Effect::TellSender(SenderNotice::AcceptedBy {
                 name: by.name.clone(),
                 role: by.role.clone(),
             }));
-            for other in state.paged.iter().filter(|p| p.id != by.id) {
+            next.told_taken = state
+                .paged
+                .iter()
+                .filter(|p| p.id != by.id)
+                .cloned()
+                .collect();
+            for other in &next.told_taken {
                 effects.push(Effect::TellStaff {
                     staff: other.clone(),
                     notice: StaffNotice::TakenBy {
@@ -422,6 +506,13 @@ pub fn step(
             effects.push(Effect::ArmReminder {
                 at: now + policy.remind_after,
             });
+            // Messages held for a forward now go to whoever accepted.
+            if next.holds_messages() {
+                let at = next
+                    .forwarded_at
+                    .map_or(now, |t| (t + policy.forward_every).max(now));
+                effects.push(Effect::ArmForward { at });
+            }
         }
         (Event::Accept { by } | Event::Pass { by }, Status::Accepted { by: holder, .. }) => {
             let notice = if holder.id == by.id {
@@ -468,15 +559,33 @@ pub fn step(
             }));
             effects.push(Effect::CancelTimers);
             effects.push(Effect::ClosePages);
-            for other in state.paged.iter().filter(|p| p.id != by.id) {
-                effects.push(Effect::TellStaff {
-                    staff: other.clone(),
-                    notice: StaffNotice::ResolvedBy {
-                        name: by.name.clone(),
-                    },
-                });
+            effects.push(Effect::TellStaff {
+                staff: by.clone(),
+                notice: StaffNotice::YouResolved,
+            });
+            effects.push(Effect::TellSender(SenderNotice::Resolved {
+                name: by.name.clone(),
+                role: by.role.clone(),
+            }));
+            // Everyone still paged, everyone told "taken", and whoever
+            // accepted (if someone else resolved it) hears that it is closed.
+            let mut told: Vec<&StaffRef> = Vec::new();
+            let holder = state.accepted.as_ref().map(|a| &a.by);
+            for other in state.paged.iter().chain(&state.told_taken).chain(holder) {
+                if other.id != by.id && !told.iter().any(|t| t.id == other.id) {
+                    told.push(other);
+                    effects.push(Effect::TellStaff {
+                        staff: other.clone(),
+                        notice: StaffNotice::ResolvedBy {
+                            name: by.name.clone(),
+                        },
+                    });
+                }
             }
             next.paged.clear();
+            next.told_taken.clear();
+            // Held messages are on the timeline; nobody needs them sent on now.
+            next.sent_on = next.received;
         }
         (Event::PageUndeliverable { staff }, Status::Open) => {
             if !next.undeliverable.contains(&staff) {
@@ -581,6 +690,30 @@ fn advance(
         effects.push(Effect::Record(crate::concern::TimelineEvent::Advised111));
     }
     arm_deadline(state, now, chain, effects);
+}
+
+/// Send on what the sender wrote since the last forward: to whoever has
+/// the concern, or to the people paged at the current step.
+fn forward(state: &mut Escalation, now: Instant, chain: &ChainSnapshot, effects: &mut Vec<Effect>) {
+    let recipients = match &state.status {
+        Status::Accepted { by, .. } => vec![by.clone()],
+        _ => people_at(state.position, chain).to_vec(),
+    };
+    for staff in recipients {
+        effects.push(Effect::Forward {
+            staff,
+            skip: state.sent_on,
+        });
+    }
+    state.sent_on = state.received;
+    state.forwarded_at = Some(now);
+}
+
+/// Whether a page sent while the concern's deadline carried `seq` is
+/// still wanted: the concern is waiting for someone and has not moved on
+/// to another step since. A page that has not gone out by then is dropped.
+pub fn page_still_wanted(state: &Escalation, seq: u64) -> bool {
+    state.is_open() && state.seq == seq
 }
 
 fn people_at(position: Position, chain: &ChainSnapshot) -> &[StaffRef] {

@@ -322,8 +322,159 @@ fn later_messages_go_to_whoever_is_paged_or_has_it() {
         fx,
         [Effect::Forward {
             staff: staff("chen", "Chen Li"),
-            text: "It is worse now".into()
+            skip: 1,
         }]
     );
     assert!(pages(&fx).is_empty(), "no new page storm");
+}
+
+fn message(state: &Escalation, when: &str) -> (Escalation, Vec<Effect>) {
+    at(
+        state,
+        Event::Message {
+            text: "another text".into(),
+        },
+        when,
+    )
+}
+
+fn forwards(effects: &[Effect]) -> Vec<(String, u32)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Forward { staff, skip } => Some((staff.id.to_string(), *skip)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn thirty_texts_in_a_burst_reach_the_registrar_as_one_forward_a_minute_later() {
+    // 19:05:00 the first text opens the concern and pages Chen.
+    let (mut s, _) = open("2026-11-27T19:05:00Z");
+    // 29 more in the next 29 seconds: nothing goes out, one forward is armed.
+    let mut armed = Vec::new();
+    for i in 1..30 {
+        let (next, fx) = message(&s, &format!("2026-11-27T19:05:{i:02}Z"));
+        assert!(forwards(&fx).is_empty(), "text {i} forwarded at once");
+        armed.extend(fx.iter().filter_map(|e| match e {
+            Effect::ArmForward { at } => Some(*at),
+            _ => None,
+        }));
+        s = next;
+    }
+    assert_eq!(
+        armed,
+        [t("2026-11-27T19:06:00Z")],
+        "one forward, a minute after the page"
+    );
+    // At 19:06 every held message goes to Chen together: all after the first.
+    let (s, fx) = at(&s, Event::ForwardDue, "2026-11-27T19:06:00Z");
+    assert_eq!(forwards(&fx), [("chen".into(), 1)]);
+    assert!(!s.holds_messages());
+    // A text two minutes later goes straight on, alone.
+    let (_, fx) = message(&s, "2026-11-27T19:08:00Z");
+    assert_eq!(forwards(&fx), [("chen".into(), 30)]);
+}
+
+#[test]
+fn held_messages_go_to_whoever_accepts_even_though_accepting_cancels_timers() {
+    let (s, _) = open("2026-11-27T19:05:00Z");
+    let (s, _) = message(&s, "2026-11-27T19:05:20Z");
+    let (s, fx) = at(
+        &s,
+        Event::Accept {
+            by: staff("chen", "Chen Li"),
+        },
+        "2026-11-27T19:05:40Z",
+    );
+    let cancel = fx.iter().position(|e| *e == Effect::CancelTimers).unwrap();
+    let rearm = fx
+        .iter()
+        .position(|e| {
+            *e == Effect::ArmForward {
+                at: t("2026-11-27T19:06:00Z"),
+            }
+        })
+        .expect("the forward is armed again");
+    assert!(rearm > cancel);
+    let (_, fx) = at(&s, Event::ForwardDue, "2026-11-27T19:06:00Z");
+    assert_eq!(forwards(&fx), [("chen".into(), 1)]);
+}
+
+#[test]
+fn the_clinician_who_accepts_is_told_they_have_it() {
+    let (s, _) = open("2026-11-27T19:05:00Z");
+    let (s, fx) = at(
+        &s,
+        Event::Accept {
+            by: staff("chen", "Chen Li"),
+        },
+        "2026-11-27T19:07:00Z",
+    );
+    assert!(fx.contains(&Effect::TellStaff {
+        staff: staff("chen", "Chen Li"),
+        notice: StaffNotice::YouAccepted
+    }));
+    assert_eq!(s.accepted.as_ref().map(|a| a.by.id.as_str()), Some("chen"));
+}
+
+#[test]
+fn resolving_tells_the_sender_the_resolver_and_everyone_told_it_was_taken() {
+    // Chen is paged, nobody answers, Eleanor is paged and accepts: Chen is told "taken".
+    let (s, _) = open("2026-11-27T19:05:00Z");
+    let (s, _) = at(&s, Event::AckDeadline { seq: 1 }, "2026-11-27T19:15:00Z");
+    let (s, _) = at(
+        &s,
+        Event::Accept {
+            by: staff("eleanor", "Dr Eleanor Shaw"),
+        },
+        "2026-11-27T19:20:00Z",
+    );
+    let (s, fx) = at(
+        &s,
+        Event::Resolve {
+            by: staff("eleanor", "Dr Eleanor Shaw"),
+            note: Some("Called back, dressing changed".into()),
+        },
+        "2026-11-27T20:10:00Z",
+    );
+    assert!(fx.contains(&Effect::TellSender(SenderNotice::Resolved {
+        name: "Dr Eleanor Shaw".into(),
+        role: "Registrar".into()
+    })));
+    assert!(fx.contains(&Effect::TellStaff {
+        staff: staff("eleanor", "Dr Eleanor Shaw"),
+        notice: StaffNotice::YouResolved
+    }));
+    assert!(fx.contains(&Effect::TellStaff {
+        staff: staff("chen", "Chen Li"),
+        notice: StaffNotice::ResolvedBy {
+            name: "Dr Eleanor Shaw".into()
+        }
+    }));
+    // Who accepted it is still known once it is closed.
+    assert!(s.is_resolved());
+    assert_eq!(
+        s.accepted.as_ref().map(|a| (a.by.id.as_str(), a.at)),
+        Some(("eleanor", t("2026-11-27T19:20:00Z")))
+    );
+}
+
+#[test]
+fn a_page_is_wanted_only_until_the_concern_moves_on() {
+    let (s, _) = open("2026-11-27T19:05:00Z");
+    assert!(page_still_wanted(&s, s.seq));
+    let page_seq = s.seq;
+    let (s, _) = at(&s, Event::AckDeadline { seq: 1 }, "2026-11-27T19:15:00Z");
+    assert!(!page_still_wanted(&s, page_seq), "escalated past Chen");
+    assert!(page_still_wanted(&s, s.seq), "Eleanor's page is wanted");
+    let (s, _) = at(
+        &s,
+        Event::Accept {
+            by: staff("eleanor", "Dr Eleanor Shaw"),
+        },
+        "2026-11-27T19:20:00Z",
+    );
+    assert!(!page_still_wanted(&s, s.seq), "accepted: no page is wanted");
 }

@@ -51,6 +51,7 @@ fn outbox(concern: Option<ConcernId>, to: &str) -> NewOutbox {
         purpose: Purpose::Notice,
         staff: None,
         recipient: "patient".into(),
+        step: None,
     }
 }
 
@@ -79,7 +80,8 @@ pub fn inbound_is_recorded_once_and_stays_pending_until_processed(store: Arc<dyn
         Backlog {
             inbound_pending: 1,
             outbox_due: 0,
-            timers_overdue: 0
+            timers_overdue: 0,
+            ..Backlog::default()
         }
     );
 }
@@ -475,6 +477,84 @@ pub fn an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(store: Ar
     assert_eq!(store.next_due().unwrap(), Some(later));
 }
 
+pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T19:05:00Z");
+    let mut first = outbox(None, "+447700900123");
+    first.body = "first".into();
+    let mut second = outbox(None, "+447700900123");
+    second.body = "second".into();
+    store
+        .apply(Change {
+            at: now,
+            outbox: vec![first, second, outbox(None, "+447700900456")],
+            ..Change::default()
+        })
+        .unwrap();
+    // One per number: the first to 0123, and the one to 0456.
+    let due = store.due_outbox(now, 10).unwrap();
+    let bodies: Vec<(&str, &str)> = due
+        .iter()
+        .map(|i| (i.message.to.as_str(), i.message.body.as_str()))
+        .collect();
+    assert_eq!(
+        bodies,
+        [("+447700900123", "first"), ("+447700900456", "Hello")]
+    );
+    assert_eq!(due[0].queued_at, now);
+    // The first fails and waits a minute: the second does not overtake it,
+    // and the engine is not woken for an item it may not send.
+    let later = now + TimeDelta::seconds(60);
+    store
+        .apply(Change {
+            at: now,
+            outbox_outcomes: vec![
+                OutboxOutcome::Retry {
+                    id: due[0].id,
+                    at: later,
+                },
+                OutboxOutcome::Sent {
+                    id: due[1].id,
+                    provider_id: "SM1".into(),
+                },
+            ],
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(store.due_outbox(now, 10).unwrap().is_empty());
+    assert_eq!(store.next_due().unwrap(), Some(later));
+    let backlog = store.backlog(now).unwrap();
+    assert_eq!(
+        (backlog.outbox_retrying, backlog.outbox_oldest_queued),
+        (1, Some(now))
+    );
+    let due = store.due_outbox(later, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].message.body, "first");
+    store
+        .apply(Change {
+            at: later,
+            outbox_outcomes: vec![OutboxOutcome::Sent {
+                id: due[0].id,
+                provider_id: "SM2".into(),
+            }],
+            ..Change::default()
+        })
+        .unwrap();
+    let due = store.due_outbox(later, 10).unwrap();
+    assert_eq!(due[0].message.body, "second");
+    // A cancelled item is no longer due, and no longer holds anything back.
+    store
+        .apply(Change {
+            at: later,
+            outbox_outcomes: vec![OutboxOutcome::Cancelled { id: due[0].id }],
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(store.due_outbox(later, 10).unwrap().is_empty());
+    assert_eq!(store.next_due().unwrap(), None);
+    assert_eq!(store.backlog(later).unwrap().outbox_oldest_queued, None);
+}
+
 pub fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Arc<dyn Store>) {
     let mut c = concern("+447700900123");
     let opened = t("2026-11-27T19:05:00Z");
@@ -571,6 +651,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     opt_outs_api_keys_and_secrets_persist(fresh());
     concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());
     an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(fresh());
+    texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(fresh());
     purging_removes_what_people_wrote_and_keeps_who_did_what(fresh());
 }
 

@@ -141,6 +141,9 @@ pub struct NewOutbox {
     pub staff: Option<Id>,
     /// A label for timelines ("patient", "Chen Li").
     pub recipient: String,
+    /// For a page: the concern's escalation step (its deadline's `seq`) when
+    /// it was paged. Once the concern moves on, a page not yet sent is dropped.
+    pub step: Option<u64>,
 }
 
 impl std::fmt::Debug for NewOutbox {
@@ -163,6 +166,8 @@ pub struct OutboxItem {
     pub attempts: u32,
     /// When it may next be tried.
     pub due_at: Instant,
+    /// When it was put in the outbox.
+    pub queued_at: Instant,
     /// The provider's id, once accepted.
     pub provider_id: Option<String>,
     /// It was handed to the provider and the outcome never recorded (the
@@ -196,8 +201,13 @@ pub enum OutboxOutcome {
         /// When.
         at: Instant,
     },
-    /// Give up.
+    /// Give up: the provider refused it for good.
     Failed {
+        /// The outbox item.
+        id: i64,
+    },
+    /// Not sent, and no longer wanted (a page for a concern that moved on).
+    Cancelled {
         /// The outbox item.
         id: i64,
     },
@@ -213,6 +223,8 @@ pub enum TimerKind {
     Handover,
     /// Remind whoever accepted.
     Reminder,
+    /// Send on the messages held since the last forward.
+    Forward,
 }
 
 impl TimerKind {
@@ -221,6 +233,7 @@ impl TimerKind {
             TimerKind::AckDeadline => "ack_deadline",
             TimerKind::Handover => "handover",
             TimerKind::Reminder => "reminder",
+            TimerKind::Forward => "forward",
         }
     }
 
@@ -229,6 +242,7 @@ impl TimerKind {
             TimerKind::AckDeadline,
             TimerKind::Handover,
             TimerKind::Reminder,
+            TimerKind::Forward,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -270,6 +284,10 @@ pub struct Backlog {
     pub inbound_pending: u64,
     /// Texts due to be sent.
     pub outbox_due: u64,
+    /// Texts not yet sent that have failed at least once and are being retried.
+    pub outbox_retrying: u64,
+    /// When the longest-waiting unsent text was queued.
+    pub outbox_oldest_queued: Option<Instant>,
     /// Timers past their due time.
     pub timers_overdue: u64,
 }
@@ -362,9 +380,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Timers due at or before `now`, earliest first.
     fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>>;
-    /// Outbox items due at or before `now`, oldest first.
+    /// Outbox items due at or before `now`, oldest first, at most one per
+    /// recipient: an item waits while an earlier one to the same number is
+    /// unsent, so several texts to one person go out in the order queued.
     fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>>;
-    /// The earliest instant any timer or outbox item falls due.
+    /// The earliest instant any timer, or any outbox item `due_outbox` could
+    /// return, falls due.
     fn next_due(&self) -> StoreResult<Option<Instant>>;
     /// The outbox item the provider knows by this id.
     fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>>;

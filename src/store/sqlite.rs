@@ -138,6 +138,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE concerns ADD COLUMN purged INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX concerns_to_purge ON concerns(closed_at) WHERE purged = 0 AND closed_at IS NOT NULL;
     ",
+    // 4: texts to one number go out in order (the earliest unsent first); a
+    // page remembers the escalation step it was for; each item remembers
+    // when it was queued, so a stuck outbox shows its age.
+    r"
+    ALTER TABLE outbox ADD COLUMN step INTEGER;
+    ALTER TABLE outbox ADD COLUMN queued_at INTEGER;
+    UPDATE outbox SET queued_at = due_at;
+    CREATE INDEX outbox_unsent_by_recipient ON outbox(to_number, id) WHERE state IN ('pending', 'in_flight');
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -417,6 +426,9 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
             OutboxOutcome::Failed { id } => {
                 tx.execute("UPDATE outbox SET state = 'failed', attempts = attempts + 1 WHERE id = ?1", params![id])?
             }
+            OutboxOutcome::Cancelled { id } => {
+                tx.execute("UPDATE outbox SET state = 'cancelled' WHERE id = ?1", params![id])?
+            }
         };
     }
     if let Some(key) = &change.inbound_done {
@@ -436,7 +448,7 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
 
 fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
         params![
             m.concern.map(|c| c.to_string()),
             m.to.as_str(),
@@ -444,7 +456,8 @@ fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> rusqlite::
             m.purpose.as_str(),
             m.staff.as_ref().map(Id::as_str),
             m.recipient,
-            due_at
+            due_at,
+            m.step.map(|s| s as i64),
         ],
     )?;
     Ok(())
@@ -462,6 +475,8 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
     let due_at: i64 = row.get(8)?;
     let provider_id: Option<String> = row.get(9)?;
     let state: String = row.get(10)?;
+    let queued_at: Option<i64> = row.get(11)?;
+    let step: Option<i64> = row.get(12)?;
     Ok((|| {
         Ok(OutboxItem {
             id,
@@ -473,16 +488,23 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
                     .ok_or_else(|| corrupt(format!("purpose {purpose:?}")))?,
                 staff: staff.map(|s| Id::parse(&s).map_err(corrupt)).transpose()?,
                 recipient,
+                step: step.map(|s| s as u64),
             },
             attempts: attempts as u32,
             due_at: instant(due_at),
+            queued_at: instant(queued_at.unwrap_or(due_at)),
             provider_id,
             in_flight: state == "in_flight",
         })
     })())
 }
 
-const OUTBOX_COLUMNS: &str = "id, concern_id, to_number, body, purpose, staff, recipient, attempts, due_at, provider_id, state";
+const OUTBOX_COLUMNS: &str = "id, concern_id, to_number, body, purpose, staff, recipient, attempts, due_at, provider_id, state, queued_at, step";
+
+/// An unsent outbox item `o` that is the earliest unsent one to its number:
+/// only such an item may be sent, so texts to one person keep their order.
+const HEAD_OF_LINE: &str = "o.state IN ('pending', 'in_flight') AND NOT EXISTS (
+    SELECT 1 FROM outbox e WHERE e.to_number = o.to_number AND e.id < o.id AND e.state IN ('pending', 'in_flight'))";
 
 impl Store for SqliteStore {
     fn ping(&self) -> StoreResult<()> {
@@ -607,13 +629,17 @@ impl Store for SqliteStore {
             c.query_row(
                 "SELECT (SELECT COUNT(*) FROM inbound WHERE processed_at IS NULL),
                         (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND due_at <= ?1),
-                        (SELECT COUNT(*) FROM timers WHERE due_at <= ?1)",
+                        (SELECT COUNT(*) FROM timers WHERE due_at <= ?1),
+                        (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND attempts > 0),
+                        (SELECT MIN(queued_at) FROM outbox WHERE state IN ('pending', 'in_flight'))",
                 params![ms(now)],
                 |r| {
                     Ok(super::Backlog {
                         inbound_pending: r.get::<_, i64>(0)? as u64,
                         outbox_due: r.get::<_, i64>(1)? as u64,
                         timers_overdue: r.get::<_, i64>(2)? as u64,
+                        outbox_retrying: r.get::<_, i64>(3)? as u64,
+                        outbox_oldest_queued: r.get::<_, Option<i64>>(4)?.map(instant),
                     })
                 },
             )
@@ -706,7 +732,7 @@ impl Store for SqliteStore {
     fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
         let rows = self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state IN ('pending', 'in_flight') AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2"
+                "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE {HEAD_OF_LINE} AND o.due_at <= ?1 ORDER BY o.due_at, o.id LIMIT ?2"
             ))?;
             let rows = stmt.query_map(params![ms(now), limit as i64], outbox_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -717,7 +743,7 @@ impl Store for SqliteStore {
     fn next_due(&self) -> StoreResult<Option<Instant>> {
         let next: Option<i64> = self.read(|c| {
             c.query_row(
-                "SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM timers UNION ALL SELECT MIN(due_at) FROM outbox WHERE state IN ('pending', 'in_flight'))",
+                &format!("SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM timers UNION ALL SELECT MIN(o.due_at) FROM outbox o WHERE {HEAD_OF_LINE})"),
                 [],
                 |r| r.get(0),
             )

@@ -5,6 +5,7 @@
 mod support;
 
 mod enrolments;
+mod night;
 mod oncall;
 mod stories;
 mod twilio_client;

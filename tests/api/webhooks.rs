@@ -133,18 +133,19 @@ async fn a_patient_who_texts_stop_is_not_texted_again_until_start() {
         failed["reason"].as_str().unwrap().contains("opted out"),
         "{failed}"
     );
+    app.clock.advance(chrono::Duration::minutes(1));
     app.text(MARGARET, "START").await;
     app.settle().await;
+    let told = app.twilio.messages_to("+447700900213");
     assert!(
-        app.twilio
-            .messages_to("+447700900213")
-            .last()
+        told.last()
             .unwrap()
             .body
-            .contains("wrote again: \"START (texts to them are now allowed again)\""),
-        "the nurse with her open concern is told"
+            .contains("wrote again: \"START\" \"(texts to them are allowed again)\""),
+        "the nurse with her open concern is told: {told:#?}"
     );
     // A "Yes" from someone who never opted out is an answer, not a keyword: it reaches the nurse.
+    app.clock.advance(chrono::Duration::minutes(1));
     app.text(MARGARET, "Yes").await;
     app.settle().await;
     assert!(

@@ -42,6 +42,8 @@ struct Shared {
     accept_then: Mutex<VecDeque<Option<u16>>>,
     rejected: Mutex<HashMap<String, u32>>,
     requests: AtomicUsize,
+    /// An outage: every request is answered `503` and nothing is sent.
+    down: std::sync::atomic::AtomicBool,
     next_sid: AtomicU64,
     account_sid: String,
     auth_token: String,
@@ -162,6 +164,12 @@ impl FakeTwilio {
         }
     }
 
+    /// Start or end an outage: while down, every request (sending and
+    /// listing) is answered `503` and nothing is sent.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+    }
+
     /// Every send to `to` fails with `400` and this code (e.g. 21211 invalid number, 21610 opted out).
     pub fn reject_number(&self, to: &str, code: u32) {
         self.shared.rejected.lock().unwrap().insert(to.into(), code);
@@ -269,6 +277,9 @@ async fn create_message(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     shared.requests.fetch_add(1, Ordering::SeqCst);
+    if shared.down.load(Ordering::SeqCst) {
+        return twilio_error(503, 20500, "Service unavailable");
+    }
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD
@@ -334,6 +345,9 @@ async fn list_messages(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
 ) -> Response {
+    if shared.down.load(Ordering::SeqCst) {
+        return twilio_error(503, 20500, "Service unavailable");
+    }
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD

@@ -61,11 +61,34 @@ fn describe(code: u32) -> Option<&'static str> {
         20003 => "authentication failed (check the account SID and auth token)",
         20429 => "too many requests",
         21211 => "not a valid phone number",
+        21217 => "not a valid phone number",
         21408 => "sending to this region is not enabled",
         21610 => "the recipient has opted out (replied STOP)",
+        21612 => "Twilio cannot route to this number",
         21614 => "not a mobile number",
+        21617 => "the text is too long",
         _ => return None,
     })
+}
+
+/// Refusals Twilio documents as final for the message as addressed: sending
+/// it again can never work. Every other refusal — bad credentials, an
+/// account suspended, a `404` from a wrong API base, a `4xx` without a code —
+/// is something an operator can fix, so the text waits and is retried rather
+/// than lost.
+const FINAL_REFUSALS: &[u32] = &[
+    21211, // invalid 'To' number
+    21217, // phone number does not appear to be valid
+    21408, // permission to send to this region is not enabled (for this number's country)
+    21610, // the recipient replied STOP
+    21612, // the 'To' number is not reachable by SMS
+    21614, // 'To' is not a mobile number
+    21617, // the body exceeds the length limit
+];
+
+/// Whether Twilio's answer refuses this message for good.
+fn is_final_refusal(status: reqwest::StatusCode, code: Option<u32>) -> bool {
+    status == reqwest::StatusCode::BAD_REQUEST && code.is_some_and(|c| FINAL_REFUSALS.contains(&c))
 }
 
 impl TwilioClient {
@@ -157,13 +180,13 @@ impl TwilioClient {
             ),
             None => format!("Twilio {status}"),
         };
-        if status.as_u16() == 429 || status.is_server_error() {
+        if is_final_refusal(status, code) {
+            SendOutcome::Permanent { code, reason }
+        } else {
             SendOutcome::Retryable {
                 reason,
                 retry_after,
             }
-        } else {
-            SendOutcome::Permanent { code, reason }
         }
     }
 }

@@ -1,0 +1,280 @@
+//! A night of faults and floods: what must not happen to a patient's words
+//! when Twilio is down for hours, when one sender texts thirty times, and
+//! how every loop closes with the people who wrote.
+
+use chrono::Duration;
+
+use crate::support::nightingale::{MARGARET, PUBLIC_URL, SIAN, STRANGER, TestApp};
+
+const KIRAN: &str = "+447700900213"; // community evening nurse on Friday 27 November
+const HANNAH: &str = "+447700900202"; // district nursing team leader on call that week
+const TARA: &str = "+447700900401"; // senior clinician on call
+const SAM: &str = "+447700900503"; // site duty manager (the trust-wide fallback)
+
+fn timeline_events(concern: &serde_json::Value, event: &str) -> Vec<serde_json::Value> {
+    concern["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == event)
+        .cloned()
+        .collect()
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_three_hour_twilio_outage_delays_margarets_texts_but_loses_none() {
+    let app = TestApp::spawn("2026-11-27T18:40").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+    let welcomed = app.twilio.messages_to(MARGARET).len();
+    let before = app.twilio.messages().len();
+
+    // 19:05 Friday: Twilio goes down just before Margaret texts.
+    app.twilio.set_down(true);
+    app.clock.advance(Duration::minutes(25));
+    app.text(MARGARET, "My leg dressing is soaked through")
+        .await;
+    app.settle().await;
+
+    // Three hours pass, half a minute at a time. Nobody can be paged, so the
+    // concern climbs the chain to the fallback and Margaret should be told
+    // to call 111: every one of those texts waits for Twilio.
+    for minute in 0..360 {
+        app.advance(Duration::seconds(30)).await;
+        if minute == 10 {
+            let metrics = app.get("/metrics").await.text().await.unwrap();
+            assert!(
+                metric(&metrics, "nightingale_outbox_retrying") >= 2.0,
+                "{metrics}"
+            );
+            assert!(
+                metric(&metrics, "nightingale_outbox_oldest_seconds") >= 300.0,
+                "a stuck outbox is plain in /metrics: {metrics}"
+            );
+        }
+    }
+    assert_eq!(app.twilio.messages().len(), before, "nothing went out");
+
+    // 22:05 Twilio is back: within a minute everything still wanted goes.
+    app.twilio.set_down(false);
+    app.advance(Duration::minutes(1)).await;
+    let to_margaret: Vec<String> = app
+        .twilio
+        .messages_to(MARGARET)
+        .into_iter()
+        .skip(welcomed)
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(to_margaret.len(), 2, "{to_margaret:#?}");
+    assert!(
+        to_margaret[0].contains("we have your message"),
+        "{to_margaret:#?}"
+    );
+    assert!(
+        to_margaret[1].contains("call NHS 111") && to_margaret[1].contains("call 999"),
+        "the 111 advice comes second, in order: {to_margaret:#?}"
+    );
+    // Pages for steps the concern has moved past were dropped; the fallback,
+    // who holds it now, is paged once.
+    for passed in [KIRAN, HANNAH, TARA] {
+        assert!(
+            app.twilio.messages_to(passed).is_empty(),
+            "{passed} was escalated past and not paged late"
+        );
+    }
+    let to_sam = app.twilio.messages_to(SAM);
+    assert_eq!(to_sam.len(), 1, "{to_sam:#?}");
+
+    let concern = app.concern(&TestApp::concern_id_in(&to_sam[0])).await;
+    let dropped = timeline_events(&concern, "dropped");
+    assert!(
+        dropped.len() >= 3,
+        "each dropped page is on the timeline: {dropped:#?}"
+    );
+    let notice = timeline_events(&concern, "sent")
+        .into_iter()
+        .find(|e| e["to"] == "patient")
+        .unwrap();
+    assert!(notice["queued_at"].as_str().unwrap().contains("T19:05:00"));
+    assert!(notice["at"].as_str().unwrap().contains("T22:0"), "{notice}");
+    assert!(notice["attempts"].as_u64().unwrap() > 100, "{notice}");
+    let failures = timeline_events(&concern, "send_failed");
+    assert!(
+        failures.iter().all(|f| f["will_retry"] == true),
+        "nothing was given up: {failures:#?}"
+    );
+    assert!(
+        failures.len() < 40,
+        "an outage does not bury the timeline in failures: {}",
+        failures.len()
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(metric(&metrics, "nightingale_outbox_oldest_seconds"), 0.0);
+}
+
+#[tokio::test]
+async fn thirty_texts_in_a_burst_reach_the_duty_manager_as_one_page_and_one_forward() {
+    let app = TestApp::spawn("2026-11-27T23:10").await;
+    app.text(STRANGER, "message 1: is anyone there").await;
+    app.settle().await;
+    for i in 2..=30 {
+        app.clock.advance(Duration::seconds(1));
+        app.text(STRANGER, &format!("message {i}: please answer"))
+            .await;
+        app.settle().await;
+    }
+    assert_eq!(
+        app.twilio.messages_to(SAM).len(),
+        1,
+        "the page alone, while the rest is held"
+    );
+
+    // A minute after the page, what arrived since goes in one text.
+    app.advance(Duration::seconds(31)).await;
+    let to_sam = app.twilio.messages_to(SAM);
+    assert_eq!(to_sam.len(), 2, "{to_sam:#?}");
+    let forward = &to_sam[1].body;
+    assert!(
+        forward.contains("\"message 2: please answer\""),
+        "{forward}"
+    );
+    assert!(
+        !forward.contains("message 1:"),
+        "the page already quoted it: {forward}"
+    );
+    assert!(
+        forward.contains("more messages: https://nightingale.test/c/"),
+        "{forward}"
+    );
+    assert!(
+        forward.chars().count() <= 480,
+        "{} chars",
+        forward.chars().count()
+    );
+    assert_eq!(
+        app.twilio.messages_to(STRANGER).len(),
+        1,
+        "the sender got one acknowledgement, not thirty"
+    );
+
+    // The link page shows every message: nothing is dropped.
+    let link = forward
+        .split_whitespace()
+        .find(|w| w.starts_with(PUBLIC_URL))
+        .unwrap()
+        .replace(PUBLIC_URL, &app.address);
+    let page = app
+        .http
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for i in 2..=30 {
+        assert!(
+            page.contains(&format!("message {i}: please answer")),
+            "message {i} missing"
+        );
+    }
+
+    // Later texts go on at most once a minute, and in order.
+    app.clock.advance(Duration::minutes(5));
+    app.text(STRANGER, "message 31").await;
+    app.settle().await;
+    app.text(STRANGER, "message 32").await;
+    app.settle().await;
+    app.advance(Duration::minutes(1)).await;
+    let to_sam = app.twilio.messages_to(SAM);
+    assert_eq!(to_sam.len(), 4);
+    assert!(to_sam[2].body.contains("\"message 31\""));
+    assert!(to_sam[3].body.contains("\"message 32\""));
+}
+
+#[tokio::test]
+async fn margaret_hears_when_her_concern_is_taken_and_when_it_is_resolved() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+    let sian_before = app.twilio.messages_to(SIAN).len();
+    app.text(MARGARET, "I have run out of dressings").await;
+    app.settle().await;
+    let page = app.twilio.messages_to(KIRAN)[0].clone();
+    let code = TestApp::code_in(&page);
+
+    // Kiran does not answer; Hannah is paged at 19:10 and accepts.
+    app.advance(Duration::minutes(10)).await;
+    let hannah_page = app.twilio.messages_to(HANNAH)[0].clone();
+    let hannah_code = TestApp::code_in(&hannah_page);
+    app.text(HANNAH, &format!("A{hannah_code}")).await;
+    app.settle().await;
+    let to_hannah = app.twilio.messages_to(HANNAH);
+    let confirmation = &to_hannah.last().unwrap().body;
+    assert!(
+        confirmation.contains(&format!(
+            "You have concern {hannah_code} (Margaret, Community nursing, north locality)"
+        )) && confirmation.contains(&format!("Reply R{hannah_code} when it is resolved")),
+        "at 19:10 she knows it worked: {confirmation}"
+    );
+    assert!(
+        app.twilio
+            .messages_to(KIRAN)
+            .last()
+            .unwrap()
+            .body
+            .contains("is taken by"),
+        "Kiran is told it is taken"
+    );
+
+    // 19:40 Hannah resolves it.
+    app.clock.advance(Duration::minutes(30));
+    app.text(HANNAH, &format!("R{hannah_code} dressings dropped round"))
+        .await;
+    app.settle().await;
+    let confirmation = app.twilio.messages_to(HANNAH).last().unwrap().body.clone();
+    assert!(
+        confirmation.contains(&format!("Concern {hannah_code} (Margaret) is resolved")),
+        "{confirmation}"
+    );
+    let closed = app
+        .twilio
+        .messages_to(MARGARET)
+        .last()
+        .unwrap()
+        .body
+        .clone();
+    assert!(
+        closed.contains("marked your concern as dealt with")
+            && closed.contains("still worried")
+            && closed.contains("NHS 111")
+            && closed.contains("999"),
+        "Margaret hears the loop close in plain words: {closed}"
+    );
+    let to_kiran = app.twilio.messages_to(KIRAN).last().unwrap().body.clone();
+    assert!(
+        to_kiran.contains(&format!("Concern {code}")) && to_kiran.contains("was resolved by"),
+        "whoever was told 'taken' is told 'resolved': {to_kiran}"
+    );
+    assert_eq!(
+        app.twilio.messages_to(SIAN).len(),
+        sian_before,
+        "Margaret wrote herself, so her carer is not texted about it"
+    );
+
+    // The record still says who accepted it, and when.
+    let concern = app.concern(&TestApp::concern_id_in(&page)).await;
+    assert_eq!(concern["status"], "resolved");
+    let accepted = &timeline_events(&concern, "accepted")[0];
+    assert_eq!(concern["accepted_by"]["name"], accepted["name"]);
+    assert_eq!(concern["accepted_by"]["at"], accepted["at"]);
+    assert_eq!(concern["resolved_by"]["name"], accepted["name"]);
+}
