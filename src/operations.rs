@@ -1,5 +1,5 @@
 //! The operations the outside world asks of Nightingale, as domain calls:
-//! record an inbound message, enrol a patient, show a concern. The HTTP
+//! record an inbound message, enrol a patient, show or list concerns. The HTTP
 //! layer translates requests into these; they hold the store access so
 //! handlers never do.
 
@@ -15,7 +15,10 @@ use crate::concern::{Concern, ConcernId, TimelineEntry};
 use crate::directory::{Enrolment, EnrolmentId, EnrolmentRequest, FieldError, Id, PhoneNumber};
 use crate::engine::Engine;
 use crate::rota::Rota;
-use crate::store::{self, Change, Inbound, NewOutbox, Purpose, Store, StoreError};
+use crate::store::{
+    self, Change, ConcernFilter, ConcernKey, ConcernStatus, Inbound, NewOutbox, Purpose, Store,
+    StoreError,
+};
 use crate::templates::Templates;
 
 /// The shared parts every operation uses.
@@ -139,6 +142,26 @@ impl Operations {
         .await
     }
 
+    /// Concerns that match `filter`, newest first, as summaries, and the key
+    /// the next page starts after (`None` on the last page).
+    pub async fn concerns(&self, filter: ConcernFilter) -> Result<ConcernList, StoreError> {
+        let limit = filter.limit;
+        // One more than asked for says whether there is a next page.
+        let probe = ConcernFilter {
+            limit: limit.saturating_add(1),
+            ..filter
+        };
+        let mut found = store::blocking(&self.store, move |s| s.concerns(&probe)).await?;
+        let next = (found.len() > limit).then(|| {
+            found.truncate(limit);
+            found.last().map(ConcernKey::of)
+        });
+        Ok(ConcernList {
+            concerns: found.iter().map(ConcernSummary::new).collect(),
+            next: next.flatten(),
+        })
+    }
+
     /// The code a clinician was given for a concern, if they were paged for it.
     pub async fn code_for(
         &self,
@@ -239,32 +262,72 @@ struct Person {
     at: String,
 }
 
+impl Person {
+    fn new(by: &crate::escalation::StaffRef, at: Instant) -> Self {
+        Self {
+            id: by.id.clone(),
+            name: by.name.clone(),
+            role: by.role.clone(),
+            at: local_time(at),
+        }
+    }
+}
+
+/// A page of concerns, newest first.
+#[derive(Debug)]
+pub struct ConcernList {
+    /// The concerns on this page.
+    pub concerns: Vec<ConcernSummary>,
+    /// Where the next page starts after; `None` on the last page.
+    pub next: Option<ConcernKey>,
+}
+
+/// The API's summary of a concern in a list: where it stands and who has
+/// it, without what anyone wrote (`GET /api/v1/concerns/{id}` has that).
+#[derive(Debug, Serialize)]
+pub struct ConcernSummary {
+    id: ConcernId,
+    status: &'static str,
+    urgent: bool,
+    service: Option<Id>,
+    from: String,
+    opened_at: String,
+    accepted_by: Option<Person>,
+    resolved_at: Option<String>,
+}
+
+impl ConcernSummary {
+    /// Summarise a concern; times in Europe/London.
+    pub fn new(concern: &Concern) -> Self {
+        use crate::escalation::Status;
+        let (accepted_by, resolved_at) = match &concern.escalation.status {
+            Status::Open => (None, None),
+            Status::Accepted { by, at } => (Some(Person::new(by, *at)), None),
+            Status::Resolved { at, .. } => (None, Some(local_time(*at))),
+        };
+        Self {
+            id: concern.id,
+            status: ConcernStatus::of(concern).as_str(),
+            urgent: concern.escalation.urgent,
+            service: concern.service.clone(),
+            from: concern.party.label(),
+            opened_at: local_time(concern.opened_at),
+            accepted_by,
+            resolved_at,
+        }
+    }
+}
+
 impl ConcernView {
     /// Build the view; times in Europe/London.
     pub fn new(concern: &Concern, timeline: &[TimelineEntry]) -> Self {
         use crate::escalation::Status;
         let (status, accepted_by, resolved_by) = match &concern.escalation.status {
             Status::Open => ("open", None, None),
-            Status::Accepted { by, at } => (
-                "accepted",
-                Some(Person {
-                    id: by.id.clone(),
-                    name: by.name.clone(),
-                    role: by.role.clone(),
-                    at: local_time(*at),
-                }),
-                None,
-            ),
-            Status::Resolved { by, at, .. } => (
-                "resolved",
-                None,
-                by.as_ref().map(|b| Person {
-                    id: b.id.clone(),
-                    name: b.name.clone(),
-                    role: b.role.clone(),
-                    at: local_time(*at),
-                }),
-            ),
+            Status::Accepted { by, at } => ("accepted", Some(Person::new(by, *at)), None),
+            Status::Resolved { by, at, .. } => {
+                ("resolved", None, by.as_ref().map(|b| Person::new(b, *at)))
+            }
         };
         let timeline = timeline
             .iter()

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod concerns;
 mod enrolments;
 mod oncall;
 mod stories;
