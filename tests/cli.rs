@@ -38,7 +38,7 @@ fn holidays_print_one_a_line_as_date_tab_title() {
     assert_eq!(
         stdout(&out),
         "2026-01-01\tNew Year’s Day\n2026-01-02\t2nd January\n2026-04-03\tGood Friday\n2026-05-04\tEarly May bank holiday\n\
-         2026-05-25\tSpring bank holiday\n2026-08-03\tSummer bank holiday\n2026-11-30\tSt Andrew’s Day\n2026-12-25\tChristmas Day\n\
+         2026-05-25\tSpring bank holiday\n2026-06-15\tBank holiday for the FIFA World Cup\n2026-08-03\tSummer bank holiday\n2026-11-30\tSt Andrew’s Day\n2026-12-25\tChristmas Day\n\
          2026-12-28\tBoxing Day (substitute day)\n"
     );
     let bad = nightingale(

@@ -2,7 +2,7 @@
 //!
 //! Holidays are computed by rule (Easter, the May, August and Christmas
 //! rules, substitute days, the Scottish and Northern Irish holidays) plus the
-//! one-off changes proclaimed since 2002. A file in gov.uk's published
+//! one-off changes proclaimed since 2002 that we know of. A file in gov.uk's published
 //! `bank-holidays.json` format, when given, takes precedence for every
 //! (division, year) it covers: a proclamation we have not heard of reaches
 //! the rota as soon as an operator drops in a fresh copy of that file.
@@ -119,7 +119,7 @@ pub fn by_rule(division: Division, year: i32) -> Vec<BankHoliday> {
     fixed_date.push((date(12, 25), "Christmas Day"));
     fixed_date.push((date(12, 26), "Boxing Day"));
 
-    apply_one_offs(year, &mut fixed_weekday);
+    apply_one_offs(division, year, &mut fixed_weekday);
 
     let mut holidays: Vec<BankHoliday> = fixed_weekday
         .into_iter()
@@ -167,9 +167,9 @@ pub fn by_rule(division: Division, year: i32) -> Vec<BankHoliday> {
     holidays
 }
 
-/// Changes proclaimed for single years: moved holidays and extra ones. They
-/// apply to every division.
-fn apply_one_offs(year: i32, holidays: &mut Vec<(NaiveDate, &'static str)>) {
+/// Changes proclaimed for single years: moved holidays and extra ones. Most
+/// applied to every division; a few to one alone.
+fn apply_one_offs(division: Division, year: i32, holidays: &mut Vec<(NaiveDate, &'static str)>) {
     let date = |month, day| NaiveDate::from_ymd_opt(year, month, day).expect("valid calendar date");
     let mut move_holiday = |title: &str, to: NaiveDate, new_title: &'static str| {
         if let Some(h) = holidays.iter_mut().find(|(_, t)| *t == title) {
@@ -203,6 +203,11 @@ fn apply_one_offs(year: i32, holidays: &mut Vec<(NaiveDate, &'static str)>) {
             date(5, 8),
             "Bank holiday for the coronation of King Charles III",
         )),
+        // Proclaimed in February 2026 for Scotland alone, the day after the
+        // men's team's first World Cup finals match since 1998.
+        2026 if division == Division::Scotland => {
+            holidays.push((date(6, 15), "Bank holiday for the FIFA World Cup"));
+        }
         _ => {}
     }
 }
@@ -519,6 +524,27 @@ mod tests {
         assert!(listed(Division::NorthernIreland, 2023).contains(
             &"2023-05-08 Bank holiday for the coronation of King Charles III".to_owned()
         ));
+    }
+
+    #[test]
+    fn the_world_cup_holiday_of_2026_is_scotlands_alone() {
+        let on_15_june = |division| {
+            listed(division, 2026)
+                .into_iter()
+                .filter(|l| l.starts_with("2026-06-15"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            on_15_june(Division::Scotland),
+            ["2026-06-15 Bank holiday for the FIFA World Cup"]
+        );
+        assert!(on_15_june(Division::EnglandAndWales).is_empty());
+        assert!(on_15_june(Division::NorthernIreland).is_empty());
+        assert!(
+            !listed(Division::Scotland, 2027)
+                .iter()
+                .any(|l| l.contains("FIFA"))
+        );
     }
 
     #[test]
