@@ -3,6 +3,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use chrono::{Datelike, NaiveDate, Weekday};
+use nightingale::calendar::Division;
+use nightingale::calendar::holidays::by_rule;
+
 fn nightingale(args: &[&str], rota_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nightingale"))
         .args(args)
@@ -306,4 +310,256 @@ fn the_store_can_be_backed_up_while_in_use() {
     let again = run(&["store", "backup", backup.to_str().unwrap()]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+/// A stand-in for gov.uk on a random local port: every GET of
+/// `/bank-holidays.json` is answered with `status` and `body`.
+struct FakeGovUk {
+    url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FakeGovUk {
+    fn serving(status: u16, body: String) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!(
+            "http://{}/bank-holidays.json",
+            listener.local_addr().unwrap()
+        );
+        let status = axum::http::StatusCode::from_u16(status).unwrap();
+        let app = axum::Router::new().route(
+            "/bank-holidays.json",
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move { (status, body) }
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            url,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// A file in gov.uk's shape: the rules' holidays of `years` for `divisions`,
+/// and a holiday proclaimed for Scotland if given.
+fn gov_uk_file(
+    divisions: &[Division],
+    years: std::ops::RangeInclusive<i32>,
+    proclaimed: Option<(NaiveDate, &str)>,
+) -> String {
+    let mut file = serde_json::Map::new();
+    for &division in divisions {
+        let mut events: Vec<_> = years
+            .clone()
+            .flat_map(|y| by_rule(division, y))
+            .map(|h| (h.date, h.title))
+            .collect();
+        if division == Division::Scotland {
+            events.extend(proclaimed.map(|(d, t)| (d, t.to_owned())));
+        }
+        events.sort();
+        let events: Vec<_> = events
+            .into_iter()
+            .map(|(date, title)| serde_json::json!({"title": title, "date": date, "notes": "", "bunting": true}))
+            .collect();
+        file.insert(
+            division.to_string(),
+            serde_json::json!({"division": division.to_string(), "events": events}),
+        );
+    }
+    serde_json::Value::Object(file).to_string()
+}
+
+/// This year, as `calendar update` reads the clock: a child process has the
+/// system's, so the files here are made around it.
+fn this_year() -> i32 {
+    chrono::Utc::now().year()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn calendar_update_brings_in_a_holiday_proclaimed_since_the_rota_s_copy() {
+    let y = this_year();
+    let dir = copy_of_demo();
+    let path = dir.path().join("bank-holidays.json");
+    std::fs::write(&path, gov_uk_file(&Division::ALL, y - 1..=y + 1, None)).unwrap();
+    let before = files_in(dir.path());
+    // Since the rota's copy was made, gov.uk has added next year's holidays
+    // and a one-off for Scotland in June.
+    let june = NaiveDate::from_weekday_of_month_opt(y + 1, 6, Weekday::Mon, 3).unwrap();
+    let proclaimed = "Bank holiday for a proclaimed occasion";
+    let fresh = gov_uk_file(&Division::ALL, y - 1..=y + 2, Some((june, proclaimed)));
+    let gov_uk = FakeGovUk::serving(200, fresh.clone());
+
+    let update = || {
+        Command::new(env!("CARGO_BIN_EXE_nightingale"))
+            .args(["calendar", "update"])
+            .env("NIGHTINGALE_ROTA_DIR", dir.path())
+            .env("NIGHTINGALE_BANK_HOLIDAYS_URL", &gov_uk.url)
+            .env("NIGHTINGALE_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = update();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout(&out);
+    let (from, to, next) = (y - 1, y + 1, y + 2);
+    assert!(
+        report.contains(&format!(
+            "scotland: years {from}–{to} → {from}–{next}\n  + {june}\t{proclaimed}\n"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "england-and-wales: years {from}–{to} → {from}–{next}\n"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.ends_with(&format!("from {}\n", gov_uk.url)),
+        "{report}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), fresh);
+    assert_eq!(
+        files_in(dir.path()),
+        before,
+        "no temporary file left behind"
+    );
+
+    // The calendar now knows the one-off, in Scotland only.
+    let year = (y + 1).to_string();
+    let scotland = stdout(&nightingale(
+        &[
+            "calendar",
+            "holidays",
+            "--division",
+            "scotland",
+            "--year",
+            &year,
+        ],
+        dir.path(),
+    ));
+    assert!(
+        scotland.contains(&format!("{june}\t{proclaimed}\n")),
+        "{scotland}"
+    );
+    let england = stdout(&nightingale(
+        &[
+            "calendar",
+            "holidays",
+            "--division",
+            "england-and-wales",
+            "--year",
+            &year,
+        ],
+        dir.path(),
+    ));
+    assert!(!england.contains(proclaimed), "{england}");
+
+    let again = update();
+    assert!(again.status.success());
+    assert!(
+        stdout(&again).contains("nothing to change"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+#[test]
+fn calendar_update_refuses_a_bad_answer_and_keeps_the_old_file() {
+    let y = this_year();
+    let dir = copy_of_demo();
+    let path = dir.path().join("bank-holidays.json");
+    let current = gov_uk_file(&Division::ALL, y - 1..=y + 1, None);
+    std::fs::write(&path, &current).unwrap();
+    let before = files_in(dir.path());
+    let without_ni = [Division::EnglandAndWales, Division::Scotland];
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!(
+            "http://{}/bank-holidays.json",
+            listener.local_addr().unwrap()
+        )
+    };
+    for (status, body, says) in [
+        (
+            500,
+            "Internal Server Error".to_owned(),
+            "answered HTTP 500".to_owned(),
+        ),
+        (
+            200,
+            "<html>Sorry</html>".to_owned(),
+            "line 1, column 1".to_owned(),
+        ),
+        (
+            200,
+            gov_uk_file(&without_ni, y - 1..=y + 1, None),
+            "no northern-ireland division".to_owned(),
+        ),
+        (
+            200,
+            gov_uk_file(&Division::ALL, y - 4..=y - 1, None),
+            format!("lists nothing in {y}, this year"),
+        ),
+        (
+            200,
+            gov_uk_file(&Division::ALL, y..=y + 2, None),
+            format!(
+                "lacks {}, which the current file covers; pass --force",
+                y - 1
+            ),
+        ),
+    ] {
+        let gov_uk = FakeGovUk::serving(status, body);
+        let out = nightingale(&["calendar", "update", "--url", &gov_uk.url], dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{says}: {stderr}");
+        assert!(stderr.contains(&says), "{says}: {stderr}");
+        assert!(
+            stderr.contains("bank-holidays.json is unchanged"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), current, "{says}");
+        assert_eq!(files_in(dir.path()), before, "{says}");
+    }
+    let unreachable = nightingale(&["calendar", "update", "--url", &closed_port], dir.path());
+    assert_eq!(unreachable.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot fetch"));
+
+    // Dropping last year is what an operator may mean: with --force it is done.
+    let shorter = gov_uk_file(&Division::ALL, y..=y + 2, None);
+    let gov_uk = FakeGovUk::serving(200, shorter.clone());
+    let forced = nightingale(
+        &["calendar", "update", "--url", &gov_uk.url, "--force"],
+        dir.path(),
+    );
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), shorter);
 }

@@ -310,6 +310,23 @@ impl GovUkFile {
         }
         Ok(file)
     }
+
+    /// A division's events in date order, titled as the rules title them;
+    /// `None` when the file has no such division.
+    pub fn events(&self, division: Division) -> Option<Vec<BankHoliday>> {
+        let mut events: Vec<BankHoliday> = self
+            .0
+            .get(division.as_str())?
+            .events
+            .iter()
+            .map(|e| BankHoliday {
+                date: e.date,
+                title: e.full_title(),
+            })
+            .collect();
+        events.sort_by_key(|h| h.date);
+        Some(events)
+    }
 }
 
 /// The years Nightingale precomputes; outside them holidays are computed on demand.
@@ -381,6 +398,21 @@ impl Holidays {
         } else {
             by_rule(division, year)
         }
+    }
+
+    /// How many days, from `today` on, the published file covers for
+    /// `division`: up to the end of the last year it lists (today counted),
+    /// or 0 when there is no file or that year has ended. Beyond, holidays
+    /// come from the rules alone, which know every regular holiday but no
+    /// one-off proclaimed since this version was built.
+    pub fn covered_days(&self, division: Division, today: NaiveDate) -> u32 {
+        let Some(&last) = self.published_years[index(division)].last() else {
+            return 0;
+        };
+        NaiveDate::from_ymd_opt(last, 12, 31)
+            .map(|end| (end - today).num_days() + 1)
+            .and_then(|days| u32::try_from(days).ok())
+            .unwrap_or(0)
     }
 
     /// The title of the bank holiday on `date` in `division`, if it is one.
@@ -572,6 +604,35 @@ mod tests {
         // Years and divisions the file does not cover still follow the rules.
         assert_eq!(holidays.in_year(Division::EnglandAndWales, 2032).len(), 8);
         assert_eq!(holidays.in_year(Division::Scotland, 2031).len(), 9);
+    }
+
+    #[test]
+    fn coverage_runs_to_the_end_of_the_last_published_year() {
+        let file = GovUkFile::parse(
+            r#"{"scotland": {"division": "scotland", "events": [
+                {"title": "New Year’s Day", "date": "2027-01-01", "notes": "", "bunting": true}
+            ]}}"#,
+        )
+        .unwrap();
+        let holidays = Holidays::new(Some(&file));
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            holidays.covered_days(Division::Scotland, day(2026, 11, 27)),
+            400
+        );
+        assert_eq!(
+            holidays.covered_days(Division::Scotland, day(2027, 12, 31)),
+            1
+        );
+        assert_eq!(
+            holidays.covered_days(Division::Scotland, day(2028, 1, 1)),
+            0
+        );
+        assert_eq!(
+            holidays.covered_days(Division::EnglandAndWales, day(2026, 11, 27)),
+            0,
+            "rules only"
+        );
     }
 
     #[test]
