@@ -209,9 +209,27 @@ impl Operations {
                 p50.as_secs_f64(),
                 p99.as_secs_f64()
             ),
+            bank_holiday_coverage(self.rota.calendar().holidays(), now),
         ]
         .concat())
     }
+}
+
+/// `nightingale_bank_holidays_covered_days`: for each division, how many
+/// days from today the published bank-holidays.json covers (see
+/// [`crate::calendar::Holidays::covered_days`]). Below 365, a one-off
+/// holiday in the coming year may be missing.
+fn bank_holiday_coverage(holidays: &crate::calendar::Holidays, now: Instant) -> String {
+    let name = "nightingale_bank_holidays_covered_days";
+    let today = crate::calendar::wall_clock(now).date();
+    let mut text = format!(
+        "# HELP {name} Days from today to the end of the last year the published bank holidays cover (0: rules only).\n# TYPE {name} gauge\n"
+    );
+    for division in crate::calendar::Division::ALL {
+        let days = holidays.covered_days(division, today);
+        text.push_str(&format!("{name}{{division=\"{division}\"}} {days}\n"));
+    }
+    text
 }
 
 /// The hash under which an API key is stored. Keys are 256 random bits, so

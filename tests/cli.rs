@@ -220,42 +220,84 @@ fn api_key_create_prints_the_key_once_and_stores_only_its_hash() {
     );
 }
 
+/// `nightingale serve` on a random port with a fresh store and this rota,
+/// read until it is listening. Dropping it stops the process, so a failed
+/// test leaves none behind.
+struct Serving {
+    child: std::process::Child,
+    /// The rest of its log.
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    /// What it logged until it was listening.
+    log: String,
+    /// Where it listens.
+    address: String,
+}
+
+impl Serving {
+    fn start(rota_dir: &Path, store_dir: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nightingale"))
+            .arg("serve")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
+            .env("NIGHTINGALE_ROTA_DIR", rota_dir)
+            .env(
+                "NIGHTINGALE_STORE",
+                format!("sqlite://{}", store_dir.join("n.db").display()),
+            )
+            .env("NIGHTINGALE_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut serving = Self {
+            child,
+            stderr,
+            log: String::new(),
+            address: String::new(),
+        };
+        while serving.address.is_empty() {
+            let mut line = String::new();
+            let read = serving.stderr.read_line(&mut line).unwrap();
+            assert!(read > 0, "serve stopped early:\n{}", serving.log);
+            if let Some(rest) = line.split("listen=").nth(1) {
+                serving.address = rest.split_whitespace().next().unwrap().to_owned();
+            }
+            serving.log.push_str(&line);
+        }
+        serving
+    }
+
+    /// Send SIGTERM, as systemd and `docker stop` do, and wait for it to end.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn serve_answers_and_shuts_down_cleanly_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nightingale"))
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
-        .env(
-            "NIGHTINGALE_STORE",
-            format!("sqlite://{}", dir.path().join("n.db").display()),
-        )
-        .env("NIGHTINGALE_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    let mut address = None;
-    while address.is_none() {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "serve stopped early:\n{log}"
-        );
-        if let Some(rest) = line.split("listen=").nth(1) {
-            address = rest.split_whitespace().next().map(str::to_owned);
-        }
-        log.push_str(&line);
-    }
+    let mut serve = Serving::start(demo(), dir.path());
     assert!(
-        log.contains("NO SMS PROVIDER CONFIGURED"),
-        "without Twilio settings it says so loudly:\n{log}"
+        serve.log.contains("NO SMS PROVIDER CONFIGURED"),
+        "without Twilio settings it says so loudly:\n{}",
+        serve.log
     );
-    let mut stream = std::net::TcpStream::connect(address.unwrap()).unwrap();
+    let mut stream = std::net::TcpStream::connect(&serve.address).unwrap();
     stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
@@ -264,17 +306,34 @@ fn serve_answers_and_shuts_down_cleanly_on_sigterm() {
         "{response}"
     );
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = serve.stop();
     assert!(status.success(), "exit status {status:?}");
     let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
+    serve.stderr.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("shutting down"), "{rest}");
     assert!(rest.contains("engine stopped"), "{rest}");
+}
+
+#[test]
+fn serve_warns_when_the_bank_holidays_do_not_reach_a_year_ahead() {
+    // A rota without bank-holidays.json: holidays by rule alone.
+    let rota = copy_of_demo();
+    std::fs::remove_file(rota.path().join("bank-holidays.json")).unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let serve = Serving::start(rota.path(), store.path());
+    let log = &serve.log;
+    for division in ["england-and-wales", "scotland", "northern-ireland"] {
+        let warning = log.lines().find(|l| {
+            l.contains("WARN")
+                && l.contains(&format!("division={division}"))
+                && l.contains("covered_days=0")
+        });
+        let warning = warning.unwrap_or_else(|| panic!("no warning for {division}:\n{log}"));
+        assert!(
+            warning.contains("run `nightingale calendar update`"),
+            "{warning}"
+        );
+    }
 }
 
 #[test]

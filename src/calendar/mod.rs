@@ -79,6 +79,16 @@ impl Calendar {
         &self.holidays
     }
 
+    /// The divisions whose published bank holidays reach fewer than
+    /// [`WANTED_COVERAGE_DAYS`] ahead of `today`, with how many they do.
+    pub fn short_coverage(&self, today: chrono::NaiveDate) -> Vec<(Division, u32)> {
+        Division::ALL
+            .into_iter()
+            .map(|d| (d, self.holidays.covered_days(d, today)))
+            .filter(|&(_, days)| days < WANTED_COVERAGE_DAYS)
+            .collect()
+    }
+
     /// Whether `at` is in hours for a service with `hours` in `division`, and
     /// until when (as a local wall-clock time; see [`instant_of`]).
     pub fn period(&self, hours: &WorkingHours, division: Division, at: Instant) -> Period {

@@ -6,6 +6,7 @@ mod support;
 
 mod concerns;
 mod enrolments;
+mod holidays;
 mod oncall;
 mod stories;
 mod twilio_client;
