@@ -151,7 +151,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE concerns ADD COLUMN service TEXT;
     ALTER TABLE concerns ADD COLUMN enrolment_id TEXT;
     UPDATE concerns SET
-        status = json_extract(data, '$.escalation.status.status'),
+        status = COALESCE(json_extract(data, '$.escalation.status.status'),
+                          CASE WHEN resolved THEN 'resolved' ELSE 'open' END),
         service = json_extract(data, '$.service'),
         enrolment_id = json_extract(data, '$.enrolment');
     CREATE INDEX concerns_newest ON concerns(opened_at, id);
@@ -993,6 +994,12 @@ mod tests {
             conn.execute(
                 "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES (?1, ?2, 0, ?3, ?4)",
                 params![c.id.to_string(), c.sender.as_str(), ms(c.opened_at), json(&c).unwrap()],
+            )
+            .unwrap();
+            // A row whose JSON has no status must not stop the upgrade (and `serve` with it).
+            conn.execute(
+                "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES ('x', '+447700900802', 1, 0, '{}')",
+                [],
             )
             .unwrap();
         }
