@@ -52,6 +52,14 @@ impl Application {
         sender: Option<Arc<dyn SmsSender>>,
     ) -> anyhow::Result<Self> {
         let rota = Arc::new(load_rota(config)?);
+        let today = crate::calendar::wall_clock(clock.now()).date();
+        for (division, covered_days) in rota.calendar().short_coverage(today) {
+            tracing::warn!(
+                %division,
+                covered_days,
+                "the published bank holidays do not cover the next 12 months: after them only the rules apply, which miss one-off holidays; run `nightingale calendar update`"
+            );
+        }
         let templates = Arc::new(Templates::load(&config.templates_dir)?);
         let red_flags_path = config.templates_dir.join("red_flags.txt");
         let red_flags = RedFlags::parse(

@@ -52,6 +52,9 @@ pub struct Config {
     /// How long after accepting an unresolved concern its holder is reminded
     /// (`NIGHTINGALE_REMIND_AFTER`, e.g. "2h").
     pub remind_after: String,
+    /// Where `nightingale calendar update` fetches gov.uk's bank holidays
+    /// (`NIGHTINGALE_BANK_HOLIDAYS_URL`).
+    pub bank_holidays_url: String,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             enrolment_days: 30,
             retention_days: 90,
             remind_after: "2h".to_owned(),
+            bank_holidays_url: crate::calendar::update::GOV_UK_URL.to_owned(),
         }
     }
 }
@@ -158,7 +162,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 17] {
+    fn keys() -> [&'static str; 18] {
         [
             "listen",
             "public_url",
@@ -177,6 +181,7 @@ impl Config {
             "enrolment_days",
             "retention_days",
             "remind_after",
+            "bank_holidays_url",
         ]
     }
 }

@@ -71,6 +71,15 @@ enum CalendarCommand {
         #[arg(long)]
         year: i32,
     },
+    /// Replace the rota's bank-holidays.json with gov.uk's current file, once checked.
+    Update {
+        /// Where to fetch it (default: NIGHTINGALE_BANK_HOLIDAYS_URL, or gov.uk).
+        #[arg(long)]
+        url: Option<String>,
+        /// Accept a file that covers fewer years than the current one.
+        #[arg(long)]
+        force: bool,
+    },
     /// Say whether an instant is in hours or out of hours, and why.
     At {
         /// ISO 8601, e.g. 2026-11-27T19:05 (UK time) or 2026-11-27T19:05:00Z.
@@ -148,6 +157,18 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             for h in calendar.holidays().in_year(division, year) {
                 println!("{}\t{}", h.date, h.title);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Calendar(CalendarCommand::Update { url, force }) => {
+            let url = url.unwrap_or_else(|| config.bank_holidays_url.clone());
+            let today = nightingale::calendar::wall_clock(clock.now()).date();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            let update =
+                nightingale::calendar::update::update(&url, &config.rota_dir, today, force);
+            print!("{}", runtime.block_on(update)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Calendar(CalendarCommand::At { at, service }) => {

@@ -1,5 +1,5 @@
 //! The operations the outside world asks of Nightingale, as domain calls:
-//! record an inbound message, enrol a patient, show a concern. The HTTP
+//! record an inbound message, enrol a patient, show or list concerns. The HTTP
 //! layer translates requests into these; they hold the store access so
 //! handlers never do.
 
@@ -15,7 +15,10 @@ use crate::concern::{Concern, ConcernId, TimelineEntry};
 use crate::directory::{Enrolment, EnrolmentId, EnrolmentRequest, FieldError, Id, PhoneNumber};
 use crate::engine::Engine;
 use crate::rota::Rota;
-use crate::store::{self, Change, Inbound, NewOutbox, Purpose, Store, StoreError};
+use crate::store::{
+    self, Change, ConcernFilter, ConcernKey, ConcernStatus, Inbound, NewOutbox, Purpose, Store,
+    StoreError,
+};
 use crate::templates::Templates;
 
 /// The shared parts every operation uses.
@@ -140,6 +143,26 @@ impl Operations {
         .await
     }
 
+    /// Concerns that match `filter`, newest first, as summaries, and the key
+    /// the next page starts after (`None` on the last page).
+    pub async fn concerns(&self, filter: ConcernFilter) -> Result<ConcernList, StoreError> {
+        let limit = filter.limit;
+        // One more than asked for says whether there is a next page.
+        let probe = ConcernFilter {
+            limit: limit.saturating_add(1),
+            ..filter
+        };
+        let mut found = store::blocking(&self.store, move |s| s.concerns(&probe)).await?;
+        let next = (found.len() > limit).then(|| {
+            found.truncate(limit);
+            found.last().map(ConcernKey::of)
+        });
+        Ok(ConcernList {
+            concerns: found.iter().map(ConcernSummary::new).collect(),
+            next: next.flatten(),
+        })
+    }
+
     /// The code a clinician was given for a concern, if they were paged for it.
     pub async fn code_for(
         &self,
@@ -195,9 +218,27 @@ impl Operations {
                 p50.as_secs_f64(),
                 p99.as_secs_f64()
             ),
+            bank_holiday_coverage(self.rota.calendar().holidays(), now),
         ]
         .concat())
     }
+}
+
+/// `nightingale_bank_holidays_covered_days`: for each division, how many
+/// days from today the published bank-holidays.json covers (see
+/// [`crate::calendar::Holidays::covered_days`]). Below 365, a one-off
+/// holiday in the coming year may be missing.
+fn bank_holiday_coverage(holidays: &crate::calendar::Holidays, now: Instant) -> String {
+    let name = "nightingale_bank_holidays_covered_days";
+    let today = crate::calendar::wall_clock(now).date();
+    let mut text = format!(
+        "# HELP {name} Days from today to the end of the last year the published bank holidays cover (0: rules only).\n# TYPE {name} gauge\n"
+    );
+    for division in crate::calendar::Division::ALL {
+        let days = holidays.covered_days(division, today);
+        text.push_str(&format!("{name}{{division=\"{division}\"}} {days}\n"));
+    }
+    text
 }
 
 /// The hash under which an API key is stored. Keys are 256 random bits, so
@@ -248,36 +289,84 @@ struct Person {
     at: String,
 }
 
+impl Person {
+    fn new(by: &crate::escalation::StaffRef, at: Instant) -> Self {
+        Self {
+            id: by.id.clone(),
+            name: by.name.clone(),
+            role: by.role.clone(),
+            at: local_time(at),
+        }
+    }
+}
+
+/// A page of concerns, newest first.
+#[derive(Debug)]
+pub struct ConcernList {
+    /// The concerns on this page.
+    pub concerns: Vec<ConcernSummary>,
+    /// Where the next page starts after; `None` on the last page.
+    pub next: Option<ConcernKey>,
+}
+
+/// The API's summary of a concern in a list: where it stands and who has
+/// it, without what anyone wrote (`GET /api/v1/concerns/{id}` has that).
+#[derive(Debug, Serialize)]
+pub struct ConcernSummary {
+    id: ConcernId,
+    status: &'static str,
+    urgent: bool,
+    service: Option<Id>,
+    from: String,
+    opened_at: String,
+    accepted_by: Option<Person>,
+    resolved_at: Option<String>,
+}
+
+impl ConcernSummary {
+    /// Summarise a concern; times in Europe/London.
+    pub fn new(concern: &Concern) -> Self {
+        use crate::escalation::Status;
+        let (accepted_by, resolved_at) = match &concern.escalation.status {
+            Status::Open => (None, None),
+            Status::Accepted { by, at } => (Some(Person::new(by, *at)), None),
+            Status::Resolved { at, .. } => (
+                concern
+                    .escalation
+                    .accepted
+                    .as_ref()
+                    .map(|a| Person::new(&a.by, a.at)),
+                Some(local_time(*at)),
+            ),
+        };
+        Self {
+            id: concern.id,
+            status: ConcernStatus::of(concern).as_str(),
+            urgent: concern.escalation.urgent,
+            service: concern.service.clone(),
+            from: concern.party.label(),
+            opened_at: local_time(concern.opened_at),
+            accepted_by,
+            resolved_at,
+        }
+    }
+}
+
 impl ConcernView {
     /// Build the view; times in Europe/London.
     pub fn new(concern: &Concern, timeline: &[TimelineEntry]) -> Self {
         use crate::escalation::Status;
         let (status, accepted_by, resolved_by) = match &concern.escalation.status {
             Status::Open => ("open", None, None),
-            Status::Accepted { by, at } => (
-                "accepted",
-                Some(Person {
-                    id: by.id.clone(),
-                    name: by.name.clone(),
-                    role: by.role.clone(),
-                    at: local_time(*at),
-                }),
-                None,
-            ),
+            Status::Accepted { by, at } => ("accepted", Some(Person::new(by, *at)), None),
             Status::Resolved { by, at, .. } => (
                 "resolved",
-                concern.escalation.accepted.as_ref().map(|a| Person {
-                    id: a.by.id.clone(),
-                    name: a.by.name.clone(),
-                    role: a.by.role.clone(),
-                    at: local_time(a.at),
-                }),
-                by.as_ref().map(|b| Person {
-                    id: b.id.clone(),
-                    name: b.name.clone(),
-                    role: b.role.clone(),
-                    at: local_time(*at),
-                }),
+                concern
+                    .escalation
+                    .accepted
+                    .as_ref()
+                    .map(|a| Person::new(&a.by, a.at)),
+                by.as_ref().map(|b| Person::new(b, *at)),
             ),
         };
         let timeline = timeline

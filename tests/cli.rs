@@ -3,6 +3,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use chrono::{Datelike, NaiveDate, Weekday};
+use nightingale::calendar::Division;
+use nightingale::calendar::holidays::by_rule;
+
 fn nightingale(args: &[&str], rota_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nightingale"))
         .args(args)
@@ -38,7 +42,7 @@ fn holidays_print_one_a_line_as_date_tab_title() {
     assert_eq!(
         stdout(&out),
         "2026-01-01\tNew Year’s Day\n2026-01-02\t2nd January\n2026-04-03\tGood Friday\n2026-05-04\tEarly May bank holiday\n\
-         2026-05-25\tSpring bank holiday\n2026-08-03\tSummer bank holiday\n2026-11-30\tSt Andrew’s Day\n2026-12-25\tChristmas Day\n\
+         2026-05-25\tSpring bank holiday\n2026-06-15\tBank holiday for the FIFA World Cup\n2026-08-03\tSummer bank holiday\n2026-11-30\tSt Andrew’s Day\n2026-12-25\tChristmas Day\n\
          2026-12-28\tBoxing Day (substitute day)\n"
     );
     let bad = nightingale(
@@ -216,42 +220,84 @@ fn api_key_create_prints_the_key_once_and_stores_only_its_hash() {
     );
 }
 
+/// `nightingale serve` on a random port with a fresh store and this rota,
+/// read until it is listening. Dropping it stops the process, so a failed
+/// test leaves none behind.
+struct Serving {
+    child: std::process::Child,
+    /// The rest of its log.
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    /// What it logged until it was listening.
+    log: String,
+    /// Where it listens.
+    address: String,
+}
+
+impl Serving {
+    fn start(rota_dir: &Path, store_dir: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nightingale"))
+            .arg("serve")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
+            .env("NIGHTINGALE_ROTA_DIR", rota_dir)
+            .env(
+                "NIGHTINGALE_STORE",
+                format!("sqlite://{}", store_dir.join("n.db").display()),
+            )
+            .env("NIGHTINGALE_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut serving = Self {
+            child,
+            stderr,
+            log: String::new(),
+            address: String::new(),
+        };
+        while serving.address.is_empty() {
+            let mut line = String::new();
+            let read = serving.stderr.read_line(&mut line).unwrap();
+            assert!(read > 0, "serve stopped early:\n{}", serving.log);
+            if let Some(rest) = line.split("listen=").nth(1) {
+                serving.address = rest.split_whitespace().next().unwrap().to_owned();
+            }
+            serving.log.push_str(&line);
+        }
+        serving
+    }
+
+    /// Send SIGTERM, as systemd and `docker stop` do, and wait for it to end.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn serve_answers_and_shuts_down_cleanly_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nightingale"))
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
-        .env(
-            "NIGHTINGALE_STORE",
-            format!("sqlite://{}", dir.path().join("n.db").display()),
-        )
-        .env("NIGHTINGALE_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    let mut address = None;
-    while address.is_none() {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "serve stopped early:\n{log}"
-        );
-        if let Some(rest) = line.split("listen=").nth(1) {
-            address = rest.split_whitespace().next().map(str::to_owned);
-        }
-        log.push_str(&line);
-    }
+    let mut serve = Serving::start(demo(), dir.path());
     assert!(
-        log.contains("NO SMS PROVIDER CONFIGURED"),
-        "without Twilio settings it says so loudly:\n{log}"
+        serve.log.contains("NO SMS PROVIDER CONFIGURED"),
+        "without Twilio settings it says so loudly:\n{}",
+        serve.log
     );
-    let mut stream = std::net::TcpStream::connect(address.unwrap()).unwrap();
+    let mut stream = std::net::TcpStream::connect(&serve.address).unwrap();
     stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
@@ -260,17 +306,34 @@ fn serve_answers_and_shuts_down_cleanly_on_sigterm() {
         "{response}"
     );
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = serve.stop();
     assert!(status.success(), "exit status {status:?}");
     let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
+    serve.stderr.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("shutting down"), "{rest}");
     assert!(rest.contains("engine stopped"), "{rest}");
+}
+
+#[test]
+fn serve_warns_when_the_bank_holidays_do_not_reach_a_year_ahead() {
+    // A rota without bank-holidays.json: holidays by rule alone.
+    let rota = copy_of_demo();
+    std::fs::remove_file(rota.path().join("bank-holidays.json")).unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let serve = Serving::start(rota.path(), store.path());
+    let log = &serve.log;
+    for division in ["england-and-wales", "scotland", "northern-ireland"] {
+        let warning = log.lines().find(|l| {
+            l.contains("WARN")
+                && l.contains(&format!("division={division}"))
+                && l.contains("covered_days=0")
+        });
+        let warning = warning.unwrap_or_else(|| panic!("no warning for {division}:\n{log}"));
+        assert!(
+            warning.contains("run `nightingale calendar update`"),
+            "{warning}"
+        );
+    }
 }
 
 #[test]
@@ -306,4 +369,256 @@ fn the_store_can_be_backed_up_while_in_use() {
     let again = run(&["store", "backup", backup.to_str().unwrap()]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+/// A stand-in for gov.uk on a random local port: every GET of
+/// `/bank-holidays.json` is answered with `status` and `body`.
+struct FakeGovUk {
+    url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FakeGovUk {
+    fn serving(status: u16, body: String) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!(
+            "http://{}/bank-holidays.json",
+            listener.local_addr().unwrap()
+        );
+        let status = axum::http::StatusCode::from_u16(status).unwrap();
+        let app = axum::Router::new().route(
+            "/bank-holidays.json",
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move { (status, body) }
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            url,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// A file in gov.uk's shape: the rules' holidays of `years` for `divisions`,
+/// and a holiday proclaimed for Scotland if given.
+fn gov_uk_file(
+    divisions: &[Division],
+    years: std::ops::RangeInclusive<i32>,
+    proclaimed: Option<(NaiveDate, &str)>,
+) -> String {
+    let mut file = serde_json::Map::new();
+    for &division in divisions {
+        let mut events: Vec<_> = years
+            .clone()
+            .flat_map(|y| by_rule(division, y))
+            .map(|h| (h.date, h.title))
+            .collect();
+        if division == Division::Scotland {
+            events.extend(proclaimed.map(|(d, t)| (d, t.to_owned())));
+        }
+        events.sort();
+        let events: Vec<_> = events
+            .into_iter()
+            .map(|(date, title)| serde_json::json!({"title": title, "date": date, "notes": "", "bunting": true}))
+            .collect();
+        file.insert(
+            division.to_string(),
+            serde_json::json!({"division": division.to_string(), "events": events}),
+        );
+    }
+    serde_json::Value::Object(file).to_string()
+}
+
+/// This year, as `calendar update` reads the clock: a child process has the
+/// system's, so the files here are made around it.
+fn this_year() -> i32 {
+    chrono::Utc::now().year()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn calendar_update_brings_in_a_holiday_proclaimed_since_the_rota_s_copy() {
+    let y = this_year();
+    let dir = copy_of_demo();
+    let path = dir.path().join("bank-holidays.json");
+    std::fs::write(&path, gov_uk_file(&Division::ALL, y - 1..=y + 1, None)).unwrap();
+    let before = files_in(dir.path());
+    // Since the rota's copy was made, gov.uk has added next year's holidays
+    // and a one-off for Scotland in June.
+    let june = NaiveDate::from_weekday_of_month_opt(y + 1, 6, Weekday::Mon, 3).unwrap();
+    let proclaimed = "Bank holiday for a proclaimed occasion";
+    let fresh = gov_uk_file(&Division::ALL, y - 1..=y + 2, Some((june, proclaimed)));
+    let gov_uk = FakeGovUk::serving(200, fresh.clone());
+
+    let update = || {
+        Command::new(env!("CARGO_BIN_EXE_nightingale"))
+            .args(["calendar", "update"])
+            .env("NIGHTINGALE_ROTA_DIR", dir.path())
+            .env("NIGHTINGALE_BANK_HOLIDAYS_URL", &gov_uk.url)
+            .env("NIGHTINGALE_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = update();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout(&out);
+    let (from, to, next) = (y - 1, y + 1, y + 2);
+    assert!(
+        report.contains(&format!(
+            "scotland: years {from}–{to} → {from}–{next}\n  + {june}\t{proclaimed}\n"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "england-and-wales: years {from}–{to} → {from}–{next}\n"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.ends_with(&format!("from {}\n", gov_uk.url)),
+        "{report}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), fresh);
+    assert_eq!(
+        files_in(dir.path()),
+        before,
+        "no temporary file left behind"
+    );
+
+    // The calendar now knows the one-off, in Scotland only.
+    let year = (y + 1).to_string();
+    let scotland = stdout(&nightingale(
+        &[
+            "calendar",
+            "holidays",
+            "--division",
+            "scotland",
+            "--year",
+            &year,
+        ],
+        dir.path(),
+    ));
+    assert!(
+        scotland.contains(&format!("{june}\t{proclaimed}\n")),
+        "{scotland}"
+    );
+    let england = stdout(&nightingale(
+        &[
+            "calendar",
+            "holidays",
+            "--division",
+            "england-and-wales",
+            "--year",
+            &year,
+        ],
+        dir.path(),
+    ));
+    assert!(!england.contains(proclaimed), "{england}");
+
+    let again = update();
+    assert!(again.status.success());
+    assert!(
+        stdout(&again).contains("nothing to change"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+#[test]
+fn calendar_update_refuses_a_bad_answer_and_keeps_the_old_file() {
+    let y = this_year();
+    let dir = copy_of_demo();
+    let path = dir.path().join("bank-holidays.json");
+    let current = gov_uk_file(&Division::ALL, y - 1..=y + 1, None);
+    std::fs::write(&path, &current).unwrap();
+    let before = files_in(dir.path());
+    let without_ni = [Division::EnglandAndWales, Division::Scotland];
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!(
+            "http://{}/bank-holidays.json",
+            listener.local_addr().unwrap()
+        )
+    };
+    for (status, body, says) in [
+        (
+            500,
+            "Internal Server Error".to_owned(),
+            "answered HTTP 500".to_owned(),
+        ),
+        (
+            200,
+            "<html>Sorry</html>".to_owned(),
+            "line 1, column 1".to_owned(),
+        ),
+        (
+            200,
+            gov_uk_file(&without_ni, y - 1..=y + 1, None),
+            "no northern-ireland division".to_owned(),
+        ),
+        (
+            200,
+            gov_uk_file(&Division::ALL, y - 4..=y - 1, None),
+            format!("lists nothing in {y}, this year"),
+        ),
+        (
+            200,
+            gov_uk_file(&Division::ALL, y..=y + 2, None),
+            format!(
+                "lacks {}, which the current file covers; pass --force",
+                y - 1
+            ),
+        ),
+    ] {
+        let gov_uk = FakeGovUk::serving(status, body);
+        let out = nightingale(&["calendar", "update", "--url", &gov_uk.url], dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{says}: {stderr}");
+        assert!(stderr.contains(&says), "{says}: {stderr}");
+        assert!(
+            stderr.contains("bank-holidays.json is unchanged"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), current, "{says}");
+        assert_eq!(files_in(dir.path()), before, "{says}");
+    }
+    let unreachable = nightingale(&["calendar", "update", "--url", &closed_port], dir.path());
+    assert_eq!(unreachable.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot fetch"));
+
+    // Dropping last year is what an operator may mean: with --force it is done.
+    let shorter = gov_uk_file(&Division::ALL, y..=y + 2, None);
+    let gov_uk = FakeGovUk::serving(200, shorter.clone());
+    let forced = nightingale(
+        &["calendar", "update", "--url", &gov_uk.url, "--force"],
+        dir.path(),
+    );
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), shorter);
 }

@@ -2,7 +2,7 @@
 //!
 //! Holidays are computed by rule (Easter, the May, August and Christmas
 //! rules, substitute days, the Scottish and Northern Irish holidays) plus the
-//! one-off changes proclaimed since 2002. A file in gov.uk's published
+//! one-off changes proclaimed since 2002 that we know of. A file in gov.uk's published
 //! `bank-holidays.json` format, when given, takes precedence for every
 //! (division, year) it covers: a proclamation we have not heard of reaches
 //! the rota as soon as an operator drops in a fresh copy of that file.
@@ -119,7 +119,7 @@ pub fn by_rule(division: Division, year: i32) -> Vec<BankHoliday> {
     fixed_date.push((date(12, 25), "Christmas Day"));
     fixed_date.push((date(12, 26), "Boxing Day"));
 
-    apply_one_offs(year, &mut fixed_weekday);
+    apply_one_offs(division, year, &mut fixed_weekday);
 
     let mut holidays: Vec<BankHoliday> = fixed_weekday
         .into_iter()
@@ -167,9 +167,9 @@ pub fn by_rule(division: Division, year: i32) -> Vec<BankHoliday> {
     holidays
 }
 
-/// Changes proclaimed for single years: moved holidays and extra ones. They
-/// apply to every division.
-fn apply_one_offs(year: i32, holidays: &mut Vec<(NaiveDate, &'static str)>) {
+/// Changes proclaimed for single years: moved holidays and extra ones. Most
+/// applied to every division; a few to one alone.
+fn apply_one_offs(division: Division, year: i32, holidays: &mut Vec<(NaiveDate, &'static str)>) {
     let date = |month, day| NaiveDate::from_ymd_opt(year, month, day).expect("valid calendar date");
     let mut move_holiday = |title: &str, to: NaiveDate, new_title: &'static str| {
         if let Some(h) = holidays.iter_mut().find(|(_, t)| *t == title) {
@@ -203,6 +203,11 @@ fn apply_one_offs(year: i32, holidays: &mut Vec<(NaiveDate, &'static str)>) {
             date(5, 8),
             "Bank holiday for the coronation of King Charles III",
         )),
+        // Proclaimed in February 2026 for Scotland alone, the day after the
+        // men's team's first World Cup finals match since 1998.
+        2026 if division == Division::Scotland => {
+            holidays.push((date(6, 15), "Bank holiday for the FIFA World Cup"));
+        }
         _ => {}
     }
 }
@@ -305,6 +310,23 @@ impl GovUkFile {
         }
         Ok(file)
     }
+
+    /// A division's events in date order, titled as the rules title them;
+    /// `None` when the file has no such division.
+    pub fn events(&self, division: Division) -> Option<Vec<BankHoliday>> {
+        let mut events: Vec<BankHoliday> = self
+            .0
+            .get(division.as_str())?
+            .events
+            .iter()
+            .map(|e| BankHoliday {
+                date: e.date,
+                title: e.full_title(),
+            })
+            .collect();
+        events.sort_by_key(|h| h.date);
+        Some(events)
+    }
 }
 
 /// The years Nightingale precomputes; outside them holidays are computed on demand.
@@ -376,6 +398,21 @@ impl Holidays {
         } else {
             by_rule(division, year)
         }
+    }
+
+    /// How many days, from `today` on, the published file covers for
+    /// `division`: up to the end of the last year it lists (today counted),
+    /// or 0 when there is no file or that year has ended. Beyond, holidays
+    /// come from the rules alone, which know every regular holiday but no
+    /// one-off proclaimed since this version was built.
+    pub fn covered_days(&self, division: Division, today: NaiveDate) -> u32 {
+        let Some(&last) = self.published_years[index(division)].last() else {
+            return 0;
+        };
+        NaiveDate::from_ymd_opt(last, 12, 31)
+            .map(|end| (end - today).num_days() + 1)
+            .and_then(|days| u32::try_from(days).ok())
+            .unwrap_or(0)
     }
 
     /// The title of the bank holiday on `date` in `division`, if it is one.
@@ -522,6 +559,27 @@ mod tests {
     }
 
     #[test]
+    fn the_world_cup_holiday_of_2026_is_scotlands_alone() {
+        let on_15_june = |division| {
+            listed(division, 2026)
+                .into_iter()
+                .filter(|l| l.starts_with("2026-06-15"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            on_15_june(Division::Scotland),
+            ["2026-06-15 Bank holiday for the FIFA World Cup"]
+        );
+        assert!(on_15_june(Division::EnglandAndWales).is_empty());
+        assert!(on_15_june(Division::NorthernIreland).is_empty());
+        assert!(
+            !listed(Division::Scotland, 2027)
+                .iter()
+                .any(|l| l.contains("FIFA"))
+        );
+    }
+
+    #[test]
     fn a_published_file_wins_for_the_years_it_covers() {
         let file = GovUkFile::parse(
             r#"{"england-and-wales": {"division": "england-and-wales", "events": [
@@ -546,6 +604,35 @@ mod tests {
         // Years and divisions the file does not cover still follow the rules.
         assert_eq!(holidays.in_year(Division::EnglandAndWales, 2032).len(), 8);
         assert_eq!(holidays.in_year(Division::Scotland, 2031).len(), 9);
+    }
+
+    #[test]
+    fn coverage_runs_to_the_end_of_the_last_published_year() {
+        let file = GovUkFile::parse(
+            r#"{"scotland": {"division": "scotland", "events": [
+                {"title": "New Year’s Day", "date": "2027-01-01", "notes": "", "bunting": true}
+            ]}}"#,
+        )
+        .unwrap();
+        let holidays = Holidays::new(Some(&file));
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            holidays.covered_days(Division::Scotland, day(2026, 11, 27)),
+            400
+        );
+        assert_eq!(
+            holidays.covered_days(Division::Scotland, day(2027, 12, 31)),
+            1
+        );
+        assert_eq!(
+            holidays.covered_days(Division::Scotland, day(2028, 1, 1)),
+            0
+        );
+        assert_eq!(
+            holidays.covered_days(Division::EnglandAndWales, day(2026, 11, 27)),
+            0,
+            "rules only"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod holidays;
 pub mod hours;
 pub mod london;
+pub mod update;
 
 use std::path::Path;
 
@@ -19,6 +20,11 @@ use crate::clock::Instant;
 
 /// The file name, inside the rota directory, of a published gov.uk bank-holidays file.
 pub const GOV_UK_FILE: &str = "bank-holidays.json";
+
+/// How many days ahead the published bank holidays should reach (see
+/// [`Holidays::covered_days`]): a year. Less, and a one-off proclaimed for
+/// the coming months may be missing; `serve` warns, and `/metrics` shows it.
+pub const WANTED_COVERAGE_DAYS: u32 = 365;
 
 /// Bank holidays for every division, and the in-hours rules that use them.
 #[derive(Debug, Clone, Default)]
@@ -71,6 +77,16 @@ impl Calendar {
     /// The bank holidays themselves.
     pub fn holidays(&self) -> &Holidays {
         &self.holidays
+    }
+
+    /// The divisions whose published bank holidays reach fewer than
+    /// [`WANTED_COVERAGE_DAYS`] ahead of `today`, with how many they do.
+    pub fn short_coverage(&self, today: chrono::NaiveDate) -> Vec<(Division, u32)> {
+        Division::ALL
+            .into_iter()
+            .map(|d| (d, self.holidays.covered_days(d, today)))
+            .filter(|&(_, days)| days < WANTED_COVERAGE_DAYS)
+            .collect()
     }
 
     /// Whether `at` is in hours for a service with `hours` in `division`, and

@@ -1,16 +1,168 @@
-//! `GET /api/v1/concerns/{id}`: a concern and its whole timeline.
+//! `GET /api/v1/concerns`: concerns newest first, filtered and a page at a
+//! time; `GET /api/v1/concerns/{id}`: one concern and its whole timeline.
+//!
+//! The list's `next` is an opaque cursor: where the page ended, as the
+//! opening time and id of its last concern. Asking for the page after it
+//! gives the same concerns however many arrive meanwhile (new ones come
+//! before the first page, not in the middle).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
 
 use super::auth::ApiClient;
 use super::{ApiError, AppState};
+use crate::calendar::parse_instant;
 use crate::concern::ConcernId;
-use crate::operations::ConcernView;
+use crate::operations::{ConcernSummary, ConcernView};
+use crate::rota::Rota;
+use crate::store::{ConcernFilter, ConcernKey, ConcernStatus};
+
+/// Concerns on a page when the caller does not say.
+const DEFAULT_LIMIT: usize = 50;
+/// The most concerns on a page.
+const MAX_LIMIT: usize = 200;
+/// The query parameters the list reads.
+const PARAMETERS: [&str; 6] = ["status", "service", "since", "enrolment", "limit", "cursor"];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/concerns/{id}", get(concern))
+    Router::new()
+        .route("/concerns", get(list))
+        .route("/concerns/{id}", get(concern))
+}
+
+/// A page of the list, as the API shows it.
+#[derive(Debug, Serialize)]
+struct Page {
+    concerns: Vec<ConcernSummary>,
+    next: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiClient(_): ApiClient,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Page>, ApiError> {
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("the query string cannot be read: {e}")))?;
+    let filter = filter(&params, &state.rota).map_err(ApiError::BadRequest)?;
+    let page = state
+        .ops
+        .concerns(filter)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    Ok(Json(Page {
+        concerns: page.concerns,
+        next: page.next.map(cursor),
+    }))
+}
+
+/// Read the list's query parameters; an error says what to write instead.
+fn filter(params: &[(String, String)], rota: &Rota) -> Result<ConcernFilter, String> {
+    let mut filter = ConcernFilter {
+        limit: DEFAULT_LIMIT,
+        ..ConcernFilter::default()
+    };
+    let mut seen = Vec::new();
+    for (name, value) in params {
+        if name != "status" && seen.contains(&name) {
+            return Err(format!("give {name} once"));
+        }
+        seen.push(name);
+        match name.as_str() {
+            "status" => filter.statuses.extend(statuses(value)?),
+            "service" => {
+                let ix = rota.service(value).ok_or_else(|| {
+                    let known: Vec<&str> = rota.services().iter().map(|s| s.id.as_str()).collect();
+                    format!(
+                        "service: no service {value:?}; the services are {}",
+                        known.join(", ")
+                    )
+                })?;
+                filter.service = Some(rota.services()[ix as usize].id.clone());
+            }
+            "since" => {
+                filter.opened_since =
+                    Some(parse_instant(value).map_err(|e| format!("since: {e}"))?);
+            }
+            "enrolment" => {
+                filter.enrolment = Some(value.trim().parse().map_err(|_| {
+                    format!("enrolment: {value:?} is not an enrolment id: give the id that POST /api/v1/enrolments answered with")
+                })?);
+            }
+            "limit" => {
+                filter.limit = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        format!("limit: {value:?} is out of range: give a whole number from 1 to {MAX_LIMIT}")
+                    })?;
+            }
+            "cursor" => {
+                filter.after = Some(parse_cursor(value).ok_or_else(|| {
+                    format!("cursor: {value:?} is not a cursor this API gave: pass the previous page's \"next\" as it is")
+                })?);
+            }
+            other => {
+                return Err(format!(
+                    "unknown parameter {other:?}; the parameters are {}",
+                    PARAMETERS.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(filter)
+}
+
+/// `open`, `accepted`, `resolved` or `unresolved`, several separated by commas.
+fn statuses(value: &str) -> Result<Vec<ConcernStatus>, String> {
+    let words: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        return Err(
+            "status: write open, accepted, resolved or unresolved (several as status=open,accepted)"
+                .to_owned(),
+        );
+    }
+    let mut statuses = Vec::new();
+    for word in words {
+        match word {
+            "unresolved" => statuses.extend([ConcernStatus::Open, ConcernStatus::Accepted]),
+            _ => statuses.push(
+                ConcernStatus::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == word)
+                    .ok_or_else(|| {
+                        format!("status: {word:?} is not a status: write open, accepted, resolved or unresolved")
+                    })?,
+            ),
+        }
+    }
+    Ok(statuses)
+}
+
+/// The cursor for the page after `key`: opaque to clients.
+fn cursor(key: ConcernKey) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}.{}", key.opened_at.timestamp_millis(), key.id))
+}
+
+/// The key a [`cursor`] stands for.
+fn parse_cursor(text: &str) -> Option<ConcernKey> {
+    let bytes = URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (millis, id) = text.split_once('.')?;
+    Some(ConcernKey {
+        opened_at: chrono::DateTime::from_timestamp_millis(millis.parse().ok()?)?,
+        id: id.parse().ok()?,
+    })
 }
 
 async fn concern(
@@ -29,4 +181,33 @@ async fn concern(
     let (concern, timeline, _) =
         found.ok_or_else(|| ApiError::NotFound(format!("no concern {id}")))?;
     Ok(Json(ConcernView::new(&concern, &timeline)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_as_the_key_it_was_made_from() {
+        let key = ConcernKey {
+            opened_at: "2026-11-27T19:05:00.123Z".parse().unwrap(),
+            id: ConcernId::new(),
+        };
+        assert_eq!(parse_cursor(&cursor(key)), Some(key));
+        assert_eq!(parse_cursor("not-a-cursor"), None);
+        assert_eq!(parse_cursor(&URL_SAFE_NO_PAD.encode("12.x")), None);
+    }
+
+    #[test]
+    fn statuses_are_words_separated_by_commas_and_unresolved_is_two() {
+        use ConcernStatus::{Accepted, Open, Resolved};
+        assert_eq!(statuses("open").unwrap(), [Open]);
+        assert_eq!(statuses("unresolved").unwrap(), [Open, Accepted]);
+        assert_eq!(
+            statuses(" accepted, resolved ").unwrap(),
+            [Accepted, Resolved]
+        );
+        assert!(statuses("closed").unwrap_err().contains("\"closed\""));
+        assert!(statuses(",").is_err());
+    }
 }

@@ -640,6 +640,196 @@ pub fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Arc<dyn S
     );
 }
 
+fn opened_at(
+    sender: &str,
+    at: &str,
+    service: Option<&str>,
+    enrolment: Option<EnrolmentId>,
+) -> Concern {
+    Concern {
+        opened_at: t(at),
+        service: service.map(|s| Id::parse(s).unwrap()),
+        enrolment,
+        ..concern(sender)
+    }
+}
+
+fn save(store: &Arc<dyn Store>, concerns: &[&Concern]) {
+    for c in concerns {
+        store
+            .apply(Change {
+                at: c.opened_at,
+                concern: Some((*c).clone()),
+                ..Change::default()
+            })
+            .unwrap();
+    }
+}
+
+fn listed(store: &Arc<dyn Store>, filter: ConcernFilter) -> Vec<ConcernId> {
+    let limit = if filter.limit == 0 { 100 } else { filter.limit };
+    store
+        .concerns(&ConcernFilter { limit, ..filter })
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect()
+}
+
+pub fn concerns_are_listed_newest_first_by_status_service_enrolment_and_time(
+    store: Arc<dyn Store>,
+) {
+    let (ward, nursing) = (EnrolmentId::new(), EnrolmentId::new());
+    // Friday evening: Margaret (ward 7) texts, a stranger texts, Mr Patel
+    // (community nursing) texts, then Margaret's daughter Siân texts.
+    let mut margaret = opened_at(
+        "+447700900801",
+        "2026-11-27T19:05:00Z",
+        Some("cardiology-ward-7"),
+        Some(ward),
+    );
+    let mut stranger = opened_at("+447700900999", "2026-11-27T19:10:00Z", None, None);
+    let patel = opened_at(
+        "+447700900811",
+        "2026-11-27T19:15:00Z",
+        Some("community-nursing-north"),
+        Some(nursing),
+    );
+    let sian = opened_at(
+        "+447700900802",
+        "2026-11-27T19:20:00Z",
+        Some("cardiology-ward-7"),
+        Some(ward),
+    );
+    save(&store, &[&margaret, &stranger, &patel, &sian]);
+    // The duty manager accepts the stranger's; Margaret's is resolved.
+    let duty = crate::escalation::StaffRef {
+        id: Id::parse("sam").unwrap(),
+        name: "Sam Okoro".into(),
+        role: "Site duty manager".into(),
+    };
+    stranger.escalation.status = Status::Accepted {
+        by: duty,
+        at: t("2026-11-27T19:12:00Z"),
+    };
+    margaret.escalation.status = Status::Resolved {
+        by: None,
+        at: t("2026-11-27T19:30:00Z"),
+        note: None,
+    };
+    save(&store, &[&stranger, &margaret]);
+
+    use ConcernStatus::{Accepted, Open, Resolved};
+    let ward_7 = Some(Id::parse("cardiology-ward-7").unwrap());
+    let all = ConcernFilter::default;
+    let statuses = |statuses: &[ConcernStatus]| ConcernFilter {
+        statuses: statuses.to_vec(),
+        ..all()
+    };
+    let newest_first = vec![sian.id, patel.id, stranger.id, margaret.id];
+    #[rustfmt::skip]
+    let cases = [
+        ("everything", all(), newest_first.clone()),
+        ("open", statuses(&[Open]), vec![sian.id, patel.id]),
+        ("accepted", statuses(&[Accepted]), vec![stranger.id]),
+        ("resolved", statuses(&[Resolved]), vec![margaret.id]),
+        ("unresolved", statuses(&[Open, Accepted]), vec![sian.id, patel.id, stranger.id]),
+        ("accepted or resolved", statuses(&[Resolved, Accepted]), vec![stranger.id, margaret.id]),
+        ("any status", statuses(&[Open, Accepted, Resolved]), newest_first),
+        ("ward 7", ConcernFilter { service: ward_7.clone(), ..all() }, vec![sian.id, margaret.id]),
+        ("open on ward 7", ConcernFilter { service: ward_7, ..statuses(&[Open]) }, vec![sian.id]),
+        ("Margaret's enrolment", ConcernFilter { enrolment: Some(ward), ..all() }, vec![sian.id, margaret.id]),
+        ("Mr Patel's enrolment", ConcernFilter { enrolment: Some(nursing), ..all() }, vec![patel.id]),
+        ("an enrolment with none", ConcernFilter { enrolment: Some(EnrolmentId::new()), ..all() }, vec![]),
+        ("since 19:10, inclusive", ConcernFilter { opened_since: Some(t("2026-11-27T19:10:00Z")), ..all() }, vec![sian.id, patel.id, stranger.id]),
+        ("the newest two", ConcernFilter { limit: 2, ..all() }, vec![sian.id, patel.id]),
+    ];
+    for (what, filter, expected) in cases {
+        assert_eq!(listed(&store, filter), expected, "{what}");
+    }
+    assert_eq!(
+        store
+            .concerns(&ConcernFilter { limit: 1, ..all() })
+            .unwrap(),
+        [sian],
+        "the concern as stored"
+    );
+}
+
+pub fn pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between_pages(
+    store: Arc<dyn Store>,
+) {
+    // Five concerns; three opened in the same millisecond, which the page
+    // boundary falls among.
+    let mut first: Vec<Concern> = [
+        "2026-11-27T19:01:00Z",
+        "2026-11-27T19:02:00Z",
+        "2026-11-27T19:02:00Z",
+        "2026-11-27T19:02:00Z",
+        "2026-11-27T19:03:00Z",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, at)| {
+        opened_at(
+            &format!("+44770090082{i}"),
+            at,
+            Some("cardiology-ward-7"),
+            None,
+        )
+    })
+    .collect();
+    save(&store, &first.iter().collect::<Vec<_>>());
+    first.sort_by_key(|c| std::cmp::Reverse((c.opened_at, c.id.0)));
+    let expected: Vec<ConcernId> = first.iter().map(|c| c.id).collect();
+
+    let page = |after: Option<ConcernKey>| {
+        store
+            .concerns(&ConcernFilter {
+                after,
+                limit: 2,
+                ..ConcernFilter::default()
+            })
+            .unwrap()
+    };
+    let one = page(None);
+    assert_eq!(one.iter().map(|c| c.id).collect::<Vec<_>>(), expected[..2]);
+
+    // A new concern arrives, and one on the first page is accepted, before
+    // the second page is asked for: neither moves the pages that follow.
+    let newcomer = opened_at(
+        "+447700900899",
+        "2026-11-27T19:04:00Z",
+        Some("cardiology-ward-7"),
+        None,
+    );
+    save(&store, &[&newcomer]);
+    let mut taken = one[1].clone();
+    taken.escalation.status = Status::Accepted {
+        by: crate::escalation::StaffRef {
+            id: Id::parse("chen").unwrap(),
+            name: "Chen Li".into(),
+            role: "Registrar".into(),
+        },
+        at: t("2026-11-27T19:05:00Z"),
+    };
+    save(&store, &[&taken]);
+
+    let two = page(Some(ConcernKey::of(one.last().unwrap())));
+    assert_eq!(two.iter().map(|c| c.id).collect::<Vec<_>>(), expected[2..4]);
+    let three = page(Some(ConcernKey::of(two.last().unwrap())));
+    assert_eq!(
+        three.iter().map(|c| c.id).collect::<Vec<_>>(),
+        expected[4..]
+    );
+    assert!(
+        page(Some(ConcernKey::of(three.last().unwrap()))).is_empty(),
+        "the end"
+    );
+    // A fresh first page starts with the newcomer.
+    assert_eq!(page(None)[0].id, newcomer.id);
+}
+
 /// Run every check against stores made by `fresh`.
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     inbound_is_recorded_once_and_stays_pending_until_processed(fresh());
@@ -653,6 +843,8 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(fresh());
     texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(fresh());
     purging_removes_what_people_wrote_and_keeps_who_did_what(fresh());
+    concerns_are_listed_newest_first_by_status_service_enrolment_and_time(fresh());
+    pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between_pages(fresh());
 }
 
 #[test]

@@ -303,6 +303,84 @@ pub struct Purged {
     pub enrolments: u64,
 }
 
+/// Where a concern stands, in the words the API and its filters use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConcernStatus {
+    /// Waiting for someone to accept.
+    Open,
+    /// Someone has it.
+    Accepted,
+    /// Closed.
+    Resolved,
+}
+
+impl ConcernStatus {
+    /// Every status, in the order a concern goes through them.
+    pub const ALL: [ConcernStatus; 3] = [
+        ConcernStatus::Open,
+        ConcernStatus::Accepted,
+        ConcernStatus::Resolved,
+    ];
+
+    /// Where this concern stands.
+    pub fn of(concern: &Concern) -> Self {
+        use crate::escalation::Status;
+        match concern.escalation.status {
+            Status::Open => ConcernStatus::Open,
+            Status::Accepted { .. } => ConcernStatus::Accepted,
+            Status::Resolved { .. } => ConcernStatus::Resolved,
+        }
+    }
+
+    /// `open`, `accepted` or `resolved`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConcernStatus::Open => "open",
+            ConcernStatus::Accepted => "accepted",
+            ConcernStatus::Resolved => "resolved",
+        }
+    }
+}
+
+/// A concern's place in a list, newest first: when it was opened, then
+/// its id to order concerns opened in the same millisecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConcernKey {
+    /// When it was opened (the store keeps milliseconds).
+    pub opened_at: Instant,
+    /// Its id.
+    pub id: ConcernId,
+}
+
+impl ConcernKey {
+    /// The key of this concern.
+    pub fn of(concern: &Concern) -> Self {
+        Self {
+            opened_at: concern.opened_at,
+            id: concern.id,
+        }
+    }
+}
+
+/// Which concerns [`Store::concerns`] lists. Every filter given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConcernFilter {
+    /// Only concerns in one of these states; any state when empty.
+    pub statuses: Vec<ConcernStatus>,
+    /// Only concerns routed to this service.
+    pub service: Option<Id>,
+    /// Only concerns opened at or after this instant.
+    pub opened_since: Option<Instant>,
+    /// Only concerns about this enrolment's patient.
+    pub enrolment: Option<EnrolmentId>,
+    /// Only concerns that come after this one, newest first (older, or
+    /// opened in the same millisecond with a smaller id): where the previous
+    /// page ended. Concerns opened since then do not move the place.
+    pub after: Option<ConcernKey>,
+    /// At most this many.
+    pub limit: usize,
+}
+
 /// One atomic write: a concern's new state and everything it causes.
 #[derive(Debug, Default)]
 pub struct Change {
@@ -366,6 +444,9 @@ pub trait Store: Send + Sync + 'static {
     fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>>;
     /// The unresolved concern opened from this number, if any.
     fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>>;
+    /// Concerns that match `filter`, newest first (by when they were
+    /// opened, then by id, both descending), at most `filter.limit`.
+    fn concerns(&self, filter: &ConcernFilter) -> StoreResult<Vec<Concern>>;
     /// How many concerns are not resolved.
     fn unresolved_concerns(&self) -> StoreResult<u64>;
     /// Work waiting at `now`, for metrics.

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
-    Change, Inbound, NewOutbox, OutboxItem, OutboxOutcome, Page, Purpose, Store, StoreError,
-    StoreResult, Timer, TimerKind,
+    Change, ConcernFilter, ConcernStatus, Inbound, NewOutbox, OutboxItem, OutboxOutcome, Page,
+    Purpose, Store, StoreError, StoreResult, Timer, TimerKind,
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
@@ -138,7 +138,28 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE concerns ADD COLUMN purged INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX concerns_to_purge ON concerns(closed_at) WHERE purged = 0 AND closed_at IS NOT NULL;
     ",
-    // 4: texts to one number go out in order (the earliest unsent first); a
+    // 4: listing concerns (GET /api/v1/concerns), newest first, a page at a
+    // time from a keyset cursor. Where each stands, its service and its
+    // enrolment become columns, filled here once from the stored concerns
+    // and written with every change after. Three indexes serve the list:
+    // every concern newest first (also with `service` or `since`: a trust
+    // has few services, so a page is found by skipping few rows), the
+    // unresolved ones newest first (few among many resolved), and one
+    // enrolment's concerns.
+    r"
+    ALTER TABLE concerns ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+    ALTER TABLE concerns ADD COLUMN service TEXT;
+    ALTER TABLE concerns ADD COLUMN enrolment_id TEXT;
+    UPDATE concerns SET
+        status = COALESCE(json_extract(data, '$.escalation.status.status'),
+                          CASE WHEN resolved THEN 'resolved' ELSE 'open' END),
+        service = json_extract(data, '$.service'),
+        enrolment_id = json_extract(data, '$.enrolment');
+    CREATE INDEX concerns_newest ON concerns(opened_at, id);
+    CREATE INDEX concerns_unresolved_newest ON concerns(opened_at, id) WHERE resolved = 0;
+    CREATE INDEX concerns_by_enrolment ON concerns(enrolment_id, opened_at, id);
+    ",
+    // 5: texts to one number go out in order (the earliest unsent first); a
     // page remembers the escalation step it was for; each item remembers
     // when it was queued, so a stuck outbox shows its age.
     r"
@@ -325,6 +346,52 @@ fn run_in_savepoint(tx: &Transaction<'_>, job: Job) -> StoreResult<Box<dyn Any +
     }
 }
 
+/// The query that lists concerns for `filter`, and its parameters. Only
+/// the conditions a filter sets are written, so that SQLite can pick the
+/// index that serves them (see migration 4).
+fn concerns_query(filter: &ConcernFilter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut sql = String::from("SELECT data FROM concerns WHERE 1");
+    let mut values = Vec::new();
+    let wanted: Vec<ConcernStatus> = ConcernStatus::ALL
+        .into_iter()
+        .filter(|s| filter.statuses.is_empty() || filter.statuses.contains(s))
+        .collect();
+    if wanted.len() < ConcernStatus::ALL.len() {
+        if !wanted.contains(&ConcernStatus::Resolved) {
+            // Implied by the statuses; written out so that the index of
+            // unresolved concerns applies.
+            sql.push_str(" AND resolved = 0");
+        }
+        sql.push_str(" AND status IN (");
+        sql.push_str(&vec!["?"; wanted.len()].join(", "));
+        sql.push(')');
+        values.extend(wanted.iter().map(|s| Value::Text(s.as_str().to_owned())));
+    }
+    if let Some(service) = &filter.service {
+        sql.push_str(" AND service = ?");
+        values.push(Value::Text(service.as_str().to_owned()));
+    }
+    if let Some(enrolment) = filter.enrolment {
+        sql.push_str(" AND enrolment_id = ?");
+        values.push(Value::Text(enrolment.to_string()));
+    }
+    if let Some(since) = filter.opened_since {
+        sql.push_str(" AND opened_at >= ?");
+        values.push(Value::Integer(ms(since)));
+    }
+    if let Some(after) = filter.after {
+        sql.push_str(" AND (opened_at, id) < (?, ?)");
+        values.push(Value::Integer(ms(after.opened_at)));
+        values.push(Value::Text(after.id.to_string()));
+    }
+    sql.push_str(" ORDER BY opened_at DESC, id DESC LIMIT ?");
+    values.push(Value::Integer(
+        i64::try_from(filter.limit).unwrap_or(i64::MAX),
+    ));
+    (sql, values)
+}
+
 fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
     if let Some(e) = &change.enrolment {
         tx.execute(
@@ -342,17 +409,21 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
     }
     if let Some(c) = &change.concern {
         tx.execute(
-            "INSERT INTO concerns (id, sender, resolved, opened_at, data, closed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 THEN ?6 END)
+            "INSERT INTO concerns (id, sender, resolved, opened_at, data, closed_at, status, service, enrolment_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 THEN ?6 END, ?7, ?8, ?9)
              ON CONFLICT(id) DO UPDATE SET resolved = excluded.resolved, data = excluded.data,
-                 closed_at = CASE WHEN excluded.resolved THEN COALESCE(concerns.closed_at, ?6) END",
+                 closed_at = CASE WHEN excluded.resolved THEN COALESCE(concerns.closed_at, ?6) END,
+                 status = excluded.status",
             params![
                 c.id.to_string(),
                 c.sender.as_str(),
                 c.escalation.is_resolved(),
                 ms(c.opened_at),
                 json(c)?,
-                ms(change.at)
+                ms(change.at),
+                ConcernStatus::of(c).as_str(),
+                c.service.as_ref().map(Id::as_str),
+                c.enrolment.map(|e| e.to_string()),
             ],
         )?;
     }
@@ -697,6 +768,16 @@ impl Store for SqliteStore {
         })
     }
 
+    fn concerns(&self, filter: &ConcernFilter) -> StoreResult<Vec<Concern>> {
+        let (sql, values) = concerns_query(filter);
+        let rows: Vec<String> = self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| r.get(0))?;
+            rows.collect()
+        })?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
+
     fn unresolved_concerns(&self) -> StoreResult<u64> {
         self.read(|c| {
             c.query_row(
@@ -892,5 +973,152 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::concern::Party;
+    use crate::escalation::{Escalation, StaffRef, Status};
+    use crate::store::ConcernKey;
+
+    fn accepted_concern() -> Concern {
+        let mut escalation = Escalation::new(false);
+        escalation.status = Status::Accepted {
+            by: StaffRef {
+                id: Id::parse("chen").unwrap(),
+                name: "Chen Li".into(),
+                role: "Registrar".into(),
+            },
+            at: "2026-11-27T19:15:00Z".parse().unwrap(),
+        };
+        Concern {
+            id: ConcernId::new(),
+            enrolment: Some(EnrolmentId::new()),
+            service: Some(Id::parse("cardiology-ward-7").unwrap()),
+            sender: PhoneNumber::parse("+447700900801").unwrap(),
+            party: Party::Patient,
+            opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
+            text: "My dressing is leaking".into(),
+            escalation,
+        }
+    }
+
+    #[test]
+    fn concerns_stored_before_the_list_existed_are_listed_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let c = accepted_concern();
+        {
+            // A store as the previous version left it: three migrations.
+            let conn = open_connection(&path).unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute(
+                "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES (?1, ?2, 0, ?3, ?4)",
+                params![c.id.to_string(), c.sender.as_str(), ms(c.opened_at), json(&c).unwrap()],
+            )
+            .unwrap();
+            // A row whose JSON has no status must not stop the upgrade (and `serve` with it).
+            conn.execute(
+                "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES ('x', '+447700900802', 1, 0, '{}')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let filter = ConcernFilter {
+            statuses: vec![ConcernStatus::Accepted],
+            service: c.service.clone(),
+            enrolment: c.enrolment,
+            limit: 10,
+            ..ConcernFilter::default()
+        };
+        assert_eq!(store.concerns(&filter).unwrap(), [c]);
+    }
+
+    #[test]
+    fn every_shape_of_list_is_served_by_an_index_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+        let key = ConcernKey {
+            opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
+            id: ConcernId::new(),
+        };
+        let all = || ConcernFilter {
+            after: Some(key),
+            limit: 50,
+            ..ConcernFilter::default()
+        };
+        let shapes = [
+            ("newest", "concerns_newest", all()),
+            (
+                "since",
+                "concerns_newest",
+                ConcernFilter {
+                    opened_since: Some(key.opened_at),
+                    ..all()
+                },
+            ),
+            (
+                "unresolved",
+                "concerns_unresolved_newest",
+                ConcernFilter {
+                    statuses: vec![ConcernStatus::Open, ConcernStatus::Accepted],
+                    ..all()
+                },
+            ),
+            (
+                "open",
+                "concerns_unresolved_newest",
+                ConcernFilter {
+                    statuses: vec![ConcernStatus::Open],
+                    ..all()
+                },
+            ),
+            (
+                "resolved",
+                "concerns_newest",
+                ConcernFilter {
+                    statuses: vec![ConcernStatus::Resolved],
+                    ..all()
+                },
+            ),
+            (
+                "service",
+                "concerns_newest",
+                ConcernFilter {
+                    service: Some(Id::parse("cardiology-ward-7").unwrap()),
+                    ..all()
+                },
+            ),
+            (
+                "enrolment",
+                "concerns_by_enrolment",
+                ConcernFilter {
+                    enrolment: Some(EnrolmentId::new()),
+                    ..all()
+                },
+            ),
+        ];
+        for (name, index, filter) in shapes {
+            let (sql, values) = concerns_query(&filter);
+            let plan: Vec<String> = store
+                .read(|c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| r.get(3))?;
+                    rows.collect()
+                })
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(
+                plan.contains(&format!("USING INDEX {index} (")),
+                "{name}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{name} sorts: {plan}");
+        }
     }
 }

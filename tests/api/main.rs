@@ -4,7 +4,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod concerns;
 mod enrolments;
+mod holidays;
 mod night;
 mod oncall;
 mod stories;
