@@ -5,6 +5,12 @@
 //! accepts the written forms, rejects what no phone could answer with a
 //! reason a rota manager can act on, and from then on a `PhoneNumber` is
 //! always E.164.
+//!
+//! A number a provider hands us (Twilio's `From`) is another matter:
+//! [`PhoneNumber::from_provider`] takes any syntactically valid E.164 the
+//! network delivered, because the network, not our copy of the numbering
+//! plan, is the authority on which numbers exist; it refuses only what is
+//! not a number at all, with a [`SenderError`] saying what it was.
 
 use std::fmt;
 use std::str::FromStr;
@@ -39,6 +45,58 @@ pub enum PhoneNumberError {
     )]
     NotInUse(String),
 }
+
+/// Why a sender a provider gave us is not a phone number. None of these
+/// carries the value itself: a sender may be personal data, and these end
+/// up in logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum SenderError {
+    /// An alphanumeric sender id, such as a bank's or a network's name
+    /// (`VODAFONE`): nobody can reply to it.
+    #[error("an alphanumeric sender id, not a phone number")]
+    Alphanumeric,
+    /// A short code (`66777`): digits without a country code.
+    #[error("a short code, not a phone number")]
+    ShortCode,
+    /// An address on another channel, such as `whatsapp:+44…` or `messenger:…`.
+    #[error("an address on another channel (such as WhatsApp), not a phone number")]
+    Channel,
+    /// The caller withheld their number: the provider put a placeholder in its place.
+    #[error("a withheld number")]
+    Withheld,
+    /// Anything else that is not E.164.
+    #[error("not an E.164 phone number")]
+    Malformed,
+}
+
+impl SenderError {
+    /// A short fixed label, for metrics and logs: `alphanumeric`,
+    /// `short_code`, `channel`, `withheld` or `malformed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SenderError::Alphanumeric => "alphanumeric",
+            SenderError::ShortCode => "short_code",
+            SenderError::Channel => "channel",
+            SenderError::Withheld => "withheld",
+            SenderError::Malformed => "malformed",
+        }
+    }
+}
+
+/// What Twilio puts in `From` when a caller's number is withheld: the
+/// words ANONYMOUS, RESTRICTED, UNAVAILABLE, BLOCKED and UNKNOWN spelt on a
+/// phone keypad (Twilio's help article "Why am I getting calls from these
+/// strange numbers?"). Some of them are valid E.164, so they are named here.
+const WITHHELD: [&str; 5] = [
+    "+266696687",
+    "+7378742833",
+    "+86282452253",
+    "+2562533",
+    "+8656696",
+];
+
+/// The longest alphanumeric sender id the GSM standard allows.
+const MAX_ALPHANUMERIC: usize = 11;
 
 /// E.164 prefixes Ofcom reserves for TV and radio drama (each followed by
 /// three more digits). No phone answers them, so they are safe in demos and
@@ -76,14 +134,29 @@ impl PhoneNumber {
         if let Some(drama) = drama_number(&digits, international) {
             return Ok(drama);
         }
-        let parsed = phonenumber::parse(Some(country::Id::GB), &cleaned).map_err(|e| match e {
-            phonenumber::ParseError::TooLong => PhoneNumberError::TooLong(trimmed.to_owned()),
-            phonenumber::ParseError::NoNumber => PhoneNumberError::NotANumber(trimmed.to_owned()),
-            phonenumber::ParseError::InvalidCountryCode => {
-                PhoneNumberError::NotInUse(trimmed.to_owned())
+        let mut parsed =
+            phonenumber::parse(Some(country::Id::GB), &cleaned).map_err(|e| match e {
+                phonenumber::ParseError::TooLong => PhoneNumberError::TooLong(trimmed.to_owned()),
+                phonenumber::ParseError::NoNumber => {
+                    PhoneNumberError::NotANumber(trimmed.to_owned())
+                }
+                phonenumber::ParseError::InvalidCountryCode => {
+                    PhoneNumberError::NotInUse(trimmed.to_owned())
+                }
+                _ => PhoneNumberError::TooShort(trimmed.to_owned()),
+            })?;
+        if !parsed.is_valid() && international {
+            // With GB as its default region, the crate drops a leading 0
+            // that belongs to some countries' numbers (+225 07…, +229 01…,
+            // +242 06…); a number written with its country code needs no
+            // default region, so read it again without one.
+            let plus = format!("+{}", digits.strip_prefix("00").unwrap_or(&digits));
+            if let Ok(again) = phonenumber::parse(None, &plus)
+                && again.is_valid()
+            {
+                parsed = again;
             }
-            _ => PhoneNumberError::TooShort(trimmed.to_owned()),
-        })?;
+        }
         if !parsed.is_valid() {
             let uk_digits = if international {
                 digits.strip_prefix("44").map(|d| d.len() + 1)
@@ -99,6 +172,46 @@ impl PhoneNumber {
         Ok(Self(
             parsed.format().mode(phonenumber::Mode::E164).to_string(),
         ))
+    }
+
+    /// Take a sender as a provider gives it (Twilio's `From`): any
+    /// syntactically valid E.164 number — `+`, a country code that does not
+    /// start with 0, 8 to 15 digits in all — is accepted as it is, whether
+    /// or not our numbering metadata knows its range. Use [`Self::parse`]
+    /// for numbers people type.
+    pub fn from_provider(sender: &str) -> Result<Self, SenderError> {
+        if WITHHELD.contains(&sender) {
+            return Err(SenderError::Withheld);
+        }
+        if let Some(digits) = sender.strip_prefix('+')
+            && digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return if (8..=15).contains(&digits.len()) && !digits.starts_with('0') {
+                Ok(Self(sender.to_owned()))
+            } else {
+                Err(SenderError::Malformed)
+            };
+        }
+        if let Some((scheme, _)) = sender.split_once(':')
+            && !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(SenderError::Channel);
+        }
+        if (3..=8).contains(&sender.len()) && sender.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SenderError::ShortCode);
+        }
+        let alphanumeric = (1..=MAX_ALPHANUMERIC).contains(&sender.chars().count())
+            && sender.chars().any(|c| c.is_ascii_alphabetic())
+            && sender.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '&' | '!')
+            });
+        if alphanumeric && sender.trim() == sender {
+            return Err(SenderError::Alphanumeric);
+        }
+        Err(SenderError::Malformed)
     }
 
     /// The E.164 form, e.g. `+447911123456`.
@@ -153,10 +266,15 @@ impl Serialize for PhoneNumber {
     }
 }
 
+/// Reads back what was stored: an E.164 number as a provider gave it (so a
+/// sender outside our numbering metadata survives a round trip), or else a
+/// number as a person writes it.
 impl<'de> Deserialize<'de> for PhoneNumber {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        Self::from_provider(&text)
+            .or_else(|_| Self::parse(&text))
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -215,6 +333,149 @@ mod tests {
         ));
         let message = PhoneNumber::parse("07911 1234").unwrap_err().to_string();
         assert!(message.contains("like 07911 123456"), "{message}");
+    }
+
+    #[test]
+    fn numbers_with_a_significant_leading_zero_keep_it() {
+        // Côte d'Ivoire, Benin and Congo: the 0 after the country code is part of the number.
+        assert_eq!(e164("+225 07 01 23 45 67"), "+2250701234567");
+        assert_eq!(e164("00229 01 97 12 34 56"), "+2290197123456");
+        assert_eq!(e164("+242 06 123 4567"), "+242061234567");
+    }
+
+    #[test]
+    fn providers_give_any_e164_number_as_it_is() {
+        for sender in [
+            "+2250701234567",
+            "+2290197123456",
+            "+242061234567",
+            "+447911123456",
+            "+447700900123",
+            "+12025550123",
+            "+12345678",
+            "+123456789012345",
+        ] {
+            assert_eq!(
+                PhoneNumber::from_provider(sender).map(|n| n.to_string()),
+                Ok(sender.to_owned())
+            );
+        }
+        // The same number, typed by a person and given by a provider, is one number.
+        assert_eq!(
+            PhoneNumber::from_provider("+447911123456"),
+            PhoneNumber::parse("07911 123456").map_err(|_| SenderError::Malformed)
+        );
+    }
+
+    fn refused(why: SenderError, senders: &[&str]) {
+        for sender in senders {
+            assert_eq!(PhoneNumber::from_provider(sender), Err(why), "{sender:?}");
+        }
+    }
+
+    #[test]
+    fn alphanumeric_sender_ids_are_named() {
+        refused(
+            SenderError::Alphanumeric,
+            &["VODAFONE", "NHS App", "Bank-123", "O2"],
+        );
+    }
+
+    #[test]
+    fn other_channels_are_named() {
+        refused(
+            SenderError::Channel,
+            &[
+                "whatsapp:+447911123456",
+                "messenger:1234567890",
+                "client:alice",
+                "sip:alice@example.com",
+            ],
+        );
+    }
+
+    #[test]
+    fn short_codes_are_named() {
+        refused(SenderError::ShortCode, &["66777", "123"]);
+    }
+
+    #[test]
+    fn withheld_callers_are_named() {
+        refused(
+            SenderError::Withheld,
+            &[
+                "+266696687",
+                "+7378742833",
+                "+86282452253",
+                "+2562533",
+                "+8656696",
+            ],
+        );
+    }
+
+    #[test]
+    fn anything_else_is_malformed() {
+        refused(
+            SenderError::Malformed,
+            &[
+                "",
+                "+",
+                "+1234567",          // 7 digits: too short
+                "+1234567890123456", // 16 digits: too long
+                "+0441234567",       // no country code starts with 0
+                "447911123456",      // no +
+                "+44 7911 123456",   // written, not E.164
+                " +447911123456",
+                "+44791112345a",
+                "VERYLONGSENDERNAME", // longer than an alphanumeric id can be
+                "Ann\u{0}",
+                "07911 123456",
+            ],
+        );
+    }
+
+    #[test]
+    fn refusals_have_labels_for_metrics() {
+        let labels: Vec<_> = [
+            SenderError::Alphanumeric,
+            SenderError::ShortCode,
+            SenderError::Channel,
+            SenderError::Withheld,
+            SenderError::Malformed,
+        ]
+        .iter()
+        .map(SenderError::as_str)
+        .collect();
+        assert_eq!(
+            labels,
+            [
+                "alphanumeric",
+                "short_code",
+                "channel",
+                "withheld",
+                "malformed"
+            ]
+        );
+        // The error never carries the sender.
+        let shown = SenderError::Channel.to_string();
+        assert!(!shown.contains("+44"), "{shown}");
+    }
+
+    #[test]
+    fn stored_numbers_read_back_whatever_their_range() {
+        // A sender in a range our metadata does not know (here, one the
+        // strict parser calls not in use) was stored; it must read back.
+        assert!(PhoneNumber::parse("+441000000000").is_err());
+        for sender in ["+441000000000", "+2250701234567"] {
+            let stored =
+                serde_json::to_string(&PhoneNumber::from_provider(sender).unwrap()).unwrap();
+            let back: PhoneNumber = serde_json::from_str(&stored).unwrap();
+            assert_eq!(back.as_str(), sender);
+        }
+        // Numbers as people write them still read.
+        let typed: PhoneNumber = serde_json::from_str("\"07911 123456\"").unwrap();
+        assert_eq!(typed.as_str(), "+447911123456");
+        assert!(serde_json::from_str::<PhoneNumber>("\"VODAFONE\"").is_err());
     }
 
     #[test]
