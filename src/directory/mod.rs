@@ -12,7 +12,7 @@ pub mod phone;
 pub use email::{EmailAddress, EmailAddressError};
 pub use enrolment::{Carer, Contact, Enrolment, EnrolmentId, EnrolmentRequest, FieldError};
 pub use id::{Id, IdError};
-pub use phone::{PhoneNumber, PhoneNumberError, SenderError};
+pub use phone::{NumberKind, PhoneNumber, PhoneNumberError, SenderError};
 
 use std::fmt;
 

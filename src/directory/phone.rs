@@ -15,7 +15,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use phonenumber::country;
+use phonenumber::{Type, country};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A phone number in E.164 form, e.g. `+447911123456`.
@@ -93,6 +93,110 @@ const WITHHELD: [&str; 5] = [
     "+86282452253",
     "+2562533",
     "+8656696",
+];
+
+/// What kind of line a number is, as far as its number says: whether it can
+/// be a person's own phone, and whether a text to it can be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NumberKind {
+    /// A mobile phone.
+    Mobile,
+    /// A fixed line at a place (in the UK, numbers starting 01 and 02).
+    Landline,
+    /// A number that is not one person's own phone: premium rate,
+    /// freephone, revenue sharing, pagers, forwarding and company numbers.
+    NonPersonal {
+        /// What it is, in words for the person who gave it, like
+        /// "a premium-rate number (starting 09)".
+        what: &'static str,
+    },
+    /// A number abroad whose kind the numbering metadata cannot tell (a
+    /// line in the US may be a mobile or a landline), or a UK range with
+    /// no set use.
+    Unknown,
+}
+
+/// UK numbers by what follows +44; the first matching prefix decides.
+/// Ofcom's drama ranges fall under their real kind (07700 900 is a mobile
+/// range, 01632 960 and 020 7946 0 landline ranges).
+const UK_KINDS: &[(&str, NumberKind)] = &[
+    // Isle of Man mobiles sit inside the pager range.
+    ("7624", NumberKind::Mobile),
+    (
+        "76",
+        NumberKind::NonPersonal {
+            what: "a pager number (starting 076)",
+        },
+    ),
+    (
+        "70",
+        NumberKind::NonPersonal {
+            what: "a personal numbering number (starting 070), which forwards calls elsewhere",
+        },
+    ),
+    ("7", NumberKind::Mobile),
+    ("1", NumberKind::Landline),
+    ("2", NumberKind::Landline),
+    (
+        "3",
+        NumberKind::NonPersonal {
+            what: "a non-geographic number (starting 03) of the kind organisations use",
+        },
+    ),
+    (
+        "55",
+        NumberKind::NonPersonal {
+            what: "a corporate number (starting 055)",
+        },
+    ),
+    (
+        "56",
+        NumberKind::NonPersonal {
+            what: "an internet telephony number (starting 056)",
+        },
+    ),
+    (
+        "500",
+        NumberKind::NonPersonal {
+            what: "a freephone number (starting 0500)",
+        },
+    ),
+    (
+        "800",
+        NumberKind::NonPersonal {
+            what: "a freephone number (starting 0800)",
+        },
+    ),
+    (
+        "808",
+        NumberKind::NonPersonal {
+            what: "a freephone number (starting 0808)",
+        },
+    ),
+    (
+        "84",
+        NumberKind::NonPersonal {
+            what: "a revenue-sharing service number (starting 084)",
+        },
+    ),
+    (
+        "87",
+        NumberKind::NonPersonal {
+            what: "a revenue-sharing service number (starting 087)",
+        },
+    ),
+    (
+        "8",
+        NumberKind::NonPersonal {
+            what: "a special service number (starting 08)",
+        },
+    ),
+    (
+        "9",
+        NumberKind::NonPersonal {
+            what: "a premium-rate number (starting 09)",
+        },
+    ),
 ];
 
 /// The longest alphanumeric sender id the GSM standard allows.
@@ -214,6 +318,47 @@ impl PhoneNumber {
         Err(SenderError::Malformed)
     }
 
+    /// What kind of line this is. UK numbers are told by Ofcom's prefixes;
+    /// numbers abroad by the numbering metadata, which cannot always tell.
+    pub fn kind(&self) -> NumberKind {
+        if let Some(national) = self.0.strip_prefix("+44") {
+            return UK_KINDS
+                .iter()
+                .find(|(prefix, _)| national.starts_with(prefix))
+                .map_or(NumberKind::Unknown, |(_, kind)| *kind);
+        }
+        let Ok(parsed) = phonenumber::parse(None, &self.0) else {
+            return NumberKind::Unknown;
+        };
+        let what = match parsed.number_type(&phonenumber::metadata::DATABASE) {
+            Type::Mobile => return NumberKind::Mobile,
+            Type::FixedLine => return NumberKind::Landline,
+            Type::FixedLineOrMobile | Type::NoInternational | Type::Unknown => {
+                return NumberKind::Unknown;
+            }
+            Type::TollFree => "a freephone number",
+            Type::PremiumRate => "a premium-rate number",
+            Type::SharedCost => "a shared-cost number",
+            Type::StandardRate => "a standard-rate service number",
+            Type::PersonalNumber => "a personal numbering number, which forwards calls elsewhere",
+            Type::Voip => "an internet telephony number",
+            Type::Pager => "a pager number",
+            Type::Uan => "a company's number",
+            Type::Emergency => "an emergency number",
+            Type::Voicemail => "a voicemail access number",
+            Type::ShortCode => "a short code",
+            Type::Carrier => "a network operator's number",
+        };
+        NumberKind::NonPersonal { what }
+    }
+
+    /// Whether a text to this number can be read: true for mobiles and for
+    /// numbers abroad we cannot classify (they may well be mobiles); false
+    /// for landlines and numbers that are not a person's own phone.
+    pub fn can_text(&self) -> bool {
+        matches!(self.kind(), NumberKind::Mobile | NumberKind::Unknown)
+    }
+
     /// The E.164 form, e.g. `+447911123456`.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -282,10 +427,12 @@ impl<'de> Deserialize<'de> for PhoneNumber {
 mod tests {
     use super::*;
 
+    fn number(s: &str) -> PhoneNumber {
+        PhoneNumber::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
     fn e164(s: &str) -> String {
-        PhoneNumber::parse(s)
-            .unwrap_or_else(|e| panic!("{s}: {e}"))
-            .to_string()
+        number(s).to_string()
     }
 
     #[test]
@@ -476,6 +623,99 @@ mod tests {
         let typed: PhoneNumber = serde_json::from_str("\"07911 123456\"").unwrap();
         assert_eq!(typed.as_str(), "+447911123456");
         assert!(serde_json::from_str::<PhoneNumber>("\"VODAFONE\"").is_err());
+    }
+
+    fn kind(s: &str) -> NumberKind {
+        number(s).kind()
+    }
+
+    #[test]
+    fn uk_mobiles_are_mobiles() {
+        for n in [
+            "07911 123456",
+            "07412 345678",
+            "07700 900123", // Ofcom's mobile drama range
+            "07624 123456", // Isle of Man, inside the pager range
+            "07781 123456", // Guernsey
+        ] {
+            assert_eq!(kind(n), NumberKind::Mobile, "{n}");
+        }
+    }
+
+    #[test]
+    fn uk_geographic_numbers_are_landlines() {
+        for n in [
+            "020 7123 4567",
+            "020 7946 0018", // London drama range
+            "01632 960123",  // drama range with no area
+            "0113 496 0000", // Leeds drama range
+            "01481 256789",  // Guernsey
+        ] {
+            assert_eq!(kind(n), NumberKind::Landline, "{n}");
+        }
+    }
+
+    #[test]
+    fn uk_numbers_that_are_not_a_persons_say_what_they_are() {
+        for (n, starting) in [
+            ("0909 879 0000", "09"),
+            ("0871 234 5678", "087"),
+            ("0870 234 5678", "087"),
+            ("0844 234 5678", "084"),
+            ("0800 123 4567", "0800"),
+            ("0808 123 4567", "0808"),
+            ("070 1234 5678", "070"),
+            ("076 2345 6789", "076"),
+            ("055 1234 5678", "055"),
+            ("056 1234 5678", "056"),
+            ("0300 123 4567", "03"),
+            ("0345 123 4567", "03"),
+        ] {
+            match kind(n) {
+                NumberKind::NonPersonal { what } => {
+                    assert!(
+                        what.contains(&format!("starting {starting}")),
+                        "{n}: {what}"
+                    )
+                }
+                other => panic!("{n}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_abroad_are_classified_where_the_metadata_can() {
+        assert_eq!(kind("+353 85 123 4567"), NumberKind::Mobile);
+        assert_eq!(kind("+33 6 12 34 56 78"), NumberKind::Mobile);
+        assert_eq!(kind("+353 1 234 5678"), NumberKind::Landline);
+        assert!(matches!(
+            kind("+33 800 12 34 56"),
+            NumberKind::NonPersonal {
+                what: "a freephone number"
+            }
+        ));
+        // A line in the US may be either; and a sender in a range the metadata does not know.
+        assert_eq!(kind("+1 202 555 0123"), NumberKind::Unknown);
+        assert_eq!(
+            PhoneNumber::from_provider("+2250701234567").unwrap().kind(),
+            NumberKind::Unknown
+        );
+    }
+
+    #[test]
+    fn only_mobiles_and_numbers_we_cannot_classify_are_texted() {
+        for (n, texted) in [
+            ("07911 123456", true),
+            ("07700 900123", true),
+            ("+1 202 555 0123", true),
+            ("020 7946 0018", false),
+            ("01632 960123", false),
+            ("0800 123 4567", false),
+            ("0909 879 0000", false),
+            ("+353 1 234 5678", false),
+        ] {
+            assert_eq!(PhoneNumber::parse(n).unwrap().can_text(), texted, "{n}");
+        }
     }
 
     #[test]
