@@ -437,3 +437,14 @@ fn cover_may_be_written_with_an_offset() {
     );
     assert_eq!(on_call(&rota, "2026-11-27T19:05")[0], ["amara"]);
 }
+
+#[test]
+fn names_from_rota_files_lose_control_and_direction_characters() {
+    // TOML escapes: a NUL, a right-to-left override, a tab and a line break.
+    let rota = trust_with(
+        "[people.zoe]\nname = \"Zo\u{eb}\\u0000 \\u202EHart\"\nrole = \"Staff\\tnurse\\n\"\nphone = \"07700 900115\"\n",
+    );
+    let zoe = rota.person("zoe").unwrap();
+    assert_eq!(zoe.name, "Zoë Hart");
+    assert_eq!(zoe.role, "Staff nurse");
+}

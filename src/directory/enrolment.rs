@@ -3,7 +3,9 @@
 //!
 //! [`EnrolmentRequest::parse`] turns what a discharge system sends into an
 //! [`Enrolment`] or a list of field errors, each naming the field and what
-//! is wrong with it.
+//! is wrong with it. Names, relationships and context are cleaned of
+//! control and bidirectional characters ([`clean_line`], [`clean_text`])
+//! before they are checked and stored.
 
 use std::fmt;
 
@@ -11,7 +13,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{EmailAddress, Id, PhoneNumber};
+use super::{EmailAddress, Id, PhoneNumber, clean_line, clean_text};
 use crate::clock::Instant;
 
 /// An enrolment's id.
@@ -186,7 +188,7 @@ impl EnrolmentRequest {
         let mut carers = Vec::new();
         for (i, c) in self.carers.iter().enumerate() {
             let path = format!("carers[{i}]");
-            let relationship = match c.relationship.as_deref().map(str::trim) {
+            let relationship = match c.relationship.as_deref().map(clean_line).as_deref() {
                 Some(r) if r.chars().count() > 50 => {
                     err(
                         &format!("{path}.relationship"),
@@ -261,7 +263,7 @@ impl EnrolmentRequest {
                 }
             },
         };
-        let context = match self.context.map(|c| c.trim().to_owned()) {
+        let context = match self.context.map(|c| clean_text(&c).trim().to_owned()) {
             Some(c) if c.chars().count() > MAX_CONTEXT => {
                 err(
                     "context",
@@ -308,12 +310,21 @@ impl EnrolmentRequest {
 }
 
 fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) -> Option<Contact> {
-    let name = match p.name.as_deref().map(str::trim) {
-        None | Some("") => {
+    let name = match p.name.as_deref().map(clean_line).as_deref() {
+        None => {
             err(
                 &format!("{path}.name"),
                 "required: the name they use".to_owned(),
             );
+            None
+        }
+        Some("") => {
+            let message = if p.name.as_deref().is_some_and(|n| !n.trim().is_empty()) {
+                "has no characters that can be shown (only control or direction marks): send the name they use"
+            } else {
+                "required: the name they use"
+            };
+            err(&format!("{path}.name"), message.to_owned());
             None
         }
         Some(n) if n.chars().count() > 100 => {
@@ -410,6 +421,37 @@ mod tests {
         let errors = parse("{}").unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["patient", "service", "discharged_at"]);
+    }
+
+    #[test]
+    fn names_and_context_are_cleaned_before_they_are_kept() {
+        // JSON escapes: a NUL, a right-to-left override, CRLF, a bell, a left-to-right isolate.
+        let e = parse(
+            r#"{"patient": {"name": "  Margaret\u0000 \u202eEvans\u202c ", "phone": "07700 900123"},
+                "carers": [{"name": "Siân\r\nEvans", "phone": "07700 900124", "relationship": "daugh\u0007ter"}],
+                "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z",
+                "context": "Ward 7\r\nheart failure\u0000\u2066"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.patient.name, "Margaret Evans");
+        assert_eq!(e.carers[0].contact.name, "Siân Evans");
+        assert_eq!(e.carers[0].relationship.as_deref(), Some("daughter"));
+        assert_eq!(e.context.as_deref(), Some("Ward 7\nheart failure"));
+    }
+
+    #[test]
+    fn a_name_of_nothing_but_control_characters_is_refused() {
+        let errors = parse(
+            r#"{"patient": {"name": "\u0000\u202e", "phone": "07700 900123"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(errors[0].field, "patient.name");
+        assert!(
+            errors[0]
+                .message
+                .contains("no characters that can be shown"),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -109,3 +109,44 @@ async fn an_enrolment_welcomes_patient_and_carer_and_ends_on_delete() {
             .contains("out-of-hours service")
     );
 }
+
+/// An enrolment to the heart team, discharged at 17:00 on the test's Friday.
+fn discharge(patient: Value, carers: Value) -> Value {
+    json!({
+        "patient": patient,
+        "carers": carers,
+        "service": "cardiology-ward-7",
+        "discharged_at": "2026-11-27T17:00:00Z",
+    })
+}
+
+#[tokio::test]
+async fn control_and_direction_characters_never_reach_a_phone() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    // A NUL inside the first name and a right-to-left override before the surname.
+    let response = app
+        .enrol(&discharge(
+            json!({"name": "Marg\u{0}aret \u{202E}Evans", "phone": "07700 900801"}),
+            json!([]),
+        ))
+        .await;
+    assert_eq!(response.status(), 201);
+    app.settle().await;
+    let welcome = &app.twilio.messages_to(MARGARET)[0].body;
+    assert!(welcome.starts_with("Hello Margaret."), "{welcome}");
+    assert!(
+        !welcome.chars().any(|c| c.is_control() || c == '\u{202E}'),
+        "{welcome:?}"
+    );
+
+    // A name that is nothing but such characters is no name.
+    let response = app
+        .enrol(&discharge(
+            json!({"name": "\u{0}\u{202E}", "phone": "07700 900803"}),
+            json!([]),
+        ))
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "patient.name");
+}
