@@ -13,7 +13,9 @@ pub mod phone;
 pub mod text;
 
 pub use email::{EmailAddress, EmailAddressError};
-pub use enrolment::{Carer, Contact, Enrolment, EnrolmentId, EnrolmentRequest, FieldError};
+pub use enrolment::{
+    Carer, Contact, Enrolment, EnrolmentId, EnrolmentRequest, FieldError, FieldMessage, FieldNote,
+};
 pub use id::{Id, IdError};
 pub use phone::{NumberKind, PhoneNumber, PhoneNumberError, SenderError};
 pub use text::{clean_line, clean_text};
