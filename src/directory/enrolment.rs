@@ -6,9 +6,10 @@
 //! is wrong with it. A phone must be one a person answers: premium-rate,
 //! freephone, revenue-sharing and other numbers that are not a person's
 //! own are refused; a landline is accepted but never texted, and
-//! [`Enrolment::notes`] says so to whoever sent the enrolment. Names, relationships and context are cleaned of
-//! control and bidirectional characters ([`clean_line`], [`clean_text`])
-//! before they are checked and stored.
+//! [`Enrolment::notes`] says so to whoever sent the enrolment. Names,
+//! relationships and context are cleaned of control and bidirectional
+//! characters ([`clean_line`], [`clean_text`]) before they are checked and
+//! stored.
 
 use std::fmt;
 

@@ -122,82 +122,41 @@ pub enum NumberKind {
 const UK_KINDS: &[(&str, NumberKind)] = &[
     // Isle of Man mobiles sit inside the pager range.
     ("7624", NumberKind::Mobile),
-    (
-        "76",
-        NumberKind::NonPersonal {
-            what: "a pager number (starting 076)",
-        },
-    ),
+    ("76", non_personal("a pager number (starting 076)")),
     (
         "70",
-        NumberKind::NonPersonal {
-            what: "a personal numbering number (starting 070), which forwards calls elsewhere",
-        },
+        non_personal("a personal numbering number (starting 070), which forwards calls elsewhere"),
     ),
     ("7", NumberKind::Mobile),
     ("1", NumberKind::Landline),
     ("2", NumberKind::Landline),
     (
         "3",
-        NumberKind::NonPersonal {
-            what: "a non-geographic number (starting 03) of the kind organisations use",
-        },
+        non_personal("a non-geographic number (starting 03) of the kind organisations use"),
     ),
-    (
-        "55",
-        NumberKind::NonPersonal {
-            what: "a corporate number (starting 055)",
-        },
-    ),
+    ("55", non_personal("a corporate number (starting 055)")),
     (
         "56",
-        NumberKind::NonPersonal {
-            what: "an internet telephony number (starting 056)",
-        },
+        non_personal("an internet telephony number (starting 056)"),
     ),
-    (
-        "500",
-        NumberKind::NonPersonal {
-            what: "a freephone number (starting 0500)",
-        },
-    ),
-    (
-        "800",
-        NumberKind::NonPersonal {
-            what: "a freephone number (starting 0800)",
-        },
-    ),
-    (
-        "808",
-        NumberKind::NonPersonal {
-            what: "a freephone number (starting 0808)",
-        },
-    ),
+    ("500", non_personal("a freephone number (starting 0500)")),
+    ("800", non_personal("a freephone number (starting 0800)")),
+    ("808", non_personal("a freephone number (starting 0808)")),
     (
         "84",
-        NumberKind::NonPersonal {
-            what: "a revenue-sharing service number (starting 084)",
-        },
+        non_personal("a revenue-sharing service number (starting 084)"),
     ),
     (
         "87",
-        NumberKind::NonPersonal {
-            what: "a revenue-sharing service number (starting 087)",
-        },
+        non_personal("a revenue-sharing service number (starting 087)"),
     ),
-    (
-        "8",
-        NumberKind::NonPersonal {
-            what: "a special service number (starting 08)",
-        },
-    ),
-    (
-        "9",
-        NumberKind::NonPersonal {
-            what: "a premium-rate number (starting 09)",
-        },
-    ),
+    ("8", non_personal("a special service number (starting 08)")),
+    ("9", non_personal("a premium-rate number (starting 09)")),
 ];
+
+const fn non_personal(what: &'static str) -> NumberKind {
+    NumberKind::NonPersonal { what }
+}
 
 /// The longest alphanumeric sender id the GSM standard allows.
 const MAX_ALPHANUMERIC: usize = 11;
