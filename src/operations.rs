@@ -92,7 +92,8 @@ impl Operations {
                 )
             }),
         );
-        for (contact, label) in people {
+        // A landline is enrolled for calls but never texted (`Enrolment::notes` says so).
+        for (contact, label) in people.filter(|(contact, _)| contact.phone.can_text()) {
             let body = self.templates.render(
                 "sms/welcome.txt",
                 minijinja::context! { first_name => contact.first_name(), service },

@@ -437,3 +437,24 @@ fn cover_may_be_written_with_an_offset() {
     );
     assert_eq!(on_call(&rota, "2026-11-27T19:05")[0], ["amara"]);
 }
+
+#[test]
+fn a_quoted_cover_time_with_an_offset_is_refused() {
+    // rota/README.md: only an unquoted time may carry an offset.
+    let p = problems(
+        "[[overrides]]\nfor = \"chen\"\ncovering = \"amara\"\nfrom = \"2026-11-27T08:00:00Z\"\nuntil = 2026-11-28T08:00:00\n",
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].contains("write a local (UK) date and time"), "{p:?}");
+}
+
+#[test]
+fn names_from_rota_files_lose_control_and_direction_characters() {
+    // TOML escapes: a NUL, a right-to-left override, a tab and a line break.
+    let rota = trust_with(
+        "[people.zoe]\nname = \"Zo\u{eb}\\u0000 \\u202EHart\"\nrole = \"Staff\\tnurse\\n\"\nphone = \"07700 900115\"\n",
+    );
+    let zoe = rota.person("zoe").unwrap();
+    assert_eq!(zoe.name, "Zoë Hart");
+    assert_eq!(zoe.role, "Staff nurse");
+}

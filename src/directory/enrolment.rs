@@ -3,7 +3,13 @@
 //!
 //! [`EnrolmentRequest::parse`] turns what a discharge system sends into an
 //! [`Enrolment`] or a list of field errors, each naming the field and what
-//! is wrong with it.
+//! is wrong with it. A phone must be one a person answers: premium-rate,
+//! freephone, revenue-sharing and other numbers that are not a person's
+//! own are refused; a landline is accepted but never texted, and
+//! [`Enrolment::notes`] says so to whoever sent the enrolment. Names,
+//! relationships and context are cleaned of control and bidirectional
+//! characters ([`clean_line`], [`clean_text`]) before they are checked and
+//! stored.
 
 use std::fmt;
 
@@ -11,7 +17,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{EmailAddress, Id, PhoneNumber};
+use super::{EmailAddress, Id, NumberKind, PhoneNumber, clean_line, clean_text};
 use crate::clock::Instant;
 
 /// An enrolment's id.
@@ -110,16 +116,46 @@ impl Enrolment {
     pub fn is_active(&self, now: Instant) -> bool {
         self.ended_at.is_none() && now < self.ends_at
     }
+
+    /// The patient and the carers, each with the path of their fields in
+    /// the request (`patient`, `carers[0]`, …).
+    pub fn people(&self) -> impl Iterator<Item = (String, &Contact)> {
+        std::iter::once(("patient".to_owned(), &self.patient)).chain(
+            self.carers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("carers[{i}]"), &c.contact)),
+        )
+    }
+
+    /// What whoever sent the enrolment should know about fields that were
+    /// accepted: today, one note for each phone that will not be texted.
+    pub fn notes(&self) -> Vec<FieldNote> {
+        self.people()
+            .filter(|(_, c)| c.phone.kind() == NumberKind::Landline)
+            .map(|(path, _)| FieldNote {
+                field: format!("{path}.phone"),
+                message: "is a landline, so it will not be texted: this person gets no welcome text and no updates by text. It is kept for calls. To reach them by text, send a mobile number instead".to_owned(),
+            })
+            .collect()
+    }
 }
 
-/// One field that is wrong, and how.
+/// A message about one field of an enrolment: what is wrong with it, or
+/// what the sender should know about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
+pub struct FieldMessage {
     /// The field's path, e.g. `carers[0].phone`.
     pub field: String,
-    /// What is wrong and what to send instead.
+    /// What is wrong and what to send instead, or what will happen.
     pub message: String,
 }
+
+/// One field that is wrong, and how (a `422` lists them).
+pub type FieldError = FieldMessage;
+
+/// Something to know about a field that was accepted (a `201` lists them).
+pub type FieldNote = FieldMessage;
 
 /// The body of `POST /api/v1/enrolments`, before it is checked.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -186,7 +222,7 @@ impl EnrolmentRequest {
         let mut carers = Vec::new();
         for (i, c) in self.carers.iter().enumerate() {
             let path = format!("carers[{i}]");
-            let relationship = match c.relationship.as_deref().map(str::trim) {
+            let relationship = match c.relationship.as_deref().map(clean_line).as_deref() {
                 Some(r) if r.chars().count() > 50 => {
                     err(
                         &format!("{path}.relationship"),
@@ -261,7 +297,7 @@ impl EnrolmentRequest {
                 }
             },
         };
-        let context = match self.context.map(|c| c.trim().to_owned()) {
+        let context = match self.context.map(|c| clean_text(&c).trim().to_owned()) {
             Some(c) if c.chars().count() > MAX_CONTEXT => {
                 err(
                     "context",
@@ -308,12 +344,21 @@ impl EnrolmentRequest {
 }
 
 fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) -> Option<Contact> {
-    let name = match p.name.as_deref().map(str::trim) {
-        None | Some("") => {
+    let name = match p.name.as_deref().map(clean_line).as_deref() {
+        None => {
             err(
                 &format!("{path}.name"),
                 "required: the name they use".to_owned(),
             );
+            None
+        }
+        Some("") => {
+            let message = if p.name.as_deref().is_some_and(|n| !n.trim().is_empty()) {
+                "has no characters that can be shown (only control or direction marks): send the name they use"
+            } else {
+                "required: the name they use"
+            };
+            err(&format!("{path}.name"), message.to_owned());
             None
         }
         Some(n) if n.chars().count() > 100 => {
@@ -331,7 +376,15 @@ fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) ->
             None
         }
         Some(text) => PhoneNumber::parse(text)
-            .map_err(|e| err(&format!("{path}.phone"), e.to_string()))
+            .map_err(|e| e.to_string())
+            .and_then(|n| match n.kind() {
+                NumberKind::NonPersonal { what } => Err(format!(
+                    "{:?} is {what}, not a person's own phone: give their mobile number, like 07911 123456, or a landline they answer",
+                    text.trim()
+                )),
+                _ => Ok(n),
+            })
+            .map_err(|message| err(&format!("{path}.phone"), message))
             .ok(),
     };
     let email = match p.email.as_deref() {
@@ -410,6 +463,88 @@ mod tests {
         let errors = parse("{}").unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["patient", "service", "discharged_at"]);
+    }
+
+    #[test]
+    fn names_and_context_are_cleaned_before_they_are_kept() {
+        // JSON escapes: a NUL, a right-to-left override, CRLF, a bell, a left-to-right isolate.
+        let e = parse(
+            r#"{"patient": {"name": "  Margaret\u0000 \u202eEvans\u202c ", "phone": "07700 900123"},
+                "carers": [{"name": "Siân\r\nEvans", "phone": "07700 900124", "relationship": "daugh\u0007ter"}],
+                "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z",
+                "context": "Ward 7\r\nheart failure\u0000\u2066"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.patient.name, "Margaret Evans");
+        assert_eq!(e.carers[0].contact.name, "Siân Evans");
+        assert_eq!(e.carers[0].relationship.as_deref(), Some("daughter"));
+        assert_eq!(e.context.as_deref(), Some("Ward 7\nheart failure"));
+    }
+
+    #[test]
+    fn a_name_of_nothing_but_control_characters_is_refused() {
+        let errors = parse(
+            r#"{"patient": {"name": "\u0000\u202e", "phone": "07700 900123"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(errors[0].field, "patient.name");
+        assert!(
+            errors[0]
+                .message
+                .contains("no characters that can be shown"),
+            "{errors:?}"
+        );
+    }
+
+    fn enrol_with_phones(patient: &str, carer: &str) -> Result<Enrolment, Vec<FieldError>> {
+        parse(&format!(
+            r#"{{"patient": {{"name": "Margaret Evans", "phone": "{patient}"}},
+                "carers": [{{"name": "Sian Evans", "phone": "{carer}"}}],
+                "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z"}}"#
+        ))
+    }
+
+    #[test]
+    fn numbers_that_are_not_a_persons_own_phone_are_refused_by_name() {
+        for (number, words) in [
+            ("0909 879 0000", "premium-rate"),
+            ("0871 234 5678", "revenue-sharing"),
+            ("0844 234 5678", "revenue-sharing"),
+            ("0800 123 4567", "freephone"),
+            ("0808 123 4567", "freephone"),
+            ("070 1234 5678", "forwards calls"),
+            ("076 2345 6789", "pager"),
+            ("0300 123 4567", "organisations"),
+        ] {
+            let errors = enrol_with_phones("07700 900123", number).unwrap_err();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "carers[0].phone");
+            assert!(errors[0].message.contains(words), "{number}: {errors:?}");
+            assert!(
+                errors[0].message.contains("not a person's own phone"),
+                "{errors:?}"
+            );
+        }
+        let errors = enrol_with_phones("0909 879 0000", "07700 900124").unwrap_err();
+        assert_eq!(errors[0].field, "patient.phone");
+    }
+
+    #[test]
+    fn a_landline_is_enrolled_with_a_note_that_it_is_not_texted() {
+        let e = enrol_with_phones("07700 900123", "020 7946 0018").unwrap();
+        let notes = e.notes();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(notes[0].field, "carers[0].phone");
+        assert!(
+            notes[0].message.contains("landline") && notes[0].message.contains("not be texted"),
+            "{notes:?}"
+        );
+        assert!(
+            enrol_with_phones("07700 900123", "07700 900124")
+                .unwrap()
+                .notes()
+                .is_empty()
+        );
     }
 
     #[test]

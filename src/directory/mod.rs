@@ -2,17 +2,23 @@
 //!
 //! Staff come from the rota files; patients and carers (later) from
 //! enrolments. Contact details are parsed into [`PhoneNumber`] and
-//! [`EmailAddress`] where they enter, so nothing downstream re-checks them.
+//! [`EmailAddress`] where they enter, so nothing downstream re-checks them;
+//! free text (names, context, message bodies) goes through [`clean_text`]
+//! or [`clean_line`] where it enters.
 
 pub mod email;
 pub mod enrolment;
 pub mod id;
 pub mod phone;
+pub mod text;
 
 pub use email::{EmailAddress, EmailAddressError};
-pub use enrolment::{Carer, Contact, Enrolment, EnrolmentId, EnrolmentRequest, FieldError};
+pub use enrolment::{
+    Carer, Contact, Enrolment, EnrolmentId, EnrolmentRequest, FieldError, FieldMessage, FieldNote,
+};
 pub use id::{Id, IdError};
-pub use phone::{PhoneNumber, PhoneNumberError};
+pub use phone::{NumberKind, PhoneNumber, PhoneNumberError, SenderError};
+pub use text::{clean_line, clean_text};
 
 use std::fmt;
 

@@ -31,7 +31,9 @@ async fn enrol(
             tracing::info!(enrolment = %e.id, client = %client, service = %e.service, "enrolled");
             Ok((
                 StatusCode::CREATED,
-                Json(json!({ "id": e.id, "service": e.service, "ends_at": local_time(e.ends_at) })),
+                Json(
+                    json!({ "id": e.id, "service": e.service, "ends_at": local_time(e.ends_at), "notes": e.notes() }),
+                ),
             ))
         }
         Err(EnrolError::Invalid(errors)) => Err(ApiError::Invalid(errors)),

@@ -21,7 +21,7 @@ use super::rotation::{PersonIx, Rotation};
 use super::{Level, Rota, Service, ServiceIx, Who};
 use crate::calendar::{Calendar, Division, Span, WorkingHours, instant_of};
 use crate::clock::Instant;
-use crate::directory::{ContactMethod, EmailAddress, Id, PhoneNumber, Staff};
+use crate::directory::{ContactMethod, EmailAddress, Id, PhoneNumber, Staff, clean_line};
 
 /// One thing wrong with the rota files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -515,10 +515,11 @@ impl Compiler<'_> {
                 ),
             );
         }
+        // Names and roles reach patients' and clinicians' phones: no control characters.
         Staff {
             id,
-            name: raw.name,
-            role: raw.role,
+            name: clean_line(&raw.name),
+            role: clean_line(&raw.role),
             contacts,
         }
     }

@@ -109,3 +109,124 @@ async fn an_enrolment_welcomes_patient_and_carer_and_ends_on_delete() {
             .contains("out-of-hours service")
     );
 }
+
+/// Enrol a patient and carers with the heart team, discharged at 17:00 on the test's Friday.
+async fn discharge(app: &TestApp, patient: Value, carers: Value) -> reqwest::Response {
+    app.enrol(&json!({
+        "patient": patient,
+        "carers": carers,
+        "service": "cardiology-ward-7",
+        "discharged_at": "2026-11-27T17:00:00Z",
+    }))
+    .await
+}
+
+#[tokio::test]
+async fn control_and_direction_characters_never_reach_a_phone() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    // A NUL inside the first name and a right-to-left override before the surname.
+    let response = discharge(
+        &app,
+        json!({"name": "Marg\u{0}aret \u{202E}Evans", "phone": "07700 900801"}),
+        json!([]),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    app.settle().await;
+    let welcome = &app.twilio.messages_to(MARGARET)[0].body;
+    assert!(welcome.starts_with("Hello Margaret."), "{welcome}");
+    assert!(
+        !welcome.chars().any(|c| c.is_control() || c == '\u{202E}'),
+        "{welcome:?}"
+    );
+
+    // A name that is nothing but such characters is no name.
+    let response = discharge(
+        &app,
+        json!({"name": "\u{0}\u{202E}", "phone": "07700 900803"}),
+        json!([]),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "patient.name");
+}
+
+#[tokio::test]
+async fn numbers_that_cannot_be_a_persons_own_are_refused_saying_why() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    let response = discharge(
+        &app,
+        json!({"name": "Margaret Evans", "phone": "0909 879 0000"}),
+        json!([
+            {"name": "Sian Evans", "phone": "07700 900802"},
+            {"name": "Huw Evans", "phone": "0800 123 4567"},
+            {"name": "Gwen Evans", "phone": "0871 234 5678"},
+        ]),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    let errors: Vec<(&str, &str)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    let fields: Vec<&str> = errors.iter().map(|(f, _)| *f).collect();
+    assert_eq!(
+        fields,
+        ["patient.phone", "carers[1].phone", "carers[2].phone"]
+    );
+    for ((_, message), words) in errors
+        .iter()
+        .zip(["premium-rate", "freephone", "revenue-sharing"])
+    {
+        assert!(message.contains(words), "{message}");
+        assert!(message.contains("not a person's own phone"), "{message}");
+    }
+    app.settle().await;
+    assert!(app.twilio.messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_landline_is_enrolled_but_never_texted_and_the_answer_says_so() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    let response = discharge(
+        &app,
+        json!({"name": "Margaret Evans", "phone": "07700 900801"}),
+        json!([{"name": "Sian Evans", "phone": "020 7946 0802", "relationship": "daughter"}]),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    let notes = body["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{body}");
+    assert_eq!(notes[0]["field"], "carers[0].phone");
+    let message = notes[0]["message"].as_str().unwrap();
+    assert!(message.contains("landline"), "{message}");
+    assert!(message.contains("will not be texted"), "{message}");
+
+    app.settle().await;
+    assert_eq!(
+        app.twilio.messages_to(MARGARET).len(),
+        1,
+        "Margaret is welcomed"
+    );
+    assert!(
+        app.twilio.messages_to("+442079460802").is_empty(),
+        "nothing is texted to a landline"
+    );
+
+    // A mobile-only enrolment has no notes.
+    let body: Value = discharge(
+        &app,
+        json!({"name": "Owen Jones", "phone": "07700 900811"}),
+        json!([]),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(body["notes"], json!([]));
+}

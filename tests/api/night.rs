@@ -221,7 +221,7 @@ async fn margaret_hears_when_her_concern_is_taken_and_when_it_is_resolved() {
     let confirmation = &to_hannah.last().unwrap().body;
     assert!(
         confirmation.contains(&format!(
-            "You have concern {hannah_code} (Margaret, Community nursing, north locality)"
+            "You have concern {hannah_code} for Margaret, Community nursing, north locality"
         )) && confirmation.contains(&format!("Reply R{hannah_code} when it is resolved")),
         "at 19:10 she knows it worked: {confirmation}"
     );
@@ -231,7 +231,7 @@ async fn margaret_hears_when_her_concern_is_taken_and_when_it_is_resolved() {
             .last()
             .unwrap()
             .body
-            .contains("is taken by"),
+            .contains("has accepted concern"),
         "Kiran is told it is taken"
     );
 
@@ -242,7 +242,7 @@ async fn margaret_hears_when_her_concern_is_taken_and_when_it_is_resolved() {
     app.settle().await;
     let confirmation = app.twilio.messages_to(HANNAH).last().unwrap().body.clone();
     assert!(
-        confirmation.contains(&format!("Concern {hannah_code} (Margaret) is resolved")),
+        confirmation.contains(&format!("Concern {hannah_code} for Margaret is resolved")),
         "{confirmation}"
     );
     let closed = app
@@ -253,7 +253,7 @@ async fn margaret_hears_when_her_concern_is_taken_and_when_it_is_resolved() {
         .body
         .clone();
     assert!(
-        closed.contains("marked your concern as dealt with")
+        closed.contains("has dealt with the message and closed it")
             && closed.contains("still worried")
             && closed.contains("NHS 111")
             && closed.contains("999"),
@@ -261,7 +261,7 @@ async fn margaret_hears_when_her_concern_is_taken_and_when_it_is_resolved() {
     );
     let to_kiran = app.twilio.messages_to(KIRAN).last().unwrap().body.clone();
     assert!(
-        to_kiran.contains(&format!("Concern {code}")) && to_kiran.contains("was resolved by"),
+        to_kiran.contains(&format!("has resolved concern {code}")),
         "whoever was told 'taken' is told 'resolved': {to_kiran}"
     );
     assert_eq!(

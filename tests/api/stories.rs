@@ -67,7 +67,7 @@ async fn friday_evening_text_is_accepted_after_one_escalation() {
     let page = &app.twilio.messages_to(KIRAN)[0];
     assert!(
         page.body
-            .contains("Margaret (Community nursing, north locality, discharged 27 Nov)"),
+            .contains("Margaret - Community nursing, north locality, discharged 27 Nov:"),
         "{}",
         page.body
     );
@@ -107,12 +107,12 @@ async fn friday_evening_text_is_accepted_after_one_escalation() {
     let told = app.twilio.messages_to(MARGARET);
     assert_eq!(
         told.last().unwrap().body,
-        "Hannah Price, District nursing team leader, has your message and will contact you on this number."
+        "Hannah Price, District nursing team leader, has the message and will be in touch."
     );
     let kiran = app.twilio.messages_to(KIRAN);
     assert_eq!(
         kiran.last().unwrap().body,
-        format!("Concern {code} (Margaret) is taken by Hannah Price. No action needed.")
+        format!("Hannah Price has accepted concern {code} for Margaret. No action needed.")
     );
 
     // Kiran, late to his phone, tries to accept: he is told who has it.
@@ -150,7 +150,7 @@ async fn friday_evening_text_is_accepted_after_one_escalation() {
             .unwrap()
             .body
             .starts_with(&format!(
-                "Reminder: you accepted concern {code2} (Margaret) at 19:18."
+                "Reminder: you accepted concern {code2} for Margaret at 19:18."
             ))
     );
     app.text(HANNAH, &format!("R{code2} Visited, dressing changed"))
@@ -180,7 +180,7 @@ async fn a_red_flag_gets_999_advice_at_once_and_pages_two_levels() {
     let reply = app.twilio.messages_to(MARGARET).last().unwrap().clone();
     assert_eq!(
         reply.body,
-        "If this is an emergency, call 999 now. Your message mentions chest pain. We are also contacting the on-call team urgently."
+        "If this is an emergency, call 999 now. Your message mentions \"chest pain\". We are also contacting the on-call team urgently."
     );
     assert!(
         app.twilio.messages_to(KIRAN)[0]
@@ -214,7 +214,7 @@ async fn an_unknown_sender_still_reaches_a_person() {
     let page = &app.twilio.messages_to(SAM)[0];
     assert!(
         page.body
-            .contains("Unknown sender …0999 (out-of-hours service)"),
+            .contains("Unknown sender …0999 - out-of-hours service:"),
         "{}",
         page.body
     );
@@ -230,7 +230,7 @@ async fn an_unknown_sender_still_reaches_a_person() {
     assert!(
         to_sam[1]
             .body
-            .contains("wrote again: \"He is called John Smith\""),
+            .contains(": \"He is called John Smith\" Reply"),
         "{}",
         to_sam[1].body
     );
@@ -247,14 +247,13 @@ async fn a_carer_writes_and_both_carer_and_patient_are_told_who_has_it() {
     let page = app.twilio.messages_to(KIRAN)[0].clone();
     assert!(
         page.body
-            .starts_with("Margaret (via daughter Sian) (Community nursing"),
+            .starts_with("Margaret (via daughter Sian) - Community nursing"),
         "{}",
         page.body
     );
     app.text(KIRAN, "ACK").await; // a bare accept: Kiran has exactly one open page
     app.settle().await;
-    let accepted =
-        "Kiran Patel, Community staff nurse, has your message and will contact you on this number.";
+    let accepted = "Kiran Patel, Community staff nurse, has the message and will be in touch.";
     assert_eq!(app.twilio.messages_to(SIAN).last().unwrap().body, accepted);
     assert_eq!(
         app.twilio.messages_to(MARGARET).last().unwrap().body,
@@ -290,7 +289,7 @@ async fn a_handover_mid_escalation_pages_the_new_on_call_nurse() {
             .last()
             .unwrap()
             .body
-            .contains("is taken by Kiran Patel")
+            .starts_with("Kiran Patel has accepted concern")
     );
 }
 

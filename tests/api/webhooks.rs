@@ -141,7 +141,7 @@ async fn a_patient_who_texts_stop_is_not_texted_again_until_start() {
         told.last()
             .unwrap()
             .body
-            .contains("wrote again: \"START\" \"(texts to them are allowed again)\""),
+            .contains(": \"START\" \"(texts to them are allowed again)\" Reply"),
         "the nurse with her open concern is told: {told:#?}"
     );
     // A "Yes" from someone who never opted out is an answer, not a keyword: it reaches the nurse.
@@ -154,7 +154,7 @@ async fn a_patient_who_texts_stop_is_not_texted_again_until_start() {
             .last()
             .unwrap()
             .body
-            .contains("wrote again: \"Yes\"")
+            .contains(": \"Yes\" Reply")
     );
     app.text(MARGARET, "Thank you").await;
     app.settle().await;
@@ -253,7 +253,7 @@ async fn the_signed_link_shows_the_whole_story_and_accepts_with_one_tap() {
             .last()
             .unwrap()
             .body
-            .starts_with("Kiran Patel, Community staff nurse, has your message")
+            .starts_with("Kiran Patel, Community staff nurse, has the message")
     );
     let html = app
         .http

@@ -1,0 +1,539 @@
+//! Every text people read, rendered as they will read it: each template
+//! under `templates/`, for each service of the demo trust in `rota/`, with
+//! the variables the code gives it, checked for the slips a reader notices
+//! (a doubled "the the", a leftover `{{`, an empty "()", a stray " ,", an
+//! unrendered `none`) and, for texts, for length.
+//!
+//! [`CONTEXTS`] says, for each template, what it is rendered with; it is
+//! kept in step with the `render(` calls in `src/engine.rs`,
+//! `src/operations.rs` and `src/http/`. A template on disk with no entry
+//! fails the test, so a new one cannot go unreviewed: add one line.
+//!
+//! To read every rendering, as a patient and as a clinician at 03:00 would:
+//!
+//! ```sh
+//! cargo nextest run --test templates --no-capture
+//! ```
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use nightingale::calendar::parse_instant;
+use nightingale::directory::Staff;
+use nightingale::rota::{Rota, Service, load_dir};
+use nightingale::templates::Templates;
+use serde_json::{Value, json};
+
+/// What one rendering is about: a demo service, its trust, and who is on
+/// call for it on a Friday evening.
+struct Scene<'a> {
+    service: &'a Service,
+    trust: &'a str,
+    clinician: &'a Staff,
+}
+
+/// The contexts one template is rendered with: one for each branch a reader may meet.
+type Contexts = fn(&Scene) -> Vec<Value>;
+
+/// Every template and what the code renders it with. Values are realistic:
+/// a page quotes at most 100 characters of the sender's words, cut at a
+/// word and ended with "…", as the engine's `quote` does.
+const CONTEXTS: &[(&str, Contexts)] = &[
+    // To patients and carers.
+    ("sms/welcome.txt", |s| {
+        vec![
+            json!({"first_name": "Margaret", "service": s.service.patient_name}),
+            json!({"first_name": "Siân", "service": s.service.patient_name}),
+        ]
+    }),
+    ("sms/received.txt", |s| {
+        vec![json!({"service": s.service.patient_name})]
+    }),
+    ("sms/received_unknown.txt", |s| {
+        vec![json!({"trust": s.trust})]
+    }),
+    ("sms/red_flag.txt", |_| {
+        ["chest pain", "can't breathe", "won't wake up", "self harm"]
+            .iter()
+            .map(|phrase| json!({"phrase": phrase}))
+            .collect()
+    }),
+    ("sms/accepted.txt", |s| {
+        vec![
+            json!({"name": s.clinician.name, "role": s.clinician.role}),
+            // `role` is optional in rota files.
+            json!({"name": s.clinician.name, "role": ""}),
+        ]
+    }),
+    ("sms/call_111.txt", |_| vec![json!({})]),
+    ("sms/resolved.txt", |s| {
+        vec![
+            json!({"name": s.clinician.name, "role": s.clinician.role, "service": s.service.patient_name}),
+            json!({"name": s.clinician.name, "role": "", "service": s.service.patient_name}),
+        ]
+    }),
+    // To clinicians.
+    ("sms/page.txt", |s| {
+        vec![
+            json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+                   "text": QUOTE, "link": link(s), "code": 12}),
+            json!({"urgent": true, "who": "Margaret (via daughter Sian)", "service": s.service.name,
+                   "discharged": "27 Nov", "text": "Mum has chest pain and is very pale", "link": link(s), "code": 12}),
+            json!({"urgent": false, "who": "Unknown sender …0999", "service": "out-of-hours service",
+                   "discharged": null, "text": "Is anyone there?", "link": link(s), "code": 7}),
+        ]
+    }),
+    ("sms/forward.txt", |s| {
+        vec![
+            json!({"who": "Margaret", "code": 12, "messages": ["It is worse now"], "more": 0, "link": null, "accepted": false}),
+            json!({"who": "Margaret (via daughter Sian)", "code": 12, "messages": [QUOTE, "STOP", "(texts to them are now stopped)"],
+                   "more": 0, "link": null, "accepted": true}),
+            // A burst: what fits is quoted, the rest counted behind the link.
+            json!({"who": "Unknown sender …0999", "code": 7, "messages": ["Hello?", "Is anyone there?", QUOTE],
+                   "more": 27, "link": link(s), "accepted": false}),
+            json!({"who": "Unknown sender …0999", "code": 7, "messages": ["Hello?"],
+                   "more": 1, "link": link(s), "accepted": false}),
+        ]
+    }),
+    ("sms/you_accepted.txt", |s| {
+        vec![
+            json!({"code": 12, "who": "Margaret", "service": s.service.name}),
+            json!({"code": 12, "who": "Margaret (via daughter Sian)", "service": s.service.name}),
+        ]
+    }),
+    ("sms/you_resolved.txt", |_| {
+        vec![json!({"code": 12, "who": "Margaret (via daughter Sian)"})]
+    }),
+    ("sms/taken.txt", |s| {
+        vec![
+            json!({"code": 12, "who": "Margaret", "name": s.clinician.name}),
+            json!({"code": 12, "who": "Margaret (via daughter Sian)", "name": s.clinician.name}),
+        ]
+    }),
+    ("sms/already_accepted.txt", |s| {
+        vec![json!({"name": s.clinician.name})]
+    }),
+    ("sms/you_have_it.txt", |_| vec![json!({"code": 12})]),
+    ("sms/reminder.txt", |_| {
+        vec![
+            json!({"code": 12, "who": "Margaret", "accepted_at": "19:09"}),
+            json!({"code": 12, "who": "Margaret (via daughter Sian)", "accepted_at": "03:12"}),
+        ]
+    }),
+    ("sms/resolved_by.txt", |s| {
+        vec![json!({"code": 12, "who": "Margaret (via daughter Sian)", "name": s.clinician.name})]
+    }),
+    ("sms/already_resolved.txt", |_| vec![json!({})]),
+    ("sms/help.txt", |_| {
+        vec![
+            json!({"codes": ""}),
+            json!({"codes": "12"}),
+            json!({"codes": "12, 14"}),
+        ]
+    }),
+    // To Twilio: what a caller hears.
+    ("twiml/empty.xml", |_| vec![json!({})]),
+    // Pages behind a page's link, and what the link shows when it cannot.
+    ("pages/concern.html", |s| {
+        let timeline = json!([
+            {"at": "Fri 27 Nov 19:05", "text": format!("Message from the carer (daughter): “{MESSAGE}”")},
+            {"at": "Fri 27 Nov 19:05", "text": format!("Paged {} (level 1), code 12", s.clinician.name)},
+            {"at": "Fri 27 Nov 19:05", "text": "Text to carer (daughter) (notice) sent"},
+        ]);
+        let open = json!({
+            "code": "12", "service": s.service.name, "urgent": false, "patient": "Margaret Evans",
+            "status": "Waiting for someone to accept", "text": MESSAGE, "party": "carer (daughter)",
+            "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
+            "phone": "+447700900802", "opened": "Fri 27 Nov 19:05", "can_act": true,
+            "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
+            "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05",
+        });
+        let mut accepted = open.clone();
+        accepted["status"] = json!(format!(
+            "Accepted by {} at Fri 27 Nov 19:09",
+            s.clinician.name
+        ));
+        accepted["can_act"] = json!(false);
+        let mut stranger = open.clone();
+        stranger["patient"] = json!("Unknown sender");
+        stranger["party"] = json!("unknown sender");
+        stranger["urgent"] = json!(true);
+        stranger["discharged"] = Value::Null;
+        stranger["context"] = Value::Null;
+        stranger["service"] = json!("Out-of-hours service");
+        // The code is empty when it cannot be looked up.
+        stranger["code"] = json!("");
+        vec![open, accepted, stranger]
+    }),
+    ("pages/message.html", |_| {
+        // Every message src/http/pages.rs shows.
+        [
+            ("Link not valid", "This link is not valid. Reply to the page by text instead."),
+            (
+                "Link not valid",
+                "This link has expired. Reply to the page by text instead (A and the number to accept).",
+            ),
+            (
+                "Try again",
+                "The page cannot be shown just now. Try again in a minute, or reply to the page by text.",
+            ),
+            ("Not found", "This concern no longer exists."),
+            ("Not understood", "Choose Accept or Pass."),
+            (
+                "Try again",
+                "That did not go through. Try again, or reply to the page by text.",
+            ),
+        ]
+        .iter()
+        .map(|(title, message)| json!({"title": title, "message": message}))
+        .collect()
+    }),
+];
+
+/// Files under `templates/` that are not templates.
+const NOT_TEMPLATES: &[&str] = &["README.md", "red_flags.txt"];
+
+/// Word pairs that may stand doubled on purpose ("that that"), lowercase.
+const DOUBLES_ALLOWED: &[&str] = &[];
+
+/// The longest text: three SMS segments of plain (GSM-7) characters.
+const SMS_BUDGET: usize = 480;
+
+/// A sender's words as a page quotes them, at the longest.
+const QUOTE: &str = "Mum was discharged today and her leg dressing is soaked through already. Should I change it or…";
+
+/// A sender's words in full, as the concern's page shows them.
+const MESSAGE: &str = "Mum was discharged today and her leg dressing is soaked through already. Should I change it or wait for the nurse in the morning?";
+
+fn link(s: &Scene) -> String {
+    format!(
+        "https://nightingale.riverside-nhs.example/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s={}&e=1796083500&sig=4f1c9a0b7e2d6c3f8a5b1e0d9c7f2a64",
+        s.clinician.id
+    )
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every template file, as its name relative to `templates/` (`sms/page.txt`).
+fn templates_on_disk(dir: &Path, under: &str, found: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        let path = if under.is_empty() {
+            name.clone()
+        } else {
+            format!("{under}/{name}")
+        };
+        if entry.file_type().unwrap().is_dir() {
+            templates_on_disk(&entry.path(), &path, found);
+        } else if !NOT_TEMPLATES.contains(&path.as_str()) {
+            found.insert(path);
+        }
+    }
+}
+
+#[test]
+fn every_template_reads_well_for_every_service() {
+    let dir = root().join("templates");
+    let mut on_disk = BTreeSet::new();
+    templates_on_disk(&dir, "", &mut on_disk);
+    let in_table: BTreeSet<String> = CONTEXTS.iter().map(|(n, _)| n.to_string()).collect();
+    let missing: Vec<_> = on_disk.difference(&in_table).collect();
+    assert!(
+        missing.is_empty(),
+        "add a context for {missing:?} to CONTEXTS in tests/templates.rs (what the code renders it with)"
+    );
+    let stale: Vec<_> = in_table.difference(&on_disk).collect();
+    assert!(
+        stale.is_empty(),
+        "CONTEXTS names templates that are not on disk: {stale:?}"
+    );
+
+    let rota: Rota = load_dir(&root().join("rota")).unwrap_or_else(|p| panic!("{p}"));
+    let templates = Templates::load(&dir).unwrap();
+    let friday_evening = parse_instant("2026-11-27T19:05").unwrap();
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (name, contexts) in CONTEXTS {
+        let variables = variables_of(&dir, name);
+        if name.starts_with("sms/") {
+            let fixed = fixed_text(&std::fs::read_to_string(dir.join(name)).unwrap());
+            let odd: String = fixed.chars().filter(|c| !is_gsm7(*c)).collect();
+            if !odd.is_empty() {
+                problems.push(format!(
+                    "{name}: {odd:?} is not in the plain SMS alphabet (GSM-7); it makes every text with it cost twice as many segments"
+                ));
+            }
+        }
+        for service in rota.services() {
+            let ix = rota.service(service.id.as_str()).unwrap();
+            let chain = rota.resolve(ix, friday_evening);
+            let scene = Scene {
+                service,
+                trust: &rota.trust_name,
+                clinician: chain.levels[0].on_call[0].person,
+            };
+            let contexts = contexts(&scene);
+            for (i, context) in contexts.iter().enumerate() {
+                let at = format!("{name} · {} · {} of {}", service.id, i + 1, contexts.len());
+                for v in &variables {
+                    if context.get(v).is_none() {
+                        problems.push(format!(
+                            "{at}: the template uses `{v}`, which its context does not give: is the code passing it?"
+                        ));
+                    }
+                }
+                let rendered = templates
+                    .render(name, context)
+                    .unwrap_or_else(|e| panic!("{at}: {e:#}"));
+                if !seen.insert(rendered.clone()) {
+                    continue; // the same words for another service: read and checked once
+                }
+                show(&at, name, &rendered);
+                problems.extend(
+                    check(name, &rendered)
+                        .into_iter()
+                        .map(|p| format!("{at}: {p}")),
+                );
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The variables a template reads from its context.
+fn variables_of(dir: &Path, name: &str) -> BTreeSet<String> {
+    let mut env = minijinja::Environment::new();
+    env.set_loader(minijinja::path_loader(dir));
+    env.get_template(name)
+        .unwrap()
+        .undeclared_variables(false)
+        .into_iter()
+        .collect()
+}
+
+fn show(at: &str, name: &str, rendered: &str) {
+    if name.starts_with("sms/") {
+        let (segments, alphabet) = sms_segments(rendered);
+        println!(
+            "── {at} · {} characters, {segments} segment(s) in {alphabet}\n{rendered}\n",
+            rendered.chars().count()
+        );
+    } else {
+        println!("── {at}\n{}\n", text_nodes(rendered).join("\n"));
+    }
+}
+
+/// What is wrong with one rendering, in words.
+fn check(name: &str, rendered: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for markup in ["{{", "}}", "{%", "%}", "{#", "#}"] {
+        if rendered.contains(markup) {
+            problems.push(format!("leftover template markup {markup:?}"));
+        }
+    }
+    let nodes = if name.starts_with("sms/") {
+        vec![rendered.to_owned()]
+    } else {
+        problems.extend(empty_elements(rendered));
+        text_nodes(rendered)
+    };
+    for node in &nodes {
+        for bad in ["()", "( )", "[]", "\"\"", "“”", "‘’", "''"] {
+            if node.contains(bad) {
+                problems.push(format!("empty brackets or quotes {bad:?} in {node:?}"));
+            }
+        }
+        for bad in [" ,", " .", " ;", " :", " ?", " !", ",,", ",.", ".,"] {
+            if node.contains(bad) {
+                problems.push(format!("spacing artefact {bad:?} in {node:?}"));
+            }
+        }
+        if node.contains("  ") {
+            problems.push(format!("double space in {node:?}"));
+        }
+        if node != node.trim() {
+            problems.push(format!("space at an end of {node:?}"));
+        }
+        let words: Vec<&str> = node.split_whitespace().collect();
+        for word in &words {
+            let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+            if ["None", "none", "undefined", "null", "NaN"].contains(&bare) {
+                problems.push(format!("unrendered value {bare:?} in {node:?}"));
+            }
+        }
+        for pair in words.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let joined = a.ends_with(char::is_alphanumeric) && b.starts_with(char::is_alphanumeric);
+            let (a, b) = (bare_lower(a), bare_lower(b));
+            if joined
+                && !a.is_empty()
+                && a == b
+                && !DOUBLES_ALLOWED.contains(&format!("{a} {b}").as_str())
+            {
+                problems.push(format!("doubled word \"{a} {b}\" in {node:?}"));
+            }
+        }
+    }
+    if name.starts_with("sms/") && rendered.chars().count() > SMS_BUDGET {
+        problems.push(format!(
+            "{} characters: over the budget of {SMS_BUDGET} (three segments)",
+            rendered.chars().count()
+        ));
+    }
+    problems
+}
+
+fn bare_lower(word: &str) -> String {
+    word.trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase()
+}
+
+/// The text a reader sees in HTML or TwiML, one string for each run of
+/// text between tags, entities decoded; styles and scripts left out.
+fn text_nodes(markup: &str) -> Vec<String> {
+    let mut nodes = Vec::new();
+    let mut rest = markup;
+    let mut skipping: Option<&str> = None;
+    while let Some(open) = rest.find('<') {
+        if skipping.is_none() {
+            nodes.push(rest[..open].to_owned());
+        }
+        let close = rest[open..].find('>').map_or(rest.len(), |c| open + c + 1);
+        let tag = rest[open..close].to_ascii_lowercase();
+        skipping = match skipping {
+            Some(end) if tag.starts_with(end) => None,
+            Some(end) => Some(end),
+            None if tag.starts_with("<style") => Some("</style"),
+            None if tag.starts_with("<script") => Some("</script"),
+            None => None,
+        };
+        rest = &rest[close..];
+    }
+    nodes.push(rest.to_owned());
+    nodes
+        .into_iter()
+        .flat_map(|n| {
+            n.lines()
+                .map(|l| {
+                    l.trim()
+                        .replace("&lt;", "<")
+                        .replace("&gt;", ">")
+                        .replace("&quot;", "\"")
+                        .replace("&#x27;", "'")
+                        .replace("&#x2f;", "/")
+                        .replace("&amp;", "&")
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Elements with nothing in them, like `<dd></dd>`: a value that was not there.
+fn empty_elements(html: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, _) in html.match_indices("</") {
+        let name: String = html[i + 2..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        let before = &html[..i];
+        if let Some(open) = before.rfind('<')
+            && before.ends_with('>')
+            && before[open + 1..].starts_with(&name)
+            && before[open + 1 + name.len()..].starts_with([' ', '>'])
+        {
+            problems.push(format!("empty <{name}> element"));
+        }
+    }
+    problems
+}
+
+/// A template's own words: everything outside `{{ }}`, `{% %}` and `{# #}`.
+fn fixed_text(source: &str) -> String {
+    let mut out = String::new();
+    let mut rest = source;
+    while let Some(start) = rest.find(['{']) {
+        let close = match &rest[start..].get(..2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            Some("{#") => "#}",
+            _ => {
+                out.push_str(&rest[..=start]);
+                rest = &rest[start + 1..];
+                continue;
+            }
+        };
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find(close)
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The GSM 03.38 alphabet, with its extension table: a text of these goes
+/// 160 characters to a segment, any other character makes it 70.
+const GSM7: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{c}";
+
+fn is_gsm7(c: char) -> bool {
+    GSM7.contains(c) || GSM7_EXTENSION.contains(c)
+}
+
+/// How many segments a text goes out in, and in which alphabet.
+fn sms_segments(text: &str) -> (usize, &'static str) {
+    if text.chars().all(is_gsm7) {
+        let septets: usize = text
+            .chars()
+            .map(|c| if GSM7_EXTENSION.contains(c) { 2 } else { 1 })
+            .sum();
+        let n = if septets <= 160 {
+            1
+        } else {
+            septets.div_ceil(153)
+        };
+        (n, "GSM-7")
+    } else {
+        let units = text.encode_utf16().count();
+        let n = if units <= 70 { 1 } else { units.div_ceil(67) };
+        (n, "UCS-2")
+    }
+}
+
+#[test]
+fn the_checks_catch_what_they_are_for() {
+    assert!(!check("sms/x.txt", "We are contacting the the children's team.").is_empty());
+    assert!(!check("sms/x.txt", "We are contacting The the team.").is_empty());
+    assert!(check("sms/x.txt", "Is it that? That is fine.").is_empty());
+    assert!(!check("sms/x.txt", "Hello {{ name }}.").is_empty());
+    assert!(!check("sms/x.txt", "Amara Okafor, , has it.").is_empty());
+    assert!(!check("sms/x.txt", "Amara Okafor () has it.").is_empty());
+    assert!(!check("sms/x.txt", "Hello none.").is_empty());
+    assert!(!check("sms/x.txt", "Hello  Margaret.").is_empty());
+    assert!(!check("sms/x.txt", "a. ".repeat(200).trim()).is_empty());
+    assert!(!check("pages/x.html", "<dl><dd></dd></dl>").is_empty());
+    assert!(
+        check(
+            "pages/x.html",
+            "<style>p { margin: 0 ; }</style><p>Fine.</p>"
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        fixed_text("Hi {{ a }}{% if b %}, “x”{% endif %}"),
+        "Hi , “x”"
+    );
+    assert_eq!(sms_segments(&"a".repeat(160)), (1, "GSM-7"));
+    assert_eq!(sms_segments(&"a".repeat(161)), (2, "GSM-7"));
+    assert_eq!(sms_segments("a…"), (1, "UCS-2"));
+}
