@@ -22,7 +22,7 @@ use crate::calendar::LONDON;
 use crate::channels::{Lookup, SendOutcome, SmsSender};
 use crate::clock::{Clock, Instant};
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
-use crate::directory::{ContactMethod, Enrolment, Id, PhoneNumber, Staff};
+use crate::directory::{ContactMethod, Enrolment, Id, PhoneNumber, Staff, clean_text};
 use crate::escalation::{
     self, ChainSnapshot, Effect, Escalation, Event, Policy, SenderNotice, StaffNotice, StaffRef,
     redflag::RedFlags, reply,
@@ -77,6 +77,7 @@ pub struct Engine {
     retention: Option<TimeDelta>,
     last_purge: std::sync::Mutex<Option<Instant>>,
     last_stuck_warning: std::sync::Mutex<Option<Instant>>,
+    refused: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 /// How often the engine removes text past its retention period.
@@ -133,6 +134,7 @@ impl Engine {
             retention: None,
             last_purge: std::sync::Mutex::new(None),
             last_stuck_warning: std::sync::Mutex::new(None),
+            refused: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -326,6 +328,18 @@ impl Engine {
     }
 
     async fn attempt_send(&self, item: &OutboxItem, now: Instant) -> SendOutcome {
+        if !item.message.to.can_text() {
+            return SendOutcome::Permanent {
+                code: None,
+                reason: format!(
+                    "not sent: {} numbers cannot receive texts",
+                    match item.message.to.kind() {
+                        crate::directory::NumberKind::Landline => "landline",
+                        _ => "non-personal",
+                    }
+                ),
+            };
+        }
         // A patient or carer who texted STOP is not texted again until START.
         if matches!(item.message.purpose, Purpose::Welcome | Purpose::Notice) {
             let to = item.message.to.clone();
@@ -408,6 +422,21 @@ impl Engine {
         Ok(())
     }
 
+    fn count_refused(&self, reason: &'static str) {
+        if let Ok(mut refused) = self.refused.lock() {
+            *refused.entry(reason).or_default() += 1;
+        }
+    }
+
+    /// Inbound texts refused since start-up because nobody can be texted
+    /// back at their sender, by reason (`alphanumeric`, `channel`, …), for `/metrics`.
+    pub fn refused_senders(&self) -> Vec<(&'static str, u64)> {
+        self.refused
+            .lock()
+            .map(|r| r.iter().map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default()
+    }
+
     fn record_lateness(&self, late: TimeDelta) {
         if let Ok(mut samples) = self.lateness.lock() {
             if samples.len() == LATENESS_SAMPLES {
@@ -459,10 +488,17 @@ impl Engine {
         };
         match item.kind {
             InboundKind::Sms { from, body, .. } => {
-                let Ok(from) = PhoneNumber::parse(&from) else {
-                    tracing::warn!(key = %item.key, "inbound SMS from a sender that is not a phone number; ignored");
-                    return Ok(change);
+                // Any E.164 number the provider gives is a sender; only what
+                // nobody can be texted back at is refused, and counted.
+                let from = match PhoneNumber::from_provider(&from) {
+                    Ok(from) => from,
+                    Err(why) => {
+                        self.count_refused(why.as_str());
+                        tracing::warn!(key = %item.key, reason = why.as_str(), "inbound SMS refused: {why}; nobody can be texted back at it");
+                        return Ok(change);
+                    }
                 };
+                let body = clean_text(&body);
                 if let Some(staff) = self.rota.staff_by_phone(&from) {
                     self.staff_reply(staff, &body, now, &mut change).await?;
                 } else {
@@ -1442,7 +1478,7 @@ fn who(concern: &Concern, enrolment: Option<&Enrolment>) -> String {
         (Some(e), _) => e.patient.first_name().to_owned(),
         (None, _) => {
             let n = concern.sender.as_str();
-            format!("Unknown sender …{}", &n[n.len().saturating_sub(4)..])
+            format!("Unknown sender ending {}", &n[n.len().saturating_sub(4)..])
         }
     }
 }
@@ -1457,7 +1493,9 @@ fn quote(text: &str) -> String {
     if let Some(space) = cut.rfind(' ') {
         cut.truncate(space);
     }
-    format!("{cut}…")
+    // Three dots, not "…": one character outside the GSM alphabet makes the
+    // whole text UCS-2, and a page of two segments becomes four.
+    format!("{cut}...")
 }
 
 #[cfg(test)]
@@ -1468,8 +1506,8 @@ mod tests {
     fn long_messages_are_quoted_to_a_word_boundary() {
         let long = "My dad has been discharged today and his leg dressing is soaked through already and I do not know whether to change it or wait";
         let q = quote(long);
-        assert!(q.ends_with('…'));
-        assert!(q.chars().count() <= PAGE_QUOTE_CHARS + 1);
+        assert!(q.ends_with("..."));
+        assert!(q.chars().count() <= PAGE_QUOTE_CHARS + 3);
         assert_eq!(quote("short  and\nsweet"), "short and sweet");
     }
 }

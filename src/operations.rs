@@ -197,6 +197,20 @@ impl Operations {
         })
         .await?;
         let (count, p50, p99) = self.engine.lateness_summary();
+        let mut refused = String::from(
+            "# HELP nightingale_inbound_refused_total Inbound texts refused because nobody can be texted back at their sender, by reason.\n\
+             # TYPE nightingale_inbound_refused_total counter\n",
+        );
+        let counted = self.engine.refused_senders();
+        for reason in crate::directory::SenderError::ALL.map(|r| r.as_str()) {
+            let n = counted
+                .iter()
+                .find(|(r, _)| *r == reason)
+                .map_or(0, |(_, n)| *n);
+            refused.push_str(&format!(
+                "nightingale_inbound_refused_total{{reason=\"{reason}\"}} {n}\n"
+            ));
+        }
         let gauge = |name: &str, help: &str, value: u64| {
             format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n")
         };
@@ -219,6 +233,7 @@ impl Operations {
                 p50.as_secs_f64(),
                 p99.as_secs_f64()
             ),
+            refused,
             bank_holiday_coverage(self.rota.calendar().holidays(), now),
         ]
         .concat())

@@ -37,7 +37,7 @@ type Contexts = fn(&Scene) -> Vec<Value>;
 
 /// Every template and what the code renders it with. Values are realistic:
 /// a page quotes at most 100 characters of the sender's words, cut at a
-/// word and ended with "…", as the engine's `quote` does.
+/// word and ended with "...", as the engine's `quote` does.
 const CONTEXTS: &[(&str, Contexts)] = &[
     // To patients and carers.
     ("sms/welcome.txt", |s| {
@@ -79,7 +79,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
                    "text": QUOTE, "link": link(s), "code": 12}),
             json!({"urgent": true, "who": "Margaret (via daughter Sian)", "service": s.service.name,
                    "discharged": "27 Nov", "text": "Mum has chest pain and is very pale", "link": link(s), "code": 12}),
-            json!({"urgent": false, "who": "Unknown sender …0999", "service": "out-of-hours service",
+            json!({"urgent": false, "who": "Unknown sender ending 0999", "service": "out-of-hours service",
                    "discharged": null, "text": "Is anyone there?", "link": link(s), "code": 7}),
         ]
     }),
@@ -89,9 +89,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             json!({"who": "Margaret (via daughter Sian)", "code": 12, "messages": [QUOTE, "STOP", "(texts to them are now stopped)"],
                    "more": 0, "link": null, "accepted": true}),
             // A burst: what fits is quoted, the rest counted behind the link.
-            json!({"who": "Unknown sender …0999", "code": 7, "messages": ["Hello?", "Is anyone there?", QUOTE],
+            json!({"who": "Unknown sender ending 0999", "code": 7, "messages": ["Hello?", "Is anyone there?", QUOTE],
                    "more": 27, "link": link(s), "accepted": false}),
-            json!({"who": "Unknown sender …0999", "code": 7, "messages": ["Hello?"],
+            json!({"who": "Unknown sender ending 0999", "code": 7, "messages": ["Hello?"],
                    "more": 1, "link": link(s), "accepted": false}),
         ]
     }),
@@ -200,7 +200,7 @@ const DOUBLES_ALLOWED: &[&str] = &[];
 const SMS_BUDGET: usize = 480;
 
 /// A sender's words as a page quotes them, at the longest.
-const QUOTE: &str = "Mum was discharged today and her leg dressing is soaked through already. Should I change it or…";
+const QUOTE: &str = "Mum was discharged today and her leg dressing is soaked through already. Should I change it or...";
 
 /// A sender's words in full, as the concern's page shows them.
 const MESSAGE: &str = "Mum was discharged today and her leg dressing is soaked through already. Should I change it or wait for the nurse in the morning?";

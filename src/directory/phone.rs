@@ -70,6 +70,15 @@ pub enum SenderError {
 }
 
 impl SenderError {
+    /// Every reason, for metrics that show each one (at zero) from the start.
+    pub const ALL: [SenderError; 5] = [
+        SenderError::Alphanumeric,
+        SenderError::ShortCode,
+        SenderError::Channel,
+        SenderError::Withheld,
+        SenderError::Malformed,
+    ];
+
     /// A short fixed label, for metrics and logs: `alphanumeric`,
     /// `short_code`, `channel`, `withheld` or `malformed`.
     pub fn as_str(&self) -> &'static str {

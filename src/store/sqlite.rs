@@ -553,7 +553,9 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
             id,
             message: NewOutbox {
                 concern: concern.map(|c| c.parse().map_err(corrupt)).transpose()?,
-                to: PhoneNumber::parse(&to).map_err(corrupt)?,
+                to: PhoneNumber::from_provider(&to)
+                    .or_else(|_| PhoneNumber::parse(&to))
+                    .map_err(corrupt)?,
                 body,
                 purpose: Purpose::parse(&purpose)
                     .ok_or_else(|| corrupt(format!("purpose {purpose:?}")))?,

@@ -214,7 +214,7 @@ async fn an_unknown_sender_still_reaches_a_person() {
     let page = &app.twilio.messages_to(SAM)[0];
     assert!(
         page.body
-            .contains("Unknown sender …0999 - out-of-hours service:"),
+            .contains("Unknown sender ending 0999 - out-of-hours service:"),
         "{}",
         page.body
     );
