@@ -8,6 +8,7 @@ mod auth;
 mod concerns;
 mod enrolments;
 mod error;
+mod extract;
 mod health;
 mod oncall;
 mod pages;
@@ -16,6 +17,7 @@ mod twilio;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use secrecy::SecretString;
 
 pub use error::ApiError;
@@ -25,6 +27,10 @@ use crate::links::LinkSigner;
 use crate::operations::Operations;
 use crate::rota::Rota;
 use crate::templates::Templates;
+
+/// The largest request body accepted, on every route. Bodies are cut off
+/// while being read: a larger one is answered `413` without being buffered.
+pub const MAX_BODY: usize = 64 * 1024;
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -54,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", oncall::router().merge(enrolments::router()).merge(concerns::router()))
         .fallback(|| async { ApiError::NotFound("no such page: see README.md for the API".to_owned()) })
         .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(error::api_json_errors))
         // Log the path only: query strings can carry a page link's signature.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())

@@ -7,6 +7,9 @@
 //! and nothing is stored. The message is stored, idempotently on its
 //! `MessageSid`, before the `200`; a store failure answers `503` so Twilio
 //! tries again.
+//!
+//! Bodies over [`super::MAX_BODY`] are refused with `413` as they are read:
+//! nothing larger is buffered.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,9 +21,6 @@ use axum::routing::post;
 use super::AppState;
 use crate::channels::twilio::signature;
 use crate::store::{Inbound, InboundKind};
-
-/// The largest webhook body accepted.
-const MAX_BODY: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,12 +54,15 @@ impl FromRequest<AppState> for Signed {
             .get("X-Twilio-Signature")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        if bytes.len() > MAX_BODY {
-            return Err((StatusCode::PAYLOAD_TOO_LARGE, "").into_response());
-        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response()
+            } else if super::extract::timed_out(&e) {
+                (StatusCode::REQUEST_TIMEOUT, "body timed out").into_response()
+            } else {
+                (StatusCode::BAD_REQUEST, "body could not be read").into_response()
+            }
+        })?;
         let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| (StatusCode::BAD_REQUEST, "not a form body").into_response())?;
         let url = format!("{}{}", state.public_url, path_and_query);

@@ -5,6 +5,7 @@
 mod support;
 
 mod enrolments;
+mod errors;
 mod oncall;
 mod stories;
 mod twilio_client;

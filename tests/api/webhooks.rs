@@ -1,6 +1,8 @@
 //! Twilio's webhooks: only Twilio gets in, nothing is stored twice, and a
 //! message Nightingale answered 200 for is never lost.
 
+use std::time::Duration;
+
 use crate::support::fake_twilio::twilio_signature;
 use crate::support::nightingale::{
     AUTH_TOKEN, MARGARET, OUR_NUMBER, PREVIOUS_AUTH_TOKEN, PUBLIC_URL, STRANGER, TestApp,
@@ -276,4 +278,34 @@ async fn the_signed_link_shows_the_whole_story_and_accepts_with_one_tap() {
             .unwrap()
             .contains("This link has expired")
     );
+}
+
+#[tokio::test]
+async fn an_oversized_webhook_is_refused_as_it_arrives_not_after_megabytes() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    // Unsigned, declaring 1 MB: the first 128 KB are enough to refuse it.
+    // The rest never comes, so a server that waits to buffer it all never answers.
+    let head = format!(
+        "POST /twilio/sms HTTP/1.1\r\nHost: nightingale.test\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        1024 * 1024
+    );
+    let answer = app
+        .send_partial(&head, &[b'a'; 128 * 1024], Duration::from_secs(5))
+        .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+
+    // A whole 1 MB body gets the same answer.
+    let response = app
+        .http
+        .post(format!("{}/twilio/sms", app.address))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 1024 * 1024])
+        .send()
+        .await;
+    if let Ok(response) = response {
+        assert_eq!(response.status(), 413);
+    }
+    app.settle().await;
+    assert!(app.twilio.messages().is_empty(), "nothing was stored");
 }

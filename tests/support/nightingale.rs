@@ -231,6 +231,44 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// The `host:port` the server listens on, for raw sockets.
+    pub fn socket_address(&self) -> String {
+        self.address.trim_start_matches("http://").to_owned()
+    }
+
+    /// Write `head` and then `body_part` on a fresh connection, without
+    /// finishing whatever body the head declares, and return what the server
+    /// answered within `wait` (empty if nothing came).
+    pub async fn send_partial(
+        &self,
+        head: &str,
+        body_part: &[u8],
+        wait: std::time::Duration,
+    ) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.socket_address())
+            .await
+            .unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // The server may answer and stop reading before all of this is written.
+        let _ = stream.write_all(body_part).await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(wait, async {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&buf[..n]);
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+        })
+        .await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
     /// The id of the concern a page SMS links to.
     pub fn concern_id_in(page: &SentSms) -> String {
         let after = page
