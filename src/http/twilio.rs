@@ -6,7 +6,8 @@
 //! previous one (during a rotation); a bad or missing signature gets `403`
 //! and nothing is stored. The message is stored, idempotently on its
 //! `MessageSid`, before the `200`; a store failure answers `503` so Twilio
-//! tries again.
+//! tries again. Texts and delivery reports have keys of their own kinds
+//! (`sms:SID`, `status:SID:STATUS`), so neither can pass for the other.
 //!
 //! Bodies over [`super::MAX_BODY`] are refused with `413` as they are read:
 //! nothing larger is buffered.
@@ -110,11 +111,15 @@ async fn sms(State(state): State<AppState>, form: Signed) -> Response {
         return (StatusCode::BAD_REQUEST, "MessageSid and From are required").into_response();
     };
     let item = Inbound {
-        key: sid.to_owned(),
+        key: format!("sms:{sid}"),
         kind: InboundKind::Sms {
             from: from.to_owned(),
             to: form.get("To").unwrap_or_default().to_owned(),
             body: form.get("Body").unwrap_or_default().to_owned(),
+            media: form
+                .get("NumMedia")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
         },
         received_at: state.clock.now(),
     };
@@ -133,7 +138,7 @@ async fn status(State(state): State<AppState>, form: Signed) -> Response {
             .into_response();
     };
     let item = Inbound {
-        key: format!("{sid}:{status}"),
+        key: format!("status:{sid}:{status}"),
         kind: InboundKind::Status {
             message_id: sid.to_owned(),
             status: status.to_owned(),

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use nightingale::store::InboundKind;
+
 use crate::support::fake_twilio::twilio_signature;
 use crate::support::nightingale::{
-    AUTH_TOKEN, MARGARET, OUR_NUMBER, PREVIOUS_AUTH_TOKEN, PUBLIC_URL, STRANGER, TestApp,
+    AUTH_TOKEN, MARGARET, OUR_NUMBER, PREVIOUS_AUTH_TOKEN, PUBLIC_URL, SIAN, STRANGER, TestApp,
 };
 
 #[tokio::test]
@@ -308,4 +310,53 @@ async fn an_oversized_webhook_is_refused_as_it_arrives_not_after_megabytes() {
     }
     app.settle().await;
     assert!(app.twilio.messages().is_empty(), "nothing was stored");
+}
+
+#[tokio::test]
+async fn a_text_and_a_delivery_report_cannot_pass_for_each_other() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    app.text(STRANGER, "Is anyone there?").await;
+    app.settle().await;
+    let reply = app.twilio.messages_to(STRANGER)[0].clone();
+    assert_eq!(app.status(&reply, "delivered", None).await.status(), 200);
+    // A text whose MessageSid reads like that report's old key ("SID:delivered")
+    // is a new text, not a repeat of the report.
+    let lookalike = format!("{}:delivered", reply.sid);
+    assert_eq!(
+        app.text_with_sid(&lookalike, SIAN, "Hello, my mum is unwell")
+            .await
+            .status(),
+        200
+    );
+    app.settle().await;
+    assert_eq!(
+        app.twilio.messages_to(SIAN).len(),
+        1,
+        "Sian's text was taken in and answered"
+    );
+}
+
+#[tokio::test]
+async fn a_text_records_how_many_pictures_came_with_it() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let sid = app.twilio.new_sid();
+    let mut params =
+        app.twilio
+            .inbound_sms_params(&sid, STRANGER, OUR_NUMBER, "Here is a photo of the wound");
+    params.iter_mut().find(|(k, _)| k == "NumMedia").unwrap().1 = "2".into();
+    let response = app
+        .twilio
+        .post_signed(
+            &format!("{}/twilio/sms", app.address),
+            &format!("{PUBLIC_URL}/twilio/sms"),
+            &params,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let pending = app.pending_inbound();
+    assert!(
+        matches!(&pending[..], [item] if matches!(item.kind, InboundKind::Sms { media: 2, .. })),
+        "{:?}",
+        pending.iter().map(|i| &i.kind).collect::<Vec<_>>()
+    );
 }

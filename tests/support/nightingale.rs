@@ -269,6 +269,14 @@ impl TestApp {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
+    /// Inbound items stored but not yet taken in by the engine.
+    pub fn pending_inbound(&self) -> Vec<nightingale::store::Inbound> {
+        SqliteStore::open(&self.dir.path().join("nightingale.db"))
+            .unwrap()
+            .pending_inbound(100)
+            .unwrap()
+    }
+
     /// The id of the concern a page SMS links to.
     pub fn concern_id_in(page: &SentSms) -> String {
         let after = page
