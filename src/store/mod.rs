@@ -325,7 +325,8 @@ pub struct Change {
 
 /// The store. Every method blocks; see [`blocking`].
 pub trait Store: Send + Sync + 'static {
-    /// Check the store can be reached (for `/readyz`).
+    /// Check a write can commit now, through the same path inbound
+    /// messages take (for `/readyz`: "can accept a webhook now").
     fn ping(&self) -> StoreResult<()>;
 
     /// Record an inbound item durably; `false` if its key was seen before (a provider retry).

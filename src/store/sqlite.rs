@@ -138,6 +138,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE concerns ADD COLUMN purged INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX concerns_to_purge ON concerns(closed_at) WHERE purged = 0 AND closed_at IS NOT NULL;
     ",
+    // 4: one row `/readyz` rewrites, to prove a write can commit.
+    r"
+    CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), beats INTEGER NOT NULL);
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -486,7 +490,16 @@ const OUTBOX_COLUMNS: &str = "id, concern_id, to_number, body, purpose, staff, r
 
 impl Store for SqliteStore {
     fn ping(&self) -> StoreResult<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+        // Through the writer, like a webhook: a full disk, a lock held
+        // elsewhere or a stopped writer fail here as they would fail it.
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO heartbeat (id, beats) VALUES (1, 1)
+                 ON CONFLICT(id) DO UPDATE SET beats = beats + 1",
+                [],
+            )
+            .map(|_| ())
+        })
     }
 
     fn record_inbound(&self, item: &Inbound) -> StoreResult<bool> {

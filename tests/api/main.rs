@@ -8,5 +8,6 @@ mod enrolments;
 mod errors;
 mod oncall;
 mod stories;
+mod strain;
 mod twilio_client;
 mod webhooks;

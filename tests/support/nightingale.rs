@@ -269,9 +269,14 @@ impl TestApp {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
+    /// The store's database file.
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("nightingale.db")
+    }
+
     /// Inbound items stored but not yet taken in by the engine.
     pub fn pending_inbound(&self) -> Vec<nightingale::store::Inbound> {
-        SqliteStore::open(&self.dir.path().join("nightingale.db"))
+        SqliteStore::open(&self.store_path())
             .unwrap()
             .pending_inbound(100)
             .unwrap()
