@@ -12,6 +12,7 @@ mod extract;
 mod health;
 mod oncall;
 mod pages;
+mod security;
 mod twilio;
 
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(error::api_json_errors))
+        .layer(axum::middleware::from_fn(security::security_headers))
         // Log the path only: query strings can carry a page link's signature.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())

@@ -7,6 +7,7 @@ mod support;
 mod enrolments;
 mod errors;
 mod oncall;
+mod pages;
 mod stories;
 mod strain;
 mod twilio_client;
