@@ -135,6 +135,7 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
     let clock = SystemClock;
     match command {
         Command::Serve => {
+            app::raise_open_files_limit(config);
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async {

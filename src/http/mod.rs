@@ -13,13 +13,16 @@ mod health;
 mod oncall;
 mod pages;
 mod security;
+pub mod serve;
 mod twilio;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use secrecy::SecretString;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 pub use error::ApiError;
 
@@ -52,8 +55,11 @@ pub struct AppState {
     pub twilio_tokens: Arc<Vec<SecretString>>,
 }
 
-/// Every route.
-pub fn router(state: AppState) -> Router {
+/// Every route, with the layers every request passes through (outermost
+/// last): the body limit, body and request timeouts, the health-only gate
+/// of reserve connections, JSON errors on the API, security headers, and
+/// the trace.
+pub fn router(state: AppState, limits: &serve::Limits) -> Router {
     Router::new()
         .merge(health::router())
         .merge(twilio::router())
@@ -62,6 +68,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such page: see README.md for the API".to_owned()) })
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(serve::reserve_gate))
         .layer(axum::middleware::from_fn(error::api_json_errors))
         .layer(axum::middleware::from_fn(security::security_headers))
         // Log the path only: query strings can carry a page link's signature.

@@ -43,9 +43,13 @@ pub struct TestApp {
     pub api_key: String,
     pub http: reqwest::Client,
     dir: Arc<tempfile::TempDir>,
+    tweak: Tweak,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
+
+/// A change to the test configuration, kept for restarts.
+type Tweak = Arc<dyn Fn(&mut Config) + Send + Sync>;
 
 fn config(dir: &std::path::Path, twilio: &FakeTwilio) -> Config {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -67,10 +71,18 @@ fn config(dir: &std::path::Path, twilio: &FakeTwilio) -> Config {
 impl TestApp {
     /// Start with the clock at `now` (UK local time, e.g. "2026-11-27T19:05").
     pub async fn spawn(now: &str) -> Self {
+        Self::spawn_with(now, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with some settings changed (small limits, short timeouts).
+    pub async fn spawn_with(
+        now: &str,
+        tweak: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> Self {
         let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let clock = ManualClock::new(parse_instant(now).unwrap());
-        Self::start(dir, clock, twilio, None).await
+        Self::start(dir, clock, twilio, None, Arc::new(tweak)).await
     }
 
     async fn start(
@@ -78,8 +90,10 @@ impl TestApp {
         clock: ManualClock,
         twilio: FakeTwilio,
         api_key: Option<String>,
+        tweak: Tweak,
     ) -> Self {
-        let config = config(dir.path(), &twilio);
+        let mut config = config(dir.path(), &twilio);
+        tweak(&mut config);
         let store = Arc::new(SqliteStore::open(&dir.path().join("nightingale.db")).unwrap());
         let api_key = match api_key {
             Some(k) => k,
@@ -108,6 +122,7 @@ impl TestApp {
             api_key,
             http: reqwest::Client::new(),
             dir,
+            tweak,
             shutdown: Some(tx),
             server: Some(server),
         }
@@ -116,23 +131,34 @@ impl TestApp {
     /// Stop the process (gracefully) and start a new one on the same store, clock and Twilio.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
-        let (dir, clock, twilio, key) = (
+        let (dir, clock, twilio, key, tweak) = (
             Arc::clone(&self.dir),
             self.clock.clone(),
             self.twilio.clone(),
             self.api_key.clone(),
+            Arc::clone(&self.tweak),
         );
         drop(self);
-        Self::start(dir, clock, twilio, Some(key)).await
+        Self::start(dir, clock, twilio, Some(key), tweak).await
     }
 
-    async fn stop(&mut self) {
+    /// Tell the server to stop, as SIGTERM does, without waiting for it.
+    pub fn begin_stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Wait until the server has stopped (after [`TestApp::begin_stop`]).
+    pub async fn stopped(&mut self) {
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
         }
+    }
+
+    async fn stop(&mut self) {
+        self.begin_stop();
+        self.stopped().await;
     }
 
     /// Run the engine until it has nothing left to do at the current time.
