@@ -317,7 +317,10 @@ fn serve_on_a_taken_port(log_format: Option<&str>) -> Output {
     command
         .arg("serve")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NIGHTINGALE_LISTEN", taken.local_addr().unwrap().to_string())
+        .env(
+            "NIGHTINGALE_LISTEN",
+            taken.local_addr().unwrap().to_string(),
+        )
         .env(
             "NIGHTINGALE_STORE",
             format!("sqlite://{}", dir.path().join("n.db").display()),
@@ -371,7 +374,14 @@ fn rota_check_into_head_stops_quietly_when_head_has_its_line() {
     let sick = "\n[[overrides]]\nfor = \"jack-taylor\"\nfrom = 2026-12-02T18:30:00\nuntil = 2036-12-03T18:30:00\nreason = \"sick\"\n";
     std::fs::write(&path, std::fs::read_to_string(&path).unwrap() + sick).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_nightingale"))
-        .args(["rota", "check", "--from", "2026-12-01T00:00", "--days", "3650"])
+        .args([
+            "rota",
+            "check",
+            "--from",
+            "2026-12-01T00:00",
+            "--days",
+            "3650",
+        ])
         .env("NIGHTINGALE_ROTA_DIR", dir.path())
         .env("NIGHTINGALE_LOG", "warn")
         .stdout(std::process::Stdio::piped())

@@ -140,3 +140,37 @@ async fn a_webhook_half_sent_when_the_service_stops_is_still_stored_and_answered
         "and what it carried is stored"
     );
 }
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_408_after_the_body_timeout() {
+    let app = TestApp::spawn_with("2026-11-27T19:05", |c| {
+        c.body_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let head = "POST /twilio/sms HTTP/1.1\r\nHost: nightingale.test\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n";
+    let answer = app
+        .send_partial(head, b"MessageSid=SM1&Body=half", Duration::from_secs(5))
+        .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_webhook_stuck_behind_a_locked_store_is_answered_at_the_request_timeout() {
+    let app = TestApp::spawn_with("2026-11-27T19:05", |c| {
+        c.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let other = rusqlite::Connection::open(app.store_path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let asked = Instant::now();
+    let response = app.text(STRANGER, "Is anyone there?").await;
+    // Twilio is told to retry well before the store's own 5 s lock wait ends.
+    assert_eq!(response.status(), 503);
+    assert!(
+        asked.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        asked.elapsed()
+    );
+    other.execute_batch("ROLLBACK").unwrap();
+}
