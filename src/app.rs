@@ -34,6 +34,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     engine: Arc<Engine>,
+    limits: http::serve::Limits,
 }
 
 impl Application {
@@ -75,6 +76,7 @@ impl Application {
                     config.remind_after
                 )
             })?;
+        let limits = http::serve::Limits::from_config(config)?;
         let public_url = config.public_url.trim_end_matches('/').to_owned();
         let secret = store::blocking(&store, |s| s.secret("page-links")).await?;
         let links = LinkSigner::new(secret, &public_url);
@@ -132,6 +134,7 @@ impl Application {
             listener,
             state,
             engine,
+            limits,
         })
     }
 
@@ -176,7 +179,10 @@ impl Application {
             }))
         });
         let mut rx = stop_rx;
-        let server = axum::serve(self.listener, http::router(self.state)).with_graceful_shutdown(
+        let server = http::serve::serve(
+            self.listener,
+            http::router(self.state, &self.limits),
+            self.limits,
             async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             },
@@ -185,12 +191,12 @@ impl Application {
             shutdown.await;
             let _ = stop_tx.send(true);
         });
-        let served = server.await.context("HTTP server failed");
+        server.await;
         signal.abort();
         if let Some(task) = engine_task {
             let _ = task.await;
         }
-        served
+        Ok(())
     }
 }
 
@@ -223,6 +229,29 @@ fn sms_sender(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn SmsSe
             "Twilio is partly configured: set all of NIGHTINGALE_TWILIO_ACCOUNT_SID, NIGHTINGALE_TWILIO_AUTH_TOKEN and NIGHTINGALE_TWILIO_FROM, or none"
         ),
     }
+}
+
+/// Raise this process's soft limit on open files to its hard limit, and
+/// log the result. Every connection is a file descriptor; the soft limit is
+/// often 1,024, below `max_connections` plus the reserve plus the store's
+/// own files, while the hard limit is usually far higher. Warns when the
+/// limit is still too low for the connections configured.
+pub fn raise_open_files_limit(config: &Config) {
+    #[cfg(unix)]
+    {
+        let wanted = (config.max_connections + crate::config::HEALTH_RESERVE + 64) as u64;
+        match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(limit) if limit < wanted => tracing::warn!(
+                open_files = limit,
+                wanted,
+                "the open-file limit is below NIGHTINGALE_MAX_CONNECTIONS plus the reserve: raise LimitNOFILE (see docs/operations.md) or lower NIGHTINGALE_MAX_CONNECTIONS"
+            ),
+            Ok(limit) => tracing::info!(open_files = limit, "open-file limit"),
+            Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = config;
 }
 
 /// Load and compile the rota named by the configuration.

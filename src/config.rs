@@ -6,9 +6,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// Every setting, with its default.
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +56,49 @@ pub struct Config {
     /// Where `nightingale calendar update` fetches gov.uk's bank holidays
     /// (`NIGHTINGALE_BANK_HOLIDAYS_URL`).
     pub bank_holidays_url: String,
+    /// How many HTTP connections are served at once (`NIGHTINGALE_MAX_CONNECTIONS`).
+    /// A reserve of [`HEALTH_RESERVE`] more is kept for health checks and metrics.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and how long
+    /// an idle keep-alive connection is kept (`NIGHTINGALE_HEADER_TIMEOUT`).
+    #[serde(deserialize_with = "duration")]
+    pub header_timeout: Duration,
+    /// How long a request body may go without a byte arriving (`NIGHTINGALE_BODY_TIMEOUT`).
+    #[serde(deserialize_with = "duration")]
+    pub body_timeout: Duration,
+    /// How long a whole request may take, body and answer included
+    /// (`NIGHTINGALE_REQUEST_TIMEOUT`); past it the answer is `503`.
+    #[serde(deserialize_with = "duration")]
+    pub request_timeout: Duration,
+    /// How log lines are written (`NIGHTINGALE_LOG_FORMAT`): `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+/// Connections kept, beyond `max_connections`, for `/healthz`, `/readyz` and
+/// `/metrics` only, so a load balancer and monitoring still get an answer
+/// when every ordinary connection is taken.
+pub const HEALTH_RESERVE: usize = 32;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (coloured only on a terminal).
+    #[default]
+    Text,
+    /// One JSON object a line, for log shippers.
+    Json,
+}
+
+/// A duration written for people (`"10s"`, `"2m"`), more than zero.
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(serde::de::Error::custom(format!(
+            "{text:?} is not a duration above zero: write one like \"10s\""
+        ))),
+    }
 }
 
 impl Default for Config {
@@ -78,6 +122,11 @@ impl Default for Config {
             retention_days: 90,
             remind_after: "2h".to_owned(),
             bank_holidays_url: crate::calendar::update::GOV_UK_URL.to_owned(),
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(15),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -147,7 +196,9 @@ impl Config {
                 });
             }
             let value = match (key.as_str(), value.trim().parse::<i64>()) {
-                ("enrolment_days" | "retention_days", Ok(n)) => toml::Value::Integer(n),
+                ("enrolment_days" | "retention_days" | "max_connections", Ok(n)) => {
+                    toml::Value::Integer(n)
+                }
                 _ => toml::Value::String(value),
             };
             table.insert(key, value);
@@ -162,7 +213,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 18] {
+    fn keys() -> [&'static str; 23] {
         [
             "listen",
             "public_url",
@@ -182,6 +233,11 @@ impl Config {
             "retention_days",
             "remind_after",
             "bank_holidays_url",
+            "max_connections",
+            "header_timeout",
+            "body_timeout",
+            "request_timeout",
+            "log_format",
         ]
     }
 }
@@ -244,5 +300,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("environment"), "{err}");
+    }
+
+    #[test]
+    fn limits_and_log_format_are_read_and_a_wrong_value_says_what_to_write() {
+        let config = Config::from_sources(
+            None,
+            vars(&[
+                ("NIGHTINGALE_MAX_CONNECTIONS", "64"),
+                ("NIGHTINGALE_HEADER_TIMEOUT", "5s"),
+                ("NIGHTINGALE_LOG_FORMAT", "json"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.max_connections, 64);
+        assert_eq!(config.header_timeout, Duration::from_secs(5));
+        assert_eq!(config.request_timeout, Duration::from_secs(15));
+        assert_eq!(config.log_format, LogFormat::Json);
+        let err = Config::from_sources(None, vars(&[("NIGHTINGALE_LOG_FORMAT", "xml")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`text`") && err.contains("`json`"), "{err}");
+        let err = Config::from_sources(None, vars(&[("NIGHTINGALE_BODY_TIMEOUT", "soon")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("like \"10s\""), "{err}");
     }
 }

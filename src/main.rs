@@ -1,5 +1,6 @@
 //! The `nightingale` command: a thin CLI over the library.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use clap::{Parser, Subcommand};
 use nightingale::app::{self, Application};
 use nightingale::calendar::{Calendar, Division, LONDON, WorkingHours, parse_instant};
 use nightingale::clock::{Clock, Instant, SystemClock};
-use nightingale::config::Config;
+use nightingale::config::{Config, LogFormat};
 use nightingale::rota;
 
 /// Nightingale: one number, any hour, for people discharged from NHS care.
@@ -122,8 +123,12 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config);
-    match run(cli.command, &config) {
+    let mut out = std::io::stdout();
+    match run(cli.command, &config, &mut out).and_then(|code| Ok(out.flush().map(|()| code)?)) {
         Ok(code) => code,
+        // The reader went away (`nightingale rota check | head -1`): it has
+        // what it wanted, and there is nobody left to tell.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -131,19 +136,38 @@ fn main() -> ExitCode {
     }
 }
 
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Logs go to stderr: coloured only on a terminal (a file or a pipe gets
+/// plain text, and `NO_COLOR` turns colour off there too), or one JSON
+/// object a line with `NIGHTINGALE_LOG_FORMAT=json`.
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            logs.with_ansi(colour).init();
+        }
+        LogFormat::Json => logs.with_ansi(false).json().init(),
+    }
 }
 
-fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
+fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let clock = SystemClock;
     match command {
         Command::Serve => {
+            app::raise_open_files_limit(config);
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async {
@@ -155,7 +179,7 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
         Command::Calendar(CalendarCommand::Holidays { division, year }) => {
             let calendar = Calendar::load(&config.rota_dir)?;
             for h in calendar.holidays().in_year(division, year) {
-                println!("{}\t{}", h.date, h.title);
+                writeln!(out, "{}\t{}", h.date, h.title)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -193,8 +217,8 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 ),
             };
             let period = calendar.period(&hours, division, at);
-            println!("{} — {whose}", local(at));
-            println!("{period}");
+            writeln!(out, "{} — {whose}", local(at))?;
+            writeln!(out, "{period}")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rota(RotaCommand::Check { days, from }) => {
@@ -202,7 +226,7 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 Some(text) => parse_instant(&text)?,
                 None => clock.now(),
             };
-            rota_check(config, from, days)
+            rota_check(config, from, days, out)
         }
         Command::Store(StoreCommand::Backup { to }) => {
             let store = nightingale::store::open(&config.store)?;
@@ -219,7 +243,7 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
             let store = nightingale::store::open(&config.store)?;
             let (key, hash) = nightingale::operations::new_api_key()?;
             store.create_api_key(&name, hash, clock.now())?;
-            println!("{key}");
+            writeln!(out, "{key}")?;
             eprintln!(
                 "API key {name:?} created. This is the only time it is shown: keep it in the discharge system's secret store."
             );
@@ -232,7 +256,7 @@ fn run(command: Command, config: &Config) -> anyhow::Result<ExitCode> {
                 Some(text) => parse_instant(&text)?,
                 None => clock.now(),
             };
-            print!("{}", rota.resolve(ix, at));
+            write!(out, "{}", rota.resolve(ix, at))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -251,18 +275,24 @@ fn local(t: Instant) -> String {
         .to_string()
 }
 
-fn rota_check(config: &Config, from: Instant, days: u32) -> anyhow::Result<ExitCode> {
+fn rota_check(
+    config: &Config,
+    from: Instant,
+    days: u32,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     let rota = match rota::load_dir(&config.rota_dir) {
         Ok(r) => r,
         Err(problems) => {
             for p in &problems.0 {
-                println!("error: {p}");
+                writeln!(out, "error: {p}")?;
             }
-            println!(
+            writeln!(
+                out,
                 "{} problem(s) in {}: nothing was checked for gaps",
                 problems.0.len(),
                 config.rota_dir.display()
-            );
+            )?;
             return Ok(ExitCode::from(2));
         }
     };
@@ -271,7 +301,8 @@ fn rota_check(config: &Config, from: Instant, days: u32) -> anyhow::Result<ExitC
         .all_intervals()
         .map(|i| i.iter().count())
         .sum::<usize>();
-    println!(
+    writeln!(
+        out,
         "{}: {} — {} services, {} people, {} rotations, {} cover intervals: files OK",
         config.rota_dir.display(),
         rota.trust_name,
@@ -279,24 +310,33 @@ fn rota_check(config: &Config, from: Instant, days: u32) -> anyhow::Result<ExitC
         rota.people().len(),
         rota.rotations().len(),
         covers
-    );
+    )?;
     let drama = rota.people().iter().filter(|p| p.contacts.iter().any(|c| matches!(c, nightingale::directory::ContactMethod::Sms(n) | nightingale::directory::ContactMethod::Voice(n) if n.is_drama()))).count();
     if drama > 0 {
-        println!(
+        writeln!(
+            out,
             "note: {drama} people have Ofcom drama numbers (07700 900xxx and the like), which no phone answers: fine for a demo, not for a live rota"
-        );
+        )?;
     }
     let until = from + chrono::Duration::days(i64::from(days));
     let gaps = rota::check(&rota, from, until);
-    println!("coverage {} → {} ({days} days):", local(from), local(until));
+    writeln!(
+        out,
+        "coverage {} → {} ({days} days):",
+        local(from),
+        local(until)
+    )?;
     if gaps.is_empty() {
-        println!("no gaps: every service has a reachable level-1 person of its own throughout");
+        writeln!(
+            out,
+            "no gaps: every service has a reachable level-1 person of its own throughout"
+        )?;
         Ok(ExitCode::SUCCESS)
     } else {
         for gap in &gaps {
-            println!("gap\t{gap}");
+            writeln!(out, "gap\t{gap}")?;
         }
-        println!("{} gap(s)", gaps.len());
+        writeln!(out, "{} gap(s)", gaps.len())?;
         Ok(ExitCode::from(1))
     }
 }

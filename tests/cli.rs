@@ -622,3 +622,95 @@ fn calendar_update_refuses_a_bad_answer_and_keeps_the_old_file() {
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), shorter);
 }
+
+/// `serve` on an address already taken: it logs its start-up lines, then
+/// stops with an error, so its log can be read whole.
+fn serve_on_a_taken_port(log_format: Option<&str>) -> Output {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nightingale"));
+    command
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "NIGHTINGALE_LISTEN",
+            taken.local_addr().unwrap().to_string(),
+        )
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", dir.path().join("n.db").display()),
+        )
+        .env("NIGHTINGALE_LOG", "info")
+        .env_remove("NO_COLOR");
+    if let Some(format) = log_format {
+        command.env("NIGHTINGALE_LOG_FORMAT", format);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let out = serve_on_a_taken_port(None);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("NO SMS PROVIDER CONFIGURED"), "{log}");
+    assert!(log.contains("open-file limit"), "{log}");
+    assert!(!log.contains("\x1b["), "{log:?}");
+}
+
+#[test]
+fn json_logs_are_one_object_a_line_for_log_shippers() {
+    let out = serve_on_a_taken_port(Some("json"));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.starts_with("error: "))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "WARN"
+            && l["fields"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("NO SMS PROVIDER CONFIGURED")),
+        "{log}"
+    );
+    let wrong = serve_on_a_taken_port(Some("xml"));
+    assert_eq!(wrong.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert!(said.contains("`text`") && said.contains("`json`"), "{said}");
+}
+
+#[test]
+fn rota_check_into_head_stops_quietly_when_head_has_its_line() {
+    use std::io::{BufRead, BufReader};
+    // Ten years of a nurse off sick: far more gap lines than a pipe holds.
+    let dir = copy_of_demo();
+    let path = dir.path().join("overrides.toml");
+    let sick = "\n[[overrides]]\nfor = \"jack-taylor\"\nfrom = 2026-12-02T18:30:00\nuntil = 2036-12-03T18:30:00\nreason = \"sick\"\n";
+    std::fs::write(&path, std::fs::read_to_string(&path).unwrap() + sick).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args([
+            "rota",
+            "check",
+            "--from",
+            "2026-12-01T00:00",
+            "--days",
+            "3650",
+        ])
+        .env("NIGHTINGALE_ROTA_DIR", dir.path())
+        .env("NIGHTINGALE_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("files OK"), "{first}");
+    // `head -1` exits here, closing the pipe.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -1,6 +1,5 @@
 //! `POST /api/v1/enrolments` and `DELETE /api/v1/enrolments/{id}`.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
@@ -8,6 +7,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::auth::ApiClient;
+use super::extract::ApiJson;
 use super::{ApiError, AppState};
 use crate::directory::{EnrolmentId, EnrolmentRequest};
 use crate::operations::{EnrolError, local_time};
@@ -21,11 +21,8 @@ pub fn router() -> Router<AppState> {
 async fn enrol(
     State(state): State<AppState>,
     ApiClient(client): ApiClient,
-    body: Result<Json<EnrolmentRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<EnrolmentRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let Json(request) = body.map_err(|e| {
-        ApiError::BadRequest(format!("the body is not an enrolment: {}", e.body_text()))
-    })?;
     match state.ops.enrol(request).await {
         Ok(e) => {
             tracing::info!(enrolment = %e.id, client = %client, service = %e.service, "enrolled");

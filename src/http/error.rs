@@ -1,8 +1,14 @@
 //! One error type for the HTTP layer. Clients get a short JSON message that
 //! says what to do; internal causes are logged, never sent.
+//!
+//! [`api_json_errors`] makes that true of answers no handler wrote too (a
+//! method a route does not take, a timeout, a refusal while busy): on
+//! `/api/v1` every error is JSON.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -29,6 +35,15 @@ pub enum ApiError {
     /// The store is unreachable: the caller should retry.
     #[error("unavailable")]
     Unavailable(anyhow::Error),
+    /// The body is larger than [`super::MAX_BODY`].
+    #[error("body too large")]
+    PayloadTooLarge,
+    /// The body is not declared as JSON.
+    #[error("not JSON")]
+    UnsupportedMediaType,
+    /// The client stopped sending the body part-way.
+    #[error("body timed out")]
+    BodyTimeout,
 }
 
 impl IntoResponse for ApiError {
@@ -58,7 +73,76 @@ impl IntoResponse for ApiError {
                     json!({ "error": "temporarily unavailable; please retry" }),
                 )
             }
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({ "error": too_large() }),
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({ "error": "send the body as JSON, with 'Content-Type: application/json'" }),
+            ),
+            ApiError::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                json!({ "error": "the body stopped arriving part-way; send it again" }),
+            ),
         };
         (status, Json(body)).into_response()
     }
+}
+
+fn too_large() -> String {
+    format!(
+        "the body is larger than {} KB; nothing was stored",
+        super::MAX_BODY / 1024
+    )
+}
+
+/// On `/api/v1`, turn any error answer that is not already JSON (axum's
+/// plain-text rejections, a `405`, a timeout, a refusal while busy) into
+/// `{"error": …}` with words for its status. The original text is dropped,
+/// not quoted: it may carry parser detail.
+pub async fn api_json_errors(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let message = match status {
+        // axum adds the `Allow` header after this layer has run.
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this route does not take that method: the Allow header lists those it takes".to_owned()
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "send the body as JSON, with 'Content-Type: application/json'".to_owned()
+        }
+        StatusCode::REQUEST_TIMEOUT => {
+            "the request took too long to arrive; send it again".to_owned()
+        }
+        StatusCode::SERVICE_UNAVAILABLE => "temporarily unavailable; please retry".to_owned(),
+        StatusCode::NOT_FOUND => "no such route: see README.md for the API".to_owned(),
+        StatusCode::BAD_REQUEST => "the request is malformed: see README.md for the API".to_owned(),
+        other => other
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_ascii_lowercase(),
+    };
+    let mut json = (status, Json(json!({ "error": message }))).into_response();
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().insert(name, value.clone());
+        }
+    }
+    json.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    json
 }

@@ -1,5 +1,6 @@
-//! Health and metrics: `GET /healthz` (process up), `GET /readyz` (store
-//! reachable), `GET /metrics` (Prometheus text).
+//! Health and metrics: `GET /healthz` (process up), `GET /readyz` (a
+//! webhook can be accepted now: the store takes a write), `GET /metrics`
+//! (Prometheus text).
 
 use axum::Router;
 use axum::extract::State;
@@ -19,8 +20,11 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match state.ops.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n"),
         Err(e) => {
-            tracing::error!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n")
+            tracing::error!(error = %e, "not ready: the store cannot take a write");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the store cannot take a write\n",
+            )
         }
     }
 }

@@ -8,15 +8,21 @@ mod auth;
 mod concerns;
 mod enrolments;
 mod error;
+mod extract;
 mod health;
 mod oncall;
 mod pages;
+mod security;
+pub mod serve;
 mod twilio;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use secrecy::SecretString;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 pub use error::ApiError;
 
@@ -25,6 +31,10 @@ use crate::links::LinkSigner;
 use crate::operations::Operations;
 use crate::rota::Rota;
 use crate::templates::Templates;
+
+/// The largest request body accepted, on every route. Bodies are cut off
+/// while being read: a larger one is answered `413` without being buffered.
+pub const MAX_BODY: usize = 64 * 1024;
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -45,8 +55,11 @@ pub struct AppState {
     pub twilio_tokens: Arc<Vec<SecretString>>,
 }
 
-/// Every route.
-pub fn router(state: AppState) -> Router {
+/// Every route, with the layers every request passes through (outermost
+/// last): the body limit, body and request timeouts, the health-only gate
+/// of reserve connections, JSON errors on the API, security headers, and
+/// the trace.
+pub fn router(state: AppState, limits: &serve::Limits) -> Router {
     Router::new()
         .merge(health::router())
         .merge(twilio::router())
@@ -54,6 +67,15 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", oncall::router().merge(enrolments::router()).merge(concerns::router()))
         .fallback(|| async { ApiError::NotFound("no such page: see README.md for the API".to_owned()) })
         .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(serve::reserve_gate))
+        .layer(axum::middleware::from_fn(error::api_json_errors))
+        .layer(axum::middleware::from_fn(security::security_headers))
         // Log the path only: query strings can carry a page link's signature.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path())

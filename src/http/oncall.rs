@@ -4,12 +4,13 @@
 //! details (their own mobile numbers) are not shown, only the kinds of
 //! contact each person has.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::auth::ApiClient;
+use super::extract::ApiQuery;
 use super::{ApiError, AppState};
 use crate::calendar::{LONDON, parse_instant};
 use crate::directory::ContactMethod;
@@ -66,7 +67,7 @@ struct PersonView {
 async fn oncall(
     State(state): State<AppState>,
     _client: ApiClient,
-    Query(q): Query<OnCallQuery>,
+    ApiQuery(q): ApiQuery<OnCallQuery>,
 ) -> Result<Json<ChainView>, ApiError> {
     let Some(service_id) = q.service else {
         return Err(ApiError::BadRequest(

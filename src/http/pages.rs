@@ -1,9 +1,16 @@
 //! The page a signed link in a page SMS opens: the concern's context and
 //! timeline, with one-tap Accept and Pass. No login: the signature is the
 //! credential, and it expires.
+//!
+//! Accept and Pass must come from our own page. A POST whose `Origin` is
+//! not the origin of `NIGHTINGALE_PUBLIC_URL` is refused with `403`. Every
+//! browser in use sends `Origin` on a POST; a POST without one is taken as
+//! coming from something that is not a browser (a script holding the link,
+//! which could post it anyway), and allowed, unless `Sec-Fetch-Site` says a
+//! browser sent it from another site.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -60,6 +67,37 @@ fn check(state: &AppState, id: &str, q: &LinkQuery) -> Result<(ConcernId, Id), R
             ))
         })?;
     Ok((concern, staff))
+}
+
+/// `scheme://host[:port]`, lower case and without a default port, as a
+/// browser writes it in `Origin`.
+fn origin_of(url: &str) -> Option<String> {
+    let uri: Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let host = uri.host()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    };
+    Some(match uri.port_u16() {
+        Some(port) if Some(port) != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+/// Whether a POST came from our own page (see the module's notes).
+fn from_our_page(headers: &HeaderMap, public_url: &str) -> bool {
+    match headers.get(header::ORIGIN) {
+        Some(origin) => {
+            let ours = origin_of(public_url);
+            ours.is_some() && origin.to_str().ok().and_then(origin_of) == ours
+        }
+        None => matches!(
+            headers.get("sec-fetch-site").map(|v| v.as_bytes()),
+            None | Some(b"same-origin" | b"none")
+        ),
+    }
 }
 
 fn capitalise(s: &str) -> String {
@@ -148,7 +186,7 @@ async fn show(
         },
     );
     match html {
-        Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = ?e, "concern page template failed");
             message(
@@ -165,12 +203,22 @@ async fn act(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<LinkQuery>,
+    headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
     let (concern, staff) = match check(&state, &id, &q) {
         Ok(v) => v,
         Err(r) => return r,
     };
+    if !from_our_page(&headers, &state.public_url) {
+        tracing::warn!(concern = %concern, "link action refused: posted from another site");
+        return message(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Not accepted",
+            "Accept and Pass only work from the page your link opens. Open the link in the page text again, or reply to the page by text (A and the number to accept).",
+        );
+    }
     let action = match form.action.as_str() {
         "accept" | "pass" => form.action.clone(),
         _ => {
@@ -204,5 +252,27 @@ async fn act(
                 "That did not go through. Try again, or reply to the page by text.",
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_any_port_that_is_not_the_default() {
+        assert_eq!(
+            origin_of("https://Nightingale.Trust.nhs.uk/app/").as_deref(),
+            Some("https://nightingale.trust.nhs.uk")
+        );
+        assert_eq!(
+            origin_of("https://n.test:443").as_deref(),
+            Some("https://n.test")
+        );
+        assert_eq!(
+            origin_of("http://localhost:8080").as_deref(),
+            Some("http://localhost:8080")
+        );
+        assert_eq!(origin_of("null"), None);
     }
 }

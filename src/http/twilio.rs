@@ -6,7 +6,11 @@
 //! previous one (during a rotation); a bad or missing signature gets `403`
 //! and nothing is stored. The message is stored, idempotently on its
 //! `MessageSid`, before the `200`; a store failure answers `503` so Twilio
-//! tries again.
+//! tries again. Texts and delivery reports have keys of their own kinds
+//! (`sms:SID`, `status:SID:STATUS`), so neither can pass for the other.
+//!
+//! Bodies over [`super::MAX_BODY`] are refused with `413` as they are read:
+//! nothing larger is buffered.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,9 +22,6 @@ use axum::routing::post;
 use super::AppState;
 use crate::channels::twilio::signature;
 use crate::store::{Inbound, InboundKind};
-
-/// The largest webhook body accepted.
-const MAX_BODY: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,12 +55,15 @@ impl FromRequest<AppState> for Signed {
             .get("X-Twilio-Signature")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        if bytes.len() > MAX_BODY {
-            return Err((StatusCode::PAYLOAD_TOO_LARGE, "").into_response());
-        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response()
+            } else if super::extract::timed_out(&e) {
+                (StatusCode::REQUEST_TIMEOUT, "body timed out").into_response()
+            } else {
+                (StatusCode::BAD_REQUEST, "body could not be read").into_response()
+            }
+        })?;
         let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| (StatusCode::BAD_REQUEST, "not a form body").into_response())?;
         let url = format!("{}{}", state.public_url, path_and_query);
@@ -107,11 +111,15 @@ async fn sms(State(state): State<AppState>, form: Signed) -> Response {
         return (StatusCode::BAD_REQUEST, "MessageSid and From are required").into_response();
     };
     let item = Inbound {
-        key: sid.to_owned(),
+        key: format!("sms:{sid}"),
         kind: InboundKind::Sms {
             from: from.to_owned(),
             to: form.get("To").unwrap_or_default().to_owned(),
             body: form.get("Body").unwrap_or_default().to_owned(),
+            media: form
+                .get("NumMedia")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
         },
         received_at: state.clock.now(),
     };
@@ -130,7 +138,7 @@ async fn status(State(state): State<AppState>, form: Signed) -> Response {
             .into_response();
     };
     let item = Inbound {
-        key: format!("{sid}:{status}"),
+        key: format!("status:{sid}:{status}"),
         kind: InboundKind::Status {
             message_id: sid.to_owned(),
             status: status.to_owned(),

@@ -25,6 +25,7 @@ fn sms(key: &str, from: &str) -> Inbound {
             from: from.into(),
             to: "+447700900000".into(),
             body: "My dressing is leaking".into(),
+            media: 0,
         },
         received_at: t("2026-11-27T19:05:00Z"),
     }

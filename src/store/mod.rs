@@ -36,7 +36,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// A message or callback from the SMS provider, as received.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inbound {
-    /// The idempotency key: the provider's message id, plus the status for a status callback.
+    /// The idempotency key, one space per kind: `sms:SID` for a text,
+    /// `status:SID:STATUS` for a delivery report, `link:…` for a tap on a page.
     pub key: String,
     /// What it is.
     pub kind: InboundKind,
@@ -64,6 +65,10 @@ pub enum InboundKind {
         to: String,
         /// What they wrote.
         body: String,
+        /// How many pictures or other media came with it (Twilio's `NumMedia`);
+        /// 0 for items stored before it was recorded.
+        #[serde(default)]
+        media: u32,
     },
     /// A clinician's tap on the page a signed link opened.
     Action {
@@ -416,7 +421,8 @@ pub struct Change {
 
 /// The store. Every method blocks; see [`blocking`].
 pub trait Store: Send + Sync + 'static {
-    /// Check the store can be reached (for `/readyz`).
+    /// Check a write can commit now, through the same path inbound
+    /// messages take (for `/readyz`: "can accept a webhook now").
     fn ping(&self) -> StoreResult<()>;
 
     /// Record an inbound item durably; `false` if its key was seen before (a provider retry).
@@ -524,3 +530,15 @@ pub fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 
 #[cfg(test)]
 pub(crate) mod conformance;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_stored_before_media_was_recorded_still_reads_with_none() {
+        let stored = r#"{"key":"SM1","kind":{"kind":"sms","from":"+447700900123","to":"+447700900000","body":"hello"},"received_at":"2026-11-27T19:05:00Z"}"#;
+        let item: Inbound = serde_json::from_str(stored).unwrap();
+        assert!(matches!(item.kind, InboundKind::Sms { media: 0, .. }));
+    }
+}

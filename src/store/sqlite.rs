@@ -168,6 +168,10 @@ const MIGRATIONS: &[&str] = &[
     UPDATE outbox SET queued_at = due_at;
     CREATE INDEX outbox_unsent_by_recipient ON outbox(to_number, id) WHERE state IN ('pending', 'in_flight');
     ",
+    // 6: one row `/readyz` rewrites, to prove a write can commit.
+    r"
+    CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), beats INTEGER NOT NULL);
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -581,7 +585,16 @@ const HEAD_OF_LINE: &str = "o.state IN ('pending', 'in_flight') AND NOT EXISTS (
 
 impl Store for SqliteStore {
     fn ping(&self) -> StoreResult<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+        // Through the writer, like a webhook: a full disk, a lock held
+        // elsewhere or a stopped writer fail here as they would fail it.
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO heartbeat (id, beats) VALUES (1, 1)
+                 ON CONFLICT(id) DO UPDATE SET beats = beats + 1",
+                [],
+            )
+            .map(|_| ())
+        })
     }
 
     fn record_inbound(&self, item: &Inbound) -> StoreResult<bool> {

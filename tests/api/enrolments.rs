@@ -52,6 +52,7 @@ async fn bad_fields_are_each_named() {
         .http
         .post(format!("{}/api/v1/enrolments", app.address))
         .bearer_auth(&app.api_key)
+        .header("Content-Type", "application/json")
         .body("not json")
         .send()
         .await

@@ -6,9 +6,12 @@ mod support;
 
 mod concerns;
 mod enrolments;
+mod errors;
 mod holidays;
 mod night;
 mod oncall;
+mod pages;
 mod stories;
+mod strain;
 mod twilio_client;
 mod webhooks;

@@ -1,9 +1,13 @@
 //! Twilio's webhooks: only Twilio gets in, nothing is stored twice, and a
 //! message Nightingale answered 200 for is never lost.
 
+use std::time::Duration;
+
+use nightingale::store::InboundKind;
+
 use crate::support::fake_twilio::twilio_signature;
 use crate::support::nightingale::{
-    AUTH_TOKEN, MARGARET, OUR_NUMBER, PREVIOUS_AUTH_TOKEN, PUBLIC_URL, STRANGER, TestApp,
+    AUTH_TOKEN, MARGARET, OUR_NUMBER, PREVIOUS_AUTH_TOKEN, PUBLIC_URL, SIAN, STRANGER, TestApp,
 };
 
 #[tokio::test]
@@ -276,5 +280,84 @@ async fn the_signed_link_shows_the_whole_story_and_accepts_with_one_tap() {
             .await
             .unwrap()
             .contains("This link has expired")
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_webhook_is_refused_as_it_arrives_not_after_megabytes() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    // Unsigned, declaring 1 MB: the first 128 KB are enough to refuse it.
+    // The rest never comes, so a server that waits to buffer it all never answers.
+    let head = format!(
+        "POST /twilio/sms HTTP/1.1\r\nHost: nightingale.test\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        1024 * 1024
+    );
+    let answer = app
+        .send_partial(&head, &[b'a'; 128 * 1024], Duration::from_secs(5))
+        .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+
+    // A whole 1 MB body gets the same answer.
+    let response = app
+        .http
+        .post(format!("{}/twilio/sms", app.address))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 1024 * 1024])
+        .send()
+        .await;
+    if let Ok(response) = response {
+        assert_eq!(response.status(), 413);
+    }
+    app.settle().await;
+    assert!(app.twilio.messages().is_empty(), "nothing was stored");
+}
+
+#[tokio::test]
+async fn a_text_and_a_delivery_report_cannot_pass_for_each_other() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    app.text(STRANGER, "Is anyone there?").await;
+    app.settle().await;
+    let reply = app.twilio.messages_to(STRANGER)[0].clone();
+    assert_eq!(app.status(&reply, "delivered", None).await.status(), 200);
+    // A text whose MessageSid reads like that report's old key ("SID:delivered")
+    // is a new text, not a repeat of the report.
+    let lookalike = format!("{}:delivered", reply.sid);
+    assert_eq!(
+        app.text_with_sid(&lookalike, SIAN, "Hello, my mum is unwell")
+            .await
+            .status(),
+        200
+    );
+    app.settle().await;
+    assert_eq!(
+        app.twilio.messages_to(SIAN).len(),
+        1,
+        "Sian's text was taken in and answered"
+    );
+}
+
+#[tokio::test]
+async fn a_text_records_how_many_pictures_came_with_it() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let sid = app.twilio.new_sid();
+    let mut params =
+        app.twilio
+            .inbound_sms_params(&sid, STRANGER, OUR_NUMBER, "Here is a photo of the wound");
+    params.iter_mut().find(|(k, _)| k == "NumMedia").unwrap().1 = "2".into();
+    let response = app
+        .twilio
+        .post_signed(
+            &format!("{}/twilio/sms", app.address),
+            &format!("{PUBLIC_URL}/twilio/sms"),
+            &params,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let pending = app.pending_inbound();
+    assert!(
+        matches!(&pending[..], [item] if matches!(item.kind, InboundKind::Sms { media: 2, .. })),
+        "{:?}",
+        pending.iter().map(|i| &i.kind).collect::<Vec<_>>()
     );
 }

@@ -43,9 +43,13 @@ pub struct TestApp {
     pub api_key: String,
     pub http: reqwest::Client,
     dir: Arc<tempfile::TempDir>,
+    tweak: Tweak,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
+
+/// A change to the test configuration, kept for restarts.
+type Tweak = Arc<dyn Fn(&mut Config) + Send + Sync>;
 
 fn config(dir: &std::path::Path, twilio: &FakeTwilio) -> Config {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -67,10 +71,18 @@ fn config(dir: &std::path::Path, twilio: &FakeTwilio) -> Config {
 impl TestApp {
     /// Start with the clock at `now` (UK local time, e.g. "2026-11-27T19:05").
     pub async fn spawn(now: &str) -> Self {
+        Self::spawn_with(now, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with some settings changed (small limits, short timeouts).
+    pub async fn spawn_with(
+        now: &str,
+        tweak: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> Self {
         let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let clock = ManualClock::new(parse_instant(now).unwrap());
-        Self::start(dir, clock, twilio, None).await
+        Self::start(dir, clock, twilio, None, Arc::new(tweak)).await
     }
 
     async fn start(
@@ -78,8 +90,10 @@ impl TestApp {
         clock: ManualClock,
         twilio: FakeTwilio,
         api_key: Option<String>,
+        tweak: Tweak,
     ) -> Self {
-        let config = config(dir.path(), &twilio);
+        let mut config = config(dir.path(), &twilio);
+        tweak(&mut config);
         let store = Arc::new(SqliteStore::open(&dir.path().join("nightingale.db")).unwrap());
         let api_key = match api_key {
             Some(k) => k,
@@ -108,6 +122,7 @@ impl TestApp {
             api_key,
             http: reqwest::Client::new(),
             dir,
+            tweak,
             shutdown: Some(tx),
             server: Some(server),
         }
@@ -116,23 +131,34 @@ impl TestApp {
     /// Stop the process (gracefully) and start a new one on the same store, clock and Twilio.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
-        let (dir, clock, twilio, key) = (
+        let (dir, clock, twilio, key, tweak) = (
             Arc::clone(&self.dir),
             self.clock.clone(),
             self.twilio.clone(),
             self.api_key.clone(),
+            Arc::clone(&self.tweak),
         );
         drop(self);
-        Self::start(dir, clock, twilio, Some(key)).await
+        Self::start(dir, clock, twilio, Some(key), tweak).await
     }
 
-    async fn stop(&mut self) {
+    /// Tell the server to stop, as SIGTERM does, without waiting for it.
+    pub fn begin_stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Wait until the server has stopped (after [`TestApp::begin_stop`]).
+    pub async fn stopped(&mut self) {
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
         }
+    }
+
+    async fn stop(&mut self) {
+        self.begin_stop();
+        self.stopped().await;
     }
 
     /// Run the engine until it has nothing left to do at the current time.
@@ -229,6 +255,57 @@ impl TestApp {
         let response = self.get(&format!("/api/v1/concerns/{id}")).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
+    }
+
+    /// The `host:port` the server listens on, for raw sockets.
+    pub fn socket_address(&self) -> String {
+        self.address.trim_start_matches("http://").to_owned()
+    }
+
+    /// Write `head` and then `body_part` on a fresh connection, without
+    /// finishing whatever body the head declares, and return what the server
+    /// answered within `wait` (empty if nothing came).
+    pub async fn send_partial(
+        &self,
+        head: &str,
+        body_part: &[u8],
+        wait: std::time::Duration,
+    ) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.socket_address())
+            .await
+            .unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // The server may answer and stop reading before all of this is written.
+        let _ = stream.write_all(body_part).await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(wait, async {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&buf[..n]);
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+        })
+        .await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// The store's database file.
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("nightingale.db")
+    }
+
+    /// Inbound items stored but not yet taken in by the engine.
+    pub fn pending_inbound(&self) -> Vec<nightingale::store::Inbound> {
+        SqliteStore::open(&self.store_path())
+            .unwrap()
+            .pending_inbound(100)
+            .unwrap()
     }
 
     /// The id of the concern a page SMS links to.

@@ -1,0 +1,122 @@
+//! The JSON API answers every error in JSON, in words a discharge system's
+//! developer can act on: no parser positions, no Rust type names, and no
+//! echo of what was posted.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::nightingale::TestApp;
+
+async fn error_of(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/json"),
+        "status {status}"
+    );
+    let body: Value = response.json().await.unwrap();
+    let message = body["error"].as_str().expect("an error message").to_owned();
+    for leak in [
+        "line 1",
+        "column",
+        "EnrolmentRequest",
+        "PersonRequest",
+        "OnCallQuery",
+        "Margaret",
+    ] {
+        assert!(!message.contains(leak), "{message}");
+    }
+    (status, message)
+}
+
+async fn post_enrolment(
+    app: &TestApp,
+    content_type: &str,
+    body: &'static str,
+) -> reqwest::Response {
+    app.http
+        .post(format!("{}/api/v1/enrolments", app.address))
+        .bearer_auth(&app.api_key)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_broken_enrolment_body_says_what_is_wrong_without_parser_detail() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    let (status, message) =
+        error_of(post_enrolment(&app, "application/json", r#"{"patient": "#).await).await;
+    assert_eq!(
+        (status, message.as_str()),
+        (400, "the body is not valid JSON")
+    );
+
+    let (status, message) = error_of(
+        post_enrolment(&app, "application/json", r#"{"patient": "Margaret Evans"}"#).await,
+    )
+    .await;
+    assert_eq!(
+        (status, message.as_str()),
+        (400, "patient: expected an object")
+    );
+
+    let (status, message) =
+        error_of(post_enrolment(&app, "text/plain", r#"{"patient": {}}"#).await).await;
+    assert_eq!(status, 415);
+    assert!(
+        message.contains("Content-Type: application/json"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_enrolment_is_refused_with_413_as_it_arrives() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    let head = format!(
+        "POST /api/v1/enrolments HTTP/1.1\r\nHost: nightingale.test\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        app.api_key,
+        1024 * 1024
+    );
+    let answer = app
+        .send_partial(&head, &[b' '; 128 * 1024], Duration::from_secs(5))
+        .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    assert!(answer.contains("application/json"), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_repeated_query_parameter_is_a_json_error() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    let (status, message) = error_of(
+        app.get("/api/v1/oncall?service=cardiology-ward-7&service=community-nursing-north")
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(message.contains("duplicate field `service`"), "{message}");
+}
+
+#[tokio::test]
+async fn a_wrong_method_or_a_broken_path_is_a_json_error_too() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    let response = app.get("/api/v1/enrolments").await;
+    assert_eq!(response.headers()["allow"], "POST");
+    let (status, message) = error_of(response).await;
+    assert_eq!(status, 405);
+    assert!(message.contains("Allow header"), "{message}");
+
+    // Not UTF-8 once decoded: axum's own plain-text rejection, made JSON.
+    let (status, _) = error_of(app.get("/api/v1/concerns/%FF").await).await;
+    assert_eq!(status, 400);
+    let (status, _) = error_of(app.get("/api/v1/nothing-here").await).await;
+    assert_eq!(status, 404);
+}
