@@ -315,6 +315,7 @@ fn fill(store: Arc<SqliteStore>) -> Duration {
                         opened_at: now,
                         text: "My dressing is leaking and I am worried".into(),
                         escalation,
+                        pictures_explained: false,
                     };
                     store
                         .apply(Change {

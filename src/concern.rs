@@ -97,6 +97,9 @@ pub struct Concern {
     pub text: String,
     /// Where it stands.
     pub escalation: Escalation,
+    /// The sender has been told pictures cannot be seen (once a concern).
+    #[serde(default)]
+    pub pictures_explained: bool,
 }
 
 /// One entry in a concern's timeline.

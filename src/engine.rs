@@ -487,7 +487,9 @@ impl Engine {
             ..Change::default()
         };
         match item.kind {
-            InboundKind::Sms { from, body, .. } => {
+            InboundKind::Sms {
+                from, body, media, ..
+            } => {
                 // Any E.164 number the provider gives is a sender; only what
                 // nobody can be texted back at is refused, and counted.
                 let from = match PhoneNumber::from_provider(&from) {
@@ -502,7 +504,8 @@ impl Engine {
                 if let Some(staff) = self.rota.staff_by_phone(&from) {
                     self.staff_reply(staff, &body, now, &mut change).await?;
                 } else {
-                    self.sender_message(from, body, now, &mut change).await?;
+                    self.sender_message(from, body, media, now, &mut change)
+                        .await?;
                 }
             }
             InboundKind::Action {
@@ -543,10 +546,13 @@ impl Engine {
         &self,
         from: PhoneNumber,
         body: String,
+        media: u32,
         now: Instant,
         change: &mut Change,
     ) -> anyhow::Result<()> {
         let word = body.trim().to_ascii_uppercase();
+        // What they sent, as clinicians read it: a picture is never shown.
+        let body = with_media_note(&body, media);
         let open = {
             let from = from.clone();
             store::blocking(&self.store, move |s| s.open_concern_from(&from)).await?
@@ -624,6 +630,9 @@ impl Engine {
                     },
                 },
             ));
+            if media > 0 {
+                self.explain_pictures(&mut concern, change)?;
+            }
             return self
                 .apply_event(
                     &mut concern,
@@ -644,6 +653,7 @@ impl Engine {
             opened_at: now,
             text: body.clone(),
             escalation: Escalation::new(red_flag.is_some()),
+            pictures_explained: false,
         };
         change.timeline.push((
             concern.id,
@@ -688,8 +698,32 @@ impl Engine {
             recipient: party.label(),
             step: None,
         });
+        if media > 0 {
+            self.explain_pictures(&mut concern, change)?;
+        }
         self.apply_event(&mut concern, enrolment.as_ref(), Event::Open, now, change)
             .await
+    }
+
+    /// Tell a sender, once for each concern, that pictures cannot be seen
+    /// and to say in words what they show.
+    fn explain_pictures(&self, concern: &mut Concern, change: &mut Change) -> anyhow::Result<()> {
+        if concern.pictures_explained {
+            return Ok(());
+        }
+        concern.pictures_explained = true;
+        change.outbox.push(NewOutbox {
+            concern: Some(concern.id),
+            to: concern.sender.clone(),
+            body: self
+                .templates
+                .render("sms/no_pictures.txt", minijinja::context! {})?,
+            purpose: Purpose::Notice,
+            staff: None,
+            recipient: concern.party.label(),
+            step: None,
+        });
+        Ok(())
     }
 
     async fn staff_reply(
@@ -1483,6 +1517,22 @@ fn who(concern: &Concern, enrolment: Option<&Enrolment>) -> String {
     }
 }
 
+/// A message as clinicians read it when pictures came with it: they are
+/// never shown (an SMS page cannot carry them, and they are not stored), so
+/// the words say one was sent.
+fn with_media_note(body: &str, media: u32) -> String {
+    let pictures = match media {
+        0 => return body.to_owned(),
+        1 => "a picture".to_owned(),
+        n => format!("{n} pictures"),
+    };
+    if body.trim().is_empty() {
+        format!("sent {pictures} (not shown)")
+    } else {
+        format!("{} [and {pictures}, not shown]", body.trim_end())
+    }
+}
+
 /// The sender's words, shortened at a word boundary for an SMS.
 fn quote(text: &str) -> String {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -1501,6 +1551,17 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_picture_is_named_not_shown() {
+        assert_eq!(with_media_note("", 1), "sent a picture (not shown)");
+        assert_eq!(with_media_note("  ", 2), "sent 2 pictures (not shown)");
+        assert_eq!(
+            with_media_note("my leg today", 1),
+            "my leg today [and a picture, not shown]"
+        );
+        assert_eq!(with_media_note("hello", 0), "hello");
+    }
 
     #[test]
     fn long_messages_are_quoted_to_a_word_boundary() {

@@ -41,6 +41,7 @@ fn concern(sender: &str) -> Concern {
         opened_at: t("2026-11-27T19:05:00Z"),
         text: "My dressing is leaking".into(),
         escalation: Escalation::new(false),
+        pictures_explained: false,
     }
 }
 

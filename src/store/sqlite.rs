@@ -1017,6 +1017,7 @@ mod tests {
             opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
             text: "My dressing is leaking".into(),
             escalation,
+            pictures_explained: false,
         }
     }
 

@@ -278,3 +278,148 @@ async fn margaret_hears_when_her_concern_is_taken_and_when_it_is_resolved() {
     assert_eq!(concern["accepted_by"]["at"], accepted["at"]);
     assert_eq!(concern["resolved_by"]["name"], accepted["name"]);
 }
+
+#[tokio::test]
+async fn a_picture_with_no_words_reaches_the_nurse_as_words_and_margaret_is_asked_to_describe_it() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+    let welcomed = app.twilio.messages_to(MARGARET).len();
+
+    assert_eq!(app.text_with_media(MARGARET, "", 1).await.status(), 200);
+    app.settle().await;
+    let page = app.twilio.messages_to(KIRAN)[0].body.clone();
+    assert!(page.contains("\"sent a picture (not shown)\""), "{page}");
+    assert!(!page.contains("\"\""), "never an empty quote: {page}");
+    let to_margaret: Vec<String> = app
+        .twilio
+        .messages_to(MARGARET)
+        .into_iter()
+        .skip(welcomed)
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(to_margaret.len(), 2, "{to_margaret:#?}");
+    assert!(
+        to_margaret[1].contains("cannot see pictures"),
+        "{to_margaret:#?}"
+    );
+    assert!(to_margaret[1].contains("in words"), "{to_margaret:#?}");
+
+    // A second picture, with words, goes on with a note; she is not told again.
+    app.clock.advance(Duration::minutes(2));
+    app.text_with_media(MARGARET, "this is the dressing now", 2)
+        .await;
+    app.settle().await;
+    let forward = app.twilio.messages_to(KIRAN).last().unwrap().body.clone();
+    assert!(
+        forward.contains("\"this is the dressing now [and 2 pictures, not shown]\""),
+        "{forward}"
+    );
+    assert_eq!(app.twilio.messages_to(MARGARET).len(), welcomed + 2);
+}
+
+#[tokio::test]
+async fn every_sender_twilio_gives_reaches_a_person_or_is_counted_as_refused() {
+    let app = TestApp::spawn("2026-11-27T23:10").await;
+    // Côte d'Ivoire's ten-digit numbers, which older phone metadata refuses.
+    let abroad = "+2250701234567";
+    assert_eq!(
+        app.text(abroad, "Bonjour, my mother is unwell")
+            .await
+            .status(),
+        200
+    );
+    app.settle().await;
+    assert_eq!(
+        app.twilio.messages_to(SAM).len(),
+        1,
+        "the duty manager is paged"
+    );
+    assert_eq!(
+        app.twilio.messages_to(abroad).len(),
+        1,
+        "the sender is answered"
+    );
+
+    // Senders nobody can text back are taken in (200), refused, and counted.
+    for sender in ["VODAFONE", "whatsapp:+447700900999", "NHSAPP"] {
+        assert_eq!(app.text(sender, "hello").await.status(), 200);
+    }
+    app.settle().await;
+    assert_eq!(app.twilio.messages_to(SAM).len(), 1);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(
+        metric(
+            &metrics,
+            "nightingale_inbound_refused_total{reason=\"alphanumeric\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "nightingale_inbound_refused_total{reason=\"channel\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(&metrics, "nightingale_inbound_pending"),
+        0.0,
+        "refused, not stuck"
+    );
+}
+
+#[tokio::test]
+async fn control_characters_never_reach_the_nurses_phone() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+    app.text(
+        MARGARET,
+        "My leg\u{0}\u{7} is \u{202e}swollen\u{202c} and\r\nred",
+    )
+    .await;
+    app.settle().await;
+    let page = app.twilio.messages_to(KIRAN)[0].body.clone();
+    assert!(page.contains("\"My leg is swollen and red\""), "{page:?}");
+    assert!(
+        !page
+            .chars()
+            .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+        "{page:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_patient_enrolled_with_a_landline_is_never_texted_even_when_her_carer_is() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    let landline = "+442079460123"; // Ofcom's London drama range
+    let response = app
+        .enrol(&serde_json::json!({
+            "patient": {"name": "Margaret Evans", "phone": "020 7946 0123"},
+            "carers": [{"name": "Sian Evans", "phone": SIAN, "relationship": "daughter"}],
+            "service": "community-nursing-north",
+            "discharged_at": "2026-11-27T17:30:00Z"
+        }))
+        .await;
+    assert_eq!(response.status(), 201);
+    app.settle().await;
+    app.text(SIAN, "Mum has a temperature").await;
+    app.settle().await;
+    let code = TestApp::code_in(&app.twilio.messages_to(KIRAN)[0]);
+    app.text(KIRAN, &format!("A{code}")).await;
+    app.settle().await;
+    assert!(
+        app.twilio
+            .messages_to(SIAN)
+            .last()
+            .unwrap()
+            .body
+            .contains("will be in touch"),
+        "Sian hears who has it"
+    );
+    assert!(
+        app.twilio.messages_to(landline).is_empty(),
+        "the landline is never texted"
+    );
+}

@@ -190,6 +190,22 @@ impl TestApp {
             .await
     }
 
+    /// A text from `from` with `media` pictures attached (Twilio's `NumMedia`).
+    pub async fn text_with_media(&self, from: &str, body: &str, media: u32) -> reqwest::Response {
+        let sid = self.twilio.new_sid();
+        let mut params = self.twilio.inbound_sms_params(&sid, from, OUR_NUMBER, body);
+        if let Some(p) = params.iter_mut().find(|(k, _)| k == "NumMedia") {
+            p.1 = media.to_string();
+        }
+        self.twilio
+            .post_signed(
+                &format!("{}/twilio/sms", self.address),
+                &format!("{PUBLIC_URL}/twilio/sms"),
+                &params,
+            )
+            .await
+    }
+
     /// Twilio reports a message's status to the callback URL it was given.
     pub async fn status(
         &self,
