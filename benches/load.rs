@@ -247,7 +247,7 @@ async fn page_latencies(rate: usize, seconds: usize) -> (usize, Vec<Duration>, u
     let mut latencies = Vec::new();
     for (who, due, _) in &results {
         let number = sender(*who);
-        let suffix = format!("…{}", &number[number.len() - 4..]);
+        let suffix = format!("ending {}", &number[number.len() - 4..]);
         if let Some(page) = sent
             .iter()
             .find(|m| m.body.contains(&format!("Unknown sender {suffix} ")))
