@@ -340,18 +340,8 @@ async fn a_text_and_a_delivery_report_cannot_pass_for_each_other() {
 #[tokio::test]
 async fn a_text_records_how_many_pictures_came_with_it() {
     let app = TestApp::spawn("2026-11-27T19:05").await;
-    let sid = app.twilio.new_sid();
-    let mut params =
-        app.twilio
-            .inbound_sms_params(&sid, STRANGER, OUR_NUMBER, "Here is a photo of the wound");
-    params.iter_mut().find(|(k, _)| k == "NumMedia").unwrap().1 = "2".into();
     let response = app
-        .twilio
-        .post_signed(
-            &format!("{}/twilio/sms", app.address),
-            &format!("{PUBLIC_URL}/twilio/sms"),
-            &params,
-        )
+        .text_with_media(STRANGER, "Here is a photo of the wound", 2)
         .await;
     assert_eq!(response.status(), 200);
     let pending = app.pending_inbound();

@@ -181,13 +181,7 @@ impl TestApp {
     /// A text with a given MessageSid (to replay Twilio's retries).
     pub async fn text_with_sid(&self, sid: &str, from: &str, body: &str) -> reqwest::Response {
         let params = self.twilio.inbound_sms_params(sid, from, OUR_NUMBER, body);
-        self.twilio
-            .post_signed(
-                &format!("{}/twilio/sms", self.address),
-                &format!("{PUBLIC_URL}/twilio/sms"),
-                &params,
-            )
-            .await
+        self.post_sms_webhook(&params).await
     }
 
     /// A text from `from` with `media` pictures attached (Twilio's `NumMedia`).
@@ -197,11 +191,16 @@ impl TestApp {
         if let Some(p) = params.iter_mut().find(|(k, _)| k == "NumMedia") {
             p.1 = media.to_string();
         }
+        self.post_sms_webhook(&params).await
+    }
+
+    /// Post an inbound-SMS webhook, signed as Twilio signs it.
+    pub async fn post_sms_webhook(&self, params: &[(String, String)]) -> reqwest::Response {
         self.twilio
             .post_signed(
                 &format!("{}/twilio/sms", self.address),
                 &format!("{PUBLIC_URL}/twilio/sms"),
-                &params,
+                params,
             )
             .await
     }
