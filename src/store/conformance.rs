@@ -42,7 +42,13 @@ fn concern(sender: &str) -> Concern {
         text: "My dressing is leaking".into(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        version: 0,
     }
+}
+
+/// A concern as the store holds it now (with its version).
+fn stored(store: &Arc<dyn Store>, id: ConcernId) -> Concern {
+    store.concern(id).unwrap().expect("the concern is stored")
 }
 
 fn outbox(concern: Option<ConcernId>, to: &str) -> NewOutbox {
@@ -115,7 +121,14 @@ pub fn a_change_writes_state_timeline_outbox_and_timers_together(store: Arc<dyn 
             ..Change::default()
         })
         .unwrap();
-    assert_eq!(store.concern(c.id).unwrap(), Some(c.clone()));
+    assert_eq!(
+        store.concern(c.id).unwrap(),
+        Some(Concern {
+            version: 1,
+            ..c.clone()
+        }),
+        "as written, at version 1"
+    );
     assert_eq!(store.timeline(c.id).unwrap().len(), 1);
     assert_eq!(
         store.open_concern_from(&c.sender).unwrap().map(|x| x.id),
@@ -232,7 +245,7 @@ pub fn a_fired_timer_is_removed_unless_it_was_re_armed(store: Arc<dyn Store>) {
 }
 
 pub fn a_resolved_concern_no_longer_collects_messages(store: Arc<dyn Store>) {
-    let mut c = concern("+447700900123");
+    let c = concern("+447700900123");
     let now = t("2026-11-27T19:05:00Z");
     store
         .apply(Change {
@@ -242,6 +255,7 @@ pub fn a_resolved_concern_no_longer_collects_messages(store: Arc<dyn Store>) {
         })
         .unwrap();
     assert_eq!(store.unresolved_concerns().unwrap(), 1);
+    let mut c = stored(&store, c.id);
     c.escalation.status = Status::Resolved {
         by: None,
         at: now,
@@ -597,11 +611,13 @@ pub fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Arc<dyn S
         Purged {
             concerns: 0,
             inbound: 1,
-            enrolments: 0
+            enrolments: 0,
+            set_aside: 0,
         }
     );
 
     let resolved = t("2026-11-28T09:00:00Z");
+    c = stored(&store, c.id);
     c.escalation.status = Status::Resolved {
         by: None,
         at: resolved,
@@ -684,13 +700,13 @@ pub fn concerns_are_listed_newest_first_by_status_service_enrolment_and_time(
     let (ward, nursing) = (EnrolmentId::new(), EnrolmentId::new());
     // Friday evening: Margaret (ward 7) texts, a stranger texts, Mr Patel
     // (community nursing) texts, then Margaret's daughter Siân texts.
-    let mut margaret = opened_at(
+    let margaret = opened_at(
         "+447700900801",
         "2026-11-27T19:05:00Z",
         Some("cardiology-ward-7"),
         Some(ward),
     );
-    let mut stranger = opened_at("+447700900999", "2026-11-27T19:10:00Z", None, None);
+    let stranger = opened_at("+447700900999", "2026-11-27T19:10:00Z", None, None);
     let patel = opened_at(
         "+447700900811",
         "2026-11-27T19:15:00Z",
@@ -705,6 +721,7 @@ pub fn concerns_are_listed_newest_first_by_status_service_enrolment_and_time(
     );
     save(&store, &[&margaret, &stranger, &patel, &sian]);
     // The duty manager accepts the stranger's; Margaret's is resolved.
+    let (mut stranger, mut margaret) = (stored(&store, stranger.id), stored(&store, margaret.id));
     let duty = crate::escalation::StaffRef {
         id: Id::parse("sam").unwrap(),
         name: "Sam Okoro".into(),
@@ -753,7 +770,7 @@ pub fn concerns_are_listed_newest_first_by_status_service_enrolment_and_time(
         store
             .concerns(&ConcernFilter { limit: 1, ..all() })
             .unwrap(),
-        [sian],
+        [Concern { version: 1, ..sian }],
         "the concern as stored"
     );
 }
