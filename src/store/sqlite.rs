@@ -1650,6 +1650,86 @@ mod tests {
     }
 
     #[test]
+    fn purging_clears_words_the_code_no_longer_knows_and_sets_aside_what_it_cannot_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+        let resolved_at: Instant = "2026-11-28T09:00:00Z".parse().unwrap();
+        let resolve = |mut c: Concern| {
+            c.escalation.status = Status::Resolved {
+                by: None,
+                at: resolved_at,
+                note: None,
+            };
+            store
+                .apply(Change {
+                    at: resolved_at,
+                    concern: Some(c),
+                    ..Change::default()
+                })
+                .unwrap();
+        };
+        let (readable, unreadable) = (accepted_concern(), accepted_concern());
+        let unreadable = Concern {
+            sender: PhoneNumber::parse("+447700900802").unwrap(),
+            ..unreadable
+        };
+        resolve(readable.clone());
+        resolve(unreadable.clone());
+        // A forward as early versions stored it, quoting the sender; a
+        // message on the concern whose record no longer reads; and a
+        // timeline entry that does not read either.
+        let (a, b) = (readable.id.to_string(), unreadable.id.to_string());
+        store
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO timeline (concern_id, at, data) VALUES (?1, 0, ?2)",
+                    params![a, r#"{"at":"2026-11-27T19:20:00Z","event":"forwarded","staff":"chen","name":"Chen Li","text":"SECRET leg"}"#],
+                )?;
+                tx.execute(
+                    "INSERT INTO timeline (concern_id, at, data) VALUES (?1, 0, ?2)",
+                    params![a, r#"{"event":"no such event","text":"SECRET shin"}"#],
+                )?;
+                tx.execute(
+                    "INSERT INTO timeline (concern_id, at, data) VALUES (?1, 0, ?2)",
+                    params![b, r#"{"at":"2026-11-27T19:05:00Z","event":"received","from":"patient","text":"SECRET knee"}"#],
+                )?;
+                tx.execute("UPDATE concerns SET data = '{\"broken\": true}' WHERE id = ?1", params![b])?;
+                Ok(())
+            })
+            .unwrap();
+
+        let purged = store
+            .purge(resolved_at + TimeDelta::seconds(1), "[removed]")
+            .unwrap();
+        assert_eq!((purged.concerns, purged.set_aside), (1, 1));
+        let rows: Vec<String> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT data FROM timeline")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                rows.collect()
+            })
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|r| !r.contains("SECRET")), "{rows:?}");
+        assert_eq!(
+            store.timeline(readable.id).unwrap().len(),
+            2,
+            "every entry reads now"
+        );
+        assert_eq!(
+            store.concern(readable.id).unwrap().unwrap().text,
+            "[removed]"
+        );
+        assert_eq!(
+            store
+                .purge(resolved_at + TimeDelta::days(1), "[removed]")
+                .unwrap(),
+            crate::store::Purged::default(),
+            "the unreadable one is not tried again"
+        );
+    }
+
+    #[test]
     fn every_shape_of_list_is_served_by_an_index_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
