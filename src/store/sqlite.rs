@@ -19,10 +19,8 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::thread;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-
-use chrono::TimeDelta;
 
 use super::{
     Change, Claim, Claimed, ConcernFilter, ConcernStatus, Inbound, NewOutbox, NodeId, OutboxItem,
