@@ -5,7 +5,7 @@
 //! unrendered `none`) and, for texts, for length.
 //!
 //! [`CONTEXTS`] says, for each template, what it is rendered with; it is
-//! kept in step with the `render(` calls in `src/engine.rs`,
+//! kept in step with the `render(` calls in `src/engine/`,
 //! `src/operations.rs` and `src/http/`. A template on disk with no entry
 //! fails the test, so a new one cannot go unreviewed: add one line.
 //!
