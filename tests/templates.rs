@@ -37,7 +37,7 @@ type Contexts = fn(&Scene) -> Vec<Value>;
 
 /// Every template and what the code renders it with. Values are realistic:
 /// a page quotes at most 100 characters of the sender's words, cut at a
-/// word and ended with "...", as the engine's `quote` does.
+/// word and ended with "...", as `nightingale::templates::quote` does.
 const CONTEXTS: &[(&str, Contexts)] = &[
     // To patients and carers.
     ("sms/welcome.txt", |s| {

@@ -1,8 +1,15 @@
 //! Channels: how messages leave and arrive. Outbound senders sit behind
 //! [`SmsSender`]; inbound adapters (the Twilio webhooks) live in
-//! [`crate::http`] and hand over to the store. Channels never decide routing.
+//! [`crate::http`] and hand over to the store. The outbox's [`RetryPolicy`]
+//! and the SMS opt-out words ([`OptOutWord`]) live here too. Channels never
+//! decide routing.
 
+pub mod opt_out;
+pub mod retry;
 pub mod twilio;
+
+pub use opt_out::OptOutWord;
+pub use retry::RetryPolicy;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,23 +38,6 @@ pub enum SendOutcome {
         /// Why, for the timeline.
         reason: String,
     },
-}
-
-/// The longest wait between two attempts at a text.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
-
-/// How long to wait before the next attempt at a text the provider could
-/// not take: 1, 2, 4 … seconds after the first, second, third failure,
-/// capped at [`MAX_RETRY_DELAY`], or longer when the provider asked for it.
-///
-/// There is no last attempt. A text to a patient or a page to a clinician
-/// is retried through an outage of hours; it ends only when the provider
-/// refuses it for good ([`SendOutcome::Permanent`]) or it is no longer
-/// wanted (a page for a concern that has moved on).
-pub fn retry_delay(failures_so_far: u32, retry_after: Option<Duration>) -> Duration {
-    Duration::from_secs(1 << failures_so_far.min(6))
-        .min(MAX_RETRY_DELAY)
-        .max(retry_after.unwrap_or_default())
 }
 
 /// A boxed future, so the trait stays object-safe.

@@ -6,9 +6,10 @@ use super::Engine;
 use crate::calendar::LONDON;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
-use crate::directory::{ContactMethod, Enrolment, Id, PhoneNumber, Staff};
+use crate::directory::{Enrolment, Id, Staff};
 use crate::escalation::{self, ChainSnapshot, Effect, Event, SenderNotice, StaffNotice, StaffRef};
 use crate::store::{self, Change, NewOutbox, OutboxItem, Page, Purpose, Timer, TimerKind};
+use crate::templates::{quote, who};
 
 /// How much of the sender's later words one forward quotes; the rest is
 /// counted ("and 4 more messages") and sits behind the link.
@@ -16,8 +17,6 @@ const FORWARD_QUOTE_CHARS: usize = 220;
 /// How long a closed page's code stays reserved, so a late reply to it is
 /// answered "someone else has it" rather than acting on a newer concern.
 pub(super) const CODE_QUARANTINE: TimeDelta = TimeDelta::days(7);
-/// How much of a message a page SMS quotes; the rest is behind the link.
-const PAGE_QUOTE_CHARS: usize = 100;
 
 impl Engine {
     /// A page could not be delivered: try the person's next number, or tell
@@ -35,8 +34,7 @@ impl Engine {
         let Some(staff) = self.rota.person(staff_id.as_str()) else {
             return Ok(());
         };
-        let numbers = sms_numbers(staff);
-        let next = numbers.iter().skip_while(|n| **n != item.message.to).nth(1);
+        let next = staff.next_sms_number_after(&item.message.to);
         if let Some(next) = next {
             change.timeline.push((
                 concern_id,
@@ -275,10 +273,10 @@ impl Engine {
                 },
             },
         ));
-        match sms_numbers(person).into_iter().next() {
+        match person.sms_numbers().first().copied() {
             Some(to) => change.outbox.push(NewOutbox {
                 concern: Some(concern.id),
-                to,
+                to: to.clone(),
                 body,
                 purpose: Purpose::Page,
                 staff: Some(staff.id.clone()),
@@ -351,10 +349,10 @@ impl Engine {
         body: String,
         change: &mut Change,
     ) {
-        if let Some(to) = sms_numbers(staff).into_iter().next() {
+        if let Some(to) = staff.sms_numbers().first().copied() {
             change.outbox.push(NewOutbox {
                 concern,
-                to,
+                to: to.clone(),
                 body,
                 purpose: Purpose::StaffNotice,
                 staff: Some(staff.id.clone()),
@@ -491,65 +489,5 @@ impl Engine {
             Some(id) => Ok(store::blocking(&self.store, move |s| s.enrolment(id)).await?),
             None => Ok(None),
         }
-    }
-}
-
-/// A person's numbers that take SMS, in their order of preference.
-fn sms_numbers(staff: &Staff) -> Vec<PhoneNumber> {
-    let mut numbers: Vec<PhoneNumber> = Vec::new();
-    for c in &staff.contacts {
-        if let ContactMethod::Sms(n) = c
-            && !numbers.contains(n)
-        {
-            numbers.push(n.clone());
-        }
-    }
-    numbers
-}
-
-/// Who a concern is about, as a page names them: first name and, for a carer, who wrote.
-fn who(concern: &Concern, enrolment: Option<&Enrolment>) -> String {
-    match (enrolment, &concern.party) {
-        (Some(e), Party::Carer { name, relationship }) => {
-            let carer = name.split_whitespace().next().unwrap_or(name);
-            match relationship {
-                Some(r) => format!("{} (via {r} {carer})", e.patient.first_name()),
-                None => format!("{} (via carer {carer})", e.patient.first_name()),
-            }
-        }
-        (Some(e), _) => e.patient.first_name().to_owned(),
-        (None, _) => {
-            let n = concern.sender.as_str();
-            format!("Unknown sender ending {}", &n[n.len().saturating_sub(4)..])
-        }
-    }
-}
-
-/// The sender's words, shortened at a word boundary for an SMS.
-fn quote(text: &str) -> String {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() <= PAGE_QUOTE_CHARS {
-        return text;
-    }
-    let mut cut: String = text.chars().take(PAGE_QUOTE_CHARS).collect();
-    if let Some(space) = cut.rfind(' ') {
-        cut.truncate(space);
-    }
-    // Three dots, not "…": one character outside the GSM alphabet makes the
-    // whole text UCS-2, and a page of two segments becomes four.
-    format!("{cut}...")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_messages_are_quoted_to_a_word_boundary() {
-        let long = "My dad has been discharged today and his leg dressing is soaked through already and I do not know whether to change it or wait";
-        let q = quote(long);
-        assert!(q.ends_with("..."));
-        assert!(q.chars().count() <= PAGE_QUOTE_CHARS + 3);
-        assert_eq!(quote("short  and\nsweet"), "short and sweet");
     }
 }

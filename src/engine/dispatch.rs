@@ -2,7 +2,7 @@
 
 use chrono::TimeDelta;
 
-use super::{Engine, STUCK_AFTER};
+use super::Engine;
 use crate::channels::{Lookup, SendOutcome};
 use crate::clock::Instant;
 use crate::concern::{TimelineEntry, TimelineEvent};
@@ -169,16 +169,16 @@ impl Engine {
                 retry_after,
             } => {
                 // Retried until it goes: an outage of hours loses nothing.
-                let delay = crate::channels::retry_delay(item.attempts, retry_after);
+                let delay = self.retry.delay(item.attempts, retry_after);
                 let waiting = now - item.queued_at;
-                if waiting >= STUCK_AFTER {
+                if self.retry.is_stuck(waiting) {
                     tracing::error!(outbox = item.id, purpose = %purpose, attempts, waiting_s = waiting.num_seconds(), reason = %reason, "text still not sent; retrying");
                 } else {
                     tracing::warn!(outbox = item.id, purpose = %purpose, attempts, reason = %reason, "send failed; will retry");
                 }
                 // The timeline hears of the first failure and then about
                 // every half hour, not of every retry in a long outage.
-                if item.attempts == 0 || attempts.is_multiple_of(30) {
+                if self.retry.records(attempts) {
                     record(
                         &mut change,
                         now,
@@ -222,7 +222,7 @@ impl Engine {
     }
 
     /// Say loudly, once a minute while it lasts, when texts have waited
-    /// longer than [`STUCK_AFTER`] (the provider is down or refusing us).
+    /// longer than the retry policy allows (the provider is down or refusing us).
     pub(super) async fn warn_if_stuck(&self, now: Instant) -> anyhow::Result<()> {
         let due = self
             .last_stuck_warning
@@ -234,7 +234,7 @@ impl Engine {
         }
         let backlog = store::blocking(&self.store, move |s| s.backlog(now)).await?;
         if let Some(oldest) = backlog.outbox_oldest_queued
-            && now - oldest >= STUCK_AFTER
+            && self.retry.is_stuck(now - oldest)
         {
             tracing::error!(
                 retrying = backlog.outbox_retrying,

@@ -2,24 +2,14 @@
 
 use super::advance::CODE_QUARANTINE;
 use super::{Engine, staff_ref};
+use crate::channels::OptOutWord;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
 use crate::directory::{PhoneNumber, Staff, clean_text};
 use crate::escalation::{Escalation, Event, reply};
 use crate::store::{self, Change, Inbound, InboundKind, NewOutbox, Page, Purpose};
+use crate::templates::with_media_note;
 
-/// Words that opt a number out of texts, and back in (as carriers define them).
-const STOP_WORDS: &[&str] = &[
-    "STOP",
-    "STOPALL",
-    "UNSUBSCRIBE",
-    "CANCEL",
-    "END",
-    "QUIT",
-    "REVOKE",
-    "OPTOUT",
-];
-const START_WORDS: &[&str] = &["START", "UNSTOP", "YES"];
 impl Engine {
     // ---- intake ---------------------------------------------------------------
 
@@ -93,7 +83,7 @@ impl Engine {
         now: Instant,
         change: &mut Change,
     ) -> anyhow::Result<()> {
-        let word = body.trim().to_ascii_uppercase();
+        let word = OptOutWord::parse(&body);
         // What they sent, as clinicians read it: a picture is never shown.
         let body = with_media_note(&body, media);
         let open = {
@@ -102,11 +92,11 @@ impl Engine {
         };
         // A start word only opts back in a number that opted out: from anyone
         // else, "Yes" is an answer and goes on to whoever has the concern.
-        let opting_in = START_WORDS.contains(&word.as_str()) && {
+        let opting_in = word == Some(OptOutWord::Start) && {
             let from = from.clone();
             store::blocking(&self.store, move |s| s.is_opted_out(&from)).await?
         };
-        if STOP_WORDS.contains(&word.as_str()) || opting_in {
+        if word == Some(OptOutWord::Stop) || opting_in {
             let opted_out = !opting_in;
             change.opt_out = Some((from, opted_out));
             if let Some(mut c) = open {
@@ -149,19 +139,7 @@ impl Engine {
                 .into_iter()
                 .next()
         };
-        let party = match &enrolment {
-            Some(e) if e.patient.phone == from => Party::Patient,
-            Some(e) => e
-                .carers
-                .iter()
-                .find(|c| c.contact.phone == from)
-                .map(|c| Party::Carer {
-                    name: c.contact.name.clone(),
-                    relationship: c.relationship.clone(),
-                })
-                .unwrap_or(Party::Unknown),
-            None => Party::Unknown,
-        };
+        let party = Party::of(enrolment.as_ref(), &from);
         if let Some(mut concern) = open {
             change.timeline.push((
                 concern.id,
@@ -357,37 +335,5 @@ impl Engine {
             self.page_failed(&item, now, change).await?;
         }
         Ok(())
-    }
-}
-
-/// A message as clinicians read it when pictures came with it: they are
-/// never shown (an SMS page cannot carry them, and they are not stored), so
-/// the words say one was sent.
-fn with_media_note(body: &str, media: u32) -> String {
-    let pictures = match media {
-        0 => return body.to_owned(),
-        1 => "a picture".to_owned(),
-        n => format!("{n} pictures"),
-    };
-    if body.trim().is_empty() {
-        format!("sent {pictures} (not shown)")
-    } else {
-        format!("{} [and {pictures}, not shown]", body.trim_end())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_picture_is_named_not_shown() {
-        assert_eq!(with_media_note("", 1), "sent a picture (not shown)");
-        assert_eq!(with_media_note("  ", 2), "sent 2 pictures (not shown)");
-        assert_eq!(
-            with_media_note("my leg today", 1),
-            "my leg today [and a picture, not shown]"
-        );
-        assert_eq!(with_media_note("hello", 0), "hello");
     }
 }

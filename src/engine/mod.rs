@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::TimeDelta;
 
-use crate::channels::SmsSender;
+use crate::channels::{RetryPolicy, SmsSender};
 use crate::clock::{Clock, Instant};
 use crate::directory::Staff;
 use crate::escalation::{Policy, StaffRef, redflag::RedFlags};
@@ -35,9 +35,6 @@ mod timers;
 
 pub use retention::REMOVED;
 
-/// A text unsent for this long makes the outbox "stuck": logged as an
-/// error (once a minute while it lasts) and visible in `/metrics`.
-pub(super) const STUCK_AFTER: TimeDelta = TimeDelta::minutes(2);
 /// How many items of each kind one pass takes.
 const BATCH: usize = 200;
 /// Everything the engine works with.
@@ -50,6 +47,7 @@ pub struct Engine {
     red_flags: RedFlags,
     policy: Policy,
     links: LinkSigner,
+    retry: RetryPolicy,
     pass: tokio::sync::Mutex<()>,
     wake: tokio::sync::Notify,
     lateness: std::sync::Mutex<std::collections::VecDeque<TimeDelta>>,
@@ -102,6 +100,7 @@ impl Engine {
             red_flags,
             policy,
             links,
+            retry: RetryPolicy::default(),
             pass: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             lateness: std::sync::Mutex::new(std::collections::VecDeque::new()),
