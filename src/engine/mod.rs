@@ -1,16 +1,27 @@
 //! The engine: the background loop that moves concerns along.
 //!
-//! Each pass takes, in order: inbound messages not yet processed (intake),
-//! timers that are due (deadlines, handovers, reminders), and outbox items
-//! that are due (sending). Every step reads what it needs, asks the pure
-//! state machine what follows, and writes the outcome as one atomic
-//! [`Change`]; so a crash at any point loses nothing, and on restart the
-//! engine simply carries on from what the store holds.
+//! Each pass takes, in order: inbound messages not yet processed
+//! ([`intake`]), timers that are due ([`timers`]), and outbox items that
+//! are due ([`dispatch`]); now and then it removes text past its retention
+//! period ([`retention`]). Every step reads what it needs, asks the pure
+//! state machine what follows ([`advance`]), turns the effects into texts
+//! and timers with the pure renderer ([`render`]), and writes the outcome
+//! as one atomic [`Change`]; so a crash at any point loses nothing, and on
+//! restart the engine simply carries on from what the store holds.
 //!
 //! One pass runs at a time (a lock), which keeps page codes and concern
 //! states free of races without the state machine knowing about
-//! concurrency. Domain rules live in [`crate::escalation`]; this module
-//! only wires them to the store, the rota and the SMS sender.
+//! concurrency. Domain rules live with their owners (escalation,
+//! directory, channels, templates); the engine only wires them to the
+//! store, the rota and the SMS sender.
+
+mod advance;
+mod dispatch;
+mod intake;
+mod render;
+mod retention;
+mod stats;
+mod timers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,45 +31,45 @@ use chrono::TimeDelta;
 
 use crate::channels::{RetryPolicy, SmsSender};
 use crate::clock::{Clock, Instant};
-use crate::directory::Staff;
-use crate::escalation::{Policy, StaffRef, redflag::RedFlags};
+use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
+use crate::directory::Enrolment;
+use crate::escalation::{Policy, redflag::RedFlags};
 use crate::links::LinkSigner;
 use crate::rota::Rota;
 use crate::store::{self, Change, Store};
 use crate::templates::Templates;
 
-mod advance;
-mod dispatch;
-mod intake;
-mod retention;
-mod timers;
+use dispatch::Dispatcher;
+use render::Renderer;
+use retention::Retention;
+use stats::Stats;
 
 pub use retention::REMOVED;
+pub use stats::Lateness;
 
 /// How many items of each kind one pass takes.
 const BATCH: usize = 200;
+
 /// Everything the engine works with.
 pub struct Engine {
+    parts: Parts,
+    dispatch: Dispatcher,
+    retention: Retention,
+    stats: Arc<Stats>,
+    pass: tokio::sync::Mutex<()>,
+    wake: tokio::sync::Notify,
+}
+
+/// What every stage reads: the store, the rota, the clock and the words.
+struct Parts {
     store: Arc<dyn Store>,
     rota: Arc<Rota>,
     clock: Arc<dyn Clock>,
-    sender: Arc<dyn SmsSender>,
     templates: Arc<Templates>,
+    links: LinkSigner,
     red_flags: RedFlags,
     policy: Policy,
-    links: LinkSigner,
-    retry: RetryPolicy,
-    pass: tokio::sync::Mutex<()>,
-    wake: tokio::sync::Notify,
-    lateness: std::sync::Mutex<std::collections::VecDeque<TimeDelta>>,
-    retention: Option<TimeDelta>,
-    last_purge: std::sync::Mutex<Option<Instant>>,
-    last_stuck_warning: std::sync::Mutex<Option<Instant>>,
-    refused: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
-
-/// How many recent timer-lateness samples the engine keeps.
-const LATENESS_SAMPLES: usize = 200_000;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -92,29 +103,27 @@ impl Engine {
         links: LinkSigner,
     ) -> Self {
         Self {
-            store,
-            rota,
-            clock,
-            sender,
-            templates,
-            red_flags,
-            policy,
-            links,
-            retry: RetryPolicy::default(),
+            parts: Parts {
+                store,
+                rota,
+                clock,
+                templates,
+                links,
+                red_flags,
+                policy,
+            },
+            dispatch: Dispatcher::new(sender, RetryPolicy::default()),
+            retention: Retention::default(),
+            stats: Arc::default(),
             pass: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
-            lateness: std::sync::Mutex::new(std::collections::VecDeque::new()),
-            retention: None,
-            last_purge: std::sync::Mutex::new(None),
-            last_stuck_warning: std::sync::Mutex::new(None),
-            refused: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
     /// Remove what people wrote from concerns resolved more than `retention`
     /// ago (checked hourly); who was paged and who accepted is kept.
     pub fn with_retention(mut self, retention: TimeDelta) -> Self {
-        self.retention = Some(retention);
+        self.retention = Retention::keeping(retention);
         self
     }
 
@@ -126,15 +135,12 @@ impl Engine {
     /// The loop: run passes until `shutdown`, sleeping until the next thing falls due.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let store = &self.parts.store;
         // Every timer lives in the store, indexed by when it falls due: once
         // the earliest is known, all of them are armed.
-        match store::blocking(&self.store, |s| {
-            Ok((s.next_due()?, s.unresolved_concerns()?))
-        })
-        .await
-        {
+        match store::blocking(store, |s| Ok((s.next_due()?, s.unresolved_concerns()?))).await {
             Ok((next, unresolved)) => {
-                tracing::info!(next_due = ?next.map(|t| t.to_rfc3339()), unresolved, sender = self.sender.name(), "engine armed")
+                tracing::info!(next_due = ?next.map(|t| t.to_rfc3339()), unresolved, sender = self.dispatch.sender_name(), "engine armed")
             }
             Err(e) => tracing::error!(error = %e, "engine cannot read the store yet"),
         }
@@ -156,8 +162,8 @@ impl Engine {
                     () = tokio::task::yield_now() => continue,
                 }
             }
-            let sleep = match store::blocking(&self.store, |s| s.next_due()).await {
-                Ok(Some(at)) => (at - self.clock.now())
+            let sleep = match store::blocking(store, |s| s.next_due()).await {
+                Ok(Some(at)) => (at - self.parts.clock.now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
                     .min(Duration::from_secs(60)),
@@ -190,125 +196,43 @@ impl Engine {
     /// One pass: intake, due timers, due outbox.
     pub async fn run_pass(&self) -> anyhow::Result<PassReport> {
         let _one_at_a_time = self.pass.lock().await;
-        let now = self.clock.now();
-        let mut report = PassReport::default();
-
-        let inbound = store::blocking(&self.store, |s| s.pending_inbound(BATCH)).await?;
-        for item in inbound {
-            let key = item.key.clone();
-            let aside = Change {
-                at: now,
-                inbound_done: Some(key.clone()),
-                ..Change::default()
-            };
-            let change = set_aside_unless_store(
-                self.intake(item, now).await,
-                aside,
-                &format!("inbound message {key}"),
-            )?;
-            self.write(change).await?;
-            report.inbound += 1;
-        }
-
-        let timers = store::blocking(&self.store, move |s| s.due_timers(now, BATCH)).await?;
-        for timer in timers {
-            self.record_lateness(self.clock.now() - timer.due_at);
-            let aside = Change {
-                at: now,
-                fired_timer: Some(timer.clone()),
-                ..Change::default()
-            };
-            let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
-            let change = set_aside_unless_store(self.fire(timer, now).await, aside, &what)?;
-            self.write(change).await?;
-            report.timers += 1;
-        }
-
-        let due = store::blocking(&self.store, move |s| s.due_outbox(now, BATCH)).await?;
-        report.sent = due.len();
-        if !due.is_empty() {
-            // Marked in flight first: if the process stops mid-send, the next
-            // pass asks the provider before sending again.
-            let ids = due.iter().map(|i| i.id).collect();
-            self.write(Change {
-                at: now,
-                outbox_in_flight: ids,
-                ..Change::default()
-            })
-            .await?;
-        }
-        let sends = due.into_iter().map(|item| async move {
-            let outcome = self.attempt(&item, now).await;
-            (item, outcome, self.clock.now())
-        });
-        // Outcomes that only record a send are written together (one group
-        // commit); one that moves a concern on is written before the next is
-        // worked out, so it reads the concern's latest state.
-        let mut records = Vec::new();
-        for (item, outcome, answered) in futures_util::future::join_all(sends).await {
-            let change = self.after_send(item, outcome, now, answered).await?;
-            if change.concern.is_some() {
-                self.write(change).await?;
-            } else {
-                records.push(self.write(change));
-            }
-        }
-        for written in futures_util::future::join_all(records).await {
-            written?;
-        }
-        self.warn_if_stuck(now).await?;
-        self.purge_if_due(now).await?;
+        let now = self.parts.clock.now();
+        let report = PassReport {
+            inbound: intake::take_in_waiting(&self.parts, &self.stats, now).await?,
+            timers: timers::fire_due(&self.parts, &self.stats, now).await?,
+            sent: self.dispatch.send_due(&self.parts, now).await?,
+        };
+        self.dispatch.warn_if_stuck(&self.parts, now).await?;
+        self.retention.purge_if_due(&self.parts.store, now).await?;
         Ok(report)
-    }
-
-    fn count_refused(&self, reason: &'static str) {
-        if let Ok(mut refused) = self.refused.lock() {
-            *refused.entry(reason).or_default() += 1;
-        }
     }
 
     /// Inbound texts refused since start-up because nobody can be texted
     /// back at their sender, by reason (`alphanumeric`, `channel`, …), for `/metrics`.
     pub fn refused_senders(&self) -> Vec<(&'static str, u64)> {
-        self.refused
-            .lock()
-            .map(|r| r.iter().map(|(k, v)| (*k, *v)).collect())
-            .unwrap_or_default()
-    }
-
-    fn record_lateness(&self, late: TimeDelta) {
-        if let Ok(mut samples) = self.lateness.lock() {
-            if samples.len() == LATENESS_SAMPLES {
-                samples.pop_front();
-            }
-            samples.push_back(late);
-        }
+        self.stats.refused_senders()
     }
 
     /// How late recent timers fired: (count, median, 99th percentile), for `/metrics`.
     pub fn lateness_summary(&self) -> (usize, Duration, Duration) {
-        let mut samples: Vec<TimeDelta> = self
-            .lateness
-            .lock()
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
-        samples.sort();
-        let at = |p: f64| {
-            samples
-                .get(((samples.len().max(1) - 1) as f64 * p).round() as usize)
-                .and_then(|d| d.to_std().ok())
-                .unwrap_or_default()
-        };
-        (samples.len(), at(0.5), at(0.99))
+        let l = self.stats.lateness();
+        (l.count, l.p50, l.p99)
     }
 
     /// How late each timer fired, most recent last (and forgets them): for
     /// benchmarks.
     pub fn take_lateness_samples(&self) -> Vec<TimeDelta> {
-        self.lateness
-            .lock()
-            .map(|mut s| s.drain(..).collect())
-            .unwrap_or_default()
+        self.stats.take_lateness_samples()
+    }
+}
+
+impl Parts {
+    fn renderer(&self) -> Renderer<'_> {
+        Renderer {
+            rota: &self.rota,
+            templates: &self.templates,
+            links: &self.links,
+        }
     }
 
     async fn write(&self, change: Change) -> anyhow::Result<()> {
@@ -316,37 +240,47 @@ impl Engine {
             .await
             .context("writing to the store")
     }
-}
 
-/// The change to write after handling one item: on success, its change; on a
-/// store failure, the error (the pass stops and is retried: nothing is lost);
-/// on any other failure, which retrying would only repeat and which would
-/// hold up every item behind it, `aside` (the item is marked handled and
-/// stays in the store for an operator), with a loud log line.
-fn set_aside_unless_store(
-    result: anyhow::Result<Change>,
-    aside: Change,
-    what: &str,
-) -> anyhow::Result<Change> {
-    match result {
-        Ok(change) => Ok(change),
-        Err(e) if is_store_error(&e) => Err(e.context(format!("handling {what}"))),
-        Err(e) => {
-            tracing::error!(error = ?e, "{what} could not be handled; set aside for an operator");
-            Ok(aside)
+    /// Write what handling one item produced. On success, its change; on a
+    /// store failure, the error (the pass stops and is retried: nothing is
+    /// lost); on any other failure, which retrying would only repeat and
+    /// which would hold up every item behind it, `aside` (the item is marked
+    /// handled and stays in the store for an operator), with a loud log line.
+    async fn write_or_set_aside(
+        &self,
+        handled: anyhow::Result<Change>,
+        aside: Change,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        let change = match handled {
+            Ok(change) => change,
+            Err(e) if is_store_error(&e) => return Err(e.context(format!("handling {what}"))),
+            Err(e) => {
+                tracing::error!(error = ?e, "{what} could not be handled; set aside for an operator");
+                aside
+            }
+        };
+        self.write(change).await
+    }
+
+    async fn concern(&self, id: ConcernId) -> anyhow::Result<Option<Concern>> {
+        Ok(store::blocking(&self.store, move |s| s.concern(id)).await?)
+    }
+
+    async fn enrolment_of(&self, concern: &Concern) -> anyhow::Result<Option<Enrolment>> {
+        match concern.enrolment {
+            Some(id) => Ok(store::blocking(&self.store, move |s| s.enrolment(id)).await?),
+            None => Ok(None),
         }
     }
+}
+
+/// Add `event` at `at` to `concern`'s timeline in `change`.
+fn record(change: &mut Change, concern: ConcernId, at: Instant, event: TimelineEvent) {
+    change.timeline.push((concern, TimelineEntry { at, event }));
 }
 
 /// Whether an error came from the store (worth retrying) rather than from the work itself.
 fn is_store_error(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| cause.is::<store::StoreError>())
-}
-
-fn staff_ref(staff: &Staff) -> StaffRef {
-    StaffRef {
-        id: staff.id.clone(),
-        name: staff.name.clone(),
-        role: staff.role.clone(),
-    }
 }

@@ -1,6 +1,34 @@
 //! What a clinician's SMS reply means: `A12` / `ACK 12` accepts, `P12`
 //! passes, `R12 [note]` resolves. Case and spaces do not matter; a bare
 //! letter is allowed when the clinician has exactly one open page.
+//!
+//! The number is the page's code: each clinician has their own sequence,
+//! 1 to 9999, and a code closed less than [`CODE_QUARANTINE`] ago is not
+//! given out again ([`next_code`]), so a late reply cannot act on a newer
+//! concern.
+
+use chrono::TimeDelta;
+
+/// How long a closed page's code stays reserved, so a late reply to it is
+/// answered "someone else has it" rather than acting on a newer concern.
+pub const CODE_QUARANTINE: TimeDelta = TimeDelta::days(7);
+
+/// The highest code; after it, codes start again at 1.
+const LAST_CODE: u32 = 9999;
+
+/// The code for a clinician's new page: the first after `last` (the one
+/// they were given last, 0 if none; after 9999 comes 1) that `in_use`
+/// says is free. If all 9,999 are in use, the one after `last` anyway:
+/// reusing a code is better than failing to page.
+pub fn next_code<E>(last: u16, mut in_use: impl FnMut(u16) -> Result<bool, E>) -> Result<u16, E> {
+    let after = |i: u32| ((u32::from(last) + i - 1) % LAST_CODE + 1) as u16;
+    for i in 1..=LAST_CODE {
+        if !in_use(after(i))? {
+            return Ok(after(i));
+        }
+    }
+    Ok(after(1))
+}
 
 /// The action a reply asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,5 +127,36 @@ mod tests {
         ] {
             assert_eq!(parse(text), None, "{text:?}");
         }
+    }
+
+    fn free(taken: &[u16]) -> impl FnMut(u16) -> Result<bool, ()> + '_ {
+        |code| Ok(taken.contains(&code))
+    }
+
+    #[test]
+    fn a_clinicians_first_code_is_1_and_each_next_one_follows_their_last() {
+        assert_eq!(next_code(0, free(&[])), Ok(1));
+        assert_eq!(next_code(12, free(&[])), Ok(13));
+    }
+
+    #[test]
+    fn codes_in_use_are_skipped_and_after_9999_comes_1() {
+        assert_eq!(next_code(12, free(&[13, 14])), Ok(15));
+        assert_eq!(next_code(9999, free(&[])), Ok(1));
+        assert_eq!(next_code(9998, free(&[9999, 1])), Ok(2));
+    }
+
+    #[test]
+    fn with_every_code_in_use_the_next_is_reused_rather_than_not_paging() {
+        let all: Vec<u16> = (1..=9999).collect();
+        assert_eq!(next_code(41, free(&all)), Ok(42));
+    }
+
+    #[test]
+    fn a_store_that_cannot_say_stops_the_search() {
+        assert_eq!(
+            next_code(1, |_| Err("store unavailable")),
+            Err("store unavailable")
+        );
     }
 }
