@@ -16,7 +16,7 @@ use crate::channels::twilio::TwilioClient;
 use crate::channels::{RecordingSender, SmsSender};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineHandle};
 use crate::escalation::Policy;
 use crate::escalation::redflag::RedFlags;
 use crate::http::{self, AppState};
@@ -107,7 +107,7 @@ impl Application {
             store,
             rota: Arc::clone(&rota),
             clock: Arc::clone(&clock),
-            engine: Arc::clone(&engine),
+            engine: engine.handle(),
             templates: Arc::clone(&templates),
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
         };
@@ -146,6 +146,11 @@ impl Application {
     /// The engine, for tests that drive time themselves.
     pub fn engine(&self) -> Arc<Engine> {
         Arc::clone(&self.engine)
+    }
+
+    /// A handle on the engine: wake it, read its counters.
+    pub fn engine_handle(&self) -> EngineHandle {
+        self.engine.handle()
     }
 
     /// Serve and run the engine until `shutdown` completes; then finish

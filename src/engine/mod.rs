@@ -57,7 +57,41 @@ pub struct Engine {
     retention: Retention,
     stats: Arc<Stats>,
     pass: tokio::sync::Mutex<()>,
-    wake: tokio::sync::Notify,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+/// What the rest of the service holds of the engine: a way to wake it when
+/// there is new work, and its counters for `/metrics`. Cheap to clone.
+#[derive(Clone)]
+pub struct EngineHandle {
+    wake: Arc<tokio::sync::Notify>,
+    stats: Arc<Stats>,
+}
+
+impl EngineHandle {
+    /// Ask the engine to look for work now (after a webhook or an
+    /// enrolment) rather than when it next would.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// How late recent timers fired, for `/metrics`.
+    pub fn lateness(&self) -> Lateness {
+        self.stats.lateness()
+    }
+
+    /// Inbound texts refused since start-up because nobody can be texted
+    /// back at their sender, by reason (`alphanumeric`, `channel`, …), for
+    /// `/metrics`.
+    pub fn refused_senders(&self) -> Vec<(&'static str, u64)> {
+        self.stats.refused_senders()
+    }
+
+    /// How late each timer fired, most recent last, forgetting them: for
+    /// benchmarks.
+    pub fn take_lateness_samples(&self) -> Vec<TimeDelta> {
+        self.stats.take_lateness_samples()
+    }
 }
 
 /// What every stage reads: the store, the rota, the clock and the words.
@@ -116,7 +150,7 @@ impl Engine {
             retention: Retention::default(),
             stats: Arc::default(),
             pass: tokio::sync::Mutex::new(()),
-            wake: tokio::sync::Notify::new(),
+            wake: Arc::default(),
         }
     }
 
@@ -127,9 +161,12 @@ impl Engine {
         self
     }
 
-    /// Ask the loop to look for work now (after a webhook or an enrolment).
-    pub fn wake(&self) {
-        self.wake.notify_one();
+    /// A handle to wake the engine and read its counters.
+    pub fn handle(&self) -> EngineHandle {
+        EngineHandle {
+            wake: Arc::clone(&self.wake),
+            stats: Arc::clone(&self.stats),
+        }
     }
 
     /// The loop: run passes until `shutdown`, sleeping until the next thing falls due.
@@ -205,24 +242,6 @@ impl Engine {
         self.dispatch.warn_if_stuck(&self.parts, now).await?;
         self.retention.purge_if_due(&self.parts.store, now).await?;
         Ok(report)
-    }
-
-    /// Inbound texts refused since start-up because nobody can be texted
-    /// back at their sender, by reason (`alphanumeric`, `channel`, …), for `/metrics`.
-    pub fn refused_senders(&self) -> Vec<(&'static str, u64)> {
-        self.stats.refused_senders()
-    }
-
-    /// How late recent timers fired: (count, median, 99th percentile), for `/metrics`.
-    pub fn lateness_summary(&self) -> (usize, Duration, Duration) {
-        let l = self.stats.lateness();
-        (l.count, l.p50, l.p99)
-    }
-
-    /// How late each timer fired, most recent last (and forgets them): for
-    /// benchmarks.
-    pub fn take_lateness_samples(&self) -> Vec<TimeDelta> {
-        self.stats.take_lateness_samples()
     }
 }
 
