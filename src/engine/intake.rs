@@ -12,7 +12,7 @@ use crate::channels::OptOutWord;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
 use crate::directory::{PhoneNumber, Staff, clean_text};
-use crate::escalation::reply::{self, CODE_QUARANTINE};
+use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction};
 use crate::escalation::{Escalation, Event};
 use crate::store::{self, Change, Inbound, InboundKind, Page, Purpose};
 use crate::templates::with_media_note;
@@ -82,18 +82,16 @@ async fn take_in(
             staff,
             action,
         } => {
+            // Parsed at the edge, so only a stored item tampered with or
+            // written by other code can carry anything else: set aside.
+            let action = LinkAction::parse(&action)?;
             let Some(person) = parts.rota.person(staff.as_str()) else {
                 return Ok(change);
             };
             let Some(mut c) = parts.concern(concern).await? else {
                 return Ok(change);
             };
-            let by = person.into();
-            let event = if action == "pass" {
-                Event::Pass { by }
-            } else {
-                Event::Accept { by }
-            };
+            let event = action.event(person.into());
             let enrolment = parts.enrolment_of(&c).await?;
             advance::event(parts, &mut c, enrolment.as_ref(), event, now, &mut change).await?;
         }

@@ -1,13 +1,19 @@
 //! What a clinician's SMS reply means: `A12` / `ACK 12` accepts, `P12`
 //! passes, `R12 [note]` resolves. Case and spaces do not matter; a bare
-//! letter is allowed when the clinician has exactly one open page.
+//! letter is allowed when the clinician has exactly one open page. The
+//! page a signed link opens offers two buttons, Accept and Pass
+//! ([`LinkAction`]).
 //!
 //! The number is the page's code: each clinician has their own sequence,
 //! 1 to 9999, and a code closed less than [`CODE_QUARANTINE`] ago is not
 //! given out again ([`next_code`]), so a late reply cannot act on a newer
 //! concern.
 
+use std::fmt;
+
 use chrono::TimeDelta;
+
+use super::{Event, StaffRef};
 
 /// How long a closed page's code stays reserved, so a late reply to it is
 /// answered "someone else has it" rather than acting on a newer concern.
@@ -50,6 +56,55 @@ pub struct Reply {
     pub code: Option<u16>,
     /// Free text after the code (a resolve note).
     pub note: Option<String>,
+}
+
+/// A button pressed on the page a page's link opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkAction {
+    /// Take the concern.
+    Accept,
+    /// Pass it to the next step now.
+    Pass,
+}
+
+/// A link action that is neither accept nor pass.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a link action: only \"accept\" and \"pass\" are")]
+pub struct UnknownLinkAction(pub String);
+
+impl LinkAction {
+    /// The action as the page's form sends it and as it is stored:
+    /// `accept` or `pass`, exactly; anything else is refused, never taken
+    /// as an accept.
+    pub fn parse(action: &str) -> Result<Self, UnknownLinkAction> {
+        match action {
+            "accept" => Ok(LinkAction::Accept),
+            "pass" => Ok(LinkAction::Pass),
+            other => Err(UnknownLinkAction(other.to_owned())),
+        }
+    }
+
+    /// `accept` or `pass`: what [`LinkAction::parse`] reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkAction::Accept => "accept",
+            LinkAction::Pass => "pass",
+        }
+    }
+
+    /// The event this action is when `by` presses it.
+    pub fn event(self, by: StaffRef) -> Event {
+        match self {
+            LinkAction::Accept => Event::Accept { by },
+            LinkAction::Pass => Event::Pass { by },
+        }
+    }
+}
+
+impl fmt::Display for LinkAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Read a reply; `None` when it is not a command (the sender gets the help text).
@@ -158,5 +213,39 @@ mod tests {
             next_code(1, |_| Err("store unavailable")),
             Err("store unavailable")
         );
+    }
+
+    #[test]
+    fn a_link_action_is_accept_or_pass_and_reads_back_as_stored() {
+        for action in [LinkAction::Accept, LinkAction::Pass] {
+            assert_eq!(LinkAction::parse(action.as_str()), Ok(action));
+        }
+        assert_eq!(LinkAction::parse("accept"), Ok(LinkAction::Accept));
+        assert_eq!(LinkAction::parse("pass"), Ok(LinkAction::Pass));
+    }
+
+    #[test]
+    fn anything_else_a_link_might_carry_is_refused_not_taken_as_an_accept() {
+        for action in ["", "Accept", "resolve", "decline", "accept ", "a"] {
+            assert_eq!(
+                LinkAction::parse(action),
+                Err(UnknownLinkAction(action.to_owned())),
+                "{action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn accept_and_pass_are_the_state_machines_accept_and_pass() {
+        let by = StaffRef {
+            id: crate::directory::Id::parse("kiran-patel").unwrap(),
+            name: "Kiran Patel".to_owned(),
+            role: "Community staff nurse".to_owned(),
+        };
+        assert_eq!(
+            LinkAction::Accept.event(by.clone()),
+            Event::Accept { by: by.clone() }
+        );
+        assert_eq!(LinkAction::Pass.event(by.clone()), Event::Pass { by });
     }
 }
