@@ -154,7 +154,7 @@ impl Application {
     }
 
     /// Serve and run the engine until `shutdown` completes; then finish
-    /// in-flight requests and the engine's current pass.
+    /// in-flight requests, the engine's current step, and (briefly) its sends.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,

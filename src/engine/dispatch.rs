@@ -1,20 +1,31 @@
-//! Dispatch: the outbox, sent.
+//! Dispatch: the outbox, sent on tasks of its own.
 //!
-//! Each due item is marked in flight before it is handed to the provider,
-//! so if the process stops mid-send the next attempt asks the provider
-//! whether it already has the text before sending it again. An item is
-//! checked first against what it is for: a page for a concern that has
-//! moved on is dropped, a landline or a number that sent STOP is not
-//! texted. The outcome is written as one change: sent; retried with the
-//! backoff of the [`RetryPolicy`], forever; or refused for good, which for
-//! a page fails over to the person's next number or the next step.
+//! The sending loop claims what is due — as many items as there are free
+//! permits (at most [`super::SENDS_AT_ONCE`] sends at once) — marks them in
+//! flight in one write, and hands each to its own task. So a provider that
+//! is slow, or hangs until the client's timeout, holds up only its own
+//! sends: intake and deadlines go on, and other texts go out beside it.
+//!
+//! Each item is checked first against what it is for: a page for a
+//! concern that has moved on is dropped, a landline or a number that sent
+//! STOP is not texted. An item that may already have reached the provider
+//! (marked in flight when the process stopped, or tried before) is looked
+//! up there before it is sent again. The outcome is one change: sent;
+//! retried with the backoff of the [`RetryPolicy`], forever; or refused
+//! for good, which for a page fails over to the person's next number or
+//! the next step (under the step lock, as any step is).
 //!
 //! The store gives at most one item per number at a time (the earliest
-//! unsent), so texts to one person go out in the order they were queued.
+//! unsent), so texts to one person go out in the order they were queued,
+//! even while the first of them hangs. This process's claims are kept in
+//! memory; an item stays claimed until its outcome is written.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::TimeDelta;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 
 use crate::channels::twilio::client::OPTED_OUT;
 use crate::channels::{Lookup, RetryPolicy, SendOutcome, SmsSender};
@@ -24,68 +35,201 @@ use crate::directory::NumberKind;
 use crate::escalation;
 use crate::store::{self, Change, OutboxItem, OutboxOutcome, Purpose};
 
-use super::{BATCH, Parts, advance, record};
+use super::{BATCH, Parts, Wake, advance, record};
 
-/// Sends the outbox through one provider.
+/// How often the outbox is checked for texts waiting too long.
+const STUCK_CHECK_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+/// Claims due outbox items and sends each on a task of its own.
 pub(super) struct Dispatcher {
+    sending: Arc<Sending>,
+    permits: Arc<Semaphore>,
+    claimed: Arc<Mutex<HashSet<i64>>>,
+    /// One claiming round at a time, so the claims it sees are all there are.
+    round: tokio::sync::Mutex<()>,
+    last_stuck_check: Mutex<Option<Instant>>,
+}
+
+/// What a send task needs of the dispatcher: the provider and the policy.
+struct Sending {
     sender: Arc<dyn SmsSender>,
     retry: RetryPolicy,
-    last_stuck_warning: Mutex<Option<Instant>>,
+}
+
+/// An outbox item this process is sending: released (and its permit with
+/// it) when dropped, which is after its outcome is written, or when its
+/// task is aborted (the item then stays in flight, to be asked about).
+struct Claim {
+    id: i64,
+    claimed: Arc<Mutex<HashSet<i64>>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        claimed.remove(&self.id);
+    }
 }
 
 impl Dispatcher {
-    /// A dispatcher sending through `sender`, retrying as `retry` says.
-    pub(super) fn new(sender: Arc<dyn SmsSender>, retry: RetryPolicy) -> Self {
+    /// A dispatcher sending through `sender`, at most `at_once` at a time,
+    /// retrying as `retry` says.
+    pub(super) fn new(sender: Arc<dyn SmsSender>, retry: RetryPolicy, at_once: usize) -> Self {
         Self {
-            sender,
-            retry,
-            last_stuck_warning: Mutex::new(None),
+            sending: Arc::new(Sending { sender, retry }),
+            permits: Arc::new(Semaphore::new(at_once.max(1))),
+            claimed: Arc::default(),
+            round: tokio::sync::Mutex::new(()),
+            last_stuck_check: Mutex::new(None),
         }
     }
 
     /// The provider's name, for logs.
     pub(super) fn sender_name(&self) -> &'static str {
-        self.sender.name()
+        self.sending.sender.name()
     }
 
-    /// Send what is due at `now`; returns how many items were attempted.
-    pub(super) async fn send_due(&self, parts: &Parts, now: Instant) -> anyhow::Result<usize> {
-        let due = store::blocking(&parts.store, move |s| s.due_outbox(now, BATCH)).await?;
-        let count = due.len();
-        if !due.is_empty() {
-            // Marked in flight first: if the process stops mid-send, the next
-            // attempt asks the provider before sending again.
-            parts
-                .write(Change {
-                    at: now,
-                    outbox_in_flight: due.iter().map(|i| i.id).collect(),
-                    ..Change::default()
-                })
-                .await?;
+    /// Claim what is due at `now` (as many as there are free permits), mark
+    /// it in flight, and start a task in `sends` for each; returns how many.
+    pub(super) async fn claim_due(
+        &self,
+        parts: &Arc<Parts>,
+        wake: &Arc<Wake>,
+        now: Instant,
+        sends: &mut JoinSet<anyhow::Result<()>>,
+    ) -> anyhow::Result<usize> {
+        let _one_round_at_a_time = self.round.lock().await;
+        let free = self.permits.available_permits().min(BATCH);
+        if free == 0 {
+            return Ok(0);
         }
-        let sends = due.into_iter().map(|item| async move {
-            let outcome = self.attempt(parts, &item, now).await;
-            (item, outcome, parts.clock.now())
-        });
-        // Outcomes that only record a send are written together (one group
-        // commit); one that moves a concern on is written before the next is
-        // worked out, so it reads the concern's latest state.
-        let mut records = Vec::new();
-        for (item, outcome, answered) in futures_util::future::join_all(sends).await {
-            let (mut change, page_failed) = self.outcome(&item, outcome, now, answered);
-            if page_failed {
-                advance::page_failed(parts, &item, now, &mut change).await?;
-            }
-            if change.concern.is_some() {
-                parts.write(change).await?;
-            } else {
-                records.push(parts.write(change));
-            }
+        // What is claimed is read before the store: a send that ends in
+        // between may be read as it was before its outcome was written, so
+        // anything claimed then is left for the next round.
+        let busy = self.claimed();
+        let limit = busy.len() + free;
+        let due = store::blocking(&parts.store, move |s| s.due_outbox(now, limit)).await?;
+        let mut claims = Vec::new();
+        for item in due.into_iter().filter(|i| !busy.contains(&i.id)) {
+            let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+                break;
+            };
+            claims.push((self.claim(item.id, permit), item));
         }
-        for written in futures_util::future::join_all(records).await {
-            written?;
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        // Marked in flight before any is sent: if the process stops
+        // mid-send, the next attempt asks the provider before sending again.
+        parts
+            .write(Change {
+                at: now,
+                outbox_in_flight: claims.iter().map(|(_, item)| item.id).collect(),
+                ..Change::default()
+            })
+            .await?;
+        let count = claims.len();
+        for (claim, item) in claims {
+            let (sending, parts, wake) = (
+                Arc::clone(&self.sending),
+                Arc::clone(parts),
+                Arc::clone(wake),
+            );
+            sends.spawn(async move { sending.send(&parts, &wake, claim, item, now).await });
         }
         Ok(count)
+    }
+
+    /// When the next item not already being sent falls due, if before
+    /// `horizon`; `None` too when every permit is taken (a send finishing
+    /// is then what to wait for).
+    pub(super) async fn next_due(
+        &self,
+        parts: &Parts,
+        horizon: Instant,
+    ) -> store::StoreResult<Option<Instant>> {
+        if self.permits.available_permits() == 0 {
+            return Ok(None);
+        }
+        let busy = self.claimed();
+        let limit = busy.len() + 1;
+        let due = store::blocking(&parts.store, move |s| s.due_outbox(horizon, limit)).await?;
+        Ok(due.iter().find(|i| !busy.contains(&i.id)).map(|i| i.due_at))
+    }
+
+    fn claimed(&self) -> HashSet<i64> {
+        self.claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn claim(&self, id: i64, permit: OwnedSemaphorePermit) -> Claim {
+        self.claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id);
+        Claim {
+            id,
+            claimed: Arc::clone(&self.claimed),
+            _permit: permit,
+        }
+    }
+
+    /// Say loudly, once a minute while it lasts, when texts have waited
+    /// longer than the retry policy allows (the provider is down or refusing us).
+    pub(super) async fn warn_if_stuck(&self, parts: &Parts, now: Instant) -> anyhow::Result<()> {
+        {
+            let mut last = self
+                .last_stuck_check
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| now - t < STUCK_CHECK_EVERY) {
+                return Ok(());
+            }
+            *last = Some(now);
+        }
+        let backlog = store::blocking(&parts.store, move |s| s.backlog(now)).await?;
+        if let Some(oldest) = backlog.outbox_oldest_queued
+            && self.sending.retry.is_stuck(now - oldest)
+        {
+            tracing::error!(
+                retrying = backlog.outbox_retrying,
+                due = backlog.outbox_due,
+                oldest_waiting_s = (now - oldest).num_seconds(),
+                "OUTBOX STUCK: texts to patients and pages to clinicians are not going out; check the SMS provider"
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Sending {
+    /// Send one claimed item and write its outcome; the claim is released
+    /// once the outcome is written (or this task ends without it).
+    async fn send(
+        &self,
+        parts: &Parts,
+        wake: &Wake,
+        claim: Claim,
+        item: OutboxItem,
+        now: Instant,
+    ) -> anyhow::Result<()> {
+        let outcome = self.attempt(parts, &item, now).await;
+        let answered = parts.clock.now();
+        let (mut change, page_failed) = self.outcome(&item, outcome, answered);
+        if page_failed {
+            // Failing over moves the concern on: a step like any other.
+            let _one_at_a_time = parts.steps.lock().await;
+            advance::page_failed(parts, &item, answered, &mut change).await?;
+            parts.write(change).await?;
+            wake.all();
+        } else {
+            parts.write(change).await?;
+        }
+        drop(claim);
+        Ok(())
     }
 
     /// One attempt at an outbox item: checked against what it is for, and
@@ -131,22 +275,22 @@ impl Dispatcher {
         )
     }
 
-    /// The change that records an attempt's outcome, and whether it was a
-    /// page refused for good (which must then fail over).
+    /// The change that records an attempt's outcome, answered at `at`
+    /// (retries count from then), and whether it was a page refused for
+    /// good (which must then fail over).
     fn outcome(
         &self,
         item: &OutboxItem,
         outcome: Option<SendOutcome>,
-        now: Instant,
-        answered: Instant,
+        at: Instant,
     ) -> (Change, bool) {
         let mut change = Change {
-            at: now,
+            at,
             ..Change::default()
         };
         let purpose = item.message.purpose.as_str().to_owned();
         let to = item.message.recipient.clone();
-        let note = |change: &mut Change, at: Instant, event: TimelineEvent| {
+        let note = |change: &mut Change, event: TimelineEvent| {
             if let Some(c) = item.message.concern {
                 record(change, c, at, event);
             }
@@ -155,7 +299,6 @@ impl Dispatcher {
             let reason = "the concern had moved on before it could be sent".to_owned();
             note(
                 &mut change,
-                now,
                 TimelineEvent::Dropped {
                     to,
                     purpose,
@@ -171,10 +314,9 @@ impl Dispatcher {
         let (failure, will_retry) = match outcome {
             SendOutcome::Accepted { provider_id } => {
                 tracing::info!(outbox = item.id, provider_id = %provider_id, purpose = %purpose, attempts, "sent");
-                let waited = answered - item.queued_at > TimeDelta::seconds(1);
+                let waited = at - item.queued_at > TimeDelta::seconds(1);
                 note(
                     &mut change,
-                    answered,
                     TimelineEvent::Sent {
                         to,
                         purpose,
@@ -195,16 +337,17 @@ impl Dispatcher {
             } => {
                 // Retried until it goes: an outage of hours loses nothing.
                 let delay = self.retry.delay(item.attempts, retry_after);
-                let waiting = now - item.queued_at;
+                let waiting = at - item.queued_at;
                 if self.retry.is_stuck(waiting) {
                     tracing::error!(outbox = item.id, purpose = %purpose, attempts, waiting_s = waiting.num_seconds(), reason = %reason, "text still not sent; retrying");
                 } else {
                     tracing::warn!(outbox = item.id, purpose = %purpose, attempts, reason = %reason, "send failed; will retry");
                 }
-                let at = now + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(60));
-                change
-                    .outbox_outcomes
-                    .push(OutboxOutcome::Retry { id: item.id, at });
+                let retry_at = at + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(60));
+                change.outbox_outcomes.push(OutboxOutcome::Retry {
+                    id: item.id,
+                    at: retry_at,
+                });
                 // The timeline hears of the first failure and then about
                 // every half hour, not of every retry in a long outage.
                 (self.retry.records(attempts).then_some(reason), true)
@@ -223,7 +366,6 @@ impl Dispatcher {
         if let Some(reason) = failure {
             note(
                 &mut change,
-                now,
                 TimelineEvent::SendFailed {
                     to,
                     purpose,
@@ -234,34 +376,6 @@ impl Dispatcher {
         }
         let page_failed = !will_retry && item.message.purpose == Purpose::Page;
         (change, page_failed)
-    }
-
-    /// Say loudly, once a minute while it lasts, when texts have waited
-    /// longer than the retry policy allows (the provider is down or refusing us).
-    pub(super) async fn warn_if_stuck(&self, parts: &Parts, now: Instant) -> anyhow::Result<()> {
-        let due = self
-            .last_stuck_warning
-            .lock()
-            .map(|last| last.is_none_or(|t| now - t >= TimeDelta::minutes(1)))
-            .unwrap_or(true);
-        if !due {
-            return Ok(());
-        }
-        let backlog = store::blocking(&parts.store, move |s| s.backlog(now)).await?;
-        if let Some(oldest) = backlog.outbox_oldest_queued
-            && self.retry.is_stuck(now - oldest)
-        {
-            tracing::error!(
-                retrying = backlog.outbox_retrying,
-                due = backlog.outbox_due,
-                oldest_waiting_s = (now - oldest).num_seconds(),
-                "OUTBOX STUCK: texts to patients and pages to clinicians are not going out; check the SMS provider"
-            );
-            if let Ok(mut last) = self.last_stuck_warning.lock() {
-                *last = Some(now);
-            }
-        }
-        Ok(())
     }
 }
 
@@ -317,3 +431,6 @@ async fn not_to_be_texted(parts: &Parts, item: &OutboxItem) -> Option<SendOutcom
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,19 +1,29 @@
-//! The engine: the background loop that moves concerns along.
+//! The engine: the background loops that move concerns along.
 //!
-//! Each pass takes, in order: inbound messages not yet processed
-//! ([`intake`]), timers that are due ([`timers`]), and outbox items that
-//! are due ([`dispatch`]); now and then it removes text past its retention
-//! period ([`retention`]). Every step reads what it needs, asks the pure
-//! state machine what follows ([`advance`]), turns the effects into texts
-//! and timers with the pure renderer ([`render`]), and writes the outcome
-//! as one atomic [`Change`]; so a crash at any point loses nothing, and on
-//! restart the engine simply carries on from what the store holds.
+//! [`Engine::run`] runs two loops side by side until shutdown:
 //!
-//! One pass runs at a time (a lock), which keeps page codes and concern
-//! states free of races without the state machine knowing about
-//! concurrency. Domain rules live with their owners (escalation,
-//! directory, channels, templates); the engine only wires them to the
-//! store, the rota and the SMS sender.
+//! - **steps**: inbound messages not yet processed ([`intake`]), then
+//!   timers that are due ([`timers`]); now and then, text past its
+//!   retention period is removed ([`retention`]). Each item is one step of
+//!   one concern ([`advance`]): the pure state machine says what follows,
+//!   the pure renderer ([`render`]) turns its effects into texts, timers
+//!   and timeline entries, and the outcome is written as one atomic
+//!   [`Change`].
+//! - **sending** ([`dispatch`]): due outbox items are claimed and sent on
+//!   their own tasks, at most [`SENDS_AT_ONCE`] at a time, so a slow or
+//!   hanging provider never holds up intake or a deadline.
+//!
+//! Steps run one at a time (a lock, also taken by a send whose outcome
+//! moves a concern on), which keeps page codes and concern states free of
+//! races without the state machine knowing about concurrency. Everything
+//! that must happen later is in the store, so a crash at any point loses
+//! nothing, and on restart the engine carries on from what the store holds.
+//!
+//! Both loops wait on the injected clock ([`Clock::sleep_until`]): under a
+//! test's manual clock they wake when the test moves time. Tests that do
+//! not run the loops call [`Engine::settle`] instead. Domain rules live with
+//! their owners (escalation, directory, channels, templates); the engine
+//! only wires them to the store, the rota and the SMS sender.
 
 mod advance;
 mod dispatch;
@@ -28,6 +38,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::TimeDelta;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
 
 use crate::channels::{RetryPolicy, SmsSender};
 use crate::clock::{Clock, Instant};
@@ -49,22 +61,61 @@ pub use stats::Lateness;
 
 /// How many items of each kind one pass takes.
 const BATCH: usize = 200;
+/// How many texts may be with the provider at once (each waits at most the
+/// provider client's timeout).
+pub const SENDS_AT_ONCE: usize = 64;
+/// How far ahead an idle loop looks for the next thing to fall due; it
+/// looks again at least this often.
+const LOOKAHEAD: TimeDelta = TimeDelta::seconds(60);
+/// How long a loop waits after the store failed before trying again.
+const AFTER_STORE_FAILURE: Duration = Duration::from_secs(1);
+/// At shutdown, how long sends already with the provider may take to
+/// finish and be recorded; any still waiting are asked about at next start.
+const SEND_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything the engine works with.
 pub struct Engine {
-    parts: Parts,
+    parts: Arc<Parts>,
     dispatch: Dispatcher,
     retention: Retention,
     stats: Arc<Stats>,
-    pass: tokio::sync::Mutex<()>,
-    wake: Arc<tokio::sync::Notify>,
+    wake: Arc<Wake>,
+}
+
+/// What every stage reads: the store, the rota, the clock and the words;
+/// and the lock that lets one step at a time change concerns.
+struct Parts {
+    store: Arc<dyn Store>,
+    rota: Arc<Rota>,
+    clock: Arc<dyn Clock>,
+    templates: Arc<Templates>,
+    links: LinkSigner,
+    red_flags: RedFlags,
+    policy: Policy,
+    /// Held while a step reads a concern, works out what follows and writes
+    /// it (and allocates page codes): one at a time, so none is lost.
+    steps: tokio::sync::Mutex<()>,
+}
+
+/// Each loop's "there may be work now".
+#[derive(Debug, Default)]
+struct Wake {
+    steps: Notify,
+    dispatch: Notify,
+}
+
+impl Wake {
+    fn all(&self) {
+        self.steps.notify_one();
+        self.dispatch.notify_one();
+    }
 }
 
 /// What the rest of the service holds of the engine: a way to wake it when
 /// there is new work, and its counters for `/metrics`. Cheap to clone.
 #[derive(Clone)]
 pub struct EngineHandle {
-    wake: Arc<tokio::sync::Notify>,
+    wake: Arc<Wake>,
     stats: Arc<Stats>,
 }
 
@@ -72,7 +123,7 @@ impl EngineHandle {
     /// Ask the engine to look for work now (after a webhook or an
     /// enrolment) rather than when it next would.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.wake.all();
     }
 
     /// How late recent timers fired, for `/metrics`.
@@ -94,35 +145,6 @@ impl EngineHandle {
     }
 }
 
-/// What every stage reads: the store, the rota, the clock and the words.
-struct Parts {
-    store: Arc<dyn Store>,
-    rota: Arc<Rota>,
-    clock: Arc<dyn Clock>,
-    templates: Arc<Templates>,
-    links: LinkSigner,
-    red_flags: RedFlags,
-    policy: Policy,
-}
-
-/// What one pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct PassReport {
-    /// Inbound items processed.
-    pub inbound: usize,
-    /// Timers fired.
-    pub timers: usize,
-    /// Outbox items attempted.
-    pub sent: usize,
-}
-
-impl PassReport {
-    /// Whether the pass did anything.
-    pub fn is_idle(&self) -> bool {
-        self.inbound + self.timers + self.sent == 0
-    }
-}
-
 impl Engine {
     /// Build an engine.
     #[allow(clippy::too_many_arguments)]
@@ -137,7 +159,7 @@ impl Engine {
         links: LinkSigner,
     ) -> Self {
         Self {
-            parts: Parts {
+            parts: Arc::new(Parts {
                 store,
                 rota,
                 clock,
@@ -145,11 +167,11 @@ impl Engine {
                 links,
                 red_flags,
                 policy,
-            },
-            dispatch: Dispatcher::new(sender, RetryPolicy::default()),
+                steps: tokio::sync::Mutex::new(()),
+            }),
+            dispatch: Dispatcher::new(sender, RetryPolicy::default(), SENDS_AT_ONCE),
             retention: Retention::default(),
             stats: Arc::default(),
-            pass: tokio::sync::Mutex::new(()),
             wake: Arc::default(),
         }
     }
@@ -169,79 +191,191 @@ impl Engine {
         }
     }
 
-    /// The loop: run passes until `shutdown`, sleeping until the next thing falls due.
+    /// Run the steps loop and the sending loop until `shutdown`; then
+    /// finish the current step and give sends with the provider a moment
+    /// to finish.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        let store = &self.parts.store;
         // Every timer lives in the store, indexed by when it falls due: once
         // the earliest is known, all of them are armed.
+        let store = &self.parts.store;
         match store::blocking(store, |s| Ok((s.next_due()?, s.unresolved_concerns()?))).await {
             Ok((next, unresolved)) => {
                 tracing::info!(next_due = ?next.map(|t| t.to_rfc3339()), unresolved, sender = self.dispatch.sender_name(), "engine armed")
             }
             Err(e) => tracing::error!(error = %e, "engine cannot read the store yet"),
         }
-        loop {
-            let idle = match self.run_pass().await {
-                Ok(report) => report.is_idle(),
-                Err(e) => {
-                    // The store is unavailable: nothing was lost, so wait and try again.
-                    tracing::error!(error = ?e, "engine pass failed; retrying in a second");
-                    tokio::select! {
-                        () = &mut shutdown => break,
-                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                    }
-                }
-            };
-            if !idle {
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    () = tokio::task::yield_now() => continue,
-                }
-            }
-            let sleep = match store::blocking(store, |s| s.next_due()).await {
-                Ok(Some(at)) => (at - self.parts.clock.now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(Duration::from_secs(60)),
-                Ok(None) => Duration::from_secs(60),
-                Err(e) => {
-                    tracing::error!(error = %e, "engine cannot read the store");
-                    Duration::from_secs(1)
-                }
-            };
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = self.wake.notified() => {},
-                () = tokio::time::sleep(sleep) => {},
-            }
-        }
+        let (stop, stopping) = watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        tokio::join!(
+            signal,
+            self.steps_loop(stopping.clone()),
+            self.dispatch_loop(stopping)
+        );
         tracing::info!("engine stopped");
     }
 
-    /// Run passes until there is nothing left to do now. Tests drive time with
-    /// an injected clock and call this instead of waiting.
+    /// Run everything there is to do now, sends included, until nothing is
+    /// left: what tests call after moving their clock, instead of running
+    /// the loops. Deterministic: each round takes in, fires timers, then
+    /// sends and waits for every send it started.
     pub async fn settle(&self) -> anyhow::Result<()> {
         for _ in 0..1000 {
-            if self.run_pass().await?.is_idle() {
+            let now = self.parts.clock.now();
+            let stepped = self.steps_pass(now).await?;
+            let mut sends = JoinSet::new();
+            let sent = self
+                .dispatch
+                .claim_due(&self.parts, &self.wake, now, &mut sends)
+                .await?;
+            while let Some(done) = sends.join_next().await {
+                done.context("a send task failed")??;
+            }
+            self.dispatch.warn_if_stuck(&self.parts, now).await?;
+            if stepped + sent == 0 {
                 return Ok(());
             }
         }
-        anyhow::bail!("the engine did not settle after 1000 passes")
+        anyhow::bail!("the engine did not settle after 1000 rounds")
     }
 
-    /// One pass: intake, due timers, due outbox.
-    pub async fn run_pass(&self) -> anyhow::Result<PassReport> {
-        let _one_at_a_time = self.pass.lock().await;
-        let now = self.parts.clock.now();
-        let report = PassReport {
-            inbound: intake::take_in_waiting(&self.parts, &self.stats, now).await?,
-            timers: timers::fire_due(&self.parts, &self.stats, now).await?,
-            sent: self.dispatch.send_due(&self.parts, now).await?,
+    /// One pass of the steps loop: intake, then due timers, then retention;
+    /// returns how many items were taken in or fired.
+    async fn steps_pass(&self, now: Instant) -> anyhow::Result<usize> {
+        let stepped = {
+            let _one_at_a_time = self.parts.steps.lock().await;
+            intake::take_in_waiting(&self.parts, &self.stats, now).await?
+                + timers::fire_due(&self.parts, &self.stats, now).await?
         };
-        self.dispatch.warn_if_stuck(&self.parts, now).await?;
+        if stepped > 0 {
+            // What was written may have put texts in the outbox.
+            self.wake.dispatch.notify_one();
+        }
         self.retention.purge_if_due(&self.parts.store, now).await?;
-        Ok(report)
+        Ok(stepped)
+    }
+
+    async fn steps_loop(&self, mut stopping: watch::Receiver<bool>) {
+        while !*stopping.borrow() {
+            let now = self.parts.clock.now();
+            let round = self.steps_pass(now).await;
+            if after(round, "engine pass failed", &mut stopping).await == Flow::Again {
+                continue;
+            }
+            let horizon = now + LOOKAHEAD;
+            let next = store::blocking(&self.parts.store, move |s| s.due_timers(horizon, 1))
+                .await
+                .map(|due| due.first().map(|t| t.due_at));
+            let until = look_again_at(next, now);
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => break,
+                () = self.wake.steps.notified() => {},
+                () = self.parts.clock.sleep_until(until) => {},
+            }
+        }
+    }
+
+    async fn dispatch_loop(&self, mut stopping: watch::Receiver<bool>) {
+        let mut sends = JoinSet::new();
+        while !*stopping.borrow() {
+            while let Some(done) = sends.try_join_next() {
+                log_send_failure(done);
+            }
+            let now = self.parts.clock.now();
+            let round = self
+                .dispatch
+                .claim_due(&self.parts, &self.wake, now, &mut sends)
+                .await;
+            if let Err(e) = self.dispatch.warn_if_stuck(&self.parts, now).await {
+                tracing::error!(error = ?e, "cannot check whether the outbox is stuck");
+            }
+            if after(round, "cannot send the outbox", &mut stopping).await == Flow::Again {
+                continue;
+            }
+            // Nothing to claim: every permit is taken, or nothing is due
+            // yet. Wait for a send to finish, a text to fall due, or a wake.
+            let next = self.dispatch.next_due(&self.parts, now + LOOKAHEAD).await;
+            let until = look_again_at(next, now);
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => break,
+                () = self.wake.dispatch.notified() => {},
+                Some(done) = sends.join_next(), if !sends.is_empty() => log_send_failure(done),
+                () = self.parts.clock.sleep_until(until) => {},
+            }
+        }
+        // Sends with the provider get a moment to finish, so their outcomes
+        // are recorded; those still waiting are aborted when `sends` drops,
+        // stay marked in flight, and are asked about at the next start.
+        let finished = tokio::time::timeout(SEND_GRACE, async {
+            while let Some(done) = sends.join_next().await {
+                log_send_failure(done);
+            }
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                unfinished = sends.len(),
+                "stopping with sends still waiting for the provider; they will be checked at the next start"
+            );
+        }
+    }
+}
+
+/// What a loop does after a round.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    /// Go round again at once: there was work (or a failure, waited out).
+    Again,
+    /// Nothing to do now: wait for what falls due next.
+    Idle,
+}
+
+/// After a round that did `round` items: yield and go again when it did
+/// some; after a store failure, wait a second (nothing was lost) unless
+/// stopping, and go again.
+async fn after(
+    round: anyhow::Result<usize>,
+    failed: &str,
+    stopping: &mut watch::Receiver<bool>,
+) -> Flow {
+    match round {
+        Ok(0) => Flow::Idle,
+        Ok(_) => {
+            tokio::task::yield_now().await;
+            Flow::Again
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "{failed}; retrying in a second");
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => {},
+                () = tokio::time::sleep(AFTER_STORE_FAILURE) => {},
+            }
+            Flow::Again
+        }
+    }
+}
+
+/// When an idle loop looks again: when the next thing falls due, or at
+/// the end of its lookahead; soon, if the store could not say.
+fn look_again_at(next: store::StoreResult<Option<Instant>>, now: Instant) -> Instant {
+    match next {
+        Ok(next) => next.unwrap_or(now + LOOKAHEAD),
+        Err(e) => {
+            tracing::error!(error = %e, "engine cannot read the store");
+            now + TimeDelta::from_std(AFTER_STORE_FAILURE).unwrap_or_default()
+        }
+    }
+}
+
+fn log_send_failure(done: Result<anyhow::Result<()>, tokio::task::JoinError>) {
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error = ?e, "a send's outcome could not be recorded; it will be checked and retried")
+        }
+        Err(e) => tracing::error!(error = %e, "a send task stopped"),
     }
 }
 
