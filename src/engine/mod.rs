@@ -2,14 +2,14 @@
 //!
 //! [`Engine::run`] runs two loops side by side until shutdown:
 //!
-//! - **steps**: inbound messages not yet processed ([`intake`]), then
-//!   timers that are due ([`timers`]); now and then, text past its
-//!   retention period is removed ([`retention`]). Each item is one step of
-//!   one concern ([`advance`]): the pure state machine says what follows,
-//!   the pure renderer ([`render`]) turns its effects into texts, timers
+//! - **steps**: inbound messages not yet processed (`intake`), then
+//!   timers that are due (`timers`); now and then, text past its
+//!   retention period is removed (`retention`). Each item is one step of
+//!   one concern (`advance`): the pure state machine says what follows,
+//!   the pure renderer (`render`) turns its effects into texts, timers
 //!   and timeline entries, and the outcome is written as one atomic
 //!   [`Change`].
-//! - **sending** ([`dispatch`]): due outbox items are claimed and sent on
+//! - **sending** (`dispatch`): due outbox items are claimed and sent on
 //!   their own tasks, at most [`SENDS_AT_ONCE`] at a time, so a slow or
 //!   hanging provider never holds up intake or a deadline.
 //!
