@@ -40,6 +40,13 @@ pub enum SendOutcome {
     },
 }
 
+/// Whether a delivery report's status means the text did not reach the
+/// phone (Twilio's `undelivered` and `failed`); `queued`, `sent`,
+/// `delivered` and the rest do not.
+pub fn delivery_failed(status: &str) -> bool {
+    matches!(status, "undelivered" | "failed")
+}
+
 /// A boxed future, so the trait stays object-safe.
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = SendOutcome> + Send + 'a>>;
 
@@ -130,5 +137,19 @@ impl SmsSender for RecordingSender {
 
     fn name(&self) -> &'static str {
         "recorded only (no SMS provider configured)"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_undelivered_and_failed_mean_the_text_did_not_arrive() {
+        assert!(delivery_failed("undelivered"));
+        assert!(delivery_failed("failed"));
+        for status in ["queued", "sending", "sent", "delivered", "read", "accepted"] {
+            assert!(!delivery_failed(status), "{status}");
+        }
     }
 }

@@ -8,11 +8,11 @@
 //! [`reply::parse`], the red-flag list — and what follows by the state
 //! machine; this module only puts them in order.
 
-use crate::channels::OptOutWord;
+use crate::channels::{OptOutWord, delivery_failed};
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
 use crate::directory::{PhoneNumber, Staff, clean_text};
-use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction};
+use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction, PageKey};
 use crate::escalation::{Escalation, Event};
 use crate::store::{self, Change, Inbound, InboundKind, Page, Purpose};
 use crate::templates::with_media_note;
@@ -251,18 +251,13 @@ async fn staff_reply(
     let since = now - CODE_QUARANTINE;
     let pages = store::blocking(&parts.store, move |s| s.pages_for(&id, since)).await?;
     let open: Vec<&Page> = pages.iter().filter(|p| p.open).collect();
-    let target = reply::parse(body).and_then(|r| {
-        let page = match r.code {
-            Some(code) => pages
-                .iter()
-                .filter(|p| p.code == code)
-                .max_by_key(|p| (p.open, p.opened_at)),
-            None if open.len() == 1 => Some(open[0]),
-            None => None,
-        };
-        page.map(|p| (r, p.concern))
-    });
-    let Some((r, concern_id)) = target else {
+    let key = |p: &Page| PageKey {
+        code: p.code,
+        open: p.open,
+        opened_at: p.opened_at,
+    };
+    let target = reply::parse(body).and_then(|r| Some((r.page(&pages, key)?.concern, r)));
+    let Some((concern_id, r)) = target else {
         let codes: Vec<u16> = open.iter().map(|p| p.code).collect();
         let text = parts.renderer().help(&codes)?;
         change.outbox.extend(staff_text(staff, None, text));
@@ -272,12 +267,7 @@ async fn staff_reply(
         return Ok(());
     };
     let enrolment = parts.enrolment_of(&concern).await?;
-    let by = staff.into();
-    let event = match r.action {
-        reply::Action::Accept => Event::Accept { by },
-        reply::Action::Pass => Event::Pass { by },
-        reply::Action::Resolve => Event::Resolve { by, note: r.note },
-    };
+    let event = r.event(staff.into());
     advance::event(parts, &mut concern, enrolment.as_ref(), event, now, change).await
 }
 
@@ -311,7 +301,7 @@ async fn delivery_report(
         error_code,
     };
     record(change, concern_id, now, delivery);
-    if matches!(status, "undelivered" | "failed") && item.message.purpose == Purpose::Page {
+    if delivery_failed(status) && item.message.purpose == Purpose::Page {
         advance::page_failed(parts, &item, now, change).await?;
     }
     Ok(())

@@ -107,6 +107,51 @@ impl fmt::Display for LinkAction {
     }
 }
 
+/// What a reply is matched on, of one of the clinician's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageKey {
+    /// The page's code.
+    pub code: u16,
+    /// Whether it is still open (its concern not yet accepted or resolved).
+    pub open: bool,
+    /// When it was sent.
+    pub opened_at: crate::clock::Instant,
+}
+
+impl Reply {
+    /// The event this reply is when `by` sends it.
+    pub fn event(self, by: StaffRef) -> Event {
+        match self.action {
+            Action::Accept => Event::Accept { by },
+            Action::Pass => Event::Pass { by },
+            Action::Resolve => Event::Resolve {
+                by,
+                note: self.note,
+            },
+        }
+    }
+
+    /// Which of a clinician's `pages` (open ones, and those closed within
+    /// the quarantine) this reply is about: the one with its code, open
+    /// before closed and then the newest; with no code, their only open
+    /// page. `None`: it cannot be told, and they get the help text.
+    pub fn page<'p, P>(&self, pages: &'p [P], key: impl Fn(&P) -> PageKey) -> Option<&'p P> {
+        match self.code {
+            Some(code) => pages
+                .iter()
+                .filter(|p| key(p).code == code)
+                .max_by_key(|p| (key(p).open, key(p).opened_at)),
+            None => {
+                let mut open = pages.iter().filter(|p| key(p).open);
+                match (open.next(), open.next()) {
+                    (Some(only), None) => Some(only),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
 /// Read a reply; `None` when it is not a command (the sender gets the help text).
 pub fn parse(text: &str) -> Option<Reply> {
     let text = text.trim();
@@ -235,17 +280,86 @@ mod tests {
         }
     }
 
-    #[test]
-    fn accept_and_pass_are_the_state_machines_accept_and_pass() {
-        let by = StaffRef {
+    fn kiran() -> StaffRef {
+        StaffRef {
             id: crate::directory::Id::parse("kiran-patel").unwrap(),
             name: "Kiran Patel".to_owned(),
             role: "Community staff nurse".to_owned(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_resolve_carries_its_note_to_the_state_machine() {
+        let by = kiran();
+        let resolve = parse("R12 Visited, dressing changed").unwrap();
+        assert_eq!(
+            resolve.event(by.clone()),
+            Event::Resolve {
+                by,
+                note: Some("Visited, dressing changed".to_owned())
+            }
+        );
+    }
+
+    #[test]
+    fn accept_and_pass_are_the_state_machines_accept_and_pass() {
+        let by = kiran();
         assert_eq!(
             LinkAction::Accept.event(by.clone()),
             Event::Accept { by: by.clone() }
         );
         assert_eq!(LinkAction::Pass.event(by.clone()), Event::Pass { by });
+    }
+
+    fn pages() -> Vec<PageKey> {
+        let at = |s: &str| s.parse().unwrap();
+        vec![
+            PageKey {
+                code: 12,
+                open: false,
+                opened_at: at("2026-11-20T19:00:00Z"),
+            },
+            PageKey {
+                code: 12,
+                open: true,
+                opened_at: at("2026-11-19T19:00:00Z"),
+            },
+            PageKey {
+                code: 7,
+                open: false,
+                opened_at: at("2026-11-21T19:00:00Z"),
+            },
+            PageKey {
+                code: 7,
+                open: false,
+                opened_at: at("2026-11-22T19:00:00Z"),
+            },
+            PageKey {
+                code: 13,
+                open: true,
+                opened_at: at("2026-11-27T19:05:00Z"),
+            },
+        ]
+    }
+
+    fn page_of(text: &str, pages: &[PageKey]) -> Option<PageKey> {
+        parse(text).unwrap().page(pages, |p| *p).copied()
+    }
+
+    #[test]
+    fn a_code_means_its_open_page_else_the_newest_closed_one() {
+        let pages = pages();
+        assert_eq!(page_of("A12", &pages), Some(pages[1]), "open before closed");
+        assert_eq!(page_of("A7", &pages), Some(pages[3]), "the newest closed");
+        assert_eq!(page_of("A99", &pages), None, "no such page: help");
+    }
+
+    #[test]
+    fn a_bare_letter_means_the_only_open_page_and_nothing_when_there_are_several() {
+        let pages = pages();
+        assert_eq!(page_of("A", &pages), None, "12 and 13 are open");
+        let one_open = &pages[2..];
+        assert_eq!(page_of("ack", one_open), Some(pages[4]));
+        assert_eq!(page_of("A", &pages[2..4]), None, "none open");
     }
 }
