@@ -64,7 +64,7 @@ fn config(store: &Path, rota_dir: &Path, twilio: &FakeTwilio) -> Config {
 
 struct Server {
     address: String,
-    engine: Arc<nightingale::engine::Engine>,
+    engine: nightingale::engine::EngineHandle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -76,7 +76,7 @@ impl Server {
             .await
             .expect("server builds");
         let address = format!("http://127.0.0.1:{}", app.port());
-        let engine = app.engine();
+        let engine = app.engine_handle();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             let _ = rx.await;

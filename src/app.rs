@@ -16,7 +16,7 @@ use crate::channels::twilio::TwilioClient;
 use crate::channels::{RecordingSender, SmsSender};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineHandle};
 use crate::escalation::Policy;
 use crate::escalation::redflag::RedFlags;
 use crate::http::{self, AppState};
@@ -113,7 +113,7 @@ impl Application {
             store,
             rota: Arc::clone(&rota),
             clock: Arc::clone(&clock),
-            engine: Arc::clone(&engine),
+            engine: engine.handle(),
             templates: Arc::clone(&templates),
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
         };
@@ -155,8 +155,13 @@ impl Application {
         Arc::clone(&self.engine)
     }
 
+    /// A handle on the engine: wake it, read its counters.
+    pub fn engine_handle(&self) -> EngineHandle {
+        self.engine.handle()
+    }
+
     /// Serve and run the engine until `shutdown` completes; then finish
-    /// in-flight requests and the engine's current pass.
+    /// in-flight requests, the engine's current step, and (briefly) its sends.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,

@@ -46,39 +46,8 @@ impl std::str::FromStr for ConcernId {
     }
 }
 
-/// Who raised a concern, relative to the enrolment their number matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Party {
-    /// The enrolled patient.
-    Patient,
-    /// One of the patient's carers.
-    Carer {
-        /// Their name as given at enrolment.
-        name: String,
-        /// e.g. "daughter".
-        relationship: Option<String>,
-    },
-    /// A number Nightingale does not know.
-    Unknown,
-}
-
-impl Party {
-    /// A short label for timelines: "patient", "carer (daughter)", "unknown sender".
-    pub fn label(&self) -> String {
-        match self {
-            Party::Patient => "patient".to_owned(),
-            Party::Carer {
-                relationship: Some(r),
-                ..
-            } => format!("carer ({r})"),
-            Party::Carer {
-                relationship: None, ..
-            } => "carer".to_owned(),
-            Party::Unknown => "unknown sender".to_owned(),
-        }
-    }
-}
+/// Who raised a concern: its rules (who a number is) live in the directory.
+pub use crate::directory::Party;
 
 /// A concern as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use crate::calendar::LONDON;
 use crate::clock::{Clock, Instant};
 use crate::concern::{Concern, ConcernId, TimelineEntry};
 use crate::directory::{Enrolment, EnrolmentId, EnrolmentRequest, FieldError, Id, PhoneNumber};
-use crate::engine::Engine;
+use crate::engine::EngineHandle;
 use crate::rota::Rota;
 use crate::store::{
     self, Change, ConcernFilter, ConcernKey, ConcernStatus, Inbound, NewOutbox, Purpose, Store,
@@ -30,8 +30,8 @@ pub struct Operations {
     pub rota: Arc<Rota>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
-    /// The engine, woken when there is new work.
-    pub engine: Arc<Engine>,
+    /// The engine: woken when there is new work; its counters for `/metrics`.
+    pub engine: EngineHandle,
     /// Message texts.
     pub templates: Arc<Templates>,
     /// How long an enrolment lasts after discharge.
@@ -196,7 +196,7 @@ impl Operations {
             Ok((s.unresolved_concerns()?, s.backlog(now)?))
         })
         .await?;
-        let (count, p50, p99) = self.engine.lateness_summary();
+        let lateness = self.engine.lateness();
         let mut refused = String::from(
             "# HELP nightingale_inbound_refused_total Inbound texts refused because nobody can be texted back at their sender, by reason.\n\
              # TYPE nightingale_inbound_refused_total counter\n",
@@ -230,8 +230,9 @@ impl Operations {
             format!(
                 "# HELP nightingale_timer_lateness_seconds How late recent timers fired.\n# TYPE nightingale_timer_lateness_seconds summary\n\
                  nightingale_timer_lateness_seconds{{quantile=\"0.5\"}} {}\nnightingale_timer_lateness_seconds{{quantile=\"0.99\"}} {}\nnightingale_timer_lateness_seconds_count {count}\n",
-                p50.as_secs_f64(),
-                p99.as_secs_f64()
+                lateness.p50.as_secs_f64(),
+                lateness.p99.as_secs_f64(),
+                count = lateness.count,
             ),
             refused,
             bank_holiday_coverage(self.rota.calendar().holidays(), now),

@@ -3,12 +3,22 @@
 //! The directory is read at start-up (a missing or broken template stops the
 //! service before it takes a message) and can be edited without a rebuild.
 //! `.html` and `.xml` templates are auto-escaped.
+//!
+//! The few words Rust puts into those texts live here too: how a page names
+//! who a concern is about ([`who`]), how it quotes the sender ([`quote`]),
+//! and how a picture is mentioned ([`with_media_note`]).
 
 use std::path::Path;
 
 use anyhow::Context;
 use minijinja::Environment;
 use serde::Serialize;
+
+use crate::concern::{Concern, Party};
+use crate::directory::Enrolment;
+
+/// How much of a message a page SMS quotes; the rest is behind the link.
+pub const PAGE_QUOTE_CHARS: usize = 100;
 
 /// Every template the service uses; checked at start-up.
 pub const REQUIRED: &[&str] = &[
@@ -69,6 +79,57 @@ impl Templates {
     }
 }
 
+/// Who a concern is about, as a page names them: first name and, for a
+/// carer, who wrote ("Margaret (via daughter Sian)"); for a number nobody
+/// enrolled, its last four digits.
+pub fn who(concern: &Concern, enrolment: Option<&Enrolment>) -> String {
+    match (enrolment, &concern.party) {
+        (Some(e), Party::Carer { name, relationship }) => {
+            let carer = name.split_whitespace().next().unwrap_or(name);
+            match relationship {
+                Some(r) => format!("{} (via {r} {carer})", e.patient.first_name()),
+                None => format!("{} (via carer {carer})", e.patient.first_name()),
+            }
+        }
+        (Some(e), _) => e.patient.first_name().to_owned(),
+        (None, _) => {
+            let n = concern.sender.as_str();
+            format!("Unknown sender ending {}", &n[n.len().saturating_sub(4)..])
+        }
+    }
+}
+
+/// A message as clinicians read it when pictures came with it: they are
+/// never shown (an SMS page cannot carry them, and they are not stored), so
+/// the words say one was sent.
+pub fn with_media_note(body: &str, media: u32) -> String {
+    let pictures = match media {
+        0 => return body.to_owned(),
+        1 => "a picture".to_owned(),
+        n => format!("{n} pictures"),
+    };
+    if body.trim().is_empty() {
+        format!("sent {pictures} (not shown)")
+    } else {
+        format!("{} [and {pictures}, not shown]", body.trim_end())
+    }
+}
+
+/// The sender's words, shortened at a word boundary for an SMS.
+pub fn quote(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= PAGE_QUOTE_CHARS {
+        return text;
+    }
+    let mut cut: String = text.chars().take(PAGE_QUOTE_CHARS).collect();
+    if let Some(space) = cut.rfind(' ') {
+        cut.truncate(space);
+    }
+    // Three dots, not "…": one character outside the GSM alphabet makes the
+    // whole text UCS-2, and a page of two segments becomes four.
+    format!("{cut}...")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +160,82 @@ mod tests {
             )
             .unwrap();
         assert!(html.contains("&lt;script&gt;"), "{html}");
+    }
+
+    #[test]
+    fn a_picture_is_named_not_shown() {
+        assert_eq!(with_media_note("", 1), "sent a picture (not shown)");
+        assert_eq!(with_media_note("  ", 2), "sent 2 pictures (not shown)");
+        assert_eq!(
+            with_media_note("my leg today", 1),
+            "my leg today [and a picture, not shown]"
+        );
+        assert_eq!(with_media_note("hello", 0), "hello");
+    }
+
+    #[test]
+    fn long_messages_are_quoted_to_a_word_boundary() {
+        let long = "My dad has been discharged today and his leg dressing is soaked through already and I do not know whether to change it or wait";
+        let q = quote(long);
+        assert!(q.ends_with("..."));
+        assert!(q.chars().count() <= PAGE_QUOTE_CHARS + 3);
+        assert_eq!(quote("short  and\nsweet"), "short and sweet");
+    }
+
+    fn concern(party: Party, sender: &str) -> Concern {
+        Concern {
+            id: crate::concern::ConcernId::new(),
+            enrolment: None,
+            service: None,
+            sender: crate::directory::PhoneNumber::parse(sender).unwrap(),
+            party,
+            opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
+            text: "My leg is swollen".to_owned(),
+            escalation: crate::escalation::Escalation::new(false),
+            pictures_explained: false,
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn a_page_names_the_patient_and_which_carer_wrote_or_the_end_of_an_unknown_number() {
+        let request: crate::directory::EnrolmentRequest = serde_json::from_str(
+            r#"{"patient": {"name": "Margaret Evans", "phone": "07700 900801"},
+                "carers": [{"name": "Sian Evans", "phone": "07700 900802", "relationship": "daughter"}],
+                "service": "community-nursing-north", "discharged_at": "2026-11-27T17:30:00Z"}"#,
+        )
+        .unwrap();
+        let now = "2026-11-27T19:00:00Z".parse().unwrap();
+        let margaret = request
+            .parse(
+                |id| crate::directory::Id::parse(id).ok(),
+                now,
+                chrono::TimeDelta::days(30),
+            )
+            .unwrap();
+        let sian = Party::Carer {
+            name: "Sian Evans".to_owned(),
+            relationship: Some("daughter".to_owned()),
+        };
+        let friend = Party::Carer {
+            name: "Tom Reed".to_owned(),
+            relationship: None,
+        };
+        assert_eq!(
+            who(&concern(Party::Patient, "07700 900801"), Some(&margaret)),
+            "Margaret"
+        );
+        assert_eq!(
+            who(&concern(sian, "07700 900802"), Some(&margaret)),
+            "Margaret (via daughter Sian)"
+        );
+        assert_eq!(
+            who(&concern(friend, "07700 900803"), Some(&margaret)),
+            "Margaret (via carer Tom)"
+        );
+        assert_eq!(
+            who(&concern(Party::Unknown, "07700 900999"), None),
+            "Unknown sender ending 0999"
+        );
     }
 }

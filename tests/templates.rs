@@ -5,7 +5,7 @@
 //! unrendered `none`) and, for texts, for length.
 //!
 //! [`CONTEXTS`] says, for each template, what it is rendered with; it is
-//! kept in step with the `render(` calls in `src/engine.rs`,
+//! kept in step with the `render(` calls in `src/engine/`,
 //! `src/operations.rs` and `src/http/`. A template on disk with no entry
 //! fails the test, so a new one cannot go unreviewed: add one line.
 //!
@@ -37,7 +37,7 @@ type Contexts = fn(&Scene) -> Vec<Value>;
 
 /// Every template and what the code renders it with. Values are realistic:
 /// a page quotes at most 100 characters of the sender's words, cut at a
-/// word and ended with "...", as the engine's `quote` does.
+/// word and ended with "...", as `nightingale::templates::quote` does.
 const CONTEXTS: &[(&str, Contexts)] = &[
     // To patients and carers.
     ("sms/welcome.txt", |s| {

@@ -1,8 +1,15 @@
 //! Channels: how messages leave and arrive. Outbound senders sit behind
 //! [`SmsSender`]; inbound adapters (the Twilio webhooks) live in
-//! [`crate::http`] and hand over to the store. Channels never decide routing.
+//! [`crate::http`] and hand over to the store. The outbox's [`RetryPolicy`]
+//! and the SMS opt-out words ([`OptOutWord`]) live here too. Channels never
+//! decide routing.
 
+pub mod opt_out;
+pub mod retry;
 pub mod twilio;
+
+pub use opt_out::OptOutWord;
+pub use retry::RetryPolicy;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,21 +40,11 @@ pub enum SendOutcome {
     },
 }
 
-/// The longest wait between two attempts at a text.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
-
-/// How long to wait before the next attempt at a text the provider could
-/// not take: 1, 2, 4 … seconds after the first, second, third failure,
-/// capped at [`MAX_RETRY_DELAY`], or longer when the provider asked for it.
-///
-/// There is no last attempt. A text to a patient or a page to a clinician
-/// is retried through an outage of hours; it ends only when the provider
-/// refuses it for good ([`SendOutcome::Permanent`]) or it is no longer
-/// wanted (a page for a concern that has moved on).
-pub fn retry_delay(failures_so_far: u32, retry_after: Option<Duration>) -> Duration {
-    Duration::from_secs(1 << failures_so_far.min(6))
-        .min(MAX_RETRY_DELAY)
-        .max(retry_after.unwrap_or_default())
+/// Whether a delivery report's status means the text did not reach the
+/// phone (Twilio's `undelivered` and `failed`); `queued`, `sent`,
+/// `delivered` and the rest do not.
+pub fn delivery_failed(status: &str) -> bool {
+    matches!(status, "undelivered" | "failed")
 }
 
 /// A boxed future, so the trait stays object-safe.
@@ -140,5 +137,19 @@ impl SmsSender for RecordingSender {
 
     fn name(&self) -> &'static str {
         "recorded only (no SMS provider configured)"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_undelivered_and_failed_mean_the_text_did_not_arrive() {
+        assert!(delivery_failed("undelivered"));
+        assert!(delivery_failed("failed"));
+        for status in ["queued", "sending", "sent", "delivered", "read", "accepted"] {
+            assert!(!delivery_failed(status), "{status}");
+        }
     }
 }

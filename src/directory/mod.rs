@@ -1,7 +1,11 @@
 //! The directory: who people are and how to reach them.
 //!
-//! Staff come from the rota files; patients and carers (later) from
-//! enrolments. Contact details are parsed into [`PhoneNumber`] and
+//! Staff come from the rota files; patients and carers from enrolments.
+//! Who a sender is ([`Party`]) follows from their number and the enrolment
+//! it matched; which of a person's numbers take texts, and in what order
+//! to try them, from their contact methods ([`Staff::sms_numbers`]).
+//!
+//! Contact details are parsed into [`PhoneNumber`] and
 //! [`EmailAddress`] where they enter, so nothing downstream re-checks them;
 //! free text (names, context, message bodies) goes through [`clean_text`]
 //! or [`clean_line`] where it enters.
@@ -9,6 +13,7 @@
 pub mod email;
 pub mod enrolment;
 pub mod id;
+pub mod party;
 pub mod phone;
 pub mod text;
 
@@ -17,6 +22,7 @@ pub use enrolment::{
     Carer, Contact, Enrolment, EnrolmentId, EnrolmentRequest, FieldError, FieldMessage, FieldNote,
 };
 pub use id::{Id, IdError};
+pub use party::Party;
 pub use phone::{NumberKind, PhoneNumber, PhoneNumberError, SenderError};
 pub use text::{clean_line, clean_text};
 
@@ -55,4 +61,86 @@ pub struct Staff {
     pub role: String,
     /// How to reach them, most preferred first. Empty means unreachable.
     pub contacts: Vec<ContactMethod>,
+}
+
+impl Staff {
+    /// Their numbers that take SMS, most preferred first, each once: the
+    /// order a page tries them in.
+    pub fn sms_numbers(&self) -> Vec<&PhoneNumber> {
+        let mut numbers: Vec<&PhoneNumber> = Vec::new();
+        for c in &self.contacts {
+            if let ContactMethod::Sms(n) = c
+                && !numbers.contains(&n)
+            {
+                numbers.push(n);
+            }
+        }
+        numbers
+    }
+
+    /// The number to text when a text to `failed` could not be delivered:
+    /// the next one they prefer after it, if any.
+    pub fn next_sms_number_after(&self, failed: &PhoneNumber) -> Option<&PhoneNumber> {
+        self.sms_numbers()
+            .into_iter()
+            .skip_while(|n| *n != failed)
+            .nth(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phone(n: &str) -> PhoneNumber {
+        PhoneNumber::parse(n).unwrap()
+    }
+
+    fn kiran() -> Staff {
+        Staff {
+            id: Id::parse("kiran-patel").unwrap(),
+            name: "Kiran Patel".to_owned(),
+            role: "Community staff nurse".to_owned(),
+            contacts: vec![
+                ContactMethod::Voice(phone("07700 900213")),
+                ContactMethod::Sms(phone("07700 900213")),
+                ContactMethod::Email(EmailAddress::parse("kiran@trust.test").unwrap()),
+                ContactMethod::Sms(phone("07700 900214")),
+                ContactMethod::Sms(phone("07700 900213")),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_page_tries_each_number_that_takes_texts_once_in_their_order() {
+        let kiran = kiran();
+        assert_eq!(
+            kiran.sms_numbers(),
+            [&phone("07700 900213"), &phone("07700 900214")]
+        );
+    }
+
+    #[test]
+    fn an_undelivered_page_fails_over_to_the_next_number_and_then_to_none() {
+        let kiran = kiran();
+        assert_eq!(
+            kiran.next_sms_number_after(&phone("07700 900213")),
+            Some(&phone("07700 900214"))
+        );
+        assert_eq!(kiran.next_sms_number_after(&phone("07700 900214")), None);
+        assert_eq!(
+            kiran.next_sms_number_after(&phone("07700 900999")),
+            None,
+            "a number that is not theirs has no next"
+        );
+    }
+
+    #[test]
+    fn someone_with_only_a_voice_number_has_none_for_texts() {
+        let staff = Staff {
+            contacts: vec![ContactMethod::Voice(phone("07700 900213"))],
+            ..kiran()
+        };
+        assert!(staff.sms_numbers().is_empty());
+    }
 }

@@ -21,8 +21,8 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Instant;
-use crate::directory::Id;
-use crate::rota::{Chain, ResolvedLevel};
+use crate::directory::{Id, Staff};
+use crate::rota::{Chain, ResolvedLevel, Rota};
 
 /// A member of staff as the state machine needs them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,16 @@ pub struct StaffRef {
     pub name: String,
     /// Their role.
     pub role: String,
+}
+
+impl From<&Staff> for StaffRef {
+    fn from(staff: &Staff) -> Self {
+        Self {
+            id: staff.id.clone(),
+            name: staff.name.clone(),
+            role: staff.role.clone(),
+        }
+    }
 }
 
 /// One level of the chain at the current instant.
@@ -60,6 +70,19 @@ pub struct ChainSnapshot {
 }
 
 impl ChainSnapshot {
+    /// The chain for a concern routed to `service` at `now`: the service's
+    /// own, or the trust-wide fallback alone for a concern with no service
+    /// (or one the rota no longer has).
+    pub fn at(rota: &Rota, service: Option<&Id>, now: Instant) -> Self {
+        match service.and_then(|s| rota.service(s.as_str())) {
+            Some(ix) => Self::from_chain(&rota.resolve(ix, now)),
+            None => {
+                let (fallback, valid_until) = rota.fallback_at(now);
+                Self::fallback_only(&fallback, valid_until)
+            }
+        }
+    }
+
     /// Snapshot a resolved chain.
     pub fn from_chain(chain: &Chain<'_>) -> Self {
         Self {
@@ -84,15 +107,7 @@ impl ChainSnapshot {
 
 fn level_snapshot(level: &ResolvedLevel<'_>) -> LevelSnapshot {
     LevelSnapshot {
-        people: level
-            .on_call
-            .iter()
-            .map(|o| StaffRef {
-                id: o.person.id.clone(),
-                name: o.person.name.clone(),
-                role: o.person.role.clone(),
-            })
-            .collect(),
+        people: level.on_call.iter().map(|o| o.person.into()).collect(),
         ack_within: TimeDelta::from_std(level.level.ack_within).unwrap_or(TimeDelta::minutes(10)),
         repeat: level.level.repeat,
     }

@@ -21,6 +21,7 @@ use crate::calendar::LONDON;
 use crate::concern::ConcernId;
 use crate::directory::Id;
 use crate::escalation::Status;
+use crate::escalation::reply::LinkAction;
 use crate::store::{Inbound, InboundKind};
 
 pub fn router() -> Router<AppState> {
@@ -219,23 +220,20 @@ async fn act(
             "Accept and Pass only work from the page your link opens. Open the link in the page text again, or reply to the page by text (A and the number to accept).",
         );
     }
-    let action = match form.action.as_str() {
-        "accept" | "pass" => form.action.clone(),
-        _ => {
-            return message(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "Not understood",
-                "Choose Accept or Pass.",
-            );
-        }
+    let Ok(action) = LinkAction::parse(&form.action) else {
+        return message(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "Not understood",
+            "Choose Accept or Pass.",
+        );
     };
     let item = Inbound {
         key: format!("link:{concern}:{staff}:{action}"),
         kind: InboundKind::Action {
             concern,
             staff: staff.clone(),
-            action,
+            action: action.as_str().to_owned(),
         },
         received_at: state.clock.now(),
     };

@@ -2,6 +2,9 @@
 //! may press its buttons.
 
 use base64::Engine as _;
+use nightingale::directory::Id;
+use nightingale::store::sqlite::SqliteStore;
+use nightingale::store::{Inbound, InboundKind, Store};
 use sha2::{Digest, Sha256};
 
 use crate::support::nightingale::{MARGARET, PUBLIC_URL, TestApp};
@@ -133,4 +136,57 @@ async fn accept_pressed_on_another_site_is_refused_and_changes_nothing() {
         told_before + 1,
         "Margaret is told who has her message"
     );
+}
+
+#[tokio::test]
+async fn a_stored_link_action_that_is_neither_accept_nor_pass_is_set_aside_not_taken_as_an_accept()
+{
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    let link = nurse_link(&app).await;
+    let concern = link.split("/c/").nth(1).unwrap().split('?').next().unwrap();
+    let told_before = app.twilio.messages_to(MARGARET).len();
+
+    // The page only posts "accept" or "pass"; anything else in the store
+    // (written by other code, or tampered with) must not accept.
+    let store = SqliteStore::open(&app.store_path()).unwrap();
+    let item = Inbound {
+        key: format!("link:{concern}:kiran-patel:resolve"),
+        kind: InboundKind::Action {
+            concern: concern.parse().unwrap(),
+            staff: Id::parse("kiran-patel").unwrap(),
+            action: "resolve".to_owned(),
+        },
+        received_at: "2026-11-27T19:01:00Z".parse().unwrap(),
+    };
+    assert!(store.record_inbound(&item).unwrap());
+    app.settle().await;
+
+    assert!(app.pending_inbound().is_empty(), "set aside, not stuck");
+    assert_eq!(
+        app.twilio.messages_to(MARGARET).len(),
+        told_before,
+        "nobody is told it was accepted"
+    );
+    let view = app.concern(concern).await;
+    assert_eq!(view["status"], "open");
+    assert!(
+        !view["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "accepted"),
+        "{view}"
+    );
+
+    // And a form posting anything but Accept or Pass is turned away at the door.
+    let odd = app
+        .http
+        .post(&link)
+        .header("Origin", PUBLIC_URL)
+        .form(&[("action", "resolve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status(), 400);
+    assert!(odd.text().await.unwrap().contains("Choose Accept or Pass."));
 }

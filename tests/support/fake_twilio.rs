@@ -44,6 +44,11 @@ struct Shared {
     requests: AtomicUsize,
     /// An outage: every request is answered `503` and nothing is sent.
     down: std::sync::atomic::AtomicBool,
+    /// Every request is taken (a message is recorded as sent) and then not
+    /// answered until this is switched off.
+    hanging: std::sync::atomic::AtomicBool,
+    /// Wakes the requests held while `hanging`.
+    released: tokio::sync::Notify,
     next_sid: AtomicU64,
     account_sid: String,
     auth_token: String,
@@ -124,15 +129,44 @@ impl FakeTwilio {
 
     /// Wait until at least `count` messages were sent; panics with what was sent on timeout.
     pub async fn wait_for_messages(&self, count: usize, timeout: Duration) -> Vec<SentSms> {
+        self.wait_until(&format!("{count} messages"), timeout, |sent| {
+            sent.len() >= count
+        })
+        .await
+    }
+
+    /// Wait until at least `count` messages were sent to `to`; panics with
+    /// what was sent on timeout.
+    pub async fn wait_for_messages_to(
+        &self,
+        to: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<SentSms> {
+        self.wait_until(&format!("{count} messages to {to}"), timeout, |sent| {
+            sent.iter().filter(|m| m.to == to).count() >= count
+        })
+        .await;
+        self.messages_to(to)
+    }
+
+    /// Wait until what was sent satisfies `done`; panics, saying what was
+    /// `expected` and what was sent, after `timeout` (real time).
+    pub async fn wait_until(
+        &self,
+        expected: &str,
+        timeout: Duration,
+        done: impl Fn(&[SentSms]) -> bool,
+    ) -> Vec<SentSms> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.shared.changed.notified();
             let sent = self.messages();
-            if sent.len() >= count {
+            if done(&sent) {
                 return sent;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("expected {count} messages, got {}: {sent:#?}", sent.len());
+                panic!("expected {expected}, got {}: {sent:#?}", sent.len());
             }
         }
     }
@@ -168,6 +202,16 @@ impl FakeTwilio {
     /// listing) is answered `503` and nothing is sent.
     pub fn set_down(&self, down: bool) {
         self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Start or end a hang: while hanging, every message request is taken
+    /// (recorded as sent) and not answered; ending it answers them all, as
+    /// a provider that was slow but kept every message.
+    pub fn set_hanging(&self, hanging: bool) {
+        self.shared.hanging.store(hanging, Ordering::SeqCst);
+        if !hanging {
+            self.shared.released.notify_waiters();
+        }
     }
 
     /// Every send to `to` fails with `400` and this code (e.g. 21211 invalid number, 21610 opted out).
@@ -320,6 +364,13 @@ async fn create_message(
     };
     shared.sent.lock().unwrap().push(sent);
     shared.changed.notify_waiters();
+    loop {
+        let released = shared.released.notified();
+        if !shared.hanging.load(Ordering::SeqCst) {
+            break;
+        }
+        released.await;
+    }
     let then = shared.accept_then.lock().unwrap().pop_front();
     match then {
         Some(None) => std::future::pending::<()>().await,

@@ -3,6 +3,9 @@
 //! Twilio on both sides (the REST API it sends through, and the webhooks it
 //! receives). The background engine loop is off: tests move the clock and
 //! then `settle()` the engine, so nothing depends on wall-clock sleeps.
+//! [`TestApp::spawn_running`] runs the production loop instead, on the same
+//! manual clock: tests move the clock and wait for what reaches the fake
+//! Twilio.
 
 #![allow(dead_code)]
 
@@ -12,6 +15,8 @@ use std::sync::Arc;
 use chrono::Duration;
 use nightingale::app::Application;
 use nightingale::calendar::parse_instant;
+use nightingale::channels::SmsSender;
+use nightingale::channels::twilio::TwilioClient;
 use nightingale::clock::ManualClock;
 use nightingale::config::Config;
 use nightingale::engine::Engine;
@@ -44,12 +49,23 @@ pub struct TestApp {
     pub http: reqwest::Client,
     dir: Arc<tempfile::TempDir>,
     tweak: Tweak,
+    mode: EngineMode,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 /// A change to the test configuration, kept for restarts.
 type Tweak = Arc<dyn Fn(&mut Config) + Send + Sync>;
+
+/// How the engine runs in a test.
+#[derive(Debug, Clone, Copy)]
+enum EngineMode {
+    /// Off: the test moves the clock and calls [`TestApp::settle`].
+    Settled,
+    /// The production loop runs on the test's clock, sending through a
+    /// Twilio client that waits this long (real time) for each answer.
+    Running { twilio_timeout: std::time::Duration },
+}
 
 fn config(dir: &std::path::Path, twilio: &FakeTwilio) -> Config {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -82,7 +98,26 @@ impl TestApp {
         let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let clock = ManualClock::new(parse_instant(now).unwrap());
-        Self::start(dir, clock, twilio, None, Arc::new(tweak)).await
+        Self::start(
+            dir,
+            clock,
+            twilio,
+            None,
+            Arc::new(tweak),
+            EngineMode::Settled,
+        )
+        .await
+    }
+
+    /// Start with the clock at `now` and the production engine loop running
+    /// on it (not [`TestApp::settle`]), sending through a Twilio client that
+    /// waits `twilio_timeout` for each answer.
+    pub async fn spawn_running(now: &str, twilio_timeout: std::time::Duration) -> Self {
+        let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let clock = ManualClock::new(parse_instant(now).unwrap());
+        let mode = EngineMode::Running { twilio_timeout };
+        Self::start(dir, clock, twilio, None, Arc::new(|_| {}), mode).await
     }
 
     async fn start(
@@ -91,6 +126,7 @@ impl TestApp {
         twilio: FakeTwilio,
         api_key: Option<String>,
         tweak: Tweak,
+        mode: EngineMode,
     ) -> Self {
         let mut config = config(dir.path(), &twilio);
         tweak(&mut config);
@@ -105,15 +141,33 @@ impl TestApp {
                 key
             }
         };
-        let app = Application::build_with(&config, Arc::new(clock.clone()), store, None)
+        let sender: Option<Arc<dyn SmsSender>> = match mode {
+            EngineMode::Settled => None,
+            EngineMode::Running { twilio_timeout } => Some(Arc::new(
+                TwilioClient::new(
+                    twilio.base_url(),
+                    ACCOUNT_SID,
+                    SecretString::from(AUTH_TOKEN),
+                    OUR_NUMBER,
+                    Some(format!("{PUBLIC_URL}/twilio/sms/status")),
+                    twilio_timeout,
+                )
+                .unwrap(),
+            )),
+        };
+        let app = Application::build_with(&config, Arc::new(clock.clone()), store, sender)
             .await
             .expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let engine = app.engine();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_without_engine_loop(async move {
+        let stop = async move {
             let _ = rx.await;
-        }));
+        };
+        let server = match mode {
+            EngineMode::Settled => tokio::spawn(app.run_without_engine_loop(stop)),
+            EngineMode::Running { .. } => tokio::spawn(app.run_until_stopped(stop)),
+        };
         Self {
             address,
             clock,
@@ -123,6 +177,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             dir,
             tweak,
+            mode,
             shutdown: Some(tx),
             server: Some(server),
         }
@@ -131,15 +186,16 @@ impl TestApp {
     /// Stop the process (gracefully) and start a new one on the same store, clock and Twilio.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
-        let (dir, clock, twilio, key, tweak) = (
+        let (dir, clock, twilio, key, tweak, mode) = (
             Arc::clone(&self.dir),
             self.clock.clone(),
             self.twilio.clone(),
             self.api_key.clone(),
             Arc::clone(&self.tweak),
+            self.mode,
         );
         drop(self);
-        Self::start(dir, clock, twilio, Some(key), tweak).await
+        Self::start(dir, clock, twilio, Some(key), tweak, mode).await
     }
 
     /// Tell the server to stop, as SIGTERM does, without waiting for it.

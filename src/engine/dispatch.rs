@@ -1,0 +1,436 @@
+//! Dispatch: the outbox, sent on tasks of its own.
+//!
+//! The sending loop claims what is due — as many items as there are free
+//! permits (at most [`super::SENDS_AT_ONCE`] sends at once) — marks them in
+//! flight in one write, and hands each to its own task. So a provider that
+//! is slow, or hangs until the client's timeout, holds up only its own
+//! sends: intake and deadlines go on, and other texts go out beside it.
+//!
+//! Each item is checked first against what it is for: a page for a
+//! concern that has moved on is dropped, a landline or a number that sent
+//! STOP is not texted. An item that may already have reached the provider
+//! (marked in flight when the process stopped, or tried before) is looked
+//! up there before it is sent again. The outcome is one change: sent;
+//! retried with the backoff of the [`RetryPolicy`], forever; or refused
+//! for good, which for a page fails over to the person's next number or
+//! the next step (under the step lock, as any step is).
+//!
+//! The store gives at most one item per number at a time (the earliest
+//! unsent), so texts to one person go out in the order they were queued,
+//! even while the first of them hangs. This process's claims are kept in
+//! memory; an item stays claimed until its outcome is written.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use chrono::TimeDelta;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::channels::twilio::client::OPTED_OUT;
+use crate::channels::{Lookup, RetryPolicy, SendOutcome, SmsSender};
+use crate::clock::Instant;
+use crate::concern::TimelineEvent;
+use crate::directory::NumberKind;
+use crate::escalation;
+use crate::store::{self, Change, OutboxItem, OutboxOutcome, Purpose};
+
+use super::{BATCH, Parts, Wake, advance, record};
+
+/// How often the outbox is checked for texts waiting too long.
+const STUCK_CHECK_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+/// Claims due outbox items and sends each on a task of its own.
+pub(super) struct Dispatcher {
+    sending: Arc<Sending>,
+    permits: Arc<Semaphore>,
+    claimed: Arc<Mutex<HashSet<i64>>>,
+    /// One claiming round at a time, so the claims it sees are all there are.
+    round: tokio::sync::Mutex<()>,
+    last_stuck_check: Mutex<Option<Instant>>,
+}
+
+/// What a send task needs of the dispatcher: the provider and the policy.
+struct Sending {
+    sender: Arc<dyn SmsSender>,
+    retry: RetryPolicy,
+}
+
+/// An outbox item this process is sending: released (and its permit with
+/// it) when dropped, which is after its outcome is written, or when its
+/// task is aborted (the item then stays in flight, to be asked about).
+struct Claim {
+    id: i64,
+    claimed: Arc<Mutex<HashSet<i64>>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        claimed.remove(&self.id);
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher sending through `sender`, at most `at_once` at a time,
+    /// retrying as `retry` says.
+    pub(super) fn new(sender: Arc<dyn SmsSender>, retry: RetryPolicy, at_once: usize) -> Self {
+        Self {
+            sending: Arc::new(Sending { sender, retry }),
+            permits: Arc::new(Semaphore::new(at_once.max(1))),
+            claimed: Arc::default(),
+            round: tokio::sync::Mutex::new(()),
+            last_stuck_check: Mutex::new(None),
+        }
+    }
+
+    /// The provider's name, for logs.
+    pub(super) fn sender_name(&self) -> &'static str {
+        self.sending.sender.name()
+    }
+
+    /// Claim what is due at `now` (as many as there are free permits), mark
+    /// it in flight, and start a task in `sends` for each; returns how many.
+    pub(super) async fn claim_due(
+        &self,
+        parts: &Arc<Parts>,
+        wake: &Arc<Wake>,
+        now: Instant,
+        sends: &mut JoinSet<anyhow::Result<()>>,
+    ) -> anyhow::Result<usize> {
+        let _one_round_at_a_time = self.round.lock().await;
+        let free = self.permits.available_permits().min(BATCH);
+        if free == 0 {
+            return Ok(0);
+        }
+        // What is claimed is read before the store: a send that ends in
+        // between may be read as it was before its outcome was written, so
+        // anything claimed then is left for the next round.
+        let busy = self.claimed();
+        let limit = busy.len() + free;
+        let due = store::blocking(&parts.store, move |s| s.due_outbox(now, limit)).await?;
+        let mut claims = Vec::new();
+        for item in due.into_iter().filter(|i| !busy.contains(&i.id)) {
+            let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+                break;
+            };
+            claims.push((self.claim(item.id, permit), item));
+        }
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        // Marked in flight before any is sent: if the process stops
+        // mid-send, the next attempt asks the provider before sending again.
+        parts
+            .write(Change {
+                at: now,
+                outbox_in_flight: claims.iter().map(|(_, item)| item.id).collect(),
+                ..Change::default()
+            })
+            .await?;
+        let count = claims.len();
+        for (claim, item) in claims {
+            let (sending, parts, wake) = (
+                Arc::clone(&self.sending),
+                Arc::clone(parts),
+                Arc::clone(wake),
+            );
+            sends.spawn(async move { sending.send(&parts, &wake, claim, item, now).await });
+        }
+        Ok(count)
+    }
+
+    /// When the next item not already being sent falls due, if before
+    /// `horizon`; `None` too when every permit is taken (a send finishing
+    /// is then what to wait for).
+    pub(super) async fn next_due(
+        &self,
+        parts: &Parts,
+        horizon: Instant,
+    ) -> store::StoreResult<Option<Instant>> {
+        if self.permits.available_permits() == 0 {
+            return Ok(None);
+        }
+        let busy = self.claimed();
+        let limit = busy.len() + 1;
+        let due = store::blocking(&parts.store, move |s| s.due_outbox(horizon, limit)).await?;
+        Ok(due.iter().find(|i| !busy.contains(&i.id)).map(|i| i.due_at))
+    }
+
+    fn claimed(&self) -> HashSet<i64> {
+        self.claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn claim(&self, id: i64, permit: OwnedSemaphorePermit) -> Claim {
+        self.claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id);
+        Claim {
+            id,
+            claimed: Arc::clone(&self.claimed),
+            _permit: permit,
+        }
+    }
+
+    /// Say loudly, once a minute while it lasts, when texts have waited
+    /// longer than the retry policy allows (the provider is down or refusing us).
+    pub(super) async fn warn_if_stuck(&self, parts: &Parts, now: Instant) -> anyhow::Result<()> {
+        {
+            let mut last = self
+                .last_stuck_check
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| now - t < STUCK_CHECK_EVERY) {
+                return Ok(());
+            }
+            *last = Some(now);
+        }
+        let backlog = store::blocking(&parts.store, move |s| s.backlog(now)).await?;
+        if let Some(oldest) = backlog.outbox_oldest_queued
+            && self.sending.retry.is_stuck(now - oldest)
+        {
+            tracing::error!(
+                retrying = backlog.outbox_retrying,
+                due = backlog.outbox_due,
+                oldest_waiting_s = (now - oldest).num_seconds(),
+                "OUTBOX STUCK: texts to patients and pages to clinicians are not going out; check the SMS provider"
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Sending {
+    /// Send one claimed item and write its outcome; the claim is released
+    /// once the outcome is written (or this task ends without it).
+    async fn send(
+        &self,
+        parts: &Parts,
+        wake: &Wake,
+        claim: Claim,
+        item: OutboxItem,
+        now: Instant,
+    ) -> anyhow::Result<()> {
+        let outcome = self.attempt(parts, &item, now).await;
+        let answered = parts.clock.now();
+        let (mut change, page_failed) = self.outcome(&item, outcome, answered);
+        if page_failed {
+            // Failing over moves the concern on: a step like any other.
+            let _one_at_a_time = parts.steps.lock().await;
+            advance::page_failed(parts, &item, answered, &mut change).await?;
+            parts.write(change).await?;
+            wake.all();
+        } else {
+            parts.write(change).await?;
+        }
+        drop(claim);
+        Ok(())
+    }
+
+    /// One attempt at an outbox item: checked against what it is for, and
+    /// against the provider when an earlier attempt may already have been
+    /// accepted. `None`: not sent, because it is no longer wanted.
+    async fn attempt(&self, parts: &Parts, item: &OutboxItem, now: Instant) -> Option<SendOutcome> {
+        if let Some(reason) = unwanted(parts, item).await {
+            return match reason {
+                Ok(reason) => {
+                    tracing::info!(outbox = item.id, reason, "page no longer wanted; not sent");
+                    None
+                }
+                Err(e) => Some(SendOutcome::Retryable {
+                    reason: format!("could not check whether the page is still wanted: {e}"),
+                    retry_after: None,
+                }),
+            };
+        }
+        if let Some(refused) = not_to_be_texted(parts, item).await {
+            return Some(refused);
+        }
+        if item.in_flight || item.attempts > 0 {
+            let since = item.due_at.min(now) - TimeDelta::days(1);
+            let to = item.message.to.as_str();
+            match self.sender.find(to, &item.message.body, since).await {
+                Lookup::Sent { provider_id } => {
+                    tracing::info!(outbox = item.id, provider_id = %provider_id, "already accepted by the provider; not sending again");
+                    return Some(SendOutcome::Accepted { provider_id });
+                }
+                Lookup::NotSent => {}
+                Lookup::Unknown { reason } => {
+                    return Some(SendOutcome::Retryable {
+                        reason: format!("could not check whether it was already sent: {reason}"),
+                        retry_after: None,
+                    });
+                }
+            }
+        }
+        Some(
+            self.sender
+                .send(item.message.to.as_str(), &item.message.body)
+                .await,
+        )
+    }
+
+    /// The change that records an attempt's outcome, answered at `at`
+    /// (retries count from then), and whether it was a page refused for
+    /// good (which must then fail over).
+    fn outcome(
+        &self,
+        item: &OutboxItem,
+        outcome: Option<SendOutcome>,
+        at: Instant,
+    ) -> (Change, bool) {
+        let mut change = Change {
+            at,
+            ..Change::default()
+        };
+        let purpose = item.message.purpose.as_str().to_owned();
+        let to = item.message.recipient.clone();
+        let note = |change: &mut Change, event: TimelineEvent| {
+            if let Some(c) = item.message.concern {
+                record(change, c, at, event);
+            }
+        };
+        let Some(outcome) = outcome else {
+            let reason = "the concern had moved on before it could be sent".to_owned();
+            note(
+                &mut change,
+                TimelineEvent::Dropped {
+                    to,
+                    purpose,
+                    reason,
+                },
+            );
+            change
+                .outbox_outcomes
+                .push(OutboxOutcome::Cancelled { id: item.id });
+            return (change, false);
+        };
+        let attempts = item.attempts + 1;
+        let (failure, will_retry) = match outcome {
+            SendOutcome::Accepted { provider_id } => {
+                tracing::info!(outbox = item.id, provider_id = %provider_id, purpose = %purpose, attempts, "sent");
+                let waited = at - item.queued_at > TimeDelta::seconds(1);
+                note(
+                    &mut change,
+                    TimelineEvent::Sent {
+                        to,
+                        purpose,
+                        provider_id: provider_id.clone(),
+                        queued_at: waited.then_some(item.queued_at),
+                        attempts: (attempts > 1).then_some(attempts),
+                    },
+                );
+                change.outbox_outcomes.push(OutboxOutcome::Sent {
+                    id: item.id,
+                    provider_id,
+                });
+                return (change, false);
+            }
+            SendOutcome::Retryable {
+                reason,
+                retry_after,
+            } => {
+                // Retried until it goes: an outage of hours loses nothing.
+                let delay = self.retry.delay(item.attempts, retry_after);
+                let waiting = at - item.queued_at;
+                if self.retry.is_stuck(waiting) {
+                    tracing::error!(outbox = item.id, purpose = %purpose, attempts, waiting_s = waiting.num_seconds(), reason = %reason, "text still not sent; retrying");
+                } else {
+                    tracing::warn!(outbox = item.id, purpose = %purpose, attempts, reason = %reason, "send failed; will retry");
+                }
+                let retry_at = at + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(60));
+                change.outbox_outcomes.push(OutboxOutcome::Retry {
+                    id: item.id,
+                    at: retry_at,
+                });
+                // The timeline hears of the first failure and then about
+                // every half hour, not of every retry in a long outage.
+                (self.retry.records(attempts).then_some(reason), true)
+            }
+            SendOutcome::Permanent { code, reason } => {
+                if code == Some(OPTED_OUT) {
+                    change.opt_out = Some((item.message.to.clone(), true));
+                }
+                tracing::warn!(outbox = item.id, purpose = %purpose, reason = %reason, "refused for good; not retried");
+                change
+                    .outbox_outcomes
+                    .push(OutboxOutcome::Failed { id: item.id });
+                (Some(reason), false)
+            }
+        };
+        if let Some(reason) = failure {
+            note(
+                &mut change,
+                TimelineEvent::SendFailed {
+                    to,
+                    purpose,
+                    reason,
+                    will_retry,
+                },
+            );
+        }
+        let page_failed = !will_retry && item.message.purpose == Purpose::Page;
+        (change, page_failed)
+    }
+}
+
+/// Why a page should not go out after all (`Ok`), or that the store
+/// could not say (`Err`: the page waits rather than guess).
+async fn unwanted(
+    parts: &Parts,
+    item: &OutboxItem,
+) -> Option<Result<&'static str, store::StoreError>> {
+    let (Purpose::Page, Some(step), Some(id)) = (
+        item.message.purpose,
+        item.message.step,
+        item.message.concern,
+    ) else {
+        return None;
+    };
+    match store::blocking(&parts.store, move |s| s.concern(id)).await {
+        Ok(Some(c)) if escalation::page_still_wanted(&c.escalation, step) => None,
+        Ok(Some(c)) if !c.escalation.is_open() => Some(Ok("the concern was accepted or resolved")),
+        Ok(_) => Some(Ok("the concern had moved on to the next step")),
+        Err(e) => Some(Err(e)),
+    }
+}
+
+/// Why this number must not be texted (a refusal for good), that the
+/// store could not say (a retry), or `None`: it may be texted.
+async fn not_to_be_texted(parts: &Parts, item: &OutboxItem) -> Option<SendOutcome> {
+    if !item.message.to.can_text() {
+        let kind = match item.message.to.kind() {
+            NumberKind::Landline => "landline",
+            _ => "non-personal",
+        };
+        return Some(SendOutcome::Permanent {
+            code: None,
+            reason: format!("not sent: {kind} numbers cannot receive texts"),
+        });
+    }
+    // A patient or carer who texted STOP is not texted again until START.
+    if !matches!(item.message.purpose, Purpose::Welcome | Purpose::Notice) {
+        return None;
+    }
+    let to = item.message.to.clone();
+    match store::blocking(&parts.store, move |s| s.is_opted_out(&to)).await {
+        Ok(false) => None,
+        Ok(true) => Some(SendOutcome::Permanent {
+            code: None,
+            reason: "not sent: the recipient has opted out of texts (STOP)".to_owned(),
+        }),
+        // Not knowing is not "not opted out": wait and ask again.
+        Err(e) => Some(SendOutcome::Retryable {
+            reason: format!("could not check for an opt-out: {e}"),
+            retry_after: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,309 @@
+//! Intake: the stored inbound items (texts, taps on a page's link, delivery
+//! reports) become events for the concerns they belong to.
+//!
+//! Webhooks only verify and store (ADR 3); this stage reads that durable
+//! inbox oldest first and turns each item into one [`Change`], which marks
+//! the item done in the same write. Who a sender is and what their words
+//! mean are decided by their owners — [`Party::of`], [`OptOutWord`],
+//! [`reply::parse`], the red-flag list — and what follows by the state
+//! machine; this module only puts them in order.
+
+use crate::channels::{OptOutWord, delivery_failed};
+use crate::clock::Instant;
+use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
+use crate::directory::{PhoneNumber, Staff, clean_text};
+use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction, PageKey};
+use crate::escalation::{Escalation, Event};
+use crate::store::{self, Change, Inbound, InboundKind, Page, Purpose};
+use crate::templates::with_media_note;
+
+use super::render::staff_text;
+use super::stats::Stats;
+use super::{BATCH, Parts, advance, record};
+
+/// Take in the inbound items waiting, oldest first, each in its own
+/// change; returns how many there were.
+pub(super) async fn take_in_waiting(
+    parts: &Parts,
+    stats: &Stats,
+    now: Instant,
+) -> anyhow::Result<usize> {
+    let waiting = store::blocking(&parts.store, |s| s.pending_inbound(BATCH)).await?;
+    let count = waiting.len();
+    for item in waiting {
+        let key = item.key.clone();
+        let aside = Change {
+            at: now,
+            inbound_done: Some(key.clone()),
+            ..Change::default()
+        };
+        let handled = take_in(parts, stats, item, now).await;
+        parts
+            .write_or_set_aside(handled, aside, &format!("inbound message {key}"))
+            .await?;
+    }
+    Ok(count)
+}
+
+/// What one inbound item changes.
+async fn take_in(
+    parts: &Parts,
+    stats: &Stats,
+    item: Inbound,
+    now: Instant,
+) -> anyhow::Result<Change> {
+    let mut change = Change {
+        at: now,
+        inbound_done: Some(item.key.clone()),
+        ..Change::default()
+    };
+    match item.kind {
+        InboundKind::Sms {
+            from, body, media, ..
+        } => {
+            // Any E.164 number the provider gives is a sender; only what
+            // nobody can be texted back at is refused, and counted.
+            let from = match PhoneNumber::from_provider(&from) {
+                Ok(from) => from,
+                Err(why) => {
+                    stats.count_refused(why.as_str());
+                    tracing::warn!(key = %item.key, reason = why.as_str(), "inbound SMS refused: {why}; nobody can be texted back at it");
+                    return Ok(change);
+                }
+            };
+            let body = clean_text(&body);
+            match parts.rota.staff_by_phone(&from) {
+                Some(staff) => staff_reply(parts, staff, &body, now, &mut change).await?,
+                None => sender_message(parts, from, body, media, now, &mut change).await?,
+            }
+        }
+        InboundKind::Action {
+            concern,
+            staff,
+            action,
+        } => {
+            // Parsed at the edge, so only a stored item tampered with or
+            // written by other code can carry anything else: set aside.
+            let action = LinkAction::parse(&action)?;
+            let Some(person) = parts.rota.person(staff.as_str()) else {
+                return Ok(change);
+            };
+            let Some(mut c) = parts.concern(concern).await? else {
+                return Ok(change);
+            };
+            let event = action.event(person.into());
+            let enrolment = parts.enrolment_of(&c).await?;
+            advance::event(parts, &mut c, enrolment.as_ref(), event, now, &mut change).await?;
+        }
+        InboundKind::Status {
+            message_id,
+            status,
+            error_code,
+        } => delivery_report(parts, &message_id, &status, error_code, now, &mut change).await?,
+    }
+    Ok(change)
+}
+
+/// A text from a patient, a carer or a stranger: an opt-out word, words
+/// for the concern they have open, or a new concern.
+async fn sender_message(
+    parts: &Parts,
+    from: PhoneNumber,
+    body: String,
+    media: u32,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let word = OptOutWord::parse(&body);
+    // What they sent, as clinicians read it: a picture is never shown.
+    let body = with_media_note(&body, media);
+    let (open, opting_in, enrolment) = {
+        let from = from.clone();
+        let starting = word == Some(OptOutWord::Start);
+        store::blocking(&parts.store, move |s| {
+            Ok((
+                s.open_concern_from(&from)?,
+                starting && s.is_opted_out(&from)?,
+                s.enrolments_for_phone(&from, now)?.into_iter().next(),
+            ))
+        })
+        .await?
+    };
+    // A start word only opts back in a number that opted out: from anyone
+    // else, "Yes" is an answer and goes on to whoever has the concern.
+    let opted_out = match word {
+        Some(OptOutWord::Stop) => Some(true),
+        Some(OptOutWord::Start) if opting_in => Some(false),
+        _ => None,
+    };
+    let party = Party::of(enrolment.as_ref(), &from);
+    if let Some(opted_out) = opted_out {
+        change.opt_out = Some((from.clone(), opted_out));
+    }
+    if let Some(mut concern) = open {
+        let (text, enrolment) = match opted_out {
+            Some(opted_out) => {
+                // Whoever has the concern should know: "STOP" may mean "I am fine now".
+                let text = body.trim().to_owned();
+                record(
+                    change,
+                    concern.id,
+                    now,
+                    received(concern.party.label(), &text),
+                );
+                record(change, concern.id, now, TimelineEvent::OptOut { opted_out });
+                (text, parts.enrolment_of(&concern).await?)
+            }
+            None => {
+                record(change, concern.id, now, received(party.label(), &body));
+                if media > 0 {
+                    explain_pictures(parts, &mut concern, change)?;
+                }
+                (body, enrolment)
+            }
+        };
+        let message = Event::Message { text };
+        return advance::event(
+            parts,
+            &mut concern,
+            enrolment.as_ref(),
+            message,
+            now,
+            change,
+        )
+        .await;
+    }
+    if opted_out.is_some() {
+        return Ok(());
+    }
+    let red_flag = parts.red_flags.find(&body).map(str::to_owned);
+    let mut concern = Concern {
+        id: ConcernId::new(),
+        enrolment: enrolment.as_ref().map(|e| e.id),
+        service: enrolment.as_ref().map(|e| e.service.clone()),
+        sender: from,
+        party,
+        opened_at: now,
+        text: body.clone(),
+        escalation: Escalation::new(red_flag.is_some()),
+        pictures_explained: false,
+        version: 0,
+    };
+    record(
+        change,
+        concern.id,
+        now,
+        received(concern.party.label(), &body),
+    );
+    if let Some(phrase) = &red_flag {
+        let phrase = phrase.clone();
+        record(change, concern.id, now, TimelineEvent::RedFlag { phrase });
+    }
+    let reply = parts
+        .renderer()
+        .first_reply(&concern, enrolment.is_some(), red_flag.as_deref())?;
+    change.outbox.push(reply);
+    if media > 0 {
+        explain_pictures(parts, &mut concern, change)?;
+    }
+    advance::event(
+        parts,
+        &mut concern,
+        enrolment.as_ref(),
+        Event::Open,
+        now,
+        change,
+    )
+    .await
+}
+
+fn received(from: String, text: &str) -> TimelineEvent {
+    TimelineEvent::Received {
+        from,
+        text: text.to_owned(),
+    }
+}
+
+/// Tell a sender, once for each concern, that pictures cannot be seen
+/// and to say in words what they show.
+fn explain_pictures(
+    parts: &Parts,
+    concern: &mut Concern,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    if concern.pictures_explained {
+        return Ok(());
+    }
+    concern.pictures_explained = true;
+    change.outbox.push(parts.renderer().no_pictures(concern)?);
+    Ok(())
+}
+
+/// A text from a member of staff: a reply to one of their pages, or the
+/// help text when it is not one.
+async fn staff_reply(
+    parts: &Parts,
+    staff: &Staff,
+    body: &str,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let id = staff.id.clone();
+    let since = now - CODE_QUARANTINE;
+    let pages = store::blocking(&parts.store, move |s| s.pages_for(&id, since)).await?;
+    let open: Vec<&Page> = pages.iter().filter(|p| p.open).collect();
+    let key = |p: &Page| PageKey {
+        code: p.code,
+        open: p.open,
+        opened_at: p.opened_at,
+    };
+    let target = reply::parse(body).and_then(|r| Some((r.page(&pages, key)?.concern, r)));
+    let Some((concern_id, r)) = target else {
+        let codes: Vec<u16> = open.iter().map(|p| p.code).collect();
+        let text = parts.renderer().help(&codes)?;
+        change.outbox.extend(staff_text(staff, None, text));
+        return Ok(());
+    };
+    let Some(mut concern) = parts.concern(concern_id).await? else {
+        return Ok(());
+    };
+    let enrolment = parts.enrolment_of(&concern).await?;
+    let event = r.event(staff.into());
+    advance::event(parts, &mut concern, enrolment.as_ref(), event, now, change).await
+}
+
+/// A delivery report: on the timeline; a page the carrier could not
+/// deliver fails over.
+async fn delivery_report(
+    parts: &Parts,
+    message_id: &str,
+    status: &str,
+    error_code: Option<u32>,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let id = message_id.to_owned();
+    let Some(item) = store::blocking(&parts.store, move |s| s.outbox_by_provider_id(&id)).await?
+    else {
+        tracing::info!(
+            message_id,
+            status,
+            "delivery report for a message we have no record of; ignored"
+        );
+        return Ok(());
+    };
+    let Some(concern_id) = item.message.concern else {
+        return Ok(());
+    };
+    let delivery = TimelineEvent::Delivery {
+        to: item.message.recipient.clone(),
+        purpose: item.message.purpose.as_str().to_owned(),
+        status: status.to_owned(),
+        error_code,
+    };
+    record(change, concern_id, now, delivery);
+    if delivery_failed(status) && item.message.purpose == Purpose::Page {
+        advance::page_failed(parts, &item, now, change).await?;
+    }
+    Ok(())
+}

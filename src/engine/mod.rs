@@ -1,0 +1,439 @@
+//! The engine: the background loops that move concerns along.
+//!
+//! [`Engine::run`] runs two loops side by side until shutdown:
+//!
+//! - **steps**: inbound messages not yet processed (`intake`), then
+//!   timers that are due (`timers`); now and then, text past its
+//!   retention period is removed (`retention`). Each item is one step of
+//!   one concern (`advance`): the pure state machine says what follows,
+//!   the pure renderer (`render`) turns its effects into texts, timers
+//!   and timeline entries, and the outcome is written as one atomic
+//!   [`Change`].
+//! - **sending** (`dispatch`): due outbox items are claimed and sent on
+//!   their own tasks, at most [`SENDS_AT_ONCE`] at a time, so a slow or
+//!   hanging provider never holds up intake or a deadline.
+//!
+//! Steps run one at a time (a lock, also taken by a send whose outcome
+//! moves a concern on), which keeps page codes and concern states free of
+//! races without the state machine knowing about concurrency. Everything
+//! that must happen later is in the store, so a crash at any point loses
+//! nothing, and on restart the engine carries on from what the store holds.
+//!
+//! Both loops wait on the injected clock ([`Clock::sleep_until`]): under a
+//! test's manual clock they wake when the test moves time. Tests that do
+//! not run the loops call [`Engine::settle`] instead. Domain rules live with
+//! their owners (escalation, directory, channels, templates); the engine
+//! only wires them to the store, the rota and the SMS sender.
+
+mod advance;
+mod dispatch;
+mod intake;
+mod render;
+mod retention;
+mod stats;
+mod timers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::TimeDelta;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::channels::{RetryPolicy, SmsSender};
+use crate::clock::{Clock, Instant};
+use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
+use crate::directory::Enrolment;
+use crate::escalation::{Policy, redflag::RedFlags};
+use crate::links::LinkSigner;
+use crate::rota::Rota;
+use crate::store::{self, Change, Store};
+use crate::templates::Templates;
+
+use dispatch::Dispatcher;
+use render::Renderer;
+use retention::Retention;
+use stats::Stats;
+
+pub use retention::REMOVED;
+pub use stats::Lateness;
+
+/// How many items of each kind one pass takes.
+const BATCH: usize = 200;
+/// How many texts may be with the provider at once (each waits at most the
+/// provider client's timeout).
+pub const SENDS_AT_ONCE: usize = 64;
+/// How far ahead an idle loop looks for the next thing to fall due; it
+/// looks again at least this often.
+const LOOKAHEAD: TimeDelta = TimeDelta::seconds(60);
+/// How long a loop waits after the store failed before trying again.
+const AFTER_STORE_FAILURE: Duration = Duration::from_secs(1);
+/// At shutdown, how long sends already with the provider may take to
+/// finish and be recorded; any still waiting are asked about at next start.
+const SEND_GRACE: Duration = Duration::from_secs(5);
+
+/// Everything the engine works with.
+pub struct Engine {
+    parts: Arc<Parts>,
+    dispatch: Dispatcher,
+    retention: Retention,
+    stats: Arc<Stats>,
+    wake: Arc<Wake>,
+}
+
+/// What every stage reads: the store, the rota, the clock and the words;
+/// and the lock that lets one step at a time change concerns.
+struct Parts {
+    store: Arc<dyn Store>,
+    rota: Arc<Rota>,
+    clock: Arc<dyn Clock>,
+    templates: Arc<Templates>,
+    links: LinkSigner,
+    red_flags: RedFlags,
+    policy: Policy,
+    /// Held while a step reads a concern, works out what follows and writes
+    /// it (and allocates page codes): one at a time, so none is lost.
+    steps: tokio::sync::Mutex<()>,
+}
+
+/// Each loop's "there may be work now".
+#[derive(Debug, Default)]
+struct Wake {
+    steps: Notify,
+    dispatch: Notify,
+}
+
+impl Wake {
+    fn all(&self) {
+        self.steps.notify_one();
+        self.dispatch.notify_one();
+    }
+}
+
+/// What the rest of the service holds of the engine: a way to wake it when
+/// there is new work, and its counters for `/metrics`. Cheap to clone.
+#[derive(Clone)]
+pub struct EngineHandle {
+    wake: Arc<Wake>,
+    stats: Arc<Stats>,
+}
+
+impl EngineHandle {
+    /// Ask the engine to look for work now (after a webhook or an
+    /// enrolment) rather than when it next would.
+    pub fn wake(&self) {
+        self.wake.all();
+    }
+
+    /// How late recent timers fired, for `/metrics`.
+    pub fn lateness(&self) -> Lateness {
+        self.stats.lateness()
+    }
+
+    /// Inbound texts refused since start-up because nobody can be texted
+    /// back at their sender, by reason (`alphanumeric`, `channel`, …), for
+    /// `/metrics`.
+    pub fn refused_senders(&self) -> Vec<(&'static str, u64)> {
+        self.stats.refused_senders()
+    }
+
+    /// How late each timer fired, most recent last, forgetting them: for
+    /// benchmarks.
+    pub fn take_lateness_samples(&self) -> Vec<TimeDelta> {
+        self.stats.take_lateness_samples()
+    }
+}
+
+impl Engine {
+    /// Build an engine.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<dyn Store>,
+        rota: Arc<Rota>,
+        clock: Arc<dyn Clock>,
+        sender: Arc<dyn SmsSender>,
+        templates: Arc<Templates>,
+        red_flags: RedFlags,
+        policy: Policy,
+        links: LinkSigner,
+    ) -> Self {
+        Self {
+            parts: Arc::new(Parts {
+                store,
+                rota,
+                clock,
+                templates,
+                links,
+                red_flags,
+                policy,
+                steps: tokio::sync::Mutex::new(()),
+            }),
+            dispatch: Dispatcher::new(sender, RetryPolicy::default(), SENDS_AT_ONCE),
+            retention: Retention::default(),
+            stats: Arc::default(),
+            wake: Arc::default(),
+        }
+    }
+
+    /// Remove what people wrote from concerns resolved more than `retention`
+    /// ago (checked hourly); who was paged and who accepted is kept.
+    pub fn with_retention(mut self, retention: TimeDelta) -> Self {
+        self.retention = Retention::keeping(retention);
+        self
+    }
+
+    /// A handle to wake the engine and read its counters.
+    pub fn handle(&self) -> EngineHandle {
+        EngineHandle {
+            wake: Arc::clone(&self.wake),
+            stats: Arc::clone(&self.stats),
+        }
+    }
+
+    /// Run the steps loop and the sending loop until `shutdown`; then
+    /// finish the current step and give sends with the provider a moment
+    /// to finish.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        // Every timer lives in the store, indexed by when it falls due: once
+        // the earliest is known, all of them are armed.
+        let store = &self.parts.store;
+        match store::blocking(store, |s| Ok((s.next_due()?, s.unresolved_concerns()?))).await {
+            Ok((next, unresolved)) => {
+                tracing::info!(next_due = ?next.map(|t| t.to_rfc3339()), unresolved, sender = self.dispatch.sender_name(), "engine armed")
+            }
+            Err(e) => tracing::error!(error = %e, "engine cannot read the store yet"),
+        }
+        let (stop, stopping) = watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        tokio::join!(
+            signal,
+            self.steps_loop(stopping.clone()),
+            self.dispatch_loop(stopping)
+        );
+        tracing::info!("engine stopped");
+    }
+
+    /// Run everything there is to do now, sends included, until nothing is
+    /// left: what tests call after moving their clock, instead of running
+    /// the loops. Deterministic: each round takes in, fires timers, then
+    /// sends and waits for every send it started.
+    pub async fn settle(&self) -> anyhow::Result<()> {
+        for _ in 0..1000 {
+            let now = self.parts.clock.now();
+            let stepped = self.steps_pass(now).await?;
+            let mut sends = JoinSet::new();
+            let sent = self
+                .dispatch
+                .claim_due(&self.parts, &self.wake, now, &mut sends)
+                .await?;
+            while let Some(done) = sends.join_next().await {
+                done.context("a send task failed")??;
+            }
+            self.dispatch.warn_if_stuck(&self.parts, now).await?;
+            if stepped + sent == 0 {
+                return Ok(());
+            }
+        }
+        anyhow::bail!("the engine did not settle after 1000 rounds")
+    }
+
+    /// One pass of the steps loop: intake, then due timers, then retention;
+    /// returns how many items were taken in or fired.
+    async fn steps_pass(&self, now: Instant) -> anyhow::Result<usize> {
+        let stepped = {
+            let _one_at_a_time = self.parts.steps.lock().await;
+            intake::take_in_waiting(&self.parts, &self.stats, now).await?
+                + timers::fire_due(&self.parts, &self.stats, now).await?
+        };
+        if stepped > 0 {
+            // What was written may have put texts in the outbox.
+            self.wake.dispatch.notify_one();
+        }
+        self.retention.purge_if_due(&self.parts.store, now).await?;
+        Ok(stepped)
+    }
+
+    async fn steps_loop(&self, mut stopping: watch::Receiver<bool>) {
+        while !*stopping.borrow() {
+            let now = self.parts.clock.now();
+            let round = self.steps_pass(now).await;
+            if after(round, "engine pass failed", &mut stopping).await == Flow::Again {
+                continue;
+            }
+            let horizon = now + LOOKAHEAD;
+            let next = store::blocking(&self.parts.store, move |s| s.due_timers(horizon, 1))
+                .await
+                .map(|due| due.first().map(|t| t.due_at));
+            let until = look_again_at(next, now);
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => break,
+                () = self.wake.steps.notified() => {},
+                () = self.parts.clock.sleep_until(until) => {},
+            }
+        }
+    }
+
+    async fn dispatch_loop(&self, mut stopping: watch::Receiver<bool>) {
+        let mut sends = JoinSet::new();
+        while !*stopping.borrow() {
+            while let Some(done) = sends.try_join_next() {
+                log_send_failure(done);
+            }
+            let now = self.parts.clock.now();
+            let round = self
+                .dispatch
+                .claim_due(&self.parts, &self.wake, now, &mut sends)
+                .await;
+            if let Err(e) = self.dispatch.warn_if_stuck(&self.parts, now).await {
+                tracing::error!(error = ?e, "cannot check whether the outbox is stuck");
+            }
+            if after(round, "cannot send the outbox", &mut stopping).await == Flow::Again {
+                continue;
+            }
+            // Nothing to claim: every permit is taken, or nothing is due
+            // yet. Wait for a send to finish, a text to fall due, or a wake.
+            let next = self.dispatch.next_due(&self.parts, now + LOOKAHEAD).await;
+            let until = look_again_at(next, now);
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => break,
+                () = self.wake.dispatch.notified() => {},
+                Some(done) = sends.join_next(), if !sends.is_empty() => log_send_failure(done),
+                () = self.parts.clock.sleep_until(until) => {},
+            }
+        }
+        // Sends with the provider get a moment to finish, so their outcomes
+        // are recorded; those still waiting are aborted when `sends` drops,
+        // stay marked in flight, and are asked about at the next start.
+        let finished = tokio::time::timeout(SEND_GRACE, async {
+            while let Some(done) = sends.join_next().await {
+                log_send_failure(done);
+            }
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                unfinished = sends.len(),
+                "stopping with sends still waiting for the provider; they will be checked at the next start"
+            );
+        }
+    }
+}
+
+/// What a loop does after a round.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    /// Go round again at once: there was work (or a failure, waited out).
+    Again,
+    /// Nothing to do now: wait for what falls due next.
+    Idle,
+}
+
+/// After a round that did `round` items: yield and go again when it did
+/// some; after a store failure, wait a second (nothing was lost) unless
+/// stopping, and go again.
+async fn after(
+    round: anyhow::Result<usize>,
+    failed: &str,
+    stopping: &mut watch::Receiver<bool>,
+) -> Flow {
+    match round {
+        Ok(0) => Flow::Idle,
+        Ok(_) => {
+            tokio::task::yield_now().await;
+            Flow::Again
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "{failed}; retrying in a second");
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => {},
+                () = tokio::time::sleep(AFTER_STORE_FAILURE) => {},
+            }
+            Flow::Again
+        }
+    }
+}
+
+/// When an idle loop looks again: when the next thing falls due, or at
+/// the end of its lookahead; soon, if the store could not say.
+fn look_again_at(next: store::StoreResult<Option<Instant>>, now: Instant) -> Instant {
+    match next {
+        Ok(next) => next.unwrap_or(now + LOOKAHEAD),
+        Err(e) => {
+            tracing::error!(error = %e, "engine cannot read the store");
+            now + TimeDelta::from_std(AFTER_STORE_FAILURE).unwrap_or_default()
+        }
+    }
+}
+
+fn log_send_failure(done: Result<anyhow::Result<()>, tokio::task::JoinError>) {
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error = ?e, "a send's outcome could not be recorded; it will be checked and retried")
+        }
+        Err(e) => tracing::error!(error = %e, "a send task stopped"),
+    }
+}
+
+impl Parts {
+    fn renderer(&self) -> Renderer<'_> {
+        Renderer {
+            rota: &self.rota,
+            templates: &self.templates,
+            links: &self.links,
+        }
+    }
+
+    async fn write(&self, change: Change) -> anyhow::Result<()> {
+        store::blocking(&self.store, move |s| s.apply(change))
+            .await
+            .context("writing to the store")
+    }
+
+    /// Write what handling one item produced. On success, its change; on a
+    /// store failure, the error (the pass stops and is retried: nothing is
+    /// lost); on any other failure, which retrying would only repeat and
+    /// which would hold up every item behind it, `aside` (the item is marked
+    /// handled and stays in the store for an operator), with a loud log line.
+    async fn write_or_set_aside(
+        &self,
+        handled: anyhow::Result<Change>,
+        aside: Change,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        let change = match handled {
+            Ok(change) => change,
+            Err(e) if is_store_error(&e) => return Err(e.context(format!("handling {what}"))),
+            Err(e) => {
+                tracing::error!(error = ?e, "{what} could not be handled; set aside for an operator");
+                aside
+            }
+        };
+        self.write(change).await
+    }
+
+    async fn concern(&self, id: ConcernId) -> anyhow::Result<Option<Concern>> {
+        Ok(store::blocking(&self.store, move |s| s.concern(id)).await?)
+    }
+
+    async fn enrolment_of(&self, concern: &Concern) -> anyhow::Result<Option<Enrolment>> {
+        match concern.enrolment {
+            Some(id) => Ok(store::blocking(&self.store, move |s| s.enrolment(id)).await?),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Add `event` at `at` to `concern`'s timeline in `change`.
+fn record(change: &mut Change, concern: ConcernId, at: Instant, event: TimelineEvent) {
+    change.timeline.push((concern, TimelineEntry { at, event }));
+}
+
+/// Whether an error came from the store (worth retrying) rather than from the work itself.
+fn is_store_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| cause.is::<store::StoreError>())
+}

@@ -1,0 +1,537 @@
+//! The renderer: what the state machine's effects mean here, as texts,
+//! timers, pages and timeline entries added to one [`Change`].
+//!
+//! It is pure. Everything it needs from the store — the reply code each
+//! clinician uses for the concern, and the concern's timeline when
+//! messages are forwarded — is read beforehand into [`Read`] (see
+//! [`Read::needed_for`]); the rota, the templates and the link signer are
+//! in memory. So rendering does no I/O, and its tests are stories told
+//! without a store, a clock or a network.
+//!
+//! The few texts intake sends of its own accord (the first reply to a
+//! sender, the note about pictures, the help text for a reply that was not
+//! understood) are rendered here too, so every text leaves from one place.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+
+use crate::calendar::LONDON;
+use crate::clock::Instant;
+use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
+use crate::directory::{Enrolment, Id, PhoneNumber, Staff};
+use crate::escalation::{Effect, SenderNotice, StaffNotice, StaffRef, Status};
+use crate::links::LinkSigner;
+use crate::rota::Rota;
+use crate::store::{Change, NewOutbox, Page, Purpose, Timer, TimerKind};
+use crate::templates::{Templates, quote, who};
+
+/// How much of the sender's later words one forward quotes; the rest is
+/// counted ("and 4 more messages") and sits behind the link.
+const FORWARD_QUOTE_CHARS: usize = 220;
+
+/// What rendering a step's effects reads from the store, read beforehand.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct Read {
+    /// The code each member of staff the effects name uses for this
+    /// concern: the one they were given, or the one they would be given now.
+    pub(super) codes: BTreeMap<Id, u16>,
+    /// The concern's stored timeline, oldest first (read only when the
+    /// effects forward messages).
+    pub(super) timeline: Vec<TimelineEntry>,
+}
+
+/// What [`Read`] must hold for a list of effects.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Needs {
+    /// Staff whose code for the concern a text quotes.
+    pub(super) codes: Vec<Id>,
+    /// Whether the concern's timeline is quoted.
+    pub(super) timeline: bool,
+}
+
+impl Read {
+    /// What must be read before `effects` can be rendered.
+    pub(super) fn needed_for(effects: &[Effect]) -> Needs {
+        let mut needs = Needs::default();
+        for effect in effects {
+            let staff = match effect {
+                Effect::Page { staff, .. } | Effect::TellStaff { staff, .. } => staff,
+                Effect::Forward { staff, .. } => {
+                    needs.timeline = true;
+                    staff
+                }
+                _ => continue,
+            };
+            if !needs.codes.contains(&staff.id) {
+                needs.codes.push(staff.id.clone());
+            }
+        }
+        needs
+    }
+
+    fn code(&self, staff: &StaffRef) -> anyhow::Result<u16> {
+        self.codes
+            .get(&staff.id)
+            .copied()
+            .with_context(|| format!("no code was read for {}", staff.id))
+    }
+}
+
+/// The concern whose effects are being rendered, and what goes with it.
+struct About<'a> {
+    /// The concern, in its new state.
+    concern: &'a Concern,
+    /// The enrolment of its patient, if the sender was known.
+    enrolment: Option<&'a Enrolment>,
+    /// When.
+    now: Instant,
+    /// What was read for it beforehand.
+    read: &'a Read,
+}
+
+/// Renders texts from the rota, the templates and the link signer.
+pub(super) struct Renderer<'a> {
+    /// Names of services and people, and their numbers.
+    pub(super) rota: &'a Rota,
+    /// Every text people read.
+    pub(super) templates: &'a Templates,
+    /// Signs the link a page carries.
+    pub(super) links: &'a LinkSigner,
+}
+
+impl Renderer<'_> {
+    /// Add to `change` what `effects` mean for `concern` (already in its new
+    /// state) at `now`, and the concern itself.
+    pub(super) fn effects(
+        &self,
+        concern: &Concern,
+        enrolment: Option<&Enrolment>,
+        effects: Vec<Effect>,
+        now: Instant,
+        read: &Read,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let about = About {
+            concern,
+            enrolment,
+            now,
+            read,
+        };
+        let mut cancelled = false;
+        for effect in effects {
+            match effect {
+                // Someone no longer on the rota is not paged or sent anything.
+                Effect::Page { staff, step } => {
+                    if let Some(person) = self.rota.person(staff.id.as_str()) {
+                        self.page(&about, person, &staff, &step, change)?;
+                    }
+                }
+                Effect::Forward { staff, skip } => {
+                    if let Some(person) = self.rota.person(staff.id.as_str()) {
+                        self.forward(&about, person, &staff, skip, change)?;
+                    }
+                }
+                Effect::TellSender(notice) => self.tell_sender(&about, notice, change)?,
+                Effect::TellStaff { staff, notice } => {
+                    let body = self.staff_notice(&about, read.code(&staff)?, notice)?;
+                    if let Some(person) = self.rota.person(staff.id.as_str()) {
+                        change
+                            .outbox
+                            .extend(staff_text(person, Some(concern.id), body));
+                    }
+                }
+                Effect::ArmAckDeadline { at, seq } => {
+                    change
+                        .set_timers
+                        .push(timer(concern.id, TimerKind::AckDeadline, at, seq));
+                }
+                Effect::ArmHandover { at } => {
+                    change
+                        .set_timers
+                        .push(timer(concern.id, TimerKind::Handover, at, 0));
+                }
+                Effect::ArmReminder { at } => {
+                    change
+                        .set_timers
+                        .push(timer(concern.id, TimerKind::Reminder, at, 0));
+                }
+                Effect::ArmForward { at } => {
+                    change
+                        .set_timers
+                        .push(timer(concern.id, TimerKind::Forward, at, 0));
+                }
+                Effect::CancelTimers => {
+                    cancelled = true;
+                    change.cancel_timers.push(concern.id);
+                }
+                Effect::ClosePages => change.close_pages.push(concern.id),
+                Effect::Record(event) => change
+                    .timeline
+                    .push((concern.id, TimelineEntry { at: now, event })),
+            }
+        }
+        if cancelled {
+            // A fired timer's own delete must not outlive a cancel in the same change.
+            change.fired_timer = None;
+        }
+        change.concern = Some(concern.clone());
+        Ok(())
+    }
+
+    /// The first reply to someone who opened a concern: 999 advice when
+    /// their words carry a red flag, otherwise that it reached the service
+    /// (or, for a number nobody enrolled, the trust).
+    pub(super) fn first_reply(
+        &self,
+        concern: &Concern,
+        enrolled: bool,
+        red_flag: Option<&str>,
+    ) -> anyhow::Result<NewOutbox> {
+        let body = match red_flag {
+            Some(phrase) => self
+                .templates
+                .render("sms/red_flag.txt", minijinja::context! { phrase })?,
+            None if enrolled => self.templates.render(
+                "sms/received.txt",
+                minijinja::context! { service => self.patient_facing_service(concern) },
+            )?,
+            None => self.templates.render(
+                "sms/received_unknown.txt",
+                minijinja::context! { trust => self.rota.trust_name },
+            )?,
+        };
+        Ok(sender_text(concern, body))
+    }
+
+    /// Tell a sender that pictures cannot be seen and to say in words what
+    /// they show.
+    pub(super) fn no_pictures(&self, concern: &Concern) -> anyhow::Result<NewOutbox> {
+        let body = self
+            .templates
+            .render("sms/no_pictures.txt", minijinja::context! {})?;
+        Ok(sender_text(concern, body))
+    }
+
+    /// The help text for a clinician whose reply was not understood, listing
+    /// the codes of their open pages.
+    pub(super) fn help(&self, codes: &[u16]) -> anyhow::Result<String> {
+        let codes: Vec<String> = codes.iter().map(u16::to_string).collect();
+        self.templates.render(
+            "sms/help.txt",
+            minijinja::context! { codes => codes.join(", ") },
+        )
+    }
+
+    fn page(
+        &self,
+        about: &About<'_>,
+        person: &Staff,
+        staff: &StaffRef,
+        step: &str,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let (concern, enrolment, now) = (about.concern, about.enrolment, about.now);
+        let code = about.read.code(staff)?;
+        if !change
+            .open_pages
+            .iter()
+            .any(|p| p.concern == concern.id && p.staff == staff.id)
+        {
+            change.open_pages.push(Page {
+                concern: concern.id,
+                staff: staff.id.clone(),
+                code,
+                open: true,
+                opened_at: now,
+            });
+        }
+        let discharged = enrolment.map(|e| {
+            e.discharged_at
+                .with_timezone(&LONDON)
+                .format("%-d %b")
+                .to_string()
+        });
+        let body = self.templates.render(
+            "sms/page.txt",
+            minijinja::context! {
+                urgent => concern.escalation.urgent,
+                who => who(concern, enrolment),
+                service => self.staff_facing_service(concern),
+                discharged,
+                text => quote(&concern.text),
+                link => self.links.link(concern.id, &staff.id, now),
+                code,
+            },
+        )?;
+        let paged = TimelineEvent::Paged {
+            staff: staff.id.clone(),
+            name: staff.name.clone(),
+            level: step.to_owned(),
+            code,
+        };
+        change.timeline.push((
+            concern.id,
+            TimelineEntry {
+                at: now,
+                event: paged,
+            },
+        ));
+        match person.sms_numbers().first() {
+            Some(to) => change.outbox.push(NewOutbox {
+                concern: Some(concern.id),
+                to: (*to).clone(),
+                body,
+                purpose: Purpose::Page,
+                staff: Some(staff.id.clone()),
+                recipient: staff.name.clone(),
+                step: Some(concern.escalation.seq),
+            }),
+            None => {
+                let note = TimelineEvent::Note {
+                    text: format!("{} has no phone for SMS pages", staff.name),
+                };
+                change.timeline.push((
+                    concern.id,
+                    TimelineEntry {
+                        at: now,
+                        event: note,
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Send on to `staff` what the sender wrote after their first `skip`
+    /// messages, in one text: as many messages as fit, then how many more
+    /// there are and the link, where every message is shown.
+    fn forward(
+        &self,
+        about: &About<'_>,
+        person: &Staff,
+        staff: &StaffRef,
+        skip: u32,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let (concern, enrolment, now) = (about.concern, about.enrolment, about.now);
+        let pending = change
+            .timeline
+            .iter()
+            .filter(|(c, _)| *c == concern.id)
+            .map(|(_, e)| e);
+        let mut seen = 0;
+        let messages: Vec<String> = about
+            .read
+            .timeline
+            .iter()
+            .chain(pending)
+            .filter(|e| {
+                if matches!(e.event, TimelineEvent::Received { .. }) {
+                    seen += 1;
+                }
+                seen > skip
+            })
+            .filter_map(|e| match &e.event {
+                TimelineEvent::Received { text, .. } => Some(quote(text)),
+                TimelineEvent::OptOut { opted_out } => Some(
+                    if *opted_out {
+                        "(texts to them are now stopped)"
+                    } else {
+                        "(texts to them are allowed again)"
+                    }
+                    .to_owned(),
+                ),
+                _ => None,
+            })
+            .collect();
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut quoted = Vec::new();
+        let mut used = 0;
+        for m in &messages {
+            let len = m.chars().count();
+            if !quoted.is_empty() && used + len > FORWARD_QUOTE_CHARS {
+                break;
+            }
+            used += len;
+            quoted.push(m.clone());
+        }
+        let more = messages.len() - quoted.len();
+        let code = about.read.code(staff)?;
+        let body = self.templates.render(
+            "sms/forward.txt",
+            minijinja::context! {
+                who => who(concern, enrolment),
+                code,
+                messages => quoted,
+                more,
+                link => (more > 0).then(|| self.links.link(concern.id, &staff.id, now)),
+                accepted => !concern.escalation.is_open(),
+            },
+        )?;
+        let forwarded = TimelineEvent::Forwarded {
+            staff: staff.id.clone(),
+            name: staff.name.clone(),
+            messages: Some(messages.len() as u32),
+        };
+        change.timeline.push((
+            concern.id,
+            TimelineEntry {
+                at: now,
+                event: forwarded,
+            },
+        ));
+        change
+            .outbox
+            .extend(staff_text(person, Some(concern.id), body));
+        Ok(())
+    }
+
+    /// Tell the sender, and the patient too when a carer wrote.
+    fn tell_sender(
+        &self,
+        about: &About<'_>,
+        notice: SenderNotice,
+        change: &mut Change,
+    ) -> anyhow::Result<()> {
+        let (concern, enrolment) = (about.concern, about.enrolment);
+        let body = match notice {
+            SenderNotice::AcceptedBy { name, role } => self
+                .templates
+                .render("sms/accepted.txt", minijinja::context! { name, role })?,
+            SenderNotice::Call111 => self
+                .templates
+                .render("sms/call_111.txt", minijinja::context! {})?,
+            SenderNotice::Resolved { name, role } => self.templates.render(
+                "sms/resolved.txt",
+                minijinja::context! { name, role, service => self.patient_facing_service(concern) },
+            )?,
+        };
+        if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment) {
+            change.outbox.push(sender_text(concern, body.clone()));
+            change
+                .outbox
+                .push(notice_to(concern.id, &e.patient.phone, body, "patient"));
+        } else {
+            change.outbox.push(sender_text(concern, body));
+        }
+        Ok(())
+    }
+
+    fn staff_notice(
+        &self,
+        about: &About<'_>,
+        code: u16,
+        notice: StaffNotice,
+    ) -> anyhow::Result<String> {
+        let concern = about.concern;
+        let who = who(concern, about.enrolment);
+        match notice {
+            StaffNotice::TakenBy { name } => self
+                .templates
+                .render("sms/taken.txt", minijinja::context! { code, who, name }),
+            StaffNotice::AlreadyAccepted { name } => self
+                .templates
+                .render("sms/already_accepted.txt", minijinja::context! { name }),
+            StaffNotice::YouHaveIt => self
+                .templates
+                .render("sms/you_have_it.txt", minijinja::context! { code }),
+            StaffNotice::Reminder => {
+                let accepted_at = match &concern.escalation.status {
+                    Status::Accepted { at, .. } => {
+                        at.with_timezone(&LONDON).format("%H:%M").to_string()
+                    }
+                    _ => String::new(),
+                };
+                self.templates.render(
+                    "sms/reminder.txt",
+                    minijinja::context! { code, who, accepted_at },
+                )
+            }
+            StaffNotice::ResolvedBy { name } => self.templates.render(
+                "sms/resolved_by.txt",
+                minijinja::context! { code, who, name },
+            ),
+            StaffNotice::AlreadyResolved => self
+                .templates
+                .render("sms/already_resolved.txt", minijinja::context! {}),
+            StaffNotice::YouAccepted => self.templates.render(
+                "sms/you_accepted.txt",
+                minijinja::context! { code, who, service => self.staff_facing_service(concern) },
+            ),
+            StaffNotice::YouResolved => self
+                .templates
+                .render("sms/you_resolved.txt", minijinja::context! { code, who }),
+        }
+    }
+
+    /// The service's name as staff know it ("Cardiology Ward 7").
+    fn staff_facing_service(&self, concern: &Concern) -> String {
+        self.service(concern)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| "out-of-hours service".to_owned())
+    }
+
+    /// The service's name as patients know it, or the trust's for a
+    /// concern with no service.
+    fn patient_facing_service(&self, concern: &Concern) -> String {
+        self.service(concern)
+            .map(|s| s.patient_name.clone())
+            .unwrap_or_else(|| self.rota.trust_name.clone())
+    }
+
+    fn service(&self, concern: &Concern) -> Option<&crate::rota::Service> {
+        let ix = self.rota.service(concern.service.as_ref()?.as_str())?;
+        self.rota.services().get(ix as usize)
+    }
+}
+
+/// A text to a member of staff, to their first number that takes texts
+/// (none if they have no such number).
+pub(super) fn staff_text(
+    staff: &Staff,
+    concern: Option<ConcernId>,
+    body: String,
+) -> Option<NewOutbox> {
+    let to = staff.sms_numbers().first().copied()?.clone();
+    Some(NewOutbox {
+        concern,
+        to,
+        body,
+        purpose: Purpose::StaffNotice,
+        staff: Some(staff.id.clone()),
+        recipient: staff.name.clone(),
+        step: None,
+    })
+}
+
+/// A text to whoever opened the concern.
+fn sender_text(concern: &Concern, body: String) -> NewOutbox {
+    notice_to(concern.id, &concern.sender, body, &concern.party.label())
+}
+
+fn notice_to(concern: ConcernId, to: &PhoneNumber, body: String, recipient: &str) -> NewOutbox {
+    NewOutbox {
+        concern: Some(concern),
+        to: to.clone(),
+        body,
+        purpose: Purpose::Notice,
+        staff: None,
+        recipient: recipient.to_owned(),
+        step: None,
+    }
+}
+
+fn timer(concern: ConcernId, kind: TimerKind, due_at: Instant, seq: u64) -> Timer {
+    Timer {
+        concern,
+        kind,
+        due_at,
+        seq,
+    }
+}
+
+#[cfg(test)]
+mod tests;

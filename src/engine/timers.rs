@@ -1,0 +1,61 @@
+//! Timers: what falls due (an acknowledgement deadline, a handover, a
+//! reminder, a forward of held messages) becomes an event for its concern.
+//!
+//! Every timer lives in the store, indexed by when it falls due, so a
+//! restart or another node picks it up. This stage fires those due now,
+//! earliest first, each in its own change that also removes (or re-arms)
+//! it, and records how late each fired.
+
+use crate::clock::Instant;
+use crate::escalation::Event;
+use crate::store::{self, Change, Timer, TimerKind};
+
+use super::stats::Stats;
+use super::{BATCH, Parts, advance};
+
+/// Fire the timers due at `now`, earliest first; returns how many.
+pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> anyhow::Result<usize> {
+    let due = store::blocking(&parts.store, move |s| s.due_timers(now, BATCH)).await?;
+    let count = due.len();
+    for timer in due {
+        stats.record_lateness(parts.clock.now() - timer.due_at);
+        let aside = Change {
+            at: now,
+            fired_timer: Some(timer.clone()),
+            ..Change::default()
+        };
+        let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
+        let fired = fire(parts, timer, now).await;
+        parts.write_or_set_aside(fired, aside, &what).await?;
+    }
+    Ok(count)
+}
+
+/// What one timer falling due changes.
+async fn fire(parts: &Parts, timer: Timer, now: Instant) -> anyhow::Result<Change> {
+    let mut change = Change {
+        at: now,
+        fired_timer: Some(timer.clone()),
+        ..Change::default()
+    };
+    let Some(mut concern) = parts.concern(timer.concern).await? else {
+        return Ok(change);
+    };
+    let event = match timer.kind {
+        TimerKind::AckDeadline => Event::AckDeadline { seq: timer.seq },
+        TimerKind::Handover => Event::Handover,
+        TimerKind::Reminder => Event::ReminderDue,
+        TimerKind::Forward => Event::ForwardDue,
+    };
+    let enrolment = parts.enrolment_of(&concern).await?;
+    advance::event(
+        parts,
+        &mut concern,
+        enrolment.as_ref(),
+        event,
+        now,
+        &mut change,
+    )
+    .await?;
+    Ok(change)
+}
