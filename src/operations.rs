@@ -201,6 +201,11 @@ impl Operations {
             "# HELP nightingale_inbound_refused_total Inbound texts refused because nobody can be texted back at their sender, by reason.\n\
              # TYPE nightingale_inbound_refused_total counter\n",
         );
+        refused.push_str(&format!(
+            "# HELP nightingale_set_aside_total Messages and timers set aside for an operator since start-up, because handling them failed the same way every time. Alert on any.\n\
+             # TYPE nightingale_set_aside_total counter\nnightingale_set_aside_total {}\n",
+            self.engine.set_aside()
+        ));
         let counted = self.engine.refused_senders();
         for reason in crate::directory::SenderError::ALL.map(|r| r.as_str()) {
             let n = counted

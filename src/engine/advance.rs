@@ -10,9 +10,9 @@
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
 use crate::directory::{Enrolment, Id};
-use crate::escalation::reply::{CODE_QUARANTINE, next_code};
+use crate::escalation::reply::CODE_QUARANTINE;
 use crate::escalation::{self, ChainSnapshot, Effect, Event};
-use crate::store::{self, Change, NewOutbox, OutboxItem, Page};
+use crate::store::{self, Change, NewOutbox, OutboxItem};
 
 use super::Parts;
 use super::render::Read;
@@ -30,7 +30,7 @@ pub(super) async fn event(
     let chain = ChainSnapshot::at(&parts.rota, concern.service.as_ref(), now);
     let (next, effects) = escalation::step(&concern.escalation, event, now, &chain, &parts.policy);
     concern.escalation = next;
-    let read = read(parts, concern.id, &effects, now, change).await?;
+    let read = read(parts, concern.id, &effects, now).await?;
     parts
         .renderer()
         .effects(concern, enrolment, effects, now, &read, change)
@@ -93,18 +93,16 @@ async fn read(
     concern: ConcernId,
     effects: &[Effect],
     now: Instant,
-    change: &Change,
 ) -> anyhow::Result<Read> {
     let needs = Read::needed_for(effects);
     if needs.codes.is_empty() && !needs.timeline {
         return Ok(Read::default());
     }
-    let pending = change.open_pages.clone();
     let since = now - CODE_QUARANTINE;
     let read = store::blocking(&parts.store, move |s| {
         let mut read = Read::default();
         for staff in needs.codes {
-            let code = code_for(s, concern, &staff, since, &pending)?;
+            let code = code_for(s, concern, &staff, since, now)?;
             read.codes.insert(staff, code);
         }
         if needs.timeline {
@@ -116,35 +114,15 @@ async fn read(
     Ok(read)
 }
 
-/// The code this clinician uses for this concern: the one already given
-/// (in this change or before), or the next free one (see
-/// [`next_code`]), counting codes this change gives out as taken.
+/// The code this clinician uses for this concern: the one already given,
+/// or the next free one, reserved in one atomic step of the store so two
+/// steps (or two nodes) can never give one code to two concerns.
 fn code_for(
     s: &dyn store::Store,
     concern: ConcernId,
     staff: &Id,
     closed_since: Instant,
-    pending: &[Page],
+    now: Instant,
 ) -> store::StoreResult<u16> {
-    if let Some(p) = pending
-        .iter()
-        .find(|p| p.concern == concern && &p.staff == staff)
-    {
-        return Ok(p.code);
-    }
-    if let Some(p) = s.page(concern, staff)? {
-        return Ok(p.code);
-    }
-    let pending: Vec<u16> = pending
-        .iter()
-        .filter(|p| &p.staff == staff)
-        .map(|p| p.code)
-        .collect();
-    let last = match pending.iter().copied().max() {
-        Some(code) => code,
-        None => s.last_code(staff)?,
-    };
-    next_code(last, |code| {
-        Ok(pending.contains(&code) || s.code_taken(staff, code, closed_since)?)
-    })
+    s.reserve_code(concern, staff, closed_since, now)
 }

@@ -15,12 +15,18 @@
 //! for good, which for a page fails over to the person's next number or
 //! the next step (under the step lock, as any step is).
 //!
-//! The store gives at most one item per number at a time (the earliest
-//! unsent), so texts to one person go out in the order they were queued,
-//! even while the first of them hangs. This process's claims are kept in
-//! memory; an item stays claimed until its outcome is written.
+//! Items are claimed in the store with a lease and a fencing token (ADR 7),
+//! so several nodes can share one outbox and no text goes out twice: the
+//! outcome is written only while this node's claim is still the item's
+//! current one, and a node that dies mid-send has its items taken over
+//! when their leases end (and looked up at the provider before being sent
+//! again). Claims this node holds are renewed at every claiming round, so
+//! a send that waits on a slow provider keeps its item. The store gives at
+//! most one item per number at a time (the earliest unsent), so texts to
+//! one person go out in the order they were queued, even while the first
+//! of them hangs.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::TimeDelta;
@@ -33,9 +39,9 @@ use crate::clock::Instant;
 use crate::concern::TimelineEvent;
 use crate::directory::NumberKind;
 use crate::escalation;
-use crate::store::{self, Change, OutboxItem, OutboxOutcome, Purpose};
+use crate::store::{self, Change, Claimed, OutboxItem, OutboxOutcome, Purpose, StoreError};
 
-use super::{BATCH, Parts, Wake, advance, record};
+use super::{BATCH, LEASE, Parts, Wake, advance, record, store_error};
 
 /// How often the outbox is checked for texts waiting too long.
 const STUCK_CHECK_EVERY: TimeDelta = TimeDelta::minutes(1);
@@ -44,7 +50,8 @@ const STUCK_CHECK_EVERY: TimeDelta = TimeDelta::minutes(1);
 pub(super) struct Dispatcher {
     sending: Arc<Sending>,
     permits: Arc<Semaphore>,
-    claimed: Arc<Mutex<HashSet<i64>>>,
+    /// The store's claims on the items this node is sending, by item id.
+    claimed: Arc<Mutex<HashMap<i64, store::Claim>>>,
     /// One claiming round at a time, so the claims it sees are all there are.
     round: tokio::sync::Mutex<()>,
     last_stuck_check: Mutex<Option<Instant>>,
@@ -61,8 +68,19 @@ struct Sending {
 /// task is aborted (the item then stays in flight, to be asked about).
 struct Claim {
     id: i64,
-    claimed: Arc<Mutex<HashSet<i64>>>,
+    claimed: Arc<Mutex<HashMap<i64, store::Claim>>>,
     _permit: OwnedSemaphorePermit,
+}
+
+impl Claim {
+    /// The store's claim as it stands now (renewed since, perhaps).
+    fn current(&self) -> Option<store::Claim> {
+        self.claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&self.id)
+            .cloned()
+    }
 }
 
 impl Drop for Claim {
@@ -104,31 +122,28 @@ impl Dispatcher {
         if free == 0 {
             return Ok(0);
         }
-        // What is claimed is read before the store: a send that ends in
-        // between may be read as it was before its outcome was written, so
-        // anything claimed then is left for the next round.
-        let busy = self.claimed();
-        let limit = busy.len() + free;
-        let due = store::blocking(&parts.store, move |s| s.due_outbox(now, limit)).await?;
+        // What this node is still sending keeps its claims: renewed first,
+        // so a slow send is not taken over while it waits.
+        self.renew(parts, now).await?;
+        let node = parts.node.clone();
+        let due = store::blocking(&parts.store, move |s| {
+            s.claim_outbox(&node, now, LEASE, free)
+        })
+        .await?;
         let mut claims = Vec::new();
-        for item in due.into_iter().filter(|i| !busy.contains(&i.id)) {
-            let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
-                break;
-            };
-            claims.push((self.claim(item.id, permit), item));
+        let mut unsent = Vec::new();
+        for Claimed { claim, item } in due {
+            match Arc::clone(&self.permits).try_acquire_owned() {
+                Ok(permit) => claims.push((self.claim(claim, permit), item)),
+                Err(_) => unsent.push(claim),
+            }
+        }
+        if !unsent.is_empty() {
+            store::blocking(&parts.store, move |s| s.release(&unsent)).await?;
         }
         if claims.is_empty() {
             return Ok(0);
         }
-        // Marked in flight before any is sent: if the process stops
-        // mid-send, the next attempt asks the provider before sending again.
-        parts
-            .write(Change {
-                at: now,
-                outbox_in_flight: claims.iter().map(|(_, item)| item.id).collect(),
-                ..Change::default()
-            })
-            .await?;
         let count = claims.len();
         for (claim, item) in claims {
             let (sending, parts, wake) = (
@@ -152,24 +167,43 @@ impl Dispatcher {
         if self.permits.available_permits() == 0 {
             return Ok(None);
         }
-        let busy = self.claimed();
-        let limit = busy.len() + 1;
-        let due = store::blocking(&parts.store, move |s| s.due_outbox(horizon, limit)).await?;
-        Ok(due.iter().find(|i| !busy.contains(&i.id)).map(|i| i.due_at))
+        // The store counts work under a claim from its lease's end, so an
+        // item another node is sending does not wake this one early.
+        let next = store::blocking(&parts.store, |s| s.next_due()).await?;
+        Ok(next.filter(|t| *t <= horizon))
     }
 
-    fn claimed(&self) -> HashSet<i64> {
+    /// Renew the claims on what this node is still sending.
+    async fn renew(&self, parts: &Parts, now: Instant) -> anyhow::Result<()> {
+        let held: Vec<store::Claim> = self
+            .claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let until = now + LEASE;
+        let renewed = store::blocking(&parts.store, move |s| s.renew(&held, until)).await?;
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        for claim in renewed {
+            if let Ok(id) = claim.key.parse::<i64>()
+                && let Some(held) = claimed.get_mut(&id)
+            {
+                *held = claim;
+            }
+        }
+        Ok(())
+    }
+
+    fn claim(&self, claim: store::Claim, permit: OwnedSemaphorePermit) -> Claim {
+        let id = claim.key.parse::<i64>().unwrap_or_default();
         self.claimed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    fn claim(&self, id: i64, permit: OwnedSemaphorePermit) -> Claim {
-        self.claimed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id);
+            .insert(id, claim);
         Claim {
             id,
             claimed: Arc::clone(&self.claimed),
@@ -219,17 +253,31 @@ impl Sending {
         let outcome = self.attempt(parts, &item, now).await;
         let answered = parts.clock.now();
         let (mut change, page_failed) = self.outcome(&item, outcome, answered);
-        if page_failed {
+        change.claim = claim.current();
+        let written = if page_failed {
             // Failing over moves the concern on: a step like any other.
             let _one_at_a_time = parts.steps.lock().await;
             advance::page_failed(parts, &item, answered, &mut change).await?;
-            parts.write(change).await?;
+            let written = parts.write(change).await;
             wake.all();
+            written
         } else {
-            parts.write(change).await?;
-        }
+            parts.write(change).await
+        };
         drop(claim);
-        Ok(())
+        match written {
+            Err(e) if matches!(store_error(&e), Some(StoreError::Conflict(_))) => {
+                // Another node took the item over (this one was too slow to
+                // renew): its outcome is theirs to write. If this attempt
+                // reached the provider, theirs finds it there.
+                tracing::warn!(
+                    outbox = item.id,
+                    "the outcome of a send was not recorded: another node had taken the text over"
+                );
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// One attempt at an outbox item: checked against what it is for, and

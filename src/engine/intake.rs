@@ -14,12 +14,12 @@ use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
 use crate::directory::{PhoneNumber, Staff, clean_text};
 use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction, PageKey};
 use crate::escalation::{Escalation, Event};
-use crate::store::{self, Change, Inbound, InboundKind, Page, Purpose};
+use crate::store::{self, Change, Claimed, Inbound, InboundKind, Page, Purpose};
 use crate::templates::with_media_note;
 
 use super::render::staff_text;
 use super::stats::Stats;
-use super::{BATCH, Parts, advance, record};
+use super::{BATCH, LEASE, Parts, advance, exhausted, record};
 
 /// Take in the inbound items waiting, oldest first, each in its own
 /// change; returns how many there were.
@@ -28,19 +28,25 @@ pub(super) async fn take_in_waiting(
     stats: &Stats,
     now: Instant,
 ) -> anyhow::Result<usize> {
-    let waiting = store::blocking(&parts.store, |s| s.pending_inbound(BATCH)).await?;
-    let count = waiting.len();
-    for item in waiting {
-        let key = item.key.clone();
+    let node = parts.node.clone();
+    let claimed = store::blocking(&parts.store, move |s| {
+        s.claim_inbound(&node, now, LEASE, BATCH)
+    })
+    .await?;
+    let count = claimed.len();
+    for Claimed { claim, item } in claimed {
+        let what = format!("inbound message {}", item.key);
         let aside = Change {
             at: now,
-            inbound_done: Some(key.clone()),
+            inbound_done: Some(item.key.clone()),
             ..Change::default()
         };
+        if let Some(reason) = exhausted(&claim) {
+            parts.set_aside(stats, claim, aside, &what, &reason).await?;
+            continue;
+        }
         let handled = take_in(parts, stats, item, now).await;
-        parts
-            .write_or_set_aside(handled, aside, &format!("inbound message {key}"))
-            .await?;
+        parts.finish(stats, claim, handled, aside, &what).await?;
     }
     Ok(count)
 }

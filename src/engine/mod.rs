@@ -48,7 +48,7 @@ use crate::directory::Enrolment;
 use crate::escalation::{Policy, redflag::RedFlags};
 use crate::links::LinkSigner;
 use crate::rota::Rota;
-use crate::store::{self, Change, Store};
+use crate::store::{self, Change, Claim, NodeId, Store, StoreError};
 use crate::templates::Templates;
 
 use dispatch::Dispatcher;
@@ -61,6 +61,17 @@ pub use stats::Lateness;
 
 /// How many items of each kind one pass takes.
 const BATCH: usize = 200;
+/// How long a claim on a piece of work lasts before another node may take
+/// it over (ADR 7): longer than a provider lookup and a send together (10 s
+/// each at most), and renewed while a send waits.
+const LEASE: TimeDelta = TimeDelta::seconds(30);
+/// A piece of work claimed this many times without finishing (its node
+/// died, or it conflicted every time) is set aside for an operator rather
+/// than tried for ever ahead of everything else.
+const MAX_CLAIMS: u32 = 5;
+/// How soon an idle loop looks again when what falls due next is already
+/// due (held by another node, or waiting for a free send permit).
+const HELD_ELSEWHERE: TimeDelta = TimeDelta::milliseconds(250);
 /// How many texts may be with the provider at once (each waits at most the
 /// provider client's timeout).
 pub const SENDS_AT_ONCE: usize = 64;
@@ -85,6 +96,8 @@ pub struct Engine {
 /// What every stage reads: the store, the rota, the clock and the words;
 /// and the lock that lets one step at a time change concerns.
 struct Parts {
+    /// This process, as the store knows its claims.
+    node: NodeId,
     store: Arc<dyn Store>,
     rota: Arc<Rota>,
     clock: Arc<dyn Clock>,
@@ -138,6 +151,12 @@ impl EngineHandle {
         self.stats.refused_senders()
     }
 
+    /// Items (inbound messages, timers) set aside for an operator since
+    /// start-up, because handling them failed the same way every time.
+    pub fn set_aside(&self) -> u64 {
+        self.stats.set_aside()
+    }
+
     /// How late each timer fired, most recent last, forgetting them: for
     /// benchmarks.
     pub fn take_lateness_samples(&self) -> Vec<TimeDelta> {
@@ -160,6 +179,7 @@ impl Engine {
     ) -> Self {
         Self {
             parts: Arc::new(Parts {
+                node: NodeId::generate(),
                 store,
                 rota,
                 clock,
@@ -264,10 +284,10 @@ impl Engine {
             if after(round, "engine pass failed", &mut stopping).await == Flow::Again {
                 continue;
             }
-            let horizon = now + LOOKAHEAD;
-            let next = store::blocking(&self.parts.store, move |s| s.due_timers(horizon, 1))
-                .await
-                .map(|due| due.first().map(|t| t.due_at));
+            // The store counts work under a claim from its lease's end, so
+            // a timer or a message another node holds (or a dead node held)
+            // wakes this loop when it could be taken over.
+            let next = store::blocking(&self.parts.store, |s| s.next_due()).await;
             let until = look_again_at(next, now);
             tokio::select! {
                 _ = stopping.wait_for(|stop| *stop) => break,
@@ -358,10 +378,16 @@ async fn after(
 }
 
 /// When an idle loop looks again: when the next thing falls due, or at
-/// the end of its lookahead; soon, if the store could not say.
+/// the end of its lookahead; soon, if the store could not say. What is
+/// already due and yet was not taken (waiting for a send permit, or for
+/// an earlier text to the same number) is looked at again shortly, not in
+/// a spin.
 fn look_again_at(next: store::StoreResult<Option<Instant>>, now: Instant) -> Instant {
     match next {
-        Ok(next) => next.unwrap_or(now + LOOKAHEAD),
+        Ok(next) => next
+            .map(|t| t.max(now + HELD_ELSEWHERE))
+            .unwrap_or(now + LOOKAHEAD)
+            .min(now + LOOKAHEAD),
         Err(e) => {
             tracing::error!(error = %e, "engine cannot read the store");
             now + TimeDelta::from_std(AFTER_STORE_FAILURE).unwrap_or_default()
@@ -394,26 +420,81 @@ impl Parts {
             .context("writing to the store")
     }
 
-    /// Write what handling one item produced. On success, its change; on a
-    /// store failure, the error (the pass stops and is retried: nothing is
-    /// lost); on any other failure, which retrying would only repeat and
-    /// which would hold up every item behind it, `aside` (the item is marked
-    /// handled and stays in the store for an operator), with a loud log line.
-    async fn write_or_set_aside(
+    /// Write what handling one claimed item produced, ending the claim.
+    ///
+    /// - Handled: its change is written, conditional on the claim (and on
+    ///   the concern's version). On `Conflict` — another node moved the
+    ///   concern on first, or took this work over — the claim is let go at
+    ///   once, so the item is taken again and handled from what is stored now.
+    /// - The store is unavailable: the error (the pass stops and is
+    ///   retried; the claim lapses and nothing is lost).
+    /// - Any other failure, which retrying would only repeat and which would
+    ///   hold up everything behind it: `aside` (the item is marked handled
+    ///   and stays in the store for an operator), counted and logged loudly.
+    async fn finish(
         &self,
+        stats: &Stats,
+        claim: Claim,
         handled: anyhow::Result<Change>,
         aside: Change,
         what: &str,
     ) -> anyhow::Result<()> {
-        let change = match handled {
+        let mut change = match handled {
             Ok(change) => change,
-            Err(e) if is_store_error(&e) => return Err(e.context(format!("handling {what}"))),
-            Err(e) => {
-                tracing::error!(error = ?e, "{what} could not be handled; set aside for an operator");
-                aside
-            }
+            Err(e) => match store_error(&e) {
+                Some(StoreError::Conflict(_)) => return self.let_go(claim, what).await,
+                Some(StoreError::Unavailable(_)) => {
+                    return Err(e.context(format!("handling {what}")));
+                }
+                _ => {
+                    return self
+                        .set_aside(stats, claim, aside, what, &format!("{e:#}"))
+                        .await;
+                }
+            },
         };
-        self.write(change).await
+        change.claim = Some(claim.clone());
+        match self.write(change).await {
+            Ok(()) => Ok(()),
+            Err(e) => match store_error(&e) {
+                Some(StoreError::Conflict(_)) => self.let_go(claim, what).await,
+                Some(StoreError::Invalid(_) | StoreError::Corrupt(_)) => {
+                    self.set_aside(stats, claim, aside, what, &format!("{e:#}"))
+                        .await
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Give a claim back at once after a conflict, so the work is taken
+    /// again (by this node or another) and handled afresh.
+    async fn let_go(&self, claim: Claim, what: &str) -> anyhow::Result<()> {
+        tracing::info!(
+            what,
+            "changed by someone else first; taking it again from what is stored"
+        );
+        store::blocking(&self.store, move |s| s.release(&[claim])).await?;
+        Ok(())
+    }
+
+    /// Set an item aside for an operator: `aside` marks it handled (it stays
+    /// in the store), and the reason is logged and counted.
+    async fn set_aside(
+        &self,
+        stats: &Stats,
+        claim: Claim,
+        mut aside: Change,
+        what: &str,
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        tracing::error!(
+            reason,
+            "{what} could not be handled; set aside for an operator"
+        );
+        stats.count_set_aside();
+        aside.claim = Some(claim);
+        self.write(aside).await
     }
 
     async fn concern(&self, id: ConcernId) -> anyhow::Result<Option<Concern>> {
@@ -428,12 +509,25 @@ impl Parts {
     }
 }
 
+/// Why an item should be set aside rather than handled again: it was
+/// claimed [`MAX_CLAIMS`] times without finishing.
+fn exhausted(claim: &Claim) -> Option<String> {
+    (claim.attempts >= MAX_CLAIMS).then(|| {
+        format!(
+            "claimed {} times without finishing (a node stopped mid-way, or it conflicted every time)",
+            claim.attempts
+        )
+    })
+}
+
 /// Add `event` at `at` to `concern`'s timeline in `change`.
 fn record(change: &mut Change, concern: ConcernId, at: Instant, event: TimelineEvent) {
     change.timeline.push((concern, TimelineEntry { at, event }));
 }
 
-/// Whether an error came from the store (worth retrying) rather than from the work itself.
-fn is_store_error(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| cause.is::<store::StoreError>())
+/// The store's error behind `e`, if it came from the store rather than
+/// from the work itself.
+fn store_error(e: &anyhow::Error) -> Option<&StoreError> {
+    e.chain()
+        .find_map(|cause| cause.downcast_ref::<StoreError>())
 }

@@ -29,9 +29,21 @@ pub struct Lateness {
 pub(super) struct Stats {
     lateness: Mutex<VecDeque<TimeDelta>>,
     refused: Mutex<BTreeMap<&'static str, u64>>,
+    set_aside: std::sync::atomic::AtomicU64,
 }
 
 impl Stats {
+    /// Count an item set aside for an operator.
+    pub(super) fn count_set_aside(&self) {
+        self.set_aside
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Items set aside for an operator since start-up.
+    pub(super) fn set_aside(&self) -> u64 {
+        self.set_aside.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Count an inbound text refused for `reason`.
     pub(super) fn count_refused(&self, reason: &'static str) {
         if let Ok(mut refused) = self.refused.lock() {

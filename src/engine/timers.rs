@@ -7,26 +7,47 @@
 //! it, and records how late each fired.
 
 use crate::clock::Instant;
+use crate::concern::TimelineEvent;
 use crate::escalation::Event;
-use crate::store::{self, Change, Timer, TimerKind};
+use crate::store::{self, Change, Claimed, Timer, TimerKind};
 
 use super::stats::Stats;
-use super::{BATCH, Parts, advance};
+use super::{BATCH, LEASE, Parts, advance, exhausted, record};
 
 /// Fire the timers due at `now`, earliest first; returns how many.
 pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> anyhow::Result<usize> {
-    let due = store::blocking(&parts.store, move |s| s.due_timers(now, BATCH)).await?;
+    let node = parts.node.clone();
+    let due = store::blocking(&parts.store, move |s| {
+        s.claim_timers(&node, now, LEASE, BATCH)
+    })
+    .await?;
     let count = due.len();
-    for timer in due {
+    for Claimed { claim, item: timer } in due {
         stats.record_lateness(parts.clock.now() - timer.due_at);
-        let aside = Change {
+        let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
+        let mut aside = Change {
             at: now,
             fired_timer: Some(timer.clone()),
             ..Change::default()
         };
-        let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
+        if let Some(reason) = exhausted(&claim) {
+            // Whoever looks at the concern sees why a step did not happen.
+            record(
+                &mut aside,
+                timer.concern,
+                now,
+                TimelineEvent::Note {
+                    text: format!(
+                        "A {} could not be handled and was set aside for an operator: {reason}",
+                        timer.kind.as_str().replace('_', " ")
+                    ),
+                },
+            );
+            parts.set_aside(stats, claim, aside, &what, &reason).await?;
+            continue;
+        }
         let fired = fire(parts, timer, now).await;
-        parts.write_or_set_aside(fired, aside, &what).await?;
+        parts.finish(stats, claim, fired, aside, &what).await?;
     }
     Ok(count)
 }

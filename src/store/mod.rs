@@ -289,7 +289,8 @@ impl TimerKind {
         TimerKind::Forward,
     ];
 
-    fn as_str(self) -> &'static str {
+    /// As stored: `ack_deadline`, `handover`, `reminder`, `forward`.
+    pub fn as_str(self) -> &'static str {
         match self {
             TimerKind::AckDeadline => "ack_deadline",
             TimerKind::Handover => "handover",

@@ -1083,12 +1083,11 @@ fn reserve_code(
         )
         .optional()?
         .unwrap_or(0);
-    let after = |i: i64| (last + i - 1).rem_euclid(9999) + 1;
-    // 9,999 codes in use for one person: reuse one rather than fail to page.
-    let code = (1..=9999)
-        .map(after)
-        .find(|c| !in_use.contains(c))
-        .unwrap_or_else(|| after(1));
+    // Which code comes next is the domain's rule; this only makes it atomic.
+    let code = crate::escalation::reply::next_code(last as u16, |c| {
+        Ok::<_, std::convert::Infallible>(in_use.contains(&i64::from(c)))
+    })
+    .unwrap_or_else(|never| match never {});
     tx.execute(
         "INSERT INTO code_reservations (concern_id, staff, code, reserved_at, closed_at) VALUES (?1, ?2, ?3, ?4, NULL)",
         params![concern, staff, code, at],
@@ -1097,7 +1096,7 @@ fn reserve_code(
         "INSERT INTO last_codes (staff, code) VALUES (?1, ?2) ON CONFLICT(staff) DO UPDATE SET code = excluded.code",
         params![staff, code],
     )?;
-    Ok(code as u16)
+    Ok(code)
 }
 
 impl SqliteStore {

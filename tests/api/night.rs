@@ -423,3 +423,36 @@ async fn a_patient_enrolled_with_a_landline_is_never_texted_even_when_her_carer_
         "the landline is never texted"
     );
 }
+
+#[tokio::test]
+async fn a_message_whose_handler_keeps_dying_is_set_aside_and_the_next_one_goes_on() {
+    let app = TestApp::spawn("2026-11-27T23:10").await;
+    app.text(STRANGER, "first, on a node that keeps dying")
+        .await;
+    // Five nodes in turn claim the message and die before finishing it.
+    let store = nightingale::store::sqlite::SqliteStore::open(&app.store_path()).unwrap();
+    for n in 0..5 {
+        let node = nightingale::store::NodeId::new(format!("doomed-{n}"));
+        let now = nightingale::clock::Clock::now(&app.clock);
+        let claimed = nightingale::store::Store::claim_inbound(
+            &store,
+            &node,
+            now,
+            chrono::TimeDelta::seconds(30),
+            10,
+        )
+        .unwrap();
+        assert_eq!(claimed.len(), 1, "claim {n}");
+        app.clock.advance(Duration::seconds(31));
+    }
+    app.text(SIAN, "second, an ordinary message").await;
+    app.settle().await;
+    // The first is set aside for an operator, not tried for ever ahead of
+    // the rest; the second reaches the duty manager.
+    let to_sam = app.twilio.messages_to(SAM);
+    assert_eq!(to_sam.len(), 1, "{to_sam:#?}");
+    assert!(to_sam[0].body.contains("second, an ordinary message"));
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(metric(&metrics, "nightingale_set_aside_total"), 1.0);
+    assert_eq!(metric(&metrics, "nightingale_inbound_pending"), 0.0);
+}

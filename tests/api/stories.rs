@@ -475,8 +475,12 @@ async fn a_crash_mid_send_does_not_page_twice() {
     pass.abort();
     let _ = pass.await;
 
+    // The new process finds both texts claimed by the old one: it takes
+    // them over when the claims' 30-second leases end.
     let app = app.restart().await;
     app.settle().await;
+    assert_eq!(app.twilio.messages().len(), before + 2);
+    app.advance(Duration::seconds(31)).await;
     assert_eq!(
         app.twilio.messages().len(),
         before + 2,
