@@ -860,6 +860,17 @@ fn sqlite_store_conforms() {
 }
 
 #[test]
+fn redis_store_conforms() {
+    let server = redis::test_server::RedisServer::start();
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    run_all(|| {
+        // A namespace per case: each starts empty, on one server.
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Arc::new(redis::RedisStore::open_in(&server.url(), &format!("case-{n}")).unwrap())
+    });
+}
+
+#[test]
 fn sqlite_store_keeps_everything_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nightingale.db");
