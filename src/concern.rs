@@ -2,7 +2,9 @@
 //! reached, and its timeline of events.
 //!
 //! The escalation state lives in [`crate::escalation`]; this module holds the
-//! record around it and the words of the timeline.
+//! record around it and the words of the timeline, and says what of them is
+//! personal data, removed after the retention period ([`Concern::redacted`],
+//! [`TimelineEvent::redacted`]).
 
 use std::fmt;
 
@@ -11,7 +13,7 @@ use uuid::Uuid;
 
 use crate::clock::Instant;
 use crate::directory::{Id, PhoneNumber};
-use crate::escalation::Escalation;
+use crate::escalation::{Escalation, Status};
 
 /// A concern's id: random, so it cannot be guessed from another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,6 +102,34 @@ pub struct Concern {
     /// The sender has been told pictures cannot be seen (once a concern).
     #[serde(default)]
     pub pictures_explained: bool,
+    /// Which write of it this is: set by the store on every read, and named
+    /// by a change that writes it, which the store refuses if someone wrote
+    /// it since (see [`crate::store::Change::concern`]). 0 for a concern not
+    /// yet stored.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Concern {
+    /// This concern with what people wrote replaced by `placeholder`, for
+    /// when its retention period is over: the sender's first message, the
+    /// note it was closed with, and a carer's name. Who it was from (the
+    /// number, the party, a carer's relationship), the escalation (who was
+    /// paged, who accepted, when) and the version stay.
+    pub fn redacted(&self, placeholder: &str) -> Concern {
+        let mut c = self.clone();
+        c.text = placeholder.to_owned();
+        if let Party::Carer { name, .. } = &mut c.party {
+            *name = placeholder.to_owned();
+        }
+        if let Status::Resolved {
+            note: Some(note), ..
+        } = &mut c.escalation.status
+        {
+            *note = placeholder.to_owned();
+        }
+        c
+    }
 }
 
 /// One entry in a concern's timeline.
@@ -110,6 +140,16 @@ pub struct TimelineEntry {
     /// What.
     #[serde(flatten)]
     pub event: TimelineEvent,
+}
+
+impl TimelineEntry {
+    /// This entry with what people wrote replaced (see [`TimelineEvent::redacted`]).
+    pub fn redacted(&self, placeholder: &str) -> TimelineEntry {
+        TimelineEntry {
+            at: self.at,
+            event: self.event.redacted(placeholder),
+        }
+    }
 }
 
 /// What happened to a concern. Stored as JSON; the API shows it as is.
@@ -189,6 +229,43 @@ pub enum TimelineEvent {
     OptOut { opted_out: bool },
     /// Something that could not be done, and why (shown to staff, not the patient).
     Note { text: String },
+}
+
+impl TimelineEvent {
+    /// This event with what people wrote replaced by `placeholder`: the
+    /// words of a message received, and the note a concern was resolved
+    /// with. Everything else is who did what and when (staff names and ids,
+    /// labels such as "patient", provider ids and statuses, the red-flag
+    /// phrase from the trust's list, notes Nightingale wrote for staff) and
+    /// stays. Every kind of event is named here, so a new one must be decided.
+    pub fn redacted(&self, placeholder: &str) -> TimelineEvent {
+        match self {
+            TimelineEvent::Received { from, .. } => TimelineEvent::Received {
+                from: from.clone(),
+                text: placeholder.to_owned(),
+            },
+            TimelineEvent::Resolved { staff, name, note } => TimelineEvent::Resolved {
+                staff: staff.clone(),
+                name: name.clone(),
+                note: note.as_ref().map(|_| placeholder.to_owned()),
+            },
+            TimelineEvent::RedFlag { .. }
+            | TimelineEvent::Paged { .. }
+            | TimelineEvent::Sent { .. }
+            | TimelineEvent::Dropped { .. }
+            | TimelineEvent::SendFailed { .. }
+            | TimelineEvent::Delivery { .. }
+            | TimelineEvent::Escalated { .. }
+            | TimelineEvent::Passed { .. }
+            | TimelineEvent::Accepted { .. }
+            | TimelineEvent::Advised111
+            | TimelineEvent::Handover { .. }
+            | TimelineEvent::Reminded { .. }
+            | TimelineEvent::Forwarded { .. }
+            | TimelineEvent::OptOut { .. }
+            | TimelineEvent::Note { .. } => self.clone(),
+        }
+    }
 }
 
 impl fmt::Display for TimelineEvent {

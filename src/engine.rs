@@ -654,6 +654,7 @@ impl Engine {
             text: body.clone(),
             escalation: Escalation::new(red_flag.is_some()),
             pictures_explained: false,
+            version: 0,
         };
         change.timeline.push((
             concern.id,

@@ -8,27 +8,54 @@
 //!
 //! Methods block (they do disk I/O); async callers run them on the blocking
 //! pool (see [`blocking`]).
+//!
+//! The contract holds for several nodes sharing one store (docs/adr/0007):
+//! work (inbound items, due timers, outbox items) is *claimed* for a lease
+//! and carries a fencing token ([`Claim`]); [`Store::apply`] writes a change
+//! only while its claim is still the work's current one and the concern it
+//! carries is still the version that was read, and answers
+//! [`StoreError::Conflict`] otherwise; a page code is reserved in one atomic
+//! step ([`Store::reserve_code`]). `conformance` holds the cases every
+//! backend must pass.
 
 pub mod redis;
 pub mod sqlite;
 
 use std::sync::Arc;
 
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
 use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
 
-/// Why the store could not do what was asked.
+/// The cause behind a [`StoreError`]: any error, or a sentence
+/// (`StoreError::Unavailable("…".into())` and `StoreError::Unavailable(e.into())` both work).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why the store could not do what was asked. Each kind says what the
+/// caller should do next; each carries its cause (also shown in the message,
+/// because callers log errors with `%`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database could not be reached or written (disk full, locked, gone).
+    /// The store could not be reached or written (disk full, locked, gone,
+    /// a network error): nothing was written; try again later.
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
+    /// Someone else changed it first (the work was claimed by another node,
+    /// or the concern changed since it was read): nothing was written;
+    /// re-read and try again.
+    #[error("store conflict: {0}")]
+    Conflict(#[source] Cause),
+    /// The write itself is wrong and will never succeed (it breaks a
+    /// constraint of the domain, such as a second key with the same hash):
+    /// nothing was written; do not retry it.
+    #[error("invalid write: {0}")]
+    Invalid(#[source] Cause),
     /// Something stored could not be read back.
     #[error("stored data unreadable: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] Cause),
 }
 
 /// What store methods return.
@@ -176,9 +203,18 @@ pub struct OutboxItem {
     pub queued_at: Instant,
     /// The provider's id, once accepted.
     pub provider_id: Option<String>,
-    /// It was handed to the provider and the outcome never recorded (the
-    /// process stopped mid-send): ask the provider before sending it again.
+    /// It may have been handed to the provider without the outcome being
+    /// recorded: it was claimed before and no outcome was written (the node
+    /// stopped, or gave it back, mid-send), or it was marked in flight by
+    /// [`Change::outbox_in_flight`]. Ask the provider before sending it again.
     pub in_flight: bool,
+}
+
+impl OutboxItem {
+    /// The key its claims carry: its id.
+    pub fn work_key(&self) -> String {
+        self.id.to_string()
+    }
 }
 
 impl std::fmt::Debug for OutboxItem {
@@ -219,6 +255,18 @@ pub enum OutboxOutcome {
     },
 }
 
+impl OutboxOutcome {
+    /// The outbox item it is the outcome of.
+    pub fn id(&self) -> i64 {
+        match self {
+            OutboxOutcome::Sent { id, .. }
+            | OutboxOutcome::Retry { id, .. }
+            | OutboxOutcome::Failed { id }
+            | OutboxOutcome::Cancelled { id } => *id,
+        }
+    }
+}
+
 /// The kinds of timer a concern has (at most one of each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -234,6 +282,14 @@ pub enum TimerKind {
 }
 
 impl TimerKind {
+    /// Every kind.
+    pub const ALL: [TimerKind; 4] = [
+        TimerKind::AckDeadline,
+        TimerKind::Handover,
+        TimerKind::Reminder,
+        TimerKind::Forward,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             TimerKind::AckDeadline => "ack_deadline",
@@ -244,14 +300,7 @@ impl TimerKind {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        [
-            TimerKind::AckDeadline,
-            TimerKind::Handover,
-            TimerKind::Reminder,
-            TimerKind::Forward,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -266,6 +315,18 @@ pub struct Timer {
     pub due_at: Instant,
     /// The acknowledgement deadline's sequence number (0 for others).
     pub seq: u64,
+}
+
+impl Timer {
+    /// The key its claims carry: `CONCERN/KIND` (a concern has one timer of each kind).
+    pub fn work_key(&self) -> String {
+        timer_key(self.concern, self.kind)
+    }
+}
+
+/// The claim key of a concern's timer of one kind.
+fn timer_key(concern: ConcernId, kind: TimerKind) -> String {
+    format!("{concern}/{}", kind.as_str())
 }
 
 /// A clinician's page for a concern, with its reply code.
@@ -307,6 +368,112 @@ pub struct Purged {
     pub inbound: u64,
     /// Enrolments (names, numbers, context) deleted, having ended before the cutoff.
     pub enrolments: u64,
+    /// Concerns whose stored record could not be read, so their text could
+    /// not be removed: marked for an operator and not tried again (their
+    /// timeline and texts are still cleared).
+    pub set_aside: u64,
+}
+
+/// A node's name, as claims record it: host name, process id and a random
+/// part, so two processes on one host (or one restarted) never share one.
+/// Make one when the process starts ([`NodeId::generate`]) and pass it to
+/// everything that claims work.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(String);
+
+impl NodeId {
+    /// A fresh name for this process: `HOST-PID-RANDOM`.
+    pub fn generate() -> Self {
+        let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(f).ok())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        let mut random = [0u8; 4];
+        // Without randomness the pid still tells processes on one host apart.
+        let _ = getrandom::getrandom(&mut random);
+        Self(format!(
+            "{host}-{}-{:08x}",
+            std::process::id(),
+            u32::from_be_bytes(random)
+        ))
+    }
+
+    /// A node with a name given (tests, or a name set by configuration).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The kinds of work nodes claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    /// An inbound item to take in ([`Inbound::key`]).
+    Inbound,
+    /// A due timer to fire ([`Timer::work_key`]).
+    Timer,
+    /// An outbox item to send ([`OutboxItem::work_key`]).
+    Outbox,
+}
+
+impl WorkKind {
+    /// As stored: `inbound`, `timer`, `outbox`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkKind::Inbound => "inbound",
+            WorkKind::Timer => "timer",
+            WorkKind::Outbox => "outbox",
+        }
+    }
+}
+
+/// One node's hold on one piece of work, until its lease ends.
+///
+/// Another node may claim the work once the lease has ended (or it was
+/// released); its claim has a higher `token`, and from then on a change
+/// carrying the old claim is refused with [`StoreError::Conflict`] (fencing).
+/// A claim whose lease ended but which nobody has taken over still completes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// What kind of work.
+    pub kind: WorkKind,
+    /// Which: the inbound key, [`Timer::work_key`] or [`OutboxItem::work_key`].
+    pub key: String,
+    /// The fencing token: strictly greater than that of every claim the
+    /// store handed out before, of any kind.
+    pub token: u64,
+    /// The node that holds it.
+    pub holder: NodeId,
+    /// When the lease ends, unless renewed ([`Store::renew`]).
+    pub until: Instant,
+    /// How many times this work was claimed before without being completed
+    /// (a lease ran out, or it was released): a caller sets aside work that
+    /// keeps failing. 0 the first time.
+    pub attempts: u32,
+}
+
+/// A piece of work and the claim on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed<T> {
+    /// The claim: put it in the [`Change`] that completes the work.
+    pub claim: Claim,
+    /// The work as it stood when claimed.
+    pub item: T,
 }
 
 /// Where a concern stands, in the words the API and its filters use.
@@ -388,19 +555,35 @@ pub struct ConcernFilter {
 }
 
 /// One atomic write: a concern's new state and everything it causes.
+///
+/// It is written whole or not at all, and only while the work it completes
+/// is still claimed with the same token (`claim`) and the concern it carries
+/// is still the version that was read (`concern`): otherwise
+/// [`Store::apply`] answers [`StoreError::Conflict`] and writes nothing.
 #[derive(Debug, Default)]
 pub struct Change {
     /// When the change happens (the engine's `now`): new outbox items fall due then.
     pub at: Instant,
+    /// The claimed work this change completes. Written only if that work's
+    /// current claim has this token; on success the claim ends with the work:
+    /// an inbound item is marked processed, a timer is removed (unless this
+    /// change re-arms it in `set_timers`), and an outbox item must have its
+    /// outcome in `outbox_outcomes` (else [`StoreError::Invalid`]).
+    pub claim: Option<Claim>,
     /// A new enrolment.
     pub enrolment: Option<Enrolment>,
-    /// The concern's new state (inserted if new).
+    /// The concern's new state. Written only if the stored concern's version
+    /// equals [`Concern::version`] (then the stored version goes up by one).
+    /// Version 0 is a new concern: written only if no concern has its id
+    /// and, unless it is already resolved, its sender has no unresolved
+    /// concern ("open unless open", atomic); stored concerns start at 1.
     pub concern: Option<Concern>,
     /// Timeline entries to append.
     pub timeline: Vec<(ConcernId, TimelineEntry)>,
     /// SMS to send.
     pub outbox: Vec<NewOutbox>,
-    /// Outbox items about to be handed to the provider.
+    /// Outbox items about to be handed to the provider. Single-node: a
+    /// claimed item is in flight by being claimed ([`OutboxItem::in_flight`]).
     pub outbox_in_flight: Vec<i64>,
     /// Outcomes of send attempts.
     pub outbox_outcomes: Vec<OutboxOutcome>,
@@ -414,7 +597,8 @@ pub struct Change {
     pub open_pages: Vec<Page>,
     /// Concerns whose pages close.
     pub close_pages: Vec<ConcernId>,
-    /// The inbound item this change processed.
+    /// The inbound item this change processed, when it was not claimed
+    /// (single-node; a claimed item is marked processed through `claim`).
     pub inbound_done: Option<String>,
     /// A number opting out of (true) or back into (false) texts.
     pub opt_out: Option<(PhoneNumber, bool)>,
@@ -428,10 +612,56 @@ pub trait Store: Send + Sync + 'static {
 
     /// Record an inbound item durably; `false` if its key was seen before (a provider retry).
     fn record_inbound(&self, item: &Inbound) -> StoreResult<bool>;
-    /// Inbound items not yet processed, oldest first.
+    /// Inbound items not yet processed, oldest first, whether claimed or not.
+    ///
+    /// Single-node only, and on its way out (use [`Store::claim_inbound`]):
+    /// it reads without claiming, so two nodes would both take an item.
     fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>>;
 
-    /// Apply one change atomically.
+    /// Claim for `node`, until `now + lease`, up to `limit` inbound items not
+    /// yet processed and not under a live claim (none, or its lease ended,
+    /// or it was released), oldest first. Two callers never get one item.
+    fn claim_inbound(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Inbound>>>;
+    /// Claim up to `limit` timers due at or before `now` and not under a
+    /// live claim, earliest first.
+    fn claim_timers(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Timer>>>;
+    /// Claim up to `limit` unsent outbox items due at or before `now` and
+    /// not under a live claim, oldest first; at most one per recipient, and
+    /// never one while an earlier unsent item to the same number exists
+    /// (claimed or not), so texts to one person go out in the order queued.
+    /// An item claimed before whose outcome was never written comes back
+    /// with [`OutboxItem::in_flight`] set.
+    fn claim_outbox(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<OutboxItem>>>;
+    /// Extend the lease of each claim still held (same token, not released,
+    /// work not completed) to `until`; returns those, with the new `until`.
+    /// A claim whose lease ended is still renewed if nobody has claimed the
+    /// work since. The ones missing were lost: stop working on them.
+    fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>>;
+    /// Give work back at once (on a graceful shutdown, or after a
+    /// conflict): it can be claimed again straight away, and a change
+    /// carrying these claims is refused. Claims no longer held are ignored.
+    fn release(&self, claims: &[Claim]) -> StoreResult<()>;
+
+    /// Apply one change atomically, or answer [`StoreError::Conflict`] and
+    /// write nothing (see [`Change`]).
     fn apply(&self, change: Change) -> StoreResult<()>;
 
     /// An enrolment by id.
@@ -445,7 +675,8 @@ pub trait Store: Send + Sync + 'static {
         now: Instant,
     ) -> StoreResult<Vec<Enrolment>>;
 
-    /// A concern by id.
+    /// A concern by id. Every concern a store returns carries its stored
+    /// [`Concern::version`], the one a change must name to write it.
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>>;
     /// A concern's timeline, oldest first.
     fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>>;
@@ -459,21 +690,35 @@ pub trait Store: Send + Sync + 'static {
     /// Work waiting at `now`, for metrics.
     fn backlog(&self, now: Instant) -> StoreResult<Backlog>;
     /// Remove what patients and clinicians wrote from concerns resolved
-    /// before `closed_before` (their text, notes, a carer's name, the texts
-    /// that quoted them, and the raw inbound messages), replacing it with
-    /// `placeholder`; and delete enrolments that ended before then.
-    /// Who was paged, when, and who accepted stays. Works in batches: call
-    /// until it reports nothing left.
+    /// before `closed_before`, replacing it with `placeholder`: what counts
+    /// is domain code ([`Concern::redacted`],
+    /// [`TimelineEntry::redacted`]); every text sent about
+    /// those concerns is replaced too, and the raw inbound messages are
+    /// deleted. Delete enrolments that ended before then. Who was paged,
+    /// when, and who accepted stays. A redacted concern's version goes up, so
+    /// a copy read before cannot write the words back. Works in batches:
+    /// call until it reports no concerns.
     fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<Purged>;
 
-    /// Timers due at or before `now`, earliest first.
+    /// Timers due at or before `now`, earliest first, whether claimed or not.
+    ///
+    /// Single-node only, and on its way out (use [`Store::claim_timers`]).
     fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>>;
     /// Outbox items due at or before `now`, oldest first, at most one per
     /// recipient: an item waits while an earlier one to the same number is
     /// unsent, so several texts to one person go out in the order queued.
+    /// Claims are not looked at.
+    ///
+    /// Single-node only, and on its way out (use [`Store::claim_outbox`]).
     fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>>;
-    /// The earliest instant any timer, or any outbox item `due_outbox` could
-    /// return, falls due.
+    /// The earliest instant at which some work may be there to claim: for
+    /// every timer, every outbox item `claim_outbox` could return (the
+    /// first unsent to its number) and every unprocessed inbound item, its
+    /// due time (an inbound item's arrival) or, if later, the end of the
+    /// lease it is under. An instant in the past means there is work to
+    /// claim now; work another node holds counts from its lease's end, so a
+    /// node that found nothing to claim is not sent straight back (it does
+    /// not spin), and work a dead node held is looked at when its lease ends.
     fn next_due(&self) -> StoreResult<Option<Instant>>;
     /// The outbox item the provider knows by this id.
     fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>>;
@@ -482,10 +727,32 @@ pub trait Store: Send + Sync + 'static {
     fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>>;
     /// The page a clinician had for a concern, if any.
     fn page(&self, concern: ConcernId, staff: &Id) -> StoreResult<Option<Page>>;
-    /// Whether a clinician's code is in use: on an open page, or one closed since `closed_since`.
+    /// Whether a clinician's code is in use: on an open page or one closed
+    /// since `closed_since`, or reserved ([`Store::reserve_code`]) and not
+    /// released, or released since `closed_since`.
     fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool>;
     /// The code last given to this clinician (0 if none).
     fn last_code(&self, staff: &Id) -> StoreResult<u16>;
+    /// The code this clinician replies with for this concern, in one atomic
+    /// step: the one already given (on a page, or reserved), or else the
+    /// next after their last code (1–9999, wrapping) that is not in use (see
+    /// [`Store::code_taken`], with `quarantine_since`), reserved at `at` so
+    /// that no concurrent caller gets it. When all 9,999 are in use, the
+    /// next after their last is reused rather than fail to page.
+    ///
+    /// A reservation is not a page: it is kept apart from pages, so
+    /// [`Store::pages_for`] and [`Store::page`] never see it and a reply
+    /// such as "A12" can only act on a concern the clinician was paged for.
+    /// Opening the page ([`Change::open_pages`]) turns the reservation into
+    /// the page; closing the concern's pages ([`Change::close_pages`])
+    /// releases its reservations into quarantine, as it does pages.
+    fn reserve_code(
+        &self,
+        concern: ConcernId,
+        staff: &Id,
+        quarantine_since: Instant,
+        at: Instant,
+    ) -> StoreResult<u16>;
 
     /// Whether this number has opted out of texts.
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool>;
@@ -511,7 +778,7 @@ pub async fn blocking<T: Send + 'static>(
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await
-        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}").into()))?
 }
 
 /// Open the store a `NIGHTINGALE_STORE` URL names.

@@ -2,8 +2,13 @@
 //!
 //! Every [`Change`] is one Lua script (`redis/apply.lua`, sent as EVALSHA
 //! through [`redis::Script`]), so it lands whole or not at all, and no
-//! other client sees half of it. Reads that take more than one command are
-//! scripts too (`redis/read.lua`), so each sees one consistent state.
+//! other client sees half of it. The script checks first (the claim's
+//! fencing token, the concern's version, "open unless open") and answers
+//! `CONFLICT` or `INVALID` before writing anything, because Redis does not
+//! roll a script back. Claiming work, renewing and releasing claims, and
+//! reserving a page code are scripts too (`redis/write.lua`), as are reads
+//! that take more than one command (`redis/read.lua`), so each sees one
+//! consistent state.
 //!
 //! # Keys
 //!
@@ -20,14 +25,14 @@
 //! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` |
 //! | `e:ends` | zset | enrolments by when they end(ed), for purge |
 //! | `phone:NUMBER` | set | enrolments with this patient or carer number |
-//! | `c:ID` | hash | a concern: `data`, `status`, `sender`, `opened`, `service`, `enrolment`, `closed`, `purged`, `v` (bumped on every write) |
+//! | `c:ID` | hash | a concern: `data`, `status`, `sender`, `opened`, `service`, `enrolment`, `closed`, `purged`, `v` (its version: 1 when stored, bumped on every write) |
 //! | `c:ID:timeline` | list | its timeline entries (JSON), oldest first |
 //! | `c:ID:timers` | hash | its timers: kind → `DUE_MS:SEQ` |
-//! | `c:ID:staff`, `c:ID:outbox` | set | who has a page for it; its outbox items |
+//! | `c:ID:staff`, `c:ID:reserved`, `c:ID:outbox` | set | who has a page for it; who has a code reserved for it; its outbox items |
 //! | `c:all`, `c:unresolved`, `c:enrolment:ID` | zset | the concern lists: members `OPENED:ID` at one score, walked newest first by ZREVRANGEBYLEX |
 //! | `c:from:NUMBER` | zset | unresolved concerns from a sender, same members |
 //! | `c:to-purge` | zset | resolved, not yet purged concerns by when they closed |
-//! | `timers` | zset | every timer, member `CONCERN\|KIND`, by due time |
+//! | `timers` | zset | every timer, member `CONCERN/KIND` (its work key), by due time |
 //! | `o:ID` | hash | an outbox item: `to`, `body`, `purpose`, `staff`, `recipient`, `step`, `concern`, `attempts`, `due`, `queued`, `state`, `provider` |
 //! | `o:id` | counter | the last outbox id |
 //! | `o:to:NUMBER` | zset | unsent items to a number, by id: the queue that keeps texts in order |
@@ -36,7 +41,11 @@
 //! | `o:provider` | hash | provider message id → outbox id |
 //! | `pg:STAFF` | hash | a clinician's pages: concern → `CODE\|OPEN\|OPENED_MS\|CLOSED_MS` |
 //! | `pg:STAFF:open`, `pg:STAFF:closed` | zset | their open pages by when opened, closed ones by when closed |
+//! | `rsv:STAFF` | hash | a clinician's code reservations: concern → `CODE\|RELEASED_MS` (empty while held) |
 //! | `last-code`, `opt-out` | hash | staff → last code; number → 1 (opted out) or 0 |
+//! | `claim:KIND:KEY` | hash | a claim on work (`inbound`, `timer`, `outbox`): `token`, `holder`, `until` (empty once released), `attempts`; kept until the work completes |
+//! | `held:KIND` | zset | work keys under a claim not released, by the end of the lease |
+//! | `claim-token` | counter | the last fencing token |
 //! | `api-key`, `api-key:created`, `secret` | hash | API key hash (hex) → name, → when; secret name → bytes |
 //! | `heartbeat` | counter | what `/readyz` writes |
 //!
@@ -76,12 +85,14 @@ use redis::{FromRedisValue, RedisError, Script};
 
 use self::link::{Link, Target};
 use self::plan::{Plan, corrupt, instant, lex_time, ms};
+use chrono::TimeDelta;
+
 use super::{
-    Backlog, Change, ConcernFilter, ConcernStatus, Inbound, OutboxItem, Page, Purged, Store,
-    StoreError, StoreResult, Timer,
+    Backlog, Change, Claim, Claimed, ConcernFilter, ConcernStatus, Inbound, NodeId, OutboxItem,
+    Page, Purged, Store, StoreError, StoreResult, Timer, WorkKind,
 };
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, TimelineEntry};
+use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
 use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
 
 /// The namespace production uses.
@@ -133,7 +144,11 @@ fn args<const N: usize>(values: [&dyn AsRef<[u8]>; N]) -> Args {
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    StoreError::Unavailable(e.to_string().into())
+}
+
+fn invalid(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(e.to_string().into())
 }
 
 impl RedisStore {
@@ -194,12 +209,74 @@ impl RedisStore {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(e)) => {
                     link.failed(&e).await;
-                    Err(e.to_string())
+                    Err(Some(e))
                 }
-                Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
+                Err(_) => Err(None),
             }
         })?;
-        outcome.map_err(|e| unavailable(format!("Redis at {}: {e}", self.target)))
+        outcome.map_err(|e| match e {
+            // The scripts refuse a write with these codes, before writing anything.
+            Some(e) if e.code() == Some("CONFLICT") => {
+                StoreError::Conflict(e.detail().unwrap_or_default().to_owned().into())
+            }
+            Some(e) if e.code() == Some("INVALID") => invalid(e.detail().unwrap_or_default()),
+            Some(e) => unavailable(format!("Redis at {}: {e}", self.target)),
+            None => unavailable(format!(
+                "Redis at {} did not answer within {CALL_TIMEOUT:?}",
+                self.target
+            )),
+        })
+    }
+
+    /// Claim work of one kind with the write `op` (see `claim` in
+    /// write.lua), turning each row's key and tail into the work with `item`
+    /// (told whether the work had been claimed before).
+    #[allow(clippy::too_many_arguments)]
+    fn claim<T>(
+        &self,
+        op: &str,
+        kind: WorkKind,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+        item: impl Fn(&str, Vec<String>, bool) -> StoreResult<T>,
+    ) -> StoreResult<Vec<Claimed<T>>> {
+        let until = now
+            .checked_add_signed(lease)
+            .filter(|_| lease > TimeDelta::zero())
+            .ok_or_else(|| invalid(format!("a lease of {lease} cannot be held")))?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Vec<String>> = self.write(args([
+            &op,
+            &node.as_str(),
+            &ms(now),
+            &ms(until),
+            &limit.to_string(),
+        ]))?;
+        rows.into_iter()
+            .map(|row| {
+                let mut row = row.into_iter();
+                let (Some(key), Some(token), Some(attempts), Some(before)) =
+                    (row.next(), row.next(), row.next(), row.next())
+                else {
+                    return Err(corrupt("a claim of the wrong shape"));
+                };
+                Ok(Claimed {
+                    item: item(&key, row.collect(), before == "1")?,
+                    claim: Claim {
+                        kind,
+                        key,
+                        token: token.parse().map_err(corrupt)?,
+                        holder: node.clone(),
+                        until,
+                        attempts: attempts.parse().map_err(corrupt)?,
+                    },
+                })
+            })
+            .collect()
     }
 
     /// Run one of the scripts with `args` after its name.
@@ -270,6 +347,29 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(corrupt)
 }
 
+/// A concern with the version its hash holds (the copy in its JSON is not
+/// kept up to date).
+fn concern_from((data, version): (String, u64)) -> StoreResult<Concern> {
+    let mut c: Concern = from_json(&data)?;
+    c.version = version;
+    Ok(c)
+}
+
+/// Claims as `renew` and `release` in write.lua read them.
+fn claims_json(claims: &[Claim]) -> StoreResult<String> {
+    let rows: Vec<[String; 3]> = claims
+        .iter()
+        .map(|c| {
+            [
+                c.kind.as_str().to_owned(),
+                c.key.clone(),
+                c.token.to_string(),
+            ]
+        })
+        .collect();
+    serde_json::to_string(&rows).map_err(corrupt)
+}
+
 impl Store for RedisStore {
     fn ping(&self) -> StoreResult<()> {
         // Through a script, as every write goes: a Redis that is down, out
@@ -295,6 +395,106 @@ impl Store for RedisStore {
         }
         let rows: Vec<String> = self.read(args([&"pending_inbound", &limit.to_string()]))?;
         rows.iter().map(|r| from_json(r)).collect()
+    }
+
+    fn claim_inbound(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Inbound>>> {
+        self.claim(
+            "claim_inbound",
+            WorkKind::Inbound,
+            node,
+            now,
+            lease,
+            limit,
+            |_, rest, _| match rest.as_slice() {
+                [data] => from_json(data),
+                _ => Err(corrupt("a claimed inbound item without its data")),
+            },
+        )
+    }
+
+    fn claim_timers(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Timer>>> {
+        self.claim(
+            "claim_timers",
+            WorkKind::Timer,
+            node,
+            now,
+            lease,
+            limit,
+            |key, rest, _| {
+                let (concern, kind) = key
+                    .split_once('/')
+                    .ok_or_else(|| corrupt("a timer claim key without its kind"))?;
+                match rest.as_slice() {
+                    [stamp] => plan::timer(&[concern.to_owned(), kind.to_owned(), stamp.clone()]),
+                    _ => Err(corrupt("a claimed timer without its due time")),
+                }
+            },
+        )
+    }
+
+    fn claim_outbox(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
+        self.claim(
+            "claim_outbox",
+            WorkKind::Outbox,
+            node,
+            now,
+            lease,
+            limit,
+            |key, fields, claimed_before| {
+                let mut pairs = vec!["id".to_owned(), key.to_owned()];
+                pairs.extend(fields);
+                let mut item = plan::outbox_item(pairs)?;
+                // Claimed before and not completed: it may have reached the provider.
+                item.in_flight |= claimed_before;
+                Ok(item)
+            },
+        )
+    }
+
+    fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let renewed: Vec<usize> =
+            self.write(args([&"renew", &claims_json(claims)?, &ms(until)]))?;
+        renewed
+            .into_iter()
+            .map(|i| {
+                let claim = claims
+                    .get(i.wrapping_sub(1))
+                    .ok_or_else(|| corrupt("renew named a claim it was not given"))?;
+                Ok(Claim {
+                    until,
+                    ..claim.clone()
+                })
+            })
+            .collect()
+    }
+
+    fn release(&self, claims: &[Claim]) -> StoreResult<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
+        self.write::<String>(args([&"release", &claims_json(claims)?]))
+            .map(|_| ())
     }
 
     fn apply(&self, change: Change) -> StoreResult<()> {
@@ -339,8 +539,8 @@ impl Store for RedisStore {
     }
 
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {
-        let data: Option<String> = self.hget(&["c", &id.to_string()], "data")?;
-        data.map(|d| from_json(&d)).transpose()
+        let row: Option<(String, u64)> = self.read(args([&"concern", &id.to_string()]))?;
+        row.map(concern_from).transpose()
     }
 
     fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>> {
@@ -355,8 +555,9 @@ impl Store for RedisStore {
     }
 
     fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>> {
-        let data: Option<String> = self.read(args([&"open_concern_from", &sender.as_str()]))?;
-        data.map(|d| from_json(&d)).transpose()
+        let row: Option<(String, u64)> =
+            self.read(args([&"open_concern_from", &sender.as_str()]))?;
+        row.map(concern_from).transpose()
     }
 
     fn concerns(&self, filter: &ConcernFilter) -> StoreResult<Vec<Concern>> {
@@ -390,7 +591,7 @@ impl Store for RedisStore {
             .opened_since
             .map_or_else(|| "-".to_owned(), |t| format!("[{}", lex_time(t)));
         let service = filter.service.as_ref().map(Id::as_str).unwrap_or_default();
-        let rows: Vec<String> = self.read(args([
+        let rows: Vec<(String, u64)> = self.read(args([
             &"concerns",
             &index,
             &max,
@@ -399,7 +600,7 @@ impl Store for RedisStore {
             &statuses,
             &service,
         ]))?;
-        rows.iter().map(|r| from_json(r)).collect()
+        rows.into_iter().map(concern_from).collect()
     }
 
     fn unresolved_concerns(&self) -> StoreResult<u64> {
@@ -426,37 +627,42 @@ impl Store for RedisStore {
     }
 
     fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<Purged> {
+        // What counts as personal data is the domain's to say, so the
+        // redaction happens here, between a script that reads the
+        // candidates and one that writes each back only if it has not
+        // changed since (its version and timeline length are checked): a
+        // concern written in between waits for the next call.
         let cutoff = ms(closed_before);
         let candidates: Vec<Vec<String>> = self.read(args([
             &"purge_candidates",
             &cutoff,
             &PURGE_BATCH.to_string(),
         ]))?;
-        let mut concerns = 0;
+        let mut purged = Purged::default();
         for batch in candidates.chunks(PURGE_WRITE_BATCH) {
-            let mut call = args([&"purge_concerns", &placeholder]);
+            let mut rows = Vec::with_capacity(batch.len());
             for row in batch {
                 let [id, version, data, timeline @ ..] = row.as_slice() else {
                     return Err(corrupt("a purge candidate of the wrong shape"));
                 };
-                let mut changed = Vec::new();
-                for (i, entry) in timeline.iter().enumerate() {
-                    if let Some(redacted) = plan::redact_entry(entry, placeholder)? {
-                        changed.push((i, redacted));
-                    }
-                }
-                call.extend(args([
-                    id,
-                    version,
-                    &timeline.len().to_string(),
-                    &plan::redact_concern(data, placeholder)?,
-                    &changed.len().to_string(),
-                ]));
-                for (i, redacted) in changed {
-                    call.extend(args([&i.to_string(), &redacted]));
-                }
+                // Unreadable, so nothing can say what in it is personal: set
+                // aside for an operator (an empty document), not picked up
+                // by every batch after this one.
+                let redacted = match serde_json::from_str::<Concern>(data) {
+                    Ok(concern) => plan::json(&concern.redacted(placeholder))?,
+                    Err(_) => String::new(),
+                };
+                let entries = timeline
+                    .iter()
+                    .map(|entry| plan::json(&redact_entry(entry, placeholder, closed_before)))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                rows.push((id, version, timeline.len().to_string(), redacted, entries));
             }
-            concerns += self.write::<u64>(call)?;
+            let rows = serde_json::to_string(&rows).map_err(corrupt)?;
+            let (concerns, set_aside): (u64, u64) =
+                self.write(args([&"purge_concerns", &placeholder, &rows]))?;
+            purged.concerns += concerns;
+            purged.set_aside += set_aside;
         }
         let drain = |what: &str| -> StoreResult<u64> {
             let mut total = 0;
@@ -468,13 +674,9 @@ impl Store for RedisStore {
                 }
             }
         };
-        let inbound = drain("purge_inbound")?;
-        let enrolments = drain("purge_enrolments")?;
-        Ok(Purged {
-            concerns,
-            inbound,
-            enrolments,
-        })
+        purged.inbound = drain("purge_inbound")?;
+        purged.enrolments = drain("purge_enrolments")?;
+        Ok(purged)
     }
 
     fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
@@ -522,23 +724,32 @@ impl Store for RedisStore {
     }
 
     fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool> {
-        // The same pages `pages_for` returns: open ones, and those closed since.
-        let rows: Vec<(String, String)> =
-            self.read(args([&"pages_for", &staff.as_str(), &ms(closed_since)]))?;
-        for (concern, record) in &rows {
-            let page = plan::page(concern.parse().map_err(corrupt)?, staff, record)?;
-            let recent = page.open
-                || plan::page_closed_at(record)?.is_some_and(|closed| closed >= closed_since);
-            if page.code == code && recent {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let codes: Vec<u16> =
+            self.read(args([&"codes_in_use", &staff.as_str(), &ms(closed_since)]))?;
+        Ok(codes.contains(&code))
     }
 
     fn last_code(&self, staff: &Id) -> StoreResult<u16> {
         let code: Option<u16> = self.hget(&["last-code"], staff.as_str())?;
         Ok(code.unwrap_or(0))
+    }
+
+    fn reserve_code(
+        &self,
+        concern: ConcernId,
+        staff: &Id,
+        quarantine_since: Instant,
+        at: Instant,
+    ) -> StoreResult<u16> {
+        // `at` is not stored: a reservation's age is never asked, only
+        // whether it is held or when it was released.
+        let _ = at;
+        self.write(args([
+            &"reserve_code",
+            &concern.to_string(),
+            &staff.as_str(),
+            &ms(quarantine_since),
+        ]))
     }
 
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool> {
@@ -620,6 +831,25 @@ impl Store for RedisStore {
             )));
         }
         Ok(())
+    }
+}
+
+/// A timeline entry as [`TimelineEntry::redacted`] says. It is written back
+/// from its typed form, so fields the code no longer knows go too; one that
+/// cannot be read at all becomes a note saying only `placeholder`, at the
+/// time it records if that can be read, else at the cutoff.
+fn redact_entry(entry: &str, placeholder: &str, cutoff: Instant) -> TimelineEntry {
+    match serde_json::from_str::<TimelineEntry>(entry) {
+        Ok(entry) => entry.redacted(placeholder),
+        Err(_) => TimelineEntry {
+            at: serde_json::from_str::<serde_json::Value>(entry)
+                .ok()
+                .and_then(|v| v.get("at")?.as_str()?.parse().ok())
+                .unwrap_or(cutoff),
+            event: TimelineEvent::Note {
+                text: placeholder.to_owned(),
+            },
+        },
     }
 }
 
@@ -727,6 +957,103 @@ mod tests {
         let copy = RedisStore::open(&restored.url()).unwrap();
         assert_eq!(copy.pending_inbound(10).unwrap(), [sms("SM1")]);
         assert_eq!(copy.secret("page-links").unwrap(), secret);
+    }
+
+    /// Cases beyond the conformance suite, run on both backends so that
+    /// Redis keeps to what SQLite does.
+    fn on_both(case: impl Fn(Arc<dyn Store>)) {
+        let dir = tempfile::tempdir().unwrap();
+        case(Arc::new(
+            crate::store::sqlite::SqliteStore::open(&dir.path().join("n.db")).unwrap(),
+        ));
+        let server = RedisServer::start();
+        case(Arc::new(RedisStore::open(&server.url()).unwrap()));
+    }
+
+    fn concern(sender: &str) -> Concern {
+        Concern {
+            id: ConcernId::new(),
+            enrolment: None,
+            service: None,
+            sender: PhoneNumber::parse(sender).unwrap(),
+            party: crate::concern::Party::Patient,
+            opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
+            text: "My dressing is leaking".into(),
+            escalation: crate::escalation::Escalation::new(false),
+            pictures_explained: false,
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn a_resolved_concern_cannot_be_stored_again_as_new() {
+        on_both(|store| {
+            let now = "2026-11-27T19:05:00Z".parse().unwrap();
+            let mut c = concern("+447700900123");
+            c.escalation.status = crate::escalation::Status::Resolved {
+                by: None,
+                at: now,
+                note: None,
+            };
+            let new = |c: &Concern| Change {
+                at: now,
+                concern: Some(c.clone()),
+                ..Change::default()
+            };
+            store.apply(new(&c)).unwrap();
+            let again = store.apply(new(&c));
+            assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        });
+    }
+
+    #[test]
+    fn a_released_claim_cannot_be_renewed_and_an_outcome_ends_any_claim_on_its_text() {
+        on_both(|store| {
+            let now: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
+            let lease = TimeDelta::seconds(30);
+            let a = NodeId::new("a");
+            let text = |to: &str| crate::store::NewOutbox {
+                concern: None,
+                to: PhoneNumber::parse(to).unwrap(),
+                body: "Hello".into(),
+                purpose: crate::store::Purpose::Notice,
+                staff: None,
+                recipient: "patient".into(),
+                step: None,
+            };
+            store
+                .apply(Change {
+                    at: now,
+                    outbox: vec![text("+447700900123"), text("+447700900124")],
+                    ..Change::default()
+                })
+                .unwrap();
+            let held = store.claim_outbox(&a, now, lease, 1).unwrap();
+            store.release(&[held[0].claim.clone()]).unwrap();
+            assert!(
+                store
+                    .renew(&[held[0].claim.clone()], now + lease)
+                    .unwrap()
+                    .is_empty(),
+                "released is released"
+            );
+            // A holds both; B's change cancels the second (as a concern
+            // that moved on does): A's claim on it ends with it.
+            let held = store.claim_outbox(&a, now, lease, 2).unwrap();
+            let claims: Vec<Claim> = held.iter().map(|h| h.claim.clone()).collect();
+            store
+                .apply(Change {
+                    at: now,
+                    outbox_outcomes: vec![crate::store::OutboxOutcome::Cancelled {
+                        id: held[1].item.id,
+                    }],
+                    ..Change::default()
+                })
+                .unwrap();
+            let renewed = store.renew(&claims, now + lease).unwrap();
+            assert_eq!(renewed.len(), 1);
+            assert_eq!(renewed[0].key, held[0].claim.key);
+        });
     }
 
     #[test]

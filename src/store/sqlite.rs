@@ -6,6 +6,12 @@
 //! them with one fsync. Readers use their own connections, which WAL lets
 //! run alongside the writer. A write returns only after its commit, so a
 //! `200` to the provider means the message is on disk.
+//!
+//! Claims, fencing tokens, concern versions and code reservations (the
+//! contract for several nodes, docs/adr/0007) are checked and written by
+//! the same writer, inside each change's savepoint: one writer makes every
+//! check-then-write atomic. Several nodes on one file are still not
+//! supported: `serve` holds [`ServeLock`] on it.
 
 use std::any::Any;
 use std::path::Path;
@@ -16,9 +22,11 @@ use std::thread;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use chrono::TimeDelta;
+
 use super::{
-    Change, ConcernFilter, ConcernStatus, Inbound, NewOutbox, OutboxItem, OutboxOutcome, Page,
-    Purpose, Store, StoreError, StoreResult, Timer, TimerKind,
+    Change, Claim, Claimed, ConcernFilter, ConcernStatus, Inbound, NewOutbox, NodeId, OutboxItem,
+    OutboxOutcome, Page, Purpose, Store, StoreError, StoreResult, Timer, TimerKind, WorkKind,
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
@@ -27,7 +35,7 @@ use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
 
-type Job = Box<dyn FnOnce(&Transaction<'_>) -> rusqlite::Result<Box<dyn Any + Send>> + Send>;
+type Job = Box<dyn FnOnce(&Transaction<'_>) -> StoreResult<Box<dyn Any + Send>> + Send>;
 
 struct WriteRequest {
     job: Job,
@@ -172,6 +180,35 @@ const MIGRATIONS: &[&str] = &[
     r"
     CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), beats INTEGER NOT NULL);
     ",
+    // 7: the contract for several nodes. Work is claimed with a lease and a
+    // fencing token (one row per claimed piece of work, kept until the work
+    // completes so that `attempts` counts the claims that did not; `until`
+    // is NULL once released); tokens come from one counter. A concern has a
+    // version, bumped on every write (stored concerns start at 1). Page
+    // codes reserved before their page is written are kept apart from pages.
+    r"
+    CREATE TABLE claims (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        token INTEGER NOT NULL,
+        holder TEXT NOT NULL,
+        until INTEGER,
+        attempts INTEGER NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE TABLE claim_tokens (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
+    INSERT INTO claim_tokens (id, last) VALUES (1, 0);
+    ALTER TABLE concerns ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE code_reservations (
+        concern_id TEXT NOT NULL,
+        staff TEXT NOT NULL,
+        code INTEGER NOT NULL,
+        reserved_at INTEGER NOT NULL,
+        closed_at INTEGER,
+        PRIMARY KEY (concern_id, staff)
+    );
+    CREATE INDEX code_reservations_by_staff ON code_reservations(staff, code);
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -186,11 +223,43 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    StoreError::Unavailable(e.to_string().into())
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
+    StoreError::Corrupt(e.to_string().into())
+}
+
+fn conflict(why: String) -> StoreError {
+    StoreError::Conflict(why.into())
+}
+
+fn invalid(why: String) -> StoreError {
+    StoreError::Invalid(why.into())
+}
+
+/// What an SQLite error means for the caller: a broken constraint is a
+/// write that will never succeed; damage is corruption; a value that does
+/// not read back as its type is corrupt data; the rest (busy, locked, disk
+/// full, I/O) may pass.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        let kind = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                ErrorCode::ConstraintViolation | ErrorCode::TooBig => StoreError::Invalid,
+                ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt,
+                _ => StoreError::Unavailable,
+            },
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..) => StoreError::Corrupt,
+            rusqlite::Error::ToSqlConversionFailure(..) => StoreError::Invalid,
+            _ => StoreError::Unavailable,
+        };
+        kind(Box::new(e))
+    }
 }
 
 fn ms(t: Instant) -> i64 {
@@ -207,6 +276,18 @@ fn json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(corrupt)
+}
+
+/// A concern row (`data, version`), as read.
+fn concern_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64)> {
+    Ok((row.get(0)?, row.get(1)?))
+}
+
+/// A concern with the version its row holds (the copy in its JSON is not kept up to date).
+fn concern_from((data, version): (String, i64)) -> StoreResult<Concern> {
+    let mut c: Concern = from_json(&data)?;
+    c.version = version as u64;
+    Ok(c)
 }
 
 impl SqliteStore {
@@ -235,7 +316,7 @@ impl SqliteStore {
 
     fn write<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<R> + Send + 'static,
+        f: impl FnOnce(&Transaction<'_>) -> StoreResult<R> + Send + 'static,
     ) -> StoreResult<R> {
         let (reply, done) = mpsc::sync_channel(1);
         let job: Job = Box::new(move |tx| f(tx).map(|r| Box::new(r) as Box<dyn Any + Send>));
@@ -270,7 +351,7 @@ impl SqliteStore {
             Some(c) => c,
             None => open_connection(&self.path).map_err(unavailable)?,
         };
-        let result = f(&conn).map_err(unavailable);
+        let result = f(&conn).map_err(StoreError::from);
         if let Ok(mut readers) = self.readers.lock() {
             readers.push(conn);
         }
@@ -337,15 +418,15 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteRequest>) {
 }
 
 fn run_in_savepoint(tx: &Transaction<'_>, job: Job) -> StoreResult<Box<dyn Any + Send>> {
-    tx.execute_batch("SAVEPOINT job").map_err(unavailable)?;
+    tx.execute_batch("SAVEPOINT job")?;
     match job(tx) {
         Ok(value) => {
-            tx.execute_batch("RELEASE job").map_err(unavailable)?;
+            tx.execute_batch("RELEASE job")?;
             Ok(value)
         }
         Err(e) => {
             let _ = tx.execute_batch("ROLLBACK TO job; RELEASE job");
-            Err(unavailable(e))
+            Err(e)
         }
     }
 }
@@ -355,7 +436,7 @@ fn run_in_savepoint(tx: &Transaction<'_>, job: Job) -> StoreResult<Box<dyn Any +
 /// index that serves them (see migration 4).
 fn concerns_query(filter: &ConcernFilter) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
-    let mut sql = String::from("SELECT data FROM concerns WHERE 1");
+    let mut sql = String::from("SELECT data, version FROM concerns WHERE 1");
     let mut values = Vec::new();
     let wanted: Vec<ConcernStatus> = ConcernStatus::ALL
         .into_iter()
@@ -396,7 +477,22 @@ fn concerns_query(filter: &ConcernFilter) -> (String, Vec<rusqlite::types::Value
     (sql, values)
 }
 
-fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
+fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
+    // The checks come first; any refusal rolls the savepoint back whole.
+    if let Some(claim) = &change.claim {
+        check_claim(tx, claim)?;
+        if claim.kind == WorkKind::Outbox
+            && !change
+                .outbox_outcomes
+                .iter()
+                .any(|o| o.id().to_string() == claim.key)
+        {
+            return Err(invalid(format!(
+                "the change completes outbox item {} but writes no outcome for it",
+                claim.key
+            )));
+        }
+    }
     if let Some(e) = &change.enrolment {
         tx.execute(
             "INSERT INTO enrolments (id, data, ends_at, ended_at) VALUES (?1, ?2, ?3, NULL)",
@@ -412,24 +508,7 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
         }
     }
     if let Some(c) = &change.concern {
-        tx.execute(
-            "INSERT INTO concerns (id, sender, resolved, opened_at, data, closed_at, status, service, enrolment_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 THEN ?6 END, ?7, ?8, ?9)
-             ON CONFLICT(id) DO UPDATE SET resolved = excluded.resolved, data = excluded.data,
-                 closed_at = CASE WHEN excluded.resolved THEN COALESCE(concerns.closed_at, ?6) END,
-                 status = excluded.status",
-            params![
-                c.id.to_string(),
-                c.sender.as_str(),
-                c.escalation.is_resolved(),
-                ms(c.opened_at),
-                json(c)?,
-                ms(change.at),
-                ConcernStatus::of(c).as_str(),
-                c.service.as_ref().map(Id::as_str),
-                c.enrolment.map(|e| e.to_string()),
-            ],
-        )?;
+        write_concern(tx, c, ms(change.at))?;
     }
     for (concern, entry) in &change.timeline {
         tx.execute(
@@ -437,14 +516,29 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
             params![concern.to_string(), ms(entry.at), json(entry)?],
         )?;
     }
+    // A timer removed or replaced is other work than the one claimed: its
+    // claim goes with it.
     for concern in &change.cancel_timers {
         tx.execute(
             "DELETE FROM timers WHERE concern_id = ?1",
             params![concern.to_string()],
         )?;
+        for kind in TimerKind::ALL {
+            end_claim(tx, WorkKind::Timer, &super::timer_key(*concern, kind))?;
+        }
+    }
+    if let Some(claim) = change.claim.as_ref().filter(|c| c.kind == WorkKind::Timer) {
+        let (concern, kind) = claim
+            .key
+            .split_once('/')
+            .ok_or_else(|| invalid(format!("timer claim key {:?}", claim.key)))?;
+        tx.execute(
+            "DELETE FROM timers WHERE concern_id = ?1 AND kind = ?2",
+            params![concern, kind],
+        )?;
     }
     if let Some(fired) = &change.fired_timer {
-        tx.execute(
+        let removed = tx.execute(
             "DELETE FROM timers WHERE concern_id = ?1 AND kind = ?2 AND due_at = ?3 AND seq = ?4",
             params![
                 fired.concern.to_string(),
@@ -453,6 +547,9 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
                 fired.seq as i64
             ],
         )?;
+        if removed > 0 {
+            end_claim(tx, WorkKind::Timer, &fired.work_key())?;
+        }
     }
     for t in &change.set_timers {
         tx.execute(
@@ -460,10 +557,15 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
              ON CONFLICT(concern_id, kind) DO UPDATE SET due_at = excluded.due_at, seq = excluded.seq",
             params![t.concern.to_string(), t.kind.as_str(), ms(t.due_at), t.seq as i64],
         )?;
+        end_claim(tx, WorkKind::Timer, &t.work_key())?;
     }
     for concern in &change.close_pages {
         tx.execute(
             "UPDATE pages SET open = 0, closed_at = ?2 WHERE concern_id = ?1 AND open = 1",
+            params![concern.to_string(), ms(change.at)],
+        )?;
+        tx.execute(
+            "UPDATE code_reservations SET closed_at = ?2 WHERE concern_id = ?1 AND closed_at IS NULL",
             params![concern.to_string(), ms(change.at)],
         )?;
     }
@@ -476,6 +578,11 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
         tx.execute(
             "INSERT INTO last_codes (staff, code) VALUES (?1, ?2) ON CONFLICT(staff) DO UPDATE SET code = excluded.code",
             params![p.staff.as_str(), p.code],
+        )?;
+        // The page holds the code from now on.
+        tx.execute(
+            "DELETE FROM code_reservations WHERE concern_id = ?1 AND staff = ?2",
+            params![p.concern.to_string(), p.staff.as_str()],
         )?;
     }
     let now = ms(change.at);
@@ -505,12 +612,20 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
                 tx.execute("UPDATE outbox SET state = 'cancelled' WHERE id = ?1", params![id])?
             }
         };
+        end_claim(tx, WorkKind::Outbox, &outcome.id().to_string())?;
     }
-    if let Some(key) = &change.inbound_done {
+    let processed = change
+        .claim
+        .iter()
+        .filter(|c| c.kind == WorkKind::Inbound)
+        .map(|c| &c.key)
+        .chain(&change.inbound_done);
+    for key in processed {
         tx.execute(
-            "UPDATE inbound SET processed_at = ?2 WHERE key = ?1",
+            "UPDATE inbound SET processed_at = ?2 WHERE key = ?1 AND processed_at IS NULL",
             params![key, now],
         )?;
+        end_claim(tx, WorkKind::Inbound, key)?;
     }
     if let Some((phone, opted_out)) = &change.opt_out {
         tx.execute(
@@ -518,10 +633,117 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<()> {
             params![phone.as_str(), opted_out],
         )?;
     }
+    if let Some(claim) = &change.claim {
+        end_claim(tx, claim.kind, &claim.key)?;
+    }
     Ok(())
 }
 
-fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> rusqlite::Result<()> {
+/// Refuse unless `claim` is still its work's current claim: same token, not
+/// released, and the work not completed since.
+fn check_claim(tx: &Transaction<'_>, claim: &Claim) -> StoreResult<()> {
+    let held: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT token, holder FROM claims WHERE kind = ?1 AND key = ?2 AND until IS NOT NULL",
+            params![claim.kind.as_str(), claim.key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match held {
+        Some((token, _)) if token as u64 == claim.token => Ok(()),
+        Some((token, holder)) => Err(conflict(format!(
+            "{} {} is now claimed by {holder} with token {token}, not {}",
+            claim.kind.as_str(),
+            claim.key,
+            claim.token
+        ))),
+        None => Err(conflict(format!(
+            "{} {} is no longer claimed with token {} (completed or released)",
+            claim.kind.as_str(),
+            claim.key,
+            claim.token
+        ))),
+    }
+}
+
+/// The work is done (or gone): forget its claim, and with it the count of attempts.
+fn end_claim(tx: &Transaction<'_>, kind: WorkKind, key: &str) -> StoreResult<()> {
+    tx.execute(
+        "DELETE FROM claims WHERE kind = ?1 AND key = ?2",
+        params![kind.as_str(), key],
+    )?;
+    Ok(())
+}
+
+/// Write a concern if it is still the version the caller read (a new one,
+/// version 0, only if it is new and its sender has nothing unresolved), and
+/// bump its version.
+fn write_concern(tx: &Transaction<'_>, c: &Concern, at: i64) -> StoreResult<()> {
+    let id = c.id.to_string();
+    if c.version == 0 {
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM concerns WHERE id = ?1)",
+            params![id],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Err(conflict(format!("concern {id} was stored already")));
+        }
+        if !c.escalation.is_resolved() {
+            let open: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM concerns WHERE sender = ?1 AND resolved = 0 LIMIT 1",
+                    params![c.sender.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(open) = open {
+                return Err(conflict(format!(
+                    "the sender of new concern {id} has concern {open} unresolved"
+                )));
+            }
+        }
+        tx.execute(
+            "INSERT INTO concerns (id, sender, resolved, opened_at, data, closed_at, status, service, enrolment_id, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 THEN ?6 END, ?7, ?8, ?9, 1)",
+            params![
+                id,
+                c.sender.as_str(),
+                c.escalation.is_resolved(),
+                ms(c.opened_at),
+                json(c)?,
+                at,
+                ConcernStatus::of(c).as_str(),
+                c.service.as_ref().map(Id::as_str),
+                c.enrolment.map(|e| e.to_string()),
+            ],
+        )?;
+        return Ok(());
+    }
+    let written = tx.execute(
+        "UPDATE concerns SET resolved = ?2, data = ?3,
+             closed_at = CASE WHEN ?2 THEN COALESCE(closed_at, ?4) END,
+             status = ?5, version = version + 1
+         WHERE id = ?1 AND version = ?6",
+        params![
+            id,
+            c.escalation.is_resolved(),
+            json(c)?,
+            at,
+            ConcernStatus::of(c).as_str(),
+            c.version as i64,
+        ],
+    )?;
+    if written == 0 {
+        return Err(conflict(format!(
+            "concern {id} changed since version {} was read (or is gone)",
+            c.version
+        )));
+    }
+    Ok(())
+}
+
+fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
         params![
@@ -576,12 +798,215 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
     })())
 }
 
-const OUTBOX_COLUMNS: &str = "id, concern_id, to_number, body, purpose, staff, recipient, attempts, due_at, provider_id, state, queued_at, step";
+/// Rewrite every timeline entry of a concern as [`TimelineEntry::redacted`]
+/// says. Each is written back from its typed form, so fields the code no
+/// longer knows (a forward's quoted text, as early versions stored it) go
+/// too; an entry that cannot be read at all becomes a note saying only
+/// `placeholder`.
+fn redact_timeline(tx: &Transaction<'_>, concern: &str, placeholder: &str) -> StoreResult<()> {
+    let rows: Vec<(i64, i64, String)> = {
+        let mut stmt =
+            tx.prepare_cached("SELECT seq, at, data FROM timeline WHERE concern_id = ?1")?;
+        let rows = stmt.query_map(params![concern], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (seq, at, data) in rows {
+        let redacted = match serde_json::from_str::<TimelineEntry>(&data) {
+            Ok(entry) => entry.redacted(placeholder),
+            Err(_) => TimelineEntry {
+                at: instant(at),
+                event: crate::concern::TimelineEvent::Note {
+                    text: placeholder.to_owned(),
+                },
+            },
+        };
+        tx.execute(
+            "UPDATE timeline SET data = ?2 WHERE seq = ?1",
+            params![seq, json(&redacted)?],
+        )?;
+    }
+    Ok(())
+}
+
+const OUTBOX_COLUMNS: &str = "o.id, o.concern_id, o.to_number, o.body, o.purpose, o.staff, o.recipient, o.attempts, o.due_at, o.provider_id, o.state, o.queued_at, o.step";
 
 /// An unsent outbox item `o` that is the earliest unsent one to its number:
 /// only such an item may be sent, so texts to one person keep their order.
 const HEAD_OF_LINE: &str = "o.state IN ('pending', 'in_flight') AND NOT EXISTS (
     SELECT 1 FROM outbox e WHERE e.to_number = o.to_number AND e.id < o.id AND e.state IN ('pending', 'in_flight'))";
+
+/// How each kind of work is named in claims, as SQL over its table's alias
+/// (`i` inbound, `t` timers, `o` outbox): the same keys as
+/// [`Inbound::key`], [`Timer::work_key`] and [`OutboxItem::work_key`].
+fn work_key_sql(kind: WorkKind) -> &'static str {
+    match kind {
+        WorkKind::Inbound => "i.key",
+        WorkKind::Timer => "t.concern_id || '/' || t.kind",
+        WorkKind::Outbox => "CAST(o.id AS TEXT)",
+    }
+}
+
+/// SQL that is true while the work (of its table's row) has a claim row
+/// for which `lease` holds (e.g. `c.until > ?1`: a claim live at `?1`).
+fn claimed_sql(kind: WorkKind, lease: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM claims c WHERE c.kind = '{}' AND c.key = {} AND ({lease}))",
+        kind.as_str(),
+        work_key_sql(kind)
+    )
+}
+
+/// Hand out claims on `picked` (key, item), in order, to `node` until
+/// `until`: fresh tokens from the counter, and `attempts` one more than the
+/// last claim's when the work was claimed before and not completed.
+fn grant<T>(
+    tx: &Transaction<'_>,
+    kind: WorkKind,
+    node: &NodeId,
+    until: Instant,
+    picked: Vec<(String, T)>,
+) -> StoreResult<Vec<Claimed<T>>> {
+    if picked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = picked.len() as i64;
+    let last: i64 = tx.query_row(
+        "UPDATE claim_tokens SET last = last + ?1 WHERE id = 1 RETURNING last",
+        params![count],
+        |r| r.get(0),
+    )?;
+    let mut claimed = Vec::with_capacity(picked.len());
+    for (token, (key, item)) in (last - count + 1..).zip(picked) {
+        let attempts: i64 = tx.query_row(
+            "INSERT INTO claims (kind, key, token, holder, until, attempts) VALUES (?1, ?2, ?3, ?4, ?5, 0)
+             ON CONFLICT(kind, key) DO UPDATE SET token = excluded.token, holder = excluded.holder,
+                 until = excluded.until, attempts = claims.attempts + 1
+             RETURNING attempts",
+            params![kind.as_str(), key, token, node.as_str(), ms(until)],
+            |r| r.get(0),
+        )?;
+        claimed.push(Claimed {
+            claim: Claim {
+                kind,
+                key,
+                token: token as u64,
+                holder: node.clone(),
+                until,
+                attempts: attempts as u32,
+            },
+            item,
+        });
+    }
+    Ok(claimed)
+}
+
+/// A timer row: `concern_id, kind, due_at, seq`.
+fn timer_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Timer>> {
+    let concern: String = row.get(0)?;
+    let kind: String = row.get(1)?;
+    let due_at: i64 = row.get(2)?;
+    let seq: i64 = row.get(3)?;
+    Ok((|| {
+        Ok(Timer {
+            concern: concern.parse().map_err(corrupt)?,
+            kind: TimerKind::parse(&kind).ok_or_else(|| corrupt(format!("timer kind {kind:?}")))?,
+            due_at: instant(due_at),
+            seq: seq as u64,
+        })
+    })())
+}
+
+/// The codes a clinician has in use: on an open page or one closed since
+/// `?2`, or reserved and not released, or released since `?2` (`?1` is the
+/// clinician).
+const CODES_IN_USE: &str = "SELECT code FROM pages WHERE staff = ?1 AND (open = 1 OR closed_at >= ?2)
+    UNION SELECT code FROM code_reservations WHERE staff = ?1 AND (closed_at IS NULL OR closed_at >= ?2)";
+
+/// The code a clinician has for a concern (see [`Store::reserve_code`]).
+fn reserve_code(
+    tx: &Transaction<'_>,
+    concern: &str,
+    staff: &str,
+    quarantine_since: i64,
+    at: i64,
+) -> StoreResult<u16> {
+    // The code already given: on a page, or reserved (and in use again if
+    // the reservation had been released).
+    let given = [
+        "SELECT code FROM pages WHERE concern_id = ?1 AND staff = ?2",
+        "UPDATE code_reservations SET closed_at = NULL WHERE concern_id = ?1 AND staff = ?2 RETURNING code",
+    ];
+    for sql in given {
+        let code: Option<i64> = tx
+            .query_row(sql, params![concern, staff], |r| r.get(0))
+            .optional()?;
+        if let Some(code) = code {
+            return Ok(code as u16);
+        }
+    }
+    // Reservations out of quarantine hold nothing any more.
+    tx.execute(
+        "DELETE FROM code_reservations WHERE staff = ?1 AND closed_at < ?2",
+        params![staff, quarantine_since],
+    )?;
+    let in_use: std::collections::HashSet<i64> = {
+        let mut stmt = tx.prepare_cached(CODES_IN_USE)?;
+        let rows = stmt.query_map(params![staff, quarantine_since], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let last: i64 = tx
+        .query_row(
+            "SELECT code FROM last_codes WHERE staff = ?1",
+            params![staff],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let after = |i: i64| (last + i - 1).rem_euclid(9999) + 1;
+    // 9,999 codes in use for one person: reuse one rather than fail to page.
+    let code = (1..=9999)
+        .map(after)
+        .find(|c| !in_use.contains(c))
+        .unwrap_or_else(|| after(1));
+    tx.execute(
+        "INSERT INTO code_reservations (concern_id, staff, code, reserved_at, closed_at) VALUES (?1, ?2, ?3, ?4, NULL)",
+        params![concern, staff, code, at],
+    )?;
+    tx.execute(
+        "INSERT INTO last_codes (staff, code) VALUES (?1, ?2) ON CONFLICT(staff) DO UPDATE SET code = excluded.code",
+        params![staff, code],
+    )?;
+    Ok(code as u16)
+}
+
+impl SqliteStore {
+    /// Claim up to `limit` pieces of work of one kind in one write: `pick`
+    /// lists those claimable at `now` (its `?1`; `?2` is `limit`), in
+    /// order, with their keys; each gets a claim until `now + lease`.
+    fn claim<T: Send + 'static>(
+        &self,
+        kind: WorkKind,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+        pick: impl FnOnce(&Transaction<'_>, i64, i64) -> StoreResult<Vec<(String, T)>> + Send + 'static,
+    ) -> StoreResult<Vec<Claimed<T>>> {
+        let until = now
+            .checked_add_signed(lease)
+            .filter(|_| lease > TimeDelta::zero())
+            .ok_or_else(|| invalid(format!("a lease of {lease} cannot be held")))?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let node = node.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.write(move |tx| {
+            let picked = pick(tx, ms(now), limit)?;
+            grant(tx, kind, &node, until, picked)
+        })
+    }
+}
 
 impl Store for SqliteStore {
     fn ping(&self) -> StoreResult<()> {
@@ -592,8 +1017,8 @@ impl Store for SqliteStore {
                 "INSERT INTO heartbeat (id, beats) VALUES (1, 1)
                  ON CONFLICT(id) DO UPDATE SET beats = beats + 1",
                 [],
-            )
-            .map(|_| ())
+            )?;
+            Ok(())
         })
     }
 
@@ -619,6 +1044,136 @@ impl Store for SqliteStore {
             rows.collect()
         })?;
         rows.iter().map(|r| from_json(r)).collect()
+    }
+
+    fn claim_inbound(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Inbound>>> {
+        self.claim(
+            WorkKind::Inbound,
+            node,
+            now,
+            lease,
+            limit,
+            |tx, now, limit| {
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT i.data FROM inbound i WHERE i.processed_at IS NULL AND NOT {}
+                 ORDER BY i.received_at, i.rowid LIMIT ?2",
+                    claimed_sql(WorkKind::Inbound, "c.until > ?1")
+                ))?;
+                let rows = stmt.query_map(params![now, limit], |r| r.get::<_, String>(0))?;
+                rows.map(|data| {
+                    let item: Inbound = from_json(&data?)?;
+                    Ok((item.key.clone(), item))
+                })
+                .collect()
+            },
+        )
+    }
+
+    fn claim_timers(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Timer>>> {
+        self.claim(
+            WorkKind::Timer,
+            node,
+            now,
+            lease,
+            limit,
+            |tx, now, limit| {
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT t.concern_id, t.kind, t.due_at, t.seq FROM timers t
+                 WHERE t.due_at <= ?1 AND NOT {} ORDER BY t.due_at LIMIT ?2",
+                    claimed_sql(WorkKind::Timer, "c.until > ?1")
+                ))?;
+                let rows = stmt.query_map(params![now, limit], timer_row)?;
+                rows.map(|timer| {
+                    let timer = timer??;
+                    Ok((timer.work_key(), timer))
+                })
+                .collect()
+            },
+        )
+    }
+
+    fn claim_outbox(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
+        self.claim(
+            WorkKind::Outbox,
+            node,
+            now,
+            lease,
+            limit,
+            |tx, now, limit| {
+                // Claimed before and not completed: it may have reached the provider.
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT {OUTBOX_COLUMNS}, {} FROM outbox o
+                 WHERE {HEAD_OF_LINE} AND o.due_at <= ?1 AND NOT {}
+                 ORDER BY o.due_at, o.id LIMIT ?2",
+                    claimed_sql(WorkKind::Outbox, "1"),
+                    claimed_sql(WorkKind::Outbox, "c.until > ?1"),
+                ))?;
+                let rows = stmt.query_map(params![now, limit], |r| {
+                    Ok((outbox_row(r)?, r.get::<_, bool>(13)?))
+                })?;
+                rows.map(|row| {
+                    let (item, claimed_before) = row?;
+                    let mut item = item?;
+                    item.in_flight |= claimed_before;
+                    Ok((item.work_key(), item))
+                })
+                .collect()
+            },
+        )
+    }
+
+    fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claims = claims.to_vec();
+        self.write(move |tx| {
+            let mut held = Vec::with_capacity(claims.len());
+            for claim in claims {
+                let renewed = tx.execute(
+                    "UPDATE claims SET until = ?4 WHERE kind = ?1 AND key = ?2 AND token = ?3 AND until IS NOT NULL",
+                    params![claim.kind.as_str(), claim.key, claim.token as i64, ms(until)],
+                )?;
+                if renewed == 1 {
+                    held.push(Claim { until, ..claim });
+                }
+            }
+            Ok(held)
+        })
+    }
+
+    fn release(&self, claims: &[Claim]) -> StoreResult<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let claims = claims.to_vec();
+        self.write(move |tx| {
+            for claim in claims {
+                tx.execute(
+                    "UPDATE claims SET until = NULL WHERE kind = ?1 AND key = ?2 AND token = ?3",
+                    params![claim.kind.as_str(), claim.key, claim.token as i64],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     fn apply(&self, change: Change) -> StoreResult<()> {
@@ -676,15 +1231,15 @@ impl Store for SqliteStore {
     }
 
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {
-        let row: Option<String> = self.read(|c| {
+        let row = self.read(|c| {
             c.query_row(
-                "SELECT data FROM concerns WHERE id = ?1",
+                "SELECT data, version FROM concerns WHERE id = ?1",
                 params![id.to_string()],
-                |r| r.get(0),
+                concern_row,
             )
             .optional()
         })?;
-        row.map(|d| from_json(&d)).transpose()
+        row.map(concern_from).transpose()
     }
 
     fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>> {
@@ -699,15 +1254,15 @@ impl Store for SqliteStore {
 
     fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>> {
         let sender = sender.as_str().to_owned();
-        let row: Option<String> = self.read(|c| {
+        let row = self.read(|c| {
             c.query_row(
-                "SELECT data FROM concerns WHERE sender = ?1 AND resolved = 0 ORDER BY opened_at DESC LIMIT 1",
+                "SELECT data, version FROM concerns WHERE sender = ?1 AND resolved = 0 ORDER BY opened_at DESC LIMIT 1",
                 params![sender],
-                |r| r.get(0),
+                concern_row,
             )
             .optional()
         })?;
-        row.map(|d| from_json(&d)).transpose()
+        row.map(concern_from).transpose()
     }
 
     fn backlog(&self, now: Instant) -> StoreResult<super::Backlog> {
@@ -735,62 +1290,56 @@ impl Store for SqliteStore {
     fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<super::Purged> {
         let (cutoff, placeholder) = (ms(closed_before), placeholder.to_owned());
         self.write(move |tx| {
-            let ids: Vec<String> = {
+            let rows: Vec<(String, String)> = {
                 let mut stmt = tx.prepare_cached(
-                    "SELECT id FROM concerns WHERE purged = 0 AND closed_at IS NOT NULL AND closed_at < ?1 LIMIT 1000",
+                    "SELECT id, data FROM concerns WHERE purged = 0 AND closed_at IS NOT NULL AND closed_at < ?1 LIMIT 1000",
                 )?;
-                let rows = stmt.query_map(params![cutoff], |r| r.get(0))?;
+                let rows = stmt.query_map(params![cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
-            for id in &ids {
-                // The patient's words, the clinician's closing note, and the
-                // texts that quoted them. Who was paged and who accepted stays.
-                tx.execute(
-                    "UPDATE concerns SET purged = 1,
-                        data = json_set(data, '$.text', ?2,
-                            '$.escalation.status.note', CASE WHEN json_extract(data, '$.escalation.status.note') IS NULL THEN NULL ELSE ?2 END)
-                     WHERE id = ?1",
-                    params![id, placeholder],
-                )?;
-                // A carer's name, when a carer wrote.
-                tx.execute(
-                    "UPDATE concerns SET data = json_set(data, '$.party.name', ?2)
-                     WHERE id = ?1 AND json_extract(data, '$.party.name') IS NOT NULL",
-                    params![id, placeholder],
-                )?;
-                tx.execute(
-                    "UPDATE timeline SET data = json_set(data, '$.text', ?2)
-                     WHERE concern_id = ?1 AND json_extract(data, '$.event') IN ('received', 'forwarded')
-                        AND json_extract(data, '$.text') IS NOT NULL",
-                    params![id, placeholder],
-                )?;
-                tx.execute(
-                    "UPDATE timeline SET data = json_set(data, '$.note', ?2)
-                     WHERE concern_id = ?1 AND json_extract(data, '$.event') = 'resolved' AND json_extract(data, '$.note') IS NOT NULL",
-                    params![id, placeholder],
-                )?;
+            let mut purged = super::Purged::default();
+            for (id, data) in &rows {
+                // What counts as personal data is the domain's to say.
+                match serde_json::from_str::<Concern>(data) {
+                    Ok(concern) => {
+                        tx.execute(
+                            "UPDATE concerns SET purged = 1, data = ?2, version = version + 1 WHERE id = ?1",
+                            params![id, json(&concern.redacted(&placeholder))?],
+                        )?;
+                        purged.concerns += 1;
+                    }
+                    Err(_) => {
+                        // Unreadable, so nothing can say what in it is
+                        // personal: set aside for an operator (2), not
+                        // picked up by every batch after this one.
+                        tx.execute("UPDATE concerns SET purged = 2 WHERE id = ?1", params![id])?;
+                        purged.set_aside += 1;
+                    }
+                }
+                redact_timeline(tx, id, &placeholder)?;
+                // Every text sent about it may quote the sender.
                 tx.execute("UPDATE outbox SET body = ?2 WHERE concern_id = ?1", params![id, placeholder])?;
             }
-            let inbound = tx.execute("DELETE FROM inbound WHERE processed_at IS NOT NULL AND processed_at < ?1", params![cutoff])?;
+            purged.inbound = tx.execute("DELETE FROM inbound WHERE processed_at IS NOT NULL AND processed_at < ?1", params![cutoff])? as u64;
             // Enrolments (names, numbers, context) that ended before the cutoff.
             tx.execute(
                 "DELETE FROM enrolment_phones WHERE enrolment_id IN
                     (SELECT id FROM enrolments WHERE COALESCE(ended_at, ends_at) < ?1)",
                 params![cutoff],
             )?;
-            let enrolments = tx.execute("DELETE FROM enrolments WHERE COALESCE(ended_at, ends_at) < ?1", params![cutoff])?;
-            Ok(super::Purged { concerns: ids.len() as u64, inbound: inbound as u64, enrolments: enrolments as u64 })
+            purged.enrolments = tx.execute("DELETE FROM enrolments WHERE COALESCE(ended_at, ends_at) < ?1", params![cutoff])? as u64;
+            Ok(purged)
         })
     }
 
     fn concerns(&self, filter: &ConcernFilter) -> StoreResult<Vec<Concern>> {
         let (sql, values) = concerns_query(filter);
-        let rows: Vec<String> = self.read(|c| {
+        let rows = self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| r.get(0))?;
-            rows.collect()
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), concern_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        rows.iter().map(|r| from_json(r)).collect()
+        rows.into_iter().map(concern_from).collect()
     }
 
     fn unresolved_concerns(&self) -> StoreResult<u64> {
@@ -805,24 +1354,14 @@ impl Store for SqliteStore {
     }
 
     fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
-        let rows: Vec<(String, String, i64, i64)> = self.read(|c| {
+        let rows = self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT concern_id, kind, due_at, seq FROM timers WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2",
+                "SELECT t.concern_id, t.kind, t.due_at, t.seq FROM timers t WHERE t.due_at <= ?1 ORDER BY t.due_at LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![ms(now), limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            rows.collect()
+            let rows = stmt.query_map(params![ms(now), limit as i64], timer_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        rows.into_iter()
-            .map(|(concern, kind, due_at, seq)| {
-                Ok(Timer {
-                    concern: concern.parse().map_err(corrupt)?,
-                    kind: TimerKind::parse(&kind)
-                        .ok_or_else(|| corrupt(format!("timer kind {kind:?}")))?,
-                    due_at: instant(due_at),
-                    seq: seq as u64,
-                })
-            })
-            .collect()
+        rows.into_iter().collect()
     }
 
     fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
@@ -837,20 +1376,58 @@ impl Store for SqliteStore {
     }
 
     fn next_due(&self) -> StoreResult<Option<Instant>> {
-        let next: Option<i64> = self.read(|c| {
-            c.query_row(
-                &format!("SELECT MIN(t) FROM (SELECT MIN(due_at) AS t FROM timers UNION ALL SELECT MIN(o.due_at) FROM outbox o WHERE {HEAD_OF_LINE})"),
-                [],
-                |r| r.get(0),
+        // For each kind: the first due that is not under a claim, and the
+        // first lease to end among the claimed (work is claimed only once
+        // due, so its lease ends after its due time). Both parts read in
+        // index order and stop early, so this stays cheap with 100,000 timers.
+        let held = |kind: WorkKind, alias: &str, table: &str, key: &str, left: &str| {
+            format!(
+                "SELECT MIN(c.until) FROM claims c WHERE c.kind = '{}' AND c.until IS NOT NULL
+                 AND EXISTS (SELECT 1 FROM {table} {alias} WHERE {key} AND {left})",
+                kind.as_str()
             )
-        })?;
+        };
+        let sql = format!(
+            "SELECT MIN(t) FROM (
+                SELECT (SELECT t.due_at FROM timers t WHERE NOT {timer_claimed} ORDER BY t.due_at LIMIT 1) AS t
+                UNION ALL SELECT ({timers_held})
+                UNION ALL SELECT (SELECT o.due_at FROM outbox o WHERE {HEAD_OF_LINE} AND NOT {outbox_claimed} ORDER BY o.due_at LIMIT 1)
+                UNION ALL SELECT ({outbox_held})
+                UNION ALL SELECT (SELECT i.received_at FROM inbound i WHERE i.processed_at IS NULL AND NOT {inbound_claimed} ORDER BY i.received_at LIMIT 1)
+                UNION ALL SELECT ({inbound_held}))",
+            timer_claimed = claimed_sql(WorkKind::Timer, "c.until IS NOT NULL"),
+            outbox_claimed = claimed_sql(WorkKind::Outbox, "c.until IS NOT NULL"),
+            inbound_claimed = claimed_sql(WorkKind::Inbound, "c.until IS NOT NULL"),
+            timers_held = held(
+                WorkKind::Timer,
+                "t",
+                "timers",
+                "t.concern_id = substr(c.key, 1, instr(c.key, '/') - 1) AND t.kind = substr(c.key, instr(c.key, '/') + 1)",
+                "1",
+            ),
+            outbox_held = held(
+                WorkKind::Outbox,
+                "o",
+                "outbox",
+                "o.id = CAST(c.key AS INTEGER)",
+                "o.state IN ('pending', 'in_flight')",
+            ),
+            inbound_held = held(
+                WorkKind::Inbound,
+                "i",
+                "inbound",
+                "i.key = c.key",
+                "i.processed_at IS NULL",
+            ),
+        );
+        let next: Option<i64> = self.read(|c| c.query_row(&sql, [], |r| r.get(0)))?;
         Ok(next.map(instant))
     }
 
     fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>> {
         let row = self.read(|c| {
             c.query_row(
-                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE provider_id = ?1"),
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE o.provider_id = ?1"),
                 params![provider_id],
                 outbox_row,
             )
@@ -905,8 +1482,8 @@ impl Store for SqliteStore {
     fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool> {
         self.read(|c| {
             c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM pages WHERE staff = ?1 AND code = ?2 AND (open = 1 OR closed_at >= ?3))",
-                params![staff.as_str(), code, ms(closed_since)],
+                &format!("SELECT EXISTS (SELECT 1 FROM ({CODES_IN_USE}) WHERE code = ?3)"),
+                params![staff.as_str(), ms(closed_since), code],
                 |r| r.get(0),
             )
         })
@@ -922,6 +1499,17 @@ impl Store for SqliteStore {
             .optional()
         })?;
         Ok(code.unwrap_or(0) as u16)
+    }
+
+    fn reserve_code(
+        &self,
+        concern: ConcernId,
+        staff: &Id,
+        quarantine_since: Instant,
+        at: Instant,
+    ) -> StoreResult<u16> {
+        let (concern, staff) = (concern.to_string(), staff.as_str().to_owned());
+        self.write(move |tx| reserve_code(tx, &concern, &staff, ms(quarantine_since), ms(at)))
     }
 
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool> {
@@ -982,11 +1570,11 @@ impl Store for SqliteStore {
                 "INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)",
                 params![name, &fresh[..]],
             )?;
-            tx.query_row(
+            Ok(tx.query_row(
                 "SELECT value FROM secrets WHERE name = ?1",
                 params![name],
                 |r| r.get(0),
-            )
+            )?)
         })
     }
 }
@@ -1018,6 +1606,7 @@ mod tests {
             text: "My dressing is leaking".into(),
             escalation,
             pictures_explained: false,
+            version: 0,
         }
     }
 
@@ -1053,7 +1642,11 @@ mod tests {
             limit: 10,
             ..ConcernFilter::default()
         };
-        assert_eq!(store.concerns(&filter).unwrap(), [c]);
+        // Stored concerns start at version 1.
+        assert_eq!(
+            store.concerns(&filter).unwrap(),
+            [Concern { version: 1, ..c }]
+        );
     }
 
     #[test]

@@ -79,3 +79,110 @@ local function index_outbox(id)
     fix_queue(to)
 end
 
+-- Claims: "claim:KIND:KEY" is a hash {token, holder, until, attempts},
+-- kept from the first claim until the work completes (so `attempts` counts
+-- the claims that did not finish); `until` is "" once released. While a
+-- claim is not released its key sits in "held:KIND", scored by `until`.
+-- Tokens come from one counter, "claim-token".
+
+local function claim_key(kind, k)
+    return key("claim", kind, k)
+end
+
+-- The work is done (or gone): forget its claim.
+local function end_claim(kind, k)
+    redis.call("DEL", claim_key(kind, k))
+    redis.call("ZREM", key("held", kind), k)
+end
+
+-- Whether the work is under a claim whose lease has not ended at `now`.
+local function held_at(kind, k, now)
+    local until_ = redis.call("ZSCORE", key("held", kind), k)
+    return until_ and tonumber(until_) > tonumber(now)
+end
+
+-- Hand `node` a claim on the work until `until_`: {token, attempts}.
+local function grant(kind, k, node, until_)
+    local ck = claim_key(kind, k)
+    local attempts = 0
+    local before = redis.call("HGET", ck, "attempts")
+    if before then
+        attempts = tonumber(before) + 1
+    end
+    local token = redis.call("INCR", key("claim-token"))
+    redis.call("HSET", ck, "token", token, "holder", node, "until", until_, "attempts", attempts)
+    redis.call("ZADD", key("held", kind), until_, k)
+    return { tostring(token), tostring(attempts) }
+end
+
+-- The work keys of each kind's index members: an inbound item's member is
+-- "SEQ|KEY"; a timer's is its key, "CONCERN/KIND"; an outbox item's is its
+-- padded id.
+local work_key_of = {
+    inbound = function(member)
+        local _, k = split2(member, "|")
+        return k
+    end,
+    timer = function(member)
+        return member
+    end,
+    outbox = function(member)
+        return tostring(tonumber(member))
+    end,
+}
+
+-- The first member of an index (by score) whose work is not under a claim
+-- (live or lapsed: a lapsed one counts from its lease's end): its score.
+-- Claimed work sits at the front only as long as it is being worked on,
+-- so this reads few members.
+local function first_unclaimed(index, kind)
+    local offset = 0
+    while true do
+        local page = redis.call("ZRANGE", index, offset, offset + 99, "WITHSCORES")
+        if #page == 0 then
+            return nil
+        end
+        for i = 1, #page, 2 do
+            if not redis.call("ZSCORE", key("held", kind), work_key_of[kind](page[i])) then
+                return page[i + 1]
+            end
+        end
+        offset = offset + 100
+    end
+end
+
+-- A clinician's open pages and those closed since `since`: {concern,
+-- page} each. Pages are "pg:STAFF" (concern -> "CODE|OPEN|OPENED|CLOSED").
+local function recent_pages(staff, since)
+    local out = {}
+    local concerns = redis.call("ZRANGE", key("pg", staff, "open"), 0, -1)
+    for _, c in ipairs(redis.call("ZRANGEBYSCORE", key("pg", staff, "closed"), since, "+inf")) do
+        table.insert(concerns, c)
+    end
+    for _, c in ipairs(concerns) do
+        local page = redis.call("HGET", key("pg", staff), c)
+        if page then
+            table.insert(out, { c, page })
+        end
+    end
+    return out
+end
+
+-- The codes a clinician has in use: on an open page or one closed since
+-- `since`, or reserved and not released, or released since `since`.
+-- Reservations are "rsv:STAFF" (concern -> "CODE|CLOSED", CLOSED "" while held).
+local function codes_in_use(staff, since)
+    local used = {}
+    for _, page in ipairs(recent_pages(staff, since)) do
+        used[tonumber((split2(page[2], "|")))] = true
+    end
+    local reserved = redis.call("HGETALL", key("rsv", staff))
+    for i = 1, #reserved, 2 do
+        local code, closed = split2(reserved[i + 1], "|")
+        if closed == "" or tonumber(closed) >= tonumber(since) then
+            used[tonumber(code)] = true
+        end
+    end
+    return used
+end
+

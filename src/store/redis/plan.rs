@@ -1,13 +1,11 @@
 //! Translation between the store's types and what the Lua scripts read
 //! and return: a [`Change`] as the JSON plan `apply.lua` runs, the
-//! encodings the indexes sort by, stored records read back, and the
-//! redaction purge applies.
+//! encodings the indexes sort by, and stored records read back.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::clock::Instant;
 use crate::concern::ConcernId;
@@ -18,7 +16,7 @@ use crate::store::{
 };
 
 pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
+    StoreError::Corrupt(e.to_string().into())
 }
 
 /// Milliseconds since the epoch, as the scripts keep times.
@@ -57,6 +55,8 @@ fn stamp(due_at: Instant, seq: u64) -> String {
 pub(super) struct Plan {
     at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    claim: Option<ClaimPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     enrolment: Option<EnrolmentPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     concern: Option<ConcernPlan>,
@@ -77,6 +77,13 @@ pub(super) struct Plan {
 }
 
 #[derive(Serialize)]
+struct ClaimPlan {
+    kind: &'static str,
+    key: String,
+    token: String,
+}
+
+#[derive(Serialize)]
 struct EnrolmentPlan {
     id: String,
     data: String,
@@ -87,6 +94,8 @@ struct EnrolmentPlan {
 #[derive(Serialize)]
 struct ConcernPlan {
     id: String,
+    /// The version read ("0": a new concern).
+    version: String,
     data: String,
     sender: String,
     status: &'static str,
@@ -138,7 +147,8 @@ struct OutcomePlan {
     at: Option<String>,
 }
 
-fn json<T: Serialize>(value: &T) -> StoreResult<String> {
+/// `value` as JSON.
+pub(super) fn json<T: Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(corrupt)
 }
 
@@ -153,6 +163,11 @@ impl Plan {
         };
         Ok(Plan {
             at: ms(change.at),
+            claim: change.claim.as_ref().map(|c| ClaimPlan {
+                kind: c.kind.as_str(),
+                key: c.key.clone(),
+                token: c.token.to_string(),
+            }),
             enrolment: change
                 .enrolment
                 .as_ref()
@@ -174,6 +189,7 @@ impl Plan {
                 .map(|c| -> StoreResult<_> {
                     Ok(ConcernPlan {
                         id: c.id.to_string(),
+                        version: c.version.to_string(),
                         data: json(c)?,
                         sender: c.sender.as_str().to_owned(),
                         status: ConcernStatus::of(c).as_str(),
@@ -331,68 +347,6 @@ pub(super) fn page(concern: ConcernId, staff: &Id, record: &str) -> StoreResult<
     })
 }
 
-/// When a page closed, if it has.
-pub(super) fn page_closed_at(record: &str) -> StoreResult<Option<Instant>> {
-    match record.split('|').nth(3) {
-        Some("") | None => Ok(None),
-        Some(closed) => instant(closed).map(Some),
-    }
-}
-
-/// Set `path` in a JSON document to `text`, creating it if `always`,
-/// else only where it holds a value (SQL's `json_set` guarded by
-/// `IS NOT NULL`).
-fn set_text(doc: &mut Value, path: &[&str], text: &str, always: bool) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut node = doc;
-    for name in parents {
-        match node.get_mut(*name) {
-            Some(next) => node = next,
-            None => return,
-        }
-    }
-    if let Some(object) = node.as_object_mut() {
-        let present = object.get(*last).is_some_and(|v| !v.is_null());
-        if always || present {
-            object.insert((*last).to_owned(), Value::String(text.to_owned()));
-        }
-    }
-}
-
-/// A concern's stored JSON with what people wrote replaced by
-/// `placeholder`: its text, the closing note, and a carer's name (the
-/// same fields the SQLite store's purge sets).
-pub(super) fn redact_concern(data: &str, placeholder: &str) -> StoreResult<String> {
-    let mut doc: Value = serde_json::from_str(data).map_err(corrupt)?;
-    set_text(&mut doc, &["text"], placeholder, true);
-    set_text(
-        &mut doc,
-        &["escalation", "status", "note"],
-        placeholder,
-        false,
-    );
-    set_text(&mut doc, &["party", "name"], placeholder, false);
-    json(&doc)
-}
-
-/// A timeline entry with what people wrote replaced, or `None` if it
-/// holds none (who was paged, who accepted, stays).
-pub(super) fn redact_entry(entry: &str, placeholder: &str) -> StoreResult<Option<String>> {
-    let mut doc: Value = serde_json::from_str(entry).map_err(corrupt)?;
-    let field = match doc.get("event").and_then(Value::as_str) {
-        Some("received" | "forwarded") => "text",
-        Some("resolved") => "note",
-        _ => return Ok(None),
-    };
-    if doc.get(field).is_none_or(Value::is_null) {
-        return Ok(None);
-    }
-    set_text(&mut doc, &[field], placeholder, false);
-    json(&doc).map(Some)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,39 +376,5 @@ mod tests {
             1_764_270_300_000
         );
         assert!(instant("soon").is_err());
-    }
-
-    #[test]
-    fn redaction_replaces_what_people_wrote_and_nothing_else() {
-        let concern = r#"{"text":"My dressing is leaking","party":{"kind":"carer","name":"Sian","relationship":null},"escalation":{"status":{"status":"resolved","note":"Changed it","at":"x"}}}"#;
-        let redacted: Value =
-            serde_json::from_str(&redact_concern(concern, "[removed]").unwrap()).unwrap();
-        assert_eq!(redacted["text"], "[removed]");
-        assert_eq!(redacted["party"]["name"], "[removed]");
-        assert_eq!(redacted["party"]["relationship"], Value::Null);
-        assert_eq!(redacted["escalation"]["status"]["note"], "[removed]");
-        assert_eq!(redacted["escalation"]["status"]["at"], "x");
-
-        let patient = r#"{"text":"x","party":{"kind":"patient"},"escalation":{"status":{"status":"resolved","note":null}}}"#;
-        let redacted: Value =
-            serde_json::from_str(&redact_concern(patient, "[removed]").unwrap()).unwrap();
-        assert_eq!(redacted["party"], serde_json::json!({"kind": "patient"}));
-        assert_eq!(redacted["escalation"]["status"]["note"], Value::Null);
-
-        assert_eq!(
-            redact_entry(r#"{"at":"x","event":"accepted","staff":"chen"}"#, "-").unwrap(),
-            None
-        );
-        assert_eq!(
-            redact_entry(r#"{"at":"x","event":"resolved","note":null}"#, "-").unwrap(),
-            None
-        );
-        let received = redact_entry(r#"{"at":"x","event":"received","text":"hi"}"#, "-")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            serde_json::from_str::<Value>(&received).unwrap()["text"],
-            "-"
-        );
     }
 }

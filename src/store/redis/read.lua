@@ -25,19 +25,29 @@ function reads.enrolments_for_phone(phone, now)
     return out
 end
 
--- The newest unresolved concern from this number: its JSON, or nil.
+-- A concern as {data, version}, or nil.
+function reads.concern(id)
+    local f = redis.call("HMGET", key("c", id), "data", "v")
+    if not f[1] then
+        return false
+    end
+    return f
+end
+
+-- The newest unresolved concern from this number, as `concern` returns it.
 function reads.open_concern_from(sender)
     local newest = redis.call("ZREVRANGEBYLEX", key("c", "from", sender), "+", "-", "LIMIT", 0, 1)[1]
     if not newest then
         return false
     end
-    return redis.call("HGET", key("c", concern_id_of(newest)), "data")
+    return reads.concern(concern_id_of(newest))
 end
 
 -- Concerns newest first from one list index, between `max` and `min` (in
 -- ZRANGEBYLEX form), whose status is one of `statuses` (comma separated,
 -- empty for any) and whose service is `service` (empty for any); at most
--- `limit`. Walks the index a chunk at a time, as SQLite walks its index.
+-- `limit`, each as {data, version}. Walks the index a chunk at a time, as
+-- SQLite walks its index.
 function reads.concerns(index, max, min, limit, statuses, service)
     limit = tonumber(limit)
     local wanted = nil
@@ -54,9 +64,9 @@ function reads.concerns(index, max, min, limit, statuses, service)
             break
         end
         for _, member in ipairs(members) do
-            local f = redis.call("HMGET", key("c", concern_id_of(member)), "status", "service", "data")
+            local f = redis.call("HMGET", key("c", concern_id_of(member)), "status", "service", "data", "v")
             if f[3] and (not wanted or wanted[f[1]]) and (service == "" or f[2] == service) then
-                table.insert(out, f[3])
+                table.insert(out, { f[3], f[4] })
                 if #out == limit then
                     break
                 end
@@ -80,11 +90,12 @@ function reads.backlog(now)
     }
 end
 
--- Timers due at or before `now`, earliest first: {concern, kind, stamp}.
+-- Timers due at or before `now`, earliest first, claimed or not:
+-- {concern, kind, stamp}.
 function reads.due_timers(now, limit)
     local out = {}
     for _, member in ipairs(redis.call("ZRANGEBYSCORE", key("timers"), "-inf", now, "LIMIT", 0, tonumber(limit))) do
-        local concern, kind = split2(member, "|")
+        local concern, kind = split2(member, "/")
         local stamp = redis.call("HGET", key("c", concern, "timers"), kind)
         if stamp then
             table.insert(out, { concern, kind, stamp })
@@ -125,45 +136,45 @@ function reads.outbox_by_provider_id(provider)
     return outbox_item(id) or false
 end
 
--- The earliest due time of any timer or any head-of-line outbox item, or nil.
+-- The earliest instant at which some work may be there to claim, or nil:
+-- for each kind, the due time of the first piece not under a claim, and
+-- the first end of a lease on one that is.
 function reads.next_due()
-    local timer = redis.call("ZRANGE", key("timers"), 0, 0, "WITHSCORES")[2]
-    local text = redis.call("ZRANGE", key("o", "due"), 0, 0, "WITHSCORES")[2]
-    if timer and text then
-        if tonumber(text) < tonumber(timer) then
-            return text
+    local best = nil
+    local function consider(t)
+        if t and (not best or tonumber(t) < tonumber(best)) then
+            best = t
         end
-        return timer
     end
-    return timer or text or false
+    for _, kind in ipairs({ { "timer", key("timers") }, { "outbox", key("o", "due") }, { "inbound", key("in", "pending") } }) do
+        consider(first_unclaimed(kind[2], kind[1]))
+        consider(redis.call("ZRANGE", key("held", kind[1]), 0, 0, "WITHSCORES")[2])
+    end
+    return best or false
 end
 
 -- A clinician's open pages and those closed since `since`: {concern, page}.
 function reads.pages_for(staff, since)
+    return recent_pages(staff, since)
+end
+
+-- The codes a clinician has in use since `since` (see `codes_in_use`).
+function reads.codes_in_use(staff, since)
     local out = {}
-    local concerns = redis.call("ZRANGE", key("pg", staff, "open"), 0, -1)
-    for _, c in ipairs(redis.call("ZRANGEBYSCORE", key("pg", staff, "closed"), since, "+inf")) do
-        table.insert(concerns, c)
-    end
-    for _, c in ipairs(concerns) do
-        local page = redis.call("HGET", key("pg", staff), c)
-        if page then
-            table.insert(out, { c, page })
-        end
+    for code in pairs(codes_in_use(staff, since)) do
+        table.insert(out, tostring(code))
     end
     return out
 end
 
--- Purge, step 1: up to `limit` resolved concerns closed before
--- `cutoff` and not yet purged: {id, version, data, timeline length,
--- timeline entries...}.
+-- Purge, step 1: up to `limit` resolved concerns closed before `cutoff`
+-- and not yet purged: {id, version, data, timeline entries...}.
 function reads.purge_candidates(cutoff, limit)
     local out = {}
     for _, id in ipairs(redis.call("ZRANGEBYSCORE", key("c", "to-purge"), "-inf", "(" .. cutoff, "LIMIT", 0, tonumber(limit))) do
         local f = redis.call("HMGET", key("c", id), "v", "data")
-        local timeline = redis.call("LRANGE", key("c", id, "timeline"), 0, -1)
-        local row = { id, f[1] or "0", f[2] or "" }
-        for _, entry in ipairs(timeline) do
+        local row = { id, f[1] or "", f[2] or "" }
+        for _, entry in ipairs(redis.call("LRANGE", key("c", id, "timeline"), 0, -1)) do
             table.insert(row, entry)
         end
         table.insert(out, row)
