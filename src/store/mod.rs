@@ -793,6 +793,8 @@ pub fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         "redis+unix://",
         "redis+sentinel://",
         "rediss+sentinel://",
+        "redis+cluster://",
+        "rediss+cluster://",
     ]
     .iter()
     .any(|scheme| url.starts_with(scheme))
@@ -800,7 +802,7 @@ pub fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         Ok(Arc::new(redis::RedisStore::open(url)?))
     } else {
         anyhow::bail!(
-            "NIGHTINGALE_STORE is not understood: write sqlite://PATH (e.g. sqlite://data/nightingale.db), or redis://HOST:PORT (also rediss://, redis+unix://, redis+sentinel://HOST:26379/MASTER)"
+            "NIGHTINGALE_STORE is not understood: write sqlite://PATH (e.g. sqlite://data/nightingale.db), or redis://HOST:PORT (also rediss://, redis+unix://, redis+sentinel://HOST:26379/MASTER, redis+cluster://HOST:PORT,HOST:PORT)"
         )
     }
 }

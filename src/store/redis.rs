@@ -81,7 +81,7 @@ use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use redis::{FromRedisValue, RedisError, Script};
+use redis::{FromRedisValue, IntoConnectionInfo, RedisError, Script};
 
 use self::link::{Link, Target};
 use self::plan::{Plan, corrupt, instant, lex_time, ms};
@@ -193,7 +193,7 @@ impl RedisStore {
     }
 
     /// Run `call` against Redis on the store's runtime and wait for it.
-    fn run<T, F>(&self, call: impl FnOnce(redis::aio::ConnectionManager) -> F) -> StoreResult<T>
+    fn run<T, F>(&self, call: impl FnOnce(link::Conn) -> F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, RedisError>> + Send + 'static,
@@ -203,7 +203,7 @@ impl RedisStore {
             .as_ref()
             .ok_or_else(|| unavailable("the Redis store is closed"))?;
         let link = Arc::clone(&self.link);
-        let call = call(link.manager());
+        let call = call(link.conn());
         let outcome = wait(runtime, async move {
             match tokio::time::timeout(CALL_TIMEOUT, call).await {
                 Ok(Ok(value)) => Ok(value),
@@ -305,6 +305,72 @@ impl RedisStore {
 
     fn key(&self, parts: &[&str]) -> String {
         format!("{}{}", self.prefix, parts.join(":"))
+    }
+
+    /// On a Cluster: the primary that holds the namespace's slot (the one
+    /// a backup must come from), with the credentials of the nodes named.
+    fn slot_primary(&self) -> StoreResult<redis::ConnectionInfo> {
+        let slot: i64 = self.command(
+            redis::cmd("CLUSTER")
+                .arg("KEYSLOT")
+                .arg(&self.prefix)
+                .clone(),
+        )?;
+        let slots: redis::Value = self.command(redis::cmd("CLUSTER").arg("SLOTS").clone())?;
+        let int = |v: &redis::Value| match v {
+            redis::Value::Int(i) => Some(*i),
+            _ => None,
+        };
+        let text = |v: &redis::Value| match v {
+            redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+            redis::Value::SimpleString(s) => Some(s.clone()),
+            _ => None,
+        };
+        let redis::Value::Array(ranges) = slots else {
+            return Err(corrupt(
+                "CLUSTER SLOTS answered with something else than a list",
+            ));
+        };
+        for range in ranges {
+            let redis::Value::Array(parts) = range else {
+                continue;
+            };
+            let (Some(start), Some(end), Some(redis::Value::Array(primary))) = (
+                parts.first().and_then(int),
+                parts.get(1).and_then(int),
+                parts.get(2),
+            ) else {
+                continue;
+            };
+            if (start..=end).contains(&slot) {
+                let (Some(host), Some(port)) = (
+                    primary.first().and_then(text),
+                    primary
+                        .get(1)
+                        .and_then(int)
+                        .and_then(|p| u16::try_from(p).ok()),
+                ) else {
+                    break;
+                };
+                let first = self.link.server();
+                let addr = match first.addr() {
+                    redis::ConnectionAddr::TcpTls { .. } => redis::ConnectionAddr::TcpTls {
+                        host,
+                        port,
+                        insecure: false,
+                        tls_params: None,
+                    },
+                    _ => redis::ConnectionAddr::Tcp(host, port),
+                };
+                return addr
+                    .into_connection_info()
+                    .map(|info| info.set_redis_settings(first.redis_settings().clone()))
+                    .map_err(unavailable);
+            }
+        }
+        Err(unavailable(format!(
+            "no node of the cluster serves slot {slot}"
+        )))
     }
 
     /// One field of the hash at the key made of `parts`.
@@ -785,7 +851,11 @@ impl Store for RedisStore {
         // itself, for a replica: `redis-cli --rdb` asks for it as a replica
         // would (the server forks and streams a snapshot) and writes it
         // out, an RDB file that any redis-server loads.
-        let server = self.link.server();
+        let server = if self.link.is_cluster() {
+            self.slot_primary()?
+        } else {
+            self.link.server()
+        };
         let settings = server.redis_settings();
         let mut cli = std::process::Command::new("redis-cli");
         match server.addr() {

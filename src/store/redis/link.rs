@@ -8,32 +8,40 @@
 //! | `rediss://…` | the same over TLS (rustls, the system's roots; `SSL_CERT_FILE` names another CA bundle) |
 //! | `redis+unix:///PATH/redis.sock[?db=N&user=U&pass=P]` | one server on a Unix socket |
 //! | `redis+sentinel://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]…]/MASTER[/DB][?sentinel_username=U&sentinel_password=P]` | Sentinel: ask the sentinels (port 26379) which server is the master named `MASTER`; the credentials are the master's, `sentinel_…` the sentinels' |
-//! | `rediss+sentinel://…` | Sentinel, with TLS to the sentinels and the master |
+//! | `redis+cluster://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]…]` | Redis Cluster, found from any of these nodes (port 6379) |
+//! | `rediss+sentinel://…`, `rediss+cluster://…` | the same with TLS to every node |
 //!
-//! The first three the redis crate parses itself; it has a Sentinel client
-//! but no URL for it, so that form is parsed here.
+//! The first three the redis crate parses itself; it has Sentinel and
+//! Cluster clients but no URL for them, so those forms are parsed here.
 //!
-//! The connection is the crate's `ConnectionManager`: one multiplexed
-//! connection that reconnects by itself. Behind Sentinel, a failover moves
-//! the master, which a manager pointed at the old address never learns; so
-//! when a command fails as a moved master does (the connection drops, or
-//! the old master, now a replica, answers `READONLY`) the link asks the
-//! sentinels again and swaps in a manager for the new master. The failed
-//! command is not retried here: it reaches the caller as unavailable, and
-//! the caller's own retry (the engine's next pass, the provider's webhook
-//! retry) lands on the new master.
+//! One server, or a master behind Sentinel, is reached through the crate's
+//! `ConnectionManager`: one multiplexed connection that reconnects by
+//! itself. Behind Sentinel, a failover moves the master, which a manager
+//! pointed at the old address never learns; so when a command fails as a
+//! moved master does (the connection drops, or the old master, now a
+//! replica, answers `READONLY`) the link asks the sentinels again and swaps
+//! in a manager for the new master. The failed command is not retried
+//! here: it reaches the caller as unavailable, and the caller's own retry
+//! (the engine's next pass, the provider's webhook retry) lands on the new
+//! master. A Cluster is reached through the crate's cluster connection,
+//! which follows the slot map (and `MOVED` answers) itself.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{Sentinel, SentinelNodeConnectionInfo};
 use redis::{
-    ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo, RedisError, TlsMode,
+    Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisConnectionInfo,
+    RedisError, RedisFuture, TlsMode, Value,
 };
 
 /// The port sentinels listen on unless told otherwise.
 const SENTINEL_PORT: u16 = 26379;
+/// The port Redis servers listen on unless told otherwise.
+const REDIS_PORT: u16 = 6379;
 
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -58,23 +66,33 @@ pub enum Target {
         /// The master's database, to describe the target.
         db: i64,
     },
+    /// A Redis Cluster.
+    Cluster {
+        /// Nodes to learn the cluster from (each with the credentials).
+        nodes: Vec<ConnectionInfo>,
+        /// Whether to speak TLS to every node.
+        tls: bool,
+    },
 }
 
 impl Target {
     /// Parse a store URL; the error says what to write instead, and never
     /// repeats a password.
     pub fn parse(url: &str) -> Result<Self, String> {
-        if let Some(rest) = url.strip_prefix("redis+sentinel://") {
-            return parse_sentinel(rest, false);
+        for (scheme, tls) in [("redis+sentinel://", false), ("rediss+sentinel://", true)] {
+            if let Some(rest) = url.strip_prefix(scheme) {
+                return parse_sentinel(rest, tls);
+            }
         }
-        if let Some(rest) = url.strip_prefix("rediss+sentinel://") {
-            return parse_sentinel(rest, true);
+        for (scheme, tls) in [("redis+cluster://", false), ("rediss+cluster://", true)] {
+            if let Some(rest) = url.strip_prefix(scheme) {
+                return parse_cluster(rest, tls);
+            }
         }
         let info = url.into_connection_info().map_err(|e| {
             format!(
-                "{} is not a Redis URL the store understands ({}): write redis://HOST:PORT, rediss://HOST:PORT, redis+unix:///PATH or redis+sentinel://HOST:26379/MASTER",
+                "{} is not a Redis URL the store understands ({e}): write redis://HOST:PORT, rediss://HOST:PORT, redis+unix:///PATH, redis+sentinel://HOST:26379/MASTER or redis+cluster://HOST:PORT,HOST:PORT",
                 redacted(url),
-                e
             )
         })?;
         Ok(Target::Server(info))
@@ -82,6 +100,13 @@ impl Target {
 
     /// The target without credentials, for logs and errors.
     pub fn describe(&self) -> String {
+        let list = |nodes: &[ConnectionInfo]| {
+            nodes
+                .iter()
+                .map(|s| describe_addr(s.addr(), 0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match self {
             Target::Server(info) => describe_addr(info.addr(), info.redis_settings().db()),
             Target::Sentinel {
@@ -91,17 +116,15 @@ impl Target {
                 ..
             } => format!(
                 "master {master:?} (db {db}) via sentinels {}",
-                sentinels
-                    .iter()
-                    .map(|s| describe_addr(s.addr(), 0))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                list(sentinels)
             ),
+            Target::Cluster { nodes, .. } => format!("the cluster of {}", list(nodes)),
         }
     }
 }
 
-fn describe_addr(addr: &ConnectionAddr, db: i64) -> String {
+/// A node's address as a URL without credentials.
+pub fn describe_addr(addr: &ConnectionAddr, db: i64) -> String {
     let db = if db == 0 {
         String::new()
     } else {
@@ -125,17 +148,72 @@ fn redacted(url: &str) -> String {
     }
 }
 
-fn parse_sentinel(rest: &str, tls: bool) -> Result<Target, String> {
-    let form = "write redis+sentinel://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]]/MASTER[/DB]";
+/// The parts of a URL naming several hosts: `[USER:PASSWORD@]HOSTS[/PATH][?QUERY]`.
+struct Hosts<'a> {
+    credentials: RedisConnectionInfo,
+    hosts: Vec<(String, u16)>,
+    path: &'a str,
+    query: &'a str,
+}
+
+fn parse_hosts<'a>(rest: &'a str, default_port: u16, form: &str) -> Result<Hosts<'a>, String> {
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (authority, path) = rest
-        .split_once('/')
-        .ok_or_else(|| format!("the Sentinel URL names no master: {form}"))?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let (userinfo, hosts) = match authority.rsplit_once('@') {
         Some((userinfo, hosts)) => (Some(userinfo), hosts),
         None => (None, authority),
     };
-    let mut path = path.trim_end_matches('/').split('/');
+    let mut credentials = RedisConnectionInfo::default();
+    if let Some(userinfo) = userinfo {
+        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+        if !user.is_empty() {
+            credentials = credentials.set_username(decode(user)?);
+        }
+        if !password.is_empty() {
+            credentials = credentials.set_password(decode(password)?);
+        }
+    }
+    let hosts = hosts
+        .split(',')
+        .map(|host| {
+            split_host_port(host, default_port)
+                .ok_or_else(|| format!("{host:?} in the URL is not HOST or HOST:PORT: {form}"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Hosts {
+        credentials,
+        hosts,
+        path,
+        query,
+    })
+}
+
+/// The connection details of one node.
+fn node_info(
+    (host, port): (String, u16),
+    tls: bool,
+    settings: &RedisConnectionInfo,
+) -> Result<ConnectionInfo, String> {
+    let addr = if tls {
+        ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure: false,
+            tls_params: None,
+        }
+    } else {
+        ConnectionAddr::Tcp(host, port)
+    };
+    Ok(addr
+        .into_connection_info()
+        .map_err(|e| e.to_string())?
+        .set_redis_settings(settings.clone()))
+}
+
+fn parse_sentinel(rest: &str, tls: bool) -> Result<Target, String> {
+    let form = "write redis+sentinel://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]]/MASTER[/DB]";
+    let parsed = parse_hosts(rest, SENTINEL_PORT, form)?;
+    let mut path = parsed.path.trim_end_matches('/').split('/');
     let master = decode(path.next().unwrap_or_default())?;
     if master.is_empty() {
         return Err(format!("the Sentinel URL names no master: {form}"));
@@ -151,19 +229,8 @@ fn parse_sentinel(rest: &str, tls: bool) -> Result<Target, String> {
             "the Sentinel URL has more after the database: {form}"
         ));
     }
-
-    let mut master_settings = RedisConnectionInfo::default().set_db(db);
-    if let Some(userinfo) = userinfo {
-        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-        if !user.is_empty() {
-            master_settings = master_settings.set_username(decode(user)?);
-        }
-        if !password.is_empty() {
-            master_settings = master_settings.set_password(decode(password)?);
-        }
-    }
     let mut sentinel_settings = RedisConnectionInfo::default();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
+    for pair in parsed.query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         match name {
             "sentinel_username" => {
@@ -179,29 +246,13 @@ fn parse_sentinel(rest: &str, tls: bool) -> Result<Target, String> {
             }
         }
     }
-
-    let mut sentinels = Vec::new();
-    for host in hosts.split(',') {
-        let (name, port) = split_host_port(host).ok_or_else(|| {
-            format!("{host:?} in the Sentinel URL is not HOST or HOST:PORT: {form}")
-        })?;
-        let addr = if tls {
-            ConnectionAddr::TcpTls {
-                host: name,
-                port,
-                insecure: false,
-                tls_params: None,
-            }
-        } else {
-            ConnectionAddr::Tcp(name, port)
-        };
-        let info = addr
-            .into_connection_info()
-            .map_err(|e| format!("{host:?} in the Sentinel URL: {e}"))?
-            .set_redis_settings(sentinel_settings.clone());
-        sentinels.push(info);
-    }
-    let mut node = SentinelNodeConnectionInfo::default().set_redis_connection_info(master_settings);
+    let sentinels = parsed
+        .hosts
+        .into_iter()
+        .map(|host| node_info(host, tls, &sentinel_settings))
+        .collect::<Result<_, _>>()?;
+    let mut node = SentinelNodeConnectionInfo::default()
+        .set_redis_connection_info(parsed.credentials.set_db(db));
     if tls {
         node = node.set_tls_mode(TlsMode::Secure);
     }
@@ -213,8 +264,24 @@ fn parse_sentinel(rest: &str, tls: bool) -> Result<Target, String> {
     })
 }
 
+fn parse_cluster(rest: &str, tls: bool) -> Result<Target, String> {
+    let form = "write redis+cluster://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]]";
+    let parsed = parse_hosts(rest, REDIS_PORT, form)?;
+    if !parsed.path.is_empty() || !parsed.query.is_empty() {
+        return Err(format!(
+            "a Cluster URL has no database or options (a Cluster has database 0 only): {form}"
+        ));
+    }
+    let nodes = parsed
+        .hosts
+        .into_iter()
+        .map(|host| node_info(host, tls, &parsed.credentials))
+        .collect::<Result<_, _>>()?;
+    Ok(Target::Cluster { nodes, tls })
+}
+
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
-fn split_host_port(s: &str) -> Option<(String, u16)> {
+fn split_host_port(s: &str, default_port: u16) -> Option<(String, u16)> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest.split_once(']')?;
         match after.strip_prefix(':') {
@@ -233,7 +300,7 @@ fn split_host_port(s: &str) -> Option<(String, u16)> {
     }
     let port = match port {
         Some(p) => p.parse().ok()?,
-        None => SENTINEL_PORT,
+        None => default_port,
     };
     Some((host.to_owned(), port))
 }
@@ -248,7 +315,7 @@ fn decode(s: &str) -> Result<String, String> {
             let hex = s
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or("a % in the Sentinel URL is not followed by two hex digits")?;
+                .ok_or("a % in the URL is not followed by two hex digits")?;
             out.push(hex);
             i += 3;
         } else {
@@ -256,7 +323,7 @@ fn decode(s: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| "the Sentinel URL does not decode to UTF-8".to_owned())
+    String::from_utf8(out).map_err(|_| "the URL does not decode to UTF-8".to_owned())
 }
 
 fn manager_config() -> ConnectionManagerConfig {
@@ -270,16 +337,54 @@ fn manager_config() -> ConnectionManagerConfig {
         .set_max_delay(Duration::from_millis(500))
 }
 
-/// The connection the store uses: a manager, and for Sentinel the means to
-/// find the master again.
+/// A connection to send commands on: to one server, or to a Cluster.
+#[derive(Clone)]
+pub enum Conn {
+    /// One server (or the master Sentinel named).
+    Server(ConnectionManager),
+    /// A Cluster: commands go to the node that holds their key's slot.
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Server(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Server(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Server(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// The connection the store uses, and for Sentinel the means to find the
+/// master again.
 pub struct Link {
     current: Mutex<Current>,
     sentinel: Option<SentinelLookup>,
 }
 
-/// The manager in use, and the server it talks to.
+/// The connection in use, and the server (or, for a Cluster, the first
+/// node) it talks to.
 struct Current {
-    manager: ConnectionManager,
+    conn: Conn,
     server: ConnectionInfo,
 }
 
@@ -290,16 +395,13 @@ struct SentinelLookup {
 }
 
 impl Link {
-    /// Connect (must run on the store's runtime: the manager's tasks live there).
+    /// Connect (must run on the store's runtime: the connection's tasks live there).
     pub async fn connect(target: &Target) -> Result<Arc<Self>, RedisError> {
-        match target {
-            Target::Server(info) => {
-                let client = redis::Client::open(info.clone())?;
-                Ok(Arc::new(Link {
-                    current: Mutex::new(Current::connect(client).await?),
-                    sentinel: None,
-                }))
-            }
+        let (current, sentinel) = match target {
+            Target::Server(info) => (
+                Current::connect(redis::Client::open(info.clone())?).await?,
+                None,
+            ),
             Target::Sentinel {
                 sentinels,
                 master,
@@ -308,16 +410,38 @@ impl Link {
             } => {
                 let mut sentinel = Sentinel::build(sentinels.clone())?;
                 let client = sentinel.async_master_for(master, Some(node)).await?;
-                Ok(Arc::new(Link {
-                    current: Mutex::new(Current::connect(client).await?),
-                    sentinel: Some(SentinelLookup {
-                        sentinel: tokio::sync::Mutex::new(sentinel),
-                        master: master.clone(),
-                        node: node.clone(),
-                    }),
-                }))
+                let lookup = SentinelLookup {
+                    sentinel: tokio::sync::Mutex::new(sentinel),
+                    master: master.clone(),
+                    node: node.clone(),
+                };
+                (Current::connect(client).await?, Some(lookup))
             }
-        }
+            Target::Cluster { nodes, tls } => {
+                let mut builder = ClusterClient::builder(nodes.clone())
+                    .connection_timeout(CONNECT_TIMEOUT)
+                    .response_timeout(RESPONSE_TIMEOUT)
+                    .retries(2);
+                if *tls {
+                    builder = builder.tls(TlsMode::Secure);
+                }
+                let conn = builder.build()?.get_async_connection().await?;
+                let server = nodes.first().cloned().ok_or_else(|| {
+                    RedisError::from((redis::ErrorKind::InvalidClientConfig, "no cluster nodes"))
+                })?;
+                (
+                    Current {
+                        conn: Conn::Cluster(conn),
+                        server,
+                    },
+                    None,
+                )
+            }
+        };
+        Ok(Arc::new(Link {
+            current: Mutex::new(current),
+            sentinel,
+        }))
     }
 
     fn current(&self) -> std::sync::MutexGuard<'_, Current> {
@@ -326,12 +450,18 @@ impl Link {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The manager to send a command on (a cheap clone).
-    pub fn manager(&self) -> ConnectionManager {
-        self.current().manager.clone()
+    /// The connection to send a command on (a cheap clone).
+    pub fn conn(&self) -> Conn {
+        self.current().conn.clone()
     }
 
-    /// The server commands go to now (behind Sentinel, the master last found).
+    /// Whether this is a Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.current().conn, Conn::Cluster(_))
+    }
+
+    /// The server commands go to now (behind Sentinel, the master last
+    /// found; for a Cluster, the first node named).
     pub fn server(&self) -> ConnectionInfo {
         self.current().server.clone()
     }
@@ -378,7 +508,10 @@ impl Current {
     async fn connect(client: redis::Client) -> Result<Self, RedisError> {
         let server = client.get_connection_info().clone();
         let manager = ConnectionManager::new_with_config(client, manager_config()).await?;
-        Ok(Current { manager, server })
+        Ok(Current {
+            conn: Conn::Server(manager),
+            server,
+        })
     }
 }
 
@@ -401,7 +534,7 @@ mod tests {
                 master,
                 db,
             ),
-            Target::Server(_) => panic!("{url} is not a Sentinel URL"),
+            _ => panic!("{url} is not a Sentinel URL"),
         }
     }
 
@@ -444,6 +577,26 @@ mod tests {
                 "{url}: {message}"
             );
         }
+    }
+
+    #[test]
+    fn cluster_urls_name_their_nodes_and_nothing_else() {
+        let Target::Cluster { nodes, tls } =
+            Target::parse("rediss+cluster://:p%40ss@10.0.0.1,10.0.0.2:7001").unwrap()
+        else {
+            panic!("not a Cluster URL");
+        };
+        assert!(tls);
+        let described: Vec<String> = nodes.iter().map(|n| describe_addr(n.addr(), 0)).collect();
+        assert_eq!(
+            described,
+            ["rediss://10.0.0.1:6379", "rediss://10.0.0.2:7001"]
+        );
+        assert_eq!(nodes[1].redis_settings().password(), Some("p@ss"));
+        assert!(
+            Target::parse("redis+cluster://10.0.0.1/2").is_err(),
+            "no databases"
+        );
     }
 
     #[test]
