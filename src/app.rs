@@ -35,14 +35,20 @@ pub struct Application {
     state: AppState,
     engine: Arc<Engine>,
     limits: http::serve::Limits,
+    /// This process's hold on a SQLite store, kept until serving stops.
+    serve_lock: Option<store::sqlite::ServeLock>,
 }
 
 impl Application {
     /// Load the rota and templates, open the store, bind the listener: fails
     /// fast, before serving, on any problem.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        // One serve per SQLite file: a second one would race this one.
+        let serve_lock = store::lock_for_serving(&config.store)?;
         let store = store::open(&config.store)?;
-        Self::build_with(config, clock, store, None).await
+        let mut app = Self::build_with(config, clock, store, None).await?;
+        app.serve_lock = serve_lock;
+        Ok(app)
     }
 
     /// As [`Application::build`], with the store (and optionally the SMS sender) given: the seam tests use.
@@ -135,6 +141,7 @@ impl Application {
             state,
             engine,
             limits,
+            serve_lock: None,
         })
     }
 
@@ -171,6 +178,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
         engine_loop: bool,
     ) -> anyhow::Result<()> {
+        let serve_lock = self.serve_lock;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let engine_task = engine_loop.then(|| {
             let mut rx = stop_rx.clone();
@@ -196,6 +204,8 @@ impl Application {
         if let Some(task) = engine_task {
             let _ = task.await;
         }
+        // Only now may another serve take the store.
+        drop(serve_lock);
         Ok(())
     }
 }

@@ -359,3 +359,211 @@ impl fmt::Display for TimelineEvent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::escalation::{Accepted, StaffRef};
+
+    const REMOVED: &str = "[removed]";
+
+    fn chen() -> StaffRef {
+        StaffRef {
+            id: Id::parse("chen").unwrap(),
+            name: "Chen Li".into(),
+            role: "Registrar".into(),
+        }
+    }
+
+    fn sians_concern() -> Concern {
+        let at: Instant = "2026-11-27T19:15:00Z".parse().unwrap();
+        let mut escalation = Escalation::new(false);
+        escalation.accepted = Some(Accepted { by: chen(), at });
+        escalation.status = Status::Resolved {
+            by: Some(chen()),
+            at,
+            note: Some("Spoke to Sian, dressing changed by district nurse".into()),
+        };
+        Concern {
+            id: ConcernId::new(),
+            enrolment: None,
+            service: Some(Id::parse("cardiology-ward-7").unwrap()),
+            sender: PhoneNumber::parse("+447700900124").unwrap(),
+            party: Party::Carer {
+                name: "Sian Evans".into(),
+                relationship: Some("daughter".into()),
+            },
+            opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
+            text: "Mum's dressing is soaked through".into(),
+            escalation,
+            pictures_explained: true,
+            version: 4,
+        }
+    }
+
+    #[test]
+    fn a_carers_concern_loses_their_words_the_note_and_their_name_and_keeps_who_did_what() {
+        let before = sians_concern();
+        let after = before.redacted(REMOVED);
+        assert_eq!(after.text, REMOVED);
+        assert_eq!(
+            after.party,
+            Party::Carer {
+                name: REMOVED.into(),
+                relationship: Some("daughter".into()),
+            }
+        );
+        assert!(matches!(
+            &after.escalation.status,
+            Status::Resolved { by: Some(by), note: Some(note), .. } if by == &chen() && note == REMOVED
+        ));
+        // Everything else is as it was.
+        let kept = Concern {
+            text: before.text.clone(),
+            party: before.party.clone(),
+            escalation: Escalation {
+                status: before.escalation.status.clone(),
+                ..after.escalation.clone()
+            },
+            ..after.clone()
+        };
+        assert_eq!(kept, before);
+        let json = serde_json::to_string(&after).unwrap();
+        for words in ["soaked", "Sian", "district nurse"] {
+            assert!(!json.contains(words), "{words} left in {json}");
+        }
+    }
+
+    #[test]
+    fn a_patients_concern_closed_without_a_note_gains_none() {
+        let mut c = sians_concern();
+        c.party = Party::Patient;
+        c.escalation.status = Status::Resolved {
+            by: None,
+            at: c.opened_at,
+            note: None,
+        };
+        let after = c.redacted(REMOVED);
+        assert_eq!(after.party, Party::Patient);
+        assert!(matches!(
+            after.escalation.status,
+            Status::Resolved { note: None, .. }
+        ));
+        assert_eq!(
+            after,
+            Concern {
+                text: REMOVED.into(),
+                ..c
+            }
+        );
+    }
+
+    #[test]
+    fn a_timeline_loses_what_people_wrote_and_only_that() {
+        let secret = "SECRET words";
+        let staff = chen().id;
+        let label = |s: &str| s.to_owned();
+        let with_words = [
+            TimelineEvent::Received {
+                from: label("carer (daughter)"),
+                text: secret.into(),
+            },
+            TimelineEvent::Resolved {
+                staff: Some(staff.clone()),
+                name: Some(label("Chen Li")),
+                note: Some(secret.into()),
+            },
+        ];
+        for event in &with_words {
+            let after = serde_json::to_string(&event.redacted(REMOVED)).unwrap();
+            assert!(
+                !after.contains(secret) && after.contains(REMOVED),
+                "{after}"
+            );
+        }
+        let who_did_what = [
+            TimelineEvent::RedFlag {
+                phrase: label("chest pain"),
+            },
+            TimelineEvent::Paged {
+                staff: staff.clone(),
+                name: label("Chen Li"),
+                level: label("level 1"),
+                code: 12,
+            },
+            TimelineEvent::Sent {
+                to: label("patient"),
+                purpose: label("notice"),
+                provider_id: label("SM1"),
+                queued_at: None,
+                attempts: Some(2),
+            },
+            TimelineEvent::Dropped {
+                to: label("Chen Li"),
+                purpose: label("page"),
+                reason: label("accepted"),
+            },
+            TimelineEvent::SendFailed {
+                to: label("patient"),
+                purpose: label("notice"),
+                reason: label("HTTP 500"),
+                will_retry: true,
+            },
+            TimelineEvent::Delivery {
+                to: label("patient"),
+                purpose: label("notice"),
+                status: label("delivered"),
+                error_code: None,
+            },
+            TimelineEvent::Escalated {
+                to: label("level 2"),
+                reason: label("no answer"),
+            },
+            TimelineEvent::Passed {
+                staff: staff.clone(),
+                name: label("Chen Li"),
+            },
+            TimelineEvent::Accepted {
+                staff: staff.clone(),
+                name: label("Chen Li"),
+            },
+            TimelineEvent::Resolved {
+                staff: None,
+                name: None,
+                note: None,
+            },
+            TimelineEvent::Advised111,
+            TimelineEvent::Handover {
+                staff: staff.clone(),
+                name: label("Chen Li"),
+            },
+            TimelineEvent::Reminded {
+                staff: staff.clone(),
+                name: label("Chen Li"),
+            },
+            TimelineEvent::Forwarded {
+                staff,
+                name: label("Chen Li"),
+                messages: Some(3),
+            },
+            TimelineEvent::OptOut { opted_out: true },
+            TimelineEvent::Note {
+                text: label("Chen Li has no phone for SMS pages"),
+            },
+        ];
+        for event in &who_did_what {
+            assert_eq!(&event.redacted(REMOVED), event);
+        }
+        let entry = TimelineEntry {
+            at: "2026-11-27T19:05:00Z".parse().unwrap(),
+            event: with_words[0].clone(),
+        };
+        assert_eq!(
+            entry.redacted(REMOVED),
+            TimelineEntry {
+                at: entry.at,
+                event: with_words[0].redacted(REMOVED),
+            }
+        );
+    }
+}

@@ -336,19 +336,86 @@ fn serve_warns_when_the_bank_holidays_do_not_reach_a_year_ahead() {
     }
 }
 
+/// A `nightingale` command (not `serve`) on the SQLite store at `db`.
+fn on_store(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(args)
+        .env("NIGHTINGALE_STORE", format!("sqlite://{}", db.display()))
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_second_serve_on_one_sqlite_file_refuses_while_the_cli_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    let mut first = Serving::start(demo(), dir.path());
+
+    let mut second = Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
+        .env("NIGHTINGALE_ROTA_DIR", demo())
+        .env("NIGHTINGALE_STORE", format!("sqlite://{}", db.display()))
+        .env("NIGHTINGALE_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It must stop by itself, at once; one still running after 30 s is serving.
+    let started = std::time::Instant::now();
+    while second.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = second.kill();
+            panic!("a second serve is running on the file the first one serves");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = second.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains(&format!(
+            "another nightingale serve (pid {}) is using {}; to run several nodes use NIGHTINGALE_STORE=redis://",
+            first.child.id(),
+            db.display()
+        )),
+        "{said}"
+    );
+
+    // The commands that only read, or write a row, still work beside it.
+    let run = |args: &[&str]| on_store(&db, args);
+    let key = run(&["api-key", "create", "ward-7-discharge"]);
+    assert!(
+        key.status.success(),
+        "{}",
+        String::from_utf8_lossy(&key.stderr)
+    );
+    let backup = dir.path().join("backup.db");
+    let copied = run(&["store", "backup", backup.to_str().unwrap()]);
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+
+    // Once the first has stopped, another may serve the file (it gets as
+    // far as listening; dropping it stops it).
+    assert!(first.stop().success());
+    let next = Serving::start(demo(), dir.path());
+    assert!(
+        !next.log.contains("another nightingale serve"),
+        "{}",
+        next.log
+    );
+}
+
 #[test]
 fn the_store_can_be_backed_up_while_in_use() {
     use nightingale::store::Store;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("n.db");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_nightingale"))
-            .args(args)
-            .env("NIGHTINGALE_STORE", format!("sqlite://{}", db.display()))
-            .env("NIGHTINGALE_LOG", "warn")
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| on_store(&db, args);
     let key = stdout(&run(&["api-key", "create", "ward-7-discharge"]))
         .trim()
         .to_owned();

@@ -807,6 +807,18 @@ pub fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// Hold the store a `NIGHTINGALE_STORE` URL names for one `serve`: a SQLite
+/// file takes one serve at a time ([`sqlite::ServeLock`]); a shared store
+/// for several nodes needs no lock (`None`). Keep it until serving stops.
+pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<sqlite::ServeLock>> {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => Ok(Some(sqlite::ServeLock::acquire(std::path::Path::new(
+            path,
+        ))?)),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod conformance;
 

@@ -50,6 +50,64 @@ pub struct SqliteStore {
     path: std::path::PathBuf,
 }
 
+/// `serve`'s hold on one SQLite file: an exclusive advisory lock (`flock`)
+/// on `<db>.lock`, which also holds the pid of the process that has it.
+///
+/// Two `serve`s on one file would race: each engine would take the same
+/// work, and the store's checks run in each process's own writer. So the
+/// second one refuses to start. Only `serve` takes the lock: `store backup`
+/// and the other commands open the file alongside it, as SQLite allows.
+/// The operating system lets go of the lock when the process ends, however
+/// it ends, so a stale `.lock` file never stops a restart. (`flock` is not
+/// reliable on network file systems; keep the store on a local disk.)
+#[derive(Debug)]
+pub struct ServeLock {
+    _file: std::fs::File,
+}
+
+impl ServeLock {
+    /// Take the lock for the database at `db`, or say which process has it.
+    pub fn acquire(db: &Path) -> anyhow::Result<Self> {
+        use std::io::Write;
+        let mut path = db.as_os_str().to_owned();
+        path.push(".lock");
+        let path = std::path::PathBuf::from(path);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|pid| pid.trim().parse::<u32>().ok())
+                    .map(|pid| format!(" (pid {pid})"))
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "another nightingale serve{holder} is using {}; to run several nodes use NIGHTINGALE_STORE=redis://…",
+                    db.display()
+                );
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                anyhow::bail!("cannot lock {}: {e}", path.display())
+            }
+        }
+        // Ours now: say whose, for the next one to be refused.
+        file.set_len(0)
+            .and_then(|()| (&file).write_all(format!("{}\n", std::process::id()).as_bytes()))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        Ok(Self { _file: file })
+    }
+}
+
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
     r"
@@ -1646,6 +1704,86 @@ mod tests {
         assert_eq!(
             store.concerns(&filter).unwrap(),
             [Concern { version: 1, ..c }]
+        );
+    }
+
+    #[test]
+    fn purging_clears_words_the_code_no_longer_knows_and_sets_aside_what_it_cannot_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+        let resolved_at: Instant = "2026-11-28T09:00:00Z".parse().unwrap();
+        let resolve = |mut c: Concern| {
+            c.escalation.status = Status::Resolved {
+                by: None,
+                at: resolved_at,
+                note: None,
+            };
+            store
+                .apply(Change {
+                    at: resolved_at,
+                    concern: Some(c),
+                    ..Change::default()
+                })
+                .unwrap();
+        };
+        let (readable, unreadable) = (accepted_concern(), accepted_concern());
+        let unreadable = Concern {
+            sender: PhoneNumber::parse("+447700900802").unwrap(),
+            ..unreadable
+        };
+        resolve(readable.clone());
+        resolve(unreadable.clone());
+        // A forward as early versions stored it, quoting the sender; a
+        // message on the concern whose record no longer reads; and a
+        // timeline entry that does not read either.
+        let (a, b) = (readable.id.to_string(), unreadable.id.to_string());
+        store
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO timeline (concern_id, at, data) VALUES (?1, 0, ?2)",
+                    params![a, r#"{"at":"2026-11-27T19:20:00Z","event":"forwarded","staff":"chen","name":"Chen Li","text":"SECRET leg"}"#],
+                )?;
+                tx.execute(
+                    "INSERT INTO timeline (concern_id, at, data) VALUES (?1, 0, ?2)",
+                    params![a, r#"{"event":"no such event","text":"SECRET shin"}"#],
+                )?;
+                tx.execute(
+                    "INSERT INTO timeline (concern_id, at, data) VALUES (?1, 0, ?2)",
+                    params![b, r#"{"at":"2026-11-27T19:05:00Z","event":"received","from":"patient","text":"SECRET knee"}"#],
+                )?;
+                tx.execute("UPDATE concerns SET data = '{\"broken\": true}' WHERE id = ?1", params![b])?;
+                Ok(())
+            })
+            .unwrap();
+
+        let purged = store
+            .purge(resolved_at + TimeDelta::seconds(1), "[removed]")
+            .unwrap();
+        assert_eq!((purged.concerns, purged.set_aside), (1, 1));
+        let rows: Vec<String> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT data FROM timeline")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                rows.collect()
+            })
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|r| !r.contains("SECRET")), "{rows:?}");
+        assert_eq!(
+            store.timeline(readable.id).unwrap().len(),
+            2,
+            "every entry reads now"
+        );
+        assert_eq!(
+            store.concern(readable.id).unwrap().unwrap().text,
+            "[removed]"
+        );
+        assert_eq!(
+            store
+                .purge(resolved_at + TimeDelta::days(1), "[removed]")
+                .unwrap(),
+            crate::store::Purged::default(),
+            "the unreadable one is not tried again"
         );
     }
 
