@@ -1127,6 +1127,105 @@ mod tests {
     }
 
     #[test]
+    fn purging_clears_words_the_code_no_longer_knows_and_sets_aside_what_it_cannot_read() {
+        let server = RedisServer::start();
+        let store = RedisStore::open(&server.url()).unwrap();
+        // Two concerns stored already resolved (as one opened and closed in
+        // one step would be).
+        let resolved_at: Instant = "2026-11-28T09:00:00Z".parse().unwrap();
+        let [readable, unreadable] = ["+447700900801", "+447700900802"].map(|sender| {
+            let mut c = concern(sender);
+            c.escalation.status = crate::escalation::Status::Resolved {
+                by: None,
+                at: resolved_at,
+                note: Some("Dressing changed".into()),
+            };
+            c
+        });
+        store
+            .apply(Change {
+                at: resolved_at,
+                concern: Some(readable.clone()),
+                ..Change::default()
+            })
+            .unwrap();
+        store
+            .apply(Change {
+                at: resolved_at,
+                concern: Some(unreadable.clone()),
+                ..Change::default()
+            })
+            .unwrap();
+        // A forward as early versions stored it, quoting the sender; an
+        // entry that does not read; a message on a concern whose record no
+        // longer reads.
+        let push = |id: ConcernId, entry: &str| {
+            store
+                .command::<i64>(
+                    redis::cmd("RPUSH")
+                        .arg(store.key(&["c", &id.to_string(), "timeline"]))
+                        .arg(entry)
+                        .clone(),
+                )
+                .unwrap();
+        };
+        push(
+            readable.id,
+            r#"{"at":"2026-11-27T19:20:00Z","event":"forwarded","staff":"chen","name":"Chen Li","text":"SECRET leg"}"#,
+        );
+        push(
+            readable.id,
+            r#"{"event":"no such event","text":"SECRET shin"}"#,
+        );
+        push(
+            unreadable.id,
+            r#"{"at":"2026-11-27T19:05:00Z","event":"received","from":"patient","text":"SECRET knee"}"#,
+        );
+        store
+            .command::<i64>(
+                redis::cmd("HSET")
+                    .arg(store.key(&["c", &unreadable.id.to_string()]))
+                    .arg("data")
+                    .arg(r#"{"broken": true}"#)
+                    .clone(),
+            )
+            .unwrap();
+
+        let purged = store
+            .purge(resolved_at + TimeDelta::seconds(1), "[removed]")
+            .unwrap();
+        assert_eq!((purged.concerns, purged.set_aside), (1, 1));
+        for id in [readable.id, unreadable.id] {
+            let raw: Vec<String> = store
+                .command(
+                    redis::cmd("LRANGE")
+                        .arg(store.key(&["c", &id.to_string(), "timeline"]))
+                        .arg(0)
+                        .arg(-1)
+                        .clone(),
+                )
+                .unwrap();
+            assert!(raw.iter().all(|r| !r.contains("SECRET")), "{raw:?}");
+        }
+        assert_eq!(
+            store.timeline(readable.id).unwrap().len(),
+            2,
+            "every entry reads now"
+        );
+        assert_eq!(
+            store.concern(readable.id).unwrap().unwrap().text,
+            "[removed]"
+        );
+        assert_eq!(
+            store
+                .purge(resolved_at + TimeDelta::days(1), "[removed]")
+                .unwrap(),
+            Purged::default(),
+            "the unreadable one is not tried again"
+        );
+    }
+
+    #[test]
     fn nodes_on_one_redis_see_one_store() {
         let server = RedisServer::start();
         let one = RedisStore::open(&server.url()).unwrap();
