@@ -419,9 +419,10 @@ pub fn opt_outs_api_keys_and_secrets_persist(store: Arc<dyn Store>) {
         Some("discharge-system")
     );
     assert_eq!(store.api_key([8; 32]).unwrap(), None);
+    let again = store.create_api_key("again", [7; 32], now);
     assert!(
-        store.create_api_key("again", [7; 32], now).is_err(),
-        "a hash is stored once"
+        matches!(again, Err(StoreError::Invalid(_))),
+        "a hash is stored once, and trying again will not change that: {again:?}"
     );
     let secret = store.secret("links").unwrap();
     assert_eq!(secret.len(), 32);
@@ -1171,6 +1172,38 @@ pub fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_ref
     );
 }
 
+pub fn a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T19:05:00Z");
+    let c = open_with_deadline(&store, "+447700900123", now);
+    let a = node("a");
+    let no_lease = store.claim_timers(&a, now, TimeDelta::zero(), 10);
+    assert!(
+        matches!(no_lease, Err(StoreError::Invalid(_))),
+        "{no_lease:?}"
+    );
+    let held = store.claim_timers(&a, now, LEASE, 10).unwrap();
+    // A is slow: its lease ran out at 30 s, but nobody claimed the deadline
+    // since, so A still holds it, renews it, and its write lands.
+    let slow = now + TimeDelta::seconds(45);
+    let renewed = store
+        .renew(std::slice::from_ref(&held[0].claim), slow + LEASE)
+        .unwrap();
+    assert_eq!(renewed.len(), 1);
+    assert_eq!(renewed[0].token, held[0].claim.token);
+    let slower = slow + LEASE + TimeDelta::seconds(1);
+    store
+        .apply(Change {
+            at: slower,
+            claim: Some(renewed[0].clone()),
+            concern: Some(c.clone()),
+            timeline: vec![(c.id, note(slower, "escalated late"))],
+            ..Change::default()
+        })
+        .unwrap();
+    assert!(store.due_timers(slower, 10).unwrap().is_empty());
+    assert_eq!(stored(&store, c.id).version, 2);
+}
+
 pub fn renewing_keeps_work_and_releasing_gives_it_back_at_once(store: Arc<dyn Store>) {
     let now = t("2026-11-27T19:05:00Z");
     queue_text(&store, now, "+447700900123");
@@ -1668,6 +1701,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between_pages(fresh());
     two_nodes_claiming_at_once_each_get_different_work(fresh());
     a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_refused(fresh());
+    a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over(fresh());
     renewing_keeps_work_and_releasing_gives_it_back_at_once(fresh());
     attempts_count_the_claims_that_did_not_finish(fresh());
     texts_to_one_number_keep_their_order_across_nodes(fresh());

@@ -591,7 +591,8 @@ pub struct Change {
     pub set_timers: Vec<Timer>,
     /// Concerns whose timers are all cancelled (before `set_timers` apply).
     pub cancel_timers: Vec<ConcernId>,
-    /// A timer that fired: removed unless it was re-armed for a later time.
+    /// A timer that fired: removed unless it was re-armed for a later time
+    /// (single-node; a claimed timer is removed through `claim`).
     pub fired_timer: Option<Timer>,
     /// Pages opened (or re-sent, keeping their code).
     pub open_pages: Vec<Page>,
