@@ -154,8 +154,13 @@ fn invalid(e: impl std::fmt::Display) -> StoreError {
 impl RedisStore {
     /// Connect to the Redis a `NIGHTINGALE_STORE` URL names (see
     /// [`link`](self::link) for the forms), failing now if it cannot be reached.
+    ///
+    /// Every key is under `{ng}:`, or `{NAME}:` when the URL ends with
+    /// `namespace=NAME` in its query (one Redis for several trusts: each
+    /// namespace is a store of its own, in a hash slot of its own).
     pub fn open(url: &str) -> StoreResult<Self> {
-        Self::open_in(url, NAMESPACE)
+        let (url, namespace) = link::take_namespace(url).map_err(invalid)?;
+        Self::open_in(&url, namespace.as_deref().unwrap_or(NAMESPACE))
     }
 
     /// As [`RedisStore::open`], with every key under `{namespace}:` (tests
@@ -1234,8 +1239,9 @@ mod tests {
         assert!(!two.record_inbound(&sms("SM1")).unwrap());
         assert_eq!(one.secret("links").unwrap(), two.secret("links").unwrap());
         // Another namespace on the same server is another store.
-        let other = RedisStore::open_in(&server.url(), "other-trust").unwrap();
+        let other = RedisStore::open(&format!("{}?namespace=other-trust", server.url())).unwrap();
         assert!(other.pending_inbound(10).unwrap().is_empty());
+        assert!(other.record_inbound(&sms("SM1")).unwrap());
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //!
 //! The first three the redis crate parses itself; it has Sentinel and
 //! Cluster clients but no URL for them, so those forms are parsed here.
+//! Any form may end its query with `namespace=NAME` (the store's own
+//! option, taken off before the rest is parsed): see
+//! [`RedisStore::open`](super::RedisStore::open).
 //!
 //! One server, or a master behind Sentinel, is reached through the crate's
 //! `ConnectionManager`: one multiplexed connection that reconnects by
@@ -121,6 +124,40 @@ impl Target {
             Target::Cluster { nodes, .. } => format!("the cluster of {}", list(nodes)),
         }
     }
+}
+
+/// Split the store's own `namespace=NAME` option off a URL's query: the
+/// URL without it, and the name. A name is 1–32 lowercase letters, digits
+/// and hyphens (it becomes the hash tag of every key).
+pub fn take_namespace(url: &str) -> Result<(String, Option<String>), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut namespace = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("namespace=") {
+            Some(name) => namespace = Some(name.to_owned()),
+            None => rest.push(pair),
+        }
+    }
+    if let Some(name) = &namespace {
+        let fine = (1..=32).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !fine {
+            return Err(format!(
+                "namespace={name:?} in NIGHTINGALE_STORE: write 1 to 32 lowercase letters, digits and hyphens, like namespace=north-trust"
+            ));
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    Ok((url, namespace))
 }
 
 /// A node's address as a URL without credentials.
@@ -597,6 +634,28 @@ mod tests {
             Target::parse("redis+cluster://10.0.0.1/2").is_err(),
             "no databases"
         );
+    }
+
+    #[test]
+    fn a_namespace_is_taken_off_the_url_and_checked() {
+        assert_eq!(
+            take_namespace("redis://h:6379/2?protocol=resp3&namespace=north-trust").unwrap(),
+            (
+                "redis://h:6379/2?protocol=resp3".to_owned(),
+                Some("north-trust".to_owned())
+            )
+        );
+        assert_eq!(
+            take_namespace("redis+sentinel://h/main?namespace=a").unwrap(),
+            ("redis+sentinel://h/main".to_owned(), Some("a".to_owned()))
+        );
+        assert_eq!(
+            take_namespace("redis://h").unwrap(),
+            ("redis://h".to_owned(), None)
+        );
+        for bad in ["", "North", "a}b", &"x".repeat(33)] {
+            assert!(take_namespace(&format!("redis://h?namespace={bad}")).is_err());
+        }
     }
 
     #[test]
