@@ -98,3 +98,47 @@ async fn two_nodes_on_one_redis_are_one_service() {
         "both nodes see one concern"
     );
 }
+
+#[test]
+fn over_tls_a_node_trusts_the_ca_it_is_given_and_no_other() {
+    use nightingale::store::Store;
+    let redis = RedisServer::start_tls();
+    let url = format!("rediss://localhost:{}", redis.tls_port());
+    let create = |ca: Option<&std::path::Path>| {
+        let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"));
+        cli.args(["api-key", "create", "ward-7-discharge"])
+            .env("NIGHTINGALE_STORE", &url)
+            .env("NIGHTINGALE_LOG", "warn")
+            .env_remove("SSL_CERT_FILE");
+        if let Some(ca) = ca {
+            cli.env("SSL_CERT_FILE", ca);
+        }
+        cli.output().unwrap()
+    };
+
+    // The system's roots do not know the test's CA: refused, saying where.
+    let refused = create(None);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("cannot reach Redis at rediss://localhost:"),
+        "{said}"
+    );
+
+    let made = create(Some(&redis.tls_ca()));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let key = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+    let plain = nightingale::store::redis::RedisStore::open(&redis.url()).unwrap();
+    assert_eq!(
+        plain
+            .api_key(nightingale::operations::hash_key(&key))
+            .unwrap()
+            .as_deref(),
+        Some("ward-7-discharge"),
+        "written over TLS, read back over plain TCP"
+    );
+}

@@ -66,6 +66,110 @@ impl RedisServer {
         Self::start_as(dir, &[], Some(conf))
     }
 
+    /// Start a server that also speaks TLS, on a port of its own (see
+    /// [`RedisServer::tls_port`]), with a certificate for `localhost` and
+    /// `127.0.0.1` signed by a CA made for it (see [`RedisServer::tls_ca`]).
+    /// Needs `openssl`.
+    pub fn start_tls() -> Self {
+        let dir = temp_dir();
+        let path = |name: &str| dir.path().join(name).to_str().expect("UTF-8").to_owned();
+        std::fs::write(
+            dir.path().join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .expect("write san.ext");
+        let steps: [&[&str]; 3] = [
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=nightingale test CA",
+                "-keyout",
+                &path("ca.key"),
+                "-out",
+                &path("ca.crt"),
+            ],
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                &path("server.key"),
+                "-out",
+                &path("server.csr"),
+            ],
+            &[
+                "x509",
+                "-req",
+                "-days",
+                "2",
+                "-in",
+                &path("server.csr"),
+                "-CA",
+                &path("ca.crt"),
+                "-CAkey",
+                &path("ca.key"),
+                "-CAcreateserial",
+                "-extfile",
+                &path("san.ext"),
+                "-out",
+                &path("server.crt"),
+            ],
+        ];
+        for step in steps {
+            let done = Command::new("openssl")
+                .args(step)
+                .stdin(Stdio::null())
+                .output()
+                .expect("openssl, to make the test's certificates");
+            assert!(
+                done.status.success(),
+                "openssl {step:?}: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+        }
+        let tls_port = free_port().to_string();
+        let (cert, key, ca) = (path("server.crt"), path("server.key"), path("ca.crt"));
+        Self::start_in(
+            dir,
+            &[
+                "--tls-port",
+                &tls_port,
+                "--tls-cert-file",
+                &cert,
+                "--tls-key-file",
+                &key,
+                "--tls-ca-cert-file",
+                &ca,
+                "--tls-auth-clients",
+                "no",
+            ],
+        )
+    }
+
+    /// The TLS port of a server from [`RedisServer::start_tls`].
+    pub fn tls_port(&self) -> u16 {
+        let i = self
+            .extra
+            .iter()
+            .position(|a| a == "--tls-port")
+            .expect("a server started with start_tls");
+        self.extra[i + 1].parse().expect("a port")
+    }
+
+    /// The CA certificate that signed its TLS certificate.
+    pub fn tls_ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
     fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Self {
         Self::start_as(dir, extra, None)
     }
