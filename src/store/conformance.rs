@@ -1721,6 +1721,31 @@ fn sqlite_store_conforms() {
     });
 }
 
+/// Run every check against the Redis at `url`, a namespace per case: each
+/// starts empty.
+fn run_all_on_redis(url: &str) {
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    run_all(|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Arc::new(redis::RedisStore::open_in(url, &format!("case-{n}")).unwrap())
+    });
+}
+
+#[test]
+fn redis_store_conforms() {
+    let server = redis::test_server::RedisServer::start();
+    run_all_on_redis(&server.url());
+}
+
+#[test]
+fn redis_cluster_store_conforms() {
+    // Each case's namespace hashes to its own slot, so the cases spread over
+    // the three primaries; a script that touched a key outside its slot
+    // would be refused here, where one server would let it through.
+    let cluster = redis::test_server::RedisCluster::start();
+    run_all_on_redis(&cluster.url());
+}
+
 #[test]
 fn sqlite_store_keeps_everything_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();

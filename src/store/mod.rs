@@ -18,6 +18,7 @@
 //! step ([`Store::reserve_code`]). `conformance` holds the cases every
 //! backend must pass.
 
+pub mod redis;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -788,11 +789,22 @@ pub fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(
             path,
         ))?))
-    } else if url.starts_with("redis://") {
-        anyhow::bail!("the Redis store is not built yet: use NIGHTINGALE_STORE=sqlite://PATH")
+    } else if [
+        "redis://",
+        "rediss://",
+        "redis+unix://",
+        "redis+sentinel://",
+        "rediss+sentinel://",
+        "redis+cluster://",
+        "rediss+cluster://",
+    ]
+    .iter()
+    .any(|scheme| url.starts_with(scheme))
+    {
+        Ok(Arc::new(redis::RedisStore::open(url)?))
     } else {
         anyhow::bail!(
-            "NIGHTINGALE_STORE={url:?} is not understood: write sqlite://PATH (e.g. sqlite://data/nightingale.db)"
+            "NIGHTINGALE_STORE is not understood: write sqlite://PATH (e.g. sqlite://data/nightingale.db), or redis://HOST:PORT (also rediss://, redis+unix://, redis+sentinel://HOST:26379/MASTER, redis+cluster://HOST:PORT,HOST:PORT)"
         )
     }
 }

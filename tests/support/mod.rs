@@ -1,5 +1,6 @@
-//! Test support shared by the integration tests: a fake Twilio and a
-//! running Nightingale wired to it.
+//! Test support shared by the integration tests: a fake Twilio, a running
+//! Nightingale wired to it, and a redis-server of a test's own.
 
 pub mod fake_twilio;
 pub mod nightingale;
+pub mod redis_server;

@@ -130,7 +130,9 @@ impl TestApp {
     ) -> Self {
         let mut config = config(dir.path(), &twilio);
         tweak(&mut config);
-        let store = Arc::new(SqliteStore::open(&dir.path().join("nightingale.db")).unwrap());
+        // The store the configuration names: the SQLite file in `dir`
+        // unless a test points `store` elsewhere (a Redis of its own).
+        let store = nightingale::store::open(&config.store).unwrap();
         let api_key = match api_key {
             Some(k) => k,
             None => {

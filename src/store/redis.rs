@@ -1,0 +1,1328 @@
+//! The shared store: Redis, for several Nightingale nodes at once.
+//!
+//! Every [`Change`] is one Lua script (`redis/apply.lua`, sent as EVALSHA
+//! through [`redis::Script`]), so it lands whole or not at all, and no
+//! other client sees half of it. The script checks first (the claim's
+//! fencing token, the concern's version, "open unless open") and answers
+//! `CONFLICT` or `INVALID` before writing anything, because Redis does not
+//! roll a script back. Claiming work, renewing and releasing claims, and
+//! reserving a page code are scripts too (`redis/write.lua`), as are reads
+//! that take more than one command (`redis/read.lua`), so each sees one
+//! consistent state.
+//!
+//! # Keys
+//!
+//! Every key starts with the namespace `{ng}:` (tests use their own). The
+//! braces are a hash tag: Redis Cluster places a key by the tag alone, so
+//! all of Nightingale's keys sit in one slot, and a script may touch any of
+//! them atomically on a Cluster as on one server.
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `in:KEY` | hash | an inbound item: `data` (JSON), `seq`, `done` (ms) |
+//! | `in:pending` | zset | unprocessed items by arrival; member `SEQ\|KEY` keeps arrival order within a millisecond |
+//! | `in:done`, `in:seq` | zset, counter | processed items by when (for purge); the arrival counter |
+//! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` |
+//! | `e:ends` | zset | enrolments by when they end(ed), for purge |
+//! | `phone:NUMBER` | set | enrolments with this patient or carer number |
+//! | `c:ID` | hash | a concern: `data`, `status`, `sender`, `opened`, `service`, `enrolment`, `closed`, `purged`, `v` (its version: 1 when stored, bumped on every write) |
+//! | `c:ID:timeline` | list | its timeline entries (JSON), oldest first |
+//! | `c:ID:timers` | hash | its timers: kind → `DUE_MS:SEQ` |
+//! | `c:ID:staff`, `c:ID:reserved`, `c:ID:outbox` | set | who has a page for it; who has a code reserved for it; its outbox items |
+//! | `c:all`, `c:unresolved`, `c:enrolment:ID` | zset | the concern lists: members `OPENED:ID` at one score, walked newest first by ZREVRANGEBYLEX |
+//! | `c:from:NUMBER` | zset | unresolved concerns from a sender, same members |
+//! | `c:to-purge` | zset | resolved, not yet purged concerns by when they closed |
+//! | `timers` | zset | every timer, member `CONCERN/KIND` (its work key), by due time |
+//! | `o:ID` | hash | an outbox item: `to`, `body`, `purpose`, `staff`, `recipient`, `step`, `concern`, `attempts`, `due`, `queued`, `state`, `provider` |
+//! | `o:id` | counter | the last outbox id |
+//! | `o:to:NUMBER` | zset | unsent items to a number, by id: the queue that keeps texts in order |
+//! | `o:head`, `o:due` | hash, zset | each number's first unsent item; those heads by due time (what `due_outbox` and `next_due` read) |
+//! | `o:unsent`, `o:queued`, `o:retrying` | zset, zset, set | unsent items by due and by queued time; those that failed once (for `backlog`) |
+//! | `o:provider` | hash | provider message id → outbox id |
+//! | `pg:STAFF` | hash | a clinician's pages: concern → `CODE\|OPEN\|OPENED_MS\|CLOSED_MS` |
+//! | `pg:STAFF:open`, `pg:STAFF:closed` | zset | their open pages by when opened, closed ones by when closed |
+//! | `rsv:STAFF` | hash | a clinician's code reservations: concern → `CODE\|RELEASED_MS` (empty while held) |
+//! | `last-code`, `opt-out` | hash | staff → last code; number → 1 (opted out) or 0 |
+//! | `claim:KIND:KEY` | hash | a claim on work (`inbound`, `timer`, `outbox`): `token`, `holder`, `until` (empty once released), `attempts`; kept until the work completes |
+//! | `held:KIND` | zset | work keys under a claim not released, by the end of the lease |
+//! | `claim-token` | counter | the last fencing token |
+//! | `api-key`, `api-key:created`, `secret` | hash | API key hash (hex) → name, → when; secret name → bytes |
+//! | `heartbeat` | counter | what `/readyz` writes |
+//!
+//! # What one slot costs
+//!
+//! A change touches global indexes (`timers`, `o:due`, the concern lists)
+//! as well as its concern's keys, and a page code or a head-of-line queue
+//! spans concerns. Giving each concern its own tag would spread the keys
+//! over a Cluster, but then nearly every change would cross slots and need
+//! a protocol of its own (sharded indexes, two-step writes) that Redis
+//! does not make atomic. So the namespace is one slot: on a Cluster it
+//! lives on one primary and its replicas, and a Cluster adds failover, not
+//! write throughput. One Redis core applies changes far faster than a
+//! trust makes them (figures in `docs/deploy.md`); a second trust gets a
+//! namespace, and so a slot, of its own.
+//!
+//! # Durability
+//!
+//! A `200` to the provider promises the message is stored. Redis keeps
+//! that promise only with `appendonly yes`; with `appendfsync everysec` a
+//! power cut can lose the last second of acknowledged writes (a crash of
+//! the Redis process alone loses nothing), with `appendfsync always` it
+//! cannot. See `docs/deploy.md`.
+
+mod link;
+mod plan;
+
+#[cfg(test)]
+#[path = "../../tests/support/redis_server.rs"]
+pub(crate) mod test_server;
+
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use redis::{FromRedisValue, IntoConnectionInfo, RedisError, Script};
+
+use self::link::{Link, Target};
+use self::plan::{Plan, corrupt, instant, lex_time, ms};
+use chrono::TimeDelta;
+
+use super::{
+    Backlog, Change, Claim, Claimed, ConcernFilter, ConcernStatus, Inbound, NodeId, OutboxItem,
+    Page, Purged, Store, StoreError, StoreResult, Timer, WorkKind,
+};
+use crate::clock::Instant;
+use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
+use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
+
+/// The namespace production uses.
+const NAMESPACE: &str = "ng";
+
+/// Concerns purged per [`Store::purge`] call (as the SQLite store), and
+/// inbound items and enrolments deleted per script while purging.
+const PURGE_BATCH: usize = 1000;
+/// Concerns written back per purge script, to keep each script short.
+const PURGE_WRITE_BATCH: usize = 100;
+
+/// No store call waits longer than this, whatever the connection does.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+static APPLY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("redis/common.lua"),
+        include_str!("redis/apply.lua")
+    ))
+});
+static READ: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("redis/common.lua"),
+        include_str!("redis/read.lua")
+    ))
+});
+static WRITE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("redis/common.lua"),
+        include_str!("redis/write.lua")
+    ))
+});
+
+/// The Redis store.
+pub struct RedisStore {
+    /// The store's own runtime; `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
+    link: Arc<Link>,
+    /// `{namespace}:`, the start of every key.
+    prefix: String,
+    target: String,
+}
+
+/// Arguments to a script, each a Redis bulk string.
+type Args = Vec<Vec<u8>>;
+
+fn args<const N: usize>(values: [&dyn AsRef<[u8]>; N]) -> Args {
+    values.iter().map(|v| v.as_ref().to_vec()).collect()
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string().into())
+}
+
+fn invalid(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(e.to_string().into())
+}
+
+impl RedisStore {
+    /// Connect to the Redis a `NIGHTINGALE_STORE` URL names (see
+    /// [`link`](self::link) for the forms), failing now if it cannot be reached.
+    ///
+    /// Every key is under `{ng}:`, or `{NAME}:` when the URL ends with
+    /// `namespace=NAME` in its query (one Redis for several trusts: each
+    /// namespace is a store of its own, in a hash slot of its own).
+    pub fn open(url: &str) -> StoreResult<Self> {
+        let (url, namespace) = link::take_namespace(url).map_err(invalid)?;
+        Self::open_in(&url, namespace.as_deref().unwrap_or(NAMESPACE))
+    }
+
+    /// As [`RedisStore::open`], with every key under `{namespace}:` (tests
+    /// give each case its own).
+    pub fn open_in(url: &str, namespace: &str) -> StoreResult<Self> {
+        let target = Target::parse(url).map_err(unavailable)?;
+        // The trait is synchronous: callers run it on tokio's blocking pool
+        // (`store::blocking`), or on a plain thread (the CLI, tests). The
+        // redis crate is async and its connection manager keeps a task
+        // running to drive the connection. So the store owns a small
+        // runtime of its own for that task and for every call: it lives
+        // exactly as long as the connection, works the same from any
+        // thread, and is not slowed by (nor slows) the HTTP server's
+        // runtime. Calls are handed to it and waited for (see `run`).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("store-redis")
+            .enable_all()
+            .build()
+            .map_err(|e| unavailable(format!("cannot start the Redis store's runtime: {e}")))?;
+        let described = target.describe();
+        let connect = {
+            let target = target.clone();
+            async move { Link::connect(&target).await }
+        };
+        let link = wait(&runtime, connect).and_then(|r| {
+            r.map_err(|e| unavailable(format!("cannot reach Redis at {described}: {e}")))
+        })?;
+        Ok(Self {
+            runtime: Some(runtime),
+            link,
+            prefix: format!("{{{namespace}}}:"),
+            target: described,
+        })
+    }
+
+    /// Run `call` against Redis on the store's runtime and wait for it.
+    fn run<T, F>(&self, call: impl FnOnce(link::Conn) -> F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, RedisError>> + Send + 'static,
+    {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| unavailable("the Redis store is closed"))?;
+        let link = Arc::clone(&self.link);
+        let call = call(link.conn());
+        let outcome = wait(runtime, async move {
+            match tokio::time::timeout(CALL_TIMEOUT, call).await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(e)) => {
+                    link.failed(&e).await;
+                    Err(Some(e))
+                }
+                Err(_) => Err(None),
+            }
+        })?;
+        outcome.map_err(|e| match e {
+            // The scripts refuse a write with these codes, before writing anything.
+            Some(e) if e.code() == Some("CONFLICT") => {
+                StoreError::Conflict(e.detail().unwrap_or_default().to_owned().into())
+            }
+            Some(e) if e.code() == Some("INVALID") => invalid(e.detail().unwrap_or_default()),
+            Some(e) => unavailable(format!("Redis at {}: {e}", self.target)),
+            None => unavailable(format!(
+                "Redis at {} did not answer within {CALL_TIMEOUT:?}",
+                self.target
+            )),
+        })
+    }
+
+    /// Claim work of one kind with the write `op` (see `claim` in
+    /// write.lua), turning each row's key and tail into the work with `item`
+    /// (told whether the work had been claimed before).
+    #[allow(clippy::too_many_arguments)]
+    fn claim<T>(
+        &self,
+        op: &str,
+        kind: WorkKind,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+        item: impl Fn(&str, Vec<String>, bool) -> StoreResult<T>,
+    ) -> StoreResult<Vec<Claimed<T>>> {
+        let until = now
+            .checked_add_signed(lease)
+            .filter(|_| lease > TimeDelta::zero())
+            .ok_or_else(|| invalid(format!("a lease of {lease} cannot be held")))?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Vec<String>> = self.write(args([
+            &op,
+            &node.as_str(),
+            &ms(now),
+            &ms(until),
+            &limit.to_string(),
+        ]))?;
+        rows.into_iter()
+            .map(|row| {
+                let mut row = row.into_iter();
+                let (Some(key), Some(token), Some(attempts), Some(before)) =
+                    (row.next(), row.next(), row.next(), row.next())
+                else {
+                    return Err(corrupt("a claim of the wrong shape"));
+                };
+                Ok(Claimed {
+                    item: item(&key, row.collect(), before == "1")?,
+                    claim: Claim {
+                        kind,
+                        key,
+                        token: token.parse().map_err(corrupt)?,
+                        holder: node.clone(),
+                        until,
+                        attempts: attempts.parse().map_err(corrupt)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Run one of the scripts with `args` after its name.
+    fn script<T>(&self, script: &'static Script, args: Args) -> StoreResult<T>
+    where
+        T: FromRedisValue + Send + 'static,
+    {
+        let prefix = self.prefix.clone();
+        self.run(move |mut conn| async move {
+            script.key(prefix).arg(args).invoke_async(&mut conn).await
+        })
+    }
+
+    fn read<T: FromRedisValue + Send + 'static>(&self, args: Args) -> StoreResult<T> {
+        self.script(&READ, args)
+    }
+
+    fn write<T: FromRedisValue + Send + 'static>(&self, args: Args) -> StoreResult<T> {
+        self.script(&WRITE, args)
+    }
+
+    /// One plain command.
+    fn command<T: FromRedisValue + Send + 'static>(&self, cmd: redis::Cmd) -> StoreResult<T> {
+        self.run(move |mut conn| async move { cmd.query_async(&mut conn).await })
+    }
+
+    fn key(&self, parts: &[&str]) -> String {
+        format!("{}{}", self.prefix, parts.join(":"))
+    }
+
+    /// On a Cluster: the primary that holds the namespace's slot (the one
+    /// a backup must come from), with the credentials of the nodes named.
+    fn slot_primary(&self) -> StoreResult<redis::ConnectionInfo> {
+        let slot: i64 = self.command(
+            redis::cmd("CLUSTER")
+                .arg("KEYSLOT")
+                .arg(&self.prefix)
+                .clone(),
+        )?;
+        let slots: redis::Value = self.command(redis::cmd("CLUSTER").arg("SLOTS").clone())?;
+        let int = |v: &redis::Value| match v {
+            redis::Value::Int(i) => Some(*i),
+            _ => None,
+        };
+        let text = |v: &redis::Value| match v {
+            redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+            redis::Value::SimpleString(s) => Some(s.clone()),
+            _ => None,
+        };
+        let redis::Value::Array(ranges) = slots else {
+            return Err(corrupt(
+                "CLUSTER SLOTS answered with something else than a list",
+            ));
+        };
+        for range in ranges {
+            let redis::Value::Array(parts) = range else {
+                continue;
+            };
+            let (Some(start), Some(end), Some(redis::Value::Array(primary))) = (
+                parts.first().and_then(int),
+                parts.get(1).and_then(int),
+                parts.get(2),
+            ) else {
+                continue;
+            };
+            if (start..=end).contains(&slot) {
+                let (Some(host), Some(port)) = (
+                    primary.first().and_then(text),
+                    primary
+                        .get(1)
+                        .and_then(int)
+                        .and_then(|p| u16::try_from(p).ok()),
+                ) else {
+                    break;
+                };
+                let first = self.link.server();
+                let addr = match first.addr() {
+                    redis::ConnectionAddr::TcpTls { .. } => redis::ConnectionAddr::TcpTls {
+                        host,
+                        port,
+                        insecure: false,
+                        tls_params: None,
+                    },
+                    _ => redis::ConnectionAddr::Tcp(host, port),
+                };
+                return addr
+                    .into_connection_info()
+                    .map(|info| info.set_redis_settings(first.redis_settings().clone()))
+                    .map_err(unavailable);
+            }
+        }
+        Err(unavailable(format!(
+            "no node of the cluster serves slot {slot}"
+        )))
+    }
+
+    /// One field of the hash at the key made of `parts`.
+    fn hget<T: FromRedisValue + Send + 'static>(
+        &self,
+        parts: &[&str],
+        field: &str,
+    ) -> StoreResult<Option<T>> {
+        self.command(redis::cmd("HGET").arg(self.key(parts)).arg(field).clone())
+    }
+}
+
+/// Hand `future` to `runtime` and block this thread until it is done.
+///
+/// Not `Runtime::block_on`: that panics on a thread that is itself running
+/// async code, and `app::build` opens the store on one. A spawned task and
+/// a channel work from any thread.
+fn wait<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    future: impl Future<Output = T> + Send + 'static,
+) -> StoreResult<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        let _ = tx.send(future.await);
+    });
+    rx.recv()
+        .map_err(|_| unavailable("the Redis store's runtime stopped"))
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        // Without blocking: the store may be dropped on an async thread.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(corrupt)
+}
+
+/// A concern with the version its hash holds (the copy in its JSON is not
+/// kept up to date).
+fn concern_from((data, version): (String, u64)) -> StoreResult<Concern> {
+    let mut c: Concern = from_json(&data)?;
+    c.version = version;
+    Ok(c)
+}
+
+/// Claims as `renew` and `release` in write.lua read them.
+fn claims_json(claims: &[Claim]) -> StoreResult<String> {
+    let rows: Vec<[String; 3]> = claims
+        .iter()
+        .map(|c| {
+            [
+                c.kind.as_str().to_owned(),
+                c.key.clone(),
+                c.token.to_string(),
+            ]
+        })
+        .collect();
+    serde_json::to_string(&rows).map_err(corrupt)
+}
+
+impl Store for RedisStore {
+    fn ping(&self) -> StoreResult<()> {
+        // Through a script, as every write goes: a Redis that is down, out
+        // of memory (maxmemory with noeviction), unable to write its
+        // append-only file, or a replica, refuses this as it would a webhook.
+        self.write::<i64>(args([&"ping"])).map(|_| ())
+    }
+
+    fn record_inbound(&self, item: &Inbound) -> StoreResult<bool> {
+        let data = serde_json::to_string(item).map_err(corrupt)?;
+        let new: i64 = self.write(args([
+            &"record_inbound",
+            &item.key,
+            &data,
+            &ms(item.received_at),
+        ]))?;
+        Ok(new == 1)
+    }
+
+    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<String> = self.read(args([&"pending_inbound", &limit.to_string()]))?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
+
+    fn claim_inbound(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Inbound>>> {
+        self.claim(
+            "claim_inbound",
+            WorkKind::Inbound,
+            node,
+            now,
+            lease,
+            limit,
+            |_, rest, _| match rest.as_slice() {
+                [data] => from_json(data),
+                _ => Err(corrupt("a claimed inbound item without its data")),
+            },
+        )
+    }
+
+    fn claim_timers(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Timer>>> {
+        self.claim(
+            "claim_timers",
+            WorkKind::Timer,
+            node,
+            now,
+            lease,
+            limit,
+            |key, rest, _| {
+                let (concern, kind) = key
+                    .split_once('/')
+                    .ok_or_else(|| corrupt("a timer claim key without its kind"))?;
+                match rest.as_slice() {
+                    [stamp] => plan::timer(&[concern.to_owned(), kind.to_owned(), stamp.clone()]),
+                    _ => Err(corrupt("a claimed timer without its due time")),
+                }
+            },
+        )
+    }
+
+    fn claim_outbox(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
+        self.claim(
+            "claim_outbox",
+            WorkKind::Outbox,
+            node,
+            now,
+            lease,
+            limit,
+            |key, fields, claimed_before| {
+                let mut pairs = vec!["id".to_owned(), key.to_owned()];
+                pairs.extend(fields);
+                let mut item = plan::outbox_item(pairs)?;
+                // Claimed before and not completed: it may have reached the provider.
+                item.in_flight |= claimed_before;
+                Ok(item)
+            },
+        )
+    }
+
+    fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let renewed: Vec<usize> =
+            self.write(args([&"renew", &claims_json(claims)?, &ms(until)]))?;
+        renewed
+            .into_iter()
+            .map(|i| {
+                let claim = claims
+                    .get(i.wrapping_sub(1))
+                    .ok_or_else(|| corrupt("renew named a claim it was not given"))?;
+                Ok(Claim {
+                    until,
+                    ..claim.clone()
+                })
+            })
+            .collect()
+    }
+
+    fn release(&self, claims: &[Claim]) -> StoreResult<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
+        self.write::<String>(args([&"release", &claims_json(claims)?]))
+            .map(|_| ())
+    }
+
+    fn apply(&self, change: Change) -> StoreResult<()> {
+        let plan = Plan::of(&change)?.to_json()?;
+        self.script::<String>(&APPLY, args([&plan])).map(|_| ())
+    }
+
+    fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>> {
+        let (data, ended): (Option<String>, Option<String>) = self.command(
+            redis::cmd("HMGET")
+                .arg(self.key(&["e", &id.to_string()]))
+                .arg("data")
+                .arg("ended")
+                .clone(),
+        )?;
+        data.map(|data| {
+            let mut e: Enrolment = from_json(&data)?;
+            e.ended_at = ended.as_deref().map(instant).transpose()?;
+            Ok(e)
+        })
+        .transpose()
+    }
+
+    fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {
+        let ended: i64 = self.write(args([&"end_enrolment", &id.to_string(), &ms(at)]))?;
+        Ok(ended == 1)
+    }
+
+    fn enrolments_for_phone(
+        &self,
+        phone: &PhoneNumber,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        let rows: Vec<String> =
+            self.read(args([&"enrolments_for_phone", &phone.as_str(), &ms(now)]))?;
+        let mut list: Vec<Enrolment> = rows
+            .iter()
+            .map(|r| from_json(r))
+            .collect::<StoreResult<_>>()?;
+        list.sort_by_key(|e| std::cmp::Reverse(e.discharged_at));
+        Ok(list)
+    }
+
+    fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {
+        let row: Option<(String, u64)> = self.read(args([&"concern", &id.to_string()]))?;
+        row.map(concern_from).transpose()
+    }
+
+    fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>> {
+        let rows: Vec<String> = self.command(
+            redis::cmd("LRANGE")
+                .arg(self.key(&["c", &id.to_string(), "timeline"]))
+                .arg(0)
+                .arg(-1)
+                .clone(),
+        )?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
+
+    fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>> {
+        let row: Option<(String, u64)> =
+            self.read(args([&"open_concern_from", &sender.as_str()]))?;
+        row.map(concern_from).transpose()
+    }
+
+    fn concerns(&self, filter: &ConcernFilter) -> StoreResult<Vec<Concern>> {
+        if filter.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let wanted: Vec<ConcernStatus> = ConcernStatus::ALL
+            .into_iter()
+            .filter(|s| filter.statuses.is_empty() || filter.statuses.contains(s))
+            .collect();
+        // The smallest index that holds every match, as SQLite picks one.
+        let index = match filter.enrolment {
+            Some(e) => format!("c:enrolment:{e}"),
+            None if !wanted.contains(&ConcernStatus::Resolved) => "c:unresolved".to_owned(),
+            None => "c:all".to_owned(),
+        };
+        let statuses = if wanted.len() == ConcernStatus::ALL.len() {
+            String::new()
+        } else {
+            wanted
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let max = filter.after.map_or_else(
+            || "+".to_owned(),
+            |k| format!("({}:{}", lex_time(k.opened_at), k.id),
+        );
+        let min = filter
+            .opened_since
+            .map_or_else(|| "-".to_owned(), |t| format!("[{}", lex_time(t)));
+        let service = filter.service.as_ref().map(Id::as_str).unwrap_or_default();
+        let rows: Vec<(String, u64)> = self.read(args([
+            &"concerns",
+            &index,
+            &max,
+            &min,
+            &filter.limit.to_string(),
+            &statuses,
+            &service,
+        ]))?;
+        rows.into_iter().map(concern_from).collect()
+    }
+
+    fn unresolved_concerns(&self) -> StoreResult<u64> {
+        self.command(
+            redis::cmd("ZCARD")
+                .arg(self.key(&["c", "unresolved"]))
+                .clone(),
+        )
+    }
+
+    fn backlog(&self, now: Instant) -> StoreResult<Backlog> {
+        let row: Vec<String> = self.read(args([&"backlog", &ms(now)]))?;
+        let [inbound, due, overdue, retrying, oldest] = row.as_slice() else {
+            return Err(corrupt("a backlog of the wrong shape"));
+        };
+        let count = |s: &str| s.parse::<u64>().map_err(corrupt);
+        Ok(Backlog {
+            inbound_pending: count(inbound)?,
+            outbox_due: count(due)?,
+            outbox_retrying: count(retrying)?,
+            outbox_oldest_queued: (!oldest.is_empty()).then(|| instant(oldest)).transpose()?,
+            timers_overdue: count(overdue)?,
+        })
+    }
+
+    fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<Purged> {
+        // What counts as personal data is the domain's to say, so the
+        // redaction happens here, between a script that reads the
+        // candidates and one that writes each back only if it has not
+        // changed since (its version and timeline length are checked): a
+        // concern written in between waits for the next call.
+        let cutoff = ms(closed_before);
+        let candidates: Vec<Vec<String>> = self.read(args([
+            &"purge_candidates",
+            &cutoff,
+            &PURGE_BATCH.to_string(),
+        ]))?;
+        let mut purged = Purged::default();
+        for batch in candidates.chunks(PURGE_WRITE_BATCH) {
+            let mut rows = Vec::with_capacity(batch.len());
+            for row in batch {
+                let [id, version, data, timeline @ ..] = row.as_slice() else {
+                    return Err(corrupt("a purge candidate of the wrong shape"));
+                };
+                // Unreadable, so nothing can say what in it is personal: set
+                // aside for an operator (an empty document), not picked up
+                // by every batch after this one.
+                let redacted = match serde_json::from_str::<Concern>(data) {
+                    Ok(concern) => plan::json(&concern.redacted(placeholder))?,
+                    Err(_) => String::new(),
+                };
+                let entries = timeline
+                    .iter()
+                    .map(|entry| plan::json(&redact_entry(entry, placeholder, closed_before)))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                rows.push((id, version, timeline.len().to_string(), redacted, entries));
+            }
+            let rows = serde_json::to_string(&rows).map_err(corrupt)?;
+            let (concerns, set_aside): (u64, u64) =
+                self.write(args([&"purge_concerns", &placeholder, &rows]))?;
+            purged.concerns += concerns;
+            purged.set_aside += set_aside;
+        }
+        let drain = |what: &str| -> StoreResult<u64> {
+            let mut total = 0;
+            loop {
+                let n: u64 = self.write(args([&what, &cutoff, &PURGE_BATCH.to_string()]))?;
+                total += n;
+                if n < PURGE_BATCH as u64 {
+                    return Ok(total);
+                }
+            }
+        };
+        purged.inbound = drain("purge_inbound")?;
+        purged.enrolments = drain("purge_enrolments")?;
+        Ok(purged)
+    }
+
+    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Vec<String>> =
+            self.read(args([&"due_timers", &ms(now), &limit.to_string()]))?;
+        rows.iter().map(|r| plan::timer(r)).collect()
+    }
+
+    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Vec<String>> =
+            self.read(args([&"due_outbox", &ms(now), &limit.to_string()]))?;
+        rows.into_iter().map(plan::outbox_item).collect()
+    }
+
+    fn next_due(&self) -> StoreResult<Option<Instant>> {
+        let next: Option<String> = self.read(args([&"next_due"]))?;
+        next.as_deref().map(instant).transpose()
+    }
+
+    fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>> {
+        let row: Option<Vec<String>> = self.read(args([&"outbox_by_provider_id", &provider_id]))?;
+        row.map(plan::outbox_item).transpose()
+    }
+
+    fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>> {
+        let rows: Vec<(String, String)> =
+            self.read(args([&"pages_for", &staff.as_str(), &ms(closed_since)]))?;
+        let mut pages = rows
+            .iter()
+            .map(|(concern, record)| plan::page(concern.parse().map_err(corrupt)?, staff, record))
+            .collect::<StoreResult<Vec<_>>>()?;
+        pages.sort_by_key(|p| std::cmp::Reverse(p.opened_at));
+        Ok(pages)
+    }
+
+    fn page(&self, concern: ConcernId, staff: &Id) -> StoreResult<Option<Page>> {
+        let record: Option<String> = self.hget(&["pg", staff.as_str()], &concern.to_string())?;
+        record.map(|r| plan::page(concern, staff, &r)).transpose()
+    }
+
+    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool> {
+        let codes: Vec<u16> =
+            self.read(args([&"codes_in_use", &staff.as_str(), &ms(closed_since)]))?;
+        Ok(codes.contains(&code))
+    }
+
+    fn last_code(&self, staff: &Id) -> StoreResult<u16> {
+        let code: Option<u16> = self.hget(&["last-code"], staff.as_str())?;
+        Ok(code.unwrap_or(0))
+    }
+
+    fn reserve_code(
+        &self,
+        concern: ConcernId,
+        staff: &Id,
+        quarantine_since: Instant,
+        at: Instant,
+    ) -> StoreResult<u16> {
+        // `at` is not stored: a reservation's age is never asked, only
+        // whether it is held or when it was released.
+        let _ = at;
+        self.write(args([
+            &"reserve_code",
+            &concern.to_string(),
+            &staff.as_str(),
+            &ms(quarantine_since),
+        ]))
+    }
+
+    fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool> {
+        let flag: Option<String> = self.hget(&["opt-out"], phone.as_str())?;
+        Ok(flag.as_deref() == Some("1"))
+    }
+
+    fn create_api_key(&self, name: &str, hash: [u8; 32], at: Instant) -> StoreResult<()> {
+        self.write::<String>(args([&"create_api_key", &hex(&hash), &name, &ms(at)]))
+            .map(|_| ())
+    }
+
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<String>> {
+        self.hget(&["api-key"], &hex(&hash))
+    }
+
+    fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
+        let mut fresh = [0u8; 32];
+        getrandom::getrandom(&mut fresh).map_err(unavailable)?;
+        self.write(args([&"secret", &name, &fresh]))
+    }
+
+    fn backup(&self, to: &std::path::Path) -> StoreResult<()> {
+        if to.exists() {
+            return Err(unavailable(format!(
+                "{} already exists: give a new file name",
+                to.display()
+            )));
+        }
+        // A client cannot read a consistent copy of a live Redis: keys change
+        // between one command and the next, and one script that read them
+        // all would stall every webhook while it ran. Redis makes one
+        // itself, for a replica: `redis-cli --rdb` asks for it as a replica
+        // would (the server forks and streams a snapshot) and writes it
+        // out, an RDB file that any redis-server loads.
+        let server = if self.link.is_cluster() {
+            self.slot_primary()?
+        } else {
+            self.link.server()
+        };
+        let settings = server.redis_settings();
+        let mut cli = std::process::Command::new("redis-cli");
+        match server.addr() {
+            redis::ConnectionAddr::Tcp(host, port) => {
+                cli.arg("-h").arg(host).arg("-p").arg(port.to_string());
+            }
+            redis::ConnectionAddr::TcpTls { host, port, .. } => {
+                cli.arg("-h").arg(host).arg("-p").arg(port.to_string());
+                cli.arg("--tls").arg("--sni").arg(host);
+            }
+            redis::ConnectionAddr::Unix(path) => {
+                cli.arg("-s").arg(path);
+            }
+            _ => {
+                return Err(unavailable(
+                    "backup cannot reach this kind of Redis address",
+                ));
+            }
+        }
+        if let Some(user) = settings.username() {
+            cli.arg("--user").arg(user);
+        }
+        if let Some(password) = settings.password() {
+            // Not on the command line, where `ps` would show it.
+            cli.env("REDISCLI_AUTH", password);
+        }
+        let output = cli
+            .arg("--rdb")
+            .arg(to)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => unavailable(
+                    "backing up Redis needs redis-cli: install it (apt-get install -y redis-tools), or copy the server's own RDB or AOF files",
+                ),
+                _ => unavailable(format!("cannot run redis-cli: {e}")),
+            })?;
+        if !output.status.success() || !to.exists() {
+            return Err(unavailable(format!(
+                "redis-cli --rdb from {} failed: {}",
+                self.target,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A timeline entry as [`TimelineEntry::redacted`] says. It is written back
+/// from its typed form, so fields the code no longer knows go too; one that
+/// cannot be read at all becomes a note saying only `placeholder`, at the
+/// time it records if that can be read, else at the cutoff.
+fn redact_entry(entry: &str, placeholder: &str, cutoff: Instant) -> TimelineEntry {
+    match serde_json::from_str::<TimelineEntry>(entry) {
+        Ok(entry) => entry.redacted(placeholder),
+        Err(_) => TimelineEntry {
+            at: serde_json::from_str::<serde_json::Value>(entry)
+                .ok()
+                .and_then(|v| v.get("at")?.as_str()?.parse().ok())
+                .unwrap_or(cutoff),
+            event: TimelineEvent::Note {
+                text: placeholder.to_owned(),
+            },
+        },
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant as Wall};
+
+    use super::test_server::RedisServer;
+    use super::*;
+    use crate::store::InboundKind;
+
+    fn sms(key: &str) -> Inbound {
+        Inbound {
+            key: key.into(),
+            kind: InboundKind::Sms {
+                from: "+447700900123".into(),
+                to: "+447700900000".into(),
+                body: "My dressing is leaking".into(),
+                media: 0,
+            },
+            received_at: "2026-11-27T19:05:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn readiness_fails_while_redis_is_down_and_returns_when_it_is_back() {
+        let mut server = RedisServer::start();
+        let store = RedisStore::open(&server.url()).unwrap();
+        store.ping().unwrap();
+
+        server.kill();
+        for _ in 0..3 {
+            let asked = Wall::now();
+            let error = store.ping().expect_err("Redis is down");
+            assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
+            assert!(
+                asked.elapsed() < Duration::from_secs(5),
+                "/readyz must answer promptly, took {:?}",
+                asked.elapsed()
+            );
+        }
+        assert!(
+            store.record_inbound(&sms("SM1")).is_err(),
+            "nor is a webhook stored"
+        );
+
+        server.restart();
+        let deadline = Wall::now() + Duration::from_secs(10);
+        while store.ping().is_err() {
+            assert!(Wall::now() < deadline, "the store did not reconnect");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(store.record_inbound(&sms("SM1")).unwrap());
+    }
+
+    #[test]
+    fn readiness_fails_when_redis_refuses_writes() {
+        let server = RedisServer::start();
+        let store = RedisStore::open(&server.url()).unwrap();
+        store.ping().unwrap();
+        // As when it cannot write its append-only file, or is out of memory.
+        assert!(server.command("CONFIG SET maxmemory 1").starts_with("+OK"));
+        let error = store.ping().expect_err("Redis refuses writes");
+        assert!(error.to_string().contains("OOM"), "{error}");
+        assert!(server.command("CONFIG SET maxmemory 0").starts_with("+OK"));
+        store.ping().unwrap();
+    }
+
+    #[test]
+    fn what_was_acknowledged_survives_redis_being_killed() {
+        let mut server = RedisServer::start();
+        let store = RedisStore::open(&server.url()).unwrap();
+        for i in 0..200 {
+            assert!(store.record_inbound(&sms(&format!("SM{i}"))).unwrap());
+        }
+        // SIGKILL, as a crash: the append-only file has every acknowledged
+        // write, since Redis writes it before it answers.
+        server.restart();
+        let store = RedisStore::open(&server.url()).unwrap();
+        assert_eq!(store.pending_inbound(1000).unwrap().len(), 200);
+        assert!(!store.record_inbound(&sms("SM7")).unwrap(), "still a retry");
+    }
+
+    #[test]
+    fn a_backup_is_a_consistent_copy_another_redis_loads() {
+        // Redis waits five seconds by default before streaming a snapshot,
+        // in case more replicas ask; a test need not.
+        let server = RedisServer::start_with(&["--repl-diskless-sync-delay", "0"]);
+        let store = RedisStore::open(&server.url()).unwrap();
+        assert!(store.record_inbound(&sms("SM1")).unwrap());
+        let secret = store.secret("page-links").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nightingale.rdb");
+        store.backup(&file).unwrap();
+        assert!(
+            store.backup(&file).is_err(),
+            "an existing file is not overwritten"
+        );
+
+        let restored = RedisServer::start_from_rdb(&file);
+        let copy = RedisStore::open(&restored.url()).unwrap();
+        assert_eq!(copy.pending_inbound(10).unwrap(), [sms("SM1")]);
+        assert_eq!(copy.secret("page-links").unwrap(), secret);
+    }
+
+    /// Cases beyond the conformance suite, run on both backends so that
+    /// Redis keeps to what SQLite does.
+    fn on_both(case: impl Fn(Arc<dyn Store>)) {
+        let dir = tempfile::tempdir().unwrap();
+        case(Arc::new(
+            crate::store::sqlite::SqliteStore::open(&dir.path().join("n.db")).unwrap(),
+        ));
+        let server = RedisServer::start();
+        case(Arc::new(RedisStore::open(&server.url()).unwrap()));
+    }
+
+    fn concern(sender: &str) -> Concern {
+        Concern {
+            id: ConcernId::new(),
+            enrolment: None,
+            service: None,
+            sender: PhoneNumber::parse(sender).unwrap(),
+            party: crate::concern::Party::Patient,
+            opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
+            text: "My dressing is leaking".into(),
+            escalation: crate::escalation::Escalation::new(false),
+            pictures_explained: false,
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn a_resolved_concern_cannot_be_stored_again_as_new() {
+        on_both(|store| {
+            let now = "2026-11-27T19:05:00Z".parse().unwrap();
+            let mut c = concern("+447700900123");
+            c.escalation.status = crate::escalation::Status::Resolved {
+                by: None,
+                at: now,
+                note: None,
+            };
+            let new = |c: &Concern| Change {
+                at: now,
+                concern: Some(c.clone()),
+                ..Change::default()
+            };
+            store.apply(new(&c)).unwrap();
+            let again = store.apply(new(&c));
+            assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        });
+    }
+
+    #[test]
+    fn a_released_claim_cannot_be_renewed_and_an_outcome_ends_any_claim_on_its_text() {
+        on_both(|store| {
+            let now: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
+            let lease = TimeDelta::seconds(30);
+            let a = NodeId::new("a");
+            let text = |to: &str| crate::store::NewOutbox {
+                concern: None,
+                to: PhoneNumber::parse(to).unwrap(),
+                body: "Hello".into(),
+                purpose: crate::store::Purpose::Notice,
+                staff: None,
+                recipient: "patient".into(),
+                step: None,
+            };
+            store
+                .apply(Change {
+                    at: now,
+                    outbox: vec![text("+447700900123"), text("+447700900124")],
+                    ..Change::default()
+                })
+                .unwrap();
+            let held = store.claim_outbox(&a, now, lease, 1).unwrap();
+            store.release(&[held[0].claim.clone()]).unwrap();
+            assert!(
+                store
+                    .renew(&[held[0].claim.clone()], now + lease)
+                    .unwrap()
+                    .is_empty(),
+                "released is released"
+            );
+            // A holds both; B's change cancels the second (as a concern
+            // that moved on does): A's claim on it ends with it.
+            let held = store.claim_outbox(&a, now, lease, 2).unwrap();
+            let claims: Vec<Claim> = held.iter().map(|h| h.claim.clone()).collect();
+            store
+                .apply(Change {
+                    at: now,
+                    outbox_outcomes: vec![crate::store::OutboxOutcome::Cancelled {
+                        id: held[1].item.id,
+                    }],
+                    ..Change::default()
+                })
+                .unwrap();
+            let renewed = store.renew(&claims, now + lease).unwrap();
+            assert_eq!(renewed.len(), 1);
+            assert_eq!(renewed[0].key, held[0].claim.key);
+        });
+    }
+
+    #[test]
+    fn purging_clears_words_the_code_no_longer_knows_and_sets_aside_what_it_cannot_read() {
+        let server = RedisServer::start();
+        let store = RedisStore::open(&server.url()).unwrap();
+        // Two concerns stored already resolved (as one opened and closed in
+        // one step would be).
+        let resolved_at: Instant = "2026-11-28T09:00:00Z".parse().unwrap();
+        let [readable, unreadable] = ["+447700900801", "+447700900802"].map(|sender| {
+            let mut c = concern(sender);
+            c.escalation.status = crate::escalation::Status::Resolved {
+                by: None,
+                at: resolved_at,
+                note: Some("Dressing changed".into()),
+            };
+            c
+        });
+        store
+            .apply(Change {
+                at: resolved_at,
+                concern: Some(readable.clone()),
+                ..Change::default()
+            })
+            .unwrap();
+        store
+            .apply(Change {
+                at: resolved_at,
+                concern: Some(unreadable.clone()),
+                ..Change::default()
+            })
+            .unwrap();
+        // A forward as early versions stored it, quoting the sender; an
+        // entry that does not read; a message on a concern whose record no
+        // longer reads.
+        let push = |id: ConcernId, entry: &str| {
+            store
+                .command::<i64>(
+                    redis::cmd("RPUSH")
+                        .arg(store.key(&["c", &id.to_string(), "timeline"]))
+                        .arg(entry)
+                        .clone(),
+                )
+                .unwrap();
+        };
+        push(
+            readable.id,
+            r#"{"at":"2026-11-27T19:20:00Z","event":"forwarded","staff":"chen","name":"Chen Li","text":"SECRET leg"}"#,
+        );
+        push(
+            readable.id,
+            r#"{"event":"no such event","text":"SECRET shin"}"#,
+        );
+        push(
+            unreadable.id,
+            r#"{"at":"2026-11-27T19:05:00Z","event":"received","from":"patient","text":"SECRET knee"}"#,
+        );
+        store
+            .command::<i64>(
+                redis::cmd("HSET")
+                    .arg(store.key(&["c", &unreadable.id.to_string()]))
+                    .arg("data")
+                    .arg(r#"{"broken": true}"#)
+                    .clone(),
+            )
+            .unwrap();
+
+        let purged = store
+            .purge(resolved_at + TimeDelta::seconds(1), "[removed]")
+            .unwrap();
+        assert_eq!((purged.concerns, purged.set_aside), (1, 1));
+        for id in [readable.id, unreadable.id] {
+            let raw: Vec<String> = store
+                .command(
+                    redis::cmd("LRANGE")
+                        .arg(store.key(&["c", &id.to_string(), "timeline"]))
+                        .arg(0)
+                        .arg(-1)
+                        .clone(),
+                )
+                .unwrap();
+            assert!(raw.iter().all(|r| !r.contains("SECRET")), "{raw:?}");
+        }
+        assert_eq!(
+            store.timeline(readable.id).unwrap().len(),
+            2,
+            "every entry reads now"
+        );
+        assert_eq!(
+            store.concern(readable.id).unwrap().unwrap().text,
+            "[removed]"
+        );
+        assert_eq!(
+            store
+                .purge(resolved_at + TimeDelta::days(1), "[removed]")
+                .unwrap(),
+            Purged::default(),
+            "the unreadable one is not tried again"
+        );
+    }
+
+    #[test]
+    fn nodes_on_one_redis_see_one_store() {
+        let server = RedisServer::start();
+        let one = RedisStore::open(&server.url()).unwrap();
+        let two = RedisStore::open(&server.url()).unwrap();
+        assert!(one.record_inbound(&sms("SM1")).unwrap());
+        assert!(!two.record_inbound(&sms("SM1")).unwrap());
+        assert_eq!(one.secret("links").unwrap(), two.secret("links").unwrap());
+        // Another namespace on the same server is another store.
+        let other = RedisStore::open(&format!("{}?namespace=other-trust", server.url())).unwrap();
+        assert!(other.pending_inbound(10).unwrap().is_empty());
+        assert!(other.record_inbound(&sms("SM1")).unwrap());
+    }
+
+    #[test]
+    fn opening_an_unreachable_redis_fails_saying_where_without_the_password() {
+        let server = RedisServer::start();
+        let url = format!("redis://:hunter2@127.0.0.1:{}", server.port());
+        drop(server);
+        let Err(error) = RedisStore::open(&url) else {
+            panic!("opened a Redis that is not running");
+        };
+        let message = error.to_string();
+        assert!(
+            message.contains("cannot reach Redis at redis://127.0.0.1:"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Wall::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Wall::now() < deadline, "gave up waiting: {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    #[test]
+    fn behind_sentinel_the_store_follows_the_master_when_it_dies() {
+        // Redis waits five seconds by default before a replica's first sync,
+        // in case more replicas ask; a test need not.
+        let mut first = RedisServer::start_with(&["--repl-diskless-sync-delay", "0"]);
+        let second = RedisServer::start();
+        assert!(
+            second
+                .command(&format!("REPLICAOF 127.0.0.1 {}", first.port()))
+                .starts_with("+OK")
+        );
+        // A sentinel learns of replicas from the master's INFO, so start it
+        // once the replica is there (else it waits ten seconds to look again).
+        until("the replica to connect", || {
+            first
+                .command("INFO replication")
+                .contains("connected_slaves:1")
+        });
+        let sentinel = RedisServer::start_sentinel("nightingale", first.port());
+        let url = format!("redis+sentinel://127.0.0.1:{}/nightingale", sentinel.port());
+        let store = RedisStore::open(&url).unwrap();
+        assert!(store.record_inbound(&sms("SM1")).unwrap());
+        // Replication is asynchronous: until the replica has it, SM1 would
+        // be lost with the master (docs/deploy.md says so; a run of this
+        // test once showed it).
+        until("the replica to have SM1", || {
+            second.command("EXISTS {ng}:in:SM1").starts_with(":1")
+        });
+        until("the sentinel to know the replica", || {
+            sentinel
+                .command("SENTINEL REPLICAS nightingale")
+                .contains(&second.port().to_string())
+        });
+
+        first.kill();
+        // Writes fail (unavailable: the webhook answers 503 and the provider
+        // retries) until Sentinel has promoted the replica; then the store
+        // finds the new master by itself.
+        let died = Wall::now();
+        until("a write to land on the new master", || {
+            store.record_inbound(&sms("SM2")).is_ok()
+        });
+        eprintln!(
+            "writes failed for {:?} after the master died",
+            died.elapsed()
+        );
+        assert!(second.command("ROLE").contains("master"));
+        let direct = RedisStore::open(&second.url()).unwrap();
+        let keys: Vec<String> = direct
+            .pending_inbound(10)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(keys, ["SM1", "SM2"]);
+        store.ping().unwrap();
+    }
+}

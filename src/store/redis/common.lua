@@ -1,0 +1,194 @@
+#!lua
+-- Helpers every Nightingale script starts with (the Rust side puts this
+-- file in front of each script's body).
+--
+-- The first line declares the script with no flags (Redis 7.0 and later):
+-- so Redis checks before it starts that it may write (not out of memory,
+-- not a replica, able to persist), rather than refuse at the first write
+-- with the script half done.
+--
+-- KEYS[1] is the namespace prefix itself, e.g. "{ng}:". Every key a
+-- script touches starts with it, so all of them hash to the slot of the
+-- tag between the braces: one slot per namespace, so a script is atomic on
+-- Redis Cluster too. The other keys are built here from the prefix.
+--
+-- Scripts check everything before they write anything: Redis does not
+-- roll a script back when it fails half way.
+--
+-- Numbers cross the boundary as strings: Lua numbers are doubles, and
+-- Redis truncates a number a script returns to an integer.
+
+local P = KEYS[1]
+
+local function key(...)
+    return P .. table.concat({ ... }, ":")
+end
+
+-- An outbox id padded so that members of equal score sort by id.
+local function padded(id)
+    return string.format("%020d", tonumber(id))
+end
+
+-- Split "a<sep>b" at the first separator.
+local function split2(s, sep)
+    local i = string.find(s, sep, 1, true)
+    if not i then
+        return s, nil
+    end
+    return string.sub(s, 1, i - 1), string.sub(s, i + #sep)
+end
+
+-- The place of a concern in the lexicographic list indexes:
+-- "<16 hex digits of opened_at>:<id>".
+local function concern_id_of(member)
+    return string.sub(member, 18)
+end
+
+-- The outbox: an unsent item (pending or in flight) sits in its number's
+-- queue (a sorted set by id) and in the backlog indexes; only the head of
+-- each queue sits in "o:due", so texts to one number go out in order.
+local function fix_queue(to)
+    local queue = key("o", "to", to)
+    local head = redis.call("ZRANGE", queue, 0, 0)[1]
+    local old = redis.call("HGET", key("o", "head"), to)
+    if old and old ~= head then
+        redis.call("ZREM", key("o", "due"), padded(old))
+    end
+    if head then
+        redis.call("HSET", key("o", "head"), to, head)
+        redis.call("ZADD", key("o", "due"), redis.call("HGET", key("o", head), "due"), padded(head))
+    else
+        redis.call("HDEL", key("o", "head"), to)
+    end
+end
+
+-- Put an outbox item in the indexes its state calls for.
+local function index_outbox(id)
+    local item = key("o", id)
+    local fields = redis.call("HMGET", item, "to", "state", "due", "queued", "attempts")
+    local to, state, due, queued, attempts = fields[1], fields[2], fields[3], fields[4], fields[5]
+    if state == "pending" or state == "in_flight" then
+        redis.call("ZADD", key("o", "to", to), id, id)
+        redis.call("ZADD", key("o", "unsent"), due, id)
+        redis.call("ZADD", key("o", "queued"), queued, id)
+        if tonumber(attempts) > 0 then
+            redis.call("SADD", key("o", "retrying"), id)
+        else
+            redis.call("SREM", key("o", "retrying"), id)
+        end
+    else
+        redis.call("ZREM", key("o", "to", to), id)
+        redis.call("ZREM", key("o", "unsent"), id)
+        redis.call("ZREM", key("o", "queued"), id)
+        redis.call("SREM", key("o", "retrying"), id)
+    end
+    fix_queue(to)
+end
+
+-- Claims: "claim:KIND:KEY" is a hash {token, holder, until, attempts},
+-- kept from the first claim until the work completes (so `attempts` counts
+-- the claims that did not finish); `until` is "" once released. While a
+-- claim is not released its key sits in "held:KIND", scored by `until`.
+-- Tokens come from one counter, "claim-token".
+
+local function claim_key(kind, k)
+    return key("claim", kind, k)
+end
+
+-- The work is done (or gone): forget its claim.
+local function end_claim(kind, k)
+    redis.call("DEL", claim_key(kind, k))
+    redis.call("ZREM", key("held", kind), k)
+end
+
+-- Whether the work is under a claim whose lease has not ended at `now`.
+local function held_at(kind, k, now)
+    local until_ = redis.call("ZSCORE", key("held", kind), k)
+    return until_ and tonumber(until_) > tonumber(now)
+end
+
+-- Hand `node` a claim on the work until `until_`: {token, attempts}.
+local function grant(kind, k, node, until_)
+    local ck = claim_key(kind, k)
+    local attempts = 0
+    local before = redis.call("HGET", ck, "attempts")
+    if before then
+        attempts = tonumber(before) + 1
+    end
+    local token = redis.call("INCR", key("claim-token"))
+    redis.call("HSET", ck, "token", token, "holder", node, "until", until_, "attempts", attempts)
+    redis.call("ZADD", key("held", kind), until_, k)
+    return { tostring(token), tostring(attempts) }
+end
+
+-- The work keys of each kind's index members: an inbound item's member is
+-- "SEQ|KEY"; a timer's is its key, "CONCERN/KIND"; an outbox item's is its
+-- padded id.
+local work_key_of = {
+    inbound = function(member)
+        local _, k = split2(member, "|")
+        return k
+    end,
+    timer = function(member)
+        return member
+    end,
+    outbox = function(member)
+        return tostring(tonumber(member))
+    end,
+}
+
+-- The first member of an index (by score) whose work is not under a claim
+-- (live or lapsed: a lapsed one counts from its lease's end): its score.
+-- Claimed work sits at the front only as long as it is being worked on,
+-- so this reads few members.
+local function first_unclaimed(index, kind)
+    local offset = 0
+    while true do
+        local page = redis.call("ZRANGE", index, offset, offset + 99, "WITHSCORES")
+        if #page == 0 then
+            return nil
+        end
+        for i = 1, #page, 2 do
+            if not redis.call("ZSCORE", key("held", kind), work_key_of[kind](page[i])) then
+                return page[i + 1]
+            end
+        end
+        offset = offset + 100
+    end
+end
+
+-- A clinician's open pages and those closed since `since`: {concern,
+-- page} each. Pages are "pg:STAFF" (concern -> "CODE|OPEN|OPENED|CLOSED").
+local function recent_pages(staff, since)
+    local out = {}
+    local concerns = redis.call("ZRANGE", key("pg", staff, "open"), 0, -1)
+    for _, c in ipairs(redis.call("ZRANGEBYSCORE", key("pg", staff, "closed"), since, "+inf")) do
+        table.insert(concerns, c)
+    end
+    for _, c in ipairs(concerns) do
+        local page = redis.call("HGET", key("pg", staff), c)
+        if page then
+            table.insert(out, { c, page })
+        end
+    end
+    return out
+end
+
+-- The codes a clinician has in use: on an open page or one closed since
+-- `since`, or reserved and not released, or released since `since`.
+-- Reservations are "rsv:STAFF" (concern -> "CODE|CLOSED", CLOSED "" while held).
+local function codes_in_use(staff, since)
+    local used = {}
+    for _, page in ipairs(recent_pages(staff, since)) do
+        used[tonumber((split2(page[2], "|")))] = true
+    end
+    local reserved = redis.call("HGETALL", key("rsv", staff))
+    for i = 1, #reserved, 2 do
+        local code, closed = split2(reserved[i + 1], "|")
+        if closed == "" or tonumber(closed) >= tonumber(since) then
+            used[tonumber(code)] = true
+        end
+    end
+    return used
+end
+

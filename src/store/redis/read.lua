@@ -1,0 +1,189 @@
+-- Reads that take more than one command, each as one consistent snapshot
+-- and one round trip. ARGV[1] names the read; the rest are its arguments.
+
+local reads = {}
+
+-- Inbound items not yet processed, oldest first: their JSON.
+function reads.pending_inbound(limit)
+    local out = {}
+    for _, member in ipairs(redis.call("ZRANGE", key("in", "pending"), 0, tonumber(limit) - 1)) do
+        local _, k = split2(member, "|")
+        table.insert(out, redis.call("HGET", key("in", k), "data"))
+    end
+    return out
+end
+
+-- Active enrolments with this number: their JSON.
+function reads.enrolments_for_phone(phone, now)
+    local out = {}
+    for _, id in ipairs(redis.call("SMEMBERS", key("phone", phone))) do
+        local f = redis.call("HMGET", key("e", id), "data", "ends", "ended")
+        if f[1] and not f[3] and tonumber(f[2]) > tonumber(now) then
+            table.insert(out, f[1])
+        end
+    end
+    return out
+end
+
+-- A concern as {data, version}, or nil.
+function reads.concern(id)
+    local f = redis.call("HMGET", key("c", id), "data", "v")
+    if not f[1] then
+        return false
+    end
+    return f
+end
+
+-- The newest unresolved concern from this number, as `concern` returns it.
+function reads.open_concern_from(sender)
+    local newest = redis.call("ZREVRANGEBYLEX", key("c", "from", sender), "+", "-", "LIMIT", 0, 1)[1]
+    if not newest then
+        return false
+    end
+    return reads.concern(concern_id_of(newest))
+end
+
+-- Concerns newest first from one list index, between `max` and `min` (in
+-- ZRANGEBYLEX form), whose status is one of `statuses` (comma separated,
+-- empty for any) and whose service is `service` (empty for any); at most
+-- `limit`, each as {data, version}. Walks the index a chunk at a time, as
+-- SQLite walks its index.
+function reads.concerns(index, max, min, limit, statuses, service)
+    limit = tonumber(limit)
+    local wanted = nil
+    if statuses ~= "" then
+        wanted = {}
+        for s in string.gmatch(statuses, "[^,]+") do
+            wanted[s] = true
+        end
+    end
+    local out = {}
+    while #out < limit do
+        local members = redis.call("ZREVRANGEBYLEX", P .. index, max, min, "LIMIT", 0, 100)
+        if #members == 0 then
+            break
+        end
+        for _, member in ipairs(members) do
+            local f = redis.call("HMGET", key("c", concern_id_of(member)), "status", "service", "data", "v")
+            if f[3] and (not wanted or wanted[f[1]]) and (service == "" or f[2] == service) then
+                table.insert(out, { f[3], f[4] })
+                if #out == limit then
+                    break
+                end
+            end
+        end
+        max = "(" .. members[#members]
+    end
+    return out
+end
+
+-- Work waiting at `now`: {inbound pending, outbox due, timers overdue,
+-- outbox retrying, oldest unsent queued_at or ""}.
+function reads.backlog(now)
+    local oldest = redis.call("ZRANGE", key("o", "queued"), 0, 0, "WITHSCORES")[2] or ""
+    return {
+        tostring(redis.call("ZCARD", key("in", "pending"))),
+        tostring(redis.call("ZCOUNT", key("o", "unsent"), "-inf", now)),
+        tostring(redis.call("ZCOUNT", key("timers"), "-inf", now)),
+        tostring(redis.call("SCARD", key("o", "retrying"))),
+        oldest,
+    }
+end
+
+-- Timers due at or before `now`, earliest first, claimed or not:
+-- {concern, kind, stamp}.
+function reads.due_timers(now, limit)
+    local out = {}
+    for _, member in ipairs(redis.call("ZRANGEBYSCORE", key("timers"), "-inf", now, "LIMIT", 0, tonumber(limit))) do
+        local concern, kind = split2(member, "/")
+        local stamp = redis.call("HGET", key("c", concern, "timers"), kind)
+        if stamp then
+            table.insert(out, { concern, kind, stamp })
+        end
+    end
+    return out
+end
+
+local function outbox_item(id)
+    local fields = redis.call("HGETALL", key("o", id))
+    if #fields == 0 then
+        return nil
+    end
+    table.insert(fields, 1, "id")
+    table.insert(fields, 2, id)
+    return fields
+end
+
+-- Outbox items at the head of their number's queue and due by `now`,
+-- oldest first: each as {"id", id, field, value, ...}.
+function reads.due_outbox(now, limit)
+    local out = {}
+    for _, member in ipairs(redis.call("ZRANGEBYSCORE", key("o", "due"), "-inf", now, "LIMIT", 0, tonumber(limit))) do
+        local item = outbox_item(tostring(tonumber(member)))
+        if item then
+            table.insert(out, item)
+        end
+    end
+    return out
+end
+
+-- The outbox item the provider knows by this id, or nil.
+function reads.outbox_by_provider_id(provider)
+    local id = redis.call("HGET", key("o", "provider"), provider)
+    if not id then
+        return false
+    end
+    return outbox_item(id) or false
+end
+
+-- The earliest instant at which some work may be there to claim, or nil:
+-- for each kind, the due time of the first piece not under a claim, and
+-- the first end of a lease on one that is.
+function reads.next_due()
+    local best = nil
+    local function consider(t)
+        if t and (not best or tonumber(t) < tonumber(best)) then
+            best = t
+        end
+    end
+    for _, kind in ipairs({ { "timer", key("timers") }, { "outbox", key("o", "due") }, { "inbound", key("in", "pending") } }) do
+        consider(first_unclaimed(kind[2], kind[1]))
+        consider(redis.call("ZRANGE", key("held", kind[1]), 0, 0, "WITHSCORES")[2])
+    end
+    return best or false
+end
+
+-- A clinician's open pages and those closed since `since`: {concern, page}.
+function reads.pages_for(staff, since)
+    return recent_pages(staff, since)
+end
+
+-- The codes a clinician has in use since `since` (see `codes_in_use`).
+function reads.codes_in_use(staff, since)
+    local out = {}
+    for code in pairs(codes_in_use(staff, since)) do
+        table.insert(out, tostring(code))
+    end
+    return out
+end
+
+-- Purge, step 1: up to `limit` resolved concerns closed before `cutoff`
+-- and not yet purged: {id, version, data, timeline entries...}.
+function reads.purge_candidates(cutoff, limit)
+    local out = {}
+    for _, id in ipairs(redis.call("ZRANGEBYSCORE", key("c", "to-purge"), "-inf", "(" .. cutoff, "LIMIT", 0, tonumber(limit))) do
+        local f = redis.call("HMGET", key("c", id), "v", "data")
+        local row = { id, f[1] or "", f[2] or "" }
+        for _, entry in ipairs(redis.call("LRANGE", key("c", id, "timeline"), 0, -1)) do
+            table.insert(row, entry)
+        end
+        table.insert(out, row)
+    end
+    return out
+end
+
+local read = reads[ARGV[1]]
+if not read then
+    return redis.error_reply("no such read")
+end
+return read(unpack(ARGV, 2))

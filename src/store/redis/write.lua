@@ -1,0 +1,252 @@
+-- Writes other than a Change, each atomic. ARGV[1] names the write; the
+-- rest are its arguments.
+
+local writes = {}
+
+-- For /readyz: a write that must commit, through the same path as the others.
+function writes.ping()
+    return redis.call("INCR", key("heartbeat"))
+end
+
+-- Record an inbound item unless its key was seen: 1 if new, 0 if not.
+function writes.record_inbound(k, data, received_at)
+    local item = key("in", k)
+    if redis.call("EXISTS", item) == 1 then
+        return 0
+    end
+    local seq = string.format("%016d", redis.call("INCR", key("in", "seq")))
+    redis.call("HSET", item, "data", data, "seq", seq)
+    redis.call("ZADD", key("in", "pending"), received_at, seq .. "|" .. k)
+    return 1
+end
+
+-- End an enrolment that is still running at `at`: 1 if it was, 0 if not.
+function writes.end_enrolment(id, at)
+    local k = key("e", id)
+    local f = redis.call("HMGET", k, "ends", "ended")
+    if not f[1] or f[2] or tonumber(f[1]) <= tonumber(at) then
+        return 0
+    end
+    redis.call("HSET", k, "ended", at)
+    redis.call("ZADD", key("e", "ends"), at, id)
+    return 1
+end
+
+-- Store an API key's name under its hash (hex); an error if the hash is stored.
+function writes.create_api_key(hash, name, at)
+    if redis.call("HSETNX", key("api-key"), hash, name) == 0 then
+        return redis.error_reply("INVALID an API key with this hash is stored already")
+    end
+    redis.call("HSET", key("api-key", "created"), hash, at)
+    return "ok"
+end
+
+-- A named secret: the stored one, or `fresh` stored now.
+function writes.secret(name, fresh)
+    redis.call("HSETNX", key("secret"), name, fresh)
+    return redis.call("HGET", key("secret"), name)
+end
+
+-- Claim for `node` until `until_` up to `limit` pieces of `kind` work due
+-- by `now`, in the order of their index, passing over those under a live
+-- claim: {work key, token, attempts, claimed before (1 or 0)} each.
+local function claim(kind, index, node, now, until_, limit)
+    limit = tonumber(limit)
+    local picked = {}
+    local offset = 0
+    while #picked < limit do
+        local members = redis.call("ZRANGEBYSCORE", index, "-inf", now, "LIMIT", offset, 100)
+        if #members == 0 then
+            break
+        end
+        for _, member in ipairs(members) do
+            local k = work_key_of[kind](member)
+            if not held_at(kind, k, now) then
+                table.insert(picked, k)
+                if #picked == limit then
+                    break
+                end
+            end
+        end
+        offset = offset + #members
+    end
+    local out = {}
+    for _, k in ipairs(picked) do
+        local before = redis.call("EXISTS", claim_key(kind, k))
+        local granted = grant(kind, k, node, until_)
+        table.insert(out, { k, granted[1], granted[2], tostring(before) })
+    end
+    return out
+end
+
+-- Unprocessed inbound items, oldest first; each row ends with the item's JSON.
+function writes.claim_inbound(node, now, until_, limit)
+    local out = claim("inbound", key("in", "pending"), node, now, until_, limit)
+    for _, row in ipairs(out) do
+        table.insert(row, redis.call("HGET", key("in", row[1]), "data"))
+    end
+    return out
+end
+
+-- Due timers, earliest first; each row ends with the timer's stamp.
+function writes.claim_timers(node, now, until_, limit)
+    local out = claim("timer", key("timers"), node, now, until_, limit)
+    for _, row in ipairs(out) do
+        local concern, kind = split2(row[1], "/")
+        table.insert(row, redis.call("HGET", key("c", concern, "timers"), kind))
+    end
+    return out
+end
+
+-- Due texts at the head of their number's queue (claimed or not, an
+-- earlier unsent text holds the next back), oldest first; each row ends
+-- with the item's fields and values.
+function writes.claim_outbox(node, now, until_, limit)
+    local out = claim("outbox", key("o", "due"), node, now, until_, limit)
+    for _, row in ipairs(out) do
+        for _, v in ipairs(redis.call("HGETALL", key("o", row[1]))) do
+            table.insert(row, v)
+        end
+    end
+    return out
+end
+
+-- Extend to `until_` each claim (JSON [[kind, key, token], ...]) that is
+-- still held: not released, its work not completed, not claimed again.
+-- Returns the positions (1-based) of those renewed.
+function writes.renew(claims, until_)
+    local out = {}
+    for i, c in ipairs(cjson.decode(claims)) do
+        local ck = claim_key(c[1], c[2])
+        local f = redis.call("HMGET", ck, "token", "until")
+        if f[1] == c[3] and f[2] and f[2] ~= "" then
+            redis.call("HSET", ck, "until", until_)
+            redis.call("ZADD", key("held", c[1]), until_, c[2])
+            table.insert(out, i)
+        end
+    end
+    return out
+end
+
+-- Give back each claim (as for renew) still held with its token: its work
+-- can be claimed again at once.
+function writes.release(claims)
+    for _, c in ipairs(cjson.decode(claims)) do
+        local ck = claim_key(c[1], c[2])
+        if redis.call("HGET", ck, "token") == c[3] then
+            redis.call("HSET", ck, "until", "")
+            redis.call("ZREM", key("held", c[1]), c[2])
+        end
+    end
+    return "ok"
+end
+
+-- The code `staff` replies with for `concern`: the one already given (on
+-- a page, or reserved, which is taken up again if it had been released),
+-- or the next after their last code that is not in use since `since`,
+-- reserved now. See `Store::reserve_code`.
+function writes.reserve_code(concern, staff, since)
+    local page = redis.call("HGET", key("pg", staff), concern)
+    if page then
+        return (split2(page, "|"))
+    end
+    local reserved = redis.call("HGET", key("rsv", staff), concern)
+    if reserved then
+        local code = split2(reserved, "|")
+        redis.call("HSET", key("rsv", staff), concern, code .. "|")
+        return code
+    end
+    -- Reservations out of quarantine hold nothing any more.
+    local all = redis.call("HGETALL", key("rsv", staff))
+    for i = 1, #all, 2 do
+        local _, closed = split2(all[i + 1], "|")
+        if closed ~= "" and tonumber(closed) < tonumber(since) then
+            redis.call("HDEL", key("rsv", staff), all[i])
+            redis.call("SREM", key("c", all[i], "reserved"), staff)
+        end
+    end
+    local used = codes_in_use(staff, since)
+    local last = tonumber(redis.call("HGET", key("last-code"), staff) or "0")
+    -- 9,999 codes in use for one person: reuse one rather than fail to page.
+    local code = last % 9999 + 1
+    for i = 1, 9999 do
+        local candidate = (last + i - 1) % 9999 + 1
+        if not used[candidate] then
+            code = candidate
+            break
+        end
+    end
+    redis.call("HSET", key("rsv", staff), concern, code .. "|")
+    redis.call("SADD", key("c", concern, "reserved"), staff)
+    redis.call("HSET", key("last-code"), staff, code)
+    return tostring(code)
+end
+
+-- Purge, step 2: write back what the caller redacted, for each concern
+-- that has not changed since step 1 read it. `concerns` is JSON: a list of
+-- {id, version, timeline length, data (redacted, or "" to set the concern
+-- aside as unreadable), timeline entries (redacted)}. Returns {purged,
+-- set aside}.
+function writes.purge_concerns(placeholder, concerns)
+    local purged, aside = 0, 0
+    for _, p in ipairs(cjson.decode(concerns)) do
+        local id, version, length, data, timeline = p[1], p[2], tonumber(p[3]), p[4], p[5]
+        local c = key("c", id)
+        local list = key("c", id, "timeline")
+        local unchanged = redis.call("ZSCORE", key("c", "to-purge"), id)
+            and redis.call("HGET", c, "v") == version
+            and redis.call("LLEN", list) == length
+        if unchanged then
+            if data == "" then
+                redis.call("HSET", c, "purged", "2")
+                aside = aside + 1
+            else
+                redis.call("HSET", c, "data", data, "purged", "1")
+                redis.call("HINCRBY", c, "v", 1)
+                purged = purged + 1
+            end
+            redis.call("ZREM", key("c", "to-purge"), id)
+            for i, entry in ipairs(timeline) do
+                redis.call("LSET", list, i - 1, entry)
+            end
+            -- Every text sent about it may quote the sender.
+            for _, o in ipairs(redis.call("SMEMBERS", key("c", id, "outbox"))) do
+                if redis.call("EXISTS", key("o", o)) == 1 then
+                    redis.call("HSET", key("o", o), "body", placeholder)
+                end
+            end
+        end
+    end
+    return { purged, aside }
+end
+
+-- Purge: delete up to `limit` raw inbound items processed before `cutoff`.
+function writes.purge_inbound(cutoff, limit)
+    local keys = redis.call("ZRANGEBYSCORE", key("in", "done"), "-inf", "(" .. cutoff, "LIMIT", 0, tonumber(limit))
+    for _, k in ipairs(keys) do
+        redis.call("DEL", key("in", k))
+        redis.call("ZREM", key("in", "done"), k)
+    end
+    return #keys
+end
+
+-- Purge: delete up to `limit` enrolments that ended before `cutoff`, and
+-- their numbers.
+function writes.purge_enrolments(cutoff, limit)
+    local ids = redis.call("ZRANGEBYSCORE", key("e", "ends"), "-inf", "(" .. cutoff, "LIMIT", 0, tonumber(limit))
+    for _, id in ipairs(ids) do
+        local phones = redis.call("HGET", key("e", id), "phones") or ""
+        for phone in string.gmatch(phones, "[^,]+") do
+            redis.call("SREM", key("phone", phone), id)
+        end
+        redis.call("DEL", key("e", id))
+        redis.call("ZREM", key("e", "ends"), id)
+    end
+    return #ids
+end
+
+local write = writes[ARGV[1]]
+if not write then
+    return redis.error_reply("no such write")
+end
+return write(unpack(ARGV, 2))
