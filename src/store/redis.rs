@@ -1116,6 +1116,20 @@ mod tests {
     }
 
     #[test]
+    fn a_text_stored_by_a_node_whose_clock_runs_ahead_is_claimed_at_once() {
+        on_both(|store| {
+            let mut item = sms("SM1");
+            let now = item.received_at;
+            item.received_at = now + TimeDelta::minutes(1);
+            assert!(store.record_inbound(&item).unwrap());
+            let claimed = store
+                .claim_inbound(&NodeId::new("a"), now, TimeDelta::seconds(30), 10)
+                .unwrap();
+            assert_eq!(claimed.len(), 1);
+        });
+    }
+
+    #[test]
     fn a_released_claim_cannot_be_renewed_and_an_outcome_ends_any_claim_on_its_text() {
         on_both(|store| {
             let now: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
