@@ -164,8 +164,10 @@ fn invalid(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl RedisStore {
-    /// Connect to the Redis a `NIGHTINGALE_STORE` URL names (see
-    /// [`link`](self::link) for the forms), failing now if it cannot be reached.
+    /// Connect to the Redis a `NIGHTINGALE_STORE` URL names (`redis://`,
+    /// `rediss://`, `redis+unix://`, `redis+sentinel://`, `redis+cluster://`:
+    /// README.md and `docs/deploy.md` give the forms), failing now if it
+    /// cannot be reached.
     ///
     /// Every key is under `{ng}:`, or `{NAME}:` when the URL ends with
     /// `namespace=NAME` in its query (one Redis for several trusts: each
