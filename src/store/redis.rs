@@ -1328,6 +1328,29 @@ mod tests {
     }
 
     #[test]
+    fn on_a_cluster_the_backup_comes_from_the_primary_holding_the_namespace() {
+        let cluster = test_server::RedisCluster::start();
+        for node in cluster.nodes() {
+            node.command("CONFIG SET repl-diskless-sync-delay 0");
+        }
+        // Three trusts, so at least two primaries hold one each.
+        let dir = tempfile::tempdir().unwrap();
+        for trust in ["north", "south", "west"] {
+            let url = format!("{}?namespace={trust}", cluster.url());
+            let store = RedisStore::open(&url).unwrap();
+            assert!(store.record_inbound(&sms(&format!("SM-{trust}"))).unwrap());
+            let file = dir.path().join(format!("{trust}.rdb"));
+            store.backup(&file).unwrap();
+            let restored = RedisServer::start_from_rdb(&file);
+            let copy = RedisStore::open(&format!("{}?namespace={trust}", restored.url())).unwrap();
+            assert_eq!(
+                copy.pending_inbound(10).unwrap(),
+                [sms(&format!("SM-{trust}"))]
+            );
+        }
+    }
+
+    #[test]
     fn nodes_on_one_redis_see_one_store() {
         let server = RedisServer::start();
         let one = RedisStore::open(&server.url()).unwrap();
