@@ -12,7 +12,8 @@
 //!
 //! # Keys
 //!
-//! Every key starts with the namespace `{ng}:` (tests use their own). The
+//! Every key starts with the namespace `{ng}:` (`{NAME}:` with
+//! `namespace=NAME` in the URL; tests give each case its own). The
 //! braces are a hash tag: Redis Cluster places a key by the tag alone, so
 //! all of Nightingale's keys sit in one slot, and a script may touch any of
 //! them atomically on a Cluster as on one server.
@@ -104,23 +105,34 @@ const PURGE_BATCH: usize = 1000;
 /// Concerns written back per purge script, to keep each script short.
 const PURGE_WRITE_BATCH: usize = 100;
 
+/// Entries of a concern list one script looks at before it hands the walk
+/// back (about a millisecond of Redis's time).
+const LIST_BUDGET: usize = 1000;
+
 /// No store call waits longer than this, whatever the connection does.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+// Each script's first line declares its flags (Redis 7.0 and later). One
+// that may write is checked before it starts (memory, replica, disk), so it
+// is refused whole rather than half way; the reads say they do not write,
+// so they still answer when Redis is full and refuses writes.
 static APPLY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        "#!lua\n",
         include_str!("redis/common.lua"),
         include_str!("redis/apply.lua")
     ))
 });
 static READ: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        "#!lua flags=no-writes\n",
         include_str!("redis/common.lua"),
         include_str!("redis/read.lua")
     ))
 });
 static WRITE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        "#!lua\n",
         include_str!("redis/common.lua"),
         include_str!("redis/write.lua")
     ))
@@ -152,8 +164,10 @@ fn invalid(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl RedisStore {
-    /// Connect to the Redis a `NIGHTINGALE_STORE` URL names (see
-    /// [`link`](self::link) for the forms), failing now if it cannot be reached.
+    /// Connect to the Redis a `NIGHTINGALE_STORE` URL names (`redis://`,
+    /// `rediss://`, `redis+unix://`, `redis+sentinel://`, `redis+cluster://`:
+    /// README.md and `docs/deploy.md` give the forms), failing now if it
+    /// cannot be reached.
     ///
     /// Every key is under `{ng}:`, or `{NAME}:` when the URL ends with
     /// `namespace=NAME` in its query (one Redis for several trusts: each
@@ -662,16 +676,30 @@ impl Store for RedisStore {
             .opened_since
             .map_or_else(|| "-".to_owned(), |t| format!("[{}", lex_time(t)));
         let service = filter.service.as_ref().map(Id::as_str).unwrap_or_default();
-        let rows: Vec<(String, u64)> = self.read(args([
-            &"concerns",
-            &index,
-            &max,
-            &min,
-            &filter.limit.to_string(),
-            &statuses,
-            &service,
-        ]))?;
-        rows.into_iter().map(concern_from).collect()
+        // A walk of a long list comes back in parts (see `concerns` in
+        // read.lua); each part is consistent, and a concern written between
+        // two parts is above the place the walk has reached, as it would be
+        // between two pages of the list.
+        let (mut max, mut found) = (max, Vec::new());
+        loop {
+            let (rows, next): (Vec<(String, u64)>, String) = self.read(args([
+                &"concerns",
+                &index,
+                &max,
+                &min,
+                &(filter.limit - found.len()).to_string(),
+                &statuses,
+                &service,
+                &LIST_BUDGET.to_string(),
+            ]))?;
+            for row in rows {
+                found.push(concern_from(row)?);
+            }
+            if next.is_empty() || found.len() >= filter.limit {
+                return Ok(found);
+            }
+            max = next;
+        }
     }
 
     fn unresolved_concerns(&self) -> StoreResult<u64> {
@@ -993,6 +1021,14 @@ mod tests {
         assert!(server.command("CONFIG SET maxmemory 1").starts_with("+OK"));
         let error = store.ping().expect_err("Redis refuses writes");
         assert!(error.to_string().contains("OOM"), "{error}");
+        // What is stored can still be read (the read scripts say they do not write).
+        let now = "2026-11-27T19:05:00Z".parse().unwrap();
+        assert_eq!(store.backlog(now).unwrap(), Backlog::default());
+        let all = ConcernFilter {
+            limit: 10,
+            ..ConcernFilter::default()
+        };
+        assert!(store.concerns(&all).unwrap().is_empty());
         assert!(server.command("CONFIG SET maxmemory 0").starts_with("+OK"));
         store.ping().unwrap();
     }
@@ -1078,6 +1114,20 @@ mod tests {
             store.apply(new(&c)).unwrap();
             let again = store.apply(new(&c));
             assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        });
+    }
+
+    #[test]
+    fn a_text_stored_by_a_node_whose_clock_runs_ahead_is_claimed_at_once() {
+        on_both(|store| {
+            let mut item = sms("SM1");
+            let now = item.received_at;
+            item.received_at = now + TimeDelta::minutes(1);
+            assert!(store.record_inbound(&item).unwrap());
+            let claimed = store
+                .claim_inbound(&NodeId::new("a"), now, TimeDelta::seconds(30), 10)
+                .unwrap();
+            assert_eq!(claimed.len(), 1);
         });
     }
 
@@ -1228,6 +1278,76 @@ mod tests {
             Purged::default(),
             "the unreadable one is not tried again"
         );
+    }
+
+    #[test]
+    fn a_list_walks_past_many_that_do_not_match_in_parts() {
+        let server = RedisServer::start();
+        let store = RedisStore::open(&server.url()).unwrap();
+        let (ward, nursing) = (
+            Id::parse("cardiology-ward-7").unwrap(),
+            Id::parse("community-nursing-north").unwrap(),
+        );
+        let opened: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
+        // The one community nursing concern is the oldest, behind more ward
+        // concerns than one script looks at.
+        for i in 0..=LIST_BUDGET + 200 {
+            let mut c = concern(&format!("+4479111{i:05}"));
+            c.service = Some(if i == 0 {
+                nursing.clone()
+            } else {
+                ward.clone()
+            });
+            c.opened_at = opened + TimeDelta::seconds(i as i64);
+            store
+                .apply(Change {
+                    at: c.opened_at,
+                    concern: Some(c),
+                    ..Change::default()
+                })
+                .unwrap();
+        }
+        let found = store
+            .concerns(&ConcernFilter {
+                service: Some(nursing),
+                limit: 5,
+                ..ConcernFilter::default()
+            })
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].opened_at, opened);
+        let newest = store
+            .concerns(&ConcernFilter {
+                service: Some(ward),
+                limit: LIST_BUDGET + 50,
+                ..ConcernFilter::default()
+            })
+            .unwrap();
+        assert_eq!(newest.len(), LIST_BUDGET + 50);
+        assert!(newest.windows(2).all(|w| w[0].opened_at > w[1].opened_at));
+    }
+
+    #[test]
+    fn on_a_cluster_the_backup_comes_from_the_primary_holding_the_namespace() {
+        let cluster = test_server::RedisCluster::start();
+        for node in cluster.nodes() {
+            node.command("CONFIG SET repl-diskless-sync-delay 0");
+        }
+        // Three trusts, so at least two primaries hold one each.
+        let dir = tempfile::tempdir().unwrap();
+        for trust in ["north", "south", "west"] {
+            let url = format!("{}?namespace={trust}", cluster.url());
+            let store = RedisStore::open(&url).unwrap();
+            assert!(store.record_inbound(&sms(&format!("SM-{trust}"))).unwrap());
+            let file = dir.path().join(format!("{trust}.rdb"));
+            store.backup(&file).unwrap();
+            let restored = RedisServer::start_from_rdb(&file);
+            let copy = RedisStore::open(&format!("{}?namespace={trust}", restored.url())).unwrap();
+            assert_eq!(
+                copy.pending_inbound(10).unwrap(),
+                [sms(&format!("SM-{trust}"))]
+            );
+        }
     }
 
     #[test]

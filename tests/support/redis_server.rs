@@ -129,7 +129,7 @@ impl RedisServer {
                 .args(step)
                 .stdin(Stdio::null())
                 .output()
-                .expect("openssl, to make the test's certificates");
+                .expect("openssl makes the TLS test's certificates: install it (apt-get install -y openssl)");
             assert!(
                 done.status.success(),
                 "openssl {step:?}: {}",
@@ -372,7 +372,7 @@ impl RedisCluster {
             .args(["--cluster-replicas", "0", "--cluster-yes"])
             .stdin(Stdio::null())
             .output()
-            .expect("redis-cli, which comes with redis-server");
+            .expect("redis-cli builds the test cluster: install redis-server, which brings it (apt-get install -y redis-server)");
         assert!(
             output.status.success(),
             "redis-cli --cluster create failed: {}",

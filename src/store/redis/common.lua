@@ -1,11 +1,6 @@
-#!lua
 -- Helpers every Nightingale script starts with (the Rust side puts this
--- file in front of each script's body).
---
--- The first line declares the script with no flags (Redis 7.0 and later):
--- so Redis checks before it starts that it may write (not out of memory,
--- not a replica, able to persist), rather than refuse at the first write
--- with the script half done.
+-- file in front of each script's body, after the line that declares the
+-- script's flags).
 --
 -- KEYS[1] is the namespace prefix itself, e.g. "{ng}:". Every key a
 -- script touches starts with it, so all of them hash to the slot of the

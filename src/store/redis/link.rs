@@ -15,7 +15,9 @@
 //! Cluster clients but no URL for them, so those forms are parsed here.
 //! Any form may end its query with `namespace=NAME` (the store's own
 //! option, taken off before the rest is parsed): see
-//! [`RedisStore::open`](super::RedisStore::open).
+//! [`RedisStore::open`].
+//!
+//! [`RedisStore::open`]: super::RedisStore::open
 //!
 //! One server, or a master behind Sentinel, is reached through the crate's
 //! `ConnectionManager`: one multiplexed connection that reconnects by

@@ -43,13 +43,15 @@ function reads.open_concern_from(sender)
     return reads.concern(concern_id_of(newest))
 end
 
--- Concerns newest first from one list index, between `max` and `min` (in
--- ZRANGEBYLEX form), whose status is one of `statuses` (comma separated,
--- empty for any) and whose service is `service` (empty for any); at most
--- `limit`, each as {data, version}. Walks the index a chunk at a time, as
--- SQLite walks its index.
-function reads.concerns(index, max, min, limit, statuses, service)
-    limit = tonumber(limit)
+-- Concerns newest first from one list index, below `max` and from `min`
+-- (in ZREVRANGEBYLEX form), whose status is one of `statuses` (comma
+-- separated, empty for any) and whose service is `service` (empty for
+-- any); at most `limit`, each as {data, version}. Walks the index as SQLite
+-- walks its index, but looks at no more than `budget` entries, so that a
+-- rare match in a long list does not hold Redis up for every other client:
+-- returns {rows, where to go on from ("" when the walk is done)}.
+function reads.concerns(index, max, min, limit, statuses, service, budget)
+    limit, budget = tonumber(limit), tonumber(budget)
     local wanted = nil
     if statuses ~= "" then
         wanted = {}
@@ -58,12 +60,18 @@ function reads.concerns(index, max, min, limit, statuses, service)
         end
     end
     local out = {}
+    local looked = 0
     while #out < limit do
+        if looked >= budget then
+            return { out, max }
+        end
         local members = redis.call("ZREVRANGEBYLEX", P .. index, max, min, "LIMIT", 0, 100)
         if #members == 0 then
             break
         end
         for _, member in ipairs(members) do
+            looked = looked + 1
+            max = "(" .. member
             local f = redis.call("HMGET", key("c", concern_id_of(member)), "status", "service", "data", "v")
             if f[3] and (not wanted or wanted[f[1]]) and (service == "" or f[2] == service) then
                 table.insert(out, { f[3], f[4] })
@@ -72,9 +80,8 @@ function reads.concerns(index, max, min, limit, statuses, service)
                 end
             end
         end
-        max = "(" .. members[#members]
     end
-    return out
+    return { out, "" }
 end
 
 -- Work waiting at `now`: {inbound pending, outbox due, timers overdue,

@@ -47,15 +47,16 @@ function writes.secret(name, fresh)
     return redis.call("HGET", key("secret"), name)
 end
 
--- Claim for `node` until `until_` up to `limit` pieces of `kind` work due
--- by `now`, in the order of their index, passing over those under a live
--- claim: {work key, token, attempts, claimed before (1 or 0)} each.
-local function claim(kind, index, node, now, until_, limit)
+-- Claim for `node` until `until_` up to `limit` pieces of `kind` work
+-- scored up to `last` in their index (their due time), in its order,
+-- passing over those under a claim live at `now`: {work key, token,
+-- attempts, claimed before (1 or 0)} each.
+local function claim(kind, index, last, node, now, until_, limit)
     limit = tonumber(limit)
     local picked = {}
     local offset = 0
     while #picked < limit do
-        local members = redis.call("ZRANGEBYSCORE", index, "-inf", now, "LIMIT", offset, 100)
+        local members = redis.call("ZRANGEBYSCORE", index, "-inf", last, "LIMIT", offset, 100)
         if #members == 0 then
             break
         end
@@ -79,9 +80,11 @@ local function claim(kind, index, node, now, until_, limit)
     return out
 end
 
--- Unprocessed inbound items, oldest first; each row ends with the item's JSON.
+-- Unprocessed inbound items, oldest first (all of them: an item is due
+-- once it is stored, whatever the clock of the node that stored it said);
+-- each row ends with the item's JSON.
 function writes.claim_inbound(node, now, until_, limit)
-    local out = claim("inbound", key("in", "pending"), node, now, until_, limit)
+    local out = claim("inbound", key("in", "pending"), "+inf", node, now, until_, limit)
     for _, row in ipairs(out) do
         table.insert(row, redis.call("HGET", key("in", row[1]), "data"))
     end
@@ -90,7 +93,7 @@ end
 
 -- Due timers, earliest first; each row ends with the timer's stamp.
 function writes.claim_timers(node, now, until_, limit)
-    local out = claim("timer", key("timers"), node, now, until_, limit)
+    local out = claim("timer", key("timers"), now, node, now, until_, limit)
     for _, row in ipairs(out) do
         local concern, kind = split2(row[1], "/")
         table.insert(row, redis.call("HGET", key("c", concern, "timers"), kind))
@@ -102,7 +105,7 @@ end
 -- earlier unsent text holds the next back), oldest first; each row ends
 -- with the item's fields and values.
 function writes.claim_outbox(node, now, until_, limit)
-    local out = claim("outbox", key("o", "due"), node, now, until_, limit)
+    local out = claim("outbox", key("o", "due"), now, node, now, until_, limit)
     for _, row in ipairs(out) do
         for _, v in ipairs(redis.call("HGETALL", key("o", row[1]))) do
             table.insert(row, v)
