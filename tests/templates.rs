@@ -69,8 +69,8 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("sms/no_pictures.txt", |_| vec![json!({})]),
     ("sms/resolved.txt", |s| {
         vec![
-            json!({"name": s.clinician.name, "role": s.clinician.role, "service": s.service.patient_name}),
-            json!({"name": s.clinician.name, "role": "", "service": s.service.patient_name}),
+            json!({"name": s.clinician.name, "role": s.clinician.role}),
+            json!({"name": s.clinician.name, "role": ""}),
         ]
     }),
     // To clinicians.

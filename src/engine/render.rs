@@ -404,10 +404,9 @@ impl Renderer<'_> {
             SenderNotice::Call111 => self
                 .templates
                 .render("sms/call_111.txt", minijinja::context! {})?,
-            SenderNotice::Resolved { name, role } => self.templates.render(
-                "sms/resolved.txt",
-                minijinja::context! { name, role, service => self.patient_facing_service(concern) },
-            )?,
+            SenderNotice::Resolved { name, role } => self
+                .templates
+                .render("sms/resolved.txt", minijinja::context! { name, role })?,
         };
         if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment) {
             change.outbox.push(sender_text(concern, body.clone()));

@@ -21,6 +21,16 @@ fn timeline_events(concern: &serde_json::Value, event: &str) -> Vec<serde_json::
         .collect()
 }
 
+/// The texts sent to `to` after the first `skip`, in order.
+fn bodies_after(app: &TestApp, to: &str, skip: usize) -> Vec<String> {
+    app.twilio
+        .messages_to(to)
+        .into_iter()
+        .skip(skip)
+        .map(|m| m.body)
+        .collect()
+}
+
 fn metric(text: &str, name: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
@@ -66,13 +76,7 @@ async fn a_three_hour_twilio_outage_delays_margarets_texts_but_loses_none() {
     // 22:05 Twilio is back: within a minute everything still wanted goes.
     app.twilio.set_down(false);
     app.advance(Duration::minutes(1)).await;
-    let to_margaret: Vec<String> = app
-        .twilio
-        .messages_to(MARGARET)
-        .into_iter()
-        .skip(welcomed)
-        .map(|m| m.body)
-        .collect();
+    let to_margaret = bodies_after(&app, MARGARET, welcomed);
     assert_eq!(to_margaret.len(), 2, "{to_margaret:#?}");
     assert!(
         to_margaret[0].contains("we have your message"),
@@ -291,13 +295,7 @@ async fn a_picture_with_no_words_reaches_the_nurse_as_words_and_margaret_is_aske
     let page = app.twilio.messages_to(KIRAN)[0].body.clone();
     assert!(page.contains("\"sent a picture (not shown)\""), "{page}");
     assert!(!page.contains("\"\""), "never an empty quote: {page}");
-    let to_margaret: Vec<String> = app
-        .twilio
-        .messages_to(MARGARET)
-        .into_iter()
-        .skip(welcomed)
-        .map(|m| m.body)
-        .collect();
+    let to_margaret = bodies_after(&app, MARGARET, welcomed);
     assert_eq!(to_margaret.len(), 2, "{to_margaret:#?}");
     assert!(
         to_margaret[1].contains("cannot see pictures"),
