@@ -1352,6 +1352,7 @@ pub fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store>) {
     );
 }
 
+/// Texts to one number about no concern (or one) keep their order across nodes.
 pub fn texts_to_one_number_keep_their_order_across_nodes(store: Arc<dyn Store>) {
     let now = t("2026-11-27T19:05:00Z");
     queue_two_texts_to_one_number_and_one_to_another(&store, now);
@@ -1400,6 +1401,63 @@ pub fn texts_to_one_number_keep_their_order_across_nodes(store: Arc<dyn Store>) 
     assert_eq!(
         bodies(&store.claim_outbox(&b, retry_at, LEASE, 10).unwrap()),
         ["second"]
+    );
+}
+
+pub fn a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinician(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T19:05:00Z");
+    let (margaret, arthur) = (
+        open_with_deadline(&store, "+447700900123", now),
+        open_with_deadline(&store, "+447700900456", now),
+    );
+    let chen = "+447700900789";
+    let text = |concern: ConcernId, body: &str| NewOutbox {
+        body: body.into(),
+        purpose: Purpose::Page,
+        staff: Some(Id::parse("chen").unwrap()),
+        recipient: "Chen Li".into(),
+        ..outbox(Some(concern), chen)
+    };
+    store
+        .apply(Change {
+            at: now,
+            outbox: vec![
+                text(margaret.id, "page about Margaret"),
+                text(margaret.id, "Margaret wrote again"),
+                text(arthur.id, "page about Arthur"),
+            ],
+            ..Change::default()
+        })
+        .unwrap();
+    let bodies = |claimed: &[Claimed<OutboxItem>]| -> Vec<String> {
+        claimed
+            .iter()
+            .map(|c| c.item.message.body.clone())
+            .collect()
+    };
+    // Chen gets both patients' pages at once; Margaret's second text waits
+    // behind her page, which hangs at the provider on node A.
+    let (a, b) = (node("a"), node("b"));
+    let a_has = store.claim_outbox(&a, now, LEASE, 10).unwrap();
+    assert_eq!(bodies(&a_has), ["page about Margaret", "page about Arthur"]);
+    assert!(store.claim_outbox(&b, now, LEASE, 10).unwrap().is_empty());
+    record_outcome(&store, &a_has[1], now, |id| OutboxOutcome::Sent {
+        id,
+        provider_id: "SM1".into(),
+    })
+    .unwrap();
+    assert!(
+        store.claim_outbox(&b, now, LEASE, 10).unwrap().is_empty(),
+        "Margaret's second text still waits for her page"
+    );
+    record_outcome(&store, &a_has[0], now, |id| OutboxOutcome::Sent {
+        id,
+        provider_id: "SM2".into(),
+    })
+    .unwrap();
+    assert_eq!(
+        bodies(&store.claim_outbox(&b, now, LEASE, 10).unwrap()),
+        ["Margaret wrote again"]
     );
 }
 
@@ -1705,6 +1763,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     renewing_keeps_work_and_releasing_gives_it_back_at_once(fresh());
     attempts_count_the_claims_that_did_not_finish(fresh());
     texts_to_one_number_keep_their_order_across_nodes(fresh());
+    a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinician(fresh());
     a_write_from_a_stale_copy_of_a_concern_is_refused_whole(fresh());
     two_first_messages_from_one_sender_open_exactly_one_concern(fresh());
     codes_reserved_at_once_are_never_shared_and_stay_with_their_concern(fresh());

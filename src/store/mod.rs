@@ -640,9 +640,12 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Timer>>>;
     /// Claim up to `limit` unsent outbox items due at or before `now` and
-    /// not under a live claim, oldest first; at most one per recipient, and
-    /// never one while an earlier unsent item to the same number exists
-    /// (claimed or not), so texts to one person go out in the order queued.
+    /// not under a live claim, oldest first; never one while an earlier
+    /// unsent item in its lane exists, claimed or not. A lane is a patient's
+    /// or carer's number (texts with no `staff`), or a clinician's number
+    /// and one concern. So texts to a patient go out in the order queued,
+    /// and a clinician's about one concern, while a page that hangs holds
+    /// up no other patient's page to the same clinician.
     /// An item claimed before whose outcome was never written comes back
     /// with [`OutboxItem::in_flight`] set.
     fn claim_outbox(
@@ -707,8 +710,8 @@ pub trait Store: Send + Sync + 'static {
     /// Single-node only, and on its way out (use [`Store::claim_timers`]).
     fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>>;
     /// Outbox items due at or before `now`, oldest first, at most one per
-    /// recipient: an item waits while an earlier one to the same number is
-    /// unsent, so several texts to one person go out in the order queued.
+    /// lane (see [`Store::claim_outbox`]): an item waits while an earlier
+    /// one in its lane is unsent.
     /// Claims are not looked at.
     ///
     /// Single-node only, and on its way out (use [`Store::claim_outbox`]).

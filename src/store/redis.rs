@@ -36,8 +36,8 @@
 //! | `timers` | zset | every timer, member `CONCERN/KIND` (its work key), by due time |
 //! | `o:ID` | hash | an outbox item: `to`, `body`, `purpose`, `staff`, `recipient`, `step`, `concern`, `attempts`, `due`, `queued`, `state`, `provider` |
 //! | `o:id` | counter | the last outbox id |
-//! | `o:to:NUMBER` | zset | unsent items to a number, by id: the queue that keeps texts in order |
-//! | `o:head`, `o:due` | hash, zset | each number's first unsent item; those heads by due time (what `due_outbox` and `next_due` read) |
+//! | `o:lane:NUMBER/`, `o:lane:NUMBER/CONCERN` | zset | unsent items in a lane, by id: the queue that keeps texts in order. A patient's or carer's texts share one lane; a clinician's have one per concern |
+//! | `o:head`, `o:due` | hash, zset | each lane's first unsent item; those heads by due time (what `due_outbox` and `next_due` read) |
 //! | `o:unsent`, `o:queued`, `o:retrying` | zset, zset, set | unsent items by due and by queued time; those that failed once (for `backlog`) |
 //! | `o:provider` | hash | provider message id → outbox id |
 //! | `pg:STAFF` | hash | a clinician's pages: concern → `CODE\|OPEN\|OPENED_MS\|CLOSED_MS` |

@@ -265,6 +265,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX code_reservations_by_staff ON code_reservations(staff, code);
     ",
+    // 8: a clinician's texts queue per concern, not per number alone.
+    r"
+    DROP INDEX outbox_unsent_by_recipient;
+    CREATE INDEX outbox_unsent_by_lane ON outbox(to_number, concern_id, id) WHERE state IN ('pending', 'in_flight');
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -886,10 +891,15 @@ fn redact_timeline(tx: &Transaction<'_>, concern: &str, placeholder: &str) -> St
 
 const OUTBOX_COLUMNS: &str = "o.id, o.concern_id, o.to_number, o.body, o.purpose, o.staff, o.recipient, o.attempts, o.due_at, o.provider_id, o.state, o.queued_at, o.step";
 
-/// An unsent outbox item `o` that is the earliest unsent one to its number:
-/// only such an item may be sent, so texts to one person keep their order.
+/// An unsent outbox item `o` that is the earliest unsent one in its lane:
+/// only such an item may be sent. A lane is a patient's or carer's number,
+/// or a clinician's number and one concern; so texts to a patient keep
+/// their order, and a clinician's about one concern, while a page that
+/// hangs holds up no other patient's page to the same clinician.
 const HEAD_OF_LINE: &str = "o.state IN ('pending', 'in_flight') AND NOT EXISTS (
-    SELECT 1 FROM outbox e WHERE e.to_number = o.to_number AND e.id < o.id AND e.state IN ('pending', 'in_flight'))";
+    SELECT 1 FROM outbox e WHERE e.to_number = o.to_number
+    AND (o.staff IS NULL OR e.concern_id IS o.concern_id) AND (e.staff IS NULL) = (o.staff IS NULL)
+    AND e.id < o.id AND e.state IN ('pending', 'in_flight'))";
 
 /// How each kind of work is named in claims, as SQL over its table's alias
 /// (`i` inbound, `t` timers, `o` outbox): the same keys as

@@ -39,31 +39,43 @@ local function concern_id_of(member)
     return string.sub(member, 18)
 end
 
--- The outbox: an unsent item (pending or in flight) sits in its number's
--- queue (a sorted set by id) and in the backlog indexes; only the head of
--- each queue sits in "o:due", so texts to one number go out in order.
-local function fix_queue(to)
-    local queue = key("o", "to", to)
+-- The outbox: an unsent item (pending or in flight) sits in its lane's
+-- queue (a sorted set by id) and in the backlog indexes. A lane is a
+-- patient's or carer's number ("NUMBER/"), or a clinician's number and one
+-- concern ("NUMBER/CONCERN"): only the head of each lane sits in "o:due",
+-- so texts to a patient go out in order, and a clinician's about one
+-- concern, while a page that hangs holds up no other patient's page to the
+-- same clinician.
+local function lane_of(to, concern, staff)
+    if staff and staff ~= "" then
+        return to .. "/" .. (concern or "")
+    end
+    return to .. "/"
+end
+
+local function fix_queue(lane)
+    local queue = key("o", "lane", lane)
     local head = redis.call("ZRANGE", queue, 0, 0)[1]
-    local old = redis.call("HGET", key("o", "head"), to)
+    local old = redis.call("HGET", key("o", "head"), lane)
     if old and old ~= head then
         redis.call("ZREM", key("o", "due"), padded(old))
     end
     if head then
-        redis.call("HSET", key("o", "head"), to, head)
+        redis.call("HSET", key("o", "head"), lane, head)
         redis.call("ZADD", key("o", "due"), redis.call("HGET", key("o", head), "due"), padded(head))
     else
-        redis.call("HDEL", key("o", "head"), to)
+        redis.call("HDEL", key("o", "head"), lane)
     end
 end
 
 -- Put an outbox item in the indexes its state calls for.
 local function index_outbox(id)
     local item = key("o", id)
-    local fields = redis.call("HMGET", item, "to", "state", "due", "queued", "attempts")
+    local fields = redis.call("HMGET", item, "to", "state", "due", "queued", "attempts", "concern", "staff")
     local to, state, due, queued, attempts = fields[1], fields[2], fields[3], fields[4], fields[5]
+    local lane = lane_of(to, fields[6], fields[7])
     if state == "pending" or state == "in_flight" then
-        redis.call("ZADD", key("o", "to", to), id, id)
+        redis.call("ZADD", key("o", "lane", lane), id, id)
         redis.call("ZADD", key("o", "unsent"), due, id)
         redis.call("ZADD", key("o", "queued"), queued, id)
         if tonumber(attempts) > 0 then
@@ -72,12 +84,12 @@ local function index_outbox(id)
             redis.call("SREM", key("o", "retrying"), id)
         end
     else
-        redis.call("ZREM", key("o", "to", to), id)
+        redis.call("ZREM", key("o", "lane", lane), id)
         redis.call("ZREM", key("o", "unsent"), id)
         redis.call("ZREM", key("o", "queued"), id)
         redis.call("SREM", key("o", "retrying"), id)
     end
-    fix_queue(to)
+    fix_queue(lane)
 end
 
 -- Claims: "claim:KIND:KEY" is a hash {token, holder, until, attempts},

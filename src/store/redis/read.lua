@@ -121,7 +121,7 @@ local function outbox_item(id)
     return fields
 end
 
--- Outbox items at the head of their number's queue and due by `now`,
+-- Outbox items at the head of their lane (number and concern) and due by `now`,
 -- oldest first: each as {"id", id, field, value, ...}.
 function reads.due_outbox(now, limit)
     local out = {}

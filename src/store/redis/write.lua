@@ -101,7 +101,7 @@ function writes.claim_timers(node, now, until_, limit)
     return out
 end
 
--- Due texts at the head of their number's queue (claimed or not, an
+-- Due texts at the head of their lane, number and concern (claimed or not, an
 -- earlier unsent text holds the next back), oldest first; each row ends
 -- with the item's fields and values.
 function writes.claim_outbox(node, now, until_, limit)
