@@ -5,7 +5,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use chrono::TimeDelta;
@@ -25,9 +24,6 @@ use crate::operations::Operations;
 use crate::rota::{self, Rota};
 use crate::store::{self, Store};
 use crate::templates::Templates;
-
-/// How long one Twilio API call may take before it counts as failed (and is retried).
-const TWILIO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A built, bound, not yet running service.
 pub struct Application {
@@ -83,6 +79,15 @@ impl Application {
                 )
             })?;
         let limits = http::serve::Limits::from_config(config)?;
+        anyhow::ensure!(
+            config.sends_at_once > 0,
+            "NIGHTINGALE_SENDS_AT_ONCE must be at least 1 (the default is {})",
+            crate::engine::SENDS_AT_ONCE
+        );
+        anyhow::ensure!(
+            !config.twilio_timeout.is_zero(),
+            "NIGHTINGALE_TWILIO_TIMEOUT must be longer than nothing (the default is 10s)"
+        );
         let public_url = config.public_url.trim_end_matches('/').to_owned();
         let secret = store::blocking(&store, |s| s.secret("page-links")).await?;
         let links = LinkSigner::new(secret, &public_url);
@@ -107,7 +112,8 @@ impl Application {
                 },
                 links.clone(),
             )
-            .with_retention(TimeDelta::days(i64::from(config.retention_days))),
+            .with_retention(TimeDelta::days(i64::from(config.retention_days)))
+            .with_sends_at_once(config.sends_at_once),
         );
         let ops = Operations {
             store,
@@ -228,7 +234,7 @@ fn sms_sender(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn SmsSe
                 SecretString::from(secrecy::ExposeSecret::expose_secret(token).to_owned()),
                 from,
                 Some(format!("{public_url}/twilio/sms/status")),
-                TWILIO_TIMEOUT,
+                config.twilio_timeout,
             )?;
             tracing::info!(api = %config.twilio_api_base, "sending SMS through Twilio");
             Ok(Arc::new(client))
@@ -254,12 +260,14 @@ fn sms_sender(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn SmsSe
 pub fn raise_open_files_limit(config: &Config) {
     #[cfg(unix)]
     {
-        let wanted = (config.max_connections + crate::config::HEALTH_RESERVE + 64) as u64;
+        let wanted =
+            (config.max_connections + crate::config::HEALTH_RESERVE + config.sends_at_once + 64)
+                as u64;
         match rlimit::increase_nofile_limit(u64::MAX) {
             Ok(limit) if limit < wanted => tracing::warn!(
                 open_files = limit,
                 wanted,
-                "the open-file limit is below NIGHTINGALE_MAX_CONNECTIONS plus the reserve: raise LimitNOFILE (see docs/operations.md) or lower NIGHTINGALE_MAX_CONNECTIONS"
+                "the open-file limit is below NIGHTINGALE_MAX_CONNECTIONS plus the reserve plus NIGHTINGALE_SENDS_AT_ONCE: raise LimitNOFILE (see docs/operations.md) or lower them"
             ),
             Ok(limit) => tracing::info!(open_files = limit, "open-file limit"),
             Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),

@@ -35,6 +35,11 @@ pub struct Config {
     pub twilio_from: Option<String>,
     /// Twilio's REST API base (`NIGHTINGALE_TWILIO_API_BASE`); tests point it at a local fake.
     pub twilio_api_base: String,
+    /// How long one Twilio API call may take before it counts as failed and
+    /// is tried again (`NIGHTINGALE_TWILIO_TIMEOUT`, e.g. "10s"). A text
+    /// that timed out may have been sent: it is looked up at Twilio first.
+    #[serde(deserialize_with = "duration")]
+    pub twilio_timeout: Duration,
     /// Outgoing mail server (`NIGHTINGALE_SMTP_URL`), e.g. `smtps://user:pass@host`.
     pub smtp_url: Option<SecretString>,
     /// The From address of emails (`NIGHTINGALE_EMAIL_FROM`).
@@ -59,6 +64,13 @@ pub struct Config {
     /// How many HTTP connections are served at once (`NIGHTINGALE_MAX_CONNECTIONS`).
     /// A reserve of [`HEALTH_RESERVE`] more is kept for health checks and metrics.
     pub max_connections: usize,
+    /// How many texts are being handed to the provider at once
+    /// (`NIGHTINGALE_SENDS_AT_ONCE`). Each waits on its own task and
+    /// connection, so a provider that answers slowly holds this many before
+    /// due pages start to queue: at 10 s an answer, 256 keep up with 25 pages
+    /// a second. Keep it within the provider account's limit on concurrent
+    /// requests.
+    pub sends_at_once: usize,
     /// How long a client may take to send a request's headers, and how long
     /// an idle keep-alive connection is kept (`NIGHTINGALE_HEADER_TIMEOUT`).
     #[serde(deserialize_with = "duration")]
@@ -113,6 +125,7 @@ impl Default for Config {
             twilio_auth_token_previous: None,
             twilio_from: None,
             twilio_api_base: "https://api.twilio.com".to_owned(),
+            twilio_timeout: Duration::from_secs(10),
             smtp_url: None,
             email_from: None,
             smtp_listen: None,
@@ -123,6 +136,7 @@ impl Default for Config {
             remind_after: "2h".to_owned(),
             bank_holidays_url: crate::calendar::update::GOV_UK_URL.to_owned(),
             max_connections: 512,
+            sends_at_once: crate::engine::SENDS_AT_ONCE,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(15),
@@ -196,9 +210,10 @@ impl Config {
                 });
             }
             let value = match (key.as_str(), value.trim().parse::<i64>()) {
-                ("enrolment_days" | "retention_days" | "max_connections", Ok(n)) => {
-                    toml::Value::Integer(n)
-                }
+                (
+                    "enrolment_days" | "retention_days" | "max_connections" | "sends_at_once",
+                    Ok(n),
+                ) => toml::Value::Integer(n),
                 _ => toml::Value::String(value),
             };
             table.insert(key, value);
@@ -213,7 +228,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 23] {
+    fn keys() -> [&'static str; 25] {
         [
             "listen",
             "public_url",
@@ -224,6 +239,7 @@ impl Config {
             "twilio_auth_token_previous",
             "twilio_from",
             "twilio_api_base",
+            "twilio_timeout",
             "smtp_url",
             "email_from",
             "smtp_listen",
@@ -234,6 +250,7 @@ impl Config {
             "remind_after",
             "bank_holidays_url",
             "max_connections",
+            "sends_at_once",
             "header_timeout",
             "body_timeout",
             "request_timeout",
@@ -308,12 +325,16 @@ mod tests {
             None,
             vars(&[
                 ("NIGHTINGALE_MAX_CONNECTIONS", "64"),
+                ("NIGHTINGALE_SENDS_AT_ONCE", "4096"),
+                ("NIGHTINGALE_TWILIO_TIMEOUT", "15s"),
                 ("NIGHTINGALE_HEADER_TIMEOUT", "5s"),
                 ("NIGHTINGALE_LOG_FORMAT", "json"),
             ]),
         )
         .unwrap();
         assert_eq!(config.max_connections, 64);
+        assert_eq!(config.sends_at_once, 4096);
+        assert_eq!(config.twilio_timeout, Duration::from_secs(15));
         assert_eq!(config.header_timeout, Duration::from_secs(5));
         assert_eq!(config.request_timeout, Duration::from_secs(15));
         assert_eq!(config.log_format, LogFormat::Json);

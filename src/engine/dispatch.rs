@@ -1,7 +1,8 @@
 //! Dispatch: the outbox, sent on tasks of its own.
 //!
 //! The sending loop claims what is due — as many items as there are free
-//! permits (at most [`super::SENDS_AT_ONCE`] sends at once) — marks them in
+//! permits (at most `NIGHTINGALE_SENDS_AT_ONCE` sends at once, by default
+//! [`super::SENDS_AT_ONCE`]) — marks them in
 //! flight in one write, and hands each to its own task. So a provider that
 //! is slow, or hangs until the client's timeout, holds up only its own
 //! sends: intake and deadlines go on, and other texts go out beside it.
@@ -22,9 +23,10 @@
 //! when their leases end (and looked up at the provider before being sent
 //! again). Claims this node holds are renewed at every claiming round, so
 //! a send that waits on a slow provider keeps its item. The store gives at
-//! most one item per number at a time (the earliest unsent), so texts to
-//! one person go out in the order they were queued, even while the first
-//! of them hangs.
+//! most one item per lane at a time (the earliest unsent): a patient's
+//! texts go out in the order they were queued, and a clinician's about one
+//! concern, even while the first of them hangs; pages about other patients
+//! to the same clinician do not wait behind it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -90,6 +92,10 @@ impl Drop for Claim {
     }
 }
 
+/// A claim on a text being sent is renewed once less than this is left of
+/// its lease (half of it).
+const RENEW_WITHIN: TimeDelta = TimeDelta::seconds(LEASE.num_seconds() / 2);
+
 impl Dispatcher {
     /// A dispatcher sending through `sender`, at most `at_once` at a time,
     /// retrying as `retry` says.
@@ -101,6 +107,12 @@ impl Dispatcher {
             round: tokio::sync::Mutex::new(()),
             last_stuck_check: Mutex::new(None),
         }
+    }
+
+    /// The same dispatcher, at most `at_once` sends at a time.
+    pub(super) fn with_at_once(mut self, at_once: usize) -> Self {
+        self.permits = Arc::new(Semaphore::new(at_once.max(1)));
+        self
     }
 
     /// The provider's name, for logs.
@@ -118,13 +130,13 @@ impl Dispatcher {
         sends: &mut JoinSet<anyhow::Result<()>>,
     ) -> anyhow::Result<usize> {
         let _one_round_at_a_time = self.round.lock().await;
+        // What this node is still sending keeps its claims: renewed first,
+        // so a slow send is not taken over while it waits.
+        self.renew(parts, now).await?;
         let free = self.permits.available_permits().min(BATCH);
         if free == 0 {
             return Ok(0);
         }
-        // What this node is still sending keeps its claims: renewed first,
-        // so a slow send is not taken over while it waits.
-        self.renew(parts, now).await?;
         let node = parts.node.clone();
         let due = store::blocking(&parts.store, move |s| {
             s.claim_outbox(&node, now, LEASE, free)
@@ -173,13 +185,26 @@ impl Dispatcher {
         Ok(next.filter(|t| *t <= horizon))
     }
 
-    /// Renew the claims on what this node is still sending.
+    /// When the first claim this node holds is due to be renewed, if it holds any.
+    pub(super) fn renew_at(&self) -> Option<Instant> {
+        self.claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|c| c.until - RENEW_WITHIN)
+            .min()
+    }
+
+    /// Renew the claims on what this node is still sending that have less
+    /// than [`RENEW_WITHIN`] of their lease left: each is written about once
+    /// per half lease, however many rounds run and however many sends wait.
     async fn renew(&self, parts: &Parts, now: Instant) -> anyhow::Result<()> {
         let held: Vec<store::Claim> = self
             .claimed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
+            .filter(|c| c.until - now < RENEW_WITHIN)
             .cloned()
             .collect();
         if held.is_empty() {

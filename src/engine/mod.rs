@@ -72,9 +72,10 @@ const MAX_CLAIMS: u32 = 5;
 /// How soon an idle loop looks again when what falls due next is already
 /// due (held by another node, or waiting for a free send permit).
 const HELD_ELSEWHERE: TimeDelta = TimeDelta::milliseconds(250);
-/// How many texts may be with the provider at once (each waits at most the
-/// provider client's timeout).
-pub const SENDS_AT_ONCE: usize = 64;
+/// How many texts may be with the provider at once unless configured
+/// otherwise (`NIGHTINGALE_SENDS_AT_ONCE`); each waits at most the provider
+/// client's timeout.
+pub const SENDS_AT_ONCE: usize = 256;
 /// How far ahead an idle loop looks for the next thing to fall due; it
 /// looks again at least this often.
 const LOOKAHEAD: TimeDelta = TimeDelta::seconds(60);
@@ -203,6 +204,12 @@ impl Engine {
         self
     }
 
+    /// Hand at most `at_once` texts to the provider at a time (at least one).
+    pub fn with_sends_at_once(mut self, at_once: usize) -> Self {
+        self.dispatch = self.dispatch.with_at_once(at_once);
+        self
+    }
+
     /// A handle to wake the engine and read its counters.
     pub fn handle(&self) -> EngineHandle {
         EngineHandle {
@@ -315,9 +322,13 @@ impl Engine {
                 continue;
             }
             // Nothing to claim: every permit is taken, or nothing is due
-            // yet. Wait for a send to finish, a text to fall due, or a wake.
+            // yet. Wait for a send to finish, a text to fall due, a claim
+            // to need renewing, or a wake.
             let next = self.dispatch.next_due(&self.parts, now + LOOKAHEAD).await;
-            let until = look_again_at(next, now);
+            let mut until = look_again_at(next, now);
+            if let Some(renew) = self.dispatch.renew_at() {
+                until = until.min(renew.max(now + HELD_ELSEWHERE));
+            }
             tokio::select! {
                 _ = stopping.wait_for(|stop| *stop) => break,
                 () = self.wake.dispatch.notified() => {},
@@ -380,7 +391,7 @@ async fn after(
 /// When an idle loop looks again: when the next thing falls due, or at
 /// the end of its lookahead; soon, if the store could not say. What is
 /// already due and yet was not taken (waiting for a send permit, or for
-/// an earlier text to the same number) is looked at again shortly, not in
+/// an earlier text in its lane) is looked at again shortly, not in
 /// a spin.
 fn look_again_at(next: store::StoreResult<Option<Instant>>, now: Instant) -> Instant {
     match next {

@@ -4,15 +4,27 @@
 //! Every timer lives in the store, indexed by when it falls due, so a
 //! restart or another node picks it up. This stage fires those due now,
 //! earliest first, each in its own change that also removes (or re-arms)
-//! it, and records how late each fired.
+//! it, and records how late each fired. Timers of different concerns fire
+//! side by side (up to [`AT_ONCE`]), so their store writes share commits
+//! and round trips; one concern's timers fire one after another, in order.
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
 
 use crate::clock::Instant;
+use crate::concern::ConcernId;
 use crate::concern::TimelineEvent;
 use crate::escalation::Event;
 use crate::store::{self, Change, Claimed, Timer, TimerKind};
 
 use super::stats::Stats;
 use super::{BATCH, LEASE, Parts, advance, exhausted, record};
+
+/// How many concerns' timers fire at once. Each waits mostly on the store;
+/// side by side, SQLite commits their changes together and Redis overlaps
+/// their round trips, so a busy minute of deadlines does not queue.
+const AT_ONCE: usize = 32;
 
 /// Fire the timers due at `now`, earliest first; returns how many.
 pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> anyhow::Result<usize> {
@@ -22,34 +34,60 @@ pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> anyh
     })
     .await?;
     let count = due.len();
-    for Claimed { claim, item: timer } in due {
-        stats.record_lateness(parts.clock.now() - timer.due_at);
-        let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
-        let mut aside = Change {
-            at: now,
-            fired_timer: Some(timer.clone()),
-            ..Change::default()
-        };
-        if let Some(reason) = exhausted(&claim) {
-            // Whoever looks at the concern sees why a step did not happen.
-            record(
-                &mut aside,
-                timer.concern,
-                now,
-                TimelineEvent::Note {
-                    text: format!(
-                        "A {} could not be handled and was set aside for an operator: {reason}",
-                        timer.kind.as_str().replace('_', " ")
-                    ),
-                },
-            );
-            parts.set_aside(stats, claim, aside, &what, &reason).await?;
-            continue;
-        }
-        let fired = fire(parts, timer, now).await;
-        parts.finish(stats, claim, fired, aside, &what).await?;
+    let mut by_concern: Vec<Vec<Claimed<Timer>>> = Vec::new();
+    let mut place: HashMap<ConcernId, usize> = HashMap::new();
+    for claimed in due {
+        let i = *place.entry(claimed.item.concern).or_insert_with(|| {
+            by_concern.push(Vec::new());
+            by_concern.len() - 1
+        });
+        by_concern[i].push(claimed);
     }
+    let outcomes: Vec<anyhow::Result<()>> = futures_util::stream::iter(by_concern)
+        .map(|timers| async move {
+            for claimed in timers {
+                fire_claimed(parts, stats, claimed, now).await?;
+            }
+            Ok(())
+        })
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await;
+    outcomes.into_iter().collect::<anyhow::Result<()>>()?;
     Ok(count)
+}
+
+/// Fire one claimed timer and write what it changed, ending the claim.
+async fn fire_claimed(
+    parts: &Parts,
+    stats: &Stats,
+    Claimed { claim, item: timer }: Claimed<Timer>,
+    now: Instant,
+) -> anyhow::Result<()> {
+    stats.record_lateness(parts.clock.now() - timer.due_at);
+    let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
+    let mut aside = Change {
+        at: now,
+        fired_timer: Some(timer.clone()),
+        ..Change::default()
+    };
+    if let Some(reason) = exhausted(&claim) {
+        // Whoever looks at the concern sees why a step did not happen.
+        record(
+            &mut aside,
+            timer.concern,
+            now,
+            TimelineEvent::Note {
+                text: format!(
+                    "A {} could not be handled and was set aside for an operator: {reason}",
+                    timer.kind.as_str().replace('_', " ")
+                ),
+            },
+        );
+        return parts.set_aside(stats, claim, aside, &what, &reason).await;
+    }
+    let fired = fire(parts, timer, now).await;
+    parts.finish(stats, claim, fired, aside, &what).await
 }
 
 /// What one timer falling due changes.
