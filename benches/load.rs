@@ -1,67 +1,168 @@
-//! Load figures for the SMS path, measured against the real server, store
-//! and HTTP client, with the fake Twilio standing in for Twilio:
+//! Load figures for the SMS path, measured from the user's side against the
+//! real server, store and HTTP client, with the fake Twilio standing in for
+//! Twilio. Each figure runs on the embedded SQLite store (one node), on
+//! Redis (one node) and on Redis with three nodes sharing it, so the
+//! backends can be read side by side:
 //!
-//! 1. `webhook`: inbound webhook latency (signature check + durable write +
-//!    response) at fixed offered rates, open loop (latency counts from when
-//!    a request was due to be sent, so a slow server cannot hide queueing).
-//! 2. `page`: time from the inbound webhook being sent to the page request
-//!    reaching the fake Twilio, at 100 concerns a second.
-//! 3. `timers`: how late acknowledgement deadlines fire with 100,000 open
-//!    escalations (on a generated 1,000-service trust).
-//! 4. `restart`: a fresh `nightingale serve` process on that store of
-//!    100,000 open escalations, until its engine has armed every timer;
-//!    and resident memory per open escalation.
+//! 1. `page`: time from an inbound webhook being due to be sent to the page
+//!    request reaching the fake Twilio, at 100 new concerns a second, from
+//!    unknown senders, enrolled patients and carers in turn.
+//! 2. `ceiling`: inbound webhook latency (signature check + durable write +
+//!    response, engine running) at rising offered rates, open loop, until
+//!    p99 passes 20 ms: where that happens is the durable webhook ceiling.
+//! 3. `timers`: with 100,000 open escalations (a generated 1,000-service
+//!    trust) and a provider that takes 10 s to answer every request, how
+//!    late each acknowledgement deadline's page reaches the provider.
+//! 4. `restart`: a fresh `nightingale serve` process on a store of 100,000
+//!    open escalations, some already due, until the first page reaches the
+//!    provider; and resident memory then.
+//! 5. `takeover`: three `nightingale serve` processes on one Redis; one is
+//!    killed (SIGKILL) while its texts hang at its provider, and the others
+//!    send them once its leases run out.
 //!
-//! Run: `cargo bench --bench load` (all), or name figures:
-//! `cargo bench --bench load -- webhook page`. Without `--bench` (as under
-//! `cargo test`) it runs a few seconds of load as a smoke test. The load generator shares the
-//! machine's cores with the server.
+//! Run: `scripts/bench` (all benchmarks), or `cargo bench --bench load`
+//! (these figures; `restart` and `takeover` need `cargo build --release`
+//! first), or name figures: `cargo bench --bench load -- page timers`.
+//! Without `--bench` (as under `cargo test`) it runs a few seconds of load
+//! on each backend as a smoke test. `NIGHTINGALE_BENCH_SETUP=SQLite` (or
+//! `Redis`, `3 nodes`: any part of a setup's name) runs only the setups
+//! named; `NIGHTINGALE_BENCH_BUCKETS=1` also prints the timers figure's
+//! lateness by five seconds of deadlines, and as the engine saw it. Nodes of figures 1–3 run in this
+//! process (each its own server, engine and store connection); the load
+//! generator and the fake Twilio share the machine's cores with them.
 
 #[path = "../tests/support/fake_twilio.rs"]
 #[allow(dead_code)]
 mod fake_twilio;
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
 #[path = "support/trust.rs"]
 mod trust;
 
+use std::collections::HashMap;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
-use fake_twilio::{FakeTwilio, twilio_signature};
+use fake_twilio::{FakeTwilio, SentSms, twilio_signature};
 use nightingale::app::Application;
 use nightingale::clock::{Clock, SystemClock};
 use nightingale::concern::{Concern, ConcernId, Party};
 use nightingale::config::Config;
 use nightingale::directory::{Id, PhoneNumber};
 use nightingale::escalation::Escalation;
-use nightingale::store::sqlite::SqliteStore;
 use nightingale::store::{Change, Store, Timer, TimerKind};
+use redis_server::RedisServer;
 use secrecy::SecretString;
 
 const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 const AUTH_TOKEN: &str = "bench-auth-token";
 const PUBLIC_URL: &str = "https://nightingale.bench";
+const OUR_NUMBER: &str = "+447700900000";
+/// The engine's lease on claimed work (`engine::LEASE`, ADR 7).
+const LEASE: Duration = Duration::from_secs(30);
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn config(store: &Path, rota_dir: &Path, twilio: &FakeTwilio) -> Config {
+/// Where the figures run: which store, and how many nodes share it.
+#[derive(Clone, Copy)]
+struct Setup {
+    backend: Backend,
+    nodes: usize,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    Sqlite,
+    /// Redis with the append-only file on, fsynced as named.
+    Redis(&'static str),
+}
+
+const SETUPS: [Setup; 3] = [
+    Setup {
+        backend: Backend::Sqlite,
+        nodes: 1,
+    },
+    Setup {
+        backend: Backend::Redis("everysec"),
+        nodes: 1,
+    },
+    Setup {
+        backend: Backend::Redis("everysec"),
+        nodes: 3,
+    },
+];
+
+impl Setup {
+    fn name(&self) -> String {
+        let store = match self.backend {
+            Backend::Sqlite => "SQLite".to_owned(),
+            Backend::Redis("everysec") => "Redis".to_owned(),
+            Backend::Redis(fsync) => format!("Redis (appendfsync {fsync})"),
+        };
+        match self.nodes {
+            1 => format!("{store}, 1 node"),
+            n => format!("{store}, {n} nodes"),
+        }
+    }
+}
+
+/// A store of the figure's own: a fresh SQLite file, or a fresh redis-server.
+struct Backing {
+    url: String,
+    _dir: tempfile::TempDir,
+    _redis: Option<RedisServer>,
+}
+
+impl Backing {
+    fn start(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}", dir.path().join("n.db").display()),
+                _dir: dir,
+                _redis: None,
+            },
+            Backend::Redis(fsync) => {
+                let redis = RedisServer::start_with(&["--appendfsync", fsync]);
+                Self {
+                    url: redis.url(),
+                    _dir: dir,
+                    _redis: Some(redis),
+                }
+            }
+        }
+    }
+
+    fn open(&self) -> Arc<dyn Store> {
+        nightingale::store::open(&self.url).unwrap()
+    }
+}
+
+fn config(store: &str, rota_dir: &Path, twilio: &FakeTwilio, sends_at_once: usize) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: PUBLIC_URL.to_owned(),
-        store: format!("sqlite://{}", store.display()),
+        store: store.to_owned(),
         rota_dir: rota_dir.to_owned(),
         templates_dir: root().join("templates"),
         twilio_account_sid: Some(ACCOUNT_SID.to_owned()),
         twilio_auth_token: Some(SecretString::from(AUTH_TOKEN)),
-        twilio_from: Some("+447700900000".to_owned()),
+        twilio_from: Some(OUR_NUMBER.to_owned()),
         twilio_api_base: twilio.base_url().to_owned(),
+        sends_at_once,
+        // The timers figure's provider answers after 10 s: it is slow, and
+        // within this timeout.
+        twilio_timeout: Duration::from_secs(15),
         ..Config::default()
     }
 }
 
+/// A node in this process: its own server, engine and store connection.
 struct Server {
     address: String,
     engine: nightingale::engine::EngineHandle,
@@ -70,9 +171,8 @@ struct Server {
 }
 
 impl Server {
-    async fn start(store: &Path, rota_dir: &Path, twilio: &FakeTwilio, engine_loop: bool) -> Self {
-        let config = config(store, rota_dir, twilio);
-        let app = Application::build(&config, Arc::new(SystemClock))
+    async fn start(config: &Config) -> Self {
+        let app = Application::build(config, Arc::new(SystemClock))
             .await
             .expect("server builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -81,16 +181,11 @@ impl Server {
         let shutdown = async move {
             let _ = rx.await;
         };
-        let task = if engine_loop {
-            tokio::spawn(app.run_until_stopped(shutdown))
-        } else {
-            tokio::spawn(app.run_without_engine_loop(shutdown))
-        };
         Self {
             address,
             engine,
             stop: Some(tx),
-            task,
+            task: tokio::spawn(app.run_until_stopped(shutdown)),
         }
     }
 
@@ -99,6 +194,53 @@ impl Server {
             let _ = tx.send(());
         }
         let _ = self.task.await;
+    }
+}
+
+/// A setup running: its store and its nodes, all sending to one fake Twilio.
+struct Deployment {
+    backing: Backing,
+    nodes: Vec<Server>,
+}
+
+impl Deployment {
+    async fn start(setup: Setup, rota_dir: &Path, twilio: &FakeTwilio) -> Self {
+        Self::start_on(
+            Backing::start(setup.backend),
+            setup.nodes,
+            rota_dir,
+            twilio,
+            256,
+        )
+        .await
+    }
+
+    async fn start_on(
+        backing: Backing,
+        nodes: usize,
+        rota_dir: &Path,
+        twilio: &FakeTwilio,
+        sends_at_once: usize,
+    ) -> Self {
+        let config = config(&backing.url, rota_dir, twilio, sends_at_once);
+        let mut servers = Vec::new();
+        for _ in 0..nodes {
+            servers.push(Server::start(&config).await);
+        }
+        Self {
+            backing,
+            nodes: servers,
+        }
+    }
+
+    fn addresses(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.address.clone()).collect()
+    }
+
+    async fn stop(self) {
+        for node in self.nodes {
+            node.stop().await;
+        }
     }
 }
 
@@ -124,8 +266,49 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn sender(i: usize) -> String {
+/// The words of the `i`th text, with a reference a page quotes back.
+fn words(i: usize) -> String {
+    format!("My dressing is leaking, ref {i:06}")
+}
+
+/// The reference quoted in a page (`ref 000042"`), if it is a page.
+fn reference(m: &SentSms) -> Option<usize> {
+    if !m.body.contains("Reply A") {
+        return None;
+    }
+    let at = m.body.find("ref ")? + 4;
+    m.body.get(at..at + 6)?.parse().ok()
+}
+
+/// The earliest page quoting each reference.
+fn first_pages(sent: &[SentSms]) -> HashMap<usize, Instant> {
+    let mut first: HashMap<usize, Instant> = HashMap::new();
+    for m in sent {
+        if let Some(r) = reference(m) {
+            let at = first.entry(r).or_insert(m.received_at);
+            *at = (*at).min(m.received_at);
+        }
+    }
+    first
+}
+
+/// Who sends the `i`th text of a figure.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Unknown,
+    Patient,
+    Carer,
+}
+
+/// A number nobody enrolled (below 60,000), a patient's or a carer's.
+fn stranger(i: usize) -> String {
     format!("+4479111{i:05}")
+}
+fn patient(i: usize) -> String {
+    stranger(60_000 + i)
+}
+fn carer(i: usize) -> String {
+    stranger(80_000 + i)
 }
 
 fn inbound(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
@@ -134,7 +317,7 @@ fn inbound(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
         ("SmsSid", sid),
         ("AccountSid", ACCOUNT_SID),
         ("From", from),
-        ("To", "+447700900000"),
+        ("To", OUR_NUMBER),
         ("Body", body),
         ("NumMedia", "0"),
         ("NumSegments", "1"),
@@ -145,33 +328,37 @@ fn inbound(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-/// Offer `rate` signed inbound webhooks a second for `seconds`, open loop.
-/// Returns each request's latency (from when it was due) and how many failed.
+/// One webhook as offered: whose text, when it was due, how long its answer took.
+struct Offered {
+    i: usize,
+    due: Instant,
+    latency: Duration,
+}
+
+/// Offer `rate` signed inbound webhooks a second for `seconds`, open loop,
+/// to the nodes in turn; the `i`th comes from `from(i)`. Returns each
+/// answered request (latency counted from when it was due), how many
+/// failed, and how long offering took.
 async fn offer(
-    address: &str,
+    nodes: &[String],
     rate: usize,
-    seconds: usize,
-    first_sender: usize,
-) -> (Vec<(usize, Instant, Duration)>, usize, Duration) {
+    seconds: f64,
+    from: impl Fn(usize) -> String,
+) -> (Vec<Offered>, usize, Duration) {
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(1024)
+        .pool_max_idle_per_host(4096)
         .build()
         .unwrap();
-    let url = format!("{address}/twilio/sms");
     let signed_url = format!("{PUBLIC_URL}/twilio/sms");
-    let n = rate * seconds;
+    let n = (rate as f64 * seconds) as usize;
     let start = Instant::now() + Duration::from_millis(200);
     let mut handles = Vec::with_capacity(n);
     for i in 0..n {
         let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
         tokio::time::sleep_until(due.into()).await;
-        let (client, url) = (client.clone(), url.clone());
-        let who = first_sender + i;
-        let params = inbound(
-            &format!("SM{:032x}", who),
-            &sender(who),
-            "My dressing is leaking and I am worried",
-        );
+        let client = client.clone();
+        let url = format!("{}/twilio/sms", nodes[i % nodes.len()]);
+        let params = inbound(&format!("SM{i:032x}"), &from(i), &words(i));
         let signature = twilio_signature(AUTH_TOKEN, &signed_url, &params);
         handles.push(tokio::spawn(async move {
             let ok = client
@@ -182,103 +369,217 @@ async fn offer(
                 .await
                 .map(|r| r.status().is_success())
                 .unwrap_or(false);
-            (who, due, due.elapsed(), ok)
+            (i, due, due.elapsed(), ok)
         }));
     }
-    let mut latencies = Vec::with_capacity(n);
+    let mut answered = Vec::with_capacity(n);
     let mut failed = 0;
     for h in handles {
-        let (who, due, latency, ok) = h.await.unwrap();
+        let (i, due, latency, ok) = h.await.unwrap();
         if ok {
-            latencies.push((who, due, latency));
+            answered.push(Offered { i, due, latency });
         } else {
             failed += 1;
         }
     }
-    (latencies, failed, start.elapsed())
+    (answered, failed, start.elapsed())
 }
 
-async fn figure_webhook() {
-    println!(
-        "\n## 1. Inbound webhook: signature check + durable write + response (engine paused)\n"
-    );
-    println!("| offered rate | achieved | p50 | p99 | max | failed |");
-    println!("| --- | --- | --- | --- | --- | --- |");
-    for rate in [250, 500, 1000, 2000] {
-        let dir = tempfile::tempdir().unwrap();
-        let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-        let server = Server::start(
-            &dir.path().join("n.db"),
-            &root().join("rota"),
-            &twilio,
-            false,
-        )
-        .await;
-        let seconds = 5;
-        let (results, failed, elapsed) = offer(&server.address, rate, seconds, 0).await;
-        let mut latencies: Vec<Duration> = results.iter().map(|r| r.2).collect();
-        latencies.sort();
-        println!(
-            "| {rate}/s | {:.0}/s | {} | {failed} |",
-            latencies.len() as f64 / elapsed.as_secs_f64(),
-            spread(&latencies)
+/// The kind of sender of the `i`th text of the page figure: in turn an
+/// unknown sender, an enrolled patient, a carer.
+fn kind(i: usize) -> Kind {
+    match i % 3 {
+        0 => Kind::Unknown,
+        1 => Kind::Patient,
+        _ => Kind::Carer,
+    }
+}
+
+fn sender(i: usize) -> String {
+    match kind(i) {
+        Kind::Unknown => stranger(i),
+        Kind::Patient => patient(i),
+        Kind::Carer => carer(i),
+    }
+}
+
+/// Enrol the patients and carers who will text among the first `n`, on the
+/// demo trust's two services, through the API as a discharge system would.
+async fn enrol(backing: &Backing, node: &str, n: usize) {
+    let store = backing.open();
+    let (key, hash) = nightingale::operations::new_api_key().unwrap();
+    store
+        .create_api_key("bench-discharge-system", hash, SystemClock.now())
+        .unwrap();
+    let client = reqwest::Client::new();
+    let discharged = (SystemClock.now() - TimeDelta::hours(3)).to_rfc3339();
+    for i in (0..n).filter(|i| kind(*i) != Kind::Unknown) {
+        let service = ["cardiology-ward-7", "community-nursing-north"][i % 2];
+        let answer = client
+            .post(format!("{node}/api/v1/enrolments"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({
+                "patient": {"name": "Margaret Evans", "phone": patient(i)},
+                "carers": [{"name": "Sian Evans", "phone": carer(i), "relationship": "daughter"}],
+                "service": service,
+                "discharged_at": discharged,
+                "context": "Ward 7; cellulitis of the left leg; dressings daily",
+            }))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        assert_eq!(
+            status,
+            201,
+            "enrolment {i}: {}",
+            answer.text().await.unwrap_or_default()
         );
-        server.stop().await;
     }
 }
 
-/// Offer `rate` new concerns a second for `seconds` to a server with its
-/// engine running; return, per concern, the time from its webhook being due
-/// to its page reaching the fake Twilio, and how many webhooks failed.
-async fn page_latencies(rate: usize, seconds: usize) -> (usize, Vec<Duration>, usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-    let server = Server::start(
-        &dir.path().join("n.db"),
-        &root().join("rota"),
-        &twilio,
-        true,
-    )
-    .await;
-    let (results, failed, _) = offer(&server.address, rate, seconds, 0).await;
-    let sent = twilio
-        .wait_for_messages(2 * results.len(), Duration::from_secs(60))
-        .await;
-    let mut latencies = Vec::new();
-    for (who, due, _) in &results {
-        let number = sender(*who);
-        let suffix = format!("ending {}", &number[number.len() - 4..]);
-        if let Some(page) = sent
-            .iter()
-            .find(|m| m.body.contains(&format!("Unknown sender {suffix} ")))
-        {
-            latencies.push(page.received_at.duration_since(*due));
+/// Wait until every reference in `wanted` has a page, or `patience` passes.
+async fn wait_for_pages(
+    twilio: &FakeTwilio,
+    wanted: &[usize],
+    patience: Duration,
+) -> HashMap<usize, Instant> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let first = first_pages(&twilio.messages());
+        if wanted.iter().all(|i| first.contains_key(i)) || Instant::now() > deadline {
+            return first;
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    latencies.sort();
-    server.stop().await;
-    (results.len(), latencies, failed)
+}
+
+/// The page figure on one setup: per kind of sender, webhook due → page at the provider.
+async fn page_latencies(
+    setup: Setup,
+    rate: usize,
+    seconds: f64,
+) -> (usize, Vec<(Kind, Duration)>, usize) {
+    let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+    let deployment = Deployment::start(setup, &root().join("rota"), &twilio).await;
+    let n = (rate as f64 * seconds) as usize;
+    enrol(&deployment.backing, &deployment.nodes[0].address, n).await;
+    let (answered, failed, _) = offer(&deployment.addresses(), rate, seconds, sender).await;
+    let wanted: Vec<usize> = answered.iter().map(|o| o.i).collect();
+    let first = wait_for_pages(&twilio, &wanted, Duration::from_secs(60)).await;
+    let latencies = answered
+        .iter()
+        .filter_map(|o| {
+            first
+                .get(&o.i)
+                .map(|at| (kind(o.i), at.duration_since(o.due)))
+        })
+        .collect();
+    deployment.stop().await;
+    (n, latencies, failed)
 }
 
 async fn figure_page() {
     println!(
-        "\n## 2. Webhook sent → page request at the fake Twilio, 100 new concerns a second for 10 s\n"
+        "\n## 1. Webhook due → page request at the fake Twilio, 100 new concerns a second for 10 s\n"
     );
-    let (concerns, latencies, failed) = page_latencies(100, 10).await;
-    println!("| concerns | pages matched | p50 | p99 | max | failed webhooks |");
-    println!("| --- | --- | --- | --- | --- | --- |");
     println!(
-        "| {concerns} | {} | {} | {failed} |",
-        latencies.len(),
-        spread(&latencies)
+        "Senders in turn: an unknown number, an enrolled patient, a carer. Target: p99 ≤ 50 ms.\n"
     );
+    println!(
+        "| setup | concerns | pages matched | p50 | p99 | max | p99 unknown / patient / carer | failed webhooks |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for setup in chosen() {
+        let (concerns, latencies, failed) = page_latencies(setup, 100, 10.0).await;
+        let mut all: Vec<Duration> = latencies.iter().map(|l| l.1).collect();
+        all.sort();
+        let by_kind = [Kind::Unknown, Kind::Patient, Kind::Carer]
+            .iter()
+            .map(|k| {
+                let mut these: Vec<Duration> = latencies
+                    .iter()
+                    .filter(|l| l.0 == *k)
+                    .map(|l| l.1)
+                    .collect();
+                these.sort();
+                ms(percentile(&these, 0.99))
+            })
+            .collect::<Vec<_>>()
+            .join(" / ");
+        println!(
+            "| {} | {concerns} | {} | {} | {by_kind} | {failed} |",
+            setup.name(),
+            all.len(),
+            spread(&all)
+        );
+    }
+}
+
+/// Where webhook latency passes this, the ceiling is reached.
+const CEILING_P99: Duration = Duration::from_millis(20);
+
+async fn figure_ceiling() {
+    println!(
+        "\n## 2. Durable webhook ceiling: signature check + durable write + response, engine running\n"
+    );
+    println!(
+        "Each rate runs 5 s on a fresh store; rates rise until p99 passes 20 ms.\n\n\
+         | setup | offered rate | achieved | p50 | p99 | max | failed |\n\
+         | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    let mut setups = SETUPS.to_vec();
+    setups.insert(
+        2,
+        Setup {
+            backend: Backend::Redis("always"),
+            nodes: 1,
+        },
+    );
+    let only = std::env::var("NIGHTINGALE_BENCH_SETUP").unwrap_or_default();
+    setups.retain(|s| s.name().contains(&only));
+    let mut ceilings = Vec::new();
+    for setup in setups {
+        let mut ceiling = None;
+        for rate in [250, 500, 1000, 1500, 2000, 3000, 4000] {
+            let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+            let deployment = Deployment::start(setup, &root().join("rota"), &twilio).await;
+            let (answered, failed, elapsed) =
+                offer(&deployment.addresses(), rate, 5.0, stranger).await;
+            let mut latencies: Vec<Duration> = answered.iter().map(|o| o.latency).collect();
+            latencies.sort();
+            println!(
+                "| {} | {rate}/s | {:.0}/s | {} | {failed} |",
+                setup.name(),
+                latencies.len() as f64 / elapsed.as_secs_f64(),
+                spread(&latencies)
+            );
+            deployment.stop().await;
+            if percentile(&latencies, 0.99) > CEILING_P99 || failed > 0 {
+                break;
+            }
+            ceiling = Some(rate);
+        }
+        ceilings.push((setup.name(), ceiling));
+    }
+    println!("\n| setup | highest offered rate with p99 ≤ 20 ms |\n| --- | --- |");
+    for (name, ceiling) in ceilings {
+        match ceiling {
+            Some(rate) => println!("| {name} | {rate}/s |"),
+            None => println!("| {name} | below 250/s |"),
+        }
+    }
 }
 
 const OPEN: usize = 100_000;
-/// Deadlines are spread over ten minutes (one `ack_within`), starting this far ahead.
-const FIRST_DUE: Duration = Duration::from_secs(20);
+/// Deadlines start this long after filling begins (filling must end first)…
+const LEAD: Duration = Duration::from_secs(60);
+/// …and are spread over ten minutes (one `ack_within`).
 const SPREAD: Duration = Duration::from_secs(600);
+/// The deadlines measured: those falling due in the first minute.
 const WATCH: Duration = Duration::from_secs(60);
+/// How long the provider takes to answer every request in the timers figure.
+const HANG: Duration = Duration::from_secs(10);
 
 fn write_trust(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
@@ -287,11 +588,14 @@ fn write_trust(dir: &Path) {
     }
 }
 
-/// Fill a store with `OPEN` open escalations, each with a deadline due from
-/// `FIRST_DUE` to `FIRST_DUE + SPREAD` after now, without going through the engine.
-fn fill(store: Arc<SqliteStore>) -> Duration {
-    let started = Instant::now();
-    let now = SystemClock.now();
+/// Fill a store with `OPEN` open escalations at level 1 of the generated
+/// trust's services, each with a deadline due `lead` after `start` plus its
+/// share of `SPREAD`, without going through the engine. Returns how long it took.
+fn fill(
+    store: Arc<dyn Store>,
+    start: (Instant, chrono::DateTime<chrono::Utc>),
+    lead: Duration,
+) -> Duration {
     let threads = 32;
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -299,11 +603,8 @@ fn fill(store: Arc<SqliteStore>) -> Duration {
             std::thread::spawn(move || {
                 for i in (t..OPEN).step_by(threads) {
                     let id = ConcernId::new();
-                    let due = now
-                        + TimeDelta::from_std(FIRST_DUE).unwrap()
-                        + TimeDelta::milliseconds(
-                            (SPREAD.as_millis() as u64 * i as u64 / OPEN as u64) as i64,
-                        );
+                    let now = start.1;
+                    let due = now + TimeDelta::from_std(lead + due_offset(i)).unwrap();
                     let mut escalation = Escalation::new(false);
                     escalation.seq = 1;
                     let concern = Concern {
@@ -313,7 +614,7 @@ fn fill(store: Arc<SqliteStore>) -> Duration {
                         sender: PhoneNumber::parse(&format!("+4479112{i:05}")).unwrap(),
                         party: Party::Unknown,
                         opened_at: now,
-                        text: "My dressing is leaking and I am worried".into(),
+                        text: words(i),
                         escalation,
                         pictures_explained: false,
                         version: 0,
@@ -338,55 +639,102 @@ fn fill(store: Arc<SqliteStore>) -> Duration {
     for h in handles {
         h.join().unwrap();
     }
-    started.elapsed()
+    start.0.elapsed()
+}
+
+/// How far into `SPREAD` the `i`th deadline falls.
+fn due_offset(i: usize) -> Duration {
+    Duration::from_millis(SPREAD.as_millis() as u64 * i as u64 / OPEN as u64)
+}
+
+fn now_pair() -> (Instant, chrono::DateTime<chrono::Utc>) {
+    (Instant::now(), SystemClock.now())
 }
 
 async fn figure_timers(work: &Path) {
     println!(
-        "\n## 3. Timer lateness with {OPEN} open escalations (generated trust of {} services)\n",
-        trust::SERVICES
+        "\n## 3. Deadline → page request at the provider, {OPEN} open escalations, provider answering every request after {} s\n",
+        HANG.as_secs()
     );
-    let rota_dir = work.join("rota");
+    println!(
+        "A generated trust of {} services; deadlines spread over ten minutes (~{} a second); \
+         the first minute of them measured. Nodes send at most 4,096 texts at once between them \
+         (`NIGHTINGALE_SENDS_AT_ONCE`), and wait up to 15 s for an answer \
+         (`NIGHTINGALE_TWILIO_TIMEOUT`). Target: p99 ≤ 50 ms.\n",
+        trust::SERVICES,
+        OPEN as u64 / SPREAD.as_secs()
+    );
+    println!(
+        "| setup | filled in | deadlines measured | paged | p50 late | p99 late | max late | requests at the provider |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let rota_dir = work.join("trust");
     write_trust(&rota_dir);
-    let db = work.join("n.db");
-    let filled = {
-        let store = Arc::new(SqliteStore::open(&db).unwrap());
-        fill(store)
-    };
-    println!(
-        "Filled the store with {OPEN} open escalations in {:.1} s ({} on disk).",
-        filled.as_secs_f64(),
-        size(&db)
-    );
-    let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-    let server = Server::start(&db, &rota_dir, &twilio, true).await;
-    // Deadlines began falling due FIRST_DUE after filling began; watch a minute of them.
-    tokio::time::sleep(FIRST_DUE + WATCH).await;
-    let mut late: Vec<Duration> = server
-        .engine
-        .take_lateness_samples()
-        .iter()
-        .map(|d| d.to_std().unwrap_or_default())
-        .collect();
-    late.sort();
-    println!("| timers fired | p50 late | p99 late | max late | pages sent |");
-    println!("| --- | --- | --- | --- | --- |");
-    println!(
-        "| {} | {} | {} |",
-        late.len(),
-        spread(&late),
-        twilio.messages().len()
-    );
-    server.stop().await;
-}
-
-fn size(path: &Path) -> String {
-    let bytes: u64 = ["", "-wal"]
-        .iter()
-        .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
-        .map(|m| m.len())
-        .sum();
-    format!("{:.0} MB", bytes as f64 / 1e6)
+    for setup in chosen() {
+        let backing = Backing::start(setup.backend);
+        let start = now_pair();
+        let filled = fill(backing.open(), start, LEAD);
+        assert!(
+            filled < LEAD,
+            "filling took {filled:?}, longer than the lead of {LEAD:?}"
+        );
+        let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+        twilio.set_answer_after(Some(HANG));
+        let deployment =
+            Deployment::start_on(backing, setup.nodes, &rota_dir, &twilio, 4096 / setup.nodes)
+                .await;
+        tokio::time::sleep_until((start.0 + LEAD + WATCH + Duration::from_secs(5)).into()).await;
+        let first = first_pages(&twilio.messages());
+        let watched: Vec<usize> = (0..OPEN).filter(|i| due_offset(*i) < WATCH).collect();
+        let mut late: Vec<Duration> = watched
+            .iter()
+            .filter_map(|i| {
+                first
+                    .get(i)
+                    .map(|at| at.saturating_duration_since(start.0 + LEAD + due_offset(*i)))
+            })
+            .collect();
+        if std::env::var("NIGHTINGALE_BENCH_BUCKETS").is_ok() {
+            let mut fired: Vec<Duration> = deployment
+                .nodes
+                .iter()
+                .flat_map(|n| n.engine.take_lateness_samples())
+                .map(|d| d.to_std().unwrap_or_default())
+                .collect();
+            fired.sort();
+            eprintln!("fired by the engine: {}, {}", fired.len(), spread(&fired));
+            for bucket in 0..12 {
+                let mut these: Vec<Duration> = watched
+                    .iter()
+                    .filter(|i| due_offset(**i).as_secs() / 5 == bucket)
+                    .filter_map(|i| {
+                        first
+                            .get(i)
+                            .map(|at| at.saturating_duration_since(start.0 + LEAD + due_offset(*i)))
+                    })
+                    .collect();
+                these.sort();
+                eprintln!(
+                    "due +{}s: {} paged, {}",
+                    bucket * 5,
+                    these.len(),
+                    spread(&these)
+                );
+            }
+        }
+        late.sort();
+        println!(
+            "| {} | {:.1} s | {} | {} | {} | {} |",
+            setup.name(),
+            filled.as_secs_f64(),
+            watched.len(),
+            late.len(),
+            spread(&late),
+            twilio.request_count()
+        );
+        twilio.set_answer_after(None);
+        deployment.stop().await;
+    }
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -401,87 +749,214 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Start `nightingale serve` on a store; return the time until its engine
-/// has armed every timer, and its resident memory then.
-async fn serve_until_armed(db: &Path, rota_dir: &Path, twilio: &FakeTwilio) -> (Duration, u64) {
-    use tokio::io::AsyncBufReadExt;
-    let binary = root().join("target/release/nightingale");
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(&binary)
-        .arg("serve")
-        .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
-        .env("NIGHTINGALE_STORE", format!("sqlite://{}", db.display()))
-        .env("NIGHTINGALE_ROTA_DIR", rota_dir)
-        .env("NIGHTINGALE_TEMPLATES_DIR", root().join("templates"))
-        .env("NIGHTINGALE_PUBLIC_URL", PUBLIC_URL)
-        .env("NIGHTINGALE_TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-        .env("NIGHTINGALE_TWILIO_AUTH_TOKEN", AUTH_TOKEN)
-        .env("NIGHTINGALE_TWILIO_FROM", "+447700900000")
-        .env("NIGHTINGALE_TWILIO_API_BASE", twilio.base_url())
-        .env("NIGHTINGALE_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {}: {e} (cargo build --release first)",
-                binary.display()
-            )
+/// A `nightingale serve` process (the release build), killed when dropped.
+struct Process {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Process {
+    fn start(store: &str, rota_dir: &Path, twilio: &FakeTwilio) -> Self {
+        let binary = root().join("target/release/nightingale");
+        let mut child = std::process::Command::new(&binary)
+            .arg("serve")
+            .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
+            .env("NIGHTINGALE_STORE", store)
+            .env("NIGHTINGALE_ROTA_DIR", rota_dir)
+            .env("NIGHTINGALE_TEMPLATES_DIR", root().join("templates"))
+            .env("NIGHTINGALE_PUBLIC_URL", PUBLIC_URL)
+            .env("NIGHTINGALE_TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+            .env("NIGHTINGALE_TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+            .env("NIGHTINGALE_TWILIO_FROM", OUR_NUMBER)
+            .env("NIGHTINGALE_TWILIO_API_BASE", twilio.base_url())
+            .env("NIGHTINGALE_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e} (cargo build --release first)",
+                    binary.display()
+                )
+            });
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Keep reading its log, so that a full pipe never stalls it.
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listen=").nth(1)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+                }
+            }
         });
-    let pid = child.id().unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let armed = loop {
-        match tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await {
-            Ok(Ok(Some(line))) if line.contains("engine armed") => break started.elapsed(),
-            Ok(Ok(Some(_))) => continue,
-            other => panic!("the server stopped before arming its timers: {other:?}"),
+        let address = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve says where it listens");
+        Self {
+            child,
+            address: format!("http://{address}"),
         }
-    };
-    let rss = rss_kb(pid);
-    let _ = child.kill().await;
-    (armed, rss)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 async fn figure_restart(work: &Path) {
-    println!("\n## 4. Restart: `nightingale serve` until its engine has armed every timer\n");
-    let rota_dir = work.join("rota");
-    let db = work.join("n.db");
-    if !db.exists() {
-        write_trust(&rota_dir);
-        let store = Arc::new(SqliteStore::open(&db).unwrap());
-        fill(store);
-    }
-    let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-    let empty = tempfile::tempdir().unwrap();
-    let mut rows = Vec::new();
-    for run in 0..3 {
-        let (armed_empty, rss_empty) =
-            serve_until_armed(&empty.path().join("empty.db"), &rota_dir, &twilio).await;
-        let (armed_full, rss_full) = serve_until_armed(&db, &rota_dir, &twilio).await;
-        rows.push((run, armed_empty, rss_empty, armed_full, rss_full));
-    }
     println!(
-        "| run | empty store: armed after | RSS | {OPEN} open: armed after | RSS | RSS per open escalation |"
+        "\n## 4. Restart: a fresh `nightingale serve` on {OPEN} open escalations, until the first due deadline's page reaches the provider\n"
+    );
+    println!(
+        "| setup | run | first page after | RSS then | RSS, empty store | RSS per open escalation |"
     );
     println!("| --- | --- | --- | --- | --- | --- |");
-    for (run, ae, re, af, rf) in rows {
-        println!(
-            "| {} | {} | {} MB | {} | {} MB | {:.1} bytes |",
-            run + 1,
-            ms(ae),
-            re / 1024,
-            ms(af),
-            rf / 1024,
-            (rf as f64 - re as f64) * 1024.0 / OPEN as f64
-        );
+    let rota_dir = work.join("trust");
+    write_trust(&rota_dir);
+    for setup in &SETUPS[..2] {
+        let backing = Backing::start(setup.backend);
+        // Deadlines from now on: by the time a process starts, some are due.
+        fill(backing.open(), now_pair(), Duration::ZERO);
+        let empty = Backing::start(setup.backend);
+        for run in 1..=3 {
+            let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+            let started = Instant::now();
+            let mut process = Process::start(&backing.url, &rota_dir, &twilio);
+            let sent = twilio
+                .wait_until("a page", Duration::from_secs(120), |sent| !sent.is_empty())
+                .await;
+            let after = sent[0].received_at.duration_since(started);
+            let rss = rss_kb(process.pid());
+            process.kill();
+            let mut idle = Process::start(&empty.url, &rota_dir, &twilio);
+            let client = reqwest::Client::new();
+            while !client
+                .get(format!("{}/readyz", idle.address))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let rss_empty = rss_kb(idle.pid());
+            idle.kill();
+            println!(
+                "| {} | {run} | {} | {} MB | {} MB | {:.1} bytes |",
+                setup.name(),
+                ms(after),
+                rss / 1024,
+                rss_empty / 1024,
+                (rss as f64 - rss_empty as f64) * 1024.0 / OPEN as f64
+            );
+        }
     }
 }
 
+async fn figure_takeover() {
+    println!(
+        "\n## 5. Takeover: three `nightingale serve` processes on one Redis; one killed with SIGKILL while its sends hang\n"
+    );
+    let redis = RedisServer::start();
+    let rota_dir = root().join("rota");
+    let fakes = [
+        FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await,
+        FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await,
+        FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await,
+    ];
+    // The first node's provider takes every text and never answers: what it
+    // holds when it dies is what the others must send.
+    fakes[0].set_hanging(true);
+    let mut processes: Vec<Process> = fakes
+        .iter()
+        .map(|fake| Process::start(&redis.url(), &rota_dir, fake))
+        .collect();
+    let nodes: Vec<String> = processes.iter().map(|p| p.address.clone()).collect();
+    let (answered, failed, _) = offer(&nodes, 10, 3.0, stranger).await;
+    assert_eq!(failed, 0);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let held = fakes[0].messages();
+    let killed = Instant::now();
+    processes[0].kill();
+    let key = |m: &SentSms| (m.to.clone(), m.body.clone());
+    let deadline = killed + LEASE + Duration::from_secs(30);
+    let taken_over = loop {
+        let mut later: HashMap<(String, String), Instant> = HashMap::new();
+        for m in fakes[1].messages().iter().chain(fakes[2].messages().iter()) {
+            if m.received_at > killed {
+                let at = later.entry(key(m)).or_insert(m.received_at);
+                *at = (*at).min(m.received_at);
+            }
+        }
+        let found: Vec<Duration> = held
+            .iter()
+            .filter_map(|m| later.get(&key(m)).map(|at| at.duration_since(killed)))
+            .collect();
+        if found.len() == held.len() || Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut sorted = taken_over.clone();
+    sorted.sort();
+    println!(
+        "{} texts offered; the killed node's provider had taken {} texts it never answered.\n",
+        answered.len(),
+        held.len()
+    );
+    println!("| lease | texts taken over | first | median | last |");
+    println!("| --- | --- | --- | --- | --- |");
+    println!(
+        "| {} s | {} of {} | {:.1} s | {:.1} s | {:.1} s |",
+        LEASE.as_secs(),
+        sorted.len(),
+        held.len(),
+        sorted.first().copied().unwrap_or_default().as_secs_f64(),
+        percentile(&sorted, 0.5).as_secs_f64(),
+        sorted.last().copied().unwrap_or_default().as_secs_f64()
+    );
+    fakes[0].set_hanging(false);
+}
+
+/// The setups to run: all, or those whose name contains
+/// `NIGHTINGALE_BENCH_SETUP` (for example `SQLite`, or `3 nodes`).
+fn chosen() -> Vec<Setup> {
+    let only = std::env::var("NIGHTINGALE_BENCH_SETUP").unwrap_or_default();
+    SETUPS
+        .into_iter()
+        .filter(|s| s.name().contains(&only))
+        .collect()
+}
+
 async fn smoke() {
-    let (concerns, latencies, failed) = page_latencies(20, 1).await;
-    assert_eq!((concerns, latencies.len(), failed), (20, 20, 0));
-    println!("load benchmark smoke test: 20 concerns in, 20 pages out");
+    for setup in SETUPS {
+        let (concerns, latencies, failed) = page_latencies(setup, 30, 1.0).await;
+        assert_eq!(
+            (concerns, latencies.len(), failed),
+            (30, 30, 0),
+            "{}",
+            setup.name()
+        );
+        println!(
+            "load benchmark smoke test, {}: 30 concerns in, 30 pages out",
+            setup.name()
+        );
+    }
 }
 
 fn main() {
@@ -496,6 +971,8 @@ fn main() {
         // A test runner asking what tests this binary has: none.
         return;
     }
+    // Both ends of every connection to the fake Twilio are in this process.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -508,6 +985,7 @@ fn main() {
     }
     let wanted: Vec<String> = args.into_iter().filter(|a| !a.starts_with("--")).collect();
     let all = wanted.is_empty();
+    let want = |name: &str| all || wanted.iter().any(|w| w == name);
     runtime.block_on(async {
         let work = tempfile::tempdir().unwrap();
         println!(
@@ -516,17 +994,20 @@ fn main() {
                 .map(|n| n.get())
                 .unwrap_or(0)
         );
-        if all || wanted.iter().any(|w| w == "webhook") {
-            figure_webhook().await;
-        }
-        if all || wanted.iter().any(|w| w == "page") {
+        if want("page") {
             figure_page().await;
         }
-        if all || wanted.iter().any(|w| w == "timers") {
+        if want("ceiling") {
+            figure_ceiling().await;
+        }
+        if want("timers") {
             figure_timers(work.path()).await;
         }
-        if all || wanted.iter().any(|w| w == "restart") {
+        if want("restart") {
             figure_restart(work.path()).await;
+        }
+        if want("takeover") {
+            figure_takeover().await;
         }
     });
 }

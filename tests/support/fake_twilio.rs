@@ -49,6 +49,9 @@ struct Shared {
     hanging: std::sync::atomic::AtomicBool,
     /// Wakes the requests held while `hanging`.
     released: tokio::sync::Notify,
+    /// Every request is taken (a message is recorded as sent) and answered
+    /// only this long after it arrived: a slow provider.
+    answer_after: Mutex<Option<Duration>>,
     next_sid: AtomicU64,
     account_sid: String,
     auth_token: String,
@@ -214,6 +217,14 @@ impl FakeTwilio {
         }
     }
 
+    /// Answer every message request only `delay` after it arrived (it is
+    /// recorded as sent on arrival), or at once again with `None`. For the
+    /// load benchmark's slow provider.
+    #[allow(dead_code)]
+    pub fn set_answer_after(&self, delay: Option<Duration>) {
+        *self.shared.answer_after.lock().unwrap() = delay;
+    }
+
     /// Every send to `to` fails with `400` and this code (e.g. 21211 invalid number, 21610 opted out).
     pub fn reject_number(&self, to: &str, code: u32) {
         self.shared.rejected.lock().unwrap().insert(to.into(), code);
@@ -370,6 +381,10 @@ async fn create_message(
             break;
         }
         released.await;
+    }
+    let delay = *shared.answer_after.lock().unwrap();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
     let then = shared.accept_then.lock().unwrap().pop_front();
     match then {
