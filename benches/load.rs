@@ -36,11 +36,12 @@
 mod fake_twilio;
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
+#[path = "../tests/support/serve_process.rs"]
+mod serve_process;
 #[path = "support/trust.rs"]
 mod trust;
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,6 +57,7 @@ use nightingale::escalation::Escalation;
 use nightingale::store::{Change, Store, Timer, TimerKind};
 use redis_server::RedisServer;
 use secrecy::SecretString;
+use serve_process::ServeProcess;
 
 const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 const AUTH_TOKEN: &str = "bench-auth-token";
@@ -541,7 +543,7 @@ async fn figure_ceiling() {
     let mut ceilings = Vec::new();
     for setup in setups {
         let mut ceiling = None;
-        for rate in [250, 500, 1000, 1500, 2000, 3000, 4000] {
+        for rate in [250, 500, 750, 1000, 1500, 2000, 3000, 4000] {
             let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
             let deployment = Deployment::start(setup, &root().join("rota"), &twilio).await;
             let (answered, failed, elapsed) =
@@ -749,74 +751,32 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// A `nightingale serve` process (the release build), killed when dropped.
-struct Process {
-    child: std::process::Child,
-    address: String,
-}
-
-impl Process {
-    fn start(store: &str, rota_dir: &Path, twilio: &FakeTwilio) -> Self {
-        let binary = root().join("target/release/nightingale");
-        let mut child = std::process::Command::new(&binary)
-            .arg("serve")
-            .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
-            .env("NIGHTINGALE_STORE", store)
-            .env("NIGHTINGALE_ROTA_DIR", rota_dir)
-            .env("NIGHTINGALE_TEMPLATES_DIR", root().join("templates"))
-            .env("NIGHTINGALE_PUBLIC_URL", PUBLIC_URL)
-            .env("NIGHTINGALE_TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-            .env("NIGHTINGALE_TWILIO_AUTH_TOKEN", AUTH_TOKEN)
-            .env("NIGHTINGALE_TWILIO_FROM", OUR_NUMBER)
-            .env("NIGHTINGALE_TWILIO_API_BASE", twilio.base_url())
-            .env("NIGHTINGALE_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {}: {e} (cargo build --release first)",
-                    binary.display()
-                )
-            });
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Keep reading its log, so that a full pipe never stalls it.
-            let mut tx = Some(tx);
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listen=").nth(1)
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("serve says where it listens");
-        Self {
-            child,
-            address: format!("http://{address}"),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// A `nightingale serve` process (the release build) on `store`, sending
+/// to `twilio`; killed when dropped.
+fn serve(store: &str, rota_dir: &Path, twilio: &FakeTwilio) -> ServeProcess {
+    let binary = root().join("target/release/nightingale");
+    assert!(
+        binary.exists(),
+        "{} is missing: cargo build --release first",
+        binary.display()
+    );
+    ServeProcess::start(
+        &binary,
+        &root(),
+        &[
+            ("NIGHTINGALE_STORE", store.to_owned()),
+            ("NIGHTINGALE_ROTA_DIR", rota_dir.display().to_string()),
+            (
+                "NIGHTINGALE_TEMPLATES_DIR",
+                root().join("templates").display().to_string(),
+            ),
+            ("NIGHTINGALE_PUBLIC_URL", PUBLIC_URL.to_owned()),
+            ("NIGHTINGALE_TWILIO_ACCOUNT_SID", ACCOUNT_SID.to_owned()),
+            ("NIGHTINGALE_TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
+            ("NIGHTINGALE_TWILIO_FROM", OUR_NUMBER.to_owned()),
+            ("NIGHTINGALE_TWILIO_API_BASE", twilio.base_url().to_owned()),
+        ],
+    )
 }
 
 async fn figure_restart(work: &Path) {
@@ -837,14 +797,14 @@ async fn figure_restart(work: &Path) {
         for run in 1..=3 {
             let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
             let started = Instant::now();
-            let mut process = Process::start(&backing.url, &rota_dir, &twilio);
+            let mut process = serve(&backing.url, &rota_dir, &twilio);
             let sent = twilio
                 .wait_until("a page", Duration::from_secs(120), |sent| !sent.is_empty())
                 .await;
             let after = sent[0].received_at.duration_since(started);
             let rss = rss_kb(process.pid());
             process.kill();
-            let mut idle = Process::start(&empty.url, &rota_dir, &twilio);
+            let mut idle = serve(&empty.url, &rota_dir, &twilio);
             let client = reqwest::Client::new();
             while !client
                 .get(format!("{}/readyz", idle.address))
@@ -882,9 +842,9 @@ async fn figure_takeover() {
     // The first node's provider takes every text and never answers: what it
     // holds when it dies is what the others must send.
     fakes[0].set_hanging(true);
-    let mut processes: Vec<Process> = fakes
+    let mut processes: Vec<ServeProcess> = fakes
         .iter()
-        .map(|fake| Process::start(&redis.url(), &rota_dir, fake))
+        .map(|fake| serve(&redis.url(), &rota_dir, fake))
         .collect();
     let nodes: Vec<String> = processes.iter().map(|p| p.address.clone()).collect();
     let (answered, failed, _) = offer(&nodes, 10, 3.0, stranger).await;

@@ -10,14 +10,12 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::fake_twilio::{FakeTwilio, SentSms};
 use support::nightingale::{ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC_URL};
 use support::redis_server::RedisServer;
+use support::serve_process::ServeProcess;
 
 /// The engine's lease on claimed work (`engine::LEASE`).
 const LEASE: Duration = Duration::from_secs(30);
@@ -26,80 +24,29 @@ const TAKEOVER_MARGIN: Duration = Duration::from_secs(15);
 /// Generous: nothing here should take more than a few seconds.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// A `nightingale serve` process, killed (SIGKILL) when dropped, also on panic.
-struct Node {
-    child: Child,
-    address: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Node {
-    fn start(redis: &RedisServer, twilio: &FakeTwilio) -> Self {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nightingale"))
-            .arg("serve")
-            .current_dir(root)
-            .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
-            .env("NIGHTINGALE_STORE", redis.url())
-            .env("NIGHTINGALE_PUBLIC_URL", PUBLIC_URL)
-            .env("NIGHTINGALE_ROTA_DIR", root.join("rota"))
-            .env("NIGHTINGALE_TEMPLATES_DIR", root.join("templates"))
-            .env("NIGHTINGALE_TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-            .env("NIGHTINGALE_TWILIO_AUTH_TOKEN", AUTH_TOKEN)
-            .env("NIGHTINGALE_TWILIO_FROM", OUR_NUMBER)
-            .env("NIGHTINGALE_TWILIO_API_BASE", twilio.base_url())
-            .env("NIGHTINGALE_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start nightingale serve");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        {
-            // Keep reading its log, so that a full pipe never stalls it.
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                let mut tx = Some(tx);
-                for line in std::io::BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(rest) = line.split("listen=").nth(1)
-                        && let Some(tx) = tx.take()
-                    {
-                        let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-                    }
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            });
-        }
-        let mut node = Self {
-            child,
-            address: String::new(),
-            log,
-        };
-        match rx.recv_timeout(PATIENCE) {
-            Ok(address) => node.address = format!("http://{address}"),
-            Err(_) => panic!(
-                "serve did not say where it listens:\n{}",
-                node.log.lock().unwrap()
+/// A `nightingale serve` node on the test's Redis, sending to the fake Twilio.
+fn start_node(redis: &RedisServer, twilio: &FakeTwilio) -> ServeProcess {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    ServeProcess::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_nightingale")),
+        root,
+        &[
+            ("NIGHTINGALE_STORE", redis.url()),
+            ("NIGHTINGALE_PUBLIC_URL", PUBLIC_URL.to_owned()),
+            (
+                "NIGHTINGALE_ROTA_DIR",
+                root.join("rota").display().to_string(),
             ),
-        }
-        node
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
+            (
+                "NIGHTINGALE_TEMPLATES_DIR",
+                root.join("templates").display().to_string(),
+            ),
+            ("NIGHTINGALE_TWILIO_ACCOUNT_SID", ACCOUNT_SID.to_owned()),
+            ("NIGHTINGALE_TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
+            ("NIGHTINGALE_TWILIO_FROM", OUR_NUMBER.to_owned()),
+            ("NIGHTINGALE_TWILIO_API_BASE", twilio.base_url().to_owned()),
+        ],
+    )
 }
 
 /// A small deterministic generator, seeded and printed, to pick nodes.
@@ -155,7 +102,7 @@ async fn three_nodes_share_the_work_and_finish_a_killed_nodes_within_its_lease()
     let started = Instant::now();
     let redis = RedisServer::start();
     let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-    let mut nodes: Vec<Node> = (0..3).map(|_| Node::start(&redis, &twilio)).collect();
+    let mut nodes: Vec<ServeProcess> = (0..3).map(|_| start_node(&redis, &twilio)).collect();
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -4,3 +4,4 @@
 pub mod fake_twilio;
 pub mod nightingale;
 pub mod redis_server;
+pub mod serve_process;
