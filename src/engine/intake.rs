@@ -7,6 +7,18 @@
 //! mean are decided by their owners — [`Party::of`], [`OptOutWord`],
 //! [`reply::parse`], the red-flag list — and what follows by the state
 //! machine; this module only puts them in order.
+//!
+//! Items that cannot touch each other's order are taken in side by side
+//! (up to [`AT_ONCE`]), so their store writes share commits and round
+//! trips: one sender's texts stay one after another, in order, as do the
+//! taps on one concern's links. Two items that do meet on one concern (a
+//! patient's text and their nurse's accept) are kept apart by the
+//! concern's version: the second to write gets `Conflict` and is taken in
+//! again from what is stored.
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
 
 use crate::channels::{OptOutWord, delivery_failed};
 use crate::clock::Instant;
@@ -21,6 +33,9 @@ use super::render::staff_text;
 use super::stats::Stats;
 use super::{BATCH, LEASE, Parts, advance, exhausted, record};
 
+/// How many of the waiting items are taken in at once.
+const AT_ONCE: usize = 32;
+
 /// Take in the inbound items waiting, oldest first, each in its own
 /// change; returns how many there were.
 pub(super) async fn take_in_waiting(
@@ -34,21 +49,57 @@ pub(super) async fn take_in_waiting(
     })
     .await?;
     let count = claimed.len();
-    for Claimed { claim, item } in claimed {
-        let what = format!("inbound message {}", item.key);
-        let aside = Change {
-            at: now,
-            inbound_done: Some(item.key.clone()),
-            ..Change::default()
-        };
-        if let Some(reason) = exhausted(&claim) {
-            parts.set_aside(stats, claim, aside, &what, &reason).await?;
-            continue;
-        }
-        let handled = take_in(parts, stats, item, now).await;
-        parts.finish(stats, claim, handled, aside, &what).await?;
+    let mut in_order: Vec<Vec<Claimed<Inbound>>> = Vec::new();
+    let mut place: HashMap<String, usize> = HashMap::new();
+    for claimed in claimed {
+        let i = *place.entry(order_key(&claimed.item)).or_insert_with(|| {
+            in_order.push(Vec::new());
+            in_order.len() - 1
+        });
+        in_order[i].push(claimed);
     }
+    let outcomes: Vec<anyhow::Result<()>> = futures_util::stream::iter(in_order)
+        .map(|items| async move {
+            for claimed in items {
+                take_in_claimed(parts, stats, claimed, now).await?;
+            }
+            Ok(())
+        })
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await;
+    outcomes.into_iter().collect::<anyhow::Result<()>>()?;
     Ok(count)
+}
+
+/// What must be taken in one after another: one sender's texts, the taps
+/// on one concern's links, the reports on one message.
+fn order_key(item: &Inbound) -> String {
+    match &item.kind {
+        InboundKind::Sms { from, .. } => format!("from {from}"),
+        InboundKind::Action { concern, .. } => format!("concern {concern}"),
+        InboundKind::Status { message_id, .. } => format!("message {message_id}"),
+    }
+}
+
+/// Take in one claimed item and write what it changed, ending the claim.
+async fn take_in_claimed(
+    parts: &Parts,
+    stats: &Stats,
+    Claimed { claim, item }: Claimed<Inbound>,
+    now: Instant,
+) -> anyhow::Result<()> {
+    let what = format!("inbound message {}", item.key);
+    let aside = Change {
+        at: now,
+        inbound_done: Some(item.key.clone()),
+        ..Change::default()
+    };
+    if let Some(reason) = exhausted(&claim) {
+        return parts.set_aside(stats, claim, aside, &what, &reason).await;
+    }
+    let handled = take_in(parts, stats, item, now).await;
+    parts.finish(stats, claim, handled, aside, &what).await
 }
 
 /// What one inbound item changes.
