@@ -261,6 +261,56 @@ async fn a_carer_writes_and_both_carer_and_patient_are_told_who_has_it() {
     );
 }
 
+/// Intake takes several waiting items in side by side; two that meet on one
+/// concern are kept apart by its version, and neither is lost.
+#[tokio::test]
+async fn margarets_second_text_and_kirans_accept_arriving_together_both_land() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.text(MARGARET, "My leg dressing is soaked through")
+        .await;
+    app.settle().await;
+    let page = app.twilio.messages_to(KIRAN)[0].clone();
+    let code = TestApp::code_in(&page);
+    // Both reach the service before the engine looks again.
+    app.text(MARGARET, "It is bleeding a little now").await;
+    app.text(KIRAN, &format!("A{code}")).await;
+    app.settle().await;
+    let concern = app.concern(&TestApp::concern_id_in(&page)).await;
+    assert_eq!(concern["status"], "accepted");
+    let events: Vec<(String, String)> = concern["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap_or("").to_owned(),
+                e["text"]
+                    .as_str()
+                    .or(e["name"].as_str())
+                    .unwrap_or("")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        events.contains(&("received".into(), "It is bleeding a little now".into())),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&("accepted".into(), "Kiran Patel".into())),
+        "{events:?}"
+    );
+    assert_eq!(
+        app.twilio.messages_to(MARGARET).last().unwrap().body,
+        "Kiran Patel, Community staff nurse, has the message and will be in touch."
+    );
+    assert!(
+        app.pending_inbound().is_empty(),
+        "nothing is left waiting or set aside"
+    );
+}
+
 #[tokio::test]
 async fn a_handover_mid_escalation_pages_the_new_on_call_nurse() {
     // Saturday 28 November, 18:25: Kiran's shift ends at 18:30 and Isla's begins.
