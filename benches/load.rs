@@ -316,6 +316,7 @@ fn fill(store: Arc<SqliteStore>) -> Duration {
                         text: "My dressing is leaking and I am worried".into(),
                         escalation,
                         pictures_explained: false,
+                        calls: Vec::new(),
                         version: 0,
                     };
                     store

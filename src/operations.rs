@@ -62,6 +62,24 @@ impl Operations {
         Ok(new)
     }
 
+    /// The active enrolment whose patient or carer has this number, newest
+    /// first: who a caller is.
+    pub async fn enrolment_for_phone(
+        &self,
+        phone: &PhoneNumber,
+    ) -> Result<Option<Enrolment>, StoreError> {
+        let (phone, now) = (phone.clone(), self.clock.now());
+        store::blocking(&self.store, move |s| {
+            Ok(s.enrolments_for_phone(&phone, now)?.into_iter().next())
+        })
+        .await
+    }
+
+    /// An inbound item by its key: what an earlier step of a call recorded.
+    pub async fn inbound(&self, key: String) -> Result<Option<Inbound>, StoreError> {
+        store::blocking(&self.store, move |s| s.inbound(&key)).await
+    }
+
     /// Enrol a patient: store the enrolment and the welcome texts together.
     pub async fn enrol(&self, request: EnrolmentRequest) -> Result<Enrolment, EnrolError> {
         let now = self.clock.now();

@@ -38,6 +38,16 @@ pub const REQUIRED: &[&str] = &[
     "sms/already_resolved.txt",
     "sms/help.txt",
     "twiml/empty.xml",
+    "twiml/answer.xml",
+    "twiml/next.xml",
+    "twiml/still_trying.xml",
+    "twiml/screen.xml",
+    "twiml/connect.xml",
+    "twiml/hang_up.xml",
+    "twiml/taken.xml",
+    "twiml/message_left.xml",
+    "twiml/no_message.xml",
+    "twiml/unavailable.xml",
     "pages/concern.html",
     "pages/message.html",
 ];
@@ -193,6 +203,7 @@ mod tests {
             text: "My leg is swollen".to_owned(),
             escalation: crate::escalation::Escalation::new(false),
             pictures_explained: false,
+            calls: Vec::new(),
             version: 0,
         }
     }

@@ -32,6 +32,17 @@ struct Scene<'a> {
     clinician: &'a Staff,
 }
 
+/// A call's id, its steps' query and our public URL, as TwiML carries them.
+const CALL: &str = "CA0123456789abcdef0123456789abcdef";
+const QUERY: &str = "who=carer&started=1764382200000&service=cardiology-ward-7";
+const BASE: &str = "https://nightingale.example.nhs.uk";
+
+/// A `<Dial>` of one level: the clinician on call.
+fn dial(s: &Scene, level: usize, seconds: u32) -> Value {
+    json!({"level": level, "seconds": seconds,
+           "callees": [{"staff": s.clinician.id.as_str(), "number": "+447700900113"}]})
+}
+
 /// The contexts one template is rendered with: one for each branch a reader may meet.
 type Contexts = fn(&Scene) -> Vec<Value>;
 
@@ -77,11 +88,18 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("sms/page.txt", |s| {
         vec![
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
-                   "text": QUOTE, "link": link(s), "code": 12}),
+                   "text": QUOTE, "call": null, "link": link(s), "code": 12}),
             json!({"urgent": true, "who": "Margaret (via daughter Sian)", "service": s.service.name,
-                   "discharged": "27 Nov", "text": "Mum has chest pain and is very pale", "link": link(s), "code": 12}),
+                   "discharged": "27 Nov", "text": "Mum has chest pain and is very pale", "call": null, "link": link(s), "code": 12}),
             json!({"urgent": false, "who": "Unknown sender ending 0999", "service": "out-of-hours service",
-                   "discharged": null, "text": "Is anyone there?", "link": link(s), "code": 7}),
+                   "discharged": null, "text": "Is anyone there?", "call": null, "link": link(s), "code": 7}),
+            // Concerns a phone call opened.
+            json!({"urgent": false, "who": "Margaret (via daughter Sian)", "service": s.service.name, "discharged": "27 Nov",
+                   "text": "", "call": "voicemail", "link": link(s), "code": 12}),
+            json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+                   "text": "Mum's leg is red and hot", "call": "voicemail", "link": link(s), "code": 12}),
+            json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+                   "text": "", "call": "call_back", "link": link(s), "code": 12}),
         ]
     }),
     ("sms/forward.txt", |s| {
@@ -134,6 +152,44 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     // To Twilio: what a caller hears.
     ("twiml/empty.xml", |_| vec![json!({})]),
+    ("twiml/answer.xml", |s| {
+        vec![
+            json!({"service": s.service.patient_name, "dial": dial(s, 1, 20), "again": false, "call": CALL,
+                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
+            json!({"service": s.trust, "dial": null, "again": false, "call": CALL,
+                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
+        ]
+    }),
+    ("twiml/next.xml", |s| {
+        vec![
+            json!({"dial": dial(s, 2, 10), "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE}),
+            json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE}),
+        ]
+    }),
+    ("twiml/still_trying.xml", |s| {
+        vec![
+            json!({"dial": dial(s, 2, 20), "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE}),
+            json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE}),
+        ]
+    }),
+    ("twiml/screen.xml", |s| {
+        ["patient", "carer", "unknown"]
+            .iter()
+            .map(|who| json!({"who": who, "service": s.service.name, "query": QUERY, "base": BASE}))
+            .collect()
+    }),
+    ("twiml/connect.xml", |_| vec![json!({})]),
+    ("twiml/hang_up.xml", |_| {
+        vec![json!({"taken_by_another": false}), json!({"taken_by_another": true})]
+    }),
+    ("twiml/taken.xml", |_| vec![json!({})]),
+    ("twiml/message_left.xml", |_| vec![json!({})]),
+    ("twiml/no_message.xml", |_| vec![json!({})]),
+    ("twiml/unavailable.xml", |_| vec![json!({})]),
     // Pages behind a page's link, and what the link shows when it cannot.
     ("pages/concern.html", |s| {
         let timeline = json!([

@@ -101,6 +101,9 @@ async fn take_in(
             let enrolment = parts.enrolment_of(&c).await?;
             advance::event(parts, &mut c, enrolment.as_ref(), event, now, &mut change).await?;
         }
+        InboundKind::Call { call, from, step } => {
+            super::calls::step(parts, &call, &from, step, now, &mut change).await?;
+        }
         InboundKind::Status {
             message_id,
             status,
@@ -193,6 +196,7 @@ async fn sender_message(
         text: body.clone(),
         escalation: Escalation::new(red_flag.is_some()),
         pictures_explained: false,
+        calls: Vec::new(),
         version: 0,
     };
     record(

@@ -26,6 +26,7 @@
 //! only wires them to the store, the rota and the SMS sender.
 
 mod advance;
+mod calls;
 mod dispatch;
 mod intake;
 mod render;

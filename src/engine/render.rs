@@ -260,6 +260,7 @@ impl Renderer<'_> {
                 service => self.staff_facing_service(concern),
                 discharged,
                 text => quote(&concern.text),
+                call => concern.opened_by_call(),
                 link => self.links.link(concern.id, &staff.id, now),
                 code,
             },
@@ -408,12 +409,16 @@ impl Renderer<'_> {
                 .templates
                 .render("sms/resolved.txt", minijinja::context! { name, role })?,
         };
+        // A caller from a landline is told on the phone, not by a text it cannot read.
+        let texts_sender = concern.opened_by_call().is_none() || concern.sender.can_text();
         if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment) {
-            change.outbox.push(sender_text(concern, body.clone()));
+            if texts_sender {
+                change.outbox.push(sender_text(concern, body.clone()));
+            }
             change
                 .outbox
                 .push(notice_to(concern.id, &e.patient.phone, body, "patient"));
-        } else {
+        } else if texts_sender {
             change.outbox.push(sender_text(concern, body));
         }
         Ok(())

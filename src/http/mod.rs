@@ -15,6 +15,7 @@ mod pages;
 mod security;
 pub mod serve;
 mod twilio;
+mod voice;
 
 use std::sync::Arc;
 
@@ -63,6 +64,7 @@ pub fn router(state: AppState, limits: &serve::Limits) -> Router {
     Router::new()
         .merge(health::router())
         .merge(twilio::router())
+        .merge(voice::router())
         .merge(pages::router())
         .nest("/api/v1", oncall::router().merge(enrolments::router()).merge(concerns::router()))
         .fallback(|| async { ApiError::NotFound("no such page: see README.md for the API".to_owned()) })

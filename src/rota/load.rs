@@ -200,6 +200,7 @@ struct RawService {
     out_of_hours: Vec<Spanned<RawLevel>>,
     #[serde(default)]
     repeat_chain: u32,
+    live_for: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -648,7 +649,18 @@ impl Compiler<'_> {
                 format!("service {id} has in-hours levels but hours = \"none\", so they would never be used: give it working hours, or delete its in_hours levels"),
             );
         }
+        let live_for = match &raw.live_for {
+            None => Some(Duration::from_secs(super::DEFAULT_LIVE_FOR.num_seconds() as u64)),
+            Some(l) => match humantime::parse_duration(l.get_ref()) {
+                Ok(d) if d >= Duration::from_secs(20) && d <= Duration::from_secs(600) => Some(d),
+                _ => {
+                    self.report(&Src { file, span: l.span() }, format!("live_for = {:?}: write how long a caller may wait for a person before leaving a message, between \"20s\" and \"10m\", like \"90s\"", l.get_ref()));
+                    None
+                }
+            },
+        };
         Some(Service {
+            live_for: live_for?,
             patient_name: raw.patient_name.unwrap_or_else(|| raw.name.clone()),
             name: raw.name,
             id,

@@ -107,6 +107,19 @@ pub enum InboundKind {
         /// "accept" or "pass".
         action: String,
     },
+    /// One step of a phone call to our number (see [`crate::voice`]).
+    Call {
+        /// Twilio's `CallSid` of the caller's call.
+        call: String,
+        /// The caller's number as Twilio gives it, when the step's request
+        /// carries it (a callee's screen does not: intake reads it from the
+        /// call's first step).
+        #[serde(default)]
+        from: String,
+        /// What happened.
+        #[serde(flatten)]
+        step: crate::voice::CallStep,
+    },
     /// A delivery report for a message we sent.
     Status {
         /// The provider's id of our message.
@@ -614,6 +627,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Record an inbound item durably; `false` if its key was seen before (a provider retry).
     fn record_inbound(&self, item: &Inbound) -> StoreResult<bool>;
+    /// The inbound item stored under `key`, processed or not (until a
+    /// purge removes it): how one step of a phone call finds what an
+    /// earlier step of the same call recorded.
+    fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>>;
     /// Inbound items not yet processed, oldest first, whether claimed or not.
     ///
     /// Single-node only, and on its way out (use [`Store::claim_inbound`]):
