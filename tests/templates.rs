@@ -184,7 +184,10 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     ("twiml/connect.xml", |_| vec![json!({})]),
     ("twiml/hang_up.xml", |_| {
-        vec![json!({"taken_by_another": false}), json!({"taken_by_another": true})]
+        vec![
+            json!({"taken_by_another": false}),
+            json!({"taken_by_another": true}),
+        ]
     }),
     ("twiml/taken.xml", |_| vec![json!({})]),
     ("twiml/message_left.xml", |_| vec![json!({})]),

@@ -72,7 +72,11 @@ async fn caller(parts: &Parts, call: &str, from: &str) -> anyhow::Result<Option<
         Err(why) => {
             // A withheld number cannot be called back; the call was still
             // put through to whoever could be reached.
-            tracing::warn!(call, reason = why.as_str(), "call from a number nobody can call back: no concern opened");
+            tracing::warn!(
+                call,
+                reason = why.as_str(),
+                "call from a number nobody can call back: no concern opened"
+            );
             Ok(None)
         }
     }
@@ -146,10 +150,15 @@ async fn concluded(
             }
             None => {
                 let label = concern.party.label();
-                record(change, concern.id, now, TimelineEvent::Received {
-                    from: label,
-                    text: words.to_owned(),
-                });
+                record(
+                    change,
+                    concern.id,
+                    now,
+                    TimelineEvent::Received {
+                        from: label,
+                        text: words.to_owned(),
+                    },
+                );
                 Event::Message {
                     text: words.to_owned(),
                 }
@@ -173,7 +182,18 @@ async fn concluded(
     record(change, concern.id, now, entry);
     let event = match taken_by {
         Some(by) => Event::Accept { by },
-        None => Event::Open,
+        None => {
+            // The call is the concern's first message, as a text would be.
+            let words = words_for(&concern.calls[0].outcome).to_owned();
+            let from = concern.party.label();
+            record(
+                change,
+                concern.id,
+                now,
+                TimelineEvent::Received { from, text: words },
+            );
+            Event::Open
+        }
     };
     advance::event(parts, &mut concern, enrolment.as_ref(), event, now, change).await
 }
@@ -206,7 +226,10 @@ async fn transcribed(
             Some(CallOutcome::Voicemail { .. })
         )
     }) else {
-        tracing::info!(call, "transcription for a message whose concern is closed or unknown; not added");
+        tracing::info!(
+            call,
+            "transcription for a message whose concern is closed or unknown; not added"
+        );
         return Ok(());
     };
     let Some(text) = text else {
@@ -221,10 +244,23 @@ async fn transcribed(
         concern.text = text.clone();
     }
     let label = concern.party.label();
-    record(change, concern.id, now, TimelineEvent::Received {
-        from: format!("{label}, voicemail transcribed"),
-        text: text.clone(),
-    });
+    record(
+        change,
+        concern.id,
+        now,
+        TimelineEvent::Received {
+            from: format!("{label}, voicemail transcribed"),
+            text: text.clone(),
+        },
+    );
     let enrolment = parts.enrolment_of(&concern).await?;
-    advance::event(parts, &mut concern, enrolment.as_ref(), Event::Message { text }, now, change).await
+    advance::event(
+        parts,
+        &mut concern,
+        enrolment.as_ref(),
+        Event::Message { text },
+        now,
+        change,
+    )
+    .await
 }

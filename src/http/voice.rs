@@ -248,7 +248,11 @@ async fn answer(State(state): State<AppState>, form: Signed) -> Response {
     let greeting = minijinja::context! {
         service => service_words(&state, ctx.service.as_ref()),
     };
-    twiml(&state, "twiml/answer.xml", minijinja::context! { ..greeting, ..next })
+    twiml(
+        &state,
+        "twiml/answer.xml",
+        minijinja::context! { ..greeting, ..next },
+    )
 }
 
 async fn screen(
@@ -382,11 +386,7 @@ async fn no_message(State(state): State<AppState>, form: Signed) -> Response {
 fn stored(state: &AppState, stored: Option<bool>) -> Response {
     match stored {
         Some(_) => twiml(state, "twiml/empty.xml", minijinja::context! {}),
-        None => (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "try again",
-        )
-            .into_response(),
+        None => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "try again").into_response(),
     }
 }
 

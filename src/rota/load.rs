@@ -650,7 +650,9 @@ impl Compiler<'_> {
             );
         }
         let live_for = match &raw.live_for {
-            None => Some(Duration::from_secs(super::DEFAULT_LIVE_FOR.num_seconds() as u64)),
+            None => Some(Duration::from_secs(
+                super::DEFAULT_LIVE_FOR.num_seconds() as u64
+            )),
             Some(l) => match humantime::parse_duration(l.get_ref()) {
                 Ok(d) if d >= Duration::from_secs(20) && d <= Duration::from_secs(600) => Some(d),
                 _ => {

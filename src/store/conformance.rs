@@ -71,7 +71,10 @@ pub fn inbound_is_recorded_once_and_stays_pending_until_processed(store: Arc<dyn
         "a retry is not a new message"
     );
     assert!(store.record_inbound(&sms("SM2", "+447700900124")).unwrap());
-    assert_eq!(store.inbound("SM2").unwrap(), Some(sms("SM2", "+447700900124")));
+    assert_eq!(
+        store.inbound("SM2").unwrap(),
+        Some(sms("SM2", "+447700900124"))
+    );
     assert_eq!(store.inbound("SM3").unwrap(), None);
     let pending = store.pending_inbound(10).unwrap();
     assert_eq!(

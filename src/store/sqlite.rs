@@ -1159,7 +1159,11 @@ impl Store for SqliteStore {
         let key = key.to_owned();
         self.read(move |c| {
             let data: Option<String> = c
-                .query_row("SELECT data FROM inbound WHERE key = ?1", params![key], |r| r.get(0))
+                .query_row(
+                    "SELECT data FROM inbound WHERE key = ?1",
+                    params![key],
+                    |r| r.get(0),
+                )
                 .optional()?;
             Ok(data)
         })?

@@ -189,7 +189,12 @@ impl Line {
     /// when a call that began at `started` reaches `now`; `None` when the
     /// caller should be asked for a message (no time left, or nobody left
     /// who takes calls).
-    pub fn next_ring(&self, after: usize, started: Instant, now: Instant) -> Option<(usize, TimeDelta)> {
+    pub fn next_ring(
+        &self,
+        after: usize,
+        started: Instant,
+        now: Instant,
+    ) -> Option<(usize, TimeDelta)> {
         next_ring(&self.levels, self.live_for, after, started, now)
     }
 }
@@ -250,7 +255,11 @@ mod tests {
 
     #[test]
     fn each_level_rings_for_twenty_seconds_until_the_caller_has_waited_live_for() {
-        let levels = vec![vec![callee("07700 900113")], vec![], vec![callee("07700 900121")]];
+        let levels = vec![
+            vec![callee("07700 900113")],
+            vec![],
+            vec![callee("07700 900121")],
+        ];
         let start = at("2026-11-29T02:10:00Z");
         let live_for = TimeDelta::seconds(90);
         assert_eq!(
@@ -282,10 +291,20 @@ mod tests {
     #[test]
     fn each_step_has_its_own_key_and_a_dial_one_per_level() {
         assert_eq!(
-            step_key("CA1", &CallStep::Dialled { level: 2, status: "no-answer".into() }.name()),
+            step_key(
+                "CA1",
+                &CallStep::Dialled {
+                    level: 2,
+                    status: "no-answer".into()
+                }
+                .name()
+            ),
             "call:CA1:dialled:2"
         );
-        assert_eq!(step_key("CA1", &CallStep::NoMessage.name()), "call:CA1:no-message");
+        assert_eq!(
+            step_key("CA1", &CallStep::NoMessage.name()),
+            "call:CA1:no-message"
+        );
         assert!(call_ended("no-answer") && !call_ended("ringing") && !call_ended("in-progress"));
     }
 }

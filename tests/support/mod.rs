@@ -3,4 +3,5 @@
 
 pub mod fake_twilio;
 pub mod nightingale;
+pub mod phone;
 pub mod redis_server;

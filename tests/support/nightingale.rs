@@ -252,6 +252,21 @@ impl TestApp {
         self.post_sms_webhook(&params).await
     }
 
+    /// `from` phones our number: Twilio answers and posts the voice
+    /// webhook; the call is then played with the returned driver.
+    pub async fn phone(&self, from: &str) -> super::phone::Call {
+        let sid = format!("CA{}", &self.twilio.new_sid()[2..]);
+        super::phone::Call::place(
+            &self.twilio,
+            &self.address,
+            PUBLIC_URL,
+            &sid,
+            from,
+            OUR_NUMBER,
+        )
+        .await
+    }
+
     /// Post an inbound-SMS webhook, signed as Twilio signs it.
     pub async fn post_sms_webhook(&self, params: &[(String, String)]) -> reqwest::Response {
         self.twilio

@@ -1,0 +1,373 @@
+//! Patients and carers who phone: every call reaches a person or becomes a
+//! concern someone is paged for; none is lost. Calls are played by the
+//! driver in `support::phone`, which posts Twilio's webhooks in order and
+//! follows the TwiML answered.
+
+use chrono::Duration;
+
+use crate::night::timeline_events as entries;
+use crate::support::nightingale::{MARGARET, OUR_NUMBER, PUBLIC_URL, SIAN, STRANGER, TestApp};
+
+// Cardiology Ward 7's chain early on Sunday 29 November (`rota who`).
+const DAFYDD: &str = "+447700900114"; // cardiology registrar, level 1
+const ELEANOR: &str = "+447700900121"; // consultant cardiologist, level 2
+const TARA: &str = "+447700900401"; // senior clinician, level 3
+const QUENTIN: &str = "+447700900501"; // site duty manager, the trust fallback
+
+const SUNDAY_0210: &str = "2026-11-29T02:10";
+
+/// The only concern there is, as the API shows it.
+async fn the_concern(app: &TestApp) -> serde_json::Value {
+    let list: serde_json::Value = app.get("/api/v1/concerns").await.json().await.unwrap();
+    let concerns = list["concerns"].as_array().unwrap();
+    assert_eq!(concerns.len(), 1, "one concern: {list:#}");
+    app.concern(concerns[0]["id"].as_str().unwrap()).await
+}
+
+async fn concern_count(app: &TestApp) -> usize {
+    let list: serde_json::Value = app.get("/api/v1/concerns").await.json().await.unwrap();
+    list["concerns"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn a_carer_who_phones_hears_999_first_then_the_service_and_a_registrar_takes_the_call_live() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+
+    // 02:10 Sunday: Siân phones about her mother.
+    let mut call = app.phone(SIAN).await;
+    let words = call.heard.words();
+    assert!(
+        words.starts_with("If this is an emergency, hang up now and dial 999."),
+        "999 comes first: {words}"
+    );
+    assert!(
+        words.contains("You have reached the heart team at Riverside Hospital."),
+        "{words}"
+    );
+    assert_eq!(call.heard.numbers_rung(), [DAFYDD], "level 1 is rung");
+    assert_eq!(call.heard.dial().1, 20, "for twenty seconds");
+
+    // Dafydd answers and hears who is calling before anything connects.
+    app.clock.advance(Duration::seconds(8));
+    let screened = call.callee_answers(DAFYDD, Some("1")).await;
+    assert!(
+        screened
+            .screen
+            .words()
+            .starts_with("A carer of a patient of Cardiology Ward 7 is calling through Nightingale. Press 1 to take the call."),
+        "{}",
+        screened.screen.words()
+    );
+    assert!(screened.connected, "pressing 1 puts him through");
+    assert!(
+        call.heard.words().contains(
+            "Nothing more is needed unless the person you spoke to asked you to do something"
+        ),
+        "{}",
+        call.heard.words()
+    );
+    assert!(call.heard.hangs_up());
+    assert_eq!(call.hang_up().await.status(), 200);
+    app.settle().await;
+
+    // A concern already accepted by Dafydd, with the call on its timeline.
+    let concern = the_concern(&app).await;
+    assert_eq!(concern["status"], "accepted", "{concern:#}");
+    let calls = entries(&concern, "call");
+    assert_eq!(calls.len(), 1, "{concern:#}");
+    assert_eq!(
+        (&calls[0]["outcome"], &calls[0]["name"]),
+        (&"live".into(), &"Dafydd Evans".into())
+    );
+    assert_eq!(entries(&concern, "accepted")[0]["name"], "Dafydd Evans");
+    // Siân (a mobile) and Margaret are told who has it, by text.
+    let to_sian = app.twilio.messages_to(SIAN);
+    assert!(
+        to_sian.last().unwrap().body.contains("Dafydd Evans"),
+        "{to_sian:#?}"
+    );
+    assert!(
+        app.twilio
+            .messages_to(MARGARET)
+            .last()
+            .unwrap()
+            .body
+            .contains("Dafydd Evans")
+    );
+    // Nobody was paged by text for a call already taken.
+    assert!(app.twilio.messages_to(ELEANOR).is_empty());
+}
+
+#[tokio::test]
+async fn a_screen_answered_by_voicemail_never_connects_and_the_next_level_is_rung() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+
+    let mut call = app.phone(MARGARET).await;
+    // Dafydd's phone goes to his voicemail, which presses nothing.
+    app.clock.advance(Duration::seconds(15));
+    let screened = call.callee_answers(DAFYDD, None).await;
+    assert!(!screened.connected);
+    assert!(
+        screened
+            .screen
+            .words()
+            .starts_with("A patient of Cardiology Ward 7 is calling")
+    );
+    // The caller is still waiting: level 2 is rung.
+    assert_eq!(call.heard.numbers_rung(), [ELEANOR]);
+    assert!(
+        call.heard
+            .words()
+            .contains("We are still trying to reach someone. Please hold.")
+    );
+
+    // A key other than 1 does not connect either.
+    app.clock.advance(Duration::seconds(10));
+    let screened = call.callee_answers(ELEANOR, Some("2")).await;
+    assert!(!screened.connected);
+    assert_eq!(call.heard.numbers_rung(), [TARA]);
+}
+
+#[tokio::test]
+async fn sunday_0210_nobody_takes_it_live_the_carer_leaves_a_message_and_it_is_paged_as_a_voicemail()
+ {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+
+    let mut call = app.phone(SIAN).await;
+    // Each level rings for twenty seconds; nobody answers.
+    for (who, status) in [
+        (DAFYDD, "no-answer"),
+        (ELEANOR, "busy"),
+        (TARA, "no-answer"),
+        (QUENTIN, "no-answer"),
+    ] {
+        assert_eq!(call.heard.numbers_rung(), [who]);
+        app.clock.advance(Duration::seconds(20));
+        call.dial_ends(status).await;
+    }
+    // Eighty seconds gone, ten left of live_for: not enough to ring again.
+    let words = call.heard.words();
+    assert!(
+        words.contains("Please leave a message after the tone."),
+        "{words}"
+    );
+    assert!(!call.heard.dials());
+
+    app.clock.advance(Duration::seconds(40));
+    let words = call
+        .leave_message("RE0123456789abcdef0123456789abcdef", 35)
+        .await
+        .words();
+    assert!(words.contains("We have your message"), "{words}");
+    assert!(call.heard.hangs_up());
+    call.hang_up().await;
+    app.settle().await;
+
+    // A concern paged like a text, saying there is a voicemail.
+    let concern = the_concern(&app).await;
+    assert_eq!(concern["status"], "open");
+    let page = app.twilio.messages_to(DAFYDD);
+    assert_eq!(page.len(), 1, "{page:#?}");
+    assert!(
+        page[0].body.contains("Margaret (via daughter Sian) - Cardiology Ward 7, discharged 29 Nov: phoned and left a voicemail."),
+        "{}",
+        page[0].body
+    );
+    // The caller heard it all on the phone: no "we got your message" text.
+    assert!(
+        app.twilio
+            .messages_to(SIAN)
+            .iter()
+            .all(|m| !m.body.contains("received"))
+    );
+
+    // Four minutes later the transcription arrives: sent on to Dafydd,
+    // and the concern's words.
+    app.clock.advance(Duration::minutes(4));
+    let response = call
+        .transcription(Some("Mum's leg is red and hot and she has a temperature"))
+        .await;
+    assert_eq!(response.status(), 200);
+    app.settle().await;
+    let forwarded = app.twilio.messages_to(DAFYDD);
+    assert_eq!(
+        forwarded.len(),
+        2,
+        "{forwarded:#?} {:#}",
+        the_concern(&app).await
+    );
+    assert!(
+        forwarded[1].body.contains("Mum's leg is red and hot"),
+        "{}",
+        forwarded[1].body
+    );
+    let concern = the_concern(&app).await;
+    assert_eq!(
+        concern["text"],
+        "Mum's leg is red and hot and she has a temperature"
+    );
+    assert_eq!(
+        concern_count(&app).await,
+        1,
+        "the call's end opened nothing more"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_while_ringing_becomes_a_concern_to_call_back() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+
+    let mut call = app.phone(MARGARET).await;
+    app.clock.advance(Duration::seconds(12));
+    // Margaret gives up while Dafydd's phone rings.
+    assert_eq!(call.hang_up().await.status(), 200);
+    app.settle().await;
+
+    let concern = the_concern(&app).await;
+    assert_eq!(concern["status"], "open");
+    let page = app.twilio.messages_to(DAFYDD);
+    assert_eq!(page.len(), 1);
+    assert!(
+        page[0].body.contains("Margaret - Cardiology Ward 7, discharged 29 Nov: phoned and reached nobody. Please call them back."),
+        "{}",
+        page[0].body
+    );
+    // Nobody answers the page: it escalates as a text would.
+    app.advance(Duration::minutes(10)).await;
+    app.advance(Duration::minutes(10)).await;
+    assert_eq!(
+        app.twilio.messages_to(ELEANOR).len(),
+        1,
+        "level 2 paged after level 1 twice"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_silent_at_the_tone_is_called_back_and_twilio_retries_open_nothing_twice() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+
+    let mut call = app.phone(MARGARET).await;
+    app.clock.advance(Duration::seconds(95));
+    call.dial_ends("no-answer").await;
+    assert!(
+        call.heard
+            .words()
+            .contains("Please leave a message after the tone.")
+    );
+    let words = call.silent_at_tone().await.words();
+    assert!(
+        words.contains("The person on call will call you back on this number")
+            && words.contains("call NHS 111"),
+        "{words}"
+    );
+    // Twilio posts the end of the call, and retries it.
+    call.hang_up().await;
+    call.hang_up().await;
+    app.settle().await;
+    assert_eq!(concern_count(&app).await, 1);
+    assert_eq!(app.twilio.messages_to(DAFYDD).len(), 1);
+}
+
+#[tokio::test]
+async fn a_caller_nightingale_does_not_know_reaches_the_trust_fallback() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    let mut call = app.phone(STRANGER).await;
+    let words = call.heard.words();
+    assert!(words.starts_with("If this is an emergency, hang up now and dial 999."));
+    assert!(
+        words.contains("You have reached Riverside NHS Foundation Trust (demo)."),
+        "{words}"
+    );
+    assert_eq!(call.heard.numbers_rung(), [QUENTIN]);
+
+    app.clock.advance(Duration::seconds(5));
+    let screened = call.callee_answers(QUENTIN, None).await;
+    assert!(
+        screened
+            .screen
+            .words()
+            .starts_with("A caller Nightingale does not know is calling through Nightingale."),
+        "{}",
+        screened.screen.words()
+    );
+    // Nobody else: a message.
+    assert!(
+        call.heard
+            .words()
+            .contains("Please leave a message after the tone.")
+    );
+    call.leave_message("RE00000000000000000000000000000abc", 20)
+        .await;
+    call.hang_up().await;
+    app.settle().await;
+
+    let page = app.twilio.messages_to(QUENTIN);
+    assert_eq!(page.len(), 1);
+    assert!(
+        page[0].body.contains("phoned and left a voicemail."),
+        "{}",
+        page[0].body
+    );
+    let concern = the_concern(&app).await;
+    assert_eq!(concern["service"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn when_the_store_cannot_be_written_the_caller_hears_111_and_999_never_silence() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    // Another process holds the store's write lock: nothing can be stored.
+    let other = rusqlite::Connection::open(app.store_path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let call = app.phone(MARGARET).await;
+    assert_eq!(
+        call.heard.words(),
+        "Sorry, this line is not working just now. Please call NHS 111. In an emergency, hang up and dial 999."
+    );
+    assert!(call.heard.hangs_up());
+    other.execute_batch("ROLLBACK").unwrap();
+}
+
+#[tokio::test]
+async fn a_voice_webhook_not_signed_by_twilio_is_refused_and_a_retried_answer_is_the_same() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    let params = vec![
+        ("CallSid".to_owned(), "CA1".to_owned()),
+        ("From".to_owned(), MARGARET.to_owned()),
+        ("To".to_owned(), OUR_NUMBER.to_owned()),
+    ];
+    let forged = app
+        .twilio
+        .post_with_signature(
+            &format!("{}/twilio/voice", app.address),
+            &params,
+            Some("forged"),
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+
+    let call = app.phone(MARGARET).await;
+    let again = call
+        .post(
+            &format!("{PUBLIC_URL}/twilio/voice"),
+            vec![
+                ("CallSid".to_owned(), call.sid.clone()),
+                ("From".to_owned(), MARGARET.to_owned()),
+                ("To".to_owned(), OUR_NUMBER.to_owned()),
+            ],
+        )
+        .await;
+    assert_eq!(again.numbers_rung(), call.heard.numbers_rung());
+    app.settle().await;
+    assert_eq!(app.pending_inbound().len(), 0);
+}
