@@ -355,11 +355,18 @@ impl fmt::Display for TimelineEvent {
                 to,
                 status,
                 error_code,
-                ..
-            } => match error_code {
-                Some(code) => write!(f, "Text to {to}: {status} (error {code})"),
-                None => write!(f, "Text to {to}: {status}"),
-            },
+                purpose,
+            } => {
+                let what = if purpose == "call_page" {
+                    "Call"
+                } else {
+                    "Text"
+                };
+                match error_code {
+                    Some(code) => write!(f, "{what} to {to}: {status} (error {code})"),
+                    None => write!(f, "{what} to {to}: {status}"),
+                }
+            }
             TimelineEvent::Escalated { to, reason } => write!(f, "Escalated to {to}: {reason}"),
             TimelineEvent::Passed { name, .. } => write!(f, "{name} passed it on"),
             TimelineEvent::Accepted { name, .. } => write!(f, "Accepted by {name}"),

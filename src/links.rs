@@ -44,6 +44,15 @@ pub enum LinkError {
 }
 
 impl LinkSigner {
+    /// The URL Twilio fetches a call page's words from when it is answered
+    /// (signed by Twilio, like every webhook, so it needs no signature of ours).
+    pub fn call_page_url(&self, concern: ConcernId, staff: &Id, step: u64) -> String {
+        format!(
+            "{}/twilio/voice/page?concern={concern}&staff={staff}&step={step}",
+            self.public_url
+        )
+    }
+
     /// A signer with `secret`, making links under `public_url`.
     pub fn new(secret: Vec<u8>, public_url: &str) -> Self {
         Self {

@@ -48,6 +48,9 @@ pub const REQUIRED: &[&str] = &[
     "twiml/message_left.xml",
     "twiml/no_message.xml",
     "twiml/unavailable.xml",
+    "twiml/page.xml",
+    "twiml/page_again.xml",
+    "twiml/page_done.xml",
     "pages/concern.html",
     "pages/message.html",
 ];

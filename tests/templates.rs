@@ -36,6 +36,7 @@ struct Scene<'a> {
 const CALL: &str = "CA0123456789abcdef0123456789abcdef";
 const QUERY: &str = "who=carer&started=1764382200000&service=cardiology-ward-7";
 const BASE: &str = "https://nightingale.example.nhs.uk";
+const PAGE_QUERY: &str = "concern=0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f&staff=chen-li&step=1";
 
 /// A `<Dial>` of one level: the clinician on call.
 fn dial(s: &Scene, level: usize, seconds: u32) -> Value {
@@ -193,6 +194,39 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("twiml/message_left.xml", |_| vec![json!({})]),
     ("twiml/no_message.xml", |_| vec![json!({})]),
     ("twiml/unavailable.xml", |_| vec![json!({})]),
+    // To a clinician answering a page by phone.
+    ("twiml/page.xml", |s| {
+        let page = |who: &str, call: Option<&str>, text: &str| {
+            json!({"failed": false, "open": true, "taken_by": null, "service": s.service.name, "who": who,
+                   "call": call, "text": text, "query": PAGE_QUERY, "base": BASE})
+        };
+        vec![
+            page("Margaret", None, MESSAGE),
+            page("Margaret (via daughter Sian)", Some("voicemail"), ""),
+            page(
+                "Margaret (via daughter Sian)",
+                Some("voicemail"),
+                "Mum's leg is red and hot",
+            ),
+            page("Unknown sender ending 0999", Some("call_back"), ""),
+            json!({"failed": false, "open": false, "taken_by": s.clinician.name, "service": s.service.name,
+                   "who": "Margaret", "call": null, "text": MESSAGE, "query": PAGE_QUERY, "base": BASE}),
+            json!({"failed": false, "open": false, "taken_by": null, "service": s.service.name,
+                   "who": "Margaret", "call": null, "text": MESSAGE, "query": PAGE_QUERY, "base": BASE}),
+            json!({"failed": true, "open": false, "taken_by": null, "service": null, "who": null,
+                   "call": null, "text": null, "query": null, "base": BASE}),
+        ]
+    }),
+    ("twiml/page_again.xml", |_| {
+        vec![json!({"query": PAGE_QUERY, "base": BASE})]
+    }),
+    ("twiml/page_done.xml", |_| {
+        vec![
+            json!({"stored": true, "accepted": true}),
+            json!({"stored": true, "accepted": false}),
+            json!({"stored": false, "accepted": true}),
+        ]
+    }),
     // Pages behind a page's link, and what the link shows when it cannot.
     ("pages/concern.html", |s| {
         let timeline = json!([

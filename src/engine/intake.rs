@@ -8,7 +8,7 @@
 //! [`reply::parse`], the red-flag list — and what follows by the state
 //! machine; this module only puts them in order.
 
-use crate::channels::{OptOutWord, delivery_failed};
+use crate::channels::{OptOutWord, call_failed, delivery_failed};
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
 use crate::directory::{PhoneNumber, Staff, clean_text};
@@ -312,7 +312,12 @@ async fn delivery_report(
         error_code,
     };
     record(change, concern_id, now, delivery);
-    if delivery_failed(status) && item.message.purpose == Purpose::Page {
+    let failed = match item.message.purpose {
+        Purpose::Page => delivery_failed(status),
+        Purpose::CallPage => call_failed(status),
+        _ => false,
+    };
+    if failed {
         advance::page_failed(parts, &item, now, change).await?;
     }
     Ok(())

@@ -197,6 +197,12 @@ impl Engine {
         }
     }
 
+    /// Place call pages through `caller` (by default they are only recorded).
+    pub fn with_caller(mut self, caller: Arc<dyn crate::channels::CallPlacer>) -> Self {
+        self.dispatch = self.dispatch.with_caller(caller);
+        self
+    }
+
     /// Remove what people wrote from concerns resolved more than `retention`
     /// ago (checked hourly); who was paged and who accepted is kept.
     pub fn with_retention(mut self, retention: TimeDelta) -> Self {

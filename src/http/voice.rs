@@ -15,6 +15,18 @@
 //! - `POST /twilio/voice/status`: the call's status callback (set on the
 //!   number in Twilio's console; see docs/deploy.md).
 //!
+//! And a page by phone to a clinician (`Calls.json`, placed by the outbox):
+//!
+//! - `POST /twilio/voice/page`: the call is answered. A machine (Twilio's
+//!   `AnsweredBy`) has not reached a person: the page fails over, like an
+//!   undelivered text. A person hears the service, the patient's first
+//!   name and the concern (its words, or "a voicemail"): 1 accepts, 2
+//!   passes, * repeats.
+//! - `POST /twilio/voice/page/key`: their key, stored as a tap on the
+//!   page's link would be.
+//! - `POST /twilio/voice/page/status`: the call's progress, on the timeline
+//!   (busy, no answer and failed fail over).
+//!
 //! Every request is signed like an SMS webhook ([`super::twilio::Signed`])
 //! and each step is stored under `call:SID:STEP` before it is answered
 //! ([`crate::voice::CallStep`]), so a retry is recognised and a message is
@@ -38,6 +50,7 @@ use serde::Serialize;
 use super::AppState;
 use super::twilio::Signed;
 use crate::clock::Instant;
+use crate::concern::ConcernId;
 use crate::directory::{Id, Party, PhoneNumber};
 use crate::store::{Inbound, InboundKind};
 use crate::voice::{CallStep, CallerKind, Line, MESSAGE_SECONDS, call_ended, step_key};
@@ -57,6 +70,9 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice/no-message", post(no_message))
         .route("/twilio/voice/transcription", post(transcription))
         .route("/twilio/voice/status", post(status))
+        .route("/twilio/voice/page", post(call_page))
+        .route("/twilio/voice/page/key", post(call_page_key))
+        .route("/twilio/voice/page/status", post(call_page_status))
 }
 
 /// What every step of a call knows of it, carried in the URLs we give Twilio.
@@ -413,5 +429,146 @@ async fn status(State(state): State<AppState>, form: Signed) -> Response {
         status: status.to_owned(),
     };
     let stored_step = record(&state, call, from, step).await;
+    stored(&state, stored_step)
+}
+
+/// The concern, clinician and step a call page is about, from its URL.
+fn page_query(query: &HashMap<String, String>) -> Option<(ConcernId, Id, String)> {
+    Some((
+        query.get("concern")?.parse().ok()?,
+        Id::parse(query.get("staff")?).ok()?,
+        query.get("step").cloned().unwrap_or_default(),
+    ))
+}
+
+/// Record a call page's status as a delivery report on its outbox item.
+async fn page_status(
+    state: &AppState,
+    call: &str,
+    status: &str,
+    error_code: Option<u32>,
+) -> Option<bool> {
+    let item = Inbound {
+        key: format!("status:{call}:{status}"),
+        kind: InboundKind::Status {
+            message_id: call.to_owned(),
+            status: status.to_owned(),
+            error_code,
+        },
+        received_at: state.clock.now(),
+    };
+    match state.ops.record_inbound(item).await {
+        Ok(new) => Some(new),
+        Err(e) => {
+            tracing::error!(error = %e, "call page status not stored");
+            None
+        }
+    }
+}
+
+async fn call_page(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    form: Signed,
+) -> Response {
+    let hang_up = || twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
+    let Some((concern_id, staff, step)) = page_query(&query) else {
+        return hang_up();
+    };
+    let answered_by = self::form(&form, "AnsweredBy");
+    if answered_by.starts_with("machine") || answered_by == "fax" {
+        // A voicemail greeting is not a person: the page fails over.
+        page_status(&state, self::form(&form, "CallSid"), "machine", None).await;
+        return hang_up();
+    }
+    let found = match state.ops.concern(concern_id).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "call page: concern not read");
+            return twiml(
+                &state,
+                "twiml/page.xml",
+                minijinja::context! { failed => true },
+            );
+        }
+    };
+    let Some((concern, _, enrolment)) = found else {
+        return hang_up();
+    };
+    let service = service_name(&state, concern.service.as_ref());
+    let taken_by = match &concern.escalation.status {
+        crate::escalation::Status::Accepted { by, .. } => Some(by.name.clone()),
+        _ => None,
+    };
+    twiml(
+        &state,
+        "twiml/page.xml",
+        minijinja::context! {
+            open => concern.escalation.is_open(),
+            taken_by,
+            service,
+            who => crate::templates::who(&concern, enrolment.as_ref()),
+            call => concern.opened_by_call(),
+            text => concern.text,
+            query => format!("concern={concern_id}&staff={staff}&step={step}"),
+        },
+    )
+}
+
+async fn call_page_key(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    form: Signed,
+) -> Response {
+    let Some((concern, staff, step)) = page_query(&query) else {
+        return twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
+    };
+    let action = match self::form(&form, "Digits") {
+        "1" => crate::escalation::reply::LinkAction::Accept,
+        "2" => crate::escalation::reply::LinkAction::Pass,
+        // "*" or anything else: hear the page again.
+        _ => {
+            let again = format!("concern={concern}&staff={staff}&step={step}");
+            return twiml(
+                &state,
+                "twiml/page_again.xml",
+                minijinja::context! { query => again },
+            );
+        }
+    };
+    let item = Inbound {
+        key: format!(
+            "callpage:{}:{}",
+            self::form(&form, "CallSid"),
+            action.as_str()
+        ),
+        kind: InboundKind::Action {
+            concern,
+            staff,
+            action: action.as_str().to_owned(),
+        },
+        received_at: state.clock.now(),
+    };
+    let stored = match state.ops.record_inbound(item).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "call page key not stored");
+            false
+        }
+    };
+    twiml(
+        &state,
+        "twiml/page_done.xml",
+        minijinja::context! { stored, accepted => action == crate::escalation::reply::LinkAction::Accept },
+    )
+}
+
+async fn call_page_status(State(state): State<AppState>, form: Signed) -> Response {
+    let (call, status) = (
+        self::form(&form, "CallSid"),
+        self::form(&form, "CallStatus"),
+    );
+    let error_code = form.get("ErrorCode").and_then(|c| c.parse().ok());
+    let stored_step = page_status(&state, call, status, error_code).await;
     stored(&state, stored_step)
 }

@@ -476,12 +476,28 @@ impl Compiler<'_> {
             }
         };
         let mut contacts = Vec::new();
+        let mut after = Vec::new();
         for method in notify {
             let s = Src {
                 file,
                 span: method.span(),
             };
-            let contact = match (method.get_ref().as_str(), &phone, &email) {
+            // "voice after 3m": the method, and how long after a page it is tried.
+            let (name, delay) = match method.get_ref().split_once(" after ") {
+                None => (method.get_ref().trim(), None),
+                Some((name, delay)) => match humantime::parse_duration(delay.trim()) {
+                    Ok(d) if d <= Duration::from_secs(3600) => (name.trim(), Some(d)),
+                    _ => {
+                        self.report(&s, format!("notify {:?}: write how long after a page to try it, up to an hour, like \"voice after 3m\"", method.get_ref()));
+                        continue;
+                    }
+                },
+            };
+            if contacts.is_empty() && delay.is_some() {
+                self.report(&s, format!("notify {:?}: the first way to reach someone is tried at once; put the delay on a later one, like notify = [\"sms\", \"voice after 3m\"]", method.get_ref()));
+                continue;
+            }
+            let contact = match (name, &phone, &email) {
                 ("sms", Some(p), _) => ContactMethod::Sms(p.clone()),
                 ("voice", Some(p), _) => ContactMethod::Voice(p.clone()),
                 ("email", _, Some(e)) => ContactMethod::Email(e.clone()),
@@ -489,8 +505,7 @@ impl Compiler<'_> {
                     self.report(
                         &s,
                         format!(
-                            "{id} is to be notified by {} but has no phone: add phone = \"07…\"",
-                            method.get_ref()
+                            "{id} is to be notified by {name} but has no phone: add phone = \"07…\""
                         ),
                     );
                     continue;
@@ -506,6 +521,7 @@ impl Compiler<'_> {
             };
             if !contacts.contains(&contact) {
                 contacts.push(contact);
+                after.push(delay);
             }
         }
         if contacts.is_empty() && self.problems.len() == problems_before {
@@ -522,6 +538,7 @@ impl Compiler<'_> {
             name: clean_line(&raw.name),
             role: clean_line(&raw.role),
             contacts,
+            after,
         }
     }
 

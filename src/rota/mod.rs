@@ -345,8 +345,16 @@ impl std::fmt::Display for Chain<'_> {
                 writeln!(f, "  NOBODY reachable")?;
             }
             for o in &level.on_call {
-                let contacts: Vec<String> =
-                    o.person.contacts.iter().map(ToString::to_string).collect();
+                let contacts: Vec<String> = o
+                    .person
+                    .contacts
+                    .iter()
+                    .zip(o.person.after.iter().chain(std::iter::repeat(&None)))
+                    .map(|(c, after)| match after {
+                        Some(d) => format!("{c} after {}", humantime::format_duration(*d)),
+                        None => c.to_string(),
+                    })
+                    .collect();
                 writeln!(
                     f,
                     "  {} — {} [{}] via {}; {}",

@@ -139,6 +139,9 @@ pub enum Purpose {
     Welcome,
     /// A page to a clinician.
     Page,
+    /// A page to a clinician by phone call: the item's body is the URL
+    /// Twilio fetches the call's words from when it is answered.
+    CallPage,
     /// A message to the patient or carer about their concern.
     Notice,
     /// A later message sent on to the clinician.
@@ -153,6 +156,7 @@ impl Purpose {
         match self {
             Purpose::Welcome => "welcome",
             Purpose::Page => "page",
+            Purpose::CallPage => "call_page",
             Purpose::Notice => "notice",
             Purpose::Forward => "forward",
             Purpose::StaffNotice => "staff_notice",
@@ -163,6 +167,7 @@ impl Purpose {
         [
             Purpose::Welcome,
             Purpose::Page,
+            Purpose::CallPage,
             Purpose::Notice,
             Purpose::Forward,
             Purpose::StaffNotice,
@@ -292,15 +297,18 @@ pub enum TimerKind {
     Reminder,
     /// Send on the messages held since the last forward.
     Forward,
+    /// Try the next way a person asked to be paged (`voice after 3m`).
+    Contact,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [TimerKind; 4] = [
+    pub const ALL: [TimerKind; 5] = [
         TimerKind::AckDeadline,
         TimerKind::Handover,
         TimerKind::Reminder,
         TimerKind::Forward,
+        TimerKind::Contact,
     ];
 
     /// As stored: `ack_deadline`, `handover`, `reminder`, `forward`.
@@ -310,6 +318,7 @@ impl TimerKind {
             TimerKind::Handover => "handover",
             TimerKind::Reminder => "reminder",
             TimerKind::Forward => "forward",
+            TimerKind::Contact => "contact",
         }
     }
 

@@ -16,6 +16,26 @@ const QUENTIN: &str = "+447700900501"; // site duty manager, the trust fallback
 
 const SUNDAY_0210: &str = "2026-11-29T02:10";
 
+/// Start with the demo rota, but with these people's `notify` changed:
+/// `(person id, notify list as TOML)`.
+async fn spawn_with_notify(now: &str, notify: &[(&str, &str)]) -> TestApp {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rota");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for (person, list) in notify {
+            let header = format!("[people.{person}]\n");
+            if let Some(at) = text.find(&header) {
+                text.insert_str(at + header.len(), &format!("notify = {list}\n"));
+            }
+        }
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    let rota = dir.keep();
+    TestApp::spawn_with(now, move |c| c.rota_dir = rota.clone()).await
+}
+
 /// The only concern there is, as the API shows it.
 async fn the_concern(app: &TestApp) -> serde_json::Value {
     let list: serde_json::Value = app.get("/api/v1/concerns").await.json().await.unwrap();
@@ -370,4 +390,98 @@ async fn a_voice_webhook_not_signed_by_twilio_is_refused_and_a_retried_answer_is
     assert_eq!(again.numbers_rung(), call.heard.numbers_rung());
     app.settle().await;
     assert_eq!(app.pending_inbound().len(), 0);
+}
+
+#[tokio::test]
+async fn sunday_0210_the_consultant_accepts_the_voicemail_by_pressing_1_on_a_call_page() {
+    // Dr Shaw asks for a text at once and a call three minutes later.
+    let app = spawn_with_notify(
+        SUNDAY_0210,
+        &[("eleanor-shaw", r#"["sms", "voice after 3m"]"#)],
+    )
+    .await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+    let mut call = app.phone(SIAN).await;
+    app.clock.advance(Duration::seconds(95));
+    call.dial_ends("no-answer").await;
+    call.leave_message("RE0000000000000000000000000000beef", 40)
+        .await;
+    call.hang_up().await;
+    app.settle().await;
+    assert_eq!(app.twilio.messages_to(DAFYDD).len(), 1);
+
+    // Dafydd does not answer his page, nor its repeat: level 2 at 02:32.
+    app.advance(Duration::minutes(10)).await;
+    app.advance(Duration::minutes(10)).await;
+    assert_eq!(app.twilio.messages_to(ELEANOR).len(), 1);
+    assert!(
+        app.twilio.calls_to(ELEANOR).is_empty(),
+        "the call waits three minutes"
+    );
+    app.advance(Duration::minutes(3)).await;
+    let placed = app.twilio.calls_to(ELEANOR);
+    assert_eq!(placed.len(), 1, "then her phone rings");
+    assert_eq!(placed[0].from, OUR_NUMBER);
+
+    let mut page = app.answer_page(&placed[0], "human").await;
+    let words = page.heard.words();
+    assert!(
+        words.starts_with("This is Nightingale, with a page for Cardiology Ward 7. Margaret (via daughter Sian) left a voicemail"),
+        "{words}"
+    );
+    assert!(words.contains("Press 1 to accept, 2 to pass, or star to hear this again."));
+    // She asks to hear it again, then accepts.
+    assert_eq!(page.press("*").await.words(), words);
+    let done = page.press("1").await.words();
+    assert!(done.contains("You are accepting this concern"), "{done}");
+    app.settle().await;
+
+    let concern = the_concern(&app).await;
+    assert_eq!(concern["status"], "accepted");
+    assert_eq!(concern["accepted_by"]["name"], "Dr Eleanor Shaw");
+    let to_sian = app.twilio.messages_to(SIAN);
+    assert!(
+        to_sian.last().unwrap().body.contains("Dr Eleanor Shaw"),
+        "{to_sian:#?}"
+    );
+    // The call's progress is on the timeline.
+    assert_eq!(app.call_status(&placed[0], "completed").await.status(), 200);
+    app.settle().await;
+    let concern = the_concern(&app).await;
+    let statuses: Vec<_> = entries(&concern, "delivery")
+        .into_iter()
+        .filter(|d| d["purpose"] == "call_page")
+        .map(|d| d["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["completed"]);
+}
+
+#[tokio::test]
+async fn a_call_page_that_reaches_voicemail_falls_back_to_a_text() {
+    // Dafydd asks to be rung first, then texted.
+    let app = spawn_with_notify(SUNDAY_0210, &[("dafydd-evans", r#"["voice", "sms"]"#)]).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+    app.text(MARGARET, "My leg is very swollen tonight").await;
+    app.settle().await;
+    assert!(app.twilio.messages_to(DAFYDD).is_empty(), "no text yet");
+    let placed = app.twilio.calls_to(DAFYDD);
+    assert_eq!(placed.len(), 1);
+
+    // His voicemail answers: not a person.
+    let page = app.answer_page(&placed[0], "machine_start").await;
+    assert!(page.heard.hangs_up());
+    assert_eq!(page.heard.words(), "", "nothing is left on his voicemail");
+    app.settle().await;
+    let texts = app.twilio.messages_to(DAFYDD);
+    assert_eq!(texts.len(), 1, "the page falls back to a text");
+    assert!(texts[0].body.contains("My leg is very swollen tonight"));
+    let concern = app.concern(&TestApp::concern_id_in(&texts[0])).await;
+    assert!(
+        entries(&concern, "delivery")
+            .iter()
+            .any(|d| d["purpose"] == "call_page" && d["status"] == "machine"),
+        "{concern:#}"
+    );
 }

@@ -267,6 +267,23 @@ impl TestApp {
         .await
     }
 
+    /// A call page placed to a clinician is answered by `answered_by`
+    /// (`human`, `machine_start`, …).
+    pub async fn answer_page(
+        &self,
+        placed: &super::fake_twilio::PlacedCall,
+        answered_by: &str,
+    ) -> super::phone::Call {
+        super::phone::Call::answer_page(
+            &self.twilio,
+            &self.address,
+            PUBLIC_URL,
+            placed,
+            answered_by,
+        )
+        .await
+    }
+
     /// Post an inbound-SMS webhook, signed as Twilio signs it.
     pub async fn post_sms_webhook(&self, params: &[(String, String)]) -> reqwest::Response {
         self.twilio
@@ -294,6 +311,37 @@ impl TestApp {
         self.twilio
             .post_signed(
                 &format!("{}/twilio/sms/status", self.address),
+                &callback,
+                &params,
+            )
+            .await
+    }
+
+    /// Twilio reports a call page's progress (`CallStatus`) to the callback it was given.
+    pub async fn call_status(
+        &self,
+        call: &super::fake_twilio::PlacedCall,
+        status: &str,
+    ) -> reqwest::Response {
+        let callback = call
+            .status_callback
+            .clone()
+            .expect("the call asked for status callbacks");
+        assert_eq!(callback, format!("{PUBLIC_URL}/twilio/voice/page/status"));
+        let params: Vec<(String, String)> = [
+            ("CallSid", call.sid.as_str()),
+            ("AccountSid", ACCOUNT_SID),
+            ("From", call.from.as_str()),
+            ("To", call.to.as_str()),
+            ("CallStatus", status),
+            ("Direction", "outbound-api"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        self.twilio
+            .post_signed(
+                &format!("{}/twilio/voice/page/status", self.address),
                 &callback,
                 &params,
             )

@@ -217,6 +217,62 @@ pub struct Screened {
 }
 
 impl Call {
+    /// A call page Nightingale placed (`Calls.json`) is answered, by a
+    /// person (`human`) or a machine (`machine_start`, …): Twilio fetches
+    /// its `Url`, telling who answered.
+    pub async fn answer_page(
+        twilio: &FakeTwilio,
+        address: &str,
+        public_url: &str,
+        placed: &super::fake_twilio::PlacedCall,
+        answered_by: &str,
+    ) -> Self {
+        assert_eq!(
+            placed.machine_detection.as_deref(),
+            Some("Enable"),
+            "call pages detect machines"
+        );
+        assert_eq!(
+            placed.status_events,
+            ["initiated", "ringing", "answered", "completed"]
+        );
+        let mut call = Self {
+            twilio: twilio.clone(),
+            address: address.to_owned(),
+            public_url: public_url.to_owned(),
+            sid: placed.sid.clone(),
+            from: placed.from.clone(),
+            to: placed.to.clone(),
+            heard: Twiml { verbs: Vec::new() },
+            ended: false,
+            record_seen: None,
+        };
+        let url = placed
+            .url
+            .clone()
+            .expect("a call page names the URL of its words");
+        call.heard = call
+            .post(
+                &url,
+                call.params(&[("CallStatus", "in-progress"), ("AnsweredBy", answered_by)]),
+            )
+            .await;
+        call
+    }
+
+    /// The person on the phone presses `key` while the `<Gather>` waits;
+    /// a `<Redirect>` answered is followed, as Twilio does.
+    pub async fn press(&mut self, key: &str) -> &Twiml {
+        let Some(Verb::Gather { action, .. }) = self.heard.waits_on().cloned() else {
+            panic!("expected a <Gather>: {:?}", self.heard);
+        };
+        self.heard = self.post(&action, self.params(&[("Digits", key)])).await;
+        while let Some(Verb::Redirect { url }) = self.heard.waits_on().cloned() {
+            self.heard = self.post(&url, self.params(&[])).await;
+        }
+        &self.heard
+    }
+
     /// `from` rings our number `to`: Twilio posts the voice webhook.
     pub async fn place(
         twilio: &FakeTwilio,
