@@ -110,6 +110,9 @@ pub enum CallOutcome {
         recording_sid: String,
         /// Where Twilio keeps it (fetched with the account's auth).
         recording_url: String,
+        /// Its deletion at the provider was queued (retention).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        deleting: bool,
     },
     /// It reached nobody and left no message: someone must call back.
     CallBack,
@@ -131,6 +134,21 @@ impl Concern {
     /// the call that opened it (`live`, `voicemail`, `call_back`).
     pub fn opened_by_call(&self) -> Option<&'static str> {
         self.calls.first().map(|c| c.outcome.as_str())
+    }
+
+    /// Recordings of messages still held at the provider, not yet queued for deletion.
+    pub fn recordings_held(&self) -> Vec<&str> {
+        self.calls
+            .iter()
+            .filter_map(|c| match &c.outcome {
+                CallOutcome::Voicemail {
+                    recording_sid,
+                    deleting: false,
+                    ..
+                } => Some(recording_sid.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// What became of the call `sid`, if it is one of this concern's.
@@ -317,6 +335,9 @@ impl fmt::Display for TimelineEvent {
             TimelineEvent::Paged {
                 name, level, code, ..
             } => write!(f, "Paged {name} ({level}), code {code}"),
+            TimelineEvent::Sent { purpose, .. } if purpose == "delete_recording" => {
+                f.write_str("Recording of the message deleted at Twilio")
+            }
             TimelineEvent::Sent {
                 to,
                 purpose,

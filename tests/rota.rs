@@ -433,8 +433,12 @@ fn a_delay_before_a_contact_must_be_a_duration_and_not_on_the_first() {
         ]
     );
     assert_eq!(
-        problems("[services.cardiology]\nname = \"Cardiology\"\ndivision = \"england-and-wales\"\nhours = \"none\"\nlive_for = \"1h\"\n[[services.cardiology.out_of_hours]]\nrotation = \"registrar\"\n"),
-        ["rota/extra.toml:5: live_for = \"1h\": write how long a caller may wait for a person before leaving a message, between \"20s\" and \"10m\", like \"90s\""]
+        problems(
+            "[services.cardiology]\nname = \"Cardiology\"\ndivision = \"england-and-wales\"\nhours = \"none\"\nlive_for = \"1h\"\n[[services.cardiology.out_of_hours]]\nrotation = \"registrar\"\n"
+        ),
+        [
+            "rota/extra.toml:5: live_for = \"1h\": write how long a caller may wait for a person before leaving a message, between \"20s\" and \"10m\", like \"90s\""
+        ]
     );
 }
 
@@ -444,10 +448,17 @@ fn a_text_at_once_and_a_call_three_minutes_later_is_shown_by_rota_who() {
         "[people.dafydd]\nname = \"Dafydd Evans\"\nphone = \"07700 900114\"\nnotify = [\"sms\", \"voice after 3m\"]\n",
     );
     let dafydd = rota.person("dafydd").unwrap();
-    let after: Vec<_> = dafydd.page_contacts().iter().map(|c| (c.call, c.after)).collect();
+    let after: Vec<_> = dafydd
+        .page_contacts()
+        .iter()
+        .map(|c| (c.call, c.after))
+        .collect();
     assert_eq!(
         after,
-        [(false, None), (true, Some(std::time::Duration::from_secs(180)))]
+        [
+            (false, None),
+            (true, Some(std::time::Duration::from_secs(180)))
+        ]
     );
 }
 

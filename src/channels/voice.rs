@@ -21,6 +21,10 @@ pub trait CallPlacer: Send + Sync + 'static {
     /// placing again a call whose last attempt may have gone.
     fn find<'a>(&'a self, to: &'a str, since: Instant) -> LookupFuture<'a>;
 
+    /// Delete a recording the provider holds (a caller's message past its
+    /// retention period). Gone already counts as deleted.
+    fn delete_recording<'a>(&'a self, recording_sid: &'a str) -> SendFuture<'a>;
+
     /// A name for logs and timelines.
     fn name(&self) -> &'static str;
 }
@@ -57,6 +61,14 @@ impl CallPlacer for RecordingCaller {
                     provider_id: format!("RECORDED-CALL-{}", i + 1),
                 },
                 None => Lookup::NotSent,
+            }
+        })
+    }
+
+    fn delete_recording<'a>(&'a self, recording_sid: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            SendOutcome::Accepted {
+                provider_id: recording_sid.to_owned(),
             }
         })
     }

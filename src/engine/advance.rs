@@ -8,11 +8,13 @@
 //! step lock, so the codes read are still free when the change is written.
 
 use crate::clock::Instant;
+use crate::concern::CallOutcome;
 use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
 use crate::directory::{Enrolment, Id};
+use crate::escalation::Status;
 use crate::escalation::reply::CODE_QUARANTINE;
 use crate::escalation::{self, ChainSnapshot, Effect, Event};
-use crate::store::{self, Change, OutboxItem, Purpose};
+use crate::store::{self, Change, OutboxItem, Purpose, TimerKind};
 
 use super::Parts;
 use super::render::Read;
@@ -33,7 +35,72 @@ pub(super) async fn event(
     let read = read(parts, concern.id, &effects, now).await?;
     parts
         .renderer()
-        .effects(concern, enrolment, effects, now, &read, change)
+        .effects(concern, enrolment, effects, now, &read, change)?;
+    // A concern holding recordings keeps a timer for their deletion, due
+    // the retention period after its latest step (after the resolve, the
+    // last): cancelling its timers must not forget them.
+    if let Some(after) = parts.keep_recordings
+        && !concern.recordings_held().is_empty()
+        && !change
+            .set_timers
+            .iter()
+            .any(|t| t.concern == concern.id && t.kind == TimerKind::Recordings)
+    {
+        change.set_timers.push(store::Timer {
+            concern: concern.id,
+            kind: TimerKind::Recordings,
+            due_at: now + after,
+            seq: 0,
+        });
+    }
+    Ok(())
+}
+
+/// The recordings timer falls due: once the concern has been resolved for
+/// the retention period, each recording of its messages is queued for
+/// deletion at the provider (through the outbox: retried until it goes,
+/// and the timeline says when it went); until then it is looked at again.
+pub(super) async fn recordings_due(
+    parts: &Parts,
+    concern: &mut Concern,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let Some(keep) = parts.keep_recordings else {
+        return Ok(());
+    };
+    let resolved_at = match &concern.escalation.status {
+        Status::Resolved { at, .. } => Some(*at),
+        _ => None,
+    };
+    match resolved_at {
+        Some(at) if at + keep <= now => {
+            for sid in concern.recordings_held() {
+                change.outbox.push(store::NewOutbox {
+                    concern: Some(concern.id),
+                    to: concern.sender.clone(),
+                    body: sid.to_owned(),
+                    purpose: Purpose::DeleteRecording,
+                    staff: None,
+                    recipient: "recording".to_owned(),
+                    step: None,
+                });
+            }
+            for call in &mut concern.calls {
+                if let CallOutcome::Voicemail { deleting, .. } = &mut call.outcome {
+                    *deleting = true;
+                }
+            }
+            change.concern = Some(concern.clone());
+        }
+        _ => change.set_timers.push(store::Timer {
+            concern: concern.id,
+            kind: TimerKind::Recordings,
+            due_at: resolved_at.map_or(now + keep, |at| at + keep),
+            seq: 0,
+        }),
+    }
+    Ok(())
 }
 
 /// A page could not be delivered (a text undelivered, a call that met a

@@ -36,6 +36,7 @@ pub(super) async fn step(
         } => CallOutcome::Voicemail {
             recording_sid,
             recording_url,
+            deleting: false,
         },
         CallStep::NoMessage | CallStep::Ended { .. } => CallOutcome::CallBack,
         CallStep::Transcription { text } => {

@@ -311,6 +311,9 @@ impl Sending {
                 }),
             };
         }
+        if item.message.purpose == Purpose::DeleteRecording {
+            return Some(self.caller.delete_recording(&item.message.body).await);
+        }
         let call = item.message.purpose == Purpose::CallPage;
         if !call && let Some(refused) = not_to_be_texted(parts, item).await {
             return Some(refused);
@@ -408,7 +411,10 @@ impl Sending {
                 // Retried until it goes: an outage of hours loses nothing.
                 let delay = self.retry.delay(item.attempts, retry_after);
                 let waiting = at - item.queued_at;
-                if self.retry.is_stuck(waiting) {
+                if item.message.purpose == Purpose::DeleteRecording {
+                    // A recording of a patient's words is still held at the provider.
+                    tracing::error!(outbox = item.id, attempts, reason = %reason, "RECORDING NOT DELETED at the provider after its retention period; retrying");
+                } else if self.retry.is_stuck(waiting) {
                     tracing::error!(outbox = item.id, purpose = %purpose, attempts, waiting_s = waiting.num_seconds(), reason = %reason, "text still not sent; retrying");
                 } else {
                     tracing::warn!(outbox = item.id, purpose = %purpose, attempts, reason = %reason, "send failed; will retry");

@@ -106,6 +106,9 @@ struct Parts {
     links: LinkSigner,
     red_flags: RedFlags,
     policy: Policy,
+    /// How long after a concern is resolved the recordings of its messages
+    /// are kept at the provider; `None`: for ever.
+    keep_recordings: Option<TimeDelta>,
     /// Held while a step reads a concern, works out what follows and writes
     /// it (and allocates page codes): one at a time, so none is lost.
     steps: tokio::sync::Mutex<()>,
@@ -188,6 +191,7 @@ impl Engine {
                 links,
                 red_flags,
                 policy,
+                keep_recordings: None,
                 steps: tokio::sync::Mutex::new(()),
             }),
             dispatch: Dispatcher::new(sender, RetryPolicy::default(), SENDS_AT_ONCE),
@@ -207,6 +211,9 @@ impl Engine {
     /// ago (checked hourly); who was paged and who accepted is kept.
     pub fn with_retention(mut self, retention: TimeDelta) -> Self {
         self.retention = Retention::keeping(retention);
+        if let Some(parts) = Arc::get_mut(&mut self.parts) {
+            parts.keep_recordings = Some(retention);
+        }
         self
     }
 

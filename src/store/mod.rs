@@ -148,6 +148,10 @@ pub enum Purpose {
     Forward,
     /// A reply to a clinician (taken, help, reminder).
     StaffNotice,
+    /// Not a text: delete the recording of a caller's message at the
+    /// provider once its retention period is over. The item's body is the
+    /// recording's id; its number the caller's.
+    DeleteRecording,
 }
 
 impl Purpose {
@@ -160,6 +164,7 @@ impl Purpose {
             Purpose::Notice => "notice",
             Purpose::Forward => "forward",
             Purpose::StaffNotice => "staff_notice",
+            Purpose::DeleteRecording => "delete_recording",
         }
     }
 
@@ -171,6 +176,7 @@ impl Purpose {
             Purpose::Notice,
             Purpose::Forward,
             Purpose::StaffNotice,
+            Purpose::DeleteRecording,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -299,16 +305,20 @@ pub enum TimerKind {
     Forward,
     /// Try the next way a person asked to be paged (`voice after 3m`).
     Contact,
+    /// See whether the recordings of the concern's messages are past their
+    /// retention period, and delete them at the provider if so.
+    Recordings,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [TimerKind; 5] = [
+    pub const ALL: [TimerKind; 6] = [
         TimerKind::AckDeadline,
         TimerKind::Handover,
         TimerKind::Reminder,
         TimerKind::Forward,
         TimerKind::Contact,
+        TimerKind::Recordings,
     ];
 
     /// As stored: `ack_deadline`, `handover`, `reminder`, `forward`.
@@ -319,6 +329,7 @@ impl TimerKind {
             TimerKind::Reminder => "reminder",
             TimerKind::Forward => "forward",
             TimerKind::Contact => "contact",
+            TimerKind::Recordings => "recordings",
         }
     }
 

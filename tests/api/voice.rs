@@ -485,3 +485,68 @@ async fn a_call_page_that_reaches_voicemail_falls_back_to_a_text() {
         "{concern:#}"
     );
 }
+
+#[tokio::test]
+async fn a_voicemail_is_deleted_at_twilio_once_its_retention_is_over_and_a_failed_delete_is_retried()
+ {
+    let app = TestApp::spawn_with(SUNDAY_0210, |c| c.retention_days = 7).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+    let recording = "RE00000000000000000000000000000a11";
+    let mut call = app.phone(SIAN).await;
+    app.clock.advance(Duration::seconds(95));
+    call.dial_ends("no-answer").await;
+    call.leave_message(recording, 30).await;
+    call.hang_up().await;
+    app.settle().await;
+    call.transcription(Some("Mum's leg is red and hot")).await;
+    app.settle().await;
+    let page = app.twilio.messages_to(DAFYDD)[0].clone();
+    app.text(DAFYDD, &format!("A{}", TestApp::code_in(&page)))
+        .await;
+    app.settle().await;
+    app.clock.advance(Duration::minutes(30));
+    app.text(
+        DAFYDD,
+        &format!(
+            "R{} Rang Sian back; district nurse tomorrow",
+            TestApp::code_in(&page)
+        ),
+    )
+    .await;
+    app.settle().await;
+    assert_eq!(the_concern(&app).await["status"], "resolved");
+
+    // Six days on, it is still held.
+    app.advance(Duration::days(6)).await;
+    assert!(app.twilio.deleted_recordings().is_empty());
+    // Seven days after the resolve, Twilio refuses the first delete.
+    app.twilio.fail_deletes_of(recording, 500);
+    app.advance(Duration::days(1)).await;
+    assert_eq!(app.twilio.deleted_recordings(), [recording]);
+    assert_eq!(app.twilio.recordings(), [recording], "still held");
+    // It is not forgotten: retried until it goes.
+    app.twilio.allow_delete(recording);
+    app.advance(Duration::minutes(5)).await;
+    assert_eq!(app.twilio.deleted_recordings(), [recording, recording]);
+    assert!(app.twilio.recordings().is_empty(), "deleted at Twilio");
+
+    let concern = the_concern(&app).await;
+    let deletes: Vec<_> = entries(&concern, "send_failed")
+        .into_iter()
+        .chain(entries(&concern, "sent"))
+        .filter(|e| e["purpose"] == "delete_recording")
+        .collect();
+    assert_eq!(
+        deletes.len(),
+        2,
+        "the failure and the delete are on the timeline: {concern:#}"
+    );
+    // The transcription goes with the rest of what people wrote, at the
+    // next hourly purge.
+    app.advance(Duration::hours(1)).await;
+    assert_eq!(
+        the_concern(&app).await["text"],
+        nightingale::engine::REMOVED
+    );
+}

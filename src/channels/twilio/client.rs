@@ -203,6 +203,37 @@ impl TwilioClient {
         }
     }
 
+    /// Delete a recording: `204`, or `404` when it is gone already, is done.
+    pub async fn delete_recording(&self, recording_sid: &str) -> SendOutcome {
+        let url = format!(
+            "{}/Recordings/{recording_sid}.json",
+            self.calls_url.trim_end_matches("/Calls.json")
+        );
+        let response = self
+            .http
+            .delete(&url)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND => {
+                SendOutcome::Accepted {
+                    provider_id: recording_sid.to_owned(),
+                }
+            }
+            // Anything else (credentials, an outage) is for an operator to
+            // fix: the recording is not forgotten, the delete is retried.
+            Ok(r) => SendOutcome::Retryable {
+                reason: format!("Twilio {} when deleting a recording", r.status()),
+                retry_after: None,
+            },
+            Err(e) => SendOutcome::Retryable {
+                reason: format!("cannot reach Twilio: {}", without_url(&e)),
+                retry_after: None,
+            },
+        }
+    }
+
     /// POST a form that creates something (a message, a call) and classify the answer.
     async fn create(&self, url: &str, form: &[(&str, &str)]) -> SendOutcome {
         let response = self
@@ -345,6 +376,10 @@ impl crate::channels::voice::CallPlacer for TwilioClient {
 
     fn find<'a>(&'a self, to: &'a str, since: Instant) -> LookupFuture<'a> {
         Box::pin(self.find_call(to, since))
+    }
+
+    fn delete_recording<'a>(&'a self, recording_sid: &'a str) -> SendFuture<'a> {
+        Box::pin(TwilioClient::delete_recording(self, recording_sid))
     }
 
     fn name(&self) -> &'static str {
