@@ -51,6 +51,7 @@ pub const REQUIRED: &[&str] = &[
     "twiml/page.xml",
     "twiml/page_again.xml",
     "twiml/page_done.xml",
+    "twiml/call_back.xml",
     "pages/concern.html",
     "pages/message.html",
 ];

@@ -222,9 +222,16 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     ("twiml/page_done.xml", |_| {
         vec![
-            json!({"stored": true, "accepted": true}),
-            json!({"stored": true, "accepted": false}),
-            json!({"stored": false, "accepted": true}),
+            json!({"stored": true, "accepted": true, "query": PAGE_QUERY, "base": BASE}),
+            json!({"stored": true, "accepted": false, "query": PAGE_QUERY, "base": BASE}),
+            json!({"stored": false, "accepted": true, "query": PAGE_QUERY, "base": BASE}),
+        ]
+    }),
+    ("twiml/call_back.xml", |s| {
+        vec![
+            json!({"who": "Margaret (via daughter Sian)", "number": "+447700900802", "our_number": "+447700900000", "taken_by": null}),
+            json!({"who": "Margaret", "number": null, "our_number": "+447700900000", "taken_by": s.clinician.name}),
+            json!({"who": "Margaret", "number": null, "our_number": "+447700900000", "taken_by": null}),
         ]
     }),
     // Pages behind a page's link, and what the link shows when it cannot.

@@ -73,6 +73,7 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice/page", post(call_page))
         .route("/twilio/voice/page/key", post(call_page_key))
         .route("/twilio/voice/page/status", post(call_page_status))
+        .route("/twilio/voice/page/call-back", post(call_back))
 }
 
 /// What every step of a call knows of it, carried in the URLs we give Twilio.
@@ -559,7 +560,48 @@ async fn call_page_key(
     twiml(
         &state,
         "twiml/page_done.xml",
-        minijinja::context! { stored, accepted => action == crate::escalation::reply::LinkAction::Accept },
+        minijinja::context! {
+            stored,
+            accepted => action == crate::escalation::reply::LinkAction::Accept,
+            query => format!("concern={concern}&staff={}&step={step}", query.get("staff").map_or("", String::as_str)),
+        },
+    )
+}
+
+/// A clinician who accepted on a call page pressed 1 to call the sender
+/// back: they are on the line already, so the sender is rung now, seeing
+/// our number (the one this call came from), never the clinician's.
+async fn call_back(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    form: Signed,
+) -> Response {
+    let Some((concern_id, staff, _)) = page_query(&query) else {
+        return twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
+    };
+    if self::form(&form, "Digits") != "1" {
+        return twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
+    }
+    let Ok(Some((concern, _, enrolment))) = state.ops.concern(concern_id).await else {
+        return unavailable(&state);
+    };
+    // Theirs to call back: just accepted by them (intake may not have
+    // taken the key in yet), not someone else's, not closed.
+    let taken_by = match &concern.escalation.status {
+        crate::escalation::Status::Accepted { by, .. } if by.id != staff => Some(by.name.clone()),
+        _ => None,
+    };
+    let allowed = taken_by.is_none() && !concern.escalation.is_resolved();
+    tracing::info!(concern = %concern_id, staff = %staff, allowed, "call back through Nightingale");
+    twiml(
+        &state,
+        "twiml/call_back.xml",
+        minijinja::context! {
+            who => crate::templates::who(&concern, enrolment.as_ref()),
+            number => allowed.then(|| concern.sender.as_str().to_owned()),
+            our_number => self::form(&form, "From"),
+            taken_by,
+        },
     )
 }
 

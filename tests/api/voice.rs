@@ -435,7 +435,29 @@ async fn sunday_0210_the_consultant_accepts_the_voicemail_by_pressing_1_on_a_cal
     assert_eq!(page.press("*").await.words(), words);
     let done = page.press("1").await.words();
     assert!(done.contains("You are accepting this concern"), "{done}");
+    assert!(
+        done.contains("To call them back now through Nightingale, press 1."),
+        "{done}"
+    );
     app.settle().await;
+    // She calls Siân back from the same call: Siân's phone shows the
+    // service's number, never Dr Shaw's.
+    let back = page.press("1").await.clone();
+    assert!(
+        back.words()
+            .starts_with("Calling Margaret (via daughter Sian) now."),
+        "{}",
+        back.words()
+    );
+    let (_, _, caller_id, numbers) = back.dial();
+    assert_eq!(caller_id, Some(OUR_NUMBER));
+    assert_eq!(
+        numbers
+            .iter()
+            .map(|n| n.number.as_str())
+            .collect::<Vec<_>>(),
+        [SIAN]
+    );
 
     let concern = the_concern(&app).await;
     assert_eq!(concern["status"], "accepted");

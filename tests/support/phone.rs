@@ -90,7 +90,8 @@ fn verbs(parent: roxmltree::Node<'_, '_>) -> Vec<Verb> {
                 verbs: verbs(n),
             },
             "Dial" => Verb::Dial {
-                action: attr(n, "action").expect("<Dial> has an action"),
+                // Without one, the call goes on to the next verb when the dialled leg ends.
+                action: attr(n, "action").unwrap_or_default(),
                 timeout: number_attr(n, "timeout", 30),
                 caller_id: attr(n, "callerId"),
                 numbers: n
