@@ -196,6 +196,36 @@ impl Operations {
         )
     }
 
+    /// A clinician's open pages, oldest first, each with its concern and
+    /// the enrolment it is about: what they hear when they phone in.
+    pub async fn open_pages(
+        &self,
+        staff: &Id,
+    ) -> Result<Vec<(crate::store::Page, Concern, Option<Enrolment>)>, StoreError> {
+        let (staff, now) = (staff.clone(), self.clock.now());
+        store::blocking(&self.store, move |s| {
+            let mut out = Vec::new();
+            for page in s.pages_for(&staff, now)?.into_iter().rev() {
+                if !page.open {
+                    continue;
+                }
+                let Some(concern) = s.concern(page.concern)? else {
+                    continue;
+                };
+                if !concern.escalation.is_open() {
+                    continue;
+                }
+                let enrolment = match concern.enrolment {
+                    Some(e) => s.enrolment(e)?,
+                    None => None,
+                };
+                out.push((page, concern, enrolment));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// The name of the API key presented, if it is one of ours.
     pub async fn api_key(&self, presented: &str) -> Result<Option<String>, StoreError> {
         let hash = hash_key(presented);

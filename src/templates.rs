@@ -52,6 +52,7 @@ pub const REQUIRED: &[&str] = &[
     "twiml/page_again.xml",
     "twiml/page_done.xml",
     "twiml/call_back.xml",
+    "twiml/clinician.xml",
     "pages/concern.html",
     "pages/message.html",
 ];

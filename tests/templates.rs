@@ -227,6 +227,18 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             json!({"stored": false, "accepted": true, "query": PAGE_QUERY, "base": BASE}),
         ]
     }),
+    ("twiml/clinician.xml", |s| {
+        let page = |key: u32, who: &str, call: Option<&str>, text: &str| json!({"key": key, "who": who, "service": s.service.name, "call": call, "text": text});
+        vec![
+            json!({"name": s.clinician.name, "pages": [page(1, "Margaret", None, QUOTE)], "more": 0, "query": "staff=chen-li", "base": BASE}),
+            json!({"name": s.clinician.name, "more": 1, "query": "staff=chen-li", "base": BASE, "pages": [
+                page(1, "Margaret (via daughter Sian)", Some("voicemail"), ""),
+                page(2, "Unknown sender ending 0999", Some("call_back"), ""),
+                page(3, "Margaret", Some("voicemail"), "Mum's leg is red and hot"),
+            ]}),
+            json!({"name": s.clinician.name, "pages": [], "more": 0, "query": "staff=chen-li", "base": BASE}),
+        ]
+    }),
     ("twiml/call_back.xml", |s| {
         vec![
             json!({"who": "Margaret (via daughter Sian)", "number": "+447700900802", "our_number": "+447700900000", "taken_by": null}),

@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice/page/key", post(call_page_key))
         .route("/twilio/voice/page/status", post(call_page_status))
         .route("/twilio/voice/page/call-back", post(call_back))
+        .route("/twilio/voice/pages/key", post(pages_key))
 }
 
 /// What every step of a call knows of it, carried in the URLs we give Twilio.
@@ -242,6 +243,12 @@ async fn answer(State(state): State<AppState>, form: Signed) -> Response {
     let step = CallStep::Answered { to: to.to_owned() };
     if record(&state, call, from, step).await.is_none() {
         return unavailable(&state);
+    }
+    if let Some(staff) = PhoneNumber::from_provider(from)
+        .ok()
+        .and_then(|p| state.rota.staff_by_phone(&p))
+    {
+        return clinician(&state, staff).await;
     }
     // A number we cannot text or ring back (withheld) is still put through.
     let enrolment = match PhoneNumber::from_provider(from) {
@@ -613,4 +620,90 @@ async fn call_page_status(State(state): State<AppState>, form: Signed) -> Respon
     let error_code = form.get("ErrorCode").and_then(|c| c.parse().ok());
     let stored_step = page_status(&state, call, status, error_code).await;
     stored(&state, stored_step)
+}
+
+/// How many open pages a clinician who phones in hears, each with its key.
+const PAGES_READ: usize = 9;
+
+/// A clinician phoned the service number: their open pages, oldest first,
+/// each with a key (1 to 9) that accepts it.
+async fn clinician(state: &AppState, staff: &crate::directory::Staff) -> Response {
+    let pages = match state.ops.open_pages(&staff.id).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "open pages not read for a clinician who phoned");
+            return unavailable(state);
+        }
+    };
+    #[derive(Serialize)]
+    struct Heard {
+        key: usize,
+        who: String,
+        service: String,
+        call: Option<&'static str>,
+        text: String,
+    }
+    let heard: Vec<Heard> = pages
+        .iter()
+        .take(PAGES_READ)
+        .enumerate()
+        .map(|(i, (_, c, e))| Heard {
+            key: i + 1,
+            who: crate::templates::who(c, e.as_ref()),
+            service: service_name(state, c.service.as_ref()),
+            call: c.opened_by_call(),
+            text: crate::templates::quote(&c.text),
+        })
+        .collect();
+    let mut query = format!("staff={}", staff.id);
+    for (i, (page, _, _)) in pages.iter().take(PAGES_READ).enumerate() {
+        query.push_str(&format!("&p{}={}", i + 1, page.concern));
+    }
+    twiml(
+        state,
+        "twiml/clinician.xml",
+        minijinja::context! { name => staff.name.clone(), pages => heard, more => pages.len().saturating_sub(PAGES_READ), query },
+    )
+}
+
+/// The key a clinician who phoned in pressed: accept that page.
+async fn pages_key(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    form: Signed,
+) -> Response {
+    let digits = self::form(&form, "Digits");
+    let (Some(staff), Some(concern)) = (
+        query.get("staff").and_then(|s| Id::parse(s).ok()),
+        query
+            .get(&format!("p{digits}"))
+            .and_then(|c| c.parse::<ConcernId>().ok()),
+    ) else {
+        // "*" or a key with no page: hear them again.
+        let Some(person) = query.get("staff").and_then(|s| state.rota.person(s)) else {
+            return twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
+        };
+        return clinician(&state, person).await;
+    };
+    let item = Inbound {
+        key: format!("callpage:{}:{digits}", self::form(&form, "CallSid")),
+        kind: InboundKind::Action {
+            concern,
+            staff: staff.clone(),
+            action: crate::escalation::reply::LinkAction::Accept
+                .as_str()
+                .to_owned(),
+        },
+        received_at: state.clock.now(),
+    };
+    let stored = state.ops.record_inbound(item).await.is_ok();
+    twiml(
+        &state,
+        "twiml/page_done.xml",
+        minijinja::context! {
+            stored,
+            accepted => true,
+            query => format!("concern={concern}&staff={staff}&step=0"),
+        },
+    )
 }

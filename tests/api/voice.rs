@@ -572,3 +572,56 @@ async fn a_voicemail_is_deleted_at_twilio_once_its_retention_is_over_and_a_faile
         nightingale::engine::REMOVED
     );
 }
+
+#[tokio::test]
+async fn a_registrar_who_phones_the_service_number_hears_their_pages_and_accepts_one_by_its_key() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+    app.text(MARGARET, "My ankles are very swollen tonight")
+        .await;
+    app.settle().await;
+    let mut call = app.phone(SIAN).await;
+    app.clock.advance(Duration::seconds(12));
+    call.hang_up().await;
+    app.settle().await;
+    assert_eq!(
+        app.twilio.messages_to(DAFYDD).len(),
+        2,
+        "Margaret's text and Siân's call back are two concerns, two pages"
+    );
+
+    // Dafydd rings the number his pages come from.
+    let mut rings = app.phone(DAFYDD).await;
+    let words = rings.heard.words();
+    assert!(
+        words.starts_with("Hello Dafydd Evans. This is Nightingale. You have 2 pages waiting."),
+        "{words}"
+    );
+    assert!(
+        words.contains(
+            "Press 1 for Margaret, Cardiology Ward 7: My ankles are very swollen tonight."
+        ),
+        "{words}"
+    );
+    assert!(words.contains("Press 2 for Margaret (via daughter Sian), Cardiology Ward 7: phoned and needs a call back."), "{words}");
+    assert_eq!(
+        rings.press("*").await.words(),
+        words,
+        "star reads them again"
+    );
+    let done = rings.press("2").await.words();
+    assert!(done.contains("You are accepting this concern"), "{done}");
+    app.settle().await;
+
+    let list: serde_json::Value = app
+        .get("/api/v1/concerns?status=accepted")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let accepted = list["concerns"].as_array().unwrap();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["from"], "carer (daughter)");
+    assert_eq!(accepted[0]["accepted_by"]["name"], "Dafydd Evans");
+}
