@@ -90,6 +90,7 @@ impl Application {
             Some(s) => s,
             None => sms_sender(config, &public_url)?,
         };
+        let calls = call_placer(config, &public_url)?;
         let mut tokens = Vec::new();
         tokens.extend(config.twilio_auth_token.clone());
         tokens.extend(config.twilio_auth_token_previous.clone());
@@ -108,7 +109,7 @@ impl Application {
                 links.clone(),
             )
             .with_retention(TimeDelta::days(i64::from(config.retention_days)))
-            .with_caller(call_placer(config, &public_url)?),
+            .with_caller(Arc::clone(&calls)),
         );
         let ops = Operations {
             store,
@@ -136,6 +137,7 @@ impl Application {
             links,
             public_url,
             twilio_tokens: Arc::new(tokens),
+            calls,
         };
         Ok(Self {
             listener,

@@ -25,9 +25,18 @@ pub trait CallPlacer: Send + Sync + 'static {
     /// retention period). Gone already counts as deleted.
     fn delete_recording<'a>(&'a self, recording_sid: &'a str) -> SendFuture<'a>;
 
+    /// The audio of a recording the provider holds, fetched with the
+    /// account's credentials (media authentication on), by its id: a
+    /// clinician listens to a caller's message through the page's link.
+    fn fetch_recording<'a>(&'a self, recording_sid: &'a str) -> RecordingFuture<'a>;
+
     /// A name for logs and timelines.
     fn name(&self) -> &'static str;
 }
+
+/// A recording's audio (MP3), or why it could not be fetched.
+pub type RecordingFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
 
 /// The placer used when no provider is configured: it rings nobody and
 /// records what it would have rung.
@@ -71,6 +80,10 @@ impl CallPlacer for RecordingCaller {
                 provider_id: recording_sid.to_owned(),
             }
         })
+    }
+
+    fn fetch_recording<'a>(&'a self, _recording_sid: &'a str) -> RecordingFuture<'a> {
+        Box::pin(async { Err("no call provider is configured".to_owned()) })
     }
 
     fn name(&self) -> &'static str {

@@ -54,6 +54,8 @@ pub struct AppState {
     pub public_url: String,
     /// Twilio auth tokens accepted for webhook signatures (current, then previous).
     pub twilio_tokens: Arc<Vec<SecretString>>,
+    /// Fetches the recordings of callers' messages for the page's link.
+    pub calls: Arc<dyn crate::channels::CallPlacer>,
 }
 
 /// Every route, with the layers every request passes through (outermost

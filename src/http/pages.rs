@@ -25,7 +25,9 @@ use crate::escalation::reply::LinkAction;
 use crate::store::{Inbound, InboundKind};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/c/{id}", get(show).post(act))
+    Router::new()
+        .route("/c/{id}", get(show).post(act))
+        .route("/c/{id}/recording", get(recording))
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +185,8 @@ async fn show(
             action_url => format!("/c/{concern_id}?s={}&e={}&sig={}", staff, q.e, q.sig),
             sig => q.sig,
             timeline => entries,
+            recording_url => (!concern.recordings_held().is_empty())
+                .then(|| format!("/c/{concern_id}/recording?s={}&e={}&sig={}", staff, q.e, q.sig)),
             expires => local(chrono::DateTime::from_timestamp(q.e, 0).unwrap_or_default()),
         },
     );
@@ -272,5 +276,52 @@ mod tests {
             Some("http://localhost:8080")
         );
         assert_eq!(origin_of("null"), None);
+    }
+}
+
+/// The caller's voicemail, for the clinician the link was signed for:
+/// fetched from Twilio with the account's credentials and passed on (it is
+/// never stored here). Gone once retention has deleted it.
+async fn recording(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LinkQuery>,
+) -> Response {
+    let (concern_id, _) = match check(&state, &id, &q) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let sid = match state.ops.concern(concern_id).await {
+        Ok(Some((concern, _, _))) => concern.recordings_held().first().map(|s| s.to_string()),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "recording: store unavailable");
+            return message(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "The recording cannot be played just now. Try again in a minute.",
+            );
+        }
+    };
+    let Some(sid) = sid else {
+        return message(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no recording for this concern: it was deleted after the retention period, or there never was one.",
+        );
+    };
+    match state.calls.fetch_recording(&sid).await {
+        Ok(audio) => ([(header::CONTENT_TYPE, "audio/mpeg")], audio).into_response(),
+        Err(reason) => {
+            tracing::warn!(concern = %concern_id, reason, "recording not fetched from the provider");
+            message(
+                &state,
+                StatusCode::BAD_GATEWAY,
+                "Try again",
+                "The recording cannot be fetched from the phone provider just now. Try again in a minute.",
+            )
+        }
     }
 }

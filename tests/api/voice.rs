@@ -227,6 +227,34 @@ async fn sunday_0210_nobody_takes_it_live_the_carer_leaves_a_message_and_it_is_p
         "{}",
         forwarded[1].body
     );
+
+    // The page's link plays the message, fetched from Twilio with the account's credentials.
+    let link = forwarded[0]
+        .body
+        .split_whitespace()
+        .find(|w| w.starts_with("https://nightingale.test/c/"))
+        .unwrap()
+        .replace("https://nightingale.test", &app.address);
+    let html = app
+        .http
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Listen to the voicemail"), "{html}");
+    let (path, query) = link.split_once('?').unwrap();
+    let audio = app
+        .http
+        .get(format!("{path}/recording?{query}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(audio.status(), 200);
+    assert_eq!(audio.headers()["content-type"], "audio/mpeg");
+    assert_eq!(audio.bytes().await.unwrap().as_ref(), b"ID3 fake voicemail");
     let concern = the_concern(&app).await;
     assert_eq!(
         concern["text"],

@@ -164,27 +164,6 @@ impl FakeTwilio {
         self.calls().into_iter().filter(|c| c.to == to).collect()
     }
 
-    /// Wait until at least `count` calls were placed to `to`; panics with
-    /// what was placed on timeout.
-    pub async fn wait_for_calls_to(
-        &self,
-        to: &str,
-        count: usize,
-        timeout: Duration,
-    ) -> Vec<PlacedCall> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.shared.changed.notified();
-            let calls = self.calls_to(to);
-            if calls.len() >= count {
-                return calls;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("expected {count} calls to {to}, got {:#?}", self.calls());
-            }
-        }
-    }
-
     /// A recording now held at the fake, as a caller's message leaves one:
     /// its `RecordingUrl`.
     pub fn hold_recording(&self, recording_sid: &str) -> String {

@@ -203,12 +203,39 @@ impl TwilioClient {
         }
     }
 
+    /// A recording's address at Twilio, with this ending (`.json`, `.mp3`).
+    fn recording_url(&self, recording_sid: &str, ending: &str) -> String {
+        format!(
+            "{}/Recordings/{recording_sid}{ending}",
+            self.calls_url.trim_end_matches("/Calls.json")
+        )
+    }
+
+    /// A recording's audio, as MP3, fetched with the account's credentials.
+    pub async fn fetch_recording(&self, recording_sid: &str) -> Result<Vec<u8>, String> {
+        let response = self
+            .http
+            .get(self.recording_url(recording_sid, ".mp3"))
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach Twilio: {}", without_url(&e)))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "Twilio {} when fetching a recording",
+                response.status()
+            ));
+        }
+        response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| format!("recording not read: {}", without_url(&e)))
+    }
+
     /// Delete a recording: `204`, or `404` when it is gone already, is done.
     pub async fn delete_recording(&self, recording_sid: &str) -> SendOutcome {
-        let url = format!(
-            "{}/Recordings/{recording_sid}.json",
-            self.calls_url.trim_end_matches("/Calls.json")
-        );
+        let url = self.recording_url(recording_sid, ".json");
         let response = self
             .http
             .delete(&url)
@@ -380,6 +407,13 @@ impl crate::channels::voice::CallPlacer for TwilioClient {
 
     fn delete_recording<'a>(&'a self, recording_sid: &'a str) -> SendFuture<'a> {
         Box::pin(TwilioClient::delete_recording(self, recording_sid))
+    }
+
+    fn fetch_recording<'a>(
+        &'a self,
+        recording_sid: &'a str,
+    ) -> crate::channels::voice::RecordingFuture<'a> {
+        Box::pin(TwilioClient::fetch_recording(self, recording_sid))
     }
 
     fn name(&self) -> &'static str {
