@@ -229,21 +229,8 @@ async fn sunday_0210_nobody_takes_it_live_the_carer_leaves_a_message_and_it_is_p
     );
 
     // The page's link plays the message, fetched from Twilio with the account's credentials.
-    let link = forwarded[0]
-        .body
-        .split_whitespace()
-        .find(|w| w.starts_with("https://nightingale.test/c/"))
-        .unwrap()
-        .replace("https://nightingale.test", &app.address);
-    let html = app
-        .http
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let link = app.local_link(&forwarded[0]);
+    let html = app.get_text(&link).await;
     assert!(html.contains("Listen to the voicemail"), "{html}");
     let (path, query) = link.split_once('?').unwrap();
     let audio = app

@@ -454,6 +454,28 @@ impl TestApp {
         after.split('?').next().unwrap().to_owned()
     }
 
+    /// The link a page carries, on this server's own address (as the
+    /// clinician's phone would reach it through the public URL).
+    pub fn local_link(&self, page: &SentSms) -> String {
+        page.body
+            .split_whitespace()
+            .find(|w| w.starts_with(&format!("{PUBLIC_URL}/c/")))
+            .expect("a page carries a link")
+            .replace(PUBLIC_URL, &self.address)
+    }
+
+    /// GET a URL without the API key and read the body as text.
+    pub async fn get_text(&self, url: &str) -> String {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The reply code in a page ("Reply A12 to accept").
     pub fn code_in(page: &SentSms) -> String {
         let after = page
