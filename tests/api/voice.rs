@@ -629,6 +629,13 @@ async fn a_registrar_who_phones_the_service_number_hears_their_pages_and_accepts
     assert!(done.contains("You are accepting this concern"), "{done}");
     app.settle().await;
 
+    rings.hang_up().await;
+    app.settle().await;
+    assert_eq!(
+        concern_count(&app).await,
+        2,
+        "his own call raised no concern"
+    );
     let list: serde_json::Value = app
         .get("/api/v1/concerns?status=accepted")
         .await
