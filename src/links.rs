@@ -53,6 +53,15 @@ impl LinkSigner {
         )
     }
 
+    /// The URL Twilio fetches the words of a call-back from when the
+    /// clinician answers: it then rings the sender.
+    pub fn call_back_url(&self, concern: ConcernId, staff: &Id) -> String {
+        format!(
+            "{}/twilio/voice/call-back?concern={concern}&staff={staff}&step=0",
+            self.public_url
+        )
+    }
+
     /// A signer with `secret`, making links under `public_url`.
     pub fn new(secret: Vec<u8>, public_url: &str) -> Self {
         Self {

@@ -259,7 +259,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
             "phone": "+447700900802", "opened": "Fri 27 Nov 19:05", "can_act": true,
             "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
-            "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null,
+            "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
         });
         let mut accepted = open.clone();
         accepted["status"] = json!(format!(

@@ -269,3 +269,59 @@ async fn transcribed(
     )
     .await
 }
+
+/// A clinician asked to call the sender back through our number: ring
+/// them first (their first number that takes calls), and when they answer
+/// the sender is rung, seeing our number, never theirs. Only one paged for
+/// the concern and not beaten to it by someone else may.
+pub(super) async fn call_back(
+    parts: &Parts,
+    concern_id: ConcernId,
+    staff: &crate::directory::Id,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let (Some(person), Some(concern)) = (
+        parts.rota.person(staff.as_str()),
+        parts.concern(concern_id).await?,
+    ) else {
+        return Ok(());
+    };
+    let theirs = match &concern.escalation.status {
+        Status::Open => true,
+        Status::Accepted { by, .. } => by.id == person.id,
+        Status::Resolved { .. } => false,
+    };
+    let number = person
+        .page_contacts()
+        .into_iter()
+        .find(|c| c.call)
+        .map(|c| c.number.clone());
+    let note = match (theirs, number) {
+        (true, Some(to)) => {
+            change.outbox.push(crate::store::NewOutbox {
+                concern: Some(concern.id),
+                to,
+                body: parts.links.call_back_url(concern.id, &person.id),
+                purpose: crate::store::Purpose::CallBack,
+                staff: Some(person.id.clone()),
+                recipient: person.name.clone(),
+                step: None,
+            });
+            format!(
+                "{} is calling the sender back through Nightingale: their phone rings first",
+                person.name
+            )
+        }
+        (true, None) => format!(
+            "{} asked to call the sender back, but has no number that takes calls",
+            person.name
+        ),
+        (false, _) => format!(
+            "{} asked to call the sender back, but the concern is closed or someone else has it",
+            person.name
+        ),
+    };
+    record(change, concern.id, now, TimelineEvent::Note { text: note });
+    Ok(())
+}

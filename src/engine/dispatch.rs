@@ -314,7 +314,7 @@ impl Sending {
         if item.message.purpose == Purpose::DeleteRecording {
             return Some(self.caller.delete_recording(&item.message.body).await);
         }
-        let call = item.message.purpose == Purpose::CallPage;
+        let call = matches!(item.message.purpose, Purpose::CallPage | Purpose::CallBack);
         if !call && let Some(refused) = not_to_be_texted(parts, item).await {
             return Some(refused);
         }

@@ -101,6 +101,9 @@ async fn take_in(
             let enrolment = parts.enrolment_of(&c).await?;
             advance::event(parts, &mut c, enrolment.as_ref(), event, now, &mut change).await?;
         }
+        InboundKind::CallBack { concern, staff } => {
+            super::calls::call_back(parts, concern, &staff, now, &mut change).await?;
+        }
         InboundKind::Call { call, from, step } => {
             super::calls::step(parts, &call, &from, step, now, &mut change).await?;
         }

@@ -182,6 +182,11 @@ async fn show(
             phone => concern.sender.as_str(),
             opened => local(concern.opened_at),
             can_act => concern.escalation.is_open(),
+            can_call => match &concern.escalation.status {
+                Status::Open => true,
+                Status::Accepted { by, .. } => by.id == staff,
+                Status::Resolved { .. } => false,
+            },
             action_url => format!("/c/{concern_id}?s={}&e={}&sig={}", staff, q.e, q.sig),
             sig => q.sig,
             timeline => entries,
@@ -223,6 +228,37 @@ async fn act(
             "Not accepted",
             "Accept and Pass only work from the page your link opens. Open the link in the page text again, or reply to the page by text (A and the number to accept).",
         );
+    }
+    if form.action == "call" {
+        // Each press is a new request to call back (they may call twice).
+        let item = Inbound {
+            key: format!(
+                "link:{concern}:{staff}:call:{}",
+                state.clock.now().timestamp_millis()
+            ),
+            kind: InboundKind::CallBack {
+                concern,
+                staff: staff.clone(),
+            },
+            received_at: state.clock.now(),
+        };
+        return match state.ops.record_inbound(item).await {
+            Ok(_) => message(
+                &state,
+                StatusCode::OK,
+                "Calling you now",
+                "Your phone will ring. When you answer, Nightingale rings them, showing the service's number, not yours.",
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "call back not stored");
+                message(
+                    &state,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Try again",
+                    "That did not go through. Try again, or call them on the number shown.",
+                )
+            }
+        };
     }
     let Ok(action) = LinkAction::parse(&form.action) else {
         return message(

@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice/page/key", post(call_page_key))
         .route("/twilio/voice/page/status", post(call_page_status))
         .route("/twilio/voice/page/call-back", post(call_back))
+        .route("/twilio/voice/call-back", post(call_back_answered))
         .route("/twilio/voice/pages/key", post(pages_key))
 }
 
@@ -589,6 +590,36 @@ async fn call_back(
     if self::form(&form, "Digits") != "1" {
         return twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
     }
+    ring_sender(&state, concern_id, staff, self::form(&form, "From")).await
+}
+
+/// A clinician who asked on the page's link to call the sender back
+/// answered our call: the sender is rung now (a machine answering for the
+/// clinician rings nobody).
+async fn call_back_answered(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    form: Signed,
+) -> Response {
+    let answered_by = self::form(&form, "AnsweredBy");
+    let Some((concern_id, staff, _)) = page_query(&query) else {
+        return twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
+    };
+    if answered_by.starts_with("machine") || answered_by == "fax" {
+        return twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
+    }
+    ring_sender(&state, concern_id, staff, self::form(&form, "From")).await
+}
+
+/// Ring the sender of `concern_id` for `staff`, who is on the line, from
+/// `our_number`.
+async fn ring_sender(
+    state: &AppState,
+    concern_id: ConcernId,
+    staff: Id,
+    our_number: &str,
+) -> Response {
+    let state = state.clone();
     let Ok(Some((concern, _, enrolment))) = state.ops.concern(concern_id).await else {
         return unavailable(&state);
     };
@@ -606,7 +637,7 @@ async fn call_back(
         minijinja::context! {
             who => crate::templates::who(&concern, enrolment.as_ref()),
             number => allowed.then(|| concern.sender.as_str().to_owned()),
-            our_number => self::form(&form, "From"),
+            our_number,
             taken_by,
         },
     )

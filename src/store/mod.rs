@@ -107,6 +107,14 @@ pub enum InboundKind {
         /// "accept" or "pass".
         action: String,
     },
+    /// A clinician asked, from a page's link, to call the sender back
+    /// through our number.
+    CallBack {
+        /// The concern.
+        concern: ConcernId,
+        /// The clinician the link was sent to.
+        staff: Id,
+    },
     /// One step of a phone call to our number (see [`crate::voice`]).
     Call {
         /// Twilio's `CallSid` of the caller's call.
@@ -148,6 +156,10 @@ pub enum Purpose {
     Forward,
     /// A reply to a clinician (taken, help, reminder).
     StaffNotice,
+    /// A call to a clinician who asked to call the sender back: when they
+    /// answer, the sender is rung from our number. The body is the URL
+    /// Twilio fetches the call's words from.
+    CallBack,
     /// Not a text: delete the recording of a caller's message at the
     /// provider once its retention period is over. The item's body is the
     /// recording's id; its number the caller's.
@@ -164,6 +176,7 @@ impl Purpose {
             Purpose::Notice => "notice",
             Purpose::Forward => "forward",
             Purpose::StaffNotice => "staff_notice",
+            Purpose::CallBack => "call_back",
             Purpose::DeleteRecording => "delete_recording",
         }
     }
@@ -176,6 +189,7 @@ impl Purpose {
             Purpose::Notice,
             Purpose::Forward,
             Purpose::StaffNotice,
+            Purpose::CallBack,
             Purpose::DeleteRecording,
         ]
         .into_iter()

@@ -647,3 +647,69 @@ async fn a_registrar_who_phones_the_service_number_hears_their_pages_and_accepts
     assert_eq!(accepted[0]["from"], "carer (daughter)");
     assert_eq!(accepted[0]["accepted_by"]["name"], "Dafydd Evans");
 }
+
+#[tokio::test]
+async fn from_the_pages_link_a_registrar_calls_the_patient_back_through_nightingale() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+    app.text(MARGARET, "My ankles are very swollen tonight")
+        .await;
+    app.settle().await;
+    let page = app.twilio.messages_to(DAFYDD)[0].clone();
+    app.text(DAFYDD, &format!("A{}", TestApp::code_in(&page)))
+        .await;
+    app.settle().await;
+
+    let link = app.local_link(&page);
+    assert!(
+        app.get_text(&link)
+            .await
+            .contains("Call them through Nightingale")
+    );
+    let asked = app
+        .http
+        .post(&link)
+        .header("Origin", PUBLIC_URL)
+        .form(&[("action", "call")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 200);
+    assert!(
+        asked
+            .text()
+            .await
+            .unwrap()
+            .contains("Your phone will ring.")
+    );
+    app.settle().await;
+
+    // Dafydd's phone rings first; when he answers, Margaret's rings,
+    // showing the service's number.
+    let placed = app.twilio.calls_to(DAFYDD);
+    assert_eq!(placed.len(), 1);
+    let leg = app.answer_page(&placed[0], "human").await;
+    assert!(
+        leg.heard.words().starts_with("Calling Margaret now."),
+        "{}",
+        leg.heard.words()
+    );
+    let (_, _, caller_id, numbers) = leg.heard.dial();
+    assert_eq!(caller_id, Some(OUR_NUMBER));
+    assert_eq!(
+        numbers
+            .iter()
+            .map(|n| n.number.as_str())
+            .collect::<Vec<_>>(),
+        [MARGARET]
+    );
+    let concern = app.concern(&TestApp::concern_id_in(&page)).await;
+    assert!(
+        entries(&concern, "note").iter().any(|n| n["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Dafydd Evans is calling the sender back through Nightingale")),
+        "{concern:#}"
+    );
+}
