@@ -8,10 +8,12 @@
 //!    later, the same call's message (`POST /twilio/voice/message`). Open
 //!    loop: latency counts from when a request was due to be sent.
 //! 2. `callpage`: a call page's deadline → its `Calls.json` request at the
-//!    fake Twilio: 100 new concerns a second, each paging the duty manager,
-//!    who asks for a text at once and a call 2 s later (`voice after 2s`).
-//!    Calls to one number go out in order, so deadlines and calls are paired
-//!    in order.
+//!    fake Twilio: on the generated 1,000-service trust, where everyone asks
+//!    for a text at once and a call 2 s later (`voice after 2s`), 1,000
+//!    enrolled patients text at 100 a second; each concern pages its
+//!    service's level 1, and its call falls due 2 s after the text came in
+//!    (counted from when the text was due to be sent, so intake's own time
+//!    is inside the figure).
 //!
 //! Run: `cargo bench --bench voice` (all), or name figures:
 //! `cargo bench --bench voice -- answer`. Without `--bench` (as under
@@ -20,6 +22,8 @@
 #[path = "../tests/support/fake_twilio.rs"]
 #[allow(dead_code)]
 mod fake_twilio;
+#[path = "support/trust.rs"]
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,20 +46,26 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The demo rota, with the duty managers' call due `CALL_AFTER` after a page.
-fn rota(dir: &Path) -> PathBuf {
-    let rota = dir.join("rota");
+/// The generated trust, with everyone asking for a call `CALL_AFTER` after a page.
+fn generated_rota(dir: &Path) -> PathBuf {
+    let rota = dir.join("generated-rota");
     std::fs::create_dir_all(&rota).unwrap();
-    for entry in std::fs::read_dir(root().join("rota")).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap().replace(
-            "notify = [\"sms\", \"voice after 2m\"]",
-            &format!(
-                "notify = [\"sms\", \"voice after {}s\"]",
-                CALL_AFTER.as_secs()
-            ),
-        );
-        std::fs::write(rota.join(path.file_name().unwrap()), text).unwrap();
+    let notify = format!(
+        "notify = [\"sms\", \"voice after {}s\"]\n",
+        CALL_AFTER.as_secs()
+    );
+    for (name, text) in trust::generated_files() {
+        let text: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("phone = ") {
+                    format!("{l}\n{notify}")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(rota.join(name), text).unwrap();
     }
     rota
 }
@@ -67,12 +77,12 @@ struct Server {
 }
 
 impl Server {
-    async fn start(dir: &Path, twilio: &FakeTwilio) -> Self {
+    async fn start(dir: &Path, twilio: &FakeTwilio, rota_dir: PathBuf) -> Self {
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: PUBLIC_URL.to_owned(),
             store: format!("sqlite://{}", dir.join("n.db").display()),
-            rota_dir: rota(dir),
+            rota_dir,
             templates_dir: root().join("templates"),
             twilio_account_sid: Some(ACCOUNT_SID.to_owned()),
             twilio_auth_token: Some(SecretString::from(AUTH_TOKEN)),
@@ -222,47 +232,134 @@ async fn calls(
 async fn figure_answer(rate: usize, seconds: usize) -> (Vec<Duration>, Vec<Duration>, usize) {
     let dir = tempfile::tempdir().unwrap();
     let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-    let server = Server::start(dir.path(), &twilio).await;
+    let server = Server::start(dir.path(), &twilio, root().join("rota")).await;
     let (answers, messages, failed, _) = calls(&server.address, rate, seconds).await;
     server.stop().await;
     (answers, messages, failed)
 }
 
-/// New concerns (callers' messages) at `rate` a second for `seconds`: for
-/// each call page placed, the time from its deadline (the page plus
-/// `CALL_AFTER`) to its `Calls.json` request, paired in order.
-async fn figure_callpage(rate: usize, seconds: usize) -> (usize, Vec<Duration>, usize) {
+/// `patients` patients, one enrolled with each generated service, text
+/// at `rate` a second: for each call page placed, the time from its
+/// deadline (the text's due time plus `CALL_AFTER`) to its `Calls.json`
+/// request at the fake; and how many calls were placed.
+async fn figure_callpage(rate: usize, patients: usize) -> (usize, Vec<Duration>, usize) {
     let dir = tempfile::tempdir().unwrap();
     let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-    let server = Server::start(dir.path(), &twilio).await;
-    let (_, _, failed, dues) = calls(&server.address, rate, seconds).await;
-    let expected = dues.len();
+    let db = dir.path().join("n.db");
+    let (key, hash) = nightingale::operations::new_api_key().unwrap();
+    {
+        use nightingale::clock::Clock;
+        use nightingale::store::Store;
+        let store = nightingale::store::sqlite::SqliteStore::open(&db).unwrap();
+        store
+            .create_api_key("bench", hash, SystemClock.now())
+            .unwrap();
+    }
+    let server = Server::start(dir.path(), &twilio, generated_rota(dir.path())).await;
+    let client = reqwest::Client::new();
+    let discharged = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
+    for i in 0..patients {
+        let response = client
+            .post(format!("{}/api/v1/enrolments", server.address))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({
+                "patient": {"name": format!("Pat{i} Bench"), "phone": patient(i)},
+                "carers": [], "service": format!("s{}", i % trust::SERVICES), "discharged_at": discharged,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    }
+    twilio
+        .wait_for_messages(patients, Duration::from_secs(60))
+        .await;
+    // The texts, open loop.
+    let start = Instant::now() + Duration::from_millis(200);
+    let mut handles = Vec::new();
+    for i in 0..patients {
+        let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let (client, address) = (client.clone(), server.address.clone());
+        handles.push(tokio::spawn(async move {
+            let (sid, from) = (format!("SM{i:032x}"), patient(i));
+            let params = form(&[
+                ("MessageSid", sid.as_str()),
+                ("AccountSid", ACCOUNT_SID),
+                ("From", from.as_str()),
+                ("To", OUR_NUMBER),
+                ("Body", "My dressing is leaking"),
+                ("NumMedia", "0"),
+            ]);
+            let signature =
+                twilio_signature(AUTH_TOKEN, &format!("{PUBLIC_URL}/twilio/sms"), &params);
+            let ok = client
+                .post(format!("{address}/twilio/sms"))
+                .header("X-Twilio-Signature", signature)
+                .form(&params)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            (i, due, ok)
+        }));
+    }
+    let mut dues = vec![start; patients];
+    let mut failed = 0;
+    for h in handles {
+        let (i, due, ok) = h.await.unwrap();
+        dues[i] = due;
+        failed += usize::from(!ok);
+    }
     let deadline = Instant::now() + Duration::from_secs(60);
-    while twilio.calls().len() < expected && Instant::now() < deadline {
+    while twilio.calls().len() < patients && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // The page goes when intake takes the message in, at once: its call
-    // falls due CALL_AFTER later. The message webhook's arrival stands in
-    // for the page (measured above in milliseconds).
-    let mut deadlines: Vec<Instant> = dues.iter().map(|d| *d + CALL_AFTER).collect();
-    deadlines.sort();
-    let mut placed: Vec<Instant> = twilio.calls().iter().map(|c| c.received_at).collect();
-    placed.sort();
-    let mut latencies: Vec<Duration> = deadlines
+    // Which patient each concern is: its page text names them ("Pat12 - Service 12").
+    let mut patient_of = std::collections::HashMap::new();
+    for m in twilio.messages() {
+        if let (Some(name), Some(id)) = (
+            m.body
+                .split(" - ")
+                .next()
+                .and_then(|n| n.strip_prefix("Pat")),
+            m.body.split("/c/").nth(1).and_then(|r| r.split('?').next()),
+        ) && let Ok(i) = name.parse::<usize>()
+        {
+            patient_of.insert(id.to_owned(), i);
+        }
+    }
+    let calls = twilio.calls();
+    let mut latencies: Vec<Duration> = calls
         .iter()
-        .zip(&placed)
-        .map(|(due, at)| at.saturating_duration_since(*due))
+        .filter_map(|c| {
+            let id = c
+                .url
+                .as_deref()?
+                .split("concern=")
+                .nth(1)?
+                .split('&')
+                .next()?;
+            let i = *patient_of.get(id)?;
+            Some(
+                c.received_at
+                    .saturating_duration_since(dues[i] + CALL_AFTER),
+            )
+        })
         .collect();
     latencies.sort();
     server.stop().await;
-    (placed.len(), latencies, failed)
+    (calls.len(), latencies, failed)
+}
+
+fn patient(i: usize) -> String {
+    format!("+4479111{i:05}")
 }
 
 async fn smoke() {
     let (answers, messages, failed) = figure_answer(10, 1).await;
     assert_eq!((answers.len(), messages.len(), failed), (10, 10, 0));
-    let (placed, _, failed) = figure_callpage(5, 1).await;
-    assert_eq!((placed, failed), (5, 0));
+    let (placed, latencies, failed) = figure_callpage(5, 5).await;
+    assert_eq!((placed, latencies.len(), failed), (5, 5, 0));
     println!("voice benchmark smoke test: 10 calls answered, 5 call pages placed");
 }
 
@@ -298,8 +395,8 @@ fn main() {
             println!("\nfailed or 111 answers: {failed}");
         }
         if all || wanted.iter().any(|w| w == "callpage") {
-            println!("\n## Call page deadline → `Calls.json` at the fake Twilio, 100 new concerns a second for 10 s\n");
-            let (placed, latencies, failed) = figure_callpage(100, 10).await;
+            println!("\n## Call page deadline → `Calls.json` at the fake Twilio, 1,000 new concerns at 100 a second\n");
+            let (placed, latencies, failed) = figure_callpage(100, 1000).await;
             println!("| call pages | p50 | p99 | max | failed webhooks |");
             println!("| --- | --- | --- | --- | --- |");
             println!("| {placed} | {} | {failed} |", spread(&latencies));

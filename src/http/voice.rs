@@ -242,25 +242,36 @@ async fn answer(State(state): State<AppState>, form: Signed) -> Response {
     );
     let now = state.clock.now();
     let step = CallStep::Answered { to: to.to_owned() };
-    if record(&state, call, from, step).await.is_none() {
-        return unavailable(&state);
-    }
-    if let Some(staff) = PhoneNumber::from_provider(from)
-        .ok()
-        .and_then(|p| state.rota.staff_by_phone(&p))
-    {
+    let phone = PhoneNumber::from_provider(from).ok();
+    if let Some(staff) = phone.as_ref().and_then(|p| state.rota.staff_by_phone(p)) {
+        if record(&state, call, from, step).await.is_none() {
+            return unavailable(&state);
+        }
         return clinician(&state, staff).await;
     }
-    // A number we cannot text or ring back (withheld) is still put through.
-    let enrolment = match PhoneNumber::from_provider(from) {
-        Ok(phone) => match state.ops.enrolment_for_phone(&phone).await {
-            Ok(e) => e.map(|e| (Party::of(Some(&e), &phone), e)),
-            Err(e) => {
-                tracing::error!(error = %e, "caller not looked up; caller told to call 111");
-                return unavailable(&state);
-            }
-        },
-        Err(_) => None,
+    // Who is calling is read while the step is written: the caller hears
+    // nothing until both are done. A number we cannot text or ring back
+    // (withheld) is still put through.
+    let lookup = async {
+        match &phone {
+            Some(p) => state
+                .ops
+                .enrolment_for_phone(p)
+                .await
+                .map(|e| e.map(|e| (Party::of(Some(&e), p), e))),
+            None => Ok(None),
+        }
+    };
+    let (stored, enrolment) = tokio::join!(record(&state, call, from, step), lookup);
+    if stored.is_none() {
+        return unavailable(&state);
+    }
+    let enrolment = match enrolment {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "caller not looked up; caller told to call 111");
+            return unavailable(&state);
+        }
     };
     let ctx = CallContext {
         service: enrolment.as_ref().map(|(_, e)| e.service.clone()),
