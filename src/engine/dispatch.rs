@@ -113,7 +113,7 @@ impl Dispatcher {
         self.sending = Arc::new(Sending {
             sender: Arc::clone(&self.sending.sender),
             caller,
-            retry: self.sending.retry.clone(),
+            retry: self.sending.retry,
         });
         self
     }

@@ -293,28 +293,6 @@ async fn act(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_origin_is_scheme_host_and_any_port_that_is_not_the_default() {
-        assert_eq!(
-            origin_of("https://Nightingale.Trust.nhs.uk/app/").as_deref(),
-            Some("https://nightingale.trust.nhs.uk")
-        );
-        assert_eq!(
-            origin_of("https://n.test:443").as_deref(),
-            Some("https://n.test")
-        );
-        assert_eq!(
-            origin_of("http://localhost:8080").as_deref(),
-            Some("http://localhost:8080")
-        );
-        assert_eq!(origin_of("null"), None);
-    }
-}
-
 /// The caller's voicemail, for the clinician the link was signed for:
 /// fetched from Twilio with the account's credentials and passed on (it is
 /// never stored here). Gone once retention has deleted it.
@@ -359,5 +337,27 @@ async fn recording(
                 "The recording cannot be fetched from the phone provider just now. Try again in a minute.",
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_any_port_that_is_not_the_default() {
+        assert_eq!(
+            origin_of("https://Nightingale.Trust.nhs.uk/app/").as_deref(),
+            Some("https://nightingale.trust.nhs.uk")
+        );
+        assert_eq!(
+            origin_of("https://n.test:443").as_deref(),
+            Some("https://n.test")
+        );
+        assert_eq!(
+            origin_of("http://localhost:8080").as_deref(),
+            Some("http://localhost:8080")
+        );
+        assert_eq!(origin_of("null"), None);
     }
 }
