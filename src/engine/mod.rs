@@ -2,8 +2,8 @@
 //!
 //! [`Engine::run`] runs two loops side by side until shutdown:
 //!
-//! - **steps**: inbound messages not yet processed (`intake`), then
-//!   timers that are due (`timers`); now and then, text past its
+//! - **steps**: timers that are due (`timers`), then inbound messages not
+//!   yet processed (`intake`); now and then, text past its
 //!   retention period is removed (`retention`). Each item is one step of
 //!   one concern (`advance`): the pure state machine says what follows,
 //!   the pure renderer (`render`) turns its effects into texts, timers
@@ -253,7 +253,7 @@ impl Engine {
 
     /// Run everything there is to do now, sends included, until nothing is
     /// left: what tests call after moving their clock, instead of running
-    /// the loops. Deterministic: each round takes in, fires timers, then
+    /// the loops. Deterministic: each round fires timers, takes in, then
     /// sends and waits for every send it started.
     pub async fn settle(&self) -> anyhow::Result<()> {
         for _ in 0..1000 {
@@ -275,13 +275,15 @@ impl Engine {
         anyhow::bail!("the engine did not settle after 1000 rounds")
     }
 
-    /// One pass of the steps loop: intake, then due timers, then retention;
+    /// One pass of the steps loop: due timers, then intake, then retention;
     /// returns how many items were taken in or fired.
     async fn steps_pass(&self, now: Instant) -> anyhow::Result<usize> {
         let stepped = {
             let _one_at_a_time = self.parts.steps.lock().await;
-            intake::take_in_waiting(&self.parts, &self.stats, now).await?
-                + timers::fire_due(&self.parts, &self.stats, now).await?
+            // Deadlines first: a timer due now must not wait behind a
+            // burst of messages taken in one change each.
+            timers::fire_due(&self.parts, &self.stats, now).await?
+                + intake::take_in_waiting(&self.parts, &self.stats, now).await?
         };
         if stepped > 0 {
             // What was written may have put texts in the outbox.
