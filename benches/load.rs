@@ -619,6 +619,7 @@ fn fill(
                         text: words(i),
                         escalation,
                         pictures_explained: false,
+                        calls: Vec::new(),
                         version: 0,
                     };
                     store

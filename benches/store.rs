@@ -66,6 +66,7 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
         text: "My dressing is leaking and I am worried".into(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        calls: Vec::new(),
         version: 0,
     };
     let code = store

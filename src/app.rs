@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::channels::twilio::TwilioClient;
-use crate::channels::{RecordingSender, SmsSender};
+use crate::channels::{CallPlacer, RecordingCaller, RecordingSender, SmsSender};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::engine::{Engine, EngineHandle};
@@ -95,6 +95,7 @@ impl Application {
             Some(s) => s,
             None => sms_sender(config, &public_url)?,
         };
+        let calls = call_placer(config, &public_url)?;
         let mut tokens = Vec::new();
         tokens.extend(config.twilio_auth_token.clone());
         tokens.extend(config.twilio_auth_token_previous.clone());
@@ -113,7 +114,8 @@ impl Application {
                 links.clone(),
             )
             .with_retention(TimeDelta::days(i64::from(config.retention_days)))
-            .with_sends_at_once(config.sends_at_once),
+            .with_sends_at_once(config.sends_at_once)
+            .with_caller(Arc::clone(&calls)),
         );
         let ops = Operations {
             store,
@@ -141,6 +143,7 @@ impl Application {
             links,
             public_url,
             twilio_tokens: Arc::new(tokens),
+            calls,
         };
         Ok(Self {
             listener,
@@ -249,6 +252,29 @@ fn sms_sender(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn SmsSe
         _ => anyhow::bail!(
             "Twilio is partly configured: set all of NIGHTINGALE_TWILIO_ACCOUNT_SID, NIGHTINGALE_TWILIO_AUTH_TOKEN and NIGHTINGALE_TWILIO_FROM, or none"
         ),
+    }
+}
+
+/// What places call pages: Twilio when it is configured (as for SMS),
+/// else a placer that only records them.
+fn call_placer(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn CallPlacer>> {
+    match (
+        &config.twilio_account_sid,
+        &config.twilio_auth_token,
+        &config.twilio_from,
+    ) {
+        (Some(sid), Some(token), Some(from)) => Ok(Arc::new(
+            TwilioClient::new(
+                &config.twilio_api_base,
+                sid,
+                SecretString::from(secrecy::ExposeSecret::expose_secret(token).to_owned()),
+                from,
+                None,
+                config.twilio_timeout,
+            )?
+            .with_call_status_callback(format!("{public_url}/twilio/voice/page/status")),
+        )),
+        _ => Ok(Arc::new(RecordingCaller::default())),
     }
 }
 

@@ -71,6 +71,9 @@ pub struct Concern {
     /// The sender has been told pictures cannot be seen (once a concern).
     #[serde(default)]
     pub pictures_explained: bool,
+    /// The phone calls that opened or joined it, with what became of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallRecord>,
     /// Which write of it this is: set by the store on every read, and named
     /// by a change that writes it, which the store refuses if someone wrote
     /// it since (see [`crate::store::Change::concern`]). 0 for a concern not
@@ -79,7 +82,80 @@ pub struct Concern {
     pub version: u64,
 }
 
+/// A phone call that opened or joined a concern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// Twilio's `CallSid`.
+    pub sid: String,
+    /// When what became of it was known.
+    pub at: Instant,
+    /// What became of it.
+    #[serde(flatten)]
+    pub outcome: CallOutcome,
+}
+
+/// What became of a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// A clinician took it live.
+    Live {
+        /// Who.
+        staff: Id,
+    },
+    /// The caller left a message. The recording is patient data held at
+    /// Twilio: retention deletes it there.
+    Voicemail {
+        /// Twilio's `RecordingSid`.
+        recording_sid: String,
+        /// Where Twilio keeps it (fetched with the account's auth).
+        recording_url: String,
+        /// Its deletion at the provider was queued (retention).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        deleting: bool,
+    },
+    /// It reached nobody and left no message: someone must call back.
+    CallBack,
+}
+
+impl CallOutcome {
+    /// `live`, `voicemail` or `call_back`, as pages and the API name it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CallOutcome::Live { .. } => "live",
+            CallOutcome::Voicemail { .. } => "voicemail",
+            CallOutcome::CallBack => "call_back",
+        }
+    }
+}
+
 impl Concern {
+    /// How the concern was raised by phone, if it was: what became of
+    /// the call that opened it (`live`, `voicemail`, `call_back`).
+    pub fn opened_by_call(&self) -> Option<&'static str> {
+        self.calls.first().map(|c| c.outcome.as_str())
+    }
+
+    /// Recordings of messages still held at the provider, not yet queued for deletion.
+    pub fn recordings_held(&self) -> Vec<&str> {
+        self.calls
+            .iter()
+            .filter_map(|c| match &c.outcome {
+                CallOutcome::Voicemail {
+                    recording_sid,
+                    deleting: false,
+                    ..
+                } => Some(recording_sid.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What became of the call `sid`, if it is one of this concern's.
+    pub fn call(&self, sid: &str) -> Option<&CallRecord> {
+        self.calls.iter().find(|c| c.sid == sid)
+    }
+
     /// This concern with what people wrote replaced by `placeholder`, for
     /// when its retention period is over: the sender's first message, the
     /// note it was closed with, and a carer's name. Who it was from (the
@@ -198,6 +274,14 @@ pub enum TimelineEvent {
     OptOut { opted_out: bool },
     /// Something that could not be done, and why (shown to staff, not the patient).
     Note { text: String },
+    /// What became of a phone call from the sender.
+    Call {
+        call: String,
+        outcome: String,
+        /// Who took it live.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
 }
 
 impl TimelineEvent {
@@ -232,7 +316,8 @@ impl TimelineEvent {
             | TimelineEvent::Reminded { .. }
             | TimelineEvent::Forwarded { .. }
             | TimelineEvent::OptOut { .. }
-            | TimelineEvent::Note { .. } => self.clone(),
+            | TimelineEvent::Note { .. }
+            | TimelineEvent::Call { .. } => self.clone(),
         }
     }
 }
@@ -250,6 +335,9 @@ impl fmt::Display for TimelineEvent {
             TimelineEvent::Paged {
                 name, level, code, ..
             } => write!(f, "Paged {name} ({level}), code {code}"),
+            TimelineEvent::Sent { purpose, .. } if purpose == "delete_recording" => {
+                f.write_str("Recording of the message deleted at Twilio")
+            }
             TimelineEvent::Sent {
                 to,
                 purpose,
@@ -288,11 +376,18 @@ impl fmt::Display for TimelineEvent {
                 to,
                 status,
                 error_code,
-                ..
-            } => match error_code {
-                Some(code) => write!(f, "Text to {to}: {status} (error {code})"),
-                None => write!(f, "Text to {to}: {status}"),
-            },
+                purpose,
+            } => {
+                let what = if purpose == "call_page" {
+                    "Call"
+                } else {
+                    "Text"
+                };
+                match error_code {
+                    Some(code) => write!(f, "{what} to {to}: {status} (error {code})"),
+                    None => write!(f, "{what} to {to}: {status}"),
+                }
+            }
             TimelineEvent::Escalated { to, reason } => write!(f, "Escalated to {to}: {reason}"),
             TimelineEvent::Passed { name, .. } => write!(f, "{name} passed it on"),
             TimelineEvent::Accepted { name, .. } => write!(f, "Accepted by {name}"),
@@ -325,6 +420,11 @@ impl fmt::Display for TimelineEvent {
                 f.write_str("Sender opted back in to texts")
             }
             TimelineEvent::Note { text } => f.write_str(text),
+            TimelineEvent::Call { outcome, name, .. } => match (outcome.as_str(), name) {
+                ("live", Some(name)) => write!(f, "Phone call taken live by {name}"),
+                ("voicemail", _) => f.write_str("Phone call: left a voicemail"),
+                _ => f.write_str("Phone call reached nobody and left no message: call back"),
+            },
         }
     }
 }
@@ -366,6 +466,7 @@ mod tests {
             text: "Mum's dressing is soaked through".into(),
             escalation,
             pictures_explained: true,
+            calls: Vec::new(),
             version: 4,
         }
     }

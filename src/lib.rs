@@ -18,3 +18,4 @@ pub mod operations;
 pub mod rota;
 pub mod store;
 pub mod templates;
+pub mod voice;

@@ -44,6 +44,24 @@ pub enum LinkError {
 }
 
 impl LinkSigner {
+    /// The URL Twilio fetches a call page's words from when it is answered
+    /// (signed by Twilio, like every webhook, so it needs no signature of ours).
+    pub fn call_page_url(&self, concern: ConcernId, staff: &Id, step: u64) -> String {
+        format!(
+            "{}/twilio/voice/page?concern={concern}&staff={staff}&step={step}",
+            self.public_url
+        )
+    }
+
+    /// The URL Twilio fetches the words of a call-back from when the
+    /// clinician answers: it then rings the sender.
+    pub fn call_back_url(&self, concern: ConcernId, staff: &Id) -> String {
+        format!(
+            "{}/twilio/voice/call-back?concern={concern}&staff={staff}&step=0",
+            self.public_url
+        )
+    }
+
     /// A signer with `secret`, making links under `public_url`.
     pub fn new(secret: Vec<u8>, public_url: &str) -> Self {
         Self {

@@ -62,6 +62,24 @@ impl Operations {
         Ok(new)
     }
 
+    /// The active enrolment whose patient or carer has this number, newest
+    /// first: who a caller is.
+    pub async fn enrolment_for_phone(
+        &self,
+        phone: &PhoneNumber,
+    ) -> Result<Option<Enrolment>, StoreError> {
+        let (phone, now) = (phone.clone(), self.clock.now());
+        store::blocking(&self.store, move |s| {
+            Ok(s.enrolments_for_phone(&phone, now)?.into_iter().next())
+        })
+        .await
+    }
+
+    /// An inbound item by its key: what an earlier step of a call recorded.
+    pub async fn inbound(&self, key: String) -> Result<Option<Inbound>, StoreError> {
+        store::blocking(&self.store, move |s| s.inbound(&key)).await
+    }
+
     /// Enrol a patient: store the enrolment and the welcome texts together.
     pub async fn enrol(&self, request: EnrolmentRequest) -> Result<Enrolment, EnrolError> {
         let now = self.clock.now();
@@ -176,6 +194,36 @@ impl Operations {
                 .await?
                 .map(|p| p.code),
         )
+    }
+
+    /// A clinician's open pages, oldest first, each with its concern and
+    /// the enrolment it is about: what they hear when they phone in.
+    pub async fn open_pages(
+        &self,
+        staff: &Id,
+    ) -> Result<Vec<(crate::store::Page, Concern, Option<Enrolment>)>, StoreError> {
+        let (staff, now) = (staff.clone(), self.clock.now());
+        store::blocking(&self.store, move |s| {
+            let mut out = Vec::new();
+            for page in s.pages_for(&staff, now)?.into_iter().rev() {
+                if !page.open {
+                    continue;
+                }
+                let Some(concern) = s.concern(page.concern)? else {
+                    continue;
+                };
+                if !concern.escalation.is_open() {
+                    continue;
+                }
+                let enrolment = match concern.enrolment {
+                    Some(e) => s.enrolment(e)?,
+                    None => None,
+                };
+                out.push((page, concern, enrolment));
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// The name of the API key presented, if it is one of ours.

@@ -421,6 +421,48 @@ fn someone_with_no_way_to_be_reached_is_refused() {
 }
 
 #[test]
+fn a_delay_before_a_contact_must_be_a_duration_and_not_on_the_first() {
+    let p = problems(
+        "[people.dafydd]\nname = \"Dafydd Evans\"\nphone = \"07700 900114\"\nnotify = [\"sms after 1m\", \"voice after soon\"]\n",
+    );
+    assert_eq!(
+        p,
+        [
+            "rota/extra.toml:4: notify \"sms after 1m\": the first way to reach someone is tried at once; put the delay on a later one, like notify = [\"sms\", \"voice after 3m\"]",
+            "rota/extra.toml:4: notify \"voice after soon\": write how long after a page to try it, up to an hour, like \"voice after 3m\"",
+        ]
+    );
+    assert_eq!(
+        problems(
+            "[services.cardiology]\nname = \"Cardiology\"\ndivision = \"england-and-wales\"\nhours = \"none\"\nlive_for = \"1h\"\n[[services.cardiology.out_of_hours]]\nrotation = \"registrar\"\n"
+        ),
+        [
+            "rota/extra.toml:5: live_for = \"1h\": write how long a caller may wait for a person before leaving a message, between \"20s\" and \"10m\", like \"90s\""
+        ]
+    );
+}
+
+#[test]
+fn a_text_at_once_and_a_call_three_minutes_later_is_shown_by_rota_who() {
+    let rota = trust_with(
+        "[people.dafydd]\nname = \"Dafydd Evans\"\nphone = \"07700 900114\"\nnotify = [\"sms\", \"voice after 3m\"]\n",
+    );
+    let dafydd = rota.person("dafydd").unwrap();
+    let after: Vec<_> = dafydd
+        .page_contacts()
+        .iter()
+        .map(|c| (c.call, c.after))
+        .collect();
+    assert_eq!(
+        after,
+        [
+            (false, None),
+            (true, Some(std::time::Duration::from_secs(180)))
+        ]
+    );
+}
+
+#[test]
 fn a_file_that_does_not_parse_is_reported_alone() {
     // A typo in one file must not also make every reference into it look wrong.
     let p = problems(

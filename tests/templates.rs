@@ -32,6 +32,18 @@ struct Scene<'a> {
     clinician: &'a Staff,
 }
 
+/// A call's id, its steps' query and our public URL, as TwiML carries them.
+const CALL: &str = "CA0123456789abcdef0123456789abcdef";
+const QUERY: &str = "who=carer&started=1764382200000&service=cardiology-ward-7";
+const BASE: &str = "https://nightingale.example.nhs.uk";
+const PAGE_QUERY: &str = "concern=0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f&staff=chen-li&step=1";
+
+/// A `<Dial>` of one level: the clinician on call.
+fn dial(s: &Scene, level: usize, seconds: u32) -> Value {
+    json!({"level": level, "seconds": seconds,
+           "callees": [{"staff": s.clinician.id.as_str(), "number": "+447700900113"}]})
+}
+
 /// The contexts one template is rendered with: one for each branch a reader may meet.
 type Contexts = fn(&Scene) -> Vec<Value>;
 
@@ -77,11 +89,18 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("sms/page.txt", |s| {
         vec![
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
-                   "text": QUOTE, "link": link(s), "code": 12}),
+                   "text": QUOTE, "call": null, "link": link(s), "code": 12}),
             json!({"urgent": true, "who": "Margaret (via daughter Sian)", "service": s.service.name,
-                   "discharged": "27 Nov", "text": "Mum has chest pain and is very pale", "link": link(s), "code": 12}),
+                   "discharged": "27 Nov", "text": "Mum has chest pain and is very pale", "call": null, "link": link(s), "code": 12}),
             json!({"urgent": false, "who": "Unknown sender ending 0999", "service": "out-of-hours service",
-                   "discharged": null, "text": "Is anyone there?", "link": link(s), "code": 7}),
+                   "discharged": null, "text": "Is anyone there?", "call": null, "link": link(s), "code": 7}),
+            // Concerns a phone call opened.
+            json!({"urgent": false, "who": "Margaret (via daughter Sian)", "service": s.service.name, "discharged": "27 Nov",
+                   "text": "", "call": "voicemail", "link": link(s), "code": 12}),
+            json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+                   "text": "Mum's leg is red and hot", "call": "voicemail", "link": link(s), "code": 12}),
+            json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+                   "text": "", "call": "call_back", "link": link(s), "code": 12}),
         ]
     }),
     ("sms/forward.txt", |s| {
@@ -134,6 +153,99 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     // To Twilio: what a caller hears.
     ("twiml/empty.xml", |_| vec![json!({})]),
+    ("twiml/answer.xml", |s| {
+        vec![
+            json!({"service": s.service.patient_name, "dial": dial(s, 1, 20), "again": false, "call": CALL,
+                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
+            json!({"service": s.trust, "dial": null, "again": false, "call": CALL,
+                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
+        ]
+    }),
+    ("twiml/next.xml", |s| {
+        vec![
+            json!({"dial": dial(s, 2, 10), "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE}),
+            json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE}),
+        ]
+    }),
+    ("twiml/still_trying.xml", |s| {
+        vec![
+            json!({"dial": dial(s, 2, 20), "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE}),
+            json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE}),
+        ]
+    }),
+    ("twiml/screen.xml", |s| {
+        ["patient", "carer", "unknown"]
+            .iter()
+            .map(|who| json!({"who": who, "service": s.service.name, "query": QUERY, "base": BASE}))
+            .collect()
+    }),
+    ("twiml/connect.xml", |_| vec![json!({})]),
+    ("twiml/hang_up.xml", |_| {
+        vec![
+            json!({"taken_by_another": false}),
+            json!({"taken_by_another": true}),
+        ]
+    }),
+    ("twiml/taken.xml", |_| vec![json!({})]),
+    ("twiml/message_left.xml", |_| vec![json!({})]),
+    ("twiml/no_message.xml", |_| vec![json!({})]),
+    ("twiml/unavailable.xml", |_| vec![json!({})]),
+    // To a clinician answering a page by phone.
+    ("twiml/page.xml", |s| {
+        let page = |who: &str, call: Option<&str>, text: &str| {
+            json!({"failed": false, "open": true, "taken_by": null, "service": s.service.name, "who": who,
+                   "call": call, "text": text, "query": PAGE_QUERY, "base": BASE})
+        };
+        vec![
+            page("Margaret", None, MESSAGE),
+            page("Margaret (via daughter Sian)", Some("voicemail"), ""),
+            page(
+                "Margaret (via daughter Sian)",
+                Some("voicemail"),
+                "Mum's leg is red and hot",
+            ),
+            page("Unknown sender ending 0999", Some("call_back"), ""),
+            json!({"failed": false, "open": false, "taken_by": s.clinician.name, "service": s.service.name,
+                   "who": "Margaret", "call": null, "text": MESSAGE, "query": PAGE_QUERY, "base": BASE}),
+            json!({"failed": false, "open": false, "taken_by": null, "service": s.service.name,
+                   "who": "Margaret", "call": null, "text": MESSAGE, "query": PAGE_QUERY, "base": BASE}),
+            json!({"failed": true, "open": false, "taken_by": null, "service": null, "who": null,
+                   "call": null, "text": null, "query": null, "base": BASE}),
+        ]
+    }),
+    ("twiml/page_again.xml", |_| {
+        vec![json!({"query": PAGE_QUERY, "base": BASE})]
+    }),
+    ("twiml/page_done.xml", |_| {
+        vec![
+            json!({"stored": true, "accepted": true, "query": PAGE_QUERY, "base": BASE}),
+            json!({"stored": true, "accepted": false, "query": PAGE_QUERY, "base": BASE}),
+            json!({"stored": false, "accepted": true, "query": PAGE_QUERY, "base": BASE}),
+        ]
+    }),
+    ("twiml/clinician.xml", |s| {
+        let page = |key: u32, who: &str, call: Option<&str>, text: &str| json!({"key": key, "who": who, "service": s.service.name, "call": call, "text": text});
+        vec![
+            json!({"name": s.clinician.name, "pages": [page(1, "Margaret", None, QUOTE)], "more": 0, "query": "staff=chen-li", "base": BASE}),
+            json!({"name": s.clinician.name, "more": 1, "query": "staff=chen-li", "base": BASE, "pages": [
+                page(1, "Margaret (via daughter Sian)", Some("voicemail"), ""),
+                page(2, "Unknown sender ending 0999", Some("call_back"), ""),
+                page(3, "Margaret", Some("voicemail"), "Mum's leg is red and hot"),
+            ]}),
+            json!({"name": s.clinician.name, "pages": [], "more": 0, "query": "staff=chen-li", "base": BASE}),
+        ]
+    }),
+    ("twiml/call_back.xml", |s| {
+        vec![
+            json!({"who": "Margaret (via daughter Sian)", "number": "+447700900802", "our_number": "+447700900000", "taken_by": null}),
+            json!({"who": "Margaret", "number": null, "our_number": "+447700900000", "taken_by": s.clinician.name}),
+            json!({"who": "Margaret", "number": null, "our_number": "+447700900000", "taken_by": null}),
+        ]
+    }),
     // Pages behind a page's link, and what the link shows when it cannot.
     ("pages/concern.html", |s| {
         let timeline = json!([
@@ -147,7 +259,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
             "phone": "+447700900802", "opened": "Fri 27 Nov 19:05", "can_act": true,
             "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
-            "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05",
+            "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
         });
         let mut accepted = open.clone();
         accepted["status"] = json!(format!(
@@ -164,7 +276,13 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         stranger["service"] = json!("Out-of-hours service");
         // The code is empty when it cannot be looked up.
         stranger["code"] = json!("");
-        vec![open, accepted, stranger]
+        // A voicemail, with its recording behind the link.
+        let mut voicemail = open.clone();
+        voicemail["text"] = json!("");
+        voicemail["recording_url"] = json!(
+            "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
+        );
+        vec![open, accepted, stranger, voicemail]
     }),
     ("pages/message.html", |_| {
         // Every message src/http/pages.rs shows.

@@ -7,9 +7,11 @@
 pub mod opt_out;
 pub mod retry;
 pub mod twilio;
+pub mod voice;
 
 pub use opt_out::OptOutWord;
 pub use retry::RetryPolicy;
+pub use voice::{CallPlacer, RecordingCaller};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,6 +47,15 @@ pub enum SendOutcome {
 /// `delivered` and the rest do not.
 pub fn delivery_failed(status: &str) -> bool {
     matches!(status, "undelivered" | "failed")
+}
+
+/// Whether a call page's status (Twilio's `CallStatus`, or `machine` when
+/// machine detection heard one) means it did not reach a person.
+pub fn call_failed(status: &str) -> bool {
+    matches!(
+        status,
+        "busy" | "no-answer" | "failed" | "canceled" | "machine"
+    )
 }
 
 /// A boxed future, so the trait stays object-safe.

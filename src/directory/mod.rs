@@ -61,9 +61,56 @@ pub struct Staff {
     pub role: String,
     /// How to reach them, most preferred first. Empty means unreachable.
     pub contacts: Vec<ContactMethod>,
+    /// For each of `contacts`, in step: how long after a page it is tried
+    /// if the page is not yet accepted (`voice after 3m`), or `None`: the
+    /// first at once, any other only when the one before it fails. The
+    /// escalation deadline of a level is not changed by these.
+    pub after: Vec<Option<std::time::Duration>>,
+}
+
+/// One way to page someone, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageContact<'a> {
+    /// Its place in [`Staff::contacts`].
+    pub index: usize,
+    /// The number to text or ring.
+    pub number: &'a PhoneNumber,
+    /// Whether to ring rather than text.
+    pub call: bool,
+    /// How long after the page it is tried unless accepted; `None`: only
+    /// when the one before it fails (the first: at once).
+    pub after: Option<std::time::Duration>,
 }
 
 impl Staff {
+    /// The ways a page reaches them, in their order: each number that
+    /// takes texts or calls (email pages are not sent).
+    pub fn page_contacts(&self) -> Vec<PageContact<'_>> {
+        self.contacts
+            .iter()
+            .enumerate()
+            .filter_map(|(index, c)| {
+                let (number, call) = match c {
+                    ContactMethod::Sms(n) => (n, false),
+                    ContactMethod::Voice(n) => (n, true),
+                    ContactMethod::Email(_) => return None,
+                };
+                Some(PageContact {
+                    index,
+                    number,
+                    call,
+                    after: self.after.get(index).copied().flatten(),
+                })
+            })
+            .collect()
+    }
+
+    /// The way to page them after `failed` (by its place in `contacts`)
+    /// did not reach them: the next in their order, whatever its delay.
+    pub fn page_contact_after(&self, failed: usize) -> Option<PageContact<'_>> {
+        self.page_contacts().into_iter().find(|c| c.index > failed)
+    }
+
     /// Their numbers that take SMS, most preferred first, each once: the
     /// order a page tries them in.
     pub fn sms_numbers(&self) -> Vec<&PhoneNumber> {
@@ -108,6 +155,7 @@ mod tests {
                 ContactMethod::Sms(phone("07700 900214")),
                 ContactMethod::Sms(phone("07700 900213")),
             ],
+            after: vec![None, None, None, None, None],
         }
     }
 
@@ -139,6 +187,7 @@ mod tests {
     fn someone_with_only_a_voice_number_has_none_for_texts() {
         let staff = Staff {
             contacts: vec![ContactMethod::Voice(phone("07700 900213"))],
+            after: vec![None],
             ..kiran()
         };
         assert!(staff.sms_numbers().is_empty());

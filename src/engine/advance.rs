@@ -8,11 +8,13 @@
 //! step lock, so the codes read are still free when the change is written.
 
 use crate::clock::Instant;
+use crate::concern::CallOutcome;
 use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
 use crate::directory::{Enrolment, Id};
+use crate::escalation::Status;
 use crate::escalation::reply::CODE_QUARANTINE;
 use crate::escalation::{self, ChainSnapshot, Effect, Event};
-use crate::store::{self, Change, NewOutbox, OutboxItem};
+use crate::store::{self, Change, OutboxItem, Purpose, TimerKind};
 
 use super::Parts;
 use super::render::Read;
@@ -33,11 +35,78 @@ pub(super) async fn event(
     let read = read(parts, concern.id, &effects, now).await?;
     parts
         .renderer()
-        .effects(concern, enrolment, effects, now, &read, change)
+        .effects(concern, enrolment, effects, now, &read, change)?;
+    // A concern holding recordings keeps a timer for their deletion, due
+    // the retention period after its latest step (after the resolve, the
+    // last): cancelling its timers must not forget them.
+    if let Some(after) = parts.keep_recordings
+        && !concern.recordings_held().is_empty()
+        && !change
+            .set_timers
+            .iter()
+            .any(|t| t.concern == concern.id && t.kind == TimerKind::Recordings)
+    {
+        change.set_timers.push(store::Timer {
+            concern: concern.id,
+            kind: TimerKind::Recordings,
+            due_at: now + after,
+            seq: 0,
+        });
+    }
+    Ok(())
 }
 
-/// A page could not be delivered: try the person's next number, or tell
-/// the state machine nobody can reach them.
+/// The recordings timer falls due: once the concern has been resolved for
+/// the retention period, each recording of its messages is queued for
+/// deletion at the provider (through the outbox: retried until it goes,
+/// and the timeline says when it went); until then it is looked at again.
+pub(super) async fn recordings_due(
+    parts: &Parts,
+    concern: &mut Concern,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let Some(keep) = parts.keep_recordings else {
+        return Ok(());
+    };
+    let resolved_at = match &concern.escalation.status {
+        Status::Resolved { at, .. } => Some(*at),
+        _ => None,
+    };
+    match resolved_at {
+        Some(at) if at + keep <= now => {
+            for sid in concern.recordings_held() {
+                change.outbox.push(store::NewOutbox {
+                    concern: Some(concern.id),
+                    to: concern.sender.clone(),
+                    body: sid.to_owned(),
+                    purpose: Purpose::DeleteRecording,
+                    staff: None,
+                    recipient: "recording".to_owned(),
+                    step: None,
+                });
+            }
+            for call in &mut concern.calls {
+                if let CallOutcome::Voicemail { deleting, .. } = &mut call.outcome {
+                    *deleting = true;
+                }
+            }
+            change.concern = Some(concern.clone());
+        }
+        _ => change.set_timers.push(store::Timer {
+            concern: concern.id,
+            kind: TimerKind::Recordings,
+            due_at: resolved_at.map_or(now + keep, |at| at + keep),
+            seq: 0,
+        }),
+    }
+    Ok(())
+}
+
+/// A page could not be delivered (a text undelivered, a call that met a
+/// machine, no answer or a busy line): try the person's next way of being
+/// reached, at once whatever its delay, or tell the state machine nobody
+/// can reach them.
 pub(super) async fn page_failed(
     parts: &Parts,
     item: &OutboxItem,
@@ -51,10 +120,19 @@ pub(super) async fn page_failed(
     let Some(staff) = parts.rota.person(staff_id.as_str()) else {
         return Ok(());
     };
-    if let Some(next) = staff.next_sms_number_after(&item.message.to) {
+    let Some(mut concern) = parts.concern(concern_id).await? else {
+        return Ok(());
+    };
+    let call = item.message.purpose == Purpose::CallPage;
+    let failed = staff
+        .page_contacts()
+        .into_iter()
+        .find(|c| c.call == call && *c.number == item.message.to);
+    if let Some(next) = failed.and_then(|f| staff.page_contact_after(f.index)) {
+        let how = if next.call { "calling" } else { "texting" };
         let note = TimelineEvent::Note {
             text: format!(
-                "page to {} not delivered; trying their next number",
+                "page to {} did not reach them; {how} their next contact",
                 staff.name
             ),
         };
@@ -65,15 +143,29 @@ pub(super) async fn page_failed(
                 event: note,
             },
         ));
-        change.outbox.push(NewOutbox {
-            to: next.clone(),
-            ..item.message.clone()
-        });
+        // Tried now: not again when its delay is up.
+        concern
+            .escalation
+            .contacts_due
+            .retain(|d| !(d.staff == staff.id && d.index == next.index));
+        let enrolment = parts.enrolment_of(&concern).await?;
+        let (id, staff_key) = (concern.id, staff.id.clone());
+        let code = store::blocking(&parts.store, move |s| s.page(id, &staff_key))
+            .await?
+            .map_or(0, |p| p.code);
+        let step = item.message.step.unwrap_or(concern.escalation.seq);
+        change.outbox.push(parts.renderer().page_message(
+            &concern,
+            enrolment.as_ref(),
+            staff,
+            next,
+            code,
+            step,
+            now,
+        )?);
+        change.concern = Some(concern);
         return Ok(());
     }
-    let Some(mut concern) = parts.concern(concern_id).await? else {
-        return Ok(());
-    };
     let enrolment = parts.enrolment_of(&concern).await?;
     let undeliverable = Event::PageUndeliverable { staff: staff_id };
     self::event(
@@ -85,6 +177,60 @@ pub(super) async fn page_failed(
         change,
     )
     .await
+}
+
+/// A person's later ways of being paged fall due (`voice after 3m`): each
+/// one due now is tried, unless the concern was accepted or has moved on
+/// past the step they were paged at; the timer is set for the next.
+pub(super) async fn contacts_due(
+    parts: &Parts,
+    concern: &mut Concern,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut concern.escalation.contacts_due)
+        .into_iter()
+        .partition(|d| d.at <= now);
+    concern.escalation.contacts_due = later;
+    let enrolment = parts.enrolment_of(concern).await?;
+    for d in due {
+        if !escalation::page_still_wanted(&concern.escalation, d.step) {
+            continue;
+        }
+        let Some(person) = parts.rota.person(d.staff.as_str()) else {
+            continue;
+        };
+        let Some(contact) = person
+            .page_contacts()
+            .into_iter()
+            .find(|c| c.index == d.index)
+        else {
+            continue;
+        };
+        let (id, staff) = (concern.id, person.id.clone());
+        let code = store::blocking(&parts.store, move |s| s.page(id, &staff))
+            .await?
+            .map_or(0, |p| p.code);
+        change.outbox.push(parts.renderer().page_message(
+            concern,
+            enrolment.as_ref(),
+            person,
+            contact,
+            code,
+            d.step,
+            now,
+        )?);
+    }
+    if let Some(next) = concern.escalation.contacts_due.iter().map(|d| d.at).min() {
+        change.set_timers.push(store::Timer {
+            concern: concern.id,
+            kind: store::TimerKind::Contact,
+            due_at: next,
+            seq: 0,
+        });
+    }
+    change.concern = Some(concern.clone());
+    Ok(())
 }
 
 /// Read what rendering `effects` needs, in one call to the store.

@@ -36,7 +36,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::channels::twilio::client::OPTED_OUT;
-use crate::channels::{Lookup, RetryPolicy, SendOutcome, SmsSender};
+use crate::channels::{CallPlacer, Lookup, RecordingCaller, RetryPolicy, SendOutcome, SmsSender};
 use crate::clock::Instant;
 use crate::concern::TimelineEvent;
 use crate::directory::NumberKind;
@@ -59,9 +59,10 @@ pub(super) struct Dispatcher {
     last_stuck_check: Mutex<Option<Instant>>,
 }
 
-/// What a send task needs of the dispatcher: the provider and the policy.
+/// What a send task needs of the dispatcher: the providers and the policy.
 struct Sending {
     sender: Arc<dyn SmsSender>,
+    caller: Arc<dyn CallPlacer>,
     retry: RetryPolicy,
 }
 
@@ -101,7 +102,11 @@ impl Dispatcher {
     /// retrying as `retry` says.
     pub(super) fn new(sender: Arc<dyn SmsSender>, retry: RetryPolicy, at_once: usize) -> Self {
         Self {
-            sending: Arc::new(Sending { sender, retry }),
+            sending: Arc::new(Sending {
+                sender,
+                caller: Arc::new(RecordingCaller::default()),
+                retry,
+            }),
             permits: Arc::new(Semaphore::new(at_once.max(1))),
             claimed: Arc::default(),
             round: tokio::sync::Mutex::new(()),
@@ -112,6 +117,16 @@ impl Dispatcher {
     /// The same dispatcher, at most `at_once` sends at a time.
     pub(super) fn with_at_once(mut self, at_once: usize) -> Self {
         self.permits = Arc::new(Semaphore::new(at_once.max(1)));
+        self
+    }
+
+    /// Place call pages through `caller` (before the engine runs).
+    pub(super) fn with_caller(mut self, caller: Arc<dyn CallPlacer>) -> Self {
+        self.sending = Arc::new(Sending {
+            sender: Arc::clone(&self.sending.sender),
+            caller,
+            retry: self.sending.retry,
+        });
         self
     }
 
@@ -321,13 +336,22 @@ impl Sending {
                 }),
             };
         }
-        if let Some(refused) = not_to_be_texted(parts, item).await {
+        if item.message.purpose == Purpose::DeleteRecording {
+            return Some(self.caller.delete_recording(&item.message.body).await);
+        }
+        let call = matches!(item.message.purpose, Purpose::CallPage | Purpose::CallBack);
+        if !call && let Some(refused) = not_to_be_texted(parts, item).await {
             return Some(refused);
         }
         if item.in_flight || item.attempts > 0 {
             let since = item.due_at.min(now) - TimeDelta::days(1);
             let to = item.message.to.as_str();
-            match self.sender.find(to, &item.message.body, since).await {
+            let found = if call {
+                self.caller.find(to, item.queued_at).await
+            } else {
+                self.sender.find(to, &item.message.body, since).await
+            };
+            match found {
                 Lookup::Sent { provider_id } => {
                     tracing::info!(outbox = item.id, provider_id = %provider_id, "already accepted by the provider; not sending again");
                     return Some(SendOutcome::Accepted { provider_id });
@@ -341,11 +365,12 @@ impl Sending {
                 }
             }
         }
-        Some(
-            self.sender
-                .send(item.message.to.as_str(), &item.message.body)
-                .await,
-        )
+        let to = item.message.to.as_str();
+        Some(if call {
+            self.caller.place(to, &item.message.body).await
+        } else {
+            self.sender.send(to, &item.message.body).await
+        })
     }
 
     /// The change that records an attempt's outcome, answered at `at`
@@ -411,7 +436,10 @@ impl Sending {
                 // Retried until it goes: an outage of hours loses nothing.
                 let delay = self.retry.delay(item.attempts, retry_after);
                 let waiting = at - item.queued_at;
-                if self.retry.is_stuck(waiting) {
+                if item.message.purpose == Purpose::DeleteRecording {
+                    // A recording of a patient's words is still held at the provider.
+                    tracing::error!(outbox = item.id, attempts, reason = %reason, "RECORDING NOT DELETED at the provider after its retention period; retrying");
+                } else if self.retry.is_stuck(waiting) {
                     tracing::error!(outbox = item.id, purpose = %purpose, attempts, waiting_s = waiting.num_seconds(), reason = %reason, "text still not sent; retrying");
                 } else {
                     tracing::warn!(outbox = item.id, purpose = %purpose, attempts, reason = %reason, "send failed; will retry");
@@ -447,7 +475,8 @@ impl Sending {
                 },
             );
         }
-        let page_failed = !will_retry && item.message.purpose == Purpose::Page;
+        let page_failed =
+            !will_retry && matches!(item.message.purpose, Purpose::Page | Purpose::CallPage);
         (change, page_failed)
     }
 }
@@ -458,7 +487,7 @@ async fn unwanted(
     parts: &Parts,
     item: &OutboxItem,
 ) -> Option<Result<&'static str, store::StoreError>> {
-    let (Purpose::Page, Some(step), Some(id)) = (
+    let (Purpose::Page | Purpose::CallPage, Some(step), Some(id)) = (
         item.message.purpose,
         item.message.step,
         item.message.concern,

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use futures_util::StreamExt;
 
-use crate::channels::{OptOutWord, delivery_failed};
+use crate::channels::{OptOutWord, call_failed, delivery_failed};
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
 use crate::directory::{PhoneNumber, Staff, clean_text};
@@ -73,11 +73,14 @@ pub(super) async fn take_in_waiting(
 }
 
 /// What must be taken in one after another: one sender's texts, the taps
-/// on one concern's links, the reports on one message.
+/// on one concern's links, the steps of one call, the reports on one message.
 fn order_key(item: &Inbound) -> String {
     match &item.kind {
         InboundKind::Sms { from, .. } => format!("from {from}"),
-        InboundKind::Action { concern, .. } => format!("concern {concern}"),
+        InboundKind::Action { concern, .. } | InboundKind::CallBack { concern, .. } => {
+            format!("concern {concern}")
+        }
+        InboundKind::Call { call, .. } => format!("call {call}"),
         InboundKind::Status { message_id, .. } => format!("message {message_id}"),
     }
 }
@@ -151,6 +154,12 @@ async fn take_in(
             let event = action.event(person.into());
             let enrolment = parts.enrolment_of(&c).await?;
             advance::event(parts, &mut c, enrolment.as_ref(), event, now, &mut change).await?;
+        }
+        InboundKind::CallBack { concern, staff } => {
+            super::calls::call_back(parts, concern, &staff, now, &mut change).await?;
+        }
+        InboundKind::Call { call, from, step } => {
+            super::calls::step(parts, &call, &from, step, now, &mut change).await?;
         }
         InboundKind::Status {
             message_id,
@@ -244,6 +253,7 @@ async fn sender_message(
         text: body.clone(),
         escalation: Escalation::new(red_flag.is_some()),
         pictures_explained: false,
+        calls: Vec::new(),
         version: 0,
     };
     record(
@@ -359,7 +369,12 @@ async fn delivery_report(
         error_code,
     };
     record(change, concern_id, now, delivery);
-    if delivery_failed(status) && item.message.purpose == Purpose::Page {
+    let failed = match item.message.purpose {
+        Purpose::Page => delivery_failed(status),
+        Purpose::CallPage => call_failed(status),
+        _ => false,
+    };
+    if failed {
         advance::page_failed(parts, &item, now, change).await?;
     }
     Ok(())

@@ -2,8 +2,8 @@
 //!
 //! [`Engine::run`] runs two loops side by side until shutdown:
 //!
-//! - **steps**: inbound messages not yet processed (`intake`), then
-//!   timers that are due (`timers`); now and then, text past its
+//! - **steps**: timers that are due (`timers`), then inbound messages not
+//!   yet processed (`intake`); now and then, text past its
 //!   retention period is removed (`retention`). Each item is one step of
 //!   one concern (`advance`): the pure state machine says what follows,
 //!   the pure renderer (`render`) turns its effects into texts, timers
@@ -26,6 +26,7 @@
 //! only wires them to the store, the rota and the SMS sender.
 
 mod advance;
+mod calls;
 mod dispatch;
 mod intake;
 mod render;
@@ -106,6 +107,9 @@ struct Parts {
     links: LinkSigner,
     red_flags: RedFlags,
     policy: Policy,
+    /// How long after a concern is resolved the recordings of its messages
+    /// are kept at the provider; `None`: for ever.
+    keep_recordings: Option<TimeDelta>,
     /// Held while a step reads a concern, works out what follows and writes
     /// it (and allocates page codes): one at a time, so none is lost.
     steps: tokio::sync::Mutex<()>,
@@ -188,6 +192,7 @@ impl Engine {
                 links,
                 red_flags,
                 policy,
+                keep_recordings: None,
                 steps: tokio::sync::Mutex::new(()),
             }),
             dispatch: Dispatcher::new(sender, RetryPolicy::default(), SENDS_AT_ONCE),
@@ -197,10 +202,19 @@ impl Engine {
         }
     }
 
+    /// Place call pages through `caller` (by default they are only recorded).
+    pub fn with_caller(mut self, caller: Arc<dyn crate::channels::CallPlacer>) -> Self {
+        self.dispatch = self.dispatch.with_caller(caller);
+        self
+    }
+
     /// Remove what people wrote from concerns resolved more than `retention`
     /// ago (checked hourly); who was paged and who accepted is kept.
     pub fn with_retention(mut self, retention: TimeDelta) -> Self {
         self.retention = Retention::keeping(retention);
+        if let Some(parts) = Arc::get_mut(&mut self.parts) {
+            parts.keep_recordings = Some(retention);
+        }
         self
     }
 
@@ -246,7 +260,7 @@ impl Engine {
 
     /// Run everything there is to do now, sends included, until nothing is
     /// left: what tests call after moving their clock, instead of running
-    /// the loops. Deterministic: each round takes in, fires timers, then
+    /// the loops. Deterministic: each round fires timers, takes in, then
     /// sends and waits for every send it started.
     pub async fn settle(&self) -> anyhow::Result<()> {
         for _ in 0..1000 {
@@ -268,13 +282,15 @@ impl Engine {
         anyhow::bail!("the engine did not settle after 1000 rounds")
     }
 
-    /// One pass of the steps loop: intake, then due timers, then retention;
+    /// One pass of the steps loop: due timers, then intake, then retention;
     /// returns how many items were taken in or fired.
     async fn steps_pass(&self, now: Instant) -> anyhow::Result<usize> {
         let stepped = {
             let _one_at_a_time = self.parts.steps.lock().await;
-            intake::take_in_waiting(&self.parts, &self.stats, now).await?
-                + timers::fire_due(&self.parts, &self.stats, now).await?
+            // Deadlines first: a timer due now must not wait behind a
+            // burst of messages taken in one change each.
+            timers::fire_due(&self.parts, &self.stats, now).await?
+                + intake::take_in_waiting(&self.parts, &self.stats, now).await?
         };
         if stepped > 0 {
             // What was written may have put texts in the outbox.

@@ -19,8 +19,8 @@ use anyhow::Context;
 use crate::calendar::LONDON;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
-use crate::directory::{Enrolment, Id, PhoneNumber, Staff};
-use crate::escalation::{Effect, SenderNotice, StaffNotice, StaffRef, Status};
+use crate::directory::{Enrolment, Id, PageContact, PhoneNumber, Staff};
+use crate::escalation::{DueContact, Effect, SenderNotice, StaffNotice, StaffRef, Status};
 use crate::links::LinkSigner;
 use crate::rota::Rota;
 use crate::store::{Change, NewOutbox, Page, Purpose, Timer, TimerKind};
@@ -119,12 +119,13 @@ impl Renderer<'_> {
             read,
         };
         let mut cancelled = false;
+        let mut due = Vec::new();
         for effect in effects {
             match effect {
                 // Someone no longer on the rota is not paged or sent anything.
                 Effect::Page { staff, step } => {
                     if let Some(person) = self.rota.person(staff.id.as_str()) {
-                        self.page(&about, person, &staff, &step, change)?;
+                        due.extend(self.page(&about, person, &staff, &step, change)?);
                     }
                 }
                 Effect::Forward { staff, skip } => {
@@ -175,7 +176,17 @@ impl Renderer<'_> {
             // A fired timer's own delete must not outlive a cancel in the same change.
             change.fired_timer = None;
         }
-        change.concern = Some(concern.clone());
+        let mut concern = concern.clone();
+        if !concern.escalation.is_open() {
+            concern.escalation.contacts_due.clear();
+        }
+        concern.escalation.contacts_due.extend(due);
+        if let Some(next) = concern.escalation.contacts_due.iter().map(|d| d.at).min() {
+            change
+                .set_timers
+                .push(timer(concern.id, TimerKind::Contact, next, 0));
+        }
+        change.concern = Some(concern);
         Ok(())
     }
 
@@ -223,6 +234,9 @@ impl Renderer<'_> {
         )
     }
 
+    /// Page `staff` (open the page, on the timeline) by the first way they
+    /// asked to be reached; the ways they asked to be tried later if it is
+    /// not accepted are returned, to be kept on the concern.
     fn page(
         &self,
         about: &About<'_>,
@@ -230,8 +244,8 @@ impl Renderer<'_> {
         staff: &StaffRef,
         step: &str,
         change: &mut Change,
-    ) -> anyhow::Result<()> {
-        let (concern, enrolment, now) = (about.concern, about.enrolment, about.now);
+    ) -> anyhow::Result<Vec<DueContact>> {
+        let (concern, now) = (about.concern, about.now);
         let code = about.read.code(staff)?;
         if !change
             .open_pages
@@ -246,24 +260,6 @@ impl Renderer<'_> {
                 opened_at: now,
             });
         }
-        let discharged = enrolment.map(|e| {
-            e.discharged_at
-                .with_timezone(&LONDON)
-                .format("%-d %b")
-                .to_string()
-        });
-        let body = self.templates.render(
-            "sms/page.txt",
-            minijinja::context! {
-                urgent => concern.escalation.urgent,
-                who => who(concern, enrolment),
-                service => self.staff_facing_service(concern),
-                discharged,
-                text => quote(&concern.text),
-                link => self.links.link(concern.id, &staff.id, now),
-                code,
-            },
-        )?;
         let paged = TimelineEvent::Paged {
             staff: staff.id.clone(),
             name: staff.name.clone(),
@@ -277,30 +273,94 @@ impl Renderer<'_> {
                 event: paged,
             },
         ));
-        match person.sms_numbers().first() {
-            Some(to) => change.outbox.push(NewOutbox {
-                concern: Some(concern.id),
-                to: (*to).clone(),
-                body,
-                purpose: Purpose::Page,
-                staff: Some(staff.id.clone()),
-                recipient: staff.name.clone(),
-                step: Some(concern.escalation.seq),
-            }),
-            None => {
-                let note = TimelineEvent::Note {
-                    text: format!("{} has no phone for SMS pages", staff.name),
-                };
-                change.timeline.push((
-                    concern.id,
-                    TimelineEntry {
-                        at: now,
-                        event: note,
-                    },
-                ));
-            }
-        }
-        Ok(())
+        let contacts = person.page_contacts();
+        let Some(first) = contacts.first() else {
+            let note = TimelineEvent::Note {
+                text: format!("{} has no phone for pages", staff.name),
+            };
+            change.timeline.push((
+                concern.id,
+                TimelineEntry {
+                    at: now,
+                    event: note,
+                },
+            ));
+            return Ok(Vec::new());
+        };
+        let step = concern.escalation.seq;
+        change.outbox.push(self.page_message(
+            concern,
+            about.enrolment,
+            person,
+            *first,
+            code,
+            step,
+            now,
+        )?);
+        Ok(contacts
+            .iter()
+            .skip(1)
+            .filter_map(|c| {
+                let after = chrono::TimeDelta::from_std(c.after?).ok()?;
+                Some(DueContact {
+                    staff: staff.id.clone(),
+                    index: c.index,
+                    at: now + after,
+                    step,
+                })
+            })
+            .collect())
+    }
+
+    /// A page to `person` by one of their ways: a text quoting the
+    /// concern, or a call whose words Twilio fetches when it is answered.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn page_message(
+        &self,
+        concern: &Concern,
+        enrolment: Option<&Enrolment>,
+        person: &Staff,
+        contact: PageContact<'_>,
+        code: u16,
+        step: u64,
+        now: Instant,
+    ) -> anyhow::Result<NewOutbox> {
+        let (body, purpose) = if contact.call {
+            (
+                self.links.call_page_url(concern.id, &person.id, step),
+                Purpose::CallPage,
+            )
+        } else {
+            let discharged = enrolment.map(|e| {
+                e.discharged_at
+                    .with_timezone(&LONDON)
+                    .format("%-d %b")
+                    .to_string()
+            });
+            let body = self.templates.render(
+                "sms/page.txt",
+                minijinja::context! {
+                    urgent => concern.escalation.urgent,
+                    who => who(concern, enrolment),
+                    service => self.staff_facing_service(concern),
+                    discharged,
+                    text => quote(&concern.text),
+                    call => concern.opened_by_call(),
+                    link => self.links.link(concern.id, &person.id, now),
+                    code,
+                },
+            )?;
+            (body, Purpose::Page)
+        };
+        Ok(NewOutbox {
+            concern: Some(concern.id),
+            to: contact.number.clone(),
+            body,
+            purpose,
+            staff: Some(person.id.clone()),
+            recipient: person.name.clone(),
+            step: Some(step),
+        })
     }
 
     /// Send on to `staff` what the sender wrote after their first `skip`
@@ -408,12 +468,16 @@ impl Renderer<'_> {
                 .templates
                 .render("sms/resolved.txt", minijinja::context! { name, role })?,
         };
+        // A caller from a landline is told on the phone, not by a text it cannot read.
+        let texts_sender = concern.opened_by_call().is_none() || concern.sender.can_text();
         if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment) {
-            change.outbox.push(sender_text(concern, body.clone()));
+            if texts_sender {
+                change.outbox.push(sender_text(concern, body.clone()));
+            }
             change
                 .outbox
                 .push(notice_to(concern.id, &e.patient.phone, body, "patient"));
-        } else {
+        } else if texts_sender {
             change.outbox.push(sender_text(concern, body));
         }
         Ok(())

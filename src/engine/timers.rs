@@ -101,6 +101,14 @@ async fn fire(parts: &Parts, timer: Timer, now: Instant) -> anyhow::Result<Chang
         return Ok(change);
     };
     let event = match timer.kind {
+        TimerKind::Contact => {
+            advance::contacts_due(parts, &mut concern, now, &mut change).await?;
+            return Ok(change);
+        }
+        TimerKind::Recordings => {
+            advance::recordings_due(parts, &mut concern, now, &mut change).await?;
+            return Ok(change);
+        }
         TimerKind::AckDeadline => Event::AckDeadline { seq: timer.seq },
         TimerKind::Handover => Event::Handover,
         TimerKind::Reminder => Event::ReminderDue,

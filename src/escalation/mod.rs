@@ -209,6 +209,24 @@ pub struct Escalation {
     /// How many of them have gone out to clinicians; the rest are held for a forward.
     #[serde(default)]
     pub sent_on: u32,
+    /// Ways of reaching people paged that are still to be tried, each at
+    /// its time, unless the concern is accepted first (`voice after 3m`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts_due: Vec<DueContact>,
+}
+
+/// A way of reaching someone paged, to be tried at `at` (see
+/// [`crate::directory::Staff::after`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueContact {
+    /// Who.
+    pub staff: Id,
+    /// Which of their contacts (its place in their list).
+    pub index: usize,
+    /// When.
+    pub at: Instant,
+    /// The escalation step they were paged at: once the concern moves on, it is not tried.
+    pub step: u64,
 }
 
 /// Who accepted a concern, and when.
@@ -240,6 +258,7 @@ impl Escalation {
             forwarded_at: None,
             received: 0,
             sent_on: 0,
+            contacts_due: Vec::new(),
         }
     }
 

@@ -15,6 +15,7 @@ mod pages;
 mod security;
 pub mod serve;
 mod twilio;
+mod voice;
 
 use std::sync::Arc;
 
@@ -53,6 +54,8 @@ pub struct AppState {
     pub public_url: String,
     /// Twilio auth tokens accepted for webhook signatures (current, then previous).
     pub twilio_tokens: Arc<Vec<SecretString>>,
+    /// Fetches the recordings of callers' messages for the page's link.
+    pub calls: Arc<dyn crate::channels::CallPlacer>,
 }
 
 /// Every route, with the layers every request passes through (outermost
@@ -63,6 +66,7 @@ pub fn router(state: AppState, limits: &serve::Limits) -> Router {
     Router::new()
         .merge(health::router())
         .merge(twilio::router())
+        .merge(voice::router())
         .merge(pages::router())
         .nest("/api/v1", oncall::router().merge(enrolments::router()).merge(concerns::router()))
         .fallback(|| async { ApiError::NotFound("no such page: see README.md for the API".to_owned()) })

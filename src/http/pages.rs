@@ -25,7 +25,9 @@ use crate::escalation::reply::LinkAction;
 use crate::store::{Inbound, InboundKind};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/c/{id}", get(show).post(act))
+    Router::new()
+        .route("/c/{id}", get(show).post(act))
+        .route("/c/{id}/recording", get(recording))
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,9 +182,16 @@ async fn show(
             phone => concern.sender.as_str(),
             opened => local(concern.opened_at),
             can_act => concern.escalation.is_open(),
+            can_call => match &concern.escalation.status {
+                Status::Open => true,
+                Status::Accepted { by, .. } => by.id == staff,
+                Status::Resolved { .. } => false,
+            },
             action_url => format!("/c/{concern_id}?s={}&e={}&sig={}", staff, q.e, q.sig),
             sig => q.sig,
             timeline => entries,
+            recording_url => (!concern.recordings_held().is_empty())
+                .then(|| format!("/c/{concern_id}/recording?s={}&e={}&sig={}", staff, q.e, q.sig)),
             expires => local(chrono::DateTime::from_timestamp(q.e, 0).unwrap_or_default()),
         },
     );
@@ -220,6 +229,37 @@ async fn act(
             "Accept and Pass only work from the page your link opens. Open the link in the page text again, or reply to the page by text (A and the number to accept).",
         );
     }
+    if form.action == "call" {
+        // Each press is a new request to call back (they may call twice).
+        let item = Inbound {
+            key: format!(
+                "link:{concern}:{staff}:call:{}",
+                state.clock.now().timestamp_millis()
+            ),
+            kind: InboundKind::CallBack {
+                concern,
+                staff: staff.clone(),
+            },
+            received_at: state.clock.now(),
+        };
+        return match state.ops.record_inbound(item).await {
+            Ok(_) => message(
+                &state,
+                StatusCode::OK,
+                "Calling you now",
+                "Your phone will ring. When you answer, Nightingale rings them, showing the service's number, not yours.",
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "call back not stored");
+                message(
+                    &state,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Try again",
+                    "That did not go through. Try again, or call them on the number shown.",
+                )
+            }
+        };
+    }
     let Ok(action) = LinkAction::parse(&form.action) else {
         return message(
             &state,
@@ -248,6 +288,53 @@ async fn act(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Try again",
                 "That did not go through. Try again, or reply to the page by text.",
+            )
+        }
+    }
+}
+
+/// The caller's voicemail, for the clinician the link was signed for:
+/// fetched from Twilio with the account's credentials and passed on (it is
+/// never stored here). Gone once retention has deleted it.
+async fn recording(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LinkQuery>,
+) -> Response {
+    let (concern_id, _) = match check(&state, &id, &q) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let sid = match state.ops.concern(concern_id).await {
+        Ok(Some((concern, _, _))) => concern.recordings_held().first().map(|s| s.to_string()),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "recording: store unavailable");
+            return message(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "The recording cannot be played just now. Try again in a minute.",
+            );
+        }
+    };
+    let Some(sid) = sid else {
+        return message(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no recording for this concern: it was deleted after the retention period, or there never was one.",
+        );
+    };
+    match state.calls.fetch_recording(&sid).await {
+        Ok(audio) => ([(header::CONTENT_TYPE, "audio/mpeg")], audio).into_response(),
+        Err(reason) => {
+            tracing::warn!(concern = %concern_id, reason, "recording not fetched from the provider");
+            message(
+                &state,
+                StatusCode::BAD_GATEWAY,
+                "Try again",
+                "The recording cannot be fetched from the phone provider just now. Try again in a minute.",
             )
         }
     }

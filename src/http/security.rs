@@ -2,7 +2,8 @@
 //! refusal, a 404, an error page) can be served without them.
 //!
 //! - `Content-Security-Policy`: nothing may load or run (`default-src
-//!   'none'`), forms post only to us, no page may be framed. Our pages keep
+//!   'none'`) but a caller's voicemail from us (`media-src 'self'`), forms
+//!   post only to us, no page may be framed. Our pages keep
 //!   their styles inline in `<style>` blocks; each block is allowed by its
 //!   SHA-256, computed from the page being sent, so a template can change
 //!   its styles without this file changing, and a `<style>` that was not in
@@ -21,8 +22,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 /// The policy of every response; HTML pages add their style hashes.
-const POLICY: &str =
-    "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const POLICY: &str = "default-src 'none'; media-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The largest page whose styles are hashed; ours are a few KB.
 const MAX_PAGE: usize = 1024 * 1024;

@@ -33,7 +33,8 @@ pub fn router() -> Router<AppState> {
 pub struct Signed(Vec<(String, String)>);
 
 impl Signed {
-    fn get(&self, name: &str) -> Option<&str> {
+    /// A form parameter, if the request carried it.
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)

@@ -200,6 +200,7 @@ struct RawService {
     out_of_hours: Vec<Spanned<RawLevel>>,
     #[serde(default)]
     repeat_chain: u32,
+    live_for: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -475,12 +476,28 @@ impl Compiler<'_> {
             }
         };
         let mut contacts = Vec::new();
+        let mut after = Vec::new();
         for method in notify {
             let s = Src {
                 file,
                 span: method.span(),
             };
-            let contact = match (method.get_ref().as_str(), &phone, &email) {
+            // "voice after 3m": the method, and how long after a page it is tried.
+            let (name, delay) = match method.get_ref().split_once(" after ") {
+                None => (method.get_ref().trim(), None),
+                Some((name, delay)) => match humantime::parse_duration(delay.trim()) {
+                    Ok(d) if d <= Duration::from_secs(3600) => (name.trim(), Some(d)),
+                    _ => {
+                        self.report(&s, format!("notify {:?}: write how long after a page to try it, up to an hour, like \"voice after 3m\"", method.get_ref()));
+                        continue;
+                    }
+                },
+            };
+            if contacts.is_empty() && delay.is_some() {
+                self.report(&s, format!("notify {:?}: the first way to reach someone is tried at once; put the delay on a later one, like notify = [\"sms\", \"voice after 3m\"]", method.get_ref()));
+                continue;
+            }
+            let contact = match (name, &phone, &email) {
                 ("sms", Some(p), _) => ContactMethod::Sms(p.clone()),
                 ("voice", Some(p), _) => ContactMethod::Voice(p.clone()),
                 ("email", _, Some(e)) => ContactMethod::Email(e.clone()),
@@ -488,8 +505,7 @@ impl Compiler<'_> {
                     self.report(
                         &s,
                         format!(
-                            "{id} is to be notified by {} but has no phone: add phone = \"07…\"",
-                            method.get_ref()
+                            "{id} is to be notified by {name} but has no phone: add phone = \"07…\""
                         ),
                     );
                     continue;
@@ -505,6 +521,7 @@ impl Compiler<'_> {
             };
             if !contacts.contains(&contact) {
                 contacts.push(contact);
+                after.push(delay);
             }
         }
         if contacts.is_empty() && self.problems.len() == problems_before {
@@ -521,6 +538,7 @@ impl Compiler<'_> {
             name: clean_line(&raw.name),
             role: clean_line(&raw.role),
             contacts,
+            after,
         }
     }
 
@@ -648,7 +666,20 @@ impl Compiler<'_> {
                 format!("service {id} has in-hours levels but hours = \"none\", so they would never be used: give it working hours, or delete its in_hours levels"),
             );
         }
+        let live_for = match &raw.live_for {
+            None => Some(Duration::from_secs(
+                super::DEFAULT_LIVE_FOR.num_seconds() as u64
+            )),
+            Some(l) => match humantime::parse_duration(l.get_ref()) {
+                Ok(d) if d >= Duration::from_secs(20) && d <= Duration::from_secs(600) => Some(d),
+                _ => {
+                    self.report(&Src { file, span: l.span() }, format!("live_for = {:?}: write how long a caller may wait for a person before leaving a message, between \"20s\" and \"10m\", like \"90s\"", l.get_ref()));
+                    None
+                }
+            },
+        };
         Some(Service {
+            live_for: live_for?,
             patient_name: raw.patient_name.unwrap_or_else(|| raw.name.clone()),
             name: raw.name,
             id,

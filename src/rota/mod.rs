@@ -70,7 +70,13 @@ pub struct Service {
     pub out_of_hours: Vec<Level>,
     /// How many times to go round the whole chain before paging the fallback.
     pub chain_repeats: u32,
+    /// How long a caller waits to be put through to a person before being
+    /// asked to leave a message ([`DEFAULT_LIVE_FOR`] unless the file says).
+    pub live_for: Duration,
 }
+
+/// How long a caller waits for a person, for a service that does not say.
+pub const DEFAULT_LIVE_FOR: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
 
 /// A whole trust's rota, compiled for fast resolution.
 #[derive(Debug, Clone)]
@@ -339,8 +345,16 @@ impl std::fmt::Display for Chain<'_> {
                 writeln!(f, "  NOBODY reachable")?;
             }
             for o in &level.on_call {
-                let contacts: Vec<String> =
-                    o.person.contacts.iter().map(ToString::to_string).collect();
+                let contacts: Vec<String> = o
+                    .person
+                    .contacts
+                    .iter()
+                    .zip(o.person.after.iter().chain(std::iter::repeat(&None)))
+                    .map(|(c, after)| match after {
+                        Some(d) => format!("{c} after {}", humantime::format_duration(*d)),
+                        None => c.to_string(),
+                    })
+                    .collect();
                 writeln!(
                     f,
                     "  {} — {} [{}] via {}; {}",

@@ -42,6 +42,7 @@ fn concern(sender: &str) -> Concern {
         text: "My dressing is leaking".into(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        calls: Vec::new(),
         version: 0,
     }
 }
@@ -70,6 +71,11 @@ pub fn inbound_is_recorded_once_and_stays_pending_until_processed(store: Arc<dyn
         "a retry is not a new message"
     );
     assert!(store.record_inbound(&sms("SM2", "+447700900124")).unwrap());
+    assert_eq!(
+        store.inbound("SM2").unwrap(),
+        Some(sms("SM2", "+447700900124"))
+    );
+    assert_eq!(store.inbound("SM3").unwrap(), None);
     let pending = store.pending_inbound(10).unwrap();
     assert_eq!(
         pending.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
@@ -83,6 +89,11 @@ pub fn inbound_is_recorded_once_and_stays_pending_until_processed(store: Arc<dyn
         })
         .unwrap();
     assert_eq!(store.pending_inbound(10).unwrap().len(), 1);
+    assert_eq!(
+        store.inbound("SM1").unwrap(),
+        Some(sms("SM1", "+447700900123")),
+        "a processed item can still be read: a later step of a call reads an earlier one"
+    );
     assert_eq!(
         store.backlog(t("2026-11-27T19:06:00Z")).unwrap(),
         Backlog {

@@ -107,6 +107,27 @@ pub enum InboundKind {
         /// "accept" or "pass".
         action: String,
     },
+    /// A clinician asked, from a page's link, to call the sender back
+    /// through our number.
+    CallBack {
+        /// The concern.
+        concern: ConcernId,
+        /// The clinician the link was sent to.
+        staff: Id,
+    },
+    /// One step of a phone call to our number (see [`crate::voice`]).
+    Call {
+        /// Twilio's `CallSid` of the caller's call.
+        call: String,
+        /// The caller's number as Twilio gives it, when the step's request
+        /// carries it (a callee's screen does not: intake reads it from the
+        /// call's first step).
+        #[serde(default)]
+        from: String,
+        /// What happened.
+        #[serde(flatten)]
+        step: crate::voice::CallStep,
+    },
     /// A delivery report for a message we sent.
     Status {
         /// The provider's id of our message.
@@ -126,12 +147,23 @@ pub enum Purpose {
     Welcome,
     /// A page to a clinician.
     Page,
+    /// A page to a clinician by phone call: the item's body is the URL
+    /// Twilio fetches the call's words from when it is answered.
+    CallPage,
     /// A message to the patient or carer about their concern.
     Notice,
     /// A later message sent on to the clinician.
     Forward,
     /// A reply to a clinician (taken, help, reminder).
     StaffNotice,
+    /// A call to a clinician who asked to call the sender back: when they
+    /// answer, the sender is rung from our number. The body is the URL
+    /// Twilio fetches the call's words from.
+    CallBack,
+    /// Not a text: delete the recording of a caller's message at the
+    /// provider once its retention period is over. The item's body is the
+    /// recording's id; its number the caller's.
+    DeleteRecording,
 }
 
 impl Purpose {
@@ -140,9 +172,12 @@ impl Purpose {
         match self {
             Purpose::Welcome => "welcome",
             Purpose::Page => "page",
+            Purpose::CallPage => "call_page",
             Purpose::Notice => "notice",
             Purpose::Forward => "forward",
             Purpose::StaffNotice => "staff_notice",
+            Purpose::CallBack => "call_back",
+            Purpose::DeleteRecording => "delete_recording",
         }
     }
 
@@ -150,9 +185,12 @@ impl Purpose {
         [
             Purpose::Welcome,
             Purpose::Page,
+            Purpose::CallPage,
             Purpose::Notice,
             Purpose::Forward,
             Purpose::StaffNotice,
+            Purpose::CallBack,
+            Purpose::DeleteRecording,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -279,15 +317,22 @@ pub enum TimerKind {
     Reminder,
     /// Send on the messages held since the last forward.
     Forward,
+    /// Try the next way a person asked to be paged (`voice after 3m`).
+    Contact,
+    /// See whether the recordings of the concern's messages are past their
+    /// retention period, and delete them at the provider if so.
+    Recordings,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [TimerKind; 4] = [
+    pub const ALL: [TimerKind; 6] = [
         TimerKind::AckDeadline,
         TimerKind::Handover,
         TimerKind::Reminder,
         TimerKind::Forward,
+        TimerKind::Contact,
+        TimerKind::Recordings,
     ];
 
     /// As stored: `ack_deadline`, `handover`, `reminder`, `forward`.
@@ -297,6 +342,8 @@ impl TimerKind {
             TimerKind::Handover => "handover",
             TimerKind::Reminder => "reminder",
             TimerKind::Forward => "forward",
+            TimerKind::Contact => "contact",
+            TimerKind::Recordings => "recordings",
         }
     }
 
@@ -614,6 +661,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Record an inbound item durably; `false` if its key was seen before (a provider retry).
     fn record_inbound(&self, item: &Inbound) -> StoreResult<bool>;
+    /// The inbound item stored under `key`, processed or not (until a
+    /// purge removes it): how one step of a phone call finds what an
+    /// earlier step of the same call recorded.
+    fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>>;
     /// Inbound items not yet processed, oldest first, whether claimed or not.
     ///
     /// Single-node only, and on its way out (use [`Store::claim_inbound`]):

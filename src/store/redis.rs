@@ -474,6 +474,16 @@ impl Store for RedisStore {
         Ok(new == 1)
     }
 
+    fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>> {
+        let data: Option<String> = self.command(
+            redis::cmd("HGET")
+                .arg(self.key(&["in", key]))
+                .arg("data")
+                .clone(),
+        )?;
+        data.map(|d| from_json(&d)).transpose()
+    }
+
     fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -1092,6 +1102,7 @@ mod tests {
             text: "My dressing is leaking".into(),
             escalation: crate::escalation::Escalation::new(false),
             pictures_explained: false,
+            calls: Vec::new(),
             version: 0,
         }
     }

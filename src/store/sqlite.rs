@@ -1165,6 +1165,22 @@ impl Store for SqliteStore {
         })
     }
 
+    fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>> {
+        let key = key.to_owned();
+        self.read(move |c| {
+            let data: Option<String> = c
+                .query_row(
+                    "SELECT data FROM inbound WHERE key = ?1",
+                    params![key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(data)
+        })?
+        .map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(e.into())))
+        .transpose()
+    }
+
     fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>> {
         let rows: Vec<String> = self.read(|c| {
             let mut stmt = c.prepare_cached(
@@ -1678,6 +1694,7 @@ mod tests {
             text: "My dressing is leaking".into(),
             escalation,
             pictures_explained: false,
+            calls: Vec::new(),
             version: 0,
         }
     }

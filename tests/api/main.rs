@@ -15,4 +15,5 @@ mod pages;
 mod stories;
 mod strain;
 mod twilio_client;
+mod voice;
 mod webhooks;

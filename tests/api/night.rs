@@ -11,7 +11,7 @@ const HANNAH: &str = "+447700900202"; // district nursing team leader on call th
 const TARA: &str = "+447700900401"; // senior clinician on call
 const SAM: &str = "+447700900503"; // site duty manager (the trust-wide fallback)
 
-fn timeline_events(concern: &serde_json::Value, event: &str) -> Vec<serde_json::Value> {
+pub(crate) fn timeline_events(concern: &serde_json::Value, event: &str) -> Vec<serde_json::Value> {
     concern["timeline"]
         .as_array()
         .unwrap()

@@ -402,6 +402,12 @@ async fn an_undelivered_page_fails_over_to_the_next_level_at_once() {
         200
     );
     app.settle().await;
+    // Kiran's next way of being reached is a call to the same phone: it is
+    // not answered either.
+    let call = app.twilio.calls_to(KIRAN);
+    assert_eq!(call.len(), 1, "the page rings Kiran instead");
+    assert_eq!(app.call_status(&call[0], "no-answer").await.status(), 200);
+    app.settle().await;
     assert_eq!(
         app.twilio.messages_to(HANNAH).len(),
         1,
@@ -414,8 +420,12 @@ async fn an_undelivered_page_fails_over_to_the_next_level_at_once() {
         .iter()
         .filter(|e| e["event"] == "delivery")
         .collect();
-    assert_eq!(delivery.len(), 2);
+    assert_eq!(delivery.len(), 3);
     assert_eq!(delivery[1]["error_code"], 30003);
+    assert_eq!(
+        (&delivery[2]["purpose"], &delivery[2]["status"]),
+        (&"call_page".into(), &"no-answer".into())
+    );
 }
 
 #[tokio::test]

@@ -186,11 +186,13 @@ async fn health_readiness_and_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("nightingale_outbox_due 0"), "{metrics}");
-    // Ten minutes on, the deadline fires (exactly on time, on this clock).
-    app.advance(chrono::Duration::minutes(10)).await;
+    // Ten minutes on, the deadline fires (exactly on time, on this clock),
+    // after the duty manager's call page ("voice after 2m") fell due.
+    app.advance(chrono::Duration::minutes(2)).await;
+    app.advance(chrono::Duration::minutes(8)).await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
-        metrics.contains("nightingale_timer_lateness_seconds_count 1"),
+        metrics.contains("nightingale_timer_lateness_seconds_count 2"),
         "{metrics}"
     );
     assert!(

@@ -33,9 +33,37 @@ pub struct SentSms {
     pub received_at: std::time::Instant,
 }
 
+/// One call the fake was asked to place (`Calls.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedCall {
+    pub sid: String,
+    pub to: String,
+    pub from: String,
+    /// Where Twilio fetches the call's TwiML once it is answered, if given.
+    pub url: Option<String>,
+    /// The call's TwiML, if given inline.
+    pub twiml: Option<String>,
+    pub status_callback: Option<String>,
+    /// The `StatusCallbackEvent` values asked for (the key repeated).
+    pub status_events: Vec<String>,
+    /// `Enable` or `DetectMessageEnd`, if asked for.
+    pub machine_detection: Option<String>,
+    /// Seconds to ring.
+    pub timeout: Option<u32>,
+    /// When the request arrived, for latency measurements.
+    pub received_at: std::time::Instant,
+}
+
 #[derive(Default)]
 struct Shared {
     sent: Mutex<Vec<SentSms>>,
+    calls: Mutex<Vec<PlacedCall>>,
+    /// Recordings the fake holds (sid), as a call's `<Record>` left them.
+    recordings: Mutex<Vec<String>>,
+    /// Recordings deleted through the API, in order.
+    deleted: Mutex<Vec<String>>,
+    /// Deletes of these recordings fail with this HTTP status.
+    failing_deletes: Mutex<HashMap<String, u16>>,
     changed: tokio::sync::Notify,
     failures: Mutex<VecDeque<(u16, u32)>>,
     /// Accept the next messages (record them) but then answer with this status, or never (`None`).
@@ -98,6 +126,11 @@ impl FakeTwilio {
                 "/2010-04-01/Accounts/{sid}/Messages.json",
                 post(create_message).get(list_messages),
             )
+            .route("/2010-04-01/Accounts/{sid}/Calls.json", post(create_call))
+            .route(
+                "/2010-04-01/Accounts/{sid}/Recordings/{recording}",
+                axum::routing::get(fetch_recording).delete(delete_recording),
+            )
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -122,6 +155,68 @@ impl FakeTwilio {
     /// Everything sent to one number.
     pub fn messages_to(&self, to: &str) -> Vec<SentSms> {
         self.messages().into_iter().filter(|m| m.to == to).collect()
+    }
+
+    /// Every call placed so far.
+    pub fn calls(&self) -> Vec<PlacedCall> {
+        self.shared.calls.lock().unwrap().clone()
+    }
+
+    /// Calls placed to one number.
+    pub fn calls_to(&self, to: &str) -> Vec<PlacedCall> {
+        self.calls().into_iter().filter(|c| c.to == to).collect()
+    }
+
+    /// A recording now held at the fake, as a caller's message leaves one:
+    /// its `RecordingUrl`.
+    pub fn hold_recording(&self, recording_sid: &str) -> String {
+        self.shared
+            .recordings
+            .lock()
+            .unwrap()
+            .push(recording_sid.to_owned());
+        format!(
+            "{}/2010-04-01/Accounts/{}/Recordings/{recording_sid}",
+            self.base_url, self.shared.account_sid
+        )
+    }
+
+    /// Recordings the fake still holds.
+    pub fn recordings(&self) -> Vec<String> {
+        self.shared.recordings.lock().unwrap().clone()
+    }
+
+    /// Recordings deleted through the API, in order (retries included).
+    pub fn deleted_recordings(&self) -> Vec<String> {
+        self.shared.deleted.lock().unwrap().clone()
+    }
+
+    /// Deleting this recording fails with `status` until [`Self::allow_delete`].
+    pub fn fail_deletes_of(&self, recording_sid: &str, status: u16) {
+        self.shared
+            .failing_deletes
+            .lock()
+            .unwrap()
+            .insert(recording_sid.into(), status);
+    }
+
+    /// Deleting this recording works again.
+    pub fn allow_delete(&self, recording_sid: &str) {
+        self.shared
+            .failing_deletes
+            .lock()
+            .unwrap()
+            .remove(recording_sid);
+    }
+
+    /// The auth token webhooks are signed with.
+    pub fn auth_token(&self) -> &str {
+        &self.shared.auth_token
+    }
+
+    /// The account.
+    pub fn account_sid(&self) -> &str {
+        &self.shared.account_sid
     }
 
     /// How many API requests arrived (including failed ones).
@@ -331,19 +426,8 @@ async fn create_message(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    shared.requests.fetch_add(1, Ordering::SeqCst);
-    if shared.down.load(Ordering::SeqCst) {
-        return twilio_error(503, 20500, "Service unavailable");
-    }
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", shared.account_sid, shared.auth_token))
-    );
-    if sid != shared.account_sid
-        || headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str())
-    {
-        return twilio_error(401, 20003, "Authenticate");
+    if let Some(refused) = gate(&shared, &sid, &headers) {
+        return refused;
     }
     let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let (Some(to), Some(from), Some(body)) = (get("To"), get("From"), get("Body")) else {
@@ -353,16 +437,8 @@ async fn create_message(
             "A 'To' phone number, 'From' and 'Body' are required.",
         );
     };
-    if let Some((status, code)) = shared.failures.lock().unwrap().pop_front() {
-        return twilio_error(status, code, "Injected failure");
-    }
-    if let Some(code) = shared.rejected.lock().unwrap().get(&to).copied() {
-        // Twilio's real messages quote the number, as this does.
-        return twilio_error(
-            400,
-            code,
-            &format!("The 'To' number {to} is not a valid phone number."),
-        );
+    if let Some(refused) = refused(&shared, &to) {
+        return refused;
     }
     let message_sid = format!("SM{:032x}", shared.next_sid.fetch_add(1, Ordering::SeqCst));
     let sent = SentSms {
@@ -405,6 +481,142 @@ async fn create_message(
         .into_response()
 }
 
+/// A failure injected for the next request, or the refusal of a number
+/// rejected for good.
+fn refused(shared: &Shared, to: &str) -> Option<Response> {
+    if let Some((status, code)) = shared.failures.lock().unwrap().pop_front() {
+        return Some(twilio_error(status, code, "Injected failure"));
+    }
+    let code = shared.rejected.lock().unwrap().get(to).copied()?;
+    // Twilio's real messages quote the number, as this does.
+    Some(twilio_error(
+        400,
+        code,
+        &format!("The 'To' number {to} is not a valid phone number."),
+    ))
+}
+
+/// Count a request and refuse it during an outage or without the account's auth.
+fn gate(shared: &Shared, sid: &str, headers: &HeaderMap) -> Option<Response> {
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    if shared.down.load(Ordering::SeqCst) {
+        return Some(twilio_error(503, 20500, "Service unavailable"));
+    }
+    (!authorised(shared, sid, headers)).then(|| twilio_error(401, 20003, "Authenticate"))
+}
+
+/// Whether a request carries the account's basic auth.
+fn authorised(shared: &Shared, sid: &str, headers: &HeaderMap) -> bool {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", shared.account_sid, shared.auth_token))
+    );
+    sid == shared.account_sid
+        && headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+}
+
+async fn create_call(
+    State(shared): State<Arc<Shared>>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(refused) = gate(&shared, &sid, &headers) {
+        return refused;
+    }
+    let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let (Some(to), Some(from)) = (get("To"), get("From")) else {
+        return twilio_error(400, 21201, "A 'To' and a 'From' phone number are required.");
+    };
+    if get("Url").is_none() && get("Twiml").is_none() {
+        return twilio_error(400, 21205, "A 'Url' or 'Twiml' parameter is required.");
+    }
+    if let Some(refused) = refused(&shared, &to) {
+        return refused;
+    }
+    let call_sid = format!("CA{:032x}", shared.next_sid.fetch_add(1, Ordering::SeqCst));
+    let call = PlacedCall {
+        sid: call_sid.clone(),
+        to: to.clone(),
+        from: from.clone(),
+        url: get("Url"),
+        twiml: get("Twiml"),
+        status_callback: get("StatusCallback"),
+        status_events: form
+            .iter()
+            .filter(|(k, _)| k == "StatusCallbackEvent")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        machine_detection: get("MachineDetection"),
+        timeout: get("Timeout").and_then(|t| t.parse().ok()),
+        received_at: std::time::Instant::now(),
+    };
+    shared.calls.lock().unwrap().push(call);
+    shared.changed.notify_waiters();
+    (
+        StatusCode::CREATED,
+        Json(json!({
+            "sid": call_sid, "account_sid": shared.account_sid, "to": to, "from": from,
+            "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
+        })),
+    )
+        .into_response()
+}
+
+/// `GET …/Recordings/{sid}` (the media, with basic auth as "HTTP basic
+/// authentication for media" asks) or `GET …/Recordings/{sid}.json`.
+async fn fetch_recording(
+    State(shared): State<Arc<Shared>>,
+    Path((sid, recording)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorised(&shared, &sid, &headers) {
+        return twilio_error(401, 20003, "Authenticate");
+    }
+    let id = recording.split('.').next().unwrap_or_default().to_owned();
+    if !shared.recordings.lock().unwrap().contains(&id) {
+        return twilio_error(404, 20404, "The requested resource was not found");
+    }
+    if recording.ends_with(".json") {
+        Json(json!({ "sid": id, "account_sid": shared.account_sid, "status": "completed" }))
+            .into_response()
+    } else {
+        (
+            [("content-type", "audio/mpeg")],
+            b"ID3 fake voicemail".to_vec(),
+        )
+            .into_response()
+    }
+}
+
+/// `DELETE …/Recordings/{sid}.json`: `204`, or `404` once it is gone.
+async fn delete_recording(
+    State(shared): State<Arc<Shared>>,
+    Path((sid, recording)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = gate(&shared, &sid, &headers) {
+        return refused;
+    }
+    let Some(id) = recording.strip_suffix(".json").map(str::to_owned) else {
+        return twilio_error(405, 20004, "Method not allowed");
+    };
+    shared.deleted.lock().unwrap().push(id.clone());
+    shared.changed.notify_waiters();
+    if let Some(status) = shared.failing_deletes.lock().unwrap().get(&id).copied() {
+        return twilio_error(status, 20500, "Injected failure");
+    }
+    let mut held = shared.recordings.lock().unwrap();
+    match held.iter().position(|r| *r == id) {
+        Some(i) => {
+            held.remove(i);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => twilio_error(404, 20404, "The requested resource was not found"),
+    }
+}
+
 async fn list_messages(
     State(shared): State<Arc<Shared>>,
     Path(sid): Path<String>,
@@ -414,14 +626,7 @@ async fn list_messages(
     if shared.down.load(Ordering::SeqCst) {
         return twilio_error(503, 20500, "Service unavailable");
     }
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", shared.account_sid, shared.auth_token))
-    );
-    if sid != shared.account_sid
-        || headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str())
-    {
+    if !authorised(&shared, &sid, &headers) {
         return twilio_error(401, 20003, "Authenticate");
     }
     let get = |name: &str| {

@@ -3,5 +3,6 @@
 
 pub mod fake_twilio;
 pub mod nightingale;
+pub mod phone;
 pub mod redis_server;
 pub mod serve_process;

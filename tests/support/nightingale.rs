@@ -252,6 +252,38 @@ impl TestApp {
         self.post_sms_webhook(&params).await
     }
 
+    /// `from` phones our number: Twilio answers and posts the voice
+    /// webhook; the call is then played with the returned driver.
+    pub async fn phone(&self, from: &str) -> super::phone::Call {
+        let sid = format!("CA{}", &self.twilio.new_sid()[2..]);
+        super::phone::Call::place(
+            &self.twilio,
+            &self.address,
+            PUBLIC_URL,
+            &sid,
+            from,
+            OUR_NUMBER,
+        )
+        .await
+    }
+
+    /// A call page placed to a clinician is answered by `answered_by`
+    /// (`human`, `machine_start`, …).
+    pub async fn answer_page(
+        &self,
+        placed: &super::fake_twilio::PlacedCall,
+        answered_by: &str,
+    ) -> super::phone::Call {
+        super::phone::Call::answer_page(
+            &self.twilio,
+            &self.address,
+            PUBLIC_URL,
+            placed,
+            answered_by,
+        )
+        .await
+    }
+
     /// Post an inbound-SMS webhook, signed as Twilio signs it.
     pub async fn post_sms_webhook(&self, params: &[(String, String)]) -> reqwest::Response {
         self.twilio
@@ -279,6 +311,37 @@ impl TestApp {
         self.twilio
             .post_signed(
                 &format!("{}/twilio/sms/status", self.address),
+                &callback,
+                &params,
+            )
+            .await
+    }
+
+    /// Twilio reports a call page's progress (`CallStatus`) to the callback it was given.
+    pub async fn call_status(
+        &self,
+        call: &super::fake_twilio::PlacedCall,
+        status: &str,
+    ) -> reqwest::Response {
+        let callback = call
+            .status_callback
+            .clone()
+            .expect("the call asked for status callbacks");
+        assert_eq!(callback, format!("{PUBLIC_URL}/twilio/voice/page/status"));
+        let params: Vec<(String, String)> = [
+            ("CallSid", call.sid.as_str()),
+            ("AccountSid", ACCOUNT_SID),
+            ("From", call.from.as_str()),
+            ("To", call.to.as_str()),
+            ("CallStatus", status),
+            ("Direction", "outbound-api"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        self.twilio
+            .post_signed(
+                &format!("{}/twilio/voice/page/status", self.address),
                 &callback,
                 &params,
             )
@@ -389,6 +452,28 @@ impl TestApp {
             .nth(1)
             .expect("a page carries a link");
         after.split('?').next().unwrap().to_owned()
+    }
+
+    /// The link a page carries, on this server's own address (as the
+    /// clinician's phone would reach it through the public URL).
+    pub fn local_link(&self, page: &SentSms) -> String {
+        page.body
+            .split_whitespace()
+            .find(|w| w.starts_with(&format!("{PUBLIC_URL}/c/")))
+            .expect("a page carries a link")
+            .replace(PUBLIC_URL, &self.address)
+    }
+
+    /// GET a URL without the API key and read the body as text.
+    pub async fn get_text(&self, url: &str) -> String {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// The reply code in a page ("Reply A12 to accept").

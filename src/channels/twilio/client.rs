@@ -20,6 +20,9 @@ pub const OPTED_OUT: u32 = 21610;
 pub struct TwilioClient {
     http: reqwest::Client,
     messages_url: String,
+    calls_url: String,
+    /// Where Twilio reports a call page's progress (`Calls.json`'s `StatusCallback`).
+    call_status_callback: Option<String>,
     account_sid: String,
     auth_token: SecretString,
     from: String,
@@ -48,6 +51,11 @@ struct MessageList {
 struct ListedMessage {
     sid: String,
     body: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CallList {
+    calls: Vec<Created>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,17 +116,26 @@ impl TwilioClient {
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()?;
+        let base = format!(
+            "{}/2010-04-01/Accounts/{account_sid}",
+            api_base.trim_end_matches('/')
+        );
         Ok(Self {
             http,
-            messages_url: format!(
-                "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
-                api_base.trim_end_matches('/')
-            ),
+            messages_url: format!("{base}/Messages.json"),
+            calls_url: format!("{base}/Calls.json"),
+            call_status_callback: None,
             account_sid: account_sid.to_owned(),
             auth_token,
             from: from.to_owned(),
             status_callback,
         })
+    }
+
+    /// Ask for call pages' progress at `url` (our `/twilio/voice/page/status`).
+    pub fn with_call_status_callback(mut self, url: String) -> Self {
+        self.call_status_callback = Some(url);
+        self
     }
 
     /// One attempt to send an SMS.
@@ -127,11 +144,130 @@ impl TwilioClient {
         if let Some(cb) = &self.status_callback {
             form.push(("StatusCallback", cb.as_str()));
         }
+        self.create(&self.messages_url, &form).await
+    }
+
+    /// One attempt to place a call page to `to`: when it is answered,
+    /// Twilio fetches `url` for what to say, telling us (`AnsweredBy`)
+    /// whether a person or a machine answered.
+    pub async fn place_call(&self, to: &str, url: &str) -> SendOutcome {
+        let mut form = vec![
+            ("To", to),
+            ("From", self.from.as_str()),
+            ("Url", url),
+            ("MachineDetection", "Enable"),
+            ("Timeout", "25"),
+        ];
+        if let Some(cb) = &self.call_status_callback {
+            form.push(("StatusCallback", cb.as_str()));
+            for event in ["initiated", "ringing", "answered", "completed"] {
+                form.push(("StatusCallbackEvent", event));
+            }
+        }
+        self.create(&self.calls_url, &form).await
+    }
+
+    /// Whether Twilio placed a call from our number to `to` on or after
+    /// `since`'s date: asked before placing again a call page whose last
+    /// attempt may have gone. A call placed to that person since counts.
+    pub async fn find_call(&self, to: &str, since: Instant) -> Lookup {
+        let date = since.date_naive().format("%Y-%m-%d").to_string();
         let response = self
             .http
-            .post(&self.messages_url)
+            .get(&self.calls_url)
             .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
-            .form(&form)
+            .query(&[
+                ("To", to),
+                ("From", self.from.as_str()),
+                ("StartTime>", date.as_str()),
+                ("PageSize", "20"),
+            ])
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() => match r.json::<CallList>().await {
+                Ok(list) => match list.calls.into_iter().next() {
+                    Some(c) => Lookup::Sent { provider_id: c.sid },
+                    None => Lookup::NotSent,
+                },
+                Err(_) => Lookup::Unknown {
+                    reason: "Twilio's call list could not be read".to_owned(),
+                },
+            },
+            Ok(r) => Lookup::Unknown {
+                reason: format!("Twilio {} when listing calls", r.status()),
+            },
+            Err(e) => Lookup::Unknown {
+                reason: format!("cannot reach Twilio: {}", without_url(&e)),
+            },
+        }
+    }
+
+    /// A recording's address at Twilio, with this ending (`.json`, `.mp3`).
+    fn recording_url(&self, recording_sid: &str, ending: &str) -> String {
+        format!(
+            "{}/Recordings/{recording_sid}{ending}",
+            self.calls_url.trim_end_matches("/Calls.json")
+        )
+    }
+
+    /// A recording's audio, as MP3, fetched with the account's credentials.
+    pub async fn fetch_recording(&self, recording_sid: &str) -> Result<Vec<u8>, String> {
+        let response = self
+            .http
+            .get(self.recording_url(recording_sid, ".mp3"))
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach Twilio: {}", without_url(&e)))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "Twilio {} when fetching a recording",
+                response.status()
+            ));
+        }
+        response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| format!("recording not read: {}", without_url(&e)))
+    }
+
+    /// Delete a recording: `204`, or `404` when it is gone already, is done.
+    pub async fn delete_recording(&self, recording_sid: &str) -> SendOutcome {
+        let url = self.recording_url(recording_sid, ".json");
+        let response = self
+            .http
+            .delete(&url)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND => {
+                SendOutcome::Accepted {
+                    provider_id: recording_sid.to_owned(),
+                }
+            }
+            // Anything else (credentials, an outage) is for an operator to
+            // fix: the recording is not forgotten, the delete is retried.
+            Ok(r) => SendOutcome::Retryable {
+                reason: format!("Twilio {} when deleting a recording", r.status()),
+                retry_after: None,
+            },
+            Err(e) => SendOutcome::Retryable {
+                reason: format!("cannot reach Twilio: {}", without_url(&e)),
+                retry_after: None,
+            },
+        }
+    }
+
+    /// POST a form that creates something (a message, a call) and classify the answer.
+    async fn create(&self, url: &str, form: &[(&str, &str)]) -> SendOutcome {
+        let response = self
+            .http
+            .post(url)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .form(form)
             .send()
             .await;
         let response = match response {
@@ -162,7 +298,7 @@ impl TwilioClient {
                     provider_id: created.sid,
                 },
                 Err(_) => SendOutcome::Retryable {
-                    reason: format!("Twilio answered {status} without a message id"),
+                    reason: format!("Twilio answered {status} without an id"),
                     retry_after: None,
                 },
             };
@@ -253,6 +389,31 @@ impl SmsSender for TwilioClient {
 
     fn find<'a>(&'a self, to: &'a str, body: &'a str, since: Instant) -> LookupFuture<'a> {
         Box::pin(self.find_sms(to, body, since))
+    }
+
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+}
+
+impl crate::channels::voice::CallPlacer for TwilioClient {
+    fn place<'a>(&'a self, to: &'a str, url: &'a str) -> SendFuture<'a> {
+        Box::pin(self.place_call(to, url))
+    }
+
+    fn find<'a>(&'a self, to: &'a str, since: Instant) -> LookupFuture<'a> {
+        Box::pin(self.find_call(to, since))
+    }
+
+    fn delete_recording<'a>(&'a self, recording_sid: &'a str) -> SendFuture<'a> {
+        Box::pin(TwilioClient::delete_recording(self, recording_sid))
+    }
+
+    fn fetch_recording<'a>(
+        &'a self,
+        recording_sid: &'a str,
+    ) -> crate::channels::voice::RecordingFuture<'a> {
+        Box::pin(TwilioClient::fetch_recording(self, recording_sid))
     }
 
     fn name(&self) -> &'static str {

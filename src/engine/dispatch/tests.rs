@@ -140,6 +140,7 @@ fn parts(dir: &Path, texts: &[(&str, &str)]) -> Arc<Parts> {
         links: LinkSigner::new(vec![7; 32], "https://n.test"),
         red_flags: RedFlags::parse(""),
         policy: Policy::default(),
+        keep_recordings: None,
         steps: tokio::sync::Mutex::new(()),
     })
 }

@@ -1,0 +1,327 @@
+//! Calls: the stored steps of a phone call to our number become a concern.
+//!
+//! Every call that ends somewhere makes one: taken live, a concern already
+//! accepted by whoever took it; a message, a concern paged like a text
+//! that holds the recording (and, when it comes, the transcription); and
+//! a call that reached nobody and left no message (the caller hung up
+//! while ringing, or at the tone), a concern to call back, paged like a
+//! text. A caller with a concern open adds the call to it instead. A call
+//! has one outcome: whichever of its steps says so first.
+
+use crate::clock::Instant;
+use crate::concern::{CallOutcome, CallRecord, Concern, ConcernId, Party, TimelineEvent};
+use crate::directory::PhoneNumber;
+use crate::escalation::{Escalation, Event, Status};
+use crate::store::{self, Change, InboundKind};
+use crate::voice::{CallStep, step_key};
+
+use super::{Parts, advance, record};
+
+/// Take in one step of call `call` from `from`.
+pub(super) async fn step(
+    parts: &Parts,
+    call: &str,
+    from: &str,
+    step: CallStep,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let outcome = match step {
+        CallStep::Answered { .. } | CallStep::Dialled { .. } => return Ok(()),
+        CallStep::Taken { staff } => CallOutcome::Live { staff },
+        CallStep::Message {
+            recording_sid,
+            recording_url,
+            ..
+        } => CallOutcome::Voicemail {
+            recording_sid,
+            recording_url,
+            deleting: false,
+        },
+        CallStep::NoMessage | CallStep::Ended { .. } => CallOutcome::CallBack,
+        CallStep::Transcription { text } => {
+            return transcribed(parts, call, from, text, now, change).await;
+        }
+    };
+    let Some(from) = caller(parts, call, from).await? else {
+        return Ok(());
+    };
+    // A clinician phoning in to hear their pages raises no concern.
+    if parts.rota.staff_by_phone(&from).is_some() {
+        return Ok(());
+    }
+    if let CallOutcome::CallBack = outcome
+        && ended_elsewhere(parts, call).await?
+    {
+        return Ok(());
+    }
+    concluded(parts, call, from, outcome, now, change).await
+}
+
+/// The caller's number: as this step gave it, or as the call's first step did.
+async fn caller(parts: &Parts, call: &str, from: &str) -> anyhow::Result<Option<PhoneNumber>> {
+    let from = if from.is_empty() {
+        let key = step_key(call, "answered");
+        match store::blocking(&parts.store, move |s| s.inbound(&key)).await? {
+            Some(crate::store::Inbound {
+                kind: InboundKind::Call { from, .. },
+                ..
+            }) => from,
+            _ => String::new(),
+        }
+    } else {
+        from.to_owned()
+    };
+    match PhoneNumber::from_provider(&from) {
+        Ok(phone) => Ok(Some(phone)),
+        Err(why) => {
+            // A withheld number cannot be called back; the call was still
+            // put through to whoever could be reached.
+            tracing::warn!(
+                call,
+                reason = why.as_str(),
+                "call from a number nobody can call back: no concern opened"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Whether the call was taken live or left a message: then it has its
+/// outcome, even if that concern is already resolved.
+async fn ended_elsewhere(parts: &Parts, call: &str) -> anyhow::Result<bool> {
+    let keys = [step_key(call, "taken"), step_key(call, "message")];
+    Ok(store::blocking(&parts.store, move |s| {
+        for key in &keys {
+            if s.inbound(key)?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+    .await?)
+}
+
+/// What a call came to, into the caller's open concern or a new one.
+async fn concluded(
+    parts: &Parts,
+    call: &str,
+    from: PhoneNumber,
+    outcome: CallOutcome,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let (open, enrolment) = {
+        let from = from.clone();
+        store::blocking(&parts.store, move |s| {
+            Ok((
+                s.open_concern_from(&from)?,
+                s.enrolments_for_phone(&from, now)?.into_iter().next(),
+            ))
+        })
+        .await?
+    };
+    let taken_by = match &outcome {
+        CallOutcome::Live { staff } => match parts.rota.person(staff.as_str()) {
+            Some(person) => Some(crate::escalation::StaffRef::from(person)),
+            None => return Ok(()),
+        },
+        _ => None,
+    };
+    let entry = TimelineEvent::Call {
+        call: call.to_owned(),
+        outcome: outcome.as_str().to_owned(),
+        name: taken_by.as_ref().map(|s| s.name.clone()),
+    };
+    let record_of = CallRecord {
+        sid: call.to_owned(),
+        at: now,
+        outcome,
+    };
+    if let Some(mut concern) = open {
+        if concern.call(call).is_some() {
+            return Ok(());
+        }
+        let enrolment = parts.enrolment_of(&concern).await?;
+        record(change, concern.id, now, entry);
+        let words = words_for(&record_of.outcome);
+        concern.calls.push(record_of);
+        let event = match taken_by {
+            Some(by) if concern.escalation.status == Status::Open => Event::Accept { by },
+            // Someone already has it: the call is on its timeline.
+            Some(_) => {
+                change.concern = Some(concern);
+                return Ok(());
+            }
+            None => {
+                let label = concern.party.label();
+                record(
+                    change,
+                    concern.id,
+                    now,
+                    TimelineEvent::Received {
+                        from: label,
+                        text: words.to_owned(),
+                    },
+                );
+                Event::Message {
+                    text: words.to_owned(),
+                }
+            }
+        };
+        return advance::event(parts, &mut concern, enrolment.as_ref(), event, now, change).await;
+    }
+    let mut concern = Concern {
+        id: ConcernId::new(),
+        enrolment: enrolment.as_ref().map(|e| e.id),
+        service: enrolment.as_ref().map(|e| e.service.clone()),
+        party: Party::of(enrolment.as_ref(), &from),
+        sender: from,
+        opened_at: now,
+        text: String::new(),
+        escalation: Escalation::new(false),
+        pictures_explained: false,
+        calls: vec![record_of],
+        version: 0,
+    };
+    record(change, concern.id, now, entry);
+    let event = match taken_by {
+        Some(by) => Event::Accept { by },
+        None => {
+            // The call is the concern's first message, as a text would be.
+            let words = words_for(&concern.calls[0].outcome).to_owned();
+            let from = concern.party.label();
+            record(
+                change,
+                concern.id,
+                now,
+                TimelineEvent::Received { from, text: words },
+            );
+            Event::Open
+        }
+    };
+    advance::event(parts, &mut concern, enrolment.as_ref(), event, now, change).await
+}
+
+/// How a call joins a concern's messages, for whoever has it.
+fn words_for(outcome: &CallOutcome) -> &'static str {
+    match outcome {
+        CallOutcome::Voicemail { .. } => "(phoned and left a voicemail: listen at the link)",
+        _ => "(phoned and reached nobody: please call back)",
+    }
+}
+
+/// Twilio's transcription of a message: the concern's words when the
+/// message opened it, and sent on to whoever has it.
+async fn transcribed(
+    parts: &Parts,
+    call: &str,
+    from: &str,
+    text: Option<String>,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let Some(from) = caller(parts, call, from).await? else {
+        return Ok(());
+    };
+    let open = store::blocking(&parts.store, move |s| s.open_concern_from(&from)).await?;
+    let Some(mut concern) = open.filter(|c| {
+        matches!(
+            c.call(call).map(|r| &r.outcome),
+            Some(CallOutcome::Voicemail { .. })
+        )
+    }) else {
+        tracing::info!(
+            call,
+            "transcription for a message whose concern is closed or unknown; not added"
+        );
+        return Ok(());
+    };
+    let Some(text) = text else {
+        let note = TimelineEvent::Note {
+            text: "Twilio could not transcribe the voicemail: listen to the recording".to_owned(),
+        };
+        record(change, concern.id, now, note);
+        return Ok(());
+    };
+    let text = crate::directory::clean_text(&text);
+    if concern.text.is_empty() && concern.calls.first().is_some_and(|c| c.sid == call) {
+        concern.text = text.clone();
+    }
+    let label = concern.party.label();
+    record(
+        change,
+        concern.id,
+        now,
+        TimelineEvent::Received {
+            from: format!("{label}, voicemail transcribed"),
+            text: text.clone(),
+        },
+    );
+    let enrolment = parts.enrolment_of(&concern).await?;
+    advance::event(
+        parts,
+        &mut concern,
+        enrolment.as_ref(),
+        Event::Message { text },
+        now,
+        change,
+    )
+    .await
+}
+
+/// A clinician asked to call the sender back through our number: ring
+/// them first (their first number that takes calls), and when they answer
+/// the sender is rung, seeing our number, never theirs. Only one paged for
+/// the concern and not beaten to it by someone else may.
+pub(super) async fn call_back(
+    parts: &Parts,
+    concern_id: ConcernId,
+    staff: &crate::directory::Id,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let (Some(person), Some(concern)) = (
+        parts.rota.person(staff.as_str()),
+        parts.concern(concern_id).await?,
+    ) else {
+        return Ok(());
+    };
+    let theirs = match &concern.escalation.status {
+        Status::Open => true,
+        Status::Accepted { by, .. } => by.id == person.id,
+        Status::Resolved { .. } => false,
+    };
+    let number = person
+        .page_contacts()
+        .into_iter()
+        .find(|c| c.call)
+        .map(|c| c.number.clone());
+    let note = match (theirs, number) {
+        (true, Some(to)) => {
+            change.outbox.push(crate::store::NewOutbox {
+                concern: Some(concern.id),
+                to,
+                body: parts.links.call_back_url(concern.id, &person.id),
+                purpose: crate::store::Purpose::CallBack,
+                staff: Some(person.id.clone()),
+                recipient: person.name.clone(),
+                step: None,
+            });
+            format!(
+                "{} is calling the sender back through Nightingale: their phone rings first",
+                person.name
+            )
+        }
+        (true, None) => format!(
+            "{} asked to call the sender back, but has no number that takes calls",
+            person.name
+        ),
+        (false, _) => format!(
+            "{} asked to call the sender back, but the concern is closed or someone else has it",
+            person.name
+        ),
+    };
+    record(change, concern.id, now, TimelineEvent::Note { text: note });
+    Ok(())
+}
