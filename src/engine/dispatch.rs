@@ -41,7 +41,9 @@ use crate::clock::Instant;
 use crate::concern::TimelineEvent;
 use crate::directory::NumberKind;
 use crate::escalation;
-use crate::store::{self, Change, Claimed, OutboxItem, OutboxOutcome, Purpose, StoreError};
+use crate::store::{
+    self, Change, Claimed, OutboxItem, OutboxOutcome, Purpose, StoreError, WorkKind,
+};
 
 use super::{BATCH, LEASE, Parts, Wake, advance, record, store_error};
 
@@ -196,7 +198,7 @@ impl Dispatcher {
         }
         // The store counts work under a claim from its lease's end, so an
         // item another node is sending does not wake this one early.
-        let next = store::blocking(&parts.store, |s| s.next_due()).await?;
+        let next = store::blocking(&parts.store, |s| s.next_due_of(&[WorkKind::Outbox])).await?;
         Ok(next.filter(|t| *t <= horizon))
     }
 

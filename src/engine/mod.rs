@@ -49,7 +49,7 @@ use crate::directory::Enrolment;
 use crate::escalation::{Policy, redflag::RedFlags};
 use crate::links::LinkSigner;
 use crate::rota::Rota;
-use crate::store::{self, Change, Claim, NodeId, Store, StoreError};
+use crate::store::{self, Change, Claim, NodeId, Store, StoreError, WorkKind};
 use crate::templates::Templates;
 
 use dispatch::Dispatcher;
@@ -310,7 +310,10 @@ impl Engine {
             // The store counts work under a claim from its lease's end, so
             // a timer or a message another node holds (or a dead node held)
             // wakes this loop when it could be taken over.
-            let next = store::blocking(&self.parts.store, |s| s.next_due()).await;
+            let next = store::blocking(&self.parts.store, |s| {
+                s.next_due_of(&[WorkKind::Timer, WorkKind::Inbound])
+            })
+            .await;
             let until = look_again_at(next, now);
             tokio::select! {
                 _ = stopping.wait_for(|stop| *stop) => break,

@@ -146,6 +146,13 @@ pub fn a_change_writes_state_timeline_outbox_and_timers_together(store: Arc<dyn 
         Some(c.id)
     );
     assert_eq!(store.next_due().unwrap(), Some(now));
+    // Each loop looks only at its own work: the text is due now, the
+    // deadline in ten minutes.
+    assert_eq!(store.next_due_of(&[WorkKind::Outbox]).unwrap(), Some(now));
+    assert_eq!(
+        store.next_due_of(&[WorkKind::Timer]).unwrap(),
+        Some(now + TimeDelta::minutes(10))
+    );
     let due = store.due_outbox(now, 10).unwrap();
     assert_eq!(due.len(), 1);
     store
@@ -560,6 +567,14 @@ pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store
         .unwrap();
     assert!(store.due_outbox(now, 10).unwrap().is_empty());
     assert_eq!(store.next_due().unwrap(), Some(later));
+    // Only the sending loop is woken for it.
+    assert_eq!(store.next_due_of(&[WorkKind::Outbox]).unwrap(), Some(later));
+    assert_eq!(
+        store
+            .next_due_of(&[WorkKind::Timer, WorkKind::Inbound])
+            .unwrap(),
+        None
+    );
     let backlog = store.backlog(now).unwrap();
     assert_eq!(
         (backlog.outbox_retrying, backlog.outbox_oldest_queued),

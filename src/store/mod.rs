@@ -480,6 +480,9 @@ pub enum WorkKind {
 }
 
 impl WorkKind {
+    /// Every kind of work.
+    pub const ALL: [WorkKind; 3] = [WorkKind::Inbound, WorkKind::Timer, WorkKind::Outbox];
+
     /// As stored: `inbound`, `timer`, `outbox`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -775,7 +778,13 @@ pub trait Store: Send + Sync + 'static {
     /// claim now; work another node holds counts from its lease's end, so a
     /// node that found nothing to claim is not sent straight back (it does
     /// not spin), and work a dead node held is looked at when its lease ends.
-    fn next_due(&self) -> StoreResult<Option<Instant>>;
+    fn next_due(&self) -> StoreResult<Option<Instant>> {
+        self.next_due_of(&WorkKind::ALL)
+    }
+    /// As [`Store::next_due`], for these kinds of work only: a loop that
+    /// claims timers and inbound items is not kept awake by texts waiting
+    /// for the sending loop, nor put to sleep past a timer by them.
+    fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>>;
     /// The outbox item the provider knows by this id.
     fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>>;
 

@@ -806,8 +806,10 @@ impl Store for RedisStore {
         rows.into_iter().map(plan::outbox_item).collect()
     }
 
-    fn next_due(&self) -> StoreResult<Option<Instant>> {
-        let next: Option<String> = self.read(args([&"next_due"]))?;
+    fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
+        let mut call = args([&"next_due"]);
+        call.extend(kinds.iter().map(|k| k.as_str().as_bytes().to_vec()));
+        let next: Option<String> = self.read(call)?;
         next.as_deref().map(instant).transpose()
     }
 

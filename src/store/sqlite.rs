@@ -947,7 +947,7 @@ fn claimable_sql(kind: WorkKind) -> String {
 }
 
 /// What [`Store::next_due`] reads.
-fn next_due_sql() -> String {
+fn next_due_sql(kinds: &[WorkKind]) -> String {
     // For each kind: the first due that is not under a claim, and the
     // first lease to end among the claimed (work is claimed only once
     // due, so its lease ends after its due time). Both parts read in
@@ -960,31 +960,43 @@ fn next_due_sql() -> String {
             kind.as_str()
         )
     };
-    format!(
-        "SELECT MIN(t) FROM (
-            SELECT (SELECT t.due_at FROM timers t WHERE NOT {timer_claimed} ORDER BY t.due_at LIMIT 1) AS t
-            UNION ALL SELECT ({timers_held})
-            UNION ALL SELECT (SELECT o.due_at FROM outbox o WHERE {HEAD_OF_LINE} AND NOT {outbox_claimed} ORDER BY o.due_at LIMIT 1)
-            UNION ALL SELECT ({outbox_held})
-            UNION ALL SELECT (SELECT i.received_at FROM inbound i WHERE i.processed_at IS NULL AND NOT {inbound_claimed} ORDER BY i.received_at LIMIT 1)
-            UNION ALL SELECT ({inbound_held}))",
-        timer_claimed = claimed_sql(WorkKind::Timer, "c.until IS NOT NULL"),
-        outbox_claimed = claimed_sql(WorkKind::Outbox, "c.until IS NOT NULL"),
-        inbound_claimed = claimed_sql(WorkKind::Inbound, "c.until IS NOT NULL"),
-        timers_held = held(
-            WorkKind::Timer,
-            "timers t WHERE t.concern_id = substr(c.key, 1, instr(c.key, '/') - 1)
-                 AND t.kind = substr(c.key, instr(c.key, '/') + 1)",
-        ),
-        outbox_held = held(
-            WorkKind::Outbox,
-            "outbox o WHERE o.id = CAST(c.key AS INTEGER) AND o.state IN ('pending', 'in_flight')",
-        ),
-        inbound_held = held(
-            WorkKind::Inbound,
-            "inbound i WHERE i.key = c.key AND i.processed_at IS NULL",
-        ),
-    )
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|kind| {
+            let claimed = claimed_sql(*kind, "c.until IS NOT NULL");
+            match kind {
+                WorkKind::Timer => format!(
+                    "SELECT (SELECT t.due_at FROM timers t WHERE NOT {claimed} ORDER BY t.due_at LIMIT 1) AS t
+                     UNION ALL SELECT ({})",
+                    held(
+                        WorkKind::Timer,
+                        "timers t WHERE t.concern_id = substr(c.key, 1, instr(c.key, '/') - 1)
+                         AND t.kind = substr(c.key, instr(c.key, '/') + 1)",
+                    )
+                ),
+                WorkKind::Outbox => format!(
+                    "SELECT (SELECT o.due_at FROM outbox o WHERE {HEAD_OF_LINE} AND NOT {claimed} ORDER BY o.due_at LIMIT 1) AS t
+                     UNION ALL SELECT ({})",
+                    held(
+                        WorkKind::Outbox,
+                        "outbox o WHERE o.id = CAST(c.key AS INTEGER) AND o.state IN ('pending', 'in_flight')",
+                    )
+                ),
+                WorkKind::Inbound => format!(
+                    "SELECT (SELECT i.received_at FROM inbound i WHERE i.processed_at IS NULL AND NOT {claimed} ORDER BY i.received_at LIMIT 1) AS t
+                     UNION ALL SELECT ({})",
+                    held(
+                        WorkKind::Inbound,
+                        "inbound i WHERE i.key = c.key AND i.processed_at IS NULL",
+                    )
+                ),
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        return "SELECT NULL".to_owned();
+    }
+    format!("SELECT MIN(t) FROM ({})", parts.join(" UNION ALL "))
 }
 
 /// Hand out claims on `picked` (key, item), in order, to `node` until
@@ -1506,8 +1518,8 @@ impl Store for SqliteStore {
         rows.into_iter().collect()
     }
 
-    fn next_due(&self) -> StoreResult<Option<Instant>> {
-        let sql = next_due_sql();
+    fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
+        let sql = next_due_sql(kinds);
         let next: Option<i64> = self.read(|c| c.query_row(&sql, [], |r| r.get(0)))?;
         Ok(next.map(instant))
     }
@@ -1844,7 +1856,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
         let queries = [
-            ("next_due", next_due_sql()),
+            ("next_due", next_due_sql(&WorkKind::ALL)),
             ("claim inbound", claimable_sql(WorkKind::Inbound)),
             ("claim timers", claimable_sql(WorkKind::Timer)),
             ("claim outbox", claimable_sql(WorkKind::Outbox)),

@@ -143,19 +143,21 @@ function reads.outbox_by_provider_id(provider)
     return outbox_item(id) or false
 end
 
--- The earliest instant at which some work may be there to claim, or nil:
--- for each kind, the due time of the first piece not under a claim, and
--- the first end of a lease on one that is.
-function reads.next_due()
+-- The earliest instant at which some work of the kinds named ("timer",
+-- "outbox", "inbound") may be there to claim, or nil: for each kind, the
+-- due time of the first piece not under a claim, and the first end of a
+-- lease on one that is.
+function reads.next_due(...)
     local best = nil
     local function consider(t)
         if t and (not best or tonumber(t) < tonumber(best)) then
             best = t
         end
     end
-    for _, kind in ipairs({ { "timer", key("timers") }, { "outbox", key("o", "due") }, { "inbound", key("in", "pending") } }) do
-        consider(first_unclaimed(kind[2], kind[1]))
-        consider(redis.call("ZRANGE", key("held", kind[1]), 0, 0, "WITHSCORES")[2])
+    local queues = { timer = key("timers"), outbox = key("o", "due"), inbound = key("in", "pending") }
+    for _, kind in ipairs({ ... }) do
+        consider(first_unclaimed(queues[kind], kind))
+        consider(redis.call("ZRANGE", key("held", kind), 0, 0, "WITHSCORES")[2])
     end
     return best or false
 end
