@@ -414,8 +414,10 @@ async fn after(
 /// a spin.
 fn look_again_at(next: store::StoreResult<Option<Instant>>, now: Instant) -> Instant {
     match next {
+        // Only what is already due is put off: something due in 10 ms is
+        // looked at in 10 ms, not after a nap.
         Ok(next) => next
-            .map(|t| t.max(now + HELD_ELSEWHERE))
+            .map(|t| if t <= now { now + HELD_ELSEWHERE } else { t })
             .unwrap_or(now + LOOKAHEAD)
             .min(now + LOOKAHEAD),
         Err(e) => {
