@@ -58,6 +58,21 @@ impl Application {
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
     ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Self::build_on(listener, config, clock, store, sender).await
+    }
+
+    /// As [`Application::build_with`], on a listener already bound (the
+    /// demo binds first, to put its address in its links).
+    pub async fn build_on(
+        listener: TcpListener,
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn Store>,
+        sender: Option<Arc<dyn SmsSender>>,
+    ) -> anyhow::Result<Self> {
         let rota = Arc::new(load_rota(config)?);
         let today = crate::calendar::wall_clock(clock.now()).date();
         for (division, covered_days) in rota.calendar().short_coverage(today) {
@@ -117,9 +132,6 @@ impl Application {
             templates: Arc::clone(&templates),
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
         };
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
         tracing::info!(
             listen = %listener.local_addr()?,
             trust = %rota.trust_name,
@@ -135,6 +147,7 @@ impl Application {
             links,
             public_url,
             twilio_tokens: Arc::new(tokens),
+            demo: None,
         };
         Ok(Self {
             listener,
@@ -143,6 +156,17 @@ impl Application {
             limits,
             serve_lock: None,
         })
+    }
+
+    /// Serve the demo page and its routes too (`serve --demo` only).
+    pub fn with_demo(mut self, demo: Arc<crate::demo::Demo>) -> Self {
+        self.state.demo = Some(demo);
+        self
+    }
+
+    /// The domain operations, as the HTTP layer calls them.
+    pub fn operations(&self) -> &Operations {
+        &self.state.ops
     }
 
     /// The port actually bound (useful with `listen = "127.0.0.1:0"`).
