@@ -420,6 +420,15 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (app, demo) = build(config, options).await?;
+    run(app, demo, shutdown).await
+}
+
+/// Run a demo [`build`] made until `shutdown` completes.
+pub async fn run(
+    app: Application,
+    demo: Arc<Demo>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     app.run_until_stopped(async move {
         shutdown.await;
         // Live updates never end by themselves: end them, so the server's

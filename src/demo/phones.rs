@@ -160,7 +160,7 @@ mod tests {
     async fn a_text_sent_lands_in_the_recipients_phone_and_can_be_found_again() {
         let start: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
         let phones = DemoPhones::new(Arc::new(ManualClock::new(start)));
-        let mut changes = phones.changes();
+        let changes = phones.changes();
         let outcome = phones.send("+447700900303", "Page: Leo. Reply A1").await;
         assert_eq!(
             outcome,

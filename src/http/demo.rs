@@ -240,20 +240,20 @@ async fn page(State(state): State<AppState>, Query(q): Query<Notice>) -> Respons
 }
 
 /// Whether a POST came from a page this server sent: a browser's `Origin`
-/// names the host it asked; something that is not a browser sends none.
+/// names the host it asked. Under `Referrer-Policy: no-referrer` a
+/// browser sends `Origin: null` with a form; then its `Sec-Fetch-Site`
+/// (which no page can set) must say the same origin. Something that is
+/// not a browser sends neither.
 fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        Some(origin) => {
+        Some(origin) if origin != "null" => {
             let asked = origin
                 .strip_prefix("http://")
                 .or_else(|| origin.strip_prefix("https://"));
             asked.is_some() && asked == host
         }
-        None => matches!(
-            headers.get("sec-fetch-site").map(|v| v.as_bytes()),
-            None | Some(b"same-origin" | b"none")
-        ),
+        _ => super::pages::fetched_from_same_site(headers),
     }
 }
 
@@ -405,8 +405,12 @@ mod tests {
         assert!(same_origin(&h));
         h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
         assert!(!same_origin(&h));
-        h.remove(header::ORIGIN);
+        h.insert(header::ORIGIN, "null".parse().unwrap());
+        h.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        assert!(same_origin(&h), "a form under no-referrer");
         h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!same_origin(&h));
+        h.remove(header::ORIGIN);
         assert!(!same_origin(&h));
     }
 }

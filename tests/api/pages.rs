@@ -56,7 +56,7 @@ async fn every_page_tells_the_browser_to_run_nothing_frame_nothing_and_keep_noth
         .next()
         .unwrap();
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css.as_bytes()));
-    assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "{csp}");
+    assert!(csp.contains(&format!("style-src 'self' 'sha256-{hash}'")), "{csp}");
 
     let refused = app
         .http
@@ -189,4 +189,24 @@ async fn a_stored_link_action_that_is_neither_accept_nor_pass_is_set_aside_not_t
         .unwrap();
     assert_eq!(odd.status(), 400);
     assert!(odd.text().await.unwrap().contains("Choose Accept or Pass."));
+}
+
+#[tokio::test]
+async fn without_demo_there_are_no_phones_and_no_demo_routes() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    for path in ["/", "/demo/events"] {
+        let response = app.http.get(format!("{}{path}", app.address)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("phone"), "{path}: {body}");
+    }
+    let text = app
+        .http
+        .post(format!("{}/demo/text", app.address))
+        .form(&[("from", MARGARET), ("body", "hello")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 404);
+    assert!(app.pending_inbound().is_empty(), "nothing reached intake");
 }

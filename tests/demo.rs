@@ -1,0 +1,186 @@
+//! The demo trust in a real browser: `serve --demo`'s phones page, driven
+//! through a headless Chromium as a newcomer would use it.
+
+#[path = "support/browser.rs"]
+mod browser;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use nightingale::calendar::parse_instant;
+use nightingale::config::Config;
+use nightingale::demo::{self, DemoOptions};
+
+use browser::Browser;
+
+/// A demo served on a random port, its clock starting at a given instant.
+struct RunningDemo {
+    address: String,
+    rota: nightingale::rota::Rota,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningDemo {
+    async fn start(at: &str) -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            rota_dir: root.join("rota"),
+            templates_dir: root.join("templates"),
+            ..Config::default()
+        };
+        let options = DemoOptions {
+            store: None,
+            start: Some(parse_instant(at).unwrap()),
+        };
+        let (app, running) = demo::build(&config, options).await.expect("the demo builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(demo::run(app, Arc::clone(&running), async move {
+            let _ = rx.await;
+        }));
+        Self {
+            address,
+            rota: nightingale::app::load_rota(&config).unwrap(),
+            stop: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// The (name, phone id) of whoever is on `level` of a service at `at`.
+    fn on_call(&self, service: &str, at: &str, level: usize) -> (String, String) {
+        let ix = self.rota.service(service).unwrap();
+        let chain = self.rota.resolve(ix, parse_instant(at).unwrap());
+        let person = chain.levels[level - 1].on_call[0].person;
+        let number = person.sms_numbers()[0].as_str().trim_start_matches('+').to_owned();
+        (person.name.clone(), number)
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Leo's phone (a demo patient of the children's assessment unit).
+const LEO: &str = "447700900811";
+const FRIDAY_EVENING: &str = "2026-11-27T19:05";
+
+/// The story, with or without JavaScript: without it, a viewer reloads,
+/// and the consultant accepts from the page a link opens rather than by text.
+async fn patient_texts_registrar_is_paged_consultant_accepts(javascript: bool) -> (RunningDemo, Browser) {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let (registrar, registrar_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 1);
+    let (consultant, consultant_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 2);
+    let browser = Browser::start(1280, 1000, javascript).await;
+    browser.goto(&demo.address).await;
+    browser.wait_for_text("#clock", "Friday 27 November 2026, 19:05").await;
+    browser.wait_for_text(&format!("#texts-{LEO}"), "Hello Leo").await;
+
+    // Friday 19:05: Leo texts the number he was given at discharge.
+    browser
+        .type_and_press(
+            &format!("#text-{LEO}"),
+            "My inhaler is not helping and I am wheezy",
+            &format!("#send-{LEO}"),
+        )
+        .await;
+    browser
+        .wait_for_text(&format!("#texts-{LEO}"), "we have your message")
+        .await;
+
+    // The registrar's phone shows the page, with its code and its link.
+    let page = browser
+        .wait_for_text(&format!("#texts-{registrar_phone}"), "Reply A")
+        .await;
+    assert!(page.contains("My inhaler is not helping"), "{registrar}: {page}");
+    let consultant_before = browser.find(&format!("#texts-{consultant_phone}")).await.text().await.unwrap();
+    assert!(!consultant_before.contains("Reply A"), "the consultant is not paged yet: {consultant_before}");
+
+    // Nobody accepts; time skips ten minutes and the consultant is paged.
+    browser.find("button[value='10m']").await.click().await.unwrap();
+    browser.wait_for_text("#clock", "19:15").await;
+    let escalated = browser
+        .wait_for_text(&format!("#texts-{consultant_phone}"), "Reply A")
+        .await;
+    browser
+        .wait_for_text("#timelines", "Escalated to level 2")
+        .await;
+    let code: String = escalated
+        .split("Reply A")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(!code.is_empty(), "{escalated}");
+
+    // The link in the page is a real link, to the page behind it.
+    let link = browser
+        .find(&format!("#texts-{consultant_phone} a"))
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("the link is clickable");
+    assert!(link.starts_with(&format!("{}/c/", demo.address)), "{link}");
+
+    if browser.javascript {
+        // The consultant accepts by text, as on a real phone.
+        browser
+            .type_and_press(
+                &format!("#text-{consultant_phone}"),
+                &format!("A{code}"),
+                &format!("#send-{consultant_phone}"),
+            )
+            .await;
+        browser
+            .wait_for_text(&format!("#texts-{consultant_phone}"), &format!("You have concern {code}"))
+            .await;
+    } else {
+        // The consultant taps the link and accepts on the page behind it.
+        browser.goto(&link).await;
+        browser.find("button[value='accept']").await.click().await.unwrap();
+        browser.wait_for_text("main", &format!("Accepted by {consultant}")).await;
+        browser.goto(&demo.address).await;
+    }
+
+    // Leo's phone shows who has it.
+    let leo = browser
+        .wait_for_text(&format!("#texts-{LEO}"), &consultant)
+        .await;
+    assert!(leo.contains("has the message and will be in touch"), "{leo}");
+    browser.wait_for_text("#timelines", "accepted").await;
+
+    // The link page says so too.
+    browser.goto(&link).await;
+    browser.wait_for_text("main", &format!("Accepted by {consultant}")).await;
+    (demo, browser)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patient_texts_the_registrar_is_paged_then_the_consultant_who_accepts_and_the_patient_is_told() {
+    let (demo, browser) = patient_texts_registrar_is_paged_consultant_accepts(true).await;
+    // The page as a newcomer sees it, for README.md; kept small.
+    browser.goto(&demo.address).await;
+    browser.wait_for_text("#timelines", "accepted").await;
+    let png = browser.client.screenshot().await.unwrap();
+    let out = std::env::var_os("NIGHTINGALE_SCREENSHOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("nightingale-demo-phones.png"));
+    std::fs::write(&out, png).unwrap();
+    browser.close().await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_javascript_off_the_story_works_by_forms_reloads_and_the_link_pages_accept_button() {
+    let (demo, browser) = patient_texts_registrar_is_paged_consultant_accepts(false).await;
+    browser.close().await;
+    demo.stop().await;
+}

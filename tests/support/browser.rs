@@ -1,0 +1,160 @@
+//! A real Chromium, headless, driven through chromedriver (WebDriver) by
+//! fantoccini. Each [`Browser`] starts its own chromedriver on a free port
+//! and a Chromium with a fresh profile, and stops both when dropped.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver`
+//! (`/usr/bin/chromium`, `/usr/bin/chromedriver`; `.ci/run` installs them):
+//! without them a test fails, saying what to install.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// How long a page may take to show what a test waits for. The engine
+/// works in milliseconds; this is for a loaded machine.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct Browser {
+    pub client: Client,
+    /// Whether the page runs its scripts.
+    pub javascript: bool,
+    _driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+/// Fail, naming the packages, when Chromium or chromedriver is missing.
+pub fn require_chromium() {
+    let missing: Vec<&str> = [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")]
+        .iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .map(|(_, package)| *package)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the browser tests drive a real Chromium and need {} (not found at {CHROMIUM} / {CHROMEDRIVER}): \
+         install with `apt-get install -y chromium chromium-driver` (.ci/run does)",
+        missing.join(" and ")
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Browser {
+    /// Start chromedriver and a headless Chromium with a fresh profile,
+    /// its window `width` x `height`, with or without JavaScript.
+    pub async fn start(width: u32, height: u32, javascript: bool) -> Self {
+        require_chromium();
+        let port = free_port();
+        let driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--hide-scrollbars".to_owned(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        if !javascript {
+            args.push("--blink-settings=scriptEnabled=false".to_owned());
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({ "binary": CHROMIUM, "args": args }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("chromedriver on {url} did not start Chromium: {e}"),
+            }
+        };
+        Self {
+            client,
+            javascript,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+    }
+
+    /// Type `text` into the box `input` and press `button`.
+    pub async fn type_and_press(&self, input: &str, text: &str, button: &str) {
+        self.find(input).await.send_keys(text).await.unwrap();
+        self.find(button).await.click().await.unwrap();
+    }
+
+    /// The text of `css` once it contains `wanted`: the page updates itself
+    /// (live updates) or, without JavaScript, is reloaded as a person would.
+    pub async fn wait_for_text(&self, css: &str, wanted: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(wanted) {
+                return text;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let url = self.client.current_url().await.map(|u| u.to_string());
+                let source = self.client.source().await.unwrap_or_default();
+                panic!("{css} never showed {wanted:?}; it shows:\n{text}\nat {url:?}:\n{source}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !self.javascript {
+                self.client.refresh().await.unwrap();
+            }
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
