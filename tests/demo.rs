@@ -81,6 +81,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(javascript: bool) -
     browser.goto(&demo.address).await;
     browser.wait_for_text("#clock", "Friday 27 November 2026, 19:05").await;
     browser.wait_for_text(&format!("#texts-{LEO}"), "Hello Leo").await;
+    browser.assert_accessible("the phones page").await;
 
     // Friday 19:05: Leo texts the number he was given at discharge.
     browser
@@ -160,6 +161,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(javascript: bool) -
     // The link page says so too.
     browser.goto(&link).await;
     browser.wait_for_text("main", &format!("Accepted by {consultant}")).await;
+    browser.assert_accessible("the link page").await;
     (demo, browser)
 }
 
@@ -169,6 +171,7 @@ async fn a_patient_texts_the_registrar_is_paged_then_the_consultant_who_accepts_
     // The page as a newcomer sees it, for README.md; kept small.
     browser.goto(&demo.address).await;
     browser.wait_for_text("#timelines", "accepted").await;
+    browser.assert_accessible("the phones page in the middle of a night").await;
     let png = browser.client.screenshot().await.unwrap();
     let out = std::env::var_os("NIGHTINGALE_SCREENSHOT")
         .map(PathBuf::from)
@@ -181,6 +184,26 @@ async fn a_patient_texts_the_registrar_is_paged_then_the_consultant_who_accepts_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_javascript_off_the_story_works_by_forms_reloads_and_the_link_pages_accept_button() {
     let (demo, browser) = patient_texts_registrar_is_paged_consultant_accepts(false).await;
+    browser.close().await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_small_phone_the_page_fits_the_screen_and_passes_the_accessibility_check() {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let browser = Browser::start(360, 740, true).await;
+    browser.goto(&demo.address).await;
+    browser.wait_for_text(&format!("#texts-{LEO}"), "Hello Leo").await;
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, serde_json::json!(0), "nothing scrolls sideways at 360 pixels");
+    browser.assert_accessible("the phones page on a small phone").await;
     browser.close().await;
     demo.stop().await;
 }

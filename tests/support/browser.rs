@@ -154,6 +154,39 @@ impl Browser {
         }
     }
 
+    /// Run axe-core (vendored in `tests/vendor/axe-core/`) on the page
+    /// shown, against WCAG 2.2 A and AA, and fail naming each violation.
+    /// axe is a script: in a browser without JavaScript it cannot run, and
+    /// the same pages are checked by a test with it.
+    pub async fn assert_accessible(&self, what: &str) {
+        if !self.javascript {
+            return;
+        }
+        const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
+        self.client.execute(AXE, vec![]).await.expect("axe-core loads");
+        let violations = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values:
+                     ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+                   .then(r => done(r.violations.map(v =>
+                       v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+                       v.nodes.map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        let violations: Vec<String> = serde_json::from_value(violations).unwrap();
+        assert!(
+            violations.is_empty(),
+            "{what}: {} accessibility problem(s) (WCAG 2.2 AA, by axe-core):\n{}",
+            violations.len(),
+            violations.join("\n")
+        );
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }
