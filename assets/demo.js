@@ -18,7 +18,7 @@
       return;
     }
     refreshing = true;
-    fetch(window.location.pathname, { credentials: "same-origin" })
+    fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html");

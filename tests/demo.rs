@@ -77,7 +77,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(javascript: bool) -
     let demo = RunningDemo::start(FRIDAY_EVENING).await;
     let (registrar, registrar_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 1);
     let (consultant, consultant_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 2);
-    let browser = Browser::start(1280, 1000, javascript).await;
+    let browser = Browser::start(1280, 900, javascript).await;
     browser.goto(&demo.address).await;
     browser.wait_for_text("#clock", "Friday 27 November 2026, 19:05").await;
     browser.wait_for_text(&format!("#texts-{LEO}"), "Hello Leo").await;
@@ -168,10 +168,20 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(javascript: bool) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patient_texts_the_registrar_is_paged_then_the_consultant_who_accepts_and_the_patient_is_told() {
     let (demo, browser) = patient_texts_registrar_is_paged_consultant_accepts(true).await;
-    // The page as a newcomer sees it, for README.md; kept small.
-    browser.goto(&demo.address).await;
+    // The page as a newcomer sees it, for README.md, showing one service.
+    browser
+        .goto(&format!("{}/?service=childrens-assessment-unit", demo.address))
+        .await;
     browser.wait_for_text("#timelines", "accepted").await;
     browser.assert_accessible("the phones page in the middle of a night").await;
+    browser
+        .client
+        .execute(
+            "document.body.style.zoom = 0.8; document.getElementById('phones-heading').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
     let png = browser.client.screenshot().await.unwrap();
     let out = std::env::var_os("NIGHTINGALE_SCREENSHOT")
         .map(PathBuf::from)

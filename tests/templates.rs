@@ -233,7 +233,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
                 {"label": "Fallback", "within": "10m", "people": []},
             ],
         }]);
-        let services = json!([{"id": s.service.id.as_str(), "name": s.service.name}]);
+        let services = json!([{"id": s.service.id.as_str(), "name": s.service.name, "shown": false}]);
         let common = json!({
             "trust": s.trust, "our_number": "+447700900000", "chains": chains, "services": services,
             "numbers": "+447700900801 +447700900802 +447700900303",

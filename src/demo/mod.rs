@@ -226,9 +226,12 @@ impl Demo {
 
     /// The phones on the page: each demo patient and carer, each person on
     /// call now for any service, and any other number that has had a text.
-    pub fn phones(&self, rota: &Rota, now: Instant) -> Vec<Phone> {
+    /// With `only` (a service's id), just that service's patients, carers
+    /// and people on call.
+    pub fn phones(&self, rota: &Rota, now: Instant, only: Option<&str>) -> Vec<Phone> {
         let mut phones: Vec<Phone> = Vec::new();
-        for e in self.enrolled().iter() {
+        let shown = |service: &str| only.is_none_or(|only| only == service);
+        for e in self.enrolled().iter().filter(|e| shown(e.service.as_str())) {
             let service = service_name(rota, e.service.as_str());
             phones.push(Phone {
                 number: e.patient.phone.as_str().to_owned(),
@@ -249,6 +252,9 @@ impl Demo {
         }
         let mut on_call: Vec<(String, String, String, Vec<String>)> = Vec::new();
         for ix in 0..rota.services().len() as u32 {
+            if !shown(rota.services()[ix as usize].id.as_str()) {
+                continue;
+            }
             let chain = rota.resolve(ix, now);
             let levels = chain.levels.iter().map(|l| (format!("level {}", l.number), l));
             let levels = levels.chain(std::iter::once(("fallback".to_owned(), &chain.fallback)));
@@ -285,7 +291,7 @@ impl Demo {
             }
         }
         for number in self.phones.numbers() {
-            if phones.iter().any(|p| p.number == number) {
+            if only.is_some() || phones.iter().any(|p| p.number == number) {
                 continue;
             }
             let staff = PhoneNumber::parse(&number)
@@ -350,7 +356,7 @@ impl Demo {
 
     /// Whether a text may be typed on this number's phone: it is on the page.
     pub fn is_on_page(&self, rota: &Rota, now: Instant, number: &str) -> bool {
-        self.phones(rota, now).iter().any(|p| p.number == number)
+        self.phones(rota, now, None).iter().any(|p| p.number == number)
     }
 }
 

@@ -58,9 +58,13 @@ fn demo(state: &AppState) -> &Arc<Demo> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct Notice {
+struct PageQuery {
+    /// A code for what the last form did.
     #[serde(default)]
     done: String,
+    /// Show only this service's phones.
+    #[serde(default)]
+    service: Option<String>,
 }
 
 /// What the page says after a form, by the code its redirect carries
@@ -118,12 +122,21 @@ fn parts(body: &str) -> Vec<minijinja::Value> {
     parts
 }
 
-async fn page(State(state): State<AppState>, Query(q): Query<Notice>) -> Response {
+async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
     let demo = demo(&state);
     let now = state.clock.now();
     let rota = &state.rota;
-    let phones: Vec<_> = demo
-        .phones(rota, now)
+    let only = q
+        .service
+        .as_deref()
+        .filter(|id| rota.service(id).is_some());
+    let shown = demo.phones(rota, now, only);
+    let numbers = shown
+        .iter()
+        .map(|p| p.number.clone())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let phones: Vec<_> = shown
         .into_iter()
         .map(|p| {
             let texts: Vec<_> = demo
@@ -142,13 +155,8 @@ async fn page(State(state): State<AppState>, Query(q): Query<Notice>) -> Respons
             minijinja::context! { id, number => p.number, name => p.name, about => p.about, texts }
         })
         .collect();
-    let numbers = demo
-        .phones(rota, now)
-        .iter()
-        .map(|p| p.number.clone())
-        .collect::<Vec<_>>()
-        .join(" ");
     let chains: Vec<_> = (0..rota.services().len() as u32)
+        .filter(|ix| only.is_none_or(|id| rota.services()[*ix as usize].id.as_str() == id))
         .map(|ix| {
             let chain = rota.resolve(ix, now);
             let level = |label: String, l: &crate::rota::ResolvedLevel<'_>| {
@@ -211,7 +219,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<Notice>) -> Respons
     let services: Vec<_> = rota
         .services()
         .iter()
-        .map(|s| minijinja::context! { id => s.id.as_str(), name => s.name.clone() })
+        .map(|s| minijinja::context! { id => s.id.as_str(), name => s.name.clone(), shown => only == Some(s.id.as_str()) })
         .collect();
     let (notice_kind, notice_text) = notice(&q.done).unzip();
     let html = state.templates.render(
