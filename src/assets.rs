@@ -87,7 +87,10 @@ mod tests {
     #[test]
     fn each_file_is_served_under_a_name_with_a_hash_of_its_contents() {
         let css = path("nhsuk.css").unwrap();
-        assert!(css.starts_with("/assets/nhsuk.") && css.ends_with(".css"), "{css}");
+        assert!(
+            css.starts_with("/assets/nhsuk.") && css.ends_with(".css"),
+            "{css}"
+        );
         assert_eq!(at(css).unwrap().name, "nhsuk.css");
         assert!(at("/assets/nhsuk.css").is_none(), "only the hashed name");
         assert!(path("nope.css").is_none());

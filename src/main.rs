@@ -197,8 +197,7 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
                         store: demo_store,
                         start: demo_start.as_deref().map(parse_instant).transpose()?,
                     };
-                    return nightingale::demo::serve(config, options, app::shutdown_signal())
-                        .await;
+                    return nightingale::demo::serve(config, options, app::shutdown_signal()).await;
                 }
                 let app = Application::build(config, Arc::new(clock)).await?;
                 app.run_until_stopped(app::shutdown_signal()).await

@@ -59,12 +59,14 @@ impl Templates {
         // Pages name their CSS and scripts by name; this gives the path
         // served, with its hash (see `crate::assets`).
         env.add_function("asset", |name: String| {
-            crate::assets::path(&name).map(str::to_owned).ok_or_else(|| {
-                minijinja::Error::new(
-                    minijinja::ErrorKind::InvalidOperation,
-                    format!("no asset {name:?}: see src/assets.rs"),
-                )
-            })
+            crate::assets::path(&name)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("no asset {name:?}: see src/assets.rs"),
+                    )
+                })
         });
         for name in REQUIRED {
             env.get_template(name)

@@ -34,7 +34,9 @@ impl RunningDemo {
             store: None,
             start: Some(parse_instant(at).unwrap()),
         };
-        let (app, running) = demo::build(&config, options).await.expect("the demo builds");
+        let (app, running) = demo::build(&config, options)
+            .await
+            .expect("the demo builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(demo::run(app, Arc::clone(&running), async move {
@@ -53,7 +55,10 @@ impl RunningDemo {
         let ix = self.rota.service(service).unwrap();
         let chain = self.rota.resolve(ix, parse_instant(at).unwrap());
         let person = chain.levels[level - 1].on_call[0].person;
-        let number = person.sms_numbers()[0].as_str().trim_start_matches('+').to_owned();
+        let number = person.sms_numbers()[0]
+            .as_str()
+            .trim_start_matches('+')
+            .to_owned();
         (person.name.clone(), number)
     }
 
@@ -73,14 +78,21 @@ const FRIDAY_EVENING: &str = "2026-11-27T19:05";
 
 /// The story, with or without JavaScript: without it, a viewer reloads,
 /// and the consultant accepts from the page a link opens rather than by text.
-async fn patient_texts_registrar_is_paged_consultant_accepts(javascript: bool) -> (RunningDemo, Browser) {
+async fn patient_texts_registrar_is_paged_consultant_accepts(
+    javascript: bool,
+) -> (RunningDemo, Browser) {
     let demo = RunningDemo::start(FRIDAY_EVENING).await;
     let (registrar, registrar_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 1);
-    let (consultant, consultant_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 2);
+    let (consultant, consultant_phone) =
+        demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 2);
     let browser = Browser::start(1280, 900, javascript).await;
     browser.goto(&demo.address).await;
-    browser.wait_for_text("#clock", "Friday 27 November 2026, 19:05").await;
-    browser.wait_for_text(&format!("#texts-{LEO}"), "Hello Leo").await;
+    browser
+        .wait_for_text("#clock", "Friday 27 November 2026, 19:05")
+        .await;
+    browser
+        .wait_for_text(&format!("#texts-{LEO}"), "Hello Leo")
+        .await;
     browser.assert_accessible("the phones page").await;
 
     // Friday 19:05: Leo texts the number he was given at discharge.
@@ -99,12 +111,28 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(javascript: bool) -
     let page = browser
         .wait_for_text(&format!("#texts-{registrar_phone}"), "Reply A")
         .await;
-    assert!(page.contains("My inhaler is not helping"), "{registrar}: {page}");
-    let consultant_before = browser.find(&format!("#texts-{consultant_phone}")).await.text().await.unwrap();
-    assert!(!consultant_before.contains("Reply A"), "the consultant is not paged yet: {consultant_before}");
+    assert!(
+        page.contains("My inhaler is not helping"),
+        "{registrar}: {page}"
+    );
+    let consultant_before = browser
+        .find(&format!("#texts-{consultant_phone}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !consultant_before.contains("Reply A"),
+        "the consultant is not paged yet: {consultant_before}"
+    );
 
     // Nobody accepts; time skips ten minutes and the consultant is paged.
-    browser.find("button[value='10m']").await.click().await.unwrap();
+    browser
+        .find("button[value='10m']")
+        .await
+        .click()
+        .await
+        .unwrap();
     browser.wait_for_text("#clock", "19:15").await;
     let escalated = browser
         .wait_for_text(&format!("#texts-{consultant_phone}"), "Reply A")
@@ -141,13 +169,23 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(javascript: bool) -
             )
             .await;
         browser
-            .wait_for_text(&format!("#texts-{consultant_phone}"), &format!("You have concern {code}"))
+            .wait_for_text(
+                &format!("#texts-{consultant_phone}"),
+                &format!("You have concern {code}"),
+            )
             .await;
     } else {
         // The consultant taps the link and accepts on the page behind it.
         browser.goto(&link).await;
-        browser.find("button[value='accept']").await.click().await.unwrap();
-        browser.wait_for_text("main", &format!("Accepted by {consultant}")).await;
+        browser
+            .find("button[value='accept']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        browser
+            .wait_for_text("main", &format!("Accepted by {consultant}"))
+            .await;
         browser.goto(&demo.address).await;
     }
 
@@ -155,25 +193,36 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(javascript: bool) -
     let leo = browser
         .wait_for_text(&format!("#texts-{LEO}"), &consultant)
         .await;
-    assert!(leo.contains("has the message and will be in touch"), "{leo}");
+    assert!(
+        leo.contains("has the message and will be in touch"),
+        "{leo}"
+    );
     browser.wait_for_text("#timelines", "accepted").await;
 
     // The link page says so too.
     browser.goto(&link).await;
-    browser.wait_for_text("main", &format!("Accepted by {consultant}")).await;
+    browser
+        .wait_for_text("main", &format!("Accepted by {consultant}"))
+        .await;
     browser.assert_accessible("the link page").await;
     (demo, browser)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_patient_texts_the_registrar_is_paged_then_the_consultant_who_accepts_and_the_patient_is_told() {
+async fn a_patient_texts_the_registrar_is_paged_then_the_consultant_who_accepts_and_the_patient_is_told()
+ {
     let (demo, browser) = patient_texts_registrar_is_paged_consultant_accepts(true).await;
     // The page as a newcomer sees it, for README.md, showing one service.
     browser
-        .goto(&format!("{}/?service=childrens-assessment-unit", demo.address))
+        .goto(&format!(
+            "{}/?service=childrens-assessment-unit",
+            demo.address
+        ))
         .await;
     browser.wait_for_text("#timelines", "accepted").await;
-    browser.assert_accessible("the phones page in the middle of a night").await;
+    browser
+        .assert_accessible("the phones page in the middle of a night")
+        .await;
     browser
         .client
         .execute(
@@ -203,7 +252,9 @@ async fn on_a_small_phone_the_page_fits_the_screen_and_passes_the_accessibility_
     let demo = RunningDemo::start(FRIDAY_EVENING).await;
     let browser = Browser::start(360, 740, true).await;
     browser.goto(&demo.address).await;
-    browser.wait_for_text(&format!("#texts-{LEO}"), "Hello Leo").await;
+    browser
+        .wait_for_text(&format!("#texts-{LEO}"), "Hello Leo")
+        .await;
     let overflow = browser
         .client
         .execute(
@@ -212,8 +263,14 @@ async fn on_a_small_phone_the_page_fits_the_screen_and_passes_the_accessibility_
         )
         .await
         .unwrap();
-    assert_eq!(overflow, serde_json::json!(0), "nothing scrolls sideways at 360 pixels");
-    browser.assert_accessible("the phones page on a small phone").await;
+    assert_eq!(
+        overflow,
+        serde_json::json!(0),
+        "nothing scrolls sideways at 360 pixels"
+    );
+    browser
+        .assert_accessible("the phones page on a small phone")
+        .await;
     browser.close().await;
     demo.stop().await;
 }

@@ -201,9 +201,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             "Margaret - {}, discharged 27 Nov: \"{MESSAGE}\" ",
             s.service.name
         );
-        let phone = |id: &str, name: &str, about: &str, texts: Value| {
-            json!({"id": id, "number": format!("+{id}"), "name": name, "about": about, "texts": texts})
-        };
+        let phone = |id: &str, name: &str, about: &str, texts: Value| json!({"id": id, "number": format!("+{id}"), "name": name, "about": about, "texts": texts});
         let patient = phone(
             "447700900801",
             "Margaret Evans",
@@ -216,14 +214,22 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         let clinician = phone(
             "447700900303",
             &s.clinician.name,
-            &format!("{}; on call now: {} level 1", s.clinician.role, s.service.name),
+            &format!(
+                "{}; on call now: {} level 1",
+                s.clinician.role, s.service.name
+            ),
             json!([{"sent": false, "at": "Fri 19:05", "parts": [
                 {"text": page},
                 {"text": "http://127.0.0.1:8080/c/0d5f6c1e?s=x&e=1&sig=y", "link": "http://127.0.0.1:8080/c/0d5f6c1e?s=x&e=1&sig=y"},
                 {"text": " Reply A1 to accept, P1 to pass."},
             ]}]),
         );
-        let quiet = phone("447700900802", "Sian Evans", "Daughter of Margaret", json!([]));
+        let quiet = phone(
+            "447700900802",
+            "Sian Evans",
+            "Daughter of Margaret",
+            json!([]),
+        );
         let chains = json!([{
             "service": s.service.name,
             "period": "out of hours: after 18:30 on Fri (in hours 08:00–18:30), until Mon 30 Nov 2026 08:00",
@@ -233,7 +239,8 @@ const CONTEXTS: &[(&str, Contexts)] = &[
                 {"label": "Fallback", "within": "10m", "people": []},
             ],
         }]);
-        let services = json!([{"id": s.service.id.as_str(), "name": s.service.name, "shown": false}]);
+        let services =
+            json!([{"id": s.service.id.as_str(), "name": s.service.name, "shown": false}]);
         let common = json!({
             "trust": s.trust, "our_number": "+447700900000", "chains": chains, "services": services,
             "numbers": "+447700900801 +447700900802 +447700900303",

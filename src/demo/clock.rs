@@ -83,7 +83,10 @@ mod tests {
         let start: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
         let clock = DemoClock::starting_at(start);
         let read = clock.now();
-        assert!(read >= start && read - start < TimeDelta::seconds(5), "{read}");
+        assert!(
+            read >= start && read - start < TimeDelta::seconds(5),
+            "{read}"
+        );
         clock.advance(TimeDelta::minutes(10));
         assert!(clock.now() - start >= TimeDelta::minutes(10));
         clock.advance(TimeDelta::minutes(-30));

@@ -46,30 +46,40 @@ use crate::store::sqlite::ServeLock;
 /// The number Nightingale texts from in the demo (an Ofcom drama number).
 pub const OUR_NUMBER: &str = "+447700900000";
 
+/// A patient the demo enrols at start, with their carer if they have one.
+struct Seed {
+    name: &'static str,
+    phone: &'static str,
+    service: &'static str,
+    /// Name, phone and relationship.
+    carer: Option<[&'static str; 3]>,
+    context: &'static str,
+}
+
 /// The patients (and carers) enrolled when a demo starts: one for each
 /// service of the demo trust.
-const SEEDS: [(&str, &str, &str, Option<(&str, &str, &str)>, &str); 3] = [
-    (
-        "Leo Carter",
-        "07700 900811",
-        "childrens-assessment-unit",
-        Some(("Jess Carter", "07700 900812", "mother")),
-        "Age 9; seen for an asthma attack; new inhaler plan",
-    ),
-    (
-        "Margaret Evans",
-        "07700 900801",
-        "community-nursing-north",
-        Some(("Sian Evans", "07700 900802", "daughter")),
-        "Cellulitis of the left leg; dressings daily",
-    ),
-    (
-        "Arthur Davies",
-        "07700 900821",
-        "cardiology-ward-7",
-        None,
-        "Heart failure; new water tablets",
-    ),
+const SEEDS: [Seed; 3] = [
+    Seed {
+        name: "Leo Carter",
+        phone: "07700 900811",
+        service: "childrens-assessment-unit",
+        carer: Some(["Jess Carter", "07700 900812", "mother"]),
+        context: "Age 9; seen for an asthma attack; new inhaler plan",
+    },
+    Seed {
+        name: "Margaret Evans",
+        phone: "07700 900801",
+        service: "community-nursing-north",
+        carer: Some(["Sian Evans", "07700 900802", "daughter"]),
+        context: "Cellulitis of the left leg; dressings daily",
+    },
+    Seed {
+        name: "Arthur Davies",
+        phone: "07700 900821",
+        service: "cardiology-ward-7",
+        carer: None,
+        context: "Heart failure; new water tablets",
+    },
 ];
 
 /// Numbers given to patients a viewer enrols: 07700 900830 onwards.
@@ -151,14 +161,14 @@ impl Demo {
 
     /// Enrol the demo's own patients, through the same enrolment as the API.
     pub async fn enrol_seeds(&self, ops: &Operations) -> anyhow::Result<()> {
-        for (name, phone, service, carer, context) in SEEDS {
+        for seed in &SEEDS {
             let mut request = serde_json::json!({
-                "patient": {"name": name, "phone": phone},
-                "service": service,
+                "patient": {"name": seed.name, "phone": seed.phone},
+                "service": seed.service,
                 "discharged_at": (ops.clock.now() - TimeDelta::hours(3)).to_rfc3339(),
-                "context": context,
+                "context": seed.context,
             });
-            if let Some((name, phone, relationship)) = carer {
+            if let Some([name, phone, relationship]) = seed.carer {
                 request["carers"] = serde_json::json!([
                     {"name": name, "phone": phone, "relationship": relationship}
                 ]);
@@ -256,7 +266,10 @@ impl Demo {
                 continue;
             }
             let chain = rota.resolve(ix, now);
-            let levels = chain.levels.iter().map(|l| (format!("level {}", l.number), l));
+            let levels = chain
+                .levels
+                .iter()
+                .map(|l| (format!("level {}", l.number), l));
             let levels = levels.chain(std::iter::once(("fallback".to_owned(), &chain.fallback)));
             for (level, resolved) in levels {
                 for person in &resolved.on_call {
@@ -356,7 +369,9 @@ impl Demo {
 
     /// Whether a text may be typed on this number's phone: it is on the page.
     pub fn is_on_page(&self, rota: &Rota, now: Instant, number: &str) -> bool {
-        self.phones(rota, now, None).iter().any(|p| p.number == number)
+        self.phones(rota, now, None)
+            .iter()
+            .any(|p| p.number == number)
     }
 }
 
@@ -396,8 +411,14 @@ pub fn next_friday_evening(now: Instant) -> Instant {
 /// a real phone.
 pub fn refuse_real_providers(config: &Config) -> anyhow::Result<()> {
     let twilio = [
-        ("NIGHTINGALE_TWILIO_ACCOUNT_SID", config.twilio_account_sid.is_some()),
-        ("NIGHTINGALE_TWILIO_AUTH_TOKEN", config.twilio_auth_token.is_some()),
+        (
+            "NIGHTINGALE_TWILIO_ACCOUNT_SID",
+            config.twilio_account_sid.is_some(),
+        ),
+        (
+            "NIGHTINGALE_TWILIO_AUTH_TOKEN",
+            config.twilio_auth_token.is_some(),
+        ),
         (
             "NIGHTINGALE_TWILIO_AUTH_TOKEN_PREVIOUS",
             config.twilio_auth_token_previous.is_some(),

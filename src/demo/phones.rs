@@ -118,12 +118,16 @@ impl SmsSender for DemoPhones {
                 let mut texts = self.texts();
                 texts.sent += 1;
                 let id = format!("DEMO-{}", texts.sent);
-                texts.by_number.entry(to.to_owned()).or_default().push(Text {
-                    at,
-                    direction: Direction::Received,
-                    body: body.to_owned(),
-                    id: id.clone(),
-                });
+                texts
+                    .by_number
+                    .entry(to.to_owned())
+                    .or_default()
+                    .push(Text {
+                        at,
+                        direction: Direction::Received,
+                        body: body.to_owned(),
+                        id: id.clone(),
+                    });
                 id
             };
             self.changed();
@@ -173,17 +177,24 @@ mod tests {
         assert_eq!(texts.len(), 1);
         assert_eq!(texts[0].direction, Direction::Received);
         assert_eq!(
-            phones.find("+447700900303", "Page: Leo. Reply A1", start).await,
+            phones
+                .find("+447700900303", "Page: Leo. Reply A1", start)
+                .await,
             Lookup::Sent {
                 provider_id: "DEMO-1".to_owned()
             }
         );
         assert_eq!(
-            phones.find("+447700900311", "Page: Leo. Reply A1", start).await,
+            phones
+                .find("+447700900311", "Page: Leo. Reply A1", start)
+                .await,
             Lookup::NotSent
         );
         phones.typed("+447700900303", "A1");
-        assert_eq!(phones.texts_of("+447700900303")[1].direction, Direction::Sent);
+        assert_eq!(
+            phones.texts_of("+447700900303")[1].direction,
+            Direction::Sent
+        );
         assert_eq!(phones.numbers(), ["+447700900303"]);
     }
 }

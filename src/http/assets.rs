@@ -21,7 +21,10 @@ async fn asset(request: Request) -> Response {
     match crate::assets::at(request.uri().path()) {
         Some(asset) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(asset.content_type),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static(FOREVER)),
             ],
             asset.bytes,

@@ -71,10 +71,19 @@ struct PageQuery {
 /// (never text from the request).
 fn notice(done: &str) -> Option<(&'static str, &'static str)> {
     Some(match done {
-        "no-deadline" => ("info", "Nothing is waiting for a deadline: the clock did not move."),
+        "no-deadline" => (
+            "info",
+            "Nothing is waiting for a deadline: the clock did not move.",
+        ),
         "empty" => ("error", "Type a text before sending it."),
-        "long" => ("error", "That text is too long: keep it under 1,600 characters."),
-        "unknown-phone" => ("error", "That phone is not on this page any more. Try again from a phone shown."),
+        "long" => (
+            "error",
+            "That text is too long: keep it under 1,600 characters.",
+        ),
+        "unknown-phone" => (
+            "error",
+            "That phone is not on this page any more. Try again from a phone shown.",
+        ),
         "name" => ("error", "Enter the patient's name, and choose a service."),
         "full" => ("error", "This demo has all the patients it can take."),
         "busy" => ("error", "That did not go through. Try again."),
@@ -126,10 +135,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
     let demo = demo(&state);
     let now = state.clock.now();
     let rota = &state.rota;
-    let only = q
-        .service
-        .as_deref()
-        .filter(|id| rota.service(id).is_some());
+    let only = q.service.as_deref().filter(|id| rota.service(id).is_some());
     let shown = demo.phones(rota, now, only);
     let numbers = shown
         .iter()
@@ -242,7 +248,11 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = ?e, "demo page template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the demo page could not be shown").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the demo page could not be shown",
+            )
+                .into_response()
         }
     }
 }
@@ -279,7 +289,11 @@ struct TextForm {
     body: String,
 }
 
-async fn text(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<TextForm>) -> Response {
+async fn text(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TextForm>,
+) -> Response {
     if !same_origin(&headers) {
         return refused();
     }
@@ -311,7 +325,11 @@ async fn text(State(state): State<AppState>, headers: HeaderMap, Form(form): For
         received_at: now,
     };
     match state.ops.record_inbound(item).await {
-        Ok(_) => Redirect::to(&format!("/#phone-{}", from.as_str().trim_start_matches('+'))).into_response(),
+        Ok(_) => Redirect::to(&format!(
+            "/#phone-{}",
+            from.as_str().trim_start_matches('+')
+        ))
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "demo text not stored");
             back("busy")
@@ -324,7 +342,11 @@ struct ClockForm {
     skip: String,
 }
 
-async fn clock(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<ClockForm>) -> Response {
+async fn clock(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ClockForm>,
+) -> Response {
     if !same_origin(&headers) {
         return refused();
     }
@@ -347,7 +369,11 @@ struct EnrolForm {
     service: String,
 }
 
-async fn enrol(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<EnrolForm>) -> Response {
+async fn enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<EnrolForm>,
+) -> Response {
     if !same_origin(&headers) {
         return refused();
     }
@@ -355,7 +381,10 @@ async fn enrol(State(state): State<AppState>, headers: HeaderMap, Form(form): Fo
     if name.is_empty() || state.rota.service(&form.service).is_none() {
         return back("name");
     }
-    match demo(&state).enrol_new(&state.ops, name, &form.service).await {
+    match demo(&state)
+        .enrol_new(&state.ops, name, &form.service)
+        .await
+    {
         Ok(_) => back(""),
         Err(crate::operations::EnrolError::Invalid(problems)) => {
             if problems.iter().any(|p| p.message.contains("reset")) {
@@ -371,7 +400,9 @@ async fn enrol(State(state): State<AppState>, headers: HeaderMap, Form(form): Fo
     }
 }
 
-async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let demo = demo(&state);
     let changes = demo.phones.changes();
     let stopping = Box::pin(demo.stopping());
@@ -398,8 +429,18 @@ mod tests {
     #[test]
     fn a_link_in_a_text_becomes_a_link_and_the_words_around_it_stay() {
         let parts = parts("Leo: wheezy. Open http://127.0.0.1:8080/c/ab?s=x&e=1&sig=y. Reply A1");
-        let text: Vec<String> = parts.iter().map(|p| p.get_attr("text").unwrap().to_string()).collect();
-        assert_eq!(text, ["Leo: wheezy. Open ", "http://127.0.0.1:8080/c/ab?s=x&e=1&sig=y", ". Reply A1"]);
+        let text: Vec<String> = parts
+            .iter()
+            .map(|p| p.get_attr("text").unwrap().to_string())
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "Leo: wheezy. Open ",
+                "http://127.0.0.1:8080/c/ab?s=x&e=1&sig=y",
+                ". Reply A1"
+            ]
+        );
         assert!(parts[1].get_attr("link").unwrap().is_true());
         assert!(parts[0].get_attr("link").unwrap().is_undefined());
     }

@@ -91,7 +91,10 @@ fn origin_of(url: &str) -> Option<String> {
 
 /// Whether a POST came from our own page (see the module's notes).
 fn from_our_page(headers: &HeaderMap, public_url: &str) -> bool {
-    match headers.get(header::ORIGIN).filter(|o| o.as_bytes() != b"null") {
+    match headers
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null")
+    {
         Some(origin) => {
             let ours = origin_of(public_url);
             ours.is_some() && origin.to_str().ok().and_then(origin_of) == ours

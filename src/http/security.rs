@@ -127,7 +127,10 @@ mod tests {
         );
         let plain = policy_for(b"<p>no styles</p>");
         assert!(plain.starts_with(POLICY), "{plain}");
-        assert!(plain.ends_with("script-src 'self'; connect-src 'self'; style-src 'self'"), "{plain}");
+        assert!(
+            plain.ends_with("script-src 'self'; connect-src 'self'; style-src 'self'"),
+            "{plain}"
+        );
         assert!(!plain.contains("unsafe"), "{plain}");
     }
 }

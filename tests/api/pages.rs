@@ -56,11 +56,19 @@ async fn every_page_tells_the_browser_to_run_nothing_frame_nothing_and_keep_noth
         .next()
         .unwrap()
         .replace("&#x2f;", "/");
-    let sheet = app.http.get(format!("{}{css}", app.address)).send().await.unwrap();
+    let sheet = app
+        .http
+        .get(format!("{}{css}", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(sheet.status(), 200, "{css}");
     assert_eq!(sheet.headers()["content-type"], "text/css; charset=utf-8");
     assert!(
-        sheet.headers()["cache-control"].to_str().unwrap().contains("max-age=31536000"),
+        sheet.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000"),
         "named by its hash, it may be kept"
     );
     assert!(sheet.text().await.unwrap().contains(".nhsuk-button"));
@@ -202,7 +210,12 @@ async fn a_stored_link_action_that_is_neither_accept_nor_pass_is_set_aside_not_t
 async fn without_demo_there_are_no_phones_and_no_demo_routes() {
     let app = TestApp::spawn("2026-11-27T19:00").await;
     for path in ["/", "/demo/events"] {
-        let response = app.http.get(format!("{}{path}", app.address)).send().await.unwrap();
+        let response = app
+            .http
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 404, "{path}");
         let body = response.text().await.unwrap();
         assert!(!body.contains("phone"), "{path}: {body}");

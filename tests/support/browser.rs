@@ -163,7 +163,10 @@ impl Browser {
             return;
         }
         const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
-        self.client.execute(AXE, vec![]).await.expect("axe-core loads");
+        self.client
+            .execute(AXE, vec![])
+            .await
+            .expect("axe-core loads");
         let violations = self
             .client
             .execute_async(
