@@ -41,12 +41,31 @@ const CONCERNS_SHOWN: usize = 5;
 const MAX_TEXT: usize = 1600;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(page))
+    let forms = Router::new()
         .route("/demo/text", post(text))
         .route("/demo/clock", post(clock))
         .route("/demo/enrol", post(enrol))
+        .route_layer(axum::middleware::from_fn(only_from_the_page));
+    Router::new()
+        .route("/", get(page))
         .route("/demo/events", get(events))
+        .merge(forms)
+}
+
+/// Refuse a form posted from anywhere but the demo page.
+async fn only_from_the_page(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if same_origin(request.headers()) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            "Forms on the demo page only work from the page itself.",
+        )
+            .into_response()
+    }
 }
 
 fn demo(state: &AppState) -> &Arc<Demo> {
@@ -275,28 +294,13 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-fn refused() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "Forms on the demo page only work from the page itself.",
-    )
-        .into_response()
-}
-
 #[derive(Debug, Deserialize)]
 struct TextForm {
     from: String,
     body: String,
 }
 
-async fn text(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<TextForm>,
-) -> Response {
-    if !same_origin(&headers) {
-        return refused();
-    }
+async fn text(State(state): State<AppState>, Form(form): Form<TextForm>) -> Response {
     let demo = demo(&state);
     let now = state.clock.now();
     let body = form.body.trim();
@@ -342,14 +346,7 @@ struct ClockForm {
     skip: String,
 }
 
-async fn clock(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<ClockForm>,
-) -> Response {
-    if !same_origin(&headers) {
-        return refused();
-    }
+async fn clock(State(state): State<AppState>, Form(form): Form<ClockForm>) -> Response {
     let Some(skip) = Skip::parse(&form.skip) else {
         return (StatusCode::BAD_REQUEST, "Choose how far to move the clock.").into_response();
     };
@@ -369,14 +366,7 @@ struct EnrolForm {
     service: String,
 }
 
-async fn enrol(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<EnrolForm>,
-) -> Response {
-    if !same_origin(&headers) {
-        return refused();
-    }
+async fn enrol(State(state): State<AppState>, Form(form): Form<EnrolForm>) -> Response {
     let name = form.name.trim();
     if name.is_empty() || state.rota.service(&form.service).is_none() {
         return back("name");

@@ -45,11 +45,32 @@ pub fn require_chromium() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// The port chromedriver says it started on ("… started successfully on port N.").
+async fn driver_port(driver: &mut tokio::process::Child) -> u16 {
+    use tokio::io::AsyncBufReadExt;
+    let stdout = driver
+        .stdout
+        .take()
+        .expect("chromedriver's output is piped");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let port = tokio::time::timeout(PATIENCE, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(port) = line
+                .split("started successfully on port ")
+                .nth(1)
+                .and_then(|rest| rest.trim_end_matches('.').parse().ok())
+            {
+                return Some(port);
+            }
+        }
+        None
+    })
+    .await;
+    // Keep reading its output, so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    port.ok()
+        .flatten()
+        .expect("chromedriver says which port it started on")
 }
 
 impl Browser {
@@ -57,14 +78,16 @@ impl Browser {
     /// its window `width` x `height`, with or without JavaScript.
     pub async fn start(width: u32, height: u32, javascript: bool) -> Self {
         require_chromium();
-        let port = free_port();
-        let driver = tokio::process::Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::null())
+        // Port 0: chromedriver takes a free port itself and says which, so
+        // no other test can take it between our choosing and its binding.
+        let mut driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg("--port=0")
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("chromedriver starts");
+        let port = driver_port(&mut driver).await;
         let profile = tempfile::tempdir().unwrap();
         let mut args = vec![
             "--headless=new".to_owned(),
