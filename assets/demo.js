@@ -11,6 +11,9 @@
 
   var refreshing = false;
   var again = false;
+  // Which change the page shows; each event names the latest.
+  var marker = document.getElementById("live-version");
+  var shown = marker ? marker.dataset.version : "";
 
   function refresh() {
     if (refreshing) {
@@ -22,6 +25,10 @@
       .then(function (response) { return response.text(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html");
+        var freshMarker = fresh.getElementById("live-version");
+        if (freshMarker) {
+          shown = freshMarker.dataset.version;
+        }
         fresh.querySelectorAll("[data-live]").forEach(function (part) {
           var old = document.getElementById(part.id);
           if (old) {
@@ -87,7 +94,11 @@
   });
 
   var events = new EventSource("/demo/events");
-  events.addEventListener("change", refresh);
+  events.addEventListener("change", function (event) {
+    if (event.data !== shown) {
+      refresh();
+    }
+  });
   document.querySelectorAll(".ng-texts").forEach(function (list) {
     list.scrollTop = list.scrollHeight;
   });

@@ -5,7 +5,6 @@
 mod browser;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use nightingale::calendar::parse_instant;
 use nightingale::config::Config;
@@ -34,17 +33,18 @@ impl RunningDemo {
             store: None,
             start: Some(parse_instant(at).unwrap()),
         };
-        let (app, running) = demo::build(&config, options)
-            .await
-            .expect("the demo builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(demo::run(app, Arc::clone(&running), async move {
-            let _ = rx.await;
-        }));
+        let server = tokio::spawn(async move {
+            demo::serve_on(listener, &config, options, async move {
+                let _ = rx.await;
+            })
+            .await
+        });
         Self {
             address,
-            rota: nightingale::app::load_rota(&config).unwrap(),
+            rota: nightingale::rota::load_dir(&root.join("rota")).unwrap(),
             stop: Some(tx),
             server: Some(server),
         }
@@ -270,6 +270,82 @@ async fn on_a_small_phone_the_page_fits_the_screen_and_passes_the_accessibility_
     );
     browser
         .assert_accessible("the phones page on a small phone")
+        .await;
+    browser.close().await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_starts_the_demo_afresh_and_a_form_from_another_site_is_refused() {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let (_, registrar_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 1);
+    let browser = Browser::start(1280, 900, true).await;
+    browser.goto(&demo.address).await;
+    browser
+        .type_and_press(
+            &format!("#text-{LEO}"),
+            "I cannot stop coughing",
+            &format!("#send-{LEO}"),
+        )
+        .await;
+    browser
+        .wait_for_text(&format!("#texts-{registrar_phone}"), "Reply A")
+        .await;
+    browser
+        .find("button[value='10m']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("#clock", "19:15").await;
+
+    // Another site cannot move the clock or type in a phone.
+    let http = reqwest::Client::new();
+    for (path, form) in [
+        ("/demo/clock", vec![("skip", "friday")]),
+        ("/demo/reset", vec![]),
+    ] {
+        let forged = http
+            .post(format!("{}{path}", demo.address))
+            .header("Origin", "https://elsewhere.example")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403, "{path}");
+    }
+    browser.wait_for_text("#clock", "19:15").await;
+
+    browser
+        .find("form[action='/demo/reset'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("#clock", "19:05").await;
+    browser.wait_for_text("#timelines", "No concerns yet").await;
+    let leo = browser
+        .wait_for_text(&format!("#texts-{LEO}"), "Hello Leo")
+        .await;
+    assert!(!leo.contains("coughing"), "a fresh start: {leo}");
+    let registrar = browser
+        .find(&format!("#texts-{registrar_phone}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(registrar.contains("No texts yet"), "{registrar}");
+
+    // The fresh demo works as the first did.
+    browser
+        .type_and_press(
+            &format!("#text-{LEO}"),
+            "Still coughing",
+            &format!("#send-{LEO}"),
+        )
+        .await;
+    browser
+        .wait_for_text(&format!("#texts-{registrar_phone}"), "Still coughing")
         .await;
     browser.close().await;
     demo.stop().await;

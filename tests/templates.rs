@@ -243,7 +243,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             json!([{"id": s.service.id.as_str(), "name": s.service.name, "shown": false}]);
         let common = json!({
             "trust": s.trust, "our_number": "+447700900000", "chains": chains, "services": services,
-            "numbers": "+447700900801 +447700900802 +447700900303",
+            "numbers": "+447700900801 +447700900802 +447700900303", "version": 7,
         });
         let mut start = common.clone();
         start["now"] = json!("Friday 27 November 2026, 19:05");

@@ -104,6 +104,7 @@ pub struct Demo {
     pub phones: Arc<DemoPhones>,
     enrolled: Mutex<Vec<Enrolment>>,
     stopping: tokio::sync::watch::Sender<bool>,
+    reset: tokio::sync::watch::Sender<bool>,
     /// The hold on the store's file, and the temporary directory it is
     /// in: kept while the demo serves, removed with it.
     _store: (Option<ServeLock>, Option<tempfile::TempDir>),
@@ -151,6 +152,7 @@ impl Demo {
             phones,
             enrolled: Mutex::default(),
             stopping: tokio::sync::watch::Sender::new(false),
+            reset: tokio::sync::watch::Sender::new(false),
             _store: (None, None),
         }
     }
@@ -359,6 +361,21 @@ impl Demo {
         self.stopping.send_replace(true);
     }
 
+    /// Ask for the demo to start afresh; completes when this one is
+    /// stopping (so the page asked for next comes from the fresh one).
+    pub async fn reset(&self) {
+        self.reset.send_replace(true);
+        self.stopping().await;
+    }
+
+    /// Completes when a reset is asked for.
+    fn reset_requested(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut rx = self.reset.subscribe();
+        async move {
+            let _ = rx.wait_for(|reset| *reset).await;
+        }
+    }
+
     /// Completes when the demo is stopping.
     pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
         let mut rx = self.stopping.subscribe();
@@ -440,38 +457,92 @@ pub fn refuse_real_providers(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serve the demo until `shutdown` completes.
+/// Serve the demo on `config.listen` until `shutdown` completes.
 pub async fn serve(
     config: &Config,
     options: DemoOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (app, demo) = build(config, options).await?;
-    run(app, demo, shutdown).await
+    refuse_real_providers(config)?;
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    serve_on(listener, config, options, shutdown).await
 }
 
-/// Run a demo [`build`] made until `shutdown` completes.
-pub async fn run(
-    app: Application,
-    demo: Arc<Demo>,
+/// Serve the demo on `listener` until `shutdown` completes: the seam
+/// tests use.
+///
+/// Each reset ends the demo being served and starts a fresh one (a new
+/// store, the clock back at its start, the demo patients enrolled again)
+/// on the same listener: connections that arrive in between wait in its
+/// queue rather than being refused.
+pub async fn serve_on(
+    listener: std::net::TcpListener,
+    config: &Config,
+    options: DemoOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    app.run_until_stopped(async move {
+    refuse_real_providers(config)?;
+    listener.set_nonblocking(true)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
         shutdown.await;
-        // Live updates never end by themselves: end them, so the server's
-        // graceful stop does not wait for them.
-        demo.stop();
-    })
-    .await
+        let _ = stop.send(true);
+    });
+    loop {
+        let session = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
+        let (app, demo) = build_on(session, config, options.clone()).await?;
+        let mut stopping = stopped.clone();
+        let reset = demo.reset_requested();
+        let ending = Arc::clone(&demo);
+        app.run_until_stopped(async move {
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => {}
+                () = reset => {}
+            }
+            // Live updates never end by themselves: end them, so the
+            // server's graceful stop does not wait for them.
+            ending.stop();
+        })
+        .await?;
+        if *stopped.borrow() {
+            return Ok(());
+        }
+        // The store's file is let go when the last request that used this
+        // demo is finished; then a given file is started afresh.
+        for _ in 0..50 {
+            if Arc::strong_count(&demo) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        drop(demo);
+        if let Some(path) = &options.store {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("resetting the demo: cannot remove {}", path.display())
+                        });
+                    }
+                }
+            }
+        }
+        tracing::info!("demo reset: starting afresh");
+    }
 }
 
-/// Build the demo service, bound and with its patients enrolled, not yet
-/// serving: the seam tests use.
-pub async fn build(
+/// Build a demo service on `listener`, with its patients enrolled, not yet
+/// serving.
+async fn build_on(
+    listener: tokio::net::TcpListener,
     config: &Config,
     options: DemoOptions,
 ) -> anyhow::Result<(Application, Arc<Demo>)> {
-    refuse_real_providers(config)?;
     let (store_path, temporary) = match options.store {
         Some(path) => (path, None),
         None => {
@@ -482,9 +553,6 @@ pub async fn build(
             (dir.path().join("demo.db"), Some(dir))
         }
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let bound = listener.local_addr()?;
     let mut config = config.clone();
     config.store = format!("sqlite://{}", store_path.display());

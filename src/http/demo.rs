@@ -8,6 +8,7 @@
 //!   engine woken.
 //! - `POST /demo/clock`: move the demo clock on (`next`, `10m`, `friday`).
 //! - `POST /demo/enrol`: enrol a new demo patient.
+//! - `POST /demo/reset`: start the demo afresh (see `crate::demo::serve_on`).
 //! - `GET /demo/events`: server-sent events, one `change` each time a text
 //!   lands in or leaves a phone or the clock moves; the page's script then
 //!   fetches the page again. Without JavaScript the forms work the same,
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/demo/text", post(text))
         .route("/demo/clock", post(clock))
         .route("/demo/enrol", post(enrol))
+        .route("/demo/reset", post(reset))
         .route_layer(axum::middleware::from_fn(only_from_the_page));
     Router::new()
         .route("/", get(page))
@@ -152,6 +154,9 @@ fn parts(body: &str) -> Vec<minijinja::Value> {
 
 async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
     let demo = demo(&state);
+    // Read first: a change while the page is put together makes the page's
+    // script fetch it again.
+    let version = *demo.phones.changes().borrow();
     let now = state.clock.now();
     let rota = &state.rota;
     let only = q.service.as_deref().filter(|id| rota.service(id).is_some());
@@ -260,6 +265,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
             chains,
             concerns,
             services,
+            version,
             our_number => crate::demo::OUR_NUMBER,
         },
     );
@@ -390,11 +396,19 @@ async fn enrol(State(state): State<AppState>, Form(form): Form<EnrolForm>) -> Re
     }
 }
 
+async fn reset(State(state): State<AppState>) -> Response {
+    demo(&state).reset().await;
+    back("")
+}
+
 async fn events(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let demo = demo(&state);
-    let changes = demo.phones.changes();
+    let mut changes = demo.phones.changes();
+    // The first event says where things stand now, so a change between
+    // the page being sent and this stream opening is not missed.
+    changes.mark_changed();
     let stopping = Box::pin(demo.stopping());
     let stream = futures_util::stream::unfold(
         (changes, stopping),
