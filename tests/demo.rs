@@ -115,12 +115,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(
         page.contains("My inhaler is not helping"),
         "{registrar}: {page}"
     );
-    let consultant_before = browser
-        .find(&format!("#texts-{consultant_phone}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let consultant_before = browser.text_of(&format!("#texts-{consultant_phone}")).await;
     assert!(
         !consultant_before.contains("Reply A"),
         "the consultant is not paged yet: {consultant_before}"
@@ -151,12 +146,8 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(
 
     // The link in the page is a real link, to the page behind it.
     let link = browser
-        .find(&format!("#texts-{consultant_phone} a"))
-        .await
-        .attr("href")
-        .await
-        .unwrap()
-        .expect("the link is clickable");
+        .attr_of(&format!("#texts-{consultant_phone} a"), "href")
+        .await;
     assert!(link.starts_with(&format!("{}/c/", demo.address)), "{link}");
 
     if browser.javascript {
@@ -328,12 +319,7 @@ async fn reset_starts_the_demo_afresh_and_a_form_from_another_site_is_refused() 
         .wait_for_text(&format!("#texts-{LEO}"), "Hello Leo")
         .await;
     assert!(!leo.contains("coughing"), "a fresh start: {leo}");
-    let registrar = browser
-        .find(&format!("#texts-{registrar_phone}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let registrar = browser.text_of(&format!("#texts-{registrar_phone}")).await;
     assert!(registrar.contains("No texts yet"), "{registrar}");
 
     // The fresh demo works as the first did.

@@ -147,6 +147,35 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
     }
 
+    /// The text of `css` now, found afresh if live updates replaced it
+    /// while it was being read.
+    pub async fn text_of(&self, css: &str) -> String {
+        self.read(css, None).await
+    }
+
+    /// An attribute of `css` now (empty if it has none), likewise.
+    pub async fn attr_of(&self, css: &str, name: &str) -> String {
+        self.read(css, Some(name)).await
+    }
+
+    async fn read(&self, css: &str, attr: Option<&str>) -> String {
+        let mut last = String::new();
+        for _ in 0..20 {
+            let element = self.find(css).await;
+            let read = match attr {
+                Some(name) => element.attr(name).await.map(Option::unwrap_or_default),
+                None => element.text().await,
+            };
+            match read {
+                Ok(value) => return value,
+                // Stale: the page replaced it just then.
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} could not be read: {last}")
+    }
+
     /// Type `text` into the box `input` and press `button`.
     pub async fn type_and_press(&self, input: &str, text: &str, button: &str) {
         self.find(input).await.send_keys(text).await.unwrap();
