@@ -58,16 +58,26 @@ impl Application {
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
     ) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        Self::build_on(listener, config, clock, store, sender).await
+        Self::build_listening(None, config, clock, store, sender).await
     }
 
     /// As [`Application::build_with`], on a listener already bound (the
     /// demo binds first, to put its address in its links).
     pub async fn build_on(
         listener: TcpListener,
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn Store>,
+        sender: Option<Arc<dyn SmsSender>>,
+    ) -> anyhow::Result<Self> {
+        Self::build_listening(Some(listener), config, clock, store, sender).await
+    }
+
+    /// Build on `listener`, or bind `config.listen` once everything else
+    /// is ready (so a port already taken is reported after what start-up
+    /// says about the configuration).
+    async fn build_listening(
+        listener: Option<TcpListener>,
         config: &Config,
         clock: Arc<dyn Clock>,
         store: Arc<dyn Store>,
@@ -131,6 +141,12 @@ impl Application {
             engine: engine.handle(),
             templates: Arc::clone(&templates),
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
+        };
+        let listener = match listener {
+            Some(listener) => listener,
+            None => TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?,
         };
         tracing::info!(
             listen = %listener.local_addr()?,

@@ -17,6 +17,10 @@
 //! (through the same enrolment as the API), and a viewer can enrol more.
 //! The page itself is `crate::http::demo`; without `--demo` none of its
 //! routes exist.
+//!
+//! Voice and email join here when they are built (ADR 10): a demo calls
+//! provider beside [`DemoPhones`], where the Twilio voice client sits, and
+//! a demo mailbox where SMTP sits, each shown on the same page.
 
 mod clock;
 mod phones;
