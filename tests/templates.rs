@@ -248,15 +248,13 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         let mut start = common.clone();
         start["now"] = json!("Friday 27 November 2026, 19:05");
         start["next_due"] = Value::Null;
-        start["notice_kind"] = Value::Null;
-        start["notice_text"] = Value::Null;
+        start["notice"] = Value::Null;
         start["phones"] = json!([quiet.clone()]);
         start["concerns"] = json!([]);
         let mut night = common;
         night["now"] = json!("Friday 27 November 2026, 19:15");
         night["next_due"] = json!("Fri 19:25:05");
-        night["notice_kind"] = json!("info");
-        night["notice_text"] = json!("Nothing is waiting for a deadline: the clock did not move.");
+        night["notice"] = json!({"code": "no-deadline", "error": false});
         night["phones"] = json!([patient, quiet, clinician]);
         night["concerns"] = json!([{
             "who": "Margaret", "service": s.service.name, "status": "open",
@@ -265,7 +263,14 @@ const CONTEXTS: &[(&str, Contexts)] = &[
                 {"at": "19:05:02", "text": format!("Paged {} (level 1), code 1", s.clinician.name)},
             ],
         }]);
-        vec![start, night]
+        // Every notice a form's redirect can bring (src/http/demo.rs).
+        let mut seen = vec![start, night.clone()];
+        for code in ["empty", "long", "unknown-phone", "name", "full", "busy"] {
+            let mut after = night.clone();
+            after["notice"] = json!({"code": code, "error": true});
+            seen.push(after);
+        }
+        seen
     }),
 ];
 

@@ -187,21 +187,18 @@ impl Demo {
     }
 
     /// Enrol a patient a viewer named with a service, on the next free
-    /// demo number, discharged an hour ago.
+    /// demo number, discharged an hour ago; `Ok(None)` when every demo
+    /// number is taken.
     pub async fn enrol_new(
         &self,
         ops: &Operations,
         name: &str,
         service: &str,
-    ) -> Result<Enrolment, EnrolError> {
+    ) -> Result<Option<Enrolment>, EnrolError> {
         let taken = self.enrolled().len() as u32;
         let offset = taken.saturating_sub(SEEDS.len() as u32);
         if offset >= MAX_NEW {
-            return Err(EnrolError::Invalid(vec![crate::directory::FieldError {
-                field: "patient.name".to_owned(),
-                message: "this demo has all the patients it can take: reset it to start again"
-                    .to_owned(),
-            }]));
+            return Ok(None);
         }
         let request: EnrolmentRequest = serde_json::from_value(serde_json::json!({
             "patient": {"name": name, "phone": format!("07700 {}", FIRST_NEW_NUMBER + offset)},
@@ -209,7 +206,7 @@ impl Demo {
             "discharged_at": (ops.clock.now() - TimeDelta::hours(1)).to_rfc3339(),
         }))
         .map_err(|e| EnrolError::Template(e.into()))?;
-        self.enrol(ops, request).await
+        self.enrol(ops, request).await.map(Some)
     }
 
     async fn enrol(

@@ -88,28 +88,15 @@ struct PageQuery {
     service: Option<String>,
 }
 
-/// What the page says after a form, by the code its redirect carries
-/// (never text from the request).
-fn notice(done: &str) -> Option<(&'static str, &'static str)> {
-    Some(match done {
-        "no-deadline" => (
-            "info",
-            "Nothing is waiting for a deadline: the clock did not move.",
-        ),
-        "empty" => ("error", "Type a text before sending it."),
-        "long" => (
-            "error",
-            "That text is too long: keep it under 1,600 characters.",
-        ),
-        "unknown-phone" => (
-            "error",
-            "That phone is not on this page any more. Try again from a phone shown.",
-        ),
-        "name" => ("error", "Enter the patient's name, and choose a service."),
-        "full" => ("error", "This demo has all the patients it can take."),
-        "busy" => ("error", "That did not go through. Try again."),
+/// What the last form did, by the code its redirect carried: one the
+/// page has words for (`web/demo.html`), and whether it is an error.
+fn notice(done: &str) -> Option<minijinja::Value> {
+    let error = match done {
+        "no-deadline" => false,
+        "empty" | "long" | "unknown-phone" | "name" | "full" | "busy" => true,
         _ => return None,
-    })
+    };
+    Some(minijinja::context! { code => done, error })
 }
 
 fn back(done: &str) -> Response {
@@ -251,15 +238,13 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
         .iter()
         .map(|s| minijinja::context! { id => s.id.as_str(), name => s.name.clone(), shown => only == Some(s.id.as_str()) })
         .collect();
-    let (notice_kind, notice_text) = notice(&q.done).unzip();
     let html = state.templates.render(
         "web/demo.html",
         minijinja::context! {
             trust => rota.trust_name.clone(),
             now => local(now, "%A %-d %B %Y, %H:%M"),
             next_due,
-            notice_kind,
-            notice_text,
+            notice => notice(&q.done),
             phones,
             numbers,
             chains,
@@ -381,14 +366,9 @@ async fn enrol(State(state): State<AppState>, Form(form): Form<EnrolForm>) -> Re
         .enrol_new(&state.ops, name, &form.service)
         .await
     {
-        Ok(_) => back(""),
-        Err(crate::operations::EnrolError::Invalid(problems)) => {
-            if problems.iter().any(|p| p.message.contains("reset")) {
-                back("full")
-            } else {
-                back("name")
-            }
-        }
+        Ok(Some(_)) => back(""),
+        Ok(None) => back("full"),
+        Err(crate::operations::EnrolError::Invalid(_)) => back("name"),
         Err(e) => {
             tracing::error!(error = %e, "demo enrolment failed");
             back("busy")
