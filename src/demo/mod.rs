@@ -506,11 +506,8 @@ pub async fn serve_on(
             ending.stop();
         })
         .await?;
-        if *stopped.borrow() {
-            return Ok(());
-        }
-        // The store's file is let go when the last request that used this
-        // demo is finished; then a given file is started afresh.
+        // The store's file (and a temporary directory) is let go when the
+        // last request and task that used this demo has finished with it.
         for _ in 0..50 {
             if Arc::strong_count(&demo) == 1 {
                 break;
@@ -518,6 +515,9 @@ pub async fn serve_on(
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         drop(demo);
+        if *stopped.borrow() {
+            return Ok(());
+        }
         if let Some(path) = &options.store {
             for suffix in ["", "-wal", "-shm"] {
                 let mut file = path.as_os_str().to_owned();
