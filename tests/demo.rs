@@ -97,11 +97,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(
 
     // Friday 19:05: Leo texts the number he was given at discharge.
     browser
-        .type_and_press(
-            &format!("#text-{LEO}"),
-            "My inhaler is not helping and I am wheezy",
-            &format!("#send-{LEO}"),
-        )
+        .text_from(LEO, "My inhaler is not helping and I am wheezy")
         .await;
     browser
         .wait_for_text(&format!("#texts-{LEO}"), "we have your message")
@@ -128,12 +124,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(
     } else {
         ("next", "19:10")
     };
-    browser
-        .find(&format!("button[value='{skip}']"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press(&format!("button[value='{skip}']")).await;
     browser.wait_for_text("#clock", then).await;
     let escalated = browser
         .wait_for_text(&format!("#texts-{consultant_phone}"), "Reply A")
@@ -159,11 +150,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(
     if browser.javascript {
         // The consultant accepts by text, as on a real phone.
         browser
-            .type_and_press(
-                &format!("#text-{consultant_phone}"),
-                &format!("A{code}"),
-                &format!("#send-{consultant_phone}"),
-            )
+            .text_from(&consultant_phone, &format!("A{code}"))
             .await;
         browser
             .wait_for_text(
@@ -174,12 +161,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(
     } else {
         // The consultant taps the link and accepts on the page behind it.
         browser.goto(&link).await;
-        browser
-            .find("button[value='accept']")
-            .await
-            .click()
-            .await
-            .unwrap();
+        browser.press("button[value='accept']").await;
         browser
             .wait_for_text("main", &format!("Accepted by {consultant}"))
             .await;
@@ -279,22 +261,11 @@ async fn reset_starts_the_demo_afresh_and_a_form_from_another_site_is_refused() 
     let (_, registrar_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 1);
     let browser = Browser::start(1280, 900, true).await;
     browser.goto(&demo.address).await;
-    browser
-        .type_and_press(
-            &format!("#text-{LEO}"),
-            "I cannot stop coughing",
-            &format!("#send-{LEO}"),
-        )
-        .await;
+    browser.text_from(LEO, "I cannot stop coughing").await;
     browser
         .wait_for_text(&format!("#texts-{registrar_phone}"), "Reply A")
         .await;
-    browser
-        .find("button[value='10m']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press("button[value='10m']").await;
     browser.wait_for_text("#clock", "19:15").await;
 
     // Another site cannot move the clock or type in a phone.
@@ -314,12 +285,7 @@ async fn reset_starts_the_demo_afresh_and_a_form_from_another_site_is_refused() 
     }
     browser.wait_for_text("#clock", "19:15").await;
 
-    browser
-        .find("form[action='/demo/reset'] button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.press("form[action='/demo/reset'] button").await;
     browser.wait_for_text("#clock", "19:05").await;
     browser.wait_for_text("#timelines", "No concerns yet").await;
     let leo = browser
@@ -330,13 +296,7 @@ async fn reset_starts_the_demo_afresh_and_a_form_from_another_site_is_refused() 
     assert!(registrar.contains("No texts yet"), "{registrar}");
 
     // The fresh demo works as the first did.
-    browser
-        .type_and_press(
-            &format!("#text-{LEO}"),
-            "Still coughing",
-            &format!("#send-{LEO}"),
-        )
-        .await;
+    browser.text_from(LEO, "Still coughing").await;
     browser
         .wait_for_text(&format!("#texts-{registrar_phone}"), "Still coughing")
         .await;

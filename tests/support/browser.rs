@@ -182,6 +182,17 @@ impl Browser {
         self.find(button).await.click().await.unwrap();
     }
 
+    /// Type `words` into the phone with this id and send them.
+    pub async fn text_from(&self, phone: &str, words: &str) {
+        self.type_and_press(&format!("#text-{phone}"), words, &format!("#send-{phone}"))
+            .await;
+    }
+
+    /// Press the button (or follow the link) `css` finds.
+    pub async fn press(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
     /// The text of `css` once it contains `wanted`: the page updates itself
     /// (live updates) or, without JavaScript, is reloaded as a person would.
     pub async fn wait_for_text(&self, css: &str, wanted: &str) -> String {
