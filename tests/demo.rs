@@ -22,6 +22,11 @@ struct RunningDemo {
 
 impl RunningDemo {
     async fn start(at: &str) -> Self {
+        Self::start_with(at, None).await
+    }
+
+    /// As [`RunningDemo::start`], keeping the store in `store` if given.
+    async fn start_with(at: &str, store: Option<PathBuf>) -> Self {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -30,7 +35,7 @@ impl RunningDemo {
             ..Config::default()
         };
         let options = DemoOptions {
-            store: None,
+            store,
             start: Some(parse_instant(at).unwrap()),
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -302,4 +307,43 @@ async fn reset_starts_the_demo_afresh_and_a_form_from_another_site_is_refused() 
         .await;
     browser.close().await;
     demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_on_a_store_it_was_given_before_enrols_nobody_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("demo.db");
+    let http = reqwest::Client::new();
+    let page = |address: String| {
+        let http = http.clone();
+        async move {
+            http.get(address)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let first = RunningDemo::start_with(FRIDAY_EVENING, Some(store.clone())).await;
+    let deadline = tokio::time::Instant::now() + browser::PATIENCE;
+    while !page(first.address.clone()).await.contains("Hello Leo") {
+        assert!(tokio::time::Instant::now() < deadline, "Leo is welcomed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    first.stop().await;
+
+    let again = RunningDemo::start_with(FRIDAY_EVENING, Some(store)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let html = page(again.address.clone()).await;
+    assert!(
+        html.contains("id=\"phone-447700900811\""),
+        "Leo's phone is shown"
+    );
+    assert!(
+        !html.contains("Hello Leo"),
+        "not welcomed twice: not enrolled twice"
+    );
+    again.stop().await;
 }

@@ -165,9 +165,24 @@ impl Demo {
         self.enrolled.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Enrol the demo's own patients, through the same enrolment as the API.
+    /// Enrol the demo's own patients, through the same enrolment as the
+    /// API; in a store given again (`--demo-store`), those still enrolled
+    /// there are shown, not enrolled twice.
     pub async fn enrol_seeds(&self, ops: &Operations) -> anyhow::Result<()> {
         for seed in &SEEDS {
+            let phone = PhoneNumber::parse(seed.phone)
+                .map_err(|e| anyhow::anyhow!("demo number {}: {e}", seed.phone))?;
+            let now = ops.clock.now();
+            let found =
+                crate::store::blocking(&ops.store, move |s| s.enrolments_for_phone(&phone, now))
+                    .await?;
+            if let Some(enrolment) = found
+                .into_iter()
+                .find(|e| e.patient.phone.as_str() == phone_e164(seed.phone))
+            {
+                self.enrolled().push(enrolment);
+                continue;
+            }
             let mut request = serde_json::json!({
                 "patient": {"name": seed.name, "phone": seed.phone},
                 "service": seed.service,
@@ -391,6 +406,13 @@ impl Demo {
             .iter()
             .any(|p| p.number == number)
     }
+}
+
+/// A demo number as E.164 (`07700 900811` → `+447700900811`).
+fn phone_e164(national: &str) -> String {
+    PhoneNumber::parse(national)
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn service_name(rota: &Rota, id: &str) -> String {
