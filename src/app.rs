@@ -54,6 +54,31 @@ impl Application {
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
     ) -> anyhow::Result<Self> {
+        Self::build_listening(None, config, clock, store, sender).await
+    }
+
+    /// As [`Application::build_with`], on a listener already bound (the
+    /// demo binds first, to put its address in its links).
+    pub async fn build_on(
+        listener: TcpListener,
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn Store>,
+        sender: Option<Arc<dyn SmsSender>>,
+    ) -> anyhow::Result<Self> {
+        Self::build_listening(Some(listener), config, clock, store, sender).await
+    }
+
+    /// Build on `listener`, or bind `config.listen` once everything else
+    /// is ready (so a port already taken is reported after what start-up
+    /// says about the configuration).
+    async fn build_listening(
+        listener: Option<TcpListener>,
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn Store>,
+        sender: Option<Arc<dyn SmsSender>>,
+    ) -> anyhow::Result<Self> {
         let rota = Arc::new(load_rota(config)?);
         let today = crate::calendar::wall_clock(clock.now()).date();
         for (division, covered_days) in rota.calendar().short_coverage(today) {
@@ -125,9 +150,12 @@ impl Application {
             templates: Arc::clone(&templates),
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
         };
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener = match listener {
+            Some(listener) => listener,
+            None => TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?,
+        };
         tracing::info!(
             listen = %listener.local_addr()?,
             trust = %rota.trust_name,
@@ -144,6 +172,7 @@ impl Application {
             public_url,
             twilio_tokens: Arc::new(tokens),
             calls,
+            demo: None,
         };
         Ok(Self {
             listener,
@@ -152,6 +181,17 @@ impl Application {
             limits,
             serve_lock: None,
         })
+    }
+
+    /// Serve the demo page and its routes too (`serve --demo` only).
+    pub fn with_demo(mut self, demo: Arc<crate::demo::Demo>) -> Self {
+        self.state.demo = Some(demo);
+        self
+    }
+
+    /// The domain operations, as the HTTP layer calls them.
+    pub fn operations(&self) -> &Operations {
+        &self.state.ops
     }
 
     /// The port actually bound (useful with `listen = "127.0.0.1:0"`).

@@ -4,11 +4,13 @@
 //! See `DESIGN.md` for the shape: one module per domain concept, wired in [`app`].
 
 pub mod app;
+pub mod assets;
 pub mod calendar;
 pub mod channels;
 pub mod clock;
 pub mod concern;
 pub mod config;
+pub mod demo;
 pub mod directory;
 pub mod engine;
 pub mod escalation;

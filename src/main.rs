@@ -28,7 +28,20 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the service: HTTP API and webhooks.
-    Serve,
+    Serve {
+        /// Serve the demo trust with simulated phones at `/` instead:
+        /// nothing is sent to a real phone, and the clock can be moved on.
+        #[arg(long)]
+        demo: bool,
+        /// With --demo: keep the demo's store in this SQLite file (default:
+        /// a fresh file, removed when the demo stops).
+        #[arg(long, value_name = "FILE", requires = "demo")]
+        demo_store: Option<PathBuf>,
+        /// With --demo: what the demo's clock reads at start, ISO 8601
+        /// (default: now), e.g. 2026-11-27T19:05 (UK time).
+        #[arg(long, value_name = "ISO", requires = "demo")]
+        demo_start: Option<String>,
+    },
     /// Bank holidays and in-hours/out-of-hours questions.
     #[command(subcommand)]
     Calendar(CalendarCommand),
@@ -166,11 +179,26 @@ fn init_logging(config: &Config) {
 fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let clock = SystemClock;
     match command {
-        Command::Serve => {
+        Command::Serve {
+            demo,
+            demo_store,
+            demo_start,
+        } => {
+            if demo {
+                // Before anything else: a demo never starts with a real provider.
+                nightingale::demo::refuse_real_providers(config)?;
+            }
             app::raise_open_files_limit(config);
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async {
+                if demo {
+                    let options = nightingale::demo::DemoOptions {
+                        store: demo_store,
+                        start: demo_start.as_deref().map(parse_instant).transpose()?,
+                    };
+                    return nightingale::demo::serve(config, options, app::shutdown_signal()).await;
+                }
                 let app = Application::build(config, Arc::new(clock)).await?;
                 app.run_until_stopped(app::shutdown_signal()).await
             })?;

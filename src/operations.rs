@@ -232,6 +232,12 @@ impl Operations {
         store::blocking(&self.store, move |s| s.api_key(hash)).await
     }
 
+    /// When the engine next has something to do (a deadline, a handover,
+    /// a reminder, a retry), if anything waits.
+    pub async fn next_due(&self) -> Result<Option<Instant>, StoreError> {
+        store::blocking(&self.store, |s| s.next_due()).await
+    }
+
     /// Whether the store answers.
     pub async fn ready(&self) -> Result<(), StoreError> {
         store::blocking(&self.store, |s| s.ping()).await

@@ -55,6 +55,7 @@ pub const REQUIRED: &[&str] = &[
     "twiml/clinician.xml",
     "pages/concern.html",
     "pages/message.html",
+    "web/demo.html",
 ];
 
 /// The loaded templates.
@@ -70,6 +71,18 @@ impl Templates {
         env.set_loader(minijinja::path_loader(dir));
         env.set_trim_blocks(true);
         env.set_keep_trailing_newline(false);
+        // Pages name their CSS and scripts by name; this gives the path
+        // served, with its hash (see `crate::assets`).
+        env.add_function("asset", |name: String| {
+            crate::assets::path(&name)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("no asset {name:?}: see src/assets.rs"),
+                    )
+                })
+        });
         for name in REQUIRED {
             env.get_template(name)
                 .with_context(|| format!("template {} in {}", name, dir.display()))?;

@@ -781,3 +781,34 @@ fn rota_check_into_head_stops_quietly_when_head_has_its_line() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn serve_demo_refuses_to_start_with_twilio_settings_and_says_why() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(["serve", "--demo"])
+        .env("NIGHTINGALE_ROTA_DIR", demo())
+        .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
+        .env("NIGHTINGALE_LOG", "warn")
+        .env(
+            "NIGHTINGALE_TWILIO_ACCOUNT_SID",
+            "AC0123456789abcdef0123456789abcdef",
+        )
+        .env("NIGHTINGALE_TWILIO_AUTH_TOKEN", "a-real-token")
+        .env("NIGHTINGALE_TWILIO_FROM", "+447700900000")
+        .output()
+        .expect("nightingale runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--demo never uses a real provider"), "{err}");
+    assert!(
+        err.contains(
+            "NIGHTINGALE_TWILIO_ACCOUNT_SID, NIGHTINGALE_TWILIO_AUTH_TOKEN, NIGHTINGALE_TWILIO_FROM"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("a-real-token"),
+        "no secret in the message: {err}"
+    );
+    assert!(!err.contains("DEMO MODE"), "it did not start: {err}");
+}

@@ -4,8 +4,10 @@
 //! Handlers only translate: extract, parse into domain types, call
 //! [`crate::operations`], map the result. Each area exposes its own `router()`.
 
+mod assets;
 mod auth;
 mod concerns;
+mod demo;
 mod enrolments;
 mod error;
 mod extract;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub twilio_tokens: Arc<Vec<SecretString>>,
     /// Fetches the recordings of callers' messages for the page's link.
     pub calls: Arc<dyn crate::channels::CallPlacer>,
+    /// The demo's phones and clock: `Some` only under `serve --demo`.
+    pub demo: Option<Arc<crate::demo::Demo>>,
 }
 
 /// Every route, with the layers every request passes through (outermost
@@ -63,7 +67,14 @@ pub struct AppState {
 /// of reserve connections, JSON errors on the API, security headers, and
 /// the trace.
 pub fn router(state: AppState, limits: &serve::Limits) -> Router {
+    // Without `--demo`, no demo route exists.
+    let demo = match state.demo {
+        Some(_) => demo::router(),
+        None => Router::new(),
+    };
     Router::new()
+        .merge(demo)
+        .merge(assets::router())
         .merge(health::router())
         .merge(twilio::router())
         .merge(voice::router())

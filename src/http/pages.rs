@@ -7,7 +7,9 @@
 //! browser in use sends `Origin` on a POST; a POST without one is taken as
 //! coming from something that is not a browser (a script holding the link,
 //! which could post it anyway), and allowed, unless `Sec-Fetch-Site` says a
-//! browser sent it from another site.
+//! browser sent it from another site. Our pages are sent with
+//! `Referrer-Policy: no-referrer`, under which a browser posts a form with
+//! `Origin: null`: that is judged by `Sec-Fetch-Site` alone, as if absent.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -91,16 +93,26 @@ fn origin_of(url: &str) -> Option<String> {
 
 /// Whether a POST came from our own page (see the module's notes).
 fn from_our_page(headers: &HeaderMap, public_url: &str) -> bool {
-    match headers.get(header::ORIGIN) {
+    match headers
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null")
+    {
         Some(origin) => {
             let ours = origin_of(public_url);
             ours.is_some() && origin.to_str().ok().and_then(origin_of) == ours
         }
-        None => matches!(
-            headers.get("sec-fetch-site").map(|v| v.as_bytes()),
-            None | Some(b"same-origin" | b"none")
-        ),
+        None => fetched_from_same_site(headers),
     }
+}
+
+/// Whether `Sec-Fetch-Site` (set by browsers, never by a page) is absent
+/// (not a browser) or says the request came from our own origin or from
+/// the person (a typed address, a bookmark).
+pub(super) fn fetched_from_same_site(headers: &HeaderMap) -> bool {
+    matches!(
+        headers.get("sec-fetch-site").map(|v| v.as_bytes()),
+        None | Some(b"same-origin" | b"none")
+    )
 }
 
 fn capitalise(s: &str) -> String {

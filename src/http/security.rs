@@ -3,15 +3,17 @@
 //!
 //! - `Content-Security-Policy`: nothing may load or run (`default-src
 //!   'none'`) but a caller's voicemail from us (`media-src 'self'`), forms
-//!   post only to us, no page may be framed. Our pages keep
-//!   their styles inline in `<style>` blocks; each block is allowed by its
-//!   SHA-256, computed from the page being sent, so a template can change
-//!   its styles without this file changing, and a `<style>` that was not in
-//!   a template (one a patient typed is escaped, but still) is not allowed.
+//!   post only to us, no page may be framed. An HTML page may load our own
+//!   stylesheets, scripts and images (`/assets/`, served from this origin),
+//!   and its scripts may fetch from us; nothing from anywhere else, and no
+//!   inline script. An inline `<style>` block is allowed by its SHA-256,
+//!   computed from the page being sent, so a `<style>` that was not in a
+//!   template (one a patient typed is escaped, but still) is not allowed.
 //! - `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer` (a
 //!   page link's signature is in its URL: it must not leave in a
 //!   `Referer`), `Cache-Control: no-store` (patient details must not stay
-//!   in a shared or phone cache).
+//!   in a shared or phone cache), unless the response set its own (the
+//!   static files under `/assets/`, which hold no patient data).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
@@ -23,6 +25,10 @@ use sha2::{Digest, Sha256};
 
 /// The policy of every response; HTML pages add their style hashes.
 const POLICY: &str = "default-src 'none'; media-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// What an HTML page may load besides: our own CSS, scripts and images,
+/// and fetches (live updates) from us.
+const PAGE_POLICY: &str = "img-src 'self'; script-src 'self'; connect-src 'self'";
 
 /// The largest page whose styles are hashed; ours are a few KB.
 const MAX_PAGE: usize = 1024 * 1024;
@@ -62,11 +68,13 @@ fn set(headers: &mut HeaderMap, policy: String) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
-/// The policy for one HTML page: [`POLICY`] plus the hash of each inline
-/// `<style>` block in it.
+/// The policy for one HTML page: [`POLICY`], [`PAGE_POLICY`], and our
+/// own stylesheets plus the hash of each inline `<style>` block in it.
 fn policy_for(html: &[u8]) -> String {
     let hashes: Vec<String> = style_blocks(html)
         .map(|css| {
@@ -76,11 +84,9 @@ fn policy_for(html: &[u8]) -> String {
             )
         })
         .collect();
-    if hashes.is_empty() {
-        POLICY.to_owned()
-    } else {
-        format!("{POLICY}; style-src {}", hashes.join(" "))
-    }
+    let mut styles = vec!["'self'".to_owned()];
+    styles.extend(hashes);
+    format!("{POLICY}; {PAGE_POLICY}; style-src {}", styles.join(" "))
 }
 
 /// The contents of each `<style>…</style>` element, as the browser hashes them.
@@ -115,9 +121,15 @@ mod tests {
         let red = base64::engine::general_purpose::STANDARD
             .encode(Sha256::digest(b"body { color: red; }"));
         assert!(
-            policy.contains(&format!("style-src 'sha256-{red}' 'sha256-")),
+            policy.contains(&format!("style-src 'self' 'sha256-{red}' 'sha256-")),
             "{policy}"
         );
-        assert_eq!(policy_for(b"<p>no styles</p>"), POLICY);
+        let plain = policy_for(b"<p>no styles</p>");
+        assert!(plain.starts_with(POLICY), "{plain}");
+        assert!(
+            plain.ends_with("script-src 'self'; connect-src 'self'; style-src 'self'"),
+            "{plain}"
+        );
+        assert!(!plain.contains("unsafe"), "{plain}");
     }
 }

@@ -1,11 +1,9 @@
 //! The page behind a page's link: what a browser is told about it, and who
 //! may press its buttons.
 
-use base64::Engine as _;
 use nightingale::directory::Id;
 use nightingale::store::sqlite::SqliteStore;
 use nightingale::store::{Inbound, InboundKind, Store};
-use sha2::{Digest, Sha256};
 
 use crate::support::nightingale::{MARGARET, PUBLIC_URL, TestApp};
 
@@ -42,21 +40,38 @@ async fn every_page_tells_the_browser_to_run_nothing_frame_nothing_and_keep_noth
     let page = app.http.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert_protected(&page);
-    // The page's own inline styles are allowed by their hash, so it still looks right.
+    // Its look is the NHS.UK stylesheet, served by us: allowed, and nothing else.
     let csp = page.headers()["content-security-policy"]
         .to_str()
         .unwrap()
         .to_owned();
     let html = page.text().await.unwrap();
+    assert!(csp.contains("style-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
     let css = html
-        .split("<style>")
+        .split("<link rel=\"stylesheet\" href=\"")
         .nth(1)
         .unwrap()
-        .split("</style>")
+        .split('"')
         .next()
+        .unwrap()
+        .replace("&#x2f;", "/");
+    let sheet = app
+        .http
+        .get(format!("{}{css}", app.address))
+        .send()
+        .await
         .unwrap();
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css.as_bytes()));
-    assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "{csp}");
+    assert_eq!(sheet.status(), 200, "{css}");
+    assert_eq!(sheet.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(
+        sheet.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000"),
+        "named by its hash, it may be kept"
+    );
+    assert!(sheet.text().await.unwrap().contains(".nhsuk-button"));
 
     let refused = app
         .http
@@ -189,4 +204,29 @@ async fn a_stored_link_action_that_is_neither_accept_nor_pass_is_set_aside_not_t
         .unwrap();
     assert_eq!(odd.status(), 400);
     assert!(odd.text().await.unwrap().contains("Choose Accept or Pass."));
+}
+
+#[tokio::test]
+async fn without_demo_there_are_no_phones_and_no_demo_routes() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    for path in ["/", "/demo/events"] {
+        let response = app
+            .http
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("phone"), "{path}: {body}");
+    }
+    let text = app
+        .http
+        .post(format!("{}/demo/text", app.address))
+        .form(&[("from", MARGARET), ("body", "hello")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 404);
+    assert!(app.pending_inbound().is_empty(), "nothing reached intake");
 }

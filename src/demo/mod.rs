@@ -1,0 +1,653 @@
+//! `nightingale serve --demo`: the demo trust with simulated phones.
+//!
+//! The whole service runs as in production — the same intake, engine
+//! loop, escalation, outbox and link pages — with two parts swapped at
+//! their seams:
+//!
+//! - the SMS provider is [`DemoPhones`], which puts each text in a phone
+//!   on the demo page, and whose phones send texts through the same
+//!   intake a signed Twilio webhook reaches;
+//! - the clock is a [`DemoClock`], real time that a viewer can move on,
+//!   so escalation can be watched without waiting.
+//!
+//! It never uses a real provider: with Twilio (or SMTP) settings present
+//! it refuses to start ([`refuse_real_providers`]). Its store is an
+//! embedded SQLite file, a fresh one in a temporary directory unless a
+//! path is given. A few demo patients and carers are enrolled at start
+//! (through the same enrolment as the API), and a viewer can enrol more.
+//! The page itself is `crate::http::demo`; without `--demo` none of its
+//! routes exist.
+//!
+//! Voice and email join here when they are built (ADR 11): a demo calls
+//! provider beside [`DemoPhones`], where the Twilio voice client sits, and
+//! a demo mailbox where SMTP sits, each shown on the same page.
+
+mod clock;
+mod phones;
+
+pub use clock::DemoClock;
+pub use phones::{DemoPhones, Direction, Text};
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context;
+use chrono::{Datelike, NaiveTime, TimeDelta, Weekday};
+use serde::Serialize;
+
+use crate::app::Application;
+use crate::calendar::LONDON;
+use crate::clock::{Clock, Instant};
+use crate::concern::{Concern, TimelineEntry};
+use crate::config::Config;
+use crate::directory::{Enrolment, EnrolmentRequest, PhoneNumber};
+use crate::operations::{EnrolError, Operations};
+use crate::rota::Rota;
+use crate::store::ConcernFilter;
+use crate::store::sqlite::ServeLock;
+
+/// The number Nightingale texts from in the demo (an Ofcom drama number).
+pub const OUR_NUMBER: &str = "+447700900000";
+
+/// A patient the demo enrols at start, with their carer if they have one.
+struct Seed {
+    name: &'static str,
+    phone: &'static str,
+    service: &'static str,
+    /// Name, phone and relationship.
+    carer: Option<[&'static str; 3]>,
+    context: &'static str,
+}
+
+/// The patients (and carers) enrolled when a demo starts: one for each
+/// service of the demo trust.
+const SEEDS: [Seed; 3] = [
+    Seed {
+        name: "Leo Carter",
+        phone: "07700 900811",
+        service: "childrens-assessment-unit",
+        carer: Some(["Jess Carter", "07700 900812", "mother"]),
+        context: "Age 9; seen for an asthma attack; new inhaler plan",
+    },
+    Seed {
+        name: "Margaret Evans",
+        phone: "07700 900801",
+        service: "community-nursing-north",
+        carer: Some(["Sian Evans", "07700 900802", "daughter"]),
+        context: "Cellulitis of the left leg; dressings daily",
+    },
+    Seed {
+        name: "Arthur Davies",
+        phone: "07700 900821",
+        service: "cardiology-ward-7",
+        carer: None,
+        context: "Heart failure; new water tablets",
+    },
+];
+
+/// Numbers given to patients a viewer enrols: 07700 900830 onwards.
+const FIRST_NEW_NUMBER: u32 = 900_830;
+/// The most patients a viewer may enrol in one demo.
+const MAX_NEW: u32 = 60;
+
+/// How a demo is started.
+#[derive(Debug, Clone, Default)]
+pub struct DemoOptions {
+    /// The store's file; a fresh one in a temporary directory when `None`.
+    pub store: Option<PathBuf>,
+    /// What the clock reads at start; now when `None`.
+    pub start: Option<Instant>,
+}
+
+/// A running demo: its clock, its phones and the people it enrolled.
+pub struct Demo {
+    /// The clock a viewer moves.
+    pub clock: DemoClock,
+    /// The simulated phones (the SMS provider).
+    pub phones: Arc<DemoPhones>,
+    enrolled: Mutex<Vec<Enrolment>>,
+    stopping: tokio::sync::watch::Sender<bool>,
+    reset: tokio::sync::watch::Sender<bool>,
+    /// The hold on the store's file, and the temporary directory it is
+    /// in: kept while the demo serves, removed with it.
+    _store: (Option<ServeLock>, Option<tempfile::TempDir>),
+}
+
+/// How far the clock moves, as a viewer asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// To the next thing the engine waits for (a deadline, a handover, a reminder).
+    NextDeadline,
+    /// Ten minutes on.
+    TenMinutes,
+    /// To the coming Friday at 19:00, UK time: the start of a weekend out of hours.
+    FridayEvening,
+}
+
+impl Skip {
+    /// Parse a form's value: `next`, `10m` or `friday`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "next" => Some(Self::NextDeadline),
+            "10m" => Some(Self::TenMinutes),
+            "friday" => Some(Self::FridayEvening),
+            _ => None,
+        }
+    }
+}
+
+/// A phone on the demo page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phone {
+    /// Its number, E.164.
+    pub number: String,
+    /// Whose it is.
+    pub name: String,
+    /// What they are: "Patient, Children's assessment unit", "Paediatric registrar: on call, level 1".
+    pub about: String,
+}
+
+impl Demo {
+    /// A demo on this clock, with these phones.
+    pub fn new(clock: DemoClock, phones: Arc<DemoPhones>) -> Self {
+        Self {
+            clock,
+            phones,
+            enrolled: Mutex::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
+            reset: tokio::sync::watch::Sender::new(false),
+            _store: (None, None),
+        }
+    }
+
+    fn enrolled(&self) -> MutexGuard<'_, Vec<Enrolment>> {
+        self.enrolled.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Enrol the demo's own patients, through the same enrolment as the
+    /// API; in a store given again (`--demo-store`), those still enrolled
+    /// there are shown, not enrolled twice.
+    pub async fn enrol_seeds(&self, ops: &Operations) -> anyhow::Result<()> {
+        for seed in &SEEDS {
+            let phone = PhoneNumber::parse(seed.phone)
+                .map_err(|e| anyhow::anyhow!("demo number {}: {e}", seed.phone))?;
+            let now = ops.clock.now();
+            let found =
+                crate::store::blocking(&ops.store, move |s| s.enrolments_for_phone(&phone, now))
+                    .await?;
+            if let Some(enrolment) = found
+                .into_iter()
+                .find(|e| e.patient.phone.as_str() == phone_e164(seed.phone))
+            {
+                self.enrolled().push(enrolment);
+                continue;
+            }
+            let mut request = serde_json::json!({
+                "patient": {"name": seed.name, "phone": seed.phone},
+                "service": seed.service,
+                "discharged_at": (ops.clock.now() - TimeDelta::hours(3)).to_rfc3339(),
+                "context": seed.context,
+            });
+            if let Some([name, phone, relationship]) = seed.carer {
+                request["carers"] = serde_json::json!([
+                    {"name": name, "phone": phone, "relationship": relationship}
+                ]);
+            }
+            self.enrol(ops, serde_json::from_value(request)?)
+                .await
+                .map_err(|e| anyhow::anyhow!("enrolling the demo patients: {e:?}"))?;
+        }
+        Ok(())
+    }
+
+    /// Enrol a patient a viewer named with a service, on the next free
+    /// demo number, discharged an hour ago; `Ok(None)` when every demo
+    /// number is taken.
+    pub async fn enrol_new(
+        &self,
+        ops: &Operations,
+        name: &str,
+        service: &str,
+    ) -> Result<Option<Enrolment>, EnrolError> {
+        let taken = self.enrolled().len() as u32;
+        let offset = taken.saturating_sub(SEEDS.len() as u32);
+        if offset >= MAX_NEW {
+            return Ok(None);
+        }
+        let request: EnrolmentRequest = serde_json::from_value(serde_json::json!({
+            "patient": {"name": name, "phone": format!("07700 {}", FIRST_NEW_NUMBER + offset)},
+            "service": service,
+            "discharged_at": (ops.clock.now() - TimeDelta::hours(1)).to_rfc3339(),
+        }))
+        .map_err(|e| EnrolError::Template(e.into()))?;
+        self.enrol(ops, request).await.map(Some)
+    }
+
+    async fn enrol(
+        &self,
+        ops: &Operations,
+        request: EnrolmentRequest,
+    ) -> Result<Enrolment, EnrolError> {
+        let enrolment = ops.enrol(request).await?;
+        self.enrolled().push(enrolment.clone());
+        self.phones.changed();
+        Ok(enrolment)
+    }
+
+    /// Move the clock as a viewer asked; `false` when there was nothing
+    /// to skip to (no deadline waiting).
+    pub async fn skip(&self, ops: &Operations, skip: Skip) -> anyhow::Result<bool> {
+        let now = self.clock.now();
+        let to = match skip {
+            Skip::TenMinutes => now + TimeDelta::minutes(10),
+            Skip::FridayEvening => next_friday_evening(now),
+            Skip::NextDeadline => match ops.next_due().await? {
+                Some(due) if due > now => due,
+                _ => return Ok(false),
+            },
+        };
+        self.clock.advance_to(to);
+        self.phones.changed();
+        Ok(true)
+    }
+
+    /// The phones on the page: each demo patient and carer, each person on
+    /// call now for any service, and any other number that has had a text.
+    /// With `only` (a service's id), just that service's patients, carers
+    /// and people on call.
+    pub fn phones(&self, rota: &Rota, now: Instant, only: Option<&str>) -> Vec<Phone> {
+        let mut phones: Vec<Phone> = Vec::new();
+        let shown = |service: &str| only.is_none_or(|only| only == service);
+        for e in self.enrolled().iter().filter(|e| shown(e.service.as_str())) {
+            let service = service_name(rota, e.service.as_str());
+            phones.push(Phone {
+                number: e.patient.phone.as_str().to_owned(),
+                name: e.patient.name.clone(),
+                about: format!("Patient, {service}"),
+            });
+            for c in &e.carers {
+                let whose = match &c.relationship {
+                    Some(r) => format!("{} of {}", capitalise(r), e.patient.first_name()),
+                    None => format!("Carer of {}", e.patient.first_name()),
+                };
+                phones.push(Phone {
+                    number: c.contact.phone.as_str().to_owned(),
+                    name: c.contact.name.clone(),
+                    about: format!("{whose}, {service}"),
+                });
+            }
+        }
+        let mut on_call: Vec<(String, String, String, Vec<String>)> = Vec::new();
+        for ix in 0..rota.services().len() as u32 {
+            if !shown(rota.services()[ix as usize].id.as_str()) {
+                continue;
+            }
+            let chain = rota.resolve(ix, now);
+            let levels = chain
+                .levels
+                .iter()
+                .map(|l| (format!("level {}", l.number), l));
+            let levels = levels.chain(std::iter::once(("fallback".to_owned(), &chain.fallback)));
+            for (level, resolved) in levels {
+                for person in &resolved.on_call {
+                    let Some(number) = person.person.sms_numbers().first().map(|n| n.as_str())
+                    else {
+                        continue;
+                    };
+                    let duty = format!("{} {level}", chain.service.name);
+                    match on_call.iter_mut().find(|(n, ..)| n == number) {
+                        Some((.., duties)) => {
+                            if !duties.contains(&duty) {
+                                duties.push(duty);
+                            }
+                        }
+                        None => on_call.push((
+                            number.to_owned(),
+                            person.person.name.clone(),
+                            person.person.role.clone(),
+                            vec![duty],
+                        )),
+                    }
+                }
+            }
+        }
+        for (number, name, role, duties) in on_call {
+            if phones.iter().all(|p| p.number != number) {
+                phones.push(Phone {
+                    number,
+                    name,
+                    about: format!("{role}; on call now: {}", duties.join(", ")),
+                });
+            }
+        }
+        for number in self.phones.numbers() {
+            if only.is_some() || phones.iter().any(|p| p.number == number) {
+                continue;
+            }
+            let staff = PhoneNumber::parse(&number)
+                .ok()
+                .and_then(|n| rota.staff_by_phone(&n).cloned());
+            phones.push(match staff {
+                Some(s) => Phone {
+                    number,
+                    name: s.name,
+                    about: format!("{}; not on call now", s.role),
+                },
+                None => Phone {
+                    name: "Unknown number".to_owned(),
+                    about: "Not enrolled".to_owned(),
+                    number,
+                },
+            });
+        }
+        phones
+    }
+
+    /// The concerns opened most recently (at most `limit`), newest first,
+    /// each with its timeline and the enrolment it is about.
+    pub async fn recent_concerns(
+        &self,
+        ops: &Operations,
+        limit: usize,
+    ) -> anyhow::Result<Vec<(Concern, Vec<TimelineEntry>, Option<Enrolment>)>> {
+        let found = crate::store::blocking(&ops.store, move |s| {
+            let concerns = s.concerns(&ConcernFilter {
+                limit,
+                ..ConcernFilter::default()
+            })?;
+            concerns
+                .into_iter()
+                .map(|c| {
+                    let timeline = s.timeline(c.id)?;
+                    let enrolment = match c.enrolment {
+                        Some(e) => s.enrolment(e)?,
+                        None => None,
+                    };
+                    Ok((c, timeline, enrolment))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Stop the page's live updates (the server is stopping).
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Ask for the demo to start afresh; completes when this one is
+    /// stopping (so the page asked for next comes from the fresh one).
+    pub async fn reset(&self) {
+        self.reset.send_replace(true);
+        self.stopping().await;
+    }
+
+    /// Completes when a reset is asked for.
+    fn reset_requested(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut rx = self.reset.subscribe();
+        async move {
+            let _ = rx.wait_for(|reset| *reset).await;
+        }
+    }
+
+    /// Completes when the demo is stopping.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut rx = self.stopping.subscribe();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    }
+
+    /// Whether a text may be typed on this number's phone: it is on the page.
+    pub fn is_on_page(&self, rota: &Rota, now: Instant, number: &str) -> bool {
+        self.phones(rota, now, None)
+            .iter()
+            .any(|p| p.number == number)
+    }
+}
+
+/// A demo number as E.164 (`07700 900811` → `+447700900811`).
+fn phone_e164(national: &str) -> String {
+    PhoneNumber::parse(national)
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+fn service_name(rota: &Rota, id: &str) -> String {
+    rota.service(id)
+        .map(|ix| rota.services()[ix as usize].name.clone())
+        .unwrap_or_else(|| id.to_owned())
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// The first Friday 19:00, UK time, after `now`.
+pub fn next_friday_evening(now: Instant) -> Instant {
+    let local = now.with_timezone(&LONDON);
+    let seven = NaiveTime::from_hms_opt(19, 0, 0).unwrap_or_default();
+    let mut day = local.date_naive();
+    loop {
+        if day.weekday() == Weekday::Fri {
+            // 19:00 exists on every Friday: clocks change at 01:00 on Sundays.
+            if let Some(at) = day.and_time(seven).and_local_timezone(LONDON).earliest() {
+                let at = at.to_utc();
+                if at > now {
+                    return at;
+                }
+            }
+        }
+        day = day.succ_opt().unwrap_or(day);
+    }
+}
+
+/// Refuse a demo with a real provider configured: a demo must never text
+/// a real phone.
+pub fn refuse_real_providers(config: &Config) -> anyhow::Result<()> {
+    let twilio = [
+        (
+            "NIGHTINGALE_TWILIO_ACCOUNT_SID",
+            config.twilio_account_sid.is_some(),
+        ),
+        (
+            "NIGHTINGALE_TWILIO_AUTH_TOKEN",
+            config.twilio_auth_token.is_some(),
+        ),
+        (
+            "NIGHTINGALE_TWILIO_AUTH_TOKEN_PREVIOUS",
+            config.twilio_auth_token_previous.is_some(),
+        ),
+        ("NIGHTINGALE_TWILIO_FROM", config.twilio_from.is_some()),
+        ("NIGHTINGALE_SMTP_URL", config.smtp_url.is_some()),
+    ];
+    let set: Vec<&str> = twilio
+        .iter()
+        .filter(|(_, present)| *present)
+        .map(|(name, _)| *name)
+        .collect();
+    anyhow::ensure!(
+        set.is_empty(),
+        "--demo never uses a real provider, so it will not start with {} set: a demo must not text or email a real phone or inbox. Unset {} to run the demo, or run `nightingale serve` without --demo to use them",
+        set.join(", "),
+        if set.len() == 1 { "it" } else { "them" }
+    );
+    Ok(())
+}
+
+/// Serve the demo on `config.listen` until `shutdown` completes.
+pub async fn serve(
+    config: &Config,
+    options: DemoOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    refuse_real_providers(config)?;
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    serve_on(listener, config, options, shutdown).await
+}
+
+/// Serve the demo on `listener` until `shutdown` completes: the seam
+/// tests use.
+///
+/// Each reset ends the demo being served and starts a fresh one (a new
+/// store, the clock back at its start, the demo patients enrolled again)
+/// on the same listener: connections that arrive in between wait in its
+/// queue rather than being refused.
+pub async fn serve_on(
+    listener: std::net::TcpListener,
+    config: &Config,
+    options: DemoOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    refuse_real_providers(config)?;
+    listener.set_nonblocking(true)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    loop {
+        let session = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
+        let (app, demo) = build_on(session, config, options.clone()).await?;
+        let mut stopping = stopped.clone();
+        let reset = demo.reset_requested();
+        let ending = Arc::clone(&demo);
+        app.run_until_stopped(async move {
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => {}
+                () = reset => {}
+            }
+            // Live updates never end by themselves: end them, so the
+            // server's graceful stop does not wait for them.
+            ending.stop();
+        })
+        .await?;
+        // The store's file (and a temporary directory) is let go when the
+        // last request and task that used this demo has finished with it.
+        for _ in 0..50 {
+            if Arc::strong_count(&demo) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        drop(demo);
+        if *stopped.borrow() {
+            return Ok(());
+        }
+        if let Some(path) = &options.store {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("resetting the demo: cannot remove {}", path.display())
+                        });
+                    }
+                }
+            }
+        }
+        tracing::info!("demo reset: starting afresh");
+    }
+}
+
+/// Build a demo service on `listener`, with its patients enrolled, not yet
+/// serving.
+async fn build_on(
+    listener: tokio::net::TcpListener,
+    config: &Config,
+    options: DemoOptions,
+) -> anyhow::Result<(Application, Arc<Demo>)> {
+    let (store_path, temporary) = match options.store {
+        Some(path) => (path, None),
+        None => {
+            let dir = tempfile::Builder::new()
+                .prefix("nightingale-demo-")
+                .tempdir()
+                .context("cannot make a temporary directory for the demo's store")?;
+            (dir.path().join("demo.db"), Some(dir))
+        }
+    };
+    let bound = listener.local_addr()?;
+    let mut config = config.clone();
+    config.store = format!("sqlite://{}", store_path.display());
+    if config.public_url == Config::default().public_url {
+        config.public_url = format!("http://{}", reachable(bound));
+    }
+    let serve_lock = crate::store::lock_for_serving(&config.store)?;
+    let store = crate::store::open(&config.store)?;
+    let clock = DemoClock::starting_at(options.start.unwrap_or_else(chrono::Utc::now));
+    let phones = Arc::new(DemoPhones::new(Arc::new(clock.clone())));
+    let demo = Arc::new(Demo {
+        _store: (serve_lock, temporary),
+        ..Demo::new(clock.clone(), Arc::clone(&phones))
+    });
+    let app = Application::build_on(listener, &config, Arc::new(clock), store, Some(phones))
+        .await?
+        .with_demo(Arc::clone(&demo));
+    demo.enrol_seeds(app.operations()).await?;
+    tracing::warn!(
+        url = %config.public_url,
+        store = %store_path.display(),
+        "DEMO MODE: simulated phones, nothing leaves this machine; open the URL in a browser"
+    );
+    Ok((app, demo))
+}
+
+/// The address a browser on this machine reaches a listener at.
+fn reachable(bound: SocketAddr) -> SocketAddr {
+    if bound.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bound.port())
+    } else {
+        bound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn friday_evening_is_the_coming_one_in_uk_time() {
+        let thursday: Instant = "2026-11-26T17:34:00Z".parse().unwrap();
+        assert_eq!(
+            next_friday_evening(thursday),
+            "2026-11-27T19:00:00Z".parse::<Instant>().unwrap()
+        );
+        let friday_night: Instant = "2026-11-27T19:30:00Z".parse().unwrap();
+        assert_eq!(
+            next_friday_evening(friday_night),
+            "2026-12-04T19:00:00Z".parse::<Instant>().unwrap()
+        );
+        let summer: Instant = "2026-06-01T12:00:00Z".parse().unwrap();
+        assert_eq!(
+            next_friday_evening(summer),
+            "2026-06-05T18:00:00Z".parse::<Instant>().unwrap(),
+            "19:00 BST"
+        );
+    }
+
+    #[test]
+    fn a_demo_refuses_twilio_settings_and_names_them() {
+        let config = Config {
+            twilio_account_sid: Some("AC123".to_owned()),
+            twilio_from: Some("+447700900000".to_owned()),
+            ..Config::default()
+        };
+        let err = refuse_real_providers(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("NIGHTINGALE_TWILIO_ACCOUNT_SID, NIGHTINGALE_TWILIO_FROM"),
+            "{err}"
+        );
+        assert!(err.contains("never uses a real provider"), "{err}");
+        assert!(refuse_real_providers(&Config::default()).is_ok());
+    }
+}

@@ -1,0 +1,449 @@
+//! The demo page (`serve --demo` only): a phone for each demo patient and
+//! carer and each person on call, the chain for each service, the latest
+//! concerns' timelines, and the clock.
+//!
+//! - `GET /`: the page.
+//! - `POST /demo/text`: a text typed on a phone. It goes through the same
+//!   intake a signed Twilio webhook reaches: stored as an inbound SMS, the
+//!   engine woken.
+//! - `POST /demo/clock`: move the demo clock on (`next`, `10m`, `friday`).
+//! - `POST /demo/enrol`: enrol a new demo patient.
+//! - `POST /demo/reset`: start the demo afresh (see `crate::demo::serve_on`).
+//! - `GET /demo/events`: server-sent events, one `change` each time a text
+//!   lands in or leaves a phone or the clock moves; the page's script then
+//!   fetches the page again. Without JavaScript the forms work the same,
+//!   each answered by a redirect back to the page.
+//!
+//! POSTs must come from the page itself: a browser's `Origin` must be the
+//! host it asked (the demo may be reached as `localhost` or `127.0.0.1`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use futures_util::Stream;
+use serde::Deserialize;
+
+use super::AppState;
+use crate::calendar::LONDON;
+use crate::clock::Instant;
+use crate::demo::{Demo, Direction, Skip};
+use crate::directory::PhoneNumber;
+use crate::store::{Inbound, InboundKind};
+
+/// How many of the latest concerns the page shows.
+const CONCERNS_SHOWN: usize = 5;
+/// The longest text a phone may send (Twilio's limit for one message).
+const MAX_TEXT: usize = 1600;
+
+pub fn router() -> Router<AppState> {
+    let forms = Router::new()
+        .route("/demo/text", post(text))
+        .route("/demo/clock", post(clock))
+        .route("/demo/enrol", post(enrol))
+        .route("/demo/reset", post(reset))
+        .route_layer(axum::middleware::from_fn(only_from_the_page));
+    Router::new()
+        .route("/", get(page))
+        .route("/demo/events", get(events))
+        .merge(forms)
+}
+
+/// Refuse a form posted from anywhere but the demo page.
+async fn only_from_the_page(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if same_origin(request.headers()) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            "Forms on the demo page only work from the page itself.",
+        )
+            .into_response()
+    }
+}
+
+fn demo(state: &AppState) -> &Arc<Demo> {
+    // The router only has these routes when the state has a demo.
+    state
+        .demo
+        .as_ref()
+        .expect("demo routes are only served with a demo")
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    /// A code for what the last form did.
+    #[serde(default)]
+    done: String,
+    /// Show only this service's phones.
+    #[serde(default)]
+    service: Option<String>,
+}
+
+/// What the last form did, by the code its redirect carried: one the
+/// page has words for (`web/demo.html`), and whether it is an error.
+fn notice(done: &str) -> Option<minijinja::Value> {
+    let error = match done {
+        "no-deadline" => false,
+        "empty" | "long" | "unknown-phone" | "name" | "full" | "busy" => true,
+        _ => return None,
+    };
+    Some(minijinja::context! { code => done, error })
+}
+
+fn back(done: &str) -> Response {
+    if done.is_empty() {
+        Redirect::to("/").into_response()
+    } else {
+        Redirect::to(&format!("/?done={done}")).into_response()
+    }
+}
+
+fn local(t: Instant, format: &str) -> String {
+    t.with_timezone(&LONDON).format(format).to_string()
+}
+
+/// A text's words, with any link in it made a link.
+fn parts(body: &str) -> Vec<minijinja::Value> {
+    let mut parts = Vec::new();
+    let mut words = String::new();
+    for token in body.split(' ') {
+        if token.starts_with("http://") || token.starts_with("https://") {
+            if !words.is_empty() {
+                parts.push(minijinja::context! { text => std::mem::take(&mut words) + " " });
+            }
+            let (url, rest) = match token.strip_suffix(['.', ',', ')']) {
+                Some(url) => (url, &token[url.len()..]),
+                None => (token, ""),
+            };
+            parts.push(minijinja::context! { text => url, link => url });
+            words.push_str(rest);
+        } else {
+            if !words.is_empty() || !parts.is_empty() {
+                words.push(' ');
+            }
+            words.push_str(token);
+        }
+    }
+    if !words.is_empty() {
+        parts.push(minijinja::context! { text => words });
+    }
+    parts
+}
+
+async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+    let demo = demo(&state);
+    // Read first: a change while the page is put together makes the page's
+    // script fetch it again.
+    let version = *demo.phones.changes().borrow();
+    let now = state.clock.now();
+    let rota = &state.rota;
+    let only = q.service.as_deref().filter(|id| rota.service(id).is_some());
+    let shown = demo.phones(rota, now, only);
+    let numbers = shown
+        .iter()
+        .map(|p| p.number.clone())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let phones: Vec<_> = shown
+        .into_iter()
+        .map(|p| {
+            let texts: Vec<_> = demo
+                .phones
+                .texts_of(&p.number)
+                .iter()
+                .map(|t| {
+                    minijinja::context! {
+                        sent => t.direction == Direction::Sent,
+                        at => local(t.at, "%a %H:%M"),
+                        parts => parts(&t.body),
+                    }
+                })
+                .collect();
+            let id = p.number.trim_start_matches('+').to_owned();
+            minijinja::context! { id, number => p.number, name => p.name, about => p.about, texts }
+        })
+        .collect();
+    let chains: Vec<_> = (0..rota.services().len() as u32)
+        .filter(|ix| only.is_none_or(|id| rota.services()[*ix as usize].id.as_str() == id))
+        .map(|ix| {
+            let chain = rota.resolve(ix, now);
+            let level = |label: String, l: &crate::rota::ResolvedLevel<'_>| {
+                let people: Vec<String> = l
+                    .on_call
+                    .iter()
+                    .map(|o| format!("{} ({})", o.person.name, o.person.role))
+                    .collect();
+                minijinja::context! {
+                    label,
+                    within => humantime::format_duration(l.level.ack_within).to_string(),
+                    people,
+                }
+            };
+            let mut levels: Vec<_> = chain
+                .levels
+                .iter()
+                .map(|l| level(format!("Level {}", l.number), l))
+                .collect();
+            levels.push(level("Fallback".to_owned(), &chain.fallback));
+            minijinja::context! {
+                service => chain.service.name.clone(),
+                period => chain.period.to_string(),
+                until => chain.valid_until.map(|t| local(t, "%a %-d %b %H:%M")),
+                levels,
+            }
+        })
+        .collect();
+    let concerns = match demo.recent_concerns(&state.ops, CONCERNS_SHOWN).await {
+        Ok(found) => found
+            .iter()
+            .map(|(c, timeline, enrolment)| {
+                let service = c
+                    .service
+                    .as_ref()
+                    .and_then(|s| rota.service(s.as_str()))
+                    .map(|ix| rota.services()[ix as usize].name.clone())
+                    .unwrap_or_else(|| "Out-of-hours service".to_owned());
+                let entries: Vec<_> = timeline
+                    .iter()
+                    .map(|e| minijinja::context! { at => local(e.at, "%H:%M:%S"), text => e.event.to_string() })
+                    .collect();
+                minijinja::context! {
+                    who => crate::templates::who(c, enrolment.as_ref()),
+                    service,
+                    status => crate::store::ConcernStatus::of(c).as_str(),
+                    entries,
+                }
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "demo page: concerns could not be read");
+            Vec::new()
+        }
+    };
+    let next_due = match state.ops.next_due().await {
+        Ok(Some(t)) if t > now => Some(local(t, "%a %H:%M:%S")),
+        _ => None,
+    };
+    let services: Vec<_> = rota
+        .services()
+        .iter()
+        .map(|s| minijinja::context! { id => s.id.as_str(), name => s.name.clone(), shown => only == Some(s.id.as_str()) })
+        .collect();
+    let html = state.templates.render(
+        "web/demo.html",
+        minijinja::context! {
+            trust => rota.trust_name.clone(),
+            now => local(now, "%A %-d %B %Y, %H:%M"),
+            next_due,
+            notice => notice(&q.done),
+            phones,
+            numbers,
+            chains,
+            concerns,
+            services,
+            version,
+            our_number => crate::demo::OUR_NUMBER,
+        },
+    );
+    match html {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = ?e, "demo page template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the demo page could not be shown",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Whether a POST came from a page this server sent: a browser's `Origin`
+/// names the host it asked. Under `Referrer-Policy: no-referrer` a
+/// browser sends `Origin: null` with a form; then its `Sec-Fetch-Site`
+/// (which no page can set) must say the same origin. Something that is
+/// not a browser sends neither.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        Some(origin) if origin != "null" => {
+            let asked = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
+            asked.is_some() && asked == host
+        }
+        _ => super::pages::fetched_from_same_site(headers),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TextForm {
+    from: String,
+    body: String,
+}
+
+async fn text(State(state): State<AppState>, Form(form): Form<TextForm>) -> Response {
+    let demo = demo(&state);
+    let now = state.clock.now();
+    let body = form.body.trim();
+    if body.is_empty() {
+        return back("empty");
+    }
+    if body.chars().count() > MAX_TEXT {
+        return back("long");
+    }
+    let Ok(from) = PhoneNumber::parse(&form.from) else {
+        return back("unknown-phone");
+    };
+    if !demo.is_on_page(&state.rota, now, from.as_str()) {
+        return back("unknown-phone");
+    }
+    demo.phones.typed(from.as_str(), body);
+    // What Twilio's webhook stores for a text, keyed as its MessageSid would be.
+    let item = Inbound {
+        key: format!("sms:SMDEMO{}", uuid::Uuid::new_v4().simple()),
+        kind: InboundKind::Sms {
+            from: from.as_str().to_owned(),
+            to: crate::demo::OUR_NUMBER.to_owned(),
+            body: body.to_owned(),
+            media: 0,
+        },
+        received_at: now,
+    };
+    match state.ops.record_inbound(item).await {
+        Ok(_) => Redirect::to(&format!(
+            "/#phone-{}",
+            from.as_str().trim_start_matches('+')
+        ))
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "demo text not stored");
+            back("busy")
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ClockForm {
+    skip: String,
+}
+
+async fn clock(State(state): State<AppState>, Form(form): Form<ClockForm>) -> Response {
+    let Some(skip) = Skip::parse(&form.skip) else {
+        return (StatusCode::BAD_REQUEST, "Choose how far to move the clock.").into_response();
+    };
+    match demo(&state).skip(&state.ops, skip).await {
+        Ok(true) => back(""),
+        Ok(false) => back("no-deadline"),
+        Err(e) => {
+            tracing::error!(error = %e, "demo clock not moved");
+            back("busy")
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EnrolForm {
+    name: String,
+    service: String,
+}
+
+async fn enrol(State(state): State<AppState>, Form(form): Form<EnrolForm>) -> Response {
+    let name = form.name.trim();
+    if name.is_empty() || state.rota.service(&form.service).is_none() {
+        return back("name");
+    }
+    match demo(&state)
+        .enrol_new(&state.ops, name, &form.service)
+        .await
+    {
+        Ok(Some(_)) => back(""),
+        Ok(None) => back("full"),
+        Err(crate::operations::EnrolError::Invalid(_)) => back("name"),
+        Err(e) => {
+            tracing::error!(error = %e, "demo enrolment failed");
+            back("busy")
+        }
+    }
+}
+
+async fn reset(State(state): State<AppState>) -> Response {
+    demo(&state).reset().await;
+    back("")
+}
+
+async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let demo = demo(&state);
+    let mut changes = demo.phones.changes();
+    // The first event says where things stand now, so a change between
+    // the page being sent and this stream opening is not missed.
+    changes.mark_changed();
+    let stopping = Box::pin(demo.stopping());
+    let stream = futures_util::stream::unfold(
+        (changes, stopping),
+        |(mut changes, mut stopping)| async move {
+            tokio::select! {
+                () = &mut stopping => None,
+                changed = changes.changed() => {
+                    changed.ok()?;
+                    let n = *changes.borrow_and_update();
+                    Some((Ok(Event::default().event("change").data(n.to_string())), (changes, stopping)))
+                }
+            }
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_in_a_text_becomes_a_link_and_the_words_around_it_stay() {
+        let parts = parts("Leo: wheezy. Open http://127.0.0.1:8080/c/ab?s=x&e=1&sig=y. Reply A1");
+        let text: Vec<String> = parts
+            .iter()
+            .map(|p| p.get_attr("text").unwrap().to_string())
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "Leo: wheezy. Open ",
+                "http://127.0.0.1:8080/c/ab?s=x&e=1&sig=y",
+                ". Reply A1"
+            ]
+        );
+        assert!(parts[1].get_attr("link").unwrap().is_true());
+        assert!(parts[0].get_attr("link").unwrap().is_undefined());
+    }
+
+    #[test]
+    fn a_post_from_another_site_is_refused() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        assert!(same_origin(&h), "no Origin: not a browser");
+        h.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+        assert!(same_origin(&h));
+        h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+        assert!(!same_origin(&h));
+        h.insert(header::ORIGIN, "null".parse().unwrap());
+        h.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        assert!(same_origin(&h), "a form under no-referrer");
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!same_origin(&h));
+        h.remove(header::ORIGIN);
+        assert!(!same_origin(&h));
+    }
+}

@@ -1,0 +1,349 @@
+//! The demo trust in a real browser: `serve --demo`'s phones page, driven
+//! through a headless Chromium as a newcomer would use it.
+
+#[path = "support/browser.rs"]
+mod browser;
+
+use std::path::PathBuf;
+
+use nightingale::calendar::parse_instant;
+use nightingale::config::Config;
+use nightingale::demo::{self, DemoOptions};
+
+use browser::Browser;
+
+/// A demo served on a random port, its clock starting at a given instant.
+struct RunningDemo {
+    address: String,
+    rota: nightingale::rota::Rota,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningDemo {
+    async fn start(at: &str) -> Self {
+        Self::start_with(at, None).await
+    }
+
+    /// As [`RunningDemo::start`], keeping the store in `store` if given.
+    async fn start_with(at: &str, store: Option<PathBuf>) -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            rota_dir: root.join("rota"),
+            templates_dir: root.join("templates"),
+            ..Config::default()
+        };
+        let options = DemoOptions {
+            store,
+            start: Some(parse_instant(at).unwrap()),
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            demo::serve_on(listener, &config, options, async move {
+                let _ = rx.await;
+            })
+            .await
+        });
+        Self {
+            address,
+            rota: nightingale::rota::load_dir(&root.join("rota")).unwrap(),
+            stop: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// The (name, phone id) of whoever is on `level` of a service at `at`.
+    fn on_call(&self, service: &str, at: &str, level: usize) -> (String, String) {
+        let ix = self.rota.service(service).unwrap();
+        let chain = self.rota.resolve(ix, parse_instant(at).unwrap());
+        let person = chain.levels[level - 1].on_call[0].person;
+        let number = person.sms_numbers()[0]
+            .as_str()
+            .trim_start_matches('+')
+            .to_owned();
+        (person.name.clone(), number)
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Leo's phone (a demo patient of the children's assessment unit).
+const LEO: &str = "447700900811";
+const FRIDAY_EVENING: &str = "2026-11-27T19:05";
+
+/// The story, with or without JavaScript: without it, a viewer reloads,
+/// and the consultant accepts from the page a link opens rather than by text.
+async fn patient_texts_registrar_is_paged_consultant_accepts(
+    javascript: bool,
+) -> (RunningDemo, Browser) {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let (registrar, registrar_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 1);
+    let (consultant, consultant_phone) =
+        demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 2);
+    let browser = Browser::start(1280, 900, javascript).await;
+    browser.goto(&demo.address).await;
+    browser
+        .wait_for_text("#clock", "Friday 27 November 2026, 19:05")
+        .await;
+    browser
+        .wait_for_text(&format!("#texts-{LEO}"), "Hello Leo")
+        .await;
+    browser.assert_accessible("the phones page").await;
+
+    // Friday 19:05: Leo texts the number he was given at discharge.
+    browser
+        .text_from(LEO, "My inhaler is not helping and I am wheezy")
+        .await;
+    browser
+        .wait_for_text(&format!("#texts-{LEO}"), "we have your message")
+        .await;
+
+    // The registrar's phone shows the page, with its code and its link.
+    let page = browser
+        .wait_for_text(&format!("#texts-{registrar_phone}"), "Reply A")
+        .await;
+    assert!(
+        page.contains("My inhaler is not helping"),
+        "{registrar}: {page}"
+    );
+    let consultant_before = browser.text_of(&format!("#texts-{consultant_phone}")).await;
+    assert!(
+        !consultant_before.contains("Reply A"),
+        "the consultant is not paged yet: {consultant_before}"
+    );
+
+    // Nobody accepts; time skips ten minutes (or, in the other telling,
+    // to the registrar's deadline five minutes on) and the consultant is paged.
+    let (skip, then) = if browser.javascript {
+        ("10m", "19:15")
+    } else {
+        ("next", "19:10")
+    };
+    browser.press(&format!("button[value='{skip}']")).await;
+    browser.wait_for_text("#clock", then).await;
+    let escalated = browser
+        .wait_for_text(&format!("#texts-{consultant_phone}"), "Reply A")
+        .await;
+    browser
+        .wait_for_text("#timelines", "Escalated to level 2")
+        .await;
+    let code: String = escalated
+        .split("Reply A")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(!code.is_empty(), "{escalated}");
+
+    // The link in the page is a real link, to the page behind it.
+    let link = browser
+        .attr_of(&format!("#texts-{consultant_phone} a"), "href")
+        .await;
+    assert!(link.starts_with(&format!("{}/c/", demo.address)), "{link}");
+
+    if browser.javascript {
+        // The consultant accepts by text, as on a real phone.
+        browser
+            .text_from(&consultant_phone, &format!("A{code}"))
+            .await;
+        browser
+            .wait_for_text(
+                &format!("#texts-{consultant_phone}"),
+                &format!("You have concern {code}"),
+            )
+            .await;
+    } else {
+        // The consultant taps the link and accepts on the page behind it.
+        browser.goto(&link).await;
+        browser.press("button[value='accept']").await;
+        browser
+            .wait_for_text("main", &format!("Accepted by {consultant}"))
+            .await;
+        browser.goto(&demo.address).await;
+    }
+
+    // Leo's phone shows who has it.
+    let leo = browser
+        .wait_for_text(&format!("#texts-{LEO}"), &consultant)
+        .await;
+    assert!(
+        leo.contains("has the message and will be in touch"),
+        "{leo}"
+    );
+    browser.wait_for_text("#timelines", "accepted").await;
+
+    // The link page says so too.
+    browser.goto(&link).await;
+    browser
+        .wait_for_text("main", &format!("Accepted by {consultant}"))
+        .await;
+    browser.assert_accessible("the link page").await;
+    (demo, browser)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patient_texts_the_registrar_is_paged_then_the_consultant_who_accepts_and_the_patient_is_told()
+ {
+    let (demo, browser) = patient_texts_registrar_is_paged_consultant_accepts(true).await;
+    // The page as a newcomer sees it, for README.md, showing one service.
+    browser
+        .goto(&format!(
+            "{}/?service=childrens-assessment-unit",
+            demo.address
+        ))
+        .await;
+    browser.wait_for_text("#timelines", "accepted").await;
+    browser
+        .assert_accessible("the phones page in the middle of a night")
+        .await;
+    browser
+        .client
+        .execute(
+            "document.body.style.zoom = 0.8; document.getElementById('phones-heading').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let png = browser.client.screenshot().await.unwrap();
+    let out = std::env::var_os("NIGHTINGALE_SCREENSHOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("nightingale-demo-phones.png"));
+    std::fs::write(&out, png).unwrap();
+    browser.close().await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_javascript_off_the_story_works_by_forms_and_reloads_skipping_to_the_deadline_and_accepting_on_the_link_page()
+ {
+    let (demo, browser) = patient_texts_registrar_is_paged_consultant_accepts(false).await;
+    browser.close().await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_small_phone_the_page_fits_passes_the_accessibility_check_and_enrols_a_patient() {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let browser = Browser::start(360, 740, true).await;
+    browser.goto(&demo.address).await;
+    browser
+        .wait_for_text(&format!("#texts-{LEO}"), "Hello Leo")
+        .await;
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        serde_json::json!(0),
+        "nothing scrolls sideways at 360 pixels"
+    );
+    browser
+        .assert_accessible("the phones page on a small phone")
+        .await;
+    browser.close().await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_starts_the_demo_afresh_and_a_form_from_another_site_is_refused() {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let (_, registrar_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 1);
+    let browser = Browser::start(1280, 900, true).await;
+    browser.goto(&demo.address).await;
+    browser.text_from(LEO, "I cannot stop coughing").await;
+    browser
+        .wait_for_text(&format!("#texts-{registrar_phone}"), "Reply A")
+        .await;
+    browser.press("button[value='10m']").await;
+    browser.wait_for_text("#clock", "19:15").await;
+
+    // Another site cannot move the clock or type in a phone.
+    let http = reqwest::Client::new();
+    for (path, form) in [
+        ("/demo/clock", vec![("skip", "friday")]),
+        ("/demo/reset", vec![]),
+    ] {
+        let forged = http
+            .post(format!("{}{path}", demo.address))
+            .header("Origin", "https://elsewhere.example")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403, "{path}");
+    }
+    browser.wait_for_text("#clock", "19:15").await;
+
+    browser.press("form[action='/demo/reset'] button").await;
+    browser.wait_for_text("#clock", "19:05").await;
+    browser.wait_for_text("#timelines", "No concerns yet").await;
+    let leo = browser
+        .wait_for_text(&format!("#texts-{LEO}"), "Hello Leo")
+        .await;
+    assert!(!leo.contains("coughing"), "a fresh start: {leo}");
+    let registrar = browser.text_of(&format!("#texts-{registrar_phone}")).await;
+    assert!(registrar.contains("No texts yet"), "{registrar}");
+
+    // The fresh demo works as the first did.
+    browser.text_from(LEO, "Still coughing").await;
+    browser
+        .wait_for_text(&format!("#texts-{registrar_phone}"), "Still coughing")
+        .await;
+    browser.close().await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_on_a_store_it_was_given_before_enrols_nobody_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("demo.db");
+    let http = reqwest::Client::new();
+    let page = |address: String| {
+        let http = http.clone();
+        async move {
+            http.get(address)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let first = RunningDemo::start_with(FRIDAY_EVENING, Some(store.clone())).await;
+    let deadline = tokio::time::Instant::now() + browser::PATIENCE;
+    while !page(first.address.clone()).await.contains("Hello Leo") {
+        assert!(tokio::time::Instant::now() < deadline, "Leo is welcomed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    first.stop().await;
+
+    let again = RunningDemo::start_with(FRIDAY_EVENING, Some(store)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let html = page(again.address.clone()).await;
+    assert!(
+        html.contains("id=\"phone-447700900811\""),
+        "Leo's phone is shown"
+    );
+    assert!(
+        !html.contains("Hello Leo"),
+        "not welcomed twice: not enrolled twice"
+    );
+    again.stop().await;
+}
