@@ -156,8 +156,11 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("twiml/answer.xml", |s| {
         vec![
             json!({"service": s.service.patient_name, "dial": dial(s, 1, 20), "again": false, "call": CALL,
+                   "withheld": false,
                    "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
-            json!({"service": s.trust, "dial": null, "again": false, "call": CALL,
+            json!({"service": s.trust, "dial": null, "again": false, "call": CALL, "withheld": false,
+                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
+            json!({"service": s.trust, "dial": dial(s, 1, 20), "again": false, "call": CALL, "withheld": true,
                    "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
         ]
     }),

@@ -283,6 +283,9 @@ async fn answer(State(state): State<AppState>, form: Signed) -> Response {
     let next = next(&state, &ctx, call, to, 0);
     let greeting = minijinja::context! {
         service => service_words(&state, ctx.service.as_ref()),
+        // Nobody can ring a withheld number back: the caller is told so at
+        // once, while they can still call again without withholding it.
+        withheld => phone.is_none(),
     };
     twiml(
         &state,

@@ -313,6 +313,24 @@ async fn a_caller_silent_at_the_tone_is_called_back_and_twilio_retries_open_noth
     assert_eq!(app.twilio.messages_to(DAFYDD).len(), 1);
 }
 
+/// A withheld number is put through like any other, and the caller is
+/// told at once that nobody can ring them back.
+#[tokio::test]
+async fn a_caller_who_withholds_their_number_is_put_through_and_told_we_cannot_call_back() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    let call = app.phone("anonymous").await;
+    let words = call.heard.words();
+    assert!(words.starts_with("If this is an emergency, hang up now and dial 999."));
+    assert!(
+        words.contains(
+            "Your number is withheld, so we cannot call you back. If nobody answers now, \
+             please call again without withholding your number, or call NHS 111."
+        ),
+        "{words}"
+    );
+    assert_eq!(call.heard.numbers_rung(), [QUENTIN]);
+}
+
 #[tokio::test]
 async fn a_caller_nightingale_does_not_know_reaches_the_trust_fallback() {
     let app = TestApp::spawn(SUNDAY_0210).await;
