@@ -8,8 +8,9 @@
 //!    request reaching the fake Twilio, at 100 new concerns a second, from
 //!    unknown senders, enrolled patients and carers in turn.
 //! 2. `ceiling`: inbound webhook latency (signature check + durable write +
-//!    response, engine running) at rising offered rates, open loop, until
-//!    p99 passes 20 ms: where that happens is the durable webhook ceiling.
+//!    response; the engines paused, so only the webhook path is measured)
+//!    at rising offered rates, open loop, until p99 passes 20 ms: where that
+//!    happens is the durable webhook ceiling.
 //! 3. `timers`: with 100,000 open escalations (a generated 1,000-service
 //!    trust) and a provider that takes 10 s to answer every request, how
 //!    late each acknowledgement deadline's page reaches the provider.
@@ -173,7 +174,7 @@ struct Server {
 }
 
 impl Server {
-    async fn start(config: &Config) -> Self {
+    async fn start(config: &Config, engine_loop: bool) -> Self {
         let app = Application::build(config, Arc::new(SystemClock))
             .await
             .expect("server builds");
@@ -187,7 +188,11 @@ impl Server {
             address,
             engine,
             stop: Some(tx),
-            task: tokio::spawn(app.run_until_stopped(shutdown)),
+            task: if engine_loop {
+                tokio::spawn(app.run_until_stopped(shutdown))
+            } else {
+                tokio::spawn(app.run_without_engine_loop(shutdown))
+            },
         }
     }
 
@@ -213,21 +218,24 @@ impl Deployment {
             rota_dir,
             twilio,
             256,
+            true,
         )
         .await
     }
 
+    /// `engine_loop` false: the nodes answer webhooks but take nothing in.
     async fn start_on(
         backing: Backing,
         nodes: usize,
         rota_dir: &Path,
         twilio: &FakeTwilio,
         sends_at_once: usize,
+        engine_loop: bool,
     ) -> Self {
         let config = config(&backing.url, rota_dir, twilio, sends_at_once);
         let mut servers = Vec::new();
         for _ in 0..nodes {
-            servers.push(Server::start(&config).await);
+            servers.push(Server::start(&config, engine_loop).await);
         }
         Self {
             backing,
@@ -518,12 +526,15 @@ async fn figure_page() {
     }
 }
 
+/// The offered rates of the ceiling figure, a second.
+const RATES: [usize; 8] = [250, 500, 750, 1000, 1500, 2000, 3000, 4000];
+
 /// Where webhook latency passes this, the ceiling is reached.
 const CEILING_P99: Duration = Duration::from_millis(20);
 
 async fn figure_ceiling() {
     println!(
-        "\n## 2. Durable webhook ceiling: signature check + durable write + response, engine running\n"
+        "\n## 2. Durable webhook ceiling: signature check + durable write + response (engines paused)\n"
     );
     println!(
         "Each rate runs 5 s on a fresh store; rates rise until p99 passes 20 ms.\n\n\
@@ -543,9 +554,17 @@ async fn figure_ceiling() {
     let mut ceilings = Vec::new();
     for setup in setups {
         let mut ceiling = None;
-        for rate in [250, 500, 750, 1000, 1500, 2000, 3000, 4000] {
+        for rate in RATES {
             let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-            let deployment = Deployment::start(setup, &root().join("rota"), &twilio).await;
+            let deployment = Deployment::start_on(
+                Backing::start(setup.backend),
+                setup.nodes,
+                &root().join("rota"),
+                &twilio,
+                256,
+                false,
+            )
+            .await;
             let (answered, failed, elapsed) =
                 offer(&deployment.addresses(), rate, 5.0, stranger).await;
             let mut latencies: Vec<Duration> = answered.iter().map(|o| o.latency).collect();
@@ -567,6 +586,9 @@ async fn figure_ceiling() {
     println!("\n| setup | highest offered rate with p99 ≤ 20 ms |\n| --- | --- |");
     for (name, ceiling) in ceilings {
         match ceiling {
+            Some(rate) if rate == RATES[RATES.len() - 1] => {
+                println!("| {name} | {rate}/s or more (the highest rate offered) |")
+            }
             Some(rate) => println!("| {name} | {rate}/s |"),
             None => println!("| {name} | below 250/s |"),
         }
@@ -682,10 +704,22 @@ async fn figure_timers(work: &Path) {
             "filling took {filled:?}, longer than the lead of {LEAD:?}"
         );
         let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-        twilio.set_answer_after(Some(HANG));
-        let deployment =
-            Deployment::start_on(backing, setup.nodes, &rota_dir, &twilio, 4096 / setup.nodes)
-                .await;
+        // `NIGHTINGALE_BENCH_HANG_MS` sets another answer time, to see what
+        // the sends in flight cost.
+        let hang = std::env::var("NIGHTINGALE_BENCH_HANG_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(HANG, Duration::from_millis);
+        twilio.set_answer_after(Some(hang));
+        let deployment = Deployment::start_on(
+            backing,
+            setup.nodes,
+            &rota_dir,
+            &twilio,
+            4096 / setup.nodes,
+            true,
+        )
+        .await;
         tokio::time::sleep_until((start.0 + LEAD + WATCH + Duration::from_secs(5)).into()).await;
         let first = first_pages(&twilio.messages());
         let watched: Vec<usize> = (0..OPEN).filter(|i| due_offset(*i) < WATCH).collect();
