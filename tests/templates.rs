@@ -167,17 +167,21 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("twiml/next.xml", |s| {
         vec![
             json!({"dial": dial(s, 2, 10), "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": false}),
             json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": false}),
+            json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": true}),
         ]
     }),
     ("twiml/still_trying.xml", |s| {
         vec![
             json!({"dial": dial(s, 2, 20), "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": false}),
             json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": false}),
+            json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
+                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": true}),
         ]
     }),
     ("twiml/screen.xml", |s| {

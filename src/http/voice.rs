@@ -87,6 +87,9 @@ struct CallContext {
     who: CallerKind,
     /// When the call reached us.
     started: Instant,
+    /// The caller's number is withheld: nobody can ring them back, so they
+    /// are not asked for a message nobody could answer.
+    withheld: bool,
 }
 
 impl CallContext {
@@ -99,6 +102,7 @@ impl CallContext {
                 .and_then(|s| s.parse::<i64>().ok())
                 .and_then(chrono::DateTime::from_timestamp_millis)
                 .unwrap_or(now),
+            withheld: query.get("withheld").is_some_and(|w| w == "1"),
         }
     }
 
@@ -112,6 +116,9 @@ impl CallContext {
         if let Some(s) = &self.service {
             q.push_str("&service=");
             q.push_str(s.as_str());
+        }
+        if self.withheld {
+            q.push_str("&withheld=1");
         }
         q
     }
@@ -227,6 +234,7 @@ fn next(state: &AppState, ctx: &CallContext, call: &str, to: &str, after: usize)
         our_number => to,
         query => ctx.query(),
         max_length => MESSAGE_SECONDS,
+        withheld => ctx.withheld,
     }
 }
 
@@ -279,13 +287,11 @@ async fn answer(State(state): State<AppState>, form: Signed) -> Response {
             .as_ref()
             .map_or(CallerKind::Unknown, |(p, _)| CallerKind::of(p)),
         started: now,
+        withheld: phone.is_none(),
     };
     let next = next(&state, &ctx, call, to, 0);
     let greeting = minijinja::context! {
         service => service_words(&state, ctx.service.as_ref()),
-        // Nobody can ring a withheld number back: the caller is told so at
-        // once, while they can still call again without withholding it.
-        withheld => phone.is_none(),
     };
     twiml(
         &state,

@@ -318,17 +318,32 @@ async fn a_caller_silent_at_the_tone_is_called_back_and_twilio_retries_open_noth
 #[tokio::test]
 async fn a_caller_who_withholds_their_number_is_put_through_and_told_we_cannot_call_back() {
     let app = TestApp::spawn(SUNDAY_0210).await;
-    let call = app.phone("anonymous").await;
+    let mut call = app.phone("anonymous").await;
     let words = call.heard.words();
     assert!(words.starts_with("If this is an emergency, hang up now and dial 999."));
     assert!(
         words.contains(
             "Your number is withheld, so we cannot call you back. If nobody answers now, \
-             please call again without withholding your number, or call NHS 111."
+             please call again without withholding it, or call NHS 111."
         ),
         "{words}"
     );
     assert_eq!(call.heard.numbers_rung(), [QUENTIN]);
+
+    // Nobody answers in the time allowed: a message nobody could return is
+    // not asked for; the caller is told what to do instead.
+    app.clock.advance(Duration::seconds(95));
+    call.dial_ends("no-answer").await;
+    let words = call.heard.words();
+    assert!(!words.contains("leave a message"), "{words}");
+    assert!(
+        words.contains(
+            "your number is withheld, so we cannot call you back. Please call again without \
+             withholding your number, or call NHS 111. If it is an emergency, dial 999."
+        ),
+        "{words}"
+    );
+    assert!(call.heard.hangs_up());
 }
 
 #[tokio::test]
