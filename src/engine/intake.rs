@@ -16,10 +16,6 @@
 //! concern's version: the second to write gets `Conflict` and is taken in
 //! again from what is stored.
 
-use std::collections::HashMap;
-
-use futures_util::StreamExt;
-
 use crate::channels::{OptOutWord, call_failed, delivery_failed};
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
@@ -31,7 +27,7 @@ use crate::templates::with_media_note;
 
 use super::render::staff_text;
 use super::stats::Stats;
-use super::{BATCH, LEASE, Parts, advance, exhausted, record};
+use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
 
 /// How many of the waiting items are taken in at once.
 const AT_ONCE: usize = 32;
@@ -49,26 +45,13 @@ pub(super) async fn take_in_waiting(
     })
     .await?;
     let count = claimed.len();
-    let mut in_order: Vec<Vec<Claimed<Inbound>>> = Vec::new();
-    let mut place: HashMap<String, usize> = HashMap::new();
-    for claimed in claimed {
-        let i = *place.entry(order_key(&claimed.item)).or_insert_with(|| {
-            in_order.push(Vec::new());
-            in_order.len() - 1
-        });
-        in_order[i].push(claimed);
-    }
-    let outcomes: Vec<anyhow::Result<()>> = futures_util::stream::iter(in_order)
-        .map(|items| async move {
-            for claimed in items {
-                take_in_claimed(parts, stats, claimed, now).await?;
-            }
-            Ok(())
-        })
-        .buffer_unordered(AT_ONCE)
-        .collect()
-        .await;
-    outcomes.into_iter().collect::<anyhow::Result<()>>()?;
+    side_by_side(
+        claimed,
+        |c| order_key(&c.item),
+        AT_ONCE,
+        |claimed| take_in_claimed(parts, stats, claimed, now),
+    )
+    .await?;
     Ok(count)
 }
 

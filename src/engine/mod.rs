@@ -373,6 +373,45 @@ impl Engine {
     }
 }
 
+/// Handle `items` side by side, up to `at_once` at a time, except that
+/// items with the same `order` key are handled one after another, in the
+/// order given. Their store writes then share commits (SQLite) and round
+/// trips (Redis). Every item is tried; the first failure is returned.
+async fn side_by_side<T, K, F, Fut>(
+    items: Vec<T>,
+    order: impl Fn(&T) -> K,
+    at_once: usize,
+    handle: F,
+) -> anyhow::Result<()>
+where
+    K: std::hash::Hash + Eq,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    use futures_util::StreamExt;
+    let mut lines: Vec<Vec<T>> = Vec::new();
+    let mut place: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    for item in items {
+        let i = *place.entry(order(&item)).or_insert_with(|| {
+            lines.push(Vec::new());
+            lines.len() - 1
+        });
+        lines[i].push(item);
+    }
+    let handle = &handle;
+    let outcomes: Vec<anyhow::Result<()>> = futures_util::stream::iter(lines)
+        .map(|line| async move {
+            for item in line {
+                handle(item).await?;
+            }
+            Ok(())
+        })
+        .buffer_unordered(at_once)
+        .collect()
+        .await;
+    outcomes.into_iter().collect()
+}
+
 /// What a loop does after a round.
 #[derive(Debug, PartialEq, Eq)]
 enum Flow {

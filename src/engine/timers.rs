@@ -8,18 +8,13 @@
 //! side by side (up to [`AT_ONCE`]), so their store writes share commits
 //! and round trips; one concern's timers fire one after another, in order.
 
-use std::collections::HashMap;
-
-use futures_util::StreamExt;
-
 use crate::clock::Instant;
-use crate::concern::ConcernId;
 use crate::concern::TimelineEvent;
 use crate::escalation::Event;
 use crate::store::{self, Change, Claimed, Timer, TimerKind};
 
 use super::stats::Stats;
-use super::{BATCH, LEASE, Parts, advance, exhausted, record};
+use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
 
 /// How many concerns' timers fire at once. Each waits mostly on the store;
 /// side by side, SQLite commits their changes together and Redis overlaps
@@ -34,26 +29,13 @@ pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> anyh
     })
     .await?;
     let count = due.len();
-    let mut by_concern: Vec<Vec<Claimed<Timer>>> = Vec::new();
-    let mut place: HashMap<ConcernId, usize> = HashMap::new();
-    for claimed in due {
-        let i = *place.entry(claimed.item.concern).or_insert_with(|| {
-            by_concern.push(Vec::new());
-            by_concern.len() - 1
-        });
-        by_concern[i].push(claimed);
-    }
-    let outcomes: Vec<anyhow::Result<()>> = futures_util::stream::iter(by_concern)
-        .map(|timers| async move {
-            for claimed in timers {
-                fire_claimed(parts, stats, claimed, now).await?;
-            }
-            Ok(())
-        })
-        .buffer_unordered(AT_ONCE)
-        .collect()
-        .await;
-    outcomes.into_iter().collect::<anyhow::Result<()>>()?;
+    side_by_side(
+        due,
+        |c| c.item.concern,
+        AT_ONCE,
+        |claimed| fire_claimed(parts, stats, claimed, now),
+    )
+    .await?;
     Ok(count)
 }
 
