@@ -35,6 +35,8 @@
 #[path = "../tests/support/fake_twilio.rs"]
 #[allow(dead_code)]
 mod fake_twilio;
+#[path = "support/harness.rs"]
+mod harness;
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
 #[path = "../tests/support/serve_process.rs"]
@@ -43,13 +45,15 @@ mod serve_process;
 mod trust;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use fake_twilio::{FakeTwilio, SentSms, twilio_signature};
-use nightingale::app::Application;
+use harness::{
+    ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC_URL, Server, ms, percentile, root, spread,
+};
 use nightingale::clock::{Clock, SystemClock};
 use nightingale::concern::{Concern, ConcernId, Party};
 use nightingale::config::Config;
@@ -57,19 +61,10 @@ use nightingale::directory::{Id, PhoneNumber};
 use nightingale::escalation::Escalation;
 use nightingale::store::{Change, Store, Timer, TimerKind};
 use redis_server::RedisServer;
-use secrecy::SecretString;
 use serve_process::ServeProcess;
 
-const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
-const AUTH_TOKEN: &str = "bench-auth-token";
-const PUBLIC_URL: &str = "https://nightingale.bench";
-const OUR_NUMBER: &str = "+447700900000";
 /// The engine's lease on claimed work (`engine::LEASE`, ADR 7).
 const LEASE: Duration = Duration::from_secs(30);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Where the figures run: which store, and how many nodes share it.
 #[derive(Clone, Copy)]
@@ -148,59 +143,11 @@ impl Backing {
 
 fn config(store: &str, rota_dir: &Path, twilio: &FakeTwilio, sends_at_once: usize) -> Config {
     Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: PUBLIC_URL.to_owned(),
-        store: store.to_owned(),
-        rota_dir: rota_dir.to_owned(),
-        templates_dir: root().join("templates"),
-        twilio_account_sid: Some(ACCOUNT_SID.to_owned()),
-        twilio_auth_token: Some(SecretString::from(AUTH_TOKEN)),
-        twilio_from: Some(OUR_NUMBER.to_owned()),
-        twilio_api_base: twilio.base_url().to_owned(),
         sends_at_once,
         // The timers figure's provider answers after 10 s: it is slow, and
         // within this timeout.
         twilio_timeout: Duration::from_secs(15),
-        ..Config::default()
-    }
-}
-
-/// A node in this process: its own server, engine and store connection.
-struct Server {
-    address: String,
-    engine: nightingale::engine::EngineHandle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Server {
-    async fn start(config: &Config, engine_loop: bool) -> Self {
-        let app = Application::build(config, Arc::new(SystemClock))
-            .await
-            .expect("server builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let engine = app.engine_handle();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let shutdown = async move {
-            let _ = rx.await;
-        };
-        Self {
-            address,
-            engine,
-            stop: Some(tx),
-            task: if engine_loop {
-                tokio::spawn(app.run_until_stopped(shutdown))
-            } else {
-                tokio::spawn(app.run_without_engine_loop(shutdown))
-            },
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        let _ = self.task.await;
+        ..harness::config(store, rota_dir, twilio.base_url())
     }
 }
 
@@ -252,28 +199,6 @@ impl Deployment {
             node.stop().await;
         }
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-/// "p50 | p99 | max" of sorted latencies, as table cells.
-fn spread(sorted: &[Duration]) -> String {
-    format!(
-        "{} | {} | {}",
-        ms(percentile(sorted, 0.5)),
-        ms(percentile(sorted, 0.99)),
-        ms(*sorted.last().unwrap_or(&Duration::ZERO))
-    )
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// The words of the `i`th text, with a reference a page quotes back.

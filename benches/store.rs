@@ -25,9 +25,12 @@
 //! backend as a smoke test. Needs `redis-server` (and `redis-cli` for the
 //! cluster), as the tests do.
 
+#[path = "support/harness.rs"]
+mod harness;
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
 
+use harness::{ms, percentile};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -176,17 +179,6 @@ fn run(
     let elapsed = start.elapsed();
     all.sort();
     (all, elapsed)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// The server's own time running scripts since its stats were last reset, in µs.

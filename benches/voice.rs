@@ -22,29 +22,19 @@
 #[path = "../tests/support/fake_twilio.rs"]
 #[allow(dead_code)]
 mod fake_twilio;
+#[path = "support/harness.rs"]
+mod harness;
 #[path = "support/trust.rs"]
 mod trust;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fake_twilio::{FakeTwilio, twilio_signature};
-use nightingale::app::Application;
+use harness::{ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC_URL, Server, root, spread};
 use nightingale::clock::SystemClock;
-use nightingale::config::Config;
-use secrecy::SecretString;
-
-const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
-const AUTH_TOKEN: &str = "bench-auth-token";
-const PUBLIC_URL: &str = "https://nightingale.bench";
-const OUR_NUMBER: &str = "+447700900000";
 /// How long after a page the duty managers' call falls due, in the rota this bench writes.
 const CALL_AFTER: Duration = Duration::from_secs(2);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The generated trust, with everyone asking for a call `CALL_AFTER` after a page.
 fn generated_rota(dir: &Path) -> PathBuf {
@@ -70,68 +60,10 @@ fn generated_rota(dir: &Path) -> PathBuf {
     rota
 }
 
-struct Server {
-    address: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Server {
-    async fn start(dir: &Path, twilio: &FakeTwilio, rota_dir: PathBuf) -> Self {
-        let config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            public_url: PUBLIC_URL.to_owned(),
-            store: format!("sqlite://{}", dir.join("n.db").display()),
-            rota_dir,
-            templates_dir: root().join("templates"),
-            twilio_account_sid: Some(ACCOUNT_SID.to_owned()),
-            twilio_auth_token: Some(SecretString::from(AUTH_TOKEN)),
-            twilio_from: Some(OUR_NUMBER.to_owned()),
-            twilio_api_base: twilio.base_url().to_owned(),
-            ..Config::default()
-        };
-        let app = Application::build(&config, Arc::new(SystemClock))
-            .await
-            .expect("server builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until_stopped(async move {
-            let _ = rx.await;
-        }));
-        Self {
-            address,
-            stop: Some(tx),
-            task,
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        let _ = self.task.await;
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// "p50 | p99 | max" of sorted latencies, as table cells.
-fn spread(sorted: &[Duration]) -> String {
-    format!(
-        "{} | {} | {}",
-        ms(percentile(sorted, 0.5)),
-        ms(percentile(sorted, 0.99)),
-        ms(*sorted.last().unwrap_or(&Duration::ZERO))
-    )
+/// A node on a fresh SQLite store in `dir`, engine running.
+async fn start(dir: &Path, twilio: &FakeTwilio, rota_dir: PathBuf) -> Server {
+    let store = format!("sqlite://{}", dir.join("n.db").display());
+    Server::start(&harness::config(&store, &rota_dir, twilio.base_url()), true).await
 }
 
 fn caller(i: usize) -> String {
@@ -232,7 +164,7 @@ async fn calls(
 async fn figure_answer(rate: usize, seconds: usize) -> (Vec<Duration>, Vec<Duration>, usize) {
     let dir = tempfile::tempdir().unwrap();
     let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
-    let server = Server::start(dir.path(), &twilio, root().join("rota")).await;
+    let server = start(dir.path(), &twilio, root().join("rota")).await;
     let (answers, messages, failed, _) = calls(&server.address, rate, seconds).await;
     server.stop().await;
     (answers, messages, failed)
@@ -255,7 +187,7 @@ async fn figure_callpage(rate: usize, patients: usize) -> (usize, Vec<Duration>,
             .create_api_key("bench", hash, SystemClock.now())
             .unwrap();
     }
-    let server = Server::start(dir.path(), &twilio, generated_rota(dir.path())).await;
+    let server = start(dir.path(), &twilio, generated_rota(dir.path())).await;
     let client = reqwest::Client::new();
     let discharged = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
     for i in 0..patients {
