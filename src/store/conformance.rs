@@ -1768,6 +1768,82 @@ pub fn codes_wrap_after_9999_and_are_reused_when_all_are_in_use(store: Arc<dyn S
     );
 }
 
+/// Pages waiting at a provider that takes 10 s to answer stay claimed all
+/// that time. They must not stand in front of the next text due: the next
+/// claim takes the new text, and `next_due` names its due time, then the
+/// first lease's end, however many are waiting.
+pub fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T19:05:00Z");
+    let waiting = 300;
+    for i in 0..waiting {
+        queue_text(&store, now, &format!("+4477009{i:05}"));
+    }
+    let a = node("a");
+    let held = store.claim_outbox(&a, now, LEASE, waiting).unwrap();
+    assert_eq!(held.len(), waiting);
+    assert_eq!(
+        store.next_due_of(&[WorkKind::Outbox]).unwrap(),
+        Some(now + LEASE),
+        "nothing to send until the first lease ends"
+    );
+
+    // A second later a patient's acknowledgement is queued: it is next.
+    let later = now + TimeDelta::seconds(1);
+    queue_text(&store, later, "+447700900999");
+    assert_eq!(store.next_due_of(&[WorkKind::Outbox]).unwrap(), Some(later));
+    let next = store.claim_outbox(&node("b"), later, LEASE, 1).unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].item.message.to.as_str(), "+447700900999");
+
+    // A renewed lease moves the text further back; a retry makes it due
+    // when the retry is, not when its lease would have ended.
+    let renewed_until = now + TimeDelta::seconds(55);
+    store
+        .renew(std::slice::from_ref(&held[0].claim), renewed_until)
+        .unwrap();
+    let retry_at = now + TimeDelta::seconds(5);
+    record_outcome(&store, &held[1], later, |id| OutboxOutcome::Retry {
+        id,
+        at: retry_at,
+    })
+    .unwrap();
+    assert_eq!(
+        store.next_due_of(&[WorkKind::Outbox]).unwrap(),
+        Some(retry_at)
+    );
+    let retried = store.claim_outbox(&node("b"), retry_at, LEASE, 10).unwrap();
+    assert_eq!(
+        retried.iter().map(|c| c.item.id).collect::<Vec<_>>(),
+        [held[1].item.id],
+        "only the retried text is claimable at its retry time"
+    );
+
+    // When the leases run out (node A died), every text not done is
+    // claimable again, in the order they came due.
+    let lapsed = now + LEASE;
+    let taken = store
+        .claim_outbox(&node("c"), lapsed, LEASE, waiting)
+        .unwrap();
+    assert_eq!(
+        taken.len(),
+        waiting - 2,
+        "all but the renewed and the retried"
+    );
+    assert!(taken.iter().all(|c| c.item.in_flight));
+    // At 55 s: the renewed one, and B's two whose leases ran out meanwhile.
+    let last: Vec<i64> = store
+        .claim_outbox(&node("c"), renewed_until, LEASE, 10)
+        .unwrap()
+        .iter()
+        .map(|c| c.item.id)
+        .collect();
+    assert_eq!(last.len(), 3, "{last:?}");
+    assert!(
+        last.contains(&held[0].item.id),
+        "the renewed one, once its renewed lease ends"
+    );
+}
+
 /// Run every check against stores made by `fresh`.
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     inbound_is_recorded_once_and_stays_pending_until_processed(fresh());
@@ -1787,6 +1863,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_refused(fresh());
     a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over(fresh());
     renewing_keeps_work_and_releasing_gives_it_back_at_once(fresh());
+    texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(fresh());
     attempts_count_the_claims_that_did_not_finish(fresh());
     texts_to_one_number_keep_their_order_across_nodes(fresh());
     a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinician(fresh());

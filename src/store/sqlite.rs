@@ -270,6 +270,17 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX outbox_unsent_by_recipient;
     CREATE INDEX outbox_unsent_by_lane ON outbox(to_number, concern_id, id) WHERE state IN ('pending', 'in_flight');
     ",
+    // 9: when each unsent text may next be claimed: its due time, or the
+    // end of the lease on it if later. Texts waiting at a slow provider
+    // then sit past "now" in the index, and neither claiming nor
+    // `next_due` steps past them.
+    r"
+    ALTER TABLE outbox ADD COLUMN ready_at INTEGER;
+    UPDATE outbox SET ready_at = MAX(due_at, COALESCE((SELECT c.until FROM claims c
+        WHERE c.kind = 'outbox' AND c.key = CAST(outbox.id AS TEXT)), due_at))
+        WHERE state IN ('pending', 'in_flight');
+    CREATE INDEX outbox_ready ON outbox(ready_at, id) WHERE state IN ('pending', 'in_flight');
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -663,7 +674,7 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
                 params![id, provider_id],
             )?,
             OutboxOutcome::Retry { id, at } => tx.execute(
-                "UPDATE outbox SET state = 'pending', attempts = attempts + 1, due_at = ?2 WHERE id = ?1",
+                "UPDATE outbox SET state = 'pending', attempts = attempts + 1, due_at = ?2, ready_at = ?2 WHERE id = ?1",
                 params![id, ms(*at)],
             )?,
             OutboxOutcome::Failed { id } => {
@@ -806,7 +817,7 @@ fn write_concern(tx: &Transaction<'_>, c: &Concern, at: i64) -> StoreResult<()> 
 
 fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> StoreResult<()> {
     tx.execute(
-        "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
+        "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, ready_at, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, ?8)",
         params![
             m.concern.map(|c| c.to_string()),
             m.to.as_str(),
@@ -937,10 +948,12 @@ fn claimable_sql(kind: WorkKind) -> String {
             "SELECT t.concern_id, t.kind, t.due_at, t.seq FROM timers t
              WHERE t.due_at <= ?1 AND NOT {live} ORDER BY t.due_at LIMIT ?2"
         ),
+        // `ready_at` is the due time, or the end of a lease on the item if
+        // later: items under a live claim are past `?1`, not stepped over.
         WorkKind::Outbox => format!(
             "SELECT {OUTBOX_COLUMNS}, {} FROM outbox o
-             WHERE {HEAD_OF_LINE} AND o.due_at <= ?1 AND NOT {live}
-             ORDER BY o.due_at, o.id LIMIT ?2",
+             WHERE {HEAD_OF_LINE} AND o.ready_at <= ?1 AND NOT {live}
+             ORDER BY o.ready_at, o.id LIMIT ?2",
             claimed_sql(kind, "1"),
         ),
     }
@@ -974,13 +987,9 @@ fn next_due_sql(kinds: &[WorkKind]) -> String {
                          AND t.kind = substr(c.key, instr(c.key, '/') + 1)",
                     )
                 ),
+                // `ready_at` already counts a claimed item from its lease's end.
                 WorkKind::Outbox => format!(
-                    "SELECT (SELECT o.due_at FROM outbox o WHERE {HEAD_OF_LINE} AND NOT {claimed} ORDER BY o.due_at LIMIT 1) AS t
-                     UNION ALL SELECT ({})",
-                    held(
-                        WorkKind::Outbox,
-                        "outbox o WHERE o.id = CAST(c.key AS INTEGER) AND o.state IN ('pending', 'in_flight')",
-                    )
+                    "SELECT (SELECT o.ready_at FROM outbox o WHERE {HEAD_OF_LINE} ORDER BY o.ready_at, o.id LIMIT 1) AS t"
                 ),
                 WorkKind::Inbound => format!(
                     "SELECT (SELECT i.received_at FROM inbound i WHERE i.processed_at IS NULL AND NOT {claimed} ORDER BY i.received_at LIMIT 1) AS t
@@ -997,6 +1006,20 @@ fn next_due_sql(kinds: &[WorkKind]) -> String {
         return "SELECT NULL".to_owned();
     }
     format!("SELECT MIN(t) FROM ({})", parts.join(" UNION ALL "))
+}
+
+/// A claim on work of `kind` was granted, renewed or given back: an outbox
+/// item's `ready_at` follows it (its due time, or its lease's end if later).
+fn rescore(tx: &Transaction<'_>, kind: WorkKind, key: &str) -> StoreResult<()> {
+    if kind == WorkKind::Outbox {
+        tx.execute(
+            "UPDATE outbox SET ready_at = MAX(due_at, COALESCE((SELECT c.until FROM claims c
+                 WHERE c.kind = 'outbox' AND c.key = ?1), due_at))
+             WHERE id = CAST(?1 AS INTEGER)",
+            params![key],
+        )?;
+    }
+    Ok(())
 }
 
 /// Hand out claims on `picked` (key, item), in order, to `node` until
@@ -1028,6 +1051,7 @@ fn grant<T>(
             params![kind.as_str(), key, token, node.as_str(), ms(until)],
             |r| r.get(0),
         )?;
+        rescore(tx, kind, &key)?;
         claimed.push(Claimed {
             claim: Claim {
                 kind,
@@ -1296,6 +1320,7 @@ impl Store for SqliteStore {
                     params![claim.kind.as_str(), claim.key, claim.token as i64, ms(until)],
                 )?;
                 if renewed == 1 {
+                    rescore(tx, claim.kind, &claim.key)?;
                     held.push(Claim { until, ..claim });
                 }
             }
@@ -1314,6 +1339,7 @@ impl Store for SqliteStore {
                     "UPDATE claims SET until = NULL WHERE kind = ?1 AND key = ?2 AND token = ?3",
                     params![claim.kind.as_str(), claim.key, claim.token as i64],
                 )?;
+                rescore(tx, claim.kind, &claim.key)?;
             }
             Ok(())
         })

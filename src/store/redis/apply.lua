@@ -226,6 +226,9 @@ for _, id in ipairs(plan.in_flight or {}) do
 end
 
 for _, o in ipairs(plan.outcomes or {}) do
+    -- The claim ends first, so that a text sent back to wait for a retry
+    -- is due when the retry is, not when the lease would have ended.
+    end_claim("outbox", o.id)
     local item = key("o", o.id)
     if redis.call("EXISTS", item) == 1 then
         if o.outcome == "sent" then
@@ -247,7 +250,6 @@ for _, o in ipairs(plan.outcomes or {}) do
         end
         index_outbox(o.id)
     end
-    end_claim("outbox", o.id)
 end
 
 -- Inbound items processed: the claimed one, and one named without a claim.

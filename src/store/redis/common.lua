@@ -53,6 +53,27 @@ local function lane_of(to, concern, staff)
     return to .. "/"
 end
 
+-- When the outbox item `id` may next be claimed, its score in "o:due": its
+-- due time, or the end of the lease on it (live or lapsed) if later. So a
+-- text waiting at a slow provider sits past "now" in "o:due" while its
+-- lease lasts, and neither claiming nor `next_due` has to step past it.
+local function ready_at(id)
+    local due = redis.call("HGET", key("o", id), "due")
+    local held = redis.call("ZSCORE", key("held", "outbox"), id)
+    if held and tonumber(held) > tonumber(due) then
+        return held
+    end
+    return due
+end
+
+-- A claim on work of `kind` was granted, renewed or given back: for an
+-- outbox item at the head of its lane, move it in "o:due" to match.
+local function rescore(kind, k)
+    if kind == "outbox" then
+        redis.call("ZADD", key("o", "due"), "XX", ready_at(k), padded(k))
+    end
+end
+
 local function fix_queue(lane)
     local queue = key("o", "lane", lane)
     local head = redis.call("ZRANGE", queue, 0, 0)[1]
@@ -62,7 +83,7 @@ local function fix_queue(lane)
     end
     if head then
         redis.call("HSET", key("o", "head"), lane, head)
-        redis.call("ZADD", key("o", "due"), redis.call("HGET", key("o", head), "due"), padded(head))
+        redis.call("ZADD", key("o", "due"), ready_at(head), padded(head))
     else
         redis.call("HDEL", key("o", "head"), lane)
     end

@@ -154,10 +154,15 @@ function reads.next_due(...)
             best = t
         end
     end
-    local queues = { timer = key("timers"), outbox = key("o", "due"), inbound = key("in", "pending") }
+    local queues = { timer = key("timers"), inbound = key("in", "pending") }
     for _, kind in ipairs({ ... }) do
-        consider(first_unclaimed(queues[kind], kind))
-        consider(redis.call("ZRANGE", key("held", kind), 0, 0, "WITHSCORES")[2])
+        if kind == "outbox" then
+            -- Scored by when each head may next be claimed (`ready_at`).
+            consider(redis.call("ZRANGE", key("o", "due"), 0, 0, "WITHSCORES")[2])
+        else
+            consider(first_unclaimed(queues[kind], kind))
+            consider(redis.call("ZRANGE", key("held", kind), 0, 0, "WITHSCORES")[2])
+        end
     end
     return best or false
 end

@@ -48,9 +48,10 @@ function writes.secret(name, fresh)
 end
 
 -- Claim for `node` until `until_` up to `limit` pieces of `kind` work
--- scored up to `last` in their index (their due time), in its order,
--- passing over those under a claim live at `now`: {work key, token,
--- attempts, claimed before (1 or 0)} each.
+-- scored up to `last` in their index (their due time; for the outbox, the
+-- end of a lease on it if later, see `ready_at`), in its order, passing
+-- over those under a claim live at `now`: {work key, token, attempts,
+-- claimed before (1 or 0)} each.
 local function claim(kind, index, last, node, now, until_, limit)
     limit = tonumber(limit)
     local picked = {}
@@ -75,6 +76,7 @@ local function claim(kind, index, last, node, now, until_, limit)
     for _, k in ipairs(picked) do
         local before = redis.call("EXISTS", claim_key(kind, k))
         local granted = grant(kind, k, node, until_)
+        rescore(kind, k)
         table.insert(out, { k, granted[1], granted[2], tostring(before) })
     end
     return out
@@ -125,6 +127,7 @@ function writes.renew(claims, until_)
         if f[1] == c[3] and f[2] and f[2] ~= "" then
             redis.call("HSET", ck, "until", until_)
             redis.call("ZADD", key("held", c[1]), until_, c[2])
+            rescore(c[1], c[2])
             table.insert(out, i)
         end
     end
@@ -139,6 +142,7 @@ function writes.release(claims)
         if redis.call("HGET", ck, "token") == c[3] then
             redis.call("HSET", ck, "until", "")
             redis.call("ZREM", key("held", c[1]), c[2])
+            rescore(c[1], c[2])
         end
     end
     return "ok"
