@@ -32,6 +32,7 @@
         fresh.querySelectorAll("[data-live]").forEach(function (part) {
           var old = document.getElementById(part.id);
           if (old) {
+            keepTyping(old, part);
             old.replaceWith(part);
           }
         });
