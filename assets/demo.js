@@ -42,7 +42,7 @@
           keepTyping(phones, freshPhones);
           phones.replaceWith(freshPhones);
         }
-        document.querySelectorAll(".ng-texts").forEach(function (list) {
+        document.querySelectorAll(".ng-texts, .ng-heard").forEach(function (list) {
           list.scrollTop = list.scrollHeight;
         });
       })
@@ -100,7 +100,7 @@
       refresh();
     }
   });
-  document.querySelectorAll(".ng-texts").forEach(function (list) {
+  document.querySelectorAll(".ng-texts, .ng-heard").forEach(function (list) {
     list.scrollTop = list.scrollHeight;
   });
 })();

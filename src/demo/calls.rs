@@ -582,7 +582,12 @@ impl DemoCalls {
                 CallState::Connected { with } => legs.contains(with),
                 _ => false,
             };
-            let Some(action) = call.dial.take().filter(|_| live) else {
+            // A timer of a dial already over (a callee hung up first) finds
+            // another dial, or none: it leaves it be.
+            if !live {
+                return;
+            }
+            let Some(action) = call.dial.take() else {
                 return;
             };
             call.state = CallState::Waiting;
