@@ -326,29 +326,13 @@ async fn a_demo_on_a_store_it_was_given_before_enrols_nobody_twice() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("demo.db");
     let http = reqwest::Client::new();
-    let page = |address: String| {
-        let http = http.clone();
-        async move {
-            http.get(address)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
     let first = RunningDemo::start_with(FRIDAY_EVENING, Some(store.clone())).await;
-    let deadline = tokio::time::Instant::now() + browser::PATIENCE;
-    while !page(first.address.clone()).await.contains("Hello Leo") {
-        assert!(tokio::time::Instant::now() < deadline, "Leo is welcomed");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    page_showing(&http, &first.address, "Hello Leo").await;
     first.stop().await;
 
     let again = RunningDemo::start_with(FRIDAY_EVENING, Some(store)).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let html = page(again.address.clone()).await;
+    let html = page_text(&http, &again.address).await;
     assert!(
         html.contains("id=\"phone-447700900811\""),
         "Leo's phone is shown"
@@ -395,7 +379,7 @@ async fn a_carer_calls_at_night(javascript: bool) {
     let ringing = browser
         .wait_for_text(&format!("#call-{registrar_phone}"), "Incoming call")
         .await;
-    assert!(ringing.contains("ringing"), "{ringing}");
+    assert!(ringing.contains("ringing"), "{registrar}: {ringing}");
     browser.press(&format!("#answer-{registrar_phone}")).await;
     browser
         .wait_for_text(
@@ -522,4 +506,100 @@ async fn a_carer_calls_at_night_leaves_a_typed_message_and_the_fallback_rung_wit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_javascript_off_a_call_works_by_forms_and_reloads() {
     a_carer_calls_at_night(false).await;
+}
+
+/// The page as a program sees it.
+async fn page_text(http: &reqwest::Client, address: &str) -> String {
+    let response = http.get(address).send().await.unwrap();
+    response.text().await.unwrap()
+}
+
+/// The page as a program sees it, once it contains `wanted`.
+async fn page_showing(http: &reqwest::Client, address: &str, wanted: &str) -> String {
+    let deadline = tokio::time::Instant::now() + browser::PATIENCE;
+    loop {
+        let html = page_text(http, address).await;
+        if html.contains(wanted) {
+            return html;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page never showed {wanted:?}:\n{html}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_call_reaches_the_real_voice_webhooks_which_refuse_anyone_else_and_a_caller_who_hangs_up_while_ringing_is_called_back()
+ {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let http = reqwest::Client::new();
+
+    // Someone who is not the demo's call provider cannot reach the voice
+    // webhooks: the demo holds the only token they accept.
+    let forged = http
+        .post(format!("{}/twilio/voice", demo.address))
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+        .form(&[
+            ("CallSid", "CA1"),
+            ("From", "+447700900821"),
+            ("To", "+447700900000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    // Friday 19:05 is still in hours on Cardiology Ward 7: Arthur's call
+    // rings the ward's team phone, whose rota entry takes calls.
+    let arthur = "447700900821";
+    let ward = "447700900101";
+    let called = http
+        .post(format!("{}/demo/call", demo.address))
+        .form(&[("from", format!("+{arthur}"))])
+        .send()
+        .await
+        .unwrap();
+    assert!(called.status().is_success(), "{}", called.status());
+    let html = page_showing(&http, &demo.address, "the heart team at Riverside Hospital").await;
+    assert!(
+        html.contains(&format!("id=\"answer-{ward}\"")),
+        "the ward's phone rings"
+    );
+    assert!(html.contains(&format!("id=\"hang-up-{arthur}\"")));
+
+    // Arthur gives up while it rings: nothing is dropped, a call-back concern is paged.
+    let hung_up = http
+        .post(format!("{}/demo/call/CADEMO00000001", demo.address))
+        .form(&[("act", "hang-up")])
+        .send()
+        .await
+        .unwrap();
+    assert!(hung_up.status().is_success());
+    let html = page_showing(&http, &demo.address, "Arthur, Cardiology Ward 7").await;
+    assert!(
+        !html.contains(&format!("id=\"answer-{ward}\"")),
+        "the ward's phone stops ringing"
+    );
+    page_showing(
+        &http,
+        &demo.address,
+        "phoned and reached nobody. Please call them back",
+    )
+    .await;
+
+    // A key on a call with no keypad is refused, and says so.
+    let late = http
+        .post(format!("{}/demo/call/CADEMO00000001", demo.address))
+        .form(&[("key", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        late.url().as_str().ends_with("/?done=call-over"),
+        "{}",
+        late.url()
+    );
+    demo.stop().await;
 }

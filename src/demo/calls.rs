@@ -446,7 +446,7 @@ impl DemoCalls {
             }
             let mut verbs = verbs.into_iter();
             let mut next = None;
-            while let Some(verb) = verbs.next() {
+            for verb in verbs.by_ref() {
                 match verb {
                     Verb::Say(words) => call.heard.push(Heard::Said(words)),
                     Verb::Gather {
@@ -500,14 +500,7 @@ impl DemoCalls {
                 // through; any other call ends, as Twilio ends it.
                 None => match &call.kind {
                     CallKind::Leg { parent, .. } => {
-                        let parent = parent.clone();
-                        call.state = CallState::Connected {
-                            with: parent.clone(),
-                        };
-                        call.heard.push(Heard::Line(
-                            "Connected: you are talking to the caller.".to_owned(),
-                        ));
-                        let leg = call.id.clone();
+                        let (parent, leg) = (parent.clone(), call.id.clone());
                         Self::connect(&mut calls, &parent, &leg);
                         Next::Wait
                     }
@@ -537,7 +530,16 @@ impl DemoCalls {
                 let id = id.to_owned();
                 tokio::spawn(async move {
                     this.clock.sleep_until(until).await;
-                    this.dial_over(&id, &ringing, "no-answer").await;
+                    // Rung out, unless someone answered and is hearing
+                    // the screen: then their key or hang-up decides.
+                    let answered = ringing.iter().any(|leg| {
+                        this.call(leg).is_some_and(|c| {
+                            !matches!(c.state, CallState::Ringing | CallState::Ended)
+                        })
+                    });
+                    if !answered {
+                        this.dial_over(&id, &ringing, "no-answer").await;
+                    }
                 });
             }
         }
@@ -546,22 +548,40 @@ impl DemoCalls {
     }
 
     /// A leg was put through: its caller is now talking to it, and the
-    /// other phones dialled stop ringing.
+    /// other phones dialled stop ringing; unless the caller has gone (hung
+    /// up, or moved on when the dial rang out).
     fn connect(calls: &mut Calls, parent: &str, leg: &str) {
-        let mut others = Vec::new();
-        if let Some(p) = calls.list.iter_mut().find(|c| c.id == parent) {
-            if let CallState::Dialling { legs, .. } = &p.state {
-                others = legs.iter().filter(|l| *l != leg).cloned().collect();
+        let waiting = calls.list.iter_mut().find(|c| {
+            c.id == parent
+                && matches!(&c.state, CallState::Dialling { legs } if legs.iter().any(|l| l == leg))
+        });
+        let Some(p) = waiting else {
+            if let Some(l) = calls.list.iter_mut().find(|c| c.id == leg) {
+                l.state = CallState::Ended;
+                l.heard
+                    .push(Heard::Line("The caller is no longer waiting.".to_owned()));
             }
-            p.state = CallState::Connected {
-                with: leg.to_owned(),
-            };
-            p.heard.push(Heard::Line(
-                "Connected: you are talking to the person on call.".to_owned(),
-            ));
-        }
-        for c in calls.list.iter_mut().filter(|c| others.contains(&c.id)) {
-            if c.state != CallState::Ended {
+            return;
+        };
+        let others: Vec<String> = match &p.state {
+            CallState::Dialling { legs } => legs.iter().filter(|l| *l != leg).cloned().collect(),
+            _ => Vec::new(),
+        };
+        p.state = CallState::Connected {
+            with: leg.to_owned(),
+        };
+        p.heard.push(Heard::Line(
+            "Connected: you are talking to the person on call.".to_owned(),
+        ));
+        for c in calls.list.iter_mut() {
+            if c.id == leg {
+                c.state = CallState::Connected {
+                    with: parent.to_owned(),
+                };
+                c.heard.push(Heard::Line(
+                    "Connected: you are talking to the caller.".to_owned(),
+                ));
+            } else if others.contains(&c.id) && c.state != CallState::Ended {
                 c.state = CallState::Ended;
                 c.heard
                     .push(Heard::Line("Someone else answered.".to_owned()));
@@ -650,7 +670,7 @@ impl DemoCalls {
                 match p.state {
                     // The talk is over: the caller's dial ends, completed.
                     CallState::Connected { with } if with == call.id => {
-                        self.dial_over(&parent, &[call.id.clone()], "completed")
+                        self.dial_over(&parent, std::slice::from_ref(&call.id), "completed")
                             .await;
                     }
                     // Every phone dialled is gone: the dial ends unanswered.
@@ -744,7 +764,7 @@ impl DemoCalls {
                     return Ok(());
                 }
                 let (action, transcribe) = (action.clone(), transcribe.clone());
-                let recording = format!("REDEMO{}", &id[6..]);
+                let recording = format!("REDEMO{}", id.trim_start_matches("CADEMO"));
                 let mut params = Self::params(&call);
                 // About as long as it takes to say: 2.5 words a second.
                 let seconds = (words.split_whitespace().count() * 2 / 5).max(1);
@@ -855,5 +875,54 @@ impl CallPlacer for Arc<DemoCalls> {
 
     fn name(&self) -> &'static str {
         "demo phones (nothing leaves this machine)"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twiml_is_read_as_xml_with_its_urls_unescaped_and_nested_words_kept() {
+        let verbs = parse(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<Response>
+  <Say voice="Polly.Amy" language="en-GB">You have reached the heart team.</Say>
+  <Dial action="http://n.test/twilio/voice/dial?who=carer&amp;level=1" timeout="20">
+    <Number url="http://n.test/twilio/voice/screen?call=CA1&amp;staff=chen-li">+447700900113</Number>
+  </Dial>
+  <Gather action="http://n.test/k"><Say>Press 1.</Say><Pause length="1"/></Gather>
+  <Record action="http://n.test/m" transcribeCallback="http://n.test/t"/>
+  <Redirect method="POST">http://n.test/no-message</Redirect>
+  <Hangup/>
+</Response>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            verbs,
+            vec![
+                Verb::Say("You have reached the heart team.".to_owned()),
+                Verb::Dial {
+                    action: "http://n.test/twilio/voice/dial?who=carer&level=1".to_owned(),
+                    timeout: 20,
+                    numbers: vec![(
+                        "+447700900113".to_owned(),
+                        Some("http://n.test/twilio/voice/screen?call=CA1&staff=chen-li".to_owned())
+                    )],
+                },
+                Verb::Gather {
+                    action: "http://n.test/k".to_owned(),
+                    verbs: vec![Verb::Say("Press 1.".to_owned())],
+                },
+                Verb::Record {
+                    action: "http://n.test/m".to_owned(),
+                    transcribe: Some("http://n.test/t".to_owned()),
+                },
+                Verb::Redirect("http://n.test/no-message".to_owned()),
+                Verb::Hangup,
+            ]
+        );
+        assert!(parse("<Say>no response</Say>").is_err());
+        assert!(parse("not xml").is_err());
     }
 }
