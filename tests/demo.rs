@@ -434,6 +434,27 @@ async fn a_carer_calls_at_night(javascript: bool) {
         .await;
     assert!(page.contains("left a voicemail"), "{page}");
 
+    // Behind its link, where a recording would be, the registrar reads
+    // Jess's words, marked as typed.
+    let link = browser
+        .attr_of(&format!("#texts-{registrar_phone} a"), "href")
+        .await;
+    let deadline = tokio::time::Instant::now() + browser::PATIENCE;
+    loop {
+        browser.goto(&link).await;
+        let main = browser.text_of("main").await;
+        if main.contains("(typed in the demo) Leo is wheezing again") {
+            assert!(main.contains("Listen to the voicemail"), "{main}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the link page never showed the typed message: {main}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    browser.goto(&demo.address).await;
+
     // Nobody accepts. The clock skips from deadline to deadline until the
     // fallback is paged and, two minutes later, rung.
     let (manager, manager_phone) = demo.fallback("childrens-assessment-unit", SUNDAY_NIGHT);
