@@ -498,6 +498,9 @@ async fn a_carer_calls_at_night(javascript: bool) {
         "the transcription, marked as typed: {heard}"
     );
     browser
+        .assert_accessible("the phones page with a keypad on a call")
+        .await;
+    browser
         .press(&format!("#keypad-{manager_phone} button[value='1']"))
         .await;
     browser
