@@ -32,6 +32,7 @@
         fresh.querySelectorAll("[data-live]").forEach(function (part) {
           var old = document.getElementById(part.id);
           if (old) {
+            keepTyping(old, part);
             old.replaceWith(part);
           }
         });
@@ -41,7 +42,7 @@
           keepTyping(phones, freshPhones);
           phones.replaceWith(freshPhones);
         }
-        document.querySelectorAll(".ng-texts").forEach(function (list) {
+        document.querySelectorAll(".ng-texts, .ng-heard").forEach(function (list) {
           list.scrollTop = list.scrollHeight;
         });
       })
@@ -99,7 +100,7 @@
       refresh();
     }
   });
-  document.querySelectorAll(".ng-texts").forEach(function (list) {
+  document.querySelectorAll(".ng-texts, .ng-heard").forEach(function (list) {
     list.scrollTop = list.scrollHeight;
   });
 })();

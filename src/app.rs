@@ -54,19 +54,21 @@ impl Application {
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
     ) -> anyhow::Result<Self> {
-        Self::build_listening(None, config, clock, store, sender).await
+        Self::build_listening(None, config, clock, store, sender, None).await
     }
 
     /// As [`Application::build_with`], on a listener already bound (the
     /// demo binds first, to put its address in its links).
+    /// The demo gives its own call placer too.
     pub async fn build_on(
         listener: TcpListener,
         config: &Config,
         clock: Arc<dyn Clock>,
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
+        calls: Option<Arc<dyn CallPlacer>>,
     ) -> anyhow::Result<Self> {
-        Self::build_listening(Some(listener), config, clock, store, sender).await
+        Self::build_listening(Some(listener), config, clock, store, sender, calls).await
     }
 
     /// Build on `listener`, or bind `config.listen` once everything else
@@ -78,6 +80,7 @@ impl Application {
         clock: Arc<dyn Clock>,
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
+        calls: Option<Arc<dyn CallPlacer>>,
     ) -> anyhow::Result<Self> {
         let rota = Arc::new(load_rota(config)?);
         let today = crate::calendar::wall_clock(clock.now()).date();
@@ -120,7 +123,10 @@ impl Application {
             Some(s) => s,
             None => sms_sender(config, &public_url)?,
         };
-        let calls = call_placer(config, &public_url)?;
+        let calls = match calls {
+            Some(c) => c,
+            None => call_placer(config, &public_url)?,
+        };
         let mut tokens = Vec::new();
         tokens.extend(config.twilio_auth_token.clone());
         tokens.extend(config.twilio_auth_token_previous.clone());
@@ -183,8 +189,12 @@ impl Application {
         })
     }
 
-    /// Serve the demo page and its routes too (`serve --demo` only).
+    /// Serve the demo page and its routes too (`serve --demo` only). The
+    /// webhooks then take the demo's own token, and only it: its calls
+    /// reach the voice webhooks signed as Twilio signs (a demo never has a
+    /// Twilio token: `crate::demo::refuse_real_providers`).
     pub fn with_demo(mut self, demo: Arc<crate::demo::Demo>) -> Self {
+        self.state.twilio_tokens = Arc::new(vec![demo.calls.webhook_token()]);
         self.state.demo = Some(demo);
         self
     }

@@ -67,6 +67,18 @@ impl RunningDemo {
         (person.name.clone(), number)
     }
 
+    /// The (name, phone id) of the trust's fallback for a service at `at`.
+    fn fallback(&self, service: &str, at: &str) -> (String, String) {
+        let ix = self.rota.service(service).unwrap();
+        let chain = self.rota.resolve(ix, parse_instant(at).unwrap());
+        let person = chain.fallback.on_call[0].person;
+        let number = person.sms_numbers()[0]
+            .as_str()
+            .trim_start_matches('+')
+            .to_owned();
+        (person.name.clone(), number)
+    }
+
     async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
@@ -314,29 +326,13 @@ async fn a_demo_on_a_store_it_was_given_before_enrols_nobody_twice() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("demo.db");
     let http = reqwest::Client::new();
-    let page = |address: String| {
-        let http = http.clone();
-        async move {
-            http.get(address)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
     let first = RunningDemo::start_with(FRIDAY_EVENING, Some(store.clone())).await;
-    let deadline = tokio::time::Instant::now() + browser::PATIENCE;
-    while !page(first.address.clone()).await.contains("Hello Leo") {
-        assert!(tokio::time::Instant::now() < deadline, "Leo is welcomed");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    page_showing(&http, &first.address, "Hello Leo").await;
     first.stop().await;
 
     let again = RunningDemo::start_with(FRIDAY_EVENING, Some(store)).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let html = page(again.address.clone()).await;
+    let html = page_text(&http, &again.address).await;
     assert!(
         html.contains("id=\"phone-447700900811\""),
         "Leo's phone is shown"
@@ -346,4 +342,288 @@ async fn a_demo_on_a_store_it_was_given_before_enrols_nobody_twice() {
         "not welcomed twice: not enrolled twice"
     );
     again.stop().await;
+}
+
+/// Jess Carter's phone: Leo's mother, his carer.
+const JESS: &str = "447700900812";
+const SUNDAY_NIGHT: &str = "2026-11-29T02:10";
+
+/// A carer calls at night: she hears the greeting; the registrar is rung,
+/// hears the screen and hangs up (busy with another child); nobody else
+/// answers, and she leaves a message (typed). The registrar is paged by
+/// text. Nobody accepts; the clock skips from deadline to deadline until
+/// the site duty manager (the trust's fallback) is paged and, as their
+/// rota entry says (`"voice after 2m"`), rung with the page; they press 1,
+/// and Jess is told who has it.
+async fn a_carer_calls_at_night(javascript: bool) {
+    let demo = RunningDemo::start(SUNDAY_NIGHT).await;
+    let (registrar, registrar_phone) = demo.on_call("childrens-assessment-unit", SUNDAY_NIGHT, 1);
+    let browser = Browser::start(1280, 900, javascript).await;
+    browser.goto(&demo.address).await;
+    browser
+        .wait_for_text(&format!("#texts-{JESS}"), "Hello Jess")
+        .await;
+
+    // 02:10: Jess calls the number she was given.
+    browser.press(&format!("#call-from-{JESS}")).await;
+    let heard = browser
+        .wait_for_text(&format!("#call-{JESS}"), "putting you through")
+        .await;
+    let emergency = heard.find("hang up now and dial 999").expect(&heard);
+    let service = heard
+        .find("You have reached the children's team at Riverside Hospital")
+        .expect(&heard);
+    assert!(emergency < service, "999 comes first: {heard}");
+
+    // The registrar's phone rings, screened: only a key would put Jess through.
+    let ringing = browser
+        .wait_for_text(&format!("#call-{registrar_phone}"), "Incoming call")
+        .await;
+    assert!(ringing.contains("ringing"), "{registrar}: {ringing}");
+    browser.press(&format!("#answer-{registrar_phone}")).await;
+    browser
+        .wait_for_text(
+            &format!("#call-{registrar_phone}"),
+            "A carer of a patient of Children's assessment unit is calling through Nightingale. Press 1 to take the call.",
+        )
+        .await;
+    // They are busy with another patient: they hang up without a key.
+    browser.press(&format!("#hang-up-{registrar_phone}")).await;
+    browser
+        .wait_for_text(
+            &format!("#call-{JESS}"),
+            "We are still trying to reach someone",
+        )
+        .await;
+
+    // Nobody else answers; the clock moves on past the longest a caller
+    // waits, and Jess is asked for a message.
+    browser.press("button[value='10m']").await;
+    browser
+        .wait_for_text(
+            &format!("#call-{JESS}"),
+            "Please leave a message after the tone",
+        )
+        .await;
+    browser
+        .wait_for_text(&format!("#call-{JESS}"), "Recording your message")
+        .await;
+    browser
+        .assert_accessible("the phones page with a call in progress")
+        .await;
+    browser
+        .type_and_press(
+            &format!("#words-{JESS}"),
+            "Leo is wheezing again and the new inhaler is not helping",
+            &format!("#leave-{JESS}"),
+        )
+        .await;
+    let heard = browser
+        .wait_for_text(&format!("#call-{JESS}"), "We have your message")
+        .await;
+    assert!(heard.contains("Call ended"), "{heard}");
+    assert!(
+        heard.contains("typed in the demo"),
+        "the typed words are marked as typed: {heard}"
+    );
+
+    // The registrar's phone shows the page: a voicemail (its words follow
+    // with the transcription, which a page does not wait for).
+    let page = browser
+        .wait_for_text(&format!("#texts-{registrar_phone}"), "Reply A")
+        .await;
+    assert!(page.contains("left a voicemail"), "{page}");
+
+    // Behind its link, where a recording would be, the registrar reads
+    // Jess's words, marked as typed.
+    let link = browser
+        .attr_of(&format!("#texts-{registrar_phone} a"), "href")
+        .await;
+    let deadline = tokio::time::Instant::now() + browser::PATIENCE;
+    loop {
+        browser.goto(&link).await;
+        let main = browser.text_of("main").await;
+        if main.contains("(typed in the demo) Leo is wheezing again") {
+            assert!(main.contains("Listen to the voicemail"), "{main}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the link page never showed the typed message: {main}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    browser.goto(&demo.address).await;
+
+    // Nobody accepts. The clock skips from deadline to deadline until the
+    // fallback is paged and, two minutes later, rung.
+    let (manager, manager_phone) = demo.fallback("childrens-assessment-unit", SUNDAY_NIGHT);
+    let deadline = tokio::time::Instant::now() + browser::PATIENCE * 3;
+    loop {
+        let html = browser.client.source().await.unwrap();
+        if html.contains(&format!("id=\"answer-{manager_phone}\"")) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{manager} is never rung with the page"
+        );
+        browser.press("button[value='next']").await;
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        if !browser.javascript {
+            browser.goto(&demo.address).await;
+        }
+    }
+    let ringing = browser
+        .wait_for_text(
+            &format!("#call-{manager_phone}"),
+            "Incoming call from +447700900000 (Nightingale).",
+        )
+        .await;
+    assert!(ringing.contains("ringing"), "{ringing}");
+    browser.press(&format!("#answer-{manager_phone}")).await;
+    let heard = browser
+        .wait_for_text(
+            &format!("#call-{manager_phone}"),
+            "Press 1 to accept, 2 to pass, or star to hear this again.",
+        )
+        .await;
+    assert!(
+        heard.contains("This is Nightingale, with a page for Children's assessment unit."),
+        "{heard}"
+    );
+    assert!(heard.contains("left a voicemail"), "{heard}");
+    assert!(
+        heard.contains("(typed in the demo) Leo is wheezing again"),
+        "the transcription, marked as typed: {heard}"
+    );
+    browser
+        .assert_accessible("the phones page with a keypad on a call")
+        .await;
+    browser
+        .press(&format!("#keypad-{manager_phone} button[value='1']"))
+        .await;
+    browser
+        .wait_for_text(
+            &format!("#call-{manager_phone}"),
+            "You are accepting this concern",
+        )
+        .await;
+    browser.press(&format!("#hang-up-{manager_phone}")).await;
+
+    // Jess's phone shows who has it.
+    let jess = browser
+        .wait_for_text(&format!("#texts-{JESS}"), &manager)
+        .await;
+    assert!(jess.contains("has the message"), "{jess}");
+    browser.wait_for_text("#timelines", "accepted").await;
+    browser.close().await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carer_calls_at_night_leaves_a_typed_message_and_the_fallback_rung_with_the_page_accepts_by_key()
+ {
+    a_carer_calls_at_night(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_javascript_off_a_call_works_by_forms_and_reloads() {
+    a_carer_calls_at_night(false).await;
+}
+
+/// The page as a program sees it.
+async fn page_text(http: &reqwest::Client, address: &str) -> String {
+    let response = http.get(address).send().await.unwrap();
+    response.text().await.unwrap()
+}
+
+/// The page as a program sees it, once it contains `wanted`.
+async fn page_showing(http: &reqwest::Client, address: &str, wanted: &str) -> String {
+    let deadline = tokio::time::Instant::now() + browser::PATIENCE;
+    loop {
+        let html = page_text(http, address).await;
+        if html.contains(wanted) {
+            return html;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page never showed {wanted:?}:\n{html}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_call_reaches_the_real_voice_webhooks_which_refuse_anyone_else_and_a_caller_who_hangs_up_while_ringing_is_called_back()
+ {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let http = reqwest::Client::new();
+
+    // Someone who is not the demo's call provider cannot reach the voice
+    // webhooks: the demo holds the only token they accept.
+    let forged = http
+        .post(format!("{}/twilio/voice", demo.address))
+        .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+        .form(&[
+            ("CallSid", "CA1"),
+            ("From", "+447700900821"),
+            ("To", "+447700900000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    // Friday 19:05 is still in hours on Cardiology Ward 7: Arthur's call
+    // rings the ward's team phone, whose rota entry takes calls.
+    let arthur = "447700900821";
+    let ward = "447700900101";
+    let called = http
+        .post(format!("{}/demo/call", demo.address))
+        .form(&[("from", format!("+{arthur}"))])
+        .send()
+        .await
+        .unwrap();
+    assert!(called.status().is_success(), "{}", called.status());
+    let html = page_showing(&http, &demo.address, "the heart team at Riverside Hospital").await;
+    assert!(
+        html.contains(&format!("id=\"answer-{ward}\"")),
+        "the ward's phone rings"
+    );
+    assert!(html.contains(&format!("id=\"hang-up-{arthur}\"")));
+
+    // Arthur gives up while it rings: nothing is dropped, a call-back concern is paged.
+    let hung_up = http
+        .post(format!("{}/demo/call/CADEMO00000001", demo.address))
+        .form(&[("act", "hang-up")])
+        .send()
+        .await
+        .unwrap();
+    assert!(hung_up.status().is_success());
+    let html = page_showing(&http, &demo.address, "Arthur, Cardiology Ward 7").await;
+    assert!(
+        !html.contains(&format!("id=\"answer-{ward}\"")),
+        "the ward's phone stops ringing"
+    );
+    page_showing(
+        &http,
+        &demo.address,
+        "phoned and reached nobody. Please call them back",
+    )
+    .await;
+
+    // A key on a call with no keypad is refused, and says so.
+    let late = http
+        .post(format!("{}/demo/call/CADEMO00000001", demo.address))
+        .form(&[("key", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        late.url().as_str().ends_with("/?done=call-over"),
+        "{}",
+        late.url()
+    );
+    demo.stop().await;
 }

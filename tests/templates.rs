@@ -369,6 +369,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         let common = json!({
             "trust": s.trust, "our_number": "+447700900000", "chains": chains, "services": services,
             "numbers": "+447700900801 +447700900802 +447700900303", "version": 7,
+            "keys": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"],
         });
         let mut start = common.clone();
         start["now"] = json!("Friday 27 November 2026, 19:05");
@@ -390,10 +391,63 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         }]);
         // Every notice a form's redirect can bring (src/http/demo.rs).
         let mut seen = vec![start, night.clone()];
-        for code in ["empty", "long", "unknown-phone", "name", "full", "busy"] {
+        for code in [
+            "empty",
+            "long",
+            "unknown-phone",
+            "name",
+            "full",
+            "busy",
+            "call-over",
+        ] {
             let mut after = night.clone();
             after["notice"] = json!({"code": code, "error": true});
             seen.push(after);
+        }
+        // Calls on the phones (src/demo/calls.rs), at each step: the
+        // carer's call at the keypad, then recording, then ended; the
+        // clinician's phone ringing, then talking, then at the keypad.
+        let said = |t: &str| json!({"kind": "said", "text": t});
+        let line = |t: &str| json!({"kind": "line", "text": t});
+        let greeting = [
+            line("Calling +447700900000…"),
+            said("If this is an emergency, hang up now and dial 999."),
+            said(&format!("You have reached {}.", s.service.patient_name)),
+        ];
+        let carer_calls = [
+            ("keypad", vec![said("Press 1 to take the call.")]),
+            ("dialling", vec![line("Ringing…")]),
+            ("waiting", vec![]),
+            (
+                "recording",
+                vec![
+                    said(
+                        "Nobody can come to the phone just now. Please leave a message after the tone.",
+                    ),
+                    line("Beep: recording your message."),
+                ],
+            ),
+            (
+                "ended",
+                vec![
+                    json!({"kind": "typed", "text": MESSAGE}),
+                    json!({"kind": "pressed", "text": "1"}),
+                    line("Call ended."),
+                ],
+            ),
+        ];
+        let clinician_calls = ["ringing", "connected", "keypad"];
+        for ((state, more), theirs) in carer_calls.into_iter().zip(clinician_calls.iter().cycle()) {
+            let mut during = night.clone();
+            let mut heard = greeting.to_vec();
+            heard.extend(more);
+            during["phones"][1]["call"] =
+                json!({"id": "CADEMO00000001", "incoming": false, "state": state, "heard": heard});
+            during["phones"][2]["call"] = json!({"id": "CADEMO00000002", "incoming": true, "state": theirs, "heard": [
+                line("Incoming call from +447700900000 (Nightingale)."),
+                said(&format!("This is Nightingale, with a page for {}. Margaret says: {MESSAGE}", s.service.name)),
+            ]});
+            seen.push(during);
         }
         seen
     }),

@@ -7,6 +7,9 @@
 //! - the SMS provider is [`DemoPhones`], which puts each text in a phone
 //!   on the demo page, and whose phones send texts through the same
 //!   intake a signed Twilio webhook reaches;
+//! - the voice provider is [`DemoCalls`], both ways: a phone's call plays
+//!   the real voice webhooks' TwiML in the phone as text, with a keypad,
+//!   and a call page rings the clinician's phone;
 //! - the clock is a [`DemoClock`], real time that a viewer can move on,
 //!   so escalation can be watched without waiting.
 //!
@@ -18,13 +21,14 @@
 //! The page itself is `crate::http::demo`; without `--demo` none of its
 //! routes exist.
 //!
-//! Voice and email join here when they are built (ADR 11): a demo calls
-//! provider beside [`DemoPhones`], where the Twilio voice client sits, and
-//! a demo mailbox where SMTP sits, each shown on the same page.
+//! Email joins here when it is built (ADR 11): a demo mailbox where SMTP
+//! sits, shown on the same page.
 
+mod calls;
 mod clock;
 mod phones;
 
+pub use calls::{Act, Call, CallKind, CallState, DemoCalls, Heard, Refused, TYPED};
 pub use clock::DemoClock;
 pub use phones::{DemoPhones, Direction, Text};
 
@@ -106,6 +110,8 @@ pub struct Demo {
     pub clock: DemoClock,
     /// The simulated phones (the SMS provider).
     pub phones: Arc<DemoPhones>,
+    /// Their calls (the voice provider, both ways).
+    pub calls: Arc<DemoCalls>,
     enrolled: Mutex<Vec<Enrolment>>,
     stopping: tokio::sync::watch::Sender<bool>,
     reset: tokio::sync::watch::Sender<bool>,
@@ -149,11 +155,12 @@ pub struct Phone {
 }
 
 impl Demo {
-    /// A demo on this clock, with these phones.
-    pub fn new(clock: DemoClock, phones: Arc<DemoPhones>) -> Self {
+    /// A demo on this clock, with these phones and calls.
+    pub fn new(clock: DemoClock, phones: Arc<DemoPhones>, calls: Arc<DemoCalls>) -> Self {
         Self {
             clock,
             phones,
+            calls,
             enrolled: Mutex::default(),
             stopping: tokio::sync::watch::Sender::new(false),
             reset: tokio::sync::watch::Sender::new(false),
@@ -321,7 +328,11 @@ impl Demo {
                 });
             }
         }
-        for number in self.phones.numbers() {
+        let mut numbers = self.phones.numbers();
+        numbers.extend(self.calls.numbers());
+        numbers.sort();
+        numbers.dedup();
+        for number in numbers {
             if only.is_some() || phones.iter().any(|p| p.number == number) {
                 continue;
             }
@@ -586,13 +597,26 @@ async fn build_on(
     let store = crate::store::open(&config.store)?;
     let clock = DemoClock::starting_at(options.start.unwrap_or_else(chrono::Utc::now));
     let phones = Arc::new(DemoPhones::new(Arc::new(clock.clone())));
+    let calls = Arc::new(DemoCalls::new(
+        Arc::new(clock.clone()),
+        Arc::clone(&phones),
+        &format!("http://{}", reachable(bound)),
+        &config.public_url,
+    )?);
     let demo = Arc::new(Demo {
         _store: (serve_lock, temporary),
-        ..Demo::new(clock.clone(), Arc::clone(&phones))
+        ..Demo::new(clock.clone(), Arc::clone(&phones), Arc::clone(&calls))
     });
-    let app = Application::build_on(listener, &config, Arc::new(clock), store, Some(phones))
-        .await?
-        .with_demo(Arc::clone(&demo));
+    let app = Application::build_on(
+        listener,
+        &config,
+        Arc::new(clock),
+        store,
+        Some(phones),
+        Some(Arc::new(calls)),
+    )
+    .await?
+    .with_demo(Arc::clone(&demo));
     demo.enrol_seeds(app.operations()).await?;
     tracing::warn!(
         url = %config.public_url,

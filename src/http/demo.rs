@@ -6,6 +6,11 @@
 //! - `POST /demo/text`: a text typed on a phone. It goes through the same
 //!   intake a signed Twilio webhook reaches: stored as an inbound SMS, the
 //!   engine woken.
+//! - `POST /demo/call`: a phone calls Nightingale's number; `POST
+//!   /demo/call/{id}`: answer, decline, a key, a message (typed), hang up.
+//!   The demo's call provider plays Twilio's part: each goes to the real
+//!   voice webhooks, signed, and the TwiML they answer shows in the phone
+//!   (`crate::demo::DemoCalls`). Each is answered once Nightingale has.
 //! - `POST /demo/clock`: move the demo clock on (`next`, `10m`, `friday`).
 //! - `POST /demo/enrol`: enrol a new demo patient.
 //! - `POST /demo/reset`: start the demo afresh (see `crate::demo::serve_on`).
@@ -44,6 +49,8 @@ const MAX_TEXT: usize = 1600;
 pub fn router() -> Router<AppState> {
     let forms = Router::new()
         .route("/demo/text", post(text))
+        .route("/demo/call", post(call))
+        .route("/demo/call/{id}", post(call_act))
         .route("/demo/clock", post(clock))
         .route("/demo/enrol", post(enrol))
         .route("/demo/reset", post(reset))
@@ -93,7 +100,7 @@ struct PageQuery {
 fn notice(done: &str) -> Option<minijinja::Value> {
     let error = match done {
         "no-deadline" => false,
-        "empty" | "long" | "unknown-phone" | "name" | "full" | "busy" => true,
+        "empty" | "long" | "unknown-phone" | "name" | "full" | "busy" | "call-over" => true,
         _ => return None,
     };
     Some(minijinja::context! { code => done, error })
@@ -139,6 +146,39 @@ fn parts(body: &str) -> Vec<minijinja::Value> {
     parts
 }
 
+/// A call as its phone shows it.
+fn call_view(call: &crate::demo::Call) -> minijinja::Value {
+    use crate::demo::{CallState, Heard};
+    let heard: Vec<_> = call
+        .heard
+        .iter()
+        .map(|h| {
+            let (kind, text) = match h {
+                Heard::Said(t) => ("said", t),
+                Heard::Pressed(t) => ("pressed", t),
+                Heard::Typed(t) => ("typed", t),
+                Heard::Line(t) => ("line", t),
+            };
+            minijinja::context! { kind, text }
+        })
+        .collect();
+    let state = match call.state {
+        CallState::Ringing => "ringing",
+        CallState::Waiting => "waiting",
+        CallState::Keypad { .. } => "keypad",
+        CallState::Recording { .. } => "recording",
+        CallState::Dialling { .. } => "dialling",
+        CallState::Connected { .. } => "connected",
+        CallState::Ended => "ended",
+    };
+    minijinja::context! {
+        id => call.id.clone(),
+        incoming => call.incoming(),
+        heard,
+        state,
+    }
+}
+
 async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
     let demo = demo(&state);
     // Read first: a change while the page is put together makes the page's
@@ -169,7 +209,8 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
                 })
                 .collect();
             let id = p.number.trim_start_matches('+').to_owned();
-            minijinja::context! { id, number => p.number, name => p.name, about => p.about, texts }
+            let call = demo.calls.call_on(&p.number).map(|c| call_view(&c));
+            minijinja::context! { id, number => p.number, name => p.name, about => p.about, texts, call }
         })
         .collect();
     let chains: Vec<_> = (0..rota.services().len() as u32)
@@ -252,6 +293,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
             services,
             version,
             our_number => crate::demo::OUR_NUMBER,
+            keys => ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"],
         },
     );
     match html {
@@ -320,16 +362,81 @@ async fn text(State(state): State<AppState>, Form(form): Form<TextForm>) -> Resp
         received_at: now,
     };
     match state.ops.record_inbound(item).await {
-        Ok(_) => Redirect::to(&format!(
-            "/#phone-{}",
-            from.as_str().trim_start_matches('+')
-        ))
-        .into_response(),
+        Ok(_) => to_phone(from.as_str()),
         Err(e) => {
             tracing::error!(error = %e, "demo text not stored");
             back("busy")
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct CallForm {
+    from: String,
+}
+
+/// A phone on the page calls Nightingale's number.
+async fn call(State(state): State<AppState>, Form(form): Form<CallForm>) -> Response {
+    let demo = demo(&state);
+    let Ok(from) = PhoneNumber::parse(&form.from) else {
+        return back("unknown-phone");
+    };
+    if !demo.is_on_page(&state.rota, state.clock.now(), from.as_str()) {
+        return back("unknown-phone");
+    }
+    match demo.calls.call_us(from.as_str()).await {
+        Ok(_) => to_phone(from.as_str()),
+        Err(_) => back("call-over"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CallActForm {
+    /// `answer`, `decline`, `message` or `hang-up`.
+    #[serde(default)]
+    act: String,
+    /// A key pressed on the keypad.
+    #[serde(default)]
+    key: Option<String>,
+    /// The message, typed.
+    #[serde(default)]
+    words: String,
+}
+
+/// A viewer answers, declines, presses a key, leaves a message or hangs up.
+async fn call_act(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<CallActForm>,
+) -> Response {
+    use crate::demo::Act;
+    let demo = demo(&state);
+    let act = match (form.key, form.act.as_str()) {
+        (Some(key), _)
+            if key.len() == 1
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '*' || c == '#') =>
+        {
+            Act::Key(key)
+        }
+        (_, "answer") => Act::Answer,
+        (_, "decline") => Act::Decline,
+        (_, "hang-up") => Act::HangUp,
+        (_, "message") if form.words.chars().count() <= MAX_TEXT => Act::Message(form.words),
+        (_, "message") => return back("long"),
+        _ => return (StatusCode::BAD_REQUEST, "Choose what to do on the call.").into_response(),
+    };
+    let phone = demo.calls.call_on_id(&id);
+    match (demo.calls.act(&id, act).await, phone) {
+        (Ok(()), Some(phone)) => to_phone(&phone),
+        _ => back("call-over"),
+    }
+}
+
+/// Back to the page, at this phone.
+fn to_phone(number: &str) -> Response {
+    Redirect::to(&format!("/#phone-{}", number.trim_start_matches('+'))).into_response()
 }
 
 #[derive(Debug, Deserialize)]

@@ -54,7 +54,8 @@ pub struct AppState {
     pub links: LinkSigner,
     /// `NIGHTINGALE_PUBLIC_URL`, without a trailing slash: what Twilio signs.
     pub public_url: String,
-    /// Twilio auth tokens accepted for webhook signatures (current, then previous).
+    /// Twilio auth tokens accepted for webhook signatures (current, then
+    /// previous); under `serve --demo`, the demo's own token alone.
     pub twilio_tokens: Arc<Vec<SecretString>>,
     /// Fetches the recordings of callers' messages for the page's link.
     pub calls: Arc<dyn crate::channels::CallPlacer>,

@@ -179,7 +179,7 @@ impl Browser {
     /// Type `text` into the box `input` and press `button`.
     pub async fn type_and_press(&self, input: &str, text: &str, button: &str) {
         self.find(input).await.send_keys(text).await.unwrap();
-        self.find(button).await.click().await.unwrap();
+        self.press(button).await;
     }
 
     /// Type `words` into the phone with this id and send them.
@@ -188,9 +188,18 @@ impl Browser {
             .await;
     }
 
-    /// Press the button (or follow the link) `css` finds.
+    /// Press the button (or follow the link) `css` finds, found afresh if
+    /// live updates replaced it just as it was pressed.
     pub async fn press(&self, css: &str) {
-        self.find(css).await.click().await.unwrap();
+        let mut last = String::new();
+        for _ in 0..20 {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} could not be pressed: {last}")
     }
 
     /// The text of `css` once it contains `wanted`: the page updates itself
