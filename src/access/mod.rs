@@ -22,6 +22,8 @@
 //! - **Calendar feeds** are reached by a random token in their URL, kept as
 //!   a hash, revocable and made again at will.
 
+pub mod shifts;
+
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
