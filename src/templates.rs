@@ -65,6 +65,8 @@ pub const REQUIRED: &[&str] = &[
     "web/staff/home.html",
     "web/staff/services.html",
     "web/staff/service.html",
+    "web/staff/shifts.html",
+    "web/staff/calendar.html",
 ];
 
 /// The loaded templates.

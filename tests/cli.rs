@@ -163,8 +163,16 @@ fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
 fn rota_check_reports_a_manager_who_is_not_in_people_toml() {
     let dir = copy_of_demo();
     for (file, from, to) in [
-        ("services.toml", "managers = [\"wendy-clarke\"]", "managers = [\"wendy-clark\"]"),
-        ("trust.toml", "managers = [\"tara-singh\"]", "managers = [\"tara-singh\", \"nobody-at-all\"]"),
+        (
+            "services.toml",
+            "managers = [\"wendy-clarke\"]",
+            "managers = [\"wendy-clark\"]",
+        ),
+        (
+            "trust.toml",
+            "managers = [\"tara-singh\"]",
+            "managers = [\"tara-singh\", \"nobody-at-all\"]",
+        ),
     ] {
         let path = dir.path().join(file);
         let text = std::fs::read_to_string(&path).unwrap();
@@ -184,7 +192,10 @@ fn rota_check_reports_a_manager_who_is_not_in_people_toml() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("error: {}:7: no person \"nobody-at-all\"", trust.display())),
+        text.contains(&format!(
+            "error: {}:7: no person \"nobody-at-all\"",
+            trust.display()
+        )),
         "{text}"
     );
 }

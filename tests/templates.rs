@@ -445,6 +445,28 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             json!({"staff": staff(s, true), "nav": "services", "services": [{"id": s.service.id.as_str(), "name": s.service.name}]}),
         ]
     }),
+    ("web/staff/shifts.html", |s| {
+        let shift = |holidays: Value| {
+            json!({"title": format!("{}, level 1 (out of hours)", s.service.name),
+            "from": "Fri 27 Nov 20:00", "until": "Sat 28 Nov 08:00", "via": "Cardiology registrar on call", "bank_holidays": holidays})
+        };
+        vec![
+            json!({"staff": staff(s, false), "nav": "shifts", "days": 28, "until": "Fri 25 Dec 19:05",
+                   "shifts": [shift(json!([])), shift(json!(["Christmas Day (Fri 25 Dec)"]))]}),
+            json!({"staff": staff(s, false), "nav": "shifts", "days": 28, "until": "Fri 25 Dec 19:05", "shifts": []}),
+        ]
+    }),
+    ("web/staff/calendar.html", |s| {
+        let url = "https://nightingale.riverside-nhs.example/calendar/6yurU8fu1mO3L_jqyFCtSImO3RpTM_7oA7e4wh4WbCw.ics";
+        let webcal = url.replace("https://", "webcal://");
+        vec![
+            json!({"staff": staff(s, false), "nav": "shifts", "made": null, "url": null, "webcal": null, "notice": null}),
+            json!({"staff": staff(s, false), "nav": "shifts", "made": "Fri 27 Nov 19:05", "url": url, "webcal": webcal, "notice": null}),
+            json!({"staff": staff(s, false), "nav": "shifts", "made": "Fri 27 Nov 19:05", "url": null, "webcal": null, "notice": null}),
+            json!({"staff": staff(s, false), "nav": "shifts", "made": null, "url": null, "webcal": null,
+                   "notice": "Your calendar link no longer works. Calendars that subscribed to it stop updating."}),
+        ]
+    }),
     ("web/staff/service.html", |s| {
         vec![
             json!({"staff": staff(s, true), "nav": "services", "service": {"id": s.service.id.as_str(), "name": s.service.name},

@@ -22,6 +22,7 @@
 //! - **Calendar feeds** are reached by a random token in their URL, kept as
 //!   a hash, revocable and made again at will.
 
+pub mod ical;
 pub mod shifts;
 
 use std::collections::BTreeSet;

@@ -57,7 +57,11 @@ impl Shift {
             Some(level) => format!(
                 "{}, level {level} ({})",
                 self.service_name,
-                if self.in_hours { "in hours" } else { "out of hours" }
+                if self.in_hours {
+                    "in hours"
+                } else {
+                    "out of hours"
+                }
             ),
             None => format!("{} for every service", self.service_name),
         }
@@ -101,16 +105,24 @@ pub fn shifts_of(rota: &Rota, person: &Id, from: Instant, until: Instant) -> Vec
                     now_on.push((Some(i + 1), via));
                 }
             }
-            extend(&mut open, &mut shifts, &now_on, chain.period.in_hours, t, next, |level, via| Shift {
-                service: Some(service.id.clone()),
-                service_name: service.name.clone(),
-                level,
-                in_hours: chain.period.in_hours,
-                via,
-                from: t,
-                until: next,
-                bank_holidays: Vec::new(),
-            });
+            extend(
+                &mut open,
+                &mut shifts,
+                &now_on,
+                chain.period.in_hours,
+                t,
+                next,
+                |level, via| Shift {
+                    service: Some(service.id.clone()),
+                    service_name: service.name.clone(),
+                    level,
+                    in_hours: chain.period.in_hours,
+                    via,
+                    from: t,
+                    until: next,
+                    bank_holidays: Vec::new(),
+                },
+            );
             t = next;
         }
         shifts.append(&mut open);
@@ -127,16 +139,24 @@ pub fn shifts_of(rota: &Rota, person: &Id, from: Instant, until: Instant) -> Vec
             .filter(|o| &o.person.id == person)
             .map(|o| (None, via(&o.via)))
             .collect();
-        extend(&mut open, &mut shifts, &now_on, false, t, next, |level, via| Shift {
-            service: None,
-            service_name: "Trust-wide fallback".to_owned(),
-            level,
-            in_hours: false,
-            via,
-            from: t,
-            until: next,
-            bank_holidays: Vec::new(),
-        });
+        extend(
+            &mut open,
+            &mut shifts,
+            &now_on,
+            false,
+            t,
+            next,
+            |level, via| Shift {
+                service: None,
+                service_name: "Trust-wide fallback".to_owned(),
+                level,
+                in_hours: false,
+                via,
+                from: t,
+                until: next,
+                bank_holidays: Vec::new(),
+            },
+        );
         t = next;
     }
     shifts.append(&mut open);
@@ -145,10 +165,14 @@ pub fn shifts_of(rota: &Rota, person: &Id, from: Instant, until: Instant) -> Vec
             .service
             .as_ref()
             .and_then(|s| rota.service(s.as_str()))
-            .map_or(Division::EnglandAndWales, |ix| rota.services()[ix as usize].division);
+            .map_or(Division::EnglandAndWales, |ix| {
+                rota.services()[ix as usize].division
+            });
         shift.bank_holidays = holidays_in(rota, division, shift.from, shift.until);
     }
-    shifts.sort_by(|a, b| (a.from, &a.service_name, a.level).cmp(&(b.from, &b.service_name, b.level)));
+    shifts.sort_by(|a, b| {
+        (a.from, &a.service_name, a.level).cmp(&(b.from, &b.service_name, b.level))
+    });
     shifts
 }
 
@@ -175,7 +199,9 @@ fn extend(
     for mut shift in open.drain(..) {
         let continues = shift.until == t
             && shift.in_hours == in_hours
-            && now_on.iter().any(|(l, v)| *l == shift.level && *v == shift.via);
+            && now_on
+                .iter()
+                .any(|(l, v)| *l == shift.level && *v == shift.via);
         if continues {
             shift.until = next;
             still.push(shift);
@@ -192,7 +218,12 @@ fn extend(
 }
 
 /// The bank holidays of `division` on the local dates `[from, until)` touches.
-fn holidays_in(rota: &Rota, division: Division, from: Instant, until: Instant) -> Vec<(NaiveDate, String)> {
+fn holidays_in(
+    rota: &Rota,
+    division: Division,
+    from: Instant,
+    until: Instant,
+) -> Vec<(NaiveDate, String)> {
     let first = wall_clock(from).date();
     // The end is exclusive: a shift ending at midnight does not touch that day.
     let last = wall_clock(until - chrono::TimeDelta::seconds(1)).date();

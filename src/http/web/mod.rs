@@ -17,6 +17,7 @@
 //!
 //! Other areas add their routes with one `.merge(...)` in [`router`].
 
+mod shifts;
 mod sign_in;
 
 use axum::Router;
@@ -92,6 +93,7 @@ impl WebConfig {
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(sign_in::router())
+        .merge(shifts::router())
         .route("/staff", get(home))
         .route("/staff/services", get(services))
         .route("/staff/services/{service}", get(service))
