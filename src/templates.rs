@@ -67,6 +67,10 @@ pub const REQUIRED: &[&str] = &[
     "web/staff/service.html",
     "web/staff/shifts.html",
     "web/staff/calendar.html",
+    "web/staff/concerns.html",
+    "web/staff/concern.html",
+    "pages/concern_details.html",
+    "pages/concern_timeline.html",
 ];
 
 /// The loaded templates.

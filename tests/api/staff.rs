@@ -443,3 +443,109 @@ async fn a_private_calendar_feed_of_her_shifts_parses_and_can_be_stopped() {
     let page = registrar.page("/staff/calendar").await.1;
     assert!(page.contains("You have no calendar link"), "{page}");
 }
+
+#[tokio::test]
+async fn the_registrar_paged_tonight_accepts_from_my_concerns_and_resolves_it_there() {
+    use crate::support::nightingale::MARGARET;
+    let app = TestApp::spawn("2026-11-27T21:00").await;
+    let (registrar_name, registrar_phone) = on_call("cardiology-ward-7", "2026-11-27T21:00", 1);
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.text(MARGARET, "My ankles are more swollen tonight")
+        .await;
+    app.settle().await;
+    let page = app
+        .twilio
+        .messages_to(&registrar_phone)
+        .into_iter()
+        .find(|m| m.body.contains("/c/"))
+        .expect("the registrar was paged");
+    let concern = TestApp::concern_id_in(&page);
+
+    let registrar = app.sign_in(&registrar_phone).await;
+    let (status, list) = registrar.page("/staff/concerns").await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list.contains("Margaret Evans"), "{list}");
+    assert!(list.contains("Waiting for someone to accept"), "{list}");
+    let (status, shown) = registrar.page(&format!("/staff/concerns/{concern}")).await;
+    assert_eq!(status, 200, "{shown}");
+    assert!(
+        shown.contains("My ankles are more swollen tonight"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("admitted with cellulitis"),
+        "the page link's context: {shown}"
+    );
+
+    // Without the session's token the accept is refused, and nothing happens.
+    let forged = registrar
+        .post_raw(
+            &format!("/staff/concerns/{concern}"),
+            &[("action", "accept")],
+            &[],
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+    app.settle().await;
+    assert_eq!(app.concern(&concern).await["status"], "open");
+
+    let accepted = registrar
+        .post(
+            &format!("/staff/concerns/{concern}"),
+            &[("action", "accept")],
+        )
+        .await;
+    assert_eq!(accepted.status(), 303);
+    app.settle().await;
+    let view = app.concern(&concern).await;
+    assert_eq!(view["status"], "accepted");
+    assert_eq!(view["accepted_by"]["name"], registrar_name.as_str());
+    assert!(
+        app.twilio.messages_to(MARGARET).iter().any(|m| m
+            .body
+            .contains(registrar_name.split_whitespace().next().unwrap())),
+        "Margaret is told who has it, as when the page link is used"
+    );
+    assert!(
+        registrar
+            .page("/staff/concerns")
+            .await
+            .1
+            .contains("You have it")
+    );
+
+    let resolved = registrar
+        .post(
+            &format!("/staff/concerns/{concern}"),
+            &[
+                ("action", "resolve"),
+                ("note", "Advised to raise legs; GP review tomorrow"),
+            ],
+        )
+        .await;
+    assert_eq!(resolved.status(), 303);
+    app.settle().await;
+    let view = app.concern(&concern).await;
+    assert_eq!(view["status"], "resolved");
+    assert_eq!(view["resolved_by"]["name"], registrar_name.as_str());
+    let (_, list) = registrar.page("/staff/concerns").await;
+    assert!(list.contains("Resolved Fri 27 Nov 21:00"), "{list}");
+
+    // Someone who was not paged for it cannot see it, nor act on it.
+    let amara_or_ben = if registrar_phone == AMARA {
+        "07700 900112"
+    } else {
+        AMARA
+    };
+    let other = app.sign_in(amara_or_ben).await;
+    let (status, page) = other.page(&format!("/staff/concerns/{concern}")).await;
+    assert_eq!(status, 404, "{page}");
+    assert!(!page.contains("Margaret"), "{page}");
+    let refused = other
+        .post(
+            &format!("/staff/concerns/{concern}"),
+            &[("action", "accept")],
+        )
+        .await;
+    assert_eq!(refused.status(), 404);
+}

@@ -17,6 +17,7 @@
 //!
 //! Other areas add their routes with one `.merge(...)` in [`router`].
 
+mod concerns;
 mod shifts;
 mod sign_in;
 
@@ -94,6 +95,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(sign_in::router())
         .merge(shifts::router())
+        .merge(concerns::router())
         .route("/staff", get(home))
         .route("/staff/services", get(services))
         .route("/staff/services/{service}", get(service))
