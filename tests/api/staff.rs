@@ -549,3 +549,43 @@ async fn the_registrar_paged_tonight_accepts_from_my_concerns_and_resolves_it_th
         .await;
     assert_eq!(refused.status(), 404);
 }
+
+#[tokio::test]
+async fn every_staff_page_and_refusal_carries_the_security_headers() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let amara = app.sign_in(AMARA).await;
+    let anonymous = crate::support::staff::client();
+    let mut responses = vec![
+        anonymous
+            .get(format!("{}/staff/sign-in", app.address))
+            .send()
+            .await
+            .unwrap(),
+        anonymous
+            .get(format!("{}/staff/concerns", app.address))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for path in [
+        "/staff",
+        "/staff/shifts",
+        "/staff/calendar",
+        "/staff/concerns",
+        "/staff/services/cardiology-ward-7",
+        "/staff/no-such-page",
+    ] {
+        responses.push(amara.get(path).await);
+    }
+    for response in responses {
+        let url = response.url().to_string();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{url}: {csp}");
+        assert!(csp.contains("default-src 'none'"), "{url}: {csp}");
+        assert!(csp.contains("form-action 'self'"), "{url}: {csp}");
+        assert_eq!(headers["cache-control"], "no-store", "{url}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{url}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{url}");
+    }
+}
