@@ -4,7 +4,9 @@
 use chrono::Duration;
 
 use crate::support::nightingale::TestApp;
-use crate::support::staff::{SESSION_COOKIE, code_texted_to, set_cookie, set_cookie_header};
+use crate::support::staff::{
+    SESSION_COOKIE, code_texted_to, on_call, set_cookie, set_cookie_header,
+};
 
 /// Amara Okafor, cardiology registrar.
 const AMARA: &str = "+447700900111";
@@ -247,21 +249,6 @@ async fn a_manager_sees_their_service_and_a_clinician_is_refused_it() {
     let tara = app.sign_in("07700 900401").await;
     let (status, _) = tara.page("/staff/services/childrens-assessment-unit").await;
     assert_eq!(status, 200);
-}
-
-/// Who is on `level` of `service` at `at` (UK time), and their first number.
-fn on_call(service: &str, at: &str, level: usize) -> (String, String) {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let rota = nightingale::rota::load_dir(&root.join("rota")).unwrap();
-    let chain = rota.resolve(
-        rota.service(service).unwrap(),
-        nightingale::calendar::parse_instant(at).unwrap(),
-    );
-    let person = chain.levels[level - 1].on_call[0].person;
-    (
-        person.name.clone(),
-        person.sms_numbers()[0].as_str().to_owned(),
-    )
 }
 
 #[tokio::test]
