@@ -61,6 +61,12 @@ impl fmt::Display for Problems {
 
 /// Load every `*.toml` file in `dir` (and `bank-holidays.json`, when present) into a [`Rota`].
 pub fn load_dir(dir: &Path) -> Result<Rota, Problems> {
+    let (files, calendar) = read_dir(dir)?;
+    load_files(&files, calendar)
+}
+
+/// Read every `*.toml` file in `dir` as `(name, text)`, and the calendar.
+pub fn read_dir(dir: &Path) -> Result<(Vec<(String, String)>, Calendar), Problems> {
     let problem = |file: &Path, message: String| {
         Problems(vec![Problem {
             file: file.display().to_string(),
@@ -90,7 +96,7 @@ pub fn load_dir(dir: &Path) -> Result<Rota, Problems> {
             .map_err(|e| problem(&path, format!("cannot read: {e}")))?;
         files.push((path.display().to_string(), text));
     }
-    load_files(&files, calendar)
+    Ok((files, calendar))
 }
 
 /// Compile rota files given as `(name, text)` pairs.

@@ -13,6 +13,7 @@
 
 pub mod check;
 pub mod cover;
+pub mod layer;
 pub mod load;
 pub mod rotation;
 
@@ -25,7 +26,8 @@ use crate::directory::{Id, Staff};
 
 pub use check::{Gap, GapKind, check};
 pub use cover::{Cover, CoverBook, Holder};
-pub use load::{Problem, Problems, load_dir, load_files};
+pub use layer::LiveRota;
+pub use load::{Problem, Problems, load_dir, load_files, read_dir};
 pub use rotation::{PersonIx, Rotation, Turn};
 
 /// Index of a service in the compiled rota.
