@@ -164,8 +164,8 @@ async fn show(
     let service = concern
         .service
         .as_ref()
-        .and_then(|s| state.rota.service(s.as_str()))
-        .map(|ix| state.rota.services()[ix as usize].name.clone())
+        .and_then(|s| state.rota.current().service(s.as_str()))
+        .map(|ix| state.rota.current().services()[ix as usize].name.clone())
         .unwrap_or_else(|| "Out-of-hours service".to_owned());
     let code = state
         .ops
