@@ -397,6 +397,62 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         }
         seen
     }),
+    // Staff pages (src/http/web/).
+    ("sms/sign_in_code.txt", |_| {
+        vec![json!({"code": "042917", "minutes": 10})]
+    }),
+    ("web/staff/layout.html", |s| {
+        vec![
+            json!({"staff": staff(s, false), "nav": "home"}),
+            json!({"staff": staff(s, true), "nav": "services"}),
+        ]
+    }),
+    ("web/staff/csrf.html", |s| {
+        vec![json!({"staff": staff(s, false)})]
+    }),
+    ("web/staff/message.html", |_| {
+        // Every refusal and notice src/http/web/ shows.
+        vec![
+            json!({"title": "You do not have access to this service", "message": "Only the service's managers and the trust's managers can see this page. If you should be one, ask your rota manager to add you to the service's managers in the rota files.", "link": "/staff", "link_text": "Go to your home page"}),
+            json!({"title": "Page not found", "message": "There is nothing here. Check the address, or start again from your home page.", "link": "/staff", "link_text": "Go to your home page"}),
+            json!({"title": "That did not go through", "message": "The form was out of date or did not come from this site. Go back, reload the page and try again.", "link": "/staff", "link_text": "Go to your home page"}),
+            json!({"title": "You have signed out", "message": "Your session has ended on this device.", "link": "/staff/sign-in", "link_text": "Sign in again"}),
+            json!({"title": "Try again", "message": "The page cannot be shown just now. Try again in a minute.", "link": null, "link_text": null}),
+        ]
+    }),
+    ("web/staff/sign_in.html", |_| {
+        vec![
+            json!({"next": "/staff", "contact": "", "error": null}),
+            json!({"next": "/staff/shifts", "contact": "0770", "error": "Enter a UK mobile phone number, like 07700 900123"}),
+            json!({"next": "/staff", "contact": "07700 900111", "error": "Too many codes have been asked for. Wait 15 minutes, then ask again"}),
+        ]
+    }),
+    ("web/staff/sign_in_code.html", |_| {
+        vec![
+            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "error": null}),
+            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "error": "That is not the code. Check the text and try again (4 tries left)"}),
+        ]
+    }),
+    ("web/staff/home.html", |s| {
+        vec![
+            json!({"staff": staff(s, false), "nav": "home", "services": [{"id": s.service.id.as_str(), "name": s.service.name, "manage": false}]}),
+            json!({"staff": staff(s, true), "nav": "home", "services": [{"id": s.service.id.as_str(), "name": s.service.name, "manage": true}]}),
+            json!({"staff": staff(s, false), "nav": "home", "services": []}),
+        ]
+    }),
+    ("web/staff/services.html", |s| {
+        vec![
+            json!({"staff": staff(s, true), "nav": "services", "services": [{"id": s.service.id.as_str(), "name": s.service.name}]}),
+        ]
+    }),
+    ("web/staff/service.html", |s| {
+        vec![
+            json!({"staff": staff(s, true), "nav": "services", "service": {"id": s.service.id.as_str(), "name": s.service.name},
+                   "managers": [{"name": "Wendy Clarke", "role": "Ward 7 manager"}]}),
+            json!({"staff": staff(s, true), "nav": "services", "service": {"id": s.service.id.as_str(), "name": s.service.name},
+                   "managers": []}),
+        ]
+    }),
 ];
 
 /// Files under `templates/` that are not templates.
@@ -413,6 +469,23 @@ const QUOTE: &str = "Mum was discharged today and her leg dressing is soaked thr
 
 /// A sender's words in full, as the concern's page shows them.
 const MESSAGE: &str = "Mum was discharged today and her leg dressing is soaked through already. Should I change it or wait for the nurse in the morning?";
+
+/// The signed-in person a staff page is for: the scene's clinician, as
+/// `nightingale::http::web::Staff` serialises them.
+fn staff(s: &Scene, manager: bool) -> Value {
+    let service = s.service.id.as_str();
+    json!({
+        "id": s.clinician.id.as_str(),
+        "name": s.clinician.name,
+        "role": s.clinician.role,
+        "roles": {
+            "trust_manager": false,
+            "manages": if manager { vec![service] } else { vec![] },
+            "part_of": [service],
+        },
+        "csrf": "kq3vJ0cX2m0u9e8V6wq0m9d1gqv7c8n0m4kq2vJ0cX2",
+    })
+}
 
 fn link(s: &Scene) -> String {
     format!(

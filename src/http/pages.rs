@@ -92,7 +92,7 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 /// Whether a POST came from our own page (see the module's notes).
-fn from_our_page(headers: &HeaderMap, public_url: &str) -> bool {
+pub(super) fn from_our_page(headers: &HeaderMap, public_url: &str) -> bool {
     match headers
         .get(header::ORIGIN)
         .filter(|o| o.as_bytes() != b"null")
