@@ -33,6 +33,8 @@ pub struct Application {
     limits: http::serve::Limits,
     /// This process's hold on a SQLite store, kept until serving stops.
     serve_lock: Option<store::sqlite::ServeLock>,
+    /// Sends gap alerts to rota managers on the trust's schedule.
+    gap_alerter: crate::manage::GapAlerter,
 }
 
 impl Application {
@@ -166,6 +168,7 @@ impl Application {
             people = rota.people().len(),
             "nightingale ready"
         );
+        let gap_alerter = crate::manage::GapAlerter::new(ops.clone(), &public_url);
         let state = AppState {
             rota: live,
             clock,
@@ -184,6 +187,7 @@ impl Application {
             engine,
             limits,
             serve_lock: None,
+            gap_alerter,
         })
     }
 
@@ -206,6 +210,12 @@ impl Application {
     /// The engine, for tests that drive time themselves.
     pub fn engine(&self) -> Arc<Engine> {
         Arc::clone(&self.engine)
+    }
+
+    /// The gap alerter, for tests that drive time themselves (call
+    /// [`crate::manage::GapAlerter::tick`] after moving the clock).
+    pub fn gap_alerter(&self) -> crate::manage::GapAlerter {
+        self.gap_alerter.clone()
     }
 
     /// A handle on the engine: wake it, read its counters.
@@ -244,6 +254,16 @@ impl Application {
                 let _ = rx.wait_for(|stop| *stop).await;
             }))
         });
+        let alert_task = engine_loop.then(|| {
+            let mut rx = stop_rx.clone();
+            let alerter = self.gap_alerter.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = alerter.run() => {}
+                    _ = rx.wait_for(|stop| *stop) => {}
+                }
+            })
+        });
         let layer_task = {
             let mut rx = stop_rx.clone();
             let (live, store) = (self.state.rota.clone(), Arc::clone(&self.state.ops.store));
@@ -270,6 +290,9 @@ impl Application {
         server.await;
         signal.abort();
         layer_task.abort();
+        if let Some(task) = alert_task {
+            task.abort();
+        }
         if let Some(task) = engine_task {
             let _ = task.await;
         }

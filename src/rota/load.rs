@@ -170,6 +170,7 @@ struct RawTrust {
     fallback: Option<Spanned<RawLevel>>,
     #[serde(default)]
     managers: Vec<Spanned<String>>,
+    gap_alerts: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -375,6 +376,7 @@ impl Compiler<'_> {
             .filter_map(|d| self.rotation(d, &names))
             .collect();
 
+        let mut gap_alerts = None;
         let (trust_name, fallback, trust_managers) = match trusts.len() {
             0 => {
                 self.report_file(0, "no [trust] section in any rota file: add one with name = \"…\" and a [trust.fallback] level, as in rota/README.md");
@@ -403,6 +405,13 @@ impl Compiler<'_> {
                     }
                 };
                 let managers = self.managers(file, &t.managers, &names, &staff);
+                gap_alerts = match &t.gap_alerts {
+                    Some(text) => self.schedule(file, text),
+                    None => Some(
+                        super::GapAlerts::parse(super::DEFAULT_GAP_ALERTS)
+                            .expect("the default schedule parses"),
+                    ),
+                };
                 (t.name, fallback, managers)
             }
         };
@@ -448,7 +457,22 @@ impl Compiler<'_> {
             fallback: fallback?,
             covers,
             managers: trust_managers,
+            gap_alerts: gap_alerts?,
         })
+    }
+
+    /// A cron schedule for gap alerts (`gap_alerts = "0 17 * * *"`).
+    fn schedule(&mut self, file: usize, text: &Spanned<String>) -> Option<super::GapAlerts> {
+        match super::GapAlerts::parse(text.get_ref()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.report(
+                    &Src { file, span: text.span() },
+                    format!("gap_alerts = {:?} is not a schedule ({e}): write minute, hour, day of month, month and day of week, UK time, e.g. \"0 17 * * *\" for 17:00 every day", text.get_ref()),
+                );
+                None
+            }
+        }
     }
 
     /// The people a `managers = [...]` list names, each checked against
