@@ -1,0 +1,251 @@
+//! Rota managers' edits on the web: a layer over the rota files that every
+//! node, `/api/v1/oncall`, `rota check` and `rota who` see.
+
+use chrono::NaiveDateTime;
+use nightingale::directory::Id;
+use nightingale::manage::EditError;
+use nightingale::rota::layer::{EditBody, Refusal};
+use nightingale::store::NewRotaEdit;
+use serde_json::Value;
+
+use crate::support::nightingale::{NowInstant, TestApp};
+use crate::support::redis_server::RedisServer;
+
+/// Wendy Clarke, Ward 7's manager.
+const WENDY: &str = "+447700900131";
+
+fn local(s: &str) -> NaiveDateTime {
+    s.parse().unwrap()
+}
+
+fn id(s: &str) -> Id {
+    Id::parse(s).unwrap()
+}
+
+/// Dafydd Evans holds the cardiology registrar rota on Saturday 28 November
+/// (08:00 to 08:00); he is off sick from 20:00.
+fn dafydd_off_sick(app: &TestApp) -> NewRotaEdit {
+    NewRotaEdit {
+        service: id("cardiology-ward-7"),
+        body: EditBody::Override {
+            covering: None,
+            replacing: Some("dafydd-evans".into()),
+            rotation: None,
+            from: local("2026-11-28T20:00:00"),
+            until: local("2026-11-29T08:00:00"),
+        },
+        reason: "off sick".into(),
+        made_by: id("wendy-clarke"),
+        made_at: app.clock.now_instant(),
+    }
+}
+
+/// Amara Okafor covers Dafydd's registrar shift on Saturday night.
+fn amara_covers(app: &TestApp) -> NewRotaEdit {
+    NewRotaEdit {
+        service: id("cardiology-ward-7"),
+        body: EditBody::Override {
+            covering: Some("amara-okafor".into()),
+            replacing: Some("dafydd-evans".into()),
+            rotation: Some("cardiology-registrar".into()),
+            from: local("2026-11-28T20:00:00"),
+            until: local("2026-11-29T08:00:00"),
+        },
+        reason: "covering Dafydd".into(),
+        made_by: id("wendy-clarke"),
+        made_at: app.clock.now_instant(),
+    }
+}
+
+async fn level_1_on_saturday_night(app: &TestApp) -> String {
+    let body: Value = app
+        .get("/api/v1/oncall?service=cardiology-ward-7&at=2026-11-28T23:00")
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["levels"][0]["on_call"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_absence_that_opens_a_gap_is_refused_with_the_gap_named_until_confirmed() {
+    let app = TestApp::spawn("2026-11-26T16:55").await;
+    assert_eq!(level_1_on_saturday_night(&app).await, "dafydd-evans");
+
+    let refused = app
+        .ops
+        .make_rota_edit(dafydd_off_sick(&app), false)
+        .await
+        .unwrap_err();
+    let EditError::Refused(Refusal::OpensGaps(gaps)) = refused else {
+        panic!("expected the gap named, got {refused:?}");
+    };
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let words = nightingale::manage::gap_words(&gaps[0]);
+    assert_eq!(
+        words,
+        "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in"
+    );
+    assert_eq!(
+        level_1_on_saturday_night(&app).await,
+        "dafydd-evans",
+        "a refused edit changes nothing"
+    );
+    assert!(app.ops.rota_edits().await.unwrap().is_empty());
+
+    // Confirmed: made, and the level is left to the fallback.
+    let absence = app
+        .ops
+        .make_rota_edit(dafydd_off_sick(&app), true)
+        .await
+        .unwrap();
+    assert_ne!(level_1_on_saturday_night(&app).await, "dafydd-evans");
+
+    // Filling it needs no confirmation, and /api/v1/oncall shows it at once.
+    let cover = app
+        .ops
+        .make_rota_edit(amara_covers(&app), false)
+        .await
+        .unwrap();
+    assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
+
+    // Undoing the cover would open the gap again: refused unless confirmed.
+    let again = app
+        .ops
+        .undo_rota_edit(&id("cardiology-ward-7"), cover, &id("wendy-clarke"), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, EditError::Refused(Refusal::OpensGaps(_))),
+        "{again:?}"
+    );
+    // Undoing the absence opens nothing: Dafydd is back.
+    app.ops
+        .undo_rota_edit(
+            &id("cardiology-ward-7"),
+            absence,
+            &id("wendy-clarke"),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
+    let edits = app.ops.rota_edits().await.unwrap();
+    assert_eq!(edits.len(), 2, "the undone absence stays, as history");
+    assert!(edits[0].undone.is_some() && edits[1].undone.is_none());
+
+    // Every step is in the audit trail, with who and what.
+    let store =
+        nightingale::store::open(&format!("sqlite://{}", app.store_path().display())).unwrap();
+    let trail = store.audit_trail(0, 100).unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.record.action.as_str()).collect();
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert!(actions[0].starts_with("override added: nobody covers dafydd-evans"));
+    assert!(actions[2].starts_with(&format!("override {absence} undone")));
+    assert!(trail[2].record.before.contains("for = \"dafydd-evans\""));
+}
+
+#[tokio::test]
+async fn an_edit_breaking_a_rule_of_the_files_gets_the_files_message() {
+    let app = TestApp::spawn("2026-11-26T16:55").await;
+    let mut edit = amara_covers(&app);
+    edit.body = EditBody::Override {
+        covering: Some("amara-okafr".into()),
+        replacing: Some("dafydd-evans".into()),
+        rotation: Some("cardiology-registrar".into()),
+        from: local("2026-11-29T08:00:00"),
+        until: local("2026-11-28T20:00:00"),
+    };
+    let err = app.ops.make_rota_edit(edit, false).await.unwrap_err();
+    let EditError::Refused(Refusal::Invalid(problems)) = err else {
+        panic!("expected the loader's problems, got {err:?}");
+    };
+    let text = problems.to_string();
+    assert!(text.contains("this edit:"), "{text}");
+    assert!(
+        text.contains("amara-okafr") && text.contains("amara-okafor"),
+        "{text}"
+    );
+
+    // A rotation of another service is not this manager's to edit.
+    let mut edit = amara_covers(&app);
+    edit.body = EditBody::Override {
+        covering: Some("nia-williams".into()),
+        replacing: None,
+        rotation: Some("paediatric-registrar".into()),
+        from: local("2026-11-28T20:00:00"),
+        until: local("2026-11-29T08:00:00"),
+    };
+    let err = app.ops.make_rota_edit(edit, false).await.unwrap_err();
+    assert!(
+        matches!(&err, EditError::NotOnService(m) if m.contains("not on Cardiology Ward 7's rota")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_node_on_the_same_redis_sees_a_managers_override() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let first = {
+        let url = url.clone();
+        TestApp::spawn_with("2026-11-26T16:55", move |c| c.store = url.clone()).await
+    };
+    let second = TestApp::spawn_with("2026-11-26T16:55", move |c| c.store = url.clone()).await;
+    assert_eq!(level_1_on_saturday_night(&second).await, "dafydd-evans");
+
+    first
+        .ops
+        .make_rota_edit(amara_covers(&first), false)
+        .await
+        .unwrap();
+    assert_eq!(level_1_on_saturday_night(&first).await, "amara-okafor");
+    // The other node rebuilds its rota when it sees the layer's version move
+    // on, within a second or so of real time.
+    let started = std::time::Instant::now();
+    loop {
+        if level_1_on_saturday_night(&second).await == "amara-okafor" {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the second node never saw the override"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_gap_within_a_week_is_texted_to_the_services_manager_once_at_five() {
+    let app = TestApp::spawn("2026-11-26T16:55").await;
+    app.ops
+        .make_rota_edit(dafydd_off_sick(&app), true)
+        .await
+        .unwrap();
+    // Nothing before 17:00, the demo trust's time for alerts.
+    assert_eq!(app.gap_alerter.tick().await.unwrap(), 0);
+    app.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(
+        app.gap_alerter.tick().await.unwrap(),
+        1,
+        "one text, to Wendy Clarke"
+    );
+    app.settle().await;
+    let sent = app.twilio.messages_to(WENDY);
+    let alert = sent
+        .iter()
+        .find(|m| m.body.contains("new gap"))
+        .expect("the alert went out to Wendy Clarke, Ward 7's manager");
+    assert!(
+        alert.body.contains("Cardiology Ward 7")
+            && alert.body.contains("Sat 28 Nov 20:00 to Sun 29 Nov 08:00"),
+        "{}",
+        alert.body
+    );
+    // The next day at 17:00 the same gap is not alerted again.
+    app.clock.advance(chrono::Duration::days(1));
+    assert_eq!(app.gap_alerter.tick().await.unwrap(), 0);
+}
