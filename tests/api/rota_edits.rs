@@ -57,6 +57,27 @@ fn amara_covers(app: &TestApp) -> NewRotaEdit {
     }
 }
 
+/// `nightingale rota check` over the week ahead, against the app's store.
+fn rota_check(app: &TestApp) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(["rota", "check", "--from", "2026-11-26T17:00", "--days", "7"])
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", app.store_path().display()),
+        )
+        .env(
+            "NIGHTINGALE_ROTA_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 async fn level_1_on_saturday_night(app: &TestApp) -> String {
     let body: Value = app
         .get("/api/v1/oncall?service=cardiology-ward-7&at=2026-11-28T23:00")
@@ -104,6 +125,18 @@ async fn an_absence_that_opens_a_gap_is_refused_with_the_gap_named_until_confirm
         .unwrap();
     assert_ne!(level_1_on_saturday_night(&app).await, "dafydd-evans");
 
+    // `rota check` reads the layer from the same store, as serve does.
+    let check = rota_check(&app);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+    assert!(
+        text(&check.stdout).contains(
+            "gap\tcardiology-ward-7\tSat 28 Nov 2026 20:00 GMT → Sun 29 Nov 2026 08:00 GMT\tno reachable level-1 person"
+        ),
+        "{}",
+        text(&check.stdout)
+    );
+    assert!(text(&check.stderr).contains("with the web edits layer from the store"));
+
     // Filling it needs no confirmation, and /api/v1/oncall shows it at once.
     let cover = app
         .ops
@@ -111,6 +144,43 @@ async fn an_absence_that_opens_a_gap_is_refused_with_the_gap_named_until_confirm
         .await
         .unwrap();
     assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
+    let check = rota_check(&app);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+    assert!(
+        text(&check.stdout).contains("no gaps: every service"),
+        "{}",
+        text(&check.stdout)
+    );
+    let who = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args([
+            "rota",
+            "who",
+            "--service",
+            "cardiology-ward-7",
+            "--at",
+            "2026-11-28T23:00",
+        ])
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", app.store_path().display()),
+        )
+        .env(
+            "NIGHTINGALE_ROTA_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        text(&who.stdout).contains("Amara Okafor"),
+        "{}",
+        text(&who.stdout)
+    );
+    assert!(
+        text(&who.stdout).contains("covering Dafydd"),
+        "{}",
+        text(&who.stdout)
+    );
 
     // Undoing the cover would open the gap again: refused unless confirmed.
     let again = app
