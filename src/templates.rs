@@ -65,6 +65,10 @@ pub const REQUIRED: &[&str] = &[
     "web/staff/home.html",
     "web/staff/services.html",
     "web/staff/service.html",
+    "web/staff/rota_refused.html",
+    "web/staff/gaps.html",
+    "web/staff/audit.html",
+    "sms/gap_alert.txt",
 ];
 
 /// The loaded templates.

@@ -17,10 +17,11 @@
 //!
 //! Other areas add their routes with one `.merge(...)` in [`router`].
 
+pub mod rota;
 mod sign_in;
 
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -94,7 +95,7 @@ pub fn router() -> Router<AppState> {
         .merge(sign_in::router())
         .route("/staff", get(home))
         .route("/staff/services", get(services))
-        .route("/staff/services/{service}", get(service))
+        .merge(rota::router())
 }
 
 /// A signed-in member of staff.
@@ -499,31 +500,4 @@ async fn services(State(state): State<AppState>, staff: Staff) -> Response {
         context: minijinja::context! { services },
     }
     .render(&state)
-}
-
-/// A service's page for its managers: for now its name and managers.
-async fn service(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(service): Path<String>,
-) -> Result<Response, Refusal> {
-    let ix = staff.manage(&state, &service)?;
-    let rota = state.rota.current();
-    let service = &rota.services()[ix as usize];
-    let managers: Vec<_> = service
-        .managers
-        .iter()
-        .filter_map(|id| rota.person(id.as_str()))
-        .map(|p| minijinja::context! { name => p.name, role => p.role })
-        .collect();
-    Ok(StaffPage {
-        staff: &staff,
-        template: "web/staff/service.html",
-        nav: "services",
-        context: minijinja::context! {
-            service => minijinja::context! { id => service.id.as_str(), name => service.name },
-            managers,
-        },
-    }
-    .render(&state))
 }
