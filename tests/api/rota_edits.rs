@@ -319,3 +319,171 @@ async fn a_new_gap_within_a_week_is_texted_to_the_services_manager_once_at_five(
     app.clock.advance(chrono::Duration::days(1));
     assert_eq!(app.gap_alerter.tick().await.unwrap(), 0);
 }
+
+/// The pages, through the real sign-in: Wendy, Ward 7's manager.
+mod pages {
+    use super::*;
+
+    const AMARA: &str = "+447700900111";
+
+    #[tokio::test]
+    async fn wendy_sees_the_gap_on_her_week_fills_it_and_downloads_the_layer_and_the_audit() {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        app.ops
+            .make_rota_edit(dafydd_off_sick(&app), true)
+            .await
+            .unwrap();
+        let wendy = app.sign_in(WENDY).await;
+
+        let (status, page) = wendy
+            .page("/staff/services/cardiology-ward-7?week=2026-W48")
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Saturday 28 November"), "{page}");
+        assert!(
+            page.contains("Gap: no reachable level-1 person: the fallback stands in"),
+            "{page}"
+        );
+        assert!(page.contains("Out of hours") && page.contains("In hours"));
+        let (_, gaps) = wendy.page("/staff/gaps").await;
+        assert!(gaps.contains("Sat 28 Nov 2026 20:00"), "{gaps}");
+
+        // A cover that ends too early is refused with the files' message.
+        let bad = [
+            ("kind", "override"),
+            ("covering", "amara-okafor"),
+            ("for", "dafydd-evans"),
+            ("rotation", "cardiology-registrar"),
+            ("from", "2026-11-28T20:00"),
+            ("until", "2026-11-28T19:00"),
+            ("reason", "covering Dafydd"),
+        ];
+        let response = wendy
+            .post("/staff/services/cardiology-ward-7/edits", &bad)
+            .await;
+        assert_eq!(response.status(), 422);
+        let html = response.text().await.unwrap();
+        assert!(html.contains("until is not after from"), "{html}");
+
+        let mut good = bad;
+        good[5] = ("until", "2026-11-29T08:00");
+        let response = wendy
+            .post("/staff/services/cardiology-ward-7/edits", &good)
+            .await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
+        let (_, gaps) = wendy.page("/staff/gaps").await;
+        assert!(gaps.contains("No gaps."), "{gaps}");
+
+        // The layer folds back into the rota files: the real loader reads it.
+        let response = wendy
+            .get("/staff/services/cardiology-ward-7/layer.toml")
+            .await;
+        assert_eq!(response.status(), 200);
+        let toml = response.text().await.unwrap();
+        assert!(toml.contains("covering = \"amara-okafor\""), "{toml}");
+        let dir = tempfile::tempdir().unwrap();
+        let rota = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rota");
+        for entry in std::fs::read_dir(&rota).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+        let overrides = dir.path().join("overrides.toml");
+        let text = std::fs::read_to_string(&overrides).unwrap() + "\n" + &toml;
+        std::fs::write(&overrides, text).unwrap();
+        let folded = nightingale::rota::load_dir(dir.path()).expect("the folded files load");
+        let ix = folded.service("cardiology-ward-7").unwrap();
+        let at = "2026-11-28T23:00:00Z".parse().unwrap();
+        let chain = folded.resolve(ix, at);
+        assert_eq!(
+            chain.levels[0].on_call[0].person.id.as_str(),
+            "amara-okafor",
+            "the files with the layer folded in say what the web did"
+        );
+
+        // The audit trail, as a page and as CSV.
+        let (_, audit) = wendy.page("/staff/audit").await;
+        assert!(
+            audit.contains("override added: amara-okafor covers dafydd-evans"),
+            "{audit}"
+        );
+        let response = wendy.get("/staff/audit.csv").await;
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/csv; charset=utf-8"
+        );
+        let csv = response.text().await.unwrap();
+        assert!(
+            csv.starts_with("seq,at,who,service,edit,action,before,after\r\n"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("\"wendy-clarke\",\"cardiology-ward-7\""),
+            "{csv}"
+        );
+
+        // Undo, from the page's button.
+        let edits = app.ops.rota_edits().await.unwrap();
+        let cover = edits.last().unwrap().id;
+        let response = wendy
+            .post(
+                &format!("/staff/services/cardiology-ward-7/edits/{cover}/undo"),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            422,
+            "undoing the cover would open the gap again"
+        );
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("Sat 28 Nov 20:00 to Sun 29 Nov 08:00"),
+            "{html}"
+        );
+        assert!(html.contains("Save it anyway, leaving the gap"), "{html}");
+        let response = wendy
+            .post(
+                &format!("/staff/services/cardiology-ward-7/edits/{cover}/undo"),
+                &[("confirm", "yes")],
+            )
+            .await;
+        assert_eq!(response.status(), 303);
+        assert_ne!(level_1_on_saturday_night(&app).await, "amara-okafor");
+    }
+
+    #[tokio::test]
+    async fn a_clinician_cannot_see_or_edit_a_services_rota() {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        let amara = app.sign_in(AMARA).await;
+        for path in [
+            "/staff/services/cardiology-ward-7",
+            "/staff/services/cardiology-ward-7/layer.toml",
+        ] {
+            let (status, page) = amara.page(path).await;
+            assert_eq!(status, 403, "{path}");
+            assert!(
+                page.contains("You do not have access to this service"),
+                "{page}"
+            );
+        }
+        for path in ["/staff/gaps", "/staff/audit", "/staff/audit.csv"] {
+            let (status, _) = amara.page(path).await;
+            assert_eq!(status, 403, "{path}");
+        }
+        let response = amara
+            .post(
+                "/staff/services/cardiology-ward-7/edits",
+                &[
+                    ("kind", "override"),
+                    ("covering", "amara-okafor"),
+                    ("for", "dafydd-evans"),
+                    ("from", "2026-11-28T20:00"),
+                    ("until", "2026-11-29T08:00"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 403);
+        assert!(app.ops.rota_edits().await.unwrap().is_empty());
+    }
+}
