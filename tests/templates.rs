@@ -254,43 +254,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         ]
     }),
     // Pages behind a page's link, and what the link shows when it cannot.
-    ("pages/concern.html", |s| {
-        let timeline = json!([
-            {"at": "Fri 27 Nov 19:05", "text": format!("Message from the carer (daughter): “{MESSAGE}”")},
-            {"at": "Fri 27 Nov 19:05", "text": format!("Paged {} (level 1), code 12", s.clinician.name)},
-            {"at": "Fri 27 Nov 19:05", "text": "Text to carer (daughter) (notice) sent"},
-        ]);
-        let open = json!({
-            "code": "12", "service": s.service.name, "urgent": false, "patient": "Margaret Evans",
-            "status": "Waiting for someone to accept", "text": MESSAGE, "party": "carer (daughter)",
-            "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
-            "phone": "+447700900802", "opened": "Fri 27 Nov 19:05", "can_act": true,
-            "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
-            "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
-        });
-        let mut accepted = open.clone();
-        accepted["status"] = json!(format!(
-            "Accepted by {} at Fri 27 Nov 19:09",
-            s.clinician.name
-        ));
-        accepted["can_act"] = json!(false);
-        let mut stranger = open.clone();
-        stranger["patient"] = json!("Unknown sender");
-        stranger["party"] = json!("unknown sender");
-        stranger["urgent"] = json!(true);
-        stranger["discharged"] = Value::Null;
-        stranger["context"] = Value::Null;
-        stranger["service"] = json!("Out-of-hours service");
-        // The code is empty when it cannot be looked up.
-        stranger["code"] = json!("");
-        // A voicemail, with its recording behind the link.
-        let mut voicemail = open.clone();
-        voicemail["text"] = json!("");
-        voicemail["recording_url"] = json!(
-            "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
-        );
-        vec![open, accepted, stranger, voicemail]
-    }),
+    ("pages/concern.html", concern_pages),
+    ("pages/concern_details.html", concern_pages),
+    ("pages/concern_timeline.html", concern_pages),
     ("pages/message.html", |_| {
         // Every message src/http/pages.rs shows.
         [
@@ -445,6 +411,58 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             json!({"staff": staff(s, true), "nav": "services", "services": [{"id": s.service.id.as_str(), "name": s.service.name}]}),
         ]
     }),
+    ("web/staff/shifts.html", |s| {
+        let shift = |holidays: Value| {
+            json!({"title": format!("{}, level 1 (out of hours)", s.service.name),
+            "from": "Fri 27 Nov 20:00", "until": "Sat 28 Nov 08:00", "via": "Cardiology registrar on call", "bank_holidays": holidays})
+        };
+        vec![
+            json!({"staff": staff(s, false), "nav": "shifts", "days": 28, "until": "Fri 25 Dec 19:05",
+                   "shifts": [shift(json!([])), shift(json!(["Christmas Day (Fri 25 Dec)"]))]}),
+            json!({"staff": staff(s, false), "nav": "shifts", "days": 28, "until": "Fri 25 Dec 19:05", "shifts": []}),
+        ]
+    }),
+    ("web/staff/calendar.html", |s| {
+        let url = "https://nightingale.riverside-nhs.example/calendar/6yurU8fu1mO3L_jqyFCtSImO3RpTM_7oA7e4wh4WbCw.ics";
+        let webcal = url.replace("https://", "webcal://");
+        vec![
+            json!({"staff": staff(s, false), "nav": "shifts", "made": null, "url": null, "webcal": null, "notice": null}),
+            json!({"staff": staff(s, false), "nav": "shifts", "made": "Fri 27 Nov 19:05", "url": url, "webcal": webcal, "notice": null}),
+            json!({"staff": staff(s, false), "nav": "shifts", "made": "Fri 27 Nov 19:05", "url": null, "webcal": null, "notice": null}),
+            json!({"staff": staff(s, false), "nav": "shifts", "made": null, "url": null, "webcal": null,
+                   "notice": "Your calendar link no longer works. Calendars that subscribed to it stop updating."}),
+        ]
+    }),
+    ("web/staff/concern.html", |s| {
+        concern_pages(s)
+            .into_iter()
+            .map(|mut c| {
+                let open = c["can_act"] == json!(true);
+                c["staff"] = staff(s, false);
+                c["nav"] = json!("concerns");
+                c["action_url"] = json!("/staff/concerns/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f");
+                c["can_resolve"] =
+                    json!(open || c["status"].as_str().unwrap_or("").starts_with("Accepted"));
+                if !c["recording_url"].is_null() {
+                    c["recording_url"] =
+                        json!("/staff/concerns/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording");
+                }
+                c
+            })
+            .collect()
+    }),
+    ("web/staff/concerns.html", |s| {
+        let item = |urgent: bool, status: &str| {
+            json!({"id": "0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f", "code": 12,
+            "patient": "Margaret Evans", "service": s.service.name, "urgent": urgent, "opened": "Fri 27 Nov 19:05", "status": status})
+        };
+        vec![
+            json!({"staff": staff(s, false), "nav": "concerns", "days": 7,
+                   "open": [item(true, "Waiting for someone to accept"), item(false, "You have it"), item(false, "Accepted by Ben Hughes")],
+                   "closed": [item(false, "Resolved Fri 27 Nov 21:40")]}),
+            json!({"staff": staff(s, false), "nav": "concerns", "days": 7, "open": [], "closed": []}),
+        ]
+    }),
     // Rota managers' pages (src/http/web/rota.rs).
     ("web/staff/service.html", |s| {
         let week = json!({"name": "2026-W48", "label": "Mon 23 Nov to Sun 29 Nov 2026", "previous": "2026-W47", "next": "2026-W49"});
@@ -541,6 +559,46 @@ fn staff(s: &Scene, manager: bool) -> Value {
         },
         "csrf": "kq3vJ0cX2m0u9e8V6wq0m9d1gqv7c8n0m4kq2vJ0cX2",
     })
+}
+
+/// The page a page's link opens, for each state a clinician may find a
+/// concern in (src/http/pages.rs `concern_view` and `show`).
+fn concern_pages(s: &Scene) -> Vec<Value> {
+    let timeline = json!([
+        {"at": "Fri 27 Nov 19:05", "text": format!("Message from the carer (daughter): “{MESSAGE}”")},
+        {"at": "Fri 27 Nov 19:05", "text": format!("Paged {} (level 1), code 12", s.clinician.name)},
+        {"at": "Fri 27 Nov 19:05", "text": "Text to carer (daughter) (notice) sent"},
+    ]);
+    let open = json!({
+        "code": "12", "service": s.service.name, "urgent": false, "patient": "Margaret Evans",
+        "status": "Waiting for someone to accept", "text": MESSAGE, "party": "carer (daughter)",
+        "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
+        "phone": "+447700900802", "opened": "Fri 27 Nov 19:05", "can_act": true,
+        "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
+        "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
+    });
+    let mut accepted = open.clone();
+    accepted["status"] = json!(format!(
+        "Accepted by {} at Fri 27 Nov 19:09",
+        s.clinician.name
+    ));
+    accepted["can_act"] = json!(false);
+    let mut stranger = open.clone();
+    stranger["patient"] = json!("Unknown sender");
+    stranger["party"] = json!("unknown sender");
+    stranger["urgent"] = json!(true);
+    stranger["discharged"] = Value::Null;
+    stranger["context"] = Value::Null;
+    stranger["service"] = json!("Out-of-hours service");
+    // The code is empty when it cannot be looked up.
+    stranger["code"] = json!("");
+    // A voicemail, with its recording behind the link.
+    let mut voicemail = open.clone();
+    voicemail["text"] = json!("");
+    voicemail["recording_url"] = json!(
+        "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
+    );
+    vec![open, accepted, stranger, voicemail]
 }
 
 fn link(s: &Scene) -> String {

@@ -22,6 +22,9 @@
 //! - **Calendar feeds** are reached by a random token in their URL, kept as
 //!   a hash, revocable and made again at will.
 
+pub mod ical;
+pub mod shifts;
+
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
@@ -389,6 +392,49 @@ impl Operations {
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
         let hash = token_hash(token);
         store::blocking(&self.store, move |s| s.delete_session(hash)).await
+    }
+
+    /// The concerns `person` was paged for (and so may hold), open or
+    /// closed since `closed_since`, newest first, each with its page and
+    /// the enrolment it is about.
+    pub async fn concerns_of(
+        &self,
+        person: &Id,
+        closed_since: Instant,
+    ) -> Result<
+        Vec<(
+            crate::store::Page,
+            crate::concern::Concern,
+            Option<crate::directory::Enrolment>,
+        )>,
+        StoreError,
+    > {
+        let person = person.clone();
+        store::blocking(&self.store, move |s| {
+            let mut out = Vec::new();
+            for page in s.pages_for(&person, closed_since)? {
+                let Some(concern) = s.concern(page.concern)? else {
+                    continue;
+                };
+                let enrolment = match concern.enrolment {
+                    Some(e) => s.enrolment(e)?,
+                    None => None,
+                };
+                out.push((page, concern, enrolment));
+            }
+            out.sort_by_key(|c| std::cmp::Reverse(c.1.opened_at));
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Whether `person` was paged for `concern` (and so may see and act on it).
+    pub async fn was_paged(
+        &self,
+        concern: crate::concern::ConcernId,
+        person: &Id,
+    ) -> Result<bool, StoreError> {
+        Ok(self.code_for(concern, person).await?.is_some())
     }
 
     /// Make `person` a new calendar feed token (revoking any earlier one):

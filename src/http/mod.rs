@@ -13,7 +13,7 @@ mod error;
 mod extract;
 mod health;
 mod oncall;
-mod pages;
+pub(crate) mod pages;
 mod security;
 pub mod serve;
 mod twilio;

@@ -107,6 +107,16 @@ pub enum InboundKind {
         /// "accept" or "pass".
         action: String,
     },
+    /// A clinician resolved a concern from their staff page ("My
+    /// concerns"): what `R12 note` does by text.
+    Resolve {
+        /// The concern.
+        concern: ConcernId,
+        /// The clinician (signed in, and paged for it or holding it).
+        staff: Id,
+        /// Their note, if they wrote one.
+        note: Option<String>,
+    },
     /// A clinician asked, from a page's link, to call the sender back
     /// through our number.
     CallBack {

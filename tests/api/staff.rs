@@ -248,3 +248,304 @@ async fn a_manager_sees_their_service_and_a_clinician_is_refused_it() {
     let (status, _) = tara.page("/staff/services/childrens-assessment-unit").await;
     assert_eq!(status, 200);
 }
+
+/// Who is on `level` of `service` at `at` (UK time), and their first number.
+fn on_call(service: &str, at: &str, level: usize) -> (String, String) {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let rota = nightingale::rota::load_dir(&root.join("rota")).unwrap();
+    let chain = rota.resolve(
+        rota.service(service).unwrap(),
+        nightingale::calendar::parse_instant(at).unwrap(),
+    );
+    let person = chain.levels[level - 1].on_call[0].person;
+    (
+        person.name.clone(),
+        person.sms_numbers()[0].as_str().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_registrar_on_call_tonight_sees_tonights_shift_from_eight() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let (name, phone) = on_call("cardiology-ward-7", "2026-11-27T21:00", 1);
+    let registrar = app.sign_in(&phone).await;
+    let (status, page) = registrar.page("/staff/shifts").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&name), "{page}");
+    assert!(
+        page.contains("Cardiology Ward 7, level 1 (out of hours)"),
+        "{page}"
+    );
+    // Out of hours begins when the ward's team goes home at 20:00.
+    assert!(page.contains("Fri 27 Nov 20:00 to "), "{page}");
+}
+
+#[tokio::test]
+async fn a_shift_over_christmas_names_the_bank_holiday() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let (_, phone) = on_call("cardiology-ward-7", "2026-12-25T12:00", 3);
+    let senior = app.sign_in(&phone).await;
+    let (status, page) = senior.page("/staff/shifts").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Christmas Day (Fri 25 Dec)"), "{page}");
+}
+
+/// Check an iCalendar feed strictly: CRLF line endings, lines of at most 75
+/// octets, BEGIN/END properly nested, the properties RFC 5545 requires,
+/// and every TZID defined. Returns the unfolded content lines.
+fn check_ical(feed: &str) -> Vec<String> {
+    assert!(feed.ends_with("\r\n"), "ends with CRLF");
+    let physical: Vec<&str> = feed.split_terminator("\r\n").collect();
+    for line in &physical {
+        assert!(
+            !line.contains('\n') && !line.contains('\r'),
+            "bare LF or CR in {line:?}"
+        );
+        assert!(line.len() <= 75, "{line:?} is {} octets", line.len());
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for line in physical {
+        match line.strip_prefix(' ') {
+            Some(rest) => lines
+                .last_mut()
+                .expect("no fold on the first line")
+                .push_str(rest),
+            None => lines.push(line.to_owned()),
+        }
+    }
+    let mut stack: Vec<String> = Vec::new();
+    let mut timezones = Vec::new();
+    let mut event: Vec<String> = Vec::new();
+    for line in &lines {
+        let (name, value) = line
+            .split_once(':')
+            .unwrap_or_else(|| panic!("no ':' in {line:?}"));
+        let (prop, params) = name.split_once(';').unwrap_or((name, ""));
+        assert!(
+            prop.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'),
+            "bad property name {prop:?}"
+        );
+        match prop {
+            "BEGIN" => stack.push(value.to_owned()),
+            "END" => {
+                assert_eq!(
+                    stack.pop().as_deref(),
+                    Some(value),
+                    "END:{value} closes the wrong block"
+                );
+                if value == "VEVENT" {
+                    for required in ["UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY"] {
+                        assert!(
+                            event.iter().any(|p| p == required),
+                            "a VEVENT has no {required}"
+                        );
+                    }
+                    event.clear();
+                }
+            }
+            "TZID" if stack.last().map(String::as_str) == Some("VTIMEZONE") => {
+                timezones.push(value.to_owned())
+            }
+            _ => {
+                if stack.last().map(String::as_str) == Some("VEVENT") {
+                    event.push(prop.to_owned());
+                }
+                if let Some(tzid) = params.strip_prefix("TZID=") {
+                    assert!(
+                        timezones.iter().any(|t| t == tzid),
+                        "TZID {tzid} is not defined"
+                    );
+                    assert_eq!(value.len(), 15, "a local DATE-TIME: {value}");
+                }
+                if prop == "DTSTAMP" {
+                    assert!(
+                        value.ends_with('Z') && value.len() == 16,
+                        "DTSTAMP in UTC: {value}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(stack.is_empty(), "unclosed {stack:?}");
+    assert_eq!(lines.first().map(String::as_str), Some("BEGIN:VCALENDAR"));
+    for required in ["VERSION:2.0", "PRODID:-//Nightingale//Staff shifts//EN"] {
+        assert!(lines.iter().any(|l| l == required), "no {required}");
+    }
+    lines
+}
+
+#[tokio::test]
+async fn a_private_calendar_feed_of_her_shifts_parses_and_can_be_stopped() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let (name, phone) = on_call("cardiology-ward-7", "2026-11-27T21:00", 1);
+    let registrar = app.sign_in(&phone).await;
+    let (status, page) = registrar.page("/staff/calendar").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You have no calendar link"), "{page}");
+
+    let made = registrar
+        .post("/staff/calendar", &[("action", "create")])
+        .await;
+    assert_eq!(made.status(), 200);
+    let page = made.text().await.unwrap().replace("&#x2f;", "/");
+    let url = page
+        .split(['>', '<'])
+        .find(|s| s.starts_with("https://nightingale.test/calendar/") && s.ends_with(".ics"))
+        .unwrap_or_else(|| panic!("the link is shown: {page}"))
+        .replace("https://nightingale.test", &app.address);
+
+    let response = app.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/calendar; charset=utf-8"
+    );
+    let feed = response.text().await.unwrap();
+    let lines = check_ical(&feed);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == &format!("X-WR-CALNAME:On call: {name}")),
+        "{feed}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "DTSTART;TZID=Europe/London:20261127T200000"),
+        "{feed}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "SUMMARY:On call: Cardiology Ward 7\\, level 1 (out of hours)"),
+        "{feed}"
+    );
+    // Each shift its own UID.
+    let uids: Vec<_> = lines.iter().filter(|l| l.starts_with("UID:")).collect();
+    let unique: std::collections::BTreeSet<_> = uids.iter().collect();
+    assert_eq!(uids.len(), unique.len());
+
+    // A new link stops the old; stopping it stops the new.
+    let page = registrar.page("/staff/calendar").await.1;
+    assert!(
+        page.contains("You made a calendar link on Fri 27 Nov 19:05"),
+        "{page}"
+    );
+    registrar
+        .post("/staff/calendar", &[("action", "create")])
+        .await;
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 404);
+    let stopped = registrar
+        .post("/staff/calendar", &[("action", "revoke")])
+        .await;
+    assert!(stopped.text().await.unwrap().contains("no longer works"));
+    let page = registrar.page("/staff/calendar").await.1;
+    assert!(page.contains("You have no calendar link"), "{page}");
+}
+
+#[tokio::test]
+async fn the_registrar_paged_tonight_accepts_from_my_concerns_and_resolves_it_there() {
+    use crate::support::nightingale::MARGARET;
+    let app = TestApp::spawn("2026-11-27T21:00").await;
+    let (registrar_name, registrar_phone) = on_call("cardiology-ward-7", "2026-11-27T21:00", 1);
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.text(MARGARET, "My ankles are more swollen tonight")
+        .await;
+    app.settle().await;
+    let page = app
+        .twilio
+        .messages_to(&registrar_phone)
+        .into_iter()
+        .find(|m| m.body.contains("/c/"))
+        .expect("the registrar was paged");
+    let concern = TestApp::concern_id_in(&page);
+
+    let registrar = app.sign_in(&registrar_phone).await;
+    let (status, list) = registrar.page("/staff/concerns").await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list.contains("Margaret Evans"), "{list}");
+    assert!(list.contains("Waiting for someone to accept"), "{list}");
+    let (status, shown) = registrar.page(&format!("/staff/concerns/{concern}")).await;
+    assert_eq!(status, 200, "{shown}");
+    assert!(
+        shown.contains("My ankles are more swollen tonight"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("admitted with cellulitis"),
+        "the page link's context: {shown}"
+    );
+
+    // Without the session's token the accept is refused, and nothing happens.
+    let forged = registrar
+        .post_raw(
+            &format!("/staff/concerns/{concern}"),
+            &[("action", "accept")],
+            &[],
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+    app.settle().await;
+    assert_eq!(app.concern(&concern).await["status"], "open");
+
+    let accepted = registrar
+        .post(
+            &format!("/staff/concerns/{concern}"),
+            &[("action", "accept")],
+        )
+        .await;
+    assert_eq!(accepted.status(), 303);
+    app.settle().await;
+    let view = app.concern(&concern).await;
+    assert_eq!(view["status"], "accepted");
+    assert_eq!(view["accepted_by"]["name"], registrar_name.as_str());
+    assert!(
+        app.twilio.messages_to(MARGARET).iter().any(|m| m
+            .body
+            .contains(registrar_name.split_whitespace().next().unwrap())),
+        "Margaret is told who has it, as when the page link is used"
+    );
+    assert!(
+        registrar
+            .page("/staff/concerns")
+            .await
+            .1
+            .contains("You have it")
+    );
+
+    let resolved = registrar
+        .post(
+            &format!("/staff/concerns/{concern}"),
+            &[
+                ("action", "resolve"),
+                ("note", "Advised to raise legs; GP review tomorrow"),
+            ],
+        )
+        .await;
+    assert_eq!(resolved.status(), 303);
+    app.settle().await;
+    let view = app.concern(&concern).await;
+    assert_eq!(view["status"], "resolved");
+    assert_eq!(view["resolved_by"]["name"], registrar_name.as_str());
+    let (_, list) = registrar.page("/staff/concerns").await;
+    assert!(list.contains("Resolved Fri 27 Nov 21:00"), "{list}");
+
+    // Someone who was not paged for it cannot see it, nor act on it.
+    let amara_or_ben = if registrar_phone == AMARA {
+        "07700 900112"
+    } else {
+        AMARA
+    };
+    let other = app.sign_in(amara_or_ben).await;
+    let (status, page) = other.page(&format!("/staff/concerns/{concern}")).await;
+    assert_eq!(status, 404, "{page}");
+    assert!(!page.contains("Margaret"), "{page}");
+    let refused = other
+        .post(
+            &format!("/staff/concerns/{concern}"),
+            &[("action", "accept")],
+        )
+        .await;
+    assert_eq!(refused.status(), 404);
+}

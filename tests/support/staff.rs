@@ -91,10 +91,31 @@ pub async fn sign_in_browser(
         .await;
 }
 
+/// The public URL of a [`browser_app`].
+pub const BROWSER_PUBLIC_URL: &str = "http://127.0.0.1";
+
 /// A [`TestApp`] for browser tests: its public URL plain http, so the
 /// session cookie is not `Secure` and the browser keeps it on 127.0.0.1.
 pub async fn browser_app(now: &str) -> TestApp {
-    TestApp::spawn_with(now, |c| c.public_url = "http://127.0.0.1".to_owned()).await
+    TestApp::spawn_with(now, |c| c.public_url = BROWSER_PUBLIC_URL.to_owned()).await
+}
+
+/// A text from `from` reaching a [`browser_app`] through Twilio's webhook
+/// (signed for its public URL, as Twilio would).
+pub async fn text_browser_app(app: &TestApp, from: &str, body: &str) {
+    let sid = app.twilio.new_sid();
+    let params = app
+        .twilio
+        .inbound_sms_params(&sid, from, super::nightingale::OUR_NUMBER, body);
+    let response = app
+        .twilio
+        .post_signed(
+            &format!("{}/twilio/sms", app.address),
+            &format!("{BROWSER_PUBLIC_URL}/twilio/sms"),
+            &params,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
 }
 
 /// A browser-like session of one signed-in person.

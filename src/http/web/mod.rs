@@ -17,7 +17,9 @@
 //!
 //! Other areas add their routes with one `.merge(...)` in [`router`].
 
+mod concerns;
 pub mod rota;
+mod shifts;
 mod sign_in;
 
 use axum::Router;
@@ -93,6 +95,8 @@ impl WebConfig {
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(sign_in::router())
+        .merge(shifts::router())
+        .merge(concerns::router())
         .route("/staff", get(home))
         .route("/staff/services", get(services))
         .merge(rota::router())
