@@ -122,8 +122,6 @@ impl Operations {
         let store = Arc::clone(&self.store);
         let id = tokio::task::spawn_blocking(move || -> Result<u64, EditError> {
             on_service(&live.current(), &edit)?;
-            let edits = store.rota_edits()?;
-            live.judge(&edits, &edit, now, confirmed)?;
             let audit = AuditRecord {
                 at: now,
                 who: edit.made_by.clone(),
@@ -132,9 +130,22 @@ impl Operations {
                 before: String::new(),
                 after: edit.to_toml(None),
             };
-            let id = store.add_rota_edit(&edit, &audit)?;
-            live.refresh(store.as_ref())?;
-            Ok(id)
+            // Judged against the layer as it stands, and written only if it
+            // still stands so; another manager's edit in between means judging again.
+            let mut tries = 0;
+            loop {
+                let version = store.rota_layer_version()?;
+                let edits = store.rota_edits()?;
+                live.judge(&edits, &edit, now, confirmed)?;
+                match store.add_rota_edit(&edit, &audit, version) {
+                    Ok(id) => {
+                        live.refresh(store.as_ref())?;
+                        return Ok(id);
+                    }
+                    Err(StoreError::Conflict(_)) if tries < 5 => tries += 1,
+                    Err(e) => return Err(e.into()),
+                }
+            }
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("edit task failed: {e}").into()))??;

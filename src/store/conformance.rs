@@ -1812,24 +1812,29 @@ pub fn rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(store: Ar
                 "",
                 "[[overrides]]",
             ),
+            0,
         )
         .unwrap();
     let v1 = store.rota_layer_version().unwrap();
     assert!(v1 > 0, "an edit moves the layer's version on");
     let mut second = cover_edit("grace-hall", "2026-12-04T17:01:00Z");
     second.reason = "and the next night".into();
-    let b = store
-        .add_rota_edit(
-            &second,
-            &audit_line(
-                "grace-hall",
-                "2026-12-04T17:01:00Z",
-                "override added",
-                "",
-                "[[overrides]]",
-            ),
-        )
-        .unwrap();
+    let line = audit_line(
+        "grace-hall",
+        "2026-12-04T17:01:00Z",
+        "override added",
+        "",
+        "[[overrides]]",
+    );
+    // Judged against the layer before the first edit: refused whole.
+    assert!(matches!(
+        store.add_rota_edit(&second, &line, 0),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.rota_layer_version().unwrap(), v1, "nothing written");
+    assert_eq!(store.rota_edits().unwrap().len(), 1);
+    assert_eq!(store.audit_trail(0, 100).unwrap().len(), 1);
+    let b = store.add_rota_edit(&second, &line, v1).unwrap();
     assert!(b > a, "edits are numbered in the order they are made");
     let v2 = store.rota_layer_version().unwrap();
     assert_ne!(v2, v1);

@@ -912,9 +912,17 @@ pub trait Store: Send + Sync + 'static {
     // ---- the rota edits layer and the audit trail (docs/adr/0012) ----
 
     /// Store a rota edit, with its line in the audit trail (which gets the
-    /// edit's number), and move the layer's version on: all or nothing.
+    /// edit's number), and move the layer's version on: all or nothing, and
+    /// only while the layer is still at version `judged_at` (the one the edit
+    /// was judged against), else [`StoreError::Conflict`]: two managers'
+    /// edits at once cannot both pass judgement against the same layer.
     /// Returns the edit's number.
-    fn add_rota_edit(&self, edit: &NewRotaEdit, audit: &AuditRecord) -> StoreResult<u64>;
+    fn add_rota_edit(
+        &self,
+        edit: &NewRotaEdit,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<u64>;
     /// Undo edit `id`, with its line in the audit trail, and move the layer's
     /// version on. False (and nothing written) when there is no such edit or
     /// it is undone already.

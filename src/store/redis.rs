@@ -1022,9 +1022,19 @@ impl Store for RedisStore {
         at.map(|t| instant(&t)).transpose()
     }
 
-    fn add_rota_edit(&self, edit: &NewRotaEdit, audit: &AuditRecord) -> StoreResult<u64> {
+    fn add_rota_edit(
+        &self,
+        edit: &NewRotaEdit,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<u64> {
         let (edit, audit) = (to_json(edit)?, to_json(audit)?);
-        self.write(args([&"add_rota_edit", &edit, &audit]))
+        self.write(args([
+            &"add_rota_edit",
+            &edit,
+            &audit,
+            &judged_at.to_string(),
+        ]))
     }
 
     fn undo_rota_edit(&self, id: u64, undone: &Undone, audit: &AuditRecord) -> StoreResult<bool> {

@@ -1719,9 +1719,23 @@ impl Store for SqliteStore {
         })
     }
 
-    fn add_rota_edit(&self, edit: &NewRotaEdit, audit: &AuditRecord) -> StoreResult<u64> {
+    fn add_rota_edit(
+        &self,
+        edit: &NewRotaEdit,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<u64> {
         let (edit, audit) = (edit.clone(), audit.clone());
         self.write(move |tx| {
+            let version: i64 =
+                tx.query_row("SELECT version FROM rota_layer WHERE id = 1", [], |r| {
+                    r.get(0)
+                })?;
+            if version as u64 != judged_at {
+                return Err(conflict(format!(
+                    "the rota edits layer moved on (version {version}, judged at {judged_at})"
+                )));
+            }
             tx.execute(
                 "INSERT INTO rota_edits (data) VALUES (?1)",
                 params![json(&edit)?],

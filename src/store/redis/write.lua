@@ -360,7 +360,10 @@ end
 -- A rota edit (JSON) and its audit line (JSON): stored together, and the
 -- layer's version moves on. Returns the edit's number. The audit trail is a
 -- list only ever pushed to: a line's place is its index plus one.
-function writes.add_rota_edit(data, audit)
+function writes.add_rota_edit(data, audit, judged_at)
+    if tonumber(redis.call("GET", key("rota-layer")) or "0") ~= tonumber(judged_at) then
+        return redis.error_reply("CONFLICT the rota edits layer moved on since the edit was judged")
+    end
     local id = redis.call("INCR", key("rota-edit", "seq"))
     redis.call("HSET", key("rota-edit", id), "data", data)
     redis.call("RPUSH", key("rota-edit", "ids"), id)
