@@ -382,7 +382,7 @@ pub fn raise_open_files_limit(config: &Config) {
 }
 
 /// How often a node asks the store whether the rota edits layer changed
-/// (docs/adr/0012): one read of one number.
+/// (docs/adr/0013): one read of one number.
 pub const LAYER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The rota files with the store's edits layer over them.

@@ -1,5 +1,5 @@
 //! What rota managers do: overrides and swaps made on the web (the edits
-//! layer over the rota files, docs/adr/0012), undoing them, the audit trail
+//! layer over the rota files, docs/adr/0013), undoing them, the audit trail
 //! that records both, and alerts about gaps that open in the days ahead.
 
 use std::sync::{Arc, Mutex};

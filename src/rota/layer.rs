@@ -1,5 +1,5 @@
 //! The rota edits layer: overrides and swaps made on the web, kept in the
-//! store, over the rota files (docs/adr/0012).
+//! store, over the rota files (docs/adr/0013).
 //!
 //! Each edit is written out as the `[[overrides]]` or `[[swaps]]` table a
 //! manager would have put in `rota/overrides.toml`, and the running rota is

@@ -670,7 +670,7 @@ pub struct Change {
     pub opt_out: Option<(PhoneNumber, bool)>,
 }
 
-// ---- the rota edits layer and the audit trail (docs/adr/0012) ---------------
+// ---- the rota edits layer and the audit trail (docs/adr/0013) ---------------
 
 /// A rota edit made on the web, as it is asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -909,7 +909,7 @@ pub trait Store: Send + Sync + 'static {
     /// A named random secret, made on first use and kept (e.g. for signing links).
     fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
 
-    // ---- the rota edits layer and the audit trail (docs/adr/0012) ----
+    // ---- the rota edits layer and the audit trail (docs/adr/0013) ----
 
     /// Store a rota edit, with its line in the audit trail (which gets the
     /// edit's number), and move the layer's version on: all or nothing, and
