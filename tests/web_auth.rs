@@ -7,7 +7,7 @@
 mod support;
 
 use support::browser::Browser;
-use support::staff::{browser_app, sign_in_browser, text_browser_app};
+use support::staff::{browser_app, on_call, sign_in_browser, text_browser_app};
 
 /// Amara Okafor, cardiology registrar, as she types her number.
 const AMARA: &str = "07700 900111";
@@ -43,20 +43,6 @@ async fn amara_signs_in_with_the_texted_code_and_is_refused_the_ward_managers_pa
     browser.goto(&format!("{}/staff", app.address)).await;
     browser.wait_for_text("h1", "Sign in").await;
     browser.close().await;
-}
-
-/// Who is on `level` of `service` at `at` (UK time): their name and their
-/// number as they would type it.
-fn on_call(service: &str, at: &str, level: usize) -> (String, String) {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let rota = nightingale::rota::load_dir(&root.join("rota")).unwrap();
-    let chain = rota.resolve(
-        rota.service(service).unwrap(),
-        nightingale::calendar::parse_instant(at).unwrap(),
-    );
-    let person = chain.levels[level - 1].on_call[0].person;
-    let number = person.sms_numbers()[0].as_str().replacen("+44", "0", 1);
-    (person.name.clone(), number)
 }
 
 /// Save a screenshot where `NIGHTINGALE_SCREENSHOTS` says (docs/ when

@@ -176,8 +176,18 @@ async fn show(
     }
 }
 
+/// The staff name of a concern's service ("Out-of-hours service" for a
+/// concern from a stranger, which has none).
+pub(crate) fn service_name(state: &AppState, service: Option<&Id>) -> String {
+    let rota = state.rota.current();
+    service
+        .and_then(|s| rota.service(s.as_str()))
+        .map(|ix| rota.services()[ix as usize].name.clone())
+        .unwrap_or_else(|| "Out-of-hours service".to_owned())
+}
+
 /// A concern's time as a clinician reads it.
-fn local(t: crate::clock::Instant) -> String {
+pub(crate) fn local(t: crate::clock::Instant) -> String {
     t.with_timezone(&LONDON)
         .format("%a %-d %b %H:%M")
         .to_string()
@@ -199,12 +209,7 @@ pub(crate) async fn concern_view(
         Status::Accepted { by, at } => format!("Accepted by {} at {}", by.name, local(*at)),
         Status::Resolved { at, .. } => format!("Resolved at {}", local(*at)),
     };
-    let service = concern
-        .service
-        .as_ref()
-        .and_then(|s| state.rota.current().service(s.as_str()))
-        .map(|ix| state.rota.current().services()[ix as usize].name.clone())
-        .unwrap_or_else(|| "Out-of-hours service".to_owned());
+    let service = service_name(state, concern.service.as_ref());
     let code = state
         .ops
         .code_for(concern_id, staff)

@@ -4,7 +4,9 @@
 use chrono::Duration;
 
 use crate::support::nightingale::TestApp;
-use crate::support::staff::{SESSION_COOKIE, code_texted_to, set_cookie, set_cookie_header};
+use crate::support::staff::{
+    SESSION_COOKIE, code_texted_to, on_call, set_cookie, set_cookie_header,
+};
 
 /// Amara Okafor, cardiology registrar.
 const AMARA: &str = "+447700900111";
@@ -247,21 +249,6 @@ async fn a_manager_sees_their_service_and_a_clinician_is_refused_it() {
     let tara = app.sign_in("07700 900401").await;
     let (status, _) = tara.page("/staff/services/childrens-assessment-unit").await;
     assert_eq!(status, 200);
-}
-
-/// Who is on `level` of `service` at `at` (UK time), and their first number.
-fn on_call(service: &str, at: &str, level: usize) -> (String, String) {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let rota = nightingale::rota::load_dir(&root.join("rota")).unwrap();
-    let chain = rota.resolve(
-        rota.service(service).unwrap(),
-        nightingale::calendar::parse_instant(at).unwrap(),
-    );
-    let person = chain.levels[level - 1].on_call[0].person;
-    (
-        person.name.clone(),
-        person.sms_numbers()[0].as_str().to_owned(),
-    )
 }
 
 #[tokio::test]
@@ -548,4 +535,44 @@ async fn the_registrar_paged_tonight_accepts_from_my_concerns_and_resolves_it_th
         )
         .await;
     assert_eq!(refused.status(), 404);
+}
+
+#[tokio::test]
+async fn every_staff_page_and_refusal_carries_the_security_headers() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let amara = app.sign_in(AMARA).await;
+    let anonymous = crate::support::staff::client();
+    let mut responses = vec![
+        anonymous
+            .get(format!("{}/staff/sign-in", app.address))
+            .send()
+            .await
+            .unwrap(),
+        anonymous
+            .get(format!("{}/staff/concerns", app.address))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for path in [
+        "/staff",
+        "/staff/shifts",
+        "/staff/calendar",
+        "/staff/concerns",
+        "/staff/services/cardiology-ward-7",
+        "/staff/no-such-page",
+    ] {
+        responses.push(amara.get(path).await);
+    }
+    for response in responses {
+        let url = response.url().to_string();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{url}: {csp}");
+        assert!(csp.contains("default-src 'none'"), "{url}: {csp}");
+        assert!(csp.contains("form-action 'self'"), "{url}: {csp}");
+        assert_eq!(headers["cache-control"], "no-store", "{url}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{url}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{url}");
+    }
 }

@@ -118,6 +118,22 @@ pub async fn text_browser_app(app: &TestApp, from: &str, body: &str) {
     assert_eq!(response.status(), 200);
 }
 
+/// Who the demo rota puts on `level` of `service` at `at` (UK time): their
+/// name and their first number (E.164).
+pub fn on_call(service: &str, at: &str, level: usize) -> (String, String) {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let rota = nightingale::rota::load_dir(&root.join("rota")).unwrap();
+    let chain = rota.resolve(
+        rota.service(service).unwrap(),
+        nightingale::calendar::parse_instant(at).unwrap(),
+    );
+    let person = chain.levels[level - 1].on_call[0].person;
+    (
+        person.name.clone(),
+        person.sms_numbers()[0].as_str().to_owned(),
+    )
+}
+
 /// A browser-like session of one signed-in person.
 pub struct StaffSession {
     pub address: String,

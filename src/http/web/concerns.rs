@@ -11,12 +11,11 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::{Refusal, Staff, StaffForm, StaffPage, message_page};
-use crate::calendar::LONDON;
 use crate::concern::ConcernId;
 use crate::escalation::Status;
 use crate::escalation::reply::LinkAction;
 use crate::http::AppState;
-use crate::http::pages::{concern_view, recording_of};
+use crate::http::pages::{concern_view, local, recording_of, service_name};
 
 /// How long a closed concern stays on the list.
 pub const RECENT_DAYS: i64 = 7;
@@ -26,12 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/staff/concerns", get(list))
         .route("/staff/concerns/{id}", get(show).post(act))
         .route("/staff/concerns/{id}/recording", get(recording))
-}
-
-fn local(t: crate::clock::Instant) -> String {
-    t.with_timezone(&LONDON)
-        .format("%a %-d %b %H:%M")
-        .to_string()
 }
 
 async fn list(State(state): State<AppState>, staff: Staff) -> Response {
@@ -51,13 +44,7 @@ async fn list(State(state): State<AppState>, staff: Staff) -> Response {
             Status::Accepted { by, .. } => format!("Accepted by {}", by.name),
             Status::Resolved { at, .. } => format!("Resolved {}", local(*at)),
         };
-        let rota = state.rota.current();
-        let service = concern
-            .service
-            .as_ref()
-            .and_then(|s| rota.service(s.as_str()))
-            .map(|ix| rota.services()[ix as usize].name.clone())
-            .unwrap_or_else(|| "Out-of-hours service".to_owned());
+        let service = service_name(&state, concern.service.as_ref());
         let item = minijinja::context! {
             id => concern.id.to_string(),
             code => page.code,

@@ -393,11 +393,7 @@ pub async fn html_refusals(
         &message,
         Some(("/staff", "Go to your home page")),
     );
-    for (name, value) in &parts.headers {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            page.headers_mut().insert(name, value.clone());
-        }
-    }
+    super::error::carry_headers(&parts.headers, page.headers_mut());
     page
 }
 

@@ -10,9 +10,8 @@ use serde::Deserialize;
 use super::{Refusal, Staff, StaffForm, StaffPage};
 use crate::access::ical;
 use crate::access::shifts::{Shift, shifts_of};
-use crate::calendar::LONDON;
-use crate::clock::Instant;
 use crate::http::AppState;
+use crate::http::pages::local;
 
 /// How far ahead "My shifts" and the feed look.
 pub const DAYS_AHEAD: i64 = 28;
@@ -24,12 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/staff/shifts", get(shifts))
         .route("/staff/calendar", get(calendar).post(change_calendar))
         .route("/calendar/{file}", get(feed))
-}
-
-fn local(t: Instant) -> String {
-    t.with_timezone(&LONDON)
-        .format("%a %-d %b %H:%M")
-        .to_string()
 }
 
 fn view(shift: &Shift) -> minijinja::Value {
