@@ -1768,7 +1768,6 @@ pub fn codes_wrap_after_9999_and_are_reused_when_all_are_in_use(store: Arc<dyn S
     );
 }
 
-/// Run every check against stores made by `fresh`.
 // ---- the rota edits layer and the audit trail ------------------------------
 
 fn cover_edit(by: &str, at: &str) -> NewRotaEdit {
@@ -1934,6 +1933,7 @@ pub fn a_gap_is_alerted_once_however_many_nodes_ask(store: Arc<dyn Store>) {
     assert!(store.mark_gap_alerted("another-gap", at).unwrap());
 }
 
+/// Run every check against stores made by `fresh`.
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(fresh());
     the_audit_trail_only_grows_and_reads_in_pages(fresh());
