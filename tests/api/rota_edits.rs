@@ -487,3 +487,47 @@ mod pages {
         assert!(app.ops.rota_edits().await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn two_consultants_swap_weeks_from_the_page_and_a_wrong_day_gets_the_files_message() {
+    let app = TestApp::spawn("2026-11-26T16:55").await;
+    let level_2 = || async {
+        let body: Value = app
+            .get("/api/v1/oncall?service=cardiology-ward-7&at=2026-12-01T23:00")
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["levels"][1]["on_call"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let before = level_2().await;
+    let wendy = app.sign_in(WENDY).await;
+    let wrong = [
+        ("kind", "swap"),
+        ("rotation", "cardiology-consultant"),
+        ("shift_a", "2026-12-01"),
+        ("shift_b", "2026-12-07"),
+        ("reason", "conference"),
+    ];
+    let response = wendy
+        .post("/staff/services/cardiology-ward-7/edits", &wrong)
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("no cardiology-consultant shift starts on 2026-12-01 (Tue): write 2026-11-30 or 2026-12-07"),
+        "{html}"
+    );
+    let mut right = wrong;
+    right[2] = ("shift_a", "2026-11-30");
+    let response = wendy
+        .post("/staff/services/cardiology-ward-7/edits", &right)
+        .await;
+    assert_eq!(response.status(), 303);
+    let after = level_2().await;
+    assert_ne!(after, before, "the consultants traded weeks");
+    assert!(["eleanor-shaw", "farid-rahman"].contains(&after.as_str()));
+}
