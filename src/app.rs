@@ -33,6 +33,8 @@ pub struct Application {
     limits: http::serve::Limits,
     /// This process's hold on a SQLite store, kept until serving stops.
     serve_lock: Option<store::sqlite::ServeLock>,
+    /// Sends gap alerts to rota managers on the trust's schedule.
+    gap_alerter: crate::manage::GapAlerter,
 }
 
 impl Application {
@@ -82,7 +84,8 @@ impl Application {
         sender: Option<Arc<dyn SmsSender>>,
         calls: Option<Arc<dyn CallPlacer>>,
     ) -> anyhow::Result<Self> {
-        let rota = Arc::new(load_rota(config)?);
+        let live = load_live_rota(config, &store).await?;
+        let rota = live.current();
         let today = crate::calendar::wall_clock(clock.now()).date();
         for (division, covered_days) in rota.calendar().short_coverage(today) {
             tracing::warn!(
@@ -135,7 +138,7 @@ impl Application {
         let engine = Arc::new(
             Engine::new(
                 Arc::clone(&store),
-                Arc::clone(&rota),
+                live.clone(),
                 Arc::clone(&clock),
                 sender,
                 Arc::clone(&templates),
@@ -152,7 +155,7 @@ impl Application {
         );
         let ops = Operations {
             store,
-            rota: Arc::clone(&rota),
+            rota: live.clone(),
             clock: Arc::clone(&clock),
             engine: engine.handle(),
             templates: Arc::clone(&templates),
@@ -171,8 +174,9 @@ impl Application {
             people = rota.people().len(),
             "nightingale ready"
         );
+        let gap_alerter = crate::manage::GapAlerter::new(ops.clone(), &public_url);
         let state = AppState {
-            rota,
+            rota: live,
             clock,
             ops,
             templates,
@@ -189,6 +193,7 @@ impl Application {
             engine,
             limits,
             serve_lock: None,
+            gap_alerter,
         })
     }
 
@@ -215,6 +220,12 @@ impl Application {
     /// The engine, for tests that drive time themselves.
     pub fn engine(&self) -> Arc<Engine> {
         Arc::clone(&self.engine)
+    }
+
+    /// The gap alerter, for tests that drive time themselves (call
+    /// [`crate::manage::GapAlerter::tick`] after moving the clock).
+    pub fn gap_alerter(&self) -> crate::manage::GapAlerter {
+        self.gap_alerter.clone()
     }
 
     /// A handle on the engine: wake it, read its counters.
@@ -253,6 +264,26 @@ impl Application {
                 let _ = rx.wait_for(|stop| *stop).await;
             }))
         });
+        let alert_task = engine_loop.then(|| {
+            let mut rx = stop_rx.clone();
+            let alerter = self.gap_alerter.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = alerter.run() => {}
+                    _ = rx.wait_for(|stop| *stop) => {}
+                }
+            })
+        });
+        let layer_task = {
+            let mut rx = stop_rx.clone();
+            let (live, store) = (self.state.rota.clone(), Arc::clone(&self.state.ops.store));
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = follow_rota_layer(live, store) => {}
+                    _ = rx.wait_for(|stop| *stop) => {}
+                }
+            })
+        };
         let mut rx = stop_rx;
         let server = http::serve::serve(
             self.listener,
@@ -268,6 +299,10 @@ impl Application {
         });
         server.await;
         signal.abort();
+        layer_task.abort();
+        if let Some(task) = alert_task {
+            task.abort();
+        }
         if let Some(task) = engine_task {
             let _ = task.await;
         }
@@ -354,6 +389,52 @@ pub fn raise_open_files_limit(config: &Config) {
     }
     #[cfg(not(unix))]
     let _ = config;
+}
+
+/// How often a node asks the store whether the rota edits layer changed
+/// (docs/adr/0013): one read of one number.
+pub const LAYER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The rota files with the store's edits layer over them.
+pub async fn load_live_rota(
+    config: &Config,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<rota::LiveRota> {
+    let live = load_live_rota_files(config)?;
+    let follow = live.clone();
+    store::blocking(store, move |s| follow.refresh(s)).await?;
+    Ok(live)
+}
+
+/// Rebuild the rota whenever the edits layer's version moves on, checking
+/// every [`LAYER_POLL`], until dropped.
+pub async fn follow_rota_layer(live: rota::LiveRota, store: Arc<dyn Store>) {
+    let mut tick = tokio::time::interval(LAYER_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let follow = live.clone();
+        match store::blocking(&store, move |s| follow.refresh(s)).await {
+            Ok(true) => tracing::info!(
+                version = live.version(),
+                "the rota edits layer changed: rota rebuilt"
+            ),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the rota edits layer; keeping the rota as it was")
+            }
+        }
+    }
+}
+
+/// The rota files alone, ready to take the edits layer.
+pub fn load_live_rota_files(config: &Config) -> anyhow::Result<rota::LiveRota> {
+    rota::LiveRota::load_dir(&config.rota_dir).map_err(|problems| {
+        anyhow::anyhow!(
+            "the rota files in {} have problems:\n{problems}",
+            config.rota_dir.display()
+        )
+    })
 }
 
 /// Load and compile the rota named by the configuration.

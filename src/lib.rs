@@ -17,6 +17,7 @@ pub mod engine;
 pub mod escalation;
 pub mod http;
 pub mod links;
+pub mod manage;
 pub mod operations;
 pub mod rota;
 pub mod store;

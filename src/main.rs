@@ -278,7 +278,7 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
         Command::Rota(RotaCommand::Who { service, at }) => {
-            let rota = app::load_rota(config)?;
+            let rota = with_layer(config, app::load_live_rota_files(config)?);
             let ix = find_service(&rota, &service)?;
             let at = match at {
                 Some(text) => parse_instant(&text)?,
@@ -303,14 +303,43 @@ fn local(t: Instant) -> String {
         .to_string()
 }
 
+/// The rota with the web edits layer from the store `serve` would use
+/// (`NIGHTINGALE_STORE`), or the files alone, said on stderr, when there is
+/// no store to read.
+fn with_layer(config: &Config, live: rota::LiveRota) -> Arc<rota::Rota> {
+    let files_alone = |why: String| {
+        eprintln!("note: {why}: the rota files alone, without edits made on the web");
+        live.current()
+    };
+    if let Some(path) = config.store.strip_prefix("sqlite://")
+        && !std::path::Path::new(path).exists()
+    {
+        return files_alone(format!("no store at {path}"));
+    }
+    let store = match nightingale::store::open(&config.store) {
+        Ok(store) => store,
+        Err(e) => return files_alone(format!("cannot open the store: {e}")),
+    };
+    match live.refresh(store.as_ref()) {
+        Ok(_) => {
+            eprintln!(
+                "with the web edits layer from the store (version {})",
+                live.version()
+            );
+            live.current()
+        }
+        Err(e) => files_alone(format!("cannot read the web edits from the store: {e}")),
+    }
+}
+
 fn rota_check(
     config: &Config,
     from: Instant,
     days: u32,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let rota = match rota::load_dir(&config.rota_dir) {
-        Ok(r) => r,
+    let rota = match rota::LiveRota::load_dir(&config.rota_dir) {
+        Ok(r) => with_layer(config, r),
         Err(problems) => {
             for p in &problems.0 {
                 writeln!(out, "error: {p}")?;

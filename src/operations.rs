@@ -14,7 +14,7 @@ use crate::clock::{Clock, Instant};
 use crate::concern::{Concern, ConcernId, TimelineEntry};
 use crate::directory::{Enrolment, EnrolmentId, EnrolmentRequest, FieldError, Id, PhoneNumber};
 use crate::engine::EngineHandle;
-use crate::rota::Rota;
+use crate::rota::LiveRota;
 use crate::store::{
     self, Change, ConcernFilter, ConcernKey, ConcernStatus, Inbound, NewOutbox, Purpose, Store,
     StoreError,
@@ -27,7 +27,7 @@ pub struct Operations {
     /// The store.
     pub store: Arc<dyn Store>,
     /// The rota.
-    pub rota: Arc<Rota>,
+    pub rota: LiveRota,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// The engine: woken when there is new work; its counters for `/metrics`.
@@ -141,7 +141,7 @@ impl Operations {
     /// Enrol a patient: store the enrolment and the welcome texts together.
     pub async fn enrol(&self, request: EnrolmentRequest) -> Result<Enrolment, EnrolError> {
         let now = self.clock.now();
-        let rota = Arc::clone(&self.rota);
+        let rota = self.rota.current();
         let enrolment = request
             .parse(
                 |id| {
@@ -152,10 +152,9 @@ impl Operations {
                 self.enrolment_window,
             )
             .map_err(EnrolError::Invalid)?;
-        let service = self
-            .rota
+        let service = rota
             .service(enrolment.service.as_str())
-            .map(|ix| self.rota.services()[ix as usize].patient_name.clone())
+            .map(|ix| rota.services()[ix as usize].patient_name.clone())
             .unwrap_or_default();
         let mut outbox = Vec::new();
         let people = std::iter::once((&enrolment.patient, "patient".to_owned())).chain(
@@ -352,7 +351,7 @@ impl Operations {
                 count = lateness.count,
             ),
             refused,
-            bank_holiday_coverage(self.rota.calendar().holidays(), now),
+            bank_holiday_coverage(self.rota.current().calendar().holidays(), now),
         ]
         .concat())
     }

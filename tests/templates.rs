@@ -517,12 +517,68 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             json!({"staff": staff(s, false), "nav": "concerns", "days": 7, "open": [], "closed": []}),
         ]
     }),
+    // Rota managers' pages (src/http/web/rota.rs).
     ("web/staff/service.html", |s| {
+        let week = json!({"name": "2026-W48", "label": "Mon 23 Nov to Sun 29 Nov 2026", "previous": "2026-W47", "next": "2026-W49"});
+        let covered = json!({"from": "20:00", "until": "08:00", "in_hours": false, "gap": null,
+            "levels": [{"number": 1, "names": s.clinician.name, "gap": false}, {"number": 2, "names": "Eleanor Shaw", "gap": false}]});
+        let gap = json!({"from": "20:00", "until": "08:00", "in_hours": false, "gap": "no reachable level-1 person: the fallback stands in",
+            "levels": [{"number": 1, "names": "Gap: the fallback (Sam Okoro)", "gap": true}, {"number": 2, "names": "Nobody", "gap": true}]});
+        let day = json!({"label": "Saturday 28 November", "holiday": null, "rows": [
+            {"from": "00:00", "until": "08:00", "in_hours": true, "gap": null, "levels": [{"number": 1, "names": s.clinician.name, "gap": false}]}, covered, gap]});
+        let holiday =
+            json!({"label": "Friday 25 December", "holiday": "Christmas Day", "rows": [covered]});
+        let people = json!([{"id": s.clinician.id.as_str(), "name": s.clinician.name}]);
+        let rotations = json!([{"id": "cardiology-registrar", "name": "Cardiology registrar"}]);
+        let edits = json!([
+            {"id": 2, "summary": "amara-okafor covers dafydd-evans on cardiology-registrar, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "covering Dafydd", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:01", "undone": null},
+            {"id": 1, "summary": "nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 16:55", "undone": "undone by Wendy Clarke on Thu 26 Nov 2026 17:02"},
+        ]);
+        let service = json!({"id": s.service.id.as_str(), "name": s.service.name});
         vec![
-            json!({"staff": staff(s, true), "nav": "services", "service": {"id": s.service.id.as_str(), "name": s.service.name},
-                   "managers": [{"name": "Wendy Clarke", "role": "Ward 7 manager"}]}),
-            json!({"staff": staff(s, true), "nav": "services", "service": {"id": s.service.id.as_str(), "name": s.service.name},
-                   "managers": []}),
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
+                   "managers": [{"name": "Wendy Clarke", "role": "Ward 7 manager"}],
+                   "days": [day, holiday], "edits": edits, "people": people, "everyone": people, "rotations": rotations}),
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
+                   "managers": [], "days": [], "edits": [], "people": [], "everyone": [], "rotations": []}),
+        ]
+    }),
+    ("web/staff/rota_refused.html", |s| {
+        let form = json!({"kind": "override", "covering": "", "for": "dafydd-evans", "rotation": "", "from": "2026-11-28T20:00",
+                          "until": "2026-11-29T08:00", "shift_a": "", "shift_b": "", "reason": "off sick", "confirm": ""});
+        let service = s.service.id.as_str();
+        let action = format!("/staff/services/{service}/edits");
+        vec![
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": [], "gaps": ["Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in"]}),
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": ["no person \"amara-okafr\"; did you mean \"amara-okafor\"?", "until is not after from: an override covers [from, until), so write an until later than from"], "gaps": []}),
+        ]
+    }),
+    ("web/staff/gaps.html", |s| {
+        vec![
+            json!({"staff": staff(s, true), "nav": "gaps", "days": 28, "gaps": [
+                {"service": s.service.id.as_str(), "name": s.service.name, "from": "Sat 28 Nov 2026 20:00", "until": "Sun 29 Nov 2026 08:00",
+                 "what": "no reachable level-1 person: the fallback stands in", "week": "2026-W48"}]}),
+            json!({"staff": staff(s, true), "nav": "gaps", "days": 28, "gaps": []}),
+        ]
+    }),
+    ("web/staff/audit.html", |s| {
+        vec![
+            json!({"staff": staff(s, true), "nav": "audit", "lines": [
+                {"seq": 2, "at": "Thu 26 Nov 2026 17:02", "who": "Wendy Clarke", "service": s.service.id.as_str(),
+                 "action": "override 1 undone: nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
+                 "before": "[[overrides]]\nfor = \"dafydd-evans\"\n", "after": ""},
+                {"seq": 1, "at": "Thu 26 Nov 2026 16:55", "who": "Wendy Clarke", "service": s.service.id.as_str(),
+                 "action": "override added: nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
+                 "before": "", "after": "[[overrides]]\nfor = \"dafydd-evans\"\n"}]}),
+            json!({"staff": staff(s, true), "nav": "audit", "lines": []}),
+        ]
+    }),
+    ("sms/gap_alert.txt", |s| {
+        vec![
+            json!({"service": s.service.name, "count": 1, "first": "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in", "link": "https://nightingale.example.nhs.uk/staff/gaps"}),
+            json!({"service": s.service.name, "count": 3, "first": "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: NOBODY is reachable, not even the fallback", "link": "https://nightingale.example.nhs.uk/staff/gaps"}),
         ]
     }),
 ];

@@ -259,9 +259,10 @@ impl Operations {
                 return Ok(CodeRequest::TooMany);
             }
         }
-        let Some((person, contact)) =
-            contact.and_then(|c| c.person(&self.rota).map(|p| (p.clone(), c.clone())))
-        else {
+        let Some((person, contact)) = contact.and_then(|c| {
+            c.person(&self.rota.current())
+                .map(|p| (p.clone(), c.clone()))
+        }) else {
             return Ok(CodeRequest::NotSent);
         };
         let phone = match contact {
@@ -330,7 +331,7 @@ impl Operations {
             CodeCheck::Gone => return Ok(SignInOutcome::Gone),
         };
         // Someone removed from the rota since the code went is not let in.
-        if self.rota.person(code.person.as_str()).is_none() {
+        if self.rota.current().person(code.person.as_str()).is_none() {
             return Ok(SignInOutcome::Gone);
         }
         let token = self.start_session(&code.person, code.method).await?;
@@ -371,7 +372,13 @@ impl Operations {
         let Some(session) = store::blocking(&self.store, move |s| s.session(hash)).await? else {
             return Ok(None);
         };
-        if !session_live(&session, now) || self.rota.person(session.person.as_str()).is_none() {
+        if !session_live(&session, now)
+            || self
+                .rota
+                .current()
+                .person(session.person.as_str())
+                .is_none()
+        {
             store::blocking(&self.store, move |s| s.delete_session(hash)).await?;
             return Ok(None);
         }
@@ -463,7 +470,7 @@ impl Operations {
     pub async fn calendar_owner(&self, token: &str) -> Result<Option<Id>, StoreError> {
         let hash = token_hash(token);
         let person = store::blocking(&self.store, move |s| s.calendar_person(hash)).await?;
-        Ok(person.filter(|p| self.rota.person(p.as_str()).is_some()))
+        Ok(person.filter(|p| self.rota.current().person(p.as_str()).is_some()))
     }
 }
 

@@ -29,7 +29,7 @@ pub(super) async fn event(
     now: Instant,
     change: &mut Change,
 ) -> anyhow::Result<()> {
-    let chain = ChainSnapshot::at(&parts.rota, concern.service.as_ref(), now);
+    let chain = ChainSnapshot::at(&parts.rota(), concern.service.as_ref(), now);
     let (next, effects) = escalation::step(&concern.escalation, event, now, &chain, &parts.policy);
     concern.escalation = next;
     let read = read(parts, concern.id, &effects, now).await?;
@@ -117,7 +117,8 @@ pub(super) async fn page_failed(
     else {
         return Ok(());
     };
-    let Some(staff) = parts.rota.person(staff_id.as_str()) else {
+    let rota = parts.rota();
+    let Some(staff) = rota.person(staff_id.as_str()) else {
         return Ok(());
     };
     let Some(mut concern) = parts.concern(concern_id).await? else {
@@ -197,7 +198,8 @@ pub(super) async fn contacts_due(
         if !escalation::page_still_wanted(&concern.escalation, d.step) {
             continue;
         }
-        let Some(person) = parts.rota.person(d.staff.as_str()) else {
+        let rota = parts.rota();
+        let Some(person) = rota.person(d.staff.as_str()) else {
             continue;
         };
         let Some(contact) = person

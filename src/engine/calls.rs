@@ -47,7 +47,7 @@ pub(super) async fn step(
         return Ok(());
     };
     // A clinician phoning in to hear their pages raises no concern.
-    if parts.rota.staff_by_phone(&from).is_some() {
+    if parts.rota().staff_by_phone(&from).is_some() {
         return Ok(());
     }
     if let CallOutcome::CallBack = outcome
@@ -122,7 +122,7 @@ async fn concluded(
         .await?
     };
     let taken_by = match &outcome {
-        CallOutcome::Live { staff } => match parts.rota.person(staff.as_str()) {
+        CallOutcome::Live { staff } => match parts.rota().person(staff.as_str()) {
             Some(person) => Some(crate::escalation::StaffRef::from(person)),
             None => return Ok(()),
         },
@@ -281,8 +281,9 @@ pub(super) async fn call_back(
     now: Instant,
     change: &mut Change,
 ) -> anyhow::Result<()> {
+    let rota = parts.rota();
     let (Some(person), Some(concern)) = (
-        parts.rota.person(staff.as_str()),
+        rota.person(staff.as_str()),
         parts.concern(concern_id).await?,
     ) else {
         return Ok(());

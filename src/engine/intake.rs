@@ -115,7 +115,7 @@ async fn take_in(
                 }
             };
             let body = clean_text(&body);
-            match parts.rota.staff_by_phone(&from) {
+            match parts.rota().staff_by_phone(&from) {
                 Some(staff) => staff_reply(parts, staff, &body, now, &mut change).await?,
                 None => sender_message(parts, from, body, media, now, &mut change).await?,
             }
@@ -128,7 +128,8 @@ async fn take_in(
             // Parsed at the edge, so only a stored item tampered with or
             // written by other code can carry anything else: set aside.
             let action = LinkAction::parse(&action)?;
-            let Some(person) = parts.rota.person(staff.as_str()) else {
+            let rota = parts.rota();
+            let Some(person) = rota.person(staff.as_str()) else {
                 return Ok(change);
             };
             let Some(mut c) = parts.concern(concern).await? else {
@@ -143,7 +144,8 @@ async fn take_in(
             staff,
             note,
         } => {
-            let Some(person) = parts.rota.person(staff.as_str()) else {
+            let rota = parts.rota();
+            let Some(person) = rota.person(staff.as_str()) else {
                 return Ok(change);
             };
             let Some(mut c) = parts.concern(concern).await? else {

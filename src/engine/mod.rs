@@ -48,7 +48,7 @@ use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
 use crate::directory::Enrolment;
 use crate::escalation::{Policy, redflag::RedFlags};
 use crate::links::LinkSigner;
-use crate::rota::Rota;
+use crate::rota::{LiveRota, Rota};
 use crate::store::{self, Change, Claim, NodeId, Store, StoreError, WorkKind};
 use crate::templates::Templates;
 
@@ -101,7 +101,7 @@ struct Parts {
     /// This process, as the store knows its claims.
     node: NodeId,
     store: Arc<dyn Store>,
-    rota: Arc<Rota>,
+    rota: LiveRota,
     clock: Arc<dyn Clock>,
     templates: Arc<Templates>,
     links: LinkSigner,
@@ -174,7 +174,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
-        rota: Arc<Rota>,
+        rota: impl Into<LiveRota>,
         clock: Arc<dyn Clock>,
         sender: Arc<dyn SmsSender>,
         templates: Arc<Templates>,
@@ -186,7 +186,7 @@ impl Engine {
             parts: Arc::new(Parts {
                 node: NodeId::generate(),
                 store,
-                rota,
+                rota: rota.into(),
                 clock,
                 templates,
                 links,
@@ -477,9 +477,14 @@ fn log_send_failure(done: Result<anyhow::Result<()>, tokio::task::JoinError>) {
 }
 
 impl Parts {
+    /// The rota as it stands (files and web edits).
+    fn rota(&self) -> Arc<Rota> {
+        self.rota.current()
+    }
+
     fn renderer(&self) -> Renderer<'_> {
         Renderer {
-            rota: &self.rota,
+            rota: self.rota.current(),
             templates: &self.templates,
             links: &self.links,
         }

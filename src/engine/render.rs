@@ -13,6 +13,7 @@
 //! understood) are rendered here too, so every text leaves from one place.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -93,7 +94,7 @@ struct About<'a> {
 /// Renders texts from the rota, the templates and the link signer.
 pub(super) struct Renderer<'a> {
     /// Names of services and people, and their numbers.
-    pub(super) rota: &'a Rota,
+    pub(super) rota: Arc<Rota>,
     /// Every text people read.
     pub(super) templates: &'a Templates,
     /// Signs the link a page carries.

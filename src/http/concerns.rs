@@ -48,7 +48,7 @@ async fn list(
 ) -> Result<Json<Page>, ApiError> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(format!("the query string cannot be read: {e}")))?;
-    let filter = filter(&params, &state.rota).map_err(ApiError::BadRequest)?;
+    let filter = filter(&params, &state.rota.current()).map_err(ApiError::BadRequest)?;
     let page = state
         .ops
         .concerns(filter)

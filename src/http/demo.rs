@@ -185,7 +185,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
     // script fetch it again.
     let version = *demo.phones.changes().borrow();
     let now = state.clock.now();
-    let rota = &state.rota;
+    let rota = &state.rota.current();
     let only = q.service.as_deref().filter(|id| rota.service(id).is_some());
     let shown = demo.phones(rota, now, only);
     let numbers = shown
@@ -346,7 +346,7 @@ async fn text(State(state): State<AppState>, Form(form): Form<TextForm>) -> Resp
     let Ok(from) = PhoneNumber::parse(&form.from) else {
         return back("unknown-phone");
     };
-    if !demo.is_on_page(&state.rota, now, from.as_str()) {
+    if !demo.is_on_page(&state.rota.current(), now, from.as_str()) {
         return back("unknown-phone");
     }
     demo.phones.typed(from.as_str(), body);
@@ -381,7 +381,7 @@ async fn call(State(state): State<AppState>, Form(form): Form<CallForm>) -> Resp
     let Ok(from) = PhoneNumber::parse(&form.from) else {
         return back("unknown-phone");
     };
-    if !demo.is_on_page(&state.rota, state.clock.now(), from.as_str()) {
+    if !demo.is_on_page(&state.rota.current(), state.clock.now(), from.as_str()) {
         return back("unknown-phone");
     }
     match demo.calls.call_us(from.as_str()).await {
@@ -466,7 +466,7 @@ struct EnrolForm {
 
 async fn enrol(State(state): State<AppState>, Form(form): Form<EnrolForm>) -> Response {
     let name = form.name.trim();
-    if name.is_empty() || state.rota.service(&form.service).is_none() {
+    if name.is_empty() || state.rota.current().service(&form.service).is_none() {
         return back("name");
     }
     match demo(&state)

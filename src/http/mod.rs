@@ -33,7 +33,7 @@ pub use error::ApiError;
 use crate::clock::Clock;
 use crate::links::LinkSigner;
 use crate::operations::Operations;
-use crate::rota::Rota;
+use crate::rota::LiveRota;
 use crate::templates::Templates;
 
 /// The largest request body accepted, on every route. Bodies are cut off
@@ -44,7 +44,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     /// The compiled rota.
-    pub rota: Arc<Rota>,
+    pub rota: LiveRota,
     /// The injected clock: "now" when a request does not say.
     pub clock: Arc<dyn Clock>,
     /// Domain operations.

@@ -74,13 +74,9 @@ async fn oncall(
             "add ?service=ID, for example ?service=cardiology-ward-7".to_owned(),
         ));
     };
-    let service = state.rota.service(&service_id).ok_or_else(|| {
-        let known: Vec<&str> = state
-            .rota
-            .services()
-            .iter()
-            .map(|s| s.id.as_str())
-            .collect();
+    let rota = state.rota.current();
+    let service = rota.service(&service_id).ok_or_else(|| {
+        let known: Vec<&str> = rota.services().iter().map(|s| s.id.as_str()).collect();
         ApiError::NotFound(format!(
             "no service {service_id:?}; the services are {}",
             known.join(", ")
@@ -90,7 +86,7 @@ async fn oncall(
         Some(text) => parse_instant(&text).map_err(|e| ApiError::BadRequest(format!("at: {e}")))?,
         None => state.clock.now(),
     };
-    Ok(Json(view(&state.rota.resolve(service, at), at)))
+    Ok(Json(view(&rota.resolve(service, at), at)))
 }
 
 /// The API's view of a chain resolved at `at`.

@@ -179,9 +179,10 @@ async fn show(
 /// The staff name of a concern's service ("Out-of-hours service" for a
 /// concern from a stranger, which has none).
 pub(crate) fn service_name(state: &AppState, service: Option<&Id>) -> String {
+    let rota = state.rota.current();
     service
-        .and_then(|s| state.rota.service(s.as_str()))
-        .map(|ix| state.rota.services()[ix as usize].name.clone())
+        .and_then(|s| rota.service(s.as_str()))
+        .map(|ix| rota.services()[ix as usize].name.clone())
         .unwrap_or_else(|| "Out-of-hours service".to_owned())
 }
 

@@ -196,24 +196,28 @@ async fn record(state: &AppState, call: &str, from: &str, step: CallStep) -> Opt
 /// The service's name as the caller hears it, or the trust's.
 fn service_words(state: &AppState, service: Option<&Id>) -> String {
     service
-        .and_then(|s| state.rota.service(s.as_str()))
-        .map(|ix| state.rota.services()[ix as usize].patient_name.clone())
-        .unwrap_or_else(|| state.rota.trust_name.clone())
+        .and_then(|s| state.rota.current().service(s.as_str()))
+        .map(|ix| {
+            state.rota.current().services()[ix as usize]
+                .patient_name
+                .clone()
+        })
+        .unwrap_or_else(|| state.rota.current().trust_name.clone())
 }
 
 /// The service's name as staff know it, or the trust's.
 fn service_name(state: &AppState, service: Option<&Id>) -> String {
     service
-        .and_then(|s| state.rota.service(s.as_str()))
-        .map(|ix| state.rota.services()[ix as usize].name.clone())
-        .unwrap_or_else(|| state.rota.trust_name.clone())
+        .and_then(|s| state.rota.current().service(s.as_str()))
+        .map(|ix| state.rota.current().services()[ix as usize].name.clone())
+        .unwrap_or_else(|| state.rota.current().trust_name.clone())
 }
 
 /// What comes next for a caller who has not reached anyone yet: ring the
 /// level after `after`, or ask for a message.
 fn next(state: &AppState, ctx: &CallContext, call: &str, to: &str, after: usize) -> Value {
     let now = state.clock.now();
-    let line = Line::plan(&state.rota, ctx.service.as_ref(), now);
+    let line = Line::plan(&state.rota.current(), ctx.service.as_ref(), now);
     let dial = line
         .next_ring(after, ctx.started, now)
         .map(|(level, ring_for)| Dial {
@@ -251,7 +255,8 @@ async fn answer(State(state): State<AppState>, form: Signed) -> Response {
     let now = state.clock.now();
     let step = CallStep::Answered { to: to.to_owned() };
     let phone = PhoneNumber::from_provider(from).ok();
-    if let Some(staff) = phone.as_ref().and_then(|p| state.rota.staff_by_phone(p)) {
+    let rota = state.rota.current();
+    if let Some(staff) = phone.as_ref().and_then(|p| rota.staff_by_phone(p)) {
         if record(&state, call, from, step).await.is_none() {
             return unavailable(&state);
         }
@@ -731,7 +736,8 @@ async fn pages_key(
             .and_then(|c| c.parse::<ConcernId>().ok()),
     ) else {
         // "*" or a key with no page: hear them again.
-        let Some(person) = query.get("staff").and_then(|s| state.rota.person(s)) else {
+        let rota = state.rota.current();
+        let Some(person) = query.get("staff").and_then(|s| rota.person(s)) else {
             return twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
         };
         return clinician(&state, person).await;

@@ -61,6 +61,12 @@ impl fmt::Display for Problems {
 
 /// Load every `*.toml` file in `dir` (and `bank-holidays.json`, when present) into a [`Rota`].
 pub fn load_dir(dir: &Path) -> Result<Rota, Problems> {
+    let (files, calendar) = read_dir(dir)?;
+    load_files(&files, calendar)
+}
+
+/// Read every `*.toml` file in `dir` as `(name, text)`, and the calendar.
+pub fn read_dir(dir: &Path) -> Result<(Vec<(String, String)>, Calendar), Problems> {
     let problem = |file: &Path, message: String| {
         Problems(vec![Problem {
             file: file.display().to_string(),
@@ -90,7 +96,7 @@ pub fn load_dir(dir: &Path) -> Result<Rota, Problems> {
             .map_err(|e| problem(&path, format!("cannot read: {e}")))?;
         files.push((path.display().to_string(), text));
     }
-    load_files(&files, calendar)
+    Ok((files, calendar))
 }
 
 /// Compile rota files given as `(name, text)` pairs.
@@ -164,6 +170,7 @@ struct RawTrust {
     fallback: Option<Spanned<RawLevel>>,
     #[serde(default)]
     managers: Vec<Spanned<String>>,
+    gap_alerts: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -369,6 +376,7 @@ impl Compiler<'_> {
             .filter_map(|d| self.rotation(d, &names))
             .collect();
 
+        let mut gap_alerts = None;
         let (trust_name, fallback, trust_managers) = match trusts.len() {
             0 => {
                 self.report_file(0, "no [trust] section in any rota file: add one with name = \"…\" and a [trust.fallback] level, as in rota/README.md");
@@ -397,6 +405,13 @@ impl Compiler<'_> {
                     }
                 };
                 let managers = self.managers(file, &t.managers, &names, &staff);
+                gap_alerts = match &t.gap_alerts {
+                    Some(text) => self.schedule(file, text),
+                    None => Some(
+                        super::GapAlerts::parse(super::DEFAULT_GAP_ALERTS)
+                            .expect("the default schedule parses"),
+                    ),
+                };
                 (t.name, fallback, managers)
             }
         };
@@ -442,7 +457,22 @@ impl Compiler<'_> {
             fallback: fallback?,
             covers,
             managers: trust_managers,
+            gap_alerts: gap_alerts?,
         })
+    }
+
+    /// A cron schedule for gap alerts (`gap_alerts = "0 17 * * *"`).
+    fn schedule(&mut self, file: usize, text: &Spanned<String>) -> Option<super::GapAlerts> {
+        match super::GapAlerts::parse(text.get_ref()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.report(
+                    &Src { file, span: text.span() },
+                    format!("gap_alerts = {:?} is not a schedule ({e}): write minute, hour, day of month, month and day of week, UK time, e.g. \"0 17 * * *\" for 17:00 every day", text.get_ref()),
+                );
+                None
+            }
+        }
     }
 
     /// The people a `managers = [...]` list names, each checked against

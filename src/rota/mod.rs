@@ -13,6 +13,7 @@
 
 pub mod check;
 pub mod cover;
+pub mod layer;
 pub mod load;
 pub mod rotation;
 
@@ -25,7 +26,8 @@ use crate::directory::{Id, Staff};
 
 pub use check::{Gap, GapKind, check};
 pub use cover::{Cover, CoverBook, Holder};
-pub use load::{Problem, Problems, load_dir, load_files};
+pub use layer::LiveRota;
+pub use load::{Problem, Problems, load_dir, load_files, read_dir};
 pub use rotation::{PersonIx, Rotation, Turn};
 
 /// Index of a service in the compiled rota.
@@ -96,6 +98,45 @@ pub struct Rota {
     fallback: Level,
     covers: CoverBook,
     managers: Vec<Id>,
+    gap_alerts: GapAlerts,
+}
+
+/// When gap alerts go out if `rota/trust.toml` does not say: 17:00 every day.
+pub const DEFAULT_GAP_ALERTS: &str = "0 17 * * *";
+
+/// When the trust wants gap alerts sent (`gap_alerts` under `[trust]`): a
+/// cron schedule in UK local time.
+#[derive(Debug, Clone)]
+pub struct GapAlerts {
+    text: String,
+    cron: croner::Cron,
+}
+
+impl GapAlerts {
+    /// Parse a five-field cron schedule.
+    pub fn parse(text: &str) -> Result<Self, croner::errors::CronError> {
+        let cron = croner::Cron::new(text).parse()?;
+        Ok(Self {
+            text: text.to_owned(),
+            cron,
+        })
+    }
+
+    /// The schedule as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The first time on the schedule strictly after `after`. Computed in
+    /// UK local time, so "0 17 * * *" is 17:00 in winter and summer alike;
+    /// a time the clocks skip or repeat falls where croner puts it, once.
+    pub fn next_after(&self, after: Instant) -> Option<Instant> {
+        let local = after.with_timezone(&crate::calendar::LONDON);
+        self.cron
+            .find_next_occurrence(&local, false)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
 }
 
 /// How a person came to be on a level.
@@ -184,6 +225,11 @@ impl Rota {
     /// The service with this id.
     pub fn service(&self, id: &str) -> Option<ServiceIx> {
         self.services_by_id.get(id).copied()
+    }
+
+    /// When gap alerts go out.
+    pub fn gap_alerts(&self) -> &GapAlerts {
+        &self.gap_alerts
     }
 
     /// Who manages the whole trust (`managers = [...]` under `[trust]`).

@@ -1844,8 +1844,176 @@ pub fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: Arc<dyn
     );
 }
 
+// ---- the rota edits layer and the audit trail ------------------------------
+
+fn cover_edit(by: &str, at: &str) -> NewRotaEdit {
+    NewRotaEdit {
+        service: Id::parse("cardiology-ward-7").unwrap(),
+        body: crate::rota::layer::EditBody::Override {
+            covering: Some("amara-okafor".into()),
+            replacing: Some("chen-li".into()),
+            rotation: None,
+            from: "2026-12-05T17:00:00".parse().unwrap(),
+            until: "2026-12-06T09:00:00".parse().unwrap(),
+        },
+        reason: "Chen's daughter is ill".into(),
+        made_by: Id::parse(by).unwrap(),
+        made_at: t(at),
+    }
+}
+
+fn audit_line(who: &str, at: &str, action: &str, before: &str, after: &str) -> AuditRecord {
+    AuditRecord {
+        at: t(at),
+        who: Id::parse(who).unwrap(),
+        service: Some(Id::parse("cardiology-ward-7").unwrap()),
+        action: action.into(),
+        before: before.into(),
+        after: after.into(),
+    }
+}
+
+pub fn rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(store: Arc<dyn Store>) {
+    assert_eq!(store.rota_layer_version().unwrap(), 0, "no edits yet");
+    assert!(store.rota_edits().unwrap().is_empty());
+    let first = cover_edit("grace-hall", "2026-12-04T16:55:00Z");
+    let a = store
+        .add_rota_edit(
+            &first,
+            &audit_line(
+                "grace-hall",
+                "2026-12-04T16:55:00Z",
+                "override added",
+                "",
+                "[[overrides]]",
+            ),
+            0,
+        )
+        .unwrap();
+    let v1 = store.rota_layer_version().unwrap();
+    assert!(v1 > 0, "an edit moves the layer's version on");
+    let mut second = cover_edit("grace-hall", "2026-12-04T17:01:00Z");
+    second.reason = "and the next night".into();
+    let line = audit_line(
+        "grace-hall",
+        "2026-12-04T17:01:00Z",
+        "override added",
+        "",
+        "[[overrides]]",
+    );
+    // Judged against the layer before the first edit: refused whole.
+    assert!(matches!(
+        store.add_rota_edit(&second, &line, 0),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.rota_layer_version().unwrap(), v1, "nothing written");
+    assert_eq!(store.rota_edits().unwrap().len(), 1);
+    assert_eq!(store.audit_trail(0, 100).unwrap().len(), 1);
+    let b = store.add_rota_edit(&second, &line, v1).unwrap();
+    assert!(b > a, "edits are numbered in the order they are made");
+    let v2 = store.rota_layer_version().unwrap();
+    assert_ne!(v2, v1);
+
+    let undone = Undone {
+        by: Id::parse("omar-farouk").unwrap(),
+        at: t("2026-12-04T18:00:00Z"),
+    };
+    let undo_line = audit_line(
+        "omar-farouk",
+        "2026-12-04T18:00:00Z",
+        "edit undone",
+        "[[overrides]]",
+        "",
+    );
+    assert!(store.undo_rota_edit(a, &undone, &undo_line).unwrap());
+    let v3 = store.rota_layer_version().unwrap();
+    assert_ne!(v3, v2, "an undo moves the version on too");
+    assert!(
+        !store.undo_rota_edit(a, &undone, &undo_line).unwrap(),
+        "an edit is undone once"
+    );
+    assert!(
+        !store.undo_rota_edit(b + 100, &undone, &undo_line).unwrap(),
+        "no such edit"
+    );
+    assert_eq!(
+        store.rota_layer_version().unwrap(),
+        v3,
+        "a refused undo changes nothing"
+    );
+
+    let edits = store.rota_edits().unwrap();
+    assert_eq!(edits.len(), 2, "the undone edit stays, as history");
+    assert_eq!((edits[0].id, &edits[0].edit), (a, &first));
+    assert_eq!(edits[0].undone.as_ref(), Some(&undone));
+    assert_eq!(
+        (edits[1].id, &edits[1].edit, &edits[1].undone),
+        (b, &second, &None)
+    );
+
+    let trail = store.audit_trail(0, 100).unwrap();
+    let edits_of: Vec<Option<u64>> = trail.iter().map(|e| e.edit).collect();
+    assert_eq!(
+        edits_of,
+        vec![Some(a), Some(b), Some(a)],
+        "each edit and undo is audited with it"
+    );
+    assert_eq!(trail[2].record, undo_line);
+}
+
+pub fn the_audit_trail_only_grows_and_reads_in_pages(store: Arc<dyn Store>) {
+    let mut seqs = Vec::new();
+    for i in 0..5 {
+        let line = audit_line(
+            "grace-hall",
+            "2026-12-04T16:55:00Z",
+            &format!("step {i}"),
+            "before, \"quoted\"",
+            "after\nline",
+        );
+        seqs.push(store.append_audit(&line).unwrap());
+    }
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "places follow on: {seqs:?}"
+    );
+    let page = store.audit_trail(seqs[1], 2).unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].seq, seqs[2]);
+    assert_eq!(page[0].record.action, "step 2");
+    assert_eq!(page[0].record.before, "before, \"quoted\"");
+    assert_eq!(page[1].record.after, "after\nline");
+    assert_eq!(page[1].edit, None);
+    assert!(store.audit_trail(seqs[4], 10).unwrap().is_empty());
+    assert_eq!(store.audit_trail(0, 100).unwrap().len(), 5);
+}
+
+pub fn a_gap_is_alerted_once_however_many_nodes_ask(store: Arc<dyn Store>) {
+    let key = "cardiology-ward-7|2026-12-05T17:00:00Z|only-fallback";
+    let at = t("2026-12-01T17:00:00Z");
+    let winners: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| store.mark_gap_alerted(key, at).unwrap()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap() as usize)
+            .sum()
+    });
+    assert_eq!(winners, 1, "exactly one caller sends the alert");
+    assert!(
+        !store
+            .mark_gap_alerted(key, t("2026-12-02T17:00:00Z"))
+            .unwrap()
+    );
+    assert!(store.mark_gap_alerted("another-gap", at).unwrap());
+}
+
 /// Run every check against stores made by `fresh`.
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
+    rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(fresh());
+    the_audit_trail_only_grows_and_reads_in_pages(fresh());
+    a_gap_is_alerted_once_however_many_nodes_ask(fresh());
     inbound_is_recorded_once_and_stays_pending_until_processed(fresh());
     a_change_writes_state_timeline_outbox_and_timers_together(fresh());
     a_fired_timer_is_removed_unless_it_was_re_armed(fresh());

@@ -670,6 +670,71 @@ pub struct Change {
     pub opt_out: Option<(PhoneNumber, bool)>,
 }
 
+// ---- the rota edits layer and the audit trail (docs/adr/0013) ---------------
+
+/// A rota edit made on the web, as it is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRotaEdit {
+    /// The service whose page it was made on (whose managers may undo it).
+    pub service: Id,
+    /// The override or swap, with the fields `rota/overrides.toml` has.
+    pub body: crate::rota::layer::EditBody,
+    /// Why, as the manager wrote it.
+    pub reason: String,
+    /// Who made it.
+    pub made_by: Id,
+    /// When.
+    pub made_at: Instant,
+}
+
+/// Who undid an edit, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undone {
+    /// Who.
+    pub by: Id,
+    /// When.
+    pub at: Instant,
+}
+
+/// A stored rota edit. Undone edits stay, as history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotaEdit {
+    /// Its number, from 1, in the order edits were made.
+    pub id: u64,
+    /// What was asked for.
+    pub edit: NewRotaEdit,
+    /// Set once it is undone; an undone edit no longer counts.
+    pub undone: Option<Undone>,
+}
+
+/// One line of the audit trail, as it is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When.
+    pub at: Instant,
+    /// Who (a member of staff's id).
+    pub who: Id,
+    /// The service it concerns, if one.
+    pub service: Option<Id>,
+    /// What was done, in a few words ("override added", "edit undone").
+    pub action: String,
+    /// What it was before (TOML, or empty).
+    pub before: String,
+    /// What it is after (TOML, or empty).
+    pub after: String,
+}
+
+/// One stored line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Its place in the trail, from 1.
+    pub seq: u64,
+    /// The rota edit it records, if one.
+    pub edit: Option<u64>,
+    /// What was written.
+    pub record: AuditRecord,
+}
+
 /// The store. Every method blocks; see [`blocking`].
 pub trait Store: Send + Sync + 'static {
     /// Check a write can commit now, through the same path inbound
@@ -843,6 +908,37 @@ pub trait Store: Send + Sync + 'static {
 
     /// A named random secret, made on first use and kept (e.g. for signing links).
     fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
+
+    // ---- the rota edits layer and the audit trail (docs/adr/0013) ----
+
+    /// Store a rota edit, with its line in the audit trail (which gets the
+    /// edit's number), and move the layer's version on: all or nothing, and
+    /// only while the layer is still at version `judged_at` (the one the edit
+    /// was judged against), else [`StoreError::Conflict`]: two managers'
+    /// edits at once cannot both pass judgement against the same layer.
+    /// Returns the edit's number.
+    fn add_rota_edit(
+        &self,
+        edit: &NewRotaEdit,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<u64>;
+    /// Undo edit `id`, with its line in the audit trail, and move the layer's
+    /// version on. False (and nothing written) when there is no such edit or
+    /// it is undone already.
+    fn undo_rota_edit(&self, id: u64, undone: &Undone, audit: &AuditRecord) -> StoreResult<bool>;
+    /// Every rota edit, undone or not, in the order they were made.
+    fn rota_edits(&self) -> StoreResult<Vec<RotaEdit>>;
+    /// A number that changes whenever the layer does (0 before any edit):
+    /// nodes compare it to know when to rebuild their rota.
+    fn rota_layer_version(&self) -> StoreResult<u64>;
+    /// Append a line to the audit trail; returns its place.
+    fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64>;
+    /// The audit trail from place `after + 1`, oldest first, at most `limit` lines.
+    fn audit_trail(&self, after: u64, limit: usize) -> StoreResult<Vec<AuditEntry>>;
+    /// Mark a gap (by its key) as alerted: true for the one caller that marks
+    /// it first, false ever after.
+    fn mark_gap_alerted(&self, key: &str, at: Instant) -> StoreResult<bool>;
 
     /// Write a consistent copy of everything to `to` (which must not exist),
     /// while the service keeps running.

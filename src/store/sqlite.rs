@@ -23,9 +23,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
-    Change, Claim, Claimed, CodeCheck, ConcernFilter, ConcernStatus, Inbound, NewOutbox, NodeId,
-    OutboxItem, OutboxOutcome, Page, Purpose, Session, SignInCode, SignInMethod, Store, StoreError,
-    StoreResult, Timer, TimerKind, WorkKind,
+    AuditEntry, AuditRecord, Change, Claim, Claimed, CodeCheck, ConcernFilter, ConcernStatus,
+    Inbound, NewOutbox, NewRotaEdit, NodeId, OutboxItem, OutboxOutcome, Page, Purpose, RotaEdit,
+    Session, SignInCode, SignInMethod, Store, StoreError, StoreResult, Timer, TimerKind, Undone,
+    WorkKind,
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
@@ -316,6 +317,27 @@ const MIGRATIONS: &[&str] = &[
         hash BLOB NOT NULL UNIQUE,
         created_at INTEGER NOT NULL
     );
+    ",
+    // 11: the rota edits layer (undone edits stay), its version, the
+    // append-only audit trail, and the gaps already alerted.
+    r"
+    CREATE TABLE rota_edits (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        data TEXT NOT NULL,
+        undone TEXT
+    );
+    CREATE TABLE rota_layer (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+    INSERT INTO rota_layer (id, version) VALUES (1, 0);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        edit INTEGER,
+        data TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TABLE gap_alerts (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
     ",
 ];
 
@@ -1720,6 +1742,133 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .optional()
+        })
+    }
+
+    fn add_rota_edit(
+        &self,
+        edit: &NewRotaEdit,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<u64> {
+        let (edit, audit) = (edit.clone(), audit.clone());
+        self.write(move |tx| {
+            let version: i64 =
+                tx.query_row("SELECT version FROM rota_layer WHERE id = 1", [], |r| {
+                    r.get(0)
+                })?;
+            if version as u64 != judged_at {
+                return Err(conflict(format!(
+                    "the rota edits layer moved on (version {version}, judged at {judged_at})"
+                )));
+            }
+            tx.execute(
+                "INSERT INTO rota_edits (data) VALUES (?1)",
+                params![json(&edit)?],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO audit (edit, data) VALUES (?1, ?2)",
+                params![id, json(&audit)?],
+            )?;
+            tx.execute(
+                "UPDATE rota_layer SET version = version + 1 WHERE id = 1",
+                [],
+            )?;
+            Ok(id as u64)
+        })
+    }
+
+    fn undo_rota_edit(&self, id: u64, undone: &Undone, audit: &AuditRecord) -> StoreResult<bool> {
+        let (undone, audit) = (undone.clone(), audit.clone());
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE rota_edits SET undone = ?2 WHERE id = ?1 AND undone IS NULL",
+                params![id as i64, json(&undone)?],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO audit (edit, data) VALUES (?1, ?2)",
+                params![id as i64, json(&audit)?],
+            )?;
+            tx.execute(
+                "UPDATE rota_layer SET version = version + 1 WHERE id = 1",
+                [],
+            )?;
+            Ok(true)
+        })
+    }
+
+    fn rota_edits(&self) -> StoreResult<Vec<RotaEdit>> {
+        let rows: Vec<(i64, String, Option<String>)> = self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, data, undone FROM rota_edits ORDER BY id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(id, data, undone)| {
+                Ok(RotaEdit {
+                    id: id as u64,
+                    edit: serde_json::from_str(&data).map_err(corrupt)?,
+                    undone: undone
+                        .map(|u| serde_json::from_str(&u))
+                        .transpose()
+                        .map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    fn rota_layer_version(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            c.query_row("SELECT version FROM rota_layer WHERE id = 1", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .map(|v| v as u64)
+    }
+
+    fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64> {
+        let record = record.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO audit (data) VALUES (?1)",
+                params![json(&record)?],
+            )?;
+            Ok(tx.last_insert_rowid() as u64)
+        })
+    }
+
+    fn audit_trail(&self, after: u64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        let rows: Vec<(i64, Option<i64>, String)> = self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT seq, edit, data FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            stmt.query_map(params![after as i64, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
+        })?;
+        rows.into_iter()
+            .map(|(seq, edit, data)| {
+                Ok(AuditEntry {
+                    seq: seq as u64,
+                    edit: edit.map(|e| e as u64),
+                    record: serde_json::from_str(&data).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    fn mark_gap_alerted(&self, key: &str, at: Instant) -> StoreResult<bool> {
+        let key = key.to_owned();
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "INSERT OR IGNORE INTO gap_alerts (key, at) VALUES (?1, ?2)",
+                params![key, ms(at)],
+            )? == 1)
         })
     }
 

@@ -47,6 +47,10 @@ pub struct TestApp {
     pub engine: Arc<Engine>,
     pub api_key: String,
     pub http: reqwest::Client,
+    /// The domain operations, as the web pages call them.
+    pub ops: nightingale::operations::Operations,
+    /// Sends gap alerts; tests call `tick` after moving the clock.
+    pub gap_alerter: nightingale::manage::GapAlerter,
     dir: Arc<tempfile::TempDir>,
     tweak: Tweak,
     mode: EngineMode,
@@ -162,6 +166,8 @@ impl TestApp {
             .expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let engine = app.engine();
+        let ops = app.operations().clone();
+        let gap_alerter = app.gap_alerter();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let stop = async move {
             let _ = rx.await;
@@ -177,6 +183,8 @@ impl TestApp {
             engine,
             api_key,
             http: reqwest::Client::new(),
+            ops,
+            gap_alerter,
             dir,
             tweak,
             mode,

@@ -134,7 +134,7 @@ fn parts(dir: &Path, texts: &[(&str, &str)]) -> Arc<Parts> {
     Arc::new(Parts {
         node: crate::store::NodeId::new("test-node"),
         store: Arc::new(store),
-        rota: Arc::new(crate::rota::load_dir(&root.join("rota")).unwrap()),
+        rota: Arc::new(crate::rota::load_dir(&root.join("rota")).unwrap()).into(),
         clock: Arc::new(ManualClock::new(now())),
         templates: Arc::new(Templates::load(&root.join("templates")).unwrap()),
         links: LinkSigner::new(vec![7; 32], "https://n.test"),

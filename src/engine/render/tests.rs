@@ -62,7 +62,7 @@ impl Story {
 
     fn renderer(&self) -> Renderer<'_> {
         Renderer {
-            rota: &self.rota,
+            rota: Arc::new(self.rota.clone()),
             templates: &self.templates,
             links: &self.links,
         }

@@ -18,11 +18,12 @@
 //! Other areas add their routes with one `.merge(...)` in [`router`].
 
 mod concerns;
+pub mod rota;
 mod shifts;
 mod sign_in;
 
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -98,7 +99,7 @@ pub fn router() -> Router<AppState> {
         .merge(concerns::router())
         .route("/staff", get(home))
         .route("/staff/services", get(services))
-        .route("/staff/services/{service}", get(service))
+        .merge(rota::router())
 }
 
 /// A signed-in member of staff.
@@ -130,7 +131,11 @@ impl Staff {
     /// The service a manager's page is for, if they may manage it: else a
     /// 404 page (no such service) or a 403 page (not theirs).
     pub fn manage(&self, state: &AppState, service: &str) -> Result<ServiceIx, Refusal> {
-        let ix = state.rota.service(service).ok_or(Refusal::NotFound)?;
+        let ix = state
+            .rota
+            .current()
+            .service(service)
+            .ok_or(Refusal::NotFound)?;
         if self.may_manage(service) {
             Ok(ix)
         } else {
@@ -253,14 +258,15 @@ impl FromRequestParts<AppState> for Staff {
                 return Err(Refusal::Unavailable);
             }
         };
-        let Some(person) = state.rota.person(session.person.as_str()) else {
+        let rota = state.rota.current();
+        let Some(person) = rota.person(session.person.as_str()) else {
             return Err(sign_in());
         };
         Ok(Staff {
             id: person.id.clone(),
             name: person.name.clone(),
             role: person.role.clone(),
-            roles: Roles::of(&state.rota, &person.id),
+            roles: Roles::of(&rota, &person.id),
             method: session.method,
             csrf: state.web.csrf(&token),
             token,
@@ -454,8 +460,8 @@ impl<C: Serialize> StaffPage<'_, C> {
 }
 
 async fn home(State(state): State<AppState>, staff: Staff) -> Response {
-    let services: Vec<_> = state
-        .rota
+    let rota = state.rota.current();
+    let services: Vec<_> = rota
         .services()
         .iter()
         .filter(|s| staff.roles.part_of(s.id.as_str()))
@@ -480,8 +486,8 @@ async fn services(State(state): State<AppState>, staff: Staff) -> Response {
     if !staff.roles.is_manager() {
         return Refusal::Forbidden.into_response();
     }
-    let services: Vec<_> = state
-        .rota
+    let rota = state.rota.current();
+    let services: Vec<_> = rota
         .services()
         .iter()
         .filter(|s| staff.may_manage(s.id.as_str()))
@@ -494,30 +500,4 @@ async fn services(State(state): State<AppState>, staff: Staff) -> Response {
         context: minijinja::context! { services },
     }
     .render(&state)
-}
-
-/// A service's page for its managers: for now its name and managers.
-async fn service(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(service): Path<String>,
-) -> Result<Response, Refusal> {
-    let ix = staff.manage(&state, &service)?;
-    let service = &state.rota.services()[ix as usize];
-    let managers: Vec<_> = service
-        .managers
-        .iter()
-        .filter_map(|id| state.rota.person(id.as_str()))
-        .map(|p| minijinja::context! { name => p.name, role => p.role })
-        .collect();
-    Ok(StaffPage {
-        staff: &staff,
-        template: "web/staff/service.html",
-        nav: "services",
-        context: minijinja::context! {
-            service => minijinja::context! { id => service.id.as_str(), name => service.name },
-            managers,
-        },
-    }
-    .render(&state))
 }

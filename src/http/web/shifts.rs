@@ -42,7 +42,7 @@ fn view(shift: &Shift) -> minijinja::Value {
 async fn shifts(State(state): State<AppState>, staff: Staff) -> Response {
     let now = state.clock.now();
     let until = now + chrono::TimeDelta::days(DAYS_AHEAD);
-    let shifts: Vec<_> = shifts_of(&state.rota, &staff.id, now, until)
+    let shifts: Vec<_> = shifts_of(&state.rota.current(), &staff.id, now, until)
         .iter()
         .map(view)
         .collect();
@@ -146,12 +146,13 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Respon
             return (StatusCode::SERVICE_UNAVAILABLE, "Try again later.").into_response();
         }
     };
-    let Some(staff) = state.rota.person(person.as_str()) else {
+    let rota = state.rota.current();
+    let Some(staff) = rota.person(person.as_str()) else {
         return not_found();
     };
     let now = state.clock.now();
     let shifts = shifts_of(
-        &state.rota,
+        &rota,
         &person,
         now - chrono::TimeDelta::days(FEED_DAYS_BACK),
         now + chrono::TimeDelta::days(DAYS_AHEAD),

@@ -196,6 +196,16 @@ function reads.purge_candidates(cutoff, limit)
     return out
 end
 
+-- Every rota edit, in order: {id, data, undone or ""} each.
+function reads.rota_edits()
+    local out = {}
+    for _, id in ipairs(redis.call("LRANGE", key("rota-edit", "ids"), 0, -1)) do
+        local f = redis.call("HMGET", key("rota-edit", id), "data", "undone")
+        table.insert(out, { id, f[1], f[2] or "" })
+    end
+    return out
+end
+
 local read = reads[ARGV[1]]
 if not read then
     return redis.error_reply("no such read")

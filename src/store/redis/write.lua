@@ -361,6 +361,45 @@ function writes.set_calendar_token(person, hash, at)
     return "ok"
 end
 
+-- A rota edit (JSON) and its audit line (JSON): stored together, and the
+-- layer's version moves on. Returns the edit's number. The audit trail is a
+-- list only ever pushed to: a line's place is its index plus one.
+function writes.add_rota_edit(data, audit, judged_at)
+    if tonumber(redis.call("GET", key("rota-layer")) or "0") ~= tonumber(judged_at) then
+        return redis.error_reply("CONFLICT the rota edits layer moved on since the edit was judged")
+    end
+    local id = redis.call("INCR", key("rota-edit", "seq"))
+    redis.call("HSET", key("rota-edit", id), "data", data)
+    redis.call("RPUSH", key("rota-edit", "ids"), id)
+    redis.call("RPUSH", key("audit"), id .. "|" .. audit)
+    redis.call("INCR", key("rota-layer"))
+    return id
+end
+
+-- Undo a rota edit still standing: 1, or 0 (nothing written) if there is
+-- none or it is undone already.
+function writes.undo_rota_edit(id, undone, audit)
+    local k = key("rota-edit", id)
+    local f = redis.call("HMGET", k, "data", "undone")
+    if not f[1] or f[2] then
+        return 0
+    end
+    redis.call("HSET", k, "undone", undone)
+    redis.call("RPUSH", key("audit"), id .. "|" .. audit)
+    redis.call("INCR", key("rota-layer"))
+    return 1
+end
+
+-- Append a line to the audit trail: its place.
+function writes.append_audit(audit)
+    return redis.call("RPUSH", key("audit"), "|" .. audit)
+end
+
+-- Mark a gap alerted: 1 for the first caller, 0 after.
+function writes.mark_gap_alerted(k, at)
+    return redis.call("HSETNX", key("gap-alerted"), k, at)
+end
+
 local write = writes[ARGV[1]]
 if not write then
     return redis.error_reply("no such write")

@@ -1,0 +1,344 @@
+//! What rota managers do: overrides and swaps made on the web (the edits
+//! layer over the rota files, docs/adr/0013), undoing them, the audit trail
+//! that records both, and alerts about gaps that open in the days ahead.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::TimeDelta;
+
+use crate::clock::Instant;
+use crate::directory::{ContactMethod, Id};
+use crate::operations::Operations;
+use crate::rota::layer::{EditBody, Refusal};
+use crate::rota::{Gap, Rota, Who, check};
+use crate::store::{
+    self, AuditRecord, Change, NewOutbox, NewRotaEdit, Purpose, RotaEdit, StoreError, Undone,
+};
+
+/// Why an edit was not made or undone.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// It breaks a rule of the files, or would open a gap unconfirmed.
+    #[error("the edit was refused")]
+    Refused(Refusal),
+    /// It touches no rotation or person of the service it was made on.
+    #[error("{0}")]
+    NotOnService(String),
+    /// No such edit on this service, or it is undone already.
+    #[error("no such edit standing")]
+    NoSuchEdit,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Refusal> for EditError {
+    fn from(r: Refusal) -> Self {
+        EditError::Refused(r)
+    }
+}
+
+/// Whether an edit made on `service`'s page is about that service: the
+/// rotation it names is one of the service's, or the person it replaces is
+/// on one of its levels. A manager edits their own services' rotas only.
+fn on_service(rota: &Rota, edit: &NewRotaEdit) -> Result<(), EditError> {
+    let Some(ix) = rota.service(edit.service.as_str()) else {
+        return Err(EditError::NotOnService(format!(
+            "no service {:?}",
+            edit.service.as_str()
+        )));
+    };
+    let service = &rota.services()[ix as usize];
+    let levels = service.in_hours.iter().chain(&service.out_of_hours);
+    let mut rotations = Vec::new();
+    let mut people = Vec::new();
+    for level in levels {
+        match &level.who {
+            Who::Rotation(r) => {
+                let rotation = &rota.rotations()[*r as usize];
+                rotations.push(rotation.id.as_str());
+                people.extend(
+                    rotation
+                        .members
+                        .iter()
+                        .map(|&p| rota.people()[p as usize].id.as_str()),
+                );
+            }
+            Who::People(ps) => {
+                people.extend(ps.iter().map(|&p| rota.people()[p as usize].id.as_str()))
+            }
+        }
+    }
+    let (rotation, replacing) = match &edit.body {
+        EditBody::Override {
+            rotation,
+            replacing,
+            ..
+        } => (rotation.as_deref(), replacing.as_deref()),
+        EditBody::Swap { rotation, .. } => (Some(rotation.as_str()), None),
+    };
+    // Names the loader does not know are left to it: it says so, with a suggestion.
+    let known_rotation = |r: &str| rota.rotations().iter().any(|x| x.id.as_str() == r);
+    match (rotation, replacing) {
+        (Some(r), _) if known_rotation(r) && !rotations.contains(&r) => {
+            Err(EditError::NotOnService(format!(
+                "rotation {r:?} is not on {}'s rota: make this edit on the page of a service that uses it",
+                service.name
+            )))
+        }
+        (None, Some(p)) if rota.person(p).is_some() && !people.contains(&p) => {
+            Err(EditError::NotOnService(format!(
+                "{p} is not on {}'s rota: make this edit on the page of a service they are on",
+                service.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn kind(body: &EditBody) -> &'static str {
+    match body {
+        EditBody::Override { .. } => "override",
+        EditBody::Swap { .. } => "swap",
+    }
+}
+
+impl Operations {
+    /// Every rota edit, undone or not, in the order they were made.
+    pub async fn rota_edits(&self) -> Result<Vec<RotaEdit>, StoreError> {
+        store::blocking(&self.store, |s| s.rota_edits()).await
+    }
+
+    /// Make an override or swap: refused if it breaks a rule of the files
+    /// (with the files' messages) or, unless `confirmed`, opens a gap in the
+    /// next 28 days. Audited; every node's rota follows. Returns its number.
+    pub async fn make_rota_edit(
+        &self,
+        edit: NewRotaEdit,
+        confirmed: bool,
+    ) -> Result<u64, EditError> {
+        let live = self.rota.clone();
+        let now = self.clock.now();
+        let store = Arc::clone(&self.store);
+        let id = tokio::task::spawn_blocking(move || -> Result<u64, EditError> {
+            on_service(&live.current(), &edit)?;
+            let audit = AuditRecord {
+                at: now,
+                who: edit.made_by.clone(),
+                service: Some(edit.service.clone()),
+                action: format!("{} added: {}", kind(&edit.body), edit.body.summary()),
+                before: String::new(),
+                after: edit.to_toml(None),
+            };
+            // Judged against the layer as it stands, and written only if it
+            // still stands so; another manager's edit in between means judging again.
+            let mut tries = 0;
+            loop {
+                let version = store.rota_layer_version()?;
+                let edits = store.rota_edits()?;
+                live.judge(&edits, &edit, now, confirmed)?;
+                match store.add_rota_edit(&edit, &audit, version) {
+                    Ok(id) => {
+                        live.refresh(store.as_ref())?;
+                        return Ok(id);
+                    }
+                    Err(StoreError::Conflict(_)) if tries < 5 => tries += 1,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("edit task failed: {e}").into()))??;
+        Ok(id)
+    }
+
+    /// Undo edit `id`, made on `service`'s page: refused, unless
+    /// `confirmed`, if that opens a gap. Audited; the edit stays as history.
+    pub async fn undo_rota_edit(
+        &self,
+        service: &Id,
+        id: u64,
+        by: &Id,
+        confirmed: bool,
+    ) -> Result<(), EditError> {
+        let live = self.rota.clone();
+        let now = self.clock.now();
+        let store = Arc::clone(&self.store);
+        let (service, by) = (service.clone(), by.clone());
+        tokio::task::spawn_blocking(move || -> Result<(), EditError> {
+            let edits = store.rota_edits()?;
+            let Some(edit) = edits
+                .iter()
+                .find(|e| e.id == id && e.undone.is_none() && e.edit.service == service)
+            else {
+                return Err(EditError::NoSuchEdit);
+            };
+            live.judge_undo(&edits, id, now, confirmed)?;
+            let audit = AuditRecord {
+                at: now,
+                who: by.clone(),
+                service: Some(service.clone()),
+                action: format!(
+                    "{} {id} undone: {}",
+                    kind(&edit.edit.body),
+                    edit.edit.body.summary()
+                ),
+                before: edit.edit.to_toml(Some(id)),
+                after: String::new(),
+            };
+            if !store.undo_rota_edit(id, &Undone { by, at: now }, &audit)? {
+                return Err(EditError::NoSuchEdit);
+            }
+            live.refresh(store.as_ref())?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("undo task failed: {e}").into()))?
+    }
+}
+
+/// A gap in words, UK time: "Sat 5 Dec 17:00 to Sun 6 Dec 09:00: only
+/// the trust-wide fallback covers".
+pub fn gap_words(gap: &Gap) -> String {
+    let london = |t: Instant| t.with_timezone(&crate::calendar::LONDON);
+    format!(
+        "{} to {}: {}",
+        london(gap.from).format("%a %-d %b %H:%M"),
+        london(gap.until).format("%a %-d %b %H:%M"),
+        gap.kind
+    )
+}
+
+/// How far ahead gap alerts look.
+pub const ALERT_HORIZON: TimeDelta = TimeDelta::days(7);
+
+/// Sends gap alerts at the times the trust sets (`gap_alerts` in
+/// `rota/trust.toml`). Every node runs one; each gap is alerted once, by
+/// whichever node marks it in the store first.
+#[derive(Clone)]
+pub struct GapAlerter {
+    ops: Operations,
+    public_url: String,
+    /// The next time on the schedule, once known.
+    next: Arc<Mutex<Option<Instant>>>,
+}
+
+impl GapAlerter {
+    /// An alerter whose first run is the first time on the schedule after now.
+    pub fn new(ops: Operations, public_url: &str) -> Self {
+        let next = ops.rota.current().gap_alerts().next_after(ops.clock.now());
+        Self {
+            ops,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            next: Arc::new(Mutex::new(next)),
+        }
+    }
+
+    /// If a time on the schedule has come (by the injected clock), send the
+    /// alerts for new gaps and set the next time. Returns how many texts
+    /// were queued.
+    pub async fn tick(&self) -> Result<usize, StoreError> {
+        let now = self.ops.clock.now();
+        let due = {
+            let mut next = self.next.lock().expect("never poisoned");
+            match *next {
+                Some(at) if at <= now => {
+                    *next = self.ops.rota.current().gap_alerts().next_after(now);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !due {
+            return Ok(0);
+        }
+        self.send(now).await
+    }
+
+    /// Alert each service's managers to gaps in the next
+    /// [`ALERT_HORIZON`] not alerted before. Returns how many texts were queued.
+    pub async fn send(&self, now: Instant) -> Result<usize, StoreError> {
+        let rota = self.ops.rota.current();
+        // From a week back, so that a gap already under way keeps the start
+        // it was alerted with.
+        let gaps: Vec<Gap> = check(&rota, now - ALERT_HORIZON, now + ALERT_HORIZON)
+            .into_iter()
+            .filter(|g| g.until > now)
+            .collect();
+        let mut fresh: Vec<Gap> = Vec::new();
+        for gap in gaps {
+            let key = format!("{}|{}|{:?}", gap.service, gap.from.to_rfc3339(), gap.kind);
+            if store::blocking(&self.ops.store, move |s| s.mark_gap_alerted(&key, now)).await? {
+                fresh.push(gap);
+            }
+        }
+        let mut outbox = Vec::new();
+        for service in rota.services() {
+            let mine: Vec<&Gap> = fresh.iter().filter(|g| g.service == service.id).collect();
+            let Some(first) = mine.first() else { continue };
+            let managers = if service.managers.is_empty() {
+                rota.trust_managers()
+            } else {
+                &service.managers
+            };
+            let body = self
+                .ops
+                .templates
+                .render(
+                    "sms/gap_alert.txt",
+                    minijinja::context! {
+                        service => service.name,
+                        count => mine.len(),
+                        first => gap_words(first),
+                        link => format!("{}/staff/gaps", self.public_url),
+                    },
+                )
+                .map_err(|e| StoreError::Unavailable(format!("{e:#}").into()))?;
+            for id in managers {
+                let Some(person) = rota.person(id.as_str()) else {
+                    continue;
+                };
+                let phone = person.contacts.iter().find_map(|c| match c {
+                    ContactMethod::Sms(n) if n.can_text() => Some(n.clone()),
+                    _ => None,
+                });
+                let Some(to) = phone else {
+                    tracing::warn!(manager = %person.id, "a rota manager has no number that takes texts: no gap alert for them");
+                    continue;
+                };
+                outbox.push(NewOutbox {
+                    concern: None,
+                    to,
+                    body: body.clone(),
+                    purpose: Purpose::StaffNotice,
+                    staff: Some(person.id.clone()),
+                    recipient: person.name.clone(),
+                    step: None,
+                });
+            }
+        }
+        let sent = outbox.len();
+        if sent > 0 {
+            let change = Change {
+                at: now,
+                outbox,
+                ..Change::default()
+            };
+            store::blocking(&self.ops.store, move |s| s.apply(change)).await?;
+            self.ops.engine.wake();
+        }
+        Ok(sent)
+    }
+
+    /// Tick every few seconds until dropped.
+    pub async fn run(self) {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = self.tick().await {
+                tracing::warn!(error = %e, "gap alerts could not be sent; they are tried again at the next time on the schedule");
+            }
+        }
+    }
+}

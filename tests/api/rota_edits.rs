@@ -1,0 +1,533 @@
+//! Rota managers' edits on the web: a layer over the rota files that every
+//! node, `/api/v1/oncall`, `rota check` and `rota who` see.
+
+use chrono::NaiveDateTime;
+use nightingale::directory::Id;
+use nightingale::manage::EditError;
+use nightingale::rota::layer::{EditBody, Refusal};
+use nightingale::store::NewRotaEdit;
+use serde_json::Value;
+
+use crate::support::nightingale::{NowInstant, TestApp};
+use crate::support::redis_server::RedisServer;
+
+/// Wendy Clarke, Ward 7's manager.
+const WENDY: &str = "+447700900131";
+
+fn local(s: &str) -> NaiveDateTime {
+    s.parse().unwrap()
+}
+
+fn id(s: &str) -> Id {
+    Id::parse(s).unwrap()
+}
+
+/// Dafydd Evans holds the cardiology registrar rota on Saturday 28 November
+/// (08:00 to 08:00); he is off sick from 20:00.
+fn dafydd_off_sick(app: &TestApp) -> NewRotaEdit {
+    NewRotaEdit {
+        service: id("cardiology-ward-7"),
+        body: EditBody::Override {
+            covering: None,
+            replacing: Some("dafydd-evans".into()),
+            rotation: None,
+            from: local("2026-11-28T20:00:00"),
+            until: local("2026-11-29T08:00:00"),
+        },
+        reason: "off sick".into(),
+        made_by: id("wendy-clarke"),
+        made_at: app.clock.now_instant(),
+    }
+}
+
+/// Amara Okafor covers Dafydd's registrar shift on Saturday night.
+fn amara_covers(app: &TestApp) -> NewRotaEdit {
+    NewRotaEdit {
+        service: id("cardiology-ward-7"),
+        body: EditBody::Override {
+            covering: Some("amara-okafor".into()),
+            replacing: Some("dafydd-evans".into()),
+            rotation: Some("cardiology-registrar".into()),
+            from: local("2026-11-28T20:00:00"),
+            until: local("2026-11-29T08:00:00"),
+        },
+        reason: "covering Dafydd".into(),
+        made_by: id("wendy-clarke"),
+        made_at: app.clock.now_instant(),
+    }
+}
+
+/// `nightingale rota check` over the week ahead, against the app's store.
+fn rota_check(app: &TestApp) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(["rota", "check", "--from", "2026-11-26T17:00", "--days", "7"])
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", app.store_path().display()),
+        )
+        .env(
+            "NIGHTINGALE_ROTA_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn level_1_on_saturday_night(app: &TestApp) -> String {
+    let body: Value = app
+        .get("/api/v1/oncall?service=cardiology-ward-7&at=2026-11-28T23:00")
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["levels"][0]["on_call"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_absence_that_opens_a_gap_is_refused_with_the_gap_named_until_confirmed() {
+    let app = TestApp::spawn("2026-11-26T16:55").await;
+    assert_eq!(level_1_on_saturday_night(&app).await, "dafydd-evans");
+
+    let refused = app
+        .ops
+        .make_rota_edit(dafydd_off_sick(&app), false)
+        .await
+        .unwrap_err();
+    let EditError::Refused(Refusal::OpensGaps(gaps)) = refused else {
+        panic!("expected the gap named, got {refused:?}");
+    };
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let words = nightingale::manage::gap_words(&gaps[0]);
+    assert_eq!(
+        words,
+        "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in"
+    );
+    assert_eq!(
+        level_1_on_saturday_night(&app).await,
+        "dafydd-evans",
+        "a refused edit changes nothing"
+    );
+    assert!(app.ops.rota_edits().await.unwrap().is_empty());
+
+    // Confirmed: made, and the level is left to the fallback.
+    let absence = app
+        .ops
+        .make_rota_edit(dafydd_off_sick(&app), true)
+        .await
+        .unwrap();
+    assert_ne!(level_1_on_saturday_night(&app).await, "dafydd-evans");
+
+    // `rota check` reads the layer from the same store, as serve does.
+    let check = rota_check(&app);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+    assert!(
+        text(&check.stdout).contains(
+            "gap\tcardiology-ward-7\tSat 28 Nov 2026 20:00 GMT → Sun 29 Nov 2026 08:00 GMT\tno reachable level-1 person"
+        ),
+        "{}",
+        text(&check.stdout)
+    );
+    assert!(text(&check.stderr).contains("with the web edits layer from the store"));
+
+    // Filling it needs no confirmation, and /api/v1/oncall shows it at once.
+    let cover = app
+        .ops
+        .make_rota_edit(amara_covers(&app), false)
+        .await
+        .unwrap();
+    assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
+    let check = rota_check(&app);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+    assert!(
+        text(&check.stdout).contains("no gaps: every service"),
+        "{}",
+        text(&check.stdout)
+    );
+    let who = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args([
+            "rota",
+            "who",
+            "--service",
+            "cardiology-ward-7",
+            "--at",
+            "2026-11-28T23:00",
+        ])
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", app.store_path().display()),
+        )
+        .env(
+            "NIGHTINGALE_ROTA_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        text(&who.stdout).contains("Amara Okafor"),
+        "{}",
+        text(&who.stdout)
+    );
+    assert!(
+        text(&who.stdout).contains("covering Dafydd"),
+        "{}",
+        text(&who.stdout)
+    );
+
+    // Undoing the cover would open the gap again: refused unless confirmed.
+    let again = app
+        .ops
+        .undo_rota_edit(&id("cardiology-ward-7"), cover, &id("wendy-clarke"), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, EditError::Refused(Refusal::OpensGaps(_))),
+        "{again:?}"
+    );
+    // Undoing the absence opens nothing: Dafydd is back.
+    app.ops
+        .undo_rota_edit(
+            &id("cardiology-ward-7"),
+            absence,
+            &id("wendy-clarke"),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
+    let edits = app.ops.rota_edits().await.unwrap();
+    assert_eq!(edits.len(), 2, "the undone absence stays, as history");
+    assert!(edits[0].undone.is_some() && edits[1].undone.is_none());
+
+    // Every step is in the audit trail, with who and what.
+    let store =
+        nightingale::store::open(&format!("sqlite://{}", app.store_path().display())).unwrap();
+    let trail = store.audit_trail(0, 100).unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.record.action.as_str()).collect();
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert!(actions[0].starts_with("override added: nobody covers dafydd-evans"));
+    assert!(actions[2].starts_with(&format!("override {absence} undone")));
+    assert!(trail[2].record.before.contains("for = \"dafydd-evans\""));
+}
+
+#[tokio::test]
+async fn an_edit_breaking_a_rule_of_the_files_gets_the_files_message() {
+    let app = TestApp::spawn("2026-11-26T16:55").await;
+    let mut edit = amara_covers(&app);
+    edit.body = EditBody::Override {
+        covering: Some("amara-okafr".into()),
+        replacing: Some("dafydd-evans".into()),
+        rotation: Some("cardiology-registrar".into()),
+        from: local("2026-11-29T08:00:00"),
+        until: local("2026-11-28T20:00:00"),
+    };
+    let err = app.ops.make_rota_edit(edit, false).await.unwrap_err();
+    let EditError::Refused(Refusal::Invalid(problems)) = err else {
+        panic!("expected the loader's problems, got {err:?}");
+    };
+    let text = problems.to_string();
+    assert!(text.contains("this edit:"), "{text}");
+    assert!(
+        text.contains("amara-okafr") && text.contains("amara-okafor"),
+        "{text}"
+    );
+
+    // A rotation of another service is not this manager's to edit.
+    let mut edit = amara_covers(&app);
+    edit.body = EditBody::Override {
+        covering: Some("nia-williams".into()),
+        replacing: None,
+        rotation: Some("paediatric-registrar".into()),
+        from: local("2026-11-28T20:00:00"),
+        until: local("2026-11-29T08:00:00"),
+    };
+    let err = app.ops.make_rota_edit(edit, false).await.unwrap_err();
+    assert!(
+        matches!(&err, EditError::NotOnService(m) if m.contains("not on Cardiology Ward 7's rota")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_node_on_the_same_redis_sees_a_managers_override() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let first = {
+        let url = url.clone();
+        TestApp::spawn_with("2026-11-26T16:55", move |c| c.store = url.clone()).await
+    };
+    let second = TestApp::spawn_with("2026-11-26T16:55", move |c| c.store = url.clone()).await;
+    assert_eq!(level_1_on_saturday_night(&second).await, "dafydd-evans");
+
+    first
+        .ops
+        .make_rota_edit(amara_covers(&first), false)
+        .await
+        .unwrap();
+    assert_eq!(level_1_on_saturday_night(&first).await, "amara-okafor");
+    // The other node rebuilds its rota when it sees the layer's version move
+    // on, within a second or so of real time.
+    let started = std::time::Instant::now();
+    loop {
+        if level_1_on_saturday_night(&second).await == "amara-okafor" {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the second node never saw the override"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_gap_within_a_week_is_texted_to_the_services_manager_once_at_five() {
+    let app = TestApp::spawn("2026-11-26T16:55").await;
+    app.ops
+        .make_rota_edit(dafydd_off_sick(&app), true)
+        .await
+        .unwrap();
+    // Nothing before 17:00, the demo trust's time for alerts.
+    assert_eq!(app.gap_alerter.tick().await.unwrap(), 0);
+    app.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(
+        app.gap_alerter.tick().await.unwrap(),
+        1,
+        "one text, to Wendy Clarke"
+    );
+    app.settle().await;
+    let sent = app.twilio.messages_to(WENDY);
+    let alert = sent
+        .iter()
+        .find(|m| m.body.contains("new gap"))
+        .expect("the alert went out to Wendy Clarke, Ward 7's manager");
+    assert!(
+        alert.body.contains("Cardiology Ward 7")
+            && alert.body.contains("Sat 28 Nov 20:00 to Sun 29 Nov 08:00"),
+        "{}",
+        alert.body
+    );
+    // The next day at 17:00 the same gap is not alerted again.
+    app.clock.advance(chrono::Duration::days(1));
+    assert_eq!(app.gap_alerter.tick().await.unwrap(), 0);
+}
+
+/// The pages, through the real sign-in: Wendy, Ward 7's manager.
+mod pages {
+    use super::*;
+
+    const AMARA: &str = "+447700900111";
+
+    #[tokio::test]
+    async fn wendy_sees_the_gap_on_her_week_fills_it_and_downloads_the_layer_and_the_audit() {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        app.ops
+            .make_rota_edit(dafydd_off_sick(&app), true)
+            .await
+            .unwrap();
+        let wendy = app.sign_in(WENDY).await;
+
+        let (status, page) = wendy
+            .page("/staff/services/cardiology-ward-7?week=2026-W48")
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Saturday 28 November"), "{page}");
+        assert!(
+            page.contains("Gap: no reachable level-1 person: the fallback stands in"),
+            "{page}"
+        );
+        assert!(page.contains("Out of hours") && page.contains("In hours"));
+        let (_, gaps) = wendy.page("/staff/gaps").await;
+        assert!(gaps.contains("Sat 28 Nov 2026 20:00"), "{gaps}");
+
+        // A cover that ends too early is refused with the files' message.
+        let bad = [
+            ("kind", "override"),
+            ("covering", "amara-okafor"),
+            ("for", "dafydd-evans"),
+            ("rotation", "cardiology-registrar"),
+            ("from", "2026-11-28T20:00"),
+            ("until", "2026-11-28T19:00"),
+            ("reason", "covering Dafydd"),
+        ];
+        let response = wendy
+            .post("/staff/services/cardiology-ward-7/edits", &bad)
+            .await;
+        assert_eq!(response.status(), 422);
+        let html = response.text().await.unwrap();
+        assert!(html.contains("until is not after from"), "{html}");
+
+        let mut good = bad;
+        good[5] = ("until", "2026-11-29T08:00");
+        let response = wendy
+            .post("/staff/services/cardiology-ward-7/edits", &good)
+            .await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
+        let (_, gaps) = wendy.page("/staff/gaps").await;
+        assert!(gaps.contains("No gaps."), "{gaps}");
+
+        // The layer folds back into the rota files: the real loader reads it.
+        let response = wendy
+            .get("/staff/services/cardiology-ward-7/layer.toml")
+            .await;
+        assert_eq!(response.status(), 200);
+        let toml = response.text().await.unwrap();
+        assert!(toml.contains("covering = \"amara-okafor\""), "{toml}");
+        let dir = tempfile::tempdir().unwrap();
+        let rota = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rota");
+        for entry in std::fs::read_dir(&rota).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+        let overrides = dir.path().join("overrides.toml");
+        let text = std::fs::read_to_string(&overrides).unwrap() + "\n" + &toml;
+        std::fs::write(&overrides, text).unwrap();
+        let folded = nightingale::rota::load_dir(dir.path()).expect("the folded files load");
+        let ix = folded.service("cardiology-ward-7").unwrap();
+        let at = "2026-11-28T23:00:00Z".parse().unwrap();
+        let chain = folded.resolve(ix, at);
+        assert_eq!(
+            chain.levels[0].on_call[0].person.id.as_str(),
+            "amara-okafor",
+            "the files with the layer folded in say what the web did"
+        );
+
+        // The audit trail, as a page and as CSV.
+        let (_, audit) = wendy.page("/staff/audit").await;
+        assert!(
+            audit.contains("override added: amara-okafor covers dafydd-evans"),
+            "{audit}"
+        );
+        let response = wendy.get("/staff/audit.csv").await;
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/csv; charset=utf-8"
+        );
+        let csv = response.text().await.unwrap();
+        assert!(
+            csv.starts_with("seq,at,who,service,edit,action,before,after\r\n"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("\"wendy-clarke\",\"cardiology-ward-7\""),
+            "{csv}"
+        );
+
+        // Undo, from the page's button.
+        let edits = app.ops.rota_edits().await.unwrap();
+        let cover = edits.last().unwrap().id;
+        let response = wendy
+            .post(
+                &format!("/staff/services/cardiology-ward-7/edits/{cover}/undo"),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            422,
+            "undoing the cover would open the gap again"
+        );
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("Sat 28 Nov 20:00 to Sun 29 Nov 08:00"),
+            "{html}"
+        );
+        assert!(html.contains("Save it anyway, leaving the gap"), "{html}");
+        let response = wendy
+            .post(
+                &format!("/staff/services/cardiology-ward-7/edits/{cover}/undo"),
+                &[("confirm", "yes")],
+            )
+            .await;
+        assert_eq!(response.status(), 303);
+        assert_ne!(level_1_on_saturday_night(&app).await, "amara-okafor");
+    }
+
+    #[tokio::test]
+    async fn a_clinician_cannot_see_or_edit_a_services_rota() {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        let amara = app.sign_in(AMARA).await;
+        for path in [
+            "/staff/services/cardiology-ward-7",
+            "/staff/services/cardiology-ward-7/layer.toml",
+        ] {
+            let (status, page) = amara.page(path).await;
+            assert_eq!(status, 403, "{path}");
+            assert!(
+                page.contains("You do not have access to this service"),
+                "{page}"
+            );
+        }
+        for path in ["/staff/gaps", "/staff/audit", "/staff/audit.csv"] {
+            let (status, _) = amara.page(path).await;
+            assert_eq!(status, 403, "{path}");
+        }
+        let response = amara
+            .post(
+                "/staff/services/cardiology-ward-7/edits",
+                &[
+                    ("kind", "override"),
+                    ("covering", "amara-okafor"),
+                    ("for", "dafydd-evans"),
+                    ("from", "2026-11-28T20:00"),
+                    ("until", "2026-11-29T08:00"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 403);
+        assert!(app.ops.rota_edits().await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn two_consultants_swap_weeks_from_the_page_and_a_wrong_day_gets_the_files_message() {
+    let app = TestApp::spawn("2026-11-26T16:55").await;
+    let level_2 = || async {
+        let body: Value = app
+            .get("/api/v1/oncall?service=cardiology-ward-7&at=2026-12-01T23:00")
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["levels"][1]["on_call"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let before = level_2().await;
+    let wendy = app.sign_in(WENDY).await;
+    let wrong = [
+        ("kind", "swap"),
+        ("rotation", "cardiology-consultant"),
+        ("shift_a", "2026-12-01"),
+        ("shift_b", "2026-12-07"),
+        ("reason", "conference"),
+    ];
+    let response = wendy
+        .post("/staff/services/cardiology-ward-7/edits", &wrong)
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("no cardiology-consultant shift starts on 2026-12-01 (Tue): write 2026-11-30 or 2026-12-07"),
+        "{html}"
+    );
+    let mut right = wrong;
+    right[2] = ("shift_a", "2026-11-30");
+    let response = wendy
+        .post("/staff/services/cardiology-ward-7/edits", &right)
+        .await;
+    assert_eq!(response.status(), 303);
+    let after = level_2().await;
+    assert_ne!(after, before, "the consultants traded weeks");
+    assert!(["eleanor-shaw", "farid-rahman"].contains(&after.as_str()));
+}

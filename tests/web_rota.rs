@@ -1,0 +1,177 @@
+//! A rota manager on the web in a real Chromium, on a phone: Wendy Clarke,
+//! Ward 7's manager, signs in with the code texted to her, sees a gap next
+//! Saturday night, is refused an edit that would open another (the gap
+//! named), fills hers with an override, and `rota check` finds no gap any
+//! more. axe-core checks every page.
+
+#[path = "support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::path::PathBuf;
+
+use nightingale::directory::Id;
+use nightingale::rota::layer::EditBody;
+use nightingale::store::NewRotaEdit;
+use support::browser::Browser;
+use support::nightingale::{NowInstant, TestApp};
+use support::staff::{browser_app, sign_in_browser};
+
+/// Wendy Clarke, Ward 7's manager, as she types her number.
+const WENDY: &str = "07700 900131";
+
+/// `nightingale rota check` for the week ahead, on the app's store.
+fn rota_check(app: &TestApp) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(["rota", "check", "--from", "2026-11-26T17:00", "--days", "7"])
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", app.store_path().display()),
+        )
+        .env(
+            "NIGHTINGALE_ROTA_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap();
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Fill the cover form's fields (a date-time box takes typed text
+/// differently in each browser; a person picks from it) and save.
+async fn cover(browser: &Browser, fields: &[(&str, &str)]) {
+    for (id, value) in fields {
+        browser
+            .client
+            .execute(
+                "document.getElementById(arguments[0]).value = arguments[1];",
+                vec![(*id).into(), (*value).into()],
+            )
+            .await
+            .unwrap();
+    }
+    browser.press("#override + form button[type=submit]").await;
+}
+
+#[tokio::test]
+async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() {
+    let app = browser_app("2026-11-26T16:55").await;
+    // Dafydd Evans, registrar on Saturday, phoned in sick for the night:
+    // recorded as an absence, which leaves level 1 to the fallback.
+    app.ops
+        .make_rota_edit(
+            NewRotaEdit {
+                service: Id::parse("cardiology-ward-7").unwrap(),
+                body: EditBody::Override {
+                    covering: None,
+                    replacing: Some("dafydd-evans".into()),
+                    rotation: None,
+                    from: "2026-11-28T20:00:00".parse().unwrap(),
+                    until: "2026-11-29T08:00:00".parse().unwrap(),
+                },
+                reason: "off sick".into(),
+                made_by: Id::parse("wendy-clarke").unwrap(),
+                made_at: app.clock.now_instant(),
+            },
+            true,
+        )
+        .await
+        .unwrap();
+    let check = rota_check(&app);
+    assert!(
+        check.contains("Sat 28 Nov 2026 20:00 GMT → Sun 29 Nov 2026 08:00 GMT"),
+        "rota check sees the gap: {check}"
+    );
+
+    let browser = Browser::start(390, 844, true).await;
+    sign_in_browser(&browser, &app, WENDY, "/staff/gaps").await;
+    let gaps = browser.wait_for_text("main", "Upcoming gaps").await;
+    assert!(gaps.contains("Sat 28 Nov 2026 20:00"), "{gaps}");
+    browser.assert_accessible("upcoming gaps").await;
+
+    browser.press("main table a").await;
+    let week = browser.wait_for_text("main", "Saturday 28 November").await;
+    assert!(
+        week.contains("Gap: no reachable level-1 person: the fallback stands in"),
+        "{week}"
+    );
+    browser.assert_accessible("the service's week").await;
+    browser
+        .client
+        .execute(
+            "[...document.querySelectorAll('caption')].find(c => c.textContent.startsWith('Saturday')).scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let png = browser.client.screenshot().await.unwrap();
+    let out = std::env::var_os("SCREENSHOT_ROTA_WEEK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("nightingale-rota-week.png"));
+    std::fs::write(&out, png).unwrap();
+
+    // Leaving Chen's Friday night empty would open a gap: refused, named.
+    cover(
+        &browser,
+        &[
+            ("covering", ""),
+            ("for", "chen-li"),
+            ("rotation", ""),
+            ("from", "2026-11-27T20:00"),
+            ("until", "2026-11-28T08:00"),
+            ("reason", "study day"),
+        ],
+    )
+    .await;
+    let refused = browser
+        .wait_for_text("main", "This would leave a gap in the rota")
+        .await;
+    assert!(
+        refused.contains("Gap: Fri 27 Nov 20:00 to Sat 28 Nov 08:00"),
+        "{refused}"
+    );
+    browser.assert_accessible("a refused edit").await;
+
+    // Amara covers Dafydd's registrar shift on Saturday night.
+    browser
+        .goto(&format!(
+            "{}/staff/services/cardiology-ward-7?week=2026-W48",
+            app.address
+        ))
+        .await;
+    browser.wait_for_text("main", "Saturday 28 November").await;
+    cover(
+        &browser,
+        &[
+            ("covering", "amara-okafor"),
+            ("for", "dafydd-evans"),
+            ("rotation", "cardiology-registrar"),
+            ("from", "2026-11-28T20:00"),
+            ("until", "2026-11-29T08:00"),
+            ("reason", "covering Dafydd"),
+        ],
+    )
+    .await;
+    let edits = browser.wait_for_text("main", "covering Dafydd").await;
+    assert!(
+        !edits.contains("Gap:"),
+        "the week shows no gap any more: {edits}"
+    );
+    assert!(edits.contains("Amara Okafor"), "{edits}");
+    let check = rota_check(&app);
+    assert!(check.contains("no gaps"), "{check}");
+
+    browser.goto(&format!("{}/staff/audit", app.address)).await;
+    let audit = browser.wait_for_text("main", "Audit trail").await;
+    assert!(
+        audit.contains("override added: amara-okafor covers dafydd-evans"),
+        "{audit}"
+    );
+    browser.assert_accessible("the audit trail").await;
+    browser.close().await;
+}
