@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
-use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::directory::{EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 
 /// The cause behind a [`StoreError`]: any error, or a sentence
 /// (`StoreError::Unavailable("…".into())` and `StoreError::Unavailable(e.into())` both work).
@@ -731,6 +731,13 @@ pub trait Store: Send + Sync + 'static {
     fn enrolments_for_phone(
         &self,
         phone: &PhoneNumber,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>>;
+    /// Enrolments active at `now` whose patient or a carer has this email
+    /// (compared without regard to case), newest first.
+    fn enrolments_for_email(
+        &self,
+        email: &EmailAddress,
         now: Instant,
     ) -> StoreResult<Vec<Enrolment>>;
 
