@@ -28,6 +28,8 @@ use crate::templates::Templates;
 /// A built, bound, not yet running service.
 pub struct Application {
     listener: TcpListener,
+    /// The inbound SMTP listener and what it takes, when configured.
+    smtp: Option<(TcpListener, Arc<crate::email::smtp::Policy>)>,
     state: AppState,
     engine: Arc<Engine>,
     limits: http::serve::Limits,
@@ -156,6 +158,7 @@ impl Application {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?,
         };
+        let smtp = smtp_listener(config).await?;
         tracing::info!(
             listen = %listener.local_addr()?,
             trust = %rota.trust_name,
@@ -176,6 +179,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            smtp,
             state,
             engine,
             limits,
@@ -197,6 +201,12 @@ impl Application {
     /// The port actually bound (useful with `listen = "127.0.0.1:0"`).
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port the SMTP listener actually bound, if it is configured.
+    pub fn smtp_port(&self) -> Option<u16> {
+        let (listener, _) = self.smtp.as_ref()?;
+        listener.local_addr().ok().map(|a| a.port())
     }
 
     /// The engine, for tests that drive time themselves.
@@ -240,6 +250,17 @@ impl Application {
                 let _ = rx.wait_for(|stop| *stop).await;
             }))
         });
+        let smtp_task = self.smtp.map(|(listener, policy)| {
+            let mut rx = stop_rx.clone();
+            tokio::spawn(crate::email::smtp::serve(
+                listener,
+                policy,
+                self.state.ops.clone(),
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                },
+            ))
+        });
         let mut rx = stop_rx;
         let server = http::serve::serve(
             self.listener,
@@ -255,6 +276,9 @@ impl Application {
         });
         server.await;
         signal.abort();
+        if let Some(task) = smtp_task {
+            let _ = task.await;
+        }
         if let Some(task) = engine_task {
             let _ = task.await;
         }
@@ -262,6 +286,32 @@ impl Application {
         drop(serve_lock);
         Ok(())
     }
+}
+
+/// Bind the inbound SMTP listener when `NIGHTINGALE_SMTP_LISTEN` is set;
+/// it needs the domains it takes mail for.
+async fn smtp_listener(
+    config: &Config,
+) -> anyhow::Result<Option<(TcpListener, Arc<crate::email::smtp::Policy>)>> {
+    let Some(address) = config.smtp_listen else {
+        return Ok(None);
+    };
+    let domains = crate::email::smtp::domains(config.email_domain.as_deref().unwrap_or_default());
+    anyhow::ensure!(
+        !domains.is_empty(),
+        "NIGHTINGALE_SMTP_LISTEN is set but NIGHTINGALE_EMAIL_DOMAIN is not: say which domains mail is taken for, e.g. nightingale.trust.nhs.uk"
+    );
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen for SMTP on {address}"))?;
+    tracing::info!(listen = %listener.local_addr()?, domains = %domains.join(","), "taking email");
+    let hostname = domains[0].clone();
+    let policy = crate::email::smtp::Policy {
+        domains,
+        max_bytes: config.email_max_bytes,
+        hostname,
+    };
+    Ok(Some((listener, Arc::new(policy))))
 }
 
 fn sms_sender(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn SmsSender>> {

@@ -46,6 +46,11 @@ pub struct Config {
     pub email_from: Option<String>,
     /// Where the inbound SMTP listener binds (`NIGHTINGALE_SMTP_LISTEN`).
     pub smtp_listen: Option<SocketAddr>,
+    /// The domains the SMTP listener takes mail for, separated by commas
+    /// (`NIGHTINGALE_EMAIL_DOMAIN`); mail for any other is refused (`550`).
+    pub email_domain: Option<String>,
+    /// The largest email taken, in bytes (`NIGHTINGALE_EMAIL_MAX_BYTES`); larger is refused (`552`).
+    pub email_max_bytes: usize,
     /// Log filter in `tracing` syntax (`NIGHTINGALE_LOG`), e.g. `info,nightingale=debug`.
     pub log: String,
     /// The directory of message templates and the red-flag list (`NIGHTINGALE_TEMPLATES_DIR`).
@@ -129,6 +134,8 @@ impl Default for Config {
             smtp_url: None,
             email_from: None,
             smtp_listen: None,
+            email_domain: None,
+            email_max_bytes: 10 * 1024 * 1024,
             log: "info".to_owned(),
             templates_dir: PathBuf::from("templates"),
             enrolment_days: 30,
@@ -228,7 +235,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 25] {
+    fn keys() -> [&'static str; 27] {
         [
             "listen",
             "public_url",
@@ -243,6 +250,8 @@ impl Config {
             "smtp_url",
             "email_from",
             "smtp_listen",
+            "email_domain",
+            "email_max_bytes",
             "log",
             "templates_dir",
             "enrolment_days",

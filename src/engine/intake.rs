@@ -29,6 +29,8 @@ use super::render::staff_text;
 use super::stats::Stats;
 use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
 
+mod email;
+
 /// How many of the waiting items are taken in at once.
 const AT_ONCE: usize = 32;
 
@@ -65,6 +67,7 @@ fn order_key(item: &Inbound) -> String {
         }
         InboundKind::Call { call, .. } => format!("call {call}"),
         InboundKind::Status { message_id, .. } => format!("message {message_id}"),
+        InboundKind::Email { from, .. } => format!("email {}", from.to_lowercase()),
     }
 }
 
@@ -117,7 +120,7 @@ async fn take_in(
             let body = clean_text(&body);
             match parts.rota.staff_by_phone(&from) {
                 Some(staff) => staff_reply(parts, staff, &body, now, &mut change).await?,
-                None => sender_message(parts, from, body, media, now, &mut change).await?,
+                None => sender_message(parts, from, body, None, media, now, &mut change).await?,
             }
         }
         InboundKind::Action {
@@ -149,16 +152,34 @@ async fn take_in(
             status,
             error_code,
         } => delivery_report(parts, &message_id, &status, error_code, now, &mut change).await?,
+        InboundKind::Email {
+            from,
+            to,
+            subject,
+            text,
+            attachments,
+        } => {
+            let mail = email::Received {
+                to,
+                subject,
+                text,
+                attachments,
+            };
+            email::take_in(parts, stats, &item.key, &from, mail, now, &mut change).await?;
+        }
     }
     Ok(change)
 }
 
 /// A text from a patient, a carer or a stranger: an opt-out word, words
-/// for the concern they have open, or a new concern.
+/// for the concern they have open, or a new concern. `whole` is what the
+/// timeline keeps when it is more than what is paged (an email's quoted
+/// reply and signature, the attachments it came with).
 async fn sender_message(
     parts: &Parts,
     from: PhoneNumber,
     body: String,
+    whole: Option<String>,
     media: u32,
     now: Instant,
     change: &mut Change,
@@ -204,7 +225,8 @@ async fn sender_message(
                 (text, parts.enrolment_of(&concern).await?)
             }
             None => {
-                record(change, concern.id, now, received(party.label(), &body));
+                let heard = whole.as_deref().unwrap_or(&body);
+                record(change, concern.id, now, received(party.label(), heard));
                 if media > 0 {
                     explain_pictures(parts, &mut concern, change)?;
                 }
@@ -239,11 +261,12 @@ async fn sender_message(
         calls: Vec::new(),
         version: 0,
     };
+    let heard = whole.as_deref().unwrap_or(&body);
     record(
         change,
         concern.id,
         now,
-        received(concern.party.label(), &body),
+        received(concern.party.label(), heard),
     );
     if let Some(phrase) = &red_flag {
         let phrase = phrase.clone();

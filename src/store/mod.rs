@@ -128,6 +128,21 @@ pub enum InboundKind {
         #[serde(flatten)]
         step: crate::voice::CallStep,
     },
+    /// An email, as the SMTP listener read it (see [`crate::email`]).
+    Email {
+        /// The `From` address.
+        from: String,
+        /// The envelope's recipients: ours, one of them perhaps a page's
+        /// reply address (`page+TOKEN@…`).
+        to: Vec<String>,
+        /// The subject.
+        subject: String,
+        /// What they wrote, whole (HTML already made text).
+        text: String,
+        /// The attachments, which are not kept: names and sizes.
+        #[serde(default)]
+        attachments: Vec<crate::email::Attachment>,
+    },
     /// A delivery report for a message we sent.
     Status {
         /// The provider's id of our message.

@@ -6,3 +6,4 @@ pub mod nightingale;
 pub mod phone;
 pub mod redis_server;
 pub mod serve_process;
+pub mod smtp;
