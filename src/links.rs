@@ -93,7 +93,11 @@ impl LinkSigner {
     /// Whether `token` is `staff`'s page token for `concern` (compared in constant time).
     pub fn is_page_token(&self, concern: ConcernId, staff: &Id, token: &str) -> bool {
         let expected = self.page_token(concern, staff);
-        bool::from(expected.as_bytes().ct_eq(token.to_ascii_lowercase().as_bytes()))
+        bool::from(
+            expected
+                .as_bytes()
+                .ct_eq(token.to_ascii_lowercase().as_bytes()),
+        )
     }
 
     /// The link for `staff` to see `concern`, valid for [`LINK_TTL`] from `now`.

@@ -183,7 +183,8 @@ mod tests {
 
     #[test]
     fn quoted_replies_and_signatures_are_not_paged() {
-        let text = "Mum is more breathless tonight.\nShe can't lie flat.\n\n-- \nSian Evans\n07700 900802";
+        let text =
+            "Mum is more breathless tonight.\nShe can't lie flat.\n\n-- \nSian Evans\n07700 900802";
         assert_eq!(
             trim_reply(text),
             "Mum is more breathless tonight.\nShe can't lie flat."

@@ -163,7 +163,9 @@ where
                         "250 2.1.5 OK".into()
                     }
                 }
-                Some(_) => "550 5.7.1 Relaying denied: we take mail for our own addresses only".into(),
+                Some(_) => {
+                    "550 5.7.1 Relaying denied: we take mail for our own addresses only".into()
+                }
                 None => "501 5.5.4 Write RCPT TO:<address>".into(),
             },
             "DATA" if recipients.is_empty() => "503 5.5.1 RCPT first".into(),

@@ -1411,7 +1411,6 @@ impl Store for SqliteStore {
         self.enrolments_at(email.index_key(), now)
     }
 
-
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {
         let row = self.read(|c| {
             c.query_row(

@@ -64,14 +64,18 @@ She says she is fine but she is not eating.\r\n\r\n-- \r\nSian Evans\r\n07700 90
     // Isla, on call, is paged with Sian's words and not her signature.
     let page = app.twilio.messages_to(ISLA)[0].clone();
     assert!(
-        page.body.contains("Mum tonight: Mum has been more breathless"),
+        page.body
+            .contains("Mum tonight: Mum has been more breathless"),
         "{}",
         page.body
     );
     assert!(!page.body.contains("07700 900802"), "{}", page.body);
     // Sian is answered on her phone, as for a text.
     let to_sian = last_text(&app, SIAN);
-    assert!(to_sian.starts_with("Thank you, we have your message."), "{to_sian}");
+    assert!(
+        to_sian.starts_with("Thank you, we have your message."),
+        "{to_sian}"
+    );
     let concern_id = TestApp::concern_id_in(&page);
     let code = TestApp::code_in(&page);
     let concern = app.concern(&concern_id).await;
@@ -96,7 +100,10 @@ She says she is fine but she is not eating.\r\n\r\n-- \r\nSian Evans\r\n07700 90
     assert_eq!(concern["status"], "accepted");
     assert_eq!(concern["accepted_by"]["name"], "Isla Morgan");
     let to_sian = last_text(&app, SIAN);
-    assert!(to_sian.starts_with("Isla Morgan"), "Sian is told who has it: {to_sian}");
+    assert!(
+        to_sian.starts_with("Isla Morgan"),
+        "Sian is told who has it: {to_sian}"
+    );
 
     // Her mail server sends the same message again: it is one message.
     let again = SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &mail).await;
@@ -117,7 +124,10 @@ async fn a_forged_from_without_the_pages_token_accepts_nothing() {
     let app = TestApp::spawn_with_email("2026-11-28T19:40", |_| {}).await;
     enrol_with_sian_email(&app).await;
     let smtp = app.smtp.clone().unwrap();
-    assert_eq!(app.text(MARGARET, "My chest feels tight").await.status(), 200);
+    assert_eq!(
+        app.text(MARGARET, "My chest feels tight").await.status(),
+        200
+    );
     app.settle().await;
     let page = app.twilio.messages_to(ISLA)[0].clone();
     let concern_id = TestApp::concern_id_in(&page);
@@ -147,7 +157,12 @@ async fn a_forged_from_without_the_pages_token_accepts_nothing() {
 
     let concern = app.concern(&concern_id).await;
     assert_eq!(concern["status"], "open", "{concern}");
-    assert!(app.twilio.messages_to(MARGARET).iter().all(|m| !m.body.contains("Isla")));
+    assert!(
+        app.twilio
+            .messages_to(MARGARET)
+            .iter()
+            .all(|m| !m.body.contains("Isla"))
+    );
 
     // The token in the subject, with the code, does act.
     let real = format!(
@@ -170,20 +185,32 @@ async fn the_listener_relays_nothing_and_refuses_what_is_too_big() {
     let mut client = SmtpClient::connect(&smtp).await;
     let ehlo = client.command("EHLO relay.test").await;
     assert!(ehlo.text.contains("SIZE 4096"), "{ehlo:?}");
-    assert_eq!(client.command("RCPT TO:<x@nightingale.test>").await.code, 503);
+    assert_eq!(
+        client.command("RCPT TO:<x@nightingale.test>").await.code,
+        503
+    );
     assert_eq!(client.command("MAIL FROM:<a@example.org>").await.code, 250);
     let relay = client.command("RCPT TO:<someone@elsewhere.example>").await;
     assert_eq!(relay.code, 550, "{relay:?}");
-    assert_eq!(client.command("DATA").await.code, 503, "no recipient of ours");
+    assert_eq!(
+        client.command("DATA").await.code,
+        503,
+        "no recipient of ours"
+    );
 
     // Declared too big: refused before a byte of it is sent.
     client.command("RSET").await;
-    let big = client.command("MAIL FROM:<a@example.org> SIZE=100000").await;
+    let big = client
+        .command("MAIL FROM:<a@example.org> SIZE=100000")
+        .await;
     assert_eq!(big.code, 552, "{big:?}");
 
     // Not declared, and too big: read to its end, dropped, refused.
     assert_eq!(client.command("MAIL FROM:<a@example.org>").await.code, 250);
-    assert_eq!(client.command(&format!("RCPT TO:<{}>", ward())).await.code, 250);
+    assert_eq!(
+        client.command(&format!("RCPT TO:<{}>", ward())).await.code,
+        250
+    );
     let long = "x".repeat(70);
     let body: String = (0..100).map(|_| format!("{long}\r\n")).collect();
     let mail = message(SIAN_EMAIL, "big-1", "Photos", &body);
@@ -213,7 +240,11 @@ async fn while_the_store_cannot_write_mail_gets_451_and_the_retry_is_taken() {
     assert_eq!(reply.code, 250, "{reply:?}");
     app.settle().await;
     let page = &app.twilio.messages_to(ISLA)[0];
-    assert!(page.body.contains("Mum: Mum has had a fall."), "{}", page.body);
+    assert!(
+        page.body.contains("Mum: Mum has had a fall."),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]
@@ -230,7 +261,8 @@ async fn an_html_only_email_in_latin_1_is_paged_as_words() {
     app.settle().await;
     let page = &app.twilio.messages_to(ISLA)[0];
     assert!(
-        page.body.contains("Mam à la café: Her temperature is 38.5°C"),
+        page.body
+            .contains("Mam à la café: Her temperature is 38.5°C"),
         "{}",
         page.body
     );

@@ -22,7 +22,6 @@ use super::super::advance;
 use super::super::stats::Stats;
 use super::{Parts, sender_message};
 
-
 /// An email's parts other than its sender.
 pub(super) struct Received {
     /// The envelope's recipients.
@@ -88,7 +87,10 @@ async fn sender_words(
 ) -> anyhow::Result<()> {
     let own = trim_reply(&mail.text);
     let subject = mail.subject.trim();
-    let paged = match (subject.is_empty() || is_reply_subject(subject), own.is_empty()) {
+    let paged = match (
+        subject.is_empty() || is_reply_subject(subject),
+        own.is_empty(),
+    ) {
         (true, _) => own,
         (false, true) => subject.to_owned(),
         (false, false) => format!("{subject}: {own}"),
