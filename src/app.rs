@@ -29,7 +29,7 @@ use crate::templates::Templates;
 pub struct Application {
     listener: TcpListener,
     /// The inbound SMTP listener and what it takes, when configured.
-    smtp: Option<(TcpListener, Arc<crate::email::smtp::Policy>)>,
+    smtp: Option<SmtpListener>,
     state: AppState,
     engine: Arc<Engine>,
     limits: http::serve::Limits,
@@ -205,8 +205,8 @@ impl Application {
 
     /// The port the SMTP listener actually bound, if it is configured.
     pub fn smtp_port(&self) -> Option<u16> {
-        let (listener, _) = self.smtp.as_ref()?;
-        listener.local_addr().ok().map(|a| a.port())
+        let smtp = self.smtp.as_ref()?;
+        smtp.listener.local_addr().ok().map(|a| a.port())
     }
 
     /// The engine, for tests that drive time themselves.
@@ -250,11 +250,12 @@ impl Application {
                 let _ = rx.wait_for(|stop| *stop).await;
             }))
         });
-        let smtp_task = self.smtp.map(|(listener, policy)| {
+        let smtp_task = self.smtp.map(|smtp| {
             let mut rx = stop_rx.clone();
             tokio::spawn(crate::email::smtp::serve(
-                listener,
-                policy,
+                smtp.listener,
+                smtp.policy,
+                smtp.tls,
                 self.state.ops.clone(),
                 async move {
                     let _ = rx.wait_for(|stop| *stop).await;
@@ -288,11 +289,16 @@ impl Application {
     }
 }
 
+/// The inbound SMTP listener, bound, with what it takes and its TLS.
+struct SmtpListener {
+    listener: TcpListener,
+    policy: Arc<crate::email::smtp::Policy>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
 /// Bind the inbound SMTP listener when `NIGHTINGALE_SMTP_LISTEN` is set;
 /// it needs the domains it takes mail for.
-async fn smtp_listener(
-    config: &Config,
-) -> anyhow::Result<Option<(TcpListener, Arc<crate::email::smtp::Policy>)>> {
+async fn smtp_listener(config: &Config) -> anyhow::Result<Option<SmtpListener>> {
     let Some(address) = config.smtp_listen else {
         return Ok(None);
     };
@@ -301,17 +307,28 @@ async fn smtp_listener(
         !domains.is_empty(),
         "NIGHTINGALE_SMTP_LISTEN is set but NIGHTINGALE_EMAIL_DOMAIN is not: say which domains mail is taken for, e.g. nightingale.trust.nhs.uk"
     );
+    let tls = match (&config.smtp_tls_cert, &config.smtp_tls_key) {
+        (Some(cert), Some(key)) => Some(crate::email::smtp::tls_acceptor(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!(
+            "set both NIGHTINGALE_SMTP_TLS_CERT and NIGHTINGALE_SMTP_TLS_KEY to offer STARTTLS, or neither"
+        ),
+    };
     let listener = TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen for SMTP on {address}"))?;
-    tracing::info!(listen = %listener.local_addr()?, domains = %domains.join(","), "taking email");
+    tracing::info!(listen = %listener.local_addr()?, domains = %domains.join(","), starttls = tls.is_some(), "taking email");
     let hostname = domains[0].clone();
     let policy = crate::email::smtp::Policy {
         domains,
         max_bytes: config.email_max_bytes,
         hostname,
     };
-    Ok(Some((listener, Arc::new(policy))))
+    Ok(Some(SmtpListener {
+        listener,
+        policy: Arc::new(policy),
+        tls,
+    }))
 }
 
 fn sms_sender(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn SmsSender>> {

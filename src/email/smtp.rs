@@ -15,15 +15,23 @@
 //!   and nothing is lost. A message with no usable `From` is `550`.
 //! - Command lines are limited to 1,000 bytes and every read to a timeout.
 //!
-//! STARTTLS is not offered: the listener is for the trust's relay on its
-//! own network (see docs/deploy.md).
+//! - `STARTTLS` is offered when a certificate is configured
+//!   (`NIGHTINGALE_SMTP_TLS_CERT`, `NIGHTINGALE_SMTP_TLS_KEY`); the
+//!   conversation then starts again inside TLS (RFC 3207), and anything the
+//!   client sent after the command and before the handshake is refused
+//!   (it could be a command injected in the clear).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use crate::operations::Operations;
 use crate::store::{Inbound, InboundKind};
@@ -64,10 +72,28 @@ pub fn domains(setting: &str) -> Vec<String> {
         .collect()
 }
 
-/// Serve SMTP on `listener` until `shutdown` completes.
+/// The TLS `STARTTLS` offers: the certificate chain and key in PEM files.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("cannot read the certificates in {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read the private key in {}", key.display()))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .context("the SMTP certificate and key do not go together")?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Serve SMTP on `listener` until `shutdown` completes, offering
+/// `STARTTLS` with `tls` when given.
 pub async fn serve(
     listener: TcpListener,
     policy: Arc<Policy>,
+    tls: Option<TlsAcceptor>,
     ops: Operations,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -85,42 +111,88 @@ pub async fn serve(
         };
         let policy = Arc::clone(&policy);
         let ops = ops.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let (read, write) = tokio::io::split(stream);
-            if let Err(e) = session(read, write, &policy, &ops, peer).await {
+            if let Err(e) = connection(stream, tls, &policy, &ops, peer).await {
                 tracing::debug!(error = %e, "SMTP session ended");
             }
         });
     }
 }
 
-/// One SMTP conversation.
-async fn session<R, W>(
-    read: R,
-    mut write: W,
+/// One connection: a conversation in the clear, and, if the client asks
+/// for `STARTTLS`, a new one inside TLS.
+async fn connection(
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
     policy: &Policy,
     ops: &Operations,
     peer: SocketAddr,
-) -> std::io::Result<()>
+) -> std::io::Result<()> {
+    let mut clear = BufReader::new(stream);
+    let greeting = format!("220 {} Nightingale ESMTP", policy.hostname);
+    reply(&mut clear, greeting).await?;
+    let Some(acceptor) = tls else {
+        return session(&mut clear, Security::NoTls, policy, ops, peer)
+            .await
+            .map(drop);
+    };
+    if session(&mut clear, Security::Offered, policy, ops, peer).await? != Next::StartTls {
+        return Ok(());
+    }
+    if !clear.buffer().is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "commands sent before the TLS handshake",
+        ));
+    }
+    let secure = acceptor.accept(clear.into_inner()).await?;
+    let mut secure = BufReader::new(secure);
+    session(&mut secure, Security::Tls, policy, ops, peer)
+        .await
+        .map(drop)
+}
+
+/// Where a conversation stands on TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    /// No certificate configured.
+    NoTls,
+    /// In the clear, with `STARTTLS` offered.
+    Offered,
+    /// Inside TLS.
+    Tls,
+}
+
+/// How a conversation ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// `QUIT`, the client went away, or the connection must close.
+    Close,
+    /// The client asked for TLS and was told to go ahead.
+    StartTls,
+}
+
+/// One SMTP conversation (after the greeting), until `QUIT` or `STARTTLS`.
+async fn session<S>(
+    stream: &mut BufReader<S>,
+    security: Security,
+    policy: &Policy,
+    ops: &Operations,
+    peer: SocketAddr,
+) -> std::io::Result<Next>
 where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut read = BufReader::new(read);
-    reply(
-        &mut write,
-        format!("220 {} Nightingale ESMTP", policy.hostname),
-    )
-    .await?;
     let mut greeted = false;
     let mut sender: Option<String> = None;
     let mut recipients: Vec<String> = Vec::new();
     loop {
-        let Some(line) = read_line(&mut read).await? else {
-            return Ok(());
+        let Some(line) = read_line(stream).await? else {
+            return Ok(Next::Close);
         };
         let Ok(line) = String::from_utf8(line) else {
-            reply(&mut write, "500 5.5.2 Command not understood".into()).await?;
+            reply(stream, "500 5.5.2 Command not understood".into()).await?;
             continue;
         };
         let (verb, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
@@ -129,10 +201,23 @@ where
                 greeted = true;
                 sender = None;
                 recipients.clear();
+                let starttls = if security == Security::Offered {
+                    "250-STARTTLS\r\n"
+                } else {
+                    ""
+                };
                 format!(
-                    "250-{}\r\n250-SIZE {}\r\n250 8BITMIME",
+                    "250-{}\r\n250-SIZE {}\r\n{starttls}250 8BITMIME",
                     policy.hostname, policy.max_bytes
                 )
+            }
+            "STARTTLS" if security != Security::Offered => {
+                "502 5.5.1 TLS is not offered here".into()
+            }
+            "STARTTLS" if !arg.is_empty() => "501 5.5.4 STARTTLS takes no argument".into(),
+            "STARTTLS" => {
+                reply(stream, "220 2.0.0 Ready to start TLS".into()).await?;
+                return Ok(Next::StartTls);
             }
             "HELO" => {
                 greeted = true;
@@ -170,8 +255,8 @@ where
             },
             "DATA" if recipients.is_empty() => "503 5.5.1 RCPT first".into(),
             "DATA" => {
-                reply(&mut write, "354 End data with <CR><LF>.<CR><LF>".into()).await?;
-                let answer = match read_data(&mut read, policy.max_bytes).await? {
+                reply(stream, "354 End data with <CR><LF>.<CR><LF>".into()).await?;
+                let answer = match read_data(stream, policy.max_bytes).await? {
                     Data::Whole(bytes) => store(ops, &bytes, &recipients, peer).await,
                     Data::TooBig => format!(
                         "552 5.3.4 Message too big: the limit is {} bytes",
@@ -182,8 +267,8 @@ where
                             "552 5.3.4 Message too big: the limit is {} bytes",
                             policy.max_bytes
                         );
-                        reply(&mut write, text).await?;
-                        return Ok(());
+                        reply(stream, text).await?;
+                        return Ok(Next::Close);
                     }
                 };
                 sender = None;
@@ -197,12 +282,12 @@ where
             }
             "NOOP" => "250 2.0.0 OK".into(),
             "QUIT" => {
-                reply(&mut write, "221 2.0.0 Bye".into()).await?;
-                return Ok(());
+                reply(stream, "221 2.0.0 Bye".into()).await?;
+                return Ok(Next::Close);
             }
             _ => "502 5.5.2 Command not implemented".into(),
         };
-        reply(&mut write, answer).await?;
+        reply(stream, answer).await?;
     }
 }
 

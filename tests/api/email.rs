@@ -268,3 +268,48 @@ async fn an_html_only_email_in_latin_1_is_paged_as_words() {
     );
     assert!(!page.body.contains("<p>"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn with_a_certificate_the_listener_offers_starttls_and_takes_mail_inside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::redis_server::test_certificates(dir.path());
+    let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+    let app = TestApp::spawn_with_email("2026-11-28T19:40", move |c| {
+        c.smtp_tls_cert = Some(cert.clone());
+        c.smtp_tls_key = Some(key.clone());
+    })
+    .await;
+    enrol_with_sian_email(&app).await;
+    let smtp = app.smtp.clone().unwrap();
+
+    let mut clear = SmtpClient::connect(&smtp).await;
+    let ehlo = clear.command("EHLO relay.test").await;
+    assert!(ehlo.text.contains("STARTTLS"), "{ehlo:?}");
+    let ca = std::fs::read(dir.path().join("ca.crt")).unwrap();
+    let mut secure = clear.starttls(&ca).await;
+    // Inside TLS the conversation starts again, and STARTTLS is not offered twice.
+    let ehlo = secure.command("EHLO relay.test").await;
+    assert_eq!(ehlo.code, 250);
+    assert!(!ehlo.text.contains("STARTTLS"), "{ehlo:?}");
+    assert_eq!(secure.command("STARTTLS").await.code, 502);
+    assert_eq!(
+        secure
+            .command(&format!("MAIL FROM:<{SIAN_EMAIL}>"))
+            .await
+            .code,
+        250
+    );
+    assert_eq!(
+        secure.command(&format!("RCPT TO:<{}>", ward())).await.code,
+        250
+    );
+    let mail = message(SIAN_EMAIL, "tls-1", "Mum", "Mum's dressing has come off.");
+    assert_eq!(secure.data(&mail).await.code, 250);
+    app.settle().await;
+    let page = &app.twilio.messages_to(ISLA)[0];
+    assert!(
+        page.body.contains("Mum's dressing has come off."),
+        "{}",
+        page.body
+    );
+}

@@ -4,14 +4,17 @@
 
 #![allow(dead_code)]
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use std::sync::Arc;
 
-/// One conversation with an SMTP server.
-pub struct SmtpClient {
-    read: BufReader<OwnedReadHalf>,
-    write: OwnedWriteHalf,
+use rustls_pki_types::pem::PemObject;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls;
+
+/// One conversation with an SMTP server, in the clear or inside TLS.
+pub struct SmtpClient<S = TcpStream> {
+    stream: BufReader<S>,
 }
 
 /// A reply: its code and its lines' text, joined by newlines.
@@ -25,22 +28,48 @@ impl SmtpClient {
     /// Connect and read the greeting (which must be 220).
     pub async fn connect(address: &str) -> Self {
         let stream = TcpStream::connect(address).await.unwrap();
-        let (read, write) = stream.into_split();
         let mut client = Self {
-            read: BufReader::new(read),
-            write,
+            stream: BufReader::new(stream),
         };
         let greeting = client.reply().await;
         assert_eq!(greeting.code, 220, "{greeting:?}");
         client
     }
 
+    /// Ask for `STARTTLS` (it must be granted) and shake hands, trusting
+    /// only the CA certificate in PEM `ca` for the name `localhost`.
+    pub async fn starttls(mut self, ca: &[u8]) -> SmtpClient<TlsStream<TcpStream>> {
+        let go = self.command("STARTTLS").await;
+        assert_eq!(go.code, 220, "{go:?}");
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(ca) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let stream = connector
+            .connect(name, self.stream.into_inner())
+            .await
+            .unwrap();
+        SmtpClient {
+            stream: BufReader::new(stream),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> SmtpClient<S> {
     /// Read one reply, all its lines.
     pub async fn reply(&mut self) -> Reply {
         let mut text = Vec::new();
         loop {
             let mut line = String::new();
-            let n = self.read.read_line(&mut line).await.unwrap();
+            let n = self.stream.read_line(&mut line).await.unwrap();
             assert!(n > 0, "the server closed the connection");
             let line = line.trim_end();
             let code: u16 = line[..3].parse().unwrap();
@@ -56,10 +85,12 @@ impl SmtpClient {
 
     /// Send one command line and read its reply.
     pub async fn command(&mut self, line: &str) -> Reply {
-        self.write
+        let stream = self.stream.get_mut();
+        stream
             .write_all(format!("{line}\r\n").as_bytes())
             .await
             .unwrap();
+        stream.flush().await.unwrap();
         self.reply().await
     }
 
@@ -76,10 +107,14 @@ impl SmtpClient {
             body.push_str("\r\n");
         }
         body.push_str(".\r\n");
-        self.write.write_all(body.as_bytes()).await.unwrap();
+        let stream = self.stream.get_mut();
+        stream.write_all(body.as_bytes()).await.unwrap();
+        stream.flush().await.unwrap();
         self.reply().await
     }
+}
 
+impl SmtpClient {
     /// A whole transaction from `EHLO` to the reply to `DATA`; every step
     /// before DATA must be accepted.
     pub async fn send(address: &str, from: &str, to: &[&str], message: &str) -> Reply {
