@@ -120,7 +120,10 @@ async fn take_in(
             let body = clean_text(&body);
             match parts.rota.staff_by_phone(&from) {
                 Some(staff) => staff_reply(parts, staff, &body, now, &mut change).await?,
-                None => sender_message(parts, from, body, None, media, now, &mut change).await?,
+                None => {
+                    let media = Media::Pictures(media);
+                    sender_message(parts, from, body, None, media, now, &mut change).await?
+                }
             }
         }
         InboundKind::Action {
@@ -180,13 +183,16 @@ async fn sender_message(
     from: PhoneNumber,
     body: String,
     whole: Option<String>,
-    media: u32,
+    media: Media,
     now: Instant,
     change: &mut Change,
 ) -> anyhow::Result<()> {
     let word = OptOutWord::parse(&body);
     // What they sent, as clinicians read it: a picture is never shown.
-    let body = with_media_note(&body, media);
+    let body = match media {
+        Media::Pictures(n) => with_media_note(&body, n),
+        Media::Attachments(_) => body,
+    };
     let (open, opting_in, enrolment) = {
         let from = from.clone();
         let starting = word == Some(OptOutWord::Start);
@@ -227,8 +233,8 @@ async fn sender_message(
             None => {
                 let heard = whole.as_deref().unwrap_or(&body);
                 record(change, concern.id, now, received(party.label(), heard));
-                if media > 0 {
-                    explain_pictures(parts, &mut concern, change)?;
+                if media.any() {
+                    explain_pictures(parts, &mut concern, media, change)?;
                 }
                 (body, enrolment)
             }
@@ -276,8 +282,8 @@ async fn sender_message(
         .renderer()
         .first_reply(&concern, enrolment.is_some(), red_flag.as_deref())?;
     change.outbox.push(reply);
-    if media > 0 {
-        explain_pictures(parts, &mut concern, change)?;
+    if media.any() {
+        explain_pictures(parts, &mut concern, media, change)?;
     }
     advance::event(
         parts,
@@ -288,6 +294,22 @@ async fn sender_message(
         change,
     )
     .await
+}
+
+/// What came with a message besides its words: never shown to clinicians,
+/// and the sender is asked, once a concern, to put it into words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// Pictures with a text (Twilio's `NumMedia`).
+    Pictures(u32),
+    /// Files attached to an email (not kept).
+    Attachments(u32),
+}
+
+impl Media {
+    fn any(self) -> bool {
+        matches!(self, Media::Pictures(n) | Media::Attachments(n) if n > 0)
+    }
 }
 
 fn received(from: String, text: &str) -> TimelineEvent {
@@ -302,13 +324,20 @@ fn received(from: String, text: &str) -> TimelineEvent {
 fn explain_pictures(
     parts: &Parts,
     concern: &mut Concern,
+    media: Media,
     change: &mut Change,
 ) -> anyhow::Result<()> {
     if concern.pictures_explained {
         return Ok(());
     }
     concern.pictures_explained = true;
-    change.outbox.push(parts.renderer().no_pictures(concern)?);
+    let template = match media {
+        Media::Pictures(_) => "sms/no_pictures.txt",
+        Media::Attachments(_) => "sms/no_attachments.txt",
+    };
+    change
+        .outbox
+        .push(parts.renderer().cannot_see(concern, template)?);
     Ok(())
 }
 

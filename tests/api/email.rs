@@ -313,3 +313,37 @@ async fn with_a_certificate_the_listener_offers_starttls_and_takes_mail_inside_i
         page.body
     );
 }
+
+#[tokio::test]
+async fn attachments_are_not_kept_and_the_sender_is_asked_to_describe_them() {
+    let app = TestApp::spawn_with_email("2026-11-28T19:40", |_| {}).await;
+    enrol_with_sian_email(&app).await;
+    let smtp = app.smtp.clone().unwrap();
+    let photo = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP".repeat(20);
+    let mail = format!(
+        "From: {SIAN_EMAIL}\r\nTo: {}\r\nSubject: Her leg\r\nMessage-ID: <att-1@mail.example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe redness has spread up to her knee, photo attached.\r\n--b1\r\nContent-Type: image/jpeg; name=\"leg.jpg\"\r\nContent-Disposition: attachment; filename=\"leg.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{photo}\r\n--b1--\r\n",
+        ward()
+    );
+    let reply = SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &mail).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+    app.settle().await;
+
+    let page = &app.twilio.messages_to(ISLA)[0];
+    assert!(
+        page.body.contains("The redness has spread up to her knee"),
+        "{}",
+        page.body
+    );
+    let concern = app.concern(&TestApp::concern_id_in(page)).await;
+    let received = concern["timeline"][0]["text"].as_str().unwrap();
+    assert!(
+        received.contains("[attachments not kept: leg.jpg (") && !received.contains("/9j/"),
+        "the timeline names the file, and keeps none of it: {received}"
+    );
+    assert!(
+        app.twilio.messages_to(SIAN).iter().any(|m| m
+            .body
+            .starts_with("We do not open files attached to emails")),
+        "Sian is asked to put it into words"
+    );
+}

@@ -20,7 +20,7 @@ use crate::store::{self, Change};
 
 use super::super::advance;
 use super::super::stats::Stats;
-use super::{Parts, sender_message};
+use super::{Media, Parts, sender_message};
 
 /// An email's parts other than its sender.
 pub(super) struct Received {
@@ -103,7 +103,13 @@ async fn sender_words(
     if let Some(note) = attachments_note(&mail.attachments) {
         whole.push_str(&format!("\n\n{note}"));
     }
-    let media = u32::try_from(mail.attachments.len()).unwrap_or(u32::MAX);
+    let attached = u32::try_from(mail.attachments.len()).unwrap_or(u32::MAX);
+    let paged = match attached {
+        0 => paged,
+        1 => format!("{paged} [and an attachment, not kept]"),
+        n => format!("{paged} [and {n} attachments, not kept]"),
+    };
+    let media = Media::Attachments(attached);
     sender_message(parts, phone, paged, Some(whole), media, now, change).await
 }
 
