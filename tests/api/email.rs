@@ -2,6 +2,7 @@
 //! carers write as they would text, and a clinician's reply acts only with
 //! its page's token.
 
+use crate::support::fake_twilio::SentSms;
 use crate::support::nightingale::{EMAIL_DOMAIN, MARGARET, NowInstant, SIAN, TestApp};
 use crate::support::smtp::SmtpClient;
 
@@ -24,6 +25,19 @@ async fn enrol_with_sian_email(app: &TestApp) -> String {
     let body: serde_json::Value = response.json().await.unwrap();
     app.settle().await;
     body["id"].as_str().unwrap().to_owned()
+}
+
+/// A fresh Saturday evening with Sian enrolled: she sends `raw`, which
+/// is stored (`250`) and taken in; returns the app and Isla's page.
+async fn sian_sends(raw: &str) -> (TestApp, SentSms) {
+    let app = TestApp::spawn_with_email("2026-11-28T19:40", |_| {}).await;
+    enrol_with_sian_email(&app).await;
+    let smtp = app.smtp.clone().unwrap();
+    let reply = SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], raw).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+    app.settle().await;
+    let page = app.twilio.messages_to(ISLA)[0].clone();
+    (app, page)
 }
 
 /// The last text sent to `number`.
@@ -249,17 +263,11 @@ async fn while_the_store_cannot_write_mail_gets_451_and_the_retry_is_taken() {
 
 #[tokio::test]
 async fn an_html_only_email_in_latin_1_is_paged_as_words() {
-    let app = TestApp::spawn_with_email("2026-11-28T19:40", |_| {}).await;
-    enrol_with_sian_email(&app).await;
-    let smtp = app.smtp.clone().unwrap();
     let mail = format!(
         "From: =?ISO-8859-1?Q?Si=E2n_Evans?= <{SIAN_EMAIL}>\r\nTo: {}\r\nSubject: =?ISO-8859-1?Q?Mam_=E0_la_caf=E9?=\r\nMessage-ID: <html-1@mail.example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<html><body><p>Her temperature is 38.5&deg;C and she feels s=E9rieusement unwell.</p></body></html>\r\n",
         ward()
     );
-    let reply = SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &mail).await;
-    assert_eq!(reply.code, 250, "{reply:?}");
-    app.settle().await;
-    let page = &app.twilio.messages_to(ISLA)[0];
+    let (_app, page) = sian_sends(&mail).await;
     assert!(
         page.body
             .contains("Mam à la café: Her temperature is 38.5°C"),
@@ -316,25 +324,18 @@ async fn with_a_certificate_the_listener_offers_starttls_and_takes_mail_inside_i
 
 #[tokio::test]
 async fn attachments_are_not_kept_and_the_sender_is_asked_to_describe_them() {
-    let app = TestApp::spawn_with_email("2026-11-28T19:40", |_| {}).await;
-    enrol_with_sian_email(&app).await;
-    let smtp = app.smtp.clone().unwrap();
     let photo = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP".repeat(20);
     let mail = format!(
         "From: {SIAN_EMAIL}\r\nTo: {}\r\nSubject: Her leg\r\nMessage-ID: <att-1@mail.example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe redness has spread up to her knee, photo attached.\r\n--b1\r\nContent-Type: image/jpeg; name=\"leg.jpg\"\r\nContent-Disposition: attachment; filename=\"leg.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{photo}\r\n--b1--\r\n",
         ward()
     );
-    let reply = SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &mail).await;
-    assert_eq!(reply.code, 250, "{reply:?}");
-    app.settle().await;
-
-    let page = &app.twilio.messages_to(ISLA)[0];
+    let (app, page) = sian_sends(&mail).await;
     assert!(
         page.body.contains("The redness has spread up to her knee"),
         "{}",
         page.body
     );
-    let concern = app.concern(&TestApp::concern_id_in(page)).await;
+    let concern = app.concern(&TestApp::concern_id_in(&page)).await;
     let received = concern["timeline"][0]["text"].as_str().unwrap();
     assert!(
         received.contains("[attachments not kept: leg.jpg (") && !received.contains("/9j/"),
