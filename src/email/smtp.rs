@@ -13,7 +13,8 @@
 //!   keyed on its `Message-ID` (a resent message is a duplicate, answered
 //!   `250`); a store failure is `451`, so the sending server tries again
 //!   and nothing is lost. A message with no usable `From` is `550`.
-//! - Command lines are limited to 1,000 bytes and every read to a timeout.
+//! - Command lines are limited to 1,000 bytes and every read to a timeout;
+//!   at most [`MAX_SESSIONS`] conversations at once (past them, `421`).
 //!
 //! - `STARTTLS` is offered when a certificate is configured
 //!   (`NIGHTINGALE_SMTP_TLS_CERT`, `NIGHTINGALE_SMTP_TLS_KEY`); the
@@ -42,6 +43,9 @@ const MAX_LINE: usize = 1000;
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How many recipients one message may have.
 const MAX_RECIPIENTS: usize = 100;
+/// How many conversations are served at once; a client past them is told
+/// `421` at once, so the relay queues and comes back.
+const MAX_SESSIONS: usize = 256;
 
 /// What the listener accepts.
 #[derive(Debug, Clone)]
@@ -98,6 +102,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    let sessions = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
     loop {
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => return,
@@ -109,10 +114,18 @@ pub async fn serve(
                 }
             },
         };
+        let Ok(permit) = Arc::clone(&sessions).try_acquire_owned() else {
+            tokio::spawn(async move {
+                let mut stream = stream;
+                let _ = reply(&mut stream, "421 4.3.2 Too busy: try again later".into()).await;
+            });
+            continue;
+        };
         let policy = Arc::clone(&policy);
         let ops = ops.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             if let Err(e) = connection(stream, tls, &policy, &ops, peer).await {
                 tracing::debug!(error = %e, "SMTP session ended");
             }
