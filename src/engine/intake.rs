@@ -121,8 +121,8 @@ async fn take_in(
             match parts.rota.staff_by_phone(&from) {
                 Some(staff) => staff_reply(parts, staff, &body, now, &mut change).await?,
                 None => {
-                    let media = Media::Pictures(media);
-                    sender_message(parts, from, body, None, media, now, &mut change).await?
+                    let via = Via::Sms { pictures: media };
+                    sender_message(parts, from, body, via, now, &mut change).await?
                 }
             }
         }
@@ -175,23 +175,30 @@ async fn take_in(
 }
 
 /// A text from a patient, a carer or a stranger: an opt-out word, words
-/// for the concern they have open, or a new concern. `whole` is what the
-/// timeline keeps when it is more than what is paged (an email's quoted
-/// reply and signature, the attachments it came with).
+/// for the concern they have open, or a new concern. An email from a
+/// patient or carer comes here as if a text from their phone, but its
+/// words never opt that phone in or out: only a text from it can.
 async fn sender_message(
     parts: &Parts,
     from: PhoneNumber,
     body: String,
-    whole: Option<String>,
-    media: Media,
+    via: Via,
     now: Instant,
     change: &mut Change,
 ) -> anyhow::Result<()> {
-    let word = OptOutWord::parse(&body);
+    let word = match via {
+        Via::Sms { .. } => OptOutWord::parse(&body),
+        Via::Email { .. } => None,
+    };
     // What they sent, as clinicians read it: a picture is never shown.
-    let body = match media {
-        Media::Pictures(n) => with_media_note(&body, n),
-        Media::Attachments(_) => body,
+    let body = match via {
+        Via::Sms { pictures } => with_media_note(&body, pictures),
+        Via::Email { .. } => body,
+    };
+    let media = via.media();
+    let whole = match via {
+        Via::Email { whole, .. } => Some(whole),
+        Via::Sms { .. } => None,
     };
     let (open, opting_in, enrolment) = {
         let from = from.clone();
@@ -294,6 +301,26 @@ async fn sender_message(
         change,
     )
     .await
+}
+
+/// How a sender's message came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Via {
+    /// A text, with this many pictures (Twilio's `NumMedia`).
+    Sms { pictures: u32 },
+    /// An email: `whole` is what the timeline keeps (what is paged leaves
+    /// out the message it quotes and the signature); its attachments were
+    /// not kept.
+    Email { whole: String, attachments: u32 },
+}
+
+impl Via {
+    fn media(&self) -> Media {
+        match self {
+            Via::Sms { pictures } => Media::Pictures(*pictures),
+            Via::Email { attachments, .. } => Media::Attachments(*attachments),
+        }
+    }
 }
 
 /// What came with a message besides its words: never shown to clinicians,

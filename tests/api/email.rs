@@ -348,3 +348,25 @@ async fn attachments_are_not_kept_and_the_sender_is_asked_to_describe_them() {
         "Sian is asked to put it into words"
     );
 }
+
+#[tokio::test]
+async fn stop_by_email_opts_no_phone_out_since_anyone_can_write_from_an_address() {
+    let mail = message(SIAN_EMAIL, "stop-1", "", "STOP");
+    let (app, page) = sian_sends(&mail).await;
+    // Taken as her words, for whoever has her concern, not as an opt-out.
+    assert!(page.body.contains("STOP"), "{}", page.body);
+    let concern = app.concern(&TestApp::concern_id_in(&page)).await;
+    assert!(
+        concern["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["event"] != "opt_out"),
+        "{concern}"
+    );
+    // Her phone still gets texts: she is told who has it.
+    let code = TestApp::code_in(&page);
+    assert_eq!(app.text(ISLA, &format!("A{code}")).await.status(), 200);
+    app.settle().await;
+    assert!(last_text(&app, SIAN).starts_with("Isla Morgan"));
+}

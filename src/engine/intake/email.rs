@@ -20,7 +20,7 @@ use crate::store::{self, Change};
 
 use super::super::advance;
 use super::super::stats::Stats;
-use super::{Media, Parts, sender_message};
+use super::{Parts, Via, sender_message};
 
 /// An email's parts other than its sender.
 pub(super) struct Received {
@@ -109,8 +109,11 @@ async fn sender_words(
         1 => format!("{paged} [and an attachment, not kept]"),
         n => format!("{paged} [and {n} attachments, not kept]"),
     };
-    let media = Media::Attachments(attached);
-    sender_message(parts, phone, paged, Some(whole), media, now, change).await
+    let via = Via::Email {
+        whole,
+        attachments: attached,
+    };
+    sender_message(parts, phone, paged, via, now, change).await
 }
 
 /// A subject a mail client wrote ("Re: …") rather than the sender.
