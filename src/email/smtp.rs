@@ -114,6 +114,8 @@ pub async fn serve(
                 }
             },
         };
+        // Replies are whole lines, written once: nothing to gain from Nagle.
+        let _ = stream.set_nodelay(true);
         let Ok(permit) = Arc::clone(&sessions).try_acquire_owned() else {
             tokio::spawn(async move {
                 let mut stream = stream;
@@ -305,9 +307,10 @@ where
 }
 
 /// Send one reply (its lines joined by CRLF already).
-async fn reply<W: AsyncWrite + Unpin>(w: &mut W, text: String) -> std::io::Result<()> {
+async fn reply<W: AsyncWrite + Unpin>(w: &mut W, mut text: String) -> std::io::Result<()> {
+    // One write: a reply split in two waits on the client's delayed ACK.
+    text.push_str("\r\n");
     w.write_all(text.as_bytes()).await?;
-    w.write_all(b"\r\n").await?;
     w.flush().await
 }
 

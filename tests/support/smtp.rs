@@ -28,6 +28,7 @@ impl SmtpClient {
     /// Connect and read the greeting (which must be 220).
     pub async fn connect(address: &str) -> Self {
         let stream = TcpStream::connect(address).await.unwrap();
+        stream.set_nodelay(true).unwrap();
         let mut client = Self {
             stream: BufReader::new(stream),
         };
