@@ -28,6 +28,8 @@ use crate::templates::Templates;
 /// A built, bound, not yet running service.
 pub struct Application {
     listener: TcpListener,
+    /// The inbound SMTP listener and what it takes, when configured.
+    smtp: Option<SmtpListener>,
     state: AppState,
     engine: Arc<Engine>,
     limits: http::serve::Limits,
@@ -167,6 +169,7 @@ impl Application {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?,
         };
+        let smtp = smtp_listener(config).await?;
         tracing::info!(
             listen = %listener.local_addr()?,
             trust = %rota.trust_name,
@@ -189,6 +192,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            smtp,
             state,
             engine,
             limits,
@@ -215,6 +219,12 @@ impl Application {
     /// The port actually bound (useful with `listen = "127.0.0.1:0"`).
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port the SMTP listener actually bound, if it is configured.
+    pub fn smtp_port(&self) -> Option<u16> {
+        let smtp = self.smtp.as_ref()?;
+        smtp.listener.local_addr().ok().map(|a| a.port())
     }
 
     /// The engine, for tests that drive time themselves.
@@ -284,6 +294,18 @@ impl Application {
                 }
             })
         };
+        let smtp_task = self.smtp.map(|smtp| {
+            let mut rx = stop_rx.clone();
+            tokio::spawn(crate::email::smtp::serve(
+                smtp.listener,
+                smtp.policy,
+                smtp.tls,
+                self.state.ops.clone(),
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                },
+            ))
+        });
         let mut rx = stop_rx;
         let server = http::serve::serve(
             self.listener,
@@ -303,6 +325,9 @@ impl Application {
         if let Some(task) = alert_task {
             task.abort();
         }
+        if let Some(task) = smtp_task {
+            let _ = task.await;
+        }
         if let Some(task) = engine_task {
             let _ = task.await;
         }
@@ -310,6 +335,48 @@ impl Application {
         drop(serve_lock);
         Ok(())
     }
+}
+
+/// The inbound SMTP listener, bound, with what it takes and its TLS.
+struct SmtpListener {
+    listener: TcpListener,
+    policy: Arc<crate::email::smtp::Policy>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// Bind the inbound SMTP listener when `NIGHTINGALE_SMTP_LISTEN` is set;
+/// it needs the domains it takes mail for.
+async fn smtp_listener(config: &Config) -> anyhow::Result<Option<SmtpListener>> {
+    let Some(address) = config.smtp_listen else {
+        return Ok(None);
+    };
+    let domains = crate::email::smtp::domains(config.email_domain.as_deref().unwrap_or_default());
+    anyhow::ensure!(
+        !domains.is_empty(),
+        "NIGHTINGALE_SMTP_LISTEN is set but NIGHTINGALE_EMAIL_DOMAIN is not: say which domains mail is taken for, e.g. nightingale.trust.nhs.uk"
+    );
+    let tls = match (&config.smtp_tls_cert, &config.smtp_tls_key) {
+        (Some(cert), Some(key)) => Some(crate::email::smtp::tls_acceptor(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!(
+            "set both NIGHTINGALE_SMTP_TLS_CERT and NIGHTINGALE_SMTP_TLS_KEY to offer STARTTLS, or neither"
+        ),
+    };
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen for SMTP on {address}"))?;
+    tracing::info!(listen = %listener.local_addr()?, domains = %domains.join(","), starttls = tls.is_some(), "taking email");
+    let hostname = domains[0].clone();
+    let policy = crate::email::smtp::Policy {
+        domains,
+        max_bytes: config.email_max_bytes,
+        hostname,
+    };
+    Ok(Some(SmtpListener {
+        listener,
+        policy: Arc::new(policy),
+        tls,
+    }))
 }
 
 fn sms_sender(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn SmsSender>> {

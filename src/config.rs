@@ -46,6 +46,16 @@ pub struct Config {
     pub email_from: Option<String>,
     /// Where the inbound SMTP listener binds (`NIGHTINGALE_SMTP_LISTEN`).
     pub smtp_listen: Option<SocketAddr>,
+    /// The domains the SMTP listener takes mail for, separated by commas
+    /// (`NIGHTINGALE_EMAIL_DOMAIN`); mail for any other is refused (`550`).
+    pub email_domain: Option<String>,
+    /// The certificate chain (PEM) `STARTTLS` offers on the SMTP listener
+    /// (`NIGHTINGALE_SMTP_TLS_CERT`); with the key, it turns `STARTTLS` on.
+    pub smtp_tls_cert: Option<PathBuf>,
+    /// Its private key (PEM) (`NIGHTINGALE_SMTP_TLS_KEY`).
+    pub smtp_tls_key: Option<PathBuf>,
+    /// The largest email taken, in bytes (`NIGHTINGALE_EMAIL_MAX_BYTES`); larger is refused (`552`).
+    pub email_max_bytes: usize,
     /// Log filter in `tracing` syntax (`NIGHTINGALE_LOG`), e.g. `info,nightingale=debug`.
     pub log: String,
     /// The directory of message templates and the red-flag list (`NIGHTINGALE_TEMPLATES_DIR`).
@@ -129,6 +139,10 @@ impl Default for Config {
             smtp_url: None,
             email_from: None,
             smtp_listen: None,
+            email_domain: None,
+            smtp_tls_cert: None,
+            smtp_tls_key: None,
+            email_max_bytes: 10 * 1024 * 1024,
             log: "info".to_owned(),
             templates_dir: PathBuf::from("templates"),
             enrolment_days: 30,
@@ -228,7 +242,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 25] {
+    fn keys() -> [&'static str; 29] {
         [
             "listen",
             "public_url",
@@ -243,6 +257,10 @@ impl Config {
             "smtp_url",
             "email_from",
             "smtp_listen",
+            "email_domain",
+            "smtp_tls_cert",
+            "smtp_tls_key",
+            "email_max_bytes",
             "log",
             "templates_dir",
             "enrolment_days",

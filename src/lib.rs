@@ -13,6 +13,7 @@ pub mod concern;
 pub mod config;
 pub mod demo;
 pub mod directory;
+pub mod email;
 pub mod engine;
 pub mod escalation;
 pub mod http;

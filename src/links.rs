@@ -79,6 +79,27 @@ impl LinkSigner {
         bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The unguessable token of `staff`'s page for `concern`, carried by
+    /// the page's email (in its reply address, `page+TOKEN@…`): an email
+    /// reply acts on the page only with it, never on its `From` alone.
+    pub fn page_token(&self, concern: ConcernId, staff: &Id) -> String {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(format!("email-page|{concern}|{staff}").as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `token` is `staff`'s page token for `concern` (compared in constant time).
+    pub fn is_page_token(&self, concern: ConcernId, staff: &Id, token: &str) -> bool {
+        let expected = self.page_token(concern, staff);
+        bool::from(
+            expected
+                .as_bytes()
+                .ct_eq(token.to_ascii_lowercase().as_bytes()),
+        )
+    }
+
     /// The link for `staff` to see `concern`, valid for [`LINK_TTL`] from `now`.
     pub fn link(&self, concern: ConcernId, staff: &Id, now: Instant) -> String {
         let expires = (now + LINK_TTL).timestamp();

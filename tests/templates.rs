@@ -79,6 +79,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     ("sms/call_111.txt", |_| vec![json!({})]),
     ("sms/no_pictures.txt", |_| vec![json!({})]),
+    ("sms/no_attachments.txt", |_| vec![json!({})]),
     ("sms/resolved.txt", |s| {
         vec![
             json!({"name": s.clinician.name, "role": s.clinician.role}),

@@ -41,6 +41,8 @@ pub fn config(store: &str, rota_dir: &Path, twilio_api_base: &str) -> Config {
 /// A node in this process: its own server, engine and store connection.
 pub struct Server {
     pub address: String,
+    /// The SMTP listener's `host:port`, when the configuration has one.
+    pub smtp: Option<String>,
     pub engine: nightingale::engine::EngineHandle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -54,6 +56,7 @@ impl Server {
             .await
             .expect("server builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let smtp = app.smtp_port().map(|p| format!("127.0.0.1:{p}"));
         let engine = app.engine_handle();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
@@ -61,6 +64,7 @@ impl Server {
         };
         Self {
             address,
+            smtp,
             engine,
             stop: Some(tx),
             task: if engine_loop {

@@ -39,6 +39,18 @@ impl EmailAddress {
         Ok(Self(parsed.as_str().to_owned()))
     }
 
+    /// How an address is indexed and compared: a `mailto:` URI in lower
+    /// case, so it never meets a phone number in the same index and
+    /// `Sian.Evans@Example.org` finds `sian.evans@example.org`.
+    pub fn index_key(&self) -> String {
+        format!("mailto:{}", self.0.to_lowercase())
+    }
+
+    /// Whether two addresses are one mailbox (compared as [`Self::index_key`]).
+    pub fn same_mailbox(&self, other: &EmailAddress) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+
     /// The address, e.g. `amara.okafor@nhs.net`.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -117,6 +117,20 @@ impl Enrolment {
         self.ended_at.is_none() && now < self.ends_at
     }
 
+    /// Every address its people are reached at, as the stores index them
+    /// to find an enrolment from a message: each phone (E.164) and each
+    /// email's [`EmailAddress::index_key`] (ADR 14).
+    pub fn addresses(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (_, c) in self.people() {
+            out.push(c.phone.as_str().to_owned());
+            out.extend(c.email.as_ref().map(EmailAddress::index_key));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The patient and the carers, each with the path of their fields in
     /// the request (`patient`, `carers[0]`, …).
     pub fn people(&self) -> impl Iterator<Item = (String, &Contact)> {

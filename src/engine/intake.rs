@@ -29,6 +29,8 @@ use super::render::staff_text;
 use super::stats::Stats;
 use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
 
+mod email;
+
 /// How many of the waiting items are taken in at once.
 const AT_ONCE: usize = 32;
 
@@ -65,6 +67,7 @@ fn order_key(item: &Inbound) -> String {
         | InboundKind::CallBack { concern, .. } => format!("concern {concern}"),
         InboundKind::Call { call, .. } => format!("call {call}"),
         InboundKind::Status { message_id, .. } => format!("message {message_id}"),
+        InboundKind::Email { from, .. } => format!("email {}", from.to_lowercase()),
     }
 }
 
@@ -117,7 +120,10 @@ async fn take_in(
             let body = clean_text(&body);
             match parts.rota().staff_by_phone(&from) {
                 Some(staff) => staff_reply(parts, staff, &body, now, &mut change).await?,
-                None => sender_message(parts, from, body, media, now, &mut change).await?,
+                None => {
+                    let via = Via::Sms { pictures: media };
+                    sender_message(parts, from, body, via, now, &mut change).await?
+                }
             }
         }
         InboundKind::Action {
@@ -169,23 +175,51 @@ async fn take_in(
             status,
             error_code,
         } => delivery_report(parts, &message_id, &status, error_code, now, &mut change).await?,
+        InboundKind::Email {
+            from,
+            to,
+            subject,
+            text,
+            attachments,
+        } => {
+            let mail = email::Received {
+                to,
+                subject,
+                text,
+                attachments,
+            };
+            email::take_in(parts, stats, &item.key, &from, mail, now, &mut change).await?;
+        }
     }
     Ok(change)
 }
 
 /// A text from a patient, a carer or a stranger: an opt-out word, words
-/// for the concern they have open, or a new concern.
+/// for the concern they have open, or a new concern. An email from a
+/// patient or carer comes here as if a text from their phone, but its
+/// words never opt that phone in or out: only a text from it can.
 async fn sender_message(
     parts: &Parts,
     from: PhoneNumber,
     body: String,
-    media: u32,
+    via: Via,
     now: Instant,
     change: &mut Change,
 ) -> anyhow::Result<()> {
-    let word = OptOutWord::parse(&body);
+    let word = match via {
+        Via::Sms { .. } => OptOutWord::parse(&body),
+        Via::Email { .. } => None,
+    };
     // What they sent, as clinicians read it: a picture is never shown.
-    let body = with_media_note(&body, media);
+    let body = match via {
+        Via::Sms { pictures } => with_media_note(&body, pictures),
+        Via::Email { .. } => body,
+    };
+    let media = via.media();
+    let whole = match via {
+        Via::Email { whole, .. } => Some(whole),
+        Via::Sms { .. } => None,
+    };
     let (open, opting_in, enrolment) = {
         let from = from.clone();
         let starting = word == Some(OptOutWord::Start);
@@ -224,9 +258,10 @@ async fn sender_message(
                 (text, parts.enrolment_of(&concern).await?)
             }
             None => {
-                record(change, concern.id, now, received(party.label(), &body));
-                if media > 0 {
-                    explain_pictures(parts, &mut concern, change)?;
+                let heard = whole.as_deref().unwrap_or(&body);
+                record(change, concern.id, now, received(party.label(), heard));
+                if media.any() {
+                    explain_pictures(parts, &mut concern, media, change)?;
                 }
                 (body, enrolment)
             }
@@ -259,11 +294,12 @@ async fn sender_message(
         calls: Vec::new(),
         version: 0,
     };
+    let heard = whole.as_deref().unwrap_or(&body);
     record(
         change,
         concern.id,
         now,
-        received(concern.party.label(), &body),
+        received(concern.party.label(), heard),
     );
     if let Some(phrase) = &red_flag {
         let phrase = phrase.clone();
@@ -273,8 +309,8 @@ async fn sender_message(
         .renderer()
         .first_reply(&concern, enrolment.is_some(), red_flag.as_deref())?;
     change.outbox.push(reply);
-    if media > 0 {
-        explain_pictures(parts, &mut concern, change)?;
+    if media.any() {
+        explain_pictures(parts, &mut concern, media, change)?;
     }
     advance::event(
         parts,
@@ -285,6 +321,42 @@ async fn sender_message(
         change,
     )
     .await
+}
+
+/// How a sender's message came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Via {
+    /// A text, with this many pictures (Twilio's `NumMedia`).
+    Sms { pictures: u32 },
+    /// An email: `whole` is what the timeline keeps (what is paged leaves
+    /// out the message it quotes and the signature); its attachments were
+    /// not kept.
+    Email { whole: String, attachments: u32 },
+}
+
+impl Via {
+    fn media(&self) -> Media {
+        match self {
+            Via::Sms { pictures } => Media::Pictures(*pictures),
+            Via::Email { attachments, .. } => Media::Attachments(*attachments),
+        }
+    }
+}
+
+/// What came with a message besides its words: never shown to clinicians,
+/// and the sender is asked, once a concern, to put it into words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// Pictures with a text (Twilio's `NumMedia`).
+    Pictures(u32),
+    /// Files attached to an email (not kept).
+    Attachments(u32),
+}
+
+impl Media {
+    fn any(self) -> bool {
+        matches!(self, Media::Pictures(n) | Media::Attachments(n) if n > 0)
+    }
 }
 
 fn received(from: String, text: &str) -> TimelineEvent {
@@ -299,13 +371,20 @@ fn received(from: String, text: &str) -> TimelineEvent {
 fn explain_pictures(
     parts: &Parts,
     concern: &mut Concern,
+    media: Media,
     change: &mut Change,
 ) -> anyhow::Result<()> {
     if concern.pictures_explained {
         return Ok(());
     }
     concern.pictures_explained = true;
-    change.outbox.push(parts.renderer().no_pictures(concern)?);
+    let template = match media {
+        Media::Pictures(_) => "sms/no_pictures.txt",
+        Media::Attachments(_) => "sms/no_attachments.txt",
+    };
+    change
+        .outbox
+        .push(parts.renderer().cannot_see(concern, template)?);
     Ok(())
 }
 

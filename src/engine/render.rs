@@ -216,12 +216,15 @@ impl Renderer<'_> {
         Ok(sender_text(concern, body))
     }
 
-    /// Tell a sender that pictures cannot be seen and to say in words what
-    /// they show.
-    pub(super) fn no_pictures(&self, concern: &Concern) -> anyhow::Result<NewOutbox> {
-        let body = self
-            .templates
-            .render("sms/no_pictures.txt", minijinja::context! {})?;
+    /// Tell a sender that what came with their words (pictures with a
+    /// text, `sms/no_pictures.txt`; files attached to an email,
+    /// `sms/no_attachments.txt`) cannot be seen, and to put it into words.
+    pub(super) fn cannot_see(
+        &self,
+        concern: &Concern,
+        template: &str,
+    ) -> anyhow::Result<NewOutbox> {
+        let body = self.templates.render(template, minijinja::context! {})?;
         Ok(sender_text(concern, body))
     }
 

@@ -361,6 +361,82 @@ pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<d
     assert_eq!(store.enrolment(e.id).unwrap(), None);
 }
 
+pub fn enrolments_are_found_by_patient_or_carer_email_in_any_case(store: Arc<dyn Store>) {
+    let now = t("2026-11-28T18:00:00Z");
+    let email = |a: &str| crate::directory::EmailAddress::parse(a).unwrap();
+    let e = Enrolment {
+        id: EnrolmentId::new(),
+        patient: Contact {
+            name: "Margaret Evans".into(),
+            phone: phone("07700 900123"),
+            email: None,
+        },
+        carers: vec![crate::directory::Carer {
+            contact: Contact {
+                name: "Sian Evans".into(),
+                phone: phone("07700 900124"),
+                email: Some(email("sian.evans@example.org")),
+            },
+            relationship: Some("daughter".into()),
+        }],
+        service: Id::parse("cardiology-ward-7").unwrap(),
+        discharged_at: now,
+        context: None,
+        enrolled_at: now,
+        ends_at: now + TimeDelta::days(30),
+        ended_at: None,
+    };
+    store
+        .apply(Change {
+            at: now,
+            enrolment: Some(e.clone()),
+            ..Change::default()
+        })
+        .unwrap();
+    // Mail clients change the case of an address; the mailbox is the same.
+    assert_eq!(
+        store
+            .enrolments_for_email(&email("Sian.Evans@Example.org"), now)
+            .unwrap(),
+        std::slice::from_ref(&e)
+    );
+    assert!(
+        store
+            .enrolments_for_email(&email("margaret@example.org"), now)
+            .unwrap()
+            .is_empty()
+    );
+    // Her phone still finds it, and an ended enrolment is found by neither.
+    assert_eq!(
+        store
+            .enrolments_for_phone(&phone("07700 900124"), now)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store.end_enrolment(e.id, now + TimeDelta::days(1)).unwrap());
+    assert!(
+        store
+            .enrolments_for_email(&email("sian.evans@example.org"), now + TimeDelta::days(2))
+            .unwrap()
+            .is_empty()
+    );
+    // Purged with the enrolment, so a later enrolment is not shadowed.
+    assert_eq!(
+        store
+            .purge(now + TimeDelta::days(2), "[removed]")
+            .unwrap()
+            .enrolments,
+        1
+    );
+    assert!(
+        store
+            .enrolments_for_email(&email("sian.evans@example.org"), now)
+            .unwrap()
+            .is_empty()
+    );
+}
+
 pub fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn Store>) {
     let c = concern("+447700900123");
     let chen = Id::parse("chen").unwrap();
@@ -2019,6 +2095,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     a_fired_timer_is_removed_unless_it_was_re_armed(fresh());
     a_resolved_concern_no_longer_collects_messages(fresh());
     enrolments_are_found_by_patient_or_carer_number_while_active(fresh());
+    enrolments_are_found_by_patient_or_carer_email_in_any_case(fresh());
     pages_keep_their_codes_and_close_with_the_concern(fresh());
     opt_outs_api_keys_and_secrets_persist(fresh());
     concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());

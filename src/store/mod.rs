@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
-use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::directory::{EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 
 /// The cause behind a [`StoreError`]: any error, or a sentence
 /// (`StoreError::Unavailable("…".into())` and `StoreError::Unavailable(e.into())` both work).
@@ -137,6 +137,21 @@ pub enum InboundKind {
         /// What happened.
         #[serde(flatten)]
         step: crate::voice::CallStep,
+    },
+    /// An email, as the SMTP listener read it (see [`crate::email`]).
+    Email {
+        /// The `From` address.
+        from: String,
+        /// The envelope's recipients: ours, one of them perhaps a page's
+        /// reply address (`page+TOKEN@…`).
+        to: Vec<String>,
+        /// The subject.
+        subject: String,
+        /// What they wrote, whole (HTML already made text).
+        text: String,
+        /// The attachments, which are not kept: names and sizes.
+        #[serde(default)]
+        attachments: Vec<crate::email::Attachment>,
     },
     /// A delivery report for a message we sent.
     Status {
@@ -810,6 +825,13 @@ pub trait Store: Send + Sync + 'static {
     fn enrolments_for_phone(
         &self,
         phone: &PhoneNumber,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>>;
+    /// Enrolments active at `now` whose patient or a carer has this email
+    /// (compared without regard to case), newest first.
+    fn enrolments_for_email(
+        &self,
+        email: &EmailAddress,
         now: Instant,
     ) -> StoreResult<Vec<Enrolment>>;
 

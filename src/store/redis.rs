@@ -23,9 +23,9 @@
 //! | `in:KEY` | hash | an inbound item: `data` (JSON), `seq`, `done` (ms) |
 //! | `in:pending` | zset | unprocessed items by arrival; member `SEQ\|KEY` keeps arrival order within a millisecond |
 //! | `in:done`, `in:seq` | zset, counter | processed items by when (for purge); the arrival counter |
-//! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` |
+//! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` (its addresses: phones and `mailto:` emails, ADR 14) |
 //! | `e:ends` | zset | enrolments by when they end(ed), for purge |
-//! | `phone:NUMBER` | set | enrolments with this patient or carer number |
+//! | `phone:ADDRESS` | set | enrolments with this patient or carer number, or email (`phone:mailto:…`) |
 //! | `c:ID` | hash | a concern: `data`, `status`, `sender`, `opened`, `service`, `enrolment`, `closed`, `purged`, `v` (its version: 1 when stored, bumped on every write) |
 //! | `c:ID:timeline` | list | its timeline entries (JSON), oldest first |
 //! | `c:ID:timers` | hash | its timers: kind → `DUE_MS:SEQ` |
@@ -95,7 +95,7 @@ use super::{
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
-use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::directory::{EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 
 /// The namespace production uses.
 const NAMESPACE: &str = "ng";
@@ -165,6 +165,18 @@ fn invalid(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl RedisStore {
+    /// Active enrolments with this address (a phone or an email's index
+    /// key, ADR 14), newest first.
+    fn enrolments_at(&self, address: &str, now: Instant) -> StoreResult<Vec<Enrolment>> {
+        let rows: Vec<String> = self.read(args([&"enrolments_for_phone", &address, &ms(now)]))?;
+        let mut list: Vec<Enrolment> = rows
+            .iter()
+            .map(|r| from_json(r))
+            .collect::<StoreResult<_>>()?;
+        list.sort_by_key(|e| std::cmp::Reverse(e.discharged_at));
+        Ok(list)
+    }
+
     /// Connect to the Redis a `NIGHTINGALE_STORE` URL names (`redis://`,
     /// `rediss://`, `redis+unix://`, `redis+sentinel://`, `redis+cluster://`:
     /// README.md and `docs/deploy.md` give the forms), failing now if it
@@ -624,14 +636,15 @@ impl Store for RedisStore {
         phone: &PhoneNumber,
         now: Instant,
     ) -> StoreResult<Vec<Enrolment>> {
-        let rows: Vec<String> =
-            self.read(args([&"enrolments_for_phone", &phone.as_str(), &ms(now)]))?;
-        let mut list: Vec<Enrolment> = rows
-            .iter()
-            .map(|r| from_json(r))
-            .collect::<StoreResult<_>>()?;
-        list.sort_by_key(|e| std::cmp::Reverse(e.discharged_at));
-        Ok(list)
+        self.enrolments_at(phone.as_str(), now)
+    }
+
+    fn enrolments_for_email(
+        &self,
+        email: &EmailAddress,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        self.enrolments_at(&email.index_key(), now)
     }
 
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {

@@ -30,7 +30,7 @@ use super::{
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
-use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::directory::{EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
@@ -436,6 +436,25 @@ fn concern_from((data, version): (String, i64)) -> StoreResult<Concern> {
 }
 
 impl SqliteStore {
+    /// Active enrolments with this address (a phone or an email's index
+    /// key, ADR 14), newest first.
+    fn enrolments_at(&self, address: String, now: Instant) -> StoreResult<Vec<Enrolment>> {
+        let rows: Vec<String> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT e.data FROM enrolment_phones p JOIN enrolments e ON e.id = p.enrolment_id
+                 WHERE p.phone = ?1 AND e.ended_at IS NULL AND e.ends_at > ?2",
+            )?;
+            let rows = stmt.query_map(params![address, ms(now)], |r| r.get(0))?;
+            rows.collect()
+        })?;
+        let mut list: Vec<Enrolment> = rows
+            .iter()
+            .map(|r| from_json(r))
+            .collect::<StoreResult<_>>()?;
+        list.sort_by_key(|e| std::cmp::Reverse(e.discharged_at));
+        Ok(list)
+    }
+
     /// Open (creating if need be) the database at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> StoreResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -643,12 +662,11 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
             "INSERT INTO enrolments (id, data, ends_at, ended_at) VALUES (?1, ?2, ?3, NULL)",
             params![e.id.to_string(), json(e)?, ms(e.ends_at)],
         )?;
-        let phones =
-            std::iter::once(&e.patient.phone).chain(e.carers.iter().map(|c| &c.contact.phone));
-        for phone in phones {
+        // Phones and emails alike (`Enrolment::addresses`, ADR 14).
+        for address in e.addresses() {
             tx.execute(
                 "INSERT OR IGNORE INTO enrolment_phones (phone, enrolment_id) VALUES (?1, ?2)",
-                params![phone.as_str(), e.id.to_string()],
+                params![address, e.id.to_string()],
             )?;
         }
     }
@@ -1455,21 +1473,15 @@ impl Store for SqliteStore {
         phone: &PhoneNumber,
         now: Instant,
     ) -> StoreResult<Vec<Enrolment>> {
-        let phone = phone.as_str().to_owned();
-        let rows: Vec<String> = self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT e.data FROM enrolment_phones p JOIN enrolments e ON e.id = p.enrolment_id
-                 WHERE p.phone = ?1 AND e.ended_at IS NULL AND e.ends_at > ?2",
-            )?;
-            let rows = stmt.query_map(params![phone, ms(now)], |r| r.get(0))?;
-            rows.collect()
-        })?;
-        let mut list: Vec<Enrolment> = rows
-            .iter()
-            .map(|r| from_json(r))
-            .collect::<StoreResult<_>>()?;
-        list.sort_by_key(|e| std::cmp::Reverse(e.discharged_at));
-        Ok(list)
+        self.enrolments_at(phone.as_str().to_owned(), now)
+    }
+
+    fn enrolments_for_email(
+        &self,
+        email: &EmailAddress,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        self.enrolments_at(email.index_key(), now)
     }
 
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {

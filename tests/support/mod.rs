@@ -7,4 +7,5 @@ pub mod nightingale;
 pub mod phone;
 pub mod redis_server;
 pub mod serve_process;
+pub mod smtp;
 pub mod staff;

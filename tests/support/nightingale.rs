@@ -40,8 +40,14 @@ pub const MARGARET: &str = "+447700900801";
 pub const SIAN: &str = "+447700900802";
 pub const STRANGER: &str = "+447700900999";
 
+/// The domain Nightingale takes email for in tests.
+pub const EMAIL_DOMAIN: &str = "nightingale.test";
+
 pub struct TestApp {
     pub address: String,
+    /// The SMTP listener's `host:port`, when the test configured one
+    /// ([`TestApp::spawn_with_email`]).
+    pub smtp: Option<String>,
     pub clock: ManualClock,
     pub twilio: FakeTwilio,
     pub engine: Arc<Engine>,
@@ -113,6 +119,20 @@ impl TestApp {
         .await
     }
 
+    /// As [`TestApp::spawn`], with the SMTP listener on a random port,
+    /// taking mail for [`EMAIL_DOMAIN`], with `tweak` applied on top.
+    pub async fn spawn_with_email(
+        now: &str,
+        tweak: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> Self {
+        Self::spawn_with(now, move |c| {
+            c.smtp_listen = Some("127.0.0.1:0".parse().unwrap());
+            c.email_domain = Some(EMAIL_DOMAIN.to_owned());
+            tweak(c);
+        })
+        .await
+    }
+
     /// Start with the clock at `now` and the production engine loop running
     /// on it (not [`TestApp::settle`]), sending through a Twilio client that
     /// waits `twilio_timeout` for each answer.
@@ -165,6 +185,7 @@ impl TestApp {
             .await
             .expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let smtp = app.smtp_port().map(|p| format!("127.0.0.1:{p}"));
         let engine = app.engine();
         let ops = app.operations().clone();
         let gap_alerter = app.gap_alerter();
@@ -178,6 +199,7 @@ impl TestApp {
         };
         Self {
             address,
+            smtp,
             clock,
             twilio,
             engine,
@@ -450,6 +472,17 @@ impl TestApp {
             .unwrap()
             .pending_inbound(100)
             .unwrap()
+    }
+
+    /// The token of `staff`'s page for `concern`, as a page's email gives
+    /// it (`page+TOKEN@…`), made with the store's own link secret.
+    pub fn page_token(&self, concern: &str, staff: &str) -> String {
+        let store = SqliteStore::open(&self.store_path()).unwrap();
+        let secret = store.secret("page-links").unwrap();
+        nightingale::links::LinkSigner::new(secret, PUBLIC_URL).page_token(
+            concern.parse().unwrap(),
+            &nightingale::directory::Id::parse(staff).unwrap(),
+        )
     }
 
     /// The id of the concern a page SMS links to.

@@ -73,69 +73,7 @@ impl RedisServer {
     pub fn start_tls() -> Self {
         let dir = temp_dir();
         let path = |name: &str| dir.path().join(name).to_str().expect("UTF-8").to_owned();
-        std::fs::write(
-            dir.path().join("san.ext"),
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-        )
-        .expect("write san.ext");
-        let steps: [&[&str]; 3] = [
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=nightingale test CA",
-                "-keyout",
-                &path("ca.key"),
-                "-out",
-                &path("ca.crt"),
-            ],
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                &path("server.key"),
-                "-out",
-                &path("server.csr"),
-            ],
-            &[
-                "x509",
-                "-req",
-                "-days",
-                "2",
-                "-in",
-                &path("server.csr"),
-                "-CA",
-                &path("ca.crt"),
-                "-CAkey",
-                &path("ca.key"),
-                "-CAcreateserial",
-                "-extfile",
-                &path("san.ext"),
-                "-out",
-                &path("server.crt"),
-            ],
-        ];
-        for step in steps {
-            let done = Command::new("openssl")
-                .args(step)
-                .stdin(Stdio::null())
-                .output()
-                .expect("openssl makes the TLS test's certificates: install it (apt-get install -y openssl)");
-            assert!(
-                done.status.success(),
-                "openssl {step:?}: {}",
-                String::from_utf8_lossy(&done.stderr)
-            );
-        }
+        test_certificates(dir.path());
         let tls_port = free_port().to_string();
         let (cert, key, ca) = (path("server.crt"), path("server.key"), path("ca.crt"));
         Self::start_in(
@@ -327,6 +265,76 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Make, with `openssl`, a CA (`ca.crt`, `ca.key`) and a certificate for
+/// `localhost` and `127.0.0.1` signed by it (`server.crt`, `server.key`)
+/// in `dir`: what a test's TLS server presents and its client trusts.
+pub fn test_certificates(dir: &Path) {
+    let path = |name: &str| dir.join(name).to_str().expect("UTF-8").to_owned();
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("write san.ext");
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=nightingale test CA",
+            "-keyout",
+            &path("ca.key"),
+            "-out",
+            &path("ca.crt"),
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &path("server.key"),
+            "-out",
+            &path("server.csr"),
+        ],
+        &[
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-in",
+            &path("server.csr"),
+            "-CA",
+            &path("ca.crt"),
+            "-CAkey",
+            &path("ca.key"),
+            "-CAcreateserial",
+            "-extfile",
+            &path("san.ext"),
+            "-out",
+            &path("server.crt"),
+        ],
+    ];
+    for step in steps {
+        let done = Command::new("openssl")
+            .args(step)
+            .stdin(Stdio::null())
+            .output()
+            .expect("openssl makes the TLS test's certificates: install it (apt-get install -y openssl)");
+        assert!(
+            done.status.success(),
+            "openssl {step:?}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
     }
 }
 

@@ -176,10 +176,8 @@ impl Plan {
                         id: e.id.to_string(),
                         data: json(e)?,
                         ends: ms(e.ends_at),
-                        phones: std::iter::once(&e.patient.phone)
-                            .chain(e.carers.iter().map(|c| &c.contact.phone))
-                            .map(|p| p.as_str().to_owned())
-                            .collect(),
+                        // Phones and emails alike (ADR 14).
+                        phones: e.addresses(),
                     })
                 })
                 .transpose()?,

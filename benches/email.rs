@@ -1,0 +1,195 @@
+//! Email figures, measured against the real server, SMTP listener, store
+//! (SQLite, `synchronous=FULL`) and engine, with the fake Twilio standing
+//! in for Twilio:
+//!
+//! `in`: on the generated 1,000-service trust, enrolled patients, each
+//! with an email, write at 100 messages a second (open loop, a connection
+//! and a whole SMTP transaction each). Two figures: `DATA` → `250` (the
+//! message read, parsed and stored durably before the answer), and the
+//! message's due time → its page at the fake Twilio (intake, routing, the
+//! outbox and the send).
+//!
+//! Run: `cargo bench --bench email`. Without `--bench` (as under
+//! `cargo test`) it runs five messages as a smoke test.
+
+#[path = "../tests/support/fake_twilio.rs"]
+#[allow(dead_code)]
+mod fake_twilio;
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "../tests/support/smtp.rs"]
+mod smtp;
+#[path = "support/trust.rs"]
+mod trust;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fake_twilio::FakeTwilio;
+use harness::{ACCOUNT_SID, AUTH_TOKEN, Server, spread};
+use nightingale::clock::SystemClock;
+use smtp::SmtpClient;
+
+const DOMAIN: &str = "nightingale.bench";
+
+fn patient(i: usize) -> String {
+    format!("+4479111{i:05}")
+}
+
+fn email(i: usize) -> String {
+    format!("pat{i}@bench.example")
+}
+
+/// `patients` patients with emails, one per generated service, write at
+/// `rate` a second: the `DATA` → `250` latencies, the due → page
+/// latencies (both sorted), and how many messages were not answered `250`.
+async fn figure_in(rate: usize, patients: usize) -> (Vec<Duration>, Vec<Duration>, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+    let db = dir.path().join("n.db");
+    let (key, hash) = nightingale::operations::new_api_key().unwrap();
+    {
+        use nightingale::clock::Clock;
+        use nightingale::store::Store;
+        let store = nightingale::store::sqlite::SqliteStore::open(&db).unwrap();
+        store
+            .create_api_key("bench", hash, SystemClock.now())
+            .unwrap();
+    }
+    let rota = generated_rota(dir.path());
+    let mut config = harness::config(
+        &format!("sqlite://{}", db.display()),
+        &rota,
+        twilio.base_url(),
+    );
+    config.smtp_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.email_domain = Some(DOMAIN.to_owned());
+    let server = Server::start(&config, true).await;
+    let smtp = server.smtp.clone().unwrap();
+    let client = reqwest::Client::new();
+    let discharged = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
+    for i in 0..patients {
+        let response = client
+            .post(format!("{}/api/v1/enrolments", server.address))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({
+                "patient": {"name": format!("Pat{i} Bench"), "phone": patient(i), "email": email(i)},
+                "carers": [], "service": format!("s{}", i % trust::SERVICES), "discharged_at": discharged,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    }
+    twilio
+        .wait_for_messages(patients, Duration::from_secs(60))
+        .await;
+    let welcomes = twilio.messages().len();
+
+    let start = Instant::now() + Duration::from_millis(200);
+    let mut handles = Vec::new();
+    for i in 0..patients {
+        let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let smtp = smtp.clone();
+        handles.push(tokio::spawn(async move {
+            let from = email(i);
+            let message = format!(
+                "From: Pat{i} Bench <{from}>\r\nTo: ward@{DOMAIN}\r\nSubject: Dressing\r\nMessage-ID: <bench-{i}@bench.example>\r\n\r\nMy dressing is leaking.\r\n\r\n-- \r\nPat{i}\r\n"
+            );
+            let mut c = SmtpClient::connect(&smtp).await;
+            c.command("EHLO bench.example").await;
+            c.command(&format!("MAIL FROM:<{from}>")).await;
+            c.command(&format!("RCPT TO:<ward@{DOMAIN}>")).await;
+            let sent = Instant::now();
+            let reply = c.data(&message).await;
+            let took = sent.elapsed();
+            c.command("QUIT").await;
+            (i, due, took, reply.code == 250)
+        }));
+    }
+    let mut dues = vec![start; patients];
+    let (mut stored, mut failed) = (Vec::new(), 0);
+    for h in handles {
+        let (i, due, took, ok) = h.await.unwrap();
+        dues[i] = due;
+        stored.push(took);
+        failed += usize::from(!ok);
+    }
+    stored.sort();
+    // Each patient gets a first reply and their service's level 1 a page.
+    twilio
+        .wait_for_messages(welcomes + 2 * patients, Duration::from_secs(60))
+        .await;
+    let mut paged: Vec<Duration> = twilio
+        .messages()
+        .iter()
+        .filter_map(|m| {
+            let i: usize = m
+                .body
+                .split(" - ")
+                .next()?
+                .strip_prefix("Pat")?
+                .parse()
+                .ok()?;
+            Some(m.received_at.saturating_duration_since(dues[i]))
+        })
+        .collect();
+    paged.sort();
+    server.stop().await;
+    (stored, paged, failed)
+}
+
+/// The generated trust's rota files in `dir`.
+fn generated_rota(dir: &Path) -> std::path::PathBuf {
+    let rota = dir.join("generated-rota");
+    std::fs::create_dir_all(&rota).unwrap();
+    for (name, text) in trust::generated_files() {
+        std::fs::write(rota.join(name), text).unwrap();
+    }
+    rota
+}
+
+async fn smoke() {
+    let (stored, paged, failed) = figure_in(5, 5).await;
+    assert_eq!((stored.len(), paged.len(), failed), (5, 5, 0));
+    println!("email benchmark smoke test: 5 emails stored and paged");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if !args.iter().any(|a| a == "--bench") {
+        runtime.block_on(smoke());
+        return;
+    }
+    runtime.block_on(async {
+        println!(
+            "# Nightingale email figures ({} cores)",
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(0)
+        );
+        println!("\n## Email in, 1,000 messages at 100 a second (engine running, durable store)\n");
+        let (stored, paged, failed) = figure_in(100, 1000).await;
+        println!("| measure | messages | p50 | p99 | max |");
+        println!("| --- | --- | --- | --- | --- |");
+        println!(
+            "| `DATA` → `250` (stored) | {} | {} |",
+            stored.len(),
+            spread(&stored)
+        );
+        println!(
+            "| due → page at the fake Twilio | {} | {} |",
+            paged.len(),
+            spread(&paged)
+        );
+        println!("\nnot answered 250: {failed}");
+    });
+}

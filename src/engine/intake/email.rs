@@ -1,0 +1,224 @@
+//! An email taken in (ADR 14): who sent it is decided by their address,
+//! and then it goes where a text would.
+//!
+//! - A member of staff's address (a rota person's `email`): a reply to a
+//!   page, acted on only when it carries that page's token
+//!   ([`crate::links::LinkSigner::page_token`]), in the reply address or
+//!   the subject, never on `From` alone; the reply code is read from the
+//!   first line, or else the subject.
+//! - A patient's or carer's enrolment email: their words, as a text from
+//!   their phone on that enrolment would be (joining or opening their
+//!   concern; answered on that phone).
+//! - Anyone else: not taken in yet (a concern's sender is a phone); the
+//!   refusal is counted.
+
+use crate::clock::Instant;
+use crate::directory::{ContactMethod, EmailAddress, PhoneNumber, Staff};
+use crate::email::{Attachment, attachments_note, page_token, subject_words, trim_reply};
+use crate::escalation::reply::{self, CODE_QUARANTINE, PageKey};
+use crate::rota::Rota;
+use crate::store::{self, Change};
+
+use super::super::advance;
+use super::super::stats::Stats;
+use super::{Parts, Via, sender_message};
+
+/// An email's parts other than its sender.
+pub(super) struct Received {
+    /// The envelope's recipients.
+    pub to: Vec<String>,
+    /// Its subject.
+    pub subject: String,
+    /// Its text, whole.
+    pub text: String,
+    /// Its attachments, not kept.
+    pub attachments: Vec<Attachment>,
+}
+
+/// What one email changes.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn take_in(
+    parts: &Parts,
+    stats: &Stats,
+    key: &str,
+    from: &str,
+    mail: Received,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let Ok(from) = EmailAddress::parse(from) else {
+        stats.count_refused("email_sender");
+        tracing::warn!(key, "inbound email refused: its From is not an address");
+        return Ok(());
+    };
+    let rota = parts.rota();
+    if let Some(staff) = staff_by_email(&rota, &from) {
+        return staff_reply(parts, stats, key, staff, &mail, now, change).await;
+    }
+    let phone = {
+        let address = from.clone();
+        store::blocking(&parts.store, move |s| s.enrolments_for_email(&address, now))
+            .await?
+            .into_iter()
+            .flat_map(|e| {
+                e.people()
+                    .map(|(_, c)| c.clone())
+                    .collect::<Vec<_>>()
+                    .into_iter()
+            })
+            .find(|c| c.email.as_ref().is_some_and(|e| e.same_mailbox(&from)))
+            .map(|c| c.phone)
+    };
+    let Some(phone) = phone else {
+        stats.count_refused("email_unknown_sender");
+        tracing::warn!(
+            key,
+            "inbound email from an address on no enrolment or rota; not taken in"
+        );
+        return Ok(());
+    };
+    sender_words(parts, phone, mail, now, change).await
+}
+
+/// A patient's or carer's email, as their text: what is paged is their
+/// own words; the timeline keeps the message whole, with the subject and
+/// the attachments it came with.
+async fn sender_words(
+    parts: &Parts,
+    phone: PhoneNumber,
+    mail: Received,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let own = trim_reply(&mail.text);
+    let subject = mail.subject.trim();
+    let paged = match (
+        subject.is_empty() || is_reply_subject(subject),
+        own.is_empty(),
+    ) {
+        (true, _) => own,
+        (false, true) => subject.to_owned(),
+        (false, false) => format!("{subject}: {own}"),
+    };
+    let mut whole = String::new();
+    if !subject.is_empty() {
+        whole.push_str(&format!("Subject: {subject}\n\n"));
+    }
+    whole.push_str(mail.text.trim());
+    if let Some(note) = attachments_note(&mail.attachments) {
+        whole.push_str(&format!("\n\n{note}"));
+    }
+    let attached = u32::try_from(mail.attachments.len()).unwrap_or(u32::MAX);
+    let paged = match attached {
+        0 => paged,
+        1 => format!("{paged} [and an attachment, not kept]"),
+        n => format!("{paged} [and {n} attachments, not kept]"),
+    };
+    let via = Via::Email {
+        whole,
+        attachments: attached,
+    };
+    sender_message(parts, phone, paged, via, now, change).await
+}
+
+/// A subject a mail client wrote ("Re: …") rather than the sender.
+fn is_reply_subject(subject: &str) -> bool {
+    subject_words(subject).len() != subject.len()
+}
+
+/// The reply code at the start of an email's line (`A12`, `P 12`,
+/// `R12 note`), whatever follows it: people write on after a code in an
+/// email. The number is required, so "A lot has happened" is no accept.
+fn email_code(line: &str) -> Option<reply::Reply> {
+    let line = line.trim();
+    let letters = line
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(line.len());
+    let rest = &line[letters..];
+    let spaces = rest.len() - rest.trim_start().len();
+    let digits = rest[spaces..]
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len() - spaces);
+    let code_end = letters + spaces + digits;
+    let r = reply::parse(line).or_else(|| reply::parse(&line[..code_end]))?;
+    r.code.is_some().then_some(r)
+}
+
+/// The member of staff whose rota entry has this email.
+fn staff_by_email<'r>(rota: &'r Rota, from: &EmailAddress) -> Option<&'r Staff> {
+    rota.people().iter().find(|p| {
+        p.contacts
+            .iter()
+            .any(|c| matches!(c, ContactMethod::Email(e) if e.same_mailbox(from)))
+    })
+}
+
+/// A clinician's email: acts on the page whose token it carries, by the
+/// reply code it gives, and on nothing else.
+async fn staff_reply(
+    parts: &Parts,
+    stats: &Stats,
+    key: &str,
+    staff: &Staff,
+    mail: &Received,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let Some(token) = page_token(&mail.to, &mail.subject) else {
+        stats.count_refused("email_reply_without_token");
+        tracing::warn!(key, staff = %staff.id, "email from a member of staff carries no page token: nothing done");
+        return Ok(());
+    };
+    let id = staff.id.clone();
+    let since = now - CODE_QUARANTINE;
+    let pages = store::blocking(&parts.store, move |s| s.pages_for(&id, since)).await?;
+    let Some(page) = pages
+        .iter()
+        .find(|p| parts.links.is_page_token(p.concern, &staff.id, token))
+    else {
+        stats.count_refused("email_reply_bad_token");
+        tracing::warn!(key, staff = %staff.id, "email reply's token is not one of this clinician's pages: nothing done");
+        return Ok(());
+    };
+    let own = trim_reply(&mail.text);
+    let first_line = own.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let Some(r) = email_code(first_line).or_else(|| email_code(subject_words(&mail.subject)))
+    else {
+        tracing::info!(key, staff = %staff.id, "email reply gives no reply code: nothing done");
+        return Ok(());
+    };
+    // The code must be this page's: the token says which page.
+    let key_of = |p: &store::Page| PageKey {
+        code: p.code,
+        open: p.open,
+        opened_at: p.opened_at,
+    };
+    if r.page(std::slice::from_ref(page), key_of).is_none() {
+        tracing::info!(key, staff = %staff.id, "email reply's code is not its page's: nothing done");
+        return Ok(());
+    }
+    let Some(mut concern) = parts.concern(page.concern).await? else {
+        return Ok(());
+    };
+    let enrolment = parts.enrolment_of(&concern).await?;
+    let event = r.event(staff.into());
+    advance::event(parts, &mut concern, enrolment.as_ref(), event, now, change).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::email_code;
+    use crate::escalation::reply::Action;
+
+    #[test]
+    fn a_code_starts_a_line_and_words_may_follow() {
+        let r = email_code("A12 calling her now").unwrap();
+        assert_eq!((r.action, r.code), (Action::Accept, Some(12)));
+        let r = email_code("R 7 seen at home, settled").unwrap();
+        assert_eq!((r.action, r.code), (Action::Resolve, Some(7)));
+        assert_eq!(r.note.as_deref(), Some("seen at home, settled"));
+        assert!(email_code("A lot has happened").is_none());
+        assert!(email_code("A").is_none(), "an email names its page's code");
+        assert!(email_code("Thanks").is_none());
+    }
+}
