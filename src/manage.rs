@@ -166,31 +166,45 @@ impl Operations {
         let store = Arc::clone(&self.store);
         let (service, by) = (service.clone(), by.clone());
         tokio::task::spawn_blocking(move || -> Result<(), EditError> {
-            let edits = store.rota_edits()?;
-            let Some(edit) = edits
-                .iter()
-                .find(|e| e.id == id && e.undone.is_none() && e.edit.service == service)
-            else {
-                return Err(EditError::NoSuchEdit);
-            };
-            live.judge_undo(&edits, id, now, confirmed)?;
-            let audit = AuditRecord {
-                at: now,
-                who: by.clone(),
-                service: Some(service.clone()),
-                action: format!(
-                    "{} {id} undone: {}",
-                    kind(&edit.edit.body),
-                    edit.edit.body.summary()
-                ),
-                before: edit.edit.to_toml(Some(id)),
-                after: String::new(),
-            };
-            if !store.undo_rota_edit(id, &Undone { by, at: now }, &audit)? {
-                return Err(EditError::NoSuchEdit);
+            // As for an edit: judged against the layer as it stands, and
+            // written only if it still stands so.
+            let mut tries = 0;
+            loop {
+                let version = store.rota_layer_version()?;
+                let edits = store.rota_edits()?;
+                let Some(edit) = edits
+                    .iter()
+                    .find(|e| e.id == id && e.undone.is_none() && e.edit.service == service)
+                else {
+                    return Err(EditError::NoSuchEdit);
+                };
+                live.judge_undo(&edits, id, now, confirmed)?;
+                let audit = AuditRecord {
+                    at: now,
+                    who: by.clone(),
+                    service: Some(service.clone()),
+                    action: format!(
+                        "{} {id} undone: {}",
+                        kind(&edit.edit.body),
+                        edit.edit.body.summary()
+                    ),
+                    before: edit.edit.to_toml(Some(id)),
+                    after: String::new(),
+                };
+                let undone = Undone {
+                    by: by.clone(),
+                    at: now,
+                };
+                match store.undo_rota_edit(id, &undone, &audit, version) {
+                    Ok(true) => {
+                        live.refresh(store.as_ref())?;
+                        return Ok(());
+                    }
+                    Ok(false) => return Err(EditError::NoSuchEdit),
+                    Err(StoreError::Conflict(_)) if tries < 5 => tries += 1,
+                    Err(e) => return Err(e.into()),
+                }
             }
-            live.refresh(store.as_ref())?;
-            Ok(())
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("undo task failed: {e}").into()))?

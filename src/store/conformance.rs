@@ -2001,15 +2001,21 @@ pub fn rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(store: Ar
         "[[overrides]]",
         "",
     );
-    assert!(store.undo_rota_edit(a, &undone, &undo_line).unwrap());
+    // An undo judged before the second edit was made is judged again.
+    let stale = store.undo_rota_edit(a, &undone, &undo_line, v1);
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(store.rota_layer_version().unwrap(), v2, "nothing written");
+    assert!(store.undo_rota_edit(a, &undone, &undo_line, v2).unwrap());
     let v3 = store.rota_layer_version().unwrap();
     assert_ne!(v3, v2, "an undo moves the version on too");
     assert!(
-        !store.undo_rota_edit(a, &undone, &undo_line).unwrap(),
+        !store.undo_rota_edit(a, &undone, &undo_line, v3).unwrap(),
         "an edit is undone once"
     );
     assert!(
-        !store.undo_rota_edit(b + 100, &undone, &undo_line).unwrap(),
+        !store
+            .undo_rota_edit(b + 100, &undone, &undo_line, v3)
+            .unwrap(),
         "no such edit"
     );
     assert_eq!(

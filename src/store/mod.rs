@@ -946,9 +946,17 @@ pub trait Store: Send + Sync + 'static {
         judged_at: u64,
     ) -> StoreResult<u64>;
     /// Undo edit `id`, with its line in the audit trail, and move the layer's
-    /// version on. False (and nothing written) when there is no such edit or
-    /// it is undone already.
-    fn undo_rota_edit(&self, id: u64, undone: &Undone, audit: &AuditRecord) -> StoreResult<bool>;
+    /// version on, only while the layer is still at version `judged_at` (as
+    /// for [`Store::add_rota_edit`], else [`StoreError::Conflict`]). False
+    /// (and nothing written) when there is no such edit or it is undone
+    /// already.
+    fn undo_rota_edit(
+        &self,
+        id: u64,
+        undone: &Undone,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<bool>;
     /// Every rota edit, undone or not, in the order they were made.
     fn rota_edits(&self) -> StoreResult<Vec<RotaEdit>>;
     /// A number that changes whenever the layer does (0 before any edit):

@@ -1050,9 +1050,21 @@ impl Store for RedisStore {
         ]))
     }
 
-    fn undo_rota_edit(&self, id: u64, undone: &Undone, audit: &AuditRecord) -> StoreResult<bool> {
+    fn undo_rota_edit(
+        &self,
+        id: u64,
+        undone: &Undone,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<bool> {
         let (undone, audit) = (to_json(undone)?, to_json(audit)?);
-        let done: i64 = self.write(args([&"undo_rota_edit", &id.to_string(), &undone, &audit]))?;
+        let done: i64 = self.write(args([
+            &"undo_rota_edit",
+            &id.to_string(),
+            &undone,
+            &audit,
+            &judged_at.to_string(),
+        ]))?;
         Ok(done == 1)
     }
 

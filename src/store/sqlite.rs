@@ -906,6 +906,20 @@ fn write_concern(tx: &Transaction<'_>, c: &Concern, at: i64) -> StoreResult<()> 
     Ok(())
 }
 
+/// [`StoreError::Conflict`] unless the rota edits layer is still at the
+/// version an edit or undo was judged against.
+fn layer_still_at(tx: &Transaction<'_>, judged_at: u64) -> StoreResult<()> {
+    let version: i64 = tx.query_row("SELECT version FROM rota_layer WHERE id = 1", [], |r| {
+        r.get(0)
+    })?;
+    if version as u64 != judged_at {
+        return Err(conflict(format!(
+            "the rota edits layer moved on (version {version}, judged at {judged_at})"
+        )));
+    }
+    Ok(())
+}
+
 fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, ready_at, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, ?8)",
@@ -1765,15 +1779,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<u64> {
         let (edit, audit) = (edit.clone(), audit.clone());
         self.write(move |tx| {
-            let version: i64 =
-                tx.query_row("SELECT version FROM rota_layer WHERE id = 1", [], |r| {
-                    r.get(0)
-                })?;
-            if version as u64 != judged_at {
-                return Err(conflict(format!(
-                    "the rota edits layer moved on (version {version}, judged at {judged_at})"
-                )));
-            }
+            layer_still_at(tx, judged_at)?;
             tx.execute(
                 "INSERT INTO rota_edits (data) VALUES (?1)",
                 params![json(&edit)?],
@@ -1791,9 +1797,16 @@ impl Store for SqliteStore {
         })
     }
 
-    fn undo_rota_edit(&self, id: u64, undone: &Undone, audit: &AuditRecord) -> StoreResult<bool> {
+    fn undo_rota_edit(
+        &self,
+        id: u64,
+        undone: &Undone,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<bool> {
         let (undone, audit) = (undone.clone(), audit.clone());
         self.write(move |tx| {
+            layer_still_at(tx, judged_at)?;
             let n = tx.execute(
                 "UPDATE rota_edits SET undone = ?2 WHERE id = ?1 AND undone IS NULL",
                 params![id as i64, json(&undone)?],

@@ -361,11 +361,17 @@ function writes.set_calendar_token(person, hash, at)
     return "ok"
 end
 
+-- The layer is still at the version an edit or undo was judged against.
+local function layer_still_at(judged_at)
+    return tonumber(redis.call("GET", key("rota-layer")) or "0") == tonumber(judged_at)
+end
+
 -- A rota edit (JSON) and its audit line (JSON): stored together, and the
--- layer's version moves on. Returns the edit's number. The audit trail is a
--- list only ever pushed to: a line's place is its index plus one.
+-- layer's version moves on, if the layer is still at the version the edit
+-- was judged against. Returns the edit's number. The audit trail is a list
+-- only ever pushed to: a line's place is its index plus one.
 function writes.add_rota_edit(data, audit, judged_at)
-    if tonumber(redis.call("GET", key("rota-layer")) or "0") ~= tonumber(judged_at) then
+    if not layer_still_at(judged_at) then
         return redis.error_reply("CONFLICT the rota edits layer moved on since the edit was judged")
     end
     local id = redis.call("INCR", key("rota-edit", "seq"))
@@ -376,9 +382,13 @@ function writes.add_rota_edit(data, audit, judged_at)
     return id
 end
 
--- Undo a rota edit still standing: 1, or 0 (nothing written) if there is
--- none or it is undone already.
-function writes.undo_rota_edit(id, undone, audit)
+-- Undo a rota edit still standing, if the layer is still at the version
+-- the undo was judged against: 1, or 0 (nothing written) if there is none
+-- or it is undone already.
+function writes.undo_rota_edit(id, undone, audit, judged_at)
+    if not layer_still_at(judged_at) then
+        return redis.error_reply("CONFLICT the rota edits layer moved on since the undo was judged")
+    end
     local k = key("rota-edit", id)
     local f = redis.call("HMGET", k, "data", "undone")
     if not f[1] or f[2] then
