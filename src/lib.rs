@@ -17,6 +17,7 @@ pub mod escalation;
 pub mod http;
 pub mod links;
 pub mod operations;
+pub mod reports;
 pub mod rota;
 pub mod store;
 pub mod templates;

@@ -31,6 +31,7 @@
 //! | `c:ID:timers` | hash | its timers: kind → `DUE_MS:SEQ` |
 //! | `c:ID:staff`, `c:ID:reserved`, `c:ID:outbox` | set | who has a page for it; who has a code reserved for it; its outbox items |
 //! | `c:all`, `c:unresolved`, `c:enrolment:ID` | zset | the concern lists: members `OPENED:ID` at one score, walked newest first by ZREVRANGEBYLEX |
+//! | `c:service:SERVICE` | zset | a service's concerns, same members: the weeks reports read by ZRANGEBYLEX |
 //! | `c:from:NUMBER` | zset | unresolved concerns from a sender, same members |
 //! | `c:to-purge` | zset | resolved, not yet purged concerns by when they closed |
 //! | `timers` | zset | every timer, member `CONCERN/KIND` (its work key), by due time |
@@ -710,6 +711,29 @@ impl Store for RedisStore {
             }
             max = next;
         }
+    }
+
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+        let rows: Vec<(String, u64, Vec<String>)> = self.read(args([
+            &"concerns_opened",
+            &service.as_str(),
+            &format!("[{}", lex_time(from)),
+            &format!("({}", lex_time(until)),
+        ]))?;
+        rows.into_iter()
+            .map(|(data, version, timeline)| {
+                let entries = timeline
+                    .iter()
+                    .map(|e| from_json(e))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok((concern_from((data, version))?, entries))
+            })
+            .collect()
     }
 
     fn unresolved_concerns(&self) -> StoreResult<u64> {

@@ -270,6 +270,10 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX outbox_unsent_by_recipient;
     CREATE INDEX outbox_unsent_by_lane ON outbox(to_number, concern_id, id) WHERE state IN ('pending', 'in_flight');
     ",
+    // 9: reports read one service's concerns opened in a week.
+    r"
+    CREATE INDEX concerns_by_service ON concerns(service, opened_at, id);
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -1483,6 +1487,47 @@ impl Store for SqliteStore {
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         rows.into_iter().map(concern_from).collect()
+    }
+
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+        let service = service.as_str().to_owned();
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, data, version FROM concerns WHERE service = ?1 AND opened_at >= ?2 AND opened_at < ?3 ORDER BY opened_at, id",
+            )?;
+            let concerns = stmt
+                .query_map(params![service, ms(from), ms(until)], |r| {
+                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut timeline = c.prepare_cached(
+                "SELECT data FROM timeline WHERE concern_id = ?1 ORDER BY seq",
+            )?;
+            concerns
+                .into_iter()
+                .map(|(id, row)| {
+                    let entries = timeline
+                        .query_map(params![id], |r| r.get::<_, String>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok((row, entries))
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter()
+            .map(|(row, entries)| {
+                let concern = concern_from(row)?;
+                let entries = entries
+                    .iter()
+                    .map(|e| from_json(e))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok((concern, entries))
+            })
+            .collect()
     }
 
     fn unresolved_concerns(&self) -> StoreResult<u64> {
