@@ -116,6 +116,8 @@ impl Application {
         let public_url = config.public_url.trim_end_matches('/').to_owned();
         let secret = store::blocking(&store, |s| s.secret("page-links")).await?;
         let links = LinkSigner::new(secret, &public_url);
+        let csrf_key = store::blocking(&store, |s| s.secret("staff-csrf")).await?;
+        let web = http::web::WebConfig::new(csrf_key, &public_url);
         let sender = match sender {
             Some(s) => s,
             None => sms_sender(config, &public_url)?,
@@ -173,6 +175,7 @@ impl Application {
             twilio_tokens: Arc::new(tokens),
             calls,
             demo: None,
+            web,
         };
         Ok(Self {
             listener,

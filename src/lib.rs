@@ -3,6 +3,7 @@
 //!
 //! See `DESIGN.md` for the shape: one module per domain concept, wired in [`app`].
 
+pub mod access;
 pub mod app;
 pub mod assets;
 pub mod calendar;

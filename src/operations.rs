@@ -62,6 +62,64 @@ impl Operations {
         Ok(new)
     }
 
+    /// A clinician's Accept or Pass on a concern, from the page its link
+    /// opens or from their staff page: the same stored item either way,
+    /// keyed by concern, clinician and action, so a second press (on either
+    /// page) is the first one again.
+    pub async fn link_action(
+        &self,
+        concern: ConcernId,
+        staff: &Id,
+        action: crate::escalation::reply::LinkAction,
+    ) -> Result<bool, StoreError> {
+        self.record_inbound(Inbound {
+            key: format!("link:{concern}:{staff}:{action}"),
+            kind: store::InboundKind::Action {
+                concern,
+                staff: staff.clone(),
+                action: action.as_str().to_owned(),
+            },
+            received_at: self.clock.now(),
+        })
+        .await
+    }
+
+    /// A clinician's request to call a concern's sender back through our
+    /// number. Each press is a new request (they may call twice).
+    pub async fn call_back(&self, concern: ConcernId, staff: &Id) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        self.record_inbound(Inbound {
+            key: format!("link:{concern}:{staff}:call:{}", now.timestamp_millis()),
+            kind: store::InboundKind::CallBack {
+                concern,
+                staff: staff.clone(),
+            },
+            received_at: now,
+        })
+        .await
+    }
+
+    /// A clinician resolving a concern from their staff page, with an
+    /// optional note: what `R12 note` does by text. Once per concern and
+    /// clinician.
+    pub async fn resolve_from_web(
+        &self,
+        concern: ConcernId,
+        staff: &Id,
+        note: Option<String>,
+    ) -> Result<bool, StoreError> {
+        self.record_inbound(Inbound {
+            key: format!("web:{concern}:{staff}:resolve"),
+            kind: store::InboundKind::Resolve {
+                concern,
+                staff: staff.clone(),
+                note,
+            },
+            received_at: self.clock.now(),
+        })
+        .await
+    }
+
     /// The active enrolment whose patient or carer has this number, newest
     /// first: who a caller is.
     pub async fn enrolment_for_phone(

@@ -37,6 +37,7 @@ pub const REQUIRED: &[&str] = &[
     "sms/resolved_by.txt",
     "sms/already_resolved.txt",
     "sms/help.txt",
+    "sms/sign_in_code.txt",
     "twiml/empty.xml",
     "twiml/answer.xml",
     "twiml/next.xml",
@@ -56,6 +57,20 @@ pub const REQUIRED: &[&str] = &[
     "pages/concern.html",
     "pages/message.html",
     "web/demo.html",
+    "web/staff/layout.html",
+    "web/staff/csrf.html",
+    "web/staff/message.html",
+    "web/staff/sign_in.html",
+    "web/staff/sign_in_code.html",
+    "web/staff/home.html",
+    "web/staff/services.html",
+    "web/staff/service.html",
+    "web/staff/shifts.html",
+    "web/staff/calendar.html",
+    "web/staff/concerns.html",
+    "web/staff/concern.html",
+    "pages/concern_details.html",
+    "pages/concern_timeline.html",
 ];
 
 /// The loaded templates.

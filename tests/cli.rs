@@ -153,10 +153,51 @@ fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let text = stdout(&out);
     let expected = format!(
-        "error: {}:16: service cardiology-ward-7: no rotation \"cardiology-registar\": did you mean \"cardiology-registrar\"?",
+        "error: {}:18: service cardiology-ward-7: no rotation \"cardiology-registar\": did you mean \"cardiology-registrar\"?",
         path.display()
     );
     assert!(text.contains(&expected), "{text}");
+}
+
+#[test]
+fn rota_check_reports_a_manager_who_is_not_in_people_toml() {
+    let dir = copy_of_demo();
+    for (file, from, to) in [
+        (
+            "services.toml",
+            "managers = [\"wendy-clarke\"]",
+            "managers = [\"wendy-clark\"]",
+        ),
+        (
+            "trust.toml",
+            "managers = [\"tara-singh\"]",
+            "managers = [\"tara-singh\", \"nobody-at-all\"]",
+        ),
+    ] {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+    let out = nightingale(&["rota", "check"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    let services = dir.path().join("services.toml");
+    let trust = dir.path().join("trust.toml");
+    assert!(
+        text.contains(&format!(
+            "error: {}:11: no person \"wendy-clark\": did you mean \"wendy-clarke\"?",
+            services.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "error: {}:7: no person \"nobody-at-all\"",
+            trust.display()
+        )),
+        "{text}"
+    );
 }
 
 #[test]

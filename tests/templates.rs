@@ -254,43 +254,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         ]
     }),
     // Pages behind a page's link, and what the link shows when it cannot.
-    ("pages/concern.html", |s| {
-        let timeline = json!([
-            {"at": "Fri 27 Nov 19:05", "text": format!("Message from the carer (daughter): “{MESSAGE}”")},
-            {"at": "Fri 27 Nov 19:05", "text": format!("Paged {} (level 1), code 12", s.clinician.name)},
-            {"at": "Fri 27 Nov 19:05", "text": "Text to carer (daughter) (notice) sent"},
-        ]);
-        let open = json!({
-            "code": "12", "service": s.service.name, "urgent": false, "patient": "Margaret Evans",
-            "status": "Waiting for someone to accept", "text": MESSAGE, "party": "carer (daughter)",
-            "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
-            "phone": "+447700900802", "opened": "Fri 27 Nov 19:05", "can_act": true,
-            "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
-            "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
-        });
-        let mut accepted = open.clone();
-        accepted["status"] = json!(format!(
-            "Accepted by {} at Fri 27 Nov 19:09",
-            s.clinician.name
-        ));
-        accepted["can_act"] = json!(false);
-        let mut stranger = open.clone();
-        stranger["patient"] = json!("Unknown sender");
-        stranger["party"] = json!("unknown sender");
-        stranger["urgent"] = json!(true);
-        stranger["discharged"] = Value::Null;
-        stranger["context"] = Value::Null;
-        stranger["service"] = json!("Out-of-hours service");
-        // The code is empty when it cannot be looked up.
-        stranger["code"] = json!("");
-        // A voicemail, with its recording behind the link.
-        let mut voicemail = open.clone();
-        voicemail["text"] = json!("");
-        voicemail["recording_url"] = json!(
-            "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
-        );
-        vec![open, accepted, stranger, voicemail]
-    }),
+    ("pages/concern.html", concern_pages),
+    ("pages/concern_details.html", concern_pages),
+    ("pages/concern_timeline.html", concern_pages),
     ("pages/message.html", |_| {
         // Every message src/http/pages.rs shows.
         [
@@ -397,6 +363,114 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         }
         seen
     }),
+    // Staff pages (src/http/web/).
+    ("sms/sign_in_code.txt", |_| {
+        vec![json!({"code": "042917", "minutes": 10})]
+    }),
+    ("web/staff/layout.html", |s| {
+        vec![
+            json!({"staff": staff(s, false), "nav": "home"}),
+            json!({"staff": staff(s, true), "nav": "services"}),
+        ]
+    }),
+    ("web/staff/csrf.html", |s| {
+        vec![json!({"staff": staff(s, false)})]
+    }),
+    ("web/staff/message.html", |_| {
+        // Every refusal and notice src/http/web/ shows.
+        vec![
+            json!({"title": "You do not have access to this service", "message": "Only the service's managers and the trust's managers can see this page. If you should be one, ask your rota manager to add you to the service's managers in the rota files.", "link": "/staff", "link_text": "Go to your home page"}),
+            json!({"title": "Page not found", "message": "There is nothing here. Check the address, or start again from your home page.", "link": "/staff", "link_text": "Go to your home page"}),
+            json!({"title": "That did not go through", "message": "The form was out of date or did not come from this site. Go back, reload the page and try again.", "link": "/staff", "link_text": "Go to your home page"}),
+            json!({"title": "You have signed out", "message": "Your session has ended on this device.", "link": "/staff/sign-in", "link_text": "Sign in again"}),
+            json!({"title": "Try again", "message": "The page cannot be shown just now. Try again in a minute.", "link": null, "link_text": null}),
+        ]
+    }),
+    ("web/staff/sign_in.html", |_| {
+        vec![
+            json!({"next": "/staff", "contact": "", "error": null}),
+            json!({"next": "/staff/shifts", "contact": "0770", "error": "Enter a UK mobile phone number, like 07700 900123"}),
+            json!({"next": "/staff", "contact": "07700 900111", "error": "Too many codes have been asked for. Wait 15 minutes, then ask again"}),
+        ]
+    }),
+    ("web/staff/sign_in_code.html", |_| {
+        vec![
+            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "error": null}),
+            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "error": "That is not the code. Check the text and try again (4 tries left)"}),
+        ]
+    }),
+    ("web/staff/home.html", |s| {
+        vec![
+            json!({"staff": staff(s, false), "nav": "home", "services": [{"id": s.service.id.as_str(), "name": s.service.name, "manage": false}]}),
+            json!({"staff": staff(s, true), "nav": "home", "services": [{"id": s.service.id.as_str(), "name": s.service.name, "manage": true}]}),
+            json!({"staff": staff(s, false), "nav": "home", "services": []}),
+        ]
+    }),
+    ("web/staff/services.html", |s| {
+        vec![
+            json!({"staff": staff(s, true), "nav": "services", "services": [{"id": s.service.id.as_str(), "name": s.service.name}]}),
+        ]
+    }),
+    ("web/staff/shifts.html", |s| {
+        let shift = |holidays: Value| {
+            json!({"title": format!("{}, level 1 (out of hours)", s.service.name),
+            "from": "Fri 27 Nov 20:00", "until": "Sat 28 Nov 08:00", "via": "Cardiology registrar on call", "bank_holidays": holidays})
+        };
+        vec![
+            json!({"staff": staff(s, false), "nav": "shifts", "days": 28, "until": "Fri 25 Dec 19:05",
+                   "shifts": [shift(json!([])), shift(json!(["Christmas Day (Fri 25 Dec)"]))]}),
+            json!({"staff": staff(s, false), "nav": "shifts", "days": 28, "until": "Fri 25 Dec 19:05", "shifts": []}),
+        ]
+    }),
+    ("web/staff/calendar.html", |s| {
+        let url = "https://nightingale.riverside-nhs.example/calendar/6yurU8fu1mO3L_jqyFCtSImO3RpTM_7oA7e4wh4WbCw.ics";
+        let webcal = url.replace("https://", "webcal://");
+        vec![
+            json!({"staff": staff(s, false), "nav": "shifts", "made": null, "url": null, "webcal": null, "notice": null}),
+            json!({"staff": staff(s, false), "nav": "shifts", "made": "Fri 27 Nov 19:05", "url": url, "webcal": webcal, "notice": null}),
+            json!({"staff": staff(s, false), "nav": "shifts", "made": "Fri 27 Nov 19:05", "url": null, "webcal": null, "notice": null}),
+            json!({"staff": staff(s, false), "nav": "shifts", "made": null, "url": null, "webcal": null,
+                   "notice": "Your calendar link no longer works. Calendars that subscribed to it stop updating."}),
+        ]
+    }),
+    ("web/staff/concern.html", |s| {
+        concern_pages(s)
+            .into_iter()
+            .map(|mut c| {
+                let open = c["can_act"] == json!(true);
+                c["staff"] = staff(s, false);
+                c["nav"] = json!("concerns");
+                c["action_url"] = json!("/staff/concerns/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f");
+                c["can_resolve"] =
+                    json!(open || c["status"].as_str().unwrap_or("").starts_with("Accepted"));
+                if !c["recording_url"].is_null() {
+                    c["recording_url"] =
+                        json!("/staff/concerns/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording");
+                }
+                c
+            })
+            .collect()
+    }),
+    ("web/staff/concerns.html", |s| {
+        let item = |urgent: bool, status: &str| {
+            json!({"id": "0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f", "code": 12,
+            "patient": "Margaret Evans", "service": s.service.name, "urgent": urgent, "opened": "Fri 27 Nov 19:05", "status": status})
+        };
+        vec![
+            json!({"staff": staff(s, false), "nav": "concerns", "days": 7,
+                   "open": [item(true, "Waiting for someone to accept"), item(false, "You have it"), item(false, "Accepted by Ben Hughes")],
+                   "closed": [item(false, "Resolved Fri 27 Nov 21:40")]}),
+            json!({"staff": staff(s, false), "nav": "concerns", "days": 7, "open": [], "closed": []}),
+        ]
+    }),
+    ("web/staff/service.html", |s| {
+        vec![
+            json!({"staff": staff(s, true), "nav": "services", "service": {"id": s.service.id.as_str(), "name": s.service.name},
+                   "managers": [{"name": "Wendy Clarke", "role": "Ward 7 manager"}]}),
+            json!({"staff": staff(s, true), "nav": "services", "service": {"id": s.service.id.as_str(), "name": s.service.name},
+                   "managers": []}),
+        ]
+    }),
 ];
 
 /// Files under `templates/` that are not templates.
@@ -413,6 +487,63 @@ const QUOTE: &str = "Mum was discharged today and her leg dressing is soaked thr
 
 /// A sender's words in full, as the concern's page shows them.
 const MESSAGE: &str = "Mum was discharged today and her leg dressing is soaked through already. Should I change it or wait for the nurse in the morning?";
+
+/// The signed-in person a staff page is for: the scene's clinician, as
+/// `nightingale::http::web::Staff` serialises them.
+fn staff(s: &Scene, manager: bool) -> Value {
+    let service = s.service.id.as_str();
+    json!({
+        "id": s.clinician.id.as_str(),
+        "name": s.clinician.name,
+        "role": s.clinician.role,
+        "roles": {
+            "trust_manager": false,
+            "manages": if manager { vec![service] } else { vec![] },
+            "part_of": [service],
+        },
+        "csrf": "kq3vJ0cX2m0u9e8V6wq0m9d1gqv7c8n0m4kq2vJ0cX2",
+    })
+}
+
+/// The page a page's link opens, for each state a clinician may find a
+/// concern in (src/http/pages.rs `concern_view` and `show`).
+fn concern_pages(s: &Scene) -> Vec<Value> {
+    let timeline = json!([
+        {"at": "Fri 27 Nov 19:05", "text": format!("Message from the carer (daughter): “{MESSAGE}”")},
+        {"at": "Fri 27 Nov 19:05", "text": format!("Paged {} (level 1), code 12", s.clinician.name)},
+        {"at": "Fri 27 Nov 19:05", "text": "Text to carer (daughter) (notice) sent"},
+    ]);
+    let open = json!({
+        "code": "12", "service": s.service.name, "urgent": false, "patient": "Margaret Evans",
+        "status": "Waiting for someone to accept", "text": MESSAGE, "party": "carer (daughter)",
+        "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
+        "phone": "+447700900802", "opened": "Fri 27 Nov 19:05", "can_act": true,
+        "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
+        "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
+    });
+    let mut accepted = open.clone();
+    accepted["status"] = json!(format!(
+        "Accepted by {} at Fri 27 Nov 19:09",
+        s.clinician.name
+    ));
+    accepted["can_act"] = json!(false);
+    let mut stranger = open.clone();
+    stranger["patient"] = json!("Unknown sender");
+    stranger["party"] = json!("unknown sender");
+    stranger["urgent"] = json!(true);
+    stranger["discharged"] = Value::Null;
+    stranger["context"] = Value::Null;
+    stranger["service"] = json!("Out-of-hours service");
+    // The code is empty when it cannot be looked up.
+    stranger["code"] = json!("");
+    // A voicemail, with its recording behind the link.
+    let mut voicemail = open.clone();
+    voicemail["text"] = json!("");
+    voicemail["recording_url"] = json!(
+        "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
+    );
+    vec![open, accepted, stranger, voicemail]
+}
 
 fn link(s: &Scene) -> String {
     format!(

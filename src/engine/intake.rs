@@ -60,9 +60,9 @@ pub(super) async fn take_in_waiting(
 fn order_key(item: &Inbound) -> String {
     match &item.kind {
         InboundKind::Sms { from, .. } => format!("from {from}"),
-        InboundKind::Action { concern, .. } | InboundKind::CallBack { concern, .. } => {
-            format!("concern {concern}")
-        }
+        InboundKind::Action { concern, .. }
+        | InboundKind::Resolve { concern, .. }
+        | InboundKind::CallBack { concern, .. } => format!("concern {concern}"),
         InboundKind::Call { call, .. } => format!("call {call}"),
         InboundKind::Status { message_id, .. } => format!("message {message_id}"),
     }
@@ -135,6 +135,24 @@ async fn take_in(
                 return Ok(change);
             };
             let event = action.event(person.into());
+            let enrolment = parts.enrolment_of(&c).await?;
+            advance::event(parts, &mut c, enrolment.as_ref(), event, now, &mut change).await?;
+        }
+        InboundKind::Resolve {
+            concern,
+            staff,
+            note,
+        } => {
+            let Some(person) = parts.rota.person(staff.as_str()) else {
+                return Ok(change);
+            };
+            let Some(mut c) = parts.concern(concern).await? else {
+                return Ok(change);
+            };
+            let event = crate::escalation::Event::Resolve {
+                by: person.into(),
+                note,
+            };
             let enrolment = parts.enrolment_of(&c).await?;
             advance::event(parts, &mut c, enrolment.as_ref(), event, now, &mut change).await?;
         }

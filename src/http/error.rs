@@ -97,6 +97,16 @@ fn too_large() -> String {
     )
 }
 
+/// Copy the headers of an answer being replaced onto its replacement,
+/// bar those that describe the old body.
+pub(super) fn carry_headers(from: &axum::http::HeaderMap, into: &mut axum::http::HeaderMap) {
+    for (name, value) in from {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            into.insert(name, value.clone());
+        }
+    }
+}
+
 /// On `/api/v1`, turn any error answer that is not already JSON (axum's
 /// plain-text rejections, a `405`, a timeout, a refusal while busy) into
 /// `{"error": …}` with words for its status. The original text is dropped,
@@ -135,11 +145,7 @@ pub async fn api_json_errors(request: Request, next: Next) -> Response {
             .to_ascii_lowercase(),
     };
     let mut json = (status, Json(json!({ "error": message }))).into_response();
-    for (name, value) in response.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            json.headers_mut().insert(name, value.clone());
-        }
-    }
+    carry_headers(response.headers(), json.headers_mut());
     json.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

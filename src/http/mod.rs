@@ -13,11 +13,12 @@ mod error;
 mod extract;
 mod health;
 mod oncall;
-mod pages;
+pub(crate) mod pages;
 mod security;
 pub mod serve;
 mod twilio;
 mod voice;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -60,6 +61,8 @@ pub struct AppState {
     pub calls: Arc<dyn crate::channels::CallPlacer>,
     /// The demo's phones and clock: `Some` only under `serve --demo`.
     pub demo: Option<Arc<crate::demo::Demo>>,
+    /// What the staff pages need: cookie settings, the anti-forgery key.
+    pub web: web::WebConfig,
 }
 
 /// Every route, with the layers every request passes through (outermost
@@ -79,8 +82,11 @@ pub fn router(state: AppState, limits: &serve::Limits) -> Router {
         .merge(twilio::router())
         .merge(voice::router())
         .merge(pages::router())
+        .merge(web::router())
         .nest("/api/v1", oncall::router().merge(enrolments::router()).merge(concerns::router()))
         .fallback(|| async { ApiError::NotFound("no such page: see README.md for the API".to_owned()) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::same_origin_posts))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::html_refusals))
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))

@@ -24,7 +24,6 @@ use crate::concern::ConcernId;
 use crate::directory::Id;
 use crate::escalation::Status;
 use crate::escalation::reply::LinkAction;
-use crate::store::{Inbound, InboundKind};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -92,7 +91,7 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 /// Whether a POST came from our own page (see the module's notes).
-fn from_our_page(headers: &HeaderMap, public_url: &str) -> bool {
+pub(super) fn from_our_page(headers: &HeaderMap, public_url: &str) -> bool {
     match headers
         .get(header::ORIGIN)
         .filter(|o| o.as_bytes() != b"null")
@@ -131,8 +130,16 @@ async fn show(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let found = match state.ops.concern(concern_id).await {
-        Ok(f) => f,
+    let view = match concern_view(&state, concern_id, &staff).await {
+        Ok(Some(view)) => view,
+        Ok(None) => {
+            return message(
+                &state,
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "This concern no longer exists.",
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "concern page: store unavailable");
             return message(
@@ -143,68 +150,16 @@ async fn show(
             );
         }
     };
-    let Some((concern, timeline, enrolment)) = found else {
-        return message(
-            &state,
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "This concern no longer exists.",
-        );
-    };
-    let local = |t: crate::clock::Instant| {
-        t.with_timezone(&LONDON)
-            .format("%a %-d %b %H:%M")
-            .to_string()
-    };
-    let status = match &concern.escalation.status {
-        Status::Open => "Waiting for someone to accept".to_owned(),
-        Status::Accepted { by, at } => format!("Accepted by {} at {}", by.name, local(*at)),
-        Status::Resolved { at, .. } => format!("Resolved at {}", local(*at)),
-    };
-    let service = concern
-        .service
-        .as_ref()
-        .and_then(|s| state.rota.service(s.as_str()))
-        .map(|ix| state.rota.services()[ix as usize].name.clone())
-        .unwrap_or_else(|| "Out-of-hours service".to_owned());
-    let code = state
-        .ops
-        .code_for(concern_id, &staff)
-        .await
-        .ok()
-        .flatten()
-        .map(|c| c.to_string())
-        .unwrap_or_default();
-    let entries: Vec<_> = timeline
-        .iter()
-        .map(|e| minijinja::context! { at => local(e.at), text => e.event.to_string() })
-        .collect();
+    let has_recording = view.get_attr("has_recording").is_ok_and(|v| v.is_true());
     let html = state.templates.render(
         "pages/concern.html",
         minijinja::context! {
-            code,
-            service,
-            urgent => concern.escalation.urgent,
-            patient => enrolment.as_ref().map_or_else(|| "Unknown sender".to_owned(), |e| e.patient.name.clone()),
-            status,
-            text => concern.text,
-            party => concern.party.label(),
-            discharged => enrolment.as_ref().map(|e| local(e.discharged_at)),
-            context => enrolment.as_ref().and_then(|e| e.context.clone()),
-            phone => concern.sender.as_str(),
-            opened => local(concern.opened_at),
-            can_act => concern.escalation.is_open(),
-            can_call => match &concern.escalation.status {
-                Status::Open => true,
-                Status::Accepted { by, .. } => by.id == staff,
-                Status::Resolved { .. } => false,
-            },
             action_url => format!("/c/{concern_id}?s={}&e={}&sig={}", staff, q.e, q.sig),
             sig => q.sig,
-            timeline => entries,
-            recording_url => (!concern.recordings_held().is_empty())
+            recording_url => has_recording
                 .then(|| format!("/c/{concern_id}/recording?s={}&e={}&sig={}", staff, q.e, q.sig)),
             expires => local(chrono::DateTime::from_timestamp(q.e, 0).unwrap_or_default()),
+            ..view
         },
     );
     match html {
@@ -219,6 +174,74 @@ async fn show(
             )
         }
     }
+}
+
+/// The staff name of a concern's service ("Out-of-hours service" for a
+/// concern from a stranger, which has none).
+pub(crate) fn service_name(state: &AppState, service: Option<&Id>) -> String {
+    service
+        .and_then(|s| state.rota.service(s.as_str()))
+        .map(|ix| state.rota.services()[ix as usize].name.clone())
+        .unwrap_or_else(|| "Out-of-hours service".to_owned())
+}
+
+/// A concern's time as a clinician reads it.
+pub(crate) fn local(t: crate::clock::Instant) -> String {
+    t.with_timezone(&LONDON)
+        .format("%a %-d %b %H:%M")
+        .to_string()
+}
+
+/// What a clinician paged for a concern may see of it, as the page its
+/// link opens shows it, and as their staff page does
+/// (`pages/concern_details.html`): `None` if it no longer exists.
+pub(crate) async fn concern_view(
+    state: &AppState,
+    concern_id: ConcernId,
+    staff: &Id,
+) -> Result<Option<minijinja::Value>, crate::store::StoreError> {
+    let Some((concern, timeline, enrolment)) = state.ops.concern(concern_id).await? else {
+        return Ok(None);
+    };
+    let status = match &concern.escalation.status {
+        Status::Open => "Waiting for someone to accept".to_owned(),
+        Status::Accepted { by, at } => format!("Accepted by {} at {}", by.name, local(*at)),
+        Status::Resolved { at, .. } => format!("Resolved at {}", local(*at)),
+    };
+    let service = service_name(state, concern.service.as_ref());
+    let code = state
+        .ops
+        .code_for(concern_id, staff)
+        .await?
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let entries: Vec<_> = timeline
+        .iter()
+        .map(|e| minijinja::context! { at => local(e.at), text => e.event.to_string() })
+        .collect();
+    Ok(Some(minijinja::context! {
+        id => concern_id.to_string(),
+        code,
+        service,
+        urgent => concern.escalation.urgent,
+        patient => enrolment.as_ref().map_or_else(|| "Unknown sender".to_owned(), |e| e.patient.name.clone()),
+        status,
+        text => concern.text,
+        party => concern.party.label(),
+        discharged => enrolment.as_ref().map(|e| local(e.discharged_at)),
+        context => enrolment.as_ref().and_then(|e| e.context.clone()),
+        phone => concern.sender.as_str(),
+        opened => local(concern.opened_at),
+        can_act => concern.escalation.is_open(),
+        can_call => match &concern.escalation.status {
+            Status::Open => true,
+            Status::Accepted { by, .. } => &by.id == staff,
+            Status::Resolved { .. } => false,
+        },
+        can_resolve => !concern.escalation.is_resolved(),
+        has_recording => !concern.recordings_held().is_empty(),
+        timeline => entries,
+    }))
 }
 
 async fn act(
@@ -242,19 +265,7 @@ async fn act(
         );
     }
     if form.action == "call" {
-        // Each press is a new request to call back (they may call twice).
-        let item = Inbound {
-            key: format!(
-                "link:{concern}:{staff}:call:{}",
-                state.clock.now().timestamp_millis()
-            ),
-            kind: InboundKind::CallBack {
-                concern,
-                staff: staff.clone(),
-            },
-            received_at: state.clock.now(),
-        };
-        return match state.ops.record_inbound(item).await {
+        return match state.ops.call_back(concern, &staff).await {
             Ok(_) => message(
                 &state,
                 StatusCode::OK,
@@ -280,16 +291,7 @@ async fn act(
             "Choose Accept or Pass.",
         );
     };
-    let item = Inbound {
-        key: format!("link:{concern}:{staff}:{action}"),
-        kind: InboundKind::Action {
-            concern,
-            staff: staff.clone(),
-            action: action.as_str().to_owned(),
-        },
-        received_at: state.clock.now(),
-    };
-    match state.ops.record_inbound(item).await {
+    match state.ops.link_action(concern, &staff, action).await {
         Ok(_) => {
             Redirect::to(&format!("/c/{concern}?s={staff}&e={}&sig={}", q.e, q.sig)).into_response()
         }
@@ -317,6 +319,13 @@ async fn recording(
         Ok(v) => v,
         Err(r) => return r,
     };
+    recording_of(&state, concern_id).await
+}
+
+/// A concern's voicemail, fetched from the provider and passed on (for a
+/// clinician the caller has checked may hear it).
+pub(crate) async fn recording_of(state: &AppState, concern_id: ConcernId) -> Response {
+    let state = state.clone();
     let sid = match state.ops.concern(concern_id).await {
         Ok(Some((concern, _, _))) => concern.recordings_held().first().map(|s| s.to_string()),
         Ok(None) => None,

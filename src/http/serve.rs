@@ -45,6 +45,10 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// The paths a reserve connection may ask for.
 const HEALTH_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
+/// The address a request's connection came from.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
 /// Limits on connections and requests.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -106,10 +110,10 @@ pub async fn serve(
             () = &mut shutdown => break,
             slot = take_slot(&ordinary, &reserve) => slot,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
                     if let Some(suppressed) = errors.should_log(Instant::now()) {
@@ -132,10 +136,16 @@ pub async fn serve(
             },
             ordinary_slot => ordinary_slot,
         };
-        let service = TowerToHyperService::new(match kind {
+        let app = TowerToHyperService::new(match kind {
             Slot::Ordinary => ordinary_app.clone(),
             Slot::Reserve => reserve_app.clone(),
         });
+        // Each request knows the address it came from (sign-in counts per client).
+        let service =
+            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ClientAddr(peer));
+                hyper::service::Service::call(&app, request)
+            });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)

@@ -162,6 +162,8 @@ struct RawFile {
 struct RawTrust {
     name: String,
     fallback: Option<Spanned<RawLevel>>,
+    #[serde(default)]
+    managers: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,6 +203,8 @@ struct RawService {
     #[serde(default)]
     repeat_chain: u32,
     live_for: Option<Spanned<String>>,
+    #[serde(default)]
+    managers: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,10 +369,10 @@ impl Compiler<'_> {
             .filter_map(|d| self.rotation(d, &names))
             .collect();
 
-        let (trust_name, fallback) = match trusts.len() {
+        let (trust_name, fallback, trust_managers) = match trusts.len() {
             0 => {
                 self.report_file(0, "no [trust] section in any rota file: add one with name = \"…\" and a [trust.fallback] level, as in rota/README.md");
-                (String::new(), None)
+                (String::new(), None, Vec::new())
             }
             n => {
                 if n > 1 {
@@ -392,13 +396,14 @@ impl Compiler<'_> {
                         None
                     }
                 };
-                (t.name, fallback)
+                let managers = self.managers(file, &t.managers, &names, &staff);
+                (t.name, fallback, managers)
             }
         };
 
         let compiled_services: Vec<Service> = services
             .into_iter()
-            .filter_map(|d| self.service(d, &names))
+            .filter_map(|d| self.service(d, &names, &staff))
             .collect();
         let covers = self.covers(overrides, swaps, &names, &compiled_rotations, &staff);
 
@@ -436,7 +441,26 @@ impl Compiler<'_> {
             rotations: compiled_rotations,
             fallback: fallback?,
             covers,
+            managers: trust_managers,
         })
+    }
+
+    /// The people a `managers = [...]` list names, each checked against
+    /// people.toml (an unknown one is reported like any other name).
+    fn managers(
+        &mut self,
+        file: usize,
+        raw: &[Spanned<String>],
+        names: &Names<'_>,
+        staff: &[Staff],
+    ) -> Vec<Id> {
+        let mut ids: Vec<Id> = raw
+            .iter()
+            .filter_map(|p| self.resolve_person(names, file, p))
+            .map(|ix| staff[ix as usize].id.clone())
+            .collect();
+        ids.dedup();
+        ids
     }
 
     fn person(&mut self, d: Defined<RawPerson>) -> Staff {
@@ -607,9 +631,15 @@ impl Compiler<'_> {
         })
     }
 
-    fn service(&mut self, d: Defined<RawService>, names: &Names<'_>) -> Option<Service> {
+    fn service(
+        &mut self,
+        d: Defined<RawService>,
+        names: &Names<'_>,
+        staff: &[Staff],
+    ) -> Option<Service> {
         let Defined { id, src, raw } = d;
         let file = src.file;
+        let managers = self.managers(file, &raw.managers, names, staff);
         let division = match raw.division.get_ref().parse::<Division>() {
             Ok(d) => Some(d),
             Err(e) => {
@@ -688,6 +718,7 @@ impl Compiler<'_> {
             in_hours,
             out_of_hours,
             chain_repeats: raw.repeat_chain,
+            managers,
         })
     }
 

@@ -73,6 +73,9 @@ pub struct Service {
     /// How long a caller waits to be put through to a person before being
     /// asked to leave a message ([`DEFAULT_LIVE_FOR`] unless the file says).
     pub live_for: Duration,
+    /// Who manages it (`managers = [...]`): they may see and edit its rota
+    /// on the web, as may the trust's managers.
+    pub managers: Vec<Id>,
 }
 
 /// How long a caller waits for a person, for a service that does not say.
@@ -92,6 +95,7 @@ pub struct Rota {
     rotations: Vec<Rotation>,
     fallback: Level,
     covers: CoverBook,
+    managers: Vec<Id>,
 }
 
 /// How a person came to be on a level.
@@ -180,6 +184,41 @@ impl Rota {
     /// The service with this id.
     pub fn service(&self, id: &str) -> Option<ServiceIx> {
         self.services_by_id.get(id).copied()
+    }
+
+    /// Who manages the whole trust (`managers = [...]` under `[trust]`).
+    pub fn trust_managers(&self) -> &[Id] {
+        &self.managers
+    }
+
+    /// Whether `person` may manage `service`: they are one of its managers
+    /// or one of the trust's.
+    pub fn manages(&self, person: &Id, service: ServiceIx) -> bool {
+        self.managers.contains(person)
+            || self
+                .services
+                .get(service as usize)
+                .is_some_and(|s| s.managers.contains(person))
+    }
+
+    /// Whether `person` has a part in `service`: they manage it, or one of
+    /// its levels (in or out of hours) names them or a rotation they are in.
+    pub fn part_of(&self, person: &Id, service: ServiceIx) -> bool {
+        if self.manages(person, service) {
+            return true;
+        }
+        let Some(&ix) = self.people_by_id.get(person) else {
+            return false;
+        };
+        self.services.get(service as usize).is_some_and(|s| {
+            s.in_hours
+                .iter()
+                .chain(&s.out_of_hours)
+                .any(|level| match &level.who {
+                    Who::People(people) => people.contains(&ix),
+                    Who::Rotation(r) => self.rotations[*r as usize].members.contains(&ix),
+                })
+        })
     }
 
     /// The person with this id.

@@ -107,6 +107,16 @@ pub enum InboundKind {
         /// "accept" or "pass".
         action: String,
     },
+    /// A clinician resolved a concern from their staff page ("My
+    /// concerns"): what `R12 note` does by text.
+    Resolve {
+        /// The concern.
+        concern: ConcernId,
+        /// The clinician (signed in, and paged for it or holding it).
+        staff: Id,
+        /// Their note, if they wrote one.
+        note: Option<String>,
+    },
     /// A clinician asked, from a page's link, to call the sender back
     /// through our number.
     CallBack {
@@ -164,6 +174,8 @@ pub enum Purpose {
     /// provider once its retention period is over. The item's body is the
     /// recording's id; its number the caller's.
     DeleteRecording,
+    /// A one-time code for a member of staff to sign in on the web.
+    SignInCode,
 }
 
 impl Purpose {
@@ -178,6 +190,7 @@ impl Purpose {
             Purpose::StaffNotice => "staff_notice",
             Purpose::CallBack => "call_back",
             Purpose::DeleteRecording => "delete_recording",
+            Purpose::SignInCode => "sign_in_code",
         }
     }
 
@@ -191,6 +204,7 @@ impl Purpose {
             Purpose::StaffNotice,
             Purpose::CallBack,
             Purpose::DeleteRecording,
+            Purpose::SignInCode,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -846,6 +860,124 @@ pub trait Store: Send + Sync + 'static {
     /// Write a consistent copy of everything to `to` (which must not exist),
     /// while the service keeps running.
     fn backup(&self, to: &std::path::Path) -> StoreResult<()>;
+
+    // ---- Staff on the web: sign-in codes, sessions, calendar links ----
+    // (hashes only: the codes and tokens themselves are never stored)
+
+    /// Store a sign-in code waiting to be typed in (replacing one with the
+    /// same challenge). Codes past their expiry may be deleted on the way.
+    fn put_sign_in_code(&self, code: &SignInCode) -> StoreResult<()>;
+    /// Try the code whose hash is `code` against the challenge `challenge`,
+    /// at `now`, in one atomic step: the right code, in time, is deleted
+    /// and returned (it works once); a wrong one counts an attempt, and the
+    /// code is deleted at `max_attempts` wrong ones; an expired or unknown
+    /// challenge is [`CodeCheck::Gone`].
+    fn check_sign_in_code(
+        &self,
+        challenge: [u8; 32],
+        code: [u8; 32],
+        now: Instant,
+        max_attempts: u32,
+    ) -> StoreResult<CodeCheck>;
+    /// Count one request against `bucket` in the fixed window of length
+    /// `window` that `now` falls in, and answer how many that window now
+    /// holds (this one included). Every node shares the counts.
+    fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32>;
+    /// Store a new session.
+    fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// The session whose token hashes to `hash`, if stored (expired or not:
+    /// the caller judges expiry).
+    fn session(&self, hash: [u8; 32]) -> StoreResult<Option<Session>>;
+    /// Note that a session was used at `at` (its idle expiry counts from there).
+    fn touch_session(&self, hash: [u8; 32], at: Instant) -> StoreResult<()>;
+    /// Delete a session (signing out, or found expired).
+    fn delete_session(&self, hash: [u8; 32]) -> StoreResult<()>;
+    /// Give `person` a calendar feed token (its hash), replacing any they
+    /// had, or with `None` revoke theirs.
+    fn set_calendar_token(
+        &self,
+        person: &Id,
+        hash: Option<[u8; 32]>,
+        at: Instant,
+    ) -> StoreResult<()>;
+    /// Whose calendar feed token hashes to `hash`.
+    fn calendar_person(&self, hash: [u8; 32]) -> StoreResult<Option<Id>>;
+    /// When `person`'s current calendar feed token was made, if they have one.
+    fn calendar_token_made(&self, person: &Id) -> StoreResult<Option<Instant>>;
+}
+
+/// How someone proved who they are when they signed in. A sign-in through
+/// the trust's identity provider (OpenID Connect) would be one more kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// A one-time code texted to a phone the rota files hold.
+    SmsCode,
+    /// A one-time code emailed to an address the rota files hold.
+    EmailCode,
+}
+
+impl SignInMethod {
+    /// Its name in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::SmsCode => "sms_code",
+            SignInMethod::EmailCode => "email_code",
+        }
+    }
+
+    /// The method a stored name stands for.
+    pub fn parse(s: &str) -> Option<Self> {
+        [SignInMethod::SmsCode, SignInMethod::EmailCode]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+}
+
+/// A one-time sign-in code waiting to be typed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInCode {
+    /// The hash of the challenge token the browser that asked holds.
+    pub challenge: [u8; 32],
+    /// Whom it signs in.
+    pub person: Id,
+    /// The hash of the code (keyed by the challenge token).
+    pub code: [u8; 32],
+    /// How it was sent.
+    pub method: SignInMethod,
+    /// When it stops working.
+    pub expires_at: Instant,
+}
+
+/// What trying a sign-in code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// The right code, in time: it is used up.
+    Accepted(SignInCode),
+    /// Not the code; this many more tries are left (0: it is gone).
+    Wrong {
+        /// Tries left before the code is deleted.
+        attempts_left: u32,
+    },
+    /// No such code waits: expired, used, tried too often, or never made.
+    Gone,
+}
+
+/// A signed-in person's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The hash of the session token in the browser's cookie.
+    pub hash: [u8; 32],
+    /// Who signed in.
+    pub person: Id,
+    /// How they proved it.
+    pub method: SignInMethod,
+    /// When they signed in.
+    pub created_at: Instant,
+    /// When it was last used.
+    pub last_seen: Instant,
+    /// When it ends however busy it is (the store may delete it then).
+    pub expires_at: Instant,
 }
 
 /// Run a store call on the blocking pool, off the async runtime.

@@ -12,6 +12,7 @@ mod holidays;
 mod night;
 mod oncall;
 mod pages;
+mod staff;
 mod stories;
 mod strain;
 mod twilio_client;

@@ -248,6 +248,115 @@ function writes.purge_enrolments(cutoff, limit)
     return #ids
 end
 
+-- ---- Staff on the web: sign-in codes, request counts, sessions, calendar
+-- feed tokens. Expiry is by the times the caller gives (the service's
+-- clock), kept in a sorted set per kind, not by Redis's own clock.
+
+-- Delete up to 100 members of the expiry index `kind` due by `now`, each
+-- with the hash key("kind", member).
+local function expire(kind, now)
+    local due = redis.call("ZRANGEBYSCORE", key(kind, "ends"), "-inf", now, "LIMIT", 0, 100)
+    for _, member in ipairs(due) do
+        redis.call("DEL", key(kind, member))
+        redis.call("ZREM", key(kind, "ends"), member)
+    end
+end
+
+-- Store a sign-in code waiting under its challenge (hex); codes that
+-- expired a day before this one's expiry go.
+function writes.put_sign_in_code(challenge, person, code, method, expires_at, kept)
+    expire("signin", tostring(tonumber(expires_at) - tonumber(kept)))
+    local k = key("signin", challenge)
+    redis.call("DEL", k)
+    redis.call("HSET", k, "person", person, "code", code, "method", method, "expires", expires_at, "attempts", 0)
+    redis.call("ZADD", key("signin", "ends"), expires_at, challenge)
+    return "ok"
+end
+
+-- Try a code (hex) against a challenge at `now`: {"ok", person, method,
+-- expires}, {"wrong", tries left}, or {"gone"}.
+function writes.check_sign_in_code(challenge, code, now, max_attempts)
+    local k = key("signin", challenge)
+    local f = redis.call("HMGET", k, "person", "code", "method", "expires", "attempts")
+    if not f[1] then
+        return { "gone" }
+    end
+    local attempts = tonumber(f[5])
+    local gone = function()
+        redis.call("DEL", k)
+        redis.call("ZREM", key("signin", "ends"), challenge)
+    end
+    if tonumber(f[4]) <= tonumber(now) or attempts >= tonumber(max_attempts) then
+        gone()
+        return { "gone" }
+    end
+    if f[2] ~= code then
+        attempts = attempts + 1
+        if attempts >= tonumber(max_attempts) then
+            gone()
+        else
+            redis.call("HSET", k, "attempts", attempts)
+        end
+        return { "wrong", tostring(tonumber(max_attempts) - attempts) }
+    end
+    gone()
+    return { "ok", f[1], f[3], f[4] }
+end
+
+-- Count a hit on `bucket` in the window starting at `start` and ending at
+-- `end_`; the count so far.
+function writes.count_hit(bucket, start, end_, now)
+    expire("hits", now)
+    local member = bucket .. "|" .. start
+    local n = redis.call("HINCRBY", key("hits", member), "n", 1)
+    redis.call("ZADD", key("hits", "ends"), end_, member)
+    return n
+end
+
+-- Store a new session under its hash (hex); expired ones go.
+function writes.create_session(hash, person, method, created, seen, expires)
+    expire("session", created)
+    local k = key("session", hash)
+    if redis.call("EXISTS", k) == 1 then
+        return redis.error_reply("INVALID a session with this hash is stored already")
+    end
+    redis.call("HSET", k, "person", person, "method", method, "created", created, "seen", seen, "expires", expires)
+    redis.call("ZADD", key("session", "ends"), expires, hash)
+    return "ok"
+end
+
+-- Note a session's use at `at` (never moving it back).
+function writes.touch_session(hash, at)
+    local k = key("session", hash)
+    local seen = redis.call("HGET", k, "seen")
+    if seen and tonumber(seen) < tonumber(at) then
+        redis.call("HSET", k, "seen", at)
+    end
+    return "ok"
+end
+
+function writes.delete_session(hash)
+    redis.call("DEL", key("session", hash))
+    redis.call("ZREM", key("session", "ends"), hash)
+    return "ok"
+end
+
+-- Give `person` the calendar token `hash` (hex), or none when it is "".
+function writes.set_calendar_token(person, hash, at)
+    local old = redis.call("HGET", key("cal", "by-person"), person)
+    if old then
+        redis.call("HDEL", key("cal", "by-hash"), old)
+        redis.call("HDEL", key("cal", "by-person"), person)
+        redis.call("HDEL", key("cal", "made"), person)
+    end
+    if hash ~= "" then
+        redis.call("HSET", key("cal", "by-hash"), hash, person)
+        redis.call("HSET", key("cal", "by-person"), person, hash)
+        redis.call("HSET", key("cal", "made"), person, at)
+    end
+    return "ok"
+end
+
 local write = writes[ARGV[1]]
 if not write then
     return redis.error_reply("no such write")

@@ -1,0 +1,518 @@
+//! Staff on the web: who they are and what they may see.
+//!
+//! - **Signing in** is by a one-time code sent to a phone (or, later, an
+//!   email address) the rota files hold for them: no password to forget.
+//!   The browser that asks holds a random *challenge* token; the store keeps
+//!   only its hash and a hash of the code keyed by it, so a copy of the
+//!   store names no code. A code works once, for [`CODE_TTL`], and
+//!   [`MAX_ATTEMPTS`] wrong tries delete it. Requests for codes are counted
+//!   in the store per person and per client, so every node keeps the same
+//!   count. Whether a number is on the rota is never revealed: the answer
+//!   is the same either way.
+//! - **Sessions** live in the store under the hash of a random token (the
+//!   cookie holds the token); they end after [`IDLE_EXPIRY`] unused or
+//!   [`ABSOLUTE_EXPIRY`] after signing in, whichever comes first, or when
+//!   the person signs out. A session records how its person signed in
+//!   ([`SignInMethod`]), so a sign-in through the trust's identity provider
+//!   can be added as one more method.
+//! - **Roles** come from the rota files ([`Roles::of`]): a service's
+//!   `managers`, the trust's `managers`, and everyone else in people.toml a
+//!   clinician, who sees their own shifts and the concerns they were paged
+//!   for or hold.
+//! - **Calendar feeds** are reached by a random token in their URL, kept as
+//!   a hash, revocable and made again at will.
+
+pub mod ical;
+pub mod shifts;
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use chrono::TimeDelta;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Instant;
+use crate::directory::{ContactMethod, Id, Staff};
+use crate::operations::Operations;
+use crate::rota::Rota;
+use crate::store::{
+    self, Change, CodeCheck, NewOutbox, Purpose, Session, SignInCode, SignInMethod, StoreError,
+};
+
+/// How long a sign-in code works.
+pub const CODE_TTL: TimeDelta = TimeDelta::minutes(10);
+/// Wrong tries that delete a code.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// How many codes may be asked for one phone number or address in [`REQUEST_WINDOW`].
+pub const CODES_PER_PERSON: u32 = 3;
+/// How many codes one client (network address) may ask for in [`REQUEST_WINDOW`].
+pub const CODES_PER_CLIENT: u32 = 10;
+/// The window requests for codes are counted in.
+pub const REQUEST_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// A session unused this long has ended.
+pub const IDLE_EXPIRY: TimeDelta = TimeDelta::minutes(30);
+/// A session ends this long after signing in, however busy.
+pub const ABSOLUTE_EXPIRY: TimeDelta = TimeDelta::hours(12);
+/// A session's last use is written at most this often (a page view is not a write each time).
+const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+/// A random token: 256 bits, URL-safe base64 (for cookies and URLs).
+pub fn new_token() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| StoreError::Unavailable(format!("no randomness: {e}").into()))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The hash a token is stored under. Tokens are 256 random bits, so a
+/// fast hash is enough: nothing can be guessed from it.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The hash a code is stored under: keyed by the challenge token, which
+/// only the browser holds, so the six digits cannot be found from the
+/// store alone.
+fn code_hash(challenge: &str, code: &str) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(challenge.as_bytes()).expect("any key length");
+    mac.update(code.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// A fresh six-digit code, uniformly drawn.
+fn new_code() -> Result<String, StoreError> {
+    loop {
+        let mut bytes = [0u8; 4];
+        getrandom::getrandom(&mut bytes)
+            .map_err(|e| StoreError::Unavailable(format!("no randomness: {e}").into()))?;
+        let n = u32::from_le_bytes(bytes);
+        // Reject the top sliver so every code is equally likely.
+        if n < u32::MAX - u32::MAX % 1_000_000 {
+            return Ok(format!("{:06}", n % 1_000_000));
+        }
+    }
+}
+
+/// What a person typed to be sent a code: a phone number or an email
+/// address, as the rota files might hold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contact {
+    /// A phone number.
+    Phone(crate::directory::PhoneNumber),
+    /// An email address.
+    Email(crate::directory::EmailAddress),
+}
+
+impl Contact {
+    /// Read what was typed; `None` if it is neither.
+    pub fn parse(typed: &str) -> Option<Self> {
+        let typed = typed.trim();
+        if typed.contains('@') {
+            crate::directory::EmailAddress::parse(typed)
+                .ok()
+                .map(Contact::Email)
+        } else {
+            crate::directory::PhoneNumber::parse(typed)
+                .ok()
+                .map(Contact::Phone)
+        }
+    }
+
+    /// The contact as the store counts requests for it.
+    pub fn key(&self) -> String {
+        match self {
+            Contact::Phone(phone) => phone.as_str().to_owned(),
+            Contact::Email(email) => email.as_str().to_ascii_lowercase(),
+        }
+    }
+
+    /// The person in the rota who has this contact, if any (the first by id
+    /// where a number is shared, as replies are recognised).
+    pub fn person<'r>(&self, rota: &'r Rota) -> Option<&'r Staff> {
+        match self {
+            Contact::Phone(phone) => rota.staff_by_phone(phone),
+            Contact::Email(email) => rota.people().iter().find(|p| {
+                p.contacts
+                    .iter()
+                    .any(|c| matches!(c, ContactMethod::Email(e) if e == email))
+            }),
+        }
+    }
+}
+
+/// What asking for a code came to. The person is told the same whichever
+/// it is (bar [`CodeRequest::TooMany`]), so the page does not reveal who
+/// is on the rota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRequest {
+    /// A code is on its way to a person on the rota.
+    Sent,
+    /// Nobody on the rota has that contact, or no code can go to it (a
+    /// landline; an email address, until email is built): nothing is sent.
+    NotSent,
+    /// Too many codes were asked for, from this client or for this person:
+    /// nothing is sent.
+    TooMany,
+}
+
+/// What typing a code came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInOutcome {
+    /// Signed in: the session token for the cookie, and who.
+    SignedIn {
+        /// The session token (the cookie's value).
+        token: String,
+        /// Who signed in.
+        person: Id,
+    },
+    /// Not the code: this many tries left.
+    Wrong {
+        /// Tries left.
+        attempts_left: u32,
+    },
+    /// No code waits for this browser: expired, used, tried too often, or
+    /// never sent.
+    Gone,
+}
+
+/// What a person may see, from the rota files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Roles {
+    /// They manage every service (`managers` under `[trust]`).
+    pub trust_manager: bool,
+    /// The services they manage (all of them for a trust manager).
+    pub manages: BTreeSet<Id>,
+    /// The services they have a part in: those they manage, and those
+    /// whose levels name them or a rotation they are in.
+    pub part_of: BTreeSet<Id>,
+}
+
+impl Roles {
+    /// A person's roles in `rota`.
+    pub fn of(rota: &Rota, person: &Id) -> Self {
+        let mut roles = Roles {
+            trust_manager: rota.trust_managers().contains(person),
+            ..Roles::default()
+        };
+        for (ix, service) in rota.services().iter().enumerate() {
+            if rota.manages(person, ix as u32) {
+                roles.manages.insert(service.id.clone());
+            }
+            if rota.part_of(person, ix as u32) {
+                roles.part_of.insert(service.id.clone());
+            }
+        }
+        roles
+    }
+
+    /// Whether they manage any service.
+    pub fn is_manager(&self) -> bool {
+        self.trust_manager || !self.manages.is_empty()
+    }
+
+    /// Whether they may manage `service`.
+    pub fn may_manage(&self, service: &str) -> bool {
+        self.manages.iter().any(|s| s.as_str() == service)
+    }
+
+    /// Whether they have a part in `service`.
+    pub fn part_of(&self, service: &str) -> bool {
+        self.part_of.iter().any(|s| s.as_str() == service)
+    }
+}
+
+/// Whether a stored session still holds at `now`.
+pub fn session_live(session: &Session, now: Instant) -> bool {
+    now < session.expires_at && now < session.last_seen + IDLE_EXPIRY
+}
+
+impl Operations {
+    /// Send a sign-in code to `contact` if it is a person's on the rota,
+    /// for the browser holding `challenge`, unless too many were asked for
+    /// by `client` or for that person. The code goes out through the
+    /// outbox, as every text does (retries and failover apply).
+    pub async fn request_sign_in_code(
+        &self,
+        contact: Option<&Contact>,
+        challenge: &str,
+        client: &str,
+    ) -> Result<CodeRequest, StoreError> {
+        let now = self.clock.now();
+        let client_bucket = format!("sign-in:client:{client}");
+        let hits = store::blocking(&self.store, move |s| {
+            s.count_hit(&client_bucket, now, REQUEST_WINDOW)
+        })
+        .await?;
+        if hits > CODES_PER_CLIENT {
+            return Ok(CodeRequest::TooMany);
+        }
+        // Counted by what was typed, before looking it up: a number not on
+        // the rota is limited exactly as one that is.
+        if let Some(contact) = contact {
+            let contact_bucket = format!("sign-in:contact:{}", contact.key());
+            let hits = store::blocking(&self.store, move |s| {
+                s.count_hit(&contact_bucket, now, REQUEST_WINDOW)
+            })
+            .await?;
+            if hits > CODES_PER_PERSON {
+                return Ok(CodeRequest::TooMany);
+            }
+        }
+        let Some((person, contact)) =
+            contact.and_then(|c| c.person(&self.rota).map(|p| (p.clone(), c.clone())))
+        else {
+            return Ok(CodeRequest::NotSent);
+        };
+        let phone = match contact {
+            Contact::Phone(phone) if phone.can_text() => phone,
+            // Email codes come with email (the outbox sends texts only);
+            // a landline cannot take a text.
+            Contact::Phone(_) | Contact::Email(_) => return Ok(CodeRequest::NotSent),
+        };
+        let code = new_code()?;
+        let body = self
+            .templates
+            .render(
+                "sms/sign_in_code.txt",
+                minijinja::context! { code, minutes => CODE_TTL.num_minutes() },
+            )
+            .map_err(|e| StoreError::Unavailable(format!("{e:#}").into()))?;
+        let stored = SignInCode {
+            challenge: token_hash(challenge),
+            person: person.id.clone(),
+            code: code_hash(challenge, &code),
+            method: SignInMethod::SmsCode,
+            expires_at: now + CODE_TTL,
+        };
+        let change = Change {
+            at: now,
+            outbox: vec![NewOutbox {
+                concern: None,
+                to: phone,
+                body,
+                purpose: Purpose::SignInCode,
+                staff: Some(person.id.clone()),
+                recipient: person.name.clone(),
+                step: None,
+            }],
+            ..Change::default()
+        };
+        store::blocking(&self.store, move |s| {
+            s.put_sign_in_code(&stored)?;
+            s.apply(change)
+        })
+        .await?;
+        self.engine.wake();
+        tracing::info!(staff = %person.id, "sign-in code sent");
+        Ok(CodeRequest::Sent)
+    }
+
+    /// Try the code typed in the browser holding `challenge`; right, it
+    /// makes a session.
+    pub async fn sign_in_with_code(
+        &self,
+        challenge: &str,
+        typed: &str,
+    ) -> Result<SignInOutcome, StoreError> {
+        let now = self.clock.now();
+        let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+        let (hash, code) = (token_hash(challenge), code_hash(challenge, &digits));
+        let found = store::blocking(&self.store, move |s| {
+            s.check_sign_in_code(hash, code, now, MAX_ATTEMPTS)
+        })
+        .await?;
+        let code = match found {
+            CodeCheck::Accepted(code) => code,
+            CodeCheck::Wrong { attempts_left } => {
+                return Ok(SignInOutcome::Wrong { attempts_left });
+            }
+            CodeCheck::Gone => return Ok(SignInOutcome::Gone),
+        };
+        // Someone removed from the rota since the code went is not let in.
+        if self.rota.person(code.person.as_str()).is_none() {
+            return Ok(SignInOutcome::Gone);
+        }
+        let token = self.start_session(&code.person, code.method).await?;
+        tracing::info!(staff = %code.person, method = code.method.as_str(), "signed in");
+        Ok(SignInOutcome::SignedIn {
+            token,
+            person: code.person,
+        })
+    }
+
+    /// Make a session for `person`, who proved who they are by `method`:
+    /// the token for their cookie.
+    pub async fn start_session(
+        &self,
+        person: &Id,
+        method: SignInMethod,
+    ) -> Result<String, StoreError> {
+        let now = self.clock.now();
+        let token = new_token()?;
+        let session = Session {
+            hash: token_hash(&token),
+            person: person.clone(),
+            method,
+            created_at: now,
+            last_seen: now,
+            expires_at: now + ABSOLUTE_EXPIRY,
+        };
+        store::blocking(&self.store, move |s| s.create_session(&session)).await?;
+        Ok(token)
+    }
+
+    /// The live session a cookie's token names, noting its use; an expired
+    /// one is deleted and `None`. A person no longer on the rota has no
+    /// session.
+    pub async fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        let now = self.clock.now();
+        let hash = token_hash(token);
+        let Some(session) = store::blocking(&self.store, move |s| s.session(hash)).await? else {
+            return Ok(None);
+        };
+        if !session_live(&session, now) || self.rota.person(session.person.as_str()).is_none() {
+            store::blocking(&self.store, move |s| s.delete_session(hash)).await?;
+            return Ok(None);
+        }
+        if now - session.last_seen >= TOUCH_EVERY {
+            store::blocking(&self.store, move |s| s.touch_session(hash, now)).await?;
+        }
+        Ok(Some(session))
+    }
+
+    /// End the session a cookie's token names.
+    pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
+        let hash = token_hash(token);
+        store::blocking(&self.store, move |s| s.delete_session(hash)).await
+    }
+
+    /// The concerns `person` was paged for (and so may hold), open or
+    /// closed since `closed_since`, newest first, each with its page and
+    /// the enrolment it is about.
+    pub async fn concerns_of(
+        &self,
+        person: &Id,
+        closed_since: Instant,
+    ) -> Result<
+        Vec<(
+            crate::store::Page,
+            crate::concern::Concern,
+            Option<crate::directory::Enrolment>,
+        )>,
+        StoreError,
+    > {
+        let person = person.clone();
+        store::blocking(&self.store, move |s| {
+            let mut out = Vec::new();
+            for page in s.pages_for(&person, closed_since)? {
+                let Some(concern) = s.concern(page.concern)? else {
+                    continue;
+                };
+                let enrolment = match concern.enrolment {
+                    Some(e) => s.enrolment(e)?,
+                    None => None,
+                };
+                out.push((page, concern, enrolment));
+            }
+            out.sort_by_key(|c| std::cmp::Reverse(c.1.opened_at));
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Whether `person` was paged for `concern` (and so may see and act on it).
+    pub async fn was_paged(
+        &self,
+        concern: crate::concern::ConcernId,
+        person: &Id,
+    ) -> Result<bool, StoreError> {
+        Ok(self.code_for(concern, person).await?.is_some())
+    }
+
+    /// Make `person` a new calendar feed token (revoking any earlier one):
+    /// the token, to put in the feed's URL.
+    pub async fn new_calendar_token(&self, person: &Id) -> Result<String, StoreError> {
+        let (person, now) = (person.clone(), self.clock.now());
+        let token = new_token()?;
+        let hash = token_hash(&token);
+        store::blocking(&self.store, move |s| {
+            s.set_calendar_token(&person, Some(hash), now)
+        })
+        .await?;
+        Ok(token)
+    }
+
+    /// Revoke `person`'s calendar feed token: its URL stops working.
+    pub async fn revoke_calendar_token(&self, person: &Id) -> Result<(), StoreError> {
+        let (person, now) = (person.clone(), self.clock.now());
+        store::blocking(&self.store, move |s| {
+            s.set_calendar_token(&person, None, now)
+        })
+        .await
+    }
+
+    /// When `person`'s calendar feed token was made, if they have one.
+    pub async fn calendar_token_made(&self, person: &Id) -> Result<Option<Instant>, StoreError> {
+        let person = person.clone();
+        store::blocking(&self.store, move |s| s.calendar_token_made(&person)).await
+    }
+
+    /// Whose calendar feed a token opens, if it is a live one of a person
+    /// still on the rota.
+    pub async fn calendar_owner(&self, token: &str) -> Result<Option<Id>, StoreError> {
+        let hash = token_hash(token);
+        let person = store::blocking(&self.store, move |s| s.calendar_person(hash)).await?;
+        Ok(person.filter(|p| self.rota.person(p.as_str()).is_some()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_and_tokens_do_not_repeat() {
+        for _ in 0..100 {
+            let code = new_code().unwrap();
+            assert_eq!(code.len(), 6);
+            assert!(code.chars().all(|c| c.is_ascii_digit()));
+        }
+        assert_ne!(new_token().unwrap(), new_token().unwrap());
+        assert_eq!(new_token().unwrap().len(), 43);
+    }
+
+    #[test]
+    fn a_code_hash_depends_on_the_browser_that_asked() {
+        assert_eq!(code_hash("a", "123456"), code_hash("a", "123456"));
+        assert_ne!(code_hash("a", "123456"), code_hash("b", "123456"));
+        assert_ne!(code_hash("a", "123456"), code_hash("a", "123457"));
+    }
+
+    #[test]
+    fn a_session_ends_when_idle_or_at_its_absolute_expiry() {
+        let t0: Instant = "2026-11-27T09:00:00Z".parse().unwrap();
+        let session = Session {
+            hash: [0; 32],
+            person: Id::parse("chen-li").unwrap(),
+            method: SignInMethod::SmsCode,
+            created_at: t0,
+            last_seen: t0,
+            expires_at: t0 + ABSOLUTE_EXPIRY,
+        };
+        assert!(session_live(
+            &session,
+            t0 + IDLE_EXPIRY - TimeDelta::seconds(1)
+        ));
+        assert!(!session_live(&session, t0 + IDLE_EXPIRY));
+        let busy = Session {
+            last_seen: t0 + ABSOLUTE_EXPIRY - TimeDelta::minutes(1),
+            ..session
+        };
+        assert!(session_live(
+            &busy,
+            t0 + ABSOLUTE_EXPIRY - TimeDelta::seconds(1)
+        ));
+        assert!(!session_live(&busy, t0 + ABSOLUTE_EXPIRY));
+    }
+}
