@@ -185,10 +185,10 @@ pub struct Report {
     pub reached_level: Vec<u32>,
     /// How many concerns reached the trust-wide fallback.
     pub fallback: u32,
-    /// Pages (texts or calls to clinicians) that did not reach the phone:
-    /// refused by the provider for good after any retries, or reported
-    /// undelivered; each failed attempt counts, including one that then
-    /// failed over to the person's next contact.
+    /// Pages to clinicians that reached nobody: a text or call refused by
+    /// the provider for good after its retries, or reported undelivered (a
+    /// call: busy, unanswered, failed, or a machine), and not followed by
+    /// a try of the person's next contact (that try counts on its own).
     pub pages_failed: u32,
 }
 
@@ -234,7 +234,7 @@ impl Report {
                 report.reached_level[level - 1] += 1;
             }
             report.fallback += u32::from(fallback);
-            report.pages_failed += timeline.iter().filter(|e| page_failed(&e.event)).count() as u32;
+            report.pages_failed += pages_failed(timeline);
         }
         waits.sort();
         report.median_to_accept = nearest_rank(&waits, 50);
@@ -321,6 +321,22 @@ fn reached(timeline: &[TimelineEntry]) -> (Vec<usize>, bool) {
         }
     }
     (levels, fallback)
+}
+
+/// How the note a failed page leaves ends when it goes on to the person's
+/// next contact (written by the engine, read here).
+pub const FAILED_OVER: &str = "their next contact";
+
+/// How many of a concern's pages reached nobody: failed attempts, less
+/// those that went on to the person's next contact (that attempt counts
+/// on its own).
+fn pages_failed(timeline: &[TimelineEntry]) -> u32 {
+    let failed = timeline.iter().filter(|e| page_failed(&e.event)).count();
+    let failed_over = timeline
+        .iter()
+        .filter(|e| matches!(&e.event, TimelineEvent::Note { text } if text.ends_with(FAILED_OVER)))
+        .count();
+    failed.saturating_sub(failed_over) as u32
 }
 
 /// Whether an event is a page that did not reach the phone.

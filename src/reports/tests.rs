@@ -274,6 +274,36 @@ fn a_page_fails_when_refused_for_good_or_reported_undelivered_and_not_while_it_i
     assert_eq!(report.pages_failed, 3);
 }
 
+fn failed_over() -> TimelineEvent {
+    TimelineEvent::Note {
+        text: format!("page to Chen Li did not reach them; calling {FAILED_OVER}"),
+    }
+}
+
+#[test]
+fn a_page_that_fails_over_to_the_next_contact_fails_only_if_that_fails_too() {
+    // The text is refused; the call to the next contact goes unanswered: one page failed.
+    let (c, mut both) = opened("2026-11-24T01:00:00Z");
+    for event in [
+        failed_send("page", false),
+        failed_over(),
+        delivery("call_page", "no-answer"),
+    ] {
+        both.push(entry(c.opened_at, event));
+    }
+    // The text is undelivered; the call is answered: none failed.
+    let (d, mut reached) = opened("2026-11-24T02:00:00Z");
+    for event in [
+        delivery("page", "undelivered"),
+        failed_over(),
+        delivery("call_page", "completed"),
+    ] {
+        reached.push(entry(d.opened_at, event));
+    }
+    let report = Report::compute(ward(), w48(), &[(c, both), (d, reached)]);
+    assert_eq!(report.pages_failed, 1);
+}
+
 #[test]
 fn a_concern_opened_by_a_call_counts_as_voice() {
     let (mut c, _) = opened("2026-11-24T01:00:00Z");

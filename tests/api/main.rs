@@ -12,6 +12,7 @@ mod holidays;
 mod night;
 mod oncall;
 mod pages;
+mod reports;
 mod staff;
 mod stories;
 mod strain;

@@ -178,7 +178,9 @@ fn rows(report: &Report) -> Vec<Row> {
     for (channel, n) in &report.by_channel {
         rows.push(row(channel_words(*channel), n));
     }
-    let time = |d: Option<chrono::TimeDelta>| d.map_or_else(|| "No concern was accepted".to_owned(), human);
+    let time = |d: Option<chrono::TimeDelta>| {
+        d.map_or_else(|| "No concern was accepted".to_owned(), human)
+    };
     rows.extend([
         row("Accepted", report.accepted),
         row("Never accepted", report.never_accepted),
