@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 
-use crate::support::nightingale::{NowInstant, TestApp};
+use crate::support::nightingale::TestApp;
 use crate::support::staff::on_call;
 
 /// Wendy Clarke manages Cardiology Ward 7.
@@ -13,19 +13,6 @@ const WENDY: &str = "07700 900131";
 const GRACE: &str = "07700 900201";
 /// The site duty manager on the trust-wide fallback that night.
 const SAM: &str = "+447700900503";
-
-/// Enrol a patient of Cardiology Ward 7 with this phone.
-async fn enrol(app: &TestApp, name: &str, phone: &str) {
-    let discharged = (app.clock.now_instant() - Duration::hours(3)).to_rfc3339();
-    let response = app
-        .enrol(&serde_json::json!({
-            "patient": {"name": name, "phone": phone},
-            "service": "cardiology-ward-7",
-            "discharged_at": discharged,
-        }))
-        .await;
-    assert_eq!(response.status(), 201, "enrolling {name}");
-}
 
 /// The code in the last page `to` was sent.
 fn last_code(app: &TestApp, to: &str) -> String {
@@ -56,7 +43,7 @@ async fn a_friday_night_on_ward_7_is_reported_exactly_as_it_happened() {
         ("Bethan Lloyd", "07700 900812"),
         ("Colin Price", "07700 900813"),
     ] {
-        enrol(&app, name, phone).await;
+        app.enrol_patient(name, phone, "cardiology-ward-7").await;
     }
     app.settle().await;
 
