@@ -158,6 +158,14 @@ impl Channel {
             Channel::Voice => "Voice",
         }
     }
+
+    /// "Raised by text message", "Raised by phone call".
+    pub fn raised_by(self) -> &'static str {
+        match self {
+            Channel::Sms => "Raised by text message",
+            Channel::Voice => "Raised by phone call",
+        }
+    }
 }
 
 /// One service's figures for one week.
@@ -240,6 +248,50 @@ impl Report {
         report.median_to_accept = nearest_rank(&waits, 50);
         report.p90_to_accept = nearest_rank(&waits, 90);
         report
+    }
+
+    /// The figures as people read them, each as (figure, value): what the
+    /// page's table and `nightingale report` show.
+    pub fn rows(&self) -> Vec<(String, String)> {
+        let row = |figure: &str, value: &dyn ToString| (figure.to_owned(), value.to_string());
+        let time =
+            |d: Option<TimeDelta>| d.map_or_else(|| "No concern was accepted".to_owned(), human);
+        let mut rows = vec![row("Concerns raised", &self.raised)];
+        for (channel, n) in &self.by_channel {
+            rows.push(row(channel.raised_by(), n));
+        }
+        rows.extend([
+            row("Accepted", &self.accepted),
+            row("Never accepted", &self.never_accepted),
+            row("Median time to accept", &time(self.median_to_accept)),
+            row("90th percentile time to accept", &time(self.p90_to_accept)),
+        ]);
+        for (i, n) in self.reached_level.iter().enumerate() {
+            rows.push((format!("Reached level {}", i + 1), n.to_string()));
+        }
+        rows.extend([
+            row("Reached the trust-wide fallback", &self.fallback),
+            row("Pages that failed", &self.pages_failed),
+        ]);
+        rows
+    }
+
+    /// The counts a chart draws, each as (what, how many): concerns by
+    /// channel, never accepted, reaching each level and the fallback, and
+    /// failed pages.
+    pub fn counts(&self) -> Vec<(String, u32)> {
+        let mut counts: Vec<(String, u32)> = self
+            .by_channel
+            .iter()
+            .map(|(c, n)| (c.raised_by().to_owned(), *n))
+            .collect();
+        counts.push(("Never accepted".into(), self.never_accepted));
+        for (i, n) in self.reached_level.iter().enumerate() {
+            counts.push((format!("Reached level {}", i + 1), *n));
+        }
+        counts.push(("Reached the trust-wide fallback".into(), self.fallback));
+        counts.push(("Pages that failed".into(), self.pages_failed));
+        counts
     }
 
     /// The figures as CSV rows (`figure,value`), times in whole seconds. A

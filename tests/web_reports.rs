@@ -73,10 +73,7 @@ async fn the_ward_manager_reads_fridays_figures_and_a_registrar_is_refused_them(
     browser.save_screenshot("staff-report.png").await;
     browser
         .client
-        .execute(
-            "document.getElementById('chart').scrollIntoView()",
-            vec![],
-        )
+        .execute("document.getElementById('chart').scrollIntoView()", vec![])
         .await
         .unwrap();
     browser.save_screenshot("staff-report-chart.png").await;

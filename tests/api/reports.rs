@@ -175,6 +175,53 @@ async fn a_friday_night_on_ward_7_is_reported_exactly_as_it_happened() {
         assert!(csv.lines().any(|l| l == line), "{line} in {csv}");
     }
 
+    // `nightingale report` reads the same store and prints the same figures.
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(["report", "cardiology-ward-7", "--week", "2026-W48"])
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", app.store_path().display()),
+        )
+        .env(
+            "NIGHTINGALE_ROTA_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{cli:?}");
+    let table = String::from_utf8(cli.stdout).unwrap();
+    assert!(
+        table.starts_with("Cardiology Ward 7 · week 2026-W48\n"),
+        "{table}"
+    );
+    for (name, value) in expected {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(name) && l[name.len()..].trim() == value),
+            "{name}: {value} in {table}"
+        );
+    }
+    let cli_csv = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(["report", "cardiology-ward-7", "--week", "2026-W48", "--csv"])
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", app.store_path().display()),
+        )
+        .env(
+            "NIGHTINGALE_ROTA_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(cli_csv.stdout).unwrap(),
+        csv,
+        "the same CSV"
+    );
+
     // The week before has nothing; a week that is not one is refused plainly.
     let (_, before) = wendy
         .page("/staff/reports/cardiology-ward-7?week=2026-W47")

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Refusal, Staff, StaffPage, message_page};
 use crate::http::AppState;
-use crate::reports::{Channel, Report, Week, human};
+use crate::reports::{Report, Week};
 
 /// How many weeks, this one included, the pages offer to choose from.
 const WEEKS_OFFERED: usize = 12;
@@ -159,49 +159,19 @@ fn csv_response(report: &Report) -> Response {
     response
 }
 
-/// One row of the table: the figure, its value, and what it counts.
+/// One row of the table.
 #[derive(Debug, Serialize)]
 struct Row {
     figure: String,
     value: String,
 }
 
-fn row(figure: impl Into<String>, value: impl ToString) -> Row {
-    Row {
-        figure: figure.into(),
-        value: value.to_string(),
-    }
-}
-
 fn rows(report: &Report) -> Vec<Row> {
-    let mut rows = vec![row("Concerns raised", report.raised)];
-    for (channel, n) in &report.by_channel {
-        rows.push(row(channel_words(*channel), n));
-    }
-    let time = |d: Option<chrono::TimeDelta>| {
-        d.map_or_else(|| "No concern was accepted".to_owned(), human)
-    };
-    rows.extend([
-        row("Accepted", report.accepted),
-        row("Never accepted", report.never_accepted),
-        row("Median time to accept", time(report.median_to_accept)),
-        row("90th percentile time to accept", time(report.p90_to_accept)),
-    ]);
-    for (i, n) in report.reached_level.iter().enumerate() {
-        rows.push(row(format!("Reached level {}", i + 1), n));
-    }
-    rows.extend([
-        row("Reached the trust-wide fallback", report.fallback),
-        row("Pages that failed", report.pages_failed),
-    ]);
-    rows
-}
-
-fn channel_words(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Sms => "Raised by text message",
-        Channel::Voice => "Raised by phone call",
-    }
+    report
+        .rows()
+        .into_iter()
+        .map(|(figure, value)| Row { figure, value })
+        .collect()
 }
 
 /// A bar chart of the counts, drawn as inline SVG by the template.
@@ -231,17 +201,7 @@ const BAR_STEP: u32 = 40;
 
 impl Chart {
     fn of(report: &Report) -> Self {
-        let mut counts: Vec<(String, u32)> = report
-            .by_channel
-            .iter()
-            .map(|(c, n)| (channel_words(*c).to_owned(), *n))
-            .collect();
-        counts.push(("Never accepted".into(), report.never_accepted));
-        for (i, n) in report.reached_level.iter().enumerate() {
-            counts.push((format!("Reached level {}", i + 1), *n));
-        }
-        counts.push(("Reached the trust-wide fallback".into(), report.fallback));
-        counts.push(("Pages that failed".into(), report.pages_failed));
+        let counts = report.counts();
         let most = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
         let description = counts
             .iter()
