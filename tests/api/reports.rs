@@ -31,6 +31,24 @@ fn figure(html: &str, figure: &str) -> String {
     rest[start..start + rest[start..].find('<').unwrap()].to_owned()
 }
 
+/// `nightingale report cardiology-ward-7 --week 2026-W48` on the app's store.
+fn report_cli(app: &TestApp, more: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .args(["report", "cardiology-ward-7", "--week", "2026-W48"])
+        .args(more)
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", app.store_path().display()),
+        )
+        .env(
+            "NIGHTINGALE_ROTA_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_friday_night_on_ward_7_is_reported_exactly_as_it_happened() {
     let app = TestApp::spawn("2026-11-27T20:30").await;
@@ -176,19 +194,7 @@ async fn a_friday_night_on_ward_7_is_reported_exactly_as_it_happened() {
     }
 
     // `nightingale report` reads the same store and prints the same figures.
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
-        .args(["report", "cardiology-ward-7", "--week", "2026-W48"])
-        .env(
-            "NIGHTINGALE_STORE",
-            format!("sqlite://{}", app.store_path().display()),
-        )
-        .env(
-            "NIGHTINGALE_ROTA_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
-        )
-        .env("NIGHTINGALE_LOG", "warn")
-        .output()
-        .unwrap();
+    let cli = report_cli(&app, &[]);
     assert!(cli.status.success(), "{cli:?}");
     let table = String::from_utf8(cli.stdout).unwrap();
     assert!(
@@ -203,19 +209,7 @@ async fn a_friday_night_on_ward_7_is_reported_exactly_as_it_happened() {
             "{name}: {value} in {table}"
         );
     }
-    let cli_csv = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
-        .args(["report", "cardiology-ward-7", "--week", "2026-W48", "--csv"])
-        .env(
-            "NIGHTINGALE_STORE",
-            format!("sqlite://{}", app.store_path().display()),
-        )
-        .env(
-            "NIGHTINGALE_ROTA_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
-        )
-        .env("NIGHTINGALE_LOG", "warn")
-        .output()
-        .unwrap();
+    let cli_csv = report_cli(&app, &["--csv"]);
     assert_eq!(
         String::from_utf8(cli_csv.stdout).unwrap(),
         csv,
