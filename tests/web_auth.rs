@@ -77,11 +77,19 @@ async fn the_registrar_paged_tonight_signs_in_sees_her_shifts_and_accepts_the_co
         .assert_accessible("a concern on the staff pages")
         .await;
     browser.press("button[value='accept']").await;
-    app.settle().await;
-    browser.client.refresh().await.unwrap();
-    browser
-        .wait_for_text("main", &format!("Accepted by {name}"))
-        .await;
+    // The press is stored when the browser's POST lands; the engine then
+    // takes it in. Settle and reload until the page says so.
+    let accepted = format!("Accepted by {name}");
+    let deadline = tokio::time::Instant::now() + support::browser::PATIENCE;
+    loop {
+        app.settle().await;
+        browser.client.refresh().await.unwrap();
+        if browser.text_of("main").await.contains(&accepted) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never accepted");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     browser
         .assert_accessible("a concern she has accepted")
         .await;

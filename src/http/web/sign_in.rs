@@ -282,3 +282,27 @@ async fn sign_out(State(state): State<AppState>, form: StaffForm<Empty>) -> Resp
         .append(header::SET_COOKIE, state.web.cookie(SESSION_COOKIE, "", 0));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_signing_in_only_a_staff_page_of_ours_is_gone_to() {
+        assert_eq!(safe_next("/staff/shifts"), "/staff/shifts");
+        assert_eq!(
+            safe_next("/staff/services/cardiology-ward-7?week=2026-W49"),
+            "/staff/services/cardiology-ward-7?week=2026-W49"
+        );
+        for elsewhere in [
+            "https://evil.example/staff",
+            "//evil.example/staff",
+            "/staff//evil.example",
+            "/\\evil.example",
+            "/c/123",
+            "",
+        ] {
+            assert_eq!(safe_next(elsewhere), "/staff", "{elsewhere:?}");
+        }
+    }
+}
