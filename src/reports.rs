@@ -27,8 +27,13 @@ pub struct Week {
 }
 
 impl Week {
-    /// The week with this ISO year and number, if there is one.
+    /// The week with this ISO year and number, if there is one (years 1970
+    /// to 9999: weeks far enough from the ends of the calendar that the
+    /// next and previous always exist).
     pub fn new(year: i32, week: u32) -> Option<Self> {
+        if !(1970..=9999).contains(&year) {
+            return None;
+        }
         NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).map(|monday| Self { monday })
     }
 

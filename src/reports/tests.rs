@@ -106,7 +106,16 @@ fn a_week_runs_monday_to_monday_in_london_and_a_clock_change_makes_it_167_or_169
         Err(BadWeek),
         "2025 has 52 weeks"
     );
-    for bad in ["2026", "2026-48", "W48", "2026-W0", "2026-Wx", ""] {
+    for bad in [
+        "2026",
+        "2026-48",
+        "W48",
+        "2026-W0",
+        "2026-Wx",
+        "",
+        "262143-W52",
+        "-5-W01",
+    ] {
         assert_eq!(bad.parse::<Week>(), Err(BadWeek), "{bad}");
     }
     assert_eq!(
