@@ -20,6 +20,7 @@ pub mod http;
 pub mod links;
 pub mod manage;
 pub mod operations;
+pub mod reports;
 pub mod rota;
 pub mod store;
 pub mod templates;

@@ -12,6 +12,7 @@ use nightingale::app::{self, Application};
 use nightingale::calendar::{Calendar, Division, LONDON, WorkingHours, parse_instant};
 use nightingale::clock::{Clock, Instant, SystemClock};
 use nightingale::config::{Config, LogFormat};
+use nightingale::reports::{Report, Week};
 use nightingale::rota;
 
 /// Nightingale: one number, any hour, for people discharged from NHS care.
@@ -54,6 +55,18 @@ enum Command {
     /// Look after the store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// A service's figures for a week: concerns raised and how, time to
+    /// accept, levels reached, the fallback, failed pages.
+    Report {
+        /// The service's id, e.g. cardiology-ward-7.
+        service: String,
+        /// The ISO week, e.g. 2026-W48 (default: this week, UK time).
+        #[arg(long)]
+        week: Option<String>,
+        /// Print CSV (as the page's download) instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,6 +268,33 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
                 None => clock.now(),
             };
             rota_check(config, from, days, out)
+        }
+        Command::Report { service, week, csv } => {
+            let rota = app::load_rota(config)?;
+            let ix = find_service(&rota, &service)?;
+            let service = rota.services()[ix as usize].id.clone();
+            let week = match week {
+                Some(text) => text.parse::<Week>()?,
+                None => Week::containing(clock.now()),
+            };
+            let store = nightingale::store::open(&config.store)?;
+            let found = store.concerns_opened(&service, week.start(), week.end())?;
+            let report = Report::compute(service, week, &found);
+            if csv {
+                write!(out, "{}", report.csv())?;
+            } else {
+                writeln!(out, "{} · week {week}", rota.services()[ix as usize].name)?;
+                let rows = report.rows();
+                let width = rows
+                    .iter()
+                    .map(|(f, _)| f.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                for (figure, value) in rows {
+                    writeln!(out, "{figure:<width$}  {value}")?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Store(StoreCommand::Backup { to }) => {
             let store = nightingale::store::open(&config.store)?;

@@ -239,6 +239,20 @@ impl Operations {
         })
     }
 
+    /// The report of `service`'s concerns opened in `week`.
+    pub async fn report(
+        &self,
+        service: Id,
+        week: crate::reports::Week,
+    ) -> Result<crate::reports::Report, StoreError> {
+        let key = service.clone();
+        let found = store::blocking(&self.store, move |s| {
+            s.concerns_opened(&key, week.start(), week.end())
+        })
+        .await?;
+        Ok(crate::reports::Report::compute(service, week, &found))
+    }
+
     /// The code a clinician was given for a concern, if they were paged for it.
     pub async fn code_for(
         &self,

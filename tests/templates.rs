@@ -582,6 +582,44 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             json!({"service": s.service.name, "count": 3, "first": "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: NOBODY is reachable, not even the fallback", "link": "https://nightingale.example.nhs.uk/staff/gaps"}),
         ]
     }),
+    ("web/staff/reports.html", |s| {
+        let weeks = json!([{"id": "2026-W48", "dates": "23 Nov to 29 Nov 2026"}, {"id": "2026-W47", "dates": "16 Nov to 22 Nov 2026"}]);
+        vec![
+            json!({"staff": staff(s, true), "nav": "reports", "weeks": weeks, "services": [{"id": s.service.id.as_str(), "name": s.service.name}]}),
+            json!({"staff": staff(s, true), "nav": "reports", "weeks": weeks, "services": []}),
+        ]
+    }),
+    ("web/staff/report.html", |s| {
+        // As src/http/web/reports.rs builds it: a week with concerns, and
+        // an empty week with a clock change.
+        let weeks = json!([{"id": "2026-W48", "dates": "23 Nov to 29 Nov 2026"}, {"id": "2026-W47", "dates": "16 Nov to 22 Nov 2026"}]);
+        let service = json!({"id": s.service.id.as_str(), "name": s.service.name});
+        let row = |figure: &str, value: &str| json!({"figure": figure, "value": value});
+        let bar = |label: &str, value: u32, y: u32, width: u32| json!({"label": label, "value": value, "y": y, "width": width});
+        vec![
+            json!({"staff": staff(s, true), "nav": "reports", "service": service, "weeks": weeks,
+                   "week": {"id": "2026-W48", "dates": "23 Nov to 29 Nov 2026"}, "hours": 168,
+                   "previous": "2026-W47", "next": null,
+                   "rows": [row("Concerns raised", "4"), row("Raised by text message", "3"), row("Raised by phone call", "1"),
+                            row("Accepted", "2"), row("Never accepted", "2"), row("Median time to accept", "4 min"),
+                            row("90th percentile time to accept", "1 h 5 min"), row("Reached level 1", "4"), row("Reached level 2", "2"),
+                            row("Reached the trust-wide fallback", "1"), row("Pages that failed", "1")],
+                   "chart": {"height": 284, "description": "Raised by text message: 3; Raised by phone call: 1; Never accepted: 2; Reached level 1: 4; Reached level 2: 2; Reached the trust-wide fallback: 1; Pages that failed: 1",
+                             "bars": [bar("Raised by text message", 3, 14, 195), bar("Raised by phone call", 1, 54, 65), bar("Never accepted", 2, 94, 130),
+                                      bar("Reached level 1", 4, 134, 260), bar("Reached level 2", 2, 174, 130),
+                                      bar("Reached the trust-wide fallback", 1, 214, 65), bar("Pages that failed", 1, 254, 65)]}}),
+            json!({"staff": staff(s, true), "nav": "reports", "service": service, "weeks": weeks,
+                   "week": {"id": "2026-W43", "dates": "19 Oct to 25 Oct 2026"}, "hours": 169,
+                   "previous": "2026-W42", "next": "2026-W44",
+                   "rows": [row("Concerns raised", "0"), row("Raised by text message", "0"), row("Raised by phone call", "0"),
+                            row("Accepted", "0"), row("Never accepted", "0"), row("Median time to accept", "No concern was accepted"),
+                            row("90th percentile time to accept", "No concern was accepted"),
+                            row("Reached the trust-wide fallback", "0"), row("Pages that failed", "0")],
+                   "chart": {"height": 204, "description": "Raised by text message: 0; Raised by phone call: 0; Never accepted: 0; Reached the trust-wide fallback: 0; Pages that failed: 0",
+                             "bars": [bar("Raised by text message", 0, 14, 0), bar("Raised by phone call", 0, 54, 0), bar("Never accepted", 0, 94, 0),
+                                      bar("Reached the trust-wide fallback", 0, 134, 0), bar("Pages that failed", 0, 174, 0)]}}),
+        ]
+    }),
 ];
 
 /// Files under `templates/` that are not templates.

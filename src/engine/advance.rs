@@ -133,8 +133,9 @@ pub(super) async fn page_failed(
         let how = if next.call { "calling" } else { "texting" };
         let note = TimelineEvent::Note {
             text: format!(
-                "page to {} did not reach them; {how} their next contact",
-                staff.name
+                "page to {} did not reach them; {how} {}",
+                staff.name,
+                crate::reports::FAILED_OVER
             ),
         };
         change.timeline.push((

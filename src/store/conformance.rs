@@ -2092,6 +2092,149 @@ pub fn a_gap_is_alerted_once_however_many_nodes_ask(store: Arc<dyn Store>) {
 }
 
 /// Run every check against stores made by `fresh`.
+pub fn a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention(
+    store: Arc<dyn Store>,
+) {
+    use crate::reports::{Report, Week};
+    let ward = Id::parse("cardiology-ward-7").unwrap();
+    // 2026-W48 runs from Monday 23 November 00:00 to Monday 30 November 00:00 (GMT).
+    let week: Week = "2026-W48".parse().unwrap();
+    let first = opened_at(
+        "+447700900801",
+        "2026-11-23T00:00:00Z",
+        Some("cardiology-ward-7"),
+        None,
+    );
+    let last = opened_at(
+        "+447700900802",
+        "2026-11-29T23:59:59.999Z",
+        Some("cardiology-ward-7"),
+        None,
+    );
+    let middle = opened_at(
+        "+447700900803",
+        "2026-11-27T19:05:00Z",
+        Some("cardiology-ward-7"),
+        None,
+    );
+    let before = opened_at(
+        "+447700900804",
+        "2026-11-22T23:59:59.999Z",
+        Some("cardiology-ward-7"),
+        None,
+    );
+    let after = opened_at(
+        "+447700900805",
+        "2026-11-30T00:00:00Z",
+        Some("cardiology-ward-7"),
+        None,
+    );
+    let other = opened_at(
+        "+447700900806",
+        "2026-11-25T10:00:00Z",
+        Some("community-nursing"),
+        None,
+    );
+    let unknown = opened_at("+447700900807", "2026-11-25T11:00:00Z", None, None);
+    save(
+        &store,
+        &[&last, &after, &middle, &other, &before, &unknown, &first],
+    );
+    let accepted_at = t("2026-11-27T19:09:00Z");
+    let entries = vec![
+        (
+            middle.id,
+            TimelineEntry {
+                at: middle.opened_at,
+                event: TimelineEvent::Received {
+                    from: "patient".into(),
+                    text: middle.text.clone(),
+                },
+            },
+        ),
+        (
+            middle.id,
+            TimelineEntry {
+                at: middle.opened_at,
+                event: TimelineEvent::Paged {
+                    staff: Id::parse("chen").unwrap(),
+                    name: "Chen Li".into(),
+                    level: "level 1".into(),
+                    code: 1234,
+                },
+            },
+        ),
+        (
+            middle.id,
+            TimelineEntry {
+                at: accepted_at,
+                event: TimelineEvent::Accepted {
+                    staff: Id::parse("chen").unwrap(),
+                    name: "Chen Li".into(),
+                },
+            },
+        ),
+    ];
+    let mut resolved = stored(&store, middle.id);
+    resolved.escalation.status = Status::Resolved {
+        by: None,
+        at: t("2026-11-27T20:00:00Z"),
+        note: Some("Dressing changed at home".into()),
+    };
+    store
+        .apply(Change {
+            at: t("2026-11-27T20:00:00Z"),
+            concern: Some(resolved),
+            timeline: entries,
+            ..Change::default()
+        })
+        .unwrap();
+
+    let found = store
+        .concerns_opened(&ward, week.start(), week.end())
+        .unwrap();
+    let ids: Vec<ConcernId> = found.iter().map(|(c, _)| c.id).collect();
+    assert_eq!(
+        ids,
+        vec![first.id, middle.id, last.id],
+        "from Monday 00:00 up to, not including, the next Monday; this service only; oldest first"
+    );
+    assert_eq!(found[1].1.len(), 3, "each with its timeline");
+    assert!(found[0].1.is_empty());
+    assert_eq!(found[1].0.version, 2, "as stored, with its version");
+    let report = Report::compute(ward.clone(), week, &found);
+    assert_eq!(
+        (report.raised, report.accepted, report.never_accepted),
+        (3, 1, 2)
+    );
+    assert_eq!(report.median_to_accept, Some(TimeDelta::minutes(4)));
+
+    // Retention removes the words; the figures stay as they were.
+    assert_eq!(
+        store
+            .purge(t("2027-06-01T00:00:00Z"), "[removed]")
+            .unwrap()
+            .concerns,
+        1
+    );
+    let purged = store
+        .concerns_opened(&ward, week.start(), week.end())
+        .unwrap();
+    assert!(
+        matches!(&purged[1].1[0].event, TimelineEvent::Received { text, .. } if text == "[removed]")
+    );
+    assert_eq!(Report::compute(ward.clone(), week, &purged), report);
+    assert!(
+        store
+            .concerns_opened(&ward, week.end(), week.next().end())
+            .unwrap()
+            .iter()
+            .map(|(c, _)| c.id)
+            .eq([after.id]),
+        "the next week starts with the concern opened at its first instant"
+    );
+}
+
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(fresh());
     the_audit_trail_only_grows_and_reads_in_pages(fresh());
@@ -2126,6 +2269,9 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     hits_are_counted_per_bucket_and_window(fresh());
     sessions_are_found_touched_and_deleted_by_hash(fresh());
     a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked(fresh());
+    a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention(
+        fresh(),
+    );
 }
 
 // ---- Staff on the web: sign-in codes, request counts, sessions, calendar links ----

@@ -847,6 +847,19 @@ pub trait Store: Send + Sync + 'static {
     fn concerns(&self, filter: &ConcernFilter) -> StoreResult<Vec<Concern>>;
     /// How many concerns are not resolved.
     fn unresolved_concerns(&self) -> StoreResult<u64>;
+
+    // Reports (the figures a clinical safety officer reviews).
+
+    /// A service's concerns opened in `[from, until)`, oldest first (by
+    /// when they were opened, then by id), each with its timeline: what the
+    /// week's report is computed from ([`crate::reports`]). Served by an
+    /// index on service and opening time.
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>>;
     /// Work waiting at `now`, for metrics.
     fn backlog(&self, now: Instant) -> StoreResult<Backlog>;
     /// Remove what patients and clinicians wrote from concerns resolved

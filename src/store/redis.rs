@@ -31,6 +31,7 @@
 //! | `c:ID:timers` | hash | its timers: kind → `DUE_MS:SEQ` |
 //! | `c:ID:staff`, `c:ID:reserved`, `c:ID:outbox` | set | who has a page for it; who has a code reserved for it; its outbox items |
 //! | `c:all`, `c:unresolved`, `c:enrolment:ID` | zset | the concern lists: members `OPENED:ID` at one score, walked newest first by ZREVRANGEBYLEX |
+//! | `c:service:SERVICE` | zset | a service's concerns, same members: the weeks reports read by ZRANGEBYLEX (filled for concerns stored before it on the first open; `meta:service-index` marks that done) |
 //! | `c:from:NUMBER` | zset | unresolved concerns from a sender, same members |
 //! | `c:to-purge` | zset | resolved, not yet purged concerns by when they closed |
 //! | `timers` | zset | every timer, member `CONCERN/KIND` (its work key), by due time |
@@ -216,12 +217,28 @@ impl RedisStore {
         let link = wait(&runtime, connect).and_then(|r| {
             r.map_err(|e| unavailable(format!("cannot reach Redis at {described}: {e}")))
         })?;
-        Ok(Self {
+        let store = Self {
             runtime: Some(runtime),
             link,
             prefix: format!("{{{namespace}}}:"),
             target: described,
-        })
+        };
+        store.index_services()?;
+        Ok(store)
+    }
+
+    /// Concerns stored before the per-service index that reports read
+    /// (`c:service:SERVICE`) join it: once, in batches, then a marker
+    /// makes this one check on every open.
+    fn index_services(&self) -> StoreResult<()> {
+        let mut after = "-".to_owned();
+        loop {
+            let next: String = self.write(args([&"index_services", &after, &"500"]))?;
+            if next.is_empty() {
+                return Ok(());
+            }
+            after = next;
+        }
     }
 
     /// Run `call` against Redis on the store's runtime and wait for it.
@@ -724,6 +741,29 @@ impl Store for RedisStore {
             }
             max = next;
         }
+    }
+
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+        let rows: Vec<(String, u64, Vec<String>)> = self.read(args([
+            &"concerns_opened",
+            &service.as_str(),
+            &format!("[{}", lex_time(from)),
+            &format!("({}", lex_time(until)),
+        ]))?;
+        rows.into_iter()
+            .map(|(data, version, timeline)| {
+                let entries = timeline
+                    .iter()
+                    .map(|e| from_json(e))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok((concern_from((data, version))?, entries))
+            })
+            .collect()
     }
 
     fn unresolved_concerns(&self) -> StoreResult<u64> {
@@ -1613,6 +1653,57 @@ mod tests {
                 [sms(&format!("SM-{trust}"))]
             );
         }
+    }
+
+    #[test]
+    fn concerns_stored_before_the_service_index_join_it_when_the_store_opens() {
+        let server = RedisServer::start();
+        let ward = Id::parse("cardiology-ward-7").unwrap();
+        let (from, until) = (
+            "2026-11-23T00:00:00Z".parse().unwrap(),
+            "2026-11-30T00:00:00Z".parse().unwrap(),
+        );
+        let store = RedisStore::open_in(&server.url(), "before").unwrap();
+        // More than one batch of them.
+        let mut ids = Vec::new();
+        for i in 0..501 {
+            let c = Concern {
+                service: Some(ward.clone()),
+                opened_at: from + chrono::TimeDelta::seconds(i),
+                ..concern(&format!("+4477009{i:05}"))
+            };
+            ids.push(c.id);
+            store
+                .apply(Change {
+                    at: c.opened_at,
+                    concern: Some(c),
+                    ..Change::default()
+                })
+                .unwrap();
+        }
+        // As a store written before reports would have it: no index, no marker.
+        let _: () = store
+            .command(
+                redis::cmd("DEL")
+                    .arg(store.key(&["c", "service", ward.as_str()]))
+                    .arg(store.key(&["meta", "service-index"]))
+                    .clone(),
+            )
+            .unwrap();
+        assert!(
+            store
+                .concerns_opened(&ward, from, until)
+                .unwrap()
+                .is_empty()
+        );
+        let reopened = RedisStore::open_in(&server.url(), "before").unwrap();
+        let found: Vec<ConcernId> = reopened
+            .concerns_opened(&ward, from, until)
+            .unwrap()
+            .into_iter()
+            .map(|(c, _)| c.id)
+            .collect();
+        assert_eq!(found, ids);
     }
 
     #[test]

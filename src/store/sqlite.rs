@@ -339,6 +339,10 @@ const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     CREATE TABLE gap_alerts (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
     ",
+    // 12: reports read one service's concerns opened in a week.
+    r"
+    CREATE INDEX concerns_by_service ON concerns(service, opened_at, id);
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -594,6 +598,12 @@ fn run_in_savepoint(tx: &Transaction<'_>, job: Job) -> StoreResult<Box<dyn Any +
         }
     }
 }
+
+/// A service's concerns opened in a span of time, oldest first (migration 10's index).
+const CONCERNS_OPENED: &str = "SELECT id, data, version FROM concerns WHERE service = ?1 AND opened_at >= ?2 AND opened_at < ?3 ORDER BY opened_at, id";
+
+/// A concern's timeline, oldest first.
+const TIMELINE_OF: &str = "SELECT data FROM timeline WHERE concern_id = ?1 ORDER BY seq";
 
 /// The query that lists concerns for `filter`, and its parameters. Only
 /// the conditions a filter sets are written, so that SQLite can pick the
@@ -1512,8 +1522,7 @@ impl Store for SqliteStore {
 
     fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>> {
         let rows: Vec<String> = self.read(|c| {
-            let mut stmt =
-                c.prepare_cached("SELECT data FROM timeline WHERE concern_id = ?1 ORDER BY seq")?;
+            let mut stmt = c.prepare_cached(TIMELINE_OF)?;
             let rows = stmt.query_map(params![id.to_string()], |r| r.get(0))?;
             rows.collect()
         })?;
@@ -1608,6 +1617,43 @@ impl Store for SqliteStore {
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         rows.into_iter().map(concern_from).collect()
+    }
+
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+        let service = service.as_str().to_owned();
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare_cached(CONCERNS_OPENED)?;
+            let concerns = stmt
+                .query_map(params![service, ms(from), ms(until)], |r| {
+                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut timeline = c.prepare_cached(TIMELINE_OF)?;
+            concerns
+                .into_iter()
+                .map(|(id, row)| {
+                    let entries = timeline
+                        .query_map(params![id], |r| r.get::<_, String>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok((row, entries))
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter()
+            .map(|(row, entries)| {
+                let concern = concern_from(row)?;
+                let entries = entries
+                    .iter()
+                    .map(|e| from_json(e))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok((concern, entries))
+            })
+            .collect()
     }
 
     fn unresolved_concerns(&self) -> StoreResult<u64> {
@@ -2373,7 +2419,8 @@ mod tests {
             ),
             (
                 "service",
-                "concerns_newest",
+                // Migration 10's index, for reports, serves this list too.
+                "concerns_by_service",
                 ConcernFilter {
                     service: Some(Id::parse("cardiology-ward-7").unwrap()),
                     ..all()
@@ -2397,5 +2444,19 @@ mod tests {
             );
             assert!(!plan.contains("TEMP B-TREE"), "{name} sorts: {plan}");
         }
+        // A service's week, for its report; each concern's timeline by its index.
+        let week = plan(&store, CONCERNS_OPENED, None).join("; ");
+        assert!(
+            week.contains(
+                "USING INDEX concerns_by_service (service=? AND opened_at>? AND opened_at<?)"
+            ),
+            "{week}"
+        );
+        assert!(!week.contains("TEMP B-TREE"), "{week}");
+        let timeline = plan(&store, TIMELINE_OF, None).join("; ");
+        assert!(
+            timeline.contains("USING INDEX timeline_by_concern"),
+            "{timeline}"
+        );
     }
 }

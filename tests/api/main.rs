@@ -13,6 +13,7 @@ mod holidays;
 mod night;
 mod oncall;
 mod pages;
+mod reports;
 mod rota_edits;
 mod staff;
 mod stories;

@@ -262,6 +262,16 @@ impl Browser {
         );
     }
 
+    /// Save a screenshot named `name` where `NIGHTINGALE_SCREENSHOTS` says
+    /// (docs/ when retaking the README's), else in the temporary directory.
+    pub async fn save_screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = std::env::var_os("NIGHTINGALE_SCREENSHOTS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        std::fs::write(dir.join(name), png).unwrap();
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }

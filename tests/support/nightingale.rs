@@ -406,6 +406,19 @@ impl TestApp {
         body["id"].as_str().unwrap().to_owned()
     }
 
+    /// Enrol a patient with no carer with a service, discharged three hours ago.
+    pub async fn enrol_patient(&self, name: &str, phone: &str, service: &str) {
+        let discharged = (self.clock.now_instant() - Duration::hours(3)).to_rfc3339();
+        let response = self
+            .enrol(&serde_json::json!({
+                "patient": {"name": name, "phone": phone},
+                "service": service,
+                "discharged_at": discharged,
+            }))
+            .await;
+        assert_eq!(response.status(), 201, "enrolling {name}");
+    }
+
     /// GET a path with the API key.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http

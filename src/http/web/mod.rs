@@ -18,6 +18,7 @@
 //! Other areas add their routes with one `.merge(...)` in [`router`].
 
 mod concerns;
+mod reports;
 pub mod rota;
 mod shifts;
 mod sign_in;
@@ -97,6 +98,7 @@ pub fn router() -> Router<AppState> {
         .merge(sign_in::router())
         .merge(shifts::router())
         .merge(concerns::router())
+        .merge(reports::router())
         .route("/staff", get(home))
         .route("/staff/services", get(services))
         .merge(rota::router())

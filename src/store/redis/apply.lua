@@ -83,6 +83,7 @@ if c then
         redis.call("HSET", k, "opened", c.opened, "sender", c.sender, "purged", "0", "v", "1")
         if c.service then
             redis.call("HSET", k, "service", c.service)
+            redis.call("ZADD", key("c", "service", c.service), 0, member)
         end
         redis.call("ZADD", key("c", "all"), 0, member)
         if c.enrolment then

@@ -1,0 +1,468 @@
+//! The figures a trust's clinical safety officer reviews: per service and
+//! ISO week, how concerns were raised, how long they waited for someone to
+//! accept them, how far they escalated, how often the trust-wide fallback
+//! was reached, and how many pages failed.
+//!
+//! Pure: computed from concerns and their timelines as the store keeps
+//! them ([`crate::store::Store::concerns_opened`]). Nothing here reads what
+//! a patient or clinician wrote, so a concern whose words were removed
+//! after the retention period counts the same as before.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate, TimeDelta, TimeZone, Weekday};
+use chrono_tz::Europe::London;
+
+use crate::channels::{call_failed, delivery_failed};
+use crate::clock::Instant;
+use crate::concern::{Concern, TimelineEntry, TimelineEvent};
+use crate::directory::Id;
+
+/// An ISO week (`2026-W48`): Monday 00:00 to the next Monday 00:00,
+/// Europe/London time. A week with a clock change is 167 or 169 hours long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Week {
+    monday: NaiveDate,
+}
+
+impl Week {
+    /// The week with this ISO year and number, if there is one (years 1970
+    /// to 9999: weeks far enough from the ends of the calendar that the
+    /// next and previous always exist).
+    pub fn new(year: i32, week: u32) -> Option<Self> {
+        if !(1970..=9999).contains(&year) {
+            return None;
+        }
+        NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).map(|monday| Self { monday })
+    }
+
+    /// The week `t` falls in, in Europe/London time.
+    pub fn containing(t: Instant) -> Self {
+        let date = t.with_timezone(&London).date_naive();
+        let iso = date.iso_week();
+        Self::new(iso.year(), iso.week()).unwrap_or(Self { monday: date })
+    }
+
+    /// Its Monday.
+    pub fn monday(self) -> NaiveDate {
+        self.monday
+    }
+
+    /// When it begins: Monday 00:00 in London.
+    pub fn start(self) -> Instant {
+        london_midnight(self.monday)
+    }
+
+    /// When it ends: the next Monday 00:00 in London.
+    pub fn end(self) -> Instant {
+        self.next().start()
+    }
+
+    /// How long it is: 168 hours, or 167 or 169 with a clock change.
+    pub fn length(self) -> TimeDelta {
+        self.end() - self.start()
+    }
+
+    /// The week before.
+    pub fn previous(self) -> Self {
+        Self {
+            monday: self.monday - TimeDelta::days(7),
+        }
+    }
+
+    /// The week after.
+    pub fn next(self) -> Self {
+        Self {
+            monday: self.monday + TimeDelta::days(7),
+        }
+    }
+
+    /// The weeks up to and including this one, newest first, `n` of them.
+    pub fn back(self, n: usize) -> Vec<Week> {
+        std::iter::successors(Some(self), |w| Some(w.previous()))
+            .take(n)
+            .collect()
+    }
+}
+
+/// Midnight at the start of `date` in London. Clocks change at 01:00 and
+/// 02:00, never at midnight, so there is exactly one.
+fn london_midnight(date: NaiveDate) -> Instant {
+    let local = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    London
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|| local.and_utc())
+}
+
+impl fmt::Display for Week {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let iso = self.monday.iso_week();
+        write!(f, "{}-W{:02}", iso.year(), iso.week())
+    }
+}
+
+/// Why a week could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a week is written as year, W and its number, such as 2026-W48")]
+pub struct BadWeek;
+
+impl FromStr for Week {
+    type Err = BadWeek;
+    fn from_str(s: &str) -> Result<Self, BadWeek> {
+        let (year, week) = s.trim().split_once(['-']).ok_or(BadWeek)?;
+        let week = week
+            .strip_prefix('W')
+            .or_else(|| week.strip_prefix('w'))
+            .ok_or(BadWeek)?;
+        let (year, week) = (
+            year.parse().map_err(|_| BadWeek)?,
+            week.parse().map_err(|_| BadWeek)?,
+        );
+        Week::new(year, week).ok_or(BadWeek)
+    }
+}
+
+/// How a concern was raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// By text message.
+    Sms,
+    /// By a phone call.
+    Voice,
+}
+
+impl Channel {
+    /// Every channel, in the order reports show them.
+    pub const ALL: [Channel; 2] = [Channel::Sms, Channel::Voice];
+
+    /// How a concern was raised: by phone when the call that opened it is
+    /// the first thing on its timeline, by text otherwise.
+    pub fn of(concern: &Concern, timeline: &[TimelineEntry]) -> Self {
+        let opened_by_call = match timeline.first().map(|e| &e.event) {
+            Some(TimelineEvent::Call { .. }) => true,
+            Some(_) => false,
+            None => concern
+                .calls
+                .first()
+                .is_some_and(|c| c.at <= concern.opened_at),
+        };
+        if opened_by_call {
+            Channel::Voice
+        } else {
+            Channel::Sms
+        }
+    }
+
+    /// "SMS", "Voice".
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Sms => "SMS",
+            Channel::Voice => "Voice",
+        }
+    }
+
+    /// "Raised by text message", "Raised by phone call".
+    pub fn raised_by(self) -> &'static str {
+        match self {
+            Channel::Sms => "Raised by text message",
+            Channel::Voice => "Raised by phone call",
+        }
+    }
+}
+
+/// One service's figures for one week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The service.
+    pub service: Id,
+    /// The week.
+    pub week: Week,
+    /// Concerns opened in the week.
+    pub raised: u32,
+    /// Of them, how many by each channel, in [`Channel::ALL`] order.
+    pub by_channel: Vec<(Channel, u32)>,
+    /// Of them, how many someone accepted.
+    pub accepted: u32,
+    /// Of them, how many nobody accepted (not counted in the times).
+    pub never_accepted: u32,
+    /// The median time from opening to the first accept: the shortest time
+    /// within which at least half of the accepted concerns were accepted.
+    pub median_to_accept: Option<TimeDelta>,
+    /// The 90th percentile: the shortest time within which at least nine in
+    /// ten of the accepted concerns were accepted.
+    pub p90_to_accept: Option<TimeDelta>,
+    /// How many concerns reached each level of the chain: `[0]` is level 1.
+    pub reached_level: Vec<u32>,
+    /// How many concerns reached the trust-wide fallback.
+    pub fallback: u32,
+    /// Pages to clinicians that reached nobody: a text or call refused by
+    /// the provider for good after its retries, or reported undelivered (a
+    /// call: busy, unanswered, failed, or a machine), and not followed by
+    /// a try of the person's next contact (that try counts on its own).
+    pub pages_failed: u32,
+}
+
+impl Report {
+    /// The figures for `service`'s concerns opened in `week`, each with its timeline.
+    pub fn compute(service: Id, week: Week, concerns: &[(Concern, Vec<TimelineEntry>)]) -> Self {
+        let (from, until) = (week.start(), week.end());
+        let concerns: Vec<_> = concerns
+            .iter()
+            .filter(|(c, _)| c.opened_at >= from && c.opened_at < until)
+            .collect();
+        let mut report = Report {
+            service,
+            week,
+            raised: concerns.len() as u32,
+            by_channel: Channel::ALL.iter().map(|&c| (c, 0)).collect(),
+            accepted: 0,
+            never_accepted: 0,
+            median_to_accept: None,
+            p90_to_accept: None,
+            reached_level: Vec::new(),
+            fallback: 0,
+            pages_failed: 0,
+        };
+        let mut waits = Vec::new();
+        for (concern, timeline) in concerns {
+            let channel = Channel::of(concern, timeline);
+            if let Some(n) = report.by_channel.iter_mut().find(|(c, _)| *c == channel) {
+                n.1 += 1;
+            }
+            match first_accept(concern, timeline) {
+                Some(at) => {
+                    report.accepted += 1;
+                    waits.push((at - concern.opened_at).max(TimeDelta::zero()));
+                }
+                None => report.never_accepted += 1,
+            }
+            let (levels, fallback) = reached(timeline);
+            for level in levels {
+                if report.reached_level.len() < level {
+                    report.reached_level.resize(level, 0);
+                }
+                report.reached_level[level - 1] += 1;
+            }
+            report.fallback += u32::from(fallback);
+            report.pages_failed += pages_failed(timeline);
+        }
+        waits.sort();
+        report.median_to_accept = nearest_rank(&waits, 50);
+        report.p90_to_accept = nearest_rank(&waits, 90);
+        report
+    }
+
+    /// The figures as people read them, each as (figure, value): what the
+    /// page's table and `nightingale report` show.
+    pub fn rows(&self) -> Vec<(String, String)> {
+        let row = |figure: &str, value: &dyn ToString| (figure.to_owned(), value.to_string());
+        let time =
+            |d: Option<TimeDelta>| d.map_or_else(|| "No concern was accepted".to_owned(), human);
+        let mut rows = vec![row("Concerns raised", &self.raised)];
+        for (channel, n) in &self.by_channel {
+            rows.push(row(channel.raised_by(), n));
+        }
+        rows.extend([
+            row("Accepted", &self.accepted),
+            row("Never accepted", &self.never_accepted),
+            row("Median time to accept", &time(self.median_to_accept)),
+            row("90th percentile time to accept", &time(self.p90_to_accept)),
+        ]);
+        for (i, n) in self.reached_level.iter().enumerate() {
+            rows.push((format!("Reached level {}", i + 1), n.to_string()));
+        }
+        rows.extend([
+            row("Reached the trust-wide fallback", &self.fallback),
+            row("Pages that failed", &self.pages_failed),
+        ]);
+        rows
+    }
+
+    /// The counts a chart draws, each as (what, how many): concerns by
+    /// channel, never accepted, reaching each level and the fallback, and
+    /// failed pages.
+    pub fn counts(&self) -> Vec<(String, u32)> {
+        let mut counts: Vec<(String, u32)> = self
+            .by_channel
+            .iter()
+            .map(|(c, n)| (c.raised_by().to_owned(), *n))
+            .collect();
+        counts.push(("Never accepted".into(), self.never_accepted));
+        for (i, n) in self.reached_level.iter().enumerate() {
+            counts.push((format!("Reached level {}", i + 1), *n));
+        }
+        counts.push(("Reached the trust-wide fallback".into(), self.fallback));
+        counts.push(("Pages that failed".into(), self.pages_failed));
+        counts
+    }
+
+    /// The figures as CSV rows (`figure,value`), times in whole seconds. A
+    /// cell that a spreadsheet would read as a formula is quoted with `'`.
+    pub fn csv(&self) -> String {
+        let mut rows: Vec<(String, String)> = vec![
+            ("service".into(), self.service.as_str().to_owned()),
+            ("week".into(), self.week.to_string()),
+            ("from".into(), self.week.start().to_rfc3339()),
+            ("until".into(), self.week.end().to_rfc3339()),
+            ("concerns raised".into(), self.raised.to_string()),
+        ];
+        for (channel, n) in &self.by_channel {
+            rows.push((format!("raised by {}", channel.label()), n.to_string()));
+        }
+        let seconds =
+            |d: Option<TimeDelta>| d.map(|d| d.num_seconds().to_string()).unwrap_or_default();
+        rows.extend([
+            ("accepted".into(), self.accepted.to_string()),
+            ("never accepted".into(), self.never_accepted.to_string()),
+            (
+                "median seconds to accept".into(),
+                seconds(self.median_to_accept),
+            ),
+            (
+                "90th percentile seconds to accept".into(),
+                seconds(self.p90_to_accept),
+            ),
+        ]);
+        for (i, n) in self.reached_level.iter().enumerate() {
+            rows.push((format!("reached level {}", i + 1), n.to_string()));
+        }
+        rows.extend([
+            ("reached the fallback".into(), self.fallback.to_string()),
+            ("pages failed".into(), self.pages_failed.to_string()),
+        ]);
+        let mut out = String::from("figure,value\r\n");
+        for (figure, value) in rows {
+            out.push_str(&csv_cell(&figure));
+            out.push(',');
+            out.push_str(&csv_cell(&value));
+            out.push_str("\r\n");
+        }
+        out
+    }
+}
+
+/// When a concern was first accepted: the first accept on its timeline, or
+/// the accept its escalation keeps when the timeline has none.
+fn first_accept(concern: &Concern, timeline: &[TimelineEntry]) -> Option<Instant> {
+    timeline
+        .iter()
+        .find(|e| matches!(e.event, TimelineEvent::Accepted { .. }))
+        .map(|e| e.at)
+        .or_else(|| concern.escalation.accepted.as_ref().map(|a| a.at))
+}
+
+/// The levels a concern was paged or escalated at (1-based, each once), and
+/// whether it reached the fallback.
+fn reached(timeline: &[TimelineEntry]) -> (Vec<usize>, bool) {
+    let mut levels = Vec::new();
+    let mut fallback = false;
+    for entry in timeline {
+        let label = match &entry.event {
+            TimelineEvent::Paged { level, .. } => level.as_str(),
+            TimelineEvent::Escalated { to, .. } => to.as_str(),
+            _ => continue,
+        };
+        if label.starts_with("fallback") {
+            fallback = true;
+        } else if let Some(n) = label
+            .strip_prefix("level ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            && !levels.contains(&n)
+        {
+            levels.push(n);
+        }
+    }
+    (levels, fallback)
+}
+
+/// How the note a failed page leaves ends when it goes on to the person's
+/// next contact (written by the engine, read here).
+pub const FAILED_OVER: &str = "their next contact";
+
+/// How many of a concern's pages reached nobody: failed attempts, less
+/// those that went on to the person's next contact (that attempt counts
+/// on its own).
+fn pages_failed(timeline: &[TimelineEntry]) -> u32 {
+    let failed = timeline.iter().filter(|e| page_failed(&e.event)).count();
+    let failed_over = timeline
+        .iter()
+        .filter(|e| matches!(&e.event, TimelineEvent::Note { text } if text.ends_with(FAILED_OVER)))
+        .count();
+    failed.saturating_sub(failed_over) as u32
+}
+
+/// Whether an event is a page that did not reach the phone.
+fn page_failed(event: &TimelineEvent) -> bool {
+    match event {
+        TimelineEvent::SendFailed {
+            purpose,
+            will_retry: false,
+            ..
+        } => purpose == "page" || purpose == "call_page",
+        TimelineEvent::Delivery {
+            purpose, status, ..
+        } => match purpose.as_str() {
+            "page" => delivery_failed(status),
+            "call_page" => call_failed(status),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// The nearest-rank percentile of sorted values: the smallest value that at
+/// least `percent` per cent of them are at or below.
+fn nearest_rank(sorted: &[TimeDelta], percent: usize) -> Option<TimeDelta> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (percent * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// A CSV cell: quoted when it holds a comma, quote or line break, and with
+/// a `'` before a leading `=`, `+`, `-` or `@` so that no spreadsheet runs it.
+pub fn csv_cell(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// A duration as people read it: "4 min", "1 h 5 min", "45 s".
+pub fn human(d: TimeDelta) -> String {
+    let s = d.num_seconds();
+    match s {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => {
+            let (m, r) = (s / 60, s % 60);
+            if r == 0 {
+                format!("{m} min")
+            } else {
+                format!("{m} min {r} s")
+            }
+        }
+        s => {
+            let (h, m) = (s / 3600, (s % 3600) / 60);
+            if m == 0 {
+                format!("{h} h")
+            } else {
+                format!("{h} h {m} min")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
