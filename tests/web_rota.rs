@@ -22,19 +22,7 @@ const WENDY: &str = "07700 900131";
 
 /// `nightingale rota check` for the week ahead, on the app's store.
 fn rota_check(app: &TestApp) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
-        .args(["rota", "check", "--from", "2026-11-26T17:00", "--days", "7"])
-        .env(
-            "NIGHTINGALE_STORE",
-            format!("sqlite://{}", app.store_path().display()),
-        )
-        .env(
-            "NIGHTINGALE_ROTA_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
-        )
-        .env("NIGHTINGALE_LOG", "warn")
-        .output()
-        .unwrap();
+    let out = app.cli(&["rota", "check", "--from", "2026-11-26T17:00", "--days", "7"]);
     format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),

@@ -33,20 +33,9 @@ fn figure(html: &str, figure: &str) -> String {
 
 /// `nightingale report cardiology-ward-7 --week 2026-W48` on the app's store.
 fn report_cli(app: &TestApp, more: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
-        .args(["report", "cardiology-ward-7", "--week", "2026-W48"])
-        .args(more)
-        .env(
-            "NIGHTINGALE_STORE",
-            format!("sqlite://{}", app.store_path().display()),
-        )
-        .env(
-            "NIGHTINGALE_ROTA_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
-        )
-        .env("NIGHTINGALE_LOG", "warn")
-        .output()
-        .unwrap()
+    let mut args = vec!["report", "cardiology-ward-7", "--week", "2026-W48"];
+    args.extend_from_slice(more);
+    app.cli(&args)
 }
 
 #[tokio::test]

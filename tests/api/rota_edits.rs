@@ -59,19 +59,7 @@ fn amara_covers(app: &TestApp) -> NewRotaEdit {
 
 /// `nightingale rota check` over the week ahead, against the app's store.
 fn rota_check(app: &TestApp) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
-        .args(["rota", "check", "--from", "2026-11-26T17:00", "--days", "7"])
-        .env(
-            "NIGHTINGALE_STORE",
-            format!("sqlite://{}", app.store_path().display()),
-        )
-        .env(
-            "NIGHTINGALE_ROTA_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
-        )
-        .env("NIGHTINGALE_LOG", "warn")
-        .output()
-        .unwrap()
+    app.cli(&["rota", "check", "--from", "2026-11-26T17:00", "--days", "7"])
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -151,26 +139,14 @@ async fn an_absence_that_opens_a_gap_is_refused_with_the_gap_named_until_confirm
         "{}",
         text(&check.stdout)
     );
-    let who = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
-        .args([
-            "rota",
-            "who",
-            "--service",
-            "cardiology-ward-7",
-            "--at",
-            "2026-11-28T23:00",
-        ])
-        .env(
-            "NIGHTINGALE_STORE",
-            format!("sqlite://{}", app.store_path().display()),
-        )
-        .env(
-            "NIGHTINGALE_ROTA_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
-        )
-        .env("NIGHTINGALE_LOG", "warn")
-        .output()
-        .unwrap();
+    let who = app.cli(&[
+        "rota",
+        "who",
+        "--service",
+        "cardiology-ward-7",
+        "--at",
+        "2026-11-28T23:00",
+    ]);
     assert!(
         text(&who.stdout).contains("Amara Okafor"),
         "{}",

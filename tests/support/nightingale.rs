@@ -479,6 +479,24 @@ impl TestApp {
         self.dir.path().join("nightingale.db")
     }
 
+    /// Run `nightingale ARGS` on this app's store and the demo rota files,
+    /// as an operator on the same machine would.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+            .args(args)
+            .env(
+                "NIGHTINGALE_STORE",
+                format!("sqlite://{}", self.store_path().display()),
+            )
+            .env(
+                "NIGHTINGALE_ROTA_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/rota"),
+            )
+            .env("NIGHTINGALE_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
     /// Inbound items stored but not yet taken in by the engine.
     pub fn pending_inbound(&self) -> Vec<nightingale::store::Inbound> {
         SqliteStore::open(&self.store_path())

@@ -484,17 +484,23 @@ async fn home(State(state): State<AppState>, staff: Staff) -> Response {
     .render(&state)
 }
 
-async fn services(State(state): State<AppState>, staff: Staff) -> Response {
-    if !staff.roles.is_manager() {
-        return Refusal::Forbidden.into_response();
-    }
-    let rota = state.rota.current();
-    let services: Vec<_> = rota
+/// The services `staff` manages, for a page's list: id and name each.
+pub(crate) fn managed_services(state: &AppState, staff: &Staff) -> Vec<minijinja::Value> {
+    state
+        .rota
+        .current()
         .services()
         .iter()
         .filter(|s| staff.may_manage(s.id.as_str()))
         .map(|s| minijinja::context! { id => s.id.as_str(), name => s.name })
-        .collect();
+        .collect()
+}
+
+async fn services(State(state): State<AppState>, staff: Staff) -> Response {
+    if !staff.roles.is_manager() {
+        return Refusal::Forbidden.into_response();
+    }
+    let services = managed_services(&state, &staff);
     StaffPage {
         staff: &staff,
         template: "web/staff/services.html",

@@ -56,13 +56,7 @@ async fn index(State(state): State<AppState>, staff: Staff) -> Response {
         .into_iter()
         .map(WeekChoice::of)
         .collect();
-    let rota = state.rota.current();
-    let services: Vec<_> = rota
-        .services()
-        .iter()
-        .filter(|s| staff.may_manage(s.id.as_str()))
-        .map(|s| minijinja::context! { id => s.id.as_str(), name => s.name })
-        .collect();
+    let services = super::managed_services(&state, &staff);
     StaffPage {
         staff: &staff,
         template: "web/staff/reports.html",
