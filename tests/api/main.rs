@@ -5,6 +5,7 @@
 mod support;
 
 mod concerns;
+mod coordinator;
 mod email;
 mod engine_loop;
 mod enrolments;

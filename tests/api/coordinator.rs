@@ -1,0 +1,241 @@
+//! A patient with a long-term condition, enrolled as ongoing with a named
+//! care co-ordinator: the co-ordinator answers first in their own hours,
+//! the service's chain otherwise.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::support::nightingale::TestApp;
+
+const ARTHUR: &str = "+447700900851"; // a patient with heart failure
+const JOAN: &str = "+447700900852"; // his wife and carer
+const BETHAN: &str = "+447700900221"; // community matron, his care co-ordinator (weekdays 09:00-17:00)
+const HANNAH: &str = "+447700900202"; // the community nursing co-ordinator rota, that week in hours
+const ISLA: &str = "+447700900211"; // the community evening nurse on Tuesday 1 December
+
+const WORRY: &str = "Arthur's ankles are much more swollen than yesterday and he has put on 2kg";
+
+/// Enrol Arthur, with Joan as carer, as ongoing with the community nursing
+/// team and Bethan as co-ordinator: the enrolment's id.
+async fn enrol_arthur(app: &TestApp) -> String {
+    let response = app
+        .enrol(&json!({
+            "kind": "ongoing",
+            "patient": {"name": "Arthur Price", "phone": "07700 900851"},
+            "carers": [{"name": "Joan Price", "phone": "07700 900852", "relationship": "wife"}],
+            "service": "community-nursing-north",
+            "coordinator": "bethan-lloyd",
+            "context": "Heart failure (NYHA III); daily weights; furosemide 40 mg",
+        }))
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    app.settle().await;
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// Who the oncall API says answers Arthur now: each level's ids.
+async fn chain_for(app: &TestApp, enrolment: &str) -> (Value, Vec<Vec<String>>) {
+    let response = app
+        .get(&format!("/api/v1/oncall?enrolment={enrolment}"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let levels = body["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            l["on_call"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    (body, levels)
+}
+
+#[tokio::test]
+async fn joan_texts_at_eleven_on_a_tuesday_and_the_matron_is_paged_first() {
+    let app = TestApp::spawn("2026-12-01T10:55").await;
+    let arthur = enrol_arthur(&app).await;
+
+    let (chain, levels) = chain_for(&app, &arthur).await;
+    assert_eq!(levels[0], ["bethan-lloyd"], "{chain}");
+    assert_eq!(
+        levels[1],
+        ["hannah-price"],
+        "then the team's chain: {chain}"
+    );
+    assert_eq!(chain["enrolment"], arthur.as_str());
+    assert_eq!(chain["coordinator"]["first_contact"], true, "{chain}");
+
+    app.clock.advance(Duration::minutes(5));
+    app.text(JOAN, WORRY).await;
+    app.settle().await;
+    assert!(
+        app.twilio.messages_to(ARTHUR)[0]
+            .body
+            .starts_with("Hello Arthur. This number reaches the community nursing team"),
+        "Arthur was welcomed when he was enrolled"
+    );
+    let pages = app.twilio.messages_to(BETHAN);
+    assert_eq!(pages.len(), 1, "the matron is paged first");
+    assert!(
+        pages[0]
+            .body
+            .starts_with("Arthur (via wife Joan) - Community nursing, north locality:"),
+        "{}",
+        pages[0].body
+    );
+    assert!(pages[0].body.contains("ankles are much more swollen"));
+    assert!(
+        app.twilio.messages_to(HANNAH).is_empty(),
+        "the team is not paged while the matron has her 15 minutes"
+    );
+
+    // Bethan is with another patient; after her 15 minutes the team's own
+    // chain is paged, and she may still accept.
+    app.advance(Duration::minutes(15)).await;
+    let team = app.twilio.messages_to(HANNAH);
+    assert_eq!(team.len(), 1, "then the service's chain");
+    assert!(team[0].body.contains("ankles are much more swollen"));
+
+    // `rota who --enrolment` shows the same chain the engine used.
+    let out = app.cli(&[
+        "rota",
+        "who",
+        "--enrolment",
+        &arthur,
+        "--at",
+        "2026-12-01T11:00",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("care co-ordinator Bethan Lloyd [bethan-lloyd]: first contact"),
+        "{text}"
+    );
+    let level_1 = text.split("level 1").nth(1).unwrap();
+    assert!(
+        level_1
+            .split("level 2")
+            .next()
+            .unwrap()
+            .contains("Bethan Lloyd"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Arthur"),
+        "the CLI shows no patient data: {text}"
+    );
+}
+
+#[tokio::test]
+async fn at_eleven_at_night_the_same_text_goes_to_the_on_call_chain() {
+    let app = TestApp::spawn("2026-12-01T22:55").await;
+    let arthur = enrol_arthur(&app).await;
+
+    let (chain, levels) = chain_for(&app, &arthur).await;
+    assert_eq!(levels[0], ["isla-morgan"], "{chain}");
+    assert!(
+        !levels.iter().flatten().any(|id| id == "bethan-lloyd"),
+        "{chain}"
+    );
+    assert_eq!(chain["coordinator"]["first_contact"], false);
+    assert!(
+        chain["coordinator"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("out of their hours"),
+        "{chain}"
+    );
+
+    app.clock.advance(Duration::minutes(5));
+    app.text(JOAN, WORRY).await;
+    app.settle().await;
+    assert_eq!(app.twilio.messages_to(ISLA).len(), 1, "the evening nurse");
+    // The whole night: the matron's phone stays quiet.
+    app.advance(Duration::hours(2)).await;
+    assert!(app.twilio.messages_to(BETHAN).is_empty());
+}
+
+#[tokio::test]
+async fn the_matron_is_on_leave_and_the_chain_answers() {
+    // The demo rota files, and Bethan's week of annual leave.
+    let rota = tempfile::tempdir().unwrap();
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/rota");
+    for entry in std::fs::read_dir(demo).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, rota.path().join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        rota.path().join("leave.toml"),
+        r#"
+[[overrides]]
+for = "bethan-lloyd"
+from = 2026-11-30T00:00:00
+until = 2026-12-05T00:00:00
+reason = "annual leave"
+"#,
+    )
+    .unwrap();
+    let dir = rota.path().to_owned();
+    let app = TestApp::spawn_with("2026-12-01T10:55", move |c| c.rota_dir = dir.clone()).await;
+    let arthur = enrol_arthur(&app).await;
+
+    let (chain, levels) = chain_for(&app, &arthur).await;
+    assert_eq!(levels[0], ["hannah-price"], "{chain}");
+    let why = chain["coordinator"]["why"].as_str().unwrap();
+    assert!(
+        why.contains("away (annual leave") && why.contains("leave.toml"),
+        "{why}"
+    );
+    assert!(
+        levels.iter().all(|l| !l.is_empty()),
+        "nobody is missing: the matron's leave is not a gap"
+    );
+
+    app.clock.advance(Duration::minutes(5));
+    app.text(JOAN, WORRY).await;
+    app.settle().await;
+    let team = app.twilio.messages_to(HANNAH);
+    assert_eq!(team.len(), 1, "the team answers at once");
+    assert!(team[0].body.contains("ankles are much more swollen"));
+    app.advance(Duration::minutes(30)).await;
+    assert!(
+        app.twilio.messages_to(BETHAN).is_empty(),
+        "nobody pages a matron on leave"
+    );
+}
+
+#[tokio::test]
+async fn a_coordinator_must_be_someone_with_working_hours() {
+    let app = TestApp::spawn("2026-12-01T10:55").await;
+    // Grace leads the district nurses but has no hours of her own as a co-ordinator.
+    let response = app
+        .enrol(&json!({
+            "kind": "ongoing",
+            "patient": {"name": "Arthur Price", "phone": "07700 900851"},
+            "service": "community-nursing-north",
+            "coordinator": "grace-adeyemi",
+        }))
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "coordinator");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("no working hours") && message.contains("bethan-lloyd"),
+        "{message}"
+    );
+
+    let response = app.get("/api/v1/oncall?enrolment=not-an-id").await;
+    assert_eq!(response.status(), 404);
+    let response = app
+        .get("/api/v1/oncall?enrolment=6f1d2c1e-0000-4000-8000-000000000001&service=community-nursing-north")
+        .await;
+    assert_eq!(response.status(), 400);
+}
