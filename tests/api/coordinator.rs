@@ -239,3 +239,110 @@ async fn a_coordinator_must_be_someone_with_working_hours() {
         .await;
     assert_eq!(response.status(), 400);
 }
+
+/// The first page quoting `words`, whoever got it.
+fn paged_with(app: &TestApp, words: &str) -> crate::support::fake_twilio::SentSms {
+    app.twilio
+        .messages()
+        .into_iter()
+        .find(|m| m.body.contains(words) && m.body.contains("Reply A"))
+        .unwrap_or_else(|| panic!("a page quoting {words:?}"))
+}
+
+#[tokio::test]
+async fn the_night_nurse_opens_the_link_and_reads_arthurs_story_without_asking_for_it() {
+    let app = TestApp::spawn("2026-12-01T10:55").await;
+    enrol_arthur(&app).await;
+
+    // Tuesday 11:00: Joan texts, the matron takes it and closes it with a note.
+    app.clock.advance(Duration::minutes(5));
+    app.text(JOAN, WORRY).await;
+    app.settle().await;
+    let code = TestApp::code_in(&app.twilio.messages_to(BETHAN)[0]);
+    app.clock.advance(Duration::minutes(4));
+    app.text(BETHAN, &format!("A{code}")).await;
+    app.settle().await;
+    app.clock.advance(Duration::minutes(40));
+    app.text(
+        BETHAN,
+        &format!("R{code} Extra furosemide 40 mg today, I will visit Thursday"),
+    )
+    .await;
+    app.settle().await;
+
+    // Wednesday 23:00: Arthur himself texts, and the evening nurse is paged.
+    app.clock
+        .advance(Duration::hours(36) - Duration::minutes(49));
+    app.text(
+        ARTHUR,
+        "I could not lie flat last night and my weight is up again",
+    )
+    .await;
+    app.settle().await;
+    let page = paged_with(&app, "could not lie flat");
+    let html = app.get_text(&app.local_link(&page)).await;
+    assert!(html.contains("I could not lie flat last night"), "{html}");
+    // What kind of care, and who co-ordinates it.
+    assert!(
+        html.contains("Ongoing (long-term condition), review due 1 Dec 2027"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Bethan Lloyd, Community matron (heart failure)"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Heart failure (NYHA III); daily weights"),
+        "{html}"
+    );
+    // What Joan raised yesterday, and what the matron did about it.
+    let earlier = html
+        .split("Earlier concerns")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .expect("the page lists earlier concerns");
+    assert!(earlier.contains("Tue 1 Dec 11:00"), "{earlier}");
+    assert!(earlier.contains("from the carer (wife)"), "{earlier}");
+    assert!(
+        earlier.contains("ankles are much more swollen"),
+        "{earlier}"
+    );
+    assert!(
+        earlier.contains(
+            "Resolved by Bethan Lloyd at Tue 1 Dec 11:44: “Extra furosemide 40 mg today, I will visit Thursday”"
+        ),
+        "{earlier}"
+    );
+    assert!(
+        !earlier.contains("I could not lie flat"),
+        "this concern is not listed as an earlier one"
+    );
+}
+
+#[tokio::test]
+async fn earlier_concerns_whose_words_retention_removed_are_not_shown() {
+    let app = TestApp::spawn_with("2026-12-01T10:55", |c| c.retention_days = 7).await;
+    enrol_arthur(&app).await;
+    app.clock.advance(Duration::minutes(5));
+    app.text(JOAN, WORRY).await;
+    app.settle().await;
+    let code = TestApp::code_in(&app.twilio.messages_to(BETHAN)[0]);
+    app.text(BETHAN, &format!("R{code} Extra furosemide today"))
+        .await;
+    app.settle().await;
+
+    // Ten days on, past the seven days' retention, Arthur texts at 23:00.
+    app.advance(Duration::days(10) + Duration::hours(12)).await;
+    app.text(ARTHUR, "Breathless when I walk to the kitchen")
+        .await;
+    app.settle().await;
+    let page = paged_with(&app, "Breathless when I walk");
+    let html = app.get_text(&app.local_link(&page)).await;
+    assert!(html.contains("Breathless when I walk"), "{html}");
+    assert!(
+        html.contains("Bethan Lloyd"),
+        "the enrolment's context stays: {html}"
+    );
+    assert!(!html.contains("Earlier concerns"), "{html}");
+    assert!(!html.contains("ankles"), "{html}");
+}
