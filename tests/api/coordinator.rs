@@ -346,3 +346,31 @@ async fn earlier_concerns_whose_words_retention_removed_are_not_shown() {
     assert!(!html.contains("Earlier concerns"), "{html}");
     assert!(!html.contains("ankles"), "{html}");
 }
+
+#[tokio::test]
+async fn when_the_matrons_day_ends_a_waiting_concern_goes_straight_to_the_team() {
+    let app = TestApp::spawn("2026-12-01T16:45").await;
+    enrol_arthur(&app).await;
+    app.clock.advance(Duration::minutes(5));
+    app.text(JOAN, WORRY).await;
+    app.settle().await;
+    assert_eq!(app.twilio.messages_to(BETHAN).len(), 1, "16:50: the matron");
+    assert!(app.twilio.messages_to(HANNAH).is_empty());
+
+    // 17:00: her hours end with her 15 minutes still running; the team's
+    // first level is paged at once, not at 17:05.
+    app.advance(Duration::minutes(10)).await;
+    let team = app.twilio.messages_to(HANNAH);
+    assert_eq!(team.len(), 1, "the team at 17:00");
+    assert!(team[0].body.contains("ankles are much more swollen"));
+    // Bethan may still take it: her page stays good.
+    let code = TestApp::code_in(&app.twilio.messages_to(BETHAN)[0]);
+    app.text(BETHAN, &format!("A{code}")).await;
+    app.settle().await;
+    let to_joan = app.twilio.messages_to(JOAN);
+    assert!(
+        to_joan.last().unwrap().body.contains("Bethan Lloyd"),
+        "{}",
+        to_joan.last().unwrap().body
+    );
+}
