@@ -374,3 +374,30 @@ async fn when_the_matrons_day_ends_a_waiting_concern_goes_straight_to_the_team()
         to_joan.last().unwrap().body
     );
 }
+
+#[tokio::test]
+async fn joan_phones_at_eleven_and_the_matrons_phone_rings_first_then_the_teams() {
+    let app = TestApp::spawn("2026-12-01T10:55").await;
+    enrol_arthur(&app).await;
+    app.clock.advance(Duration::minutes(5));
+    let mut call = app.phone(JOAN).await;
+    assert_eq!(
+        call.heard.numbers_rung(),
+        [BETHAN],
+        "the matron is rung first"
+    );
+    app.clock.advance(Duration::seconds(20));
+    call.dial_ends("no-answer").await;
+    assert_eq!(
+        call.heard.numbers_rung(),
+        [HANNAH],
+        "then the team's first level"
+    );
+
+    // At 23:00 the same call rings the evening nurse, not the matron.
+    let app = TestApp::spawn("2026-12-01T22:55").await;
+    enrol_arthur(&app).await;
+    app.clock.advance(Duration::minutes(5));
+    let call = app.phone(JOAN).await;
+    assert_eq!(call.heard.numbers_rung(), [ISLA]);
+}
