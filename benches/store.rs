@@ -77,7 +77,7 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
         .expect("a code");
     let text = |to: &PhoneNumber, purpose, staff: Option<Id>| NewOutbox {
         concern: Some(concern.id),
-        to: to.clone(),
+        to: to.clone().into(),
         body: "We have your message. A nurse is being contacted now.".into(),
         purpose,
         staff,

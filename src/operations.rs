@@ -175,7 +175,7 @@ impl Operations {
             )?;
             outbox.push(NewOutbox {
                 concern: None,
-                to: contact.phone.clone(),
+                to: contact.phone.clone().into(),
                 body,
                 purpose: Purpose::Welcome,
                 staff: None,

@@ -38,6 +38,36 @@ const QUERY: &str = "who=carer&started=1764382200000&service=cardiology-ward-7";
 const BASE: &str = "https://nightingale.example.nhs.uk";
 const PAGE_QUERY: &str = "concern=0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f&staff=chen-li&step=1";
 
+/// A page by email: the sender's words whole, and the reply codes when
+/// our listener takes replies (`replies`), else the texted ones.
+fn email_page(s: &Scene) -> Vec<Value> {
+    let long = "Mum has been more breathless since teatime and her ankles are swollen. She says she is fine but she has not eaten since lunch & won't sit <up>.";
+    vec![
+        json!({"urgent": false, "who": "Margaret (via daughter Sian)", "service": s.service.name, "discharged": "27 Nov",
+               "text": long, "call": null, "link": link(s), "code": 12, "replies": true}),
+        json!({"urgent": true, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+               "text": "Mum has chest pain and is very pale", "call": null, "link": link(s), "code": 12, "replies": false}),
+        json!({"urgent": false, "who": "Unknown sender ending 0999", "service": "out-of-hours service",
+               "discharged": null, "text": "Is anyone there?", "call": null, "link": link(s), "code": 7, "replies": true}),
+        json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+               "text": "", "call": "voicemail", "link": link(s), "code": 12, "replies": true}),
+        json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+               "text": "Mum's leg is red and hot", "call": "voicemail", "link": link(s), "code": 12, "replies": true}),
+        json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+               "text": "", "call": "call_back", "link": link(s), "code": 12, "replies": false}),
+    ]
+}
+
+/// Any other message by email: its text's words, as the text says them.
+fn email_message(s: &Scene) -> Vec<Value> {
+    vec![
+        json!({"text": format!("You have concern 12 for Margaret, {}. We have told them you will be in touch. Reply R12 when it is resolved.", s.service.name),
+               "trust": s.trust}),
+        json!({"text": format!("{}, {}, has the message and will be in touch.", s.clinician.name, s.clinician.role), "trust": s.trust}),
+        json!({"text": "We are still trying to reach the on-call team. If you need help now, call NHS 111. In an emergency, call 999.", "trust": s.trust}),
+    ]
+}
+
 /// A `<Dial>` of one level: the clinician on call.
 fn dial(s: &Scene, level: usize, seconds: u32) -> Value {
     json!({"level": level, "seconds": seconds,
@@ -87,6 +117,17 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         ]
     }),
     // To clinicians.
+    // Emails to staff who prefer email, and to patients and carers with no mobile.
+    ("email/subject.txt", |s| {
+        vec![
+            json!({"code": 12, "who": "Margaret (via daughter Sian)", "service": s.service.name}),
+            json!({"code": 7, "who": "Unknown sender ending 0999", "service": "out-of-hours service"}),
+        ]
+    }),
+    ("email/page.txt", email_page),
+    ("email/page.html", email_page),
+    ("email/message.txt", email_message),
+    ("email/message.html", email_message),
     ("sms/page.txt", |s| {
         vec![
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",

@@ -294,10 +294,10 @@ pub(super) async fn call_back(
         Status::Resolved { .. } => false,
     };
     let number = person
-        .page_contacts()
+        .page_contacts(false)
         .into_iter()
-        .find(|c| c.call)
-        .map(|c| c.number.clone());
+        .find(|c| c.call())
+        .map(|c| c.address());
     let note = match (theirs, number) {
         (true, Some(to)) => {
             change.outbox.push(crate::store::NewOutbox {

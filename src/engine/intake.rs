@@ -181,7 +181,19 @@ async fn take_in(
             subject,
             text,
             attachments,
+            delivery,
         } => {
+            if let Some(bounce) = email::bounce(parts, &to) {
+                // A report that the message is late, or that it did
+                // arrive, is noted; only a failure fails over.
+                let status = delivery
+                    .as_deref()
+                    .filter(|a| ["delayed", "delivered", "relayed", "expanded"].contains(a))
+                    .unwrap_or("bounced");
+                return delivery_report(parts, &bounce, status, None, now, &mut change)
+                    .await
+                    .map(|()| change);
+            }
             let mail = email::Received {
                 to,
                 subject,

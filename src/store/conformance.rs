@@ -55,7 +55,7 @@ fn stored(store: &Arc<dyn Store>, id: ConcernId) -> Concern {
 fn outbox(concern: Option<ConcernId>, to: &str) -> NewOutbox {
     NewOutbox {
         concern,
-        to: phone(to),
+        to: Address::from_key(to).unwrap(),
         body: "Hello".into(),
         purpose: Purpose::Notice,
         staff: None,
@@ -613,13 +613,16 @@ pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store
     queue_two_texts_to_one_number_and_one_to_another(&store, now);
     // One per number: the first to 0123, and the one to 0456.
     let due = store.due_outbox(now, 10).unwrap();
-    let bodies: Vec<(&str, &str)> = due
+    let bodies: Vec<(String, &str)> = due
         .iter()
-        .map(|i| (i.message.to.as_str(), i.message.body.as_str()))
+        .map(|i| (i.message.to.key(), i.message.body.as_str()))
         .collect();
     assert_eq!(
         bodies,
-        [("+447700900123", "first"), ("+447700900456", "Hello")]
+        [
+            ("+447700900123".to_owned(), "first"),
+            ("+447700900456".to_owned(), "Hello")
+        ]
     );
     assert_eq!(due[0].queued_at, now);
     // The first fails and waits a minute: the second does not overtake it,
@@ -1869,7 +1872,7 @@ pub fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: Arc<dyn
     assert_eq!(store.next_due_of(&[WorkKind::Outbox]).unwrap(), Some(later));
     let next = store.claim_outbox(&node("b"), later, LEASE, 1).unwrap();
     assert_eq!(next.len(), 1);
-    assert_eq!(next[0].item.message.to.as_str(), "+447700900999");
+    assert_eq!(next[0].item.message.to.key(), "+447700900999");
 
     // A renewed lease moves the text further back; a retry makes it due
     // when the retry is, not when its lease would have ended.

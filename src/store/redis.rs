@@ -1444,7 +1444,7 @@ mod tests {
             let a = NodeId::new("a");
             let text = |to: &str| crate::store::NewOutbox {
                 concern: None,
-                to: PhoneNumber::parse(to).unwrap(),
+                to: PhoneNumber::parse(to).unwrap().into(),
                 body: "Hello".into(),
                 purpose: crate::store::Purpose::Notice,
                 staff: None,

@@ -30,7 +30,7 @@ use super::{
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
-use crate::directory::{EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
@@ -935,7 +935,7 @@ fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> StoreResul
         "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, ready_at, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, ?8)",
         params![
             m.concern.map(|c| c.to_string()),
-            m.to.as_str(),
+            m.to.key(),
             m.body,
             m.purpose.as_str(),
             m.staff.as_ref().map(Id::as_str),
@@ -966,9 +966,7 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
             id,
             message: NewOutbox {
                 concern: concern.map(|c| c.parse().map_err(corrupt)).transpose()?,
-                to: PhoneNumber::from_provider(&to)
-                    .or_else(|_| PhoneNumber::parse(&to))
-                    .map_err(corrupt)?,
+                to: Address::from_key(&to).map_err(corrupt)?,
                 body,
                 purpose: Purpose::parse(&purpose)
                     .ok_or_else(|| corrupt(format!("purpose {purpose:?}")))?,

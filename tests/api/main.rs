@@ -6,6 +6,7 @@ mod support;
 
 mod concerns;
 mod email;
+mod email_out;
 mod engine_loop;
 mod enrolments;
 mod errors;

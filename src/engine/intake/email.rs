@@ -9,9 +9,13 @@
 //! - A patient's or carer's enrolment email: their words, as a text from
 //!   their phone on that enrolment would be (joining or opening their
 //!   concern; answered on that phone).
+//! - A delivery report to one of our envelope senders
+//!   (`bounce+ID.TAG@…`, signed): a report on that outbox item, as a
+//!   delivery report from Twilio is; a failure fails a page over.
 //! - Anyone else: not taken in yet (a concern's sender is a phone); the
 //!   refusal is counted.
 
+use crate::channels::email::bounced_item;
 use crate::clock::Instant;
 use crate::directory::{ContactMethod, EmailAddress, PhoneNumber, Staff};
 use crate::email::{Attachment, attachments_note, page_token, subject_words, trim_reply};
@@ -22,6 +26,17 @@ use crate::store::{self, Change};
 use super::super::advance;
 use super::super::stats::Stats;
 use super::{Parts, Via, sender_message};
+
+/// The provider id of the outbox item a delivery report names by the
+/// envelope sender it came back to (`bounce+ID.TAG@…`), when one of
+/// `recipients` is such an address and its tag is the item's: a bounce
+/// address nobody signed names nothing.
+pub(super) fn bounce(parts: &Parts, recipients: &[String]) -> Option<String> {
+    recipients.iter().find_map(|r| {
+        let (id, tag, provider_id) = bounced_item(r)?;
+        parts.links.is_outbox_tag(id, tag).then_some(provider_id)
+    })
+}
 
 /// An email's parts other than its sender.
 pub(super) struct Received {
