@@ -608,6 +608,67 @@ fn queue_two_texts_to_one_number_and_one_to_another(store: &Arc<dyn Store>, now:
         .unwrap();
 }
 
+pub fn an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id(
+    store: Arc<dyn Store>,
+) {
+    let now = t("2026-11-27T19:05:00Z");
+    let node = NodeId::new("a");
+    let mut first = outbox(None, "mailto:Isla.Morgan@nhs.example");
+    first.body = "first email".into();
+    let mut second = first.clone();
+    second.body = "second email".into();
+    store
+        .apply(Change {
+            at: now,
+            outbox: vec![first, second, outbox(None, "+447700900211")],
+            ..Change::default()
+        })
+        .unwrap();
+    // The email and the text to the same person's number go side by side;
+    // the second email waits behind the first, as texts to one number do.
+    let claimed = store
+        .claim_outbox(&node, now, TimeDelta::seconds(30), 10)
+        .unwrap();
+    let to: Vec<(String, &str)> = claimed
+        .iter()
+        .map(|c| (c.item.message.to.key(), c.item.message.body.as_str()))
+        .collect();
+    assert_eq!(
+        to,
+        [
+            ("mailto:Isla.Morgan@nhs.example".to_owned(), "first email"),
+            ("+447700900211".to_owned(), "Hello")
+        ]
+    );
+    assert!(matches!(
+        &claimed[0].item.message.to,
+        crate::directory::Address::Email(e) if e.as_str() == "Isla.Morgan@nhs.example"
+    ));
+    let email = &claimed[0];
+    store
+        .apply(Change {
+            at: now,
+            claim: Some(email.claim.clone()),
+            outbox_outcomes: vec![OutboxOutcome::Sent {
+                id: email.item.id,
+                provider_id: "1.00ff@nightingale.test".into(),
+            }],
+            ..Change::default()
+        })
+        .unwrap();
+    let found = store
+        .outbox_by_provider_id("1.00ff@nightingale.test")
+        .unwrap()
+        .expect("a bounce finds the email by its Message-ID");
+    assert_eq!(found.id, email.item.id);
+    assert_eq!(found.message.to, email.item.message.to);
+    let next = store
+        .claim_outbox(&node, now, TimeDelta::seconds(30), 10)
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].item.message.body, "second email");
+}
+
 pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store: Arc<dyn Store>) {
     let now = t("2026-11-27T19:05:00Z");
     queue_two_texts_to_one_number_and_one_to_another(&store, now);
@@ -2253,6 +2314,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());
     an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(fresh());
     texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(fresh());
+    an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id(fresh());
     purging_removes_what_people_wrote_and_keeps_who_did_what(fresh());
     concerns_are_listed_newest_first_by_status_service_enrolment_and_time(fresh());
     pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between_pages(fresh());
