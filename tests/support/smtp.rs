@@ -142,6 +142,8 @@ pub struct Delivered {
     pub rcpt_to: Vec<String>,
     /// The message, as DATA carried it (dot-unstuffed, CRLF line ends).
     pub data: String,
+    /// When its DATA was taken (before the `250`).
+    pub received_at: std::time::Instant,
 }
 
 impl Delivered {
@@ -250,6 +252,14 @@ impl MailServer {
         self.delivered.lock().unwrap().clone()
     }
 
+    /// Wait until at least `count` messages were taken, or `timeout` passed.
+    pub async fn wait_for(&self, count: usize, timeout: std::time::Duration) {
+        let until = std::time::Instant::now() + timeout;
+        while self.delivered.lock().unwrap().len() < count && std::time::Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// The messages taken for `to`.
     pub fn delivered_to(&self, to: &str) -> Vec<Delivered> {
         self.delivered()
@@ -342,6 +352,7 @@ async fn serve_one(
                     mail_from: std::mem::take(&mut from),
                     rcpt_to: std::mem::take(&mut rcpts),
                     data,
+                    received_at: std::time::Instant::now(),
                 });
                 "250 2.0.0 Queued".to_owned()
             }
