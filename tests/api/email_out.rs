@@ -289,3 +289,48 @@ async fn a_bounce_to_the_envelope_sender_fails_over_and_a_made_up_one_does_nothi
     assert_eq!(delivery[0]["status"], "bounced");
     assert_eq!(concern["status"], "open");
 }
+
+#[tokio::test]
+async fn email_out_needs_both_settings_and_a_url_it_understands_and_never_shows_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let config = |url: &str, from: Option<&str>| nightingale::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: format!("sqlite://{}", dir.path().join("n.db").display()),
+        rota_dir: root.join("rota"),
+        templates_dir: root.join("templates"),
+        smtp_url: Some(secrecy::SecretString::from(url.to_owned())),
+        email_from: from.map(str::to_owned),
+        ..nightingale::config::Config::default()
+    };
+    let clock = std::sync::Arc::new(nightingale::clock::SystemClock);
+    let refused = |config| {
+        let clock = clock.clone();
+        async move {
+            match nightingale::app::Application::build(&config, clock).await {
+                Ok(_) => panic!("it must not start"),
+                Err(e) => format!("{e:#}"),
+            }
+        }
+    };
+    let err = refused(config("smtp://relay.test:25", None)).await;
+    assert!(
+        err.contains("set both NIGHTINGALE_SMTP_URL and NIGHTINGALE_EMAIL_FROM"),
+        "{err}"
+    );
+    let err = refused(config("smtp://relay.test", Some("not an address"))).await;
+    assert!(
+        err.contains("NIGHTINGALE_EMAIL_FROM is not an address"),
+        "{err}"
+    );
+    let err = refused(config(
+        "ftp://nightingale:s3cret@relay.test",
+        Some("n@nightingale.test"),
+    ))
+    .await;
+    assert!(
+        err.contains("NIGHTINGALE_SMTP_URL is not understood"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "no secret in the message: {err}");
+}
