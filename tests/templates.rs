@@ -41,7 +41,7 @@ const PAGE_QUERY: &str = "concern=0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f&staff=che
 /// A page by email: the sender's words whole, and the reply codes when
 /// our listener takes replies (`replies`), else the texted ones.
 fn email_page(s: &Scene) -> Vec<Value> {
-    let long = "Mum has been more breathless since teatime and her ankles are swollen. She says she is fine but she has not eaten since lunch & won't sit <up>.";
+    let long = "Mum has been more breathless since teatime and her ankles are swollen. She says she is fine but she has not eaten since lunch & won't sit up.";
     vec![
         json!({"urgent": false, "who": "Margaret (via daughter Sian)", "service": s.service.name, "discharged": "27 Nov",
                "text": long, "call": null, "link": link(s), "code": 12, "replies": true}),
@@ -58,13 +58,14 @@ fn email_page(s: &Scene) -> Vec<Value> {
     ]
 }
 
-/// Any other message by email: its text's words, as the text says them.
+/// Any other message to a clinician who prefers email (a forward,
+/// "taken", a reminder…): its text's words, as the text says them.
 fn email_message(s: &Scene) -> Vec<Value> {
     vec![
         json!({"text": format!("You have concern 12 for Margaret, {}. We have told them you will be in touch. Reply R12 when it is resolved.", s.service.name),
                "trust": s.trust}),
-        json!({"text": format!("{}, {}, has the message and will be in touch.", s.clinician.name, s.clinician.role), "trust": s.trust}),
-        json!({"text": "We are still trying to reach the on-call team. If you need help now, call NHS 111. In an emergency, call 999.", "trust": s.trust}),
+        json!({"text": format!("{} has accepted concern 12 for Margaret (via daughter Sian). No action needed.", s.clinician.name), "trust": s.trust}),
+        json!({"text": "Margaret wrote again about concern 12: \"She has been sick twice now.\" Reply A12 to accept.", "trust": s.trust}),
     ]
 }
 
