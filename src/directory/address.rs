@@ -64,6 +64,21 @@ impl Address {
     }
 }
 
+/// Stored and shown as its key ([`Address::key`]): a number as before,
+/// so what was stored as a number reads back as one.
+impl serde::Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.key())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        Self::from_key(&key).map_err(serde::de::Error::custom)
+    }
+}
+
 impl From<PhoneNumber> for Address {
     fn from(n: PhoneNumber) -> Self {
         Address::Phone(n)
@@ -115,5 +130,11 @@ mod tests {
         assert_eq!(Address::from_key(&email.key()).unwrap(), email);
         assert!(Address::from_key("mailto:not an address").is_err());
         assert!(Address::from_key("hello").is_err());
+        let stored = serde_json::to_string(&phone).unwrap();
+        assert_eq!(
+            stored, "\"+447700900211\"",
+            "a number is stored as it always was"
+        );
+        assert_eq!(serde_json::from_str::<Address>(&stored).unwrap(), phone);
     }
 }

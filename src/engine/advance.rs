@@ -78,7 +78,7 @@ pub(super) async fn recordings_due(
             for sid in concern.recordings_held() {
                 change.outbox.push(store::NewOutbox {
                     concern: Some(concern.id),
-                    to: concern.sender.clone().into(),
+                    to: concern.sender.clone(),
                     body: sid.to_owned(),
                     purpose: Purpose::DeleteRecording,
                     staff: None,

@@ -211,14 +211,17 @@ impl Renderer<'_> {
                 .render("sms/red_flag.txt", minijinja::context! { phrase })?,
             None if enrolled => self.templates.render(
                 "sms/received.txt",
-                minijinja::context! { service => self.patient_facing_service(concern) },
+                minijinja::context! {
+                    service => self.patient_facing_service(concern),
+                    by_email => concern.sender.email().is_some(),
+                },
             )?,
             None => self.templates.render(
                 "sms/received_unknown.txt",
                 minijinja::context! { trust => self.rota.trust_name },
             )?,
         };
-        Ok(sender_text(concern, body))
+        self.to_sender(concern, body)
     }
 
     /// Tell a sender that what came with their words (pictures with a
@@ -230,7 +233,7 @@ impl Renderer<'_> {
         template: &str,
     ) -> anyhow::Result<NewOutbox> {
         let body = self.templates.render(template, minijinja::context! {})?;
-        Ok(sender_text(concern, body))
+        self.to_sender(concern, body)
     }
 
     /// The help text for a clinician whose reply was not understood, listing
@@ -550,30 +553,79 @@ impl Renderer<'_> {
         change: &mut Change,
     ) -> anyhow::Result<()> {
         let (concern, enrolment) = (about.concern, about.enrolment);
-        let body = match notice {
-            SenderNotice::AcceptedBy { name, role } => self
-                .templates
-                .render("sms/accepted.txt", minijinja::context! { name, role })?,
-            SenderNotice::Call111 => self
-                .templates
-                .render("sms/call_111.txt", minijinja::context! {})?,
-            SenderNotice::Resolved { name, role } => self
-                .templates
-                .render("sms/resolved.txt", minijinja::context! { name, role })?,
+        // Worded for how it goes: "text this number" or "write to us".
+        let body = |to: &Address| {
+            let by_email = to.email().is_some();
+            match &notice {
+                SenderNotice::AcceptedBy { name, role } => self
+                    .templates
+                    .render("sms/accepted.txt", minijinja::context! { name, role }),
+                SenderNotice::Call111 => self
+                    .templates
+                    .render("sms/call_111.txt", minijinja::context! {}),
+                SenderNotice::Resolved { name, role } => self.templates.render(
+                    "sms/resolved.txt",
+                    minijinja::context! { name, role, by_email },
+                ),
+            }
         };
         // A caller from a landline is told on the phone, not by a text it cannot read.
-        let texts_sender = concern.opened_by_call().is_none() || concern.sender.can_text();
-        if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment) {
-            if texts_sender {
-                change.outbox.push(sender_text(concern, body.clone()));
-            }
+        let texts_sender = concern.opened_by_call().is_none()
+            || concern.sender.phone().is_none_or(PhoneNumber::can_text);
+        if texts_sender {
+            let text = body(&concern.sender)?;
+            change.outbox.push(self.to_sender(concern, text)?);
+        }
+        if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment)
+            && let Some(patient) = e.patient.address()
+        {
+            let text = body(&patient)?;
             change
                 .outbox
-                .push(notice_to(concern.id, &e.patient.phone, body, "patient"));
-        } else if texts_sender {
-            change.outbox.push(sender_text(concern, body));
+                .push(self.notice(concern, patient, text, "patient")?);
         }
         Ok(())
+    }
+
+    /// A message to whoever opened the concern.
+    fn to_sender(&self, concern: &Concern, text: String) -> anyhow::Result<NewOutbox> {
+        let label = concern.party.label();
+        self.notice(concern, concern.sender.clone(), text, &label)
+    }
+
+    /// A message to a patient or carer about their concern: a text, or,
+    /// for someone enrolled with no phone, an email in the concern's
+    /// thread, one subject for all of them (ADR 15).
+    fn notice(
+        &self,
+        concern: &Concern,
+        to: Address,
+        text: String,
+        recipient: &str,
+    ) -> anyhow::Result<NewOutbox> {
+        let body = match &to {
+            Address::Phone(_) => text,
+            Address::Email(_) => {
+                let subject = self.templates.render(
+                    "email/notice_subject.txt",
+                    minijinja::context! { service => self.patient_facing_service(concern) },
+                )?;
+                EmailBody {
+                    subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+                    ..self.email_message(&text)?
+                }
+                .to_body()
+            }
+        };
+        Ok(NewOutbox {
+            concern: Some(concern.id),
+            to,
+            body,
+            purpose: Purpose::Notice,
+            staff: None,
+            recipient: recipient.to_owned(),
+            step: None,
+        })
     }
 
     fn staff_notice(
@@ -661,23 +713,6 @@ pub(super) fn staff_text(
         recipient: staff.name.clone(),
         step: None,
     })
-}
-
-/// A text to whoever opened the concern.
-fn sender_text(concern: &Concern, body: String) -> NewOutbox {
-    notice_to(concern.id, &concern.sender, body, &concern.party.label())
-}
-
-fn notice_to(concern: ConcernId, to: &PhoneNumber, body: String, recipient: &str) -> NewOutbox {
-    NewOutbox {
-        concern: Some(concern),
-        to: to.clone().into(),
-        body,
-        purpose: Purpose::Notice,
-        staff: None,
-        recipient: recipient.to_owned(),
-        step: None,
-    }
 }
 
 fn timer(concern: ConcernId, kind: TimerKind, due_at: Instant, seq: u64) -> Timer {

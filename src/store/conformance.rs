@@ -36,7 +36,7 @@ fn concern(sender: &str) -> Concern {
         id: ConcernId::new(),
         enrolment: None,
         service: Some(Id::parse("cardiology-ward-7").unwrap()),
-        sender: phone(sender),
+        sender: phone(sender).into(),
         party: Party::Patient,
         opened_at: t("2026-11-27T19:05:00Z"),
         text: "My dressing is leaking".into(),
@@ -296,13 +296,13 @@ pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<d
         id: EnrolmentId::new(),
         patient: Contact {
             name: "Margaret Evans".into(),
-            phone: phone("07700 900123"),
+            phone: Some(phone("07700 900123")),
             email: None,
         },
         carers: vec![crate::directory::Carer {
             contact: Contact {
                 name: "Sian Evans".into(),
-                phone: phone("07700 900124"),
+                phone: Some(phone("07700 900124")),
                 email: None,
             },
             relationship: Some("daughter".into()),
@@ -368,13 +368,13 @@ pub fn enrolments_are_found_by_patient_or_carer_email_in_any_case(store: Arc<dyn
         id: EnrolmentId::new(),
         patient: Contact {
             name: "Margaret Evans".into(),
-            phone: phone("07700 900123"),
+            phone: Some(phone("07700 900123")),
             email: None,
         },
         carers: vec![crate::directory::Carer {
             contact: Contact {
                 name: "Sian Evans".into(),
-                phone: phone("07700 900124"),
+                phone: Some(phone("07700 900124")),
                 email: Some(email("sian.evans@example.org")),
             },
             relationship: Some("daughter".into()),
@@ -1725,7 +1725,7 @@ pub fn two_first_messages_from_one_sender_open_exactly_one_concern(store: Arc<dy
     assert_eq!(store.unresolved_concerns().unwrap(), 1);
     assert_eq!(
         store
-            .open_concern_from(&phone("+447700900123"))
+            .open_concern_from(&phone("+447700900123").into())
             .unwrap()
             .map(|c| c.id),
         Some(opened[0])

@@ -845,8 +845,9 @@ pub trait Store: Send + Sync + 'static {
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>>;
     /// A concern's timeline, oldest first.
     fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>>;
-    /// The unresolved concern opened from this number, if any.
-    fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>>;
+    /// The unresolved concern opened from this number (or, for someone
+    /// enrolled with no phone, this email address), if any.
+    fn open_concern_from(&self, sender: &Address) -> StoreResult<Option<Concern>>;
     /// Concerns that match `filter`, newest first (by when they were
     /// opened, then by id, both descending), at most `filter.limit`.
     fn concerns(&self, filter: &ConcernFilter) -> StoreResult<Vec<Concern>>;

@@ -866,7 +866,7 @@ fn write_concern(tx: &Transaction<'_>, c: &Concern, at: i64) -> StoreResult<()> 
             let open: Option<String> = tx
                 .query_row(
                     "SELECT id FROM concerns WHERE sender = ?1 AND resolved = 0 LIMIT 1",
-                    params![c.sender.as_str()],
+                    params![c.sender.key()],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -881,7 +881,7 @@ fn write_concern(tx: &Transaction<'_>, c: &Concern, at: i64) -> StoreResult<()> 
              VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 THEN ?6 END, ?7, ?8, ?9, 1)",
             params![
                 id,
-                c.sender.as_str(),
+                c.sender.key(),
                 c.escalation.is_resolved(),
                 ms(c.opened_at),
                 json(c)?,
@@ -1527,8 +1527,8 @@ impl Store for SqliteStore {
         rows.iter().map(|r| from_json(r)).collect()
     }
 
-    fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>> {
-        let sender = sender.as_str().to_owned();
+    fn open_concern_from(&self, sender: &Address) -> StoreResult<Option<Concern>> {
+        let sender = sender.key();
         let row = self.read(|c| {
             c.query_row(
                 "SELECT data, version FROM concerns WHERE sender = ?1 AND resolved = 0 ORDER BY opened_at DESC LIMIT 1",
@@ -2190,7 +2190,7 @@ mod tests {
             id: ConcernId::new(),
             enrolment: Some(EnrolmentId::new()),
             service: Some(Id::parse("cardiology-ward-7").unwrap()),
-            sender: PhoneNumber::parse("+447700900801").unwrap(),
+            sender: PhoneNumber::parse("+447700900801").unwrap().into(),
             party: Party::Patient,
             opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
             text: "My dressing is leaking".into(),
@@ -2215,7 +2215,7 @@ mod tests {
             conn.pragma_update(None, "user_version", 3).unwrap();
             conn.execute(
                 "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES (?1, ?2, 0, ?3, ?4)",
-                params![c.id.to_string(), c.sender.as_str(), ms(c.opened_at), json(&c).unwrap()],
+                params![c.id.to_string(), c.sender.key(), ms(c.opened_at), json(&c).unwrap()],
             )
             .unwrap();
             // A row whose JSON has no status must not stop the upgrade (and `serve` with it).
@@ -2261,7 +2261,7 @@ mod tests {
         };
         let (readable, unreadable) = (accepted_concern(), accepted_concern());
         let unreadable = Concern {
-            sender: PhoneNumber::parse("+447700900802").unwrap(),
+            sender: PhoneNumber::parse("+447700900802").unwrap().into(),
             ..unreadable
         };
         resolve(readable.clone());

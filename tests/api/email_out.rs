@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::email::{ISLA, ISLA_EMAIL, SIAN_EMAIL, enrol_with_sian_email, last_text, message, ward};
-use crate::support::nightingale::{EMAIL_DOMAIN, PUBLIC_URL, SIAN, TestApp};
+use crate::support::nightingale::{EMAIL_DOMAIN, NowInstant, PUBLIC_URL, SIAN, TestApp};
 use crate::support::smtp::{Delivered, MailServer, SmtpClient};
 
 /// Isla asks to be paged by email first, then by text.
@@ -333,4 +333,121 @@ async fn email_out_needs_both_settings_and_a_url_it_understands_and_never_shows_
         "{err}"
     );
     assert!(!err.contains("s3cret"), "no secret in the message: {err}");
+}
+
+#[tokio::test]
+async fn a_carer_enrolled_with_an_email_and_no_phone_is_answered_by_email_in_one_thread() {
+    let mail = MailServer::start().await;
+    let app = TestApp::spawn_with_email_out("2026-11-28T19:40", &mail, &[]).await;
+    // Nobody can be enrolled with neither a phone nor an email.
+    let discharged = (app.clock.now_instant() - chrono::Duration::hours(1)).to_rfc3339();
+    let enrolment = |carer: Value| {
+        serde_json::json!({
+            "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
+            "carers": [carer],
+            "service": "community-nursing-north",
+            "discharged_at": discharged,
+        })
+    };
+    let refused = app
+        .enrol(&enrolment(
+            serde_json::json!({"name": "Sian Evans", "relationship": "daughter"}),
+        ))
+        .await;
+    assert_eq!(refused.status(), 422);
+    let errors: Value = refused.json().await.unwrap();
+    assert_eq!(errors["errors"][0]["field"], "carers[0].phone", "{errors}");
+    assert!(
+        errors["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("or, for someone with no phone, an email"),
+        "{errors}"
+    );
+    // Sian has no mobile: she is enrolled with her email alone.
+    let sian =
+        serde_json::json!({"name": "Sian Evans", "email": SIAN_EMAIL, "relationship": "daughter"});
+    assert_eq!(app.enrol(&enrolment(sian)).await.status(), 201);
+    app.settle().await;
+
+    let smtp = app.smtp.clone().unwrap();
+    let first = message(
+        SIAN_EMAIL,
+        "sian-only-1",
+        "Mum",
+        "Mum has had a fall and cannot get up.",
+    );
+    assert_eq!(
+        SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &first)
+            .await
+            .code,
+        250
+    );
+    app.settle().await;
+
+    // Isla is paged by text as usual; Sian is answered by email.
+    let page = app.twilio.messages_to(ISLA)[0].clone();
+    assert!(
+        page.body.contains("Mum: Mum has had a fall"),
+        "{}",
+        page.body
+    );
+    let to_sian = mail.delivered_to(SIAN_EMAIL);
+    assert_eq!(to_sian.len(), 1, "{to_sian:?}");
+    let received = &to_sian[0];
+    assert!(
+        received
+            .parts()
+            .0
+            .contains("will email you when someone has it. In an emergency, call 999."),
+        "{:?}",
+        received.parts()
+    );
+    assert_eq!(
+        received.subject(),
+        "Your message to the community nursing team"
+    );
+    let concern_id = TestApp::concern_id_in(&page);
+    let root = format!("<concern.{concern_id}@{EMAIL_DOMAIN}>");
+    assert_eq!(
+        received.header("References").as_deref(),
+        Some(root.as_str())
+    );
+    let concern = app.concern(&concern_id).await;
+    assert_eq!(concern["from"], "carer (daughter)");
+    assert_eq!(concern["sender"], format!("mailto:{SIAN_EMAIL}"));
+
+    // She writes again, replying to our email: it joins her concern.
+    let again = format!(
+        "From: {SIAN_EMAIL}\r\nTo: nightingale@{EMAIL_DOMAIN}\r\nSubject: Re: {}\r\nIn-Reply-To: {}\r\nMessage-ID: <sian-only-2@mail.example.org>\r\n\r\nShe is talking but very cold.\r\n",
+        received.subject(),
+        received.header("Message-ID").unwrap()
+    );
+    let reply = SmtpClient::send(
+        &smtp,
+        SIAN_EMAIL,
+        &[&format!("nightingale@{EMAIL_DOMAIN}")],
+        &again,
+    )
+    .await;
+    assert_eq!(reply.code, 250);
+    app.settle().await;
+    let concern = app.concern(&concern_id).await;
+    assert_eq!(events(&concern, "received").len(), 2, "{concern}");
+
+    // Isla accepts by text: Sian is told by email, in the same thread; her
+    // mother by text.
+    let code = TestApp::code_in(&page);
+    assert_eq!(app.text(ISLA, &format!("A{code}")).await.status(), 200);
+    app.settle().await;
+    let to_sian = mail.delivered_to(SIAN_EMAIL);
+    let told = to_sian.last().unwrap();
+    assert!(
+        told.parts().0.starts_with("Isla Morgan"),
+        "{:?}",
+        told.parts()
+    );
+    assert_eq!(told.subject(), received.subject());
+    assert_eq!(told.header("References").as_deref(), Some(root.as_str()));
+    assert!(last_text(&app, crate::support::nightingale::MARGARET).starts_with("Isla Morgan"));
 }

@@ -189,7 +189,7 @@ impl Plan {
                         id: c.id.to_string(),
                         version: c.version.to_string(),
                         data: json(c)?,
-                        sender: c.sender.as_str().to_owned(),
+                        sender: c.sender.key(),
                         status: ConcernStatus::of(c).as_str(),
                         resolved: c.escalation.is_resolved(),
                         opened: lex_time(c.opened_at),
