@@ -36,7 +36,7 @@ fn concern(sender: &str) -> Concern {
         id: ConcernId::new(),
         enrolment: None,
         service: Some(Id::parse("cardiology-ward-7").unwrap()),
-        sender: phone(sender).into(),
+        sender: Address::from_key(sender).unwrap(),
         party: Party::Patient,
         opened_at: t("2026-11-27T19:05:00Z"),
         text: "My dressing is leaking".into(),
@@ -1685,6 +1685,41 @@ pub fn a_write_from_a_stale_copy_of_a_concern_is_refused_whole(store: Arc<dyn St
     assert_eq!(store.unresolved_concerns().unwrap(), 0);
 }
 
+pub fn a_concern_from_an_address_is_found_by_it_and_opened_once(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T19:05:00Z");
+    let sian = "mailto:sian.evans@example.org";
+    let first = concern(sian);
+    store
+        .apply(Change {
+            at: now,
+            concern: Some(first.clone()),
+            outbox: vec![outbox(Some(first.id), sian)],
+            ..Change::default()
+        })
+        .unwrap();
+    let found = store
+        .open_concern_from(&Address::from_key(sian).unwrap())
+        .unwrap()
+        .expect("her open concern is found by her address");
+    assert_eq!((found.id, &found.sender), (first.id, &first.sender));
+    assert_eq!(
+        store
+            .open_concern_from(&phone("07700 900802").into())
+            .unwrap(),
+        None,
+        "an address and a number are never one sender"
+    );
+    // A second first message from her address opens nothing.
+    let second = concern(sian);
+    let again = store.apply(Change {
+        at: now,
+        concern: Some(second.clone()),
+        ..Change::default()
+    });
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.concern(second.id).unwrap(), None);
+}
+
 pub fn two_first_messages_from_one_sender_open_exactly_one_concern(store: Arc<dyn Store>) {
     let now = t("2026-11-27T19:05:00Z");
     // Eight nodes each take one of Margaret's first texts at once; each
@@ -2328,6 +2363,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinician(fresh());
     a_write_from_a_stale_copy_of_a_concern_is_refused_whole(fresh());
     two_first_messages_from_one_sender_open_exactly_one_concern(fresh());
+    a_concern_from_an_address_is_found_by_it_and_opened_once(fresh());
     codes_reserved_at_once_are_never_shared_and_stay_with_their_concern(fresh());
     codes_wrap_after_9999_and_are_reused_when_all_are_in_use(fresh());
     a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries(fresh());
