@@ -162,13 +162,20 @@ impl Enrolment {
     }
 
     /// What whoever sent the enrolment should know about fields that were
-    /// accepted: today, one note for each phone that will not be texted.
+    /// accepted: one note for each phone that will not be texted, and one
+    /// for each person with no phone (reached by email alone).
     pub fn notes(&self) -> Vec<FieldNote> {
         self.people()
-            .filter(|(_, c)| c.phone.as_ref().map(PhoneNumber::kind) == Some(NumberKind::Landline))
-            .map(|(path, _)| FieldNote {
-                field: format!("{path}.phone"),
-                message: "is a landline, so it will not be texted: this person gets no welcome text and no updates by text. It is kept for calls. To reach them by text, send a mobile number instead".to_owned(),
+            .filter_map(|(path, c)| {
+                let message = match c.phone.as_ref().map(PhoneNumber::kind) {
+                    Some(NumberKind::Landline) => "is a landline, so it will not be texted: this person gets no welcome text and no updates by text. It is kept for calls. To reach them by text, send a mobile number instead",
+                    None => "is not given, so this person is reached by email alone: they get no welcome message, are answered by email when they write (where the service sends email), and cannot be rung back. Send their mobile number if they have one",
+                    Some(_) => return None,
+                };
+                Some(FieldNote {
+                    field: format!("{path}.phone"),
+                    message: message.to_owned(),
+                })
             })
             .collect()
     }

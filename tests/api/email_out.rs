@@ -367,7 +367,20 @@ async fn a_carer_enrolled_with_an_email_and_no_phone_is_answered_by_email_in_one
     // Sian has no mobile: she is enrolled with her email alone.
     let sian =
         serde_json::json!({"name": "Sian Evans", "email": SIAN_EMAIL, "relationship": "daughter"});
-    assert_eq!(app.enrol(&enrolment(sian)).await.status(), 201);
+    let enrolled = app.enrol(&enrolment(sian)).await;
+    assert_eq!(enrolled.status(), 201);
+    let enrolled: Value = enrolled.json().await.unwrap();
+    assert_eq!(
+        enrolled["notes"][0]["field"], "carers[0].phone",
+        "{enrolled}"
+    );
+    assert!(
+        enrolled["notes"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reached by email alone"),
+        "whoever enrols her is told what that means: {enrolled}"
+    );
     app.settle().await;
 
     let smtp = app.smtp.clone().unwrap();
