@@ -9,6 +9,11 @@
 //! message's due time → its page at the fake Twilio (intake, routing, the
 //! outbox and the send).
 //!
+//! `out`: the same, with every clinician of the trust asking to be paged
+//! by email first (`notify = ["email", "sms"]`): the message's due time →
+//! its page email taken (`250`) by a test mail server on loopback, sent by
+//! lettre through the outbox.
+//!
 //! Run: `cargo bench --bench email`. Without `--bench` (as under
 //! `cargo test`) it runs five messages as a smoke test.
 
@@ -28,7 +33,7 @@ use std::time::{Duration, Instant};
 use fake_twilio::FakeTwilio;
 use harness::{ACCOUNT_SID, AUTH_TOKEN, Server, spread};
 use nightingale::clock::SystemClock;
-use smtp::SmtpClient;
+use smtp::{MailServer, SmtpClient};
 
 const DOMAIN: &str = "nightingale.bench";
 
@@ -43,7 +48,13 @@ fn email(i: usize) -> String {
 /// `patients` patients with emails, one per generated service, write at
 /// `rate` a second: the `DATA` → `250` latencies, the due → page
 /// latencies (both sorted), and how many messages were not answered `250`.
-async fn figure_in(rate: usize, patients: usize) -> (Vec<Duration>, Vec<Duration>, usize) {
+/// With `pages_by_email`, clinicians are paged by email, and the page is
+/// timed to its arrival at a test mail server.
+async fn figure_in(
+    rate: usize,
+    patients: usize,
+    pages_by_email: bool,
+) -> (Vec<Duration>, Vec<Duration>, usize) {
     let dir = tempfile::tempdir().unwrap();
     let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
     let db = dir.path().join("n.db");
@@ -56,7 +67,7 @@ async fn figure_in(rate: usize, patients: usize) -> (Vec<Duration>, Vec<Duration
             .create_api_key("bench", hash, SystemClock.now())
             .unwrap();
     }
-    let rota = generated_rota(dir.path());
+    let rota = generated_rota(dir.path(), pages_by_email);
     let mut config = harness::config(
         &format!("sqlite://{}", db.display()),
         &rota,
@@ -64,6 +75,11 @@ async fn figure_in(rate: usize, patients: usize) -> (Vec<Duration>, Vec<Duration
     );
     config.smtp_listen = Some("127.0.0.1:0".parse().unwrap());
     config.email_domain = Some(DOMAIN.to_owned());
+    let mail = MailServer::start().await;
+    if pages_by_email {
+        config.smtp_url = Some(mail.url().into());
+        config.email_from = Some(format!("Nightingale <nightingale@{DOMAIN}>"));
+    }
     let server = Server::start(&config, true).await;
     let smtp = server.smtp.clone().unwrap();
     let client = reqwest::Client::new();
@@ -118,42 +134,73 @@ async fn figure_in(rate: usize, patients: usize) -> (Vec<Duration>, Vec<Duration
     }
     stored.sort();
     // Each patient gets a first reply and their service's level 1 a page.
+    let pages_by_text = if pages_by_email { 0 } else { patients };
     twilio
-        .wait_for_messages(welcomes + 2 * patients, Duration::from_secs(60))
+        .wait_for_messages(welcomes + patients + pages_by_text, Duration::from_secs(60))
         .await;
-    let mut paged: Vec<Duration> = twilio
-        .messages()
-        .iter()
-        .filter_map(|m| {
-            let i: usize = m
-                .body
-                .split(" - ")
-                .next()?
-                .strip_prefix("Pat")?
-                .parse()
-                .ok()?;
-            Some(m.received_at.saturating_duration_since(dues[i]))
-        })
-        .collect();
+    let mut paged: Vec<Duration> = if pages_by_email {
+        mail.wait_for(patients, Duration::from_secs(60)).await;
+        // "Concern 3: Pat12, Service 12": the patient is named after the code.
+        mail.delivered()
+            .iter()
+            .filter_map(|m| {
+                let subject = m.subject();
+                let (_, who) = subject.split_once(": ")?;
+                let i: usize = who.split(',').next()?.strip_prefix("Pat")?.parse().ok()?;
+                Some(m.received_at.saturating_duration_since(dues[i]))
+            })
+            .collect()
+    } else {
+        twilio
+            .messages()
+            .iter()
+            .filter_map(|m| {
+                let i: usize = m
+                    .body
+                    .split(" - ")
+                    .next()?
+                    .strip_prefix("Pat")?
+                    .parse()
+                    .ok()?;
+                Some(m.received_at.saturating_duration_since(dues[i]))
+            })
+            .collect()
+    };
     paged.sort();
     server.stop().await;
     (stored, paged, failed)
 }
 
-/// The generated trust's rota files in `dir`.
-fn generated_rota(dir: &Path) -> std::path::PathBuf {
+/// The generated trust's rota files in `dir`; with `pages_by_email`,
+/// everyone has an email and asks to be paged there first.
+fn generated_rota(dir: &Path, pages_by_email: bool) -> std::path::PathBuf {
     let rota = dir.join("generated-rota");
     std::fs::create_dir_all(&rota).unwrap();
-    for (name, text) in trust::generated_files() {
+    for (name, mut text) in trust::generated_files() {
+        if pages_by_email && name == "people.toml" {
+            text = text
+                .lines()
+                .map(|line| match line.strip_prefix("[people.") {
+                    Some(id) => {
+                        let id = id.trim_end_matches(']');
+                        format!("{line}\nemail = \"{id}@trust.bench.example\"\nnotify = [\"email\", \"sms\"]")
+                    }
+                    None => line.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
         std::fs::write(rota.join(name), text).unwrap();
     }
     rota
 }
 
 async fn smoke() {
-    let (stored, paged, failed) = figure_in(5, 5).await;
+    let (stored, paged, failed) = figure_in(5, 5, false).await;
     assert_eq!((stored.len(), paged.len(), failed), (5, 5, 0));
-    println!("email benchmark smoke test: 5 emails stored and paged");
+    let (stored, paged, failed) = figure_in(5, 5, true).await;
+    assert_eq!((stored.len(), paged.len(), failed), (5, 5, 0));
+    println!("email benchmark smoke test: 5 emails stored and paged by text, 5 by email");
 }
 
 fn main() {
@@ -177,7 +224,7 @@ fn main() {
                 .unwrap_or(0)
         );
         println!("\n## Email in, 1,000 messages at 100 a second (engine running, durable store)\n");
-        let (stored, paged, failed) = figure_in(100, 1000).await;
+        let (stored, paged, failed) = figure_in(100, 1000, false).await;
         println!("| measure | messages | p50 | p99 | max |");
         println!("| --- | --- | --- | --- | --- |");
         println!(
@@ -189,6 +236,22 @@ fn main() {
             "| due → page at the fake Twilio | {} | {} |",
             paged.len(),
             spread(&paged)
+        );
+        println!("\nnot answered 250: {failed}");
+
+        println!("\n## Email out: the same, every clinician paged by email first\n");
+        let (stored, paged, failed) = figure_in(100, 1000, true).await;
+        println!("| measure | messages | p50 | p99 | max |");
+        println!("| --- | --- | --- | --- | --- |");
+        println!(
+            "| due → page email taken by the mail server | {} | {} |",
+            paged.len(),
+            spread(&paged)
+        );
+        println!(
+            "| `DATA` → `250` (stored) | {} | {} |",
+            stored.len(),
+            spread(&stored)
         );
         println!("\nnot answered 250: {failed}");
     });

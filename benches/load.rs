@@ -560,7 +560,9 @@ fn fill(
                         id,
                         enrolment: None,
                         service: Some(Id::parse(&format!("s{}", i % trust::SERVICES)).unwrap()),
-                        sender: PhoneNumber::parse(&format!("+4479112{i:05}")).unwrap(),
+                        sender: PhoneNumber::parse(&format!("+4479112{i:05}"))
+                            .unwrap()
+                            .into(),
                         party: Party::Unknown,
                         opened_at: now,
                         text: words(i),

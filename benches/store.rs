@@ -63,7 +63,7 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
         id: ConcernId::new(),
         enrolment: None,
         service: Some(Id::parse("cardiology-ward-7").unwrap()),
-        sender: sender.clone(),
+        sender: sender.clone().into(),
         party: Party::Patient,
         opened_at: now,
         text: "My dressing is leaking and I am worried".into(),
@@ -77,7 +77,7 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
         .expect("a code");
     let text = |to: &PhoneNumber, purpose, staff: Option<Id>| NewOutbox {
         concern: Some(concern.id),
-        to: to.clone(),
+        to: to.clone().into(),
         body: "We have your message. A nurse is being contacted now.".into(),
         purpose,
         staff,

@@ -137,24 +137,26 @@ impl Application {
         let mut tokens = Vec::new();
         tokens.extend(config.twilio_auth_token.clone());
         tokens.extend(config.twilio_auth_token_previous.clone());
-        let engine = Arc::new(
-            Engine::new(
-                Arc::clone(&store),
-                live.clone(),
-                Arc::clone(&clock),
-                sender,
-                Arc::clone(&templates),
-                red_flags,
-                Policy {
-                    remind_after,
-                    ..Policy::default()
-                },
-                links.clone(),
-            )
-            .with_retention(TimeDelta::days(i64::from(config.retention_days)))
-            .with_sends_at_once(config.sends_at_once)
-            .with_caller(Arc::clone(&calls)),
-        );
+        let engine = Engine::new(
+            Arc::clone(&store),
+            live.clone(),
+            Arc::clone(&clock),
+            sender,
+            Arc::clone(&templates),
+            red_flags,
+            Policy {
+                remind_after,
+                ..Policy::default()
+            },
+            links.clone(),
+        )
+        .with_retention(TimeDelta::days(i64::from(config.retention_days)))
+        .with_sends_at_once(config.sends_at_once)
+        .with_caller(Arc::clone(&calls));
+        let engine = Arc::new(match email_out(config)? {
+            Some((identity, sender)) => engine.with_email(identity, sender),
+            None => engine,
+        });
         let ops = Operations {
             store,
             rota: live.clone(),
@@ -335,6 +337,46 @@ impl Application {
         drop(serve_lock);
         Ok(())
     }
+}
+
+/// How long the mail server has to answer each step of sending one email.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Email out, when `NIGHTINGALE_SMTP_URL` and `NIGHTINGALE_EMAIL_FROM` are
+/// set: who emails come from (and where replies and bounces come back to,
+/// the first of `NIGHTINGALE_EMAIL_DOMAIN`), and lettre's SMTP sender.
+fn email_out(
+    config: &Config,
+) -> anyhow::Result<
+    Option<(
+        crate::channels::email::EmailIdentity,
+        Arc<dyn crate::channels::email::EmailSender>,
+    )>,
+> {
+    use secrecy::ExposeSecret;
+    let (url, from) = match (&config.smtp_url, &config.email_from) {
+        (None, None) => return Ok(None),
+        (Some(url), Some(from)) => (url, from),
+        _ => anyhow::bail!(
+            "set both NIGHTINGALE_SMTP_URL and NIGHTINGALE_EMAIL_FROM to send email, or neither"
+        ),
+    };
+    anyhow::ensure!(
+        from.parse::<lettre::message::Mailbox>().is_ok(),
+        "NIGHTINGALE_EMAIL_FROM is not an address: write one like \"Nightingale <nightingale@trust.nhs.uk>\""
+    );
+    let domain = crate::email::smtp::domains(config.email_domain.as_deref().unwrap_or_default())
+        .into_iter()
+        .next();
+    let identity = crate::channels::email::EmailIdentity {
+        from: from.clone(),
+        domain,
+    };
+    let hello = identity.id_domain().to_owned();
+    let sender =
+        crate::channels::email::SmtpSender::new(url.expose_secret(), &hello, SMTP_TIMEOUT)?;
+    tracing::info!(replies = identity.domain.is_some(), "sending email");
+    Ok(Some((identity, Arc::new(sender))))
 }
 
 /// The inbound SMTP listener, bound, with what it takes and its TLS.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::clock::Instant;
-use crate::directory::{Id, PhoneNumber};
+use crate::directory::{Address, Id};
 use crate::escalation::{Escalation, Status};
 
 /// A concern's id: random, so it cannot be guessed from another.
@@ -58,8 +58,10 @@ pub struct Concern {
     pub enrolment: Option<crate::directory::EnrolmentId>,
     /// The service it is routed to; `None` for an unknown sender (the trust-wide fallback rota).
     pub service: Option<Id>,
-    /// The number that opened it; later messages from it join it.
-    pub sender: PhoneNumber,
+    /// The number that opened it (or, for a patient or carer enrolled
+    /// with an email and no mobile, their address); later messages from
+    /// it join it.
+    pub sender: Address,
     /// Who that is.
     pub party: Party,
     /// When it was opened.
@@ -457,7 +459,9 @@ mod tests {
             id: ConcernId::new(),
             enrolment: None,
             service: Some(Id::parse("cardiology-ward-7").unwrap()),
-            sender: PhoneNumber::parse("+447700900124").unwrap(),
+            sender: crate::directory::PhoneNumber::parse("+447700900124")
+                .unwrap()
+                .into(),
             party: Party::Carer {
                 name: "Sian Evans".into(),
                 relationship: Some("daughter".into()),

@@ -322,7 +322,7 @@ impl GapAlerter {
                 };
                 outbox.push(NewOutbox {
                     concern: None,
-                    to,
+                    to: to.into(),
                     body: body.clone(),
                     purpose: Purpose::StaffNotice,
                     staff: Some(person.id.clone()),

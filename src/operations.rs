@@ -168,15 +168,21 @@ impl Operations {
                 )
             }),
         );
-        // A landline is enrolled for calls but never texted (`Enrolment::notes` says so).
-        for (contact, label) in people.filter(|(contact, _)| contact.phone.can_text()) {
+        // A landline is enrolled for calls but never texted (`Enrolment::notes`
+        // says so); someone enrolled with an email and no phone hears from us
+        // by email once they write (ADR 15).
+        let texted = people.filter_map(|(contact, label)| {
+            let phone = contact.phone.as_ref().filter(|p| p.can_text())?;
+            Some((contact, phone, label))
+        });
+        for (contact, phone, label) in texted {
             let body = self.templates.render(
                 "sms/welcome.txt",
                 minijinja::context! { first_name => contact.first_name(), service },
             )?;
             outbox.push(NewOutbox {
                 concern: None,
-                to: contact.phone.clone(),
+                to: phone.clone().into(),
                 body,
                 purpose: Purpose::Welcome,
                 staff: None,
@@ -450,7 +456,7 @@ pub struct ConcernView {
     urgent: bool,
     service: Option<Id>,
     from: String,
-    sender: PhoneNumber,
+    sender: crate::directory::Address,
     opened_at: String,
     text: String,
     accepted_by: Option<Person>,

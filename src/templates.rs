@@ -38,6 +38,12 @@ pub const REQUIRED: &[&str] = &[
     "sms/already_resolved.txt",
     "sms/help.txt",
     "sms/sign_in_code.txt",
+    "email/subject.txt",
+    "email/notice_subject.txt",
+    "email/page.txt",
+    "email/page.html",
+    "email/message.txt",
+    "email/message.html",
     "twiml/empty.xml",
     "twiml/answer.xml",
     "twiml/next.xml",
@@ -140,7 +146,7 @@ pub fn who(concern: &Concern, enrolment: Option<&Enrolment>) -> String {
         }
         (Some(e), _) => e.patient.first_name().to_owned(),
         (None, _) => {
-            let n = concern.sender.as_str();
+            let n = concern.sender.key();
             format!("Unknown sender ending {}", &n[n.len().saturating_sub(4)..])
         }
     }
@@ -234,7 +240,7 @@ mod tests {
             id: crate::concern::ConcernId::new(),
             enrolment: None,
             service: None,
-            sender: crate::directory::PhoneNumber::parse(sender).unwrap(),
+            sender: crate::directory::PhoneNumber::parse(sender).unwrap().into(),
             party,
             opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
             text: "My leg is swollen".to_owned(),

@@ -449,9 +449,9 @@ fn a_text_at_once_and_a_call_three_minutes_later_is_shown_by_rota_who() {
     );
     let dafydd = rota.person("dafydd").unwrap();
     let after: Vec<_> = dafydd
-        .page_contacts()
+        .page_contacts(true)
         .iter()
-        .map(|c| (c.call, c.after))
+        .map(|c| (c.call(), c.after))
         .collect();
     assert_eq!(
         after,

@@ -38,6 +38,42 @@ const QUERY: &str = "who=carer&started=1764382200000&service=cardiology-ward-7";
 const BASE: &str = "https://nightingale.example.nhs.uk";
 const PAGE_QUERY: &str = "concern=0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f&staff=chen-li&step=1";
 
+/// A page by email: the sender's words whole, and the reply codes when
+/// our listener takes replies (`replies`), else the texted ones.
+fn email_page(s: &Scene) -> Vec<Value> {
+    let long = "Mum has been more breathless since teatime and her ankles are swollen. She says she is fine but she has not eaten since lunch & won't sit up.";
+    vec![
+        json!({"urgent": false, "who": "Margaret (via daughter Sian)", "service": s.service.name, "discharged": "27 Nov",
+               "text": long, "call": null, "link": link(s), "code": 12, "replies": true}),
+        json!({"urgent": true, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+               "text": "Mum has chest pain and is very pale", "call": null, "link": link(s), "code": 12, "replies": false}),
+        json!({"urgent": false, "who": "Unknown sender ending 0999", "service": "out-of-hours service",
+               "discharged": null, "text": "Is anyone there?", "call": null, "link": link(s), "code": 7, "replies": true}),
+        json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+               "text": "", "call": "voicemail", "link": link(s), "code": 12, "replies": true}),
+        json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+               "text": "Mum's leg is red and hot", "call": "voicemail", "link": link(s), "code": 12, "replies": true}),
+        json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+               "text": "", "call": "call_back", "link": link(s), "code": 12, "replies": false}),
+    ]
+}
+
+/// Any other message by email: to a clinician who prefers email (a
+/// forward, "taken", a reminder…), or to a patient or carer enrolled with
+/// no phone (received, who has it, NHS 111): its text's words, as the text
+/// says them.
+fn email_message(s: &Scene) -> Vec<Value> {
+    vec![
+        json!({"text": format!("You have concern 12 for Margaret, {}. We have told them you will be in touch. Reply R12 when it is resolved.", s.service.name),
+               "trust": s.trust}),
+        json!({"text": format!("{} has accepted concern 12 for Margaret (via daughter Sian). No action needed.", s.clinician.name), "trust": s.trust}),
+        json!({"text": "Margaret wrote again about concern 12: \"She has been sick twice now.\" Reply A12 to accept.", "trust": s.trust}),
+        json!({"text": format!("Thank you, we have your message. We are contacting {} now and will email you when someone has it. In an emergency, call 999.", s.service.patient_name), "trust": s.trust}),
+        json!({"text": format!("{}, {}, has the message and will be in touch.", s.clinician.name, s.clinician.role), "trust": s.trust}),
+        json!({"text": "We are still trying to reach the on-call team. If you need help now, call NHS 111. In an emergency, call 999.", "trust": s.trust}),
+    ]
+}
+
 /// A `<Dial>` of one level: the clinician on call.
 fn dial(s: &Scene, level: usize, seconds: u32) -> Value {
     json!({"level": level, "seconds": seconds,
@@ -59,7 +95,11 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         ]
     }),
     ("sms/received.txt", |s| {
-        vec![json!({"service": s.service.patient_name})]
+        vec![
+            json!({"service": s.service.patient_name, "by_email": false}),
+            // To someone enrolled with an email and no phone.
+            json!({"service": s.service.patient_name, "by_email": true}),
+        ]
     }),
     ("sms/received_unknown.txt", |s| {
         vec![json!({"trust": s.trust})]
@@ -82,11 +122,26 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("sms/no_attachments.txt", |_| vec![json!({})]),
     ("sms/resolved.txt", |s| {
         vec![
-            json!({"name": s.clinician.name, "role": s.clinician.role}),
-            json!({"name": s.clinician.name, "role": ""}),
+            json!({"name": s.clinician.name, "role": s.clinician.role, "by_email": false}),
+            json!({"name": s.clinician.name, "role": "", "by_email": false}),
+            json!({"name": s.clinician.name, "role": s.clinician.role, "by_email": true}),
         ]
     }),
     // To clinicians.
+    // Emails to staff who prefer email, and to patients and carers with no mobile.
+    ("email/notice_subject.txt", |s| {
+        vec![json!({"service": s.service.patient_name})]
+    }),
+    ("email/subject.txt", |s| {
+        vec![
+            json!({"code": 12, "who": "Margaret (via daughter Sian)", "service": s.service.name}),
+            json!({"code": 7, "who": "Unknown sender ending 0999", "service": "out-of-hours service"}),
+        ]
+    }),
+    ("email/page.txt", email_page),
+    ("email/page.html", email_page),
+    ("email/message.txt", email_message),
+    ("email/message.html", email_message),
     ("sms/page.txt", |s| {
         vec![
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
@@ -666,7 +721,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
         "code": "12", "service": s.service.name, "urgent": false, "patient": "Margaret Evans",
         "status": "Waiting for someone to accept", "text": MESSAGE, "party": "carer (daughter)",
         "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
-        "phone": "+447700900802", "opened": "Fri 27 Nov 19:05", "can_act": true,
+        "phone": "+447700900802", "email": null, "opened": "Fri 27 Nov 19:05", "can_act": true,
         "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
         "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
     });
@@ -692,6 +747,11 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
         s.clinician.name
     ));
     accepted["can_act"] = json!(false);
+    // A carer enrolled with an email and no phone.
+    let mut by_email = open.clone();
+    by_email["phone"] = Value::Null;
+    by_email["email"] = json!("sian.evans@example.org");
+    by_email["can_call"] = json!(false);
     let mut stranger = open.clone();
     stranger["patient"] = json!("Unknown sender");
     stranger["party"] = json!("unknown sender");
@@ -708,7 +768,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     voicemail["recording_url"] = json!(
         "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
     );
-    vec![open, accepted, stranger, voicemail, ongoing]
+    vec![open, accepted, by_email, stranger, voicemail, ongoing]
 }
 
 fn link(s: &Scene) -> String {

@@ -290,7 +290,7 @@ impl Operations {
             at: now,
             outbox: vec![NewOutbox {
                 concern: None,
-                to: phone,
+                to: phone.into(),
                 body,
                 purpose: Purpose::SignInCode,
                 staff: Some(person.id.clone()),

@@ -1,9 +1,10 @@
 //! Channels: how messages leave and arrive. Outbound senders sit behind
-//! [`SmsSender`]; inbound adapters (the Twilio webhooks) live in
+//! [`SmsSender`], [`CallPlacer`] and [`email::EmailSender`]; inbound adapters (the Twilio webhooks) live in
 //! [`crate::http`] and hand over to the store. The outbox's [`RetryPolicy`]
 //! and the SMS opt-out words ([`OptOutWord`]) live here too. Channels never
 //! decide routing.
 
+pub mod email;
 pub mod opt_out;
 pub mod retry;
 pub mod twilio;
@@ -42,11 +43,11 @@ pub enum SendOutcome {
     },
 }
 
-/// Whether a delivery report's status means the text did not reach the
-/// phone (Twilio's `undelivered` and `failed`); `queued`, `sent`,
-/// `delivered` and the rest do not.
+/// Whether a delivery report's status means the message did not arrive
+/// (Twilio's `undelivered` and `failed`, or an email's `bounced`);
+/// `queued`, `sent`, `delivered` and the rest do not.
 pub fn delivery_failed(status: &str) -> bool {
-    matches!(status, "undelivered" | "failed")
+    matches!(status, "undelivered" | "failed" | "bounced")
 }
 
 /// Whether a call page's status (Twilio's `CallStatus`, or `machine` when
@@ -159,6 +160,7 @@ mod tests {
     fn only_undelivered_and_failed_mean_the_text_did_not_arrive() {
         assert!(delivery_failed("undelivered"));
         assert!(delivery_failed("failed"));
+        assert!(delivery_failed("bounced"));
         for status in ["queued", "sending", "sent", "delivered", "read", "accepted"] {
             assert!(!delivery_failed(status), "{status}");
         }

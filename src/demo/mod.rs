@@ -183,10 +183,10 @@ impl Demo {
             let found =
                 crate::store::blocking(&ops.store, move |s| s.enrolments_for_phone(&phone, now))
                     .await?;
-            if let Some(enrolment) = found
-                .into_iter()
-                .find(|e| e.patient.phone.as_str() == phone_e164(seed.phone))
-            {
+            if let Some(enrolment) = found.into_iter().find(|e| {
+                e.patient.phone.as_ref().map(PhoneNumber::as_str)
+                    == Some(phone_e164(seed.phone).as_str())
+            }) {
                 self.enrolled().push(enrolment);
                 continue;
             }
@@ -268,18 +268,24 @@ impl Demo {
         let shown = |service: &str| only.is_none_or(|only| only == service);
         for e in self.enrolled().iter().filter(|e| shown(e.service.as_str())) {
             let service = service_name(rota, e.service.as_str());
-            phones.push(Phone {
-                number: e.patient.phone.as_str().to_owned(),
-                name: e.patient.name.clone(),
-                about: format!("Patient, {service}"),
-            });
+            // Someone enrolled with no phone has no phone to show.
+            if let Some(phone) = &e.patient.phone {
+                phones.push(Phone {
+                    number: phone.as_str().to_owned(),
+                    name: e.patient.name.clone(),
+                    about: format!("Patient, {service}"),
+                });
+            }
             for c in &e.carers {
+                let Some(phone) = &c.contact.phone else {
+                    continue;
+                };
                 let whose = match &c.relationship {
                     Some(r) => format!("{} of {}", capitalise(r), e.patient.first_name()),
                     None => format!("Carer of {}", e.patient.first_name()),
                 };
                 phones.push(Phone {
-                    number: c.contact.phone.as_str().to_owned(),
+                    number: phone.as_str().to_owned(),
                     name: c.contact.name.clone(),
                     about: format!("{whose}, {service}"),
                 });

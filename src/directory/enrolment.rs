@@ -22,7 +22,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{EmailAddress, Id, NumberKind, PhoneNumber, clean_line, clean_text};
+use super::{Address, EmailAddress, Id, NumberKind, PhoneNumber, clean_line, clean_text};
 use crate::clock::Instant;
 
 /// An enrolment's id.
@@ -61,13 +61,32 @@ impl std::str::FromStr for EnrolmentId {
 pub struct Contact {
     /// Their name as given.
     pub name: String,
-    /// Their phone, E.164.
-    pub phone: PhoneNumber,
-    /// Their email, if given.
+    /// Their phone, E.164; `None` for someone enrolled with an email and
+    /// no phone.
+    pub phone: Option<PhoneNumber>,
+    /// Their email, if given (required without a phone).
     pub email: Option<EmailAddress>,
 }
 
 impl Contact {
+    /// Where what they are told goes: their phone, or else their email (ADR 15).
+    pub fn address(&self) -> Option<Address> {
+        match (&self.phone, &self.email) {
+            (Some(phone), _) => Some(Address::Phone(phone.clone())),
+            (None, Some(email)) => Some(Address::Email(email.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether a message from `from` is theirs: their phone, or their
+    /// email (in any case).
+    pub fn is_reached_at(&self, from: &Address) -> bool {
+        match from {
+            Address::Phone(n) => self.phone.as_ref() == Some(n),
+            Address::Email(e) => self.email.as_ref().is_some_and(|m| m.same_mailbox(e)),
+        }
+    }
+
     /// The first word of their name, for short messages.
     pub fn first_name(&self) -> &str {
         self.name.split_whitespace().next().unwrap_or(&self.name)
@@ -191,7 +210,7 @@ impl Enrolment {
     pub fn addresses(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for (_, c) in self.people() {
-            out.push(c.phone.as_str().to_owned());
+            out.extend(c.phone.as_ref().map(|p| p.as_str().to_owned()));
             out.extend(c.email.as_ref().map(EmailAddress::index_key));
         }
         out.sort();
@@ -211,13 +230,20 @@ impl Enrolment {
     }
 
     /// What whoever sent the enrolment should know about fields that were
-    /// accepted: today, one note for each phone that will not be texted.
+    /// accepted: one note for each phone that will not be texted, and one
+    /// for each person with no phone (reached by email alone).
     pub fn notes(&self) -> Vec<FieldNote> {
         self.people()
-            .filter(|(_, c)| c.phone.kind() == NumberKind::Landline)
-            .map(|(path, _)| FieldNote {
-                field: format!("{path}.phone"),
-                message: "is a landline, so it will not be texted: this person gets no welcome text and no updates by text. It is kept for calls. To reach them by text, send a mobile number instead".to_owned(),
+            .filter_map(|(path, c)| {
+                let message = match c.phone.as_ref().map(PhoneNumber::kind) {
+                    Some(NumberKind::Landline) => "is a landline, so it will not be texted: this person gets no welcome text and no updates by text. It is kept for calls. To reach them by text, send a mobile number instead",
+                    None => "is not given, so this person is reached by email alone: they get no welcome message, are answered by email when they write (where the service sends email), and cannot be rung back. Send their mobile number if they have one",
+                    Some(_) => return None,
+                };
+                Some(FieldNote {
+                    field: format!("{path}.phone"),
+                    message: message.to_owned(),
+                })
             })
             .collect()
     }
@@ -482,7 +508,7 @@ impl EnrolmentRequest {
         };
         if let (Some(p), true) = (&patient, !carers.is_empty()) {
             for (i, c) in carers.iter().enumerate() {
-                if c.contact.phone == p.phone {
+                if c.contact.phone.is_some() && c.contact.phone == p.phone {
                     err(
                         &format!("carers[{i}].phone"),
                         "is the patient's own number: give the carer's number".to_owned(),
@@ -560,14 +586,17 @@ fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) ->
         }
         Some(n) => Some(n.to_owned()),
     };
+    // Someone with no phone is reached by email (ADR 15): one of the two.
+    let no_email = p.email.as_deref().is_none_or(|e| e.trim().is_empty());
     let phone = match p.phone.as_deref() {
-        None => {
+        None | Some("") if no_email => {
             err(
                 &format!("{path}.phone"),
-                "required: a mobile number, like 07911 123456".to_owned(),
+                "required: a mobile number, like 07911 123456 (or, for someone with no phone, an email)".to_owned(),
             );
             None
         }
+        None | Some("") => Some(None),
         Some(text) => PhoneNumber::parse(text)
             .map_err(|e| e.to_string())
             .and_then(|n| match n.kind() {
@@ -575,7 +604,7 @@ fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) ->
                     "{:?} is {what}, not a person's own phone: give their mobile number, like 07911 123456, or a landline they answer",
                     text.trim()
                 )),
-                _ => Ok(n),
+                _ => Ok(Some(n)),
             })
             .map_err(|message| err(&format!("{path}.phone"), message))
             .ok(),
@@ -620,7 +649,7 @@ mod tests {
                 "context": "Ward 7, admitted with heart failure"}"#,
         )
         .unwrap();
-        assert_eq!(e.patient.phone.as_str(), "+447700900123");
+        assert_eq!(e.patient.phone.as_ref().unwrap().as_str(), "+447700900123");
         assert_eq!(e.carers[0].relationship.as_deref(), Some("daughter"));
         assert_eq!(e.kind, EnrolmentKind::Discharge);
         assert_eq!(

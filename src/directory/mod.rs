@@ -10,6 +10,7 @@
 //! free text (names, context, message bodies) goes through [`clean_text`]
 //! or [`clean_line`] where it enters.
 
+pub mod address;
 pub mod email;
 pub mod enrolment;
 pub mod id;
@@ -17,6 +18,7 @@ pub mod party;
 pub mod phone;
 pub mod text;
 
+pub use address::Address;
 pub use email::{EmailAddress, EmailAddressError};
 pub use enrolment::{
     Carer, Contact, Enrolment, EnrolmentId, EnrolmentKind, EnrolmentRequest, FieldError,
@@ -74,42 +76,62 @@ pub struct Staff {
 pub struct PageContact<'a> {
     /// Its place in [`Staff::contacts`].
     pub index: usize,
-    /// The number to text or ring.
-    pub number: &'a PhoneNumber,
-    /// Whether to ring rather than text.
-    pub call: bool,
+    /// How: a text, a call or an email, and to where.
+    pub method: &'a ContactMethod,
     /// How long after the page it is tried unless accepted; `None`: only
     /// when the one before it fails (the first: at once).
     pub after: Option<std::time::Duration>,
 }
 
+impl PageContact<'_> {
+    /// Whether it rings rather than writes.
+    pub fn call(&self) -> bool {
+        matches!(self.method, ContactMethod::Voice(_))
+    }
+
+    /// Where the page goes.
+    pub fn address(&self) -> Address {
+        match self.method {
+            ContactMethod::Sms(n) | ContactMethod::Voice(n) => Address::Phone(n.clone()),
+            ContactMethod::Email(e) => Address::Email(e.clone()),
+        }
+    }
+}
+
 impl Staff {
     /// The ways a page reaches them, in their order: each number that
-    /// takes texts or calls (email pages are not sent).
-    pub fn page_contacts(&self) -> Vec<PageContact<'_>> {
+    /// takes texts or calls, and, when `email` (a mail server is
+    /// configured), each email address.
+    pub fn page_contacts(&self, email: bool) -> Vec<PageContact<'_>> {
         self.contacts
             .iter()
             .enumerate()
-            .filter_map(|(index, c)| {
-                let (number, call) = match c {
-                    ContactMethod::Sms(n) => (n, false),
-                    ContactMethod::Voice(n) => (n, true),
-                    ContactMethod::Email(_) => return None,
-                };
-                Some(PageContact {
-                    index,
-                    number,
-                    call,
-                    after: self.after.get(index).copied().flatten(),
-                })
+            .filter(|(_, c)| email || !matches!(c, ContactMethod::Email(_)))
+            .map(|(index, method)| PageContact {
+                index,
+                method,
+                after: self.after.get(index).copied().flatten(),
             })
             .collect()
     }
 
     /// The way to page them after `failed` (by its place in `contacts`)
     /// did not reach them: the next in their order, whatever its delay.
-    pub fn page_contact_after(&self, failed: usize) -> Option<PageContact<'_>> {
-        self.page_contacts().into_iter().find(|c| c.index > failed)
+    pub fn page_contact_after(&self, failed: usize, email: bool) -> Option<PageContact<'_>> {
+        self.page_contacts(email)
+            .into_iter()
+            .find(|c| c.index > failed)
+    }
+
+    /// Where a message that is not a page goes (a forward, a reminder,
+    /// "you have it"): their first way of being reached that is written,
+    /// a text or, when `email` (a mail server is configured), an email.
+    pub fn message_address(&self, email: bool) -> Option<Address> {
+        self.contacts.iter().find_map(|c| match c {
+            ContactMethod::Sms(n) => Some(Address::Phone(n.clone())),
+            ContactMethod::Email(e) if email => Some(Address::Email(e.clone())),
+            _ => None,
+        })
     }
 
     /// Their numbers that take SMS, most preferred first, each once: the

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Enrolment, PhoneNumber};
+use super::{Address, Enrolment};
 
 /// Who raised a concern, relative to the enrolment their number matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,16 +28,16 @@ pub enum Party {
 impl Party {
     /// Who `from` is to `enrolment` (the active enrolment their number
     /// matched, if any): its patient, one of its carers, or unknown.
-    pub fn of(enrolment: Option<&Enrolment>, from: &PhoneNumber) -> Self {
+    pub fn of(enrolment: Option<&Enrolment>, from: &Address) -> Self {
         let Some(e) = enrolment else {
             return Party::Unknown;
         };
-        if e.patient.phone == *from {
+        if e.patient.is_reached_at(from) {
             return Party::Patient;
         }
         e.carers
             .iter()
-            .find(|c| c.contact.phone == *from)
+            .find(|c| c.contact.is_reached_at(from))
             .map_or(Party::Unknown, |c| Party::Carer {
                 name: c.contact.name.clone(),
                 relationship: c.relationship.clone(),
@@ -63,17 +63,17 @@ impl Party {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::{Carer, Contact, EnrolmentId, Id};
+    use crate::directory::{Carer, Contact, EmailAddress, EnrolmentId, Id, PhoneNumber};
 
-    fn phone(n: &str) -> PhoneNumber {
-        PhoneNumber::parse(n).unwrap()
+    fn phone(n: &str) -> Address {
+        PhoneNumber::parse(n).unwrap().into()
     }
 
     fn margaret() -> Enrolment {
         let at = "2026-11-27T17:30:00Z".parse().unwrap();
         let contact = |name: &str, n: &str| Contact {
             name: name.to_owned(),
-            phone: phone(n),
+            phone: Some(PhoneNumber::parse(n).unwrap()),
             email: None,
         };
         Enrolment {
@@ -132,5 +132,16 @@ mod tests {
             Party::Unknown
         );
         assert_eq!(Party::Unknown.label(), "unknown sender");
+    }
+
+    #[test]
+    fn a_carer_enrolled_with_an_email_and_no_phone_is_known_by_her_address() {
+        let mut e = margaret();
+        e.carers[0].contact.phone = None;
+        e.carers[0].contact.email = Some(EmailAddress::parse("sian@example.org").unwrap());
+        let from = Address::from(EmailAddress::parse("Sian@Example.org").unwrap());
+        assert_eq!(Party::of(Some(&e), &from).label(), "carer (daughter)");
+        let address = Address::from(EmailAddress::parse("sian@example.org").unwrap());
+        assert_eq!(e.carers[0].contact.address(), Some(address));
     }
 }

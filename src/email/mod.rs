@@ -43,6 +43,10 @@ pub struct Mail {
     pub text: String,
     /// Its attachments.
     pub attachments: Vec<Attachment>,
+    /// For a delivery status notification (a bounce, RFC 3464): what
+    /// became of the message it reports on, the worst of its recipients'
+    /// `Action` fields (`failed`, else `delayed`, else the first given).
+    pub delivery: Option<String>,
 }
 
 /// Why a message was refused.
@@ -94,13 +98,45 @@ pub fn read(bytes: &[u8]) -> Result<Mail, MailError> {
             size: part.contents().len(),
         })
         .collect();
+    let delivery = message
+        .content_type()
+        .is_some_and(|t| {
+            t.ctype().eq_ignore_ascii_case("multipart")
+                && t.subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        })
+        .then(|| delivery_action(bytes))
+        .flatten();
     Ok(Mail {
         key,
         from,
         subject,
         text,
         attachments,
+        delivery,
     })
+}
+
+/// The worst `Action:` of a delivery report's recipients (RFC 3464
+/// §2.3.3): `failed`, else `delayed`, else the first (`delivered`,
+/// `relayed`, `expanded`).
+fn delivery_action(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let actions: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("action")
+                .then(|| value.trim().to_ascii_lowercase())
+        })
+        .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphabetic()))
+        .collect();
+    ["failed", "delayed"]
+        .iter()
+        .find(|worst| actions.iter().any(|a| a == *worst))
+        .map(|a| (*a).to_owned())
+        .or_else(|| actions.into_iter().next())
 }
 
 /// What of a message is paged: its own words, without the message it
@@ -205,6 +241,29 @@ mod tests {
         assert_eq!(page_token(&[], &subject), Some(token));
         assert_eq!(page_token(&["page+short@x.org".into()], "A12"), None);
         assert_eq!(subject_words("RE: Fwd: A12 on my way"), "A12 on my way");
+    }
+
+    #[test]
+    fn a_delivery_report_says_what_became_of_the_message() {
+        let report = |actions: &[&str]| {
+            let fields: String = actions
+                .iter()
+                .map(|a| format!("Final-Recipient: rfc822; x@nhs.example\r\nAction: {a}\r\nStatus: 5.1.1\r\n\r\n"))
+                .collect();
+            format!(
+                "From: MAILER-DAEMON@relay.example\r\nTo: bounce+7.ab@nightingale.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.example\r\n\r\n{fields}--b--\r\n"
+            )
+        };
+        let read_action = |actions: &[&str]| read(report(actions).as_bytes()).unwrap().delivery;
+        assert_eq!(read_action(&["failed"]).as_deref(), Some("failed"));
+        assert_eq!(read_action(&["delayed"]).as_deref(), Some("delayed"));
+        assert_eq!(
+            read_action(&["delivered", "failed"]).as_deref(),
+            Some("failed")
+        );
+        assert_eq!(read_action(&["relayed"]).as_deref(), Some("relayed"));
+        let plain = read(b"From: a@example.org\r\nSubject: x\r\n\r\nAction: failed\r\n").unwrap();
+        assert_eq!(plain.delivery, None, "only a report is read as one");
     }
 
     #[test]

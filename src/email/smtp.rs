@@ -332,6 +332,7 @@ async fn store(ops: &Operations, bytes: &[u8], recipients: &[String], peer: Sock
             subject: mail.subject,
             text: mail.text,
             attachments: mail.attachments,
+            delivery: mail.delivery,
         },
         received_at: ops.clock.now(),
     };

@@ -10,7 +10,7 @@
 use crate::clock::Instant;
 use crate::concern::CallOutcome;
 use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
-use crate::directory::{Enrolment, Id};
+use crate::directory::{ContactMethod, Enrolment, Id};
 use crate::escalation::Status;
 use crate::escalation::reply::CODE_QUARANTINE;
 use crate::escalation::{self, ChainSnapshot, Effect, Event};
@@ -126,12 +126,17 @@ pub(super) async fn page_failed(
         return Ok(());
     };
     let call = item.message.purpose == Purpose::CallPage;
+    let email = parts.email.is_some();
     let failed = staff
-        .page_contacts()
+        .page_contacts(email)
         .into_iter()
-        .find(|c| c.call == call && *c.number == item.message.to);
-    if let Some(next) = failed.and_then(|f| staff.page_contact_after(f.index)) {
-        let how = if next.call { "calling" } else { "texting" };
+        .find(|c| c.call() == call && c.address() == item.message.to);
+    if let Some(next) = failed.and_then(|f| staff.page_contact_after(f.index, email)) {
+        let how = match next.method {
+            ContactMethod::Voice(_) => "calling",
+            ContactMethod::Sms(_) => "texting",
+            ContactMethod::Email(_) => "emailing",
+        };
         let note = TimelineEvent::Note {
             text: format!(
                 "page to {} did not reach them; {how} {}",
@@ -205,7 +210,7 @@ pub(super) async fn contacts_due(
             continue;
         };
         let Some(contact) = person
-            .page_contacts()
+            .page_contacts(parts.email.is_some())
             .into_iter()
             .find(|c| c.index == d.index)
         else {

@@ -115,7 +115,7 @@ async fn concluded(
         let from = from.clone();
         store::blocking(&parts.store, move |s| {
             Ok((
-                s.open_concern_from(&from)?,
+                s.open_concern_from(&from.clone().into())?,
                 s.enrolments_for_phone(&from, now)?.into_iter().next(),
             ))
         })
@@ -175,8 +175,8 @@ async fn concluded(
         id: ConcernId::new(),
         enrolment: enrolment.as_ref().map(|e| e.id),
         service: enrolment.as_ref().map(|e| e.service.clone()),
-        party: Party::of(enrolment.as_ref(), &from),
-        sender: from,
+        party: Party::of(enrolment.as_ref(), &from.clone().into()),
+        sender: from.into(),
         opened_at: now,
         text: String::new(),
         escalation: Escalation::new(false),
@@ -224,7 +224,7 @@ async fn transcribed(
     let Some(from) = caller(parts, call, from).await? else {
         return Ok(());
     };
-    let open = store::blocking(&parts.store, move |s| s.open_concern_from(&from)).await?;
+    let open = store::blocking(&parts.store, move |s| s.open_concern_from(&from.into())).await?;
     let Some(mut concern) = open.filter(|c| {
         matches!(
             c.call(call).map(|r| &r.outcome),
@@ -294,10 +294,10 @@ pub(super) async fn call_back(
         Status::Resolved { .. } => false,
     };
     let number = person
-        .page_contacts()
+        .page_contacts(false)
         .into_iter()
-        .find(|c| c.call)
-        .map(|c| c.number.clone());
+        .find(|c| c.call())
+        .map(|c| c.address());
     let note = match (theirs, number) {
         (true, Some(to)) => {
             change.outbox.push(crate::store::NewOutbox {

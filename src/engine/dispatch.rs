@@ -35,10 +35,12 @@ use chrono::TimeDelta;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::channels::email::{EmailBody, EmailSender, NoMailServer, OutgoingEmail};
 use crate::channels::twilio::client::OPTED_OUT;
 use crate::channels::{CallPlacer, Lookup, RecordingCaller, RetryPolicy, SendOutcome, SmsSender};
 use crate::clock::Instant;
 use crate::concern::TimelineEvent;
+use crate::directory::Address;
 use crate::directory::NumberKind;
 use crate::escalation;
 use crate::store::{
@@ -65,6 +67,7 @@ pub(super) struct Dispatcher {
 struct Sending {
     sender: Arc<dyn SmsSender>,
     caller: Arc<dyn CallPlacer>,
+    email: Arc<dyn EmailSender>,
     retry: RetryPolicy,
 }
 
@@ -107,6 +110,7 @@ impl Dispatcher {
             sending: Arc::new(Sending {
                 sender,
                 caller: Arc::new(RecordingCaller::default()),
+                email: Arc::new(NoMailServer),
                 retry,
             }),
             permits: Arc::new(Semaphore::new(at_once.max(1))),
@@ -127,6 +131,18 @@ impl Dispatcher {
         self.sending = Arc::new(Sending {
             sender: Arc::clone(&self.sending.sender),
             caller,
+            email: Arc::clone(&self.sending.email),
+            retry: self.sending.retry,
+        });
+        self
+    }
+
+    /// Send email through `email` (before the engine runs).
+    pub(super) fn with_email(mut self, email: Arc<dyn EmailSender>) -> Self {
+        self.sending = Arc::new(Sending {
+            sender: Arc::clone(&self.sending.sender),
+            caller: Arc::clone(&self.sending.caller),
+            email,
             retry: self.sending.retry,
         });
         self
@@ -341,13 +357,22 @@ impl Sending {
         if item.message.purpose == Purpose::DeleteRecording {
             return Some(self.caller.delete_recording(&item.message.body).await);
         }
+        if let Address::Email(to) = &item.message.to {
+            // No mail server can be asked whether it took a message: one
+            // sent again keeps its Message-ID, and mail clients show it once.
+            return Some(match email(parts, item, to.as_str(), now) {
+                Ok(mail) => self.email.send(&mail).await,
+                Err(reason) => SendOutcome::Permanent { code: None, reason },
+            });
+        }
         let call = matches!(item.message.purpose, Purpose::CallPage | Purpose::CallBack);
         if !call && let Some(refused) = not_to_be_texted(parts, item).await {
             return Some(refused);
         }
         if item.in_flight || item.attempts > 0 {
             let since = item.due_at.min(now) - TimeDelta::days(1);
-            let to = item.message.to.as_str();
+            let to = item.message.to.key();
+            let to = to.as_str();
             let found = if call {
                 self.caller.find(to, item.queued_at).await
             } else {
@@ -367,7 +392,8 @@ impl Sending {
                 }
             }
         }
-        let to = item.message.to.as_str();
+        let to = item.message.to.key();
+        let to = to.as_str();
         Some(if call {
             self.caller.place(to, &item.message.body).await
         } else {
@@ -456,8 +482,10 @@ impl Sending {
                 (self.retry.records(attempts).then_some(reason), true)
             }
             SendOutcome::Permanent { code, reason } => {
-                if code == Some(OPTED_OUT) {
-                    change.opt_out = Some((item.message.to.clone(), true));
+                if code == Some(OPTED_OUT)
+                    && let Some(phone) = item.message.to.phone()
+                {
+                    change.opt_out = Some((phone.clone(), true));
                 }
                 tracing::warn!(outbox = item.id, purpose = %purpose, reason = %reason, "refused for good; not retried");
                 change
@@ -507,8 +535,9 @@ async fn unwanted(
 /// Why this number must not be texted (a refusal for good), that the
 /// store could not say (a retry), or `None`: it may be texted.
 async fn not_to_be_texted(parts: &Parts, item: &OutboxItem) -> Option<SendOutcome> {
-    if !item.message.to.can_text() {
-        let kind = match item.message.to.kind() {
+    let to = item.message.to.phone()?;
+    if !to.can_text() {
+        let kind = match to.kind() {
             NumberKind::Landline => "landline",
             _ => "non-personal",
         };
@@ -521,7 +550,7 @@ async fn not_to_be_texted(parts: &Parts, item: &OutboxItem) -> Option<SendOutcom
     if !matches!(item.message.purpose, Purpose::Welcome | Purpose::Notice) {
         return None;
     }
-    let to = item.message.to.clone();
+    let to = to.clone();
     match store::blocking(&parts.store, move |s| s.is_opted_out(&to)).await {
         Ok(false) => None,
         Ok(true) => Some(SendOutcome::Permanent {
@@ -534,6 +563,36 @@ async fn not_to_be_texted(parts: &Parts, item: &OutboxItem) -> Option<SendOutcom
             retry_after: None,
         }),
     }
+}
+
+/// The email an outbox item to `to` is: what it says, rendered into its
+/// body, and what only sending knows (its signed `Message-ID`, its
+/// concern's thread, the envelope sender bounces come back to).
+fn email(
+    parts: &Parts,
+    item: &OutboxItem,
+    to: &str,
+    now: Instant,
+) -> Result<OutgoingEmail, String> {
+    let identity = parts
+        .email
+        .as_ref()
+        .ok_or("not sent: no mail server is configured (NIGHTINGALE_SMTP_URL)")?;
+    let body = EmailBody::from_body(&item.message.body)
+        .ok_or("not sent: the stored email could not be read")?;
+    let tag = parts.links.outbox_tag(item.id);
+    Ok(OutgoingEmail {
+        envelope_from: identity.envelope_from(item.id, &tag),
+        from: identity.from.clone(),
+        to: to.to_owned(),
+        message_id: identity.message_id(item.id, &tag),
+        thread: item
+            .message
+            .concern
+            .map(|c| identity.thread_root(&c.to_string())),
+        date: now,
+        body,
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 use crate::channels::{OptOutWord, call_failed, delivery_failed};
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
-use crate::directory::{PhoneNumber, Staff, clean_text};
+use crate::directory::{Address, PhoneNumber, Staff, clean_text};
 use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction, PageKey};
 use crate::escalation::{Escalation, Event};
 use crate::store::{self, Change, Claimed, Inbound, InboundKind, Page, Purpose};
@@ -122,7 +122,7 @@ async fn take_in(
                 Some(staff) => staff_reply(parts, staff, &body, now, &mut change).await?,
                 None => {
                     let via = Via::Sms { pictures: media };
-                    sender_message(parts, from, body, via, now, &mut change).await?
+                    sender_message(parts, from.into(), body, via, now, &mut change).await?
                 }
             }
         }
@@ -181,7 +181,19 @@ async fn take_in(
             subject,
             text,
             attachments,
+            delivery,
         } => {
+            if let Some(bounce) = email::bounce(parts, &to) {
+                // A report that the message is late, or that it did
+                // arrive, is noted; only a failure fails over.
+                let status = delivery
+                    .as_deref()
+                    .filter(|a| ["delayed", "delivered", "relayed", "expanded"].contains(a))
+                    .unwrap_or("bounced");
+                return delivery_report(parts, &bounce, status, None, now, &mut change)
+                    .await
+                    .map(|()| change);
+            }
             let mail = email::Received {
                 to,
                 subject,
@@ -196,11 +208,12 @@ async fn take_in(
 
 /// A text from a patient, a carer or a stranger: an opt-out word, words
 /// for the concern they have open, or a new concern. An email from a
-/// patient or carer comes here as if a text from their phone, but its
+/// patient or carer comes here as if a text from their phone (or, for
+/// someone enrolled with no phone, from their address: ADR 15), but its
 /// words never opt that phone in or out: only a text from it can.
 async fn sender_message(
     parts: &Parts,
-    from: PhoneNumber,
+    from: Address,
     body: String,
     via: Via,
     now: Instant,
@@ -224,10 +237,17 @@ async fn sender_message(
         let from = from.clone();
         let starting = word == Some(OptOutWord::Start);
         store::blocking(&parts.store, move |s| {
+            let enrolments = match &from {
+                Address::Phone(phone) => s.enrolments_for_phone(phone, now)?,
+                Address::Email(email) => s.enrolments_for_email(email, now)?,
+            };
             Ok((
                 s.open_concern_from(&from)?,
-                starting && s.is_opted_out(&from)?,
-                s.enrolments_for_phone(&from, now)?.into_iter().next(),
+                match from.phone() {
+                    Some(phone) => starting && s.is_opted_out(phone)?,
+                    None => false,
+                },
+                enrolments.into_iter().next(),
             ))
         })
         .await?
@@ -240,8 +260,8 @@ async fn sender_message(
         _ => None,
     };
     let party = Party::of(enrolment.as_ref(), &from);
-    if let Some(opted_out) = opted_out {
-        change.opt_out = Some((from.clone(), opted_out));
+    if let (Some(opted_out), Some(phone)) = (opted_out, from.phone()) {
+        change.opt_out = Some((phone.clone(), opted_out));
     }
     if let Some(mut concern) = open {
         let (text, enrolment) = match opted_out {

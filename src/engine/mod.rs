@@ -110,6 +110,9 @@ struct Parts {
     /// How long after a concern is resolved the recordings of its messages
     /// are kept at the provider; `None`: for ever.
     keep_recordings: Option<TimeDelta>,
+    /// Who our emails come from and where replies come back to, when a
+    /// mail server is configured; `None`: nobody is paged by email.
+    email: Option<crate::channels::email::EmailIdentity>,
     /// Held while a step reads a concern, works out what follows and writes
     /// it (and allocates page codes): one at a time, so none is lost.
     steps: tokio::sync::Mutex<()>,
@@ -193,6 +196,7 @@ impl Engine {
                 red_flags,
                 policy,
                 keep_recordings: None,
+                email: None,
                 steps: tokio::sync::Mutex::new(()),
             }),
             dispatch: Dispatcher::new(sender, RetryPolicy::default(), SENDS_AT_ONCE),
@@ -205,6 +209,21 @@ impl Engine {
     /// Place call pages through `caller` (by default they are only recorded).
     pub fn with_caller(mut self, caller: Arc<dyn crate::channels::CallPlacer>) -> Self {
         self.dispatch = self.dispatch.with_caller(caller);
+        self
+    }
+
+    /// Send email through `sender`, from `identity`: pages then go to
+    /// those whose contact methods include email, and patients and carers
+    /// with no mobile are written to (ADR 15).
+    pub fn with_email(
+        mut self,
+        identity: crate::channels::email::EmailIdentity,
+        sender: Arc<dyn crate::channels::email::EmailSender>,
+    ) -> Self {
+        if let Some(parts) = Arc::get_mut(&mut self.parts) {
+            parts.email = Some(identity);
+        }
+        self.dispatch = self.dispatch.with_email(sender);
         self
     }
 
@@ -487,6 +506,7 @@ impl Parts {
             rota: self.rota.current(),
             templates: &self.templates,
             links: &self.links,
+            email: self.email.as_ref(),
         }
     }
 

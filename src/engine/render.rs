@@ -18,9 +18,10 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::calendar::LONDON;
+use crate::channels::email::{EmailBody, EmailIdentity};
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
-use crate::directory::{Enrolment, Id, PageContact, PhoneNumber, Staff};
+use crate::directory::{Address, ContactMethod, Enrolment, Id, PageContact, PhoneNumber, Staff};
 use crate::escalation::{DueContact, Effect, SenderNotice, StaffNotice, StaffRef, Status};
 use crate::links::LinkSigner;
 use crate::rota::Rota;
@@ -99,6 +100,9 @@ pub(super) struct Renderer<'a> {
     pub(super) templates: &'a Templates,
     /// Signs the link a page carries.
     pub(super) links: &'a LinkSigner,
+    /// Who emails come from, when a mail server is configured: then
+    /// pages go by email to those who asked for it.
+    pub(super) email: Option<&'a EmailIdentity>,
 }
 
 impl Renderer<'_> {
@@ -136,11 +140,12 @@ impl Renderer<'_> {
                 }
                 Effect::TellSender(notice) => self.tell_sender(&about, notice, change)?,
                 Effect::TellStaff { staff, notice } => {
-                    let body = self.staff_notice(&about, read.code(&staff)?, notice)?;
+                    let code = read.code(&staff)?;
+                    let body = self.staff_notice(&about, code, notice)?;
                     if let Some(person) = self.rota.person(staff.id.as_str()) {
                         change
                             .outbox
-                            .extend(staff_text(person, Some(concern.id), body));
+                            .extend(self.staff_message(&about, person, code, body)?);
                     }
                 }
                 Effect::ArmAckDeadline { at, seq } => {
@@ -206,14 +211,17 @@ impl Renderer<'_> {
                 .render("sms/red_flag.txt", minijinja::context! { phrase })?,
             None if enrolled => self.templates.render(
                 "sms/received.txt",
-                minijinja::context! { service => self.patient_facing_service(concern) },
+                minijinja::context! {
+                    service => self.patient_facing_service(concern),
+                    by_email => concern.sender.email().is_some(),
+                },
             )?,
             None => self.templates.render(
                 "sms/received_unknown.txt",
                 minijinja::context! { trust => self.rota.trust_name },
             )?,
         };
-        Ok(sender_text(concern, body))
+        self.to_sender(concern, body)
     }
 
     /// Tell a sender that what came with their words (pictures with a
@@ -225,7 +233,7 @@ impl Renderer<'_> {
         template: &str,
     ) -> anyhow::Result<NewOutbox> {
         let body = self.templates.render(template, minijinja::context! {})?;
-        Ok(sender_text(concern, body))
+        self.to_sender(concern, body)
     }
 
     /// The help text for a clinician whose reply was not understood, listing
@@ -277,7 +285,7 @@ impl Renderer<'_> {
                 event: paged,
             },
         ));
-        let contacts = person.page_contacts();
+        let contacts = person.page_contacts(self.email.is_some());
         let Some(first) = contacts.first() else {
             let note = TimelineEvent::Note {
                 text: format!("{} has no phone for pages", staff.name),
@@ -329,38 +337,50 @@ impl Renderer<'_> {
         step: u64,
         now: Instant,
     ) -> anyhow::Result<NewOutbox> {
-        let (body, purpose) = if contact.call {
-            (
-                self.links.call_page_url(concern.id, &person.id, step),
-                Purpose::CallPage,
-            )
-        } else {
-            let discharged = enrolment
-                .and_then(|e| e.discharged_at)
-                .map(|discharged_at| {
-                    discharged_at
-                        .with_timezone(&LONDON)
-                        .format("%-d %b")
-                        .to_string()
-                });
-            let body = self.templates.render(
-                "sms/page.txt",
+        let discharged = enrolment.and_then(|e| e.discharged_at).map(|discharged_at| {
+            discharged_at
+                .with_timezone(&LONDON)
+                .format("%-d %b")
+                .to_string()
+        });
+        let page = |template: &str, text: String| {
+            self.templates.render(
+                template,
                 minijinja::context! {
                     urgent => concern.escalation.urgent,
                     who => who(concern, enrolment),
                     service => self.staff_facing_service(concern),
                     discharged,
-                    text => quote(&concern.text),
+                    text,
                     call => concern.opened_by_call(),
                     link => self.links.link(concern.id, &person.id, now),
                     code,
+                    replies => self.email.is_some_and(|e| e.domain.is_some()),
                 },
-            )?;
-            (body, Purpose::Page)
+            )
+        };
+        let (body, purpose) = match contact.method {
+            ContactMethod::Voice(_) => (
+                self.links.call_page_url(concern.id, &person.id, step),
+                Purpose::CallPage,
+            ),
+            ContactMethod::Sms(_) => (page("sms/page.txt", quote(&concern.text))?, Purpose::Page),
+            // An email has room for the sender's words whole (as paged:
+            // their own, without what they quoted).
+            ContactMethod::Email(_) => {
+                let text = concern.text.clone();
+                let email = EmailBody {
+                    subject: self.staff_subject(concern, enrolment, code)?,
+                    text: page("email/page.txt", text.clone())?,
+                    html: page("email/page.html", text)?,
+                    reply_to: self.page_reply_to(concern.id, &person.id),
+                };
+                (email.to_body(), Purpose::Page)
+            }
         };
         Ok(NewOutbox {
             concern: Some(concern.id),
-            to: contact.number.clone(),
+            to: contact.address(),
             body,
             purpose,
             staff: Some(person.id.clone()),
@@ -451,8 +471,78 @@ impl Renderer<'_> {
         ));
         change
             .outbox
-            .extend(staff_text(person, Some(concern.id), body));
+            .extend(self.staff_message(about, person, code, body)?);
         Ok(())
+    }
+
+    /// A message to a member of staff about a concern (not a page): a text
+    /// to their first number, or, when they prefer email and a mail server
+    /// is configured, an email in the concern's thread, whose reply
+    /// address takes their reply codes as the page's does.
+    fn staff_message(
+        &self,
+        about: &About<'_>,
+        person: &Staff,
+        code: u16,
+        text: String,
+    ) -> anyhow::Result<Option<NewOutbox>> {
+        let concern = about.concern;
+        let to = match person.message_address(self.email.is_some()) {
+            Some(Address::Email(to)) => to,
+            _ => return Ok(staff_text(person, Some(concern.id), text)),
+        };
+        let email = EmailBody {
+            subject: self.staff_subject(concern, about.enrolment, code)?,
+            reply_to: self.page_reply_to(concern.id, &person.id),
+            ..self.email_message(&text)?
+        };
+        Ok(Some(NewOutbox {
+            concern: Some(concern.id),
+            to: Address::Email(to),
+            body: email.to_body(),
+            purpose: Purpose::StaffNotice,
+            staff: Some(person.id.clone()),
+            recipient: person.name.clone(),
+            step: None,
+        }))
+    }
+
+    /// The subject of every email to a member of staff about a concern:
+    /// one subject, so their mail client keeps it one conversation.
+    fn staff_subject(
+        &self,
+        concern: &Concern,
+        enrolment: Option<&Enrolment>,
+        code: u16,
+    ) -> anyhow::Result<String> {
+        let subject = self.templates.render(
+            "email/subject.txt",
+            minijinja::context! {
+                code,
+                who => who(concern, enrolment),
+                service => self.staff_facing_service(concern),
+            },
+        )?;
+        Ok(subject.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    /// A message worded as its text is, as an email's two parts (its
+    /// subject left empty for the caller).
+    fn email_message(&self, text: &str) -> anyhow::Result<EmailBody> {
+        let context = minijinja::context! { text, trust => self.rota.trust_name };
+        Ok(EmailBody {
+            subject: String::new(),
+            text: self.templates.render("email/message.txt", &context)?,
+            html: self.templates.render("email/message.html", &context)?,
+            reply_to: None,
+        })
+    }
+
+    /// Where a reply to `staff`'s email about `concern` goes: the page's
+    /// address, which carries its token, when our listener takes replies.
+    fn page_reply_to(&self, concern: ConcernId, staff: &Id) -> Option<String> {
+        self.email?
+            .page_reply_to(&self.links.page_token(concern, staff))
     }
 
     /// Tell the sender, and the patient too when a carer wrote.
@@ -463,30 +553,79 @@ impl Renderer<'_> {
         change: &mut Change,
     ) -> anyhow::Result<()> {
         let (concern, enrolment) = (about.concern, about.enrolment);
-        let body = match notice {
-            SenderNotice::AcceptedBy { name, role } => self
-                .templates
-                .render("sms/accepted.txt", minijinja::context! { name, role })?,
-            SenderNotice::Call111 => self
-                .templates
-                .render("sms/call_111.txt", minijinja::context! {})?,
-            SenderNotice::Resolved { name, role } => self
-                .templates
-                .render("sms/resolved.txt", minijinja::context! { name, role })?,
+        // Worded for how it goes: "text this number" or "write to us".
+        let body = |to: &Address| {
+            let by_email = to.email().is_some();
+            match &notice {
+                SenderNotice::AcceptedBy { name, role } => self
+                    .templates
+                    .render("sms/accepted.txt", minijinja::context! { name, role }),
+                SenderNotice::Call111 => self
+                    .templates
+                    .render("sms/call_111.txt", minijinja::context! {}),
+                SenderNotice::Resolved { name, role } => self.templates.render(
+                    "sms/resolved.txt",
+                    minijinja::context! { name, role, by_email },
+                ),
+            }
         };
         // A caller from a landline is told on the phone, not by a text it cannot read.
-        let texts_sender = concern.opened_by_call().is_none() || concern.sender.can_text();
-        if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment) {
-            if texts_sender {
-                change.outbox.push(sender_text(concern, body.clone()));
-            }
+        let texts_sender = concern.opened_by_call().is_none()
+            || concern.sender.phone().is_none_or(PhoneNumber::can_text);
+        if texts_sender {
+            let text = body(&concern.sender)?;
+            change.outbox.push(self.to_sender(concern, text)?);
+        }
+        if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment)
+            && let Some(patient) = e.patient.address()
+        {
+            let text = body(&patient)?;
             change
                 .outbox
-                .push(notice_to(concern.id, &e.patient.phone, body, "patient"));
-        } else if texts_sender {
-            change.outbox.push(sender_text(concern, body));
+                .push(self.notice(concern, patient, text, "patient")?);
         }
         Ok(())
+    }
+
+    /// A message to whoever opened the concern.
+    fn to_sender(&self, concern: &Concern, text: String) -> anyhow::Result<NewOutbox> {
+        let label = concern.party.label();
+        self.notice(concern, concern.sender.clone(), text, &label)
+    }
+
+    /// A message to a patient or carer about their concern: a text, or,
+    /// for someone enrolled with no phone, an email in the concern's
+    /// thread, one subject for all of them (ADR 15).
+    fn notice(
+        &self,
+        concern: &Concern,
+        to: Address,
+        text: String,
+        recipient: &str,
+    ) -> anyhow::Result<NewOutbox> {
+        let body = match &to {
+            Address::Phone(_) => text,
+            Address::Email(_) => {
+                let subject = self.templates.render(
+                    "email/notice_subject.txt",
+                    minijinja::context! { service => self.patient_facing_service(concern) },
+                )?;
+                EmailBody {
+                    subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+                    ..self.email_message(&text)?
+                }
+                .to_body()
+            }
+        };
+        Ok(NewOutbox {
+            concern: Some(concern.id),
+            to,
+            body,
+            purpose: Purpose::Notice,
+            staff: None,
+            recipient: recipient.to_owned(),
+            step: None,
+        })
     }
 
     fn staff_notice(
@@ -567,30 +706,13 @@ pub(super) fn staff_text(
     let to = staff.sms_numbers().first().copied()?.clone();
     Some(NewOutbox {
         concern,
-        to,
+        to: to.into(),
         body,
         purpose: Purpose::StaffNotice,
         staff: Some(staff.id.clone()),
         recipient: staff.name.clone(),
         step: None,
     })
-}
-
-/// A text to whoever opened the concern.
-fn sender_text(concern: &Concern, body: String) -> NewOutbox {
-    notice_to(concern.id, &concern.sender, body, &concern.party.label())
-}
-
-fn notice_to(concern: ConcernId, to: &PhoneNumber, body: String, recipient: &str) -> NewOutbox {
-    NewOutbox {
-        concern: Some(concern),
-        to: to.clone(),
-        body,
-        purpose: Purpose::Notice,
-        staff: None,
-        recipient: recipient.to_owned(),
-        step: None,
-    }
 }
 
 fn timer(concern: ConcernId, kind: TimerKind, due_at: Instant, seq: u64) -> Timer {

@@ -233,10 +233,12 @@ pub(crate) async fn concern_view(
         party => concern.party.label(),
         discharged => enrolment.as_ref().and_then(|e| e.discharged_at).map(local),
         context => enrolment.as_ref().and_then(|e| e.context.clone()),
-        phone => concern.sender.as_str(),
+        phone => concern.sender.phone().map(|p| p.as_str().to_owned()),
+        email => concern.sender.email().map(|e| e.as_str().to_owned()),
         opened => local(concern.opened_at),
         can_act => concern.escalation.is_open(),
-        can_call => match &concern.escalation.status {
+        // Someone enrolled with no phone cannot be rung back.
+        can_call => concern.sender.phone().is_some() && match &concern.escalation.status {
             Status::Open => true,
             Status::Accepted { by, .. } => &by.id == staff,
             Status::Resolved { .. } => false,

@@ -283,7 +283,7 @@ async fn answer(State(state): State<AppState>, form: Signed) -> Response {
                 .ops
                 .enrolment_for_phone(p)
                 .await
-                .map(|e| e.map(|e| (Party::of(Some(&e), p), e))),
+                .map(|e| e.map(|e| (Party::of(Some(&e), &p.clone().into()), e))),
             None => Ok(None),
         }
     };
@@ -674,7 +674,7 @@ async fn ring_sender(
         "twiml/call_back.xml",
         minijinja::context! {
             who => crate::templates::who(&concern, enrolment.as_ref()),
-            number => allowed.then(|| concern.sender.as_str().to_owned()),
+            number => concern.sender.phone().filter(|_| allowed).map(|p| p.as_str().to_owned()),
             our_number,
             taken_by,
         },

@@ -21,7 +21,7 @@ fn opened(at: &str) -> (Concern, Vec<TimelineEntry>) {
         id: ConcernId::new(),
         enrolment: None,
         service: Some(ward()),
-        sender: PhoneNumber::parse("+447700900123").unwrap(),
+        sender: PhoneNumber::parse("+447700900123").unwrap().into(),
         party: Party::Patient,
         opened_at: t(at),
         text: "My dressing is leaking".into(),

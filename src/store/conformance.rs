@@ -36,7 +36,7 @@ fn concern(sender: &str) -> Concern {
         id: ConcernId::new(),
         enrolment: None,
         service: Some(Id::parse("cardiology-ward-7").unwrap()),
-        sender: phone(sender),
+        sender: Address::from_key(sender).unwrap(),
         party: Party::Patient,
         opened_at: t("2026-11-27T19:05:00Z"),
         text: "My dressing is leaking".into(),
@@ -55,7 +55,7 @@ fn stored(store: &Arc<dyn Store>, id: ConcernId) -> Concern {
 fn outbox(concern: Option<ConcernId>, to: &str) -> NewOutbox {
     NewOutbox {
         concern,
-        to: phone(to),
+        to: Address::from_key(to).unwrap(),
         body: "Hello".into(),
         purpose: Purpose::Notice,
         staff: None,
@@ -296,13 +296,13 @@ pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<d
         id: EnrolmentId::new(),
         patient: Contact {
             name: "Margaret Evans".into(),
-            phone: phone("07700 900123"),
+            phone: Some(phone("07700 900123")),
             email: None,
         },
         carers: vec![crate::directory::Carer {
             contact: Contact {
                 name: "Sian Evans".into(),
-                phone: phone("07700 900124"),
+                phone: Some(phone("07700 900124")),
                 email: None,
             },
             relationship: Some("daughter".into()),
@@ -371,13 +371,13 @@ pub fn enrolments_are_found_by_patient_or_carer_email_in_any_case(store: Arc<dyn
         id: EnrolmentId::new(),
         patient: Contact {
             name: "Margaret Evans".into(),
-            phone: phone("07700 900123"),
+            phone: Some(phone("07700 900123")),
             email: None,
         },
         carers: vec![crate::directory::Carer {
             contact: Contact {
                 name: "Sian Evans".into(),
-                phone: phone("07700 900124"),
+                phone: Some(phone("07700 900124")),
                 email: Some(email("sian.evans@example.org")),
             },
             relationship: Some("daughter".into()),
@@ -614,18 +614,82 @@ fn queue_two_texts_to_one_number_and_one_to_another(store: &Arc<dyn Store>, now:
         .unwrap();
 }
 
+pub fn an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id(
+    store: Arc<dyn Store>,
+) {
+    let now = t("2026-11-27T19:05:00Z");
+    let node = NodeId::new("a");
+    let mut first = outbox(None, "mailto:Isla.Morgan@nhs.example");
+    first.body = "first email".into();
+    let mut second = first.clone();
+    second.body = "second email".into();
+    store
+        .apply(Change {
+            at: now,
+            outbox: vec![first, second, outbox(None, "+447700900211")],
+            ..Change::default()
+        })
+        .unwrap();
+    // The email and the text to the same person's number go side by side;
+    // the second email waits behind the first, as texts to one number do.
+    let claimed = store
+        .claim_outbox(&node, now, TimeDelta::seconds(30), 10)
+        .unwrap();
+    let to: Vec<(String, &str)> = claimed
+        .iter()
+        .map(|c| (c.item.message.to.key(), c.item.message.body.as_str()))
+        .collect();
+    assert_eq!(
+        to,
+        [
+            ("mailto:Isla.Morgan@nhs.example".to_owned(), "first email"),
+            ("+447700900211".to_owned(), "Hello")
+        ]
+    );
+    assert!(matches!(
+        &claimed[0].item.message.to,
+        crate::directory::Address::Email(e) if e.as_str() == "Isla.Morgan@nhs.example"
+    ));
+    let email = &claimed[0];
+    store
+        .apply(Change {
+            at: now,
+            claim: Some(email.claim.clone()),
+            outbox_outcomes: vec![OutboxOutcome::Sent {
+                id: email.item.id,
+                provider_id: "1.00ff@nightingale.test".into(),
+            }],
+            ..Change::default()
+        })
+        .unwrap();
+    let found = store
+        .outbox_by_provider_id("1.00ff@nightingale.test")
+        .unwrap()
+        .expect("a bounce finds the email by its Message-ID");
+    assert_eq!(found.id, email.item.id);
+    assert_eq!(found.message.to, email.item.message.to);
+    let next = store
+        .claim_outbox(&node, now, TimeDelta::seconds(30), 10)
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].item.message.body, "second email");
+}
+
 pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store: Arc<dyn Store>) {
     let now = t("2026-11-27T19:05:00Z");
     queue_two_texts_to_one_number_and_one_to_another(&store, now);
     // One per number: the first to 0123, and the one to 0456.
     let due = store.due_outbox(now, 10).unwrap();
-    let bodies: Vec<(&str, &str)> = due
+    let bodies: Vec<(String, &str)> = due
         .iter()
-        .map(|i| (i.message.to.as_str(), i.message.body.as_str()))
+        .map(|i| (i.message.to.key(), i.message.body.as_str()))
         .collect();
     assert_eq!(
         bodies,
-        [("+447700900123", "first"), ("+447700900456", "Hello")]
+        [
+            ("+447700900123".to_owned(), "first"),
+            ("+447700900456".to_owned(), "Hello")
+        ]
     );
     assert_eq!(due[0].queued_at, now);
     // The first fails and waits a minute: the second does not overtake it,
@@ -1627,6 +1691,41 @@ pub fn a_write_from_a_stale_copy_of_a_concern_is_refused_whole(store: Arc<dyn St
     assert_eq!(store.unresolved_concerns().unwrap(), 0);
 }
 
+pub fn a_concern_from_an_address_is_found_by_it_and_opened_once(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T19:05:00Z");
+    let sian = "mailto:sian.evans@example.org";
+    let first = concern(sian);
+    store
+        .apply(Change {
+            at: now,
+            concern: Some(first.clone()),
+            outbox: vec![outbox(Some(first.id), sian)],
+            ..Change::default()
+        })
+        .unwrap();
+    let found = store
+        .open_concern_from(&Address::from_key(sian).unwrap())
+        .unwrap()
+        .expect("her open concern is found by her address");
+    assert_eq!((found.id, &found.sender), (first.id, &first.sender));
+    assert_eq!(
+        store
+            .open_concern_from(&phone("07700 900802").into())
+            .unwrap(),
+        None,
+        "an address and a number are never one sender"
+    );
+    // A second first message from her address opens nothing.
+    let second = concern(sian);
+    let again = store.apply(Change {
+        at: now,
+        concern: Some(second.clone()),
+        ..Change::default()
+    });
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.concern(second.id).unwrap(), None);
+}
+
 pub fn two_first_messages_from_one_sender_open_exactly_one_concern(store: Arc<dyn Store>) {
     let now = t("2026-11-27T19:05:00Z");
     // Eight nodes each take one of Margaret's first texts at once; each
@@ -1667,7 +1766,7 @@ pub fn two_first_messages_from_one_sender_open_exactly_one_concern(store: Arc<dy
     assert_eq!(store.unresolved_concerns().unwrap(), 1);
     assert_eq!(
         store
-            .open_concern_from(&phone("+447700900123"))
+            .open_concern_from(&phone("+447700900123").into())
             .unwrap()
             .map(|c| c.id),
         Some(opened[0])
@@ -1875,7 +1974,7 @@ pub fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: Arc<dyn
     assert_eq!(store.next_due_of(&[WorkKind::Outbox]).unwrap(), Some(later));
     let next = store.claim_outbox(&node("b"), later, LEASE, 1).unwrap();
     assert_eq!(next.len(), 1);
-    assert_eq!(next[0].item.message.to.as_str(), "+447700900999");
+    assert_eq!(next[0].item.message.to.key(), "+447700900999");
 
     // A renewed lease moves the text further back; a retry makes it due
     // when the retry is, not when its lease would have ended.
@@ -2247,13 +2346,13 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
         id: EnrolmentId::new(),
         patient: Contact {
             name: "Arthur Price".into(),
-            phone: phone("07700 900141"),
+            phone: Some(phone("07700 900141")),
             email: None,
         },
         carers: vec![crate::directory::Carer {
             contact: Contact {
                 name: "Joan Price".into(),
-                phone: phone("07700 900142"),
+                phone: Some(phone("07700 900142")),
                 email: None,
             },
             relationship: Some("wife".into()),
@@ -2345,6 +2444,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());
     an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(fresh());
     texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(fresh());
+    an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id(fresh());
     purging_removes_what_people_wrote_and_keeps_who_did_what(fresh());
     concerns_are_listed_newest_first_by_status_service_enrolment_and_time(fresh());
     pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between_pages(fresh());
@@ -2358,6 +2458,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinician(fresh());
     a_write_from_a_stale_copy_of_a_concern_is_refused_whole(fresh());
     two_first_messages_from_one_sender_open_exactly_one_concern(fresh());
+    a_concern_from_an_address_is_found_by_it_and_opened_once(fresh());
     codes_reserved_at_once_are_never_shared_and_stay_with_their_concern(fresh());
     codes_wrap_after_9999_and_are_reused_when_all_are_in_use(fresh());
     a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries(fresh());

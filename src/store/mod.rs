@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
-use crate::directory::{EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 
 /// The cause behind a [`StoreError`]: any error, or a sentence
 /// (`StoreError::Unavailable("…".into())` and `StoreError::Unavailable(e.into())` both work).
@@ -152,6 +152,10 @@ pub enum InboundKind {
         /// The attachments, which are not kept: names and sizes.
         #[serde(default)]
         attachments: Vec<crate::email::Attachment>,
+        /// For a delivery report (a bounce to our envelope sender), what
+        /// became of our message: `failed`, `delayed`, `delivered`…
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<String>,
     },
     /// A delivery report for a message we sent.
     Status {
@@ -226,13 +230,14 @@ impl Purpose {
     }
 }
 
-/// An SMS to send.
+/// A message to send: a text, a call or an email (ADR 15).
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewOutbox {
     /// The concern it belongs to, if any.
     pub concern: Option<ConcernId>,
-    /// To whom.
-    pub to: PhoneNumber,
+    /// To whom: a number, or an email address (stored as
+    /// [`crate::directory::Address::key`]).
+    pub to: Address,
     /// The text, rendered.
     pub body: String,
     /// Why.
@@ -840,8 +845,9 @@ pub trait Store: Send + Sync + 'static {
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>>;
     /// A concern's timeline, oldest first.
     fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>>;
-    /// The unresolved concern opened from this number, if any.
-    fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>>;
+    /// The unresolved concern opened from this number (or, for someone
+    /// enrolled with no phone, this email address), if any.
+    fn open_concern_from(&self, sender: &Address) -> StoreResult<Option<Concern>>;
     /// Concerns that match `filter`, newest first (by when they were
     /// opened, then by id, both descending), at most `filter.limit`.
     fn concerns(&self, filter: &ConcernFilter) -> StoreResult<Vec<Concern>>;

@@ -96,7 +96,7 @@ use super::{
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
-use crate::directory::{EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 
 /// The namespace production uses.
 const NAMESPACE: &str = "ng";
@@ -680,9 +680,8 @@ impl Store for RedisStore {
         rows.iter().map(|r| from_json(r)).collect()
     }
 
-    fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>> {
-        let row: Option<(String, u64)> =
-            self.read(args([&"open_concern_from", &sender.as_str()]))?;
+    fn open_concern_from(&self, sender: &Address) -> StoreResult<Option<Concern>> {
+        let row: Option<(String, u64)> = self.read(args([&"open_concern_from", &sender.key()]))?;
         row.map(concern_from).transpose()
     }
 
@@ -1390,7 +1389,7 @@ mod tests {
             id: ConcernId::new(),
             enrolment: None,
             service: None,
-            sender: PhoneNumber::parse(sender).unwrap(),
+            sender: PhoneNumber::parse(sender).unwrap().into(),
             party: crate::concern::Party::Patient,
             opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
             text: "My dressing is leaking".into(),
@@ -1444,7 +1443,7 @@ mod tests {
             let a = NodeId::new("a");
             let text = |to: &str| crate::store::NewOutbox {
                 concern: None,
-                to: PhoneNumber::parse(to).unwrap(),
+                to: PhoneNumber::parse(to).unwrap().into(),
                 body: "Hello".into(),
                 purpose: crate::store::Purpose::Notice,
                 staff: None,

@@ -30,7 +30,7 @@ use super::{
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
-use crate::directory::{EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
@@ -868,7 +868,7 @@ fn write_concern(tx: &Transaction<'_>, c: &Concern, at: i64) -> StoreResult<()> 
             let open: Option<String> = tx
                 .query_row(
                     "SELECT id FROM concerns WHERE sender = ?1 AND resolved = 0 LIMIT 1",
-                    params![c.sender.as_str()],
+                    params![c.sender.key()],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -883,7 +883,7 @@ fn write_concern(tx: &Transaction<'_>, c: &Concern, at: i64) -> StoreResult<()> 
              VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 THEN ?6 END, ?7, ?8, ?9, 1)",
             params![
                 id,
-                c.sender.as_str(),
+                c.sender.key(),
                 c.escalation.is_resolved(),
                 ms(c.opened_at),
                 json(c)?,
@@ -937,7 +937,7 @@ fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> StoreResul
         "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, ready_at, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, ?8)",
         params![
             m.concern.map(|c| c.to_string()),
-            m.to.as_str(),
+            m.to.key(),
             m.body,
             m.purpose.as_str(),
             m.staff.as_ref().map(Id::as_str),
@@ -968,9 +968,7 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
             id,
             message: NewOutbox {
                 concern: concern.map(|c| c.parse().map_err(corrupt)).transpose()?,
-                to: PhoneNumber::from_provider(&to)
-                    .or_else(|_| PhoneNumber::parse(&to))
-                    .map_err(corrupt)?,
+                to: Address::from_key(&to).map_err(corrupt)?,
                 body,
                 purpose: Purpose::parse(&purpose)
                     .ok_or_else(|| corrupt(format!("purpose {purpose:?}")))?,
@@ -1531,8 +1529,8 @@ impl Store for SqliteStore {
         rows.iter().map(|r| from_json(r)).collect()
     }
 
-    fn open_concern_from(&self, sender: &PhoneNumber) -> StoreResult<Option<Concern>> {
-        let sender = sender.as_str().to_owned();
+    fn open_concern_from(&self, sender: &Address) -> StoreResult<Option<Concern>> {
+        let sender = sender.key();
         let row = self.read(|c| {
             c.query_row(
                 "SELECT data, version FROM concerns WHERE sender = ?1 AND resolved = 0 ORDER BY opened_at DESC LIMIT 1",
@@ -2194,7 +2192,7 @@ mod tests {
             id: ConcernId::new(),
             enrolment: Some(EnrolmentId::new()),
             service: Some(Id::parse("cardiology-ward-7").unwrap()),
-            sender: PhoneNumber::parse("+447700900801").unwrap(),
+            sender: PhoneNumber::parse("+447700900801").unwrap().into(),
             party: Party::Patient,
             opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
             text: "My dressing is leaking".into(),
@@ -2219,7 +2217,7 @@ mod tests {
             conn.pragma_update(None, "user_version", 3).unwrap();
             conn.execute(
                 "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES (?1, ?2, 0, ?3, ?4)",
-                params![c.id.to_string(), c.sender.as_str(), ms(c.opened_at), json(&c).unwrap()],
+                params![c.id.to_string(), c.sender.key(), ms(c.opened_at), json(&c).unwrap()],
             )
             .unwrap();
             // A row whose JSON has no status must not stop the upgrade (and `serve` with it).
@@ -2265,7 +2263,7 @@ mod tests {
         };
         let (readable, unreadable) = (accepted_concern(), accepted_concern());
         let unreadable = Concern {
-            sender: PhoneNumber::parse("+447700900802").unwrap(),
+            sender: PhoneNumber::parse("+447700900802").unwrap().into(),
             ..unreadable
         };
         resolve(readable.clone());

@@ -6,12 +6,12 @@ use crate::support::fake_twilio::SentSms;
 use crate::support::nightingale::{EMAIL_DOMAIN, MARGARET, NowInstant, SIAN, TestApp};
 use crate::support::smtp::SmtpClient;
 
-const ISLA: &str = "+447700900211"; // community evening nurse from 18:30 on Saturday 28th
-const ISLA_EMAIL: &str = "isla.morgan@riverside-nhs.example";
-const SIAN_EMAIL: &str = "sian.evans@example.org";
+pub(crate) const ISLA: &str = "+447700900211"; // community evening nurse from 18:30 on Saturday 28th
+pub(crate) const ISLA_EMAIL: &str = "isla.morgan@riverside-nhs.example";
+pub(crate) const SIAN_EMAIL: &str = "sian.evans@example.org";
 
 /// Enrol Margaret with her daughter Sian, who gave her email.
-async fn enrol_with_sian_email(app: &TestApp) -> String {
+pub(crate) async fn enrol_with_sian_email(app: &TestApp) -> String {
     let discharged = (app.clock.now_instant() - chrono::Duration::hours(1)).to_rfc3339();
     let response = app
         .enrol(&serde_json::json!({
@@ -41,15 +41,15 @@ async fn sian_sends(raw: &str) -> (TestApp, SentSms) {
 }
 
 /// The last text sent to `number`.
-fn last_text(app: &TestApp, number: &str) -> String {
+pub(crate) fn last_text(app: &TestApp, number: &str) -> String {
     app.twilio.messages_to(number).last().unwrap().body.clone()
 }
 
-fn ward() -> String {
+pub(crate) fn ward() -> String {
     format!("community@{EMAIL_DOMAIN}")
 }
 
-fn message(from: &str, id: &str, subject: &str, body: &str) -> String {
+pub(crate) fn message(from: &str, id: &str, subject: &str, body: &str) -> String {
     format!(
         "From: {from}\r\nTo: {}\r\nSubject: {subject}\r\nMessage-ID: <{id}@mail.example.org>\r\nDate: Sat, 28 Nov 2026 19:40:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
         ward()

@@ -7,6 +7,7 @@ mod support;
 mod concerns;
 mod coordinator;
 mod email;
+mod email_out;
 mod engine_loop;
 mod enrolments;
 mod errors;

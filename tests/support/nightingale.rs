@@ -133,6 +133,26 @@ impl TestApp {
         .await
     }
 
+    /// As [`TestApp::spawn_with_email`], sending email through `mail`
+    /// (`NIGHTINGALE_SMTP_URL`), from `nightingale@` [`EMAIL_DOMAIN`], on
+    /// the demo rota with `line` added to each `(person, line)`'s entry
+    /// (e.g. `notify = ["email", "sms"]`).
+    pub async fn spawn_with_email_out(
+        now: &str,
+        mail: &super::smtp::MailServer,
+        people: &[(&str, &str)],
+    ) -> Self {
+        let rota = tempfile::tempdir().unwrap().keep();
+        rota_with(&rota, people);
+        let url = mail.url();
+        Self::spawn_with_email(now, move |c| {
+            c.smtp_url = Some(SecretString::from(url.clone()));
+            c.email_from = Some(format!("Nightingale <nightingale@{EMAIL_DOMAIN}>"));
+            c.rota_dir = rota.clone();
+        })
+        .await
+    }
+
     /// Start with the clock at `now` and the production engine loop running
     /// on it (not [`TestApp::settle`]), sending through a Twilio client that
     /// waits `twilio_timeout` for each answer.
@@ -576,4 +596,23 @@ impl NowInstant for ManualClock {
     fn now_instant(&self) -> nightingale::clock::Instant {
         nightingale::clock::Clock::now(self)
     }
+}
+
+/// Copy the demo rota into `dir`, adding each `(person, line)`'s line to
+/// that person's entry in `people.toml`.
+pub fn rota_with(dir: &std::path::Path, people: &[(&str, &str)]) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rota");
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut toml = std::fs::read_to_string(dir.join("people.toml")).unwrap();
+    for (person, line) in people {
+        let header = format!("[people.{person}]\n");
+        let at = toml.find(&header).expect("the person is in the demo rota") + header.len();
+        toml.insert_str(at, &format!("{line}\n"));
+    }
+    std::fs::write(dir.join("people.toml"), toml).unwrap();
 }

@@ -114,7 +114,7 @@ fn parts(dir: &Path, texts: &[(&str, &str)]) -> Arc<Parts> {
         .iter()
         .map(|(to, body)| NewOutbox {
             concern: None,
-            to: PhoneNumber::parse(to).unwrap(),
+            to: PhoneNumber::parse(to).unwrap().into(),
             body: (*body).to_owned(),
             purpose: Purpose::StaffNotice,
             staff: None,
@@ -141,6 +141,7 @@ fn parts(dir: &Path, texts: &[(&str, &str)]) -> Arc<Parts> {
         red_flags: RedFlags::parse(""),
         policy: Policy::default(),
         keep_recordings: None,
+        email: None,
         steps: tokio::sync::Mutex::new(()),
     })
 }

@@ -8,12 +8,18 @@
 //!   first line, or else the subject.
 //! - A patient's or carer's enrolment email: their words, as a text from
 //!   their phone on that enrolment would be (joining or opening their
-//!   concern; answered on that phone).
+//!   concern; answered on that phone); from someone enrolled with no
+//!   phone, a concern whose sender is their address, answered by email
+//!   (ADR 15).
+//! - A delivery report to one of our envelope senders
+//!   (`bounce+ID.TAG@…`, signed): a report on that outbox item, as a
+//!   delivery report from Twilio is; a failure fails a page over.
 //! - Anyone else: not taken in yet (a concern's sender is a phone); the
 //!   refusal is counted.
 
+use crate::channels::email::bounced_item;
 use crate::clock::Instant;
-use crate::directory::{ContactMethod, EmailAddress, PhoneNumber, Staff};
+use crate::directory::{Address, ContactMethod, EmailAddress, Staff};
 use crate::email::{Attachment, attachments_note, page_token, subject_words, trim_reply};
 use crate::escalation::reply::{self, CODE_QUARANTINE, PageKey};
 use crate::rota::Rota;
@@ -22,6 +28,17 @@ use crate::store::{self, Change};
 use super::super::advance;
 use super::super::stats::Stats;
 use super::{Parts, Via, sender_message};
+
+/// The provider id of the outbox item a delivery report names by the
+/// envelope sender it came back to (`bounce+ID.TAG@…`), when one of
+/// `recipients` is such an address and its tag is the item's: a bounce
+/// address nobody signed names nothing.
+pub(super) fn bounce(parts: &Parts, recipients: &[String]) -> Option<String> {
+    recipients.iter().find_map(|r| {
+        let (id, tag, provider_id) = bounced_item(r)?;
+        parts.links.is_outbox_tag(id, tag).then_some(provider_id)
+    })
+}
 
 /// An email's parts other than its sender.
 pub(super) struct Received {
@@ -55,7 +72,9 @@ pub(super) async fn take_in(
     if let Some(staff) = staff_by_email(&rota, &from) {
         return staff_reply(parts, stats, key, staff, &mail, now, change).await;
     }
-    let phone = {
+    // As a text from their phone; someone enrolled with no phone writes
+    // from their address, and is answered there (ADR 15).
+    let sender = {
         let address = from.clone();
         store::blocking(&parts.store, move |s| s.enrolments_for_email(&address, now))
             .await?
@@ -67,9 +86,9 @@ pub(super) async fn take_in(
                     .into_iter()
             })
             .find(|c| c.email.as_ref().is_some_and(|e| e.same_mailbox(&from)))
-            .map(|c| c.phone)
+            .and_then(|c| c.address())
     };
-    let Some(phone) = phone else {
+    let Some(sender) = sender else {
         stats.count_refused("email_unknown_sender");
         tracing::warn!(
             key,
@@ -77,7 +96,7 @@ pub(super) async fn take_in(
         );
         return Ok(());
     };
-    sender_words(parts, phone, mail, now, change).await
+    sender_words(parts, sender, mail, now, change).await
 }
 
 /// A patient's or carer's email, as their text: what is paged is their
@@ -85,7 +104,7 @@ pub(super) async fn take_in(
 /// the attachments it came with.
 async fn sender_words(
     parts: &Parts,
-    phone: PhoneNumber,
+    sender: Address,
     mail: Received,
     now: Instant,
     change: &mut Change,
@@ -118,7 +137,7 @@ async fn sender_words(
         whole,
         attachments: attached,
     };
-    sender_message(parts, phone, paged, via, now, change).await
+    sender_message(parts, sender, paged, via, now, change).await
 }
 
 /// A subject a mail client wrote ("Re: …") rather than the sender.

@@ -38,8 +38,8 @@ impl Story {
             id: ConcernId::new(),
             enrolment: Some(enrolment.id),
             service: Some(enrolment.service.clone()),
-            party: Party::of(Some(&enrolment), &sender),
-            sender,
+            party: Party::of(Some(&enrolment), &sender.clone().into()),
+            sender: sender.into(),
             opened_at: at(when),
             text: text.to_owned(),
             escalation: Escalation::new(false),
@@ -65,6 +65,7 @@ impl Story {
             rota: Arc::new(self.rota.clone()),
             templates: &self.templates,
             links: &self.links,
+            email: None,
         }
     }
 
@@ -140,11 +141,7 @@ fn margaret() -> Enrolment {
 }
 
 fn texts_to<'c>(change: &'c Change, to: &str) -> Vec<&'c NewOutbox> {
-    change
-        .outbox
-        .iter()
-        .filter(|o| o.to.as_str() == to)
-        .collect()
+    change.outbox.iter().filter(|o| o.to.key() == to).collect()
 }
 
 fn received(at: Instant, text: &str) -> TimelineEntry {
@@ -393,7 +390,7 @@ fn the_first_reply_is_999_advice_for_a_red_flag_else_names_the_service_or_the_tr
             .starts_with("If this is an emergency, call 999 now.")
     );
     assert!(urgent.body.contains("\"chest pain\""));
-    assert_eq!(urgent.to.as_str(), MARGARET);
+    assert_eq!(urgent.to.key(), MARGARET);
 
     let known = renderer.first_reply(c, true, None).unwrap();
     assert!(

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::clock::Instant;
 use crate::concern::ConcernId;
-use crate::directory::{Id, PhoneNumber};
+use crate::directory::{Address, Id};
 use crate::store::{
     Change, ConcernStatus, NewOutbox, OutboxItem, OutboxOutcome, Page, Purpose, StoreError,
     StoreResult, Timer, TimerKind,
@@ -189,7 +189,7 @@ impl Plan {
                         id: c.id.to_string(),
                         version: c.version.to_string(),
                         data: json(c)?,
-                        sender: c.sender.as_str().to_owned(),
+                        sender: c.sender.key(),
                         status: ConcernStatus::of(c).as_str(),
                         resolved: c.escalation.is_resolved(),
                         opened: lex_time(c.opened_at),
@@ -222,7 +222,7 @@ impl Plan {
                 .iter()
                 .map(|m| OutboxPlan {
                     concern: m.concern.map(|c| c.to_string()),
-                    to: m.to.as_str().to_owned(),
+                    to: m.to.key(),
                     body: m.body.clone(),
                     purpose: m.purpose.as_str(),
                     staff: m.staff.as_ref().map(|s| s.as_str().to_owned()),
@@ -306,9 +306,7 @@ pub(super) fn outbox_item(pairs: Vec<String>) -> StoreResult<OutboxItem> {
             concern: take("concern")
                 .map(|c| c.parse::<ConcernId>().map_err(corrupt))
                 .transpose()?,
-            to: PhoneNumber::from_provider(&to)
-                .or_else(|_| PhoneNumber::parse(&to))
-                .map_err(corrupt)?,
+            to: Address::from_key(&to).map_err(corrupt)?,
             body: need(take("body"), "body")?,
             purpose: Purpose::parse(&purpose)
                 .ok_or_else(|| corrupt(format!("purpose {purpose:?}")))?,
