@@ -337,12 +337,14 @@ impl Renderer<'_> {
         step: u64,
         now: Instant,
     ) -> anyhow::Result<NewOutbox> {
-        let discharged = enrolment.and_then(|e| e.discharged_at).map(|discharged_at| {
-            discharged_at
-                .with_timezone(&LONDON)
-                .format("%-d %b")
-                .to_string()
-        });
+        let discharged = enrolment
+            .and_then(|e| e.discharged_at)
+            .map(|discharged_at| {
+                discharged_at
+                    .with_timezone(&LONDON)
+                    .format("%-d %b")
+                    .to_string()
+            });
         let page = |template: &str, text: String| {
             self.templates.render(
                 template,
