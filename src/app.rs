@@ -153,7 +153,9 @@ impl Application {
         .with_retention(TimeDelta::days(i64::from(config.retention_days)))
         .with_sends_at_once(config.sends_at_once)
         .with_caller(Arc::clone(&calls));
-        let engine = Arc::new(match email_out(config)? {
+        let email = email_out(config)?;
+        let email_identity = email.as_ref().map(|(identity, _)| identity.clone());
+        let engine = Arc::new(match email {
             Some((identity, sender)) => engine.with_email(identity, sender),
             None => engine,
         });
@@ -164,6 +166,7 @@ impl Application {
             engine: engine.handle(),
             templates: Arc::clone(&templates),
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
+            email: email_identity,
         };
         let listener = match listener {
             Some(listener) => listener,

@@ -10,9 +10,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::calendar::LONDON;
+use crate::channels::email::{EmailBody, EmailIdentity};
 use crate::clock::{Clock, Instant};
 use crate::concern::{Concern, ConcernId, TimelineEntry};
-use crate::directory::{Enrolment, EnrolmentId, EnrolmentRequest, FieldError, Id, PhoneNumber};
+use crate::directory::{
+    Address, Enrolment, EnrolmentId, EnrolmentRequest, FieldError, Id, PhoneNumber,
+};
 use crate::engine::EngineHandle;
 use crate::rota::LiveRota;
 use crate::store::{
@@ -36,6 +39,8 @@ pub struct Operations {
     pub templates: Arc<Templates>,
     /// How long an enrolment lasts after discharge.
     pub enrolment_window: TimeDelta,
+    /// Who emails come from, when email out is configured.
+    pub email: Option<EmailIdentity>,
 }
 
 /// Why an enrolment was not made.
@@ -169,20 +174,45 @@ impl Operations {
             }),
         );
         // A landline is enrolled for calls but never texted (`Enrolment::notes`
-        // says so); someone enrolled with an email and no phone hears from us
-        // by email once they write (ADR 15).
-        let texted = people.filter_map(|(contact, label)| {
-            let phone = contact.phone.as_ref().filter(|p| p.can_text())?;
-            Some((contact, phone, label))
-        });
-        for (contact, phone, label) in texted {
-            let body = self.templates.render(
-                "sms/welcome.txt",
-                minijinja::context! { first_name => contact.first_name(), service },
-            )?;
+        // says so); someone enrolled with an email and no phone is welcomed
+        // by email where email goes out (ADR 15).
+        for (contact, label) in people {
+            let first_name = contact.first_name();
+            let (to, body) = match (&contact.phone, &contact.email, &self.email) {
+                (Some(phone), _, _) if phone.can_text() => {
+                    let body = self.templates.render(
+                        "sms/welcome.txt",
+                        minijinja::context! { first_name, service },
+                    )?;
+                    (Address::Phone(phone.clone()), body)
+                }
+                (None, Some(email), Some(identity)) => {
+                    // Without a listener nothing written back would be read.
+                    let Some(address) = identity.reply_address() else {
+                        continue;
+                    };
+                    let context = minijinja::context! {
+                        first_name,
+                        service,
+                        address,
+                        trust => rota.trust_name,
+                    };
+                    let subject = self
+                        .templates
+                        .render("email/welcome_subject.txt", &context)?;
+                    let body = EmailBody {
+                        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+                        text: self.templates.render("email/welcome.txt", &context)?,
+                        html: self.templates.render("email/welcome.html", &context)?,
+                        reply_to: Some(address.clone()),
+                    };
+                    (Address::Email(email.clone()), body.to_body())
+                }
+                _ => continue,
+            };
             outbox.push(NewOutbox {
                 concern: None,
-                to: phone.clone().into(),
+                to,
                 body,
                 purpose: Purpose::Welcome,
                 staff: None,

@@ -44,6 +44,9 @@ pub const REQUIRED: &[&str] = &[
     "email/page.html",
     "email/message.txt",
     "email/message.html",
+    "email/welcome_subject.txt",
+    "email/welcome.txt",
+    "email/welcome.html",
     "twiml/empty.xml",
     "twiml/answer.xml",
     "twiml/next.xml",
@@ -134,7 +137,8 @@ impl Templates {
 
 /// Who a concern is about, as a page names them: first name and, for a
 /// carer, who wrote ("Margaret (via daughter Sian)"); for a number nobody
-/// enrolled, its last four digits.
+/// enrolled, its last four digits; for an address nobody enrolled, that
+/// it came by email.
 pub fn who(concern: &Concern, enrolment: Option<&Enrolment>) -> String {
     match (enrolment, &concern.party) {
         (Some(e), Party::Carer { name, relationship }) => {
@@ -145,10 +149,13 @@ pub fn who(concern: &Concern, enrolment: Option<&Enrolment>) -> String {
             }
         }
         (Some(e), _) => e.patient.first_name().to_owned(),
-        (None, _) => {
-            let n = concern.sender.key();
-            format!("Unknown sender ending {}", &n[n.len().saturating_sub(4)..])
-        }
+        (None, _) => match concern.sender.phone() {
+            Some(phone) => {
+                let n = phone.as_str();
+                format!("Unknown sender ending {}", &n[n.len().saturating_sub(4)..])
+            }
+            None => "Unknown sender by email".to_owned(),
+        },
     }
 }
 

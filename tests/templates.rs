@@ -102,7 +102,10 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         ]
     }),
     ("sms/received_unknown.txt", |s| {
-        vec![json!({"trust": s.trust})]
+        vec![
+            json!({"trust": s.trust, "by_email": false}),
+            json!({"trust": s.trust, "by_email": true}),
+        ]
     }),
     ("sms/red_flag.txt", |_| {
         ["chest pain", "can't breathe", "won't wake up", "self harm"]
@@ -142,6 +145,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("email/page.html", email_page),
     ("email/message.txt", email_message),
     ("email/message.html", email_message),
+    ("email/welcome_subject.txt", email_welcome),
+    ("email/welcome.txt", email_welcome),
+    ("email/welcome.html", email_welcome),
     ("sms/page.txt", |s| {
         vec![
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
@@ -769,6 +775,16 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
         "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
     );
     vec![open, accepted, by_email, stranger, voicemail, ongoing]
+}
+
+/// A welcome by email, for someone enrolled with an email and no phone.
+fn email_welcome(s: &Scene) -> Vec<Value> {
+    vec![
+        json!({"first_name": "Sian", "service": s.service.patient_name,
+               "address": "nightingale@riverside-nhs.example", "trust": s.trust}),
+        json!({"first_name": "Siân", "service": s.service.patient_name,
+               "address": "nightingale@riverside-nhs.example", "trust": s.trust}),
+    ]
 }
 
 fn link(s: &Scene) -> String {

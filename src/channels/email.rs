@@ -70,6 +70,22 @@ impl EmailIdentity {
         })
     }
 
+    /// Where patients and carers write to us: `From` when our listener
+    /// takes its domain, or else `nightingale@` our first domain; `None`
+    /// without a listener, when nothing written to us is read.
+    pub fn reply_address(&self) -> Option<String> {
+        let domain = self.domain.as_ref()?;
+        let from = bare_address(&self.from);
+        let ours = from
+            .rsplit_once('@')
+            .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain));
+        Some(if ours {
+            from.to_owned()
+        } else {
+            format!("nightingale@{domain}")
+        })
+    }
+
     /// The reply address of a page (`page+TOKEN@DOMAIN`), when our
     /// listener takes replies.
     pub fn page_reply_to(&self, token: &str) -> Option<String> {

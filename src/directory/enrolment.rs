@@ -237,7 +237,7 @@ impl Enrolment {
             .filter_map(|(path, c)| {
                 let message = match c.phone.as_ref().map(PhoneNumber::kind) {
                     Some(NumberKind::Landline) => "is a landline, so it will not be texted: this person gets no welcome text and no updates by text. It is kept for calls. To reach them by text, send a mobile number instead",
-                    None => "is not given, so this person is reached by email alone: they get no welcome message, are answered by email when they write (where the service sends email), and cannot be rung back. Send their mobile number if they have one",
+                    None => "is not given, so this person is reached by email alone: where the service sends email they are welcomed and answered by email, and they cannot be rung back. Send their mobile number if they have one",
                     Some(_) => return None,
                 };
                 Some(FieldNote {

@@ -218,7 +218,10 @@ impl Renderer<'_> {
             )?,
             None => self.templates.render(
                 "sms/received_unknown.txt",
-                minijinja::context! { trust => self.rota.trust_name },
+                minijinja::context! {
+                    trust => self.rota.trust_name,
+                    by_email => concern.sender.email().is_some(),
+                },
             )?,
         };
         self.to_sender(concern, body)

@@ -383,6 +383,26 @@ async fn a_carer_enrolled_with_an_email_and_no_phone_is_answered_by_email_in_one
     );
     app.settle().await;
 
+    // She is welcomed by email, with the address that reaches the team.
+    let welcome = mail.delivered_to(SIAN_EMAIL);
+    assert_eq!(welcome.len(), 1, "{welcome:?}");
+    assert_eq!(
+        welcome[0].subject(),
+        "How to reach the community nursing team at any time"
+    );
+    let (text, html) = welcome[0].parts();
+    assert!(
+        text.starts_with("Hello Sian.")
+            && text.contains(&format!(
+                "reaches the community nursing team at any time, day or night: nightingale@{EMAIL_DOMAIN}"
+            ))
+            && text.contains("In an emergency, call 999."),
+        "{text}"
+    );
+    assert!(
+        html.contains(&format!("mailto:nightingale@{EMAIL_DOMAIN}")),
+        "{html}"
+    );
     let smtp = app.smtp.clone().unwrap();
     let first = message(
         SIAN_EMAIL,
@@ -406,8 +426,8 @@ async fn a_carer_enrolled_with_an_email_and_no_phone_is_answered_by_email_in_one
         page.body
     );
     let to_sian = mail.delivered_to(SIAN_EMAIL);
-    assert_eq!(to_sian.len(), 1, "{to_sian:?}");
-    let received = &to_sian[0];
+    assert_eq!(to_sian.len(), 2, "{to_sian:?}");
+    let received = &to_sian[1];
     assert!(
         received
             .parts()
@@ -463,4 +483,75 @@ async fn a_carer_enrolled_with_an_email_and_no_phone_is_answered_by_email_in_one
     assert_eq!(told.subject(), received.subject());
     assert_eq!(told.header("References").as_deref(), Some(root.as_str()));
     assert!(last_text(&app, crate::support::nightingale::MARGARET).starts_with("Isla Morgan"));
+}
+
+#[tokio::test]
+async fn someone_nobody_enrolled_emails_and_reaches_the_duty_manager_and_is_answered_by_email() {
+    const QUENTIN: &str = "+447700900501"; // site duty manager on Saturday (the trust-wide fallback)
+    const NEIGHBOUR: &str = "j.okoro@example.net";
+    let mail = MailServer::start().await;
+    let app = TestApp::spawn_with_email_out("2026-11-28T19:40", &mail, &[]).await;
+    let smtp = app.smtp.clone().unwrap();
+    let sent = message(
+        NEIGHBOUR,
+        "neighbour-1",
+        "My neighbour",
+        "My neighbour came home from your hospital yesterday and has not answered her door all day.",
+    );
+    assert_eq!(
+        SmtpClient::send(&smtp, NEIGHBOUR, &[&ward()], &sent)
+            .await
+            .code,
+        250
+    );
+    app.settle().await;
+
+    // The duty manager is paged, as for a text from an unknown number; the
+    // page says it came by email rather than naming digits it has not got.
+    let page = app.twilio.messages_to(QUENTIN)[0].clone();
+    assert!(
+        page.body.starts_with("Unknown sender by email - "),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("has not answered her door"),
+        "{}",
+        page.body
+    );
+
+    // The neighbour is answered by email, worded for email.
+    let to_neighbour = mail.delivered_to(NEIGHBOUR);
+    assert_eq!(to_neighbour.len(), 1, "{to_neighbour:?}");
+    let (text, html) = to_neighbour[0].parts();
+    assert!(
+        text.contains("your message has reached the Riverside NHS Foundation Trust (demo) out-of-hours service")
+            && text.contains("will email you when someone has it. In an emergency, call 999."),
+        "{text}"
+    );
+    assert!(
+        html.contains("will email you when someone has it"),
+        "{html}"
+    );
+    let concern_id = TestApp::concern_id_in(&page);
+    let concern = app.concern(&concern_id).await;
+    assert_eq!(concern["from"], "unknown sender");
+    assert_eq!(concern["sender"], format!("mailto:{NEIGHBOUR}"));
+
+    // Quentin accepts by text, and the neighbour is told who has it, in the
+    // same thread.
+    let code = TestApp::code_in(&page);
+    assert_eq!(app.text(QUENTIN, &format!("A{code}")).await.status(), 200);
+    app.settle().await;
+    let to_neighbour = mail.delivered_to(NEIGHBOUR);
+    assert_eq!(to_neighbour.len(), 2, "{to_neighbour:?}");
+    assert_eq!(to_neighbour[1].subject(), to_neighbour[0].subject());
+    assert!(
+        to_neighbour[1]
+            .parts()
+            .0
+            .starts_with("Quentin Adams, Site duty manager, has the message"),
+        "{:?}",
+        to_neighbour[1].parts()
+    );
 }

@@ -14,8 +14,9 @@
 //! - A delivery report to one of our envelope senders
 //!   (`bounce+ID.TAG@…`, signed): a report on that outbox item, as a
 //!   delivery report from Twilio is; a failure fails a page over.
-//! - Anyone else: not taken in yet (a concern's sender is a phone); the
-//!   refusal is counted.
+//! - Anyone else: a stranger, as a text from an unknown number is: a
+//!   concern whose sender is their address, routed to the trust's
+//!   fallback and answered by email.
 
 use crate::channels::email::bounced_item;
 use crate::clock::Instant;
@@ -88,14 +89,9 @@ pub(super) async fn take_in(
             .find(|c| c.email.as_ref().is_some_and(|e| e.same_mailbox(&from)))
             .and_then(|c| c.address())
     };
-    let Some(sender) = sender else {
-        stats.count_refused("email_unknown_sender");
-        tracing::warn!(
-            key,
-            "inbound email from an address on no enrolment or rota; not taken in"
-        );
-        return Ok(());
-    };
+    // Anyone else is a stranger, as a text from an unknown number is: their
+    // concern goes to the trust's fallback and is answered by email.
+    let sender = sender.unwrap_or(Address::Email(from));
     sender_words(parts, sender, mail, now, change).await
 }
 
