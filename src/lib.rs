@@ -8,6 +8,7 @@ pub mod app;
 pub mod assets;
 pub mod calendar;
 pub mod channels;
+pub mod checkins;
 pub mod clock;
 pub mod concern;
 pub mod config;

@@ -109,6 +109,10 @@ pub struct Enrolment {
     pub ends_at: Instant,
     /// When it was ended early (DELETE), if it was.
     pub ended_at: Option<Instant>,
+    /// When Nightingale texts to ask how they are (docs/adr/0017); none for
+    /// enrolments stored before check-ins.
+    #[serde(default)]
+    pub check_ins: crate::checkins::CheckIns,
 }
 
 impl Enrolment {
@@ -181,6 +185,10 @@ pub struct EnrolmentRequest {
     service: Option<String>,
     discharged_at: Option<String>,
     context: Option<String>,
+    /// Times after discharge (`["24h", "72h"]`, `[]` for none) or a
+    /// schedule (`"0 10 * * 2"`); 24 h and 72 h after discharge if absent.
+    #[serde(default)]
+    check_ins: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -334,6 +342,15 @@ impl EnrolmentRequest {
                 }
             }
         }
+        let check_ins = match &self.check_ins {
+            None => crate::checkins::CheckIns::after_discharge(
+                &crate::checkins::DEFAULT_AFTER_DISCHARGE,
+            ),
+            Some(value) => crate::checkins::CheckIns::parse(value).unwrap_or_else(|message| {
+                err("check_ins", message);
+                crate::checkins::CheckIns::None
+            }),
+        };
         match (patient, service, discharged_at, errors.is_empty()) {
             (Some(patient), Some(service), Some(discharged_at), true) => Ok(Enrolment {
                 id: EnrolmentId::new(),
@@ -345,6 +362,7 @@ impl EnrolmentRequest {
                 enrolled_at: now,
                 ends_at: discharged_at + window,
                 ended_at: None,
+                check_ins,
             }),
             _ => Err(errors),
         }

@@ -95,6 +95,7 @@ mod tests {
             enrolled_at: at,
             ends_at: at + chrono::TimeDelta::days(30),
             ended_at: None,
+            check_ins: Default::default(),
         }
     }
 
