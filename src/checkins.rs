@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::{instant_of, wall_clock};
 use crate::clock::Instant;
 use crate::directory::{Enrolment, EnrolmentId};
+use crate::store::{Notice, NoticeKind};
 
 /// A check-in is never sent before this, UK time.
 pub const DAY_STARTS: NaiveTime = hm(9, 0);
@@ -177,6 +178,21 @@ pub fn daytime(at: Instant) -> Instant {
 pub fn is_well(answer: &str) -> bool {
     let answer = answer.trim().trim_end_matches(['.', '!']);
     answer == "1"
+}
+
+/// The notice for an enrolment's first check-in, if it has any.
+pub fn first_notice(enrolment: &Enrolment, now: Instant) -> Option<Notice> {
+    let (due_at, number) = enrolment.check_ins.first(enrolment, now)?;
+    Some(check_in_notice(enrolment.id, due_at, number))
+}
+
+/// The notice that sends check-in `number` of an enrolment at `due_at`.
+pub fn check_in_notice(enrolment: EnrolmentId, due_at: Instant, number: u32) -> Notice {
+    Notice {
+        key: check_in_key(enrolment),
+        due_at,
+        what: NoticeKind::CheckIn { enrolment, number },
+    }
 }
 
 /// The key of an enrolment's next check-in notice.

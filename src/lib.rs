@@ -17,6 +17,7 @@ pub mod directory;
 pub mod email;
 pub mod engine;
 pub mod escalation;
+pub mod handover;
 pub mod http;
 pub mod links;
 pub mod manage;

@@ -187,6 +187,10 @@ impl Operations {
             at: now,
             enrolment: Some(enrolment.clone()),
             outbox,
+            // The first check-in, in the same write: it cannot be lost.
+            set_notices: crate::checkins::first_notice(&enrolment, now)
+                .into_iter()
+                .collect(),
             ..Change::default()
         };
         store::blocking(&self.store, move |s| s.apply(change)).await?;

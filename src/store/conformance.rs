@@ -2397,6 +2397,7 @@ pub fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_e
         due_at,
         what: NoticeKind::Handover {
             service: Id::parse("cardiology-ward-7").unwrap(),
+            since: now - TimeDelta::hours(14),
         },
     };
     // Two nodes seed the same notice: the first stands.

@@ -191,6 +191,8 @@ pub enum Purpose {
     DeleteRecording,
     /// A one-time code for a member of staff to sign in on the web.
     SignInCode,
+    /// A check-in: "How are you today?" to a patient (docs/adr/0017).
+    CheckIn,
 }
 
 impl Purpose {
@@ -206,6 +208,7 @@ impl Purpose {
             Purpose::CallBack => "call_back",
             Purpose::DeleteRecording => "delete_recording",
             Purpose::SignInCode => "sign_in_code",
+            Purpose::CheckIn => "check_in",
         }
     }
 
@@ -220,6 +223,7 @@ impl Purpose {
             Purpose::CallBack,
             Purpose::DeleteRecording,
             Purpose::SignInCode,
+            Purpose::CheckIn,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -745,6 +749,8 @@ pub enum NoticeKind {
     Handover {
         /// The service.
         service: Id,
+        /// When the out-of-hours period it covers began.
+        since: Instant,
     },
 }
 
