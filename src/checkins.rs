@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::{instant_of, wall_clock};
 use crate::clock::Instant;
-use crate::directory::{Enrolment, EnrolmentId};
+use crate::directory::{Enrolment, EnrolmentId, EnrolmentKind};
 use crate::store::{Notice, NoticeKind};
 
 /// A check-in is never sent before this, UK time.
@@ -26,6 +26,8 @@ pub const DAY_STARTS: NaiveTime = hm(9, 0);
 pub const DAY_ENDS: NaiveTime = hm(20, 0);
 /// When a discharge enrolment is checked on, unless it or its service says.
 pub const DEFAULT_AFTER_DISCHARGE: [TimeDelta; 2] = [TimeDelta::hours(24), TimeDelta::hours(72)];
+/// When an ongoing enrolment is checked on, unless it says: Tuesdays at 10:00.
+pub const DEFAULT_ONGOING: &str = "0 10 * * 2";
 /// How long an answer is waited for before the patient's team is told.
 pub const DEFAULT_ANSWER_WITHIN: TimeDelta = TimeDelta::hours(6);
 
@@ -56,6 +58,17 @@ pub enum CheckIns {
 }
 
 impl CheckIns {
+    /// What an enrolment of `kind` gets when it does not say: 24 h and 72 h
+    /// after a discharge; weekly for an ongoing one ([`DEFAULT_ONGOING`]).
+    pub fn default_for(kind: EnrolmentKind) -> Self {
+        match kind {
+            EnrolmentKind::Discharge => CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE),
+            EnrolmentKind::Ongoing => CheckIns::Schedule {
+                cron: DEFAULT_ONGOING.to_owned(),
+            },
+        }
+    }
+
     /// Check-ins at these times after discharge (sorted, repeats dropped).
     pub fn after_discharge(after: &[TimeDelta]) -> Self {
         let mut seconds: Vec<i64> = after.iter().map(|d| d.num_seconds()).collect();
@@ -118,23 +131,26 @@ impl CheckIns {
     ) -> Option<(Instant, u32)> {
         let next = match self {
             CheckIns::None => None,
-            CheckIns::AfterDischarge { seconds } => seconds
-                .iter()
-                .enumerate()
-                .skip(number as usize)
-                .map(|(i, s)| {
-                    (
-                        daytime(enrolment.discharged_at + TimeDelta::seconds(*s)),
-                        i as u32 + 1,
-                    )
-                })
-                .find(|(at, _)| *at > now),
+            CheckIns::AfterDischarge { seconds } => {
+                let discharged_at = enrolment.discharged_at?;
+                seconds
+                    .iter()
+                    .enumerate()
+                    .skip(number as usize)
+                    .map(|(i, s)| {
+                        (
+                            daytime(discharged_at + TimeDelta::seconds(*s)),
+                            i as u32 + 1,
+                        )
+                    })
+                    .find(|(at, _)| *at > now)
+            }
             CheckIns::Schedule { cron } => Schedule::parse(cron)
                 .ok()
                 .and_then(|s| s.next_after(now))
                 .map(|at| (daytime(at), number + 1)),
         };
-        next.filter(|(at, _)| enrolment.ended_at.is_none() && *at < enrolment.ends_at)
+        next.filter(|(at, _)| enrolment.is_active(*at))
     }
 }
 
@@ -225,11 +241,14 @@ mod tests {
             },
             carers: Vec::new(),
             service: crate::directory::Id::parse("cardiology-ward-7").unwrap(),
-            discharged_at: at,
+            kind: EnrolmentKind::Discharge,
+            discharged_at: Some(at),
             context: None,
             enrolled_at: at,
-            ends_at: at + TimeDelta::days(30),
+            ends_at: Some(at + TimeDelta::days(30)),
             ended_at: None,
+            review_at: None,
+            coordinator: None,
             check_ins: CheckIns::None,
         }
     }
@@ -276,7 +295,8 @@ mod tests {
     #[test]
     fn a_weekly_schedule_keeps_its_local_hour_across_the_clock_change() {
         let e = Enrolment {
-            ends_at: t("2027-12-31T00:00:00Z"),
+            kind: EnrolmentKind::Ongoing,
+            ends_at: None,
             ..enrolment("2026-10-13T12:00:00Z")
         };
         let plan = CheckIns::parse(&serde_json::json!("0 10 * * 2")).unwrap();
@@ -303,7 +323,7 @@ mod tests {
     #[test]
     fn no_check_in_is_planned_after_the_enrolment_ends() {
         let e = Enrolment {
-            ends_at: t("2026-11-26T00:00:00Z"),
+            ends_at: Some(t("2026-11-26T00:00:00Z")),
             ..enrolment("2026-11-24T14:00:00Z")
         };
         let plan = CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE);

@@ -143,11 +143,12 @@ impl Operations {
         let now = self.clock.now();
         let rota = self.rota.current();
         let enrolment = request
-            .parse(
+            .parse_with_coordinators(
                 |id| {
                     rota.service(id)
                         .map(|ix| rota.services()[ix as usize].id.clone())
                 },
+                |id| coordinator_in(&rota, id),
                 now,
                 self.enrolment_window,
             )
@@ -408,6 +409,18 @@ pub fn new_api_key() -> anyhow::Result<(String, [u8; 32])> {
     );
     let hash = hash_key(&key);
     Ok((key, hash))
+}
+
+/// Whether the person with this id may be named as a patient's care
+/// co-ordinator in the live rota: their id, or a field error's message.
+pub fn coordinator_in(rota: &crate::rota::Rota, id: &str) -> Result<Id, String> {
+    match rota.person(id) {
+        Some(person) => Ok(person.id.clone()),
+        None => Err(format!(
+            "no person {id:?} in the rota files: send the id of a person in rota/people.toml (as in [people.ID]), like \"{}\"",
+            rota.people().first().map_or("jane-doe", |p| p.id.as_str())
+        )),
+    }
 }
 
 /// An instant as people in the UK read it, RFC 3339 with the local offset.

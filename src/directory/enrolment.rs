@@ -1,5 +1,10 @@
-//! Enrolments: a patient discharged into a service's care, with their
-//! carers, for a window after discharge (30 days by default).
+//! Enrolments: a patient in a service's care, with their carers. An
+//! enrolment is one of two [`EnrolmentKind`]s: a **discharge** lasts for a
+//! window after discharge (30 days by default) and then ends by itself; an
+//! **ongoing** one, for a long-term condition, lasts until it is ended and
+//! has a review date, a year after enrolment unless the sender sets one.
+//! Either may name a care co-ordinator: a person in the rota files, checked
+//! against the live rota when the enrolment is made.
 //!
 //! [`EnrolmentRequest::parse`] turns what a discharge system sends into an
 //! [`Enrolment`] or a list of field errors, each naming the field and what
@@ -88,7 +93,43 @@ pub struct Carer {
     pub relationship: Option<String>,
 }
 
-/// A patient enrolled at discharge.
+/// Which kind of enrolment: for the days after a discharge, or ongoing
+/// care of a long-term condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrolmentKind {
+    /// For a window after discharge; it ends by itself.
+    #[default]
+    Discharge,
+    /// For a long-term condition; it lasts until it is ended, and is
+    /// reviewed on its review date.
+    Ongoing,
+}
+
+impl EnrolmentKind {
+    /// Its name in the API: `discharge` or `ongoing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Discharge => "discharge",
+            Self::Ongoing => "ongoing",
+        }
+    }
+}
+
+impl fmt::Display for EnrolmentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How long after enrolment an ongoing enrolment is reviewed, unless the
+/// sender sets its review date: a year.
+pub const DEFAULT_REVIEW_AFTER: TimeDelta = TimeDelta::days(365);
+
+/// The latest review date accepted: five years after enrolment.
+pub const MAX_REVIEW_AFTER: TimeDelta = TimeDelta::days(5 * 365 + 1);
+
+/// A patient enrolled with a service: after a discharge, or ongoing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enrolment {
     /// Its id.
@@ -99,16 +140,29 @@ pub struct Enrolment {
     pub carers: Vec<Carer>,
     /// The service that looks after them.
     pub service: Id,
-    /// When they were discharged.
-    pub discharged_at: Instant,
+    /// Discharge or ongoing (enrolments stored before there were kinds
+    /// were all discharges).
+    #[serde(default)]
+    pub kind: EnrolmentKind,
+    /// When they were discharged: always for a discharge enrolment; for an
+    /// ongoing one, only if the sender gave it.
+    pub discharged_at: Option<Instant>,
     /// Short free text the clinician should see (ward, reason for admission).
     pub context: Option<String>,
     /// When the enrolment was made.
     pub enrolled_at: Instant,
-    /// When it ends by itself.
-    pub ends_at: Instant,
+    /// When it ends by itself: the end of a discharge's window; `None` for
+    /// an ongoing enrolment, which lasts until it is ended.
+    pub ends_at: Option<Instant>,
     /// When it was ended early (DELETE), if it was.
     pub ended_at: Option<Instant>,
+    /// When an ongoing enrolment is due for review (`None` for a discharge).
+    #[serde(default)]
+    pub review_at: Option<Instant>,
+    /// The patient's named care co-ordinator: the id of a person in the
+    /// rota files, their first contact in the co-ordinator's working hours.
+    #[serde(default)]
+    pub coordinator: Option<Id>,
     /// When Nightingale texts to ask how they are (docs/adr/0017); none for
     /// enrolments stored before check-ins.
     #[serde(default)]
@@ -118,7 +172,21 @@ pub struct Enrolment {
 impl Enrolment {
     /// Whether messages from its numbers are treated as from this patient at `now`.
     pub fn is_active(&self, now: Instant) -> bool {
-        self.ended_at.is_none() && now < self.ends_at
+        self.ended_at.is_none() && self.ends_at.is_none_or(|end| now < end)
+    }
+
+    /// When it stops being active: when it was ended, or when it ends by
+    /// itself; `None` for an ongoing enrolment that has not been ended.
+    /// Retention counts from here.
+    pub fn ended_or_ends_at(&self) -> Option<Instant> {
+        self.ended_at.or(self.ends_at)
+    }
+
+    /// When care under this enrolment began, for ordering a patient's
+    /// enrolments newest first: the discharge if there was one, or else
+    /// the enrolment itself.
+    pub fn began_at(&self) -> Instant {
+        self.discharged_at.unwrap_or(self.enrolled_at)
     }
 
     /// Every address its people are reached at, as the stores index them
@@ -185,8 +253,12 @@ pub struct EnrolmentRequest {
     service: Option<String>,
     discharged_at: Option<String>,
     context: Option<String>,
+    kind: Option<String>,
+    review_at: Option<String>,
+    coordinator: Option<String>,
     /// Times after discharge (`["24h", "72h"]`, `[]` for none) or a
-    /// schedule (`"0 10 * * 2"`); 24 h and 72 h after discharge if absent.
+    /// schedule (`"0 10 * * 2"`); if absent, 24 h and 72 h after a
+    /// discharge, or weekly for an ongoing enrolment.
     #[serde(default)]
     check_ins: Option<serde_json::Value>,
 }
@@ -206,10 +278,30 @@ pub const MAX_CARERS: usize = 5;
 pub const MAX_CONTEXT: usize = 500;
 
 impl EnrolmentRequest {
-    /// Check every field; `service` says whether a service id exists.
+    /// Check every field; `service` says whether a service id exists. No
+    /// co-ordinator is known, so naming one is refused: use
+    /// [`EnrolmentRequest::parse_with_coordinators`] to check them against a rota.
     pub fn parse(
         self,
         service: impl Fn(&str) -> Option<Id>,
+        now: Instant,
+        window: TimeDelta,
+    ) -> Result<Enrolment, Vec<FieldError>> {
+        self.parse_with_coordinators(
+            service,
+            |id| Err(format!("no person {id:?} in the rota files")),
+            now,
+            window,
+        )
+    }
+
+    /// Check every field; `service` says whether a service id exists, and
+    /// `coordinator` whether a person id may be named as care co-ordinator
+    /// (their id, or what is wrong and what to send instead).
+    pub fn parse_with_coordinators(
+        self,
+        service: impl Fn(&str) -> Option<Id>,
+        coordinator: impl Fn(&str) -> Result<Id, String>,
         now: Instant,
         window: TimeDelta,
     ) -> Result<Enrolment, Vec<FieldError>> {
@@ -278,7 +370,25 @@ impl EnrolmentRequest {
                 found
             }
         };
+        let kind = match self.kind.as_deref().map(str::trim) {
+            None | Some("") | Some("discharge") => Some(EnrolmentKind::Discharge),
+            Some("ongoing") => Some(EnrolmentKind::Ongoing),
+            Some(other) => {
+                err(
+                    "kind",
+                    format!(
+                        "{other:?} is not a kind of enrolment: send \"discharge\" (the default: care for {} days after discharge) or \"ongoing\" (a long-term condition, until the enrolment is ended)",
+                        window.num_days()
+                    ),
+                );
+                None
+            }
+        };
+        let ongoing = kind == Some(EnrolmentKind::Ongoing);
         let discharged_at = match self.discharged_at.as_deref() {
+            // An ongoing enrolment need not follow a discharge (and with
+            // the kind unknown, the kind's error says enough).
+            None if kind != Some(EnrolmentKind::Discharge) => None,
             None => {
                 err(
                     "discharged_at",
@@ -304,7 +414,7 @@ impl EnrolmentRequest {
                             "is more than a day in the future: send the discharge time".to_owned(),
                         );
                         None
-                    } else if t + window <= now {
+                    } else if !ongoing && t + window <= now {
                         err(
                             "discharged_at",
                             format!(
@@ -316,6 +426,53 @@ impl EnrolmentRequest {
                     } else {
                         Some(t)
                     }
+                }
+            },
+        };
+        let review_at = match (ongoing, self.review_at.as_deref().map(str::trim)) {
+            (_, None | Some("")) => None,
+            (false, Some(_)) => {
+                err(
+                    "review_at",
+                    "only an ongoing enrolment has a review date: remove it, or send \"kind\": \"ongoing\"".to_owned(),
+                );
+                None
+            }
+            (true, Some(text)) => match review_date(text) {
+                None => {
+                    err(
+                        "review_at",
+                        format!(
+                            "{text:?} is not a date: send one like 2027-11-27, or an RFC 3339 time"
+                        ),
+                    );
+                    None
+                }
+                Some(t) if t <= now => {
+                    err(
+                        "review_at",
+                        "is in the past: send the date the enrolment is next due for review"
+                            .to_owned(),
+                    );
+                    None
+                }
+                Some(t) if t > now + MAX_REVIEW_AFTER => {
+                    err(
+                        "review_at",
+                        "is more than five years away: send the date of the next review".to_owned(),
+                    );
+                    None
+                }
+                Some(t) => Some(t),
+            },
+        };
+        let coordinator = match self.coordinator.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(id) => match coordinator(id) {
+                Ok(id) => Some(id),
+                Err(message) => {
+                    err("coordinator", message);
+                    None
                 }
             },
         };
@@ -342,28 +499,38 @@ impl EnrolmentRequest {
                 }
             }
         }
-        let check_ins = match &self.check_ins {
-            None => crate::checkins::CheckIns::after_discharge(
-                &crate::checkins::DEFAULT_AFTER_DISCHARGE,
-            ),
-            Some(value) => crate::checkins::CheckIns::parse(value).unwrap_or_else(|message| {
+        let check_ins = match (&self.check_ins, kind) {
+            (Some(value), _) => crate::checkins::CheckIns::parse(value).unwrap_or_else(|message| {
                 err("check_ins", message);
                 crate::checkins::CheckIns::None
             }),
+            (None, Some(kind)) => crate::checkins::CheckIns::default_for(kind),
+            (None, None) => crate::checkins::CheckIns::None,
         };
-        match (patient, service, discharged_at, errors.is_empty()) {
-            (Some(patient), Some(service), Some(discharged_at), true) => Ok(Enrolment {
-                id: EnrolmentId::new(),
-                patient,
-                carers,
-                service,
-                discharged_at,
-                context,
-                enrolled_at: now,
-                ends_at: discharged_at + window,
-                ended_at: None,
-                check_ins,
-            }),
+        match (patient, service, kind, errors.is_empty()) {
+            (Some(patient), Some(service), Some(kind), true) => {
+                let (ends_at, review_at) = match kind {
+                    EnrolmentKind::Discharge => (discharged_at.map(|t| t + window), None),
+                    EnrolmentKind::Ongoing => {
+                        (None, Some(review_at.unwrap_or(now + DEFAULT_REVIEW_AFTER)))
+                    }
+                };
+                Ok(Enrolment {
+                    id: EnrolmentId::new(),
+                    patient,
+                    carers,
+                    service,
+                    kind,
+                    discharged_at,
+                    context,
+                    enrolled_at: now,
+                    ends_at,
+                    ended_at: None,
+                    review_at,
+                    coordinator,
+                    check_ins,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -373,6 +540,18 @@ impl EnrolmentRequest {
             .as_ref()
             .is_some_and(|p| p.relationship.is_some())
     }
+}
+
+/// A review date as sent: an RFC 3339 time, or a date (`2027-11-27`),
+/// taken as the start of that day in UK time.
+fn review_date(text: &str) -> Option<Instant> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(crate::calendar::instant_of(
+        day.and_time(chrono::NaiveTime::MIN),
+    ))
 }
 
 fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) -> Option<Contact> {
@@ -461,10 +640,12 @@ mod tests {
         .unwrap();
         assert_eq!(e.patient.phone.as_str(), "+447700900123");
         assert_eq!(e.carers[0].relationship.as_deref(), Some("daughter"));
+        assert_eq!(e.kind, EnrolmentKind::Discharge);
         assert_eq!(
             e.ends_at,
-            "2026-12-27T17:30:00Z".parse::<Instant>().unwrap()
+            Some("2026-12-27T17:30:00Z".parse::<Instant>().unwrap())
         );
+        assert_eq!(e.review_at, None);
         assert!(e.is_active(now()));
         assert_eq!(e.patient.first_name(), "Margaret");
     }
@@ -577,6 +758,127 @@ mod tests {
                 .notes()
                 .is_empty()
         );
+    }
+
+    fn parse_with_matron(json: &str) -> Result<Enrolment, Vec<FieldError>> {
+        let request: EnrolmentRequest = serde_json::from_str(json).unwrap();
+        request.parse_with_coordinators(
+            |id| (id == "heart-failure-team").then(|| Id::parse(id).unwrap()),
+            |id| match id {
+                "carol-matron" => Ok(Id::parse(id).unwrap()),
+                _ => Err(format!("no person {id:?} in the rota files")),
+            },
+            now(),
+            TimeDelta::days(30),
+        )
+    }
+
+    #[test]
+    fn an_ongoing_enrolment_lasts_until_ended_and_is_reviewed_in_a_year() {
+        let e = parse_with_matron(
+            r#"{"kind": "ongoing", "patient": {"name": "Arthur Price", "phone": "07700 900141"},
+                "service": "heart-failure-team", "coordinator": "carol-matron",
+                "context": "Heart failure; furosemide 40 mg"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.kind, EnrolmentKind::Ongoing);
+        assert_eq!(e.ends_at, None);
+        assert_eq!(e.discharged_at, None);
+        assert_eq!(e.review_at, Some(now() + TimeDelta::days(365)));
+        assert_eq!(e.coordinator.as_ref().map(Id::as_str), Some("carol-matron"));
+        assert!(e.is_active(now() + TimeDelta::days(10 * 365)));
+        let mut ended = e.clone();
+        ended.ended_at = Some(now() + TimeDelta::days(400));
+        assert!(!ended.is_active(now() + TimeDelta::days(400)));
+        assert_eq!(ended.ended_or_ends_at(), ended.ended_at);
+    }
+
+    #[test]
+    fn an_ongoing_enrolment_takes_a_review_date_and_an_old_discharge() {
+        let e = parse_with_matron(
+            r#"{"kind": "ongoing", "patient": {"name": "Arthur Price", "phone": "07700 900141"},
+                "service": "heart-failure-team", "discharged_at": "2026-06-01T12:00:00Z",
+                "review_at": "2027-03-01"}"#,
+        )
+        .unwrap();
+        // Midnight in the UK on 1 March is midnight UTC (winter time).
+        assert_eq!(e.review_at, Some("2027-03-01T00:00:00Z".parse().unwrap()));
+        assert_eq!(
+            e.discharged_at,
+            Some("2026-06-01T12:00:00Z".parse().unwrap()),
+            "a discharge months ago is no bar to ongoing care"
+        );
+        assert_eq!(e.began_at(), e.discharged_at.unwrap());
+    }
+
+    #[test]
+    fn kind_review_date_and_coordinator_are_checked_by_field() {
+        let errors = parse_with_matron(
+            r#"{"kind": "forever", "patient": {"name": "Arthur Price", "phone": "07700 900141"},
+                "service": "heart-failure-team", "coordinator": "carol-matorn"}"#,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["kind", "coordinator"], "{errors:?}");
+        assert!(errors[0].message.contains("\"ongoing\""), "{errors:?}");
+        assert!(errors[1].message.contains("carol-matorn"), "{errors:?}");
+
+        let errors = parse_with_matron(
+            r#"{"patient": {"name": "Arthur Price", "phone": "07700 900141"},
+                "service": "heart-failure-team", "discharged_at": "2026-11-27T17:30:00Z",
+                "review_at": "2027-11-27"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "review_at");
+        assert!(errors[0].message.contains("only an ongoing enrolment"));
+
+        for (review, words) in [
+            ("2026-01-01", "in the past"),
+            ("2035-01-01", "five years"),
+            ("next spring", "not a date"),
+        ] {
+            let errors = parse_with_matron(&format!(
+                r#"{{"kind": "ongoing", "patient": {{"name": "Arthur Price", "phone": "07700 900141"}},
+                    "service": "heart-failure-team", "review_at": "{review}"}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(errors[0].field, "review_at");
+            assert!(errors[0].message.contains(words), "{review}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn a_discharge_may_name_a_coordinator_and_still_needs_its_discharge_time() {
+        let e = parse_with_matron(
+            r#"{"patient": {"name": "Arthur Price", "phone": "07700 900141"},
+                "service": "heart-failure-team", "discharged_at": "2026-11-27T17:30:00Z",
+                "coordinator": "carol-matron"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.kind, EnrolmentKind::Discharge);
+        assert_eq!(e.coordinator.as_ref().map(Id::as_str), Some("carol-matron"));
+        let errors = parse_with_matron(
+            r#"{"kind": "discharge", "patient": {"name": "Arthur Price", "phone": "07700 900141"},
+                "service": "heart-failure-team"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(errors[0].field, "discharged_at");
+    }
+
+    #[test]
+    fn an_enrolment_stored_before_kinds_reads_as_a_discharge() {
+        let old = r#"{"id": "6f1d2c1e-0000-4000-8000-000000000001",
+            "patient": {"name": "Margaret Evans", "phone": "+447700900123", "email": null},
+            "carers": [], "service": "cardiology-ward-7",
+            "discharged_at": "2026-11-27T17:30:00Z", "context": null,
+            "enrolled_at": "2026-11-27T18:00:00Z", "ends_at": "2026-12-27T17:30:00Z",
+            "ended_at": null}"#;
+        let e: Enrolment = serde_json::from_str(old).unwrap();
+        assert_eq!(e.kind, EnrolmentKind::Discharge);
+        assert_eq!(e.review_at, None);
+        assert_eq!(e.coordinator, None);
+        assert!(e.is_active(now()));
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub mod text;
 
 pub use email::{EmailAddress, EmailAddressError};
 pub use enrolment::{
-    Carer, Contact, Enrolment, EnrolmentId, EnrolmentRequest, FieldError, FieldMessage, FieldNote,
+    Carer, Contact, Enrolment, EnrolmentId, EnrolmentKind, EnrolmentRequest, FieldError,
+    FieldMessage, FieldNote,
 };
 pub use id::{Id, IdError};
 pub use party::Party;

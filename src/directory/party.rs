@@ -90,11 +90,14 @@ mod tests {
                 },
             ],
             service: Id::parse("community-nursing-north").unwrap(),
-            discharged_at: at,
+            kind: crate::directory::EnrolmentKind::Discharge,
+            discharged_at: Some(at),
             context: None,
             enrolled_at: at,
-            ends_at: at + chrono::TimeDelta::days(30),
+            ends_at: Some(at + chrono::TimeDelta::days(30)),
             ended_at: None,
+            review_at: None,
+            coordinator: None,
             check_ins: Default::default(),
         }
     }

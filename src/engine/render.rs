@@ -335,12 +335,14 @@ impl Renderer<'_> {
                 Purpose::CallPage,
             )
         } else {
-            let discharged = enrolment.map(|e| {
-                e.discharged_at
-                    .with_timezone(&LONDON)
-                    .format("%-d %b")
-                    .to_string()
-            });
+            let discharged = enrolment
+                .and_then(|e| e.discharged_at)
+                .map(|discharged_at| {
+                    discharged_at
+                        .with_timezone(&LONDON)
+                        .format("%-d %b")
+                        .to_string()
+                });
             let body = self.templates.render(
                 "sms/page.txt",
                 minijinja::context! {

@@ -28,9 +28,15 @@ async fn enrol(
             tracing::info!(enrolment = %e.id, client = %client, service = %e.service, "enrolled");
             Ok((
                 StatusCode::CREATED,
-                Json(
-                    json!({ "id": e.id, "service": e.service, "ends_at": local_time(e.ends_at), "notes": e.notes() }),
-                ),
+                Json(json!({
+                    "id": e.id,
+                    "service": e.service,
+                    "kind": e.kind,
+                    "ends_at": e.ends_at.map(local_time),
+                    "review_at": e.review_at.map(local_time),
+                    "coordinator": e.coordinator,
+                    "notes": e.notes(),
+                })),
             ))
         }
         Err(EnrolError::Invalid(errors)) => Err(ApiError::Invalid(errors)),

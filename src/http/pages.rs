@@ -229,7 +229,7 @@ pub(crate) async fn concern_view(
         status,
         text => concern.text,
         party => concern.party.label(),
-        discharged => enrolment.as_ref().map(|e| local(e.discharged_at)),
+        discharged => enrolment.as_ref().and_then(|e| e.discharged_at).map(local),
         context => enrolment.as_ref().and_then(|e| e.context.clone()),
         phone => concern.sender.as_str(),
         opened => local(concern.opened_at),

@@ -308,11 +308,14 @@ pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<d
             relationship: Some("daughter".into()),
         }],
         service: Id::parse("cardiology-ward-7").unwrap(),
-        discharged_at: now,
+        kind: crate::directory::EnrolmentKind::Discharge,
+        discharged_at: Some(now),
         context: None,
         enrolled_at: now,
-        ends_at: now + TimeDelta::days(30),
+        ends_at: Some(now + TimeDelta::days(30)),
         ended_at: None,
+        review_at: None,
+        coordinator: None,
         check_ins: Default::default(),
     };
     store
@@ -381,11 +384,14 @@ pub fn enrolments_are_found_by_patient_or_carer_email_in_any_case(store: Arc<dyn
             relationship: Some("daughter".into()),
         }],
         service: Id::parse("cardiology-ward-7").unwrap(),
-        discharged_at: now,
+        kind: crate::directory::EnrolmentKind::Discharge,
+        discharged_at: Some(now),
         context: None,
         enrolled_at: now,
-        ends_at: now + TimeDelta::days(30),
+        ends_at: Some(now + TimeDelta::days(30)),
         ended_at: None,
+        review_at: None,
+        coordinator: None,
         check_ins: Default::default(),
     };
     store
@@ -2237,6 +2243,95 @@ pub fn a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_
     );
 }
 
+pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T18:00:00Z");
+    let e = Enrolment {
+        id: EnrolmentId::new(),
+        patient: Contact {
+            name: "Arthur Price".into(),
+            phone: phone("07700 900141"),
+            email: None,
+        },
+        carers: vec![crate::directory::Carer {
+            contact: Contact {
+                name: "Joan Price".into(),
+                phone: phone("07700 900142"),
+                email: None,
+            },
+            relationship: Some("wife".into()),
+        }],
+        service: Id::parse("community-nursing-north").unwrap(),
+        kind: crate::directory::EnrolmentKind::Ongoing,
+        discharged_at: None,
+        context: Some("Heart failure, NYHA class III".into()),
+        enrolled_at: now,
+        ends_at: None,
+        ended_at: None,
+        review_at: Some(now + TimeDelta::days(365)),
+        coordinator: Some(Id::parse("grace-adeyemi").unwrap()),
+        check_ins: Default::default(),
+    };
+    // An older discharge enrolment of the same carer's number, to show the
+    // newest care comes first.
+    let mut discharge = e.clone();
+    discharge.id = EnrolmentId::new();
+    discharge.kind = crate::directory::EnrolmentKind::Discharge;
+    discharge.discharged_at = Some(now - TimeDelta::days(3));
+    discharge.ends_at = Some(now + TimeDelta::days(27));
+    discharge.review_at = None;
+    discharge.coordinator = None;
+    for enrolment in [&discharge, &e] {
+        store
+            .apply(Change {
+                at: now,
+                enrolment: Some(enrolment.clone()),
+                ..Change::default()
+            })
+            .unwrap();
+    }
+    assert_eq!(store.enrolment(e.id).unwrap(), Some(e.clone()));
+    assert_eq!(
+        store
+            .enrolments_for_phone(&phone("07700 900142"), now)
+            .unwrap(),
+        [e.clone(), discharge.clone()]
+    );
+    // Years on, long after any discharge window, it is still found, and
+    // retention does not touch it while it runs.
+    let later = now + TimeDelta::days(3 * 365);
+    assert_eq!(
+        store
+            .enrolments_for_phone(&phone("07700 900141"), later)
+            .unwrap(),
+        std::slice::from_ref(&e)
+    );
+    assert_eq!(store.purge(later, "[removed]").unwrap().enrolments, 1);
+    assert_eq!(store.enrolment(e.id).unwrap(), Some(e.clone()));
+    assert_eq!(store.enrolment(discharge.id).unwrap(), None);
+    // Ended, it is no longer found, and retention counts from the end.
+    assert!(store.end_enrolment(e.id, later).unwrap());
+    assert!(!store.end_enrolment(e.id, later).unwrap());
+    assert!(
+        store
+            .enrolments_for_phone(&phone("07700 900141"), later + TimeDelta::seconds(1))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.enrolment(e.id).unwrap().unwrap().ended_at,
+        Some(later)
+    );
+    assert_eq!(store.purge(later, "[removed]").unwrap().enrolments, 0);
+    assert_eq!(
+        store
+            .purge(later + TimeDelta::seconds(1), "[removed]")
+            .unwrap()
+            .enrolments,
+        1
+    );
+    assert_eq!(store.enrolment(e.id).unwrap(), None);
+}
+
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(fresh());
     the_audit_trail_only_grows_and_reads_in_pages(fresh());
@@ -2249,6 +2344,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     a_resolved_concern_no_longer_collects_messages(fresh());
     enrolments_are_found_by_patient_or_carer_number_while_active(fresh());
     enrolments_are_found_by_patient_or_carer_email_in_any_case(fresh());
+    an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(fresh());
     pages_keep_their_codes_and_close_with_the_concern(fresh());
     opt_outs_api_keys_and_secrets_persist(fresh());
     concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());
@@ -2443,11 +2539,14 @@ pub fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_e
         },
         carers: Vec::new(),
         service: Id::parse("cardiology-ward-7").unwrap(),
-        discharged_at: now,
+        kind: crate::directory::EnrolmentKind::Discharge,
+        discharged_at: Some(now),
         context: None,
         enrolled_at: now,
-        ends_at: now + TimeDelta::days(30),
+        ends_at: Some(now + TimeDelta::days(30)),
         ended_at: None,
+        review_at: None,
+        coordinator: None,
         check_ins: Default::default(),
     };
     let answer = |at, answer| CheckInAnswer {
@@ -2501,7 +2600,7 @@ pub fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_e
 
     // Retention removes the enrolment and its answers together.
     while store
-        .purge(e.ends_at + TimeDelta::days(1), "[removed]")
+        .purge(now + TimeDelta::days(31), "[removed]")
         .unwrap()
         .enrolments
         > 0

@@ -1281,6 +1281,24 @@ pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<sqlite::ServeLock>> 
 #[cfg(test)]
 pub(crate) mod conformance;
 
+/// When an enrolment stops being active, as both backends index it: when
+/// it was ended, or ends by itself, or, for an ongoing enrolment that has
+/// not been ended, the last instant of the year 9999. Active-enrolment
+/// look-ups compare with it and purging counts retention from it, so an
+/// ongoing enrolment is found until it is ended and is never purged before.
+pub(crate) fn ends_at_or_never(e: &Enrolment) -> Instant {
+    e.ended_or_ends_at().unwrap_or_else(never)
+}
+
+/// The last instant of the year 9999: "not until it is ended", for indexes
+/// that need a time (see [`ends_at_or_never`]).
+pub(crate) fn never() -> Instant {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 999))
+        .map(|t| t.and_utc())
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

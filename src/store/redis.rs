@@ -24,7 +24,7 @@
 //! | `in:pending` | zset | unprocessed items by arrival; member `SEQ\|KEY` keeps arrival order within a millisecond |
 //! | `in:done`, `in:seq` | zset, counter | processed items by when (for purge); the arrival counter |
 //! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` (its addresses: phones and `mailto:` emails, ADR 14) |
-//! | `e:ends` | zset | enrolments by when they end(ed), for purge |
+//! | `e:ends` | zset | enrolments by when they end(ed), for purge (an ongoing enrolment not yet ended at the last instant of 9999, `store::never`) |
 //! | `phone:ADDRESS` | set | enrolments with this patient or carer number, or email (`phone:mailto:…`) |
 //! | `c:ID` | hash | a concern: `data`, `status`, `sender`, `opened`, `service`, `enrolment`, `closed`, `purged`, `v` (its version: 1 when stored, bumped on every write) |
 //! | `c:ID:timeline` | list | its timeline entries (JSON), oldest first |
@@ -177,7 +177,7 @@ impl RedisStore {
             .iter()
             .map(|r| from_json(r))
             .collect::<StoreResult<_>>()?;
-        list.sort_by_key(|e| std::cmp::Reverse(e.discharged_at));
+        list.sort_by_key(|e| std::cmp::Reverse(e.began_at()));
         Ok(list)
     }
 

@@ -468,7 +468,7 @@ impl SqliteStore {
             .iter()
             .map(|r| from_json(r))
             .collect::<StoreResult<_>>()?;
-        list.sort_by_key(|e| std::cmp::Reverse(e.discharged_at));
+        list.sort_by_key(|e| std::cmp::Reverse(e.began_at()));
         Ok(list)
     }
 
@@ -683,9 +683,11 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
     if let Some(e) = &change.enrolment {
         tx.execute(
             "INSERT INTO enrolments (id, data, ends_at, ended_at) VALUES (?1, ?2, ?3, NULL)",
-            params![e.id.to_string(), json(e)?, ms(e.ends_at)],
+            params![e.id.to_string(), json(e)?, ms(super::ends_at_or_never(e))],
         )?;
-        // Phones and emails alike (`Enrolment::addresses`, ADR 14).
+        // `ends_at` is "never" (year 9999) for an ongoing enrolment until it
+        // is ended (`ends_at_or_never`). Phones and emails alike
+        // (`Enrolment::addresses`, ADR 14).
         for address in e.addresses() {
             tx.execute(
                 "INSERT OR IGNORE INTO enrolment_phones (phone, enrolment_id) VALUES (?1, ?2)",

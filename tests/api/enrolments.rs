@@ -81,22 +81,8 @@ async fn an_enrolment_welcomes_patient_and_carer_and_ends_on_delete() {
             .starts_with("Hello Sian.")
     );
 
-    let response = app
-        .http
-        .delete(format!("{}/api/v1/enrolments/{id}", app.address))
-        .bearer_auth(&app.api_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
-    let again = app
-        .http
-        .delete(format!("{}/api/v1/enrolments/{id}", app.address))
-        .bearer_auth(&app.api_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 404);
+    assert_eq!(end(&app, &id).await, 204);
+    assert_eq!(end(&app, &id).await, 404);
 
     // Once ended, Margaret's number is a stranger's: she still reaches a person, via the trust's fallback.
     app.text(MARGARET, "hello").await;
@@ -109,6 +95,17 @@ async fn an_enrolment_welcomes_patient_and_carer_and_ends_on_delete() {
             .body
             .contains("out-of-hours service")
     );
+}
+
+/// End an enrolment through the API: its status code.
+async fn end(app: &TestApp, id: &str) -> reqwest::StatusCode {
+    app.http
+        .delete(format!("{}/api/v1/enrolments/{id}", app.address))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 /// Enrol a patient and carers with the heart team, discharged at 17:00 on the test's Friday.
@@ -230,4 +227,66 @@ async fn a_landline_is_enrolled_but_never_texted_and_the_answer_says_so() {
     .await
     .unwrap();
     assert_eq!(body["notes"], json!([]));
+}
+
+#[tokio::test]
+async fn an_ongoing_enrolment_outlasts_any_discharge_window_until_it_is_ended() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    let response = app
+        .enrol(&json!({
+            "kind": "ongoing",
+            "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
+            "service": "community-nursing-north",
+            "coordinator": "grace-adeyemi",
+            "context": "Heart failure; weighs herself daily",
+        }))
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["kind"], "ongoing");
+    assert_eq!(body["ends_at"], Value::Null, "{body}");
+    assert_eq!(body["coordinator"], "grace-adeyemi");
+    assert!(
+        body["review_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2027-11-27"),
+        "reviewed a year on by default: {body}"
+    );
+    let id = body["id"].as_str().unwrap().to_owned();
+
+    // Two months on, long past a discharge's thirty days, she is still known.
+    app.advance(chrono::Duration::days(60)).await;
+    app.text(MARGARET, "My ankles are more swollen today").await;
+    app.settle().await;
+    let texts = app.twilio.messages_to(MARGARET);
+    let reply = &texts.last().unwrap().body;
+    assert!(reply.contains("community nursing team"), "{reply}");
+    assert_eq!(end(&app, &id).await, 204);
+}
+
+#[tokio::test]
+async fn a_coordinator_who_is_not_in_the_rota_is_refused_by_name() {
+    let app = TestApp::spawn("2026-11-27T18:00").await;
+    let response = app
+        .enrol(&json!({
+            "kind": "ongoing",
+            "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
+            "service": "community-nursing-north",
+            "coordinator": "grace-adeymi",
+            "review_at": "2027-05-01",
+        }))
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{body}");
+    assert_eq!(errors[0]["field"], "coordinator");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"grace-adeymi\"") && message.contains("rota"),
+        "{message}"
+    );
+    app.settle().await;
+    assert!(app.twilio.messages().is_empty());
 }
