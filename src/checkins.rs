@@ -202,6 +202,23 @@ pub fn first_notice(enrolment: &Enrolment, now: Instant) -> Option<Notice> {
     Some(check_in_notice(enrolment.id, due_at, number))
 }
 
+/// The notices a new enrolment starts with: its first check-in, and for
+/// an ongoing one the reminder of its review date.
+pub fn first_notices(enrolment: &Enrolment, now: Instant) -> Vec<Notice> {
+    let mut notices: Vec<Notice> = first_notice(enrolment, now).into_iter().collect();
+    if let Some(review_at) = enrolment.review_at {
+        notices.push(Notice {
+            key: format!("review/{}", enrolment.id),
+            due_at: review_at,
+            what: NoticeKind::Review {
+                enrolment: enrolment.id,
+                review_at,
+            },
+        });
+    }
+    notices
+}
+
 /// The notice that sends check-in `number` of an enrolment at `due_at`.
 pub fn check_in_notice(enrolment: EnrolmentId, due_at: Instant, number: u32) -> Notice {
     Notice {

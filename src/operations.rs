@@ -188,10 +188,9 @@ impl Operations {
             at: now,
             enrolment: Some(enrolment.clone()),
             outbox,
-            // The first check-in, in the same write: it cannot be lost.
-            set_notices: crate::checkins::first_notice(&enrolment, now)
-                .into_iter()
-                .collect(),
+            // The first check-in and the review reminder, in the same
+            // write: they cannot be lost.
+            set_notices: crate::checkins::first_notices(&enrolment, now),
             ..Change::default()
         };
         store::blocking(&self.store, move |s| s.apply(change)).await?;

@@ -49,12 +49,20 @@ fn dial(s: &Scene, level: usize, seconds: u32) -> Value {
 fn handover(s: &Scene, count: usize) -> Value {
     let item = |i: usize| {
         let (status, handled_by, note) = match i {
-            0 => ("resolved", json!(s.clinician.name), json!("Changed the dressing at home, will review tomorrow")),
+            0 => (
+                "resolved",
+                json!(s.clinician.name),
+                json!("Changed the dressing at home, will review tomorrow"),
+            ),
             1 => ("open", Value::Null, Value::Null),
             2 => ("accepted", json!(s.clinician.name), Value::Null),
             _ => ("resolved", json!(s.clinician.name), Value::Null),
         };
-        let who = if i % 2 == 0 { "Margaret (patient)" } else { "Siân, Margaret's daughter" };
+        let who = if i % 2 == 0 {
+            "Margaret (patient)"
+        } else {
+            "Siân, Margaret's daughter"
+        };
         json!({"id": "0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f", "who": who, "at": format!("Wed 0{}:10", i + 1),
                "words": "My mum's ankles are more swollen tonight and she is short of breath when she...",
                "status": status, "handled_by": handled_by, "note": note})
@@ -616,6 +624,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         vec![
             json!({"first_name": "Margaret", "service": s.service.name, "sent": "Fri 27 Nov 16:30", "phone": "+447700900801"}),
         ]
+    }),
+    ("sms/review_due.txt", |s| {
+        vec![json!({"first_name": "Arthur", "service": s.service.name, "due": "24 Nov 2027"})]
     }),
     ("sms/handover.txt", |s| {
         vec![

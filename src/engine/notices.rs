@@ -111,6 +111,10 @@ async fn fire(parts: &Parts, notice: Notice, now: Instant) -> anyhow::Result<Cha
         NoticeKind::CheckInUnanswered { enrolment, sent_at } => {
             unanswered(parts, &notice, enrolment, sent_at, now, &mut change).await?
         }
+        NoticeKind::Review {
+            enrolment,
+            review_at,
+        } => review(parts, &notice, enrolment, review_at, now, &mut change).await?,
         NoticeKind::Handover { service, since } => {
             morning_handover(parts, &service, since, now, &mut change).await?
         }
@@ -255,7 +259,7 @@ async fn unanswered(
         });
         return Ok(());
     }
-    let team = in_hours_team(&rota, service, now);
+    let team = enrolment_team(&rota, service, &enrolment, now);
     let body = parts.templates.render(
         "sms/check_in_unanswered.txt",
         minijinja::context! {
@@ -270,6 +274,76 @@ async fn unanswered(
             .filter_map(|s| staff_text(s, None, body.clone())),
     );
     Ok(())
+}
+
+/// An ongoing enrolment's review date has come: remind its co-ordinator
+/// or team, in working hours only.
+async fn review(
+    parts: &Parts,
+    notice: &Notice,
+    id: EnrolmentId,
+    review_at: Instant,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let Some(enrolment) = store::blocking(&parts.store, move |s| s.enrolment(id)).await? else {
+        return Ok(());
+    };
+    // Ended, or its review date moved since: nothing to remind of.
+    if !enrolment.is_active(now) || enrolment.review_at != Some(review_at) {
+        return Ok(());
+    }
+    let rota = parts.rota();
+    let Some(service) = rota
+        .service(enrolment.service.as_str())
+        .map(|ix| &rota.services()[ix as usize])
+    else {
+        return Ok(());
+    };
+    let Some(from) = working_hours_from(&rota, service, now) else {
+        return Ok(());
+    };
+    if from > now {
+        change.set_notices.push(Notice {
+            due_at: from,
+            ..notice.clone()
+        });
+        return Ok(());
+    }
+    let team = enrolment_team(&rota, service, &enrolment, now);
+    let body = parts.templates.render(
+        "sms/review_due.txt",
+        minijinja::context! {
+            first_name => enrolment.patient.first_name(),
+            service => service.name,
+            due => review_at.with_timezone(&crate::calendar::LONDON).format("%-d %b %Y").to_string(),
+        },
+    )?;
+    change.outbox.extend(
+        team.iter()
+            .filter_map(|s| staff_text(s, None, body.clone())),
+    );
+    Ok(())
+}
+
+/// Who is told about one patient in working hours: their named care
+/// co-ordinator, if they have one who takes texts; else the service's
+/// in-hours team.
+fn enrolment_team<'r>(
+    rota: &'r Rota,
+    service: &Service,
+    enrolment: &Enrolment,
+    now: Instant,
+) -> Vec<&'r Staff> {
+    let coordinator = enrolment
+        .coordinator
+        .as_ref()
+        .and_then(|id| rota.person(id.as_str()))
+        .filter(|p| !p.sms_numbers().is_empty());
+    match coordinator {
+        Some(person) => vec![person],
+        None => in_hours_team(rota, service, now),
+    }
 }
 
 /// `now` if the service is in working hours now, else when they next

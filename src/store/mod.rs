@@ -745,6 +745,14 @@ pub enum NoticeKind {
         /// When the check-in was sent.
         sent_at: Instant,
     },
+    /// An ongoing enrolment is due for review: remind its co-ordinator (or
+    /// its service's in-hours team), in working hours.
+    Review {
+        /// Whose.
+        enrolment: EnrolmentId,
+        /// The review date it was set for (a changed date makes it stale).
+        review_at: Instant,
+    },
     /// Tell a service's in-hours team what its patients raised out of hours.
     Handover {
         /// The service.
@@ -755,11 +763,12 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
-    /// As logs and timelines name it: `check_in`, `check_in_unanswered`, `handover`.
+    /// As logs and timelines name it: `check_in`, `check_in_unanswered`, `review`, `handover`.
     pub fn as_str(&self) -> &'static str {
         match self {
             NoticeKind::CheckIn { .. } => "check_in",
             NoticeKind::CheckInUnanswered { .. } => "check_in_unanswered",
+            NoticeKind::Review { .. } => "review",
             NoticeKind::Handover { .. } => "handover",
         }
     }

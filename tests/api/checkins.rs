@@ -323,3 +323,63 @@ async fn the_morning_summary_lists_the_nights_concerns() {
     app.advance(Duration::hours(23)).await;
     assert_eq!(summaries(&app).len(), 1);
 }
+
+#[tokio::test]
+async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_review_in_working_hours()
+ {
+    // Tuesday 24 November: Arthur, with heart failure, enrolled as ongoing;
+    // Hannah Price is his named co-ordinator; his review falls on a Saturday.
+    let app = TestApp::spawn("2026-11-24T11:00").await;
+    let response = app
+        .enrol(&json!({
+            "patient": {"name": "Arthur Hughes", "phone": "07700 900811"},
+            "service": SERVICE,
+            "kind": "ongoing",
+            "coordinator": "hannah-price",
+            "review_at": "2026-11-28T10:00:00Z",
+            "check_ins": "0 11 * * 4",
+        }))
+        .await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    app.settle().await;
+    const HANNAH: &str = "+447700900202";
+    let (_, in_hours) = on_call(SERVICE, "2026-11-26T17:00", 1);
+    assert_ne!(
+        in_hours, HANNAH,
+        "the team's first contact this week is someone else"
+    );
+
+    // Thursday 11:00 he is asked; by 17:00 he has not answered: Hannah is told.
+    app.advance(Duration::days(2)).await;
+    assert_eq!(check_ins_to(&app, ARTHUR).len(), 1);
+    app.advance(Duration::hours(6)).await;
+    assert_eq!(
+        unanswered_flags(&app),
+        vec![(
+            HANNAH.to_owned(),
+            "Nightingale: Arthur (Community nursing, north locality) has not answered the check-in texted Thu 26 Nov 11:00. Please call them on +447700900811.".to_owned()
+        )]
+    );
+
+    // The review date is Saturday: Hannah is reminded on Monday at 08:00.
+    let reminders = |app: &TestApp| -> Vec<String> {
+        app.twilio
+            .messages_to(HANNAH)
+            .into_iter()
+            .filter(|m| m.body.contains("due for review"))
+            .map(|m| m.body)
+            .collect()
+    };
+    app.advance(Duration::hours(86) + Duration::minutes(59))
+        .await;
+    assert_eq!(
+        app.clock.now_instant().to_rfc3339(),
+        "2026-11-30T07:59:00+00:00"
+    );
+    assert!(reminders(&app).is_empty(), "not at the weekend");
+    app.advance(Duration::minutes(1)).await;
+    assert_eq!(
+        reminders(&app),
+        vec!["Nightingale: Arthur's ongoing care with Community nursing, north locality is due for review (28 Nov 2026). Please review it with them and set the next review date.".to_owned()]
+    );
+}
