@@ -146,6 +146,8 @@ pub struct Item {
     pub handled_by: Option<String>,
     /// The note it was closed with, if any.
     pub note: Option<String>,
+    /// The patient's named care co-ordinator (a rota id), if they have one.
+    pub coordinator: Option<String>,
 }
 
 impl Summary {
@@ -163,17 +165,49 @@ impl Summary {
             .collect();
         raised.sort_by_key(|(c, _)| (c.opened_at, c.id.to_string()));
         let items: Vec<Item> = raised.iter().map(|(c, e)| item(c, e.as_ref())).collect();
-        let count = |s: &str| items.iter().filter(|i| i.status == s).count();
         Summary {
             service: service.name.clone(),
             service_id: service.id.as_str().to_owned(),
             from: words(from, "%a %-d %b %H:%M"),
             until: words(until, "%a %-d %b %H:%M"),
-            open: count("open"),
-            accepted: count("accepted"),
-            resolved: count("resolved"),
+            open: 0,
+            accepted: 0,
+            resolved: 0,
             items,
         }
+        .counted()
+    }
+
+    /// The same period, only the patients whose co-ordinator is `person`.
+    pub fn for_coordinator(&self, person: &str) -> Self {
+        Summary {
+            items: self
+                .items
+                .iter()
+                .filter(|i| i.coordinator.as_deref() == Some(person))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+        .counted()
+    }
+
+    /// The co-ordinators named by its patients, each once, in order of appearance.
+    pub fn coordinators(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for c in self.items.iter().filter_map(|i| i.coordinator.as_deref()) {
+            if !seen.contains(&c) {
+                seen.push(c);
+            }
+        }
+        seen
+    }
+
+    fn counted(mut self) -> Self {
+        let count = |s: &str| self.items.iter().filter(|i| i.status == s).count();
+        (self.open, self.accepted, self.resolved) =
+            (count("open"), count("accepted"), count("resolved"));
+        self
     }
 }
 
@@ -209,5 +243,8 @@ fn item(c: &Concern, e: Option<&Enrolment>) -> Item {
         status,
         handled_by,
         note,
+        coordinator: e
+            .and_then(|e| e.coordinator.as_ref())
+            .map(|c| c.as_str().to_owned()),
     }
 }

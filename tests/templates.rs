@@ -65,7 +65,7 @@ fn handover(s: &Scene, count: usize) -> Value {
         };
         json!({"id": "0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f", "who": who, "at": format!("Wed 0{}:10", i + 1),
                "words": "My mum's ankles are more swollen tonight and she is short of breath when she...",
-               "status": status, "handled_by": handled_by, "note": note})
+               "status": status, "handled_by": handled_by, "note": note, "coordinator": null})
     };
     let items: Vec<Value> = (0..count).map(item).collect();
     let of = |status: &str| items.iter().filter(|i| i["status"] == status).count();
@@ -636,9 +636,11 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     ("web/staff/handover.html", |s| {
         vec![
-            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 5)}),
-            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 0)}),
-            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": null}),
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 5), "mine": false}),
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 0), "mine": false}),
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 2), "mine": true}),
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 0), "mine": true}),
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": null, "mine": false}),
         ]
     }),
     ("web/staff/reports.html", |s| {

@@ -411,6 +411,21 @@ async fn morning_handover(
         team.iter()
             .filter_map(|s| staff_text(s, None, body.clone())),
     );
+    // Each named co-ordinator not already in the team hears of their own patients.
+    for id in summary.coordinators() {
+        let Some(person) = rota
+            .person(id)
+            .filter(|p| !team.iter().any(|t| t.id == p.id))
+        else {
+            continue;
+        };
+        let theirs = summary.for_coordinator(id);
+        let body = parts.templates.render(
+            "sms/handover.txt",
+            minijinja::context! { summary => theirs, link => format!("{link}?mine=1") },
+        )?;
+        change.outbox.extend(staff_text(person, None, body));
+    }
     Ok(())
 }
 

@@ -361,6 +361,50 @@ async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_r
         )]
     );
 
+    // At 22:00 Arthur's wife writes; at 08:00 on Friday the team hears
+    // of the night, and Hannah of her own patient, with her own list.
+    app.clock.advance(Duration::hours(5));
+    app.text(ARTHUR, "He is more breathless lying down tonight")
+        .await;
+    app.settle().await;
+    for _ in 0..9 {
+        app.advance(Duration::hours(1)).await;
+    }
+    assert_eq!(
+        app.clock.now_instant().to_rfc3339(),
+        "2026-11-27T07:00:00+00:00"
+    );
+    app.advance(Duration::hours(1)).await;
+    let (_, team) = on_call(SERVICE, "2026-11-27T08:00", 1);
+    let handover = |to: &str| -> Vec<String> {
+        app.twilio
+            .messages_to(to)
+            .into_iter()
+            .filter(|m| m.body.starts_with("Nightingale handover"))
+            .map(|m| m.body)
+            .collect()
+    };
+    assert_eq!(handover(&team).len(), 1);
+    assert!(handover(&team)[0].ends_with("/staff/handover/community-nursing-north"));
+    let hannahs = handover(HANNAH);
+    assert_eq!(hannahs.len(), 1, "{hannahs:?}");
+    assert!(
+        hannahs[0]
+            .contains("1 raised, 1 not yet taken. Thu 22:00 Arthur (patient): NOT YET TAKEN.")
+            && hannahs[0].ends_with("/staff/handover/community-nursing-north?mine=1"),
+        "{}",
+        hannahs[0]
+    );
+    let session = app.sign_in(HANNAH).await;
+    let (status, html) = session
+        .page("/staff/handover/community-nursing-north?mine=1")
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("He is more breathless lying down tonight"),
+        "{html}"
+    );
+
     // The review date is Saturday: Hannah is reminded on Monday at 08:00.
     let reminders = |app: &TestApp| -> Vec<String> {
         app.twilio
@@ -370,7 +414,7 @@ async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_r
             .map(|m| m.body)
             .collect()
     };
-    app.advance(Duration::hours(86) + Duration::minutes(59))
+    app.advance(Duration::hours(71) + Duration::minutes(59))
         .await;
     assert_eq!(
         app.clock.now_instant().to_rfc3339(),
