@@ -142,7 +142,8 @@ impl Operations {
     pub async fn enrol(&self, request: EnrolmentRequest) -> Result<Enrolment, EnrolError> {
         let now = self.clock.now();
         let rota = self.rota.current();
-        let enrolment = request
+        let says_check_ins = request.sets_check_ins();
+        let mut enrolment = request
             .parse_with_coordinators(
                 |id| {
                     rota.service(id)
@@ -153,6 +154,13 @@ impl Operations {
                 self.enrolment_window,
             )
             .map_err(EnrolError::Invalid)?;
+        // A discharge that does not say when to check in takes its service's times.
+        if !says_check_ins
+            && enrolment.kind == crate::directory::EnrolmentKind::Discharge
+            && let Some(ix) = rota.service(enrolment.service.as_str())
+        {
+            enrolment.check_ins = rota.services()[ix as usize].check_ins.clone();
+        }
         let service = rota
             .service(enrolment.service.as_str())
             .map(|ix| rota.services()[ix as usize].patient_name.clone())

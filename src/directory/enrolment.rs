@@ -535,6 +535,12 @@ impl EnrolmentRequest {
         }
     }
 
+    /// Whether the request says when to check in (`check_ins`): if not,
+    /// a discharge takes its service's check-ins.
+    pub fn sets_check_ins(&self) -> bool {
+        self.check_ins.is_some()
+    }
+
     fn patient_has_relationship(&self) -> bool {
         self.patient
             .as_ref()

@@ -214,9 +214,14 @@ async fn check_in(
         recipient,
         step: None,
     });
+    let answer_within = rota
+        .service(enrolment.service.as_str())
+        .map_or(DEFAULT_ANSWER_WITHIN, |ix| {
+            rota.services()[ix as usize].check_in_answer_within
+        });
     change.set_notices.push(Notice {
         key: checkins::wait_key(id),
-        due_at: now + DEFAULT_ANSWER_WITHIN,
+        due_at: now + answer_within,
         what: NoticeKind::CheckInUnanswered {
             enrolment: id,
             sent_at: now,
