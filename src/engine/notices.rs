@@ -240,45 +240,26 @@ async fn unanswered(
     now: Instant,
     change: &mut Change,
 ) -> anyhow::Result<()> {
-    let Some(enrolment) = store::blocking(&parts.store, move |s| s.enrolment(id)).await? else {
-        return Ok(());
-    };
-    if !enrolment.is_active(now) {
-        return Ok(());
-    }
-    let rota = parts.rota();
-    let Some(service) = rota
-        .service(enrolment.service.as_str())
-        .map(|ix| &rota.services()[ix as usize])
-    else {
-        return Ok(());
-    };
-    let Some(wait_until) = working_hours_from(&rota, service, now) else {
-        tracing::warn!(enrolment = %id, service = %service.id, "an unanswered check-in has nobody in hours to tell");
-        return Ok(());
-    };
-    if wait_until > now {
-        change.set_notices.push(Notice {
-            due_at: wait_until,
-            ..notice.clone()
-        });
-        return Ok(());
-    }
-    let team = enrolment_team(&rota, service, &enrolment, now);
-    let body = parts.templates.render(
+    let sent = sent_at
+        .with_timezone(&crate::calendar::LONDON)
+        .format("%a %-d %b %H:%M")
+        .to_string();
+    tell_team(
+        parts,
+        (notice, id, now),
+        change,
+        |_| true,
         "sms/check_in_unanswered.txt",
-        minijinja::context! {
-            first_name => enrolment.patient.first_name(),
-            service => service.name,
-            sent => sent_at.with_timezone(&crate::calendar::LONDON).format("%a %-d %b %H:%M").to_string(),
-            phone => enrolment.patient.phone.as_str(),
+        |enrolment, service| {
+            minijinja::context! {
+                first_name => enrolment.patient.first_name(),
+                service => service.name,
+                sent,
+                phone => enrolment.patient.phone.as_str(),
+            }
         },
-    )?;
-    change.outbox.extend(
-        team.iter()
-            .filter_map(|s| staff_text(s, None, body.clone())),
-    );
-    Ok(())
+    )
+    .await
 }
 
 /// An ongoing enrolment's review date has come: remind its co-ordinator
@@ -291,11 +272,44 @@ async fn review(
     now: Instant,
     change: &mut Change,
 ) -> anyhow::Result<()> {
+    let due = review_at
+        .with_timezone(&crate::calendar::LONDON)
+        .format("%-d %b %Y")
+        .to_string();
+    tell_team(
+        parts,
+        (notice, id, now),
+        change,
+        // Its review date moved since: nothing to remind of.
+        |enrolment| enrolment.review_at == Some(review_at),
+        "sms/review_due.txt",
+        |enrolment, service| {
+            minijinja::context! {
+                first_name => enrolment.patient.first_name(),
+                service => service.name,
+                due,
+            }
+        },
+    )
+    .await
+}
+
+/// Text one patient's co-ordinator or team what `template` renders from
+/// `words`, in the service's working hours only: out of them the notice is
+/// set again for their next start. Nothing is sent if the enrolment has
+/// ended or `wanted` says the notice no longer stands.
+async fn tell_team(
+    parts: &Parts,
+    (notice, id, now): (&Notice, EnrolmentId, Instant),
+    change: &mut Change,
+    wanted: impl Fn(&Enrolment) -> bool,
+    template: &str,
+    words: impl Fn(&Enrolment, &Service) -> minijinja::Value,
+) -> anyhow::Result<()> {
     let Some(enrolment) = store::blocking(&parts.store, move |s| s.enrolment(id)).await? else {
         return Ok(());
     };
-    // Ended, or its review date moved since: nothing to remind of.
-    if !enrolment.is_active(now) || enrolment.review_at != Some(review_at) {
+    if !enrolment.is_active(now) || !wanted(&enrolment) {
         return Ok(());
     }
     let rota = parts.rota();
@@ -306,6 +320,7 @@ async fn review(
         return Ok(());
     };
     let Some(from) = working_hours_from(&rota, service, now) else {
+        tracing::warn!(enrolment = %id, service = %service.id, "nobody in hours to tell");
         return Ok(());
     };
     if from > now {
@@ -315,15 +330,10 @@ async fn review(
         });
         return Ok(());
     }
+    let body = parts
+        .templates
+        .render(template, words(&enrolment, service))?;
     let team = enrolment_team(&rota, service, &enrolment, now);
-    let body = parts.templates.render(
-        "sms/review_due.txt",
-        minijinja::context! {
-            first_name => enrolment.patient.first_name(),
-            service => service.name,
-            due => review_at.with_timezone(&crate::calendar::LONDON).format("%-d %b %Y").to_string(),
-        },
-    )?;
     change.outbox.extend(
         team.iter()
             .filter_map(|s| staff_text(s, None, body.clone())),
