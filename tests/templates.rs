@@ -58,7 +58,7 @@ fn handover(s: &Scene, count: usize) -> Value {
             2 => ("accepted", json!(s.clinician.name), Value::Null),
             _ => ("resolved", json!(s.clinician.name), Value::Null),
         };
-        let who = if i % 2 == 0 {
+        let who = if i.is_multiple_of(2) {
             "Margaret (patient)"
         } else {
             "Siân, Margaret's daughter"
