@@ -128,11 +128,20 @@ enum RotaCommand {
         #[arg(long)]
         from: Option<String>,
     },
-    /// Print the escalation chain for a service.
+    /// Print the escalation chain for a service, or for one enrolled
+    /// patient (led by their care co-ordinator in the co-ordinator's hours).
     Who {
         /// The service id.
+        #[arg(
+            long,
+            required_unless_present = "enrolment",
+            conflicts_with = "enrolment"
+        )]
+        service: Option<String>,
+        /// An enrolment's id: the chain for that patient (their service,
+        /// and their care co-ordinator if the enrolment names one).
         #[arg(long)]
-        service: String,
+        enrolment: Option<String>,
         /// When (default: now).
         #[arg(long)]
         at: Option<String>,
@@ -317,17 +326,46 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rota(RotaCommand::Who { service, at }) => {
+        Command::Rota(RotaCommand::Who {
+            service,
+            enrolment,
+            at,
+        }) => {
             let rota = with_layer(config, app::load_live_rota_files(config)?);
-            let ix = find_service(&rota, &service)?;
             let at = match at {
                 Some(text) => parse_instant(&text)?,
                 None => clock.now(),
             };
-            write!(out, "{}", rota.resolve(ix, at))?;
+            let (service, coordinator) = match (service, enrolment) {
+                (Some(service), _) => (service, None),
+                (None, Some(id)) => {
+                    let enrolment = find_enrolment(config, &id)?;
+                    if !enrolment.is_active(at) {
+                        eprintln!(
+                            "note: enrolment {id} is not active then; this is the chain it would have"
+                        );
+                    }
+                    (enrolment.service.to_string(), enrolment.coordinator)
+                }
+                (None, None) => anyhow::bail!("give --service ID or --enrolment ID"),
+            };
+            let ix = find_service(&rota, &service)?;
+            write!(out, "{}", rota.resolve_for(ix, coordinator.as_ref(), at))?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn find_enrolment(config: &Config, id: &str) -> anyhow::Result<nightingale::directory::Enrolment> {
+    let parsed: nightingale::directory::EnrolmentId = id.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "{id:?} is not an enrolment id: give the id the enrolment's 201 answer carried"
+        )
+    })?;
+    let store = nightingale::store::open(&config.store)?;
+    store.enrolment(parsed)?.ok_or_else(|| {
+        anyhow::anyhow!("no enrolment {id} in the store (it may have ended and been deleted)")
+    })
 }
 
 fn find_service(rota: &rota::Rota, id: &str) -> anyhow::Result<rota::ServiceIx> {

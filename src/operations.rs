@@ -206,6 +206,11 @@ impl Operations {
         Ok(enrolment)
     }
 
+    /// An enrolment by id, active or not (until retention deletes it).
+    pub async fn enrolment(&self, id: EnrolmentId) -> Result<Option<Enrolment>, StoreError> {
+        store::blocking(&self.store, move |s| s.enrolment(id)).await
+    }
+
     /// End an enrolment now; `false` if there was no active one.
     pub async fn end_enrolment(&self, id: EnrolmentId) -> Result<bool, StoreError> {
         let now = self.clock.now();
@@ -419,13 +424,26 @@ pub fn new_api_key() -> anyhow::Result<(String, [u8; 32])> {
 }
 
 /// Whether the person with this id may be named as a patient's care
-/// co-ordinator in the live rota: their id, or a field error's message.
+/// co-ordinator in the live rota (a person with their own working hours):
+/// their id, or a field error's message.
 pub fn coordinator_in(rota: &crate::rota::Rota, id: &str) -> Result<Id, String> {
-    match rota.person(id) {
-        Some(person) => Ok(person.id.clone()),
-        None => Err(format!(
-            "no person {id:?} in the rota files: send the id of a person in rota/people.toml (as in [people.ID]), like \"{}\"",
-            rota.people().first().map_or("jane-doe", |p| p.id.as_str())
+    let coordinators: Vec<&str> = rota
+        .people()
+        .iter()
+        .filter(|p| rota.coordinator(p.id.as_str()).is_some())
+        .map(|p| p.id.as_str())
+        .collect();
+    let known = match coordinators.as_slice() {
+        [] => "no person in the rota files has working hours yet: a rota manager adds hours = { weekdays = \"09:00-17:00\" } to the co-ordinator's [people.ID]".to_owned(),
+        ids => format!("the people who can be are {}", ids.join(", ")),
+    };
+    match (rota.person(id), rota.coordinator(id)) {
+        (Some(person), Some(_)) => Ok(person.id.clone()),
+        (Some(_), None) => Err(format!(
+            "{id:?} is in the rota files but has no working hours of their own, so cannot be a care co-ordinator: {known}"
+        )),
+        (None, _) => Err(format!(
+            "no person {id:?} in the rota files: send the id of a care co-ordinator, as in [people.ID] in rota/people.toml; {known}"
         )),
     }
 }

@@ -529,3 +529,157 @@ fn a_service_sets_when_its_discharged_patients_are_checked_on() {
         ]
     );
 }
+
+// ---- care co-ordinators: a person with their own hours, first for their patients ----
+
+const MATRON: &str = r#"
+[people.nadia]
+name = "Nadia Khan"
+role = "Community matron"
+phone = "07700 900131"
+hours = { weekdays = "09:00-17:00" }
+ack_within = "15m"
+"#;
+
+fn chain_for<'r>(rota: &'r Rota, coordinator: &str, when: &str) -> rota::Chain<'r> {
+    let id = nightingale::directory::Id::parse(coordinator).unwrap();
+    rota.resolve_for(rota.service("ward-7").unwrap(), Some(&id), at(when))
+}
+
+fn ids(chain: &rota::Chain<'_>) -> Vec<Vec<String>> {
+    chain
+        .levels
+        .iter()
+        .map(|l| l.on_call.iter().map(|o| o.person.id.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn in_her_hours_the_matron_comes_first_then_the_services_chain() {
+    let rota = trust_with(MATRON);
+    // Tuesday 1 December 2026, 11:00: in the ward's hours and in hers.
+    let chain = chain_for(&rota, "nadia", "2026-12-01T11:00");
+    assert_eq!(ids(&chain), [vec!["nadia"], vec!["ward-phone"]]);
+    assert_eq!(chain.levels[0].on_call[0].via, Via::Coordinator);
+    assert_eq!(chain.levels[0].level.ack_within.as_secs(), 15 * 60);
+    assert_eq!(
+        (
+            chain.levels[0].number,
+            chain.levels[1].number,
+            chain.fallback.number
+        ),
+        (1, 2, 3)
+    );
+    assert!(chain.coordinator.as_ref().unwrap().first_contact());
+    // Her hours end at 17:00, before the ward's at 18:30.
+    assert_eq!(chain.valid_until, Some(at("2026-12-01T17:00")));
+    // A patient without a co-ordinator gets the ward's chain as before.
+    assert_eq!(on_call(&rota, "2026-12-01T11:00"), [vec!["ward-phone"]]);
+
+    // At 17:30 the ward's own chain answers her patients too.
+    let chain = chain_for(&rota, "nadia", "2026-12-01T17:30");
+    assert_eq!(ids(&chain), [vec!["ward-phone"]]);
+    let why = chain.coordinator.as_ref().unwrap().to_string();
+    assert!(why.contains("out of their hours"), "{why}");
+}
+
+#[test]
+fn out_of_her_hours_the_on_call_chain_answers_as_for_anyone() {
+    let rota = trust_with(MATRON);
+    let chain = chain_for(&rota, "nadia", "2026-12-01T23:00");
+    assert_eq!(ids(&chain), on_call(&rota, "2026-12-01T23:00"));
+    assert!(!chain.coordinator.as_ref().unwrap().first_contact());
+    // The registrar hands over at 08:00, before her day begins at 09:00.
+    assert_eq!(chain.valid_until, Some(at("2026-12-02T08:00")));
+    // Christmas Day is a Friday, and a bank holiday: her hours are closed.
+    let chain = chain_for(&rota, "nadia", "2026-12-25T11:00");
+    assert!(!ids(&chain).concat().contains(&"nadia".to_owned()));
+    let why = chain.coordinator.as_ref().unwrap().to_string();
+    assert!(why.contains("bank holiday"), "{why}");
+}
+
+#[test]
+fn the_matron_on_leave_falls_through_to_the_chain_and_is_never_a_gap() {
+    let rota = trust_with(&format!(
+        r#"{MATRON}
+[[overrides]]
+for = "nadia"
+from = 2026-11-30T00:00:00
+until = 2026-12-01T13:00:00
+reason = "annual leave"
+
+[[overrides]]
+for = "nadia"
+covering = "amara"
+from = 2026-12-02T09:00:00
+until = 2026-12-02T17:00:00
+reason = "study day"
+"#
+    ));
+    let chain = chain_for(&rota, "nadia", "2026-12-01T11:00");
+    assert_eq!(ids(&chain), [vec!["ward-phone"]]);
+    let why = chain.coordinator.as_ref().unwrap().to_string();
+    assert!(
+        why.contains("away (annual leave, rota/extra.toml:9)"),
+        "{why}"
+    );
+    // Back from leave at 13:00: that is when the answer next changes.
+    assert_eq!(chain.valid_until, Some(at("2026-12-01T13:00")));
+    assert_eq!(
+        ids(&chain_for(&rota, "nadia", "2026-12-01T13:00")),
+        [vec!["nadia"], vec!["ward-phone"]]
+    );
+    // Someone covering her shifts does not take her patients: the chain answers.
+    assert_eq!(
+        ids(&chain_for(&rota, "nadia", "2026-12-02T11:00")),
+        [vec!["ward-phone"]]
+    );
+    assert!(
+        rota::check(&rota, at("2026-11-30T00:00"), at("2026-12-03T00:00")).is_empty(),
+        "a co-ordinator away leaves no gap"
+    );
+}
+
+#[test]
+fn a_coordinator_the_rota_cannot_use_is_passed_over_saying_why() {
+    let rota = trust_with(MATRON);
+    for (who, words) in [
+        ("amara", "no working hours"),
+        ("nobody", "not in the rota files"),
+    ] {
+        let chain = chain_for(&rota, who, "2026-12-01T11:00");
+        assert_eq!(ids(&chain), [vec!["ward-phone"]], "{who}");
+        let why = chain.coordinator.as_ref().unwrap().to_string();
+        assert!(why.contains(words), "{who}: {why}");
+    }
+}
+
+#[test]
+fn coordinator_hours_that_cannot_be_used_are_reported_at_their_line() {
+    for (line, starts, words) in [
+        (
+            "hours = \"none\"",
+            "rota/extra.toml:4: hours = \"none\" on nadia",
+            "never first contact",
+        ),
+        (
+            "ack_within = \"15m\"",
+            "rota/extra.toml:4: ack_within on nadia",
+            "no hours",
+        ),
+        (
+            "hours = { weekdays = \"9 to 5\" }",
+            "rota/extra.toml:4: hours.weekdays = \"9 to 5\"",
+            "write a range like \"08:00-18:30\"",
+        ),
+    ] {
+        let p = problems(&format!(
+            "[people.nadia]\nname = \"Nadia Khan\"\nphone = \"07700 900131\"\n{line}\n"
+        ));
+        assert_eq!(p.len(), 1, "{line}: {p:?}");
+        assert!(
+            p[0].starts_with(starts) && p[0].contains(words),
+            "{line}: {p:?}"
+        );
+    }
+}

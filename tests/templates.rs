@@ -723,7 +723,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
         {"at": "Fri 27 Nov 19:05", "text": format!("Paged {} (level 1), code 12", s.clinician.name)},
         {"at": "Fri 27 Nov 19:05", "text": "Text to carer (daughter) (notice) sent"},
     ]);
-    let open = json!({
+    let mut open = json!({
         "code": "12", "service": s.service.name, "urgent": false, "patient": "Margaret Evans",
         "status": "Waiting for someone to accept", "text": MESSAGE, "party": "carer (daughter)",
         "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
@@ -731,6 +731,22 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
         "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
         "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
     });
+    // A patient with a long-term condition, their co-ordinator and two
+    // earlier concerns: one resolved with a note, one accepted.
+    let mut ongoing = open.clone();
+    ongoing["discharged"] = Value::Null;
+    ongoing["care"] = json!("Ongoing (long-term condition), review due 1 Dec 2027");
+    ongoing["coordinator"] = json!("Bethan Lloyd, Community matron (heart failure)");
+    ongoing["context"] = json!("Heart failure (NYHA III); daily weights; furosemide 40 mg");
+    ongoing["earlier"] = json!([
+        {"opened": "Wed 25 Nov 21:14", "party": "carer (wife)", "text": "His ankles are swollen again",
+         "outcome": format!("Resolved by {} at Wed 25 Nov 21:40: “Extra furosemide tonight, matron to visit Monday”", s.clinician.name)},
+        {"opened": "Thu 19 Nov 02:05", "party": "patient", "text": "",
+         "outcome": format!("Accepted by {} at Thu 19 Nov 02:11, not yet resolved", s.clinician.name)},
+    ]);
+    open["care"] = json!("After discharge, until Sun 27 Dec 17:30");
+    open["coordinator"] = Value::Null;
+    open["earlier"] = json!([]);
     let mut accepted = open.clone();
     accepted["status"] = json!(format!(
         "Accepted by {} at Fri 27 Nov 19:09",
@@ -743,6 +759,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     stranger["urgent"] = json!(true);
     stranger["discharged"] = Value::Null;
     stranger["context"] = Value::Null;
+    stranger["care"] = Value::Null;
     stranger["service"] = json!("Out-of-hours service");
     // The code is empty when it cannot be looked up.
     stranger["code"] = json!("");
@@ -752,7 +769,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     voicemail["recording_url"] = json!(
         "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
     );
-    vec![open, accepted, stranger, voicemail]
+    vec![open, accepted, stranger, voicemail, ongoing]
 }
 
 fn link(s: &Scene) -> String {

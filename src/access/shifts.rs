@@ -77,6 +77,7 @@ fn via(v: &Via<'_>) -> String {
             None => "covering (an override or swap)".to_owned(),
         },
         Via::Fallback => "the trust-wide fallback".to_owned(),
+        Via::Coordinator => "care co-ordinator".to_owned(),
     }
 }
 

@@ -29,7 +29,8 @@ pub(super) async fn event(
     now: Instant,
     change: &mut Change,
 ) -> anyhow::Result<()> {
-    let chain = ChainSnapshot::at(&parts.rota(), concern.service.as_ref(), now);
+    let coordinator = enrolment.and_then(|e| e.coordinator.as_ref());
+    let chain = ChainSnapshot::at(&parts.rota(), concern.service.as_ref(), coordinator, now);
     let (next, effects) = escalation::step(&concern.escalation, event, now, &chain, &parts.policy);
     concern.escalation = next;
     let read = read(parts, concern.id, &effects, now).await?;

@@ -12,7 +12,7 @@ use crate::checkins::{self, DEFAULT_ANSWER_WITHIN};
 use crate::clock::Instant;
 use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber, Staff};
 use crate::handover::{self, Summary};
-use crate::rota::{Rota, Service};
+use crate::rota::{CoordinatorStatus, Rota, Service};
 use crate::store::{self, Change, Claimed, NewOutbox, Notice, NoticeKind, Purpose};
 
 use super::render::staff_text;
@@ -319,21 +319,23 @@ async fn tell_team(
     else {
         return Ok(());
     };
-    let Some(from) = working_hours_from(&rota, service, now) else {
-        tracing::warn!(enrolment = %id, service = %service.id, "nobody in hours to tell");
-        return Ok(());
+    let team = match enrolment_team(&rota, service, &enrolment, now) {
+        Told::Now(team) => team,
+        Told::At(from) => {
+            change.set_notices.push(Notice {
+                due_at: from,
+                ..notice.clone()
+            });
+            return Ok(());
+        }
+        Told::Never => {
+            tracing::warn!(enrolment = %id, service = %service.id, "nobody in hours to tell");
+            return Ok(());
+        }
     };
-    if from > now {
-        change.set_notices.push(Notice {
-            due_at: from,
-            ..notice.clone()
-        });
-        return Ok(());
-    }
     let body = parts
         .templates
         .render(template, words(&enrolment, service))?;
-    let team = enrolment_team(&rota, service, &enrolment, now);
     change.outbox.extend(
         team.iter()
             .filter_map(|s| staff_text(s, None, body.clone())),
@@ -341,23 +343,47 @@ async fn tell_team(
     Ok(())
 }
 
-/// Who is told about one patient in working hours: their named care
-/// co-ordinator, if they have one who takes texts; else the service's
-/// in-hours team.
+/// Whom to tell about one patient, and when.
+enum Told<'r> {
+    /// These people, now.
+    Now(Vec<&'r Staff>),
+    /// Nobody yet: ask again then (their working hours start).
+    At(Instant),
+    /// Nobody ever (no hours that ever start).
+    Never,
+}
+
+/// Who is told about one patient, in working hours only: their named care
+/// co-ordinator in their own hours (ADR 16), waiting for those hours when
+/// they are out of them; the service's in-hours team in the service's
+/// hours when the patient has no co-ordinator who can be told (none, no
+/// hours or no phone in the rota, or an override marks them away).
 fn enrolment_team<'r>(
     rota: &'r Rota,
     service: &Service,
     enrolment: &Enrolment,
     now: Instant,
-) -> Vec<&'r Staff> {
-    let coordinator = enrolment
-        .coordinator
-        .as_ref()
-        .and_then(|id| rota.person(id.as_str()))
-        .filter(|p| !p.sms_numbers().is_empty());
-    match coordinator {
-        Some(person) => vec![person],
-        None => in_hours_team(rota, service, now),
+) -> Told<'r> {
+    if let (Some(ix), Some(id)) = (
+        rota.service(service.id.as_str()),
+        enrolment.coordinator.as_ref(),
+    ) && let Some(at) = rota.resolve_for(ix, Some(id), now).coordinator
+        && let Some(person) = at.person.filter(|p| !p.sms_numbers().is_empty())
+    {
+        match at.status {
+            CoordinatorStatus::FirstContact { .. } => return Told::Now(vec![person]),
+            CoordinatorStatus::OutOfHours(period) => {
+                return period
+                    .until
+                    .map_or(Told::Never, |t| Told::At(crate::calendar::instant_of(t)));
+            }
+            _ => {}
+        }
+    }
+    match working_hours_from(rota, service, now) {
+        Some(from) if from > now => Told::At(from),
+        Some(_) => Told::Now(in_hours_team(rota, service, now)),
+        None => Told::Never,
     }
 }
 

@@ -70,12 +70,14 @@ pub struct ChainSnapshot {
 }
 
 impl ChainSnapshot {
-    /// The chain for a concern routed to `service` at `now`: the service's
-    /// own, or the trust-wide fallback alone for a concern with no service
-    /// (or one the rota no longer has).
-    pub fn at(rota: &Rota, service: Option<&Id>, now: Instant) -> Self {
+    /// The chain for a concern routed to `service` at `now`, for a patient
+    /// whose enrolment names `coordinator` (if it does): the service's own,
+    /// led by the co-ordinator in their hours ([`Rota::resolve_for`]), or
+    /// the trust-wide fallback alone for a concern with no service (or one
+    /// the rota no longer has).
+    pub fn at(rota: &Rota, service: Option<&Id>, coordinator: Option<&Id>, now: Instant) -> Self {
         match service.and_then(|s| rota.service(s.as_str())) {
-            Some(ix) => Self::from_chain(&rota.resolve(ix, now)),
+            Some(ix) => Self::from_chain(&rota.resolve_for(ix, coordinator, now)),
             None => {
                 let (fallback, valid_until) = rota.fallback_at(now);
                 Self::fallback_only(&fallback, valid_until)

@@ -12,6 +12,7 @@ mod enrolments;
 mod error;
 mod extract;
 mod health;
+mod history;
 mod oncall;
 pub(crate) mod pages;
 mod security;

@@ -1,4 +1,7 @@
 //! `GET /api/v1/oncall?service=ID&at=ISO-8601`: who is on call for a service.
+//! `GET /api/v1/oncall?enrolment=ID&at=…`: who answers one enrolled patient
+//! (their service's chain, led by their care co-ordinator in the
+//! co-ordinator's hours: [`crate::rota::Rota::resolve_for`]).
 //!
 //! Like the rest of the JSON API it needs a bearer API key. Staff contact
 //! details (their own mobile numbers) are not shown, only the kinds of
@@ -23,6 +26,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 struct OnCallQuery {
     service: Option<String>,
+    enrolment: Option<String>,
     at: Option<String>,
 }
 
@@ -35,8 +39,23 @@ pub struct ChainView {
     in_hours: bool,
     why: String,
     valid_until: Option<String>,
+    /// The enrolment asked about (`?enrolment=`), if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enrolment: Option<String>,
+    /// The care co-ordinator that enrolment names, if it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coordinator: Option<CoordinatorView>,
     levels: Vec<LevelView>,
     fallback: LevelView,
+}
+
+#[derive(Debug, Serialize)]
+struct CoordinatorView {
+    id: String,
+    name: Option<String>,
+    role: Option<String>,
+    first_contact: bool,
+    why: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,10 +88,23 @@ async fn oncall(
     _client: ApiClient,
     ApiQuery(q): ApiQuery<OnCallQuery>,
 ) -> Result<Json<ChainView>, ApiError> {
-    let Some(service_id) = q.service else {
-        return Err(ApiError::BadRequest(
-            "add ?service=ID, for example ?service=cardiology-ward-7".to_owned(),
-        ));
+    let (service_id, enrolment) = match (q.service, q.enrolment) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "give ?service=ID or ?enrolment=ID, not both: an enrolment names its service"
+                    .to_owned(),
+            ));
+        }
+        (Some(service), None) => (service, None),
+        (None, Some(id)) => {
+            let enrolment = find_enrolment(&state, &id).await?;
+            (enrolment.service.to_string(), Some(enrolment))
+        }
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "add ?service=ID, for example ?service=cardiology-ward-7, or ?enrolment=ID for one patient".to_owned(),
+            ));
+        }
     };
     let rota = state.rota.current();
     let service = rota.service(&service_id).ok_or_else(|| {
@@ -86,7 +118,25 @@ async fn oncall(
         Some(text) => parse_instant(&text).map_err(|e| ApiError::BadRequest(format!("at: {e}")))?,
         None => state.clock.now(),
     };
-    Ok(Json(view(&rota.resolve(service, at), at)))
+    let coordinator = enrolment.as_ref().and_then(|e| e.coordinator.as_ref());
+    let mut view = view(&rota.resolve_for(service, coordinator, at), at);
+    view.enrolment = enrolment.map(|e| e.id.to_string());
+    Ok(Json(view))
+}
+
+/// The enrolment `?enrolment=` names, or a `404` saying there is none.
+async fn find_enrolment(
+    state: &AppState,
+    id: &str,
+) -> Result<crate::directory::Enrolment, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no enrolment {id:?}"));
+    let parsed: crate::directory::EnrolmentId = id.parse().map_err(|_| not_found())?;
+    state
+        .ops
+        .enrolment(parsed)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?
+        .ok_or_else(not_found)
 }
 
 /// The API's view of a chain resolved at `at`.
@@ -105,6 +155,14 @@ pub fn view(chain: &Chain<'_>, at: crate::clock::Instant) -> ChainView {
         in_hours: chain.period.in_hours,
         why: chain.period.to_string(),
         valid_until: chain.valid_until.map(|t| t.to_rfc3339()),
+        enrolment: None,
+        coordinator: chain.coordinator.as_ref().map(|c| CoordinatorView {
+            id: c.id.to_string(),
+            name: c.person.map(|p| p.name.clone()),
+            role: c.person.map(|p| p.role.clone()),
+            first_contact: c.first_contact(),
+            why: c.to_string(),
+        }),
         levels: chain.levels.iter().map(level_view).collect(),
         fallback: level_view(&chain.fallback),
     }

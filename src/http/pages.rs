@@ -220,6 +220,8 @@ pub(crate) async fn concern_view(
         .iter()
         .map(|e| minijinja::context! { at => local(e.at), text => e.event.to_string() })
         .collect();
+    // The enrolment's context and the patient's earlier concerns.
+    let history = super::history::history(state, &concern, enrolment.as_ref()).await?;
     Ok(Some(minijinja::context! {
         id => concern_id.to_string(),
         code,
@@ -242,6 +244,7 @@ pub(crate) async fn concern_view(
         can_resolve => !concern.escalation.is_resolved(),
         has_recording => !concern.recordings_held().is_empty(),
         timeline => entries,
+        ..history
     }))
 }
 

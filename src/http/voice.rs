@@ -83,6 +83,8 @@ pub fn router() -> Router<AppState> {
 struct CallContext {
     /// The service the caller is enrolled with; `None`: the trust fallback.
     service: Option<Id>,
+    /// The care co-ordinator their enrolment names, if any.
+    coordinator: Option<Id>,
     /// Who is calling.
     who: CallerKind,
     /// When the call reached us.
@@ -96,6 +98,7 @@ impl CallContext {
     fn from_query(query: &HashMap<String, String>, now: Instant) -> Self {
         Self {
             service: query.get("service").and_then(|s| Id::parse(s).ok()),
+            coordinator: query.get("coordinator").and_then(|s| Id::parse(s).ok()),
             who: CallerKind::parse(query.get("who").map_or("", String::as_str)),
             started: query
                 .get("started")
@@ -116,6 +119,10 @@ impl CallContext {
         if let Some(s) = &self.service {
             q.push_str("&service=");
             q.push_str(s.as_str());
+        }
+        if let Some(c) = &self.coordinator {
+            q.push_str("&coordinator=");
+            q.push_str(c.as_str());
         }
         if self.withheld {
             q.push_str("&withheld=1");
@@ -217,7 +224,12 @@ fn service_name(state: &AppState, service: Option<&Id>) -> String {
 /// level after `after`, or ask for a message.
 fn next(state: &AppState, ctx: &CallContext, call: &str, to: &str, after: usize) -> Value {
     let now = state.clock.now();
-    let line = Line::plan(&state.rota.current(), ctx.service.as_ref(), now);
+    let line = Line::plan(
+        &state.rota.current(),
+        ctx.service.as_ref(),
+        ctx.coordinator.as_ref(),
+        now,
+    );
     let dial = line
         .next_ring(after, ctx.started, now)
         .map(|(level, ring_for)| Dial {
@@ -288,6 +300,7 @@ async fn answer(State(state): State<AppState>, form: Signed) -> Response {
     };
     let ctx = CallContext {
         service: enrolment.as_ref().map(|(_, e)| e.service.clone()),
+        coordinator: enrolment.as_ref().and_then(|(_, e)| e.coordinator.clone()),
         who: enrolment
             .as_ref()
             .map_or(CallerKind::Unknown, |(p, _)| CallerKind::of(p)),

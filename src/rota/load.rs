@@ -182,6 +182,10 @@ struct RawPerson {
     phone: Option<Spanned<String>>,
     email: Option<Spanned<String>>,
     notify: Option<Vec<Spanned<String>>>,
+    /// Their own working hours, as a care co-ordinator.
+    hours: Option<Spanned<toml::Value>>,
+    /// How long to wait for them to accept, as a co-ordinator.
+    ack_within: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -374,7 +378,21 @@ impl Compiler<'_> {
             rotations: &rotation_ix,
         };
 
-        let staff: Vec<Staff> = people.into_iter().map(|d| self.person(d)).collect();
+        let (staff, coordinating): (Vec<Staff>, Vec<Option<(WorkingHours, Duration)>>) =
+            people.into_iter().map(|d| self.person(d)).unzip();
+        let coordinators = coordinating
+            .into_iter()
+            .enumerate()
+            .filter_map(|(ix, c)| {
+                let (hours, ack_within) = c?;
+                let level = Level {
+                    who: Who::People(vec![ix as PersonIx]),
+                    ack_within,
+                    repeat: 0,
+                };
+                Some((ix as PersonIx, super::Coordinator { hours, level }))
+            })
+            .collect();
         let compiled_rotations: Vec<Rotation> = rotations
             .into_iter()
             .filter_map(|d| self.rotation(d, &names))
@@ -462,6 +480,7 @@ impl Compiler<'_> {
             covers,
             managers: trust_managers,
             gap_alerts: gap_alerts?,
+            coordinators,
         })
     }
 
@@ -497,10 +516,13 @@ impl Compiler<'_> {
         ids
     }
 
-    fn person(&mut self, d: Defined<RawPerson>) -> Staff {
+    /// A person, and their own working hours and wait for an accept if
+    /// they are a care co-ordinator (`hours` on the person).
+    fn person(&mut self, d: Defined<RawPerson>) -> (Staff, Option<(WorkingHours, Duration)>) {
         let Defined { id, src, raw } = d;
         let problems_before = self.problems.len();
         let file = src.file;
+        let coordinating = self.coordinating(&id, file, &raw);
         let phone = raw.phone.and_then(|p| {
             let s = Src {
                 file,
@@ -591,13 +613,47 @@ impl Compiler<'_> {
             );
         }
         // Names and roles reach patients' and clinicians' phones: no control characters.
-        Staff {
+        let staff = Staff {
             id,
             name: clean_line(&raw.name),
             role: clean_line(&raw.role),
             contacts,
             after,
+        };
+        (staff, coordinating)
+    }
+
+    /// A person's `hours` and `ack_within`, which make them someone an
+    /// enrolment may name as care co-ordinator.
+    fn coordinating(
+        &mut self,
+        id: &Id,
+        file: usize,
+        raw: &RawPerson,
+    ) -> Option<(WorkingHours, Duration)> {
+        let Some(h) = &raw.hours else {
+            if let Some(a) = &raw.ack_within {
+                self.report(
+                    &Src { file, span: a.span() },
+                    format!("ack_within on {id} is how long to wait for them as a care co-ordinator, but they have no hours: add hours = {{ weekdays = \"09:00-17:00\" }}, or delete ack_within"),
+                );
+            }
+            return None;
+        };
+        let src = Src {
+            file,
+            span: h.span(),
+        };
+        let hours = self.hours(&src, h.get_ref())?;
+        if !hours.has_in_hours_team() {
+            self.report(
+                &src,
+                format!("hours = \"none\" on {id} would make them a care co-ordinator who is never first contact: give their working hours, like hours = {{ weekdays = \"09:00-17:00\" }}, or delete hours"),
+            );
+            return None;
         }
+        let ack_within = self.ack_within(file, raw.ack_within.as_ref())?;
+        Some((hours, ack_within))
     }
 
     fn rotation(&mut self, d: Defined<RawRotation>, names: &Names<'_>) -> Option<Rotation> {
@@ -837,7 +893,17 @@ impl Compiler<'_> {
                 None
             }
         };
-        let ack_within = match &raw.ack_within {
+        let ack_within = self.ack_within(file, raw.ack_within.as_ref());
+        Some(Level {
+            who: who?,
+            ack_within: ack_within?,
+            repeat: raw.repeat,
+        })
+    }
+
+    /// How long to wait for an accept (`ack_within`), or the default.
+    fn ack_within(&mut self, file: usize, raw: Option<&Spanned<String>>) -> Option<Duration> {
+        match raw {
             None => Some(DEFAULT_ACK_WITHIN),
             Some(a) => match humantime::parse_duration(a.get_ref()) {
                 Ok(d) if d >= Duration::from_secs(30) && d <= Duration::from_secs(24 * 3600) => {
@@ -852,12 +918,7 @@ impl Compiler<'_> {
                     None
                 }
             },
-        };
-        Some(Level {
-            who: who?,
-            ack_within: ack_within?,
-            repeat: raw.repeat,
-        })
+        }
     }
 
     fn resolve_person(

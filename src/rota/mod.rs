@@ -12,6 +12,7 @@
 //! there is never nobody; [`check`] finds those intervals ahead of time.
 
 pub mod check;
+pub mod coordinator;
 pub mod cover;
 pub mod layer;
 pub mod load;
@@ -25,6 +26,7 @@ use crate::clock::Instant;
 use crate::directory::{Id, Staff};
 
 pub use check::{Gap, GapKind, check};
+pub use coordinator::{Coordinator, CoordinatorAt, CoordinatorStatus};
 pub use cover::{Cover, CoverBook, Holder};
 pub use layer::LiveRota;
 pub use load::{Problem, Problems, load_dir, load_files, read_dir};
@@ -105,6 +107,9 @@ pub struct Rota {
     covers: CoverBook,
     managers: Vec<Id>,
     gap_alerts: GapAlerts,
+    /// People with their own working hours, who may be named as a
+    /// patient's care co-ordinator (see [`coordinator`]).
+    coordinators: HashMap<PersonIx, Coordinator>,
 }
 
 /// When gap alerts go out if `rota/trust.toml` does not say: 17:00 every day.
@@ -156,6 +161,8 @@ pub enum Via<'r> {
     Cover(&'r Cover),
     /// The level was empty; the trust-wide fallback stands in.
     Fallback,
+    /// The patient's named care co-ordinator, in their own hours.
+    Coordinator,
 }
 
 /// A person on a level at an instant.
@@ -193,6 +200,10 @@ pub struct Chain<'r> {
     pub fallback: ResolvedLevel<'r>,
     /// The first instant at which any of this could change; `None` if never.
     pub valid_until: Option<Instant>,
+    /// The patient's named care co-ordinator, when the chain was resolved
+    /// for an enrolment that names one ([`Rota::resolve_for`]): whether
+    /// they are first contact now, and why.
+    pub coordinator: Option<CoordinatorAt<'r>>,
 }
 
 impl<'r> Chain<'r> {
@@ -359,6 +370,7 @@ impl Rota {
             levels,
             fallback,
             valid_until,
+            coordinator: None,
         }
     }
 
@@ -420,6 +432,9 @@ impl std::fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{} ({})", self.service.name, self.service.id)?;
         writeln!(f, "{}", self.period)?;
+        if let Some(coordinator) = &self.coordinator {
+            writeln!(f, "{coordinator}")?;
+        }
         for level in self.levels.iter().chain(std::iter::once(&self.fallback)) {
             let label = if std::ptr::eq(level, &self.fallback) {
                 "fallback".to_owned()
@@ -481,6 +496,7 @@ impl std::fmt::Display for Via<'_> {
                 c.source
             ),
             Via::Fallback => f.write_str("trust-wide fallback"),
+            Via::Coordinator => f.write_str("the patient's care co-ordinator, in their hours"),
         }
     }
 }

@@ -166,9 +166,10 @@ pub struct Line {
 
 impl Line {
     /// The line for a caller routed to `service` (or the trust fallback,
-    /// for a caller Nightingale does not know) at `now`.
-    pub fn plan(rota: &Rota, service: Option<&Id>, now: Instant) -> Self {
-        let chain = ChainSnapshot::at(rota, service, now);
+    /// for a caller Nightingale does not know) at `now`, led by their care
+    /// co-ordinator in the co-ordinator's hours.
+    pub fn plan(rota: &Rota, service: Option<&Id>, coordinator: Option<&Id>, now: Instant) -> Self {
+        let chain = ChainSnapshot::at(rota, service, coordinator, now);
         let live_for = service
             .and_then(|s| rota.service(s.as_str()))
             .map(|ix| rota.services()[ix as usize].live_for)

@@ -325,45 +325,47 @@ async fn the_morning_summary_lists_the_nights_concerns() {
 }
 
 #[tokio::test]
-async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_review_in_working_hours()
+async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_review_in_her_own_hours()
  {
     // Tuesday 24 November: Arthur, with heart failure, enrolled as ongoing;
-    // Hannah Price is his named co-ordinator; his review falls on a Saturday.
+    // Bethan Lloyd, community matron (09:00 to 17:00 on weekdays), is his
+    // named co-ordinator; his review falls on a Saturday.
     let app = TestApp::spawn("2026-11-24T11:00").await;
     let response = app
         .enrol(&json!({
             "patient": {"name": "Arthur Hughes", "phone": "07700 900811"},
             "service": SERVICE,
             "kind": "ongoing",
-            "coordinator": "hannah-price",
+            "coordinator": "bethan-lloyd",
             "review_at": "2026-11-28T10:00:00Z",
-            "check_ins": "0 11 * * 4",
+            "check_ins": "0 10 * * 4",
         }))
         .await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     app.settle().await;
-    const HANNAH: &str = "+447700900202";
+    const BETHAN: &str = "+447700900221";
     let (_, in_hours) = on_call(SERVICE, "2026-11-26T17:00", 1);
     assert_ne!(
-        in_hours, HANNAH,
+        in_hours, BETHAN,
         "the team's first contact this week is someone else"
     );
 
-    // Thursday 11:00 he is asked; by 17:00 he has not answered: Hannah is told.
-    app.advance(Duration::days(2)).await;
+    // Thursday 10:00 he is asked; by 16:00 he has not answered: Bethan,
+    // in her hours, is told.
+    app.advance(Duration::days(2) - Duration::hours(1)).await;
     assert_eq!(check_ins_to(&app, ARTHUR).len(), 1);
     app.advance(Duration::hours(6)).await;
     assert_eq!(
         unanswered_flags(&app),
         vec![(
-            HANNAH.to_owned(),
-            "Nightingale: Arthur (Community nursing, north locality) has not answered the check-in texted Thu 26 Nov 11:00. Please call them on +447700900811.".to_owned()
+            BETHAN.to_owned(),
+            "Nightingale: Arthur (Community nursing, north locality) has not answered the check-in texted Thu 26 Nov 10:00. Please call them on +447700900811.".to_owned()
         )]
     );
 
     // At 22:00 Arthur's wife writes; at 08:00 on Friday the team hears
-    // of the night, and Hannah of her own patient, with her own list.
-    app.clock.advance(Duration::hours(5));
+    // of the night, and Bethan of her own patient, with her own list.
+    app.clock.advance(Duration::hours(6));
     app.text(ARTHUR, "He is more breathless lying down tonight")
         .await;
     app.settle().await;
@@ -386,7 +388,7 @@ async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_r
     };
     assert_eq!(handover(&team).len(), 1);
     assert!(handover(&team)[0].ends_with("/staff/handover/community-nursing-north"));
-    let hannahs = handover(HANNAH);
+    let hannahs = handover(BETHAN);
     assert_eq!(hannahs.len(), 1, "{hannahs:?}");
     assert!(
         hannahs[0]
@@ -395,7 +397,7 @@ async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_r
         "{}",
         hannahs[0]
     );
-    let session = app.sign_in(HANNAH).await;
+    let session = app.sign_in(BETHAN).await;
     let (status, html) = session
         .page("/staff/handover/community-nursing-north?mine=1")
         .await;
@@ -405,22 +407,26 @@ async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_r
         "{html}"
     );
 
-    // The review date is Saturday: Hannah is reminded on Monday at 08:00.
+    // The review date is Saturday: Bethan is reminded on Monday when her
+    // hours start at 09:00, not at 08:00 when the team's do.
     let reminders = |app: &TestApp| -> Vec<String> {
         app.twilio
-            .messages_to(HANNAH)
+            .messages_to(BETHAN)
             .into_iter()
             .filter(|m| m.body.contains("due for review"))
             .map(|m| m.body)
             .collect()
     };
-    app.advance(Duration::hours(71) + Duration::minutes(59))
+    app.advance(Duration::hours(72) + Duration::minutes(59))
         .await;
     assert_eq!(
         app.clock.now_instant().to_rfc3339(),
-        "2026-11-30T07:59:00+00:00"
+        "2026-11-30T08:59:00+00:00"
     );
-    assert!(reminders(&app).is_empty(), "not at the weekend");
+    assert!(
+        reminders(&app).is_empty(),
+        "not at the weekend, nor before her hours"
+    );
     app.advance(Duration::minutes(1)).await;
     assert_eq!(
         reminders(&app),

@@ -237,7 +237,7 @@ async fn an_ongoing_enrolment_outlasts_any_discharge_window_until_it_is_ended() 
             "kind": "ongoing",
             "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
             "service": "community-nursing-north",
-            "coordinator": "grace-adeyemi",
+            "coordinator": "bethan-lloyd",
             "context": "Heart failure; weighs herself daily",
         }))
         .await;
@@ -245,7 +245,7 @@ async fn an_ongoing_enrolment_outlasts_any_discharge_window_until_it_is_ended() 
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["kind"], "ongoing");
     assert_eq!(body["ends_at"], Value::Null, "{body}");
-    assert_eq!(body["coordinator"], "grace-adeyemi");
+    assert_eq!(body["coordinator"], "bethan-lloyd");
     assert!(
         body["review_at"]
             .as_str()
@@ -273,7 +273,7 @@ async fn a_coordinator_who_is_not_in_the_rota_is_refused_by_name() {
             "kind": "ongoing",
             "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
             "service": "community-nursing-north",
-            "coordinator": "grace-adeymi",
+            "coordinator": "bethan-loyd",
             "review_at": "2027-05-01",
         }))
         .await;
@@ -284,7 +284,7 @@ async fn a_coordinator_who_is_not_in_the_rota_is_refused_by_name() {
     assert_eq!(errors[0]["field"], "coordinator");
     let message = errors[0]["message"].as_str().unwrap();
     assert!(
-        message.contains("\"grace-adeymi\"") && message.contains("rota"),
+        message.contains("\"bethan-loyd\"") && message.contains("bethan-lloyd"),
         "{message}"
     );
     app.settle().await;

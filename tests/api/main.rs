@@ -6,6 +6,7 @@ mod support;
 
 mod checkins;
 mod concerns;
+mod coordinator;
 mod email;
 mod engine_loop;
 mod enrolments;

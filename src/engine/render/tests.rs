@@ -76,7 +76,7 @@ impl Story {
     /// what follows, and the renderer makes it one change.
     fn step(&mut self, event: Event, when: &str) -> anyhow::Result<Change> {
         let now = at(when);
-        let chain = ChainSnapshot::at(&self.rota, self.concern.service.as_ref(), now);
+        let chain = ChainSnapshot::at(&self.rota, self.concern.service.as_ref(), None, now);
         let (next, effects) = escalation::step(
             &self.concern.escalation,
             event,
