@@ -18,7 +18,7 @@ use crate::concern::{Concern, Party};
 use crate::directory::{Enrolment, Id};
 use crate::escalation::Status;
 use crate::rota::{Rota, Service};
-use crate::store::{self, ConcernFilter, Store, StoreError};
+use crate::store::{self, ConcernFilter, ConcernStatus, Store, StoreError};
 use crate::templates::quote;
 
 /// The handover for `service` at `now`: what its patients raised in the
@@ -40,8 +40,9 @@ pub async fn latest(
 /// The most concerns one handover reads.
 const LIMIT: usize = 500;
 
-/// A service's concerns opened since `since` (at most [`LIMIT`]), each
-/// with its patient's enrolment.
+/// A service's concerns opened since `since`, and those opened before
+/// that are still not resolved (at most [`LIMIT`] of each), each with its
+/// patient's enrolment.
 pub async fn concerns_since(
     store: &Arc<dyn Store>,
     service: &Id,
@@ -53,8 +54,20 @@ pub async fn concerns_since(
         limit: LIMIT,
         ..ConcernFilter::default()
     };
+    let unresolved = ConcernFilter {
+        service: Some(service.clone()),
+        statuses: vec![ConcernStatus::Open, ConcernStatus::Accepted],
+        limit: LIMIT,
+        ..ConcernFilter::default()
+    };
     store::blocking(store, move |s| {
-        s.concerns(&filter)?
+        let mut concerns = s.concerns(&filter)?;
+        concerns.extend(
+            s.concerns(&unresolved)?
+                .into_iter()
+                .filter(|c| c.opened_at < since),
+        );
+        concerns
             .into_iter()
             .map(|c| {
                 let e = match c.enrolment {
@@ -126,6 +139,8 @@ pub struct Summary {
     pub accepted: usize,
     /// How many were closed.
     pub resolved: usize,
+    /// Concerns raised before the period and still not closed, oldest first.
+    pub earlier: Vec<Item>,
 }
 
 /// One concern in a handover.
@@ -165,6 +180,18 @@ impl Summary {
             .collect();
         raised.sort_by_key(|(c, _)| (c.opened_at, c.id.to_string()));
         let items: Vec<Item> = raised.iter().map(|(c, e)| item(c, e.as_ref())).collect();
+        let mut before: Vec<&(Concern, Option<Enrolment>)> = concerns
+            .iter()
+            .filter(|(c, _)| c.opened_at < from && !c.escalation.is_resolved())
+            .collect();
+        before.sort_by_key(|(c, _)| (c.opened_at, c.id.to_string()));
+        let earlier: Vec<Item> = before
+            .iter()
+            .map(|(c, e)| Item {
+                at: words(c.opened_at, "%a %-d %b %H:%M"),
+                ..item(c, e.as_ref())
+            })
+            .collect();
         Summary {
             service: service.name.clone(),
             service_id: service.id.as_str().to_owned(),
@@ -174,19 +201,23 @@ impl Summary {
             accepted: 0,
             resolved: 0,
             items,
+            earlier,
         }
         .counted()
     }
 
     /// The same period, only the patients whose co-ordinator is `person`.
     pub fn for_coordinator(&self, person: &str) -> Self {
-        Summary {
-            items: self
-                .items
+        let theirs = |items: &[Item]| -> Vec<Item> {
+            items
                 .iter()
                 .filter(|i| i.coordinator.as_deref() == Some(person))
                 .cloned()
-                .collect(),
+                .collect()
+        };
+        Summary {
+            items: theirs(&self.items),
+            earlier: theirs(&self.earlier),
             ..self.clone()
         }
         .counted()
@@ -195,7 +226,8 @@ impl Summary {
     /// The co-ordinators named by its patients, each once, in order of appearance.
     pub fn coordinators(&self) -> Vec<&str> {
         let mut seen: Vec<&str> = Vec::new();
-        for c in self.items.iter().filter_map(|i| i.coordinator.as_deref()) {
+        let all = self.items.iter().chain(&self.earlier);
+        for c in all.filter_map(|i| i.coordinator.as_deref()) {
             if !seen.contains(&c) {
                 seen.push(c);
             }

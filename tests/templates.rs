@@ -69,9 +69,26 @@ fn handover(s: &Scene, count: usize) -> Value {
     };
     let items: Vec<Value> = (0..count).map(item).collect();
     let of = |status: &str| items.iter().filter(|i| i["status"] == status).count();
+    // With five, one raised before the period is still not closed.
+    let earlier: Vec<Value> = (count == 5)
+        .then(|| {
+            let mut e = item(1);
+            e["at"] = json!("Mon 23 Nov 21:40");
+            e
+        })
+        .into_iter()
+        .collect();
     json!({"service": s.service.name, "service_id": s.service.id.as_str(),
            "from": "Tue 24 Nov 18:30", "until": "Wed 25 Nov 08:00",
-           "open": of("open"), "accepted": of("accepted"), "resolved": of("resolved"), "items": items})
+           "open": of("open"), "accepted": of("accepted"), "resolved": of("resolved"), "items": items,
+           "earlier": earlier})
+}
+
+/// A morning handover with nothing new, and one concern from before still open.
+fn quiet(s: &Scene) -> Value {
+    let mut quiet = handover(s, 0);
+    quiet["earlier"] = handover(s, 5)["earlier"].clone();
+    quiet
 }
 
 /// The contexts one template is rendered with: one for each branch a reader may meet.
@@ -632,6 +649,8 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         vec![
             json!({"summary": handover(s, 2), "link": format!("{BASE}/staff/handover/{}", s.service.id)}),
             json!({"summary": handover(s, 5), "link": format!("{BASE}/staff/handover/{}", s.service.id)}),
+            // Nothing new overnight, but something from before still open.
+            json!({"summary": quiet(s), "link": format!("{BASE}/staff/handover/{}", s.service.id)}),
         ]
     }),
     ("web/staff/handover.html", |s| {

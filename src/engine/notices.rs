@@ -440,7 +440,7 @@ async fn morning_handover(
         change.set_notices.push(next);
     }
     let summary = summary(parts, service, since, now).await?;
-    if summary.items.is_empty() {
+    if summary.items.is_empty() && summary.earlier.is_empty() {
         return Ok(());
     }
     let link = format!("{}/staff/handover/{}", parts.links.public_url(), service.id);

@@ -319,9 +319,23 @@ async fn the_morning_summary_lists_the_nights_concerns() {
         assert!(html.contains(words), "{words} in {html}");
     }
 
-    // Once a day: the next is Thursday's.
+    // Once a day: the next is Thursday's, and Arthur's is still not closed.
     app.advance(Duration::hours(23)).await;
     assert_eq!(summaries(&app).len(), 1);
+    app.advance(Duration::hours(1)).await;
+    let (_, thursday) = on_call(SERVICE, "2026-11-26T08:00", 1);
+    let last = app.twilio.messages_to(&thursday).pop().unwrap();
+    assert_eq!(
+        last.body,
+        "Nightingale handover, Community nursing, north locality, Wed 25 Nov 18:30 to Thu 26 Nov 08:00: nothing new raised. Still not closed from before: 1. Full list: https://nightingale.test/staff/handover/community-nursing-north"
+    );
+    // A day on, the session has ended: sign in again.
+    let session = app.sign_in(&thursday).await;
+    let (_, html) = session
+        .page("/staff/handover/community-nursing-north")
+        .await;
+    assert!(html.contains("Still not closed from before"), "{html}");
+    assert!(html.contains("Wed 25 Nov 02:10"), "{html}");
 }
 
 #[tokio::test]
