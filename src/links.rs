@@ -62,6 +62,11 @@ impl LinkSigner {
         )
     }
 
+    /// Where our pages are: the public URL, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
     /// A signer with `secret`, making links under `public_url`.
     pub fn new(secret: Vec<u8>, public_url: &str) -> Self {
         Self {

@@ -147,7 +147,8 @@ impl Operations {
     pub async fn enrol(&self, request: EnrolmentRequest) -> Result<Enrolment, EnrolError> {
         let now = self.clock.now();
         let rota = self.rota.current();
-        let enrolment = request
+        let says_check_ins = request.sets_check_ins();
+        let mut enrolment = request
             .parse_with_coordinators(
                 |id| {
                     rota.service(id)
@@ -158,6 +159,13 @@ impl Operations {
                 self.enrolment_window,
             )
             .map_err(EnrolError::Invalid)?;
+        // A discharge that does not say when to check in takes its service's times.
+        if !says_check_ins
+            && enrolment.kind == crate::directory::EnrolmentKind::Discharge
+            && let Some(ix) = rota.service(enrolment.service.as_str())
+        {
+            enrolment.check_ins = rota.services()[ix as usize].check_ins.clone();
+        }
         let service = rota
             .service(enrolment.service.as_str())
             .map(|ix| rota.services()[ix as usize].patient_name.clone())
@@ -224,6 +232,9 @@ impl Operations {
             at: now,
             enrolment: Some(enrolment.clone()),
             outbox,
+            // The first check-in and the review reminder, in the same
+            // write: they cannot be lost.
+            set_notices: crate::checkins::first_notices(&enrolment, now),
             ..Change::default()
         };
         store::blocking(&self.store, move |s| s.apply(change)).await?;

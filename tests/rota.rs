@@ -501,6 +501,35 @@ fn names_from_rota_files_lose_control_and_direction_characters() {
     assert_eq!(zoe.role, "Staff nurse");
 }
 
+#[test]
+fn a_service_sets_when_its_discharged_patients_are_checked_on() {
+    let service = "[services.cardiology]\nname = \"Cardiology\"\ndivision = \"england-and-wales\"\nhours = \"none\"\n";
+    let level = "[[services.cardiology.out_of_hours]]\nrotation = \"registrar\"\n";
+    let rota = trust_with(&format!(
+        "{service}check_ins = [\"12h\", \"2days\"]\ncheck_in_answer_within = \"2h\"\n{level}"
+    ));
+    let cardiology = &rota.services()[rota.service("cardiology").unwrap() as usize];
+    assert_eq!(
+        cardiology.check_ins,
+        nightingale::checkins::CheckIns::AfterDischarge {
+            seconds: vec![12 * 3600, 48 * 3600]
+        }
+    );
+    assert_eq!(
+        cardiology.check_in_answer_within,
+        chrono::TimeDelta::hours(2)
+    );
+    assert_eq!(
+        problems(&format!(
+            "{service}check_ins = [\"tomorrow\"]\ncheck_in_answer_within = \"1m\"\n{level}"
+        )),
+        [
+            "rota/extra.toml:5: check_ins: \"tomorrow\" is not a time after discharge: write one like \"24h\" or \"3days\"; or [] for none",
+            "rota/extra.toml:6: check_in_answer_within = \"1m\": write how long to wait for the answer to a check-in before telling the team, between \"30m\" and \"3days\", like \"6h\"",
+        ]
+    );
+}
+
 // ---- care co-ordinators: a person with their own hours, first for their patients ----
 
 const MATRON: &str = r#"

@@ -80,6 +80,53 @@ fn dial(s: &Scene, level: usize, seconds: u32) -> Value {
            "callees": [{"staff": s.clinician.id.as_str(), "number": "+447700900113"}]})
 }
 
+/// A morning handover of `count` concerns, as `nightingale::handover::Summary`
+/// serialises: one still open, one being dealt with, the rest closed.
+fn handover(s: &Scene, count: usize) -> Value {
+    let item = |i: usize| {
+        let (status, handled_by, note) = match i {
+            0 => (
+                "resolved",
+                json!(s.clinician.name),
+                json!("Changed the dressing at home, will review tomorrow"),
+            ),
+            1 => ("open", Value::Null, Value::Null),
+            2 => ("accepted", json!(s.clinician.name), Value::Null),
+            _ => ("resolved", json!(s.clinician.name), Value::Null),
+        };
+        let who = if i.is_multiple_of(2) {
+            "Margaret (patient)"
+        } else {
+            "Siân, Margaret's daughter"
+        };
+        json!({"id": "0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f", "who": who, "at": format!("Wed 0{}:10", i + 1),
+               "words": "My mum's ankles are more swollen tonight and she is short of breath when she...",
+               "status": status, "handled_by": handled_by, "note": note, "coordinator": null})
+    };
+    let items: Vec<Value> = (0..count).map(item).collect();
+    let of = |status: &str| items.iter().filter(|i| i["status"] == status).count();
+    // With five, one raised before the period is still not closed.
+    let earlier: Vec<Value> = (count == 5)
+        .then(|| {
+            let mut e = item(1);
+            e["at"] = json!("Mon 23 Nov 21:40");
+            e
+        })
+        .into_iter()
+        .collect();
+    json!({"service": s.service.name, "service_id": s.service.id.as_str(),
+           "from": "Tue 24 Nov 18:30", "until": "Wed 25 Nov 08:00",
+           "open": of("open"), "accepted": of("accepted"), "resolved": of("resolved"), "items": items,
+           "earlier": earlier})
+}
+
+/// A morning handover with nothing new, and one concern from before still open.
+fn quiet(s: &Scene) -> Value {
+    let mut quiet = handover(s, 0);
+    quiet["earlier"] = handover(s, 5)["earlier"].clone();
+    quiet
+}
+
 /// The contexts one template is rendered with: one for each branch a reader may meet.
 type Contexts = fn(&Scene) -> Vec<Value>;
 
@@ -641,6 +688,39 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         vec![
             json!({"service": s.service.name, "count": 1, "first": "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in", "link": "https://nightingale.example.nhs.uk/staff/gaps"}),
             json!({"service": s.service.name, "count": 3, "first": "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: NOBODY is reachable, not even the fallback", "link": "https://nightingale.example.nhs.uk/staff/gaps"}),
+        ]
+    }),
+    // Check-ins and the morning handover (src/engine/notices.rs, src/engine/intake.rs).
+    ("sms/check_in.txt", |s| {
+        vec![
+            json!({"first_name": "Margaret", "patient": "Margaret", "carer": false, "service": s.service.patient_name}),
+            json!({"first_name": "Siân", "patient": "Margaret", "carer": true, "service": s.service.patient_name}),
+        ]
+    }),
+    ("sms/check_in_thanks.txt", |_| vec![json!({})]),
+    ("sms/check_in_unanswered.txt", |s| {
+        vec![
+            json!({"first_name": "Margaret", "service": s.service.name, "sent": "Fri 27 Nov 16:30", "phone": "+447700900801"}),
+        ]
+    }),
+    ("sms/review_due.txt", |s| {
+        vec![json!({"first_name": "Arthur", "service": s.service.name, "due": "24 Nov 2027"})]
+    }),
+    ("sms/handover.txt", |s| {
+        vec![
+            json!({"summary": handover(s, 2), "link": format!("{BASE}/staff/handover/{}", s.service.id)}),
+            json!({"summary": handover(s, 5), "link": format!("{BASE}/staff/handover/{}", s.service.id)}),
+            // Nothing new overnight, but something from before still open.
+            json!({"summary": quiet(s), "link": format!("{BASE}/staff/handover/{}", s.service.id)}),
+        ]
+    }),
+    ("web/staff/handover.html", |s| {
+        vec![
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 5), "mine": false}),
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 0), "mine": false}),
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 2), "mine": true}),
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 0), "mine": true}),
+            json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": null, "mine": false}),
         ]
     }),
     ("web/staff/reports.html", |s| {

@@ -101,3 +101,65 @@ async fn the_ward_manager_reads_fridays_figures_and_a_registrar_is_refused_them(
     browser.assert_accessible("the refusal of a report").await;
     browser.close().await;
 }
+
+/// Grace Adeyemi, the district nurses' in-hours co-ordinator that week.
+const GRACE: &str = "07700 900201";
+
+#[tokio::test]
+async fn the_district_nurses_morning_handover_lists_the_night_and_passes_axe() {
+    // Tuesday 24 November, 22:00: Margaret's dressing; at 02:10 Arthur is dizzy.
+    let app = browser_app("2026-11-24T22:00").await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.enrol_patient("Arthur Hughes", ARTHUR, "community-nursing-north")
+        .await;
+    app.settle().await;
+    text_browser_app(&app, MARGARET, "My leg dressing is soaked through").await;
+    app.settle().await;
+    let (nurse_name, nurse) = on_call("community-nursing-north", "2026-11-24T22:00", 1);
+    let code = support::nightingale::TestApp::code_in(&app.twilio.messages_to(&nurse)[0]);
+    text_browser_app(
+        &app,
+        &nurse,
+        &format!("R{code} Changed the dressing at home"),
+    )
+    .await;
+    app.settle().await;
+    app.advance(Duration::hours(4) + Duration::minutes(10))
+        .await;
+    text_browser_app(&app, ARTHUR, "I feel dizzy when I stand up").await;
+    app.settle().await;
+    for _ in 0..7 {
+        app.advance(Duration::minutes(50)).await;
+    }
+    assert!(
+        app.twilio
+            .messages()
+            .iter()
+            .any(|m| m.body.starts_with("Nightingale handover")),
+        "the handover went at 08:00"
+    );
+
+    let browser = Browser::start(390, 844, true).await;
+    sign_in_browser(
+        &browser,
+        &app,
+        GRACE,
+        "/staff/handover/community-nursing-north",
+    )
+    .await;
+    browser
+        .wait_for_text("h1", "Handover: Community nursing, north locality")
+        .await;
+    let table = browser.text_of("table").await;
+    for words in [
+        "My leg dressing is soaked through",
+        &format!("Closed by {nurse_name}"),
+        "Changed the dressing at home",
+        "I feel dizzy when I stand up",
+        "Not yet taken",
+    ] {
+        assert!(table.contains(words), "{words} in {table}");
+    }
+    browser.assert_accessible("the morning handover").await;
+    browser.close().await;
+}

@@ -182,6 +182,10 @@ pub struct Enrolment {
     /// rota files, their first contact in the co-ordinator's working hours.
     #[serde(default)]
     pub coordinator: Option<Id>,
+    /// When Nightingale texts to ask how they are (docs/adr/0017); none for
+    /// enrolments stored before check-ins.
+    #[serde(default)]
+    pub check_ins: crate::checkins::CheckIns,
 }
 
 impl Enrolment {
@@ -278,6 +282,11 @@ pub struct EnrolmentRequest {
     kind: Option<String>,
     review_at: Option<String>,
     coordinator: Option<String>,
+    /// Times after discharge (`["24h", "72h"]`, `[]` for none) or a
+    /// schedule (`"0 10 * * 2"`); if absent, 24 h and 72 h after a
+    /// discharge, or weekly for an ongoing enrolment.
+    #[serde(default)]
+    check_ins: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -516,6 +525,14 @@ impl EnrolmentRequest {
                 }
             }
         }
+        let check_ins = match (&self.check_ins, kind) {
+            (Some(value), _) => crate::checkins::CheckIns::parse(value).unwrap_or_else(|message| {
+                err("check_ins", message);
+                crate::checkins::CheckIns::None
+            }),
+            (None, Some(kind)) => crate::checkins::CheckIns::default_for(kind),
+            (None, None) => crate::checkins::CheckIns::None,
+        };
         match (patient, service, kind, errors.is_empty()) {
             (Some(patient), Some(service), Some(kind), true) => {
                 let (ends_at, review_at) = match kind {
@@ -537,10 +554,17 @@ impl EnrolmentRequest {
                     ended_at: None,
                     review_at,
                     coordinator,
+                    check_ins,
                 })
             }
             _ => Err(errors),
         }
+    }
+
+    /// Whether the request says when to check in (`check_ins`): if not,
+    /// a discharge takes its service's check-ins.
+    pub fn sets_check_ins(&self) -> bool {
+        self.check_ins.is_some()
     }
 
     fn patient_has_relationship(&self) -> bool {

@@ -98,6 +98,7 @@ mod tests {
             ended_at: None,
             review_at: None,
             coordinator: None,
+            check_ins: Default::default(),
         }
     }
 

@@ -547,7 +547,10 @@ async fn not_to_be_texted(parts: &Parts, item: &OutboxItem) -> Option<SendOutcom
         });
     }
     // A patient or carer who texted STOP is not texted again until START.
-    if !matches!(item.message.purpose, Purpose::Welcome | Purpose::Notice) {
+    if !matches!(
+        item.message.purpose,
+        Purpose::Welcome | Purpose::Notice | Purpose::CheckIn
+    ) {
         return None;
     }
     let to = to.clone();

@@ -17,12 +17,16 @@
 //! again from what is stored.
 
 use crate::channels::{OptOutWord, call_failed, delivery_failed};
+use crate::checkins;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
 use crate::directory::{Address, PhoneNumber, Staff, clean_text};
 use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction, PageKey};
 use crate::escalation::{Escalation, Event};
-use crate::store::{self, Change, Claimed, Inbound, InboundKind, Page, Purpose};
+use crate::store::{
+    self, Change, CheckInAnswer, CheckInReply, Claimed, Inbound, InboundKind, NewOutbox,
+    NoticeKind, Page, Purpose,
+};
 use crate::templates::with_media_note;
 
 use super::render::staff_text;
@@ -233,7 +237,7 @@ async fn sender_message(
         Via::Email { whole, .. } => Some(whole),
         Via::Sms { .. } => None,
     };
-    let (open, opting_in, enrolment) = {
+    let (open, opting_in, enrolment, check_in) = {
         let from = from.clone();
         let starting = word == Some(OptOutWord::Start);
         store::blocking(&parts.store, move |s| {
@@ -241,13 +245,20 @@ async fn sender_message(
                 Address::Phone(phone) => s.enrolments_for_phone(phone, now)?,
                 Address::Email(email) => s.enrolments_for_email(email, now)?,
             };
+            let enrolment = enrolments.into_iter().next();
+            // A check-in waiting for its answer: this is the answer.
+            let check_in = match &enrolment {
+                Some(e) => s.notice(&checkins::wait_key(e.id))?,
+                None => None,
+            };
             Ok((
                 s.open_concern_from(&from)?,
                 match from.phone() {
                     Some(phone) => starting && s.is_opted_out(phone)?,
                     None => false,
                 },
-                enrolments.into_iter().next(),
+                enrolment,
+                check_in,
             ))
         })
         .await?
@@ -260,8 +271,62 @@ async fn sender_message(
         _ => None,
     };
     let party = Party::of(enrolment.as_ref(), &from);
+    // The id a concern opened by these words gets.
+    let new_id = ConcernId::new();
     if let (Some(opted_out), Some(phone)) = (opted_out, from.phone()) {
         change.opt_out = Some((phone.clone(), opted_out));
+    }
+    let check_in = check_in.and_then(|n| match n.what {
+        NoticeKind::CheckInUnanswered { enrolment, sent_at } => {
+            // Answered, even by STOP: nobody is told it went unanswered.
+            change.cancel_notices.push(n.key);
+            Some((enrolment, sent_at))
+        }
+        _ => None,
+    });
+    if let Some((enrolment, sent_at)) = check_in {
+        if opted_out.is_none() && open.is_none() && checkins::is_well(&body) {
+            // "1": all is well. Recorded; nobody is paged.
+            change.check_in_answers.push(CheckInAnswer {
+                enrolment,
+                sent_at,
+                at: now,
+                answer: CheckInReply::Well,
+            });
+            let thanks = parts
+                .templates
+                .render("sms/check_in_thanks.txt", minijinja::context! {})?;
+            change.outbox.push(NewOutbox {
+                concern: None,
+                to: from.clone(),
+                body: thanks,
+                purpose: Purpose::CheckIn,
+                staff: None,
+                recipient: party.label(),
+                step: None,
+            });
+            return Ok(());
+        }
+        if opted_out.is_none() {
+            let concern = open.as_ref().map_or(new_id, |c| c.id);
+            change.check_in_answers.push(CheckInAnswer {
+                enrolment,
+                sent_at,
+                at: now,
+                answer: CheckInReply::Concern { concern },
+            });
+            let sent = sent_at
+                .with_timezone(&crate::calendar::LONDON)
+                .format("%a %-d %b %H:%M");
+            record(
+                change,
+                concern,
+                now,
+                TimelineEvent::Note {
+                    text: format!("In answer to the check-in texted {sent}"),
+                },
+            );
+        }
     }
     if let Some(mut concern) = open {
         let (text, enrolment) = match opted_out {
@@ -302,7 +367,7 @@ async fn sender_message(
     }
     let red_flag = parts.red_flags.find(&body).map(str::to_owned);
     let mut concern = Concern {
-        id: ConcernId::new(),
+        id: new_id,
         enrolment: enrolment.as_ref().map(|e| e.id),
         service: enrolment.as_ref().map(|e| e.service.clone()),
         sender: from,

@@ -29,6 +29,7 @@ mod advance;
 mod calls;
 mod dispatch;
 mod intake;
+mod notices;
 mod render;
 mod retention;
 mod stats;
@@ -93,6 +94,8 @@ pub struct Engine {
     retention: Retention,
     stats: Arc<Stats>,
     wake: Arc<Wake>,
+    /// The rota (by address) whose handovers were last seeded.
+    seeded: std::sync::atomic::AtomicUsize,
 }
 
 /// What every stage reads: the store, the rota, the clock and the words;
@@ -203,6 +206,7 @@ impl Engine {
             retention: Retention::default(),
             stats: Arc::default(),
             wake: Arc::default(),
+            seeded: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -308,7 +312,9 @@ impl Engine {
             let _one_at_a_time = self.parts.steps.lock().await;
             // Deadlines first: a timer due now must not wait behind a
             // burst of messages taken in one change each.
+            self.seed_handovers_once(now).await?;
             timers::fire_due(&self.parts, &self.stats, now).await?
+                + notices::fire_due(&self.parts, &self.stats, now).await?
                 + intake::take_in_waiting(&self.parts, &self.stats, now).await?
         };
         if stepped > 0 {
@@ -317,6 +323,21 @@ impl Engine {
         }
         self.retention.purge_if_due(&self.parts.store, now).await?;
         Ok(stepped)
+    }
+
+    /// Schedule each service's next morning handover where none is, once
+    /// for each rota this engine sees (a service added on the web gets its
+    /// first handover once the edit reaches this node).
+    async fn seed_handovers_once(&self, now: Instant) -> anyhow::Result<()> {
+        let rota = self.parts.rota();
+        let seen = Arc::as_ptr(&rota) as usize;
+        if self.seeded.load(std::sync::atomic::Ordering::Relaxed) == seen {
+            return Ok(());
+        }
+        notices::seed_handovers(&self.parts, now).await?;
+        self.seeded
+            .store(seen, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     async fn steps_loop(&self, mut stopping: watch::Receiver<bool>) {
@@ -330,7 +351,7 @@ impl Engine {
             // a timer or a message another node holds (or a dead node held)
             // wakes this loop when it could be taken over.
             let next = store::blocking(&self.parts.store, |s| {
-                s.next_due_of(&[WorkKind::Timer, WorkKind::Inbound])
+                s.next_due_of(&[WorkKind::Timer, WorkKind::Notice, WorkKind::Inbound])
             })
             .await;
             let until = look_again_at(next, now);

@@ -216,6 +216,10 @@ struct RawService {
     live_for: Option<Spanned<String>>,
     #[serde(default)]
     managers: Vec<Spanned<String>>,
+    /// When its discharge enrolments are checked on (docs/adr/0017).
+    check_ins: Option<Spanned<Vec<String>>>,
+    /// How long a check-in's answer is waited for.
+    check_in_answer_within: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -794,7 +798,45 @@ impl Compiler<'_> {
                 }
             },
         };
+        let check_ins = match &raw.check_ins {
+            None => Some(crate::checkins::CheckIns::after_discharge(
+                &crate::checkins::DEFAULT_AFTER_DISCHARGE,
+            )),
+            Some(c) => {
+                let list = serde_json::Value::from(c.get_ref().clone());
+                match crate::checkins::CheckIns::parse(&list) {
+                    Ok(plan) => Some(plan),
+                    Err(e) => {
+                        self.report(
+                            &Src {
+                                file,
+                                span: c.span(),
+                            },
+                            format!("check_ins: {e}; or [] for none"),
+                        );
+                        None
+                    }
+                }
+            }
+        };
+        let answer_within = match &raw.check_in_answer_within {
+            None => Some(crate::checkins::DEFAULT_ANSWER_WITHIN),
+            Some(a) => match humantime::parse_duration(a.get_ref()) {
+                Ok(d)
+                    if d >= Duration::from_secs(30 * 60)
+                        && d <= Duration::from_secs(3 * 24 * 3600) =>
+                {
+                    chrono::TimeDelta::from_std(d).ok()
+                }
+                _ => {
+                    self.report(&Src { file, span: a.span() }, format!("check_in_answer_within = {:?}: write how long to wait for the answer to a check-in before telling the team, between \"30m\" and \"3days\", like \"6h\"", a.get_ref()));
+                    None
+                }
+            },
+        };
         Some(Service {
+            check_ins: check_ins?,
+            check_in_answer_within: answer_within?,
             live_for: live_for?,
             patient_name: raw.patient_name.unwrap_or_else(|| raw.name.clone()),
             name: raw.name,

@@ -77,6 +77,12 @@ pub struct Service {
     /// How long a caller waits to be put through to a person before being
     /// asked to leave a message ([`DEFAULT_LIVE_FOR`] unless the file says).
     pub live_for: Duration,
+    /// When its discharge enrolments are checked on unless an enrolment
+    /// says (`check_ins`; 24 h and 72 h after discharge by default).
+    pub check_ins: crate::checkins::CheckIns,
+    /// How long the answer to a check-in is waited for before the team is
+    /// told (`check_in_answer_within`; 6 h by default).
+    pub check_in_answer_within: chrono::TimeDelta,
     /// Who manages it (`managers = [...]`): they may see and edit its rota
     /// on the web, as may the trust's managers.
     pub managers: Vec<Id>,

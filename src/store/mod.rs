@@ -195,6 +195,8 @@ pub enum Purpose {
     DeleteRecording,
     /// A one-time code for a member of staff to sign in on the web.
     SignInCode,
+    /// A check-in: "How are you today?" to a patient (docs/adr/0017).
+    CheckIn,
 }
 
 impl Purpose {
@@ -210,6 +212,7 @@ impl Purpose {
             Purpose::CallBack => "call_back",
             Purpose::DeleteRecording => "delete_recording",
             Purpose::SignInCode => "sign_in_code",
+            Purpose::CheckIn => "check_in",
         }
     }
 
@@ -224,6 +227,7 @@ impl Purpose {
             Purpose::CallBack,
             Purpose::DeleteRecording,
             Purpose::SignInCode,
+            Purpose::CheckIn,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -511,18 +515,27 @@ pub enum WorkKind {
     Timer,
     /// An outbox item to send ([`OutboxItem::work_key`]).
     Outbox,
+    /// A scheduled notice to send ([`Notice::key`]): a check-in, a
+    /// reminder, a morning handover (docs/adr/0017).
+    Notice,
 }
 
 impl WorkKind {
     /// Every kind of work.
-    pub const ALL: [WorkKind; 3] = [WorkKind::Inbound, WorkKind::Timer, WorkKind::Outbox];
+    pub const ALL: [WorkKind; 4] = [
+        WorkKind::Inbound,
+        WorkKind::Timer,
+        WorkKind::Outbox,
+        WorkKind::Notice,
+    ];
 
-    /// As stored: `inbound`, `timer`, `outbox`.
+    /// As stored: `inbound`, `timer`, `outbox`, `notice`.
     pub fn as_str(self) -> &'static str {
         match self {
             WorkKind::Inbound => "inbound",
             WorkKind::Timer => "timer",
             WorkKind::Outbox => "outbox",
+            WorkKind::Notice => "notice",
         }
     }
 }
@@ -688,6 +701,108 @@ pub struct Change {
     pub inbound_done: Option<String>,
     /// A number opting out of (true) or back into (false) texts.
     pub opt_out: Option<(PhoneNumber, bool)>,
+    /// Notices to schedule, each replacing any notice with its key (and
+    /// ending any claim on that one). A claimed notice this change
+    /// completes is removed first, so a change may set its next one.
+    pub set_notices: Vec<Notice>,
+    /// Notices to schedule only if no notice has their key: two nodes
+    /// seeding the same notice at once schedule it once.
+    pub add_notices: Vec<Notice>,
+    /// Notices to remove, by key, with any claim on them (a check-in
+    /// answered before its wait ran out).
+    pub cancel_notices: Vec<String>,
+    /// Answers to check-ins to record on their enrolments.
+    pub check_in_answers: Vec<CheckInAnswer>,
+}
+
+// ---- scheduled notices (docs/adr/0017) ---------------------------------------
+
+/// Work that falls due at a time and belongs to no concern: a check-in
+/// text, the wait for its answer, a review reminder, a morning handover.
+/// Kept in the store by key, claimed with a lease and a fencing token
+/// like a timer ([`Store::claim_notices`]); the change that handles it
+/// removes it, and may schedule the next in the same write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Its key: at most one notice has it (`check_in/ENROLMENT`, …).
+    pub key: String,
+    /// When it falls due.
+    pub due_at: Instant,
+    /// What it is.
+    pub what: NoticeKind,
+}
+
+/// What a notice does when it falls due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Text the patient a check-in.
+    CheckIn {
+        /// Whose.
+        enrolment: EnrolmentId,
+        /// Which, from 1.
+        number: u32,
+    },
+    /// A check-in went unanswered: tell the patient's team, in working hours.
+    CheckInUnanswered {
+        /// Whose.
+        enrolment: EnrolmentId,
+        /// When the check-in was sent.
+        sent_at: Instant,
+    },
+    /// An ongoing enrolment is due for review: remind its co-ordinator (or
+    /// its service's in-hours team), in working hours.
+    Review {
+        /// Whose.
+        enrolment: EnrolmentId,
+        /// The review date it was set for (a changed date makes it stale).
+        review_at: Instant,
+    },
+    /// Tell a service's in-hours team what its patients raised out of hours.
+    Handover {
+        /// The service.
+        service: Id,
+        /// When the out-of-hours period it covers began.
+        since: Instant,
+    },
+}
+
+impl NoticeKind {
+    /// As logs and timelines name it: `check_in`, `check_in_unanswered`, `review`, `handover`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NoticeKind::CheckIn { .. } => "check_in",
+            NoticeKind::CheckInUnanswered { .. } => "check_in_unanswered",
+            NoticeKind::Review { .. } => "review",
+            NoticeKind::Handover { .. } => "handover",
+        }
+    }
+}
+
+/// What a patient or carer answered to a check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInAnswer {
+    /// Whose enrolment.
+    pub enrolment: EnrolmentId,
+    /// When the check-in was sent.
+    pub sent_at: Instant,
+    /// When they answered.
+    pub at: Instant,
+    /// What the answer was.
+    pub answer: CheckInReply,
+}
+
+/// A check-in's answer, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum CheckInReply {
+    /// "1": all is well.
+    Well,
+    /// Anything else: it opened (or joined) this concern.
+    Concern {
+        /// The concern.
+        concern: ConcernId,
+    },
 }
 
 // ---- the rota edits layer and the audit trail (docs/adr/0013) ---------------
@@ -988,6 +1103,23 @@ pub trait Store: Send + Sync + 'static {
     /// Mark a gap (by its key) as alerted: true for the one caller that marks
     /// it first, false ever after.
     fn mark_gap_alerted(&self, key: &str, at: Instant) -> StoreResult<bool>;
+
+    // ---- scheduled notices and check-ins (docs/adr/0017) ----
+
+    /// Claim up to `limit` notices due at or before `now` and not under a
+    /// live claim, earliest first.
+    fn claim_notices(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Notice>>>;
+    /// The notice with this key, if one is scheduled.
+    fn notice(&self, key: &str) -> StoreResult<Option<Notice>>;
+    /// The answers to an enrolment's check-ins, oldest first (deleted with
+    /// the enrolment when retention removes it).
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>>;
 
     /// Write a consistent copy of everything to `to` (which must not exist),
     /// while the service keeps running.

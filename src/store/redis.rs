@@ -45,7 +45,9 @@
 //! | `pg:STAFF:open`, `pg:STAFF:closed` | zset | their open pages by when opened, closed ones by when closed |
 //! | `rsv:STAFF` | hash | a clinician's code reservations: concern → `CODE\|RELEASED_MS` (empty while held) |
 //! | `last-code`, `opt-out` | hash | staff → last code; number → 1 (opted out) or 0 |
-//! | `claim:KIND:KEY` | hash | a claim on work (`inbound`, `timer`, `outbox`): `token`, `holder`, `until` (empty once released), `attempts`; kept until the work completes |
+//! | `notice`, `notices` | hash, zset | scheduled notices (docs/adr/0017): key → JSON; every key by due time |
+//! | `e:ID:check-ins` | list | the answers to an enrolment's check-ins (JSON), oldest first |
+//! | `claim:KIND:KEY` | hash | a claim on work (`inbound`, `timer`, `outbox`, `notice`): `token`, `holder`, `until` (empty once released), `attempts`; kept until the work completes |
 //! | `held:KIND` | zset | work keys under a claim not released, by the end of the lease |
 //! | `claim-token` | counter | the last fencing token |
 //! | `api-key`, `api-key:created`, `secret` | hash | API key hash (hex) → name, → when; secret name → bytes |
@@ -90,9 +92,10 @@ use self::plan::{Plan, corrupt, instant, json as to_json, lex_time, ms};
 use chrono::TimeDelta;
 
 use super::{
-    AuditEntry, AuditRecord, Backlog, Change, Claim, Claimed, CodeCheck, ConcernFilter,
-    ConcernStatus, Inbound, NewRotaEdit, NodeId, OutboxItem, Page, Purged, RotaEdit, Session,
-    SignInCode, SignInMethod, Store, StoreError, StoreResult, Timer, Undone, WorkKind,
+    AuditEntry, AuditRecord, Backlog, Change, CheckInAnswer, Claim, Claimed, CodeCheck,
+    ConcernFilter, ConcernStatus, Inbound, NewRotaEdit, NodeId, Notice, OutboxItem, Page, Purged,
+    RotaEdit, Session, SignInCode, SignInMethod, Store, StoreError, StoreResult, Timer, Undone,
+    WorkKind,
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
@@ -592,6 +595,43 @@ impl Store for RedisStore {
                 Ok(item)
             },
         )
+    }
+
+    fn claim_notices(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Notice>>> {
+        self.claim(
+            "claim_notices",
+            WorkKind::Notice,
+            node,
+            now,
+            lease,
+            limit,
+            |_, rest, _| match rest.as_slice() {
+                [data] => from_json(data),
+                _ => Err(corrupt("a claimed notice without its data")),
+            },
+        )
+    }
+
+    fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {
+        let data: Option<String> = self.hget(&["notice"], key)?;
+        data.as_deref().map(from_json).transpose()
+    }
+
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
+        let rows: Vec<String> = self.command(
+            redis::cmd("LRANGE")
+                .arg(self.key(&["e", &enrolment.to_string(), "check-ins"]))
+                .arg(0)
+                .arg(-1)
+                .clone(),
+        )?;
+        rows.iter().map(|r| from_json(r)).collect()
     }
 
     fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>> {

@@ -23,10 +23,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
-    AuditEntry, AuditRecord, Change, Claim, Claimed, CodeCheck, ConcernFilter, ConcernStatus,
-    Inbound, NewOutbox, NewRotaEdit, NodeId, OutboxItem, OutboxOutcome, Page, Purpose, RotaEdit,
-    Session, SignInCode, SignInMethod, Store, StoreError, StoreResult, Timer, TimerKind, Undone,
-    WorkKind,
+    AuditEntry, AuditRecord, Change, CheckInAnswer, Claim, Claimed, CodeCheck, ConcernFilter,
+    ConcernStatus, Inbound, NewOutbox, NewRotaEdit, NodeId, Notice, OutboxItem, OutboxOutcome,
+    Page, Purpose, RotaEdit, Session, SignInCode, SignInMethod, Store, StoreError, StoreResult,
+    Timer, TimerKind, Undone, WorkKind,
 };
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
@@ -342,6 +342,19 @@ const MIGRATIONS: &[&str] = &[
     // 12: reports read one service's concerns opened in a week.
     r"
     CREATE INDEX concerns_by_service ON concerns(service, opened_at, id);
+    ",
+    // 13: scheduled notices (check-ins, the waits for their answers,
+    // morning handovers: docs/adr/0017), claimed like timers; and the
+    // answers to check-ins, kept with their enrolment.
+    r"
+    CREATE TABLE notices (key TEXT PRIMARY KEY, due_at INTEGER NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX notices_due ON notices(due_at);
+    CREATE TABLE check_in_answers (
+        enrolment_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX check_in_answers_by_enrolment ON check_in_answers(enrolment_id, at);
     ",
 ];
 
@@ -734,6 +747,7 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
         )?;
         end_claim(tx, WorkKind::Timer, &t.work_key())?;
     }
+    write_notices(tx, &change)?;
     for concern in &change.close_pages {
         tx.execute(
             "UPDATE pages SET open = 0, closed_at = ?2 WHERE concern_id = ?1 AND open = 1",
@@ -810,6 +824,40 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
     }
     if let Some(claim) = &change.claim {
         end_claim(tx, claim.kind, &claim.key)?;
+    }
+    Ok(())
+}
+
+/// The notices a change removes, schedules and answers (docs/adr/0017). A
+/// notice removed or replaced is other work than the one claimed: its
+/// claim goes with it.
+fn write_notices(tx: &Transaction<'_>, change: &Change) -> StoreResult<()> {
+    for key in &change.cancel_notices {
+        tx.execute("DELETE FROM notices WHERE key = ?1", params![key])?;
+        end_claim(tx, WorkKind::Notice, key)?;
+    }
+    if let Some(claim) = change.claim.as_ref().filter(|c| c.kind == WorkKind::Notice) {
+        tx.execute("DELETE FROM notices WHERE key = ?1", params![claim.key])?;
+    }
+    for n in &change.set_notices {
+        tx.execute(
+            "INSERT INTO notices (key, due_at, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT(key) DO UPDATE SET due_at = excluded.due_at, data = excluded.data",
+            params![n.key, ms(n.due_at), json(n)?],
+        )?;
+        end_claim(tx, WorkKind::Notice, &n.key)?;
+    }
+    for n in &change.add_notices {
+        tx.execute(
+            "INSERT OR IGNORE INTO notices (key, due_at, data) VALUES (?1, ?2, ?3)",
+            params![n.key, ms(n.due_at), json(n)?],
+        )?;
+    }
+    for a in &change.check_in_answers {
+        tx.execute(
+            "INSERT INTO check_in_answers (enrolment_id, at, data) VALUES (?1, ?2, ?3)",
+            params![a.enrolment.to_string(), ms(a.at), json(a)?],
+        )?;
     }
     Ok(())
 }
@@ -1035,6 +1083,7 @@ fn work_key_sql(kind: WorkKind) -> &'static str {
         WorkKind::Inbound => "i.key",
         WorkKind::Timer => "t.concern_id || '/' || t.kind",
         WorkKind::Outbox => "CAST(o.id AS TEXT)",
+        WorkKind::Notice => "n.key",
     }
 }
 
@@ -1062,6 +1111,10 @@ fn claimable_sql(kind: WorkKind) -> String {
         WorkKind::Timer => format!(
             "SELECT t.concern_id, t.kind, t.due_at, t.seq FROM timers t
              WHERE t.due_at <= ?1 AND NOT {live} ORDER BY t.due_at LIMIT ?2"
+        ),
+        WorkKind::Notice => format!(
+            "SELECT n.data FROM notices n
+             WHERE n.due_at <= ?1 AND NOT {live} ORDER BY n.due_at LIMIT ?2"
         ),
         // `ready_at` is the due time, or the end of a lease on the item if
         // later: items under a live claim are past `?1`, not stepped over.
@@ -1101,6 +1154,11 @@ fn next_due_sql(kinds: &[WorkKind]) -> String {
                         "timers t WHERE t.concern_id = substr(c.key, 1, instr(c.key, '/') - 1)
                          AND t.kind = substr(c.key, instr(c.key, '/') + 1)",
                     )
+                ),
+                WorkKind::Notice => format!(
+                    "SELECT (SELECT n.due_at FROM notices n WHERE NOT {claimed} ORDER BY n.due_at LIMIT 1) AS t
+                     UNION ALL SELECT ({})",
+                    held(WorkKind::Notice, "notices n WHERE n.key = c.key"),
                 ),
                 // `ready_at` already counts a claimed item from its lease's end.
                 WorkKind::Outbox => format!(
@@ -1422,6 +1480,55 @@ impl Store for SqliteStore {
         )
     }
 
+    fn claim_notices(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Notice>>> {
+        self.claim(
+            WorkKind::Notice,
+            node,
+            now,
+            lease,
+            limit,
+            |tx, now, limit| {
+                let mut stmt = tx.prepare_cached(&claimable_sql(WorkKind::Notice))?;
+                let rows = stmt.query_map(params![now, limit], |r| r.get::<_, String>(0))?;
+                rows.map(|data| {
+                    let notice: Notice = from_json(&data?)?;
+                    Ok((notice.key.clone(), notice))
+                })
+                .collect()
+            },
+        )
+    }
+
+    fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {
+        let key = key.to_owned();
+        let data: Option<String> = self.read(move |c| {
+            c.query_row(
+                "SELECT data FROM notices WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        data.as_deref().map(from_json).transpose()
+    }
+
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
+        let rows: Vec<String> = self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT data FROM check_in_answers WHERE enrolment_id = ?1 ORDER BY at, rowid",
+            )?;
+            let rows = stmt.query_map(params![enrolment.to_string()], |r| r.get(0))?;
+            rows.collect()
+        })?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
+
     fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>> {
         if claims.is_empty() {
             return Ok(Vec::new());
@@ -1601,6 +1708,11 @@ impl Store for SqliteStore {
             // Enrolments (names, numbers, context) that ended before the cutoff.
             tx.execute(
                 "DELETE FROM enrolment_phones WHERE enrolment_id IN
+                    (SELECT id FROM enrolments WHERE COALESCE(ended_at, ends_at) < ?1)",
+                params![cutoff],
+            )?;
+            tx.execute(
+                "DELETE FROM check_in_answers WHERE enrolment_id IN
                     (SELECT id FROM enrolments WHERE COALESCE(ended_at, ends_at) < ?1)",
                 params![cutoff],
             )?;
@@ -2352,6 +2464,7 @@ mod tests {
             ("claim inbound", claimable_sql(WorkKind::Inbound)),
             ("claim timers", claimable_sql(WorkKind::Timer)),
             ("claim outbox", claimable_sql(WorkKind::Outbox)),
+            ("claim notices", claimable_sql(WorkKind::Notice)),
             ("codes in use", CODES_IN_USE.to_owned()),
         ];
         for (name, sql) in queries {

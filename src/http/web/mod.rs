@@ -18,6 +18,7 @@
 //! Other areas add their routes with one `.merge(...)` in [`router`].
 
 mod concerns;
+mod handover;
 mod reports;
 pub mod rota;
 mod shifts;
@@ -99,6 +100,7 @@ pub fn router() -> Router<AppState> {
         .merge(shifts::router())
         .merge(concerns::router())
         .merge(reports::router())
+        .merge(handover::router())
         .route("/staff", get(home))
         .route("/staff/services", get(services))
         .merge(rota::router())

@@ -276,6 +276,34 @@ if plan.opt_out then
     redis.call("HSET", key("opt-out"), plan.opt_out[1], plan.opt_out[2])
 end
 
+-- Notices (docs/adr/0017): "notice" holds key -> JSON, "notices" every key
+-- by due time. A notice removed or replaced is other work than the one
+-- claimed: its claim goes with it.
+local function remove_notice(k)
+    redis.call("HDEL", key("notice"), k)
+    redis.call("ZREM", key("notices"), k)
+end
+for _, k in ipairs(plan.cancel_notices or {}) do
+    remove_notice(k)
+    end_claim("notice", k)
+end
+if claim and claim.kind == "notice" then
+    remove_notice(claim.key)
+end
+for _, n in ipairs(plan.set_notices or {}) do
+    redis.call("HSET", key("notice"), n.key, n.data)
+    redis.call("ZADD", key("notices"), n.due, n.key)
+    end_claim("notice", n.key)
+end
+for _, n in ipairs(plan.add_notices or {}) do
+    if redis.call("HSETNX", key("notice"), n.key, n.data) == 1 then
+        redis.call("ZADD", key("notices"), n.due, n.key)
+    end
+end
+for _, a in ipairs(plan.check_in_answers or {}) do
+    redis.call("RPUSH", key("e", a.enrolment, "check-ins"), a.data)
+end
+
 if claim then
     end_claim(claim.kind, claim.key)
 end

@@ -160,6 +160,9 @@ local work_key_of = {
     timer = function(member)
         return member
     end,
+    notice = function(member)
+        return member
+    end,
     outbox = function(member)
         return tostring(tonumber(member))
     end,

@@ -11,7 +11,7 @@ use crate::clock::Instant;
 use crate::concern::ConcernId;
 use crate::directory::{Address, Id};
 use crate::store::{
-    Change, ConcernStatus, NewOutbox, OutboxItem, OutboxOutcome, Page, Purpose, StoreError,
+    Change, ConcernStatus, NewOutbox, Notice, OutboxItem, OutboxOutcome, Page, Purpose, StoreError,
     StoreResult, Timer, TimerKind,
 };
 
@@ -74,6 +74,23 @@ pub(super) struct Plan {
     inbound_done: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     opt_out: Option<(String, &'static str)>,
+    cancel_notices: Vec<String>,
+    set_notices: Vec<NoticePlan>,
+    add_notices: Vec<NoticePlan>,
+    check_in_answers: Vec<AnswerPlan>,
+}
+
+#[derive(Serialize)]
+struct NoticePlan {
+    key: String,
+    due: String,
+    data: String,
+}
+
+#[derive(Serialize)]
+struct AnswerPlan {
+    enrolment: String,
+    data: String,
 }
 
 #[derive(Serialize)]
@@ -155,6 +172,13 @@ pub(super) fn json<T: Serialize>(value: &T) -> StoreResult<String> {
 impl Plan {
     /// Render a change.
     pub(super) fn of(change: &Change) -> StoreResult<Self> {
+        let notice = |n: &Notice| -> StoreResult<NoticePlan> {
+            Ok(NoticePlan {
+                key: n.key.clone(),
+                due: ms(n.due_at),
+                data: json(n)?,
+            })
+        };
         let timer = |t: &Timer| TimerPlan {
             concern: t.concern.to_string(),
             kind: t.kind.as_str(),
@@ -260,6 +284,27 @@ impl Plan {
                 .opt_out
                 .as_ref()
                 .map(|(p, out)| (p.as_str().to_owned(), if *out { "1" } else { "0" })),
+            cancel_notices: change.cancel_notices.clone(),
+            set_notices: change
+                .set_notices
+                .iter()
+                .map(notice)
+                .collect::<StoreResult<_>>()?,
+            add_notices: change
+                .add_notices
+                .iter()
+                .map(notice)
+                .collect::<StoreResult<_>>()?,
+            check_in_answers: change
+                .check_in_answers
+                .iter()
+                .map(|a| {
+                    Ok(AnswerPlan {
+                        enrolment: a.enrolment.to_string(),
+                        data: json(a)?,
+                    })
+                })
+                .collect::<StoreResult<_>>()?,
         })
     }
 

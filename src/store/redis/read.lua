@@ -168,7 +168,7 @@ function reads.next_due(...)
             best = t
         end
     end
-    local queues = { timer = key("timers"), inbound = key("in", "pending") }
+    local queues = { timer = key("timers"), inbound = key("in", "pending"), notice = key("notices") }
     for _, kind in ipairs({ ... }) do
         if kind == "outbox" then
             -- Scored by when each head may next be claimed (`ready_at`).

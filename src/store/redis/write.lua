@@ -125,6 +125,16 @@ function writes.claim_timers(node, now, until_, limit)
     return out
 end
 
+-- Due notices, earliest first (docs/adr/0017); each row ends with the
+-- notice's JSON.
+function writes.claim_notices(node, now, until_, limit)
+    local out = claim("notice", key("notices"), now, node, now, until_, limit)
+    for _, row in ipairs(out) do
+        table.insert(row, redis.call("HGET", key("notice"), row[1]))
+    end
+    return out
+end
+
 -- Due texts at the head of their lane, number and concern (claimed or not, an
 -- earlier unsent text holds the next back), oldest first; each row ends
 -- with the item's fields and values.
@@ -268,7 +278,7 @@ function writes.purge_enrolments(cutoff, limit)
         for phone in string.gmatch(phones, "[^,]+") do
             redis.call("SREM", key("phone", phone), id)
         end
-        redis.call("DEL", key("e", id))
+        redis.call("DEL", key("e", id), key("e", id, "check-ins"))
         redis.call("ZREM", key("e", "ends"), id)
     end
     return #ids

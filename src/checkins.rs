@@ -1,0 +1,390 @@
+//! Check-ins: Nightingale texts people to ask how they are (docs/adr/0017).
+//!
+//! A discharge enrolment is checked on at set times after discharge (24 h
+//! and 72 h unless the enrolment or its service says otherwise); an
+//! ongoing one on a croner schedule in UK time ("0 10 * * 2": Tuesdays at
+//! 10:00). Whatever the schedule says, a check-in is only ever sent in the
+//! day, between [`DAY_STARTS`] and [`DAY_ENDS`] UK time: one that falls at
+//! night waits for the morning.
+//!
+//! Everything here is a pure calculator of `now`: when the next check-in
+//! is, whether an answer means "all is well". Sending, waiting for the
+//! answer and telling the team when none comes are scheduled notices the
+//! engine fires (`engine/notices.rs`).
+
+use chrono::{NaiveTime, TimeDelta};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{instant_of, wall_clock};
+use crate::clock::Instant;
+use crate::directory::{Enrolment, EnrolmentId, EnrolmentKind};
+use crate::store::{Notice, NoticeKind};
+
+/// A check-in is never sent before this, UK time.
+pub const DAY_STARTS: NaiveTime = hm(9, 0);
+/// Nor at or after this, UK time: it waits for the next morning.
+pub const DAY_ENDS: NaiveTime = hm(20, 0);
+/// When a discharge enrolment is checked on, unless it or its service says.
+pub const DEFAULT_AFTER_DISCHARGE: [TimeDelta; 2] = [TimeDelta::hours(24), TimeDelta::hours(72)];
+/// When an ongoing enrolment is checked on, unless it says: Tuesdays at 10:00.
+pub const DEFAULT_ONGOING: &str = "0 10 * * 2";
+/// How long an answer is waited for before the patient's team is told.
+pub const DEFAULT_ANSWER_WITHIN: TimeDelta = TimeDelta::hours(6);
+
+const fn hm(h: u32, m: u32) -> NaiveTime {
+    match NaiveTime::from_hms_opt(h, m, 0) {
+        Some(t) => t,
+        None => panic!("a time of day"),
+    }
+}
+
+/// When an enrolment's check-ins go, as stored with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckIns {
+    /// None: asked for none, or stored before check-ins existed.
+    #[default]
+    None,
+    /// At these times after discharge, in seconds, earliest first.
+    AfterDischarge {
+        /// Seconds after discharge.
+        seconds: Vec<i64>,
+    },
+    /// On a croner schedule, UK time (five fields).
+    Schedule {
+        /// The schedule as written.
+        cron: String,
+    },
+}
+
+impl CheckIns {
+    /// What an enrolment of `kind` gets when it does not say: 24 h and 72 h
+    /// after a discharge; weekly for an ongoing one ([`DEFAULT_ONGOING`]).
+    pub fn default_for(kind: EnrolmentKind) -> Self {
+        match kind {
+            EnrolmentKind::Discharge => CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE),
+            EnrolmentKind::Ongoing => CheckIns::Schedule {
+                cron: DEFAULT_ONGOING.to_owned(),
+            },
+        }
+    }
+
+    /// Check-ins at these times after discharge (sorted, repeats dropped).
+    pub fn after_discharge(after: &[TimeDelta]) -> Self {
+        let mut seconds: Vec<i64> = after.iter().map(|d| d.num_seconds()).collect();
+        seconds.sort_unstable();
+        seconds.dedup();
+        CheckIns::AfterDischarge { seconds }
+    }
+
+    /// Read what an enrolment request sends as `check_ins`: a list of
+    /// durations after discharge (`["24h", "72h"]`, `[]` for none) or a
+    /// schedule (`"0 10 * * 2"`). The error says what to send instead.
+    pub fn parse(value: &serde_json::Value) -> Result<Self, String> {
+        match value {
+            serde_json::Value::Array(items) => {
+                let mut after = Vec::new();
+                for item in items {
+                    let text = item.as_str().ok_or_else(|| {
+                        "each check-in is a time after discharge, like \"24h\"".to_owned()
+                    })?;
+                    let d = humantime::parse_duration(text)
+                        .ok()
+                        .and_then(|d| TimeDelta::from_std(d).ok())
+                        .filter(|d| *d > TimeDelta::zero() && *d <= TimeDelta::days(366))
+                        .ok_or_else(|| {
+                            format!("{text:?} is not a time after discharge: write one like \"24h\" or \"3days\"")
+                        })?;
+                    after.push(d);
+                }
+                if after.len() > 20 {
+                    return Err("at most 20 check-ins after discharge".to_owned());
+                }
+                Ok(if after.is_empty() {
+                    CheckIns::None
+                } else {
+                    CheckIns::after_discharge(&after)
+                })
+            }
+            serde_json::Value::String(text) => {
+                Schedule::parse(text)?;
+                Ok(CheckIns::Schedule { cron: text.clone() })
+            }
+            _ => Err(
+                "send times after discharge, like [\"24h\", \"72h\"], or a schedule, like \"0 10 * * 2\" (Tuesdays at 10:00)"
+                    .to_owned(),
+            ),
+        }
+    }
+
+    /// The first check-in strictly after `now`, and its number (from 1).
+    pub fn first(&self, enrolment: &Enrolment, now: Instant) -> Option<(Instant, u32)> {
+        self.after(enrolment, 0, now)
+    }
+
+    /// The check-in after check-in `number` (sent at `now`), and its number.
+    pub fn after(
+        &self,
+        enrolment: &Enrolment,
+        number: u32,
+        now: Instant,
+    ) -> Option<(Instant, u32)> {
+        let next = match self {
+            CheckIns::None => None,
+            CheckIns::AfterDischarge { seconds } => {
+                let discharged_at = enrolment.discharged_at?;
+                seconds
+                    .iter()
+                    .enumerate()
+                    .skip(number as usize)
+                    .map(|(i, s)| {
+                        (
+                            daytime(discharged_at + TimeDelta::seconds(*s)),
+                            i as u32 + 1,
+                        )
+                    })
+                    .find(|(at, _)| *at > now)
+            }
+            CheckIns::Schedule { cron } => Schedule::parse(cron)
+                .ok()
+                .and_then(|s| s.next_after(now))
+                .map(|at| (daytime(at), number + 1)),
+        };
+        next.filter(|(at, _)| enrolment.is_active(*at))
+    }
+}
+
+/// A croner schedule in UK time.
+struct Schedule(croner::Cron);
+
+impl Schedule {
+    fn parse(text: &str) -> Result<Self, String> {
+        croner::Cron::new(text).parse().map(Schedule).map_err(|e| {
+            format!("{text:?} is not a schedule ({e}): write minute, hour, day of month, month and day of week, UK time, like \"0 10 * * 2\" for Tuesdays at 10:00")
+        })
+    }
+
+    /// The first time on it strictly after `after`, computed in UK local
+    /// time so "0 10 * * 2" is 10:00 in winter and summer alike.
+    fn next_after(&self, after: Instant) -> Option<Instant> {
+        let local = after.with_timezone(&crate::calendar::LONDON);
+        self.0
+            .find_next_occurrence(&local, false)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+}
+
+/// `at`, or if that is at night (UK time), the next [`DAY_STARTS`].
+pub fn daytime(at: Instant) -> Instant {
+    let local = wall_clock(at);
+    let time = local.time();
+    if time < DAY_STARTS {
+        instant_of(local.date().and_time(DAY_STARTS))
+    } else if time >= DAY_ENDS {
+        let tomorrow = local.date().succ_opt().unwrap_or(local.date());
+        instant_of(tomorrow.and_time(DAY_STARTS))
+    } else {
+        at
+    }
+}
+
+/// Whether an answer to a check-in says all is well: "1", nothing more.
+/// Anything else is words for a person, and opens a concern.
+pub fn is_well(answer: &str) -> bool {
+    let answer = answer.trim().trim_end_matches(['.', '!']);
+    answer == "1"
+}
+
+/// The notice for an enrolment's first check-in, if it has any.
+pub fn first_notice(enrolment: &Enrolment, now: Instant) -> Option<Notice> {
+    let (due_at, number) = enrolment.check_ins.first(enrolment, now)?;
+    Some(check_in_notice(enrolment.id, due_at, number))
+}
+
+/// The notices a new enrolment starts with: its first check-in, and for
+/// an ongoing one the reminder of its review date.
+pub fn first_notices(enrolment: &Enrolment, now: Instant) -> Vec<Notice> {
+    let mut notices: Vec<Notice> = first_notice(enrolment, now).into_iter().collect();
+    if let Some(review_at) = enrolment.review_at {
+        notices.push(Notice {
+            key: format!("review/{}", enrolment.id),
+            due_at: review_at,
+            what: NoticeKind::Review {
+                enrolment: enrolment.id,
+                review_at,
+            },
+        });
+    }
+    notices
+}
+
+/// The notice that sends check-in `number` of an enrolment at `due_at`.
+pub fn check_in_notice(enrolment: EnrolmentId, due_at: Instant, number: u32) -> Notice {
+    Notice {
+        key: check_in_key(enrolment),
+        due_at,
+        what: NoticeKind::CheckIn { enrolment, number },
+    }
+}
+
+/// The key of an enrolment's next check-in notice.
+pub fn check_in_key(enrolment: EnrolmentId) -> String {
+    format!("check_in/{enrolment}")
+}
+
+/// The key of the wait for the answer to an enrolment's last check-in.
+pub fn wait_key(enrolment: EnrolmentId) -> String {
+    format!("check_in_wait/{enrolment}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::{Contact, PhoneNumber};
+
+    fn t(s: &str) -> Instant {
+        s.parse().unwrap()
+    }
+
+    fn enrolment(discharged: &str) -> Enrolment {
+        let at = t(discharged);
+        Enrolment {
+            id: EnrolmentId::new(),
+            patient: Contact {
+                name: "Margaret Evans".into(),
+                phone: Some(PhoneNumber::parse("07700 900123").unwrap()),
+                email: None,
+            },
+            carers: Vec::new(),
+            service: crate::directory::Id::parse("cardiology-ward-7").unwrap(),
+            kind: EnrolmentKind::Discharge,
+            discharged_at: Some(at),
+            context: None,
+            enrolled_at: at,
+            ends_at: Some(at + TimeDelta::days(30)),
+            ended_at: None,
+            review_at: None,
+            coordinator: None,
+            check_ins: CheckIns::None,
+        }
+    }
+
+    #[test]
+    fn a_discharge_at_two_in_the_afternoon_is_checked_on_at_the_same_time_a_day_and_three_days_later()
+     {
+        let e = enrolment("2026-11-24T14:00:00Z");
+        let plan = CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE);
+        let first = plan.first(&e, e.enrolled_at).unwrap();
+        assert_eq!(first, (t("2026-11-25T14:00:00Z"), 1));
+        assert_eq!(
+            plan.after(&e, 1, first.0),
+            Some((t("2026-11-27T14:00:00Z"), 2))
+        );
+        assert_eq!(plan.after(&e, 2, t("2026-11-27T14:00:00Z")), None);
+    }
+
+    #[test]
+    fn a_check_in_due_at_night_waits_for_nine_in_the_morning() {
+        // Discharged at 02:00: 24 hours on is 02:00, so 09:00 that day.
+        let e = enrolment("2026-11-24T02:00:00Z");
+        let plan = CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE);
+        assert_eq!(
+            plan.first(&e, e.enrolled_at),
+            Some((t("2026-11-25T09:00:00Z"), 1))
+        );
+        // 21:30 is after the day ends: 09:00 the next day.
+        assert_eq!(
+            daytime(t("2026-11-25T21:30:00Z")),
+            t("2026-11-26T09:00:00Z")
+        );
+        // In summer, 09:00 UK time is 08:00 UTC.
+        assert_eq!(
+            daytime(t("2026-07-01T05:00:00Z")),
+            t("2026-07-01T08:00:00Z")
+        );
+        assert_eq!(
+            daytime(t("2026-07-01T12:00:00Z")),
+            t("2026-07-01T12:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_weekly_schedule_keeps_its_local_hour_across_the_clock_change() {
+        let e = Enrolment {
+            kind: EnrolmentKind::Ongoing,
+            ends_at: None,
+            ..enrolment("2026-10-13T12:00:00Z")
+        };
+        let plan = CheckIns::parse(&serde_json::json!("0 10 * * 2")).unwrap();
+        // Tuesday 20 October, BST: 10:00 local is 09:00 UTC.
+        let first = plan.first(&e, e.enrolled_at).unwrap();
+        assert_eq!(first, (t("2026-10-20T09:00:00Z"), 1));
+        // The clocks go back on 25 October: Tuesday 27th at 10:00 GMT.
+        assert_eq!(
+            plan.after(&e, 1, first.0),
+            Some((t("2026-10-27T10:00:00Z"), 2))
+        );
+    }
+
+    #[test]
+    fn a_schedule_written_for_the_night_is_moved_to_the_morning() {
+        let e = enrolment("2026-11-24T12:00:00Z");
+        let plan = CheckIns::parse(&serde_json::json!("30 3 * * *")).unwrap();
+        assert_eq!(
+            plan.first(&e, e.enrolled_at),
+            Some((t("2026-11-25T09:00:00Z"), 1))
+        );
+    }
+
+    #[test]
+    fn no_check_in_is_planned_after_the_enrolment_ends() {
+        let e = Enrolment {
+            ends_at: Some(t("2026-11-26T00:00:00Z")),
+            ..enrolment("2026-11-24T14:00:00Z")
+        };
+        let plan = CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE);
+        let first = plan.first(&e, e.enrolled_at).unwrap();
+        assert_eq!(plan.after(&e, first.1, first.0), None);
+        let ended = Enrolment {
+            ended_at: Some(e.enrolled_at),
+            ..e
+        };
+        assert_eq!(plan.first(&ended, ended.enrolled_at), None);
+    }
+
+    #[test]
+    fn what_an_enrolment_sends_is_read_or_refused_with_what_to_write() {
+        assert_eq!(
+            CheckIns::parse(&serde_json::json!(["72h", "24h"])).unwrap(),
+            CheckIns::AfterDischarge {
+                seconds: vec![24 * 3600, 72 * 3600]
+            }
+        );
+        assert_eq!(
+            CheckIns::parse(&serde_json::json!([])).unwrap(),
+            CheckIns::None
+        );
+        let bad = CheckIns::parse(&serde_json::json!(["tomorrow"])).unwrap_err();
+        assert!(bad.contains("\"24h\""), "{bad}");
+        let bad = CheckIns::parse(&serde_json::json!("every tuesday")).unwrap_err();
+        assert!(bad.contains("0 10 * * 2"), "{bad}");
+        assert!(CheckIns::parse(&serde_json::json!(3)).is_err());
+    }
+
+    #[test]
+    fn only_a_one_is_all_well() {
+        for yes in ["1", " 1 ", "1.", "1!"] {
+            assert!(is_well(yes), "{yes:?}");
+        }
+        for no in [
+            "2 my ankles are swollen",
+            "11",
+            "1 but my chest hurts",
+            "",
+            "one",
+        ] {
+            assert!(!is_well(no), "{no:?}");
+        }
+    }
+}
