@@ -714,6 +714,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             json!({"summary": quiet(s), "link": format!("{BASE}/staff/handover/{}", s.service.id)}),
         ]
     }),
+    ("email/handover_subject.txt", email_handover),
+    ("email/handover.txt", email_handover),
+    ("email/handover.html", email_handover),
     ("web/staff/handover.html", |s| {
         vec![
             json!({"staff": staff(s, false), "nav": "handover", "name": s.service.name, "summary": handover(s, 5), "mine": false}),
@@ -864,6 +867,17 @@ fn email_welcome(s: &Scene) -> Vec<Value> {
                "address": "nightingale@riverside-nhs.example", "trust": s.trust}),
         json!({"first_name": "Siân", "service": s.service.patient_name,
                "address": "nightingale@riverside-nhs.example", "trust": s.trust}),
+    ]
+}
+
+/// The morning handover by email: a team's night, a co-ordinator's own
+/// patients, a quiet night with something older still open.
+fn email_handover(s: &Scene) -> Vec<Value> {
+    let link = format!("{BASE}/staff/handover/{}", s.service.id);
+    vec![
+        json!({"summary": handover(s, 5), "link": link, "mine": false, "trust": s.trust}),
+        json!({"summary": handover(s, 2), "link": format!("{link}?mine=1"), "mine": true, "trust": s.trust}),
+        json!({"summary": quiet(s), "link": link, "mine": false, "trust": s.trust}),
     ]
 }
 

@@ -8,9 +8,10 @@
 //! the wait for an answer, tomorrow's handover). What must wait for
 //! working hours or daylight is not sent: the notice is set again for then.
 
+use crate::channels::email::EmailBody;
 use crate::checkins::{self, DEFAULT_ANSWER_WITHIN};
 use crate::clock::Instant;
-use crate::directory::{Enrolment, EnrolmentId, Id, PhoneNumber, Staff};
+use crate::directory::{Address, Enrolment, EnrolmentId, Id, PhoneNumber, Staff};
 use crate::handover::{self, Summary};
 use crate::rota::{CoordinatorStatus, Rota, Service};
 use crate::store::{self, Change, Claimed, NewOutbox, Notice, NoticeKind, Purpose};
@@ -450,14 +451,12 @@ async fn morning_handover(
         return Ok(());
     }
     let link = format!("{}/staff/handover/{}", parts.links.public_url(), service.id);
-    let body = parts
-        .templates
-        .render("sms/handover.txt", minijinja::context! { summary, link })?;
     let team = in_hours_team(&rota, service, now);
-    change.outbox.extend(
-        team.iter()
-            .filter_map(|s| staff_text(s, None, body.clone())),
-    );
+    for person in &team {
+        change
+            .outbox
+            .extend(handover_to(parts, person, &summary, &link, false)?);
+    }
     // Each named co-ordinator not already in the team hears of their own patients.
     for id in summary.coordinators() {
         let Some(person) = rota
@@ -467,13 +466,57 @@ async fn morning_handover(
             continue;
         };
         let theirs = summary.for_coordinator(id);
-        let body = parts.templates.render(
-            "sms/handover.txt",
-            minijinja::context! { summary => theirs, link => format!("{link}?mine=1") },
-        )?;
-        change.outbox.extend(staff_text(person, None, body));
+        let link = format!("{link}?mine=1");
+        change
+            .outbox
+            .extend(handover_to(parts, person, &theirs, &link, true)?);
     }
     Ok(())
+}
+
+/// A handover to one person, the way they take messages: a text of the
+/// night in brief, or, for someone who prefers email where email goes out,
+/// the whole list in an email (the same summary, the same link).
+fn handover_to(
+    parts: &Parts,
+    person: &Staff,
+    summary: &Summary,
+    link: &str,
+    mine: bool,
+) -> anyhow::Result<Option<NewOutbox>> {
+    let email = match person.message_address(parts.email.is_some()) {
+        Some(Address::Email(email)) => email,
+        _ => {
+            let body = parts
+                .templates
+                .render("sms/handover.txt", minijinja::context! { summary, link })?;
+            return Ok(staff_text(person, None, body));
+        }
+    };
+    let context = minijinja::context! {
+        summary,
+        link,
+        mine,
+        trust => parts.rota().trust_name,
+    };
+    let subject = parts
+        .templates
+        .render("email/handover_subject.txt", &context)?;
+    let body = EmailBody {
+        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        text: parts.templates.render("email/handover.txt", &context)?,
+        html: parts.templates.render("email/handover.html", &context)?,
+        reply_to: None,
+    };
+    Ok(Some(NewOutbox {
+        concern: None,
+        to: Address::Email(email),
+        body: body.to_body(),
+        purpose: Purpose::StaffNotice,
+        staff: Some(person.id.clone()),
+        recipient: person.name.clone(),
+        step: None,
+    }))
 }
 
 /// What `service`'s patients raised between `since` and `until`.

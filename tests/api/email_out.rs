@@ -555,3 +555,79 @@ async fn someone_nobody_enrolled_emails_and_reaches_the_duty_manager_and_is_answ
         to_neighbour[1].parts()
     );
 }
+
+#[tokio::test]
+async fn a_team_leader_who_prefers_email_gets_the_whole_morning_handover_by_email() {
+    // Both district nursing team leaders read email first.
+    let leaders = [
+        ("grace-adeyemi", r#"notify = ["email", "sms"]"#),
+        (
+            "hannah-price",
+            "email = \"hannah.price@riverside-nhs.example\"\nnotify = [\"email\", \"sms\"]",
+        ),
+    ];
+    let mail = MailServer::start().await;
+    // Tuesday 24 November, 18:00.
+    let app = TestApp::spawn_with_email_out("2026-11-24T18:00", &mail, &leaders).await;
+    app.enrol_margaret("community-nursing-north").await;
+    app.settle().await;
+
+    // 19:05: Margaret's dressing; the evening nurse takes it and closes it.
+    app.clock.advance(chrono::Duration::minutes(65));
+    app.text(
+        crate::support::nightingale::MARGARET,
+        "My leg dressing is soaked through",
+    )
+    .await;
+    app.settle().await;
+    let (nurse_name, nurse) =
+        crate::support::staff::on_call("community-nursing-north", "2026-11-24T19:05", 1);
+    let code = TestApp::code_in(&app.twilio.messages_to(&nurse)[0]);
+    app.text(&nurse, &format!("A{code}")).await;
+    app.settle().await;
+    app.text(
+        &nurse,
+        &format!("R{code} Changed the dressing at home, will review tomorrow"),
+    )
+    .await;
+    app.settle().await;
+
+    // 08:00 Wednesday: the team leader in hours gets the night by email,
+    // whole, with the closing note; no text.
+    for _ in 0..12 {
+        app.advance(chrono::Duration::hours(1)).await;
+    }
+    app.advance(chrono::Duration::minutes(55)).await;
+    let (leader_name, leader_phone) =
+        crate::support::staff::on_call("community-nursing-north", "2026-11-25T08:00", 1);
+    let leader_email = if leader_name == "Grace Adeyemi" {
+        "grace.adeyemi@riverside-nhs.example"
+    } else {
+        "hannah.price@riverside-nhs.example"
+    };
+    let handovers = mail.delivered_to(leader_email);
+    assert_eq!(handovers.len(), 1, "{handovers:?}");
+    assert_eq!(
+        handovers[0].subject(),
+        "Handover: Community nursing, north locality, Tue 24 Nov 18:30 to Wed 25 Nov 08:00"
+    );
+    let (text, html) = handovers[0].parts();
+    for words in [
+        "1 raised: 0 not yet taken, 0 being dealt with, 1 closed.",
+        "Tue 19:05, Margaret (patient): \"My leg dressing is soaked through\"",
+        &format!(
+            "Closed by {nurse_name}. Closing note: Changed the dressing at home, will review tomorrow"
+        ),
+        "https://nightingale.test/staff/handover/community-nursing-north",
+    ] {
+        assert!(text.contains(words), "{words} in {text}");
+    }
+    assert!(html.contains("Changed the dressing at home"), "{html}");
+    assert!(
+        !app.twilio
+            .messages_to(&leader_phone)
+            .iter()
+            .any(|m| m.body.starts_with("Nightingale handover")),
+        "no text as well"
+    );
+}
