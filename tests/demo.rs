@@ -149,13 +149,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(
     browser
         .wait_for_text("#timelines", "Escalated to level 2")
         .await;
-    let code: String = escalated
-        .split("Reply A")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let code = reply_code(&escalated);
     assert!(!code.is_empty(), "{escalated}");
 
     // The link in the page is a real link, to the page behind it.
@@ -538,6 +532,16 @@ async fn page_text(http: &reqwest::Client, address: &str) -> String {
     response.text().await.unwrap()
 }
 
+/// The code a page's text gives to accept it (`Reply A12`: `12`).
+fn reply_code(page: &str) -> String {
+    page.split("Reply A")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect()
+}
+
 /// The page as a program sees it, once it contains `wanted`.
 async fn page_showing(http: &reqwest::Client, address: &str, wanted: &str) -> String {
     let deadline = tokio::time::Instant::now() + browser::PATIENCE;
@@ -676,13 +680,8 @@ async fn a_carer_emails_at_night(javascript: bool) {
         .wait_for_text(&format!("#texts-{registrar_phone}"), "Reply A")
         .await;
     assert!(page.contains("ankles are swollen"), "{registrar}: {page}");
-    let code: String = page
-        .split("Reply A")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let code = reply_code(&page);
+    assert!(!code.is_empty(), "{page}");
     browser
         .text_from(&registrar_phone, &format!("A{code}"))
         .await;

@@ -129,3 +129,61 @@ impl EmailSender for DemoMailbox {
         "demo mailbox (nothing leaves this machine)"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channels::email::EmailBody;
+    use crate::clock::ManualClock;
+
+    #[tokio::test]
+    async fn an_email_sent_lands_in_the_recipients_inbox_once_however_often_it_is_retried() {
+        let start: Instant = "2026-11-27T21:05:00Z".parse().unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(start));
+        let phones = Arc::new(DemoPhones::new(Arc::clone(&clock)));
+        let changes = phones.changes();
+        let mailbox = DemoMailbox::new(clock, phones);
+        let mail = OutgoingEmail {
+            envelope_from: format!("bounce+1.tag@{OUR_DOMAIN}"),
+            from: format!("Nightingale <nightingale@{OUR_DOMAIN}>"),
+            to: "Rhys.Davies@home.demo.invalid".to_owned(),
+            message_id: format!("1.tag@{OUR_DOMAIN}"),
+            thread: None,
+            date: start,
+            body: EmailBody {
+                subject: "Your message about Arthur".to_owned(),
+                text: "Dr Patel has the message and will be in touch.".to_owned(),
+                html: String::new(),
+                reply_to: None,
+            },
+        };
+        for _ in 0..2 {
+            assert_eq!(
+                mailbox.send(&mail).await,
+                SendOutcome::Accepted {
+                    provider_id: mail.message_id.clone()
+                }
+            );
+        }
+        assert!(changes.has_changed().unwrap(), "the page is told");
+        let inbox = mailbox.emails_of("rhys.davies@home.demo.invalid");
+        assert_eq!(
+            inbox.len(),
+            1,
+            "a retry under the same Message-ID shows once"
+        );
+        assert_eq!(inbox[0].direction, Direction::Received);
+        assert_eq!(inbox[0].subject, "Your message about Arthur");
+        mailbox.written(
+            "rhys.davies@home.demo.invalid",
+            &format!("nightingale@{OUR_DOMAIN}"),
+            "Dad",
+            "Thank you",
+        );
+        assert_eq!(
+            mailbox.emails_of("rhys.davies@home.demo.invalid")[1].direction,
+            Direction::Sent
+        );
+        assert_eq!(mailbox.addresses(), ["rhys.davies@home.demo.invalid"]);
+    }
+}

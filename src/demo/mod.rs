@@ -1,7 +1,7 @@
 //! `nightingale serve --demo`: the demo trust with simulated phones.
 //!
 //! The whole service runs as in production — the same intake, engine
-//! loop, escalation, outbox and link pages — with two parts swapped at
+//! loop, escalation, outbox and link pages — with its providers and its clock swapped at
 //! their seams:
 //!
 //! - the SMS provider is [`DemoPhones`], which puts each text in a phone
@@ -10,6 +10,12 @@
 //! - the voice provider is [`DemoCalls`], both ways: a phone's call plays
 //!   the real voice webhooks' TwiML in the phone as text, with a keypad,
 //!   and a call page rings the clinician's phone;
+//! - the email provider is [`DemoMailbox`], where SMTP sits: each email
+//!   the outbox sends lands in an inbox on the page, from an address at
+//!   [`OUR_DOMAIN`] (reserved, so nothing can leave), which is also where
+//!   replies come back to; an email written in a patient's or carer's
+//!   inbox is stored as the SMTP listener stores one (`InboundKind::Email`,
+//!   keyed `email:MESSAGE-ID`) and goes through the same intake;
 //! - the clock is a [`DemoClock`], real time that a viewer can move on,
 //!   so escalation can be watched without waiting.
 //!
@@ -19,10 +25,9 @@
 //! path is given. A few demo patients and carers are enrolled at start
 //! (through the same enrolment as the API), and a viewer can enrol more.
 //! The page itself is `crate::http::demo`; without `--demo` none of its
-//! routes exist.
-//!
-//! Email joins here when it is built (ADR 11): a demo mailbox where SMTP
-//! sits, shown on the same page.
+//! routes exist. One seeded carer, Arthur Davies's son, is enrolled with
+//! an email and no phone, so the demo shows email both ways: he is
+//! welcomed, paged for and answered by email.
 
 mod calls;
 mod clock;
