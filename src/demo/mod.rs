@@ -1,8 +1,8 @@
 //! `nightingale serve --demo`: the demo trust with simulated phones.
 //!
 //! The whole service runs as in production — the same intake, engine
-//! loop, escalation, outbox and link pages — with its providers and its clock swapped at
-//! their seams:
+//! loop, escalation, outbox and link pages — with its providers and its
+//! clock swapped at their seams:
 //!
 //! - the SMS provider is [`DemoPhones`], which puts each text in a phone
 //!   on the demo page, and whose phones send texts through the same
