@@ -36,12 +36,15 @@
             old.replaceWith(part);
           }
         });
-        var phones = document.getElementById("phones");
-        var freshPhones = fresh.getElementById("phones");
-        if (phones && freshPhones && phones.dataset.numbers !== freshPhones.dataset.numbers) {
-          keepTyping(phones, freshPhones);
-          phones.replaceWith(freshPhones);
-        }
+        // A phone or an inbox added or gone: the whole list anew.
+        [["phones", "numbers"], ["inboxes", "addresses"]].forEach(function (list) {
+          var now = document.getElementById(list[0]);
+          var then = fresh.getElementById(list[0]);
+          if (now && then && now.dataset[list[1]] !== then.dataset[list[1]]) {
+            keepTyping(now, then);
+            now.replaceWith(then);
+          }
+        });
         document.querySelectorAll(".ng-texts, .ng-heard").forEach(function (list) {
           list.scrollTop = list.scrollHeight;
         });
@@ -59,7 +62,7 @@
   // Carry what is typed in each box over to the new copy of the phones.
   function keepTyping(from, to) {
     var focused = document.activeElement && document.activeElement.id;
-    from.querySelectorAll("input[type=text]").forEach(function (input) {
+    from.querySelectorAll("input[type=text], textarea").forEach(function (input) {
       var twin = to.querySelector("#" + CSS.escape(input.id));
       if (twin) {
         twin.value = input.value;

@@ -58,12 +58,13 @@ impl Application {
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
     ) -> anyhow::Result<Self> {
-        Self::build_listening(None, config, clock, store, sender, None).await
+        Self::build_listening(None, config, clock, store, sender, None, None).await
     }
 
     /// As [`Application::build_with`], on a listener already bound (the
     /// demo binds first, to put its address in its links).
-    /// The demo gives its own call placer too.
+    /// The demo gives its own call placer too, and its own email sender
+    /// with who its emails come from.
     pub async fn build_on(
         listener: TcpListener,
         config: &Config,
@@ -71,8 +72,9 @@ impl Application {
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
         calls: Option<Arc<dyn CallPlacer>>,
+        email: Option<EmailOut>,
     ) -> anyhow::Result<Self> {
-        Self::build_listening(Some(listener), config, clock, store, sender, calls).await
+        Self::build_listening(Some(listener), config, clock, store, sender, calls, email).await
     }
 
     /// Build on `listener`, or bind `config.listen` once everything else
@@ -85,6 +87,7 @@ impl Application {
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
         calls: Option<Arc<dyn CallPlacer>>,
+        email: Option<EmailOut>,
     ) -> anyhow::Result<Self> {
         let live = load_live_rota(config, &store).await?;
         let rota = live.current();
@@ -153,7 +156,10 @@ impl Application {
         .with_retention(TimeDelta::days(i64::from(config.retention_days)))
         .with_sends_at_once(config.sends_at_once)
         .with_caller(Arc::clone(&calls));
-        let email = email_out(config)?;
+        let email = match email {
+            Some(email) => Some(email),
+            None => email_out(config)?,
+        };
         let email_identity = email.as_ref().map(|(identity, _)| identity.clone());
         let engine = Arc::new(match email {
             Some((identity, sender)) => engine.with_email(identity, sender),
@@ -342,20 +348,19 @@ impl Application {
     }
 }
 
+/// Who emails come from, and what sends them.
+pub type EmailOut = (
+    crate::channels::email::EmailIdentity,
+    Arc<dyn crate::channels::email::EmailSender>,
+);
+
 /// How long the mail server has to answer each step of sending one email.
 const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Email out, when `NIGHTINGALE_SMTP_URL` and `NIGHTINGALE_EMAIL_FROM` are
 /// set: who emails come from (and where replies and bounces come back to,
 /// the first of `NIGHTINGALE_EMAIL_DOMAIN`), and lettre's SMTP sender.
-fn email_out(
-    config: &Config,
-) -> anyhow::Result<
-    Option<(
-        crate::channels::email::EmailIdentity,
-        Arc<dyn crate::channels::email::EmailSender>,
-    )>,
-> {
+fn email_out(config: &Config) -> anyhow::Result<Option<EmailOut>> {
     use secrecy::ExposeSecret;
     let (url, from) = match (&config.smtp_url, &config.email_from) {
         (None, None) => return Ok(None),

@@ -149,13 +149,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(
     browser
         .wait_for_text("#timelines", "Escalated to level 2")
         .await;
-    let code: String = escalated
-        .split("Reply A")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let code = reply_code(&escalated);
     assert!(!code.is_empty(), "{escalated}");
 
     // The link in the page is a real link, to the page behind it.
@@ -538,6 +532,16 @@ async fn page_text(http: &reqwest::Client, address: &str) -> String {
     response.text().await.unwrap()
 }
 
+/// The code a page's text gives to accept it (`Reply A12`: `12`).
+fn reply_code(page: &str) -> String {
+    page.split("Reply A")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect()
+}
+
 /// The page as a program sees it, once it contains `wanted`.
 async fn page_showing(http: &reqwest::Client, address: &str, wanted: &str) -> String {
     let deadline = tokio::time::Instant::now() + browser::PATIENCE;
@@ -625,5 +629,119 @@ async fn a_demo_call_reaches_the_real_voice_webhooks_which_refuse_anyone_else_an
         "{}",
         late.url()
     );
+    demo.stop().await;
+}
+
+/// Rhys Davies's inbox: Arthur's son, a carer enrolled with an email alone.
+const RHYS: &str = "rhys-davies-home-demo-invalid";
+const FRIDAY_NIGHT: &str = "2026-11-27T21:05";
+
+/// A carer emails at night: the registrar on call is paged by text, accepts,
+/// and the carer's inbox shows who has it, in an email from Nightingale.
+async fn a_carer_emails_at_night(javascript: bool) {
+    let demo = RunningDemo::start(FRIDAY_NIGHT).await;
+    let (registrar, registrar_phone) = demo.on_call("cardiology-ward-7", FRIDAY_NIGHT, 1);
+    let browser = Browser::start(1280, 900, javascript).await;
+    browser.goto(&demo.address).await;
+    // Welcomed by email when enrolled, with the address that reaches us.
+    let inbox = browser
+        .wait_for_text(&format!("#emails-{RHYS}"), "Hello Rhys")
+        .await;
+    assert!(
+        inbox.contains("nightingale@demo.nightingale.invalid"),
+        "{inbox}"
+    );
+    browser
+        .assert_accessible("the phones page with an inbox")
+        .await;
+
+    browser
+        .find(&format!("#subject-{RHYS}"))
+        .await
+        .send_keys("Dad tonight")
+        .await
+        .unwrap();
+    browser
+        .type_and_press(
+            &format!("#email-{RHYS}"),
+            "Dad is more breathless than this morning and his ankles are swollen",
+            &format!("#send-email-{RHYS}"),
+        )
+        .await;
+    browser
+        .wait_for_text(
+            &format!("#emails-{RHYS}"),
+            "To nightingale@demo.nightingale.invalid",
+        )
+        .await;
+
+    // The registrar's phone shows the page, with the son's own words.
+    let page = browser
+        .wait_for_text(&format!("#texts-{registrar_phone}"), "Reply A")
+        .await;
+    assert!(page.contains("ankles are swollen"), "{registrar}: {page}");
+    let code = reply_code(&page);
+    assert!(!code.is_empty(), "{page}");
+    browser
+        .text_from(&registrar_phone, &format!("A{code}"))
+        .await;
+
+    // Rhys has no phone: he is told who has it by email.
+    let told = browser
+        .wait_for_text(&format!("#emails-{RHYS}"), &registrar)
+        .await;
+    assert!(told.contains("will be in touch"), "{told}");
+    browser.wait_for_text("#timelines", "accepted").await;
+    browser
+        .assert_accessible("the phones page with an answered email")
+        .await;
+    browser.close().await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carer_with_no_phone_emails_at_night_the_registrar_is_paged_accepts_and_the_carers_inbox_says_who_has_it()
+ {
+    a_carer_emails_at_night(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_javascript_off_a_carer_emails_by_the_form_and_reads_the_answer_on_a_reload() {
+    a_carer_emails_at_night(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_from_an_inbox_not_on_the_page_or_from_another_site_is_refused() {
+    let demo = RunningDemo::start(FRIDAY_NIGHT).await;
+    let http = reqwest::Client::new();
+    page_showing(&http, &demo.address, "Hello Rhys").await;
+    let forged = http
+        .post(format!("{}/demo/email", demo.address))
+        .header("Origin", "https://elsewhere.example")
+        .form(&[("from", "rhys.davies@home.demo.invalid"), ("body", "Hello")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let stranger = http
+        .post(format!("{}/demo/email", demo.address))
+        .form(&[("from", "someone@elsewhere.example"), ("body", "Hello")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        stranger.url().as_str().ends_with("/?done=unknown-inbox"),
+        "{}",
+        stranger.url()
+    );
+    let empty = http
+        .post(format!("{}/demo/email", demo.address))
+        .form(&[("from", "rhys.davies@home.demo.invalid"), ("body", " ")])
+        .send()
+        .await
+        .unwrap();
+    assert!(empty.url().as_str().ends_with("/?done=empty-email"));
+    let html = page_text(&http, &demo.address).await;
+    assert!(html.contains("No concerns yet"), "nothing was taken in");
     demo.stop().await;
 }

@@ -444,6 +444,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         let common = json!({
             "trust": s.trust, "our_number": "+447700900000", "chains": chains, "services": services,
             "numbers": "+447700900801 +447700900802 +447700900303", "version": 7,
+            "our_address": "nightingale@demo.nightingale.invalid",
             "keys": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"],
         });
         let mut start = common.clone();
@@ -452,11 +453,23 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         start["notice"] = Value::Null;
         start["phones"] = json!([quiet.clone()]);
         start["concerns"] = json!([]);
+        let inbox = |emails: Value| {
+            json!({"id": "rhys-davies-home-demo-invalid", "address": "rhys.davies@home.demo.invalid",
+            "name": "Rhys Davies", "about": format!("Son of Margaret, {}", s.service.name), "writes": true, "emails": emails})
+        };
+        start["inboxes"] = json!([inbox(json!([]))]);
         let mut night = common;
         night["now"] = json!("Friday 27 November 2026, 19:15");
         night["next_due"] = json!("Fri 19:25:05");
         night["notice"] = json!({"code": "no-deadline", "error": false});
         night["phones"] = json!([patient, quiet, clinician]);
+        // An inbox in the demo (src/demo/mailbox.rs): a carer's email out, and the answer.
+        night["inboxes"] = json!([inbox(json!([
+            {"sent": true, "at": "Fri 19:05", "other": "nightingale@demo.nightingale.invalid", "subject": "Mum's leg",
+             "lines": [[{"text": MESSAGE}]]},
+            {"sent": false, "at": "Fri 19:05", "other": "Nightingale <nightingale@demo.nightingale.invalid>",
+             "subject": "", "lines": [[{"text": "We have your message about Margaret."}], [{"text": "See "}, {"text": "http://127.0.0.1:8080/", "link": "http://127.0.0.1:8080/"}]]},
+        ]))]);
         night["concerns"] = json!([{
             "who": "Margaret", "service": s.service.name, "status": "open",
             "entries": [
@@ -470,6 +483,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             "empty",
             "long",
             "unknown-phone",
+            "empty-email",
+            "long-email",
+            "unknown-inbox",
             "name",
             "full",
             "busy",
@@ -1129,6 +1145,8 @@ fn empty_elements(html: &str) -> Vec<String> {
             && before[open + 1 + name.len()..].starts_with([' ', '>'])
             // A script loaded from a file is empty by design.
             && !(name == "script" && before[open..].contains(" src="))
+            // So is a box to write in.
+            && name != "textarea"
         {
             problems.push(format!("empty <{name}> element"));
         }

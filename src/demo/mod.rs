@@ -1,8 +1,8 @@
 //! `nightingale serve --demo`: the demo trust with simulated phones.
 //!
 //! The whole service runs as in production — the same intake, engine
-//! loop, escalation, outbox and link pages — with two parts swapped at
-//! their seams:
+//! loop, escalation, outbox and link pages — with its providers and its
+//! clock swapped at their seams:
 //!
 //! - the SMS provider is [`DemoPhones`], which puts each text in a phone
 //!   on the demo page, and whose phones send texts through the same
@@ -10,6 +10,12 @@
 //! - the voice provider is [`DemoCalls`], both ways: a phone's call plays
 //!   the real voice webhooks' TwiML in the phone as text, with a keypad,
 //!   and a call page rings the clinician's phone;
+//! - the email provider is [`DemoMailbox`], where SMTP sits: each email
+//!   the outbox sends lands in an inbox on the page, from an address at
+//!   [`OUR_DOMAIN`] (reserved, so nothing can leave), which is also where
+//!   replies come back to; an email written in a patient's or carer's
+//!   inbox is stored as the SMTP listener stores one (`InboundKind::Email`,
+//!   keyed `email:MESSAGE-ID`) and goes through the same intake;
 //! - the clock is a [`DemoClock`], real time that a viewer can move on,
 //!   so escalation can be watched without waiting.
 //!
@@ -19,17 +25,18 @@
 //! path is given. A few demo patients and carers are enrolled at start
 //! (through the same enrolment as the API), and a viewer can enrol more.
 //! The page itself is `crate::http::demo`; without `--demo` none of its
-//! routes exist.
-//!
-//! Email joins here when it is built (ADR 11): a demo mailbox where SMTP
-//! sits, shown on the same page.
+//! routes exist. One seeded carer, Arthur Davies's son, is enrolled with
+//! an email and no phone, so the demo shows email both ways: he is
+//! welcomed, paged for and answered by email.
 
 mod calls;
 mod clock;
+mod mailbox;
 mod phones;
 
 pub use calls::{Act, Call, CallKind, CallState, DemoCalls, Heard, Refused, TYPED};
 pub use clock::DemoClock;
+pub use mailbox::{DemoMailbox, Email, OUR_DOMAIN};
 pub use phones::{DemoPhones, Direction, Text};
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -61,6 +68,9 @@ struct Seed {
     service: &'static str,
     /// Name, phone and relationship.
     carer: Option<[&'static str; 3]>,
+    /// Name, email and relationship of a carer enrolled with an email and
+    /// no phone: their inbox is on the page, and they are answered there.
+    emailing_carer: Option<[&'static str; 3]>,
     context: &'static str,
 }
 
@@ -72,6 +82,7 @@ const SEEDS: [Seed; 3] = [
         phone: "07700 900811",
         service: "childrens-assessment-unit",
         carer: Some(["Jess Carter", "07700 900812", "mother"]),
+        emailing_carer: None,
         context: "Age 9; seen for an asthma attack; new inhaler plan",
     },
     Seed {
@@ -79,6 +90,7 @@ const SEEDS: [Seed; 3] = [
         phone: "07700 900801",
         service: "community-nursing-north",
         carer: Some(["Sian Evans", "07700 900802", "daughter"]),
+        emailing_carer: None,
         context: "Cellulitis of the left leg; dressings daily",
     },
     Seed {
@@ -86,6 +98,7 @@ const SEEDS: [Seed; 3] = [
         phone: "07700 900821",
         service: "cardiology-ward-7",
         carer: None,
+        emailing_carer: Some(["Rhys Davies", "rhys.davies@home.demo.invalid", "son"]),
         context: "Heart failure; new water tablets",
     },
 ];
@@ -112,6 +125,8 @@ pub struct Demo {
     pub phones: Arc<DemoPhones>,
     /// Their calls (the voice provider, both ways).
     pub calls: Arc<DemoCalls>,
+    /// The simulated inboxes (the email provider).
+    pub mailbox: Arc<DemoMailbox>,
     enrolled: Mutex<Vec<Enrolment>>,
     stopping: tokio::sync::watch::Sender<bool>,
     reset: tokio::sync::watch::Sender<bool>,
@@ -154,13 +169,31 @@ pub struct Phone {
     pub about: String,
 }
 
+/// An inbox on the demo page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inbox {
+    /// Its address, in lower case.
+    pub address: String,
+    /// Whose it is.
+    pub name: String,
+    /// What they are: "Son of Arthur, Cardiology Ward 7".
+    pub about: String,
+    /// Whether a viewer can write an email from it (a patient or carer's).
+    pub writes: bool,
+}
+
 impl Demo {
     /// A demo on this clock, with these phones and calls.
     pub fn new(clock: DemoClock, phones: Arc<DemoPhones>, calls: Arc<DemoCalls>) -> Self {
+        let mailbox = Arc::new(DemoMailbox::new(
+            Arc::new(clock.clone()),
+            Arc::clone(&phones),
+        ));
         Self {
             clock,
             phones,
             calls,
+            mailbox,
             enrolled: Mutex::default(),
             stopping: tokio::sync::watch::Sender::new(false),
             reset: tokio::sync::watch::Sender::new(false),
@@ -196,10 +229,19 @@ impl Demo {
                 "discharged_at": (ops.clock.now() - TimeDelta::hours(3)).to_rfc3339(),
                 "context": seed.context,
             });
+            let mut carers = Vec::new();
             if let Some([name, phone, relationship]) = seed.carer {
-                request["carers"] = serde_json::json!([
-                    {"name": name, "phone": phone, "relationship": relationship}
-                ]);
+                carers.push(
+                    serde_json::json!({"name": name, "phone": phone, "relationship": relationship}),
+                );
+            }
+            if let Some([name, email, relationship]) = seed.emailing_carer {
+                carers.push(
+                    serde_json::json!({"name": name, "email": email, "relationship": relationship}),
+                );
+            }
+            if !carers.is_empty() {
+                request["carers"] = serde_json::Value::Array(carers);
             }
             self.enrol(ops, serde_json::from_value(request)?)
                 .await
@@ -359,6 +401,70 @@ impl Demo {
             });
         }
         phones
+    }
+
+    /// The inboxes on the page: each demo patient and carer enrolled with
+    /// an email, who can write from it, then any other address that has
+    /// had an email (someone on call who is paged by email).
+    pub fn inboxes(&self, rota: &Rota, only: Option<&str>) -> Vec<Inbox> {
+        let mut inboxes: Vec<Inbox> = Vec::new();
+        for e in self
+            .enrolled()
+            .iter()
+            .filter(|e| only.is_none_or(|only| only == e.service.as_str()))
+        {
+            let service = service_name(rota, e.service.as_str());
+            let patient = (&e.patient, format!("Patient, {service}"));
+            let carers = e.carers.iter().map(|c| {
+                let whose = match &c.relationship {
+                    Some(r) => format!("{} of {}", capitalise(r), e.patient.first_name()),
+                    None => format!("Carer of {}", e.patient.first_name()),
+                };
+                (&c.contact, format!("{whose}, {service}"))
+            });
+            for (contact, about) in std::iter::once(patient).chain(carers) {
+                if let Some(email) = &contact.email {
+                    inboxes.push(Inbox {
+                        address: email.as_str().to_lowercase(),
+                        name: contact.name.clone(),
+                        about,
+                        writes: true,
+                    });
+                }
+            }
+        }
+        for address in self.mailbox.addresses() {
+            if only.is_some() || inboxes.iter().any(|i| i.address == address) {
+                continue;
+            }
+            let staff = rota.people().iter().find(|p| {
+                p.contacts.iter().any(|c| {
+                    matches!(c, crate::directory::ContactMethod::Email(e) if e.as_str().eq_ignore_ascii_case(&address))
+                })
+            });
+            inboxes.push(match staff {
+                Some(s) => Inbox {
+                    name: s.name.clone(),
+                    about: s.role.clone(),
+                    address,
+                    writes: false,
+                },
+                None => Inbox {
+                    name: "Unknown address".to_owned(),
+                    about: "Not enrolled".to_owned(),
+                    address,
+                    writes: false,
+                },
+            });
+        }
+        inboxes
+    }
+
+    /// Whether an inbox a viewer may write from is on the page.
+    pub fn writes_from(&self, rota: &Rota, address: &str) -> bool {
+        self.inboxes(rota, None)
+            .iter()
+            .any(|i| i.writes && i.address.eq_ignore_ascii_case(address))
     }
 
     /// The concerns opened most recently (at most `limit`), newest first,
@@ -620,6 +726,7 @@ async fn build_on(
         store,
         Some(phones),
         Some(Arc::new(calls)),
+        Some((demo_identity(), Arc::clone(&demo.mailbox) as _)),
     )
     .await?
     .with_demo(Arc::clone(&demo));
@@ -630,6 +737,20 @@ async fn build_on(
         "DEMO MODE: simulated phones, nothing leaves this machine; open the URL in a browser"
     );
     Ok((app, demo))
+}
+
+/// Who the demo's emails come from: an address at the demo's own
+/// domain, which is also where replies and bounces come back to.
+fn demo_identity() -> crate::channels::email::EmailIdentity {
+    crate::channels::email::EmailIdentity {
+        from: format!("Nightingale <nightingale@{OUR_DOMAIN}>"),
+        domain: Some(OUR_DOMAIN.to_owned()),
+    }
+}
+
+/// Where patients and carers write to us in the demo.
+pub fn our_address() -> String {
+    format!("nightingale@{OUR_DOMAIN}")
 }
 
 /// The address a browser on this machine reaches a listener at.

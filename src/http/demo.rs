@@ -6,6 +6,11 @@
 //! - `POST /demo/text`: a text typed on a phone. It goes through the same
 //!   intake a signed Twilio webhook reaches: stored as an inbound SMS, the
 //!   engine woken.
+//! - `POST /demo/email`: an email written in a patient's or carer's
+//!   inbox. It goes through the same intake the SMTP listener reaches:
+//!   stored as an inbound email, keyed by its `Message-ID`, to our
+//!   address. What Nightingale emails lands in the recipient's inbox
+//!   (`crate::demo::DemoMailbox`).
 //! - `POST /demo/call`: a phone calls Nightingale's number; `POST
 //!   /demo/call/{id}`: answer, decline, a key, a message (typed), hang up.
 //!   The demo's call provider plays Twilio's part: each goes to the real
@@ -45,10 +50,13 @@ use crate::store::{Inbound, InboundKind};
 const CONCERNS_SHOWN: usize = 5;
 /// The longest text a phone may send (Twilio's limit for one message).
 const MAX_TEXT: usize = 1600;
+/// The longest email an inbox may send.
+const MAX_EMAIL: usize = 20_000;
 
 pub fn router() -> Router<AppState> {
     let forms = Router::new()
         .route("/demo/text", post(text))
+        .route("/demo/email", post(email))
         .route("/demo/call", post(call))
         .route("/demo/call/{id}", post(call_act))
         .route("/demo/clock", post(clock))
@@ -100,7 +108,8 @@ struct PageQuery {
 fn notice(done: &str) -> Option<minijinja::Value> {
     let error = match done {
         "no-deadline" => false,
-        "empty" | "long" | "unknown-phone" | "name" | "full" | "busy" | "call-over" => true,
+        "empty" | "long" | "unknown-phone" | "empty-email" | "long-email" | "unknown-inbox"
+        | "name" | "full" | "busy" | "call-over" => true,
         _ => return None,
     };
     Some(minijinja::context! { code => done, error })
@@ -213,6 +222,28 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
             minijinja::context! { id, number => p.number, name => p.name, about => p.about, texts, call }
         })
         .collect();
+    let inboxes: Vec<_> = demo
+        .inboxes(rota, only)
+        .into_iter()
+        .map(|i| {
+            let emails: Vec<_> = demo
+                .mailbox
+                .emails_of(&i.address)
+                .iter()
+                .map(|e| {
+                    minijinja::context! {
+                        sent => e.direction == Direction::Sent,
+                        at => local(e.at, "%a %H:%M"),
+                        other => e.other.clone(),
+                        reply_to => e.reply_to.clone(),
+                        subject => e.subject.clone(),
+                        lines => e.text.lines().map(parts).collect::<Vec<_>>(),
+                    }
+                })
+                .collect();
+            minijinja::context! { id => inbox_id(&i.address), address => i.address, name => i.name, about => i.about, writes => i.writes, emails }
+        })
+        .collect();
     let chains: Vec<_> = (0..rota.services().len() as u32)
         .filter(|ix| only.is_none_or(|id| rota.services()[*ix as usize].id.as_str() == id))
         .map(|ix| {
@@ -287,6 +318,8 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
             next_due,
             notice => notice(&q.done),
             phones,
+            inboxes,
+            our_address => crate::demo::our_address(),
             numbers,
             chains,
             concerns,
@@ -368,6 +401,65 @@ async fn text(State(state): State<AppState>, Form(form): Form<TextForm>) -> Resp
             back("busy")
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct EmailForm {
+    from: String,
+    #[serde(default)]
+    subject: String,
+    body: String,
+}
+
+/// An email written in a patient's or carer's inbox on the page.
+async fn email(State(state): State<AppState>, Form(form): Form<EmailForm>) -> Response {
+    let demo = demo(&state);
+    let body = form.body.trim();
+    let subject = form.subject.trim();
+    if body.is_empty() {
+        return back("empty-email");
+    }
+    if body.chars().count() > MAX_EMAIL || subject.chars().count() > MAX_TEXT {
+        return back("long-email");
+    }
+    let from = form.from.trim().to_lowercase();
+    if !demo.writes_from(&state.rota.current(), &from) {
+        return back("unknown-inbox");
+    }
+    let to = crate::demo::our_address();
+    demo.mailbox.written(&from, &to, subject, body);
+    // What the SMTP listener stores for an email, keyed by its Message-ID.
+    let item = Inbound {
+        key: format!(
+            "email:{}@{}",
+            uuid::Uuid::new_v4().simple(),
+            crate::demo::OUR_DOMAIN
+        ),
+        kind: InboundKind::Email {
+            from: from.clone(),
+            to: vec![to],
+            subject: subject.to_owned(),
+            text: body.to_owned(),
+            attachments: Vec::new(),
+            delivery: None,
+        },
+        received_at: state.clock.now(),
+    };
+    match state.ops.record_inbound(item).await {
+        Ok(_) => Redirect::to(&format!("/#inbox-{}", inbox_id(&from))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "demo email not stored");
+            back("busy")
+        }
+    }
+}
+
+/// The page's id of the inbox of `address`: its letters and digits.
+fn inbox_id(address: &str) -> String {
+    address
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
