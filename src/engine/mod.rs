@@ -305,17 +305,22 @@ impl Engine {
         anyhow::bail!("the engine did not settle after 1000 rounds")
     }
 
-    /// One pass of the steps loop: due timers, then intake, then retention;
-    /// returns how many items were taken in or fired.
+    /// One pass of the steps loop: due timers and notices at `now`, then
+    /// intake at the clock's time then, then retention; returns how many
+    /// items were taken in or fired.
     async fn steps_pass(&self, now: Instant) -> anyhow::Result<usize> {
         let stepped = {
             let _one_at_a_time = self.parts.steps.lock().await;
             // Deadlines first: a timer due now must not wait behind a
             // burst of messages taken in one change each.
             self.seed_handovers_once(now).await?;
-            timers::fire_due(&self.parts, &self.stats, now).await?
-                + notices::fire_due(&self.parts, &self.stats, now).await?
-                + intake::take_in_waiting(&self.parts, &self.stats, now).await?
+            let fired = timers::fire_due(&self.parts, &self.stats, now).await?
+                + notices::fire_due(&self.parts, &self.stats, now).await?;
+            // Time has moved on while those ran (the first pass seeds every
+            // service's handover): a message is received when it is taken
+            // in, so its deadlines count from then, not from the pass's start.
+            let now = self.parts.clock.now();
+            fired + intake::take_in_waiting(&self.parts, &self.stats, now).await?
         };
         if stepped > 0 {
             // What was written may have put texts in the outbox.
