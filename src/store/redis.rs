@@ -433,6 +433,18 @@ impl RedisStore {
     ) -> StoreResult<Option<T>> {
         self.command(redis::cmd("HGET").arg(self.key(parts)).arg(field).clone())
     }
+
+    /// Every entry of the list at the key made of `parts`, each one JSON.
+    fn json_list<T: serde::de::DeserializeOwned>(&self, parts: &[&str]) -> StoreResult<Vec<T>> {
+        let rows: Vec<String> = self.command(
+            redis::cmd("LRANGE")
+                .arg(self.key(parts))
+                .arg(0)
+                .arg(-1)
+                .clone(),
+        )?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
 }
 
 /// Hand `future` to `runtime` and block this thread until it is done.
@@ -624,14 +636,7 @@ impl Store for RedisStore {
     }
 
     fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
-        let rows: Vec<String> = self.command(
-            redis::cmd("LRANGE")
-                .arg(self.key(&["e", &enrolment.to_string(), "check-ins"]))
-                .arg(0)
-                .arg(-1)
-                .clone(),
-        )?;
-        rows.iter().map(|r| from_json(r)).collect()
+        self.json_list(&["e", &enrolment.to_string(), "check-ins"])
     }
 
     fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>> {
@@ -710,14 +715,7 @@ impl Store for RedisStore {
     }
 
     fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>> {
-        let rows: Vec<String> = self.command(
-            redis::cmd("LRANGE")
-                .arg(self.key(&["c", &id.to_string(), "timeline"]))
-                .arg(0)
-                .arg(-1)
-                .clone(),
-        )?;
-        rows.iter().map(|r| from_json(r)).collect()
+        self.json_list(&["c", &id.to_string(), "timeline"])
     }
 
     fn open_concern_from(&self, sender: &Address) -> StoreResult<Option<Concern>> {
