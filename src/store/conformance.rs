@@ -290,9 +290,10 @@ pub fn a_resolved_concern_no_longer_collects_messages(store: Arc<dyn Store>) {
     assert_eq!(store.unresolved_concerns().unwrap(), 0);
 }
 
-pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<dyn Store>) {
-    let now = t("2026-11-27T18:00:00Z");
-    let e = Enrolment {
+/// Margaret, discharged from cardiology ward 7 at `now` for 30 days, with
+/// her daughter Sian as carer: the enrolment most cases start from.
+fn margaret_and_sian(now: Instant) -> Enrolment {
+    Enrolment {
         id: EnrolmentId::new(),
         patient: Contact {
             name: "Margaret Evans".into(),
@@ -317,7 +318,12 @@ pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<d
         review_at: None,
         coordinator: None,
         check_ins: Default::default(),
-    };
+    }
+}
+
+pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T18:00:00Z");
+    let e = margaret_and_sian(now);
     store
         .apply(Change {
             at: now,
@@ -368,32 +374,8 @@ pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<d
 pub fn enrolments_are_found_by_patient_or_carer_email_in_any_case(store: Arc<dyn Store>) {
     let now = t("2026-11-28T18:00:00Z");
     let email = |a: &str| crate::directory::EmailAddress::parse(a).unwrap();
-    let e = Enrolment {
-        id: EnrolmentId::new(),
-        patient: Contact {
-            name: "Margaret Evans".into(),
-            phone: Some(phone("07700 900123")),
-            email: None,
-        },
-        carers: vec![crate::directory::Carer {
-            contact: Contact {
-                name: "Sian Evans".into(),
-                phone: Some(phone("07700 900124")),
-                email: Some(email("sian.evans@example.org")),
-            },
-            relationship: Some("daughter".into()),
-        }],
-        service: Id::parse("cardiology-ward-7").unwrap(),
-        kind: crate::directory::EnrolmentKind::Discharge,
-        discharged_at: Some(now),
-        context: None,
-        enrolled_at: now,
-        ends_at: Some(now + TimeDelta::days(30)),
-        ended_at: None,
-        review_at: None,
-        coordinator: None,
-        check_ins: Default::default(),
-    };
+    let mut e = margaret_and_sian(now);
+    e.carers[0].contact.email = Some(email("sian.evans@example.org"));
     store
         .apply(Change {
             at: now,
@@ -2632,23 +2614,8 @@ pub fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_e
     let claimed = store.claim_notices(&node("a"), now, LEASE, 10).unwrap();
     assert_eq!(claimed.len(), 2);
     let e = Enrolment {
-        id: EnrolmentId::new(),
-        patient: Contact {
-            name: "Margaret Evans".into(),
-            phone: Some(phone("07700 900123")),
-            email: None,
-        },
         carers: Vec::new(),
-        service: Id::parse("cardiology-ward-7").unwrap(),
-        kind: crate::directory::EnrolmentKind::Discharge,
-        discharged_at: Some(now),
-        context: None,
-        enrolled_at: now,
-        ends_at: Some(now + TimeDelta::days(30)),
-        ended_at: None,
-        review_at: None,
-        coordinator: None,
-        check_ins: Default::default(),
+        ..margaret_and_sian(now)
     };
     let answer = |at, answer| CheckInAnswer {
         enrolment: e.id,
