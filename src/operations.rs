@@ -205,15 +205,8 @@ impl Operations {
                         address,
                         trust => rota.trust_name,
                     };
-                    let subject = self
-                        .templates
-                        .render("email/welcome_subject.txt", &context)?;
-                    let body = EmailBody {
-                        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-                        text: self.templates.render("email/welcome.txt", &context)?,
-                        html: self.templates.render("email/welcome.html", &context)?,
-                        reply_to: Some(address.clone()),
-                    };
+                    let body =
+                        EmailBody::render(&self.templates, "welcome", &context, Some(address))?;
                     (Address::Email(email.clone()), body.to_body())
                 }
                 _ => continue,

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{SendFuture, SendOutcome};
 use crate::clock::Instant;
+use crate::templates::Templates;
 
 /// An email as the outbox keeps it: everything rendered, as JSON in the item's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +38,25 @@ pub struct EmailBody {
 }
 
 impl EmailBody {
+    /// The email `email/NAME` words: its subject from
+    /// `email/NAME_subject.txt` (on one line), its plain text from
+    /// `email/NAME.txt` and its HTML from `email/NAME.html`, all with
+    /// `context`.
+    pub fn render(
+        templates: &Templates,
+        name: &str,
+        context: &minijinja::Value,
+        reply_to: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let subject = templates.render(&format!("email/{name}_subject.txt"), context)?;
+        Ok(Self {
+            subject: one_line(&subject),
+            text: templates.render(&format!("email/{name}.txt"), context)?,
+            html: templates.render(&format!("email/{name}.html"), context)?,
+            reply_to,
+        })
+    }
+
     /// As the outbox stores it.
     pub fn to_body(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -127,6 +147,12 @@ pub fn bounced_item(recipient: &str) -> Option<(i64, &str, String)> {
         tag,
         format!("{id}.{tag}@{}", domain.to_ascii_lowercase()),
     ))
+}
+
+/// A rendered subject on one line, its spaces single: a header cannot
+/// break where a template did.
+pub fn one_line(subject: &str) -> String {
+    subject.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The address inside `Name <address>`, or the whole.

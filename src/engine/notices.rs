@@ -499,15 +499,7 @@ fn handover_to(
         mine,
         trust => parts.rota().trust_name,
     };
-    let subject = parts
-        .templates
-        .render("email/handover_subject.txt", &context)?;
-    let body = EmailBody {
-        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-        text: parts.templates.render("email/handover.txt", &context)?,
-        html: parts.templates.render("email/handover.html", &context)?,
-        reply_to: None,
-    };
+    let body = EmailBody::render(&parts.templates, "handover", &context, None)?;
     Ok(Some(NewOutbox {
         concern: None,
         to: Address::Email(email),

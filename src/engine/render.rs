@@ -18,7 +18,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::calendar::LONDON;
-use crate::channels::email::{EmailBody, EmailIdentity};
+use crate::channels::email::{EmailBody, EmailIdentity, one_line};
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
 use crate::directory::{Address, ContactMethod, Enrolment, Id, PageContact, PhoneNumber, Staff};
@@ -528,7 +528,7 @@ impl Renderer<'_> {
                 service => self.staff_facing_service(concern),
             },
         )?;
-        Ok(subject.split_whitespace().collect::<Vec<_>>().join(" "))
+        Ok(one_line(&subject))
     }
 
     /// A message worded as its text is, as an email's two parts (its
@@ -616,7 +616,7 @@ impl Renderer<'_> {
                     minijinja::context! { service => self.patient_facing_service(concern) },
                 )?;
                 EmailBody {
-                    subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+                    subject: one_line(&subject),
                     ..self.email_message(&text)?
                 }
                 .to_body()
