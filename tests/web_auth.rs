@@ -83,7 +83,7 @@ async fn the_registrar_paged_tonight_signs_in_sees_her_shifts_and_accepts_the_co
     let deadline = tokio::time::Instant::now() + support::browser::PATIENCE;
     loop {
         app.settle().await;
-        browser.client.refresh().await.unwrap();
+        browser.reload().await;
         if browser.text_of("main").await.contains(&accepted) {
             break;
         }

@@ -188,6 +188,16 @@ impl Browser {
             .await;
     }
 
+    /// Reload the page, as a person would. A reload cut short by the
+    /// page's own navigation (a form just posted) is no failure: the next
+    /// look sees the page it went to.
+    pub async fn reload(&self) {
+        if let Err(e) = self.client.refresh().await {
+            let e = e.to_string();
+            assert!(e.contains("navigation"), "the reload failed: {e}");
+        }
+    }
+
     /// Press the button (or follow the link) `css` finds, found afresh if
     /// live updates replaced it just as it was pressed.
     pub async fn press(&self, css: &str) {
@@ -221,7 +231,7 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
             if !self.javascript {
-                self.client.refresh().await.unwrap();
+                self.reload().await;
             }
         }
     }
