@@ -99,8 +99,9 @@ pub fn router(state: AppState, limits: &serve::Limits) -> Router {
         .layer(axum::middleware::from_fn(serve::reserve_gate))
         .layer(axum::middleware::from_fn(error::api_json_errors))
         .layer(axum::middleware::from_fn(security::security_headers))
-        // Log the path only: query strings can carry a page link's signature.
+        // Log the path only: query strings can carry a page link's
+        // signature, and a calendar feed's path is its token, so not even that.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            tracing::info_span!("http", method = %req.method(), path = %crate::logs::loggable_path(req.uri().path()))
         }))
 }
