@@ -52,7 +52,7 @@ async fn end(
 ) -> Result<StatusCode, ApiError> {
     let id: EnrolmentId = id
         .parse()
-        .map_err(|_| ApiError::NotFound(format!("no enrolment {id:?}")))?;
+        .map_err(|_| ApiError::NotFound("no such enrolment".to_owned()))?;
     if state
         .ops
         .end_enrolment(id)

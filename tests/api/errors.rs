@@ -120,3 +120,73 @@ async fn a_wrong_method_or_a_broken_path_is_a_json_error_too() {
     let (status, _) = error_of(app.get("/api/v1/nothing-here").await).await;
     assert_eq!(status, 404);
 }
+
+/// Whatever a discharge system posts or asks, no error repeats it: a
+/// number, an address, a name or a word of theirs put in any field or
+/// parameter comes back as the field's name and what to write, never as
+/// itself (README, "Errors").
+#[tokio::test]
+async fn no_error_repeats_a_value_the_client_sent() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    const SECRET: &str = "07700 9";
+    let bodies = [
+        r#"{"patient": {"name": "Ann", "phone": "07700 9"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07700 9xyz"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07700 900000000"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "email": "07700 9@"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "0800 246 8135"}, "service": "07700 9", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07911 654321"}, "service": "cardiology-ward-7", "kind": "07700 9", "discharged_at": "07700 9"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07911 654321"}, "service": "heart-failure-team", "kind": "ongoing", "coordinator": "07700 9"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07911 654321"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00", "check_ins": "07700 9"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07911 654321"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00", "carers": "07700 9"}"#,
+    ];
+    for body in bodies {
+        let answer = app
+            .http
+            .post(format!("{}/api/v1/enrolments", app.address))
+            .bearer_auth(&app.api_key)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap();
+        assert!(matches!(status, 400 | 422), "{status} for {body}: {text}");
+        assert!(!text.contains(SECRET), "{body}\nrepeated in: {text}");
+        assert!(!text.contains("654321"), "{body}\nrepeated in: {text}");
+        assert!(!text.contains("246 8135"), "{body}\nrepeated in: {text}");
+    }
+    for query in [
+        "/api/v1/concerns?status=07700%209",
+        "/api/v1/concerns?service=07700%209",
+        "/api/v1/concerns?since=07700%209",
+        "/api/v1/concerns?enrolment=07700%209",
+        "/api/v1/concerns?limit=07700%209",
+        "/api/v1/concerns?cursor=07700%209",
+        "/api/v1/concerns?07700%209=1",
+        "/api/v1/concerns?07700%209=1&07700%209=2",
+        "/api/v1/oncall?service=07700%209",
+        "/api/v1/oncall?service=cardiology-ward-7&at=07700%209",
+        "/api/v1/oncall?enrolment=07700%209",
+        "/api/v1/enrolments/07700%209",
+    ] {
+        let answer = app.get(query).await;
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap();
+        assert!(
+            matches!(status, 400 | 404 | 405),
+            "{status} for {query}: {text}"
+        );
+        assert!(!text.contains(SECRET), "{query}\nrepeated in: {text}");
+    }
+    let end = app
+        .http
+        .delete(format!("{}/api/v1/enrolments/07700%209", app.address))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(end.status(), 404);
+    assert!(!end.text().await.unwrap().contains(SECRET));
+}
