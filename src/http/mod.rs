@@ -86,7 +86,7 @@ pub fn router(state: AppState, limits: &serve::Limits) -> Router {
         .merge(pages::router())
         .merge(web::router())
         .nest("/api/v1", oncall::router().merge(enrolments::router()).merge(concerns::router()))
-        .fallback(|| async { ApiError::NotFound("no such page: see README.md for the API".to_owned()) })
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::same_origin_posts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::html_refusals))
         .with_state(state)
@@ -104,4 +104,37 @@ pub fn router(state: AppState, limits: &serve::Limits) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("http", method = %req.method(), path = %crate::logs::loggable_path(req.uri().path()))
         }))
+}
+
+/// An address no route takes. A person who types the service's address
+/// in a browser (`GET /`, asking for HTML) lands on the staff sign-in; a
+/// mistyped address asked for by a browser gets a "page not found" page
+/// with a way home; an API client (or anything not asking for HTML, and
+/// anything under `/api/`) gets JSON.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let path = uri.path();
+    if !wants_html || path.starts_with("/api/") {
+        return ApiError::NotFound("no such page: see README.md for the API".to_owned())
+            .into_response();
+    }
+    if path == "/" && (method == axum::http::Method::GET || method == axum::http::Method::HEAD) {
+        return axum::response::Redirect::to("/staff").into_response();
+    }
+    web::message_page(
+        &state,
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address. If you typed it, check it. If you followed a link in a text, open it again from the text.",
+        Some(("/staff", "Go to the staff home page")),
+    )
 }

@@ -190,3 +190,54 @@ async fn no_error_repeats_a_value_the_client_sent() {
     assert_eq!(end.status(), 404);
     assert!(!end.text().await.unwrap().contains(SECRET));
 }
+
+#[tokio::test]
+async fn a_person_who_types_the_address_lands_on_sign_in_and_a_mistyped_one_gets_a_page_home() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .unwrap();
+    let html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let home = browser
+        .get(format!("{}/", app.address))
+        .header("Accept", html)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home.url().path().starts_with("/staff"), "{}", home.url());
+    assert!(home.text().await.unwrap().contains("Sign in"));
+
+    let typo = browser
+        .get(format!("{}/staf/shifts", app.address))
+        .header("Accept", html)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typo.status(), 404);
+    assert!(
+        typo.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = typo.text().await.unwrap();
+    assert!(page.contains("Page not found"), "{page}");
+    assert!(page.contains("href=\"&#x2f;staff\""), "{page}");
+
+    // An API client, or a browser under /api/, still gets JSON.
+    let (status, message) = error_of(app.get("/staf/shifts").await).await;
+    assert_eq!(
+        (status, message.as_str()),
+        (404, "no such page: see README.md for the API")
+    );
+    let api = browser
+        .get(format!("{}/api/v1/nothing", app.address))
+        .header("Accept", html)
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = error_of(api).await;
+    assert_eq!(status, 404);
+}
