@@ -314,7 +314,9 @@ mod tests {
         let rest_kb = (letter.len() - words.len()).div_ceil(1024);
         assert_eq!(
             note,
-            format!("[the rest of this message, {rest_kb} KB, was not kept: ask the sender by phone]")
+            format!(
+                "[the rest of this message, {rest_kb} KB, was not kept: ask the sender by phone]"
+            )
         );
         assert_eq!(bounded(&kept), kept, "bounded twice, cut once");
         let short = "My leg is swollen";
@@ -339,7 +341,11 @@ mod tests {
     #[test]
     fn a_summary_keeps_a_whole_text_and_shortens_an_email_at_a_word() {
         let text = "x".repeat(10) + &" word".repeat(300);
-        assert_eq!(summary(&text), text, "1,510 characters: a text is kept whole");
+        assert_eq!(
+            summary(&text),
+            text,
+            "1,510 characters: a text is kept whole"
+        );
         let email = "Mum is breathless. ".repeat(200);
         let s = summary(&email);
         let words = s.strip_suffix("...").unwrap();

@@ -286,7 +286,8 @@ mod tests {
         assert!(mail.text.len() <= crate::templates::MAX_MESSAGE_BYTES);
         assert!(mail.text.starts_with("My leg is swollen and hot.\nMy leg"));
         assert!(
-            mail.text.ends_with(" KB, was not kept: ask the sender by phone]"),
+            mail.text
+                .ends_with(" KB, was not kept: ask the sender by phone]"),
             "{}",
             &mail.text[mail.text.len() - 200..]
         );

@@ -113,7 +113,10 @@ mod tests {
         let http = Security::for_public_url("http://localhost:8080");
         let page = headers_of("text/html; charset=utf-8", http);
         let csp = page[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        assert!(csp.starts_with(POLICY), "the page policy adds to the base: {csp}");
+        assert!(
+            csp.starts_with(POLICY),
+            "the page policy adds to the base: {csp}"
+        );
         assert!(csp.ends_with("style-src 'self'"), "{csp}");
         assert!(!csp.contains("unsafe") && !csp.contains("sha256"), "{csp}");
         let json = headers_of("application/json", http);

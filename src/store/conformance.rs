@@ -145,7 +145,13 @@ pub fn an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent
         })
         .unwrap();
     assert_eq!(store.inbound(&email.key).unwrap(), Some(kept.clone()));
-    let InboundKind::Email { from, text, subject, .. } = kept.kind else {
+    let InboundKind::Email {
+        from,
+        text,
+        subject,
+        ..
+    } = kept.kind
+    else {
         panic!("an email")
     };
     assert_eq!(from, "sian@example.org", "who sent it is kept");

@@ -81,7 +81,9 @@ impl Inbound {
     /// the call goes on).
     pub fn without_words(&self) -> Option<Inbound> {
         let kind = match &self.kind {
-            InboundKind::Sms { from, to, media, .. } => InboundKind::Sms {
+            InboundKind::Sms {
+                from, to, media, ..
+            } => InboundKind::Sms {
                 from: from.clone(),
                 to: to.clone(),
                 body: String::new(),

@@ -450,7 +450,10 @@ async fn a_9_mib_email_is_taken_answered_and_paged_and_the_store_grows_by_its_fi
 async fn a_1_mb_email_to_an_open_concern_leaves_its_pages_whole_with_their_buttons() {
     let app = TestApp::spawn_with_email("2026-11-28T19:40", |_| {}).await;
     enrol_with_sian_email(&app).await;
-    assert_eq!(app.text(SIAN, "Mum is breathless tonight").await.status(), 200);
+    assert_eq!(
+        app.text(SIAN, "Mum is breathless tonight").await.status(),
+        200
+    );
     app.settle().await;
     let page = app.twilio.messages_to(ISLA)[0].clone();
     let concern_id = TestApp::concern_id_in(&page);

@@ -51,7 +51,10 @@ async fn every_page_tells_the_browser_to_run_nothing_frame_nothing_and_keep_noth
         .to_owned();
     let html = page.text().await.unwrap();
     assert!(csp.ends_with("style-src 'self'"), "{csp}");
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("sha256"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("sha256"),
+        "{csp}"
+    );
     assert!(!html.contains("<style"), "every style is in our stylesheet");
     let css = html
         .split("<link rel=\"stylesheet\" href=\"")
