@@ -69,14 +69,15 @@ pub struct AppState {
 
 /// Every route, with the layers every request passes through (outermost
 /// last): the body limit, body and request timeouts, the health-only gate
-/// of reserve connections, JSON errors on the API, security headers, and
-/// the trace.
+/// of reserve connections, JSON errors on the API, security headers (HSTS
+/// when the public URL is https), and the trace.
 pub fn router(state: AppState, limits: &serve::Limits) -> Router {
     // Without `--demo`, no demo route exists.
     let demo = match state.demo {
         Some(_) => demo::router(),
         None => Router::new(),
     };
+    let security = security::Security::for_public_url(&state.public_url);
     Router::new()
         .merge(demo)
         .merge(assets::router())
@@ -98,7 +99,7 @@ pub fn router(state: AppState, limits: &serve::Limits) -> Router {
         ))
         .layer(axum::middleware::from_fn(serve::reserve_gate))
         .layer(axum::middleware::from_fn(error::api_json_errors))
-        .layer(axum::middleware::from_fn(security::security_headers))
+        .layer(axum::middleware::from_fn_with_state(security, security::security_headers))
         // Log the path only: query strings can carry a page link's
         // signature, and a calendar feed's path is its token, so not even that.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -20,7 +20,7 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `in:KEY` | hash | an inbound item: `data` (JSON), `seq`, `done` (ms) |
+//! | `in:KEY` | hash | an inbound item: `data` (JSON; once taken in, without the words now on a timeline: ADR 18), `seq`, `done` (ms) |
 //! | `in:pending` | zset | unprocessed items by arrival; member `SEQ\|KEY` keeps arrival order within a millisecond |
 //! | `in:done`, `in:seq` | zset, counter | processed items by when (for purge); the arrival counter |
 //! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` (its addresses: phones and `mailto:` emails, ADR 14) |

@@ -816,6 +816,13 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
         )?;
         end_claim(tx, WorkKind::Inbound, key)?;
     }
+    if let Some(kept) = &change.inbound_kept {
+        let data = serde_json::to_string(kept).map_err(corrupt)?;
+        tx.execute(
+            "UPDATE inbound SET data = ?2 WHERE key = ?1",
+            params![kept.key, data],
+        )?;
+    }
     if let Some((phone, opted_out)) = &change.opt_out {
         tx.execute(
             "INSERT INTO opt_outs (phone, opted_out) VALUES (?1, ?2) ON CONFLICT(phone) DO UPDATE SET opted_out = excluded.opted_out",

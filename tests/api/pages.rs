@@ -30,6 +30,10 @@ fn assert_protected(response: &reqwest::Response) {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(
+        h["strict-transport-security"], "max-age=31536000; includeSubDomains",
+        "the public URL is https"
+    );
 }
 
 #[tokio::test]
@@ -46,8 +50,12 @@ async fn every_page_tells_the_browser_to_run_nothing_frame_nothing_and_keep_noth
         .unwrap()
         .to_owned();
     let html = page.text().await.unwrap();
-    assert!(csp.contains("style-src 'self'"), "{csp}");
-    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.ends_with("style-src 'self'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("sha256"),
+        "{csp}"
+    );
+    assert!(!html.contains("<style"), "every style is in our stylesheet");
     let css = html
         .split("<link rel=\"stylesheet\" href=\"")
         .nth(1)
@@ -282,4 +290,39 @@ async fn a_link_cut_short_or_a_post_without_its_form_answers_a_page_not_a_parser
     assert!(!html.contains("deserialize"), "{html}");
     let page = app.get_text(&link).await;
     assert!(page.contains("Waiting for someone to accept"), "{page}");
+}
+
+#[tokio::test]
+async fn browsers_are_told_to_keep_to_https_only_when_the_public_url_is_https() {
+    let plain = TestApp::spawn_with("2026-11-27T19:00", |c| {
+        c.public_url = "http://nightingale.test".to_owned();
+    })
+    .await;
+    for path in ["/healthz", "/staff/sign-in", "/no-such-page"] {
+        let response = plain
+            .http
+            .get(format!("{}{path}", plain.address))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !response.headers().contains_key("strict-transport-security"),
+            "{path} over http"
+        );
+        assert!(response.headers().contains_key("content-security-policy"));
+    }
+    let https = TestApp::spawn("2026-11-27T19:00").await;
+    for path in ["/healthz", "/staff/sign-in", "/no-such-page"] {
+        let response = https
+            .http
+            .get(format!("{}{path}", https.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["strict-transport-security"],
+            "max-age=31536000; includeSubDomains",
+            "{path}"
+        );
+    }
 }
