@@ -268,8 +268,10 @@ impl Operations {
         Ok(id)
     }
 
-    /// Undo edit `id`, made on `service`'s page: refused, unless
-    /// `confirmed`, if that opens a gap. Audited; the edit stays as history.
+    /// Undo edit `id`, made on `service`'s page or changing its chain:
+    /// refused unless `by` manages every service it changes, and, unless
+    /// `confirmed`, if that opens a gap. Audited under every service it
+    /// changes; the edit stays as history.
     pub async fn undo_rota_edit(
         &self,
         service: &Id,
@@ -288,14 +290,20 @@ impl Operations {
             loop {
                 let version = store.rota_layer_version()?;
                 let edits = store.rota_edits()?;
-                let Some(edit) = edits
-                    .iter()
-                    .find(|e| e.id == id && e.undone.is_none() && e.edit.service == service)
-                else {
+                // Made on this service's page, or on another's and
+                // changing this one's chain too.
+                let rota = live.current();
+                let here = rota.service(service.as_str());
+                let Some(edit) = edits.iter().find(|e| {
+                    e.id == id
+                        && e.undone.is_none()
+                        && (e.edit.service == service
+                            || here.is_some_and(|ix| rota.changes(&e.edit.body, ix)))
+                }) else {
                     return Err(EditError::NoSuchEdit);
                 };
                 // Undoing changes the same chains as making it did.
-                let changed = may_change(&live.current(), &by, &edit.edit.body)?;
+                let changed = may_change(&rota, &by, &edit.edit.body)?;
                 live.judge_undo(&edits, id, now, confirmed)?;
                 let audit = AuditRecord {
                     at: now,

@@ -656,16 +656,17 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         let people = json!([{"id": s.clinician.id.as_str(), "name": s.clinician.name}]);
         let rotations = json!([{"id": "cardiology-registrar", "name": "Cardiology registrar"}]);
         let edits = json!([
-            {"id": 2, "summary": "amara-okafor covers dafydd-evans on cardiology-registrar, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "covering Dafydd", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:01", "undone": null},
-            {"id": 1, "summary": "nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 16:55", "undone": "undone by Wendy Clarke on Thu 26 Nov 2026 17:02"},
+            {"id": 2, "summary": "amara-okafor covers dafydd-evans on cardiology-registrar, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "covering Dafydd", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:01", "made_on": null, "undone": null},
+            {"id": 3, "summary": "umar-farooq covers rotation senior-clinician, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Tara Singh", "made_at": "Thu 26 Nov 2026 17:05", "made_on": "Children's assessment unit", "undone": null},
+            {"id": 1, "summary": "nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 16:55", "made_on": null, "undone": "undone by Wendy Clarke on Thu 26 Nov 2026 17:02"},
         ]);
         let service = json!({"id": s.service.id.as_str(), "name": s.service.name});
         vec![
             json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
                    "managers": [{"name": "Wendy Clarke", "role": "Ward 7 manager"}],
-                   "days": [day, holiday], "edits": edits, "people": people, "everyone": people, "rotations": rotations}),
+                   "days": [day, holiday], "edits": edits, "people": people, "may_cover": people, "rotations": rotations}),
             json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
-                   "managers": [], "days": [], "edits": [], "people": [], "everyone": [], "rotations": []}),
+                   "managers": [], "days": [], "edits": [], "people": [], "may_cover": [], "rotations": []}),
         ]
     }),
     ("web/staff/rota_refused.html", |s| {

@@ -148,6 +148,30 @@ impl Rota {
             .collect()
     }
 
+    /// Everyone fit to cover some slot on `service`'s levels (a turn on one
+    /// of its rotations, or the place of someone a level names), in id
+    /// order: whom its page offers as cover.
+    pub fn fit_on(&self, service: ServiceIx) -> Vec<PersonIx> {
+        let s = &self.services[service as usize];
+        let slots: Vec<Slot> = s
+            .in_hours
+            .iter()
+            .chain(&s.out_of_hours)
+            .flat_map(|level| match &level.who {
+                Who::Rotation(r) => vec![Slot::Rotation(*r)],
+                Who::People(ps) => ps.iter().map(|&p| Slot::Named(p)).collect(),
+            })
+            .collect();
+        (0..self.people.len() as PersonIx)
+            .filter(|&p| slots.iter().any(|&slot| self.may_cover(p, slot)))
+            .collect()
+    }
+
+    /// Whether `body` changes `service`'s chain.
+    pub fn changes(&self, body: &EditBody, service: ServiceIx) -> bool {
+        self.services_changed(body).contains(&service)
+    }
+
     /// The first slot of `body` its `covering` is not fit for, with who
     /// covers: `None` when there is nobody covering (an absence), when they
     /// are fit for every slot, or when a name is unknown (the loader says so).
@@ -292,6 +316,35 @@ mod tests {
             Some("cardiology-registrar"),
         );
         assert!(rota.unfit_cover(&isla).is_some());
+    }
+
+    #[test]
+    fn a_wards_page_offers_its_own_people_and_those_of_their_roles_as_cover() {
+        let rota = demo();
+        let ward = rota.service("cardiology-ward-7").unwrap();
+        let offered: Vec<&str> = rota
+            .fit_on(ward)
+            .into_iter()
+            .map(|p| rota.people()[p as usize].id.as_str())
+            .collect();
+        assert_eq!(
+            offered,
+            [
+                "amara-okafor",
+                "ben-hughes",
+                "chen-li",
+                "dafydd-evans",
+                "eleanor-shaw",
+                "farid-rahman",
+                "tara-singh",
+                "umar-farooq",
+                "ward-7-nurse-in-charge",
+            ]
+        );
+        assert!(
+            !offered.contains(&"wendy-clarke"),
+            "the ward's manager is on no level"
+        );
     }
 
     #[test]

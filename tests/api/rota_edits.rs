@@ -693,7 +693,32 @@ mod across_services {
             "umar-farooq"
         );
 
-        let response = tara.post(&undo, &[]).await;
+        // The children's unit's week lists it, though it was made on Ward 7's page.
+        let (_, week) = olivia
+            .page("/staff/services/childrens-assessment-unit?week=2026-W48")
+            .await;
+        assert!(
+            week.contains("made by Tara Singh")
+                && week
+                    .contains("from Cardiology Ward 7's page: it changes this service's chain too"),
+            "{week}"
+        );
+        // Olivia manages the children's unit only: she cannot undo it either.
+        let from_childrens = format!("/staff/services/childrens-assessment-unit/edits/{id}/undo");
+        let response = olivia.post(&from_childrens, &[]).await;
+        assert_eq!(response.status(), 403);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("Cardiology Ward 7, managed by Wendy Clarke"),
+            "{html}"
+        );
+        assert_eq!(
+            childrens_senior_on_saturday_night(&app).await,
+            "umar-farooq"
+        );
+
+        // Tara can, from any of the pages it changes.
+        let response = tara.post(&from_childrens, &[]).await;
         assert_eq!(response.status(), 303);
         assert_eq!(childrens_senior_on_saturday_night(&app).await, "tara-singh");
         let (_, audit) = olivia.page("/staff/audit").await;

@@ -193,10 +193,17 @@ async fn week(
     let edits: Vec<_> = edits
         .iter()
         .rev()
-        .filter(|e| e.edit.service == s.id)
+        // Those made here, and those made on another service's page that
+        // change this one's chain (a shared rotation, a person everywhere).
+        .filter(|e| e.edit.service == s.id || rota.changes(&e.edit.body, ix))
         .map(|e| {
+            let made_on = (e.edit.service != s.id).then(|| {
+                rota.service(e.edit.service.as_str())
+                    .map_or(e.edit.service.as_str(), |o| rota.services()[o as usize].name.as_str())
+            });
             minijinja::context! {
                 id => e.id,
+                made_on,
                 summary => e.edit.body.summary(),
                 reason => e.edit.reason,
                 made_by => rota.person(e.edit.made_by.as_str()).map_or(e.edit.made_by.as_str(), |p| p.name.as_str()),
@@ -206,9 +213,10 @@ async fn week(
         })
         .collect();
     let (people, rotations) = on_service(&rota, ix);
-    let everyone: Vec<_> = rota
-        .people()
-        .iter()
+    let may_cover: Vec<_> = rota
+        .fit_on(ix)
+        .into_iter()
+        .map(|p| &rota.people()[p as usize])
         .map(|p| minijinja::context! { id => p.id.as_str(), name => p.name })
         .collect();
     let sunday = monday + Days::new(6);
@@ -228,7 +236,7 @@ async fn week(
             days => days(&rota, ix, monday),
             edits,
             people,
-            everyone,
+            may_cover,
             rotations,
         },
     }
