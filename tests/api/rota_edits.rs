@@ -66,17 +66,25 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-async fn level_1_on_saturday_night(app: &TestApp) -> String {
+/// Who `service`'s level `level` (from 1) pages first at 23:00 on Saturday
+/// 28 November, as `/api/v1/oncall` says.
+async fn on_call_on_saturday_night(app: &TestApp, service: &str, level: usize) -> String {
     let body: Value = app
-        .get("/api/v1/oncall?service=cardiology-ward-7&at=2026-11-28T23:00")
+        .get(&format!(
+            "/api/v1/oncall?service={service}&at=2026-11-28T23:00"
+        ))
         .await
         .json()
         .await
         .unwrap();
-    body["levels"][0]["on_call"][0]["id"]
+    body["levels"][level - 1]["on_call"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+async fn level_1_on_saturday_night(app: &TestApp) -> String {
+    on_call_on_saturday_night(app, "cardiology-ward-7", 1).await
 }
 
 #[tokio::test]
@@ -513,6 +521,7 @@ async fn two_consultants_swap_weeks_from_the_page_and_a_wrong_day_gets_the_files
 /// of its members everywhere, changes the children's unit's chain too.
 mod across_services {
     use super::*;
+    use crate::support::staff::StaffSession;
 
     const OLIVIA: &str = "+447700900311";
     const TARA: &str = "+447700900401";
@@ -520,16 +529,15 @@ mod across_services {
     /// Who the children's assessment unit's level 3 (the senior clinician)
     /// pages on Saturday night.
     async fn childrens_senior_on_saturday_night(app: &TestApp) -> String {
-        let body: Value = app
-            .get("/api/v1/oncall?service=childrens-assessment-unit&at=2026-11-28T23:00")
-            .await
-            .json()
-            .await
-            .unwrap();
-        body["levels"][2]["on_call"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        on_call_on_saturday_night(app, "childrens-assessment-unit", 3).await
+    }
+
+    /// Post an edit on Cardiology Ward 7's page: the status and the page.
+    async fn edit_on_ward_7(session: &StaffSession, form: &[(&str, &str)]) -> (u16, String) {
+        let response = session
+            .post("/staff/services/cardiology-ward-7/edits", form)
+            .await;
+        (response.status().as_u16(), response.text().await.unwrap())
     }
 
     fn override_form<'a>(
@@ -561,11 +569,8 @@ mod across_services {
             override_form("wendy-clarke", "", "senior-clinician"),
             override_form("wendy-clarke", "tara-singh", ""),
         ] {
-            let response = wendy
-                .post("/staff/services/cardiology-ward-7/edits", &form)
-                .await;
-            assert_eq!(response.status(), 403, "{form:?}");
-            let html = response.text().await.unwrap();
+            let (status, html) = edit_on_ward_7(&wendy, &form).await;
+            assert_eq!(status, 403, "{form:?}");
             assert!(
                 html.contains("This changes other services' rotas"),
                 "{html}"
@@ -597,14 +602,12 @@ mod across_services {
         let app = TestApp::spawn("2026-11-26T16:55").await;
         let wendy = app.sign_in(WENDY).await;
         // A community staff nurse on the cardiology registrar rota.
-        let response = wendy
-            .post(
-                "/staff/services/cardiology-ward-7/edits",
-                &override_form("isla-morgan", "dafydd-evans", "cardiology-registrar"),
-            )
-            .await;
-        assert_eq!(response.status(), 422);
-        let html = response.text().await.unwrap();
+        let (status, html) = edit_on_ward_7(
+            &wendy,
+            &override_form("isla-morgan", "dafydd-evans", "cardiology-registrar"),
+        )
+        .await;
+        assert_eq!(status, 422);
         assert!(
             html.contains("Isla Morgan (Community staff nurse) cannot cover this."),
             "{html}"
@@ -614,14 +617,9 @@ mod across_services {
             "{html}"
         );
         // Herself, in Dafydd's place wherever he is on call: the same rule.
-        let response = wendy
-            .post(
-                "/staff/services/cardiology-ward-7/edits",
-                &override_form("wendy-clarke", "dafydd-evans", ""),
-            )
-            .await;
-        assert_eq!(response.status(), 422);
-        let html = response.text().await.unwrap();
+        let (status, html) =
+            edit_on_ward_7(&wendy, &override_form("wendy-clarke", "dafydd-evans", "")).await;
+        assert_eq!(status, 422);
         assert!(
             html.contains("Wendy Clarke (Ward 7 manager) cannot cover this."),
             "{html}"
@@ -630,13 +628,12 @@ mod across_services {
         assert_eq!(level_1_on_saturday_night(&app).await, "dafydd-evans");
 
         // A registrar of the rotation may.
-        let response = wendy
-            .post(
-                "/staff/services/cardiology-ward-7/edits",
-                &override_form("amara-okafor", "dafydd-evans", "cardiology-registrar"),
-            )
-            .await;
-        assert_eq!(response.status(), 303);
+        let (status, _) = edit_on_ward_7(
+            &wendy,
+            &override_form("amara-okafor", "dafydd-evans", "cardiology-registrar"),
+        )
+        .await;
+        assert_eq!(status, 303);
         assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
     }
 
@@ -646,13 +643,9 @@ mod across_services {
         let app = TestApp::spawn("2026-11-26T16:55").await;
         let tara = app.sign_in(TARA).await;
         // Made from Ward 7's page: it changes all three services' chains.
-        let response = tara
-            .post(
-                "/staff/services/cardiology-ward-7/edits",
-                &override_form("umar-farooq", "", "senior-clinician"),
-            )
-            .await;
-        assert_eq!(response.status(), 303);
+        let (status, _) =
+            edit_on_ward_7(&tara, &override_form("umar-farooq", "", "senior-clinician")).await;
+        assert_eq!(status, 303);
         assert_eq!(
             childrens_senior_on_saturday_night(&app).await,
             "umar-farooq"
