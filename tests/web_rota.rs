@@ -2,7 +2,8 @@
 //! Ward 7's manager, signs in with the code texted to her, sees a gap next
 //! Saturday night, is refused an edit that would open another (the gap
 //! named), fills hers with an override, and `rota check` finds no gap any
-//! more. axe-core checks every page.
+//! more; a cover of the senior clinician, whom other services share, is
+//! refused with their managers named. axe-core checks every page.
 
 #[path = "support/mod.rs"]
 #[allow(dead_code)]
@@ -153,6 +154,38 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
     assert!(edits.contains("Amara Okafor"), "{edits}");
     let check = rota_check(&app);
     assert!(check.contains("no gaps"), "{check}");
+
+    // The senior clinician also stands behind the children's unit and
+    // community nursing, which Wendy does not manage: refused, with whom to ask.
+    browser
+        .goto(&format!(
+            "{}/staff/services/cardiology-ward-7?week=2026-W48",
+            app.address
+        ))
+        .await;
+    browser.wait_for_text("main", "Saturday 28 November").await;
+    cover(
+        &browser,
+        &[
+            ("covering", "umar-farooq"),
+            ("for", ""),
+            ("rotation", "senior-clinician"),
+            ("from", "2026-11-28T20:00"),
+            ("until", "2026-11-29T08:00"),
+            ("reason", "Tara away"),
+        ],
+    )
+    .await;
+    let refused = browser
+        .wait_for_text("main", "This changes other services' rotas")
+        .await;
+    assert!(
+        refused.contains("Children's assessment unit, managed by Dr Olivia Brown"),
+        "{refused}"
+    );
+    browser
+        .assert_accessible("an edit reaching other services")
+        .await;
 
     browser.goto(&format!("{}/staff/audit", app.address)).await;
     let audit = browser.wait_for_text("main", "Audit trail").await;
