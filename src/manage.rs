@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::TimeDelta;
+use serde::Serialize;
 
 use crate::clock::Instant;
 use crate::directory::{ContactMethod, Id};
@@ -20,7 +21,6 @@ use crate::rota::{Gap, PersonIx, Rota, Who, check};
 use crate::store::{
     self, AuditRecord, Change, NewOutbox, NewRotaEdit, Purpose, RotaEdit, StoreError, Undone,
 };
-use serde::Serialize;
 
 /// Why an edit was not made or undone.
 #[derive(Debug, thiserror::Error)]
