@@ -47,6 +47,23 @@ async fn cover(browser: &Browser, fields: &[(&str, &str)]) {
     browser.press("#override + form button[type=submit]").await;
 }
 
+/// Save a cover that is refused: the refusal page's text, once `heading` shows.
+async fn save_refused(browser: &Browser, fields: &[(&str, &str)], heading: &str) -> String {
+    cover(browser, fields).await;
+    browser.wait_for_text("main", heading).await
+}
+
+/// Ward 7's week of Saturday 28 November, loaded.
+async fn ward_7_this_week(browser: &Browser, app: &TestApp) {
+    browser
+        .goto(&format!(
+            "{}/staff/services/cardiology-ward-7?week=2026-W48",
+            app.address
+        ))
+        .await;
+    browser.wait_for_text("main", "Saturday 28 November").await;
+}
+
 #[tokio::test]
 async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() {
     let app = browser_app("2026-11-26T16:55").await;
@@ -105,7 +122,7 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
     std::fs::write(&out, png).unwrap();
 
     // Leaving Chen's Friday night empty would open a gap: refused, named.
-    cover(
+    let refused = save_refused(
         &browser,
         &[
             ("covering", ""),
@@ -115,11 +132,9 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
             ("until", "2026-11-28T08:00"),
             ("reason", "study day"),
         ],
+        "This would leave a gap in the rota",
     )
     .await;
-    let refused = browser
-        .wait_for_text("main", "This would leave a gap in the rota")
-        .await;
     assert!(
         refused.contains("Gap: Fri 27 Nov 20:00 to Sat 28 Nov 08:00"),
         "{refused}"
@@ -127,13 +142,7 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
     browser.assert_accessible("a refused edit").await;
 
     // Amara covers Dafydd's registrar shift on Saturday night.
-    browser
-        .goto(&format!(
-            "{}/staff/services/cardiology-ward-7?week=2026-W48",
-            app.address
-        ))
-        .await;
-    browser.wait_for_text("main", "Saturday 28 November").await;
+    ward_7_this_week(&browser, &app).await;
     cover(
         &browser,
         &[
@@ -157,14 +166,8 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
 
     // The senior clinician also stands behind the children's unit and
     // community nursing, which Wendy does not manage: refused, with whom to ask.
-    browser
-        .goto(&format!(
-            "{}/staff/services/cardiology-ward-7?week=2026-W48",
-            app.address
-        ))
-        .await;
-    browser.wait_for_text("main", "Saturday 28 November").await;
-    cover(
+    ward_7_this_week(&browser, &app).await;
+    let refused = save_refused(
         &browser,
         &[
             ("covering", "umar-farooq"),
@@ -174,11 +177,9 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
             ("until", "2026-11-29T08:00"),
             ("reason", "Tara away"),
         ],
+        "This changes other services' rotas",
     )
     .await;
-    let refused = browser
-        .wait_for_text("main", "This changes other services' rotas")
-        .await;
     assert!(
         refused.contains("Children's assessment unit, managed by Dr Olivia Brown"),
         "{refused}"
