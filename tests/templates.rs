@@ -656,16 +656,17 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         let people = json!([{"id": s.clinician.id.as_str(), "name": s.clinician.name}]);
         let rotations = json!([{"id": "cardiology-registrar", "name": "Cardiology registrar"}]);
         let edits = json!([
-            {"id": 2, "summary": "amara-okafor covers dafydd-evans on cardiology-registrar, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "covering Dafydd", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:01", "undone": null},
-            {"id": 1, "summary": "nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 16:55", "undone": "undone by Wendy Clarke on Thu 26 Nov 2026 17:02"},
+            {"id": 2, "summary": "amara-okafor covers dafydd-evans on cardiology-registrar, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "covering Dafydd", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:01", "made_on": null, "undone": null},
+            {"id": 3, "summary": "umar-farooq covers rotation senior-clinician, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Tara Singh", "made_at": "Thu 26 Nov 2026 17:05", "made_on": "Children's assessment unit", "undone": null},
+            {"id": 1, "summary": "nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 16:55", "made_on": null, "undone": "undone by Wendy Clarke on Thu 26 Nov 2026 17:02"},
         ]);
         let service = json!({"id": s.service.id.as_str(), "name": s.service.name});
         vec![
             json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
                    "managers": [{"name": "Wendy Clarke", "role": "Ward 7 manager"}],
-                   "days": [day, holiday], "edits": edits, "people": people, "everyone": people, "rotations": rotations}),
+                   "days": [day, holiday], "edits": edits, "people": people, "may_cover": people, "rotations": rotations}),
             json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
-                   "managers": [], "days": [], "edits": [], "people": [], "everyone": [], "rotations": []}),
+                   "managers": [], "days": [], "edits": [], "people": [], "may_cover": [], "rotations": []}),
         ]
     }),
     ("web/staff/rota_refused.html", |s| {
@@ -675,9 +676,26 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         let action = format!("/staff/services/{service}/edits");
         vec![
             json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": [], "gaps": ["Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in"]}),
+                   "problems": [], "gaps": ["Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in"], "others": null, "not_fit": null}),
             json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": ["no person \"amara-okafr\"; did you mean \"amara-okafor\"?", "until is not after from: an override covers [from, until), so write an until later than from"], "gaps": []}),
+                   "problems": ["no person \"amara-okafr\"; did you mean \"amara-okafor\"?", "until is not after from: an override covers [from, until), so write an until later than from"], "gaps": [], "others": null, "not_fit": null}),
+            // A cover on a rotation other services share, by one service's manager.
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": [], "gaps": [], "not_fit": null, "others": {"services": [
+                       {"id": "childrens-assessment-unit", "name": "Children's assessment unit", "managers": ["Dr Olivia Brown"]},
+                       {"id": "community-nursing-north", "name": "Community nursing, north locality", "managers": []}],
+                   "trust_managers": ["Tara Singh"]}}),
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": [], "gaps": [], "not_fit": null, "others": {"services": [
+                       {"id": "childrens-assessment-unit", "name": "Children's assessment unit", "managers": ["Dr Olivia Brown", "Dr Priya Sharma"]}],
+                   "trust_managers": []}}),
+            // A cover not fit for the slot: a rotation's turn, a named person's place.
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": [], "gaps": [], "others": null, "not_fit": {"name": "Isla Morgan", "role": "Community staff nurse",
+                   "rotation": "Cardiology registrar on call", "in_place_of": null, "fit": ["Amara Okafor", "Ben Hughes"]}}),
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": [], "gaps": [], "others": null, "not_fit": {"name": "Isla Morgan", "role": "Community staff nurse",
+                   "rotation": null, "in_place_of": "Ward 7 nurse in charge", "fit": []}}),
         ]
     }),
     ("web/staff/gaps.html", |s| {
@@ -691,10 +709,13 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("web/staff/audit.html", |s| {
         vec![
             json!({"staff": staff(s, true), "nav": "audit", "lines": [
-                {"seq": 2, "at": "Thu 26 Nov 2026 17:02", "who": "Wendy Clarke", "service": s.service.id.as_str(),
+                {"seq": 3, "at": "Thu 26 Nov 2026 17:05", "who": "Tara Singh", "services": ["Cardiology Ward 7", "Children's assessment unit", "Community nursing, north locality"],
+                 "action": "override added: umar-farooq covers rotation senior-clinician, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
+                 "before": "", "after": "[[overrides]]\nrotation = \"senior-clinician\"\n"},
+                {"seq": 2, "at": "Thu 26 Nov 2026 17:02", "who": "Wendy Clarke", "services": [s.service.name],
                  "action": "override 1 undone: nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
                  "before": "[[overrides]]\nfor = \"dafydd-evans\"\n", "after": ""},
-                {"seq": 1, "at": "Thu 26 Nov 2026 16:55", "who": "Wendy Clarke", "service": s.service.id.as_str(),
+                {"seq": 1, "at": "Thu 26 Nov 2026 16:55", "who": "Wendy Clarke", "services": [s.service.name],
                  "action": "override added: nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
                  "before": "", "after": "[[overrides]]\nfor = \"dafydd-evans\"\n"}]}),
             json!({"staff": staff(s, true), "nav": "audit", "lines": []}),

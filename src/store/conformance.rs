@@ -2107,6 +2107,7 @@ fn audit_line(who: &str, at: &str, action: &str, before: &str, after: &str) -> A
         at: t(at),
         who: Id::parse(who).unwrap(),
         service: Some(Id::parse("cardiology-ward-7").unwrap()),
+        also: Vec::new(),
         action: action.into(),
         before: before.into(),
         after: after.into(),
@@ -2232,6 +2233,48 @@ pub fn the_audit_trail_only_grows_and_reads_in_pages(store: Arc<dyn Store>) {
     assert_eq!(page[1].edit, None);
     assert!(store.audit_trail(seqs[4], 10).unwrap().is_empty());
     assert_eq!(store.audit_trail(0, 100).unwrap().len(), 5);
+}
+
+/// A trust manager's cover on the senior clinician rotation changes three
+/// services' chains: its audit line names them all, on the edit and on its
+/// undo, and an older line without them still reads.
+pub fn an_edit_of_a_shared_rotation_is_audited_under_every_service_it_changes(
+    store: Arc<dyn Store>,
+) {
+    let services =
+        |ids: &[&str]| -> Vec<Id> { ids.iter().map(|s| Id::parse(s).unwrap()).collect() };
+    let mut line = audit_line(
+        "tara-singh",
+        "2026-12-04T16:55:00Z",
+        "override added",
+        "",
+        "[[overrides]]",
+    );
+    line.also = services(&["childrens-assessment-unit", "community-nursing-north"]);
+    let edit = cover_edit("tara-singh", "2026-12-04T16:55:00Z");
+    let id = store.add_rota_edit(&edit, &line, 0).unwrap();
+    let mut undo = audit_line(
+        "tara-singh",
+        "2026-12-04T17:30:00Z",
+        "override undone",
+        "[[overrides]]",
+        "",
+    );
+    undo.also = services(&["childrens-assessment-unit"]);
+    let version = store.rota_layer_version().unwrap();
+    let undone = Undone {
+        by: Id::parse("tara-singh").unwrap(),
+        at: t("2026-12-04T17:30:00Z"),
+    };
+    assert!(store.undo_rota_edit(id, &undone, &undo, version).unwrap());
+    let plain = audit_line("tara-singh", "2026-12-04T18:00:00Z", "signed in", "", "");
+    store.append_audit(&plain).unwrap();
+
+    let trail = store.audit_trail(0, 10).unwrap();
+    let records: Vec<&AuditRecord> = trail.iter().map(|e| &e.record).collect();
+    assert_eq!(records, [&line, &undo, &plain]);
+    assert_eq!(trail[0].edit, Some(id));
+    assert!(trail[2].record.also.is_empty());
 }
 
 pub fn a_gap_is_alerted_once_however_many_nodes_ask(store: Arc<dyn Store>) {
@@ -2491,6 +2534,7 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(fresh());
     the_audit_trail_only_grows_and_reads_in_pages(fresh());
+    an_edit_of_a_shared_rotation_is_audited_under_every_service_it_changes(fresh());
     a_gap_is_alerted_once_however_many_nodes_ask(fresh());
     notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refused(fresh());
     a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_enrolment(fresh());

@@ -907,6 +907,11 @@ pub struct AuditRecord {
     pub who: Id,
     /// The service it concerns, if one.
     pub service: Option<Id>,
+    /// The other services the change reaches (an edit of a rotation or a
+    /// person several services share): the line is shown to their
+    /// managers too. Empty for most lines, and for lines written before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Id>,
     /// What was done, in a few words ("override added", "edit undone").
     pub action: String,
     /// What it was before (TOML, or empty).
