@@ -37,7 +37,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::{Config, HEALTH_RESERVE};
+use crate::config::{Config, HEALTH_RESERVE, TrustedProxies};
 
 /// How long to pause after an accept error such as `EMFILE`.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -45,9 +45,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// The paths a reserve connection may ask for.
 const HEALTH_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// The address a request's connection came from.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub std::net::SocketAddr);
+pub use super::client::ClientAddr;
 
 /// Limits on connections and requests.
 #[derive(Debug, Clone)]
@@ -62,6 +60,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// How long a whole request may take.
     pub request_timeout: Duration,
+    /// The proxies whose `X-Forwarded-For` names a request's client.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl Limits {
@@ -77,6 +77,7 @@ impl Limits {
             header_timeout: config.header_timeout,
             body_timeout: config.body_timeout,
             request_timeout: config.request_timeout,
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         })
     }
 }
@@ -140,10 +141,13 @@ pub async fn serve(
             Slot::Ordinary => ordinary_app.clone(),
             Slot::Reserve => reserve_app.clone(),
         });
-        // Each request knows the address it came from (sign-in counts per client).
+        // Each request knows the client it came from (sign-in counts per
+        // client): the peer, or whom a trusted proxy forwarded it for.
+        let proxies = Arc::clone(&limits.trusted_proxies);
         let service =
             hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ClientAddr(peer));
+                let client = super::client::client_ip(peer.ip(), request.headers(), &proxies);
+                request.extensions_mut().insert(ClientAddr(client));
                 hyper::service::Service::call(&app, request)
             });
         let connection = http1::Builder::new()
