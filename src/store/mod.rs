@@ -1147,6 +1147,9 @@ pub trait Store: Send + Sync + 'static {
     /// `window` that `now` falls in, and answer how many that window now
     /// holds (this one included). Every node shares the counts.
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32>;
+    /// How many requests `bucket` holds in the fixed window of length
+    /// `window` that `now` falls in, counting none (0 if none were).
+    fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32>;
     /// Store a new session.
     fn create_session(&self, session: &Session) -> StoreResult<()>;
     /// The session whose token hashes to `hash`, if stored (expired or not:
@@ -1222,6 +1225,8 @@ pub enum CodeCheck {
     Wrong {
         /// Tries left before the code is deleted.
         attempts_left: u32,
+        /// Whom the code was for (wrong codes are counted per person too).
+        person: Id,
     },
     /// No such code waits: expired, used, tried too often, or never made.
     Gone,

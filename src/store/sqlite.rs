@@ -2143,6 +2143,7 @@ impl Store for SqliteStore {
                 }
                 return Ok(CodeCheck::Wrong {
                     attempts_left: max_attempts - attempts,
+                    person: Id::parse(&person).map_err(corrupt)?,
                 });
             }
             tx.execute("DELETE FROM sign_in_codes WHERE challenge = ?1", params![&challenge[..]])?;
@@ -2170,6 +2171,20 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?)
         })
+    }
+
+    fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
+        let (start, end) = hit_window(now, window)?;
+        let bucket = bucket.to_owned();
+        let hits: Option<u32> = self.read(move |c| {
+            c.query_row(
+                "SELECT hits FROM hit_counts WHERE bucket = ?1 AND window_start = ?2 AND window_end = ?3",
+                params![bucket, start, end],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        Ok(hits.unwrap_or(0))
     }
 
     fn create_session(&self, session: &Session) -> StoreResult<()> {
