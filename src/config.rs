@@ -459,7 +459,10 @@ mod tests {
         let config = Config::from_sources(
             None,
             vars(&[
-                ("NIGHTINGALE_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16 fd00::/8"),
+                (
+                    "NIGHTINGALE_TRUSTED_PROXIES",
+                    "10.0.0.5, 10.1.0.0/16 fd00::/8",
+                ),
                 ("NIGHTINGALE_SIGN_IN_FAILURES_PER_DAY", "20"),
             ]),
         )
@@ -480,11 +483,18 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("\"the-proxy\"") && err.contains("10.1.0.0/16"), "{err}");
+        assert!(
+            err.contains("\"the-proxy\"") && err.contains("10.1.0.0/16"),
+            "{err}"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("nightingale.toml");
-        std::fs::write(&file, "trusted_proxies = [\"192.0.2.1\", \"2001:db8::/32\"]\n").unwrap();
+        std::fs::write(
+            &file,
+            "trusted_proxies = [\"192.0.2.1\", \"2001:db8::/32\"]\n",
+        )
+        .unwrap();
         let proxies = Config::from_sources(Some(&file), vars(&[]))
             .unwrap()
             .trusted_proxies;

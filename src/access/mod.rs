@@ -95,9 +95,21 @@ impl SignInLimits {
         };
         let defaults = Self::default();
         for (value, name, default) in [
-            (limits.codes_per_number, "SIGN_IN_CODES_PER_NUMBER", defaults.codes_per_number),
-            (limits.codes_per_client, "SIGN_IN_CODES_PER_CLIENT", defaults.codes_per_client),
-            (limits.failures_per_day, "SIGN_IN_FAILURES_PER_DAY", defaults.failures_per_day),
+            (
+                limits.codes_per_number,
+                "SIGN_IN_CODES_PER_NUMBER",
+                defaults.codes_per_number,
+            ),
+            (
+                limits.codes_per_client,
+                "SIGN_IN_CODES_PER_CLIENT",
+                defaults.codes_per_client,
+            ),
+            (
+                limits.failures_per_day,
+                "SIGN_IN_FAILURES_PER_DAY",
+                defaults.failures_per_day,
+            ),
         ] {
             anyhow::ensure!(
                 value > 0,
@@ -116,6 +128,29 @@ fn client_key(client: IpAddr) -> String {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 64)
             .map_or_else(|_| v6.to_string(), |net| net.trunc().to_string()),
+    }
+}
+
+/// A change that texts `body` to `staff` at `phone`, through the outbox.
+fn text_to_staff(
+    staff: &Staff,
+    phone: crate::directory::PhoneNumber,
+    body: String,
+    purpose: Purpose,
+    now: Instant,
+) -> Change {
+    Change {
+        at: now,
+        outbox: vec![NewOutbox {
+            concern: None,
+            to: phone.into(),
+            body,
+            purpose,
+            staff: Some(staff.id.clone()),
+            recipient: staff.name.clone(),
+            step: None,
+        }],
+        ..Change::default()
     }
 }
 
@@ -366,19 +401,7 @@ impl Operations {
             method: SignInMethod::SmsCode,
             expires_at: now + CODE_TTL,
         };
-        let change = Change {
-            at: now,
-            outbox: vec![NewOutbox {
-                concern: None,
-                to: phone.into(),
-                body,
-                purpose: Purpose::SignInCode,
-                staff: Some(person.id.clone()),
-                recipient: person.name.clone(),
-                step: None,
-            }],
-            ..Change::default()
-        };
+        let change = text_to_staff(&person, phone, body, Purpose::SignInCode, now);
         store::blocking(&self.store, move |s| {
             s.put_sign_in_code(&stored)?;
             s.apply(change)
@@ -445,9 +468,10 @@ impl Operations {
         now: Instant,
     ) -> Result<SignInOutcome, StoreError> {
         let bucket = failures_bucket(person);
-        let failures =
-            store::blocking(&self.store, move |s| s.count_hit(&bucket, now, FAILURE_WINDOW))
-                .await?;
+        let failures = store::blocking(&self.store, move |s| {
+            s.count_hit(&bucket, now, FAILURE_WINDOW)
+        })
+        .await?;
         let cap = self.sign_in.failures_per_day;
         if failures == cap {
             tracing::warn!(staff = %person, failures, "sign-in paused for the day: too many wrong codes");
@@ -467,7 +491,12 @@ impl Operations {
         let Some(staff) = rota.person(person.as_str()) else {
             return Ok(());
         };
-        let Some(phone) = staff.sms_numbers().into_iter().find(|n| n.can_text()).cloned() else {
+        let Some(phone) = staff
+            .sms_numbers()
+            .into_iter()
+            .find(|n| n.can_text())
+            .cloned()
+        else {
             tracing::warn!(staff = %person, "sign-in paused, but they have no number that takes texts to tell them");
             return Ok(());
         };
@@ -489,19 +518,7 @@ impl Operations {
                 },
             )
             .map_err(|e| StoreError::Unavailable(format!("{e:#}").into()))?;
-        let change = Change {
-            at: now,
-            outbox: vec![NewOutbox {
-                concern: None,
-                to: phone.into(),
-                body,
-                purpose: Purpose::StaffNotice,
-                staff: Some(person.clone()),
-                recipient: staff.name.clone(),
-                step: None,
-            }],
-            ..Change::default()
-        };
+        let change = text_to_staff(staff, phone, body, Purpose::StaffNotice, now);
         store::blocking(&self.store, move |s| s.apply(change)).await?;
         self.engine.wake();
         Ok(())

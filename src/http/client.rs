@@ -29,17 +29,30 @@ pub struct ClientAddr(pub IpAddr);
 /// The header proxies name the client in.
 const FORWARDED_FOR: &str = "x-forwarded-for";
 
-/// Whether the warning about an ignored `X-Forwarded-For` was logged (once a process).
-static WARNED_UNTRUSTED: AtomicBool = AtomicBool::new(false);
+/// Finds each request's client for the accept loop, and says once if a
+/// deployment looks as if it sits behind a proxy it has not named.
+#[derive(Debug, Default)]
+pub struct Clients {
+    trusted: TrustedProxies,
+    /// Whether the warning about an ignored `X-Forwarded-For` was logged.
+    warned: AtomicBool,
+}
 
-/// The client of a request that came from `peer` with `headers`.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
-    let peer = peer.to_canonical();
-    let forwarded = headers.get_all(FORWARDED_FOR);
-    if !trusted.contains(peer) {
-        if trusted.is_empty()
-            && forwarded.iter().next().is_some()
-            && !WARNED_UNTRUSTED.swap(true, Ordering::Relaxed)
+impl Clients {
+    /// Clients behind the proxies `trusted`.
+    pub fn new(trusted: TrustedProxies) -> Self {
+        Self {
+            trusted,
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// The client of a request that came from `peer` with `headers`
+    /// ([`client_ip`]).
+    pub fn client_of(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if self.trusted.is_empty()
+            && headers.contains_key(FORWARDED_FOR)
+            && !self.warned.swap(true, Ordering::Relaxed)
         {
             // No address logged: the peer may be a member of staff.
             tracing::warn!(
@@ -48,10 +61,19 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) ->
                  (see docs/deploy.md)"
             );
         }
+        client_ip(peer, headers, &self.trusted)
+    }
+}
+
+/// The client of a request that came from `peer` with `headers`.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
+    let peer = peer.to_canonical();
+    if !trusted.contains(peer) {
         return peer;
     }
     // Several headers are one list, in order.
-    let entries: Vec<&str> = forwarded
+    let entries: Vec<&str> = headers
+        .get_all(FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -127,7 +149,10 @@ mod tests {
         // The client wrote a fake first entry; the edge proxy appended the
         // real one; an inner proxy appended the edge proxy.
         let from = headers(&["192.0.2.66, 203.0.113.9", "10.0.1.7"]);
-        assert_eq!(client_ip(ip("10.0.0.5"), &from, &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(ip("10.0.0.5"), &from, &trusted),
+            ip("203.0.113.9")
+        );
         // The same over IPv6, and with ports.
         let trusted = proxies("fd00::/8");
         let from = headers(&["[2001:db8::7]:4711, fd00::2"]);

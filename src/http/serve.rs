@@ -37,7 +37,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::{Config, HEALTH_RESERVE, TrustedProxies};
+use super::client::Clients;
+use crate::config::{Config, HEALTH_RESERVE};
 
 /// How long to pause after an accept error such as `EMFILE`.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -60,8 +61,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// How long a whole request may take.
     pub request_timeout: Duration,
-    /// The proxies whose `X-Forwarded-For` names a request's client.
-    pub trusted_proxies: Arc<TrustedProxies>,
+    /// Who each request's client is (the trusted proxies).
+    pub clients: Arc<Clients>,
 }
 
 impl Limits {
@@ -77,7 +78,7 @@ impl Limits {
             header_timeout: config.header_timeout,
             body_timeout: config.body_timeout,
             request_timeout: config.request_timeout,
-            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            clients: Arc::new(Clients::new(config.trusted_proxies.clone())),
         })
     }
 }
@@ -143,10 +144,10 @@ pub async fn serve(
         });
         // Each request knows the client it came from (sign-in counts per
         // client): the peer, or whom a trusted proxy forwarded it for.
-        let proxies = Arc::clone(&limits.trusted_proxies);
+        let clients = Arc::clone(&limits.clients);
         let service =
             hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                let client = super::client::client_ip(peer.ip(), request.headers(), &proxies);
+                let client = clients.client_of(peer.ip(), request.headers());
                 request.extensions_mut().insert(ClientAddr(client));
                 hyper::service::Service::call(&app, request)
             });

@@ -2784,10 +2784,7 @@ pub fn hits_are_read_without_counting_one(store: Arc<dyn Store>) {
     // Wrong sign-in codes typed for Amara, counted per day.
     let day = TimeDelta::days(1);
     let evening = t("2026-11-27T19:05:00Z");
-    assert_eq!(
-        store.hits("sign-in:failed:amara", evening, day).unwrap(),
-        0
-    );
+    assert_eq!(store.hits("sign-in:failed:amara", evening, day).unwrap(), 0);
     for _ in 0..3 {
         store
             .count_hit("sign-in:failed:amara", evening, day)
@@ -2799,7 +2796,10 @@ pub fn hits_are_read_without_counting_one(store: Arc<dyn Store>) {
     assert_eq!(store.hits("sign-in:failed:ben", later, day).unwrap(), 0);
     // The next day starts again.
     let tomorrow = t("2026-11-28T00:00:00Z");
-    assert_eq!(store.hits("sign-in:failed:amara", tomorrow, day).unwrap(), 0);
+    assert_eq!(
+        store.hits("sign-in:failed:amara", tomorrow, day).unwrap(),
+        0
+    );
     assert_eq!(
         store
             .count_hit("sign-in:failed:amara", tomorrow, day)

@@ -1310,6 +1310,20 @@ pub(crate) fn ends_at_or_never(e: &Enrolment) -> Instant {
     e.ended_or_ends_at().unwrap_or_else(never)
 }
 
+/// The fixed window of length `window` that `now` falls in, as both
+/// backends count hits in it: its start and end in ms since the epoch
+/// (windows start at multiples of their length).
+pub(crate) fn hit_window(now: Instant, window: TimeDelta) -> StoreResult<(i64, i64)> {
+    let len = window.num_milliseconds();
+    if len <= 0 {
+        return Err(StoreError::Invalid(
+            format!("a window of {window} cannot count requests").into(),
+        ));
+    }
+    let start = now.timestamp_millis().div_euclid(len) * len;
+    Ok((start, start + len))
+}
+
 /// The last instant of the year 9999: "not until it is ended", for indexes
 /// that need a time (see [`ends_at_or_never`]).
 pub(crate) fn never() -> Instant {

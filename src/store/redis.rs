@@ -1022,30 +1022,18 @@ impl Store for RedisStore {
     }
 
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let len = window.num_milliseconds();
-        if len <= 0 {
-            return Err(invalid(format!(
-                "a window of {window} cannot count requests"
-            )));
-        }
-        let start = now.timestamp_millis().div_euclid(len) * len;
+        let (start, end) = super::hit_window(now, window)?;
         self.write(args([
             &"count_hit",
             &bucket,
             &start.to_string(),
-            &(start + len).to_string(),
+            &end.to_string(),
             &ms(now),
         ]))
     }
 
     fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let len = window.num_milliseconds();
-        if len <= 0 {
-            return Err(invalid(format!(
-                "a window of {window} cannot count requests"
-            )));
-        }
-        let start = now.timestamp_millis().div_euclid(len) * len;
+        let (start, _) = super::hit_window(now, window)?;
         let hits: Option<u32> = self.command(
             redis::cmd("HGET")
                 .arg(self.key(&["hits", &format!("{bucket}|{start}")]))
