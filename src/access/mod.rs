@@ -18,7 +18,7 @@
 //!   at [`SignInLimits::failures_per_day`] the person is texted, once, and
 //!   no code signs them in until the day ends. That one is a lockout
 //!   anyone can cause, which we accept to bound guessing across many
-//!   addresses (docs/adr: "Sign-in limits count per client"): it stops
+//!   addresses (docs/adr/0018): it stops
 //!   web sign-in only, never pages or the links in them, and the person is
 //!   told at once.
 //! - **Sessions** live in the store under the hash of a random token (the
@@ -61,6 +61,13 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub const REQUEST_WINDOW: TimeDelta = TimeDelta::minutes(15);
 /// The window wrong codes are counted in: a day, midnight to midnight UTC.
 pub const FAILURE_WINDOW: TimeDelta = TimeDelta::days(1);
+
+/// A session unused this long has ended.
+pub const IDLE_EXPIRY: TimeDelta = TimeDelta::minutes(30);
+/// A session ends this long after signing in, however busy.
+pub const ABSOLUTE_EXPIRY: TimeDelta = TimeDelta::hours(12);
+/// A session's last use is written at most this often (a page view is not a write each time).
+const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
 
 /// How many codes may be asked for and got wrong before no more are sent
 /// or accepted (`NIGHTINGALE_SIGN_IN_*`).
@@ -158,12 +165,6 @@ fn text_to_staff(
 fn failures_bucket(person: &Id) -> String {
     format!("sign-in:failed:{person}")
 }
-/// A session unused this long has ended.
-pub const IDLE_EXPIRY: TimeDelta = TimeDelta::minutes(30);
-/// A session ends this long after signing in, however busy.
-pub const ABSOLUTE_EXPIRY: TimeDelta = TimeDelta::hours(12);
-/// A session's last use is written at most this often (a page view is not a write each time).
-const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
 
 /// A random token: 256 bits, URL-safe base64 (for cookies and URLs).
 pub fn new_token() -> Result<String, StoreError> {
@@ -500,11 +501,8 @@ impl Operations {
             tracing::warn!(staff = %person, "sign-in paused, but they have no number that takes texts to tell them");
             return Ok(());
         };
-        let window = FAILURE_WINDOW.num_milliseconds();
-        let ends = crate::clock::Instant::from_timestamp_millis(
-            now.timestamp_millis().div_euclid(window) * window + window,
-        )
-        .unwrap_or(now);
+        let (_, ends) = store::hit_window(now, FAILURE_WINDOW)?;
+        let ends = Instant::from_timestamp_millis(ends).unwrap_or(now);
         let body = self
             .templates
             .render(
@@ -669,6 +667,16 @@ mod tests {
         }
         assert_ne!(new_token().unwrap(), new_token().unwrap());
         assert_eq!(new_token().unwrap().len(), 43);
+    }
+
+    #[test]
+    fn a_client_is_counted_by_its_ipv4_address_or_its_ipv6_64() {
+        let key = |s: &str| client_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("2001:db8:1:2::7"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::1"), key("2001:db8:1:2::7"));
+        assert_ne!(key("2001:db8:1:3::7"), key("2001:db8:1:2::7"));
     }
 
     #[test]
