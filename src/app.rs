@@ -115,6 +115,7 @@ impl Application {
                 )
             })?;
         let limits = http::serve::Limits::from_config(config)?;
+        let sign_in = crate::access::SignInLimits::from_config(config)?;
         anyhow::ensure!(
             config.sends_at_once > 0,
             "NIGHTINGALE_SENDS_AT_ONCE must be at least 1 (the default is {})",
@@ -173,6 +174,7 @@ impl Application {
             templates: Arc::clone(&templates),
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
             email: email_identity,
+            sign_in,
         };
         let listener = match listener {
             Some(listener) => listener,

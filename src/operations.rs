@@ -59,6 +59,8 @@ pub struct Operations {
     pub enrolment_window: TimeDelta,
     /// Who emails come from, when email out is configured.
     pub email: Option<EmailIdentity>,
+    /// How many sign-in codes may be asked for and got wrong.
+    pub sign_in: crate::access::SignInLimits,
 }
 
 /// Why an enrolment was not made.

@@ -546,6 +546,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("sms/sign_in_code.txt", |_| {
         vec![json!({"code": "042917", "minutes": 10})]
     }),
+    ("sms/sign_in_paused.txt", |_| {
+        vec![json!({"failures": 10, "until": "00:00 on Saturday 28 November"})]
+    }),
     ("web/staff/layout.html", |s| {
         vec![
             json!({"staff": staff(s, false), "nav": "home"}),
@@ -569,13 +572,12 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         vec![
             json!({"next": "/staff", "contact": "", "error": null}),
             json!({"next": "/staff/shifts", "contact": "0770", "error": "Enter a UK mobile phone number, like 07700 900123"}),
-            json!({"next": "/staff", "contact": "07700 900111", "error": "Too many codes have been asked for. Wait 15 minutes, then ask again"}),
         ]
     }),
     ("web/staff/sign_in_code.html", |_| {
         vec![
-            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "error": null}),
-            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "error": "That is not the code. Check the text and try again (4 tries left)"}),
+            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "codes": 3, "window": 15, "error": null}),
+            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "codes": 3, "window": 15, "error": "That is not the code. Check the text and try again (4 tries left)"}),
         ]
     }),
     ("web/staff/home.html", |s| {

@@ -2570,6 +2570,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     codes_wrap_after_9999_and_are_reused_when_all_are_in_use(fresh());
     a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries(fresh());
     hits_are_counted_per_bucket_and_window(fresh());
+    hits_are_read_without_counting_one(fresh());
     sessions_are_found_touched_and_deleted_by_hash(fresh());
     a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked(fresh());
     a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention(
@@ -2835,7 +2836,8 @@ pub fn a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries(
         assert_eq!(
             store.check_sign_in_code([2; 32], [9; 32], now, 5).unwrap(),
             CodeCheck::Wrong {
-                attempts_left: left
+                attempts_left: left,
+                person: Id::parse("amara-okafor").unwrap(),
             }
         );
     }
@@ -2894,6 +2896,39 @@ pub fn hits_are_counted_per_bucket_and_window(store: Arc<dyn Store>) {
     assert!(
         store
             .count_hit("person:amara", now, TimeDelta::zero())
+            .is_err()
+    );
+}
+
+pub fn hits_are_read_without_counting_one(store: Arc<dyn Store>) {
+    // Wrong sign-in codes typed for Amara, counted per day.
+    let day = TimeDelta::days(1);
+    let evening = t("2026-11-27T19:05:00Z");
+    assert_eq!(store.hits("sign-in:failed:amara", evening, day).unwrap(), 0);
+    for _ in 0..3 {
+        store
+            .count_hit("sign-in:failed:amara", evening, day)
+            .unwrap();
+    }
+    let later = t("2026-11-27T23:59:00Z");
+    assert_eq!(store.hits("sign-in:failed:amara", later, day).unwrap(), 3);
+    assert_eq!(store.hits("sign-in:failed:amara", later, day).unwrap(), 3);
+    assert_eq!(store.hits("sign-in:failed:ben", later, day).unwrap(), 0);
+    // The next day starts again.
+    let tomorrow = t("2026-11-28T00:00:00Z");
+    assert_eq!(
+        store.hits("sign-in:failed:amara", tomorrow, day).unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .count_hit("sign-in:failed:amara", tomorrow, day)
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .hits("sign-in:failed:amara", later, TimeDelta::zero())
             .is_err()
     );
 }

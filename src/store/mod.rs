@@ -1208,6 +1208,9 @@ pub trait Store: Send + Sync + 'static {
     /// `window` that `now` falls in, and answer how many that window now
     /// holds (this one included). Every node shares the counts.
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32>;
+    /// How many requests `bucket` holds in the fixed window of length
+    /// `window` that `now` falls in, counting none (0 if none were).
+    fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32>;
     /// Store a new session.
     fn create_session(&self, session: &Session) -> StoreResult<()>;
     /// The session whose token hashes to `hash`, if stored (expired or not:
@@ -1283,6 +1286,8 @@ pub enum CodeCheck {
     Wrong {
         /// Tries left before the code is deleted.
         attempts_left: u32,
+        /// Whom the code was for (wrong codes are counted per person too).
+        person: Id,
     },
     /// No such code waits: expired, used, tried too often, or never made.
     Gone,
@@ -1364,6 +1369,20 @@ pub(crate) mod conformance;
 /// ongoing enrolment is found until it is ended and is never purged before.
 pub(crate) fn ends_at_or_never(e: &Enrolment) -> Instant {
     e.ended_or_ends_at().unwrap_or_else(never)
+}
+
+/// The fixed window of length `window` that `now` falls in, as both
+/// backends count hits in it: its start and end in ms since the epoch
+/// (windows start at multiples of their length).
+pub(crate) fn hit_window(now: Instant, window: TimeDelta) -> StoreResult<(i64, i64)> {
+    let len = window.num_milliseconds();
+    if len <= 0 {
+        return Err(StoreError::Invalid(
+            format!("a window of {window} cannot count requests").into(),
+        ));
+    }
+    let start = now.timestamp_millis().div_euclid(len) * len;
+    Ok((start, start + len))
 }
 
 /// The last instant of the year 9999: "not until it is ended", for indexes

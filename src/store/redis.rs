@@ -52,6 +52,8 @@
 //! | `claim-token` | counter | the last fencing token |
 //! | `api-key`, `api-key:created`, `secret` | hash | API key hash (hex) → name, → when; secret name → bytes |
 //! | `heartbeat` | counter | what `/readyz` writes |
+//! | `hits:BUCKET\|START` | hash | `n`: requests counted against a bucket (`sign-in:client:…`, `sign-in:contact:…:client:…`, `sign-in:failed:STAFF`) in the window starting at `START` (ms) |
+//! | `hits:ends` | zset | those windows by their end, for expiry |
 //!
 //! # What one slot costs
 //!
@@ -1003,8 +1005,9 @@ impl Store for RedisStore {
         ]))?;
         match row.as_slice() {
             [gone] if gone == "gone" => Ok(CodeCheck::Gone),
-            [wrong, left] if wrong == "wrong" => Ok(CodeCheck::Wrong {
+            [wrong, left, person] if wrong == "wrong" => Ok(CodeCheck::Wrong {
                 attempts_left: left.parse().map_err(corrupt)?,
+                person: Id::parse(person).map_err(corrupt)?,
             }),
             [ok, person, method, expires] if ok == "ok" => Ok(CodeCheck::Accepted(SignInCode {
                 challenge,
@@ -1019,20 +1022,25 @@ impl Store for RedisStore {
     }
 
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let len = window.num_milliseconds();
-        if len <= 0 {
-            return Err(invalid(format!(
-                "a window of {window} cannot count requests"
-            )));
-        }
-        let start = now.timestamp_millis().div_euclid(len) * len;
+        let (start, end) = super::hit_window(now, window)?;
         self.write(args([
             &"count_hit",
             &bucket,
             &start.to_string(),
-            &(start + len).to_string(),
+            &end.to_string(),
             &ms(now),
         ]))
+    }
+
+    fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
+        let (start, _) = super::hit_window(now, window)?;
+        let hits: Option<u32> = self.command(
+            redis::cmd("HGET")
+                .arg(self.key(&["hits", &format!("{bucket}|{start}")]))
+                .arg("n")
+                .clone(),
+        )?;
+        Ok(hits.unwrap_or(0))
     }
 
     fn create_session(&self, session: &Session) -> StoreResult<()> {

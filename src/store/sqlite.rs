@@ -413,17 +413,6 @@ impl From<rusqlite::Error> for StoreError {
 const SIGN_IN_CODE_KEPT_MS: i64 = 24 * 3600 * 1000;
 
 /// The fixed window of length `window` that `now` falls in, as (start, end) ms.
-fn hit_window(now: Instant, window: TimeDelta) -> StoreResult<(i64, i64)> {
-    let len = window.num_milliseconds();
-    if len <= 0 {
-        return Err(invalid(format!(
-            "a window of {window} cannot count requests"
-        )));
-    }
-    let start = ms(now).div_euclid(len) * len;
-    Ok((start, start + len))
-}
-
 fn ms(t: Instant) -> i64 {
     t.timestamp_millis()
 }
@@ -2150,6 +2139,7 @@ impl Store for SqliteStore {
                 }
                 return Ok(CodeCheck::Wrong {
                     attempts_left: max_attempts - attempts,
+                    person: Id::parse(&person).map_err(corrupt)?,
                 });
             }
             tx.execute("DELETE FROM sign_in_codes WHERE challenge = ?1", params![&challenge[..]])?;
@@ -2165,7 +2155,7 @@ impl Store for SqliteStore {
     }
 
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let (start, end) = hit_window(now, window)?;
+        let (start, end) = super::hit_window(now, window)?;
         let bucket = bucket.to_owned();
         self.write(move |tx| {
             tx.execute("DELETE FROM hit_counts WHERE window_end <= ?1", params![ms(now)])?;
@@ -2177,6 +2167,20 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?)
         })
+    }
+
+    fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
+        let (start, end) = super::hit_window(now, window)?;
+        let bucket = bucket.to_owned();
+        let hits: Option<u32> = self.read(move |c| {
+            c.query_row(
+                "SELECT hits FROM hit_counts WHERE bucket = ?1 AND window_start = ?2 AND window_end = ?3",
+                params![bucket, start, end],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        Ok(hits.unwrap_or(0))
     }
 
     fn create_session(&self, session: &Session) -> StoreResult<()> {

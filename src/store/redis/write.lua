@@ -310,7 +310,7 @@ function writes.put_sign_in_code(challenge, person, code, method, expires_at, ke
 end
 
 -- Try a code (hex) against a challenge at `now`: {"ok", person, method,
--- expires}, {"wrong", tries left}, or {"gone"}.
+-- expires}, {"wrong", tries left, person}, or {"gone"}.
 function writes.check_sign_in_code(challenge, code, now, max_attempts)
     local k = key("signin", challenge)
     local f = redis.call("HMGET", k, "person", "code", "method", "expires", "attempts")
@@ -333,7 +333,7 @@ function writes.check_sign_in_code(challenge, code, now, max_attempts)
         else
             redis.call("HSET", k, "attempts", attempts)
         end
-        return { "wrong", tostring(tonumber(max_attempts) - attempts) }
+        return { "wrong", tostring(tonumber(max_attempts) - attempts), f[1] }
     end
     gone()
     return { "ok", f[1], f[3], f[4] }
