@@ -344,7 +344,14 @@ async fn enrol(backing: &Backing, node: &str, n: usize) {
     let store = backing.open();
     let (key, hash) = nightingale::operations::new_api_key().unwrap();
     store
-        .create_api_key("bench-discharge-system", hash, SystemClock.now())
+        .create_api_key(
+            &nightingale::api_keys::ApiKey::made(
+                "bench-discharge-system",
+                nightingale::api_keys::Scopes::parse("enrol,read-all").unwrap(),
+                SystemClock.now(),
+            ),
+            hash,
+        )
         .unwrap();
     let client = reqwest::Client::new();
     let discharged = (SystemClock.now() - TimeDelta::hours(3)).to_rfc3339();

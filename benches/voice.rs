@@ -184,7 +184,14 @@ async fn figure_callpage(rate: usize, patients: usize) -> (usize, Vec<Duration>,
         use nightingale::store::Store;
         let store = nightingale::store::sqlite::SqliteStore::open(&db).unwrap();
         store
-            .create_api_key("bench", hash, SystemClock.now())
+            .create_api_key(
+                &nightingale::api_keys::ApiKey::made(
+                    "bench",
+                    nightingale::api_keys::Scopes::parse("enrol,read-all").unwrap(),
+                    SystemClock.now(),
+                ),
+                hash,
+            )
             .unwrap();
     }
     let server = start(dir.path(), &twilio, generated_rota(dir.path())).await;

@@ -251,6 +251,7 @@ fn api_key_create_prints_the_key_once_and_stores_only_its_hash() {
         store
             .api_key(nightingale::operations::hash_key(&key))
             .unwrap()
+            .map(|k| k.name)
             .as_deref(),
         Some("ward-7-discharge")
     );
@@ -471,6 +472,7 @@ fn the_store_can_be_backed_up_while_in_use() {
     assert_eq!(
         copy.api_key(nightingale::operations::hash_key(&key))
             .unwrap()
+            .map(|k| k.name)
             .as_deref(),
         Some("ward-7-discharge")
     );

@@ -137,6 +137,7 @@ fn over_tls_a_node_trusts_the_ca_it_is_given_and_no_other() {
         plain
             .api_key(nightingale::operations::hash_key(&key))
             .unwrap()
+            .map(|k| k.name)
             .as_deref(),
         Some("ward-7-discharge"),
         "written over TLS, read back over plain TCP"

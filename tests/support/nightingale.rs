@@ -182,7 +182,15 @@ impl TestApp {
             None => {
                 let (key, hash) = nightingale::operations::new_api_key().unwrap();
                 store
-                    .create_api_key("test-discharge-system", hash, clock.now_instant())
+                    // Every scope: the stories read strangers' concerns too.
+                    .create_api_key(
+                        &nightingale::api_keys::ApiKey::made(
+                            "test-discharge-system",
+                            nightingale::api_keys::Scopes::parse("enrol,read-all").unwrap(),
+                            clock.now_instant(),
+                        ),
+                        hash,
+                    )
                     .unwrap();
                 key
             }
