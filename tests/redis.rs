@@ -99,6 +99,44 @@ async fn two_nodes_on_one_redis_are_one_service() {
     );
 }
 
+#[tokio::test]
+async fn a_key_revoked_on_one_redis_is_refused_by_both_nodes_at_once() {
+    let redis = RedisServer::start();
+    let (a, b) = (node_on(&redis).await, node_on(&redis).await);
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+            .args(args)
+            .env("NIGHTINGALE_STORE", redis.url())
+            .env("NIGHTINGALE_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let key = cli(&["api-key", "create", "ward-7-discharge"]);
+    let concerns = "/api/v1/concerns";
+    for node in [&a, &b] {
+        assert_eq!(node.get_as(&key, concerns).await.status(), 200);
+    }
+    cli(&["api-key", "revoke", "ward-7-discharge"]);
+    for node in [&a, &b] {
+        assert_eq!(
+            node.get_as(&key, concerns).await.status(),
+            401,
+            "no node keeps a copy of the key"
+        );
+        assert_eq!(
+            node.get(concerns).await.status(),
+            200,
+            "other keys still work"
+        );
+    }
+}
+
 #[test]
 fn over_tls_a_node_trusts_the_ca_it_is_given_and_no_other() {
     use nightingale::store::Store;

@@ -182,10 +182,12 @@ impl TestApp {
             None => {
                 let (key, hash) = nightingale::operations::new_api_key().unwrap();
                 store
-                    // Every scope: the stories read strangers' concerns too.
+                    // Every scope: the stories read strangers' concerns
+                    // too. A name of its own, as several test apps may
+                    // share one Redis and a name is one key's.
                     .create_api_key(
                         &nightingale::api_keys::ApiKey::made(
-                            "test-discharge-system",
+                            &format!("test-discharge-system-{}", &key[3..11]),
                             nightingale::api_keys::Scopes::parse("enrol,read-all").unwrap(),
                             clock.now_instant(),
                         ),
