@@ -5,7 +5,8 @@
 //! discharge system. Every enrolment a key makes records its client, and
 //! what a key may read follows its *scopes*:
 //!
-//! - [`Scope::Enrol`]: enrol patients, and end the enrolments its client made;
+//! - [`Scope::Enrol`]: enrol patients, and end the enrolments its client
+//!   made (with `read-all` too, also those no client made);
 //! - [`Scope::ReadOwn`]: read the concerns and enrolments its client made;
 //! - [`Scope::ReadAll`]: read every concern and enrolment (a trust's own
 //!   integration engine, say).
@@ -225,11 +226,17 @@ impl ApiKey {
         }
     }
 
-    /// Whether it may end an enrolment made by `client`: only its own
-    /// client's, and only with `enrol`. A `read-all` key reads everyone's
-    /// enrolments but ends none but its own client's.
+    /// Whether it may end an enrolment made by `client`, which needs
+    /// `enrol`: its own client's; and, with `read-all` too, one that belongs
+    /// to no client (made on the staff pages, from an EPR, or before
+    /// enrolments recorded their client), which nobody could end otherwise.
+    /// Never another client's.
     pub fn may_end(&self, client: Option<&str>) -> bool {
-        self.may_enrol() && client == Some(self.client.as_str())
+        self.may_enrol()
+            && match client {
+                Some(client) => client == self.client,
+                None => self.scopes.contains(Scope::ReadAll),
+            }
     }
 }
 
@@ -326,11 +333,16 @@ mod tests {
     }
 
     #[test]
-    fn a_key_ends_only_its_own_clients_enrolments_and_only_with_enrol() {
+    fn a_key_ends_its_own_clients_enrolments_never_another_clients_and_only_with_enrol() {
         assert!(key("enrol").may_end(Some("ward-7")));
         assert!(!key("enrol,read-all").may_end(Some("ward-9")));
-        assert!(!key("enrol,read-all").may_end(None));
         assert!(!key("read-own").may_end(Some("ward-7")));
+        assert!(!key("enrol").may_end(None), "an enrolment of no client's");
+        assert!(
+            key("enrol,read-all").may_end(None),
+            "the trust's own integration ends what no client owns"
+        );
+        assert!(!key("read-all").may_end(None));
     }
 
     #[test]

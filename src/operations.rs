@@ -248,16 +248,11 @@ impl Operations {
         store::blocking(&self.store, move |s| s.enrolment(id)).await
     }
 
-    /// End an enrolment now; `false` if there was no active one.
-    pub async fn end_enrolment(&self, id: EnrolmentId) -> Result<bool, StoreError> {
-        let now = self.clock.now();
-        store::blocking(&self.store, move |s| s.end_enrolment(id, now)).await
-    }
-
     /// End an enrolment now for an API key: `false` if there was no active
-    /// one that this key may end ([`ApiKey::may_end`]: its own client's),
-    /// so another client's enrolment is as absent as one never made. An
-    /// enrolment's client never changes, so reading it first is safe.
+    /// one that this key may end ([`ApiKey::may_end`]: its own client's,
+    /// never another's), so another client's enrolment is as absent as one
+    /// never made. An enrolment's client never changes, so reading it
+    /// first is safe.
     pub async fn end_enrolment_for(
         &self,
         key: &ApiKey,

@@ -302,3 +302,23 @@ async fn a_key_that_expires_at_eight_works_until_eight_and_not_a_minute_after() 
         "{said}"
     );
 }
+
+#[tokio::test]
+async fn an_enrolment_no_client_made_is_ended_only_by_a_key_that_may_enrol_and_read_all() {
+    let app = TestApp::spawn(FRIDAY_EVENING).await;
+    // Enrolled as the staff pages and an EPR do (or before keys had
+    // clients): it belongs to no client.
+    let enrolment = app
+        .ops
+        .enrol(serde_json::from_value(margaret(&app)).unwrap(), None)
+        .await
+        .unwrap()
+        .id;
+    let path = format!("/api/v1/enrolments/{enrolment}");
+    let ward_7 = app.api_key_for("ward-7-discharge", "enrol,read-own", None);
+    let reader = app.api_key_for("trust-dashboard", "read-all", None);
+    let integration = app.api_key_for("trust-integration-engine", "enrol,read-all", None);
+    assert_eq!(app.delete_as(&ward_7, &path).await.status(), 404);
+    assert_eq!(app.delete_as(&reader, &path).await.status(), 403);
+    assert_eq!(app.delete_as(&integration, &path).await.status(), 204);
+}
