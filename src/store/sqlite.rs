@@ -2682,6 +2682,19 @@ mod tests {
             );
             assert!(!plan.contains("TEMP B-TREE"), "{name} sorts: {plan}");
         }
+        // A read-own key's list: its client's enrolments by their index,
+        // each one's concerns by theirs, then sorted. That sorts one
+        // client's concerns, never walks the trust's: the cost grows with
+        // what the client enrolled.
+        let (sql, values) = concerns_query(&ConcernFilter {
+            client: Some("ward-7-discharge".into()),
+            ..all()
+        });
+        let own = plan(&store, &sql, Some(values)).join("; ");
+        for index in ["enrolments_by_client (client=?)", "concerns_by_enrolment ("] {
+            assert!(own.contains(&format!("USING INDEX {index}")), "{own}");
+        }
+        assert!(!own.contains("SCAN"), "{own}");
         // A service's week, for its report; each concern's timeline by its index.
         let week = plan(&store, CONCERNS_OPENED, None).join("; ");
         assert!(
