@@ -376,7 +376,6 @@ fn api_key(
     now: Instant,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    use nightingale::api_keys::{self, ApiKey, Scopes};
     let store = nightingale::store::open(&config.store)?;
     match command {
         ApiKeyCommand::Create {
@@ -385,30 +384,8 @@ fn api_key(
             expires,
             client,
         } => {
-            let name = api_keys::parse_name(&name).map_err(anyhow::Error::msg)?;
-            let client = match client {
-                Some(c) => {
-                    api_keys::parse_name(&c).map_err(|e| anyhow::anyhow!("--client: {e}"))?
-                }
-                None => name.clone(),
-            };
-            let scopes = match scope {
-                Some(text) => Scopes::parse(&text).map_err(|e| anyhow::anyhow!("--scope: {e}"))?,
-                None => Scopes::DEFAULT,
-            };
-            let expires_at = expires
-                .map(|text| api_keys::parse_expiry(&text, now))
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--expires: {e}"))?;
+            let made = new_key(&name, scope, expires, client, now)?;
             let (key, hash) = nightingale::operations::new_api_key()?;
-            let made = ApiKey {
-                name,
-                client,
-                scopes,
-                created_at: now,
-                expires_at,
-                revoked_at: None,
-            };
             store.create_api_key(&made, hash).map_err(|e| match e {
                 nightingale::store::StoreError::Invalid(_) => anyhow::anyhow!(
                     "a key named {:?} exists already (revoked keys keep their names): choose another name, e.g. {}-2",
@@ -432,44 +409,8 @@ fn api_key(
             let keys = store.api_keys()?;
             if keys.is_empty() {
                 eprintln!("no API keys yet: make one with nightingale api-key create NAME");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let rows: Vec<[String; 7]> = keys
-                .iter()
-                .map(|k| {
-                    let state = match k.usable_at(now) {
-                        Ok(()) => "active",
-                        Err(api_keys::Refused::Revoked(_)) => "revoked",
-                        Err(api_keys::Refused::Expired(_)) => "expired",
-                    };
-                    [
-                        k.name.clone(),
-                        k.client.clone(),
-                        k.scopes.to_string(),
-                        local(k.created_at),
-                        k.expires_at.map_or_else(|| "never".to_owned(), local),
-                        k.revoked_at.map_or_else(|| "-".to_owned(), local),
-                        state.to_owned(),
-                    ]
-                })
-                .collect();
-            let head = [
-                "NAME", "CLIENT", "SCOPES", "CREATED", "EXPIRES", "REVOKED", "STATE",
-            ]
-            .map(str::to_owned);
-            let mut widths = [0; 7];
-            for row in std::iter::once(&head).chain(&rows) {
-                for (w, cell) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(cell.chars().count());
-                }
-            }
-            for row in std::iter::once(&head).chain(&rows) {
-                let cells: Vec<String> = row
-                    .iter()
-                    .zip(widths)
-                    .map(|(cell, w)| format!("{cell:<w$}"))
-                    .collect();
-                writeln!(out, "{}", cells.join("  ").trim_end())?;
+            } else {
+                list_keys(&keys, now, out)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -480,26 +421,100 @@ fn api_key(
                 return Ok(ExitCode::SUCCESS);
             }
             let keys = store.api_keys()?;
-            match keys.iter().find(|k| k.name == name) {
-                Some(k) => eprintln!(
-                    "API key {name:?} was revoked already, {}",
-                    k.revoked_at.map_or_else(String::new, local)
-                ),
-                None => {
-                    let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
-                    anyhow::bail!(
-                        "no API key named {name:?}; the keys are {}",
-                        if names.is_empty() {
-                            "none yet".to_owned()
-                        } else {
-                            names.join(", ")
-                        }
-                    );
-                }
-            }
+            let Some(key) = keys.iter().find(|k| k.name == name) else {
+                let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+                anyhow::bail!(
+                    "no API key named {name:?}; the keys are {}",
+                    if names.is_empty() {
+                        "none yet".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                );
+            };
+            eprintln!(
+                "API key {name:?} was revoked already, {}",
+                key.revoked_at.map_or_else(String::new, local)
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The key `api-key create` asked for, read from its arguments.
+fn new_key(
+    name: &str,
+    scope: Option<String>,
+    expires: Option<String>,
+    client: Option<String>,
+    now: Instant,
+) -> anyhow::Result<nightingale::api_keys::ApiKey> {
+    use nightingale::api_keys::{self, ApiKey, Scopes};
+    let name = api_keys::parse_name(name).map_err(anyhow::Error::msg)?;
+    let client = match client {
+        Some(c) => api_keys::parse_name(&c).map_err(|e| anyhow::anyhow!("--client: {e}"))?,
+        None => name.clone(),
+    };
+    let scopes = match scope {
+        Some(text) => Scopes::parse(&text).map_err(|e| anyhow::anyhow!("--scope: {e}"))?,
+        None => Scopes::DEFAULT,
+    };
+    let expires_at = expires
+        .map(|text| api_keys::parse_expiry(&text, now))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--expires: {e}"))?;
+    Ok(ApiKey {
+        expires_at,
+        client,
+        ..ApiKey::made(&name, scopes, now)
+    })
+}
+
+/// `api-key list`: one aligned row a key, never its secret (not stored) nor its hash.
+fn list_keys(
+    keys: &[nightingale::api_keys::ApiKey],
+    now: Instant,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    use nightingale::api_keys::Refused;
+    let head = [
+        "NAME", "CLIENT", "SCOPES", "CREATED", "EXPIRES", "REVOKED", "STATE",
+    ]
+    .map(str::to_owned);
+    let rows: Vec<[String; 7]> = keys
+        .iter()
+        .map(|k| {
+            let state = match k.usable_at(now) {
+                Ok(()) => "active",
+                Err(Refused::Revoked(_)) => "revoked",
+                Err(Refused::Expired(_)) => "expired",
+            };
+            [
+                k.name.clone(),
+                k.client.clone(),
+                k.scopes.to_string(),
+                local(k.created_at),
+                k.expires_at.map_or_else(|| "never".to_owned(), local),
+                k.revoked_at.map_or_else(|| "-".to_owned(), local),
+                state.to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = [0; 7];
+    for row in std::iter::once(&head).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&head).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
 }
 
 fn find_enrolment(config: &Config, id: &str) -> anyhow::Result<nightingale::directory::Enrolment> {
