@@ -80,25 +80,31 @@ impl CheckIns {
     /// Read what an enrolment request sends as `check_ins`: a list of
     /// durations after discharge (`["24h", "72h"]`, `[]` for none) or a
     /// schedule (`"0 10 * * 2"`). The error says what to send instead.
-    pub fn parse(value: &serde_json::Value) -> Result<Self, String> {
+    pub fn parse(value: &serde_json::Value) -> Result<Self, CheckInsError> {
         match value {
             serde_json::Value::Array(items) => {
                 let mut after = Vec::new();
                 for item in items {
                     let text = item.as_str().ok_or_else(|| {
-                        "each check-in is a time after discharge, like \"24h\"".to_owned()
+                        CheckInsError::new(
+                            None,
+                            "each check-in is a time after discharge, like \"24h\"",
+                        )
                     })?;
                     let d = humantime::parse_duration(text)
                         .ok()
                         .and_then(|d| TimeDelta::from_std(d).ok())
                         .filter(|d| *d > TimeDelta::zero() && *d <= TimeDelta::days(366))
                         .ok_or_else(|| {
-                            format!("{text:?} is not a time after discharge: write one like \"24h\" or \"3days\"")
+                            CheckInsError::new(Some(text), "is not a time after discharge: write one like \"24h\" or \"3days\"")
                         })?;
                     after.push(d);
                 }
                 if after.len() > 20 {
-                    return Err("at most 20 check-ins after discharge".to_owned());
+                    return Err(CheckInsError::new(
+                        None,
+                        "at most 20 check-ins after discharge",
+                    ));
                 }
                 Ok(if after.is_empty() {
                     CheckIns::None
@@ -110,10 +116,10 @@ impl CheckIns {
                 Schedule::parse(text)?;
                 Ok(CheckIns::Schedule { cron: text.clone() })
             }
-            _ => Err(
-                "send times after discharge, like [\"24h\", \"72h\"], or a schedule, like \"0 10 * * 2\" (Tuesdays at 10:00)"
-                    .to_owned(),
-            ),
+            _ => Err(CheckInsError::new(
+                None,
+                "send times after discharge, like [\"24h\", \"72h\"], or a schedule, like \"0 10 * * 2\" (Tuesdays at 10:00)",
+            )),
         }
     }
 
@@ -154,13 +160,57 @@ impl CheckIns {
     }
 }
 
+/// Why `check_ins` could not be read. Its `Display` quotes the part that
+/// was wrong (for a rota file's author); [`CheckInsError::advice`] does not
+/// (for answers to an API client, which repeat nothing it sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckInsError {
+    /// The part that was wrong, quoted, when there is one.
+    wrong: Option<String>,
+    advice: &'static str,
+}
+
+impl CheckInsError {
+    fn new(wrong: Option<&str>, advice: &'static str) -> Self {
+        Self {
+            wrong: wrong.map(|w| {
+                if w.starts_with('"') {
+                    w.to_owned()
+                } else {
+                    format!("{w:?}")
+                }
+            }),
+            advice,
+        }
+    }
+
+    /// What is wrong and what to send instead, without what was sent.
+    pub fn advice(&self) -> &'static str {
+        self.advice
+    }
+}
+
+impl std::fmt::Display for CheckInsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.wrong {
+            Some(wrong) => write!(f, "{wrong} {}", self.advice),
+            None => f.write_str(self.advice),
+        }
+    }
+}
+
+impl std::error::Error for CheckInsError {}
+
 /// A croner schedule in UK time.
 struct Schedule(croner::Cron);
 
 impl Schedule {
-    fn parse(text: &str) -> Result<Self, String> {
+    fn parse(text: &str) -> Result<Self, CheckInsError> {
         croner::Cron::new(text).parse().map(Schedule).map_err(|e| {
-            format!("{text:?} is not a schedule ({e}): write minute, hour, day of month, month and day of week, UK time, like \"0 10 * * 2\" for Tuesdays at 10:00")
+            CheckInsError::new(
+                Some(&format!("{text:?} ({e})")),
+                "is not a schedule: write minute, hour, day of month, month and day of week, UK time, like \"0 10 * * 2\" for Tuesdays at 10:00",
+            )
         })
     }
 
@@ -367,9 +417,13 @@ mod tests {
             CheckIns::None
         );
         let bad = CheckIns::parse(&serde_json::json!(["tomorrow"])).unwrap_err();
-        assert!(bad.contains("\"24h\""), "{bad}");
+        assert!(bad.to_string().starts_with("\"tomorrow\" is not"), "{bad}");
+        assert!(bad.advice().contains("\"24h\""), "{bad}");
+        assert!(!bad.advice().contains("tomorrow"), "{bad}");
         let bad = CheckIns::parse(&serde_json::json!("every tuesday")).unwrap_err();
-        assert!(bad.contains("0 10 * * 2"), "{bad}");
+        assert!(bad.to_string().contains("every tuesday"), "{bad}");
+        assert!(bad.advice().contains("0 10 * * 2"), "{bad}");
+        assert!(!bad.advice().contains("every tuesday"), "{bad}");
         assert!(CheckIns::parse(&serde_json::json!(3)).is_err());
     }
 

@@ -21,6 +21,7 @@ pub mod escalation;
 pub mod handover;
 pub mod http;
 pub mod links;
+pub mod logs;
 pub mod manage;
 pub mod operations;
 pub mod reports;

@@ -208,7 +208,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Logs go to stderr: coloured only on a terminal (a file or a pipe gets
 /// plain text, and `NO_COLOR` turns colour off there too), or one JSON
-/// object a line with `NIGHTINGALE_LOG_FORMAT=json`.
+/// object a line with `NIGHTINGALE_LOG_FORMAT=json`. Either way a line is
+/// one line: control characters a sender put in a field are escaped.
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -219,7 +220,9 @@ fn init_logging(config: &Config) {
         LogFormat::Text => {
             let colour = std::io::stderr().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            logs.with_ansi(colour).init();
+            logs.with_ansi(colour)
+                .fmt_fields(nightingale::logs::text_fields())
+                .init();
         }
         LogFormat::Json => logs.with_ansi(false).json().init(),
     }

@@ -25,6 +25,24 @@ use crate::store::{
 };
 use crate::templates::Templates;
 
+/// How long after a call-back is asked for before another for the same
+/// concern is made: long enough for the clinician's phone to ring out.
+pub const CALL_BACK_GAP: TimeDelta = TimeDelta::minutes(2);
+
+/// How many call-backs one concern may ask for in an hour.
+pub const CALL_BACKS_AN_HOUR: u32 = 4;
+
+/// What became of a press of "Call them back".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallBack {
+    /// The clinician's phone will ring.
+    Ringing,
+    /// One was asked for less than [`CALL_BACK_GAP`] ago: no second call.
+    AlreadyRinging,
+    /// [`CALL_BACKS_AN_HOUR`] have been made this hour: no more.
+    TooMany,
+}
+
 /// The shared parts every operation uses.
 #[derive(Clone)]
 pub struct Operations {
@@ -91,9 +109,34 @@ impl Operations {
     }
 
     /// A clinician's request to call a concern's sender back through our
-    /// number. Each press is a new request (they may call twice).
-    pub async fn call_back(&self, concern: ConcernId, staff: &Id) -> Result<bool, StoreError> {
+    /// number. Each press is a new request (they may call twice), within
+    /// limits, since each rings a clinician's phone and whoever holds a
+    /// page's link may press it: one call-back per concern every
+    /// [`CALL_BACK_GAP`] (a second press while the first call rings is
+    /// not a second call), and [`CALL_BACKS_AN_HOUR`] an hour.
+    pub async fn call_back(&self, concern: ConcernId, staff: &Id) -> Result<CallBack, StoreError> {
         let now = self.clock.now();
+        let (gap, hour) = (
+            format!("call-back:{concern}"),
+            format!("call-backs:{concern}"),
+        );
+        let (recent, this_hour) = store::blocking(&self.store, move |s| {
+            let recent = s.count_hit(&gap, now, CALL_BACK_GAP)?;
+            // The hour's count is only spent on a call that will be made.
+            let this_hour = if recent > 1 {
+                0
+            } else {
+                s.count_hit(&hour, now, TimeDelta::hours(1))?
+            };
+            Ok((recent, this_hour))
+        })
+        .await?;
+        if recent > 1 {
+            return Ok(CallBack::AlreadyRinging);
+        }
+        if this_hour > CALL_BACKS_AN_HOUR {
+            return Ok(CallBack::TooMany);
+        }
         self.record_inbound(Inbound {
             key: format!("link:{concern}:{staff}:call:{}", now.timestamp_millis()),
             kind: store::InboundKind::CallBack {
@@ -102,7 +145,8 @@ impl Operations {
             },
             received_at: now,
         })
-        .await
+        .await?;
+        Ok(CallBack::Ringing)
     }
 
     /// A clinician resolving a concern from their staff page, with an
@@ -534,10 +578,10 @@ pub fn coordinator_in(rota: &crate::rota::Rota, id: &str) -> Result<Id, String> 
     match (rota.person(id), rota.coordinator(id)) {
         (Some(person), Some(_)) => Ok(person.id.clone()),
         (Some(_), None) => Err(format!(
-            "{id:?} is in the rota files but has no working hours of their own, so cannot be a care co-ordinator: {known}"
+            "this person is in the rota files but has no working hours of their own, so cannot be a care co-ordinator: {known}"
         )),
         (None, _) => Err(format!(
-            "no person {id:?} in the rota files: send the id of a care co-ordinator, as in [people.ID] in rota/people.toml; {known}"
+            "no such person in the rota files: send the id of a care co-ordinator, as in [people.ID] in rota/people.toml; {known}"
         )),
     }
 }

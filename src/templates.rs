@@ -6,8 +6,10 @@
 //!
 //! The few words Rust puts into those texts live here too: how a page names
 //! who a concern is about ([`who`]), how it quotes the sender ([`quote`]),
-//! and how a picture is mentioned ([`with_media_note`]).
+//! how a picture is mentioned ([`with_media_note`]), and how a message too
+//! long to keep is cut ([`bounded`], [`summary`]).
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::Context;
@@ -19,6 +21,23 @@ use crate::directory::Enrolment;
 
 /// How much of a message a page SMS quotes; the rest is behind the link.
 pub const PAGE_QUOTE_CHARS: usize = 100;
+
+/// The most of one message's text a concern keeps, in bytes (16 KB),
+/// note included: an email's text, a text, a voicemail's transcription, a
+/// demo form. A letter's worth of words; past it, one message could fill
+/// the store and the pages clinicians read (see [`bounded`]).
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// How much of a concern's first message it keeps as its summary, the
+/// words lists, handovers and an email page show, in characters: the
+/// longest text a phone sends (1,600), so a text is never cut. The whole
+/// message (up to [`MAX_MESSAGE_BYTES`]) is on the concern's timeline.
+pub const SUMMARY_CHARS: usize = 1600;
+
+/// The most a cut looks back for the end of a line, then of a word, so
+/// that a message is not cut mid-sentence when it need not be.
+const LOOK_BACK_FOR_LINE: usize = 2048;
+const LOOK_BACK_FOR_WORD: usize = 256;
 
 /// Every template the service uses; checked at start-up.
 pub const REQUIRED: &[&str] = &[
@@ -181,16 +200,54 @@ pub fn with_media_note(body: &str, media: u32) -> String {
 /// The sender's words, shortened at a word boundary for an SMS.
 pub fn quote(text: &str) -> String {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() <= PAGE_QUOTE_CHARS {
-        return text;
-    }
-    let mut cut: String = text.chars().take(PAGE_QUOTE_CHARS).collect();
-    if let Some(space) = cut.rfind(' ') {
-        cut.truncate(space);
-    }
+    shortened(&text, PAGE_QUOTE_CHARS)
+}
+
+/// A concern's summary of its first message: up to [`SUMMARY_CHARS`],
+/// shortened at a word boundary, its lines kept.
+pub fn summary(text: &str) -> String {
+    shortened(text.trim(), SUMMARY_CHARS)
+}
+
+/// `text` if it has at most `chars` characters, else its first `chars`
+/// cut back to the last space, and "...".
+fn shortened(text: &str, chars: usize) -> String {
+    let Some((end, _)) = text.char_indices().nth(chars) else {
+        return text.to_owned();
+    };
+    let cut = &text[..end];
+    let cut = cut.rfind(' ').map_or(cut, |space| &cut[..space]);
     // Three dots, not "…": one character outside the GSM alphabet makes the
     // whole text UCS-2, and a page of two segments becomes four.
-    format!("{cut}...")
+    format!("{}...", cut.trim_end())
+}
+
+/// A message's text as a concern keeps it: whole when it is at most
+/// [`MAX_MESSAGE_BYTES`]; else its start, cut at the end of a line (or
+/// of a word, or else of a character) and a note of how much was not
+/// kept, which a clinician reading it can ask the sender for. Never
+/// longer than [`MAX_MESSAGE_BYTES`], so a text bounded twice is cut once.
+pub fn bounded(text: &str) -> Cow<'_, str> {
+    if text.len() <= MAX_MESSAGE_BYTES {
+        return Cow::Borrowed(text);
+    }
+    // The note is at most this long ("…, 99999999 KB, …").
+    const NOTE_ROOM: usize = 96;
+    let limit = text.floor_char_boundary(MAX_MESSAGE_BYTES - NOTE_ROOM);
+    let at_line = text[..limit]
+        .rfind('\n')
+        .filter(|&i| limit - i <= LOOK_BACK_FOR_LINE);
+    let at_word = || {
+        text[..limit]
+            .rfind(char::is_whitespace)
+            .filter(|&i| limit - i <= LOOK_BACK_FOR_WORD)
+    };
+    let end = at_line.or_else(at_word).unwrap_or(limit);
+    let kept = text[..end].trim_end();
+    let rest_kb = (text.len() - kept.len()).div_ceil(1024);
+    Cow::Owned(format!(
+        "{kept}\n\n[the rest of this message, {rest_kb} KB, was not kept: ask the sender by phone]"
+    ))
 }
 
 #[cfg(test)]
@@ -243,6 +300,58 @@ mod tests {
         assert!(q.ends_with("..."));
         assert!(q.chars().count() <= PAGE_QUOTE_CHARS + 3);
         assert_eq!(quote("short  and\nsweet"), "short and sweet");
+    }
+
+    #[test]
+    fn a_long_message_keeps_16_kb_cut_at_a_line_and_says_how_much_was_not_kept() {
+        let letter = "Dear nurse, mum is more breathless tonight.\n".repeat(1000);
+        assert!(letter.len() > 40 * 1024);
+        let kept = bounded(&letter);
+        assert!(kept.len() <= MAX_MESSAGE_BYTES, "{}", kept.len());
+        let (words, note) = kept.rsplit_once("\n\n").unwrap();
+        assert!(words.ends_with("tonight."), "cut at the end of a line");
+        assert!(letter.starts_with(words));
+        let rest_kb = (letter.len() - words.len()).div_ceil(1024);
+        assert_eq!(
+            note,
+            format!(
+                "[the rest of this message, {rest_kb} KB, was not kept: ask the sender by phone]"
+            )
+        );
+        assert_eq!(bounded(&kept), kept, "bounded twice, cut once");
+        let short = "My leg is swollen";
+        assert!(matches!(bounded(short), Cow::Borrowed(s) if s == short));
+    }
+
+    #[test]
+    fn a_message_with_no_line_breaks_is_cut_at_a_word_or_a_whole_character() {
+        let words = "breathless ".repeat(3000);
+        let kept = bounded(&words);
+        assert!(kept.len() <= MAX_MESSAGE_BYTES);
+        assert!(kept.contains("breathless\n\n[the rest"), "cut after a word");
+        // 3-byte characters and no space at all: cut between two of them.
+        let wall = "—".repeat(20_000);
+        let kept = bounded(&wall);
+        assert!(kept.len() <= MAX_MESSAGE_BYTES);
+        let (words, note) = kept.split_once("\n\n").unwrap();
+        assert!(words.chars().all(|c| c == '—'));
+        assert!(note.contains(" KB, was not kept"), "{note}");
+    }
+
+    #[test]
+    fn a_summary_keeps_a_whole_text_and_shortens_an_email_at_a_word() {
+        let text = "x".repeat(10) + &" word".repeat(300);
+        assert_eq!(
+            summary(&text),
+            text,
+            "1,510 characters: a text is kept whole"
+        );
+        let email = "Mum is breathless. ".repeat(200);
+        let s = summary(&email);
+        let words = s.strip_suffix("...").unwrap();
+        assert!(email.starts_with(words));
+        assert_eq!(email.as_bytes()[words.len()], b' ', "cut at a word: {s}");
+        assert!(s.chars().count() <= SUMMARY_CHARS + 3);
     }
 
     fn concern(party: Party, sender: &str) -> Concern {

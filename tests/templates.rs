@@ -1036,6 +1036,7 @@ fn check(name: &str, rendered: &str) -> Vec<String> {
         vec![rendered.to_owned()]
     } else {
         problems.extend(empty_elements(rendered));
+        problems.extend(inline_styles(name, rendered));
         text_nodes(rendered)
     };
     for node in &nodes {
@@ -1130,6 +1131,22 @@ fn text_nodes(markup: &str) -> Vec<String> {
         .collect()
 }
 
+/// A `<style>` block or a `style=` attribute in a page served over HTTP:
+/// the security policy (`style-src 'self'`) would drop it, so the page
+/// would lose its look. Styles go in `assets/site.css`. (An email's HTML
+/// is not served by us: mail clients need its inline styles.)
+fn inline_styles(name: &str, html: &str) -> Vec<String> {
+    if name.starts_with("email/") {
+        return Vec::new();
+    }
+    let lower = html.to_ascii_lowercase();
+    ["<style", " style="]
+        .iter()
+        .filter(|bad| lower.contains(*bad))
+        .map(|bad| format!("inline style {bad:?}: put it in assets/site.css"))
+        .collect()
+}
+
 /// Elements with nothing in them, like `<dd></dd>`: a value that was not there.
 fn empty_elements(html: &str) -> Vec<String> {
     let mut problems = Vec::new();
@@ -1219,13 +1236,16 @@ fn the_checks_catch_what_they_are_for() {
     assert!(!check("sms/x.txt", "Hello  Margaret.").is_empty());
     assert!(!check("sms/x.txt", "a. ".repeat(200).trim()).is_empty());
     assert!(!check("pages/x.html", "<dl><dd></dd></dl>").is_empty());
-    assert!(
+    assert_eq!(
         check(
             "pages/x.html",
             "<style>p { margin: 0 ; }</style><p>Fine.</p>"
-        )
-        .is_empty()
+        ),
+        ["inline style \"<style\": put it in assets/site.css"],
+        "a page's styles are in our stylesheet, and CSS is not read as words"
     );
+    assert!(!check("pages/x.html", "<p style=\"color: red\">Red.</p>").is_empty());
+    assert!(check("email/x.html", "<p style=\"color: red\">Red.</p>").is_empty());
     assert_eq!(
         fixed_text("Hi {{ a }}{% if b %}, “x”{% endif %}"),
         "Hi , “x”"

@@ -65,6 +65,18 @@ async fn the_ward_manager_reads_fridays_figures_and_a_registrar_is_refused_them(
         "img",
         "the chart is one image with a title and description"
     );
+    // Its look comes from our stylesheet (the policy allows no inline
+    // style): NHS blue bars, and weeks in a row.
+    let look = browser
+        .client
+        .execute(
+            "return [getComputedStyle(document.querySelector('.ng-report-chart rect')).fill,
+                     getComputedStyle(document.querySelector('.ng-report-weeks')).display];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(look, serde_json::json!(["rgb(0, 94, 184)", "flex"]));
     assert_eq!(
         browser.attr_of("a[download]", "href").await,
         "/staff/reports/cardiology-ward-7.csv?week=2026-W48"

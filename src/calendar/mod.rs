@@ -98,10 +98,14 @@ impl Calendar {
 
 /// An instant that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{0:?} is not a date and time: write ISO 8601, like 2026-11-27T19:05 (UK local time) or 2026-11-27T19:05:00Z"
-)]
+#[error("{0:?} {advice}", advice = BadInstant::ADVICE)]
 pub struct BadInstant(pub String);
+
+impl BadInstant {
+    /// What to write instead, without what was written (for answers to an
+    /// API client, which repeat nothing it sent).
+    pub const ADVICE: &str = "is not a date and time: write ISO 8601, like 2026-11-27T19:05 (UK local time) or 2026-11-27T19:05:00Z";
+}
 
 /// Read an instant as people write one: ISO 8601 / RFC 3339 with an offset
 /// (`2026-11-27T19:05:00Z`), or without one as UK local time

@@ -10,12 +10,24 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EmailAddress(String);
 
-/// Why an email address was rejected.
+/// Why an email address was rejected. Its `Display` quotes what was
+/// written; [`EmailAddressError::advice`] does not (for answers to an API
+/// client, which repeat nothing it sent).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input:?} is not an email address ({reason}): write one like name@nhs.net")]
+#[error("{input:?} {}", self.advice())]
 pub struct EmailAddressError {
     input: String,
     reason: String,
+}
+
+impl EmailAddressError {
+    /// What is wrong and what to write instead, without the address.
+    pub fn advice(&self) -> String {
+        format!(
+            "is not an email address ({}): write one like name@nhs.net",
+            self.reason
+        )
+    }
 }
 
 impl EmailAddress {

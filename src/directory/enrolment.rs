@@ -321,7 +321,7 @@ impl EnrolmentRequest {
     ) -> Result<Enrolment, Vec<FieldError>> {
         self.parse_with_coordinators(
             service,
-            |id| Err(format!("no person {id:?} in the rota files")),
+            |_| Err("no such person in the rota files".to_owned()),
             now,
             window,
         )
@@ -397,7 +397,10 @@ impl EnrolmentRequest {
             Some(id) => {
                 let found = service(id);
                 if found.is_none() {
-                    err("service", format!("no service {id:?}"));
+                    err(
+                        "service",
+                        "no such service: give the id of a service in the rota files".to_owned(),
+                    );
                 }
                 found
             }
@@ -405,11 +408,11 @@ impl EnrolmentRequest {
         let kind = match self.kind.as_deref().map(str::trim) {
             None | Some("") | Some("discharge") => Some(EnrolmentKind::Discharge),
             Some("ongoing") => Some(EnrolmentKind::Ongoing),
-            Some(other) => {
+            Some(_) => {
                 err(
                     "kind",
                     format!(
-                        "{other:?} is not a kind of enrolment: send \"discharge\" (the default: care for {} days after discharge) or \"ongoing\" (a long-term condition, until the enrolment is ended)",
+                        "not a kind of enrolment: send \"discharge\" (the default: care for {} days after discharge) or \"ongoing\" (a long-term condition, until the enrolment is ended)",
                         window.num_days()
                     ),
                 );
@@ -432,9 +435,7 @@ impl EnrolmentRequest {
                 Err(_) => {
                     err(
                         "discharged_at",
-                        format!(
-                            "{text:?} is not an RFC 3339 time: send one like 2026-11-27T17:30:00Z"
-                        ),
+                        "is not an RFC 3339 time: send one like 2026-11-27T17:30:00Z".to_owned(),
                     );
                     None
                 }
@@ -474,9 +475,7 @@ impl EnrolmentRequest {
                 None => {
                     err(
                         "review_at",
-                        format!(
-                            "{text:?} is not a date: send one like 2027-11-27, or an RFC 3339 time"
-                        ),
+                        "is not a date: send one like 2027-11-27, or an RFC 3339 time".to_owned(),
                     );
                     None
                 }
@@ -532,8 +531,8 @@ impl EnrolmentRequest {
             }
         }
         let check_ins = match (&self.check_ins, kind) {
-            (Some(value), _) => crate::checkins::CheckIns::parse(value).unwrap_or_else(|message| {
-                err("check_ins", message);
+            (Some(value), _) => crate::checkins::CheckIns::parse(value).unwrap_or_else(|e| {
+                err("check_ins", e.advice().to_owned());
                 crate::checkins::CheckIns::None
             }),
             (None, Some(kind)) => crate::checkins::CheckIns::default_for(kind),
@@ -629,11 +628,10 @@ fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) ->
         }
         None | Some("") => Some(None),
         Some(text) => PhoneNumber::parse(text)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.advice())
             .and_then(|n| match n.kind() {
                 NumberKind::NonPersonal { what } => Err(format!(
-                    "{:?} is {what}, not a person's own phone: give their mobile number, like 07911 123456, or a landline they answer",
-                    text.trim()
+                    "this number is {what}, not a person's own phone: give their mobile number, like 07911 123456, or a landline they answer"
                 )),
                 _ => Ok(Some(n)),
             })
@@ -644,7 +642,7 @@ fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) ->
         None | Some("") => Some(None),
         Some(text) => EmailAddress::parse(text)
             .map(Some)
-            .map_err(|e| err(&format!("{path}.email"), e.to_string()))
+            .map_err(|e| err(&format!("{path}.email"), e.advice()))
             .ok(),
     };
     Some(Contact {

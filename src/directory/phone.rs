@@ -22,29 +22,64 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PhoneNumber(String);
 
-/// Why a phone number was rejected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a phone number was rejected. Its `Display` quotes what was
+/// written (for rota files, whose author wants to see it);
+/// [`PhoneNumberError::advice`] does not (for answers to an API client,
+/// which repeat nothing it sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneNumberError {
     /// Nothing was written.
-    #[error("no phone number given: write one like 07911 123456 or +44 7911 123456")]
     Empty,
     /// Letters or other characters that are not part of a number.
-    #[error(
-        "{0:?} has characters that are not part of a phone number: write digits, spaces and an optional leading +, like 07911 123456"
-    )]
     NotANumber(String),
     /// Too few digits.
-    #[error("{0:?} is too short: a UK number has 11 digits starting with 0, like 07911 123456")]
     TooShort(String),
     /// Too many digits.
-    #[error("{0:?} is too long: a UK number has 11 digits starting with 0, like 07911 123456")]
     TooLong(String),
     /// Well formed but not a number in use (for example a UK number with a wrong prefix).
-    #[error(
-        "{0:?} is not a number in use: check the digits; numbers outside the UK need their country code, like +353 85 123 4567"
-    )]
     NotInUse(String),
 }
+
+impl PhoneNumberError {
+    /// What is wrong and what to write instead, without the number.
+    pub fn advice(&self) -> String {
+        match self {
+            Self::Empty => self.to_string(),
+            _ => format!("this number {}", self.problem()),
+        }
+    }
+
+    fn problem(&self) -> &'static str {
+        match self {
+            Self::Empty => "no phone number given: write one like 07911 123456 or +44 7911 123456",
+            Self::NotANumber(_) => {
+                "has characters that are not part of a phone number: write digits, spaces and an optional leading +, like 07911 123456"
+            }
+            Self::TooShort(_) => {
+                "is too short: a UK number has 11 digits starting with 0, like 07911 123456"
+            }
+            Self::TooLong(_) => {
+                "is too long: a UK number has 11 digits starting with 0, like 07911 123456"
+            }
+            Self::NotInUse(_) => {
+                "is not a number in use: check the digits; numbers outside the UK need their country code, like +353 85 123 4567"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for PhoneNumberError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Empty => f.write_str(self.problem()),
+            Self::NotANumber(v) | Self::TooShort(v) | Self::TooLong(v) | Self::NotInUse(v) => {
+                write!(f, "{v:?} {}", self.problem())
+            }
+        }
+    }
+}
+
+impl std::error::Error for PhoneNumberError {}
 
 /// Why a sender a provider gave us is not a phone number. None of these
 /// carries the value itself: a sender may be personal data, and these end

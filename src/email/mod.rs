@@ -7,7 +7,10 @@
 //! - the sender's address (`From`, display name dropped), the subject and
 //!   the `Message-ID` (the item's idempotency key);
 //! - the text: the plain part, or the HTML part as text when there is no
-//!   plain one, decoded from whatever charset it declares;
+//!   plain one, decoded from whatever charset it declares; at most
+//!   [`MAX_MESSAGE_BYTES`] of it, with a note of how much more there was
+//!   ([`bounded`]), so a stranger's 9 MiB email is stored as 16 KB;
+//! - a subject of at most [`SUMMARY_CHARS`] characters;
 //! - the text as paged: the same without quoted replies and signatures
 //!   ([`trim_reply`]); the timeline keeps it whole;
 //! - the attachments' names and sizes only: they are not kept.
@@ -19,6 +22,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::directory::{EmailAddress, clean_line, clean_text};
+#[cfg(doc)]
+use crate::templates::{MAX_MESSAGE_BYTES, SUMMARY_CHARS};
+use crate::templates::{bounded, summary};
 
 /// An attachment, as the timeline notes it: its content is not kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +45,8 @@ pub struct Mail {
     pub from: EmailAddress,
     /// The subject, decoded.
     pub subject: String,
-    /// What they wrote, whole.
+    /// What they wrote: whole, or its first 16 KB and a note of the rest
+    /// ([`bounded`]).
     pub text: String,
     /// Its attachments.
     pub attachments: Vec<Attachment>,
@@ -88,9 +95,11 @@ pub fn read(bytes: &[u8]) -> Result<Mail, MailError> {
             format!("email:sha256:{hex}")
         }
     };
-    let subject = clean_line(message.subject().unwrap_or_default());
-    // The first text part, or the first HTML part rendered as text.
-    let text = clean_text(&message.body_text(0).unwrap_or_default());
+    // A subject is a line: it is cut as a summary is.
+    let subject = summary(&clean_line(message.subject().unwrap_or_default()));
+    // The first text part, or the first HTML part rendered as text, cut
+    // before it is stored.
+    let text = bounded(&clean_text(&message.body_text(0).unwrap_or_default())).into_owned();
     let attachments = message
         .attachments()
         .map(|part| Attachment {
@@ -264,6 +273,25 @@ mod tests {
         assert_eq!(read_action(&["relayed"]).as_deref(), Some("relayed"));
         let plain = read(b"From: a@example.org\r\nSubject: x\r\n\r\nAction: failed\r\n").unwrap();
         assert_eq!(plain.delivery, None, "only a report is read as one");
+    }
+
+    #[test]
+    fn a_huge_email_is_read_as_its_first_16_kb_and_a_note() {
+        let body = "My leg is swollen and hot.\r\n".repeat(9 * 1024 * 1024 / 28);
+        let raw = format!(
+            "From: stranger@example.org\r\nSubject: {}\r\nMessage-ID: <big@example.org>\r\n\r\n{body}",
+            "help ".repeat(1000)
+        );
+        let mail = read(raw.as_bytes()).unwrap();
+        assert!(mail.text.len() <= crate::templates::MAX_MESSAGE_BYTES);
+        assert!(mail.text.starts_with("My leg is swollen and hot.\nMy leg"));
+        assert!(
+            mail.text
+                .ends_with(" KB, was not kept: ask the sender by phone]"),
+            "{}",
+            &mail.text[mail.text.len() - 200..]
+        );
+        assert!(mail.subject.chars().count() <= crate::templates::SUMMARY_CHARS + 3);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::concern::{CallOutcome, CallRecord, Concern, ConcernId, Party, Timelin
 use crate::directory::PhoneNumber;
 use crate::escalation::{Escalation, Event, Status};
 use crate::store::{self, Change, InboundKind};
+use crate::templates::{bounded, summary};
 use crate::voice::{CallStep, step_key};
 
 use super::{Parts, advance, record};
@@ -244,9 +245,11 @@ async fn transcribed(
         record(change, concern.id, now, note);
         return Ok(());
     };
-    let text = crate::directory::clean_text(&text);
+    // Bounded as any message is (16 KB), though two minutes of speech is
+    // far less.
+    let text = bounded(&crate::directory::clean_text(&text)).into_owned();
     if concern.text.is_empty() && concern.calls.first().is_some_and(|c| c.sid == call) {
-        concern.text = text.clone();
+        concern.text = summary(&text);
     }
     let label = concern.party.label();
     record(

@@ -27,7 +27,7 @@ use crate::store::{
     self, Change, CheckInAnswer, CheckInReply, Claimed, Inbound, InboundKind, NewOutbox,
     NoticeKind, Page, Purpose,
 };
-use crate::templates::with_media_note;
+use crate::templates::{bounded, summary, with_media_note};
 
 use super::render::staff_text;
 use super::stats::Stats;
@@ -107,6 +107,28 @@ async fn take_in(
         inbound_done: Some(item.key.clone()),
         ..Change::default()
     };
+    let without_words = item.without_words();
+    take_in_kind(parts, stats, item, now, &mut change).await?;
+    // A message's words are stored once: once they are on a concern's
+    // timeline, the inbound item keeps who sent it and when (ADR 18).
+    let heard = change
+        .timeline
+        .iter()
+        .any(|(_, e)| matches!(e.event, TimelineEvent::Received { .. }));
+    if heard {
+        change.inbound_kept = without_words;
+    }
+    Ok(change)
+}
+
+/// What one inbound item changes, by its kind.
+async fn take_in_kind(
+    parts: &Parts,
+    stats: &Stats,
+    item: Inbound,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
     match item.kind {
         InboundKind::Sms {
             from, body, media, ..
@@ -118,15 +140,15 @@ async fn take_in(
                 Err(why) => {
                     stats.count_refused(why.as_str());
                     tracing::warn!(key = %item.key, reason = why.as_str(), "inbound SMS refused: {why}; nobody can be texted back at it");
-                    return Ok(change);
+                    return Ok(());
                 }
             };
             let body = clean_text(&body);
             match parts.rota().staff_by_phone(&from) {
-                Some(staff) => staff_reply(parts, staff, &body, now, &mut change).await?,
+                Some(staff) => staff_reply(parts, staff, &body, now, change).await?,
                 None => {
                     let via = Via::Sms { pictures: media };
-                    sender_message(parts, from.into(), body, via, now, &mut change).await?
+                    sender_message(parts, from.into(), body, via, now, change).await?
                 }
             }
         }
@@ -140,14 +162,14 @@ async fn take_in(
             let action = LinkAction::parse(&action)?;
             let rota = parts.rota();
             let Some(person) = rota.person(staff.as_str()) else {
-                return Ok(change);
+                return Ok(());
             };
             let Some(mut c) = parts.concern(concern).await? else {
-                return Ok(change);
+                return Ok(());
             };
             let event = action.event(person.into());
             let enrolment = parts.enrolment_of(&c).await?;
-            advance::event(parts, &mut c, enrolment.as_ref(), event, now, &mut change).await?;
+            advance::event(parts, &mut c, enrolment.as_ref(), event, now, change).await?;
         }
         InboundKind::Resolve {
             concern,
@@ -156,29 +178,29 @@ async fn take_in(
         } => {
             let rota = parts.rota();
             let Some(person) = rota.person(staff.as_str()) else {
-                return Ok(change);
+                return Ok(());
             };
             let Some(mut c) = parts.concern(concern).await? else {
-                return Ok(change);
+                return Ok(());
             };
             let event = crate::escalation::Event::Resolve {
                 by: person.into(),
                 note,
             };
             let enrolment = parts.enrolment_of(&c).await?;
-            advance::event(parts, &mut c, enrolment.as_ref(), event, now, &mut change).await?;
+            advance::event(parts, &mut c, enrolment.as_ref(), event, now, change).await?;
         }
         InboundKind::CallBack { concern, staff } => {
-            super::calls::call_back(parts, concern, &staff, now, &mut change).await?;
+            super::calls::call_back(parts, concern, &staff, now, change).await?;
         }
         InboundKind::Call { call, from, step } => {
-            super::calls::step(parts, &call, &from, step, now, &mut change).await?;
+            super::calls::step(parts, &call, &from, step, now, change).await?;
         }
         InboundKind::Status {
             message_id,
             status,
             error_code,
-        } => delivery_report(parts, &message_id, &status, error_code, now, &mut change).await?,
+        } => delivery_report(parts, &message_id, &status, error_code, now, change).await?,
         InboundKind::Email {
             from,
             to,
@@ -194,9 +216,7 @@ async fn take_in(
                     .as_deref()
                     .filter(|a| ["delayed", "delivered", "relayed", "expanded"].contains(a))
                     .unwrap_or("bounced");
-                return delivery_report(parts, &bounce, status, None, now, &mut change)
-                    .await
-                    .map(|()| change);
+                return delivery_report(parts, &bounce, status, None, now, change).await;
             }
             let mail = email::Received {
                 to,
@@ -204,10 +224,10 @@ async fn take_in(
                 text,
                 attachments,
             };
-            email::take_in(parts, stats, &item.key, &from, mail, now, &mut change).await?;
+            email::take_in(parts, stats, &item.key, &from, mail, now, change).await?;
         }
     }
-    Ok(change)
+    Ok(())
 }
 
 /// A text from a patient, a carer or a stranger: an opt-out word, words
@@ -227,14 +247,16 @@ async fn sender_message(
         Via::Sms { .. } => OptOutWord::parse(&body),
         Via::Email { .. } => None,
     };
-    // What they sent, as clinicians read it: a picture is never shown.
+    // What they sent, as clinicians read it: a picture is never shown;
+    // at most 16 KB of it is kept (an email was cut as it was read).
     let body = match via {
         Via::Sms { pictures } => with_media_note(&body, pictures),
         Via::Email { .. } => body,
     };
+    let body = bounded(&body).into_owned();
     let media = via.media();
     let whole = match via {
-        Via::Email { whole, .. } => Some(whole),
+        Via::Email { whole, .. } => Some(bounded(&whole).into_owned()),
         Via::Sms { .. } => None,
     };
     let (open, opting_in, enrolment, check_in) = {
@@ -373,7 +395,9 @@ async fn sender_message(
         sender: from,
         party,
         opened_at: now,
-        text: body.clone(),
+        // Its summary: a text whole, an email's first lines; the whole
+        // message is on its timeline.
+        text: summary(&body),
         escalation: Escalation::new(red_flag.is_some()),
         pictures_explained: false,
         calls: Vec::new(),

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::auth::ApiClient;
 use super::{ApiError, AppState};
-use crate::calendar::parse_instant;
+use crate::calendar::{BadInstant, parse_instant};
 use crate::concern::ConcernId;
 use crate::operations::{ConcernSummary, ConcernView};
 use crate::rota::Rota;
@@ -74,7 +74,7 @@ fn filter(params: &[(String, String)], rota: &Rota) -> Result<ConcernFilter, Str
     let mut seen = Vec::new();
     for (name, value) in params {
         if name != "status" && seen.contains(&name) {
-            return Err(format!("give {name} once"));
+            return Err(format!("give {} once", shown_key(name)));
         }
         seen.push(name);
         match name.as_str() {
@@ -83,19 +83,20 @@ fn filter(params: &[(String, String)], rota: &Rota) -> Result<ConcernFilter, Str
                 let ix = rota.service(value).ok_or_else(|| {
                     let known: Vec<&str> = rota.services().iter().map(|s| s.id.as_str()).collect();
                     format!(
-                        "service: no service {value:?}; the services are {}",
+                        "service: no such service; the services are {}",
                         known.join(", ")
                     )
                 })?;
                 filter.service = Some(rota.services()[ix as usize].id.clone());
             }
             "since" => {
-                filter.opened_since =
-                    Some(parse_instant(value).map_err(|e| format!("since: {e}"))?);
+                filter.opened_since = Some(
+                    parse_instant(value).map_err(|_| format!("since: {}", BadInstant::ADVICE))?,
+                );
             }
             "enrolment" => {
                 filter.enrolment = Some(value.trim().parse().map_err(|_| {
-                    format!("enrolment: {value:?} is not an enrolment id: give the id that POST /api/v1/enrolments answered with")
+                    "enrolment: not an enrolment id: give the id that POST /api/v1/enrolments answered with".to_owned()
                 })?);
             }
             "limit" => {
@@ -105,23 +106,37 @@ fn filter(params: &[(String, String)], rota: &Rota) -> Result<ConcernFilter, Str
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
                     .ok_or_else(|| {
-                        format!("limit: {value:?} is out of range: give a whole number from 1 to {MAX_LIMIT}")
+                        format!("limit: out of range: give a whole number from 1 to {MAX_LIMIT}")
                     })?;
             }
             "cursor" => {
                 filter.after = Some(parse_cursor(value).ok_or_else(|| {
-                    format!("cursor: {value:?} is not a cursor this API gave: pass the previous page's \"next\" as it is")
+                    "cursor: not a cursor this API gave: pass the previous page's \"next\" as it is".to_owned()
                 })?);
             }
             other => {
                 return Err(format!(
-                    "unknown parameter {other:?}; the parameters are {}",
+                    "unknown parameter {}; the parameters are {}",
+                    shown_key(other),
                     PARAMETERS.join(", ")
                 ));
             }
         }
     }
     Ok(filter)
+}
+
+/// A query parameter's name as an error may give it: a name like ours
+/// (`status`, `opened_since`) is shown; anything else could be a value
+/// put where a name goes, and is not repeated.
+fn shown_key(name: &str) -> String {
+    let like_ours =
+        (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if like_ours {
+        name.to_owned()
+    } else {
+        "(a name this API does not use)".to_owned()
+    }
 }
 
 /// `open`, `accepted`, `resolved` or `unresolved`, several separated by commas.
@@ -146,7 +161,8 @@ fn statuses(value: &str) -> Result<Vec<ConcernStatus>, String> {
                     .into_iter()
                     .find(|s| s.as_str() == word)
                     .ok_or_else(|| {
-                        format!("status: {word:?} is not a status: write open, accepted, resolved or unresolved")
+                        "status: not a status: write open, accepted, resolved or unresolved"
+                            .to_owned()
                     })?,
             ),
         }

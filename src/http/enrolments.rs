@@ -60,7 +60,7 @@ async fn end(
     let ApiClient(key) = key;
     let id: EnrolmentId = id
         .parse()
-        .map_err(|_| ApiError::NotFound(format!("no enrolment {id:?}")))?;
+        .map_err(|_| ApiError::NotFound("no such enrolment".to_owned()))?;
     if state
         .ops
         .end_enrolment_for(&key, id)

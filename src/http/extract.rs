@@ -111,6 +111,13 @@ fn json_problem(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
 /// `invalid type: string "Margaret", expected struct PersonRequest` becomes
 /// `expected an object`.
 fn plain(message: &str) -> String {
+    // `unknown variant `x`, expected one of `a`, `b``: the list is ours, `x` theirs.
+    if let Some((_, expected)) = message
+        .strip_prefix("unknown variant ")
+        .and_then(|m| m.split_once(", expected "))
+    {
+        return format!("not one of the values this takes: expected {expected}");
+    }
     let message = match message.split_once(", expected ") {
         Some((problem, expected))
             if ["invalid type", "invalid value", "invalid length"]
@@ -185,6 +192,20 @@ mod tests {
         assert_eq!(
             problem(r#"{"patient": {}}"#),
             "patient: missing field `name`"
+        );
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        #[allow(dead_code)]
+        enum Kind {
+            Discharge,
+            Ongoing,
+        }
+        let mut d = serde_json::Deserializer::from_slice(br#""07700 900123""#);
+        let variant =
+            json_problem(&serde_path_to_error::deserialize::<_, Kind>(&mut d).unwrap_err());
+        assert_eq!(
+            variant,
+            "not one of the values this takes: expected `discharge` or `ongoing`"
         );
         let unknown = problem(r#"{"pateint": {}}"#);
         assert!(unknown.contains("unknown field `pateint`"), "{unknown}");

@@ -69,14 +69,15 @@ pub struct AppState {
 
 /// Every route, with the layers every request passes through (outermost
 /// last): the body limit, body and request timeouts, the health-only gate
-/// of reserve connections, JSON errors on the API, security headers, and
-/// the trace.
+/// of reserve connections, JSON errors on the API, security headers (HSTS
+/// when the public URL is https), and the trace.
 pub fn router(state: AppState, limits: &serve::Limits) -> Router {
     // Without `--demo`, no demo route exists.
     let demo = match state.demo {
         Some(_) => demo::router(),
         None => Router::new(),
     };
+    let security = security::Security::for_public_url(&state.public_url);
     Router::new()
         .merge(demo)
         .merge(assets::router())
@@ -86,7 +87,7 @@ pub fn router(state: AppState, limits: &serve::Limits) -> Router {
         .merge(pages::router())
         .merge(web::router())
         .nest("/api/v1", oncall::router().merge(enrolments::router()).merge(concerns::router()))
-        .fallback(|| async { ApiError::NotFound("no such page: see README.md for the API".to_owned()) })
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::same_origin_posts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::html_refusals))
         .with_state(state)
@@ -98,9 +99,43 @@ pub fn router(state: AppState, limits: &serve::Limits) -> Router {
         ))
         .layer(axum::middleware::from_fn(serve::reserve_gate))
         .layer(axum::middleware::from_fn(error::api_json_errors))
-        .layer(axum::middleware::from_fn(security::security_headers))
-        // Log the path only: query strings can carry a page link's signature.
+        .layer(axum::middleware::from_fn_with_state(security, security::security_headers))
+        // Log the path only: query strings can carry a page link's
+        // signature, and a calendar feed's path is its token, so not even that.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            tracing::info_span!("http", method = %req.method(), path = %crate::logs::loggable_path(req.uri().path()))
         }))
+}
+
+/// An address no route takes. A person who types the service's address
+/// in a browser (`GET /`, asking for HTML) lands on the staff sign-in; a
+/// mistyped address asked for by a browser gets a "page not found" page
+/// with a way home; an API client (or anything not asking for HTML, and
+/// anything under `/api/`) gets JSON.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let path = uri.path();
+    if !wants_html || path.starts_with("/api/") {
+        return ApiError::NotFound("no such page: see README.md for the API".to_owned())
+            .into_response();
+    }
+    if path == "/" && (method == axum::http::Method::GET || method == axum::http::Method::HEAD) {
+        return axum::response::Redirect::to("/staff").into_response();
+    }
+    web::message_page(
+        &state,
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is nothing at this address. If you typed it, check it. If you followed a link in a text, open it again from the text.",
+        Some(("/staff", "Go to the staff home page")),
+    )
 }

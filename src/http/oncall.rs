@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::ApiClient;
 use super::extract::ApiQuery;
 use super::{ApiError, AppState};
-use crate::calendar::{LONDON, parse_instant};
+use crate::calendar::{BadInstant, LONDON, parse_instant};
 use crate::directory::ContactMethod;
 use crate::rota::{Chain, ResolvedLevel};
 
@@ -112,12 +112,13 @@ async fn oncall(
     let service = rota.service(&service_id).ok_or_else(|| {
         let known: Vec<&str> = rota.services().iter().map(|s| s.id.as_str()).collect();
         ApiError::NotFound(format!(
-            "no service {service_id:?}; the services are {}",
+            "no such service; the services are {}",
             known.join(", ")
         ))
     })?;
     let at = match q.at {
-        Some(text) => parse_instant(&text).map_err(|e| ApiError::BadRequest(format!("at: {e}")))?,
+        Some(text) => parse_instant(&text)
+            .map_err(|_| ApiError::BadRequest(format!("at: {}", BadInstant::ADVICE)))?,
         None => state.clock.now(),
     };
     let coordinator = enrolment.as_ref().and_then(|e| e.coordinator.as_ref());
@@ -134,7 +135,7 @@ async fn find_enrolment(
     id: &str,
 ) -> Result<crate::directory::Enrolment, ApiError> {
     let reach = key.reach()?;
-    let not_found = || ApiError::NotFound(format!("no enrolment {id:?}"));
+    let not_found = || ApiError::NotFound("no such enrolment".to_owned());
     let parsed: crate::directory::EnrolmentId = id.parse().map_err(|_| not_found())?;
     state
         .ops

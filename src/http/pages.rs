@@ -11,7 +11,9 @@
 //! `Referrer-Policy: no-referrer`, under which a browser posts a form with
 //! `Origin: null`: that is judged by `Sec-Fetch-Site` alone, as if absent.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -24,6 +26,7 @@ use crate::concern::ConcernId;
 use crate::directory::Id;
 use crate::escalation::Status;
 use crate::escalation::reply::LinkAction;
+use crate::operations::CallBack;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,6 +39,27 @@ struct LinkQuery {
     s: String,
     e: i64,
     sig: String,
+}
+
+/// A link's query (`?s=…&e=…&sig=…`); when it is missing or cut short (a
+/// phone that broke the link across lines), a page that says so, never a
+/// parser's words.
+struct SignedQuery(LinkQuery);
+
+impl FromRequestParts<AppState> for SignedQuery {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match Query::<LinkQuery>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => Ok(Self(q)),
+            Err(_) => Err(message(
+                state,
+                StatusCode::BAD_REQUEST,
+                "Link not complete",
+                "This link is not complete: part of it may have been cut off. Open the link in the page text again, or reply to the page by text (A and the number to accept).",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,7 +148,7 @@ fn capitalise(s: &str) -> String {
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<LinkQuery>,
+    SignedQuery(q): SignedQuery,
 ) -> Response {
     let (concern_id, staff) = match check(&state, &id, &q) {
         Ok(v) => v,
@@ -253,9 +277,9 @@ pub(crate) async fn concern_view(
 async fn act(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<LinkQuery>,
+    SignedQuery(q): SignedQuery,
     headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
     let (concern, staff) = match check(&state, &id, &q) {
         Ok(v) => v,
@@ -270,14 +294,20 @@ async fn act(
             "Accept and Pass only work from the page your link opens. Open the link in the page text again, or reply to the page by text (A and the number to accept).",
         );
     }
+    let Ok(Form(form)) = form else {
+        return message(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "Not understood",
+            "Choose Accept or Pass on the page your link opens.",
+        );
+    };
     if form.action == "call" {
         return match state.ops.call_back(concern, &staff).await {
-            Ok(_) => message(
-                &state,
-                StatusCode::OK,
-                "Calling you now",
-                "Your phone will ring. When you answer, Nightingale rings them, showing the service's number, not yours.",
-            ),
+            Ok(outcome) => {
+                let (status, title, text) = call_back_words(outcome);
+                message(&state, status, title, text)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "call back not stored");
                 message(
@@ -313,13 +343,35 @@ async fn act(
     }
 }
 
+/// What a clinician who pressed "Call them back" is told: its status,
+/// title and words.
+pub(crate) fn call_back_words(outcome: CallBack) -> (StatusCode, &'static str, &'static str) {
+    match outcome {
+        CallBack::Ringing => (
+            StatusCode::OK,
+            "Calling you now",
+            "Your phone will ring. When you answer, Nightingale rings them, showing the service's number, not yours.",
+        ),
+        CallBack::AlreadyRinging => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Your phone is already being rung",
+            "A call to you for this concern was asked for less than 2 minutes ago: answer it when it rings. If it did not ring, try again in 2 minutes, or call them on the number shown.",
+        ),
+        CallBack::TooMany => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "No more calls this hour",
+            "This concern has had 4 call-backs this hour, which is the most an hour allows. Call them on the number shown, or reply to the page by text.",
+        ),
+    }
+}
+
 /// The caller's voicemail, for the clinician the link was signed for:
 /// fetched from Twilio with the account's credentials and passed on (it is
 /// never stored here). Gone once retention has deleted it.
 async fn recording(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<LinkQuery>,
+    SignedQuery(q): SignedQuery,
 ) -> Response {
     let (concern_id, _) = match check(&state, &id, &q) {
         Ok(v) => v,

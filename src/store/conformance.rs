@@ -106,6 +106,81 @@ pub fn inbound_is_recorded_once_and_stays_pending_until_processed(store: Arc<dyn
     );
 }
 
+pub fn an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent_it(
+    store: Arc<dyn Store>,
+) {
+    let email = Inbound {
+        key: "email:big@example.org".into(),
+        kind: InboundKind::Email {
+            from: "sian@example.org".into(),
+            to: vec!["help@nightingale.test".into()],
+            subject: "Mum".into(),
+            text: "Mum is more breathless tonight.\n".repeat(400),
+            attachments: Vec::new(),
+            delivery: None,
+        },
+        received_at: t("2026-11-27T19:05:00Z"),
+    };
+    assert!(store.record_inbound(&email).unwrap());
+    assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
+    let now = t("2026-11-27T19:05:01Z");
+    let claimed = store
+        .claim_inbound(&node("a"), now, LEASE, 10)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.item.key == email.key)
+        .unwrap();
+    let c = concern("mailto:sian@example.org");
+    let InboundKind::Email { text, .. } = &claimed.item.kind else {
+        panic!("an email")
+    };
+    let kept = email.without_words().unwrap();
+    store
+        .apply(Change {
+            at: now,
+            claim: Some(claimed.claim),
+            concern: Some(c.clone()),
+            timeline: vec![(c.id, received(now, text))],
+            inbound_kept: Some(kept.clone()),
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(store.inbound(&email.key).unwrap(), Some(kept.clone()));
+    let InboundKind::Email {
+        from,
+        text,
+        subject,
+        ..
+    } = kept.kind
+    else {
+        panic!("an email")
+    };
+    assert_eq!(from, "sian@example.org", "who sent it is kept");
+    assert!(text.is_empty() && subject.is_empty(), "its words are not");
+    assert_eq!(
+        store.timeline(c.id).unwrap()[0],
+        received(now, &"Mum is more breathless tonight.\n".repeat(400)),
+        "the words are on the timeline, once"
+    );
+    assert_eq!(
+        store.pending_inbound(10).unwrap(),
+        [sms("SM1", "+447700900123")],
+        "the email is done"
+    );
+    // A change that keeps nothing of an item leaves it as it was.
+    store
+        .apply(Change {
+            at: now,
+            inbound_done: Some("SM1".into()),
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store.inbound("SM1").unwrap(),
+        Some(sms("SM1", "+447700900123"))
+    );
+}
+
 pub fn a_change_writes_state_timeline_outbox_and_timers_together(store: Arc<dyn Store>) {
     let c = concern("+447700900123");
     let now = t("2026-11-27T19:05:00Z");
@@ -2416,7 +2491,7 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
     assert_eq!(store.enrolment(e.id).unwrap(), None);
 }
 
-// ---- API keys and their clients (docs/adr/0018) ----
+// ---- API keys and their clients (docs/adr/0019) ----
 
 pub fn api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name(store: Arc<dyn Store>) {
     use crate::api_keys::Scopes;
@@ -2575,6 +2650,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refused(fresh());
     a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_enrolment(fresh());
     inbound_is_recorded_once_and_stays_pending_until_processed(fresh());
+    an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent_it(fresh());
     a_change_writes_state_timeline_outbox_and_timers_together(fresh());
     a_fired_timer_is_removed_unless_it_was_re_armed(fresh());
     a_resolved_concern_no_longer_collects_messages(fresh());

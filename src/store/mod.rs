@@ -74,6 +74,57 @@ pub struct Inbound {
     pub received_at: Instant,
 }
 
+impl Inbound {
+    /// This item without the words it carried (a text's body; an email's
+    /// subject and text; a voicemail's transcription), as it is kept once they are on a concern's
+    /// timeline: who sent it, to whom and when stay. `None` for a kind
+    /// whose words are not a message (a call's steps are read again while
+    /// the call goes on).
+    pub fn without_words(&self) -> Option<Inbound> {
+        let kind = match &self.kind {
+            InboundKind::Sms {
+                from, to, media, ..
+            } => InboundKind::Sms {
+                from: from.clone(),
+                to: to.clone(),
+                body: String::new(),
+                media: *media,
+            },
+            InboundKind::Email {
+                from,
+                to,
+                attachments,
+                delivery,
+                ..
+            } => InboundKind::Email {
+                from: from.clone(),
+                to: to.clone(),
+                subject: String::new(),
+                text: String::new(),
+                attachments: attachments.clone(),
+                delivery: delivery.clone(),
+            },
+            InboundKind::Call {
+                call,
+                from,
+                step: crate::voice::CallStep::Transcription { .. },
+            } => InboundKind::Call {
+                call: call.clone(),
+                from: from.clone(),
+                step: crate::voice::CallStep::Transcription {
+                    text: Some(String::new()),
+                },
+            },
+            _ => return None,
+        };
+        Some(Inbound {
+            key: self.key.clone(),
+            kind,
+            received_at: self.received_at,
+        })
+    }
+}
+
 impl std::fmt::Debug for Inbound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inbound")
@@ -703,6 +754,11 @@ pub struct Change {
     /// The inbound item this change processed, when it was not claimed
     /// (single-node; a claimed item is marked processed through `claim`).
     pub inbound_done: Option<String>,
+    /// What is kept from now on of the inbound item this change processes
+    /// (through `claim` or `inbound_done`): the item without the words the
+    /// change put on a concern's timeline ([`Inbound::without_words`]), so
+    /// that a message's text is stored once. Replaces the stored item.
+    pub inbound_kept: Option<Inbound>,
     /// A number opting out of (true) or back into (false) texts.
     pub opt_out: Option<(PhoneNumber, bool)>,
     /// Notices to schedule, each replacing any notice with its key (and
@@ -1311,7 +1367,7 @@ pub(crate) mod conformance;
 /// An API key as a backend reads it back: a key stored before keys had
 /// clients and scopes (its `client` and `scopes` missing) is its own
 /// name's client with [`crate::api_keys::Scopes::BEFORE_SCOPES`]. One rule
-/// for both backends (docs/adr/0018).
+/// for both backends (docs/adr/0019).
 pub(crate) fn api_key_as_stored(
     name: String,
     client: Option<String>,

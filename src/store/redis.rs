@@ -20,7 +20,7 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `in:KEY` | hash | an inbound item: `data` (JSON), `seq`, `done` (ms) |
+//! | `in:KEY` | hash | an inbound item: `data` (JSON; once taken in, without the words now on a timeline: ADR 18), `seq`, `done` (ms) |
 //! | `in:pending` | zset | unprocessed items by arrival; member `SEQ\|KEY` keeps arrival order within a millisecond |
 //! | `in:done`, `in:seq` | zset, counter | processed items by when (for purge); the arrival counter |
 //! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` (its addresses: phones and `mailto:` emails, ADR 14), `client` (the API client whose key made it, if one did: what a `read-own` key's list of concerns checks) |
@@ -50,7 +50,7 @@
 //! | `claim:KIND:KEY` | hash | a claim on work (`inbound`, `timer`, `outbox`, `notice`): `token`, `holder`, `until` (empty once released), `attempts`; kept until the work completes |
 //! | `held:KIND` | zset | work keys under a claim not released, by the end of the lease |
 //! | `claim-token` | counter | the last fencing token |
-//! | `api-key`, `api-key:created`, `api-key:grant`, `api-key:revoked` | hash | API key hash (hex) → name, → when made, → its grant (JSON: client, scopes, expiry; none for keys made before grants, ADR 18), → when revoked |
+//! | `api-key`, `api-key:created`, `api-key:grant`, `api-key:revoked` | hash | API key hash (hex) → name, → when made, → its grant (JSON: client, scopes, expiry; none for keys made before grants, ADR 19), → when revoked |
 //! | `secret` | hash | secret name → bytes |
 //! | `heartbeat` | counter | what `/readyz` writes |
 //!
@@ -481,7 +481,7 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
 
 /// A concern with the version its hash holds (the copy in its JSON is not
 /// kept up to date).
-/// What `api-key:grant` holds for a key (ADR 18).
+/// What `api-key:grant` holds for a key (ADR 19).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Grant {
     client: String,
@@ -1385,7 +1385,7 @@ mod tests {
     fn a_key_stored_before_keys_had_grants_reads_as_its_own_client_with_the_old_keys_scopes() {
         let server = RedisServer::start();
         let store = RedisStore::open(&server.url()).unwrap();
-        // What `create_api_key` wrote before ADR 18: a name and a time.
+        // What `create_api_key` wrote before ADR 19: a name and a time.
         let made: Instant = "2026-11-25T10:00:00Z".parse().unwrap();
         for (field, value) in [
             (&["api-key"][..], "ward-7-discharge".to_owned()),

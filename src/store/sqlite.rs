@@ -359,7 +359,7 @@ const MIGRATIONS: &[&str] = &[
     ",
     // API keys belong to a client and carry scopes, an expiry and when
     // they were revoked; each enrolment records the client whose key made
-    // it (docs/adr/0018). Keys stored before keep NULL client and scopes
+    // it (docs/adr/0019). Keys stored before keep NULL client and scopes
     // and read as their own name's client with `Scopes::BEFORE_SCOPES`
     // (`store::api_key_as_stored`, one rule for both backends); enrolments
     // made before have no client, so only `read-all` keys see them.
@@ -872,6 +872,13 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
             params![key, now],
         )?;
         end_claim(tx, WorkKind::Inbound, key)?;
+    }
+    if let Some(kept) = &change.inbound_kept {
+        let data = serde_json::to_string(kept).map_err(corrupt)?;
+        tx.execute(
+            "UPDATE inbound SET data = ?2 WHERE key = ?1",
+            params![kept.key, data],
+        )?;
     }
     if let Some((phone, opted_out)) = &change.opt_out {
         tx.execute(
@@ -2394,7 +2401,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.db");
         let store = SqliteStore::open(&path).unwrap();
-        // What `create_api_key` wrote before ADR 18: the migration leaves
+        // What `create_api_key` wrote before ADR 19: the migration leaves
         // such rows without a client or scopes.
         let made: Instant = "2026-11-25T10:00:00Z".parse().unwrap();
         Connection::open(&path)

@@ -5,6 +5,7 @@
 use crate::support::fake_twilio::SentSms;
 use crate::support::nightingale::{EMAIL_DOMAIN, MARGARET, NowInstant, SIAN, TestApp};
 use crate::support::smtp::SmtpClient;
+use nightingale::store::Store as _;
 
 pub(crate) const ISLA: &str = "+447700900211"; // community evening nurse from 18:30 on Saturday 28th
 pub(crate) const ISLA_EMAIL: &str = "isla.morgan@riverside-nhs.example";
@@ -369,4 +370,138 @@ async fn stop_by_email_opts_no_phone_out_since_anyone_can_write_from_an_address(
     assert_eq!(app.text(ISLA, &format!("A{code}")).await.status(), 200);
     app.settle().await;
     assert!(last_text(&app, SIAN).starts_with("Isla Morgan"));
+}
+
+/// The bytes the SQLite store takes on disk: its file and its write-ahead log.
+fn store_bytes(app: &TestApp) -> u64 {
+    let db = app.store_path();
+    let wal = db.with_extension("db-wal");
+    [db, wal]
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum()
+}
+
+/// A letter of about `bytes`, in lines a mail client writes, ending with
+/// a line that says it is the end.
+fn long_letter(bytes: usize) -> String {
+    let line = "Mum's breathing is worse when she lies down and her ankles are swollen.\r\n";
+    let mut letter = line.repeat(bytes / line.len());
+    letter.push_str("THE VERY LAST LINE\r\n");
+    letter
+}
+
+#[tokio::test]
+async fn a_9_mib_email_is_taken_answered_and_paged_and_the_store_grows_by_its_first_16_kb_only() {
+    let app = TestApp::spawn_with_email("2026-11-28T19:40", |_| {}).await;
+    enrol_with_sian_email(&app).await;
+    let before = store_bytes(&app);
+
+    // 9 MiB of text, under the 10 MiB the listener takes.
+    let mail = message(
+        SIAN_EMAIL,
+        "sian-9mib",
+        "Mum tonight",
+        &long_letter(9 * 1024 * 1024),
+    );
+    let smtp = app.smtp.clone().unwrap();
+    let reply = SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &mail).await;
+    assert_eq!(reply.code, 250, "taken, not refused: {reply:?}");
+    app.settle().await;
+
+    // Nothing of it is lost to the people: Isla is paged, Sian answered.
+    let page = app.twilio.messages_to(ISLA)[0].clone();
+    assert!(
+        page.body.contains("Mum tonight: Mum's breathing is worse"),
+        "{}",
+        page.body
+    );
+    assert!(last_text(&app, SIAN).starts_with("Thank you, we have your message."));
+    // The concern keeps its first 16 KB and says how much more there was.
+    let concern = app.concern(&TestApp::concern_id_in(&page)).await;
+    let received = concern["timeline"][0]["text"].as_str().unwrap();
+    assert!(received.len() <= 16 * 1024 + 64, "{}", received.len());
+    assert!(!received.contains("THE VERY LAST LINE"));
+    let note = received.rsplit_once("\n\n").unwrap().1;
+    assert!(
+        note.starts_with("[the rest of this message, 9")
+            && note.ends_with(" KB, was not kept: ask the sender by phone]"),
+        "{note}"
+    );
+
+    // Stored once, and bounded: the store grew by far less than the email
+    // (three copies of it grew it by 58 MiB).
+    let grown = store_bytes(&app).saturating_sub(before);
+    assert!(grown < 1024 * 1024, "the store grew by {grown} bytes");
+    // The inbound item keeps who wrote and when, not the words again.
+    let stored = nightingale::store::sqlite::SqliteStore::open(&app.store_path())
+        .unwrap()
+        .inbound("email:sian-9mib@mail.example.org")
+        .unwrap()
+        .expect("the item is kept, for its Message-ID");
+    let nightingale::store::InboundKind::Email { from, text, .. } = stored.kind else {
+        panic!("an email")
+    };
+    assert_eq!(from, SIAN_EMAIL);
+    assert!(text.is_empty(), "{} bytes kept twice", text.len());
+}
+
+#[tokio::test]
+async fn a_1_mb_email_to_an_open_concern_leaves_its_pages_whole_with_their_buttons() {
+    let app = TestApp::spawn_with_email("2026-11-28T19:40", |_| {}).await;
+    enrol_with_sian_email(&app).await;
+    assert_eq!(
+        app.text(SIAN, "Mum is breathless tonight").await.status(),
+        200
+    );
+    app.settle().await;
+    let page = app.twilio.messages_to(ISLA)[0].clone();
+    let concern_id = TestApp::concern_id_in(&page);
+
+    // Sian then writes 1.1 MB: over the 1 MiB a page was once held to.
+    let mail = message(SIAN_EMAIL, "sian-1mb", "", &long_letter(1_100_000));
+    let smtp = app.smtp.clone().unwrap();
+    let reply = SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &mail).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+    app.settle().await;
+
+    // Isla's link page: whole, with its buttons and who it is about.
+    let link = app.http.get(app.local_link(&page)).send().await.unwrap();
+    assert_eq!(link.status(), 200);
+    let html = link.text().await.unwrap();
+    assert!(html.contains("value=\"accept\""), "{}", html.len());
+    assert!(html.contains("Margaret"), "the context is there");
+    assert!(html.contains("Mum is breathless tonight"));
+    assert!(html.contains("was not kept: ask the sender by phone]"));
+    assert!(html.ends_with("</html>\n") || html.trim_end().ends_with("</html>"));
+    assert!(html.len() < 64 * 1024, "{} bytes", html.len());
+
+    // Her staff page: the same, with Resolve.
+    let isla = app.sign_in(ISLA).await;
+    let (status, html) = isla.page(&format!("/staff/concerns/{concern_id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("value=\"accept\"") && html.contains("value=\"resolve\""));
+    assert!(html.contains("Mum is breathless tonight"));
+    assert!(html.trim_end().ends_with("</html>"));
+
+    // And the API's view of it stays small.
+    let response = app.get(&format!("/api/v1/concerns/{concern_id}")).await;
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.unwrap();
+    assert!(body.len() < 64 * 1024, "{} bytes", body.len());
+    let concern: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(concern["text"], "Mum is breathless tonight");
+    let last = concern["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|e| e["event"] == "received")
+        .unwrap();
+    assert!(
+        last["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("KB, was not kept: ask the sender by phone]"),
+        "what was cut is named on the concern"
+    );
 }

@@ -120,3 +120,124 @@ async fn a_wrong_method_or_a_broken_path_is_a_json_error_too() {
     let (status, _) = error_of(app.get("/api/v1/nothing-here").await).await;
     assert_eq!(status, 404);
 }
+
+/// Whatever a discharge system posts or asks, no error repeats it: a
+/// number, an address, a name or a word of theirs put in any field or
+/// parameter comes back as the field's name and what to write, never as
+/// itself (README, "Errors").
+#[tokio::test]
+async fn no_error_repeats_a_value_the_client_sent() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    const SECRET: &str = "07700 9";
+    let bodies = [
+        r#"{"patient": {"name": "Ann", "phone": "07700 9"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07700 9xyz"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07700 900000000"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "email": "07700 9@"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "0800 246 8135"}, "service": "07700 9", "discharged_at": "2026-11-27T18:00"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07911 654321"}, "service": "cardiology-ward-7", "kind": "07700 9", "discharged_at": "07700 9"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07911 654321"}, "service": "heart-failure-team", "kind": "ongoing", "coordinator": "07700 9"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07911 654321"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00", "check_ins": "07700 9"}"#,
+        r#"{"patient": {"name": "Ann", "phone": "07911 654321"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T18:00", "carers": "07700 9"}"#,
+    ];
+    for body in bodies {
+        let answer = app
+            .http
+            .post(format!("{}/api/v1/enrolments", app.address))
+            .bearer_auth(&app.api_key)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap();
+        assert!(matches!(status, 400 | 422), "{status} for {body}: {text}");
+        assert!(!text.contains(SECRET), "{body}\nrepeated in: {text}");
+        assert!(!text.contains("654321"), "{body}\nrepeated in: {text}");
+        assert!(!text.contains("246 8135"), "{body}\nrepeated in: {text}");
+    }
+    for query in [
+        "/api/v1/concerns?status=07700%209",
+        "/api/v1/concerns?service=07700%209",
+        "/api/v1/concerns?since=07700%209",
+        "/api/v1/concerns?enrolment=07700%209",
+        "/api/v1/concerns?limit=07700%209",
+        "/api/v1/concerns?cursor=07700%209",
+        "/api/v1/concerns?07700%209=1",
+        "/api/v1/concerns?07700%209=1&07700%209=2",
+        "/api/v1/oncall?service=07700%209",
+        "/api/v1/oncall?service=cardiology-ward-7&at=07700%209",
+        "/api/v1/oncall?enrolment=07700%209",
+        "/api/v1/enrolments/07700%209",
+    ] {
+        let answer = app.get(query).await;
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap();
+        assert!(
+            matches!(status, 400 | 404 | 405),
+            "{status} for {query}: {text}"
+        );
+        assert!(!text.contains(SECRET), "{query}\nrepeated in: {text}");
+    }
+    let end = app
+        .http
+        .delete(format!("{}/api/v1/enrolments/07700%209", app.address))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(end.status(), 404);
+    assert!(!end.text().await.unwrap().contains(SECRET));
+}
+
+#[tokio::test]
+async fn a_person_who_types_the_address_lands_on_sign_in_and_a_mistyped_one_gets_a_page_home() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .unwrap();
+    let html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let home = browser
+        .get(format!("{}/", app.address))
+        .header("Accept", html)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home.url().path().starts_with("/staff"), "{}", home.url());
+    assert!(home.text().await.unwrap().contains("Sign in"));
+
+    let typo = browser
+        .get(format!("{}/staf/shifts", app.address))
+        .header("Accept", html)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typo.status(), 404);
+    assert!(
+        typo.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = typo.text().await.unwrap();
+    assert!(page.contains("Page not found"), "{page}");
+    assert!(page.contains("href=\"&#x2f;staff\""), "{page}");
+
+    // An API client, or a browser under /api/, still gets JSON.
+    let (status, message) = error_of(app.get("/staf/shifts").await).await;
+    assert_eq!(
+        (status, message.as_str()),
+        (404, "no such page: see README.md for the API")
+    );
+    let api = browser
+        .get(format!("{}/api/v1/nothing", app.address))
+        .header("Accept", html)
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = error_of(api).await;
+    assert_eq!(status, 404);
+}

@@ -30,6 +30,10 @@ fn assert_protected(response: &reqwest::Response) {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(
+        h["strict-transport-security"], "max-age=31536000; includeSubDomains",
+        "the public URL is https"
+    );
 }
 
 #[tokio::test]
@@ -46,8 +50,12 @@ async fn every_page_tells_the_browser_to_run_nothing_frame_nothing_and_keep_noth
         .unwrap()
         .to_owned();
     let html = page.text().await.unwrap();
-    assert!(csp.contains("style-src 'self'"), "{csp}");
-    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.ends_with("style-src 'self'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("sha256"),
+        "{csp}"
+    );
+    assert!(!html.contains("<style"), "every style is in our stylesheet");
     let css = html
         .split("<link rel=\"stylesheet\" href=\"")
         .nth(1)
@@ -229,4 +237,92 @@ async fn without_demo_there_are_no_phones_and_no_demo_routes() {
         .unwrap();
     assert_eq!(text.status(), 404);
     assert!(app.pending_inbound().is_empty(), "nothing reached intake");
+}
+
+#[tokio::test]
+async fn a_link_cut_short_or_a_post_without_its_form_answers_a_page_not_a_parser_error() {
+    let app = TestApp::spawn("2026-11-27T19:00").await;
+    let link = nurse_link(&app).await;
+    let (path, query) = link.split_once('?').unwrap();
+    let without_sig: String = query
+        .split('&')
+        .filter(|p| !p.starts_with("sig="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let bad_expiry = query
+        .split('&')
+        .map(|p| if p.starts_with("e=") { "e=tomorrow" } else { p })
+        .collect::<Vec<_>>()
+        .join("&");
+    for broken in [
+        path.to_owned(),
+        format!("{path}?{without_sig}"),
+        format!("{path}?{bad_expiry}"),
+        format!("{path}/recording?{without_sig}"),
+    ] {
+        let page = app.http.get(&broken).send().await.unwrap();
+        assert_eq!(page.status(), 400, "{broken}");
+        assert_protected(&page);
+        assert!(
+            page.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Link not complete"), "{html}");
+        assert!(html.contains("reply to the page by text"), "{html}");
+        assert!(!html.contains("deserialize"), "{html}");
+    }
+    // A press whose form is missing: a page, and nothing done.
+    let empty = app
+        .http
+        .post(&link)
+        .header("Origin", PUBLIC_URL)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 400);
+    let html = empty.text().await.unwrap();
+    assert!(html.contains("Choose Accept or Pass"), "{html}");
+    assert!(!html.contains("deserialize"), "{html}");
+    let page = app.get_text(&link).await;
+    assert!(page.contains("Waiting for someone to accept"), "{page}");
+}
+
+#[tokio::test]
+async fn browsers_are_told_to_keep_to_https_only_when_the_public_url_is_https() {
+    let plain = TestApp::spawn_with("2026-11-27T19:00", |c| {
+        c.public_url = "http://nightingale.test".to_owned();
+    })
+    .await;
+    for path in ["/healthz", "/staff/sign-in", "/no-such-page"] {
+        let response = plain
+            .http
+            .get(format!("{}{path}", plain.address))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !response.headers().contains_key("strict-transport-security"),
+            "{path} over http"
+        );
+        assert!(response.headers().contains_key("content-security-policy"));
+    }
+    let https = TestApp::spawn("2026-11-27T19:00").await;
+    for path in ["/healthz", "/staff/sign-in", "/no-such-page"] {
+        let response = https
+            .http
+            .get(format!("{}{path}", https.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["strict-transport-security"],
+            "max-age=31536000; includeSubDomains",
+            "{path}"
+        );
+    }
 }

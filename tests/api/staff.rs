@@ -574,5 +574,9 @@ async fn every_staff_page_and_refusal_carries_the_security_headers() {
         assert_eq!(headers["cache-control"], "no-store", "{url}");
         assert_eq!(headers["referrer-policy"], "no-referrer", "{url}");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{url}");
+        assert!(
+            headers.contains_key("strict-transport-security"),
+            "{url}: the public URL is https"
+        );
     }
 }

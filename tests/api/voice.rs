@@ -746,3 +746,66 @@ async fn from_the_pages_link_a_registrar_calls_the_patient_back_through_nighting
         "{concern:#}"
     );
 }
+
+#[tokio::test]
+async fn a_registrar_pressing_call_again_and_again_is_rung_once_at_a_time_and_four_times_an_hour() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+    app.text(MARGARET, "My ankles are very swollen tonight")
+        .await;
+    app.settle().await;
+    let page = app.twilio.messages_to(DAFYDD)[0].clone();
+    app.text(DAFYDD, &format!("A{}", TestApp::code_in(&page)))
+        .await;
+    app.settle().await;
+    let link = app.local_link(&page);
+    let press = || async {
+        let answer = app
+            .http
+            .post(&link)
+            .header("Origin", PUBLIC_URL)
+            .form(&[("action", "call")])
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let html = answer.text().await.unwrap();
+        app.settle().await;
+        (status, html)
+    };
+
+    let (status, html) = press().await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Your phone will ring."), "{html}");
+    // A second press while his phone rings is not a second call.
+    let (status, html) = press().await;
+    assert_eq!(status, 429);
+    assert!(html.contains("Your phone is already being rung"), "{html}");
+    assert!(html.contains("try again in 2 minutes"), "{html}");
+    assert_eq!(app.twilio.calls_to(DAFYDD).len(), 1);
+
+    // Every three minutes he may ask again, four times in the hour.
+    for _ in 0..3 {
+        app.advance(Duration::minutes(3)).await;
+        let (status, _) = press().await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(app.twilio.calls_to(DAFYDD).len(), 4);
+    app.advance(Duration::minutes(3)).await;
+    let (status, html) = press().await;
+    assert_eq!(status, 429);
+    assert!(html.contains("No more calls this hour"), "{html}");
+    assert!(html.contains("Call them on the number shown"), "{html}");
+    assert_eq!(
+        app.twilio.calls_to(DAFYDD).len(),
+        4,
+        "a link cannot ring the clinician at will"
+    );
+
+    // The next hour, he may call again.
+    app.advance(Duration::minutes(45)).await;
+    let (status, _) = press().await;
+    assert_eq!(status, 200);
+    assert_eq!(app.twilio.calls_to(DAFYDD).len(), 5);
+}

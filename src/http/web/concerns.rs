@@ -132,13 +132,16 @@ async fn act(
         }
         "call" => {
             return Ok(match state.ops.call_back(concern, &staff.id).await {
-                Ok(_) => message_page(
-                    &state,
-                    axum::http::StatusCode::OK,
-                    "Calling you now",
-                    "Your phone will ring. When you answer, Nightingale rings them, showing the service's number, not yours.",
-                    Some((&format!("/staff/concerns/{concern}"), "Back to the concern")),
-                ),
+                Ok(outcome) => {
+                    let (status, title, text) = crate::http::pages::call_back_words(outcome);
+                    message_page(
+                        &state,
+                        status,
+                        title,
+                        text,
+                        Some((&format!("/staff/concerns/{concern}"), "Back to the concern")),
+                    )
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "call back not stored");
                     return Err(Refusal::Unavailable);

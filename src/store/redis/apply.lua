@@ -274,6 +274,13 @@ for _, k in ipairs(processed) do
     end
     end_claim("inbound", k)
 end
+-- What is kept of it: without the words now on a concern's timeline.
+if plan.inbound_kept then
+    local item = key("in", plan.inbound_kept[1])
+    if redis.call("EXISTS", item) == 1 then
+        redis.call("HSET", item, "data", plan.inbound_kept[2])
+    end
+end
 
 if plan.opt_out then
     redis.call("HSET", key("opt-out"), plan.opt_out[1], plan.opt_out[2])

@@ -72,6 +72,9 @@ pub(super) struct Plan {
     outcomes: Vec<OutcomePlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     inbound_done: Option<String>,
+    /// The key and JSON of what is kept of the processed inbound item.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inbound_kept: Option<(String, String)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     opt_out: Option<(String, &'static str)>,
     cancel_notices: Vec<String>,
@@ -284,6 +287,14 @@ impl Plan {
                 })
                 .collect(),
             inbound_done: change.inbound_done.clone(),
+            inbound_kept: change
+                .inbound_kept
+                .as_ref()
+                .map(|kept| {
+                    let data = serde_json::to_string(kept).map_err(corrupt)?;
+                    StoreResult::Ok((kept.key.clone(), data))
+                })
+                .transpose()?,
             opt_out: change
                 .opt_out
                 .as_ref()
