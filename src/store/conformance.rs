@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use super::*;
+use crate::api_keys::ApiKey;
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
 use crate::directory::{Contact, Enrolment, EnrolmentId};
 use crate::escalation::{Escalation, Status};
@@ -393,6 +394,7 @@ fn margaret_and_sian(now: Instant) -> Enrolment {
         review_at: None,
         coordinator: None,
         check_ins: Default::default(),
+        client: None,
     }
 }
 
@@ -570,15 +572,14 @@ pub fn opt_outs_api_keys_and_secrets_persist(store: Arc<dyn Store>) {
         })
         .unwrap();
     assert!(store.is_opted_out(&p).unwrap());
-    store
-        .create_api_key("discharge-system", [7; 32], now)
-        .unwrap();
-    assert_eq!(
-        store.api_key([7; 32]).unwrap().as_deref(),
-        Some("discharge-system")
-    );
+    let key = ApiKey::made("discharge-system", crate::api_keys::Scopes::DEFAULT, now);
+    store.create_api_key(&key, [7; 32]).unwrap();
+    assert_eq!(store.api_key([7; 32]).unwrap(), Some(key));
     assert_eq!(store.api_key([8; 32]).unwrap(), None);
-    let again = store.create_api_key("again", [7; 32], now);
+    let again = store.create_api_key(
+        &ApiKey::made("again", crate::api_keys::Scopes::DEFAULT, now),
+        [7; 32],
+    );
     assert!(
         matches!(again, Err(StoreError::Invalid(_))),
         "a hash is stored once, and trying again will not change that: {again:?}"
@@ -590,19 +591,20 @@ pub fn opt_outs_api_keys_and_secrets_persist(store: Arc<dyn Store>) {
 }
 
 pub fn concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(store: Arc<dyn Store>) {
-    store
-        .create_api_key("taken", [1; 32], t("2026-11-27T19:05:00Z"))
-        .unwrap();
+    let key = |name: &str| {
+        ApiKey::made(
+            name,
+            crate::api_keys::Scopes::DEFAULT,
+            t("2026-11-27T19:05:00Z"),
+        )
+    };
+    store.create_api_key(&key("taken"), [1; 32]).unwrap();
     let handles: Vec<_> = (0..32)
         .map(|i| {
             let store = Arc::clone(&store);
             std::thread::spawn(move || {
                 if i == 5 {
-                    assert!(
-                        store
-                            .create_api_key("duplicate", [1; 32], t("2026-11-27T19:05:00Z"))
-                            .is_err()
-                    );
+                    assert!(store.create_api_key(&key("duplicate"), [1; 32]).is_err());
                 } else {
                     assert!(
                         store
@@ -2469,6 +2471,7 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
         review_at: Some(now + TimeDelta::days(365)),
         coordinator: Some(Id::parse("grace-adeyemi").unwrap()),
         check_ins: Default::default(),
+        client: None,
     };
     // An older discharge enrolment of the same carer's number, to show the
     // newest care comes first.
@@ -2531,7 +2534,159 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
     assert_eq!(store.enrolment(e.id).unwrap(), None);
 }
 
+// ---- API keys and their clients (docs/adr/0019) ----
+
+pub fn api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name(store: Arc<dyn Store>) {
+    use crate::api_keys::Scopes;
+    let made = t("2026-11-27T09:00:00Z");
+    // Ward 7's discharge system, and the trust's integration engine with a
+    // key that expires; then ward 7's replacement key for the same client.
+    let ward_7 = ApiKey::made("ward-7-discharge", Scopes::DEFAULT, made);
+    let engine = ApiKey {
+        expires_at: Some(t("2027-02-25T09:00:00Z")),
+        ..ApiKey::made("trust-engine", Scopes::parse("read-all").unwrap(), made)
+    };
+    let ward_7_next = ApiKey {
+        client: "ward-7-discharge".into(),
+        ..ApiKey::made(
+            "ward-7-discharge-2027",
+            Scopes::DEFAULT,
+            made + TimeDelta::hours(1),
+        )
+    };
+    store.create_api_key(&ward_7, [1; 32]).unwrap();
+    store.create_api_key(&engine, [2; 32]).unwrap();
+    store.create_api_key(&ward_7_next, [3; 32]).unwrap();
+    assert_eq!(store.api_key([2; 32]).unwrap(), Some(engine.clone()));
+    assert_eq!(store.api_key([3; 32]).unwrap(), Some(ward_7_next.clone()));
+
+    // A name is one key's: a second key cannot take it.
+    let twin = store.create_api_key(
+        &ApiKey::made("trust-engine", Scopes::DEFAULT, made),
+        [4; 32],
+    );
+    assert!(matches!(twin, Err(StoreError::Invalid(_))), "{twin:?}");
+    assert_eq!(store.api_key([4; 32]).unwrap(), None);
+
+    // Listed oldest first, the same on every backend.
+    let names: Vec<String> = store
+        .api_keys()
+        .unwrap()
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["trust-engine", "ward-7-discharge", "ward-7-discharge-2027"],
+        "by when made, then by name"
+    );
+
+    // Revoked by name, once; the record says when, and the key stays listed.
+    let at = t("2026-12-01T10:00:00Z");
+    assert!(store.revoke_api_key("ward-7-discharge", at).unwrap());
+    assert!(
+        !store
+            .revoke_api_key("ward-7-discharge", at + TimeDelta::hours(1))
+            .unwrap()
+    );
+    assert!(!store.revoke_api_key("nobody", at).unwrap());
+    let revoked = store.api_key([1; 32]).unwrap().unwrap();
+    assert_eq!(
+        revoked.revoked_at,
+        Some(at),
+        "the first revocation's time stays"
+    );
+    assert_eq!(
+        store.api_key([3; 32]).unwrap().unwrap().revoked_at,
+        None,
+        "its successor is untouched"
+    );
+    assert_eq!(store.api_keys().unwrap().len(), 3);
+    // And its name stays taken.
+    let reused = store.create_api_key(
+        &ApiKey::made("ward-7-discharge", Scopes::DEFAULT, at),
+        [5; 32],
+    );
+    assert!(matches!(reused, Err(StoreError::Invalid(_))), "{reused:?}");
+}
+
+pub fn a_clients_concerns_are_listed_for_it_and_nobody_elses(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T18:00:00Z");
+    // Margaret enrolled by ward 7's system, Mr Patel by community
+    // nursing's, Mrs Shah on the staff pages (no client).
+    let enrolled = |client: Option<&str>| {
+        let e = Enrolment {
+            client: client.map(str::to_owned),
+            ..margaret_and_sian(now)
+        };
+        store
+            .apply(Change {
+                at: now,
+                enrolment: Some(e.clone()),
+                ..Change::default()
+            })
+            .unwrap();
+        e
+    };
+    let (ward, nursing, web) = (
+        enrolled(Some("ward-7-discharge")),
+        enrolled(Some("nursing-north")),
+        enrolled(None),
+    );
+    assert_eq!(
+        store.enrolment(ward.id).unwrap().unwrap().client.as_deref(),
+        Some("ward-7-discharge"),
+        "an enrolment keeps the client that made it"
+    );
+    let margaret = opened_at(
+        "+447700900801",
+        "2026-11-27T19:05:00Z",
+        Some("cardiology-ward-7"),
+        Some(ward.id),
+    );
+    let stranger = opened_at("+447700900999", "2026-11-27T19:10:00Z", None, None);
+    let patel = opened_at(
+        "+447700900811",
+        "2026-11-27T19:15:00Z",
+        Some("community-nursing-north"),
+        Some(nursing.id),
+    );
+    let shah = opened_at(
+        "+447700900821",
+        "2026-11-27T19:20:00Z",
+        Some("cardiology-ward-7"),
+        Some(web.id),
+    );
+    let sian = opened_at(
+        "+447700900802",
+        "2026-11-27T19:25:00Z",
+        Some("cardiology-ward-7"),
+        Some(ward.id),
+    );
+    save(&store, &[&margaret, &stranger, &patel, &shah, &sian]);
+
+    let client = |c: &str| ConcernFilter {
+        client: Some(c.to_owned()),
+        ..ConcernFilter::default()
+    };
+    #[rustfmt::skip]
+    let cases = [
+        ("ward 7's system", client("ward-7-discharge"), vec![sian.id, margaret.id]),
+        ("community nursing's system", client("nursing-north"), vec![patel.id]),
+        ("a client that enrolled nobody", client("nobody"), vec![]),
+        ("ward 7's, on ward 7, open", ConcernFilter { service: Some(Id::parse("cardiology-ward-7").unwrap()), statuses: vec![ConcernStatus::Open], ..client("ward-7-discharge") }, vec![sian.id, margaret.id]),
+        ("ward 7's, about Mr Patel", ConcernFilter { enrolment: Some(nursing.id), ..client("ward-7-discharge") }, vec![]),
+        ("ward 7's, the newest one", ConcernFilter { limit: 1, ..client("ward-7-discharge") }, vec![sian.id]),
+        ("every client (read-all)", ConcernFilter::default(), vec![sian.id, shah.id, patel.id, stranger.id, margaret.id]),
+    ];
+    for (what, filter, expected) in cases {
+        assert_eq!(listed(&store, filter), expected, "{what}");
+    }
+}
+
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
+    api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name(fresh());
+    a_clients_concerns_are_listed_for_it_and_nobody_elses(fresh());
     rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(fresh());
     the_audit_trail_only_grows_and_reads_in_pages(fresh());
     an_edit_of_a_shared_rotation_is_audited_under_every_service_it_changes(fresh());

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
+use crate::api_keys::ApiKey;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
 use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
@@ -695,6 +696,9 @@ pub struct ConcernFilter {
     pub opened_since: Option<Instant>,
     /// Only concerns about this enrolment's patient.
     pub enrolment: Option<EnrolmentId>,
+    /// Only concerns about patients whose enrolment this API client made
+    /// ([`Enrolment::client`]): what a `read-own` key lists.
+    pub client: Option<String>,
     /// Only concerns that come after this one, newest first (older, or
     /// opened in the same millisecond with a smaller id): where the previous
     /// page ended. Concerns opened since then do not move the place.
@@ -1118,10 +1122,18 @@ pub trait Store: Send + Sync + 'static {
     /// Whether this number has opted out of texts.
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool>;
 
-    /// Store an API key's hash under a name.
-    fn create_api_key(&self, name: &str, hash: [u8; 32], at: Instant) -> StoreResult<()>;
-    /// The name of the API key with this hash.
-    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<String>>;
+    /// Store an API key under the hash of its secret. [`StoreError::Invalid`]
+    /// if a key has this hash or this name already (revoked keys keep theirs).
+    fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()>;
+    /// The API key with this hash, revoked or not. A key stored before keys
+    /// had scopes reads with [`crate::api_keys::Scopes::BEFORE_SCOPES`] and
+    /// its own name as its client.
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>>;
+    /// Every API key, revoked or not, oldest first.
+    fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Revoke the keys named `name` at `at`; `false` if none was left to
+    /// revoke (no such name, or revoked already).
+    fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool>;
 
     /// A named random secret, made on first use and kept (e.g. for signing links).
     fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
@@ -1361,6 +1373,33 @@ pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<sqlite::ServeLock>> 
 
 #[cfg(test)]
 pub(crate) mod conformance;
+
+/// An API key as a backend reads it back: a key stored before keys had
+/// clients and scopes (its `client` and `scopes` missing) is its own
+/// name's client with [`crate::api_keys::Scopes::BEFORE_SCOPES`]. One rule
+/// for both backends (docs/adr/0019).
+pub(crate) fn api_key_as_stored(
+    name: String,
+    client: Option<String>,
+    scopes: Option<&str>,
+    created_at: Instant,
+    expires_at: Option<Instant>,
+    revoked_at: Option<Instant>,
+) -> StoreResult<ApiKey> {
+    let scopes = match scopes {
+        Some(text) => crate::api_keys::Scopes::parse(text)
+            .map_err(|e| StoreError::Corrupt(format!("API key {name:?}: {e}").into()))?,
+        None => crate::api_keys::Scopes::BEFORE_SCOPES,
+    };
+    Ok(ApiKey {
+        client: client.unwrap_or_else(|| name.clone()),
+        name,
+        scopes,
+        created_at,
+        expires_at,
+        revoked_at,
+    })
+}
 
 /// When an enrolment stops being active, as both backends index it: when
 /// it was ended, or ends by itself, or, for an ongoing enrolment that has
