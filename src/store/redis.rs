@@ -50,7 +50,7 @@
 //! | `claim:KIND:KEY` | hash | a claim on work (`inbound`, `timer`, `outbox`, `notice`): `token`, `holder`, `until` (empty once released), `attempts`; kept until the work completes |
 //! | `held:KIND` | zset | work keys under a claim not released, by the end of the lease |
 //! | `claim-token` | counter | the last fencing token |
-//! | `api-key`, `api-key:created`, `api-key:grant`, `api-key:revoked` | hash | API key hash (hex) → name, → when made, → its grant (JSON: client, scopes, expiry; none for keys made before grants, ADR 19), → when revoked |
+//! | `api-key`, `api-key:created`, `api-key:grant`, `api-key:revoked` | hash | API key hash (hex) → name, → when made, → its grant (JSON: client, scopes, expiry; none for keys made before grants, ADR 21), → when revoked |
 //! | `secret` | hash | secret name → bytes |
 //! | `heartbeat` | counter | what `/readyz` writes |
 //! | `hits:BUCKET\|START` | hash | `n`: requests counted against a bucket (`sign-in:client:…`, `sign-in:contact:…:client:…`, `sign-in:failed:STAFF`) in the window starting at `START` (ms) |
@@ -483,7 +483,7 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
 
 /// A concern with the version its hash holds (the copy in its JSON is not
 /// kept up to date).
-/// What `api-key:grant` holds for a key (ADR 19).
+/// What `api-key:grant` holds for a key (ADR 21).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Grant {
     client: String,
@@ -1393,7 +1393,7 @@ mod tests {
     fn a_key_stored_before_keys_had_grants_reads_as_its_own_client_with_the_old_keys_scopes() {
         let server = RedisServer::start();
         let store = RedisStore::open(&server.url()).unwrap();
-        // What `create_api_key` wrote before ADR 19: a name and a time.
+        // What `create_api_key` wrote before ADR 21: a name and a time.
         let made: Instant = "2026-11-25T10:00:00Z".parse().unwrap();
         for (field, value) in [
             (&["api-key"][..], "ward-7-discharge".to_owned()),

@@ -2405,7 +2405,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("n.db");
         let store = SqliteStore::open(&path).unwrap();
-        // What `create_api_key` wrote before ADR 19: the migration leaves
+        // What `create_api_key` wrote before ADR 21: the migration leaves
         // such rows without a client or scopes.
         let made: Instant = "2026-11-25T10:00:00Z".parse().unwrap();
         Connection::open(&path)
