@@ -1,5 +1,5 @@
 //! API keys for the JSON API: whose they are, what they may do, and until
-//! when (docs/adr/0005 and 0019).
+//! when (docs/adr/0005 and 0021).
 //!
 //! A key belongs to a *client*: the system that holds it, such as a ward's
 //! discharge system. Every enrolment a key makes records its client, and
@@ -71,7 +71,7 @@ impl Scopes {
     /// what a discharge system needs, and nothing of other clients.
     pub const DEFAULT: Scopes = Scopes(1 << Scope::Enrol as u8 | 1 << Scope::ReadOwn as u8);
 
-    /// What a key made before keys had scopes has (docs/adr/0019): the
+    /// What a key made before keys had scopes has (docs/adr/0021): the
     /// same as [`Scopes::DEFAULT`], so an upgrade closes every key's view
     /// of other clients' patients without anyone acting. Its client is its
     /// own name.

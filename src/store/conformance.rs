@@ -2534,7 +2534,7 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
     assert_eq!(store.enrolment(e.id).unwrap(), None);
 }
 
-// ---- API keys and their clients (docs/adr/0019) ----
+// ---- API keys and their clients (docs/adr/0021) ----
 
 pub fn api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name(store: Arc<dyn Store>) {
     use crate::api_keys::Scopes;

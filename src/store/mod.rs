@@ -1377,7 +1377,7 @@ pub(crate) mod conformance;
 /// An API key as a backend reads it back: a key stored before keys had
 /// clients and scopes (its `client` and `scopes` missing) is its own
 /// name's client with [`crate::api_keys::Scopes::BEFORE_SCOPES`]. One rule
-/// for both backends (docs/adr/0019).
+/// for both backends (docs/adr/0021).
 pub(crate) fn api_key_as_stored(
     name: String,
     client: Option<String>,

@@ -359,7 +359,7 @@ const MIGRATIONS: &[&str] = &[
     ",
     // API keys belong to a client and carry scopes, an expiry and when
     // they were revoked; each enrolment records the client whose key made
-    // it (docs/adr/0019). Keys stored before keep NULL client and scopes
+    // it (docs/adr/0021). Keys stored before keep NULL client and scopes
     // and read as their own name's client with `Scopes::BEFORE_SCOPES`
     // (`store::api_key_as_stored`, one rule for both backends); enrolments
     // made before have no client, so only `read-all` keys see them.

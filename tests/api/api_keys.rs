@@ -1,6 +1,6 @@
 //! API keys as the trust's systems hold them: each belongs to a client,
 //! reads only what its scopes reach, and stops at once when revoked or
-//! when it expires (docs/adr/0019).
+//! when it expires (docs/adr/0021).
 
 use chrono::Duration;
 use serde_json::{Value, json};
