@@ -194,14 +194,14 @@ async fn concern(
     let reach = key.reach()?;
     let id: ConcernId = id
         .parse()
-        .map_err(|_| ApiError::NotFound(format!("no concern {id:?}")))?;
+        .map_err(|_| ApiError::NotFound("no such concern".to_owned()))?;
     let found = state
         .ops
         .concern_seen_by(&reach, id)
         .await
         .map_err(|e| ApiError::Unavailable(e.into()))?;
     let (concern, timeline) =
-        found.ok_or_else(|| ApiError::NotFound(format!("no concern {id}")))?;
+        found.ok_or_else(|| ApiError::NotFound("no such concern".to_owned()))?;
     Ok(Json(ConcernView::new(&concern, &timeline)))
 }
 

@@ -70,6 +70,6 @@ async fn end(
         tracing::info!(enrolment = %id, client = %key.client, key = %key.name, "enrolment ended");
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound(format!("no active enrolment {id}")))
+        Err(ApiError::NotFound("no such active enrolment".to_owned()))
     }
 }
