@@ -19,7 +19,7 @@
 use crate::channels::{OptOutWord, call_failed, delivery_failed};
 use crate::checkins;
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
+use crate::concern::{Concern, ConcernId, Party, Recognised, TimelineEvent};
 use crate::directory::{Address, PhoneNumber, Staff, clean_text};
 use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction, PageKey};
 use crate::escalation::{Escalation, Event};
@@ -34,6 +34,8 @@ use super::stats::Stats;
 use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
 
 mod email;
+
+pub use email::EmailSenders;
 
 /// How many of the waiting items are taken in at once.
 const AT_ONCE: usize = 32;
@@ -186,6 +188,9 @@ async fn take_in(
             text,
             attachments,
             delivery,
+            envelope_from,
+            peer,
+            authentication_results,
         } => {
             if let Some(bounce) = email::bounce(parts, &to) {
                 // A report that the message is late, or that it did
@@ -200,6 +205,9 @@ async fn take_in(
             }
             let mail = email::Received {
                 to,
+                envelope_from,
+                peer,
+                authentication_results,
                 subject,
                 text,
                 attachments,
@@ -233,6 +241,7 @@ async fn sender_message(
         Via::Email { .. } => body,
     };
     let media = via.media();
+    let proved = via.proved();
     let whole = match via {
         Via::Email { whole, .. } => Some(whole),
         Via::Sms { .. } => None,
@@ -376,6 +385,7 @@ async fn sender_message(
         text: body.clone(),
         escalation: Escalation::new(red_flag.is_some()),
         pictures_explained: false,
+        recognised: Some(proved.unwrap_or(Recognised::by_phone(enrolment.is_some()))),
         calls: Vec::new(),
         version: 0,
     };
@@ -415,11 +425,25 @@ enum Via {
     Sms { pictures: u32 },
     /// An email: `whole` is what the timeline keeps (what is paged leaves
     /// out the message it quotes and the signature); its attachments were
-    /// not kept.
-    Email { whole: String, attachments: u32 },
+    /// not kept. Only a proved sender's email comes here: `recognised`
+    /// says how they were.
+    Email {
+        whole: String,
+        attachments: u32,
+        recognised: Recognised,
+    },
 }
 
 impl Via {
+    /// How an email's sender was proved; `None` for a text (its number
+    /// is recognised by the enrolment it is on, or not).
+    fn proved(&self) -> Option<Recognised> {
+        match self {
+            Via::Sms { .. } => None,
+            Via::Email { recognised, .. } => Some(*recognised),
+        }
+    }
+
     fn media(&self) -> Media {
         match self {
             Via::Sms { pictures } => Media::Pictures(*pictures),

@@ -27,6 +27,7 @@ fn opened(at: &str) -> (Concern, Vec<TimelineEntry>) {
         text: "My dressing is leaking".into(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        recognised: None,
         calls: Vec::new(),
         version: 1,
     };

@@ -42,6 +42,7 @@ fn concern(sender: &str) -> Concern {
         text: "My dressing is leaking".into(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        recognised: None,
         calls: Vec::new(),
         version: 0,
     }

@@ -1433,6 +1433,7 @@ mod tests {
             text: "My dressing is leaking".into(),
             escalation: crate::escalation::Escalation::new(false),
             pictures_explained: false,
+            recognised: None,
             calls: Vec::new(),
             version: 0,
         }
