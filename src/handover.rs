@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::calendar::{Calendar, LONDON};
 use crate::clock::Instant;
-use crate::concern::{Concern, Party};
+use crate::concern::{Concern, Party, Recognised};
 use crate::directory::{Enrolment, Id};
 use crate::escalation::Status;
 use crate::rota::{Rota, Service};
@@ -163,6 +163,9 @@ pub struct Item {
     pub note: Option<String>,
     /// The patient's named care co-ordinator (a rota id), if they have one.
     pub coordinator: Option<String>,
+    /// A stranger's email, which paged nobody and waits for this team
+    /// (docs/adr/0018).
+    pub not_paged: bool,
 }
 
 impl Summary {
@@ -256,7 +259,10 @@ fn item(c: &Concern, e: Option<&Enrolment>) -> Item {
             relationship.as_deref().unwrap_or("carer")
         ),
         (Some(e), _) => format!("{} (patient)", e.patient.first_name()),
-        (None, _) => "an unknown number".to_owned(),
+        (None, _) => match c.sender.email() {
+            Some(address) => format!("an unknown sender, {address}"),
+            None => "an unknown number".to_owned(),
+        },
     };
     let (status, handled_by, note) = match &c.escalation.status {
         Status::Open => ("open", None, None),
@@ -278,5 +284,6 @@ fn item(c: &Concern, e: Option<&Enrolment>) -> Item {
         coordinator: e
             .and_then(|e| e.coordinator.as_ref())
             .map(|c| c.as_str().to_owned()),
+        not_paged: c.recognised.is_some_and(Recognised::pages_nobody),
     }
 }
