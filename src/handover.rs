@@ -259,10 +259,9 @@ fn item(c: &Concern, e: Option<&Enrolment>) -> Item {
             relationship.as_deref().unwrap_or("carer")
         ),
         (Some(e), _) => format!("{} (patient)", e.patient.first_name()),
-        (None, _) => match c.sender.email() {
-            Some(address) => format!("an unknown sender, {address}"),
-            None => "an unknown number".to_owned(),
-        },
+        // A stranger's address is on the concern's page, not in a text.
+        (None, _) if c.sender.email().is_some() => "an unknown sender by email".to_owned(),
+        (None, _) => "an unknown number".to_owned(),
     };
     let (status, handled_by, note) = match &c.escalation.status {
         Status::Open => ("open", None, None),

@@ -101,7 +101,7 @@ fn handover(s: &Scene, count: usize) -> Value {
         };
         // The fifth is a stranger's email, which paged nobody.
         if i == 4 {
-            return json!({"id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "who": "an unknown sender, j.okoro@example.net",
+            return json!({"id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "who": "an unknown sender by email",
                    "at": "Wed 05:10", "words": "My neighbour came home from your hospital yesterday and has not...",
                    "status": "open", "handled_by": null, "note": null, "coordinator": null, "not_paged": true});
         }
