@@ -464,9 +464,10 @@ impl Operations {
             return Ok(None);
         };
         let rota = self.rota.current();
-        let in_team = c.recognised.is_some_and(crate::concern::Recognised::pages_nobody)
-            && c
-                .service
+        let in_team = c
+            .recognised
+            .is_some_and(crate::concern::Recognised::pages_nobody)
+            && c.service
                 .as_ref()
                 .and_then(|s| rota.service(s.as_str()))
                 .is_some_and(|ix| rota.part_of(person, ix));

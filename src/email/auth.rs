@@ -216,30 +216,39 @@ mod tests {
             Some(Proof::DmarcAtRelay)
         );
         // For another domain than the From's, it proves nothing.
-        assert_eq!(
-            t.proof(&through("10.0.4.25", Some(RELAY)), "nhs.net"),
-            None
-        );
+        assert_eq!(t.proof(&through("10.0.4.25", Some(RELAY)), "nhs.net"), None);
     }
 
     #[test]
     fn dmarc_failed_or_no_header_is_a_stranger() {
         let t = trust("10.0.4.25", None);
         let failed = "mx1.trust.nhs.uk; spf=softfail smtp.mailfrom=evil.example; dmarc=fail header.from=example.org";
-        assert_eq!(t.proof(&through("10.0.4.25", Some(failed)), "example.org"), None);
+        assert_eq!(
+            t.proof(&through("10.0.4.25", Some(failed)), "example.org"),
+            None
+        );
         assert_eq!(t.proof(&through("10.0.4.25", None), "example.org"), None);
         let none = "mx1.trust.nhs.uk; none";
-        assert_eq!(t.proof(&through("10.0.4.25", Some(none)), "example.org"), None);
+        assert_eq!(
+            t.proof(&through("10.0.4.25", Some(none)), "example.org"),
+            None
+        );
         // `dmarc=pass` in a comment is no result.
         let comment = "mx1.trust.nhs.uk; dmarc=fail (was dmarc=pass header.from=example.org) header.from=example.org";
-        assert_eq!(t.proof(&through("10.0.4.25", Some(comment)), "example.org"), None);
+        assert_eq!(
+            t.proof(&through("10.0.4.25", Some(comment)), "example.org"),
+            None
+        );
     }
 
     #[test]
     fn a_header_from_anyone_but_the_relay_proves_nothing() {
         let t = trust("10.0.4.25", None);
         // Straight from the internet, with a header it wrote itself.
-        assert_eq!(t.proof(&through("203.0.113.9", Some(RELAY)), "example.org"), None);
+        assert_eq!(
+            t.proof(&through("203.0.113.9", Some(RELAY)), "example.org"),
+            None
+        );
     }
 
     #[test]
@@ -262,7 +271,10 @@ mod tests {
         // top: naming the authserv-id catches that.
         let strict = trust("10.0.4.25", Some("mx1.trust.nhs.uk"));
         let forged = "mx1.evil.example; dmarc=pass header.from=example.org";
-        assert_eq!(strict.proof(&through("10.0.4.25", Some(forged)), "example.org"), None);
+        assert_eq!(
+            strict.proof(&through("10.0.4.25", Some(forged)), "example.org"),
+            None
+        );
         assert_eq!(
             strict.proof(&through("10.0.4.25", Some(RELAY)), "example.org"),
             Some(Proof::DmarcAtRelay)
@@ -281,7 +293,10 @@ mod tests {
             t.proof(&envelope("Sian@EXAMPLE.org"), "example.org"),
             Some(Proof::EnvelopeMatches)
         );
-        assert_eq!(t.proof(&envelope("mallory@evil.example"), "example.org"), None);
+        assert_eq!(
+            t.proof(&envelope("mallory@evil.example"), "example.org"),
+            None
+        );
         assert_eq!(t.proof(&envelope(""), "example.org"), None, "a bounce");
         let unrecorded = Envelope {
             sender: None,

@@ -169,7 +169,8 @@ pub async fn serve(
                     tracing::info!(%peer, "SMTP connection refused: too many from its address");
                     tokio::spawn(async move {
                         let mut stream = stream;
-                        let text = "421 4.7.0 Too many connections from your address: try again later";
+                        let text =
+                            "421 4.7.0 Too many connections from your address: try again later";
                         let _ = reply(&mut stream, text.into()).await;
                     });
                     continue;

@@ -79,7 +79,11 @@ async fn a_forged_from_pages_nobody_and_only_the_same_email_from_her_own_mail_se
     assert_eq!(app.twilio.messages().len(), texts_at_enrolment);
     assert!(app.twilio.messages_to(ISLA).is_empty());
     // It is not on Margaret's enrolment: a stranger's concern of its own.
-    assert!(concerns(&app, &format!("enrolment={enrolment}")).await.is_empty());
+    assert!(
+        concerns(&app, &format!("enrolment={enrolment}"))
+            .await
+            .is_empty()
+    );
     let all = concerns(&app, "").await;
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0]["from"], "unknown sender");
@@ -89,7 +93,12 @@ async fn a_forged_from_pages_nobody_and_only_the_same_email_from_her_own_mail_se
     let answer = mail.delivered_to(MALLORY);
     assert_eq!(answer.len(), 1, "{answer:?}");
     let (text, html) = answer[0].parts();
-    for words in [OUR_NUMBER, "call NHS 111", "call 999", "could not tell who sent it"] {
+    for words in [
+        OUR_NUMBER,
+        "call NHS 111",
+        "call 999",
+        "could not tell who sent it",
+    ] {
         assert!(text.contains(words), "{words} in {text}");
         assert!(html.contains(words), "{words} in {html}");
     }
@@ -107,7 +116,11 @@ async fn a_forged_from_pages_nobody_and_only_the_same_email_from_her_own_mail_se
     app.settle().await;
     let pages = app.twilio.messages_to(ISLA);
     assert_eq!(pages.len(), 1, "{pages:?}");
-    assert!(pages[0].body.contains("more breathless"), "{}", pages[0].body);
+    assert!(
+        pages[0].body.contains("more breathless"),
+        "{}",
+        pages[0].body
+    );
     assert!(!pages[0].body.contains("fallen"), "{}", pages[0].body);
     let hers = concerns(&app, &format!("enrolment={enrolment}")).await;
     assert_eq!(hers.len(), 1, "{hers:?}");
@@ -128,41 +141,77 @@ async fn with_a_relay_named_only_its_dmarc_pass_joins_her_concern() {
     .await;
     let enrolment = enrol_with_sian_email(&app).await;
     let smtp = app.smtp.clone().unwrap();
-    let pass = format!("{AUTHSERV_ID}; spf=pass smtp.mailfrom=example.org; dmarc=pass (p=quarantine) header.from=example.org");
-    let fail = format!("{AUTHSERV_ID}; spf=fail smtp.mailfrom=example.org; dmarc=fail header.from=example.org");
+    let pass = format!(
+        "{AUTHSERV_ID}; spf=pass smtp.mailfrom=example.org; dmarc=pass (p=quarantine) header.from=example.org"
+    );
+    let fail = format!(
+        "{AUTHSERV_ID}; spf=fail smtp.mailfrom=example.org; dmarc=fail header.from=example.org"
+    );
 
     // Straight to the listener, not through the relay: a header saying
     // "pass" that anyone could write proves nothing, and neither does a
     // matching envelope once a relay is named.
-    let direct = with_results(&pass, &message(SIAN_EMAIL, "direct-1", "Mum", "Call me now."));
-    let reply = SmtpClient::send_from(&smtp, ip("127.0.0.1"), SIAN_EMAIL, &[&ward()], &direct).await;
+    let direct = with_results(
+        &pass,
+        &message(SIAN_EMAIL, "direct-1", "Mum", "Call me now."),
+    );
+    let reply =
+        SmtpClient::send_from(&smtp, ip("127.0.0.1"), SIAN_EMAIL, &[&ward()], &direct).await;
     assert_eq!(reply.code, 250, "{reply:?}");
     // Through the relay, which found DMARC failed.
-    let failed = with_results(&fail, &message(SIAN_EMAIL, "failed-1", "Mum", "Call me now!"));
+    let failed = with_results(
+        &fail,
+        &message(SIAN_EMAIL, "failed-1", "Mum", "Call me now!"),
+    );
     let reply = SmtpClient::send_from(&smtp, ip(RELAY), SIAN_EMAIL, &[&ward()], &failed).await;
     assert_eq!(reply.code, 250, "{reply:?}");
     // Through the relay, with a "pass" forged below the relay's own "fail".
-    let buried = with_results(&fail, &with_results(&pass, &message(SIAN_EMAIL, "buried-1", "Mum", "Call me!")));
+    let buried = with_results(
+        &fail,
+        &with_results(&pass, &message(SIAN_EMAIL, "buried-1", "Mum", "Call me!")),
+    );
     let reply = SmtpClient::send_from(&smtp, ip(RELAY), SIAN_EMAIL, &[&ward()], &buried).await;
     assert_eq!(reply.code, 250, "{reply:?}");
     app.settle().await;
     assert!(app.twilio.messages_to(ISLA).is_empty(), "nobody is paged");
-    assert!(concerns(&app, &format!("enrolment={enrolment}")).await.is_empty());
+    assert!(
+        concerns(&app, &format!("enrolment={enrolment}"))
+            .await
+            .is_empty()
+    );
 
     // Through the relay, which found DMARC passed: Sian's, as her text.
     let proved = with_results(
         &pass,
-        &message(SIAN_EMAIL, "proved-1", "Mum", "Mum is more breathless tonight."),
+        &message(
+            SIAN_EMAIL,
+            "proved-1",
+            "Mum",
+            "Mum is more breathless tonight.",
+        ),
     );
     let reply = SmtpClient::send_from(&smtp, ip(RELAY), SIAN_EMAIL, &[&ward()], &proved).await;
     assert_eq!(reply.code, 250, "{reply:?}");
     app.settle().await;
     let pages = app.twilio.messages_to(ISLA);
     assert_eq!(pages.len(), 1, "{pages:?}");
-    assert!(pages[0].body.contains("more breathless"), "{}", pages[0].body);
-    assert_eq!(concerns(&app, &format!("enrolment={enrolment}")).await.len(), 1);
+    assert!(
+        pages[0].body.contains("more breathless"),
+        "{}",
+        pages[0].body
+    );
+    assert_eq!(
+        concerns(&app, &format!("enrolment={enrolment}"))
+            .await
+            .len(),
+        1
+    );
     let html = app.get_text(&app.local_link(&pages[0])).await;
-    assert!(html.contains("email, DMARC passed at the trust&#x27;s relay") || html.contains("email, DMARC passed at the trust's relay"), "{html}");
+    assert!(
+        html.contains("email, DMARC passed at the trust&#x27;s relay")
+            || html.contains("email, DMARC passed at the trust's relay"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -188,14 +237,28 @@ async fn a_strangers_email_at_23_00_pages_nobody_and_is_in_the_mornings_handover
     app.settle().await;
 
     // Nobody is woken: not the duty manager, not anyone.
-    assert!(app.twilio.messages().is_empty(), "{:?}", app.twilio.messages());
+    assert!(
+        app.twilio.messages().is_empty(),
+        "{:?}",
+        app.twilio.messages()
+    );
     // The neighbour is answered at once, by email.
     let answer = mail.delivered_to(NEIGHBOUR);
     assert_eq!(answer.len(), 1, "{answer:?}");
     assert!(answer[0].parts().0.contains(OUR_NUMBER));
     // A second email joins the first, unanswered: no autoresponder ping-pong.
-    let again = message(NEIGHBOUR, "neighbour-2", "Re: My neighbour", "Her lights are off too.");
-    assert_eq!(SmtpClient::send(&smtp, NEIGHBOUR, &[&ward()], &again).await.code, 250);
+    let again = message(
+        NEIGHBOUR,
+        "neighbour-2",
+        "Re: My neighbour",
+        "Her lights are off too.",
+    );
+    assert_eq!(
+        SmtpClient::send(&smtp, NEIGHBOUR, &[&ward()], &again)
+            .await
+            .code,
+        250
+    );
     app.settle().await;
     assert_eq!(mail.delivered_to(NEIGHBOUR).len(), 1);
     assert!(app.twilio.messages().is_empty());
@@ -205,7 +268,11 @@ async fn a_strangers_email_at_23_00_pages_nobody_and_is_in_the_mornings_handover
         app.advance(Duration::hours(1)).await;
     }
     app.advance(Duration::minutes(59)).await;
-    assert!(app.twilio.messages().is_empty(), "{:?}", app.twilio.messages());
+    assert!(
+        app.twilio.messages().is_empty(),
+        "{:?}",
+        app.twilio.messages()
+    );
 
     // 08:00 Wednesday: the in-hours team hears of it.
     app.advance(Duration::minutes(1)).await;
@@ -224,8 +291,14 @@ async fn a_strangers_email_at_23_00_pages_nobody_and_is_in_the_mornings_handover
     let session = app.sign_in(&coordinator).await;
     let (status, html) = session.page(&format!("/staff/handover/{SERVICE}")).await;
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("Not paged: an email from an unknown sender"), "{html}");
-    let id = concerns(&app, "").await[0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        html.contains("Not paged: an email from an unknown sender"),
+        "{html}"
+    );
+    let id = concerns(&app, "").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/staff/concerns/{id}");
     assert!(html.contains(&path), "{html}");
     let (status, page) = session.page(&path).await;
@@ -243,13 +316,24 @@ async fn a_strangers_email_at_23_00_pages_nobody_and_is_in_the_mornings_handover
     let refused = session.post(&path, &[("action", "pass")]).await;
     assert_eq!(refused.status(), 400);
     let resolved = session
-        .post(&path, &[("action", "resolve"), ("note", "Rang the neighbour; district nurse visiting at 10")])
+        .post(
+            &path,
+            &[
+                ("action", "resolve"),
+                ("note", "Rang the neighbour; district nurse visiting at 10"),
+            ],
+        )
         .await;
     assert_eq!(resolved.status(), 303);
     app.settle().await;
     assert_eq!(app.concern(&id).await["status"], "resolved");
     // Still nobody was paged for it, all night and morning.
-    assert!(app.twilio.messages().iter().all(|m| !m.body.contains("has not answered")));
+    assert!(
+        app.twilio
+            .messages()
+            .iter()
+            .all(|m| !m.body.contains("has not answered"))
+    );
 }
 
 #[tokio::test]
@@ -278,7 +362,12 @@ async fn two_hundred_and_fifty_six_idle_connections_from_one_host_cannot_keep_ou
     for client in &mut held {
         assert_eq!(client.command("NOOP").await.code, 250);
     }
-    let mail = message(NEIGHBOUR, "relay-1", "Hello", "A message through the relay.");
+    let mail = message(
+        NEIGHBOUR,
+        "relay-1",
+        "Hello",
+        "A message through the relay.",
+    );
     let reply = SmtpClient::send_from(&smtp, ip(RELAY), NEIGHBOUR, &[&ward()], &mail).await;
     assert_eq!((reply.code, reply.text.as_str()), (250, "2.0.0 Stored"));
     // One of the idle ones leaves: its host may connect once more.
@@ -310,7 +399,10 @@ async fn a_session_past_its_time_limit_is_closed_even_while_it_sends_noop() {
         if reply.code != 250 {
             break reply;
         }
-        assert!(started.elapsed() < StdDuration::from_secs(10), "never closed");
+        assert!(
+            started.elapsed() < StdDuration::from_secs(10),
+            "never closed"
+        );
         tokio::time::sleep(StdDuration::from_millis(100)).await;
     };
     assert_eq!(last.code, 421, "{last:?}");
@@ -328,11 +420,18 @@ async fn eight_unfinished_ten_mib_messages_fill_the_mail_buffer_and_a_relays_mai
     let mut full = Vec::new();
     for i in 0..8u8 {
         // From eight hosts, none over its own limit.
-        let (mut client, greeting) = SmtpClient::open_from(&smtp, ip(&format!("127.0.1.{}", i + 1))).await;
+        let (mut client, greeting) =
+            SmtpClient::open_from(&smtp, ip(&format!("127.0.1.{}", i + 1))).await;
         assert_eq!(greeting.code, 220);
         assert_eq!(client.command("EHLO bulk.example").await.code, 250);
-        assert_eq!(client.command(&format!("MAIL FROM:<{MALLORY}>")).await.code, 250);
-        assert_eq!(client.command(&format!("RCPT TO:<{}>", ward())).await.code, 250);
+        assert_eq!(
+            client.command(&format!("MAIL FROM:<{MALLORY}>")).await.code,
+            250
+        );
+        assert_eq!(
+            client.command(&format!("RCPT TO:<{}>", ward())).await.code,
+            250
+        );
         let go = client.command("DATA").await;
         match go.code {
             354 => streams.push(client),
@@ -349,7 +448,9 @@ async fn eight_unfinished_ten_mib_messages_fill_the_mail_buffer_and_a_relays_mai
     let line = format!("{}\r\n", "x".repeat(998));
     let chunk = line.repeat(1024 * 1024 / line.len());
     let sends = streams.iter_mut().map(|client| async {
-        client.write(b"From: mallory@evil.example\r\nSubject: bulk\r\n\r\n").await;
+        client
+            .write(b"From: mallory@evil.example\r\nSubject: bulk\r\n\r\n")
+            .await;
         for _ in 0..10 {
             client.write(chunk.as_bytes()).await;
         }
@@ -357,14 +458,25 @@ async fn eight_unfinished_ten_mib_messages_fill_the_mail_buffer_and_a_relays_mai
     futures_util::future::join_all(sends).await;
 
     // A relay that declares its message's size (as relays do) gets in.
-    let mail = message(NEIGHBOUR, "relay-2", "Hello", "A message through the relay.");
+    let mail = message(
+        NEIGHBOUR,
+        "relay-2",
+        "Hello",
+        "A message through the relay.",
+    );
     let reply = SmtpClient::send_from(&smtp, ip(RELAY), NEIGHBOUR, &[&ward()], &mail).await;
     assert_eq!((reply.code, reply.text.as_str()), (250, "2.0.0 Stored"));
     // One that does not is told to come back later.
     let (mut late, _) = SmtpClient::open_from(&smtp, ip(RELAY)).await;
     assert_eq!(late.command("EHLO relay.test").await.code, 250);
-    assert_eq!(late.command(&format!("MAIL FROM:<{NEIGHBOUR}>")).await.code, 250);
-    assert_eq!(late.command(&format!("RCPT TO:<{}>", ward())).await.code, 250);
+    assert_eq!(
+        late.command(&format!("MAIL FROM:<{NEIGHBOUR}>")).await.code,
+        250
+    );
+    assert_eq!(
+        late.command(&format!("RCPT TO:<{}>", ward())).await.code,
+        250
+    );
     let refused = late.command("DATA").await;
     assert_eq!(refused.code, 452, "{refused:?}");
 
@@ -374,7 +486,10 @@ async fn eight_unfinished_ten_mib_messages_fill_the_mail_buffer_and_a_relays_mai
     for _ in 0..200 {
         let go = late.command("DATA").await;
         if go.code == 354 {
-            stored = Some(late.data_after_go(&mail.replace("relay-2", "relay-3")).await);
+            stored = Some(
+                late.data_after_go(&mail.replace("relay-2", "relay-3"))
+                    .await,
+            );
             break;
         }
         tokio::time::sleep(StdDuration::from_millis(20)).await;

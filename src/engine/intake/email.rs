@@ -65,11 +65,7 @@ impl EmailSenders {
             .and_then(|id| rota.service(id))
             .map(|ix| &rota.services()[ix as usize]);
         named
-            .or_else(|| {
-                rota.services()
-                    .iter()
-                    .find(|s| s.hours.has_in_hours_team())
-            })
+            .or_else(|| rota.services().iter().find(|s| s.hours.has_in_hours_team()))
             .map(|s| s.id.clone())
     }
 }
@@ -130,7 +126,10 @@ pub(super) async fn take_in(
     };
     let Some(proof) = parts.email_senders.trust.proof(&envelope, from.domain()) else {
         // Whoever they say they are, nothing shows it: a stranger's email.
-        tracing::info!(key, "email sender not proved: kept for the in-hours team, nobody paged");
+        tracing::info!(
+            key,
+            "email sender not proved: kept for the in-hours team, nobody paged"
+        );
         let sender = Sender::Stranger(stranger_of(from, mail.envelope_from.as_deref()));
         return sender_words(parts, sender, mail, now, change).await;
     };
@@ -228,7 +227,9 @@ async fn stranger(
         }
         Some(c) => {
             let note = "An email from this address arrived that was not proved to be from them (see docs/deploy.md, email senders): its words were not added here and nobody was paged. Ask them by phone if they wrote.";
-            let note = TimelineEvent::Note { text: note.to_owned() };
+            let note = TimelineEvent::Note {
+                text: note.to_owned(),
+            };
             record(change, c.id, now, note);
             return Ok(());
         }
