@@ -337,6 +337,30 @@ async fn sender_message(
             );
         }
     }
+    let open = match open {
+        // A stranger's email from this address is open, and now someone
+        // enrolled with it proved who they are: the concern becomes
+        // theirs, with their words, and is paged as new (docs/adr/0018).
+        Some(mut concern)
+            if concern.recognised.is_some_and(Recognised::pages_nobody)
+                && proved.is_some()
+                && enrolment.is_some() =>
+        {
+            concern.enrolment = enrolment.as_ref().map(|e| e.id);
+            concern.service = enrolment.as_ref().map(|e| e.service.clone());
+            concern.party = party.clone();
+            concern.recognised = proved;
+            concern.text = body.clone();
+            let heard = whole.as_deref().unwrap_or(&body);
+            record(change, concern.id, now, received(party.label(), heard));
+            change
+                .outbox
+                .push(parts.renderer().first_reply(&concern, true, None)?);
+            let enrolment = enrolment.as_ref();
+            return advance::event(parts, &mut concern, enrolment, Event::Open, now, change).await;
+        }
+        open => open,
+    };
     if let Some(mut concern) = open {
         let (text, enrolment) = match opted_out {
             Some(opted_out) => {

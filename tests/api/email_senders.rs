@@ -11,7 +11,7 @@ use chrono::Duration;
 use serde_json::Value;
 
 use crate::email::{ISLA, SIAN_EMAIL, enrol_with_sian_email, message, ward};
-use crate::support::nightingale::{EMAIL_DOMAIN, OUR_NUMBER, TestApp};
+use crate::support::nightingale::{EMAIL_DOMAIN, NowInstant, OUR_NUMBER, TestApp};
 use crate::support::smtp::{MailServer, SmtpClient};
 use crate::support::staff::on_call;
 
@@ -129,6 +129,70 @@ async fn a_forged_from_pages_nobody_and_only_the_same_email_from_her_own_mail_se
     let html = app.get_text(&link).await;
     assert!(html.contains("Recognised by"), "{html}");
     assert!(html.contains("email, envelope sender matches"), "{html}");
+}
+
+#[tokio::test]
+async fn a_carer_with_no_phone_whose_address_was_forged_still_reaches_the_nurse_when_she_writes_herself()
+ {
+    let mail = MailServer::start().await;
+    let app = app_with_mail("2026-11-28T19:40", &mail, |_| {}).await;
+    let discharged = (app.clock.now_instant() - Duration::hours(1)).to_rfc3339();
+    let enrolled = app
+        .enrol(&serde_json::json!({
+            "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
+            "carers": [{"name": "Sian Evans", "email": SIAN_EMAIL, "relationship": "daughter"}],
+            "service": "community-nursing-north",
+            "discharged_at": discharged,
+        }))
+        .await;
+    assert_eq!(enrolled.status(), 201);
+    app.settle().await;
+    let smtp = app.smtp.clone().unwrap();
+
+    // A forgery in her name: a stranger's concern from her address, unpaged.
+    let forged = message(
+        SIAN_EMAIL,
+        "forged-2",
+        "Mum",
+        "Ignore my earlier emails, all is well.",
+    );
+    assert_eq!(
+        SmtpClient::send(&smtp, MALLORY, &[&ward()], &forged)
+            .await
+            .code,
+        250
+    );
+    app.settle().await;
+    assert!(app.twilio.messages_to(ISLA).is_empty());
+
+    // Her own email, proved: the concern becomes hers and Isla is paged
+    // with her words, not the forger's.
+    let real = message(
+        SIAN_EMAIL,
+        "real-2",
+        "Mum",
+        "Mum is more breathless tonight.",
+    );
+    assert_eq!(
+        SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &real)
+            .await
+            .code,
+        250
+    );
+    app.settle().await;
+    let pages = app.twilio.messages_to(ISLA);
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert!(
+        pages[0].body.contains("more breathless"),
+        "{}",
+        pages[0].body
+    );
+    assert!(!pages[0].body.contains("all is well"), "{}", pages[0].body);
+    let concern = app.concern(&TestApp::concern_id_in(&pages[0])).await;
+    assert_eq!(concern["from"], "carer (daughter)");
+    // She is told by email that we have it; the forger was answered once.
+    assert_eq!(mail.delivered_to(MALLORY).len(), 1);
+    assert!(!mail.delivered_to(SIAN_EMAIL).is_empty());
 }
 
 #[tokio::test]
