@@ -123,9 +123,20 @@ impl SenderTrust {
 struct AuthResults {
     /// Who wrote it.
     authserv_id: String,
-    /// Each result: its method, its result, and its properties
-    /// (`header.from` → `example.org`), all lower case.
-    results: Vec<(String, String, Vec<(String, String)>)>,
+    /// Each result.
+    results: Vec<ResInfo>,
+}
+
+/// One result of an `Authentication-Results` header, all lower case:
+/// `dmarc=pass header.from=example.org`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ResInfo {
+    /// `dmarc`, `dkim`, `spf`…
+    method: String,
+    /// `pass`, `fail`, `none`…
+    result: String,
+    /// `header.from` → `example.org`, and the like.
+    properties: Vec<(String, String)>,
 }
 
 impl AuthResults {
@@ -146,7 +157,11 @@ impl AuthResults {
                     .filter_map(|w| w.split_once('='))
                     .map(|(k, v)| (k.to_ascii_lowercase(), unquote(v).to_ascii_lowercase()))
                     .collect();
-                Some((method, result.to_ascii_lowercase(), properties))
+                Some(ResInfo {
+                    method,
+                    result: result.to_ascii_lowercase(),
+                    properties,
+                })
             })
             .collect();
         Some(Self {
@@ -157,10 +172,10 @@ impl AuthResults {
 
     /// Whether a `dmarc` result is `pass` for `header.from` = `domain`.
     fn dmarc_passed_for(&self, domain: &str) -> bool {
-        self.results.iter().any(|(method, result, properties)| {
-            method == "dmarc"
-                && result == "pass"
-                && properties
+        self.results.iter().any(|r| {
+            r.method == "dmarc"
+                && r.result == "pass"
+                && r.properties
                     .iter()
                     .any(|(k, v)| k == "header.from" && v.eq_ignore_ascii_case(domain))
         })
