@@ -11,6 +11,7 @@ use chrono::Duration;
 use serde_json::Value;
 
 use crate::email::{ISLA, SIAN_EMAIL, enrol_with_sian_email, message, ward};
+use crate::support::fake_twilio::SentSms;
 use crate::support::nightingale::{EMAIL_DOMAIN, NowInstant, OUR_NUMBER, TestApp};
 use crate::support::smtp::{MailServer, SmtpClient};
 use crate::support::staff::on_call;
@@ -49,6 +50,27 @@ async fn concerns(app: &TestApp, query: &str) -> Vec<Value> {
     page["concerns"].as_array().unwrap().clone()
 }
 
+/// `raw` arrives from the loopback address `host` with the envelope
+/// sender `envelope`: stored (`250`), and taken in.
+async fn arrives(app: &TestApp, host: &str, envelope: &str, raw: &str) {
+    let smtp = app.smtp.clone().unwrap();
+    let reply = SmtpClient::send_from(&smtp, ip(host), envelope, &[&ward()], raw).await;
+    assert_eq!(reply.code, 250, "{reply:?}");
+    app.settle().await;
+}
+
+/// The one page Isla has had: Sian's words ("more breathless"), never
+/// `not` (what a forger wrote).
+fn isla_paged_once_with_sians_words(app: &TestApp, not: Option<&str>) -> SentSms {
+    let mut pages = app.twilio.messages_to(ISLA);
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    let page = pages.remove(0);
+    assert!(page.body.contains("more breathless"), "{}", page.body);
+    let forged = not.is_some_and(|words| page.body.contains(words));
+    assert!(!forged, "{}", page.body);
+    page
+}
+
 /// `message` with an `Authentication-Results` header on top, as a relay adds it.
 fn with_results(results: &str, raw: &str) -> String {
     format!("Authentication-Results: {results}\r\n{raw}")
@@ -60,7 +82,6 @@ async fn a_forged_from_pages_nobody_and_only_the_same_email_from_her_own_mail_se
     let mail = MailServer::start().await;
     let app = app_with_mail("2026-11-28T19:40", &mail, |_| {}).await;
     let enrolment = enrol_with_sian_email(&app).await;
-    let smtp = app.smtp.clone().unwrap();
     let texts_at_enrolment = app.twilio.messages().len();
 
     // Someone writes as Sian, from their own server: the header says
@@ -71,9 +92,7 @@ async fn a_forged_from_pages_nobody_and_only_the_same_email_from_her_own_mail_se
         "Mum",
         "Mum has fallen. Ask the nurse to ring me on 07700 900666, not my usual number.",
     );
-    let reply = SmtpClient::send(&smtp, MALLORY, &[&ward()], &forged).await;
-    assert_eq!(reply.code, 250, "{reply:?}");
-    app.settle().await;
+    arrives(&app, "127.0.0.1", MALLORY, &forged).await;
 
     // Nobody is paged, and nobody is texted at all.
     assert_eq!(app.twilio.messages().len(), texts_at_enrolment);
@@ -111,21 +130,12 @@ async fn a_forged_from_pages_nobody_and_only_the_same_email_from_her_own_mail_se
         "Mum",
         "Mum is more breathless tonight and cannot lie flat.",
     );
-    let reply = SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &real).await;
-    assert_eq!(reply.code, 250, "{reply:?}");
-    app.settle().await;
-    let pages = app.twilio.messages_to(ISLA);
-    assert_eq!(pages.len(), 1, "{pages:?}");
-    assert!(
-        pages[0].body.contains("more breathless"),
-        "{}",
-        pages[0].body
-    );
-    assert!(!pages[0].body.contains("fallen"), "{}", pages[0].body);
+    arrives(&app, "127.0.0.1", SIAN_EMAIL, &real).await;
+    let page = isla_paged_once_with_sians_words(&app, Some("fallen"));
     let hers = concerns(&app, &format!("enrolment={enrolment}")).await;
     assert_eq!(hers.len(), 1, "{hers:?}");
     // The clinician's page says how Sian was recognised.
-    let link = app.local_link(&pages[0]);
+    let link = app.local_link(&page);
     let html = app.get_text(&link).await;
     assert!(html.contains("Recognised by"), "{html}");
     assert!(html.contains("email, envelope sender matches"), "{html}");
@@ -147,7 +157,6 @@ async fn a_carer_with_no_phone_whose_address_was_forged_still_reaches_the_nurse_
         .await;
     assert_eq!(enrolled.status(), 201);
     app.settle().await;
-    let smtp = app.smtp.clone().unwrap();
 
     // A forgery in her name: a stranger's concern from her address, unpaged.
     let forged = message(
@@ -156,13 +165,7 @@ async fn a_carer_with_no_phone_whose_address_was_forged_still_reaches_the_nurse_
         "Mum",
         "Ignore my earlier emails, all is well.",
     );
-    assert_eq!(
-        SmtpClient::send(&smtp, MALLORY, &[&ward()], &forged)
-            .await
-            .code,
-        250
-    );
-    app.settle().await;
+    arrives(&app, "127.0.0.1", MALLORY, &forged).await;
     assert!(app.twilio.messages_to(ISLA).is_empty());
 
     // Her own email, proved: the concern becomes hers and Isla is paged
@@ -173,22 +176,9 @@ async fn a_carer_with_no_phone_whose_address_was_forged_still_reaches_the_nurse_
         "Mum",
         "Mum is more breathless tonight.",
     );
-    assert_eq!(
-        SmtpClient::send(&smtp, SIAN_EMAIL, &[&ward()], &real)
-            .await
-            .code,
-        250
-    );
-    app.settle().await;
-    let pages = app.twilio.messages_to(ISLA);
-    assert_eq!(pages.len(), 1, "{pages:?}");
-    assert!(
-        pages[0].body.contains("more breathless"),
-        "{}",
-        pages[0].body
-    );
-    assert!(!pages[0].body.contains("all is well"), "{}", pages[0].body);
-    let concern = app.concern(&TestApp::concern_id_in(&pages[0])).await;
+    arrives(&app, "127.0.0.1", SIAN_EMAIL, &real).await;
+    let page = isla_paged_once_with_sians_words(&app, Some("all is well"));
+    let concern = app.concern(&TestApp::concern_id_in(&page)).await;
     assert_eq!(concern["from"], "carer (daughter)");
     // She is told by email that we have it; the forger was answered once.
     assert_eq!(mail.delivered_to(MALLORY).len(), 1);
@@ -204,7 +194,6 @@ async fn with_a_relay_named_only_its_dmarc_pass_joins_her_concern() {
     })
     .await;
     let enrolment = enrol_with_sian_email(&app).await;
-    let smtp = app.smtp.clone().unwrap();
     let pass = format!(
         "{AUTHSERV_ID}; spf=pass smtp.mailfrom=example.org; dmarc=pass (p=quarantine) header.from=example.org"
     );
@@ -219,24 +208,19 @@ async fn with_a_relay_named_only_its_dmarc_pass_joins_her_concern() {
         &pass,
         &message(SIAN_EMAIL, "direct-1", "Mum", "Call me now."),
     );
-    let reply =
-        SmtpClient::send_from(&smtp, ip("127.0.0.1"), SIAN_EMAIL, &[&ward()], &direct).await;
-    assert_eq!(reply.code, 250, "{reply:?}");
+    arrives(&app, "127.0.0.1", SIAN_EMAIL, &direct).await;
     // Through the relay, which found DMARC failed.
     let failed = with_results(
         &fail,
         &message(SIAN_EMAIL, "failed-1", "Mum", "Call me now!"),
     );
-    let reply = SmtpClient::send_from(&smtp, ip(RELAY), SIAN_EMAIL, &[&ward()], &failed).await;
-    assert_eq!(reply.code, 250, "{reply:?}");
+    arrives(&app, RELAY, SIAN_EMAIL, &failed).await;
     // Through the relay, with a "pass" forged below the relay's own "fail".
     let buried = with_results(
         &fail,
         &with_results(&pass, &message(SIAN_EMAIL, "buried-1", "Mum", "Call me!")),
     );
-    let reply = SmtpClient::send_from(&smtp, ip(RELAY), SIAN_EMAIL, &[&ward()], &buried).await;
-    assert_eq!(reply.code, 250, "{reply:?}");
-    app.settle().await;
+    arrives(&app, RELAY, SIAN_EMAIL, &buried).await;
     assert!(app.twilio.messages_to(ISLA).is_empty(), "nobody is paged");
     assert!(
         concerns(&app, &format!("enrolment={enrolment}"))
@@ -254,23 +238,15 @@ async fn with_a_relay_named_only_its_dmarc_pass_joins_her_concern() {
             "Mum is more breathless tonight.",
         ),
     );
-    let reply = SmtpClient::send_from(&smtp, ip(RELAY), SIAN_EMAIL, &[&ward()], &proved).await;
-    assert_eq!(reply.code, 250, "{reply:?}");
-    app.settle().await;
-    let pages = app.twilio.messages_to(ISLA);
-    assert_eq!(pages.len(), 1, "{pages:?}");
-    assert!(
-        pages[0].body.contains("more breathless"),
-        "{}",
-        pages[0].body
-    );
+    arrives(&app, RELAY, SIAN_EMAIL, &proved).await;
+    let page = isla_paged_once_with_sians_words(&app, None);
     assert_eq!(
         concerns(&app, &format!("enrolment={enrolment}"))
             .await
             .len(),
         1
     );
-    let html = app.get_text(&app.local_link(&pages[0])).await;
+    let html = app.get_text(&app.local_link(&page)).await;
     assert!(
         html.contains("email, DMARC passed at the trust&#x27;s relay")
             || html.contains("email, DMARC passed at the trust's relay"),
@@ -289,16 +265,13 @@ async fn a_strangers_email_at_23_00_pages_nobody_and_is_in_the_mornings_handover
     })
     .await;
     app.settle().await;
-    let smtp = app.smtp.clone().unwrap();
     let sent = message(
         NEIGHBOUR,
         "neighbour-1",
         "My neighbour",
         "My neighbour came home from your hospital yesterday and has not answered her door all day.",
     );
-    let reply = SmtpClient::send(&smtp, NEIGHBOUR, &[&ward()], &sent).await;
-    assert_eq!(reply.code, 250, "{reply:?}");
-    app.settle().await;
+    arrives(&app, "127.0.0.1", NEIGHBOUR, &sent).await;
 
     // Nobody is woken: not the duty manager, not anyone.
     assert!(
@@ -317,13 +290,7 @@ async fn a_strangers_email_at_23_00_pages_nobody_and_is_in_the_mornings_handover
         "Re: My neighbour",
         "Her lights are off too.",
     );
-    assert_eq!(
-        SmtpClient::send(&smtp, NEIGHBOUR, &[&ward()], &again)
-            .await
-            .code,
-        250
-    );
-    app.settle().await;
+    arrives(&app, "127.0.0.1", NEIGHBOUR, &again).await;
     assert_eq!(mail.delivered_to(NEIGHBOUR).len(), 1);
     assert!(app.twilio.messages().is_empty());
 

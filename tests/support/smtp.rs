@@ -55,19 +55,24 @@ impl SmtpClient {
         to: &[&str],
         message: &str,
     ) -> Reply {
-        let (mut client, greeting) = Self::open_from(address, local).await;
+        let (client, greeting) = Self::open_from(address, local).await;
         assert_eq!(greeting.code, 220, "{greeting:?}");
-        assert_eq!(client.command("EHLO relay.test").await.code, 250);
-        let mail = client
-            .command(&format!("MAIL FROM:<{from}> SIZE={}", message.len()))
-            .await;
+        let mail_from = format!("MAIL FROM:<{from}> SIZE={}", message.len());
+        client.transaction(&mail_from, to, message).await
+    }
+
+    /// From `EHLO` to the reply to `DATA`, then `QUIT`; every step before
+    /// DATA must be accepted.
+    async fn transaction(mut self, mail_from: &str, to: &[&str], message: &str) -> Reply {
+        assert_eq!(self.command("EHLO relay.test").await.code, 250);
+        let mail = self.command(mail_from).await;
         assert_eq!(mail.code, 250, "{mail:?}");
         for rcpt in to {
-            let r = client.command(&format!("RCPT TO:<{rcpt}>")).await;
+            let r = self.command(&format!("RCPT TO:<{rcpt}>")).await;
             assert_eq!(r.code, 250, "{r:?}");
         }
-        let answer = client.data(message).await;
-        let _ = client.command("QUIT").await;
+        let answer = self.data(message).await;
+        let _ = self.command("QUIT").await;
         answer
     }
 
@@ -172,17 +177,10 @@ impl SmtpClient {
     /// A whole transaction from `EHLO` to the reply to `DATA`; every step
     /// before DATA must be accepted.
     pub async fn send(address: &str, from: &str, to: &[&str], message: &str) -> Reply {
-        let mut client = Self::connect(address).await;
-        assert_eq!(client.command("EHLO relay.test").await.code, 250);
-        let mail = client.command(&format!("MAIL FROM:<{from}>")).await;
-        assert_eq!(mail.code, 250, "{mail:?}");
-        for rcpt in to {
-            let r = client.command(&format!("RCPT TO:<{rcpt}>")).await;
-            assert_eq!(r.code, 250, "{r:?}");
-        }
-        let answer = client.data(message).await;
-        let _ = client.command("QUIT").await;
-        answer
+        let client = Self::connect(address).await;
+        client
+            .transaction(&format!("MAIL FROM:<{from}>"), to, message)
+            .await
     }
 }
 
