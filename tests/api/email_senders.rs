@@ -71,6 +71,21 @@ fn isla_paged_once_with_sians_words(app: &TestApp, not: Option<&str>) -> SentSms
     page
 }
 
+/// Enrol Margaret with her daughter Sian, who has no mobile: her email alone.
+async fn enrol_sian_with_email_alone(app: &TestApp) {
+    let discharged = (app.clock.now_instant() - Duration::hours(1)).to_rfc3339();
+    let enrolled = app
+        .enrol(&serde_json::json!({
+            "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
+            "carers": [{"name": "Sian Evans", "email": SIAN_EMAIL, "relationship": "daughter"}],
+            "service": "community-nursing-north",
+            "discharged_at": discharged,
+        }))
+        .await;
+    assert_eq!(enrolled.status(), 201);
+    app.settle().await;
+}
+
 /// `message` with an `Authentication-Results` header on top, as a relay adds it.
 fn with_results(results: &str, raw: &str) -> String {
     format!("Authentication-Results: {results}\r\n{raw}")
@@ -146,17 +161,7 @@ async fn a_carer_with_no_phone_whose_address_was_forged_still_reaches_the_nurse_
  {
     let mail = MailServer::start().await;
     let app = app_with_mail("2026-11-28T19:40", &mail, |_| {}).await;
-    let discharged = (app.clock.now_instant() - Duration::hours(1)).to_rfc3339();
-    let enrolled = app
-        .enrol(&serde_json::json!({
-            "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
-            "carers": [{"name": "Sian Evans", "email": SIAN_EMAIL, "relationship": "daughter"}],
-            "service": "community-nursing-north",
-            "discharged_at": discharged,
-        }))
-        .await;
-    assert_eq!(enrolled.status(), 201);
-    app.settle().await;
+    enrol_sian_with_email_alone(&app).await;
 
     // A forgery in her name: a stranger's concern from her address, unpaged.
     let forged = message(
@@ -183,6 +188,41 @@ async fn a_carer_with_no_phone_whose_address_was_forged_still_reaches_the_nurse_
     // She is told by email that we have it; the forger was answered once.
     assert_eq!(mail.delivered_to(MALLORY).len(), 1);
     assert!(!mail.delivered_to(SIAN_EMAIL).is_empty());
+}
+
+#[tokio::test]
+async fn a_forgery_while_her_own_concern_is_open_is_noted_there_without_its_words() {
+    let mail = MailServer::start().await;
+    let app = app_with_mail("2026-11-28T19:40", &mail, |_| {}).await;
+    enrol_sian_with_email_alone(&app).await;
+    let real = message(
+        SIAN_EMAIL,
+        "real-3",
+        "Mum",
+        "Mum is more breathless tonight.",
+    );
+    arrives(&app, "127.0.0.1", SIAN_EMAIL, &real).await;
+    let page = isla_paged_once_with_sians_words(&app, None);
+    let id = TestApp::concern_id_in(&page);
+
+    let forged = message(
+        SIAN_EMAIL,
+        "forged-3",
+        "Mum",
+        "All is well now, no need to call.",
+    );
+    arrives(&app, "127.0.0.1", MALLORY, &forged).await;
+    // Isla hears nothing more; her concern says an unproved email came,
+    // without its words; the forger is answered.
+    isla_paged_once_with_sians_words(&app, Some("All is well"));
+    let concern = app.concern(&id).await;
+    let timeline = concern["timeline"].to_string();
+    assert!(
+        timeline.contains("not proved to be from them"),
+        "{timeline}"
+    );
+    assert!(!timeline.contains("All is well"), "{timeline}");
+    assert_eq!(mail.delivered_to(MALLORY).len(), 1);
 }
 
 #[tokio::test]

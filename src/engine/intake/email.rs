@@ -226,11 +226,15 @@ async fn stranger(
             return Ok(());
         }
         Some(c) => {
-            let note = "An email from this address arrived that was not proved to be from them (see docs/deploy.md, email senders): its words were not added here and nobody was paged. Ask them by phone if they wrote.";
+            let note = "An email from this address arrived that was not proved to be from them: its words were not added here and nobody was paged. Ask them whether they wrote.";
             let note = TimelineEvent::Note {
                 text: note.to_owned(),
             };
             record(change, c.id, now, note);
+            // Answered all the same, outside her concern's thread.
+            if let Some(to) = stranger.answer_to {
+                change.outbox.push(answer(parts, None, to)?);
+            }
             return Ok(());
         }
         None => {}
@@ -251,7 +255,7 @@ async fn stranger(
     };
     record(change, concern.id, now, received(label, &whole));
     if let Some(to) = stranger.answer_to {
-        change.outbox.push(answer(parts, &concern, to)?);
+        change.outbox.push(answer(parts, Some(concern.id), to)?);
     }
     change.concern = Some(concern);
     Ok(())
@@ -259,7 +263,11 @@ async fn stranger(
 
 /// The answer to a stranger's email (`email/stranger*`): we cannot tell
 /// who wrote, so: call or text our number, 111, and 999 in an emergency.
-fn answer(parts: &Parts, concern: &Concern, to: EmailAddress) -> anyhow::Result<NewOutbox> {
+fn answer(
+    parts: &Parts,
+    concern: Option<ConcernId>,
+    to: EmailAddress,
+) -> anyhow::Result<NewOutbox> {
     let rota = parts.rota();
     let context = minijinja::context! {
         trust => rota.trust_name,
@@ -267,12 +275,12 @@ fn answer(parts: &Parts, concern: &Concern, to: EmailAddress) -> anyhow::Result<
     };
     let body = EmailBody::render(&parts.templates, "stranger", &context, None)?;
     Ok(NewOutbox {
-        concern: Some(concern.id),
+        concern,
         to: Address::Email(to),
         body: body.to_body(),
         purpose: Purpose::Notice,
         staff: None,
-        recipient: concern.party.label(),
+        recipient: Party::Unknown.label(),
         step: None,
     })
 }
