@@ -18,7 +18,9 @@
 //! - What one sender can hold is bounded too (docs/adr/0018):
 //!   - at most `NIGHTINGALE_SMTP_MAX_PER_HOST` conversations from one
 //!     address (one IPv6 /64) at once, past them `421 4.7.0`; the trust's
-//!     named relays (`NIGHTINGALE_SMTP_TRUSTED_RELAYS`) are not counted;
+//!     named relays (`NIGHTINGALE_SMTP_TRUSTED_RELAYS`) are not counted,
+//!     and have [`MAX_SESSIONS`] conversations of their own, apart from
+//!     everyone else's;
 //!   - a whole connection lasts at most `NIGHTINGALE_SMTP_SESSION_LIMIT`
 //!     from connect, then `421 4.4.2` and close: `NOOP` every so often
 //!     no longer keeps a slot for ever;
@@ -138,6 +140,7 @@ pub async fn serve(
 ) {
     tokio::pin!(shutdown);
     let sessions = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
+    let relay_sessions = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
     let hosts = Arc::new(Hosts::new(policy.max_per_host));
     let budget = Arc::new(Budget::new(policy.buffer_bytes));
     loop {
@@ -153,14 +156,19 @@ pub async fn serve(
         };
         // Replies are whole lines, written once: nothing to gain from Nagle.
         let _ = stream.set_nodelay(true);
-        let Ok(permit) = Arc::clone(&sessions).try_acquire_owned() else {
+        // The trust's relays have conversations of their own to draw on, so
+        // no flood from elsewhere, however many hosts it comes from, keeps
+        // them out.
+        let relay = policy.trust.is_relay(peer.ip());
+        let pool = if relay { &relay_sessions } else { &sessions };
+        let Ok(permit) = Arc::clone(pool).try_acquire_owned() else {
             tokio::spawn(async move {
                 let mut stream = stream;
                 let _ = reply(&mut stream, "421 4.3.2 Too busy: try again later".into()).await;
             });
             continue;
         };
-        let host = if policy.trust.is_relay(peer.ip()) {
+        let host = if relay {
             None
         } else {
             match Hosts::enter(&hosts, peer.ip()) {

@@ -456,6 +456,40 @@ async fn two_hundred_and_fifty_six_idle_connections_from_one_host_cannot_keep_ou
 }
 
 #[tokio::test]
+async fn idle_connections_from_sixteen_hosts_fill_the_listener_but_not_for_the_named_relay() {
+    let app = TestApp::spawn_with_email("2026-11-28T19:40", |c| {
+        c.smtp_trusted_relays = Some(RELAY.to_owned());
+    })
+    .await;
+    let smtp = app.smtp.clone().unwrap();
+    let mut held = Vec::new();
+    for host in 1..=16 {
+        for _ in 0..16 {
+            let (client, greeting) =
+                SmtpClient::open_from(&smtp, ip(&format!("127.0.2.{host}"))).await;
+            assert_eq!(greeting.code, 220, "{greeting:?}");
+            held.push(client);
+        }
+    }
+    // Every conversation is taken: a seventeenth host is turned away…
+    let (_, busy) = SmtpClient::open_from(&smtp, ip("127.0.3.1")).await;
+    assert_eq!(busy.code, 421, "{busy:?}");
+    assert!(busy.text.starts_with("4.3.2"), "{busy:?}");
+    // …but the trust's relay is not.
+    let mail = message(
+        NEIGHBOUR,
+        "relay-4",
+        "Hello",
+        "A message through the relay.",
+    );
+    let reply = SmtpClient::send_from(&smtp, ip(RELAY), NEIGHBOUR, &[&ward()], &mail).await;
+    assert_eq!((reply.code, reply.text.as_str()), (250, "2.0.0 Stored"));
+    for client in &mut held {
+        assert_eq!(client.command("NOOP").await.code, 250);
+    }
+}
+
+#[tokio::test]
 async fn a_session_past_its_time_limit_is_closed_even_while_it_sends_noop() {
     let app = TestApp::spawn_with_email("2026-11-28T19:40", |c| {
         c.smtp_session_limit = StdDuration::from_millis(800);
