@@ -564,6 +564,7 @@ fn fill(
                         text: words(i),
                         escalation,
                         pictures_explained: false,
+                        recognised: None,
                         calls: Vec::new(),
                         version: 0,
                     };

@@ -56,6 +56,31 @@ pub struct Config {
     pub smtp_tls_key: Option<PathBuf>,
     /// The largest email taken, in bytes (`NIGHTINGALE_EMAIL_MAX_BYTES`); larger is refused (`552`).
     pub email_max_bytes: usize,
+    /// How many SMTP conversations one address (one IPv6 /64) may hold at
+    /// once (`NIGHTINGALE_SMTP_MAX_PER_HOST`); past them `421`. The
+    /// trusted relays are not counted.
+    pub smtp_max_per_host: usize,
+    /// How long one SMTP connection may last from connect
+    /// (`NIGHTINGALE_SMTP_SESSION_LIMIT`, e.g. "5m"); then `421` and close.
+    #[serde(deserialize_with = "duration")]
+    pub smtp_session_limit: Duration,
+    /// How many bytes of unfinished DATA all SMTP conversations together
+    /// may hold (`NIGHTINGALE_SMTP_BUFFER_BYTES`); past it `452`. At least
+    /// `email_max_bytes`.
+    pub smtp_buffer_bytes: usize,
+    /// The trust's mail relays, addresses or CIDRs separated by commas
+    /// (`NIGHTINGALE_SMTP_TRUSTED_RELAYS`): their `Authentication-Results`
+    /// header is believed, and mail from anyone else proves nothing.
+    pub smtp_trusted_relays: Option<String>,
+    /// The authserv-id the trusted relays write in `Authentication-Results`
+    /// (`NIGHTINGALE_SMTP_AUTHSERV_ID`); when set, a header with another is
+    /// not theirs.
+    pub smtp_authserv_id: Option<String>,
+    /// The service whose in-hours team takes the emails of strangers,
+    /// which page nobody (`NIGHTINGALE_EMAIL_STRANGERS_SERVICE`, a rota
+    /// service id); default: the first service in the rota with an
+    /// in-hours team.
+    pub email_strangers_service: Option<String>,
     /// Log filter in `tracing` syntax (`NIGHTINGALE_LOG`), e.g. `info,nightingale=debug`.
     pub log: String,
     /// The directory of message templates and the red-flag list (`NIGHTINGALE_TEMPLATES_DIR`).
@@ -217,6 +242,12 @@ impl Default for Config {
             smtp_tls_cert: None,
             smtp_tls_key: None,
             email_max_bytes: 10 * 1024 * 1024,
+            smtp_max_per_host: 16,
+            smtp_session_limit: Duration::from_secs(5 * 60),
+            smtp_buffer_bytes: 64 * 1024 * 1024,
+            smtp_trusted_relays: None,
+            smtp_authserv_id: None,
+            email_strangers_service: None,
             log: "info".to_owned(),
             templates_dir: PathBuf::from("templates"),
             enrolment_days: 30,
@@ -309,7 +340,10 @@ impl Config {
                     | "sends_at_once"
                     | "sign_in_codes_per_number"
                     | "sign_in_codes_per_client"
-                    | "sign_in_failures_per_day",
+                    | "sign_in_failures_per_day"
+                    | "email_max_bytes"
+                    | "smtp_max_per_host"
+                    | "smtp_buffer_bytes",
                     Ok(n),
                 ) => toml::Value::Integer(n),
                 _ => toml::Value::String(value),
@@ -326,7 +360,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 33] {
+    fn keys() -> [&'static str; 39] {
         [
             "listen",
             "public_url",
@@ -345,6 +379,12 @@ impl Config {
             "smtp_tls_cert",
             "smtp_tls_key",
             "email_max_bytes",
+            "smtp_max_per_host",
+            "smtp_session_limit",
+            "smtp_buffer_bytes",
+            "smtp_trusted_relays",
+            "smtp_authserv_id",
+            "email_strangers_service",
             "log",
             "templates_dir",
             "enrolment_days",
@@ -435,9 +475,19 @@ mod tests {
                 ("NIGHTINGALE_TWILIO_TIMEOUT", "15s"),
                 ("NIGHTINGALE_HEADER_TIMEOUT", "5s"),
                 ("NIGHTINGALE_LOG_FORMAT", "json"),
+                ("NIGHTINGALE_EMAIL_MAX_BYTES", "2000000"),
+                ("NIGHTINGALE_SMTP_MAX_PER_HOST", "4"),
+                ("NIGHTINGALE_SMTP_SESSION_LIMIT", "90s"),
+                ("NIGHTINGALE_SMTP_BUFFER_BYTES", "8000000"),
+                ("NIGHTINGALE_SMTP_TRUSTED_RELAYS", "10.0.4.0/24"),
             ]),
         )
         .unwrap();
+        assert_eq!(config.email_max_bytes, 2_000_000);
+        assert_eq!(config.smtp_max_per_host, 4);
+        assert_eq!(config.smtp_session_limit, Duration::from_secs(90));
+        assert_eq!(config.smtp_buffer_bytes, 8_000_000);
+        assert_eq!(config.smtp_trusted_relays.as_deref(), Some("10.0.4.0/24"));
         assert_eq!(config.max_connections, 64);
         assert_eq!(config.sends_at_once, 4096);
         assert_eq!(config.twilio_timeout, Duration::from_secs(15));

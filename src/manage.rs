@@ -4,7 +4,7 @@
 //!
 //! An edit or undo is made only by someone who manages every service whose
 //! chain it changes (a shared rotation, a person everywhere), and an
-//! override's cover must be fit for the slot (docs/adr/0018). Its audit
+//! override's cover must be fit for the slot (docs/adr/0019). Its audit
 //! line names every service it changes, so each one's managers see it.
 
 use std::sync::{Arc, Mutex};

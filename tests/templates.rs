@@ -99,9 +99,15 @@ fn handover(s: &Scene, count: usize) -> Value {
         } else {
             "Siân, Margaret's daughter"
         };
+        // The fifth is a stranger's email, which paged nobody.
+        if i == 4 {
+            return json!({"id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "who": "an unknown sender by email",
+                   "at": "Wed 05:10", "words": "My neighbour came home from your hospital yesterday and has not...",
+                   "status": "open", "handled_by": null, "note": null, "coordinator": null, "not_paged": true});
+        }
         json!({"id": "0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f", "who": who, "at": format!("Wed 0{}:10", i + 1),
                "words": "My mum's ankles are more swollen tonight and she is short of breath when she...",
-               "status": status, "handled_by": handled_by, "note": note, "coordinator": null})
+               "status": status, "handled_by": handled_by, "note": note, "coordinator": null, "not_paged": false})
     };
     let items: Vec<Value> = (0..count).map(item).collect();
     let of = |status: &str| items.iter().filter(|i| i["status"] == status).count();
@@ -195,6 +201,10 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("email/welcome_subject.txt", email_welcome),
     ("email/welcome.txt", email_welcome),
     ("email/welcome.html", email_welcome),
+    // The answer to a stranger's email (docs/adr/0022).
+    ("email/stranger_subject.txt", email_stranger),
+    ("email/stranger.txt", email_stranger),
+    ("email/stranger.html", email_stranger),
     ("sms/page.txt", |s| {
         vec![
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
@@ -852,6 +862,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
         "phone": "+447700900802", "email": null, "opened": "Fri 27 Nov 19:05", "can_act": true,
         "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
         "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
+        "recognised": "enrolled_phone",
     });
     // A patient with a long-term condition, their co-ordinator and two
     // earlier concerns: one resolved with a note, one accepted.
@@ -860,6 +871,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     ongoing["care"] = json!("Ongoing (long-term condition), review due 1 Dec 2027");
     ongoing["coordinator"] = json!("Bethan Lloyd, Community matron (heart failure)");
     ongoing["context"] = json!("Heart failure (NYHA III); daily weights; furosemide 40 mg");
+    ongoing["recognised"] = json!("email_dmarc_at_relay");
     ongoing["earlier"] = json!([
         {"opened": "Wed 25 Nov 21:14", "party": "carer (wife)", "text": "His ankles are swollen again",
          "outcome": format!("Resolved by {} at Wed 25 Nov 21:40: “Extra furosemide tonight, matron to visit Monday”", s.clinician.name)},
@@ -880,6 +892,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     by_email["phone"] = Value::Null;
     by_email["email"] = json!("sian.evans@example.org");
     by_email["can_call"] = json!(false);
+    by_email["recognised"] = json!("email_envelope_matches");
     let mut stranger = open.clone();
     stranger["patient"] = json!("Unknown sender");
     stranger["party"] = json!("unknown sender");
@@ -890,13 +903,37 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     stranger["service"] = json!("Out-of-hours service");
     // The code is empty when it cannot be looked up.
     stranger["code"] = json!("");
+    stranger["recognised"] = json!("unknown_number");
+    // A stranger's email: nobody paged, kept for the in-hours team.
+    let mut stranger_email = stranger.clone();
+    stranger_email["urgent"] = json!(false);
+    stranger_email["service"] = json!(s.service.name);
+    stranger_email["status"] =
+        json!("Not paged: an email from an unknown sender, kept for the in-hours team");
+    stranger_email["can_act"] = json!(false);
+    stranger_email["can_call"] = json!(false);
+    stranger_email["phone"] = Value::Null;
+    stranger_email["email"] = json!("j.okoro@example.net");
+    stranger_email["recognised"] = json!("unknown_email");
+    // A concern stored before recognition was recorded.
+    let mut unrecorded = open.clone();
+    unrecorded["recognised"] = Value::Null;
     // A voicemail, with its recording behind the link.
     let mut voicemail = open.clone();
     voicemail["text"] = json!("");
     voicemail["recording_url"] = json!(
         "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
     );
-    vec![open, accepted, by_email, stranger, voicemail, ongoing]
+    vec![
+        open,
+        accepted,
+        by_email,
+        stranger,
+        stranger_email,
+        unrecorded,
+        voicemail,
+        ongoing,
+    ]
 }
 
 /// A welcome by email, for someone enrolled with an email and no phone.
@@ -906,6 +943,15 @@ fn email_welcome(s: &Scene) -> Vec<Value> {
                "address": "nightingale@riverside-nhs.example", "trust": s.trust}),
         json!({"first_name": "Siân", "service": s.service.patient_name,
                "address": "nightingale@riverside-nhs.example", "trust": s.trust}),
+    ]
+}
+
+/// The answer to a stranger's email: with our number, and without one
+/// (a trust with no Twilio number configured).
+fn email_stranger(s: &Scene) -> Vec<Value> {
+    vec![
+        json!({"trust": s.trust, "number": "+441632960000"}),
+        json!({"trust": s.trust, "number": null}),
     ]
 }
 

@@ -18,7 +18,7 @@
 //!   at [`SignInLimits::failures_per_day`] the person is texted, once, and
 //!   no code signs them in until the day ends. That one is a lockout
 //!   anyone can cause, which we accept to bound guessing across many
-//!   addresses (docs/adr/0018): it stops
+//!   addresses (docs/adr/0020): it stops
 //!   web sign-in only, never pages or the links in them, and the person is
 //!   told at once.
 //! - **Sessions** live in the store under the hash of a random token (the
@@ -336,6 +336,17 @@ pub fn session_live(session: &Session, now: Instant) -> bool {
     now < session.expires_at && now < session.last_seen + IDLE_EXPIRY
 }
 
+/// How a member of staff comes to a concern ([`Operations::access_to`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConcernAccess {
+    /// They were paged for it.
+    Paged,
+    /// It is a stranger's email kept for the in-hours team they are in:
+    /// they may read it and resolve it, not accept or pass it (which
+    /// would page someone).
+    InHoursTeam,
+}
+
 impl Operations {
     /// Send a sign-in code to `contact` if it is a person's on the rota,
     /// for the browser holding `challenge`, unless `client` asked for too
@@ -615,6 +626,32 @@ impl Operations {
         person: &Id,
     ) -> Result<bool, StoreError> {
         Ok(self.code_for(concern, person).await?.is_some())
+    }
+
+    /// How `person` may come to a concern on their staff pages, if at
+    /// all: paged for it (to act on it as a page lets them), or, for a
+    /// stranger's email, which pages nobody (docs/adr/0022), as one of the
+    /// in-hours team of the service it is kept for (to read and resolve it).
+    pub async fn access_to(
+        &self,
+        concern: crate::concern::ConcernId,
+        person: &Id,
+    ) -> Result<Option<ConcernAccess>, StoreError> {
+        if self.was_paged(concern, person).await? {
+            return Ok(Some(ConcernAccess::Paged));
+        }
+        let Some(c) = store::blocking(&self.store, move |s| s.concern(concern)).await? else {
+            return Ok(None);
+        };
+        let rota = self.rota.current();
+        let in_team = c
+            .recognised
+            .is_some_and(crate::concern::Recognised::pages_nobody)
+            && c.service
+                .as_ref()
+                .and_then(|s| rota.service(s.as_str()))
+                .is_some_and(|ix| rota.part_of(person, ix));
+        Ok(in_team.then_some(ConcernAccess::InHoursTeam))
     }
 
     /// Make `person` a new calendar feed token (revoking any earlier one):

@@ -6,7 +6,7 @@
 //! follows them onto every level they are on, the trust-wide fallback
 //! included. So an edit made on one service's page can change another's
 //! chain. [`Rota::services_changed`] says which, so that only someone who
-//! manages every one of them may make it (docs/adr/0018), and so that the
+//! manages every one of them may make it (docs/adr/0019), and so that the
 //! audit line is shown to each of their managers.
 //!
 //! An override's `covering` must be fit for the slot: a turn on a rotation

@@ -43,6 +43,7 @@ fn concern(sender: &str) -> Concern {
         text: "My dressing is leaking".into(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        recognised: None,
         calls: Vec::new(),
         version: 0,
     }
@@ -2684,6 +2685,67 @@ pub fn a_clients_concerns_are_listed_for_it_and_nobody_elses(store: Arc<dyn Stor
     }
 }
 
+/// What the SMTP listener recorded of how an email came, and how a
+/// concern's sender was recognised, read back as written (docs/adr/0022);
+/// an item stored before they were recorded still reads, without them.
+pub fn how_an_email_came_and_how_its_sender_was_recognised_are_kept(store: Arc<dyn Store>) {
+    let email = |key: &str, envelope: Option<&str>| Inbound {
+        key: key.into(),
+        kind: InboundKind::Email {
+            from: "sian.evans@example.org".into(),
+            to: vec!["community@nightingale.test".into()],
+            subject: "Mum".into(),
+            text: "Mum is more breathless tonight".into(),
+            attachments: Vec::new(),
+            delivery: None,
+            envelope_from: envelope.map(str::to_owned),
+            peer: envelope.map(|_| "2001:db8::25".parse().unwrap()),
+            authentication_results: envelope
+                .map(|_| "mx1.trust.example; dmarc=pass header.from=example.org".into()),
+        },
+        received_at: t("2026-11-28T19:40:00Z"),
+    };
+    let proved = email("email:a@example.org", Some("mallory@evil.example"));
+    let unrecorded = email("email:b@example.org", None);
+    assert!(store.record_inbound(&proved).unwrap());
+    assert!(store.record_inbound(&unrecorded).unwrap());
+    assert_eq!(store.inbound(&proved.key).unwrap(), Some(proved.clone()));
+    assert_eq!(store.inbound(&unrecorded.key).unwrap(), Some(unrecorded));
+    let claimed = store
+        .claim_inbound(
+            &node("a"),
+            t("2026-11-28T19:40:01Z"),
+            TimeDelta::seconds(30),
+            10,
+        )
+        .unwrap();
+    assert_eq!(claimed[0].item, proved);
+
+    let mut stranger = concern("mailto:mallory@evil.example");
+    stranger.party = Party::Unknown;
+    stranger.recognised = Some(crate::concern::Recognised::UnknownEmail);
+    let id = stranger.id;
+    store
+        .apply(Change {
+            at: t("2026-11-28T19:40:01Z"),
+            concern: Some(stranger),
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(
+        stored(&store, id).recognised,
+        Some(crate::concern::Recognised::UnknownEmail)
+    );
+    assert_eq!(
+        stored(
+            &store,
+            open_with_deadline(&store, "+447700900123", t("2026-11-28T19:41:00Z")).id
+        )
+        .recognised,
+        None
+    );
+}
+
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name(fresh());
     a_clients_concerns_are_listed_for_it_and_nobody_elses(fresh());
@@ -2731,6 +2793,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention(
         fresh(),
     );
+    how_an_email_came_and_how_its_sender_was_recognised_are_kept(fresh());
 }
 
 // ---- scheduled notices and check-ins (docs/adr/0017) ----

@@ -208,6 +208,17 @@ pub enum InboundKind {
         /// became of our message: `failed`, `delayed`, `delivered`…
         #[serde(default, skip_serializing_if = "Option::is_none")]
         delivery: Option<String>,
+        /// The envelope sender (`MAIL FROM`, empty for a bounce); `None`
+        /// for mail stored before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        envelope_from: Option<String>,
+        /// The address that handed it to our listener.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<std::net::IpAddr>,
+        /// Its topmost `Authentication-Results` header, unfolded: what the
+        /// relay that handed it over found ([`crate::email::auth`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authentication_results: Option<String>,
     },
     /// A delivery report for a message we sent.
     Status {

@@ -1537,6 +1537,7 @@ mod tests {
             text: "My dressing is leaking".into(),
             escalation: crate::escalation::Escalation::new(false),
             pictures_explained: false,
+            recognised: None,
             calls: Vec::new(),
             version: 0,
         }

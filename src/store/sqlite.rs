@@ -2446,6 +2446,7 @@ mod tests {
             text: "My dressing is leaking".into(),
             escalation,
             pictures_explained: false,
+            recognised: None,
             calls: Vec::new(),
             version: 0,
         }

@@ -10,6 +10,7 @@ mod concerns;
 mod coordinator;
 mod email;
 mod email_out;
+mod email_senders;
 mod engine_loop;
 mod enrolments;
 mod errors;
