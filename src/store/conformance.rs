@@ -119,6 +119,9 @@ pub fn an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent
             text: "Mum is more breathless tonight.\n".repeat(400),
             attachments: Vec::new(),
             delivery: None,
+            envelope_from: Some("sian@example.org".into()),
+            peer: Some("192.0.2.25".parse().unwrap()),
+            authentication_results: None,
         },
         received_at: t("2026-11-27T19:05:00Z"),
     };

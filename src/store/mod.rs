@@ -95,6 +95,9 @@ impl Inbound {
                 to,
                 attachments,
                 delivery,
+                envelope_from,
+                peer,
+                authentication_results,
                 ..
             } => InboundKind::Email {
                 from: from.clone(),
@@ -103,6 +106,9 @@ impl Inbound {
                 text: String::new(),
                 attachments: attachments.clone(),
                 delivery: delivery.clone(),
+                envelope_from: envelope_from.clone(),
+                peer: *peer,
+                authentication_results: authentication_results.clone(),
             },
             InboundKind::Call {
                 call,
