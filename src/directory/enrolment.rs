@@ -22,7 +22,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Address, EmailAddress, Id, NumberKind, PhoneNumber, clean_line, clean_text};
+use super::{Address, EmailAddress, Id, Language, NumberKind, PhoneNumber, clean_line, clean_text};
 use crate::clock::Instant;
 
 /// An enrolment's id.
@@ -186,6 +186,10 @@ pub struct Enrolment {
     /// enrolments stored before check-ins.
     #[serde(default)]
     pub check_ins: crate::checkins::CheckIns,
+    /// The language the patient and carers are texted in; English for
+    /// enrolments stored before there was a choice.
+    #[serde(default)]
+    pub language: Language,
 }
 
 impl Enrolment {
@@ -287,6 +291,9 @@ pub struct EnrolmentRequest {
     /// discharge, or weekly for an ongoing enrolment.
     #[serde(default)]
     check_ins: Option<serde_json::Value>,
+    /// `"en"` (the default) or `"cy"`: the language texts to the patient
+    /// and carers are written in.
+    language: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -532,6 +539,11 @@ impl EnrolmentRequest {
             (None, Some(kind)) => crate::checkins::CheckIns::default_for(kind),
             (None, None) => crate::checkins::CheckIns::None,
         };
+        let language = Language::parse(self.language.as_deref().unwrap_or_default())
+            .unwrap_or_else(|message| {
+                err("language", message);
+                Language::En
+            });
         match (patient, service, kind, errors.is_empty()) {
             (Some(patient), Some(service), Some(kind), true) => {
                 let (ends_at, review_at) = match kind {
@@ -554,6 +566,7 @@ impl EnrolmentRequest {
                     review_at,
                     coordinator,
                     check_ins,
+                    language,
                 })
             }
             _ => Err(errors),
@@ -660,6 +673,20 @@ mod tests {
             now(),
             TimeDelta::days(30),
         )
+    }
+
+    #[test]
+    fn an_enrolment_is_in_english_unless_it_asks_for_welsh() {
+        let base = r#""patient": {"name": "Megan Pritchard", "phone": "07700 900123"},
+                "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z""#;
+        let english = parse(&format!("{{{base}}}")).unwrap();
+        assert_eq!(english.language, Language::En);
+        let welsh = parse(&format!(r#"{{{base}, "language": "cy"}}"#)).unwrap();
+        assert_eq!(welsh.language, Language::Cy);
+        let errors = parse(&format!(r#"{{{base}, "language": "Cymraeg"}}"#)).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "language");
+        assert!(errors[0].message.contains("\"cy\" (Welsh)"), "{errors:?}");
     }
 
     #[test]

@@ -24,3 +24,4 @@ mod strain;
 mod twilio_client;
 mod voice;
 mod webhooks;
+mod welsh;
