@@ -6,7 +6,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::support::nightingale::{MARGARET, SIAN, STRANGER, TestApp};
+use crate::support::nightingale::{MARGARET, NowInstant, SIAN, STRANGER, TestApp};
 
 const KIRAN: &str = "+447700900213"; // community evening nurse on Friday 27 November
 const HANNAH: &str = "+447700900202"; // district nursing team leader on call that week
@@ -35,7 +35,7 @@ async fn a_welsh_speaking_patient_is_welcomed_and_answered_in_welsh_and_her_nurs
     assert_eq!(enrolled["language"], "cy", "{enrolled}");
     app.settle().await;
     for (who, number) in [("Megan", MARGARET), ("Gethin", SIAN)] {
-        let welcome = &app.twilio.messages_to(number)[0].body;
+        let welcome = app.twilio.messages_to(number)[0].body.clone();
         assert!(
             welcome.starts_with(&format!(
                 "Helo {who}. Gallwch decstio'r rhif hwn unrhyw bryd"
@@ -79,13 +79,13 @@ async fn a_welsh_speaking_patient_is_welcomed_and_answered_in_welsh_and_her_nurs
     // Kiran accepts: Megan is told in Welsh, Kiran in English.
     app.text(KIRAN, &format!("A{code}")).await;
     app.settle().await;
-    let told = &app.twilio.messages_to(MARGARET).last().unwrap().body;
+    let told = app.twilio.messages_to(MARGARET).last().unwrap().body.clone();
     assert!(told.starts_with("Mae Kiran"), "{told}");
     assert!(
         told.ends_with("wedi cael eich neges a bydd mewn cysylltiad."),
         "{told}"
     );
-    let to_kiran = &app.twilio.messages_to(KIRAN).last().unwrap().body;
+    let to_kiran = app.twilio.messages_to(KIRAN).last().unwrap().body.clone();
     assert!(
         !to_kiran.contains("neges"),
         "clinicians read English: {to_kiran}"
@@ -95,7 +95,7 @@ async fn a_welsh_speaking_patient_is_welcomed_and_answered_in_welsh_and_her_nurs
     app.text(KIRAN, &format!("R{code} dressing advice given"))
         .await;
     app.settle().await;
-    let resolved = &app.twilio.messages_to(MARGARET).last().unwrap().body;
+    let resolved = app.twilio.messages_to(MARGARET).last().unwrap().body.clone();
     assert!(resolved.contains("wedi edrych ar eich neges"), "{resolved}");
     assert!(
         resolved.ends_with("ffoniwch GIG 111. Mewn argyfwng, ffoniwch 999."),
@@ -110,14 +110,14 @@ async fn dw_in_methu_anadlu_from_a_welsh_speaker_is_a_red_flag_paging_two_levels
     app.settle().await;
     app.text(MARGARET, "Dw i'n methu anadlu").await;
     app.settle().await;
-    let reply = &app.twilio.messages_to(MARGARET).last().unwrap().body;
+    let reply = app.twilio.messages_to(MARGARET).last().unwrap().body.clone();
     assert_eq!(
         reply,
         "Os yw hyn yn argyfwng, ffoniwch 999 nawr. Mae eich neges yn dweud \"methu anadlu\". Rydym hefyd yn cysylltu gyda'r staff ar alwad ar frys."
     );
-    let to_kiran = &app.twilio.messages_to(KIRAN)[0].body;
+    let to_kiran = app.twilio.messages_to(KIRAN)[0].body.clone();
     assert!(to_kiran.starts_with("URGENT: Megan"), "{to_kiran}");
-    let to_hannah = &app.twilio.messages_to(HANNAH)[0].body;
+    let to_hannah = app.twilio.messages_to(HANNAH)[0].body.clone();
     assert!(
         to_hannah.starts_with("URGENT: Megan"),
         "level 2 paged at once: {to_hannah}"
@@ -158,7 +158,7 @@ async fn a_stranger_writing_in_welsh_is_answered_in_welsh_then_english_in_one_te
     const OTHER: &str = "+447700900998";
     app.text(OTHER, "Hello, my mum is confused tonight").await;
     app.settle().await;
-    let reply = &app.twilio.messages_to(OTHER)[0].body;
+    let reply = app.twilio.messages_to(OTHER)[0].body.clone();
     assert!(
         reply.starts_with("Thank you, your message has reached"),
         "{reply}"
