@@ -79,7 +79,13 @@ async fn a_welsh_speaking_patient_is_welcomed_and_answered_in_welsh_and_her_nurs
     // Kiran accepts: Megan is told in Welsh, Kiran in English.
     app.text(KIRAN, &format!("A{code}")).await;
     app.settle().await;
-    let told = app.twilio.messages_to(MARGARET).last().unwrap().body.clone();
+    let told = app
+        .twilio
+        .messages_to(MARGARET)
+        .last()
+        .unwrap()
+        .body
+        .clone();
     assert!(told.starts_with("Mae Kiran"), "{told}");
     assert!(
         told.ends_with("wedi cael eich neges a bydd mewn cysylltiad."),
@@ -95,7 +101,13 @@ async fn a_welsh_speaking_patient_is_welcomed_and_answered_in_welsh_and_her_nurs
     app.text(KIRAN, &format!("R{code} dressing advice given"))
         .await;
     app.settle().await;
-    let resolved = app.twilio.messages_to(MARGARET).last().unwrap().body.clone();
+    let resolved = app
+        .twilio
+        .messages_to(MARGARET)
+        .last()
+        .unwrap()
+        .body
+        .clone();
     assert!(resolved.contains("wedi edrych ar eich neges"), "{resolved}");
     assert!(
         resolved.ends_with("ffoniwch GIG 111. Mewn argyfwng, ffoniwch 999."),
@@ -110,7 +122,13 @@ async fn dw_in_methu_anadlu_from_a_welsh_speaker_is_a_red_flag_paging_two_levels
     app.settle().await;
     app.text(MARGARET, "Dw i'n methu anadlu").await;
     app.settle().await;
-    let reply = app.twilio.messages_to(MARGARET).last().unwrap().body.clone();
+    let reply = app
+        .twilio
+        .messages_to(MARGARET)
+        .last()
+        .unwrap()
+        .body
+        .clone();
     assert_eq!(
         reply,
         "Os yw hyn yn argyfwng, ffoniwch 999 nawr. Mae eich neges yn dweud \"methu anadlu\". Rydym hefyd yn cysylltu gyda'r staff ar alwad ar frys."
@@ -164,4 +182,54 @@ async fn a_stranger_writing_in_welsh_is_answered_in_welsh_then_english_in_one_te
         "{reply}"
     );
     assert!(!reply.contains("Diolch"), "{reply}");
+}
+
+#[tokio::test]
+async fn a_welsh_speaking_carer_who_phones_at_night_hears_welsh_and_is_asked_for_a_message_in_welsh()
+ {
+    // Cardiology Ward 7's chain early on Sunday 29 November (`rota who`).
+    const LEVELS: [&str; 4] = [
+        "+447700900114", // cardiology registrar
+        "+447700900121", // consultant cardiologist
+        "+447700900401", // senior clinician
+        "+447700900501", // site duty manager, the trust fallback
+    ];
+    let app = TestApp::spawn("2026-11-29T02:10").await;
+    let discharged = (app.clock.now_instant() - Duration::hours(1)).to_rfc3339();
+    let response = app
+        .enrol(&json!({
+            "patient": {"name": "Megan Pritchard", "phone": "07700 900801"},
+            "carers": [{"name": "Gethin Pritchard", "phone": "07700 900802", "relationship": "son"}],
+            "service": "cardiology-ward-7",
+            "discharged_at": discharged,
+            "language": "cy",
+        }))
+        .await;
+    assert_eq!(response.status(), 201);
+    app.settle().await;
+
+    let mut call = app.phone(SIAN).await;
+    let words = call.heard.words();
+    assert!(
+        words.starts_with("Os yw hyn yn argyfwng, rhowch y ffôn i lawr nawr a ffoniwch 999."),
+        "{words}"
+    );
+    assert!(call.heard.languages().iter().all(|l| *l == "cy-GB"));
+    for who in LEVELS {
+        assert_eq!(call.heard.numbers_rung(), [who]);
+        app.clock.advance(Duration::seconds(20));
+        call.dial_ends("no-answer").await;
+    }
+    let words = call.heard.words();
+    assert!(words.contains("Gadewch neges ar ôl y tôn."), "{words}");
+    assert!(words.contains("ffoniwch GIG 111"), "{words}");
+    let words = call
+        .leave_message("RE0123456789abcdef0123456789abcdef", 35)
+        .await
+        .words();
+    assert!(
+        words.starts_with("Diolch. Mae eich neges gennym"),
+        "{words}"
+    );
+    assert!(call.heard.hangs_up());
 }
