@@ -11,15 +11,20 @@ use crate::support::nightingale::{MARGARET, NowInstant, SIAN, STRANGER, TestApp}
 const KIRAN: &str = "+447700900213"; // community evening nurse on Friday 27 November
 const HANNAH: &str = "+447700900202"; // district nursing team leader on call that week
 
-/// Enrol Megan Pritchard in Welsh, with her son Gethin as carer (on the
-/// demo numbers of Margaret and Sian), discharged an hour ago.
-async fn enrol_megan_in_welsh(app: &TestApp) -> Value {
+/// The last text sent to `number`.
+fn last_to(app: &TestApp, number: &str) -> String {
+    app.twilio.messages_to(number).last().unwrap().body.clone()
+}
+
+/// Enrol Megan Pritchard in Welsh with `service`, with her son Gethin as
+/// carer (on the demo numbers of Margaret and Sian), discharged an hour ago.
+async fn enrol_megan_in_welsh(app: &TestApp, service: &str) -> Value {
     let discharged = (app.clock.now_instant() - Duration::hours(1)).to_rfc3339();
     let response = app
         .enrol(&json!({
             "patient": {"name": "Megan Pritchard", "phone": "07700 900801"},
             "carers": [{"name": "Gethin Pritchard", "phone": "07700 900802", "relationship": "son"}],
-            "service": "community-nursing-north",
+            "service": service,
             "discharged_at": discharged,
             "language": "cy",
         }))
@@ -31,7 +36,7 @@ async fn enrol_megan_in_welsh(app: &TestApp) -> Value {
 #[tokio::test]
 async fn a_welsh_speaking_patient_is_welcomed_and_answered_in_welsh_and_her_nurses_read_english() {
     let app = TestApp::spawn("2026-11-27T18:40").await;
-    let enrolled = enrol_megan_in_welsh(&app).await;
+    let enrolled = enrol_megan_in_welsh(&app, "community-nursing-north").await;
     assert_eq!(enrolled["language"], "cy", "{enrolled}");
     app.settle().await;
     for (who, number) in [("Megan", MARGARET), ("Gethin", SIAN)] {
@@ -79,19 +84,13 @@ async fn a_welsh_speaking_patient_is_welcomed_and_answered_in_welsh_and_her_nurs
     // Kiran accepts: Megan is told in Welsh, Kiran in English.
     app.text(KIRAN, &format!("A{code}")).await;
     app.settle().await;
-    let told = app
-        .twilio
-        .messages_to(MARGARET)
-        .last()
-        .unwrap()
-        .body
-        .clone();
+    let told = last_to(&app, MARGARET);
     assert!(told.starts_with("Mae Kiran"), "{told}");
     assert!(
         told.ends_with("wedi cael eich neges a bydd mewn cysylltiad."),
         "{told}"
     );
-    let to_kiran = app.twilio.messages_to(KIRAN).last().unwrap().body.clone();
+    let to_kiran = last_to(&app, KIRAN);
     assert!(
         !to_kiran.contains("neges"),
         "clinicians read English: {to_kiran}"
@@ -101,13 +100,7 @@ async fn a_welsh_speaking_patient_is_welcomed_and_answered_in_welsh_and_her_nurs
     app.text(KIRAN, &format!("R{code} dressing advice given"))
         .await;
     app.settle().await;
-    let resolved = app
-        .twilio
-        .messages_to(MARGARET)
-        .last()
-        .unwrap()
-        .body
-        .clone();
+    let resolved = last_to(&app, MARGARET);
     assert!(resolved.contains("wedi edrych ar eich neges"), "{resolved}");
     assert!(
         resolved.ends_with("ffoniwch GIG 111. Mewn argyfwng, ffoniwch 999."),
@@ -118,17 +111,11 @@ async fn a_welsh_speaking_patient_is_welcomed_and_answered_in_welsh_and_her_nurs
 #[tokio::test]
 async fn dw_in_methu_anadlu_from_a_welsh_speaker_is_a_red_flag_paging_two_levels_at_once() {
     let app = TestApp::spawn("2026-11-27T19:00").await;
-    enrol_megan_in_welsh(&app).await;
+    enrol_megan_in_welsh(&app, "community-nursing-north").await;
     app.settle().await;
     app.text(MARGARET, "Dw i'n methu anadlu").await;
     app.settle().await;
-    let reply = app
-        .twilio
-        .messages_to(MARGARET)
-        .last()
-        .unwrap()
-        .body
-        .clone();
+    let reply = last_to(&app, MARGARET);
     assert_eq!(
         reply,
         "Os yw hyn yn argyfwng, ffoniwch 999 nawr. Mae eich neges yn dweud \"methu anadlu\". Rydym hefyd yn cysylltu gyda'r staff ar alwad ar frys."
@@ -195,17 +182,7 @@ async fn a_welsh_speaking_carer_who_phones_at_night_hears_welsh_and_is_asked_for
         "+447700900501", // site duty manager, the trust fallback
     ];
     let app = TestApp::spawn("2026-11-29T02:10").await;
-    let discharged = (app.clock.now_instant() - Duration::hours(1)).to_rfc3339();
-    let response = app
-        .enrol(&json!({
-            "patient": {"name": "Megan Pritchard", "phone": "07700 900801"},
-            "carers": [{"name": "Gethin Pritchard", "phone": "07700 900802", "relationship": "son"}],
-            "service": "cardiology-ward-7",
-            "discharged_at": discharged,
-            "language": "cy",
-        }))
-        .await;
-    assert_eq!(response.status(), 201);
+    enrol_megan_in_welsh(&app, "cardiology-ward-7").await;
     app.settle().await;
 
     let mut call = app.phone(SIAN).await;
