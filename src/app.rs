@@ -15,6 +15,7 @@ use crate::channels::twilio::TwilioClient;
 use crate::channels::{CallPlacer, RecordingCaller, RecordingSender, SmsSender};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::directory::Language;
 use crate::engine::{Engine, EngineHandle};
 use crate::escalation::Policy;
 use crate::escalation::redflag::RedFlags;
@@ -100,11 +101,24 @@ impl Application {
             );
         }
         let templates = Arc::new(Templates::load(&config.templates_dir)?);
-        let red_flags_path = config.templates_dir.join("red_flags.txt");
-        let red_flags = RedFlags::parse(
-            &std::fs::read_to_string(&red_flags_path)
-                .with_context(|| format!("cannot read {}", red_flags_path.display()))?,
-        );
+        // English phrases must be there; each other language's
+        // (`cy/red_flags.txt`) are added when its directory has them.
+        let mut red_flags = RedFlags::default();
+        for language in Language::ALL {
+            let path = match language {
+                Language::En => config.templates_dir.join("red_flags.txt"),
+                other => config
+                    .templates_dir
+                    .join(other.code())
+                    .join("red_flags.txt"),
+            };
+            if language != Language::En && !path.exists() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            red_flags = red_flags.and(RedFlags::parse(&text));
+        }
         let remind_after = humantime::parse_duration(&config.remind_after)
             .ok()
             .and_then(|d| TimeDelta::from_std(d).ok())

@@ -318,6 +318,7 @@ mod tests {
             coordinator: None,
             check_ins: CheckIns::None,
             client: None,
+            language: Default::default(),
         }
     }
 

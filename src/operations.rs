@@ -242,7 +242,8 @@ impl Operations {
             let first_name = contact.first_name();
             let (to, body) = match (&contact.phone, &contact.email, &self.email) {
                 (Some(phone), _, _) if phone.can_text() => {
-                    let body = self.templates.render(
+                    let body = self.templates.render_in(
+                        enrolment.language,
                         "sms/welcome.txt",
                         minijinja::context! { first_name, service },
                     )?;
@@ -259,8 +260,13 @@ impl Operations {
                         address,
                         trust => rota.trust_name,
                     };
-                    let body =
-                        EmailBody::render(&self.templates, "welcome", &context, Some(address))?;
+                    let body = EmailBody::render_in(
+                        &self.templates,
+                        enrolment.language,
+                        "welcome",
+                        &context,
+                        Some(address),
+                    )?;
                     (Address::Email(email.clone()), body.to_body())
                 }
                 _ => continue,

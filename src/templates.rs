@@ -4,12 +4,20 @@
 //! service before it takes a message) and can be edited without a rebuild.
 //! `.html` and `.xml` templates are auto-escaped.
 //!
+//! Texts to a patient or carer come in their enrolment's [`Language`]:
+//! `templates/cy/sms/welcome.txt` is the Welsh `sms/welcome.txt`. A
+//! template with no translation is rendered in English ([`Templates::render_in`]),
+//! so a trust can translate a text at a time; an unknown sender writing in
+//! Welsh is answered in Welsh then English ([`Templates::render_bilingual`]).
+//! Texts to clinicians are English.
+//!
 //! The few words Rust puts into those texts live here too: how a page names
 //! who a concern is about ([`who`]), how it quotes the sender ([`quote`]),
 //! how a picture is mentioned ([`with_media_note`]), and how a message too
 //! long to keep is cut ([`bounded`], [`summary`]).
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::Context;
@@ -17,7 +25,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use crate::concern::{Concern, Party};
-use crate::directory::Enrolment;
+use crate::directory::{Enrolment, Language};
 
 /// How much of a message a page SMS quotes; the rest is behind the link.
 pub const PAGE_QUOTE_CHARS: usize = 100;
@@ -115,7 +123,13 @@ pub const REQUIRED: &[&str] = &[
 #[derive(Debug)]
 pub struct Templates {
     env: Environment<'static>,
+    /// The templates translated into each language other than English,
+    /// by their English name (`sms/welcome.txt` for `cy/sms/welcome.txt`).
+    translated: BTreeSet<(Language, String)>,
 }
+
+/// What goes between the Welsh and the English of a bilingual text.
+const BILINGUAL_SEPARATOR: &str = "\n\n";
 
 impl Templates {
     /// Load every template under `dir`, failing with the name of any that is missing or broken.
@@ -140,7 +154,59 @@ impl Templates {
             env.get_template(name)
                 .with_context(|| format!("template {} in {}", name, dir.display()))?;
         }
-        Ok(Self { env })
+        let mut translated = BTreeSet::new();
+        for language in Language::ALL {
+            if language == Language::En {
+                continue;
+            }
+            for name in translations(dir, language)? {
+                if env.get_template(&name).is_err() {
+                    anyhow::bail!(
+                        "template {}/{name} translates no English template in {}: name it as the English one is named, under {}/",
+                        language.code(),
+                        dir.display(),
+                        language.code()
+                    );
+                }
+                let path = format!("{}/{name}", language.code());
+                env.get_template(&path)
+                    .with_context(|| format!("template {path} in {}", dir.display()))?;
+                translated.insert((language, name));
+            }
+        }
+        Ok(Self { env, translated })
+    }
+
+    /// Whether `name` has a translation into `language` (English has every template).
+    pub fn is_translated(&self, language: Language, name: &str) -> bool {
+        language == Language::En || self.translated.contains(&(language, name.to_owned()))
+    }
+
+    /// Render a template in `language`, or in English when it has not
+    /// been translated.
+    pub fn render_in(
+        &self,
+        language: Language,
+        name: &str,
+        context: impl Serialize,
+    ) -> anyhow::Result<String> {
+        if language != Language::En && self.is_translated(language, name) {
+            self.render(&format!("{}/{name}", language.code()), context)
+        } else {
+            self.render(name, context)
+        }
+    }
+
+    /// Render a text in Welsh, then in English, as one message: the answer
+    /// to someone who wrote in Welsh whose language is not known. English
+    /// alone when it has not been translated.
+    pub fn render_bilingual(&self, name: &str, context: impl Serialize) -> anyhow::Result<String> {
+        let english = self.render(name, &context)?;
+        if !self.is_translated(Language::Cy, name) {
+            return Ok(english);
+        }
+        let welsh = self.render_in(Language::Cy, name, &context)?;
+        Ok(format!("{welsh}{BILINGUAL_SEPARATOR}{english}"))
     }
 
     /// Render a template; SMS texts come back on one line, trimmed.
@@ -152,12 +218,48 @@ impl Templates {
         let text = template
             .render(context)
             .with_context(|| format!("rendering {name}"))?;
-        Ok(if name.starts_with("sms/") {
+        let sms = name.starts_with("sms/")
+            || name
+                .split_once('/')
+                .is_some_and(|(_, n)| n.starts_with("sms/"));
+        Ok(if sms {
             text.split_whitespace().collect::<Vec<_>>().join(" ")
         } else {
             text
         })
     }
+}
+
+/// The templates under `dir/{language}/`, by their English names
+/// (`red_flags.txt` and `README.md` are not templates).
+fn translations(dir: &Path, language: Language) -> anyhow::Result<Vec<String>> {
+    let root = dir.join(language.code());
+    let mut names = Vec::new();
+    let mut folders = vec![root.clone()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry
+                .with_context(|| format!("reading {}", folder.display()))?
+                .path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let Ok(name) = path.strip_prefix(&root) else {
+                continue;
+            };
+            let name = name.to_string_lossy().replace('\\', "/");
+            if !name.contains('/') {
+                continue;
+            }
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
 }
 
 /// Who a concern is about, as a page names them: first name and, for a
@@ -271,6 +373,93 @@ mod tests {
             text,
             "We are still trying to reach the on-call team. If you need help now, call NHS 111. In an emergency, call 999."
         );
+    }
+
+    #[test]
+    fn a_welsh_speaker_reads_welsh_where_it_is_translated_and_english_where_it_is_not() {
+        let t = templates();
+        let context =
+            minijinja::context! { first_name => "Megan", service => "the community nursing team" };
+        let welsh = t
+            .render_in(Language::Cy, "sms/welcome.txt", &context)
+            .unwrap();
+        assert!(
+            welsh.starts_with("Helo Megan. Gallwch decstio'r rhif hwn"),
+            "{welsh}"
+        );
+        assert!(!welsh.contains('\n'), "one line, as the English: {welsh}");
+        let english = t
+            .render_in(Language::En, "sms/welcome.txt", &context)
+            .unwrap();
+        assert_eq!(english, t.render("sms/welcome.txt", &context).unwrap());
+        // No Welsh file for a note about attachments: she gets the English.
+        assert!(!t.is_translated(Language::Cy, "sms/no_attachments.txt"));
+        assert_eq!(
+            t.render_in(
+                Language::Cy,
+                "sms/no_attachments.txt",
+                minijinja::context! {}
+            )
+            .unwrap(),
+            t.render("sms/no_attachments.txt", minijinja::context! {})
+                .unwrap()
+        );
+        // Clinicians' texts are English whatever the patient's language.
+        assert!(!t.is_translated(Language::Cy, "sms/page.txt"));
+    }
+
+    #[test]
+    fn a_bilingual_answer_is_welsh_then_english_or_english_alone_when_not_translated() {
+        let t = templates();
+        let context = minijinja::context! { trust => "Betsi Cadwaladr UHB", by_email => false };
+        let both = t
+            .render_bilingual("sms/received_unknown.txt", &context)
+            .unwrap();
+        let (welsh, english) = both.split_once("\n\n").unwrap();
+        assert!(
+            welsh.starts_with("Diolch, mae eich neges wedi cyrraedd"),
+            "{welsh}"
+        );
+        assert_eq!(
+            english,
+            t.render("sms/received_unknown.txt", &context).unwrap()
+        );
+        let alone = t
+            .render_bilingual("sms/no_attachments.txt", minijinja::context! {})
+            .unwrap();
+        assert!(!alone.contains("\n\n"), "{alone}");
+    }
+
+    #[test]
+    fn a_welsh_file_that_translates_nothing_or_is_broken_stops_the_service_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+            dir.path(),
+        );
+        std::fs::write(dir.path().join("cy/sms/welcom.txt"), "Helo").unwrap();
+        let error = format!("{:#}", Templates::load(dir.path()).unwrap_err());
+        assert!(
+            error.contains("cy/sms/welcom.txt translates no English template"),
+            "{error}"
+        );
+        std::fs::remove_file(dir.path().join("cy/sms/welcom.txt")).unwrap();
+        std::fs::write(dir.path().join("cy/sms/welcome.txt"), "Helo {{ first_name").unwrap();
+        let error = format!("{:#}", Templates::load(dir.path()).unwrap_err());
+        assert!(error.contains("template cy/sms/welcome.txt"), "{error}");
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
     }
 
     #[test]

@@ -816,7 +816,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
 ];
 
 /// Files under `templates/` that are not templates.
-const NOT_TEMPLATES: &[&str] = &["README.md", "red_flags.txt"];
+const NOT_TEMPLATES: &[&str] = &["README.md", "red_flags.txt", "cy"];
 
 /// Word pairs that may stand doubled on purpose ("that that"), lowercase.
 const DOUBLES_ALLOWED: &[&str] = &[];
@@ -987,9 +987,12 @@ fn templates_on_disk(dir: &Path, under: &str, found: &mut BTreeSet<String>) {
         } else {
             format!("{under}/{name}")
         };
+        if NOT_TEMPLATES.contains(&path.as_str()) {
+            continue; // `cy/` holds translations: see every_welsh_template_reads_well…
+        }
         if entry.file_type().unwrap().is_dir() {
             templates_on_disk(&entry.path(), &path, found);
-        } else if !NOT_TEMPLATES.contains(&path.as_str()) {
+        } else {
             found.insert(path);
         }
     }
@@ -1028,38 +1031,151 @@ fn every_template_reads_well_for_every_service() {
                 ));
             }
         }
-        for service in rota.services() {
-            let ix = rota.service(service.id.as_str()).unwrap();
-            let chain = rota.resolve(ix, friday_evening);
-            let scene = Scene {
-                service,
-                trust: &rota.trust_name,
-                clinician: chain.levels[0].on_call[0].person,
-            };
-            let contexts = contexts(&scene);
-            for (i, context) in contexts.iter().enumerate() {
-                let at = format!("{name} · {} · {} of {}", service.id, i + 1, contexts.len());
-                // `asset` is a function every template has (src/assets.rs).
-                for v in variables.iter().filter(|v| *v != "asset") {
-                    if context.get(v).is_none() {
-                        problems.push(format!(
-                            "{at}: the template uses `{v}`, which its context does not give: is the code passing it?"
-                        ));
-                    }
+        problems.extend(read_every_rendering(
+            &rota,
+            friday_evening,
+            name,
+            *contexts,
+            &variables,
+            &mut seen,
+            |context| templates.render(name, context),
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// Render `name` with each of its contexts for each demo service, show
+/// each rendering not `seen` before, and say what is wrong with it.
+fn read_every_rendering(
+    rota: &Rota,
+    at_time: nightingale::clock::Instant,
+    name: &str,
+    contexts: Contexts,
+    variables: &BTreeSet<String>,
+    seen: &mut BTreeSet<String>,
+    render: impl Fn(&Value) -> anyhow::Result<String>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for service in rota.services() {
+        let ix = rota.service(service.id.as_str()).unwrap();
+        let chain = rota.resolve(ix, at_time);
+        let scene = Scene {
+            service,
+            trust: &rota.trust_name,
+            clinician: chain.levels[0].on_call[0].person,
+        };
+        let contexts = contexts(&scene);
+        for (i, context) in contexts.iter().enumerate() {
+            let at = format!("{name} · {} · {} of {}", service.id, i + 1, contexts.len());
+            // `asset` is a function every template has (src/assets.rs).
+            for v in variables.iter().filter(|v| *v != "asset") {
+                if context.get(v).is_none() {
+                    problems.push(format!(
+                        "{at}: the template uses `{v}`, which its context does not give: is the code passing it?"
+                    ));
                 }
-                let rendered = templates
-                    .render(name, context)
-                    .unwrap_or_else(|e| panic!("{at}: {e:#}"));
-                if !seen.insert(rendered.clone()) {
-                    continue; // the same words for another service: read and checked once
-                }
-                show(&at, name, &rendered);
-                problems.extend(
-                    check(name, &rendered)
-                        .into_iter()
-                        .map(|p| format!("{at}: {p}")),
-                );
             }
+            let rendered = render(context).unwrap_or_else(|e| panic!("{at}: {e:#}"));
+            if !seen.insert(rendered.clone()) {
+                continue; // the same words for another service: read and checked once
+            }
+            show(&at, name, &rendered);
+            problems.extend(
+                check(name, &rendered)
+                    .into_iter()
+                    .map(|p| format!("{at}: {p}")),
+            );
+        }
+    }
+    problems
+}
+
+/// What a Welsh-speaking patient must never read in English: the welcome,
+/// every answer about her message, 111 and 999 advice, and check-ins.
+const MUST_BE_IN_WELSH: &[&str] = &[
+    "sms/welcome.txt",
+    "sms/received.txt",
+    "sms/received_unknown.txt",
+    "sms/red_flag.txt",
+    "sms/accepted.txt",
+    "sms/call_111.txt",
+    "sms/resolved.txt",
+    "sms/check_in.txt",
+    "sms/check_in_thanks.txt",
+];
+
+/// The other templates a patient or carer reads (to clinicians, texts are
+/// English): translated or not, listed.
+const ALSO_TO_PATIENTS: &[&str] = &[
+    "sms/no_pictures.txt",
+    "sms/no_attachments.txt",
+    "email/notice_subject.txt",
+    "email/message.txt",
+    "email/message.html",
+    "email/welcome_subject.txt",
+    "email/welcome.txt",
+    "email/welcome.html",
+];
+
+/// Every Welsh template (`templates/cy/…`) read as a Welsh-speaking
+/// patient or carer would read it, for every demo service: each
+/// translates an English template and is rendered with the English one's
+/// contexts (so it can use no variable the code does not pass), checked
+/// as the English are, in plain SMS characters. A text not translated is
+/// sent in English: that is listed, not refused.
+#[test]
+fn every_welsh_template_reads_well_for_every_service() {
+    use nightingale::directory::Language;
+    let dir = root().join("templates");
+    let mut welsh = BTreeSet::new();
+    templates_on_disk(&dir.join("cy"), "", &mut welsh);
+    let rota: Rota = load_dir(&root().join("rota")).unwrap_or_else(|p| panic!("{p}"));
+    let templates = Templates::load(&dir).unwrap();
+    let friday_evening = parse_instant("2026-11-27T19:05").unwrap();
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for name in &welsh {
+        let Some((_, contexts)) = CONTEXTS.iter().find(|(n, _)| n == name) else {
+            problems.push(format!(
+                "cy/{name} translates no English template: name it as the English one is named"
+            ));
+            continue;
+        };
+        assert!(templates.is_translated(Language::Cy, name), "{name}");
+        let path = format!("cy/{name}");
+        if name.starts_with("sms/") {
+            let fixed = fixed_text(&std::fs::read_to_string(dir.join(&path)).unwrap());
+            let odd: String = fixed.chars().filter(|c| !is_gsm7(*c)).collect();
+            if !odd.is_empty() {
+                problems.push(format!(
+                    "{path}: {odd:?} is not in the plain SMS alphabet (GSM-7): write the word without its to bach, or choose another"
+                ));
+            }
+        }
+        problems.extend(read_every_rendering(
+            &rota,
+            friday_evening,
+            &path,
+            *contexts,
+            &variables_of(&dir, &path),
+            &mut seen,
+            |context| templates.render_in(Language::Cy, name, context),
+        ));
+    }
+    let untranslated: Vec<&str> = ALSO_TO_PATIENTS
+        .iter()
+        .copied()
+        .filter(|n| !welsh.contains(*n))
+        .collect();
+    println!("── sent in English to a Welsh-speaking patient (not translated): {untranslated:?}");
+    for name in MUST_BE_IN_WELSH {
+        if !welsh.contains(*name) {
+            problems.push(format!("{name} has no Welsh: cy/{name}"));
         }
     }
     assert!(

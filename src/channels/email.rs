@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{SendFuture, SendOutcome};
 use crate::clock::Instant;
+use crate::directory::Language;
 use crate::templates::Templates;
 
 /// An email as the outbox keeps it: everything rendered, as JSON in the item's body.
@@ -48,11 +49,22 @@ impl EmailBody {
         context: &minijinja::Value,
         reply_to: Option<String>,
     ) -> anyhow::Result<Self> {
-        let subject = templates.render(&format!("email/{name}_subject.txt"), context)?;
+        Self::render_in(templates, Language::En, name, context, reply_to)
+    }
+
+    /// As [`EmailBody::render`], in `language` where it is translated.
+    pub fn render_in(
+        templates: &Templates,
+        language: Language,
+        name: &str,
+        context: &minijinja::Value,
+        reply_to: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let render = |file: String| templates.render_in(language, &file, context);
         Ok(Self {
-            subject: one_line(&subject),
-            text: templates.render(&format!("email/{name}.txt"), context)?,
-            html: templates.render(&format!("email/{name}.html"), context)?,
+            subject: one_line(&render(format!("email/{name}_subject.txt"))?),
+            text: render(format!("email/{name}.txt"))?,
+            html: render(format!("email/{name}.html"))?,
             reply_to,
         })
     }

@@ -22,7 +22,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Address, EmailAddress, Id, NumberKind, PhoneNumber, clean_line, clean_text};
+use super::{Address, EmailAddress, Id, Language, NumberKind, PhoneNumber, clean_line, clean_text};
 use crate::clock::Instant;
 
 /// An enrolment's id.
@@ -192,6 +192,10 @@ pub struct Enrolment {
     /// enrolments recorded their client: only `read-all` keys see those.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    /// The language the patient and carers are texted in; English for
+    /// enrolments stored before there was a choice.
+    #[serde(default)]
+    pub language: Language,
 }
 
 impl Enrolment {
@@ -293,6 +297,9 @@ pub struct EnrolmentRequest {
     /// discharge, or weekly for an ongoing enrolment.
     #[serde(default)]
     check_ins: Option<serde_json::Value>,
+    /// `"en"` (the default) or `"cy"`: the language texts to the patient
+    /// and carers are written in.
+    language: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -538,6 +545,11 @@ impl EnrolmentRequest {
             (None, Some(kind)) => crate::checkins::CheckIns::default_for(kind),
             (None, None) => crate::checkins::CheckIns::None,
         };
+        let language = Language::parse(self.language.as_deref().unwrap_or_default())
+            .unwrap_or_else(|message| {
+                err("language", message);
+                Language::En
+            });
         match (patient, service, kind, errors.is_empty()) {
             (Some(patient), Some(service), Some(kind), true) => {
                 let (ends_at, review_at) = match kind {
@@ -561,6 +573,7 @@ impl EnrolmentRequest {
                     coordinator,
                     check_ins,
                     client: None,
+                    language,
                 })
             }
             _ => Err(errors),
@@ -667,6 +680,20 @@ mod tests {
             now(),
             TimeDelta::days(30),
         )
+    }
+
+    #[test]
+    fn an_enrolment_is_in_english_unless_it_asks_for_welsh() {
+        let base = r#""patient": {"name": "Megan Pritchard", "phone": "07700 900123"},
+                "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z""#;
+        let english = parse(&format!("{{{base}}}")).unwrap();
+        assert_eq!(english.language, Language::En);
+        let welsh = parse(&format!(r#"{{{base}, "language": "cy"}}"#)).unwrap();
+        assert_eq!(welsh.language, Language::Cy);
+        let errors = parse(&format!(r#"{{{base}, "language": "Cymraeg"}}"#)).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "language");
+        assert!(errors[0].message.contains("\"cy\" (Welsh)"), "{errors:?}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod address;
 pub mod email;
 pub mod enrolment;
 pub mod id;
+pub mod language;
 pub mod party;
 pub mod phone;
 pub mod text;
@@ -25,6 +26,7 @@ pub use enrolment::{
     FieldMessage, FieldNote,
 };
 pub use id::{Id, IdError};
+pub use language::{Language, looks_welsh};
 pub use party::Party;
 pub use phone::{NumberKind, PhoneNumber, PhoneNumberError, SenderError};
 pub use text::{clean_line, clean_text};

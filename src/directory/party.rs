@@ -100,6 +100,7 @@ mod tests {
             coordinator: None,
             check_ins: Default::default(),
             client: None,
+            language: Default::default(),
         }
     }
 

@@ -20,7 +20,7 @@ use crate::channels::{OptOutWord, call_failed, delivery_failed};
 use crate::checkins;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, Recognised, TimelineEvent};
-use crate::directory::{Address, PhoneNumber, Staff, clean_text};
+use crate::directory::{Address, Language, PhoneNumber, Staff, clean_text};
 use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction, PageKey};
 use crate::escalation::{Escalation, Event};
 use crate::store::{
@@ -29,7 +29,7 @@ use crate::store::{
 };
 use crate::templates::{bounded, summary, with_media_note};
 
-use super::render::staff_text;
+use super::render::{language_of, staff_text};
 use super::stats::Stats;
 use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
 
@@ -315,6 +315,7 @@ async fn sender_message(
         }
         _ => None,
     });
+    let language = language_of(enrolment.as_ref());
     if let Some((enrolment, sent_at)) = check_in {
         if opted_out.is_none() && open.is_none() && checkins::is_well(&body) {
             // "1": all is well. Recorded; nobody is paged.
@@ -324,9 +325,11 @@ async fn sender_message(
                 at: now,
                 answer: CheckInReply::Well,
             });
-            let thanks = parts
-                .templates
-                .render("sms/check_in_thanks.txt", minijinja::context! {})?;
+            let thanks = parts.templates.render_in(
+                language,
+                "sms/check_in_thanks.txt",
+                minijinja::context! {},
+            )?;
             change.outbox.push(NewOutbox {
                 concern: None,
                 to: from.clone(),
@@ -401,7 +404,8 @@ async fn sender_message(
                 let heard = whole.as_deref().unwrap_or(&body);
                 record(change, concern.id, now, received(party.label(), heard));
                 if media.any() {
-                    explain_pictures(parts, &mut concern, media, change)?;
+                    let language = language_of(enrolment.as_ref());
+                    explain_pictures(parts, &mut concern, language, media, change)?;
                 }
                 (body, enrolment)
             }
@@ -450,10 +454,11 @@ async fn sender_message(
     }
     let reply = parts
         .renderer()
-        .first_reply(&concern, enrolment.is_some(), red_flag.as_deref())?;
+        .first_reply(&concern, enrolment.as_ref(), red_flag.as_deref())?;
     change.outbox.push(reply);
     if media.any() {
-        explain_pictures(parts, &mut concern, media, change)?;
+        let language = language_of(enrolment.as_ref());
+        explain_pictures(parts, &mut concern, language, media, change)?;
     }
     advance::event(
         parts,
@@ -528,6 +533,7 @@ fn received(from: String, text: &str) -> TimelineEvent {
 fn explain_pictures(
     parts: &Parts,
     concern: &mut Concern,
+    language: Language,
     media: Media,
     change: &mut Change,
 ) -> anyhow::Result<()> {
@@ -541,7 +547,7 @@ fn explain_pictures(
     };
     change
         .outbox
-        .push(parts.renderer().cannot_see(concern, template)?);
+        .push(parts.renderer().cannot_see(concern, language, template)?);
     Ok(())
 }
 

@@ -196,7 +196,8 @@ async fn check_in(
             .map(|c| c.contact.first_name().to_owned())
             .unwrap_or_default()
     };
-    let body = parts.templates.render(
+    let body = parts.templates.render_in(
+        enrolment.language,
         "sms/check_in.txt",
         minijinja::context! {
             first_name,

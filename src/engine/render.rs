@@ -21,7 +21,9 @@ use crate::calendar::LONDON;
 use crate::channels::email::{EmailBody, EmailIdentity, one_line};
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
-use crate::directory::{Address, ContactMethod, Enrolment, Id, PageContact, PhoneNumber, Staff};
+use crate::directory::{
+    Address, ContactMethod, Enrolment, Id, Language, PageContact, PhoneNumber, Staff, looks_welsh,
+};
 use crate::escalation::{DueContact, Effect, SenderNotice, StaffNotice, StaffRef, Status};
 use crate::links::LinkSigner;
 use crate::rota::Rota;
@@ -198,25 +200,30 @@ impl Renderer<'_> {
 
     /// The first reply to someone who opened a concern: 999 advice when
     /// their words carry a red flag, otherwise that it reached the service
-    /// (or, for a number nobody enrolled, the trust).
+    /// (or, for a number nobody enrolled, the trust). It is in the
+    /// enrolment's language; to someone nobody enrolled who wrote in
+    /// Welsh, in Welsh and then English.
     pub(super) fn first_reply(
         &self,
         concern: &Concern,
-        enrolled: bool,
+        enrolment: Option<&Enrolment>,
         red_flag: Option<&str>,
     ) -> anyhow::Result<NewOutbox> {
+        let render = |name: &str, context: minijinja::Value| match enrolment {
+            Some(e) => self.templates.render_in(e.language, name, context),
+            None if looks_welsh(&concern.text) => self.templates.render_bilingual(name, context),
+            None => self.templates.render(name, context),
+        };
         let body = match red_flag {
-            Some(phrase) => self
-                .templates
-                .render("sms/red_flag.txt", minijinja::context! { phrase })?,
-            None if enrolled => self.templates.render(
+            Some(phrase) => render("sms/red_flag.txt", minijinja::context! { phrase })?,
+            None if enrolment.is_some() => render(
                 "sms/received.txt",
                 minijinja::context! {
                     service => self.patient_facing_service(concern),
                     by_email => concern.sender.email().is_some(),
                 },
             )?,
-            None => self.templates.render(
+            None => render(
                 "sms/received_unknown.txt",
                 minijinja::context! {
                     trust => self.rota.trust_name,
@@ -224,19 +231,23 @@ impl Renderer<'_> {
                 },
             )?,
         };
-        self.to_sender(concern, body)
+        self.to_sender_in(concern, language_of(enrolment), body)
     }
 
     /// Tell a sender that what came with their words (pictures with a
     /// text, `sms/no_pictures.txt`; files attached to an email,
-    /// `sms/no_attachments.txt`) cannot be seen, and to put it into words.
+    /// `sms/no_attachments.txt`) cannot be seen, and to put it into words,
+    /// in the language of their enrolment.
     pub(super) fn cannot_see(
         &self,
         concern: &Concern,
+        language: Language,
         template: &str,
     ) -> anyhow::Result<NewOutbox> {
-        let body = self.templates.render(template, minijinja::context! {})?;
-        self.to_sender(concern, body)
+        let body = self
+            .templates
+            .render_in(language, template, minijinja::context! {})?;
+        self.to_sender_in(concern, language, body)
     }
 
     /// The help text for a clinician whose reply was not understood, listing
@@ -534,11 +545,20 @@ impl Renderer<'_> {
     /// A message worded as its text is, as an email's two parts (its
     /// subject left empty for the caller).
     fn email_message(&self, text: &str) -> anyhow::Result<EmailBody> {
+        self.email_message_in(Language::En, text)
+    }
+
+    /// `text` in an email, its frame in `language`.
+    fn email_message_in(&self, language: Language, text: &str) -> anyhow::Result<EmailBody> {
         let context = minijinja::context! { text, trust => self.rota.trust_name };
         Ok(EmailBody {
             subject: String::new(),
-            text: self.templates.render("email/message.txt", &context)?,
-            html: self.templates.render("email/message.html", &context)?,
+            text: self
+                .templates
+                .render_in(language, "email/message.txt", &context)?,
+            html: self
+                .templates
+                .render_in(language, "email/message.html", &context)?,
             reply_to: None,
         })
     }
@@ -558,17 +578,22 @@ impl Renderer<'_> {
         change: &mut Change,
     ) -> anyhow::Result<()> {
         let (concern, enrolment) = (about.concern, about.enrolment);
+        let language = language_of(enrolment);
         // Worded for how it goes: "text this number" or "write to us".
         let body = |to: &Address| {
             let by_email = to.email().is_some();
             match &notice {
-                SenderNotice::AcceptedBy { name, role } => self
-                    .templates
-                    .render("sms/accepted.txt", minijinja::context! { name, role }),
-                SenderNotice::Call111 => self
-                    .templates
-                    .render("sms/call_111.txt", minijinja::context! {}),
-                SenderNotice::Resolved { name, role } => self.templates.render(
+                SenderNotice::AcceptedBy { name, role } => self.templates.render_in(
+                    language,
+                    "sms/accepted.txt",
+                    minijinja::context! { name, role },
+                ),
+                SenderNotice::Call111 => {
+                    self.templates
+                        .render_in(language, "sms/call_111.txt", minijinja::context! {})
+                }
+                SenderNotice::Resolved { name, role } => self.templates.render_in(
+                    language,
                     "sms/resolved.txt",
                     minijinja::context! { name, role, by_email },
                 ),
@@ -579,7 +604,9 @@ impl Renderer<'_> {
             || concern.sender.phone().is_none_or(PhoneNumber::can_text);
         if texts_sender {
             let text = body(&concern.sender)?;
-            change.outbox.push(self.to_sender(concern, text)?);
+            change
+                .outbox
+                .push(self.to_sender_in(concern, language, text)?);
         }
         if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment)
             && let Some(patient) = e.patient.address()
@@ -587,15 +614,21 @@ impl Renderer<'_> {
             let text = body(&patient)?;
             change
                 .outbox
-                .push(self.notice(concern, patient, text, "patient")?);
+                .push(self.notice(concern, language, patient, text, "patient")?);
         }
         Ok(())
     }
 
-    /// A message to whoever opened the concern.
-    fn to_sender(&self, concern: &Concern, text: String) -> anyhow::Result<NewOutbox> {
+    /// A message to whoever opened the concern, its email words (if it
+    /// goes by email) in `language`.
+    fn to_sender_in(
+        &self,
+        concern: &Concern,
+        language: Language,
+        text: String,
+    ) -> anyhow::Result<NewOutbox> {
         let label = concern.party.label();
-        self.notice(concern, concern.sender.clone(), text, &label)
+        self.notice(concern, language, concern.sender.clone(), text, &label)
     }
 
     /// A message to a patient or carer about their concern: a text, or,
@@ -604,6 +637,7 @@ impl Renderer<'_> {
     fn notice(
         &self,
         concern: &Concern,
+        language: Language,
         to: Address,
         text: String,
         recipient: &str,
@@ -611,13 +645,14 @@ impl Renderer<'_> {
         let body = match &to {
             Address::Phone(_) => text,
             Address::Email(_) => {
-                let subject = self.templates.render(
+                let subject = self.templates.render_in(
+                    language,
                     "email/notice_subject.txt",
                     minijinja::context! { service => self.patient_facing_service(concern) },
                 )?;
                 EmailBody {
                     subject: one_line(&subject),
-                    ..self.email_message(&text)?
+                    ..self.email_message_in(language, &text)?
                 }
                 .to_body()
             }
@@ -699,6 +734,12 @@ impl Renderer<'_> {
         let ix = self.rota.service(concern.service.as_ref()?.as_str())?;
         self.rota.services().get(ix as usize)
     }
+}
+
+/// The language a patient and their carers are written to in: their
+/// enrolment's, or English for a sender nobody enrolled.
+pub(super) fn language_of(enrolment: Option<&Enrolment>) -> Language {
+    enrolment.map_or(Language::En, |e| e.language)
 }
 
 /// A text to a member of staff, to their first number that takes texts

@@ -41,6 +41,7 @@ async fn enrol(
                     "ends_at": e.ends_at.map(local_time),
                     "review_at": e.review_at.map(local_time),
                     "coordinator": e.coordinator,
+                    "language": e.language,
                     "notes": e.notes(),
                 })),
             ))

@@ -51,7 +51,7 @@ use super::AppState;
 use super::twilio::Signed;
 use crate::clock::Instant;
 use crate::concern::ConcernId;
-use crate::directory::{Id, Party, PhoneNumber};
+use crate::directory::{Id, Language, Party, PhoneNumber};
 use crate::store::{Inbound, InboundKind};
 use crate::voice::{CallStep, CallerKind, Line, MESSAGE_SECONDS, call_ended, step_key};
 
@@ -92,6 +92,9 @@ struct CallContext {
     /// The caller's number is withheld: nobody can ring them back, so they
     /// are not asked for a message nobody could answer.
     withheld: bool,
+    /// The language the caller's enrolment is in: what they hear is said
+    /// in it where it is translated (`templates/cy/twiml/`).
+    language: Language,
 }
 
 impl CallContext {
@@ -106,6 +109,10 @@ impl CallContext {
                 .and_then(chrono::DateTime::from_timestamp_millis)
                 .unwrap_or(now),
             withheld: query.get("withheld").is_some_and(|w| w == "1"),
+            language: query
+                .get("lang")
+                .and_then(|l| Language::parse(l).ok())
+                .unwrap_or_default(),
         }
     }
 
@@ -126,6 +133,10 @@ impl CallContext {
         }
         if self.withheld {
             q.push_str("&withheld=1");
+        }
+        if self.language != Language::En {
+            q.push_str("&lang=");
+            q.push_str(self.language.code());
         }
         q
     }
@@ -152,10 +163,15 @@ fn xml(body: String) -> Response {
 
 /// Render a TwiML template; on failure, the plain 111/999 words.
 fn twiml(state: &AppState, name: &str, context: Value) -> Response {
+    twiml_in(state, Language::En, name, context)
+}
+
+/// As [`twiml`], said in `language` where the template is translated.
+fn twiml_in(state: &AppState, language: Language, name: &str, context: Value) -> Response {
     let base = minijinja::context! { base => state.public_url.clone() };
     match state
         .templates
-        .render(name, minijinja::context! { ..context, ..base })
+        .render_in(language, name, minijinja::context! { ..context, ..base })
     {
         Ok(body) => xml(body),
         Err(e) => {
@@ -306,13 +322,15 @@ async fn answer(State(state): State<AppState>, form: Signed) -> Response {
             .map_or(CallerKind::Unknown, |(p, _)| CallerKind::of(p)),
         started: now,
         withheld: phone.is_none(),
+        language: enrolment.as_ref().map_or(Language::En, |(_, e)| e.language),
     };
     let next = next(&state, &ctx, call, to, 0);
     let greeting = minijinja::context! {
         service => service_words(&state, ctx.service.as_ref()),
     };
-    twiml(
+    twiml_in(
         &state,
+        ctx.language,
         "twiml/answer.xml",
         minijinja::context! { ..greeting, ..next },
     )
@@ -401,10 +419,15 @@ async fn dialled(
         return unavailable(&state);
     }
     match state.ops.inbound(step_key(call, "taken")).await {
-        Ok(Some(_)) => twiml(&state, "twiml/taken.xml", minijinja::context! {}),
+        Ok(Some(_)) => twiml_in(
+            &state,
+            ctx.language,
+            "twiml/taken.xml",
+            minijinja::context! {},
+        ),
         Ok(None) => {
             let next = next(&state, &ctx, call, to, level);
-            twiml(&state, "twiml/still_trying.xml", next)
+            twiml_in(&state, ctx.language, "twiml/still_trying.xml", next)
         }
         Err(e) => {
             tracing::error!(error = %e, "call step not read; caller told to call 111");
@@ -413,7 +436,12 @@ async fn dialled(
     }
 }
 
-async fn message(State(state): State<AppState>, form: Signed) -> Response {
+async fn message(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    form: Signed,
+) -> Response {
+    let ctx = CallContext::from_query(&query, state.clock.now());
     let (call, from) = (self::form(&form, "CallSid"), self::form(&form, "From"));
     let seconds: u32 = form
         .get("RecordingDuration")
@@ -432,15 +460,25 @@ async fn message(State(state): State<AppState>, form: Signed) -> Response {
         _ => "twiml/message_left.xml",
     };
     match record(&state, call, from, step).await {
-        Some(_) => twiml(&state, template, minijinja::context! {}),
+        Some(_) => twiml_in(&state, ctx.language, template, minijinja::context! {}),
         None => unavailable(&state),
     }
 }
 
-async fn no_message(State(state): State<AppState>, form: Signed) -> Response {
+async fn no_message(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    form: Signed,
+) -> Response {
+    let ctx = CallContext::from_query(&query, state.clock.now());
     let (call, from) = (self::form(&form, "CallSid"), self::form(&form, "From"));
     match record(&state, call, from, CallStep::NoMessage).await {
-        Some(_) => twiml(&state, "twiml/no_message.xml", minijinja::context! {}),
+        Some(_) => twiml_in(
+            &state,
+            ctx.language,
+            "twiml/no_message.xml",
+            minijinja::context! {},
+        ),
         None => unavailable(&state),
     }
 }

@@ -399,6 +399,7 @@ fn margaret_and_sian(now: Instant) -> Enrolment {
         coordinator: None,
         check_ins: Default::default(),
         client: None,
+        language: Default::default(),
     }
 }
 
@@ -450,6 +451,34 @@ pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<d
         1
     );
     assert_eq!(store.enrolment(e.id).unwrap(), None);
+}
+
+/// A Welsh-speaking patient's enrolment keeps its language, whichever of
+/// its numbers finds it, and one stored before there were languages reads
+/// as English.
+pub fn an_enrolment_keeps_the_language_its_people_are_texted_in(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T18:00:00Z");
+    let e = Enrolment {
+        language: crate::directory::Language::Cy,
+        ..margaret_and_sian(now)
+    };
+    store
+        .apply(Change {
+            at: now,
+            enrolment: Some(e.clone()),
+            ..Change::default()
+        })
+        .unwrap();
+    let found = store.enrolment(e.id).unwrap().unwrap();
+    assert_eq!(found.language, crate::directory::Language::Cy);
+    let by_carer = store
+        .enrolments_for_phone(&phone("07700 900124"), now)
+        .unwrap();
+    assert_eq!(by_carer[0].language, crate::directory::Language::Cy);
+    let mut older = serde_json::to_value(&e).unwrap();
+    older.as_object_mut().unwrap().remove("language");
+    let older: Enrolment = serde_json::from_value(older).unwrap();
+    assert_eq!(older.language, crate::directory::Language::En);
 }
 
 pub fn enrolments_are_found_by_patient_or_carer_email_in_any_case(store: Arc<dyn Store>) {
@@ -2476,6 +2505,7 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
         coordinator: Some(Id::parse("grace-adeyemi").unwrap()),
         check_ins: Default::default(),
         client: None,
+        language: Default::default(),
     };
     // An older discharge enrolment of the same carer's number, to show the
     // newest care comes first.
@@ -2765,6 +2795,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     a_resolved_concern_no_longer_collects_messages(fresh());
     enrolments_are_found_by_patient_or_carer_number_while_active(fresh());
     enrolments_are_found_by_patient_or_carer_email_in_any_case(fresh());
+    an_enrolment_keeps_the_language_its_people_are_texted_in(fresh());
     an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(fresh());
     pages_keep_their_codes_and_close_with_the_concern(fresh());
     opt_outs_api_keys_and_secrets_persist(fresh());

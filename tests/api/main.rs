@@ -26,3 +26,4 @@ mod strain;
 mod twilio_client;
 mod voice;
 mod webhooks;
+mod welsh;

@@ -77,7 +77,10 @@ fn verbs(parent: roxmltree::Node<'_, '_>) -> Vec<Verb> {
         .map(|n| match n.tag_name().name() {
             "Say" => {
                 let language = attr(n, "language").unwrap_or_default();
-                assert_eq!(language, "en-GB", "every <Say> speaks British English");
+                assert!(
+                    ["en-GB", "cy-GB"].contains(&language.as_str()),
+                    "every <Say> speaks British English or Welsh: {language}"
+                );
                 Verb::Say {
                     text: n.text().unwrap_or_default().trim().to_owned(),
                     language,
@@ -147,6 +150,17 @@ impl Twiml {
         let mut out = Vec::new();
         said(&self.verbs, &mut out);
         out.join(" ")
+    }
+
+    /// The language of every `<Say>`, in order (`en-GB`, `cy-GB`).
+    pub fn languages(&self) -> Vec<&str> {
+        self.verbs
+            .iter()
+            .filter_map(|v| match v {
+                Verb::Say { language, .. } => Some(language.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The first verb that waits for something (not a `<Say>` or `<Pause>`).

@@ -384,7 +384,9 @@ fn the_first_reply_is_999_advice_for_a_red_flag_else_names_the_service_or_the_tr
     let renderer = story.renderer();
     let c = &story.concern;
 
-    let urgent = renderer.first_reply(c, true, Some("chest pain")).unwrap();
+    let urgent = renderer
+        .first_reply(c, Some(&margaret()), Some("chest pain"))
+        .unwrap();
     assert!(
         urgent
             .body
@@ -393,7 +395,7 @@ fn the_first_reply_is_999_advice_for_a_red_flag_else_names_the_service_or_the_tr
     assert!(urgent.body.contains("\"chest pain\""));
     assert_eq!(urgent.to.key(), MARGARET);
 
-    let known = renderer.first_reply(c, true, None).unwrap();
+    let known = renderer.first_reply(c, Some(&margaret()), None).unwrap();
     assert!(
         known
             .body
@@ -408,7 +410,7 @@ fn the_first_reply_is_999_advice_for_a_red_flag_else_names_the_service_or_the_tr
         party: Party::Unknown,
         ..c.clone()
     };
-    let unknown = renderer.first_reply(&stranger, false, None).unwrap();
+    let unknown = renderer.first_reply(&stranger, None, None).unwrap();
     assert!(
         unknown
             .body
