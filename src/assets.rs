@@ -48,7 +48,11 @@ const FILES: [(&str, &str, &[u8]); 4] = [
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/demo.js"),
     ),
-    ("icon.svg", "image/svg+xml", include_bytes!("../assets/icon.svg")),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_bytes!("../assets/icon.svg"),
+    ),
 ];
 
 /// A stylesheet without its `@font-face` rules (see the module's header).

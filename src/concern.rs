@@ -593,7 +593,8 @@ mod tests {
 
     #[test]
     fn the_log_calls_a_call_a_call_and_an_email_an_email() {
-        let son = Address::Email(crate::directory::EmailAddress::parse("rhys@home.example").unwrap());
+        let son =
+            Address::Email(crate::directory::EmailAddress::parse("rhys@home.example").unwrap());
         let phone = Address::Phone(crate::directory::PhoneNumber::parse("07700 900811").unwrap());
         let sent = |medium| TimelineEvent::Sent {
             to: "carer (son)".into(),
@@ -620,7 +621,13 @@ mod tests {
         let read: TimelineEvent = serde_json::from_str(old).unwrap();
         assert_eq!(read, {
             let mut e = sent(Medium::Text);
-            if let TimelineEvent::Sent { to, purpose, provider_id, .. } = &mut e {
+            if let TimelineEvent::Sent {
+                to,
+                purpose,
+                provider_id,
+                ..
+            } = &mut e
+            {
                 *to = "patient".into();
                 *purpose = "notice".into();
                 *provider_id = "SM1".into();

@@ -784,7 +784,11 @@ async fn on_a_phone_a_newcomer_follows_three_steps_with_leo_beside_the_registrar
         .await;
     let steps = browser.text_of("#steps").await;
     assert_eq!(
-        run(&browser, "return document.querySelectorAll('#steps > li').length;").await,
+        run(
+            &browser,
+            "return document.querySelectorAll('#steps > li').length;"
+        )
+        .await,
         3,
         "{steps}"
     );
@@ -803,7 +807,10 @@ async fn on_a_phone_a_newcomer_follows_three_steps_with_leo_beside_the_registrar
         .position(|id| *id == format!("phone-{registrar_phone}"))
         .unwrap();
     assert_eq!(order[0], format!("phone-{LEO}"), "{order:?}");
-    assert!(registrar_at <= 2, "the registrar's phone is third at most: {order:?}");
+    assert!(
+        registrar_at <= 2,
+        "the registrar's phone is third at most: {order:?}"
+    );
     let apart = run(
         &browser,
         &format!(
@@ -853,8 +860,13 @@ async fn on_a_phone_a_newcomer_follows_three_steps_with_leo_beside_the_registrar
     let refused = browser
         .wait_for_text(&format!("#text-form-{LEO}"), "too long")
         .await;
-    assert!(refused.contains("Keep it under 1,600 characters"), "{refused}");
-    browser.wait_for_text("#notices", "There is a problem").await;
+    assert!(
+        refused.contains("Keep it under 1,600 characters"),
+        "{refused}"
+    );
+    browser
+        .wait_for_text("#notices", "There is a problem")
+        .await;
     let kept = run(
         &browser,
         &format!("return document.getElementById('text-{LEO}').value.length;"),
@@ -912,8 +924,16 @@ async fn with_javascript_off_a_refused_text_comes_back_with_its_words_and_the_re
     let refused = browser
         .wait_for_text(&format!("#text-form-{LEO}"), "too long")
         .await;
-    assert!(refused.contains("Keep it under 1,600 characters"), "{refused}");
-    assert!(browser.text_of("#notices").await.contains("There is a problem"));
+    assert!(
+        refused.contains("Keep it under 1,600 characters"),
+        "{refused}"
+    );
+    assert!(
+        browser
+            .text_of("#notices")
+            .await
+            .contains("There is a problem")
+    );
     let kept = browser.attr_of(&format!("#text-{LEO}"), "value").await;
     assert_eq!(kept, long, "what was typed is kept");
     browser.close().await;
@@ -941,7 +961,11 @@ async fn an_inbox_form_fits_its_card_and_empties_once_sent() {
         ),
     )
     .await;
-    assert_eq!(fits, serde_json::json!([true, true, true]), "send inside its card, under the body");
+    assert_eq!(
+        fits,
+        serde_json::json!([true, true, true]),
+        "send inside its card, under the body"
+    );
     browser
         .find(&format!("#subject-{RHYS}"))
         .await
@@ -956,7 +980,10 @@ async fn an_inbox_form_fits_its_card_and_empties_once_sent() {
         )
         .await;
     browser
-        .wait_for_text(&format!("#emails-{RHYS}"), "To nightingale@demo.nightingale.invalid")
+        .wait_for_text(
+            &format!("#emails-{RHYS}"),
+            "To nightingale@demo.nightingale.invalid",
+        )
         .await;
     let left = run(
         &browser,
@@ -965,7 +992,11 @@ async fn an_inbox_form_fits_its_card_and_empties_once_sent() {
         ),
     )
     .await;
-    assert_eq!(left, serde_json::json!(["", ""]), "the form is emptied once sent");
+    assert_eq!(
+        left,
+        serde_json::json!(["", ""]),
+        "the form is emptied once sent"
+    );
     browser.close().await;
     demo.stop().await;
 }
@@ -985,7 +1016,10 @@ async fn moving_the_clock_on_fires_each_deadline_at_its_own_time_and_says_why_st
     page_showing(&http, &demo.address, "Hello Leo").await;
     let sent = http
         .post(format!("{}/demo/text", demo.address))
-        .form(&[("from", format!("+{LEO}")), ("body", "Leo is wheezy".to_owned())])
+        .form(&[
+            ("from", format!("+{LEO}")),
+            ("body", "Leo is wheezy".to_owned()),
+        ])
         .send()
         .await
         .unwrap();
@@ -1007,7 +1041,10 @@ async fn moving_the_clock_on_fires_each_deadline_at_its_own_time_and_says_why_st
         escalated.contains("<time>Fri 19:10:"),
         "at the deadline, with its day: {escalated}"
     );
-    assert!(html.contains("It is <strong>Friday 27 November 2026, 19:15"), "the clock is where it was moved to");
+    assert!(
+        html.contains("It is <strong>Friday 27 November 2026, 19:15"),
+        "the clock is where it was moved to"
+    );
 
     // A session that has ended (here, one the demo never had): sent to
     // sign in, and told why.
@@ -1031,6 +1068,9 @@ async fn moving_the_clock_on_fires_each_deadline_at_its_own_time_and_says_why_st
         page.contains("You have been signed out because your session ended"),
         "{page}"
     );
-    assert!(page.contains("moving the clock on ends a session"), "{page}");
+    assert!(
+        page.contains("moving the clock on ends a session"),
+        "{page}"
+    );
     demo.stop().await;
 }

@@ -416,10 +416,7 @@ impl Sending {
         };
         let purpose = item.message.purpose.as_str().to_owned();
         let to = item.message.recipient.clone();
-        let medium = Medium::of(
-            &item.message.to,
-            item.message.purpose == Purpose::CallPage,
-        );
+        let medium = Medium::of(&item.message.to, item.message.purpose == Purpose::CallPage);
         let note = |change: &mut Change, event: TimelineEvent| {
             if let Some(c) = item.message.concern {
                 record(change, c, at, event);
