@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 
 use fake_twilio::FakeTwilio;
 use harness::{ACCOUNT_SID, AUTH_TOKEN, Server, spread};
-use nightingale::clock::SystemClock;
 use smtp::{MailServer, SmtpClient};
 
 const DOMAIN: &str = "nightingale.bench";
@@ -58,15 +57,10 @@ async fn figure_in(
     let dir = tempfile::tempdir().unwrap();
     let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
     let db = dir.path().join("n.db");
-    let (key, hash) = nightingale::operations::new_api_key().unwrap();
-    {
-        use nightingale::clock::Clock;
-        use nightingale::store::Store;
-        let store = nightingale::store::sqlite::SqliteStore::open(&db).unwrap();
-        store
-            .create_api_key("bench", hash, SystemClock.now())
-            .unwrap();
-    }
+    let key = harness::api_key(
+        &nightingale::store::sqlite::SqliteStore::open(&db).unwrap(),
+        "bench",
+    );
     let rota = generated_rota(dir.path(), pages_by_email);
     let mut config = harness::config(
         &format!("sqlite://{}", db.display()),

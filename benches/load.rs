@@ -341,11 +341,7 @@ fn sender(i: usize) -> String {
 /// Enrol the patients and carers who will text among the first `n`, on the
 /// demo trust's two services, through the API as a discharge system would.
 async fn enrol(backing: &Backing, node: &str, n: usize) {
-    let store = backing.open();
-    let (key, hash) = nightingale::operations::new_api_key().unwrap();
-    store
-        .create_api_key("bench-discharge-system", hash, SystemClock.now())
-        .unwrap();
+    let key = harness::api_key(backing.open().as_ref(), "bench-discharge-system");
     let client = reqwest::Client::new();
     let discharged = (SystemClock.now() - TimeDelta::hours(3)).to_rfc3339();
     for i in (0..n).filter(|i| kind(*i) != Kind::Unknown) {
@@ -568,6 +564,7 @@ fn fill(
                         text: words(i),
                         escalation,
                         pictures_explained: false,
+                        recognised: None,
                         calls: Vec::new(),
                         version: 0,
                     };

@@ -69,6 +69,7 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
         text: "My dressing is leaking and I am worried".into(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        recognised: None,
         calls: Vec::new(),
         version: 0,
     };

@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 
 use fake_twilio::{FakeTwilio, twilio_signature};
 use harness::{ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC_URL, Server, root, spread};
-use nightingale::clock::SystemClock;
 /// How long after a page the duty managers' call falls due, in the rota this bench writes.
 const CALL_AFTER: Duration = Duration::from_secs(2);
 
@@ -178,15 +177,10 @@ async fn figure_callpage(rate: usize, patients: usize) -> (usize, Vec<Duration>,
     let dir = tempfile::tempdir().unwrap();
     let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
     let db = dir.path().join("n.db");
-    let (key, hash) = nightingale::operations::new_api_key().unwrap();
-    {
-        use nightingale::clock::Clock;
-        use nightingale::store::Store;
-        let store = nightingale::store::sqlite::SqliteStore::open(&db).unwrap();
-        store
-            .create_api_key("bench", hash, SystemClock.now())
-            .unwrap();
-    }
+    let key = harness::api_key(
+        &nightingale::store::sqlite::SqliteStore::open(&db).unwrap(),
+        "bench",
+    );
     let server = start(dir.path(), &twilio, generated_rota(dir.path())).await;
     let client = reqwest::Client::new();
     let discharged = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();

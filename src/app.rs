@@ -115,6 +115,7 @@ impl Application {
                 )
             })?;
         let limits = http::serve::Limits::from_config(config)?;
+        let sign_in = crate::access::SignInLimits::from_config(config)?;
         anyhow::ensure!(
             config.sends_at_once > 0,
             "NIGHTINGALE_SENDS_AT_ONCE must be at least 1 (the default is {})",
@@ -155,7 +156,12 @@ impl Application {
         )
         .with_retention(TimeDelta::days(i64::from(config.retention_days)))
         .with_sends_at_once(config.sends_at_once)
-        .with_caller(Arc::clone(&calls));
+        .with_caller(Arc::clone(&calls))
+        .with_email_senders(crate::engine::EmailSenders {
+            trust: sender_trust(config)?,
+            strangers_service: config.email_strangers_service.clone(),
+            our_number: config.twilio_from.clone(),
+        });
         let email = match email {
             Some(email) => Some(email),
             None => email_out(config)?,
@@ -173,6 +179,7 @@ impl Application {
             templates: Arc::clone(&templates),
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
             email: email_identity,
+            sign_in,
         };
         let listener = match listener {
             Some(listener) => listener,
@@ -417,16 +424,35 @@ async fn smtp_listener(config: &Config) -> anyhow::Result<Option<SmtpListener>> 
         .with_context(|| format!("cannot listen for SMTP on {address}"))?;
     tracing::info!(listen = %listener.local_addr()?, domains = %domains.join(","), starttls = tls.is_some(), "taking email");
     let hostname = domains[0].clone();
+    anyhow::ensure!(
+        config.smtp_buffer_bytes >= config.email_max_bytes,
+        "NIGHTINGALE_SMTP_BUFFER_BYTES ({}) is smaller than NIGHTINGALE_EMAIL_MAX_BYTES ({}): no message that size could ever be taken; make it at least as large (64 MiB by default)",
+        config.smtp_buffer_bytes,
+        config.email_max_bytes
+    );
     let policy = crate::email::smtp::Policy {
         domains,
         max_bytes: config.email_max_bytes,
         hostname,
+        max_per_host: config.smtp_max_per_host,
+        session_limit: config.smtp_session_limit,
+        buffer_bytes: config.smtp_buffer_bytes,
+        trust: sender_trust(config)?,
     };
     Ok(Some(SmtpListener {
         listener,
         policy: Arc::new(policy),
         tls,
     }))
+}
+
+/// The relays whose word on an email's sender is taken (docs/adr/0022).
+fn sender_trust(config: &Config) -> anyhow::Result<crate::email::auth::SenderTrust> {
+    crate::email::auth::SenderTrust::parse(
+        config.smtp_trusted_relays.as_deref(),
+        config.smtp_authserv_id.as_deref(),
+    )
+    .map_err(|why| anyhow::anyhow!("NIGHTINGALE_SMTP_TRUSTED_RELAYS: {why}"))
 }
 
 fn sms_sender(config: &Config, public_url: &str) -> anyhow::Result<Arc<dyn SmsSender>> {

@@ -115,12 +115,55 @@ pub struct Concern {
     /// The phone calls that opened or joined it, with what became of each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<CallRecord>,
+    /// How its sender was recognised when it was opened; `None` for a
+    /// concern stored before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recognised: Option<Recognised>,
     /// Which write of it this is: set by the store on every read, and named
     /// by a change that writes it, which the store refuses if someone wrote
     /// it since (see [`crate::store::Change::concern`]). 0 for a concern not
     /// yet stored.
     #[serde(default)]
     pub version: u64,
+}
+
+/// How the sender of a concern was recognised (docs/adr/0022): the concern
+/// pages say it, and a stranger's email is kept for the in-hours team
+/// instead of paging anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recognised {
+    /// A text or call from a number on their enrolment.
+    EnrolledPhone,
+    /// An email from an enrolled address that the trust's relay found
+    /// passed DMARC.
+    EmailDmarcAtRelay,
+    /// An email from an enrolled address whose envelope sender is at the
+    /// same domain (no relay named).
+    EmailEnvelopeMatches,
+    /// A text or call from a number nobody enrolled: paged to the trust's
+    /// fallback.
+    UnknownNumber,
+    /// An email from an address nobody enrolled, or not proved to be
+    /// from the address it names: answered by email, paging nobody, and
+    /// listed for the in-hours team.
+    UnknownEmail,
+}
+
+impl Recognised {
+    /// A text or call from a number: on an enrolment, or not.
+    pub fn by_phone(enrolled: bool) -> Self {
+        if enrolled {
+            Recognised::EnrolledPhone
+        } else {
+            Recognised::UnknownNumber
+        }
+    }
+
+    /// Whether this concern pages nobody: a stranger's email.
+    pub fn pages_nobody(self) -> bool {
+        self == Recognised::UnknownEmail
+    }
 }
 
 /// A phone call that opened or joined a concern.
@@ -529,6 +572,7 @@ mod tests {
             text: "Mum's dressing is soaked through".into(),
             escalation,
             pictures_explained: true,
+            recognised: None,
             calls: Vec::new(),
             version: 4,
         }

@@ -56,6 +56,31 @@ pub struct Config {
     pub smtp_tls_key: Option<PathBuf>,
     /// The largest email taken, in bytes (`NIGHTINGALE_EMAIL_MAX_BYTES`); larger is refused (`552`).
     pub email_max_bytes: usize,
+    /// How many SMTP conversations one address (one IPv6 /64) may hold at
+    /// once (`NIGHTINGALE_SMTP_MAX_PER_HOST`); past them `421`. The
+    /// trusted relays are not counted.
+    pub smtp_max_per_host: usize,
+    /// How long one SMTP connection may last from connect
+    /// (`NIGHTINGALE_SMTP_SESSION_LIMIT`, e.g. "5m"); then `421` and close.
+    #[serde(deserialize_with = "duration")]
+    pub smtp_session_limit: Duration,
+    /// How many bytes of unfinished DATA all SMTP conversations together
+    /// may hold (`NIGHTINGALE_SMTP_BUFFER_BYTES`); past it `452`. At least
+    /// `email_max_bytes`.
+    pub smtp_buffer_bytes: usize,
+    /// The trust's mail relays, addresses or CIDRs separated by commas
+    /// (`NIGHTINGALE_SMTP_TRUSTED_RELAYS`): their `Authentication-Results`
+    /// header is believed, and mail from anyone else proves nothing.
+    pub smtp_trusted_relays: Option<String>,
+    /// The authserv-id the trusted relays write in `Authentication-Results`
+    /// (`NIGHTINGALE_SMTP_AUTHSERV_ID`); when set, a header with another is
+    /// not theirs.
+    pub smtp_authserv_id: Option<String>,
+    /// The service whose in-hours team takes the emails of strangers,
+    /// which page nobody (`NIGHTINGALE_EMAIL_STRANGERS_SERVICE`, a rota
+    /// service id); default: the first service in the rota with an
+    /// in-hours team.
+    pub email_strangers_service: Option<String>,
     /// Log filter in `tracing` syntax (`NIGHTINGALE_LOG`), e.g. `info,nightingale=debug`.
     pub log: String,
     /// The directory of message templates and the red-flag list (`NIGHTINGALE_TEMPLATES_DIR`).
@@ -94,6 +119,80 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How log lines are written (`NIGHTINGALE_LOG_FORMAT`): `text` or `json`.
     pub log_format: LogFormat,
+    /// The proxies whose `X-Forwarded-For` is believed
+    /// (`NIGHTINGALE_TRUSTED_PROXIES`): addresses or CIDR ranges, v4 or v6,
+    /// separated by commas. From anyone else the header is ignored and the
+    /// client is the connection's peer.
+    #[serde(deserialize_with = "trusted_proxies")]
+    pub trusted_proxies: TrustedProxies,
+    /// Codes one client may ask for one number in 15 minutes
+    /// (`NIGHTINGALE_SIGN_IN_CODES_PER_NUMBER`); past it the client is
+    /// answered as usual but no new code is texted.
+    pub sign_in_codes_per_number: u32,
+    /// Codes one client may ask for, whatever the numbers, in 15 minutes
+    /// (`NIGHTINGALE_SIGN_IN_CODES_PER_CLIENT`); past it, as above.
+    pub sign_in_codes_per_client: u32,
+    /// Wrong codes typed for one person in a day (UTC) after which no code
+    /// signs them in until the day ends (`NIGHTINGALE_SIGN_IN_FAILURES_PER_DAY`);
+    /// they are texted when it is reached.
+    pub sign_in_failures_per_day: u32,
+}
+
+/// The proxies whose `X-Forwarded-For` header is believed: addresses and
+/// CIDR ranges, parsed once at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Read a list like `"10.0.0.5, 10.1.0.0/16, fd00::/8"` (commas or
+    /// spaces between); an error names the entry that is neither an
+    /// address nor a range.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        text.split([',', ' ', '\t', '\n'])
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .map(|net| net.trunc())
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!(
+                            "{entry:?} is not an IP address or a CIDR range: write one like \"10.0.0.5\", \"10.1.0.0/16\" or \"fd00::/8\""
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// Whether `ip` is one of the proxies (an IPv4 address a dual-stack
+    /// socket reports as `::ffff:a.b.c.d` counts as that IPv4 address).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Whether no proxy is named.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A list of trusted proxies: one string (as the environment gives it) or,
+/// in the file, a list of strings.
+fn trusted_proxies<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TrustedProxies, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        One(String),
+        Many(Vec<String>),
+    }
+    let text = match Written::deserialize(deserializer)? {
+        Written::One(text) => text,
+        Written::Many(entries) => entries.join(","),
+    };
+    TrustedProxies::parse(&text).map_err(serde::de::Error::custom)
 }
 
 /// Connections kept, beyond `max_connections`, for `/healthz`, `/readyz` and
@@ -143,6 +242,12 @@ impl Default for Config {
             smtp_tls_cert: None,
             smtp_tls_key: None,
             email_max_bytes: 10 * 1024 * 1024,
+            smtp_max_per_host: 16,
+            smtp_session_limit: Duration::from_secs(5 * 60),
+            smtp_buffer_bytes: 64 * 1024 * 1024,
+            smtp_trusted_relays: None,
+            smtp_authserv_id: None,
+            email_strangers_service: None,
             log: "info".to_owned(),
             templates_dir: PathBuf::from("templates"),
             enrolment_days: 30,
@@ -155,6 +260,10 @@ impl Default for Config {
             body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(15),
             log_format: LogFormat::Text,
+            trusted_proxies: TrustedProxies::default(),
+            sign_in_codes_per_number: 3,
+            sign_in_codes_per_client: 10,
+            sign_in_failures_per_day: 10,
         }
     }
 }
@@ -225,7 +334,16 @@ impl Config {
             }
             let value = match (key.as_str(), value.trim().parse::<i64>()) {
                 (
-                    "enrolment_days" | "retention_days" | "max_connections" | "sends_at_once",
+                    "enrolment_days"
+                    | "retention_days"
+                    | "max_connections"
+                    | "sends_at_once"
+                    | "sign_in_codes_per_number"
+                    | "sign_in_codes_per_client"
+                    | "sign_in_failures_per_day"
+                    | "email_max_bytes"
+                    | "smtp_max_per_host"
+                    | "smtp_buffer_bytes",
                     Ok(n),
                 ) => toml::Value::Integer(n),
                 _ => toml::Value::String(value),
@@ -242,7 +360,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 29] {
+    fn keys() -> [&'static str; 39] {
         [
             "listen",
             "public_url",
@@ -261,6 +379,12 @@ impl Config {
             "smtp_tls_cert",
             "smtp_tls_key",
             "email_max_bytes",
+            "smtp_max_per_host",
+            "smtp_session_limit",
+            "smtp_buffer_bytes",
+            "smtp_trusted_relays",
+            "smtp_authserv_id",
+            "email_strangers_service",
             "log",
             "templates_dir",
             "enrolment_days",
@@ -273,6 +397,10 @@ impl Config {
             "body_timeout",
             "request_timeout",
             "log_format",
+            "trusted_proxies",
+            "sign_in_codes_per_number",
+            "sign_in_codes_per_client",
+            "sign_in_failures_per_day",
         ]
     }
 }
@@ -347,9 +475,19 @@ mod tests {
                 ("NIGHTINGALE_TWILIO_TIMEOUT", "15s"),
                 ("NIGHTINGALE_HEADER_TIMEOUT", "5s"),
                 ("NIGHTINGALE_LOG_FORMAT", "json"),
+                ("NIGHTINGALE_EMAIL_MAX_BYTES", "2000000"),
+                ("NIGHTINGALE_SMTP_MAX_PER_HOST", "4"),
+                ("NIGHTINGALE_SMTP_SESSION_LIMIT", "90s"),
+                ("NIGHTINGALE_SMTP_BUFFER_BYTES", "8000000"),
+                ("NIGHTINGALE_SMTP_TRUSTED_RELAYS", "10.0.4.0/24"),
             ]),
         )
         .unwrap();
+        assert_eq!(config.email_max_bytes, 2_000_000);
+        assert_eq!(config.smtp_max_per_host, 4);
+        assert_eq!(config.smtp_session_limit, Duration::from_secs(90));
+        assert_eq!(config.smtp_buffer_bytes, 8_000_000);
+        assert_eq!(config.smtp_trusted_relays.as_deref(), Some("10.0.4.0/24"));
         assert_eq!(config.max_connections, 64);
         assert_eq!(config.sends_at_once, 4096);
         assert_eq!(config.twilio_timeout, Duration::from_secs(15));
@@ -364,5 +502,53 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("like \"10s\""), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges_of_either_kind() {
+        let config = Config::from_sources(
+            None,
+            vars(&[
+                (
+                    "NIGHTINGALE_TRUSTED_PROXIES",
+                    "10.0.0.5, 10.1.0.0/16 fd00::/8",
+                ),
+                ("NIGHTINGALE_SIGN_IN_FAILURES_PER_DAY", "20"),
+            ]),
+        )
+        .unwrap();
+        let proxies = config.trusted_proxies;
+        assert!(proxies.contains("10.0.0.5".parse().unwrap()));
+        assert!(!proxies.contains("10.0.0.6".parse().unwrap()));
+        assert!(proxies.contains("10.1.200.3".parse().unwrap()));
+        assert!(proxies.contains("::ffff:10.1.0.9".parse().unwrap()));
+        assert!(proxies.contains("fd00::1".parse().unwrap()));
+        assert!(!proxies.contains("2001:db8::1".parse().unwrap()));
+        assert_eq!(config.sign_in_failures_per_day, 20);
+        assert!(Config::default().trusted_proxies.is_empty());
+
+        let err = Config::from_sources(
+            None,
+            vars(&[("NIGHTINGALE_TRUSTED_PROXIES", "10.0.0.5, the-proxy")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("\"the-proxy\"") && err.contains("10.1.0.0/16"),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nightingale.toml");
+        std::fs::write(
+            &file,
+            "trusted_proxies = [\"192.0.2.1\", \"2001:db8::/32\"]\n",
+        )
+        .unwrap();
+        let proxies = Config::from_sources(Some(&file), vars(&[]))
+            .unwrap()
+            .trusted_proxies;
+        assert!(proxies.contains("2001:db8::7".parse().unwrap()));
+        assert!(proxies.contains("192.0.2.1".parse().unwrap()));
     }
 }

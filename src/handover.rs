@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::calendar::{Calendar, LONDON};
 use crate::clock::Instant;
-use crate::concern::{Concern, Party};
+use crate::concern::{Concern, Party, Recognised};
 use crate::directory::{Enrolment, Id};
 use crate::escalation::Status;
 use crate::rota::{Rota, Service};
@@ -163,6 +163,9 @@ pub struct Item {
     pub note: Option<String>,
     /// The patient's named care co-ordinator (a rota id), if they have one.
     pub coordinator: Option<String>,
+    /// A stranger's email, which paged nobody and waits for this team
+    /// (docs/adr/0022).
+    pub not_paged: bool,
 }
 
 impl Summary {
@@ -256,6 +259,8 @@ fn item(c: &Concern, e: Option<&Enrolment>) -> Item {
             relationship.as_deref().unwrap_or("carer")
         ),
         (Some(e), _) => format!("{} (patient)", e.patient.first_name()),
+        // A stranger's address is on the concern's page, not in a text.
+        (None, _) if c.sender.email().is_some() => "an unknown sender by email".to_owned(),
         (None, _) => "an unknown number".to_owned(),
     };
     let (status, handled_by, note) = match &c.escalation.status {
@@ -278,5 +283,6 @@ fn item(c: &Concern, e: Option<&Enrolment>) -> Item {
         coordinator: e
             .and_then(|e| e.coordinator.as_ref())
             .map(|c| c.as_str().to_owned()),
+        not_paged: c.recognised.is_some_and(Recognised::pages_nobody),
     }
 }

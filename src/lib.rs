@@ -4,6 +4,7 @@
 //! See `DESIGN.md` for the shape: one module per domain concept, wired in [`app`].
 
 pub mod access;
+pub mod api_keys;
 pub mod app;
 pub mod assets;
 pub mod calendar;

@@ -81,8 +81,35 @@ enum StoreCommand {
 #[derive(Debug, Subcommand)]
 enum ApiKeyCommand {
     /// Make a key, print it once, store only its hash.
+    ///
+    /// A key belongs to a client (the system that holds it) and reads or
+    /// ends only what its scopes allow: enrol (enrol patients, end its own
+    /// client's enrolments), read-own (read its own client's enrolments and
+    /// their concerns), read-all (read every one). Without --scope a key
+    /// gets enrol,read-own.
     Create {
-        /// Who the key is for, e.g. "ward-7-discharge-system".
+        /// The key's name, unique, e.g. ward-7-discharge-2027.
+        name: String,
+        /// What it may do: enrol, read-own, read-all, several separated by
+        /// commas [default: enrol,read-own].
+        #[arg(long, value_name = "SCOPES")]
+        scope: Option<String>,
+        /// When it stops working: a span from now (90d, 12weeks, 1y) or a
+        /// date (2027-03-01, UK time) [default: never].
+        #[arg(long, value_name = "SPAN|DATE")]
+        expires: Option<String>,
+        /// The client it belongs to [default: its name]. Give an old key's
+        /// client to replace that key: the new one reaches what the old one
+        /// enrolled.
+        #[arg(long, value_name = "CLIENT")]
+        client: Option<String>,
+    },
+    /// List every key: name, client, scopes, when made, when it expires,
+    /// whether revoked. Never the key itself (only its hash is stored).
+    List,
+    /// Revoke a key by name: it is refused (401) at once, on every node.
+    Revoke {
+        /// The key's name, as `api-key list` shows it.
         name: String,
     },
 }
@@ -314,21 +341,7 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
             eprintln!("backed up {} to {}", config.store, to.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::ApiKey(ApiKeyCommand::Create { name }) => {
-            let name = name.trim().to_owned();
-            anyhow::ensure!(
-                !name.is_empty(),
-                "give the key a name, e.g. nightingale api-key create ward-7-discharge"
-            );
-            let store = nightingale::store::open(&config.store)?;
-            let (key, hash) = nightingale::operations::new_api_key()?;
-            store.create_api_key(&name, hash, clock.now())?;
-            writeln!(out, "{key}")?;
-            eprintln!(
-                "API key {name:?} created. This is the only time it is shown: keep it in the discharge system's secret store."
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::ApiKey(command) => api_key(command, config, clock.now(), out),
         Command::Rota(RotaCommand::Who {
             service,
             enrolment,
@@ -357,6 +370,154 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `nightingale api-key create | list | revoke`.
+fn api_key(
+    command: ApiKeyCommand,
+    config: &Config,
+    now: Instant,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let store = nightingale::store::open(&config.store)?;
+    match command {
+        ApiKeyCommand::Create {
+            name,
+            scope,
+            expires,
+            client,
+        } => {
+            let made = new_key(&name, scope, expires, client, now)?;
+            let (key, hash) = nightingale::operations::new_api_key()?;
+            store.create_api_key(&made, hash).map_err(|e| match e {
+                nightingale::store::StoreError::Invalid(_) => anyhow::anyhow!(
+                    "a key named {:?} exists already (revoked keys keep their names): choose another name, e.g. {}-2",
+                    made.name,
+                    made.name
+                ),
+                other => other.into(),
+            })?;
+            writeln!(out, "{key}")?;
+            let until = made.expires_at.map_or_else(
+                || "it does not expire".to_owned(),
+                |t| format!("it expires {}", local(t)),
+            );
+            eprintln!(
+                "API key {:?} created for client {:?}, scopes {}; {until}. This is the only time it is shown: keep it in the discharge system's secret store.",
+                made.name, made.client, made.scopes
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ApiKeyCommand::List => {
+            let keys = store.api_keys()?;
+            if keys.is_empty() {
+                eprintln!("no API keys yet: make one with nightingale api-key create NAME");
+            } else {
+                list_keys(&keys, now, out)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ApiKeyCommand::Revoke { name } => {
+            let name = name.trim();
+            if store.revoke_api_key(name, now)? {
+                eprintln!("API key {name:?} revoked: every node refuses it (401) from now on.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let keys = store.api_keys()?;
+            let Some(key) = keys.iter().find(|k| k.name == name) else {
+                let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+                anyhow::bail!(
+                    "no API key named {name:?}; the keys are {}",
+                    if names.is_empty() {
+                        "none yet".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                );
+            };
+            eprintln!(
+                "API key {name:?} was revoked already, {}",
+                key.revoked_at.map_or_else(String::new, local)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The key `api-key create` asked for, read from its arguments.
+fn new_key(
+    name: &str,
+    scope: Option<String>,
+    expires: Option<String>,
+    client: Option<String>,
+    now: Instant,
+) -> anyhow::Result<nightingale::api_keys::ApiKey> {
+    use nightingale::api_keys::{self, ApiKey, Scopes};
+    let name = api_keys::parse_name(name).map_err(anyhow::Error::msg)?;
+    let client = match client {
+        Some(c) => api_keys::parse_name(&c).map_err(|e| anyhow::anyhow!("--client: {e}"))?,
+        None => name.clone(),
+    };
+    let scopes = match scope {
+        Some(text) => Scopes::parse(&text).map_err(|e| anyhow::anyhow!("--scope: {e}"))?,
+        None => Scopes::DEFAULT,
+    };
+    let expires_at = expires
+        .map(|text| api_keys::parse_expiry(&text, now))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--expires: {e}"))?;
+    Ok(ApiKey {
+        expires_at,
+        client,
+        ..ApiKey::made(&name, scopes, now)
+    })
+}
+
+/// `api-key list`: one aligned row a key, never its secret (not stored) nor its hash.
+fn list_keys(
+    keys: &[nightingale::api_keys::ApiKey],
+    now: Instant,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    use nightingale::api_keys::Refused;
+    let head = [
+        "NAME", "CLIENT", "SCOPES", "CREATED", "EXPIRES", "REVOKED", "STATE",
+    ]
+    .map(str::to_owned);
+    let rows: Vec<[String; 7]> = keys
+        .iter()
+        .map(|k| {
+            let state = match k.usable_at(now) {
+                Ok(()) => "active",
+                Err(Refused::Revoked(_)) => "revoked",
+                Err(Refused::Expired(_)) => "expired",
+            };
+            [
+                k.name.clone(),
+                k.client.clone(),
+                k.scopes.to_string(),
+                local(k.created_at),
+                k.expires_at.map_or_else(|| "never".to_owned(), local),
+                k.revoked_at.map_or_else(|| "-".to_owned(), local),
+                state.to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = [0; 7];
+    for row in std::iter::once(&head).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&head).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
 }
 
 fn find_enrolment(config: &Config, id: &str) -> anyhow::Result<nightingale::directory::Enrolment> {

@@ -1,16 +1,23 @@
 //! What rota managers do: overrides and swaps made on the web (the edits
 //! layer over the rota files, docs/adr/0013), undoing them, the audit trail
 //! that records both, and alerts about gaps that open in the days ahead.
+//!
+//! An edit or undo is made only by someone who manages every service whose
+//! chain it changes (a shared rotation, a person everywhere), and an
+//! override's cover must be fit for the slot (docs/adr/0019). Its audit
+//! line names every service it changes, so each one's managers see it.
 
 use std::sync::{Arc, Mutex};
 
 use chrono::TimeDelta;
+use serde::Serialize;
 
 use crate::clock::Instant;
 use crate::directory::{ContactMethod, Id};
 use crate::operations::Operations;
 use crate::rota::layer::{EditBody, Refusal};
-use crate::rota::{Gap, Rota, Who, check};
+use crate::rota::scope::Slot;
+use crate::rota::{Gap, PersonIx, Rota, Who, check};
 use crate::store::{
     self, AuditRecord, Change, NewOutbox, NewRotaEdit, Purpose, RotaEdit, StoreError, Undone,
 };
@@ -24,6 +31,12 @@ pub enum EditError {
     /// It touches no rotation or person of the service it was made on.
     #[error("{0}")]
     NotOnService(String),
+    /// It changes the chains of services its editor does not manage.
+    #[error("the edit changes services its editor does not manage")]
+    NotYourServices(Box<OtherServices>),
+    /// Its `covering` is not fit for a slot it fills.
+    #[error("the person covering is not fit for the slot")]
+    NotFit(Box<NotFit>),
     /// No such edit on this service, or it is undone already.
     #[error("no such edit standing")]
     NoSuchEdit,
@@ -96,6 +109,105 @@ fn on_service(rota: &Rota, edit: &NewRotaEdit) -> Result<(), EditError> {
     }
 }
 
+/// A service an edit would change, and the people who manage it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OtherService {
+    /// Its id.
+    pub id: Id,
+    /// Its name.
+    pub name: String,
+    /// Its managers' names (empty when only the trust's managers manage it).
+    pub managers: Vec<String>,
+}
+
+/// The services an edit would change that its editor does not manage, and
+/// who could make it instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OtherServices {
+    /// Those services, in id order.
+    pub services: Vec<OtherService>,
+    /// The trust's managers' names: they manage every service.
+    pub trust_managers: Vec<String>,
+}
+
+/// Who was to cover, and the slot they are not fit for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotFit {
+    /// Their name.
+    pub name: String,
+    /// Their role, as `people.toml` says.
+    pub role: String,
+    /// The rotation whose turn it is, by name; or
+    pub rotation: Option<String>,
+    /// the person, by name, whose place on a level it is.
+    pub in_place_of: Option<String>,
+    /// Who is fit for it, by name.
+    pub fit: Vec<String>,
+}
+
+fn names(rota: &Rota, ids: &[Id]) -> Vec<String> {
+    ids.iter()
+        .map(|id| {
+            rota.person(id.as_str())
+                .map_or_else(|| id.to_string(), |p| p.name.clone())
+        })
+        .collect()
+}
+
+/// The services `body` changes, by id: only someone who manages all of
+/// them may make or undo it (a trust manager manages every service).
+/// Refused with the others named, and their managers.
+fn may_change(rota: &Rota, by: &Id, body: &EditBody) -> Result<Vec<Id>, EditError> {
+    let changed = rota.services_changed(body);
+    let others: Vec<OtherService> = changed
+        .iter()
+        .filter(|&&ix| !rota.manages(by, ix))
+        .map(|&ix| {
+            let s = &rota.services()[ix as usize];
+            OtherService {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                managers: names(rota, &s.managers),
+            }
+        })
+        .collect();
+    if !others.is_empty() {
+        tracing::info!(staff = %by, services = others.len(), "rota edit refused: it changes services they do not manage");
+        return Err(EditError::NotYourServices(Box::new(OtherServices {
+            services: others,
+            trust_managers: names(rota, rota.trust_managers()),
+        })));
+    }
+    Ok(changed
+        .into_iter()
+        .map(|ix| rota.services()[ix as usize].id.clone())
+        .collect())
+}
+
+/// Refused when the override's `covering` is not fit for a slot it fills.
+fn fit_cover(rota: &Rota, body: &EditBody) -> Result<(), EditError> {
+    let Some((person, slot)) = rota.unfit_cover(body) else {
+        return Ok(());
+    };
+    let name = |p: PersonIx| rota.people()[p as usize].name.clone();
+    let (rotation, in_place_of) = match slot {
+        Slot::Rotation(r) => (Some(rota.rotations()[r as usize].name.clone()), None),
+        Slot::Named(p) => (None, Some(name(p))),
+    };
+    Err(EditError::NotFit(Box::new(NotFit {
+        name: name(person),
+        role: rota.people()[person as usize].role.clone(),
+        rotation,
+        in_place_of,
+        fit: rota.fit_for(slot).into_iter().map(name).collect(),
+    })))
+}
+
+/// The services besides `service` an audit line is shown under.
+fn also(changed: Vec<Id>, service: &Id) -> Vec<Id> {
+    changed.into_iter().filter(|s| s != service).collect()
+}
+
 fn kind(body: &EditBody) -> &'static str {
     match body {
         EditBody::Override { .. } => "override",
@@ -121,11 +233,15 @@ impl Operations {
         let now = self.clock.now();
         let store = Arc::clone(&self.store);
         let id = tokio::task::spawn_blocking(move || -> Result<u64, EditError> {
-            on_service(&live.current(), &edit)?;
+            let rota = live.current();
+            on_service(&rota, &edit)?;
+            let changed = may_change(&rota, &edit.made_by, &edit.body)?;
+            fit_cover(&rota, &edit.body)?;
             let audit = AuditRecord {
                 at: now,
                 who: edit.made_by.clone(),
                 service: Some(edit.service.clone()),
+                also: also(changed, &edit.service),
                 action: format!("{} added: {}", kind(&edit.body), edit.body.summary()),
                 before: String::new(),
                 after: edit.to_toml(None),
@@ -152,8 +268,10 @@ impl Operations {
         Ok(id)
     }
 
-    /// Undo edit `id`, made on `service`'s page: refused, unless
-    /// `confirmed`, if that opens a gap. Audited; the edit stays as history.
+    /// Undo edit `id`, made on `service`'s page or changing its chain:
+    /// refused unless `by` manages every service it changes, and, unless
+    /// `confirmed`, if that opens a gap. Audited under every service it
+    /// changes; the edit stays as history.
     pub async fn undo_rota_edit(
         &self,
         service: &Id,
@@ -172,17 +290,26 @@ impl Operations {
             loop {
                 let version = store.rota_layer_version()?;
                 let edits = store.rota_edits()?;
-                let Some(edit) = edits
-                    .iter()
-                    .find(|e| e.id == id && e.undone.is_none() && e.edit.service == service)
-                else {
+                // Made on this service's page, or on another's and
+                // changing this one's chain too.
+                let rota = live.current();
+                let here = rota.service(service.as_str());
+                let Some(edit) = edits.iter().find(|e| {
+                    e.id == id
+                        && e.undone.is_none()
+                        && (e.edit.service == service
+                            || here.is_some_and(|ix| rota.changes(&e.edit.body, ix)))
+                }) else {
                     return Err(EditError::NoSuchEdit);
                 };
+                // Undoing changes the same chains as making it did.
+                let changed = may_change(&rota, &by, &edit.edit.body)?;
                 live.judge_undo(&edits, id, now, confirmed)?;
                 let audit = AuditRecord {
                     at: now,
                     who: by.clone(),
                     service: Some(service.clone()),
+                    also: also(changed, &service),
                     action: format!(
                         "{} {id} undone: {}",
                         kind(&edit.edit.body),

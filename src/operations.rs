@@ -9,6 +9,7 @@ use chrono::TimeDelta;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::api_keys::{ApiKey, Reach};
 use crate::calendar::LONDON;
 use crate::channels::email::{EmailBody, EmailIdentity};
 use crate::clock::{Clock, Instant};
@@ -59,6 +60,8 @@ pub struct Operations {
     pub enrolment_window: TimeDelta,
     /// Who emails come from, when email out is configured.
     pub email: Option<EmailIdentity>,
+    /// How many sign-in codes may be asked for and got wrong.
+    pub sign_in: crate::access::SignInLimits,
 }
 
 /// Why an enrolment was not made.
@@ -188,7 +191,13 @@ impl Operations {
     }
 
     /// Enrol a patient: store the enrolment and the welcome texts together.
-    pub async fn enrol(&self, request: EnrolmentRequest) -> Result<Enrolment, EnrolError> {
+    /// `client` is the API client whose key asks ([`crate::api_keys`]),
+    /// recorded on the enrolment; `None` from the staff pages or the demo.
+    pub async fn enrol(
+        &self,
+        request: EnrolmentRequest,
+        client: Option<String>,
+    ) -> Result<Enrolment, EnrolError> {
         let now = self.clock.now();
         let rota = self.rota.current();
         let says_check_ins = request.sets_check_ins();
@@ -203,6 +212,7 @@ impl Operations {
                 self.enrolment_window,
             )
             .map_err(EnrolError::Invalid)?;
+        enrolment.client = client;
         // A discharge that does not say when to check in takes its service's times.
         if !says_check_ins
             && enrolment.kind == crate::directory::EnrolmentKind::Discharge
@@ -284,10 +294,65 @@ impl Operations {
         store::blocking(&self.store, move |s| s.enrolment(id)).await
     }
 
-    /// End an enrolment now; `false` if there was no active one.
-    pub async fn end_enrolment(&self, id: EnrolmentId) -> Result<bool, StoreError> {
+    /// End an enrolment now for an API key: `false` if there was no active
+    /// one that this key may end ([`ApiKey::may_end`]: its own client's,
+    /// never another's), so another client's enrolment is as absent as one
+    /// never made. An enrolment's client never changes, so reading it
+    /// first is safe.
+    pub async fn end_enrolment_for(
+        &self,
+        key: &ApiKey,
+        id: EnrolmentId,
+    ) -> Result<bool, StoreError> {
+        let key = key.clone();
         let now = self.clock.now();
-        store::blocking(&self.store, move |s| s.end_enrolment(id, now)).await
+        store::blocking(&self.store, move |s| match s.enrolment(id)? {
+            Some(e) if key.may_end(e.client.as_deref()) => s.end_enrolment(id, now),
+            _ => Ok(false),
+        })
+        .await
+    }
+
+    /// An enrolment by id, if `reach` covers it (active or not).
+    pub async fn enrolment_seen_by(
+        &self,
+        reach: &Reach,
+        id: EnrolmentId,
+    ) -> Result<Option<Enrolment>, StoreError> {
+        Ok(self
+            .enrolment(id)
+            .await?
+            .filter(|e| reach.covers(e.client.as_deref())))
+    }
+
+    /// A concern with its timeline, if `reach` covers it: a concern about a
+    /// patient its client enrolled, or any with `read-all`. A stranger's
+    /// concern, or one whose enrolment has been deleted, is `read-all`'s alone.
+    pub async fn concern_seen_by(
+        &self,
+        reach: &Reach,
+        id: ConcernId,
+    ) -> Result<Option<(Concern, Vec<TimelineEntry>)>, StoreError> {
+        Ok(self
+            .concern(id)
+            .await?
+            .filter(|(_, _, enrolment)| {
+                reach.covers(enrolment.as_ref().and_then(|e| e.client.as_deref()))
+            })
+            .map(|(concern, timeline, _)| (concern, timeline)))
+    }
+
+    /// As [`Operations::concerns`], narrowed to the concerns `reach` covers.
+    pub async fn concerns_seen_by(
+        &self,
+        reach: &Reach,
+        filter: ConcernFilter,
+    ) -> Result<ConcernList, StoreError> {
+        self.concerns(ConcernFilter {
+            client: reach.only_client().map(str::to_owned),
+            ..filter
+        })
+        .await
     }
 
     /// A concern with its timeline.
@@ -387,8 +452,10 @@ impl Operations {
         .await
     }
 
-    /// The name of the API key presented, if it is one of ours.
-    pub async fn api_key(&self, presented: &str) -> Result<Option<String>, StoreError> {
+    /// The API key presented, if it is one of ours, revoked or expired or
+    /// not ([`ApiKey::usable_at`] says which). Looked up in the store on
+    /// every request, never cached: a revocation holds at once on every node.
+    pub async fn api_key(&self, presented: &str) -> Result<Option<ApiKey>, StoreError> {
         let hash = hash_key(presented);
         store::blocking(&self.store, move |s| s.api_key(hash)).await
     }

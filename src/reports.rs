@@ -16,7 +16,7 @@ use chrono_tz::Europe::London;
 
 use crate::channels::{call_failed, delivery_failed};
 use crate::clock::Instant;
-use crate::concern::{Concern, TimelineEntry, TimelineEvent};
+use crate::concern::{Concern, Recognised, TimelineEntry, TimelineEvent};
 use crate::directory::Id;
 
 /// An ISO week (`2026-W48`): Monday 00:00 to the next Monday 00:00,
@@ -206,12 +206,16 @@ pub struct Report {
 }
 
 impl Report {
-    /// The figures for `service`'s concerns opened in `week`, each with its timeline.
+    /// The figures for `service`'s concerns opened in `week`, each with
+    /// its timeline. A stranger's email, which pages nobody and waits for
+    /// the in-hours team (docs/adr/0022), is no escalation and is not
+    /// counted: it would read as one nobody accepted.
     pub fn compute(service: Id, week: Week, concerns: &[(Concern, Vec<TimelineEntry>)]) -> Self {
         let (from, until) = (week.start(), week.end());
         let concerns: Vec<_> = concerns
             .iter()
             .filter(|(c, _)| c.opened_at >= from && c.opened_at < until)
+            .filter(|(c, _)| !c.recognised.is_some_and(Recognised::pages_nobody))
             .collect();
         let mut report = Report {
             service,

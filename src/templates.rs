@@ -66,6 +66,9 @@ pub const REQUIRED: &[&str] = &[
     "email/welcome_subject.txt",
     "email/welcome.txt",
     "email/welcome.html",
+    "email/stranger_subject.txt",
+    "email/stranger.txt",
+    "email/stranger.html",
     "email/handover_subject.txt",
     "email/handover.txt",
     "email/handover.html",
@@ -365,6 +368,7 @@ mod tests {
             text: "My leg is swollen".to_owned(),
             escalation: crate::escalation::Escalation::new(false),
             pictures_explained: false,
+            recognised: None,
             calls: Vec::new(),
             version: 0,
         }

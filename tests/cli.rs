@@ -247,18 +247,126 @@ fn api_key_create_prints_the_key_once_and_stores_only_its_hash() {
     assert!(key.starts_with("ng_") && key.len() == 67, "{key}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("only time it is shown"));
     let store = nightingale::store::sqlite::SqliteStore::open(&db).unwrap();
+    let stored = store
+        .api_key(nightingale::operations::hash_key(&key))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.name, "ward-7-discharge");
+    assert_eq!(stored.client, "ward-7-discharge", "its own client");
     assert_eq!(
-        store
-            .api_key(nightingale::operations::hash_key(&key))
-            .unwrap()
-            .as_deref(),
-        Some("ward-7-discharge")
+        stored.scopes.to_string(),
+        "enrol,read-own",
+        "the default: a discharge system's, and nothing of other clients"
     );
+    assert_eq!((stored.expires_at, stored.revoked_at), (None, None));
     let raw = std::fs::read(&db).unwrap();
     assert!(
         !raw.windows(key.len()).any(|w| w == key.as_bytes()),
         "the key itself is not stored"
     );
+}
+
+#[test]
+fn api_keys_are_listed_with_their_scopes_and_expiry_never_their_secret_and_revoked_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    let run = |args: &[&str]| on_store(&db, args);
+    let ward = run(&["api-key", "create", "ward-7-discharge"]);
+    let engine = run(&[
+        "api-key",
+        "create",
+        "trust-engine",
+        "--scope",
+        "read-all",
+        "--expires",
+        "90d",
+    ]);
+    assert!(
+        engine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&engine.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&engine.stderr).contains("scopes read-all; it expires"),
+        "{}",
+        String::from_utf8_lossy(&engine.stderr)
+    );
+    let secrets = [
+        stdout(&ward).trim().to_owned(),
+        stdout(&engine).trim().to_owned(),
+    ];
+
+    let list = run(&["api-key", "list"]);
+    assert!(list.status.success());
+    let text = stdout(&list);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two keys:\n{text}");
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("SCOPES"),
+        "{text}"
+    );
+    let row = |name: &str| *lines.iter().find(|l| l.starts_with(name)).unwrap();
+    assert!(row("ward-7-discharge").contains("enrol,read-own"), "{text}");
+    assert!(row("ward-7-discharge").contains("never"), "{text}");
+    assert!(row("ward-7-discharge").ends_with("active"), "{text}");
+    assert!(row("trust-engine").contains("read-all"), "{text}");
+    assert!(
+        !row("trust-engine").contains("never"),
+        "it expires:\n{text}"
+    );
+    for secret in &secrets {
+        let hash: String = nightingale::operations::hash_key(secret)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(
+            !text.contains(secret) && !text.contains(&hash[..16]),
+            "{text}"
+        );
+    }
+
+    let revoked = run(&["api-key", "revoke", "ward-7-discharge"]);
+    assert!(revoked.status.success());
+    assert!(String::from_utf8_lossy(&revoked.stderr).contains("every node refuses it"));
+    let text = stdout(&run(&["api-key", "list"]));
+    assert!(
+        text.lines()
+            .find(|l| l.starts_with("ward-7-discharge"))
+            .unwrap()
+            .ends_with("revoked"),
+        "{text}"
+    );
+    let again = run(&["api-key", "revoke", "ward-7-discharge"]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("revoked already"));
+
+    // Mistakes are named, and nothing is made or changed.
+    for (args, says) in [
+        (
+            &["api-key", "revoke", "ward-9"][..],
+            "no API key named \"ward-9\"; the keys are ward-7-discharge, trust-engine",
+        ),
+        (
+            &["api-key", "create", "ward-7-discharge"][..],
+            "exists already",
+        ),
+        (
+            &["api-key", "create", "ward-9", "--scope", "admin"][..],
+            "\"admin\" is not a scope",
+        ),
+        (
+            &["api-key", "create", "ward-9", "--expires", "2020-01-01"][..],
+            "not in the future",
+        ),
+        (&["api-key", "create", "ward 9"][..], "cannot be a name"),
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(says), "{args:?}: {said}");
+        assert!(out.stdout.is_empty(), "{args:?}: no key printed");
+    }
+    assert_eq!(stdout(&run(&["api-key", "list"])).lines().count(), 3);
 }
 
 /// `nightingale serve` on a random port with a fresh store and this rota,
@@ -471,6 +579,7 @@ fn the_store_can_be_backed_up_while_in_use() {
     assert_eq!(
         copy.api_key(nightingale::operations::hash_key(&key))
             .unwrap()
+            .map(|k| k.name)
             .as_deref(),
         Some("ward-7-discharge")
     );

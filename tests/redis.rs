@@ -11,7 +11,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::nightingale::{STRANGER, TestApp};
+use support::nightingale::{MARGARET, STRANGER, TestApp};
 use support::redis_server::RedisServer;
 
 const FRIDAY_EVENING: &str = "2026-11-27T19:05";
@@ -99,6 +99,86 @@ async fn two_nodes_on_one_redis_are_one_service() {
     );
 }
 
+#[tokio::test]
+async fn a_key_revoked_on_one_redis_is_refused_by_both_nodes_at_once() {
+    let redis = RedisServer::start();
+    let (a, b) = (node_on(&redis).await, node_on(&redis).await);
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nightingale"))
+            .args(args)
+            .env("NIGHTINGALE_STORE", redis.url())
+            .env("NIGHTINGALE_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let key = cli(&["api-key", "create", "ward-7-discharge"]);
+    let concerns = "/api/v1/concerns";
+    for node in [&a, &b] {
+        assert_eq!(node.get_as(&key, concerns).await.status(), 200);
+    }
+    cli(&["api-key", "revoke", "ward-7-discharge"]);
+    for node in [&a, &b] {
+        assert_eq!(
+            node.get_as(&key, concerns).await.status(),
+            401,
+            "no node keeps a copy of the key"
+        );
+        assert_eq!(
+            node.get(concerns).await.status(),
+            200,
+            "other keys still work"
+        );
+    }
+}
+
+#[tokio::test]
+async fn on_either_node_a_wards_key_sees_its_own_patients_concern_and_another_wards_does_not() {
+    let redis = RedisServer::start();
+    let (a, b) = (node_on(&redis).await, node_on(&redis).await);
+    let ward_7 = a.api_key_for("ward-7-discharge", "enrol,read-own", None);
+    let ward_9 = a.api_key_for("ward-9-discharge", "enrol,read-own", None);
+    let enrolled = a
+        .enrol_as(
+            &ward_7,
+            &serde_json::json!({
+                "patient": {"name": "Margaret Evans", "phone": "07700 900801"},
+                "service": "cardiology-ward-7",
+                "discharged_at": "2026-11-27T18:00:00Z",
+            }),
+        )
+        .await;
+    assert_eq!(enrolled.status(), 201);
+    assert_eq!(a.text(MARGARET, "My leg is hot").await.status(), 200);
+    a.settle().await;
+
+    let hers: serde_json::Value = b
+        .get_as(&ward_7, "/api/v1/concerns")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = hers["concerns"][0]["id"]
+        .as_str()
+        .expect("ward 7 lists her concern on node B");
+    let theirs: serde_json::Value = b
+        .get_as(&ward_9, "/api/v1/concerns")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["concerns"], serde_json::json!([]));
+    let path = format!("/api/v1/concerns/{id}");
+    assert_eq!(b.get_as(&ward_9, &path).await.status(), 404);
+    assert_eq!(a.get_as(&ward_9, &path).await.status(), 404);
+    assert_eq!(b.get_as(&ward_7, &path).await.status(), 200);
+}
+
 #[test]
 fn over_tls_a_node_trusts_the_ca_it_is_given_and_no_other() {
     use nightingale::store::Store;
@@ -137,6 +217,7 @@ fn over_tls_a_node_trusts_the_ca_it_is_given_and_no_other() {
         plain
             .api_key(nightingale::operations::hash_key(&key))
             .unwrap()
+            .map(|k| k.name)
             .as_deref(),
         Some("ward-7-discharge"),
         "written over TLS, read back over plain TCP"

@@ -99,9 +99,15 @@ fn handover(s: &Scene, count: usize) -> Value {
         } else {
             "Siân, Margaret's daughter"
         };
+        // The fifth is a stranger's email, which paged nobody.
+        if i == 4 {
+            return json!({"id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "who": "an unknown sender by email",
+                   "at": "Wed 05:10", "words": "My neighbour came home from your hospital yesterday and has not...",
+                   "status": "open", "handled_by": null, "note": null, "coordinator": null, "not_paged": true});
+        }
         json!({"id": "0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f", "who": who, "at": format!("Wed 0{}:10", i + 1),
                "words": "My mum's ankles are more swollen tonight and she is short of breath when she...",
-               "status": status, "handled_by": handled_by, "note": note, "coordinator": null})
+               "status": status, "handled_by": handled_by, "note": note, "coordinator": null, "not_paged": false})
     };
     let items: Vec<Value> = (0..count).map(item).collect();
     let of = |status: &str| items.iter().filter(|i| i["status"] == status).count();
@@ -195,6 +201,10 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("email/welcome_subject.txt", email_welcome),
     ("email/welcome.txt", email_welcome),
     ("email/welcome.html", email_welcome),
+    // The answer to a stranger's email (docs/adr/0022).
+    ("email/stranger_subject.txt", email_stranger),
+    ("email/stranger.txt", email_stranger),
+    ("email/stranger.html", email_stranger),
     ("sms/page.txt", |s| {
         vec![
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
@@ -566,6 +576,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("sms/sign_in_code.txt", |_| {
         vec![json!({"code": "042917", "minutes": 10})]
     }),
+    ("sms/sign_in_paused.txt", |_| {
+        vec![json!({"failures": 10, "until": "00:00 on Saturday 28 November"})]
+    }),
     ("web/staff/layout.html", |s| {
         vec![
             json!({"staff": staff(s, false), "nav": "home"}),
@@ -589,14 +602,13 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         vec![
             json!({"next": "/staff", "contact": "", "error": null, "ended": false, "demo": false}),
             json!({"next": "/staff/shifts", "contact": "0770", "error": "Enter a UK mobile phone number, like 07700 900123", "ended": false, "demo": false}),
-            json!({"next": "/staff", "contact": "07700 900111", "error": "Too many codes have been asked for. Wait 15 minutes, then ask again", "ended": false, "demo": false}),
             json!({"next": "/staff/shifts", "contact": "", "error": null, "ended": true, "demo": true}),
         ]
     }),
     ("web/staff/sign_in_code.html", |_| {
         vec![
-            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "error": null}),
-            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "error": "That is not the code. Check the text and try again (4 tries left)"}),
+            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "codes": 3, "window": 15, "error": null}),
+            json!({"next": "/staff", "again_url": "/staff/sign-in?next=%2Fstaff", "minutes": 10, "codes": 3, "window": 15, "error": "That is not the code. Check the text and try again (4 tries left)"}),
         ]
     }),
     ("web/staff/home.html", |s| {
@@ -677,16 +689,17 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         let people = json!([{"id": s.clinician.id.as_str(), "name": s.clinician.name}]);
         let rotations = json!([{"id": "cardiology-registrar", "name": "Cardiology registrar"}]);
         let edits = json!([
-            {"id": 2, "summary": "amara-okafor covers dafydd-evans on cardiology-registrar, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "covering Dafydd", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:01", "undone": null},
-            {"id": 1, "summary": "nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 16:55", "undone": "undone by Wendy Clarke on Thu 26 Nov 2026 17:02"},
+            {"id": 2, "summary": "amara-okafor covers dafydd-evans on cardiology-registrar, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "covering Dafydd", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:01", "made_on": null, "undone": null},
+            {"id": 3, "summary": "umar-farooq covers rotation senior-clinician, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Tara Singh", "made_at": "Thu 26 Nov 2026 17:05", "made_on": "Children's assessment unit", "undone": null},
+            {"id": 1, "summary": "nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 16:55", "made_on": null, "undone": "undone by Wendy Clarke on Thu 26 Nov 2026 17:02"},
         ]);
         let service = json!({"id": s.service.id.as_str(), "name": s.service.name});
         vec![
             json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
                    "managers": [{"name": "Wendy Clarke", "role": "Ward 7 manager"}],
-                   "days": [day, holiday], "edits": edits, "people": people, "everyone": people, "rotations": rotations}),
+                   "days": [day, holiday], "edits": edits, "people": people, "may_cover": people, "rotations": rotations}),
             json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
-                   "managers": [], "days": [], "edits": [], "people": [], "everyone": [], "rotations": []}),
+                   "managers": [], "days": [], "edits": [], "people": [], "may_cover": [], "rotations": []}),
         ]
     }),
     ("web/staff/rota_refused.html", |s| {
@@ -696,9 +709,26 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         let action = format!("/staff/services/{service}/edits");
         vec![
             json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": [], "gaps": ["Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in"]}),
+                   "problems": [], "gaps": ["Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in"], "others": null, "not_fit": null}),
             json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": ["no person \"amara-okafr\"; did you mean \"amara-okafor\"?", "until is not after from: an override covers [from, until), so write an until later than from"], "gaps": []}),
+                   "problems": ["no person \"amara-okafr\"; did you mean \"amara-okafor\"?", "until is not after from: an override covers [from, until), so write an until later than from"], "gaps": [], "others": null, "not_fit": null}),
+            // A cover on a rotation other services share, by one service's manager.
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": [], "gaps": [], "not_fit": null, "others": {"services": [
+                       {"id": "childrens-assessment-unit", "name": "Children's assessment unit", "managers": ["Dr Olivia Brown"]},
+                       {"id": "community-nursing-north", "name": "Community nursing, north locality", "managers": []}],
+                   "trust_managers": ["Tara Singh"]}}),
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": [], "gaps": [], "not_fit": null, "others": {"services": [
+                       {"id": "childrens-assessment-unit", "name": "Children's assessment unit", "managers": ["Dr Olivia Brown", "Dr Priya Sharma"]}],
+                   "trust_managers": []}}),
+            // A cover not fit for the slot: a rotation's turn, a named person's place.
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": [], "gaps": [], "others": null, "not_fit": {"name": "Isla Morgan", "role": "Community staff nurse",
+                   "rotation": "Cardiology registrar on call", "in_place_of": null, "fit": ["Amara Okafor", "Ben Hughes"]}}),
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
+                   "problems": [], "gaps": [], "others": null, "not_fit": {"name": "Isla Morgan", "role": "Community staff nurse",
+                   "rotation": null, "in_place_of": "Ward 7 nurse in charge", "fit": []}}),
         ]
     }),
     ("web/staff/gaps.html", |s| {
@@ -712,10 +742,13 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("web/staff/audit.html", |s| {
         vec![
             json!({"staff": staff(s, true), "nav": "audit", "lines": [
-                {"seq": 2, "at": "Thu 26 Nov 2026 17:02", "who": "Wendy Clarke", "service": s.service.id.as_str(),
+                {"seq": 3, "at": "Thu 26 Nov 2026 17:05", "who": "Tara Singh", "services": ["Cardiology Ward 7", "Children's assessment unit", "Community nursing, north locality"],
+                 "action": "override added: umar-farooq covers rotation senior-clinician, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
+                 "before": "", "after": "[[overrides]]\nrotation = \"senior-clinician\"\n"},
+                {"seq": 2, "at": "Thu 26 Nov 2026 17:02", "who": "Wendy Clarke", "services": [s.service.name],
                  "action": "override 1 undone: nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
                  "before": "[[overrides]]\nfor = \"dafydd-evans\"\n", "after": ""},
-                {"seq": 1, "at": "Thu 26 Nov 2026 16:55", "who": "Wendy Clarke", "service": s.service.id.as_str(),
+                {"seq": 1, "at": "Thu 26 Nov 2026 16:55", "who": "Wendy Clarke", "services": [s.service.name],
                  "action": "override added: nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
                  "before": "", "after": "[[overrides]]\nfor = \"dafydd-evans\"\n"}]}),
             json!({"staff": staff(s, true), "nav": "audit", "lines": []}),
@@ -850,6 +883,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
         "phone": "+447700900802", "email": null, "opened": "Fri 27 Nov 19:05", "can_act": true,
         "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
         "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
+        "recognised": "enrolled_phone",
     });
     // A patient with a long-term condition, their co-ordinator and two
     // earlier concerns: one resolved with a note, one accepted.
@@ -858,6 +892,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     ongoing["care"] = json!("Ongoing (long-term condition), review due 1 Dec 2027");
     ongoing["coordinator"] = json!("Bethan Lloyd, Community matron (heart failure)");
     ongoing["context"] = json!("Heart failure (NYHA III); daily weights; furosemide 40 mg");
+    ongoing["recognised"] = json!("email_dmarc_at_relay");
     ongoing["earlier"] = json!([
         {"opened": "Wed 25 Nov 21:14", "party": "carer (wife)", "text": "His ankles are swollen again",
          "outcome": format!("Resolved by {} at Wed 25 Nov 21:40: “Extra furosemide tonight, matron to visit Monday”", s.clinician.name)},
@@ -878,6 +913,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     by_email["phone"] = Value::Null;
     by_email["email"] = json!("sian.evans@example.org");
     by_email["can_call"] = json!(false);
+    by_email["recognised"] = json!("email_envelope_matches");
     let mut stranger = open.clone();
     stranger["patient"] = json!("Unknown sender");
     stranger["party"] = json!("unknown sender");
@@ -888,13 +924,37 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     stranger["service"] = json!("Out-of-hours service");
     // The code is empty when it cannot be looked up.
     stranger["code"] = json!("");
+    stranger["recognised"] = json!("unknown_number");
+    // A stranger's email: nobody paged, kept for the in-hours team.
+    let mut stranger_email = stranger.clone();
+    stranger_email["urgent"] = json!(false);
+    stranger_email["service"] = json!(s.service.name);
+    stranger_email["status"] =
+        json!("Not paged: an email from an unknown sender, kept for the in-hours team");
+    stranger_email["can_act"] = json!(false);
+    stranger_email["can_call"] = json!(false);
+    stranger_email["phone"] = Value::Null;
+    stranger_email["email"] = json!("j.okoro@example.net");
+    stranger_email["recognised"] = json!("unknown_email");
+    // A concern stored before recognition was recorded.
+    let mut unrecorded = open.clone();
+    unrecorded["recognised"] = Value::Null;
     // A voicemail, with its recording behind the link.
     let mut voicemail = open.clone();
     voicemail["text"] = json!("");
     voicemail["recording_url"] = json!(
         "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f/recording?s=amara-okafor&e=1796083500&sig=4f1c9a0b"
     );
-    vec![open, accepted, by_email, stranger, voicemail, ongoing]
+    vec![
+        open,
+        accepted,
+        by_email,
+        stranger,
+        stranger_email,
+        unrecorded,
+        voicemail,
+        ongoing,
+    ]
 }
 
 /// A welcome by email, for someone enrolled with an email and no phone.
@@ -904,6 +964,15 @@ fn email_welcome(s: &Scene) -> Vec<Value> {
                "address": "nightingale@riverside-nhs.example", "trust": s.trust}),
         json!({"first_name": "Siân", "service": s.service.patient_name,
                "address": "nightingale@riverside-nhs.example", "trust": s.trust}),
+    ]
+}
+
+/// The answer to a stranger's email: with our number, and without one
+/// (a trust with no Twilio number configured).
+fn email_stranger(s: &Scene) -> Vec<Value> {
+    vec![
+        json!({"trust": s.trust, "number": "+441632960000"}),
+        json!({"trust": s.trust, "number": null}),
     ]
 }
 

@@ -2,7 +2,8 @@
 //! Ward 7's manager, signs in with the code texted to her, sees a gap next
 //! Saturday night, is refused an edit that would open another (the gap
 //! named), fills hers with an override, and `rota check` finds no gap any
-//! more. axe-core checks every page.
+//! more; a cover of the senior clinician, whom other services share, is
+//! refused with their managers named. axe-core checks every page.
 
 #[path = "support/mod.rs"]
 #[allow(dead_code)]
@@ -44,6 +45,23 @@ async fn cover(browser: &Browser, fields: &[(&str, &str)]) {
             .unwrap();
     }
     browser.press("#override + form button[type=submit]").await;
+}
+
+/// Save a cover that is refused: the refusal page's text, once `heading` shows.
+async fn save_refused(browser: &Browser, fields: &[(&str, &str)], heading: &str) -> String {
+    cover(browser, fields).await;
+    browser.wait_for_text("main", heading).await
+}
+
+/// Ward 7's week of Saturday 28 November, loaded.
+async fn ward_7_this_week(browser: &Browser, app: &TestApp) {
+    browser
+        .goto(&format!(
+            "{}/staff/services/cardiology-ward-7?week=2026-W48",
+            app.address
+        ))
+        .await;
+    browser.wait_for_text("main", "Saturday 28 November").await;
 }
 
 #[tokio::test]
@@ -104,7 +122,7 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
     std::fs::write(&out, png).unwrap();
 
     // Leaving Chen's Friday night empty would open a gap: refused, named.
-    cover(
+    let refused = save_refused(
         &browser,
         &[
             ("covering", ""),
@@ -114,11 +132,9 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
             ("until", "2026-11-28T08:00"),
             ("reason", "study day"),
         ],
+        "This would leave a gap in the rota",
     )
     .await;
-    let refused = browser
-        .wait_for_text("main", "This would leave a gap in the rota")
-        .await;
     assert!(
         refused.contains("Gap: Fri 27 Nov 20:00 to Sat 28 Nov 08:00"),
         "{refused}"
@@ -126,13 +142,7 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
     browser.assert_accessible("a refused edit").await;
 
     // Amara covers Dafydd's registrar shift on Saturday night.
-    browser
-        .goto(&format!(
-            "{}/staff/services/cardiology-ward-7?week=2026-W48",
-            app.address
-        ))
-        .await;
-    browser.wait_for_text("main", "Saturday 28 November").await;
+    ward_7_this_week(&browser, &app).await;
     cover(
         &browser,
         &[
@@ -153,6 +163,30 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
     assert!(edits.contains("Amara Okafor"), "{edits}");
     let check = rota_check(&app);
     assert!(check.contains("no gaps"), "{check}");
+
+    // The senior clinician also stands behind the children's unit and
+    // community nursing, which Wendy does not manage: refused, with whom to ask.
+    ward_7_this_week(&browser, &app).await;
+    let refused = save_refused(
+        &browser,
+        &[
+            ("covering", "umar-farooq"),
+            ("for", ""),
+            ("rotation", "senior-clinician"),
+            ("from", "2026-11-28T20:00"),
+            ("until", "2026-11-29T08:00"),
+            ("reason", "Tara away"),
+        ],
+        "This changes other services' rotas",
+    )
+    .await;
+    assert!(
+        refused.contains("Children's assessment unit, managed by Dr Olivia Brown"),
+        "{refused}"
+    );
+    browser
+        .assert_accessible("an edit reaching other services")
+        .await;
 
     browser.goto(&format!("{}/staff/audit", app.address)).await;
     let audit = browser.wait_for_text("main", "Audit trail").await;

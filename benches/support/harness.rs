@@ -17,6 +17,21 @@ pub const AUTH_TOKEN: &str = "bench-auth-token";
 pub const PUBLIC_URL: &str = "https://nightingale.bench";
 pub const OUR_NUMBER: &str = "+447700900000";
 
+/// A new API key named `name` in `store`, with every scope a benchmark's
+/// discharge system uses (it enrols, and reads strangers' concerns too):
+/// the key itself.
+pub fn api_key(store: &dyn nightingale::store::Store, name: &str) -> String {
+    use nightingale::clock::Clock;
+    let (key, hash) = nightingale::operations::new_api_key().unwrap();
+    let made = nightingale::api_keys::ApiKey::made(
+        name,
+        nightingale::api_keys::Scopes::parse("enrol,read-all").unwrap(),
+        SystemClock.now(),
+    );
+    store.create_api_key(&made, hash).unwrap();
+    key
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

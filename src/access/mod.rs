@@ -5,10 +5,22 @@
 //!   The browser that asks holds a random *challenge* token; the store keeps
 //!   only its hash and a hash of the code keyed by it, so a copy of the
 //!   store names no code. A code works once, for [`CODE_TTL`], and
-//!   [`MAX_ATTEMPTS`] wrong tries delete it. Requests for codes are counted
-//!   in the store per person and per client, so every node keeps the same
-//!   count. Whether a number is on the rota is never revealed: the answer
-//!   is the same either way.
+//!   [`MAX_ATTEMPTS`] wrong tries delete it. Whether a number is on the
+//!   rota is never revealed: the answer is the same either way.
+//! - **Limits never lock out the owner** ([`SignInLimits`], counted in the
+//!   store so every node keeps the same count). Requests for codes are
+//!   counted per client address (see `http::client`) and per (number,
+//!   client), never per number whoever asks: someone else asking for a
+//!   registrar's number uses up their own allowance, not hers. Past a
+//!   limit the asker is answered exactly as usual but no new code is
+//!   texted, so a limit tells nothing, and the code already sent to that
+//!   browser still works. Wrong codes are counted per person per day (UTC);
+//!   at [`SignInLimits::failures_per_day`] the person is texted, once, and
+//!   no code signs them in until the day ends. That one is a lockout
+//!   anyone can cause, which we accept to bound guessing across many
+//!   addresses (docs/adr/0020): it stops
+//!   web sign-in only, never pages or the links in them, and the person is
+//!   told at once.
 //! - **Sessions** live in the store under the hash of a random token (the
 //!   cookie holds the token); they end after [`IDLE_EXPIRY`] unused or
 //!   [`ABSOLUTE_EXPIRY`] after signing in, whichever comes first, or when
@@ -26,6 +38,7 @@ pub mod ical;
 pub mod shifts;
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 use base64::Engine as _;
 use chrono::TimeDelta;
@@ -44,18 +57,114 @@ use crate::store::{
 pub const CODE_TTL: TimeDelta = TimeDelta::minutes(10);
 /// Wrong tries that delete a code.
 pub const MAX_ATTEMPTS: u32 = 5;
-/// How many codes may be asked for one phone number or address in [`REQUEST_WINDOW`].
-pub const CODES_PER_PERSON: u32 = 3;
-/// How many codes one client (network address) may ask for in [`REQUEST_WINDOW`].
-pub const CODES_PER_CLIENT: u32 = 10;
 /// The window requests for codes are counted in.
 pub const REQUEST_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// The window wrong codes are counted in: a day, midnight to midnight UTC.
+pub const FAILURE_WINDOW: TimeDelta = TimeDelta::days(1);
+
 /// A session unused this long has ended.
 pub const IDLE_EXPIRY: TimeDelta = TimeDelta::minutes(30);
 /// A session ends this long after signing in, however busy.
 pub const ABSOLUTE_EXPIRY: TimeDelta = TimeDelta::hours(12);
 /// A session's last use is written at most this often (a page view is not a write each time).
 const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+/// How many codes may be asked for and got wrong before no more are sent
+/// or accepted (`NIGHTINGALE_SIGN_IN_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInLimits {
+    /// Codes one client may ask for one number in [`REQUEST_WINDOW`].
+    pub codes_per_number: u32,
+    /// Codes one client may ask for, whatever the numbers, in [`REQUEST_WINDOW`].
+    pub codes_per_client: u32,
+    /// Wrong codes for one person in a [`FAILURE_WINDOW`] after which none
+    /// signs them in until it ends.
+    pub failures_per_day: u32,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self {
+            codes_per_number: 3,
+            codes_per_client: 10,
+            failures_per_day: 10,
+        }
+    }
+}
+
+impl SignInLimits {
+    /// The limits a configuration sets; each must be at least 1.
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Self> {
+        let limits = Self {
+            codes_per_number: config.sign_in_codes_per_number,
+            codes_per_client: config.sign_in_codes_per_client,
+            failures_per_day: config.sign_in_failures_per_day,
+        };
+        let defaults = Self::default();
+        for (value, name, default) in [
+            (
+                limits.codes_per_number,
+                "SIGN_IN_CODES_PER_NUMBER",
+                defaults.codes_per_number,
+            ),
+            (
+                limits.codes_per_client,
+                "SIGN_IN_CODES_PER_CLIENT",
+                defaults.codes_per_client,
+            ),
+            (
+                limits.failures_per_day,
+                "SIGN_IN_FAILURES_PER_DAY",
+                defaults.failures_per_day,
+            ),
+        ] {
+            anyhow::ensure!(
+                value > 0,
+                "NIGHTINGALE_{name} must be at least 1 (the default is {default})"
+            );
+        }
+        Ok(limits)
+    }
+}
+
+/// How a client address is counted: an IPv4 address alone, an IPv6 one by
+/// its /64, the block one home, office or phone is given whole (counting
+/// single IPv6 addresses would give one client billions of allowances).
+fn client_key(client: IpAddr) -> String {
+    match client.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 64)
+            .map_or_else(|_| v6.to_string(), |net| net.trunc().to_string()),
+    }
+}
+
+/// A change that texts `body` to `staff` at `phone`, through the outbox.
+fn text_to_staff(
+    staff: &Staff,
+    phone: crate::directory::PhoneNumber,
+    body: String,
+    purpose: Purpose,
+    now: Instant,
+) -> Change {
+    Change {
+        at: now,
+        outbox: vec![NewOutbox {
+            concern: None,
+            to: phone.into(),
+            body,
+            purpose,
+            staff: Some(staff.id.clone()),
+            recipient: staff.name.clone(),
+            step: None,
+        }],
+        ..Change::default()
+    }
+}
+
+/// The bucket a person's wrong codes are counted in.
+fn failures_bucket(person: &Id) -> String {
+    format!("sign-in:failed:{person}")
+}
 
 /// A random token: 256 bits, URL-safe base64 (for cookies and URLs).
 pub fn new_token() -> Result<String, StoreError> {
@@ -142,8 +251,7 @@ impl Contact {
 }
 
 /// What asking for a code came to. The person is told the same whichever
-/// it is (bar [`CodeRequest::TooMany`]), so the page does not reveal who
-/// is on the rota.
+/// it is, so the page reveals neither who is on the rota nor a limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeRequest {
     /// A code is on its way to a person on the rota.
@@ -151,8 +259,9 @@ pub enum CodeRequest {
     /// Nobody on the rota has that contact, or no code can go to it (a
     /// landline; an email address, until email is built): nothing is sent.
     NotSent,
-    /// Too many codes were asked for, from this client or for this person:
-    /// nothing is sent.
+    /// Too many codes were asked for by this client, or by it for this
+    /// number: nothing is sent, and the browser keeps the challenge (and so
+    /// the code) it already holds.
     TooMany,
 }
 
@@ -227,37 +336,51 @@ pub fn session_live(session: &Session, now: Instant) -> bool {
     now < session.expires_at && now < session.last_seen + IDLE_EXPIRY
 }
 
+/// How a member of staff comes to a concern ([`Operations::access_to`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConcernAccess {
+    /// They were paged for it.
+    Paged,
+    /// It is a stranger's email kept for the in-hours team they are in:
+    /// they may read it and resolve it, not accept or pass it (which
+    /// would page someone).
+    InHoursTeam,
+}
+
 impl Operations {
     /// Send a sign-in code to `contact` if it is a person's on the rota,
-    /// for the browser holding `challenge`, unless too many were asked for
-    /// by `client` or for that person. The code goes out through the
-    /// outbox, as every text does (retries and failover apply).
+    /// for the browser holding `challenge`, unless `client` asked for too
+    /// many, or for too many to that contact, or the person typed too many
+    /// wrong codes today. The code goes out through the outbox, as every
+    /// text does (retries and failover apply).
     pub async fn request_sign_in_code(
         &self,
         contact: Option<&Contact>,
         challenge: &str,
-        client: &str,
+        client: IpAddr,
     ) -> Result<CodeRequest, StoreError> {
         let now = self.clock.now();
+        let client = client_key(client);
         let client_bucket = format!("sign-in:client:{client}");
-        let hits = store::blocking(&self.store, move |s| {
-            s.count_hit(&client_bucket, now, REQUEST_WINDOW)
+        // Counted by what was typed, before looking it up: a number not on
+        // the rota is limited exactly as one that is. And counted with the
+        // client: another client asking for her number does not use up the
+        // owner's allowance.
+        let contact_bucket =
+            contact.map(|c| format!("sign-in:contact:{}:client:{client}", c.key()));
+        let (client_hits, contact_hits) = store::blocking(&self.store, move |s| {
+            let client_hits = s.count_hit(&client_bucket, now, REQUEST_WINDOW)?;
+            let contact_hits = contact_bucket
+                .map(|b| s.count_hit(&b, now, REQUEST_WINDOW))
+                .transpose()?;
+            Ok((client_hits, contact_hits))
         })
         .await?;
-        if hits > CODES_PER_CLIENT {
+        if client_hits > self.sign_in.codes_per_client
+            || contact_hits.is_some_and(|hits| hits > self.sign_in.codes_per_number)
+        {
+            tracing::info!("sign-in code withheld: too many asked for by one client");
             return Ok(CodeRequest::TooMany);
-        }
-        // Counted by what was typed, before looking it up: a number not on
-        // the rota is limited exactly as one that is.
-        if let Some(contact) = contact {
-            let contact_bucket = format!("sign-in:contact:{}", contact.key());
-            let hits = store::blocking(&self.store, move |s| {
-                s.count_hit(&contact_bucket, now, REQUEST_WINDOW)
-            })
-            .await?;
-            if hits > CODES_PER_PERSON {
-                return Ok(CodeRequest::TooMany);
-            }
         }
         let Some((person, contact)) = contact.and_then(|c| {
             c.person(&self.rota.current())
@@ -265,6 +388,10 @@ impl Operations {
         }) else {
             return Ok(CodeRequest::NotSent);
         };
+        if self.sign_in_paused(&person.id, now).await? {
+            tracing::info!(staff = %person.id, "sign-in code withheld: too many wrong codes today");
+            return Ok(CodeRequest::NotSent);
+        }
         let phone = match contact {
             Contact::Phone(phone) if phone.can_text() => phone,
             // Email codes come with email (the outbox sends texts only);
@@ -286,19 +413,7 @@ impl Operations {
             method: SignInMethod::SmsCode,
             expires_at: now + CODE_TTL,
         };
-        let change = Change {
-            at: now,
-            outbox: vec![NewOutbox {
-                concern: None,
-                to: phone.into(),
-                body,
-                purpose: Purpose::SignInCode,
-                staff: Some(person.id.clone()),
-                recipient: person.name.clone(),
-                step: None,
-            }],
-            ..Change::default()
-        };
+        let change = text_to_staff(&person, phone, body, Purpose::SignInCode, now);
         store::blocking(&self.store, move |s| {
             s.put_sign_in_code(&stored)?;
             s.apply(change)
@@ -325,11 +440,16 @@ impl Operations {
         .await?;
         let code = match found {
             CodeCheck::Accepted(code) => code,
-            CodeCheck::Wrong { attempts_left } => {
-                return Ok(SignInOutcome::Wrong { attempts_left });
-            }
+            CodeCheck::Wrong {
+                attempts_left,
+                person,
+            } => return self.wrong_code(&person, attempts_left, now).await,
             CodeCheck::Gone => return Ok(SignInOutcome::Gone),
         };
+        if self.sign_in_paused(&code.person, now).await? {
+            tracing::info!(staff = %code.person, "sign-in refused: too many wrong codes today");
+            return Ok(SignInOutcome::Gone);
+        }
         // Someone removed from the rota since the code went is not let in.
         if self.rota.current().person(code.person.as_str()).is_none() {
             return Ok(SignInOutcome::Gone);
@@ -340,6 +460,77 @@ impl Operations {
             token,
             person: code.person,
         })
+    }
+
+    /// Whether `person` typed so many wrong codes today that none signs them in.
+    async fn sign_in_paused(&self, person: &Id, now: Instant) -> Result<bool, StoreError> {
+        let bucket = failures_bucket(person);
+        let failures =
+            store::blocking(&self.store, move |s| s.hits(&bucket, now, FAILURE_WINDOW)).await?;
+        Ok(failures >= self.sign_in.failures_per_day)
+    }
+
+    /// Count a wrong code typed for `person`. The one that reaches the
+    /// day's cap texts them (once: the count is atomic, so only one
+    /// request sees it reached); from then on, the code is as good as gone.
+    async fn wrong_code(
+        &self,
+        person: &Id,
+        attempts_left: u32,
+        now: Instant,
+    ) -> Result<SignInOutcome, StoreError> {
+        let bucket = failures_bucket(person);
+        let failures = store::blocking(&self.store, move |s| {
+            s.count_hit(&bucket, now, FAILURE_WINDOW)
+        })
+        .await?;
+        let cap = self.sign_in.failures_per_day;
+        if failures == cap {
+            tracing::warn!(staff = %person, failures, "sign-in paused for the day: too many wrong codes");
+            self.tell_sign_in_paused(person, now).await?;
+        }
+        if failures >= cap {
+            return Ok(SignInOutcome::Gone);
+        }
+        Ok(SignInOutcome::Wrong { attempts_left })
+    }
+
+    /// Text `person` that their sign-in is paused until the day ends, and
+    /// what to do, through the outbox to the first of their numbers that
+    /// takes texts.
+    async fn tell_sign_in_paused(&self, person: &Id, now: Instant) -> Result<(), StoreError> {
+        let rota = self.rota.current();
+        let Some(staff) = rota.person(person.as_str()) else {
+            return Ok(());
+        };
+        let Some(phone) = staff
+            .sms_numbers()
+            .into_iter()
+            .find(|n| n.can_text())
+            .cloned()
+        else {
+            tracing::warn!(staff = %person, "sign-in paused, but they have no number that takes texts to tell them");
+            return Ok(());
+        };
+        let (_, ends) = store::hit_window(now, FAILURE_WINDOW)?;
+        let ends = Instant::from_timestamp_millis(ends).unwrap_or(now);
+        let body = self
+            .templates
+            .render(
+                "sms/sign_in_paused.txt",
+                minijinja::context! {
+                    failures => self.sign_in.failures_per_day,
+                    until => ends
+                        .with_timezone(&crate::calendar::LONDON)
+                        .format("%H:%M on %A %-d %B")
+                        .to_string(),
+                },
+            )
+            .map_err(|e| StoreError::Unavailable(format!("{e:#}").into()))?;
+        let change = text_to_staff(staff, phone, body, Purpose::StaffNotice, now);
+        store::blocking(&self.store, move |s| s.apply(change)).await?;
+        self.engine.wake();
+        Ok(())
     }
 
     /// Make a session for `person`, who proved who they are by `method`:
@@ -437,6 +628,32 @@ impl Operations {
         Ok(self.code_for(concern, person).await?.is_some())
     }
 
+    /// How `person` may come to a concern on their staff pages, if at
+    /// all: paged for it (to act on it as a page lets them), or, for a
+    /// stranger's email, which pages nobody (docs/adr/0022), as one of the
+    /// in-hours team of the service it is kept for (to read and resolve it).
+    pub async fn access_to(
+        &self,
+        concern: crate::concern::ConcernId,
+        person: &Id,
+    ) -> Result<Option<ConcernAccess>, StoreError> {
+        if self.was_paged(concern, person).await? {
+            return Ok(Some(ConcernAccess::Paged));
+        }
+        let Some(c) = store::blocking(&self.store, move |s| s.concern(concern)).await? else {
+            return Ok(None);
+        };
+        let rota = self.rota.current();
+        let in_team = c
+            .recognised
+            .is_some_and(crate::concern::Recognised::pages_nobody)
+            && c.service
+                .as_ref()
+                .and_then(|s| rota.service(s.as_str()))
+                .is_some_and(|ix| rota.part_of(person, ix));
+        Ok(in_team.then_some(ConcernAccess::InHoursTeam))
+    }
+
     /// Make `person` a new calendar feed token (revoking any earlier one):
     /// the token, to put in the feed's URL.
     pub async fn new_calendar_token(&self, person: &Id) -> Result<String, StoreError> {
@@ -487,6 +704,16 @@ mod tests {
         }
         assert_ne!(new_token().unwrap(), new_token().unwrap());
         assert_eq!(new_token().unwrap().len(), 43);
+    }
+
+    #[test]
+    fn a_client_is_counted_by_its_ipv4_address_or_its_ipv6_64() {
+        let key = |s: &str| client_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("2001:db8:1:2::7"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::1"), key("2001:db8:1:2::7"));
+        assert_ne!(key("2001:db8:1:3::7"), key("2001:db8:1:2::7"));
     }
 
     #[test]

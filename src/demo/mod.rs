@@ -289,7 +289,7 @@ impl Demo {
         ops: &Operations,
         request: EnrolmentRequest,
     ) -> Result<Enrolment, EnrolError> {
-        let enrolment = ops.enrol(request).await?;
+        let enrolment = ops.enrol(request, None).await?;
         self.enrolled().push(enrolment.clone());
         self.phones.changed();
         Ok(enrolment)

@@ -63,6 +63,11 @@ impl EmailAddress {
         self.0.eq_ignore_ascii_case(&other.0)
     }
 
+    /// Its domain, e.g. `nhs.net`, as written.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+
     /// The address, e.g. `amara.okafor@nhs.net`.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -186,6 +186,12 @@ pub struct Enrolment {
     /// enrolments stored before check-ins.
     #[serde(default)]
     pub check_ins: crate::checkins::CheckIns,
+    /// The API client whose key made it ([`crate::api_keys`]): whose
+    /// `read-own` keys see it and whose `enrol` keys may end it. `None` for
+    /// an enrolment made on the staff pages, from an EPR, or before
+    /// enrolments recorded their client: only `read-all` keys see those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 impl Enrolment {
@@ -554,6 +560,7 @@ impl EnrolmentRequest {
                     review_at,
                     coordinator,
                     check_ins,
+                    client: None,
                 })
             }
             _ => Err(errors),

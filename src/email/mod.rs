@@ -13,8 +13,11 @@
 //! - a subject of at most [`SUMMARY_CHARS`] characters;
 //! - the text as paged: the same without quoted replies and signatures
 //!   ([`trim_reply`]); the timeline keeps it whole;
-//! - the attachments' names and sizes only: they are not kept.
+//! - the attachments' names and sizes only: they are not kept;
+//! - the topmost `Authentication-Results` header, which [`auth`] reads to
+//!   decide whether the sender is who `From` says.
 
+pub mod auth;
 pub mod smtp;
 
 use mail_parser::{MessageParser, MimeHeaders};
@@ -54,6 +57,9 @@ pub struct Mail {
     /// became of the message it reports on, the worst of its recipients'
     /// `Action` fields (`failed`, else `delayed`, else the first given).
     pub delivery: Option<String>,
+    /// The topmost `Authentication-Results` header (the one the last relay
+    /// added), unfolded, if it has one.
+    pub authentication_results: Option<String>,
 }
 
 /// Why a message was refused.
@@ -116,6 +122,12 @@ pub fn read(bytes: &[u8]) -> Result<Mail, MailError> {
         })
         .then(|| delivery_action(bytes))
         .flatten();
+    // The first in the message is the topmost, the last relay's; never
+    // `header()`, which finds the last.
+    let authentication_results = message
+        .headers_raw()
+        .find(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+        .map(|(_, value)| value.split_whitespace().collect::<Vec<_>>().join(" "));
     Ok(Mail {
         key,
         from,
@@ -123,6 +135,7 @@ pub fn read(bytes: &[u8]) -> Result<Mail, MailError> {
         text,
         attachments,
         delivery,
+        authentication_results,
     })
 }
 

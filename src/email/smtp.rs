@@ -15,6 +15,24 @@
 //!   and nothing is lost. A message with no usable `From` is `550`.
 //! - Command lines are limited to 1,000 bytes and every read to a timeout;
 //!   at most [`MAX_SESSIONS`] conversations at once (past them, `421`).
+//! - What one sender can hold is bounded too (docs/adr/0022):
+//!   - at most `NIGHTINGALE_SMTP_MAX_PER_HOST` conversations from one
+//!     address (one IPv6 /64) at once, past them `421 4.7.0`; the trust's
+//!     named relays (`NIGHTINGALE_SMTP_TRUSTED_RELAYS`) are not counted,
+//!     and have [`MAX_SESSIONS`] conversations of their own, apart from
+//!     everyone else's;
+//!   - a whole connection lasts at most `NIGHTINGALE_SMTP_SESSION_LIMIT`
+//!     from connect, then `421 4.4.2` and close: `NOOP` every so often
+//!     no longer keeps a slot for ever;
+//!   - the unfinished DATA of all conversations together holds at most
+//!     `NIGHTINGALE_SMTP_BUFFER_BYTES`. `DATA` takes its share first (the
+//!     size declared at `MAIL … SIZE=`, else the largest message) and is
+//!     `452 4.3.1` when it cannot; a message that outgrows what it took
+//!     and finds no more is read to its end, dropped, and answered `452`.
+//!     Either way the sending server keeps the message and tries later.
+//! - With each message it records how it came: the envelope sender and
+//!   the connecting address, which [`super::auth`] reads to decide whether
+//!   it is from whom its `From` says.
 //!
 //! - `STARTTLS` is offered when a certificate is configured
 //!   (`NIGHTINGALE_SMTP_TLS_CERT`, `NIGHTINGALE_SMTP_TLS_KEY`); the
@@ -22,9 +40,11 @@
 //!   client sent after the command and before the handshake is refused
 //!   (it could be a command injected in the clear).
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -32,8 +52,10 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsAcceptor;
 
+use super::auth::SenderTrust;
 use crate::operations::Operations;
 use crate::store::{Inbound, InboundKind};
 
@@ -46,6 +68,13 @@ const MAX_RECIPIENTS: usize = 100;
 /// How many conversations are served at once; a client past them is told
 /// `421` at once, so the relay queues and comes back.
 const MAX_SESSIONS: usize = 256;
+/// How long past its deadline a conversation may take to hear that it is
+/// over (a client that reads nothing cannot hold its slot by that).
+const CLOSING_GRACE: Duration = Duration::from_secs(10);
+/// The reply when a conversation has lasted its whole time.
+const LATE: &str = "421 4.4.2 Session time limit reached: closing";
+/// The reply when unfinished mail holds all the memory set aside for it.
+const NO_ROOM: &str = "452 4.3.1 Too much mail in progress here: try again later";
 
 /// What the listener accepts.
 #[derive(Debug, Clone)]
@@ -56,6 +85,14 @@ pub struct Policy {
     pub max_bytes: usize,
     /// The name it greets with.
     pub hostname: String,
+    /// How many conversations one address (one IPv6 /64) may hold at once.
+    pub max_per_host: usize,
+    /// How long one connection may last, from connect.
+    pub session_limit: Duration,
+    /// How many bytes of unfinished DATA all conversations together hold.
+    pub buffer_bytes: usize,
+    /// The trust's relays: not counted against `max_per_host`.
+    pub trust: SenderTrust,
 }
 
 impl Policy {
@@ -103,6 +140,9 @@ pub async fn serve(
 ) {
     tokio::pin!(shutdown);
     let sessions = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
+    let relay_sessions = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
+    let hosts = Arc::new(Hosts::new(policy.max_per_host));
+    let budget = Arc::new(Budget::new(policy.buffer_bytes));
     loop {
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => return,
@@ -116,20 +156,47 @@ pub async fn serve(
         };
         // Replies are whole lines, written once: nothing to gain from Nagle.
         let _ = stream.set_nodelay(true);
-        let Ok(permit) = Arc::clone(&sessions).try_acquire_owned() else {
+        // The trust's relays have conversations of their own to draw on, so
+        // no flood from elsewhere, however many hosts it comes from, keeps
+        // them out.
+        let relay = policy.trust.is_relay(peer.ip());
+        let pool = if relay { &relay_sessions } else { &sessions };
+        let Ok(permit) = Arc::clone(pool).try_acquire_owned() else {
             tokio::spawn(async move {
                 let mut stream = stream;
                 let _ = reply(&mut stream, "421 4.3.2 Too busy: try again later".into()).await;
             });
             continue;
         };
+        let host = if relay {
+            None
+        } else {
+            match Hosts::enter(&hosts, peer.ip()) {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::info!(%peer, "SMTP connection refused: too many from its address");
+                    tokio::spawn(async move {
+                        let mut stream = stream;
+                        let text =
+                            "421 4.7.0 Too many connections from your address: try again later";
+                        let _ = reply(&mut stream, text.into()).await;
+                    });
+                    continue;
+                }
+            }
+        };
         let policy = Arc::clone(&policy);
         let ops = ops.clone();
         let tls = tls.clone();
+        let budget = Arc::clone(&budget);
         tokio::spawn(async move {
-            let _permit = permit;
-            if let Err(e) = connection(stream, tls, &policy, &ops, peer).await {
-                tracing::debug!(error = %e, "SMTP session ended");
+            let _held = (permit, host);
+            let deadline = Instant::now() + policy.session_limit;
+            let conversation = connection(stream, tls, &policy, &ops, peer, &budget, deadline);
+            match timeout_at(deadline + CLOSING_GRACE, conversation).await {
+                Ok(Err(e)) => tracing::debug!(error = %e, "SMTP session ended"),
+                Ok(Ok(())) => {}
+                Err(_) => tracing::info!(%peer, "SMTP session cut off: past its time limit"),
             }
         });
     }
@@ -143,16 +210,23 @@ async fn connection(
     policy: &Policy,
     ops: &Operations,
     peer: SocketAddr,
+    budget: &Arc<Budget>,
+    deadline: Instant,
 ) -> std::io::Result<()> {
     let mut clear = BufReader::new(stream);
     let greeting = format!("220 {} Nightingale ESMTP", policy.hostname);
     reply(&mut clear, greeting).await?;
-    let Some(acceptor) = tls else {
-        return session(&mut clear, Security::NoTls, policy, ops, peer)
-            .await
-            .map(drop);
+    let with = With {
+        policy,
+        ops,
+        peer,
+        budget,
+        deadline,
     };
-    if session(&mut clear, Security::Offered, policy, ops, peer).await? != Next::StartTls {
+    let Some(acceptor) = tls else {
+        return session(&mut clear, Security::NoTls, &with).await.map(drop);
+    };
+    if session(&mut clear, Security::Offered, &with).await? != Next::StartTls {
         return Ok(());
     }
     if !clear.buffer().is_empty() {
@@ -161,11 +235,136 @@ async fn connection(
             "commands sent before the TLS handshake",
         ));
     }
-    let secure = acceptor.accept(clear.into_inner()).await?;
-    let mut secure = BufReader::new(secure);
-    session(&mut secure, Security::Tls, policy, ops, peer)
+    let secure = timeout_at(deadline, acceptor.accept(clear.into_inner()))
         .await
-        .map(drop)
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    let mut secure = BufReader::new(secure);
+    session(&mut secure, Security::Tls, &with).await.map(drop)
+}
+
+/// What one conversation works with.
+struct With<'a> {
+    policy: &'a Policy,
+    ops: &'a Operations,
+    /// Who connected.
+    peer: SocketAddr,
+    /// The bytes of unfinished DATA all conversations share.
+    budget: &'a Arc<Budget>,
+    /// When the connection's time is up.
+    deadline: Instant,
+}
+
+/// The conversations each address holds, at most `limit` each; IPv6
+/// addresses count by their /64, which one host usually has whole.
+struct Hosts {
+    limit: usize,
+    open: std::sync::Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One conversation's place in [`Hosts`], given back when dropped.
+struct HostSlot {
+    hosts: Arc<Hosts>,
+    key: IpAddr,
+}
+
+impl Hosts {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit: limit.max(1),
+            open: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn key(ip: IpAddr) -> IpAddr {
+        match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let mask = !0u128 << 64;
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+            }
+            v4 => v4,
+        }
+    }
+
+    /// A place for one more conversation from `ip`, if it has fewer than the limit.
+    fn enter(hosts: &Arc<Hosts>, ip: IpAddr) -> Option<HostSlot> {
+        let key = Self::key(ip);
+        let mut open = hosts.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(key).or_insert(0);
+        if *count >= hosts.limit {
+            return None;
+        }
+        *count += 1;
+        Some(HostSlot {
+            hosts: Arc::clone(hosts),
+            key,
+        })
+    }
+}
+
+impl Drop for HostSlot {
+    fn drop(&mut self) {
+        let mut open = self.hosts.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// The bytes of unfinished DATA all conversations may hold together.
+struct Budget {
+    limit: usize,
+    held: AtomicUsize,
+}
+
+/// One message's share of the [`Budget`], given back when dropped.
+struct Share {
+    budget: Arc<Budget>,
+    bytes: usize,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            held: AtomicUsize::new(0),
+        }
+    }
+
+    /// `bytes` of the budget, if that many are free.
+    fn take(budget: &Arc<Budget>, bytes: usize) -> Option<Share> {
+        budget.reserve(bytes).then(|| Share {
+            budget: Arc::clone(budget),
+            bytes,
+        })
+    }
+
+    fn reserve(&self, bytes: usize) -> bool {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(bytes).filter(|&after| after <= self.limit)
+            })
+            .is_ok()
+    }
+}
+
+impl Share {
+    /// Take `more` bytes into this share, if they are free.
+    fn grow(&mut self, more: usize) -> bool {
+        let grown = self.budget.reserve(more);
+        if grown {
+            self.bytes += more;
+        }
+        grown
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        self.budget.held.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
 }
 
 /// Where a conversation stands on TLS.
@@ -192,18 +391,22 @@ enum Next {
 async fn session<S>(
     stream: &mut BufReader<S>,
     security: Security,
-    policy: &Policy,
-    ops: &Operations,
-    peer: SocketAddr,
+    with: &With<'_>,
 ) -> std::io::Result<Next>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let policy = with.policy;
     let mut greeted = false;
     let mut sender: Option<String> = None;
+    let mut declared: Option<usize> = None;
     let mut recipients: Vec<String> = Vec::new();
     loop {
-        let Some(line) = read_line(stream).await? else {
+        let Ok(line) = timeout_at(with.deadline, read_line(stream)).await else {
+            reply(stream, LATE.into()).await?;
+            return Ok(Next::Close);
+        };
+        let Some(line) = line? else {
             return Ok(Next::Close);
         };
         let Ok(line) = String::from_utf8(line) else {
@@ -246,8 +449,9 @@ where
                     "552 5.3.4 Message too big: the limit is {} bytes",
                     policy.max_bytes
                 ),
-                Some((from, _)) => {
+                Some((from, size)) => {
                     sender = Some(from);
+                    declared = size;
                     recipients.clear();
                     "250 2.1.0 OK".into()
                 }
@@ -270,9 +474,31 @@ where
             },
             "DATA" if recipients.is_empty() => "503 5.5.1 RCPT first".into(),
             "DATA" => {
+                // Its share of the memory set aside for mail on its way in:
+                // what it said it would be, else the most it may be.
+                let want = declared.unwrap_or(policy.max_bytes).min(policy.max_bytes);
+                let Some(mut share) = Budget::take(with.budget, want) else {
+                    tracing::info!(peer = %with.peer, "DATA refused: the mail buffer is full");
+                    reply(stream, NO_ROOM.into()).await?;
+                    continue;
+                };
                 reply(stream, "354 End data with <CR><LF>.<CR><LF>".into()).await?;
-                let answer = match read_data(stream, policy.max_bytes).await? {
-                    Data::Whole(bytes) => store(ops, &bytes, &recipients, peer).await,
+                let read = read_data(stream, policy.max_bytes, &mut share);
+                let Ok(data) = timeout_at(with.deadline, read).await else {
+                    reply(stream, LATE.into()).await?;
+                    return Ok(Next::Close);
+                };
+                let envelope = Envelope {
+                    sender: sender.as_deref().unwrap_or_default(),
+                    recipients: &recipients,
+                    peer: with.peer,
+                };
+                let answer = match data? {
+                    Data::Whole(bytes) => store(with.ops, &bytes, &envelope).await,
+                    Data::NoRoom => {
+                        tracing::info!(peer = %with.peer, "message dropped: the mail buffer filled while it came");
+                        NO_ROOM.into()
+                    }
                     Data::TooBig => format!(
                         "552 5.3.4 Message too big: the limit is {} bytes",
                         policy.max_bytes
@@ -286,6 +512,7 @@ where
                         return Ok(Next::Close);
                     }
                 };
+                drop(share);
                 sender = None;
                 recipients.clear();
                 answer
@@ -314,8 +541,19 @@ async fn reply<W: AsyncWrite + Unpin>(w: &mut W, mut text: String) -> std::io::R
     w.flush().await
 }
 
+/// How a message came: what is recorded with it.
+struct Envelope<'a> {
+    /// `MAIL FROM` (empty for a bounce).
+    sender: &'a str,
+    /// `RCPT TO`, each.
+    recipients: &'a [String],
+    /// Who handed it over.
+    peer: SocketAddr,
+}
+
 /// Store a message whole; the reply to DATA says whether it was.
-async fn store(ops: &Operations, bytes: &[u8], recipients: &[String], peer: SocketAddr) -> String {
+async fn store(ops: &Operations, bytes: &[u8], envelope: &Envelope<'_>) -> String {
+    let peer = envelope.peer;
     let mail = match super::read(bytes) {
         Ok(mail) => mail,
         Err(e) => {
@@ -328,11 +566,14 @@ async fn store(ops: &Operations, bytes: &[u8], recipients: &[String], peer: Sock
         key: mail.key,
         kind: InboundKind::Email {
             from: mail.from.as_str().to_owned(),
-            to: recipients.to_vec(),
+            to: envelope.recipients.to_vec(),
             subject: mail.subject,
             text: mail.text,
             attachments: mail.attachments,
             delivery: mail.delivery,
+            envelope_from: Some(envelope.sender.to_owned()),
+            peer: Some(peer.ip().to_canonical()),
+            authentication_results: mail.authentication_results,
         },
         received_at: ops.clock.now(),
     };
@@ -409,17 +650,23 @@ enum Data {
     Whole(Vec<u8>),
     /// Over the limit; read to its end and dropped.
     TooBig,
+    /// Outgrew its share of the mail buffer and found no more free; read
+    /// to its end and dropped.
+    NoRoom,
     /// So far over that it was not read to its end.
     FarTooBig,
 }
 
-/// Read DATA up to the line `.`, keeping at most `max` bytes.
+/// Read DATA up to the line `.`, keeping at most `max` bytes, and no
+/// more than `share` holds or can grow to.
 async fn read_data<R: AsyncRead + Unpin>(
     read: &mut BufReader<R>,
     max: usize,
+    share: &mut Share,
 ) -> std::io::Result<Data> {
     let mut message = Vec::new();
     let mut over = 0usize;
+    let mut no_room = false;
     loop {
         let Some(line) = read_line(read).await? else {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
@@ -428,7 +675,11 @@ async fn read_data<R: AsyncRead + Unpin>(
             break;
         }
         let line = line.strip_prefix(b".").unwrap_or(&line);
-        if over > 0 || message.len() + line.len() + 2 > max {
+        let after = message.len() + line.len() + 2;
+        if !no_room && over == 0 && after <= max && after > share.bytes {
+            no_room = !share.grow(after - share.bytes);
+        }
+        if no_room || over > 0 || after > max {
             over += line.len() + 2;
             if over > max.saturating_mul(4) {
                 return Ok(Data::FarTooBig);
@@ -438,10 +689,10 @@ async fn read_data<R: AsyncRead + Unpin>(
         message.extend_from_slice(line);
         message.extend_from_slice(b"\r\n");
     }
-    Ok(if over > 0 {
-        Data::TooBig
-    } else {
-        Data::Whole(message)
+    Ok(match (over > 0, no_room) {
+        (_, true) => Data::NoRoom,
+        (true, false) => Data::TooBig,
+        (false, false) => Data::Whole(message),
     })
 }
 
@@ -470,11 +721,44 @@ mod tests {
             domains: domains(" nightingale.trust.nhs.uk, @Other.nhs.uk "),
             max_bytes: 1000,
             hostname: "mx".into(),
+            max_per_host: 16,
+            session_limit: Duration::from_secs(300),
+            buffer_bytes: 4000,
+            trust: SenderTrust::default(),
         };
         assert!(policy.takes("ward7@nightingale.trust.nhs.uk"));
         assert!(policy.takes("x@other.nhs.uk"));
         assert!(!policy.takes("x@evil.example"));
         assert!(!policy.takes("x@sub.nightingale.trust.nhs.uk"));
         assert!(!policy.takes("@nightingale.trust.nhs.uk"));
+    }
+
+    #[test]
+    fn one_address_holds_at_most_its_share_of_conversations() {
+        let hosts = Arc::new(Hosts::new(2));
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let a = Hosts::enter(&hosts, ip("192.0.2.1")).unwrap();
+        let _b = Hosts::enter(&hosts, ip("192.0.2.1")).unwrap();
+        assert!(Hosts::enter(&hosts, ip("192.0.2.1")).is_none());
+        assert!(Hosts::enter(&hosts, ip("192.0.2.2")).is_some());
+        drop(a);
+        assert!(Hosts::enter(&hosts, ip("192.0.2.1")).is_some());
+        // One IPv6 /64 is one host.
+        let _c = Hosts::enter(&hosts, ip("2001:db8::1")).unwrap();
+        let _d = Hosts::enter(&hosts, ip("2001:db8::2")).unwrap();
+        assert!(Hosts::enter(&hosts, ip("2001:db8::ffff")).is_none());
+        assert!(Hosts::enter(&hosts, ip("2001:db8:0:1::1")).is_some());
+    }
+
+    #[test]
+    fn shares_of_the_mail_buffer_are_given_back_when_dropped() {
+        let budget = Arc::new(Budget::new(100));
+        let mut a = Budget::take(&budget, 60).unwrap();
+        assert!(Budget::take(&budget, 50).is_none());
+        assert!(a.grow(40));
+        assert!(!a.grow(1));
+        drop(a);
+        assert_eq!(budget.held.load(Ordering::Acquire), 0);
+        assert!(Budget::take(&budget, 100).is_some());
     }
 }

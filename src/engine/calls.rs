@@ -9,7 +9,9 @@
 //! has one outcome: whichever of its steps says so first.
 
 use crate::clock::Instant;
-use crate::concern::{CallOutcome, CallRecord, Concern, ConcernId, Party, TimelineEvent};
+use crate::concern::{
+    CallOutcome, CallRecord, Concern, ConcernId, Party, Recognised, TimelineEvent,
+};
 use crate::directory::PhoneNumber;
 use crate::escalation::{Escalation, Event, Status};
 use crate::store::{self, Change, InboundKind};
@@ -182,6 +184,7 @@ async fn concluded(
         text: String::new(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        recognised: Some(Recognised::by_phone(enrolment.is_some())),
         calls: vec![record_of],
         version: 0,
     };

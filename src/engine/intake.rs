@@ -19,7 +19,7 @@
 use crate::channels::{OptOutWord, call_failed, delivery_failed};
 use crate::checkins;
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, Party, TimelineEvent};
+use crate::concern::{Concern, ConcernId, Party, Recognised, TimelineEvent};
 use crate::directory::{Address, PhoneNumber, Staff, clean_text};
 use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction, PageKey};
 use crate::escalation::{Escalation, Event};
@@ -34,6 +34,8 @@ use super::stats::Stats;
 use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
 
 mod email;
+
+pub use email::EmailSenders;
 
 /// How many of the waiting items are taken in at once.
 const AT_ONCE: usize = 32;
@@ -208,6 +210,9 @@ async fn take_in_kind(
             text,
             attachments,
             delivery,
+            envelope_from,
+            peer,
+            authentication_results,
         } => {
             if let Some(bounce) = email::bounce(parts, &to) {
                 // A report that the message is late, or that it did
@@ -220,6 +225,9 @@ async fn take_in_kind(
             }
             let mail = email::Received {
                 to,
+                envelope_from,
+                peer,
+                authentication_results,
                 subject,
                 text,
                 attachments,
@@ -255,6 +263,7 @@ async fn sender_message(
     };
     let body = bounded(&body).into_owned();
     let media = via.media();
+    let proved = via.proved();
     let whole = match via {
         Via::Email { whole, .. } => Some(bounded(&whole).into_owned()),
         Via::Sms { .. } => None,
@@ -350,6 +359,30 @@ async fn sender_message(
             );
         }
     }
+    let open = match open {
+        // A stranger's email from this address is open, and now someone
+        // enrolled with it proved who they are: the concern becomes
+        // theirs, with their words, and is paged as new (docs/adr/0022).
+        Some(mut concern)
+            if concern.recognised.is_some_and(Recognised::pages_nobody)
+                && proved.is_some()
+                && enrolment.is_some() =>
+        {
+            concern.enrolment = enrolment.as_ref().map(|e| e.id);
+            concern.service = enrolment.as_ref().map(|e| e.service.clone());
+            concern.party = party.clone();
+            concern.recognised = proved;
+            concern.text = body.clone();
+            let heard = whole.as_deref().unwrap_or(&body);
+            record(change, concern.id, now, received(party.label(), heard));
+            change
+                .outbox
+                .push(parts.renderer().first_reply(&concern, true, None)?);
+            let enrolment = enrolment.as_ref();
+            return advance::event(parts, &mut concern, enrolment, Event::Open, now, change).await;
+        }
+        open => open,
+    };
     if let Some(mut concern) = open {
         let (text, enrolment) = match opted_out {
             Some(opted_out) => {
@@ -400,6 +433,7 @@ async fn sender_message(
         text: summary(&body),
         escalation: Escalation::new(red_flag.is_some()),
         pictures_explained: false,
+        recognised: Some(proved.unwrap_or(Recognised::by_phone(enrolment.is_some()))),
         calls: Vec::new(),
         version: 0,
     };
@@ -439,11 +473,25 @@ enum Via {
     Sms { pictures: u32 },
     /// An email: `whole` is what the timeline keeps (what is paged leaves
     /// out the message it quotes and the signature); its attachments were
-    /// not kept.
-    Email { whole: String, attachments: u32 },
+    /// not kept. Only a proved sender's email comes here: `recognised`
+    /// says how they were.
+    Email {
+        whole: String,
+        attachments: u32,
+        recognised: Recognised,
+    },
 }
 
 impl Via {
+    /// How an email's sender was proved; `None` for a text (its number
+    /// is recognised by the enrolment it is on, or not).
+    fn proved(&self) -> Option<Recognised> {
+        match self {
+            Via::Sms { .. } => None,
+            Via::Email { recognised, .. } => Some(*recognised),
+        }
+    }
+
     fn media(&self) -> Media {
         match self {
             Via::Sms { pictures } => Media::Pictures(*pictures),

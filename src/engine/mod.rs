@@ -58,6 +58,7 @@ use render::Renderer;
 use retention::Retention;
 use stats::Stats;
 
+pub use intake::EmailSenders;
 pub use retention::REMOVED;
 pub use stats::Lateness;
 
@@ -116,6 +117,9 @@ struct Parts {
     /// Who our emails come from and where replies come back to, when a
     /// mail server is configured; `None`: nobody is paged by email.
     email: Option<crate::channels::email::EmailIdentity>,
+    /// Who is believed about an email's sender, and where a stranger's
+    /// email goes (docs/adr/0022).
+    email_senders: EmailSenders,
     /// Held while a step reads a concern, works out what follows and writes
     /// it (and allocates page codes): one at a time, so none is lost.
     steps: tokio::sync::Mutex<()>,
@@ -200,6 +204,7 @@ impl Engine {
                 policy,
                 keep_recordings: None,
                 email: None,
+                email_senders: EmailSenders::default(),
                 steps: tokio::sync::Mutex::new(()),
             }),
             dispatch: Dispatcher::new(sender, RetryPolicy::default(), SENDS_AT_ONCE),
@@ -237,6 +242,15 @@ impl Engine {
         self.retention = Retention::keeping(retention);
         if let Some(parts) = Arc::get_mut(&mut self.parts) {
             parts.keep_recordings = Some(retention);
+        }
+        self
+    }
+
+    /// Believe what `senders.trust` says of who sent an email, and keep
+    /// strangers' emails as `senders` says (docs/adr/0022).
+    pub fn with_email_senders(mut self, senders: EmailSenders) -> Self {
+        if let Some(parts) = Arc::get_mut(&mut self.parts) {
+            parts.email_senders = senders;
         }
         self
     }

@@ -5,6 +5,10 @@
 //! opening time and id of its last concern. Asking for the page after it
 //! gives the same concerns however many arrive meanwhile (new ones come
 //! before the first page, not in the middle).
+//!
+//! Both need a key that may read: a `read-own` key lists and reads only
+//! concerns about patients its client enrolled, and any other concern is
+//! answered `404`, as one that does not exist; a `read-all` key reads all.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
@@ -43,15 +47,16 @@ struct Page {
 
 async fn list(
     State(state): State<AppState>,
-    ApiClient(_): ApiClient,
+    key: ApiClient,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Page>, ApiError> {
+    let reach = key.reach()?;
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(format!("the query string cannot be read: {e}")))?;
     let filter = filter(&params, &state.rota.current()).map_err(ApiError::BadRequest)?;
     let page = state
         .ops
-        .concerns(filter)
+        .concerns_seen_by(&reach, filter)
         .await
         .map_err(|e| ApiError::Unavailable(e.into()))?;
     Ok(Json(Page {
@@ -183,19 +188,20 @@ fn parse_cursor(text: &str) -> Option<ConcernKey> {
 
 async fn concern(
     State(state): State<AppState>,
-    ApiClient(_): ApiClient,
+    key: ApiClient,
     Path(id): Path<String>,
 ) -> Result<Json<ConcernView>, ApiError> {
+    let reach = key.reach()?;
     let id: ConcernId = id
         .parse()
-        .map_err(|_| ApiError::NotFound(format!("no concern {id:?}")))?;
+        .map_err(|_| ApiError::NotFound("no such concern".to_owned()))?;
     let found = state
         .ops
-        .concern(id)
+        .concern_seen_by(&reach, id)
         .await
         .map_err(|e| ApiError::Unavailable(e.into()))?;
-    let (concern, timeline, _) =
-        found.ok_or_else(|| ApiError::NotFound(format!("no concern {id}")))?;
+    let (concern, timeline) =
+        found.ok_or_else(|| ApiError::NotFound("no such concern".to_owned()))?;
     Ok(Json(ConcernView::new(&concern, &timeline)))
 }
 

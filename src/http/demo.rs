@@ -495,6 +495,11 @@ async fn email(State(state): State<AppState>, Form(form): Form<EmailForm>) -> Re
             text: body.to_owned(),
             attachments: Vec::new(),
             delivery: None,
+            // The demo's inboxes send as their own mail server would:
+            // from their own domain.
+            envelope_from: Some(from.clone()),
+            peer: None,
+            authentication_results: None,
         },
         received_at: state.clock.now(),
     };

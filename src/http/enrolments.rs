@@ -1,4 +1,8 @@
 //! `POST /api/v1/enrolments` and `DELETE /api/v1/enrolments/{id}`.
+//!
+//! Both need a key with the `enrol` scope. An enrolment records the client
+//! whose key made it, and a key ends only its own client's enrolments:
+//! another client's is answered `404`, as one nobody made.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,12 +24,14 @@ pub fn router() -> Router<AppState> {
 
 async fn enrol(
     State(state): State<AppState>,
-    ApiClient(client): ApiClient,
+    key: ApiClient,
     ApiJson(request): ApiJson<EnrolmentRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    match state.ops.enrol(request).await {
+    key.may_enrol()?;
+    let ApiClient(key) = key;
+    match state.ops.enrol(request, Some(key.client.clone())).await {
         Ok(e) => {
-            tracing::info!(enrolment = %e.id, client = %client, service = %e.service, "enrolled");
+            tracing::info!(enrolment = %e.id, client = %key.client, key = %key.name, service = %e.service, "enrolled");
             Ok((
                 StatusCode::CREATED,
                 Json(json!({
@@ -47,21 +53,23 @@ async fn enrol(
 
 async fn end(
     State(state): State<AppState>,
-    ApiClient(client): ApiClient,
+    key: ApiClient,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    key.may_enrol()?;
+    let ApiClient(key) = key;
     let id: EnrolmentId = id
         .parse()
         .map_err(|_| ApiError::NotFound("no such enrolment".to_owned()))?;
     if state
         .ops
-        .end_enrolment(id)
+        .end_enrolment_for(&key, id)
         .await
         .map_err(|e| ApiError::Unavailable(e.into()))?
     {
-        tracing::info!(enrolment = %id, client = %client, "enrolment ended");
+        tracing::info!(enrolment = %id, client = %key.client, key = %key.name, "enrolment ended");
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound(format!("no active enrolment {id}")))
+        Err(ApiError::NotFound("no such active enrolment".to_owned()))
     }
 }

@@ -23,6 +23,13 @@ pub enum ApiError {
     /// No API key, or not one of ours.
     #[error("unauthorized")]
     Unauthorized,
+    /// A key of ours that was revoked or has expired.
+    #[error("API key refused")]
+    KeyRefused(crate::api_keys::Refused),
+    /// The key may not do this (a scope it lacks); the message says which.
+    /// Never used for what a key may not read: that is [`ApiError::NotFound`].
+    #[error("{0}")]
+    Forbidden(String),
     /// The body parsed, but fields are wrong.
     #[error("invalid fields")]
     Invalid(Vec<FieldError>),
@@ -54,6 +61,14 @@ impl IntoResponse for ApiError {
                 StatusCode::UNAUTHORIZED,
                 json!({ "error": "send an API key as 'Authorization: Bearer KEY'; make one with 'nightingale api-key create NAME'" }),
             ),
+            ApiError::KeyRefused(refused) => (
+                StatusCode::UNAUTHORIZED,
+                json!({ "error": match refused {
+                    crate::api_keys::Refused::Revoked(_) => "this API key has been revoked: ask the trust's Nightingale operator for a new one",
+                    crate::api_keys::Refused::Expired(_) => "this API key has expired: ask the trust's Nightingale operator for a new one",
+                } }),
+            ),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, json!({ "error": m })),
             ApiError::Invalid(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({ "error": "some fields are not right; see errors", "errors": errors }),

@@ -6,6 +6,7 @@
 
 mod assets;
 mod auth;
+pub mod client;
 mod concerns;
 mod demo;
 mod enrolments;

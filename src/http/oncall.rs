@@ -3,7 +3,9 @@
 //! (their service's chain, led by their care co-ordinator in the
 //! co-ordinator's hours: [`crate::rota::Rota::resolve_for`]).
 //!
-//! Like the rest of the JSON API it needs a bearer API key. Staff contact
+//! Like the rest of the JSON API it needs a bearer API key; any key may ask
+//! about a service, and `?enrolment=` needs one that may read that
+//! enrolment (another client's is `404`, as one nobody made). Staff contact
 //! details (their own mobile numbers) are not shown, only the kinds of
 //! contact each person has.
 
@@ -85,7 +87,7 @@ struct PersonView {
 
 async fn oncall(
     State(state): State<AppState>,
-    _client: ApiClient,
+    key: ApiClient,
     ApiQuery(q): ApiQuery<OnCallQuery>,
 ) -> Result<Json<ChainView>, ApiError> {
     let (service_id, enrolment) = match (q.service, q.enrolment) {
@@ -97,7 +99,7 @@ async fn oncall(
         }
         (Some(service), None) => (service, None),
         (None, Some(id)) => {
-            let enrolment = find_enrolment(&state, &id).await?;
+            let enrolment = find_enrolment(&state, &key, &id).await?;
             (enrolment.service.to_string(), Some(enrolment))
         }
         (None, None) => {
@@ -125,16 +127,19 @@ async fn oncall(
     Ok(Json(view))
 }
 
-/// The enrolment `?enrolment=` names, or a `404` saying there is none.
+/// The enrolment `?enrolment=` names, or a `404` saying there is none
+/// (also for one the key may not read).
 async fn find_enrolment(
     state: &AppState,
+    key: &ApiClient,
     id: &str,
 ) -> Result<crate::directory::Enrolment, ApiError> {
+    let reach = key.reach()?;
     let not_found = || ApiError::NotFound("no such enrolment".to_owned());
     let parsed: crate::directory::EnrolmentId = id.parse().map_err(|_| not_found())?;
     state
         .ops
-        .enrolment(parsed)
+        .enrolment_seen_by(&reach, parsed)
         .await
         .map_err(|e| ApiError::Unavailable(e.into()))?
         .ok_or_else(not_found)

@@ -228,7 +228,14 @@ pub(crate) async fn concern_view(
     let Some((concern, timeline, enrolment)) = state.ops.concern(concern_id).await? else {
         return Ok(None);
     };
+    // A stranger's email pages nobody: nobody accepts or passes it.
+    let not_paged = concern
+        .recognised
+        .is_some_and(crate::concern::Recognised::pages_nobody);
     let status = match &concern.escalation.status {
+        Status::Open if not_paged => {
+            "Not paged: an email from an unknown sender, kept for the in-hours team".to_owned()
+        }
         Status::Open => "Waiting for someone to accept".to_owned(),
         Status::Accepted { by, at } => format!("Accepted by {} at {}", by.name, local(*at)),
         Status::Resolved { at, .. } => format!("Resolved at {}", local(*at)),
@@ -253,6 +260,8 @@ pub(crate) async fn concern_view(
         urgent => concern.escalation.urgent,
         patient => enrolment.as_ref().map_or_else(|| "Unknown sender".to_owned(), |e| e.patient.name.clone()),
         status,
+        not_paged,
+        recognised => concern.recognised,
         text => concern.text,
         party => concern.party.label(),
         discharged => enrolment.as_ref().and_then(|e| e.discharged_at).map(local),
@@ -260,7 +269,7 @@ pub(crate) async fn concern_view(
         phone => concern.sender.phone().map(|p| p.as_str().to_owned()),
         email => concern.sender.email().map(|e| e.as_str().to_owned()),
         opened => local(concern.opened_at),
-        can_act => concern.escalation.is_open(),
+        can_act => concern.escalation.is_open() && !not_paged,
         // Someone enrolled with no phone cannot be rung back.
         can_call => concern.sender.phone().is_some() && match &concern.escalation.status {
             Status::Open => true,

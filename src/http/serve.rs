@@ -37,6 +37,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::client::Clients;
 use crate::config::{Config, HEALTH_RESERVE};
 
 /// How long to pause after an accept error such as `EMFILE`.
@@ -45,9 +46,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// The paths a reserve connection may ask for.
 const HEALTH_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// The address a request's connection came from.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub std::net::SocketAddr);
+pub use super::client::ClientAddr;
 
 /// Limits on connections and requests.
 #[derive(Debug, Clone)]
@@ -62,6 +61,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// How long a whole request may take.
     pub request_timeout: Duration,
+    /// Who each request's client is (the trusted proxies).
+    pub clients: Arc<Clients>,
 }
 
 impl Limits {
@@ -77,6 +78,7 @@ impl Limits {
             header_timeout: config.header_timeout,
             body_timeout: config.body_timeout,
             request_timeout: config.request_timeout,
+            clients: Arc::new(Clients::new(config.trusted_proxies.clone())),
         })
     }
 }
@@ -140,10 +142,13 @@ pub async fn serve(
             Slot::Ordinary => ordinary_app.clone(),
             Slot::Reserve => reserve_app.clone(),
         });
-        // Each request knows the address it came from (sign-in counts per client).
+        // Each request knows the client it came from (sign-in counts per
+        // client): the peer, or whom a trusted proxy forwarded it for.
+        let clients = Arc::clone(&limits.clients);
         let service =
             hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ClientAddr(peer));
+                let client = clients.client_of(peer.ip(), request.headers());
+                request.extensions_mut().insert(ClientAddr(client));
                 hyper::service::Service::call(&app, request)
             });
         let connection = http1::Builder::new()

@@ -27,6 +27,7 @@ fn opened(at: &str) -> (Concern, Vec<TimelineEntry>) {
         text: "My dressing is leaking".into(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        recognised: None,
         calls: Vec::new(),
         version: 1,
     };
@@ -188,6 +189,20 @@ fn median_and_90th_percentile_are_nearest_rank_of_the_accepted_concerns_only() {
         (None, None)
     );
     assert_eq!(report.never_accepted, 1);
+}
+
+#[test]
+fn a_strangers_email_which_paged_nobody_is_no_escalation_and_not_counted() {
+    let (mut stranger, timeline) = opened("2026-11-24T23:00:00Z");
+    stranger.recognised = Some(crate::concern::Recognised::UnknownEmail);
+    let (mut unknown_number, numbers) = opened("2026-11-24T23:05:00Z");
+    unknown_number.recognised = Some(crate::concern::Recognised::UnknownNumber);
+    let report = Report::compute(
+        ward(),
+        w48(),
+        &[(stranger, timeline), (unknown_number, numbers)],
+    );
+    assert_eq!((report.raised, report.never_accepted), (1, 1));
 }
 
 #[test]

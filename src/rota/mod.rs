@@ -17,6 +17,7 @@ pub mod cover;
 pub mod layer;
 pub mod load;
 pub mod rotation;
+pub mod scope;
 
 use std::collections::HashMap;
 use std::time::Duration;

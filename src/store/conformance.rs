@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use super::*;
+use crate::api_keys::ApiKey;
 use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
 use crate::directory::{Contact, Enrolment, EnrolmentId};
 use crate::escalation::{Escalation, Status};
@@ -42,6 +43,7 @@ fn concern(sender: &str) -> Concern {
         text: "My dressing is leaking".into(),
         escalation: Escalation::new(false),
         pictures_explained: false,
+        recognised: None,
         calls: Vec::new(),
         version: 0,
     }
@@ -117,6 +119,9 @@ pub fn an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent
             text: "Mum is more breathless tonight.\n".repeat(400),
             attachments: Vec::new(),
             delivery: None,
+            envelope_from: Some("sian@example.org".into()),
+            peer: Some("192.0.2.25".parse().unwrap()),
+            authentication_results: None,
         },
         received_at: t("2026-11-27T19:05:00Z"),
     };
@@ -393,6 +398,7 @@ fn margaret_and_sian(now: Instant) -> Enrolment {
         review_at: None,
         coordinator: None,
         check_ins: Default::default(),
+        client: None,
     }
 }
 
@@ -570,15 +576,14 @@ pub fn opt_outs_api_keys_and_secrets_persist(store: Arc<dyn Store>) {
         })
         .unwrap();
     assert!(store.is_opted_out(&p).unwrap());
-    store
-        .create_api_key("discharge-system", [7; 32], now)
-        .unwrap();
-    assert_eq!(
-        store.api_key([7; 32]).unwrap().as_deref(),
-        Some("discharge-system")
-    );
+    let key = ApiKey::made("discharge-system", crate::api_keys::Scopes::DEFAULT, now);
+    store.create_api_key(&key, [7; 32]).unwrap();
+    assert_eq!(store.api_key([7; 32]).unwrap(), Some(key));
     assert_eq!(store.api_key([8; 32]).unwrap(), None);
-    let again = store.create_api_key("again", [7; 32], now);
+    let again = store.create_api_key(
+        &ApiKey::made("again", crate::api_keys::Scopes::DEFAULT, now),
+        [7; 32],
+    );
     assert!(
         matches!(again, Err(StoreError::Invalid(_))),
         "a hash is stored once, and trying again will not change that: {again:?}"
@@ -590,19 +595,20 @@ pub fn opt_outs_api_keys_and_secrets_persist(store: Arc<dyn Store>) {
 }
 
 pub fn concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(store: Arc<dyn Store>) {
-    store
-        .create_api_key("taken", [1; 32], t("2026-11-27T19:05:00Z"))
-        .unwrap();
+    let key = |name: &str| {
+        ApiKey::made(
+            name,
+            crate::api_keys::Scopes::DEFAULT,
+            t("2026-11-27T19:05:00Z"),
+        )
+    };
+    store.create_api_key(&key("taken"), [1; 32]).unwrap();
     let handles: Vec<_> = (0..32)
         .map(|i| {
             let store = Arc::clone(&store);
             std::thread::spawn(move || {
                 if i == 5 {
-                    assert!(
-                        store
-                            .create_api_key("duplicate", [1; 32], t("2026-11-27T19:05:00Z"))
-                            .is_err()
-                    );
+                    assert!(store.create_api_key(&key("duplicate"), [1; 32]).is_err());
                 } else {
                     assert!(
                         store
@@ -2107,6 +2113,7 @@ fn audit_line(who: &str, at: &str, action: &str, before: &str, after: &str) -> A
         at: t(at),
         who: Id::parse(who).unwrap(),
         service: Some(Id::parse("cardiology-ward-7").unwrap()),
+        also: Vec::new(),
         action: action.into(),
         before: before.into(),
         after: after.into(),
@@ -2232,6 +2239,48 @@ pub fn the_audit_trail_only_grows_and_reads_in_pages(store: Arc<dyn Store>) {
     assert_eq!(page[1].edit, None);
     assert!(store.audit_trail(seqs[4], 10).unwrap().is_empty());
     assert_eq!(store.audit_trail(0, 100).unwrap().len(), 5);
+}
+
+/// A trust manager's cover on the senior clinician rotation changes three
+/// services' chains: its audit line names them all, on the edit and on its
+/// undo, and an older line without them still reads.
+pub fn an_edit_of_a_shared_rotation_is_audited_under_every_service_it_changes(
+    store: Arc<dyn Store>,
+) {
+    let services =
+        |ids: &[&str]| -> Vec<Id> { ids.iter().map(|s| Id::parse(s).unwrap()).collect() };
+    let mut line = audit_line(
+        "tara-singh",
+        "2026-12-04T16:55:00Z",
+        "override added",
+        "",
+        "[[overrides]]",
+    );
+    line.also = services(&["childrens-assessment-unit", "community-nursing-north"]);
+    let edit = cover_edit("tara-singh", "2026-12-04T16:55:00Z");
+    let id = store.add_rota_edit(&edit, &line, 0).unwrap();
+    let mut undo = audit_line(
+        "tara-singh",
+        "2026-12-04T17:30:00Z",
+        "override undone",
+        "[[overrides]]",
+        "",
+    );
+    undo.also = services(&["childrens-assessment-unit"]);
+    let version = store.rota_layer_version().unwrap();
+    let undone = Undone {
+        by: Id::parse("tara-singh").unwrap(),
+        at: t("2026-12-04T17:30:00Z"),
+    };
+    assert!(store.undo_rota_edit(id, &undone, &undo, version).unwrap());
+    let plain = audit_line("tara-singh", "2026-12-04T18:00:00Z", "signed in", "", "");
+    store.append_audit(&plain).unwrap();
+
+    let trail = store.audit_trail(0, 10).unwrap();
+    let records: Vec<&AuditRecord> = trail.iter().map(|e| &e.record).collect();
+    assert_eq!(records, [&line, &undo, &plain]);
+    assert_eq!(trail[0].edit, Some(id));
+    assert!(trail[2].record.also.is_empty());
 }
 
 pub fn a_gap_is_alerted_once_however_many_nodes_ask(store: Arc<dyn Store>) {
@@ -2426,6 +2475,7 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
         review_at: Some(now + TimeDelta::days(365)),
         coordinator: Some(Id::parse("grace-adeyemi").unwrap()),
         check_ins: Default::default(),
+        client: None,
     };
     // An older discharge enrolment of the same carer's number, to show the
     // newest care comes first.
@@ -2488,9 +2538,223 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
     assert_eq!(store.enrolment(e.id).unwrap(), None);
 }
 
+// ---- API keys and their clients (docs/adr/0021) ----
+
+pub fn api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name(store: Arc<dyn Store>) {
+    use crate::api_keys::Scopes;
+    let made = t("2026-11-27T09:00:00Z");
+    // Ward 7's discharge system, and the trust's integration engine with a
+    // key that expires; then ward 7's replacement key for the same client.
+    let ward_7 = ApiKey::made("ward-7-discharge", Scopes::DEFAULT, made);
+    let engine = ApiKey {
+        expires_at: Some(t("2027-02-25T09:00:00Z")),
+        ..ApiKey::made("trust-engine", Scopes::parse("read-all").unwrap(), made)
+    };
+    let ward_7_next = ApiKey {
+        client: "ward-7-discharge".into(),
+        ..ApiKey::made(
+            "ward-7-discharge-2027",
+            Scopes::DEFAULT,
+            made + TimeDelta::hours(1),
+        )
+    };
+    store.create_api_key(&ward_7, [1; 32]).unwrap();
+    store.create_api_key(&engine, [2; 32]).unwrap();
+    store.create_api_key(&ward_7_next, [3; 32]).unwrap();
+    assert_eq!(store.api_key([2; 32]).unwrap(), Some(engine.clone()));
+    assert_eq!(store.api_key([3; 32]).unwrap(), Some(ward_7_next.clone()));
+
+    // A name is one key's: a second key cannot take it.
+    let twin = store.create_api_key(
+        &ApiKey::made("trust-engine", Scopes::DEFAULT, made),
+        [4; 32],
+    );
+    assert!(matches!(twin, Err(StoreError::Invalid(_))), "{twin:?}");
+    assert_eq!(store.api_key([4; 32]).unwrap(), None);
+
+    // Listed oldest first, the same on every backend.
+    let names: Vec<String> = store
+        .api_keys()
+        .unwrap()
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["trust-engine", "ward-7-discharge", "ward-7-discharge-2027"],
+        "by when made, then by name"
+    );
+
+    // Revoked by name, once; the record says when, and the key stays listed.
+    let at = t("2026-12-01T10:00:00Z");
+    assert!(store.revoke_api_key("ward-7-discharge", at).unwrap());
+    assert!(
+        !store
+            .revoke_api_key("ward-7-discharge", at + TimeDelta::hours(1))
+            .unwrap()
+    );
+    assert!(!store.revoke_api_key("nobody", at).unwrap());
+    let revoked = store.api_key([1; 32]).unwrap().unwrap();
+    assert_eq!(
+        revoked.revoked_at,
+        Some(at),
+        "the first revocation's time stays"
+    );
+    assert_eq!(
+        store.api_key([3; 32]).unwrap().unwrap().revoked_at,
+        None,
+        "its successor is untouched"
+    );
+    assert_eq!(store.api_keys().unwrap().len(), 3);
+    // And its name stays taken.
+    let reused = store.create_api_key(
+        &ApiKey::made("ward-7-discharge", Scopes::DEFAULT, at),
+        [5; 32],
+    );
+    assert!(matches!(reused, Err(StoreError::Invalid(_))), "{reused:?}");
+}
+
+pub fn a_clients_concerns_are_listed_for_it_and_nobody_elses(store: Arc<dyn Store>) {
+    let now = t("2026-11-27T18:00:00Z");
+    // Margaret enrolled by ward 7's system, Mr Patel by community
+    // nursing's, Mrs Shah on the staff pages (no client).
+    let enrolled = |client: Option<&str>| {
+        let e = Enrolment {
+            client: client.map(str::to_owned),
+            ..margaret_and_sian(now)
+        };
+        store
+            .apply(Change {
+                at: now,
+                enrolment: Some(e.clone()),
+                ..Change::default()
+            })
+            .unwrap();
+        e
+    };
+    let (ward, nursing, web) = (
+        enrolled(Some("ward-7-discharge")),
+        enrolled(Some("nursing-north")),
+        enrolled(None),
+    );
+    assert_eq!(
+        store.enrolment(ward.id).unwrap().unwrap().client.as_deref(),
+        Some("ward-7-discharge"),
+        "an enrolment keeps the client that made it"
+    );
+    let margaret = opened_at(
+        "+447700900801",
+        "2026-11-27T19:05:00Z",
+        Some("cardiology-ward-7"),
+        Some(ward.id),
+    );
+    let stranger = opened_at("+447700900999", "2026-11-27T19:10:00Z", None, None);
+    let patel = opened_at(
+        "+447700900811",
+        "2026-11-27T19:15:00Z",
+        Some("community-nursing-north"),
+        Some(nursing.id),
+    );
+    let shah = opened_at(
+        "+447700900821",
+        "2026-11-27T19:20:00Z",
+        Some("cardiology-ward-7"),
+        Some(web.id),
+    );
+    let sian = opened_at(
+        "+447700900802",
+        "2026-11-27T19:25:00Z",
+        Some("cardiology-ward-7"),
+        Some(ward.id),
+    );
+    save(&store, &[&margaret, &stranger, &patel, &shah, &sian]);
+
+    let client = |c: &str| ConcernFilter {
+        client: Some(c.to_owned()),
+        ..ConcernFilter::default()
+    };
+    #[rustfmt::skip]
+    let cases = [
+        ("ward 7's system", client("ward-7-discharge"), vec![sian.id, margaret.id]),
+        ("community nursing's system", client("nursing-north"), vec![patel.id]),
+        ("a client that enrolled nobody", client("nobody"), vec![]),
+        ("ward 7's, on ward 7, open", ConcernFilter { service: Some(Id::parse("cardiology-ward-7").unwrap()), statuses: vec![ConcernStatus::Open], ..client("ward-7-discharge") }, vec![sian.id, margaret.id]),
+        ("ward 7's, about Mr Patel", ConcernFilter { enrolment: Some(nursing.id), ..client("ward-7-discharge") }, vec![]),
+        ("ward 7's, the newest one", ConcernFilter { limit: 1, ..client("ward-7-discharge") }, vec![sian.id]),
+        ("every client (read-all)", ConcernFilter::default(), vec![sian.id, shah.id, patel.id, stranger.id, margaret.id]),
+    ];
+    for (what, filter, expected) in cases {
+        assert_eq!(listed(&store, filter), expected, "{what}");
+    }
+}
+
+/// What the SMTP listener recorded of how an email came, and how a
+/// concern's sender was recognised, read back as written (docs/adr/0022);
+/// an item stored before they were recorded still reads, without them.
+pub fn how_an_email_came_and_how_its_sender_was_recognised_are_kept(store: Arc<dyn Store>) {
+    let email = |key: &str, envelope: Option<&str>| Inbound {
+        key: key.into(),
+        kind: InboundKind::Email {
+            from: "sian.evans@example.org".into(),
+            to: vec!["community@nightingale.test".into()],
+            subject: "Mum".into(),
+            text: "Mum is more breathless tonight".into(),
+            attachments: Vec::new(),
+            delivery: None,
+            envelope_from: envelope.map(str::to_owned),
+            peer: envelope.map(|_| "2001:db8::25".parse().unwrap()),
+            authentication_results: envelope
+                .map(|_| "mx1.trust.example; dmarc=pass header.from=example.org".into()),
+        },
+        received_at: t("2026-11-28T19:40:00Z"),
+    };
+    let proved = email("email:a@example.org", Some("mallory@evil.example"));
+    let unrecorded = email("email:b@example.org", None);
+    assert!(store.record_inbound(&proved).unwrap());
+    assert!(store.record_inbound(&unrecorded).unwrap());
+    assert_eq!(store.inbound(&proved.key).unwrap(), Some(proved.clone()));
+    assert_eq!(store.inbound(&unrecorded.key).unwrap(), Some(unrecorded));
+    let claimed = store
+        .claim_inbound(
+            &node("a"),
+            t("2026-11-28T19:40:01Z"),
+            TimeDelta::seconds(30),
+            10,
+        )
+        .unwrap();
+    assert_eq!(claimed[0].item, proved);
+
+    let mut stranger = concern("mailto:mallory@evil.example");
+    stranger.party = Party::Unknown;
+    stranger.recognised = Some(crate::concern::Recognised::UnknownEmail);
+    let id = stranger.id;
+    store
+        .apply(Change {
+            at: t("2026-11-28T19:40:01Z"),
+            concern: Some(stranger),
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(
+        stored(&store, id).recognised,
+        Some(crate::concern::Recognised::UnknownEmail)
+    );
+    assert_eq!(
+        stored(
+            &store,
+            open_with_deadline(&store, "+447700900123", t("2026-11-28T19:41:00Z")).id
+        )
+        .recognised,
+        None
+    );
+}
+
 pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
+    api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name(fresh());
+    a_clients_concerns_are_listed_for_it_and_nobody_elses(fresh());
     rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(fresh());
     the_audit_trail_only_grows_and_reads_in_pages(fresh());
+    an_edit_of_a_shared_rotation_is_audited_under_every_service_it_changes(fresh());
     a_gap_is_alerted_once_however_many_nodes_ask(fresh());
     notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refused(fresh());
     a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_enrolment(fresh());
@@ -2526,11 +2790,13 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     codes_wrap_after_9999_and_are_reused_when_all_are_in_use(fresh());
     a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries(fresh());
     hits_are_counted_per_bucket_and_window(fresh());
+    hits_are_read_without_counting_one(fresh());
     sessions_are_found_touched_and_deleted_by_hash(fresh());
     a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked(fresh());
     a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention(
         fresh(),
     );
+    how_an_email_came_and_how_its_sender_was_recognised_are_kept(fresh());
 }
 
 // ---- scheduled notices and check-ins (docs/adr/0017) ----
@@ -2791,7 +3057,8 @@ pub fn a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries(
         assert_eq!(
             store.check_sign_in_code([2; 32], [9; 32], now, 5).unwrap(),
             CodeCheck::Wrong {
-                attempts_left: left
+                attempts_left: left,
+                person: Id::parse("amara-okafor").unwrap(),
             }
         );
     }
@@ -2850,6 +3117,39 @@ pub fn hits_are_counted_per_bucket_and_window(store: Arc<dyn Store>) {
     assert!(
         store
             .count_hit("person:amara", now, TimeDelta::zero())
+            .is_err()
+    );
+}
+
+pub fn hits_are_read_without_counting_one(store: Arc<dyn Store>) {
+    // Wrong sign-in codes typed for Amara, counted per day.
+    let day = TimeDelta::days(1);
+    let evening = t("2026-11-27T19:05:00Z");
+    assert_eq!(store.hits("sign-in:failed:amara", evening, day).unwrap(), 0);
+    for _ in 0..3 {
+        store
+            .count_hit("sign-in:failed:amara", evening, day)
+            .unwrap();
+    }
+    let later = t("2026-11-27T23:59:00Z");
+    assert_eq!(store.hits("sign-in:failed:amara", later, day).unwrap(), 3);
+    assert_eq!(store.hits("sign-in:failed:amara", later, day).unwrap(), 3);
+    assert_eq!(store.hits("sign-in:failed:ben", later, day).unwrap(), 0);
+    // The next day starts again.
+    let tomorrow = t("2026-11-28T00:00:00Z");
+    assert_eq!(
+        store.hits("sign-in:failed:amara", tomorrow, day).unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .count_hit("sign-in:failed:amara", tomorrow, day)
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .hits("sign-in:failed:amara", later, TimeDelta::zero())
             .is_err()
     );
 }

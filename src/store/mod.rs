@@ -26,6 +26,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
+use crate::api_keys::ApiKey;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
 use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
@@ -94,6 +95,9 @@ impl Inbound {
                 to,
                 attachments,
                 delivery,
+                envelope_from,
+                peer,
+                authentication_results,
                 ..
             } => InboundKind::Email {
                 from: from.clone(),
@@ -102,6 +106,9 @@ impl Inbound {
                 text: String::new(),
                 attachments: attachments.clone(),
                 delivery: delivery.clone(),
+                envelope_from: envelope_from.clone(),
+                peer: *peer,
+                authentication_results: authentication_results.clone(),
             },
             InboundKind::Call {
                 call,
@@ -207,6 +214,17 @@ pub enum InboundKind {
         /// became of our message: `failed`, `delayed`, `delivered`…
         #[serde(default, skip_serializing_if = "Option::is_none")]
         delivery: Option<String>,
+        /// The envelope sender (`MAIL FROM`, empty for a bounce); `None`
+        /// for mail stored before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        envelope_from: Option<String>,
+        /// The address that handed it to our listener.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<std::net::IpAddr>,
+        /// Its topmost `Authentication-Results` header, unfolded: what the
+        /// relay that handed it over found ([`crate::email::auth`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authentication_results: Option<String>,
     },
     /// A delivery report for a message we sent.
     Status {
@@ -695,6 +713,9 @@ pub struct ConcernFilter {
     pub opened_since: Option<Instant>,
     /// Only concerns about this enrolment's patient.
     pub enrolment: Option<EnrolmentId>,
+    /// Only concerns about patients whose enrolment this API client made
+    /// ([`Enrolment::client`]): what a `read-own` key lists.
+    pub client: Option<String>,
     /// Only concerns that come after this one, newest first (older, or
     /// opened in the same millisecond with a smaller id): where the previous
     /// page ended. Concerns opened since then do not move the place.
@@ -907,6 +928,11 @@ pub struct AuditRecord {
     pub who: Id,
     /// The service it concerns, if one.
     pub service: Option<Id>,
+    /// The other services the change reaches (an edit of a rotation or a
+    /// person several services share): the line is shown to their
+    /// managers too. Empty for most lines, and for lines written before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Id>,
     /// What was done, in a few words ("override added", "edit undone").
     pub action: String,
     /// What it was before (TOML, or empty).
@@ -1113,10 +1139,18 @@ pub trait Store: Send + Sync + 'static {
     /// Whether this number has opted out of texts.
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool>;
 
-    /// Store an API key's hash under a name.
-    fn create_api_key(&self, name: &str, hash: [u8; 32], at: Instant) -> StoreResult<()>;
-    /// The name of the API key with this hash.
-    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<String>>;
+    /// Store an API key under the hash of its secret. [`StoreError::Invalid`]
+    /// if a key has this hash or this name already (revoked keys keep theirs).
+    fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()>;
+    /// The API key with this hash, revoked or not. A key stored before keys
+    /// had scopes reads with [`crate::api_keys::Scopes::BEFORE_SCOPES`] and
+    /// its own name as its client.
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>>;
+    /// Every API key, revoked or not, oldest first.
+    fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Revoke the keys named `name` at `at`; `false` if none was left to
+    /// revoke (no such name, or revoked already).
+    fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool>;
 
     /// A named random secret, made on first use and kept (e.g. for signing links).
     fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
@@ -1203,6 +1237,9 @@ pub trait Store: Send + Sync + 'static {
     /// `window` that `now` falls in, and answer how many that window now
     /// holds (this one included). Every node shares the counts.
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32>;
+    /// How many requests `bucket` holds in the fixed window of length
+    /// `window` that `now` falls in, counting none (0 if none were).
+    fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32>;
     /// Store a new session.
     fn create_session(&self, session: &Session) -> StoreResult<()>;
     /// The session whose token hashes to `hash`, if stored (expired or not:
@@ -1278,6 +1315,8 @@ pub enum CodeCheck {
     Wrong {
         /// Tries left before the code is deleted.
         attempts_left: u32,
+        /// Whom the code was for (wrong codes are counted per person too).
+        person: Id,
     },
     /// No such code waits: expired, used, tried too often, or never made.
     Gone,
@@ -1352,6 +1391,33 @@ pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<sqlite::ServeLock>> 
 #[cfg(test)]
 pub(crate) mod conformance;
 
+/// An API key as a backend reads it back: a key stored before keys had
+/// clients and scopes (its `client` and `scopes` missing) is its own
+/// name's client with [`crate::api_keys::Scopes::BEFORE_SCOPES`]. One rule
+/// for both backends (docs/adr/0021).
+pub(crate) fn api_key_as_stored(
+    name: String,
+    client: Option<String>,
+    scopes: Option<&str>,
+    created_at: Instant,
+    expires_at: Option<Instant>,
+    revoked_at: Option<Instant>,
+) -> StoreResult<ApiKey> {
+    let scopes = match scopes {
+        Some(text) => crate::api_keys::Scopes::parse(text)
+            .map_err(|e| StoreError::Corrupt(format!("API key {name:?}: {e}").into()))?,
+        None => crate::api_keys::Scopes::BEFORE_SCOPES,
+    };
+    Ok(ApiKey {
+        client: client.unwrap_or_else(|| name.clone()),
+        name,
+        scopes,
+        created_at,
+        expires_at,
+        revoked_at,
+    })
+}
+
 /// When an enrolment stops being active, as both backends index it: when
 /// it was ended, or ends by itself, or, for an ongoing enrolment that has
 /// not been ended, the last instant of the year 9999. Active-enrolment
@@ -1359,6 +1425,20 @@ pub(crate) mod conformance;
 /// ongoing enrolment is found until it is ended and is never purged before.
 pub(crate) fn ends_at_or_never(e: &Enrolment) -> Instant {
     e.ended_or_ends_at().unwrap_or_else(never)
+}
+
+/// The fixed window of length `window` that `now` falls in, as both
+/// backends count hits in it: its start and end in ms since the epoch
+/// (windows start at multiples of their length).
+pub(crate) fn hit_window(now: Instant, window: TimeDelta) -> StoreResult<(i64, i64)> {
+    let len = window.num_milliseconds();
+    if len <= 0 {
+        return Err(StoreError::Invalid(
+            format!("a window of {window} cannot count requests").into(),
+        ));
+    }
+    let start = now.timestamp_millis().div_euclid(len) * len;
+    Ok((start, start + len))
 }
 
 /// The last instant of the year 9999: "not until it is ended", for indexes

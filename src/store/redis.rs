@@ -23,7 +23,7 @@
 //! | `in:KEY` | hash | an inbound item: `data` (JSON; once taken in, without the words now on a timeline: ADR 18), `seq`, `done` (ms) |
 //! | `in:pending` | zset | unprocessed items by arrival; member `SEQ\|KEY` keeps arrival order within a millisecond |
 //! | `in:done`, `in:seq` | zset, counter | processed items by when (for purge); the arrival counter |
-//! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` (its addresses: phones and `mailto:` emails, ADR 14) |
+//! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` (its addresses: phones and `mailto:` emails, ADR 14), `client` (the API client whose key made it, if one did: what a `read-own` key's list of concerns checks) |
 //! | `e:ends` | zset | enrolments by when they end(ed), for purge (an ongoing enrolment not yet ended at the last instant of 9999, `store::never`) |
 //! | `phone:ADDRESS` | set | enrolments with this patient or carer number, or email (`phone:mailto:…`) |
 //! | `c:ID` | hash | a concern: `data`, `status`, `sender`, `opened`, `service`, `enrolment`, `closed`, `purged`, `v` (its version: 1 when stored, bumped on every write) |
@@ -50,8 +50,11 @@
 //! | `claim:KIND:KEY` | hash | a claim on work (`inbound`, `timer`, `outbox`, `notice`): `token`, `holder`, `until` (empty once released), `attempts`; kept until the work completes |
 //! | `held:KIND` | zset | work keys under a claim not released, by the end of the lease |
 //! | `claim-token` | counter | the last fencing token |
-//! | `api-key`, `api-key:created`, `secret` | hash | API key hash (hex) → name, → when; secret name → bytes |
+//! | `api-key`, `api-key:created`, `api-key:grant`, `api-key:revoked` | hash | API key hash (hex) → name, → when made, → its grant (JSON: client, scopes, expiry; none for keys made before grants, ADR 21), → when revoked |
+//! | `secret` | hash | secret name → bytes |
 //! | `heartbeat` | counter | what `/readyz` writes |
+//! | `hits:BUCKET\|START` | hash | `n`: requests counted against a bucket (`sign-in:client:…`, `sign-in:contact:…:client:…`, `sign-in:failed:STAFF`) in the window starting at `START` (ms) |
+//! | `hits:ends` | zset | those windows by their end, for expiry |
 //!
 //! # What one slot costs
 //!
@@ -97,6 +100,7 @@ use super::{
     RotaEdit, Session, SignInCode, SignInMethod, Store, StoreError, StoreResult, Timer, Undone,
     WorkKind,
 };
+use crate::api_keys::ApiKey;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
 use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
@@ -479,6 +483,34 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
 
 /// A concern with the version its hash holds (the copy in its JSON is not
 /// kept up to date).
+/// What `api-key:grant` holds for a key (ADR 21).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Grant {
+    client: String,
+    scopes: String,
+    expires_at: Option<i64>,
+}
+
+/// A row of the `api_keys` read: {hash, name, created, grant or "", revoked or ""}.
+fn api_key_from(row: Vec<String>) -> StoreResult<ApiKey> {
+    let [_, name, created, grant, revoked] =
+        <[String; 5]>::try_from(row).map_err(|_| corrupt("an API key row of the wrong shape"))?;
+    let at = |text: &str| instant(text);
+    let grant: Option<Grant> = (!grant.is_empty()).then(|| from_json(&grant)).transpose()?;
+    let (client, scopes, expires_at) = match grant {
+        Some(g) => (Some(g.client), Some(g.scopes), g.expires_at),
+        None => (None, None, None),
+    };
+    super::api_key_as_stored(
+        name,
+        client,
+        scopes.as_deref(),
+        at(&created)?,
+        expires_at.map(|ms| at(&ms.to_string())).transpose()?,
+        (!revoked.is_empty()).then(|| at(&revoked)).transpose()?,
+    )
+}
+
 fn concern_from((data, version): (String, u64)) -> StoreResult<Concern> {
     let mut c: Concern = from_json(&data)?;
     c.version = version;
@@ -768,6 +800,7 @@ impl Store for RedisStore {
                 &(filter.limit - found.len()).to_string(),
                 &statuses,
                 &service,
+                &filter.client.as_deref().unwrap_or_default(),
                 &LIST_BUDGET.to_string(),
             ]))?;
             for row in rows {
@@ -959,13 +992,41 @@ impl Store for RedisStore {
         Ok(flag.as_deref() == Some("1"))
     }
 
-    fn create_api_key(&self, name: &str, hash: [u8; 32], at: Instant) -> StoreResult<()> {
-        self.write::<String>(args([&"create_api_key", &hex(&hash), &name, &ms(at)]))
-            .map(|_| ())
+    fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()> {
+        let grant = to_json(&Grant {
+            client: key.client.clone(),
+            scopes: key.scopes.to_string(),
+            expires_at: key.expires_at.map(|t| t.timestamp_millis()),
+        })?;
+        self.write::<String>(args([
+            &"create_api_key",
+            &hex(&hash),
+            &key.name,
+            &ms(key.created_at),
+            &grant,
+            &key.revoked_at.map(ms).unwrap_or_default(),
+        ]))?;
+        Ok(())
     }
 
-    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<String>> {
-        self.hget(&["api-key"], &hex(&hash))
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>> {
+        let rows: Vec<Vec<String>> = self.read(args([&"api_keys", &hex(&hash)]))?;
+        rows.into_iter().next().map(api_key_from).transpose()
+    }
+
+    fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        let rows: Vec<Vec<String>> = self.read(args([&"api_keys", &""]))?;
+        let mut keys = rows
+            .into_iter()
+            .map(api_key_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        keys.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
+        Ok(keys)
+    }
+
+    fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool> {
+        let revoked: u64 = self.write(args([&"revoke_api_key", &name, &ms(at)]))?;
+        Ok(revoked > 0)
     }
 
     fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
@@ -1003,8 +1064,9 @@ impl Store for RedisStore {
         ]))?;
         match row.as_slice() {
             [gone] if gone == "gone" => Ok(CodeCheck::Gone),
-            [wrong, left] if wrong == "wrong" => Ok(CodeCheck::Wrong {
+            [wrong, left, person] if wrong == "wrong" => Ok(CodeCheck::Wrong {
                 attempts_left: left.parse().map_err(corrupt)?,
+                person: Id::parse(person).map_err(corrupt)?,
             }),
             [ok, person, method, expires] if ok == "ok" => Ok(CodeCheck::Accepted(SignInCode {
                 challenge,
@@ -1019,20 +1081,25 @@ impl Store for RedisStore {
     }
 
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let len = window.num_milliseconds();
-        if len <= 0 {
-            return Err(invalid(format!(
-                "a window of {window} cannot count requests"
-            )));
-        }
-        let start = now.timestamp_millis().div_euclid(len) * len;
+        let (start, end) = super::hit_window(now, window)?;
         self.write(args([
             &"count_hit",
             &bucket,
             &start.to_string(),
-            &(start + len).to_string(),
+            &end.to_string(),
             &ms(now),
         ]))
+    }
+
+    fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
+        let (start, _) = super::hit_window(now, window)?;
+        let hits: Option<u32> = self.command(
+            redis::cmd("HGET")
+                .arg(self.key(&["hits", &format!("{bucket}|{start}")]))
+                .arg("n")
+                .clone(),
+        )?;
+        Ok(hits.unwrap_or(0))
     }
 
     fn create_session(&self, session: &Session) -> StoreResult<()> {
@@ -1323,6 +1390,43 @@ mod tests {
     }
 
     #[test]
+    fn a_key_stored_before_keys_had_grants_reads_as_its_own_client_with_the_old_keys_scopes() {
+        let server = RedisServer::start();
+        let store = RedisStore::open(&server.url()).unwrap();
+        // What `create_api_key` wrote before ADR 21: a name and a time.
+        let made: Instant = "2026-11-25T10:00:00Z".parse().unwrap();
+        for (field, value) in [
+            (&["api-key"][..], "ward-7-discharge".to_owned()),
+            (&["api-key", "created"][..], ms(made)),
+        ] {
+            store
+                .command::<i64>(
+                    redis::cmd("HSET")
+                        .arg(store.key(field))
+                        .arg(hex(&[9; 32]))
+                        .arg(value)
+                        .clone(),
+                )
+                .unwrap();
+        }
+        let key = store.api_key([9; 32]).unwrap().unwrap();
+        assert_eq!(
+            key,
+            ApiKey::made(
+                "ward-7-discharge",
+                crate::api_keys::Scopes::BEFORE_SCOPES,
+                made
+            )
+        );
+        let at = made + TimeDelta::days(3);
+        assert!(store.revoke_api_key("ward-7-discharge", at).unwrap());
+        assert_eq!(
+            store.api_key([9; 32]).unwrap().unwrap().revoked_at,
+            Some(at)
+        );
+    }
+
+    #[test]
     fn readiness_fails_while_redis_is_down_and_returns_when_it_is_back() {
         let mut server = RedisServer::start();
         let store = RedisStore::open(&server.url()).unwrap();
@@ -1433,6 +1537,7 @@ mod tests {
             text: "My dressing is leaking".into(),
             escalation: crate::escalation::Escalation::new(false),
             pictures_explained: false,
+            recognised: None,
             calls: Vec::new(),
             version: 0,
         }

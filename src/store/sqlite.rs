@@ -28,6 +28,7 @@ use super::{
     Page, Purpose, RotaEdit, Session, SignInCode, SignInMethod, Store, StoreError, StoreResult,
     Timer, TimerKind, Undone, WorkKind,
 };
+use crate::api_keys::ApiKey;
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, TimelineEntry};
 use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
@@ -356,6 +357,21 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX check_in_answers_by_enrolment ON check_in_answers(enrolment_id, at);
     ",
+    // API keys belong to a client and carry scopes, an expiry and when
+    // they were revoked; each enrolment records the client whose key made
+    // it (docs/adr/0021). Keys stored before keep NULL client and scopes
+    // and read as their own name's client with `Scopes::BEFORE_SCOPES`
+    // (`store::api_key_as_stored`, one rule for both backends); enrolments
+    // made before have no client, so only `read-all` keys see them.
+    r"
+    ALTER TABLE api_keys ADD COLUMN client TEXT;
+    ALTER TABLE api_keys ADD COLUMN scopes TEXT;
+    ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+    ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;
+    CREATE INDEX api_keys_by_name ON api_keys(name);
+    ALTER TABLE enrolments ADD COLUMN client TEXT;
+    CREATE INDEX enrolments_by_client ON enrolments(client) WHERE client IS NOT NULL;
+    ",
 ];
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -413,17 +429,6 @@ impl From<rusqlite::Error> for StoreError {
 const SIGN_IN_CODE_KEPT_MS: i64 = 24 * 3600 * 1000;
 
 /// The fixed window of length `window` that `now` falls in, as (start, end) ms.
-fn hit_window(now: Instant, window: TimeDelta) -> StoreResult<(i64, i64)> {
-    let len = window.num_milliseconds();
-    if len <= 0 {
-        return Err(invalid(format!(
-            "a window of {window} cannot count requests"
-        )));
-    }
-    let start = ms(now).div_euclid(len) * len;
-    Ok((start, start + len))
-}
-
 fn ms(t: Instant) -> i64 {
     t.timestamp_millis()
 }
@@ -615,6 +620,43 @@ fn run_in_savepoint(tx: &Transaction<'_>, job: Job) -> StoreResult<Box<dyn Any +
 /// A service's concerns opened in a span of time, oldest first (migration 10's index).
 const CONCERNS_OPENED: &str = "SELECT id, data, version FROM concerns WHERE service = ?1 AND opened_at >= ?2 AND opened_at < ?3 ORDER BY opened_at, id";
 
+/// Every API key's columns, as [`api_key_row`] reads them.
+const API_KEYS: &str =
+    "SELECT name, client, scopes, created_at, expires_at, revoked_at FROM api_keys";
+
+/// One row of [`API_KEYS`].
+type ApiKeyRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+
+fn api_key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn api_key_from(row: ApiKeyRow) -> StoreResult<ApiKey> {
+    let (name, client, scopes, created_at, expires_at, revoked_at) = row;
+    super::api_key_as_stored(
+        name,
+        client,
+        scopes.as_deref(),
+        instant(created_at),
+        expires_at.map(instant),
+        revoked_at.map(instant),
+    )
+}
+
 /// A concern's timeline, oldest first.
 const TIMELINE_OF: &str = "SELECT data FROM timeline WHERE concern_id = ?1 ORDER BY seq";
 
@@ -647,6 +689,10 @@ fn concerns_query(filter: &ConcernFilter) -> (String, Vec<rusqlite::types::Value
     if let Some(enrolment) = filter.enrolment {
         sql.push_str(" AND enrolment_id = ?");
         values.push(Value::Text(enrolment.to_string()));
+    }
+    if let Some(client) = &filter.client {
+        sql.push_str(" AND enrolment_id IN (SELECT id FROM enrolments WHERE client = ?)");
+        values.push(Value::Text(client.clone()));
     }
     if let Some(since) = filter.opened_since {
         sql.push_str(" AND opened_at >= ?");
@@ -682,8 +728,8 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
     }
     if let Some(e) = &change.enrolment {
         tx.execute(
-            "INSERT INTO enrolments (id, data, ends_at, ended_at) VALUES (?1, ?2, ?3, NULL)",
-            params![e.id.to_string(), json(e)?, ms(super::ends_at_or_never(e))],
+            "INSERT INTO enrolments (id, data, ends_at, ended_at, client) VALUES (?1, ?2, ?3, NULL, ?4)",
+            params![e.id.to_string(), json(e)?, ms(super::ends_at_or_never(e)), e.client],
         )?;
         // `ends_at` is "never" (year 9999) for an ongoing enrolment until it
         // is ended (`ends_at_or_never`). Phones and emails alike
@@ -1914,25 +1960,67 @@ impl Store for SqliteStore {
         Ok(v.unwrap_or(false))
     }
 
-    fn create_api_key(&self, name: &str, hash: [u8; 32], at: Instant) -> StoreResult<()> {
-        let name = name.to_owned();
+    fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()> {
+        let key = key.clone();
         self.write(move |tx| {
+            // The one writer makes this check and the insert one step.
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE name = ?1)",
+                params![key.name],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(invalid(format!(
+                    "an API key named {:?} exists already",
+                    key.name
+                )));
+            }
             tx.execute(
-                "INSERT INTO api_keys (hash, name, created_at) VALUES (?1, ?2, ?3)",
-                params![&hash[..], name, ms(at)],
+                "INSERT INTO api_keys (hash, name, created_at, client, scopes, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    &hash[..],
+                    key.name,
+                    ms(key.created_at),
+                    key.client,
+                    key.scopes.to_string(),
+                    key.expires_at.map(ms),
+                    key.revoked_at.map(ms),
+                ],
             )?;
             Ok(())
         })
     }
 
-    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<String>> {
-        self.read(|c| {
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>> {
+        let row = self.read(|c| {
             c.query_row(
-                "SELECT name FROM api_keys WHERE hash = ?1",
+                &format!("{API_KEYS} WHERE hash = ?1"),
                 params![&hash[..]],
-                |r| r.get(0),
+                api_key_row,
             )
             .optional()
+        })?;
+        row.map(api_key_from).transpose()
+    }
+
+    fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare(&format!("{API_KEYS} ORDER BY created_at, name"))?;
+            let rows = stmt.query_map([], api_key_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(api_key_from).collect()
+    }
+
+    fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            let revoked = tx.execute(
+                "UPDATE api_keys SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
+                params![name, ms(at)],
+            )?;
+            Ok(revoked > 0)
         })
     }
 
@@ -2150,6 +2238,7 @@ impl Store for SqliteStore {
                 }
                 return Ok(CodeCheck::Wrong {
                     attempts_left: max_attempts - attempts,
+                    person: Id::parse(&person).map_err(corrupt)?,
                 });
             }
             tx.execute("DELETE FROM sign_in_codes WHERE challenge = ?1", params![&challenge[..]])?;
@@ -2165,7 +2254,7 @@ impl Store for SqliteStore {
     }
 
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let (start, end) = hit_window(now, window)?;
+        let (start, end) = super::hit_window(now, window)?;
         let bucket = bucket.to_owned();
         self.write(move |tx| {
             tx.execute("DELETE FROM hit_counts WHERE window_end <= ?1", params![ms(now)])?;
@@ -2177,6 +2266,20 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?)
         })
+    }
+
+    fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
+        let (start, end) = super::hit_window(now, window)?;
+        let bucket = bucket.to_owned();
+        let hits: Option<u32> = self.read(move |c| {
+            c.query_row(
+                "SELECT hits FROM hit_counts WHERE bucket = ?1 AND window_start = ?2 AND window_end = ?3",
+                params![bucket, start, end],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        Ok(hits.unwrap_or(0))
     }
 
     fn create_session(&self, session: &Session) -> StoreResult<()> {
@@ -2297,6 +2400,32 @@ mod tests {
     use crate::escalation::{Escalation, StaffRef, Status};
     use crate::store::ConcernKey;
 
+    #[test]
+    fn a_key_stored_before_keys_had_scopes_reads_as_its_own_client_with_the_old_keys_scopes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.db");
+        let store = SqliteStore::open(&path).unwrap();
+        // What `create_api_key` wrote before ADR 21: the migration leaves
+        // such rows without a client or scopes.
+        let made: Instant = "2026-11-25T10:00:00Z".parse().unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO api_keys (hash, name, created_at) VALUES (?1, 'ward-7-discharge', ?2)",
+                params![&[9u8; 32][..], ms(made)],
+            )
+            .unwrap();
+        assert_eq!(
+            store.api_key([9; 32]).unwrap().unwrap(),
+            ApiKey::made(
+                "ward-7-discharge",
+                crate::api_keys::Scopes::BEFORE_SCOPES,
+                made
+            )
+        );
+        assert_eq!(store.api_keys().unwrap().len(), 1);
+    }
+
     fn accepted_concern() -> Concern {
         let mut escalation = Escalation::new(false);
         escalation.status = Status::Accepted {
@@ -2317,6 +2446,7 @@ mod tests {
             text: "My dressing is leaking".into(),
             escalation,
             pictures_explained: false,
+            recognised: None,
             calls: Vec::new(),
             version: 0,
         }
@@ -2564,6 +2694,19 @@ mod tests {
             );
             assert!(!plan.contains("TEMP B-TREE"), "{name} sorts: {plan}");
         }
+        // A read-own key's list: its client's enrolments by their index,
+        // each one's concerns by theirs, then sorted. That sorts one
+        // client's concerns, never walks the trust's: the cost grows with
+        // what the client enrolled.
+        let (sql, values) = concerns_query(&ConcernFilter {
+            client: Some("ward-7-discharge".into()),
+            ..all()
+        });
+        let own = plan(&store, &sql, Some(values)).join("; ");
+        for index in ["enrolments_by_client (client=?)", "concerns_by_enrolment ("] {
+            assert!(own.contains(&format!("USING INDEX {index}")), "{own}");
+        }
+        assert!(!own.contains("SCAN"), "{own}");
         // A service's week, for its report; each concern's timeline by its index.
         let week = plan(&store, CONCERNS_OPENED, None).join("; ");
         assert!(

@@ -170,6 +170,7 @@ async fn no_error_repeats_a_value_the_client_sent() {
         "/api/v1/oncall?service=cardiology-ward-7&at=07700%209",
         "/api/v1/oncall?enrolment=07700%209",
         "/api/v1/enrolments/07700%209",
+        "/api/v1/concerns/07700%209",
     ] {
         let answer = app.get(query).await;
         let status = answer.status().as_u16();

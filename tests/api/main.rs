@@ -4,11 +4,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod api_keys;
 mod checkins;
 mod concerns;
 mod coordinator;
 mod email;
 mod email_out;
+mod email_senders;
 mod engine_loop;
 mod enrolments;
 mod errors;

@@ -66,17 +66,25 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-async fn level_1_on_saturday_night(app: &TestApp) -> String {
+/// Who `service`'s level `level` (from 1) pages first at 23:00 on Saturday
+/// 28 November, as `/api/v1/oncall` says.
+async fn on_call_on_saturday_night(app: &TestApp, service: &str, level: usize) -> String {
     let body: Value = app
-        .get("/api/v1/oncall?service=cardiology-ward-7&at=2026-11-28T23:00")
+        .get(&format!(
+            "/api/v1/oncall?service={service}&at=2026-11-28T23:00"
+        ))
         .await
         .json()
         .await
         .unwrap();
-    body["levels"][0]["on_call"][0]["id"]
+    body["levels"][level - 1]["on_call"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+async fn level_1_on_saturday_night(app: &TestApp) -> String {
+    on_call_on_saturday_night(app, "cardiology-ward-7", 1).await
 }
 
 #[tokio::test]
@@ -506,4 +514,212 @@ async fn two_consultants_swap_weeks_from_the_page_and_a_wrong_day_gets_the_files
     let after = level_2().await;
     assert_ne!(after, before, "the consultants traded weeks");
     assert!(["eleanor-shaw", "farid-rahman"].contains(&after.as_str()));
+}
+
+/// Edits that reach beyond one service: the senior clinician on call
+/// stands behind every service, so a cover on that rotation, or for one
+/// of its members everywhere, changes the children's unit's chain too.
+mod across_services {
+    use super::*;
+    use crate::support::staff::StaffSession;
+
+    const OLIVIA: &str = "+447700900311";
+    const TARA: &str = "+447700900401";
+
+    /// Who the children's assessment unit's level 3 (the senior clinician)
+    /// pages on Saturday night.
+    async fn childrens_senior_on_saturday_night(app: &TestApp) -> String {
+        on_call_on_saturday_night(app, "childrens-assessment-unit", 3).await
+    }
+
+    /// Post an edit on Cardiology Ward 7's page: the status and the page.
+    async fn edit_on_ward_7(session: &StaffSession, form: &[(&str, &str)]) -> (u16, String) {
+        let response = session
+            .post("/staff/services/cardiology-ward-7/edits", form)
+            .await;
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    fn override_form<'a>(
+        covering: &'a str,
+        replacing: &'a str,
+        rotation: &'a str,
+    ) -> [(&'a str, &'a str); 7] {
+        [
+            ("kind", "override"),
+            ("covering", covering),
+            ("for", replacing),
+            ("rotation", rotation),
+            ("from", "2026-11-28T20:00"),
+            ("until", "2026-11-29T08:00"),
+            ("reason", "cover"),
+        ]
+    }
+
+    #[tokio::test]
+    async fn the_cardiology_manager_cannot_put_herself_on_the_childrens_chain_through_a_shared_rotation_or_in_someones_place()
+     {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        assert_eq!(childrens_senior_on_saturday_night(&app).await, "tara-singh");
+        let wendy = app.sign_in(WENDY).await;
+
+        // On the senior clinician rotation, and in Tara Singh's place
+        // everywhere: both reach the children's unit and community nursing.
+        for form in [
+            override_form("wendy-clarke", "", "senior-clinician"),
+            override_form("wendy-clarke", "tara-singh", ""),
+        ] {
+            let (status, html) = edit_on_ward_7(&wendy, &form).await;
+            assert_eq!(status, 403, "{form:?}");
+            assert!(
+                html.contains("This changes other services' rotas"),
+                "{html}"
+            );
+            for named in [
+                "Children&#x27;s assessment unit, managed by Dr Olivia Brown",
+                "Community nursing, north locality, managed by Grace Adeyemi",
+                "a trust manager (Tara Singh)",
+            ] {
+                assert!(html.contains(named), "{named}: {html}");
+            }
+            assert!(
+                !html.contains("Cardiology Ward 7, managed by"),
+                "her own service is not among the others: {html}"
+            );
+        }
+        assert_eq!(
+            childrens_senior_on_saturday_night(&app).await,
+            "tara-singh",
+            "nothing changed on the children's unit's chain"
+        );
+        assert!(app.ops.rota_edits().await.unwrap().is_empty());
+        let (_, audit) = wendy.page("/staff/audit").await;
+        assert!(audit.contains("Nothing yet."), "{audit}");
+    }
+
+    #[tokio::test]
+    async fn a_cover_must_be_fit_for_the_slot_it_fills() {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        let wendy = app.sign_in(WENDY).await;
+        // A community staff nurse on the cardiology registrar rota.
+        let (status, html) = edit_on_ward_7(
+            &wendy,
+            &override_form("isla-morgan", "dafydd-evans", "cardiology-registrar"),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(
+            html.contains("Isla Morgan (Community staff nurse) cannot cover this."),
+            "{html}"
+        );
+        assert!(
+            html.contains("Only members of the Cardiology registrar on call rotation, or people with the same role as one of them, can cover its shifts: Amara Okafor, Ben Hughes, Chen Li, Dafydd Evans."),
+            "{html}"
+        );
+        // Herself, in Dafydd's place wherever he is on call: the same rule.
+        let (status, html) =
+            edit_on_ward_7(&wendy, &override_form("wendy-clarke", "dafydd-evans", "")).await;
+        assert_eq!(status, 422);
+        assert!(
+            html.contains("Wendy Clarke (Ward 7 manager) cannot cover this."),
+            "{html}"
+        );
+        assert!(app.ops.rota_edits().await.unwrap().is_empty());
+        assert_eq!(level_1_on_saturday_night(&app).await, "dafydd-evans");
+
+        // A registrar of the rotation may.
+        let (status, _) = edit_on_ward_7(
+            &wendy,
+            &override_form("amara-okafor", "dafydd-evans", "cardiology-registrar"),
+        )
+        .await;
+        assert_eq!(status, 303);
+        assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
+    }
+
+    #[tokio::test]
+    async fn a_trust_managers_cover_of_the_senior_clinician_shows_in_each_services_audit_and_only_she_can_undo_it()
+     {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        let tara = app.sign_in(TARA).await;
+        // Made from Ward 7's page: it changes all three services' chains.
+        let (status, _) =
+            edit_on_ward_7(&tara, &override_form("umar-farooq", "", "senior-clinician")).await;
+        assert_eq!(status, 303);
+        assert_eq!(
+            childrens_senior_on_saturday_night(&app).await,
+            "umar-farooq"
+        );
+
+        let olivia = app.sign_in(OLIVIA).await;
+        let (status, audit) = olivia.page("/staff/audit").await;
+        assert_eq!(status, 200);
+        assert!(
+            audit.contains("override added: umar-farooq covers rotation senior-clinician"),
+            "the children's manager sees it: {audit}"
+        );
+        assert!(
+            audit.contains(
+                "by Tara Singh, Cardiology Ward 7, Children&#x27;s assessment unit, Community nursing, north locality"
+            ),
+            "{audit}"
+        );
+        let csv = olivia.get("/staff/audit.csv").await.text().await.unwrap();
+        assert!(
+            csv.contains("\"tara-singh\",\"cardiology-ward-7 childrens-assessment-unit community-nursing-north\""),
+            "{csv}"
+        );
+
+        // Wendy manages Ward 7 only: she cannot undo it from her page.
+        let id = app.ops.rota_edits().await.unwrap()[0].id;
+        let undo = format!("/staff/services/cardiology-ward-7/edits/{id}/undo");
+        let wendy = app.sign_in(WENDY).await;
+        let response = wendy.post(&undo, &[]).await;
+        assert_eq!(response.status(), 403);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("Children&#x27;s assessment unit, managed by Dr Olivia Brown"),
+            "{html}"
+        );
+        assert_eq!(
+            childrens_senior_on_saturday_night(&app).await,
+            "umar-farooq"
+        );
+
+        // The children's unit's week lists it, though it was made on Ward 7's page.
+        let (_, week) = olivia
+            .page("/staff/services/childrens-assessment-unit?week=2026-W48")
+            .await;
+        assert!(
+            week.contains("made by Tara Singh")
+                && week
+                    .contains("from Cardiology Ward 7's page: it changes this service's chain too"),
+            "{week}"
+        );
+        // Olivia manages the children's unit only: she cannot undo it either.
+        let from_childrens = format!("/staff/services/childrens-assessment-unit/edits/{id}/undo");
+        let response = olivia.post(&from_childrens, &[]).await;
+        assert_eq!(response.status(), 403);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("Cardiology Ward 7, managed by Wendy Clarke"),
+            "{html}"
+        );
+        assert_eq!(
+            childrens_senior_on_saturday_night(&app).await,
+            "umar-farooq"
+        );
+
+        // Tara can, from any of the pages it changes.
+        let response = tara.post(&from_childrens, &[]).await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(childrens_senior_on_saturday_night(&app).await, "tara-singh");
+        let (_, audit) = olivia.page("/staff/audit").await;
+        assert!(
+            audit.contains(&format!(
+                "override {id} undone: umar-farooq covers rotation senior-clinician"
+            )),
+            "{audit}"
+        );
+    }
 }

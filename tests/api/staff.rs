@@ -5,7 +5,7 @@ use chrono::Duration;
 
 use crate::support::nightingale::TestApp;
 use crate::support::staff::{
-    SESSION_COOKIE, code_texted_to, on_call, set_cookie, set_cookie_header,
+    SESSION_COOKIE, code_texted_to, codes_texted_to, on_call, set_cookie, set_cookie_header,
 };
 
 /// Amara Okafor, cardiology registrar.
@@ -143,24 +143,228 @@ async fn a_number_not_on_the_rota_gets_the_same_answer_and_no_text() {
     assert_eq!(app.twilio.messages_to(AMARA).len(), 1);
 }
 
+/// A registrar's number, as a stranger might type it.
+const AMARA_TYPED: &str = "07700 900111";
+
 #[tokio::test]
-async fn asking_for_codes_again_and_again_is_limited() {
+async fn thirty_requests_for_the_registrars_number_from_another_address_do_not_stop_her_signing_in()
+{
     let app = TestApp::spawn("2026-11-27T19:05").await;
-    for _ in 0..3 {
-        assert_eq!(app.ask_for_code(AMARA).await.1.status(), 303);
+    // Someone on another machine asks for Amara's code again and again.
+    for _ in 0..30 {
+        let (pending, response) = app.ask_for_code_from(AMARA_TYPED, "127.0.0.2", &[]).await;
+        assert_eq!(response.status(), 303, "no 429 that tells them anything");
+        assert_eq!(
+            response.headers()["location"],
+            "/staff/sign-in/code?next=%2Fstaff"
+        );
+        assert!(pending.is_some());
     }
-    let (_, fourth) = app.ask_for_code(AMARA).await;
-    assert_eq!(fourth.status(), 429);
-    // A number not on the rota is limited just the same.
-    for _ in 0..3 {
-        assert_eq!(app.ask_for_code("07700 900999").await.1.status(), 303);
-    }
-    assert_eq!(app.ask_for_code("07700 900999").await.1.status(), 429);
     app.settle().await;
-    assert_eq!(app.twilio.messages_to(AMARA).len(), 3);
-    // The window passes.
+    assert_eq!(
+        codes_texted_to(&app, AMARA),
+        3,
+        "their allowance for her number is three codes"
+    );
+
+    // Amara, on her own phone, still gets a code and signs in.
+    let amara = app.sign_in_from(AMARA_TYPED, "127.0.0.3", &[]).await;
+    assert_eq!(codes_texted_to(&app, AMARA), 4);
+    let (status, home) = amara.page("/staff").await;
+    assert_eq!(status, 200);
+    assert!(home.contains("Amara Okafor"), "{home}");
+}
+
+#[tokio::test]
+async fn asking_again_and_again_sends_no_more_codes_but_the_last_one_still_works() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    let mut held = None;
+    for _ in 0..3 {
+        let (pending, response) = app.ask_for_code(AMARA).await;
+        assert_eq!(response.status(), 303);
+        held = pending;
+    }
+    let held = held.unwrap();
+    app.settle().await;
+    assert_eq!(codes_texted_to(&app, AMARA), 3);
+    let last_code = code_texted_to(&app, AMARA);
+
+    // A fourth: answered as usual, but no text, and her browser keeps the
+    // challenge the last code was sent for.
+    let cookie = format!("ng_sign_in={}", held.challenge);
+    let (fourth, response) = app
+        .ask_for_code_from(AMARA, "127.0.0.1", &[("cookie", &cookie)])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "/staff/sign-in/code?next=%2Fstaff"
+    );
+    let fourth = fourth.expect("a challenge cookie, as always");
+    assert_eq!(fourth.challenge, held.challenge);
+    // The code page says what happened, for everyone alike.
+    let page = crate::support::staff::client()
+        .get(format!("{}/staff/sign-in/code?next=/staff", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("If you ask for more than 3 codes in 15 minutes, no new text is sent"),
+        "{page}"
+    );
+    app.settle().await;
+    assert_eq!(codes_texted_to(&app, AMARA), 3, "no new code is texted");
+    let signed_in = app.enter_code(&fourth, &last_code).await;
+    assert_eq!(signed_in.status(), 303, "the code already sent still works");
+    assert!(set_cookie(&signed_in, SESSION_COOKIE).is_some());
+
+    // A number not on the rota is answered just the same, and texted nothing.
+    for _ in 0..4 {
+        let (_, response) = app.ask_for_code("07700 900999").await;
+        assert_eq!(response.status(), 303);
+    }
+    app.settle().await;
+    assert!(app.twilio.messages_to("+447700900999").is_empty());
+
+    // The window passes: a new code is texted.
     app.clock.advance(Duration::minutes(15));
     assert_eq!(app.ask_for_code(AMARA).await.1.status(), 303);
+    app.settle().await;
+    assert_eq!(codes_texted_to(&app, AMARA), 4);
+}
+
+#[tokio::test]
+async fn behind_the_trusts_proxy_ten_requests_from_one_client_do_not_lock_out_other_staff() {
+    // The TLS proxy docs/deploy.md recommends, at 127.0.0.9, named as trusted.
+    let app = TestApp::spawn_with("2026-11-27T19:05", |c| {
+        c.trusted_proxies = nightingale::config::TrustedProxies::parse("127.0.0.9").unwrap();
+    })
+    .await;
+    const PROXY: &str = "127.0.0.9";
+    // One client on the internet asks for codes for number after number
+    // (the client wrote a fake address first; the proxy appended the real one).
+    for n in 0..12 {
+        let number = format!("07700 9009{n:02}");
+        let (_, response) = app
+            .ask_for_code_from(
+                &number,
+                PROXY,
+                &[("x-forwarded-for", "10.1.2.3, 203.0.113.9")],
+            )
+            .await;
+        assert_eq!(response.status(), 303);
+    }
+    let (_, response) = app
+        .ask_for_code_from(AMARA, PROXY, &[("x-forwarded-for", "203.0.113.9")])
+        .await;
+    assert_eq!(response.status(), 303);
+    app.settle().await;
+    assert_eq!(
+        codes_texted_to(&app, AMARA),
+        0,
+        "that client used up its ten codes"
+    );
+
+    // Every other member of staff comes through the same proxy, and signs in.
+    let wendy = app
+        .sign_in_from(WENDY, PROXY, &[("x-forwarded-for", "198.51.100.20")])
+        .await;
+    assert_eq!(wendy.page("/staff").await.0, 200);
+    let amara = app
+        .sign_in_from(AMARA, PROXY, &[("x-forwarded-for", "198.51.100.21")])
+        .await;
+    assert_eq!(amara.page("/staff").await.0, 200);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_from_a_machine_that_is_not_a_named_proxy_is_ignored() {
+    let app = TestApp::spawn_with("2026-11-27T19:05", |c| {
+        c.trusted_proxies = nightingale::config::TrustedProxies::parse("127.0.0.9").unwrap();
+    })
+    .await;
+    // A client that is not the proxy claims to be ten different clients.
+    for n in 0..10 {
+        let number = format!("07700 9009{n:02}");
+        let claimed = format!("203.0.113.{n}");
+        let (_, response) = app
+            .ask_for_code_from(&number, "127.0.0.2", &[("x-forwarded-for", &claimed)])
+            .await;
+        assert_eq!(response.status(), 303);
+    }
+    // It is one client, the machine it connects from, and has had its ten.
+    let (_, response) = app
+        .ask_for_code_from(AMARA, "127.0.0.2", &[("x-forwarded-for", "203.0.113.99")])
+        .await;
+    assert_eq!(response.status(), 303);
+    app.settle().await;
+    assert_eq!(codes_texted_to(&app, AMARA), 0);
+    // From her own machine, Amara gets her code.
+    app.sign_in_from(AMARA, "127.0.0.3", &[]).await;
+}
+
+#[tokio::test]
+async fn ten_wrong_codes_in_a_day_text_her_once_and_no_code_signs_her_in_until_midnight() {
+    let app = TestApp::spawn("2026-11-27T19:05").await;
+    // Amara asks for a code from her phone, and has not typed it yet.
+    let (hers, _) = app.ask_for_code_from(AMARA, "127.0.0.3", &[]).await;
+    let hers = hers.unwrap();
+    app.settle().await;
+    let her_code = code_texted_to(&app, AMARA);
+    let wrong = if her_code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+
+    // Someone elsewhere guesses: five wrong tries on each of two codes.
+    for _ in 0..2 {
+        let (pending, _) = app.ask_for_code_from(AMARA, "127.0.0.2", &[]).await;
+        let pending = pending.unwrap();
+        for _ in 0..5 {
+            assert_eq!(app.enter_code(&pending, wrong).await.status(), 422);
+        }
+    }
+    app.settle().await;
+    let paused = |app: &TestApp| -> Vec<String> {
+        app.twilio
+            .messages_to(AMARA)
+            .into_iter()
+            .map(|m| m.body)
+            .filter(|b| b.contains("a wrong code was typed 10 times today"))
+            .collect()
+    };
+    let told = paused(&app);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains("until 00:00 on Saturday 28 November")
+            && told[0].contains("tell IT")
+            && told[0].contains("Pages to you and their links still work"),
+        "{}",
+        told[0]
+    );
+
+    // More guessing texts her no more.
+    let (pending, _) = app.ask_for_code_from(AMARA, "127.0.0.4", &[]).await;
+    assert_eq!(app.enter_code(&pending.unwrap(), wrong).await.status(), 422);
+    // Her own right code no longer signs her in today, and no new code is sent.
+    let refused = app.enter_code(&hers, &her_code).await;
+    assert_eq!(refused.status(), 422);
+    assert!(set_cookie(&refused, SESSION_COOKIE).is_none());
+    let texted = codes_texted_to(&app, AMARA);
+    let (_, response) = app.ask_for_code_from(AMARA, "127.0.0.3", &[]).await;
+    assert_eq!(response.status(), 303, "answered as usual");
+    app.settle().await;
+    assert_eq!(codes_texted_to(&app, AMARA), texted);
+    assert_eq!(paused(&app).len(), 1, "told once");
+
+    // After midnight she signs in as usual.
+    app.clock.advance(Duration::hours(5));
+    let amara = app.sign_in_from(AMARA, "127.0.0.3", &[]).await;
+    assert_eq!(amara.page("/staff").await.0, 200);
 }
 
 #[tokio::test]

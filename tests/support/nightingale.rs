@@ -182,7 +182,17 @@ impl TestApp {
             None => {
                 let (key, hash) = nightingale::operations::new_api_key().unwrap();
                 store
-                    .create_api_key("test-discharge-system", hash, clock.now_instant())
+                    // Every scope: the stories read strangers' concerns
+                    // too. A name of its own, as several test apps may
+                    // share one Redis and a name is one key's.
+                    .create_api_key(
+                        &nightingale::api_keys::ApiKey::made(
+                            &format!("test-discharge-system-{}", &key[3..11]),
+                            nightingale::api_keys::Scopes::parse("enrol,read-all").unwrap(),
+                            clock.now_instant(),
+                        ),
+                        hash,
+                    )
                     .unwrap();
                 key
             }
@@ -400,10 +410,57 @@ impl TestApp {
 
     /// POST a JSON enrolment with the API key.
     pub async fn enrol(&self, body: &Value) -> reqwest::Response {
+        self.enrol_as(&self.api_key, body).await
+    }
+
+    /// POST a JSON enrolment with another API key.
+    pub async fn enrol_as(&self, key: &str, body: &Value) -> reqwest::Response {
         self.http
             .post(format!("{}/api/v1/enrolments", self.address))
-            .bearer_auth(&self.api_key)
+            .bearer_auth(key)
             .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A new API key in the app's store, made now (by the app's clock) for
+    /// client `name` with `scopes` (`enrol,read-own`) and, if given, an
+    /// expiry: the key itself.
+    pub fn api_key_for(
+        &self,
+        name: &str,
+        scopes: &str,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> String {
+        let (key, hash) = nightingale::operations::new_api_key().unwrap();
+        let made = nightingale::api_keys::ApiKey {
+            expires_at,
+            ..nightingale::api_keys::ApiKey::made(
+                name,
+                nightingale::api_keys::Scopes::parse(scopes).unwrap(),
+                self.clock.now_instant(),
+            )
+        };
+        self.ops.store.create_api_key(&made, hash).unwrap();
+        key
+    }
+
+    /// GET a path with another API key.
+    pub async fn get_as(&self, key: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// DELETE a path with an API key.
+    pub async fn delete_as(&self, key: &str, path: &str) -> reqwest::Response {
+        self.http
+            .delete(format!("{}{path}", self.address))
+            .bearer_auth(key)
             .send()
             .await
             .unwrap()

@@ -27,14 +27,66 @@ pub struct Reply {
 impl SmtpClient {
     /// Connect and read the greeting (which must be 220).
     pub async fn connect(address: &str) -> Self {
-        let stream = TcpStream::connect(address).await.unwrap();
+        let (client, greeting) = Self::open_from(address, "127.0.0.1".parse().unwrap()).await;
+        assert_eq!(greeting.code, 220, "{greeting:?}");
+        client
+    }
+
+    /// Connect from the loopback address `local` (any of 127.0.0.0/8 on
+    /// Linux), as another host would, and read the greeting, whatever it is.
+    pub async fn open_from(address: &str, local: std::net::IpAddr) -> (Self, Reply) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(std::net::SocketAddr::new(local, 0)).unwrap();
+        let stream = socket.connect(address.parse().unwrap()).await.unwrap();
         stream.set_nodelay(true).unwrap();
         let mut client = Self {
             stream: BufReader::new(stream),
         };
         let greeting = client.reply().await;
+        (client, greeting)
+    }
+
+    /// As [`SmtpClient::send`], from the loopback address `local`, with
+    /// `SIZE=` declared at `MAIL` as a relay declares it.
+    pub async fn send_from(
+        address: &str,
+        local: std::net::IpAddr,
+        from: &str,
+        to: &[&str],
+        message: &str,
+    ) -> Reply {
+        let (client, greeting) = Self::open_from(address, local).await;
         assert_eq!(greeting.code, 220, "{greeting:?}");
-        client
+        let mail_from = format!("MAIL FROM:<{from}> SIZE={}", message.len());
+        client.transaction(&mail_from, to, message).await
+    }
+
+    /// From `EHLO` to the reply to `DATA`, then `QUIT`; every step before
+    /// DATA must be accepted.
+    async fn transaction(mut self, mail_from: &str, to: &[&str], message: &str) -> Reply {
+        assert_eq!(self.command("EHLO relay.test").await.code, 250);
+        let mail = self.command(mail_from).await;
+        assert_eq!(mail.code, 250, "{mail:?}");
+        for rcpt in to {
+            let r = self.command(&format!("RCPT TO:<{rcpt}>")).await;
+            assert_eq!(r.code, 250, "{r:?}");
+        }
+        let answer = self.data(message).await;
+        let _ = self.command("QUIT").await;
+        answer
+    }
+
+    /// Write raw bytes (part of a message after a 354), with no reply awaited.
+    pub async fn write(&mut self, bytes: &[u8]) {
+        let stream = self.stream.get_mut();
+        stream.write_all(bytes).await.unwrap();
+        stream.flush().await.unwrap();
+    }
+
+    /// Whether the server has closed the connection (the next read ends).
+    pub async fn closed(&mut self) -> bool {
+        let mut line = String::new();
+        matches!(self.stream.read_line(&mut line).await, Ok(0) | Err(_))
     }
 
     /// Ask for `STARTTLS` (it must be granted) and shake hands, trusting
@@ -99,6 +151,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SmtpClient<S> {
     pub async fn data(&mut self, message: &str) -> Reply {
         let go = self.command("DATA").await;
         assert_eq!(go.code, 354, "{go:?}");
+        self.data_after_go(message).await
+    }
+
+    /// Send a message's bytes once `DATA` was answered 354, dot-stuffed,
+    /// and read the reply.
+    pub async fn data_after_go(&mut self, message: &str) -> Reply {
         let mut body = String::new();
         for line in message.lines() {
             if line.starts_with('.') {
@@ -119,17 +177,10 @@ impl SmtpClient {
     /// A whole transaction from `EHLO` to the reply to `DATA`; every step
     /// before DATA must be accepted.
     pub async fn send(address: &str, from: &str, to: &[&str], message: &str) -> Reply {
-        let mut client = Self::connect(address).await;
-        assert_eq!(client.command("EHLO relay.test").await.code, 250);
-        let mail = client.command(&format!("MAIL FROM:<{from}>")).await;
-        assert_eq!(mail.code, 250, "{mail:?}");
-        for rcpt in to {
-            let r = client.command(&format!("RCPT TO:<{rcpt}>")).await;
-            assert_eq!(r.code, 250, "{r:?}");
-        }
-        let answer = client.data(message).await;
-        let _ = client.command("QUIT").await;
-        answer
+        let client = Self::connect(address).await;
+        client
+            .transaction(&format!("MAIL FROM:<{from}>"), to, message)
+            .await
     }
 }
 

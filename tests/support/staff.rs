@@ -17,10 +17,26 @@ pub const SESSION_COOKIE: &str = nightingale::http::web::SESSION_COOKIE;
 
 /// A client that does not follow redirects, so tests see each answer.
 pub fn client() -> reqwest::Client {
+    client_at("127.0.0.1")
+}
+
+/// A client, as [`client`], whose connections come from `local`: another
+/// loopback address (`127.0.0.2`, …) is another machine to the app.
+pub fn client_at(local: &str) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .local_address(local.parse::<std::net::IpAddr>().unwrap())
         .build()
         .unwrap()
+}
+
+/// The number of sign-in codes texted to `phone` so far.
+pub fn codes_texted_to(app: &TestApp, phone: &str) -> usize {
+    app.twilio
+        .messages_to(phone)
+        .iter()
+        .filter(|m| m.body.contains("sign-in code"))
+        .count()
 }
 
 /// The value of cookie `name` that a response sets, if it sets one.
@@ -151,12 +167,24 @@ impl TestApp {
     /// Ask for a sign-in code for `phone` (as typed): the challenge cookie
     /// set, and the response (a redirect to the code page when accepted).
     pub async fn ask_for_code(&self, phone: &str) -> (Option<PendingSignIn>, reqwest::Response) {
-        let response = client()
+        self.ask_for_code_from(phone, "127.0.0.1", &[]).await
+    }
+
+    /// As [`TestApp::ask_for_code`], from the loopback address `local`
+    /// with extra headers (`X-Forwarded-For`, a browser's cookie).
+    pub async fn ask_for_code_from(
+        &self,
+        phone: &str,
+        local: &str,
+        headers: &[(&str, &str)],
+    ) -> (Option<PendingSignIn>, reqwest::Response) {
+        let mut request = client_at(local)
             .post(format!("{}/staff/sign-in", self.address))
-            .form(&[("contact", phone), ("next", "/staff")])
-            .send()
-            .await
-            .unwrap();
+            .form(&[("contact", phone), ("next", "/staff")]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
         let pending =
             set_cookie(&response, "ng_sign_in").map(|challenge| PendingSignIn { challenge });
         (pending, response)
@@ -177,7 +205,18 @@ impl TestApp {
     /// through the real flow: ask for a code, let the engine text it, read
     /// it from the fake Twilio, type it in.
     pub async fn sign_in(&self, phone: &str) -> StaffSession {
-        let (pending, response) = self.ask_for_code(phone).await;
+        self.sign_in_from(phone, "127.0.0.1", &[]).await
+    }
+
+    /// As [`TestApp::sign_in`], asking for the code from the loopback
+    /// address `local` with extra headers (`X-Forwarded-For`).
+    pub async fn sign_in_from(
+        &self,
+        phone: &str,
+        local: &str,
+        headers: &[(&str, &str)],
+    ) -> StaffSession {
+        let (pending, response) = self.ask_for_code_from(phone, local, headers).await;
         assert_eq!(response.status(), 303, "asking for a code for {phone}");
         let pending = pending.expect("a challenge cookie is set");
         self.settle().await;

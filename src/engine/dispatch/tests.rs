@@ -142,6 +142,7 @@ fn parts(dir: &Path, texts: &[(&str, &str)]) -> Arc<Parts> {
         policy: Policy::default(),
         keep_recordings: None,
         email: None,
+        email_senders: Default::default(),
         steps: tokio::sync::Mutex::new(()),
     })
 }

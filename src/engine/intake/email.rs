@@ -6,29 +6,69 @@
 //!   ([`crate::links::LinkSigner::page_token`]), in the reply address or
 //!   the subject, never on `From` alone; the reply code is read from the
 //!   first line, or else the subject.
-//! - A patient's or carer's enrolment email: their words, as a text from
-//!   their phone on that enrolment would be (joining or opening their
-//!   concern; answered on that phone); from someone enrolled with no
-//!   phone, a concern whose sender is their address, answered by email
+//!   The token is the proof of who wrote: a staff reply needs no
+//!   [`crate::email::auth`] proof (a forged `From` without the token does
+//!   nothing; one with it could only come from the page's reader).
+//! - A patient's or carer's enrolment email, proved to be from that
+//!   address ([`crate::email::auth`], docs/adr/0022): their words, as a
+//!   text from their phone on that enrolment would be (joining or opening
+//!   their concern; answered on that phone); from someone enrolled with
+//!   no phone, a concern whose sender is their address, answered by email
 //!   (ADR 15).
 //! - A delivery report to one of our envelope senders
 //!   (`bounce+ID.TAG@…`, signed): a report on that outbox item, as a
 //!   delivery report from Twilio is; a failure fails a page over.
-//! - Anyone else: a stranger, as a text from an unknown number is: a
-//!   concern whose sender is their address, routed to the trust's
-//!   fallback and answered by email.
+//! - Anyone else, and an enrolled address whose mail is not proved: a
+//!   stranger ([`stranger`]). Their email pages nobody: it opens (or
+//!   joins) a concern of its own, kept for the in-hours team of the
+//!   strangers' service (`NIGHTINGALE_EMAIL_STRANGERS_SERVICE`) and in
+//!   its morning handover, and is answered at once, by email, with our
+//!   number to call or text and 111/999 advice.
 
-use crate::channels::email::bounced_item;
+use std::net::IpAddr;
+
+use crate::channels::email::{EmailBody, bounced_item};
 use crate::clock::Instant;
-use crate::directory::{Address, ContactMethod, EmailAddress, Staff};
+use crate::concern::{Concern, ConcernId, Party, Recognised, TimelineEvent};
+use crate::directory::{Address, ContactMethod, EmailAddress, Id, Staff};
+use crate::email::auth::{Envelope, Proof, SenderTrust};
 use crate::email::{Attachment, attachments_note, page_token, subject_words, trim_reply};
+use crate::escalation::Escalation;
 use crate::escalation::reply::{self, CODE_QUARANTINE, PageKey};
 use crate::rota::Rota;
-use crate::store::{self, Change};
+use crate::store::{self, Change, NewOutbox, Purpose};
 
-use super::super::advance;
 use super::super::stats::Stats;
-use super::{Parts, Via, sender_message};
+use super::super::{advance, record};
+use super::{Parts, Via, received, sender_message};
+
+/// How intake treats an email's sender, and where a stranger's email
+/// goes (docs/adr/0022).
+#[derive(Debug, Clone, Default)]
+pub struct EmailSenders {
+    /// Who is believed about who sent an email.
+    pub trust: SenderTrust,
+    /// The service (a rota id) whose in-hours team takes strangers'
+    /// emails; `None`, or an id the rota no longer has: the first service
+    /// with an in-hours team.
+    pub strangers_service: Option<String>,
+    /// Our number, which a stranger is told to call or text.
+    pub our_number: Option<String>,
+}
+
+impl EmailSenders {
+    /// The service a stranger's email is kept for, if any has an in-hours team.
+    fn strangers_service(&self, rota: &Rota) -> Option<Id> {
+        let named = self
+            .strangers_service
+            .as_deref()
+            .and_then(|id| rota.service(id))
+            .map(|ix| &rota.services()[ix as usize]);
+        named
+            .or_else(|| rota.services().iter().find(|s| s.hours.has_in_hours_team()))
+            .map(|s| s.id.clone())
+    }
+}
 
 /// The provider id of the outbox item a delivery report names by the
 /// envelope sender it came back to (`bounce+ID.TAG@…`), when one of
@@ -45,6 +85,12 @@ pub(super) fn bounce(parts: &Parts, recipients: &[String]) -> Option<String> {
 pub(super) struct Received {
     /// The envelope's recipients.
     pub to: Vec<String>,
+    /// The envelope's sender (`MAIL FROM`, empty for a bounce), if recorded.
+    pub envelope_from: Option<String>,
+    /// Who handed it to our listener, if recorded.
+    pub peer: Option<IpAddr>,
+    /// Its topmost `Authentication-Results` header.
+    pub authentication_results: Option<String>,
     /// Its subject.
     pub subject: String,
     /// Its text, whole.
@@ -73,6 +119,20 @@ pub(super) async fn take_in(
     if let Some(staff) = staff_by_email(&rota, &from) {
         return staff_reply(parts, stats, key, staff, &mail, now, change).await;
     }
+    let envelope = Envelope {
+        sender: mail.envelope_from.as_deref(),
+        peer: mail.peer,
+        authentication_results: mail.authentication_results.as_deref(),
+    };
+    let Some(proof) = parts.email_senders.trust.proof(&envelope, from.domain()) else {
+        // Whoever they say they are, nothing shows it: a stranger's email.
+        tracing::info!(
+            key,
+            "email sender not proved: kept for the in-hours team, nobody paged"
+        );
+        let sender = Sender::Stranger(stranger_of(from, mail.envelope_from.as_deref()));
+        return sender_words(parts, sender, mail, now, change).await;
+    };
     // As a text from their phone; someone enrolled with no phone writes
     // from their address, and is answered there (ADR 15).
     let sender = {
@@ -89,10 +149,140 @@ pub(super) async fn take_in(
             .find(|c| c.email.as_ref().is_some_and(|e| e.same_mailbox(&from)))
             .and_then(|c| c.address())
     };
-    // Anyone else is a stranger, as a text from an unknown number is: their
-    // concern goes to the trust's fallback and is answered by email.
-    let sender = sender.unwrap_or(Address::Email(from));
+    // Anyone else is a stranger, even when their mail is proved: nobody
+    // enrolled them, so nobody is paged.
+    let sender = match sender {
+        Some(address) => Sender::Known {
+            address,
+            recognised: recognised_by(proof),
+        },
+        None => Sender::Stranger(stranger_of(from, mail.envelope_from.as_deref())),
+    };
     sender_words(parts, sender, mail, now, change).await
+}
+
+/// Whom an email's words go to.
+enum Sender {
+    /// An enrolled patient or carer, proved: as their text.
+    Known {
+        address: Address,
+        recognised: Recognised,
+    },
+    /// Anyone else.
+    Stranger(Stranger),
+}
+
+/// A stranger's email's sender.
+struct Stranger {
+    /// The `From` address: who the concern is from.
+    from: EmailAddress,
+    /// Where the answer goes: the envelope sender (RFC 3834 §4), so a
+    /// forged `From` does not bring our answer to the person it names;
+    /// `None` for a bounce (an empty envelope sender), never answered.
+    answer_to: Option<EmailAddress>,
+}
+
+/// A stranger writing from `from`, whose envelope sender was `envelope`
+/// (`None`: not recorded, so `From`).
+fn stranger_of(from: EmailAddress, envelope: Option<&str>) -> Stranger {
+    let answer_to = match envelope {
+        None => Some(from.clone()),
+        Some(envelope) => EmailAddress::parse(envelope).ok(),
+    };
+    Stranger { from, answer_to }
+}
+
+/// How a proved email recognises its sender.
+fn recognised_by(proof: Proof) -> Recognised {
+    match proof {
+        Proof::DmarcAtRelay => Recognised::EmailDmarcAtRelay,
+        Proof::EnvelopeMatches => Recognised::EmailEnvelopeMatches,
+    }
+}
+
+/// A stranger's email (docs/adr/0022): on a concern of its own, kept for
+/// the in-hours team of the strangers' service, with nobody paged; a new
+/// one is answered at once by email. A second email while it is open
+/// joins it, unanswered (no autoresponder ping-pong). An address whose
+/// open concern is an enrolled person's gets a note there instead,
+/// without the words: they were not proved to be theirs.
+async fn stranger(
+    parts: &Parts,
+    stranger: Stranger,
+    text: String,
+    whole: String,
+    now: Instant,
+    change: &mut Change,
+) -> anyhow::Result<()> {
+    let sender = Address::Email(stranger.from.clone());
+    let open = {
+        let sender = sender.clone();
+        store::blocking(&parts.store, move |s| s.open_concern_from(&sender)).await?
+    };
+    let label = Party::Unknown.label();
+    match open {
+        Some(c) if c.recognised.is_some_and(Recognised::pages_nobody) => {
+            record(change, c.id, now, received(label, &whole));
+            return Ok(());
+        }
+        Some(c) => {
+            let note = "An email from this address arrived that was not proved to be from them: its words were not added here and nobody was paged. Ask them whether they wrote.";
+            let note = TimelineEvent::Note {
+                text: note.to_owned(),
+            };
+            record(change, c.id, now, note);
+            // Answered all the same, outside her concern's thread.
+            if let Some(to) = stranger.answer_to {
+                change.outbox.push(answer(parts, None, to)?);
+            }
+            return Ok(());
+        }
+        None => {}
+    }
+    let concern = Concern {
+        id: ConcernId::new(),
+        enrolment: None,
+        service: parts.email_senders.strangers_service(&parts.rota()),
+        sender,
+        party: Party::Unknown,
+        opened_at: now,
+        text,
+        escalation: Escalation::new(false),
+        pictures_explained: false,
+        recognised: Some(Recognised::UnknownEmail),
+        calls: Vec::new(),
+        version: 0,
+    };
+    record(change, concern.id, now, received(label, &whole));
+    if let Some(to) = stranger.answer_to {
+        change.outbox.push(answer(parts, Some(concern.id), to)?);
+    }
+    change.concern = Some(concern);
+    Ok(())
+}
+
+/// The answer to a stranger's email (`email/stranger*`): we cannot tell
+/// who wrote, so: call or text our number, 111, and 999 in an emergency.
+fn answer(
+    parts: &Parts,
+    concern: Option<ConcernId>,
+    to: EmailAddress,
+) -> anyhow::Result<NewOutbox> {
+    let rota = parts.rota();
+    let context = minijinja::context! {
+        trust => rota.trust_name,
+        number => parts.email_senders.our_number,
+    };
+    let body = EmailBody::render(&parts.templates, "stranger", &context, None)?;
+    Ok(NewOutbox {
+        concern,
+        to: Address::Email(to),
+        body: body.to_body(),
+        purpose: Purpose::Notice,
+        staff: None,
+        recipient: Party::Unknown.label(),
+        step: None,
+    })
 }
 
 /// A patient's or carer's email, as their text: what is paged is their
@@ -100,7 +290,7 @@ pub(super) async fn take_in(
 /// the attachments it came with.
 async fn sender_words(
     parts: &Parts,
-    sender: Address,
+    sender: Sender,
     mail: Received,
     now: Instant,
     change: &mut Change,
@@ -129,11 +319,20 @@ async fn sender_words(
         1 => format!("{paged} [and an attachment, not kept]"),
         n => format!("{paged} [and {n} attachments, not kept]"),
     };
-    let via = Via::Email {
-        whole,
-        attachments: attached,
-    };
-    sender_message(parts, sender, paged, via, now, change).await
+    match sender {
+        Sender::Known {
+            address,
+            recognised,
+        } => {
+            let via = Via::Email {
+                whole,
+                attachments: attached,
+                recognised,
+            };
+            sender_message(parts, address, paged, via, now, change).await
+        }
+        Sender::Stranger(s) => stranger(parts, s, paged, whole, now, change).await,
+    }
 }
 
 /// A subject a mail client wrote ("Re: …") rather than the sender.

@@ -44,6 +44,7 @@ impl Story {
             text: text.to_owned(),
             escalation: Escalation::new(false),
             pictures_explained: false,
+            recognised: None,
             calls: Vec::new(),
             version: 0,
         };

@@ -11,6 +11,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::{Refusal, Staff, StaffForm, StaffPage, message_page};
+use crate::access::ConcernAccess;
 use crate::concern::ConcernId;
 use crate::escalation::Status;
 use crate::escalation::reply::LinkAction;
@@ -69,13 +70,18 @@ async fn list(State(state): State<AppState>, staff: Staff) -> Response {
     .render(&state)
 }
 
-/// The concern `id` names, if `staff` was paged for it.
-async fn theirs(state: &AppState, staff: &Staff, id: &str) -> Result<ConcernId, Refusal> {
+/// The concern `id` names, if `staff` was paged for it or is in the
+/// in-hours team a stranger's email is kept for; and which.
+async fn theirs(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+) -> Result<(ConcernId, ConcernAccess), Refusal> {
     let concern: ConcernId = id.parse().map_err(|_| Refusal::NotFound)?;
-    match state.ops.was_paged(concern, &staff.id).await {
-        Ok(true) => Ok(concern),
+    match state.ops.access_to(concern, &staff.id).await {
+        Ok(Some(access)) => Ok((concern, access)),
         // Not theirs: as if it did not exist.
-        Ok(false) => Err(Refusal::NotFound),
+        Ok(None) => Err(Refusal::NotFound),
         Err(e) => {
             tracing::error!(error = %e, "staff concern: store unavailable");
             Err(Refusal::Unavailable)
@@ -88,7 +94,7 @@ async fn show(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, Refusal> {
-    let concern = theirs(&state, &staff, &id).await?;
+    let (concern, _) = theirs(&state, &staff, &id).await?;
     let view = match concern_view(&state, concern, &staff.id).await {
         Ok(Some(view)) => view,
         Ok(None) => return Err(Refusal::NotFound),
@@ -124,7 +130,17 @@ async fn act(
     form: StaffForm<ActionForm>,
 ) -> Result<Response, Refusal> {
     let StaffForm { staff, form } = form;
-    let concern = theirs(&state, &staff, &id).await?;
+    let (concern, access) = theirs(&state, &staff, &id).await?;
+    if access == ConcernAccess::InHoursTeam && form.action != "resolve" {
+        // Accepting or passing a stranger's email would page someone.
+        return Ok(message_page(
+            &state,
+            axum::http::StatusCode::BAD_REQUEST,
+            "Not paged",
+            "This email came from someone we could not recognise, so nobody was paged for it. Read it and resolve it when it has been dealt with.",
+            Some((&format!("/staff/concerns/{concern}"), "Back to the concern")),
+        ));
+    }
     let stored = match form.action.as_str() {
         "resolve" => {
             let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
@@ -175,6 +191,6 @@ async fn recording(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, Refusal> {
-    let concern = theirs(&state, &staff, &id).await?;
+    let (concern, _) = theirs(&state, &staff, &id).await?;
     Ok(recording_of(&state, concern).await)
 }

@@ -15,11 +15,11 @@ use crate::calendar::{LONDON, instant_of, wall_clock};
 use crate::clock::Instant;
 use crate::directory::Id;
 use crate::http::AppState;
-use crate::manage::{EditError, gap_words};
+use crate::manage::{EditError, NotFit, OtherServices, gap_words};
 use crate::rota::check::shortfall;
 use crate::rota::layer::{EditBody, GAP_HORIZON_DAYS, Refusal as EditRefusal, layer_toml};
 use crate::rota::{Rota, ServiceIx, Who, check};
-use crate::store::{self, AuditEntry, NewRotaEdit};
+use crate::store::{self, AuditEntry, AuditRecord, NewRotaEdit};
 
 /// The rota pages.
 pub fn router() -> Router<AppState> {
@@ -193,10 +193,17 @@ async fn week(
     let edits: Vec<_> = edits
         .iter()
         .rev()
-        .filter(|e| e.edit.service == s.id)
+        // Those made here, and those made on another service's page that
+        // change this one's chain (a shared rotation, a person everywhere).
+        .filter(|e| e.edit.service == s.id || rota.changes(&e.edit.body, ix))
         .map(|e| {
+            let made_on = (e.edit.service != s.id).then(|| {
+                rota.service(e.edit.service.as_str())
+                    .map_or(e.edit.service.as_str(), |o| rota.services()[o as usize].name.as_str())
+            });
             minijinja::context! {
                 id => e.id,
+                made_on,
                 summary => e.edit.body.summary(),
                 reason => e.edit.reason,
                 made_by => rota.person(e.edit.made_by.as_str()).map_or(e.edit.made_by.as_str(), |p| p.name.as_str()),
@@ -206,9 +213,10 @@ async fn week(
         })
         .collect();
     let (people, rotations) = on_service(&rota, ix);
-    let everyone: Vec<_> = rota
-        .people()
-        .iter()
+    let may_cover: Vec<_> = rota
+        .fit_on(ix)
+        .into_iter()
+        .map(|p| &rota.people()[p as usize])
         .map(|p| minijinja::context! { id => p.id.as_str(), name => p.name })
         .collect();
     let sunday = monday + Days::new(6);
@@ -228,7 +236,7 @@ async fn week(
             days => days(&rota, ix, monday),
             edits,
             people,
-            everyone,
+            may_cover,
             rotations,
         },
     }
@@ -302,17 +310,44 @@ impl EditForm {
     }
 }
 
+/// Why an edit was not made, for the page to word.
+#[derive(Debug, Default, Serialize)]
+struct Why {
+    /// The rota files' messages, or the form's.
+    problems: Vec<String>,
+    /// The gaps it would open, in words.
+    gaps: Vec<String>,
+    /// The services it changes that the editor does not manage.
+    others: Option<OtherServices>,
+    /// The cover it names, not fit for the slot.
+    not_fit: Option<NotFit>,
+}
+
+impl Why {
+    fn problem(message: String) -> Self {
+        Why {
+            problems: vec![message],
+            ..Why::default()
+        }
+    }
+}
+
 /// The page that says why an edit was not made, and (for a gap) offers to
-/// make it anyway.
+/// make it anyway: `403` when it reaches services the editor does not
+/// manage, else `422`.
 fn refused(
     state: &AppState,
     staff: &Staff,
     service: &str,
     action: String,
     form: &EditForm,
-    problems: Vec<String>,
-    gaps: Vec<String>,
+    why: Why,
 ) -> Response {
+    let status = if why.others.is_some() {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let mut response = StaffPage {
         staff,
         template: "web/staff/rota_refused.html",
@@ -321,25 +356,33 @@ fn refused(
             service => service,
             action,
             form,
-            problems,
-            gaps,
+            ..minijinja::Value::from_serialize(&why)
         },
     }
     .render(state);
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    *response.status_mut() = status;
     response
 }
 
-fn explain(e: EditError) -> Result<(Vec<String>, Vec<String>), Refusal> {
+fn explain(e: EditError) -> Result<Why, Refusal> {
     match e {
-        EditError::Refused(EditRefusal::Invalid(problems)) => Ok((
-            problems.0.iter().map(|p| p.message.clone()).collect(),
-            Vec::new(),
-        )),
-        EditError::Refused(EditRefusal::OpensGaps(gaps)) => {
-            Ok((Vec::new(), gaps.iter().map(gap_words).collect()))
-        }
-        EditError::NotOnService(m) => Ok((vec![m], Vec::new())),
+        EditError::Refused(EditRefusal::Invalid(problems)) => Ok(Why {
+            problems: problems.0.iter().map(|p| p.message.clone()).collect(),
+            ..Why::default()
+        }),
+        EditError::Refused(EditRefusal::OpensGaps(gaps)) => Ok(Why {
+            gaps: gaps.iter().map(gap_words).collect(),
+            ..Why::default()
+        }),
+        EditError::NotOnService(m) => Ok(Why::problem(m)),
+        EditError::NotYourServices(others) => Ok(Why {
+            others: Some(*others),
+            ..Why::default()
+        }),
+        EditError::NotFit(not_fit) => Ok(Why {
+            not_fit: Some(*not_fit),
+            ..Why::default()
+        }),
         EditError::NoSuchEdit => Err(Refusal::NotFound),
         EditError::Store(e) => {
             tracing::error!(error = %e, "rota edit: store unavailable");
@@ -364,8 +407,7 @@ async fn make_edit(
                 &service,
                 action,
                 &form,
-                vec![m],
-                vec![],
+                Why::problem(m),
             ));
         }
     };
@@ -390,12 +432,14 @@ async fn make_edit(
             week_name(week)
         ))
         .into_response()),
-        Err(e) => {
-            let (problems, gaps) = explain(e)?;
-            Ok(refused(
-                &state, &staff, &service, action, &form, problems, gaps,
-            ))
-        }
+        Err(e) => Ok(refused(
+            &state,
+            &staff,
+            &service,
+            action,
+            &form,
+            explain(e)?,
+        )),
     }
 }
 
@@ -413,11 +457,9 @@ async fn undo_edit(
     {
         Ok(()) => Ok(Redirect::to(&format!("/staff/services/{service}#edits")).into_response()),
         Err(e) => {
-            let (problems, gaps) = explain(e)?;
+            let why = explain(e)?;
             let action = format!("/staff/services/{service}/edits/{id}/undo");
-            Ok(refused(
-                &state, &staff, &service, action, &form, problems, gaps,
-            ))
+            Ok(refused(&state, &staff, &service, action, &form, why))
         }
     }
 }
@@ -498,10 +540,28 @@ async fn trail(state: &AppState, staff: &Staff) -> Result<Vec<AuditEntry>, Refus
     Ok(all
         .into_iter()
         .filter(|e| match &e.record.service {
-            Some(s) => staff.may_manage(s.as_str()),
+            // Shown under every service the line names.
+            Some(s) => std::iter::once(s)
+                .chain(&e.record.also)
+                .any(|s| staff.may_manage(s.as_str())),
             None => staff.roles.trust_manager,
         })
         .collect())
+}
+
+/// The names of the services an audit line is about, its own first.
+fn services_of(rota: &Rota, record: &AuditRecord) -> Vec<String> {
+    record
+        .service
+        .iter()
+        .chain(&record.also)
+        .map(|id| {
+            rota.service(id.as_str()).map_or_else(
+                || id.to_string(),
+                |ix| rota.services()[ix as usize].name.clone(),
+            )
+        })
+        .collect()
 }
 
 async fn audit(State(state): State<AppState>, staff: Staff) -> Result<Response, Refusal> {
@@ -515,7 +575,7 @@ async fn audit(State(state): State<AppState>, staff: Staff) -> Result<Response, 
                 seq => e.seq,
                 at => local(e.record.at),
                 who => rota.person(e.record.who.as_str()).map_or(e.record.who.as_str(), |p| p.name.as_str()),
-                service => e.record.service.as_ref().map(|s| s.as_str()),
+                services => services_of(&rota, &e.record),
                 action => e.record.action,
                 before => e.record.before,
                 after => e.record.after,
@@ -556,9 +616,11 @@ async fn audit_csv(State(state): State<AppState>, staff: Staff) -> Result<Respon
             e.record.who.as_str().to_owned(),
             e.record
                 .service
-                .as_ref()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+                .iter()
+                .chain(&e.record.also)
+                .map(Id::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
             e.edit.map(|n| n.to_string()).unwrap_or_default(),
             e.record.action.clone(),
             e.record.before.clone(),

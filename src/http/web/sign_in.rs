@@ -3,8 +3,10 @@
 //! `POST /staff/sign-in` takes a phone number, gives the browser a random
 //! challenge in a cookie, and (if the number is someone's on the rota)
 //! texts them a code bound to that challenge; the page that follows says
-//! the same whether or not it is. `POST /staff/sign-in/code` takes the code
-//! from the browser holding the challenge and starts a session.
+//! the same whether or not it is, and whether or not a limit held the code
+//! back (`crate::access`: limits never lock out the owner). `POST
+//! /staff/sign-in/code` takes the code from the browser holding the
+//! challenge and starts a session.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -13,11 +15,14 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use super::{SESSION_COOKIE, StaffForm, cookie, message_page};
 use crate::access::{
     ABSOLUTE_EXPIRY, CODE_TTL, CodeRequest, Contact, REQUEST_WINDOW, SignInOutcome,
 };
 use crate::http::AppState;
+use crate::http::client::ClientAddr;
 
 /// The cookie that holds a sign-in's challenge while its code is on its way.
 const CHALLENGE_COOKIE: &str = "ng_sign_in";
@@ -66,12 +71,6 @@ fn safe_next(next: &str) -> String {
     } else {
         "/staff".to_owned()
     }
-}
-
-/// Who is asking, for counting requests per client: the peer's address.
-fn client(headers: &HeaderMap, peer: Option<&crate::http::serve::ClientAddr>) -> String {
-    let _ = headers;
-    peer.map_or_else(|| "unknown".to_owned(), |p| p.0.ip().to_string())
 }
 
 fn render(state: &AppState, status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
@@ -128,7 +127,7 @@ async fn ask(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<
 async fn send_code(
     State(state): State<AppState>,
     headers: HeaderMap,
-    peer: Option<axum::Extension<crate::http::serve::ClientAddr>>,
+    client: Option<axum::Extension<ClientAddr>>,
     Form(form): Form<ContactForm>,
 ) -> Response {
     let typed = form.contact.trim();
@@ -157,14 +156,23 @@ async fn send_code(
             return super::Refusal::Unavailable.into_response();
         }
     };
-    let client = client(&headers, peer.as_ref().map(|p| &p.0));
+    // Every request comes through the accept loop, which names its client;
+    // one that somehow did not is counted with the others that did not.
+    let client = client.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |c| c.0.0);
     match state
         .ops
-        .request_sign_in_code(Some(&contact), &challenge, &client)
+        .request_sign_in_code(Some(&contact), &challenge, client)
         .await
     {
-        // The same answer whether or not the number is on the rota.
-        Ok(CodeRequest::Sent | CodeRequest::NotSent) => {
+        // The same answer whether or not the number is on the rota, and
+        // whether or not a limit held the code back. Held back, the browser
+        // keeps the challenge it holds, so the code already texted to it
+        // still works.
+        Ok(outcome) => {
+            let challenge = match (outcome, cookie(&headers, CHALLENGE_COOKIE)) {
+                (CodeRequest::TooMany, Some(held)) => held.to_owned(),
+                _ => challenge,
+            };
             let next = safe_next(&form.next);
             let mut response = Redirect::to(&format!(
                 "/staff/sign-in/code?next={}",
@@ -179,16 +187,6 @@ async fn send_code(
             );
             response
         }
-        Ok(CodeRequest::TooMany) => sign_in_page(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &form.next,
-            typed,
-            Some(&format!(
-                "Too many codes have been asked for. Wait {} minutes, then ask again",
-                REQUEST_WINDOW.num_minutes()
-            )),
-        ),
         Err(e) => {
             tracing::error!(error = %e, "sign-in code not stored");
             super::Refusal::Unavailable.into_response()
@@ -206,6 +204,8 @@ fn code_page(state: &AppState, status: StatusCode, next: &str, error: Option<&st
             again_url => format!("/staff/sign-in?next={}", super::encode(&safe_next(next))),
             error,
             minutes => CODE_TTL.num_minutes(),
+            codes => state.ops.sign_in.codes_per_number,
+            window => REQUEST_WINDOW.num_minutes(),
         },
     )
 }

@@ -69,6 +69,9 @@ end
 local e = plan.enrolment
 if e then
     redis.call("HSET", key("e", e.id), "data", e.data, "ends", e.ends, "phones", table.concat(e.phones, ","))
+    if e.client then
+        redis.call("HSET", key("e", e.id), "client", e.client)
+    end
     redis.call("ZADD", key("e", "ends"), e.ends, e.id)
     for _, phone in ipairs(e.phones) do
         redis.call("SADD", key("phone", phone), e.id)

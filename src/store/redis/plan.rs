@@ -109,6 +109,9 @@ struct EnrolmentPlan {
     data: String,
     ends: String,
     phones: Vec<String>,
+    /// The API client whose key made it, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -205,6 +208,7 @@ impl Plan {
                         ends: ms(super::super::ends_at_or_never(e)),
                         // Phones and emails alike (ADR 14).
                         phones: e.addresses(),
+                        client: e.client.clone(),
                     })
                 })
                 .transpose()?,

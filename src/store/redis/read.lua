@@ -45,12 +45,13 @@ end
 
 -- Concerns newest first from one list index, below `max` and from `min`
 -- (in ZREVRANGEBYLEX form), whose status is one of `statuses` (comma
--- separated, empty for any) and whose service is `service` (empty for
--- any); at most `limit`, each as {data, version}. Walks the index as SQLite
+-- separated, empty for any), whose service is `service` (empty for any)
+-- and whose enrolment was made by API client `client` (empty for any); at
+-- most `limit`, each as {data, version}. Walks the index as SQLite
 -- walks its index, but looks at no more than `budget` entries, so that a
 -- rare match in a long list does not hold Redis up for every other client:
 -- returns {rows, where to go on from ("" when the walk is done)}.
-function reads.concerns(index, max, min, limit, statuses, service, budget)
+function reads.concerns(index, max, min, limit, statuses, service, client, budget)
     limit, budget = tonumber(limit), tonumber(budget)
     local wanted = nil
     if statuses ~= "" then
@@ -72,8 +73,9 @@ function reads.concerns(index, max, min, limit, statuses, service, budget)
         for _, member in ipairs(members) do
             looked = looked + 1
             max = "(" .. member
-            local f = redis.call("HMGET", key("c", concern_id_of(member)), "status", "service", "data", "v")
-            if f[3] and (not wanted or wanted[f[1]]) and (service == "" or f[2] == service) then
+            local f = redis.call("HMGET", key("c", concern_id_of(member)), "status", "service", "data", "v", "enrolment")
+            if f[3] and (not wanted or wanted[f[1]]) and (service == "" or f[2] == service)
+                and (client == "" or (f[5] and redis.call("HGET", key("e", f[5]), "client") == client)) then
                 table.insert(out, { f[3], f[4] })
                 if #out == limit then
                     break
@@ -206,6 +208,30 @@ function reads.purge_candidates(cutoff, limit)
             table.insert(row, entry)
         end
         table.insert(out, row)
+    end
+    return out
+end
+
+-- API keys, each as {hash, name, created, grant or "", revoked or ""}:
+-- the one with this hash (hex), or every one when `hash` is "". A key
+-- stored before keys had grants has none (`store::api_key_as_stored`).
+function reads.api_keys(hash)
+    local hashes = { hash }
+    if hash == "" then
+        hashes = redis.call("HKEYS", key("api-key"))
+    end
+    local out = {}
+    for _, h in ipairs(hashes) do
+        local name = redis.call("HGET", key("api-key"), h)
+        if name then
+            table.insert(out, {
+                h,
+                name,
+                redis.call("HGET", key("api-key", "created"), h) or "0",
+                redis.call("HGET", key("api-key", "grant"), h) or "",
+                redis.call("HGET", key("api-key", "revoked"), h) or "",
+            })
+        end
     end
     return out
 end

@@ -54,13 +54,39 @@ function writes.end_enrolment(id, at)
     return 1
 end
 
--- Store an API key's name under its hash (hex); an error if the hash is stored.
-function writes.create_api_key(hash, name, at)
-    if redis.call("HSETNX", key("api-key"), hash, name) == 0 then
+-- Store an API key under its hash (hex): its name, when it was made, and
+-- its grant (JSON: client, scopes, expiry); an error if the hash or the
+-- name is stored already (a revoked key keeps its name); `revoked` is
+-- when it was revoked, or "". A trust has a handful of keys, so the names
+-- are looked through, not indexed.
+function writes.create_api_key(hash, name, at, grant, revoked)
+    if redis.call("HEXISTS", key("api-key"), hash) == 1 then
         return redis.error_reply("INVALID an API key with this hash is stored already")
     end
+    for _, stored in ipairs(redis.call("HVALS", key("api-key"))) do
+        if stored == name then
+            return redis.error_reply("INVALID an API key named " .. name .. " exists already")
+        end
+    end
+    redis.call("HSET", key("api-key"), hash, name)
     redis.call("HSET", key("api-key", "created"), hash, at)
+    redis.call("HSET", key("api-key", "grant"), hash, grant)
+    if revoked ~= "" then
+        redis.call("HSET", key("api-key", "revoked"), hash, revoked)
+    end
     return "ok"
+end
+
+-- Revoke at `at` every key named `name` not revoked yet: how many were.
+function writes.revoke_api_key(name, at)
+    local revoked = 0
+    local all = redis.call("HGETALL", key("api-key"))
+    for i = 1, #all, 2 do
+        if all[i + 1] == name and redis.call("HSETNX", key("api-key", "revoked"), all[i], at) == 1 then
+            revoked = revoked + 1
+        end
+    end
+    return revoked
 end
 
 -- A named secret: the stored one, or `fresh` stored now.
@@ -310,7 +336,7 @@ function writes.put_sign_in_code(challenge, person, code, method, expires_at, ke
 end
 
 -- Try a code (hex) against a challenge at `now`: {"ok", person, method,
--- expires}, {"wrong", tries left}, or {"gone"}.
+-- expires}, {"wrong", tries left, person}, or {"gone"}.
 function writes.check_sign_in_code(challenge, code, now, max_attempts)
     local k = key("signin", challenge)
     local f = redis.call("HMGET", k, "person", "code", "method", "expires", "attempts")
@@ -333,7 +359,7 @@ function writes.check_sign_in_code(challenge, code, now, max_attempts)
         else
             redis.call("HSET", k, "attempts", attempts)
         end
-        return { "wrong", tostring(tonumber(max_attempts) - attempts) }
+        return { "wrong", tostring(tonumber(max_attempts) - attempts), f[1] }
     end
     gone()
     return { "ok", f[1], f[3], f[4] }
