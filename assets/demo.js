@@ -76,24 +76,73 @@
     }, 0);
   }
 
+  // A form is sent without leaving the page. The server answers with the
+  // page itself (after a redirect when it took the form, or at once,
+  // status 422, when it refused it): its copy of the form (emptied once
+  // sent, or with what was typed and why it was refused) and its notices
+  // replace ours. While a form is on its way its buttons are disabled,
+  // so a double-click sends once.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches("form[data-quiet]")) {
       return;
     }
     event.preventDefault();
+    if (form.dataset.sending) {
+      return;
+    }
     var body = new URLSearchParams(new FormData(form, event.submitter));
+    var buttons = form.querySelectorAll("button");
+    form.dataset.sending = "yes";
+    buttons.forEach(function (button) { button.disabled = true; });
+    function done() {
+      delete form.dataset.sending;
+      buttons.forEach(function (button) { button.disabled = false; });
+    }
     fetch(form.action, {
       method: "POST",
       body: body,
-      credentials: "same-origin",
-      redirect: "manual"
-    }).then(function () {
-      var box = form.querySelector("input[type=text]");
-      if (box) {
-        box.value = "";
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.text().then(function (html) {
+        return { refused: response.status === 422, ok: response.ok || response.status === 422, html: html };
+      });
+    }).then(function (answer) {
+      var fresh = new DOMParser().parseFromString(answer.html, "text/html");
+      var notices = document.getElementById("notices");
+      var freshNotices = fresh.getElementById("notices");
+      if (!answer.ok || !freshNotices) {
+        // Not the page (the server is stopping, or refused the form outright):
+        // keep what was typed and say so.
+        if (notices) {
+          notices.innerHTML = "";
+          var p = document.createElement("p");
+          p.className = "nhsuk-inset-text";
+          p.setAttribute("role", "alert");
+          p.textContent = "That did not go through. Try again.";
+          notices.appendChild(p);
+        }
+        done();
+        return;
+      }
+      if (notices) {
+        notices.replaceWith(freshNotices);
+      }
+      var twin = form.id && fresh.getElementById(form.id);
+      if (twin) {
+        form.replaceWith(twin);
+        if (answer.refused) {
+          var wrong = twin.querySelector(".nhsuk-input--error, .nhsuk-textarea--error");
+          if (wrong) {
+            wrong.focus();
+          }
+        }
+      } else {
+        done();
       }
       refresh();
+    }).catch(function () {
+      done();
     });
   });
 

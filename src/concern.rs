@@ -15,6 +15,45 @@ use crate::clock::Instant;
 use crate::directory::{Address, Id};
 use crate::escalation::{Escalation, Status};
 
+/// How a message left: what "What happened" and the logs call it
+/// ("Text to", "Call to", "Email to").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Medium {
+    /// A text message (and what was stored before the medium was: texts).
+    #[default]
+    Text,
+    /// A phone call (a call page).
+    Call,
+    /// An email.
+    Email,
+}
+
+impl Medium {
+    /// The medium of a message with this purpose to this address.
+    pub fn of(to: &Address, call: bool) -> Self {
+        match to {
+            Address::Email(_) => Medium::Email,
+            Address::Phone(_) if call => Medium::Call,
+            Address::Phone(_) => Medium::Text,
+        }
+    }
+
+    /// Whether it is a text (the default, left out when stored).
+    pub fn is_text(&self) -> bool {
+        *self == Medium::Text
+    }
+
+    /// As a log line starts: "Text", "Call", "Email".
+    pub fn label(self) -> &'static str {
+        match self {
+            Medium::Text => "Text",
+            Medium::Call => "Call",
+            Medium::Email => "Email",
+        }
+    }
+}
+
 /// A concern's id: random, so it cannot be guessed from another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -260,6 +299,9 @@ pub enum TimelineEvent {
     /// The provider accepted an SMS (the entry's time is when it did).
     Sent {
         to: String,
+        /// Text, call or email: what the log calls it.
+        #[serde(default, skip_serializing_if = "Medium::is_text")]
+        medium: Medium,
         purpose: String,
         provider_id: String,
         /// When it was queued, if it waited (a retry, or a text before it to the same number).
@@ -272,12 +314,18 @@ pub enum TimelineEvent {
     /// An SMS was not sent because it was no longer wanted.
     Dropped {
         to: String,
+        /// Text, call or email: what the log calls it.
+        #[serde(default, skip_serializing_if = "Medium::is_text")]
+        medium: Medium,
         purpose: String,
         reason: String,
     },
     /// A send attempt failed.
     SendFailed {
         to: String,
+        /// Text, call or email: what the log calls it.
+        #[serde(default, skip_serializing_if = "Medium::is_text")]
+        medium: Medium,
         purpose: String,
         reason: String,
         will_retry: bool,
@@ -285,6 +333,9 @@ pub enum TimelineEvent {
     /// The provider reported a delivery status.
     Delivery {
         to: String,
+        /// Text, call or email: what the log calls it.
+        #[serde(default, skip_serializing_if = "Medium::is_text")]
+        medium: Medium,
         purpose: String,
         status: String,
         error_code: Option<u32>,
@@ -387,9 +438,11 @@ impl fmt::Display for TimelineEvent {
                 to,
                 purpose,
                 attempts,
+                medium,
                 ..
             } => {
-                write!(f, "Text to {to} ({}) sent", purpose.replace('_', " "))?;
+                let what = medium.label();
+                write!(f, "{what} to {to} ({}) sent", purpose.replace('_', " "))?;
                 match attempts {
                     Some(n) if *n > 1 => write!(f, " after {n} attempts"),
                     _ => Ok(()),
@@ -399,9 +452,11 @@ impl fmt::Display for TimelineEvent {
                 to,
                 purpose,
                 reason,
+                medium,
             } => write!(
                 f,
-                "Text to {to} ({}) not sent: {reason}",
+                "{} to {to} ({}) not sent: {reason}",
+                medium.label(),
                 purpose.replace('_', " ")
             ),
             TimelineEvent::SendFailed {
@@ -409,10 +464,12 @@ impl fmt::Display for TimelineEvent {
                 purpose,
                 reason,
                 will_retry,
+                medium,
             } => {
                 write!(
                     f,
-                    "Text to {to} ({}) failed: {reason}{}",
+                    "{} to {to} ({}) failed: {reason}{}",
+                    medium.label(),
                     purpose.replace('_', " "),
                     if *will_retry { "; retrying" } else { "" }
                 )
@@ -422,11 +479,13 @@ impl fmt::Display for TimelineEvent {
                 status,
                 error_code,
                 purpose,
+                medium,
             } => {
+                // Stored before the medium was: a call page was a call.
                 let what = if purpose == "call_page" {
                     "Call"
                 } else {
-                    "Text"
+                    medium.label()
                 };
                 match error_code {
                     Some(code) => write!(f, "{what} to {to}: {status} (error {code})"),
@@ -577,6 +636,51 @@ mod tests {
     }
 
     #[test]
+    fn the_log_calls_a_call_a_call_and_an_email_an_email() {
+        let son =
+            Address::Email(crate::directory::EmailAddress::parse("rhys@home.example").unwrap());
+        let phone = Address::Phone(crate::directory::PhoneNumber::parse("07700 900811").unwrap());
+        let sent = |medium| TimelineEvent::Sent {
+            to: "carer (son)".into(),
+            purpose: "page".into(),
+            provider_id: "X1".into(),
+            queued_at: None,
+            attempts: None,
+            medium,
+        };
+        assert_eq!(
+            sent(Medium::of(&son, false)).to_string(),
+            "Email to carer (son) (page) sent"
+        );
+        assert_eq!(
+            sent(Medium::of(&phone, true)).to_string(),
+            "Call to carer (son) (page) sent"
+        );
+        assert_eq!(
+            sent(Medium::of(&phone, false)).to_string(),
+            "Text to carer (son) (page) sent"
+        );
+        // Stored before the medium was: read as a text.
+        let old = r#"{"event":"sent","to":"patient","purpose":"notice","provider_id":"SM1"}"#;
+        let read: TimelineEvent = serde_json::from_str(old).unwrap();
+        assert_eq!(read, {
+            let mut e = sent(Medium::Text);
+            if let TimelineEvent::Sent {
+                to,
+                purpose,
+                provider_id,
+                ..
+            } = &mut e
+            {
+                *to = "patient".into();
+                *purpose = "notice".into();
+                *provider_id = "SM1".into();
+            }
+            e
+        });
+    }
+
+    #[test]
     fn a_timeline_loses_what_people_wrote_and_only_that() {
         let secret = "SECRET words";
         let staff = chen().id;
@@ -615,23 +719,27 @@ mod tests {
                 provider_id: label("SM1"),
                 queued_at: None,
                 attempts: Some(2),
+                medium: Medium::Text,
             },
             TimelineEvent::Dropped {
                 to: label("Chen Li"),
                 purpose: label("page"),
                 reason: label("accepted"),
+                medium: Medium::Call,
             },
             TimelineEvent::SendFailed {
                 to: label("patient"),
                 purpose: label("notice"),
                 reason: label("HTTP 500"),
                 will_retry: true,
+                medium: Medium::Email,
             },
             TimelineEvent::Delivery {
                 to: label("patient"),
                 purpose: label("notice"),
                 status: label("delivered"),
                 error_code: None,
+                medium: Medium::Text,
             },
             TimelineEvent::Escalated {
                 to: label("level 2"),

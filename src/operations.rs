@@ -472,6 +472,16 @@ impl Operations {
         store::blocking(&self.store, |s| s.next_due()).await
     }
 
+    /// When the engine next has a deadline to meet (a timer: an
+    /// acknowledgement deadline, a handover, a reminder; or a scheduled
+    /// notice), if any waits: what the demo's clock steps through.
+    pub async fn next_deadline(&self) -> Result<Option<Instant>, StoreError> {
+        store::blocking(&self.store, |s| {
+            s.next_due_of(&[store::WorkKind::Timer, store::WorkKind::Notice])
+        })
+        .await
+    }
+
     /// Whether the store answers.
     pub async fn ready(&self) -> Result<(), StoreError> {
         store::blocking(&self.store, |s| s.ping()).await

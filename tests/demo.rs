@@ -736,12 +736,341 @@ async fn an_email_from_an_inbox_not_on_the_page_or_from_another_site_is_refused(
     );
     let empty = http
         .post(format!("{}/demo/email", demo.address))
-        .form(&[("from", "rhys.davies@home.demo.invalid"), ("body", " ")])
+        .form(&[
+            ("from", "rhys.davies@home.demo.invalid"),
+            ("subject", "Dad"),
+            ("body", " "),
+        ])
         .send()
         .await
         .unwrap();
-    assert!(empty.url().as_str().ends_with("/?done=empty-email"));
+    assert_eq!(empty.status(), 422, "refused, on the page itself");
+    let refused = empty.text().await.unwrap();
+    assert!(refused.contains("There is a problem"), "{refused}");
+    assert!(
+        refused.contains("Write an email before sending it"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains(r#"value="Dad""#),
+        "the subject typed is kept"
+    );
     let html = page_text(&http, &demo.address).await;
     assert!(html.contains("No concerns yet"), "nothing was taken in");
+    demo.stop().await;
+}
+
+/// A number of the page's script's answer, as JSON.
+async fn run(browser: &Browser, script: &str) -> serde_json::Value {
+    browser.client.execute(script, vec![]).await.unwrap()
+}
+
+/// A newcomer on a phone-sized window, as the README's walkthrough has it:
+/// three numbered steps at the top; Leo's phone, his mother's, and the
+/// registrar's that his text reaches, one after another; the clock's
+/// buttons smaller than a phone's Send. A 2,000-character text is refused
+/// beside Leo's phone, its words still in the box; a double-tap on Send
+/// sends the next text once; and the page asks for no font from elsewhere
+/// and has an icon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_a_newcomer_follows_three_steps_with_leo_beside_the_registrar_and_a_refused_text_keeps_its_words()
+ {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let (_, registrar_phone) = demo.on_call("childrens-assessment-unit", FRIDAY_EVENING, 1);
+    let browser = Browser::start(390, 844, true).await;
+    browser.goto(&demo.address).await;
+    browser
+        .wait_for_text(&format!("#texts-{LEO}"), "Hello Leo")
+        .await;
+    let steps = browser.text_of("#steps").await;
+    assert_eq!(
+        run(
+            &browser,
+            "return document.querySelectorAll('#steps > li').length;"
+        )
+        .await,
+        3,
+        "{steps}"
+    );
+    assert!(steps.contains("Leo Carter's phone"), "{steps}");
+
+    // Leo, Jess, then the registrar: the phones a text goes between are
+    // next to each other, not 9,000 pixels apart.
+    let order = run(
+        &browser,
+        "return [...document.querySelectorAll('#phones > li')].map(li => li.id);",
+    )
+    .await;
+    let order: Vec<String> = serde_json::from_value(order).unwrap();
+    let registrar_at = order
+        .iter()
+        .position(|id| *id == format!("phone-{registrar_phone}"))
+        .unwrap();
+    assert_eq!(order[0], format!("phone-{LEO}"), "{order:?}");
+    assert!(
+        registrar_at <= 2,
+        "the registrar's phone is third at most: {order:?}"
+    );
+    let apart = run(
+        &browser,
+        &format!(
+            "return document.getElementById('phone-{registrar_phone}').getBoundingClientRect().top \
+             - document.getElementById('phone-{LEO}').getBoundingClientRect().top;"
+        ),
+    )
+    .await;
+    assert!(apart.as_f64().unwrap() < 2.0 * 844.0, "{apart} px apart");
+
+    // Moving the clock is there, but smaller than what a phone does.
+    let heights = run(
+        &browser,
+        &format!(
+            "return [document.querySelector(\"button[value='next']\").offsetHeight, \
+             document.getElementById('send-{LEO}').offsetHeight];"
+        ),
+    )
+    .await;
+    let heights: Vec<f64> = serde_json::from_value(heights).unwrap();
+    assert!(heights[0] < heights[1], "skip {heights:?} vs send");
+
+    // No web font from elsewhere (four refused requests in the console
+    // before), and the icon is served.
+    let fonts = run(
+        &browser,
+        "return [...document.styleSheets].flatMap(s => [...s.cssRules]).filter(r => r instanceof CSSFontFaceRule).length;",
+    )
+    .await;
+    assert_eq!(fonts, 0, "no @font-face rule");
+    let icon = browser.attr_of("link[rel='icon']", "href").await;
+    let served = reqwest::get(format!("{}{icon}", demo.address))
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200, "{icon}");
+    assert_eq!(served.headers()["content-type"], "image/svg+xml");
+
+    // 2,000 characters: refused beside Leo's phone, still in the box.
+    let long = "wheezy ".repeat(286);
+    browser
+        .find(&format!("#text-{LEO}"))
+        .await
+        .send_keys(&long)
+        .await
+        .unwrap();
+    browser.press(&format!("#send-{LEO}")).await;
+    let refused = browser
+        .wait_for_text(&format!("#text-form-{LEO}"), "too long")
+        .await;
+    assert!(
+        refused.contains("Keep it under 1,600 characters"),
+        "{refused}"
+    );
+    browser
+        .wait_for_text("#notices", "There is a problem")
+        .await;
+    let kept = run(
+        &browser,
+        &format!("return document.getElementById('text-{LEO}').value.length;"),
+    )
+    .await;
+    assert_eq!(kept, long.len(), "what was typed is kept");
+    let leo = browser.text_of(&format!("#texts-{LEO}")).await;
+    assert!(!leo.contains("wheezy wheezy"), "nothing was sent: {leo}");
+    browser
+        .assert_accessible("the phones page on a phone, with a refused text")
+        .await;
+
+    // A double-tap on Send sends once, and the box is emptied once sent.
+    run(
+        &browser,
+        &format!(
+            "const box = document.getElementById('text-{LEO}'); box.value = 'Leo is coughing at night'; \
+             const send = document.getElementById('send-{LEO}'); send.click(); send.click(); return true;"
+        ),
+    )
+    .await;
+    browser
+        .wait_for_text(&format!("#texts-{registrar_phone}"), "coughing at night")
+        .await;
+    let leo = browser
+        .wait_for_text(&format!("#texts-{LEO}"), "we have your message")
+        .await;
+    assert_eq!(leo.matches("Leo is coughing at night").count(), 1, "{leo}");
+    let emptied = run(
+        &browser,
+        &format!("return document.getElementById('text-{LEO}').value;"),
+    )
+    .await;
+    assert_eq!(emptied, "");
+    browser.save_screenshot("demo-phone-size.png").await;
+    browser.close().await;
+    demo.stop().await;
+}
+
+/// Without JavaScript, a refused text comes back on the page with the
+/// error summary, the message beside the box and the words still in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_javascript_off_a_refused_text_comes_back_with_its_words_and_the_reason_beside_the_phone()
+ {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let browser = Browser::start(390, 844, false).await;
+    browser.goto(&demo.address).await;
+    browser
+        .wait_for_text(&format!("#texts-{LEO}"), "Hello Leo")
+        .await;
+    let long = "wheezy ".repeat(286);
+    browser
+        .type_and_press(&format!("#text-{LEO}"), &long, &format!("#send-{LEO}"))
+        .await;
+    let refused = browser
+        .wait_for_text(&format!("#text-form-{LEO}"), "too long")
+        .await;
+    assert!(
+        refused.contains("Keep it under 1,600 characters"),
+        "{refused}"
+    );
+    assert!(
+        browser
+            .text_of("#notices")
+            .await
+            .contains("There is a problem")
+    );
+    let kept = browser.attr_of(&format!("#text-{LEO}"), "value").await;
+    assert_eq!(kept, long, "what was typed is kept");
+    browser.close().await;
+    demo.stop().await;
+}
+
+/// The email form has its subject, its body and its Send button one under
+/// another, inside its card: nothing clipped at a desk's width; and an
+/// email sent empties the form, so a second press sends nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_form_fits_its_card_and_empties_once_sent() {
+    let demo = RunningDemo::start(FRIDAY_NIGHT).await;
+    let browser = Browser::start(1280, 900, true).await;
+    browser.goto(&demo.address).await;
+    browser
+        .wait_for_text(&format!("#emails-{RHYS}"), "Hello Rhys")
+        .await;
+    let fits = run(
+        &browser,
+        &format!(
+            "const card = document.getElementById('inbox-{RHYS}').getBoundingClientRect(); \
+             const send = document.getElementById('send-email-{RHYS}').getBoundingClientRect(); \
+             const body = document.getElementById('email-{RHYS}').getBoundingClientRect(); \
+             return [send.right <= card.right, send.top >= body.bottom, body.width > card.width / 2];"
+        ),
+    )
+    .await;
+    assert_eq!(
+        fits,
+        serde_json::json!([true, true, true]),
+        "send inside its card, under the body"
+    );
+    browser
+        .find(&format!("#subject-{RHYS}"))
+        .await
+        .send_keys("Dad tonight")
+        .await
+        .unwrap();
+    browser
+        .type_and_press(
+            &format!("#email-{RHYS}"),
+            "Dad's ankles are swollen",
+            &format!("#send-email-{RHYS}"),
+        )
+        .await;
+    browser
+        .wait_for_text(
+            &format!("#emails-{RHYS}"),
+            "To nightingale@demo.nightingale.invalid",
+        )
+        .await;
+    let left = run(
+        &browser,
+        &format!(
+            "return [document.getElementById('email-{RHYS}').value, document.getElementById('subject-{RHYS}').value];"
+        ),
+    )
+    .await;
+    assert_eq!(
+        left,
+        serde_json::json!(["", ""]),
+        "the form is emptied once sent"
+    );
+    browser.close().await;
+    demo.stop().await;
+}
+
+/// Leo texts at 19:05 and nobody accepts. The viewer moves the clock on
+/// ten minutes: the registrar's deadline at 19:10 fires at 19:10, and
+/// "What happened" says so with the day, not "19:15 escalated". A member
+/// of staff whose session the move ended is told why on the sign-in page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_the_clock_on_fires_each_deadline_at_its_own_time_and_says_why_staff_were_signed_out()
+ {
+    let demo = RunningDemo::start(FRIDAY_EVENING).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    page_showing(&http, &demo.address, "Hello Leo").await;
+    let sent = http
+        .post(format!("{}/demo/text", demo.address))
+        .form(&[
+            ("from", format!("+{LEO}")),
+            ("body", "Leo is wheezy".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    page_showing(&http, &demo.address, "Paged ").await;
+    let moved = http
+        .post(format!("{}/demo/clock", demo.address))
+        .form(&[("skip", "10m")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 303);
+    let html = page_showing(&http, &demo.address, "Escalated to level 2").await;
+    let escalated = html
+        .lines()
+        .find(|l| l.contains("Escalated to level 2"))
+        .unwrap();
+    assert!(
+        escalated.contains("<time>Fri 19:10:"),
+        "at the deadline, with its day: {escalated}"
+    );
+    assert!(
+        html.contains("It is <strong>Friday 27 November 2026, 19:15"),
+        "the clock is where it was moved to"
+    );
+
+    // A session that has ended (here, one the demo never had): sent to
+    // sign in, and told why.
+    let staff = http
+        .get(format!("{}/staff", demo.address))
+        .header("Cookie", "ng_staff=ended-long-ago")
+        .send()
+        .await
+        .unwrap();
+    let to = staff.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.contains("ended=1"), "{to}");
+    let page = http
+        .get(format!("{}{to}", demo.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("You have been signed out because your session ended"),
+        "{page}"
+    );
+    assert!(
+        page.contains("moving the clock on ends a session"),
+        "{page}"
+    );
     demo.stop().await;
 }

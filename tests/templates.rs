@@ -456,6 +456,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             "numbers": "+447700900801 +447700900802 +447700900303", "version": 7,
             "our_address": "nightingale@demo.nightingale.invalid",
             "keys": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"],
+            "refused": null,
         });
         let mut start = common.clone();
         start["now"] = json!("Friday 27 November 2026, 19:05");
@@ -483,8 +484,8 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         night["concerns"] = json!([{
             "who": "Margaret", "service": s.service.name, "status": "open",
             "entries": [
-                {"at": "19:05:02", "text": format!("Message from the patient: “{MESSAGE}”")},
-                {"at": "19:05:02", "text": format!("Paged {} (level 1), code 1", s.clinician.name)},
+                {"at": "Fri 19:05:02", "text": format!("Message from the patient: “{MESSAGE}”")},
+                {"at": "Fri 19:05:02", "text": format!("Paged {} (level 1), code 1", s.clinician.name)},
             ],
         }]);
         // Every notice a form's redirect can bring (src/http/demo.rs).
@@ -504,6 +505,25 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             let mut after = night.clone();
             after["notice"] = json!({"code": code, "error": true});
             seen.push(after);
+        }
+        // A text and an email refused, shown again with what was typed
+        // (the NHS.UK error pattern): the summary, and the reason by the box.
+        for (field, code) in [
+            ("text-447700900801", "long"),
+            ("email-rhys-davies-home-demo-invalid", "empty-email"),
+        ] {
+            let mut refused = night.clone();
+            refused["notice"] = Value::Null;
+            refused["refused"] = json!({"field": field, "code": code});
+            if code == "long" {
+                refused["phones"][0]["error"] = json!(code);
+                refused["phones"][0]["typed"] = json!("wheezy ".repeat(300));
+            } else {
+                refused["inboxes"][0]["error"] = json!(code);
+                refused["inboxes"][0]["typed"] = json!(" ");
+                refused["inboxes"][0]["subject"] = json!("Mum's leg");
+            }
+            seen.push(refused);
         }
         // Calls on the phones (src/demo/calls.rs), at each step: the
         // carer's call at the keypad, then recording, then ended; the
@@ -580,8 +600,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     ("web/staff/sign_in.html", |_| {
         vec![
-            json!({"next": "/staff", "contact": "", "error": null}),
-            json!({"next": "/staff/shifts", "contact": "0770", "error": "Enter a UK mobile phone number, like 07700 900123"}),
+            json!({"next": "/staff", "contact": "", "error": null, "ended": false, "demo": false}),
+            json!({"next": "/staff/shifts", "contact": "0770", "error": "Enter a UK mobile phone number, like 07700 900123", "ended": false, "demo": false}),
+            json!({"next": "/staff/shifts", "contact": "", "error": null, "ended": true, "demo": true}),
         ]
     }),
     ("web/staff/sign_in_code.html", |_| {

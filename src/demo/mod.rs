@@ -128,6 +128,9 @@ pub struct Demo {
     /// The simulated inboxes (the email provider).
     pub mailbox: Arc<DemoMailbox>,
     enrolled: Mutex<Vec<Enrolment>>,
+    /// The engine, which a move of the clock lets do what falls due at
+    /// each instant on the way ([`Demo::skip`]).
+    engine: std::sync::OnceLock<Arc<crate::engine::Engine>>,
     stopping: tokio::sync::watch::Sender<bool>,
     reset: tokio::sync::watch::Sender<bool>,
     /// The hold on the store's file, and the temporary directory it is
@@ -195,10 +198,18 @@ impl Demo {
             calls,
             mailbox,
             enrolled: Mutex::default(),
+            engine: std::sync::OnceLock::new(),
             stopping: tokio::sync::watch::Sender::new(false),
             reset: tokio::sync::watch::Sender::new(false),
             _store: (None, None),
         }
+    }
+
+    /// The engine of the service this demo runs in: a move of the clock
+    /// steps it through each deadline on the way. Set once; a demo with
+    /// none (a test's) moves its clock in one jump.
+    pub fn attach_engine(&self, engine: Arc<crate::engine::Engine>) {
+        let _ = self.engine.set(engine);
     }
 
     fn enrolled(&self) -> MutexGuard<'_, Vec<Enrolment>> {
@@ -291,53 +302,85 @@ impl Demo {
         let to = match skip {
             Skip::TenMinutes => now + TimeDelta::minutes(10),
             Skip::FridayEvening => next_friday_evening(now),
-            Skip::NextDeadline => match ops.next_due().await? {
+            Skip::NextDeadline => match ops.next_deadline().await? {
                 Some(due) if due > now => due,
                 _ => return Ok(false),
             },
         };
-        self.clock.advance_to(to);
+        let stepped = self.step_to(ops, to).await;
         self.phones.changed();
-        Ok(true)
+        stepped.map(|()| true)
     }
 
-    /// The phones on the page: each demo patient and carer, each person on
-    /// call now for any service, and any other number that has had a text.
-    /// With `only` (a service's id), just that service's patients, carers
-    /// and people on call.
-    pub fn phones(&self, rota: &Rota, now: Instant, only: Option<&str>) -> Vec<Phone> {
-        let mut phones: Vec<Phone> = Vec::new();
-        let shown = |service: &str| only.is_none_or(|only| only == service);
-        for e in self.enrolled().iter().filter(|e| shown(e.service.as_str())) {
-            let service = service_name(rota, e.service.as_str());
-            // Someone enrolled with no phone has no phone to show.
-            if let Some(phone) = &e.patient.phone {
-                phones.push(Phone {
-                    number: phone.as_str().to_owned(),
-                    name: e.patient.name.clone(),
-                    about: format!("Patient, {service}"),
-                });
-            }
-            for c in &e.carers {
-                let Some(phone) = &c.contact.phone else {
-                    continue;
-                };
-                let whose = match &c.relationship {
-                    Some(r) => format!("{} of {}", capitalise(r), e.patient.first_name()),
-                    None => format!("Carer of {}", e.patient.first_name()),
-                };
-                phones.push(Phone {
-                    number: phone.as_str().to_owned(),
-                    name: c.contact.name.clone(),
-                    about: format!("{whose}, {service}"),
-                });
+    /// Move the clock to `to` through each deadline on the way, in order,
+    /// letting the engine do what falls due at each before moving on.
+    ///
+    /// A jump straight to `to` would wake the engine once, at `to`: every
+    /// deadline inside it would fire then, stamped with that time, and a
+    /// level-1 deadline of 18:17 would read "18:22 escalated". Stepping
+    /// makes the timeline read as it would had nobody touched the clock:
+    /// each timer fires at its own time, and the timers it sets (the next
+    /// level's deadline) fire at theirs if they too fall inside the jump.
+    async fn step_to(&self, ops: &Operations, to: Instant) -> anyhow::Result<()> {
+        /// Enough for a week of handovers, reminders and check-ins; past
+        /// it, the rest of the jump is one move.
+        const MOST_STEPS: usize = 2_000;
+        let Some(engine) = self.engine.get() else {
+            self.clock.advance_to(to);
+            return Ok(());
+        };
+        for _ in 0..MOST_STEPS {
+            engine.settle().await?;
+            match ops.next_deadline().await? {
+                Some(due) if due <= to => {
+                    // A deadline already past that the engine could not
+                    // meet (set aside, or held by another claim): move on
+                    // a little rather than ask again at once.
+                    let at = due.max(self.clock.now() + TimeDelta::milliseconds(1));
+                    self.clock.advance_to(at.min(to));
+                }
+                _ => break,
             }
         }
-        let mut on_call: Vec<(String, String, String, Vec<String>)> = Vec::new();
-        for ix in 0..rota.services().len() as u32 {
-            if !shown(rota.services()[ix as usize].id.as_str()) {
-                continue;
+        self.clock.advance_to(to);
+        engine.settle().await
+    }
+
+    /// The phones on the page, service by service: each demo patient and
+    /// carer, then whoever is on call for their service now, so a
+    /// patient's phone and the phone their text reaches are side by side
+    /// (on a small screen too); then any other number that has had a
+    /// text. With `only` (a service's id), just that service's patients,
+    /// carers and people on call.
+    pub fn phones(&self, rota: &Rota, now: Instant, only: Option<&str>) -> Vec<Phone> {
+        let shown = |service: &str| only.is_none_or(|only| only == service);
+        // Services in the order their first patient was enrolled, then the rest.
+        let mut services: Vec<String> = Vec::new();
+        let enrolled = self.enrolled().clone();
+        let rota_services = rota.services().iter().map(|s| s.id.as_str().to_owned());
+        for service in enrolled
+            .iter()
+            .map(|e| e.service.as_str().to_owned())
+            .chain(rota_services)
+        {
+            if shown(&service) && !services.contains(&service) {
+                services.push(service);
             }
+        }
+        // Who is on call, each once, with every duty they hold, under the
+        // first service they are on call for.
+        struct OnCall {
+            number: String,
+            name: String,
+            role: String,
+            duties: Vec<String>,
+            service: String,
+        }
+        let mut on_call: Vec<OnCall> = Vec::new();
+        for service in &services {
+            let Some(ix) = rota.service(service) else {
+                continue;
+            };
             let chain = rota.resolve(ix, now);
             let levels = chain
                 .levels
@@ -351,29 +394,58 @@ impl Demo {
                         continue;
                     };
                     let duty = format!("{} {level}", chain.service.name);
-                    match on_call.iter_mut().find(|(n, ..)| n == number) {
-                        Some((.., duties)) => {
-                            if !duties.contains(&duty) {
-                                duties.push(duty);
+                    match on_call.iter_mut().find(|o| o.number == number) {
+                        Some(o) => {
+                            if !o.duties.contains(&duty) {
+                                o.duties.push(duty);
                             }
                         }
-                        None => on_call.push((
-                            number.to_owned(),
-                            person.person.name.clone(),
-                            person.person.role.clone(),
-                            vec![duty],
-                        )),
+                        None => on_call.push(OnCall {
+                            number: number.to_owned(),
+                            name: person.person.name.clone(),
+                            role: person.person.role.clone(),
+                            duties: vec![duty],
+                            service: service.clone(),
+                        }),
                     }
                 }
             }
         }
-        for (number, name, role, duties) in on_call {
-            if phones.iter().all(|p| p.number != number) {
-                phones.push(Phone {
-                    number,
-                    name,
-                    about: format!("{role}; on call now: {}", duties.join(", ")),
-                });
+        let mut phones: Vec<Phone> = Vec::new();
+        for service in &services {
+            let name = service_name(rota, service);
+            for e in enrolled.iter().filter(|e| e.service.as_str() == service) {
+                // Someone enrolled with no phone has no phone to show.
+                if let Some(phone) = &e.patient.phone {
+                    phones.push(Phone {
+                        number: phone.as_str().to_owned(),
+                        name: e.patient.name.clone(),
+                        about: format!("Patient, {name}"),
+                    });
+                }
+                for c in &e.carers {
+                    let Some(phone) = &c.contact.phone else {
+                        continue;
+                    };
+                    let whose = match &c.relationship {
+                        Some(r) => format!("{} of {}", capitalise(r), e.patient.first_name()),
+                        None => format!("Carer of {}", e.patient.first_name()),
+                    };
+                    phones.push(Phone {
+                        number: phone.as_str().to_owned(),
+                        name: c.contact.name.clone(),
+                        about: format!("{whose}, {name}"),
+                    });
+                }
+            }
+            for o in on_call.iter().filter(|o| &o.service == service) {
+                if phones.iter().all(|p| p.number != o.number) {
+                    phones.push(Phone {
+                        number: o.number.clone(),
+                        name: o.name.clone(),
+                        about: format!("{}; on call now: {}", o.role, o.duties.join(", ")),
+                    });
+                }
             }
         }
         let mut numbers = self.phones.numbers();
@@ -730,6 +802,7 @@ async fn build_on(
     )
     .await?
     .with_demo(Arc::clone(&demo));
+    demo.attach_engine(app.engine());
     demo.enrol_seeds(app.operations()).await?;
     tracing::warn!(
         url = %config.public_url,

@@ -39,7 +39,7 @@ use crate::channels::email::{EmailBody, EmailSender, NoMailServer, OutgoingEmail
 use crate::channels::twilio::client::OPTED_OUT;
 use crate::channels::{CallPlacer, Lookup, RecordingCaller, RetryPolicy, SendOutcome, SmsSender};
 use crate::clock::Instant;
-use crate::concern::TimelineEvent;
+use crate::concern::{Medium, TimelineEvent};
 use crate::directory::Address;
 use crate::directory::NumberKind;
 use crate::escalation;
@@ -416,6 +416,7 @@ impl Sending {
         };
         let purpose = item.message.purpose.as_str().to_owned();
         let to = item.message.recipient.clone();
+        let medium = Medium::of(&item.message.to, item.message.purpose == Purpose::CallPage);
         let note = |change: &mut Change, event: TimelineEvent| {
             if let Some(c) = item.message.concern {
                 record(change, c, at, event);
@@ -429,6 +430,7 @@ impl Sending {
                     to,
                     purpose,
                     reason,
+                    medium,
                 },
             );
             change
@@ -449,6 +451,7 @@ impl Sending {
                         provider_id: provider_id.clone(),
                         queued_at: waited.then_some(item.queued_at),
                         attempts: (attempts > 1).then_some(attempts),
+                        medium,
                     },
                 );
                 change.outbox_outcomes.push(OutboxOutcome::Sent {
@@ -502,6 +505,7 @@ impl Sending {
                     purpose,
                     reason,
                     will_retry,
+                    medium,
                 },
             );
         }

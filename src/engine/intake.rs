@@ -612,6 +612,10 @@ async fn delivery_report(
         purpose: item.message.purpose.as_str().to_owned(),
         status: status.to_owned(),
         error_code,
+        medium: crate::concern::Medium::of(
+            &item.message.to,
+            item.message.purpose == Purpose::CallPage,
+        ),
     };
     record(change, concern_id, now, delivery);
     let failed = match item.message.purpose {

@@ -27,7 +27,7 @@ async fn asset(request: Request) -> Response {
                 ),
                 (header::CACHE_CONTROL, HeaderValue::from_static(FOREVER)),
             ],
-            asset.bytes,
+            asset.bytes.as_slice(),
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "no such file\n").into_response(),

@@ -188,8 +188,36 @@ fn call_view(call: &crate::demo::Call) -> minijinja::Value {
     }
 }
 
+/// A form the page refused, shown again as the NHS.UK error pattern has
+/// it: an error summary at the top, the message beside the box, and what
+/// was typed still in it.
+#[derive(Debug)]
+struct Refused {
+    /// The id of the box it is about (`text-447700900811`, `email-…`).
+    field: String,
+    /// What was typed in it.
+    typed: String,
+    /// What was typed in the subject, for an email.
+    subject: String,
+    /// Why (a notice code `web/demo.html` has words for).
+    code: &'static str,
+}
+
 async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
-    let demo = demo(&state);
+    render(&state, &q, None).await
+}
+
+/// The page answering a refused form: what was typed is kept.
+async fn refuse(state: &AppState, refused: Refused) -> Response {
+    let mut response = render(state, &PageQuery::default(), Some(refused)).await;
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
+async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Response {
+    let demo = demo(state);
     // Read first: a change while the page is put together makes the page's
     // script fetch it again.
     let version = *demo.phones.changes().borrow();
@@ -219,7 +247,12 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
                 .collect();
             let id = p.number.trim_start_matches('+').to_owned();
             let call = demo.calls.call_on(&p.number).map(|c| call_view(&c));
-            minijinja::context! { id, number => p.number, name => p.name, about => p.about, texts, call }
+            let refused = refused.as_ref().filter(|r| r.field == format!("text-{id}"));
+            minijinja::context! {
+                id, number => p.number, name => p.name, about => p.about, texts, call,
+                error => refused.map(|r| r.code),
+                typed => refused.map(|r| r.typed.clone()),
+            }
         })
         .collect();
     let inboxes: Vec<_> = demo
@@ -241,7 +274,14 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
                     }
                 })
                 .collect();
-            minijinja::context! { id => inbox_id(&i.address), address => i.address, name => i.name, about => i.about, writes => i.writes, emails }
+            let id = inbox_id(&i.address);
+            let refused = refused.as_ref().filter(|r| r.field == format!("email-{id}"));
+            minijinja::context! {
+                id, address => i.address, name => i.name, about => i.about, writes => i.writes, emails,
+                error => refused.map(|r| r.code),
+                typed => refused.map(|r| r.typed.clone()),
+                subject => refused.map(|r| r.subject.clone()),
+            }
         })
         .collect();
     let chains: Vec<_> = (0..rota.services().len() as u32)
@@ -286,7 +326,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
                     .unwrap_or_else(|| "Out-of-hours service".to_owned());
                 let entries: Vec<_> = timeline
                     .iter()
-                    .map(|e| minijinja::context! { at => local(e.at, "%H:%M:%S"), text => e.event.to_string() })
+                    .map(|e| minijinja::context! { at => local(e.at, "%a %H:%M:%S"), text => e.event.to_string() })
                     .collect();
                 minijinja::context! {
                     who => crate::templates::who(c, enrolment.as_ref()),
@@ -301,7 +341,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
             Vec::new()
         }
     };
-    let next_due = match state.ops.next_due().await {
+    let next_due = match state.ops.next_deadline().await {
         Ok(Some(t)) if t > now => Some(local(t, "%a %H:%M:%S")),
         _ => None,
     };
@@ -317,6 +357,7 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Resp
             now => local(now, "%A %-d %B %Y, %H:%M"),
             next_due,
             notice => notice(&q.done),
+            refused => refused.as_ref().map(|r| minijinja::context! { field => r.field.clone(), code => r.code }),
             phones,
             inboxes,
             our_address => crate::demo::our_address(),
@@ -370,17 +411,23 @@ async fn text(State(state): State<AppState>, Form(form): Form<TextForm>) -> Resp
     let demo = demo(&state);
     let now = state.clock.now();
     let body = form.body.trim();
-    if body.is_empty() {
-        return back("empty");
-    }
-    if body.chars().count() > MAX_TEXT {
-        return back("long");
-    }
     let Ok(from) = PhoneNumber::parse(&form.from) else {
         return back("unknown-phone");
     };
     if !demo.is_on_page(&state.rota.current(), now, from.as_str()) {
         return back("unknown-phone");
+    }
+    let refused = |code| Refused {
+        field: format!("text-{}", from.as_str().trim_start_matches('+')),
+        typed: form.body.clone(),
+        subject: String::new(),
+        code,
+    };
+    if body.is_empty() {
+        return refuse(&state, refused("empty")).await;
+    }
+    if body.chars().count() > MAX_TEXT {
+        return refuse(&state, refused("long")).await;
     }
     demo.phones.typed(from.as_str(), body);
     // What Twilio's webhook stores for a text, keyed as its MessageSid would be.
@@ -416,15 +463,21 @@ async fn email(State(state): State<AppState>, Form(form): Form<EmailForm>) -> Re
     let demo = demo(&state);
     let body = form.body.trim();
     let subject = form.subject.trim();
-    if body.is_empty() {
-        return back("empty-email");
-    }
-    if body.chars().count() > MAX_EMAIL || subject.chars().count() > MAX_TEXT {
-        return back("long-email");
-    }
     let from = form.from.trim().to_lowercase();
     if !demo.writes_from(&state.rota.current(), &from) {
         return back("unknown-inbox");
+    }
+    let refused = |code| Refused {
+        field: format!("email-{}", inbox_id(&from)),
+        typed: form.body.clone(),
+        subject: form.subject.clone(),
+        code,
+    };
+    if body.is_empty() {
+        return refuse(&state, refused("empty-email")).await;
+    }
+    if body.chars().count() > MAX_EMAIL || subject.chars().count() > MAX_TEXT {
+        return refuse(&state, refused("long-email")).await;
     }
     let to = crate::demo::our_address();
     demo.mailbox.written(&from, &to, subject, body);

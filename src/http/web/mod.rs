@@ -156,6 +156,10 @@ pub enum Refusal {
     SignIn {
         /// Where to return to.
         next: String,
+        /// Whether a session was presented that has ended (timed out,
+        /// or, in the demo, its clock moved past its end): the sign-in
+        /// page says so, rather than leave them wondering why.
+        ended: bool,
     },
     /// A service they have no part in, or do not manage.
     NotYourService,
@@ -172,8 +176,9 @@ pub enum Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let (status, title, message) = match self {
-            Refusal::SignIn { next } => {
-                return Redirect::to(&format!("/staff/sign-in?next={}", encode(&next)))
+            Refusal::SignIn { next, ended } => {
+                let ended = if ended { "&ended=1" } else { "" };
+                return Redirect::to(&format!("/staff/sign-in?next={}{ended}", encode(&next)))
                     .into_response();
             }
             Refusal::NotYourService => (
@@ -250,13 +255,16 @@ impl FromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let sign_in = || Refusal::SignIn { next: here(parts) };
+        let sign_in = |ended| Refusal::SignIn {
+            next: here(parts),
+            ended,
+        };
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned) else {
-            return Err(sign_in());
+            return Err(sign_in(false));
         };
         let session = match state.ops.session(&token).await {
             Ok(Some(s)) => s,
-            Ok(None) => return Err(sign_in()),
+            Ok(None) => return Err(sign_in(true)),
             Err(e) => {
                 tracing::error!(error = %e, "staff session: store unavailable");
                 return Err(Refusal::Unavailable);
@@ -264,7 +272,7 @@ impl FromRequestParts<AppState> for Staff {
         };
         let rota = state.rota.current();
         let Some(person) = rota.person(session.person.as_str()) else {
-            return Err(sign_in());
+            return Err(sign_in(false));
         };
         Ok(Staff {
             id: person.id.clone(),
@@ -304,8 +312,9 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for StaffForm<T> {
             .await
             .map_err(|r| match r {
                 // A POST cannot be replayed after signing in: back to the page.
-                Refusal::SignIn { .. } => Refusal::SignIn {
+                Refusal::SignIn { ended, .. } => Refusal::SignIn {
                     next: "/staff".to_owned(),
+                    ended,
                 }
                 .into_response(),
                 other => other.into_response(),

@@ -38,6 +38,9 @@ pub fn router() -> Router<AppState> {
 struct Next {
     #[serde(default)]
     next: String,
+    /// Set when a page sent them here because their session had ended.
+    #[serde(default)]
+    ended: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,11 +90,27 @@ fn sign_in_page(
     contact: &str,
     error: Option<&str>,
 ) -> Response {
+    signed_out_page(state, status, next, contact, error, false)
+}
+
+/// The sign-in page, saying (when `ended`) that their session ended; in
+/// the demo, that moving its clock on ends a session as time passing would.
+fn signed_out_page(
+    state: &AppState,
+    status: StatusCode,
+    next: &str,
+    contact: &str,
+    error: Option<&str>,
+    ended: bool,
+) -> Response {
     render(
         state,
         status,
         "web/staff/sign_in.html",
-        minijinja::context! { next => safe_next(next), contact, error },
+        minijinja::context! {
+            next => safe_next(next), contact, error, ended,
+            demo => state.demo.is_some(),
+        },
     )
 }
 
@@ -102,7 +121,7 @@ async fn ask(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<
     {
         return Redirect::to(&safe_next(&q.next)).into_response();
     }
-    sign_in_page(&state, StatusCode::OK, &q.next, "", None)
+    signed_out_page(&state, StatusCode::OK, &q.next, "", None, q.ended.is_some())
 }
 
 async fn send_code(
