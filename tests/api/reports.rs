@@ -167,8 +167,8 @@ async fn a_friday_night_on_ward_7_is_reported_exactly_as_it_happened() {
     let csv = csv.text().await.unwrap();
     for line in [
         "concerns raised,4",
-        "raised by SMS,4",
-        "raised by Voice,0",
+        "raised by text message,4",
+        "raised by phone call,0",
         "accepted,3",
         "never accepted,1",
         "median seconds to accept,240",
