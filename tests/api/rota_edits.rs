@@ -416,7 +416,7 @@ mod pages {
         let location = response.headers()["location"].to_str().unwrap().to_owned();
         let (_, week) = wendy.page(location.split('#').next().unwrap()).await;
         assert!(
-            week.contains("Amara Okafor is now on call for 36 hours in a row, Sat 28 Nov 20:00 to Mon 30 Nov 08:00: longer than the trust&#x27;s limit of 24 hours."),
+            week.contains("Amara Okafor is now on call for 36 hours in a row, Sat 28 Nov 20:00 to Mon 30 Nov 08:00: longer than the trust's limit of 24 hours."),
             "{week}"
         );
         let (_, later) = wendy
@@ -429,7 +429,7 @@ mod pages {
         let covering =
             &week[week.find("id=\"covering\"").unwrap()..week.find("id=\"for\"").unwrap()];
         assert!(
-            covering.find("On this service&#x27;s rota").unwrap()
+            covering.find("On this service's rota").unwrap()
                 < covering.find("Amara Okafor").unwrap(),
             "the ward's own registrars first: {covering}"
         );
@@ -476,7 +476,7 @@ mod pages {
             audit.contains(
                 "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: Dafydd Evans on call on the rotation"
             ) && audit.contains(
-                "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: Amara Okafor in Dafydd Evans&#x27;s place"
+                "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: Amara Okafor in Dafydd Evans's place"
             ),
             "a before and after a manager reads: {audit}"
         );
@@ -542,6 +542,48 @@ mod pages {
             .await;
         assert_eq!(response.status(), 303);
         assert_ne!(level_1_on_saturday_night(&app).await, "amara-okafor");
+    }
+
+    #[tokio::test]
+    async fn the_childrens_unit_open_day_and_night_shows_its_week_plainly_and_ward_7_links_its_handover()
+     {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        let olivia = app.sign_in("+447700900311").await;
+        let (status, week) = olivia
+            .page("/staff/services/childrens-assessment-unit?week=2026-W48")
+            .await;
+        assert_eq!(status, 200, "{week}");
+        assert!(
+            week.contains("no in-hours team: its on-call rota answers day and night"),
+            "{week}"
+        );
+        assert!(
+            !week.contains("Out of hours") && !week.contains("In hours"),
+            "{week}"
+        );
+        assert!(!week.contains("00:00 to 00:00"), "{week}");
+        assert!(
+            week.contains("to midnight") || week.contains("All day"),
+            "{week}"
+        );
+        assert!(
+            !week.contains("/staff/handover/childrens-assessment-unit"),
+            "no in-hours team, no morning handover"
+        );
+
+        let wendy = app.sign_in(WENDY).await;
+        let (_, week) = wendy.page("/staff/services/cardiology-ward-7").await;
+        assert!(
+            week.contains(
+                "<a href=\"/staff/handover/cardiology-ward-7\">This morning's handover</a>"
+            ),
+            "{week}"
+        );
+        let (_, home) = wendy.page("/staff").await;
+        assert!(
+            home.contains("<a href=\"/staff/handover/cardiology-ward-7\">"),
+            "{home}"
+        );
     }
 
     #[tokio::test]
@@ -763,7 +805,7 @@ mod across_services {
         let (status, audit) = olivia.page("/staff/audit").await;
         assert_eq!(status, 200);
         assert!(
-            audit.contains("made: Umar Farooq covers the rotation “Senior clinician on call”"),
+            audit.contains("made: Dr Umar Farooq covers the rotation “Senior clinician on call”"),
             "the children's manager sees it: {audit}"
         );
         assert!(
@@ -825,7 +867,7 @@ mod across_services {
         let (_, audit) = olivia.page("/staff/audit").await;
         assert!(
             audit.contains(&format!(
-                "Undone, edit {id}: Umar Farooq covers the rotation “Senior clinician on call”"
+                "Undone, edit {id}: Dr Umar Farooq covers the rotation “Senior clinician on call”"
             )),
             "{audit}"
         );
