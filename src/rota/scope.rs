@@ -148,20 +148,25 @@ impl Rota {
             .collect()
     }
 
-    /// Everyone fit to cover some slot on `service`'s levels (a turn on one
-    /// of its rotations, or the place of someone a level names), in id
-    /// order: whom its page offers as cover.
-    pub fn fit_on(&self, service: ServiceIx) -> Vec<PersonIx> {
+    /// The slots of `service`'s levels, in or out of hours: a turn on each
+    /// of its rotations, the place of each person a level names.
+    fn slots_on(&self, service: ServiceIx) -> Vec<Slot> {
         let s = &self.services[service as usize];
-        let slots: Vec<Slot> = s
-            .in_hours
+        s.in_hours
             .iter()
             .chain(&s.out_of_hours)
             .flat_map(|level| match &level.who {
                 Who::Rotation(r) => vec![Slot::Rotation(*r)],
                 Who::People(ps) => ps.iter().map(|&p| Slot::Named(p)).collect(),
             })
-            .collect();
+            .collect()
+    }
+
+    /// Everyone fit to cover some slot on `service`'s levels (a turn on one
+    /// of its rotations, or the place of someone a level names), in id
+    /// order: whom its page offers as cover.
+    pub fn fit_on(&self, service: ServiceIx) -> Vec<PersonIx> {
+        let slots = self.slots_on(service);
         (0..self.people.len() as PersonIx)
             .filter(|&p| slots.iter().any(|&slot| self.may_cover(p, slot)))
             .collect()
@@ -172,16 +177,7 @@ impl Rota {
     /// through a role they share, each by name. Someone fit only for their
     /// own place (a team phone named on a level) covers nobody and is left out.
     pub fn cover_choices(&self, service: ServiceIx) -> (Vec<PersonIx>, Vec<PersonIx>) {
-        let s = &self.services[service as usize];
-        let slots: Vec<Slot> = s
-            .in_hours
-            .iter()
-            .chain(&s.out_of_hours)
-            .flat_map(|level| match &level.who {
-                Who::Rotation(r) => vec![Slot::Rotation(*r)],
-                Who::People(ps) => ps.iter().map(|&p| Slot::Named(p)).collect(),
-            })
-            .collect();
+        let slots = self.slots_on(service);
         let own = |p: PersonIx| {
             slots.iter().any(|&slot| match slot {
                 Slot::Rotation(r) => self.rotations[r as usize].members.contains(&p),
