@@ -377,6 +377,14 @@ pub enum TimelineEvent {
         /// Who took it live.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
+        /// When it came in, for a call taken live: its time to accept runs
+        /// from then, not from when it was taken.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        came_in: Option<Instant>,
+        /// The level of the chain whoever took it live was rung at (1 is
+        /// the first): the call reached that level, and those before it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<u32>,
     },
 }
 

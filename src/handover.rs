@@ -157,6 +157,8 @@ pub struct Item {
     pub words: String,
     /// `open`, `accepted` or `resolved`.
     pub status: &'static str,
+    /// Whether a red-flag phrase made it urgent.
+    pub urgent: bool,
     /// Who has it or closed it, if anyone.
     pub handled_by: Option<String>,
     /// The note it was closed with, if any.
@@ -278,6 +280,7 @@ fn item(c: &Concern, e: Option<&Enrolment>) -> Item {
         at: words(c.opened_at, "%a %H:%M"),
         words: quote(&c.text),
         status,
+        urgent: c.escalation.urgent,
         handled_by,
         note,
         coordinator: e

@@ -28,9 +28,15 @@ pub enum EditError {
     /// It breaks a rule of the files, or would open a gap unconfirmed.
     #[error("the edit was refused")]
     Refused(Refusal),
-    /// It touches no rotation or person of the service it was made on.
-    #[error("{0}")]
-    NotOnService(String),
+    /// A field of the form is wrong: the form's field name, and what to
+    /// write instead, in plain words with people's names.
+    #[error("{message}")]
+    Field {
+        /// The field, as the form names it (`until`, `for`, `shift_a`…).
+        field: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// It changes the chains of services its editor does not manage.
     #[error("the edit changes services its editor does not manage")]
     NotYourServices(Box<OtherServices>),
@@ -51,15 +57,117 @@ impl From<Refusal> for EditError {
     }
 }
 
+fn field(field: &'static str, message: String) -> EditError {
+    EditError::Field { field, message }
+}
+
+fn person_name(rota: &Rota, id: &str) -> String {
+    rota.person(id)
+        .map_or_else(|| id.to_owned(), |p| p.name.clone())
+}
+
+fn rotation_name(rota: &Rota, id: &str) -> String {
+    rota.rotations()
+        .iter()
+        .find(|r| r.id.as_str() == id)
+        .map_or_else(|| id.to_owned(), |r| r.name.clone())
+}
+
+/// The rules of `rota/overrides.toml` a form can break, checked first so
+/// that a manager reads them in plain words against the field they are
+/// about, rather than in the files' syntax. What is left is the loader's.
+fn plain_rules(rota: &Rota, body: &EditBody) -> Result<(), EditError> {
+    match body {
+        EditBody::Override {
+            covering,
+            replacing,
+            rotation,
+            from,
+            until,
+        } => {
+            if replacing.is_none() && rotation.is_none() {
+                return Err(field(
+                    "for",
+                    "Choose whom they cover, or the rotation they hold, or both".to_owned(),
+                ));
+            }
+            if covering.is_some() && covering == replacing {
+                let name = person_name(rota, covering.as_deref().unwrap_or_default());
+                return Err(field(
+                    "covering",
+                    format!(
+                        "{name} cannot cover themselves: choose someone else to cover, or nobody if they are away"
+                    ),
+                ));
+            }
+            if until <= from {
+                return Err(field(
+                    "until",
+                    format!(
+                        "The end must be after the start ({}): a cover from 20:00 to 08:00 the next morning ends on the next day",
+                        from.format("%a %-d %b %Y %H:%M")
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        EditBody::Swap { rotation, shifts } => {
+            if shifts[0] == shifts[1] {
+                return Err(field(
+                    "shift_b",
+                    "Choose two different shifts: both days are the same".to_owned(),
+                ));
+            }
+            let Some(r) = rota.rotations().iter().find(|r| r.id.as_str() == rotation) else {
+                return Ok(()); // the loader names it, with a suggestion
+            };
+            for (name, day) in [("shift_a", shifts[0]), ("shift_b", shifts[1])] {
+                if r.shift_starting_on(day).is_none() {
+                    let (before, after) = r.nearest_shift_starts(day);
+                    let day_words = |d: chrono::NaiveDate| d.format("%A %-d %B %Y").to_string();
+                    let choose = match before {
+                        Some(b) => format!("{} or {}", day_words(b), day_words(after)),
+                        None => day_words(after),
+                    };
+                    return Err(field(
+                        name,
+                        format!(
+                            "No shift of “{}” starts on {}: choose a day a shift starts, {choose}",
+                            r.name,
+                            day_words(day)
+                        ),
+                    ));
+                }
+            }
+            let holders: Vec<Option<PersonIx>> = shifts
+                .iter()
+                .map(|d| r.shift_starting_on(*d).and_then(|k| r.holder(k)))
+                .collect();
+            if let [Some(a), Some(b)] = holders[..]
+                && a == b
+            {
+                return Err(field(
+                    "shift_b",
+                    format!(
+                        "{} holds both shifts: choose a shift someone else holds",
+                        rota.people()[a as usize].name
+                    ),
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Whether an edit made on `service`'s page is about that service: the
 /// rotation it names is one of the service's, or the person it replaces is
 /// on one of its levels. A manager edits their own services' rotas only.
 fn on_service(rota: &Rota, edit: &NewRotaEdit) -> Result<(), EditError> {
     let Some(ix) = rota.service(edit.service.as_str()) else {
-        return Err(EditError::NotOnService(format!(
-            "no service {:?}",
-            edit.service.as_str()
-        )));
+        return Err(field(
+            "rotation",
+            format!("There is no service {:?}", edit.service.as_str()),
+        ));
     };
     let service = &rota.services()[ix as usize];
     let levels = service.in_hours.iter().chain(&service.out_of_hours);
@@ -93,18 +201,22 @@ fn on_service(rota: &Rota, edit: &NewRotaEdit) -> Result<(), EditError> {
     // Names the loader does not know are left to it: it says so, with a suggestion.
     let known_rotation = |r: &str| rota.rotations().iter().any(|x| x.id.as_str() == r);
     match (rotation, replacing) {
-        (Some(r), _) if known_rotation(r) && !rotations.contains(&r) => {
-            Err(EditError::NotOnService(format!(
-                "rotation {r:?} is not on {}'s rota: make this edit on the page of a service that uses it",
+        (Some(r), _) if known_rotation(r) && !rotations.contains(&r) => Err(field(
+            "rotation",
+            format!(
+                "The {} rotation is not on {}'s rota: make this edit on the page of a service that uses it",
+                rotation_name(rota, r),
                 service.name
-            )))
-        }
-        (None, Some(p)) if rota.person(p).is_some() && !people.contains(&p) => {
-            Err(EditError::NotOnService(format!(
-                "{p} is not on {}'s rota: make this edit on the page of a service they are on",
+            ),
+        )),
+        (None, Some(p)) if rota.person(p).is_some() && !people.contains(&p) => Err(field(
+            "for",
+            format!(
+                "{} is not on {}'s rota: make this edit on the page of a service they are on",
+                person_name(rota, p),
                 service.name
-            )))
-        }
+            ),
+        )),
         _ => Ok(()),
     }
 }
@@ -234,6 +346,7 @@ impl Operations {
         let store = Arc::clone(&self.store);
         let id = tokio::task::spawn_blocking(move || -> Result<u64, EditError> {
             let rota = live.current();
+            plain_rules(&rota, &edit.body)?;
             on_service(&rota, &edit)?;
             let changed = may_change(&rota, &edit.made_by, &edit.body)?;
             fit_cover(&rota, &edit.body)?;
@@ -336,6 +449,111 @@ impl Operations {
         .await
         .map_err(|e| StoreError::Unavailable(format!("undo task failed: {e}").into()))?
     }
+}
+
+/// A stretch on call in a row longer than the trust's limit, that an edit
+/// gave someone: the page after the edit warns of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LongStretch {
+    /// Who, by name.
+    pub name: String,
+    /// When it starts and ends, UK time ("Sat 28 Nov 08:00").
+    pub from: String,
+    /// See `from`.
+    pub until: String,
+    /// How long, in hours.
+    pub hours: i64,
+    /// The trust's limit, in hours.
+    pub limit: i64,
+}
+
+impl Operations {
+    /// The stretches on call longer than the trust's limit that edit `id`
+    /// gave someone (the person covering, or a swap's two holders): longer
+    /// with it than without it. Empty when it is undone or gave none.
+    pub async fn long_stretches(
+        &self,
+        edits: &[RotaEdit],
+        id: u64,
+    ) -> Result<Vec<LongStretch>, StoreError> {
+        let Some(edit) = edits.iter().find(|e| e.id == id && e.undone.is_none()) else {
+            return Ok(Vec::new());
+        };
+        let live = self.rota.clone();
+        let edit = edit.clone();
+        let rest: Vec<RotaEdit> = edits.iter().filter(|e| e.id != id).cloned().collect();
+        tokio::task::spawn_blocking(move || {
+            let after = live.current();
+            let Ok(before) = live.compile(&rest, None) else {
+                return Vec::new();
+            };
+            long_stretches(&before, &after, &edit.edit.body)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("stretch task failed: {e}").into()))
+    }
+}
+
+/// The stretches over the limit that `body` makes: each person it puts on
+/// call, at each time it does, on call longer in `after` than in `before`.
+fn long_stretches(before: &Rota, after: &Rota, body: &EditBody) -> Vec<LongStretch> {
+    use crate::calendar::instant_of;
+    let person = |id: &str| {
+        after
+            .people()
+            .iter()
+            .position(|p| p.id.as_str() == id)
+            .map(|p| p as PersonIx)
+    };
+    let mut at: Vec<(PersonIx, Instant)> = Vec::new();
+    match body {
+        EditBody::Override {
+            covering: Some(c),
+            from,
+            ..
+        } => at.extend(person(c).map(|p| (p, instant_of(*from)))),
+        EditBody::Override { .. } => {}
+        EditBody::Swap { rotation, shifts } => {
+            if let Some(r) = after.rotations().iter().find(|r| r.id.as_str() == rotation) {
+                // Each holder now takes the other's shift.
+                let ks: Vec<u64> = shifts
+                    .iter()
+                    .filter_map(|d| r.shift_starting_on(*d))
+                    .collect();
+                for &k in &ks {
+                    for p in ks.iter().filter_map(|&other| r.holder(other)) {
+                        at.push((p, instant_of(r.shift_start(k))));
+                    }
+                }
+            }
+        }
+    }
+    let limit = after.max_on_call_in_a_row();
+    let words = |t: Instant| {
+        t.with_timezone(&crate::calendar::LONDON)
+            .format("%a %-d %b %H:%M")
+            .to_string()
+    };
+    let mut out: Vec<LongStretch> = Vec::new();
+    for (p, t) in at {
+        let Some((from, until)) = after.stretch_on_call(p, t) else {
+            continue;
+        };
+        let had = before
+            .stretch_on_call(p, t)
+            .map_or(TimeDelta::zero(), |(a, b)| b - a);
+        let name = after.people()[p as usize].name.clone();
+        if until - from > limit && until - from > had && !out.iter().any(|s| s.name == name) {
+            out.push(LongStretch {
+                name,
+                from: words(from),
+                until: words(until),
+                hours: (until - from).num_hours(),
+                limit: limit.num_hours(),
+            });
+        }
+    }
+    out
 }
 
 /// A gap in words, UK time: "Sat 5 Dec 17:00 to Sun 6 Dec 09:00: only
@@ -479,6 +697,78 @@ impl GapAlerter {
             every.tick().await;
             if let Err(e) = self.tick().await {
                 tracing::warn!(error = %e, "gap alerts could not be sent; they are tried again at the next time on the schedule");
+            }
+        }
+    }
+}
+
+/// An edit as a manager reads it: people and rotations by name, times in
+/// words with their day. The pages word it (`web/staff/edit.html`); the
+/// ids stay in the CSV and TOML downloads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EditWords {
+    /// `override` or `swap`.
+    pub kind: &'static str,
+    /// Who covers, by name (none: an absence).
+    pub covering: Option<String>,
+    /// Whom they cover, by name.
+    pub replacing: Option<String>,
+    /// The rotation, by name.
+    pub rotation: Option<String>,
+    /// An override's start and end, UK time ("Sat 28 Nov 20:00").
+    pub from: Option<String>,
+    /// See `from`.
+    pub until: Option<String>,
+    /// A swap's two shifts: the day each starts, and who holds it in the files.
+    pub shifts: Vec<ShiftWords>,
+}
+
+/// One shift of a swap, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShiftWords {
+    /// The day it starts ("Mon 30 Nov").
+    pub day: String,
+    /// Who holds it as the files have it, by name.
+    pub holder: Option<String>,
+}
+
+/// `body` in words against `rota`.
+pub fn edit_words(rota: &Rota, body: &EditBody) -> EditWords {
+    let when = |t: &chrono::NaiveDateTime| t.format("%a %-d %b %H:%M").to_string();
+    match body {
+        EditBody::Override {
+            covering,
+            replacing,
+            rotation,
+            from,
+            until,
+        } => EditWords {
+            kind: "override",
+            covering: covering.as_deref().map(|p| person_name(rota, p)),
+            replacing: replacing.as_deref().map(|p| person_name(rota, p)),
+            rotation: rotation.as_deref().map(|r| rotation_name(rota, r)),
+            from: Some(when(from)),
+            until: Some(when(until)),
+            shifts: Vec::new(),
+        },
+        EditBody::Swap { rotation, shifts } => {
+            let r = rota.rotations().iter().find(|r| r.id.as_str() == rotation);
+            EditWords {
+                kind: "swap",
+                covering: None,
+                replacing: None,
+                rotation: Some(rotation_name(rota, rotation)),
+                from: None,
+                until: None,
+                shifts: shifts
+                    .iter()
+                    .map(|d| ShiftWords {
+                        day: d.format("%a %-d %b").to_string(),
+                        holder: r
+                            .and_then(|r| r.shift_starting_on(*d).and_then(|k| r.holder(k)))
+                            .map(|p| rota.people()[p as usize].name.clone()),
+                    })
+                    .collect(),
             }
         }
     }

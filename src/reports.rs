@@ -239,7 +239,7 @@ impl Report {
             match first_accept(concern, timeline) {
                 Some(at) => {
                     report.accepted += 1;
-                    waits.push((at - concern.opened_at).max(TimeDelta::zero()));
+                    waits.push((at - came_in(concern, timeline)).max(TimeDelta::zero()));
                 }
                 None => report.never_accepted += 1,
             }
@@ -314,7 +314,7 @@ impl Report {
             ("concerns raised".into(), self.raised.to_string()),
         ];
         for (channel, n) in &self.by_channel {
-            rows.push((format!("raised by {}", channel.label()), n.to_string()));
+            rows.push((channel.raised_by().to_lowercase(), n.to_string()));
         }
         let seconds =
             |d: Option<TimeDelta>| d.map(|d| d.num_seconds().to_string()).unwrap_or_default();
@@ -358,12 +358,38 @@ fn first_accept(concern: &Concern, timeline: &[TimelineEntry]) -> Option<Instant
         .or_else(|| concern.escalation.accepted.as_ref().map(|a| a.at))
 }
 
+/// When the wait for someone to accept began: when the call that opened
+/// it came in, for a call taken live; else when it was opened.
+fn came_in(concern: &Concern, timeline: &[TimelineEntry]) -> Instant {
+    timeline
+        .iter()
+        .filter_map(|e| match &e.event {
+            TimelineEvent::Call { came_in, .. } => *came_in,
+            _ => None,
+        })
+        .chain(std::iter::once(concern.opened_at))
+        .min()
+        .unwrap_or(concern.opened_at)
+}
+
 /// The levels a concern was paged or escalated at (1-based, each once), and
-/// whether it reached the fallback.
+/// whether it reached the fallback. A call taken live rang each level up
+/// to the one that took it.
 fn reached(timeline: &[TimelineEntry]) -> (Vec<usize>, bool) {
     let mut levels = Vec::new();
     let mut fallback = false;
     for entry in timeline {
+        if let TimelineEvent::Call {
+            level: Some(rung), ..
+        } = &entry.event
+        {
+            for n in 1..=*rung as usize {
+                if !levels.contains(&n) {
+                    levels.push(n);
+                }
+            }
+            continue;
+        }
         let label = match &entry.event {
             TimelineEvent::Paged { level, .. } => level.as_str(),
             TimelineEvent::Escalated { to, .. } => to.as_str(),

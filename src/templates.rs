@@ -113,7 +113,7 @@ pub const REQUIRED: &[&str] = &[
     "web/staff/concern.html",
     "pages/concern_details.html",
     "pages/concern_timeline.html",
-    "web/staff/rota_refused.html",
+    "web/staff/edit.html",
     "web/staff/gaps.html",
     "web/staff/audit.html",
     "sms/gap_alert.txt",

@@ -683,3 +683,35 @@ fn coordinator_hours_that_cannot_be_used_are_reported_at_their_line() {
         );
     }
 }
+
+/// The trust's rota with `line` added under `[trust]`.
+fn with_trust_line(line: &str) -> Result<Rota, rota::Problems> {
+    let text = TRUST.replace(
+        "name = \"Test trust\"\n",
+        &format!("name = \"Test trust\"\n{line}\n"),
+    );
+    load_files(&[("rota/trust.toml".to_owned(), text)], Calendar::default())
+}
+
+#[test]
+fn the_longest_stretch_on_call_is_a_day_unless_the_trust_says_and_a_wrong_one_is_named() {
+    let default = with_trust_line("").unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(default.max_on_call_in_a_row(), chrono::TimeDelta::hours(24));
+    let longer =
+        with_trust_line("max_on_call_in_a_row = \"36h\"").unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(longer.max_on_call_in_a_row(), chrono::TimeDelta::hours(36));
+    for (wrong, says) in [
+        ("\"a day\"", "is not a duration: write one like \"24h\""),
+        (
+            "\"30m\"",
+            "is out of range: write between \"1h\" and \"14days\"",
+        ),
+    ] {
+        let problems = with_trust_line(&format!("max_on_call_in_a_row = {wrong}"))
+            .err()
+            .unwrap_or_else(|| panic!("{wrong} is refused"))
+            .to_string();
+        assert!(problems.contains("rota/trust.toml:4:"), "{problems}");
+        assert!(problems.contains(says), "{problems}");
+    }
+}

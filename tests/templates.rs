@@ -107,7 +107,7 @@ fn handover(s: &Scene, count: usize) -> Value {
         }
         json!({"id": "0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f", "who": who, "at": format!("Wed 0{}:10", i + 1),
                "words": "My mum's ankles are more swollen tonight and she is short of breath when she...",
-               "status": status, "handled_by": handled_by, "note": note, "coordinator": null, "not_paged": false})
+               "status": status, "urgent": i == 0, "handled_by": handled_by, "note": note, "coordinator": null, "not_paged": false})
     };
     let items: Vec<Value> = (0..count).map(item).collect();
     let of = |status: &str| items.iter().filter(|i| i["status"] == status).count();
@@ -614,7 +614,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("web/staff/home.html", |s| {
         vec![
             json!({"staff": staff(s, false), "nav": "home", "services": [{"id": s.service.id.as_str(), "name": s.service.name, "manage": false}]}),
-            json!({"staff": staff(s, true), "nav": "home", "services": [{"id": s.service.id.as_str(), "name": s.service.name, "manage": true}]}),
+            json!({"staff": staff(s, true), "nav": "home", "services": [{"id": s.service.id.as_str(), "name": s.service.name, "manage": true, "handover": true}]}),
             json!({"staff": staff(s, false), "nav": "home", "services": []}),
         ]
     }),
@@ -676,59 +676,112 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         ]
     }),
     // Rota managers' pages (src/http/web/rota.rs).
+    ("web/staff/edit.html", |_| vec![json!({})]),
     ("web/staff/service.html", |s| {
         let week = json!({"name": "2026-W48", "label": "Mon 23 Nov to Sun 29 Nov 2026", "previous": "2026-W47", "next": "2026-W49"});
-        let covered = json!({"from": "20:00", "until": "08:00", "in_hours": false, "gap": null,
+        let covered = json!({"from": "20:00", "until": "08:00", "in_hours": false, "all_day": false, "gap": null,
             "levels": [{"number": 1, "names": s.clinician.name, "gap": false}, {"number": 2, "names": "Eleanor Shaw", "gap": false}]});
-        let gap = json!({"from": "20:00", "until": "08:00", "in_hours": false, "gap": "no reachable level-1 person: the fallback stands in",
+        let gap = json!({"from": "20:00", "until": "08:00", "in_hours": false, "all_day": false, "gap": "no reachable level-1 person: the fallback stands in",
             "levels": [{"number": 1, "names": "Gap: the fallback (Sam Okoro)", "gap": true}, {"number": 2, "names": "Nobody", "gap": true}]});
         let day = json!({"label": "Saturday 28 November", "holiday": null, "rows": [
-            {"from": "00:00", "until": "08:00", "in_hours": true, "gap": null, "levels": [{"number": 1, "names": s.clinician.name, "gap": false}]}, covered, gap]});
+            {"from": "00:00", "until": "08:00", "in_hours": true, "all_day": false, "gap": null, "levels": [{"number": 1, "names": s.clinician.name, "gap": false}]}, covered, gap]});
         let holiday =
             json!({"label": "Friday 25 December", "holiday": "Christmas Day", "rows": [covered]});
+        let all_day = json!({"label": "Sunday 29 November", "holiday": null, "rows": [
+            {"from": "00:00", "until": "00:00", "in_hours": false, "all_day": true, "gap": null, "levels": [{"number": 1, "names": s.clinician.name, "gap": false}]}]});
         let people = json!([{"id": s.clinician.id.as_str(), "name": s.clinician.name}]);
-        let rotations = json!([{"id": "cardiology-registrar", "name": "Cardiology registrar"}]);
+        let rotations =
+            json!([{"id": "cardiology-registrar", "name": "Cardiology registrar on call"}]);
+        let words = |covering: Value, replacing: Value, rotation: Value| {
+            json!({"kind": "override", "covering": covering, "replacing": replacing,
+            "rotation": rotation, "from": "Sat 28 Nov 20:00", "until": "Sun 29 Nov 08:00", "shifts": []})
+        };
+        let swap = json!({"kind": "swap", "covering": null, "replacing": null, "rotation": "Consultant paediatrician of the week", "from": null, "until": null,
+            "shifts": [{"day": "Mon 30 Nov", "holder": "Dr Olivia Brown"}, {"day": "Mon 7 Dec", "holder": "Dr Priya Sharma"}]});
         let edits = json!([
-            {"id": 2, "summary": "amara-okafor covers dafydd-evans on cardiology-registrar, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "covering Dafydd", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:01", "made_on": null, "undone": null},
-            {"id": 3, "summary": "umar-farooq covers rotation senior-clinician, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Tara Singh", "made_at": "Thu 26 Nov 2026 17:05", "made_on": "Children's assessment unit", "undone": null},
-            {"id": 1, "summary": "nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00", "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 16:55", "made_on": null, "undone": "undone by Wendy Clarke on Thu 26 Nov 2026 17:02"},
+            {"id": 2, "words": words(json!("Amara Okafor"), json!("Dafydd Evans"), json!("Cardiology registrar on call")), "reason": "covering Dafydd", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:01", "made_on": null, "undone": null},
+            {"id": 3, "words": words(json!("Umar Farooq"), Value::Null, json!("Senior clinician on call")), "reason": "", "made_by": "Tara Singh", "made_at": "Thu 26 Nov 2026 17:05", "made_on": "Children's assessment unit", "undone": null},
+            {"id": 4, "words": words(json!("Amara Okafor"), json!("Chen Li"), Value::Null), "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 17:06", "made_on": null, "undone": null},
+            {"id": 5, "words": swap, "reason": "", "made_by": "Dr Olivia Brown", "made_at": "Thu 26 Nov 2026 17:07", "made_on": null, "undone": null},
+            {"id": 1, "words": words(Value::Null, json!("Dafydd Evans"), Value::Null), "reason": "", "made_by": "Wendy Clarke", "made_at": "Thu 26 Nov 2026 16:55", "made_on": null, "undone": "undone by Wendy Clarke on Thu 26 Nov 2026 17:02"},
         ]);
-        let service = json!({"id": s.service.id.as_str(), "name": s.service.name});
-        vec![
-            json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
-                   "managers": [{"name": "Wendy Clarke", "role": "Ward 7 manager"}],
-                   "days": [day, holiday], "edits": edits, "people": people, "may_cover": people, "rotations": rotations}),
-            json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
-                   "managers": [], "days": [], "edits": [], "people": [], "may_cover": [], "rotations": []}),
-        ]
-    }),
-    ("web/staff/rota_refused.html", |s| {
+        let service = json!({"id": s.service.id.as_str(), "name": s.service.name, "handover": true, "all_hours": false});
+        let all_hours = json!({"id": s.service.id.as_str(), "name": s.service.name, "handover": false, "all_hours": true});
         let form = json!({"kind": "override", "covering": "", "for": "dafydd-evans", "rotation": "", "from": "2026-11-28T20:00",
                           "until": "2026-11-29T08:00", "shift_a": "", "shift_b": "", "reason": "off sick", "confirm": ""});
-        let service = s.service.id.as_str();
-        let action = format!("/staff/services/{service}/edits");
+        let action = format!("/staff/services/{}/edits", s.service.id);
+        let page = |failed: Value, stretches: Value| {
+            json!({"staff": staff(s, true), "nav": "services", "service": service, "week": week,
+            "managers": [{"name": "Wendy Clarke", "role": "Ward 7 manager"}], "days": [day, holiday], "edits": edits, "people": people,
+            "cover_own": people, "cover_others": [{"id": "isla-morgan", "name": "Isla Morgan"}], "rotations": rotations, "failed": failed, "stretches": stretches})
+        };
+        let failed = |errors: Value, gaps: Value, others: Value, not_fit: Value| {
+            json!({"kind": "override", "form": form, "action": action,
+            "errors": errors, "gaps": gaps, "others": others, "not_fit": not_fit})
+        };
         vec![
-            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": [], "gaps": ["Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in"], "others": null, "not_fit": null}),
-            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": ["no person \"amara-okafr\"; did you mean \"amara-okafor\"?", "until is not after from: an override covers [from, until), so write an until later than from"], "gaps": [], "others": null, "not_fit": null}),
+            page(Value::Null, json!([])),
+            json!({"staff": staff(s, true), "nav": "services", "service": all_hours, "week": week,
+                   "managers": [], "days": [all_day], "edits": [], "people": [], "cover_own": [], "cover_others": [], "rotations": [], "failed": null, "stretches": []}),
+            // Saved, with a warning: Amara is now on call 36 hours in a row.
+            page(
+                Value::Null,
+                json!([{"name": "Amara Okafor", "from": "Sat 28 Nov 08:00", "until": "Sun 29 Nov 20:00", "hours": 36, "limit": 24}]),
+            ),
+            // Not saved: the form keeps what was typed, each error above its field.
+            page(
+                failed(
+                    json!([{"id": "until", "message": "The end must be after the start (Sat 28 Nov 2026 20:00): a cover from 20:00 to 08:00 the next morning ends on the next day"},
+                               {"id": "for", "message": "Choose whom they cover, or the rotation they hold, or both"}]),
+                    json!([]),
+                    Value::Null,
+                    Value::Null,
+                ),
+                json!([]),
+            ),
+            page(
+                failed(
+                    json!([]),
+                    json!([
+                        "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: no reachable level-1 person: the fallback stands in"
+                    ]),
+                    Value::Null,
+                    Value::Null,
+                ),
+                json!([]),
+            ),
             // A cover on a rotation other services share, by one service's manager.
-            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": [], "gaps": [], "not_fit": null, "others": {"services": [
+            page(
+                failed(
+                    json!([{"id": "rotation", "message": "This also changes who is on call for Children's assessment unit and Community nursing, north locality, which you do not manage"}]),
+                    json!([]),
+                    json!({"services": [
                        {"id": "childrens-assessment-unit", "name": "Children's assessment unit", "managers": ["Dr Olivia Brown"]},
                        {"id": "community-nursing-north", "name": "Community nursing, north locality", "managers": []}],
-                   "trust_managers": ["Tara Singh"]}}),
-            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": [], "gaps": [], "not_fit": null, "others": {"services": [
-                       {"id": "childrens-assessment-unit", "name": "Children's assessment unit", "managers": ["Dr Olivia Brown", "Dr Priya Sharma"]}],
-                   "trust_managers": []}}),
+                   "trust_managers": ["Tara Singh"]}),
+                    Value::Null,
+                ),
+                json!([]),
+            ),
             // A cover not fit for the slot: a rotation's turn, a named person's place.
-            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": [], "gaps": [], "others": null, "not_fit": {"name": "Isla Morgan", "role": "Community staff nurse",
-                   "rotation": "Cardiology registrar on call", "in_place_of": null, "fit": ["Amara Okafor", "Ben Hughes"]}}),
-            json!({"staff": staff(s, true), "nav": "services", "service": service, "action": action, "form": form,
-                   "problems": [], "gaps": [], "others": null, "not_fit": {"name": "Isla Morgan", "role": "Community staff nurse",
-                   "rotation": null, "in_place_of": "Ward 7 nurse in charge", "fit": []}}),
+            page(
+                failed(
+                    json!([{"id": "covering", "message": "Isla Morgan (Community staff nurse) cannot cover this: choose someone fit for it"}]),
+                    json!([]),
+                    Value::Null,
+                    json!({"name": "Isla Morgan", "role": "Community staff nurse", "rotation": "Cardiology registrar on call", "in_place_of": null, "fit": ["Amara Okafor", "Ben Hughes"]}),
+                ),
+                json!([]),
+            ),
+            page(
+                failed(
+                    json!([{"id": "covering", "message": "Isla Morgan (Community staff nurse) cannot cover this: choose someone fit for it"}]),
+                    json!([]),
+                    Value::Null,
+                    json!({"name": "Isla Morgan", "role": "Community staff nurse", "rotation": null, "in_place_of": "Ward 7 nurse in charge", "fit": []}),
+                ),
+                json!([]),
+            ),
         ]
     }),
     ("web/staff/gaps.html", |s| {
@@ -740,17 +793,25 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         ]
     }),
     ("web/staff/audit.html", |s| {
+        let words = |covering: Value, replacing: Value, rotation: Value| {
+            json!({"kind": "override", "covering": covering, "replacing": replacing,
+            "rotation": rotation, "from": "Sat 28 Nov 20:00", "until": "Sun 29 Nov 08:00", "shifts": []})
+        };
+        let swap = json!({"kind": "swap", "covering": null, "replacing": null, "rotation": "Consultant paediatrician of the week", "from": null, "until": null,
+            "shifts": [{"day": "Mon 30 Nov", "holder": "Dr Olivia Brown"}, {"day": "Mon 7 Dec", "holder": "Dr Priya Sharma"}]});
         vec![
             json!({"staff": staff(s, true), "nav": "audit", "lines": [
+                {"seq": 4, "at": "Thu 26 Nov 2026 17:07", "who": "Dr Olivia Brown", "services": ["Children's assessment unit"], "edit_id": 4, "undone": false,
+                 "edit": swap, "action": "swap added: paediatric-consultant: the shifts starting Mon 30 Nov and Mon 07 Dec swap"},
                 {"seq": 3, "at": "Thu 26 Nov 2026 17:05", "who": "Tara Singh", "services": ["Cardiology Ward 7", "Children's assessment unit", "Community nursing, north locality"],
-                 "action": "override added: umar-farooq covers rotation senior-clinician, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
-                 "before": "", "after": "[[overrides]]\nrotation = \"senior-clinician\"\n"},
-                {"seq": 2, "at": "Thu 26 Nov 2026 17:02", "who": "Wendy Clarke", "services": [s.service.name],
-                 "action": "override 1 undone: nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
-                 "before": "[[overrides]]\nfor = \"dafydd-evans\"\n", "after": ""},
-                {"seq": 1, "at": "Thu 26 Nov 2026 16:55", "who": "Wendy Clarke", "services": [s.service.name],
-                 "action": "override added: nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00",
-                 "before": "", "after": "[[overrides]]\nfor = \"dafydd-evans\"\n"}]}),
+                 "edit_id": 3, "undone": false, "edit": words(json!("Umar Farooq"), Value::Null, json!("Senior clinician on call")),
+                 "action": "override added: umar-farooq covers rotation senior-clinician, Sat 28 Nov 20:00 to Sun 29 Nov 08:00"},
+                {"seq": 2, "at": "Thu 26 Nov 2026 17:02", "who": "Wendy Clarke", "services": [s.service.name], "edit_id": 1, "undone": true,
+                 "edit": words(Value::Null, json!("Dafydd Evans"), Value::Null),
+                 "action": "override 1 undone: nobody covers dafydd-evans, Sat 28 Nov 20:00 to Sun 29 Nov 08:00"},
+                {"seq": 1, "at": "Thu 26 Nov 2026 16:55", "who": "Wendy Clarke", "services": [s.service.name], "edit_id": 1, "undone": false,
+                 "edit": words(json!("Amara Okafor"), json!("Dafydd Evans"), json!("Cardiology registrar on call")),
+                 "action": "override added: amara-okafor covers dafydd-evans"}]}),
             json!({"staff": staff(s, true), "nav": "audit", "lines": []}),
         ]
     }),

@@ -157,6 +157,10 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
     .await;
     let edits = browser.wait_for_text("main", "covering Dafydd").await;
     assert!(
+        edits.contains("Amara Okafor is now on call for 36 hours in a row"),
+        "her own shift follows on Sunday: {edits}"
+    );
+    assert!(
         !edits.contains("Gap:"),
         "the week shows no gap any more: {edits}"
     );
@@ -191,9 +195,89 @@ async fn wendy_fills_saturday_nights_gap_from_her_phone_and_rota_check_agrees() 
     browser.goto(&format!("{}/staff/audit", app.address)).await;
     let audit = browser.wait_for_text("main", "Audit trail").await;
     assert!(
-        audit.contains("override added: amara-okafor covers dafydd-evans"),
+        audit.contains("made: Amara Okafor covers Dafydd Evans on the rotation"),
         "{audit}"
     );
     browser.assert_accessible("the audit trail").await;
     browser.close().await;
+}
+
+/// The text of `main` once it shows `wanted`, without reloading (a reload
+/// of a page a form posted would post again).
+async fn shows(browser: &Browser, wanted: &str) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(main) = browser.client.find(fantoccini::Locator::Css("main")).await {
+            text = main.text().await.unwrap_or_default();
+            if text.contains(wanted) {
+                return text;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the page never showed {wanted:?}: {text}")
+}
+
+#[tokio::test]
+async fn a_cover_that_ends_before_it_starts_is_shown_on_the_form_with_what_wendy_typed_kept() {
+    for javascript in [true, false] {
+        let app = browser_app("2026-11-26T16:55").await;
+        let browser = Browser::start(390, 844, javascript).await;
+        sign_in_browser(&browser, &app, WENDY, "/staff/gaps").await;
+        ward_7_this_week(&browser, &app).await;
+        // She means 08:00 on Sunday, and picks Saturday by mistake.
+        cover(
+            &browser,
+            &[
+                ("covering", "amara-okafor"),
+                ("for", "dafydd-evans"),
+                ("rotation", "cardiology-registrar"),
+                ("from", "2026-11-28T20:00"),
+                ("until", "2026-11-28T08:00"),
+                ("reason", "covering Dafydd"),
+            ],
+        )
+        .await;
+        let page = shows(&browser, "There is a problem: the edit was not saved").await;
+        assert!(page.contains("The end must be after the start"), "{page}");
+        assert!(!page.contains("[from, until)"), "{page}");
+        assert_eq!(
+            browser.attr_of("#until-error", "class").await,
+            "nhsuk-error-message"
+        );
+        for (id, typed) in [
+            ("covering", "amara-okafor"),
+            ("for", "dafydd-evans"),
+            ("rotation", "cardiology-registrar"),
+            ("from", "2026-11-28T20:00"),
+            ("until", "2026-11-28T08:00"),
+            ("reason", "covering Dafydd"),
+        ] {
+            assert_eq!(
+                browser
+                    .find(&format!("#{id}"))
+                    .await
+                    .prop("value")
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some(typed),
+                "javascript {javascript}: {id} keeps what was typed"
+            );
+        }
+        // The summary's link takes her to the field.
+        browser.press(".nhsuk-error-summary a[href='#until']").await;
+        let url = browser.client.current_url().await.unwrap();
+        assert_eq!(url.fragment(), Some("until"));
+        browser
+            .assert_accessible("a cover with an error, on the form")
+            .await;
+
+        // She corrects the end, and the cover is saved.
+        cover(&browser, &[("until", "2026-11-29T08:00")]).await;
+        let page = shows(&browser, "Amara Okafor covers Dafydd Evans").await;
+        assert!(!page.contains("There is a problem"), "{page}");
+        assert_eq!(app.ops.rota_edits().await.unwrap().len(), 1);
+        browser.close().await;
+    }
 }

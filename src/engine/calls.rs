@@ -90,6 +90,32 @@ async fn caller(parts: &Parts, call: &str, from: &str) -> anyhow::Result<Option<
     }
 }
 
+/// For a call taken live by `staff`: when it came in (its first step), and
+/// the level of `service`'s chain then that they are on, the level that
+/// rang them.
+async fn answered_at(
+    parts: &Parts,
+    call: &str,
+    staff: &crate::directory::Id,
+    service: Option<&crate::directory::Id>,
+) -> anyhow::Result<(Option<Instant>, Option<u32>)> {
+    let key = step_key(call, "answered");
+    let came_in = store::blocking(&parts.store, move |s| s.inbound(&key))
+        .await?
+        .map(|i| i.received_at);
+    let rota = parts.rota();
+    let level = match (came_in, service.and_then(|s| rota.service(s.as_str()))) {
+        (Some(at), Some(ix)) => rota
+            .resolve(ix, at)
+            .levels
+            .iter()
+            .find(|l| l.on_call.iter().any(|o| &o.person.id == staff))
+            .map(|l| l.number as u32),
+        _ => None,
+    };
+    Ok((came_in, level))
+}
+
 /// Whether the call was taken live or left a message: then it has its
 /// outcome, even if that concern is already resolved.
 async fn ended_elsewhere(parts: &Parts, call: &str) -> anyhow::Result<bool> {
@@ -131,10 +157,22 @@ async fn concluded(
         },
         _ => None,
     };
+    let (came_in, level) = match &outcome {
+        CallOutcome::Live { staff } => {
+            let service = open
+                .as_ref()
+                .and_then(|c| c.service.clone())
+                .or_else(|| enrolment.as_ref().map(|e| e.service.clone()));
+            answered_at(parts, call, staff, service.as_ref()).await?
+        }
+        _ => (None, None),
+    };
     let entry = TimelineEvent::Call {
         call: call.to_owned(),
         outcome: outcome.as_str().to_owned(),
         name: taken_by.as_ref().map(|s| s.name.clone()),
+        came_in,
+        level,
     };
     let record_of = CallRecord {
         sid: call.to_owned(),

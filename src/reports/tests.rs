@@ -345,6 +345,8 @@ fn a_concern_opened_by_a_call_counts_as_voice() {
                 call: "CA1".into(),
                 outcome: "call_back".into(),
                 name: None,
+                came_in: None,
+                level: None,
             },
         ),
         entry(
@@ -363,6 +365,8 @@ fn a_concern_opened_by_a_call_counts_as_voice() {
             call: "CA2".into(),
             outcome: "live".into(),
             name: Some("Chen Li".into()),
+            came_in: None,
+            level: None,
         },
     ));
     let report = Report::compute(ward(), w48(), &[(c, timeline), (texted, later_call)]);
@@ -410,8 +414,8 @@ fn the_csv_has_every_figure_and_no_cell_a_spreadsheet_would_run() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "figure,value");
     assert!(lines.contains(&"concerns raised,2"));
-    assert!(lines.contains(&"raised by SMS,2"));
-    assert!(lines.contains(&"raised by Voice,0"));
+    assert!(lines.contains(&"raised by text message,2"));
+    assert!(lines.contains(&"raised by phone call,0"));
     assert!(lines.contains(&"never accepted,1"));
     assert!(lines.contains(&"median seconds to accept,240"));
     assert!(lines.contains(&"reached level 1,1"));
@@ -430,4 +434,44 @@ fn durations_read_as_people_say_them() {
     assert_eq!(human(TimeDelta::seconds(250)), "4 min 10 s");
     assert_eq!(human(TimeDelta::minutes(65)), "1 h 5 min");
     assert_eq!(human(TimeDelta::hours(2)), "2 h");
+}
+
+#[test]
+fn a_call_taken_live_by_the_consultant_after_ringing_the_registrar_counts_from_when_it_came_in() {
+    // Jess rings at 01:00:00; the registrar's phone rings 20 s unanswered;
+    // the consultant, level 2, presses 1 at 01:00:35. The concern is
+    // opened (and accepted) when the call is taken.
+    let (mut c, _) = opened("2026-11-24T01:00:35Z");
+    c.calls.push(CallRecord {
+        sid: "CA9".into(),
+        at: c.opened_at,
+        outcome: CallOutcome::Live {
+            staff: Id::parse("eleanor-shaw").unwrap(),
+        },
+    });
+    let timeline = vec![
+        entry(
+            c.opened_at,
+            TimelineEvent::Call {
+                call: "CA9".into(),
+                outcome: "live".into(),
+                name: Some("Eleanor Shaw".into()),
+                came_in: Some(t("2026-11-24T01:00:00Z")),
+                level: Some(2),
+            },
+        ),
+        entry(c.opened_at, accepted()),
+    ];
+    let report = Report::compute(ward(), w48(), &[(c, timeline)]);
+    assert_eq!(
+        report.by_channel,
+        vec![(Channel::Sms, 0), (Channel::Voice, 1)]
+    );
+    assert_eq!(report.accepted, 1);
+    assert_eq!(report.median_to_accept, Some(TimeDelta::seconds(35)));
+    assert_eq!(report.reached_level, vec![1, 1], "it rang levels 1 and 2");
+    let csv = report.csv();
+    assert!(csv.contains("raised by phone call,1"), "{csv}");
+    assert!(csv.contains("median seconds to accept,35"), "{csv}");
+    assert!(csv.contains("reached level 2,1"), "{csv}");
 }

@@ -171,6 +171,7 @@ struct RawTrust {
     #[serde(default)]
     managers: Vec<Spanned<String>>,
     gap_alerts: Option<Spanned<String>>,
+    max_on_call_in_a_row: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -399,6 +400,7 @@ impl Compiler<'_> {
             .collect();
 
         let mut gap_alerts = None;
+        let mut max_on_call = Some(super::DEFAULT_MAX_ON_CALL_IN_A_ROW);
         let (trust_name, fallback, trust_managers) = match trusts.len() {
             0 => {
                 self.report_file(0, "no [trust] section in any rota file: add one with name = \"…\" and a [trust.fallback] level, as in rota/README.md");
@@ -434,6 +436,9 @@ impl Compiler<'_> {
                             .expect("the default schedule parses"),
                     ),
                 };
+                if let Some(text) = &t.max_on_call_in_a_row {
+                    max_on_call = self.max_on_call(file, text);
+                }
                 (t.name, fallback, managers)
             }
         };
@@ -480,8 +485,31 @@ impl Compiler<'_> {
             covers,
             managers: trust_managers,
             gap_alerts: gap_alerts?,
+            max_on_call_in_a_row: max_on_call?,
             coordinators,
         })
+    }
+
+    /// The longest stretch on call in a row before an edit is warned about
+    /// (`max_on_call_in_a_row = "24h"`): from 1 hour to 14 days.
+    fn max_on_call(&mut self, file: usize, text: &Spanned<String>) -> Option<chrono::TimeDelta> {
+        let src = Src {
+            file,
+            span: text.span(),
+        };
+        match humantime::parse_duration(text.get_ref().trim()) {
+            Ok(d) if d >= Duration::from_secs(3600) && d <= Duration::from_secs(14 * 24 * 3600) => {
+                chrono::TimeDelta::from_std(d).ok()
+            }
+            Ok(_) => {
+                self.report(&src, format!("max_on_call_in_a_row = {:?} is out of range: write between \"1h\" and \"14days\", like \"24h\"", text.get_ref()));
+                None
+            }
+            Err(_) => {
+                self.report(&src, format!("max_on_call_in_a_row = {:?} is not a duration: write one like \"24h\" or \"36h\"", text.get_ref()));
+                None
+            }
+        }
     }
 
     /// A cron schedule for gap alerts (`gap_alerts = "0 17 * * *"`).
@@ -1246,7 +1274,7 @@ impl Compiler<'_> {
                 match rotation.shift_starting_on(date) {
                     Some(k) => shifts.push(k),
                     None => {
-                        let (before, after) = nearest_shift_starts(rotation, date);
+                        let (before, after) = rotation.nearest_shift_starts(date);
                         self.report(
                             &s,
                             format!(
@@ -1355,15 +1383,6 @@ fn parse_span(text: &str) -> Option<Span> {
         NaiveTime::parse_from_str(b, "%H:%M").ok()?
     };
     Span::new(a, b)
-}
-
-fn nearest_shift_starts(rotation: &Rotation, date: NaiveDate) -> (Option<NaiveDate>, NaiveDate) {
-    let days = (date - rotation.start).num_days();
-    let len = i64::from(rotation.length_days);
-    let k = days.div_euclid(len);
-    let before = (k >= 0).then(|| rotation.start + Days::new((k * len) as u64));
-    let after = rotation.start + Days::new(((k + 1).max(0) * len) as u64);
-    (before, after)
 }
 
 /// ", did you mean \"x\"?" for the closest known name, or a list of them.

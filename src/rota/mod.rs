@@ -18,6 +18,7 @@ pub mod layer;
 pub mod load;
 pub mod rotation;
 pub mod scope;
+pub mod stretch;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -108,10 +109,17 @@ pub struct Rota {
     covers: CoverBook,
     managers: Vec<Id>,
     gap_alerts: GapAlerts,
+    /// The longest stretch on call in a row an edit may give someone
+    /// before the page warns (`max_on_call_in_a_row` under `[trust]`).
+    max_on_call_in_a_row: chrono::TimeDelta,
     /// People with their own working hours, who may be named as a
     /// patient's care co-ordinator (see [`coordinator`]).
     coordinators: HashMap<PersonIx, Coordinator>,
 }
+
+/// The longest stretch on call in a row before a rota edit is warned
+/// about, if `rota/trust.toml` does not say: 24 hours.
+pub const DEFAULT_MAX_ON_CALL_IN_A_ROW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// When gap alerts go out if `rota/trust.toml` does not say: 17:00 every day.
 pub const DEFAULT_GAP_ALERTS: &str = "0 17 * * *";
@@ -245,7 +253,12 @@ impl Rota {
         self.services_by_id.get(id).copied()
     }
 
-    /// When gap alerts go out.
+    /// The longest stretch on call in a row before an edit is warned about.
+    pub fn max_on_call_in_a_row(&self) -> chrono::TimeDelta {
+        self.max_on_call_in_a_row
+    }
+
+    /// When the trust wants gap alerts sent.
     pub fn gap_alerts(&self) -> &GapAlerts {
         &self.gap_alerts
     }

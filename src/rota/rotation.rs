@@ -94,6 +94,23 @@ impl Rotation {
         (days >= 0 && days % i64::from(self.length_days) == 0)
             .then(|| days as u64 / u64::from(self.length_days))
     }
+
+    /// The days the shifts either side of `date` start: the one at or before
+    /// it (none before the rotation starts) and the one after it.
+    pub fn nearest_shift_starts(&self, date: NaiveDate) -> (Option<NaiveDate>, NaiveDate) {
+        let days = (date - self.start).num_days();
+        let len = i64::from(self.length_days);
+        let k = days.div_euclid(len);
+        let before = (k >= 0).then(|| self.start + chrono::Days::new((k * len) as u64));
+        let after = self.start + chrono::Days::new(((k + 1).max(0) * len) as u64);
+        (before, after)
+    }
+
+    /// Who holds shift `k` as the files have it (before any cover).
+    pub fn holder(&self, k: u64) -> Option<PersonIx> {
+        let n = self.members.len() as u64;
+        (n > 0).then(|| self.members[(k % n) as usize])
+    }
 }
 
 #[cfg(test)]

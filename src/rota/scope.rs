@@ -148,23 +148,59 @@ impl Rota {
             .collect()
     }
 
-    /// Everyone fit to cover some slot on `service`'s levels (a turn on one
-    /// of its rotations, or the place of someone a level names), in id
-    /// order: whom its page offers as cover.
-    pub fn fit_on(&self, service: ServiceIx) -> Vec<PersonIx> {
+    /// The slots of `service`'s levels, in or out of hours: a turn on each
+    /// of its rotations, the place of each person a level names.
+    fn slots_on(&self, service: ServiceIx) -> Vec<Slot> {
         let s = &self.services[service as usize];
-        let slots: Vec<Slot> = s
-            .in_hours
+        s.in_hours
             .iter()
             .chain(&s.out_of_hours)
             .flat_map(|level| match &level.who {
                 Who::Rotation(r) => vec![Slot::Rotation(*r)],
                 Who::People(ps) => ps.iter().map(|&p| Slot::Named(p)).collect(),
             })
-            .collect();
+            .collect()
+    }
+
+    /// Everyone fit to cover some slot on `service`'s levels (a turn on one
+    /// of its rotations, or the place of someone a level names), in id
+    /// order: whom its page offers as cover.
+    pub fn fit_on(&self, service: ServiceIx) -> Vec<PersonIx> {
+        let slots = self.slots_on(service);
         (0..self.people.len() as PersonIx)
             .filter(|&p| slots.iter().any(|&slot| self.may_cover(p, slot)))
             .collect()
+    }
+
+    /// Whom `service`'s page offers as cover, best first: its own people
+    /// (members of its rotations, people its levels name), then those fit
+    /// through a role they share, each by name. Someone fit only for their
+    /// own place (a team phone named on a level) covers nobody and is left out.
+    pub fn cover_choices(&self, service: ServiceIx) -> (Vec<PersonIx>, Vec<PersonIx>) {
+        let slots = self.slots_on(service);
+        let own = |p: PersonIx| {
+            slots.iter().any(|&slot| match slot {
+                Slot::Rotation(r) => self.rotations[r as usize].members.contains(&p),
+                Slot::Named(n) => n == p,
+            })
+        };
+        let fit_for_another = |p: PersonIx| {
+            slots
+                .iter()
+                .any(|&slot| slot != Slot::Named(p) && self.may_cover(p, slot))
+        };
+        let by_name = |mut v: Vec<PersonIx>| {
+            v.sort_by(|&a, &b| {
+                self.people[a as usize]
+                    .name
+                    .cmp(&self.people[b as usize].name)
+            });
+            v
+        };
+        let (mine, others): (Vec<PersonIx>, Vec<PersonIx>) = (0..self.people.len() as PersonIx)
+            .filter(|&p| fit_for_another(p))
+            .partition(|&p| own(p));
+        (by_name(mine), by_name(others))
     }
 
     /// Whether `body` changes `service`'s chain.
@@ -345,6 +381,31 @@ mod tests {
             !offered.contains(&"wendy-clarke"),
             "the ward's manager is on no level"
         );
+    }
+
+    #[test]
+    fn a_wards_page_offers_its_own_people_first_and_not_its_team_phone() {
+        let rota = demo();
+        let ward = rota.service("cardiology-ward-7").unwrap();
+        let (own, others) = rota.cover_choices(ward);
+        let ids = |v: Vec<PersonIx>| -> Vec<String> {
+            v.into_iter()
+                .map(|p| rota.people()[p as usize].id.to_string())
+                .collect()
+        };
+        let (own, others) = (ids(own), ids(others));
+        assert!(own.contains(&"amara-okafor".to_owned()), "{own:?}");
+        assert!(own.contains(&"dafydd-evans".to_owned()), "{own:?}");
+        assert!(
+            !own.contains(&"ward-7-nurse-in-charge".to_owned())
+                && !others.contains(&"ward-7-nurse-in-charge".to_owned()),
+            "a team phone can only stand in for itself: {own:?} {others:?}"
+        );
+        assert!(!others.iter().any(|p| own.contains(p)));
+        let fit: Vec<String> = ids(rota.fit_on(ward));
+        for p in own.iter().chain(&others) {
+            assert!(fit.contains(p), "{p} is offered but not fit");
+        }
     }
 
     #[test]

@@ -447,3 +447,43 @@ async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_r
         vec!["Nightingale: Arthur's ongoing care with Community nursing, north locality is due for review (28 Nov 2026). Please review it with them and set the next review date.".to_owned()]
     );
 }
+
+#[tokio::test]
+async fn a_red_flag_overnight_is_marked_urgent_in_the_morning_handover_linked_from_home() {
+    // Tuesday 24 November, 18:00; at 02:10 Arthur texts about chest pain.
+    let app = TestApp::spawn("2026-11-24T18:00").await;
+    app.enrol_patient("Arthur Hughes", ARTHUR, SERVICE).await;
+    app.settle().await;
+    app.advance(Duration::hours(8) + Duration::minutes(10))
+        .await;
+    app.text(ARTHUR, "I have chest pain and feel sick").await;
+    app.settle().await;
+    app.advance(Duration::hours(5) + Duration::minutes(51))
+        .await;
+    let (_, coordinator) = on_call(SERVICE, "2026-11-25T08:00", 1);
+    let summary = app
+        .twilio
+        .messages_to(&coordinator)
+        .into_iter()
+        .find(|m| m.body.starts_with("Nightingale handover"))
+        .expect("the 08:00 handover")
+        .body;
+    assert!(
+        summary.contains("Wed 02:10 URGENT Arthur (patient)"),
+        "{summary}"
+    );
+
+    let session = app.sign_in(&coordinator).await;
+    let (_, home) = session.page("/staff").await;
+    assert!(
+        home.contains(&format!("<a href=\"/staff/handover/{SERVICE}\">")),
+        "{home}"
+    );
+    let (_, html) = session.page(&format!("/staff/handover/{SERVICE}")).await;
+    assert!(
+        html.contains(
+            "<strong class=\"nhsuk-tag nhsuk-tag--red\">Urgent</strong> I have chest pain"
+        ),
+        "{html}"
+    );
+}

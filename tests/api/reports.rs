@@ -167,8 +167,8 @@ async fn a_friday_night_on_ward_7_is_reported_exactly_as_it_happened() {
     let csv = csv.text().await.unwrap();
     for line in [
         "concerns raised,4",
-        "raised by SMS,4",
-        "raised by Voice,0",
+        "raised by text message,4",
+        "raised by phone call,0",
         "accepted,3",
         "never accepted,1",
         "median seconds to accept,240",
@@ -275,4 +275,45 @@ async fn only_the_services_managers_see_its_report() {
     // No such service: not found.
     let (status, _) = tara.page("/staff/reports/no-such-ward").await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_call_the_consultant_takes_live_after_the_registrar_misses_it_counts_its_wait_and_both_levels()
+ {
+    // Sunday 02:10: Margaret phones Ward 7. Dafydd, the registrar (level 1),
+    // is rung; his voicemail answers the screen and presses nothing. Eleanor,
+    // the consultant (level 2), takes the call 25 s after it came in.
+    let app = TestApp::spawn("2026-11-29T02:10").await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+    let mut call = app.phone(crate::support::nightingale::MARGARET).await;
+    app.clock.advance(Duration::seconds(15));
+    let screened = call.callee_answers("+447700900114", None).await;
+    assert!(!screened.connected);
+    app.clock.advance(Duration::seconds(10));
+    let screened = call.callee_answers("+447700900121", Some("1")).await;
+    assert!(screened.connected, "Eleanor takes it");
+    assert_eq!(call.hang_up().await.status(), 200);
+    app.settle().await;
+
+    let out = report_cli(&app, &["--csv"]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "raised by phone call,1",
+        "raised by text message,0",
+        "accepted,1",
+        "median seconds to accept,25",
+        "reached level 1,1",
+        "reached level 2,1",
+    ] {
+        assert!(csv.lines().any(|l| l == line), "{line} in:\n{csv}");
+    }
+    let wendy = app.sign_in(WENDY).await;
+    let (status, html) = wendy
+        .page("/staff/reports/cardiology-ward-7?week=2026-W48")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(figure(&html, "Median time to accept"), "25 s");
+    assert_eq!(figure(&html, "Reached level 2"), "1");
+    assert_eq!(figure(&html, "Raised by phone call"), "1");
 }

@@ -210,8 +210,8 @@ async fn an_edit_breaking_a_rule_of_the_files_gets_the_files_message() {
         covering: Some("amara-okafr".into()),
         replacing: Some("dafydd-evans".into()),
         rotation: Some("cardiology-registrar".into()),
-        from: local("2026-11-29T08:00:00"),
-        until: local("2026-11-28T20:00:00"),
+        from: local("2026-11-28T20:00:00"),
+        until: local("2026-11-29T08:00:00"),
     };
     let err = app.ops.make_rota_edit(edit, false).await.unwrap_err();
     let EditError::Refused(Refusal::Invalid(problems)) = err else {
@@ -235,7 +235,18 @@ async fn an_edit_breaking_a_rule_of_the_files_gets_the_files_message() {
     };
     let err = app.ops.make_rota_edit(edit, false).await.unwrap_err();
     assert!(
-        matches!(&err, EditError::NotOnService(m) if m.contains("not on Cardiology Ward 7's rota")),
+        matches!(&err, EditError::Field { field: "rotation", message } if message.contains("is not on Cardiology Ward 7's rota") && !message.contains("paediatric-registrar")),
+        "{err:?}"
+    );
+
+    // A cover that ends before it starts is worded for the form, not the files.
+    let mut edit = amara_covers(&app);
+    if let EditBody::Override { until, .. } = &mut edit.body {
+        *until = local("2026-11-28T19:00:00");
+    }
+    let err = app.ops.make_rota_edit(edit, false).await.unwrap_err();
+    assert!(
+        matches!(&err, EditError::Field { field: "until", message } if message.starts_with("The end must be after the start")),
         "{err:?}"
     );
 }
@@ -332,7 +343,9 @@ mod pages {
         let (_, gaps) = wendy.page("/staff/gaps").await;
         assert!(gaps.contains("Sat 28 Nov 2026 20:00"), "{gaps}");
 
-        // A cover that ends too early is refused with the files' message.
+        // A cover that ends before it starts: the week again, with an
+        // error summary linking to the field, the message above it, and
+        // everything Wendy typed still there.
         let bad = [
             ("kind", "override"),
             ("covering", "amara-okafor"),
@@ -347,7 +360,50 @@ mod pages {
             .await;
         assert_eq!(response.status(), 422);
         let html = response.text().await.unwrap();
-        assert!(html.contains("until is not after from"), "{html}");
+        assert!(html.contains("<title>Error: "), "{html}");
+        assert!(html.contains("nhsuk-error-summary"), "{html}");
+        assert!(
+            html.contains("<a href=\"#until\">The end must be after the start"),
+            "{html}"
+        );
+        assert!(html.contains("id=\"until-error\""), "{html}");
+        assert!(!html.contains("[from, until)"), "{html}");
+        for kept in [
+            "value=\"2026-11-28T20:00\"",
+            "value=\"2026-11-28T19:00\"",
+            "value=\"covering Dafydd\"",
+            "<option value=\"amara-okafor\" selected>",
+            "<option value=\"dafydd-evans\" selected>",
+            "<option value=\"cardiology-registrar\" selected>",
+        ] {
+            assert!(html.contains(kept), "{kept} is kept: {html}");
+        }
+        assert!(
+            html.contains("Saturday 28 November"),
+            "the week of the cover"
+        );
+        assert!(
+            app.ops.rota_edits().await.unwrap().len() == 1,
+            "nothing saved"
+        );
+
+        // Nothing filled in at all: every field's problem at once.
+        let response = wendy
+            .post(
+                "/staff/services/cardiology-ward-7/edits",
+                &[("kind", "override"), ("for", "dafydd-evans")],
+            )
+            .await;
+        assert_eq!(response.status(), 422);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("<a href=\"#from\">Enter the start of the cover</a>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"#until\">Enter the end of the cover</a>"),
+            "{html}"
+        );
 
         let mut good = bad;
         good[5] = ("until", "2026-11-29T08:00");
@@ -356,6 +412,31 @@ mod pages {
             .await;
         assert_eq!(response.status(), 303);
         assert_eq!(level_1_on_saturday_night(&app).await, "amara-okafor");
+        // Amara's own registrar shift follows on Sunday morning: saved, with a warning.
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let (_, week) = wendy.page(location.split('#').next().unwrap()).await;
+        assert!(
+            week.contains("Amara Okafor is now on call for 36 hours in a row, Sat 28 Nov 20:00 to Mon 30 Nov 08:00: longer than the trust's limit of 24 hours."),
+            "{week}"
+        );
+        let (_, later) = wendy
+            .page("/staff/services/cardiology-ward-7?week=2026-W48")
+            .await;
+        assert!(
+            !later.contains("hours in a row"),
+            "the warning is for the page after the edit"
+        );
+        let covering =
+            &week[week.find("id=\"covering\"").unwrap()..week.find("id=\"for\"").unwrap()];
+        assert!(
+            covering.find("On this service's rota").unwrap()
+                < covering.find("Amara Okafor").unwrap(),
+            "the ward's own registrars first: {covering}"
+        );
+        assert!(
+            !covering.contains("Ward 7 nurse in charge"),
+            "a team phone covers nobody: {covering}"
+        );
         let (_, gaps) = wendy.page("/staff/gaps").await;
         assert!(gaps.contains("No gaps."), "{gaps}");
 
@@ -388,8 +469,31 @@ mod pages {
         // The audit trail, as a page and as CSV.
         let (_, audit) = wendy.page("/staff/audit").await;
         assert!(
-            audit.contains("override added: amara-okafor covers dafydd-evans"),
+            audit.contains("made: Amara Okafor covers Dafydd Evans on the rotation “Cardiology registrar on call”, Sat 28 Nov 20:00 to Sun 29 Nov 08:00"),
             "{audit}"
+        );
+        assert!(
+            audit.contains(
+                "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: Dafydd Evans on call on the rotation"
+            ) && audit.contains(
+                "Sat 28 Nov 20:00 to Sun 29 Nov 08:00: Amara Okafor in Dafydd Evans's place"
+            ),
+            "a before and after a manager reads: {audit}"
+        );
+        for id in [
+            "amara-okafor",
+            "dafydd-evans",
+            "cardiology-registrar",
+            "[[overrides]]",
+        ] {
+            assert!(!audit.contains(id), "{id} on the page: {audit}");
+        }
+        let (_, week) = wendy
+            .page("/staff/services/cardiology-ward-7?week=2026-W48")
+            .await;
+        assert!(
+            week.contains("Amara Okafor covers Dafydd Evans on the rotation"),
+            "{week}"
         );
         let response = wendy.get("/staff/audit.csv").await;
         assert_eq!(
@@ -400,6 +504,10 @@ mod pages {
         assert!(
             csv.starts_with("seq,at,who,service,edit,action,before,after\r\n"),
             "{csv}"
+        );
+        assert!(
+            csv.contains("covering = \"\"amara-okafor\"\""),
+            "the CSV keeps the ids and the TOML: {csv}"
         );
         assert!(
             csv.contains("\"wendy-clarke\",\"cardiology-ward-7\""),
@@ -434,6 +542,48 @@ mod pages {
             .await;
         assert_eq!(response.status(), 303);
         assert_ne!(level_1_on_saturday_night(&app).await, "amara-okafor");
+    }
+
+    #[tokio::test]
+    async fn the_childrens_unit_open_day_and_night_shows_its_week_plainly_and_ward_7_links_its_handover()
+     {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        let olivia = app.sign_in("+447700900311").await;
+        let (status, week) = olivia
+            .page("/staff/services/childrens-assessment-unit?week=2026-W48")
+            .await;
+        assert_eq!(status, 200, "{week}");
+        assert!(
+            week.contains("no in-hours team: its on-call rota answers day and night"),
+            "{week}"
+        );
+        assert!(
+            !week.contains("Out of hours") && !week.contains("In hours"),
+            "{week}"
+        );
+        assert!(!week.contains("00:00 to 00:00"), "{week}");
+        assert!(
+            week.contains("to midnight") || week.contains("All day"),
+            "{week}"
+        );
+        assert!(
+            !week.contains("/staff/handover/childrens-assessment-unit"),
+            "no in-hours team, no morning handover"
+        );
+
+        let wendy = app.sign_in(WENDY).await;
+        let (_, week) = wendy.page("/staff/services/cardiology-ward-7").await;
+        assert!(
+            week.contains(
+                "<a href=\"/staff/handover/cardiology-ward-7\">This morning's handover</a>"
+            ),
+            "{week}"
+        );
+        let (_, home) = wendy.page("/staff").await;
+        assert!(
+            home.contains("<a href=\"/staff/handover/cardiology-ward-7\">"),
+            "{home}"
+        );
     }
 
     #[tokio::test]
@@ -502,7 +652,7 @@ async fn two_consultants_swap_weeks_from_the_page_and_a_wrong_day_gets_the_files
     assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
     assert!(
-        html.contains("no cardiology-consultant shift starts on 2026-12-01 (Tue): write 2026-11-30 or 2026-12-07"),
+        html.contains("<a href=\"#shift_a\">No shift of “Consultant cardiologist of the week” starts on Tuesday 1 December 2026: choose a day a shift starts, Monday 30 November 2026 or Monday 7 December 2026</a>"),
         "{html}"
     );
     let mut right = wrong;
@@ -609,7 +759,7 @@ mod across_services {
         .await;
         assert_eq!(status, 422);
         assert!(
-            html.contains("Isla Morgan (Community staff nurse) cannot cover this."),
+            html.contains("<a href=\"#covering\">Isla Morgan (Community staff nurse) cannot cover this: choose someone fit for it</a>"),
             "{html}"
         );
         assert!(
@@ -621,7 +771,7 @@ mod across_services {
             edit_on_ward_7(&wendy, &override_form("wendy-clarke", "dafydd-evans", "")).await;
         assert_eq!(status, 422);
         assert!(
-            html.contains("Wendy Clarke (Ward 7 manager) cannot cover this."),
+            html.contains("Wendy Clarke (Ward 7 manager) cannot cover this:"),
             "{html}"
         );
         assert!(app.ops.rota_edits().await.unwrap().is_empty());
@@ -655,7 +805,7 @@ mod across_services {
         let (status, audit) = olivia.page("/staff/audit").await;
         assert_eq!(status, 200);
         assert!(
-            audit.contains("override added: umar-farooq covers rotation senior-clinician"),
+            audit.contains("made: Dr Umar Farooq covers the rotation “Senior clinician on call”"),
             "the children's manager sees it: {audit}"
         );
         assert!(
@@ -717,7 +867,7 @@ mod across_services {
         let (_, audit) = olivia.page("/staff/audit").await;
         assert!(
             audit.contains(&format!(
-                "override {id} undone: umar-farooq covers rotation senior-clinician"
+                "Undone, edit {id}: Dr Umar Farooq covers the rotation “Senior clinician on call”"
             )),
             "{audit}"
         );

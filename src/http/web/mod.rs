@@ -483,6 +483,7 @@ async fn home(State(state): State<AppState>, staff: Staff) -> Response {
                 id => s.id.as_str(),
                 name => s.name,
                 manage => staff.may_manage(s.id.as_str()),
+                handover => s.hours.has_in_hours_team(),
             }
         })
         .collect();

@@ -15,10 +15,10 @@ use crate::calendar::{LONDON, instant_of, wall_clock};
 use crate::clock::Instant;
 use crate::directory::Id;
 use crate::http::AppState;
-use crate::manage::{EditError, NotFit, OtherServices, gap_words};
+use crate::manage::{EditError, NotFit, OtherServices, edit_words, gap_words};
 use crate::rota::check::shortfall;
 use crate::rota::layer::{EditBody, GAP_HORIZON_DAYS, Refusal as EditRefusal, layer_toml};
-use crate::rota::{Rota, ServiceIx, Who, check};
+use crate::rota::{PersonIx, Rota, ServiceIx, Who, check};
 use crate::store::{self, AuditEntry, AuditRecord, NewRotaEdit};
 
 /// The rota pages.
@@ -31,11 +31,6 @@ pub fn router() -> Router<AppState> {
         .route("/staff/gaps", get(gaps))
         .route("/staff/audit", get(audit))
         .route("/staff/audit.csv", get(audit_csv))
-}
-
-#[derive(Debug, Deserialize)]
-struct WeekQuery {
-    week: Option<String>,
 }
 
 /// The Monday of an ISO week written `2026-W49`.
@@ -69,6 +64,8 @@ struct Row {
     from: String,
     until: String,
     in_hours: bool,
+    /// The row runs from midnight to midnight.
+    all_day: bool,
     levels: Vec<Cell>,
     gap: Option<String>,
 }
@@ -117,10 +114,14 @@ fn days(rota: &Rota, service: ServiceIx, monday: NaiveDate) -> Vec<minijinja::Va
                         from: format!("{hour:02}:00"),
                         until,
                         in_hours,
+                        all_day: false,
                         levels,
                         gap,
                     }),
                 }
+            }
+            if let [only] = &mut rows[..] {
+                only.all_day = true;
             }
             minijinja::context! {
                 label => date.format("%A %-d %B").to_string(),
@@ -166,6 +167,14 @@ fn on_service(rota: &Rota, service: ServiceIx) -> (Vec<minijinja::Value>, Vec<mi
     (people, rotations)
 }
 
+/// `?week=2026-W49` picks the week; `?made=12` is the edit just made, whose
+/// warnings (a long stretch on call) the page shows.
+#[derive(Debug, Deserialize)]
+struct WeekQuery {
+    week: Option<String>,
+    made: Option<u64>,
+}
+
 async fn week(
     State(state): State<AppState>,
     staff: Staff,
@@ -173,11 +182,34 @@ async fn week(
     Query(q): Query<WeekQuery>,
 ) -> Result<Response, Refusal> {
     let ix = staff.manage(&state, &service)?;
+    let monday = q.week.as_deref().and_then(monday_of);
+    week_page(&state, &staff, ix, monday, q.made, None).await
+}
+
+/// The names of `people`, with their ids, for a select.
+fn choices(rota: &Rota, people: Vec<PersonIx>) -> Vec<minijinja::Value> {
+    people
+        .into_iter()
+        .map(|p| &rota.people()[p as usize])
+        .map(|p| minijinja::context! { id => p.id.as_str(), name => p.name })
+        .collect()
+}
+
+/// A service's week from `monday` (this week when none), its edits and
+/// forms; with `failed`, the form as it was typed and why it was not saved.
+async fn week_page(
+    state: &AppState,
+    staff: &Staff,
+    ix: ServiceIx,
+    monday: Option<NaiveDate>,
+    made: Option<u64>,
+    failed: Option<Failed>,
+) -> Result<Response, Refusal> {
     let rota = state.rota.current();
     let now = state.clock.now();
     let today = wall_clock(now).date();
     let this_monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
-    let monday = q.week.as_deref().and_then(monday_of).unwrap_or(this_monday);
+    let monday = monday.unwrap_or(this_monday);
     let s = &rota.services()[ix as usize];
     let managers: Vec<_> = s
         .managers
@@ -185,12 +217,12 @@ async fn week(
         .filter_map(|id| rota.person(id.as_str()))
         .map(|p| minijinja::context! { name => p.name, role => p.role })
         .collect();
-    let edits = state
+    let all_edits = state
         .ops
         .rota_edits()
         .await
         .map_err(|_| Refusal::Unavailable)?;
-    let edits: Vec<_> = edits
+    let edits: Vec<_> = all_edits
         .iter()
         .rev()
         // Those made here, and those made on another service's page that
@@ -204,7 +236,7 @@ async fn week(
             minijinja::context! {
                 id => e.id,
                 made_on,
-                summary => e.edit.body.summary(),
+                words => edit_words(&rota, &e.edit.body),
                 reason => e.edit.reason,
                 made_by => rota.person(e.edit.made_by.as_str()).map_or(e.edit.made_by.as_str(), |p| p.name.as_str()),
                 made_at => local(e.edit.made_at),
@@ -212,20 +244,29 @@ async fn week(
             }
         })
         .collect();
+    let stretches = match made {
+        Some(id) => state
+            .ops
+            .long_stretches(&all_edits, id)
+            .await
+            .map_err(|_| Refusal::Unavailable)?,
+        None => Vec::new(),
+    };
     let (people, rotations) = on_service(&rota, ix);
-    let may_cover: Vec<_> = rota
-        .fit_on(ix)
-        .into_iter()
-        .map(|p| &rota.people()[p as usize])
-        .map(|p| minijinja::context! { id => p.id.as_str(), name => p.name })
-        .collect();
+    let (own, others) = rota.cover_choices(ix);
     let sunday = monday + Days::new(6);
-    Ok(StaffPage {
-        staff: &staff,
+    let status = failed.as_ref().map(Failed::status);
+    let mut response = StaffPage {
+        staff,
         template: "web/staff/service.html",
         nav: "services",
         context: minijinja::context! {
-            service => minijinja::context! { id => s.id.as_str(), name => s.name },
+            service => minijinja::context! {
+                id => s.id.as_str(),
+                name => s.name,
+                handover => s.hours.has_in_hours_team(),
+                all_hours => !s.hours.has_in_hours_team(),
+            },
             managers,
             week => minijinja::context! {
                 name => week_name(monday),
@@ -235,12 +276,19 @@ async fn week(
             },
             days => days(&rota, ix, monday),
             edits,
+            stretches,
             people,
-            may_cover,
+            cover_own => choices(&rota, own),
+            cover_others => choices(&rota, others),
             rotations,
+            failed,
         },
     }
-    .render(&state))
+    .render(state);
+    if let Some(status) = status {
+        *response.status_mut() = status;
+    }
+    Ok(response)
 }
 
 /// The fields of the edit forms, as posted.
@@ -270,16 +318,25 @@ struct EditForm {
     confirm: String,
 }
 
-fn datetime(field: &str, text: &str) -> Result<NaiveDateTime, String> {
+fn datetime(what: &str, text: &str) -> Result<NaiveDateTime, String> {
     let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("Enter the {what}"));
+    }
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| format!("Enter {field} as a date and time, like 2026-12-05T20:00"))
+        .map_err(|_| {
+            format!("Enter the {what} as a date and a time, like 5 December 2026 at 20:00")
+        })
 }
 
-fn date(field: &str, text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("Enter {field} as a date, like 2026-12-05"))
+fn date(what: &str, text: &str) -> Result<NaiveDate, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("Enter the {what}"));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("Enter the {what} as a date, like 5 December 2026"))
 }
 
 fn some(text: &str) -> Option<String> {
@@ -287,108 +344,189 @@ fn some(text: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
+/// Each field's problem: its form name and what to write.
+type FormProblems = Vec<(&'static str, String)>;
+
 impl EditForm {
-    fn body(&self) -> Result<EditBody, String> {
-        if self.kind == "swap" {
-            let rotation = some(&self.rotation).ok_or("Choose the rotation whose shifts swap")?;
-            Ok(EditBody::Swap {
-                rotation,
-                shifts: [
-                    date("the first shift's day", &self.shift_a)?,
-                    date("the second shift's day", &self.shift_b)?,
-                ],
-            })
-        } else {
-            Ok(EditBody::Override {
-                covering: some(&self.covering),
-                replacing: some(&self.replacing),
-                rotation: some(&self.rotation),
-                from: datetime("from", &self.from)?,
-                until: datetime("until", &self.until)?,
-            })
+    /// The edit the form asks for, or every field's problem at once.
+    fn body(&self) -> Result<EditBody, FormProblems> {
+        fn take<T>(
+            problems: &mut FormProblems,
+            name: &'static str,
+            r: Result<T, String>,
+        ) -> Option<T> {
+            r.map_err(|m| problems.push((name, m))).ok()
         }
+        let mut problems = Vec::new();
+        if self.kind == "swap" {
+            let rotation = take(
+                &mut problems,
+                "rotation",
+                some(&self.rotation)
+                    .ok_or_else(|| "Choose the rotation whose shifts swap".to_owned()),
+            );
+            let a = take(
+                &mut problems,
+                "shift_a",
+                date("day the first shift starts", &self.shift_a),
+            );
+            let b = take(
+                &mut problems,
+                "shift_b",
+                date("day the other shift starts", &self.shift_b),
+            );
+            match (rotation, a, b) {
+                (Some(rotation), Some(a), Some(b)) => Ok(EditBody::Swap {
+                    rotation,
+                    shifts: [a, b],
+                }),
+                _ => Err(problems),
+            }
+        } else {
+            let from = take(
+                &mut problems,
+                "from",
+                datetime("start of the cover", &self.from),
+            );
+            let until = take(
+                &mut problems,
+                "until",
+                datetime("end of the cover", &self.until),
+            );
+            match (from, until) {
+                (Some(from), Some(until)) => Ok(EditBody::Override {
+                    covering: some(&self.covering),
+                    replacing: some(&self.replacing),
+                    rotation: some(&self.rotation),
+                    from,
+                    until,
+                }),
+                _ => Err(problems),
+            }
+        }
+    }
+
+    /// The Monday of the week the form is about, if a day can be read from it.
+    fn week(&self) -> Option<NaiveDate> {
+        let text = if self.kind == "swap" {
+            &self.shift_a
+        } else {
+            &self.from
+        };
+        let day = text.trim().get(..10)?;
+        NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .ok()
+            .map(monday_of_date)
     }
 }
 
-/// Why an edit was not made, for the page to word.
+/// A problem with one field of a form, or (no field) with the edit as a whole.
+#[derive(Debug, Clone, Serialize)]
+struct FieldError {
+    /// The field's id on the page, which the error summary links to.
+    id: String,
+    /// What is wrong and what to do.
+    message: String,
+}
+
+/// An edit (or undo) that was not made: the form as it was typed, and why,
+/// for the week page to show in the NHS.UK error summary pattern.
 #[derive(Debug, Default, Serialize)]
-struct Why {
-    /// The rota files' messages, or the form's.
-    problems: Vec<String>,
-    /// The gaps it would open, in words.
+struct Failed {
+    /// `override`, `swap` or `undo`: which form's fields keep what was typed.
+    kind: String,
+    /// What was typed.
+    form: EditForm,
+    /// The problems, each linked to its field.
+    errors: Vec<FieldError>,
+    /// The gaps it would open, in words: it can be saved anyway.
     gaps: Vec<String>,
     /// The services it changes that the editor does not manage.
     others: Option<OtherServices>,
     /// The cover it names, not fit for the slot.
     not_fit: Option<NotFit>,
-}
-
-impl Why {
-    fn problem(message: String) -> Self {
-        Why {
-            problems: vec![message],
-            ..Why::default()
-        }
-    }
-}
-
-/// The page that says why an edit was not made, and (for a gap) offers to
-/// make it anyway: `403` when it reaches services the editor does not
-/// manage, else `422`.
-fn refused(
-    state: &AppState,
-    staff: &Staff,
-    service: &str,
+    /// Where "save it anyway" posts.
     action: String,
-    form: &EditForm,
-    why: Why,
-) -> Response {
-    let status = if why.others.is_some() {
-        StatusCode::FORBIDDEN
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = StaffPage {
-        staff,
-        template: "web/staff/rota_refused.html",
-        nav: "services",
-        context: minijinja::context! {
-            service => service,
-            action,
-            form,
-            ..minijinja::Value::from_serialize(&why)
-        },
-    }
-    .render(state);
-    *response.status_mut() = status;
-    response
 }
 
-fn explain(e: EditError) -> Result<Why, Refusal> {
-    match e {
-        EditError::Refused(EditRefusal::Invalid(problems)) => Ok(Why {
-            problems: problems.0.iter().map(|p| p.message.clone()).collect(),
-            ..Why::default()
-        }),
-        EditError::Refused(EditRefusal::OpensGaps(gaps)) => Ok(Why {
-            gaps: gaps.iter().map(gap_words).collect(),
-            ..Why::default()
-        }),
-        EditError::NotOnService(m) => Ok(Why::problem(m)),
-        EditError::NotYourServices(others) => Ok(Why {
-            others: Some(*others),
-            ..Why::default()
-        }),
-        EditError::NotFit(not_fit) => Ok(Why {
-            not_fit: Some(*not_fit),
-            ..Why::default()
-        }),
-        EditError::NoSuchEdit => Err(Refusal::NotFound),
-        EditError::Store(e) => {
-            tracing::error!(error = %e, "rota edit: store unavailable");
-            Err(Refusal::Unavailable)
+impl Failed {
+    /// `403` when it reaches services the editor does not manage, else `422`.
+    fn status(&self) -> StatusCode {
+        if self.others.is_some() {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
         }
     }
+
+    /// The id on the page of the form field `name` of this form.
+    fn id_of(&self, name: &str) -> String {
+        match (self.kind.as_str(), name) {
+            ("swap", "rotation" | "reason") => format!("swap-{name}"),
+            ("swap", "") => "swap".to_owned(),
+            ("undo", _) => "edits".to_owned(),
+            (_, "") => "override".to_owned(),
+            _ => name.to_owned(),
+        }
+    }
+
+    fn error(&mut self, field: &str, message: String) {
+        let id = self.id_of(field);
+        self.errors.push(FieldError { id, message });
+    }
+
+    /// Why `e` refused the edit, on the form; `Err` for what is not the
+    /// form's (no such edit, the store down).
+    fn explain(mut self, e: EditError) -> Result<Self, Refusal> {
+        match e {
+            EditError::Refused(EditRefusal::Invalid(problems)) => {
+                for p in problems.0 {
+                    self.error("", p.message);
+                }
+            }
+            EditError::Refused(EditRefusal::OpensGaps(gaps)) => {
+                self.gaps = gaps.iter().map(gap_words).collect();
+            }
+            EditError::Field { field, message } => self.error(field, message),
+            EditError::NotYourServices(others) => {
+                let names: Vec<&str> = others.services.iter().map(|o| o.name.as_str()).collect();
+                let field = if self.form.rotation.trim().is_empty() {
+                    "for"
+                } else {
+                    "rotation"
+                };
+                self.error(
+                    field,
+                    format!(
+                        "This also changes who is on call for {}, which you do not manage",
+                        names.join(" and ")
+                    ),
+                );
+                self.others = Some(*others);
+            }
+            EditError::NotFit(not_fit) => {
+                self.error(
+                    "covering",
+                    format!(
+                        "{} ({}) cannot cover this: choose someone fit for it",
+                        not_fit.name, not_fit.role
+                    ),
+                );
+                self.not_fit = Some(*not_fit);
+            }
+            EditError::NoSuchEdit => return Err(Refusal::NotFound),
+            EditError::Store(e) => {
+                tracing::error!(error = %e, "rota edit: store unavailable");
+                return Err(Refusal::Unavailable);
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// The Monday of the week holding `date`.
+fn monday_of_date(date: NaiveDate) -> NaiveDate {
+    date - Days::new(u64::from(date.weekday().num_days_from_monday()))
 }
 
 async fn make_edit(
@@ -396,19 +534,26 @@ async fn make_edit(
     Path(service): Path<String>,
     StaffForm { staff, form }: StaffForm<EditForm>,
 ) -> Result<Response, Refusal> {
-    staff.manage(&state, &service)?;
-    let action = format!("/staff/services/{service}/edits");
+    let ix = staff.manage(&state, &service)?;
+    let mut failed = Failed {
+        kind: if form.kind == "swap" {
+            "swap"
+        } else {
+            "override"
+        }
+        .to_owned(),
+        form: form.clone(),
+        action: format!("/staff/services/{service}/edits"),
+        ..Failed::default()
+    };
     let body = match form.body() {
         Ok(b) => b,
-        Err(m) => {
-            return Ok(refused(
-                &state,
-                &staff,
-                &service,
-                action,
-                &form,
-                Why::problem(m),
-            ));
+        Err(problems) => {
+            for (field, message) in problems {
+                failed.error(field, message);
+            }
+            let week = form.week();
+            return week_page(&state, &staff, ix, week, None, Some(failed)).await;
         }
     };
     let week = match &body {
@@ -427,19 +572,16 @@ async fn make_edit(
         .make_rota_edit(edit, !form.confirm.is_empty())
         .await
     {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/staff/services/{service}?week={}#edits",
+        Ok(id) => Ok(Redirect::to(&format!(
+            "/staff/services/{service}?week={}&made={id}#edits",
             week_name(week)
         ))
         .into_response()),
-        Err(e) => Ok(refused(
-            &state,
-            &staff,
-            &service,
-            action,
-            &form,
-            explain(e)?,
-        )),
+        Err(e) => {
+            let failed = failed.explain(e)?;
+            let monday = Some(monday_of_date(week));
+            week_page(&state, &staff, ix, monday, None, Some(failed)).await
+        }
     }
 }
 
@@ -448,7 +590,7 @@ async fn undo_edit(
     Path((service, id)): Path<(String, u64)>,
     StaffForm { staff, form }: StaffForm<EditForm>,
 ) -> Result<Response, Refusal> {
-    staff.manage(&state, &service)?;
+    let ix = staff.manage(&state, &service)?;
     let service_id = Id::parse(&service).map_err(|_| Refusal::NotFound)?;
     match state
         .ops
@@ -457,9 +599,14 @@ async fn undo_edit(
     {
         Ok(()) => Ok(Redirect::to(&format!("/staff/services/{service}#edits")).into_response()),
         Err(e) => {
-            let why = explain(e)?;
-            let action = format!("/staff/services/{service}/edits/{id}/undo");
-            Ok(refused(&state, &staff, &service, action, &form, why))
+            let failed = Failed {
+                kind: "undo".to_owned(),
+                form,
+                action: format!("/staff/services/{service}/edits/{id}/undo"),
+                ..Failed::default()
+            }
+            .explain(e)?;
+            week_page(&state, &staff, ix, None, None, Some(failed)).await
         }
     }
 }
@@ -566,19 +713,31 @@ fn services_of(rota: &Rota, record: &AuditRecord) -> Vec<String> {
 
 async fn audit(State(state): State<AppState>, staff: Staff) -> Result<Response, Refusal> {
     let rota = state.rota.current();
+    let edits = state
+        .ops
+        .rota_edits()
+        .await
+        .map_err(|_| Refusal::Unavailable)?;
     let lines: Vec<_> = trail(&state, &staff)
         .await?
         .iter()
         .rev()
         .map(|e| {
+            // An edit's line is worded from the edit, with names; the
+            // stored action and TOML stay for the CSV.
+            let edit = e
+                .edit
+                .and_then(|id| edits.iter().find(|x| x.id == id))
+                .map(|x| edit_words(&rota, &x.edit.body));
             minijinja::context! {
                 seq => e.seq,
                 at => local(e.record.at),
                 who => rota.person(e.record.who.as_str()).map_or(e.record.who.as_str(), |p| p.name.as_str()),
                 services => services_of(&rota, &e.record),
+                edit_id => e.edit,
+                edit,
+                undone => e.record.after.is_empty(),
                 action => e.record.action,
-                before => e.record.before,
-                after => e.record.after,
             }
         })
         .collect();
