@@ -317,6 +317,7 @@ mod tests {
             review_at: None,
             coordinator: None,
             check_ins: CheckIns::None,
+            patient_takes_texts: true,
         }
     }
 

@@ -215,7 +215,12 @@ impl Operations {
             .map(|ix| rota.services()[ix as usize].patient_name.clone())
             .unwrap_or_default();
         let mut outbox = Vec::new();
-        let people = std::iter::once((&enrolment.patient, "patient".to_owned())).chain(
+        // A patient who does not take texts (a child) is not welcomed:
+        // their carers are.
+        let patient = enrolment
+            .patient_takes_texts
+            .then(|| (&enrolment.patient, "patient".to_owned()));
+        let people = patient.into_iter().chain(
             enrolment.carers.iter().map(|c| {
                 (
                     &c.contact,

@@ -99,6 +99,7 @@ mod tests {
             review_at: None,
             coordinator: None,
             check_ins: Default::default(),
+            patient_takes_texts: true,
         }
     }
 
