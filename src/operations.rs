@@ -220,16 +220,14 @@ impl Operations {
         let patient = enrolment
             .patient_takes_texts
             .then(|| (&enrolment.patient, "patient".to_owned()));
-        let people = patient.into_iter().chain(
-            enrolment.carers.iter().map(|c| {
-                (
-                    &c.contact,
-                    c.relationship
-                        .clone()
-                        .map_or("carer".to_owned(), |r| format!("carer ({r})")),
-                )
-            }),
-        );
+        let people = patient.into_iter().chain(enrolment.carers.iter().map(|c| {
+            (
+                &c.contact,
+                c.relationship
+                    .clone()
+                    .map_or("carer".to_owned(), |r| format!("carer ({r})")),
+            )
+        }));
         // A landline is enrolled for calls but never texted (`Enrolment::notes`
         // says so); someone enrolled with an email and no phone is welcomed
         // by email where email goes out (ADR 15).

@@ -591,7 +591,9 @@ impl EnrolmentRequest {
             };
             err(
                 field,
-                format!("{why}: list the carer who is their contact first in carers, or send \"takes_texts\": true"),
+                format!(
+                    "{why}: list the carer who is their contact first in carers, or send \"takes_texts\": true"
+                ),
             );
         }
         match (patient, service, kind, errors.is_empty()) {
@@ -1040,7 +1042,8 @@ mod who_takes_the_texts {
         request.parse(|id| Id::parse(id).ok(), now(), TimeDelta::days(30))
     }
 
-    const JESS: &str = r#"[{"name": "Jess Morgan", "phone": "07700 900822", "relationship": "mother"}]"#;
+    const JESS: &str =
+        r#"[{"name": "Jess Morgan", "phone": "07700 900822", "relationship": "mother"}]"#;
 
     #[test]
     fn a_child_of_nine_is_written_to_through_his_mother() {
@@ -1075,7 +1078,11 @@ mod who_takes_the_texts {
         )
         .unwrap();
         assert!(said.patient_takes_texts);
-        let no_dob = parse(r#"{"name": "Margaret Evans", "phone": "07700 900801"}"#, "[]").unwrap();
+        let no_dob = parse(
+            r#"{"name": "Margaret Evans", "phone": "07700 900801"}"#,
+            "[]",
+        )
+        .unwrap();
         assert!(no_dob.patient_takes_texts);
     }
 
@@ -1085,7 +1092,10 @@ mod who_takes_the_texts {
         assert_eq!(arthur.patient.address(), None);
         let alone = parse(r#"{"name": "Arthur Davies", "takes_texts": false}"#, "[]").unwrap_err();
         assert_eq!(alone[0].field, "patient.takes_texts");
-        assert!(alone[0].message.starts_with("is false: list the carer"), "{alone:?}");
+        assert!(
+            alone[0].message.starts_with("is false: list the carer"),
+            "{alone:?}"
+        );
         let bad = parse(
             r#"{"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2 March 2017"}"#,
             JESS,
@@ -1115,11 +1125,17 @@ mod who_takes_the_texts {
         .unwrap();
         let mut stored = serde_json::to_value(&leo).unwrap();
         assert_eq!(stored["patient_takes_texts"], false);
-        stored.as_object_mut().unwrap().remove("patient_takes_texts");
+        stored
+            .as_object_mut()
+            .unwrap()
+            .remove("patient_takes_texts");
         let before: Enrolment = serde_json::from_value(stored).unwrap();
         assert!(before.patient_takes_texts);
         let as_before = serde_json::to_value(&before).unwrap();
         assert!(as_before.get("patient_takes_texts").is_none());
-        assert!(as_before.get("date_of_birth").is_none(), "a date of birth is not stored");
+        assert!(
+            as_before.get("date_of_birth").is_none(),
+            "a date of birth is not stored"
+        );
     }
 }

@@ -617,18 +617,30 @@ impl Renderer<'_> {
         let body = |to: &Address| {
             let by_email = to.email().is_some();
             match &notice {
-                SenderNotice::AcceptedBy { staff, name, role: r } => self.templates.render(
+                SenderNotice::AcceptedBy {
+                    staff,
+                    name,
+                    role: r,
+                } => self.templates.render(
                     "sms/accepted.txt",
                     minijinja::context! { name, role => role(staff, r) },
                 ),
-                SenderNotice::SpokeTo { staff, name, role: r } => self.templates.render(
+                SenderNotice::SpokeTo {
+                    staff,
+                    name,
+                    role: r,
+                } => self.templates.render(
                     "sms/spoke_live.txt",
                     minijinja::context! { name, role => role(staff, r) },
                 ),
                 SenderNotice::Call111 => self
                     .templates
                     .render("sms/call_111.txt", minijinja::context! {}),
-                SenderNotice::Resolved { staff, name, role: r } => self.templates.render(
+                SenderNotice::Resolved {
+                    staff,
+                    name,
+                    role: r,
+                } => self.templates.render(
                     "sms/resolved.txt",
                     minijinja::context! { name, role => role(staff, r), by_email },
                 ),
@@ -649,9 +661,7 @@ impl Renderer<'_> {
             && !contact.is_reached_at(&concern.sender)
         {
             let text = body(&to)?;
-            change
-                .outbox
-                .push(self.notice(concern, to, text, &label)?);
+            change.outbox.push(self.notice(concern, to, text, &label)?);
         }
         Ok(())
     }

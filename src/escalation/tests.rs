@@ -483,7 +483,7 @@ fn a_page_is_wanted_only_until_the_concern_moves_on() {
 
 #[test]
 fn a_caller_put_through_to_the_registrar_is_told_who_they_spoke_to_not_that_someone_will_be_in_touch()
-{
+ {
     // Sian rings at 19:05 and Chen Li takes the call: the concern opens already his.
     let (s, fx) = at(
         &Escalation::new(false),

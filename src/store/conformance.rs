@@ -440,12 +440,21 @@ pub fn a_child_enrolled_with_his_mother_as_contact_is_kept_not_texted(store: Arc
     assert_eq!(kept, leo);
     assert!(!kept.patient_takes_texts);
     let (contact, label) = kept.patients_contact().unwrap();
-    assert_eq!((contact.name.as_str(), label.as_str()), ("Jess Morgan", "carer (mother)"));
+    assert_eq!(
+        (contact.name.as_str(), label.as_str()),
+        ("Jess Morgan", "carer (mother)")
+    );
     for number in ["07700 900151", "07700 900152"] {
         let found = store.enrolments_for_phone(&phone(number), now).unwrap();
         assert_eq!(found, std::slice::from_ref(&leo), "{number}");
     }
-    assert!(store.enrolment(margaret.id).unwrap().unwrap().patient_takes_texts);
+    assert!(
+        store
+            .enrolment(margaret.id)
+            .unwrap()
+            .unwrap()
+            .patient_takes_texts
+    );
 }
 
 pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<dyn Store>) {

@@ -452,6 +452,27 @@ async fn an_ongoing_patients_coordinator_hears_of_a_silent_check_in_and_of_the_r
 const LEO: &str = "+447700900821";
 const JESS: &str = "+447700900822";
 
+/// Enrol `patient` with the children's assessment unit, discharged at
+/// 10:00 on Tuesday 24 November, with `carers` and one check-in a day on.
+async fn enrol_child(
+    app: &TestApp,
+    patient: serde_json::Value,
+    carers: serde_json::Value,
+) -> reqwest::Response {
+    app.enrol(&json!({
+        "patient": patient,
+        "carers": carers,
+        "service": "childrens-assessment-unit",
+        "discharged_at": "2026-11-24T10:00:00Z",
+        "check_ins": ["24h"],
+    }))
+    .await
+}
+
+fn jess() -> serde_json::Value {
+    json!([{"name": "Jess Morgan", "phone": "07700 900822", "relationship": "mother"}])
+}
+
 #[tokio::test]
 async fn leo_is_nine_so_his_welcome_check_ins_and_answers_go_to_his_mother_jess_and_leo_gets_nothing()
  {
@@ -459,20 +480,21 @@ async fn leo_is_nine_so_his_welcome_check_ins_and_answers_go_to_his_mother_jess_
     // assessment unit at 10:00. His enrolment gives his date of birth and
     // his own phone; it does not say who takes the texts.
     let app = TestApp::spawn("2026-11-24T11:00").await;
-    let response = app
-        .enrol(&json!({
-            "patient": {"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"},
-            "carers": [{"name": "Jess Morgan", "phone": "07700 900822", "relationship": "mother"}],
-            "service": "childrens-assessment-unit",
-            "discharged_at": "2026-11-24T10:00:00Z",
-            "check_ins": ["24h"],
-        }))
-        .await;
+    let response = enrol_child(
+        &app,
+        json!({"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"}),
+        jess(),
+    )
+    .await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     app.settle().await;
     let to_jess = app.twilio.messages_to(JESS);
     assert_eq!(to_jess.len(), 1, "Jess is welcomed: {to_jess:#?}");
-    assert!(to_jess[0].body.starts_with("Hello Jess."), "{}", to_jess[0].body);
+    assert!(
+        to_jess[0].body.starts_with("Hello Jess."),
+        "{}",
+        to_jess[0].body
+    );
 
     // Wednesday 10:00: the check-in asks Jess about Leo.
     app.advance(Duration::hours(23)).await;
@@ -484,7 +506,8 @@ async fn leo_is_nine_so_his_welcome_check_ins_and_answers_go_to_his_mother_jess_
 
     // Jess answers with a worry; the registrar accepts and later resolves it.
     app.clock.advance(Duration::minutes(5));
-    app.text(JESS, "He has a temperature of 39 and is not drinking").await;
+    app.text(JESS, "He has a temperature of 39 and is not drinking")
+        .await;
     app.settle().await;
     let (registrar, number) = on_call("childrens-assessment-unit", "2026-11-25T10:05", 1);
     let page = app.twilio.messages_to(&number).last().unwrap().clone();
@@ -498,7 +521,9 @@ async fn leo_is_nine_so_his_welcome_check_ins_and_answers_go_to_his_mother_jess_
             .last()
             .unwrap()
             .body
-            .starts_with(&format!("{registrar}, Paediatric registrar, has the message")),
+            .starts_with(&format!(
+                "{registrar}, Paediatric registrar, has the message"
+            )),
         "{:#?}",
         app.twilio.messages_to(JESS)
     );
@@ -526,29 +551,33 @@ async fn an_enrolment_says_who_takes_the_texts_and_a_child_with_no_carer_is_refu
  {
     let app = TestApp::spawn("2026-11-24T11:00").await;
     // 16 today: takes his own texts.
-    let response = app
-        .enrol(&json!({
-            "patient": {"name": "Owen Price", "phone": "07700 900823", "date_of_birth": "2010-11-24"},
-            "carers": [{"name": "Jess Morgan", "phone": "07700 900822", "relationship": "mother"}],
-            "service": "childrens-assessment-unit",
-            "discharged_at": "2026-11-24T10:00:00Z",
-        }))
-        .await;
+    let response = enrol_child(
+        &app,
+        json!({"name": "Owen Price", "phone": "07700 900823", "date_of_birth": "2010-11-24"}),
+        jess(),
+    )
+    .await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     app.settle().await;
-    assert_eq!(app.twilio.messages_to("+447700900823").len(), 1, "Owen is welcomed");
+    assert_eq!(
+        app.twilio.messages_to("+447700900823").len(),
+        1,
+        "Owen is welcomed"
+    );
 
     // A nine-year-old with nobody to text for him is refused, saying what to send.
-    let response = app
-        .enrol(&json!({
-            "patient": {"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"},
-            "service": "childrens-assessment-unit",
-            "discharged_at": "2026-11-24T10:00:00Z",
-        }))
-        .await;
+    let response = enrol_child(
+        &app,
+        json!({"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"}),
+        json!([]),
+    )
+    .await;
     assert_eq!(response.status(), 422);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["errors"][0]["field"], "patient.date_of_birth", "{body:#}");
+    assert_eq!(
+        body["errors"][0]["field"], "patient.date_of_birth",
+        "{body:#}"
+    );
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -558,13 +587,11 @@ async fn an_enrolment_says_who_takes_the_texts_and_a_child_with_no_carer_is_refu
     );
 
     // An adult who does not take texts, said outright, with no phone of his own.
-    let response = app
-        .enrol(&json!({
-            "patient": {"name": "Arthur Davies", "takes_texts": false},
-            "carers": [{"name": "Gwen Davies", "phone": "07700 900824", "relationship": "wife"}],
-            "service": "childrens-assessment-unit",
-            "discharged_at": "2026-11-24T10:00:00Z",
-        }))
-        .await;
+    let response = enrol_child(
+        &app,
+        json!({"name": "Arthur Davies", "takes_texts": false}),
+        json!([{"name": "Gwen Davies", "phone": "07700 900824", "relationship": "wife"}]),
+    )
+    .await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
 }

@@ -624,8 +624,11 @@ async fn margaret_is_told_who_has_her_text_by_a_role_written_for_her_not_the_war
     app.text(team_phone, &format!("A{code}")).await;
     app.settle().await;
     app.clock.advance(chrono::Duration::minutes(40));
-    app.text(team_phone, &format!("R{code} Called her, water tablets tomorrow"))
-        .await;
+    app.text(
+        team_phone,
+        &format!("R{code} Called her, water tablets tomorrow"),
+    )
+    .await;
     app.settle().await;
 
     let told: Vec<String> = app
@@ -646,8 +649,5 @@ async fn margaret_is_told_who_has_her_text_by_a_role_written_for_her_not_the_war
         told.contains(&"Ward 7 nurse in charge, Cardiology Ward 7, has finished dealing with your concern. Thank you for getting in touch. If you are still worried, or anything changes, text this number again at any time, day or night. If you need help now, call NHS 111. In an emergency, call 999.".to_owned()),
         "{told:#?}"
     );
-    assert!(
-        told.iter().all(|t| !t.contains("team phone")),
-        "{told:#?}"
-    );
+    assert!(told.iter().all(|t| !t.contains("team phone")), "{told:#?}");
 }

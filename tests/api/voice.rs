@@ -124,7 +124,10 @@ async fn a_carer_who_phones_hears_999_first_then_the_service_and_a_registrar_tak
     let to_dafydd = app.twilio.messages_to(DAFYDD);
     let told = &to_dafydd.last().unwrap().body;
     assert!(told.contains("You took their call."), "{told}");
-    assert!(!told.contains("We have told them you will be in touch"), "{told}");
+    assert!(
+        !told.contains("We have told them you will be in touch"),
+        "{told}"
+    );
     // Nobody was paged by text for a call already taken.
     assert!(app.twilio.messages_to(ELEANOR).is_empty());
 }
