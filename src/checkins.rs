@@ -319,6 +319,7 @@ mod tests {
             check_ins: CheckIns::None,
             client: None,
             language: Default::default(),
+            patient_takes_texts: true,
         }
     }
 

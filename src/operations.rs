@@ -225,16 +225,19 @@ impl Operations {
             .map(|ix| rota.services()[ix as usize].patient_name.clone())
             .unwrap_or_default();
         let mut outbox = Vec::new();
-        let people = std::iter::once((&enrolment.patient, "patient".to_owned())).chain(
-            enrolment.carers.iter().map(|c| {
-                (
-                    &c.contact,
-                    c.relationship
-                        .clone()
-                        .map_or("carer".to_owned(), |r| format!("carer ({r})")),
-                )
-            }),
-        );
+        // A patient who does not take texts (a child) is not welcomed:
+        // their carers are.
+        let patient = enrolment
+            .patient_takes_texts
+            .then(|| (&enrolment.patient, "patient".to_owned()));
+        let people = patient.into_iter().chain(enrolment.carers.iter().map(|c| {
+            (
+                &c.contact,
+                c.relationship
+                    .clone()
+                    .map_or("carer".to_owned(), |r| format!("carer ({r})")),
+            )
+        }));
         // A landline is enrolled for calls but never texted (`Enrolment::notes`
         // says so); someone enrolled with an email and no phone is welcomed
         // by email where email goes out (ADR 15).

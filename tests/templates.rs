@@ -69,7 +69,7 @@ fn email_message(s: &Scene) -> Vec<Value> {
         json!({"text": format!("{} has accepted concern 12 for Margaret (via daughter Sian). No action needed.", s.clinician.name), "trust": s.trust}),
         json!({"text": "Margaret wrote again about concern 12: \"She has been sick twice now.\" Reply A12 to accept.", "trust": s.trust}),
         json!({"text": format!("Thank you, we have your message. We are contacting {} now and will email you when someone has it. In an emergency, call 999.", s.service.patient_name), "trust": s.trust}),
-        json!({"text": format!("{}, {}, has the message and will be in touch.", s.clinician.name, s.clinician.role), "trust": s.trust}),
+        json!({"text": format!("{}, {}, has the message and will be in touch.", s.clinician.name, s.clinician.role_for_patients()), "trust": s.trust}),
         json!({"text": "We are still trying to reach the on-call team. If you need help now, call NHS 111. In an emergency, call 999.", "trust": s.trust}),
     ]
 }
@@ -168,19 +168,49 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     ("sms/accepted.txt", |s| {
         vec![
-            json!({"name": s.clinician.name, "role": s.clinician.role}),
+            // Patients read the role written for them.
+            json!({"name": s.clinician.name, "role": s.clinician.role_for_patients()}),
+            // A team phone: "Cardiology Ward 7 (team phone)" is for colleagues.
+            json!({"name": "Ward 7 nurse in charge", "role": "Cardiology Ward 7"}),
             // `role` is optional in rota files.
             json!({"name": s.clinician.name, "role": ""}),
         ]
     }),
     ("sms/call_111.txt", |_| vec![json!({})]),
+    // After a call taken live: who they spoke to, never "will be in touch".
+    ("sms/spoke_live.txt", |s| {
+        vec![
+            json!({"name": s.clinician.name, "role": s.clinician.role_for_patients()}),
+            json!({"name": s.clinician.name, "role": ""}),
+        ]
+    }),
+    // After a call that reached nobody and left no message.
+    ("sms/missed_call.txt", |s| {
+        vec![
+            json!({"service": s.service.patient_name}),
+            json!({"service": s.trust}),
+        ]
+    }),
+    // The answer to STOP, and to START from a number that had stopped.
+    ("sms/stopped.txt", |s| {
+        vec![
+            json!({"service": s.service.patient_name}),
+            json!({"service": s.trust}),
+        ]
+    }),
+    ("sms/started.txt", |s| {
+        vec![
+            json!({"service": s.service.patient_name}),
+            json!({"service": s.trust}),
+        ]
+    }),
     ("sms/no_pictures.txt", |_| vec![json!({})]),
     ("sms/no_attachments.txt", |_| vec![json!({})]),
     ("sms/resolved.txt", |s| {
         vec![
-            json!({"name": s.clinician.name, "role": s.clinician.role, "by_email": false}),
+            json!({"name": s.clinician.name, "role": s.clinician.role_for_patients(), "by_email": false}),
             json!({"name": s.clinician.name, "role": "", "by_email": false}),
-            json!({"name": s.clinician.name, "role": s.clinician.role, "by_email": true}),
+            json!({"name": s.clinician.name, "role": s.clinician.role_for_patients(), "by_email": true}),
         ]
     }),
     // To clinicians.
@@ -236,8 +266,10 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     ("sms/you_accepted.txt", |s| {
         vec![
-            json!({"code": 12, "who": "Margaret", "service": s.service.name}),
-            json!({"code": 12, "who": "Margaret (via daughter Sian)", "service": s.service.name}),
+            json!({"code": 12, "who": "Margaret", "service": s.service.name, "live": false}),
+            json!({"code": 12, "who": "Margaret (via daughter Sian)", "service": s.service.name, "live": false}),
+            // They took the call live: nothing was promised to the caller.
+            json!({"code": 12, "who": "Margaret (via daughter Sian)", "service": s.service.name, "live": true}),
         ]
     }),
     ("sms/you_resolved.txt", |_| {
@@ -276,31 +308,31 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         vec![
             json!({"service": s.service.patient_name, "dial": dial(s, 1, 20), "again": false, "call": CALL,
                    "withheld": false,
-                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
+                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE, "call_back_minutes": 35}),
             json!({"service": s.trust, "dial": null, "again": false, "call": CALL, "withheld": false,
-                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
+                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE, "call_back_minutes": 35}),
             json!({"service": s.trust, "dial": dial(s, 1, 20), "again": false, "call": CALL, "withheld": true,
-                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE}),
+                   "our_number": "+447700900000", "query": QUERY, "max_length": 120, "base": BASE, "call_back_minutes": 35}),
         ]
     }),
     ("twiml/next.xml", |s| {
         vec![
             json!({"dial": dial(s, 2, 10), "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": false}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "call_back_minutes": 35, "withheld": false}),
             json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": false}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "call_back_minutes": 35, "withheld": false}),
             json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": true}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "call_back_minutes": 35, "withheld": true}),
         ]
     }),
     ("twiml/still_trying.xml", |s| {
         vec![
             json!({"dial": dial(s, 2, 20), "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": false}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "call_back_minutes": 35, "withheld": false}),
             json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": false}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "call_back_minutes": 35, "withheld": false}),
             json!({"dial": null, "again": true, "call": CALL, "our_number": "+447700900000",
-                   "query": QUERY, "max_length": 120, "base": BASE, "withheld": true}),
+                   "query": QUERY, "max_length": 120, "base": BASE, "call_back_minutes": 35, "withheld": true}),
         ]
     }),
     ("twiml/screen.xml", |s| {

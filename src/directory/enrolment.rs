@@ -196,7 +196,26 @@ pub struct Enrolment {
     /// enrolments stored before there was a choice.
     #[serde(default)]
     pub language: Language,
+    /// Whether the patient is texted themselves: welcomed, checked on and
+    /// told about concerns. When not (a child), the first carer is, as
+    /// the patient's contact ([`Enrolment::patients_contact`]). Enrolments
+    /// stored before this was asked were all texted.
+    #[serde(default = "texted", skip_serializing_if = "is_texted")]
+    pub patient_takes_texts: bool,
 }
+
+/// Patients take texts themselves unless the enrolment says otherwise.
+fn texted() -> bool {
+    true
+}
+
+fn is_texted(takes_texts: &bool) -> bool {
+    *takes_texts
+}
+
+/// The age under which, when a date of birth is given, a patient's texts
+/// go to their carer unless the enrolment says otherwise (`takes_texts`).
+pub const TEXTS_THEMSELVES_FROM_AGE: u32 = 16;
 
 impl Enrolment {
     /// Whether messages from its numbers are treated as from this patient at `now`.
@@ -230,6 +249,22 @@ impl Enrolment {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Who is written to about the patient (the welcome, check-ins, what
+    /// becomes of a concern), with how the outbox names them: the patient,
+    /// or, for a patient who does not take texts (a child), the first
+    /// carer, named as their contact.
+    pub fn patients_contact(&self) -> Option<(&Contact, String)> {
+        if self.patient_takes_texts {
+            return Some((&self.patient, "patient".to_owned()));
+        }
+        let carer = self.carers.first()?;
+        let label = carer
+            .relationship
+            .as_ref()
+            .map_or("carer".to_owned(), |r| format!("carer ({r})"));
+        Some((&carer.contact, label))
     }
 
     /// The patient and the carers, each with the path of their fields in
@@ -309,6 +344,11 @@ struct PersonRequest {
     phone: Option<String>,
     email: Option<String>,
     relationship: Option<String>,
+    /// The patient's only: whether they are texted themselves.
+    takes_texts: Option<bool>,
+    /// The patient's only: a date (`2017-03-02`), to decide `takes_texts`
+    /// when it is not sent. Not stored.
+    date_of_birth: Option<String>,
 }
 
 /// The most carers one enrolment may list.
@@ -346,6 +386,8 @@ impl EnrolmentRequest {
     ) -> Result<Enrolment, Vec<FieldError>> {
         let mut errors = Vec::new();
         let patient_has_relationship = self.patient_has_relationship();
+        let takes_texts = self.patient_takes_texts(now, &mut errors);
+        let said_takes_texts = self.patient.as_ref().and_then(|p| p.takes_texts);
         let mut err = |field: &str, message: String| {
             errors.push(FieldError {
                 field: field.to_owned(),
@@ -354,7 +396,7 @@ impl EnrolmentRequest {
         };
 
         let patient = match self.patient {
-            Some(p) => contact(&p, "patient", &mut err),
+            Some(p) => contact(&p, "patient", takes_texts.unwrap_or(true), &mut err),
             None => {
                 err(
                     "patient",
@@ -375,6 +417,13 @@ impl EnrolmentRequest {
         let mut carers = Vec::new();
         for (i, c) in self.carers.iter().enumerate() {
             let path = format!("carers[{i}]");
+            if c.takes_texts.is_some() || c.date_of_birth.is_some() {
+                err(
+                    &path,
+                    "only the patient has takes_texts and date_of_birth: remove them from the carer"
+                        .to_owned(),
+                );
+            }
             let relationship = match c.relationship.as_deref().map(clean_line).as_deref() {
                 Some(r) if r.chars().count() > 50 => {
                     err(
@@ -386,7 +435,7 @@ impl EnrolmentRequest {
                 Some("") | None => None,
                 Some(r) => Some(r.to_owned()),
             };
-            if let Some(contact) = contact(c, &path, &mut err) {
+            if let Some(contact) = contact(c, &path, true, &mut err) {
                 carers.push(Carer {
                     contact,
                     relationship,
@@ -550,6 +599,21 @@ impl EnrolmentRequest {
                 err("language", message);
                 Language::En
             });
+        if takes_texts == Some(false) && self.carers.is_empty() {
+            let (field, why) = match said_takes_texts {
+                Some(false) => ("patient.takes_texts", "is false"),
+                _ => (
+                    "patient.date_of_birth",
+                    "makes the patient under 16, so they are not texted themselves",
+                ),
+            };
+            err(
+                field,
+                format!(
+                    "{why}: list the carer who is their contact first in carers, or send \"takes_texts\": true"
+                ),
+            );
+        }
         match (patient, service, kind, errors.is_empty()) {
             (Some(patient), Some(service), Some(kind), true) => {
                 let (ends_at, review_at) = match kind {
@@ -574,6 +638,7 @@ impl EnrolmentRequest {
                     check_ins,
                     client: None,
                     language,
+                    patient_takes_texts: takes_texts.unwrap_or(true),
                 })
             }
             _ => Err(errors),
@@ -584,6 +649,38 @@ impl EnrolmentRequest {
     /// a discharge takes its service's check-ins.
     pub fn sets_check_ins(&self) -> bool {
         self.check_ins.is_some()
+    }
+
+    /// Whether the patient is texted themselves: as `takes_texts` says, or
+    /// else by age when a date of birth is given (under
+    /// [`TEXTS_THEMSELVES_FROM_AGE`]: not), or else yes. `None` when what
+    /// was sent is wrong (the error is pushed).
+    fn patient_takes_texts(&self, now: Instant, errors: &mut Vec<FieldError>) -> Option<bool> {
+        let Some(p) = &self.patient else {
+            return Some(true);
+        };
+        let born = match p.date_of_birth.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let today = now.with_timezone(&crate::calendar::LONDON).date_naive();
+                match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                    Ok(day) if day <= today && today.years_since(day).is_some_and(|y| y < 130) => {
+                        Some(today.years_since(day).unwrap_or(0))
+                    }
+                    _ => {
+                        errors.push(FieldError {
+                            field: "patient.date_of_birth".to_owned(),
+                            message: "is not a date of birth: send one like 2017-03-02".to_owned(),
+                        });
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(
+            p.takes_texts
+                .unwrap_or_else(|| born.is_none_or(|age| age >= TEXTS_THEMSELVES_FROM_AGE)),
+        )
     }
 
     fn patient_has_relationship(&self) -> bool {
@@ -605,7 +702,14 @@ fn review_date(text: &str) -> Option<Instant> {
     ))
 }
 
-fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) -> Option<Contact> {
+/// A patient or carer as sent; `reached` says whether they must have a
+/// phone or an email (a patient who is not texted themselves need not).
+fn contact(
+    p: &PersonRequest,
+    path: &str,
+    reached: bool,
+    err: &mut impl FnMut(&str, String),
+) -> Option<Contact> {
     let name = match p.name.as_deref().map(clean_line).as_deref() {
         None => {
             err(
@@ -632,7 +736,7 @@ fn contact(p: &PersonRequest, path: &str, err: &mut impl FnMut(&str, String)) ->
     // Someone with no phone is reached by email (ADR 15): one of the two.
     let no_email = p.email.as_deref().is_none_or(|e| e.trim().is_empty());
     let phone = match p.phone.as_deref() {
-        None | Some("") if no_email => {
+        None | Some("") if no_email && reached => {
             err(
                 &format!("{path}.phone"),
                 "required: a mobile number, like 07911 123456 (or, for someone with no phone, an email)".to_owned(),
@@ -952,5 +1056,120 @@ mod tests {
     fn debug_output_keeps_the_name_out() {
         let e = parse(r#"{"patient": {"name": "Margaret Evans", "phone": "07700 900123"}, "service": "cardiology-ward-7", "discharged_at": "2026-11-27T17:30:00Z"}"#).unwrap();
         assert!(!format!("{e:?}").contains("Margaret"));
+    }
+}
+
+#[cfg(test)]
+mod who_takes_the_texts {
+    use super::*;
+
+    fn now() -> Instant {
+        "2026-11-24T11:00:00Z".parse().unwrap()
+    }
+
+    fn parse(patient: &str, carers: &str) -> Result<Enrolment, Vec<FieldError>> {
+        let json = format!(
+            r#"{{"patient": {patient}, "carers": {carers}, "service": "childrens-assessment-unit",
+                "discharged_at": "2026-11-24T10:00:00Z"}}"#
+        );
+        let request: EnrolmentRequest = serde_json::from_str(&json).unwrap();
+        request.parse(|id| Id::parse(id).ok(), now(), TimeDelta::days(30))
+    }
+
+    const JESS: &str =
+        r#"[{"name": "Jess Morgan", "phone": "07700 900822", "relationship": "mother"}]"#;
+
+    #[test]
+    fn a_child_of_nine_is_written_to_through_his_mother() {
+        let leo = parse(
+            r#"{"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"}"#,
+            JESS,
+        )
+        .unwrap();
+        assert!(!leo.patient_takes_texts);
+        let (contact, label) = leo.patients_contact().unwrap();
+        assert_eq!(contact.name, "Jess Morgan");
+        assert_eq!(label, "carer (mother)");
+    }
+
+    #[test]
+    fn sixteen_today_takes_his_own_texts_and_what_is_said_outright_wins_over_age() {
+        let owen = parse(
+            r#"{"name": "Owen Price", "phone": "07700 900823", "date_of_birth": "2010-11-24"}"#,
+            JESS,
+        )
+        .unwrap();
+        assert!(owen.patient_takes_texts);
+        let fifteen = parse(
+            r#"{"name": "Owen Price", "phone": "07700 900823", "date_of_birth": "2010-11-25"}"#,
+            JESS,
+        )
+        .unwrap();
+        assert!(!fifteen.patient_takes_texts);
+        let said = parse(
+            r#"{"name": "Owen Price", "phone": "07700 900823", "date_of_birth": "2012-01-01", "takes_texts": true}"#,
+            JESS,
+        )
+        .unwrap();
+        assert!(said.patient_takes_texts);
+        let no_dob = parse(
+            r#"{"name": "Margaret Evans", "phone": "07700 900801"}"#,
+            "[]",
+        )
+        .unwrap();
+        assert!(no_dob.patient_takes_texts);
+    }
+
+    #[test]
+    fn a_patient_not_texted_needs_no_phone_but_needs_a_carer_and_a_real_date() {
+        let arthur = parse(r#"{"name": "Arthur Davies", "takes_texts": false}"#, JESS).unwrap();
+        assert_eq!(arthur.patient.address(), None);
+        let alone = parse(r#"{"name": "Arthur Davies", "takes_texts": false}"#, "[]").unwrap_err();
+        assert_eq!(alone[0].field, "patient.takes_texts");
+        assert!(
+            alone[0].message.starts_with("is false: list the carer"),
+            "{alone:?}"
+        );
+        let bad = parse(
+            r#"{"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2 March 2017"}"#,
+            JESS,
+        )
+        .unwrap_err();
+        assert_eq!(bad[0].field, "patient.date_of_birth");
+        let unborn = parse(
+            r#"{"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2027-01-01"}"#,
+            JESS,
+        )
+        .unwrap_err();
+        assert_eq!(unborn[0].field, "patient.date_of_birth");
+        let carer = parse(
+            r#"{"name": "Leo Morgan", "phone": "07700 900821"}"#,
+            r#"[{"name": "Jess Morgan", "phone": "07700 900822", "takes_texts": true}]"#,
+        )
+        .unwrap_err();
+        assert_eq!(carer[0].field, "carers[0]");
+    }
+
+    #[test]
+    fn an_enrolment_stored_before_this_was_asked_is_texted_and_one_texted_is_stored_as_before() {
+        let leo = parse(
+            r#"{"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"}"#,
+            JESS,
+        )
+        .unwrap();
+        let mut stored = serde_json::to_value(&leo).unwrap();
+        assert_eq!(stored["patient_takes_texts"], false);
+        stored
+            .as_object_mut()
+            .unwrap()
+            .remove("patient_takes_texts");
+        let before: Enrolment = serde_json::from_value(stored).unwrap();
+        assert!(before.patient_takes_texts);
+        let as_before = serde_json::to_value(&before).unwrap();
+        assert!(as_before.get("patient_takes_texts").is_none());
+        assert!(
+            as_before.get("date_of_birth").is_none(),
+            "a date of birth is not stored"
+        );
     }
 }

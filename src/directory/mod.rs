@@ -64,6 +64,10 @@ pub struct Staff {
     pub name: String,
     /// Their role, e.g. "Cardiology registrar".
     pub role: String,
+    /// Their role as patients and carers read it, when it differs from
+    /// `role` (a team phone's "Cardiology Ward 7 (team phone)" is written
+    /// for colleagues); `Some("")`: patients read their name alone.
+    pub patient_role: Option<String>,
     /// How to reach them, most preferred first. Empty means unreachable.
     pub contacts: Vec<ContactMethod>,
     /// For each of `contacts`, in step: how long after a page it is tried
@@ -101,6 +105,12 @@ impl PageContact<'_> {
 }
 
 impl Staff {
+    /// Their role as a patient or carer reads it next to their name:
+    /// `patient_role` when the rota files give one, else `role`.
+    pub fn role_for_patients(&self) -> &str {
+        self.patient_role.as_deref().unwrap_or(&self.role)
+    }
+
     /// The ways a page reaches them, in their order: each number that
     /// takes texts or calls, and, when `email` (a mail server is
     /// configured), each email address.
@@ -173,6 +183,7 @@ mod tests {
             id: Id::parse("kiran-patel").unwrap(),
             name: "Kiran Patel".to_owned(),
             role: "Community staff nurse".to_owned(),
+            patient_role: None,
             contacts: vec![
                 ContactMethod::Voice(phone("07700 900213")),
                 ContactMethod::Sms(phone("07700 900213")),

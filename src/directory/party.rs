@@ -101,6 +101,7 @@ mod tests {
             check_ins: Default::default(),
             client: None,
             language: Default::default(),
+            patient_takes_texts: true,
         }
     }
 

@@ -150,6 +150,7 @@ async fn concluded(
         })
         .await?
     };
+    let missed = matches!(outcome, CallOutcome::CallBack);
     let taken_by = match &outcome {
         CallOutcome::Live { staff } => match parts.rota().person(staff.as_str()) {
             Some(person) => Some(crate::escalation::StaffRef::from(person)),
@@ -188,7 +189,7 @@ async fn concluded(
         let words = words_for(&record_of.outcome);
         concern.calls.push(record_of);
         let event = match taken_by {
-            Some(by) if concern.escalation.status == Status::Open => Event::Accept { by },
+            Some(by) if concern.escalation.status == Status::Open => Event::TakeCall { by },
             // Someone already has it: the call is on its timeline.
             Some(_) => {
                 change.concern = Some(concern);
@@ -210,6 +211,11 @@ async fn concluded(
                 }
             }
         };
+        if missed {
+            change
+                .outbox
+                .extend(parts.renderer().missed_call(&concern)?);
+        }
         return advance::event(parts, &mut concern, enrolment.as_ref(), event, now, change).await;
     }
     let mut concern = Concern {
@@ -228,7 +234,7 @@ async fn concluded(
     };
     record(change, concern.id, now, entry);
     let event = match taken_by {
-        Some(by) => Event::Accept { by },
+        Some(by) => Event::TakeCall { by },
         None => {
             // The call is the concern's first message, as a text would be.
             let words = words_for(&concern.calls[0].outcome).to_owned();
@@ -242,6 +248,11 @@ async fn concluded(
             Event::Open
         }
     };
+    if missed {
+        change
+            .outbox
+            .extend(parts.renderer().missed_call(&concern)?);
+    }
     advance::event(parts, &mut concern, enrolment.as_ref(), event, now, change).await
 }
 

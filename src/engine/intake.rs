@@ -306,6 +306,14 @@ async fn sender_message(
     let new_id = ConcernId::new();
     if let (Some(opted_out), Some(phone)) = (opted_out, from.phone()) {
         change.opt_out = Some((phone.clone(), opted_out));
+        // Told once that texts have stopped and how to start them again
+        // (or that they are on again): the one text an opted-out number gets.
+        change.outbox.push(parts.renderer().opt_out_answer(
+            phone,
+            enrolment.as_ref().map(|e| &e.service),
+            opted_out,
+            party.label(),
+        )?);
     }
     let check_in = check_in.and_then(|n| match n.what {
         NoticeKind::CheckInUnanswered { enrolment, sent_at } => {

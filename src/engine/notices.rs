@@ -126,7 +126,10 @@ async fn fire(parts: &Parts, notice: Notice, now: Instant) -> anyhow::Result<Cha
 /// The number a check-in goes to: the patient's, or if theirs takes no
 /// texts, the first carer's that does.
 fn check_in_number(enrolment: &Enrolment) -> Option<(&PhoneNumber, String)> {
-    enrolment.people().find_map(|(path, c)| {
+    // A patient who does not take texts (a child) is asked about through
+    // the carer who is their contact, the first.
+    let skip = usize::from(!enrolment.patient_takes_texts);
+    enrolment.people().skip(skip).find_map(|(path, c)| {
         let phone = c.phone.as_ref().filter(|p| p.can_text())?;
         let label = if path == "patient" {
             "patient"
@@ -257,11 +260,12 @@ async fn unanswered(
                 service => service.name,
                 sent,
                 // The patient's own number (a landline takes calls), or
-                // else the one the check-in went to.
+                // else (and for a child, always) the one the check-in went to.
                 phone => enrolment
                     .patient
                     .phone
                     .as_ref()
+                    .filter(|_| enrolment.patient_takes_texts)
                     .or_else(|| check_in_number(enrolment).map(|(p, _)| p))
                     .map(PhoneNumber::as_str),
             }

@@ -20,7 +20,7 @@ use anyhow::Context;
 use crate::calendar::LONDON;
 use crate::channels::email::{EmailBody, EmailIdentity, one_line};
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
+use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
 use crate::directory::{
     Address, ContactMethod, Enrolment, Id, Language, PageContact, PhoneNumber, Staff, looks_welsh,
 };
@@ -248,6 +248,50 @@ impl Renderer<'_> {
             .templates
             .render_in(language, template, minijinja::context! {})?;
         self.to_sender_in(concern, language, body)
+    }
+
+    /// Tell a caller whose call reached nobody and who left no message
+    /// that the team will call them back, with 111 and 999: a text, when
+    /// their phone takes texts.
+    pub(super) fn missed_call(&self, concern: &Concern) -> anyhow::Result<Option<NewOutbox>> {
+        if !concern.sender.phone().is_some_and(PhoneNumber::can_text) {
+            return Ok(None);
+        }
+        let body = self.templates.render(
+            "sms/missed_call.txt",
+            minijinja::context! { service => self.patient_facing_service(concern) },
+        )?;
+        self.to_sender(concern, body).map(Some)
+    }
+
+    /// Answer a text that was STOP (`stopped`) or START from `to`: that
+    /// texts from the service (`service`, the trust's when none) have
+    /// stopped and how to start them again, or that they are on again.
+    pub(super) fn opt_out_answer(
+        &self,
+        to: &PhoneNumber,
+        service: Option<&Id>,
+        stopped: bool,
+        recipient: String,
+    ) -> anyhow::Result<NewOutbox> {
+        let template = if stopped {
+            "sms/stopped.txt"
+        } else {
+            "sms/started.txt"
+        };
+        let body = self.templates.render(
+            template,
+            minijinja::context! { service => self.patient_facing_name(service) },
+        )?;
+        Ok(NewOutbox {
+            concern: None,
+            to: to.clone().into(),
+            body,
+            purpose: Purpose::OptOut,
+            staff: None,
+            recipient,
+            step: None,
+        })
     }
 
     /// The help text for a clinician whose reply was not understood, listing
@@ -570,7 +614,11 @@ impl Renderer<'_> {
             .page_reply_to(&self.links.page_token(concern, staff))
     }
 
-    /// Tell the sender, and the patient too when a carer wrote.
+    /// Tell the sender, and whoever is written to about the patient when
+    /// that is someone else: the patient when a carer wrote, or, for a
+    /// patient who does not take texts (a child), the carer who is their
+    /// contact. What a caller hears after speaking to someone live is
+    /// theirs alone.
     fn tell_sender(
         &self,
         about: &About<'_>,
@@ -579,23 +627,47 @@ impl Renderer<'_> {
     ) -> anyhow::Result<()> {
         let (concern, enrolment) = (about.concern, about.enrolment);
         let language = language_of(enrolment);
+        // Patients and carers read a role written for them.
+        let role = |staff: &Id, role: &str| {
+            self.rota
+                .person(staff.as_str())
+                .map_or(role, Staff::role_for_patients)
+                .to_owned()
+        };
         // Worded for how it goes: "text this number" or "write to us".
         let body = |to: &Address| {
             let by_email = to.email().is_some();
             match &notice {
-                SenderNotice::AcceptedBy { name, role } => self.templates.render_in(
+                SenderNotice::AcceptedBy {
+                    staff,
+                    name,
+                    role: r,
+                } => self.templates.render_in(
                     language,
                     "sms/accepted.txt",
-                    minijinja::context! { name, role },
+                    minijinja::context! { name, role => role(staff, r) },
+                ),
+                SenderNotice::SpokeTo {
+                    staff,
+                    name,
+                    role: r,
+                } => self.templates.render_in(
+                    language,
+                    "sms/spoke_live.txt",
+                    minijinja::context! { name, role => role(staff, r) },
                 ),
                 SenderNotice::Call111 => {
                     self.templates
                         .render_in(language, "sms/call_111.txt", minijinja::context! {})
                 }
-                SenderNotice::Resolved { name, role } => self.templates.render_in(
+                SenderNotice::Resolved {
+                    staff,
+                    name,
+                    role: r,
+                } => self.templates.render_in(
                     language,
                     "sms/resolved.txt",
-                    minijinja::context! { name, role, by_email },
+                    minijinja::context! { name, role => role(staff, r), by_email },
                 ),
             }
         };
@@ -608,13 +680,17 @@ impl Renderer<'_> {
                 .outbox
                 .push(self.to_sender_in(concern, language, text)?);
         }
-        if let (Party::Carer { .. }, Some(e)) = (&concern.party, enrolment)
-            && let Some(patient) = e.patient.address()
+        if matches!(notice, SenderNotice::SpokeTo { .. }) {
+            return Ok(());
+        }
+        if let Some((contact, label)) = enrolment.and_then(Enrolment::patients_contact)
+            && let Some(to) = contact.address()
+            && !contact.is_reached_at(&concern.sender)
         {
-            let text = body(&patient)?;
+            let text = body(&to)?;
             change
                 .outbox
-                .push(self.notice(concern, language, patient, text, "patient")?);
+                .push(self.notice(concern, language, to, text, &label)?);
         }
         Ok(())
     }
@@ -705,9 +781,14 @@ impl Renderer<'_> {
             StaffNotice::AlreadyResolved => self
                 .templates
                 .render("sms/already_resolved.txt", minijinja::context! {}),
-            StaffNotice::YouAccepted => self.templates.render(
+            StaffNotice::YouAccepted | StaffNotice::YouTookCall => self.templates.render(
                 "sms/you_accepted.txt",
-                minijinja::context! { code, who, service => self.staff_facing_service(concern) },
+                minijinja::context! {
+                    code,
+                    who,
+                    service => self.staff_facing_service(concern),
+                    live => matches!(notice, StaffNotice::YouTookCall),
+                },
             ),
             StaffNotice::YouResolved => self
                 .templates
@@ -725,13 +806,22 @@ impl Renderer<'_> {
     /// The service's name as patients know it, or the trust's for a
     /// concern with no service.
     fn patient_facing_service(&self, concern: &Concern) -> String {
-        self.service(concern)
+        self.patient_facing_name(concern.service.as_ref())
+    }
+
+    /// A service's name as patients know it, or the trust's for none.
+    fn patient_facing_name(&self, service: Option<&Id>) -> String {
+        self.service_by_id(service)
             .map(|s| s.patient_name.clone())
             .unwrap_or_else(|| self.rota.trust_name.clone())
     }
 
     fn service(&self, concern: &Concern) -> Option<&crate::rota::Service> {
-        let ix = self.rota.service(concern.service.as_ref()?.as_str())?;
+        self.service_by_id(concern.service.as_ref())
+    }
+
+    fn service_by_id(&self, service: Option<&Id>) -> Option<&crate::rota::Service> {
+        let ix = self.rota.service(service?.as_str())?;
         self.rota.services().get(ix as usize)
     }
 }

@@ -300,6 +300,13 @@ pub enum Event {
         /// Who.
         by: StaffRef,
     },
+    /// A clinician took the sender's call live: they accept it, and the
+    /// caller, who has just spoken to them, is not told someone will be
+    /// in touch.
+    TakeCall {
+        /// Who.
+        by: StaffRef,
+    },
     /// A clinician passed it to the next step.
     Pass {
         /// Who.
@@ -330,6 +337,18 @@ pub enum Event {
 pub enum SenderNotice {
     /// Someone has the concern and will contact them on this number.
     AcceptedBy {
+        /// Who, for the role patients read.
+        staff: Id,
+        /// Their name.
+        name: String,
+        /// Their role.
+        role: String,
+    },
+    /// They have just spoken to this clinician on the phone: who that
+    /// was, and what to do if they are worried again.
+    SpokeTo {
+        /// Who, for the role patients read.
+        staff: Id,
         /// Their name.
         name: String,
         /// Their role.
@@ -339,6 +358,8 @@ pub enum SenderNotice {
     Call111,
     /// It is resolved: what to do if they are still worried.
     Resolved {
+        /// Who, for the role patients read.
+        staff: Id,
         /// Who resolved it.
         name: String,
         /// Their role.
@@ -372,6 +393,8 @@ pub enum StaffNotice {
     AlreadyResolved,
     /// Their accept worked: they have it now.
     YouAccepted,
+    /// They took the sender's call, so the concern is theirs.
+    YouTookCall,
     /// Their resolve worked: it is closed.
     YouResolved,
 }
@@ -444,6 +467,7 @@ pub fn step(
     let mut next = state.clone();
     let mut effects = Vec::new();
     use crate::concern::TimelineEvent as T;
+    let live = matches!(event, Event::TakeCall { .. });
     match (event, &state.status) {
         (Event::Open, Status::Open) => {
             next.position = Position::Level {
@@ -501,7 +525,7 @@ pub fn step(
             );
         }
         (Event::AckDeadline { .. }, _) => {}
-        (Event::Accept { by }, Status::Open) => {
+        (Event::Accept { by } | Event::TakeCall { by }, Status::Open) => {
             next.status = Status::Accepted {
                 by: by.clone(),
                 at: now,
@@ -516,14 +540,26 @@ pub fn step(
             }));
             effects.push(Effect::CancelTimers);
             effects.push(Effect::ClosePages);
+            let (notice, told) = if live {
+                let told = SenderNotice::SpokeTo {
+                    staff: by.id.clone(),
+                    name: by.name.clone(),
+                    role: by.role.clone(),
+                };
+                (StaffNotice::YouTookCall, told)
+            } else {
+                let told = SenderNotice::AcceptedBy {
+                    staff: by.id.clone(),
+                    name: by.name.clone(),
+                    role: by.role.clone(),
+                };
+                (StaffNotice::YouAccepted, told)
+            };
             effects.push(Effect::TellStaff {
                 staff: by.clone(),
-                notice: StaffNotice::YouAccepted,
+                notice,
             });
-            effects.push(Effect::TellSender(SenderNotice::AcceptedBy {
-                name: by.name.clone(),
-                role: by.role.clone(),
-            }));
+            effects.push(Effect::TellSender(told));
             next.told_taken = state
                 .paged
                 .iter()
@@ -550,7 +586,10 @@ pub fn step(
                 effects.push(Effect::ArmForward { at });
             }
         }
-        (Event::Accept { by } | Event::Pass { by }, Status::Accepted { by: holder, .. }) => {
+        (
+            Event::Accept { by } | Event::TakeCall { by } | Event::Pass { by },
+            Status::Accepted { by: holder, .. },
+        ) => {
             let notice = if holder.id == by.id {
                 StaffNotice::YouHaveIt
             } else {
@@ -561,7 +600,10 @@ pub fn step(
             effects.push(Effect::TellStaff { staff: by, notice });
         }
         (
-            Event::Accept { by } | Event::Pass { by } | Event::Resolve { by, .. },
+            Event::Accept { by }
+            | Event::TakeCall { by }
+            | Event::Pass { by }
+            | Event::Resolve { by, .. },
             Status::Resolved { .. },
         ) => {
             effects.push(Effect::TellStaff {
@@ -600,6 +642,7 @@ pub fn step(
                 notice: StaffNotice::YouResolved,
             });
             effects.push(Effect::TellSender(SenderNotice::Resolved {
+                staff: by.id.clone(),
                 name: by.name.clone(),
                 role: by.role.clone(),
             }));

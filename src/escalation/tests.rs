@@ -86,6 +86,7 @@ fn friday_evening_text_is_accepted_after_one_escalation() {
     );
     assert!(matches!(s.status, Status::Accepted { ref by, .. } if by.id.as_str() == "eleanor"));
     assert!(fx.contains(&Effect::TellSender(SenderNotice::AcceptedBy {
+        staff: Id::parse("eleanor").unwrap(),
         name: "Dr Eleanor Shaw".into(),
         role: "Registrar".into()
     })));
@@ -440,6 +441,7 @@ fn resolving_tells_the_sender_the_resolver_and_everyone_told_it_was_taken() {
         "2026-11-27T20:10:00Z",
     );
     assert!(fx.contains(&Effect::TellSender(SenderNotice::Resolved {
+        staff: Id::parse("eleanor").unwrap(),
         name: "Dr Eleanor Shaw".into(),
         role: "Registrar".into()
     })));
@@ -477,4 +479,35 @@ fn a_page_is_wanted_only_until_the_concern_moves_on() {
         "2026-11-27T19:20:00Z",
     );
     assert!(!page_still_wanted(&s, s.seq), "accepted: no page is wanted");
+}
+
+#[test]
+fn a_caller_put_through_to_the_registrar_is_told_who_they_spoke_to_not_that_someone_will_be_in_touch()
+ {
+    // Sian rings at 19:05 and Chen Li takes the call: the concern opens already his.
+    let (s, fx) = at(
+        &Escalation::new(false),
+        Event::TakeCall {
+            by: staff("chen", "Chen Li"),
+        },
+        "2026-11-27T19:05:00Z",
+    );
+    assert!(matches!(s.status, Status::Accepted { ref by, .. } if by.id.as_str() == "chen"));
+    assert!(fx.contains(&Effect::TellSender(SenderNotice::SpokeTo {
+        staff: Id::parse("chen").unwrap(),
+        name: "Chen Li".into(),
+        role: "Registrar".into()
+    })));
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::TellSender(SenderNotice::AcceptedBy { .. }))),
+        "nobody promises a caller who has just spoken to him that he will be in touch: {fx:?}"
+    );
+    assert!(fx.contains(&Effect::TellStaff {
+        staff: staff("chen", "Chen Li"),
+        notice: StaffNotice::YouTookCall
+    }));
+    assert!(fx.contains(&Effect::ArmReminder {
+        at: t("2026-11-27T21:05:00Z")
+    }));
 }

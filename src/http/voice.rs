@@ -267,6 +267,7 @@ fn next(state: &AppState, ctx: &CallContext, call: &str, to: &str, after: usize)
         query => ctx.query(),
         max_length => MESSAGE_SECONDS,
         withheld => ctx.withheld,
+        call_back_minutes => line.call_back_minutes(),
     }
 }
 

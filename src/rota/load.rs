@@ -180,6 +180,8 @@ struct RawPerson {
     name: String,
     #[serde(default)]
     role: String,
+    /// Their role as patients and carers read it, if not `role`.
+    patient_role: Option<String>,
     phone: Option<Spanned<String>>,
     email: Option<Spanned<String>>,
     notify: Option<Vec<Spanned<String>>>,
@@ -645,6 +647,7 @@ impl Compiler<'_> {
             id,
             name: clean_line(&raw.name),
             role: clean_line(&raw.role),
+            patient_role: raw.patient_role.as_deref().map(clean_line),
             contacts,
             after,
         };

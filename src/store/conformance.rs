@@ -400,7 +400,68 @@ fn margaret_and_sian(now: Instant) -> Enrolment {
         check_ins: Default::default(),
         client: None,
         language: Default::default(),
+        patient_takes_texts: true,
     }
+}
+
+/// Leo, 9, does not take texts: his mother is his contact. That is kept,
+/// and found again by either number, as the engine reads it to decide who
+/// is welcomed and checked on; an enrolment stored before the field
+/// existed reads as one whose patient takes texts.
+pub fn a_child_enrolled_with_his_mother_as_contact_is_kept_not_texted(store: Arc<dyn Store>) {
+    let now = t("2026-11-24T11:00:00Z");
+    let leo = Enrolment {
+        patient: Contact {
+            name: "Leo Morgan".into(),
+            phone: Some(phone("07700 900151")),
+            email: None,
+        },
+        carers: vec![crate::directory::Carer {
+            contact: Contact {
+                name: "Jess Morgan".into(),
+                phone: Some(phone("07700 900152")),
+                email: None,
+            },
+            relationship: Some("mother".into()),
+        }],
+        service: Id::parse("childrens-assessment-unit").unwrap(),
+        patient_takes_texts: false,
+        ..margaret_and_sian(now)
+    };
+    let margaret = margaret_and_sian(now);
+    store
+        .apply(Change {
+            at: now,
+            enrolment: Some(leo.clone()),
+            ..Change::default()
+        })
+        .unwrap();
+    store
+        .apply(Change {
+            at: now,
+            enrolment: Some(margaret.clone()),
+            ..Change::default()
+        })
+        .unwrap();
+    let kept = store.enrolment(leo.id).unwrap().unwrap();
+    assert_eq!(kept, leo);
+    assert!(!kept.patient_takes_texts);
+    let (contact, label) = kept.patients_contact().unwrap();
+    assert_eq!(
+        (contact.name.as_str(), label.as_str()),
+        ("Jess Morgan", "carer (mother)")
+    );
+    for number in ["07700 900151", "07700 900152"] {
+        let found = store.enrolments_for_phone(&phone(number), now).unwrap();
+        assert_eq!(found, std::slice::from_ref(&leo), "{number}");
+    }
+    assert!(
+        store
+            .enrolment(margaret.id)
+            .unwrap()
+            .unwrap()
+            .patient_takes_texts
+    );
 }
 
 pub fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<dyn Store>) {
@@ -2506,6 +2567,7 @@ pub fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(stor
         check_ins: Default::default(),
         client: None,
         language: Default::default(),
+        patient_takes_texts: true,
     };
     // An older discharge enrolment of the same carer's number, to show the
     // newest care comes first.
@@ -2794,6 +2856,7 @@ pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
     a_fired_timer_is_removed_unless_it_was_re_armed(fresh());
     a_resolved_concern_no_longer_collects_messages(fresh());
     enrolments_are_found_by_patient_or_carer_number_while_active(fresh());
+    a_child_enrolled_with_his_mother_as_contact_is_kept_not_texted(fresh());
     enrolments_are_found_by_patient_or_carer_email_in_any_case(fresh());
     an_enrolment_keeps_the_language_its_people_are_texted_in(fresh());
     an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(fresh());

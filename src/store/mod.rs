@@ -266,6 +266,10 @@ pub enum Purpose {
     SignInCode,
     /// A check-in: "How are you today?" to a patient (docs/adr/0017).
     CheckIn,
+    /// The answer to a text that was STOP or START: that texts have
+    /// stopped, and how to start them again (or that they are on again).
+    /// The one text sent to a number that opted out.
+    OptOut,
 }
 
 impl Purpose {
@@ -282,6 +286,7 @@ impl Purpose {
             Purpose::DeleteRecording => "delete_recording",
             Purpose::SignInCode => "sign_in_code",
             Purpose::CheckIn => "check_in",
+            Purpose::OptOut => "opt_out",
         }
     }
 
@@ -297,6 +302,7 @@ impl Purpose {
             Purpose::DeleteRecording,
             Purpose::SignInCode,
             Purpose::CheckIn,
+            Purpose::OptOut,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)

@@ -162,6 +162,10 @@ pub struct Line {
     pub levels: Vec<Vec<Callee>>,
     /// How long a caller waits for a person before being asked to leave a message.
     pub live_for: TimeDelta,
+    /// How long the service's levels take, each waited for once: by then a
+    /// message left now has been paged to every level, so this is what a
+    /// caller leaving one is told to expect a call back within.
+    pub call_back_within: TimeDelta,
 }
 
 impl Line {
@@ -183,7 +187,19 @@ impl Line {
         if chain.levels.last() != Some(&chain.fallback) {
             levels.push(callees(rota, &chain.fallback.people));
         }
-        Self { levels, live_for }
+        let call_back_within = chain.levels.iter().map(|l| l.ack_within).sum();
+        Self {
+            levels,
+            live_for,
+            call_back_within,
+        }
+    }
+
+    /// [`Line::call_back_within`] in whole minutes as a caller hears it:
+    /// rounded up to five, and never less than five.
+    pub fn call_back_minutes(&self) -> i64 {
+        let minutes = (self.call_back_within.num_seconds() + 59) / 60;
+        (minutes.max(1) + 4) / 5 * 5
     }
 
     /// The level to ring after `after` (0 before any), and for how long,

@@ -487,3 +487,151 @@ async fn a_red_flag_overnight_is_marked_urgent_in_the_morning_handover_linked_fr
         "{html}"
     );
 }
+
+/// Leo Morgan, 9, and his mother Jess, his carer and contact.
+const LEO: &str = "+447700900821";
+const JESS: &str = "+447700900822";
+
+/// Enrol `patient` with the children's assessment unit, discharged at
+/// 10:00 on Tuesday 24 November, with `carers` and one check-in a day on.
+async fn enrol_child(
+    app: &TestApp,
+    patient: serde_json::Value,
+    carers: serde_json::Value,
+) -> reqwest::Response {
+    app.enrol(&json!({
+        "patient": patient,
+        "carers": carers,
+        "service": "childrens-assessment-unit",
+        "discharged_at": "2026-11-24T10:00:00Z",
+        "check_ins": ["24h"],
+    }))
+    .await
+}
+
+fn jess() -> serde_json::Value {
+    json!([{"name": "Jess Morgan", "phone": "07700 900822", "relationship": "mother"}])
+}
+
+#[tokio::test]
+async fn leo_is_nine_so_his_welcome_check_ins_and_answers_go_to_his_mother_jess_and_leo_gets_nothing()
+ {
+    // Tuesday 24 November, 11:00: Leo went home from the children's
+    // assessment unit at 10:00. His enrolment gives his date of birth and
+    // his own phone; it does not say who takes the texts.
+    let app = TestApp::spawn("2026-11-24T11:00").await;
+    let response = enrol_child(
+        &app,
+        json!({"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"}),
+        jess(),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    app.settle().await;
+    let to_jess = app.twilio.messages_to(JESS);
+    assert_eq!(to_jess.len(), 1, "Jess is welcomed: {to_jess:#?}");
+    assert!(
+        to_jess[0].body.starts_with("Hello Jess."),
+        "{}",
+        to_jess[0].body
+    );
+
+    // Wednesday 10:00: the check-in asks Jess about Leo.
+    app.advance(Duration::hours(23)).await;
+    let to_jess = app.twilio.messages_to(JESS);
+    assert_eq!(
+        to_jess.last().unwrap().body,
+        "Hello Jess, this is the children's team at Riverside Hospital, checking on Leo. How is Leo today? Reply 1 if all is well, or tell us what is worrying you. In an emergency, call 999."
+    );
+
+    // Jess answers with a worry; the registrar accepts and later resolves it.
+    app.clock.advance(Duration::minutes(5));
+    app.text(JESS, "He has a temperature of 39 and is not drinking")
+        .await;
+    app.settle().await;
+    let (registrar, number) = on_call("childrens-assessment-unit", "2026-11-25T10:05", 1);
+    let page = app.twilio.messages_to(&number).last().unwrap().clone();
+    let code = TestApp::code_in(&page);
+    app.clock.advance(Duration::minutes(2));
+    app.text(&number, &format!("A{code}")).await;
+    app.settle().await;
+    assert!(
+        app.twilio
+            .messages_to(JESS)
+            .last()
+            .unwrap()
+            .body
+            .starts_with(&format!(
+                "{registrar}, Paediatric registrar, has the message"
+            )),
+        "{:#?}",
+        app.twilio.messages_to(JESS)
+    );
+    app.clock.advance(Duration::minutes(30));
+    app.text(&number, &format!("R{code} Called Jess, calpol and fluids"))
+        .await;
+    app.settle().await;
+    assert!(
+        app.twilio
+            .messages_to(JESS)
+            .last()
+            .unwrap()
+            .body
+            .contains("has finished dealing with your concern"),
+        "{:#?}",
+        app.twilio.messages_to(JESS)
+    );
+
+    // Leo, who is nine, was sent nothing at all.
+    assert_eq!(app.twilio.messages_to(LEO), vec![]);
+}
+
+#[tokio::test]
+async fn an_enrolment_says_who_takes_the_texts_and_a_child_with_no_carer_is_refused_with_what_to_send()
+ {
+    let app = TestApp::spawn("2026-11-24T11:00").await;
+    // 16 today: takes his own texts.
+    let response = enrol_child(
+        &app,
+        json!({"name": "Owen Price", "phone": "07700 900823", "date_of_birth": "2010-11-24"}),
+        jess(),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    app.settle().await;
+    assert_eq!(
+        app.twilio.messages_to("+447700900823").len(),
+        1,
+        "Owen is welcomed"
+    );
+
+    // A nine-year-old with nobody to text for him is refused, saying what to send.
+    let response = enrol_child(
+        &app,
+        json!({"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"}),
+        json!([]),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["field"], "patient.date_of_birth",
+        "{body:#}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("list the carer who is their contact first in carers"),
+        "{body:#}"
+    );
+
+    // An adult who does not take texts, said outright, with no phone of his own.
+    let response = enrol_child(
+        &app,
+        json!({"name": "Arthur Davies", "takes_texts": false}),
+        json!([{"name": "Gwen Davies", "phone": "07700 900824", "relationship": "wife"}]),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+}

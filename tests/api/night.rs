@@ -257,7 +257,7 @@ async fn margaret_hears_when_her_concern_is_taken_and_when_it_is_resolved() {
         .body
         .clone();
     assert!(
-        closed.contains("has dealt with the message and closed it")
+        closed.contains("has finished dealing with your concern. Thank you for getting in touch.")
             && closed.contains("still worried")
             && closed.contains("NHS 111")
             && closed.contains("999"),

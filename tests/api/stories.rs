@@ -606,3 +606,48 @@ async fn ninety_days_after_a_concern_is_resolved_what_was_written_is_removed_and
     );
     assert!(!concern.to_string().contains("swollen") && !concern.to_string().contains("elevation"));
 }
+
+#[tokio::test]
+async fn margaret_is_told_who_has_her_text_by_a_role_written_for_her_not_the_ward_team_phones() {
+    // Thursday 26 November, 14:00: the ward's own team answers, by its team phone.
+    let app = TestApp::spawn("2026-11-26T14:00").await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+    app.text(MARGARET, "My ankles are more swollen than this morning")
+        .await;
+    app.settle().await;
+    let team_phone = "+447700900101";
+    let page = app.twilio.messages_to(team_phone).last().unwrap().clone();
+    let code = TestApp::code_in(&page);
+
+    app.clock.advance(chrono::Duration::minutes(3));
+    app.text(team_phone, &format!("A{code}")).await;
+    app.settle().await;
+    app.clock.advance(chrono::Duration::minutes(40));
+    app.text(
+        team_phone,
+        &format!("R{code} Called her, water tablets tomorrow"),
+    )
+    .await;
+    app.settle().await;
+
+    let told: Vec<String> = app
+        .twilio
+        .messages_to(MARGARET)
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert!(
+        told.contains(
+            &"Ward 7 nurse in charge, Cardiology Ward 7, has the message and will be in touch."
+                .to_owned()
+        ),
+        "{told:#?}"
+    );
+    // The loop is closed kindly, with where to turn if she is still worried.
+    assert!(
+        told.contains(&"Ward 7 nurse in charge, Cardiology Ward 7, has finished dealing with your concern. Thank you for getting in touch. If you are still worried, or anything changes, text this number again at any time, day or night. If you need help now, call NHS 111. In an emergency, call 999.".to_owned()),
+        "{told:#?}"
+    );
+    assert!(told.iter().all(|t| !t.contains("team phone")), "{told:#?}");
+}

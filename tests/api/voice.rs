@@ -102,19 +102,31 @@ async fn a_carer_who_phones_hears_999_first_then_the_service_and_a_registrar_tak
         (&"live".into(), &"Dafydd Evans".into())
     );
     assert_eq!(entries(&concern, "accepted")[0]["name"], "Dafydd Evans");
-    // Siân (a mobile) and Margaret are told who has it, by text.
+    // Siân, who has just spoken to him, is not promised that he "will be
+    // in touch": she is texted who she spoke to, and 111 and 999.
     let to_sian = app.twilio.messages_to(SIAN);
-    assert!(
-        to_sian.last().unwrap().body.contains("Dafydd Evans"),
+    assert_eq!(
+        to_sian.last().unwrap().body,
+        "Thank you for calling. You spoke to Dafydd Evans, Cardiology registrar. If you are worried again, call or text this number at any time, day or night. If you need help now, call NHS 111. In an emergency, call 999.",
         "{to_sian:#?}"
     );
     assert!(
-        app.twilio
-            .messages_to(MARGARET)
-            .last()
-            .unwrap()
-            .body
-            .contains("Dafydd Evans")
+        to_sian.iter().all(|m| !m.body.contains("will be in touch")),
+        "{to_sian:#?}"
+    );
+    // Margaret was not on the call: nothing is said to her about it.
+    let to_margaret = app.twilio.messages_to(MARGARET);
+    assert!(
+        to_margaret.iter().all(|m| !m.body.contains("Dafydd")),
+        "{to_margaret:#?}"
+    );
+    // Dafydd is told the concern is his, and not that she was promised a call.
+    let to_dafydd = app.twilio.messages_to(DAFYDD);
+    let told = &to_dafydd.last().unwrap().body;
+    assert!(told.contains("You took their call."), "{told}");
+    assert!(
+        !told.contains("We have told them you will be in touch"),
+        "{told}"
     );
     // Nobody was paged by text for a call already taken.
     assert!(app.twilio.messages_to(ELEANOR).is_empty());
@@ -175,6 +187,11 @@ async fn sunday_0210_nobody_takes_it_live_the_carer_leaves_a_message_and_it_is_p
     let words = call.heard.words();
     assert!(
         words.contains("Please leave a message after the tone."),
+        "{words}"
+    );
+    // She hears when to expect the call back, and what to do if it does not come.
+    assert!(
+        words.contains("Someone from the team will call you back on this number, usually within 35 minutes. If you have not heard from us by then, or you cannot wait, call NHS 111. If it is an emergency, dial 999."),
         "{words}"
     );
     assert!(!call.heard.dials());
@@ -268,6 +285,13 @@ async fn a_caller_who_hangs_up_while_ringing_becomes_a_concern_to_call_back() {
 
     let concern = the_concern(&app).await;
     assert_eq!(concern["status"], "open");
+    // She is texted that the team will call back, with 111 and 999.
+    let to_margaret = app.twilio.messages_to(MARGARET);
+    assert_eq!(
+        to_margaret.last().unwrap().body,
+        "Sorry we missed your call to the heart team at Riverside Hospital. We have asked the team on call to call you back on this number as soon as they can. If you cannot wait, call NHS 111. In an emergency, call 999.",
+        "{to_margaret:#?}"
+    );
     let page = app.twilio.messages_to(DAFYDD);
     assert_eq!(page.len(), 1);
     assert!(

@@ -116,10 +116,17 @@ async fn a_patient_who_texts_stop_is_not_texted_again_until_start() {
             .iter()
             .all(|m| !m.body.contains("STOP"))
     );
+    // She is told, once, that texts have stopped and how to start them again.
+    let told = app.twilio.messages_to(MARGARET);
+    assert_eq!(told.len(), welcome + 1, "{told:#?}");
+    assert_eq!(
+        told.last().unwrap().body,
+        "You will get no more texts from the community nursing team on this number. To get them again, text START. If you are worried, you can still call this number, day or night. If you need help now, call NHS 111. In an emergency, call 999."
+    );
     // A later concern from her still reaches the nurse, but she is not texted.
     app.text(MARGARET, "Actually my leg hurts").await;
     app.settle().await;
-    assert_eq!(app.twilio.messages_to(MARGARET).len(), welcome);
+    assert_eq!(app.twilio.messages_to(MARGARET).len(), welcome + 1);
     assert_eq!(app.twilio.messages_to("+447700900213").len(), 1);
     let concern = app
         .concern(&TestApp::concern_id_in(
@@ -148,6 +155,17 @@ async fn a_patient_who_texts_stop_is_not_texted_again_until_start() {
             .contains(": \"START\" \"(texts to them are allowed again)\" Reply"),
         "the nurse with her open concern is told: {told:#?}"
     );
+    // And she is told that texts are on again.
+    let to_margaret = app.twilio.messages_to(MARGARET);
+    assert_eq!(to_margaret.len(), welcome + 2, "{to_margaret:#?}");
+    assert!(
+        to_margaret
+            .last()
+            .unwrap()
+            .body
+            .starts_with("Texts from the community nursing team are on again."),
+        "{to_margaret:#?}"
+    );
     // A "Yes" from someone who never opted out is an answer, not a keyword: it reaches the nurse.
     app.clock.advance(chrono::Duration::minutes(1));
     app.text(MARGARET, "Yes").await;
@@ -164,7 +182,7 @@ async fn a_patient_who_texts_stop_is_not_texted_again_until_start() {
     app.settle().await;
     assert_eq!(
         app.twilio.messages_to(MARGARET).len(),
-        welcome,
+        welcome + 2,
         "a message on the open concern is forwarded, not answered"
     );
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::TimeDelta;
 
 use super::*;
-use crate::concern::ConcernId;
+use crate::concern::{ConcernId, Party};
 use crate::directory::{EnrolmentRequest, Id};
 use crate::escalation::{self, ChainSnapshot, Escalation, Event, Policy};
 
