@@ -229,7 +229,9 @@ mod tests {
             statuses(" accepted, resolved ").unwrap(),
             [Accepted, Resolved]
         );
-        assert!(statuses("closed").unwrap_err().contains("\"closed\""));
+        let wrong = statuses("closed").unwrap_err();
+        assert!(!wrong.contains("closed"), "what was sent is not repeated: {wrong}");
+        assert!(wrong.contains("write open, accepted"), "{wrong}");
         assert!(statuses(",").is_err());
     }
 }
