@@ -386,9 +386,11 @@ async fn sender_message(
             concern.text = body.clone();
             let heard = whole.as_deref().unwrap_or(&body);
             record(change, concern.id, now, received(party.label(), heard));
-            change
-                .outbox
-                .push(parts.renderer().first_reply(&concern, true, None)?);
+            change.outbox.push(
+                parts
+                    .renderer()
+                    .first_reply(&concern, enrolment.as_ref(), None)?,
+            );
             let enrolment = enrolment.as_ref();
             return advance::event(parts, &mut concern, enrolment, Event::Open, now, change).await;
         }

@@ -261,7 +261,8 @@ impl Renderer<'_> {
             "sms/missed_call.txt",
             minijinja::context! { service => self.patient_facing_service(concern) },
         )?;
-        self.to_sender(concern, body).map(Some)
+        self.to_sender_in(concern, Language::default(), body)
+            .map(Some)
     }
 
     /// Answer a text that was STOP (`stopped`) or START from `to`: that

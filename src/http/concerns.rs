@@ -230,7 +230,10 @@ mod tests {
             [Accepted, Resolved]
         );
         let wrong = statuses("closed").unwrap_err();
-        assert!(!wrong.contains("closed"), "what was sent is not repeated: {wrong}");
+        assert!(
+            !wrong.contains("closed"),
+            "what was sent is not repeated: {wrong}"
+        );
         assert!(wrong.contains("write open, accepted"), "{wrong}");
         assert!(statuses(",").is_err());
     }
