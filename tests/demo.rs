@@ -156,7 +156,7 @@ async fn patient_texts_registrar_is_paged_consultant_accepts(
     let link = browser
         .attr_of(&format!("#texts-{consultant_phone} a"), "href")
         .await;
-    assert!(link.starts_with(&format!("{}/c/", demo.address)), "{link}");
+    assert!(link.starts_with(&format!("{}/l/", demo.address)), "{link}");
 
     if browser.javascript {
         // The consultant accepts by text, as on a real phone.

@@ -15,11 +15,13 @@ async fn nurse_link(app: &TestApp) -> String {
     app.text(MARGARET, "My leg hurts").await;
     app.settle().await;
     let page = app.twilio.messages_to("+447700900213")[0].clone();
-    page.body
+    let link = page
+        .body
         .split_whitespace()
-        .find(|w| w.starts_with("https://nightingale.test/c/"))
+        .find(|w| w.starts_with("https://nightingale.test/l/"))
         .unwrap()
-        .replace(PUBLIC_URL, &app.address)
+        .replace(PUBLIC_URL, &app.address);
+    app.opened(&link).await
 }
 
 fn assert_protected(response: &reqwest::Response) {

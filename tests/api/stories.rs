@@ -77,7 +77,7 @@ async fn friday_evening_text_is_accepted_after_one_escalation() {
         page.body
     );
     assert!(
-        page.body.contains("https://nightingale.test/c/"),
+        page.body.contains("https://nightingale.test/l/"),
         "{}",
         page.body
     );

@@ -229,7 +229,7 @@ async fn sunday_0210_nobody_takes_it_live_the_carer_leaves_a_message_and_it_is_p
     );
 
     // The page's link plays the message, fetched from Twilio with the account's credentials.
-    let link = app.local_link(&forwarded[0]);
+    let link = app.opened(&app.local_link(&forwarded[0])).await;
     let html = app.get_text(&link).await;
     assert!(html.contains("Listen to the voicemail"), "{html}");
     let (path, query) = link.split_once('?').unwrap();
@@ -759,7 +759,7 @@ async fn a_registrar_pressing_call_again_and_again_is_rung_once_at_a_time_and_fo
     app.text(DAFYDD, &format!("A{}", TestApp::code_in(&page)))
         .await;
     app.settle().await;
-    let link = app.local_link(&page);
+    let link = app.opened(&app.local_link(&page)).await;
     let press = || async {
         let answer = app
             .http
