@@ -209,6 +209,22 @@ pub fn quote_within(text: &str, chars: usize) -> String {
     shortened(&gist(text), chars)
 }
 
+/// When `at` was, for a text read at `now` that may be days later:
+/// "today at 18:31", "yesterday at 23:50", else "on Sat 5 Dec at 18:31"
+/// (UK time).
+pub fn day_and_time(at: crate::clock::Instant, now: crate::clock::Instant) -> String {
+    let (at, now) = (
+        at.with_timezone(&crate::calendar::LONDON),
+        now.with_timezone(&crate::calendar::LONDON),
+    );
+    let time = at.format("%H:%M");
+    match (now.date_naive() - at.date_naive()).num_days() {
+        0 => format!("today at {time}"),
+        1 => format!("yesterday at {time}"),
+        _ => format!("on {} at {time}", at.format("%a %-d %b")),
+    }
+}
+
 /// Opening words that greet rather than say anything ("Hi,", "Dear nurse,").
 const GREETINGS: &[&str] = &[
     "hi", "hello", "hey", "hiya", "dear", "good morning", "good afternoon", "good evening",
@@ -363,6 +379,19 @@ pub fn gsm7_length(text: &str) -> usize {
 /// The most characters two GSM-7 segments carry: what a page aims for.
 pub const TWO_SEGMENTS: usize = 2 * 153;
 
+/// The least of the sender's words a page quotes, even when that makes
+/// it three segments (a long name, a long link).
+pub const PAGE_QUOTE_AT_LEAST: usize = 30;
+
+/// The sender's words as a page SMS quotes them: as much of their gist
+/// as keeps the page to two segments, given `frame`, the page rendered
+/// with no words (at least [`PAGE_QUOTE_AT_LEAST`]).
+pub fn page_quote(frame: &str, text: &str) -> String {
+    // "..." may follow a cut.
+    let room = TWO_SEGMENTS.saturating_sub(gsm7_length(frame) + 3);
+    quote_within(text, room.max(PAGE_QUOTE_AT_LEAST))
+}
+
 /// A concern's summary of its first message: up to [`SUMMARY_CHARS`],
 /// shortened at a word boundary, its lines kept.
 pub fn summary(text: &str) -> String {
@@ -460,6 +489,20 @@ mod tests {
         assert!(q.ends_with("..."));
         assert!(q.chars().count() <= PAGE_QUOTE_CHARS + 3);
         assert_eq!(quote("short  and\nsweet"), "short and sweet");
+    }
+
+    #[test]
+    fn a_time_that_may_not_be_today_says_its_day() {
+        let at = |s: &str| crate::calendar::parse_instant(s).unwrap();
+        let accepted = at("2026-12-05T18:31");
+        assert_eq!(day_and_time(accepted, at("2026-12-05T22:31")), "today at 18:31");
+        assert_eq!(day_and_time(accepted, at("2026-12-06T06:31")), "yesterday at 18:31");
+        assert_eq!(day_and_time(accepted, at("2026-12-08T18:31")), "on Sat 5 Dec at 18:31");
+        // In summer, UK time: 23:30 UTC on 1 July is 00:30 on 2 July.
+        assert_eq!(
+            day_and_time(at("2026-07-01T22:00:00Z"), at("2026-07-01T23:30:00Z")),
+            "yesterday at 23:00"
+        );
     }
 
     #[test]

@@ -79,12 +79,13 @@ async fn the_registrar_paged_tonight_signs_in_sees_her_shifts_and_accepts_the_co
     browser.press("button[value='accept']").await;
     // The press is stored when the browser's POST lands; the engine then
     // takes it in. Settle and reload until the page says so.
-    let accepted = format!("Accepted by {name}");
+    let _ = name;
+    let accepted = "You have accepted this";
     let deadline = tokio::time::Instant::now() + support::browser::PATIENCE;
     loop {
         app.settle().await;
         browser.reload().await;
-        if browser.text_of("main").await.contains(&accepted) {
+        if browser.text_of("main").await.contains(accepted) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "never accepted");

@@ -28,15 +28,11 @@ use crate::escalation::{
 use crate::links::LinkSigner;
 use crate::rota::Rota;
 use crate::store::{Change, NewOutbox, Page, Purpose, Timer, TimerKind};
-use crate::templates::{TWO_SEGMENTS, Templates, gsm7_length, quote, quote_within, who};
+use crate::templates::{Templates, day_and_time, page_quote, quote, who};
 
 /// How much of the sender's later words one forward quotes; the rest is
 /// counted ("and 4 more messages") and sits behind the link.
 const FORWARD_QUOTE_CHARS: usize = 220;
-
-/// The least of the sender's words a page quotes, even when that makes
-/// it three segments (a long name, a long link).
-const PAGE_QUOTE_AT_LEAST: usize = 80;
 
 /// What rendering a step's effects reads from the store, read beforehand.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -387,10 +383,7 @@ impl Renderer<'_> {
                 // As much of their words as keeps the page to two segments.
                 let link = self.links.short_link(concern.id, &person.id, now);
                 let frame = page("sms/page.txt", String::new(), link.clone())?;
-                let room = TWO_SEGMENTS
-                    .saturating_sub(gsm7_length(&frame))
-                    .max(PAGE_QUOTE_AT_LEAST);
-                let text = quote_within(&concern.text, room);
+                let text = page_quote(&frame, &concern.text);
                 (page("sms/page.txt", text, link)?, Purpose::Page)
             }
             // An email has room for the sender's words whole (as paged:
@@ -696,9 +689,7 @@ impl Renderer<'_> {
                 .render("sms/you_have_it.txt", minijinja::context! { code }),
             StaffNotice::Reminder => {
                 let accepted_at = match &concern.escalation.status {
-                    Status::Accepted { at, .. } => {
-                        at.with_timezone(&LONDON).format("%H:%M").to_string()
-                    }
+                    Status::Accepted { at, .. } => day_and_time(*at, about.now),
                     _ => String::new(),
                 };
                 self.templates.render(

@@ -271,7 +271,7 @@ async fn the_signed_link_shows_the_whole_story_and_accepts_with_one_tap() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("Accepted by Kiran Patel"), "{html}");
+    assert!(html.contains("You have accepted this"), "{html}");
 
     // After 24 hours the link no longer works.
     app.clock.advance(chrono::Duration::hours(25));

@@ -453,7 +453,7 @@ fn a_page_quotes_the_symptoms_not_the_greeting_and_stays_within_two_segments() {
     let change = story.step(Event::Open, "2026-11-27T19:05").unwrap();
     let page = &texts_to(&change, KIRAN)[0].body;
     assert!(
-        page.contains(": \"Dad (Arthur Davies) was discharged last week and since this afternoon he has been very confused, he doesn't know"),
+        page.contains(": \"Dad (Arthur Davies) was discharged last week and since this afternoon he has been very confused, he doesn't"),
         "the greeting goes and the curly apostrophe is made plain: {page}"
     );
     assert!(!page.contains("Many thanks"), "{page}");
