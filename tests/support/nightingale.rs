@@ -157,11 +157,20 @@ impl TestApp {
     /// on it (not [`TestApp::settle`]), sending through a Twilio client that
     /// waits `twilio_timeout` for each answer.
     pub async fn spawn_running(now: &str, twilio_timeout: std::time::Duration) -> Self {
+        Self::spawn_running_with(now, twilio_timeout, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn_running`], with its config tweaked.
+    pub async fn spawn_running_with(
+        now: &str,
+        twilio_timeout: std::time::Duration,
+        tweak: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> Self {
         let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let clock = ManualClock::new(parse_instant(now).unwrap());
         let mode = EngineMode::Running { twilio_timeout };
-        Self::start(dir, clock, twilio, None, Arc::new(|_| {}), mode).await
+        Self::start(dir, clock, twilio, None, Arc::new(tweak), mode).await
     }
 
     async fn start(
