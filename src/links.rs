@@ -170,9 +170,14 @@ impl LinkSigner {
         }
         let (concern, rest) = bytes.split_at(16);
         let (expires, mac) = rest.split_at(4);
-        let concern = ConcernId(uuid::Uuid::from_slice(concern).map_err(|_| LinkError::BadSignature)?);
+        let concern =
+            ConcernId(uuid::Uuid::from_slice(concern).map_err(|_| LinkError::BadSignature)?);
         let expires = u32::from_be_bytes(expires.try_into().map_err(|_| LinkError::BadSignature)?);
-        if !bool::from(self.short_mac(concern, staff, expires).as_slice().ct_eq(mac)) {
+        if !bool::from(
+            self.short_mac(concern, staff, expires)
+                .as_slice()
+                .ct_eq(mac),
+        ) {
             return Err(LinkError::BadSignature);
         }
         if now.timestamp() > i64::from(expires) {
@@ -276,10 +281,16 @@ mod tests {
         assert_eq!(token.len(), 40, "{link}");
         assert!(link.len() < 90, "{} characters: {link}", link.len());
         let expires = (now + LINK_TTL).timestamp();
-        assert_eq!(signer.verify_short(&chen, token, now), Ok((concern, expires)));
+        assert_eq!(
+            signer.verify_short(&chen, token, now),
+            Ok((concern, expires))
+        );
         // The long link it opens is the one an email carries.
         let long = signer.link(concern, &chen, now);
-        assert!(long.ends_with(&signer.long_query(concern, &chen, expires)), "{long}");
+        assert!(
+            long.ends_with(&signer.long_query(concern, &chen, expires)),
+            "{long}"
+        );
         assert_eq!(
             signer.verify_short(&chen, token, now + LINK_TTL + TimeDelta::seconds(1)),
             Err(LinkError::Expired)
@@ -292,10 +303,19 @@ mod tests {
         let mut altered = token.to_owned();
         let last = if altered.ends_with('A') { "B" } else { "A" };
         altered.replace_range(39.., last);
-        assert_eq!(signer.verify_short(&chen, &altered, now), Err(LinkError::BadSignature));
-        assert_eq!(signer.verify_short(&chen, &token[..39], now), Err(LinkError::BadSignature));
+        assert_eq!(
+            signer.verify_short(&chen, &altered, now),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            signer.verify_short(&chen, &token[..39], now),
+            Err(LinkError::BadSignature)
+        );
         // Another signer's link is not ours.
         let other = LinkSigner::new(vec![2; 32], "https://nightingale.example.nhs.uk/");
-        assert_eq!(other.verify_short(&chen, token, now), Err(LinkError::BadSignature));
+        assert_eq!(
+            other.verify_short(&chen, token, now),
+            Err(LinkError::BadSignature)
+        );
     }
 }

@@ -227,12 +227,26 @@ pub fn day_and_time(at: crate::clock::Instant, now: crate::clock::Instant) -> St
 
 /// Opening words that greet rather than say anything ("Hi,", "Dear nurse,").
 const GREETINGS: &[&str] = &[
-    "hi", "hello", "hey", "hiya", "dear", "good morning", "good afternoon", "good evening",
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "dear",
+    "good morning",
+    "good afternoon",
+    "good evening",
 ];
 /// Closing words that sign off ("Thanks, Jess", "Kind regards").
 const SIGN_OFFS: &[&str] = &[
-    "thanks", "thank you", "many thanks", "kind regards", "regards", "best wishes", "cheers",
-    "love from", "all the best",
+    "thanks",
+    "thank you",
+    "many thanks",
+    "kind regards",
+    "regards",
+    "best wishes",
+    "cheers",
+    "love from",
+    "all the best",
 ];
 /// The most a greeting with a name ("Hi Sarah and team,") or a sign-off
 /// with one ("Many thanks, Jess Thomas x") runs to, in characters.
@@ -259,7 +273,11 @@ pub fn gist(text: &str) -> String {
             lines.push(line);
         }
     }
-    let one = lines.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    let one = lines
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let one = plain_punctuation(&one);
     // An email's paged words are "Subject: body": the body may greet too.
     let (subject, body) = match one.split_once(": ") {
@@ -275,7 +293,11 @@ pub fn gist(text: &str) -> String {
         None => body.to_owned(),
     };
     let whole = whole.trim();
-    if whole.is_empty() { one.trim().to_owned() } else { whole.to_owned() }
+    if whole.is_empty() {
+        one.trim().to_owned()
+    } else {
+        whole.to_owned()
+    }
 }
 
 /// `text` without a greeting at its start: the greeting word and, when
@@ -315,10 +337,13 @@ fn without_sign_off(text: &str) -> &str {
     let cut = SIGN_OFFS
         .iter()
         .filter_map(|s| {
-            lower[tail_from..].match_indices(s).map(|(i, _)| tail_from + i).find(|&i| {
-                let before = lower[..i].trim_end();
-                before.is_empty() || before.ends_with(['.', '!', '?', ','])
-            })
+            lower[tail_from..]
+                .match_indices(s)
+                .map(|(i, _)| tail_from + i)
+                .find(|&i| {
+                    let before = lower[..i].trim_end();
+                    before.is_empty() || before.ends_with(['.', '!', '?', ','])
+                })
         })
         .min();
     match cut {
@@ -362,7 +387,14 @@ pub fn is_gsm7(c: char) -> bool {
 pub fn sms_segments(text: &str) -> (usize, bool) {
     if text.chars().all(is_gsm7) {
         let septets = gsm7_length(text);
-        (if septets <= 160 { 1 } else { septets.div_ceil(153) }, true)
+        (
+            if septets <= 160 {
+                1
+            } else {
+                septets.div_ceil(153)
+            },
+            true,
+        )
     } else {
         let units = text.encode_utf16().count();
         (if units <= 70 { 1 } else { units.div_ceil(67) }, false)
@@ -495,9 +527,18 @@ mod tests {
     fn a_time_that_may_not_be_today_says_its_day() {
         let at = |s: &str| crate::calendar::parse_instant(s).unwrap();
         let accepted = at("2026-12-05T18:31");
-        assert_eq!(day_and_time(accepted, at("2026-12-05T22:31")), "today at 18:31");
-        assert_eq!(day_and_time(accepted, at("2026-12-06T06:31")), "yesterday at 18:31");
-        assert_eq!(day_and_time(accepted, at("2026-12-08T18:31")), "on Sat 5 Dec at 18:31");
+        assert_eq!(
+            day_and_time(accepted, at("2026-12-05T22:31")),
+            "today at 18:31"
+        );
+        assert_eq!(
+            day_and_time(accepted, at("2026-12-06T06:31")),
+            "yesterday at 18:31"
+        );
+        assert_eq!(
+            day_and_time(accepted, at("2026-12-08T18:31")),
+            "on Sat 5 Dec at 18:31"
+        );
         // In summer, UK time: 23:30 UTC on 1 July is 00:30 on 2 July.
         assert_eq!(
             day_and_time(at("2026-07-01T22:00:00Z"), at("2026-07-01T23:30:00Z")),

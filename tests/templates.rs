@@ -196,7 +196,8 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("email/welcome.txt", email_welcome),
     ("email/welcome.html", email_welcome),
     ("sms/page.txt", |s| {
-        let not_accepted = json!({"why": "not_accepted", "by": "the cardiology registrar", "minutes": 10});
+        let not_accepted =
+            json!({"why": "not_accepted", "by": "the cardiology registrar", "minutes": 10});
         vec![
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
                    "text": QUOTE, "call": null, "link": short_link(s), "code": 12, "after": null}),
@@ -1035,9 +1036,7 @@ fn every_template_reads_well_for_every_service() {
                     let counts = segment_counts.entry(name).or_insert((n, n));
                     *counts = (counts.0.min(n), counts.1.max(n));
                     if *name == "sms/page.txt" && n > 2 {
-                        problems.push(format!(
-                            "{at}: a page in {n} segments: pages keep to two"
-                        ));
+                        problems.push(format!("{at}: a page in {n} segments: pages keep to two"));
                     }
                 }
                 if !seen.insert(rendered.clone()) {
@@ -1052,7 +1051,9 @@ fn every_template_reads_well_for_every_service() {
             }
         }
     }
-    println!("SMS segments of each text (GSM-7, 153 characters to a segment when there are several):");
+    println!(
+        "SMS segments of each text (GSM-7, 153 characters to a segment when there are several):"
+    );
     for (name, (fewest, most)) in &segment_counts {
         if fewest == most {
             println!("  {name}: {most}");

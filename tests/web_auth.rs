@@ -172,7 +172,10 @@ async fn kiran_taps_accept_on_his_pages_link_and_the_page_he_lands_on_says_he_ha
         browser.press("button[value='accept']").await;
         // No reload: what the browser landed on must say it.
         let landed = landed_on(&browser, "You have accepted this").await;
-        assert!(!landed.contains("Waiting for someone to accept"), "{landed}");
+        assert!(
+            !landed.contains("Waiting for someone to accept"),
+            "{landed}"
+        );
         let accept = browser
             .client
             .find_all(fantoccini::Locator::Css("button[value='accept']"))
@@ -198,7 +201,10 @@ async fn landed_on(browser: &Browser, wanted: &str) -> String {
         {
             return text;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the page never said {wanted:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page never said {wanted:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

@@ -207,7 +207,9 @@ async fn concluded(
 /// How a call joins a concern's messages, for whoever has it.
 fn words_for(outcome: &CallOutcome) -> &'static str {
     match outcome {
-        CallOutcome::Voicemail { .. } => "(phoned and left a voicemail: listen on the concern's page)",
+        CallOutcome::Voicemail { .. } => {
+            "(phoned and left a voicemail: listen on the concern's page)"
+        }
         _ => "(phoned and reached nobody: please call back)",
     }
 }

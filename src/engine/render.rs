@@ -481,7 +481,9 @@ impl Renderer<'_> {
             quoted.push(m.clone());
         }
         // A voicemail is heard at the link, so a forward with one carries it.
-        let voicemail = quoted.iter().any(|m| m.call.as_deref() == Some("voicemail"));
+        let voicemail = quoted
+            .iter()
+            .any(|m| m.call.as_deref() == Some("voicemail"));
         let more = messages.len() - quoted.len();
         let code = about.read.code(staff)?;
         let body = self.templates.render(

@@ -496,13 +496,7 @@ pub fn step(
         }
         (Event::ForwardDue, Status::Resolved { .. }) => {}
         (Event::AckDeadline { seq }, Status::Open) if seq == state.seq => {
-            advance(
-                &mut next,
-                now,
-                chain,
-                &mut effects,
-                Why::Deadline,
-            );
+            advance(&mut next, now, chain, &mut effects, Why::Deadline);
         }
         (Event::AckDeadline { .. }, _) => {}
         (Event::Accept { by }, Status::Open) => {
@@ -578,13 +572,7 @@ pub fn step(
                 staff: by.id.clone(),
                 name: by.name.clone(),
             }));
-            advance(
-                &mut next,
-                now,
-                chain,
-                &mut effects,
-                Why::Passed(&by),
-            );
+            advance(&mut next, now, chain, &mut effects, Why::Passed(&by));
         }
         (Event::Resolve { by, note }, Status::Open | Status::Accepted { .. }) => {
             next.status = Status::Resolved {
@@ -633,13 +621,7 @@ pub fn step(
             }
             let here = people_at(next.position, chain);
             if here.iter().all(|p| next.undeliverable.contains(&p.id)) {
-                advance(
-                    &mut next,
-                    now,
-                    chain,
-                    &mut effects,
-                    Why::Unreachable,
-                );
+                advance(&mut next, now, chain, &mut effects, Why::Unreachable);
             }
         }
         (Event::PageUndeliverable { .. }, _) => {}

@@ -213,7 +213,12 @@ async fn a_stored_link_action_that_is_neither_accept_nor_pass_is_set_aside_not_t
         .await
         .unwrap();
     assert_eq!(odd.status(), 400);
-    assert!(odd.text().await.unwrap().contains("Choose Accept, Pass or Resolve."));
+    assert!(
+        odd.text()
+            .await
+            .unwrap()
+            .contains("Choose Accept, Pass or Resolve.")
+    );
 }
 
 #[tokio::test]
@@ -362,7 +367,7 @@ async fn tap(app: &TestApp, link: &str, form: &[(&str, &str)]) -> String {
 
 #[tokio::test]
 async fn kiran_taps_accept_and_lands_on_a_page_saying_he_has_it_with_resolve_on_offer_then_resolves()
-{
+ {
     let app = TestApp::spawn_running("2026-11-27T19:00", std::time::Duration::from_secs(10)).await;
     let link = kirans_link_with_the_engine_running(&app).await;
     let before = app.get_text(&link).await;
@@ -371,14 +376,26 @@ async fn kiran_taps_accept_and_lands_on_a_page_saying_he_has_it_with_resolve_on_
     // No refresh, no second tap: the page he lands on says what he did.
     let landed = tap(&app, &link, &[("action", "accept")]).await;
     assert!(landed.contains("You have accepted this"), "{landed}");
-    assert!(!landed.contains("Waiting for someone to accept"), "{landed}");
-    assert!(!landed.contains("value=\"accept\""), "Accept is gone: {landed}");
-    assert!(landed.contains("value=\"resolve\""), "Resolve is offered: {landed}");
+    assert!(
+        !landed.contains("Waiting for someone to accept"),
+        "{landed}"
+    );
+    assert!(
+        !landed.contains("value=\"accept\""),
+        "Accept is gone: {landed}"
+    );
+    assert!(
+        landed.contains("value=\"resolve\""),
+        "Resolve is offered: {landed}"
+    );
 
     let landed = tap(
         &app,
         &link,
-        &[("action", "resolve"), ("note", "Rang her; dressing changed by the district nurse")],
+        &[
+            ("action", "resolve"),
+            ("note", "Rang her; dressing changed by the district nurse"),
+        ],
     )
     .await;
     assert!(landed.contains("Resolved at"), "{landed}");

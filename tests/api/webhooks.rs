@@ -216,7 +216,10 @@ async fn the_signed_link_shows_the_whole_story_and_accepts_with_one_tap() {
         .unwrap()
         .to_owned();
     let local = app.opened(&link.replace(PUBLIC_URL, &app.address)).await;
-    assert!(local.contains("/c/"), "the short link opens the long one: {local}");
+    assert!(
+        local.contains("/c/"),
+        "the short link opens the long one: {local}"
+    );
     let html = app
         .http
         .get(&local)

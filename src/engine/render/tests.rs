@@ -492,7 +492,9 @@ fn a_voicemail_left_on_an_open_concern_is_forwarded_as_a_call_with_its_link_then
         staff: kiran.clone(),
         skip: 1,
     };
-    let change = story.render(vec![forward()], now, Change::default()).unwrap();
+    let change = story
+        .render(vec![forward()], now, Change::default())
+        .unwrap();
     let body = &texts_to(&change, KIRAN)[0].body;
     assert!(
         body.starts_with("Margaret (via daughter Sian) phoned again about concern 12: Left a voicemail. Listen at https://n.test/l/kiran-patel/"),
@@ -504,9 +506,12 @@ fn a_voicemail_left_on_an_open_concern_is_forwarded_as_a_call_with_its_link_then
     // Its transcription follows, quoted as what the voicemail says.
     story.read.timeline.push(entry(TimelineEvent::Received {
         from: crate::concern::transcription_from("carer (daughter)"),
-        text: "Hello, it is Sian. Mum's leg is now hot and she has a temperature. Thanks".to_owned(),
+        text: "Hello, it is Sian. Mum's leg is now hot and she has a temperature. Thanks"
+            .to_owned(),
     }));
-    let change = story.render(vec![forward()], now, Change::default()).unwrap();
+    let change = story
+        .render(vec![forward()], now, Change::default())
+        .unwrap();
     let body = &texts_to(&change, KIRAN)[0].body;
     assert!(
         body.contains("Left a voicemail. Their voicemail says \"it is Sian. Mum's leg is now hot and she has a temperature.\" Listen at https://n.test/l/kiran-patel/"),
