@@ -10,7 +10,7 @@
 //! token packs the concern, the expiry and an 80-bit signature into 40
 //! characters, so a page fits two SMS segments. Opening it redirects to
 //! the long form (`/c/{concern}?s=…&e=…&sig=…`), which emails carry and
-//! which keeps working until it expires (ADR 19).
+//! which keeps working until it expires (ADR 23).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -179,7 +179,7 @@ impl EngineHandle {
     /// that began after this call has ended: then whatever was stored
     /// before the call has been taken in by this node (unless another node
     /// claimed it first). So a page a clinician lands on after tapping
-    /// Accept shows the concern as Accept left it, not as it was (ADR 19).
+    /// Accept shows the concern as Accept left it, not as it was (ADR 23).
     /// Returns at once when the steps loop is not running; `false` if the
     /// wait ran out.
     pub async fn taken_in(&self, within: Duration) -> bool {
