@@ -85,6 +85,20 @@ impl std::str::FromStr for ConcernId {
     }
 }
 
+/// The `from` of a voicemail's transcription on a concern's timeline:
+/// the caller (`label`), and that these are a voicemail's words.
+pub fn transcription_from(label: &str) -> String {
+    format!("{label}{TRANSCRIBED}")
+}
+
+/// Whether a received message's `from` names a voicemail's
+/// transcription ([`transcription_from`]).
+pub fn is_transcription(from: &str) -> bool {
+    from.ends_with(TRANSCRIBED)
+}
+
+const TRANSCRIBED: &str = ", voicemail transcribed";
+
 /// Who raised a concern: its rules (who a number is) live in the directory.
 pub use crate::directory::Party;
 

@@ -4,7 +4,16 @@
 //! expiry, and is signed with HMAC-SHA256 under a secret the store keeps, so
 //! it cannot be forged or stretched; it works without a login, from the
 //! phone that received the page.
+//!
+//! A page SMS carries the short form ([`LinkSigner::short_link`],
+//! `/l/{staff}/{token}`, about 80 characters with the public URL): the
+//! token packs the concern, the expiry and an 80-bit signature into 40
+//! characters, so a page fits two SMS segments. Opening it redirects to
+//! the long form (`/c/{concern}?s=…&e=…&sig=…`), which emails carry and
+//! which keeps working until it expires (ADR 27).
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::TimeDelta;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -16,6 +25,12 @@ use crate::directory::Id;
 
 /// How long a page link works.
 pub const LINK_TTL: TimeDelta = TimeDelta::hours(24);
+
+/// A short link's signature, in bytes (80 bits).
+const SHORT_MAC_BYTES: usize = 10;
+/// A short link's token, in bytes: the concern (16), the expiry (4, in
+/// seconds since 1970) and the signature; 40 characters in base64url.
+const SHORT_TOKEN_BYTES: usize = 16 + 4 + SHORT_MAC_BYTES;
 
 /// Makes and checks links.
 #[derive(Clone)]
@@ -124,6 +139,69 @@ impl LinkSigner {
         )
     }
 
+    /// The short link for `staff` to see `concern`, valid for
+    /// [`LINK_TTL`] from `now`: what a page SMS carries.
+    pub fn short_link(&self, concern: ConcernId, staff: &Id, now: Instant) -> String {
+        let expires = u32::try_from((now + LINK_TTL).timestamp()).unwrap_or(u32::MAX);
+        let mut token = Vec::with_capacity(SHORT_TOKEN_BYTES);
+        token.extend_from_slice(concern.0.as_bytes());
+        token.extend_from_slice(&expires.to_be_bytes());
+        token.extend_from_slice(&self.short_mac(concern, staff, expires));
+        format!(
+            "{}/l/{staff}/{}",
+            self.public_url,
+            URL_SAFE_NO_PAD.encode(token)
+        )
+    }
+
+    /// A short link's concern and expiry, once its token is checked for
+    /// `staff` at `now`: what the long link is made from.
+    pub fn verify_short(
+        &self,
+        staff: &Id,
+        token: &str,
+        now: Instant,
+    ) -> Result<(ConcernId, i64), LinkError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| LinkError::BadSignature)?;
+        if bytes.len() != SHORT_TOKEN_BYTES {
+            return Err(LinkError::BadSignature);
+        }
+        let (concern, rest) = bytes.split_at(16);
+        let (expires, mac) = rest.split_at(4);
+        let concern =
+            ConcernId(uuid::Uuid::from_slice(concern).map_err(|_| LinkError::BadSignature)?);
+        let expires = u32::from_be_bytes(expires.try_into().map_err(|_| LinkError::BadSignature)?);
+        if !bool::from(
+            self.short_mac(concern, staff, expires)
+                .as_slice()
+                .ct_eq(mac),
+        ) {
+            return Err(LinkError::BadSignature);
+        }
+        if now.timestamp() > i64::from(expires) {
+            return Err(LinkError::Expired);
+        }
+        Ok((concern, i64::from(expires)))
+    }
+
+    /// The long link's query for a checked short link: `?s=…&e=…&sig=…`.
+    pub fn long_query(&self, concern: ConcernId, staff: &Id, expires: i64) -> String {
+        format!(
+            "?s={staff}&e={expires}&sig={}",
+            self.signature(concern, staff, expires)
+        )
+    }
+
+    /// A short link's signature: 80 bits, checked, never searched for.
+    fn short_mac(&self, concern: ConcernId, staff: &Id, expires: u32) -> Vec<u8> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(format!("short|{concern}|{staff}|{expires}").as_bytes());
+        mac.finalize().into_bytes()[..SHORT_MAC_BYTES].to_vec()
+    }
+
     /// Check a link's parts at `now`.
     pub fn verify(
         &self,
@@ -186,6 +264,57 @@ mod tests {
         );
         assert_eq!(
             signer.verify(concern, &Id::parse("ben").unwrap(), expires, sig, now),
+            Err(LinkError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_short_link_is_about_80_characters_works_until_it_expires_and_not_for_someone_else() {
+        let signer = LinkSigner::new(vec![1; 32], "https://nightingale.example.nhs.uk/");
+        let concern = ConcernId::new();
+        let chen = Id::parse("chen").unwrap();
+        let now: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
+        let link = signer.short_link(concern, &chen, now);
+        let token = link
+            .strip_prefix("https://nightingale.example.nhs.uk/l/chen/")
+            .unwrap();
+        assert_eq!(token.len(), 40, "{link}");
+        assert!(link.len() < 90, "{} characters: {link}", link.len());
+        let expires = (now + LINK_TTL).timestamp();
+        assert_eq!(
+            signer.verify_short(&chen, token, now),
+            Ok((concern, expires))
+        );
+        // The long link it opens is the one an email carries.
+        let long = signer.link(concern, &chen, now);
+        assert!(
+            long.ends_with(&signer.long_query(concern, &chen, expires)),
+            "{long}"
+        );
+        assert_eq!(
+            signer.verify_short(&chen, token, now + LINK_TTL + TimeDelta::seconds(1)),
+            Err(LinkError::Expired)
+        );
+        assert_eq!(
+            signer.verify_short(&Id::parse("ben").unwrap(), token, now),
+            Err(LinkError::BadSignature)
+        );
+        // One character changed, or one cut off, is refused.
+        let mut altered = token.to_owned();
+        let last = if altered.ends_with('A') { "B" } else { "A" };
+        altered.replace_range(39.., last);
+        assert_eq!(
+            signer.verify_short(&chen, &altered, now),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            signer.verify_short(&chen, &token[..39], now),
+            Err(LinkError::BadSignature)
+        );
+        // Another signer's link is not ours.
+        let other = LinkSigner::new(vec![2; 32], "https://nightingale.example.nhs.uk/");
+        assert_eq!(
+            other.verify_short(&chen, token, now),
             Err(LinkError::BadSignature)
         );
     }

@@ -43,6 +43,11 @@ pub enum CallBack {
     TooMany,
 }
 
+/// How long a clinician's tap (Accept, Pass, Resolve) waits for the
+/// engine to take it in before their page is shown again: past it, the
+/// page shows the concern as it is, and the tap still counts.
+pub const TAKE_IN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The shared parts every operation uses.
 #[derive(Clone)]
 pub struct Operations {
@@ -88,17 +93,32 @@ impl Operations {
         Ok(new)
     }
 
+    /// Record a clinician's tap and wait until the engine has taken it in
+    /// (at most [`TAKE_IN_WAIT`]; a second press of the same tap waits too,
+    /// as its page should show the same).
+    async fn record_and_wait(&self, item: Inbound) -> Result<bool, StoreError> {
+        let new = self.record_inbound(item).await?;
+        if !self.engine.taken_in(TAKE_IN_WAIT).await {
+            tracing::debug!("a tap was not yet taken in when its page was shown");
+        }
+        Ok(new)
+    }
+
     /// A clinician's Accept or Pass on a concern, from the page its link
     /// opens or from their staff page: the same stored item either way,
     /// keyed by concern, clinician and action, so a second press (on either
     /// page) is the first one again.
+    ///
+    /// It returns once the engine has taken the tap in (at most
+    /// [`TAKE_IN_WAIT`]), so the page the clinician is sent back to shows
+    /// what they did: "You have accepted this", not the page they left.
     pub async fn link_action(
         &self,
         concern: ConcernId,
         staff: &Id,
         action: crate::escalation::reply::LinkAction,
     ) -> Result<bool, StoreError> {
-        self.record_inbound(Inbound {
+        self.record_and_wait(Inbound {
             key: format!("link:{concern}:{staff}:{action}"),
             kind: store::InboundKind::Action {
                 concern,
@@ -160,7 +180,7 @@ impl Operations {
         staff: &Id,
         note: Option<String>,
     ) -> Result<bool, StoreError> {
-        self.record_inbound(Inbound {
+        self.record_and_wait(Inbound {
             key: format!("web:{concern}:{staff}:resolve"),
             kind: store::InboundKind::Resolve {
                 concern,

@@ -306,10 +306,231 @@ pub fn with_media_note(body: &str, media: u32) -> String {
     }
 }
 
-/// The sender's words, shortened at a word boundary for an SMS.
+/// The sender's words, shortened at a word boundary for an SMS: their
+/// gist ([`gist`]), at most [`PAGE_QUOTE_CHARS`].
 pub fn quote(text: &str) -> String {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    shortened(&text, PAGE_QUOTE_CHARS)
+    quote_within(text, PAGE_QUOTE_CHARS)
+}
+
+/// The sender's words as [`quote`] gives them, at most `chars` long: a
+/// page quotes as much as fits its two segments.
+pub fn quote_within(text: &str, chars: usize) -> String {
+    shortened(&gist(text), chars)
+}
+
+/// When `at` was, for a text read at `now` that may be days later:
+/// "today at 18:31", "yesterday at 23:50", else "on Sat 5 Dec at 18:31"
+/// (UK time).
+pub fn day_and_time(at: crate::clock::Instant, now: crate::clock::Instant) -> String {
+    let (at, now) = (
+        at.with_timezone(&crate::calendar::LONDON),
+        now.with_timezone(&crate::calendar::LONDON),
+    );
+    let time = at.format("%H:%M");
+    match (now.date_naive() - at.date_naive()).num_days() {
+        0 => format!("today at {time}"),
+        1 => format!("yesterday at {time}"),
+        _ => format!("on {} at {time}", at.format("%a %-d %b")),
+    }
+}
+
+/// Opening words that greet rather than say anything ("Hi,", "Dear nurse,").
+const GREETINGS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "dear",
+    "good morning",
+    "good afternoon",
+    "good evening",
+];
+/// Closing words that sign off ("Thanks, Jess", "Kind regards").
+const SIGN_OFFS: &[&str] = &[
+    "thanks",
+    "thank you",
+    "many thanks",
+    "kind regards",
+    "regards",
+    "best wishes",
+    "cheers",
+    "love from",
+    "all the best",
+];
+/// The most a greeting with a name ("Hi Sarah and team,") or a sign-off
+/// with one ("Many thanks, Jess Thomas x") runs to, in characters.
+const GREETING_CHARS: usize = 32;
+
+/// What of a message a page quotes: one line, without a greeting at its
+/// start (or at the start of what follows an email's subject), a
+/// sign-off at its end, lines quoting an earlier message (`> …`, "On …
+/// wrote:" and what follows), and with the curly quotes and dashes
+/// phones type made plain, so the page stays in the SMS alphabet (GSM-7):
+/// "Hi, Dad was discharged last week and… Thanks, Jess" quotes as "Dad
+/// was discharged last week and...".
+pub fn gist(text: &str) -> String {
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let lower = line.trim().to_lowercase();
+        if (lower.starts_with("on ") && lower.ends_with("wrote:"))
+            || lower.starts_with("-----original message")
+            || lower.starts_with("sent from my ")
+        {
+            break;
+        }
+        if !lower.starts_with('>') {
+            lines.push(line);
+        }
+    }
+    let one = lines
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let one = plain_punctuation(&one);
+    // An email's paged words are "Subject: body": the body may greet too.
+    let (subject, body) = match one.split_once(": ") {
+        Some((subject, body)) if subject.chars().count() <= 80 => {
+            (Some(subject), without_greeting(body))
+        }
+        _ => (None, without_greeting(&one)),
+    };
+    let body = without_sign_off(body);
+    let whole = match subject {
+        Some(subject) if body.is_empty() => subject.to_owned(),
+        Some(subject) => format!("{}: {body}", without_greeting(subject)),
+        None => body.to_owned(),
+    };
+    let whole = whole.trim();
+    if whole.is_empty() {
+        one.trim().to_owned()
+    } else {
+        whole.to_owned()
+    }
+}
+
+/// `text` without a greeting at its start: the greeting word and, when
+/// a name follows it, up to the comma, full stop or "!" that ends it.
+fn without_greeting(text: &str) -> &str {
+    let lower = text.to_lowercase();
+    let Some(greeting) = GREETINGS.iter().find(|g| {
+        lower.starts_with(*g)
+            && lower[g.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric())
+    }) else {
+        return text;
+    };
+    let rest = &text[greeting.len()..];
+    let end = rest
+        .char_indices()
+        .take(GREETING_CHARS)
+        .find(|(_, c)| matches!(c, ',' | '!' | '.'))
+        .map(|(i, c)| i + c.len_utf8());
+    match end {
+        Some(end) => rest[end..].trim_start(),
+        // "Hi Dad is worse": only the greeting's own word goes.
+        None => rest.trim_start_matches(|c: char| !c.is_alphanumeric()),
+    }
+}
+
+/// `text` without a sign-off at its end ("… tonight. Thanks, Jess x").
+fn without_sign_off(text: &str) -> &str {
+    let lower = text.to_lowercase();
+    let tail_from = lower
+        .char_indices()
+        .rev()
+        .nth(GREETING_CHARS)
+        .map_or(0, |(i, _)| i);
+    let cut = SIGN_OFFS
+        .iter()
+        .filter_map(|s| {
+            lower[tail_from..]
+                .match_indices(s)
+                .map(|(i, _)| tail_from + i)
+                .find(|&i| {
+                    let before = lower[..i].trim_end();
+                    before.is_empty() || before.ends_with(['.', '!', '?', ','])
+                })
+        })
+        .min();
+    match cut {
+        Some(i) if i > 0 => text[..i].trim_end().trim_end_matches(','),
+        _ => text,
+    }
+}
+
+/// Curly quotes, dashes and the ellipsis made plain: one of them would
+/// put a whole text outside the SMS alphabet, doubling its segments.
+fn plain_punctuation(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let plain: &[char] = match c {
+                '\u{2018}' | '\u{2019}' | '\u{201b}' | '\u{2032}' => &['\''],
+                '\u{201c}' | '\u{201d}' | '\u{201f}' => &['"'],
+                '\u{2013}' | '\u{2014}' | '\u{2212}' => &['-'],
+                '\u{2026}' => &['.', '.', '.'],
+                '\u{a0}' => &[' '],
+                _ => return vec![c],
+            };
+            plain.to_vec()
+        })
+        .collect()
+}
+
+/// The SMS alphabet (GSM 03.38): a text of these goes 160 characters to
+/// a segment (153 when there are several); any other character makes the
+/// whole text UCS-2, 70 (67) to a segment.
+const GSM7: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// Characters of the GSM-7 extension table: each takes two septets.
+const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{c}";
+
+/// Whether `c` is in the SMS alphabet (GSM-7, its extension included).
+pub fn is_gsm7(c: char) -> bool {
+    GSM7.contains(c) || GSM7_EXTENSION.contains(c)
+}
+
+/// How many SMS segments `text` goes out in, and whether in GSM-7
+/// (`true`) or UCS-2.
+pub fn sms_segments(text: &str) -> (usize, bool) {
+    if text.chars().all(is_gsm7) {
+        let septets = gsm7_length(text);
+        (
+            if septets <= 160 {
+                1
+            } else {
+                septets.div_ceil(153)
+            },
+            true,
+        )
+    } else {
+        let units = text.encode_utf16().count();
+        (if units <= 70 { 1 } else { units.div_ceil(67) }, false)
+    }
+}
+
+/// `text`'s length in GSM-7 septets (an extension character counts two).
+pub fn gsm7_length(text: &str) -> usize {
+    text.chars()
+        .map(|c| if GSM7_EXTENSION.contains(c) { 2 } else { 1 })
+        .sum()
+}
+
+/// The most characters two GSM-7 segments carry: what a page aims for.
+pub const TWO_SEGMENTS: usize = 2 * 153;
+
+/// The least of the sender's words a page quotes, even when that makes
+/// it three segments (a long name, a long link).
+pub const PAGE_QUOTE_AT_LEAST: usize = 30;
+
+/// The sender's words as a page SMS quotes them: as much of their gist
+/// as keeps the page to two segments, given `frame`, the page rendered
+/// with no words (at least [`PAGE_QUOTE_AT_LEAST`]).
+pub fn page_quote(frame: &str, text: &str) -> String {
+    // "..." may follow a cut.
+    let room = TWO_SEGMENTS.saturating_sub(gsm7_length(frame) + 3);
+    quote_within(text, room.max(PAGE_QUOTE_AT_LEAST))
 }
 
 /// A concern's summary of its first message: up to [`SUMMARY_CHARS`],
@@ -496,6 +717,29 @@ mod tests {
         assert!(q.ends_with("..."));
         assert!(q.chars().count() <= PAGE_QUOTE_CHARS + 3);
         assert_eq!(quote("short  and\nsweet"), "short and sweet");
+    }
+
+    #[test]
+    fn a_time_that_may_not_be_today_says_its_day() {
+        let at = |s: &str| crate::calendar::parse_instant(s).unwrap();
+        let accepted = at("2026-12-05T18:31");
+        assert_eq!(
+            day_and_time(accepted, at("2026-12-05T22:31")),
+            "today at 18:31"
+        );
+        assert_eq!(
+            day_and_time(accepted, at("2026-12-06T06:31")),
+            "yesterday at 18:31"
+        );
+        assert_eq!(
+            day_and_time(accepted, at("2026-12-08T18:31")),
+            "on Sat 5 Dec at 18:31"
+        );
+        // In summer, UK time: 23:30 UTC on 1 July is 00:30 on 2 July.
+        assert_eq!(
+            day_and_time(at("2026-07-01T22:00:00Z"), at("2026-07-01T23:30:00Z")),
+            "yesterday at 23:00"
+        );
     }
 
     #[test]

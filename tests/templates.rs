@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use nightingale::calendar::parse_instant;
 use nightingale::directory::Staff;
 use nightingale::rota::{Rota, Service, load_dir};
-use nightingale::templates::Templates;
+use nightingale::templates::{Templates, is_gsm7, page_quote, sms_segments};
 use serde_json::{Value, json};
 
 /// What one rendering is about: a demo service, its trust, and who is on
@@ -236,32 +236,56 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("email/stranger.txt", email_stranger),
     ("email/stranger.html", email_stranger),
     ("sms/page.txt", |s| {
+        let not_accepted =
+            json!({"why": "not_accepted", "by": "the cardiology registrar", "minutes": 10});
         vec![
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
-                   "text": QUOTE, "call": null, "link": link(s), "code": 12}),
+                   "text": QUOTE, "call": null, "link": short_link(s), "code": 12, "after": null}),
             json!({"urgent": true, "who": "Margaret (via daughter Sian)", "service": s.service.name,
-                   "discharged": "27 Nov", "text": "Mum has chest pain and is very pale", "call": null, "link": link(s), "code": 12}),
+                   "discharged": "27 Nov", "text": "Mum has chest pain and is very pale", "call": null, "link": short_link(s), "code": 12, "after": null}),
             json!({"urgent": false, "who": "Unknown sender ending 0999", "service": "out-of-hours service",
-                   "discharged": null, "text": "Is anyone there?", "call": null, "link": link(s), "code": 7}),
+                   "discharged": null, "text": "Is anyone there?", "call": null, "link": short_link(s), "code": 7, "after": null}),
+            // Escalated: the level before did not answer, passed it on, or could not be reached.
+            json!({"urgent": false, "who": "Margaret (via daughter Sian)", "service": s.service.name, "discharged": "27 Nov",
+                   "text": "Mum has been sick three times tonight and cannot keep her tablets down", "call": null,
+                   "link": short_link(s), "code": 12, "after": not_accepted}),
+            json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+                   "text": "Is anyone there?", "call": null, "link": short_link(s), "code": 12,
+                   "after": {"why": "passed", "by": "the cardiology registrar", "minutes": 0}}),
+            json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
+                   "text": "Is anyone there?", "call": null, "link": short_link(s), "code": 12,
+                   "after": {"why": "unreachable", "by": "Chen Li or Amara Okafor", "minutes": 0}}),
             // Concerns a phone call opened.
             json!({"urgent": false, "who": "Margaret (via daughter Sian)", "service": s.service.name, "discharged": "27 Nov",
-                   "text": "", "call": "voicemail", "link": link(s), "code": 12}),
+                   "text": "", "call": "voicemail", "link": short_link(s), "code": 12, "after": null}),
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
-                   "text": "Mum's leg is red and hot", "call": "voicemail", "link": link(s), "code": 12}),
+                   "text": "Mum's leg is red and hot", "call": "voicemail", "link": short_link(s), "code": 12, "after": null}),
             json!({"urgent": false, "who": "Margaret", "service": s.service.name, "discharged": "27 Nov",
-                   "text": "", "call": "call_back", "link": link(s), "code": 12}),
+                   "text": "", "call": "call_back", "link": short_link(s), "code": 12, "after": null}),
         ]
     }),
     ("sms/forward.txt", |s| {
+        let text = |t: &str| json!({"text": t, "call": null});
+        let call = |c: &str, t: &str| json!({"text": t, "call": c});
         vec![
-            json!({"who": "Margaret", "code": 12, "messages": ["It is worse now"], "more": 0, "link": null, "accepted": false}),
-            json!({"who": "Margaret (via daughter Sian)", "code": 12, "messages": [QUOTE, "STOP", "(texts to them are now stopped)"],
-                   "more": 0, "link": null, "accepted": true}),
+            json!({"who": "Margaret", "code": 12, "messages": [text("It is worse now")], "more": 0, "link": null,
+                   "accepted": false, "wrote": true, "phoned": false}),
+            json!({"who": "Margaret (via daughter Sian)", "code": 12,
+                   "messages": [text(QUOTE), text("STOP"), text("(texts to them are now stopped)")],
+                   "more": 0, "link": null, "accepted": true, "wrote": true, "phoned": false}),
             // A burst: what fits is quoted, the rest counted behind the link.
-            json!({"who": "Unknown sender ending 0999", "code": 7, "messages": ["Hello?", "Is anyone there?", QUOTE],
-                   "more": 27, "link": link(s), "accepted": false}),
-            json!({"who": "Unknown sender ending 0999", "code": 7, "messages": ["Hello?"],
-                   "more": 1, "link": link(s), "accepted": false}),
+            json!({"who": "Unknown sender ending 0999", "code": 7, "messages": [text("Hello?"), text("Is anyone there?"), text(QUOTE)],
+                   "more": 27, "link": short_link(s), "accepted": false, "wrote": true, "phoned": false}),
+            json!({"who": "Unknown sender ending 0999", "code": 7, "messages": [text("Hello?")],
+                   "more": 1, "link": short_link(s), "accepted": false, "wrote": true, "phoned": false}),
+            // Calls: a voicemail (heard at the link), then its words; a call that reached nobody.
+            json!({"who": "Margaret (via daughter Sian)", "code": 12, "messages": [call("voicemail", "")],
+                   "more": 0, "link": short_link(s), "accepted": false, "wrote": false, "phoned": true}),
+            json!({"who": "Margaret (via daughter Sian)", "code": 12,
+                   "messages": [call("voicemail", ""), call("transcription", "Mum's leg is now hot and she has a temperature.")],
+                   "more": 0, "link": short_link(s), "accepted": true, "wrote": false, "phoned": true}),
+            json!({"who": "Margaret", "code": 12, "messages": [text("Are you there?"), call("call_back", "")],
+                   "more": 0, "link": null, "accepted": false, "wrote": true, "phoned": true}),
         ]
     }),
     ("sms/you_accepted.txt", |s| {
@@ -287,8 +311,8 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("sms/you_have_it.txt", |_| vec![json!({"code": 12})]),
     ("sms/reminder.txt", |_| {
         vec![
-            json!({"code": 12, "who": "Margaret", "accepted_at": "19:09"}),
-            json!({"code": 12, "who": "Margaret (via daughter Sian)", "accepted_at": "03:12"}),
+            json!({"code": 12, "who": "Margaret", "accepted_at": "today at 19:09"}),
+            json!({"code": 12, "who": "Margaret (via daughter Sian)", "accepted_at": "on Sat 28 Nov at 03:12"}),
         ]
     }),
     ("sms/resolved_by.txt", |s| {
@@ -338,7 +362,8 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     ("twiml/screen.xml", |s| {
         ["patient", "carer", "unknown"]
             .iter()
-            .map(|who| json!({"who": who, "service": s.service.name, "query": QUERY, "base": BASE}))
+            .map(|who| json!({"who": who, "service": s.service.name, "query": QUERY, "base": BASE, "again": false}))
+            .chain([json!({"who": "carer", "service": s.service.name, "query": QUERY, "base": BASE, "again": true})])
             .collect()
     }),
     ("twiml/connect.xml", |_| vec![json!({})]),
@@ -973,7 +998,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
         "code": "12", "service": s.service.name, "urgent": false, "patient": "Margaret Evans",
         "status": "Waiting for someone to accept", "text": MESSAGE, "party": "carer (daughter)",
         "discharged": "Fri 27 Nov 17:30", "context": "Ward 7; admitted with cellulitis of the left leg; dressings daily",
-        "phone": "+447700900802", "email": null, "opened": "Fri 27 Nov 19:05", "can_act": true,
+        "phone": "+447700900802", "email": null, "opened": "Fri 27 Nov 19:05", "can_act": true, "can_resolve": true,
         "action_url": "/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s=amara-okafor&e=1796083500&sig=4f1c9a0b",
         "sig": "4f1c9a0b", "timeline": timeline, "expires": "Sat 28 Nov 19:05", "recording_url": null, "can_call": true,
         "recognised": "enrolled_phone",
@@ -1001,6 +1026,9 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
         s.clinician.name
     ));
     accepted["can_act"] = json!(false);
+    // The clinician who accepted it, on the page they land on.
+    let mut mine = accepted.clone();
+    mine["status"] = json!("You have accepted this (at Fri 27 Nov 19:09)");
     // A carer enrolled with an email and no phone.
     let mut by_email = open.clone();
     by_email["phone"] = Value::Null;
@@ -1041,6 +1069,7 @@ fn concern_pages(s: &Scene) -> Vec<Value> {
     vec![
         open,
         accepted,
+        mine,
         by_email,
         stranger,
         stranger_email,
@@ -1085,6 +1114,16 @@ fn link(s: &Scene) -> String {
         "https://nightingale.riverside-nhs.example/c/0d5f6c1e-3b2a-4f7e-9c8d-1a2b3c4d5e6f?s={}&e=1796083500&sig=4f1c9a0b7e2d6c3f8a5b1e0d9c7f2a64",
         s.clinician.id
     )
+}
+
+/// The short link a page SMS carries, as long as a trust's would be.
+fn short_link(s: &Scene) -> String {
+    nightingale::links::LinkSigner::new(vec![7; 32], "https://nightingale.riverside-nhs.example")
+        .short_link(
+            nightingale::concern::ConcernId::new(),
+            &s.clinician.id,
+            parse_instant("2026-11-27T19:05").unwrap(),
+        )
 }
 
 fn root() -> PathBuf {
@@ -1134,6 +1173,8 @@ fn every_template_reads_well_for_every_service() {
     let friday_evening = parse_instant("2026-11-27T19:05").unwrap();
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
+    // Each text's segments, fewest and most, over every service and context.
+    let mut segment_counts: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for (name, contexts) in CONTEXTS {
         let variables = variables_of(&dir, name);
         if name.starts_with("sms/") {
@@ -1152,8 +1193,19 @@ fn every_template_reads_well_for_every_service() {
             *contexts,
             &variables,
             &mut seen,
+            &mut segment_counts,
             |context| templates.render(name, context),
         ));
+    }
+    println!(
+        "SMS segments of each text (GSM-7, 153 characters to a segment when there are several):"
+    );
+    for (name, (fewest, most)) in &segment_counts {
+        if fewest == most {
+            println!("  {name}: {most}");
+        } else {
+            println!("  {name}: {fewest} to {most}");
+        }
     }
     assert!(
         problems.is_empty(),
@@ -1172,6 +1224,7 @@ fn read_every_rendering(
     contexts: Contexts,
     variables: &BTreeSet<String>,
     seen: &mut BTreeSet<String>,
+    segments: &mut std::collections::BTreeMap<String, (usize, usize)>,
     render: impl Fn(&Value) -> anyhow::Result<String>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
@@ -1194,7 +1247,25 @@ fn read_every_rendering(
                     ));
                 }
             }
+            // A text page quotes as much as fits two segments, as the renderer does.
+            let context = &if name == "sms/page.txt" && context["call"].is_null() {
+                let mut framed = context.clone();
+                framed["text"] = json!("");
+                let frame = render(&framed).unwrap();
+                framed["text"] = json!(page_quote(&frame, context["text"].as_str().unwrap()));
+                framed
+            } else {
+                context.clone()
+            };
             let rendered = render(context).unwrap_or_else(|e| panic!("{at}: {e:#}"));
+            if name.contains("sms/") {
+                let (n, _) = sms_segments(&rendered);
+                let counts = segments.entry(name.to_owned()).or_insert((n, n));
+                *counts = (counts.0.min(n), counts.1.max(n));
+                if name == "sms/page.txt" && n > 2 {
+                    problems.push(format!("{at}: a page in {n} segments: pages keep to two"));
+                }
+            }
             if !seen.insert(rendered.clone()) {
                 continue; // the same words for another service: read and checked once
             }
@@ -1253,6 +1324,8 @@ fn every_welsh_template_reads_well_for_every_service() {
     let friday_evening = parse_instant("2026-11-27T19:05").unwrap();
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
+    // Each Welsh text's segments, fewest and most.
+    let mut segment_counts: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for name in &welsh {
         let Some((_, contexts)) = CONTEXTS.iter().find(|(n, _)| n == name) else {
             problems.push(format!(
@@ -1278,6 +1351,7 @@ fn every_welsh_template_reads_well_for_every_service() {
             *contexts,
             &variables_of(&dir, &path),
             &mut seen,
+            &mut segment_counts,
             |context| templates.render_in(Language::Cy, name, context),
         ));
     }
@@ -1290,6 +1364,16 @@ fn every_welsh_template_reads_well_for_every_service() {
     for name in MUST_BE_IN_WELSH {
         if !welsh.contains(*name) {
             problems.push(format!("{name} has no Welsh: cy/{name}"));
+        }
+    }
+    println!(
+        "SMS segments of each text (GSM-7, 153 characters to a segment when there are several):"
+    );
+    for (name, (fewest, most)) in &segment_counts {
+        if fewest == most {
+            println!("  {name}: {most}");
+        } else {
+            println!("  {name}: {fewest} to {most}");
         }
     }
     assert!(
@@ -1313,7 +1397,7 @@ fn variables_of(dir: &Path, name: &str) -> BTreeSet<String> {
 
 fn show(at: &str, name: &str, rendered: &str) {
     if name.starts_with("sms/") {
-        let (segments, alphabet) = sms_segments(rendered);
+        let (segments, alphabet) = segments(rendered);
         println!(
             "── {at} · {} characters, {segments} segment(s) in {alphabet}\n{rendered}\n",
             rendered.chars().count()
@@ -1494,32 +1578,11 @@ fn fixed_text(source: &str) -> String {
     out
 }
 
-/// The GSM 03.38 alphabet, with its extension table: a text of these goes
-/// 160 characters to a segment, any other character makes it 70.
-const GSM7: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{c}";
-
-fn is_gsm7(c: char) -> bool {
-    GSM7.contains(c) || GSM7_EXTENSION.contains(c)
-}
-
 /// How many segments a text goes out in, and in which alphabet.
-fn sms_segments(text: &str) -> (usize, &'static str) {
-    if text.chars().all(is_gsm7) {
-        let septets: usize = text
-            .chars()
-            .map(|c| if GSM7_EXTENSION.contains(c) { 2 } else { 1 })
-            .sum();
-        let n = if septets <= 160 {
-            1
-        } else {
-            septets.div_ceil(153)
-        };
-        (n, "GSM-7")
-    } else {
-        let units = text.encode_utf16().count();
-        let n = if units <= 70 { 1 } else { units.div_ceil(67) };
-        (n, "UCS-2")
+fn segments(text: &str) -> (usize, &'static str) {
+    match sms_segments(text) {
+        (n, true) => (n, "GSM-7"),
+        (n, false) => (n, "UCS-2"),
     }
 }
 
@@ -1549,7 +1612,9 @@ fn the_checks_catch_what_they_are_for() {
         fixed_text("Hi {{ a }}{% if b %}, “x”{% endif %}"),
         "Hi , “x”"
     );
-    assert_eq!(sms_segments(&"a".repeat(160)), (1, "GSM-7"));
-    assert_eq!(sms_segments(&"a".repeat(161)), (2, "GSM-7"));
-    assert_eq!(sms_segments("a…"), (1, "UCS-2"));
+    assert_eq!(segments(&"a".repeat(160)), (1, "GSM-7"));
+    assert_eq!(segments(&"a".repeat(161)), (2, "GSM-7"));
+    assert_eq!(segments(&"a".repeat(306)), (2, "GSM-7"));
+    assert_eq!(segments(&"a".repeat(307)), (3, "GSM-7"));
+    assert_eq!(segments("a…"), (1, "UCS-2"));
 }

@@ -79,12 +79,13 @@ async fn the_registrar_paged_tonight_signs_in_sees_her_shifts_and_accepts_the_co
     browser.press("button[value='accept']").await;
     // The press is stored when the browser's POST lands; the engine then
     // takes it in. Settle and reload until the page says so.
-    let accepted = format!("Accepted by {name}");
+    let _ = name;
+    let accepted = "You have accepted this";
     let deadline = tokio::time::Instant::now() + support::browser::PATIENCE;
     loop {
         app.settle().await;
         browser.reload().await;
-        if browser.text_of("main").await.contains(&accepted) {
+        if browser.text_of("main").await.contains(accepted) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "never accepted");
@@ -132,4 +133,78 @@ async fn a_ward_manager_sees_the_wards_page() {
     browser.wait_for_text("main", "Wendy Clarke").await;
     browser.assert_accessible("a service's page").await;
     browser.close().await;
+}
+
+/// In a real Chromium, with JavaScript on and off: Kiran opens his page's
+/// link and taps Accept; the page he lands on, with no reload, says he
+/// has it and offers Resolve; he resolves it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiran_taps_accept_on_his_pages_link_and_the_page_he_lands_on_says_he_has_it() {
+    use support::nightingale::{MARGARET, TestApp};
+    use support::staff::BROWSER_PUBLIC_URL;
+    for javascript in [false, true] {
+        let app = TestApp::spawn_running_with(
+            "2026-11-27T19:00",
+            std::time::Duration::from_secs(10),
+            |c| c.public_url = BROWSER_PUBLIC_URL.to_owned(),
+        )
+        .await;
+        app.enrol_margaret("community-nursing-north").await;
+        app.clock.advance(chrono::Duration::minutes(5));
+        text_browser_app(&app, MARGARET, "My leg dressing is soaked through").await;
+        let page = app
+            .twilio
+            .wait_for_messages_to("+447700900213", 1, std::time::Duration::from_secs(20))
+            .await[0]
+            .clone();
+        let link = page
+            .body
+            .split_whitespace()
+            .find(|w| w.starts_with(&format!("{BROWSER_PUBLIC_URL}/l/")))
+            .expect("the page carries its short link")
+            .replace(BROWSER_PUBLIC_URL, &app.address);
+
+        let browser = Browser::start(390, 844, javascript).await;
+        browser.goto(&link).await;
+        browser
+            .wait_for_text("main", "Waiting for someone to accept")
+            .await;
+        browser.press("button[value='accept']").await;
+        // No reload: what the browser landed on must say it.
+        let landed = landed_on(&browser, "You have accepted this").await;
+        assert!(
+            !landed.contains("Waiting for someone to accept"),
+            "{landed}"
+        );
+        let accept = browser
+            .client
+            .find_all(fantoccini::Locator::Css("button[value='accept']"))
+            .await
+            .unwrap();
+        assert!(accept.is_empty(), "Accept is gone");
+        browser.press("button[value='resolve']").await;
+        landed_on(&browser, "Resolved at").await;
+        browser.close().await;
+    }
+}
+
+/// The text of the page the browser is on once it says `wanted`, read
+/// again (never reloaded) until the browser has followed the form's
+/// redirect.
+async fn landed_on(browser: &Browser, wanted: &str) -> String {
+    let deadline = tokio::time::Instant::now() + support::browser::PATIENCE;
+    loop {
+        let text = browser.client.find(fantoccini::Locator::Css("main")).await;
+        if let Ok(main) = text
+            && let Ok(text) = main.text().await
+            && text.contains(wanted)
+        {
+            return text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page never said {wanted:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -170,6 +170,7 @@ pub(super) async fn page_failed(
             code,
             step,
             now,
+            None,
         )?);
         change.concern = Some(concern);
         return Ok(());
@@ -228,6 +229,7 @@ pub(super) async fn contacts_due(
             code,
             d.step,
             now,
+            None,
         )?);
     }
     if let Some(next) = concern.escalation.contacts_due.iter().map(|d| d.at).min() {

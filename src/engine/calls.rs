@@ -259,7 +259,9 @@ async fn concluded(
 /// How a call joins a concern's messages, for whoever has it.
 fn words_for(outcome: &CallOutcome) -> &'static str {
     match outcome {
-        CallOutcome::Voicemail { .. } => "(phoned and left a voicemail: listen at the link)",
+        CallOutcome::Voicemail { .. } => {
+            "(phoned and left a voicemail: listen on the concern's page)"
+        }
         _ => "(phoned and reached nobody: please call back)",
     }
 }
@@ -309,7 +311,7 @@ async fn transcribed(
         concern.id,
         now,
         TimelineEvent::Received {
-            from: format!("{label}, voicemail transcribed"),
+            from: crate::concern::transcription_from(&label),
             text: text.clone(),
         },
     );

@@ -125,11 +125,36 @@ struct Parts {
     steps: tokio::sync::Mutex<()>,
 }
 
-/// Each loop's "there may be work now".
-#[derive(Debug, Default)]
+/// Each loop's "there may be work now", and how far the steps loop has
+/// got: what lets an operation wait until the engine has taken in what it
+/// just stored (see [`EngineHandle::taken_in`]).
+#[derive(Debug)]
 struct Wake {
     steps: Notify,
     dispatch: Notify,
+    /// Steps passes begun and ended, counted from start-up.
+    passes: watch::Sender<Passes>,
+    /// Whether the steps loop is running (not in tests that settle by
+    /// hand, nor in a command that only reads the store).
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Default for Wake {
+    fn default() -> Self {
+        Self {
+            steps: Notify::new(),
+            dispatch: Notify::new(),
+            passes: watch::Sender::new(Passes::default()),
+            running: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+/// How many steps passes have begun and how many have ended.
+#[derive(Debug, Default, Clone, Copy)]
+struct Passes {
+    begun: u64,
+    ended: u64,
 }
 
 impl Wake {
@@ -152,6 +177,25 @@ impl EngineHandle {
     /// enrolment) rather than when it next would.
     pub fn wake(&self) {
         self.wake.all();
+    }
+
+    /// Wake the engine and wait, at most `within`, until a steps pass
+    /// that began after this call has ended: then whatever was stored
+    /// before the call has been taken in by this node (unless another node
+    /// claimed it first). So a page a clinician lands on after tapping
+    /// Accept shows the concern as Accept left it, not as it was (ADR 27).
+    /// Returns at once when the steps loop is not running; `false` if the
+    /// wait ran out.
+    pub async fn taken_in(&self, within: Duration) -> bool {
+        if !self.wake.running.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        let mut passes = self.wake.passes.subscribe();
+        let begun = passes.borrow_and_update().begun;
+        self.wake.steps.notify_one();
+        tokio::time::timeout(within, passes.wait_for(|p| p.ended > begun))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// How late recent timers fired, for `/metrics`.
@@ -323,6 +367,14 @@ impl Engine {
     /// intake at the clock's time then, then retention; returns how many
     /// items were taken in or fired.
     async fn steps_pass(&self, now: Instant) -> anyhow::Result<usize> {
+        self.wake.passes.send_modify(|p| p.begun += 1);
+        let pass = self.steps_pass_counted(now).await;
+        self.wake.passes.send_modify(|p| p.ended += 1);
+        pass
+    }
+
+    /// [`Engine::steps_pass`], uncounted.
+    async fn steps_pass_counted(&self, now: Instant) -> anyhow::Result<usize> {
         let stepped = {
             let _one_at_a_time = self.parts.steps.lock().await;
             // Deadlines first: a timer due now must not wait behind a
@@ -360,10 +412,17 @@ impl Engine {
     }
 
     async fn steps_loop(&self, mut stopping: watch::Receiver<bool>) {
+        let running = &self.wake.running;
+        running.store(true, std::sync::atomic::Ordering::Release);
+        self.loop_steps(&mut stopping).await;
+        running.store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    async fn loop_steps(&self, stopping: &mut watch::Receiver<bool>) {
         while !*stopping.borrow() {
             let now = self.parts.clock.now();
             let round = self.steps_pass(now).await;
-            if after(round, "engine pass failed", &mut stopping).await == Flow::Again {
+            if after(round, "engine pass failed", stopping).await == Flow::Again {
                 continue;
             }
             // The store counts work under a claim from its lease's end, so

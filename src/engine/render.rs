@@ -20,15 +20,17 @@ use anyhow::Context;
 use crate::calendar::LONDON;
 use crate::channels::email::{EmailBody, EmailIdentity, one_line};
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
+use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent, is_transcription};
 use crate::directory::{
     Address, ContactMethod, Enrolment, Id, Language, PageContact, PhoneNumber, Staff, looks_welsh,
 };
-use crate::escalation::{DueContact, Effect, SenderNotice, StaffNotice, StaffRef, Status};
+use crate::escalation::{
+    DueContact, Effect, Escalated, SenderNotice, StaffNotice, StaffRef, Status,
+};
 use crate::links::LinkSigner;
 use crate::rota::Rota;
 use crate::store::{Change, NewOutbox, Page, Purpose, Timer, TimerKind};
-use crate::templates::{Templates, quote, who};
+use crate::templates::{Templates, day_and_time, page_quote, quote, who};
 
 /// How much of the sender's later words one forward quotes; the rest is
 /// counted ("and 4 more messages") and sits behind the link.
@@ -130,9 +132,14 @@ impl Renderer<'_> {
         for effect in effects {
             match effect {
                 // Someone no longer on the rota is not paged or sent anything.
-                Effect::Page { staff, step } => {
+                Effect::Page { staff, step, after } => {
                     if let Some(person) = self.rota.person(staff.id.as_str()) {
-                        due.extend(self.page(&about, person, &staff, &step, change)?);
+                        let paged = Paged {
+                            staff: &staff,
+                            step: &step,
+                            after: after.as_ref(),
+                        };
+                        due.extend(self.page(&about, person, paged, change)?);
                     }
                 }
                 Effect::Forward { staff, skip } => {
@@ -312,8 +319,7 @@ impl Renderer<'_> {
         &self,
         about: &About<'_>,
         person: &Staff,
-        staff: &StaffRef,
-        step: &str,
+        Paged { staff, step, after }: Paged<'_>,
         change: &mut Change,
     ) -> anyhow::Result<Vec<DueContact>> {
         let (concern, now) = (about.concern, about.now);
@@ -367,6 +373,7 @@ impl Renderer<'_> {
             code,
             step,
             now,
+            after,
         )?);
         Ok(contacts
             .iter()
@@ -395,6 +402,7 @@ impl Renderer<'_> {
         code: u16,
         step: u64,
         now: Instant,
+        after: Option<&Escalated>,
     ) -> anyhow::Result<NewOutbox> {
         let discharged = enrolment
             .and_then(|e| e.discharged_at)
@@ -404,7 +412,8 @@ impl Renderer<'_> {
                     .format("%-d %b")
                     .to_string()
             });
-        let page = |template: &str, text: String| {
+        // A text carries the short link (a page in two segments); an email the long one.
+        let page = |template: &str, text: String, link: String| {
             self.templates.render(
                 template,
                 minijinja::context! {
@@ -414,7 +423,8 @@ impl Renderer<'_> {
                     discharged,
                     text,
                     call => concern.opened_by_call(),
-                    link => self.links.link(concern.id, &person.id, now),
+                    link,
+                    after => after.map(|a| self.escalated(a)),
                     code,
                     replies => self.email.is_some_and(|e| e.domain.is_some()),
                 },
@@ -425,15 +435,22 @@ impl Renderer<'_> {
                 self.links.call_page_url(concern.id, &person.id, step),
                 Purpose::CallPage,
             ),
-            ContactMethod::Sms(_) => (page("sms/page.txt", quote(&concern.text))?, Purpose::Page),
+            ContactMethod::Sms(_) => {
+                // As much of their words as keeps the page to two segments.
+                let link = self.links.short_link(concern.id, &person.id, now);
+                let frame = page("sms/page.txt", String::new(), link.clone())?;
+                let text = page_quote(&frame, &concern.text);
+                (page("sms/page.txt", text, link)?, Purpose::Page)
+            }
             // An email has room for the sender's words whole (as paged:
             // their own, without what they quoted).
             ContactMethod::Email(_) => {
                 let text = concern.text.clone();
+                let link = self.links.link(concern.id, &person.id, now);
                 let email = EmailBody {
                     subject: self.staff_subject(concern, enrolment, code)?,
-                    text: page("email/page.txt", text.clone())?,
-                    html: page("email/page.html", text)?,
+                    text: page("email/page.txt", text.clone(), link.clone())?,
+                    html: page("email/page.html", text, link)?,
                     reply_to: self.page_reply_to(concern.id, &person.id),
                 };
                 (email.to_body(), Purpose::Page)
@@ -467,44 +484,62 @@ impl Renderer<'_> {
             .iter()
             .filter(|(c, _)| *c == concern.id)
             .map(|(_, e)| e);
+        // A call joins the timeline as its outcome, then a message
+        // standing for it: that message is the call, not words.
         let mut seen = 0;
-        let messages: Vec<String> = about
-            .read
-            .timeline
-            .iter()
-            .chain(pending)
-            .filter(|e| {
-                if matches!(e.event, TimelineEvent::Received { .. }) {
-                    seen += 1;
+        let mut call: Option<&str> = None;
+        let mut messages: Vec<Forwarded> = Vec::new();
+        for e in about.read.timeline.iter().chain(pending) {
+            let message = match &e.event {
+                TimelineEvent::Call { outcome, .. } => {
+                    call = Some(outcome.as_str());
+                    continue;
                 }
-                seen > skip
-            })
-            .filter_map(|e| match &e.event {
-                TimelineEvent::Received { text, .. } => Some(quote(text)),
-                TimelineEvent::OptOut { opted_out } => Some(
-                    if *opted_out {
+                TimelineEvent::Received { text, from } => {
+                    seen += 1;
+                    match call.take() {
+                        Some(outcome @ ("voicemail" | "call_back")) => Forwarded {
+                            text: String::new(),
+                            call: Some(outcome.to_owned()),
+                        },
+                        _ => Forwarded {
+                            text: quote(text),
+                            call: is_transcription(from).then(|| "transcription".to_owned()),
+                        },
+                    }
+                }
+                TimelineEvent::OptOut { opted_out } => Forwarded {
+                    text: if *opted_out {
                         "(texts to them are now stopped)"
                     } else {
                         "(texts to them are allowed again)"
                     }
                     .to_owned(),
-                ),
-                _ => None,
-            })
-            .collect();
+                    call: None,
+                },
+                _ => continue,
+            };
+            if seen > skip {
+                messages.push(message);
+            }
+        }
         if messages.is_empty() {
             return Ok(());
         }
         let mut quoted = Vec::new();
         let mut used = 0;
         for m in &messages {
-            let len = m.chars().count();
+            let len = m.text.chars().count();
             if !quoted.is_empty() && used + len > FORWARD_QUOTE_CHARS {
                 break;
             }
             used += len;
             quoted.push(m.clone());
         }
+        // A voicemail is heard at the link, so a forward with one carries it.
+        let voicemail = quoted
+            .iter()
+            .any(|m| m.call.as_deref() == Some("voicemail"));
         let more = messages.len() - quoted.len();
         let code = about.read.code(staff)?;
         let body = self.templates.render(
@@ -512,9 +547,12 @@ impl Renderer<'_> {
             minijinja::context! {
                 who => who(concern, enrolment),
                 code,
+                wrote => quoted.iter().any(|m| m.call.is_none()),
+                phoned => quoted.iter().any(|m| m.call.is_some()),
                 messages => quoted,
                 more,
-                link => (more > 0).then(|| self.links.link(concern.id, &staff.id, now)),
+                link => (more > 0 || voicemail)
+                    .then(|| self.links.short_link(concern.id, &staff.id, now)),
                 accepted => !concern.escalation.is_open(),
             },
         )?;
@@ -765,9 +803,7 @@ impl Renderer<'_> {
                 .render("sms/you_have_it.txt", minijinja::context! { code }),
             StaffNotice::Reminder => {
                 let accepted_at = match &concern.escalation.status {
-                    Status::Accepted { at, .. } => {
-                        at.with_timezone(&LONDON).format("%H:%M").to_string()
-                    }
+                    Status::Accepted { at, .. } => day_and_time(*at, about.now),
                     _ => String::new(),
                 };
                 self.templates.render(
@@ -794,6 +830,42 @@ impl Renderer<'_> {
             StaffNotice::YouResolved => self
                 .templates
                 .render("sms/you_resolved.txt", minijinja::context! { code, who }),
+        }
+    }
+
+    /// Why a page came to its step, as `sms/page.txt` words it: `why`
+    /// (`not_accepted`, `passed`, `unreachable`), `by` (who had it before:
+    /// "the cardiology registrar", or their names) and `minutes`.
+    fn escalated(&self, after: &Escalated) -> minijinja::Value {
+        let (why, before, minutes) = match after {
+            Escalated::NotAccepted { before, within } => {
+                ("not_accepted", before.as_slice(), within.num_minutes())
+            }
+            Escalated::Passed { by } => ("passed", std::slice::from_ref(by), 0),
+            Escalated::Unreachable { before } => ("unreachable", before.as_slice(), 0),
+        };
+        minijinja::context! { why, by => self.named(before), minutes }
+    }
+
+    /// People at a step as a page names them: "the cardiology registrar"
+    /// when one person held it (a team phone's role is no person's, so
+    /// it is named), else their names ("Chen Li or Amara Okafor").
+    fn named(&self, people: &[StaffRef]) -> String {
+        let role = match people {
+            [one] => self.rota.person(one.id.as_str()).map(|p| p.role.as_str()),
+            _ => None,
+        };
+        match role {
+            Some(role) if !role.is_empty() && !role.contains('(') => {
+                let mut chars = role.chars();
+                let first = chars.next().map(|c| c.to_lowercase().to_string());
+                format!("the {}{}", first.unwrap_or_default(), chars.as_str())
+            }
+            _ => people
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
         }
     }
 
@@ -831,6 +903,22 @@ impl Renderer<'_> {
 /// enrolment's, or English for a sender nobody enrolled.
 pub(super) fn language_of(enrolment: Option<&Enrolment>) -> Language {
     enrolment.map_or(Language::En, |e| e.language)
+}
+
+/// One of the sender's messages as a forward quotes it: their words, or
+/// a call (`voicemail`, `call_back`, or `transcription`: a voicemail's
+/// words).
+#[derive(Debug, Clone, serde::Serialize)]
+struct Forwarded {
+    text: String,
+    call: Option<String>,
+}
+
+/// Who a page was for and why it came to them: one [`Effect::Page`].
+struct Paged<'a> {
+    staff: &'a StaffRef,
+    step: &'a str,
+    after: Option<&'a Escalated>,
 }
 
 /// A text to a member of staff, to their first number that takes texts

@@ -408,6 +408,10 @@ pub enum Effect {
         staff: StaffRef,
         /// "level 1", "fallback"…
         step: String,
+        /// Why it came to this step from the one before, when it did:
+        /// what the page tells them ("Not accepted by the registrar in
+        /// 10 min").
+        after: Option<Escalated>,
     },
     /// Send on to this person the sender's messages after the first `skip`
     /// (counting the one that opened the concern).
@@ -475,14 +479,14 @@ pub fn step(
                 level: 0,
                 attempt: 0,
             };
-            page_current(&mut next, chain, &mut effects);
+            page_current(&mut next, chain, None, &mut effects);
             if state.urgent && chain.levels.len() > 1 {
                 next.position = Position::Level {
                     round: 0,
                     level: 1,
                     attempt: 0,
                 };
-                page_current(&mut next, chain, &mut effects);
+                page_current(&mut next, chain, None, &mut effects);
             }
             arm_deadline(&mut next, now, chain, &mut effects);
             arm_handover(chain, &mut effects);
@@ -516,13 +520,7 @@ pub fn step(
         }
         (Event::ForwardDue, Status::Resolved { .. }) => {}
         (Event::AckDeadline { seq }, Status::Open) if seq == state.seq => {
-            advance(
-                &mut next,
-                now,
-                chain,
-                &mut effects,
-                "no one accepted in time",
-            );
+            advance(&mut next, now, chain, &mut effects, Why::Deadline);
         }
         (Event::AckDeadline { .. }, _) => {}
         (Event::Accept { by } | Event::TakeCall { by }, Status::Open) => {
@@ -616,13 +614,7 @@ pub fn step(
                 staff: by.id.clone(),
                 name: by.name.clone(),
             }));
-            advance(
-                &mut next,
-                now,
-                chain,
-                &mut effects,
-                &format!("{} passed it on", by.name),
-            );
+            advance(&mut next, now, chain, &mut effects, Why::Passed(&by));
         }
         (Event::Resolve { by, note }, Status::Open | Status::Accepted { .. }) => {
             next.status = Status::Resolved {
@@ -672,13 +664,7 @@ pub fn step(
             }
             let here = people_at(next.position, chain);
             if here.iter().all(|p| next.undeliverable.contains(&p.id)) {
-                advance(
-                    &mut next,
-                    now,
-                    chain,
-                    &mut effects,
-                    "no one at this step could be reached",
-                );
+                advance(&mut next, now, chain, &mut effects, Why::Unreachable);
             }
         }
         (Event::PageUndeliverable { .. }, _) => {}
@@ -690,7 +676,7 @@ pub fn step(
                         staff: staff.id.clone(),
                         name: staff.name.clone(),
                     }));
-                    page(&mut next, &staff, &label, &mut effects);
+                    page(&mut next, &staff, &label, None, &mut effects);
                 }
             }
             arm_handover(chain, &mut effects);
@@ -714,14 +700,64 @@ pub fn step(
     (next, effects)
 }
 
+/// Why a concern moved on from one step to the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Escalated {
+    /// Nobody at the step before accepted within its time.
+    NotAccepted {
+        /// Who was paged at that step.
+        before: Vec<StaffRef>,
+        /// How long they had.
+        within: TimeDelta,
+    },
+    /// Someone at the step before passed it on.
+    Passed {
+        /// Who.
+        by: StaffRef,
+    },
+    /// Nobody at the step before could be reached.
+    Unreachable {
+        /// Who was tried.
+        before: Vec<StaffRef>,
+    },
+}
+
+/// Why a concern moves on, as [`advance`] is told it.
+enum Why<'a> {
+    /// Its deadline passed.
+    Deadline,
+    /// Someone passed it on.
+    Passed(&'a StaffRef),
+    /// Nobody at this step could be reached.
+    Unreachable,
+}
+
 /// Move to the next step and page it.
 fn advance(
     state: &mut Escalation,
     now: Instant,
     chain: &ChainSnapshot,
     effects: &mut Vec<Effect>,
-    reason: &str,
+    why: Why<'_>,
 ) {
+    let before = people_at(state.position, chain).to_vec();
+    let (reason, after) = match why {
+        Why::Deadline => (
+            "no one accepted in time".to_owned(),
+            Escalated::NotAccepted {
+                before,
+                within: ack_within(state.position, chain),
+            },
+        ),
+        Why::Passed(by) => (
+            format!("{} passed it on", by.name),
+            Escalated::Passed { by: by.clone() },
+        ),
+        Why::Unreachable => (
+            "no one at this step could be reached".to_owned(),
+            Escalated::Unreachable { before },
+        ),
+    };
     let levels = chain.levels.len();
     state.position = match state.position {
         Position::Level {
@@ -760,9 +796,9 @@ fn advance(
     state.undeliverable.clear();
     effects.push(Effect::Record(crate::concern::TimelineEvent::Escalated {
         to: step_label(state.position),
-        reason: reason.to_owned(),
+        reason,
     }));
-    page_current(state, chain, effects);
+    page_current(state, chain, Some(&after), effects);
     if matches!(state.position, Position::Fallback { .. }) && !state.advised_111 {
         state.advised_111 = true;
         effects.push(Effect::TellSender(SenderNotice::Call111));
@@ -839,20 +875,32 @@ pub fn step_label(position: Position) -> String {
     }
 }
 
-fn page_current(state: &mut Escalation, chain: &ChainSnapshot, effects: &mut Vec<Effect>) {
+fn page_current(
+    state: &mut Escalation,
+    chain: &ChainSnapshot,
+    after: Option<&Escalated>,
+    effects: &mut Vec<Effect>,
+) {
     let label = step_label(state.position);
     for staff in people_at(state.position, chain).to_vec() {
-        page(state, &staff, &label, effects);
+        page(state, &staff, &label, after, effects);
     }
 }
 
-fn page(state: &mut Escalation, staff: &StaffRef, label: &str, effects: &mut Vec<Effect>) {
+fn page(
+    state: &mut Escalation,
+    staff: &StaffRef,
+    label: &str,
+    after: Option<&Escalated>,
+    effects: &mut Vec<Effect>,
+) {
     if !state.paged.iter().any(|p| p.id == staff.id) {
         state.paged.push(staff.clone());
     }
     effects.push(Effect::Page {
         staff: staff.clone(),
         step: label.to_owned(),
+        after: after.cloned(),
     });
 }
 

@@ -47,7 +47,7 @@ fn pages(effects: &[Effect]) -> Vec<(String, String)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Page { staff, step } => Some((staff.id.to_string(), step.clone())),
+            Effect::Page { staff, step, .. } => Some((staff.id.to_string(), step.clone())),
             _ => None,
         })
         .collect()

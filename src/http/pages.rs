@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use crate::calendar::LONDON;
-use crate::concern::ConcernId;
+use crate::concern::{ConcernId, TimelineEvent};
 use crate::directory::Id;
 use crate::escalation::Status;
 use crate::escalation::reply::LinkAction;
@@ -31,6 +31,7 @@ use crate::operations::CallBack;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/c/{id}", get(show).post(act))
+        .route("/l/{staff}/{token}", get(short))
         .route("/c/{id}/recording", get(recording))
 }
 
@@ -65,6 +66,9 @@ impl FromRequestParts<AppState> for SignedQuery {
 #[derive(Debug, Deserialize)]
 struct ActionForm {
     action: String,
+    /// What was done, with Resolve (optional).
+    #[serde(default)]
+    note: String,
 }
 
 fn message(state: &AppState, status: StatusCode, title: &str, text: &str) -> Response {
@@ -95,6 +99,29 @@ fn check(state: &AppState, id: &str, q: &LinkQuery) -> Result<(ConcernId, Id), R
             ))
         })?;
     Ok((concern, staff))
+}
+
+/// A page SMS's short link: checked, then on to the long link it stands
+/// for, where the page and its buttons are (see `crate::links`).
+async fn short(
+    State(state): State<AppState>,
+    Path((staff, token)): Path<(String, String)>,
+) -> Response {
+    let refused = |text: &str| message(&state, StatusCode::FORBIDDEN, "Link not valid", text);
+    let Ok(staff) = Id::parse(&staff) else {
+        return refused("This link is not valid. Reply to the page by text instead.");
+    };
+    match state.links.verify_short(&staff, &token, state.clock.now()) {
+        Ok((concern, expires)) => Redirect::to(&format!(
+            "/c/{concern}{}",
+            state.links.long_query(concern, &staff, expires)
+        ))
+        .into_response(),
+        Err(e) => refused(&format!(
+            "{}. Reply to the page by text instead (A and the number to accept).",
+            capitalise(&e.to_string())
+        )),
+    }
 }
 
 /// `scheme://host[:port]`, lower case and without a default port, as a
@@ -232,9 +259,19 @@ pub(crate) async fn concern_view(
     let not_paged = concern
         .recognised
         .is_some_and(crate::concern::Recognised::pages_nobody);
+    // Worded for the clinician reading it: what they did shows as theirs.
+    let passed = timeline
+        .iter()
+        .any(|e| matches!(&e.event, TimelineEvent::Passed { staff: by, .. } if by == staff));
     let status = match &concern.escalation.status {
         Status::Open if not_paged => {
             "Not paged: an email from an unknown sender, kept for the in-hours team".to_owned()
+        }
+        Status::Accepted { by, at } if &by.id == staff => {
+            format!("You have accepted this (at {})", local(*at))
+        }
+        Status::Open if passed => {
+            "You passed this on. Waiting for someone at the next level to accept".to_owned()
         }
         Status::Open => "Waiting for someone to accept".to_owned(),
         Status::Accepted { by, at } => format!("Accepted by {} at {}", by.name, local(*at)),
@@ -328,15 +365,21 @@ async fn act(
             }
         };
     }
-    let Ok(action) = LinkAction::parse(&form.action) else {
-        return message(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "Not understood",
-            "Choose Accept or Pass.",
-        );
+    let stored = if form.action == "resolve" {
+        let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
+        state.ops.resolve_from_web(concern, &staff, note).await
+    } else {
+        let Ok(action) = LinkAction::parse(&form.action) else {
+            return message(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "Not understood",
+                "Choose Accept, Pass or Resolve.",
+            );
+        };
+        state.ops.link_action(concern, &staff, action).await
     };
-    match state.ops.link_action(concern, &staff, action).await {
+    match stored {
         Ok(_) => {
             Redirect::to(&format!("/c/{concern}?s={staff}&e={}&sig={}", q.e, q.sig)).into_response()
         }

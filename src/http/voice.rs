@@ -342,17 +342,29 @@ async fn screen(
     Query(query): Query<HashMap<String, String>>,
     _form: Signed,
 ) -> Response {
-    let ctx = CallContext::from_query(&query, state.clock.now());
+    screen_words(&state, &query, false)
+}
+
+/// What the clinician a live call rings hears before it is put through:
+/// who is calling, then "Press 1"; `again`, after a key that was not 1,
+/// asked once more (a slip of the thumb does not lose the call).
+fn screen_words(state: &AppState, query: &HashMap<String, String>, again: bool) -> Response {
+    let ctx = CallContext::from_query(query, state.clock.now());
     let (Some(call), Some(staff)) = (query.get("call"), query.get("staff")) else {
-        return twiml(&state, "twiml/hang_up.xml", minijinja::context! {});
+        return twiml(state, "twiml/hang_up.xml", minijinja::context! {});
     };
+    let mut query = format!("{}&call={call}&staff={staff}", ctx.query());
+    if again {
+        query.push_str("&again=1");
+    }
     twiml(
-        &state,
+        state,
         "twiml/screen.xml",
         minijinja::context! {
             who => ctx.who.as_str(),
-            service => service_name(&state, ctx.service.as_ref()),
-            query => format!("{}&call={call}&staff={staff}", ctx.query()),
+            service => service_name(state, ctx.service.as_ref()),
+            query,
+            again,
         },
     )
 }
@@ -376,7 +388,12 @@ async fn screen_key(
         return hang_up(false);
     };
     if self::form(&form, "Digits") != "1" {
-        return hang_up(false);
+        // Asked once more; a second wrong key lets the call go on to the next person.
+        return if query.contains_key("again") {
+            hang_up(false)
+        } else {
+            screen_words(&state, &query, true)
+        };
     }
     let step = CallStep::Taken {
         staff: staff.clone(),

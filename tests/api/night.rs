@@ -155,7 +155,7 @@ async fn thirty_texts_in_a_burst_reach_the_duty_manager_as_one_page_and_one_forw
         "the page already quoted it: {forward}"
     );
     assert!(
-        forward.contains("more messages: https://nightingale.test/c/"),
+        forward.contains("more messages. See them all at https://nightingale.test/l/"),
         "{forward}"
     );
     assert!(

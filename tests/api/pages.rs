@@ -15,11 +15,13 @@ async fn nurse_link(app: &TestApp) -> String {
     app.text(MARGARET, "My leg hurts").await;
     app.settle().await;
     let page = app.twilio.messages_to("+447700900213")[0].clone();
-    page.body
+    let link = page
+        .body
         .split_whitespace()
-        .find(|w| w.starts_with("https://nightingale.test/c/"))
+        .find(|w| w.starts_with("https://nightingale.test/l/"))
         .unwrap()
-        .replace(PUBLIC_URL, &app.address)
+        .replace(PUBLIC_URL, &app.address);
+    app.opened(&link).await
 }
 
 fn assert_protected(response: &reqwest::Response) {
@@ -201,17 +203,22 @@ async fn a_stored_link_action_that_is_neither_accept_nor_pass_is_set_aside_not_t
         "{view}"
     );
 
-    // And a form posting anything but Accept or Pass is turned away at the door.
+    // And a form posting anything but Accept, Pass or Resolve is turned away at the door.
     let odd = app
         .http
         .post(&link)
         .header("Origin", PUBLIC_URL)
-        .form(&[("action", "resolve")])
+        .form(&[("action", "close")])
         .send()
         .await
         .unwrap();
     assert_eq!(odd.status(), 400);
-    assert!(odd.text().await.unwrap().contains("Choose Accept or Pass."));
+    assert!(
+        odd.text()
+            .await
+            .unwrap()
+            .contains("Choose Accept, Pass or Resolve.")
+    );
 }
 
 #[tokio::test]
@@ -325,4 +332,83 @@ async fn browsers_are_told_to_keep_to_https_only_when_the_public_url_is_https() 
             "{path}"
         );
     }
+}
+
+/// Kiran's page, on an app whose engine runs on its own (nothing calls
+/// `settle()`): the long link his short one opens, on this server.
+async fn kirans_link_with_the_engine_running(app: &TestApp) -> String {
+    app.enrol_margaret("community-nursing-north").await;
+    app.clock.advance(chrono::Duration::minutes(5));
+    app.text(MARGARET, "My leg dressing is soaked through")
+        .await;
+    let page = app
+        .twilio
+        .wait_for_messages_to("+447700900213", 1, std::time::Duration::from_secs(20))
+        .await[0]
+        .clone();
+    app.opened(&app.local_link(&page)).await
+}
+
+/// A tap on the page, as a browser sends it: from our page, following the
+/// redirect to the page it lands on.
+async fn tap(app: &TestApp, link: &str, form: &[(&str, &str)]) -> String {
+    let answer = app
+        .http
+        .post(link)
+        .header("Origin", PUBLIC_URL)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "it lands on the concern's page");
+    assert!(answer.url().path().starts_with("/c/"), "{}", answer.url());
+    answer.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn kiran_taps_accept_and_lands_on_a_page_saying_he_has_it_with_resolve_on_offer_then_resolves()
+ {
+    let app = TestApp::spawn_running("2026-11-27T19:00", std::time::Duration::from_secs(10)).await;
+    let link = kirans_link_with_the_engine_running(&app).await;
+    let before = app.get_text(&link).await;
+    assert!(before.contains("Waiting for someone to accept"), "{before}");
+
+    // No refresh, no second tap: the page he lands on says what he did.
+    let landed = tap(&app, &link, &[("action", "accept")]).await;
+    assert!(landed.contains("You have accepted this"), "{landed}");
+    assert!(
+        !landed.contains("Waiting for someone to accept"),
+        "{landed}"
+    );
+    assert!(
+        !landed.contains("value=\"accept\""),
+        "Accept is gone: {landed}"
+    );
+    assert!(
+        landed.contains("value=\"resolve\""),
+        "Resolve is offered: {landed}"
+    );
+
+    let landed = tap(
+        &app,
+        &link,
+        &[
+            ("action", "resolve"),
+            ("note", "Rang her; dressing changed by the district nurse"),
+        ],
+    )
+    .await;
+    assert!(landed.contains("Resolved at"), "{landed}");
+    assert!(!landed.contains("value=\"resolve\""), "{landed}");
+}
+
+#[tokio::test]
+async fn kiran_taps_pass_and_lands_on_a_page_saying_he_passed_it_on() {
+    let app = TestApp::spawn_running("2026-11-27T19:00", std::time::Duration::from_secs(10)).await;
+    let link = kirans_link_with_the_engine_running(&app).await;
+    let landed = tap(&app, &link, &[("action", "pass")]).await;
+    assert!(
+        landed.contains("You passed this on. Waiting for someone at the next level to accept"),
+        "{landed}"
+    );
 }

@@ -648,7 +648,7 @@ async fn the_registrar_paged_tonight_accepts_from_my_concerns_and_resolves_it_th
         .twilio
         .messages_to(&registrar_phone)
         .into_iter()
-        .find(|m| m.body.contains("/c/"))
+        .find(|m| m.body.contains("/l/"))
         .expect("the registrar was paged");
     let concern = TestApp::concern_id_in(&page);
 

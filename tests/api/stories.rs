@@ -77,7 +77,7 @@ async fn friday_evening_text_is_accepted_after_one_escalation() {
         page.body
     );
     assert!(
-        page.body.contains("https://nightingale.test/c/"),
+        page.body.contains("https://nightingale.test/l/"),
         "{}",
         page.body
     );
@@ -150,7 +150,7 @@ async fn friday_evening_text_is_accepted_after_one_escalation() {
             .unwrap()
             .body
             .starts_with(&format!(
-                "Reminder: you accepted concern {code2} for Margaret at 19:18."
+                "Reminder: you accepted concern {code2} for Margaret today at 19:18."
             ))
     );
     app.text(HANNAH, &format!("R{code2} Visited, dressing changed"))

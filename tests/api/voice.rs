@@ -76,11 +76,16 @@ async fn a_carer_who_phones_hears_999_first_then_the_service_and_a_registrar_tak
         screened
             .screen
             .words()
-            .starts_with("A carer of a patient of Cardiology Ward 7 is calling through Nightingale. Press 1 to take the call."),
+            .starts_with("A carer of a patient of the Cardiology Ward 7 is calling through Nightingale. Press 1 to take the call."),
         "{}",
         screened.screen.words()
     );
     assert!(screened.connected, "pressing 1 puts him through");
+    assert_eq!(
+        screened.screen.words().matches("Press 1").count(),
+        1,
+        "said once"
+    );
     assert!(
         call.heard.words().contains(
             "Nothing more is needed unless the person you spoke to asked you to do something"
@@ -147,7 +152,7 @@ async fn a_screen_answered_by_voicemail_never_connects_and_the_next_level_is_run
         screened
             .screen
             .words()
-            .starts_with("A patient of Cardiology Ward 7 is calling")
+            .starts_with("A patient of the Cardiology Ward 7 is calling")
     );
     // The caller is still waiting: level 2 is rung.
     assert_eq!(call.heard.numbers_rung(), [ELEANOR]);
@@ -157,11 +162,29 @@ async fn a_screen_answered_by_voicemail_never_connects_and_the_next_level_is_run
             .contains("We are still trying to reach someone. Please hold.")
     );
 
-    // A key other than 1 does not connect either.
+    // A key other than 1 is asked about once more; a second does not
+    // connect either.
     app.clock.advance(Duration::seconds(10));
-    let screened = call.callee_answers(ELEANOR, Some("2")).await;
+    let screened = call.callee_presses(ELEANOR, &["2", "3"]).await;
     assert!(!screened.connected);
     assert_eq!(call.heard.numbers_rung(), [TARA]);
+}
+
+#[tokio::test]
+async fn the_registrar_presses_2_by_mistake_is_asked_once_more_and_takes_the_call_with_1() {
+    let app = TestApp::spawn(SUNDAY_0210).await;
+    app.enrol_margaret("cardiology-ward-7").await;
+    app.settle().await;
+
+    let mut call = app.phone(SIAN).await;
+    app.clock.advance(Duration::seconds(8));
+    let screened = call.callee_presses(DAFYDD, &["2", "1"]).await;
+    let asked = screened.answers[0].words();
+    assert!(
+        asked.starts_with("That was not 1. To take the call, press 1."),
+        "{asked}"
+    );
+    assert!(screened.connected, "the second key, 1, puts him through");
 }
 
 #[tokio::test]
@@ -246,7 +269,7 @@ async fn sunday_0210_nobody_takes_it_live_the_carer_leaves_a_message_and_it_is_p
     );
 
     // The page's link plays the message, fetched from Twilio with the account's credentials.
-    let link = app.local_link(&forwarded[0]);
+    let link = app.opened(&app.local_link(&forwarded[0])).await;
     let html = app.get_text(&link).await;
     assert!(html.contains("Listen to the voicemail"), "{html}");
     let (path, query) = link.split_once('?').unwrap();
@@ -718,7 +741,7 @@ async fn from_the_pages_link_a_registrar_calls_the_patient_back_through_nighting
         .await;
     app.settle().await;
 
-    let link = app.local_link(&page);
+    let link = app.opened(&app.local_link(&page)).await;
     assert!(
         app.get_text(&link)
             .await
@@ -783,7 +806,7 @@ async fn a_registrar_pressing_call_again_and_again_is_rung_once_at_a_time_and_fo
     app.text(DAFYDD, &format!("A{}", TestApp::code_in(&page)))
         .await;
     app.settle().await;
-    let link = app.local_link(&page);
+    let link = app.opened(&app.local_link(&page)).await;
     let press = || async {
         let answer = app
             .http

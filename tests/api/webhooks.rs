@@ -230,10 +230,14 @@ async fn the_signed_link_shows_the_whole_story_and_accepts_with_one_tap() {
     let link = page
         .body
         .split_whitespace()
-        .find(|w| w.starts_with("https://nightingale.test/c/"))
+        .find(|w| w.starts_with("https://nightingale.test/l/"))
         .unwrap()
         .to_owned();
-    let local = link.replace(PUBLIC_URL, &app.address);
+    let local = app.opened(&link.replace(PUBLIC_URL, &app.address)).await;
+    assert!(
+        local.contains("/c/"),
+        "the short link opens the long one: {local}"
+    );
     let html = app
         .http
         .get(&local)
@@ -288,7 +292,7 @@ async fn the_signed_link_shows_the_whole_story_and_accepts_with_one_tap() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("Accepted by Kiran Patel"), "{html}");
+    assert!(html.contains("You have accepted this"), "{html}");
 
     // After 24 hours the link no longer works.
     app.clock.advance(chrono::Duration::hours(25));

@@ -157,11 +157,20 @@ impl TestApp {
     /// on it (not [`TestApp::settle`]), sending through a Twilio client that
     /// waits `twilio_timeout` for each answer.
     pub async fn spawn_running(now: &str, twilio_timeout: std::time::Duration) -> Self {
+        Self::spawn_running_with(now, twilio_timeout, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn_running`], with its config tweaked.
+    pub async fn spawn_running_with(
+        now: &str,
+        twilio_timeout: std::time::Duration,
+        tweak: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> Self {
         let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let clock = ManualClock::new(parse_instant(now).unwrap());
         let mode = EngineMode::Running { twilio_timeout };
-        Self::start(dir, clock, twilio, None, Arc::new(|_| {}), mode).await
+        Self::start(dir, clock, twilio, None, Arc::new(tweak), mode).await
     }
 
     async fn start(
@@ -593,14 +602,23 @@ impl TestApp {
         )
     }
 
-    /// The id of the concern a page SMS links to.
+    /// The id of the concern a page SMS links to: in a long link's path,
+    /// or the first 16 bytes of a short link's token.
     pub fn concern_id_in(page: &SentSms) -> String {
-        let after = page
+        use base64::Engine as _;
+        if let Some(after) = page.body.split("/c/").nth(1) {
+            return after.split('?').next().unwrap().to_owned();
+        }
+        let link = page
             .body
-            .split("/c/")
-            .nth(1)
+            .split_whitespace()
+            .find(|w| w.contains("/l/"))
             .expect("a page carries a link");
-        after.split('?').next().unwrap().to_owned()
+        let token = link.rsplit('/').next().unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .unwrap();
+        uuid::Uuid::from_slice(&bytes[..16]).unwrap().to_string()
     }
 
     /// The link a page carries, on this server's own address (as the
@@ -608,9 +626,21 @@ impl TestApp {
     pub fn local_link(&self, page: &SentSms) -> String {
         page.body
             .split_whitespace()
-            .find(|w| w.starts_with(&format!("{PUBLIC_URL}/c/")))
+            .find(|w| {
+                w.starts_with(&format!("{PUBLIC_URL}/c/"))
+                    || w.starts_with(&format!("{PUBLIC_URL}/l/"))
+            })
             .expect("a page carries a link")
             .replace(PUBLIC_URL, &self.address)
+    }
+
+    /// Where a page's short link leads (the long link, with its
+    /// signature in the query, on this server's own address): what the
+    /// clinician's browser lands on and posts Accept to.
+    pub async fn opened(&self, link: &str) -> String {
+        let response = self.http.get(link).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{link}");
+        response.url().to_string()
     }
 
     /// GET a URL without the API key and read the body as text.

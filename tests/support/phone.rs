@@ -227,6 +227,8 @@ pub struct Screened {
     pub screen: Twiml,
     /// What followed their key, if they pressed one.
     pub after_key: Option<Twiml>,
+    /// What followed each key they pressed, in order.
+    pub answers: Vec<Twiml>,
     /// Whether they were put through to the caller.
     pub connected: bool,
 }
@@ -392,6 +394,12 @@ impl Call {
     /// with `completed`. A callee who does not press 1 ends their leg:
     /// `completed` too, for they did answer; the caller hears what follows.
     pub async fn callee_answers(&mut self, number: &str, key: Option<&str>) -> Screened {
+        self.callee_presses(number, key.as_slice()).await
+    }
+
+    /// As [`Call::callee_answers`], pressing `keys` one after another,
+    /// each when the screen asks for one.
+    pub async fn callee_presses(&mut self, number: &str, keys: &[&str]) -> Screened {
         let (action, _, caller_id, numbers) = self.heard.dial();
         let action = action.to_owned();
         assert_eq!(
@@ -433,13 +441,20 @@ impl Call {
             panic!("the screen asks for a key: {screen:?}");
         };
         assert_eq!(num_digits, 1);
-        let after_key = match key {
-            Some(k) => Some(self.post(&key_action, leg(&[("Digits", k)])).await),
-            None => None,
-        };
+        let mut answers: Vec<Twiml> = Vec::new();
+        let mut asking = key_action;
+        for k in keys {
+            let answer = self.post(&asking, leg(&[("Digits", k)])).await;
+            if let Some(Verb::Gather { action, .. }) = answer.waits_on() {
+                asking = action.clone();
+            }
+            answers.push(answer);
+        }
+        let after_key = answers.last().cloned();
         // No key: Twilio goes on past the <Gather>, to its <Hangup>.
         let connected = match &after_key {
-            Some(t) => !t.hangs_up(),
+            // Asked for a key again and given none: Twilio goes on to the <Hangup>.
+            Some(t) => !t.hangs_up() && !matches!(t.waits_on(), Some(Verb::Gather { .. })),
             None => {
                 assert!(
                     screen
@@ -462,6 +477,7 @@ impl Call {
         Screened {
             screen,
             after_key,
+            answers,
             connected,
         }
     }

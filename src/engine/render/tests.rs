@@ -179,8 +179,8 @@ fn margarets_friday_text_pages_kiran_with_her_words_her_service_and_a_link() {
         page.body
     );
     assert!(
-        page.body.contains(&format!("https://n.test/c/{}", c.id)),
-        "{}",
+        page.body.contains("https://n.test/l/kiran-patel/"),
+        "the short link, for Kiran: {}",
         page.body
     );
     assert!(
@@ -291,7 +291,10 @@ fn a_forward_quotes_what_came_after_the_page_as_far_as_fits_and_counts_the_rest(
         !body.contains("message 1:"),
         "the page already quoted it: {body}"
     );
-    assert!(body.contains("more messages: https://n.test/c/"), "{body}");
+    assert!(
+        body.contains("more messages. See them all at https://n.test/l/kiran-patel/"),
+        "{body}"
+    );
     assert!(body.ends_with("Reply A12 to accept."), "{body}");
     assert!(change.timeline.iter().any(|(_, e)| matches!(
         e.event,
@@ -351,6 +354,7 @@ fn what_must_be_read_first_is_each_clinicians_code_once_and_the_timeline_for_a_f
         Effect::Page {
             staff: kiran.clone(),
             step: "level 1".to_owned(),
+            after: None,
         },
         Effect::TellStaff {
             staff: kiran.clone(),
@@ -419,4 +423,101 @@ fn the_first_reply_is_999_advice_for_a_red_flag_else_names_the_service_or_the_tr
         unknown.body
     );
     assert_eq!(unknown.recipient, "unknown sender");
+}
+
+#[test]
+fn kirans_page_unanswered_for_ten_minutes_reaches_the_next_level_saying_so() {
+    let mut story = Story::new(
+        MARGARET,
+        "My leg dressing is soaked through",
+        "2026-11-27T19:05",
+        &[("kiran-patel", 12), ("hannah-price", 4)],
+    );
+    story.step(Event::Open, "2026-11-27T19:05").unwrap();
+    let seq = story.concern.escalation.seq;
+    let change = story
+        .step(Event::AckDeadline { seq }, "2026-11-27T19:15")
+        .unwrap();
+    let page = &texts_to(&change, "+447700900202")[0].body;
+    assert!(
+        page.contains("\"My leg dressing is soaked through\" Not accepted by the community staff nurse in 10 min. https://n.test/l/hannah-price/"),
+        "{page}"
+    );
+    assert!(page.ends_with("Reply A4 to accept, P4 to pass."), "{page}");
+}
+
+#[test]
+fn a_page_quotes_the_symptoms_not_the_greeting_and_stays_within_two_segments() {
+    let words = "Hi, Dad (Arthur Davies) was discharged last week and since this afternoon he has \
+                 been very confused, he doesn\u{2019}t know where he is and his breathing is fast \
+                 and shallow. He has not eaten all day and is not drinking much either. Should I \
+                 bring him back in or wait for the morning? Many thanks, Jess";
+    let mut story = Story::new(SIAN, words, "2026-11-27T19:05", &[("kiran-patel", 12)]);
+    let change = story.step(Event::Open, "2026-11-27T19:05").unwrap();
+    let page = &texts_to(&change, KIRAN)[0].body;
+    assert!(
+        page.contains(": \"Dad (Arthur Davies) was discharged last week and since this afternoon he has been very confused, he doesn't"),
+        "the greeting goes and the curly apostrophe is made plain: {page}"
+    );
+    assert!(!page.contains("Many thanks"), "{page}");
+    assert_eq!(
+        crate::templates::sms_segments(page),
+        (2, true),
+        "{} characters: {page}",
+        page.chars().count()
+    );
+}
+
+#[test]
+fn a_voicemail_left_on_an_open_concern_is_forwarded_as_a_call_with_its_link_then_its_words() {
+    let now = "2026-11-27T19:20";
+    let mut story = Story::new(
+        SIAN,
+        "Mum's leg is red",
+        "2026-11-27T19:05",
+        &[("kiran-patel", 12)],
+    );
+    let entry = |event| TimelineEntry { at: at(now), event };
+    story.read.timeline = vec![
+        received(at("2026-11-27T19:05"), "Mum's leg is red"),
+        entry(TimelineEvent::Call {
+            call: "CA1".to_owned(),
+            outcome: "voicemail".to_owned(),
+            name: None,
+        }),
+        entry(TimelineEvent::Received {
+            from: "carer (daughter)".to_owned(),
+            text: "(phoned and left a voicemail: listen on the concern's page)".to_owned(),
+        }),
+    ];
+    let kiran = story.staff("kiran-patel");
+    let forward = || Effect::Forward {
+        staff: kiran.clone(),
+        skip: 1,
+    };
+    let change = story
+        .render(vec![forward()], now, Change::default())
+        .unwrap();
+    let body = &texts_to(&change, KIRAN)[0].body;
+    assert!(
+        body.starts_with("Margaret (via daughter Sian) phoned again about concern 12: Left a voicemail. Listen at https://n.test/l/kiran-patel/"),
+        "{body}"
+    );
+    assert!(!body.contains("wrote"), "{body}");
+    assert!(body.ends_with("Reply A12 to accept."), "{body}");
+
+    // Its transcription follows, quoted as what the voicemail says.
+    story.read.timeline.push(entry(TimelineEvent::Received {
+        from: crate::concern::transcription_from("carer (daughter)"),
+        text: "Hello, it is Sian. Mum's leg is now hot and she has a temperature. Thanks"
+            .to_owned(),
+    }));
+    let change = story
+        .render(vec![forward()], now, Change::default())
+        .unwrap();
+    let body = &texts_to(&change, KIRAN)[0].body;
+    assert!(
+        body.contains("Left a voicemail. Their voicemail says \"it is Sian. Mum's leg is now hot and she has a temperature.\" Listen at https://n.test/l/kiran-patel/"),
+        "{body}"
+    );
 }
