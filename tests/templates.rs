@@ -1217,6 +1217,7 @@ fn every_template_reads_well_for_every_service() {
 
 /// Render `name` with each of its contexts for each demo service, show
 /// each rendering not `seen` before, and say what is wrong with it.
+#[allow(clippy::too_many_arguments)] // what is read, and the two tallies it adds to
 fn read_every_rendering(
     rota: &Rota,
     at_time: nightingale::clock::Instant,

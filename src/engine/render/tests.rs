@@ -484,6 +484,8 @@ fn a_voicemail_left_on_an_open_concern_is_forwarded_as_a_call_with_its_link_then
             call: "CA1".to_owned(),
             outcome: "voicemail".to_owned(),
             name: None,
+            came_in: None,
+            level: None,
         }),
         entry(TimelineEvent::Received {
             from: "carer (daughter)".to_owned(),
