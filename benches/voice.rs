@@ -248,10 +248,10 @@ async fn figure_callpage(rate: usize, patients: usize) -> (usize, Vec<Duration>,
                 .split(" - ")
                 .next()
                 .and_then(|n| n.strip_prefix("Pat")),
-            m.body.split("/c/").nth(1).and_then(|r| r.split('?').next()),
+            concern_in(&m.body),
         ) && let Ok(i) = name.parse::<usize>()
         {
-            patient_of.insert(id.to_owned(), i);
+            patient_of.insert(id, i);
         }
     }
     let calls = twilio.calls();
@@ -275,6 +275,20 @@ async fn figure_callpage(rate: usize, patients: usize) -> (usize, Vec<Duration>,
     latencies.sort();
     server.stop().await;
     (calls.len(), latencies, failed)
+}
+
+/// The concern a page is about: in its link, `/c/ID?…`, or a short link
+/// `/l/STAFF/TOKEN`, whose token starts with the concern's id (ADR 27).
+fn concern_in(body: &str) -> Option<String> {
+    use base64::Engine as _;
+    if let Some(after) = body.split("/c/").nth(1) {
+        return after.split('?').next().map(str::to_owned);
+    }
+    let link = body.split_whitespace().find(|w| w.contains("/l/"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(link.rsplit('/').next()?)
+        .ok()?;
+    Some(uuid::Uuid::from_slice(bytes.get(..16)?).ok()?.to_string())
 }
 
 fn patient(i: usize) -> String {
