@@ -45,8 +45,9 @@ pub fn require_chromium() {
     );
 }
 
-/// The port chromedriver says it started on ("… started successfully on port N.").
-async fn driver_port(driver: &mut tokio::process::Child) -> u16 {
+/// The port chromedriver says it started on ("… started successfully on port N."),
+/// or `None` if it stopped without saying.
+async fn driver_port(driver: &mut tokio::process::Child) -> Option<u16> {
     use tokio::io::AsyncBufReadExt;
     let stdout = driver
         .stdout
@@ -68,9 +69,7 @@ async fn driver_port(driver: &mut tokio::process::Child) -> u16 {
     .await;
     // Keep reading its output, so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    port.ok()
-        .flatten()
-        .expect("chromedriver says which port it started on")
+    port.ok().flatten()
 }
 
 impl Browser {
@@ -80,14 +79,24 @@ impl Browser {
         require_chromium();
         // Port 0: chromedriver takes a free port itself and says which, so
         // no other test can take it between our choosing and its binding.
-        let mut driver = tokio::process::Command::new(CHROMEDRIVER)
-            .arg("--port=0")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver starts");
-        let port = driver_port(&mut driver).await;
+        // Under a full test run a chromedriver now and then stops at once
+        // without saying a port (seen once in CI): start another, up to three.
+        let mut tries = 0;
+        let (driver, port) = loop {
+            tries += 1;
+            let mut driver = tokio::process::Command::new(CHROMEDRIVER)
+                .arg("--port=0")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("chromedriver starts");
+            match driver_port(&mut driver).await {
+                Some(port) => break (driver, port),
+                None if tries < 3 => tokio::time::sleep(Duration::from_millis(200)).await,
+                None => panic!("chromedriver did not say which port it started on, {tries} times"),
+            }
+        };
         let profile = tempfile::tempdir().unwrap();
         let mut args = vec![
             "--headless=new".to_owned(),
