@@ -1197,22 +1197,27 @@ fn every_template_reads_well_for_every_service() {
             |context| templates.render(name, context),
         ));
     }
-    println!(
-        "SMS segments of each text (GSM-7, 153 characters to a segment when there are several):"
-    );
-    for (name, (fewest, most)) in &segment_counts {
-        if fewest == most {
-            println!("  {name}: {most}");
-        } else {
-            println!("  {name}: {fewest} to {most}");
-        }
-    }
+    print_segments(&segment_counts);
     assert!(
         problems.is_empty(),
         "{} problem(s):\n{}",
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// Print each text's segments, fewest and most over every service and context.
+fn print_segments(counts: &std::collections::BTreeMap<String, (usize, usize)>) {
+    println!(
+        "SMS segments of each text (GSM-7, 153 characters to a segment when there are several):"
+    );
+    for (name, (fewest, most)) in counts {
+        if fewest == most {
+            println!("  {name}: {most}");
+        } else {
+            println!("  {name}: {fewest} to {most}");
+        }
+    }
 }
 
 /// Render `name` with each of its contexts for each demo service, show
@@ -1367,16 +1372,7 @@ fn every_welsh_template_reads_well_for_every_service() {
             problems.push(format!("{name} has no Welsh: cy/{name}"));
         }
     }
-    println!(
-        "SMS segments of each text (GSM-7, 153 characters to a segment when there are several):"
-    );
-    for (name, (fewest, most)) in &segment_counts {
-        if fewest == most {
-            println!("  {name}: {most}");
-        } else {
-            println!("  {name}: {fewest} to {most}");
-        }
-    }
+    print_segments(&segment_counts);
     assert!(
         problems.is_empty(),
         "{} problem(s):\n{}",

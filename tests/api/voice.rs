@@ -6,6 +6,7 @@
 use chrono::Duration;
 
 use crate::night::timeline_events as entries;
+use crate::support::fake_twilio::SentSms;
 use crate::support::nightingale::{MARGARET, OUR_NUMBER, PUBLIC_URL, SIAN, STRANGER, TestApp};
 
 // Cardiology Ward 7's chain early on Sunday 29 November (`rota who`).
@@ -728,8 +729,9 @@ async fn a_registrar_who_phones_the_service_number_hears_their_pages_and_accepts
     assert_eq!(accepted[0]["accepted_by"]["name"], "Dafydd Evans");
 }
 
-#[tokio::test]
-async fn from_the_pages_link_a_registrar_calls_the_patient_back_through_nightingale() {
+/// Sunday 02:10: Margaret texts that her ankles are very swollen, and
+/// Dafydd, the registrar paged, accepts by text. The app and his page.
+async fn dafydd_has_margarets_swollen_ankles() -> (TestApp, SentSms) {
     let app = TestApp::spawn(SUNDAY_0210).await;
     app.enrol_margaret("cardiology-ward-7").await;
     app.settle().await;
@@ -740,6 +742,12 @@ async fn from_the_pages_link_a_registrar_calls_the_patient_back_through_nighting
     app.text(DAFYDD, &format!("A{}", TestApp::code_in(&page)))
         .await;
     app.settle().await;
+    (app, page)
+}
+
+#[tokio::test]
+async fn from_the_pages_link_a_registrar_calls_the_patient_back_through_nightingale() {
+    let (app, page) = dafydd_has_margarets_swollen_ankles().await;
 
     let link = app.opened(&app.local_link(&page)).await;
     assert!(
@@ -796,16 +804,7 @@ async fn from_the_pages_link_a_registrar_calls_the_patient_back_through_nighting
 
 #[tokio::test]
 async fn a_registrar_pressing_call_again_and_again_is_rung_once_at_a_time_and_four_times_an_hour() {
-    let app = TestApp::spawn(SUNDAY_0210).await;
-    app.enrol_margaret("cardiology-ward-7").await;
-    app.settle().await;
-    app.text(MARGARET, "My ankles are very swollen tonight")
-        .await;
-    app.settle().await;
-    let page = app.twilio.messages_to(DAFYDD)[0].clone();
-    app.text(DAFYDD, &format!("A{}", TestApp::code_in(&page)))
-        .await;
-    app.settle().await;
+    let (app, page) = dafydd_has_margarets_swollen_ankles().await;
     let link = app.opened(&app.local_link(&page)).await;
     let press = || async {
         let answer = app
