@@ -28,7 +28,14 @@ pub fn api_key(store: &dyn nightingale::store::Store, name: &str) -> String {
         nightingale::api_keys::Scopes::parse("enrol,read-all").unwrap(),
         SystemClock.now(),
     );
-    store.create_api_key(&made, hash).unwrap();
+    // A node on the same SQLite file may hold the write lock a moment
+    // longer than the store waits (seen once in CI): try again, briefly.
+    let mut tries = 0;
+    while let Err(e) = store.create_api_key(&made, hash) {
+        tries += 1;
+        assert!(tries < 20, "the API key could not be stored: {e}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     key
 }
 
