@@ -59,7 +59,8 @@ use nightingale::concern::{Concern, ConcernId, Party};
 use nightingale::config::Config;
 use nightingale::directory::{Id, PhoneNumber};
 use nightingale::escalation::Escalation;
-use nightingale::store::{Change, Store, Timer, TimerKind};
+use nightingale::store::Store;
+use nightingale::work::{Change, Timer, TimerKind};
 use redis_server::RedisServer;
 use serve_process::ServeProcess;
 

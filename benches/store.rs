@@ -35,14 +35,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
-use nightingale::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
+use nightingale::concern::Page;
+use nightingale::concern::{Concern, ConcernId, Party};
 use nightingale::directory::{Id, PhoneNumber};
 use nightingale::escalation::Escalation;
+use nightingale::outbox::{NewOutbox, OutboxOutcome};
+use nightingale::store::Store;
 use nightingale::store::redis::RedisStore;
 use nightingale::store::sqlite::SqliteStore;
-use nightingale::store::{
-    Change, NewOutbox, NodeId, OutboxOutcome, Page, Purpose, Store, Timer, TimerKind,
-};
+use nightingale::timeline::Purpose;
+use nightingale::timeline::{TimelineEntry, TimelineEvent};
+use nightingale::work::{Change, NodeId, Timer, TimerKind};
 use redis_server::{RedisCluster, RedisServer};
 
 /// Callers at once in the concurrent runs.

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::{instant_of, wall_clock};
 use crate::clock::Instant;
-use crate::directory::{Enrolment, EnrolmentId, EnrolmentKind};
-use crate::store::{Notice, NoticeKind};
+use crate::concern::ConcernId;
+use crate::directory::{Enrolment, EnrolmentId, EnrolmentKind, Id};
 
 /// A check-in is never sent before this, UK time.
 pub const DAY_STARTS: NaiveTime = hm(9, 0);
@@ -286,6 +286,96 @@ pub fn check_in_key(enrolment: EnrolmentId) -> String {
 /// The key of the wait for the answer to an enrolment's last check-in.
 pub fn wait_key(enrolment: EnrolmentId) -> String {
     format!("check_in_wait/{enrolment}")
+}
+
+// ---- scheduled notices, as stored ------------------------------------------
+
+/// Work that falls due at a time and belongs to no concern: a check-in
+/// text, the wait for its answer, a review reminder, a morning handover.
+/// Kept in the store by key, claimed with a lease and a fencing token
+/// like a timer ([`Store::claim_notices`]); the change that handles it
+/// removes it, and may schedule the next in the same write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Its key: at most one notice has it (`check_in/ENROLMENT`, …).
+    pub key: String,
+    /// When it falls due.
+    pub due_at: Instant,
+    /// What it is.
+    pub what: NoticeKind,
+}
+
+/// What a notice does when it falls due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Text the patient a check-in.
+    CheckIn {
+        /// Whose.
+        enrolment: EnrolmentId,
+        /// Which, from 1.
+        number: u32,
+    },
+    /// A check-in went unanswered: tell the patient's team, in working hours.
+    CheckInUnanswered {
+        /// Whose.
+        enrolment: EnrolmentId,
+        /// When the check-in was sent.
+        sent_at: Instant,
+    },
+    /// An ongoing enrolment is due for review: remind its co-ordinator (or
+    /// its service's in-hours team), in working hours.
+    Review {
+        /// Whose.
+        enrolment: EnrolmentId,
+        /// The review date it was set for (a changed date makes it stale).
+        review_at: Instant,
+    },
+    /// Tell a service's in-hours team what its patients raised out of hours.
+    Handover {
+        /// The service.
+        service: Id,
+        /// When the out-of-hours period it covers began.
+        since: Instant,
+    },
+}
+
+impl NoticeKind {
+    /// As logs and timelines name it: `check_in`, `check_in_unanswered`, `review`, `handover`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NoticeKind::CheckIn { .. } => "check_in",
+            NoticeKind::CheckInUnanswered { .. } => "check_in_unanswered",
+            NoticeKind::Review { .. } => "review",
+            NoticeKind::Handover { .. } => "handover",
+        }
+    }
+}
+
+/// What a patient or carer answered to a check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInAnswer {
+    /// Whose enrolment.
+    pub enrolment: EnrolmentId,
+    /// When the check-in was sent.
+    pub sent_at: Instant,
+    /// When they answered.
+    pub at: Instant,
+    /// What the answer was.
+    pub answer: CheckInReply,
+}
+
+/// A check-in's answer, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum CheckInReply {
+    /// "1": all is well.
+    Well,
+    /// Anything else: it opened (or joined) this concern.
+    Concern {
+        /// The concern.
+        concern: ConcernId,
+    },
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! The escalation state lives in [`crate::escalation`]; this module holds the
 //! record around it and the words of the timeline, and says what of them is
 //! personal data, removed after the retention period ([`Concern::redacted`],
-//! [`TimelineEvent::redacted`]).
+//! [`crate::timeline::TimelineEvent::redacted`]).
 
 use std::fmt;
 
@@ -12,47 +12,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::clock::Instant;
-use crate::directory::{Address, Id};
+use crate::directory::{Address, EnrolmentId, Id};
 use crate::escalation::{Escalation, Status};
-
-/// How a message left: what "What happened" and the logs call it
-/// ("Text to", "Call to", "Email to").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Medium {
-    /// A text message (and what was stored before the medium was: texts).
-    #[default]
-    Text,
-    /// A phone call (a call page).
-    Call,
-    /// An email.
-    Email,
-}
-
-impl Medium {
-    /// The medium of a message with this purpose to this address.
-    pub fn of(to: &Address, call: bool) -> Self {
-        match to {
-            Address::Email(_) => Medium::Email,
-            Address::Phone(_) if call => Medium::Call,
-            Address::Phone(_) => Medium::Text,
-        }
-    }
-
-    /// Whether it is a text (the default, left out when stored).
-    pub fn is_text(&self) -> bool {
-        *self == Medium::Text
-    }
-
-    /// As a log line starts: "Text", "Call", "Email".
-    pub fn label(self) -> &'static str {
-        match self {
-            Medium::Text => "Text",
-            Medium::Call => "Call",
-            Medium::Email => "Email",
-        }
-    }
-}
 
 /// A concern's id: random, so it cannot be guessed from another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -135,7 +96,7 @@ pub struct Concern {
     pub recognised: Option<Recognised>,
     /// Which write of it this is: set by the store on every read, and named
     /// by a change that writes it, which the store refuses if someone wrote
-    /// it since (see [`crate::store::Change::concern`]). 0 for a concern not
+    /// it since (see [`crate::work::Change::concern`]). 0 for a concern not
     /// yet stored.
     #[serde(default)]
     pub version: u64,
@@ -275,290 +236,122 @@ impl Concern {
     }
 }
 
-/// One entry in a concern's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimelineEntry {
-    /// When.
-    pub at: Instant,
-    /// What.
-    #[serde(flatten)]
-    pub event: TimelineEvent,
+/// A clinician's page for a concern, with its reply code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The concern.
+    pub concern: ConcernId,
+    /// The clinician.
+    pub staff: Id,
+    /// The code they reply with (1–9999).
+    pub code: u16,
+    /// False once the concern was accepted or resolved.
+    pub open: bool,
+    /// When it was first sent.
+    pub opened_at: Instant,
 }
 
-impl TimelineEntry {
-    /// This entry with what people wrote replaced (see [`TimelineEvent::redacted`]).
-    pub fn redacted(&self, placeholder: &str) -> TimelineEntry {
-        TimelineEntry {
-            at: self.at,
-            event: self.event.redacted(placeholder),
+/// What one [`Store::purge`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Concerns whose text was removed.
+    pub concerns: u64,
+    /// Raw inbound messages deleted.
+    pub inbound: u64,
+    /// Enrolments (names, numbers, context) deleted, having ended before the cutoff.
+    pub enrolments: u64,
+    /// Concerns whose stored record could not be read, so their text could
+    /// not be removed: marked for an operator and not tried again (their
+    /// timeline and texts are still cleared).
+    pub set_aside: u64,
+}
+
+/// Where a concern stands, in the words the API and its filters use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConcernStatus {
+    /// Waiting for someone to accept.
+    Open,
+    /// Someone has it.
+    Accepted,
+    /// Closed.
+    Resolved,
+}
+
+impl ConcernStatus {
+    /// Every status, in the order a concern goes through them.
+    pub const ALL: [ConcernStatus; 3] = [
+        ConcernStatus::Open,
+        ConcernStatus::Accepted,
+        ConcernStatus::Resolved,
+    ];
+
+    /// Where this concern stands.
+    pub fn of(concern: &Concern) -> Self {
+        use crate::escalation::Status;
+        match concern.escalation.status {
+            Status::Open => ConcernStatus::Open,
+            Status::Accepted { .. } => ConcernStatus::Accepted,
+            Status::Resolved { .. } => ConcernStatus::Resolved,
         }
     }
-}
 
-/// What happened to a concern. Stored as JSON; the API shows it as is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum TimelineEvent {
-    /// A message from the patient, a carer or an unknown sender.
-    Received { from: String, text: String },
-    /// A red-flag phrase was found: urgent, 999 advice sent.
-    RedFlag { phrase: String },
-    /// Someone was paged.
-    Paged {
-        staff: Id,
-        name: String,
-        level: String,
-        code: u16,
-    },
-    /// The provider accepted an SMS (the entry's time is when it did).
-    Sent {
-        to: String,
-        /// Text, call or email: what the log calls it.
-        #[serde(default, skip_serializing_if = "Medium::is_text")]
-        medium: Medium,
-        purpose: String,
-        provider_id: String,
-        /// When it was queued, if it waited (a retry, or a text before it to the same number).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        queued_at: Option<Instant>,
-        /// Attempts it took, when more than one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        attempts: Option<u32>,
-    },
-    /// An SMS was not sent because it was no longer wanted.
-    Dropped {
-        to: String,
-        /// Text, call or email: what the log calls it.
-        #[serde(default, skip_serializing_if = "Medium::is_text")]
-        medium: Medium,
-        purpose: String,
-        reason: String,
-    },
-    /// A send attempt failed.
-    SendFailed {
-        to: String,
-        /// Text, call or email: what the log calls it.
-        #[serde(default, skip_serializing_if = "Medium::is_text")]
-        medium: Medium,
-        purpose: String,
-        reason: String,
-        will_retry: bool,
-    },
-    /// The provider reported a delivery status.
-    Delivery {
-        to: String,
-        /// Text, call or email: what the log calls it.
-        #[serde(default, skip_serializing_if = "Medium::is_text")]
-        medium: Medium,
-        purpose: String,
-        status: String,
-        error_code: Option<u32>,
-    },
-    /// Escalated to the next step.
-    Escalated { to: String, reason: String },
-    /// Someone passed it on.
-    Passed { staff: Id, name: String },
-    /// Someone accepted it.
-    Accepted { staff: Id, name: String },
-    /// It was resolved.
-    Resolved {
-        staff: Option<Id>,
-        name: Option<String>,
-        note: Option<String>,
-    },
-    /// The sender was told to call NHS 111 (999 in an emergency) while paging goes on.
-    Advised111,
-    /// A handover brought a new person onto the current step.
-    Handover { staff: Id, name: String },
-    /// The person who accepted was reminded.
-    Reminded { staff: Id, name: String },
-    /// Messages were sent on to whoever has the concern (or is paged for it).
-    Forwarded {
-        staff: Id,
-        name: String,
-        /// How many of the sender's messages the forward carried.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        messages: Option<u32>,
-    },
-    /// The sender opted out of (or back into) texts.
-    OptOut { opted_out: bool },
-    /// Something that could not be done, and why (shown to staff, not the patient).
-    Note { text: String },
-    /// What became of a phone call from the sender.
-    Call {
-        call: String,
-        outcome: String,
-        /// Who took it live.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
-        /// When it came in, for a call taken live: its time to accept runs
-        /// from then, not from when it was taken.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        came_in: Option<Instant>,
-        /// The level of the chain whoever took it live was rung at (1 is
-        /// the first): the call reached that level, and those before it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        level: Option<u32>,
-    },
-}
-
-impl TimelineEvent {
-    /// This event with what people wrote replaced by `placeholder`: the
-    /// words of a message received, and the note a concern was resolved
-    /// with. Everything else is who did what and when (staff names and ids,
-    /// labels such as "patient", provider ids and statuses, the red-flag
-    /// phrase from the trust's list, notes Nightingale wrote for staff) and
-    /// stays. Every kind of event is named here, so a new one must be decided.
-    pub fn redacted(&self, placeholder: &str) -> TimelineEvent {
+    /// `open`, `accepted` or `resolved`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            TimelineEvent::Received { from, .. } => TimelineEvent::Received {
-                from: from.clone(),
-                text: placeholder.to_owned(),
-            },
-            TimelineEvent::Resolved { staff, name, note } => TimelineEvent::Resolved {
-                staff: staff.clone(),
-                name: name.clone(),
-                note: note.as_ref().map(|_| placeholder.to_owned()),
-            },
-            TimelineEvent::RedFlag { .. }
-            | TimelineEvent::Paged { .. }
-            | TimelineEvent::Sent { .. }
-            | TimelineEvent::Dropped { .. }
-            | TimelineEvent::SendFailed { .. }
-            | TimelineEvent::Delivery { .. }
-            | TimelineEvent::Escalated { .. }
-            | TimelineEvent::Passed { .. }
-            | TimelineEvent::Accepted { .. }
-            | TimelineEvent::Advised111
-            | TimelineEvent::Handover { .. }
-            | TimelineEvent::Reminded { .. }
-            | TimelineEvent::Forwarded { .. }
-            | TimelineEvent::OptOut { .. }
-            | TimelineEvent::Note { .. }
-            | TimelineEvent::Call { .. } => self.clone(),
+            ConcernStatus::Open => "open",
+            ConcernStatus::Accepted => "accepted",
+            ConcernStatus::Resolved => "resolved",
         }
     }
 }
 
-impl fmt::Display for TimelineEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TimelineEvent::Received { from, text } => {
-                write!(f, "Message from the {from}: “{text}”")
-            }
-            TimelineEvent::RedFlag { phrase } => write!(
-                f,
-                "Red flag “{phrase}”: 999 advice sent, levels 1 and 2 paged"
-            ),
-            TimelineEvent::Paged {
-                name, level, code, ..
-            } => write!(f, "Paged {name} ({level}), code {code}"),
-            TimelineEvent::Sent { purpose, .. } if purpose == "delete_recording" => {
-                f.write_str("Recording of the message deleted at Twilio")
-            }
-            TimelineEvent::Sent {
-                to,
-                purpose,
-                attempts,
-                medium,
-                ..
-            } => {
-                let what = medium.label();
-                write!(f, "{what} to {to} ({}) sent", purpose.replace('_', " "))?;
-                match attempts {
-                    Some(n) if *n > 1 => write!(f, " after {n} attempts"),
-                    _ => Ok(()),
-                }
-            }
-            TimelineEvent::Dropped {
-                to,
-                purpose,
-                reason,
-                medium,
-            } => write!(
-                f,
-                "{} to {to} ({}) not sent: {reason}",
-                medium.label(),
-                purpose.replace('_', " ")
-            ),
-            TimelineEvent::SendFailed {
-                to,
-                purpose,
-                reason,
-                will_retry,
-                medium,
-            } => {
-                write!(
-                    f,
-                    "{} to {to} ({}) failed: {reason}{}",
-                    medium.label(),
-                    purpose.replace('_', " "),
-                    if *will_retry { "; retrying" } else { "" }
-                )
-            }
-            TimelineEvent::Delivery {
-                to,
-                status,
-                error_code,
-                purpose,
-                medium,
-            } => {
-                // Stored before the medium was: a call page was a call.
-                let what = if purpose == "call_page" {
-                    "Call"
-                } else {
-                    medium.label()
-                };
-                match error_code {
-                    Some(code) => write!(f, "{what} to {to}: {status} (error {code})"),
-                    None => write!(f, "{what} to {to}: {status}"),
-                }
-            }
-            TimelineEvent::Escalated { to, reason } => write!(f, "Escalated to {to}: {reason}"),
-            TimelineEvent::Passed { name, .. } => write!(f, "{name} passed it on"),
-            TimelineEvent::Accepted { name, .. } => write!(f, "Accepted by {name}"),
-            TimelineEvent::Resolved { name, note, .. } => {
-                write!(
-                    f,
-                    "Resolved by {}",
-                    name.as_deref().unwrap_or("Nightingale")
-                )?;
-                match note {
-                    Some(n) => write!(f, ": {n}"),
-                    None => Ok(()),
-                }
-            }
-            TimelineEvent::Advised111 => {
-                f.write_str("Sender told to call NHS 111, or 999 in an emergency")
-            }
-            TimelineEvent::Handover { name, .. } => {
-                write!(f, "Handover: {name} now on call and paged")
-            }
-            TimelineEvent::Reminded { name, .. } => write!(f, "Reminded {name}"),
-            TimelineEvent::Forwarded {
-                name,
-                messages: Some(n),
-                ..
-            } if *n > 1 => write!(f, "{n} messages sent on to {name}"),
-            TimelineEvent::Forwarded { name, .. } => write!(f, "Sent on to {name}"),
-            TimelineEvent::OptOut { opted_out: true } => f.write_str("Sender opted out of texts"),
-            TimelineEvent::OptOut { opted_out: false } => {
-                f.write_str("Sender opted back in to texts")
-            }
-            TimelineEvent::Note { text } => f.write_str(text),
-            TimelineEvent::Call { outcome, name, .. } => match (outcome.as_str(), name) {
-                ("live", Some(name)) => write!(f, "Phone call taken live by {name}"),
-                ("voicemail", _) => f.write_str("Phone call: left a voicemail"),
-                _ => f.write_str("Phone call reached nobody and left no message: call back"),
-            },
+/// A concern's place in a list, newest first: when it was opened, then
+/// its id to order concerns opened in the same millisecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConcernKey {
+    /// When it was opened (the store keeps milliseconds).
+    pub opened_at: Instant,
+    /// Its id.
+    pub id: ConcernId,
+}
+
+impl ConcernKey {
+    /// The key of this concern.
+    pub fn of(concern: &Concern) -> Self {
+        Self {
+            opened_at: concern.opened_at,
+            id: concern.id,
         }
     }
+}
+
+/// Which concerns [`Store::concerns`] lists. Every filter given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConcernFilter {
+    /// Only concerns in one of these states; any state when empty.
+    pub statuses: Vec<ConcernStatus>,
+    /// Only concerns routed to this service.
+    pub service: Option<Id>,
+    /// Only concerns opened at or after this instant.
+    pub opened_since: Option<Instant>,
+    /// Only concerns about this enrolment's patient.
+    pub enrolment: Option<EnrolmentId>,
+    /// Only concerns about patients whose enrolment this API client made
+    /// ([`Enrolment::client`]): what a `read-own` key lists.
+    pub client: Option<String>,
+    /// Only concerns that come after this one, newest first (older, or
+    /// opened in the same millisecond with a smaller id): where the previous
+    /// page ended. Concerns opened since then do not move the place.
+    pub after: Option<ConcernKey>,
+    /// At most this many.
+    pub limit: usize,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::escalation::{Accepted, StaffRef};
+    use crate::timeline::{Medium, TimelineEntry, TimelineEvent};
 
     const REMOVED: &str = "[removed]";
 

@@ -15,10 +15,12 @@ use serde::Serialize;
 use crate::calendar::{Calendar, LONDON};
 use crate::clock::Instant;
 use crate::concern::{Concern, Party, Recognised};
+use crate::concern::{ConcernFilter, ConcernStatus};
 use crate::directory::{Enrolment, Id};
 use crate::escalation::Status;
 use crate::rota::{Rota, Service};
-use crate::store::{self, ConcernFilter, ConcernStatus, Store, StoreError};
+use crate::store::{self, Store};
+use crate::store_error::StoreError;
 use crate::templates::quote;
 
 /// The handover for `service` at `now`: what its patients raised in the

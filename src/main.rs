@@ -390,7 +390,7 @@ fn api_key(
             let made = new_key(&name, scope, expires, client, now)?;
             let (key, hash) = nightingale::operations::new_api_key()?;
             store.create_api_key(&made, hash).map_err(|e| match e {
-                nightingale::store::StoreError::Invalid(_) => anyhow::anyhow!(
+                nightingale::store_error::StoreError::Invalid(_) => anyhow::anyhow!(
                     "a key named {:?} exists already (revoked keys keep their names): choose another name, e.g. {}-2",
                     made.name,
                     made.name

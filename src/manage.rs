@@ -15,12 +15,15 @@ use serde::Serialize;
 use crate::clock::Instant;
 use crate::directory::{ContactMethod, Id};
 use crate::operations::Operations;
+use crate::outbox::NewOutbox;
+use crate::rota::layer::{AuditRecord, NewRotaEdit, RotaEdit, Undone};
 use crate::rota::layer::{EditBody, Refusal};
 use crate::rota::scope::Slot;
 use crate::rota::{Gap, PersonIx, Rota, Who, check};
-use crate::store::{
-    self, AuditRecord, Change, NewOutbox, NewRotaEdit, Purpose, RotaEdit, StoreError, Undone,
-};
+use crate::store;
+use crate::store_error::StoreError;
+use crate::timeline::Purpose;
+use crate::work::Change;
 
 /// Why an edit was not made or undone.
 #[derive(Debug, thiserror::Error)]

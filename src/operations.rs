@@ -13,17 +13,21 @@ use crate::api_keys::{ApiKey, Reach};
 use crate::calendar::LONDON;
 use crate::channels::email::{EmailBody, EmailIdentity};
 use crate::clock::{Clock, Instant};
-use crate::concern::{Concern, ConcernId, TimelineEntry};
+use crate::concern::{Concern, ConcernId};
+use crate::concern::{ConcernFilter, ConcernKey, ConcernStatus};
 use crate::directory::{
     Address, Enrolment, EnrolmentId, EnrolmentRequest, FieldError, Id, PhoneNumber,
 };
 use crate::engine::EngineHandle;
+use crate::inbox::Inbound;
+use crate::outbox::NewOutbox;
 use crate::rota::LiveRota;
-use crate::store::{
-    self, Change, ConcernFilter, ConcernKey, ConcernStatus, Inbound, NewOutbox, Purpose, Store,
-    StoreError,
-};
+use crate::store::{self, Store};
+use crate::store_error::StoreError;
 use crate::templates::Templates;
+use crate::timeline::Purpose;
+use crate::timeline::TimelineEntry;
+use crate::work::Change;
 
 /// How long after a call-back is asked for before another for the same
 /// concern is made: long enough for the clinician's phone to ring out.
@@ -120,7 +124,7 @@ impl Operations {
     ) -> Result<bool, StoreError> {
         self.record_and_wait(Inbound {
             key: format!("link:{concern}:{staff}:{action}"),
-            kind: store::InboundKind::Action {
+            kind: crate::inbox::InboundKind::Action {
                 concern,
                 staff: staff.clone(),
                 action: action.as_str().to_owned(),
@@ -161,7 +165,7 @@ impl Operations {
         }
         self.record_inbound(Inbound {
             key: format!("link:{concern}:{staff}:call:{}", now.timestamp_millis()),
-            kind: store::InboundKind::CallBack {
+            kind: crate::inbox::InboundKind::CallBack {
                 concern,
                 staff: staff.clone(),
             },
@@ -182,7 +186,7 @@ impl Operations {
     ) -> Result<bool, StoreError> {
         self.record_and_wait(Inbound {
             key: format!("web:{concern}:{staff}:resolve"),
-            kind: store::InboundKind::Resolve {
+            kind: crate::inbox::InboundKind::Resolve {
                 concern,
                 staff: staff.clone(),
                 note,
@@ -456,7 +460,7 @@ impl Operations {
     pub async fn open_pages(
         &self,
         staff: &Id,
-    ) -> Result<Vec<(crate::store::Page, Concern, Option<Enrolment>)>, StoreError> {
+    ) -> Result<Vec<(crate::concern::Page, Concern, Option<Enrolment>)>, StoreError> {
         let (staff, now) = (staff.clone(), self.clock.now());
         store::blocking(&self.store, move |s| {
             let mut out = Vec::new();
@@ -500,7 +504,7 @@ impl Operations {
     /// notice), if any waits: what the demo's clock steps through.
     pub async fn next_deadline(&self) -> Result<Option<Instant>, StoreError> {
         store::blocking(&self.store, |s| {
-            s.next_due_of(&[store::WorkKind::Timer, store::WorkKind::Notice])
+            s.next_due_of(&[crate::work::WorkKind::Timer, crate::work::WorkKind::Notice])
         })
         .await
     }

@@ -16,8 +16,9 @@ use chrono_tz::Europe::London;
 
 use crate::channels::{call_failed, delivery_failed};
 use crate::clock::Instant;
-use crate::concern::{Concern, Recognised, TimelineEntry, TimelineEvent};
+use crate::concern::{Concern, Recognised};
 use crate::directory::Id;
+use crate::timeline::{TimelineEntry, TimelineEvent};
 
 /// An ISO week (`2026-W48`): Monday 00:00 to the next Monday 00:00,
 /// Europe/London time. A week with a clock change is 167 or 169 hours long.
@@ -492,6 +493,21 @@ pub fn human(d: TimeDelta) -> String {
             }
         }
     }
+}
+
+/// Work waiting, for `/metrics`: each should stay near zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Stored webhooks not yet processed.
+    pub inbound_pending: u64,
+    /// Texts due to be sent.
+    pub outbox_due: u64,
+    /// Texts not yet sent that have failed at least once and are being retried.
+    pub outbox_retrying: u64,
+    /// When the longest-waiting unsent text was queued.
+    pub outbox_oldest_queued: Option<Instant>,
+    /// Timers past their due time.
+    pub timers_overdue: u64,
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use nightingale::directory::Id;
 use nightingale::rota::layer::EditBody;
-use nightingale::store::NewRotaEdit;
+use nightingale::rota::layer::NewRotaEdit;
 use support::browser::Browser;
 use support::nightingale::{NowInstant, TestApp};
 use support::staff::{browser_app, sign_in_browser};

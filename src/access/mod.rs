@@ -35,6 +35,7 @@
 //!   a hash, revocable and made again at will.
 
 pub mod ical;
+pub mod sessions;
 pub mod shifts;
 
 use std::collections::BTreeSet;
@@ -45,13 +46,16 @@ use chrono::TimeDelta;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
 use crate::clock::Instant;
 use crate::directory::{ContactMethod, Id, Staff};
 use crate::operations::Operations;
+use crate::outbox::NewOutbox;
 use crate::rota::Rota;
-use crate::store::{
-    self, Change, CodeCheck, NewOutbox, Purpose, Session, SignInCode, SignInMethod, StoreError,
-};
+use crate::store;
+use crate::store_error::StoreError;
+use crate::timeline::Purpose;
+use crate::work::Change;
 
 /// How long a sign-in code works.
 pub const CODE_TTL: TimeDelta = TimeDelta::minutes(10);
@@ -594,7 +598,7 @@ impl Operations {
         closed_since: Instant,
     ) -> Result<
         Vec<(
-            crate::store::Page,
+            crate::concern::Page,
             crate::concern::Concern,
             Option<crate::directory::Enrolment>,
         )>,

@@ -50,13 +50,14 @@ use serde::Serialize;
 use crate::app::Application;
 use crate::calendar::LONDON;
 use crate::clock::{Clock, Instant};
-use crate::concern::{Concern, TimelineEntry};
+use crate::concern::Concern;
+use crate::concern::ConcernFilter;
 use crate::config::Config;
 use crate::directory::{Enrolment, EnrolmentRequest, PhoneNumber};
 use crate::operations::{EnrolError, Operations};
 use crate::rota::Rota;
-use crate::store::ConcernFilter;
 use crate::store::sqlite::ServeLock;
+use crate::timeline::TimelineEntry;
 
 /// The number Nightingale texts from in the demo (an Ofcom drama number).
 pub const OUR_NUMBER: &str = "+447700900000";

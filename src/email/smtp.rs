@@ -56,8 +56,8 @@ use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsAcceptor;
 
 use super::auth::SenderTrust;
+use crate::inbox::{Inbound, InboundKind};
 use crate::operations::Operations;
-use crate::store::{Inbound, InboundKind};
 
 /// The longest command line taken (RFC 5321 §4.5.3.1.4: 512; text lines 1,000).
 const MAX_LINE: usize = 1000;

@@ -9,12 +9,16 @@
 
 use crate::clock::Instant;
 use crate::concern::CallOutcome;
-use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
+use crate::concern::{Concern, ConcernId};
 use crate::directory::{ContactMethod, Enrolment, Id};
 use crate::escalation::Status;
 use crate::escalation::reply::CODE_QUARANTINE;
 use crate::escalation::{self, ChainSnapshot, Effect, Event};
-use crate::store::{self, Change, OutboxItem, Purpose, TimerKind};
+use crate::outbox::OutboxItem;
+use crate::store;
+use crate::timeline::Purpose;
+use crate::timeline::{TimelineEntry, TimelineEvent};
+use crate::work::{Change, TimerKind};
 
 use super::Parts;
 use super::render::Read;
@@ -47,7 +51,7 @@ pub(super) async fn event(
             .iter()
             .any(|t| t.concern == concern.id && t.kind == TimerKind::Recordings)
     {
-        change.set_timers.push(store::Timer {
+        change.set_timers.push(crate::work::Timer {
             concern: concern.id,
             kind: TimerKind::Recordings,
             due_at: now + after,
@@ -77,7 +81,7 @@ pub(super) async fn recordings_due(
     match resolved_at {
         Some(at) if at + keep <= now => {
             for sid in concern.recordings_held() {
-                change.outbox.push(store::NewOutbox {
+                change.outbox.push(crate::outbox::NewOutbox {
                     concern: Some(concern.id),
                     to: concern.sender.clone(),
                     body: sid.to_owned(),
@@ -94,7 +98,7 @@ pub(super) async fn recordings_due(
             }
             change.concern = Some(concern.clone());
         }
-        _ => change.set_timers.push(store::Timer {
+        _ => change.set_timers.push(crate::work::Timer {
             concern: concern.id,
             kind: TimerKind::Recordings,
             due_at: resolved_at.map_or(now + keep, |at| at + keep),
@@ -233,9 +237,9 @@ pub(super) async fn contacts_due(
         )?);
     }
     if let Some(next) = concern.escalation.contacts_due.iter().map(|d| d.at).min() {
-        change.set_timers.push(store::Timer {
+        change.set_timers.push(crate::work::Timer {
             concern: concern.id,
-            kind: store::TimerKind::Contact,
+            kind: crate::work::TimerKind::Contact,
             due_at: next,
             seq: 0,
         });
@@ -280,6 +284,6 @@ fn code_for(
     staff: &Id,
     closed_since: Instant,
     now: Instant,
-) -> store::StoreResult<u16> {
+) -> crate::store_error::StoreResult<u16> {
     s.reserve_code(concern, staff, closed_since, now)
 }

@@ -9,14 +9,15 @@
 //! has one outcome: whichever of its steps says so first.
 
 use crate::clock::Instant;
-use crate::concern::{
-    CallOutcome, CallRecord, Concern, ConcernId, Party, Recognised, TimelineEvent,
-};
+use crate::concern::{CallOutcome, CallRecord, Concern, ConcernId, Party, Recognised};
 use crate::directory::PhoneNumber;
 use crate::escalation::{Escalation, Event, Status};
-use crate::store::{self, Change, InboundKind};
+use crate::inbox::InboundKind;
+use crate::store;
 use crate::templates::{bounded, summary};
+use crate::timeline::TimelineEvent;
 use crate::voice::{CallStep, step_key};
+use crate::work::Change;
 
 use super::{Parts, advance, record};
 
@@ -66,7 +67,7 @@ async fn caller(parts: &Parts, call: &str, from: &str) -> anyhow::Result<Option<
     let from = if from.is_empty() {
         let key = step_key(call, "answered");
         match store::blocking(&parts.store, move |s| s.inbound(&key)).await? {
-            Some(crate::store::Inbound {
+            Some(crate::inbox::Inbound {
                 kind: InboundKind::Call { from, .. },
                 ..
             }) => from,
@@ -357,11 +358,11 @@ pub(super) async fn call_back(
         .map(|c| c.address());
     let note = match (theirs, number) {
         (true, Some(to)) => {
-            change.outbox.push(crate::store::NewOutbox {
+            change.outbox.push(crate::outbox::NewOutbox {
                 concern: Some(concern.id),
                 to,
                 body: parts.links.call_back_url(concern.id, &person.id),
-                purpose: crate::store::Purpose::CallBack,
+                purpose: crate::timeline::Purpose::CallBack,
                 staff: Some(person.id.clone()),
                 recipient: person.name.clone(),
                 step: None,

@@ -39,13 +39,15 @@ use crate::channels::email::{EmailBody, EmailSender, NoMailServer, OutgoingEmail
 use crate::channels::twilio::client::OPTED_OUT;
 use crate::channels::{CallPlacer, Lookup, RecordingCaller, RetryPolicy, SendOutcome, SmsSender};
 use crate::clock::Instant;
-use crate::concern::{Medium, TimelineEvent};
 use crate::directory::Address;
 use crate::directory::NumberKind;
 use crate::escalation;
-use crate::store::{
-    self, Change, Claimed, OutboxItem, OutboxOutcome, Purpose, StoreError, WorkKind,
-};
+use crate::outbox::{OutboxItem, OutboxOutcome};
+use crate::store;
+use crate::store_error::StoreError;
+use crate::timeline::Purpose;
+use crate::timeline::{Medium, TimelineEvent};
+use crate::work::{Change, Claimed, WorkKind};
 
 use super::{BATCH, LEASE, Parts, Wake, advance, record, store_error};
 
@@ -57,7 +59,7 @@ pub(super) struct Dispatcher {
     sending: Arc<Sending>,
     permits: Arc<Semaphore>,
     /// The store's claims on the items this node is sending, by item id.
-    claimed: Arc<Mutex<HashMap<i64, store::Claim>>>,
+    claimed: Arc<Mutex<HashMap<i64, crate::work::Claim>>>,
     /// One claiming round at a time, so the claims it sees are all there are.
     round: tokio::sync::Mutex<()>,
     last_stuck_check: Mutex<Option<Instant>>,
@@ -76,13 +78,13 @@ struct Sending {
 /// task is aborted (the item then stays in flight, to be asked about).
 struct Claim {
     id: i64,
-    claimed: Arc<Mutex<HashMap<i64, store::Claim>>>,
+    claimed: Arc<Mutex<HashMap<i64, crate::work::Claim>>>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Claim {
     /// The store's claim as it stands now (renewed since, perhaps).
-    fn current(&self) -> Option<store::Claim> {
+    fn current(&self) -> Option<crate::work::Claim> {
         self.claimed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -208,7 +210,7 @@ impl Dispatcher {
         &self,
         parts: &Parts,
         horizon: Instant,
-    ) -> store::StoreResult<Option<Instant>> {
+    ) -> crate::store_error::StoreResult<Option<Instant>> {
         if self.permits.available_permits() == 0 {
             return Ok(None);
         }
@@ -232,7 +234,7 @@ impl Dispatcher {
     /// than [`RENEW_WITHIN`] of their lease left: each is written about once
     /// per half lease, however many rounds run and however many sends wait.
     async fn renew(&self, parts: &Parts, now: Instant) -> anyhow::Result<()> {
-        let held: Vec<store::Claim> = self
+        let held: Vec<crate::work::Claim> = self
             .claimed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -256,7 +258,7 @@ impl Dispatcher {
         Ok(())
     }
 
-    fn claim(&self, claim: store::Claim, permit: OwnedSemaphorePermit) -> Claim {
+    fn claim(&self, claim: crate::work::Claim, permit: OwnedSemaphorePermit) -> Claim {
         let id = claim.key.parse::<i64>().unwrap_or_default();
         self.claimed
             .lock()
@@ -520,7 +522,7 @@ impl Sending {
 async fn unwanted(
     parts: &Parts,
     item: &OutboxItem,
-) -> Option<Result<&'static str, store::StoreError>> {
+) -> Option<Result<&'static str, crate::store_error::StoreError>> {
     let (Purpose::Page | Purpose::CallPage, Some(step), Some(id)) = (
         item.message.purpose,
         item.message.step,

@@ -18,16 +18,20 @@
 
 use crate::channels::{OptOutWord, call_failed, delivery_failed};
 use crate::checkins;
+use crate::checkins::{CheckInAnswer, CheckInReply, NoticeKind};
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, Party, Recognised, TimelineEvent};
+use crate::concern::Page;
+use crate::concern::{Concern, ConcernId, Party, Recognised};
 use crate::directory::{Address, Language, PhoneNumber, Staff, clean_text};
 use crate::escalation::reply::{self, CODE_QUARANTINE, LinkAction, PageKey};
 use crate::escalation::{Escalation, Event};
-use crate::store::{
-    self, Change, CheckInAnswer, CheckInReply, Claimed, Inbound, InboundKind, NewOutbox,
-    NoticeKind, Page, Purpose,
-};
+use crate::inbox::{Inbound, InboundKind};
+use crate::outbox::NewOutbox;
+use crate::store;
 use crate::templates::{bounded, summary, with_media_note};
+use crate::timeline::Purpose;
+use crate::timeline::TimelineEvent;
+use crate::work::{Change, Claimed};
 
 use super::render::{language_of, staff_text};
 use super::stats::Stats;
@@ -622,7 +626,7 @@ async fn delivery_report(
         purpose: item.message.purpose.as_str().to_owned(),
         status: status.to_owned(),
         error_code,
-        medium: crate::concern::Medium::of(
+        medium: crate::timeline::Medium::of(
             &item.message.to,
             item.message.purpose == Purpose::CallPage,
         ),

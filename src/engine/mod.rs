@@ -45,13 +45,16 @@ use tokio::task::JoinSet;
 
 use crate::channels::{RetryPolicy, SmsSender};
 use crate::clock::{Clock, Instant};
-use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
+use crate::concern::{Concern, ConcernId};
 use crate::directory::Enrolment;
 use crate::escalation::{Policy, redflag::RedFlags};
 use crate::links::LinkSigner;
 use crate::rota::{LiveRota, Rota};
-use crate::store::{self, Change, Claim, NodeId, Store, StoreError, WorkKind};
+use crate::store::{self, Store};
+use crate::store_error::StoreError;
 use crate::templates::Templates;
+use crate::timeline::{TimelineEntry, TimelineEvent};
+use crate::work::{Change, Claim, NodeId, WorkKind};
 
 use dispatch::Dispatcher;
 use render::Renderer;
@@ -569,7 +572,7 @@ async fn after(
 /// already due and yet was not taken (waiting for a send permit, or for
 /// an earlier text in its lane) is looked at again shortly, not in
 /// a spin.
-fn look_again_at(next: store::StoreResult<Option<Instant>>, now: Instant) -> Instant {
+fn look_again_at(next: crate::store_error::StoreResult<Option<Instant>>, now: Instant) -> Instant {
     match next {
         // Only what is already due is put off: something due in 10 ms is
         // looked at in 10 ms, not after a nap.

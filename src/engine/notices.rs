@@ -10,11 +10,15 @@
 
 use crate::channels::email::EmailBody;
 use crate::checkins::{self, DEFAULT_ANSWER_WITHIN};
+use crate::checkins::{Notice, NoticeKind};
 use crate::clock::Instant;
 use crate::directory::{Address, Enrolment, EnrolmentId, Id, PhoneNumber, Staff};
 use crate::handover::{self, Summary};
+use crate::outbox::NewOutbox;
 use crate::rota::{CoordinatorStatus, Rota, Service};
-use crate::store::{self, Change, Claimed, NewOutbox, Notice, NoticeKind, Purpose};
+use crate::store;
+use crate::timeline::Purpose;
+use crate::work::{Change, Claimed};
 
 use super::render::staff_text;
 use super::stats::Stats;

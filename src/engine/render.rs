@@ -20,7 +20,8 @@ use anyhow::Context;
 use crate::calendar::LONDON;
 use crate::channels::email::{EmailBody, EmailIdentity, one_line};
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent, is_transcription};
+use crate::concern::Page;
+use crate::concern::{Concern, ConcernId, is_transcription};
 use crate::directory::{
     Address, ContactMethod, Enrolment, Id, Language, PageContact, PhoneNumber, Staff, looks_welsh,
 };
@@ -28,9 +29,12 @@ use crate::escalation::{
     DueContact, Effect, Escalated, SenderNotice, StaffNotice, StaffRef, Status,
 };
 use crate::links::LinkSigner;
+use crate::outbox::NewOutbox;
 use crate::rota::Rota;
-use crate::store::{Change, NewOutbox, Page, Purpose, Timer, TimerKind};
 use crate::templates::{Templates, day_and_time, page_quote, quote, who};
+use crate::timeline::Purpose;
+use crate::timeline::{TimelineEntry, TimelineEvent};
+use crate::work::{Change, Timer, TimerKind};
 
 /// How much of the sender's later words one forward quotes; the rest is
 /// counted ("and 4 more messages") and sits behind the link.

@@ -9,9 +9,10 @@
 //! and round trips; one concern's timers fire one after another, in order.
 
 use crate::clock::Instant;
-use crate::concern::TimelineEvent;
 use crate::escalation::Event;
-use crate::store::{self, Change, Claimed, Timer, TimerKind};
+use crate::store;
+use crate::timeline::TimelineEvent;
+use crate::work::{Change, Claimed, Timer, TimerKind};
 
 use super::stats::Stats;
 use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};

@@ -457,7 +457,7 @@ pub enum Effect {
     /// Close the concern's pages: their codes may be reused.
     ClosePages,
     /// Record on the timeline.
-    Record(crate::concern::TimelineEvent),
+    Record(crate::timeline::TimelineEvent),
 }
 
 /// Apply `event` at `now`, with `chain` the chain resolved at `now`.
@@ -470,7 +470,7 @@ pub fn step(
 ) -> (Escalation, Vec<Effect>) {
     let mut next = state.clone();
     let mut effects = Vec::new();
-    use crate::concern::TimelineEvent as T;
+    use crate::timeline::TimelineEvent as T;
     let live = matches!(event, Event::TakeCall { .. });
     match (event, &state.status) {
         (Event::Open, Status::Open) => {
@@ -794,7 +794,7 @@ fn advance(
         },
     };
     state.undeliverable.clear();
-    effects.push(Effect::Record(crate::concern::TimelineEvent::Escalated {
+    effects.push(Effect::Record(crate::timeline::TimelineEvent::Escalated {
         to: step_label(state.position),
         reason,
     }));
@@ -802,7 +802,7 @@ fn advance(
     if matches!(state.position, Position::Fallback { .. }) && !state.advised_111 {
         state.advised_111 = true;
         effects.push(Effect::TellSender(SenderNotice::Call111));
-        effects.push(Effect::Record(crate::concern::TimelineEvent::Advised111));
+        effects.push(Effect::Record(crate::timeline::TimelineEvent::Advised111));
     }
     arm_deadline(state, now, chain, effects);
 }

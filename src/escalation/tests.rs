@@ -1,5 +1,5 @@
 use super::*;
-use crate::concern::TimelineEvent;
+use crate::timeline::TimelineEvent;
 
 fn staff(id: &str, name: &str) -> StaffRef {
     StaffRef {

@@ -21,9 +21,9 @@ use super::auth::ApiClient;
 use super::{ApiError, AppState};
 use crate::calendar::{BadInstant, parse_instant};
 use crate::concern::ConcernId;
+use crate::concern::{ConcernFilter, ConcernKey, ConcernStatus};
 use crate::operations::{ConcernSummary, ConcernView};
 use crate::rota::Rota;
-use crate::store::{ConcernFilter, ConcernKey, ConcernStatus};
 
 /// Concerns on a page when the caller does not say.
 const DEFAULT_LIMIT: usize = 50;

@@ -44,7 +44,7 @@ use crate::calendar::LONDON;
 use crate::clock::Instant;
 use crate::demo::{Demo, Direction, Skip};
 use crate::directory::PhoneNumber;
-use crate::store::{Inbound, InboundKind};
+use crate::inbox::{Inbound, InboundKind};
 
 /// How many of the latest concerns the page shows.
 const CONCERNS_SHOWN: usize = 5;
@@ -331,7 +331,7 @@ async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Re
                 minijinja::context! {
                     who => crate::templates::who(c, enrolment.as_ref()),
                     service,
-                    status => crate::store::ConcernStatus::of(c).as_str(),
+                    status => crate::concern::ConcernStatus::of(c).as_str(),
                     entries,
                 }
             })

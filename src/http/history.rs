@@ -12,10 +12,12 @@
 use super::AppState;
 use super::pages::local;
 use crate::concern::Concern;
+use crate::concern::{ConcernFilter, ConcernKey};
 use crate::directory::{Enrolment, EnrolmentKind};
 use crate::engine::REMOVED;
 use crate::escalation::Status;
-use crate::store::{self, ConcernFilter, ConcernKey, StoreError};
+use crate::store;
+use crate::store_error::StoreError;
 
 /// How many earlier concerns the page lists.
 pub const EARLIER_SHOWN: usize = 10;

@@ -22,11 +22,12 @@ use serde::Deserialize;
 
 use super::AppState;
 use crate::calendar::LONDON;
-use crate::concern::{ConcernId, TimelineEvent};
+use crate::concern::ConcernId;
 use crate::directory::Id;
 use crate::escalation::Status;
 use crate::escalation::reply::LinkAction;
 use crate::operations::CallBack;
+use crate::timeline::TimelineEvent;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -251,7 +252,7 @@ pub(crate) async fn concern_view(
     state: &AppState,
     concern_id: ConcernId,
     staff: &Id,
-) -> Result<Option<minijinja::Value>, crate::store::StoreError> {
+) -> Result<Option<minijinja::Value>, crate::store_error::StoreError> {
     let Some((concern, timeline, enrolment)) = state.ops.concern(concern_id).await? else {
         return Ok(None);
     };

@@ -21,7 +21,7 @@ use axum::routing::post;
 
 use super::AppState;
 use crate::channels::twilio::signature;
-use crate::store::{Inbound, InboundKind};
+use crate::inbox::{Inbound, InboundKind};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -52,7 +52,7 @@ use super::twilio::Signed;
 use crate::clock::Instant;
 use crate::concern::ConcernId;
 use crate::directory::{Id, Language, Party, PhoneNumber};
-use crate::store::{Inbound, InboundKind};
+use crate::inbox::{Inbound, InboundKind};
 use crate::voice::{CallStep, CallerKind, Line, MESSAGE_SECONDS, call_ended, step_key};
 
 /// What the caller hears when our side fails and no template can be

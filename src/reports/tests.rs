@@ -266,7 +266,7 @@ fn failed_send(purpose: &str, will_retry: bool) -> TimelineEvent {
         purpose: purpose.into(),
         reason: "unreachable".into(),
         will_retry,
-        medium: crate::concern::Medium::Text,
+        medium: crate::timeline::Medium::Text,
     }
 }
 
@@ -276,7 +276,7 @@ fn delivery(purpose: &str, status: &str) -> TimelineEvent {
         purpose: purpose.into(),
         status: status.into(),
         error_code: None,
-        medium: crate::concern::Medium::Text,
+        medium: crate::timeline::Medium::Text,
     }
 }
 

@@ -17,7 +17,9 @@ use super::load::{Problems, load_files, read_dir};
 use super::{Gap, Rota, check};
 use crate::calendar::Calendar;
 use crate::clock::Instant;
-use crate::store::{NewRotaEdit, RotaEdit, Store, StoreResult};
+use crate::directory::Id;
+use crate::store::Store;
+use crate::store_error::StoreResult;
 
 /// An override or a swap, with the fields `rota/overrides.toml` has. Names
 /// are kept as written, so that the loader judges them (and suggests the
@@ -386,4 +388,73 @@ pub fn opened_gaps(before: &Rota, after: &Rota, now: Instant) -> Vec<Gap> {
             })
         })
         .collect()
+}
+// ---- the edits and the audit trail, as stored (docs/adr/0013) --------------
+
+/// A rota edit made on the web, as it is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRotaEdit {
+    /// The service whose page it was made on (whose managers may undo it).
+    pub service: Id,
+    /// The override or swap, with the fields `rota/overrides.toml` has.
+    pub body: crate::rota::layer::EditBody,
+    /// Why, as the manager wrote it.
+    pub reason: String,
+    /// Who made it.
+    pub made_by: Id,
+    /// When.
+    pub made_at: Instant,
+}
+
+/// Who undid an edit, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undone {
+    /// Who.
+    pub by: Id,
+    /// When.
+    pub at: Instant,
+}
+
+/// A stored rota edit. Undone edits stay, as history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotaEdit {
+    /// Its number, from 1, in the order edits were made.
+    pub id: u64,
+    /// What was asked for.
+    pub edit: NewRotaEdit,
+    /// Set once it is undone; an undone edit no longer counts.
+    pub undone: Option<Undone>,
+}
+
+/// One line of the audit trail, as it is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When.
+    pub at: Instant,
+    /// Who (a member of staff's id).
+    pub who: Id,
+    /// The service it concerns, if one.
+    pub service: Option<Id>,
+    /// The other services the change reaches (an edit of a rotation or a
+    /// person several services share): the line is shown to their
+    /// managers too. Empty for most lines, and for lines written before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Id>,
+    /// What was done, in a few words ("override added", "edit undone").
+    pub action: String,
+    /// What it was before (TOML, or empty).
+    pub before: String,
+    /// What it is after (TOML, or empty).
+    pub after: String,
+}
+
+/// One stored line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Its place in the trail, from 1.
+    pub seq: u64,
+    /// The rota edit it records, if one.
+    pub edit: Option<u64>,
+    /// What was written.
+    pub record: AuditRecord,
 }

@@ -6,10 +6,18 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use super::*;
+use crate::access::sessions::SignInMethod;
 use crate::api_keys::ApiKey;
-use crate::concern::{Concern, ConcernId, Party, TimelineEntry, TimelineEvent};
+use crate::checkins::{CheckInReply, NoticeKind};
+use crate::concern::{Concern, ConcernId, Party};
+use crate::concern::{ConcernKey, ConcernStatus};
 use crate::directory::{Contact, Enrolment, EnrolmentId};
 use crate::escalation::{Escalation, Status};
+use crate::inbox::InboundKind;
+use crate::outbox::{NewOutbox, OutboxOutcome};
+use crate::timeline::Purpose;
+use crate::timeline::{TimelineEntry, TimelineEvent};
+use crate::work::TimerKind;
 
 fn t(s: &str) -> Instant {
     s.parse().unwrap()

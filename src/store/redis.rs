@@ -94,16 +94,21 @@ use self::link::{Link, Target};
 use self::plan::{Plan, corrupt, instant, json as to_json, lex_time, ms};
 use chrono::TimeDelta;
 
-use super::{
-    AuditEntry, AuditRecord, Backlog, Change, CheckInAnswer, Claim, Claimed, CodeCheck,
-    ConcernFilter, ConcernStatus, Inbound, NewRotaEdit, NodeId, Notice, OutboxItem, Page, Purged,
-    RotaEdit, Session, SignInCode, SignInMethod, Store, StoreError, StoreResult, Timer, Undone,
-    WorkKind,
-};
+use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
 use crate::api_keys::ApiKey;
+use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, TimelineEntry, TimelineEvent};
+use crate::concern::{Concern, ConcernId};
+use crate::concern::{ConcernFilter, ConcernStatus, Page, Purged};
 use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::inbox::Inbound;
+use crate::outbox::OutboxItem;
+use crate::reports::Backlog;
+use crate::rota::layer::{AuditEntry, AuditRecord, NewRotaEdit, RotaEdit, Undone};
+use crate::store::Store;
+use crate::store_error::{StoreError, StoreResult};
+use crate::timeline::{TimelineEntry, TimelineEvent};
+use crate::work::{Change, Claim, Claimed, NodeId, Timer, WorkKind};
 
 /// The namespace production uses.
 const NAMESPACE: &str = "ng";
@@ -1374,7 +1379,7 @@ mod tests {
 
     use super::test_server::RedisServer;
     use super::*;
-    use crate::store::InboundKind;
+    use crate::inbox::InboundKind;
 
     fn sms(key: &str) -> Inbound {
         Inbound {
@@ -1584,11 +1589,11 @@ mod tests {
             let now: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
             let lease = TimeDelta::seconds(30);
             let a = NodeId::new("a");
-            let text = |to: &str| crate::store::NewOutbox {
+            let text = |to: &str| crate::outbox::NewOutbox {
                 concern: None,
                 to: PhoneNumber::parse(to).unwrap().into(),
                 body: "Hello".into(),
-                purpose: crate::store::Purpose::Notice,
+                purpose: crate::timeline::Purpose::Notice,
                 staff: None,
                 recipient: "patient".into(),
                 step: None,
@@ -1616,7 +1621,7 @@ mod tests {
             store
                 .apply(Change {
                     at: now,
-                    outbox_outcomes: vec![crate::store::OutboxOutcome::Cancelled {
+                    outbox_outcomes: vec![crate::outbox::OutboxOutcome::Cancelled {
                         id: held[1].item.id,
                     }],
                     ..Change::default()

@@ -22,16 +22,21 @@ use std::thread;
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{
-    AuditEntry, AuditRecord, Change, CheckInAnswer, Claim, Claimed, CodeCheck, ConcernFilter,
-    ConcernStatus, Inbound, NewOutbox, NewRotaEdit, NodeId, Notice, OutboxItem, OutboxOutcome,
-    Page, Purpose, RotaEdit, Session, SignInCode, SignInMethod, Store, StoreError, StoreResult,
-    Timer, TimerKind, Undone, WorkKind,
-};
+use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
 use crate::api_keys::ApiKey;
+use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, TimelineEntry};
+use crate::concern::{Concern, ConcernId};
+use crate::concern::{ConcernFilter, ConcernStatus, Page};
 use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
+use crate::inbox::Inbound;
+use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome};
+use crate::rota::layer::{AuditEntry, AuditRecord, NewRotaEdit, RotaEdit, Undone};
+use crate::store::Store;
+use crate::store_error::{StoreError, StoreResult};
+use crate::timeline::Purpose;
+use crate::timeline::TimelineEntry;
+use crate::work::{Change, Claim, Claimed, NodeId, Timer, TimerKind, WorkKind};
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
@@ -1103,7 +1108,7 @@ fn redact_timeline(tx: &Transaction<'_>, concern: &str, placeholder: &str) -> St
             Ok(entry) => entry.redacted(placeholder),
             Err(_) => TimelineEntry {
                 at: instant(at),
-                event: crate::concern::TimelineEvent::Note {
+                event: crate::timeline::TimelineEvent::Note {
                     text: placeholder.to_owned(),
                 },
             },
@@ -2396,9 +2401,9 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::concern::ConcernKey;
     use crate::concern::Party;
     use crate::escalation::{Escalation, StaffRef, Status};
-    use crate::store::ConcernKey;
 
     #[test]
     fn a_key_stored_before_keys_had_scopes_reads_as_its_own_client_with_the_old_keys_scopes() {
@@ -2566,7 +2571,7 @@ mod tests {
             store
                 .purge(resolved_at + TimeDelta::days(1), "[removed]")
                 .unwrap(),
-            crate::store::Purged::default(),
+            crate::concern::Purged::default(),
             "the unreadable one is not tried again"
         );
     }

@@ -139,7 +139,7 @@ async fn a_one_is_recorded_and_opens_nothing() {
 
     let answers = app.ops.store.check_in_answers(id.parse().unwrap()).unwrap();
     assert_eq!(answers.len(), 1);
-    assert_eq!(answers[0].answer, nightingale::store::CheckInReply::Well);
+    assert_eq!(answers[0].answer, nightingale::checkins::CheckInReply::Well);
     assert_eq!(answers[0].sent_at.to_rfc3339(), "2026-11-25T10:00:00+00:00");
 
     app.advance(Duration::hours(8)).await;

@@ -439,7 +439,7 @@ async fn a_9_mib_email_is_taken_answered_and_paged_and_the_store_grows_by_its_fi
         .inbound("email:sian-9mib@mail.example.org")
         .unwrap()
         .expect("the item is kept, for its Message-ID");
-    let nightingale::store::InboundKind::Email { from, text, .. } = stored.kind else {
+    let nightingale::inbox::InboundKind::Email { from, text, .. } = stored.kind else {
         panic!("an email")
     };
     assert_eq!(from, SIAN_EMAIL);

@@ -430,7 +430,7 @@ async fn a_message_whose_handler_keeps_dying_is_set_aside_and_the_next_one_goes_
     // Five nodes in turn claim the message and die before finishing it.
     let store = nightingale::store::sqlite::SqliteStore::open(&app.store_path()).unwrap();
     for n in 0..5 {
-        let node = nightingale::store::NodeId::new(format!("doomed-{n}"));
+        let node = nightingale::work::NodeId::new(format!("doomed-{n}"));
         let now = nightingale::clock::Clock::now(&app.clock);
         let claimed = nightingale::store::Store::claim_inbound(
             &store,

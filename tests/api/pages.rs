@@ -2,8 +2,9 @@
 //! may press its buttons.
 
 use nightingale::directory::Id;
+use nightingale::inbox::{Inbound, InboundKind};
+use nightingale::store::Store;
 use nightingale::store::sqlite::SqliteStore;
-use nightingale::store::{Inbound, InboundKind, Store};
 
 use crate::support::nightingale::{MARGARET, PUBLIC_URL, TestApp};
 

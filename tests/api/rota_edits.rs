@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use nightingale::directory::Id;
 use nightingale::manage::EditError;
+use nightingale::rota::layer::NewRotaEdit;
 use nightingale::rota::layer::{EditBody, Refusal};
-use nightingale::store::NewRotaEdit;
 use serde_json::Value;
 
 use crate::support::nightingale::{NowInstant, TestApp};

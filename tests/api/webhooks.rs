@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use nightingale::store::InboundKind;
+use nightingale::inbox::InboundKind;
 
 use crate::support::fake_twilio::twilio_signature;
 use crate::support::nightingale::{

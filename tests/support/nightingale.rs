@@ -584,7 +584,7 @@ impl TestApp {
     }
 
     /// Inbound items stored but not yet taken in by the engine.
-    pub fn pending_inbound(&self) -> Vec<nightingale::store::Inbound> {
+    pub fn pending_inbound(&self) -> Vec<nightingale::inbox::Inbound> {
         SqliteStore::open(&self.store_path())
             .unwrap()
             .pending_inbound(100)

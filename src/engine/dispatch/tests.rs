@@ -12,7 +12,7 @@ use crate::clock::ManualClock;
 use crate::directory::PhoneNumber;
 use crate::escalation::{Policy, redflag::RedFlags};
 use crate::links::LinkSigner;
-use crate::store::NewOutbox;
+use crate::outbox::NewOutbox;
 use crate::store::sqlite::SqliteStore;
 use crate::templates::Templates;
 
@@ -132,7 +132,7 @@ fn parts(dir: &Path, texts: &[(&str, &str)]) -> Arc<Parts> {
     )
     .unwrap();
     Arc::new(Parts {
-        node: crate::store::NodeId::new("test-node"),
+        node: crate::work::NodeId::new("test-node"),
         store: Arc::new(store),
         rota: Arc::new(crate::rota::load_dir(&root.join("rota")).unwrap()).into(),
         clock: Arc::new(ManualClock::new(now())),

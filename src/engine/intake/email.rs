@@ -29,14 +29,18 @@ use std::net::IpAddr;
 
 use crate::channels::email::{EmailBody, bounced_item};
 use crate::clock::Instant;
-use crate::concern::{Concern, ConcernId, Party, Recognised, TimelineEvent};
+use crate::concern::{Concern, ConcernId, Party, Recognised};
 use crate::directory::{Address, ContactMethod, EmailAddress, Id, Staff};
 use crate::email::auth::{Envelope, Proof, SenderTrust};
 use crate::email::{Attachment, attachments_note, page_token, subject_words, trim_reply};
 use crate::escalation::Escalation;
 use crate::escalation::reply::{self, CODE_QUARANTINE, PageKey};
+use crate::outbox::NewOutbox;
 use crate::rota::Rota;
-use crate::store::{self, Change, NewOutbox, Purpose};
+use crate::store;
+use crate::timeline::Purpose;
+use crate::timeline::TimelineEvent;
+use crate::work::Change;
 
 use super::super::stats::Stats;
 use super::super::{advance, record};
@@ -402,7 +406,7 @@ async fn staff_reply(
         return Ok(());
     };
     // The code must be this page's: the token says which page.
-    let key_of = |p: &store::Page| PageKey {
+    let key_of = |p: &crate::concern::Page| PageKey {
         code: p.code,
         open: p.open,
         opened_at: p.opened_at,

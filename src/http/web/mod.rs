@@ -40,9 +40,9 @@ use subtle::ConstantTimeEq;
 
 use super::AppState;
 use crate::access::Roles;
+use crate::access::sessions::SignInMethod;
 use crate::directory::Id;
 use crate::rota::ServiceIx;
-use crate::store::SignInMethod;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "ng_staff";

@@ -17,9 +17,10 @@ use crate::directory::Id;
 use crate::http::AppState;
 use crate::manage::{EditError, NotFit, OtherServices, edit_words, gap_words};
 use crate::rota::check::shortfall;
+use crate::rota::layer::{AuditEntry, AuditRecord, NewRotaEdit};
 use crate::rota::layer::{EditBody, GAP_HORIZON_DAYS, Refusal as EditRefusal, layer_toml};
 use crate::rota::{PersonIx, Rota, ServiceIx, Who, check};
-use crate::store::{self, AuditEntry, AuditRecord, NewRotaEdit};
+use crate::store;
 
 /// The rota pages.
 pub fn router() -> Router<AppState> {

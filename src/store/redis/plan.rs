@@ -7,13 +7,15 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::checkins::Notice;
 use crate::clock::Instant;
 use crate::concern::ConcernId;
+use crate::concern::{ConcernStatus, Page};
 use crate::directory::{Address, Id};
-use crate::store::{
-    Change, ConcernStatus, NewOutbox, Notice, OutboxItem, OutboxOutcome, Page, Purpose, StoreError,
-    StoreResult, Timer, TimerKind,
-};
+use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome};
+use crate::store_error::{StoreError, StoreResult};
+use crate::timeline::Purpose;
+use crate::work::{Change, Timer, TimerKind};
 
 pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string().into())

@@ -1,0 +1,118 @@
+//! What leaves: a text, a call or an email waiting to be sent
+//! ([`NewOutbox`], [`OutboxItem`]) and what became of an attempt
+//! ([`OutboxOutcome`]). Why it is sent ([`crate::timeline::Purpose`]) lives
+//! with the timeline, which records it. The engine's dispatcher sends them.
+
+use crate::clock::Instant;
+use crate::concern::ConcernId;
+use crate::directory::{Address, Id};
+use crate::timeline::Purpose;
+
+/// A message to send: a text, a call or an email (ADR 15).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewOutbox {
+    /// The concern it belongs to, if any.
+    pub concern: Option<ConcernId>,
+    /// To whom: a number, or an email address (stored as
+    /// [`crate::directory::Address::key`]).
+    pub to: Address,
+    /// The text, rendered.
+    pub body: String,
+    /// Why.
+    pub purpose: Purpose,
+    /// The member of staff it is for, if any.
+    pub staff: Option<Id>,
+    /// A label for timelines ("patient", "Chen Li").
+    pub recipient: String,
+    /// For a page: the concern's escalation step (its deadline's `seq`) when
+    /// it was paged. Once the concern moves on, a page not yet sent is dropped.
+    pub step: Option<u64>,
+}
+
+impl std::fmt::Debug for NewOutbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOutbox")
+            .field("concern", &self.concern)
+            .field("purpose", &self.purpose)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An SMS waiting to be sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Its id.
+    pub id: i64,
+    /// What to send.
+    pub message: NewOutbox,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When it may next be tried.
+    pub due_at: Instant,
+    /// When it was put in the outbox.
+    pub queued_at: Instant,
+    /// The provider's id, once accepted.
+    pub provider_id: Option<String>,
+    /// It may have been handed to the provider without the outcome being
+    /// recorded: it was claimed before and no outcome was written (the node
+    /// stopped, or gave it back, mid-send), or it was marked in flight by
+    /// [`Change::outbox_in_flight`]. Ask the provider before sending it again.
+    pub in_flight: bool,
+}
+
+impl OutboxItem {
+    /// The key its claims carry: its id.
+    pub fn work_key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl std::fmt::Debug for OutboxItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("id", &self.id)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of a send attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    /// The provider accepted it.
+    Sent {
+        /// The outbox item.
+        id: i64,
+        /// The provider's id for it.
+        provider_id: String,
+    },
+    /// Try again at `at`.
+    Retry {
+        /// The outbox item.
+        id: i64,
+        /// When.
+        at: Instant,
+    },
+    /// Give up: the provider refused it for good.
+    Failed {
+        /// The outbox item.
+        id: i64,
+    },
+    /// Not sent, and no longer wanted (a page for a concern that moved on).
+    Cancelled {
+        /// The outbox item.
+        id: i64,
+    },
+}
+
+impl OutboxOutcome {
+    /// The outbox item it is the outcome of.
+    pub fn id(&self) -> i64 {
+        match self {
+            OutboxOutcome::Sent { id, .. }
+            | OutboxOutcome::Retry { id, .. }
+            | OutboxOutcome::Failed { id }
+            | OutboxOutcome::Cancelled { id } => *id,
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The work nodes claim: inbound items, due timers, outbox items and
+//! notices, each under a lease with a fencing token ([`Claim`], ADR 7), and
+//! the one atomic [`Change`] that completes a piece of work.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkins::{CheckInAnswer, Notice};
+use crate::clock::Instant;
+use crate::concern::{Concern, ConcernId, Page};
+use crate::directory::{Enrolment, PhoneNumber};
+use crate::inbox::Inbound;
+use crate::outbox::{NewOutbox, OutboxOutcome};
+use crate::timeline::TimelineEntry;
+
+/// The kinds of timer a concern has (at most one of each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    /// Nobody accepted in time: escalate.
+    AckDeadline,
+    /// The chain may have changed: page whoever now holds the current step.
+    Handover,
+    /// Remind whoever accepted.
+    Reminder,
+    /// Send on the messages held since the last forward.
+    Forward,
+    /// Try the next way a person asked to be paged (`voice after 3m`).
+    Contact,
+    /// See whether the recordings of the concern's messages are past their
+    /// retention period, and delete them at the provider if so.
+    Recordings,
+}
+
+impl TimerKind {
+    /// Every kind.
+    pub const ALL: [TimerKind; 6] = [
+        TimerKind::AckDeadline,
+        TimerKind::Handover,
+        TimerKind::Reminder,
+        TimerKind::Forward,
+        TimerKind::Contact,
+        TimerKind::Recordings,
+    ];
+
+    /// As stored: `ack_deadline`, `handover`, `reminder`, `forward`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::AckDeadline => "ack_deadline",
+            TimerKind::Handover => "handover",
+            TimerKind::Reminder => "reminder",
+            TimerKind::Forward => "forward",
+            TimerKind::Contact => "contact",
+            TimerKind::Recordings => "recordings",
+        }
+    }
+
+    /// The kind a stored name stands for.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Something due to happen to a concern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timer {
+    /// Whose.
+    pub concern: ConcernId,
+    /// What.
+    pub kind: TimerKind,
+    /// When.
+    pub due_at: Instant,
+    /// The acknowledgement deadline's sequence number (0 for others).
+    pub seq: u64,
+}
+
+impl Timer {
+    /// The key its claims carry: `CONCERN/KIND` (a concern has one timer of each kind).
+    pub fn work_key(&self) -> String {
+        timer_key(self.concern, self.kind)
+    }
+}
+
+/// The claim key of a concern's timer of one kind.
+pub(crate) fn timer_key(concern: ConcernId, kind: TimerKind) -> String {
+    format!("{concern}/{}", kind.as_str())
+}
+
+/// A node's name, as claims record it: host name, process id and a random
+/// part, so two processes on one host (or one restarted) never share one.
+/// Make one when the process starts ([`NodeId::generate`]) and pass it to
+/// everything that claims work.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(String);
+
+impl NodeId {
+    /// A fresh name for this process: `HOST-PID-RANDOM`.
+    pub fn generate() -> Self {
+        let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(f).ok())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        let mut random = [0u8; 4];
+        // Without randomness the pid still tells processes on one host apart.
+        let _ = getrandom::getrandom(&mut random);
+        Self(format!(
+            "{host}-{}-{:08x}",
+            std::process::id(),
+            u32::from_be_bytes(random)
+        ))
+    }
+
+    /// A node with a name given (tests, or a name set by configuration).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The kinds of work nodes claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    /// An inbound item to take in ([`Inbound::key`]).
+    Inbound,
+    /// A due timer to fire ([`Timer::work_key`]).
+    Timer,
+    /// An outbox item to send ([`OutboxItem::work_key`](crate::outbox::OutboxItem::work_key)).
+    Outbox,
+    /// A scheduled notice to send ([`Notice::key`]): a check-in, a
+    /// reminder, a morning handover (docs/adr/0017).
+    Notice,
+}
+
+impl WorkKind {
+    /// Every kind of work.
+    pub const ALL: [WorkKind; 4] = [
+        WorkKind::Inbound,
+        WorkKind::Timer,
+        WorkKind::Outbox,
+        WorkKind::Notice,
+    ];
+
+    /// As stored: `inbound`, `timer`, `outbox`, `notice`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkKind::Inbound => "inbound",
+            WorkKind::Timer => "timer",
+            WorkKind::Outbox => "outbox",
+            WorkKind::Notice => "notice",
+        }
+    }
+}
+
+/// One node's hold on one piece of work, until its lease ends.
+///
+/// Another node may claim the work once the lease has ended (or it was
+/// released); its claim has a higher `token`, and from then on a change
+/// carrying the old claim is refused with [`StoreError::Conflict`](crate::store_error::StoreError::Conflict) (fencing).
+/// A claim whose lease ended but which nobody has taken over still completes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// What kind of work.
+    pub kind: WorkKind,
+    /// Which: the inbound key, [`Timer::work_key`] or [`OutboxItem::work_key`](crate::outbox::OutboxItem::work_key).
+    pub key: String,
+    /// The fencing token: strictly greater than that of every claim the
+    /// store handed out before, of any kind.
+    pub token: u64,
+    /// The node that holds it.
+    pub holder: NodeId,
+    /// When the lease ends, unless renewed ([`Store::renew`]).
+    pub until: Instant,
+    /// How many times this work was claimed before without being completed
+    /// (a lease ran out, or it was released): a caller sets aside work that
+    /// keeps failing. 0 the first time.
+    pub attempts: u32,
+}
+
+/// A piece of work and the claim on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed<T> {
+    /// The claim: put it in the [`Change`] that completes the work.
+    pub claim: Claim,
+    /// The work as it stood when claimed.
+    pub item: T,
+}
+
+/// One atomic write: a concern's new state and everything it causes.
+///
+/// It is written whole or not at all, and only while the work it completes
+/// is still claimed with the same token (`claim`) and the concern it carries
+/// is still the version that was read (`concern`): otherwise
+/// [`Store::apply`] answers [`StoreError::Conflict`](crate::store_error::StoreError::Conflict) and writes nothing.
+#[derive(Debug, Default)]
+pub struct Change {
+    /// When the change happens (the engine's `now`): new outbox items fall due then.
+    pub at: Instant,
+    /// The claimed work this change completes. Written only if that work's
+    /// current claim has this token; on success the claim ends with the work:
+    /// an inbound item is marked processed, a timer is removed (unless this
+    /// change re-arms it in `set_timers`), and an outbox item must have its
+    /// outcome in `outbox_outcomes` (else [`StoreError::Invalid`](crate::store_error::StoreError::Invalid)).
+    pub claim: Option<Claim>,
+    /// A new enrolment.
+    pub enrolment: Option<Enrolment>,
+    /// The concern's new state. Written only if the stored concern's version
+    /// equals [`Concern::version`] (then the stored version goes up by one).
+    /// Version 0 is a new concern: written only if no concern has its id
+    /// and, unless it is already resolved, its sender has no unresolved
+    /// concern ("open unless open", atomic); stored concerns start at 1.
+    pub concern: Option<Concern>,
+    /// Timeline entries to append.
+    pub timeline: Vec<(ConcernId, TimelineEntry)>,
+    /// SMS to send.
+    pub outbox: Vec<NewOutbox>,
+    /// Outbox items about to be handed to the provider. Single-node: a
+    /// claimed item is in flight by being claimed ([`OutboxItem::in_flight`](crate::outbox::OutboxItem::in_flight)).
+    pub outbox_in_flight: Vec<i64>,
+    /// Outcomes of send attempts.
+    pub outbox_outcomes: Vec<OutboxOutcome>,
+    /// Timers to set (replacing one of the same kind).
+    pub set_timers: Vec<Timer>,
+    /// Concerns whose timers are all cancelled (before `set_timers` apply).
+    pub cancel_timers: Vec<ConcernId>,
+    /// A timer that fired: removed unless it was re-armed for a later time
+    /// (single-node; a claimed timer is removed through `claim`).
+    pub fired_timer: Option<Timer>,
+    /// Pages opened (or re-sent, keeping their code).
+    pub open_pages: Vec<Page>,
+    /// Concerns whose pages close.
+    pub close_pages: Vec<ConcernId>,
+    /// The inbound item this change processed, when it was not claimed
+    /// (single-node; a claimed item is marked processed through `claim`).
+    pub inbound_done: Option<String>,
+    /// What is kept from now on of the inbound item this change processes
+    /// (through `claim` or `inbound_done`): the item without the words the
+    /// change put on a concern's timeline ([`Inbound::without_words`]), so
+    /// that a message's text is stored once. Replaces the stored item.
+    pub inbound_kept: Option<Inbound>,
+    /// A number opting out of (true) or back into (false) texts.
+    pub opt_out: Option<(PhoneNumber, bool)>,
+    /// Notices to schedule, each replacing any notice with its key (and
+    /// ending any claim on that one). A claimed notice this change
+    /// completes is removed first, so a change may set its next one.
+    pub set_notices: Vec<Notice>,
+    /// Notices to schedule only if no notice has their key: two nodes
+    /// seeding the same notice at once schedule it once.
+    pub add_notices: Vec<Notice>,
+    /// Notices to remove, by key, with any claim on them (a check-in
+    /// answered before its wait ran out).
+    pub cancel_notices: Vec<String>,
+    /// Answers to check-ins to record on their enrolments.
+    pub check_in_answers: Vec<CheckInAnswer>,
+}
