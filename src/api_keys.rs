@@ -26,6 +26,7 @@
 use std::fmt;
 
 use crate::clock::Instant;
+use crate::store_error::StoreResult;
 
 /// One thing a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -283,6 +284,29 @@ pub fn parse_expiry(text: &str, now: Instant) -> Result<Instant, String> {
         ));
     }
     Ok(at)
+}
+
+/// What the service keeps for itself: API keys (by the hash of their
+/// secret), named secrets, and a consistent copy of the whole store.
+/// Every method blocks.
+pub trait Keys: Send + Sync + 'static {
+    /// Store an API key under the hash of its secret. [`StoreError::Invalid`]
+    /// if a key has this hash or this name already (revoked keys keep theirs).
+    fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()>;
+    /// The API key with this hash, revoked or not. A key stored before keys
+    /// had scopes reads with [`crate::api_keys::Scopes::BEFORE_SCOPES`] and
+    /// its own name as its client.
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>>;
+    /// Every API key, revoked or not, oldest first.
+    fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Revoke the keys named `name` at `at`; `false` if none was left to
+    /// revoke (no such name, or revoked already).
+    fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool>;
+    /// A named random secret, made on first use and kept (e.g. for signing links).
+    fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
+    /// Write a consistent copy of everything to `to` (which must not exist),
+    /// while the service keeps running.
+    fn backup(&self, to: &std::path::Path) -> StoreResult<()>;
 }
 
 #[cfg(test)]

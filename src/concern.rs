@@ -14,6 +14,8 @@ use uuid::Uuid;
 use crate::clock::Instant;
 use crate::directory::{Address, EnrolmentId, Id};
 use crate::escalation::{Escalation, Status};
+use crate::store_error::StoreResult;
+use crate::timeline::TimelineEntry;
 
 /// A concern's id: random, so it cannot be guessed from another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -345,6 +347,65 @@ pub struct ConcernFilter {
     pub after: Option<ConcernKey>,
     /// At most this many.
     pub limit: usize,
+}
+
+/// Concerns as stored: one by id, its timeline, lists and counts, the
+/// retention purge, and the pages and reply codes clinicians were given.
+/// Every method blocks.
+pub trait Concerns: Send + Sync + 'static {
+    /// A concern by id. Every concern a store returns carries its stored
+    /// [`Concern::version`], the one a change must name to write it.
+    fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>>;
+    /// A concern's timeline, oldest first.
+    fn timeline(&self, id: ConcernId) -> StoreResult<Vec<TimelineEntry>>;
+    /// The unresolved concern opened from this number (or, for someone
+    /// enrolled with no phone, this email address), if any.
+    fn open_concern_from(&self, sender: &Address) -> StoreResult<Option<Concern>>;
+    /// Concerns that match `filter`, newest first (by when they were
+    /// opened, then by id, both descending), at most `filter.limit`.
+    fn concerns(&self, filter: &ConcernFilter) -> StoreResult<Vec<Concern>>;
+    /// How many concerns are not resolved.
+    fn unresolved_concerns(&self) -> StoreResult<u64>;
+    /// Remove what patients and clinicians wrote from concerns resolved
+    /// before `closed_before`, replacing it with `placeholder`: what counts
+    /// is domain code ([`Concern::redacted`],
+    /// [`TimelineEntry::redacted`]); every text sent about
+    /// those concerns is replaced too, and the raw inbound messages are
+    /// deleted. Delete enrolments that ended before then. Who was paged,
+    /// when, and who accepted stays. A redacted concern's version goes up, so
+    /// a copy read before cannot write the words back. Works in batches:
+    /// call until it reports no concerns.
+    fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<Purged>;
+    /// A clinician's pages: all open ones, and those closed since `closed_since`, newest first.
+    fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>>;
+    /// The page a clinician had for a concern, if any.
+    fn page(&self, concern: ConcernId, staff: &Id) -> StoreResult<Option<Page>>;
+    /// Whether a clinician's code is in use: on an open page or one closed
+    /// since `closed_since`, or reserved ([`Concerns::reserve_code`]) and not
+    /// released, or released since `closed_since`.
+    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool>;
+    /// The code last given to this clinician (0 if none).
+    fn last_code(&self, staff: &Id) -> StoreResult<u16>;
+    /// The code this clinician replies with for this concern, in one atomic
+    /// step: the one already given (on a page, or reserved), or else the
+    /// next after their last code (1–9999, wrapping) that is not in use (see
+    /// [`Concerns::code_taken`], with `quarantine_since`), reserved at `at` so
+    /// that no concurrent caller gets it. When all 9,999 are in use, the
+    /// next after their last is reused rather than fail to page.
+    ///
+    /// A reservation is not a page: it is kept apart from pages, so
+    /// [`Concerns::pages_for`] and [`Concerns::page`] never see it and a reply
+    /// such as "A12" can only act on a concern the clinician was paged for.
+    /// Opening the page ([`Change::open_pages`]) turns the reservation into
+    /// the page; closing the concern's pages ([`Change::close_pages`])
+    /// releases its reservations into quarantine, as it does pages.
+    fn reserve_code(
+        &self,
+        concern: ConcernId,
+        staff: &Id,
+        quarantine_since: Instant,
+        at: Instant,
+    ) -> StoreResult<u16>;
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::channels::{call_failed, delivery_failed};
 use crate::clock::Instant;
 use crate::concern::{Concern, Recognised};
 use crate::directory::Id;
+use crate::store_error::StoreResult;
 use crate::timeline::{TimelineEntry, TimelineEvent};
 
 /// An ISO week (`2026-W48`): Monday 00:00 to the next Monday 00:00,
@@ -508,6 +509,24 @@ pub struct Backlog {
     pub outbox_oldest_queued: Option<Instant>,
     /// Timers past their due time.
     pub timers_overdue: u64,
+}
+
+/// The figures: a service's concerns with their timelines for the
+/// clinical safety report ([`crate::reports`]), and the work waiting, for
+/// `/metrics`. Every method blocks.
+pub trait Reports: Send + Sync + 'static {
+    /// A service's concerns opened in `[from, until)`, oldest first (by
+    /// when they were opened, then by id), each with its timeline: what the
+    /// week's report is computed from ([`crate::reports`]). Served by an
+    /// index on service and opening time.
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>>;
+    /// Work waiting at `now`, for metrics.
+    fn backlog(&self, now: Instant) -> StoreResult<Backlog>;
 }
 
 #[cfg(test)]

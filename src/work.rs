@@ -2,6 +2,7 @@
 //! notices, each under a lease with a fencing token ([`Claim`], ADR 7), and
 //! the one atomic [`Change`] that completes a piece of work.
 
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
 use crate::checkins::{CheckInAnswer, Notice};
@@ -9,7 +10,8 @@ use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Page};
 use crate::directory::{Enrolment, PhoneNumber};
 use crate::inbox::Inbound;
-use crate::outbox::{NewOutbox, OutboxOutcome};
+use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome};
+use crate::store_error::StoreResult;
 use crate::timeline::TimelineEntry;
 
 /// The kinds of timer a concern has (at most one of each).
@@ -265,4 +267,113 @@ pub struct Change {
     pub cancel_notices: Vec<String>,
     /// Answers to check-ins to record on their enrolments.
     pub check_in_answers: Vec<CheckInAnswer>,
+}
+
+/// The work queue (docs/adr/0007): inbound items recorded and claimed,
+/// due timers, outbox items and notices claimed under a lease with a
+/// fencing token, leases renewed and released, and the one atomic
+/// [`Change`] that completes a piece of work ([`WorkQueue::apply`]). Also
+/// what the loops need to sleep well ([`WorkQueue::next_due`]) and to match
+/// a provider's report to what was sent. Every method blocks.
+pub trait WorkQueue: Send + Sync + 'static {
+    /// Check a write can commit now, through the same path inbound
+    /// messages take (for `/readyz`: "can accept a webhook now").
+    fn ping(&self) -> StoreResult<()>;
+    /// Record an inbound item durably; `false` if its key was seen before (a provider retry).
+    fn record_inbound(&self, item: &Inbound) -> StoreResult<bool>;
+    /// The inbound item stored under `key`, processed or not (until a
+    /// purge removes it): how one step of a phone call finds what an
+    /// earlier step of the same call recorded.
+    fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>>;
+    /// Inbound items not yet processed, oldest first, whether claimed or not.
+    ///
+    /// Single-node only, and on its way out (use [`WorkQueue::claim_inbound`]):
+    /// it reads without claiming, so two nodes would both take an item.
+    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>>;
+    /// Claim for `node`, until `now + lease`, up to `limit` inbound items not
+    /// yet processed and not under a live claim (none, or its lease ended,
+    /// or it was released), oldest first. Two callers never get one item.
+    fn claim_inbound(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Inbound>>>;
+    /// Claim up to `limit` timers due at or before `now` and not under a
+    /// live claim, earliest first.
+    fn claim_timers(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Timer>>>;
+    /// Claim up to `limit` unsent outbox items due at or before `now` and
+    /// not under a live claim, oldest first; never one while an earlier
+    /// unsent item in its lane exists, claimed or not. A lane is a patient's
+    /// or carer's number (texts with no `staff`), or a clinician's number
+    /// and one concern. So texts to a patient go out in the order queued,
+    /// and a clinician's about one concern, while a page that hangs holds
+    /// up no other patient's page to the same clinician.
+    /// An item claimed before whose outcome was never written comes back
+    /// with [`OutboxItem::in_flight`] set.
+    fn claim_outbox(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<OutboxItem>>>;
+    /// Extend the lease of each claim still held (same token, not released,
+    /// work not completed) to `until`; returns those, with the new `until`.
+    /// A claim whose lease ended is still renewed if nobody has claimed the
+    /// work since. The ones missing were lost: stop working on them.
+    fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>>;
+    /// Give work back at once (on a graceful shutdown, or after a
+    /// conflict): it can be claimed again straight away, and a change
+    /// carrying these claims is refused. Claims no longer held are ignored.
+    fn release(&self, claims: &[Claim]) -> StoreResult<()>;
+    /// Apply one change atomically, or answer [`StoreError::Conflict`] and
+    /// write nothing (see [`Change`]).
+    fn apply(&self, change: Change) -> StoreResult<()>;
+    /// Timers due at or before `now`, earliest first, whether claimed or not.
+    ///
+    /// Single-node only, and on its way out (use [`WorkQueue::claim_timers`]).
+    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>>;
+    /// Outbox items due at or before `now`, oldest first, at most one per
+    /// lane (see [`WorkQueue::claim_outbox`]): an item waits while an earlier
+    /// one in its lane is unsent.
+    /// Claims are not looked at.
+    ///
+    /// Single-node only, and on its way out (use [`WorkQueue::claim_outbox`]).
+    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>>;
+    /// The earliest instant at which some work may be there to claim: for
+    /// every timer, every outbox item `claim_outbox` could return (the
+    /// first unsent to its number) and every unprocessed inbound item, its
+    /// due time (an inbound item's arrival) or, if later, the end of the
+    /// lease it is under. An instant in the past means there is work to
+    /// claim now; work another node holds counts from its lease's end, so a
+    /// node that found nothing to claim is not sent straight back (it does
+    /// not spin), and work a dead node held is looked at when its lease ends.
+    fn next_due(&self) -> StoreResult<Option<Instant>> {
+        self.next_due_of(&WorkKind::ALL)
+    }
+    /// As [`WorkQueue::next_due`], for these kinds of work only: a loop that
+    /// claims timers and inbound items is not kept awake by texts waiting
+    /// for the sending loop, nor put to sleep past a timer by them.
+    fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>>;
+    /// The outbox item the provider knows by this id.
+    fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>>;
+    /// Claim up to `limit` notices due at or before `now` and not under a
+    /// live claim, earliest first.
+    fn claim_notices(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Notice>>>;
+    /// The notice with this key, if one is scheduled.
+    fn notice(&self, key: &str) -> StoreResult<Option<Notice>>;
 }

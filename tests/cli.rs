@@ -229,7 +229,7 @@ fn rota_who_prints_the_chain() {
 
 #[test]
 fn api_key_create_prints_the_key_once_and_stores_only_its_hash() {
-    use nightingale::store::Store;
+    use nightingale::api_keys::Keys as _;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("n.db");
     let out = Command::new(env!("CARGO_BIN_EXE_nightingale"))
@@ -561,7 +561,7 @@ fn a_second_serve_on_one_sqlite_file_refuses_while_the_cli_keeps_working() {
 
 #[test]
 fn the_store_can_be_backed_up_while_in_use() {
-    use nightingale::store::Store;
+    use nightingale::api_keys::Keys as _;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("n.db");
     let run = |args: &[&str]| on_store(&db, args);

@@ -181,7 +181,7 @@ async fn on_either_node_a_wards_key_sees_its_own_patients_concern_and_another_wa
 
 #[test]
 fn over_tls_a_node_trusts_the_ca_it_is_given_and_no_other() {
-    use nightingale::store::Store;
+    use nightingale::api_keys::Keys as _;
     let redis = RedisServer::start_tls();
     let url = format!("rediss://localhost:{}", redis.tls_port());
     let create = |ca: Option<&std::path::Path>| {

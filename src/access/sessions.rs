@@ -2,10 +2,12 @@
 //! session, and how someone signed in. Hashes only: the codes and tokens
 //! themselves are never stored.
 
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Instant;
 use crate::directory::Id;
+use crate::store_error::StoreResult;
 
 /// How someone proved who they are when they signed in. A sign-in through
 /// the trust's identity provider (OpenID Connect) would be one more kind.
@@ -81,4 +83,53 @@ pub struct Session {
     pub last_seen: Instant,
     /// When it ends however busy it is (the store may delete it then).
     pub expires_at: Instant,
+}
+
+/// Staff on the web (hashes only: the codes and tokens themselves are
+/// never stored): sign-in codes, request counts for rate limits, sessions,
+/// and calendar feed tokens. Every method blocks.
+pub trait StaffWeb: Send + Sync + 'static {
+    /// Store a sign-in code waiting to be typed in (replacing one with the
+    /// same challenge). Codes past their expiry may be deleted on the way.
+    fn put_sign_in_code(&self, code: &SignInCode) -> StoreResult<()>;
+    /// Try the code whose hash is `code` against the challenge `challenge`,
+    /// at `now`, in one atomic step: the right code, in time, is deleted
+    /// and returned (it works once); a wrong one counts an attempt, and the
+    /// code is deleted at `max_attempts` wrong ones; an expired or unknown
+    /// challenge is [`CodeCheck::Gone`].
+    fn check_sign_in_code(
+        &self,
+        challenge: [u8; 32],
+        code: [u8; 32],
+        now: Instant,
+        max_attempts: u32,
+    ) -> StoreResult<CodeCheck>;
+    /// Count one request against `bucket` in the fixed window of length
+    /// `window` that `now` falls in, and answer how many that window now
+    /// holds (this one included). Every node shares the counts.
+    fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32>;
+    /// How many requests `bucket` holds in the fixed window of length
+    /// `window` that `now` falls in, counting none (0 if none were).
+    fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32>;
+    /// Store a new session.
+    fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// The session whose token hashes to `hash`, if stored (expired or not:
+    /// the caller judges expiry).
+    fn session(&self, hash: [u8; 32]) -> StoreResult<Option<Session>>;
+    /// Note that a session was used at `at` (its idle expiry counts from there).
+    fn touch_session(&self, hash: [u8; 32], at: Instant) -> StoreResult<()>;
+    /// Delete a session (signing out, or found expired).
+    fn delete_session(&self, hash: [u8; 32]) -> StoreResult<()>;
+    /// Give `person` a calendar feed token (its hash), replacing any they
+    /// had, or with `None` revoke theirs.
+    fn set_calendar_token(
+        &self,
+        person: &Id,
+        hash: Option<[u8; 32]>,
+        at: Instant,
+    ) -> StoreResult<()>;
+    /// Whose calendar feed token hashes to `hash`.
+    fn calendar_person(&self, hash: [u8; 32]) -> StoreResult<Option<Id>>;
+    /// When `person`'s current calendar feed token was made, if they have one.
+    fn calendar_token_made(&self, person: &Id) -> StoreResult<Option<Instant>>;
 }

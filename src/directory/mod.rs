@@ -33,6 +33,10 @@ pub use text::{clean_line, clean_text};
 
 use std::fmt;
 
+use crate::checkins::CheckInAnswer;
+use crate::clock::Instant;
+use crate::store_error::StoreResult;
+
 /// One way to reach a member of staff, in the order they prefer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(tag = "method", content = "to", rename_all = "lowercase")]
@@ -168,6 +172,35 @@ impl Staff {
             .skip_while(|n| *n != failed)
             .nth(1)
     }
+}
+
+/// Enrolments as stored: one by id, the active ones for a number or an
+/// address, ending one early, the answers to its check-ins, and whether a
+/// number opted out of texts. New enrolments are written through a
+/// [`crate::work::Change`]. Every method blocks.
+pub trait Enrolments: Send + Sync + 'static {
+    /// An enrolment by id.
+    fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>>;
+    /// End an enrolment early; `false` if there was none (or it had ended).
+    fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool>;
+    /// Enrolments active at `now` whose patient or a carer has this number, newest first.
+    fn enrolments_for_phone(
+        &self,
+        phone: &PhoneNumber,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>>;
+    /// Enrolments active at `now` whose patient or a carer has this email
+    /// (compared without regard to case), newest first.
+    fn enrolments_for_email(
+        &self,
+        email: &EmailAddress,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>>;
+    /// Whether this number has opted out of texts.
+    fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool>;
+    /// The answers to an enrolment's check-ins, oldest first (deleted with
+    /// the enrolment when retention removes it).
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>>;
 }
 
 #[cfg(test)]

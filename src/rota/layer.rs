@@ -458,3 +458,45 @@ pub struct AuditEntry {
     /// What was written.
     pub record: AuditRecord,
 }
+
+/// The rota edits layer and the audit trail (docs/adr/0013): edits made
+/// on the web, the layer's version, the trail of who changed what, and
+/// which gaps were alerted. Every method blocks.
+pub trait RotaLayer: Send + Sync + 'static {
+    /// Store a rota edit, with its line in the audit trail (which gets the
+    /// edit's number), and move the layer's version on: all or nothing, and
+    /// only while the layer is still at version `judged_at` (the one the edit
+    /// was judged against), else [`StoreError::Conflict`]: two managers'
+    /// edits at once cannot both pass judgement against the same layer.
+    /// Returns the edit's number.
+    fn add_rota_edit(
+        &self,
+        edit: &NewRotaEdit,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<u64>;
+    /// Undo edit `id`, with its line in the audit trail, and move the layer's
+    /// version on, only while the layer is still at version `judged_at` (as
+    /// for [`RotaLayer::add_rota_edit`], else [`StoreError::Conflict`]). False
+    /// (and nothing written) when there is no such edit or it is undone
+    /// already.
+    fn undo_rota_edit(
+        &self,
+        id: u64,
+        undone: &Undone,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<bool>;
+    /// Every rota edit, undone or not, in the order they were made.
+    fn rota_edits(&self) -> StoreResult<Vec<RotaEdit>>;
+    /// A number that changes whenever the layer does (0 before any edit):
+    /// nodes compare it to know when to rebuild their rota.
+    fn rota_layer_version(&self) -> StoreResult<u64>;
+    /// Append a line to the audit trail; returns its place.
+    fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64>;
+    /// The audit trail from place `after + 1`, oldest first, at most `limit` lines.
+    fn audit_trail(&self, after: u64, limit: usize) -> StoreResult<Vec<AuditEntry>>;
+    /// Mark a gap (by its key) as alerted: true for the one caller that marks
+    /// it first, false ever after.
+    fn mark_gap_alerted(&self, key: &str, at: Instant) -> StoreResult<bool>;
+}

@@ -7,17 +7,25 @@ use chrono::TimeDelta;
 
 use super::*;
 use crate::access::sessions::SignInMethod;
+use crate::access::sessions::{CodeCheck, Session, SignInCode};
 use crate::api_keys::ApiKey;
+use crate::checkins::{CheckInAnswer, Notice};
 use crate::checkins::{CheckInReply, NoticeKind};
 use crate::concern::{Concern, ConcernId, Party};
+use crate::concern::{ConcernFilter, Page};
 use crate::concern::{ConcernKey, ConcernStatus};
+use crate::directory::{Address, Id, PhoneNumber};
 use crate::directory::{Contact, Enrolment, EnrolmentId};
 use crate::escalation::{Escalation, Status};
+use crate::inbox::Inbound;
 use crate::inbox::InboundKind;
+use crate::outbox::OutboxItem;
 use crate::outbox::{NewOutbox, OutboxOutcome};
+use crate::rota::layer::{AuditRecord, NewRotaEdit, Undone};
 use crate::timeline::Purpose;
 use crate::timeline::{TimelineEntry, TimelineEvent};
 use crate::work::TimerKind;
+use crate::work::{Change, Claim, Claimed, NodeId, Timer, WorkKind};
 
 fn t(s: &str) -> Instant {
     s.parse().unwrap()

@@ -94,26 +94,32 @@ use self::link::{Link, Target};
 use self::plan::{Plan, corrupt, instant, json as to_json, lex_time, ms};
 use chrono::TimeDelta;
 
+use crate::access::sessions::StaffWeb;
 use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
 use crate::api_keys::ApiKey;
+use crate::api_keys::Keys;
 use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
+use crate::concern::Concerns;
 use crate::concern::{Concern, ConcernId};
 use crate::concern::{ConcernFilter, ConcernStatus, Page, Purged};
+use crate::directory::Enrolments;
 use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 use crate::inbox::Inbound;
 use crate::outbox::OutboxItem;
 use crate::reports::Backlog;
+use crate::reports::Reports;
+use crate::rota::layer::RotaLayer;
 use crate::rota::layer::{AuditEntry, AuditRecord, NewRotaEdit, RotaEdit, Undone};
-use crate::store::Store;
 use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::{TimelineEntry, TimelineEvent};
+use crate::work::WorkQueue;
 use crate::work::{Change, Claim, Claimed, NodeId, Timer, WorkKind};
 
 /// The namespace production uses.
 const NAMESPACE: &str = "ng";
 
-/// Concerns purged per [`Store::purge`] call (as the SQLite store), and
+/// Concerns purged per [`Concerns::purge`] call (as the SQLite store), and
 /// inbound items and enrolments deleted per script while purging.
 const PURGE_BATCH: usize = 1000;
 /// Concerns written back per purge script, to keep each script short.
@@ -537,7 +543,7 @@ fn claims_json(claims: &[Claim]) -> StoreResult<String> {
     serde_json::to_string(&rows).map_err(corrupt)
 }
 
-impl Store for RedisStore {
+impl WorkQueue for RedisStore {
     fn ping(&self) -> StoreResult<()> {
         // Through a script, as every write goes: a Redis that is down, out
         // of memory (maxmemory with noeviction), unable to write its
@@ -672,10 +678,6 @@ impl Store for RedisStore {
         data.as_deref().map(from_json).transpose()
     }
 
-    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
-        self.json_list(&["e", &enrolment.to_string(), "check-ins"])
-    }
-
     fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>> {
         if claims.is_empty() {
             return Ok(Vec::new());
@@ -709,43 +711,38 @@ impl Store for RedisStore {
         self.script::<String>(&APPLY, args([&plan])).map(|_| ())
     }
 
-    fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>> {
-        let (data, ended): (Option<String>, Option<String>) = self.command(
-            redis::cmd("HMGET")
-                .arg(self.key(&["e", &id.to_string()]))
-                .arg("data")
-                .arg("ended")
-                .clone(),
-        )?;
-        data.map(|data| {
-            let mut e: Enrolment = from_json(&data)?;
-            e.ended_at = ended.as_deref().map(instant).transpose()?;
-            Ok(e)
-        })
-        .transpose()
+    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Vec<String>> =
+            self.read(args([&"due_timers", &ms(now), &limit.to_string()]))?;
+        rows.iter().map(|r| plan::timer(r)).collect()
     }
 
-    fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {
-        let ended: i64 = self.write(args([&"end_enrolment", &id.to_string(), &ms(at)]))?;
-        Ok(ended == 1)
+    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Vec<String>> =
+            self.read(args([&"due_outbox", &ms(now), &limit.to_string()]))?;
+        rows.into_iter().map(plan::outbox_item).collect()
     }
 
-    fn enrolments_for_phone(
-        &self,
-        phone: &PhoneNumber,
-        now: Instant,
-    ) -> StoreResult<Vec<Enrolment>> {
-        self.enrolments_at(phone.as_str(), now)
+    fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
+        let mut call = args([&"next_due"]);
+        call.extend(kinds.iter().map(|k| k.as_str().as_bytes().to_vec()));
+        let next: Option<String> = self.read(call)?;
+        next.as_deref().map(instant).transpose()
     }
 
-    fn enrolments_for_email(
-        &self,
-        email: &EmailAddress,
-        now: Instant,
-    ) -> StoreResult<Vec<Enrolment>> {
-        self.enrolments_at(&email.index_key(), now)
+    fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>> {
+        let row: Option<Vec<String>> = self.read(args([&"outbox_by_provider_id", &provider_id]))?;
+        row.map(plan::outbox_item).transpose()
     }
+}
 
+impl Concerns for RedisStore {
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {
         let row: Option<(String, u64)> = self.read(args([&"concern", &id.to_string()]))?;
         row.map(concern_from).transpose()
@@ -818,50 +815,12 @@ impl Store for RedisStore {
         }
     }
 
-    fn concerns_opened(
-        &self,
-        service: &Id,
-        from: Instant,
-        until: Instant,
-    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
-        let rows: Vec<(String, u64, Vec<String>)> = self.read(args([
-            &"concerns_opened",
-            &service.as_str(),
-            &format!("[{}", lex_time(from)),
-            &format!("({}", lex_time(until)),
-        ]))?;
-        rows.into_iter()
-            .map(|(data, version, timeline)| {
-                let entries = timeline
-                    .iter()
-                    .map(|e| from_json(e))
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Ok((concern_from((data, version))?, entries))
-            })
-            .collect()
-    }
-
     fn unresolved_concerns(&self) -> StoreResult<u64> {
         self.command(
             redis::cmd("ZCARD")
                 .arg(self.key(&["c", "unresolved"]))
                 .clone(),
         )
-    }
-
-    fn backlog(&self, now: Instant) -> StoreResult<Backlog> {
-        let row: Vec<String> = self.read(args([&"backlog", &ms(now)]))?;
-        let [inbound, due, overdue, retrying, oldest] = row.as_slice() else {
-            return Err(corrupt("a backlog of the wrong shape"));
-        };
-        let count = |s: &str| s.parse::<u64>().map_err(corrupt);
-        Ok(Backlog {
-            inbound_pending: count(inbound)?,
-            outbox_due: count(due)?,
-            outbox_retrying: count(retrying)?,
-            outbox_oldest_queued: (!oldest.is_empty()).then(|| instant(oldest)).transpose()?,
-            timers_overdue: count(overdue)?,
-        })
     }
 
     fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<Purged> {
@@ -917,36 +876,6 @@ impl Store for RedisStore {
         Ok(purged)
     }
 
-    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<Vec<String>> =
-            self.read(args([&"due_timers", &ms(now), &limit.to_string()]))?;
-        rows.iter().map(|r| plan::timer(r)).collect()
-    }
-
-    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<Vec<String>> =
-            self.read(args([&"due_outbox", &ms(now), &limit.to_string()]))?;
-        rows.into_iter().map(plan::outbox_item).collect()
-    }
-
-    fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
-        let mut call = args([&"next_due"]);
-        call.extend(kinds.iter().map(|k| k.as_str().as_bytes().to_vec()));
-        let next: Option<String> = self.read(call)?;
-        next.as_deref().map(instant).transpose()
-    }
-
-    fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>> {
-        let row: Option<Vec<String>> = self.read(args([&"outbox_by_provider_id", &provider_id]))?;
-        row.map(plan::outbox_item).transpose()
-    }
-
     fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>> {
         let rows: Vec<(String, String)> =
             self.read(args([&"pages_for", &staff.as_str(), &ms(closed_since)]))?;
@@ -991,55 +920,57 @@ impl Store for RedisStore {
             &ms(quarantine_since),
         ]))
     }
+}
+
+impl Enrolments for RedisStore {
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
+        self.json_list(&["e", &enrolment.to_string(), "check-ins"])
+    }
+
+    fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>> {
+        let (data, ended): (Option<String>, Option<String>) = self.command(
+            redis::cmd("HMGET")
+                .arg(self.key(&["e", &id.to_string()]))
+                .arg("data")
+                .arg("ended")
+                .clone(),
+        )?;
+        data.map(|data| {
+            let mut e: Enrolment = from_json(&data)?;
+            e.ended_at = ended.as_deref().map(instant).transpose()?;
+            Ok(e)
+        })
+        .transpose()
+    }
+
+    fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {
+        let ended: i64 = self.write(args([&"end_enrolment", &id.to_string(), &ms(at)]))?;
+        Ok(ended == 1)
+    }
+
+    fn enrolments_for_phone(
+        &self,
+        phone: &PhoneNumber,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        self.enrolments_at(phone.as_str(), now)
+    }
+
+    fn enrolments_for_email(
+        &self,
+        email: &EmailAddress,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        self.enrolments_at(&email.index_key(), now)
+    }
 
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool> {
         let flag: Option<String> = self.hget(&["opt-out"], phone.as_str())?;
         Ok(flag.as_deref() == Some("1"))
     }
+}
 
-    fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()> {
-        let grant = to_json(&Grant {
-            client: key.client.clone(),
-            scopes: key.scopes.to_string(),
-            expires_at: key.expires_at.map(|t| t.timestamp_millis()),
-        })?;
-        self.write::<String>(args([
-            &"create_api_key",
-            &hex(&hash),
-            &key.name,
-            &ms(key.created_at),
-            &grant,
-            &key.revoked_at.map(ms).unwrap_or_default(),
-        ]))?;
-        Ok(())
-    }
-
-    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>> {
-        let rows: Vec<Vec<String>> = self.read(args([&"api_keys", &hex(&hash)]))?;
-        rows.into_iter().next().map(api_key_from).transpose()
-    }
-
-    fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        let rows: Vec<Vec<String>> = self.read(args([&"api_keys", &""]))?;
-        let mut keys = rows
-            .into_iter()
-            .map(api_key_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        keys.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
-        Ok(keys)
-    }
-
-    fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool> {
-        let revoked: u64 = self.write(args([&"revoke_api_key", &name, &ms(at)]))?;
-        Ok(revoked > 0)
-    }
-
-    fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
-        let mut fresh = [0u8; 32];
-        getrandom::getrandom(&mut fresh).map_err(unavailable)?;
-        self.write(args([&"secret", &name, &fresh]))
-    }
-
+impl StaffWeb for RedisStore {
     fn put_sign_in_code(&self, code: &SignInCode) -> StoreResult<()> {
         self.write::<String>(args([
             &"put_sign_in_code",
@@ -1183,7 +1114,9 @@ impl Store for RedisStore {
         let at: Option<String> = self.hget(&["cal", "made"], person.as_str())?;
         at.map(|t| instant(&t)).transpose()
     }
+}
 
+impl RotaLayer for RedisStore {
     fn add_rota_edit(
         &self,
         edit: &NewRotaEdit,
@@ -1280,6 +1213,51 @@ impl Store for RedisStore {
         let marked: i64 = self.write(args([&"mark_gap_alerted", &key, &ms(at)]))?;
         Ok(marked == 1)
     }
+}
+
+impl Keys for RedisStore {
+    fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()> {
+        let grant = to_json(&Grant {
+            client: key.client.clone(),
+            scopes: key.scopes.to_string(),
+            expires_at: key.expires_at.map(|t| t.timestamp_millis()),
+        })?;
+        self.write::<String>(args([
+            &"create_api_key",
+            &hex(&hash),
+            &key.name,
+            &ms(key.created_at),
+            &grant,
+            &key.revoked_at.map(ms).unwrap_or_default(),
+        ]))?;
+        Ok(())
+    }
+
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>> {
+        let rows: Vec<Vec<String>> = self.read(args([&"api_keys", &hex(&hash)]))?;
+        rows.into_iter().next().map(api_key_from).transpose()
+    }
+
+    fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        let rows: Vec<Vec<String>> = self.read(args([&"api_keys", &""]))?;
+        let mut keys = rows
+            .into_iter()
+            .map(api_key_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        keys.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
+        Ok(keys)
+    }
+
+    fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool> {
+        let revoked: u64 = self.write(args([&"revoke_api_key", &name, &ms(at)]))?;
+        Ok(revoked > 0)
+    }
+
+    fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
+        let mut fresh = [0u8; 32];
+        getrandom::getrandom(&mut fresh).map_err(unavailable)?;
+        self.write(args([&"secret", &name, &fresh]))
+    }
 
     fn backup(&self, to: &std::path::Path) -> StoreResult<()> {
         if to.exists() {
@@ -1344,6 +1322,46 @@ impl Store for RedisStore {
             )));
         }
         Ok(())
+    }
+}
+
+impl Reports for RedisStore {
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+        let rows: Vec<(String, u64, Vec<String>)> = self.read(args([
+            &"concerns_opened",
+            &service.as_str(),
+            &format!("[{}", lex_time(from)),
+            &format!("({}", lex_time(until)),
+        ]))?;
+        rows.into_iter()
+            .map(|(data, version, timeline)| {
+                let entries = timeline
+                    .iter()
+                    .map(|e| from_json(e))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok((concern_from((data, version))?, entries))
+            })
+            .collect()
+    }
+
+    fn backlog(&self, now: Instant) -> StoreResult<Backlog> {
+        let row: Vec<String> = self.read(args([&"backlog", &ms(now)]))?;
+        let [inbound, due, overdue, retrying, oldest] = row.as_slice() else {
+            return Err(corrupt("a backlog of the wrong shape"));
+        };
+        let count = |s: &str| s.parse::<u64>().map_err(corrupt);
+        Ok(Backlog {
+            inbound_pending: count(inbound)?,
+            outbox_due: count(due)?,
+            outbox_retrying: count(retrying)?,
+            outbox_oldest_queued: (!oldest.is_empty()).then(|| instant(oldest)).transpose()?,
+            timers_overdue: count(overdue)?,
+        })
     }
 }
 
@@ -1522,7 +1540,7 @@ mod tests {
 
     /// Cases beyond the conformance suite, run on both backends so that
     /// Redis keeps to what SQLite does.
-    fn on_both(case: impl Fn(Arc<dyn Store>)) {
+    fn on_both(case: impl Fn(Arc<dyn crate::store::Store>)) {
         let dir = tempfile::tempdir().unwrap();
         case(Arc::new(
             crate::store::sqlite::SqliteStore::open(&dir.path().join("n.db")).unwrap(),

@@ -22,20 +22,26 @@ use std::thread;
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::access::sessions::StaffWeb;
 use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
 use crate::api_keys::ApiKey;
+use crate::api_keys::Keys;
 use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
+use crate::concern::Concerns;
 use crate::concern::{Concern, ConcernId};
 use crate::concern::{ConcernFilter, ConcernStatus, Page};
+use crate::directory::Enrolments;
 use crate::directory::{Address, EmailAddress, Enrolment, EnrolmentId, Id, PhoneNumber};
 use crate::inbox::Inbound;
 use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome};
+use crate::reports::Reports;
+use crate::rota::layer::RotaLayer;
 use crate::rota::layer::{AuditEntry, AuditRecord, NewRotaEdit, RotaEdit, Undone};
-use crate::store::Store;
 use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::Purpose;
 use crate::timeline::TimelineEntry;
+use crate::work::WorkQueue;
 use crate::work::{Change, Claim, Claimed, NodeId, Timer, TimerKind, WorkKind};
 
 /// The most writes committed together.
@@ -1405,7 +1411,7 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
+impl WorkQueue for SqliteStore {
     fn ping(&self) -> StoreResult<()> {
         // Through the writer, like a webhook: a full disk, a lock held
         // elsewhere or a stopped writer fail here as they would fail it.
@@ -1576,17 +1582,6 @@ impl Store for SqliteStore {
         data.as_deref().map(from_json).transpose()
     }
 
-    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
-        let rows: Vec<String> = self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT data FROM check_in_answers WHERE enrolment_id = ?1 ORDER BY at, rowid",
-            )?;
-            let rows = stmt.query_map(params![enrolment.to_string()], |r| r.get(0))?;
-            rows.collect()
-        })?;
-        rows.iter().map(|r| from_json(r)).collect()
-    }
-
     fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>> {
         if claims.is_empty() {
             return Ok(Vec::new());
@@ -1629,50 +1624,48 @@ impl Store for SqliteStore {
         self.write(move |tx| apply_change(tx, change))
     }
 
-    fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>> {
-        let row: Option<(String, Option<i64>)> = self.read(|c| {
+    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT t.concern_id, t.kind, t.due_at, t.seq FROM timers t WHERE t.due_at <= ?1 ORDER BY t.due_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![ms(now), limit as i64], timer_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().collect()
+    }
+
+    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE {HEAD_OF_LINE} AND o.due_at <= ?1 ORDER BY o.due_at, o.id LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![ms(now), limit as i64], outbox_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().collect()
+    }
+
+    fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
+        let sql = next_due_sql(kinds);
+        let next: Option<i64> = self.read(|c| c.query_row(&sql, [], |r| r.get(0)))?;
+        Ok(next.map(instant))
+    }
+
+    fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>> {
+        let row = self.read(|c| {
             c.query_row(
-                "SELECT data, ended_at FROM enrolments WHERE id = ?1",
-                params![id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE o.provider_id = ?1"),
+                params![provider_id],
+                outbox_row,
             )
             .optional()
         })?;
-        row.map(|(data, ended_at)| {
-            let mut e: Enrolment = from_json(&data)?;
-            e.ended_at = ended_at.map(instant);
-            Ok(e)
-        })
-        .transpose()
+        row.transpose()
     }
+}
 
-    fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {
-        let at = ms(at);
-        self.write(move |tx| {
-            let changed = tx.execute(
-                "UPDATE enrolments SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL AND ends_at > ?2",
-                params![id.to_string(), at],
-            )?;
-            Ok(changed == 1)
-        })
-    }
-
-    fn enrolments_for_phone(
-        &self,
-        phone: &PhoneNumber,
-        now: Instant,
-    ) -> StoreResult<Vec<Enrolment>> {
-        self.enrolments_at(phone.as_str().to_owned(), now)
-    }
-
-    fn enrolments_for_email(
-        &self,
-        email: &EmailAddress,
-        now: Instant,
-    ) -> StoreResult<Vec<Enrolment>> {
-        self.enrolments_at(email.index_key(), now)
-    }
-
+impl Concerns for SqliteStore {
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {
         let row = self.read(|c| {
             c.query_row(
@@ -1705,28 +1698,6 @@ impl Store for SqliteStore {
             .optional()
         })?;
         row.map(concern_from).transpose()
-    }
-
-    fn backlog(&self, now: Instant) -> StoreResult<super::Backlog> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT (SELECT COUNT(*) FROM inbound WHERE processed_at IS NULL),
-                        (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND due_at <= ?1),
-                        (SELECT COUNT(*) FROM timers WHERE due_at <= ?1),
-                        (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND attempts > 0),
-                        (SELECT MIN(queued_at) FROM outbox WHERE state IN ('pending', 'in_flight'))",
-                params![ms(now)],
-                |r| {
-                    Ok(super::Backlog {
-                        inbound_pending: r.get::<_, i64>(0)? as u64,
-                        outbox_due: r.get::<_, i64>(1)? as u64,
-                        timers_overdue: r.get::<_, i64>(2)? as u64,
-                        outbox_retrying: r.get::<_, i64>(3)? as u64,
-                        outbox_oldest_queued: r.get::<_, Option<i64>>(4)?.map(instant),
-                    })
-                },
-            )
-        })
     }
 
     fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<super::Purged> {
@@ -1789,43 +1760,6 @@ impl Store for SqliteStore {
         rows.into_iter().map(concern_from).collect()
     }
 
-    fn concerns_opened(
-        &self,
-        service: &Id,
-        from: Instant,
-        until: Instant,
-    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
-        let service = service.as_str().to_owned();
-        let rows = self.read(|c| {
-            let mut stmt = c.prepare_cached(CONCERNS_OPENED)?;
-            let concerns = stmt
-                .query_map(params![service, ms(from), ms(until)], |r| {
-                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut timeline = c.prepare_cached(TIMELINE_OF)?;
-            concerns
-                .into_iter()
-                .map(|(id, row)| {
-                    let entries = timeline
-                        .query_map(params![id], |r| r.get::<_, String>(0))?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    Ok((row, entries))
-                })
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter()
-            .map(|(row, entries)| {
-                let concern = concern_from(row)?;
-                let entries = entries
-                    .iter()
-                    .map(|e| from_json(e))
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Ok((concern, entries))
-            })
-            .collect()
-    }
-
     fn unresolved_concerns(&self) -> StoreResult<u64> {
         self.read(|c| {
             c.query_row(
@@ -1835,46 +1769,6 @@ impl Store for SqliteStore {
             )
         })
         .map(|n| n as u64)
-    }
-
-    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
-        let rows = self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT t.concern_id, t.kind, t.due_at, t.seq FROM timers t WHERE t.due_at <= ?1 ORDER BY t.due_at LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![ms(now), limit as i64], timer_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter().collect()
-    }
-
-    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
-        let rows = self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE {HEAD_OF_LINE} AND o.due_at <= ?1 ORDER BY o.due_at, o.id LIMIT ?2"
-            ))?;
-            let rows = stmt.query_map(params![ms(now), limit as i64], outbox_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter().collect()
-    }
-
-    fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
-        let sql = next_due_sql(kinds);
-        let next: Option<i64> = self.read(|c| c.query_row(&sql, [], |r| r.get(0)))?;
-        Ok(next.map(instant))
-    }
-
-    fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>> {
-        let row = self.read(|c| {
-            c.query_row(
-                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE o.provider_id = ?1"),
-                params![provider_id],
-                outbox_row,
-            )
-            .optional()
-        })?;
-        row.transpose()
     }
 
     fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>> {
@@ -1952,6 +1846,63 @@ impl Store for SqliteStore {
         let (concern, staff) = (concern.to_string(), staff.as_str().to_owned());
         self.write(move |tx| reserve_code(tx, &concern, &staff, ms(quarantine_since), ms(at)))
     }
+}
+
+impl Enrolments for SqliteStore {
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
+        let rows: Vec<String> = self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT data FROM check_in_answers WHERE enrolment_id = ?1 ORDER BY at, rowid",
+            )?;
+            let rows = stmt.query_map(params![enrolment.to_string()], |r| r.get(0))?;
+            rows.collect()
+        })?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
+
+    fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>> {
+        let row: Option<(String, Option<i64>)> = self.read(|c| {
+            c.query_row(
+                "SELECT data, ended_at FROM enrolments WHERE id = ?1",
+                params![id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+        })?;
+        row.map(|(data, ended_at)| {
+            let mut e: Enrolment = from_json(&data)?;
+            e.ended_at = ended_at.map(instant);
+            Ok(e)
+        })
+        .transpose()
+    }
+
+    fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {
+        let at = ms(at);
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE enrolments SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL AND ends_at > ?2",
+                params![id.to_string(), at],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn enrolments_for_phone(
+        &self,
+        phone: &PhoneNumber,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        self.enrolments_at(phone.as_str().to_owned(), now)
+    }
+
+    fn enrolments_for_email(
+        &self,
+        email: &EmailAddress,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        self.enrolments_at(email.index_key(), now)
+    }
 
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool> {
         let v: Option<bool> = self.read(|c| {
@@ -1964,229 +1915,9 @@ impl Store for SqliteStore {
         })?;
         Ok(v.unwrap_or(false))
     }
+}
 
-    fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()> {
-        let key = key.clone();
-        self.write(move |tx| {
-            // The one writer makes this check and the insert one step.
-            let taken: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE name = ?1)",
-                params![key.name],
-                |r| r.get(0),
-            )?;
-            if taken {
-                return Err(invalid(format!(
-                    "an API key named {:?} exists already",
-                    key.name
-                )));
-            }
-            tx.execute(
-                "INSERT INTO api_keys (hash, name, created_at, client, scopes, expires_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    &hash[..],
-                    key.name,
-                    ms(key.created_at),
-                    key.client,
-                    key.scopes.to_string(),
-                    key.expires_at.map(ms),
-                    key.revoked_at.map(ms),
-                ],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>> {
-        let row = self.read(|c| {
-            c.query_row(
-                &format!("{API_KEYS} WHERE hash = ?1"),
-                params![&hash[..]],
-                api_key_row,
-            )
-            .optional()
-        })?;
-        row.map(api_key_from).transpose()
-    }
-
-    fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        let rows = self.read(|c| {
-            let mut stmt = c.prepare(&format!("{API_KEYS} ORDER BY created_at, name"))?;
-            let rows = stmt.query_map([], api_key_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter().map(api_key_from).collect()
-    }
-
-    fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool> {
-        let name = name.to_owned();
-        self.write(move |tx| {
-            let revoked = tx.execute(
-                "UPDATE api_keys SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
-                params![name, ms(at)],
-            )?;
-            Ok(revoked > 0)
-        })
-    }
-
-    fn add_rota_edit(
-        &self,
-        edit: &NewRotaEdit,
-        audit: &AuditRecord,
-        judged_at: u64,
-    ) -> StoreResult<u64> {
-        let (edit, audit) = (edit.clone(), audit.clone());
-        self.write(move |tx| {
-            layer_still_at(tx, judged_at)?;
-            tx.execute(
-                "INSERT INTO rota_edits (data) VALUES (?1)",
-                params![json(&edit)?],
-            )?;
-            let id = tx.last_insert_rowid();
-            tx.execute(
-                "INSERT INTO audit (edit, data) VALUES (?1, ?2)",
-                params![id, json(&audit)?],
-            )?;
-            tx.execute(
-                "UPDATE rota_layer SET version = version + 1 WHERE id = 1",
-                [],
-            )?;
-            Ok(id as u64)
-        })
-    }
-
-    fn undo_rota_edit(
-        &self,
-        id: u64,
-        undone: &Undone,
-        audit: &AuditRecord,
-        judged_at: u64,
-    ) -> StoreResult<bool> {
-        let (undone, audit) = (undone.clone(), audit.clone());
-        self.write(move |tx| {
-            layer_still_at(tx, judged_at)?;
-            let n = tx.execute(
-                "UPDATE rota_edits SET undone = ?2 WHERE id = ?1 AND undone IS NULL",
-                params![id as i64, json(&undone)?],
-            )?;
-            if n == 0 {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT INTO audit (edit, data) VALUES (?1, ?2)",
-                params![id as i64, json(&audit)?],
-            )?;
-            tx.execute(
-                "UPDATE rota_layer SET version = version + 1 WHERE id = 1",
-                [],
-            )?;
-            Ok(true)
-        })
-    }
-
-    fn rota_edits(&self) -> StoreResult<Vec<RotaEdit>> {
-        let rows: Vec<(i64, String, Option<String>)> = self.read(|c| {
-            let mut stmt = c.prepare("SELECT id, data, undone FROM rota_edits ORDER BY id")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect()
-        })?;
-        rows.into_iter()
-            .map(|(id, data, undone)| {
-                Ok(RotaEdit {
-                    id: id as u64,
-                    edit: serde_json::from_str(&data).map_err(corrupt)?,
-                    undone: undone
-                        .map(|u| serde_json::from_str(&u))
-                        .transpose()
-                        .map_err(corrupt)?,
-                })
-            })
-            .collect()
-    }
-
-    fn rota_layer_version(&self) -> StoreResult<u64> {
-        self.read(|c| {
-            c.query_row("SELECT version FROM rota_layer WHERE id = 1", [], |r| {
-                r.get::<_, i64>(0)
-            })
-        })
-        .map(|v| v as u64)
-    }
-
-    fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64> {
-        let record = record.clone();
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO audit (data) VALUES (?1)",
-                params![json(&record)?],
-            )?;
-            Ok(tx.last_insert_rowid() as u64)
-        })
-    }
-
-    fn audit_trail(&self, after: u64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
-        let rows: Vec<(i64, Option<i64>, String)> = self.read(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT seq, edit, data FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
-            stmt.query_map(params![after as i64, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect()
-        })?;
-        rows.into_iter()
-            .map(|(seq, edit, data)| {
-                Ok(AuditEntry {
-                    seq: seq as u64,
-                    edit: edit.map(|e| e as u64),
-                    record: serde_json::from_str(&data).map_err(corrupt)?,
-                })
-            })
-            .collect()
-    }
-
-    fn mark_gap_alerted(&self, key: &str, at: Instant) -> StoreResult<bool> {
-        let key = key.to_owned();
-        self.write(move |tx| {
-            Ok(tx.execute(
-                "INSERT OR IGNORE INTO gap_alerts (key, at) VALUES (?1, ?2)",
-                params![key, ms(at)],
-            )? == 1)
-        })
-    }
-
-    fn backup(&self, to: &Path) -> StoreResult<()> {
-        if to.exists() {
-            return Err(unavailable(format!(
-                "{} already exists: give a new file name",
-                to.display()
-            )));
-        }
-        let target = to
-            .to_str()
-            .ok_or_else(|| unavailable("the backup path is not valid UTF-8"))?
-            .to_owned();
-        // A read transaction sees one consistent snapshot, however busy the writer.
-        self.read(|c| c.execute("VACUUM INTO ?1", params![target]).map(|_| ()))
-    }
-
-    fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
-        let name = name.to_owned();
-        let mut fresh = [0u8; 32];
-        getrandom::getrandom(&mut fresh).map_err(unavailable)?;
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)",
-                params![name, &fresh[..]],
-            )?;
-            Ok(tx.query_row(
-                "SELECT value FROM secrets WHERE name = ?1",
-                params![name],
-                |r| r.get(0),
-            )?)
-        })
-    }
-
+impl StaffWeb for SqliteStore {
     fn put_sign_in_code(&self, code: &SignInCode) -> StoreResult<()> {
         let code = code.clone();
         self.write(move |tx| {
@@ -2395,6 +2126,293 @@ impl Store for SqliteStore {
             .optional()
         })?;
         Ok(at.map(instant))
+    }
+}
+
+impl RotaLayer for SqliteStore {
+    fn add_rota_edit(
+        &self,
+        edit: &NewRotaEdit,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<u64> {
+        let (edit, audit) = (edit.clone(), audit.clone());
+        self.write(move |tx| {
+            layer_still_at(tx, judged_at)?;
+            tx.execute(
+                "INSERT INTO rota_edits (data) VALUES (?1)",
+                params![json(&edit)?],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO audit (edit, data) VALUES (?1, ?2)",
+                params![id, json(&audit)?],
+            )?;
+            tx.execute(
+                "UPDATE rota_layer SET version = version + 1 WHERE id = 1",
+                [],
+            )?;
+            Ok(id as u64)
+        })
+    }
+
+    fn undo_rota_edit(
+        &self,
+        id: u64,
+        undone: &Undone,
+        audit: &AuditRecord,
+        judged_at: u64,
+    ) -> StoreResult<bool> {
+        let (undone, audit) = (undone.clone(), audit.clone());
+        self.write(move |tx| {
+            layer_still_at(tx, judged_at)?;
+            let n = tx.execute(
+                "UPDATE rota_edits SET undone = ?2 WHERE id = ?1 AND undone IS NULL",
+                params![id as i64, json(&undone)?],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO audit (edit, data) VALUES (?1, ?2)",
+                params![id as i64, json(&audit)?],
+            )?;
+            tx.execute(
+                "UPDATE rota_layer SET version = version + 1 WHERE id = 1",
+                [],
+            )?;
+            Ok(true)
+        })
+    }
+
+    fn rota_edits(&self) -> StoreResult<Vec<RotaEdit>> {
+        let rows: Vec<(i64, String, Option<String>)> = self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, data, undone FROM rota_edits ORDER BY id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(id, data, undone)| {
+                Ok(RotaEdit {
+                    id: id as u64,
+                    edit: serde_json::from_str(&data).map_err(corrupt)?,
+                    undone: undone
+                        .map(|u| serde_json::from_str(&u))
+                        .transpose()
+                        .map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    fn rota_layer_version(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            c.query_row("SELECT version FROM rota_layer WHERE id = 1", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .map(|v| v as u64)
+    }
+
+    fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64> {
+        let record = record.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO audit (data) VALUES (?1)",
+                params![json(&record)?],
+            )?;
+            Ok(tx.last_insert_rowid() as u64)
+        })
+    }
+
+    fn audit_trail(&self, after: u64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        let rows: Vec<(i64, Option<i64>, String)> = self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT seq, edit, data FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            stmt.query_map(params![after as i64, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
+        })?;
+        rows.into_iter()
+            .map(|(seq, edit, data)| {
+                Ok(AuditEntry {
+                    seq: seq as u64,
+                    edit: edit.map(|e| e as u64),
+                    record: serde_json::from_str(&data).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    fn mark_gap_alerted(&self, key: &str, at: Instant) -> StoreResult<bool> {
+        let key = key.to_owned();
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "INSERT OR IGNORE INTO gap_alerts (key, at) VALUES (?1, ?2)",
+                params![key, ms(at)],
+            )? == 1)
+        })
+    }
+}
+
+impl Keys for SqliteStore {
+    fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()> {
+        let key = key.clone();
+        self.write(move |tx| {
+            // The one writer makes this check and the insert one step.
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM api_keys WHERE name = ?1)",
+                params![key.name],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(invalid(format!(
+                    "an API key named {:?} exists already",
+                    key.name
+                )));
+            }
+            tx.execute(
+                "INSERT INTO api_keys (hash, name, created_at, client, scopes, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    &hash[..],
+                    key.name,
+                    ms(key.created_at),
+                    key.client,
+                    key.scopes.to_string(),
+                    key.expires_at.map(ms),
+                    key.revoked_at.map(ms),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>> {
+        let row = self.read(|c| {
+            c.query_row(
+                &format!("{API_KEYS} WHERE hash = ?1"),
+                params![&hash[..]],
+                api_key_row,
+            )
+            .optional()
+        })?;
+        row.map(api_key_from).transpose()
+    }
+
+    fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare(&format!("{API_KEYS} ORDER BY created_at, name"))?;
+            let rows = stmt.query_map([], api_key_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(api_key_from).collect()
+    }
+
+    fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            let revoked = tx.execute(
+                "UPDATE api_keys SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
+                params![name, ms(at)],
+            )?;
+            Ok(revoked > 0)
+        })
+    }
+
+    fn backup(&self, to: &Path) -> StoreResult<()> {
+        if to.exists() {
+            return Err(unavailable(format!(
+                "{} already exists: give a new file name",
+                to.display()
+            )));
+        }
+        let target = to
+            .to_str()
+            .ok_or_else(|| unavailable("the backup path is not valid UTF-8"))?
+            .to_owned();
+        // A read transaction sees one consistent snapshot, however busy the writer.
+        self.read(|c| c.execute("VACUUM INTO ?1", params![target]).map(|_| ()))
+    }
+
+    fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
+        let name = name.to_owned();
+        let mut fresh = [0u8; 32];
+        getrandom::getrandom(&mut fresh).map_err(unavailable)?;
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)",
+                params![name, &fresh[..]],
+            )?;
+            Ok(tx.query_row(
+                "SELECT value FROM secrets WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )?)
+        })
+    }
+}
+
+impl Reports for SqliteStore {
+    fn backlog(&self, now: Instant) -> StoreResult<super::Backlog> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM inbound WHERE processed_at IS NULL),
+                        (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND due_at <= ?1),
+                        (SELECT COUNT(*) FROM timers WHERE due_at <= ?1),
+                        (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND attempts > 0),
+                        (SELECT MIN(queued_at) FROM outbox WHERE state IN ('pending', 'in_flight'))",
+                params![ms(now)],
+                |r| {
+                    Ok(super::Backlog {
+                        inbound_pending: r.get::<_, i64>(0)? as u64,
+                        outbox_due: r.get::<_, i64>(1)? as u64,
+                        timers_overdue: r.get::<_, i64>(2)? as u64,
+                        outbox_retrying: r.get::<_, i64>(3)? as u64,
+                        outbox_oldest_queued: r.get::<_, Option<i64>>(4)?.map(instant),
+                    })
+                },
+            )
+        })
+    }
+
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+        let service = service.as_str().to_owned();
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare_cached(CONCERNS_OPENED)?;
+            let concerns = stmt
+                .query_map(params![service, ms(from), ms(until)], |r| {
+                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut timeline = c.prepare_cached(TIMELINE_OF)?;
+            concerns
+                .into_iter()
+                .map(|(id, row)| {
+                    let entries = timeline
+                        .query_map(params![id], |r| r.get::<_, String>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok((row, entries))
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter()
+            .map(|(row, entries)| {
+                let concern = concern_from(row)?;
+                let entries = entries
+                    .iter()
+                    .map(|e| from_json(e))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok((concern, entries))
+            })
+            .collect()
     }
 }
 

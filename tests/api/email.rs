@@ -5,7 +5,7 @@
 use crate::support::fake_twilio::SentSms;
 use crate::support::nightingale::{EMAIL_DOMAIN, MARGARET, NowInstant, SIAN, TestApp};
 use crate::support::smtp::SmtpClient;
-use nightingale::store::Store as _;
+use nightingale::work::WorkQueue as _;
 
 pub(crate) const ISLA: &str = "+447700900211"; // community evening nurse from 18:30 on Saturday 28th
 pub(crate) const ISLA_EMAIL: &str = "isla.morgan@riverside-nhs.example";

@@ -3,8 +3,8 @@
 
 use nightingale::directory::Id;
 use nightingale::inbox::{Inbound, InboundKind};
-use nightingale::store::Store;
 use nightingale::store::sqlite::SqliteStore;
+use nightingale::work::WorkQueue as _;
 
 use crate::support::nightingale::{MARGARET, PUBLIC_URL, TestApp};
 

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Duration;
+use nightingale::api_keys::Keys as _;
 use nightingale::app::Application;
 use nightingale::calendar::parse_instant;
 use nightingale::channels::SmsSender;
@@ -20,8 +21,8 @@ use nightingale::channels::twilio::TwilioClient;
 use nightingale::clock::ManualClock;
 use nightingale::config::Config;
 use nightingale::engine::Engine;
-use nightingale::store::Store;
 use nightingale::store::sqlite::SqliteStore;
+use nightingale::work::WorkQueue as _;
 use secrecy::SecretString;
 use serde_json::Value;
 

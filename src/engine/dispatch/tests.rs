@@ -122,7 +122,7 @@ fn parts(dir: &Path, texts: &[(&str, &str)]) -> Arc<Parts> {
             step: None,
         })
         .collect();
-    crate::store::Store::apply(
+    crate::work::WorkQueue::apply(
         &store,
         Change {
             at: now(),
