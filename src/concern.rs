@@ -98,7 +98,7 @@ pub struct Concern {
     pub recognised: Option<Recognised>,
     /// Which write of it this is: set by the store on every read, and named
     /// by a change that writes it, which the store refuses if someone wrote
-    /// it since (see [`crate::work::Change::concern`]). 0 for a concern not
+    /// it since (see the work queue's `Change::concern`). 0 for a concern not
     /// yet stored.
     #[serde(default)]
     pub version: u64,
@@ -396,8 +396,8 @@ pub trait Concerns: Send + Sync + 'static {
     /// A reservation is not a page: it is kept apart from pages, so
     /// [`Concerns::pages_for`] and [`Concerns::page`] never see it and a reply
     /// such as "A12" can only act on a concern the clinician was paged for.
-    /// Opening the page ([`Change::open_pages`]) turns the reservation into
-    /// the page; closing the concern's pages ([`Change::close_pages`])
+    /// Opening the page (`Change::open_pages`) turns the reservation into
+    /// the page; closing the concern's pages (`Change::close_pages`)
     /// releases its reservations into quarantine, as it does pages.
     fn reserve_code(
         &self,

@@ -4,7 +4,7 @@
 //! was reached, and how many pages failed.
 //!
 //! Pure: computed from concerns and their timelines as the store keeps
-//! them ([`crate::store::Store::concerns_opened`]). Nothing here reads what
+//! them ([`Reports::concerns_opened`]). Nothing here reads what
 //! a patient or clinician wrote, so a concern whose words were removed
 //! after the retention period counts the same as before.
 

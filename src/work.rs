@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
 use crate::concern::{Concern, ConcernId, Page};
-use crate::directory::{Enrolment, PhoneNumber};
+use crate::directory::{Enrolment, EnrolmentId, PhoneNumber};
 use crate::inbox::Inbound;
 use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome};
 use crate::store_error::StoreResult;
@@ -274,7 +274,8 @@ pub struct Change {
 /// fencing token, leases renewed and released, and the one atomic
 /// [`Change`] that completes a piece of work ([`WorkQueue::apply`]). Also
 /// what the loops need to sleep well ([`WorkQueue::next_due`]) and to match
-/// a provider's report to what was sent. Every method blocks.
+/// a provider's report to what was sent, and the answers check-ins got.
+/// Every method blocks.
 pub trait WorkQueue: Send + Sync + 'static {
     /// Check a write can commit now, through the same path inbound
     /// messages take (for `/readyz`: "can accept a webhook now").
@@ -376,4 +377,7 @@ pub trait WorkQueue: Send + Sync + 'static {
     ) -> StoreResult<Vec<Claimed<Notice>>>;
     /// The notice with this key, if one is scheduled.
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>>;
+    /// The answers to an enrolment's check-ins, oldest first (deleted with
+    /// the enrolment when retention removes it).
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>>;
 }

@@ -511,7 +511,7 @@ fn a_service_sets_when_its_discharged_patients_are_checked_on() {
     let cardiology = &rota.services()[rota.service("cardiology").unwrap() as usize];
     assert_eq!(
         cardiology.check_ins,
-        nightingale::checkins::CheckIns::AfterDischarge {
+        nightingale::directory::check_ins::CheckIns::AfterDischarge {
             seconds: vec![12 * 3600, 48 * 3600]
         }
     );

@@ -185,7 +185,7 @@ pub struct Enrolment {
     /// When Nightingale texts to ask how they are (docs/adr/0017); none for
     /// enrolments stored before check-ins.
     #[serde(default)]
-    pub check_ins: crate::checkins::CheckIns,
+    pub check_ins: crate::directory::check_ins::CheckIns,
     /// The API client whose key made it ([`crate::api_keys`]): whose
     /// `read-own` keys see it and whose `enrol` keys may end it. `None` for
     /// an enrolment made on the staff pages, from an EPR, or before
@@ -587,12 +587,14 @@ impl EnrolmentRequest {
             }
         }
         let check_ins = match (&self.check_ins, kind) {
-            (Some(value), _) => crate::checkins::CheckIns::parse(value).unwrap_or_else(|e| {
-                err("check_ins", e.advice().to_owned());
-                crate::checkins::CheckIns::None
-            }),
-            (None, Some(kind)) => crate::checkins::CheckIns::default_for(kind),
-            (None, None) => crate::checkins::CheckIns::None,
+            (Some(value), _) => {
+                crate::directory::check_ins::CheckIns::parse(value).unwrap_or_else(|e| {
+                    err("check_ins", e.advice().to_owned());
+                    crate::directory::check_ins::CheckIns::None
+                })
+            }
+            (None, Some(kind)) => crate::directory::check_ins::CheckIns::default_for(kind),
+            (None, None) => crate::directory::check_ins::CheckIns::None,
         };
         let language = Language::parse(self.language.as_deref().unwrap_or_default())
             .unwrap_or_else(|message| {

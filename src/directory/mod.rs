@@ -11,6 +11,7 @@
 //! or [`clean_line`] where it enters.
 
 pub mod address;
+pub mod check_ins;
 pub mod email;
 pub mod enrolment;
 pub mod id;
@@ -33,7 +34,6 @@ pub use text::{clean_line, clean_text};
 
 use std::fmt;
 
-use crate::checkins::CheckInAnswer;
 use crate::clock::Instant;
 use crate::store_error::StoreResult;
 
@@ -175,9 +175,9 @@ impl Staff {
 }
 
 /// Enrolments as stored: one by id, the active ones for a number or an
-/// address, ending one early, the answers to its check-ins, and whether a
-/// number opted out of texts. New enrolments are written through a
-/// [`crate::work::Change`]. Every method blocks.
+/// address, ending one early, and whether a number opted out of texts.
+/// New enrolments are written through the work queue's `Change`. Every
+/// method blocks.
 pub trait Enrolments: Send + Sync + 'static {
     /// An enrolment by id.
     fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>>;
@@ -198,9 +198,6 @@ pub trait Enrolments: Send + Sync + 'static {
     ) -> StoreResult<Vec<Enrolment>>;
     /// Whether this number has opted out of texts.
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool>;
-    /// The answers to an enrolment's check-ins, oldest first (deleted with
-    /// the enrolment when retention removes it).
-    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>>;
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Email in: the SMTP listener ([`smtp`]) stores each message it accepts
-//! as an inbound item ([`crate::inbox::InboundKind::Email`]), read here
+//! as an inbound item (an `InboundKind::Email` in the inbox), read here
 //! once, at the edge, into words; intake then treats it as it treats a
 //! text (ADR 14).
 //!

@@ -9,9 +9,10 @@
 //! working hours or daylight is not sent: the notice is set again for then.
 
 use crate::channels::email::EmailBody;
-use crate::checkins::{self, DEFAULT_ANSWER_WITHIN};
+use crate::checkins;
 use crate::checkins::{Notice, NoticeKind};
 use crate::clock::Instant;
+use crate::directory::check_ins::{DEFAULT_ANSWER_WITHIN, daytime};
 use crate::directory::{Address, Enrolment, EnrolmentId, Id, PhoneNumber, Staff};
 use crate::handover::{self, Summary};
 use crate::outbox::NewOutbox;
@@ -159,7 +160,7 @@ async fn check_in(
         return Ok(());
     }
     // Fired late (every node was down overnight): never text at night.
-    let day = checkins::daytime(now);
+    let day = daytime(now);
     if day > now {
         change
             .set_notices
@@ -408,7 +409,7 @@ fn enrolment_team<'r>(
 /// check-ins stand in.
 fn working_hours_from(rota: &Rota, service: &Service, now: Instant) -> Option<Instant> {
     if !service.hours.has_in_hours_team() {
-        return Some(checkins::daytime(now));
+        return Some(daytime(now));
     }
     let period = rota
         .calendar()

@@ -18,7 +18,6 @@ use super::{Gap, Rota, check};
 use crate::calendar::Calendar;
 use crate::clock::Instant;
 use crate::directory::Id;
-use crate::store::Store;
 use crate::store_error::StoreResult;
 
 /// An override or a swap, with the fields `rota/overrides.toml` has. Names
@@ -293,7 +292,7 @@ impl LiveRota {
 
     /// Rebuild from the store's layer if its version moved on. Blocks (store
     /// I/O): call it off the async runtime. True when the rota changed.
-    pub fn refresh(&self, store: &dyn Store) -> StoreResult<bool> {
+    pub fn refresh(&self, store: &dyn RotaLayer) -> StoreResult<bool> {
         let version = store.rota_layer_version()?;
         if version == self.version() || self.0.calendar.is_none() {
             return Ok(false);

@@ -830,12 +830,12 @@ impl Compiler<'_> {
             },
         };
         let check_ins = match &raw.check_ins {
-            None => Some(crate::checkins::CheckIns::after_discharge(
-                &crate::checkins::DEFAULT_AFTER_DISCHARGE,
+            None => Some(crate::directory::check_ins::CheckIns::after_discharge(
+                &crate::directory::check_ins::DEFAULT_AFTER_DISCHARGE,
             )),
             Some(c) => {
                 let list = serde_json::Value::from(c.get_ref().clone());
-                match crate::checkins::CheckIns::parse(&list) {
+                match crate::directory::check_ins::CheckIns::parse(&list) {
                     Ok(plan) => Some(plan),
                     Err(e) => {
                         self.report(
@@ -851,7 +851,7 @@ impl Compiler<'_> {
             }
         };
         let answer_within = match &raw.check_in_answer_within {
-            None => Some(crate::checkins::DEFAULT_ANSWER_WITHIN),
+            None => Some(crate::directory::check_ins::DEFAULT_ANSWER_WITHIN),
             Some(a) => match humantime::parse_duration(a.get_ref()) {
                 Ok(d)
                     if d >= Duration::from_secs(30 * 60)

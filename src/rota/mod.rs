@@ -81,7 +81,7 @@ pub struct Service {
     pub live_for: Duration,
     /// When its discharge enrolments are checked on unless an enrolment
     /// says (`check_ins`; 24 h and 72 h after discharge by default).
-    pub check_ins: crate::checkins::CheckIns,
+    pub check_ins: crate::directory::check_ins::CheckIns,
     /// How long the answer to a check-in is waited for before the team is
     /// told (`check_in_answer_within`; 6 h by default).
     pub check_in_answer_within: chrono::TimeDelta,

@@ -740,6 +740,10 @@ impl WorkQueue for RedisStore {
         let row: Option<Vec<String>> = self.read(args([&"outbox_by_provider_id", &provider_id]))?;
         row.map(plan::outbox_item).transpose()
     }
+
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
+        self.json_list(&["e", &enrolment.to_string(), "check-ins"])
+    }
 }
 
 impl Concerns for RedisStore {
@@ -923,10 +927,6 @@ impl Concerns for RedisStore {
 }
 
 impl Enrolments for RedisStore {
-    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
-        self.json_list(&["e", &enrolment.to_string(), "check-ins"])
-    }
-
     fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>> {
         let (data, ended): (Option<String>, Option<String>) = self.command(
             redis::cmd("HMGET")

@@ -1663,6 +1663,17 @@ impl WorkQueue for SqliteStore {
         })?;
         row.transpose()
     }
+
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
+        let rows: Vec<String> = self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT data FROM check_in_answers WHERE enrolment_id = ?1 ORDER BY at, rowid",
+            )?;
+            let rows = stmt.query_map(params![enrolment.to_string()], |r| r.get(0))?;
+            rows.collect()
+        })?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
 }
 
 impl Concerns for SqliteStore {
@@ -1849,17 +1860,6 @@ impl Concerns for SqliteStore {
 }
 
 impl Enrolments for SqliteStore {
-    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
-        let rows: Vec<String> = self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT data FROM check_in_answers WHERE enrolment_id = ?1 ORDER BY at, rowid",
-            )?;
-            let rows = stmt.query_map(params![enrolment.to_string()], |r| r.get(0))?;
-            rows.collect()
-        })?;
-        rows.iter().map(|r| from_json(r)).collect()
-    }
-
     fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>> {
         let row: Option<(String, Option<i64>)> = self.read(|c| {
             c.query_row(
