@@ -97,6 +97,7 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
                 event: TimelineEvent::Received {
                     from: "patient".into(),
                     text: concern.text.clone(),
+                    voicemail: false,
                 },
             },
         )],

@@ -48,20 +48,6 @@ impl std::str::FromStr for ConcernId {
     }
 }
 
-/// The `from` of a voicemail's transcription on a concern's timeline:
-/// the caller (`label`), and that these are a voicemail's words.
-pub fn transcription_from(label: &str) -> String {
-    format!("{label}{TRANSCRIBED}")
-}
-
-/// Whether a received message's `from` names a voicemail's
-/// transcription ([`transcription_from`]).
-pub fn is_transcription(from: &str) -> bool {
-    from.ends_with(TRANSCRIBED)
-}
-
-const TRANSCRIBED: &str = ", voicemail transcribed";
-
 /// Who raised a concern: its rules (who a number is) live in the directory.
 pub use crate::directory::Party;
 
@@ -412,7 +398,7 @@ pub trait Concerns: Send + Sync + 'static {
 mod tests {
     use super::*;
     use crate::escalation::{Accepted, StaffRef};
-    use crate::timeline::{Medium, TimelineEntry, TimelineEvent};
+    use crate::timeline::{Medium, Purpose, TimelineEntry, TimelineEvent};
 
     const REMOVED: &str = "[removed]";
 
@@ -518,7 +504,7 @@ mod tests {
         let phone = Address::Phone(crate::directory::PhoneNumber::parse("07700 900811").unwrap());
         let sent = |medium| TimelineEvent::Sent {
             to: "carer (son)".into(),
-            purpose: "page".into(),
+            purpose: Purpose::Page,
             provider_id: "X1".into(),
             queued_at: None,
             attempts: None,
@@ -549,7 +535,7 @@ mod tests {
             } = &mut e
             {
                 *to = "patient".into();
-                *purpose = "notice".into();
+                *purpose = Purpose::Notice;
                 *provider_id = "SM1".into();
             }
             e
@@ -565,6 +551,7 @@ mod tests {
             TimelineEvent::Received {
                 from: label("carer (daughter)"),
                 text: secret.into(),
+                voicemail: false,
             },
             TimelineEvent::Resolved {
                 staff: Some(staff.clone()),
@@ -591,7 +578,7 @@ mod tests {
             },
             TimelineEvent::Sent {
                 to: label("patient"),
-                purpose: label("notice"),
+                purpose: Purpose::Notice,
                 provider_id: label("SM1"),
                 queued_at: None,
                 attempts: Some(2),
@@ -599,21 +586,21 @@ mod tests {
             },
             TimelineEvent::Dropped {
                 to: label("Chen Li"),
-                purpose: label("page"),
+                purpose: Purpose::Page,
                 reason: label("accepted"),
                 medium: Medium::Call,
             },
             TimelineEvent::SendFailed {
                 to: label("patient"),
-                purpose: label("notice"),
+                purpose: Purpose::Notice,
                 reason: label("HTTP 500"),
                 will_retry: true,
                 medium: Medium::Email,
             },
             TimelineEvent::Delivery {
                 to: label("patient"),
-                purpose: label("notice"),
-                status: label("delivered"),
+                purpose: Purpose::Notice,
+                status: "delivered".into(),
                 error_code: None,
                 medium: Medium::Text,
             },
@@ -649,9 +636,7 @@ mod tests {
                 messages: Some(3),
             },
             TimelineEvent::OptOut { opted_out: true },
-            TimelineEvent::Note {
-                text: label("Chen Li has no phone for SMS pages"),
-            },
+            TimelineEvent::note(label("Chen Li has no phone for SMS pages")),
         ];
         for event in &who_did_what {
             assert_eq!(&event.redacted(REMOVED), event);

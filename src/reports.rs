@@ -14,12 +14,11 @@ use std::str::FromStr;
 use chrono::{Datelike, NaiveDate, TimeDelta, TimeZone, Weekday};
 use chrono_tz::Europe::London;
 
-use crate::channels::{call_failed, delivery_failed};
 use crate::clock::Instant;
 use crate::concern::{Concern, Recognised};
 use crate::directory::Id;
 use crate::store_error::StoreResult;
-use crate::timeline::{TimelineEntry, TimelineEvent};
+use crate::timeline::{Purpose, TimelineEntry, TimelineEvent};
 
 /// An ISO week (`2026-W48`): Monday 00:00 to the next Monday 00:00,
 /// Europe/London time. A week with a clock change is 167 or 169 hours long.
@@ -412,19 +411,12 @@ fn reached(timeline: &[TimelineEntry]) -> (Vec<usize>, bool) {
     (levels, fallback)
 }
 
-/// How the note a failed page leaves ends when it goes on to the person's
-/// next contact (written by the engine, read here).
-pub const FAILED_OVER: &str = "their next contact";
-
 /// How many of a concern's pages reached nobody: failed attempts, less
 /// those that went on to the person's next contact (that attempt counts
 /// on its own).
 fn pages_failed(timeline: &[TimelineEntry]) -> u32 {
     let failed = timeline.iter().filter(|e| page_failed(&e.event)).count();
-    let failed_over = timeline
-        .iter()
-        .filter(|e| matches!(&e.event, TimelineEvent::Note { text } if text.ends_with(FAILED_OVER)))
-        .count();
+    let failed_over = timeline.iter().filter(|e| e.event.is_failed_over()).count();
     failed.saturating_sub(failed_over) as u32
 }
 
@@ -435,12 +427,12 @@ fn page_failed(event: &TimelineEvent) -> bool {
             purpose,
             will_retry: false,
             ..
-        } => purpose == "page" || purpose == "call_page",
+        } => matches!(purpose, Purpose::Page | Purpose::CallPage),
         TimelineEvent::Delivery {
             purpose, status, ..
-        } => match purpose.as_str() {
-            "page" => delivery_failed(status),
-            "call_page" => call_failed(status),
+        } => match purpose {
+            Purpose::Page => status.delivery_failed(),
+            Purpose::CallPage => status.call_failed(),
             _ => false,
         },
         _ => false,

@@ -85,6 +85,12 @@ pub enum Purpose {
     OptOut,
 }
 
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Purpose {
     /// As stored and shown on timelines.
     pub fn as_str(self) -> &'static str {
@@ -148,7 +154,15 @@ impl TimelineEntry {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TimelineEvent {
     /// A message from the patient, a carer or an unknown sender.
-    Received { from: String, text: String },
+    Received {
+        from: String,
+        text: String,
+        /// The words are a voicemail's, transcribed (see
+        /// [`TimelineEvent::is_transcription`]). Left out when false, and
+        /// missing from entries stored before it was recorded.
+        #[serde(default, skip_serializing_if = "is_false")]
+        voicemail: bool,
+    },
     /// A red-flag phrase was found: urgent, 999 advice sent.
     RedFlag { phrase: String },
     /// Someone was paged.
@@ -164,7 +178,7 @@ pub enum TimelineEvent {
         /// Text, call or email: what the log calls it.
         #[serde(default, skip_serializing_if = "Medium::is_text")]
         medium: Medium,
-        purpose: String,
+        purpose: Purpose,
         provider_id: String,
         /// When it was queued, if it waited (a retry, or a text before it to the same number).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,7 +193,7 @@ pub enum TimelineEvent {
         /// Text, call or email: what the log calls it.
         #[serde(default, skip_serializing_if = "Medium::is_text")]
         medium: Medium,
-        purpose: String,
+        purpose: Purpose,
         reason: String,
     },
     /// A send attempt failed.
@@ -188,7 +202,7 @@ pub enum TimelineEvent {
         /// Text, call or email: what the log calls it.
         #[serde(default, skip_serializing_if = "Medium::is_text")]
         medium: Medium,
-        purpose: String,
+        purpose: Purpose,
         reason: String,
         will_retry: bool,
     },
@@ -198,8 +212,8 @@ pub enum TimelineEvent {
         /// Text, call or email: what the log calls it.
         #[serde(default, skip_serializing_if = "Medium::is_text")]
         medium: Medium,
-        purpose: String,
-        status: String,
+        purpose: Purpose,
+        status: DeliveryStatus,
         error_code: Option<u32>,
     },
     /// Escalated to the next step.
@@ -231,7 +245,15 @@ pub enum TimelineEvent {
     /// The sender opted out of (or back into) texts.
     OptOut { opted_out: bool },
     /// Something that could not be done, and why (shown to staff, not the patient).
-    Note { text: String },
+    Note {
+        text: String,
+        /// Set when the note says a page failed over to the person's next
+        /// contact: what the clinical safety report counts (the text is for
+        /// people). Left out otherwise, and missing from notes stored before
+        /// it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failed_over: Option<FailedOver>,
+    },
     /// What became of a phone call from the sender.
     Call {
         call: String,
@@ -259,9 +281,12 @@ impl TimelineEvent {
     /// stays. Every kind of event is named here, so a new one must be decided.
     pub fn redacted(&self, placeholder: &str) -> TimelineEvent {
         match self {
-            TimelineEvent::Received { from, .. } => TimelineEvent::Received {
+            TimelineEvent::Received {
+                from, voicemail, ..
+            } => TimelineEvent::Received {
                 from: from.clone(),
                 text: placeholder.to_owned(),
+                voicemail: *voicemail,
             },
             TimelineEvent::Resolved { staff, name, note } => TimelineEvent::Resolved {
                 staff: staff.clone(),
@@ -291,7 +316,7 @@ impl TimelineEvent {
 impl fmt::Display for TimelineEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TimelineEvent::Received { from, text } => {
+            TimelineEvent::Received { from, text, .. } => {
                 write!(f, "Message from the {from}: “{text}”")
             }
             TimelineEvent::RedFlag { phrase } => write!(
@@ -301,9 +326,10 @@ impl fmt::Display for TimelineEvent {
             TimelineEvent::Paged {
                 name, level, code, ..
             } => write!(f, "Paged {name} ({level}), code {code}"),
-            TimelineEvent::Sent { purpose, .. } if purpose == "delete_recording" => {
-                f.write_str("Recording of the message deleted at Twilio")
-            }
+            TimelineEvent::Sent {
+                purpose: Purpose::DeleteRecording,
+                ..
+            } => f.write_str("Recording of the message deleted at Twilio"),
             TimelineEvent::Sent {
                 to,
                 purpose,
@@ -312,7 +338,11 @@ impl fmt::Display for TimelineEvent {
                 ..
             } => {
                 let what = medium.label();
-                write!(f, "{what} to {to} ({}) sent", purpose.replace('_', " "))?;
+                write!(
+                    f,
+                    "{what} to {to} ({}) sent",
+                    purpose.as_str().replace('_', " ")
+                )?;
                 match attempts {
                     Some(n) if *n > 1 => write!(f, " after {n} attempts"),
                     _ => Ok(()),
@@ -327,7 +357,7 @@ impl fmt::Display for TimelineEvent {
                 f,
                 "{} to {to} ({}) not sent: {reason}",
                 medium.label(),
-                purpose.replace('_', " ")
+                purpose.as_str().replace('_', " ")
             ),
             TimelineEvent::SendFailed {
                 to,
@@ -340,7 +370,7 @@ impl fmt::Display for TimelineEvent {
                     f,
                     "{} to {to} ({}) failed: {reason}{}",
                     medium.label(),
-                    purpose.replace('_', " "),
+                    purpose.as_str().replace('_', " "),
                     if *will_retry { "; retrying" } else { "" }
                 )
             }
@@ -352,7 +382,7 @@ impl fmt::Display for TimelineEvent {
                 medium,
             } => {
                 // Stored before the medium was: a call page was a call.
-                let what = if purpose == "call_page" {
+                let what = if *purpose == Purpose::CallPage {
                     "Call"
                 } else {
                     medium.label()
@@ -393,12 +423,260 @@ impl fmt::Display for TimelineEvent {
             TimelineEvent::OptOut { opted_out: false } => {
                 f.write_str("Sender opted back in to texts")
             }
-            TimelineEvent::Note { text } => f.write_str(text),
+            TimelineEvent::Note { text, .. } => f.write_str(text),
             TimelineEvent::Call { outcome, name, .. } => match (outcome.as_str(), name) {
                 ("live", Some(name)) => write!(f, "Phone call taken live by {name}"),
                 ("voicemail", _) => f.write_str("Phone call: left a voicemail"),
                 _ => f.write_str("Phone call reached nobody and left no message: call back"),
             },
         }
+    }
+}
+
+impl TimelineEvent {
+    /// A note for staff, and nothing more.
+    pub fn note(text: impl Into<String>) -> Self {
+        TimelineEvent::Note {
+            text: text.into(),
+            failed_over: None,
+        }
+    }
+
+    /// A voicemail's words, transcribed, from the caller (`label`).
+    pub fn transcription(label: &str, text: String) -> Self {
+        TimelineEvent::Received {
+            from: transcription_from(label),
+            text,
+            voicemail: true,
+        }
+    }
+
+    /// Whether this is a voicemail's transcription. Entries stored before
+    /// the `voicemail` field was recorded say so only in their `from`
+    /// ([`transcription_from`]), so those are still read that way.
+    pub fn is_transcription(&self) -> bool {
+        match self {
+            TimelineEvent::Received {
+                voicemail: true, ..
+            } => true,
+            TimelineEvent::Received { from, .. } => from.ends_with(TRANSCRIBED),
+            _ => false,
+        }
+    }
+
+    /// Whether this records a page that failed over to the person's next
+    /// contact. Notes stored before [`FailedOver`] was recorded say so only
+    /// in their words, so those are still read by them (the one place a
+    /// decision reads English, for old timelines only).
+    pub fn is_failed_over(&self) -> bool {
+        match self {
+            TimelineEvent::Note {
+                failed_over: Some(_),
+                ..
+            } => true,
+            TimelineEvent::Note {
+                text,
+                failed_over: None,
+            } => text.ends_with(FAILED_OVER),
+            _ => false,
+        }
+    }
+}
+
+/// The `from` of a voicemail's transcription on a concern's timeline:
+/// the caller (`label`), and that these are a voicemail's words.
+pub fn transcription_from(label: &str) -> String {
+    format!("{label}{TRANSCRIBED}")
+}
+
+const TRANSCRIBED: &str = ", voicemail transcribed";
+
+/// How the note a failed page leaves ends when it goes on to the person's
+/// next contact.
+pub const FAILED_OVER: &str = "their next contact";
+
+/// A page that did not reach a person went on to their next contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedOver {
+    /// Whose.
+    pub staff: Id,
+    /// How the next contact is tried.
+    pub next: Medium,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What a provider reported of a message or a call page: Twilio's
+/// `MessageStatus` or `CallStatus`, or an email's delivery report. Stored
+/// as the provider's word; one not named here is kept as it came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum DeliveryStatus {
+    /// `delivered`.
+    Delivered,
+    /// `undelivered`.
+    Undelivered,
+    /// `failed`.
+    Failed,
+    /// `bounced` (an email).
+    Bounced,
+    /// `busy` (a call).
+    Busy,
+    /// `no-answer` (a call).
+    NoAnswer,
+    /// `canceled` (a call).
+    Canceled,
+    /// `machine`: machine detection heard an answering machine.
+    Machine,
+    /// Anything else (`queued`, `sent`, `completed`, `delayed`…), as given.
+    Other(String),
+}
+
+impl DeliveryStatus {
+    const NAMED: [(&'static str, DeliveryStatus); 8] = [
+        ("delivered", DeliveryStatus::Delivered),
+        ("undelivered", DeliveryStatus::Undelivered),
+        ("failed", DeliveryStatus::Failed),
+        ("bounced", DeliveryStatus::Bounced),
+        ("busy", DeliveryStatus::Busy),
+        ("no-answer", DeliveryStatus::NoAnswer),
+        ("canceled", DeliveryStatus::Canceled),
+        ("machine", DeliveryStatus::Machine),
+    ];
+
+    /// The provider's word.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DeliveryStatus::Other(s) => s,
+            named => Self::NAMED
+                .iter()
+                .find(|(_, n)| n == named)
+                .map_or("", |(s, _)| s),
+        }
+    }
+
+    /// Whether a text's or an email's status means it did not reach the phone or mailbox.
+    pub fn delivery_failed(&self) -> bool {
+        matches!(
+            self,
+            DeliveryStatus::Undelivered | DeliveryStatus::Failed | DeliveryStatus::Bounced
+        )
+    }
+
+    /// Whether a call page's status means it did not reach a person.
+    pub fn call_failed(&self) -> bool {
+        matches!(
+            self,
+            DeliveryStatus::Busy
+                | DeliveryStatus::NoAnswer
+                | DeliveryStatus::Failed
+                | DeliveryStatus::Canceled
+                | DeliveryStatus::Machine
+        )
+    }
+}
+
+impl From<&str> for DeliveryStatus {
+    fn from(s: &str) -> Self {
+        Self::NAMED
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map_or_else(|| DeliveryStatus::Other(s.to_owned()), |(_, d)| d.clone())
+    }
+}
+
+impl From<String> for DeliveryStatus {
+    fn from(s: String) -> Self {
+        DeliveryStatus::from(s.as_str())
+    }
+}
+
+impl From<DeliveryStatus> for String {
+    fn from(d: DeliveryStatus) -> Self {
+        d.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries as they are stored today, one per variant whose fields
+    /// became typed: each must read and be written back byte for byte.
+    #[test]
+    fn typed_events_read_and_write_the_json_stored_today() {
+        for stored in [
+            r#"{"at":"2026-11-27T19:06:00Z","event":"sent","to":"Chen Li","purpose":"page","provider_id":"SM1"}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"sent","to":"Chen Li","medium":"call","purpose":"call_page","provider_id":"CA1","attempts":2}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"sent","to":"patient","purpose":"delete_recording","provider_id":"RE1"}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"dropped","to":"Chen Li","purpose":"page","reason":"accepted"}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"send_failed","to":"patient","medium":"email","purpose":"notice","reason":"550","will_retry":false}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"delivery","to":"Chen Li","purpose":"page","status":"undelivered","error_code":30003}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"delivery","to":"Chen Li","medium":"call","purpose":"call_page","status":"no-answer","error_code":null}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"delivery","to":"patient","purpose":"notice","status":"delayed","error_code":null}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"received","from":"carer (daughter)","text":"Mum is worse"}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"received","from":"patient, voicemail transcribed","text":"I fell"}"#,
+            r#"{"at":"2026-11-27T19:06:00Z","event":"note","text":"page to Chen Li did not reach them; calling their next contact"}"#,
+        ] {
+            let entry: TimelineEntry = serde_json::from_str(stored).unwrap();
+            assert_eq!(serde_json::to_string(&entry).unwrap(), stored);
+        }
+    }
+
+    #[test]
+    fn a_status_nobody_named_is_kept_as_the_provider_gave_it() {
+        let status = DeliveryStatus::from("read");
+        assert_eq!(status, DeliveryStatus::Other("read".into()));
+        assert_eq!(status.as_str(), "read");
+        assert_eq!(DeliveryStatus::from("no-answer"), DeliveryStatus::NoAnswer);
+        assert!(DeliveryStatus::from("bounced").delivery_failed());
+        assert!(DeliveryStatus::from("machine").call_failed());
+        assert!(!DeliveryStatus::from("delivered").delivery_failed());
+    }
+
+    #[test]
+    fn a_transcription_is_known_by_its_field_and_an_old_one_by_its_label() {
+        let new = TimelineEvent::transcription("patient", "I fell".into());
+        assert!(new.is_transcription());
+        assert_eq!(
+            new.to_string(),
+            "Message from the patient, voicemail transcribed: “I fell”"
+        );
+        let old: TimelineEvent = serde_json::from_str(
+            r#"{"event":"received","from":"patient, voicemail transcribed","text":"I fell"}"#,
+        )
+        .unwrap();
+        assert!(old.is_transcription());
+        let text: TimelineEvent =
+            serde_json::from_str(r#"{"event":"received","from":"patient","text":"hi"}"#).unwrap();
+        assert!(!text.is_transcription());
+    }
+
+    #[test]
+    fn a_failover_is_known_by_its_event_and_an_old_one_by_its_note() {
+        let new = TimelineEvent::Note {
+            text: format!("page to Chen Li did not reach them; texting {FAILED_OVER}"),
+            failed_over: Some(FailedOver {
+                staff: Id::parse("chen").unwrap(),
+                next: Medium::Text,
+            }),
+        };
+        assert!(new.is_failed_over());
+        let json = serde_json::to_string(&new).unwrap();
+        assert_eq!(serde_json::from_str::<TimelineEvent>(&json).unwrap(), new);
+        let old: TimelineEvent = serde_json::from_str(
+            r#"{"event":"note","text":"page to Chen Li did not reach them; calling their next contact"}"#,
+        )
+        .unwrap();
+        assert!(old.is_failed_over());
+        assert!(!TimelineEvent::note("Twilio could not transcribe the voicemail").is_failed_over());
     }
 }

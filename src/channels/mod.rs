@@ -19,6 +19,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::timeline::DeliveryStatus;
+
 /// What became of one attempt to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -47,16 +49,13 @@ pub enum SendOutcome {
 /// (Twilio's `undelivered` and `failed`, or an email's `bounced`);
 /// `queued`, `sent`, `delivered` and the rest do not.
 pub fn delivery_failed(status: &str) -> bool {
-    matches!(status, "undelivered" | "failed" | "bounced")
+    DeliveryStatus::from(status).delivery_failed()
 }
 
 /// Whether a call page's status (Twilio's `CallStatus`, or `machine` when
 /// machine detection heard one) means it did not reach a person.
 pub fn call_failed(status: &str) -> bool {
-    matches!(
-        status,
-        "busy" | "no-answer" | "failed" | "canceled" | "machine"
-    )
+    DeliveryStatus::from(status).call_failed()
 }
 
 /// A boxed future, so the trait stays object-safe.

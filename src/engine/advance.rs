@@ -17,7 +17,7 @@ use crate::escalation::{self, ChainSnapshot, Effect, Event};
 use crate::outbox::OutboxItem;
 use crate::store;
 use crate::timeline::Purpose;
-use crate::timeline::{TimelineEntry, TimelineEvent};
+use crate::timeline::{FailedOver, Medium, TimelineEntry, TimelineEvent};
 use crate::work::{Change, TimerKind};
 
 use super::Parts;
@@ -136,17 +136,21 @@ pub(super) async fn page_failed(
         .into_iter()
         .find(|c| c.call() == call && c.address() == item.message.to);
     if let Some(next) = failed.and_then(|f| staff.page_contact_after(f.index, email)) {
-        let how = match next.method {
-            ContactMethod::Voice(_) => "calling",
-            ContactMethod::Sms(_) => "texting",
-            ContactMethod::Email(_) => "emailing",
+        let (how, medium) = match next.method {
+            ContactMethod::Voice(_) => ("calling", Medium::Call),
+            ContactMethod::Sms(_) => ("texting", Medium::Text),
+            ContactMethod::Email(_) => ("emailing", Medium::Email),
         };
         let note = TimelineEvent::Note {
             text: format!(
                 "page to {} did not reach them; {how} {}",
                 staff.name,
-                crate::reports::FAILED_OVER
+                crate::timeline::FAILED_OVER
             ),
+            failed_over: Some(FailedOver {
+                staff: staff.id.clone(),
+                next: medium,
+            }),
         };
         change.timeline.push((
             concern_id,

@@ -205,6 +205,7 @@ async fn concluded(
                     TimelineEvent::Received {
                         from: label,
                         text: words.to_owned(),
+                        voicemail: false,
                     },
                 );
                 Event::Message {
@@ -244,7 +245,11 @@ async fn concluded(
                 change,
                 concern.id,
                 now,
-                TimelineEvent::Received { from, text: words },
+                TimelineEvent::Received {
+                    from,
+                    text: words,
+                    voicemail: false,
+                },
             );
             Event::Open
         }
@@ -294,9 +299,9 @@ async fn transcribed(
         return Ok(());
     };
     let Some(text) = text else {
-        let note = TimelineEvent::Note {
-            text: "Twilio could not transcribe the voicemail: listen to the recording".to_owned(),
-        };
+        let note = TimelineEvent::note(
+            "Twilio could not transcribe the voicemail: listen to the recording".to_owned(),
+        );
         record(change, concern.id, now, note);
         return Ok(());
     };
@@ -311,10 +316,7 @@ async fn transcribed(
         change,
         concern.id,
         now,
-        TimelineEvent::Received {
-            from: crate::concern::transcription_from(&label),
-            text: text.clone(),
-        },
+        TimelineEvent::transcription(&label, text.clone()),
     );
     let enrolment = parts.enrolment_of(&concern).await?;
     advance::event(
@@ -381,6 +383,6 @@ pub(super) async fn call_back(
             person.name
         ),
     };
-    record(change, concern.id, now, TimelineEvent::Note { text: note });
+    record(change, concern.id, now, TimelineEvent::note(note));
     Ok(())
 }

@@ -416,7 +416,7 @@ impl Sending {
             at,
             ..Change::default()
         };
-        let purpose = item.message.purpose.as_str().to_owned();
+        let purpose = item.message.purpose;
         let to = item.message.recipient.clone();
         let medium = Medium::of(&item.message.to, item.message.purpose == Purpose::CallPage);
         let note = |change: &mut Change, event: TimelineEvent| {

@@ -368,9 +368,7 @@ async fn sender_message(
                 change,
                 concern,
                 now,
-                TimelineEvent::Note {
-                    text: format!("In answer to the check-in texted {sent}"),
-                },
+                TimelineEvent::note(format!("In answer to the check-in texted {sent}")),
             );
         }
     }
@@ -539,6 +537,7 @@ fn received(from: String, text: &str) -> TimelineEvent {
     TimelineEvent::Received {
         from,
         text: text.to_owned(),
+        voicemail: false,
     }
 }
 
@@ -623,8 +622,8 @@ async fn delivery_report(
     };
     let delivery = TimelineEvent::Delivery {
         to: item.message.recipient.clone(),
-        purpose: item.message.purpose.as_str().to_owned(),
-        status: status.to_owned(),
+        purpose: item.message.purpose,
+        status: status.into(),
         error_code,
         medium: crate::timeline::Medium::of(
             &item.message.to,

@@ -21,7 +21,7 @@ use crate::calendar::LONDON;
 use crate::channels::email::{EmailBody, EmailIdentity, one_line};
 use crate::clock::Instant;
 use crate::concern::Page;
-use crate::concern::{Concern, ConcernId, is_transcription};
+use crate::concern::{Concern, ConcernId};
 use crate::directory::{
     Address, ContactMethod, Enrolment, Id, Language, PageContact, PhoneNumber, Staff, looks_welsh,
 };
@@ -356,9 +356,7 @@ impl Renderer<'_> {
         ));
         let contacts = person.page_contacts(self.email.is_some());
         let Some(first) = contacts.first() else {
-            let note = TimelineEvent::Note {
-                text: format!("{} has no phone for pages", staff.name),
-            };
+            let note = TimelineEvent::note(format!("{} has no phone for pages", staff.name));
             change.timeline.push((
                 concern.id,
                 TimelineEntry {
@@ -499,7 +497,7 @@ impl Renderer<'_> {
                     call = Some(outcome.as_str());
                     continue;
                 }
-                TimelineEvent::Received { text, from } => {
+                event @ TimelineEvent::Received { text, .. } => {
                     seen += 1;
                     match call.take() {
                         Some(outcome @ ("voicemail" | "call_back")) => Forwarded {
@@ -508,7 +506,7 @@ impl Renderer<'_> {
                         },
                         _ => Forwarded {
                             text: quote(text),
-                            call: is_transcription(from).then(|| "transcription".to_owned()),
+                            call: event.is_transcription().then(|| "transcription".to_owned()),
                         },
                     }
                 }

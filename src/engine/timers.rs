@@ -60,12 +60,10 @@ async fn fire_claimed(
             &mut aside,
             timer.concern,
             now,
-            TimelineEvent::Note {
-                text: format!(
-                    "A {} could not be handled and was set aside for an operator: {reason}",
-                    timer.kind.as_str().replace('_', " ")
-                ),
-            },
+            TimelineEvent::note(format!(
+                "A {} could not be handled and was set aside for an operator: {reason}",
+                timer.kind.as_str().replace('_', " ")
+            )),
         );
         return parts.set_aside(stats, claim, aside, &what, &reason).await;
     }

@@ -2,6 +2,7 @@ use super::*;
 use crate::concern::{CallOutcome, CallRecord, ConcernId, Party};
 use crate::directory::PhoneNumber;
 use crate::escalation::Escalation;
+use crate::timeline::FAILED_OVER;
 
 fn t(s: &str) -> Instant {
     s.parse().unwrap()
@@ -36,6 +37,7 @@ fn opened(at: &str) -> (Concern, Vec<TimelineEntry>) {
         TimelineEvent::Received {
             from: "patient".into(),
             text: concern.text.clone(),
+            voicemail: false,
         },
     );
     (concern, vec![received])
@@ -263,7 +265,7 @@ fn escalations_count_each_concern_once_per_level_reached_and_the_fallback_apart(
 fn failed_send(purpose: &str, will_retry: bool) -> TimelineEvent {
     TimelineEvent::SendFailed {
         to: "Chen Li".into(),
-        purpose: purpose.into(),
+        purpose: Purpose::parse(purpose).unwrap(),
         reason: "unreachable".into(),
         will_retry,
         medium: crate::timeline::Medium::Text,
@@ -273,7 +275,7 @@ fn failed_send(purpose: &str, will_retry: bool) -> TimelineEvent {
 fn delivery(purpose: &str, status: &str) -> TimelineEvent {
     TimelineEvent::Delivery {
         to: "Chen Li".into(),
-        purpose: purpose.into(),
+        purpose: Purpose::parse(purpose).unwrap(),
         status: status.into(),
         error_code: None,
         medium: crate::timeline::Medium::Text,
@@ -303,6 +305,7 @@ fn a_page_fails_when_refused_for_good_or_reported_undelivered_and_not_while_it_i
 fn failed_over() -> TimelineEvent {
     TimelineEvent::Note {
         text: format!("page to Chen Li did not reach them; calling {FAILED_OVER}"),
+        failed_over: None,
     }
 }
 
@@ -354,6 +357,7 @@ fn a_concern_opened_by_a_call_counts_as_voice() {
             TimelineEvent::Received {
                 from: "patient".into(),
                 text: "Please call me back".into(),
+                voicemail: false,
             },
         ),
     ];
@@ -474,4 +478,29 @@ fn a_call_taken_live_by_the_consultant_after_ringing_the_registrar_counts_from_w
     assert!(csv.contains("raised by phone call,1"), "{csv}");
     assert!(csv.contains("median seconds to accept,35"), "{csv}");
     assert!(csv.contains("reached level 2,1"), "{csv}");
+}
+
+#[test]
+fn a_failover_counts_by_its_typed_event_and_in_old_timelines_by_its_note() {
+    // Today's timelines mark the failover on the note; older ones say so
+    // only in its words. Both count the same.
+    let typed = TimelineEvent::Note {
+        text: "page to Chen Li did not reach them; calling someone".into(),
+        failed_over: Some(crate::timeline::FailedOver {
+            staff: Id::parse("chen").unwrap(),
+            next: crate::timeline::Medium::Call,
+        }),
+    };
+    for marker in [typed, failed_over()] {
+        let (c, mut timeline) = opened("2026-11-24T01:00:00Z");
+        for event in [
+            failed_send("page", false),
+            marker,
+            delivery("call_page", "completed"),
+        ] {
+            timeline.push(entry(c.opened_at, event));
+        }
+        let report = Report::compute(ward(), w48(), &[(c, timeline)]);
+        assert_eq!(report.pages_failed, 0);
+    }
 }

@@ -215,6 +215,7 @@ pub fn a_change_writes_state_timeline_outbox_and_timers_together(store: Arc<dyn 
                     event: TimelineEvent::Received {
                         from: "patient".into(),
                         text: c.text.clone(),
+                        voicemail: false,
                     },
                 },
             )],
@@ -933,6 +934,7 @@ pub fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Arc<dyn S
         event: TimelineEvent::Received {
             from: "patient".into(),
             text: c.text.clone(),
+            voicemail: false,
         },
     };
     let accepted = TimelineEntry {
@@ -1242,6 +1244,7 @@ fn received(at: Instant, text: &str) -> TimelineEntry {
         event: TimelineEvent::Received {
             from: "patient".into(),
             text: text.into(),
+            voicemail: false,
         },
     }
 }
@@ -1249,7 +1252,7 @@ fn received(at: Instant, text: &str) -> TimelineEntry {
 fn note(at: Instant, text: &str) -> TimelineEntry {
     TimelineEntry {
         at,
-        event: TimelineEvent::Note { text: text.into() },
+        event: TimelineEvent::note(text),
     }
 }
 
@@ -2468,6 +2471,7 @@ pub fn a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_
                 event: TimelineEvent::Received {
                     from: "patient".into(),
                     text: middle.text.clone(),
+                    voicemail: false,
                 },
             },
         ),

@@ -1377,9 +1377,7 @@ fn redact_entry(entry: &str, placeholder: &str, cutoff: Instant) -> TimelineEntr
                 .ok()
                 .and_then(|v| v.get("at")?.as_str()?.parse().ok())
                 .unwrap_or(cutoff),
-            event: TimelineEvent::Note {
-                text: placeholder.to_owned(),
-            },
+            event: TimelineEvent::note(placeholder.to_owned()),
         },
     }
 }

@@ -1114,9 +1114,7 @@ fn redact_timeline(tx: &Transaction<'_>, concern: &str, placeholder: &str) -> St
             Ok(entry) => entry.redacted(placeholder),
             Err(_) => TimelineEntry {
                 at: instant(at),
-                event: crate::timeline::TimelineEvent::Note {
-                    text: placeholder.to_owned(),
-                },
+                event: crate::timeline::TimelineEvent::note(placeholder.to_owned()),
             },
         };
         tx.execute(

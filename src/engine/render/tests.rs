@@ -151,6 +151,7 @@ fn received(at: Instant, text: &str) -> TimelineEntry {
         event: TimelineEvent::Received {
             from: "patient".to_owned(),
             text: text.to_owned(),
+            voicemail: false,
         },
     }
 }
@@ -490,6 +491,7 @@ fn a_voicemail_left_on_an_open_concern_is_forwarded_as_a_call_with_its_link_then
         entry(TimelineEvent::Received {
             from: "carer (daughter)".to_owned(),
             text: "(phoned and left a voicemail: listen on the concern's page)".to_owned(),
+            voicemail: false,
         }),
     ];
     let kiran = story.staff("kiran-patel");
@@ -510,9 +512,10 @@ fn a_voicemail_left_on_an_open_concern_is_forwarded_as_a_call_with_its_link_then
 
     // Its transcription follows, quoted as what the voicemail says.
     story.read.timeline.push(entry(TimelineEvent::Received {
-        from: crate::concern::transcription_from("carer (daughter)"),
+        from: crate::timeline::transcription_from("carer (daughter)"),
         text: "Hello, it is Sian. Mum's leg is now hot and she has a temperature. Thanks"
             .to_owned(),
+        voicemail: false,
     }));
     let change = story
         .render(vec![forward()], now, Change::default())
