@@ -239,7 +239,7 @@ pub struct Page {
     pub opened_at: Instant,
 }
 
-/// What one [`Store::purge`] removed.
+/// What one [`Concerns::purge`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
     /// Concerns whose text was removed.
@@ -313,7 +313,7 @@ impl ConcernKey {
     }
 }
 
-/// Which concerns [`Store::concerns`] lists. Every filter given must match.
+/// Which concerns [`Concerns::concerns`] lists. Every filter given must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConcernFilter {
     /// Only concerns in one of these states; any state when empty.

@@ -184,7 +184,7 @@ pub struct Claim {
     pub token: u64,
     /// The node that holds it.
     pub holder: NodeId,
-    /// When the lease ends, unless renewed ([`Store::renew`]).
+    /// When the lease ends, unless renewed ([`WorkQueue::renew`]).
     pub until: Instant,
     /// How many times this work was claimed before without being completed
     /// (a lease ran out, or it was released): a caller sets aside work that
@@ -206,7 +206,7 @@ pub struct Claimed<T> {
 /// It is written whole or not at all, and only while the work it completes
 /// is still claimed with the same token (`claim`) and the concern it carries
 /// is still the version that was read (`concern`): otherwise
-/// [`Store::apply`] answers [`StoreError::Conflict`](crate::store_error::StoreError::Conflict) and writes nothing.
+/// [`WorkQueue::apply`] answers [`StoreError::Conflict`](crate::store_error::StoreError::Conflict) and writes nothing.
 #[derive(Debug, Default)]
 pub struct Change {
     /// When the change happens (the engine's `now`): new outbox items fall due then.

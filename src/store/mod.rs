@@ -1,21 +1,25 @@
-//! The store: everything Nightingale must not lose.
+//! The store: everything Nightingale must not lose, at the edge of the domain.
 //!
-//! [`Store`] is shaped by the domain — inbound messages, enrolments,
-//! concerns and their timelines, timers, the outbox, page codes, opt-outs,
-//! API keys — not by SQL. The embedded backend ([`sqlite::SqliteStore`]) is
-//! the default. Every state change a concern goes through is one [`Change`],
-//! written atomically with the outbox items and timers it causes.
+//! The domain owns its vocabulary and its ports, one by noun, as GoAlert
+//! splits its storage (docs/adr/0028): [`WorkQueue`] in `work`,
+//! [`Concerns`] in `concern`, [`Enrolments`] in `directory`, [`StaffWeb`]
+//! in `access::sessions`, [`RotaLayer`] in `rota::layer`, [`Keys`] in
+//! `api_keys` and [`Reports`] in `reports`. This module imports the domain;
+//! nothing in the domain imports it. Each backend implements every port
+//! ([`sqlite::SqliteStore`], the default, and [`redis::RedisStore`]);
+//! [`Store`] is all of them at once, for the layers above the domain
+//! (engine, operations, the HTTP layer, the application and the demo).
 //!
 //! Methods block (they do disk I/O); async callers run them on the blocking
 //! pool (see [`blocking`]).
 //!
 //! The contract holds for several nodes sharing one store (docs/adr/0007):
 //! work (inbound items, due timers, outbox items) is *claimed* for a lease
-//! and carries a fencing token ([`Claim`]); [`Store::apply`] writes a change
-//! only while its claim is still the work's current one and the concern it
+//! and carries a fencing token; [`WorkQueue::apply`] writes a change only
+//! while its claim is still the work's current one and the concern it
 //! carries is still the version that was read, and answers
 //! [`StoreError::Conflict`] otherwise; a page code is reserved in one atomic
-//! step ([`Store::reserve_code`]). `conformance` holds the cases every
+//! step ([`Concerns::reserve_code`]). `conformance` holds the cases every
 //! backend must pass.
 
 pub mod redis;

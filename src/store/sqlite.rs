@@ -1189,7 +1189,7 @@ fn claimable_sql(kind: WorkKind) -> String {
     }
 }
 
-/// What [`Store::next_due`] reads.
+/// What [`WorkQueue::next_due`](crate::work::WorkQueue::next_due) reads.
 fn next_due_sql(kinds: &[WorkKind]) -> String {
     // For each kind: the first due that is not under a claim, and the
     // first lease to end among the claimed (work is claimed only once
@@ -1324,7 +1324,7 @@ fn timer_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Timer>> {
 const CODES_IN_USE: &str = "SELECT code FROM pages WHERE staff = ?1 AND (open = 1 OR closed_at >= ?2)
     UNION SELECT code FROM code_reservations WHERE staff = ?1 AND (closed_at IS NULL OR closed_at >= ?2)";
 
-/// The code a clinician has for a concern (see [`Store::reserve_code`]).
+/// The code a clinician has for a concern (see [`Concerns::reserve_code`](crate::concern::Concerns::reserve_code)).
 fn reserve_code(
     tx: &Transaction<'_>,
     concern: &str,
