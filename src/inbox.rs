@@ -142,7 +142,7 @@ pub enum InboundKind {
         #[serde(flatten)]
         step: crate::voice::CallStep,
     },
-    /// An email, as the SMTP listener read it (see [`crate::email`]).
+    /// An email, as the SMTP listener read it.
     Email {
         /// The `From` address.
         from: String,
@@ -155,7 +155,7 @@ pub enum InboundKind {
         text: String,
         /// The attachments, which are not kept: names and sizes.
         #[serde(default)]
-        attachments: Vec<crate::email::Attachment>,
+        attachments: Vec<Attachment>,
         /// For a delivery report (a bounce to our envelope sender), what
         /// became of our message: `failed`, `delayed`, `delivered`…
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,7 +168,7 @@ pub enum InboundKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         peer: Option<std::net::IpAddr>,
         /// Its topmost `Authentication-Results` header, unfolded: what the
-        /// relay that handed it over found ([`crate::email::auth`]).
+        /// relay that handed it over found (see `email::auth`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         authentication_results: Option<String>,
     },
@@ -181,6 +181,15 @@ pub enum InboundKind {
         /// The provider's error code, when it failed.
         error_code: Option<u32>,
     },
+}
+
+/// An attachment, as the timeline notes it: its content is not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Its file name, if it had one.
+    pub name: String,
+    /// Its size in bytes, decoded.
+    pub size: usize,
 }
 
 #[cfg(test)]

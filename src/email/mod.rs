@@ -21,22 +21,13 @@ pub mod auth;
 pub mod smtp;
 
 use mail_parser::{MessageParser, MimeHeaders};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::directory::{EmailAddress, clean_line, clean_text};
+use crate::inbox::Attachment;
 #[cfg(doc)]
 use crate::templates::{MAX_MESSAGE_BYTES, SUMMARY_CHARS};
 use crate::templates::{bounded, summary};
-
-/// An attachment, as the timeline notes it: its content is not kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attachment {
-    /// Its file name, if it had one.
-    pub name: String,
-    /// Its size in bytes, decoded.
-    pub size: usize,
-}
 
 /// A message as read from its bytes.
 #[derive(Clone, PartialEq, Eq)]
