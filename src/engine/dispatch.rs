@@ -44,7 +44,7 @@ use crate::directory::Address;
 use crate::directory::NumberKind;
 use crate::escalation;
 use crate::store::{
-    self, Change, Claimed, OutboxItem, OutboxOutcome, Purpose, StoreError, WorkKind,
+    self, Change, Claimed, OutboxItem, OutboxOutcome, Purpose, StoreError, WorkKey, WorkKind,
 };
 
 use super::{BATCH, LEASE, Parts, Wake, advance, record, store_error};
@@ -179,7 +179,7 @@ impl Dispatcher {
         let mut unsent = Vec::new();
         for Claimed { claim, item } in due {
             match Arc::clone(&self.permits).try_acquire_owned() {
-                Ok(permit) => claims.push((self.claim(claim, permit), item)),
+                Ok(permit) => claims.push((self.claim(claim, item.id, permit), item)),
                 Err(_) => unsent.push(claim),
             }
         }
@@ -247,7 +247,7 @@ impl Dispatcher {
         let renewed = store::blocking(&parts.store, move |s| s.renew(&held, until)).await?;
         let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
         for claim in renewed {
-            if let Ok(id) = claim.key.parse::<i64>()
+            if let WorkKey::Outbox(id) = claim.key
                 && let Some(held) = claimed.get_mut(&id)
             {
                 *held = claim;
@@ -256,8 +256,7 @@ impl Dispatcher {
         Ok(())
     }
 
-    fn claim(&self, claim: store::Claim, permit: OwnedSemaphorePermit) -> Claim {
-        let id = claim.key.parse::<i64>().unwrap_or_default();
+    fn claim(&self, claim: store::Claim, id: i64, permit: OwnedSemaphorePermit) -> Claim {
         self.claimed
             .lock()
             .unwrap_or_else(|p| p.into_inner())

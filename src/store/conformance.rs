@@ -1354,7 +1354,7 @@ pub fn two_nodes_claiming_at_once_each_get_different_work(store: Arc<dyn Store>)
         );
         all.extend(got);
     }
-    let mut work: Vec<(WorkKind, String)> = all.iter().map(|c| (c.kind, c.key.clone())).collect();
+    let mut work: Vec<(WorkKind, String)> = all.iter().map(|c| (c.kind(), c.key.to_string())).collect();
     work.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
     work.dedup();
     assert_eq!(
@@ -1383,8 +1383,8 @@ pub fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_ref
     assert_eq!(held.len(), 1);
     let a_claim = held[0].claim.clone();
     assert_eq!(
-        (a_claim.kind, a_claim.key.as_str(), a_claim.attempts),
-        (WorkKind::Timer, held[0].item.work_key().as_str(), 0)
+        (a_claim.kind(), &a_claim.key, a_claim.attempts),
+        (WorkKind::Timer, &held[0].item.work_key(), 0)
     );
     // Work A holds is not B's to take, nor to be woken for before A's lease ends.
     let mid = now + TimeDelta::seconds(10);
@@ -2939,7 +2939,7 @@ pub fn notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refused(
         .unwrap();
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].item, check_in("check_in/a", nine, 1));
-    assert_eq!(a[0].claim.kind, WorkKind::Notice);
+    assert_eq!(a[0].claim.kind(), WorkKind::Notice);
     assert!(
         store
             .claim_notices(&node("b"), half_past, LEASE, 10)

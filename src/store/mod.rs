@@ -361,13 +361,6 @@ pub struct OutboxItem {
     pub in_flight: bool,
 }
 
-impl OutboxItem {
-    /// The key its claims carry: its id.
-    pub fn work_key(&self) -> String {
-        self.id.to_string()
-    }
-}
-
 impl std::fmt::Debug for OutboxItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutboxItem")
@@ -478,18 +471,6 @@ pub struct Timer {
     pub seq: u64,
 }
 
-impl Timer {
-    /// The key its claims carry: `CONCERN/KIND` (a concern has one timer of each kind).
-    pub fn work_key(&self) -> String {
-        timer_key(self.concern, self.kind)
-    }
-}
-
-/// The claim key of a concern's timer of one kind.
-fn timer_key(concern: ConcernId, kind: TimerKind) -> String {
-    format!("{concern}/{}", kind.as_str())
-}
-
 /// A clinician's page for a concern, with its reply code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -586,9 +567,9 @@ impl std::fmt::Display for NodeId {
 pub enum WorkKind {
     /// An inbound item to take in ([`Inbound::key`]).
     Inbound,
-    /// A due timer to fire ([`Timer::work_key`]).
+    /// A due timer to fire ([`WorkKey::Timer`]).
     Timer,
-    /// An outbox item to send ([`OutboxItem::work_key`]).
+    /// An outbox item to send ([`WorkKey::Outbox`]).
     Outbox,
     /// A scheduled notice to send ([`Notice::key`]): a check-in, a
     /// reminder, a morning handover (docs/adr/0017).
@@ -615,6 +596,128 @@ impl WorkKind {
     }
 }
 
+/// Which piece of work a claim is on: its kind, and its key within the
+/// kind. The keys are stored (SQLite `claims.key`, Redis `claim:KIND:KEY`
+/// and the `timers` and `held:KIND` members), so [`WorkKey`]'s `Display`
+/// writes them exactly as they always were, and [`WorkKey::parse`] is the
+/// one way back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WorkKey {
+    /// An inbound item, by [`Inbound::key`].
+    Inbound(String),
+    /// A concern's timer of one kind (a concern has at most one of each),
+    /// written `CONCERN/KIND`.
+    Timer {
+        /// Whose.
+        concern: ConcernId,
+        /// Which.
+        kind: TimerKind,
+    },
+    /// An outbox item, by its id.
+    Outbox(i64),
+    /// A scheduled notice, by [`Notice::key`].
+    Notice(String),
+}
+
+impl WorkKey {
+    /// What kind of work it names.
+    pub fn kind(&self) -> WorkKind {
+        match self {
+            WorkKey::Inbound(_) => WorkKind::Inbound,
+            WorkKey::Timer { .. } => WorkKind::Timer,
+            WorkKey::Outbox(_) => WorkKind::Outbox,
+            WorkKey::Notice(_) => WorkKind::Notice,
+        }
+    }
+
+    /// The key of work of `kind` as stored (what `Display` writes). Only
+    /// the form `Display` writes is accepted, so a key read back names
+    /// the same stored rows when written again.
+    pub fn parse(kind: WorkKind, key: &str) -> Result<Self, WorkKeyError> {
+        let malformed = || WorkKeyError {
+            kind,
+            key: key.to_owned(),
+        };
+        let parsed = match kind {
+            WorkKind::Inbound => WorkKey::Inbound(key.to_owned()),
+            WorkKind::Notice => WorkKey::Notice(key.to_owned()),
+            WorkKind::Outbox => WorkKey::Outbox(key.parse().map_err(|_| malformed())?),
+            WorkKind::Timer => {
+                let (concern, timer) = key.split_once('/').ok_or_else(malformed)?;
+                WorkKey::Timer {
+                    concern: concern.parse().map_err(|_| malformed())?,
+                    kind: TimerKind::parse(timer).ok_or_else(malformed)?,
+                }
+            }
+        };
+        if parsed.to_string() != key {
+            return Err(malformed());
+        }
+        Ok(parsed)
+    }
+}
+
+impl std::fmt::Display for WorkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkKey::Inbound(key) | WorkKey::Notice(key) => f.write_str(key),
+            WorkKey::Timer { concern, kind } => write!(f, "{concern}/{}", kind.as_str()),
+            WorkKey::Outbox(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+/// A stored work key that does not name work of its kind (it says which
+/// kind and key, which hold no personal data: ids and provider keys).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key:?} is not the key of {} work", kind.as_str())]
+pub struct WorkKeyError {
+    /// The kind it was read as.
+    pub kind: WorkKind,
+    /// The key as stored.
+    pub key: String,
+}
+
+/// Work nodes claim, of one kind: what each backend's one `claim` is
+/// generic over.
+pub trait Work {
+    /// Its kind.
+    const KIND: WorkKind;
+    /// The key its claims carry.
+    fn work_key(&self) -> WorkKey;
+}
+
+impl Work for Inbound {
+    const KIND: WorkKind = WorkKind::Inbound;
+    fn work_key(&self) -> WorkKey {
+        WorkKey::Inbound(self.key.clone())
+    }
+}
+
+impl Work for Timer {
+    const KIND: WorkKind = WorkKind::Timer;
+    fn work_key(&self) -> WorkKey {
+        WorkKey::Timer {
+            concern: self.concern,
+            kind: self.kind,
+        }
+    }
+}
+
+impl Work for OutboxItem {
+    const KIND: WorkKind = WorkKind::Outbox;
+    fn work_key(&self) -> WorkKey {
+        WorkKey::Outbox(self.id)
+    }
+}
+
+impl Work for Notice {
+    const KIND: WorkKind = WorkKind::Notice;
+    fn work_key(&self) -> WorkKey {
+        WorkKey::Notice(self.key.clone())
+    }
+}
+
 /// One node's hold on one piece of work, until its lease ends.
 ///
 /// Another node may claim the work once the lease has ended (or it was
@@ -623,10 +726,8 @@ impl WorkKind {
 /// A claim whose lease ended but which nobody has taken over still completes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
-    /// What kind of work.
-    pub kind: WorkKind,
-    /// Which: the inbound key, [`Timer::work_key`] or [`OutboxItem::work_key`].
-    pub key: String,
+    /// Which work, of which kind.
+    pub key: WorkKey,
     /// The fencing token: strictly greater than that of every claim the
     /// store handed out before, of any kind.
     pub token: u64,
@@ -638,6 +739,13 @@ pub struct Claim {
     /// (a lease ran out, or it was released): a caller sets aside work that
     /// keeps failing. 0 the first time.
     pub attempts: u32,
+}
+
+impl Claim {
+    /// What kind of work it is on.
+    pub fn kind(&self) -> WorkKind {
+        self.key.kind()
+    }
 }
 
 /// A piece of work and the claim on it.
@@ -1465,5 +1573,45 @@ mod tests {
         let stored = r#"{"key":"SM1","kind":{"kind":"sms","from":"+447700900123","to":"+447700900000","body":"hello"},"received_at":"2026-11-27T19:05:00Z"}"#;
         let item: Inbound = serde_json::from_str(stored).unwrap();
         assert!(matches!(item.kind, InboundKind::Sms { media: 0, .. }));
+    }
+
+    #[test]
+    fn every_work_key_is_written_as_stored_and_read_back() {
+        let concern: ConcernId = "0b5a4f4e-8a57-4c38-9a55-1f0e8e6a3b2c".parse().unwrap();
+        let stored = [
+            (WorkKey::Inbound("sms:SM1".into()), "sms:SM1"),
+            (
+                WorkKey::Timer {
+                    concern,
+                    kind: TimerKind::AckDeadline,
+                },
+                "0b5a4f4e-8a57-4c38-9a55-1f0e8e6a3b2c/ack_deadline",
+            ),
+            (WorkKey::Outbox(42), "42"),
+            (
+                WorkKey::Notice("check_in/E1".into()),
+                "check_in/E1",
+            ),
+        ];
+        for (key, text) in stored {
+            assert_eq!(key.to_string(), text);
+            assert_eq!(WorkKey::parse(key.kind(), text), Ok(key));
+        }
+    }
+
+    #[test]
+    fn a_malformed_work_key_is_an_error_naming_it() {
+        let concern = "0b5a4f4e-8a57-4c38-9a55-1f0e8e6a3b2c";
+        for (kind, text) in [
+            (WorkKind::Outbox, "x1"),
+            (WorkKind::Outbox, "007"),
+            (WorkKind::Timer, concern),
+            (WorkKind::Timer, "not-a-concern/handover"),
+            (WorkKind::Timer, &format!("{concern}/nap")),
+            (WorkKind::Timer, &format!("{}/handover", concern.to_uppercase())),
+        ] {
+            let error = WorkKey::parse(kind, text).unwrap_err();
+            assert_eq!((error.kind, error.key.as_str()), (kind, text));
+        }
     }
 }

@@ -98,7 +98,7 @@ use super::{
     AuditEntry, AuditRecord, Backlog, Change, CheckInAnswer, Claim, Claimed, CodeCheck,
     ConcernFilter, ConcernStatus, Inbound, NewRotaEdit, NodeId, Notice, OutboxItem, Page, Purged,
     RotaEdit, Session, SignInCode, SignInMethod, Store, StoreError, StoreResult, Timer, Undone,
-    WorkKind,
+    Work, WorkKey, WorkKind,
 };
 use crate::api_keys::ApiKey;
 use crate::clock::Instant;
@@ -284,19 +284,14 @@ impl RedisStore {
         })
     }
 
-    /// Claim work of one kind with the write `op` (see `claim` in
-    /// write.lua), turning each row's key and tail into the work with `item`
-    /// (told whether the work had been claimed before).
-    #[allow(clippy::too_many_arguments)]
-    fn claim<T>(
+    /// Claim work of one kind with the write `claim` (in write.lua),
+    /// turning each row's key and tail into the work.
+    fn claim<T: Claimable>(
         &self,
-        op: &str,
-        kind: WorkKind,
         node: &NodeId,
         now: Instant,
         lease: TimeDelta,
         limit: usize,
-        item: impl Fn(&str, Vec<String>, bool) -> StoreResult<T>,
     ) -> StoreResult<Vec<Claimed<T>>> {
         let until = now
             .checked_add_signed(lease)
@@ -306,7 +301,8 @@ impl RedisStore {
             return Ok(Vec::new());
         }
         let rows: Vec<Vec<String>> = self.write(args([
-            &op,
+            &"claim",
+            &T::KIND.as_str(),
             &node.as_str(),
             &ms(now),
             &ms(until),
@@ -320,10 +316,10 @@ impl RedisStore {
                 else {
                     return Err(corrupt("a claim of the wrong shape"));
                 };
+                let key = WorkKey::parse(T::KIND, &key).map_err(corrupt)?;
                 Ok(Claimed {
-                    item: item(&key, row.collect(), before == "1")?,
+                    item: T::from_claimed(&key, row.collect(), before == "1")?,
                     claim: Claim {
-                        kind,
                         key,
                         token: token.parse().map_err(corrupt)?,
                         holder: node.clone(),
@@ -517,14 +513,59 @@ fn concern_from((data, version): (String, u64)) -> StoreResult<Concern> {
     Ok(c)
 }
 
+/// Work this store claims: how it reads from a row of `claim` in write.lua.
+trait Claimable: Work + Sized {
+    /// The work named `key`, from what its row carries after the claim
+    /// (`claimed_before`: it was claimed before and not completed).
+    fn from_claimed(key: &WorkKey, tail: Vec<String>, claimed_before: bool) -> StoreResult<Self>;
+}
+
+impl Claimable for Inbound {
+    fn from_claimed(_: &WorkKey, tail: Vec<String>, _: bool) -> StoreResult<Self> {
+        match tail.as_slice() {
+            [data] => from_json(data),
+            _ => Err(corrupt("a claimed inbound item without its data")),
+        }
+    }
+}
+
+impl Claimable for Timer {
+    fn from_claimed(key: &WorkKey, tail: Vec<String>, _: bool) -> StoreResult<Self> {
+        let (WorkKey::Timer { concern, kind }, [stamp]) = (key, tail.as_slice()) else {
+            return Err(corrupt("a claimed timer without its due time"));
+        };
+        plan::timer(&[concern.to_string(), kind.as_str().to_owned(), stamp.clone()])
+    }
+}
+
+impl Claimable for OutboxItem {
+    fn from_claimed(key: &WorkKey, fields: Vec<String>, claimed_before: bool) -> StoreResult<Self> {
+        let mut pairs = vec!["id".to_owned(), key.to_string()];
+        pairs.extend(fields);
+        let mut item = plan::outbox_item(pairs)?;
+        // Claimed before and not completed: it may have reached the provider.
+        item.in_flight |= claimed_before;
+        Ok(item)
+    }
+}
+
+impl Claimable for Notice {
+    fn from_claimed(_: &WorkKey, tail: Vec<String>, _: bool) -> StoreResult<Self> {
+        match tail.as_slice() {
+            [data] => from_json(data),
+            _ => Err(corrupt("a claimed notice without its data")),
+        }
+    }
+}
+
 /// Claims as `renew` and `release` in write.lua read them.
 fn claims_json(claims: &[Claim]) -> StoreResult<String> {
     let rows: Vec<[String; 3]> = claims
         .iter()
         .map(|c| {
             [
-                c.kind.as_str().to_owned(),
-                c.key.clone(),
+                c.kind().as_str().to_owned(),
+                c.key.to_string(),
                 c.token.to_string(),
             ]
         })
@@ -576,18 +617,7 @@ impl Store for RedisStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Inbound>>> {
-        self.claim(
-            "claim_inbound",
-            WorkKind::Inbound,
-            node,
-            now,
-            lease,
-            limit,
-            |_, rest, _| match rest.as_slice() {
-                [data] => from_json(data),
-                _ => Err(corrupt("a claimed inbound item without its data")),
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn claim_timers(
@@ -597,23 +627,7 @@ impl Store for RedisStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Timer>>> {
-        self.claim(
-            "claim_timers",
-            WorkKind::Timer,
-            node,
-            now,
-            lease,
-            limit,
-            |key, rest, _| {
-                let (concern, kind) = key
-                    .split_once('/')
-                    .ok_or_else(|| corrupt("a timer claim key without its kind"))?;
-                match rest.as_slice() {
-                    [stamp] => plan::timer(&[concern.to_owned(), kind.to_owned(), stamp.clone()]),
-                    _ => Err(corrupt("a claimed timer without its due time")),
-                }
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn claim_outbox(
@@ -623,22 +637,7 @@ impl Store for RedisStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
-        self.claim(
-            "claim_outbox",
-            WorkKind::Outbox,
-            node,
-            now,
-            lease,
-            limit,
-            |key, fields, claimed_before| {
-                let mut pairs = vec!["id".to_owned(), key.to_owned()];
-                pairs.extend(fields);
-                let mut item = plan::outbox_item(pairs)?;
-                // Claimed before and not completed: it may have reached the provider.
-                item.in_flight |= claimed_before;
-                Ok(item)
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn claim_notices(
@@ -648,18 +647,7 @@ impl Store for RedisStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Notice>>> {
-        self.claim(
-            "claim_notices",
-            WorkKind::Notice,
-            node,
-            now,
-            lease,
-            limit,
-            |_, rest, _| match rest.as_slice() {
-                [data] => from_json(data),
-                _ => Err(corrupt("a claimed notice without its data")),
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {

@@ -194,8 +194,8 @@ impl Plan {
         Ok(Plan {
             at: ms(change.at),
             claim: change.claim.as_ref().map(|c| ClaimPlan {
-                kind: c.kind.as_str(),
-                key: c.key.clone(),
+                kind: c.kind().as_str(),
+                key: c.key.to_string(),
                 token: c.token.to_string(),
             }),
             enrolment: change
