@@ -87,7 +87,6 @@ async fn take_in_claimed(
     let what = format!("inbound message {}", item.key);
     let aside = Change {
         at: now,
-        inbound_done: Some(item.key.clone()),
         ..Change::default()
     };
     if let Some(reason) = exhausted(&claim) {
@@ -106,7 +105,6 @@ async fn take_in(
 ) -> anyhow::Result<Change> {
     let mut change = Change {
         at: now,
-        inbound_done: Some(item.key.clone()),
         ..Change::default()
     };
     let without_words = item.without_words();

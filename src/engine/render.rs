@@ -127,7 +127,6 @@ impl Renderer<'_> {
             now,
             read,
         };
-        let mut cancelled = false;
         let mut due = Vec::new();
         for effect in effects {
             match effect {
@@ -178,7 +177,6 @@ impl Renderer<'_> {
                         .push(timer(concern.id, TimerKind::Forward, at, 0));
                 }
                 Effect::CancelTimers => {
-                    cancelled = true;
                     change.cancel_timers.push(concern.id);
                 }
                 Effect::ClosePages => change.close_pages.push(concern.id),
@@ -186,10 +184,6 @@ impl Renderer<'_> {
                     .timeline
                     .push((concern.id, TimelineEntry { at: now, event })),
             }
-        }
-        if cancelled {
-            // A fired timer's own delete must not outlive a cancel in the same change.
-            change.fired_timer = None;
         }
         let mut concern = concern.clone();
         if !concern.escalation.is_open() {

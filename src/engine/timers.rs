@@ -50,7 +50,6 @@ async fn fire_claimed(
     let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
     let mut aside = Change {
         at: now,
-        fired_timer: Some(timer.clone()),
         ..Change::default()
     };
     if let Some(reason) = exhausted(&claim) {
@@ -76,7 +75,6 @@ async fn fire_claimed(
 async fn fire(parts: &Parts, timer: Timer, now: Instant) -> anyhow::Result<Change> {
     let mut change = Change {
         at: now,
-        fired_timer: Some(timer.clone()),
         ..Change::default()
     };
     let Some(mut concern) = parts.concern(timer.concern).await? else {

@@ -356,8 +356,8 @@ pub struct OutboxItem {
     pub provider_id: Option<String>,
     /// It may have been handed to the provider without the outcome being
     /// recorded: it was claimed before and no outcome was written (the node
-    /// stopped, or gave it back, mid-send), or it was marked in flight by
-    /// [`Change::outbox_in_flight`]. Ask the provider before sending it again.
+    /// stopped, or gave it back, mid-send), or it was stored in flight by an
+    /// earlier, single-node version. Ask the provider before sending it again.
     pub in_flight: bool,
 }
 
@@ -866,27 +866,18 @@ pub struct Change {
     pub timeline: Vec<(ConcernId, TimelineEntry)>,
     /// SMS to send.
     pub outbox: Vec<NewOutbox>,
-    /// Outbox items about to be handed to the provider. Single-node: a
-    /// claimed item is in flight by being claimed ([`OutboxItem::in_flight`]).
-    pub outbox_in_flight: Vec<i64>,
     /// Outcomes of send attempts.
     pub outbox_outcomes: Vec<OutboxOutcome>,
     /// Timers to set (replacing one of the same kind).
     pub set_timers: Vec<Timer>,
     /// Concerns whose timers are all cancelled (before `set_timers` apply).
     pub cancel_timers: Vec<ConcernId>,
-    /// A timer that fired: removed unless it was re-armed for a later time
-    /// (single-node; a claimed timer is removed through `claim`).
-    pub fired_timer: Option<Timer>,
     /// Pages opened (or re-sent, keeping their code).
     pub open_pages: Vec<Page>,
     /// Concerns whose pages close.
     pub close_pages: Vec<ConcernId>,
-    /// The inbound item this change processed, when it was not claimed
-    /// (single-node; a claimed item is marked processed through `claim`).
-    pub inbound_done: Option<String>,
     /// What is kept from now on of the inbound item this change processes
-    /// (through `claim` or `inbound_done`): the item without the words the
+    /// (through `claim`): the item without the words the
     /// change put on a concern's timeline ([`Inbound::without_words`]), so
     /// that a message's text is stored once. Replaces the stored item.
     pub inbound_kept: Option<Inbound>,
@@ -1078,11 +1069,6 @@ pub trait Store: Send + Sync + 'static {
     /// purge removes it): how one step of a phone call finds what an
     /// earlier step of the same call recorded.
     fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>>;
-    /// Inbound items not yet processed, oldest first, whether claimed or not.
-    ///
-    /// Single-node only, and on its way out (use [`Store::claim_inbound`]):
-    /// it reads without claiming, so two nodes would both take an item.
-    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>>;
 
     /// Claim for `node`, until `now + lease`, up to `limit` inbound items not
     /// yet processed and not under a live claim (none, or its lease ended,
@@ -1190,17 +1176,6 @@ pub trait Store: Send + Sync + 'static {
     /// call until it reports no concerns.
     fn purge(&self, closed_before: Instant, placeholder: &str) -> StoreResult<Purged>;
 
-    /// Timers due at or before `now`, earliest first, whether claimed or not.
-    ///
-    /// Single-node only, and on its way out (use [`Store::claim_timers`]).
-    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>>;
-    /// Outbox items due at or before `now`, oldest first, at most one per
-    /// lane (see [`Store::claim_outbox`]): an item waits while an earlier
-    /// one in its lane is unsent.
-    /// Claims are not looked at.
-    ///
-    /// Single-node only, and on its way out (use [`Store::claim_outbox`]).
-    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>>;
     /// The earliest instant at which some work may be there to claim: for
     /// every timer, every outbox item `claim_outbox` could return (the
     /// first unsent to its number) and every unprocessed inbound item, its
@@ -1223,16 +1198,11 @@ pub trait Store: Send + Sync + 'static {
     fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>>;
     /// The page a clinician had for a concern, if any.
     fn page(&self, concern: ConcernId, staff: &Id) -> StoreResult<Option<Page>>;
-    /// Whether a clinician's code is in use: on an open page or one closed
-    /// since `closed_since`, or reserved ([`Store::reserve_code`]) and not
-    /// released, or released since `closed_since`.
-    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool>;
-    /// The code last given to this clinician (0 if none).
-    fn last_code(&self, staff: &Id) -> StoreResult<u16>;
     /// The code this clinician replies with for this concern, in one atomic
     /// step: the one already given (on a page, or reserved), or else the
-    /// next after their last code (1–9999, wrapping) that is not in use (see
-    /// [`Store::code_taken`], with `quarantine_since`), reserved at `at` so
+    /// next after their last code (1–9999, wrapping) that is not in use (on
+    /// an open page or one closed since `quarantine_since`, or reserved and
+    /// not released, or released since `quarantine_since`), reserved at `at` so
     /// that no concurrent caller gets it. When all 9,999 are in use, the
     /// next after their last is reused rather than fail to page.
     ///

@@ -38,7 +38,7 @@
 //! | `o:ID` | hash | an outbox item: `to`, `body`, `purpose`, `staff`, `recipient`, `step`, `concern`, `attempts`, `due`, `queued`, `state`, `provider` |
 //! | `o:id` | counter | the last outbox id |
 //! | `o:lane:NUMBER/`, `o:lane:NUMBER/CONCERN` | zset | unsent items in a lane, by id: the queue that keeps texts in order. A patient's or carer's texts share one lane; a clinician's have one per concern |
-//! | `o:head`, `o:due` | hash, zset | each lane's first unsent item; those heads by due time (what `due_outbox` and `next_due` read) |
+//! | `o:head`, `o:due` | hash, zset | each lane's first unsent item; those heads by due time (what claiming and `next_due` read) |
 //! | `o:unsent`, `o:queued`, `o:retrying` | zset, zset, set | unsent items by due and by queued time; those that failed once (for `backlog`) |
 //! | `o:provider` | hash | provider message id → outbox id |
 //! | `pg:STAFF` | hash | a clinician's pages: concern → `CODE\|OPEN\|OPENED_MS\|CLOSED_MS` |
@@ -602,13 +602,6 @@ impl Store for RedisStore {
         data.map(|d| from_json(&d)).transpose()
     }
 
-    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<String> = self.read(args([&"pending_inbound", &limit.to_string()]))?;
-        rows.iter().map(|r| from_json(r)).collect()
-    }
 
     fn claim_inbound(
         &self,
@@ -900,23 +893,7 @@ impl Store for RedisStore {
         Ok(purged)
     }
 
-    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<Vec<String>> =
-            self.read(args([&"due_timers", &ms(now), &limit.to_string()]))?;
-        rows.iter().map(|r| plan::timer(r)).collect()
-    }
 
-    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<Vec<String>> =
-            self.read(args([&"due_outbox", &ms(now), &limit.to_string()]))?;
-        rows.into_iter().map(plan::outbox_item).collect()
-    }
 
     fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
         let mut call = args([&"next_due"]);
@@ -946,16 +923,7 @@ impl Store for RedisStore {
         record.map(|r| plan::page(concern, staff, &r)).transpose()
     }
 
-    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool> {
-        let codes: Vec<u16> =
-            self.read(args([&"codes_in_use", &staff.as_str(), &ms(closed_since)]))?;
-        Ok(codes.contains(&code))
-    }
 
-    fn last_code(&self, staff: &Id) -> StoreResult<u16> {
-        let code: Option<u16> = self.hget(&["last-code"], staff.as_str())?;
-        Ok(code.unwrap_or(0))
-    }
 
     fn reserve_code(
         &self,
@@ -1377,6 +1345,18 @@ mod tests {
         }
     }
 
+    /// The inbound items not yet taken in, oldest first, as a node finds
+    /// them: by claiming them (a test's store is not used by a node after).
+    fn pending(store: &RedisStore, limit: usize) -> Vec<Inbound> {
+        let now = "2026-11-27T19:05:00Z".parse().unwrap();
+        store
+            .claim_inbound(&NodeId::new("test"), now, TimeDelta::seconds(30), limit)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.item)
+            .collect()
+    }
+
     #[test]
     fn a_key_stored_before_keys_had_grants_reads_as_its_own_client_with_the_old_keys_scopes() {
         let server = RedisServer::start();
@@ -1477,7 +1457,7 @@ mod tests {
         // write, since Redis writes it before it answers.
         server.restart();
         let store = RedisStore::open(&server.url()).unwrap();
-        assert_eq!(store.pending_inbound(1000).unwrap().len(), 200);
+        assert_eq!(pending(&store, 1000).len(), 200);
         assert!(!store.record_inbound(&sms("SM7")).unwrap(), "still a retry");
     }
 
@@ -1499,7 +1479,7 @@ mod tests {
 
         let restored = RedisServer::start_from_rdb(&file);
         let copy = RedisStore::open(&restored.url()).unwrap();
-        assert_eq!(copy.pending_inbound(10).unwrap(), [sms("SM1")]);
+        assert_eq!(pending(&copy, 10), [sms("SM1")]);
         assert_eq!(copy.secret("page-links").unwrap(), secret);
     }
 
@@ -1779,7 +1759,7 @@ mod tests {
             let restored = RedisServer::start_from_rdb(&file);
             let copy = RedisStore::open(&format!("{}?namespace={trust}", restored.url())).unwrap();
             assert_eq!(
-                copy.pending_inbound(10).unwrap(),
+                pending(&copy, 10),
                 [sms(&format!("SM-{trust}"))]
             );
         }
@@ -1846,7 +1826,7 @@ mod tests {
         assert_eq!(one.secret("links").unwrap(), two.secret("links").unwrap());
         // Another namespace on the same server is another store.
         let other = RedisStore::open(&format!("{}?namespace=other-trust", server.url())).unwrap();
-        assert!(other.pending_inbound(10).unwrap().is_empty());
+        assert!(pending(&other, 10).is_empty());
         assert!(other.record_inbound(&sms("SM1")).unwrap());
     }
 
@@ -1922,9 +1902,7 @@ mod tests {
         );
         assert!(second.command("ROLE").contains("master"));
         let direct = RedisStore::open(&second.url()).unwrap();
-        let keys: Vec<String> = direct
-            .pending_inbound(10)
-            .unwrap()
+        let keys: Vec<String> = pending(&direct, 10)
             .into_iter()
             .map(|i| i.key)
             .collect();

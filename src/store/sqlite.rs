@@ -770,20 +770,6 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
             params![concern.to_string(), kind.as_str()],
         )?;
     }
-    if let Some(fired) = &change.fired_timer {
-        let removed = tx.execute(
-            "DELETE FROM timers WHERE concern_id = ?1 AND kind = ?2 AND due_at = ?3 AND seq = ?4",
-            params![
-                fired.concern.to_string(),
-                fired.kind.as_str(),
-                ms(fired.due_at),
-                fired.seq as i64
-            ],
-        )?;
-        if removed > 0 {
-            end_claim(tx, &fired.work_key())?;
-        }
-    }
     for t in &change.set_timers {
         tx.execute(
             "INSERT INTO timers (concern_id, kind, due_at, seq) VALUES (?1, ?2, ?3, ?4)
@@ -823,12 +809,6 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
     for m in &change.outbox {
         insert_outbox(tx, m, now)?;
     }
-    for id in &change.outbox_in_flight {
-        tx.execute(
-            "UPDATE outbox SET state = 'in_flight' WHERE id = ?1 AND state = 'pending'",
-            params![id],
-        )?;
-    }
     for outcome in &change.outbox_outcomes {
         match outcome {
             OutboxOutcome::Sent { id, provider_id } => tx.execute(
@@ -848,15 +828,7 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
         };
         end_claim(tx, &WorkKey::Outbox(outcome.id()))?;
     }
-    let processed = change
-        .claim
-        .iter()
-        .filter_map(|c| match &c.key {
-            WorkKey::Inbound(key) => Some(key),
-            _ => None,
-        })
-        .chain(&change.inbound_done);
-    for key in processed {
+    if let Some(WorkKey::Inbound(key)) = change.claim.as_ref().map(|c| &c.key) {
         tx.execute(
             "UPDATE inbound SET processed_at = ?2 WHERE key = ?1 AND processed_at IS NULL",
             params![key, now],
@@ -1481,16 +1453,6 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>> {
-        let rows: Vec<String> = self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT data FROM inbound WHERE processed_at IS NULL ORDER BY received_at, rowid LIMIT ?1",
-            )?;
-            let rows = stmt.query_map(params![limit as i64], |r| r.get(0))?;
-            rows.collect()
-        })?;
-        rows.iter().map(|r| from_json(r)).collect()
-    }
 
     fn claim_inbound(
         &self,
@@ -1806,27 +1768,7 @@ impl Store for SqliteStore {
         .map(|n| n as u64)
     }
 
-    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
-        let rows = self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT t.concern_id, t.kind, t.due_at, t.seq FROM timers t WHERE t.due_at <= ?1 ORDER BY t.due_at LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![ms(now), limit as i64], timer_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter().collect()
-    }
 
-    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
-        let rows = self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE {HEAD_OF_LINE} AND o.due_at <= ?1 ORDER BY o.due_at, o.id LIMIT ?2"
-            ))?;
-            let rows = stmt.query_map(params![ms(now), limit as i64], outbox_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter().collect()
-    }
 
     fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
         let sql = next_due_sql(kinds);
@@ -1889,27 +1831,7 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool> {
-        self.read(|c| {
-            c.query_row(
-                &format!("SELECT EXISTS (SELECT 1 FROM ({CODES_IN_USE}) WHERE code = ?3)"),
-                params![staff.as_str(), ms(closed_since), code],
-                |r| r.get(0),
-            )
-        })
-    }
 
-    fn last_code(&self, staff: &Id) -> StoreResult<u16> {
-        let code: Option<i64> = self.read(|c| {
-            c.query_row(
-                "SELECT code FROM last_codes WHERE staff = ?1",
-                params![staff.as_str()],
-                |r| r.get(0),
-            )
-            .optional()
-        })?;
-        Ok(code.unwrap_or(0) as u16)
-    }
 
     fn reserve_code(
         &self,
