@@ -1375,7 +1375,8 @@ pub fn two_nodes_claiming_at_once_each_get_different_work(store: Arc<dyn Store>)
         );
         all.extend(got);
     }
-    let mut work: Vec<(WorkKind, String)> = all.iter().map(|c| (c.kind(), c.key.to_string())).collect();
+    let mut work: Vec<(WorkKind, String)> =
+        all.iter().map(|c| (c.kind(), c.key.to_string())).collect();
     work.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
     work.dedup();
     assert_eq!(

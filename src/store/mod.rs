@@ -1558,10 +1558,7 @@ mod tests {
                 "0b5a4f4e-8a57-4c38-9a55-1f0e8e6a3b2c/ack_deadline",
             ),
             (WorkKey::Outbox(42), "42"),
-            (
-                WorkKey::Notice("check_in/E1".into()),
-                "check_in/E1",
-            ),
+            (WorkKey::Notice("check_in/E1".into()), "check_in/E1"),
         ];
         for (key, text) in stored {
             assert_eq!(key.to_string(), text);
@@ -1578,7 +1575,10 @@ mod tests {
             (WorkKind::Timer, concern),
             (WorkKind::Timer, "not-a-concern/handover"),
             (WorkKind::Timer, &format!("{concern}/nap")),
-            (WorkKind::Timer, &format!("{}/handover", concern.to_uppercase())),
+            (
+                WorkKind::Timer,
+                &format!("{}/handover", concern.to_uppercase()),
+            ),
         ] {
             let error = WorkKey::parse(kind, text).unwrap_err();
             assert_eq!((error.kind, error.key.as_str()), (kind, text));

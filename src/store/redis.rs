@@ -602,7 +602,6 @@ impl Store for RedisStore {
         data.map(|d| from_json(&d)).transpose()
     }
 
-
     fn claim_inbound(
         &self,
         node: &NodeId,
@@ -893,8 +892,6 @@ impl Store for RedisStore {
         Ok(purged)
     }
 
-
-
     fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
         let mut call = args([&"next_due"]);
         call.extend(kinds.iter().map(|k| k.as_str().as_bytes().to_vec()));
@@ -922,8 +919,6 @@ impl Store for RedisStore {
         let record: Option<String> = self.hget(&["pg", staff.as_str()], &concern.to_string())?;
         record.map(|r| plan::page(concern, staff, &r)).transpose()
     }
-
-
 
     fn reserve_code(
         &self,
@@ -1758,10 +1753,7 @@ mod tests {
             store.backup(&file).unwrap();
             let restored = RedisServer::start_from_rdb(&file);
             let copy = RedisStore::open(&format!("{}?namespace={trust}", restored.url())).unwrap();
-            assert_eq!(
-                pending(&copy, 10),
-                [sms(&format!("SM-{trust}"))]
-            );
+            assert_eq!(pending(&copy, 10), [sms(&format!("SM-{trust}"))]);
         }
     }
 
@@ -1902,10 +1894,7 @@ mod tests {
         );
         assert!(second.command("ROLE").contains("master"));
         let direct = RedisStore::open(&second.url()).unwrap();
-        let keys: Vec<String> = pending(&direct, 10)
-            .into_iter()
-            .map(|i| i.key)
-            .collect();
+        let keys: Vec<String> = pending(&direct, 10).into_iter().map(|i| i.key).collect();
         assert_eq!(keys, ["SM1", "SM2"]);
         store.ping().unwrap();
     }

@@ -1453,7 +1453,6 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-
     fn claim_inbound(
         &self,
         node: &NodeId,
@@ -1548,7 +1547,11 @@ impl Store for SqliteStore {
             for claim in claims {
                 tx.execute(
                     "UPDATE claims SET until = NULL WHERE kind = ?1 AND key = ?2 AND token = ?3",
-                    params![claim.kind().as_str(), claim.key.to_string(), claim.token as i64],
+                    params![
+                        claim.kind().as_str(),
+                        claim.key.to_string(),
+                        claim.token as i64
+                    ],
                 )?;
                 rescore(tx, &claim.key)?;
             }
@@ -1768,8 +1771,6 @@ impl Store for SqliteStore {
         .map(|n| n as u64)
     }
 
-
-
     fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
         let sql = next_due_sql(kinds);
         let next: Option<i64> = self.read(|c| c.query_row(&sql, [], |r| r.get(0)))?;
@@ -1830,8 +1831,6 @@ impl Store for SqliteStore {
             opened_at: instant(opened_at),
         }))
     }
-
-
 
     fn reserve_code(
         &self,
