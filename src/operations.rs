@@ -1,5 +1,6 @@
 //! The operations the outside world asks of Nightingale, as domain calls:
-//! record an inbound message, enrol a patient, show or list concerns. The HTTP
+//! record an inbound message (also as the SMTP listener's sink), enrol a
+//! patient, show or list concerns. The HTTP
 //! layer translates requests into these; they hold the store access so
 //! handlers never do.
 
@@ -81,6 +82,26 @@ pub enum EnrolError {
     /// A template failed to render.
     #[error(transparent)]
     Template(#[from] anyhow::Error),
+}
+
+/// Where the SMTP listener hands each email it takes: stored as a webhook
+/// stores a text, received now.
+impl crate::email::smtp::InboundSink for Operations {
+    type Error = StoreError;
+
+    async fn take(
+        &self,
+        key: String,
+        email: crate::store::InboundKind,
+    ) -> Result<bool, StoreError> {
+        let received_at = self.clock.now();
+        self.record_inbound(Inbound {
+            key,
+            kind: email,
+            received_at,
+        })
+        .await
+    }
 }
 
 impl Operations {
