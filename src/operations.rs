@@ -1,8 +1,10 @@
 //! The operations the outside world asks of Nightingale, as domain calls:
 //! record an inbound message (also as the SMTP listener's sink), enrol a
-//! patient, show or list concerns. The HTTP
+//! patient, show or list concerns, sign staff in (`staff`). The HTTP
 //! layer translates requests into these; they hold the store access so
 //! handlers never do.
+
+mod staff;
 
 use std::sync::Arc;
 
