@@ -87,22 +87,28 @@ pub enum EnrolError {
 }
 
 /// Where the SMTP listener hands each email it takes: stored as a webhook
-/// stores a text, received now.
+/// stores a text, received now, with how it came.
 impl crate::email::smtp::InboundSink for Operations {
     type Error = StoreError;
 
-    async fn take(
-        &self,
-        key: String,
-        email: crate::store::InboundKind,
-    ) -> Result<bool, StoreError> {
-        let received_at = self.clock.now();
-        self.record_inbound(Inbound {
-            key,
-            kind: email,
-            received_at,
-        })
-        .await
+    async fn take(&self, email: crate::email::smtp::Received) -> Result<bool, StoreError> {
+        let mail = email.mail;
+        let item = Inbound {
+            key: mail.key,
+            kind: crate::store::InboundKind::Email {
+                from: mail.from.as_str().to_owned(),
+                to: email.recipients,
+                subject: mail.subject,
+                text: mail.text,
+                attachments: mail.attachments,
+                delivery: mail.delivery,
+                envelope_from: Some(email.envelope_from),
+                peer: Some(email.peer),
+                authentication_results: mail.authentication_results,
+            },
+            received_at: self.clock.now(),
+        };
+        self.record_inbound(item).await
     }
 }
 

@@ -60,8 +60,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsAcceptor;
 
+use super::Mail;
 use super::auth::SenderTrust;
-use crate::store::InboundKind;
 
 /// The longest command line taken (RFC 5321 §4.5.3.1.4: 512; text lines 1,000).
 const MAX_LINE: usize = 1000;
@@ -86,13 +86,24 @@ pub trait InboundSink: Clone + Send + Sync + 'static {
     /// Why a message could not be stored (the sender is asked to retry).
     type Error: std::fmt::Display;
 
-    /// Store a message, received now, under `key` (its `Message-ID`):
-    /// `true` when it is new, `false` when it was stored before.
+    /// Store a message, received now, keyed by its [`Mail::key`]: `true`
+    /// when it is new, `false` when it was stored before.
     fn take(
         &self,
-        key: String,
-        email: InboundKind,
+        email: Received,
     ) -> impl std::future::Future<Output = Result<bool, Self::Error>> + Send;
+}
+
+/// A message the listener took: as read, and how it came.
+pub struct Received {
+    /// The message, read.
+    pub mail: Mail,
+    /// `RCPT TO`, each.
+    pub recipients: Vec<String>,
+    /// `MAIL FROM` (empty for a bounce).
+    pub envelope_from: String,
+    /// Who handed it over.
+    pub peer: IpAddr,
 }
 
 /// What the listener accepts.
@@ -582,18 +593,13 @@ async fn store<S: InboundSink>(sink: &S, bytes: &[u8], envelope: &Envelope<'_>) 
         }
     };
     let key = mail.key.clone();
-    let email = InboundKind::Email {
-        from: mail.from.as_str().to_owned(),
-        to: envelope.recipients.to_vec(),
-        subject: mail.subject,
-        text: mail.text,
-        attachments: mail.attachments,
-        delivery: mail.delivery,
-        envelope_from: Some(envelope.sender.to_owned()),
-        peer: Some(peer.ip().to_canonical()),
-        authentication_results: mail.authentication_results,
+    let email = Received {
+        mail,
+        recipients: envelope.recipients.to_vec(),
+        envelope_from: envelope.sender.to_owned(),
+        peer: peer.ip().to_canonical(),
     };
-    match sink.take(mail.key, email).await {
+    match sink.take(email).await {
         Ok(new) => {
             tracing::info!(key = %key, duplicate = !new, "email stored");
             "250 2.0.0 Stored".into()
