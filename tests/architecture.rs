@@ -30,11 +30,27 @@ fn a_loop_is_named_and_test_code_is_left_out() {
     let files = [
         ("a.rs", "use crate::b::B;\n"),
         // A comment counts.
-        ("b/mod.rs", "//! Called from [`crate::a`].\nmod inner;\n#[cfg(test)]\nmod checks;\n"),
+        (
+            "b/mod.rs",
+            "//! Called from [`crate::a`].\nmod inner;\n#[cfg(test)]\nmod checks;\n",
+        ),
         ("b/inner.rs", "pub fn f() -> crate::c::C { todo!() }\n"),
         // Test code does not.
         ("b/checks.rs", "use crate::d::D;\n"),
-        ("c.rs", "pub struct C;\n#[cfg(test)]\n#[allow(unused)]\nmod tests {\n    const BRACE: char = '}';\n    /* } */\n    const S: &str = \"}\";\n    use crate::d::D;\n}\npub fn after() { crate::e::go() }\n"),
+        (
+            "c.rs",
+            r#"pub struct C;
+#[cfg(test)]
+#[allow(unused)]
+mod tests {
+    const BRACE: char = '}';
+    /* } */
+    const S: &str = "}";
+    use crate::d::D;
+}
+pub fn after() { crate::e::go() }
+"#,
+        ),
         ("d/mod.rs", "pub struct D;\n"),
         ("d/tests.rs", "use crate::c::C;\n"),
         ("e.rs", "pub fn go() {}\n"),
@@ -105,7 +121,9 @@ fn graph(files: &[(PathBuf, String)]) -> Graph {
     };
     let mut graph = Graph::new();
     for (path, text) in kept {
-        let Some(from) = top_level(path) else { continue };
+        let Some(from) = top_level(path) else {
+            continue;
+        };
         if is_test(path) {
             continue;
         }
@@ -332,7 +350,12 @@ fn loops(graph: &Graph) -> Vec<String> {
         for step in path.windows(2) {
             let files = &graph[&step[0]][&step[1]];
             let files: Vec<_> = files.iter().map(String::as_str).collect();
-            text.push_str(&format!("\n    {} -> {}: {}", step[0], step[1], files.join(", ")));
+            text.push_str(&format!(
+                "\n    {} -> {}: {}",
+                step[0],
+                step[1],
+                files.join(", ")
+            ));
         }
         if knot.len() > 2 {
             let knot: Vec<_> = knot.iter().map(String::as_str).collect();

@@ -48,7 +48,6 @@ fn failures_bucket(person: &Id) -> String {
     format!("sign-in:failed:{person}")
 }
 
-
 impl Operations {
     /// Send a sign-in code to `contact` if it is a person's on the rota,
     /// for the browser holding `challenge`, unless `client` asked for too
@@ -392,4 +391,3 @@ impl Operations {
         Ok(person.filter(|p| self.rota.current().person(p.as_str()).is_some()))
     }
 }
-
