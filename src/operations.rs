@@ -1,7 +1,10 @@
 //! The operations the outside world asks of Nightingale, as domain calls:
-//! record an inbound message, enrol a patient, show or list concerns. The HTTP
+//! record an inbound message (also as the SMTP listener's sink), enrol a
+//! patient, show or list concerns, sign staff in (`staff`). The HTTP
 //! layer translates requests into these; they hold the store access so
 //! handlers never do.
+
+mod staff;
 
 use std::sync::Arc;
 
@@ -81,6 +84,32 @@ pub enum EnrolError {
     /// A template failed to render.
     #[error(transparent)]
     Template(#[from] anyhow::Error),
+}
+
+/// Where the SMTP listener hands each email it takes: stored as a webhook
+/// stores a text, received now, with how it came.
+impl crate::email::smtp::InboundSink for Operations {
+    type Error = StoreError;
+
+    async fn take(&self, email: crate::email::smtp::Received) -> Result<bool, StoreError> {
+        let mail = email.mail;
+        let item = Inbound {
+            key: mail.key,
+            kind: crate::store::InboundKind::Email {
+                from: mail.from.as_str().to_owned(),
+                to: email.recipients,
+                subject: mail.subject,
+                text: mail.text,
+                attachments: mail.attachments,
+                delivery: mail.delivery,
+                envelope_from: Some(email.envelope_from),
+                peer: Some(email.peer),
+                authentication_results: mail.authentication_results,
+            },
+            received_at: self.clock.now(),
+        };
+        self.record_inbound(item).await
+    }
 }
 
 impl Operations {

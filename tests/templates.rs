@@ -462,7 +462,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         vec![json!({"title": "Not found"})]
     }),
     ("web/demo.html", |s| {
-        // `serve --demo`'s phones page (src/http/demo.rs), before anything
+        // `serve --demo`'s phones page (src/demo/routes.rs), before anything
         // happened and in the middle of a night.
         let page = format!(
             "Margaret - {}, discharged 27 Nov: \"{MESSAGE}\" ",
@@ -545,7 +545,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
                 {"at": "Fri 19:05:02", "text": format!("Paged {} (level 1), code 1", s.clinician.name)},
             ],
         }]);
-        // Every notice a form's redirect can bring (src/http/demo.rs).
+        // Every notice a form's redirect can bring (src/demo/routes.rs).
         let mut seen = vec![start, night.clone()];
         for code in [
             "empty",

@@ -158,7 +158,7 @@ pub(super) fn from_our_page(headers: &HeaderMap, public_url: &str) -> bool {
 /// Whether `Sec-Fetch-Site` (set by browsers, never by a page) is absent
 /// (not a browser) or says the request came from our own origin or from
 /// the person (a typed address, a bookmark).
-pub(super) fn fetched_from_same_site(headers: &HeaderMap) -> bool {
+pub(crate) fn fetched_from_same_site(headers: &HeaderMap) -> bool {
     matches!(
         headers.get("sec-fetch-site").map(|v| v.as_bytes()),
         None | Some(b"same-origin" | b"none")
