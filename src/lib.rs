@@ -23,6 +23,7 @@ pub mod http;
 pub mod links;
 pub mod logs;
 pub mod manage;
+pub mod metrics;
 pub mod operations;
 pub mod reports;
 pub mod rota;
