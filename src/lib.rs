@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod operations;
 pub mod reports;
 pub mod rota;
+pub mod spreadsheet;
 pub mod store;
 pub mod templates;
 pub mod voice;
