@@ -304,7 +304,7 @@ async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Re
             minijinja::context! {
                 service => chain.service.name.clone(),
                 period => chain.period.to_string(),
-                until => chain.valid_until.map(|t| london_short(t)),
+                until => chain.valid_until.map(london_short),
                 levels,
             }
         })

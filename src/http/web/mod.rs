@@ -420,17 +420,17 @@ pub(super) fn asked_week(
     state: &AppState,
     asked: Option<&str>,
     this_week: &str,
-) -> Result<Option<crate::calendar::Week>, Response> {
+) -> Result<Option<crate::calendar::Week>, Box<Response>> {
     match asked.filter(|w| !w.is_empty()).map(str::parse) {
         None => Ok(None),
         Some(Ok(week)) => Ok(Some(week)),
-        Some(Err(e)) => Err(message_page(
+        Some(Err(e)) => Err(Box::new(message_page(
             state,
             StatusCode::BAD_REQUEST,
             "That is not a week",
             &format!("{e}."),
             Some((this_week, "Show this week")),
-        )),
+        ))),
     }
 }
 

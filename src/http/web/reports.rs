@@ -88,7 +88,7 @@ async fn report(
     let back = format!("/staff/reports/{}", service.id);
     let week = match asked_week(&state, query.week.as_deref(), &back) {
         Ok(week) => week.unwrap_or(this_week),
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let report = state
         .ops

@@ -182,7 +182,7 @@ async fn week(
         &format!("/staff/services/{service}"),
     ) {
         Ok(week) => week,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     week_page(&state, &staff, ix, week.map(Week::monday), q.made, None).await
 }
