@@ -201,6 +201,7 @@ impl Application {
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
             email: email_identity,
             sign_in,
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         };
         let listener = match listener {
             Some(listener) => listener,

@@ -132,6 +132,26 @@ pub struct Templates {
     translated: BTreeSet<(Language, String)>,
 }
 
+/// The `london` filter: an instant (RFC 3339, as one is serialised) as a
+/// clock in London shows it, in [`crate::calendar::london::SHORT`] or the
+/// chrono format given (`{{ at | london("%a %H:%M") }}`).
+fn london_filter(at: String, format: Option<String>) -> Result<String, minijinja::Error> {
+    use std::fmt::Write;
+    let bad = |what: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, what);
+    let t = chrono::DateTime::parse_from_rfc3339(&at)
+        .map_err(|e| bad(format!("london: {at:?} is not an instant: {e}")))?;
+    let format = format.as_deref().unwrap_or(crate::calendar::london::SHORT);
+    let mut out = String::new();
+    // Written, not `to_string`: a format chrono cannot follow is an error, not a panic.
+    write!(
+        out,
+        "{}",
+        t.with_timezone(&crate::calendar::LONDON).format(format)
+    )
+    .map_err(|_| bad(format!("london: {format:?} is not a chrono format")))?;
+    Ok(out)
+}
+
 /// What goes between the Welsh and the English of a bilingual text.
 const BILINGUAL_SEPARATOR: &str = "\n\n";
 
@@ -154,6 +174,9 @@ impl Templates {
                     )
                 })
         });
+        // Times may reach a template as instants and leave as a clock in
+        // London shows them: `{{ at | london }}` reads "Sat 28 Nov 20:00".
+        env.add_filter("london", london_filter);
         for name in REQUIRED {
             env.get_template(name)
                 .with_context(|| format!("template {} in {}", name, dir.display()))?;
@@ -586,6 +609,26 @@ mod tests {
 
     fn templates() -> Templates {
         Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")).unwrap()
+    }
+
+    #[test]
+    fn the_london_filter_names_a_time_as_the_calendar_does() {
+        let at: crate::clock::Instant = "2026-07-04T19:05:00Z".parse().unwrap();
+        let text = serde_json::to_value(at)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            london_filter(text.clone(), None).unwrap(),
+            crate::calendar::london_short(at)
+        );
+        assert_eq!(
+            london_filter(text.clone(), Some("%a %H:%M".into())).unwrap(),
+            "Sat 20:05"
+        );
+        assert!(london_filter("tomorrow".into(), None).is_err());
+        assert!(london_filter(text, Some("%Q".into())).is_err());
     }
 
     #[test]

@@ -46,8 +46,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{Demo, Direction, Skip};
-use crate::calendar::LONDON;
-use crate::clock::Instant;
+use crate::calendar::{london_format, london_short};
 use crate::directory::PhoneNumber;
 use crate::http::AppState;
 use crate::store::{Inbound, InboundKind};
@@ -121,10 +120,6 @@ fn back(done: &str) -> Response {
     } else {
         Redirect::to(&format!("/?done={done}")).into_response()
     }
-}
-
-fn local(t: Instant, format: &str) -> String {
-    t.with_timezone(&LONDON).format(format).to_string()
 }
 
 /// A text's words, with any link in it made a link.
@@ -248,7 +243,7 @@ async fn render(
                 .map(|t| {
                     minijinja::context! {
                         sent => t.direction == Direction::Sent,
-                        at => local(t.at, "%a %H:%M"),
+                        at => london_format(t.at, "%a %H:%M"),
                         parts => parts(&t.body),
                     }
                 })
@@ -274,7 +269,7 @@ async fn render(
                 .map(|e| {
                     minijinja::context! {
                         sent => e.direction == Direction::Sent,
-                        at => local(e.at, "%a %H:%M"),
+                        at => london_format(e.at, "%a %H:%M"),
                         other => e.other.clone(),
                         reply_to => e.reply_to.clone(),
                         subject => e.subject.clone(),
@@ -317,7 +312,7 @@ async fn render(
             minijinja::context! {
                 service => chain.service.name.clone(),
                 period => chain.period.to_string(),
-                until => chain.valid_until.map(|t| local(t, "%a %-d %b %H:%M")),
+                until => chain.valid_until.map(london_short),
                 levels,
             }
         })
@@ -334,7 +329,7 @@ async fn render(
                     .unwrap_or_else(|| "Out-of-hours service".to_owned());
                 let entries: Vec<_> = timeline
                     .iter()
-                    .map(|e| minijinja::context! { at => local(e.at, "%a %H:%M:%S"), text => e.event.to_string() })
+                    .map(|e| minijinja::context! { at => london_format(e.at, "%a %H:%M:%S"), text => e.event.to_string() })
                     .collect();
                 minijinja::context! {
                     who => crate::templates::who(c, enrolment.as_ref()),
@@ -350,7 +345,7 @@ async fn render(
         }
     };
     let next_due = match state.ops.next_deadline().await {
-        Ok(Some(t)) if t > now => Some(local(t, "%a %H:%M:%S")),
+        Ok(Some(t)) if t > now => Some(london_format(t, "%a %H:%M:%S")),
         _ => None,
     };
     let services: Vec<_> = rota
@@ -362,7 +357,7 @@ async fn render(
         "web/demo.html",
         minijinja::context! {
             trust => rota.trust_name.clone(),
-            now => local(now, "%A %-d %B %Y, %H:%M"),
+            now => london_format(now, "%A %-d %B %Y, %H:%M"),
             next_due,
             notice => notice(&q.done),
             refused => refused.as_ref().map(|r| minijinja::context! { field => r.field.clone(), code => r.code }),

@@ -355,9 +355,7 @@ async fn sender_message(
                 at: now,
                 answer: CheckInReply::Concern { concern },
             });
-            let sent = sent_at
-                .with_timezone(&crate::calendar::LONDON)
-                .format("%a %-d %b %H:%M");
+            let sent = crate::calendar::london_short(sent_at);
             record(
                 change,
                 concern,

@@ -21,7 +21,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::AppState;
-use crate::calendar::LONDON;
+use crate::calendar::london_short;
 use crate::concern::{ConcernId, TimelineEvent};
 use crate::directory::Id;
 use crate::escalation::Status;
@@ -209,7 +209,7 @@ async fn show(
             sig => q.sig,
             recording_url => has_recording
                 .then(|| format!("/c/{concern_id}/recording?s={}&e={}&sig={}", staff, q.e, q.sig)),
-            expires => local(chrono::DateTime::from_timestamp(q.e, 0).unwrap_or_default()),
+            expires => london_short(chrono::DateTime::from_timestamp(q.e, 0).unwrap_or_default()),
             ..view
         },
     );
@@ -237,13 +237,6 @@ pub(crate) fn service_name(state: &AppState, service: Option<&Id>) -> String {
         .unwrap_or_else(|| "Out-of-hours service".to_owned())
 }
 
-/// A concern's time as a clinician reads it.
-pub(crate) fn local(t: crate::clock::Instant) -> String {
-    t.with_timezone(&LONDON)
-        .format("%a %-d %b %H:%M")
-        .to_string()
-}
-
 /// What a clinician paged for a concern may see of it, as the page its
 /// link opens shows it, and as their staff page does
 /// (`pages/concern_details.html`): `None` if it no longer exists.
@@ -268,14 +261,14 @@ pub(crate) async fn concern_view(
             "Not paged: an email from an unknown sender, kept for the in-hours team".to_owned()
         }
         Status::Accepted { by, at } if &by.id == staff => {
-            format!("You have accepted this (at {})", local(*at))
+            format!("You have accepted this (at {})", london_short(*at))
         }
         Status::Open if passed => {
             "You passed this on. Waiting for someone at the next level to accept".to_owned()
         }
         Status::Open => "Waiting for someone to accept".to_owned(),
-        Status::Accepted { by, at } => format!("Accepted by {} at {}", by.name, local(*at)),
-        Status::Resolved { at, .. } => format!("Resolved at {}", local(*at)),
+        Status::Accepted { by, at } => format!("Accepted by {} at {}", by.name, london_short(*at)),
+        Status::Resolved { at, .. } => format!("Resolved at {}", london_short(*at)),
     };
     let service = service_name(state, concern.service.as_ref());
     let code = state
@@ -286,7 +279,7 @@ pub(crate) async fn concern_view(
         .unwrap_or_default();
     let entries: Vec<_> = timeline
         .iter()
-        .map(|e| minijinja::context! { at => local(e.at), text => e.event.to_string() })
+        .map(|e| minijinja::context! { at => london_short(e.at), text => e.event.to_string() })
         .collect();
     // The enrolment's context and the patient's earlier concerns.
     let history = super::history::history(state, &concern, enrolment.as_ref()).await?;
@@ -301,11 +294,11 @@ pub(crate) async fn concern_view(
         recognised => concern.recognised,
         text => concern.text,
         party => concern.party.label(),
-        discharged => enrolment.as_ref().and_then(|e| e.discharged_at).map(local),
+        discharged => enrolment.as_ref().and_then(|e| e.discharged_at).map(london_short),
         context => enrolment.as_ref().and_then(|e| e.context.clone()),
         phone => concern.sender.phone().map(|p| p.as_str().to_owned()),
         email => concern.sender.email().map(|e| e.as_str().to_owned()),
-        opened => local(concern.opened_at),
+        opened => london_short(concern.opened_at),
         can_act => concern.escalation.is_open() && !not_paged,
         // Someone enrolled with no phone cannot be rung back.
         can_call => concern.sender.phone().is_some() && match &concern.escalation.status {

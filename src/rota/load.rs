@@ -1394,8 +1394,8 @@ fn suggest<'a>(wrong: &str, known: impl Iterator<Item = &'a String>) -> String {
     if known.is_empty() {
         return ": none is defined yet".to_owned();
     }
-    known.sort_by_key(|k| (edit_distance(wrong, k), k.as_str()));
-    if edit_distance(wrong, known[0]) <= wrong.len().max(3) / 3 {
+    known.sort_by_key(|k| (strsim::levenshtein(wrong, k), k.as_str()));
+    if strsim::levenshtein(wrong, known[0]) <= wrong.len().max(3) / 3 {
         format!(": did you mean {:?}?", known[0])
     } else {
         let list: Vec<String> = known.iter().take(5).map(|k| format!("{k:?}")).collect();
@@ -1405,23 +1405,4 @@ fn suggest<'a>(wrong: &str, known: impl Iterator<Item = &'a String>) -> String {
             if known.len() > 5 { ", …" } else { "" }
         )
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(row[j + 1])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }

@@ -12,11 +12,12 @@ use serde::Deserialize;
 
 use super::{Refusal, Staff, StaffForm, StaffPage, message_page};
 use crate::access::ConcernAccess;
+use crate::calendar::london_short;
 use crate::concern::ConcernId;
 use crate::escalation::Status;
 use crate::escalation::reply::LinkAction;
 use crate::http::AppState;
-use crate::http::pages::{concern_view, local, recording_of, service_name};
+use crate::http::pages::{concern_view, recording_of, service_name};
 
 /// How long a closed concern stays on the list.
 pub const RECENT_DAYS: i64 = 7;
@@ -43,7 +44,7 @@ async fn list(State(state): State<AppState>, staff: Staff) -> Response {
             Status::Open => "Waiting for someone to accept".to_owned(),
             Status::Accepted { by, .. } if by.id == staff.id => "You have it".to_owned(),
             Status::Accepted { by, .. } => format!("Accepted by {}", by.name),
-            Status::Resolved { at, .. } => format!("Resolved {}", local(*at)),
+            Status::Resolved { at, .. } => format!("Resolved {}", london_short(*at)),
         };
         let service = service_name(&state, concern.service.as_ref());
         let item = minijinja::context! {
@@ -52,7 +53,7 @@ async fn list(State(state): State<AppState>, staff: Staff) -> Response {
             patient => enrolment.as_ref().map_or_else(|| "Unknown sender".to_owned(), |e| e.patient.name.clone()),
             service,
             urgent => concern.escalation.urgent,
-            opened => local(concern.opened_at),
+            opened => london_short(concern.opened_at),
             status,
         };
         if concern.escalation.is_resolved() {

@@ -7,11 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Weekday};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
-use super::{Refusal, Staff, StaffForm, StaffPage};
-use crate::calendar::{LONDON, instant_of, wall_clock};
+use super::{Refusal, Staff, StaffForm, StaffPage, asked_week};
+use crate::calendar::{LONDON, Week, YEARS, instant_of, london_long, wall_clock};
 use crate::clock::Instant;
 use crate::directory::Id;
 use crate::http::AppState;
@@ -19,6 +19,7 @@ use crate::manage::{EditError, NotFit, OtherServices, edit_words, gap_words};
 use crate::rota::check::shortfall;
 use crate::rota::layer::{EditBody, GAP_HORIZON_DAYS, Refusal as EditRefusal, layer_toml};
 use crate::rota::{PersonIx, Rota, ServiceIx, Who, check};
+use crate::spreadsheet::{self, Quoting};
 use crate::store::{self, AuditEntry, AuditRecord, NewRotaEdit};
 
 /// The rota pages.
@@ -34,20 +35,13 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The Monday of an ISO week written `2026-W49`.
+#[cfg(test)]
 fn monday_of(week: &str) -> Option<NaiveDate> {
-    let (year, w) = week.split_once("-W")?;
-    NaiveDate::from_isoywd_opt(year.parse().ok()?, w.parse().ok()?, Weekday::Mon)
+    week.parse::<Week>().ok().map(Week::monday)
 }
 
 fn week_name(monday: NaiveDate) -> String {
-    let w = monday.iso_week();
-    format!("{}-W{:02}", w.year(), w.week())
-}
-
-fn local(t: Instant) -> String {
-    t.with_timezone(&LONDON)
-        .format("%a %-d %b %Y %H:%M")
-        .to_string()
+    Week::of(monday).to_string()
 }
 
 /// One level's cell in the week view.
@@ -182,8 +176,15 @@ async fn week(
     Query(q): Query<WeekQuery>,
 ) -> Result<Response, Refusal> {
     let ix = staff.manage(&state, &service)?;
-    let monday = q.week.as_deref().and_then(monday_of);
-    week_page(&state, &staff, ix, monday, q.made, None).await
+    let week = match asked_week(
+        &state,
+        q.week.as_deref(),
+        &format!("/staff/services/{service}"),
+    ) {
+        Ok(week) => week,
+        Err(page) => return Ok(*page),
+    };
+    week_page(&state, &staff, ix, week.map(Week::monday), q.made, None).await
 }
 
 /// The names of `people`, with their ids, for a select.
@@ -239,8 +240,8 @@ async fn week_page(
                 words => edit_words(&rota, &e.edit.body),
                 reason => e.edit.reason,
                 made_by => rota.person(e.edit.made_by.as_str()).map_or(e.edit.made_by.as_str(), |p| p.name.as_str()),
-                made_at => local(e.edit.made_at),
-                undone => e.undone.as_ref().map(|u| format!("undone by {} on {}", rota.person(u.by.as_str()).map_or(u.by.as_str(), |p| p.name.as_str()), local(u.at))),
+                made_at => london_long(e.edit.made_at),
+                undone => e.undone.as_ref().map(|u| format!("undone by {} on {}", rota.person(u.by.as_str()).map_or(u.by.as_str(), |p| p.name.as_str()), london_long(u.at))),
             }
         })
         .collect();
@@ -325,7 +326,9 @@ fn datetime(what: &str, text: &str) -> Result<NaiveDateTime, String> {
     }
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| {
+        .ok()
+        .filter(|t| YEARS.contains(&t.year()))
+        .ok_or_else(|| {
             format!("Enter the {what} as a date and a time, like 5 December 2026 at 20:00")
         })
 }
@@ -336,7 +339,9 @@ fn date(what: &str, text: &str) -> Result<NaiveDate, String> {
         return Err(format!("Enter the {what}"));
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("Enter the {what} as a date, like 5 December 2026"))
+        .ok()
+        .filter(|d| YEARS.contains(&d.year()))
+        .ok_or_else(|| format!("Enter the {what} as a date, like 5 December 2026"))
 }
 
 fn some(text: &str) -> Option<String> {
@@ -656,8 +661,8 @@ async fn gaps(State(state): State<AppState>, staff: Staff) -> Result<Response, R
             minijinja::context! {
                 service => g.service.as_str(),
                 name,
-                from => local(g.from),
-                until => local(g.until),
+                from => london_long(g.from),
+                until => london_long(g.until),
                 what => g.kind.to_string(),
                 week => week_name(wall_clock(g.from).date()),
             }
@@ -731,7 +736,7 @@ async fn audit(State(state): State<AppState>, staff: Staff) -> Result<Response, 
                 .map(|x| edit_words(&rota, &x.edit.body));
             minijinja::context! {
                 seq => e.seq,
-                at => local(e.record.at),
+                at => london_long(e.record.at),
                 who => rota.person(e.record.who.as_str()).map_or(e.record.who.as_str(), |p| p.name.as_str()),
                 services => services_of(&rota, &e.record),
                 edit_id => e.edit,
@@ -750,22 +755,9 @@ async fn audit(State(state): State<AppState>, staff: Staff) -> Result<Response, 
     .render(&state))
 }
 
-/// One CSV cell: always quoted, quotes doubled, and a cell a spreadsheet
-/// would take for a formula (starting `=`, `+`, `-`, `@`, tab or carriage
-/// return) led by an apostrophe so that it stays text.
-pub fn csv_cell(text: &str) -> String {
-    let neutral = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    format!("\"{}\"", neutral.replace('"', "\"\""))
-}
-
 async fn audit_csv(State(state): State<AppState>, staff: Staff) -> Result<Response, Refusal> {
-    let mut out = String::from("seq,at,who,service,edit,action,before,after\r\n");
-    for e in trail(&state, &staff).await? {
-        let cells = [
+    let rows = trail(&state, &staff).await?.into_iter().map(|e| {
+        [
             e.seq.to_string(),
             e.record
                 .at
@@ -781,14 +773,18 @@ async fn audit_csv(State(state): State<AppState>, staff: Staff) -> Result<Respon
                 .collect::<Vec<_>>()
                 .join(" "),
             e.edit.map(|n| n.to_string()).unwrap_or_default(),
-            e.record.action.clone(),
-            e.record.before.clone(),
-            e.record.after.clone(),
-        ];
-        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
+            e.record.action,
+            e.record.before,
+            e.record.after,
+        ]
+    });
+    let out = spreadsheet::write(
+        &[
+            "seq", "at", "who", "service", "edit", "action", "before", "after",
+        ],
+        rows,
+        Quoting::Always,
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -805,6 +801,13 @@ async fn audit_csv(State(state): State<AppState>, staff: Staff) -> Result<Respon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One cell as the audit trail writes it.
+    fn csv_cell(text: &str) -> String {
+        spreadsheet::write(&[], [[text]], Quoting::Always)
+            .trim_end_matches("\r\n")
+            .to_owned()
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_formulas_neutralised() {
