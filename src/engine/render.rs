@@ -353,7 +353,10 @@ impl Renderer<'_> {
         let contacts = person.page_contacts(self.email.is_some());
         let Some(first) = contacts.first() else {
             let note = TimelineEvent::Note {
-                text: format!("{} has no phone for pages", staff.name),
+                text: self.templates.render(
+                    "notes/no_phone_for_pages.txt",
+                    minijinja::context! { name => staff.name },
+                )?,
             };
             change.timeline.push((
                 concern.id,
@@ -509,12 +512,10 @@ impl Renderer<'_> {
                     }
                 }
                 TimelineEvent::OptOut { opted_out } => Forwarded {
-                    text: if *opted_out {
-                        "(texts to them are now stopped)"
-                    } else {
-                        "(texts to them are allowed again)"
-                    }
-                    .to_owned(),
+                    text: self.templates.render(
+                        "sms/forward_opt_out.txt",
+                        minijinja::context! { opted_out },
+                    )?,
                     call: None,
                 },
                 _ => continue,
