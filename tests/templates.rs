@@ -1002,7 +1002,9 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             .collect()
     }),
     ("notes/set_aside.txt", |_| {
-        vec![json!({"kind": "ack_deadline", "reason": "claimed 5 times without finishing (a node stopped mid-way, or it conflicted every time)"})]
+        vec![
+            json!({"kind": "ack_deadline", "reason": "claimed 5 times without finishing (a node stopped mid-way, or it conflicted every time)"}),
+        ]
     }),
     ("notes/check_in_answer.txt", |_| {
         vec![json!({"sent": "Fri 27 Nov 16:30"})]

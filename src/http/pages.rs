@@ -15,13 +15,13 @@
 //! concern, or after a tap ([`Shown`], `pages/message_words.txt`), and
 //! where the concern stands (`pages/status.txt`).
 
+use anyhow::Context;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use anyhow::Context;
 use axum::{Form, Router};
 use serde::Deserialize;
 

@@ -531,7 +531,11 @@ fn a_voicemail_left_on_an_open_concern_is_forwarded_as_a_call_with_its_link_then
 fn a_failover_note_reads_as_before_and_ends_as_the_report_counts_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let templates = Templates::load(&root.join("templates")).expect("the templates load");
-    for (method, how) in [("voice", "calling"), ("sms", "texting"), ("email", "emailing")] {
+    for (method, how) in [
+        ("voice", "calling"),
+        ("sms", "texting"),
+        ("email", "emailing"),
+    ] {
         let note = templates
             .render(
                 "notes/failed_over.txt",
