@@ -88,7 +88,7 @@ pub(crate) enum Shown {
     /// The store could not be read.
     Unavailable,
     /// The page's template failed.
-    NotShown,
+    PageFailed,
     /// A tap posted from another site.
     OtherSite,
     /// A tap whose form could not be read.
@@ -119,7 +119,7 @@ impl Shown {
             Shown::Refused(LinkError::BadSignature) => "bad_signature",
             Shown::Gone => "gone",
             Shown::Unavailable => "unavailable",
-            Shown::NotShown => "not_shown",
+            Shown::PageFailed => "not_shown",
             Shown::OtherSite => "other_site",
             Shown::NoForm => "no_form",
             Shown::UnknownAction => "unknown_action",
@@ -270,7 +270,7 @@ async fn show(
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = ?e, "concern page template failed");
-            message(&state, StatusCode::INTERNAL_SERVER_ERROR, Shown::NotShown)
+            message(&state, StatusCode::INTERNAL_SERVER_ERROR, Shown::PageFailed)
         }
     }
 }
