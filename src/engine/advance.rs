@@ -132,17 +132,18 @@ pub(super) async fn page_failed(
         .into_iter()
         .find(|c| c.call() == call && c.address() == item.message.to);
     if let Some(next) = failed.and_then(|f| staff.page_contact_after(f.index, email)) {
-        let how = match next.method {
-            ContactMethod::Voice(_) => "calling",
-            ContactMethod::Sms(_) => "texting",
-            ContactMethod::Email(_) => "emailing",
+        // The clinical safety report counts these notes by their end
+        // (`crate::reports::FAILED_OVER`); the words are the template's.
+        let method = match next.method {
+            ContactMethod::Voice(_) => "voice",
+            ContactMethod::Sms(_) => "sms",
+            ContactMethod::Email(_) => "email",
         };
         let note = TimelineEvent::Note {
-            text: format!(
-                "page to {} did not reach them; {how} {}",
-                staff.name,
-                crate::reports::FAILED_OVER
-            ),
+            text: parts.templates.render(
+                "notes/failed_over.txt",
+                minijinja::context! { name => staff.name, method },
+            )?,
         };
         change.timeline.push((
             concern_id,

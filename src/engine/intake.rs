@@ -361,7 +361,10 @@ async fn sender_message(
                 concern,
                 now,
                 TimelineEvent::Note {
-                    text: format!("In answer to the check-in texted {sent}"),
+                    text: parts.templates.render(
+                        "notes/check_in_answer.txt",
+                        minijinja::context! { sent => sent.to_string() },
+                    )?,
                 },
             );
         }

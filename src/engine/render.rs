@@ -10,7 +10,14 @@
 //!
 //! The few texts intake sends of its own accord (the first reply to a
 //! sender, the note about pictures, the help text for a reply that was not
-//! understood) are rendered here too, so every text leaves from one place.
+//! understood, the answer to STOP and START) are rendered here too. Not
+//! every outgoing message is built here: the thanks for a check-in
+//! (intake), the answer to a stranger's email (`intake/email.rs`),
+//! notices (`notices.rs`), sign-in codes, welcomes and gap alerts are
+//! built where they arise, and a call-back or a recording's deletion
+//! carries no words. What is true of all of them is that their words
+//! come from `templates/`, as do the notes the engine leaves on a
+//! timeline (`templates/notes/`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -347,7 +354,10 @@ impl Renderer<'_> {
         let contacts = person.page_contacts(self.email.is_some());
         let Some(first) = contacts.first() else {
             let note = TimelineEvent::Note {
-                text: format!("{} has no phone for pages", staff.name),
+                text: self.templates.render(
+                    "notes/no_phone_for_pages.txt",
+                    minijinja::context! { name => staff.name },
+                )?,
             };
             change.timeline.push((
                 concern.id,
@@ -503,12 +513,9 @@ impl Renderer<'_> {
                     }
                 }
                 TimelineEvent::OptOut { opted_out } => Forwarded {
-                    text: if *opted_out {
-                        "(texts to them are now stopped)"
-                    } else {
-                        "(texts to them are allowed again)"
-                    }
-                    .to_owned(),
+                    text: self
+                        .templates
+                        .render("sms/forward_opt_out.txt", minijinja::context! { opted_out })?,
                     call: None,
                 },
                 _ => continue,

@@ -59,10 +59,10 @@ async fn fire_claimed(
             timer.concern,
             now,
             TimelineEvent::Note {
-                text: format!(
-                    "A {} could not be handled and was set aside for an operator: {reason}",
-                    timer.kind.as_str().replace('_', " ")
-                ),
+                text: parts.templates.render(
+                    "notes/set_aside.txt",
+                    minijinja::context! { kind => timer.kind.as_str(), reason },
+                )?,
             },
         );
         return parts.set_aside(stats, claim, aside, &what, &reason).await;

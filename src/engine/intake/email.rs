@@ -226,9 +226,10 @@ async fn stranger(
             return Ok(());
         }
         Some(c) => {
-            let note = "An email from this address arrived that was not proved to be from them: its words were not added here and nobody was paged. Ask them whether they wrote.";
             let note = TimelineEvent::Note {
-                text: note.to_owned(),
+                text: parts
+                    .templates
+                    .render("notes/unproved_email.txt", minijinja::context! {})?,
             };
             record(change, c.id, now, note);
             // Answered all the same, outside her concern's thread.

@@ -512,3 +512,29 @@ fn a_voicemail_left_on_an_open_concern_is_forwarded_as_a_call_with_its_link_then
         "{body}"
     );
 }
+
+/// The clinical safety report counts failovers by how their note ends
+/// (`crate::reports::FAILED_OVER`), and notes are stored as rendered: the
+/// words of `notes/failed_over.txt` must keep that ending and today's words.
+#[test]
+fn a_failover_note_reads_as_before_and_ends_as_the_report_counts_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let templates = Templates::load(&root.join("templates")).expect("the templates load");
+    for (method, how) in [
+        ("voice", "calling"),
+        ("sms", "texting"),
+        ("email", "emailing"),
+    ] {
+        let note = templates
+            .render(
+                "notes/failed_over.txt",
+                minijinja::context! { name => "Chen Li", method },
+            )
+            .unwrap();
+        assert_eq!(
+            note,
+            format!("page to Chen Li did not reach them; {how} their next contact")
+        );
+        assert!(note.ends_with(crate::reports::FAILED_OVER), "{note}");
+    }
+}

@@ -150,12 +150,20 @@ async fn act(
         "call" => {
             return Ok(match state.ops.call_back(concern, &staff.id).await {
                 Ok(outcome) => {
-                    let (status, title, text) = crate::http::pages::call_back_words(outcome);
+                    let status = crate::http::pages::call_back_status(outcome);
+                    let shown = crate::http::pages::Shown::CallBack(outcome);
+                    let (title, text) = match shown.words(&state.templates) {
+                        Ok(words) => words,
+                        Err(e) => {
+                            tracing::error!(error = ?e, "call back words not rendered");
+                            return Err(Refusal::Unavailable);
+                        }
+                    };
                     message_page(
                         &state,
                         status,
-                        title,
-                        text,
+                        &title,
+                        &text,
                         Some((&format!("/staff/concerns/{concern}"), "Back to the concern")),
                     )
                 }
