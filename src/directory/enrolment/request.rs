@@ -108,11 +108,12 @@ impl EnrolmentRequest {
 
     /// Check every field; `service` says whether a service id exists, and
     /// `coordinator` whether a person id may be named as care co-ordinator
-    /// (their id, or what is wrong and what to send instead).
-    pub fn parse_with_coordinators(
+    /// (their id, or what is wrong and what to send instead, such as a
+    /// [`CoordinatorError`]).
+    pub fn parse_with_coordinators<E: fmt::Display>(
         self,
         service: impl Fn(&str) -> Option<Id>,
-        coordinator: impl Fn(&str) -> Result<Id, CoordinatorError>,
+        coordinator: impl Fn(&str) -> Result<Id, E>,
         now: Instant,
         window: TimeDelta,
     ) -> Result<Enrolment, Vec<FieldError>> {
