@@ -3289,6 +3289,11 @@ fn shared<T>(slot: &Mutex<Weak<T>>, start: impl FnOnce() -> T) -> Arc<T> {
     started
 }
 
+/// A fresh store: the namespace `namespace` (a case's name) on the Redis at `url`.
+fn redis_store(url: &str, namespace: &str) -> Arc<dyn Store> {
+    Arc::new(redis::RedisStore::open_in(url, namespace).unwrap())
+}
+
 static REDIS: Mutex<Weak<redis::test_server::RedisServer>> = Mutex::new(Weak::new());
 static REDIS_CLUSTER: Mutex<Weak<redis::test_server::RedisCluster>> = Mutex::new(Weak::new());
 
@@ -3315,10 +3320,7 @@ macro_rules! conformance {
                 #[test]
                 fn $case() {
                     let server = shared(&REDIS, redis::test_server::RedisServer::start);
-                    let namespace = stringify!($case);
-                    super::$case(Arc::new(
-                        redis::RedisStore::open_in(&server.url(), namespace).unwrap(),
-                    ));
+                    super::$case(redis_store(&server.url(), stringify!($case)));
                 }
             )*
         }
@@ -3332,10 +3334,7 @@ macro_rules! conformance {
                 #[test]
                 fn $case() {
                     let cluster = shared(&REDIS_CLUSTER, redis::test_server::RedisCluster::start);
-                    let namespace = stringify!($case);
-                    super::$case(Arc::new(
-                        redis::RedisStore::open_in(&cluster.url(), namespace).unwrap(),
-                    ));
+                    super::$case(redis_store(&cluster.url(), stringify!($case)));
                 }
             )*
         }

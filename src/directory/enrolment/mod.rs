@@ -13,8 +13,8 @@
 //! own are refused; a landline is accepted but never texted, and
 //! [`Enrolment::notes`] says so to whoever sent the enrolment. Names,
 //! relationships and context are cleaned of control and bidirectional
-//! characters ([`clean_line`], [`clean_text`]) before they are checked and
-//! stored.
+//! characters ([`clean_line`](super::clean_line),
+//! [`clean_text`](super::clean_text)) before they are checked and stored.
 
 use std::fmt;
 
@@ -22,7 +22,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Address, EmailAddress, Id, Language, NumberKind, PhoneNumber, clean_line, clean_text};
+use super::{Address, EmailAddress, Id, Language, NumberKind, PhoneNumber};
 use crate::clock::Instant;
 
 mod request;

@@ -7,7 +7,14 @@ use std::fmt;
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use super::*;
+use super::{
+    Carer, Contact, DEFAULT_REVIEW_AFTER, Enrolment, EnrolmentId, EnrolmentKind, FieldError,
+    MAX_REVIEW_AFTER, TEXTS_THEMSELVES_FROM_AGE,
+};
+use crate::clock::Instant;
+use crate::directory::{
+    EmailAddress, Id, Language, NumberKind, PhoneNumber, clean_line, clean_text,
+};
 
 /// The body of `POST /api/v1/enrolments`, before it is checked.
 #[derive(Debug, Clone, Default, Deserialize)]
