@@ -608,26 +608,27 @@ pub fn new_api_key() -> anyhow::Result<(String, [u8; 32])> {
 
 /// Whether the person with this id may be named as a patient's care
 /// co-ordinator in the live rota (a person with their own working hours):
-/// their id, or a field error's message.
-pub fn coordinator_in(rota: &crate::rota::Rota, id: &str) -> Result<Id, String> {
-    let coordinators: Vec<&str> = rota
-        .people()
-        .iter()
-        .filter(|p| rota.coordinator(p.id.as_str()).is_some())
-        .map(|p| p.id.as_str())
-        .collect();
-    let known = match coordinators.as_slice() {
-        [] => "no person in the rota files has working hours yet: a rota manager adds hours = { weekdays = \"09:00-17:00\" } to the co-ordinator's [people.ID]".to_owned(),
-        ids => format!("the people who can be are {}", ids.join(", ")),
+/// their id, or why not.
+pub fn coordinator_in(
+    rota: &crate::rota::Rota,
+    id: &str,
+) -> Result<Id, crate::directory::enrolment::CoordinatorError> {
+    use crate::directory::enrolment::CoordinatorError;
+    let coordinators = || {
+        rota.people()
+            .iter()
+            .filter(|p| rota.coordinator(p.id.as_str()).is_some())
+            .map(|p| p.id.clone())
+            .collect()
     };
     match (rota.person(id), rota.coordinator(id)) {
         (Some(person), Some(_)) => Ok(person.id.clone()),
-        (Some(_), None) => Err(format!(
-            "this person is in the rota files but has no working hours of their own, so cannot be a care co-ordinator: {known}"
-        )),
-        (None, _) => Err(format!(
-            "no such person in the rota files: send the id of a care co-ordinator, as in [people.ID] in rota/people.toml; {known}"
-        )),
+        (Some(_), None) => Err(CoordinatorError::NoWorkingHours {
+            coordinators: coordinators(),
+        }),
+        (None, _) => Err(CoordinatorError::NoSuchPerson {
+            coordinators: coordinators(),
+        }),
     }
 }
 

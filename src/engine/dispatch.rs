@@ -361,7 +361,10 @@ impl Sending {
             // sent again keeps its Message-ID, and mail clients show it once.
             return Some(match email(parts, item, to.as_str(), now) {
                 Ok(mail) => self.email.send(&mail).await,
-                Err(reason) => SendOutcome::Permanent { code: None, reason },
+                Err(e) => SendOutcome::Permanent {
+                    code: None,
+                    reason: e.to_string(),
+                },
             });
         }
         let call = matches!(item.message.purpose, Purpose::CallPage | Purpose::CallBack);
@@ -579,13 +582,9 @@ fn email(
     item: &OutboxItem,
     to: &str,
     now: Instant,
-) -> Result<OutgoingEmail, String> {
-    let identity = parts
-        .email
-        .as_ref()
-        .ok_or("not sent: no mail server is configured (NIGHTINGALE_SMTP_URL)")?;
-    let body = EmailBody::from_body(&item.message.body)
-        .ok_or("not sent: the stored email could not be read")?;
+) -> Result<OutgoingEmail, Unsendable> {
+    let identity = parts.email.as_ref().ok_or(Unsendable::NoMailServer)?;
+    let body = EmailBody::from_body(&item.message.body).ok_or(Unsendable::Unreadable)?;
     let tag = parts.links.outbox_tag(item.id);
     Ok(OutgoingEmail {
         envelope_from: identity.envelope_from(item.id, &tag),
@@ -599,6 +598,18 @@ fn email(
         date: now,
         body,
     })
+}
+
+/// Why an email in the outbox cannot go out at all: its outcome, refused
+/// for good, says which.
+#[derive(Debug, thiserror::Error)]
+enum Unsendable {
+    /// No mail server is configured.
+    #[error("not sent: no mail server is configured (NIGHTINGALE_SMTP_URL)")]
+    NoMailServer,
+    /// The stored body is not an email's.
+    #[error("not sent: the stored email could not be read")]
+    Unreadable,
 }
 
 #[cfg(test)]

@@ -472,7 +472,7 @@ pub(crate) async fn recording_of(state: &AppState, concern_id: ConcernId) -> Res
     match state.calls.fetch_recording(&sid).await {
         Ok(audio) => ([(header::CONTENT_TYPE, "audio/mpeg")], audio).into_response(),
         Err(reason) => {
-            tracing::warn!(concern = %concern_id, reason, "recording not fetched from the provider");
+            tracing::warn!(concern = %concern_id, %reason, "recording not fetched from the provider");
             message(&state, StatusCode::BAD_GATEWAY, Shown::RecordingNotFetched)
         }
     }

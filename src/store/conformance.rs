@@ -2896,58 +2896,6 @@ pub fn how_an_email_came_and_how_its_sender_was_recognised_are_kept(store: Arc<d
     );
 }
 
-pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
-    api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name(fresh());
-    a_clients_concerns_are_listed_for_it_and_nobody_elses(fresh());
-    rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(fresh());
-    the_audit_trail_only_grows_and_reads_in_pages(fresh());
-    an_edit_of_a_shared_rotation_is_audited_under_every_service_it_changes(fresh());
-    a_gap_is_alerted_once_however_many_nodes_ask(fresh());
-    notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refused(fresh());
-    a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_enrolment(fresh());
-    inbound_is_recorded_once_and_stays_pending_until_processed(fresh());
-    an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent_it(fresh());
-    a_change_writes_state_timeline_outbox_and_timers_together(fresh());
-    a_fired_timer_is_removed_unless_it_was_re_armed(fresh());
-    a_resolved_concern_no_longer_collects_messages(fresh());
-    enrolments_are_found_by_patient_or_carer_number_while_active(fresh());
-    a_child_enrolled_with_his_mother_as_contact_is_kept_not_texted(fresh());
-    enrolments_are_found_by_patient_or_carer_email_in_any_case(fresh());
-    an_enrolment_keeps_the_language_its_people_are_texted_in(fresh());
-    an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(fresh());
-    pages_keep_their_codes_and_close_with_the_concern(fresh());
-    opt_outs_api_keys_and_secrets_persist(fresh());
-    concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());
-    an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(fresh());
-    texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(fresh());
-    an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id(fresh());
-    purging_removes_what_people_wrote_and_keeps_who_did_what(fresh());
-    concerns_are_listed_newest_first_by_status_service_enrolment_and_time(fresh());
-    pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between_pages(fresh());
-    two_nodes_claiming_at_once_each_get_different_work(fresh());
-    a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_refused(fresh());
-    a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over(fresh());
-    renewing_keeps_work_and_releasing_gives_it_back_at_once(fresh());
-    texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(fresh());
-    attempts_count_the_claims_that_did_not_finish(fresh());
-    texts_to_one_number_keep_their_order_across_nodes(fresh());
-    a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinician(fresh());
-    a_write_from_a_stale_copy_of_a_concern_is_refused_whole(fresh());
-    two_first_messages_from_one_sender_open_exactly_one_concern(fresh());
-    a_concern_from_an_address_is_found_by_it_and_opened_once(fresh());
-    codes_reserved_at_once_are_never_shared_and_stay_with_their_concern(fresh());
-    codes_wrap_after_9999_and_are_reused_when_all_are_in_use(fresh());
-    a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries(fresh());
-    hits_are_counted_per_bucket_and_window(fresh());
-    hits_are_read_without_counting_one(fresh());
-    sessions_are_found_touched_and_deleted_by_hash(fresh());
-    a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked(fresh());
-    a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention(
-        fresh(),
-    );
-    how_an_email_came_and_how_its_sender_was_recognised_are_kept(fresh());
-}
-
 // ---- scheduled notices and check-ins (docs/adr/0017) ----
 
 fn check_in(key: &str, due_at: Instant, number: u32) -> Notice {
@@ -3375,39 +3323,127 @@ pub fn a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked(store: 
     assert_eq!(store.calendar_person([2; 32]).unwrap(), Some(ben));
 }
 
-#[test]
-fn sqlite_store_conforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let counter = std::sync::atomic::AtomicUsize::new(0);
-    run_all(|| {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Arc::new(sqlite::SqliteStore::open(&dir.path().join(format!("store-{n}.db"))).unwrap())
-    });
+// ---- running the suite: one test per case per backend ----
+
+use std::sync::{Mutex, Weak};
+
+/// One server (or cluster) shared by the cases that run at the same time in
+/// this process, each in a namespace of its own; it stops when the last of
+/// them ends. (A `static` that held it for good would never be dropped, so
+/// its `redis-server`s would outlive the tests.) Under nextest, which runs
+/// each test in a process of its own, every case gets its own.
+fn shared<T>(slot: &Mutex<Weak<T>>, start: impl FnOnce() -> T) -> Arc<T> {
+    let mut slot = slot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(running) = slot.upgrade() {
+        return running;
+    }
+    let started = Arc::new(start());
+    *slot = Arc::downgrade(&started);
+    started
 }
 
-/// Run every check against the Redis at `url`, a namespace per case: each
-/// starts empty.
-fn run_all_on_redis(url: &str) {
-    let counter = std::sync::atomic::AtomicUsize::new(0);
-    run_all(|| {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Arc::new(redis::RedisStore::open_in(url, &format!("case-{n}")).unwrap())
-    });
+/// A fresh store: the namespace `namespace` (a case's name) on the Redis at `url`.
+fn redis_store(url: &str, namespace: &str) -> Arc<dyn Store> {
+    Arc::new(redis::RedisStore::open_in(url, namespace).unwrap())
 }
 
-#[test]
-fn redis_store_conforms() {
-    let server = redis::test_server::RedisServer::start();
-    run_all_on_redis(&server.url());
+static REDIS: Mutex<Weak<redis::test_server::RedisServer>> = Mutex::new(Weak::new());
+static REDIS_CLUSTER: Mutex<Weak<redis::test_server::RedisCluster>> = Mutex::new(Weak::new());
+
+/// Each case as a test of its own on each backend, against a fresh store:
+/// `on_sqlite::CASE`, `on_redis::CASE` and `on_redis_cluster::CASE`, so
+/// that one failure hides none of the others.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let path = dir.path().join("store.db");
+                    super::$case(Arc::new(sqlite::SqliteStore::open(&path).unwrap()));
+                }
+            )*
+        }
+
+        mod on_redis {
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    let server = shared(&REDIS, redis::test_server::RedisServer::start);
+                    super::$case(redis_store(&server.url(), stringify!($case)));
+                }
+            )*
+        }
+
+        // Each case's namespace hashes to its own slot, so the cases spread
+        // over the three primaries; a script that touched a key outside its
+        // slot would be refused here, where one server would let it through.
+        mod on_redis_cluster {
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    let cluster = shared(&REDIS_CLUSTER, redis::test_server::RedisCluster::start);
+                    super::$case(redis_store(&cluster.url(), stringify!($case)));
+                }
+            )*
+        }
+    };
 }
 
-#[test]
-fn redis_cluster_store_conforms() {
-    // Each case's namespace hashes to its own slot, so the cases spread over
-    // the three primaries; a script that touched a key outside its slot
-    // would be refused here, where one server would let it through.
-    let cluster = redis::test_server::RedisCluster::start();
-    run_all_on_redis(&cluster.url());
+conformance! {
+    api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name,
+    a_clients_concerns_are_listed_for_it_and_nobody_elses,
+    rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history,
+    the_audit_trail_only_grows_and_reads_in_pages,
+    an_edit_of_a_shared_rotation_is_audited_under_every_service_it_changes,
+    a_gap_is_alerted_once_however_many_nodes_ask,
+    notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refused,
+    a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_enrolment,
+    inbound_is_recorded_once_and_stays_pending_until_processed,
+    an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent_it,
+    a_change_writes_state_timeline_outbox_and_timers_together,
+    a_fired_timer_is_removed_unless_it_was_re_armed,
+    a_resolved_concern_no_longer_collects_messages,
+    enrolments_are_found_by_patient_or_carer_number_while_active,
+    a_child_enrolled_with_his_mother_as_contact_is_kept_not_texted,
+    enrolments_are_found_by_patient_or_carer_email_in_any_case,
+    an_enrolment_keeps_the_language_its_people_are_texted_in,
+    an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged,
+    pages_keep_their_codes_and_close_with_the_concern,
+    opt_outs_api_keys_and_secrets_persist,
+    concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest,
+    an_outbox_item_in_flight_stays_due_until_its_outcome_is_written,
+    texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next,
+    an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id,
+    purging_removes_what_people_wrote_and_keeps_who_did_what,
+    concerns_are_listed_newest_first_by_status_service_enrolment_and_time,
+    pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between_pages,
+    two_nodes_claiming_at_once_each_get_different_work,
+    a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_refused,
+    a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over,
+    renewing_keeps_work_and_releasing_gives_it_back_at_once,
+    texts_waiting_at_a_slow_provider_stand_in_front_of_nothing,
+    attempts_count_the_claims_that_did_not_finish,
+    texts_to_one_number_keep_their_order_across_nodes,
+    a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinician,
+    a_write_from_a_stale_copy_of_a_concern_is_refused_whole,
+    two_first_messages_from_one_sender_open_exactly_one_concern,
+    a_concern_from_an_address_is_found_by_it_and_opened_once,
+    codes_reserved_at_once_are_never_shared_and_stay_with_their_concern,
+    codes_wrap_after_9999_and_are_reused_when_all_are_in_use,
+    a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries,
+    hits_are_counted_per_bucket_and_window,
+    hits_are_read_without_counting_one,
+    sessions_are_found_touched_and_deleted_by_hash,
+    a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked,
+    a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention,
+    how_an_email_came_and_how_its_sender_was_recognised_are_kept,
 }
 
 #[test]

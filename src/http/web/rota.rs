@@ -319,29 +319,45 @@ struct EditForm {
     confirm: String,
 }
 
-fn datetime(what: &str, text: &str) -> Result<NaiveDateTime, String> {
+/// What is wrong with one field of an edit form, and what to write; `what`
+/// names the field as the page does ("start of the cover").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum FieldProblem {
+    /// Nothing was written.
+    #[error("Enter the {0}")]
+    Missing(&'static str),
+    /// Not a date and a time.
+    #[error("Enter the {0} as a date and a time, like 5 December 2026 at 20:00")]
+    NotADateTime(&'static str),
+    /// Not a date.
+    #[error("Enter the {0} as a date, like 5 December 2026")]
+    NotADate(&'static str),
+    /// A swap that names no rotation.
+    #[error("Choose the rotation whose shifts swap")]
+    NoRotation,
+}
+
+fn datetime(what: &'static str, text: &str) -> Result<NaiveDateTime, FieldProblem> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(format!("Enter the {what}"));
+        return Err(FieldProblem::Missing(what));
     }
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .ok()
         .filter(|t| YEARS.contains(&t.year()))
-        .ok_or_else(|| {
-            format!("Enter the {what} as a date and a time, like 5 December 2026 at 20:00")
-        })
+        .ok_or(FieldProblem::NotADateTime(what))
 }
 
-fn date(what: &str, text: &str) -> Result<NaiveDate, String> {
+fn date(what: &'static str, text: &str) -> Result<NaiveDate, FieldProblem> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(format!("Enter the {what}"));
+        return Err(FieldProblem::Missing(what));
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .filter(|d| YEARS.contains(&d.year()))
-        .ok_or_else(|| format!("Enter the {what} as a date, like 5 December 2026"))
+        .ok_or(FieldProblem::NotADate(what))
 }
 
 fn some(text: &str) -> Option<String> {
@@ -358,17 +374,16 @@ impl EditForm {
         fn take<T>(
             problems: &mut FormProblems,
             name: &'static str,
-            r: Result<T, String>,
+            r: Result<T, FieldProblem>,
         ) -> Option<T> {
-            r.map_err(|m| problems.push((name, m))).ok()
+            r.map_err(|e| problems.push((name, e.to_string()))).ok()
         }
         let mut problems = Vec::new();
         if self.kind == "swap" {
             let rotation = take(
                 &mut problems,
                 "rotation",
-                some(&self.rotation)
-                    .ok_or_else(|| "Choose the rotation whose shifts swap".to_owned()),
+                some(&self.rotation).ok_or(FieldProblem::NoRotation),
             );
             let a = take(
                 &mut problems,
