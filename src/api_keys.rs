@@ -79,24 +79,17 @@ impl Scopes {
     pub const BEFORE_SCOPES: Scopes = Scopes::DEFAULT;
 
     /// Read `enrol,read-own` (scopes separated by commas, any order).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
         let mut bits = 0;
         for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
             let scope = Scope::ALL
                 .into_iter()
                 .find(|s| s.as_str() == word)
-                .ok_or_else(|| {
-                    format!(
-                        "{word:?} is not a scope: write enrol, read-own or read-all, several separated by commas (e.g. enrol,read-own)"
-                    )
-                })?;
+                .ok_or_else(|| ParseError::NotAScope(word.to_owned()))?;
             bits |= scope.bit();
         }
         if bits == 0 {
-            return Err(
-                "give at least one scope: enrol, read-own or read-all (e.g. enrol,read-own)"
-                    .to_owned(),
-            );
+            return Err(ParseError::NoScope);
         }
         Ok(Scopes(bits))
     }
@@ -244,7 +237,7 @@ impl ApiKey {
 /// Read a key's or a client's name, as given on the command line: 1 to 64
 /// letters, digits, `-`, `_` or `.`, starting with a letter or digit.
 /// (Keys stored before names were checked keep whatever name they had.)
-pub fn parse_name(text: &str) -> Result<String, String> {
+pub fn parse_name(text: &str) -> Result<String, ParseError> {
     let name = text.trim();
     let ok = !name.is_empty()
         && name.len() <= 64
@@ -255,9 +248,7 @@ pub fn parse_name(text: &str) -> Result<String, String> {
     if ok {
         Ok(name.to_owned())
     } else {
-        Err(format!(
-            "{name:?} cannot be a name: use 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit, e.g. ward-7-discharge"
-        ))
+        Err(ParseError::NotAName(name.to_owned()))
     }
 }
 
@@ -265,25 +256,50 @@ pub fn parse_name(text: &str) -> Result<String, String> {
 /// (`90d`, `12weeks`, `1y`) from now, or an instant in ISO 8601 (a date
 /// alone, `2027-03-01`, is the start of that day, UK time). It must be
 /// later than `now`.
-pub fn parse_expiry(text: &str, now: Instant) -> Result<Instant, String> {
+pub fn parse_expiry(text: &str, now: Instant) -> Result<Instant, ParseError> {
     let text = text.trim();
     let at = match humantime::parse_duration(text) {
         Ok(span) => chrono::TimeDelta::from_std(span)
             .ok()
             .and_then(|span| now.checked_add_signed(span))
-            .ok_or_else(|| format!("{text:?} is too far ahead"))?,
-        Err(_) => crate::calendar::parse_instant(text).map_err(|_| {
-            format!(
-                "{text:?} is not a span or a date: write how long the key lasts (90d, 12weeks, 1y) or when it stops (2027-03-01, UK time)"
-            )
-        })?,
+            .ok_or_else(|| ParseError::TooFarAhead(text.to_owned()))?,
+        Err(_) => crate::calendar::parse_instant(text)
+            .map_err(|_| ParseError::NotAnExpiry(text.to_owned()))?,
     };
     if at <= now {
-        return Err(format!(
-            "{text:?} is not in the future: a key must outlive the moment it is made"
-        ));
+        return Err(ParseError::NotInTheFuture(text.to_owned()));
     }
     Ok(at)
+}
+
+/// What is wrong with a key's scopes, name or expiry as given on the
+/// command line, and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// A word in `--scope` that is no scope.
+    #[error(
+        "{0:?} is not a scope: write enrol, read-own or read-all, several separated by commas (e.g. enrol,read-own)"
+    )]
+    NotAScope(String),
+    /// `--scope` with no scope in it.
+    #[error("give at least one scope: enrol, read-own or read-all (e.g. enrol,read-own)")]
+    NoScope,
+    /// A key's or a client's name that cannot be one.
+    #[error(
+        "{0:?} cannot be a name: use 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit, e.g. ward-7-discharge"
+    )]
+    NotAName(String),
+    /// An expiry span that reaches past what an instant can hold.
+    #[error("{0:?} is too far ahead")]
+    TooFarAhead(String),
+    /// An expiry that is neither a span nor a date.
+    #[error(
+        "{0:?} is not a span or a date: write how long the key lasts (90d, 12weeks, 1y) or when it stops (2027-03-01, UK time)"
+    )]
+    NotAnExpiry(String),
+    /// An expiry at or before the moment the key is made.
+    #[error("{0:?} is not in the future: a key must outlive the moment it is made")]
+    NotInTheFuture(String),
 }
 
 /// What the service keeps for itself: API keys (by the hash of their
@@ -334,9 +350,14 @@ mod tests {
         assert_eq!(s.to_string(), "enrol,read-all");
         assert_eq!(Scopes::parse(&s.to_string()).unwrap(), s);
         assert_eq!(Scopes::DEFAULT.to_string(), "enrol,read-own");
-        let wrong = Scopes::parse("enrol,admin").unwrap_err();
+        let wrong = Scopes::parse("enrol,admin").unwrap_err().to_string();
         assert!(wrong.contains("\"admin\" is not a scope"), "{wrong}");
-        assert!(Scopes::parse(" , ").unwrap_err().contains("at least one"));
+        assert!(
+            Scopes::parse(" , ")
+                .unwrap_err()
+                .to_string()
+                .contains("at least one")
+        );
     }
 
     #[test]
@@ -397,9 +418,15 @@ mod tests {
         assert!(
             parse_expiry("2026-01-01", now)
                 .unwrap_err()
+                .to_string()
                 .contains("not in the future")
         );
-        assert!(parse_expiry("soon", now).unwrap_err().contains("90d"));
+        assert!(
+            parse_expiry("soon", now)
+                .unwrap_err()
+                .to_string()
+                .contains("90d")
+        );
     }
 
     #[test]

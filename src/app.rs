@@ -1,12 +1,17 @@
 //! Wiring: configuration → rota, templates, store → engine and HTTP server,
 //! with graceful shutdown of both.
 //!
-//! The only module that knows about all the others.
+//! The only module that wires the others. What a deployment may swap is
+//! taken at seams: the clock, the store, the SMS, call and email
+//! providers, the webhook tokens, and extra routes. The demo (`serve
+//! --demo`) builds the application through these from outside; nothing
+//! here knows it.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Router;
 use chrono::TimeDelta;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -38,6 +43,8 @@ pub struct Application {
     serve_lock: Option<store::sqlite::ServeLock>,
     /// Sends gap alerts to rota managers on the trust's schedule.
     gap_alerter: crate::manage::GapAlerter,
+    /// Routes plugged in from outside ([`Application::with_routes`]).
+    routes: Router<AppState>,
 }
 
 impl Application {
@@ -62,10 +69,10 @@ impl Application {
         Self::build_listening(None, config, clock, store, sender, None, None).await
     }
 
-    /// As [`Application::build_with`], on a listener already bound (the
-    /// demo binds first, to put its address in its links).
-    /// The demo gives its own call placer too, and its own email sender
-    /// with who its emails come from.
+    /// As [`Application::build_with`], on a listener already bound (a
+    /// caller that puts its address in its links binds first), with the
+    /// call placer, and the email sender with who its emails come from,
+    /// given too: the seams a simulation (the demo) plugs its own into.
     pub async fn build_on(
         listener: TcpListener,
         config: &Config,
@@ -129,7 +136,11 @@ impl Application {
                 )
             })?;
         let limits = http::serve::Limits::from_config(config)?;
-        let sign_in = crate::access::SignInLimits::from_config(config)?;
+        let sign_in = crate::access::SignInLimits::new(
+            config.sign_in_codes_per_number,
+            config.sign_in_codes_per_client,
+            config.sign_in_failures_per_day,
+        )?;
         anyhow::ensure!(
             config.sends_at_once > 0,
             "NIGHTINGALE_SENDS_AT_ONCE must be at least 1 (the default is {})",
@@ -194,6 +205,7 @@ impl Application {
             enrolment_window: TimeDelta::days(i64::from(config.enrolment_days)),
             email: email_identity,
             sign_in,
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         };
         let listener = match listener {
             Some(listener) => listener,
@@ -219,7 +231,7 @@ impl Application {
             public_url,
             twilio_tokens: Arc::new(tokens),
             calls,
-            demo: None,
+            demo: false,
             web,
         };
         Ok(Self {
@@ -230,16 +242,29 @@ impl Application {
             limits,
             serve_lock: None,
             gap_alerter,
+            routes: Router::new(),
         })
     }
 
-    /// Serve the demo page and its routes too (`serve --demo` only). The
-    /// webhooks then take the demo's own token, and only it: its calls
-    /// reach the voice webhooks signed as Twilio signs (a demo never has a
-    /// Twilio token: `crate::demo::refuse_real_providers`).
-    pub fn with_demo(mut self, demo: Arc<crate::demo::Demo>) -> Self {
-        self.state.twilio_tokens = Arc::new(vec![demo.calls.webhook_token()]);
-        self.state.demo = Some(demo);
+    /// Serve `routes` too, behind the same layers as every other route
+    /// (the demo's page and forms). Without them, no such route exists.
+    pub fn with_routes(mut self, routes: Router<AppState>) -> Self {
+        self.routes = self.routes.merge(routes);
+        self
+    }
+
+    /// Take these tokens, and only these, on the webhooks' signatures, in
+    /// place of the configured Twilio ones: a call provider that signs as
+    /// Twilio does with a token of its own (the demo's) reaches them so.
+    pub fn with_webhook_tokens(mut self, tokens: Vec<SecretString>) -> Self {
+        self.state.twilio_tokens = Arc::new(tokens);
+        self
+    }
+
+    /// Mark this as a demo, whose clock a viewer moves on: the staff
+    /// sign-in page says that this can end a session.
+    pub fn as_demo(mut self) -> Self {
+        self.state.demo = true;
         self
     }
 
@@ -341,7 +366,7 @@ impl Application {
         let mut rx = stop_rx;
         let server = http::serve::serve(
             self.listener,
-            http::router(self.state, &self.limits),
+            http::router(self.state, &self.limits, self.routes),
             self.limits,
             async move {
                 let _ = rx.wait_for(|stop| *stop).await;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 /// A point on the UTC timeline. Local (Europe/London) time is derived from it
-/// by [`crate::calendar`], never stored.
+/// by the calendar, which builds on this module, and is never stored.
 pub type Instant = DateTime<Utc>;
 
 /// A wait on a clock, boxed so the trait stays object-safe.

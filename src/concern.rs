@@ -366,16 +366,11 @@ pub trait Concerns: Send + Sync + 'static {
     fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>>;
     /// The page a clinician had for a concern, if any.
     fn page(&self, concern: ConcernId, staff: &Id) -> StoreResult<Option<Page>>;
-    /// Whether a clinician's code is in use: on an open page or one closed
-    /// since `closed_since`, or reserved ([`Concerns::reserve_code`]) and not
-    /// released, or released since `closed_since`.
-    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool>;
-    /// The code last given to this clinician (0 if none).
-    fn last_code(&self, staff: &Id) -> StoreResult<u16>;
     /// The code this clinician replies with for this concern, in one atomic
     /// step: the one already given (on a page, or reserved), or else the
-    /// next after their last code (1–9999, wrapping) that is not in use (see
-    /// [`Concerns::code_taken`], with `quarantine_since`), reserved at `at` so
+    /// next after their last code (1–9999, wrapping) that is not in use (on
+    /// an open page or one closed since `quarantine_since`, or reserved and
+    /// not released, or released since `quarantine_since`), reserved at `at` so
     /// that no concurrent caller gets it. When all 9,999 are in use, the
     /// next after their last is reused rather than fail to page.
     ///

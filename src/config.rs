@@ -147,7 +147,7 @@ impl TrustedProxies {
     /// Read a list like `"10.0.0.5, 10.1.0.0/16, fd00::/8"` (commas or
     /// spaces between); an error names the entry that is neither an
     /// address nor a range.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, NotAProxy> {
         text.split([',', ' ', '\t', '\n'])
             .map(str::trim)
             .filter(|entry| !entry.is_empty())
@@ -156,11 +156,7 @@ impl TrustedProxies {
                     .parse::<ipnet::IpNet>()
                     .map(|net| net.trunc())
                     .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        format!(
-                            "{entry:?} is not an IP address or a CIDR range: write one like \"10.0.0.5\", \"10.1.0.0/16\" or \"fd00::/8\""
-                        )
-                    })
+                    .map_err(|_| NotAProxy(entry.to_owned()))
             })
             .collect::<Result<_, _>>()
             .map(Self)
@@ -178,6 +174,13 @@ impl TrustedProxies {
         self.0.is_empty()
     }
 }
+
+/// A trusted proxy, as written, that is neither an address nor a range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an IP address or a CIDR range: write one like \"10.0.0.5\", \"10.1.0.0/16\" or \"fd00::/8\""
+)]
+pub struct NotAProxy(pub String);
 
 /// A list of trusted proxies: one string (as the environment gives it) or,
 /// in the file, a list of strings.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use serde::Serialize;
 
-use crate::calendar::{Calendar, LONDON};
+use crate::calendar::{Calendar, london_format, london_short};
 use crate::clock::Instant;
 use crate::concern::{Concern, Party, Recognised};
 use crate::concern::{ConcernFilter, ConcernStatus};
@@ -195,15 +195,15 @@ impl Summary {
         let earlier: Vec<Item> = before
             .iter()
             .map(|(c, e)| Item {
-                at: words(c.opened_at, "%a %-d %b %H:%M"),
+                at: london_short(c.opened_at),
                 ..item(c, e.as_ref())
             })
             .collect();
         Summary {
             service: service.name.clone(),
             service_id: service.id.as_str().to_owned(),
-            from: words(from, "%a %-d %b %H:%M"),
-            until: words(until, "%a %-d %b %H:%M"),
+            from: london_short(from),
+            until: london_short(until),
             open: 0,
             accepted: 0,
             resolved: 0,
@@ -250,10 +250,6 @@ impl Summary {
     }
 }
 
-fn words(t: Instant, format: &str) -> String {
-    t.with_timezone(&LONDON).format(format).to_string()
-}
-
 fn item(c: &Concern, e: Option<&Enrolment>) -> Item {
     let who = match (e, &c.party) {
         (Some(e), Party::Carer { name, relationship }) => format!(
@@ -279,7 +275,7 @@ fn item(c: &Concern, e: Option<&Enrolment>) -> Item {
     Item {
         id: c.id.to_string(),
         who,
-        at: words(c.opened_at, "%a %H:%M"),
+        at: london_format(c.opened_at, "%a %H:%M"),
         words: quote(&c.text),
         status,
         urgent: c.escalation.urgent,

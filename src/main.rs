@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use nightingale::app::{self, Application};
-use nightingale::calendar::{Calendar, Division, LONDON, WorkingHours, parse_instant};
+use nightingale::calendar::{Calendar, Division, WorkingHours, parse_instant};
 use nightingale::clock::{Clock, Instant, SystemClock};
 use nightingale::config::{Config, LogFormat};
 use nightingale::reports::{Report, Week};
@@ -121,8 +121,8 @@ enum CalendarCommand {
         /// england-and-wales, scotland or northern-ireland.
         #[arg(long)]
         division: Division,
-        /// The year, e.g. 2026.
-        #[arg(long)]
+        /// The year, e.g. 2026 (1970 to 9999).
+        #[arg(long, value_parser = calendar_year())]
         year: i32,
     },
     /// Replace the rota's bank-holidays.json with gov.uk's current file, once checked.
@@ -148,8 +148,8 @@ enum CalendarCommand {
 enum RotaCommand {
     /// Validate every rota file and list coverage gaps; non-zero exit on either.
     Check {
-        /// How many days ahead to look.
-        #[arg(long, default_value_t = 28)]
+        /// How many days ahead to look (at most 3660: ten years).
+        #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(..=3660))]
         days: u32,
         /// Start of the window (default: now).
         #[arg(long)]
@@ -173,6 +173,13 @@ enum RotaCommand {
         #[arg(long)]
         at: Option<String>,
     },
+}
+
+/// A year on the command line, within the years the calendar answers for
+/// ([`nightingale::calendar::YEARS`]): anything else is a usage error.
+fn calendar_year() -> clap::builder::RangedI64ValueParser<i32> {
+    let years = nightingale::calendar::YEARS;
+    clap::value_parser!(i32).range(i64::from(*years.start())..=i64::from(*years.end()))
 }
 
 fn main() -> ExitCode {
@@ -539,10 +546,9 @@ fn find_service(rota: &rota::Rota, id: &str) -> anyhow::Result<rota::ServiceIx> 
     })
 }
 
+/// An instant as the command line prints it: `Fri 27 Nov 2026 19:05 GMT`.
 fn local(t: Instant) -> String {
-    t.with_timezone(&LONDON)
-        .format("%a %d %b %Y %H:%M %Z")
-        .to_string()
+    nightingale::calendar::london_format(t, "%a %d %b %Y %H:%M %Z")
 }
 
 /// The rota with the web edits layer from the store `serve` would use
@@ -617,7 +623,9 @@ fn rota_check(
             "note: {drama} people have Ofcom drama numbers (07700 900xxx and the like), which no phone answers: fine for a demo, not for a live rota"
         )?;
     }
-    let until = from + chrono::Duration::days(i64::from(days));
+    let until = from
+        .checked_add_signed(chrono::Duration::days(i64::from(days)))
+        .context("that window runs past the end of the calendar: choose an earlier --from or fewer --days")?;
     let gaps = rota::check(&rota, from, until);
     writeln!(
         out,

@@ -108,7 +108,7 @@ fn plain_rules(rota: &Rota, body: &EditBody) -> Result<(), EditError> {
                     "until",
                     format!(
                         "The end must be after the start ({}): a cover from 20:00 to 08:00 the next morning ends on the next day",
-                        from.format("%a %-d %b %Y %H:%M")
+                        from.format(crate::calendar::london::LONG)
                     ),
                 ));
             }
@@ -532,11 +532,7 @@ fn long_stretches(before: &Rota, after: &Rota, body: &EditBody) -> Vec<LongStret
         }
     }
     let limit = after.max_on_call_in_a_row();
-    let words = |t: Instant| {
-        t.with_timezone(&crate::calendar::LONDON)
-            .format("%a %-d %b %H:%M")
-            .to_string()
-    };
+    let words = crate::calendar::london_short;
     let mut out: Vec<LongStretch> = Vec::new();
     for (p, t) in at {
         let Some((from, until)) = after.stretch_on_call(p, t) else {
@@ -562,11 +558,10 @@ fn long_stretches(before: &Rota, after: &Rota, body: &EditBody) -> Vec<LongStret
 /// A gap in words, UK time: "Sat 5 Dec 17:00 to Sun 6 Dec 09:00: only
 /// the trust-wide fallback covers".
 pub fn gap_words(gap: &Gap) -> String {
-    let london = |t: Instant| t.with_timezone(&crate::calendar::LONDON);
     format!(
         "{} to {}: {}",
-        london(gap.from).format("%a %-d %b %H:%M"),
-        london(gap.until).format("%a %-d %b %H:%M"),
+        crate::calendar::london_short(gap.from),
+        crate::calendar::london_short(gap.until),
         gap.kind
     )
 }
@@ -737,7 +732,7 @@ pub struct ShiftWords {
 
 /// `body` in words against `rota`.
 pub fn edit_words(rota: &Rota, body: &EditBody) -> EditWords {
-    let when = |t: &chrono::NaiveDateTime| t.format("%a %-d %b %H:%M").to_string();
+    let when = |t: &chrono::NaiveDateTime| t.format(crate::calendar::london::SHORT).to_string();
     match body {
         EditBody::Override {
             covering,

@@ -1,7 +1,10 @@
 //! The operations the outside world asks of Nightingale, as domain calls:
-//! record an inbound message, enrol a patient, show or list concerns. The HTTP
+//! record an inbound message (also as the SMTP listener's sink), enrol a
+//! patient, show or list concerns, sign staff in (`staff`). The HTTP
 //! layer translates requests into these; they hold the store access so
 //! handlers never do.
+
+mod staff;
 
 use std::sync::Arc;
 
@@ -71,6 +74,9 @@ pub struct Operations {
     pub email: Option<EmailIdentity>,
     /// How many sign-in codes may be asked for and got wrong.
     pub sign_in: crate::access::SignInLimits,
+    /// What `/metrics` writes its figures out with: this application's own
+    /// registry.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Why an enrolment was not made.
@@ -85,6 +91,32 @@ pub enum EnrolError {
     /// A template failed to render.
     #[error(transparent)]
     Template(#[from] anyhow::Error),
+}
+
+/// Where the SMTP listener hands each email it takes: stored as a webhook
+/// stores a text, received now, with how it came.
+impl crate::email::smtp::InboundSink for Operations {
+    type Error = StoreError;
+
+    async fn take(&self, email: crate::email::smtp::Received) -> Result<bool, StoreError> {
+        let mail = email.mail;
+        let item = Inbound {
+            key: mail.key,
+            kind: crate::inbox::InboundKind::Email {
+                from: mail.from.as_str().to_owned(),
+                to: email.recipients,
+                subject: mail.subject,
+                text: mail.text,
+                attachments: mail.attachments,
+                delivery: mail.delivery,
+                envelope_from: Some(email.envelope_from),
+                peer: Some(email.peer),
+                authentication_results: mail.authentication_results,
+            },
+            received_at: self.clock.now(),
+        };
+        self.record_inbound(item).await
+    }
 }
 
 impl Operations {
@@ -514,7 +546,8 @@ impl Operations {
         store::blocking(&self.store, |s| s.ping()).await
     }
 
-    /// Everything `/metrics` shows, as Prometheus text.
+    /// Everything `/metrics` shows, as Prometheus text
+    /// ([`crate::metrics`]).
     pub async fn metrics(&self) -> Result<String, StoreError> {
         let now = self.clock.now();
         let (unresolved, backlog) = store::blocking(&self.store, move |s| {
@@ -522,70 +555,41 @@ impl Operations {
         })
         .await?;
         let lateness = self.engine.lateness();
-        let mut refused = String::from(
-            "# HELP nightingale_inbound_refused_total Inbound texts refused because nobody can be texted back at their sender, by reason.\n\
-             # TYPE nightingale_inbound_refused_total counter\n",
-        );
-        refused.push_str(&format!(
-            "# HELP nightingale_set_aside_total Messages and timers set aside for an operator since start-up, because handling them failed the same way every time. Alert on any.\n\
-             # TYPE nightingale_set_aside_total counter\nnightingale_set_aside_total {}\n",
-            self.engine.set_aside()
-        ));
         let counted = self.engine.refused_senders();
-        for reason in crate::directory::SenderError::ALL.map(|r| r.as_str()) {
-            let n = counted
-                .iter()
-                .find(|(r, _)| *r == reason)
-                .map_or(0, |(_, n)| *n);
-            refused.push_str(&format!(
-                "nightingale_inbound_refused_total{{reason=\"{reason}\"}} {n}\n"
-            ));
-        }
-        let gauge = |name: &str, help: &str, value: u64| {
-            format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n")
-        };
-        Ok([
-            gauge("nightingale_unresolved_concerns", "Concerns not yet resolved.", unresolved),
-            gauge("nightingale_inbound_pending", "Stored webhooks not yet processed.", backlog.inbound_pending),
-            gauge("nightingale_outbox_due", "Texts due to be sent now.", backlog.outbox_due),
-            gauge("nightingale_timers_overdue", "Deadlines, handovers and reminders past due.", backlog.timers_overdue),
-            gauge("nightingale_outbox_retrying", "Texts not yet sent that failed at least once and are being retried.", backlog.outbox_retrying),
-            gauge(
-                "nightingale_outbox_oldest_seconds",
-                "How long the longest-waiting unsent text has waited (0 when none waits). Above 120 the outbox is stuck: alert.",
-                backlog
-                    .outbox_oldest_queued
-                    .map_or(0, |t| (now - t).num_seconds().max(0) as u64),
-            ),
-            format!(
-                "# HELP nightingale_timer_lateness_seconds How late recent timers fired.\n# TYPE nightingale_timer_lateness_seconds summary\n\
-                 nightingale_timer_lateness_seconds{{quantile=\"0.5\"}} {}\nnightingale_timer_lateness_seconds{{quantile=\"0.99\"}} {}\nnightingale_timer_lateness_seconds_count {count}\n",
-                lateness.p50.as_secs_f64(),
-                lateness.p99.as_secs_f64(),
-                count = lateness.count,
-            ),
-            refused,
-            bank_holiday_coverage(self.rota.current().calendar().holidays(), now),
-        ]
-        .concat())
+        let refused = crate::directory::SenderError::ALL
+            .map(|r| r.as_str())
+            .map(|reason| {
+                let n = counted
+                    .iter()
+                    .find(|(r, _)| *r == reason)
+                    .map_or(0, |(_, n)| *n);
+                (reason, n)
+            });
+        let rota = self.rota.current();
+        let holidays = rota.calendar().holidays();
+        let today = crate::calendar::wall_clock(now).date();
+        Ok(self.metrics.encode(crate::metrics::Snapshot {
+            unresolved_concerns: unresolved,
+            inbound_pending: backlog.inbound_pending,
+            outbox_due: backlog.outbox_due,
+            timers_overdue: backlog.timers_overdue,
+            outbox_retrying: backlog.outbox_retrying,
+            outbox_oldest_seconds: backlog
+                .outbox_oldest_queued
+                .map_or(0, |t| (now - t).num_seconds().max(0) as u64),
+            lateness_p50: lateness.p50.as_secs_f64(),
+            lateness_p99: lateness.p99.as_secs_f64(),
+            lateness_count: lateness.count as u64,
+            set_aside: self.engine.set_aside(),
+            refused: refused.to_vec(),
+            // For each division, how many days from today the published
+            // bank-holidays.json covers ([`crate::calendar::Holidays::covered_days`]).
+            // Below 365, a one-off holiday in the coming year may be missing.
+            bank_holidays_covered_days: crate::calendar::Division::ALL
+                .map(|d| (d.as_str(), holidays.covered_days(d, today)))
+                .to_vec(),
+        }))
     }
-}
-
-/// `nightingale_bank_holidays_covered_days`: for each division, how many
-/// days from today the published bank-holidays.json covers (see
-/// [`crate::calendar::Holidays::covered_days`]). Below 365, a one-off
-/// holiday in the coming year may be missing.
-fn bank_holiday_coverage(holidays: &crate::calendar::Holidays, now: Instant) -> String {
-    let name = "nightingale_bank_holidays_covered_days";
-    let today = crate::calendar::wall_clock(now).date();
-    let mut text = format!(
-        "# HELP {name} Days from today to the end of the last year the published bank holidays cover (0: rules only).\n# TYPE {name} gauge\n"
-    );
-    for division in crate::calendar::Division::ALL {
-        let days = holidays.covered_days(division, today);
-        text.push_str(&format!("{name}{{division=\"{division}\"}} {days}\n"));
-    }
-    text
 }
 
 /// The hash under which an API key is stored. Keys are 256 random bits, so
@@ -608,26 +612,27 @@ pub fn new_api_key() -> anyhow::Result<(String, [u8; 32])> {
 
 /// Whether the person with this id may be named as a patient's care
 /// co-ordinator in the live rota (a person with their own working hours):
-/// their id, or a field error's message.
-pub fn coordinator_in(rota: &crate::rota::Rota, id: &str) -> Result<Id, String> {
-    let coordinators: Vec<&str> = rota
-        .people()
-        .iter()
-        .filter(|p| rota.coordinator(p.id.as_str()).is_some())
-        .map(|p| p.id.as_str())
-        .collect();
-    let known = match coordinators.as_slice() {
-        [] => "no person in the rota files has working hours yet: a rota manager adds hours = { weekdays = \"09:00-17:00\" } to the co-ordinator's [people.ID]".to_owned(),
-        ids => format!("the people who can be are {}", ids.join(", ")),
+/// their id, or why not.
+pub fn coordinator_in(
+    rota: &crate::rota::Rota,
+    id: &str,
+) -> Result<Id, crate::directory::enrolment::CoordinatorError> {
+    use crate::directory::enrolment::CoordinatorError;
+    let coordinators = || {
+        rota.people()
+            .iter()
+            .filter(|p| rota.coordinator(p.id.as_str()).is_some())
+            .map(|p| p.id.clone())
+            .collect()
     };
     match (rota.person(id), rota.coordinator(id)) {
         (Some(person), Some(_)) => Ok(person.id.clone()),
-        (Some(_), None) => Err(format!(
-            "this person is in the rota files but has no working hours of their own, so cannot be a care co-ordinator: {known}"
-        )),
-        (None, _) => Err(format!(
-            "no such person in the rota files: send the id of a care co-ordinator, as in [people.ID] in rota/people.toml; {known}"
-        )),
+        (Some(_), None) => Err(CoordinatorError::NoWorkingHours {
+            coordinators: coordinators(),
+        }),
+        (None, _) => Err(CoordinatorError::NoSuchPerson {
+            coordinators: coordinators(),
+        }),
     }
 }
 

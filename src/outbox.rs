@@ -55,16 +55,9 @@ pub struct OutboxItem {
     pub provider_id: Option<String>,
     /// It may have been handed to the provider without the outcome being
     /// recorded: it was claimed before and no outcome was written (the node
-    /// stopped, or gave it back, mid-send), or it was marked in flight by
-    /// [`Change::outbox_in_flight`]. Ask the provider before sending it again.
+    /// stopped, or gave it back, mid-send), or it was stored in flight by an
+    /// earlier, single-node version. Ask the provider before sending it again.
     pub in_flight: bool,
-}
-
-impl OutboxItem {
-    /// The key its claims carry: its id.
-    pub fn work_key(&self) -> String {
-        self.id.to_string()
-    }
 }
 
 impl std::fmt::Debug for OutboxItem {

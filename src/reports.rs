@@ -8,123 +8,16 @@
 //! a patient or clinician wrote, so a concern whose words were removed
 //! after the retention period counts the same as before.
 
-use std::fmt;
-use std::str::FromStr;
-
-use chrono::{Datelike, NaiveDate, TimeDelta, TimeZone, Weekday};
-use chrono_tz::Europe::London;
+use chrono::TimeDelta;
 
 use crate::clock::Instant;
 use crate::concern::{Concern, Recognised};
 use crate::directory::Id;
+use crate::spreadsheet::{self, Quoting};
 use crate::store_error::StoreResult;
 use crate::timeline::{Purpose, TimelineEntry, TimelineEvent};
 
-/// An ISO week (`2026-W48`): Monday 00:00 to the next Monday 00:00,
-/// Europe/London time. A week with a clock change is 167 or 169 hours long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Week {
-    monday: NaiveDate,
-}
-
-impl Week {
-    /// The week with this ISO year and number, if there is one (years 1970
-    /// to 9999: weeks far enough from the ends of the calendar that the
-    /// next and previous always exist).
-    pub fn new(year: i32, week: u32) -> Option<Self> {
-        if !(1970..=9999).contains(&year) {
-            return None;
-        }
-        NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).map(|monday| Self { monday })
-    }
-
-    /// The week `t` falls in, in Europe/London time.
-    pub fn containing(t: Instant) -> Self {
-        let date = t.with_timezone(&London).date_naive();
-        let iso = date.iso_week();
-        Self::new(iso.year(), iso.week()).unwrap_or(Self { monday: date })
-    }
-
-    /// Its Monday.
-    pub fn monday(self) -> NaiveDate {
-        self.monday
-    }
-
-    /// When it begins: Monday 00:00 in London.
-    pub fn start(self) -> Instant {
-        london_midnight(self.monday)
-    }
-
-    /// When it ends: the next Monday 00:00 in London.
-    pub fn end(self) -> Instant {
-        self.next().start()
-    }
-
-    /// How long it is: 168 hours, or 167 or 169 with a clock change.
-    pub fn length(self) -> TimeDelta {
-        self.end() - self.start()
-    }
-
-    /// The week before.
-    pub fn previous(self) -> Self {
-        Self {
-            monday: self.monday - TimeDelta::days(7),
-        }
-    }
-
-    /// The week after.
-    pub fn next(self) -> Self {
-        Self {
-            monday: self.monday + TimeDelta::days(7),
-        }
-    }
-
-    /// The weeks up to and including this one, newest first, `n` of them.
-    pub fn back(self, n: usize) -> Vec<Week> {
-        std::iter::successors(Some(self), |w| Some(w.previous()))
-            .take(n)
-            .collect()
-    }
-}
-
-/// Midnight at the start of `date` in London. Clocks change at 01:00 and
-/// 02:00, never at midnight, so there is exactly one.
-fn london_midnight(date: NaiveDate) -> Instant {
-    let local = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    London
-        .from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.to_utc())
-        .unwrap_or_else(|| local.and_utc())
-}
-
-impl fmt::Display for Week {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let iso = self.monday.iso_week();
-        write!(f, "{}-W{:02}", iso.year(), iso.week())
-    }
-}
-
-/// Why a week could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a week is written as year, W and its number, such as 2026-W48")]
-pub struct BadWeek;
-
-impl FromStr for Week {
-    type Err = BadWeek;
-    fn from_str(s: &str) -> Result<Self, BadWeek> {
-        let (year, week) = s.trim().split_once(['-']).ok_or(BadWeek)?;
-        let week = week
-            .strip_prefix('W')
-            .or_else(|| week.strip_prefix('w'))
-            .ok_or(BadWeek)?;
-        let (year, week) = (
-            year.parse().map_err(|_| BadWeek)?,
-            week.parse().map_err(|_| BadWeek)?,
-        );
-        Week::new(year, week).ok_or(BadWeek)
-    }
-}
+pub use crate::calendar::{BadWeek, Week};
 
 /// How a concern was raised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -305,7 +198,8 @@ impl Report {
     }
 
     /// The figures as CSV rows (`figure,value`), times in whole seconds. A
-    /// cell that a spreadsheet would read as a formula is quoted with `'`.
+    /// cell that a spreadsheet would read as a formula is quoted with `'`
+    /// ([`spreadsheet::neutralise`]).
     pub fn csv(&self) -> String {
         let mut rows: Vec<(String, String)> = vec![
             ("service".into(), self.service.as_str().to_owned()),
@@ -338,14 +232,11 @@ impl Report {
             ("reached the fallback".into(), self.fallback.to_string()),
             ("pages failed".into(), self.pages_failed.to_string()),
         ]);
-        let mut out = String::from("figure,value\r\n");
-        for (figure, value) in rows {
-            out.push_str(&csv_cell(&figure));
-            out.push(',');
-            out.push_str(&csv_cell(&value));
-            out.push_str("\r\n");
-        }
-        out
+        spreadsheet::write(
+            &["figure", "value"],
+            rows.into_iter().map(|(figure, value)| [figure, value]),
+            Quoting::Needed,
+        )
     }
 }
 
@@ -447,21 +338,6 @@ fn nearest_rank(sorted: &[TimeDelta], percent: usize) -> Option<TimeDelta> {
     }
     let rank = (percent * sorted.len()).div_ceil(100).max(1);
     sorted.get(rank - 1).copied()
-}
-
-/// A CSV cell: quoted when it holds a comma, quote or line break, and with
-/// a `'` before a leading `=`, `+`, `-` or `@` so that no spreadsheet runs it.
-pub fn csv_cell(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
 }
 
 /// A duration as people read it: "4 min", "1 h 5 min", "45 s".

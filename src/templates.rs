@@ -2,7 +2,13 @@
 //!
 //! The directory is read at start-up (a missing or broken template stops the
 //! service before it takes a message) and can be edited without a rebuild.
-//! `.html` and `.xml` templates are auto-escaped.
+//! [`REQUIRED`] names every template the code asks for, and a test fails
+//! when the code names one it does not list. `.html` and `.xml` templates
+//! are auto-escaped.
+//!
+//! Besides texts, emails and pages, the notes the engine leaves on a
+//! concern's timeline are templates (`notes/`): they are stored as the
+//! words rendered, as they were when Rust wrote them.
 //!
 //! Texts to a patient or carer come in their enrolment's [`Language`]:
 //! `templates/cy/sms/welcome.txt` is the Welsh `sms/welcome.txt`. A
@@ -47,7 +53,9 @@ pub const SUMMARY_CHARS: usize = 1600;
 const LOOK_BACK_FOR_LINE: usize = 2048;
 const LOOK_BACK_FOR_WORD: usize = 256;
 
-/// Every template the service uses; checked at start-up.
+/// Every template the service uses; checked at start-up. A test reads
+/// `src/` for every template name the code asks for and fails if one is
+/// missing here (`every_template_the_code_names_is_checked_at_start_up`).
 pub const REQUIRED: &[&str] = &[
     "sms/welcome.txt",
     "sms/received.txt",
@@ -121,6 +129,31 @@ pub const REQUIRED: &[&str] = &[
     "web/staff/gaps.html",
     "web/staff/audit.html",
     "sms/gap_alert.txt",
+    "sms/check_in.txt",
+    "sms/check_in_thanks.txt",
+    "sms/check_in_unanswered.txt",
+    "sms/review_due.txt",
+    "sms/resolved.txt",
+    "sms/you_accepted.txt",
+    "sms/you_resolved.txt",
+    "sms/handover.txt",
+    "sms/no_pictures.txt",
+    "sms/no_attachments.txt",
+    "sms/sign_in_paused.txt",
+    "sms/forward_opt_out.txt",
+    "web/base.html",
+    "web/staff/handover.html",
+    "web/staff/reports.html",
+    "web/staff/report.html",
+    "pages/message_words.txt",
+    "pages/status.txt",
+    "notes/failed_over.txt",
+    "notes/set_aside.txt",
+    "notes/check_in_answer.txt",
+    "notes/unproved_email.txt",
+    "notes/no_phone_for_pages.txt",
+    "notes/no_transcription.txt",
+    "notes/call_back.txt",
 ];
 
 /// The loaded templates.
@@ -130,6 +163,26 @@ pub struct Templates {
     /// The templates translated into each language other than English,
     /// by their English name (`sms/welcome.txt` for `cy/sms/welcome.txt`).
     translated: BTreeSet<(Language, String)>,
+}
+
+/// The `london` filter: an instant (RFC 3339, as one is serialised) as a
+/// clock in London shows it, in [`crate::calendar::london::SHORT`] or the
+/// chrono format given (`{{ at | london("%a %H:%M") }}`).
+fn london_filter(at: String, format: Option<String>) -> Result<String, minijinja::Error> {
+    use std::fmt::Write;
+    let bad = |what: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, what);
+    let t = chrono::DateTime::parse_from_rfc3339(&at)
+        .map_err(|e| bad(format!("london: {at:?} is not an instant: {e}")))?;
+    let format = format.as_deref().unwrap_or(crate::calendar::london::SHORT);
+    let mut out = String::new();
+    // Written, not `to_string`: a format chrono cannot follow is an error, not a panic.
+    write!(
+        out,
+        "{}",
+        t.with_timezone(&crate::calendar::LONDON).format(format)
+    )
+    .map_err(|_| bad(format!("london: {format:?} is not a chrono format")))?;
+    Ok(out)
 }
 
 /// What goes between the Welsh and the English of a bilingual text.
@@ -154,6 +207,9 @@ impl Templates {
                     )
                 })
         });
+        // Times may reach a template as instants and leave as a clock in
+        // London shows them: `{{ at | london }}` reads "Sat 28 Nov 20:00".
+        env.add_filter("london", london_filter);
         for name in REQUIRED {
             env.get_template(name)
                 .with_context(|| format!("template {} in {}", name, dir.display()))?;
@@ -589,6 +645,26 @@ mod tests {
     }
 
     #[test]
+    fn the_london_filter_names_a_time_as_the_calendar_does() {
+        let at: crate::clock::Instant = "2026-07-04T19:05:00Z".parse().unwrap();
+        let text = serde_json::to_value(at)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            london_filter(text.clone(), None).unwrap(),
+            crate::calendar::london_short(at)
+        );
+        assert_eq!(
+            london_filter(text.clone(), Some("%a %H:%M".into())).unwrap(),
+            "Sat 20:05"
+        );
+        assert!(london_filter("tomorrow".into(), None).is_err());
+        assert!(london_filter(text, Some("%Q".into())).is_err());
+    }
+
+    #[test]
     fn every_required_template_loads_and_sms_texts_are_one_line() {
         let t = templates();
         let text = t
@@ -672,6 +748,88 @@ mod tests {
         std::fs::write(dir.path().join("cy/sms/welcome.txt"), "Helo {{ first_name").unwrap();
         let error = format!("{:#}", Templates::load(dir.path()).unwrap_err());
         assert!(error.contains("template cy/sms/welcome.txt"), "{error}");
+    }
+
+    /// The template names the code under `src/` asks for: each string
+    /// literal that names a file under `templates/` (`"sms/page.txt"`).
+    /// Names built at run time (`format!("email/{name}.txt")`) are left
+    /// out: their parts are listed in [`REQUIRED`] by hand.
+    fn named_in_src() -> BTreeSet<(String, String)> {
+        const FOLDERS: &[&str] = &["sms/", "email/", "twiml/", "pages/", "web/", "notes/"];
+        const ENDINGS: &[&str] = &[".txt", ".html", ".xml"];
+        let mut found = BTreeSet::new();
+        let mut folders = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let source = std::fs::read_to_string(&path).unwrap();
+                // Every piece between two `"`: a literal is one of them.
+                for piece in source.split('"') {
+                    let names_one = FOLDERS.iter().any(|f| piece.starts_with(f))
+                        && ENDINGS.iter().any(|e| piece.ends_with(e))
+                        && piece.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "_/.".contains(c)
+                        });
+                    if names_one {
+                        found.insert((piece.to_owned(), path.display().to_string()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_template_the_code_names_is_checked_at_start_up() {
+        let named = named_in_src();
+        assert!(
+            named.iter().any(|(n, _)| n == "sms/page.txt"),
+            "the scan finds the names the code uses"
+        );
+        let unchecked: Vec<_> = named
+            .iter()
+            .filter(|(name, _)| !REQUIRED.contains(&name.as_str()))
+            .map(|(name, file)| format!("{name} (named in {file})"))
+            .collect();
+        assert!(
+            unchecked.is_empty(),
+            "add these to REQUIRED in src/templates.rs, so start-up checks them: {unchecked:?}"
+        );
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for name in REQUIRED {
+            assert!(
+                dir.join(name).is_file(),
+                "REQUIRED names {name}, which is not in templates/"
+            );
+        }
+    }
+
+    #[test]
+    fn a_templates_folder_missing_any_required_template_stops_the_service_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+            dir.path(),
+        );
+        Templates::load(dir.path()).unwrap();
+        let aside = dir.path().join("set-aside");
+        for name in REQUIRED {
+            let file = dir.path().join(name);
+            std::fs::rename(&file, &aside).unwrap();
+            let error = match Templates::load(dir.path()) {
+                Ok(_) => panic!("loaded without {name}"),
+                Err(e) => format!("{e:#}"),
+            };
+            assert!(error.contains(&format!("template {name} in")), "{error}");
+            std::fs::rename(&aside, &file).unwrap();
+        }
     }
 
     fn copy_dir(from: &Path, to: &Path) {

@@ -75,18 +75,6 @@ pub struct Timer {
     pub seq: u64,
 }
 
-impl Timer {
-    /// The key its claims carry: `CONCERN/KIND` (a concern has one timer of each kind).
-    pub fn work_key(&self) -> String {
-        timer_key(self.concern, self.kind)
-    }
-}
-
-/// The claim key of a concern's timer of one kind.
-pub(crate) fn timer_key(concern: ConcernId, kind: TimerKind) -> String {
-    format!("{concern}/{}", kind.as_str())
-}
-
 /// A node's name, as claims record it: host name, process id and a random
 /// part, so two processes on one host (or one restarted) never share one.
 /// Make one when the process starts ([`NodeId::generate`]) and pass it to
@@ -138,9 +126,9 @@ impl std::fmt::Display for NodeId {
 pub enum WorkKind {
     /// An inbound item to take in ([`Inbound::key`]).
     Inbound,
-    /// A due timer to fire ([`Timer::work_key`]).
+    /// A due timer to fire ([`WorkKey::Timer`]).
     Timer,
-    /// An outbox item to send ([`OutboxItem::work_key`](crate::outbox::OutboxItem::work_key)).
+    /// An outbox item to send ([`WorkKey::Outbox`]).
     Outbox,
     /// A scheduled notice to send ([`Notice::key`]): a check-in, a
     /// reminder, a morning handover (docs/adr/0017).
@@ -167,6 +155,128 @@ impl WorkKind {
     }
 }
 
+/// Which piece of work a claim is on: its kind, and its key within the
+/// kind. The keys are stored (SQLite `claims.key`, Redis `claim:KIND:KEY`
+/// and the `timers` and `held:KIND` members), so [`WorkKey`]'s `Display`
+/// writes them exactly as they always were, and [`WorkKey::parse`] is the
+/// one way back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WorkKey {
+    /// An inbound item, by [`Inbound::key`].
+    Inbound(String),
+    /// A concern's timer of one kind (a concern has at most one of each),
+    /// written `CONCERN/KIND`.
+    Timer {
+        /// Whose.
+        concern: ConcernId,
+        /// Which.
+        kind: TimerKind,
+    },
+    /// An outbox item, by its id.
+    Outbox(i64),
+    /// A scheduled notice, by [`Notice::key`].
+    Notice(String),
+}
+
+impl WorkKey {
+    /// What kind of work it names.
+    pub fn kind(&self) -> WorkKind {
+        match self {
+            WorkKey::Inbound(_) => WorkKind::Inbound,
+            WorkKey::Timer { .. } => WorkKind::Timer,
+            WorkKey::Outbox(_) => WorkKind::Outbox,
+            WorkKey::Notice(_) => WorkKind::Notice,
+        }
+    }
+
+    /// The key of work of `kind` as stored (what `Display` writes). Only
+    /// the form `Display` writes is accepted, so a key read back names
+    /// the same stored rows when written again.
+    pub fn parse(kind: WorkKind, key: &str) -> Result<Self, WorkKeyError> {
+        let malformed = || WorkKeyError {
+            kind,
+            key: key.to_owned(),
+        };
+        let parsed = match kind {
+            WorkKind::Inbound => WorkKey::Inbound(key.to_owned()),
+            WorkKind::Notice => WorkKey::Notice(key.to_owned()),
+            WorkKind::Outbox => WorkKey::Outbox(key.parse().map_err(|_| malformed())?),
+            WorkKind::Timer => {
+                let (concern, timer) = key.split_once('/').ok_or_else(malformed)?;
+                WorkKey::Timer {
+                    concern: concern.parse().map_err(|_| malformed())?,
+                    kind: TimerKind::parse(timer).ok_or_else(malformed)?,
+                }
+            }
+        };
+        if parsed.to_string() != key {
+            return Err(malformed());
+        }
+        Ok(parsed)
+    }
+}
+
+impl std::fmt::Display for WorkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkKey::Inbound(key) | WorkKey::Notice(key) => f.write_str(key),
+            WorkKey::Timer { concern, kind } => write!(f, "{concern}/{}", kind.as_str()),
+            WorkKey::Outbox(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+/// A stored work key that does not name work of its kind (it says which
+/// kind and key, which hold no personal data: ids and provider keys).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key:?} is not the key of {} work", kind.as_str())]
+pub struct WorkKeyError {
+    /// The kind it was read as.
+    pub kind: WorkKind,
+    /// The key as stored.
+    pub key: String,
+}
+
+/// Work nodes claim, of one kind: what each backend's one `claim` is
+/// generic over.
+pub trait Work {
+    /// Its kind.
+    const KIND: WorkKind;
+    /// The key its claims carry.
+    fn work_key(&self) -> WorkKey;
+}
+
+impl Work for Inbound {
+    const KIND: WorkKind = WorkKind::Inbound;
+    fn work_key(&self) -> WorkKey {
+        WorkKey::Inbound(self.key.clone())
+    }
+}
+
+impl Work for Timer {
+    const KIND: WorkKind = WorkKind::Timer;
+    fn work_key(&self) -> WorkKey {
+        WorkKey::Timer {
+            concern: self.concern,
+            kind: self.kind,
+        }
+    }
+}
+
+impl Work for OutboxItem {
+    const KIND: WorkKind = WorkKind::Outbox;
+    fn work_key(&self) -> WorkKey {
+        WorkKey::Outbox(self.id)
+    }
+}
+
+impl Work for Notice {
+    const KIND: WorkKind = WorkKind::Notice;
+    fn work_key(&self) -> WorkKey {
+        WorkKey::Notice(self.key.clone())
+    }
+}
+
 /// One node's hold on one piece of work, until its lease ends.
 ///
 /// Another node may claim the work once the lease has ended (or it was
@@ -175,10 +285,8 @@ impl WorkKind {
 /// A claim whose lease ended but which nobody has taken over still completes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
-    /// What kind of work.
-    pub kind: WorkKind,
-    /// Which: the inbound key, [`Timer::work_key`] or [`OutboxItem::work_key`](crate::outbox::OutboxItem::work_key).
-    pub key: String,
+    /// Which work, of which kind.
+    pub key: WorkKey,
     /// The fencing token: strictly greater than that of every claim the
     /// store handed out before, of any kind.
     pub token: u64,
@@ -190,6 +298,13 @@ pub struct Claim {
     /// (a lease ran out, or it was released): a caller sets aside work that
     /// keeps failing. 0 the first time.
     pub attempts: u32,
+}
+
+impl Claim {
+    /// What kind of work it is on.
+    pub fn kind(&self) -> WorkKind {
+        self.key.kind()
+    }
 }
 
 /// A piece of work and the claim on it.
@@ -229,27 +344,18 @@ pub struct Change {
     pub timeline: Vec<(ConcernId, TimelineEntry)>,
     /// SMS to send.
     pub outbox: Vec<NewOutbox>,
-    /// Outbox items about to be handed to the provider. Single-node: a
-    /// claimed item is in flight by being claimed ([`OutboxItem::in_flight`](crate::outbox::OutboxItem::in_flight)).
-    pub outbox_in_flight: Vec<i64>,
     /// Outcomes of send attempts.
     pub outbox_outcomes: Vec<OutboxOutcome>,
     /// Timers to set (replacing one of the same kind).
     pub set_timers: Vec<Timer>,
     /// Concerns whose timers are all cancelled (before `set_timers` apply).
     pub cancel_timers: Vec<ConcernId>,
-    /// A timer that fired: removed unless it was re-armed for a later time
-    /// (single-node; a claimed timer is removed through `claim`).
-    pub fired_timer: Option<Timer>,
     /// Pages opened (or re-sent, keeping their code).
     pub open_pages: Vec<Page>,
     /// Concerns whose pages close.
     pub close_pages: Vec<ConcernId>,
-    /// The inbound item this change processed, when it was not claimed
-    /// (single-node; a claimed item is marked processed through `claim`).
-    pub inbound_done: Option<String>,
     /// What is kept from now on of the inbound item this change processes
-    /// (through `claim` or `inbound_done`): the item without the words the
+    /// (through `claim`): the item without the words the
     /// change put on a concern's timeline ([`Inbound::without_words`]), so
     /// that a message's text is stored once. Replaces the stored item.
     pub inbound_kept: Option<Inbound>,
@@ -286,11 +392,6 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// purge removes it): how one step of a phone call finds what an
     /// earlier step of the same call recorded.
     fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>>;
-    /// Inbound items not yet processed, oldest first, whether claimed or not.
-    ///
-    /// Single-node only, and on its way out (use [`WorkQueue::claim_inbound`]):
-    /// it reads without claiming, so two nodes would both take an item.
-    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>>;
     /// Claim for `node`, until `now + lease`, up to `limit` inbound items not
     /// yet processed and not under a live claim (none, or its lease ended,
     /// or it was released), oldest first. Two callers never get one item.
@@ -338,17 +439,6 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// Apply one change atomically, or answer [`StoreError::Conflict`] and
     /// write nothing (see [`Change`]).
     fn apply(&self, change: Change) -> StoreResult<()>;
-    /// Timers due at or before `now`, earliest first, whether claimed or not.
-    ///
-    /// Single-node only, and on its way out (use [`WorkQueue::claim_timers`]).
-    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>>;
-    /// Outbox items due at or before `now`, oldest first, at most one per
-    /// lane (see [`WorkQueue::claim_outbox`]): an item waits while an earlier
-    /// one in its lane is unsent.
-    /// Claims are not looked at.
-    ///
-    /// Single-node only, and on its way out (use [`WorkQueue::claim_outbox`]).
-    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>>;
     /// The earliest instant at which some work may be there to claim: for
     /// every timer, every outbox item `claim_outbox` could return (the
     /// first unsent to its number) and every unprocessed inbound item, its
@@ -380,4 +470,49 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// The answers to an enrolment's check-ins, oldest first (deleted with
     /// the enrolment when retention removes it).
     fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_work_key_is_written_as_stored_and_read_back() {
+        let concern: ConcernId = "0b5a4f4e-8a57-4c38-9a55-1f0e8e6a3b2c".parse().unwrap();
+        let stored = [
+            (WorkKey::Inbound("sms:SM1".into()), "sms:SM1"),
+            (
+                WorkKey::Timer {
+                    concern,
+                    kind: TimerKind::AckDeadline,
+                },
+                "0b5a4f4e-8a57-4c38-9a55-1f0e8e6a3b2c/ack_deadline",
+            ),
+            (WorkKey::Outbox(42), "42"),
+            (WorkKey::Notice("check_in/E1".into()), "check_in/E1"),
+        ];
+        for (key, text) in stored {
+            assert_eq!(key.to_string(), text);
+            assert_eq!(WorkKey::parse(key.kind(), text), Ok(key));
+        }
+    }
+
+    #[test]
+    fn a_malformed_work_key_is_an_error_naming_it() {
+        let concern = "0b5a4f4e-8a57-4c38-9a55-1f0e8e6a3b2c";
+        for (kind, text) in [
+            (WorkKind::Outbox, "x1"),
+            (WorkKind::Outbox, "007"),
+            (WorkKind::Timer, concern),
+            (WorkKind::Timer, "not-a-concern/handover"),
+            (WorkKind::Timer, &format!("{concern}/nap")),
+            (
+                WorkKind::Timer,
+                &format!("{}/handover", concern.to_uppercase()),
+            ),
+        ] {
+            let error = WorkKey::parse(kind, text).unwrap_err();
+            assert_eq!((error.kind, error.key.as_str()), (kind, text));
+        }
+    }
 }

@@ -61,6 +61,38 @@ fn holidays_print_one_a_line_as_date_tab_title() {
 }
 
 #[test]
+fn a_year_beyond_the_calendar_is_a_usage_error_not_a_crash() {
+    let empty = tempfile::tempdir().unwrap();
+    for year in ["300000", "1969", "10000"] {
+        let out = nightingale(
+            &[
+                "calendar",
+                "holidays",
+                "--division",
+                "scotland",
+                "--year",
+                year,
+            ],
+            empty.path(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{year}: {stderr}");
+        assert!(stderr.contains("1970..=9999"), "{year}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{year}: {stderr}");
+    }
+    // Nor does a window that runs off the end of it.
+    for args in [
+        &["rota", "check", "--days", "4000000000"][..],
+        &["rota", "check", "--from", "+262142-12-30T00:00:00Z"][..],
+    ] {
+        let out = nightingale(args, demo());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn calendar_at_says_in_or_out_of_hours_and_why() {
     let out = nightingale(&["calendar", "at", "2026-11-27T19:05"], demo());
     assert!(out.status.success());

@@ -264,6 +264,10 @@ const CONTEXTS: &[(&str, Contexts)] = &[
                    "text": "", "call": "call_back", "link": short_link(s), "code": 12, "after": null}),
         ]
     }),
+    // What a forward quotes for an opt-out word (src/engine/render.rs).
+    ("sms/forward_opt_out.txt", |_| {
+        vec![json!({"opted_out": true}), json!({"opted_out": false})]
+    }),
     ("sms/forward.txt", |s| {
         let text = |t: &str| json!({"text": t, "call": null});
         let call = |c: &str, t: &str| json!({"text": t, "call": c});
@@ -456,13 +460,51 @@ const CONTEXTS: &[(&str, Contexts)] = &[
         .map(|(title, message)| json!({"title": title, "message": message}))
         .collect()
     }),
+    // The title and words of each of those messages (src/http/pages.rs `Shown`).
+    ("pages/message_words.txt", |_| {
+        [
+            "incomplete",
+            "not_valid",
+            "expired",
+            "bad_signature",
+            "gone",
+            "unavailable",
+            "not_shown",
+            "other_site",
+            "no_form",
+            "unknown_action",
+            "call_back_not_stored",
+            "not_stored",
+            "recording_unavailable",
+            "no_recording",
+            "recording_not_fetched",
+            "ringing",
+            "already_ringing",
+            "too_many_call_backs",
+        ]
+        .iter()
+        .map(|what| json!({"what": what}))
+        .collect()
+    }),
+    // Where a concern stands, on its page (src/http/pages.rs `concern_view`).
+    ("pages/status.txt", |s| {
+        let at = "Fri 27 Nov 19:09";
+        vec![
+            json!({"state": "not_paged", "by": null, "at": null}),
+            json!({"state": "accepted_by_you", "by": null, "at": at}),
+            json!({"state": "passed_by_you", "by": null, "at": null}),
+            json!({"state": "open", "by": null, "at": null}),
+            json!({"state": "accepted", "by": s.clinician.name, "at": at}),
+            json!({"state": "resolved", "by": null, "at": at}),
+        ]
+    }),
     // Web pages.
     ("web/base.html", |_| {
         // The layout every page extends; alone, with only a title.
         vec![json!({"title": "Not found"})]
     }),
     ("web/demo.html", |s| {
-        // `serve --demo`'s phones page (src/http/demo.rs), before anything
+        // `serve --demo`'s phones page (src/demo/routes.rs), before anything
         // happened and in the middle of a night.
         let page = format!(
             "Margaret - {}, discharged 27 Nov: \"{MESSAGE}\" ",
@@ -545,7 +587,7 @@ const CONTEXTS: &[(&str, Contexts)] = &[
                 {"at": "Fri 19:05:02", "text": format!("Paged {} (level 1), code 1", s.clinician.name)},
             ],
         }]);
-        // Every notice a form's redirect can bring (src/http/demo.rs).
+        // Every notice a form's redirect can bring (src/demo/routes.rs).
         let mut seen = vec![start, night.clone()];
         for code in [
             "empty",
@@ -951,6 +993,32 @@ const CONTEXTS: &[(&str, Contexts)] = &[
                              "bars": [bar("Raised by text message", 0, 14, 0), bar("Raised by phone call", 0, 54, 0), bar("Never accepted", 0, 94, 0),
                                       bar("Reached the trust-wide fallback", 0, 134, 0), bar("Pages that failed", 0, 174, 0)]}}),
         ]
+    }),
+    // Notes on a concern's timeline, stored as rendered (src/engine/).
+    ("notes/failed_over.txt", |s| {
+        ["voice", "sms", "email"]
+            .iter()
+            .map(|method| json!({"name": s.clinician.name, "method": method}))
+            .collect()
+    }),
+    ("notes/set_aside.txt", |_| {
+        vec![
+            json!({"kind": "ack_deadline", "reason": "claimed 5 times without finishing (a node stopped mid-way, or it conflicted every time)"}),
+        ]
+    }),
+    ("notes/check_in_answer.txt", |_| {
+        vec![json!({"sent": "Fri 27 Nov 16:30"})]
+    }),
+    ("notes/unproved_email.txt", |_| vec![json!({})]),
+    ("notes/no_phone_for_pages.txt", |s| {
+        vec![json!({"name": s.clinician.name})]
+    }),
+    ("notes/no_transcription.txt", |_| vec![json!({})]),
+    ("notes/call_back.txt", |s| {
+        ["calling", "no_number", "not_theirs"]
+            .iter()
+            .map(|outcome| json!({"name": s.clinician.name, "outcome": outcome}))
+            .collect()
     }),
 ];
 

@@ -382,8 +382,12 @@ impl Holidays {
         }
     }
 
-    /// The bank holidays of `division` in `year`, in date order.
+    /// The bank holidays of `division` in `year`, in date order (none for a
+    /// year outside [`super::YEARS`]).
     pub fn in_year(&self, division: Division, year: i32) -> Vec<BankHoliday> {
+        if !super::YEARS.contains(&year) {
+            return Vec::new();
+        }
         let i = index(division);
         if PRECOMPUTED.contains(&year) || self.published_years[i].contains(&year) {
             let from = NaiveDate::from_ymd_opt(year, 1, 1).expect("valid year");

@@ -53,6 +53,28 @@ pub fn instant_of(local: NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
+/// How pages, texts and notes name a time near now: `Sat 28 Nov 20:00`.
+pub const SHORT: &str = "%a %-d %b %H:%M";
+
+/// [`SHORT`] with the year, for times that may be far off: `Sat 28 Nov 2026 20:00`.
+pub const LONG: &str = "%a %-d %b %Y %H:%M";
+
+/// `t` as a clock in London shows it, written with a chrono `format`: the
+/// one place an instant becomes words for people.
+pub fn london_format(t: DateTime<Utc>, format: &str) -> String {
+    t.with_timezone(&LONDON).format(format).to_string()
+}
+
+/// `t` in London time as [`SHORT`]: `Sat 28 Nov 20:00`.
+pub fn london_short(t: DateTime<Utc>) -> String {
+    london_format(t, SHORT)
+}
+
+/// `t` in London time as [`LONG`]: `Sat 28 Nov 2026 20:00`.
+pub fn london_long(t: DateTime<Utc>) -> String {
+    london_format(t, LONG)
+}
+
 fn end_of_hour(t: NaiveDateTime) -> NaiveDateTime {
     let hour = NaiveTime::from_hms_opt(t.hour(), 0, 0).expect("hour of a valid time");
     t.date().and_time(hour) + TimeDelta::hours(1)
@@ -67,6 +89,23 @@ mod tests {
     }
     fn local(s: &str) -> NaiveDateTime {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn times_are_named_as_a_london_clock_shows_them() {
+        assert_eq!(
+            london_short(utc("2026-11-28T20:00:00Z")),
+            "Sat 28 Nov 20:00"
+        );
+        assert_eq!(london_short(utc("2026-07-04T19:05:00Z")), "Sat 4 Jul 20:05");
+        assert_eq!(
+            london_long(utc("2026-07-04T19:05:00Z")),
+            "Sat 4 Jul 2026 20:05"
+        );
+        assert_eq!(
+            london_format(utc("2026-07-04T19:05:00Z"), "%a %H:%M"),
+            "Sat 20:05"
+        );
     }
 
     #[test]

@@ -9,12 +9,16 @@ pub mod holidays;
 pub mod hours;
 pub mod london;
 pub mod update;
+pub mod week;
 
 use std::path::Path;
 
+use chrono::Datelike;
+
 pub use holidays::{BankHoliday, Division, GovUkFile, Holidays};
 pub use hours::{Period, Reason, Span, WorkingHours};
-pub use london::{LONDON, instant_of, wall_clock};
+pub use london::{LONDON, instant_of, london_format, london_long, london_short, wall_clock};
+pub use week::{BadWeek, Week, YEARS};
 
 use crate::clock::Instant;
 
@@ -112,8 +116,16 @@ impl BadInstant {
 /// (`2026-11-27T19:05`, `2026-11-27 19:05:00`, or a bare date for midnight).
 pub fn parse_instant(text: &str) -> Result<Instant, BadInstant> {
     let text = text.trim();
+    read_instant(text)
+        // Bounded, so that nothing typed takes date arithmetic (a week
+        // ahead, a rota's next handover) off the end of the calendar.
+        .filter(|t| YEARS.contains(&t.year()))
+        .ok_or_else(|| BadInstant(text.to_owned()))
+}
+
+fn read_instant(text: &str) -> Option<Instant> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&chrono::Utc));
+        return Some(t.with_timezone(&chrono::Utc));
     }
     const LOCAL: [&str; 4] = [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -125,12 +137,11 @@ pub fn parse_instant(text: &str) -> Result<Instant, BadInstant> {
         .iter()
         .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
     {
-        return Ok(instant_of(local));
+        return Some(instant_of(local));
     }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(instant_of(date.and_time(chrono::NaiveTime::MIN)));
-    }
-    Err(BadInstant(text.to_owned()))
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(|date| instant_of(date.and_time(chrono::NaiveTime::MIN)))
 }
 
 #[cfg(test)]
@@ -160,6 +171,8 @@ mod tests {
             parse_instant("2026-12-01").unwrap(),
             utc("2026-12-01T00:00:00Z")
         );
+        assert!(parse_instant("+262142-12-31T23:00:00Z").is_err());
+        assert!(parse_instant("300000-01-01").is_err());
         assert!(
             parse_instant("next friday")
                 .unwrap_err()

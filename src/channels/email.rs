@@ -259,8 +259,11 @@ impl EmailSender for SmtpSender {
             use lettre::AsyncTransport;
             let message = match message(mail) {
                 Ok(m) => m,
-                Err(reason) => {
-                    return SendOutcome::Permanent { code: None, reason };
+                Err(e) => {
+                    return SendOutcome::Permanent {
+                        code: None,
+                        reason: e.to_string(),
+                    };
                 }
             };
             match self.transport.send(message).await {
@@ -300,22 +303,20 @@ fn outcome_of(e: &lettre::transport::smtp::Error) -> SendOutcome {
 }
 
 /// The message lettre sends: plain text with an HTML alternative.
-fn message(mail: &OutgoingEmail) -> Result<lettre::Message, String> {
+fn message(mail: &OutgoingEmail) -> Result<lettre::Message, Unbuildable> {
     use lettre::message::{Mailbox, MultiPart};
-    let mailbox = |s: &str, what: &str| -> Result<Mailbox, String> {
-        s.parse()
-            .map_err(|_| format!("not sent: the {what} address is not one"))
+    let mailbox = |s: &str, what| -> Result<Mailbox, Unbuildable> {
+        s.parse().map_err(|_| Unbuildable::NotAnAddress(what))
     };
-    let address = |s: &str, what: &str| -> Result<lettre::Address, String> {
-        s.parse()
-            .map_err(|_| format!("not sent: the {what} address is not one"))
+    let address = |s: &str, what| -> Result<lettre::Address, Unbuildable> {
+        s.parse().map_err(|_| Unbuildable::NotAnAddress(what))
     };
     let to = address(&mail.to, "recipient's")?;
     let envelope = lettre::address::Envelope::new(
         Some(address(&mail.envelope_from, "envelope sender's")?),
         vec![to.clone()],
     )
-    .map_err(|e| format!("not sent: {e}"))?;
+    .map_err(Unbuildable::Envelope)?;
     let mut builder = lettre::Message::builder()
         .from(mailbox(&mail.from, "From")?)
         .to(Mailbox::new(None, to))
@@ -336,7 +337,22 @@ fn message(mail: &OutgoingEmail) -> Result<lettre::Message, String> {
             mail.body.text.clone(),
             mail.body.html.clone(),
         ))
-        .map_err(|e| format!("not sent: the email could not be built ({e})"))
+        .map_err(Unbuildable::Message)
+}
+
+/// Why lettre cannot make a message of an email: refused for good, with
+/// what was wrong.
+#[derive(Debug, thiserror::Error)]
+enum Unbuildable {
+    /// An address (named by its part: "recipient's", "From", …) that does not parse.
+    #[error("not sent: the {0} address is not one")]
+    NotAnAddress(&'static str),
+    /// An envelope lettre refuses.
+    #[error("not sent: {0}")]
+    Envelope(lettre::error::Error),
+    /// A message lettre cannot build.
+    #[error("not sent: the email could not be built ({0})")]
+    Message(lettre::error::Error),
 }
 
 #[cfg(test)]

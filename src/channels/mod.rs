@@ -1,6 +1,6 @@
 //! Channels: how messages leave and arrive. Outbound senders sit behind
 //! [`SmsSender`], [`CallPlacer`] and [`email::EmailSender`]; inbound adapters (the Twilio webhooks) live in
-//! [`crate::http`] and hand over to the store. The outbox's [`RetryPolicy`]
+//! the HTTP layer above, and hand over to the store. The outbox's [`RetryPolicy`]
 //! and the SMS opt-out words ([`OptOutWord`]) live here too. Channels never
 //! decide routing.
 

@@ -35,8 +35,30 @@ pub trait CallPlacer: Send + Sync + 'static {
 }
 
 /// A recording's audio (MP3), or why it could not be fetched.
-pub type RecordingFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
+pub type RecordingFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<u8>, RecordingError>> + Send + 'a>,
+>;
+
+/// Why a recording's audio could not be fetched. Its words name the
+/// provider and the failure, never the recording or the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    /// No call provider is configured, so none holds recordings.
+    #[error("no call provider is configured")]
+    NoProvider,
+    /// The calls are typed, not spoken (the demo's): there is no audio.
+    #[error("in the demo a message is typed, not recorded: its words are the transcription")]
+    Typed,
+    /// Twilio could not be reached (the cause, with its URL taken out).
+    #[error("cannot reach Twilio: {0}")]
+    Unreachable(String),
+    /// Twilio answered with something other than the audio.
+    #[error("Twilio {0} when fetching a recording")]
+    Refused(reqwest::StatusCode),
+    /// The audio did not arrive whole (the cause, with its URL taken out).
+    #[error("recording not read: {0}")]
+    Unread(String),
+}
 
 /// The placer used when no provider is configured: it rings nobody and
 /// records what it would have rung.
@@ -83,7 +105,7 @@ impl CallPlacer for RecordingCaller {
     }
 
     fn fetch_recording<'a>(&'a self, _recording_sid: &'a str) -> RecordingFuture<'a> {
-        Box::pin(async { Err("no call provider is configured".to_owned()) })
+        Box::pin(async { Err(RecordingError::NoProvider) })
     }
 
     fn name(&self) -> &'static str {

@@ -58,14 +58,39 @@ enum Verb {
     Hangup,
 }
 
+/// Why a webhook's answer is not TwiML.
+#[derive(Debug, thiserror::Error)]
+enum NotTwiml {
+    /// Not XML.
+    #[error(transparent)]
+    Xml(#[from] roxmltree::Error),
+    /// XML whose root (named) is not `<Response>`.
+    #[error("<{0}> is not <Response>")]
+    NotResponse(String),
+}
+
 /// Parse a TwiML document; `Err` says what was wrong with it.
-fn parse(twiml: &str) -> Result<Vec<Verb>, String> {
-    let doc = roxmltree::Document::parse(twiml).map_err(|e| e.to_string())?;
+fn parse(twiml: &str) -> Result<Vec<Verb>, NotTwiml> {
+    let doc = roxmltree::Document::parse(twiml)?;
     let root = doc.root_element();
     if root.tag_name().name() != "Response" {
-        return Err(format!("<{}> is not <Response>", root.tag_name().name()));
+        return Err(NotTwiml::NotResponse(root.tag_name().name().to_owned()));
     }
     Ok(verbs(root))
+}
+
+/// Why a signed webhook got no TwiML back.
+#[derive(Debug, thiserror::Error)]
+enum WebhookFailed {
+    /// The URL is not under this service's.
+    #[error("a URL outside this service")]
+    Outside,
+    /// The request or its answer failed on the way.
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    /// It answered with an error status.
+    #[error("answered {0}")]
+    Answered(reqwest::StatusCode),
 }
 
 fn verbs(parent: roxmltree::Node<'_, '_>) -> Vec<Verb> {
@@ -369,10 +394,10 @@ impl DemoCalls {
 
     /// Post a signed webhook to `url` (a URL under the public one, or a
     /// path) and return the TwiML it answered.
-    async fn post(&self, url: &str, params: &[(String, String)]) -> Result<String, String> {
+    async fn post(&self, url: &str, params: &[(String, String)]) -> Result<String, WebhookFailed> {
         let path = url.strip_prefix(&self.public_url).unwrap_or(url);
         if !path.starts_with('/') {
-            return Err("a URL outside this service".to_owned());
+            return Err(WebhookFailed::Outside);
         }
         let signed = signature::sign(
             self.token.expose_secret(),
@@ -385,14 +410,13 @@ impl DemoCalls {
             .header("X-Twilio-Signature", signed)
             .form(params)
             .send()
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| e.to_string())?;
+        let body = response.text().await?;
         if status.is_success() {
             Ok(body)
         } else {
-            Err(format!("answered {status}"))
+            Err(WebhookFailed::Answered(status))
         }
     }
 
@@ -401,7 +425,7 @@ impl DemoCalls {
     fn play(
         self: &Arc<Self>,
         id: &str,
-        twiml: Result<String, String>,
+        twiml: Result<String, WebhookFailed>,
     ) -> futures_util::future::BoxFuture<'static, ()> {
         let this = Arc::clone(self);
         let id = id.to_owned();
@@ -410,8 +434,8 @@ impl DemoCalls {
             loop {
                 let verbs = match twiml
                     .as_deref()
-                    .map_err(String::as_str)
-                    .and_then(|t| parse(t).map_err(|_| "not TwiML"))
+                    .map_err(ToString::to_string)
+                    .and_then(|t| parse(t).map_err(|_| "not TwiML".to_owned()))
                 {
                     Ok(verbs) => verbs,
                     Err(e) => {
@@ -865,12 +889,7 @@ impl CallPlacer for Arc<DemoCalls> {
     }
 
     fn fetch_recording<'a>(&'a self, _recording_sid: &'a str) -> RecordingFuture<'a> {
-        Box::pin(async {
-            Err(
-                "in the demo a message is typed, not recorded: its words are the transcription"
-                    .to_owned(),
-            )
-        })
+        Box::pin(async { Err(crate::channels::voice::RecordingError::Typed) })
     }
 
     fn name(&self) -> &'static str {

@@ -6,7 +6,7 @@
 //! recipient's inbox on the demo page instead of a real mailbox. Inbound,
 //! an email written in an inbox on the page is kept here as that inbox's
 //! own message and stored as the SMTP listener stores one (see
-//! `crate::http::demo`). Nothing in the engine knows the difference.
+//! `routes`). Nothing in the engine knows the difference.
 //!
 //! A change (an email either way) bumps the same counter as the phones,
 //! which the page's live updates watch.

@@ -24,15 +24,19 @@
 //! embedded SQLite file, a fresh one in a temporary directory unless a
 //! path is given. A few demo patients and carers are enrolled at start
 //! (through the same enrolment as the API), and a viewer can enrol more.
-//! The page itself is `crate::http::demo`; without `--demo` none of its
-//! routes exist. One seeded carer, Arthur Davies's son, is enrolled with
-//! an email and no phone, so the demo shows email both ways: he is
-//! welcomed, paged for and answered by email.
+//! The page itself is in `routes`; the demo builds the application with
+//! its providers, its clock and those routes plugged in at the
+//! application's seams, so without `--demo` none of its routes exist and
+//! the application itself knows nothing of the demo. One seeded carer,
+//! Arthur Davies's son, is enrolled with an email and no phone, so the
+//! demo shows email both ways: he is welcomed, paged for and answered by
+//! email.
 
 mod calls;
 mod clock;
 mod mailbox;
 mod phones;
+mod routes;
 
 pub use calls::{Act, Call, CallKind, CallState, DemoCalls, Heard, Refused, TYPED};
 pub use clock::DemoClock;
@@ -802,7 +806,12 @@ async fn build_on(
         Some((demo_identity(), Arc::clone(&demo.mailbox) as _)),
     )
     .await?
-    .with_demo(Arc::clone(&demo));
+    // Its calls reach the voice webhooks signed as Twilio signs, with the
+    // demo's own token, and only it (a demo never has a Twilio token:
+    // `refuse_real_providers`).
+    .with_webhook_tokens(vec![demo.calls.webhook_token()])
+    .with_routes(routes::router(Arc::clone(&demo)))
+    .as_demo();
     demo.attach_engine(app.engine());
     demo.enrol_seeds(app.operations()).await?;
     tracing::warn!(

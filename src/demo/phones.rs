@@ -4,7 +4,7 @@
 //! outbox sends through it, and each text lands in the recipient's phone
 //! on the demo page instead of a real handset. Inbound, a text typed into
 //! a phone on the page is kept here as that phone's own message and handed
-//! to the same intake a signed webhook reaches (see `crate::http::demo`).
+//! to the same intake a signed webhook reaches (see `routes`).
 //! Nothing in the engine knows the difference.
 //!
 //! Every change (a text either way, a move of the clock) bumps a counter

@@ -34,14 +34,11 @@ impl Language {
     pub const ALL: [Language; 2] = [Language::En, Language::Cy];
 
     /// Parse its code as an enrolment sends it; the error says what to send.
-    pub fn parse(code: &str) -> Result<Self, String> {
+    pub fn parse(code: &str) -> Result<Self, UnknownLanguage> {
         match code.trim().to_ascii_lowercase().as_str() {
             "" | "en" => Ok(Language::En),
             "cy" => Ok(Language::Cy),
-            _ => Err(
-                "not a language texts are written in: send \"en\" (English, the default) or \"cy\" (Welsh)"
-                    .to_owned(),
-            ),
+            _ => Err(UnknownLanguage),
         }
     }
 
@@ -53,6 +50,13 @@ impl Language {
         }
     }
 }
+
+/// A language code that is neither `en` nor `cy`; it says what to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "not a language texts are written in: send \"en\" (English, the default) or \"cy\" (Welsh)"
+)]
+pub struct UnknownLanguage;
 
 impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,7 +113,7 @@ mod tests {
         assert_eq!(Language::parse("cy"), Ok(Language::Cy));
         assert_eq!(Language::parse(" CY "), Ok(Language::Cy));
         assert_eq!(Language::parse("en"), Ok(Language::En));
-        let error = Language::parse("welsh").unwrap_err();
+        let error = Language::parse("welsh").unwrap_err().to_string();
         assert!(error.contains("\"cy\" (Welsh)"), "{error}");
         assert_eq!(
             serde_json::to_string(&Language::Cy).unwrap(),

@@ -54,10 +54,17 @@ pub enum Proof {
     EnvelopeMatches,
 }
 
+/// A trusted relay, as written, that is neither an address nor a CIDR.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an address or a CIDR: write one like 10.0.4.25 or 10.0.4.0/24 or 2001:db8::/32"
+)]
+pub struct NotARelay(pub String);
+
 impl SenderTrust {
     /// Read `NIGHTINGALE_SMTP_TRUSTED_RELAYS` (addresses or CIDRs,
     /// separated by commas) and `NIGHTINGALE_SMTP_AUTHSERV_ID`.
-    pub fn parse(relays: Option<&str>, authserv_id: Option<&str>) -> Result<Self, String> {
+    pub fn parse(relays: Option<&str>, authserv_id: Option<&str>) -> Result<Self, NotARelay> {
         let relays = relays
             .unwrap_or_default()
             .split(',')
@@ -67,11 +74,7 @@ impl SenderTrust {
                 r.parse::<IpNet>()
                     .or_else(|_| r.parse::<IpAddr>().map(IpNet::from))
                     .map(|net| net.trunc())
-                    .map_err(|_| {
-                        format!(
-                            "{r:?} is not an address or a CIDR: write one like 10.0.4.25 or 10.0.4.0/24 or 2001:db8::/32"
-                        )
-                    })
+                    .map_err(|_| NotARelay(r.to_owned()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let authserv_id = authserv_id
@@ -334,7 +337,9 @@ mod tests {
         assert!(t.is_relay("::ffff:10.0.4.9".parse().unwrap()));
         // A host address with its bits past the prefix is that network.
         assert!(trust("10.0.4.25/24", None).is_relay("10.0.4.1".parse().unwrap()));
-        let err = SenderTrust::parse(Some("10.0.4.0/33"), None).unwrap_err();
+        let err = SenderTrust::parse(Some("10.0.4.0/33"), None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("10.0.4.0/24"), "{err}");
         assert!(SenderTrust::parse(Some("mx1.trust.nhs.uk"), None).is_err());
         assert!(SenderTrust::parse(None, None).unwrap().relays.is_empty());

@@ -1,7 +1,6 @@
-//! Email in: the SMTP listener ([`smtp`]) stores each message it accepts
-//! as an inbound item (an `InboundKind::Email` in the inbox), read here
-//! once, at the edge, into words; intake then treats it as it treats a
-//! text (ADR 14).
+//! Email in: the SMTP listener ([`smtp`]) hands each message it accepts,
+//! read here once, at the edge, into words, to be stored as an inbound
+//! email item; intake then treats it as it treats a text (ADR 14).
 //!
 //! What is read:
 //! - the sender's address (`From`, display name dropped), the subject and

@@ -39,6 +39,11 @@
 //!   conversation then starts again inside TLS (RFC 3207), and anything the
 //!   client sent after the command and before the handshake is refused
 //!   (it could be a command injected in the clear).
+//!
+//! The listener knows nothing of what stores a message: it hands each one
+//! to an [`InboundSink`], which the application wires to its operations.
+//! So this edge sits above the email parsing the engine uses, and nothing
+//! below it reaches back up.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -55,9 +60,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsAcceptor;
 
+use super::Mail;
 use super::auth::SenderTrust;
-use crate::inbox::{Inbound, InboundKind};
-use crate::operations::Operations;
 
 /// The longest command line taken (RFC 5321 §4.5.3.1.4: 512; text lines 1,000).
 const MAX_LINE: usize = 1000;
@@ -75,6 +79,32 @@ const CLOSING_GRACE: Duration = Duration::from_secs(10);
 const LATE: &str = "421 4.4.2 Session time limit reached: closing";
 /// The reply when unfinished mail holds all the memory set aside for it.
 const NO_ROOM: &str = "452 4.3.1 Too much mail in progress here: try again later";
+
+/// Where the listener hands each message it takes: `250` is only said
+/// once [`InboundSink::take`] has stored it durably.
+pub trait InboundSink: Clone + Send + Sync + 'static {
+    /// Why a message could not be stored (the sender is asked to retry).
+    type Error: std::fmt::Display;
+
+    /// Store a message, received now, keyed by its [`Mail::key`]: `true`
+    /// when it is new, `false` when it was stored before.
+    fn take(
+        &self,
+        email: Received,
+    ) -> impl std::future::Future<Output = Result<bool, Self::Error>> + Send;
+}
+
+/// A message the listener took: as read, and how it came.
+pub struct Received {
+    /// The message, read.
+    pub mail: Mail,
+    /// `RCPT TO`, each.
+    pub recipients: Vec<String>,
+    /// `MAIL FROM` (empty for a bounce).
+    pub envelope_from: String,
+    /// Who handed it over.
+    pub peer: IpAddr,
+}
 
 /// What the listener accepts.
 #[derive(Debug, Clone)]
@@ -130,12 +160,12 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
 }
 
 /// Serve SMTP on `listener` until `shutdown` completes, offering
-/// `STARTTLS` with `tls` when given.
-pub async fn serve(
+/// `STARTTLS` with `tls` when given, handing each message to `sink`.
+pub async fn serve<S: InboundSink>(
     listener: TcpListener,
     policy: Arc<Policy>,
     tls: Option<TlsAcceptor>,
-    ops: Operations,
+    sink: S,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -186,13 +216,13 @@ pub async fn serve(
             }
         };
         let policy = Arc::clone(&policy);
-        let ops = ops.clone();
+        let sink = sink.clone();
         let tls = tls.clone();
         let budget = Arc::clone(&budget);
         tokio::spawn(async move {
             let _held = (permit, host);
             let deadline = Instant::now() + policy.session_limit;
-            let conversation = connection(stream, tls, &policy, &ops, peer, &budget, deadline);
+            let conversation = connection(stream, tls, &policy, &sink, peer, &budget, deadline);
             match timeout_at(deadline + CLOSING_GRACE, conversation).await {
                 Ok(Err(e)) => tracing::debug!(error = %e, "SMTP session ended"),
                 Ok(Ok(())) => {}
@@ -204,11 +234,11 @@ pub async fn serve(
 
 /// One connection: a conversation in the clear, and, if the client asks
 /// for `STARTTLS`, a new one inside TLS.
-async fn connection(
+async fn connection<S: InboundSink>(
     stream: TcpStream,
     tls: Option<TlsAcceptor>,
     policy: &Policy,
-    ops: &Operations,
+    sink: &S,
     peer: SocketAddr,
     budget: &Arc<Budget>,
     deadline: Instant,
@@ -218,7 +248,7 @@ async fn connection(
     reply(&mut clear, greeting).await?;
     let with = With {
         policy,
-        ops,
+        sink,
         peer,
         budget,
         deadline,
@@ -243,9 +273,9 @@ async fn connection(
 }
 
 /// What one conversation works with.
-struct With<'a> {
+struct With<'a, S> {
     policy: &'a Policy,
-    ops: &'a Operations,
+    sink: &'a S,
     /// Who connected.
     peer: SocketAddr,
     /// The bytes of unfinished DATA all conversations share.
@@ -388,13 +418,14 @@ enum Next {
 }
 
 /// One SMTP conversation (after the greeting), until `QUIT` or `STARTTLS`.
-async fn session<S>(
+async fn session<S, K>(
     stream: &mut BufReader<S>,
     security: Security,
-    with: &With<'_>,
+    with: &With<'_, K>,
 ) -> std::io::Result<Next>
 where
     S: AsyncRead + AsyncWrite + Unpin,
+    K: InboundSink,
 {
     let policy = with.policy;
     let mut greeted = false;
@@ -494,7 +525,7 @@ where
                     peer: with.peer,
                 };
                 let answer = match data? {
-                    Data::Whole(bytes) => store(with.ops, &bytes, &envelope).await,
+                    Data::Whole(bytes) => store(with.sink, &bytes, &envelope).await,
                     Data::NoRoom => {
                         tracing::info!(peer = %with.peer, "message dropped: the mail buffer filled while it came");
                         NO_ROOM.into()
@@ -552,7 +583,7 @@ struct Envelope<'a> {
 }
 
 /// Store a message whole; the reply to DATA says whether it was.
-async fn store(ops: &Operations, bytes: &[u8], envelope: &Envelope<'_>) -> String {
+async fn store<S: InboundSink>(sink: &S, bytes: &[u8], envelope: &Envelope<'_>) -> String {
     let peer = envelope.peer;
     let mail = match super::read(bytes) {
         Ok(mail) => mail,
@@ -562,22 +593,13 @@ async fn store(ops: &Operations, bytes: &[u8], envelope: &Envelope<'_>) -> Strin
         }
     };
     let key = mail.key.clone();
-    let item = Inbound {
-        key: mail.key,
-        kind: InboundKind::Email {
-            from: mail.from.as_str().to_owned(),
-            to: envelope.recipients.to_vec(),
-            subject: mail.subject,
-            text: mail.text,
-            attachments: mail.attachments,
-            delivery: mail.delivery,
-            envelope_from: Some(envelope.sender.to_owned()),
-            peer: Some(peer.ip().to_canonical()),
-            authentication_results: mail.authentication_results,
-        },
-        received_at: ops.clock.now(),
+    let email = Received {
+        mail,
+        recipients: envelope.recipients.to_vec(),
+        envelope_from: envelope.sender.to_owned(),
+        peer: peer.ip().to_canonical(),
     };
-    match ops.record_inbound(item).await {
+    match sink.take(email).await {
         Ok(new) => {
             tracing::info!(key = %key, duplicate = !new, "email stored");
             "250 2.0.0 Stored".into()

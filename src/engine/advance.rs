@@ -136,17 +136,18 @@ pub(super) async fn page_failed(
         .into_iter()
         .find(|c| c.call() == call && c.address() == item.message.to);
     if let Some(next) = failed.and_then(|f| staff.page_contact_after(f.index, email)) {
-        let (how, medium) = match next.method {
-            ContactMethod::Voice(_) => ("calling", Medium::Call),
-            ContactMethod::Sms(_) => ("texting", Medium::Text),
-            ContactMethod::Email(_) => ("emailing", Medium::Email),
+        // Marked for the clinical safety report (`FailedOver`); the words
+        // are the template's.
+        let (method, medium) = match next.method {
+            ContactMethod::Voice(_) => ("voice", Medium::Call),
+            ContactMethod::Sms(_) => ("sms", Medium::Text),
+            ContactMethod::Email(_) => ("email", Medium::Email),
         };
         let note = TimelineEvent::Note {
-            text: format!(
-                "page to {} did not reach them; {how} {}",
-                staff.name,
-                crate::timeline::FAILED_OVER
-            ),
+            text: parts.templates.render(
+                "notes/failed_over.txt",
+                minijinja::context! { name => staff.name, method },
+            )?,
             failed_over: Some(FailedOver {
                 staff: staff.id.clone(),
                 next: medium,

@@ -300,7 +300,9 @@ async fn transcribed(
     };
     let Some(text) = text else {
         let note = TimelineEvent::note(
-            "Twilio could not transcribe the voicemail: listen to the recording".to_owned(),
+            parts
+                .templates
+                .render("notes/no_transcription.txt", minijinja::context! {})?,
         );
         record(change, concern.id, now, note);
         return Ok(());
@@ -358,7 +360,7 @@ pub(super) async fn call_back(
         .into_iter()
         .find(|c| c.call())
         .map(|c| c.address());
-    let note = match (theirs, number) {
+    let outcome = match (theirs, number) {
         (true, Some(to)) => {
             change.outbox.push(crate::outbox::NewOutbox {
                 concern: Some(concern.id),
@@ -369,20 +371,15 @@ pub(super) async fn call_back(
                 recipient: person.name.clone(),
                 step: None,
             });
-            format!(
-                "{} is calling the sender back through Nightingale: their phone rings first",
-                person.name
-            )
+            "calling"
         }
-        (true, None) => format!(
-            "{} asked to call the sender back, but has no number that takes calls",
-            person.name
-        ),
-        (false, _) => format!(
-            "{} asked to call the sender back, but the concern is closed or someone else has it",
-            person.name
-        ),
+        (true, None) => "no_number",
+        (false, _) => "not_theirs",
     };
+    let note = parts.templates.render(
+        "notes/call_back.txt",
+        minijinja::context! { name => person.name, outcome },
+    )?;
     record(change, concern.id, now, TimelineEvent::note(note));
     Ok(())
 }

@@ -45,9 +45,8 @@ use crate::escalation;
 use crate::outbox::{OutboxItem, OutboxOutcome};
 use crate::store;
 use crate::store_error::StoreError;
-use crate::timeline::Purpose;
-use crate::timeline::{Medium, TimelineEvent};
-use crate::work::{Change, Claimed, WorkKind};
+use crate::timeline::{Medium, Purpose, TimelineEvent};
+use crate::work::{Change, Claimed, WorkKey, WorkKind};
 
 use super::{BATCH, LEASE, Parts, Wake, advance, record, store_error};
 
@@ -181,7 +180,7 @@ impl Dispatcher {
         let mut unsent = Vec::new();
         for Claimed { claim, item } in due {
             match Arc::clone(&self.permits).try_acquire_owned() {
-                Ok(permit) => claims.push((self.claim(claim, permit), item)),
+                Ok(permit) => claims.push((self.claim(claim, item.id, permit), item)),
                 Err(_) => unsent.push(claim),
             }
         }
@@ -249,7 +248,7 @@ impl Dispatcher {
         let renewed = store::blocking(&parts.store, move |s| s.renew(&held, until)).await?;
         let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
         for claim in renewed {
-            if let Ok(id) = claim.key.parse::<i64>()
+            if let WorkKey::Outbox(id) = claim.key
                 && let Some(held) = claimed.get_mut(&id)
             {
                 *held = claim;
@@ -258,8 +257,7 @@ impl Dispatcher {
         Ok(())
     }
 
-    fn claim(&self, claim: crate::work::Claim, permit: OwnedSemaphorePermit) -> Claim {
-        let id = claim.key.parse::<i64>().unwrap_or_default();
+    fn claim(&self, claim: crate::work::Claim, id: i64, permit: OwnedSemaphorePermit) -> Claim {
         self.claimed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -364,7 +362,10 @@ impl Sending {
             // sent again keeps its Message-ID, and mail clients show it once.
             return Some(match email(parts, item, to.as_str(), now) {
                 Ok(mail) => self.email.send(&mail).await,
-                Err(reason) => SendOutcome::Permanent { code: None, reason },
+                Err(e) => SendOutcome::Permanent {
+                    code: None,
+                    reason: e.to_string(),
+                },
             });
         }
         let call = matches!(item.message.purpose, Purpose::CallPage | Purpose::CallBack);
@@ -582,13 +583,9 @@ fn email(
     item: &OutboxItem,
     to: &str,
     now: Instant,
-) -> Result<OutgoingEmail, String> {
-    let identity = parts
-        .email
-        .as_ref()
-        .ok_or("not sent: no mail server is configured (NIGHTINGALE_SMTP_URL)")?;
-    let body = EmailBody::from_body(&item.message.body)
-        .ok_or("not sent: the stored email could not be read")?;
+) -> Result<OutgoingEmail, Unsendable> {
+    let identity = parts.email.as_ref().ok_or(Unsendable::NoMailServer)?;
+    let body = EmailBody::from_body(&item.message.body).ok_or(Unsendable::Unreadable)?;
     let tag = parts.links.outbox_tag(item.id);
     Ok(OutgoingEmail {
         envelope_from: identity.envelope_from(item.id, &tag),
@@ -602,6 +599,18 @@ fn email(
         date: now,
         body,
     })
+}
+
+/// Why an email in the outbox cannot go out at all: its outcome, refused
+/// for good, says which.
+#[derive(Debug, thiserror::Error)]
+enum Unsendable {
+    /// No mail server is configured.
+    #[error("not sent: no mail server is configured (NIGHTINGALE_SMTP_URL)")]
+    NoMailServer,
+    /// The stored body is not an email's.
+    #[error("not sent: the stored email could not be read")]
+    Unreadable,
 }
 
 #[cfg(test)]

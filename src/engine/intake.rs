@@ -91,7 +91,6 @@ async fn take_in_claimed(
     let what = format!("inbound message {}", item.key);
     let aside = Change {
         at: now,
-        inbound_done: Some(item.key.clone()),
         ..Change::default()
     };
     if let Some(reason) = exhausted(&claim) {
@@ -110,7 +109,6 @@ async fn take_in(
 ) -> anyhow::Result<Change> {
     let mut change = Change {
         at: now,
-        inbound_done: Some(item.key.clone()),
         ..Change::default()
     };
     let without_words = item.without_words();
@@ -361,14 +359,15 @@ async fn sender_message(
                 at: now,
                 answer: CheckInReply::Concern { concern },
             });
-            let sent = sent_at
-                .with_timezone(&crate::calendar::LONDON)
-                .format("%a %-d %b %H:%M");
+            let sent = crate::calendar::london_short(sent_at);
             record(
                 change,
                 concern,
                 now,
-                TimelineEvent::note(format!("In answer to the check-in texted {sent}")),
+                TimelineEvent::note(parts.templates.render(
+                    "notes/check_in_answer.txt",
+                    minijinja::context! { sent => sent.to_string() },
+                )?),
             );
         }
     }

@@ -249,10 +249,7 @@ async fn unanswered(
     now: Instant,
     change: &mut Change,
 ) -> anyhow::Result<()> {
-    let sent = sent_at
-        .with_timezone(&crate::calendar::LONDON)
-        .format("%a %-d %b %H:%M")
-        .to_string();
+    let sent = crate::calendar::london_short(sent_at);
     tell_team(
         parts,
         (notice, id, now),

@@ -10,7 +10,14 @@
 //!
 //! The few texts intake sends of its own accord (the first reply to a
 //! sender, the note about pictures, the help text for a reply that was not
-//! understood) are rendered here too, so every text leaves from one place.
+//! understood, the answer to STOP and START) are rendered here too. Not
+//! every outgoing message is built here: the thanks for a check-in
+//! (intake), the answer to a stranger's email (`intake/email.rs`),
+//! notices (`notices.rs`), sign-in codes, welcomes and gap alerts are
+//! built where they arise, and a call-back or a recording's deletion
+//! carries no words. What is true of all of them is that their words
+//! come from `templates/`, as do the notes the engine leaves on a
+//! timeline (`templates/notes/`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -131,7 +138,6 @@ impl Renderer<'_> {
             now,
             read,
         };
-        let mut cancelled = false;
         let mut due = Vec::new();
         for effect in effects {
             match effect {
@@ -182,7 +188,6 @@ impl Renderer<'_> {
                         .push(timer(concern.id, TimerKind::Forward, at, 0));
                 }
                 Effect::CancelTimers => {
-                    cancelled = true;
                     change.cancel_timers.push(concern.id);
                 }
                 Effect::ClosePages => change.close_pages.push(concern.id),
@@ -190,10 +195,6 @@ impl Renderer<'_> {
                     .timeline
                     .push((concern.id, TimelineEntry { at: now, event })),
             }
-        }
-        if cancelled {
-            // A fired timer's own delete must not outlive a cancel in the same change.
-            change.fired_timer = None;
         }
         let mut concern = concern.clone();
         if !concern.escalation.is_open() {
@@ -356,7 +357,10 @@ impl Renderer<'_> {
         ));
         let contacts = person.page_contacts(self.email.is_some());
         let Some(first) = contacts.first() else {
-            let note = TimelineEvent::note(format!("{} has no phone for pages", staff.name));
+            let note = TimelineEvent::note(self.templates.render(
+                "notes/no_phone_for_pages.txt",
+                minijinja::context! { name => staff.name },
+            )?);
             change.timeline.push((
                 concern.id,
                 TimelineEntry {
@@ -511,12 +515,9 @@ impl Renderer<'_> {
                     }
                 }
                 TimelineEvent::OptOut { opted_out } => Forwarded {
-                    text: if *opted_out {
-                        "(texts to them are now stopped)"
-                    } else {
-                        "(texts to them are allowed again)"
-                    }
-                    .to_owned(),
+                    text: self
+                        .templates
+                        .render("sms/forward_opt_out.txt", minijinja::context! { opted_out })?,
                     call: None,
                 },
                 _ => continue,

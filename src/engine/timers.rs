@@ -51,7 +51,6 @@ async fn fire_claimed(
     let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
     let mut aside = Change {
         at: now,
-        fired_timer: Some(timer.clone()),
         ..Change::default()
     };
     if let Some(reason) = exhausted(&claim) {
@@ -60,10 +59,10 @@ async fn fire_claimed(
             &mut aside,
             timer.concern,
             now,
-            TimelineEvent::note(format!(
-                "A {} could not be handled and was set aside for an operator: {reason}",
-                timer.kind.as_str().replace('_', " ")
-            )),
+            TimelineEvent::note(parts.templates.render(
+                "notes/set_aside.txt",
+                minijinja::context! { kind => timer.kind.as_str(), reason },
+            )?),
         );
         return parts.set_aside(stats, claim, aside, &what, &reason).await;
     }
@@ -75,7 +74,6 @@ async fn fire_claimed(
 async fn fire(parts: &Parts, timer: Timer, now: Instant) -> anyhow::Result<Change> {
     let mut change = Change {
         at: now,
-        fired_timer: Some(timer.clone()),
         ..Change::default()
     };
     let Some(mut concern) = parts.concern(timer.concern).await? else {

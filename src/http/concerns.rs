@@ -53,7 +53,8 @@ async fn list(
     let reach = key.reach()?;
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(format!("the query string cannot be read: {e}")))?;
-    let filter = filter(&params, &state.rota.current()).map_err(ApiError::BadRequest)?;
+    let filter =
+        filter(&params, &state.rota.current()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let page = state
         .ops
         .concerns_seen_by(&reach, filter)
@@ -65,8 +66,45 @@ async fn list(
     }))
 }
 
+/// What is wrong with the list's query parameters, and what to write
+/// instead. A name that is not like ours is not repeated (see [`shown_key`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum FilterError {
+    /// A parameter other than `status` given twice (its name as shown).
+    #[error("give {0} once")]
+    GivenTwice(String),
+    /// `status=` with no status in it.
+    #[error(
+        "status: write open, accepted, resolved or unresolved (several as status=open,accepted)"
+    )]
+    NoStatus,
+    /// A word in `status` that is no status.
+    #[error("status: not a status: write open, accepted, resolved or unresolved")]
+    NotAStatus,
+    /// A service the rota does not have; the ones it has.
+    #[error("service: no such service; the services are {}", .0.join(", "))]
+    NoSuchService(Vec<String>),
+    /// A `since` that is not an instant.
+    #[error("since: {}", BadInstant::ADVICE)]
+    Since,
+    /// An `enrolment` that is not an enrolment id.
+    #[error(
+        "enrolment: not an enrolment id: give the id that POST /api/v1/enrolments answered with"
+    )]
+    Enrolment,
+    /// A `limit` that is not a whole number in range.
+    #[error("limit: out of range: give a whole number from 1 to {MAX_LIMIT}")]
+    Limit,
+    /// A `cursor` this API did not give.
+    #[error("cursor: not a cursor this API gave: pass the previous page's \"next\" as it is")]
+    Cursor,
+    /// A parameter the list does not read (its name as shown).
+    #[error("unknown parameter {0}; the parameters are {known}", known = PARAMETERS.join(", "))]
+    Unknown(String),
+}
+
 /// Read the list's query parameters; an error says what to write instead.
-fn filter(params: &[(String, String)], rota: &Rota) -> Result<ConcernFilter, String> {
+fn filter(params: &[(String, String)], rota: &Rota) -> Result<ConcernFilter, FilterError> {
     let mut filter = ConcernFilter {
         limit: DEFAULT_LIMIT,
         ..ConcernFilter::default()
@@ -74,30 +112,27 @@ fn filter(params: &[(String, String)], rota: &Rota) -> Result<ConcernFilter, Str
     let mut seen = Vec::new();
     for (name, value) in params {
         if name != "status" && seen.contains(&name) {
-            return Err(format!("give {} once", shown_key(name)));
+            return Err(FilterError::GivenTwice(shown_key(name)));
         }
         seen.push(name);
         match name.as_str() {
             "status" => filter.statuses.extend(statuses(value)?),
             "service" => {
                 let ix = rota.service(value).ok_or_else(|| {
-                    let known: Vec<&str> = rota.services().iter().map(|s| s.id.as_str()).collect();
-                    format!(
-                        "service: no such service; the services are {}",
-                        known.join(", ")
-                    )
+                    let known = rota
+                        .services()
+                        .iter()
+                        .map(|s| s.id.as_str().to_owned())
+                        .collect();
+                    FilterError::NoSuchService(known)
                 })?;
                 filter.service = Some(rota.services()[ix as usize].id.clone());
             }
             "since" => {
-                filter.opened_since = Some(
-                    parse_instant(value).map_err(|_| format!("since: {}", BadInstant::ADVICE))?,
-                );
+                filter.opened_since = Some(parse_instant(value).map_err(|_| FilterError::Since)?);
             }
             "enrolment" => {
-                filter.enrolment = Some(value.trim().parse().map_err(|_| {
-                    "enrolment: not an enrolment id: give the id that POST /api/v1/enrolments answered with".to_owned()
-                })?);
+                filter.enrolment = Some(value.trim().parse().map_err(|_| FilterError::Enrolment)?);
             }
             "limit" => {
                 filter.limit = value
@@ -105,21 +140,13 @@ fn filter(params: &[(String, String)], rota: &Rota) -> Result<ConcernFilter, Str
                     .parse()
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        format!("limit: out of range: give a whole number from 1 to {MAX_LIMIT}")
-                    })?;
+                    .ok_or(FilterError::Limit)?;
             }
             "cursor" => {
-                filter.after = Some(parse_cursor(value).ok_or_else(|| {
-                    "cursor: not a cursor this API gave: pass the previous page's \"next\" as it is".to_owned()
-                })?);
+                filter.after = Some(parse_cursor(value).ok_or(FilterError::Cursor)?);
             }
             other => {
-                return Err(format!(
-                    "unknown parameter {}; the parameters are {}",
-                    shown_key(other),
-                    PARAMETERS.join(", ")
-                ));
+                return Err(FilterError::Unknown(shown_key(other)));
             }
         }
     }
@@ -140,17 +167,14 @@ fn shown_key(name: &str) -> String {
 }
 
 /// `open`, `accepted`, `resolved` or `unresolved`, several separated by commas.
-fn statuses(value: &str) -> Result<Vec<ConcernStatus>, String> {
+fn statuses(value: &str) -> Result<Vec<ConcernStatus>, FilterError> {
     let words: Vec<&str> = value
         .split(',')
         .map(str::trim)
         .filter(|w| !w.is_empty())
         .collect();
     if words.is_empty() {
-        return Err(
-            "status: write open, accepted, resolved or unresolved (several as status=open,accepted)"
-                .to_owned(),
-        );
+        return Err(FilterError::NoStatus);
     }
     let mut statuses = Vec::new();
     for word in words {
@@ -160,10 +184,7 @@ fn statuses(value: &str) -> Result<Vec<ConcernStatus>, String> {
                 ConcernStatus::ALL
                     .into_iter()
                     .find(|s| s.as_str() == word)
-                    .ok_or_else(|| {
-                        "status: not a status: write open, accepted, resolved or unresolved"
-                            .to_owned()
-                    })?,
+                    .ok_or(FilterError::NotAStatus)?,
             ),
         }
     }
@@ -229,7 +250,7 @@ mod tests {
             statuses(" accepted, resolved ").unwrap(),
             [Accepted, Resolved]
         );
-        let wrong = statuses("closed").unwrap_err();
+        let wrong = statuses("closed").unwrap_err().to_string();
         assert!(
             !wrong.contains("closed"),
             "what was sent is not repeated: {wrong}"

@@ -38,7 +38,7 @@ async fn metrics(
 ) {
     let content_type = [(
         axum::http::header::CONTENT_TYPE,
-        "text/plain; version=0.0.4",
+        crate::metrics::CONTENT_TYPE,
     )];
     match state.ops.metrics().await {
         Ok(text) => (StatusCode::OK, content_type, text),

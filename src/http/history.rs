@@ -10,7 +10,7 @@
 //! (`pages/concern_details.html`); none of it is logged.
 
 use super::AppState;
-use super::pages::local;
+use crate::calendar::london_short;
 use crate::concern::Concern;
 use crate::concern::{ConcernFilter, ConcernKey};
 use crate::directory::{Enrolment, EnrolmentKind};
@@ -34,7 +34,7 @@ pub(crate) async fn history(
         .iter()
         .map(|c| {
             minijinja::context! {
-                opened => local(c.opened_at),
+                opened => london_short(c.opened_at),
                 party => c.party.label(),
                 text => c.text.clone(),
                 outcome => outcome(c),
@@ -75,7 +75,7 @@ fn care(e: &Enrolment) -> String {
         ),
         (EnrolmentKind::Ongoing, _, None) => "Ongoing (long-term condition)".to_owned(),
         (EnrolmentKind::Discharge, Some(ends), _) => {
-            format!("After discharge, until {}", local(ends))
+            format!("After discharge, until {}", london_short(ends))
         }
         (EnrolmentKind::Discharge, None, _) => "After discharge".to_owned(),
     }
@@ -100,7 +100,7 @@ fn outcome(c: &Concern) -> String {
             format!(
                 "Accepted by {} at {}, not yet resolved",
                 by.name,
-                local(*at)
+                london_short(*at)
             )
         }
         Status::Resolved { by, at, note } => {
@@ -110,9 +110,9 @@ fn outcome(c: &Concern) -> String {
                 .unwrap_or_default();
             match note.as_deref().map(str::trim) {
                 Some(note) if !note.is_empty() => {
-                    format!("Resolved{by} at {}: “{note}”", local(*at))
+                    format!("Resolved{by} at {}: “{note}”", london_short(*at))
                 }
-                _ => format!("Resolved{by} at {}", local(*at)),
+                _ => format!("Resolved{by} at {}", london_short(*at)),
             }
         }
     }

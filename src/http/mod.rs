@@ -8,7 +8,6 @@ mod assets;
 mod auth;
 pub mod client;
 mod concerns;
-mod demo;
 mod enrolments;
 mod error;
 mod extract;
@@ -58,12 +57,14 @@ pub struct AppState {
     /// `NIGHTINGALE_PUBLIC_URL`, without a trailing slash: what Twilio signs.
     pub public_url: String,
     /// Twilio auth tokens accepted for webhook signatures (current, then
-    /// previous); under `serve --demo`, the demo's own token alone.
+    /// previous), unless whoever builds the application gives its own
+    /// (the demo gives the token its simulated calls sign with).
     pub twilio_tokens: Arc<Vec<SecretString>>,
     /// Fetches the recordings of callers' messages for the page's link.
     pub calls: Arc<dyn crate::channels::CallPlacer>,
-    /// The demo's phones and clock: `Some` only under `serve --demo`.
-    pub demo: Option<Arc<crate::demo::Demo>>,
+    /// Whether this serves a demo (`serve --demo`), whose clock a viewer
+    /// moves: the sign-in page says so.
+    pub demo: bool,
     /// What the staff pages need: cookie settings, the anti-forgery key.
     pub web: web::WebConfig,
 }
@@ -72,15 +73,13 @@ pub struct AppState {
 /// last): the body limit, body and request timeouts, the health-only gate
 /// of reserve connections, JSON errors on the API, security headers (HSTS
 /// when the public URL is https), and the trace.
-pub fn router(state: AppState, limits: &serve::Limits) -> Router {
-    // Without `--demo`, no demo route exists.
-    let demo = match state.demo {
-        Some(_) => demo::router(),
-        None => Router::new(),
-    };
+///
+/// `extra` routes, plugged in by whoever builds the application (the
+/// demo's page and forms), are served as these are, behind the same layers.
+pub fn router(state: AppState, limits: &serve::Limits, extra: Router<AppState>) -> Router {
     let security = security::Security::for_public_url(&state.public_url);
     Router::new()
-        .merge(demo)
+        .merge(extra)
         .merge(assets::router())
         .merge(health::router())
         .merge(twilio::router())

@@ -10,7 +10,12 @@
 //! browser sent it from another site. Our pages are sent with
 //! `Referrer-Policy: no-referrer`, under which a browser posts a form with
 //! `Origin: null`: that is judged by `Sec-Fetch-Site` alone, as if absent.
+//!
+//! Its words are templates: what a link shows when it cannot show the
+//! concern, or after a tap ([`Shown`], `pages/message_words.txt`), and
+//! where the concern stands (`pages/status.txt`).
 
+use anyhow::Context;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -21,12 +26,14 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::AppState;
-use crate::calendar::LONDON;
+use crate::calendar::london_short;
 use crate::concern::ConcernId;
 use crate::directory::Id;
 use crate::escalation::Status;
 use crate::escalation::reply::LinkAction;
+use crate::links::LinkError;
 use crate::operations::CallBack;
+use crate::templates::Templates;
 use crate::timeline::TimelineEvent;
 
 pub fn router() -> Router<AppState> {
@@ -54,12 +61,7 @@ impl FromRequestParts<AppState> for SignedQuery {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match Query::<LinkQuery>::from_request_parts(parts, state).await {
             Ok(Query(q)) => Ok(Self(q)),
-            Err(_) => Err(message(
-                state,
-                StatusCode::BAD_REQUEST,
-                "Link not complete",
-                "This link is not complete: part of it may have been cut off. Open the link in the page text again, or reply to the page by text (A and the number to accept).",
-            )),
+            Err(_) => Err(message(state, StatusCode::BAD_REQUEST, Shown::Incomplete)),
         }
     }
 }
@@ -72,33 +74,106 @@ struct ActionForm {
     note: String,
 }
 
-fn message(state: &AppState, status: StatusCode, title: &str, text: &str) -> Response {
-    match state.templates.render(
-        "pages/message.html",
-        minijinja::context! { title, message => text },
-    ) {
+/// What a link shows instead of the concern, or after a tap: each has
+/// its title and words in `pages/message_words.txt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Shown {
+    /// The link's query is missing or cut short.
+    Incomplete,
+    /// The concern or staff id in the link does not parse.
+    NotValid,
+    /// The link was refused: altered, or past its expiry.
+    Refused(LinkError),
+    /// The concern no longer exists.
+    Gone,
+    /// The store could not be read.
+    Unavailable,
+    /// The page's template failed.
+    PageFailed,
+    /// A tap posted from another site.
+    OtherSite,
+    /// A tap whose form could not be read.
+    NoForm,
+    /// A tap that is not Accept, Pass or Resolve.
+    UnknownAction,
+    /// A call back that could not be stored.
+    CallBackNotStored,
+    /// A tap that could not be stored.
+    NotStored,
+    /// The store could not be read for a recording.
+    RecordingUnavailable,
+    /// No recording is held.
+    NoRecording,
+    /// The provider did not give the recording.
+    RecordingNotFetched,
+    /// What "Call them back" did.
+    CallBack(CallBack),
+}
+
+impl Shown {
+    /// Its name in `pages/message_words.txt`.
+    fn what(&self) -> &'static str {
+        match self {
+            Shown::Incomplete => "incomplete",
+            Shown::NotValid => "not_valid",
+            Shown::Refused(LinkError::Expired) => "expired",
+            Shown::Refused(LinkError::BadSignature) => "bad_signature",
+            Shown::Gone => "gone",
+            Shown::Unavailable => "unavailable",
+            Shown::PageFailed => "not_shown",
+            Shown::OtherSite => "other_site",
+            Shown::NoForm => "no_form",
+            Shown::UnknownAction => "unknown_action",
+            Shown::CallBackNotStored => "call_back_not_stored",
+            Shown::NotStored => "not_stored",
+            Shown::RecordingUnavailable => "recording_unavailable",
+            Shown::NoRecording => "no_recording",
+            Shown::RecordingNotFetched => "recording_not_fetched",
+            Shown::CallBack(CallBack::Ringing) => "ringing",
+            Shown::CallBack(CallBack::AlreadyRinging) => "already_ringing",
+            Shown::CallBack(CallBack::TooMany) => "too_many_call_backs",
+        }
+    }
+
+    /// Its title and words, as `pages/message_words.txt` gives them.
+    pub(crate) fn words(&self, templates: &Templates) -> anyhow::Result<(String, String)> {
+        let words = templates.render(
+            "pages/message_words.txt",
+            minijinja::context! { what => self.what() },
+        )?;
+        let (title, text) = words
+            .trim()
+            .split_once('\n')
+            .with_context(|| format!("pages/message_words.txt has no words for {self:?}"))?;
+        Ok((title.trim().to_owned(), text.trim().to_owned()))
+    }
+}
+
+fn message(state: &AppState, status: StatusCode, shown: Shown) -> Response {
+    let page = shown.words(&state.templates).and_then(|(title, text)| {
+        state.templates.render(
+            "pages/message.html",
+            minijinja::context! { title, message => text },
+        )
+    });
+    match page {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => (status, text.to_owned()).into_response(),
+        Err(e) => {
+            tracing::error!(error = ?e, "message page template failed");
+            status.into_response()
+        }
     }
 }
 
 #[allow(clippy::result_large_err)] // the error is the finished response page
 fn check(state: &AppState, id: &str, q: &LinkQuery) -> Result<(ConcernId, Id), Response> {
-    let refused = |text: &str| message(state, StatusCode::FORBIDDEN, "Link not valid", text);
-    let concern: ConcernId = id
-        .parse()
-        .map_err(|_| refused("This link is not valid. Reply to the page by text instead."))?;
-    let staff = Id::parse(&q.s)
-        .map_err(|_| refused("This link is not valid. Reply to the page by text instead."))?;
+    let refused = |shown| message(state, StatusCode::FORBIDDEN, shown);
+    let concern: ConcernId = id.parse().map_err(|_| refused(Shown::NotValid))?;
+    let staff = Id::parse(&q.s).map_err(|_| refused(Shown::NotValid))?;
     state
         .links
         .verify(concern, &staff, q.e, &q.sig, state.clock.now())
-        .map_err(|e| {
-            refused(&format!(
-                "{}. Reply to the page by text instead (A and the number to accept).",
-                capitalise(&e.to_string())
-            ))
-        })?;
+        .map_err(|e| refused(Shown::Refused(e)))?;
     Ok((concern, staff))
 }
 
@@ -108,9 +183,9 @@ async fn short(
     State(state): State<AppState>,
     Path((staff, token)): Path<(String, String)>,
 ) -> Response {
-    let refused = |text: &str| message(&state, StatusCode::FORBIDDEN, "Link not valid", text);
+    let refused = |shown| message(&state, StatusCode::FORBIDDEN, shown);
     let Ok(staff) = Id::parse(&staff) else {
-        return refused("This link is not valid. Reply to the page by text instead.");
+        return refused(Shown::NotValid);
     };
     match state.links.verify_short(&staff, &token, state.clock.now()) {
         Ok((concern, expires)) => Redirect::to(&format!(
@@ -118,10 +193,7 @@ async fn short(
             state.links.long_query(concern, &staff, expires)
         ))
         .into_response(),
-        Err(e) => refused(&format!(
-            "{}. Reply to the page by text instead (A and the number to accept).",
-            capitalise(&e.to_string())
-        )),
+        Err(e) => refused(Shown::Refused(e)),
     }
 }
 
@@ -159,18 +231,11 @@ pub(super) fn from_our_page(headers: &HeaderMap, public_url: &str) -> bool {
 /// Whether `Sec-Fetch-Site` (set by browsers, never by a page) is absent
 /// (not a browser) or says the request came from our own origin or from
 /// the person (a typed address, a bookmark).
-pub(super) fn fetched_from_same_site(headers: &HeaderMap) -> bool {
+pub(crate) fn fetched_from_same_site(headers: &HeaderMap) -> bool {
     matches!(
         headers.get("sec-fetch-site").map(|v| v.as_bytes()),
         None | Some(b"same-origin" | b"none")
     )
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
 }
 
 async fn show(
@@ -184,22 +249,10 @@ async fn show(
     };
     let view = match concern_view(&state, concern_id, &staff).await {
         Ok(Some(view)) => view,
-        Ok(None) => {
-            return message(
-                &state,
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "This concern no longer exists.",
-            );
-        }
+        Ok(None) => return message(&state, StatusCode::NOT_FOUND, Shown::Gone),
         Err(e) => {
             tracing::error!(error = %e, "concern page: store unavailable");
-            return message(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again",
-                "The page cannot be shown just now. Try again in a minute, or reply to the page by text.",
-            );
+            return message(&state, StatusCode::SERVICE_UNAVAILABLE, Shown::Unavailable);
         }
     };
     let has_recording = view.get_attr("has_recording").is_ok_and(|v| v.is_true());
@@ -210,7 +263,7 @@ async fn show(
             sig => q.sig,
             recording_url => has_recording
                 .then(|| format!("/c/{concern_id}/recording?s={}&e={}&sig={}", staff, q.e, q.sig)),
-            expires => local(chrono::DateTime::from_timestamp(q.e, 0).unwrap_or_default()),
+            expires => london_short(chrono::DateTime::from_timestamp(q.e, 0).unwrap_or_default()),
             ..view
         },
     );
@@ -218,12 +271,7 @@ async fn show(
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = ?e, "concern page template failed");
-            message(
-                &state,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Try again",
-                "The page cannot be shown just now. Reply to the page by text instead.",
-            )
+            message(&state, StatusCode::INTERNAL_SERVER_ERROR, Shown::PageFailed)
         }
     }
 }
@@ -238,11 +286,15 @@ pub(crate) fn service_name(state: &AppState, service: Option<&Id>) -> String {
         .unwrap_or_else(|| "Out-of-hours service".to_owned())
 }
 
-/// A concern's time as a clinician reads it.
-pub(crate) fn local(t: crate::clock::Instant) -> String {
-    t.with_timezone(&LONDON)
-        .format("%a %-d %b %H:%M")
-        .to_string()
+/// Why a concern's view could not be made.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ViewError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] crate::store_error::StoreError),
+    /// Its words could not be rendered (`pages/status.txt`).
+    #[error("rendering where the concern stands: {0:#}")]
+    Words(anyhow::Error),
 }
 
 /// What a clinician paged for a concern may see of it, as the page its
@@ -252,7 +304,7 @@ pub(crate) async fn concern_view(
     state: &AppState,
     concern_id: ConcernId,
     staff: &Id,
-) -> Result<Option<minijinja::Value>, crate::store_error::StoreError> {
+) -> Result<Option<minijinja::Value>, ViewError> {
     let Some((concern, timeline, enrolment)) = state.ops.concern(concern_id).await? else {
         return Ok(None);
     };
@@ -264,20 +316,23 @@ pub(crate) async fn concern_view(
     let passed = timeline
         .iter()
         .any(|e| matches!(&e.event, TimelineEvent::Passed { staff: by, .. } if by == staff));
-    let status = match &concern.escalation.status {
-        Status::Open if not_paged => {
-            "Not paged: an email from an unknown sender, kept for the in-hours team".to_owned()
-        }
-        Status::Accepted { by, at } if &by.id == staff => {
-            format!("You have accepted this (at {})", local(*at))
-        }
-        Status::Open if passed => {
-            "You passed this on. Waiting for someone at the next level to accept".to_owned()
-        }
-        Status::Open => "Waiting for someone to accept".to_owned(),
-        Status::Accepted { by, at } => format!("Accepted by {} at {}", by.name, local(*at)),
-        Status::Resolved { at, .. } => format!("Resolved at {}", local(*at)),
+    let (state_now, by, at) = match &concern.escalation.status {
+        Status::Open if not_paged => ("not_paged", None, None),
+        Status::Accepted { by, at } if &by.id == staff => ("accepted_by_you", None, Some(*at)),
+        Status::Open if passed => ("passed_by_you", None, None),
+        Status::Open => ("open", None, None),
+        Status::Accepted { by, at } => ("accepted", Some(by.name.as_str()), Some(*at)),
+        Status::Resolved { at, .. } => ("resolved", None, Some(*at)),
     };
+    let status = state
+        .templates
+        .render(
+            "pages/status.txt",
+            minijinja::context! { state => state_now, by, at => at.map(london_short) },
+        )
+        .map_err(ViewError::Words)?
+        .trim()
+        .to_owned();
     let service = service_name(state, concern.service.as_ref());
     let code = state
         .ops
@@ -287,7 +342,7 @@ pub(crate) async fn concern_view(
         .unwrap_or_default();
     let entries: Vec<_> = timeline
         .iter()
-        .map(|e| minijinja::context! { at => local(e.at), text => e.event.to_string() })
+        .map(|e| minijinja::context! { at => london_short(e.at), text => e.event.to_string() })
         .collect();
     // The enrolment's context and the patient's earlier concerns.
     let history = super::history::history(state, &concern, enrolment.as_ref()).await?;
@@ -302,11 +357,11 @@ pub(crate) async fn concern_view(
         recognised => concern.recognised,
         text => concern.text,
         party => concern.party.label(),
-        discharged => enrolment.as_ref().and_then(|e| e.discharged_at).map(local),
+        discharged => enrolment.as_ref().and_then(|e| e.discharged_at).map(london_short),
         context => enrolment.as_ref().and_then(|e| e.context.clone()),
         phone => concern.sender.phone().map(|p| p.as_str().to_owned()),
         email => concern.sender.email().map(|e| e.as_str().to_owned()),
-        opened => local(concern.opened_at),
+        opened => london_short(concern.opened_at),
         can_act => concern.escalation.is_open() && !not_paged,
         // Someone enrolled with no phone cannot be rung back.
         can_call => concern.sender.phone().is_some() && match &concern.escalation.status {
@@ -334,34 +389,20 @@ async fn act(
     };
     if !from_our_page(&headers, &state.public_url) {
         tracing::warn!(concern = %concern, "link action refused: posted from another site");
-        return message(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Not accepted",
-            "Accept and Pass only work from the page your link opens. Open the link in the page text again, or reply to the page by text (A and the number to accept).",
-        );
+        return message(&state, StatusCode::FORBIDDEN, Shown::OtherSite);
     }
     let Ok(Form(form)) = form else {
-        return message(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "Not understood",
-            "Choose Accept or Pass on the page your link opens.",
-        );
+        return message(&state, StatusCode::BAD_REQUEST, Shown::NoForm);
     };
     if form.action == "call" {
         return match state.ops.call_back(concern, &staff).await {
-            Ok(outcome) => {
-                let (status, title, text) = call_back_words(outcome);
-                message(&state, status, title, text)
-            }
+            Ok(outcome) => message(&state, call_back_status(outcome), Shown::CallBack(outcome)),
             Err(e) => {
                 tracing::error!(error = %e, "call back not stored");
                 message(
                     &state,
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Try again",
-                    "That did not go through. Try again, or call them on the number shown.",
+                    Shown::CallBackNotStored,
                 )
             }
         };
@@ -371,12 +412,7 @@ async fn act(
         state.ops.resolve_from_web(concern, &staff, note).await
     } else {
         let Ok(action) = LinkAction::parse(&form.action) else {
-            return message(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "Not understood",
-                "Choose Accept, Pass or Resolve.",
-            );
+            return message(&state, StatusCode::BAD_REQUEST, Shown::UnknownAction);
         };
         state.ops.link_action(concern, &staff, action).await
     };
@@ -386,35 +422,17 @@ async fn act(
         }
         Err(e) => {
             tracing::error!(error = %e, "link action not stored");
-            message(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Try again",
-                "That did not go through. Try again, or reply to the page by text.",
-            )
+            message(&state, StatusCode::SERVICE_UNAVAILABLE, Shown::NotStored)
         }
     }
 }
 
-/// What a clinician who pressed "Call them back" is told: its status,
-/// title and words.
-pub(crate) fn call_back_words(outcome: CallBack) -> (StatusCode, &'static str, &'static str) {
+/// The status of the page a clinician who pressed "Call them back" sees
+/// (its words are [`Shown::CallBack`]'s).
+pub(crate) fn call_back_status(outcome: CallBack) -> StatusCode {
     match outcome {
-        CallBack::Ringing => (
-            StatusCode::OK,
-            "Calling you now",
-            "Your phone will ring. When you answer, Nightingale rings them, showing the service's number, not yours.",
-        ),
-        CallBack::AlreadyRinging => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Your phone is already being rung",
-            "A call to you for this concern was asked for less than 2 minutes ago: answer it when it rings. If it did not ring, try again in 2 minutes, or call them on the number shown.",
-        ),
-        CallBack::TooMany => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "No more calls this hour",
-            "This concern has had 4 call-backs this hour, which is the most an hour allows. Call them on the number shown, or reply to the page by text.",
-        ),
+        CallBack::Ringing => StatusCode::OK,
+        CallBack::AlreadyRinging | CallBack::TooMany => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 
@@ -445,29 +463,18 @@ pub(crate) async fn recording_of(state: &AppState, concern_id: ConcernId) -> Res
             return message(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Try again",
-                "The recording cannot be played just now. Try again in a minute.",
+                Shown::RecordingUnavailable,
             );
         }
     };
     let Some(sid) = sid else {
-        return message(
-            &state,
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no recording for this concern: it was deleted after the retention period, or there never was one.",
-        );
+        return message(&state, StatusCode::NOT_FOUND, Shown::NoRecording);
     };
     match state.calls.fetch_recording(&sid).await {
         Ok(audio) => ([(header::CONTENT_TYPE, "audio/mpeg")], audio).into_response(),
         Err(reason) => {
-            tracing::warn!(concern = %concern_id, reason, "recording not fetched from the provider");
-            message(
-                &state,
-                StatusCode::BAD_GATEWAY,
-                "Try again",
-                "The recording cannot be fetched from the phone provider just now. Try again in a minute.",
-            )
+            tracing::warn!(concern = %concern_id, %reason, "recording not fetched from the provider");
+            message(&state, StatusCode::BAD_GATEWAY, Shown::RecordingNotFetched)
         }
     }
 }

@@ -8,6 +8,13 @@ fn t(s: &str) -> Instant {
     s.parse().unwrap()
 }
 
+/// One cell as the report's CSV writes it.
+fn csv_cell(text: &str) -> String {
+    spreadsheet::write(&[], [[text]], Quoting::Needed)
+        .trim_end_matches("\r\n")
+        .to_owned()
+}
+
 fn ward() -> Id {
     Id::parse("cardiology-ward-7").unwrap()
 }

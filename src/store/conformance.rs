@@ -25,7 +25,7 @@ use crate::rota::layer::{AuditRecord, NewRotaEdit, Undone};
 use crate::timeline::Purpose;
 use crate::timeline::{TimelineEntry, TimelineEvent};
 use crate::work::TimerKind;
-use crate::work::{Change, Claim, Claimed, NodeId, Timer, WorkKind};
+use crate::work::{Change, Claim, Claimed, NodeId, Timer, Work, WorkKind};
 
 fn t(s: &str) -> Instant {
     s.parse().unwrap()
@@ -94,19 +94,23 @@ pub fn inbound_is_recorded_once_and_stays_pending_until_processed(store: Arc<dyn
         Some(sms("SM2", "+447700900124"))
     );
     assert_eq!(store.inbound("SM3").unwrap(), None);
-    let pending = store.pending_inbound(10).unwrap();
+    let now = t("2026-11-27T19:05:01Z");
+    let pending = store.claim_inbound(&node("a"), now, LEASE, 10).unwrap();
     assert_eq!(
-        pending.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        pending
+            .iter()
+            .map(|c| c.item.key.as_str())
+            .collect::<Vec<_>>(),
         ["SM1", "SM2"]
     );
     store
         .apply(Change {
-            at: t("2026-11-27T19:05:01Z"),
-            inbound_done: Some("SM1".into()),
+            at: now,
+            claim: Some(pending[0].claim.clone()),
             ..Change::default()
         })
         .unwrap();
-    assert_eq!(store.pending_inbound(10).unwrap().len(), 1);
+    assert_eq!(store.backlog(now).unwrap().inbound_pending, 1);
     assert_eq!(
         store.inbound("SM1").unwrap(),
         Some(sms("SM1", "+447700900123")),
@@ -182,16 +186,18 @@ pub fn an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent
         received(now, &"Mum is more breathless tonight.\n".repeat(400)),
         "the words are on the timeline, once"
     );
+    let later = now + LEASE + TimeDelta::seconds(1);
+    let pending = store.claim_inbound(&node("b"), later, LEASE, 10).unwrap();
     assert_eq!(
-        store.pending_inbound(10).unwrap(),
+        pending.iter().map(|c| c.item.clone()).collect::<Vec<_>>(),
         [sms("SM1", "+447700900123")],
         "the email is done"
     );
     // A change that keeps nothing of an item leaves it as it was.
     store
         .apply(Change {
-            at: now,
-            inbound_done: Some("SM1".into()),
+            at: later,
+            claim: Some(pending[0].claim.clone()),
             ..Change::default()
         })
         .unwrap();
@@ -250,19 +256,20 @@ pub fn a_change_writes_state_timeline_outbox_and_timers_together(store: Arc<dyn 
         store.next_due_of(&[WorkKind::Timer]).unwrap(),
         Some(now + TimeDelta::minutes(10))
     );
-    let due = store.due_outbox(now, 10).unwrap();
+    let due = store.claim_outbox(&node("a"), now, LEASE, 10).unwrap();
     assert_eq!(due.len(), 1);
     store
         .apply(Change {
             at: now,
+            claim: Some(due[0].claim.clone()),
             outbox_outcomes: vec![OutboxOutcome::Sent {
-                id: due[0].id,
+                id: due[0].item.id,
                 provider_id: "SMabc".into(),
             }],
             ..Change::default()
         })
         .unwrap();
-    assert!(store.due_outbox(now, 10).unwrap().is_empty());
+    assert!(due_outbox(&store, now).is_empty());
     assert_eq!(
         store
             .outbox_by_provider_id("SMabc")
@@ -274,12 +281,12 @@ pub fn a_change_writes_state_timeline_outbox_and_timers_together(store: Arc<dyn 
         store.next_due().unwrap(),
         Some(now + TimeDelta::minutes(10))
     );
-    assert!(store.due_timers(now, 10).unwrap().is_empty());
+    assert_eq!(store.backlog(now).unwrap().timers_overdue, 0);
     assert_eq!(
         store
-            .due_timers(now + TimeDelta::minutes(10), 10)
+            .backlog(now + TimeDelta::minutes(10))
             .unwrap()
-            .len(),
+            .timers_overdue,
         1
     );
 }
@@ -308,31 +315,30 @@ pub fn a_fired_timer_is_removed_unless_it_was_re_armed(store: Arc<dyn Store>) {
         due_at: now + TimeDelta::minutes(15),
         seq: 2,
     };
+    let fired = store.claim_timers(&node("a"), now, LEASE, 10).unwrap();
+    assert_eq!(fired[0].item, first);
     store
         .apply(Change {
             at: now,
-            fired_timer: Some(first.clone()),
+            claim: Some(fired[0].claim.clone()),
             set_timers: vec![next.clone()],
             ..Change::default()
         })
         .unwrap();
+    let hour = now + TimeDelta::hours(1);
+    let fired = store.claim_timers(&node("a"), hour, LEASE, 10).unwrap();
     assert_eq!(
-        store.due_timers(now + TimeDelta::hours(1), 10).unwrap(),
+        fired.iter().map(|c| c.item.clone()).collect::<Vec<_>>(),
         std::slice::from_ref(&next)
     );
     store
         .apply(Change {
             at: now,
-            fired_timer: Some(next),
+            claim: Some(fired[0].claim.clone()),
             ..Change::default()
         })
         .unwrap();
-    assert!(
-        store
-            .due_timers(now + TimeDelta::hours(1), 10)
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(store.backlog(hour).unwrap().timers_overdue, 0);
     // Cancelling clears every timer of the concern.
     store
         .apply(Change {
@@ -638,10 +644,14 @@ pub fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn Store>) 
         store.pages_for(&chen, now).unwrap(),
         std::slice::from_ref(&page)
     );
-    assert_eq!(store.last_code(&chen).unwrap(), 12);
     assert_eq!(store.page(c.id, &chen).unwrap(), Some(page.clone()));
-    assert!(store.code_taken(&chen, 12, now).unwrap());
-    assert!(!store.code_taken(&chen, 13, now).unwrap());
+    assert_eq!(
+        store
+            .reserve_code(ConcernId::new(), &chen, now, now)
+            .unwrap(),
+        13,
+        "the next code is on from the page's, which is taken; 13 is free"
+    );
     store
         .apply(Change {
             at: now,
@@ -656,13 +666,8 @@ pub fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn Store>) 
             ..page
         }]
     );
-    // A closed code stays reserved for a while (late replies), then is free again.
-    assert!(store.code_taken(&chen, 12, now).unwrap());
-    assert!(
-        !store
-            .code_taken(&chen, 12, now + TimeDelta::seconds(1))
-            .unwrap()
-    );
+    // A closed code stays reserved for a while (late replies), then is
+    // free again: see `codes_wrap_after_9999_and_are_reused_when_all_are_in_use`.
     assert!(
         store
             .pages_for(&chen, now + TimeDelta::seconds(1))
@@ -729,35 +734,39 @@ pub fn concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(store: 
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(store.pending_inbound(100).unwrap().len(), 31);
+    assert_eq!(
+        store
+            .backlog(t("2026-11-27T19:05:00Z"))
+            .unwrap()
+            .inbound_pending,
+        31
+    );
 }
 
 pub fn an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(store: Arc<dyn Store>) {
     let now = t("2026-11-27T19:05:00Z");
     queue_text(&store, now, "+447700900123");
-    let id = store.due_outbox(now, 10).unwrap()[0].id;
+    let id = store.claim_outbox(&node("a"), now, LEASE, 10).unwrap()[0]
+        .item
+        .id;
+    // As after a crash mid-send: due again once the lease ends, and marked
+    // so the sender checks first.
+    let lapsed = now + LEASE + TimeDelta::seconds(1);
+    let due = store.claim_outbox(&node("b"), lapsed, LEASE, 10).unwrap();
+    assert_eq!((due.len(), due[0].item.in_flight), (1, true));
+    let later = lapsed + TimeDelta::seconds(2);
     store
         .apply(Change {
-            at: now,
-            outbox_in_flight: vec![id],
-            ..Change::default()
-        })
-        .unwrap();
-    // As after a crash mid-send: still due, and marked so the sender checks first.
-    let due = store.due_outbox(now, 10).unwrap();
-    assert_eq!((due.len(), due[0].in_flight), (1, true));
-    let later = now + TimeDelta::seconds(2);
-    store
-        .apply(Change {
-            at: now,
+            at: lapsed,
+            claim: Some(due[0].claim.clone()),
             outbox_outcomes: vec![OutboxOutcome::Retry { id, at: later }],
             ..Change::default()
         })
         .unwrap();
-    assert!(store.due_outbox(now, 10).unwrap().is_empty());
-    let due = store.due_outbox(later, 10).unwrap();
-    assert_eq!((due[0].in_flight, due[0].attempts), (false, 1));
+    assert!(due_outbox(&store, lapsed).is_empty());
     assert_eq!(store.next_due().unwrap(), Some(later));
+    let due = due_outbox(&store, later);
+    assert_eq!((due[0].in_flight, due[0].attempts), (false, 1));
 }
 
 /// A text to `to`, queued at `now`.
@@ -851,7 +860,7 @@ pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store
     let now = t("2026-11-27T19:05:00Z");
     queue_two_texts_to_one_number_and_one_to_another(&store, now);
     // One per number: the first to 0123, and the one to 0456.
-    let due = store.due_outbox(now, 10).unwrap();
+    let due = due_outbox(&store, now);
     let bodies: Vec<(String, &str)> = due
         .iter()
         .map(|i| (i.message.to.key(), i.message.body.as_str()))
@@ -883,7 +892,7 @@ pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store
             ..Change::default()
         })
         .unwrap();
-    assert!(store.due_outbox(now, 10).unwrap().is_empty());
+    assert!(due_outbox(&store, now).is_empty());
     assert_eq!(store.next_due().unwrap(), Some(later));
     // Only the sending loop is woken for it.
     assert_eq!(store.next_due_of(&[WorkKind::Outbox]).unwrap(), Some(later));
@@ -898,7 +907,7 @@ pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store
         (backlog.outbox_retrying, backlog.outbox_oldest_queued),
         (1, Some(now))
     );
-    let due = store.due_outbox(later, 10).unwrap();
+    let due = due_outbox(&store, later);
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].message.body, "first");
     store
@@ -911,7 +920,7 @@ pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store
             ..Change::default()
         })
         .unwrap();
-    let due = store.due_outbox(later, 10).unwrap();
+    let due = due_outbox(&store, later);
     assert_eq!(due[0].message.body, "second");
     // A cancelled item is no longer due, and no longer holds anything back.
     store
@@ -921,7 +930,7 @@ pub fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(store
             ..Change::default()
         })
         .unwrap();
-    assert!(store.due_outbox(later, 10).unwrap().is_empty());
+    assert!(due_outbox(&store, later).is_empty());
     assert_eq!(store.next_due().unwrap(), None);
     assert_eq!(store.backlog(later).unwrap().outbox_oldest_queued, None);
 }
@@ -954,10 +963,11 @@ pub fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Arc<dyn S
         })
         .unwrap();
     assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
+    let taken = store.claim_inbound(&node("a"), opened, LEASE, 10).unwrap();
     store
         .apply(Change {
             at: opened,
-            inbound_done: Some("SM1".into()),
+            claim: Some(taken[0].claim.clone()),
             ..Change::default()
         })
         .unwrap();
@@ -1288,10 +1298,21 @@ fn resolve(store: &Arc<dyn Store>, id: ConcernId, at: Instant) {
         .unwrap();
 }
 
-fn unsent(store: &Arc<dyn Store>, now: Instant) -> Vec<String> {
+/// The texts due at `now`, oldest first and one per lane, as a node finds
+/// them: by claiming them (for a node of their own, so each stays held for
+/// a lease, until its outcome is written).
+fn due_outbox(store: &Arc<dyn Store>, now: Instant) -> Vec<OutboxItem> {
     store
-        .due_outbox(now, 100)
+        .claim_outbox(&node("sender"), now, LEASE, 100)
         .unwrap()
+        .into_iter()
+        .map(|c| c.item)
+        .collect()
+}
+
+/// The bodies of [`due_outbox`].
+fn unsent(store: &Arc<dyn Store>, now: Instant) -> Vec<String> {
+    due_outbox(store, now)
         .iter()
         .map(|o| o.message.body.clone())
         .collect()
@@ -1373,7 +1394,8 @@ pub fn two_nodes_claiming_at_once_each_get_different_work(store: Arc<dyn Store>)
         );
         all.extend(got);
     }
-    let mut work: Vec<(WorkKind, String)> = all.iter().map(|c| (c.kind, c.key.clone())).collect();
+    let mut work: Vec<(WorkKind, String)> =
+        all.iter().map(|c| (c.kind(), c.key.to_string())).collect();
     work.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
     work.dedup();
     assert_eq!(
@@ -1402,8 +1424,8 @@ pub fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_ref
     assert_eq!(held.len(), 1);
     let a_claim = held[0].claim.clone();
     assert_eq!(
-        (a_claim.kind, a_claim.key.as_str(), a_claim.attempts),
-        (WorkKind::Timer, held[0].item.work_key().as_str(), 0)
+        (a_claim.kind(), &a_claim.key, a_claim.attempts),
+        (WorkKind::Timer, &held[0].item.work_key(), 0)
     );
     // Work A holds is not B's to take, nor to be woken for before A's lease ends.
     let mid = now + TimeDelta::seconds(10);
@@ -1435,7 +1457,11 @@ pub fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_ref
     assert_eq!(stored(&store, c.id), c, "the concern is as A found it");
     assert_eq!(store.timeline(c.id).unwrap().len(), 1);
     assert!(unsent(&store, after).is_empty());
-    assert_eq!(store.due_timers(after, 10).unwrap(), [held[0].item.clone()]);
+    assert_eq!(
+        store.backlog(after).unwrap().timers_overdue,
+        1,
+        "the deadline as it was, not re-armed by A"
+    );
     assert!(
         store
             .renew(std::slice::from_ref(&a_claim), after + LEASE)
@@ -1463,7 +1489,7 @@ pub fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_ref
         note(after, "escalated by B")
     );
     assert_eq!(unsent(&store, after), ["Hello"]);
-    assert!(store.due_timers(after, 10).unwrap().is_empty(), "fired");
+    assert_eq!(store.backlog(after).unwrap().timers_overdue, 0, "fired");
     assert!(
         store
             .renew(std::slice::from_ref(&b_claim), after + LEASE)
@@ -1495,7 +1521,11 @@ pub fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_ref
         ..Change::default()
     });
     assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
-    assert_eq!(store.pending_inbound(10).unwrap().len(), 1, "still to do");
+    assert_eq!(
+        store.backlog(later).unwrap().inbound_pending,
+        1,
+        "still to do"
+    );
     store
         .apply(Change {
             at: later,
@@ -1504,7 +1534,11 @@ pub fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_ref
             ..Change::default()
         })
         .unwrap();
-    assert!(store.pending_inbound(10).unwrap().is_empty(), "processed");
+    assert_eq!(
+        store.backlog(later).unwrap().inbound_pending,
+        0,
+        "processed"
+    );
     assert_eq!(
         store.timeline(c.id).unwrap()[2],
         note(later, "taken in by B")
@@ -1546,7 +1580,7 @@ pub fn a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over(store: 
             ..Change::default()
         })
         .unwrap();
-    assert!(store.due_timers(slower, 10).unwrap().is_empty());
+    assert_eq!(store.backlog(slower).unwrap().timers_overdue, 0);
     assert_eq!(stored(&store, c.id).version, 2);
 }
 
@@ -1648,7 +1682,7 @@ pub fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store>) {
             ..Change::default()
         })
         .unwrap();
-    assert!(store.pending_inbound(10).unwrap().is_empty());
+    assert_eq!(store.backlog(now).unwrap().inbound_pending, 0);
 
     // A timer's count starts again when it is re-armed: that is new work.
     let c = open_with_deadline(&store, "+447700900124", now);
@@ -1855,8 +1889,8 @@ pub fn a_write_from_a_stale_copy_of_a_concern_is_refused_whole(store: Arc<dyn St
         store.timeline(c.id).unwrap().last(),
         Some(&note(now, "accepted on A"))
     );
-    assert_eq!(store.due_outbox(now, 10).unwrap().len(), 1);
-    assert!(store.due_timers(now, 10).unwrap().is_empty());
+    assert_eq!(unsent(&store, now).len(), 1);
+    assert_eq!(store.backlog(now).unwrap().timers_overdue, 0);
     assert!(!store.is_opted_out(&phone("+447700900123")).unwrap());
 
     // B reads again and decides again: now it lands.
@@ -1945,8 +1979,8 @@ pub fn two_first_messages_from_one_sender_open_exactly_one_concern(store: Arc<dy
             .map(|c| c.id),
         Some(opened[0])
     );
-    assert_eq!(store.due_outbox(now, 10).unwrap().len(), 1);
-    assert_eq!(store.due_timers(now, 10).unwrap().len(), 1);
+    assert_eq!(unsent(&store, now).len(), 1);
+    assert_eq!(store.backlog(now).unwrap().timers_overdue, 1);
 
     // The same concern cannot be opened twice, even by its own node.
     let again = store.apply(Change {
@@ -2014,7 +2048,7 @@ pub fn codes_reserved_at_once_are_never_shared_and_stay_with_their_concern(store
         (1..=40).collect::<Vec<u16>>(),
         "one code each, none shared"
     );
-    assert_eq!(store.last_code(&chen).unwrap(), 40);
+    // (So a new concern's code is 41: below.)
 
     // A reservation is not a page: a reply "A12" cannot reach a concern
     // Chen was not paged for. The code is taken all the same.
@@ -2022,7 +2056,7 @@ pub fn codes_reserved_at_once_are_never_shared_and_stay_with_their_concern(store
     let code = codes[&c];
     assert!(store.pages_for(&chen, week_ago).unwrap().is_empty());
     assert_eq!(store.page(c, &chen).unwrap(), None);
-    assert!(store.code_taken(&chen, code, week_ago).unwrap());
+    assert_eq!(store.reserve_code(c, &chen, week_ago, now).unwrap(), code);
     // Other clinicians count from their own last code.
     let priya = Id::parse("priya").unwrap();
     assert_eq!(store.reserve_code(c, &priya, week_ago, now).unwrap(), 1);
@@ -2072,11 +2106,8 @@ pub fn codes_reserved_at_once_are_never_shared_and_stay_with_their_concern(store
         42,
         "on from the last, not back to the freed 1"
     );
-    assert!(
-        !store
-            .code_taken(&chen, codes[&concerns[1]], now + TimeDelta::seconds(1))
-            .unwrap()
-    );
+    // (Closed codes out of quarantine are free again:
+    // `codes_wrap_after_9999_and_are_reused_when_all_are_in_use`.)
     assert_eq!(
         store
             .reserve_code(newcomer, &chen, week_ago, next_week)
@@ -2100,6 +2131,7 @@ pub fn codes_wrap_after_9999_and_are_reused_when_all_are_in_use(store: Arc<dyn S
             opened_at: now,
         })
         .collect();
+    let four = pages[2].concern;
     store
         .apply(Change {
             at: now,
@@ -2107,7 +2139,6 @@ pub fn codes_wrap_after_9999_and_are_reused_when_all_are_in_use(store: Arc<dyn S
             ..Change::default()
         })
         .unwrap();
-    assert_eq!(store.last_code(&chen).unwrap(), 9999);
     assert_eq!(
         store
             .reserve_code(ConcernId::new(), &chen, week_ago, now)
@@ -2120,6 +2151,30 @@ pub fn codes_wrap_after_9999_and_are_reused_when_all_are_in_use(store: Arc<dyn S
             .reserve_code(ConcernId::new(), &chen, week_ago, now)
             .unwrap(),
         2
+    );
+    // A closed page's code stays in use while in quarantine (a reply may
+    // still come late), then is free again.
+    store
+        .apply(Change {
+            at: now,
+            close_pages: vec![four],
+            ..Change::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store
+            .reserve_code(ConcernId::new(), &chen, now, now)
+            .unwrap(),
+        3,
+        "4 is in quarantine: all in use, so the next after the last is reused"
+    );
+    let second = now + TimeDelta::seconds(1);
+    assert_eq!(
+        store
+            .reserve_code(ConcernId::new(), &chen, second, second)
+            .unwrap(),
+        4,
+        "out of quarantine, free again"
     );
 }
 
@@ -2861,58 +2916,6 @@ pub fn how_an_email_came_and_how_its_sender_was_recognised_are_kept(store: Arc<d
     );
 }
 
-pub fn run_all(fresh: impl Fn() -> Arc<dyn Store>) {
-    api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name(fresh());
-    a_clients_concerns_are_listed_for_it_and_nobody_elses(fresh());
-    rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(fresh());
-    the_audit_trail_only_grows_and_reads_in_pages(fresh());
-    an_edit_of_a_shared_rotation_is_audited_under_every_service_it_changes(fresh());
-    a_gap_is_alerted_once_however_many_nodes_ask(fresh());
-    notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refused(fresh());
-    a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_enrolment(fresh());
-    inbound_is_recorded_once_and_stays_pending_until_processed(fresh());
-    an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent_it(fresh());
-    a_change_writes_state_timeline_outbox_and_timers_together(fresh());
-    a_fired_timer_is_removed_unless_it_was_re_armed(fresh());
-    a_resolved_concern_no_longer_collects_messages(fresh());
-    enrolments_are_found_by_patient_or_carer_number_while_active(fresh());
-    a_child_enrolled_with_his_mother_as_contact_is_kept_not_texted(fresh());
-    enrolments_are_found_by_patient_or_carer_email_in_any_case(fresh());
-    an_enrolment_keeps_the_language_its_people_are_texted_in(fresh());
-    an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged(fresh());
-    pages_keep_their_codes_and_close_with_the_concern(fresh());
-    opt_outs_api_keys_and_secrets_persist(fresh());
-    concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest(fresh());
-    an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(fresh());
-    texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next(fresh());
-    an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id(fresh());
-    purging_removes_what_people_wrote_and_keeps_who_did_what(fresh());
-    concerns_are_listed_newest_first_by_status_service_enrolment_and_time(fresh());
-    pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between_pages(fresh());
-    two_nodes_claiming_at_once_each_get_different_work(fresh());
-    a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_refused(fresh());
-    a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over(fresh());
-    renewing_keeps_work_and_releasing_gives_it_back_at_once(fresh());
-    texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(fresh());
-    attempts_count_the_claims_that_did_not_finish(fresh());
-    texts_to_one_number_keep_their_order_across_nodes(fresh());
-    a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinician(fresh());
-    a_write_from_a_stale_copy_of_a_concern_is_refused_whole(fresh());
-    two_first_messages_from_one_sender_open_exactly_one_concern(fresh());
-    a_concern_from_an_address_is_found_by_it_and_opened_once(fresh());
-    codes_reserved_at_once_are_never_shared_and_stay_with_their_concern(fresh());
-    codes_wrap_after_9999_and_are_reused_when_all_are_in_use(fresh());
-    a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries(fresh());
-    hits_are_counted_per_bucket_and_window(fresh());
-    hits_are_read_without_counting_one(fresh());
-    sessions_are_found_touched_and_deleted_by_hash(fresh());
-    a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked(fresh());
-    a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention(
-        fresh(),
-    );
-    how_an_email_came_and_how_its_sender_was_recognised_are_kept(fresh());
-}
-
 // ---- scheduled notices and check-ins (docs/adr/0017) ----
 
 fn check_in(key: &str, due_at: Instant, number: u32) -> Notice {
@@ -2959,7 +2962,7 @@ pub fn notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refused(
         .unwrap();
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].item, check_in("check_in/a", nine, 1));
-    assert_eq!(a[0].claim.kind, WorkKind::Notice);
+    assert_eq!(a[0].claim.kind(), WorkKind::Notice);
     assert!(
         store
             .claim_notices(&node("b"), half_past, LEASE, 10)
@@ -3340,39 +3343,127 @@ pub fn a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked(store: 
     assert_eq!(store.calendar_person([2; 32]).unwrap(), Some(ben));
 }
 
-#[test]
-fn sqlite_store_conforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let counter = std::sync::atomic::AtomicUsize::new(0);
-    run_all(|| {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Arc::new(sqlite::SqliteStore::open(&dir.path().join(format!("store-{n}.db"))).unwrap())
-    });
+// ---- running the suite: one test per case per backend ----
+
+use std::sync::{Mutex, Weak};
+
+/// One server (or cluster) shared by the cases that run at the same time in
+/// this process, each in a namespace of its own; it stops when the last of
+/// them ends. (A `static` that held it for good would never be dropped, so
+/// its `redis-server`s would outlive the tests.) Under nextest, which runs
+/// each test in a process of its own, every case gets its own.
+fn shared<T>(slot: &Mutex<Weak<T>>, start: impl FnOnce() -> T) -> Arc<T> {
+    let mut slot = slot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(running) = slot.upgrade() {
+        return running;
+    }
+    let started = Arc::new(start());
+    *slot = Arc::downgrade(&started);
+    started
 }
 
-/// Run every check against the Redis at `url`, a namespace per case: each
-/// starts empty.
-fn run_all_on_redis(url: &str) {
-    let counter = std::sync::atomic::AtomicUsize::new(0);
-    run_all(|| {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Arc::new(redis::RedisStore::open_in(url, &format!("case-{n}")).unwrap())
-    });
+/// A fresh store: the namespace `namespace` (a case's name) on the Redis at `url`.
+fn redis_store(url: &str, namespace: &str) -> Arc<dyn Store> {
+    Arc::new(redis::RedisStore::open_in(url, namespace).unwrap())
 }
 
-#[test]
-fn redis_store_conforms() {
-    let server = redis::test_server::RedisServer::start();
-    run_all_on_redis(&server.url());
+static REDIS: Mutex<Weak<redis::test_server::RedisServer>> = Mutex::new(Weak::new());
+static REDIS_CLUSTER: Mutex<Weak<redis::test_server::RedisCluster>> = Mutex::new(Weak::new());
+
+/// Each case as a test of its own on each backend, against a fresh store:
+/// `on_sqlite::CASE`, `on_redis::CASE` and `on_redis_cluster::CASE`, so
+/// that one failure hides none of the others.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let path = dir.path().join("store.db");
+                    super::$case(Arc::new(sqlite::SqliteStore::open(&path).unwrap()));
+                }
+            )*
+        }
+
+        mod on_redis {
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    let server = shared(&REDIS, redis::test_server::RedisServer::start);
+                    super::$case(redis_store(&server.url(), stringify!($case)));
+                }
+            )*
+        }
+
+        // Each case's namespace hashes to its own slot, so the cases spread
+        // over the three primaries; a script that touched a key outside its
+        // slot would be refused here, where one server would let it through.
+        mod on_redis_cluster {
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    let cluster = shared(&REDIS_CLUSTER, redis::test_server::RedisCluster::start);
+                    super::$case(redis_store(&cluster.url(), stringify!($case)));
+                }
+            )*
+        }
+    };
 }
 
-#[test]
-fn redis_cluster_store_conforms() {
-    // Each case's namespace hashes to its own slot, so the cases spread over
-    // the three primaries; a script that touched a key outside its slot
-    // would be refused here, where one server would let it through.
-    let cluster = redis::test_server::RedisCluster::start();
-    run_all_on_redis(&cluster.url());
+conformance! {
+    api_keys_keep_their_client_scopes_and_expiry_and_are_revoked_by_name,
+    a_clients_concerns_are_listed_for_it_and_nobody_elses,
+    rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history,
+    the_audit_trail_only_grows_and_reads_in_pages,
+    an_edit_of_a_shared_rotation_is_audited_under_every_service_it_changes,
+    a_gap_is_alerted_once_however_many_nodes_ask,
+    notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refused,
+    a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_with_the_enrolment,
+    inbound_is_recorded_once_and_stays_pending_until_processed,
+    an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_who_sent_it,
+    a_change_writes_state_timeline_outbox_and_timers_together,
+    a_fired_timer_is_removed_unless_it_was_re_armed,
+    a_resolved_concern_no_longer_collects_messages,
+    enrolments_are_found_by_patient_or_carer_number_while_active,
+    a_child_enrolled_with_his_mother_as_contact_is_kept_not_texted,
+    enrolments_are_found_by_patient_or_carer_email_in_any_case,
+    an_enrolment_keeps_the_language_its_people_are_texted_in,
+    an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purged,
+    pages_keep_their_codes_and_close_with_the_concern,
+    opt_outs_api_keys_and_secrets_persist,
+    concurrent_writes_all_land_and_one_failure_does_not_sink_the_rest,
+    an_outbox_item_in_flight_stays_due_until_its_outcome_is_written,
+    texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next,
+    an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id,
+    purging_removes_what_people_wrote_and_keeps_who_did_what,
+    concerns_are_listed_newest_first_by_status_service_enrolment_and_time,
+    pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between_pages,
+    two_nodes_claiming_at_once_each_get_different_work,
+    a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write_is_refused,
+    a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over,
+    renewing_keeps_work_and_releasing_gives_it_back_at_once,
+    texts_waiting_at_a_slow_provider_stand_in_front_of_nothing,
+    attempts_count_the_claims_that_did_not_finish,
+    texts_to_one_number_keep_their_order_across_nodes,
+    a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinician,
+    a_write_from_a_stale_copy_of_a_concern_is_refused_whole,
+    two_first_messages_from_one_sender_open_exactly_one_concern,
+    a_concern_from_an_address_is_found_by_it_and_opened_once,
+    codes_reserved_at_once_are_never_shared_and_stay_with_their_concern,
+    codes_wrap_after_9999_and_are_reused_when_all_are_in_use,
+    a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries,
+    hits_are_counted_per_bucket_and_window,
+    hits_are_read_without_counting_one,
+    sessions_are_found_touched_and_deleted_by_hash,
+    a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked,
+    a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention,
+    how_an_email_came_and_how_its_sender_was_recognised_are_kept,
 }
 
 #[test]
@@ -3384,6 +3475,12 @@ fn sqlite_store_keeps_everything_across_a_restart() {
         assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
     }
     let store = sqlite::SqliteStore::open(&path).unwrap();
-    assert_eq!(store.pending_inbound(10).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .backlog(t("2026-11-27T19:05:00Z"))
+            .unwrap()
+            .inbound_pending,
+        1
+    );
     assert!(!store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
 }

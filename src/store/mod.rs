@@ -37,7 +37,7 @@ use crate::directory::{Enrolment, Enrolments};
 use crate::reports::{Backlog, Reports};
 use crate::rota::layer::RotaLayer;
 use crate::store_error::{StoreError, StoreResult};
-use crate::work::{WorkQueue, timer_key};
+use crate::work::WorkQueue;
 
 /// The whole store: every port by noun, as the layers above the domain
 /// (engine, operations, the HTTP layer, the application and the demo) hold

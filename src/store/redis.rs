@@ -38,7 +38,7 @@
 //! | `o:ID` | hash | an outbox item: `to`, `body`, `purpose`, `staff`, `recipient`, `step`, `concern`, `attempts`, `due`, `queued`, `state`, `provider` |
 //! | `o:id` | counter | the last outbox id |
 //! | `o:lane:NUMBER/`, `o:lane:NUMBER/CONCERN` | zset | unsent items in a lane, by id: the queue that keeps texts in order. A patient's or carer's texts share one lane; a clinician's have one per concern |
-//! | `o:head`, `o:due` | hash, zset | each lane's first unsent item; those heads by due time (what `due_outbox` and `next_due` read) |
+//! | `o:head`, `o:due` | hash, zset | each lane's first unsent item; those heads by due time (what claiming and `next_due` read) |
 //! | `o:unsent`, `o:queued`, `o:retrying` | zset, zset, set | unsent items by due and by queued time; those that failed once (for `backlog`) |
 //! | `o:provider` | hash | provider message id → outbox id |
 //! | `pg:STAFF` | hash | a clinician's pages: concern → `CODE\|OPEN\|OPENED_MS\|CLOSED_MS` |
@@ -115,6 +115,7 @@ use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::{TimelineEntry, TimelineEvent};
 use crate::work::WorkQueue;
 use crate::work::{Change, Claim, Claimed, NodeId, Timer, WorkKind};
+use crate::work::{Work, WorkKey};
 
 /// The namespace production uses.
 const NAMESPACE: &str = "ng";
@@ -295,19 +296,14 @@ impl RedisStore {
         })
     }
 
-    /// Claim work of one kind with the write `op` (see `claim` in
-    /// write.lua), turning each row's key and tail into the work with `item`
-    /// (told whether the work had been claimed before).
-    #[allow(clippy::too_many_arguments)]
-    fn claim<T>(
+    /// Claim work of one kind with the write `claim` (in write.lua),
+    /// turning each row's key and tail into the work.
+    fn claim<T: Claimable>(
         &self,
-        op: &str,
-        kind: WorkKind,
         node: &NodeId,
         now: Instant,
         lease: TimeDelta,
         limit: usize,
-        item: impl Fn(&str, Vec<String>, bool) -> StoreResult<T>,
     ) -> StoreResult<Vec<Claimed<T>>> {
         let until = now
             .checked_add_signed(lease)
@@ -317,7 +313,8 @@ impl RedisStore {
             return Ok(Vec::new());
         }
         let rows: Vec<Vec<String>> = self.write(args([
-            &op,
+            &"claim",
+            &T::KIND.as_str(),
             &node.as_str(),
             &ms(now),
             &ms(until),
@@ -331,10 +328,10 @@ impl RedisStore {
                 else {
                     return Err(corrupt("a claim of the wrong shape"));
                 };
+                let key = WorkKey::parse(T::KIND, &key).map_err(corrupt)?;
                 Ok(Claimed {
-                    item: item(&key, row.collect(), before == "1")?,
+                    item: T::from_claimed(&key, row.collect(), before == "1")?,
                     claim: Claim {
-                        kind,
                         key,
                         token: token.parse().map_err(corrupt)?,
                         holder: node.clone(),
@@ -528,14 +525,59 @@ fn concern_from((data, version): (String, u64)) -> StoreResult<Concern> {
     Ok(c)
 }
 
+/// Work this store claims: how it reads from a row of `claim` in write.lua.
+trait Claimable: Work + Sized {
+    /// The work named `key`, from what its row carries after the claim
+    /// (`claimed_before`: it was claimed before and not completed).
+    fn from_claimed(key: &WorkKey, tail: Vec<String>, claimed_before: bool) -> StoreResult<Self>;
+}
+
+impl Claimable for Inbound {
+    fn from_claimed(_: &WorkKey, tail: Vec<String>, _: bool) -> StoreResult<Self> {
+        match tail.as_slice() {
+            [data] => from_json(data),
+            _ => Err(corrupt("a claimed inbound item without its data")),
+        }
+    }
+}
+
+impl Claimable for Timer {
+    fn from_claimed(key: &WorkKey, tail: Vec<String>, _: bool) -> StoreResult<Self> {
+        let (WorkKey::Timer { concern, kind }, [stamp]) = (key, tail.as_slice()) else {
+            return Err(corrupt("a claimed timer without its due time"));
+        };
+        plan::timer(&[concern.to_string(), kind.as_str().to_owned(), stamp.clone()])
+    }
+}
+
+impl Claimable for OutboxItem {
+    fn from_claimed(key: &WorkKey, fields: Vec<String>, claimed_before: bool) -> StoreResult<Self> {
+        let mut pairs = vec!["id".to_owned(), key.to_string()];
+        pairs.extend(fields);
+        let mut item = plan::outbox_item(pairs)?;
+        // Claimed before and not completed: it may have reached the provider.
+        item.in_flight |= claimed_before;
+        Ok(item)
+    }
+}
+
+impl Claimable for Notice {
+    fn from_claimed(_: &WorkKey, tail: Vec<String>, _: bool) -> StoreResult<Self> {
+        match tail.as_slice() {
+            [data] => from_json(data),
+            _ => Err(corrupt("a claimed notice without its data")),
+        }
+    }
+}
+
 /// Claims as `renew` and `release` in write.lua read them.
 fn claims_json(claims: &[Claim]) -> StoreResult<String> {
     let rows: Vec<[String; 3]> = claims
         .iter()
         .map(|c| {
             [
-                c.kind.as_str().to_owned(),
-                c.key.clone(),
+                c.kind().as_str().to_owned(),
+                c.key.to_string(),
                 c.token.to_string(),
             ]
         })
@@ -572,14 +614,6 @@ impl WorkQueue for RedisStore {
         data.map(|d| from_json(&d)).transpose()
     }
 
-    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<String> = self.read(args([&"pending_inbound", &limit.to_string()]))?;
-        rows.iter().map(|r| from_json(r)).collect()
-    }
-
     fn claim_inbound(
         &self,
         node: &NodeId,
@@ -587,18 +621,7 @@ impl WorkQueue for RedisStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Inbound>>> {
-        self.claim(
-            "claim_inbound",
-            WorkKind::Inbound,
-            node,
-            now,
-            lease,
-            limit,
-            |_, rest, _| match rest.as_slice() {
-                [data] => from_json(data),
-                _ => Err(corrupt("a claimed inbound item without its data")),
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn claim_timers(
@@ -608,23 +631,7 @@ impl WorkQueue for RedisStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Timer>>> {
-        self.claim(
-            "claim_timers",
-            WorkKind::Timer,
-            node,
-            now,
-            lease,
-            limit,
-            |key, rest, _| {
-                let (concern, kind) = key
-                    .split_once('/')
-                    .ok_or_else(|| corrupt("a timer claim key without its kind"))?;
-                match rest.as_slice() {
-                    [stamp] => plan::timer(&[concern.to_owned(), kind.to_owned(), stamp.clone()]),
-                    _ => Err(corrupt("a claimed timer without its due time")),
-                }
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn claim_outbox(
@@ -634,22 +641,7 @@ impl WorkQueue for RedisStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
-        self.claim(
-            "claim_outbox",
-            WorkKind::Outbox,
-            node,
-            now,
-            lease,
-            limit,
-            |key, fields, claimed_before| {
-                let mut pairs = vec!["id".to_owned(), key.to_owned()];
-                pairs.extend(fields);
-                let mut item = plan::outbox_item(pairs)?;
-                // Claimed before and not completed: it may have reached the provider.
-                item.in_flight |= claimed_before;
-                Ok(item)
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn claim_notices(
@@ -659,18 +651,7 @@ impl WorkQueue for RedisStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Notice>>> {
-        self.claim(
-            "claim_notices",
-            WorkKind::Notice,
-            node,
-            now,
-            lease,
-            limit,
-            |_, rest, _| match rest.as_slice() {
-                [data] => from_json(data),
-                _ => Err(corrupt("a claimed notice without its data")),
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {
@@ -709,24 +690,6 @@ impl WorkQueue for RedisStore {
     fn apply(&self, change: Change) -> StoreResult<()> {
         let plan = Plan::of(&change)?.to_json()?;
         self.script::<String>(&APPLY, args([&plan])).map(|_| ())
-    }
-
-    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<Vec<String>> =
-            self.read(args([&"due_timers", &ms(now), &limit.to_string()]))?;
-        rows.iter().map(|r| plan::timer(r)).collect()
-    }
-
-    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<Vec<String>> =
-            self.read(args([&"due_outbox", &ms(now), &limit.to_string()]))?;
-        rows.into_iter().map(plan::outbox_item).collect()
     }
 
     fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
@@ -894,17 +857,6 @@ impl Concerns for RedisStore {
     fn page(&self, concern: ConcernId, staff: &Id) -> StoreResult<Option<Page>> {
         let record: Option<String> = self.hget(&["pg", staff.as_str()], &concern.to_string())?;
         record.map(|r| plan::page(concern, staff, &r)).transpose()
-    }
-
-    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool> {
-        let codes: Vec<u16> =
-            self.read(args([&"codes_in_use", &staff.as_str(), &ms(closed_since)]))?;
-        Ok(codes.contains(&code))
-    }
-
-    fn last_code(&self, staff: &Id) -> StoreResult<u16> {
-        let code: Option<u16> = self.hget(&["last-code"], staff.as_str())?;
-        Ok(code.unwrap_or(0))
     }
 
     fn reserve_code(
@@ -1410,6 +1362,18 @@ mod tests {
         }
     }
 
+    /// The inbound items not yet taken in, oldest first, as a node finds
+    /// them: by claiming them (a test's store is not used by a node after).
+    fn pending(store: &RedisStore, limit: usize) -> Vec<Inbound> {
+        let now = "2026-11-27T19:05:00Z".parse().unwrap();
+        store
+            .claim_inbound(&NodeId::new("test"), now, TimeDelta::seconds(30), limit)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.item)
+            .collect()
+    }
+
     #[test]
     fn a_key_stored_before_keys_had_grants_reads_as_its_own_client_with_the_old_keys_scopes() {
         let server = RedisServer::start();
@@ -1510,7 +1474,7 @@ mod tests {
         // write, since Redis writes it before it answers.
         server.restart();
         let store = RedisStore::open(&server.url()).unwrap();
-        assert_eq!(store.pending_inbound(1000).unwrap().len(), 200);
+        assert_eq!(pending(&store, 1000).len(), 200);
         assert!(!store.record_inbound(&sms("SM7")).unwrap(), "still a retry");
     }
 
@@ -1532,7 +1496,7 @@ mod tests {
 
         let restored = RedisServer::start_from_rdb(&file);
         let copy = RedisStore::open(&restored.url()).unwrap();
-        assert_eq!(copy.pending_inbound(10).unwrap(), [sms("SM1")]);
+        assert_eq!(pending(&copy, 10), [sms("SM1")]);
         assert_eq!(copy.secret("page-links").unwrap(), secret);
     }
 
@@ -1811,10 +1775,7 @@ mod tests {
             store.backup(&file).unwrap();
             let restored = RedisServer::start_from_rdb(&file);
             let copy = RedisStore::open(&format!("{}?namespace={trust}", restored.url())).unwrap();
-            assert_eq!(
-                copy.pending_inbound(10).unwrap(),
-                [sms(&format!("SM-{trust}"))]
-            );
+            assert_eq!(pending(&copy, 10), [sms(&format!("SM-{trust}"))]);
         }
     }
 
@@ -1879,7 +1840,7 @@ mod tests {
         assert_eq!(one.secret("links").unwrap(), two.secret("links").unwrap());
         // Another namespace on the same server is another store.
         let other = RedisStore::open(&format!("{}?namespace=other-trust", server.url())).unwrap();
-        assert!(other.pending_inbound(10).unwrap().is_empty());
+        assert!(pending(&other, 10).is_empty());
         assert!(other.record_inbound(&sms("SM1")).unwrap());
     }
 
@@ -1955,12 +1916,7 @@ mod tests {
         );
         assert!(second.command("ROLE").contains("master"));
         let direct = RedisStore::open(&second.url()).unwrap();
-        let keys: Vec<String> = direct
-            .pending_inbound(10)
-            .unwrap()
-            .into_iter()
-            .map(|i| i.key)
-            .collect();
+        let keys: Vec<String> = pending(&direct, 10).into_iter().map(|i| i.key).collect();
         assert_eq!(keys, ["SM1", "SM2"]);
         store.ping().unwrap();
     }

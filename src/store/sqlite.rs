@@ -43,6 +43,7 @@ use crate::timeline::Purpose;
 use crate::timeline::TimelineEntry;
 use crate::work::WorkQueue;
 use crate::work::{Change, Claim, Claimed, NodeId, Timer, TimerKind, WorkKind};
+use crate::work::{Work, WorkKey};
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
@@ -725,11 +726,8 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
     // The checks come first; any refusal rolls the savepoint back whole.
     if let Some(claim) = &change.claim {
         check_claim(tx, claim)?;
-        if claim.kind == WorkKind::Outbox
-            && !change
-                .outbox_outcomes
-                .iter()
-                .any(|o| o.id().to_string() == claim.key)
+        if let WorkKey::Outbox(id) = claim.key
+            && !change.outbox_outcomes.iter().any(|o| o.id() == id)
         {
             return Err(invalid(format!(
                 "the change completes outbox item {} but writes no outcome for it",
@@ -769,32 +767,20 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
             params![concern.to_string()],
         )?;
         for kind in TimerKind::ALL {
-            end_claim(tx, WorkKind::Timer, &super::timer_key(*concern, kind))?;
+            end_claim(
+                tx,
+                &WorkKey::Timer {
+                    concern: *concern,
+                    kind,
+                },
+            )?;
         }
     }
-    if let Some(claim) = change.claim.as_ref().filter(|c| c.kind == WorkKind::Timer) {
-        let (concern, kind) = claim
-            .key
-            .split_once('/')
-            .ok_or_else(|| invalid(format!("timer claim key {:?}", claim.key)))?;
+    if let Some(WorkKey::Timer { concern, kind }) = change.claim.as_ref().map(|c| &c.key) {
         tx.execute(
             "DELETE FROM timers WHERE concern_id = ?1 AND kind = ?2",
-            params![concern, kind],
+            params![concern.to_string(), kind.as_str()],
         )?;
-    }
-    if let Some(fired) = &change.fired_timer {
-        let removed = tx.execute(
-            "DELETE FROM timers WHERE concern_id = ?1 AND kind = ?2 AND due_at = ?3 AND seq = ?4",
-            params![
-                fired.concern.to_string(),
-                fired.kind.as_str(),
-                ms(fired.due_at),
-                fired.seq as i64
-            ],
-        )?;
-        if removed > 0 {
-            end_claim(tx, WorkKind::Timer, &fired.work_key())?;
-        }
     }
     for t in &change.set_timers {
         tx.execute(
@@ -802,7 +788,7 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
              ON CONFLICT(concern_id, kind) DO UPDATE SET due_at = excluded.due_at, seq = excluded.seq",
             params![t.concern.to_string(), t.kind.as_str(), ms(t.due_at), t.seq as i64],
         )?;
-        end_claim(tx, WorkKind::Timer, &t.work_key())?;
+        end_claim(tx, &t.work_key())?;
     }
     write_notices(tx, &change)?;
     for concern in &change.close_pages {
@@ -835,12 +821,6 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
     for m in &change.outbox {
         insert_outbox(tx, m, now)?;
     }
-    for id in &change.outbox_in_flight {
-        tx.execute(
-            "UPDATE outbox SET state = 'in_flight' WHERE id = ?1 AND state = 'pending'",
-            params![id],
-        )?;
-    }
     for outcome in &change.outbox_outcomes {
         match outcome {
             OutboxOutcome::Sent { id, provider_id } => tx.execute(
@@ -858,20 +838,14 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
                 tx.execute("UPDATE outbox SET state = 'cancelled' WHERE id = ?1", params![id])?
             }
         };
-        end_claim(tx, WorkKind::Outbox, &outcome.id().to_string())?;
+        end_claim(tx, &WorkKey::Outbox(outcome.id()))?;
     }
-    let processed = change
-        .claim
-        .iter()
-        .filter(|c| c.kind == WorkKind::Inbound)
-        .map(|c| &c.key)
-        .chain(&change.inbound_done);
-    for key in processed {
+    if let Some(WorkKey::Inbound(key)) = change.claim.as_ref().map(|c| &c.key) {
         tx.execute(
             "UPDATE inbound SET processed_at = ?2 WHERE key = ?1 AND processed_at IS NULL",
             params![key, now],
         )?;
-        end_claim(tx, WorkKind::Inbound, key)?;
+        end_claim(tx, &WorkKey::Inbound(key.clone()))?;
     }
     if let Some(kept) = &change.inbound_kept {
         let data = serde_json::to_string(kept).map_err(corrupt)?;
@@ -887,7 +861,7 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
         )?;
     }
     if let Some(claim) = &change.claim {
-        end_claim(tx, claim.kind, &claim.key)?;
+        end_claim(tx, &claim.key)?;
     }
     Ok(())
 }
@@ -898,10 +872,10 @@ fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<()> {
 fn write_notices(tx: &Transaction<'_>, change: &Change) -> StoreResult<()> {
     for key in &change.cancel_notices {
         tx.execute("DELETE FROM notices WHERE key = ?1", params![key])?;
-        end_claim(tx, WorkKind::Notice, key)?;
+        end_claim(tx, &WorkKey::Notice(key.clone()))?;
     }
-    if let Some(claim) = change.claim.as_ref().filter(|c| c.kind == WorkKind::Notice) {
-        tx.execute("DELETE FROM notices WHERE key = ?1", params![claim.key])?;
+    if let Some(WorkKey::Notice(key)) = change.claim.as_ref().map(|c| &c.key) {
+        tx.execute("DELETE FROM notices WHERE key = ?1", params![key])?;
     }
     for n in &change.set_notices {
         tx.execute(
@@ -909,7 +883,7 @@ fn write_notices(tx: &Transaction<'_>, change: &Change) -> StoreResult<()> {
              ON CONFLICT(key) DO UPDATE SET due_at = excluded.due_at, data = excluded.data",
             params![n.key, ms(n.due_at), json(n)?],
         )?;
-        end_claim(tx, WorkKind::Notice, &n.key)?;
+        end_claim(tx, &n.work_key())?;
     }
     for n in &change.add_notices {
         tx.execute(
@@ -932,7 +906,7 @@ fn check_claim(tx: &Transaction<'_>, claim: &Claim) -> StoreResult<()> {
     let held: Option<(i64, String)> = tx
         .query_row(
             "SELECT token, holder FROM claims WHERE kind = ?1 AND key = ?2 AND until IS NOT NULL",
-            params![claim.kind.as_str(), claim.key],
+            params![claim.kind().as_str(), claim.key.to_string()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -940,13 +914,13 @@ fn check_claim(tx: &Transaction<'_>, claim: &Claim) -> StoreResult<()> {
         Some((token, _)) if token as u64 == claim.token => Ok(()),
         Some((token, holder)) => Err(conflict(format!(
             "{} {} is now claimed by {holder} with token {token}, not {}",
-            claim.kind.as_str(),
+            claim.kind().as_str(),
             claim.key,
             claim.token
         ))),
         None => Err(conflict(format!(
             "{} {} is no longer claimed with token {} (completed or released)",
-            claim.kind.as_str(),
+            claim.kind().as_str(),
             claim.key,
             claim.token
         ))),
@@ -954,10 +928,10 @@ fn check_claim(tx: &Transaction<'_>, claim: &Claim) -> StoreResult<()> {
 }
 
 /// The work is done (or gone): forget its claim, and with it the count of attempts.
-fn end_claim(tx: &Transaction<'_>, kind: WorkKind, key: &str) -> StoreResult<()> {
+fn end_claim(tx: &Transaction<'_>, key: &WorkKey) -> StoreResult<()> {
     tx.execute(
         "DELETE FROM claims WHERE kind = ?1 AND key = ?2",
-        params![kind.as_str(), key],
+        params![key.kind().as_str(), key.to_string()],
     )?;
     Ok(())
 }
@@ -1138,8 +1112,8 @@ const HEAD_OF_LINE: &str = "o.state IN ('pending', 'in_flight') AND NOT EXISTS (
     AND e.id < o.id AND e.state IN ('pending', 'in_flight'))";
 
 /// How each kind of work is named in claims, as SQL over its table's alias
-/// (`i` inbound, `t` timers, `o` outbox): the same keys as
-/// [`Inbound::key`], [`Timer::work_key`] and [`OutboxItem::work_key`].
+/// (`i` inbound, `t` timers, `o` outbox, `n` notices): the same keys as
+/// [`WorkKey`]'s `Display` writes.
 fn work_key_sql(kind: WorkKind) -> &'static str {
     match kind {
         WorkKind::Inbound => "i.key",
@@ -1245,27 +1219,26 @@ fn next_due_sql(kinds: &[WorkKind]) -> String {
 
 /// A claim on work of `kind` was granted, renewed or given back: an outbox
 /// item's `ready_at` follows it (its due time, or its lease's end if later).
-fn rescore(tx: &Transaction<'_>, kind: WorkKind, key: &str) -> StoreResult<()> {
-    if kind == WorkKind::Outbox {
+fn rescore(tx: &Transaction<'_>, key: &WorkKey) -> StoreResult<()> {
+    if let WorkKey::Outbox(id) = key {
         tx.execute(
             "UPDATE outbox SET ready_at = MAX(due_at, COALESCE((SELECT c.until FROM claims c
                  WHERE c.kind = 'outbox' AND c.key = ?1), due_at))
              WHERE id = CAST(?1 AS INTEGER)",
-            params![key],
+            params![id.to_string()],
         )?;
     }
     Ok(())
 }
 
-/// Hand out claims on `picked` (key, item), in order, to `node` until
-/// `until`: fresh tokens from the counter, and `attempts` one more than the
-/// last claim's when the work was claimed before and not completed.
-fn grant<T>(
+/// Hand out claims on `picked`, in order, to `node` until `until`: fresh
+/// tokens from the counter, and `attempts` one more than the last claim's
+/// when the work was claimed before and not completed.
+fn grant<T: Work>(
     tx: &Transaction<'_>,
-    kind: WorkKind,
     node: &NodeId,
     until: Instant,
-    picked: Vec<(String, T)>,
+    picked: Vec<T>,
 ) -> StoreResult<Vec<Claimed<T>>> {
     if picked.is_empty() {
         return Ok(Vec::new());
@@ -1277,19 +1250,19 @@ fn grant<T>(
         |r| r.get(0),
     )?;
     let mut claimed = Vec::with_capacity(picked.len());
-    for (token, (key, item)) in (last - count + 1..).zip(picked) {
+    for (token, item) in (last - count + 1..).zip(picked) {
+        let key = item.work_key();
         let attempts: i64 = tx.query_row(
             "INSERT INTO claims (kind, key, token, holder, until, attempts) VALUES (?1, ?2, ?3, ?4, ?5, 0)
              ON CONFLICT(kind, key) DO UPDATE SET token = excluded.token, holder = excluded.holder,
                  until = excluded.until, attempts = claims.attempts + 1
              RETURNING attempts",
-            params![kind.as_str(), key, token, node.as_str(), ms(until)],
+            params![T::KIND.as_str(), key.to_string(), token, node.as_str(), ms(until)],
             |r| r.get(0),
         )?;
-        rescore(tx, kind, &key)?;
+        rescore(tx, &key)?;
         claimed.push(Claimed {
             claim: Claim {
-                kind,
                 key,
                 token: token as u64,
                 holder: node.clone(),
@@ -1380,18 +1353,52 @@ fn reserve_code(
     Ok(code)
 }
 
+/// Work this store claims: how it reads from a row of [`claimable_sql`].
+trait Claimable: Work + Send + Sized + 'static {
+    /// The work in a row `claimable_sql(Self::KIND)` selects.
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>>;
+}
+
+impl Claimable for Inbound {
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
+        Ok(from_json(&row.get::<_, String>(0)?))
+    }
+}
+
+impl Claimable for Timer {
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
+        timer_row(row)
+    }
+}
+
+impl Claimable for OutboxItem {
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
+        let item = outbox_row(row)?;
+        let claimed_before: bool = row.get(13)?;
+        Ok(item.map(|mut item| {
+            // Claimed before and not completed: it may have reached the provider.
+            item.in_flight |= claimed_before;
+            item
+        }))
+    }
+}
+
+impl Claimable for Notice {
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
+        Ok(from_json(&row.get::<_, String>(0)?))
+    }
+}
+
 impl SqliteStore {
-    /// Claim up to `limit` pieces of work of one kind in one write: `pick`
-    /// lists those claimable at `now` (its `?1`; `?2` is `limit`), in
-    /// order, with their keys; each gets a claim until `now + lease`.
-    fn claim<T: Send + 'static>(
+    /// Claim up to `limit` pieces of work of one kind in one write: those
+    /// claimable at `now` ([`claimable_sql`]), in order, each until
+    /// `now + lease`.
+    fn claim<T: Claimable>(
         &self,
-        kind: WorkKind,
         node: &NodeId,
         now: Instant,
         lease: TimeDelta,
         limit: usize,
-        pick: impl FnOnce(&Transaction<'_>, i64, i64) -> StoreResult<Vec<(String, T)>> + Send + 'static,
     ) -> StoreResult<Vec<Claimed<T>>> {
         let until = now
             .checked_add_signed(lease)
@@ -1403,8 +1410,12 @@ impl SqliteStore {
         let node = node.clone();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.write(move |tx| {
-            let picked = pick(tx, ms(now), limit)?;
-            grant(tx, kind, &node, until, picked)
+            let picked = {
+                let mut stmt = tx.prepare_cached(&claimable_sql(T::KIND))?;
+                let rows = stmt.query_map(params![ms(now), limit], T::from_claimable)?;
+                rows.map(|row| row?).collect::<StoreResult<Vec<T>>>()?
+            };
+            grant(tx, &node, until, picked)
         })
     }
 }
@@ -1452,17 +1463,6 @@ impl WorkQueue for SqliteStore {
         .transpose()
     }
 
-    fn pending_inbound(&self, limit: usize) -> StoreResult<Vec<Inbound>> {
-        let rows: Vec<String> = self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT data FROM inbound WHERE processed_at IS NULL ORDER BY received_at, rowid LIMIT ?1",
-            )?;
-            let rows = stmt.query_map(params![limit as i64], |r| r.get(0))?;
-            rows.collect()
-        })?;
-        rows.iter().map(|r| from_json(r)).collect()
-    }
-
     fn claim_inbound(
         &self,
         node: &NodeId,
@@ -1470,22 +1470,7 @@ impl WorkQueue for SqliteStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Inbound>>> {
-        self.claim(
-            WorkKind::Inbound,
-            node,
-            now,
-            lease,
-            limit,
-            |tx, now, limit| {
-                let mut stmt = tx.prepare_cached(&claimable_sql(WorkKind::Inbound))?;
-                let rows = stmt.query_map(params![now, limit], |r| r.get::<_, String>(0))?;
-                rows.map(|data| {
-                    let item: Inbound = from_json(&data?)?;
-                    Ok((item.key.clone(), item))
-                })
-                .collect()
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn claim_timers(
@@ -1495,22 +1480,7 @@ impl WorkQueue for SqliteStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Timer>>> {
-        self.claim(
-            WorkKind::Timer,
-            node,
-            now,
-            lease,
-            limit,
-            |tx, now, limit| {
-                let mut stmt = tx.prepare_cached(&claimable_sql(WorkKind::Timer))?;
-                let rows = stmt.query_map(params![now, limit], timer_row)?;
-                rows.map(|timer| {
-                    let timer = timer??;
-                    Ok((timer.work_key(), timer))
-                })
-                .collect()
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn claim_outbox(
@@ -1520,26 +1490,7 @@ impl WorkQueue for SqliteStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
-        self.claim(
-            WorkKind::Outbox,
-            node,
-            now,
-            lease,
-            limit,
-            |tx, now, limit| {
-                let mut stmt = tx.prepare_cached(&claimable_sql(WorkKind::Outbox))?;
-                let rows = stmt.query_map(params![now, limit], |r| {
-                    Ok((outbox_row(r)?, r.get::<_, bool>(13)?))
-                })?;
-                rows.map(|row| {
-                    let (item, claimed_before) = row?;
-                    let mut item = item?;
-                    item.in_flight |= claimed_before;
-                    Ok((item.work_key(), item))
-                })
-                .collect()
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn claim_notices(
@@ -1549,22 +1500,7 @@ impl WorkQueue for SqliteStore {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<Notice>>> {
-        self.claim(
-            WorkKind::Notice,
-            node,
-            now,
-            lease,
-            limit,
-            |tx, now, limit| {
-                let mut stmt = tx.prepare_cached(&claimable_sql(WorkKind::Notice))?;
-                let rows = stmt.query_map(params![now, limit], |r| r.get::<_, String>(0))?;
-                rows.map(|data| {
-                    let notice: Notice = from_json(&data?)?;
-                    Ok((notice.key.clone(), notice))
-                })
-                .collect()
-            },
-        )
+        self.claim(node, now, lease, limit)
     }
 
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {
@@ -1590,10 +1526,10 @@ impl WorkQueue for SqliteStore {
             for claim in claims {
                 let renewed = tx.execute(
                     "UPDATE claims SET until = ?4 WHERE kind = ?1 AND key = ?2 AND token = ?3 AND until IS NOT NULL",
-                    params![claim.kind.as_str(), claim.key, claim.token as i64, ms(until)],
+                    params![claim.kind().as_str(), claim.key.to_string(), claim.token as i64, ms(until)],
                 )?;
                 if renewed == 1 {
-                    rescore(tx, claim.kind, &claim.key)?;
+                    rescore(tx, &claim.key)?;
                     held.push(Claim { until, ..claim });
                 }
             }
@@ -1610,9 +1546,13 @@ impl WorkQueue for SqliteStore {
             for claim in claims {
                 tx.execute(
                     "UPDATE claims SET until = NULL WHERE kind = ?1 AND key = ?2 AND token = ?3",
-                    params![claim.kind.as_str(), claim.key, claim.token as i64],
+                    params![
+                        claim.kind().as_str(),
+                        claim.key.to_string(),
+                        claim.token as i64
+                    ],
                 )?;
-                rescore(tx, claim.kind, &claim.key)?;
+                rescore(tx, &claim.key)?;
             }
             Ok(())
         })
@@ -1620,28 +1560,6 @@ impl WorkQueue for SqliteStore {
 
     fn apply(&self, change: Change) -> StoreResult<()> {
         self.write(move |tx| apply_change(tx, change))
-    }
-
-    fn due_timers(&self, now: Instant, limit: usize) -> StoreResult<Vec<Timer>> {
-        let rows = self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT t.concern_id, t.kind, t.due_at, t.seq FROM timers t WHERE t.due_at <= ?1 ORDER BY t.due_at LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![ms(now), limit as i64], timer_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter().collect()
-    }
-
-    fn due_outbox(&self, now: Instant, limit: usize) -> StoreResult<Vec<OutboxItem>> {
-        let rows = self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE {HEAD_OF_LINE} AND o.due_at <= ?1 ORDER BY o.due_at, o.id LIMIT ?2"
-            ))?;
-            let rows = stmt.query_map(params![ms(now), limit as i64], outbox_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter().collect()
     }
 
     fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
@@ -1821,28 +1739,6 @@ impl Concerns for SqliteStore {
             open,
             opened_at: instant(opened_at),
         }))
-    }
-
-    fn code_taken(&self, staff: &Id, code: u16, closed_since: Instant) -> StoreResult<bool> {
-        self.read(|c| {
-            c.query_row(
-                &format!("SELECT EXISTS (SELECT 1 FROM ({CODES_IN_USE}) WHERE code = ?3)"),
-                params![staff.as_str(), ms(closed_since), code],
-                |r| r.get(0),
-            )
-        })
-    }
-
-    fn last_code(&self, staff: &Id) -> StoreResult<u16> {
-        let code: Option<i64> = self.read(|c| {
-            c.query_row(
-                "SELECT code FROM last_codes WHERE staff = ?1",
-                params![staff.as_str()],
-                |r| r.get(0),
-            )
-            .optional()
-        })?;
-        Ok(code.unwrap_or(0) as u16)
     }
 
     fn reserve_code(

@@ -545,6 +545,25 @@ mod pages {
     }
 
     #[tokio::test]
+    async fn a_week_off_the_end_of_the_calendar_is_refused_plainly_not_a_crash() {
+        let app = TestApp::spawn("2026-11-26T16:55").await;
+        let wendy = app.sign_in(WENDY).await;
+        for week in ["262143-W01", "262142-W52", "10000-W01", "1969-W52", "next"] {
+            let (status, page) = wendy
+                .page(&format!("/staff/services/cardiology-ward-7?week={week}"))
+                .await;
+            assert_eq!(status, 400, "{week}: {page}");
+            assert!(page.contains("such as 2026-W48"), "{week}: {page}");
+            assert!(page.contains("Show this week"), "{week}: {page}");
+        }
+        // The last week the calendar answers for still shows, links and all.
+        let (status, page) = wendy
+            .page("/staff/services/cardiology-ward-7?week=9999-W52")
+            .await;
+        assert_eq!(status, 200, "{page}");
+    }
+
+    #[tokio::test]
     async fn the_childrens_unit_open_day_and_night_shows_its_week_plainly_and_ward_7_links_its_handover()
      {
         let app = TestApp::spawn("2026-11-26T16:55").await;

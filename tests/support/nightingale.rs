@@ -22,7 +22,6 @@ use nightingale::clock::ManualClock;
 use nightingale::config::Config;
 use nightingale::engine::Engine;
 use nightingale::store::sqlite::SqliteStore;
-use nightingale::work::WorkQueue as _;
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -584,12 +583,20 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Inbound items stored but not yet taken in by the engine.
+    /// Inbound items stored but not yet taken in by the engine, claimed or
+    /// not, oldest first. Read from the file: the store itself hands work
+    /// out only by claiming it, which a look from a test must not do.
     pub fn pending_inbound(&self) -> Vec<nightingale::inbox::Inbound> {
-        SqliteStore::open(&self.store_path())
+        let db = rusqlite::Connection::open(self.store_path()).unwrap();
+        let mut rows = db
+            .prepare(
+                "SELECT data FROM inbound WHERE processed_at IS NULL ORDER BY received_at, rowid LIMIT 100",
+            )
+            .unwrap();
+        rows.query_map([], |r| r.get::<_, String>(0))
             .unwrap()
-            .pending_inbound(100)
-            .unwrap()
+            .map(|data| serde_json::from_str(&data.unwrap()).unwrap())
+            .collect()
     }
 
     /// The token of `staff`'s page for `concern`, as a page's email gives

@@ -212,25 +212,26 @@ impl TwilioClient {
     }
 
     /// A recording's audio, as MP3, fetched with the account's credentials.
-    pub async fn fetch_recording(&self, recording_sid: &str) -> Result<Vec<u8>, String> {
+    pub async fn fetch_recording(
+        &self,
+        recording_sid: &str,
+    ) -> Result<Vec<u8>, crate::channels::voice::RecordingError> {
+        use crate::channels::voice::RecordingError;
         let response = self
             .http
             .get(self.recording_url(recording_sid, ".mp3"))
             .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
             .send()
             .await
-            .map_err(|e| format!("cannot reach Twilio: {}", without_url(&e)))?;
+            .map_err(|e| RecordingError::Unreachable(without_url(&e)))?;
         if !response.status().is_success() {
-            return Err(format!(
-                "Twilio {} when fetching a recording",
-                response.status()
-            ));
+            return Err(RecordingError::Refused(response.status()));
         }
         response
             .bytes()
             .await
             .map(|b| b.to_vec())
-            .map_err(|e| format!("recording not read: {}", without_url(&e)))
+            .map_err(|e| RecordingError::Unread(without_url(&e)))
     }
 
     /// Delete a recording: `204`, or `404` when it is gone already, is done.

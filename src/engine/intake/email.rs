@@ -231,8 +231,11 @@ async fn stranger(
             return Ok(());
         }
         Some(c) => {
-            let note = "An email from this address arrived that was not proved to be from them: its words were not added here and nobody was paged. Ask them whether they wrote.";
-            let note = TimelineEvent::note(note.to_owned());
+            let note = TimelineEvent::note(
+                parts
+                    .templates
+                    .render("notes/unproved_email.txt", minijinja::context! {})?,
+            );
             record(change, c.id, now, note);
             // Answered all the same, outside her concern's thread.
             if let Some(to) = stranger.answer_to {

@@ -320,23 +320,12 @@ fn a_forward_with_nothing_new_sends_nothing() {
 }
 
 #[test]
-fn cancelling_every_timer_also_drops_the_fired_timers_own_delete() {
+fn cancelling_every_timer_cancels_the_concerns_timers() {
     let now = "2026-11-27T19:15";
     let story = Story::new(MARGARET, "my leg hurts", now, &[]);
-    let fired = Timer {
-        concern: story.concern.id,
-        kind: TimerKind::AckDeadline,
-        due_at: at(now),
-        seq: 1,
-    };
-    let change = Change {
-        fired_timer: Some(fired),
-        ..Change::default()
-    };
     let change = story
-        .render(vec![Effect::CancelTimers], now, change)
+        .render(vec![Effect::CancelTimers], now, Change::default())
         .unwrap();
-    assert_eq!(change.fired_timer, None);
     assert_eq!(change.cancel_timers, [story.concern.id]);
 }
 
@@ -525,4 +514,30 @@ fn a_voicemail_left_on_an_open_concern_is_forwarded_as_a_call_with_its_link_then
         body.contains("Left a voicemail. Their voicemail says \"it is Sian. Mum's leg is now hot and she has a temperature.\" Listen at https://n.test/l/kiran-patel/"),
         "{body}"
     );
+}
+
+/// The clinical safety report counts failovers by how their note ends
+/// (`crate::timeline::FAILED_OVER`), and notes are stored as rendered: the
+/// words of `notes/failed_over.txt` must keep that ending and today's words.
+#[test]
+fn a_failover_note_reads_as_before_and_ends_as_the_report_counts_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let templates = Templates::load(&root.join("templates")).expect("the templates load");
+    for (method, how) in [
+        ("voice", "calling"),
+        ("sms", "texting"),
+        ("email", "emailing"),
+    ] {
+        let note = templates
+            .render(
+                "notes/failed_over.txt",
+                minijinja::context! { name => "Chen Li", method },
+            )
+            .unwrap();
+        assert_eq!(
+            note,
+            format!("page to Chen Li did not reach them; {how} their next contact")
+        );
+        assert!(note.ends_with(crate::timeline::FAILED_OVER), "{note}");
+    }
 }

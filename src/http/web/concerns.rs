@@ -12,11 +12,12 @@ use serde::Deserialize;
 
 use super::{Refusal, Staff, StaffForm, StaffPage, message_page};
 use crate::access::ConcernAccess;
+use crate::calendar::london_short;
 use crate::concern::ConcernId;
 use crate::escalation::Status;
 use crate::escalation::reply::LinkAction;
 use crate::http::AppState;
-use crate::http::pages::{concern_view, local, recording_of, service_name};
+use crate::http::pages::{concern_view, recording_of, service_name};
 
 /// How long a closed concern stays on the list.
 pub const RECENT_DAYS: i64 = 7;
@@ -43,7 +44,7 @@ async fn list(State(state): State<AppState>, staff: Staff) -> Response {
             Status::Open => "Waiting for someone to accept".to_owned(),
             Status::Accepted { by, .. } if by.id == staff.id => "You have it".to_owned(),
             Status::Accepted { by, .. } => format!("Accepted by {}", by.name),
-            Status::Resolved { at, .. } => format!("Resolved {}", local(*at)),
+            Status::Resolved { at, .. } => format!("Resolved {}", london_short(*at)),
         };
         let service = service_name(&state, concern.service.as_ref());
         let item = minijinja::context! {
@@ -52,7 +53,7 @@ async fn list(State(state): State<AppState>, staff: Staff) -> Response {
             patient => enrolment.as_ref().map_or_else(|| "Unknown sender".to_owned(), |e| e.patient.name.clone()),
             service,
             urgent => concern.escalation.urgent,
-            opened => local(concern.opened_at),
+            opened => london_short(concern.opened_at),
             status,
         };
         if concern.escalation.is_resolved() {
@@ -149,12 +150,20 @@ async fn act(
         "call" => {
             return Ok(match state.ops.call_back(concern, &staff.id).await {
                 Ok(outcome) => {
-                    let (status, title, text) = crate::http::pages::call_back_words(outcome);
+                    let status = crate::http::pages::call_back_status(outcome);
+                    let shown = crate::http::pages::Shown::CallBack(outcome);
+                    let (title, text) = match shown.words(&state.templates) {
+                        Ok(words) => words,
+                        Err(e) => {
+                            tracing::error!(error = ?e, "call back words not rendered");
+                            return Err(Refusal::Unavailable);
+                        }
+                    };
                     message_page(
                         &state,
                         status,
-                        title,
-                        text,
+                        &title,
+                        &text,
                         Some((&format!("/staff/concerns/{concern}"), "Back to the concern")),
                     )
                 }

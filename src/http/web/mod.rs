@@ -411,6 +411,29 @@ pub async fn html_refusals(
 }
 
 /// A staff message page (`web/staff/message.html`).
+/// The week a page's `?week=` asks for (`None` when it asks for none: this
+/// week), or a 400 page saying how a week is written, with a link to
+/// `this_week` (the page without one). Years are bounded
+/// ([`crate::calendar::YEARS`]), so no week typed into an address takes a
+/// page's dates off the end of the calendar.
+pub(super) fn asked_week(
+    state: &AppState,
+    asked: Option<&str>,
+    this_week: &str,
+) -> Result<Option<crate::calendar::Week>, Box<Response>> {
+    match asked.filter(|w| !w.is_empty()).map(str::parse) {
+        None => Ok(None),
+        Some(Ok(week)) => Ok(Some(week)),
+        Some(Err(e)) => Err(Box::new(message_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            "That is not a week",
+            &format!("{e}."),
+            Some((this_week, "Show this week")),
+        ))),
+    }
+}
+
 pub fn message_page(
     state: &AppState,
     status: StatusCode,

@@ -5,12 +5,12 @@
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::{Refusal, Staff, StaffPage, message_page};
+use super::{Refusal, Staff, StaffPage, asked_week};
 use crate::http::AppState;
 use crate::reports::{Report, Week};
 
@@ -85,20 +85,10 @@ async fn report(
     let rota = state.rota.current();
     let service = &rota.services()[ix as usize];
     let this_week = Week::containing(state.clock.now());
-    let week = match query.week.as_deref().filter(|w| !w.is_empty()) {
-        None => this_week,
-        Some(w) => match w.parse::<Week>() {
-            Ok(week) => week,
-            Err(e) => {
-                return Ok(message_page(
-                    &state,
-                    StatusCode::BAD_REQUEST,
-                    "That is not a week",
-                    &format!("{e}."),
-                    Some((&format!("/staff/reports/{}", service.id), "Show this week")),
-                ));
-            }
-        },
+    let back = format!("/staff/reports/{}", service.id);
+    let week = match asked_week(&state, query.week.as_deref(), &back) {
+        Ok(week) => week.unwrap_or(this_week),
+        Err(page) => return Ok(*page),
     };
     let report = state
         .ops

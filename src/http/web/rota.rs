@@ -7,11 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Weekday};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
-use super::{Refusal, Staff, StaffForm, StaffPage};
-use crate::calendar::{LONDON, instant_of, wall_clock};
+use super::{Refusal, Staff, StaffForm, StaffPage, asked_week};
+use crate::calendar::{LONDON, Week, YEARS, instant_of, london_long, wall_clock};
 use crate::clock::Instant;
 use crate::directory::Id;
 use crate::http::AppState;
@@ -20,6 +20,7 @@ use crate::rota::check::shortfall;
 use crate::rota::layer::{AuditEntry, AuditRecord, NewRotaEdit};
 use crate::rota::layer::{EditBody, GAP_HORIZON_DAYS, Refusal as EditRefusal, layer_toml};
 use crate::rota::{PersonIx, Rota, ServiceIx, Who, check};
+use crate::spreadsheet::{self, Quoting};
 use crate::store;
 
 /// The rota pages.
@@ -35,20 +36,13 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The Monday of an ISO week written `2026-W49`.
+#[cfg(test)]
 fn monday_of(week: &str) -> Option<NaiveDate> {
-    let (year, w) = week.split_once("-W")?;
-    NaiveDate::from_isoywd_opt(year.parse().ok()?, w.parse().ok()?, Weekday::Mon)
+    week.parse::<Week>().ok().map(Week::monday)
 }
 
 fn week_name(monday: NaiveDate) -> String {
-    let w = monday.iso_week();
-    format!("{}-W{:02}", w.year(), w.week())
-}
-
-fn local(t: Instant) -> String {
-    t.with_timezone(&LONDON)
-        .format("%a %-d %b %Y %H:%M")
-        .to_string()
+    Week::of(monday).to_string()
 }
 
 /// One level's cell in the week view.
@@ -183,8 +177,15 @@ async fn week(
     Query(q): Query<WeekQuery>,
 ) -> Result<Response, Refusal> {
     let ix = staff.manage(&state, &service)?;
-    let monday = q.week.as_deref().and_then(monday_of);
-    week_page(&state, &staff, ix, monday, q.made, None).await
+    let week = match asked_week(
+        &state,
+        q.week.as_deref(),
+        &format!("/staff/services/{service}"),
+    ) {
+        Ok(week) => week,
+        Err(page) => return Ok(*page),
+    };
+    week_page(&state, &staff, ix, week.map(Week::monday), q.made, None).await
 }
 
 /// The names of `people`, with their ids, for a select.
@@ -240,8 +241,8 @@ async fn week_page(
                 words => edit_words(&rota, &e.edit.body),
                 reason => e.edit.reason,
                 made_by => rota.person(e.edit.made_by.as_str()).map_or(e.edit.made_by.as_str(), |p| p.name.as_str()),
-                made_at => local(e.edit.made_at),
-                undone => e.undone.as_ref().map(|u| format!("undone by {} on {}", rota.person(u.by.as_str()).map_or(u.by.as_str(), |p| p.name.as_str()), local(u.at))),
+                made_at => london_long(e.edit.made_at),
+                undone => e.undone.as_ref().map(|u| format!("undone by {} on {}", rota.person(u.by.as_str()).map_or(u.by.as_str(), |p| p.name.as_str()), london_long(u.at))),
             }
         })
         .collect();
@@ -319,25 +320,45 @@ struct EditForm {
     confirm: String,
 }
 
-fn datetime(what: &str, text: &str) -> Result<NaiveDateTime, String> {
+/// What is wrong with one field of an edit form, and what to write; `what`
+/// names the field as the page does ("start of the cover").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum FieldProblem {
+    /// Nothing was written.
+    #[error("Enter the {0}")]
+    Missing(&'static str),
+    /// Not a date and a time.
+    #[error("Enter the {0} as a date and a time, like 5 December 2026 at 20:00")]
+    NotADateTime(&'static str),
+    /// Not a date.
+    #[error("Enter the {0} as a date, like 5 December 2026")]
+    NotADate(&'static str),
+    /// A swap that names no rotation.
+    #[error("Choose the rotation whose shifts swap")]
+    NoRotation,
+}
+
+fn datetime(what: &'static str, text: &str) -> Result<NaiveDateTime, FieldProblem> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(format!("Enter the {what}"));
+        return Err(FieldProblem::Missing(what));
     }
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| {
-            format!("Enter the {what} as a date and a time, like 5 December 2026 at 20:00")
-        })
+        .ok()
+        .filter(|t| YEARS.contains(&t.year()))
+        .ok_or(FieldProblem::NotADateTime(what))
 }
 
-fn date(what: &str, text: &str) -> Result<NaiveDate, String> {
+fn date(what: &'static str, text: &str) -> Result<NaiveDate, FieldProblem> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(format!("Enter the {what}"));
+        return Err(FieldProblem::Missing(what));
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("Enter the {what} as a date, like 5 December 2026"))
+        .ok()
+        .filter(|d| YEARS.contains(&d.year()))
+        .ok_or(FieldProblem::NotADate(what))
 }
 
 fn some(text: &str) -> Option<String> {
@@ -354,17 +375,16 @@ impl EditForm {
         fn take<T>(
             problems: &mut FormProblems,
             name: &'static str,
-            r: Result<T, String>,
+            r: Result<T, FieldProblem>,
         ) -> Option<T> {
-            r.map_err(|m| problems.push((name, m))).ok()
+            r.map_err(|e| problems.push((name, e.to_string()))).ok()
         }
         let mut problems = Vec::new();
         if self.kind == "swap" {
             let rotation = take(
                 &mut problems,
                 "rotation",
-                some(&self.rotation)
-                    .ok_or_else(|| "Choose the rotation whose shifts swap".to_owned()),
+                some(&self.rotation).ok_or(FieldProblem::NoRotation),
             );
             let a = take(
                 &mut problems,
@@ -657,8 +677,8 @@ async fn gaps(State(state): State<AppState>, staff: Staff) -> Result<Response, R
             minijinja::context! {
                 service => g.service.as_str(),
                 name,
-                from => local(g.from),
-                until => local(g.until),
+                from => london_long(g.from),
+                until => london_long(g.until),
                 what => g.kind.to_string(),
                 week => week_name(wall_clock(g.from).date()),
             }
@@ -732,7 +752,7 @@ async fn audit(State(state): State<AppState>, staff: Staff) -> Result<Response, 
                 .map(|x| edit_words(&rota, &x.edit.body));
             minijinja::context! {
                 seq => e.seq,
-                at => local(e.record.at),
+                at => london_long(e.record.at),
                 who => rota.person(e.record.who.as_str()).map_or(e.record.who.as_str(), |p| p.name.as_str()),
                 services => services_of(&rota, &e.record),
                 edit_id => e.edit,
@@ -751,22 +771,9 @@ async fn audit(State(state): State<AppState>, staff: Staff) -> Result<Response, 
     .render(&state))
 }
 
-/// One CSV cell: always quoted, quotes doubled, and a cell a spreadsheet
-/// would take for a formula (starting `=`, `+`, `-`, `@`, tab or carriage
-/// return) led by an apostrophe so that it stays text.
-pub fn csv_cell(text: &str) -> String {
-    let neutral = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    format!("\"{}\"", neutral.replace('"', "\"\""))
-}
-
 async fn audit_csv(State(state): State<AppState>, staff: Staff) -> Result<Response, Refusal> {
-    let mut out = String::from("seq,at,who,service,edit,action,before,after\r\n");
-    for e in trail(&state, &staff).await? {
-        let cells = [
+    let rows = trail(&state, &staff).await?.into_iter().map(|e| {
+        [
             e.seq.to_string(),
             e.record
                 .at
@@ -782,14 +789,18 @@ async fn audit_csv(State(state): State<AppState>, staff: Staff) -> Result<Respon
                 .collect::<Vec<_>>()
                 .join(" "),
             e.edit.map(|n| n.to_string()).unwrap_or_default(),
-            e.record.action.clone(),
-            e.record.before.clone(),
-            e.record.after.clone(),
-        ];
-        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
+            e.record.action,
+            e.record.before,
+            e.record.after,
+        ]
+    });
+    let out = spreadsheet::write(
+        &[
+            "seq", "at", "who", "service", "edit", "action", "before", "after",
+        ],
+        rows,
+        Quoting::Always,
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -806,6 +817,13 @@ async fn audit_csv(State(state): State<AppState>, staff: Staff) -> Result<Respon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One cell as the audit trail writes it.
+    fn csv_cell(text: &str) -> String {
+        spreadsheet::write(&[], [[text]], Quoting::Always)
+            .trim_end_matches("\r\n")
+            .to_owned()
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_formulas_neutralised() {

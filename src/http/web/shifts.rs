@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::{Refusal, Staff, StaffForm, StaffPage};
 use crate::access::ical;
 use crate::access::shifts::{Shift, shifts_of};
+use crate::calendar::london_short;
 use crate::http::AppState;
-use crate::http::pages::local;
 
 /// How far ahead "My shifts" and the feed look.
 pub const DAYS_AHEAD: i64 = 28;
@@ -28,8 +28,8 @@ pub fn router() -> Router<AppState> {
 fn view(shift: &Shift) -> minijinja::Value {
     minijinja::context! {
         title => shift.title(),
-        from => local(shift.from),
-        until => local(shift.until),
+        from => london_short(shift.from),
+        until => london_short(shift.until),
         via => shift.via,
         bank_holidays => shift
             .bank_holidays
@@ -50,7 +50,7 @@ async fn shifts(State(state): State<AppState>, staff: Staff) -> Response {
         staff: &staff,
         template: "web/staff/shifts.html",
         nav: "shifts",
-        context: minijinja::context! { shifts, days => DAYS_AHEAD, until => local(until) },
+        context: minijinja::context! { shifts, days => DAYS_AHEAD, until => london_short(until) },
     }
     .render(&state)
 }
@@ -79,7 +79,7 @@ async fn calendar_page(
         template: "web/staff/calendar.html",
         nav: "shifts",
         context: minijinja::context! {
-            made => made.map(local),
+            made => made.map(london_short),
             url,
             webcal,
             notice,

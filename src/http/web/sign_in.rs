@@ -109,7 +109,7 @@ fn signed_out_page(
         "web/staff/sign_in.html",
         minijinja::context! {
             next => safe_next(next), contact, error, ended,
-            demo => state.demo.is_some(),
+            demo => state.demo,
         },
     )
 }

@@ -141,14 +141,6 @@ if claim and claim.kind == "timer" then
     remove_timer(concern, kind)
 end
 
-local fired = plan.fired_timer
-if fired then
-    if redis.call("HGET", key("c", fired.concern, "timers"), fired.kind) == fired.stamp then
-        remove_timer(fired.concern, fired.kind)
-        end_claim("timer", fired.concern .. "/" .. fired.kind)
-    end
-end
-
 for _, t in ipairs(plan.set_timers or {}) do
     redis.call("HSET", key("c", t.concern, "timers"), t.kind, t.stamp)
     redis.call("ZADD", key("timers"), t.due, t.concern .. "/" .. t.kind)
@@ -222,13 +214,6 @@ for _, m in ipairs(plan.outbox or {}) do
     index_outbox(id)
 end
 
-for _, id in ipairs(plan.in_flight or {}) do
-    local item = key("o", id)
-    if redis.call("HGET", item, "state") == "pending" then
-        redis.call("HSET", item, "state", "in_flight")
-    end
-end
-
 for _, o in ipairs(plan.outcomes or {}) do
     -- The claim ends first, so that a text sent back to wait for a retry
     -- is due when the retry is, not when the lease would have ended.
@@ -256,15 +241,9 @@ for _, o in ipairs(plan.outcomes or {}) do
     end
 end
 
--- Inbound items processed: the claimed one, and one named without a claim.
-local processed = {}
+-- The inbound item processed: the claimed one.
 if claim and claim.kind == "inbound" then
-    table.insert(processed, claim.key)
-end
-if plan.inbound_done then
-    table.insert(processed, plan.inbound_done)
-end
-for _, k in ipairs(processed) do
+    local k = claim.key
     local item = key("in", k)
     local f = redis.call("HMGET", item, "seq", "done")
     if f[1] and not f[2] then

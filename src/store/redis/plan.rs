@@ -64,16 +64,11 @@ pub(super) struct Plan {
     concern: Option<ConcernPlan>,
     timeline: Vec<(String, String)>,
     cancel_timers: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fired_timer: Option<TimerPlan>,
     set_timers: Vec<TimerPlan>,
     close_pages: Vec<String>,
     open_pages: Vec<PagePlan>,
     outbox: Vec<OutboxPlan>,
-    in_flight: Vec<String>,
     outcomes: Vec<OutcomePlan>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    inbound_done: Option<String>,
     /// The key and JSON of what is kept of the processed inbound item.
     #[serde(skip_serializing_if = "Option::is_none")]
     inbound_kept: Option<(String, String)>,
@@ -196,8 +191,8 @@ impl Plan {
         Ok(Plan {
             at: ms(change.at),
             claim: change.claim.as_ref().map(|c| ClaimPlan {
-                kind: c.kind.as_str(),
-                key: c.key.clone(),
+                kind: c.kind().as_str(),
+                key: c.key.to_string(),
                 token: c.token.to_string(),
             }),
             enrolment: change
@@ -237,7 +232,6 @@ impl Plan {
                 .map(|(id, entry)| Ok((id.to_string(), json(entry)?)))
                 .collect::<StoreResult<_>>()?,
             cancel_timers: change.cancel_timers.iter().map(|c| c.to_string()).collect(),
-            fired_timer: change.fired_timer.as_ref().map(timer),
             set_timers: change.set_timers.iter().map(timer).collect(),
             close_pages: change.close_pages.iter().map(|c| c.to_string()).collect(),
             open_pages: change
@@ -263,11 +257,6 @@ impl Plan {
                     step: m.step.map(|s| s.to_string()),
                 })
                 .collect(),
-            in_flight: change
-                .outbox_in_flight
-                .iter()
-                .map(|i| i.to_string())
-                .collect(),
             outcomes: change
                 .outbox_outcomes
                 .iter()
@@ -288,7 +277,6 @@ impl Plan {
                     }
                 })
                 .collect(),
-            inbound_done: change.inbound_done.clone(),
             inbound_kept: change
                 .inbound_kept
                 .as_ref()

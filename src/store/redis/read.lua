@@ -3,16 +3,6 @@
 
 local reads = {}
 
--- Inbound items not yet processed, oldest first: their JSON.
-function reads.pending_inbound(limit)
-    local out = {}
-    for _, member in ipairs(redis.call("ZRANGE", key("in", "pending"), 0, tonumber(limit) - 1)) do
-        local _, k = split2(member, "|")
-        table.insert(out, redis.call("HGET", key("in", k), "data"))
-    end
-    return out
-end
-
 -- Active enrolments with this number: their JSON.
 function reads.enrolments_for_phone(phone, now)
     local out = {}
@@ -113,20 +103,6 @@ function reads.backlog(now)
     }
 end
 
--- Timers due at or before `now`, earliest first, claimed or not:
--- {concern, kind, stamp}.
-function reads.due_timers(now, limit)
-    local out = {}
-    for _, member in ipairs(redis.call("ZRANGEBYSCORE", key("timers"), "-inf", now, "LIMIT", 0, tonumber(limit))) do
-        local concern, kind = split2(member, "/")
-        local stamp = redis.call("HGET", key("c", concern, "timers"), kind)
-        if stamp then
-            table.insert(out, { concern, kind, stamp })
-        end
-    end
-    return out
-end
-
 local function outbox_item(id)
     local fields = redis.call("HGETALL", key("o", id))
     if #fields == 0 then
@@ -135,19 +111,6 @@ local function outbox_item(id)
     table.insert(fields, 1, "id")
     table.insert(fields, 2, id)
     return fields
-end
-
--- Outbox items at the head of their lane (number and concern) and due by `now`,
--- oldest first: each as {"id", id, field, value, ...}.
-function reads.due_outbox(now, limit)
-    local out = {}
-    for _, member in ipairs(redis.call("ZRANGEBYSCORE", key("o", "due"), "-inf", now, "LIMIT", 0, tonumber(limit))) do
-        local item = outbox_item(tostring(tonumber(member)))
-        if item then
-            table.insert(out, item)
-        end
-    end
-    return out
 end
 
 -- The outbox item the provider knows by this id, or nil.
@@ -186,15 +149,6 @@ end
 -- A clinician's open pages and those closed since `since`: {concern, page}.
 function reads.pages_for(staff, since)
     return recent_pages(staff, since)
-end
-
--- The codes a clinician has in use since `since` (see `codes_in_use`).
-function reads.codes_in_use(staff, since)
-    local out = {}
-    for code in pairs(codes_in_use(staff, since)) do
-        table.insert(out, tostring(code))
-    end
-    return out
 end
 
 -- Purge, step 1: up to `limit` resolved concerns closed before `cutoff`

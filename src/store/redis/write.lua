@@ -130,44 +130,60 @@ local function claim(kind, index, last, node, now, until_, limit)
     return out
 end
 
--- Unprocessed inbound items, oldest first (all of them: an item is due
--- once it is stored, whatever the clock of the node that stored it said);
--- each row ends with the item's JSON.
-function writes.claim_inbound(node, now, until_, limit)
-    local out = claim("inbound", key("in", "pending"), "+inf", node, now, until_, limit)
-    for _, row in ipairs(out) do
-        table.insert(row, redis.call("HGET", key("in", row[1]), "data"))
-    end
-    return out
-end
+-- What each kind of work is claimed from: its index (see `claim`), whether
+-- it is due once stored rather than at its score, and what a claimed row
+-- carries after {work key, token, attempts, claimed before}.
+local claimable = {
+    -- Unprocessed inbound items, oldest first (all of them: an item is due
+    -- once it is stored, whatever the clock of the node that stored it
+    -- said); the item's JSON.
+    inbound = {
+        index = { "in", "pending" },
+        once_stored = true,
+        tail = function(k)
+            return { redis.call("HGET", key("in", k), "data") }
+        end,
+    },
+    -- Due timers, earliest first; the timer's stamp.
+    timer = {
+        index = { "timers" },
+        tail = function(k)
+            local concern, kind = split2(k, "/")
+            return { redis.call("HGET", key("c", concern, "timers"), kind) }
+        end,
+    },
+    -- Due notices, earliest first (docs/adr/0017); the notice's JSON.
+    notice = {
+        index = { "notices" },
+        tail = function(k)
+            return { redis.call("HGET", key("notice"), k) }
+        end,
+    },
+    -- Due texts at the head of their lane, number and concern (claimed or
+    -- not, an earlier unsent text holds the next back), oldest first; the
+    -- item's fields and values.
+    outbox = {
+        index = { "o", "due" },
+        tail = function(k)
+            return redis.call("HGETALL", key("o", k))
+        end,
+    },
+}
 
--- Due timers, earliest first; each row ends with the timer's stamp.
-function writes.claim_timers(node, now, until_, limit)
-    local out = claim("timer", key("timers"), now, node, now, until_, limit)
-    for _, row in ipairs(out) do
-        local concern, kind = split2(row[1], "/")
-        table.insert(row, redis.call("HGET", key("c", concern, "timers"), kind))
+-- Claim for `node` until `until_` up to `limit` pieces of `kind` work
+-- claimable at `now` (see `claimable`): a row each.
+function writes.claim(kind, node, now, until_, limit)
+    local work = claimable[kind]
+    if not work then
+        return redis.error_reply("INVALID no such kind of work: " .. kind)
     end
-    return out
-end
-
--- Due notices, earliest first (docs/adr/0017); each row ends with the
--- notice's JSON.
-function writes.claim_notices(node, now, until_, limit)
-    local out = claim("notice", key("notices"), now, node, now, until_, limit)
-    for _, row in ipairs(out) do
-        table.insert(row, redis.call("HGET", key("notice"), row[1]))
+    local last = now
+    if work.once_stored then
+        last = "+inf"
     end
-    return out
-end
-
--- Due texts at the head of their lane, number and concern (claimed or not, an
--- earlier unsent text holds the next back), oldest first; each row ends
--- with the item's fields and values.
-function writes.claim_outbox(node, now, until_, limit)
-    local out = claim("outbox", key("o", "due"), now, node, now, until_, limit)
+    local out = claim(kind, key(unpack(work.index)), last, node, now, until_, limit)
     for _, row in ipairs(out) do
-        for _, v in ipairs(redis.call("HGETALL", key("o", row[1]))) do
+        for _, v in ipairs(work.tail(row[1])) do
             table.insert(row, v)
         end
     end

@@ -10,15 +10,15 @@
 //!   inbox. It goes through the same intake the SMTP listener reaches:
 //!   stored as an inbound email, keyed by its `Message-ID`, to our
 //!   address. What Nightingale emails lands in the recipient's inbox
-//!   (`crate::demo::DemoMailbox`).
+//!   ([`DemoMailbox`](super::DemoMailbox)).
 //! - `POST /demo/call`: a phone calls Nightingale's number; `POST
 //!   /demo/call/{id}`: answer, decline, a key, a message (typed), hang up.
 //!   The demo's call provider plays Twilio's part: each goes to the real
 //!   voice webhooks, signed, and the TwiML they answer shows in the phone
-//!   (`crate::demo::DemoCalls`). Each is answered once Nightingale has.
+//!   ([`DemoCalls`](super::DemoCalls)). Each is answered once Nightingale has.
 //! - `POST /demo/clock`: move the demo clock on (`next`, `10m`, `friday`).
 //! - `POST /demo/enrol`: enrol a new demo patient.
-//! - `POST /demo/reset`: start the demo afresh (see `crate::demo::serve_on`).
+//! - `POST /demo/reset`: start the demo afresh (see [`serve_on`](super::serve_on)).
 //! - `GET /demo/events`: server-sent events, one `change` each time a text
 //!   lands in or leaves a phone or the clock moves; the page's script then
 //!   fetches the page again. Without JavaScript the forms work the same,
@@ -26,6 +26,12 @@
 //!
 //! POSTs must come from the page itself: a browser's `Origin` must be the
 //! host it asked (the demo may be reached as `localhost` or `127.0.0.1`).
+//!
+//! These routes are the demo's own: it hands them to the application
+//! ([`Application::with_routes`](crate::app::Application::with_routes)),
+//! which serves them behind the same layers as every other route, each
+//! handler finding the demo in a request extension. The HTTP layer knows
+//! nothing of them.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -35,15 +41,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{Extension, Form, Router};
 use futures_util::Stream;
 use serde::Deserialize;
 
-use super::AppState;
-use crate::calendar::LONDON;
-use crate::clock::Instant;
-use crate::demo::{Demo, Direction, Skip};
+use super::{Demo, Direction, Skip};
+use crate::calendar::{london_format, london_short};
 use crate::directory::PhoneNumber;
+use crate::http::AppState;
 use crate::inbox::{Inbound, InboundKind};
 
 /// How many of the latest concerns the page shows.
@@ -53,7 +58,8 @@ const MAX_TEXT: usize = 1600;
 /// The longest email an inbox may send.
 const MAX_EMAIL: usize = 20_000;
 
-pub fn router() -> Router<AppState> {
+/// The demo page and its forms, for `demo`.
+pub fn router(demo: Arc<Demo>) -> Router<AppState> {
     let forms = Router::new()
         .route("/demo/text", post(text))
         .route("/demo/email", post(email))
@@ -67,6 +73,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(page))
         .route("/demo/events", get(events))
         .merge(forms)
+        .layer(Extension(demo))
 }
 
 /// Refuse a form posted from anywhere but the demo page.
@@ -83,14 +90,6 @@ async fn only_from_the_page(
         )
             .into_response()
     }
-}
-
-fn demo(state: &AppState) -> &Arc<Demo> {
-    // The router only has these routes when the state has a demo.
-    state
-        .demo
-        .as_ref()
-        .expect("demo routes are only served with a demo")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,10 +122,6 @@ fn back(done: &str) -> Response {
     }
 }
 
-fn local(t: Instant, format: &str) -> String {
-    t.with_timezone(&LONDON).format(format).to_string()
-}
-
 /// A text's words, with any link in it made a link.
 fn parts(body: &str) -> Vec<minijinja::Value> {
     let mut parts = Vec::new();
@@ -156,8 +151,8 @@ fn parts(body: &str) -> Vec<minijinja::Value> {
 }
 
 /// A call as its phone shows it.
-fn call_view(call: &crate::demo::Call) -> minijinja::Value {
-    use crate::demo::{CallState, Heard};
+fn call_view(call: &super::Call) -> minijinja::Value {
+    use super::{CallState, Heard};
     let heard: Vec<_> = call
         .heard
         .iter()
@@ -203,21 +198,29 @@ struct Refused {
     code: &'static str,
 }
 
-async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
-    render(&state, &q, None).await
+async fn page(
+    State(state): State<AppState>,
+    Extension(demo): Extension<Arc<Demo>>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    render(&state, &demo, &q, None).await
 }
 
 /// The page answering a refused form: what was typed is kept.
-async fn refuse(state: &AppState, refused: Refused) -> Response {
-    let mut response = render(state, &PageQuery::default(), Some(refused)).await;
+async fn refuse(state: &AppState, demo: &Demo, refused: Refused) -> Response {
+    let mut response = render(state, demo, &PageQuery::default(), Some(refused)).await;
     if response.status() == StatusCode::OK {
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     response
 }
 
-async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Response {
-    let demo = demo(state);
+async fn render(
+    state: &AppState,
+    demo: &Demo,
+    q: &PageQuery,
+    refused: Option<Refused>,
+) -> Response {
     // Read first: a change while the page is put together makes the page's
     // script fetch it again.
     let version = *demo.phones.changes().borrow();
@@ -240,7 +243,7 @@ async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Re
                 .map(|t| {
                     minijinja::context! {
                         sent => t.direction == Direction::Sent,
-                        at => local(t.at, "%a %H:%M"),
+                        at => london_format(t.at, "%a %H:%M"),
                         parts => parts(&t.body),
                     }
                 })
@@ -266,7 +269,7 @@ async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Re
                 .map(|e| {
                     minijinja::context! {
                         sent => e.direction == Direction::Sent,
-                        at => local(e.at, "%a %H:%M"),
+                        at => london_format(e.at, "%a %H:%M"),
                         other => e.other.clone(),
                         reply_to => e.reply_to.clone(),
                         subject => e.subject.clone(),
@@ -309,7 +312,7 @@ async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Re
             minijinja::context! {
                 service => chain.service.name.clone(),
                 period => chain.period.to_string(),
-                until => chain.valid_until.map(|t| local(t, "%a %-d %b %H:%M")),
+                until => chain.valid_until.map(london_short),
                 levels,
             }
         })
@@ -326,7 +329,7 @@ async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Re
                     .unwrap_or_else(|| "Out-of-hours service".to_owned());
                 let entries: Vec<_> = timeline
                     .iter()
-                    .map(|e| minijinja::context! { at => local(e.at, "%a %H:%M:%S"), text => e.event.to_string() })
+                    .map(|e| minijinja::context! { at => london_format(e.at, "%a %H:%M:%S"), text => e.event.to_string() })
                     .collect();
                 minijinja::context! {
                     who => crate::templates::who(c, enrolment.as_ref()),
@@ -342,7 +345,7 @@ async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Re
         }
     };
     let next_due = match state.ops.next_deadline().await {
-        Ok(Some(t)) if t > now => Some(local(t, "%a %H:%M:%S")),
+        Ok(Some(t)) if t > now => Some(london_format(t, "%a %H:%M:%S")),
         _ => None,
     };
     let services: Vec<_> = rota
@@ -354,19 +357,19 @@ async fn render(state: &AppState, q: &PageQuery, refused: Option<Refused>) -> Re
         "web/demo.html",
         minijinja::context! {
             trust => rota.trust_name.clone(),
-            now => local(now, "%A %-d %B %Y, %H:%M"),
+            now => london_format(now, "%A %-d %B %Y, %H:%M"),
             next_due,
             notice => notice(&q.done),
             refused => refused.as_ref().map(|r| minijinja::context! { field => r.field.clone(), code => r.code }),
             phones,
             inboxes,
-            our_address => crate::demo::our_address(),
+            our_address => super::our_address(),
             numbers,
             chains,
             concerns,
             services,
             version,
-            our_number => crate::demo::OUR_NUMBER,
+            our_number => super::OUR_NUMBER,
             keys => ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"],
         },
     );
@@ -397,7 +400,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
                 .or_else(|| origin.strip_prefix("https://"));
             asked.is_some() && asked == host
         }
-        _ => super::pages::fetched_from_same_site(headers),
+        _ => crate::http::pages::fetched_from_same_site(headers),
     }
 }
 
@@ -407,8 +410,11 @@ struct TextForm {
     body: String,
 }
 
-async fn text(State(state): State<AppState>, Form(form): Form<TextForm>) -> Response {
-    let demo = demo(&state);
+async fn text(
+    State(state): State<AppState>,
+    Extension(demo): Extension<Arc<Demo>>,
+    Form(form): Form<TextForm>,
+) -> Response {
     let now = state.clock.now();
     let body = form.body.trim();
     let Ok(from) = PhoneNumber::parse(&form.from) else {
@@ -424,10 +430,10 @@ async fn text(State(state): State<AppState>, Form(form): Form<TextForm>) -> Resp
         code,
     };
     if body.is_empty() {
-        return refuse(&state, refused("empty")).await;
+        return refuse(&state, &demo, refused("empty")).await;
     }
     if body.chars().count() > MAX_TEXT {
-        return refuse(&state, refused("long")).await;
+        return refuse(&state, &demo, refused("long")).await;
     }
     demo.phones.typed(from.as_str(), body);
     // What Twilio's webhook stores for a text, keyed as its MessageSid would be.
@@ -435,7 +441,7 @@ async fn text(State(state): State<AppState>, Form(form): Form<TextForm>) -> Resp
         key: format!("sms:SMDEMO{}", uuid::Uuid::new_v4().simple()),
         kind: InboundKind::Sms {
             from: from.as_str().to_owned(),
-            to: crate::demo::OUR_NUMBER.to_owned(),
+            to: super::OUR_NUMBER.to_owned(),
             body: body.to_owned(),
             media: 0,
         },
@@ -459,8 +465,11 @@ struct EmailForm {
 }
 
 /// An email written in a patient's or carer's inbox on the page.
-async fn email(State(state): State<AppState>, Form(form): Form<EmailForm>) -> Response {
-    let demo = demo(&state);
+async fn email(
+    State(state): State<AppState>,
+    Extension(demo): Extension<Arc<Demo>>,
+    Form(form): Form<EmailForm>,
+) -> Response {
     let body = form.body.trim();
     let subject = form.subject.trim();
     let from = form.from.trim().to_lowercase();
@@ -474,19 +483,19 @@ async fn email(State(state): State<AppState>, Form(form): Form<EmailForm>) -> Re
         code,
     };
     if body.is_empty() {
-        return refuse(&state, refused("empty-email")).await;
+        return refuse(&state, &demo, refused("empty-email")).await;
     }
     if body.chars().count() > MAX_EMAIL || subject.chars().count() > MAX_TEXT {
-        return refuse(&state, refused("long-email")).await;
+        return refuse(&state, &demo, refused("long-email")).await;
     }
-    let to = crate::demo::our_address();
+    let to = super::our_address();
     demo.mailbox.written(&from, &to, subject, body);
     // What the SMTP listener stores for an email, keyed by its Message-ID.
     let item = Inbound {
         key: format!(
             "email:{}@{}",
             uuid::Uuid::new_v4().simple(),
-            crate::demo::OUR_DOMAIN
+            super::OUR_DOMAIN
         ),
         kind: InboundKind::Email {
             from: from.clone(),
@@ -526,8 +535,11 @@ struct CallForm {
 }
 
 /// A phone on the page calls Nightingale's number.
-async fn call(State(state): State<AppState>, Form(form): Form<CallForm>) -> Response {
-    let demo = demo(&state);
+async fn call(
+    State(state): State<AppState>,
+    Extension(demo): Extension<Arc<Demo>>,
+    Form(form): Form<CallForm>,
+) -> Response {
     let Ok(from) = PhoneNumber::parse(&form.from) else {
         return back("unknown-phone");
     };
@@ -555,12 +567,11 @@ struct CallActForm {
 
 /// A viewer answers, declines, presses a key, leaves a message or hangs up.
 async fn call_act(
-    State(state): State<AppState>,
+    Extension(demo): Extension<Arc<Demo>>,
     axum::extract::Path(id): axum::extract::Path<String>,
     Form(form): Form<CallActForm>,
 ) -> Response {
-    use crate::demo::Act;
-    let demo = demo(&state);
+    use super::Act;
     let act = match (form.key, form.act.as_str()) {
         (Some(key), _)
             if key.len() == 1
@@ -594,11 +605,15 @@ struct ClockForm {
     skip: String,
 }
 
-async fn clock(State(state): State<AppState>, Form(form): Form<ClockForm>) -> Response {
+async fn clock(
+    State(state): State<AppState>,
+    Extension(demo): Extension<Arc<Demo>>,
+    Form(form): Form<ClockForm>,
+) -> Response {
     let Some(skip) = Skip::parse(&form.skip) else {
         return (StatusCode::BAD_REQUEST, "Choose how far to move the clock.").into_response();
     };
-    match demo(&state).skip(&state.ops, skip).await {
+    match demo.skip(&state.ops, skip).await {
         Ok(true) => back(""),
         Ok(false) => back("no-deadline"),
         Err(e) => {
@@ -614,15 +629,16 @@ struct EnrolForm {
     service: String,
 }
 
-async fn enrol(State(state): State<AppState>, Form(form): Form<EnrolForm>) -> Response {
+async fn enrol(
+    State(state): State<AppState>,
+    Extension(demo): Extension<Arc<Demo>>,
+    Form(form): Form<EnrolForm>,
+) -> Response {
     let name = form.name.trim();
     if name.is_empty() || state.rota.current().service(&form.service).is_none() {
         return back("name");
     }
-    match demo(&state)
-        .enrol_new(&state.ops, name, &form.service)
-        .await
-    {
+    match demo.enrol_new(&state.ops, name, &form.service).await {
         Ok(Some(_)) => back(""),
         Ok(None) => back("full"),
         Err(crate::operations::EnrolError::Invalid(_)) => back("name"),
@@ -633,15 +649,14 @@ async fn enrol(State(state): State<AppState>, Form(form): Form<EnrolForm>) -> Re
     }
 }
 
-async fn reset(State(state): State<AppState>) -> Response {
-    demo(&state).reset().await;
+async fn reset(Extension(demo): Extension<Arc<Demo>>) -> Response {
+    demo.reset().await;
     back("")
 }
 
 async fn events(
-    State(state): State<AppState>,
+    Extension(demo): Extension<Arc<Demo>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let demo = demo(&state);
     let mut changes = demo.phones.changes();
     // The first event says where things stand now, so a change between
     // the page being sent and this stream opening is not missed.
