@@ -1,16 +1,15 @@
 //! Check-ins: Nightingale texts people to ask how they are (docs/adr/0017).
 //!
-//! A discharge enrolment is checked on at set times after discharge (24 h
-//! and 72 h unless the enrolment or its service says otherwise); an
-//! ongoing one on a croner schedule in UK time ("0 10 * * 2": Tuesdays at
-//! 10:00). Whatever the schedule says, a check-in is only ever sent in the
-//! day, between [`DAY_STARTS`] and [`DAY_ENDS`] UK time: one that falls at
-//! night waits for the morning.
+//! When an enrolment's check-ins fall is part of the enrolment
+//! ([`crate::directory::check_ins`]: 24 h and 72 h after discharge, or a
+//! croner schedule, and only ever in the day). This module turns that into
+//! the scheduled [`Notice`]s the engine fires, and holds the notices and
+//! answers as they are stored ([`CheckInAnswer`]).
 //!
-//! Everything here is a pure calculator of `now`: when the next check-in
-//! is, whether an answer means "all is well". Sending, waiting for the
-//! answer and telling the team when none comes are scheduled notices the
-//! engine fires (`engine/notices.rs`).
+//! Everything here is a pure calculator of `now`: the first notices of an
+//! enrolment, whether an answer means "all is well". Sending, waiting for
+//! the answer and telling the team when none comes are scheduled notices
+//! the engine fires (`engine/notices.rs`).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,10 +1,11 @@
-//! A concern: what a patient, carer or unknown sender raised, who it
-//! reached, and its timeline of events.
+//! A concern: what a patient, carer or unknown sender raised and who it
+//! reached, the pages and reply codes clinicians were given for it, and
+//! the [`Concerns`] port through which concerns are stored and listed.
 //!
-//! The escalation state lives in [`crate::escalation`]; this module holds the
-//! record around it and the words of the timeline, and says what of them is
-//! personal data, removed after the retention period ([`Concern::redacted`],
-//! [`crate::timeline::TimelineEvent::redacted`]).
+//! The escalation state lives in [`crate::escalation`] and the timeline's
+//! events in [`crate::timeline`]; this module holds the record around them,
+//! and says what of it is personal data, removed after the retention period
+//! ([`Concern::redacted`]).
 
 use std::fmt;
 
