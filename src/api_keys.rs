@@ -306,7 +306,7 @@ pub enum ParseError {
 /// secret), named secrets, and a consistent copy of the whole store.
 /// Every method blocks.
 pub trait Keys: Send + Sync + 'static {
-    /// Store an API key under the hash of its secret. [`StoreError::Invalid`]
+    /// Store an API key under the hash of its secret. [`StoreError::Invalid`](crate::store_error::StoreError::Invalid)
     /// if a key has this hash or this name already (revoked keys keep theirs).
     fn create_api_key(&self, key: &ApiKey, hash: [u8; 32]) -> StoreResult<()>;
     /// The API key with this hash, revoked or not. A key stored before keys

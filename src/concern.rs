@@ -326,7 +326,7 @@ pub struct ConcernFilter {
     /// Only concerns about this enrolment's patient.
     pub enrolment: Option<EnrolmentId>,
     /// Only concerns about patients whose enrolment this API client made
-    /// ([`Enrolment::client`]): what a `read-own` key lists.
+    /// ([`crate::directory::Enrolment::client`]): what a `read-own` key lists.
     pub client: Option<String>,
     /// Only concerns that come after this one, newest first (older, or
     /// opened in the same millisecond with a smaller id): where the previous

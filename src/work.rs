@@ -436,7 +436,7 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// conflict): it can be claimed again straight away, and a change
     /// carrying these claims is refused. Claims no longer held are ignored.
     fn release(&self, claims: &[Claim]) -> StoreResult<()>;
-    /// Apply one change atomically, or answer [`StoreError::Conflict`] and
+    /// Apply one change atomically, or answer [`StoreError::Conflict`](crate::store_error::StoreError::Conflict) and
     /// write nothing (see [`Change`]).
     fn apply(&self, change: Change) -> StoreResult<()>;
     /// The earliest instant at which some work may be there to claim: for

@@ -25,7 +25,7 @@
 //!   cookie holds the token); they end after [`IDLE_EXPIRY`] unused or
 //!   [`ABSOLUTE_EXPIRY`] after signing in, whichever comes first, or when
 //!   the person signs out. A session records how its person signed in
-//!   ([`SignInMethod`]), so a sign-in through the trust's identity provider
+//!   ([`sessions::SignInMethod`]), so a sign-in through the trust's identity provider
 //!   can be added as one more method.
 //! - **Roles** come from the rota files ([`Roles::of`]): a service's
 //!   `managers`, the trust's `managers`, and everyone else in people.toml a

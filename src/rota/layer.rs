@@ -465,7 +465,7 @@ pub trait RotaLayer: Send + Sync + 'static {
     /// Store a rota edit, with its line in the audit trail (which gets the
     /// edit's number), and move the layer's version on: all or nothing, and
     /// only while the layer is still at version `judged_at` (the one the edit
-    /// was judged against), else [`StoreError::Conflict`]: two managers'
+    /// was judged against), else [`StoreError::Conflict`](crate::store_error::StoreError::Conflict): two managers'
     /// edits at once cannot both pass judgement against the same layer.
     /// Returns the edit's number.
     fn add_rota_edit(
@@ -476,7 +476,7 @@ pub trait RotaLayer: Send + Sync + 'static {
     ) -> StoreResult<u64>;
     /// Undo edit `id`, with its line in the audit trail, and move the layer's
     /// version on, only while the layer is still at version `judged_at` (as
-    /// for [`RotaLayer::add_rota_edit`], else [`StoreError::Conflict`]). False
+    /// for [`RotaLayer::add_rota_edit`], else [`StoreError::Conflict`](crate::store_error::StoreError::Conflict)). False
     /// (and nothing written) when there is no such edit or it is undone
     /// already.
     fn undo_rota_edit(
