@@ -7,6 +7,10 @@
 //! count: files named `tests.rs`, modules declared `#[cfg(test)] mod x;`,
 //! and `#[cfg(test)] mod x { … }` blocks. A failure names each loop, e.g.
 //! `loop: app -> demo -> app`, with the files behind each step.
+//!
+//! The house's other limits are here too: no file under `src/` (test
+//! files aside) over about 1,000 lines, and no trait over about 25 methods,
+//! so that a port stays one noun (docs/adr/0028).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -16,7 +20,6 @@ use std::path::{Path, PathBuf};
 type Graph = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
 
 #[test]
-#[ignore = "until the store split lands"]
 fn no_two_top_level_modules_import_each_other() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
@@ -25,10 +28,107 @@ fn no_two_top_level_modules_import_each_other() {
     assert!(loops.is_empty(), "{}", loops.join("\n"));
 }
 
+/// Lines a file under `src/` may have (test files and test blocks aside).
+const MOST_LINES: usize = 1_000;
+/// Methods a trait may have.
+const MOST_METHODS: usize = 25;
+
+#[test]
+fn no_file_under_src_is_over_a_thousand_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    read_dir(&src, &src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter(|(path, _)| !is_test_file(path))
+        .map(|(path, text)| (path, without_test_blocks(text).0.lines().count()))
+        .filter(|(_, lines)| *lines > MOST_LINES)
+        .map(|(path, lines)| format!("src/{}: {lines} lines", path.display()))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these by what they do (at most {MOST_LINES} lines):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn no_trait_has_more_than_twenty_five_methods() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    read_dir(&src, &src, &mut files);
+    let mut wide = Vec::new();
+    for (path, text) in &files {
+        for (name, methods) in traits(text) {
+            if methods > MOST_METHODS {
+                wide.push(format!(
+                    "{name} in src/{}: {methods} methods",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        wide.is_empty(),
+        "split these by noun (at most {MOST_METHODS} methods):\n{}",
+        wide.join("\n")
+    );
+}
+
+#[test]
+fn a_traits_methods_are_counted_with_and_without_bodies() {
+    let text = "pub trait Port: Send {\n    fn a(&self);\n    fn b(&self) -> u8 {\n        1\n    }\n    /// fn not_this\n    fn c(&self);\n}\nfn outside() {}\n";
+    assert_eq!(traits(text), [("Port".to_owned(), 3)]);
+}
+
+/// Test code: a `tests.rs`, a file under a `tests/` folder, or the store's
+/// conformance suite (which is only compiled for tests).
+fn is_test_file(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|f| f == "tests.rs" || f == "conformance.rs")
+        || path
+            .components()
+            .any(|c| c.as_os_str() == "tests" || c.as_os_str() == "conformance")
+}
+
+/// Each trait `text` declares, with how many methods it declares.
+fn traits(text: &str) -> Vec<(String, usize)> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("trait ") {
+        let before = text[..at].trim_end_matches([' ', '\t']);
+        if !(before.is_empty()
+            || before.ends_with('\n')
+            || before.ends_with("pub")
+            || before.ends_with(')'))
+        {
+            continue;
+        }
+        let rest = &text[at + "trait ".len()..];
+        let name = leading_name(rest);
+        let Some(open) = rest.find('{') else { continue };
+        if rest[..open].contains(';') {
+            continue;
+        }
+        let body = &rest[open..open + block_length(&rest[open..])];
+        let methods = body
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.starts_with("//"))
+            .filter(|l| {
+                let l = l.strip_prefix("async ").unwrap_or(l);
+                let l = l.strip_prefix("unsafe ").unwrap_or(l);
+                l.starts_with("fn ")
+            })
+            .count();
+        found.push((name, methods));
+    }
+    found
+}
+
 #[test]
 fn a_loop_is_named_and_test_code_is_left_out() {
     let files = [
-        ("a.rs", "use crate::b::B;\n"),
+        ("a.rs", "use crate::{b::B, e};\n"),
         // A comment counts.
         (
             "b/mod.rs",
@@ -61,6 +161,10 @@ pub fn after() { crate::e::go() }
         .map(|(path, text)| (PathBuf::from(path), (*text).to_owned()))
         .collect();
     let graph = graph(&files);
+    assert!(
+        graph["a"].contains_key("b") && graph["a"].contains_key("e"),
+        "every name in a grouped import counts"
+    );
     assert_eq!(
         graph["c"].keys().collect::<Vec<_>>(),
         ["e"],
@@ -160,14 +264,40 @@ fn crate_references(text: &str) -> BTreeSet<String> {
                 .next_back()
                 .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
         })
-        .map(|(at, m)| {
-            text[at + m.len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect::<String>()
+        .flat_map(|(at, m)| {
+            let rest = &text[at + m.len()..];
+            match rest.strip_prefix('{') {
+                // `crate::{a::X, b}`: the first name of each item.
+                Some(group) => grouped_names(group),
+                None => vec![leading_name(rest)],
+            }
         })
         .filter(|name| !name.is_empty())
         .collect()
+}
+
+/// The identifier `text` starts with.
+fn leading_name(text: &str) -> String {
+    text.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The first name of each item of a `{…}` group (its opening brace already
+/// read): `a::X, b::{c, d}, e}` names a, b and e.
+fn grouped_names(group: &str) -> Vec<String> {
+    let mut names = vec![leading_name(group.trim_start())];
+    let mut depth = 0usize;
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => names.push(leading_name(group[i + 1..].trim_start())),
+            _ => {}
+        }
+    }
+    names
 }
 
 /// `text` without its `#[cfg(test)] mod x { … }` blocks, and the names of
