@@ -5,9 +5,9 @@
 //! by [`Summary::build`]; every way of telling it is a template over that
 //! data: the text (`sms/handover.txt`), the staff page
 //! (`web/staff/handover.html`), and an email body when email goes out.
-//! [`window`] says which night a handover covers.
-
-use std::sync::Arc;
+//! [`window`] says which night a handover covers. Reading the concerns
+//! goes through the [`Concerns`] and [`Enrolments`] ports the caller passes
+//! in (on a blocking thread: it is store I/O), never the store itself.
 
 use chrono::TimeDelta;
 use serde::Serialize;
@@ -15,19 +15,18 @@ use serde::Serialize;
 use crate::calendar::{Calendar, london_format, london_short};
 use crate::clock::Instant;
 use crate::concern::{Concern, Party, Recognised};
-use crate::concern::{ConcernFilter, ConcernStatus};
-use crate::directory::{Enrolment, Id};
+use crate::concern::{ConcernFilter, ConcernStatus, Concerns};
+use crate::directory::{Enrolment, Enrolments, Id};
 use crate::escalation::Status;
 use crate::rota::{Rota, Service};
-use crate::store::{self, Store};
 use crate::store_error::StoreError;
 use crate::templates::quote;
 
 /// The handover for `service` at `now`: what its patients raised in the
 /// last out-of-hours period (the one under way, if it is out of hours
 /// now). `None` for a service with no in-hours team.
-pub async fn latest(
-    store: &Arc<dyn Store>,
+pub fn latest(
+    store: &(impl Concerns + Enrolments + ?Sized),
     rota: &Rota,
     service: &Service,
     now: Instant,
@@ -35,7 +34,7 @@ pub async fn latest(
     let Some((since, until)) = window(rota.calendar(), service, now) else {
         return Ok(None);
     };
-    let concerns = concerns_since(store, &service.id, since).await?;
+    let concerns = concerns_since(store, &service.id, since)?;
     Ok(Some(Summary::build(service, since, until, &concerns)))
 }
 
@@ -45,8 +44,8 @@ const LIMIT: usize = 500;
 /// A service's concerns opened since `since`, and those opened before
 /// that are still not resolved (at most [`LIMIT`] of each), each with its
 /// patient's enrolment.
-pub async fn concerns_since(
-    store: &Arc<dyn Store>,
+pub fn concerns_since(
+    store: &(impl Concerns + Enrolments + ?Sized),
     service: &Id,
     since: Instant,
 ) -> Result<Vec<(Concern, Option<Enrolment>)>, StoreError> {
@@ -62,25 +61,23 @@ pub async fn concerns_since(
         limit: LIMIT,
         ..ConcernFilter::default()
     };
-    store::blocking(store, move |s| {
-        let mut concerns = s.concerns(&filter)?;
-        concerns.extend(
-            s.concerns(&unresolved)?
-                .into_iter()
-                .filter(|c| c.opened_at < since),
-        );
-        concerns
+    let mut concerns = store.concerns(&filter)?;
+    concerns.extend(
+        store
+            .concerns(&unresolved)?
             .into_iter()
-            .map(|c| {
-                let e = match c.enrolment {
-                    Some(id) => s.enrolment(id)?,
-                    None => None,
-                };
-                Ok((c, e))
-            })
-            .collect()
-    })
-    .await
+            .filter(|c| c.opened_at < since),
+    );
+    concerns
+        .into_iter()
+        .map(|c| {
+            let e = match c.enrolment {
+                Some(id) => store.enrolment(id)?,
+                None => None,
+            };
+            Ok((c, e))
+        })
+        .collect()
 }
 
 /// How far back [`window`] looks for the start of an out-of-hours

@@ -525,6 +525,10 @@ async fn summary(
     since: Instant,
     until: Instant,
 ) -> anyhow::Result<Summary> {
-    let concerns = handover::concerns_since(&parts.store, &service.id, since).await?;
+    let id = service.id.clone();
+    let concerns = store::blocking(&parts.store, move |s| {
+        handover::concerns_since(s, &id, since)
+    })
+    .await?;
     Ok(Summary::build(service, since, until, &concerns))
 }

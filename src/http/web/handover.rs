@@ -3,6 +3,8 @@
 //! in the service. The handover text links here; the summary is
 //! [`crate::handover::Summary`], the same data the text is made from.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -38,20 +40,24 @@ async fn handover(
         tracing::info!(staff = %staff.id, service, "refused: no part in the service");
         return Err(Refusal::Forbidden);
     }
+    let now = state.clock.now();
+    let read = Arc::clone(&rota);
+    let summary = crate::store::blocking(&state.ops.store, move |s| {
+        crate::handover::latest(s, &read, &read.services()[ix as usize], now)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "cannot read the handover");
+        Refusal::Unavailable
+    })?
+    .map(|s| {
+        if mine {
+            s.for_coordinator(staff.id.as_str())
+        } else {
+            s
+        }
+    });
     let service = &rota.services()[ix as usize];
-    let summary = crate::handover::latest(&state.ops.store, &rota, service, state.clock.now())
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot read the handover");
-            Refusal::Unavailable
-        })?
-        .map(|s| {
-            if mine {
-                s.for_coordinator(staff.id.as_str())
-            } else {
-                s
-            }
-        });
     Ok(StaffPage {
         staff: &staff,
         template: "web/staff/handover.html",
