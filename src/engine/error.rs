@@ -2,15 +2,15 @@
 //! is decided by matching a variant, never by searching a chain of causes.
 //!
 //! What the engine does after a failure depends on where it came from
-//! (`Parts::finish`): a store `Conflict` lets the claim go
-//! so the work is taken again; a store that is `Unavailable` stops the
-//! pass (nothing is lost, it is retried); anything else — a template that
-//! would not render, an item that can never be handled — sets the item
-//! aside for an operator. [`EngineError::store`] is that question.
+//! (`Parts::finish`): a store `Conflict` lets the claim go so the work is
+//! taken again; a store that is `Unavailable` stops the pass (nothing is
+//! lost, it is retried); anything else — a template that would not
+//! render, an item that can never be handled — sets the item aside for an
+//! operator. [`EngineError::store`] is that question.
 //!
-//! Every cause is kept as a `#[source]` ([`crate::logs::Report`] writes
-//! the whole chain on one line): ids and reasons only, never what a
-//! patient wrote (no variant carries it).
+//! Every cause is kept as a `#[source]`; [`crate::logs::Report`] writes
+//! the whole chain on one line, as the logs wrote it before. A variant
+//! carries ids and template names, never what a patient wrote.
 
 use crate::directory::Id;
 use crate::escalation::reply::UnknownLinkAction;
