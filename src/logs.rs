@@ -9,6 +9,9 @@
 //! A request's path is logged as [`loggable_path`] gives it: the calendar
 //! feed's path is its secret (`/calendar/TOKEN.ics`), so it is never
 //! logged, on any line, a `5xx` included.
+//!
+//! A typed error is logged as [`Report`] writes it: the error and each of
+//! its sources, on one line.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -58,6 +61,23 @@ pub fn loggable_path(path: &str) -> Cow<'_, str> {
     match path.strip_prefix("/calendar/") {
         Some(rest) if !rest.is_empty() => Cow::Borrowed("/calendar/[token]"),
         _ => Cow::Borrowed(path),
+    }
+}
+
+/// An error and its causes on one line (`handling …: writing to the store:
+/// store unavailable: …`), as `anyhow` writes `{:#}`: for logs, and for a
+/// reason kept with an item set aside.
+pub struct Report<'a>(pub &'a (dyn std::error::Error + Send + Sync + 'static));
+
+impl std::fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
     }
 }
 

@@ -192,12 +192,12 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config);
-    let mut out = std::io::stdout();
+    let mut out = Stdout::default();
     match run(cli.command, &config, &mut out).and_then(|code| Ok(out.flush().map(|()| code)?)) {
         Ok(code) => code,
         // The reader went away (`nightingale rota check | head -1`): it has
         // what it wanted, and there is nobody left to tell.
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(_) if out.reader_gone => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -205,12 +205,34 @@ fn main() -> ExitCode {
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+/// Standard output, noting when its reader has gone away (a broken pipe),
+/// so that `main` knows why writing failed without searching the error.
+#[derive(Default)]
+struct Stdout {
+    reader_gone: bool,
+}
+
+impl Stdout {
+    fn noting<T>(&mut self, written: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &written
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.reader_gone = true;
+        }
+        written
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = std::io::stdout().write(buf);
+        self.noting(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = std::io::stdout().flush();
+        self.noting(flushed)
+    }
 }
 
 /// Logs go to stderr: coloured only on a terminal (a file or a pipe gets

@@ -650,7 +650,7 @@ impl GapAlerter {
                         link => format!("{}/staff/gaps", self.public_url),
                     },
                 )
-                .map_err(|e| StoreError::Unavailable(format!("{e:#}").into()))?;
+                .map_err(|e| StoreError::Unavailable(crate::logs::Report(&e).to_string().into()))?;
             for id in managers {
                 let Some(person) = rota.person(id.as_str()) else {
                     continue;

@@ -27,7 +27,7 @@ use crate::outbox::NewOutbox;
 use crate::rota::LiveRota;
 use crate::store::{self, Store};
 use crate::store_error::StoreError;
-use crate::templates::Templates;
+use crate::templates::{TemplateError, Templates};
 use crate::timeline::Purpose;
 use crate::timeline::TimelineEntry;
 use crate::work::Change;
@@ -90,7 +90,11 @@ pub enum EnrolError {
     Store(#[from] StoreError),
     /// A template failed to render.
     #[error(transparent)]
-    Template(#[from] anyhow::Error),
+    Template(#[from] TemplateError),
+    /// A request built by code rather than sent (the demo's) did not read
+    /// as an enrolment request.
+    #[error(transparent)]
+    Request(#[from] serde_json::Error),
 }
 
 /// Where the SMTP listener hands each email it takes: stored as a webhook

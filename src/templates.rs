@@ -24,9 +24,8 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use minijinja::Environment;
 use serde::Serialize;
 
@@ -185,12 +184,69 @@ fn london_filter(at: String, format: Option<String>) -> Result<String, minijinja
     Ok(out)
 }
 
+/// Why the templates could not be loaded, or one could not be rendered:
+/// always with the template's name, and the cause as its source.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// At start-up: a template the code needs is missing or broken.
+    #[error("template {name} in {}", .dir.display())]
+    Load {
+        /// The template, as the code names it (`cy/sms/welcome.txt`).
+        name: String,
+        /// The templates folder.
+        dir: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: minijinja::Error,
+    },
+    /// At start-up: a translation whose English template does not exist.
+    #[error(
+        "template {language}/{name} translates no English template in {}: name it as the English one is named, under {language}/",
+        .dir.display()
+    )]
+    Untranslated {
+        /// The language's folder (`cy`).
+        language: &'static str,
+        /// Its name under that folder.
+        name: String,
+        /// The templates folder.
+        dir: PathBuf,
+    },
+    /// At start-up: a language's folder could not be read.
+    #[error("reading {}", .folder.display())]
+    Read {
+        /// The folder.
+        folder: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A template asked for by name is not loaded.
+    #[error("template {name}")]
+    Missing {
+        /// The template.
+        name: String,
+        /// What the environment said.
+        #[source]
+        source: minijinja::Error,
+    },
+    /// A template failed to render with the context given.
+    #[error("rendering {name}")]
+    Render {
+        /// The template.
+        name: String,
+        /// What went wrong.
+        #[source]
+        source: minijinja::Error,
+    },
+}
+
 /// What goes between the Welsh and the English of a bilingual text.
 const BILINGUAL_SEPARATOR: &str = "\n\n";
 
 impl Templates {
     /// Load every template under `dir`, failing with the name of any that is missing or broken.
-    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+    pub fn load(dir: &Path) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_loader(minijinja::path_loader(dir));
         env.set_trim_blocks(true);
@@ -210,9 +266,13 @@ impl Templates {
         // Times may reach a template as instants and leave as a clock in
         // London shows them: `{{ at | london }}` reads "Sat 28 Nov 20:00".
         env.add_filter("london", london_filter);
+        let broken = |name: &str, source| TemplateError::Load {
+            name: name.to_owned(),
+            dir: dir.to_owned(),
+            source,
+        };
         for name in REQUIRED {
-            env.get_template(name)
-                .with_context(|| format!("template {} in {}", name, dir.display()))?;
+            env.get_template(name).map_err(|e| broken(name, e))?;
         }
         let mut translated = BTreeSet::new();
         for language in Language::ALL {
@@ -221,16 +281,14 @@ impl Templates {
             }
             for name in translations(dir, language)? {
                 if env.get_template(&name).is_err() {
-                    anyhow::bail!(
-                        "template {}/{name} translates no English template in {}: name it as the English one is named, under {}/",
-                        language.code(),
-                        dir.display(),
-                        language.code()
-                    );
+                    return Err(TemplateError::Untranslated {
+                        language: language.code(),
+                        name,
+                        dir: dir.to_owned(),
+                    });
                 }
                 let path = format!("{}/{name}", language.code());
-                env.get_template(&path)
-                    .with_context(|| format!("template {path} in {}", dir.display()))?;
+                env.get_template(&path).map_err(|e| broken(&path, e))?;
                 translated.insert((language, name));
             }
         }
@@ -249,7 +307,7 @@ impl Templates {
         language: Language,
         name: &str,
         context: impl Serialize,
-    ) -> anyhow::Result<String> {
+    ) -> Result<String, TemplateError> {
         if language != Language::En && self.is_translated(language, name) {
             self.render(&format!("{}/{name}", language.code()), context)
         } else {
@@ -260,7 +318,11 @@ impl Templates {
     /// Render a text in Welsh, then in English, as one message: the answer
     /// to someone who wrote in Welsh whose language is not known. English
     /// alone when it has not been translated.
-    pub fn render_bilingual(&self, name: &str, context: impl Serialize) -> anyhow::Result<String> {
+    pub fn render_bilingual(
+        &self,
+        name: &str,
+        context: impl Serialize,
+    ) -> Result<String, TemplateError> {
         let english = self.render(name, &context)?;
         if !self.is_translated(Language::Cy, name) {
             return Ok(english);
@@ -270,14 +332,20 @@ impl Templates {
     }
 
     /// Render a template; SMS texts come back on one line, trimmed.
-    pub fn render(&self, name: &str, context: impl Serialize) -> anyhow::Result<String> {
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, TemplateError> {
         let template = self
             .env
             .get_template(name)
-            .with_context(|| format!("template {name}"))?;
+            .map_err(|source| TemplateError::Missing {
+                name: name.to_owned(),
+                source,
+            })?;
         let text = template
             .render(context)
-            .with_context(|| format!("rendering {name}"))?;
+            .map_err(|source| TemplateError::Render {
+                name: name.to_owned(),
+                source,
+            })?;
         let sms = name.starts_with("sms/")
             || name
                 .split_once('/')
@@ -292,7 +360,7 @@ impl Templates {
 
 /// The templates under `dir/{language}/`, by their English names
 /// (`red_flags.txt` and `README.md` are not templates).
-fn translations(dir: &Path, language: Language) -> anyhow::Result<Vec<String>> {
+fn translations(dir: &Path, language: Language) -> Result<Vec<String>, TemplateError> {
     let root = dir.join(language.code());
     let mut names = Vec::new();
     let mut folders = vec![root.clone()];
@@ -302,7 +370,10 @@ fn translations(dir: &Path, language: Language) -> anyhow::Result<Vec<String>> {
         };
         for entry in entries {
             let path = entry
-                .with_context(|| format!("reading {}", folder.display()))?
+                .map_err(|source| TemplateError::Read {
+                    folder: folder.clone(),
+                    source,
+                })?
                 .path();
             if path.is_dir() {
                 folders.push(path);

@@ -1262,7 +1262,7 @@ fn every_template_reads_well_for_every_service() {
             &variables,
             &mut seen,
             &mut segment_counts,
-            |context| templates.render(name, context),
+            |context| Ok(templates.render(name, context)?),
         ));
     }
     print_segments(&segment_counts);
@@ -1426,7 +1426,7 @@ fn every_welsh_template_reads_well_for_every_service() {
             &variables_of(&dir, &path),
             &mut seen,
             &mut segment_counts,
-            |context| templates.render_in(Language::Cy, name, context),
+            |context| Ok(templates.render_in(Language::Cy, name, context)?),
         ));
     }
     let untranslated: Vec<&str> = ALSO_TO_PATIENTS

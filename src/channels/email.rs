@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::{SendFuture, SendOutcome};
 use crate::clock::Instant;
 use crate::directory::Language;
-use crate::templates::Templates;
+use crate::templates::{TemplateError, Templates};
 
 /// An email as the outbox keeps it: everything rendered, as JSON in the item's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +48,7 @@ impl EmailBody {
         name: &str,
         context: &minijinja::Value,
         reply_to: Option<String>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, TemplateError> {
         Self::render_in(templates, Language::En, name, context, reply_to)
     }
 
@@ -59,7 +59,7 @@ impl EmailBody {
         name: &str,
         context: &minijinja::Value,
         reply_to: Option<String>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, TemplateError> {
         let render = |file: String| templates.render_in(language, &file, context);
         Ok(Self {
             subject: one_line(&render(format!("email/{name}_subject.txt"))?),

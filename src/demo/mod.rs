@@ -285,7 +285,7 @@ impl Demo {
             "service": service,
             "discharged_at": (ops.clock.now() - TimeDelta::hours(1)).to_rfc3339(),
         }))
-        .map_err(|e| EnrolError::Template(e.into()))?;
+        .map_err(EnrolError::Request)?;
         self.enrol(ops, request).await.map(Some)
     }
 
@@ -348,7 +348,7 @@ impl Demo {
             }
         }
         self.clock.advance_to(to);
-        engine.settle().await
+        Ok(engine.settle().await?)
     }
 
     /// The phones on the page, service by service: each demo patient and

@@ -20,8 +20,8 @@ use crate::timeline::Purpose;
 use crate::timeline::{FailedOver, Medium, TimelineEntry, TimelineEvent};
 use crate::work::{Change, TimerKind};
 
-use super::Parts;
 use super::render::Read;
+use super::{EngineResult, Parts};
 
 /// Step `concern` (changed in place) with `event` at `now`, and add the
 /// outcome to `change`.
@@ -32,7 +32,7 @@ pub(super) async fn event(
     event: Event,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let coordinator = enrolment.and_then(|e| e.coordinator.as_ref());
     let chain = ChainSnapshot::at(&parts.rota(), concern.service.as_ref(), coordinator, now);
     let (next, effects) = escalation::step(&concern.escalation, event, now, &chain, &parts.policy);
@@ -70,7 +70,7 @@ pub(super) async fn recordings_due(
     concern: &mut Concern,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let Some(keep) = parts.keep_recordings else {
         return Ok(());
     };
@@ -117,7 +117,7 @@ pub(super) async fn page_failed(
     item: &OutboxItem,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let (Some(concern_id), Some(staff_id)) = (item.message.concern, item.message.staff.clone())
     else {
         return Ok(());
@@ -205,7 +205,7 @@ pub(super) async fn contacts_due(
     concern: &mut Concern,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut concern.escalation.contacts_due)
         .into_iter()
         .partition(|d| d.at <= now);
@@ -259,7 +259,7 @@ async fn read(
     concern: ConcernId,
     effects: &[Effect],
     now: Instant,
-) -> anyhow::Result<Read> {
+) -> EngineResult<Read> {
     let needs = Read::needed_for(effects);
     if needs.codes.is_empty() && !needs.timeline {
         return Ok(Read::default());

@@ -19,7 +19,7 @@ use crate::timeline::TimelineEvent;
 use crate::voice::{CallStep, step_key};
 use crate::work::Change;
 
-use super::{Parts, advance, record};
+use super::{EngineResult, Parts, advance, record};
 
 /// Take in one step of call `call` from `from`.
 pub(super) async fn step(
@@ -29,7 +29,7 @@ pub(super) async fn step(
     step: CallStep,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let outcome = match step {
         CallStep::Answered { .. } | CallStep::Dialled { .. } => return Ok(()),
         CallStep::Taken { staff } => CallOutcome::Live { staff },
@@ -63,7 +63,7 @@ pub(super) async fn step(
 }
 
 /// The caller's number: as this step gave it, or as the call's first step did.
-async fn caller(parts: &Parts, call: &str, from: &str) -> anyhow::Result<Option<PhoneNumber>> {
+async fn caller(parts: &Parts, call: &str, from: &str) -> EngineResult<Option<PhoneNumber>> {
     let from = if from.is_empty() {
         let key = step_key(call, "answered");
         match store::blocking(&parts.store, move |s| s.inbound(&key)).await? {
@@ -99,7 +99,7 @@ async fn answered_at(
     call: &str,
     staff: &crate::directory::Id,
     service: Option<&crate::directory::Id>,
-) -> anyhow::Result<(Option<Instant>, Option<u32>)> {
+) -> EngineResult<(Option<Instant>, Option<u32>)> {
     let key = step_key(call, "answered");
     let came_in = store::blocking(&parts.store, move |s| s.inbound(&key))
         .await?
@@ -119,7 +119,7 @@ async fn answered_at(
 
 /// Whether the call was taken live or left a message: then it has its
 /// outcome, even if that concern is already resolved.
-async fn ended_elsewhere(parts: &Parts, call: &str) -> anyhow::Result<bool> {
+async fn ended_elsewhere(parts: &Parts, call: &str) -> EngineResult<bool> {
     let keys = [step_key(call, "taken"), step_key(call, "message")];
     Ok(store::blocking(&parts.store, move |s| {
         for key in &keys {
@@ -140,7 +140,7 @@ async fn concluded(
     outcome: CallOutcome,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let (open, enrolment) = {
         let from = from.clone();
         store::blocking(&parts.store, move |s| {
@@ -281,7 +281,7 @@ async fn transcribed(
     text: Option<String>,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let Some(from) = caller(parts, call, from).await? else {
         return Ok(());
     };
@@ -342,7 +342,7 @@ pub(super) async fn call_back(
     staff: &crate::directory::Id,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let rota = parts.rota();
     let (Some(person), Some(concern)) = (
         rota.person(staff.as_str()),

@@ -44,11 +44,10 @@ use crate::directory::NumberKind;
 use crate::escalation;
 use crate::outbox::{OutboxItem, OutboxOutcome};
 use crate::store;
-use crate::store_error::StoreError;
 use crate::timeline::{Medium, Purpose, TimelineEvent};
 use crate::work::{Change, Claimed, WorkKey, WorkKind};
 
-use super::{BATCH, LEASE, Parts, Wake, advance, record, store_error};
+use super::{BATCH, EngineResult, LEASE, Parts, Wake, advance, record};
 
 /// How often the outbox is checked for texts waiting too long.
 const STUCK_CHECK_EVERY: TimeDelta = TimeDelta::minutes(1);
@@ -161,8 +160,8 @@ impl Dispatcher {
         parts: &Arc<Parts>,
         wake: &Arc<Wake>,
         now: Instant,
-        sends: &mut JoinSet<anyhow::Result<()>>,
-    ) -> anyhow::Result<usize> {
+        sends: &mut JoinSet<EngineResult<()>>,
+    ) -> EngineResult<usize> {
         let _one_round_at_a_time = self.round.lock().await;
         // What this node is still sending keeps its claims: renewed first,
         // so a slow send is not taken over while it waits.
@@ -232,7 +231,7 @@ impl Dispatcher {
     /// Renew the claims on what this node is still sending that have less
     /// than [`RENEW_WITHIN`] of their lease left: each is written about once
     /// per half lease, however many rounds run and however many sends wait.
-    async fn renew(&self, parts: &Parts, now: Instant) -> anyhow::Result<()> {
+    async fn renew(&self, parts: &Parts, now: Instant) -> EngineResult<()> {
         let held: Vec<crate::work::Claim> = self
             .claimed
             .lock()
@@ -271,7 +270,7 @@ impl Dispatcher {
 
     /// Say loudly, once a minute while it lasts, when texts have waited
     /// longer than the retry policy allows (the provider is down or refusing us).
-    pub(super) async fn warn_if_stuck(&self, parts: &Parts, now: Instant) -> anyhow::Result<()> {
+    pub(super) async fn warn_if_stuck(&self, parts: &Parts, now: Instant) -> EngineResult<()> {
         {
             let mut last = self
                 .last_stuck_check
@@ -307,7 +306,7 @@ impl Sending {
         claim: Claim,
         item: OutboxItem,
         now: Instant,
-    ) -> anyhow::Result<()> {
+    ) -> EngineResult<()> {
         let outcome = self.attempt(parts, &item, now).await;
         let answered = parts.clock.now();
         let (mut change, page_failed) = self.outcome(&item, outcome, answered);
@@ -324,7 +323,7 @@ impl Sending {
         };
         drop(claim);
         match written {
-            Err(e) if matches!(store_error(&e), Some(StoreError::Conflict(_))) => {
+            Err(e) if e.is_conflict() => {
                 // Another node took the item over (this one was too slow to
                 // renew): its outcome is theirs to write. If this attempt
                 // reached the provider, theirs finds it there.

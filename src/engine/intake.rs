@@ -35,7 +35,7 @@ use crate::work::{Change, Claimed};
 
 use super::render::{language_of, staff_text};
 use super::stats::Stats;
-use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
+use super::{BATCH, EngineResult, LEASE, Parts, advance, exhausted, record, side_by_side};
 
 mod email;
 
@@ -50,7 +50,7 @@ pub(super) async fn take_in_waiting(
     parts: &Parts,
     stats: &Stats,
     now: Instant,
-) -> anyhow::Result<usize> {
+) -> EngineResult<usize> {
     let node = parts.node.clone();
     let claimed = store::blocking(&parts.store, move |s| {
         s.claim_inbound(&node, now, LEASE, BATCH)
@@ -87,7 +87,7 @@ async fn take_in_claimed(
     stats: &Stats,
     Claimed { claim, item }: Claimed<Inbound>,
     now: Instant,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let what = format!("inbound message {}", item.key);
     let aside = Change {
         at: now,
@@ -106,7 +106,7 @@ async fn take_in(
     stats: &Stats,
     item: Inbound,
     now: Instant,
-) -> anyhow::Result<Change> {
+) -> EngineResult<Change> {
     let mut change = Change {
         at: now,
         ..Change::default()
@@ -132,7 +132,7 @@ async fn take_in_kind(
     item: Inbound,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     match item.kind {
         InboundKind::Sms {
             from, body, media, ..
@@ -252,7 +252,7 @@ async fn sender_message(
     via: Via,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let word = match via {
         Via::Sms { .. } => OptOutWord::parse(&body),
         Via::Email { .. } => None,
@@ -548,7 +548,7 @@ fn explain_pictures(
     language: Language,
     media: Media,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     if concern.pictures_explained {
         return Ok(());
     }
@@ -571,7 +571,7 @@ async fn staff_reply(
     body: &str,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let id = staff.id.clone();
     let since = now - CODE_QUARANTINE;
     let pages = store::blocking(&parts.store, move |s| s.pages_for(&id, since)).await?;
@@ -605,7 +605,7 @@ async fn delivery_report(
     error_code: Option<u32>,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let id = message_id.to_owned();
     let Some(item) = store::blocking(&parts.store, move |s| s.outbox_by_provider_id(&id)).await?
     else {

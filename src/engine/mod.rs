@@ -24,10 +24,15 @@
 //! not run the loops call [`Engine::settle`] instead. Domain rules live with
 //! their owners (escalation, directory, channels, templates); the engine
 //! only wires them to the store, the rota and the SMS sender.
+//!
+//! A stage that fails says why in an [`EngineError`]: a store conflict, a
+//! store that cannot be reached, or work that can never be done (set aside
+//! for an operator) are told apart by its variant, not by reading causes.
 
 mod advance;
 mod calls;
 mod dispatch;
+mod error;
 mod intake;
 mod notices;
 mod render;
@@ -38,7 +43,6 @@ mod timers;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::TimeDelta;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -49,6 +53,7 @@ use crate::concern::{Concern, ConcernId};
 use crate::directory::Enrolment;
 use crate::escalation::{Policy, redflag::RedFlags};
 use crate::links::LinkSigner;
+use crate::logs::Report;
 use crate::rota::{LiveRota, Rota};
 use crate::store::{self, Store};
 use crate::store_error::StoreError;
@@ -61,6 +66,7 @@ use render::Renderer;
 use retention::Retention;
 use stats::Stats;
 
+pub use error::{EngineError, EngineResult};
 pub use intake::EmailSenders;
 pub use retention::REMOVED;
 pub use stats::Lateness;
@@ -346,7 +352,7 @@ impl Engine {
     /// left: what tests call after moving their clock, instead of running
     /// the loops. Deterministic: each round fires timers, takes in, then
     /// sends and waits for every send it started.
-    pub async fn settle(&self) -> anyhow::Result<()> {
+    pub async fn settle(&self) -> EngineResult<()> {
         for _ in 0..1000 {
             let now = self.parts.clock.now();
             let stepped = self.steps_pass(now).await?;
@@ -356,20 +362,20 @@ impl Engine {
                 .claim_due(&self.parts, &self.wake, now, &mut sends)
                 .await?;
             while let Some(done) = sends.join_next().await {
-                done.context("a send task failed")??;
+                done??;
             }
             self.dispatch.warn_if_stuck(&self.parts, now).await?;
             if stepped + sent == 0 {
                 return Ok(());
             }
         }
-        anyhow::bail!("the engine did not settle after 1000 rounds")
+        Err(EngineError::Unsettled)
     }
 
     /// One pass of the steps loop: due timers and notices at `now`, then
     /// intake at the clock's time then, then retention; returns how many
     /// items were taken in or fired.
-    async fn steps_pass(&self, now: Instant) -> anyhow::Result<usize> {
+    async fn steps_pass(&self, now: Instant) -> EngineResult<usize> {
         self.wake.passes.send_modify(|p| p.begun += 1);
         let pass = self.steps_pass_counted(now).await;
         self.wake.passes.send_modify(|p| p.ended += 1);
@@ -377,7 +383,7 @@ impl Engine {
     }
 
     /// [`Engine::steps_pass`], uncounted.
-    async fn steps_pass_counted(&self, now: Instant) -> anyhow::Result<usize> {
+    async fn steps_pass_counted(&self, now: Instant) -> EngineResult<usize> {
         let stepped = {
             let _one_at_a_time = self.parts.steps.lock().await;
             // Deadlines first: a timer due now must not wait behind a
@@ -402,7 +408,7 @@ impl Engine {
     /// Schedule each service's next morning handover where none is, once
     /// for each rota this engine sees (a service added on the web gets its
     /// first handover once the edit reaches this node).
-    async fn seed_handovers_once(&self, now: Instant) -> anyhow::Result<()> {
+    async fn seed_handovers_once(&self, now: Instant) -> EngineResult<()> {
         let rota = self.parts.rota();
         let seen = Arc::as_ptr(&rota) as usize;
         if self.seeded.load(std::sync::atomic::Ordering::Relaxed) == seen {
@@ -456,7 +462,7 @@ impl Engine {
                 .claim_due(&self.parts, &self.wake, now, &mut sends)
                 .await;
             if let Err(e) = self.dispatch.warn_if_stuck(&self.parts, now).await {
-                tracing::error!(error = ?e, "cannot check whether the outbox is stuck");
+                tracing::error!(error = %Report(&e), "cannot check whether the outbox is stuck");
             }
             if after(round, "cannot send the outbox", &mut stopping).await == Flow::Again {
                 continue;
@@ -503,11 +509,11 @@ async fn side_by_side<T, K, F, Fut>(
     order: impl Fn(&T) -> K,
     at_once: usize,
     handle: F,
-) -> anyhow::Result<()>
+) -> EngineResult<()>
 where
     K: std::hash::Hash + Eq,
     F: Fn(T) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
+    Fut: std::future::Future<Output = EngineResult<()>>,
 {
     use futures_util::StreamExt;
     let mut lines: Vec<Vec<T>> = Vec::new();
@@ -520,7 +526,7 @@ where
         lines[i].push(item);
     }
     let handle = &handle;
-    let outcomes: Vec<anyhow::Result<()>> = futures_util::stream::iter(lines)
+    let outcomes: Vec<EngineResult<()>> = futures_util::stream::iter(lines)
         .map(|line| async move {
             for item in line {
                 handle(item).await?;
@@ -546,7 +552,7 @@ enum Flow {
 /// some; after a store failure, wait a second (nothing was lost) unless
 /// stopping, and go again.
 async fn after(
-    round: anyhow::Result<usize>,
+    round: EngineResult<usize>,
     failed: &str,
     stopping: &mut watch::Receiver<bool>,
 ) -> Flow {
@@ -557,7 +563,7 @@ async fn after(
             Flow::Again
         }
         Err(e) => {
-            tracing::error!(error = ?e, "{failed}; retrying in a second");
+            tracing::error!(error = %Report(&e), "{failed}; retrying in a second");
             tokio::select! {
                 _ = stopping.wait_for(|stop| *stop) => {},
                 () = tokio::time::sleep(AFTER_STORE_FAILURE) => {},
@@ -587,11 +593,11 @@ fn look_again_at(next: crate::store_error::StoreResult<Option<Instant>>, now: In
     }
 }
 
-fn log_send_failure(done: Result<anyhow::Result<()>, tokio::task::JoinError>) {
+fn log_send_failure(done: Result<EngineResult<()>, tokio::task::JoinError>) {
     match done {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            tracing::error!(error = ?e, "a send's outcome could not be recorded; it will be checked and retried")
+            tracing::error!(error = %Report(&e), "a send's outcome could not be recorded; it will be checked and retried")
         }
         Err(e) => tracing::error!(error = %e, "a send task stopped"),
     }
@@ -612,10 +618,10 @@ impl Parts {
         }
     }
 
-    async fn write(&self, change: Change) -> anyhow::Result<()> {
+    async fn write(&self, change: Change) -> EngineResult<()> {
         store::blocking(&self.store, move |s| s.apply(change))
             .await
-            .context("writing to the store")
+            .map_err(EngineError::Write)
     }
 
     /// Write what handling one claimed item produced, ending the claim.
@@ -633,20 +639,18 @@ impl Parts {
         &self,
         stats: &Stats,
         claim: Claim,
-        handled: anyhow::Result<Change>,
+        handled: EngineResult<Change>,
         aside: Change,
         what: &str,
-    ) -> anyhow::Result<()> {
+    ) -> EngineResult<()> {
         let mut change = match handled {
             Ok(change) => change,
-            Err(e) => match store_error(&e) {
+            Err(e) => match e.store() {
                 Some(StoreError::Conflict(_)) => return self.let_go(claim, what).await,
-                Some(StoreError::Unavailable(_)) => {
-                    return Err(e.context(format!("handling {what}")));
-                }
+                Some(StoreError::Unavailable(_)) => return Err(e.handling(what)),
                 _ => {
                     return self
-                        .set_aside(stats, claim, aside, what, &format!("{e:#}"))
+                        .set_aside(stats, claim, aside, what, &Report(&e).to_string())
                         .await;
                 }
             },
@@ -654,10 +658,10 @@ impl Parts {
         change.claim = Some(claim.clone());
         match self.write(change).await {
             Ok(()) => Ok(()),
-            Err(e) => match store_error(&e) {
+            Err(e) => match e.store() {
                 Some(StoreError::Conflict(_)) => self.let_go(claim, what).await,
                 Some(StoreError::Invalid(_) | StoreError::Corrupt(_)) => {
-                    self.set_aside(stats, claim, aside, what, &format!("{e:#}"))
+                    self.set_aside(stats, claim, aside, what, &Report(&e).to_string())
                         .await
                 }
                 _ => Err(e),
@@ -667,7 +671,7 @@ impl Parts {
 
     /// Give a claim back at once after a conflict, so the work is taken
     /// again (by this node or another) and handled afresh.
-    async fn let_go(&self, claim: Claim, what: &str) -> anyhow::Result<()> {
+    async fn let_go(&self, claim: Claim, what: &str) -> EngineResult<()> {
         tracing::info!(
             what,
             "changed by someone else first; taking it again from what is stored"
@@ -685,7 +689,7 @@ impl Parts {
         mut aside: Change,
         what: &str,
         reason: &str,
-    ) -> anyhow::Result<()> {
+    ) -> EngineResult<()> {
         tracing::error!(
             reason,
             "{what} could not be handled; set aside for an operator"
@@ -695,11 +699,11 @@ impl Parts {
         self.write(aside).await
     }
 
-    async fn concern(&self, id: ConcernId) -> anyhow::Result<Option<Concern>> {
+    async fn concern(&self, id: ConcernId) -> EngineResult<Option<Concern>> {
         Ok(store::blocking(&self.store, move |s| s.concern(id)).await?)
     }
 
-    async fn enrolment_of(&self, concern: &Concern) -> anyhow::Result<Option<Enrolment>> {
+    async fn enrolment_of(&self, concern: &Concern) -> EngineResult<Option<Enrolment>> {
         match concern.enrolment {
             Some(id) => Ok(store::blocking(&self.store, move |s| s.enrolment(id)).await?),
             None => Ok(None),
@@ -721,11 +725,4 @@ fn exhausted(claim: &Claim) -> Option<String> {
 /// Add `event` at `at` to `concern`'s timeline in `change`.
 fn record(change: &mut Change, concern: ConcernId, at: Instant, event: TimelineEvent) {
     change.timeline.push((concern, TimelineEntry { at, event }));
-}
-
-/// The store's error behind `e`, if it came from the store rather than
-/// from the work itself.
-fn store_error(e: &anyhow::Error) -> Option<&StoreError> {
-    e.chain()
-        .find_map(|cause| cause.downcast_ref::<StoreError>())
 }

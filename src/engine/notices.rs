@@ -23,10 +23,10 @@ use crate::work::{Change, Claimed};
 
 use super::render::staff_text;
 use super::stats::Stats;
-use super::{BATCH, LEASE, Parts, exhausted};
+use super::{BATCH, EngineResult, LEASE, Parts, exhausted};
 
 /// Fire the notices due at `now`, earliest first; returns how many.
-pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> anyhow::Result<usize> {
+pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> EngineResult<usize> {
     let node = parts.node.clone();
     let due = store::blocking(&parts.store, move |s| {
         s.claim_notices(&node, now, LEASE, BATCH)
@@ -42,7 +42,7 @@ pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> anyh
 /// Make sure every service with an in-hours team has its next morning
 /// handover scheduled (added only where none is: nodes that start at once
 /// schedule it once).
-pub(super) async fn seed_handovers(parts: &Parts, now: Instant) -> anyhow::Result<()> {
+pub(super) async fn seed_handovers(parts: &Parts, now: Instant) -> EngineResult<()> {
     let rota = parts.rota();
     let add_notices: Vec<Notice> = rota
         .services()
@@ -90,7 +90,7 @@ async fn fire_claimed(
     stats: &Stats,
     Claimed { claim, item }: Claimed<Notice>,
     now: Instant,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     stats.record_lateness(parts.clock.now() - item.due_at);
     let what = format!("{} notice {}", item.what.as_str(), item.key);
     let aside = Change {
@@ -105,7 +105,7 @@ async fn fire_claimed(
 }
 
 /// What one notice falling due changes.
-async fn fire(parts: &Parts, notice: Notice, now: Instant) -> anyhow::Result<Change> {
+async fn fire(parts: &Parts, notice: Notice, now: Instant) -> EngineResult<Change> {
     let mut change = Change {
         at: now,
         ..Change::default()
@@ -152,7 +152,7 @@ async fn check_in(
     number: u32,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let Some(enrolment) = store::blocking(&parts.store, move |s| s.enrolment(id)).await? else {
         return Ok(());
     };
@@ -248,7 +248,7 @@ async fn unanswered(
     sent_at: Instant,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let sent = crate::calendar::london_short(sent_at);
     tell_team(
         parts,
@@ -285,7 +285,7 @@ async fn review(
     review_at: Instant,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let due = review_at
         .with_timezone(&crate::calendar::LONDON)
         .format("%-d %b %Y")
@@ -319,7 +319,7 @@ async fn tell_team(
     wanted: impl Fn(&Enrolment) -> bool,
     template: &str,
     words: impl Fn(&Enrolment, &Service) -> minijinja::Value,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let Some(enrolment) = store::blocking(&parts.store, move |s| s.enrolment(id)).await? else {
         return Ok(());
     };
@@ -442,7 +442,7 @@ async fn morning_handover(
     since: Instant,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let rota = parts.rota();
     let Some(service) = rota
         .service(service_id.as_str())
@@ -490,7 +490,7 @@ fn handover_to(
     summary: &Summary,
     link: &str,
     mine: bool,
-) -> anyhow::Result<Option<NewOutbox>> {
+) -> EngineResult<Option<NewOutbox>> {
     let email = match person.message_address(parts.email.is_some()) {
         Some(Address::Email(email)) => email,
         _ => {
@@ -524,7 +524,7 @@ async fn summary(
     service: &Service,
     since: Instant,
     until: Instant,
-) -> anyhow::Result<Summary> {
+) -> EngineResult<Summary> {
     let id = service.id.clone();
     let concerns = store::blocking(&parts.store, move |s| {
         handover::concerns_since(s, &id, since)

@@ -22,8 +22,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::Context;
-
 use crate::calendar::LONDON;
 use crate::channels::email::{EmailBody, EmailIdentity, one_line};
 use crate::clock::Instant;
@@ -42,6 +40,8 @@ use crate::templates::{Templates, day_and_time, page_quote, quote, who};
 use crate::timeline::Purpose;
 use crate::timeline::{TimelineEntry, TimelineEvent};
 use crate::work::{Change, Timer, TimerKind};
+
+use super::{EngineError, EngineResult};
 
 /// How much of the sender's later words one forward quotes; the rest is
 /// counted ("and 4 more messages") and sits behind the link.
@@ -87,11 +87,11 @@ impl Read {
         needs
     }
 
-    fn code(&self, staff: &StaffRef) -> anyhow::Result<u16> {
+    fn code(&self, staff: &StaffRef) -> EngineResult<u16> {
         self.codes
             .get(&staff.id)
             .copied()
-            .with_context(|| format!("no code was read for {}", staff.id))
+            .ok_or_else(|| EngineError::NoCode(staff.id.clone()))
     }
 }
 
@@ -131,7 +131,7 @@ impl Renderer<'_> {
         now: Instant,
         read: &Read,
         change: &mut Change,
-    ) -> anyhow::Result<()> {
+    ) -> EngineResult<()> {
         let about = About {
             concern,
             enrolment,
@@ -220,7 +220,7 @@ impl Renderer<'_> {
         concern: &Concern,
         enrolment: Option<&Enrolment>,
         red_flag: Option<&str>,
-    ) -> anyhow::Result<NewOutbox> {
+    ) -> EngineResult<NewOutbox> {
         let render = |name: &str, context: minijinja::Value| match enrolment {
             Some(e) => self.templates.render_in(e.language, name, context),
             None if looks_welsh(&concern.text) => self.templates.render_bilingual(name, context),
@@ -255,7 +255,7 @@ impl Renderer<'_> {
         concern: &Concern,
         language: Language,
         template: &str,
-    ) -> anyhow::Result<NewOutbox> {
+    ) -> EngineResult<NewOutbox> {
         let body = self
             .templates
             .render_in(language, template, minijinja::context! {})?;
@@ -265,7 +265,7 @@ impl Renderer<'_> {
     /// Tell a caller whose call reached nobody and who left no message
     /// that the team will call them back, with 111 and 999: a text, when
     /// their phone takes texts.
-    pub(super) fn missed_call(&self, concern: &Concern) -> anyhow::Result<Option<NewOutbox>> {
+    pub(super) fn missed_call(&self, concern: &Concern) -> EngineResult<Option<NewOutbox>> {
         if !concern.sender.phone().is_some_and(PhoneNumber::can_text) {
             return Ok(None);
         }
@@ -286,7 +286,7 @@ impl Renderer<'_> {
         service: Option<&Id>,
         stopped: bool,
         recipient: String,
-    ) -> anyhow::Result<NewOutbox> {
+    ) -> EngineResult<NewOutbox> {
         let template = if stopped {
             "sms/stopped.txt"
         } else {
@@ -309,12 +309,12 @@ impl Renderer<'_> {
 
     /// The help text for a clinician whose reply was not understood, listing
     /// the codes of their open pages.
-    pub(super) fn help(&self, codes: &[u16]) -> anyhow::Result<String> {
+    pub(super) fn help(&self, codes: &[u16]) -> EngineResult<String> {
         let codes: Vec<String> = codes.iter().map(u16::to_string).collect();
-        self.templates.render(
+        Ok(self.templates.render(
             "sms/help.txt",
             minijinja::context! { codes => codes.join(", ") },
-        )
+        )?)
     }
 
     /// Page `staff` (open the page, on the timeline) by the first way they
@@ -326,7 +326,7 @@ impl Renderer<'_> {
         person: &Staff,
         Paged { staff, step, after }: Paged<'_>,
         change: &mut Change,
-    ) -> anyhow::Result<Vec<DueContact>> {
+    ) -> EngineResult<Vec<DueContact>> {
         let (concern, now) = (about.concern, about.now);
         let code = about.read.code(staff)?;
         if !change
@@ -409,7 +409,7 @@ impl Renderer<'_> {
         step: u64,
         now: Instant,
         after: Option<&Escalated>,
-    ) -> anyhow::Result<NewOutbox> {
+    ) -> EngineResult<NewOutbox> {
         let discharged = enrolment
             .and_then(|e| e.discharged_at)
             .map(|discharged_at| {
@@ -483,7 +483,7 @@ impl Renderer<'_> {
         staff: &StaffRef,
         skip: u32,
         change: &mut Change,
-    ) -> anyhow::Result<()> {
+    ) -> EngineResult<()> {
         let (concern, enrolment, now) = (about.concern, about.enrolment, about.now);
         let pending = change
             .timeline
@@ -587,7 +587,7 @@ impl Renderer<'_> {
         person: &Staff,
         code: u16,
         text: String,
-    ) -> anyhow::Result<Option<NewOutbox>> {
+    ) -> EngineResult<Option<NewOutbox>> {
         let concern = about.concern;
         let to = match person.message_address(self.email.is_some()) {
             Some(Address::Email(to)) => to,
@@ -616,7 +616,7 @@ impl Renderer<'_> {
         concern: &Concern,
         enrolment: Option<&Enrolment>,
         code: u16,
-    ) -> anyhow::Result<String> {
+    ) -> EngineResult<String> {
         let subject = self.templates.render(
             "email/subject.txt",
             minijinja::context! {
@@ -630,12 +630,12 @@ impl Renderer<'_> {
 
     /// A message worded as its text is, as an email's two parts (its
     /// subject left empty for the caller).
-    fn email_message(&self, text: &str) -> anyhow::Result<EmailBody> {
+    fn email_message(&self, text: &str) -> EngineResult<EmailBody> {
         self.email_message_in(Language::En, text)
     }
 
     /// `text` in an email, its frame in `language`.
-    fn email_message_in(&self, language: Language, text: &str) -> anyhow::Result<EmailBody> {
+    fn email_message_in(&self, language: Language, text: &str) -> EngineResult<EmailBody> {
         let context = minijinja::context! { text, trust => self.rota.trust_name };
         Ok(EmailBody {
             subject: String::new(),
@@ -666,7 +666,7 @@ impl Renderer<'_> {
         about: &About<'_>,
         notice: SenderNotice,
         change: &mut Change,
-    ) -> anyhow::Result<()> {
+    ) -> EngineResult<()> {
         let (concern, enrolment) = (about.concern, about.enrolment);
         let language = language_of(enrolment);
         // Patients and carers read a role written for them.
@@ -744,7 +744,7 @@ impl Renderer<'_> {
         concern: &Concern,
         language: Language,
         text: String,
-    ) -> anyhow::Result<NewOutbox> {
+    ) -> EngineResult<NewOutbox> {
         let label = concern.party.label();
         self.notice(concern, language, concern.sender.clone(), text, &label)
     }
@@ -759,7 +759,7 @@ impl Renderer<'_> {
         to: Address,
         text: String,
         recipient: &str,
-    ) -> anyhow::Result<NewOutbox> {
+    ) -> EngineResult<NewOutbox> {
         let body = match &to {
             Address::Phone(_) => text,
             Address::Email(_) => {
@@ -791,10 +791,10 @@ impl Renderer<'_> {
         about: &About<'_>,
         code: u16,
         notice: StaffNotice,
-    ) -> anyhow::Result<String> {
+    ) -> EngineResult<String> {
         let concern = about.concern;
         let who = who(concern, about.enrolment);
-        match notice {
+        let text = match notice {
             StaffNotice::TakenBy { name } => self
                 .templates
                 .render("sms/taken.txt", minijinja::context! { code, who, name }),
@@ -833,7 +833,8 @@ impl Renderer<'_> {
             StaffNotice::YouResolved => self
                 .templates
                 .render("sms/you_resolved.txt", minijinja::context! { code, who }),
-        }
+        };
+        Ok(text?)
     }
 
     /// Why a page came to its step, as `sms/page.txt` words it: `why`

@@ -12,6 +12,8 @@ use chrono::TimeDelta;
 use crate::clock::Instant;
 use crate::store::{self, Store};
 
+use super::EngineResult;
+
 /// How often the engine removes text past its retention period.
 const PURGE_EVERY: TimeDelta = TimeDelta::hours(1);
 /// What replaces removed text.
@@ -40,7 +42,7 @@ impl Retention {
         &self,
         store: &std::sync::Arc<dyn Store>,
         now: Instant,
-    ) -> anyhow::Result<()> {
+    ) -> EngineResult<()> {
         let Some(keep) = self.keep else {
             return Ok(());
         };

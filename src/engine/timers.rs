@@ -15,7 +15,7 @@ use crate::timeline::TimelineEvent;
 use crate::work::{Change, Claimed, Timer, TimerKind};
 
 use super::stats::Stats;
-use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
+use super::{BATCH, EngineResult, LEASE, Parts, advance, exhausted, record, side_by_side};
 
 /// How many concerns' timers fire at once. Each waits mostly on the store;
 /// side by side, SQLite commits their changes together and Redis overlaps
@@ -23,7 +23,7 @@ use super::{BATCH, LEASE, Parts, advance, exhausted, record, side_by_side};
 const AT_ONCE: usize = 32;
 
 /// Fire the timers due at `now`, earliest first; returns how many.
-pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> anyhow::Result<usize> {
+pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> EngineResult<usize> {
     let node = parts.node.clone();
     let due = store::blocking(&parts.store, move |s| {
         s.claim_timers(&node, now, LEASE, BATCH)
@@ -46,7 +46,7 @@ async fn fire_claimed(
     stats: &Stats,
     Claimed { claim, item: timer }: Claimed<Timer>,
     now: Instant,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     stats.record_lateness(parts.clock.now() - timer.due_at);
     let what = format!("{:?} timer of concern {}", timer.kind, timer.concern);
     let mut aside = Change {
@@ -71,7 +71,7 @@ async fn fire_claimed(
 }
 
 /// What one timer falling due changes.
-async fn fire(parts: &Parts, timer: Timer, now: Instant) -> anyhow::Result<Change> {
+async fn fire(parts: &Parts, timer: Timer, now: Instant) -> EngineResult<Change> {
     let mut change = Change {
         at: now,
         ..Change::default()

@@ -48,7 +48,8 @@ async fn enrol(
         }
         Err(EnrolError::Invalid(errors)) => Err(ApiError::Invalid(errors)),
         Err(EnrolError::Store(e)) => Err(ApiError::Unavailable(e.into())),
-        Err(EnrolError::Template(e)) => Err(ApiError::Internal(e)),
+        Err(EnrolError::Template(e)) => Err(ApiError::Internal(e.into())),
+        Err(EnrolError::Request(e)) => Err(ApiError::Internal(e.into())),
     }
 }
 

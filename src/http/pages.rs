@@ -151,10 +151,10 @@ impl Shown {
 
 fn message(state: &AppState, status: StatusCode, shown: Shown) -> Response {
     let page = shown.words(&state.templates).and_then(|(title, text)| {
-        state.templates.render(
+        Ok(state.templates.render(
             "pages/message.html",
             minijinja::context! { title, message => text },
-        )
+        )?)
     });
     match page {
         Ok(html) => (status, Html(html)).into_response(),
@@ -330,7 +330,7 @@ pub(crate) async fn concern_view(
             "pages/status.txt",
             minijinja::context! { state => state_now, by, at => at.map(london_short) },
         )
-        .map_err(ViewError::Words)?
+        .map_err(|e| ViewError::Words(e.into()))?
         .trim()
         .to_owned();
     let service = service_name(state, concern.service.as_ref());

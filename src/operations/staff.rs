@@ -109,7 +109,7 @@ impl Operations {
                 "sms/sign_in_code.txt",
                 minijinja::context! { code, minutes => CODE_TTL.num_minutes() },
             )
-            .map_err(|e| StoreError::Unavailable(format!("{e:#}").into()))?;
+            .map_err(|e| StoreError::Unavailable(crate::logs::Report(&e).to_string().into()))?;
         let stored = SignInCode {
             challenge: token_hash(challenge),
             person: person.id.clone(),
@@ -230,7 +230,7 @@ impl Operations {
                         .to_string(),
                 },
             )
-            .map_err(|e| StoreError::Unavailable(format!("{e:#}").into()))?;
+            .map_err(|e| StoreError::Unavailable(crate::logs::Report(&e).to_string().into()))?;
         let change = text_to_staff(staff, phone, body, Purpose::StaffNotice, now);
         store::blocking(&self.store, move |s| s.apply(change)).await?;
         self.engine.wake();

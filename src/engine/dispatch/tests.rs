@@ -155,7 +155,7 @@ struct Rig {
     held: Arc<Held>,
     dispatch: Dispatcher,
     wake: Arc<Wake>,
-    sends: JoinSet<anyhow::Result<()>>,
+    sends: JoinSet<EngineResult<()>>,
 }
 
 impl Rig {

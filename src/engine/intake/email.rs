@@ -44,7 +44,7 @@ use crate::timeline::TimelineEvent;
 use crate::work::Change;
 
 use super::super::stats::Stats;
-use super::super::{advance, record};
+use super::super::{EngineResult, advance, record};
 use super::{Parts, Via, received, sender_message};
 
 /// How intake treats an email's sender, and where a stranger's email
@@ -114,7 +114,7 @@ pub(super) async fn take_in(
     mail: Received,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let Ok(from) = EmailAddress::parse(from) else {
         stats.count_refused("email_sender");
         tracing::warn!(key, "inbound email refused: its From is not an address");
@@ -218,7 +218,7 @@ async fn stranger(
     whole: String,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let sender = Address::Email(stranger.from.clone());
     let open = {
         let sender = sender.clone();
@@ -269,11 +269,7 @@ async fn stranger(
 
 /// The answer to a stranger's email (`email/stranger*`): we cannot tell
 /// who wrote, so: call or text our number, 111, and 999 in an emergency.
-fn answer(
-    parts: &Parts,
-    concern: Option<ConcernId>,
-    to: EmailAddress,
-) -> anyhow::Result<NewOutbox> {
+fn answer(parts: &Parts, concern: Option<ConcernId>, to: EmailAddress) -> EngineResult<NewOutbox> {
     let rota = parts.rota();
     let context = minijinja::context! {
         trust => rota.trust_name,
@@ -300,7 +296,7 @@ async fn sender_words(
     mail: Received,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let own = trim_reply(&mail.text);
     let subject = mail.subject.trim();
     let paged = match (
@@ -383,7 +379,7 @@ async fn staff_reply(
     mail: &Received,
     now: Instant,
     change: &mut Change,
-) -> anyhow::Result<()> {
+) -> EngineResult<()> {
     let Some(token) = page_token(&mail.to, &mail.subject) else {
         stats.count_refused("email_reply_without_token");
         tracing::warn!(key, staff = %staff.id, "email from a member of staff carries no page token: nothing done");

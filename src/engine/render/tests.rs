@@ -76,7 +76,7 @@ impl Story {
 
     /// `event` happens at `when`: the state machine on the demo chain says
     /// what follows, and the renderer makes it one change.
-    fn step(&mut self, event: Event, when: &str) -> anyhow::Result<Change> {
+    fn step(&mut self, event: Event, when: &str) -> EngineResult<Change> {
         let now = at(when);
         let chain = ChainSnapshot::at(&self.rota, self.concern.service.as_ref(), None, now);
         let (next, effects) = escalation::step(
@@ -91,12 +91,7 @@ impl Story {
     }
 
     /// Render `effects` at `when` into `change`.
-    fn render(
-        &self,
-        effects: Vec<Effect>,
-        when: &str,
-        mut change: Change,
-    ) -> anyhow::Result<Change> {
+    fn render(&self, effects: Vec<Effect>, when: &str, mut change: Change) -> EngineResult<Change> {
         let renderer = self.renderer();
         let enrolment = Some(&self.enrolment);
         renderer.effects(
