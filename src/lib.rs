@@ -1,7 +1,10 @@
 //! Nightingale: one number and one address, any hour, for people discharged
 //! from NHS care and their carers; every concern reaches a named person.
 //!
-//! See `DESIGN.md` for the shape: one module per domain concept, wired in [`app`].
+//! The shape is in `docs/architecture.md`: which module holds what, who may
+//! import whom (no circles; `tests/architecture.rs` checks), the ports by
+//! noun that `store` implements, and the walk of one concern through the
+//! files. Everything is wired in [`app`].
 
 pub mod access;
 pub mod api_keys;
