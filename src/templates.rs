@@ -33,6 +33,8 @@ use serde::Serialize;
 use crate::concern::{Concern, Party};
 use crate::directory::{Enrolment, Language};
 
+mod events;
+
 /// How much of a message a page SMS quotes; the rest is behind the link.
 pub const PAGE_QUOTE_CHARS: usize = 100;
 
@@ -154,6 +156,7 @@ pub const REQUIRED: &[&str] = &[
     "notes/no_phone_for_pages.txt",
     "notes/no_transcription.txt",
     "notes/call_back.txt",
+    "timeline/event.txt",
 ];
 
 /// The loaded templates.
@@ -640,7 +643,7 @@ pub fn bounded(text: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
-    fn templates() -> Templates {
+    pub(super) fn templates() -> Templates {
         Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")).unwrap()
     }
 
@@ -755,7 +758,15 @@ mod tests {
     /// Names built at run time (`format!("email/{name}.txt")`) are left
     /// out: their parts are listed in [`REQUIRED`] by hand.
     fn named_in_src() -> BTreeSet<(String, String)> {
-        const FOLDERS: &[&str] = &["sms/", "email/", "twiml/", "pages/", "web/", "notes/"];
+        const FOLDERS: &[&str] = &[
+            "sms/",
+            "email/",
+            "twiml/",
+            "pages/",
+            "web/",
+            "notes/",
+            "timeline/",
+        ];
         const ENDINGS: &[&str] = &[".txt", ".html", ".xml"];
         let mut found = BTreeSet::new();
         let mut folders = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
