@@ -8,7 +8,9 @@
 //!
 //! Besides texts, emails and pages, the notes the engine leaves on a
 //! concern's timeline are templates (`notes/`): they are stored as the
-//! words rendered, as they were when Rust wrote them.
+//! words rendered, as they were when Rust wrote them. How every timeline
+//! entry reads is one too (`timeline/event.txt`, rendered when it is
+//! shown: see [`Templates::timeline_line`]).
 //!
 //! Texts to a patient or carer come in their enrolment's [`Language`]:
 //! `templates/cy/sms/welcome.txt` is the Welsh `sms/welcome.txt`. A

@@ -292,8 +292,9 @@ pub(crate) enum ViewError {
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] crate::store_error::StoreError),
-    /// Its words could not be rendered (`pages/status.txt`).
-    #[error("rendering where the concern stands: {0:#}")]
+    /// Its words could not be rendered (`pages/status.txt`,
+    /// `timeline/event.txt`).
+    #[error("rendering the concern's words: {0:#}")]
     Words(anyhow::Error),
 }
 
@@ -340,10 +341,14 @@ pub(crate) async fn concern_view(
         .await?
         .map(|c| c.to_string())
         .unwrap_or_default();
-    let entries: Vec<_> = timeline
+    let entries = timeline
         .iter()
-        .map(|e| minijinja::context! { at => london_short(e.at), text => e.event.to_string() })
-        .collect();
+        .map(|e| {
+            let text = state.templates.timeline_line(&e.event)?;
+            Ok(minijinja::context! { at => london_short(e.at), text })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(ViewError::Words)?;
     // The enrolment's context and the patient's earlier concerns.
     let history = super::history::history(state, &concern, enrolment.as_ref()).await?;
     Ok(Some(minijinja::context! {

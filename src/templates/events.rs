@@ -22,7 +22,7 @@ impl Templates {
 
 #[cfg(test)]
 mod tests {
-    use crate::directory::Id;
+    use crate::directory::{Address, EmailAddress, Id, PhoneNumber};
     use crate::timeline::{DeliveryStatus, FailedOver, Medium, Purpose, TimelineEvent};
 
     fn id() -> Id {
@@ -285,5 +285,63 @@ mod tests {
                 "{event:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_transcription_reads_as_the_callers_words_transcribed() {
+        let new = TimelineEvent::transcription("patient", "I fell".into());
+        assert_eq!(
+            super::super::tests::templates()
+                .timeline_line(&new)
+                .unwrap(),
+            "Message from the patient, voicemail transcribed: “I fell”"
+        );
+    }
+
+    #[test]
+    fn the_log_calls_a_call_a_call_and_an_email_an_email() {
+        let son =
+            Address::Email(EmailAddress::parse("rhys@home.example").unwrap());
+        let phone = Address::Phone(PhoneNumber::parse("07700 900811").unwrap());
+        let templates = super::super::tests::templates();
+        let line = |event: TimelineEvent| templates.timeline_line(&event).unwrap();
+        let sent = |medium| TimelineEvent::Sent {
+            to: "carer (son)".into(),
+            purpose: Purpose::Page,
+            provider_id: "X1".into(),
+            queued_at: None,
+            attempts: None,
+            medium,
+        };
+        assert_eq!(
+            line(sent(Medium::of(&son, false))),
+            "Email to carer (son) (page) sent"
+        );
+        assert_eq!(
+            line(sent(Medium::of(&phone, true))),
+            "Call to carer (son) (page) sent"
+        );
+        assert_eq!(
+            line(sent(Medium::of(&phone, false))),
+            "Text to carer (son) (page) sent"
+        );
+        // Stored before the medium was: read as a text.
+        let old = r#"{"event":"sent","to":"patient","purpose":"notice","provider_id":"SM1"}"#;
+        let read: TimelineEvent = serde_json::from_str(old).unwrap();
+        assert_eq!(read, {
+            let mut e = sent(Medium::Text);
+            if let TimelineEvent::Sent {
+                to,
+                purpose,
+                provider_id,
+                ..
+            } = &mut e
+            {
+                *to = "patient".into();
+                *purpose = Purpose::Notice;
+                *provider_id = "SM1".into();
+            }
+            e
+        });
     }
 }
