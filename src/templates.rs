@@ -22,7 +22,11 @@
 //! The few words Rust puts into those texts live here too: how a page names
 //! who a concern is about ([`who`]), how it quotes the sender ([`quote`]),
 //! how a picture is mentioned ([`with_media_note`]), and how a message too
-//! long to keep is cut ([`bounded`], [`summary`]).
+//! long to keep is cut ([`bounded`], [`summary`]). Other words the code
+//! once wrote in Rust are templates under `words/` (see `words.rs`): what
+//! stands in for a missing name ([`Fallbacks`]), how a page names the
+//! people before it ([`Templates::named`]), and how an email's words are
+//! kept and paged ([`Templates::email_kept`], [`Templates::email_paged`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -36,6 +40,9 @@ use crate::concern::{Concern, Party};
 use crate::directory::{Enrolment, Language};
 
 mod events;
+mod words;
+
+pub use words::Fallbacks;
 
 /// How much of a message a page SMS quotes; the rest is behind the link.
 pub const PAGE_QUOTE_CHARS: usize = 100;
@@ -159,6 +166,10 @@ pub const REQUIRED: &[&str] = &[
     "notes/no_transcription.txt",
     "notes/call_back.txt",
     "timeline/event.txt",
+    "words/fallbacks.txt",
+    "words/named.txt",
+    "words/email_kept.txt",
+    "words/email_paged.txt",
 ];
 
 /// The loaded templates.
@@ -168,6 +179,8 @@ pub struct Templates {
     /// The templates translated into each language other than English,
     /// by their English name (`sms/welcome.txt` for `cy/sms/welcome.txt`).
     translated: BTreeSet<(Language, String)>,
+    /// The words for what has no name, rendered at load.
+    fallbacks: Fallbacks,
 }
 
 /// The `london` filter: an instant (RFC 3339, as one is serialised) as a
@@ -239,7 +252,14 @@ impl Templates {
                 translated.insert((language, name));
             }
         }
-        Ok(Self { env, translated })
+        let mut templates = Self {
+            env,
+            translated,
+            fallbacks: Fallbacks::default(),
+        };
+        templates.fallbacks = Fallbacks::render(&templates)
+            .with_context(|| format!("template words/fallbacks.txt in {}", dir.display()))?;
+        Ok(templates)
     }
 
     /// Whether `name` has a translation into `language` (English has every template).
@@ -768,6 +788,7 @@ mod tests {
             "web/",
             "notes/",
             "timeline/",
+            "words/",
         ];
         const ENDINGS: &[&str] = &[".txt", ".html", ".xml"];
         let mut found = BTreeSet::new();

@@ -1022,6 +1022,31 @@ const CONTEXTS: &[(&str, Contexts)] = &[
     }),
     // How each timeline entry reads, on the pages that show it (src/templates/events.rs).
     ("timeline/event.txt", timeline_events),
+    // What the code puts in when it has no name to give, or joins (src/templates/words.rs).
+    ("words/fallbacks.txt", |_| {
+        ["service", "service_in_text", "unknown_sender"]
+            .iter()
+            .map(|what| json!({ "what": what }))
+            .collect()
+    }),
+    ("words/named.txt", |s| {
+        vec![
+            json!({"role": s.clinician.role, "names": [s.clinician.name]}),
+            json!({"role": null, "names": [s.clinician.name, "Amara Okafor"]}),
+        ]
+    }),
+    ("words/email_kept.txt", |_| {
+        vec![
+            json!({"subject": "Mum", "text": "She is more breathless tonight.\n\nSian", "attachments": null}),
+            json!({"subject": "", "text": "She is more breathless tonight.", "attachments": "[attachments not kept: photo.jpg (2.1 MB)]"}),
+        ]
+    }),
+    ("words/email_paged.txt", |_| {
+        [0, 1, 3]
+            .iter()
+            .map(|n| json!({"words": "Mum: she is more breathless tonight", "attachments": n}))
+            .collect()
+    }),
 ];
 
 /// One timeline event of each kind, as `timeline/event.txt` is given it:

@@ -326,7 +326,7 @@ async fn render(
                     .as_ref()
                     .and_then(|s| rota.service(s.as_str()))
                     .map(|ix| rota.services()[ix as usize].name.clone())
-                    .unwrap_or_else(|| "Out-of-hours service".to_owned());
+                    .unwrap_or_else(|| state.templates.fallbacks().service.clone());
                 let entries = timeline
                     .iter()
                     .map(|e| {

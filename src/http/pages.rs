@@ -283,7 +283,7 @@ pub(crate) fn service_name(state: &AppState, service: Option<&Id>) -> String {
     service
         .and_then(|s| rota.service(s.as_str()))
         .map(|ix| rota.services()[ix as usize].name.clone())
-        .unwrap_or_else(|| "Out-of-hours service".to_owned())
+        .unwrap_or_else(|| state.templates.fallbacks().service.clone())
 }
 
 /// Why a concern's view could not be made.
@@ -356,7 +356,7 @@ pub(crate) async fn concern_view(
         code,
         service,
         urgent => concern.escalation.urgent,
-        patient => enrolment.as_ref().map_or_else(|| "Unknown sender".to_owned(), |e| e.patient.name.clone()),
+        patient => enrolment.as_ref().map_or_else(|| state.templates.fallbacks().unknown_sender.clone(), |e| e.patient.name.clone()),
         status,
         not_paged,
         recognised => concern.recognised,
