@@ -102,23 +102,24 @@ impl Purpose {
         }
     }
 
+    /// Every purpose.
+    pub const ALL: [Purpose; 11] = [
+        Purpose::Welcome,
+        Purpose::Page,
+        Purpose::CallPage,
+        Purpose::Notice,
+        Purpose::Forward,
+        Purpose::StaffNotice,
+        Purpose::CallBack,
+        Purpose::DeleteRecording,
+        Purpose::SignInCode,
+        Purpose::CheckIn,
+        Purpose::OptOut,
+    ];
+
     /// The purpose a stored name stands for.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Purpose::Welcome,
-            Purpose::Page,
-            Purpose::CallPage,
-            Purpose::Notice,
-            Purpose::Forward,
-            Purpose::StaffNotice,
-            Purpose::CallBack,
-            Purpose::DeleteRecording,
-            Purpose::SignInCode,
-            Purpose::CheckIn,
-            Purpose::OptOut,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 }
 

@@ -55,21 +55,8 @@ mod tests {
                 code: 123,
             },
         ];
-        let purposes = [
-            Purpose::Welcome,
-            Purpose::Page,
-            Purpose::CallPage,
-            Purpose::Notice,
-            Purpose::Forward,
-            Purpose::StaffNotice,
-            Purpose::CallBack,
-            Purpose::DeleteRecording,
-            Purpose::SignInCode,
-            Purpose::CheckIn,
-            Purpose::OptOut,
-        ];
         let media = [Medium::Text, Medium::Call, Medium::Email];
-        for (i, purpose) in purposes.into_iter().enumerate() {
+        for (i, purpose) in Purpose::ALL.into_iter().enumerate() {
             let medium = media[i % 3];
             events.push(T::Sent {
                 to: "Chen Li".into(),
