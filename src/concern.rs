@@ -494,51 +494,6 @@ mod tests {
     }
 
     #[test]
-    fn the_log_calls_a_call_a_call_and_an_email_an_email() {
-        let son =
-            Address::Email(crate::directory::EmailAddress::parse("rhys@home.example").unwrap());
-        let phone = Address::Phone(crate::directory::PhoneNumber::parse("07700 900811").unwrap());
-        let sent = |medium| TimelineEvent::Sent {
-            to: "carer (son)".into(),
-            purpose: Purpose::Page,
-            provider_id: "X1".into(),
-            queued_at: None,
-            attempts: None,
-            medium,
-        };
-        assert_eq!(
-            sent(Medium::of(&son, false)).to_string(),
-            "Email to carer (son) (page) sent"
-        );
-        assert_eq!(
-            sent(Medium::of(&phone, true)).to_string(),
-            "Call to carer (son) (page) sent"
-        );
-        assert_eq!(
-            sent(Medium::of(&phone, false)).to_string(),
-            "Text to carer (son) (page) sent"
-        );
-        // Stored before the medium was: read as a text.
-        let old = r#"{"event":"sent","to":"patient","purpose":"notice","provider_id":"SM1"}"#;
-        let read: TimelineEvent = serde_json::from_str(old).unwrap();
-        assert_eq!(read, {
-            let mut e = sent(Medium::Text);
-            if let TimelineEvent::Sent {
-                to,
-                purpose,
-                provider_id,
-                ..
-            } = &mut e
-            {
-                *to = "patient".into();
-                *purpose = Purpose::Notice;
-                *provider_id = "SM1".into();
-            }
-            e
-        });
-    }
-
-    #[test]
     fn a_timeline_loses_what_people_wrote_and_only_that() {
         let secret = "SECRET words";
         let staff = chen().id;

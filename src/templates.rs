@@ -8,7 +8,9 @@
 //!
 //! Besides texts, emails and pages, the notes the engine leaves on a
 //! concern's timeline are templates (`notes/`): they are stored as the
-//! words rendered, as they were when Rust wrote them.
+//! words rendered, as they were when Rust wrote them. How every timeline
+//! entry reads is one too (`timeline/event.txt`, rendered when it is
+//! shown: see [`Templates::timeline_line`]).
 //!
 //! Texts to a patient or carer come in their enrolment's [`Language`]:
 //! `templates/cy/sms/welcome.txt` is the Welsh `sms/welcome.txt`. A
@@ -20,7 +22,11 @@
 //! The few words Rust puts into those texts live here too: how a page names
 //! who a concern is about ([`who`]), how it quotes the sender ([`quote`]),
 //! how a picture is mentioned ([`with_media_note`]), and how a message too
-//! long to keep is cut ([`bounded`], [`summary`]).
+//! long to keep is cut ([`bounded`], [`summary`]). Other words the code
+//! once wrote in Rust are templates under `words/` (see `words.rs`): what
+//! stands in for a missing name ([`Fallbacks`]), how a page names the
+//! people before it ([`Templates::named`]), and how an email's words are
+//! kept and paged ([`Templates::email_kept`], [`Templates::email_paged`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -31,6 +37,11 @@ use serde::Serialize;
 
 use crate::concern::{Concern, Party};
 use crate::directory::{Enrolment, Language};
+
+mod events;
+mod words;
+
+pub use words::Fallbacks;
 
 /// How much of a message a page SMS quotes; the rest is behind the link.
 pub const PAGE_QUOTE_CHARS: usize = 100;
@@ -153,6 +164,11 @@ pub const REQUIRED: &[&str] = &[
     "notes/no_phone_for_pages.txt",
     "notes/no_transcription.txt",
     "notes/call_back.txt",
+    "timeline/event.txt",
+    "words/fallbacks.txt",
+    "words/named.txt",
+    "words/email_kept.txt",
+    "words/email_paged.txt",
 ];
 
 /// The loaded templates.
@@ -162,6 +178,8 @@ pub struct Templates {
     /// The templates translated into each language other than English,
     /// by their English name (`sms/welcome.txt` for `cy/sms/welcome.txt`).
     translated: BTreeSet<(Language, String)>,
+    /// The words for what has no name, rendered at load.
+    fallbacks: Fallbacks,
 }
 
 /// The `london` filter: an instant (RFC 3339, as one is serialised) as a
@@ -292,7 +310,14 @@ impl Templates {
                 translated.insert((language, name));
             }
         }
-        Ok(Self { env, translated })
+        let mut templates = Self {
+            env,
+            translated,
+            fallbacks: Fallbacks::default(),
+        };
+        templates.fallbacks = Fallbacks::render(&templates)
+            .with_context(|| format!("template words/fallbacks.txt in {}", dir.display()))?;
+        Ok(templates)
     }
 
     /// Whether `name` has a translation into `language` (English has every template).
@@ -711,7 +736,7 @@ pub fn bounded(text: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
-    fn templates() -> Templates {
+    pub(super) fn templates() -> Templates {
         Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")).unwrap()
     }
 
@@ -826,7 +851,16 @@ mod tests {
     /// Names built at run time (`format!("email/{name}.txt")`) are left
     /// out: their parts are listed in [`REQUIRED`] by hand.
     fn named_in_src() -> BTreeSet<(String, String)> {
-        const FOLDERS: &[&str] = &["sms/", "email/", "twiml/", "pages/", "web/", "notes/"];
+        const FOLDERS: &[&str] = &[
+            "sms/",
+            "email/",
+            "twiml/",
+            "pages/",
+            "web/",
+            "notes/",
+            "timeline/",
+            "words/",
+        ];
         const ENDINGS: &[&str] = &[".txt", ".html", ".xml"];
         let mut found = BTreeSet::new();
         let mut folders = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];

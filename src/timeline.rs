@@ -2,7 +2,9 @@
 //! and why a message was sent ([`Purpose`]).
 //!
 //! A leaf: it names people and addresses but no concern, store or engine,
-//! so escalation, the outbox and the store can all speak it.
+//! so escalation, the outbox and the store can all speak it. It holds no
+//! words for people: how an event reads is `templates/timeline/event.txt`,
+//! rendered by the templates module.
 
 use std::fmt;
 
@@ -11,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Instant;
 use crate::directory::{Address, Id};
 
-/// How a message left: what "What happened" and the logs call it
-/// ("Text to", "Call to", "Email to").
+/// How a message left: a text, a call or an email (what a timeline's line
+/// calls it is worded by `templates/timeline/event.txt`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Medium {
@@ -38,15 +40,6 @@ impl Medium {
     /// Whether it is a text (the default, left out when stored).
     pub fn is_text(&self) -> bool {
         *self == Medium::Text
-    }
-
-    /// As a log line starts: "Text", "Call", "Email".
-    pub fn label(self) -> &'static str {
-        match self {
-            Medium::Text => "Text",
-            Medium::Call => "Call",
-            Medium::Email => "Email",
-        }
     }
 }
 
@@ -109,23 +102,24 @@ impl Purpose {
         }
     }
 
+    /// Every purpose.
+    pub const ALL: [Purpose; 11] = [
+        Purpose::Welcome,
+        Purpose::Page,
+        Purpose::CallPage,
+        Purpose::Notice,
+        Purpose::Forward,
+        Purpose::StaffNotice,
+        Purpose::CallBack,
+        Purpose::DeleteRecording,
+        Purpose::SignInCode,
+        Purpose::CheckIn,
+        Purpose::OptOut,
+    ];
+
     /// The purpose a stored name stands for.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Purpose::Welcome,
-            Purpose::Page,
-            Purpose::CallPage,
-            Purpose::Notice,
-            Purpose::Forward,
-            Purpose::StaffNotice,
-            Purpose::CallBack,
-            Purpose::DeleteRecording,
-            Purpose::SignInCode,
-            Purpose::CheckIn,
-            Purpose::OptOut,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -309,126 +303,6 @@ impl TimelineEvent {
             | TimelineEvent::OptOut { .. }
             | TimelineEvent::Note { .. }
             | TimelineEvent::Call { .. } => self.clone(),
-        }
-    }
-}
-
-impl fmt::Display for TimelineEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TimelineEvent::Received { from, text, .. } => {
-                write!(f, "Message from the {from}: “{text}”")
-            }
-            TimelineEvent::RedFlag { phrase } => write!(
-                f,
-                "Red flag “{phrase}”: 999 advice sent, levels 1 and 2 paged"
-            ),
-            TimelineEvent::Paged {
-                name, level, code, ..
-            } => write!(f, "Paged {name} ({level}), code {code}"),
-            TimelineEvent::Sent {
-                purpose: Purpose::DeleteRecording,
-                ..
-            } => f.write_str("Recording of the message deleted at Twilio"),
-            TimelineEvent::Sent {
-                to,
-                purpose,
-                attempts,
-                medium,
-                ..
-            } => {
-                let what = medium.label();
-                write!(
-                    f,
-                    "{what} to {to} ({}) sent",
-                    purpose.as_str().replace('_', " ")
-                )?;
-                match attempts {
-                    Some(n) if *n > 1 => write!(f, " after {n} attempts"),
-                    _ => Ok(()),
-                }
-            }
-            TimelineEvent::Dropped {
-                to,
-                purpose,
-                reason,
-                medium,
-            } => write!(
-                f,
-                "{} to {to} ({}) not sent: {reason}",
-                medium.label(),
-                purpose.as_str().replace('_', " ")
-            ),
-            TimelineEvent::SendFailed {
-                to,
-                purpose,
-                reason,
-                will_retry,
-                medium,
-            } => {
-                write!(
-                    f,
-                    "{} to {to} ({}) failed: {reason}{}",
-                    medium.label(),
-                    purpose.as_str().replace('_', " "),
-                    if *will_retry { "; retrying" } else { "" }
-                )
-            }
-            TimelineEvent::Delivery {
-                to,
-                status,
-                error_code,
-                purpose,
-                medium,
-            } => {
-                // Stored before the medium was: a call page was a call.
-                let what = if *purpose == Purpose::CallPage {
-                    "Call"
-                } else {
-                    medium.label()
-                };
-                match error_code {
-                    Some(code) => write!(f, "{what} to {to}: {status} (error {code})"),
-                    None => write!(f, "{what} to {to}: {status}"),
-                }
-            }
-            TimelineEvent::Escalated { to, reason } => write!(f, "Escalated to {to}: {reason}"),
-            TimelineEvent::Passed { name, .. } => write!(f, "{name} passed it on"),
-            TimelineEvent::Accepted { name, .. } => write!(f, "Accepted by {name}"),
-            TimelineEvent::Resolved { name, note, .. } => {
-                write!(
-                    f,
-                    "Resolved by {}",
-                    name.as_deref().unwrap_or("Nightingale")
-                )?;
-                match note {
-                    Some(n) => write!(f, ": {n}"),
-                    None => Ok(()),
-                }
-            }
-            TimelineEvent::Advised111 => {
-                f.write_str("Sender told to call NHS 111, or 999 in an emergency")
-            }
-            TimelineEvent::Handover { name, .. } => {
-                write!(f, "Handover: {name} now on call and paged")
-            }
-            TimelineEvent::Reminded { name, .. } => write!(f, "Reminded {name}"),
-            TimelineEvent::Forwarded {
-                name,
-                messages: Some(n),
-                ..
-            } if *n > 1 => write!(f, "{n} messages sent on to {name}"),
-            TimelineEvent::Forwarded { name, .. } => write!(f, "Sent on to {name}"),
-            TimelineEvent::OptOut { opted_out: true } => f.write_str("Sender opted out of texts"),
-            TimelineEvent::OptOut { opted_out: false } => {
-                f.write_str("Sender opted back in to texts")
-            }
-            TimelineEvent::Note { text, .. } => f.write_str(text),
-            TimelineEvent::Call { outcome, name, .. } => match (outcome.as_str(), name) {
-                ("live", Some(name)) => write!(f, "Phone call taken live by {name}"),
-                ("voicemail", _) => f.write_str("Phone call: left a voicemail"),
-                _ => f.write_str("Phone call reached nobody and left no message: call back"),
-            },
         }
     }
 }
@@ -646,10 +520,6 @@ mod tests {
     fn a_transcription_is_known_by_its_field_and_an_old_one_by_its_label() {
         let new = TimelineEvent::transcription("patient", "I fell".into());
         assert!(new.is_transcription());
-        assert_eq!(
-            new.to_string(),
-            "Message from the patient, voicemail transcribed: “I fell”"
-        );
         let old: TimelineEvent = serde_json::from_str(
             r#"{"event":"received","from":"patient, voicemail transcribed","text":"I fell"}"#,
         )

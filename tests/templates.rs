@@ -1020,7 +1020,160 @@ const CONTEXTS: &[(&str, Contexts)] = &[
             .map(|outcome| json!({"name": s.clinician.name, "outcome": outcome}))
             .collect()
     }),
+    // How each timeline entry reads, on the pages that show it (src/templates/events.rs).
+    ("timeline/event.txt", timeline_events),
+    // What the code puts in when it has no name to give, or joins (src/templates/words.rs).
+    ("words/fallbacks.txt", |_| {
+        ["service", "service_in_text", "unknown_sender"]
+            .iter()
+            .map(|what| json!({ "what": what }))
+            .collect()
+    }),
+    ("words/named.txt", |s| {
+        vec![
+            json!({"role": s.clinician.role, "names": [s.clinician.name]}),
+            json!({"role": null, "names": [s.clinician.name, "Amara Okafor"]}),
+        ]
+    }),
+    ("words/email_kept.txt", |_| {
+        vec![
+            json!({"subject": "Mum", "text": "She is more breathless tonight.\n\nSian", "attachments": null}),
+            json!({"subject": "", "text": "She is more breathless tonight.", "attachments": "[attachments not kept: photo.jpg (2.1 MB)]"}),
+        ]
+    }),
+    ("words/email_paged.txt", |_| {
+        [0, 1, 3]
+            .iter()
+            .map(|n| json!({"words": "Mum: she is more breathless tonight", "attachments": n}))
+            .collect()
+    }),
 ];
+
+/// One timeline event of each kind, as `timeline/event.txt` is given it:
+/// the event as stored, with each variable another kind uses absent
+/// (given here as null, which the template reads the same way).
+fn timeline_events(s: &Scene) -> Vec<Value> {
+    use nightingale::timeline::{DeliveryStatus, Medium, Purpose, TimelineEvent as T};
+    let (staff, name) = (s.clinician.id.clone(), s.clinician.name.clone());
+    let events = [
+        T::Received {
+            from: "carer (daughter)".into(),
+            text: "Mum is more breathless tonight".into(),
+            voicemail: false,
+        },
+        T::transcription("patient", "I had a fall".into()),
+        T::RedFlag {
+            phrase: "chest pain".into(),
+        },
+        T::Paged {
+            staff: staff.clone(),
+            name: name.clone(),
+            level: "1".into(),
+            code: 12,
+        },
+        T::Sent {
+            to: name.clone(),
+            medium: Medium::Call,
+            purpose: Purpose::CallPage,
+            provider_id: "CA1".into(),
+            queued_at: None,
+            attempts: Some(2),
+        },
+        T::Sent {
+            to: "patient".into(),
+            medium: Medium::Text,
+            purpose: Purpose::DeleteRecording,
+            provider_id: "RE1".into(),
+            queued_at: None,
+            attempts: None,
+        },
+        T::Dropped {
+            to: name.clone(),
+            medium: Medium::Text,
+            purpose: Purpose::Page,
+            reason: "accepted".into(),
+        },
+        T::SendFailed {
+            to: "patient".into(),
+            medium: Medium::Email,
+            purpose: Purpose::Notice,
+            reason: "550 mailbox full".into(),
+            will_retry: true,
+        },
+        T::Delivery {
+            to: name.clone(),
+            medium: Medium::Text,
+            purpose: Purpose::Page,
+            status: DeliveryStatus::Undelivered,
+            error_code: Some(30003),
+        },
+        T::Escalated {
+            to: "level 2".into(),
+            reason: "not accepted in 10 minutes".into(),
+        },
+        T::Passed {
+            staff: staff.clone(),
+            name: name.clone(),
+        },
+        T::Accepted {
+            staff: staff.clone(),
+            name: name.clone(),
+        },
+        T::Resolved {
+            staff: Some(staff.clone()),
+            name: Some(name.clone()),
+            note: Some("Called back, advice given".into()),
+        },
+        T::Resolved {
+            staff: None,
+            name: None,
+            note: None,
+        },
+        T::Advised111,
+        T::Handover {
+            staff: staff.clone(),
+            name: name.clone(),
+        },
+        T::Reminded {
+            staff: staff.clone(),
+            name: name.clone(),
+        },
+        T::Forwarded {
+            staff: staff.clone(),
+            name: name.clone(),
+            messages: Some(2),
+        },
+        T::OptOut { opted_out: true },
+        T::OptOut { opted_out: false },
+        T::note("Twilio could not transcribe the voicemail"),
+        T::Call {
+            call: "CA2".into(),
+            outcome: "live".into(),
+            name: Some(name),
+            came_in: None,
+            level: Some(1),
+        },
+        T::Call {
+            call: "CA3".into(),
+            outcome: "voicemail".into(),
+            name: None,
+            came_in: None,
+            level: None,
+        },
+    ];
+    let variables = variables_of(&root().join("templates"), "timeline/event.txt");
+    events
+        .iter()
+        .map(|event| {
+            let mut context = serde_json::to_value(event).unwrap();
+            let fields = context.as_object_mut().unwrap();
+            for v in &variables {
+                fields.entry(v.clone()).or_insert(Value::Null);
+            }
+            context
+        })
+        .collect()
+}
 
 /// Files under `templates/` that are not templates.
 const NOT_TEMPLATES: &[&str] = &["README.md", "red_flags.txt", "cy"];

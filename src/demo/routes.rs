@@ -326,19 +326,26 @@ async fn render(
                     .as_ref()
                     .and_then(|s| rota.service(s.as_str()))
                     .map(|ix| rota.services()[ix as usize].name.clone())
-                    .unwrap_or_else(|| "Out-of-hours service".to_owned());
-                let entries: Vec<_> = timeline
+                    .unwrap_or_else(|| state.templates.fallbacks().service.clone());
+                let entries = timeline
                     .iter()
-                    .map(|e| minijinja::context! { at => london_format(e.at, "%a %H:%M:%S"), text => e.event.to_string() })
-                    .collect();
-                minijinja::context! {
+                    .map(|e| {
+                        let text = state.templates.timeline_line(&e.event)?;
+                        Ok(minijinja::context! { at => london_format(e.at, "%a %H:%M:%S"), text })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                Ok(minijinja::context! {
                     who => crate::templates::who(c, enrolment.as_ref()),
                     service,
                     status => crate::concern::ConcernStatus::of(c).as_str(),
                     entries,
-                }
+                })
             })
-            .collect(),
+            .collect::<anyhow::Result<Vec<_>>>()
+            .unwrap_or_else(|e| {
+                tracing::error!(error = ?e, "demo page: a timeline could not be worded");
+                Vec::new()
+            }),
         Err(e) => {
             tracing::error!(error = %e, "demo page: concerns could not be read");
             Vec::new()

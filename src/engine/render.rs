@@ -418,6 +418,7 @@ impl Renderer<'_> {
                     .format("%-d %b")
                     .to_string()
             });
+        let after = after.map(|a| self.escalated(a)).transpose()?;
         // A text carries the short link (a page in two segments); an email the long one.
         let page = |template: &str, text: String, link: String| {
             self.templates.render(
@@ -430,7 +431,7 @@ impl Renderer<'_> {
                     text,
                     call => concern.opened_by_call(),
                     link,
-                    after => after.map(|a| self.escalated(a)),
+                    after,
                     code,
                     replies => self.email.is_some_and(|e| e.domain.is_some()),
                 },
@@ -840,7 +841,7 @@ impl Renderer<'_> {
     /// Why a page came to its step, as `sms/page.txt` words it: `why`
     /// (`not_accepted`, `passed`, `unreachable`), `by` (who had it before:
     /// "the cardiology registrar", or their names) and `minutes`.
-    fn escalated(&self, after: &Escalated) -> minijinja::Value {
+    fn escalated(&self, after: &Escalated) -> anyhow::Result<minijinja::Value> {
         let (why, before, minutes) = match after {
             Escalated::NotAccepted { before, within } => {
                 ("not_accepted", before.as_slice(), within.num_minutes())
@@ -848,36 +849,29 @@ impl Renderer<'_> {
             Escalated::Passed { by } => ("passed", std::slice::from_ref(by), 0),
             Escalated::Unreachable { before } => ("unreachable", before.as_slice(), 0),
         };
-        minijinja::context! { why, by => self.named(before), minutes }
+        Ok(minijinja::context! { why, by => self.named(before)?, minutes })
     }
 
-    /// People at a step as a page names them: "the cardiology registrar"
-    /// when one person held it (a team phone's role is no person's, so
-    /// it is named), else their names ("Chen Li or Amara Okafor").
-    fn named(&self, people: &[StaffRef]) -> String {
+    /// People at a step as a page names them (`words/named.txt`): by
+    /// their role ("the cardiology registrar") when one person held it (a
+    /// team phone's role is no person's, so it is named), else by their
+    /// names ("Chen Li or Amara Okafor").
+    fn named(&self, people: &[StaffRef]) -> anyhow::Result<String> {
         let role = match people {
             [one] => self.rota.person(one.id.as_str()).map(|p| p.role.as_str()),
             _ => None,
-        };
-        match role {
-            Some(role) if !role.is_empty() && !role.contains('(') => {
-                let mut chars = role.chars();
-                let first = chars.next().map(|c| c.to_lowercase().to_string());
-                format!("the {}{}", first.unwrap_or_default(), chars.as_str())
-            }
-            _ => people
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(" or "),
         }
+        .filter(|role| !role.is_empty() && !role.contains('('));
+        let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
+        self.templates.named(role, &names)
     }
 
     /// The service's name as staff know it ("Cardiology Ward 7").
     fn staff_facing_service(&self, concern: &Concern) -> String {
-        self.service(concern)
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| "out-of-hours service".to_owned())
+        self.service(concern).map_or_else(
+            || self.templates.fallbacks().service_in_text.clone(),
+            |s| s.name.clone(),
+        )
     }
 
     /// The service's name as patients know it, or the trust's for a

@@ -283,7 +283,7 @@ pub(crate) fn service_name(state: &AppState, service: Option<&Id>) -> String {
     service
         .and_then(|s| rota.service(s.as_str()))
         .map(|ix| rota.services()[ix as usize].name.clone())
-        .unwrap_or_else(|| "Out-of-hours service".to_owned())
+        .unwrap_or_else(|| state.templates.fallbacks().service.clone())
 }
 
 /// Why a concern's view could not be made.
@@ -292,8 +292,9 @@ pub(crate) enum ViewError {
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] crate::store_error::StoreError),
-    /// Its words could not be rendered (`pages/status.txt`).
-    #[error("rendering where the concern stands: {0:#}")]
+    /// Its words could not be rendered (`pages/status.txt`,
+    /// `timeline/event.txt`).
+    #[error("rendering the concern's words: {0:#}")]
     Words(anyhow::Error),
 }
 
@@ -340,10 +341,14 @@ pub(crate) async fn concern_view(
         .await?
         .map(|c| c.to_string())
         .unwrap_or_default();
-    let entries: Vec<_> = timeline
+    let entries = timeline
         .iter()
-        .map(|e| minijinja::context! { at => london_short(e.at), text => e.event.to_string() })
-        .collect();
+        .map(|e| {
+            let text = state.templates.timeline_line(&e.event)?;
+            Ok(minijinja::context! { at => london_short(e.at), text })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(ViewError::Words)?;
     // The enrolment's context and the patient's earlier concerns.
     let history = super::history::history(state, &concern, enrolment.as_ref()).await?;
     Ok(Some(minijinja::context! {
@@ -351,7 +356,7 @@ pub(crate) async fn concern_view(
         code,
         service,
         urgent => concern.escalation.urgent,
-        patient => enrolment.as_ref().map_or_else(|| "Unknown sender".to_owned(), |e| e.patient.name.clone()),
+        patient => enrolment.as_ref().map_or_else(|| state.templates.fallbacks().unknown_sender.clone(), |e| e.patient.name.clone()),
         status,
         not_paged,
         recognised => concern.recognised,

@@ -307,20 +307,13 @@ async fn sender_words(
         (false, true) => subject.to_owned(),
         (false, false) => format!("{subject}: {own}"),
     };
-    let mut whole = String::new();
-    if !subject.is_empty() {
-        whole.push_str(&format!("Subject: {subject}\n\n"));
-    }
-    whole.push_str(mail.text.trim());
-    if let Some(note) = attachments_note(&mail.attachments) {
-        whole.push_str(&format!("\n\n{note}"));
-    }
+    let whole = parts.templates.email_kept(
+        subject,
+        mail.text.trim(),
+        attachments_note(&mail.attachments).as_deref(),
+    )?;
     let attached = u32::try_from(mail.attachments.len()).unwrap_or(u32::MAX);
-    let paged = match attached {
-        0 => paged,
-        1 => format!("{paged} [and an attachment, not kept]"),
-        n => format!("{paged} [and {n} attachments, not kept]"),
-    };
+    let paged = parts.templates.email_paged(&paged, attached)?;
     match sender {
         Sender::Known {
             address,

@@ -50,7 +50,7 @@ async fn list(State(state): State<AppState>, staff: Staff) -> Response {
         let item = minijinja::context! {
             id => concern.id.to_string(),
             code => page.code,
-            patient => enrolment.as_ref().map_or_else(|| "Unknown sender".to_owned(), |e| e.patient.name.clone()),
+            patient => enrolment.as_ref().map_or_else(|| state.templates.fallbacks().unknown_sender.clone(), |e| e.patient.name.clone()),
             service,
             urgent => concern.escalation.urgent,
             opened => london_short(concern.opened_at),
