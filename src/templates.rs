@@ -315,8 +315,7 @@ impl Templates {
             translated,
             fallbacks: Fallbacks::default(),
         };
-        templates.fallbacks = Fallbacks::render(&templates)
-            .with_context(|| format!("template words/fallbacks.txt in {}", dir.display()))?;
+        templates.fallbacks = Fallbacks::render(&templates)?;
         Ok(templates)
     }
 

@@ -34,6 +34,7 @@ use crate::escalation::{
     DueContact, Effect, Escalated, SenderNotice, StaffNotice, StaffRef, Status,
 };
 use crate::links::LinkSigner;
+use crate::templates::TemplateError;
 use crate::outbox::NewOutbox;
 use crate::rota::Rota;
 use crate::templates::{Templates, day_and_time, page_quote, quote, who};
@@ -841,7 +842,7 @@ impl Renderer<'_> {
     /// Why a page came to its step, as `sms/page.txt` words it: `why`
     /// (`not_accepted`, `passed`, `unreachable`), `by` (who had it before:
     /// "the cardiology registrar", or their names) and `minutes`.
-    fn escalated(&self, after: &Escalated) -> anyhow::Result<minijinja::Value> {
+    fn escalated(&self, after: &Escalated) -> Result<minijinja::Value, TemplateError> {
         let (why, before, minutes) = match after {
             Escalated::NotAccepted { before, within } => {
                 ("not_accepted", before.as_slice(), within.num_minutes())
@@ -856,7 +857,7 @@ impl Renderer<'_> {
     /// their role ("the cardiology registrar") when one person held it (a
     /// team phone's role is no person's, so it is named), else by their
     /// names ("Chen Li or Amara Okafor").
-    fn named(&self, people: &[StaffRef]) -> anyhow::Result<String> {
+    fn named(&self, people: &[StaffRef]) -> Result<String, TemplateError> {
         let role = match people {
             [one] => self.rota.person(one.id.as_str()).map(|p| p.role.as_str()),
             _ => None,

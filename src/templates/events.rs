@@ -15,7 +15,7 @@ const EVENT: &str = "timeline/event.txt";
 
 impl Templates {
     /// How `event` reads on a concern's timeline ("Accepted by Chen Li").
-    pub fn timeline_line(&self, event: &TimelineEvent) -> anyhow::Result<String> {
+    pub fn timeline_line(&self, event: &TimelineEvent) -> Result<String, super::TemplateError> {
         self.render(EVENT, event)
     }
 }

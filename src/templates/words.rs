@@ -21,7 +21,7 @@ const FALLBACKS: &str = "words/fallbacks.txt";
 
 impl Fallbacks {
     /// Each fallback, rendered.
-    pub(super) fn render(templates: &Templates) -> anyhow::Result<Self> {
+    pub(super) fn render(templates: &Templates) -> Result<Self, super::TemplateError> {
         let word = |what: &str| templates.render(FALLBACKS, minijinja::context! { what });
         Ok(Self {
             service: word("service")?,
@@ -40,7 +40,7 @@ impl Templates {
     /// People at a step as a page names them (`words/named.txt`): "the
     /// cardiology registrar" when a `role` is given, else their `names`
     /// ("Chen Li or Amara Okafor").
-    pub fn named(&self, role: Option<&str>, names: &[&str]) -> anyhow::Result<String> {
+    pub fn named(&self, role: Option<&str>, names: &[&str]) -> Result<String, super::TemplateError> {
         self.render("words/named.txt", minijinja::context! { role, names })
     }
 
@@ -52,7 +52,7 @@ impl Templates {
         subject: &str,
         text: &str,
         attachments: Option<&str>,
-    ) -> anyhow::Result<String> {
+    ) -> Result<String, super::TemplateError> {
         self.render(
             "words/email_kept.txt",
             minijinja::context! { subject, text, attachments },
@@ -61,7 +61,7 @@ impl Templates {
 
     /// An email's words as a page quotes them, and how many attachments
     /// came with it (`words/email_paged.txt`).
-    pub fn email_paged(&self, words: &str, attachments: u32) -> anyhow::Result<String> {
+    pub fn email_paged(&self, words: &str, attachments: u32) -> Result<String, super::TemplateError> {
         self.render(
             "words/email_paged.txt",
             minijinja::context! { words, attachments },
