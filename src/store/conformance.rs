@@ -11,6 +11,7 @@ use crate::access::sessions::{CodeCheck, Session, SignInCode};
 use crate::api_keys::ApiKey;
 use crate::checkins::{CheckInAnswer, Notice};
 use crate::checkins::{CheckInReply, NoticeKind};
+use crate::clock::Instant;
 use crate::concern::Purged;
 use crate::concern::{Concern, ConcernId, Party};
 use crate::concern::{ConcernFilter, Page};

@@ -5,11 +5,12 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{conflict, corrupt, invalid, json, ms};
 use crate::concern::Concern;
 use crate::concern::ConcernStatus;
 use crate::directory::Id;
 use crate::outbox::{NewOutbox, OutboxOutcome};
+use crate::store::codec;
+use crate::store::codec::{conflict, corrupt, invalid, ms, to_json};
 use crate::store_error::StoreResult;
 use crate::work::{Change, Claim, TimerKind};
 use crate::work::{Work, WorkKey};
@@ -30,7 +31,7 @@ pub(super) fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<
     if let Some(e) = &change.enrolment {
         tx.execute(
             "INSERT INTO enrolments (id, data, ends_at, ended_at, client) VALUES (?1, ?2, ?3, NULL, ?4)",
-            params![e.id.to_string(), json(e)?, ms(crate::store::ends_at_or_never(e)), e.client],
+            params![e.id.to_string(), to_json(e)?, ms(codec::ends_at_or_never(e)), e.client],
         )?;
         // `ends_at` is "never" (year 9999) for an ongoing enrolment until it
         // is ended (`ends_at_or_never`). Phones and emails alike
@@ -48,7 +49,7 @@ pub(super) fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<
     for (concern, entry) in &change.timeline {
         tx.execute(
             "INSERT INTO timeline (concern_id, at, data) VALUES (?1, ?2, ?3)",
-            params![concern.to_string(), ms(entry.at), json(entry)?],
+            params![concern.to_string(), ms(entry.at), to_json(entry)?],
         )?;
     }
     // A timer removed or replaced is other work than the one claimed: its
@@ -173,20 +174,20 @@ fn write_notices(tx: &Transaction<'_>, change: &Change) -> StoreResult<()> {
         tx.execute(
             "INSERT INTO notices (key, due_at, data) VALUES (?1, ?2, ?3)
              ON CONFLICT(key) DO UPDATE SET due_at = excluded.due_at, data = excluded.data",
-            params![n.key, ms(n.due_at), json(n)?],
+            params![n.key, ms(n.due_at), to_json(n)?],
         )?;
         end_claim(tx, &n.work_key())?;
     }
     for n in &change.add_notices {
         tx.execute(
             "INSERT OR IGNORE INTO notices (key, due_at, data) VALUES (?1, ?2, ?3)",
-            params![n.key, ms(n.due_at), json(n)?],
+            params![n.key, ms(n.due_at), to_json(n)?],
         )?;
     }
     for a in &change.check_in_answers {
         tx.execute(
             "INSERT INTO check_in_answers (enrolment_id, at, data) VALUES (?1, ?2, ?3)",
-            params![a.enrolment.to_string(), ms(a.at), json(a)?],
+            params![a.enrolment.to_string(), ms(a.at), to_json(a)?],
         )?;
     }
     Ok(())
@@ -264,7 +265,7 @@ fn write_concern(tx: &Transaction<'_>, c: &Concern, at: i64) -> StoreResult<()> 
                 c.sender.key(),
                 c.escalation.is_resolved(),
                 ms(c.opened_at),
-                json(c)?,
+                to_json(c)?,
                 at,
                 ConcernStatus::of(c).as_str(),
                 c.service.as_ref().map(Id::as_str),
@@ -281,7 +282,7 @@ fn write_concern(tx: &Transaction<'_>, c: &Concern, at: i64) -> StoreResult<()> 
         params![
             id,
             c.escalation.is_resolved(),
-            json(c)?,
+            to_json(c)?,
             at,
             ConcernStatus::of(c).as_str(),
             c.version as i64,

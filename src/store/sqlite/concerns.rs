@@ -3,12 +3,13 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{SqliteStore, concern_from, concern_row, corrupt, from_json, instant, json, ms};
+use super::{SqliteStore, concern_row};
 use crate::clock::Instant;
 use crate::concern::Concerns;
 use crate::concern::{Concern, ConcernId};
 use crate::concern::{ConcernFilter, ConcernStatus, Page};
 use crate::directory::{Address, Id};
+use crate::store::codec::{concern_from, corrupt, from_json, instant, ms, to_json};
 use crate::store_error::StoreResult;
 use crate::timeline::TimelineEntry;
 
@@ -87,7 +88,7 @@ fn redact_timeline(tx: &Transaction<'_>, concern: &str, placeholder: &str) -> St
         };
         tx.execute(
             "UPDATE timeline SET data = ?2 WHERE seq = ?1",
-            params![seq, json(&redacted)?],
+            params![seq, to_json(&redacted)?],
         )?;
     }
     Ok(())
@@ -211,7 +212,7 @@ impl Concerns for SqliteStore {
                     Ok(concern) => {
                         tx.execute(
                             "UPDATE concerns SET purged = 1, data = ?2, version = version + 1 WHERE id = ?1",
-                            params![id, json(&concern.redacted(&placeholder))?],
+                            params![id, to_json(&concern.redacted(&placeholder))?],
                         )?;
                         purged.concerns += 1;
                     }

@@ -3,10 +3,11 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, from_json, instant, ms};
+use super::SqliteStore;
 use crate::clock::Instant;
 use crate::directory::Enrolments;
 use crate::directory::{EmailAddress, Enrolment, EnrolmentId, PhoneNumber};
+use crate::store::codec::{from_json, instant, ms};
 use crate::store_error::StoreResult;
 
 impl SqliteStore {

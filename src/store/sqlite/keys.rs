@@ -5,10 +5,12 @@ use std::path::Path;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, instant, invalid, ms, unavailable};
+use super::SqliteStore;
 use crate::api_keys::ApiKey;
 use crate::api_keys::Keys;
 use crate::clock::Instant;
+use crate::store::codec;
+use crate::store::codec::{instant, invalid, ms, unavailable};
 use crate::store_error::StoreResult;
 
 /// Every API key's columns, as [`api_key_row`] reads them.
@@ -38,7 +40,7 @@ fn api_key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRow> {
 
 fn api_key_from(row: ApiKeyRow) -> StoreResult<ApiKey> {
     let (name, client, scopes, created_at, expires_at, revoked_at) = row;
-    crate::store::api_key_as_stored(
+    codec::api_key_as_stored(
         name,
         client,
         scopes.as_deref(),

@@ -40,13 +40,11 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::thread;
 
-use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use self::schema::migrate;
 use self::writer::{WriteRequest, writer_loop};
-use crate::clock::Instant;
-use crate::concern::Concern;
+use crate::store::codec::unavailable;
 use crate::store_error::{StoreError, StoreResult};
 
 /// The SQLite store.
@@ -66,22 +64,6 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
-}
-
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string().into())
-}
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string().into())
-}
-
-fn conflict(why: String) -> StoreError {
-    StoreError::Conflict(why.into())
-}
-
-fn invalid(why: String) -> StoreError {
-    StoreError::Invalid(why.into())
 }
 
 /// What an SQLite error means for the caller: a broken constraint is a
@@ -108,33 +90,9 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// The fixed window of length `window` that `now` falls in, as (start, end) ms.
-fn ms(t: Instant) -> i64 {
-    t.timestamp_millis()
-}
-
-fn instant(ms: i64) -> Instant {
-    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-fn json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
-    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(corrupt)
-}
-
 /// A concern row (`data, version`), as read.
-fn concern_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64)> {
-    Ok((row.get(0)?, row.get(1)?))
-}
-
-/// A concern with the version its row holds (the copy in its JSON is not kept up to date).
-fn concern_from((data, version): (String, i64)) -> StoreResult<Concern> {
-    let mut c: Concern = from_json(&data)?;
-    c.version = version as u64;
-    Ok(c)
+fn concern_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64)> {
+    Ok((row.get(0)?, row.get::<_, i64>(1)? as u64))
 }
 
 impl SqliteStore {

@@ -3,12 +3,13 @@
 
 use rusqlite::params;
 
+use super::SqliteStore;
 use super::concerns::TIMELINE_OF;
-use super::{SqliteStore, concern_from, from_json, instant, ms};
 use crate::clock::Instant;
 use crate::concern::Concern;
 use crate::directory::Id;
 use crate::reports::Reports;
+use crate::store::codec::{concern_from, from_json, instant, ms};
 use crate::store_error::StoreResult;
 use crate::timeline::TimelineEntry;
 
@@ -49,7 +50,10 @@ impl Reports for SqliteStore {
             let mut stmt = c.prepare_cached(CONCERNS_OPENED)?;
             let concerns = stmt
                 .query_map(params![service, ms(from), ms(until)], |r| {
-                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        (r.get(1)?, r.get::<_, i64>(2)? as u64),
+                    ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut timeline = c.prepare_cached(TIMELINE_OF)?;

@@ -3,11 +3,12 @@
 
 use rusqlite::params;
 
+use super::SqliteStore;
 use super::apply::layer_still_at;
-use super::{SqliteStore, corrupt, json, ms};
 use crate::clock::Instant;
 use crate::rota::layer::RotaLayer;
 use crate::rota::layer::{AuditEntry, AuditRecord, NewRotaEdit, RotaEdit, Undone};
+use crate::store::codec::{corrupt, ms, to_json};
 use crate::store_error::StoreResult;
 
 impl RotaLayer for SqliteStore {
@@ -22,12 +23,12 @@ impl RotaLayer for SqliteStore {
             layer_still_at(tx, judged_at)?;
             tx.execute(
                 "INSERT INTO rota_edits (data) VALUES (?1)",
-                params![json(&edit)?],
+                params![to_json(&edit)?],
             )?;
             let id = tx.last_insert_rowid();
             tx.execute(
                 "INSERT INTO audit (edit, data) VALUES (?1, ?2)",
-                params![id, json(&audit)?],
+                params![id, to_json(&audit)?],
             )?;
             tx.execute(
                 "UPDATE rota_layer SET version = version + 1 WHERE id = 1",
@@ -49,14 +50,14 @@ impl RotaLayer for SqliteStore {
             layer_still_at(tx, judged_at)?;
             let n = tx.execute(
                 "UPDATE rota_edits SET undone = ?2 WHERE id = ?1 AND undone IS NULL",
-                params![id as i64, json(&undone)?],
+                params![id as i64, to_json(&undone)?],
             )?;
             if n == 0 {
                 return Ok(false);
             }
             tx.execute(
                 "INSERT INTO audit (edit, data) VALUES (?1, ?2)",
-                params![id as i64, json(&audit)?],
+                params![id as i64, to_json(&audit)?],
             )?;
             tx.execute(
                 "UPDATE rota_layer SET version = version + 1 WHERE id = 1",
@@ -100,7 +101,7 @@ impl RotaLayer for SqliteStore {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO audit (data) VALUES (?1)",
-                params![json(&record)?],
+                params![to_json(&record)?],
             )?;
             Ok(tx.last_insert_rowid() as u64)
         })

@@ -255,7 +255,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // they were revoked; each enrolment records the client whose key made
     // it (docs/adr/0021). Keys stored before keep NULL client and scopes
     // and read as their own name's client with `Scopes::BEFORE_SCOPES`
-    // (`store::api_key_as_stored`, one rule for both backends); enrolments
+    // (`store::codec::api_key_as_stored`, one rule for both backends); enrolments
     // made before have no client, so only `read-all` keys see them.
     r"
     ALTER TABLE api_keys ADD COLUMN client TEXT;

@@ -4,15 +4,14 @@
 use chrono::TimeDelta;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, corrupt, instant, ms};
+use super::SqliteStore;
 use crate::access::sessions::StaffWeb;
 use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
 use crate::clock::Instant;
 use crate::directory::Id;
+use crate::store::codec;
+use crate::store::codec::{SIGN_IN_CODE_KEPT_MS, corrupt, instant, ms};
 use crate::store_error::StoreResult;
-
-/// How long after its expiry a sign-in code's row may stay (it no longer works).
-const SIGN_IN_CODE_KEPT_MS: i64 = 24 * 3600 * 1000;
 
 impl StaffWeb for SqliteStore {
     fn put_sign_in_code(&self, code: &SignInCode) -> StoreResult<()> {
@@ -87,7 +86,7 @@ impl StaffWeb for SqliteStore {
     }
 
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let (start, end) = crate::store::hit_window(now, window)?;
+        let (start, end) = codec::hit_window(now, window)?;
         let bucket = bucket.to_owned();
         self.write(move |tx| {
             tx.execute("DELETE FROM hit_counts WHERE window_end <= ?1", params![ms(now)])?;
@@ -102,7 +101,7 @@ impl StaffWeb for SqliteStore {
     }
 
     fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let (start, end) = crate::store::hit_window(now, window)?;
+        let (start, end) = codec::hit_window(now, window)?;
         let bucket = bucket.to_owned();
         let hits: Option<u32> = self.read(move |c| {
             c.query_row(

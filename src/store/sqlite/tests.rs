@@ -18,6 +18,7 @@ use crate::concern::{Concern, ConcernId};
 use crate::concern::{ConcernFilter, ConcernStatus};
 use crate::directory::{EnrolmentId, Id, PhoneNumber};
 use crate::escalation::{Escalation, StaffRef, Status};
+use crate::store::codec::{ms, to_json};
 use crate::work::WorkQueue;
 use crate::work::{Change, WorkKind};
 use chrono::TimeDelta;
@@ -89,7 +90,7 @@ fn concerns_stored_before_the_list_existed_are_listed_after_the_upgrade() {
         conn.pragma_update(None, "user_version", 3).unwrap();
         conn.execute(
             "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES (?1, ?2, 0, ?3, ?4)",
-            params![c.id.to_string(), c.sender.key(), ms(c.opened_at), json(&c).unwrap()],
+            params![c.id.to_string(), c.sender.key(), ms(c.opened_at), to_json(&c).unwrap()],
         )
         .unwrap();
         // A row whose JSON has no status must not stop the upgrade (and `serve` with it).

@@ -6,13 +6,14 @@
 use chrono::TimeDelta;
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::SqliteStore;
 use super::apply::apply_change;
-use super::{SqliteStore, corrupt, from_json, instant, invalid, ms};
 use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
 use crate::directory::{Address, EnrolmentId, Id};
 use crate::inbox::Inbound;
 use crate::outbox::{NewOutbox, OutboxItem};
+use crate::store::codec::{corrupt, from_json, instant, invalid, ms};
 use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::Purpose;
 use crate::work::WorkQueue;

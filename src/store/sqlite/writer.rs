@@ -9,7 +9,8 @@ use std::sync::mpsc;
 
 use rusqlite::{Connection, Transaction};
 
-use super::{SqliteStore, corrupt, unavailable};
+use super::SqliteStore;
+use crate::store::codec::{corrupt, unavailable};
 use crate::store_error::StoreResult;
 
 /// The most writes committed together.
