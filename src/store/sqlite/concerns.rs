@@ -1,5 +1,5 @@
 //! Concerns ([`Concerns`]): reading and listing them and their timelines,
-//! purging closed ones, and reserving a clinician's page code.
+//! their pages, purging closed ones, and reserving a clinician's page code.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 

@@ -1,5 +1,5 @@
-//! Enrolments ([`Enrolments`]): reading them, and finding the active ones
-//! by phone or email address.
+//! Enrolments ([`Enrolments`]): reading and ending them, finding the active
+//! ones by phone or email address, and whether a number has opted out.
 
 use rusqlite::{OptionalExtension, params};
 

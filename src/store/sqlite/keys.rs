@@ -1,5 +1,6 @@
-//! API keys ([`Keys`]): stored by hash, with their client, scopes, expiry
-//! and revocation.
+//! Keys ([`Keys`]): API keys stored by hash, with their client, scopes,
+//! expiry and revocation; the store's own secrets; and the online backup
+//! of the database file.
 
 use std::path::Path;
 
