@@ -216,7 +216,7 @@ impl Operations {
             tracing::warn!(staff = %person, "sign-in paused, but they have no number that takes texts to tell them");
             return Ok(());
         };
-        let (_, ends) = store::hit_window(now, FAILURE_WINDOW)?;
+        let (_, ends) = store::codec::hit_window(now, FAILURE_WINDOW)?;
         let ends = Instant::from_timestamp_millis(ends).unwrap_or(now);
         let body = self
             .templates

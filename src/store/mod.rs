@@ -9,6 +9,8 @@
 //! ([`sqlite::SqliteStore`], the default, and [`redis::RedisStore`]);
 //! [`Store`] is all of them at once, for the layers above the domain
 //! (engine, operations, the HTTP layer, the application and the demo).
+//! What both backends write and read alike (instants as ms, JSON, the
+//! rules for stored rows that must read the same) is in `codec`, once.
 //!
 //! Methods block (they do disk I/O); async callers run them on the blocking
 //! pool (see [`blocking`]).
@@ -22,19 +24,17 @@
 //! step ([`Concerns::reserve_code`]). `conformance` holds the cases every
 //! backend must pass.
 
+pub(crate) mod codec;
 pub mod redis;
 pub mod sqlite;
 
 use std::sync::Arc;
 
-use chrono::TimeDelta;
-
 use crate::access::sessions::StaffWeb;
-use crate::api_keys::{ApiKey, Keys};
-use crate::clock::Instant;
-use crate::concern::{Concerns, Purged};
-use crate::directory::{Enrolment, Enrolments};
-use crate::reports::{Backlog, Reports};
+use crate::api_keys::Keys;
+use crate::concern::Concerns;
+use crate::directory::Enrolments;
+use crate::reports::Reports;
 use crate::rota::layer::RotaLayer;
 use crate::store_error::{StoreError, StoreResult};
 use crate::work::WorkQueue;
@@ -101,62 +101,3 @@ pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<sqlite::ServeLock>> 
 
 #[cfg(test)]
 pub(crate) mod conformance;
-
-/// An API key as a backend reads it back: a key stored before keys had
-/// clients and scopes (its `client` and `scopes` missing) is its own
-/// name's client with [`crate::api_keys::Scopes::BEFORE_SCOPES`]. One rule
-/// for both backends (docs/adr/0021).
-pub(crate) fn api_key_as_stored(
-    name: String,
-    client: Option<String>,
-    scopes: Option<&str>,
-    created_at: Instant,
-    expires_at: Option<Instant>,
-    revoked_at: Option<Instant>,
-) -> StoreResult<ApiKey> {
-    let scopes = match scopes {
-        Some(text) => crate::api_keys::Scopes::parse(text)
-            .map_err(|e| StoreError::Corrupt(format!("API key {name:?}: {e}").into()))?,
-        None => crate::api_keys::Scopes::BEFORE_SCOPES,
-    };
-    Ok(ApiKey {
-        client: client.unwrap_or_else(|| name.clone()),
-        name,
-        scopes,
-        created_at,
-        expires_at,
-        revoked_at,
-    })
-}
-
-/// When an enrolment stops being active, as both backends index it: when
-/// it was ended, or ends by itself, or, for an ongoing enrolment that has
-/// not been ended, the last instant of the year 9999. Active-enrolment
-/// look-ups compare with it and purging counts retention from it, so an
-/// ongoing enrolment is found until it is ended and is never purged before.
-pub(crate) fn ends_at_or_never(e: &Enrolment) -> Instant {
-    e.ended_or_ends_at().unwrap_or_else(never)
-}
-
-/// The fixed window of length `window` that `now` falls in, as both
-/// backends count hits in it: its start and end in ms since the epoch
-/// (windows start at multiples of their length).
-pub(crate) fn hit_window(now: Instant, window: TimeDelta) -> StoreResult<(i64, i64)> {
-    let len = window.num_milliseconds();
-    if len <= 0 {
-        return Err(StoreError::Invalid(
-            format!("a window of {window} cannot count requests").into(),
-        ));
-    }
-    let start = now.timestamp_millis().div_euclid(len) * len;
-    Ok((start, start + len))
-}
-
-/// The last instant of the year 9999: "not until it is ended", for indexes
-/// that need a time (see [`ends_at_or_never`]).
-pub(crate) fn never() -> Instant {
-    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
-        .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 999))
-        .map(|t| t.and_utc())
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
-}

@@ -24,7 +24,7 @@
 //! | `in:pending` | zset | unprocessed items by arrival; member `SEQ\|KEY` keeps arrival order within a millisecond |
 //! | `in:done`, `in:seq` | zset, counter | processed items by when (for purge); the arrival counter |
 //! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` (its addresses: phones and `mailto:` emails, ADR 14), `client` (the API client whose key made it, if one did: what a `read-own` key's list of concerns checks) |
-//! | `e:ends` | zset | enrolments by when they end(ed), for purge (an ongoing enrolment not yet ended at the last instant of 9999, `store::never`) |
+//! | `e:ends` | zset | enrolments by when they end(ed), for purge (an ongoing enrolment not yet ended at the last instant of 9999, `store::codec::never`) |
 //! | `phone:ADDRESS` | set | enrolments with this patient or carer number, or email (`phone:mailto:…`) |
 //! | `c:ID` | hash | a concern: `data`, `status`, `sender`, `opened`, `service`, `enrolment`, `closed`, `purged`, `v` (its version: 1 when stored, bumped on every write) |
 //! | `c:ID:timeline` | list | its timeline entries (JSON), oldest first |
@@ -509,7 +509,7 @@ fn api_key_from(row: Vec<String>) -> StoreResult<ApiKey> {
         Some(g) => (Some(g.client), Some(g.scopes), g.expires_at),
         None => (None, None, None),
     };
-    super::api_key_as_stored(
+    super::codec::api_key_as_stored(
         name,
         client,
         scopes.as_deref(),
@@ -969,7 +969,7 @@ impl StaffWeb for RedisStore {
     }
 
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let (start, end) = super::hit_window(now, window)?;
+        let (start, end) = super::codec::hit_window(now, window)?;
         self.write(args([
             &"count_hit",
             &bucket,
@@ -980,7 +980,7 @@ impl StaffWeb for RedisStore {
     }
 
     fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
-        let (start, _) = super::hit_window(now, window)?;
+        let (start, _) = super::codec::hit_window(now, window)?;
         let hits: Option<u32> = self.command(
             redis::cmd("HGET")
                 .arg(self.key(&["hits", &format!("{bucket}|{start}")]))

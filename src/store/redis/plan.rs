@@ -202,7 +202,7 @@ impl Plan {
                     Ok(EnrolmentPlan {
                         id: e.id.to_string(),
                         data: json(e)?,
-                        ends: ms(super::super::ends_at_or_never(e)),
+                        ends: ms(super::super::codec::ends_at_or_never(e)),
                         // Phones and emails alike (ADR 14).
                         phones: e.addresses(),
                         client: e.client.clone(),

@@ -168,7 +168,7 @@ end
 
 -- API keys, each as {hash, name, created, grant or "", revoked or ""}:
 -- the one with this hash (hex), or every one when `hash` is "". A key
--- stored before keys had grants has none (`store::api_key_as_stored`).
+-- stored before keys had grants has none (`store::codec::api_key_as_stored`).
 function reads.api_keys(hash)
     local hashes = { hash }
     if hash == "" then

@@ -1,0 +1,81 @@
+//! Reports ([`Reports`]): the backlog, and a service's concerns opened in
+//! a span of time with their timelines.
+
+use rusqlite::params;
+
+use super::SqliteStore;
+use super::concerns::TIMELINE_OF;
+use crate::clock::Instant;
+use crate::concern::Concern;
+use crate::directory::Id;
+use crate::reports::Reports;
+use crate::store::codec::{concern_from, from_json, instant, ms};
+use crate::store_error::StoreResult;
+use crate::timeline::TimelineEntry;
+
+/// A service's concerns opened in a span of time, oldest first (migration 10's index).
+pub(super) const CONCERNS_OPENED: &str = "SELECT id, data, version FROM concerns WHERE service = ?1 AND opened_at >= ?2 AND opened_at < ?3 ORDER BY opened_at, id";
+
+impl Reports for SqliteStore {
+    fn backlog(&self, now: Instant) -> StoreResult<crate::reports::Backlog> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM inbound WHERE processed_at IS NULL),
+                        (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND due_at <= ?1),
+                        (SELECT COUNT(*) FROM timers WHERE due_at <= ?1),
+                        (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND attempts > 0),
+                        (SELECT MIN(queued_at) FROM outbox WHERE state IN ('pending', 'in_flight'))",
+                params![ms(now)],
+                |r| {
+                    Ok(crate::reports::Backlog {
+                        inbound_pending: r.get::<_, i64>(0)? as u64,
+                        outbox_due: r.get::<_, i64>(1)? as u64,
+                        timers_overdue: r.get::<_, i64>(2)? as u64,
+                        outbox_retrying: r.get::<_, i64>(3)? as u64,
+                        outbox_oldest_queued: r.get::<_, Option<i64>>(4)?.map(instant),
+                    })
+                },
+            )
+        })
+    }
+
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+        let service = service.as_str().to_owned();
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare_cached(CONCERNS_OPENED)?;
+            let concerns = stmt
+                .query_map(params![service, ms(from), ms(until)], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        (r.get(1)?, r.get::<_, i64>(2)? as u64),
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut timeline = c.prepare_cached(TIMELINE_OF)?;
+            concerns
+                .into_iter()
+                .map(|(id, row)| {
+                    let entries = timeline
+                        .query_map(params![id], |r| r.get::<_, String>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok((row, entries))
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter()
+            .map(|(row, entries)| {
+                let concern = concern_from(row)?;
+                let entries = entries
+                    .iter()
+                    .map(|e| from_json(e))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok((concern, entries))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,348 @@
+//! The SQLite store's own tests: what only this backend has (its
+//! writer, its schema, its query plans); the cases every backend must pass
+//! are in `store::conformance`.
+
+use super::*;
+
+use super::concerns::{CODES_IN_USE, TIMELINE_OF, concerns_query};
+use super::reports::CONCERNS_OPENED;
+use super::schema::MIGRATIONS;
+use super::work::{claimable_sql, next_due_sql};
+use crate::api_keys::ApiKey;
+use crate::api_keys::Keys;
+use crate::clock::Instant;
+use crate::concern::ConcernKey;
+use crate::concern::Concerns;
+use crate::concern::Party;
+use crate::concern::{Concern, ConcernId};
+use crate::concern::{ConcernFilter, ConcernStatus};
+use crate::directory::{EnrolmentId, Id, PhoneNumber};
+use crate::escalation::{Escalation, StaffRef, Status};
+use crate::store::codec::{ms, to_json};
+use crate::work::WorkQueue;
+use crate::work::{Change, WorkKind};
+use chrono::TimeDelta;
+use rusqlite::{Connection, params};
+
+#[test]
+fn a_key_stored_before_keys_had_scopes_reads_as_its_own_client_with_the_old_keys_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    let store = SqliteStore::open(&path).unwrap();
+    // What `create_api_key` wrote before ADR 21: the migration leaves
+    // such rows without a client or scopes.
+    let made: Instant = "2026-11-25T10:00:00Z".parse().unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO api_keys (hash, name, created_at) VALUES (?1, 'ward-7-discharge', ?2)",
+            params![&[9u8; 32][..], ms(made)],
+        )
+        .unwrap();
+    assert_eq!(
+        store.api_key([9; 32]).unwrap().unwrap(),
+        ApiKey::made(
+            "ward-7-discharge",
+            crate::api_keys::Scopes::BEFORE_SCOPES,
+            made
+        )
+    );
+    assert_eq!(store.api_keys().unwrap().len(), 1);
+}
+
+fn accepted_concern() -> Concern {
+    let mut escalation = Escalation::new(false);
+    escalation.status = Status::Accepted {
+        by: StaffRef {
+            id: Id::parse("chen").unwrap(),
+            name: "Chen Li".into(),
+            role: "Registrar".into(),
+        },
+        at: "2026-11-27T19:15:00Z".parse().unwrap(),
+    };
+    Concern {
+        id: ConcernId::new(),
+        enrolment: Some(EnrolmentId::new()),
+        service: Some(Id::parse("cardiology-ward-7").unwrap()),
+        sender: PhoneNumber::parse("+447700900801").unwrap().into(),
+        party: Party::Patient,
+        opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
+        text: "My dressing is leaking".into(),
+        escalation,
+        pictures_explained: false,
+        recognised: None,
+        calls: Vec::new(),
+        version: 0,
+    }
+}
+
+#[test]
+fn concerns_stored_before_the_list_existed_are_listed_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let c = accepted_concern();
+    {
+        // A store as the previous version left it: three migrations.
+        let conn = open_connection(&path).unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute(
+            "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES (?1, ?2, 0, ?3, ?4)",
+            params![c.id.to_string(), c.sender.key(), ms(c.opened_at), to_json(&c).unwrap()],
+        )
+        .unwrap();
+        // A row whose JSON has no status must not stop the upgrade (and `serve` with it).
+        conn.execute(
+            "INSERT INTO concerns (id, sender, resolved, opened_at, data) VALUES ('x', '+447700900802', 1, 0, '{}')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let filter = ConcernFilter {
+        statuses: vec![ConcernStatus::Accepted],
+        service: c.service.clone(),
+        enrolment: c.enrolment,
+        limit: 10,
+        ..ConcernFilter::default()
+    };
+    // Stored concerns start at version 1.
+    assert_eq!(
+        store.concerns(&filter).unwrap(),
+        [Concern { version: 1, ..c }]
+    );
+}
+
+#[test]
+fn purging_clears_words_the_code_no_longer_knows_and_sets_aside_what_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+    let resolved_at: Instant = "2026-11-28T09:00:00Z".parse().unwrap();
+    let resolve = |mut c: Concern| {
+        c.escalation.status = Status::Resolved {
+            by: None,
+            at: resolved_at,
+            note: None,
+        };
+        store
+            .apply(Change {
+                at: resolved_at,
+                concern: Some(c),
+                ..Change::default()
+            })
+            .unwrap();
+    };
+    let (readable, unreadable) = (accepted_concern(), accepted_concern());
+    let unreadable = Concern {
+        sender: PhoneNumber::parse("+447700900802").unwrap().into(),
+        ..unreadable
+    };
+    resolve(readable.clone());
+    resolve(unreadable.clone());
+    // A forward as early versions stored it, quoting the sender; a
+    // message on the concern whose record no longer reads; and a
+    // timeline entry that does not read either.
+    let (a, b) = (readable.id.to_string(), unreadable.id.to_string());
+    store
+        .write(move |tx| {
+            tx.execute(
+                "INSERT INTO timeline (concern_id, at, data) VALUES (?1, 0, ?2)",
+                params![a, r#"{"at":"2026-11-27T19:20:00Z","event":"forwarded","staff":"chen","name":"Chen Li","text":"SECRET leg"}"#],
+            )?;
+            tx.execute(
+                "INSERT INTO timeline (concern_id, at, data) VALUES (?1, 0, ?2)",
+                params![a, r#"{"event":"no such event","text":"SECRET shin"}"#],
+            )?;
+            tx.execute(
+                "INSERT INTO timeline (concern_id, at, data) VALUES (?1, 0, ?2)",
+                params![b, r#"{"at":"2026-11-27T19:05:00Z","event":"received","from":"patient","text":"SECRET knee"}"#],
+            )?;
+            tx.execute("UPDATE concerns SET data = '{\"broken\": true}' WHERE id = ?1", params![b])?;
+            Ok(())
+        })
+        .unwrap();
+
+    let purged = store
+        .purge(resolved_at + TimeDelta::seconds(1), "[removed]")
+        .unwrap();
+    assert_eq!((purged.concerns, purged.set_aside), (1, 1));
+    let rows: Vec<String> = store
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT data FROM timeline")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect()
+        })
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| !r.contains("SECRET")), "{rows:?}");
+    assert_eq!(
+        store.timeline(readable.id).unwrap().len(),
+        2,
+        "every entry reads now"
+    );
+    assert_eq!(
+        store.concern(readable.id).unwrap().unwrap().text,
+        "[removed]"
+    );
+    assert_eq!(
+        store
+            .purge(resolved_at + TimeDelta::days(1), "[removed]")
+            .unwrap(),
+        crate::concern::Purged::default(),
+        "the unreadable one is not tried again"
+    );
+}
+
+/// `EXPLAIN QUERY PLAN` of `sql` with these parameters (every one 1
+/// when `None`), one step a line.
+fn plan(
+    store: &SqliteStore,
+    sql: &str,
+    values: Option<Vec<rusqlite::types::Value>>,
+) -> Vec<String> {
+    store
+        .read(|c| {
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let values = values.unwrap_or_else(|| {
+                vec![rusqlite::types::Value::Integer(1); stmt.parameter_count()]
+            });
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| r.get(3))?;
+            rows.collect()
+        })
+        .unwrap()
+}
+
+#[test]
+fn claiming_and_next_due_read_indexes_in_order_and_never_scan_a_table() {
+    // The engine asks for `next_due` after every idle pass, with 100,000
+    // timers waiting: each part must stop at its first row.
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+    let queries = [
+        ("next_due", next_due_sql(&WorkKind::ALL)),
+        ("claim inbound", claimable_sql(WorkKind::Inbound)),
+        ("claim timers", claimable_sql(WorkKind::Timer)),
+        ("claim outbox", claimable_sql(WorkKind::Outbox)),
+        ("claim notices", claimable_sql(WorkKind::Notice)),
+        ("codes in use", CODES_IN_USE.to_owned()),
+    ];
+    for (name, sql) in queries {
+        let plan = plan(&store, &sql, None);
+        for step in &plan {
+            let whole_table = step.starts_with("SCAN ")
+                && !step.contains(" USING ")
+                && !step.starts_with("SCAN (")
+                && step != "SCAN CONSTANT ROW";
+            assert!(!whole_table, "{name} reads a whole table: {plan:#?}");
+            assert!(
+                !step.contains("TEMP B-TREE FOR ORDER BY"),
+                "{name} sorts: {plan:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_shape_of_list_is_served_by_an_index_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+    let key = ConcernKey {
+        opened_at: "2026-11-27T19:05:00Z".parse().unwrap(),
+        id: ConcernId::new(),
+    };
+    let all = || ConcernFilter {
+        after: Some(key),
+        limit: 50,
+        ..ConcernFilter::default()
+    };
+    let shapes = [
+        ("newest", "concerns_newest", all()),
+        (
+            "since",
+            "concerns_newest",
+            ConcernFilter {
+                opened_since: Some(key.opened_at),
+                ..all()
+            },
+        ),
+        (
+            "unresolved",
+            "concerns_unresolved_newest",
+            ConcernFilter {
+                statuses: vec![ConcernStatus::Open, ConcernStatus::Accepted],
+                ..all()
+            },
+        ),
+        (
+            "open",
+            "concerns_unresolved_newest",
+            ConcernFilter {
+                statuses: vec![ConcernStatus::Open],
+                ..all()
+            },
+        ),
+        (
+            "resolved",
+            "concerns_newest",
+            ConcernFilter {
+                statuses: vec![ConcernStatus::Resolved],
+                ..all()
+            },
+        ),
+        (
+            "service",
+            // Migration 10's index, for reports, serves this list too.
+            "concerns_by_service",
+            ConcernFilter {
+                service: Some(Id::parse("cardiology-ward-7").unwrap()),
+                ..all()
+            },
+        ),
+        (
+            "enrolment",
+            "concerns_by_enrolment",
+            ConcernFilter {
+                enrolment: Some(EnrolmentId::new()),
+                ..all()
+            },
+        ),
+    ];
+    for (name, index, filter) in shapes {
+        let (sql, values) = concerns_query(&filter);
+        let plan = plan(&store, &sql, Some(values)).join("; ");
+        assert!(
+            plan.contains(&format!("USING INDEX {index} (")),
+            "{name}: {plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{name} sorts: {plan}");
+    }
+    // A read-own key's list: its client's enrolments by their index,
+    // each one's concerns by theirs, then sorted. That sorts one
+    // client's concerns, never walks the trust's: the cost grows with
+    // what the client enrolled.
+    let (sql, values) = concerns_query(&ConcernFilter {
+        client: Some("ward-7-discharge".into()),
+        ..all()
+    });
+    let own = plan(&store, &sql, Some(values)).join("; ");
+    for index in ["enrolments_by_client (client=?)", "concerns_by_enrolment ("] {
+        assert!(own.contains(&format!("USING INDEX {index}")), "{own}");
+    }
+    assert!(!own.contains("SCAN"), "{own}");
+    // A service's week, for its report; each concern's timeline by its index.
+    let week = plan(&store, CONCERNS_OPENED, None).join("; ");
+    assert!(
+        week.contains(
+            "USING INDEX concerns_by_service (service=? AND opened_at>? AND opened_at<?)"
+        ),
+        "{week}"
+    );
+    assert!(!week.contains("TEMP B-TREE"), "{week}");
+    let timeline = plan(&store, TIMELINE_OF, None).join("; ");
+    assert!(
+        timeline.contains("USING INDEX timeline_by_concern"),
+        "{timeline}"
+    );
+}

@@ -1,0 +1,488 @@
+//! The work queue ([`WorkQueue`]): claims with leases and fencing tokens,
+//! the SQL that finds claimable and next-due work (inbound items, timers,
+//! outbox items at the head of their lane, notices), and the one generic
+//! claim every kind of work goes through.
+
+use chrono::TimeDelta;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::SqliteStore;
+use super::apply::apply_change;
+use crate::checkins::{CheckInAnswer, Notice};
+use crate::clock::Instant;
+use crate::directory::{Address, EnrolmentId, Id};
+use crate::inbox::Inbound;
+use crate::outbox::{NewOutbox, OutboxItem};
+use crate::store::codec::{corrupt, from_json, instant, invalid, ms};
+use crate::store_error::{StoreError, StoreResult};
+use crate::timeline::Purpose;
+use crate::work::WorkQueue;
+use crate::work::{Change, Claim, Claimed, NodeId, Timer, TimerKind, WorkKind};
+use crate::work::{Work, WorkKey};
+
+fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, StoreError>> {
+    let id: i64 = row.get(0)?;
+    let concern: Option<String> = row.get(1)?;
+    let to: String = row.get(2)?;
+    let body: String = row.get(3)?;
+    let purpose: String = row.get(4)?;
+    let staff: Option<String> = row.get(5)?;
+    let recipient: String = row.get(6)?;
+    let attempts: i64 = row.get(7)?;
+    let due_at: i64 = row.get(8)?;
+    let provider_id: Option<String> = row.get(9)?;
+    let state: String = row.get(10)?;
+    let queued_at: Option<i64> = row.get(11)?;
+    let step: Option<i64> = row.get(12)?;
+    Ok((|| {
+        Ok(OutboxItem {
+            id,
+            message: NewOutbox {
+                concern: concern.map(|c| c.parse().map_err(corrupt)).transpose()?,
+                to: Address::from_key(&to).map_err(corrupt)?,
+                body,
+                purpose: Purpose::parse(&purpose)
+                    .ok_or_else(|| corrupt(format!("purpose {purpose:?}")))?,
+                staff: staff.map(|s| Id::parse(&s).map_err(corrupt)).transpose()?,
+                recipient,
+                step: step.map(|s| s as u64),
+            },
+            attempts: attempts as u32,
+            due_at: instant(due_at),
+            queued_at: instant(queued_at.unwrap_or(due_at)),
+            provider_id,
+            in_flight: state == "in_flight",
+        })
+    })())
+}
+
+const OUTBOX_COLUMNS: &str = "o.id, o.concern_id, o.to_number, o.body, o.purpose, o.staff, o.recipient, o.attempts, o.due_at, o.provider_id, o.state, o.queued_at, o.step";
+
+/// An unsent outbox item `o` that is the earliest unsent one in its lane:
+/// only such an item may be sent. A lane is a patient's or carer's number,
+/// or a clinician's number and one concern; so texts to a patient keep
+/// their order, and a clinician's about one concern, while a page that
+/// hangs holds up no other patient's page to the same clinician.
+const HEAD_OF_LINE: &str = "o.state IN ('pending', 'in_flight') AND NOT EXISTS (
+    SELECT 1 FROM outbox e WHERE e.to_number = o.to_number
+    AND (o.staff IS NULL OR e.concern_id IS o.concern_id) AND (e.staff IS NULL) = (o.staff IS NULL)
+    AND e.id < o.id AND e.state IN ('pending', 'in_flight'))";
+
+/// How each kind of work is named in claims, as SQL over its table's alias
+/// (`i` inbound, `t` timers, `o` outbox, `n` notices): the same keys as
+/// [`WorkKey`]'s `Display` writes.
+fn work_key_sql(kind: WorkKind) -> &'static str {
+    match kind {
+        WorkKind::Inbound => "i.key",
+        WorkKind::Timer => "t.concern_id || '/' || t.kind",
+        WorkKind::Outbox => "CAST(o.id AS TEXT)",
+        WorkKind::Notice => "n.key",
+    }
+}
+
+/// SQL that is true while the work (of its table's row) has a claim row
+/// for which `lease` holds (e.g. `c.until > ?1`: a claim live at `?1`).
+fn claimed_sql(kind: WorkKind, lease: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM claims c WHERE c.kind = '{}' AND c.key = {} AND ({lease}))",
+        kind.as_str(),
+        work_key_sql(kind)
+    )
+}
+
+/// The work of one kind that can be claimed at `?1`, in the order it is
+/// handed out, at most `?2`. The outbox's last column says whether the
+/// item was claimed before and not completed: it may have reached the
+/// provider.
+pub(super) fn claimable_sql(kind: WorkKind) -> String {
+    let live = claimed_sql(kind, "c.until > ?1");
+    match kind {
+        WorkKind::Inbound => format!(
+            "SELECT i.data FROM inbound i WHERE i.processed_at IS NULL AND NOT {live}
+             ORDER BY i.received_at, i.rowid LIMIT ?2"
+        ),
+        WorkKind::Timer => format!(
+            "SELECT t.concern_id, t.kind, t.due_at, t.seq FROM timers t
+             WHERE t.due_at <= ?1 AND NOT {live} ORDER BY t.due_at LIMIT ?2"
+        ),
+        WorkKind::Notice => format!(
+            "SELECT n.data FROM notices n
+             WHERE n.due_at <= ?1 AND NOT {live} ORDER BY n.due_at LIMIT ?2"
+        ),
+        // `ready_at` is the due time, or the end of a lease on the item if
+        // later: items under a live claim are past `?1`, not stepped over.
+        WorkKind::Outbox => format!(
+            "SELECT {OUTBOX_COLUMNS}, {} FROM outbox o
+             WHERE {HEAD_OF_LINE} AND o.ready_at <= ?1 AND NOT {live}
+             ORDER BY o.ready_at, o.id LIMIT ?2",
+            claimed_sql(kind, "1"),
+        ),
+    }
+}
+
+/// What [`WorkQueue::next_due`](crate::work::WorkQueue::next_due) reads.
+pub(super) fn next_due_sql(kinds: &[WorkKind]) -> String {
+    // For each kind: the first due that is not under a claim, and the
+    // first lease to end among the claimed (work is claimed only once
+    // due, so its lease ends after its due time). Both parts read in
+    // index order and stop early, so this stays cheap with 100,000 timers.
+    // `work`: the row the claim is on, if it still waits (as `FROM … WHERE …`).
+    let held = |kind: WorkKind, work: &str| {
+        format!(
+            "SELECT MIN(c.until) FROM claims c WHERE c.kind = '{}' AND c.until IS NOT NULL
+             AND EXISTS (SELECT 1 FROM {work})",
+            kind.as_str()
+        )
+    };
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|kind| {
+            let claimed = claimed_sql(*kind, "c.until IS NOT NULL");
+            match kind {
+                WorkKind::Timer => format!(
+                    "SELECT (SELECT t.due_at FROM timers t WHERE NOT {claimed} ORDER BY t.due_at LIMIT 1) AS t
+                     UNION ALL SELECT ({})",
+                    held(
+                        WorkKind::Timer,
+                        "timers t WHERE t.concern_id = substr(c.key, 1, instr(c.key, '/') - 1)
+                         AND t.kind = substr(c.key, instr(c.key, '/') + 1)",
+                    )
+                ),
+                WorkKind::Notice => format!(
+                    "SELECT (SELECT n.due_at FROM notices n WHERE NOT {claimed} ORDER BY n.due_at LIMIT 1) AS t
+                     UNION ALL SELECT ({})",
+                    held(WorkKind::Notice, "notices n WHERE n.key = c.key"),
+                ),
+                // `ready_at` already counts a claimed item from its lease's end.
+                WorkKind::Outbox => format!(
+                    "SELECT (SELECT o.ready_at FROM outbox o WHERE {HEAD_OF_LINE} ORDER BY o.ready_at, o.id LIMIT 1) AS t"
+                ),
+                WorkKind::Inbound => format!(
+                    "SELECT (SELECT i.received_at FROM inbound i WHERE i.processed_at IS NULL AND NOT {claimed} ORDER BY i.received_at LIMIT 1) AS t
+                     UNION ALL SELECT ({})",
+                    held(
+                        WorkKind::Inbound,
+                        "inbound i WHERE i.key = c.key AND i.processed_at IS NULL",
+                    )
+                ),
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        return "SELECT NULL".to_owned();
+    }
+    format!("SELECT MIN(t) FROM ({})", parts.join(" UNION ALL "))
+}
+
+/// A claim on work of `kind` was granted, renewed or given back: an outbox
+/// item's `ready_at` follows it (its due time, or its lease's end if later).
+fn rescore(tx: &Transaction<'_>, key: &WorkKey) -> StoreResult<()> {
+    if let WorkKey::Outbox(id) = key {
+        tx.execute(
+            "UPDATE outbox SET ready_at = MAX(due_at, COALESCE((SELECT c.until FROM claims c
+                 WHERE c.kind = 'outbox' AND c.key = ?1), due_at))
+             WHERE id = CAST(?1 AS INTEGER)",
+            params![id.to_string()],
+        )?;
+    }
+    Ok(())
+}
+
+/// Hand out claims on `picked`, in order, to `node` until `until`: fresh
+/// tokens from the counter, and `attempts` one more than the last claim's
+/// when the work was claimed before and not completed.
+fn grant<T: Work>(
+    tx: &Transaction<'_>,
+    node: &NodeId,
+    until: Instant,
+    picked: Vec<T>,
+) -> StoreResult<Vec<Claimed<T>>> {
+    if picked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = picked.len() as i64;
+    let last: i64 = tx.query_row(
+        "UPDATE claim_tokens SET last = last + ?1 WHERE id = 1 RETURNING last",
+        params![count],
+        |r| r.get(0),
+    )?;
+    let mut claimed = Vec::with_capacity(picked.len());
+    for (token, item) in (last - count + 1..).zip(picked) {
+        let key = item.work_key();
+        let attempts: i64 = tx.query_row(
+            "INSERT INTO claims (kind, key, token, holder, until, attempts) VALUES (?1, ?2, ?3, ?4, ?5, 0)
+             ON CONFLICT(kind, key) DO UPDATE SET token = excluded.token, holder = excluded.holder,
+                 until = excluded.until, attempts = claims.attempts + 1
+             RETURNING attempts",
+            params![T::KIND.as_str(), key.to_string(), token, node.as_str(), ms(until)],
+            |r| r.get(0),
+        )?;
+        rescore(tx, &key)?;
+        claimed.push(Claimed {
+            claim: Claim {
+                key,
+                token: token as u64,
+                holder: node.clone(),
+                until,
+                attempts: attempts as u32,
+            },
+            item,
+        });
+    }
+    Ok(claimed)
+}
+
+/// A timer row: `concern_id, kind, due_at, seq`.
+fn timer_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Timer>> {
+    let concern: String = row.get(0)?;
+    let kind: String = row.get(1)?;
+    let due_at: i64 = row.get(2)?;
+    let seq: i64 = row.get(3)?;
+    Ok((|| {
+        Ok(Timer {
+            concern: concern.parse().map_err(corrupt)?,
+            kind: TimerKind::parse(&kind).ok_or_else(|| corrupt(format!("timer kind {kind:?}")))?,
+            due_at: instant(due_at),
+            seq: seq as u64,
+        })
+    })())
+}
+
+/// Work this store claims: how it reads from a row of [`claimable_sql`].
+trait Claimable: Work + Send + Sized + 'static {
+    /// The work in a row `claimable_sql(Self::KIND)` selects.
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>>;
+}
+
+impl Claimable for Inbound {
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
+        Ok(from_json(&row.get::<_, String>(0)?))
+    }
+}
+
+impl Claimable for Timer {
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
+        timer_row(row)
+    }
+}
+
+impl Claimable for OutboxItem {
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
+        let item = outbox_row(row)?;
+        let claimed_before: bool = row.get(13)?;
+        Ok(item.map(|mut item| {
+            // Claimed before and not completed: it may have reached the provider.
+            item.in_flight |= claimed_before;
+            item
+        }))
+    }
+}
+
+impl Claimable for Notice {
+    fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
+        Ok(from_json(&row.get::<_, String>(0)?))
+    }
+}
+
+impl SqliteStore {
+    /// Claim up to `limit` pieces of work of one kind in one write: those
+    /// claimable at `now` ([`claimable_sql`]), in order, each until
+    /// `now + lease`.
+    fn claim<T: Claimable>(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<T>>> {
+        let until = now
+            .checked_add_signed(lease)
+            .filter(|_| lease > TimeDelta::zero())
+            .ok_or_else(|| invalid(format!("a lease of {lease} cannot be held")))?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let node = node.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.write(move |tx| {
+            let picked = {
+                let mut stmt = tx.prepare_cached(&claimable_sql(T::KIND))?;
+                let rows = stmt.query_map(params![ms(now), limit], T::from_claimable)?;
+                rows.map(|row| row?).collect::<StoreResult<Vec<T>>>()?
+            };
+            grant(tx, &node, until, picked)
+        })
+    }
+}
+
+impl WorkQueue for SqliteStore {
+    fn ping(&self) -> StoreResult<()> {
+        // Through the writer, like a webhook: a full disk, a lock held
+        // elsewhere or a stopped writer fail here as they would fail it.
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO heartbeat (id, beats) VALUES (1, 1)
+                 ON CONFLICT(id) DO UPDATE SET beats = beats + 1",
+                [],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn record_inbound(&self, item: &Inbound) -> StoreResult<bool> {
+        let key = item.key.clone();
+        let data = serde_json::to_string(item).map_err(corrupt)?;
+        let at = ms(item.received_at);
+        self.write(move |tx| {
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO inbound (key, data, received_at) VALUES (?1, ?2, ?3)",
+                params![key, data, at],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+
+    fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>> {
+        let key = key.to_owned();
+        self.read(move |c| {
+            let data: Option<String> = c
+                .query_row(
+                    "SELECT data FROM inbound WHERE key = ?1",
+                    params![key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(data)
+        })?
+        .map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(e.into())))
+        .transpose()
+    }
+
+    fn claim_inbound(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Inbound>>> {
+        self.claim(node, now, lease, limit)
+    }
+
+    fn claim_timers(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Timer>>> {
+        self.claim(node, now, lease, limit)
+    }
+
+    fn claim_outbox(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
+        self.claim(node, now, lease, limit)
+    }
+
+    fn claim_notices(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<Notice>>> {
+        self.claim(node, now, lease, limit)
+    }
+
+    fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {
+        let key = key.to_owned();
+        let data: Option<String> = self.read(move |c| {
+            c.query_row(
+                "SELECT data FROM notices WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        data.as_deref().map(from_json).transpose()
+    }
+
+    fn renew(&self, claims: &[Claim], until: Instant) -> StoreResult<Vec<Claim>> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claims = claims.to_vec();
+        self.write(move |tx| {
+            let mut held = Vec::with_capacity(claims.len());
+            for claim in claims {
+                let renewed = tx.execute(
+                    "UPDATE claims SET until = ?4 WHERE kind = ?1 AND key = ?2 AND token = ?3 AND until IS NOT NULL",
+                    params![claim.kind().as_str(), claim.key.to_string(), claim.token as i64, ms(until)],
+                )?;
+                if renewed == 1 {
+                    rescore(tx, &claim.key)?;
+                    held.push(Claim { until, ..claim });
+                }
+            }
+            Ok(held)
+        })
+    }
+
+    fn release(&self, claims: &[Claim]) -> StoreResult<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let claims = claims.to_vec();
+        self.write(move |tx| {
+            for claim in claims {
+                tx.execute(
+                    "UPDATE claims SET until = NULL WHERE kind = ?1 AND key = ?2 AND token = ?3",
+                    params![
+                        claim.kind().as_str(),
+                        claim.key.to_string(),
+                        claim.token as i64
+                    ],
+                )?;
+                rescore(tx, &claim.key)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn apply(&self, change: Change) -> StoreResult<()> {
+        self.write(move |tx| apply_change(tx, change))
+    }
+
+    fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
+        let sql = next_due_sql(kinds);
+        let next: Option<i64> = self.read(|c| c.query_row(&sql, [], |r| r.get(0)))?;
+        Ok(next.map(instant))
+    }
+
+    fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>> {
+        let row = self.read(|c| {
+            c.query_row(
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE o.provider_id = ?1"),
+                params![provider_id],
+                outbox_row,
+            )
+            .optional()
+        })?;
+        row.transpose()
+    }
+
+    fn check_in_answers(&self, enrolment: EnrolmentId) -> StoreResult<Vec<CheckInAnswer>> {
+        let rows: Vec<String> = self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT data FROM check_in_answers WHERE enrolment_id = ?1 ORDER BY at, rowid",
+            )?;
+            let rows = stmt.query_map(params![enrolment.to_string()], |r| r.get(0))?;
+            rows.collect()
+        })?;
+        rows.iter().map(|r| from_json(r)).collect()
+    }
+}
