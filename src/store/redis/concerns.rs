@@ -3,6 +3,9 @@
 
 use super::plan::{self, corrupt, lex_time, ms};
 
+use redis::Script;
+
+use super::scripts;
 use super::{LIST_BUDGET, PURGE_BATCH, PURGE_WRITE_BATCH, RedisStore, args, concern_from};
 use crate::clock::Instant;
 use crate::concern::Concerns;
@@ -14,7 +17,7 @@ use crate::timeline::{TimelineEntry, TimelineEvent};
 
 impl Concerns for RedisStore {
     fn concern(&self, id: ConcernId) -> StoreResult<Option<Concern>> {
-        let row: Option<(String, u64)> = self.read(args([&"concern", &id.to_string()]))?;
+        let row: Option<(String, u64)> = self.script(&scripts::CONCERN, args([&id.to_string()]))?;
         row.map(concern_from).transpose()
     }
 
@@ -23,7 +26,8 @@ impl Concerns for RedisStore {
     }
 
     fn open_concern_from(&self, sender: &Address) -> StoreResult<Option<Concern>> {
-        let row: Option<(String, u64)> = self.read(args([&"open_concern_from", &sender.key()]))?;
+        let row: Option<(String, u64)> =
+            self.script(&scripts::OPEN_CONCERN_FROM, args([&sender.key()]))?;
         row.map(concern_from).transpose()
     }
 
@@ -58,23 +62,25 @@ impl Concerns for RedisStore {
             .opened_since
             .map_or_else(|| "-".to_owned(), |t| format!("[{}", lex_time(t)));
         let service = filter.service.as_ref().map(Id::as_str).unwrap_or_default();
-        // A walk of a long list comes back in parts (see `concerns` in
-        // read.lua); each part is consistent, and a concern written between
+        // A walk of a long list comes back in parts (see
+        // scripts/concerns.lua); each part is consistent, and a concern written between
         // two parts is above the place the walk has reached, as it would be
         // between two pages of the list.
         let (mut max, mut found) = (max, Vec::new());
         loop {
-            let (rows, next): (Vec<(String, u64)>, String) = self.read(args([
-                &"concerns",
-                &index,
-                &max,
-                &min,
-                &(filter.limit - found.len()).to_string(),
-                &statuses,
-                &service,
-                &filter.client.as_deref().unwrap_or_default(),
-                &LIST_BUDGET.to_string(),
-            ]))?;
+            let (rows, next): (Vec<(String, u64)>, String) = self.script(
+                &scripts::CONCERNS,
+                args([
+                    &index,
+                    &max,
+                    &min,
+                    &(filter.limit - found.len()).to_string(),
+                    &statuses,
+                    &service,
+                    &filter.client.as_deref().unwrap_or_default(),
+                    &LIST_BUDGET.to_string(),
+                ]),
+            )?;
             for row in rows {
                 found.push(concern_from(row)?);
             }
@@ -100,11 +106,10 @@ impl Concerns for RedisStore {
         // changed since (its version and timeline length are checked): a
         // concern written in between waits for the next call.
         let cutoff = ms(closed_before);
-        let candidates: Vec<Vec<String>> = self.read(args([
-            &"purge_candidates",
-            &cutoff,
-            &PURGE_BATCH.to_string(),
-        ]))?;
+        let candidates: Vec<Vec<String>> = self.script(
+            &scripts::PURGE_CANDIDATES,
+            args([&cutoff, &PURGE_BATCH.to_string()]),
+        )?;
         let mut purged = Purged::default();
         for batch in candidates.chunks(PURGE_WRITE_BATCH) {
             let mut rows = Vec::with_capacity(batch.len());
@@ -127,28 +132,30 @@ impl Concerns for RedisStore {
             }
             let rows = serde_json::to_string(&rows).map_err(corrupt)?;
             let (concerns, set_aside): (u64, u64) =
-                self.write(args([&"purge_concerns", &placeholder, &rows]))?;
+                self.script(&scripts::PURGE_CONCERNS, args([&placeholder, &rows]))?;
             purged.concerns += concerns;
             purged.set_aside += set_aside;
         }
-        let drain = |what: &str| -> StoreResult<u64> {
+        let drain = |what: &'static Script| -> StoreResult<u64> {
             let mut total = 0;
             loop {
-                let n: u64 = self.write(args([&what, &cutoff, &PURGE_BATCH.to_string()]))?;
+                let n: u64 = self.script(what, args([&cutoff, &PURGE_BATCH.to_string()]))?;
                 total += n;
                 if n < PURGE_BATCH as u64 {
                     return Ok(total);
                 }
             }
         };
-        purged.inbound = drain("purge_inbound")?;
-        purged.enrolments = drain("purge_enrolments")?;
+        purged.inbound = drain(&scripts::PURGE_INBOUND)?;
+        purged.enrolments = drain(&scripts::PURGE_ENROLMENTS)?;
         Ok(purged)
     }
 
     fn pages_for(&self, staff: &Id, closed_since: Instant) -> StoreResult<Vec<Page>> {
-        let rows: Vec<(String, String)> =
-            self.read(args([&"pages_for", &staff.as_str(), &ms(closed_since)]))?;
+        let rows: Vec<(String, String)> = self.script(
+            &scripts::PAGES_FOR,
+            args([&staff.as_str(), &ms(closed_since)]),
+        )?;
         let mut pages = rows
             .iter()
             .map(|(concern, record)| plan::page(concern.parse().map_err(corrupt)?, staff, record))
@@ -172,12 +179,10 @@ impl Concerns for RedisStore {
         // `at` is not stored: a reservation's age is never asked, only
         // whether it is held or when it was released.
         let _ = at;
-        self.write(args([
-            &"reserve_code",
-            &concern.to_string(),
-            &staff.as_str(),
-            &ms(quarantine_since),
-        ]))
+        self.script(
+            &scripts::RESERVE_CODE,
+            args([&concern.to_string(), &staff.as_str(), &ms(quarantine_since)]),
+        )
     }
 }
 

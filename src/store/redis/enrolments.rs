@@ -3,6 +3,7 @@
 
 use super::plan::{instant, ms};
 
+use super::scripts;
 use super::{RedisStore, args, from_json};
 use crate::clock::Instant;
 use crate::directory::Enrolments;
@@ -13,7 +14,8 @@ impl RedisStore {
     /// Active enrolments with this address (a phone or an email's index
     /// key, ADR 14), newest first.
     fn enrolments_at(&self, address: &str, now: Instant) -> StoreResult<Vec<Enrolment>> {
-        let rows: Vec<String> = self.read(args([&"enrolments_for_phone", &address, &ms(now)]))?;
+        let rows: Vec<String> =
+            self.script(&scripts::ENROLMENTS_FOR_PHONE, args([&address, &ms(now)]))?;
         let mut list: Vec<Enrolment> = rows
             .iter()
             .map(|r| from_json(r))
@@ -41,7 +43,7 @@ impl Enrolments for RedisStore {
     }
 
     fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {
-        let ended: i64 = self.write(args([&"end_enrolment", &id.to_string(), &ms(at)]))?;
+        let ended: i64 = self.script(&scripts::END_ENROLMENT, args([&id.to_string(), &ms(at)]))?;
         Ok(ended == 1)
     }
 

@@ -4,6 +4,7 @@ use redis::IntoConnectionInfo;
 
 use super::plan::{corrupt, instant, json as to_json, ms};
 
+use super::scripts;
 use super::{RedisStore, args, from_json, hex, unavailable};
 use crate::api_keys::ApiKey;
 use crate::api_keys::Keys;
@@ -113,24 +114,26 @@ impl Keys for RedisStore {
             scopes: key.scopes.to_string(),
             expires_at: key.expires_at.map(|t| t.timestamp_millis()),
         })?;
-        self.write::<String>(args([
-            &"create_api_key",
-            &hex(&hash),
-            &key.name,
-            &ms(key.created_at),
-            &grant,
-            &key.revoked_at.map(ms).unwrap_or_default(),
-        ]))?;
+        self.script::<String>(
+            &scripts::CREATE_API_KEY,
+            args([
+                &hex(&hash),
+                &key.name,
+                &ms(key.created_at),
+                &grant,
+                &key.revoked_at.map(ms).unwrap_or_default(),
+            ]),
+        )?;
         Ok(())
     }
 
     fn api_key(&self, hash: [u8; 32]) -> StoreResult<Option<ApiKey>> {
-        let rows: Vec<Vec<String>> = self.read(args([&"api_keys", &hex(&hash)]))?;
+        let rows: Vec<Vec<String>> = self.script(&scripts::API_KEYS, args([&hex(&hash)]))?;
         rows.into_iter().next().map(api_key_from).transpose()
     }
 
     fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        let rows: Vec<Vec<String>> = self.read(args([&"api_keys", &""]))?;
+        let rows: Vec<Vec<String>> = self.script(&scripts::API_KEYS, args([&""]))?;
         let mut keys = rows
             .into_iter()
             .map(api_key_from)
@@ -140,14 +143,14 @@ impl Keys for RedisStore {
     }
 
     fn revoke_api_key(&self, name: &str, at: Instant) -> StoreResult<bool> {
-        let revoked: u64 = self.write(args([&"revoke_api_key", &name, &ms(at)]))?;
+        let revoked: u64 = self.script(&scripts::REVOKE_API_KEY, args([&name, &ms(at)]))?;
         Ok(revoked > 0)
     }
 
     fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
         let mut fresh = [0u8; 32];
         getrandom::getrandom(&mut fresh).map_err(unavailable)?;
-        self.write(args([&"secret", &name, &fresh]))
+        self.script(&scripts::SECRET, args([&name, &fresh]))
     }
 
     fn backup(&self, to: &std::path::Path) -> StoreResult<()> {

@@ -1,14 +1,19 @@
 //! The shared store: Redis, for several Nightingale nodes at once.
 //!
-//! Every [`Change`] is one Lua script (`redis/apply.lua`, sent as EVALSHA
+//! Every [`Change`] is one Lua script (`scripts/apply.lua`, sent as EVALSHA
 //! through [`redis::Script`]), so it lands whole or not at all, and no
 //! other client sees half of it. The script checks first (the claim's
 //! fencing token, the concern's version, "open unless open") and answers
 //! `CONFLICT` or `INVALID` before writing anything, because Redis does not
 //! roll a script back. Claiming work, renewing and releasing claims, and
-//! reserving a page code are scripts too (`redis/write.lua`), as are reads
-//! that take more than one command (`redis/read.lua`), so each sees one
-//! consistent state.
+//! reserving a page code are scripts too, as are reads that take more than
+//! one command, so each sees one consistent state: one Lua file per
+//! operation under `scripts/` (see [`scripts`]).
+//!
+//! The rest of this folder is one file per port the store implements
+//! (`work`, `concerns`, `enrolments`, `staff_web`, `rota_layer`, `keys`,
+//! `reports`); `plan` turns a [`Change`] into what `apply.lua` reads, and
+//! `link` keeps the connection (one server, Sentinel or Cluster).
 //!
 //! # Keys
 //!
@@ -84,6 +89,7 @@ mod link;
 mod plan;
 mod reports;
 mod rota_layer;
+mod scripts;
 mod staff_web;
 #[cfg(test)]
 mod tests;
@@ -94,7 +100,7 @@ mod work;
 pub(crate) mod test_server;
 
 use std::future::Future;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::{FromRedisValue, RedisError, Script};
@@ -120,32 +126,6 @@ const LIST_BUDGET: usize = 1000;
 
 /// No store call waits longer than this, whatever the connection does.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-
-// Each script's first line declares its flags (Redis 7.0 and later). One
-// that may write is checked before it starts (memory, replica, disk), so it
-// is refused whole rather than half way; the reads say they do not write,
-// so they still answer when Redis is full and refuses writes.
-pub(super) static APPLY: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(concat!(
-        "#!lua\n",
-        include_str!("common.lua"),
-        include_str!("apply.lua")
-    ))
-});
-pub(super) static READ: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(concat!(
-        "#!lua flags=no-writes\n",
-        include_str!("common.lua"),
-        include_str!("read.lua")
-    ))
-});
-pub(super) static WRITE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(concat!(
-        "#!lua\n",
-        include_str!("common.lua"),
-        include_str!("write.lua")
-    ))
-});
 
 /// The Redis store.
 pub struct RedisStore {
@@ -228,7 +208,7 @@ impl RedisStore {
     fn index_services(&self) -> StoreResult<()> {
         let mut after = "-".to_owned();
         loop {
-            let next: String = self.write(args([&"index_services", &after, &"500"]))?;
+            let next: String = self.script(&scripts::INDEX_SERVICES, args([&after, &"500"]))?;
             if next.is_empty() {
                 return Ok(());
             }
@@ -280,14 +260,6 @@ impl RedisStore {
         self.run(move |mut conn| async move {
             script.key(prefix).arg(args).invoke_async(&mut conn).await
         })
-    }
-
-    fn read<T: FromRedisValue + Send + 'static>(&self, args: Args) -> StoreResult<T> {
-        self.script(&READ, args)
-    }
-
-    fn write<T: FromRedisValue + Send + 'static>(&self, args: Args) -> StoreResult<T> {
-        self.script(&WRITE, args)
     }
 
     /// One plain command.

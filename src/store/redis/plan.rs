@@ -319,7 +319,7 @@ impl Plan {
     }
 }
 
-/// A timer as `read.lua` returns it: concern, kind and stamp.
+/// A timer as the scripts return it: concern, kind and stamp.
 pub(super) fn timer(row: &[String]) -> StoreResult<Timer> {
     let [concern, kind, stamp] = row else {
         return Err(corrupt("a timer row of the wrong shape"));
@@ -335,7 +335,7 @@ pub(super) fn timer(row: &[String]) -> StoreResult<Timer> {
     })
 }
 
-/// An outbox item as `read.lua` returns it: field and value pairs.
+/// An outbox item as the scripts return it: field and value pairs.
 pub(super) fn outbox_item(pairs: Vec<String>) -> StoreResult<OutboxItem> {
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut pairs = pairs.into_iter();

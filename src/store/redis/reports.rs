@@ -3,6 +3,7 @@
 
 use super::plan::{corrupt, instant, lex_time, ms};
 
+use super::scripts;
 use super::{RedisStore, args, concern_from, from_json};
 use crate::clock::Instant;
 use crate::concern::Concern;
@@ -19,12 +20,14 @@ impl Reports for RedisStore {
         from: Instant,
         until: Instant,
     ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
-        let rows: Vec<(String, u64, Vec<String>)> = self.read(args([
-            &"concerns_opened",
-            &service.as_str(),
-            &format!("[{}", lex_time(from)),
-            &format!("({}", lex_time(until)),
-        ]))?;
+        let rows: Vec<(String, u64, Vec<String>)> = self.script(
+            &scripts::CONCERNS_OPENED,
+            args([
+                &service.as_str(),
+                &format!("[{}", lex_time(from)),
+                &format!("({}", lex_time(until)),
+            ]),
+        )?;
         rows.into_iter()
             .map(|(data, version, timeline)| {
                 let entries = timeline
@@ -37,7 +40,7 @@ impl Reports for RedisStore {
     }
 
     fn backlog(&self, now: Instant) -> StoreResult<Backlog> {
-        let row: Vec<String> = self.read(args([&"backlog", &ms(now)]))?;
+        let row: Vec<String> = self.script(&scripts::BACKLOG, args([&ms(now)]))?;
         let [inbound, due, overdue, retrying, oldest] = row.as_slice() else {
             return Err(corrupt("a backlog of the wrong shape"));
         };

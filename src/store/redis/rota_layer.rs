@@ -3,6 +3,7 @@
 
 use super::plan::{corrupt, json as to_json, ms};
 
+use super::scripts;
 use super::{RedisStore, args};
 use crate::clock::Instant;
 use crate::rota::layer::RotaLayer;
@@ -17,12 +18,10 @@ impl RotaLayer for RedisStore {
         judged_at: u64,
     ) -> StoreResult<u64> {
         let (edit, audit) = (to_json(edit)?, to_json(audit)?);
-        self.write(args([
-            &"add_rota_edit",
-            &edit,
-            &audit,
-            &judged_at.to_string(),
-        ]))
+        self.script(
+            &scripts::ADD_ROTA_EDIT,
+            args([&edit, &audit, &judged_at.to_string()]),
+        )
     }
 
     fn undo_rota_edit(
@@ -33,18 +32,15 @@ impl RotaLayer for RedisStore {
         judged_at: u64,
     ) -> StoreResult<bool> {
         let (undone, audit) = (to_json(undone)?, to_json(audit)?);
-        let done: i64 = self.write(args([
-            &"undo_rota_edit",
-            &id.to_string(),
-            &undone,
-            &audit,
-            &judged_at.to_string(),
-        ]))?;
+        let done: i64 = self.script(
+            &scripts::UNDO_ROTA_EDIT,
+            args([&id.to_string(), &undone, &audit, &judged_at.to_string()]),
+        )?;
         Ok(done == 1)
     }
 
     fn rota_edits(&self) -> StoreResult<Vec<RotaEdit>> {
-        let rows: Vec<(u64, String, String)> = self.read(args([&"rota_edits"]))?;
+        let rows: Vec<(u64, String, String)> = self.script(&scripts::ROTA_EDITS, args([]))?;
         rows.into_iter()
             .map(|(id, data, undone)| {
                 Ok(RotaEdit {
@@ -68,7 +64,7 @@ impl RotaLayer for RedisStore {
 
     fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64> {
         let record = to_json(record)?;
-        self.write(args([&"append_audit", &record]))
+        self.script(&scripts::APPEND_AUDIT, args([&record]))
     }
 
     fn audit_trail(&self, after: u64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
@@ -103,7 +99,7 @@ impl RotaLayer for RedisStore {
     }
 
     fn mark_gap_alerted(&self, key: &str, at: Instant) -> StoreResult<bool> {
-        let marked: i64 = self.write(args([&"mark_gap_alerted", &key, &ms(at)]))?;
+        let marked: i64 = self.script(&scripts::MARK_GAP_ALERTED, args([&key, &ms(at)]))?;
         Ok(marked == 1)
     }
 }

@@ -4,6 +4,7 @@
 use super::plan::{corrupt, instant, ms};
 use chrono::TimeDelta;
 
+use super::scripts;
 use super::{RedisStore, args, hex};
 use crate::access::sessions::StaffWeb;
 use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
@@ -13,15 +14,17 @@ use crate::store_error::StoreResult;
 
 impl StaffWeb for RedisStore {
     fn put_sign_in_code(&self, code: &SignInCode) -> StoreResult<()> {
-        self.write::<String>(args([
-            &"put_sign_in_code",
-            &hex(&code.challenge),
-            &code.person.as_str(),
-            &hex(&code.code),
-            &code.method.as_str(),
-            &ms(code.expires_at),
-            &SIGN_IN_CODE_KEPT_MS.to_string(),
-        ]))
+        self.script::<String>(
+            &scripts::PUT_SIGN_IN_CODE,
+            args([
+                &hex(&code.challenge),
+                &code.person.as_str(),
+                &hex(&code.code),
+                &code.method.as_str(),
+                &ms(code.expires_at),
+                &SIGN_IN_CODE_KEPT_MS.to_string(),
+            ]),
+        )
         .map(|_| ())
     }
 
@@ -32,13 +35,15 @@ impl StaffWeb for RedisStore {
         now: Instant,
         max_attempts: u32,
     ) -> StoreResult<CodeCheck> {
-        let row: Vec<String> = self.write(args([
-            &"check_sign_in_code",
-            &hex(&challenge),
-            &hex(&code),
-            &ms(now),
-            &max_attempts.to_string(),
-        ]))?;
+        let row: Vec<String> = self.script(
+            &scripts::CHECK_SIGN_IN_CODE,
+            args([
+                &hex(&challenge),
+                &hex(&code),
+                &ms(now),
+                &max_attempts.to_string(),
+            ]),
+        )?;
         match row.as_slice() {
             [gone] if gone == "gone" => Ok(CodeCheck::Gone),
             [wrong, left, person] if wrong == "wrong" => Ok(CodeCheck::Wrong {
@@ -59,13 +64,10 @@ impl StaffWeb for RedisStore {
 
     fn count_hit(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
         let (start, end) = crate::store::hit_window(now, window)?;
-        self.write(args([
-            &"count_hit",
-            &bucket,
-            &start.to_string(),
-            &end.to_string(),
-            &ms(now),
-        ]))
+        self.script(
+            &scripts::COUNT_HIT,
+            args([&bucket, &start.to_string(), &end.to_string(), &ms(now)]),
+        )
     }
 
     fn hits(&self, bucket: &str, now: Instant, window: TimeDelta) -> StoreResult<u32> {
@@ -80,15 +82,17 @@ impl StaffWeb for RedisStore {
     }
 
     fn create_session(&self, session: &Session) -> StoreResult<()> {
-        self.write::<String>(args([
-            &"create_session",
-            &hex(&session.hash),
-            &session.person.as_str(),
-            &session.method.as_str(),
-            &ms(session.created_at),
-            &ms(session.last_seen),
-            &ms(session.expires_at),
-        ]))
+        self.script::<String>(
+            &scripts::CREATE_SESSION,
+            args([
+                &hex(&session.hash),
+                &session.person.as_str(),
+                &session.method.as_str(),
+                &ms(session.created_at),
+                &ms(session.last_seen),
+                &ms(session.expires_at),
+            ]),
+        )
         .map(|_| ())
     }
 
@@ -121,12 +125,12 @@ impl StaffWeb for RedisStore {
     }
 
     fn touch_session(&self, hash: [u8; 32], at: Instant) -> StoreResult<()> {
-        self.write::<String>(args([&"touch_session", &hex(&hash), &ms(at)]))
+        self.script::<String>(&scripts::TOUCH_SESSION, args([&hex(&hash), &ms(at)]))
             .map(|_| ())
     }
 
     fn delete_session(&self, hash: [u8; 32]) -> StoreResult<()> {
-        self.write::<String>(args([&"delete_session", &hex(&hash)]))
+        self.script::<String>(&scripts::DELETE_SESSION, args([&hex(&hash)]))
             .map(|_| ())
     }
 
@@ -137,12 +141,10 @@ impl StaffWeb for RedisStore {
         at: Instant,
     ) -> StoreResult<()> {
         let hash = hash.map(|h| hex(&h)).unwrap_or_default();
-        self.write::<String>(args([
-            &"set_calendar_token",
-            &person.as_str(),
-            &hash,
-            &ms(at),
-        ]))
+        self.script::<String>(
+            &scripts::SET_CALENDAR_TOKEN,
+            args([&person.as_str(), &hash, &ms(at)]),
+        )
         .map(|_| ())
     }
 

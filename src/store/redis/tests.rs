@@ -589,3 +589,19 @@ fn behind_sentinel_the_store_follows_the_master_when_it_dies() {
     assert_eq!(keys, ["SM1", "SM2"]);
     store.ping().unwrap();
 }
+
+#[test]
+fn every_lua_file_in_the_scripts_folder_is_a_declared_script() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/redis/scripts");
+    let mut on_disk: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut declared: Vec<String> = super::scripts::FILES
+        .iter()
+        .map(|f| format!("{f}.lua"))
+        .collect();
+    declared.sort();
+    assert_eq!(on_disk, declared);
+}

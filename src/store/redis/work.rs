@@ -7,7 +7,8 @@
 use super::plan::{self, Plan, corrupt, instant, ms};
 use chrono::TimeDelta;
 
-use super::{APPLY, RedisStore, args, from_json, invalid};
+use super::scripts;
+use super::{RedisStore, args, from_json, invalid};
 use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
 use crate::directory::EnrolmentId;
@@ -19,7 +20,7 @@ use crate::work::{Change, Claim, Claimed, NodeId, Timer, WorkKind};
 use crate::work::{Work, WorkKey};
 
 impl RedisStore {
-    /// Claim work of one kind with the write `claim` (in write.lua),
+    /// Claim work of one kind with the `claim` script (scripts/claim.lua),
     /// turning each row's key and tail into the work.
     fn claim<T: Claimable>(
         &self,
@@ -35,14 +36,16 @@ impl RedisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let rows: Vec<Vec<String>> = self.write(args([
-            &"claim",
-            &T::KIND.as_str(),
-            &node.as_str(),
-            &ms(now),
-            &ms(until),
-            &limit.to_string(),
-        ]))?;
+        let rows: Vec<Vec<String>> = self.script(
+            &scripts::CLAIM,
+            args([
+                &T::KIND.as_str(),
+                &node.as_str(),
+                &ms(now),
+                &ms(until),
+                &limit.to_string(),
+            ]),
+        )?;
         rows.into_iter()
             .map(|row| {
                 let mut row = row.into_iter();
@@ -67,7 +70,7 @@ impl RedisStore {
     }
 }
 
-/// Work this store claims: how it reads from a row of `claim` in write.lua.
+/// Work this store claims: how it reads from a row of scripts/claim.lua.
 trait Claimable: Work + Sized {
     /// The work named `key`, from what its row carries after the claim
     /// (`claimed_before`: it was claimed before and not completed).
@@ -112,7 +115,7 @@ impl Claimable for Notice {
     }
 }
 
-/// Claims as `renew` and `release` in write.lua read them.
+/// Claims as scripts/renew.lua and scripts/release.lua read them.
 fn claims_json(claims: &[Claim]) -> StoreResult<String> {
     let rows: Vec<[String; 3]> = claims
         .iter()
@@ -132,17 +135,15 @@ impl WorkQueue for RedisStore {
         // Through a script, as every write goes: a Redis that is down, out
         // of memory (maxmemory with noeviction), unable to write its
         // append-only file, or a replica, refuses this as it would a webhook.
-        self.write::<i64>(args([&"ping"])).map(|_| ())
+        self.script::<i64>(&scripts::PING, args([])).map(|_| ())
     }
 
     fn record_inbound(&self, item: &Inbound) -> StoreResult<bool> {
         let data = serde_json::to_string(item).map_err(corrupt)?;
-        let new: i64 = self.write(args([
-            &"record_inbound",
-            &item.key,
-            &data,
-            &ms(item.received_at),
-        ]))?;
+        let new: i64 = self.script(
+            &scripts::RECORD_INBOUND,
+            args([&item.key, &data, &ms(item.received_at)]),
+        )?;
         Ok(new == 1)
     }
 
@@ -206,7 +207,7 @@ impl WorkQueue for RedisStore {
             return Ok(Vec::new());
         }
         let renewed: Vec<usize> =
-            self.write(args([&"renew", &claims_json(claims)?, &ms(until)]))?;
+            self.script(&scripts::RENEW, args([&claims_json(claims)?, &ms(until)]))?;
         renewed
             .into_iter()
             .map(|i| {
@@ -225,24 +226,28 @@ impl WorkQueue for RedisStore {
         if claims.is_empty() {
             return Ok(());
         }
-        self.write::<String>(args([&"release", &claims_json(claims)?]))
+        self.script::<String>(&scripts::RELEASE, args([&claims_json(claims)?]))
             .map(|_| ())
     }
 
     fn apply(&self, change: Change) -> StoreResult<()> {
         let plan = Plan::of(&change)?.to_json()?;
-        self.script::<String>(&APPLY, args([&plan])).map(|_| ())
+        self.script::<String>(&scripts::APPLY, args([&plan]))
+            .map(|_| ())
     }
 
     fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>> {
-        let mut call = args([&"next_due"]);
-        call.extend(kinds.iter().map(|k| k.as_str().as_bytes().to_vec()));
-        let next: Option<String> = self.read(call)?;
+        let call = kinds
+            .iter()
+            .map(|k| k.as_str().as_bytes().to_vec())
+            .collect();
+        let next: Option<String> = self.script(&scripts::NEXT_DUE, call)?;
         next.as_deref().map(instant).transpose()
     }
 
     fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>> {
-        let row: Option<Vec<String>> = self.read(args([&"outbox_by_provider_id", &provider_id]))?;
+        let row: Option<Vec<String>> =
+            self.script(&scripts::OUTBOX_BY_PROVIDER_ID, args([&provider_id]))?;
         row.map(plan::outbox_item).transpose()
     }
 
