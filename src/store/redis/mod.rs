@@ -89,6 +89,8 @@ mod link;
 mod plan;
 mod reports;
 mod rota_layer;
+#[cfg(test)]
+mod rules_agree;
 mod scripts;
 mod staff_web;
 #[cfg(test)]
