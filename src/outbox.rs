@@ -38,6 +38,42 @@ impl std::fmt::Debug for NewOutbox {
     }
 }
 
+impl NewOutbox {
+    /// The lane this message waits in (see [`Lane`]).
+    pub fn lane(&self) -> Lane {
+        Lane::of(&self.to, self.concern, self.staff.as_ref())
+    }
+}
+
+/// The queue a message waits in. Messages in one lane go out one at a
+/// time, in the order they were queued: the earliest unsent one (also
+/// while it waits for a retry) holds back the next. A patient's or carer's
+/// messages share one lane, their address's, so they arrive in order; a
+/// clinician's have one per concern, so a page that hangs holds up no
+/// other patient's page to the same clinician.
+///
+/// This is the rule; the backends keep it. Redis keeps a queue per lane
+/// (`lane_of` in `store/redis/scripts/common.lua`) and a test there checks
+/// the script agrees with [`Lane::of`] on many random messages.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Lane {
+    /// The address the messages go to.
+    pub to: Address,
+    /// For a clinician's messages, the concern they are about.
+    pub concern: Option<ConcernId>,
+}
+
+impl Lane {
+    /// The lane of a message to `to` about `concern`, for the member of
+    /// staff `staff` if it is one.
+    pub fn of(to: &Address, concern: Option<ConcernId>, staff: Option<&Id>) -> Lane {
+        Lane {
+            to: to.clone(),
+            concern: staff.and(concern),
+        }
+    }
+}
+
 /// An SMS waiting to be sent.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OutboxItem {

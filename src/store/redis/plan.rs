@@ -13,13 +13,11 @@ use crate::concern::ConcernId;
 use crate::concern::{ConcernStatus, Page};
 use crate::directory::{Address, Id};
 use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome};
-use crate::store_error::{StoreError, StoreResult};
+use crate::store_error::StoreResult;
 use crate::timeline::Purpose;
 use crate::work::{Change, Timer, TimerKind};
 
-pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string().into())
-}
+pub(super) use crate::store::codec::corrupt;
 
 /// Milliseconds since the epoch, as the scripts keep times.
 pub(super) fn ms(t: Instant) -> String {
@@ -319,7 +317,7 @@ impl Plan {
     }
 }
 
-/// A timer as `read.lua` returns it: concern, kind and stamp.
+/// A timer as the scripts return it: concern, kind and stamp.
 pub(super) fn timer(row: &[String]) -> StoreResult<Timer> {
     let [concern, kind, stamp] = row else {
         return Err(corrupt("a timer row of the wrong shape"));
@@ -335,7 +333,7 @@ pub(super) fn timer(row: &[String]) -> StoreResult<Timer> {
     })
 }
 
-/// An outbox item as `read.lua` returns it: field and value pairs.
+/// An outbox item as the scripts return it: field and value pairs.
 pub(super) fn outbox_item(pairs: Vec<String>) -> StoreResult<OutboxItem> {
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut pairs = pairs.into_iter();

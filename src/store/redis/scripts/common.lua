@@ -223,3 +223,30 @@ local function codes_in_use(staff, since)
     return used
 end
 
+-- A concern as {data, version}, or nil.
+local function concern_row(id)
+    local f = redis.call("HMGET", key("c", id), "data", "v")
+    if not f[1] then
+        return false
+    end
+    return f
+end
+
+-- Staff on the web: sign-in codes, request counts, sessions, calendar feed
+-- tokens. Expiry is by the times the caller gives (the service's clock),
+-- kept in a sorted set per kind, not by Redis's own clock.
+
+-- Delete up to 100 members of the expiry index `kind` due by `now`, each
+-- with the hash key("kind", member).
+local function expire(kind, now)
+    local due = redis.call("ZRANGEBYSCORE", key(kind, "ends"), "-inf", now, "LIMIT", 0, 100)
+    for _, member in ipairs(due) do
+        redis.call("DEL", key(kind, member))
+        redis.call("ZREM", key(kind, "ends"), member)
+    end
+end
+
+-- The layer is still at the version an edit or undo was judged against.
+local function layer_still_at(judged_at)
+    return tonumber(redis.call("GET", key("rota-layer")) or "0") == tonumber(judged_at)
+end

@@ -1,0 +1,70 @@
+//! Enrolments on Redis: one by id, the active ones at an address, ending
+//! one, and opt-outs.
+
+use super::plan::{instant, ms};
+
+use super::scripts;
+use super::{RedisStore, args, from_json};
+use crate::clock::Instant;
+use crate::directory::Enrolments;
+use crate::directory::{EmailAddress, Enrolment, EnrolmentId, PhoneNumber};
+use crate::store_error::StoreResult;
+
+impl RedisStore {
+    /// Active enrolments with this address (a phone or an email's index
+    /// key, ADR 14), newest first.
+    fn enrolments_at(&self, address: &str, now: Instant) -> StoreResult<Vec<Enrolment>> {
+        let rows: Vec<String> =
+            self.script(&scripts::ENROLMENTS_FOR_PHONE, args([&address, &ms(now)]))?;
+        let mut list: Vec<Enrolment> = rows
+            .iter()
+            .map(|r| from_json(r))
+            .collect::<StoreResult<_>>()?;
+        list.sort_by_key(|e| std::cmp::Reverse(e.began_at()));
+        Ok(list)
+    }
+}
+
+impl Enrolments for RedisStore {
+    fn enrolment(&self, id: EnrolmentId) -> StoreResult<Option<Enrolment>> {
+        let (data, ended): (Option<String>, Option<String>) = self.command(
+            redis::cmd("HMGET")
+                .arg(self.key(&["e", &id.to_string()]))
+                .arg("data")
+                .arg("ended")
+                .clone(),
+        )?;
+        data.map(|data| {
+            let mut e: Enrolment = from_json(&data)?;
+            e.ended_at = ended.as_deref().map(instant).transpose()?;
+            Ok(e)
+        })
+        .transpose()
+    }
+
+    fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {
+        let ended: i64 = self.script(&scripts::END_ENROLMENT, args([&id.to_string(), &ms(at)]))?;
+        Ok(ended == 1)
+    }
+
+    fn enrolments_for_phone(
+        &self,
+        phone: &PhoneNumber,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        self.enrolments_at(phone.as_str(), now)
+    }
+
+    fn enrolments_for_email(
+        &self,
+        email: &EmailAddress,
+        now: Instant,
+    ) -> StoreResult<Vec<Enrolment>> {
+        self.enrolments_at(&email.index_key(), now)
+    }
+
+    fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool> {
+        let flag: Option<String> = self.hget(&["opt-out"], phone.as_str())?;
+        Ok(flag.as_deref() == Some("1"))
+    }
+}

@@ -1,0 +1,56 @@
+//! What reports read from Redis: the concerns a service opened in a
+//! window, and the backlog of work waiting.
+
+use super::plan::{corrupt, instant, lex_time, ms};
+
+use super::scripts;
+use super::{RedisStore, args, concern_from, from_json};
+use crate::clock::Instant;
+use crate::concern::Concern;
+use crate::directory::Id;
+use crate::reports::Backlog;
+use crate::reports::Reports;
+use crate::store_error::StoreResult;
+use crate::timeline::TimelineEntry;
+
+impl Reports for RedisStore {
+    fn concerns_opened(
+        &self,
+        service: &Id,
+        from: Instant,
+        until: Instant,
+    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+        let rows: Vec<(String, u64, Vec<String>)> = self.script(
+            &scripts::CONCERNS_OPENED,
+            args([
+                &service.as_str(),
+                &format!("[{}", lex_time(from)),
+                &format!("({}", lex_time(until)),
+            ]),
+        )?;
+        rows.into_iter()
+            .map(|(data, version, timeline)| {
+                let entries = timeline
+                    .iter()
+                    .map(|e| from_json(e))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok((concern_from((data, version))?, entries))
+            })
+            .collect()
+    }
+
+    fn backlog(&self, now: Instant) -> StoreResult<Backlog> {
+        let row: Vec<String> = self.script(&scripts::BACKLOG, args([&ms(now)]))?;
+        let [inbound, due, overdue, retrying, oldest] = row.as_slice() else {
+            return Err(corrupt("a backlog of the wrong shape"));
+        };
+        let count = |s: &str| s.parse::<u64>().map_err(corrupt);
+        Ok(Backlog {
+            inbound_pending: count(inbound)?,
+            outbox_due: count(due)?,
+            outbox_retrying: count(retrying)?,
+            outbox_oldest_queued: (!oldest.is_empty()).then(|| instant(oldest)).transpose()?,
+            timers_overdue: count(overdue)?,
+        })
+    }
+}
