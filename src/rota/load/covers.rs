@@ -114,7 +114,7 @@ impl Compiler<'_> {
             }
             let mut shifts = Vec::new();
             for shift in swap.shifts.get_ref() {
-                let s = Src::of(file, &shift);
+                let s = Src::of(file, shift);
                 let Some(date) = self.date(&s, shift.get_ref(), "shift") else {
                     continue;
                 };

@@ -396,7 +396,7 @@ impl Compiler<'_> {
     /// The longest stretch on call in a row before an edit is warned about
     /// (`max_on_call_in_a_row = "24h"`): from 1 hour to 14 days.
     fn max_on_call(&mut self, file: usize, text: &Spanned<String>) -> Option<chrono::TimeDelta> {
-        let src = Src::of(file, &text);
+        let src = Src::of(file, text);
         match humantime::parse_duration(text.get_ref().trim()) {
             Ok(d) if d >= Duration::from_secs(3600) && d <= Duration::from_secs(14 * 24 * 3600) => {
                 chrono::TimeDelta::from_std(d).ok()

@@ -133,7 +133,7 @@ impl Compiler<'_> {
             }
             return None;
         };
-        let src = Src::of(file, &h);
+        let src = Src::of(file, h);
         let hours = self.hours(&src, h.get_ref())?;
         if !hours.has_in_hours_team() {
             self.report(
@@ -160,7 +160,7 @@ impl Compiler<'_> {
                     p.get_ref(),
                     suggest(p.get_ref(), names.people.keys())
                 );
-                self.report(&Src::of(file, &p), message);
+                self.report(&Src::of(file, p), message);
                 None
             }
         }

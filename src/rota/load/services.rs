@@ -105,7 +105,7 @@ impl Compiler<'_> {
         };
         let hours = match &raw.hours {
             None => Some(WorkingHours::rcgp()),
-            Some(h) => self.hours(&Src::of(file, &h), h.get_ref()),
+            Some(h) => self.hours(&Src::of(file, h), h.get_ref()),
         };
         let (has_in_hours, has_out_of_hours) =
             (!raw.in_hours.is_empty(), !raw.out_of_hours.is_empty());
@@ -161,10 +161,7 @@ impl Compiler<'_> {
                 match crate::directory::check_ins::CheckIns::parse(&list) {
                     Ok(plan) => Some(plan),
                     Err(e) => {
-                        self.report(
-                            &Src::of(file, &c),
-                            format!("check_ins: {e}; or [] for none"),
-                        );
+                        self.report(&Src::of(file, c), format!("check_ins: {e}; or [] for none"));
                         None
                     }
                 }
@@ -219,7 +216,7 @@ impl Compiler<'_> {
                         r.get_ref(),
                         suggest(r.get_ref(), names.rotations.keys())
                     );
-                    self.report(&Src::of(file, &r), message);
+                    self.report(&Src::of(file, r), message);
                     None
                 }
             },
