@@ -66,29 +66,17 @@ impl Application {
         store: Arc<dyn Store>,
         sender: Option<Arc<dyn SmsSender>>,
     ) -> anyhow::Result<Self> {
-        Self::build_listening(None, config, clock, store, sender, None, None).await
+        Self::build_on(None, config, clock, store, sender, None, None).await
     }
 
-    /// As [`Application::build_with`], on a listener already bound (a
-    /// caller that puts its address in its links binds first), with the
-    /// call placer, and the email sender with who its emails come from,
-    /// given too: the seams a simulation (the demo) plugs its own into.
+    /// As [`Application::build_with`], with the call placer, and the email
+    /// sender with who its emails come from, given too: the seams a
+    /// simulation (the demo) plugs its own into. On `listener` when given,
+    /// already bound (a caller that puts its address in its links binds
+    /// first); else `config.listen` is bound once everything else is ready
+    /// (so a port already taken is reported after what start-up says about
+    /// the configuration).
     pub async fn build_on(
-        listener: TcpListener,
-        config: &Config,
-        clock: Arc<dyn Clock>,
-        store: Arc<dyn Store>,
-        sender: Option<Arc<dyn SmsSender>>,
-        calls: Option<Arc<dyn CallPlacer>>,
-        email: Option<EmailOut>,
-    ) -> anyhow::Result<Self> {
-        Self::build_listening(Some(listener), config, clock, store, sender, calls, email).await
-    }
-
-    /// Build on `listener`, or bind `config.listen` once everything else
-    /// is ready (so a port already taken is reported after what start-up
-    /// says about the configuration).
-    async fn build_listening(
         listener: Option<TcpListener>,
         config: &Config,
         clock: Arc<dyn Clock>,

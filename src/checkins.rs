@@ -217,20 +217,15 @@ mod tests {
             plan.first(&e, e.enrolled_at),
             Some((t("2026-11-25T09:00:00Z"), 1))
         );
-        // 21:30 is after the day ends: 09:00 the next day.
-        assert_eq!(
-            daytime(t("2026-11-25T21:30:00Z")),
-            t("2026-11-26T09:00:00Z")
-        );
-        // In summer, 09:00 UK time is 08:00 UTC.
-        assert_eq!(
-            daytime(t("2026-07-01T05:00:00Z")),
-            t("2026-07-01T08:00:00Z")
-        );
-        assert_eq!(
-            daytime(t("2026-07-01T12:00:00Z")),
-            t("2026-07-01T12:00:00Z")
-        );
+        for (due, sent) in [
+            // 21:30 is after the day ends: 09:00 the next day.
+            ("2026-11-25T21:30:00Z", "2026-11-26T09:00:00Z"),
+            // In summer, 09:00 UK time is 08:00 UTC.
+            ("2026-07-01T05:00:00Z", "2026-07-01T08:00:00Z"),
+            ("2026-07-01T12:00:00Z", "2026-07-01T12:00:00Z"),
+        ] {
+            assert_eq!(daytime(t(due)), t(sent), "due {due}");
+        }
     }
 
     #[test]

@@ -421,6 +421,13 @@ mod tests {
             .collect()
     }
 
+    /// Why the configuration is refused with the one variable `(name, value)` set.
+    fn refused(var: (&str, &str)) -> String {
+        Config::from_sources(None, vars(&[var]))
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn defaults_run_the_demo_trust_locally() {
         let config = Config::from_sources(None, vars(&[])).unwrap();
@@ -458,13 +465,9 @@ mod tests {
 
     #[test]
     fn a_misspelt_setting_is_an_error_that_lists_the_real_ones() {
-        let err = Config::from_sources(None, vars(&[("NIGHTINGALE_LISTN", "x")]))
-            .unwrap_err()
-            .to_string();
+        let err = refused(("NIGHTINGALE_LISTN", "x"));
         assert!(err.contains("NIGHTINGALE_LISTEN"), "{err}");
-        let err = Config::from_sources(None, vars(&[("NIGHTINGALE_LISTEN", "everywhere")]))
-            .unwrap_err()
-            .to_string();
+        let err = refused(("NIGHTINGALE_LISTEN", "everywhere"));
         assert!(err.contains("environment"), "{err}");
     }
 
@@ -497,13 +500,9 @@ mod tests {
         assert_eq!(config.header_timeout, Duration::from_secs(5));
         assert_eq!(config.request_timeout, Duration::from_secs(15));
         assert_eq!(config.log_format, LogFormat::Json);
-        let err = Config::from_sources(None, vars(&[("NIGHTINGALE_LOG_FORMAT", "xml")]))
-            .unwrap_err()
-            .to_string();
+        let err = refused(("NIGHTINGALE_LOG_FORMAT", "xml"));
         assert!(err.contains("`text`") && err.contains("`json`"), "{err}");
-        let err = Config::from_sources(None, vars(&[("NIGHTINGALE_BODY_TIMEOUT", "soon")]))
-            .unwrap_err()
-            .to_string();
+        let err = refused(("NIGHTINGALE_BODY_TIMEOUT", "soon"));
         assert!(err.contains("like \"10s\""), "{err}");
     }
 
@@ -530,12 +529,7 @@ mod tests {
         assert_eq!(config.sign_in_failures_per_day, 20);
         assert!(Config::default().trusted_proxies.is_empty());
 
-        let err = Config::from_sources(
-            None,
-            vars(&[("NIGHTINGALE_TRUSTED_PROXIES", "10.0.0.5, the-proxy")]),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = refused(("NIGHTINGALE_TRUSTED_PROXIES", "10.0.0.5, the-proxy"));
         assert!(
             err.contains("\"the-proxy\"") && err.contains("10.1.0.0/16"),
             "{err}"

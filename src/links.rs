@@ -235,12 +235,20 @@ fn same_hex(expected: &str, given: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A signer, a concern, Chen whom its links are for, and the moment
+    /// they are made.
+    fn fixture() -> (LinkSigner, ConcernId, Id, Instant) {
+        (
+            LinkSigner::new(vec![1; 32], "https://nightingale.example.nhs.uk/"),
+            ConcernId::new(),
+            Id::parse("chen").unwrap(),
+            "2026-11-27T19:05:00Z".parse().unwrap(),
+        )
+    }
+
     #[test]
     fn a_link_works_until_it_expires_and_not_when_altered() {
-        let signer = LinkSigner::new(vec![1; 32], "https://nightingale.example.nhs.uk/");
-        let concern = ConcernId::new();
-        let chen = Id::parse("chen").unwrap();
-        let now: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
+        let (signer, concern, chen, now) = fixture();
         let link = signer.link(concern, &chen, now);
         assert!(link.starts_with(&format!(
             "https://nightingale.example.nhs.uk/c/{concern}?s=chen&e="
@@ -270,10 +278,7 @@ mod tests {
 
     #[test]
     fn a_short_link_is_about_80_characters_works_until_it_expires_and_not_for_someone_else() {
-        let signer = LinkSigner::new(vec![1; 32], "https://nightingale.example.nhs.uk/");
-        let concern = ConcernId::new();
-        let chen = Id::parse("chen").unwrap();
-        let now: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
+        let (signer, concern, chen, now) = fixture();
         let link = signer.short_link(concern, &chen, now);
         let token = link
             .strip_prefix("https://nightingale.example.nhs.uk/l/chen/")

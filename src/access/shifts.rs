@@ -95,72 +95,35 @@ fn on(level: &ResolvedLevel<'_>, person: &Id) -> Option<String> {
 pub fn shifts_of(rota: &Rota, person: &Id, from: Instant, until: Instant) -> Vec<Shift> {
     let mut shifts = Vec::new();
     for (ix, service) in rota.services().iter().enumerate() {
-        let mut open: Vec<Shift> = Vec::new();
-        let mut t = from;
-        while t < until {
-            let chain = rota.resolve(ix as u32, t);
-            let next = next_change(chain.valid_until, t, until);
-            let mut now_on = Vec::new();
-            for (i, level) in chain.levels.iter().enumerate() {
-                if let Some(via) = on(level, person) {
-                    now_on.push((Some(i + 1), via));
+        walk(
+            &mut shifts,
+            from,
+            until,
+            Some(&service.id),
+            &service.name,
+            |t| {
+                let chain = rota.resolve(ix as u32, t);
+                let mut now_on = Vec::new();
+                for (i, level) in chain.levels.iter().enumerate() {
+                    if let Some(via) = on(level, person) {
+                        now_on.push((Some(i + 1), via));
+                    }
                 }
-            }
-            extend(
-                &mut open,
-                &mut shifts,
-                &now_on,
-                chain.period.in_hours,
-                t,
-                next,
-                |level, via| Shift {
-                    service: Some(service.id.clone()),
-                    service_name: service.name.clone(),
-                    level,
-                    in_hours: chain.period.in_hours,
-                    via,
-                    from: t,
-                    until: next,
-                    bank_holidays: Vec::new(),
-                },
-            );
-            t = next;
-        }
-        shifts.append(&mut open);
+                (now_on, chain.period.in_hours, chain.valid_until)
+            },
+        );
     }
     // The fallback, once for the trust.
-    let mut open: Vec<Shift> = Vec::new();
-    let mut t = from;
-    while t < until {
+    walk(&mut shifts, from, until, None, "Trust-wide fallback", |t| {
         let (level, valid_until) = rota.fallback_at(t);
-        let next = next_change(valid_until, t, until);
         let now_on: Vec<_> = level
             .on_call
             .iter()
             .filter(|o| &o.person.id == person)
             .map(|o| (None, via(&o.via)))
             .collect();
-        extend(
-            &mut open,
-            &mut shifts,
-            &now_on,
-            false,
-            t,
-            next,
-            |level, via| Shift {
-                service: None,
-                service_name: "Trust-wide fallback".to_owned(),
-                level,
-                in_hours: false,
-                via,
-                from: t,
-                until: next,
-                bank_holidays: Vec::new(),
-            },
-        );
-        t = next;
-    }
-    shifts.append(&mut open);
+        (now_on, false, valid_until)
+    });
     for shift in &mut shifts {
         let division = shift
             .service
@@ -175,6 +138,46 @@ pub fn shifts_of(rota: &Rota, person: &Id, from: Instant, until: Instant) -> Vec
         (a.from, &a.service_name, a.level).cmp(&(b.from, &b.service_name, b.level))
     });
     shifts
+}
+
+/// Walks one service's timeline (or the fallback's, with `service`
+/// `None`) over `[from, until)`, from one change to the next: `at(t)`
+/// says how `person` is on from `t` (level and via), whether in hours, and
+/// until when the answer holds. The shifts are added to `shifts`.
+fn walk(
+    shifts: &mut Vec<Shift>,
+    from: Instant,
+    until: Instant,
+    service: Option<&Id>,
+    service_name: &str,
+    at: impl Fn(Instant) -> (Vec<(Option<usize>, String)>, bool, Option<Instant>),
+) {
+    let mut open: Vec<Shift> = Vec::new();
+    let mut t = from;
+    while t < until {
+        let (now_on, in_hours, valid_until) = at(t);
+        let next = next_change(valid_until, t, until);
+        extend(
+            &mut open,
+            shifts,
+            &now_on,
+            in_hours,
+            t,
+            next,
+            |level, via| Shift {
+                service: service.cloned(),
+                service_name: service_name.to_owned(),
+                level,
+                in_hours,
+                via,
+                from: t,
+                until: next,
+                bank_holidays: Vec::new(),
+            },
+        );
+        t = next;
+    }
+    shifts.append(&mut open);
 }
 
 fn next_change(valid_until: Option<Instant>, t: Instant, until: Instant) -> Instant {

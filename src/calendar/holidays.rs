@@ -453,6 +453,14 @@ mod tests {
             .collect()
     }
 
+    /// The December bank holidays of England and Wales in `year`, as [`listed`].
+    fn december(year: i32) -> Vec<String> {
+        listed(Division::EnglandAndWales, year)
+            .into_iter()
+            .filter(|l| l.starts_with(&format!("{year}-12")))
+            .collect()
+    }
+
     #[test]
     fn easter_dates_match_the_almanac() {
         for (year, m, d) in [
@@ -490,10 +498,7 @@ mod tests {
 
     #[test]
     fn a_sunday_christmas_keeps_boxing_day_on_monday() {
-        let xmas: Vec<_> = listed(Division::EnglandAndWales, 2022)
-            .into_iter()
-            .filter(|l| l.starts_with("2022-12"))
-            .collect();
+        let xmas = december(2022);
         assert_eq!(
             xmas,
             [
@@ -505,10 +510,7 @@ mod tests {
 
     #[test]
     fn a_saturday_christmas_moves_both_days() {
-        let xmas: Vec<_> = listed(Division::EnglandAndWales, 2021)
-            .into_iter()
-            .filter(|l| l.starts_with("2021-12"))
-            .collect();
+        let xmas = december(2021);
         assert_eq!(
             xmas,
             [

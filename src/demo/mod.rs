@@ -797,7 +797,7 @@ async fn build_on(
         ..Demo::new(clock.clone(), Arc::clone(&phones), Arc::clone(&calls))
     });
     let app = Application::build_on(
-        listener,
+        Some(listener),
         &config,
         Arc::new(clock),
         store,

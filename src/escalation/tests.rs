@@ -9,6 +9,21 @@ fn staff(id: &str, name: &str) -> StaffRef {
     }
 }
 
+/// The registrar at level one of the usual chain.
+fn chen() -> StaffRef {
+    staff("chen", "Chen Li")
+}
+
+/// The consultant at level two of the usual chain.
+fn eleanor() -> StaffRef {
+    staff("eleanor", "Dr Eleanor Shaw")
+}
+
+/// `by` accepts the concern.
+fn accept(by: StaffRef) -> Event {
+    Event::Accept { by }
+}
+
 fn level(people: &[StaffRef], minutes: i64, repeat: u32) -> LevelSnapshot {
     LevelSnapshot {
         people: people.to_vec(),
@@ -19,10 +34,7 @@ fn level(people: &[StaffRef], minutes: i64, repeat: u32) -> LevelSnapshot {
 
 fn chain() -> ChainSnapshot {
     ChainSnapshot {
-        levels: vec![
-            level(&[staff("chen", "Chen Li")], 10, 0),
-            level(&[staff("eleanor", "Dr Eleanor Shaw")], 15, 0),
-        ],
+        levels: vec![level(&[chen()], 10, 0), level(&[eleanor()], 15, 0)],
         fallback: level(&[staff("quentin", "Quentin Adams")], 10, 0),
         chain_repeats: 0,
         valid_until: Some(t("2026-11-28T08:00:00Z")),
@@ -77,13 +89,7 @@ fn friday_evening_text_is_accepted_after_one_escalation() {
     assert_eq!(deadline(&fx), Some((t("2026-11-27T19:30:00Z"), 2)));
 
     // The consultant accepts; the patient is told; the registrar is told it is taken.
-    let (s, fx) = at(
-        &s,
-        Event::Accept {
-            by: staff("eleanor", "Dr Eleanor Shaw"),
-        },
-        "2026-11-27T19:20:00Z",
-    );
+    let (s, fx) = at(&s, accept(eleanor()), "2026-11-27T19:20:00Z");
     assert!(matches!(s.status, Status::Accepted { ref by, .. } if by.id.as_str() == "eleanor"));
     assert!(fx.contains(&Effect::TellSender(SenderNotice::AcceptedBy {
         staff: Id::parse("eleanor").unwrap(),
@@ -91,7 +97,7 @@ fn friday_evening_text_is_accepted_after_one_escalation() {
         role: "Registrar".into()
     })));
     assert!(fx.contains(&Effect::TellStaff {
-        staff: staff("chen", "Chen Li"),
+        staff: chen(),
         notice: StaffNotice::TakenBy {
             name: "Dr Eleanor Shaw".into()
         }
@@ -181,13 +187,7 @@ fn levels_and_chains_repeat_as_configured() {
 #[test]
 fn a_pass_escalates_at_once() {
     let (s, _) = open("2026-11-27T19:05:00Z");
-    let (s, fx) = at(
-        &s,
-        Event::Pass {
-            by: staff("chen", "Chen Li"),
-        },
-        "2026-11-27T19:07:00Z",
-    );
+    let (s, fx) = at(&s, Event::Pass { by: chen() }, "2026-11-27T19:07:00Z");
     assert_eq!(pages(&fx), [("eleanor".into(), "level 2".into())]);
     assert_eq!(deadline(&fx), Some((t("2026-11-27T19:22:00Z"), 2)));
     assert!(s.is_open());
@@ -252,24 +252,12 @@ fn a_handover_while_unaccepted_pages_the_new_on_call_person() {
 #[test]
 fn replies_to_a_concern_someone_has_say_who_has_it() {
     let (s, _) = open("2026-11-27T19:05:00Z");
-    let (s, _) = at(
-        &s,
-        Event::Accept {
-            by: staff("chen", "Chen Li"),
-        },
-        "2026-11-27T19:06:00Z",
-    );
-    let (_, fx) = at(
-        &s,
-        Event::Accept {
-            by: staff("eleanor", "Dr Eleanor Shaw"),
-        },
-        "2026-11-27T19:07:00Z",
-    );
+    let (s, _) = at(&s, accept(chen()), "2026-11-27T19:06:00Z");
+    let (_, fx) = at(&s, accept(eleanor()), "2026-11-27T19:07:00Z");
     assert_eq!(
         fx,
         [Effect::TellStaff {
-            staff: staff("eleanor", "Dr Eleanor Shaw"),
+            staff: eleanor(),
             notice: StaffNotice::AlreadyAccepted {
                 name: "Chen Li".into()
             }
@@ -280,16 +268,10 @@ fn replies_to_a_concern_someone_has_say_who_has_it() {
 #[test]
 fn an_accepted_concern_left_unresolved_reminds_its_holder_until_resolved() {
     let (s, _) = open("2026-11-27T19:05:00Z");
-    let (s, _) = at(
-        &s,
-        Event::Accept {
-            by: staff("chen", "Chen Li"),
-        },
-        "2026-11-27T19:06:00Z",
-    );
+    let (s, _) = at(&s, accept(chen()), "2026-11-27T19:06:00Z");
     let (s, fx) = at(&s, Event::ReminderDue, "2026-11-27T21:06:00Z");
     assert!(fx.contains(&Effect::TellStaff {
-        staff: staff("chen", "Chen Li"),
+        staff: chen(),
         notice: StaffNotice::Reminder
     }));
     assert!(fx.contains(&Effect::ArmReminder {
@@ -298,7 +280,7 @@ fn an_accepted_concern_left_unresolved_reminds_its_holder_until_resolved() {
     let (s, fx) = at(
         &s,
         Event::Resolve {
-            by: staff("chen", "Chen Li"),
+            by: chen(),
             note: Some("Advised".into()),
         },
         "2026-11-27T21:30:00Z",
@@ -322,7 +304,7 @@ fn later_messages_go_to_whoever_is_paged_or_has_it() {
     assert_eq!(
         fx,
         [Effect::Forward {
-            staff: staff("chen", "Chen Li"),
+            staff: chen(),
             skip: 1,
         }]
     );
@@ -382,13 +364,7 @@ fn thirty_texts_in_a_burst_reach_the_registrar_as_one_forward_a_minute_later() {
 fn held_messages_go_to_whoever_accepts_even_though_accepting_cancels_timers() {
     let (s, _) = open("2026-11-27T19:05:00Z");
     let (s, _) = message(&s, "2026-11-27T19:05:20Z");
-    let (s, fx) = at(
-        &s,
-        Event::Accept {
-            by: staff("chen", "Chen Li"),
-        },
-        "2026-11-27T19:05:40Z",
-    );
+    let (s, fx) = at(&s, accept(chen()), "2026-11-27T19:05:40Z");
     let cancel = fx.iter().position(|e| *e == Effect::CancelTimers).unwrap();
     let rearm = fx
         .iter()
@@ -406,15 +382,9 @@ fn held_messages_go_to_whoever_accepts_even_though_accepting_cancels_timers() {
 #[test]
 fn the_clinician_who_accepts_is_told_they_have_it() {
     let (s, _) = open("2026-11-27T19:05:00Z");
-    let (s, fx) = at(
-        &s,
-        Event::Accept {
-            by: staff("chen", "Chen Li"),
-        },
-        "2026-11-27T19:07:00Z",
-    );
+    let (s, fx) = at(&s, accept(chen()), "2026-11-27T19:07:00Z");
     assert!(fx.contains(&Effect::TellStaff {
-        staff: staff("chen", "Chen Li"),
+        staff: chen(),
         notice: StaffNotice::YouAccepted
     }));
     assert_eq!(s.accepted.as_ref().map(|a| a.by.id.as_str()), Some("chen"));
@@ -425,17 +395,11 @@ fn resolving_tells_the_sender_the_resolver_and_everyone_told_it_was_taken() {
     // Chen is paged, nobody answers, Eleanor is paged and accepts: Chen is told "taken".
     let (s, _) = open("2026-11-27T19:05:00Z");
     let (s, _) = at(&s, Event::AckDeadline { seq: 1 }, "2026-11-27T19:15:00Z");
-    let (s, _) = at(
-        &s,
-        Event::Accept {
-            by: staff("eleanor", "Dr Eleanor Shaw"),
-        },
-        "2026-11-27T19:20:00Z",
-    );
+    let (s, _) = at(&s, accept(eleanor()), "2026-11-27T19:20:00Z");
     let (s, fx) = at(
         &s,
         Event::Resolve {
-            by: staff("eleanor", "Dr Eleanor Shaw"),
+            by: eleanor(),
             note: Some("Called back, dressing changed".into()),
         },
         "2026-11-27T20:10:00Z",
@@ -446,11 +410,11 @@ fn resolving_tells_the_sender_the_resolver_and_everyone_told_it_was_taken() {
         role: "Registrar".into()
     })));
     assert!(fx.contains(&Effect::TellStaff {
-        staff: staff("eleanor", "Dr Eleanor Shaw"),
+        staff: eleanor(),
         notice: StaffNotice::YouResolved
     }));
     assert!(fx.contains(&Effect::TellStaff {
-        staff: staff("chen", "Chen Li"),
+        staff: chen(),
         notice: StaffNotice::ResolvedBy {
             name: "Dr Eleanor Shaw".into()
         }
@@ -471,13 +435,7 @@ fn a_page_is_wanted_only_until_the_concern_moves_on() {
     let (s, _) = at(&s, Event::AckDeadline { seq: 1 }, "2026-11-27T19:15:00Z");
     assert!(!page_still_wanted(&s, page_seq), "escalated past Chen");
     assert!(page_still_wanted(&s, s.seq), "Eleanor's page is wanted");
-    let (s, _) = at(
-        &s,
-        Event::Accept {
-            by: staff("eleanor", "Dr Eleanor Shaw"),
-        },
-        "2026-11-27T19:20:00Z",
-    );
+    let (s, _) = at(&s, accept(eleanor()), "2026-11-27T19:20:00Z");
     assert!(!page_still_wanted(&s, s.seq), "accepted: no page is wanted");
 }
 
@@ -487,9 +445,7 @@ fn a_caller_put_through_to_the_registrar_is_told_who_they_spoke_to_not_that_some
     // Sian rings at 19:05 and Chen Li takes the call: the concern opens already his.
     let (s, fx) = at(
         &Escalation::new(false),
-        Event::TakeCall {
-            by: staff("chen", "Chen Li"),
-        },
+        Event::TakeCall { by: chen() },
         "2026-11-27T19:05:00Z",
     );
     assert!(matches!(s.status, Status::Accepted { ref by, .. } if by.id.as_str() == "chen"));
@@ -504,7 +460,7 @@ fn a_caller_put_through_to_the_registrar_is_told_who_they_spoke_to_not_that_some
         "nobody promises a caller who has just spoken to him that he will be in touch: {fx:?}"
     );
     assert!(fx.contains(&Effect::TellStaff {
-        staff: staff("chen", "Chen Li"),
+        staff: chen(),
         notice: StaffNotice::YouTookCall
     }));
     assert!(fx.contains(&Effect::ArmReminder {

@@ -459,8 +459,6 @@ async fn message(
     Query(query): Query<HashMap<String, String>>,
     form: Signed,
 ) -> Response {
-    let ctx = CallContext::from_query(&query, state.clock.now());
-    let (call, from) = (self::form(&form, "CallSid"), self::form(&form, "From"));
     let seconds: u32 = form
         .get("RecordingDuration")
         .and_then(|d| d.parse().ok())
@@ -473,14 +471,7 @@ async fn message(
         },
         _ => CallStep::NoMessage,
     };
-    let template = match step {
-        CallStep::NoMessage => "twiml/no_message.xml",
-        _ => "twiml/message_left.xml",
-    };
-    match record(&state, call, from, step).await {
-        Some(_) => twiml_in(&state, ctx.language, template, minijinja::context! {}),
-        None => unavailable(&state),
-    }
+    left(&state, &query, &form, step).await
 }
 
 async fn no_message(
@@ -488,16 +479,26 @@ async fn no_message(
     Query(query): Query<HashMap<String, String>>,
     form: Signed,
 ) -> Response {
-    let ctx = CallContext::from_query(&query, state.clock.now());
-    let (call, from) = (self::form(&form, "CallSid"), self::form(&form, "From"));
-    match record(&state, call, from, CallStep::NoMessage).await {
-        Some(_) => twiml_in(
-            &state,
-            ctx.language,
-            "twiml/no_message.xml",
-            minijinja::context! {},
-        ),
-        None => unavailable(&state),
+    left(&state, &query, &form, CallStep::NoMessage).await
+}
+
+/// Records what the caller left (a message, or none) and tells them so in
+/// their language.
+async fn left(
+    state: &AppState,
+    query: &HashMap<String, String>,
+    form: &Signed,
+    step: CallStep,
+) -> Response {
+    let ctx = CallContext::from_query(query, state.clock.now());
+    let (call, from) = (self::form(form, "CallSid"), self::form(form, "From"));
+    let template = match step {
+        CallStep::NoMessage => "twiml/no_message.xml",
+        _ => "twiml/message_left.xml",
+    };
+    match record(state, call, from, step).await {
+        Some(_) => twiml_in(state, ctx.language, template, minijinja::context! {}),
+        None => unavailable(state),
     }
 }
 

@@ -54,6 +54,14 @@ fn entry(at: Instant, event: TimelineEvent) -> TimelineEntry {
     TimelineEntry { at, event }
 }
 
+/// Escalated to `to` because no one accepted.
+fn escalated(to: &str) -> TimelineEvent {
+    TimelineEvent::Escalated {
+        to: to.into(),
+        reason: "no one accepted".into(),
+    }
+}
+
 fn paged(level: &str) -> TimelineEvent {
     TimelineEvent::Paged {
         staff: Id::parse("chen").unwrap(),
@@ -239,10 +247,7 @@ fn escalations_count_each_concern_once_per_level_reached_and_the_fallback_apart(
     two.push(entry(b.opened_at, paged("level 1")));
     two.push(entry(
         b.opened_at + TimeDelta::minutes(10),
-        TimelineEvent::Escalated {
-            to: "level 2".into(),
-            reason: "no one accepted".into(),
-        },
+        escalated("level 2"),
     ));
     two.push(entry(
         b.opened_at + TimeDelta::minutes(10),
@@ -255,10 +260,7 @@ fn escalations_count_each_concern_once_per_level_reached_and_the_fallback_apart(
     // Nobody on the fallback rota: it was still reached.
     fallback.push(entry(
         c.opened_at + TimeDelta::hours(1),
-        TimelineEvent::Escalated {
-            to: "fallback".into(),
-            reason: "no one accepted".into(),
-        },
+        escalated("fallback"),
     ));
     fallback.push(entry(
         c.opened_at + TimeDelta::hours(2),

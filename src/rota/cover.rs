@@ -199,6 +199,21 @@ mod tests {
         }
     }
 
+    /// Who holds the slot of `rotation` planned for `planned` at `at`, and
+    /// the horizon [`CoverBook::holder`] sets: when that answer may change.
+    fn holder_at(
+        book: &CoverBook,
+        rotation: Option<RotationIx>,
+        planned: Option<PersonIx>,
+        at: &str,
+    ) -> (Option<PersonIx>, Option<Instant>) {
+        let mut horizon = None;
+        let person = book
+            .holder(rotation, planned, at.parse().unwrap(), &mut horizon)
+            .person();
+        (person, horizon)
+    }
+
     #[test]
     fn the_most_specific_cover_wins_and_the_horizon_is_the_next_change() {
         let book = CoverBook::new(
@@ -215,23 +230,11 @@ mod tests {
             )],
             vec![],
         );
-        let mut horizon = None;
-        let h = book.holder(
-            Some(0),
-            Some(0),
-            "2026-12-01T12:00:00Z".parse().unwrap(),
-            &mut horizon,
-        );
-        assert_eq!(h.person(), Some(1));
+        let (person, horizon) = holder_at(&book, Some(0), Some(0), "2026-12-01T12:00:00Z");
+        assert_eq!(person, Some(1));
         assert_eq!(horizon, Some("2026-12-02T00:00:00Z".parse().unwrap()));
-        let mut horizon = None;
-        let h = book.holder(
-            Some(0),
-            Some(0),
-            "2026-12-03T12:00:00Z".parse().unwrap(),
-            &mut horizon,
-        );
-        assert_eq!(h.person(), Some(2));
+        let (person, horizon) = holder_at(&book, Some(0), Some(0), "2026-12-03T12:00:00Z");
+        assert_eq!(person, Some(2));
         assert_eq!(horizon, Some("2026-12-05T00:00:00Z".parse().unwrap()));
     }
 
@@ -247,28 +250,10 @@ mod tests {
                 cover("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z", None),
             )],
         );
-        let mut horizon = None;
-        assert_eq!(
-            book.holder(
-                None,
-                Some(0),
-                "2026-12-01T01:00:00Z".parse().unwrap(),
-                &mut horizon
-            )
-            .person(),
-            None
-        );
-        let mut horizon = None;
-        assert_eq!(
-            book.holder(
-                None,
-                Some(0),
-                "2026-11-30T01:00:00Z".parse().unwrap(),
-                &mut horizon
-            )
-            .person(),
-            Some(0)
-        );
+        let (person, _) = holder_at(&book, None, Some(0), "2026-12-01T01:00:00Z");
+        assert_eq!(person, None);
+        let (person, horizon) = holder_at(&book, None, Some(0), "2026-11-30T01:00:00Z");
+        assert_eq!(person, Some(0));
         assert_eq!(horizon, Some("2026-12-01T00:00:00Z".parse().unwrap()));
     }
 }

@@ -171,35 +171,16 @@ impl TwilioClient {
     /// `since`'s date: asked before placing again a call page whose last
     /// attempt may have gone. A call placed to that person since counts.
     pub async fn find_call(&self, to: &str, since: Instant) -> Lookup {
-        let date = since.date_naive().format("%Y-%m-%d").to_string();
-        let response = self
-            .http
-            .get(&self.calls_url)
-            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
-            .query(&[
-                ("To", to),
-                ("From", self.from.as_str()),
-                ("StartTime>", date.as_str()),
-                ("PageSize", "20"),
-            ])
-            .send()
-            .await;
-        match response {
-            Ok(r) if r.status().is_success() => match r.json::<CallList>().await {
-                Ok(list) => match list.calls.into_iter().next() {
-                    Some(c) => Lookup::Sent { provider_id: c.sid },
-                    None => Lookup::NotSent,
-                },
-                Err(_) => Lookup::Unknown {
-                    reason: "Twilio's call list could not be read".to_owned(),
-                },
-            },
-            Ok(r) => Lookup::Unknown {
-                reason: format!("Twilio {} when listing calls", r.status()),
-            },
-            Err(e) => Lookup::Unknown {
-                reason: format!("cannot reach Twilio: {}", without_url(&e)),
-            },
+        let list: CallList = match self
+            .list(&self.calls_url, "call", to, ("StartTime>", since), "20")
+            .await
+        {
+            Ok(list) => list,
+            Err(unknown) => return unknown,
+        };
+        match list.calls.into_iter().next() {
+            Some(c) => Lookup::Sent { provider_id: c.sid },
+            None => Lookup::NotSent,
         }
     }
 
@@ -332,44 +313,64 @@ impl TwilioClient {
     /// Whether Twilio has a message with exactly `body` from our number to
     /// `to`, sent on or after `since`'s date (UTC, as Twilio filters).
     pub async fn find_sms(&self, to: &str, body: &str, since: Instant) -> Lookup {
+        let list: MessageList = match self
+            .list(
+                &self.messages_url,
+                "message",
+                to,
+                ("DateSent>", since),
+                "100",
+            )
+            .await
+        {
+            Ok(list) => list,
+            Err(unknown) => return unknown,
+        };
+        match list
+            .messages
+            .into_iter()
+            .find(|m| m.body.as_deref() == Some(body))
+        {
+            Some(m) => Lookup::Sent { provider_id: m.sid },
+            None => Lookup::NotSent,
+        }
+    }
+
+    /// The first `page_size` of Twilio's list at `url` (of `what`: calls or
+    /// messages) from our number to `to`, on or after the date of `since`
+    /// (UTC, as Twilio filters, under the name the list gives the filter);
+    /// else what cannot be known, and why.
+    async fn list<L: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+        to: &str,
+        (date_filter, since): (&str, Instant),
+        page_size: &str,
+    ) -> Result<L, Lookup> {
         let date = since.date_naive().format("%Y-%m-%d").to_string();
         let response = self
             .http
-            .get(&self.messages_url)
+            .get(url)
             .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
             .query(&[
                 ("To", to),
                 ("From", self.from.as_str()),
-                ("DateSent>", date.as_str()),
-                ("PageSize", "100"),
+                (date_filter, date.as_str()),
+                ("PageSize", page_size),
             ])
             .send()
             .await;
-        let response = match response {
-            Ok(r) if r.status().is_success() => r,
-            Ok(r) => {
-                return Lookup::Unknown {
-                    reason: format!("Twilio {} when listing messages", r.status()),
-                };
-            }
-            Err(e) => {
-                return Lookup::Unknown {
-                    reason: format!("cannot reach Twilio: {}", without_url(&e)),
-                };
-            }
-        };
-        match response.json::<MessageList>().await {
-            Ok(list) => match list
-                .messages
-                .into_iter()
-                .find(|m| m.body.as_deref() == Some(body))
-            {
-                Some(m) => Lookup::Sent { provider_id: m.sid },
-                None => Lookup::NotSent,
-            },
-            Err(_) => Lookup::Unknown {
-                reason: "Twilio's message list could not be read".to_owned(),
-            },
+        match response {
+            Ok(r) if r.status().is_success() => r.json::<L>().await.map_err(|_| Lookup::Unknown {
+                reason: format!("Twilio's {what} list could not be read"),
+            }),
+            Ok(r) => Err(Lookup::Unknown {
+                reason: format!("Twilio {} when listing {what}s", r.status()),
+            }),
+            Err(e) => Err(Lookup::Unknown {
+                reason: format!("cannot reach Twilio: {}", without_url(&e)),
+            }),
         }
     }
 }

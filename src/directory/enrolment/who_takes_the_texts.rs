@@ -15,16 +15,26 @@ fn parse(patient: &str, carers: &str) -> Result<Enrolment, Vec<FieldError>> {
     request.parse(|id| Id::parse(id).ok(), now(), TimeDelta::days(30))
 }
 
+/// Whether the patient of `parse(patient, carers)` is texted themselves.
+fn takes_texts(patient: &str, carers: &str) -> bool {
+    parse(patient, carers).unwrap().patient_takes_texts
+}
+
 const JESS: &str =
     r#"[{"name": "Jess Morgan", "phone": "07700 900822", "relationship": "mother"}]"#;
 
-#[test]
-fn a_child_of_nine_is_written_to_through_his_mother() {
-    let leo = parse(
+/// Leo, nine, enrolled with his mother Jess as his carer.
+fn leo() -> Enrolment {
+    parse(
         r#"{"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"}"#,
         JESS,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_child_of_nine_is_written_to_through_his_mother() {
+    let leo = leo();
     assert!(!leo.patient_takes_texts);
     let (contact, label) = leo.patients_contact().unwrap();
     assert_eq!(contact.name, "Jess Morgan");
@@ -33,30 +43,25 @@ fn a_child_of_nine_is_written_to_through_his_mother() {
 
 #[test]
 fn sixteen_today_takes_his_own_texts_and_what_is_said_outright_wins_over_age() {
-    let owen = parse(
+    assert!(takes_texts(
         r#"{"name": "Owen Price", "phone": "07700 900823", "date_of_birth": "2010-11-24"}"#,
         JESS,
-    )
-    .unwrap();
-    assert!(owen.patient_takes_texts);
-    let fifteen = parse(
+    ));
+    // Sixteen tomorrow: fifteen today.
+    assert!(!takes_texts(
         r#"{"name": "Owen Price", "phone": "07700 900823", "date_of_birth": "2010-11-25"}"#,
         JESS,
-    )
-    .unwrap();
-    assert!(!fifteen.patient_takes_texts);
-    let said = parse(
+    ));
+    // Twelve, but said outright.
+    assert!(takes_texts(
         r#"{"name": "Owen Price", "phone": "07700 900823", "date_of_birth": "2012-01-01", "takes_texts": true}"#,
         JESS,
-    )
-    .unwrap();
-    assert!(said.patient_takes_texts);
-    let no_dob = parse(
+    ));
+    // No date of birth: taken as an adult.
+    assert!(takes_texts(
         r#"{"name": "Margaret Evans", "phone": "07700 900801"}"#,
         "[]",
-    )
-    .unwrap();
-    assert!(no_dob.patient_takes_texts);
+    ));
 }
 
 #[test]
@@ -91,11 +96,7 @@ fn a_patient_not_texted_needs_no_phone_but_needs_a_carer_and_a_real_date() {
 
 #[test]
 fn an_enrolment_stored_before_this_was_asked_is_texted_and_one_texted_is_stored_as_before() {
-    let leo = parse(
-        r#"{"name": "Leo Morgan", "phone": "07700 900821", "date_of_birth": "2017-03-02"}"#,
-        JESS,
-    )
-    .unwrap();
+    let leo = leo();
     let mut stored = serde_json::to_value(&leo).unwrap();
     assert_eq!(stored["patient_takes_texts"], false);
     stored

@@ -27,10 +27,7 @@ impl Compiler<'_> {
         let mut on_rotation = Vec::new();
         let mut for_person = Vec::new();
         for (file, o) in overrides {
-            let src = Src {
-                file,
-                span: o.span(),
-            };
+            let src = Src::of(file, &o);
             let o = o.into_inner();
             let s = |span: Range<usize>| Src { file, span };
             let covering = match &o.covering {
@@ -94,10 +91,7 @@ impl Compiler<'_> {
             }
         }
         for (file, swap) in swaps {
-            let src = Src {
-                file,
-                span: swap.span(),
-            };
+            let src = Src::of(file, &swap);
             let swap = swap.into_inner();
             let Some(&r) = names.rotations.get(swap.rotation.get_ref()) else {
                 let message = format!(
@@ -105,13 +99,7 @@ impl Compiler<'_> {
                     swap.rotation.get_ref(),
                     suggest(swap.rotation.get_ref(), names.rotations.keys())
                 );
-                self.report(
-                    &Src {
-                        file,
-                        span: swap.rotation.span(),
-                    },
-                    message,
-                );
+                self.report(&Src::of(file, &swap.rotation), message);
                 continue;
             };
             let Some(rotation) = rotations
@@ -126,10 +114,7 @@ impl Compiler<'_> {
             }
             let mut shifts = Vec::new();
             for shift in swap.shifts.get_ref() {
-                let s = Src {
-                    file,
-                    span: shift.span(),
-                };
+                let s = Src::of(file, shift);
                 let Some(date) = self.date(&s, shift.get_ref(), "shift") else {
                     continue;
                 };

@@ -171,6 +171,16 @@ struct Src {
     span: Range<usize>,
 }
 
+impl Src {
+    /// Where `value` was written in file `file`.
+    fn of<T>(file: usize, value: &Spanned<T>) -> Self {
+        Self {
+            file,
+            span: value.span(),
+        }
+    }
+}
+
 struct Defined<T> {
     id: Id,
     src: Src,
@@ -217,10 +227,7 @@ impl Compiler<'_> {
         let mut out = Vec::new();
         for (file, map) in all {
             for (key, raw) in map {
-                let src = Src {
-                    file,
-                    span: key.span(),
-                };
+                let src = Src::of(file, &key);
                 let text = key.into_inner();
                 let id = match Id::parse(&text) {
                     Ok(id) => id,
@@ -315,10 +322,7 @@ impl Compiler<'_> {
                     self.report(&src, "a second [trust] section: keep one, in trust.toml");
                 }
                 let (file, t) = trusts.swap_remove(0);
-                let src = Src {
-                    file,
-                    span: t.span(),
-                };
+                let src = Src::of(file, &t);
                 let t = t.into_inner();
                 let fallback = match t.fallback {
                     Some(level) => self.level(file, level, &names, "the trust fallback"),
@@ -392,10 +396,7 @@ impl Compiler<'_> {
     /// The longest stretch on call in a row before an edit is warned about
     /// (`max_on_call_in_a_row = "24h"`): from 1 hour to 14 days.
     fn max_on_call(&mut self, file: usize, text: &Spanned<String>) -> Option<chrono::TimeDelta> {
-        let src = Src {
-            file,
-            span: text.span(),
-        };
+        let src = Src::of(file, text);
         match humantime::parse_duration(text.get_ref().trim()) {
             Ok(d) if d >= Duration::from_secs(3600) && d <= Duration::from_secs(14 * 24 * 3600) => {
                 chrono::TimeDelta::from_std(d).ok()

@@ -25,19 +25,13 @@ impl Compiler<'_> {
         let file = src.file;
         let coordinating = self.coordinating(&id, file, &raw);
         let phone = raw.phone.and_then(|p| {
-            let s = Src {
-                file,
-                span: p.span(),
-            };
+            let s = Src::of(file, &p);
             PhoneNumber::parse(p.get_ref())
                 .map_err(|e| self.report(&s, format!("phone: {e}")))
                 .ok()
         });
         let email = raw.email.and_then(|e| {
-            let s = Src {
-                file,
-                span: e.span(),
-            };
+            let s = Src::of(file, &e);
             EmailAddress::parse(e.get_ref())
                 .map_err(|err| self.report(&s, format!("email: {err}")))
                 .ok()
@@ -59,10 +53,7 @@ impl Compiler<'_> {
         let mut contacts = Vec::new();
         let mut after = Vec::new();
         for method in notify {
-            let s = Src {
-                file,
-                span: method.span(),
-            };
+            let s = Src::of(file, &method);
             // "voice after 3m": the method, and how long after a page it is tried.
             let (name, delay) = match method.get_ref().split_once(" after ") {
                 None => (method.get_ref().trim(), None),
@@ -142,10 +133,7 @@ impl Compiler<'_> {
             }
             return None;
         };
-        let src = Src {
-            file,
-            span: h.span(),
-        };
+        let src = Src::of(file, h);
         let hours = self.hours(&src, h.get_ref())?;
         if !hours.has_in_hours_team() {
             self.report(
@@ -172,13 +160,7 @@ impl Compiler<'_> {
                     p.get_ref(),
                     suggest(p.get_ref(), names.people.keys())
                 );
-                self.report(
-                    &Src {
-                        file,
-                        span: p.span(),
-                    },
-                    message,
-                );
+                self.report(&Src::of(file, p), message);
                 None
             }
         }

@@ -99,25 +99,13 @@ impl Compiler<'_> {
         let division = match raw.division.get_ref().parse::<Division>() {
             Ok(d) => Some(d),
             Err(e) => {
-                self.report(
-                    &Src {
-                        file,
-                        span: raw.division.span(),
-                    },
-                    format!("division: {e}"),
-                );
+                self.report(&Src::of(file, &raw.division), format!("division: {e}"));
                 None
             }
         };
         let hours = match &raw.hours {
             None => Some(WorkingHours::rcgp()),
-            Some(h) => self.hours(
-                &Src {
-                    file,
-                    span: h.span(),
-                },
-                h.get_ref(),
-            ),
+            Some(h) => self.hours(&Src::of(file, h), h.get_ref()),
         };
         let (has_in_hours, has_out_of_hours) =
             (!raw.in_hours.is_empty(), !raw.out_of_hours.is_empty());
@@ -173,13 +161,7 @@ impl Compiler<'_> {
                 match crate::directory::check_ins::CheckIns::parse(&list) {
                     Ok(plan) => Some(plan),
                     Err(e) => {
-                        self.report(
-                            &Src {
-                                file,
-                                span: c.span(),
-                            },
-                            format!("check_ins: {e}; or [] for none"),
-                        );
+                        self.report(&Src::of(file, c), format!("check_ins: {e}; or [] for none"));
                         None
                     }
                 }
@@ -223,10 +205,7 @@ impl Compiler<'_> {
         names: &Names<'_>,
         whose: &str,
     ) -> Option<Level> {
-        let src = Src {
-            file,
-            span: raw.span(),
-        };
+        let src = Src::of(file, &raw);
         let raw = raw.into_inner();
         let who = match (&raw.rotation, &raw.people) {
             (Some(r), None) => match names.rotations.get(r.get_ref()) {
@@ -237,13 +216,7 @@ impl Compiler<'_> {
                         r.get_ref(),
                         suggest(r.get_ref(), names.rotations.keys())
                     );
-                    self.report(
-                        &Src {
-                            file,
-                            span: r.span(),
-                        },
-                        message,
-                    );
+                    self.report(&Src::of(file, r), message);
                     None
                 }
             },
