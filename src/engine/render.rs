@@ -34,9 +34,9 @@ use crate::escalation::{
     DueContact, Effect, Escalated, SenderNotice, StaffNotice, StaffRef, Status,
 };
 use crate::links::LinkSigner;
-use crate::templates::TemplateError;
 use crate::outbox::NewOutbox;
 use crate::rota::Rota;
+use crate::templates::TemplateError;
 use crate::templates::{Templates, day_and_time, page_quote, quote, who};
 use crate::timeline::Purpose;
 use crate::timeline::{TimelineEntry, TimelineEvent};

@@ -40,7 +40,11 @@ impl Templates {
     /// People at a step as a page names them (`words/named.txt`): "the
     /// cardiology registrar" when a `role` is given, else their `names`
     /// ("Chen Li or Amara Okafor").
-    pub fn named(&self, role: Option<&str>, names: &[&str]) -> Result<String, super::TemplateError> {
+    pub fn named(
+        &self,
+        role: Option<&str>,
+        names: &[&str],
+    ) -> Result<String, super::TemplateError> {
         self.render("words/named.txt", minijinja::context! { role, names })
     }
 
@@ -61,7 +65,11 @@ impl Templates {
 
     /// An email's words as a page quotes them, and how many attachments
     /// came with it (`words/email_paged.txt`).
-    pub fn email_paged(&self, words: &str, attachments: u32) -> Result<String, super::TemplateError> {
+    pub fn email_paged(
+        &self,
+        words: &str,
+        attachments: u32,
+    ) -> Result<String, super::TemplateError> {
         self.render(
             "words/email_paged.txt",
             minijinja::context! { words, attachments },
