@@ -39,13 +39,14 @@ use nightingale::concern::Page;
 use nightingale::concern::{Concern, ConcernId, Party};
 use nightingale::directory::{Id, PhoneNumber};
 use nightingale::escalation::Escalation;
+use nightingale::outbox::OutboxItem;
 use nightingale::outbox::{NewOutbox, OutboxOutcome};
 use nightingale::store::Store;
 use nightingale::store::redis::RedisStore;
 use nightingale::store::sqlite::SqliteStore;
 use nightingale::timeline::Purpose;
 use nightingale::timeline::{TimelineEntry, TimelineEvent};
-use nightingale::work::{Change, NodeId, Timer, TimerKind};
+use nightingale::work::{Change, ClaimOf, NodeId, Timer, TimerKind};
 use redis_server::{RedisCluster, RedisServer};
 
 /// Callers at once in the concurrent runs.
@@ -133,7 +134,7 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
 fn send_one(store: &dyn Store, node: &NodeId, n: usize) -> bool {
     let now = at() + TimeDelta::seconds(1);
     let Some(claimed) = store
-        .claim_outbox(node, now, TimeDelta::seconds(30), 1)
+        .claim_of::<OutboxItem>(node, now, TimeDelta::seconds(30), 1)
         .expect("claim")
         .pop()
     else {

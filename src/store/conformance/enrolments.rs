@@ -361,13 +361,17 @@ pub(super) fn an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(
 ) {
     let now = t("2026-11-27T19:05:00Z");
     queue_text(&store, now, "+447700900123");
-    let id = store.claim_outbox(&node("a"), now, LEASE, 10).unwrap()[0]
+    let id = store
+        .claim_of::<OutboxItem>(&node("a"), now, LEASE, 10)
+        .unwrap()[0]
         .item
         .id;
     // As after a crash mid-send: due again once the lease ends, and marked
     // so the sender checks first.
     let lapsed = now + LEASE + TimeDelta::seconds(1);
-    let due = store.claim_outbox(&node("b"), lapsed, LEASE, 10).unwrap();
+    let due = store
+        .claim_of::<OutboxItem>(&node("b"), lapsed, LEASE, 10)
+        .unwrap();
     assert_eq!((due.len(), due[0].item.in_flight), (1, true));
     let later = lapsed + TimeDelta::seconds(2);
     store

@@ -181,7 +181,7 @@ pub(super) fn how_an_email_came_and_how_its_sender_was_recognised_are_kept(store
     assert_eq!(store.inbound(&proved.key).unwrap(), Some(proved.clone()));
     assert_eq!(store.inbound(&unrecorded.key).unwrap(), Some(unrecorded));
     let claimed = store
-        .claim_inbound(
+        .claim_of::<Inbound>(
             &node("a"),
             t("2026-11-28T19:40:01Z"),
             TimeDelta::seconds(30),

@@ -29,7 +29,7 @@ use crate::rota::layer::{AuditRecord, NewRotaEdit, Undone};
 use crate::timeline::Purpose;
 use crate::timeline::{TimelineEntry, TimelineEvent};
 use crate::work::TimerKind;
-use crate::work::{Change, Claim, Claimed, NodeId, Timer, Work, WorkKind};
+use crate::work::{Change, Claim, ClaimOf, Claimed, NodeId, Timer, Work, WorkKind};
 
 fn t(s: &str) -> Instant {
     s.parse().unwrap()

@@ -90,7 +90,7 @@ pub(super) fn resolve(store: &Arc<dyn Store>, id: ConcernId, at: Instant) {
 /// a lease, until its outcome is written).
 pub(super) fn due_outbox(store: &Arc<dyn Store>, now: Instant) -> Vec<OutboxItem> {
     store
-        .claim_outbox(&node("sender"), now, LEASE, 100)
+        .claim_of::<OutboxItem>(&node("sender"), now, LEASE, 100)
         .unwrap()
         .into_iter()
         .map(|c| c.item)
@@ -112,13 +112,10 @@ pub(super) fn claim_every_kind(
     now: Instant,
     limit: usize,
 ) -> Vec<Claim> {
-    fn claims<T>(claimed: StoreResult<Vec<Claimed<T>>>) -> Vec<Claim> {
-        claimed.unwrap().into_iter().map(|c| c.claim).collect()
-    }
-    let mut all = claims(store.claim_inbound(node, now, LEASE, limit));
-    all.extend(claims(store.claim_timers(node, now, LEASE, limit)));
-    all.extend(claims(store.claim_outbox(node, now, LEASE, limit)));
-    all
+    [WorkKind::Inbound, WorkKind::Timer, WorkKind::Outbox]
+        .into_iter()
+        .flat_map(|kind| store.claim(kind, node, now, LEASE, limit).unwrap().claims())
+        .collect()
 }
 
 pub(super) fn two_nodes_claiming_at_once_each_get_different_work(store: Arc<dyn Store>) {
@@ -207,7 +204,7 @@ pub(super) fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write
     let now = t("2026-11-27T19:05:00Z");
     let c = open_with_deadline(&store, "+447700900123", now);
     let (a, b) = (node("a"), node("b"));
-    let held = store.claim_timers(&a, now, LEASE, 10).unwrap();
+    let held = store.claim_of::<Timer>(&a, now, LEASE, 10).unwrap();
     assert_eq!(held.len(), 1);
     let a_claim = held[0].claim.clone();
     assert_eq!(
@@ -216,12 +213,17 @@ pub(super) fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write
     );
     // Work A holds is not B's to take, nor to be woken for before A's lease ends.
     let mid = now + TimeDelta::seconds(10);
-    assert!(store.claim_timers(&b, mid, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<Timer>(&b, mid, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.next_due().unwrap(), Some(a_claim.until));
 
     // A dies. Its lease ends; B takes the deadline over with a higher token.
     let after = a_claim.until + TimeDelta::seconds(1);
-    let taken = store.claim_timers(&b, after, LEASE, 10).unwrap();
+    let taken = store.claim_of::<Timer>(&b, after, LEASE, 10).unwrap();
     assert_eq!(taken.len(), 1);
     let b_claim = taken[0].claim.clone();
     assert!(b_claim.token > a_claim.token);
@@ -295,10 +297,10 @@ pub(super) fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write
 
     // The same for a text that came in: A claims it and dies; B takes it in.
     assert!(store.record_inbound(&sms("SM9", "+447700900123")).unwrap());
-    let a_in = store.claim_inbound(&a, after, LEASE, 10).unwrap();
+    let a_in = store.claim_of::<Inbound>(&a, after, LEASE, 10).unwrap();
     assert_eq!(a_in.len(), 1);
     let later = after + LEASE + TimeDelta::seconds(1);
-    let b_in = store.claim_inbound(&b, later, LEASE, 10).unwrap();
+    let b_in = store.claim_of::<Inbound>(&b, later, LEASE, 10).unwrap();
     assert_eq!(b_in.len(), 1);
     assert_eq!(b_in[0].item, a_in[0].item);
     let late = store.apply(Change {
@@ -333,7 +335,7 @@ pub(super) fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write
     let much_later = later + TimeDelta::hours(1);
     assert!(
         store
-            .claim_inbound(&a, much_later, LEASE, 10)
+            .claim_of::<Inbound>(&a, much_later, LEASE, 10)
             .unwrap()
             .is_empty()
     );
@@ -345,12 +347,12 @@ pub(super) fn a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over(
     let now = t("2026-11-27T19:05:00Z");
     let c = open_with_deadline(&store, "+447700900123", now);
     let a = node("a");
-    let no_lease = store.claim_timers(&a, now, TimeDelta::zero(), 10);
+    let no_lease = store.claim_of::<Timer>(&a, now, TimeDelta::zero(), 10);
     assert!(
         matches!(no_lease, Err(StoreError::Invalid(_))),
         "{no_lease:?}"
     );
-    let held = store.claim_timers(&a, now, LEASE, 10).unwrap();
+    let held = store.claim_of::<Timer>(&a, now, LEASE, 10).unwrap();
     // A is slow: its lease ran out at 30 s, but nobody claimed the deadline
     // since, so A still holds it, renews it, and its write lands.
     let slow = now + TimeDelta::seconds(45);
@@ -377,7 +379,7 @@ pub(super) fn renewing_keeps_work_and_releasing_gives_it_back_at_once(store: Arc
     let now = t("2026-11-27T19:05:00Z");
     queue_text(&store, now, "+447700900123");
     let (a, b) = (node("a"), node("b"));
-    let held = store.claim_outbox(&a, now, LEASE, 10).unwrap();
+    let held = store.claim_of::<OutboxItem>(&a, now, LEASE, 10).unwrap();
     assert_eq!(held.len(), 1);
     assert!(!held[0].item.in_flight, "never claimed before");
     let claim = held[0].claim.clone();
@@ -394,14 +396,19 @@ pub(super) fn renewing_keeps_work_and_releasing_gives_it_back_at_once(store: Arc
         }]
     );
     let at_40 = now + TimeDelta::seconds(40);
-    assert!(store.claim_outbox(&b, at_40, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&b, at_40, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.next_due().unwrap(), Some(until));
 
     // A shuts down before sending and gives it back: B has it at once,
     // marked as possibly sent (A's outcome was never written).
     store.release(std::slice::from_ref(&claim)).unwrap();
     assert_eq!(store.next_due().unwrap(), Some(now), "claimable again");
-    let taken = store.claim_outbox(&b, at_40, LEASE, 10).unwrap();
+    let taken = store.claim_of::<OutboxItem>(&b, at_40, LEASE, 10).unwrap();
     assert_eq!(taken.len(), 1);
     assert!(
         taken[0].item.in_flight,
@@ -448,7 +455,12 @@ pub(super) fn renewing_keeps_work_and_releasing_gives_it_back_at_once(store: Arc
             .is_empty()
     );
     store.release(&[taken[0].claim.clone()]).unwrap();
-    assert!(store.claim_outbox(&a, until, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&a, until, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store>) {
@@ -456,13 +468,17 @@ pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store
     // A text that crashes whichever node takes it in: each lease runs out.
     assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
     for (expected, name) in [(0, "a"), (1, "b"), (2, "a")] {
-        let got = store.claim_inbound(&node(name), now, LEASE, 10).unwrap();
+        let got = store
+            .claim_of::<Inbound>(&node(name), now, LEASE, 10)
+            .unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].claim.attempts, expected);
         now += LEASE;
     }
     // The fourth taker sees it failed three times and sets it aside.
-    let got = store.claim_inbound(&node("b"), now, LEASE, 10).unwrap();
+    let got = store
+        .claim_of::<Inbound>(&node("b"), now, LEASE, 10)
+        .unwrap();
     assert_eq!(got[0].claim.attempts, 3);
     store
         .apply(Change {
@@ -475,9 +491,9 @@ pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store
 
     // A timer's count starts again when it is re-armed: that is new work.
     let c = open_with_deadline(&store, "+447700900124", now);
-    let first = store.claim_timers(&node("a"), now, LEASE, 10).unwrap();
+    let first = store.claim_of::<Timer>(&node("a"), now, LEASE, 10).unwrap();
     now += LEASE;
-    let second = store.claim_timers(&node("b"), now, LEASE, 10).unwrap();
+    let second = store.claim_of::<Timer>(&node("b"), now, LEASE, 10).unwrap();
     assert_eq!((first[0].claim.attempts, second[0].claim.attempts), (0, 1));
     store
         .apply(Change {
@@ -490,12 +506,12 @@ pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store
         .unwrap();
     assert!(
         store
-            .claim_timers(&node("a"), now, LEASE, 10)
+            .claim_of::<Timer>(&node("a"), now, LEASE, 10)
             .unwrap()
             .is_empty()
     );
     let rearmed = store
-        .claim_timers(&node("a"), now + LEASE, LEASE, 10)
+        .claim_of::<Timer>(&node("a"), now + LEASE, LEASE, 10)
         .unwrap();
     assert_eq!(rearmed[0].item.due_at, now + LEASE, "the re-armed deadline");
     assert_eq!(rearmed[0].claim.attempts, 0);
@@ -503,14 +519,18 @@ pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store
     // A text that fails and is retried: the retry is a fresh claim; its
     // send attempts are counted by the outbox item.
     queue_text(&store, now, "+447700900125");
-    let tried = store.claim_outbox(&node("a"), now, LEASE, 10).unwrap();
+    let tried = store
+        .claim_of::<OutboxItem>(&node("a"), now, LEASE, 10)
+        .unwrap();
     let retry_at = now + TimeDelta::seconds(5);
     record_outcome(&store, &tried[0], now, |id| OutboxOutcome::Retry {
         id,
         at: retry_at,
     })
     .unwrap();
-    let again = store.claim_outbox(&node("b"), retry_at, LEASE, 10).unwrap();
+    let again = store
+        .claim_of::<OutboxItem>(&node("b"), retry_at, LEASE, 10)
+        .unwrap();
     assert_eq!(
         (
             again[0].claim.attempts,
@@ -534,12 +554,17 @@ pub(super) fn texts_to_one_number_keep_their_order_across_nodes(store: Arc<dyn S
     };
     // A takes the first to 0123 and the one to 0456; while A holds the
     // first, B may not send the second.
-    let a_has = store.claim_outbox(&a, now, LEASE, 10).unwrap();
+    let a_has = store.claim_of::<OutboxItem>(&a, now, LEASE, 10).unwrap();
     assert_eq!(bodies(&a_has), ["first", "Hello"]);
-    assert!(store.claim_outbox(&b, now, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&b, now, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     // A dies: after its lease B gets the first again, never the second.
     let later = now + LEASE;
-    let b_has = store.claim_outbox(&b, later, LEASE, 10).unwrap();
+    let b_has = store.claim_of::<OutboxItem>(&b, later, LEASE, 10).unwrap();
     assert_eq!(bodies(&b_has), ["first", "Hello"]);
     assert!(b_has.iter().all(|c| c.item.in_flight));
     // The first fails and waits a minute: the second still waits behind it.
@@ -549,14 +574,21 @@ pub(super) fn texts_to_one_number_keep_their_order_across_nodes(store: Arc<dyn S
         at: retry_at,
     })
     .unwrap();
-    assert!(store.claim_outbox(&a, later, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&a, later, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         store.next_due().unwrap(),
         Some(b_has[1].claim.until),
         "the one to 0456, still held by B"
     );
     // Oldest due first: the text to 0456 (due since 19:05), then the retry.
-    let a_has = store.claim_outbox(&a, retry_at, LEASE, 10).unwrap();
+    let a_has = store
+        .claim_of::<OutboxItem>(&a, retry_at, LEASE, 10)
+        .unwrap();
     assert_eq!(
         bodies(&a_has),
         ["Hello", "first"],
@@ -568,7 +600,11 @@ pub(super) fn texts_to_one_number_keep_their_order_across_nodes(store: Arc<dyn S
     })
     .unwrap();
     assert_eq!(
-        bodies(&store.claim_outbox(&b, retry_at, LEASE, 10).unwrap()),
+        bodies(
+            &store
+                .claim_of::<OutboxItem>(&b, retry_at, LEASE, 10)
+                .unwrap()
+        ),
         ["second"]
     );
 }
@@ -609,16 +645,24 @@ pub(super) fn a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinici
     // Chen gets both patients' pages at once; Margaret's second text waits
     // behind her page, which hangs at the provider on node A.
     let (a, b) = (node("a"), node("b"));
-    let a_has = store.claim_outbox(&a, now, LEASE, 10).unwrap();
+    let a_has = store.claim_of::<OutboxItem>(&a, now, LEASE, 10).unwrap();
     assert_eq!(bodies(&a_has), ["page about Margaret", "page about Arthur"]);
-    assert!(store.claim_outbox(&b, now, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&b, now, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     record_outcome(&store, &a_has[1], now, |id| OutboxOutcome::Sent {
         id,
         provider_id: "SM1".into(),
     })
     .unwrap();
     assert!(
-        store.claim_outbox(&b, now, LEASE, 10).unwrap().is_empty(),
+        store
+            .claim_of::<OutboxItem>(&b, now, LEASE, 10)
+            .unwrap()
+            .is_empty(),
         "Margaret's second text still waits for her page"
     );
     record_outcome(&store, &a_has[0], now, |id| OutboxOutcome::Sent {
@@ -627,7 +671,7 @@ pub(super) fn a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinici
     })
     .unwrap();
     assert_eq!(
-        bodies(&store.claim_outbox(&b, now, LEASE, 10).unwrap()),
+        bodies(&store.claim_of::<OutboxItem>(&b, now, LEASE, 10).unwrap()),
         ["Margaret wrote again"]
     );
 }
@@ -982,7 +1026,9 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
         queue_text(&store, now, &format!("+4477009{i:05}"));
     }
     let a = node("a");
-    let held = store.claim_outbox(&a, now, LEASE, waiting).unwrap();
+    let held = store
+        .claim_of::<OutboxItem>(&a, now, LEASE, waiting)
+        .unwrap();
     assert_eq!(held.len(), waiting);
     assert_eq!(
         store.next_due_of(&[WorkKind::Outbox]).unwrap(),
@@ -994,7 +1040,9 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
     let later = now + TimeDelta::seconds(1);
     queue_text(&store, later, "+447700900999");
     assert_eq!(store.next_due_of(&[WorkKind::Outbox]).unwrap(), Some(later));
-    let next = store.claim_outbox(&node("b"), later, LEASE, 1).unwrap();
+    let next = store
+        .claim_of::<OutboxItem>(&node("b"), later, LEASE, 1)
+        .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].item.message.to.key(), "+447700900999");
 
@@ -1014,7 +1062,9 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
         store.next_due_of(&[WorkKind::Outbox]).unwrap(),
         Some(retry_at)
     );
-    let retried = store.claim_outbox(&node("b"), retry_at, LEASE, 10).unwrap();
+    let retried = store
+        .claim_of::<OutboxItem>(&node("b"), retry_at, LEASE, 10)
+        .unwrap();
     assert_eq!(
         retried.iter().map(|c| c.item.id).collect::<Vec<_>>(),
         [held[1].item.id],
@@ -1025,7 +1075,7 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
     // claimable again, in the order they came due.
     let lapsed = now + LEASE;
     let taken = store
-        .claim_outbox(&node("c"), lapsed, LEASE, waiting)
+        .claim_of::<OutboxItem>(&node("c"), lapsed, LEASE, waiting)
         .unwrap();
     assert_eq!(
         taken.len(),
@@ -1035,7 +1085,7 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
     assert!(taken.iter().all(|c| c.item.in_flight));
     // At 55 s: the renewed one, and B's two whose leases ran out meanwhile.
     let last: Vec<i64> = store
-        .claim_outbox(&node("c"), renewed_until, LEASE, 10)
+        .claim_of::<OutboxItem>(&node("c"), renewed_until, LEASE, 10)
         .unwrap()
         .iter()
         .map(|c| c.item.id)

@@ -50,7 +50,7 @@ pub(super) fn an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_i
     // The email and the text to the same person's number go side by side;
     // the second email waits behind the first, as texts to one number do.
     let claimed = store
-        .claim_outbox(&node, now, TimeDelta::seconds(30), 10)
+        .claim_of::<OutboxItem>(&node, now, TimeDelta::seconds(30), 10)
         .unwrap();
     let to: Vec<(String, &str)> = claimed
         .iter()
@@ -86,7 +86,7 @@ pub(super) fn an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_i
     assert_eq!(found.id, email.item.id);
     assert_eq!(found.message.to, email.item.message.to);
     let next = store
-        .claim_outbox(&node, now, TimeDelta::seconds(30), 10)
+        .claim_of::<OutboxItem>(&node, now, TimeDelta::seconds(30), 10)
         .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].item.message.body, "second email");
@@ -201,7 +201,9 @@ pub(super) fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Ar
         })
         .unwrap();
     assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
-    let taken = store.claim_inbound(&node("a"), opened, LEASE, 10).unwrap();
+    let taken = store
+        .claim_of::<Inbound>(&node("a"), opened, LEASE, 10)
+        .unwrap();
     store
         .apply(Change {
             at: opened,

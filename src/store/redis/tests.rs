@@ -14,9 +14,10 @@ use crate::clock::Instant;
 use crate::concern::{Concern, ConcernFilter, ConcernId, Concerns, Purged};
 use crate::directory::{Id, PhoneNumber};
 use crate::inbox::{Inbound, InboundKind};
+use crate::outbox::OutboxItem;
 use crate::reports::{Backlog, Reports};
 use crate::store_error::StoreError;
-use crate::work::{Change, Claim, NodeId, WorkQueue};
+use crate::work::{Change, Claim, ClaimOf, NodeId, WorkQueue};
 
 fn sms(key: &str) -> Inbound {
     Inbound {
@@ -36,7 +37,7 @@ fn sms(key: &str) -> Inbound {
 fn pending(store: &RedisStore, limit: usize) -> Vec<Inbound> {
     let now = "2026-11-27T19:05:00Z".parse().unwrap();
     store
-        .claim_inbound(&NodeId::new("test"), now, TimeDelta::seconds(30), limit)
+        .claim_of::<Inbound>(&NodeId::new("test"), now, TimeDelta::seconds(30), limit)
         .unwrap()
         .into_iter()
         .map(|c| c.item)
@@ -226,7 +227,7 @@ fn a_text_stored_by_a_node_whose_clock_runs_ahead_is_claimed_at_once() {
         item.received_at = now + TimeDelta::minutes(1);
         assert!(store.record_inbound(&item).unwrap());
         let claimed = store
-            .claim_inbound(&NodeId::new("a"), now, TimeDelta::seconds(30), 10)
+            .claim_of::<Inbound>(&NodeId::new("a"), now, TimeDelta::seconds(30), 10)
             .unwrap();
         assert_eq!(claimed.len(), 1);
     });
@@ -254,7 +255,7 @@ fn a_released_claim_cannot_be_renewed_and_an_outcome_ends_any_claim_on_its_text(
                 ..Change::default()
             })
             .unwrap();
-        let held = store.claim_outbox(&a, now, lease, 1).unwrap();
+        let held = store.claim_of::<OutboxItem>(&a, now, lease, 1).unwrap();
         store.release(&[held[0].claim.clone()]).unwrap();
         assert!(
             store
@@ -265,7 +266,7 @@ fn a_released_claim_cannot_be_renewed_and_an_outcome_ends_any_claim_on_its_text(
         );
         // A holds both; B's change cancels the second (as a concern
         // that moved on does): A's claim on it ends with it.
-        let held = store.claim_outbox(&a, now, lease, 2).unwrap();
+        let held = store.claim_of::<OutboxItem>(&a, now, lease, 2).unwrap();
         let claims: Vec<Claim> = held.iter().map(|h| h.claim.clone()).collect();
         store
             .apply(Change {

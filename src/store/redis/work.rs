@@ -16,13 +16,13 @@ use crate::inbox::Inbound;
 use crate::outbox::OutboxItem;
 use crate::store_error::StoreResult;
 use crate::work::WorkQueue;
-use crate::work::{Change, Claim, Claimed, NodeId, Timer, WorkKind};
+use crate::work::{Change, Claim, Claimed, ClaimedWork, NodeId, Timer, WorkKind};
 use crate::work::{Work, WorkKey};
 
 impl RedisStore {
     /// Claim work of one kind with the `claim` script (scripts/claim.lua),
     /// turning each row's key and tail into the work.
-    fn claim<T: Claimable>(
+    fn claim_kind<T: Claimable>(
         &self,
         node: &NodeId,
         now: Instant,
@@ -157,44 +157,28 @@ impl WorkQueue for RedisStore {
         data.map(|d| from_json(&d)).transpose()
     }
 
-    fn claim_inbound(
+    fn claim(
         &self,
+        kind: WorkKind,
         node: &NodeId,
         now: Instant,
         lease: TimeDelta,
         limit: usize,
-    ) -> StoreResult<Vec<Claimed<Inbound>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_timers(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Timer>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_outbox(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_notices(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Notice>>> {
-        self.claim(node, now, lease, limit)
+    ) -> StoreResult<ClaimedWork> {
+        match kind {
+            WorkKind::Inbound => self
+                .claim_kind(node, now, lease, limit)
+                .map(ClaimedWork::Inbound),
+            WorkKind::Timer => self
+                .claim_kind(node, now, lease, limit)
+                .map(ClaimedWork::Timers),
+            WorkKind::Outbox => self
+                .claim_kind(node, now, lease, limit)
+                .map(ClaimedWork::Outbox),
+            WorkKind::Notice => self
+                .claim_kind(node, now, lease, limit)
+                .map(ClaimedWork::Notices),
+        }
     }
 
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {

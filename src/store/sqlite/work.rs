@@ -17,7 +17,7 @@ use crate::store::codec::{corrupt, from_json, instant, invalid, ms};
 use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::Purpose;
 use crate::work::WorkQueue;
-use crate::work::{Change, Claim, Claimed, NodeId, Timer, TimerKind, WorkKind};
+use crate::work::{Change, Claim, Claimed, ClaimedWork, NodeId, Timer, TimerKind, WorkKind};
 use crate::work::{Work, WorkKey};
 
 fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, StoreError>> {
@@ -288,7 +288,7 @@ impl SqliteStore {
     /// Claim up to `limit` pieces of work of one kind in one write: those
     /// claimable at `now` ([`claimable_sql`]), in order, each until
     /// `now + lease`.
-    fn claim<T: Claimable>(
+    fn claim_kind<T: Claimable>(
         &self,
         node: &NodeId,
         now: Instant,
@@ -358,44 +358,28 @@ impl WorkQueue for SqliteStore {
         .transpose()
     }
 
-    fn claim_inbound(
+    fn claim(
         &self,
+        kind: WorkKind,
         node: &NodeId,
         now: Instant,
         lease: TimeDelta,
         limit: usize,
-    ) -> StoreResult<Vec<Claimed<Inbound>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_timers(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Timer>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_outbox(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_notices(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Notice>>> {
-        self.claim(node, now, lease, limit)
+    ) -> StoreResult<ClaimedWork> {
+        match kind {
+            WorkKind::Inbound => self
+                .claim_kind(node, now, lease, limit)
+                .map(ClaimedWork::Inbound),
+            WorkKind::Timer => self
+                .claim_kind(node, now, lease, limit)
+                .map(ClaimedWork::Timers),
+            WorkKind::Outbox => self
+                .claim_kind(node, now, lease, limit)
+                .map(ClaimedWork::Outbox),
+            WorkKind::Notice => self
+                .claim_kind(node, now, lease, limit)
+                .map(ClaimedWork::Notices),
+        }
     }
 
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {
