@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use nightingale::concern::Page;
-use nightingale::concern::{Concern, ConcernId, Party};
+use nightingale::concern::{CodeRequest, Concern, ConcernId, Party};
 use nightingale::directory::{Id, PhoneNumber};
 use nightingale::escalation::Escalation;
 use nightingale::outbox::OutboxItem;
@@ -78,7 +78,12 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
         version: 0,
     };
     let code = store
-        .reserve_code(concern.id, &chen, now - TimeDelta::days(1), now)
+        .reserve_code(CodeRequest {
+            concern: concern.id,
+            staff: &chen,
+            quarantine_since: now - TimeDelta::days(1),
+            at: now,
+        })
         .expect("a code");
     let text = |to: &PhoneNumber, purpose, staff: Option<Id>| NewOutbox {
         concern: Some(concern.id),

@@ -330,6 +330,31 @@ pub struct Claimed<T> {
     pub item: T,
 }
 
+/// What a node asks for when it claims work ([`WorkQueue::claim`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRequest<'a> {
+    /// Who claims: the claims record it as their holder.
+    pub node: &'a NodeId,
+    /// The claiming node's now: work due at or before it may be claimed.
+    pub now: Instant,
+    /// How long the claims hold, from `now`: more than zero.
+    pub lease: TimeDelta,
+    /// How many pieces of work at the most.
+    pub limit: usize,
+}
+
+impl ClaimRequest<'_> {
+    /// When the claims end: `now + lease`, or [`StoreError::Invalid`] for a
+    /// lease of zero or less or one past the end of time.
+    pub fn until(&self) -> StoreResult<Instant> {
+        let lease = self.lease;
+        (self.now)
+            .checked_add_signed(lease)
+            .filter(|_| lease > TimeDelta::zero())
+            .ok_or_else(|| StoreError::Invalid(format!("a lease of {lease} cannot be held").into()))
+    }
+}
+
 /// Work of one kind and the claims on it, as [`WorkQueue::claim`]
 /// answers: one variant a kind, so that the one `claim` serves every kind.
 #[derive(Debug)]
@@ -345,6 +370,16 @@ pub enum ClaimedWork {
 }
 
 impl ClaimedWork {
+    /// No work of this kind.
+    pub fn none(kind: WorkKind) -> Self {
+        match kind {
+            WorkKind::Inbound => ClaimedWork::Inbound(Vec::new()),
+            WorkKind::Timer => ClaimedWork::Timers(Vec::new()),
+            WorkKind::Outbox => ClaimedWork::Outbox(Vec::new()),
+            WorkKind::Notice => ClaimedWork::Notices(Vec::new()),
+        }
+    }
+
     /// The claims, whatever the kind of work.
     pub fn claims(&self) -> Vec<Claim> {
         fn of<T>(claimed: &[Claimed<T>]) -> Vec<Claim> {
@@ -359,6 +394,37 @@ impl ClaimedWork {
     }
 }
 
+/// A backend's claim of work of kind `T::KIND`: each backend writes it once,
+/// generic over `T`, and [`claim_by_kind`] makes its [`WorkQueue::claim`].
+pub trait ClaimKind<T: Work> {
+    /// Claim as [`WorkQueue::claim`] says, work of kind `T::KIND` (at
+    /// least one piece is asked for).
+    fn claim_kind(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<Claimed<T>>>;
+}
+
+/// [`WorkQueue::claim`] for a backend that claims every kind of work: the
+/// one place that turns a [`WorkKind`] into the type of its work.
+pub fn claim_by_kind<B>(
+    backend: &B,
+    kind: WorkKind,
+    request: &ClaimRequest<'_>,
+) -> StoreResult<ClaimedWork>
+where
+    B: ClaimKind<Inbound> + ClaimKind<Timer> + ClaimKind<OutboxItem> + ClaimKind<Notice>,
+{
+    // A lease that cannot be held is refused even when nothing is asked for.
+    request.until()?;
+    if request.limit == 0 {
+        return Ok(ClaimedWork::none(kind));
+    }
+    match kind {
+        WorkKind::Inbound => backend.claim_kind(request).map(ClaimedWork::Inbound),
+        WorkKind::Timer => backend.claim_kind(request).map(ClaimedWork::Timers),
+        WorkKind::Outbox => backend.claim_kind(request).map(ClaimedWork::Outbox),
+        WorkKind::Notice => backend.claim_kind(request).map(ClaimedWork::Notices),
+    }
+}
+
 /// [`WorkQueue::claim`], typed by the work claimed:
 /// `queue.claim_of::<Timer>(&node, now, lease, limit)`. Every queue has it.
 pub trait ClaimOf: WorkQueue {
@@ -370,7 +436,13 @@ pub trait ClaimOf: WorkQueue {
         lease: TimeDelta,
         limit: usize,
     ) -> StoreResult<Vec<Claimed<T>>> {
-        let claimed = self.claim(T::KIND, node, now, lease, limit)?;
+        let request = ClaimRequest {
+            node,
+            now,
+            lease,
+            limit,
+        };
+        let claimed = self.claim(T::KIND, &request)?;
         T::from_claimed_work(claimed).ok_or_else(|| {
             StoreError::Corrupt(
                 format!("a claim of {} work answered another kind", T::KIND.as_str()).into(),
@@ -457,20 +529,13 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// purge removes it): how one step of a phone call finds what an
     /// earlier step of the same call recorded.
     fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>>;
-    /// Claim work of one kind for `node`, until `now + lease` (a lease of
-    /// zero or less is [`StoreError::Invalid`]): up to `limit` pieces
-    /// claimable at `now` and not under a live claim (none, or its lease
+    /// Claim work of one kind for `request.node`, until `now + lease` (a
+    /// lease of zero or less is [`StoreError::Invalid`]): up to `limit`
+    /// pieces claimable at `now` and not under a live claim (none, or its lease
     /// ended, or it was released). Two callers never get one piece. What
     /// each kind takes, and in what order, is on [`WorkKind`]'s variants;
     /// [`ClaimOf::claim_of`] is the same, typed by the work.
-    fn claim(
-        &self,
-        kind: WorkKind,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<ClaimedWork>;
+    fn claim(&self, kind: WorkKind, request: &ClaimRequest<'_>) -> StoreResult<ClaimedWork>;
     /// Extend the lease of each claim still held (same token, not released,
     /// work not completed) to `until`; returns those, with the new `until`.
     /// A claim whose lease ended is still renewed if nobody has claimed the

@@ -25,13 +25,7 @@ pub(super) fn inbound_is_recorded_once_and_stays_pending_until_processed(store: 
             .collect::<Vec<_>>(),
         ["SM1", "SM2"]
     );
-    store
-        .apply(Change {
-            at: now,
-            claim: Some(pending[0].claim.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    complete(&store, now, &pending[0].claim);
     assert_eq!(store.backlog(now).unwrap().inbound_pending, 1);
     assert_eq!(
         store.inbound("SM1").unwrap(),
@@ -118,13 +112,7 @@ pub(super) fn an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_w
         "the email is done"
     );
     // A change that keeps nothing of an item leaves it as it was.
-    store
-        .apply(Change {
-            at: later,
-            claim: Some(pending[0].claim.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    complete(&store, later, &pending[0].claim);
     assert_eq!(
         store.inbound("SM1").unwrap(),
         Some(sms("SM1", "+447700900123"))
@@ -259,13 +247,7 @@ pub(super) fn a_fired_timer_is_removed_unless_it_was_re_armed(store: Arc<dyn Sto
         fired.iter().map(|c| c.item.clone()).collect::<Vec<_>>(),
         std::slice::from_ref(&next)
     );
-    store
-        .apply(Change {
-            at: now,
-            claim: Some(fired[0].claim.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    complete(&store, now, &fired[0].claim);
     assert_eq!(store.backlog(hour).unwrap().timers_overdue, 0);
     // Cancelling clears every timer of the concern.
     store
@@ -283,26 +265,14 @@ pub(super) fn a_fired_timer_is_removed_unless_it_was_re_armed(store: Arc<dyn Sto
             ..Change::default()
         })
         .unwrap();
-    store
-        .apply(Change {
-            at: now,
-            cancel_timers: vec![c.id],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.cancel_timers = vec![c.id]);
     assert_eq!(store.next_due().unwrap(), None);
 }
 
 pub(super) fn a_resolved_concern_no_longer_collects_messages(store: Arc<dyn Store>) {
     let c = concern("+447700900123");
     let now = t("2026-11-27T19:05:00Z");
-    store
-        .apply(Change {
-            at: now,
-            concern: Some(c.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    write_concern(&store, now, &c);
     assert_eq!(store.unresolved_concerns().unwrap(), 1);
     let mut c = stored(&store, c.id);
     c.escalation.status = Status::Resolved {
@@ -310,13 +280,7 @@ pub(super) fn a_resolved_concern_no_longer_collects_messages(store: Arc<dyn Stor
         at: now,
         note: None,
     };
-    store
-        .apply(Change {
-            at: now,
-            concern: Some(c.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    write_concern(&store, now, &c);
     assert_eq!(store.open_concern_from(&c.sender).unwrap(), None);
     assert_eq!(store.unresolved_concerns().unwrap(), 0);
 }

@@ -114,7 +114,15 @@ pub(super) fn claim_every_kind(
 ) -> Vec<Claim> {
     [WorkKind::Inbound, WorkKind::Timer, WorkKind::Outbox]
         .into_iter()
-        .flat_map(|kind| store.claim(kind, node, now, LEASE, limit).unwrap().claims())
+        .flat_map(|kind| {
+            let request = ClaimRequest {
+                node,
+                now,
+                lease: LEASE,
+                limit,
+            };
+            store.claim(kind, &request).unwrap().claims()
+        })
         .collect()
 }
 
@@ -130,23 +138,13 @@ pub(super) fn two_nodes_claiming_at_once_each_get_different_work(store: Arc<dyn 
     let mut queued = Vec::new();
     for i in 0..30 {
         let c = ConcernId::new();
-        store
-            .apply(Change {
-                at: now,
-                set_timers: vec![timer(c, TimerKind::AckDeadline, now)],
-                ..Change::default()
-            })
-            .unwrap();
+        apply_at(&store, now, |change| {
+            change.set_timers = vec![timer(c, TimerKind::AckDeadline, now)]
+        });
         // Thirty different numbers: every text is first in its line.
         queued.push(outbox(None, &format!("+4477009002{i:02}")));
     }
-    store
-        .apply(Change {
-            at: now,
-            outbox: queued,
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.outbox = queued);
 
     // Two nodes, two workers each, all asking at the same instant, a few at a time.
     let start = Arc::new(std::sync::Barrier::new(4));
@@ -480,13 +478,7 @@ pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store
         .claim_of::<Inbound>(&node("b"), now, LEASE, 10)
         .unwrap();
     assert_eq!(got[0].claim.attempts, 3);
-    store
-        .apply(Change {
-            at: now,
-            claim: Some(got[0].claim.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    complete(&store, now, &got[0].claim);
     assert_eq!(store.backlog(now).unwrap().inbound_pending, 0);
 
     // A timer's count starts again when it is re-armed: that is new work.
@@ -830,13 +822,7 @@ pub(super) fn two_first_messages_from_one_sender_open_exactly_one_concern(store:
     // Once it is resolved, Margaret's next text opens a new one.
     resolve(&store, opened[0], now);
     let next = concern("+447700900123");
-    store
-        .apply(Change {
-            at: now,
-            concern: Some(next.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    write_concern(&store, now, &next);
     assert_eq!(stored(&store, next.id).version, 1);
 }
 
@@ -863,7 +849,7 @@ pub(super) fn codes_reserved_at_once_are_never_shared_and_stay_with_their_concer
                 let mut got = Vec::new();
                 for _ in 0..2 {
                     for c in &order {
-                        got.push((*c, store.reserve_code(*c, &chen, week_ago, now).unwrap()));
+                        got.push((*c, code_for(&store, *c, &chen, week_ago, now)));
                     }
                 }
                 got
@@ -893,10 +879,10 @@ pub(super) fn codes_reserved_at_once_are_never_shared_and_stay_with_their_concer
     let code = codes[&c];
     assert!(store.pages_for(&chen, week_ago).unwrap().is_empty());
     assert_eq!(store.page(c, &chen).unwrap(), None);
-    assert_eq!(store.reserve_code(c, &chen, week_ago, now).unwrap(), code);
+    assert_eq!(code_for(&store, c, &chen, week_ago, now), code);
     // Other clinicians count from their own last code.
     let priya = Id::parse("priya").unwrap();
-    assert_eq!(store.reserve_code(c, &priya, week_ago, now).unwrap(), 1);
+    assert_eq!(code_for(&store, c, &priya, week_ago, now), 1);
 
     // The page is written with its code, and keeps it.
     let page = Page {
@@ -906,49 +892,31 @@ pub(super) fn codes_reserved_at_once_are_never_shared_and_stay_with_their_concer
         open: true,
         opened_at: now,
     };
-    store
-        .apply(Change {
-            at: now,
-            open_pages: vec![page.clone()],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.open_pages = vec![page.clone()]);
     assert_eq!(store.pages_for(&chen, week_ago).unwrap(), [page]);
-    assert_eq!(store.reserve_code(c, &chen, week_ago, now).unwrap(), code);
+    assert_eq!(code_for(&store, c, &chen, week_ago, now), code);
 
     // Closing the concerns' pages puts their codes in quarantine: a new
     // concern gets a fresh code, and only once a week has passed an old one.
-    store
-        .apply(Change {
-            at: now,
-            close_pages: concerns.clone(),
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.close_pages = concerns.clone());
     let newcomer = ConcernId::new();
-    assert_eq!(
-        store.reserve_code(newcomer, &chen, week_ago, now).unwrap(),
-        41
-    );
+    assert_eq!(code_for(&store, newcomer, &chen, week_ago, now), 41);
     let next_week = now + TimeDelta::days(7) + TimeDelta::seconds(1);
     assert_eq!(
-        store
-            .reserve_code(
-                ConcernId::new(),
-                &chen,
-                now + TimeDelta::seconds(1),
-                next_week
-            )
-            .unwrap(),
+        code_for(
+            &store,
+            ConcernId::new(),
+            &chen,
+            now + TimeDelta::seconds(1),
+            next_week
+        ),
         42,
         "on from the last, not back to the freed 1"
     );
     // (Closed codes out of quarantine are free again:
     // `codes_wrap_after_9999_and_are_reused_when_all_are_in_use`.)
     assert_eq!(
-        store
-            .reserve_code(newcomer, &chen, week_ago, next_week)
-            .unwrap(),
+        code_for(&store, newcomer, &chen, week_ago, next_week),
         41,
         "still its code"
     );
@@ -969,47 +937,21 @@ pub(super) fn codes_wrap_after_9999_and_are_reused_when_all_are_in_use(store: Ar
         })
         .collect();
     let four = pages[2].concern;
-    store
-        .apply(Change {
-            at: now,
-            open_pages: pages,
-            ..Change::default()
-        })
-        .unwrap();
-    assert_eq!(
-        store
-            .reserve_code(ConcernId::new(), &chen, week_ago, now)
-            .unwrap(),
-        1
-    );
+    apply_at(&store, now, |change| change.open_pages = pages);
+    assert_eq!(code_for(&store, ConcernId::new(), &chen, week_ago, now), 1);
     // All 9,999 in use: the next after the last is reused rather than fail to page.
-    assert_eq!(
-        store
-            .reserve_code(ConcernId::new(), &chen, week_ago, now)
-            .unwrap(),
-        2
-    );
+    assert_eq!(code_for(&store, ConcernId::new(), &chen, week_ago, now), 2);
     // A closed page's code stays in use while in quarantine (a reply may
     // still come late), then is free again.
-    store
-        .apply(Change {
-            at: now,
-            close_pages: vec![four],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.close_pages = vec![four]);
     assert_eq!(
-        store
-            .reserve_code(ConcernId::new(), &chen, now, now)
-            .unwrap(),
+        code_for(&store, ConcernId::new(), &chen, now, now),
         3,
         "4 is in quarantine: all in use, so the next after the last is reused"
     );
     let second = now + TimeDelta::seconds(1);
     assert_eq!(
-        store
-            .reserve_code(ConcernId::new(), &chen, second, second)
-            .unwrap(),
+        code_for(&store, ConcernId::new(), &chen, second, second),
         4,
         "out of quarantine, free again"
     );

@@ -130,13 +130,9 @@ pub(super) fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_wit
     };
     // Two nodes seed the same notice: the first stands.
     for due in [now, now + TimeDelta::days(1)] {
-        store
-            .apply(Change {
-                at: now,
-                add_notices: vec![handover(due)],
-                ..Change::default()
-            })
-            .unwrap();
+        apply_at(&store, now, |change| {
+            change.add_notices = vec![handover(due)]
+        });
     }
     assert_eq!(
         store.notice("handover/cardiology-ward-7").unwrap(),
@@ -153,13 +149,9 @@ pub(super) fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_wit
             sent_at: now - TimeDelta::hours(4),
         },
     };
-    store
-        .apply(Change {
-            at: now,
-            set_notices: vec![wait.clone()],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| {
+        change.set_notices = vec![wait.clone()]
+    });
     let claimed = store
         .claim_of::<Notice>(&node("a"), now, LEASE, 10)
         .unwrap();

@@ -5,10 +5,9 @@
 //! work; each kind says here how its rows read back.
 
 use super::plan::{self, Plan, corrupt, instant, ms};
-use chrono::TimeDelta;
 
 use super::scripts;
-use super::{RedisStore, args, from_json, invalid};
+use super::{RedisStore, args, from_json};
 use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
 use crate::directory::EnrolmentId;
@@ -16,26 +15,14 @@ use crate::inbox::Inbound;
 use crate::outbox::OutboxItem;
 use crate::store_error::StoreResult;
 use crate::work::WorkQueue;
-use crate::work::{Change, Claim, Claimed, ClaimedWork, NodeId, Timer, WorkKind};
-use crate::work::{Work, WorkKey};
+use crate::work::{Change, Claim, ClaimRequest, Claimed, ClaimedWork, Timer, WorkKind};
+use crate::work::{ClaimKind, Work, WorkKey, claim_by_kind};
 
-impl RedisStore {
+impl<T: Claimable> ClaimKind<T> for RedisStore {
     /// Claim work of one kind with the `claim` script (scripts/claim.lua),
     /// turning each row's key and tail into the work.
-    fn claim_kind<T: Claimable>(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<T>>> {
-        let until = now
-            .checked_add_signed(lease)
-            .filter(|_| lease > TimeDelta::zero())
-            .ok_or_else(|| invalid(format!("a lease of {lease} cannot be held")))?;
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
+    fn claim_kind(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<Claimed<T>>> {
+        let (node, now, until) = (request.node, request.now, request.until()?);
         let rows: Vec<Vec<String>> = self.script(
             &scripts::CLAIM,
             args([
@@ -43,7 +30,7 @@ impl RedisStore {
                 &node.as_str(),
                 &ms(now),
                 &ms(until),
-                &limit.to_string(),
+                &request.limit.to_string(),
             ]),
         )?;
         rows.into_iter()
@@ -157,28 +144,8 @@ impl WorkQueue for RedisStore {
         data.map(|d| from_json(&d)).transpose()
     }
 
-    fn claim(
-        &self,
-        kind: WorkKind,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<ClaimedWork> {
-        match kind {
-            WorkKind::Inbound => self
-                .claim_kind(node, now, lease, limit)
-                .map(ClaimedWork::Inbound),
-            WorkKind::Timer => self
-                .claim_kind(node, now, lease, limit)
-                .map(ClaimedWork::Timers),
-            WorkKind::Outbox => self
-                .claim_kind(node, now, lease, limit)
-                .map(ClaimedWork::Outbox),
-            WorkKind::Notice => self
-                .claim_kind(node, now, lease, limit)
-                .map(ClaimedWork::Notices),
-        }
+    fn claim(&self, kind: WorkKind, request: &ClaimRequest<'_>) -> StoreResult<ClaimedWork> {
+        claim_by_kind(self, kind, request)
     }
 
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {
