@@ -91,20 +91,8 @@ pub(super) fn enrolments_are_found_by_patient_or_carer_number_while_active(store
     );
     assert!(store.enrolment(e.id).unwrap().unwrap().ended_at.is_some());
     // Once past the retention cutoff, the enrolment and its numbers are gone.
-    assert_eq!(
-        store
-            .purge(now + TimeDelta::days(1), "[removed]")
-            .unwrap()
-            .enrolments,
-        0
-    );
-    assert_eq!(
-        store
-            .purge(now + TimeDelta::days(2), "[removed]")
-            .unwrap()
-            .enrolments,
-        1
-    );
+    assert_eq!(enrolments_purged(&store, now + TimeDelta::days(1)), 0);
+    assert_eq!(enrolments_purged(&store, now + TimeDelta::days(2)), 1);
     assert_eq!(store.enrolment(e.id).unwrap(), None);
 }
 
@@ -165,13 +153,7 @@ pub(super) fn enrolments_are_found_by_patient_or_carer_email_in_any_case(store: 
             .is_empty()
     );
     // Purged with the enrolment, so a later enrolment is not shadowed.
-    assert_eq!(
-        store
-            .purge(now + TimeDelta::days(2), "[removed]")
-            .unwrap()
-            .enrolments,
-        1
-    );
+    assert_eq!(enrolments_purged(&store, now + TimeDelta::days(2)), 1);
     assert!(
         store
             .enrolments_for_email(&email("sian.evans@example.org"), now)

@@ -112,6 +112,11 @@ fn write_concern(store: &Arc<dyn Store>, at: Instant, concern: &Concern) {
     apply_at(store, at, |change| change.concern = Some(concern.clone()));
 }
 
+/// How many enrolments a purge of what ended before `before` removes.
+fn enrolments_purged(store: &Arc<dyn Store>, before: Instant) -> u64 {
+    store.purge(before, "[removed]").unwrap().enrolments
+}
+
 /// Complete the work `claim` is on at `at`, changing nothing else.
 fn complete(store: &Arc<dyn Store>, at: Instant, claim: &Claim) {
     apply_at(store, at, |change| change.claim = Some(claim.clone()));

@@ -210,12 +210,7 @@ pub(super) fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_wit
     );
 
     // Retention removes the enrolment and its answers together.
-    while store
-        .purge(now + TimeDelta::days(31), "[removed]")
-        .unwrap()
-        .enrolments
-        > 0
-    {}
+    while enrolments_purged(&store, now + TimeDelta::days(31)) > 0 {}
     assert_eq!(store.enrolment(e.id).unwrap(), None);
     assert!(store.check_in_answers(e.id).unwrap().is_empty());
 }

@@ -35,6 +35,18 @@ fn sms(key: &str) -> Inbound {
 
 /// The inbound items not yet taken in, oldest first, as a node finds
 /// them: by claiming them (a test's store is not used by a node after).
+/// Write `concern` at `at`, in a change that does nothing else.
+fn write_concern_at(store: &RedisStore, at: Instant, concern: &Concern) {
+    let concern = Some(concern.clone());
+    store
+        .apply(Change {
+            at,
+            concern,
+            ..Change::default()
+        })
+        .unwrap();
+}
+
 fn pending(store: &RedisStore, limit: usize) -> Vec<Inbound> {
     let now = "2026-11-27T19:05:00Z".parse().unwrap();
     store
@@ -301,13 +313,7 @@ fn purging_clears_words_the_code_no_longer_knows_and_sets_aside_what_it_cannot_r
         c
     });
     for c in [&readable, &unreadable] {
-        store
-            .apply(Change {
-                at: resolved_at,
-                concern: Some(c.clone()),
-                ..Change::default()
-            })
-            .unwrap();
+        write_concern_at(&store, resolved_at, c);
     }
     // A forward as early versions stored it, quoting the sender; an
     // entry that does not read; a message on a concern whose record no
@@ -382,13 +388,7 @@ fn a_list_walks_past_many_that_do_not_match_in_parts() {
             ward.clone()
         });
         c.opened_at = opened + TimeDelta::seconds(i as i64);
-        store
-            .apply(Change {
-                at: c.opened_at,
-                concern: Some(c),
-                ..Change::default()
-            })
-            .unwrap();
+        write_concern_at(&store, c.opened_at, &c);
     }
     let found = store
         .concerns(&ConcernFilter {
@@ -448,13 +448,7 @@ fn concerns_stored_before_the_service_index_join_it_when_the_store_opens() {
             ..concern(&format!("+4477009{i:05}"))
         };
         ids.push(c.id);
-        store
-            .apply(Change {
-                at: c.opened_at,
-                concern: Some(c),
-                ..Change::default()
-            })
-            .unwrap();
+        write_concern_at(&store, c.opened_at, &c);
     }
     // As a store written before reports would have it: no index, no marker.
     let _: () = store
