@@ -4,7 +4,7 @@ use super::*;
 
 /// A text to `to`, queued at `now`.
 pub(super) fn queue_text(store: &Arc<dyn Store>, now: Instant, to: &str) {
-    apply_at(&store, now, |change| change.outbox = vec![outbox(None, to)]);
+    apply_at(store, now, |change| change.outbox = vec![outbox(None, to)]);
 }
 
 /// "first" then "second" to 0123, and "Hello" to 0456, queued at `now`.
@@ -16,7 +16,7 @@ pub(super) fn queue_two_texts_to_one_number_and_one_to_another(
     first.body = "first".into();
     let mut second = outbox(None, "+447700900123");
     second.body = "second".into();
-    apply_at(&store, now, |change| {
+    apply_at(store, now, |change| {
         change.outbox = vec![first, second, outbox(None, "+447700900456")]
     });
 }

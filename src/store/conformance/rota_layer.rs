@@ -462,7 +462,7 @@ pub(super) fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purg
     discharge.review_at = None;
     discharge.coordinator = None;
     for enrolment in [&discharge, &e] {
-        enrol(&store, now, &enrolment);
+        enrol(&store, now, enrolment);
     }
     assert_eq!(store.enrolment(e.id).unwrap(), Some(e.clone()));
     assert_eq!(
