@@ -36,16 +36,17 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use nightingale::concern::Page;
-use nightingale::concern::{Concern, ConcernId, Party};
+use nightingale::concern::{CodeRequest, Concern, ConcernId, Party};
 use nightingale::directory::{Id, PhoneNumber};
 use nightingale::escalation::Escalation;
+use nightingale::outbox::OutboxItem;
 use nightingale::outbox::{NewOutbox, OutboxOutcome};
 use nightingale::store::Store;
 use nightingale::store::redis::RedisStore;
 use nightingale::store::sqlite::SqliteStore;
 use nightingale::timeline::Purpose;
 use nightingale::timeline::{TimelineEntry, TimelineEvent};
-use nightingale::work::{Change, NodeId, Timer, TimerKind};
+use nightingale::work::{Change, ClaimOf, NodeId, Timer, TimerKind};
 use redis_server::{RedisCluster, RedisServer};
 
 /// Callers at once in the concurrent runs.
@@ -77,7 +78,12 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
         version: 0,
     };
     let code = store
-        .reserve_code(concern.id, &chen, now - TimeDelta::days(1), now)
+        .reserve_code(CodeRequest {
+            concern: concern.id,
+            staff: &chen,
+            quarantine_since: now - TimeDelta::days(1),
+            at: now,
+        })
         .expect("a code");
     let text = |to: &PhoneNumber, purpose, staff: Option<Id>| NewOutbox {
         concern: Some(concern.id),
@@ -133,7 +139,7 @@ fn open_change(store: &dyn Store, i: usize) -> Change {
 fn send_one(store: &dyn Store, node: &NodeId, n: usize) -> bool {
     let now = at() + TimeDelta::seconds(1);
     let Some(claimed) = store
-        .claim_outbox(node, now, TimeDelta::seconds(30), 1)
+        .claim_of::<OutboxItem>(node, now, TimeDelta::seconds(30), 1)
         .expect("claim")
         .pop()
     else {

@@ -71,7 +71,7 @@ pub fn wait_key(enrolment: EnrolmentId) -> String {
 /// Work that falls due at a time and belongs to no concern: a check-in
 /// text, the wait for its answer, a review reminder, a morning handover.
 /// Kept in the store by key, claimed with a lease and a fencing token
-/// like a timer (the work queue's `claim_notices`); the change that handles it
+/// like a timer (the work queue's `claim` of notices); the change that handles it
 /// removes it, and may schedule the next in the same write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {

@@ -381,13 +381,23 @@ pub trait Concerns: Send + Sync + 'static {
     /// Opening the page (`Change::open_pages`) turns the reservation into
     /// the page; closing the concern's pages (`Change::close_pages`)
     /// releases its reservations into quarantine, as it does pages.
-    fn reserve_code(
-        &self,
-        concern: ConcernId,
-        staff: &Id,
-        quarantine_since: Instant,
-        at: Instant,
-    ) -> StoreResult<u16>;
+    fn reserve_code(&self, request: CodeRequest<'_>) -> StoreResult<u16>;
+}
+
+/// What [`Concerns::reserve_code`] is asked: the code `staff` replies with
+/// about `concern`. Named fields, because its two instants mean different
+/// things and must not be swapped.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRequest<'a> {
+    /// The concern the code is for.
+    pub concern: ConcernId,
+    /// The clinician who replies with it.
+    pub staff: &'a Id,
+    /// Codes on pages closed (or reservations released) since then are
+    /// still in use: quarantined, so a late reply cannot reach a new concern.
+    pub quarantine_since: Instant,
+    /// When the code is reserved.
+    pub at: Instant,
 }
 
 #[cfg(test)]

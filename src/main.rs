@@ -346,7 +346,7 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
                 None => Week::containing(clock.now()),
             };
             let store = nightingale::store::open(&config.store)?;
-            let found = store.concerns_opened(&service, week.start(), week.end())?;
+            let found = store.concerns_opened(&service, week.start()..week.end())?;
             let report = Report::compute(service, week, &found);
             if csv {
                 write!(out, "{}", report.csv())?;

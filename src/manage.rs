@@ -16,7 +16,7 @@ use crate::clock::Instant;
 use crate::directory::{ContactMethod, Id};
 use crate::operations::Operations;
 use crate::outbox::NewOutbox;
-use crate::rota::layer::{AuditRecord, NewRotaEdit, RotaEdit, Undone};
+use crate::rota::layer::{AuditRecord, LayerWrite, NewRotaEdit, RotaEdit, Undone};
 use crate::rota::layer::{EditBody, Refusal};
 use crate::rota::scope::Slot;
 use crate::rota::{Gap, PersonIx, Rota, Who, check};
@@ -369,7 +369,12 @@ impl Operations {
                 let version = store.rota_layer_version()?;
                 let edits = store.rota_edits()?;
                 live.judge(&edits, &edit, now, confirmed)?;
-                match store.add_rota_edit(&edit, &audit, version) {
+                let write = LayerWrite {
+                    change: &edit,
+                    audit: &audit,
+                    judged_at: version,
+                };
+                match store.add_rota_edit(write) {
                     Ok(id) => {
                         live.refresh(store.as_ref())?;
                         return Ok(id);
@@ -438,7 +443,12 @@ impl Operations {
                     by: by.clone(),
                     at: now,
                 };
-                match store.undo_rota_edit(id, &undone, &audit, version) {
+                let write = LayerWrite {
+                    change: &undone,
+                    audit: &audit,
+                    judged_at: version,
+                };
+                match store.undo_rota_edit(id, write) {
                     Ok(true) => {
                         live.refresh(store.as_ref())?;
                         return Ok(());

@@ -471,7 +471,7 @@ impl Operations {
     ) -> Result<crate::reports::Report, StoreError> {
         let key = service.clone();
         let found = store::blocking(&self.store, move |s| {
-            s.concerns_opened(&key, week.start(), week.end())
+            s.concerns_opened(&key, week.start()..week.end())
         })
         .await?;
         Ok(crate::reports::Report::compute(service, week, &found))

@@ -8,6 +8,8 @@
 //! a patient or clinician wrote, so a concern whose words were removed
 //! after the retention period counts the same as before.
 
+use std::ops::Range;
+
 use chrono::TimeDelta;
 
 use crate::clock::Instant;
@@ -379,20 +381,19 @@ pub struct Backlog {
     pub timers_overdue: u64,
 }
 
+/// Concerns with their timelines, as [`Reports::concerns_opened`] finds them.
+pub type Opened = Vec<(Concern, Vec<TimelineEntry>)>;
+
 /// The figures: a service's concerns with their timelines for the
 /// clinical safety report ([`crate::reports`]), and the work waiting, for
 /// `/metrics`. Every method blocks.
 pub trait Reports: Send + Sync + 'static {
-    /// A service's concerns opened in `[from, until)`, oldest first (by
+    /// A service's concerns opened in the range `opened` (its start
+    /// included, its end not), oldest first (by
     /// when they were opened, then by id), each with its timeline: what the
     /// week's report is computed from ([`crate::reports`]). Served by an
     /// index on service and opening time.
-    fn concerns_opened(
-        &self,
-        service: &Id,
-        from: Instant,
-        until: Instant,
-    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>>;
+    fn concerns_opened(&self, service: &Id, opened: Range<Instant>) -> StoreResult<Opened>;
     /// Work waiting at `now`, for metrics.
     fn backlog(&self, now: Instant) -> StoreResult<Backlog>;
 }

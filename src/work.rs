@@ -11,7 +11,7 @@ use crate::concern::{Concern, ConcernId, Page};
 use crate::directory::{Enrolment, EnrolmentId, PhoneNumber};
 use crate::inbox::Inbound;
 use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome};
-use crate::store_error::StoreResult;
+use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::TimelineEntry;
 
 /// The kinds of timer a concern has (at most one of each).
@@ -124,14 +124,25 @@ impl std::fmt::Display for NodeId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkKind {
-    /// An inbound item to take in ([`Inbound::key`]).
+    /// An inbound item to take in ([`Inbound::key`]): claimed while not
+    /// yet processed, oldest first.
     Inbound,
-    /// A due timer to fire ([`WorkKey::Timer`]).
+    /// A due timer to fire ([`WorkKey::Timer`]): claimed once due at or
+    /// before `now`, earliest first.
     Timer,
-    /// An outbox item to send ([`WorkKey::Outbox`]).
+    /// An outbox item to send ([`WorkKey::Outbox`]): claimed while unsent
+    /// and due at or before `now`, oldest first; never one while an earlier
+    /// unsent item in its lane exists, claimed or not. A lane is a patient's
+    /// or carer's number (texts with no `staff`), or a clinician's number
+    /// and one concern. So texts to a patient go out in the order queued,
+    /// and a clinician's about one concern, while a page that hangs holds
+    /// up no other patient's page to the same clinician. An item claimed
+    /// before whose outcome was never written comes back with
+    /// [`OutboxItem::in_flight`] set.
     Outbox,
     /// A scheduled notice to send ([`Notice::key`]): a check-in, a
-    /// reminder, a morning handover (docs/adr/0017).
+    /// reminder, a morning handover (docs/adr/0017). Claimed once due at
+    /// or before `now`, earliest first.
     Notice,
 }
 
@@ -239,43 +250,46 @@ pub struct WorkKeyError {
 
 /// Work nodes claim, of one kind: what each backend's one `claim` is
 /// generic over.
-pub trait Work {
+pub trait Work: Sized {
     /// Its kind.
     const KIND: WorkKind;
     /// The key its claims carry.
     fn work_key(&self) -> WorkKey;
+    /// The claimed work, if it is of this kind.
+    fn from_claimed_work(claimed: ClaimedWork) -> Option<Vec<Claimed<Self>>>;
 }
 
-impl Work for Inbound {
-    const KIND: WorkKind = WorkKind::Inbound;
-    fn work_key(&self) -> WorkKey {
-        WorkKey::Inbound(self.key.clone())
-    }
-}
-
-impl Work for Timer {
-    const KIND: WorkKind = WorkKind::Timer;
-    fn work_key(&self) -> WorkKey {
-        WorkKey::Timer {
-            concern: self.concern,
-            kind: self.kind,
+/// Implements [`Work`] for a type: its kind, its [`ClaimedWork`] variant,
+/// and how its key is made.
+macro_rules! work {
+    ($type:ty, $kind:ident, $variant:ident, |$item:ident| $key:expr) => {
+        impl Work for $type {
+            const KIND: WorkKind = WorkKind::$kind;
+            fn work_key(&self) -> WorkKey {
+                let $item = self;
+                $key
+            }
+            fn from_claimed_work(claimed: ClaimedWork) -> Option<Vec<Claimed<Self>>> {
+                match claimed {
+                    ClaimedWork::$variant(claimed) => Some(claimed),
+                    _ => None,
+                }
+            }
         }
-    }
+    };
 }
 
-impl Work for OutboxItem {
-    const KIND: WorkKind = WorkKind::Outbox;
-    fn work_key(&self) -> WorkKey {
-        WorkKey::Outbox(self.id)
-    }
-}
-
-impl Work for Notice {
-    const KIND: WorkKind = WorkKind::Notice;
-    fn work_key(&self) -> WorkKey {
-        WorkKey::Notice(self.key.clone())
-    }
-}
+work!(Inbound, Inbound, Inbound, |item| WorkKey::Inbound(
+    item.key.clone()
+));
+work!(Timer, Timer, Timers, |item| WorkKey::Timer {
+    concern: item.concern,
+    kind: item.kind,
+});
+work!(OutboxItem, Outbox, Outbox, |item| WorkKey::Outbox(item.id));
+work!(Notice, Notice, Notices, |item| WorkKey::Notice(
+    item.key.clone()
+));
 
 /// One node's hold on one piece of work, until its lease ends.
 ///
@@ -315,6 +329,129 @@ pub struct Claimed<T> {
     /// The work as it stood when claimed.
     pub item: T,
 }
+
+/// What a node asks for when it claims work ([`WorkQueue::claim`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRequest<'a> {
+    /// Who claims: the claims record it as their holder.
+    pub node: &'a NodeId,
+    /// The claiming node's now: work due at or before it may be claimed.
+    pub now: Instant,
+    /// How long the claims hold, from `now`: more than zero.
+    pub lease: TimeDelta,
+    /// How many pieces of work at the most.
+    pub limit: usize,
+}
+
+impl ClaimRequest<'_> {
+    /// When the claims end: `now + lease`, or [`StoreError::Invalid`] for a
+    /// lease of zero or less or one past the end of time.
+    pub fn until(&self) -> StoreResult<Instant> {
+        let lease = self.lease;
+        (self.now)
+            .checked_add_signed(lease)
+            .filter(|_| lease > TimeDelta::zero())
+            .ok_or_else(|| StoreError::Invalid(format!("a lease of {lease} cannot be held").into()))
+    }
+}
+
+/// Work of one kind and the claims on it, as [`WorkQueue::claim`]
+/// answers: one variant a kind, so that the one `claim` serves every kind.
+#[derive(Debug)]
+pub enum ClaimedWork {
+    /// Inbound items.
+    Inbound(Vec<Claimed<Inbound>>),
+    /// Due timers.
+    Timers(Vec<Claimed<Timer>>),
+    /// Outbox items.
+    Outbox(Vec<Claimed<OutboxItem>>),
+    /// Due notices.
+    Notices(Vec<Claimed<Notice>>),
+}
+
+impl ClaimedWork {
+    /// No work of this kind.
+    pub fn none(kind: WorkKind) -> Self {
+        match kind {
+            WorkKind::Inbound => ClaimedWork::Inbound(Vec::new()),
+            WorkKind::Timer => ClaimedWork::Timers(Vec::new()),
+            WorkKind::Outbox => ClaimedWork::Outbox(Vec::new()),
+            WorkKind::Notice => ClaimedWork::Notices(Vec::new()),
+        }
+    }
+
+    /// The claims, whatever the kind of work.
+    pub fn claims(&self) -> Vec<Claim> {
+        fn of<T>(claimed: &[Claimed<T>]) -> Vec<Claim> {
+            claimed.iter().map(|c| c.claim.clone()).collect()
+        }
+        match self {
+            ClaimedWork::Inbound(c) => of(c),
+            ClaimedWork::Timers(c) => of(c),
+            ClaimedWork::Outbox(c) => of(c),
+            ClaimedWork::Notices(c) => of(c),
+        }
+    }
+}
+
+/// A backend's claim of work of kind `T::KIND`: each backend writes it once,
+/// generic over `T`, and [`claim_by_kind`] makes its [`WorkQueue::claim`].
+pub trait ClaimKind<T: Work> {
+    /// Claim as [`WorkQueue::claim`] says, work of kind `T::KIND` (at
+    /// least one piece is asked for).
+    fn claim_kind(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<Claimed<T>>>;
+}
+
+/// [`WorkQueue::claim`] for a backend that claims every kind of work: the
+/// one place that turns a [`WorkKind`] into the type of its work.
+pub fn claim_by_kind<B>(
+    backend: &B,
+    kind: WorkKind,
+    request: &ClaimRequest<'_>,
+) -> StoreResult<ClaimedWork>
+where
+    B: ClaimKind<Inbound> + ClaimKind<Timer> + ClaimKind<OutboxItem> + ClaimKind<Notice>,
+{
+    // A lease that cannot be held is refused even when nothing is asked for.
+    request.until()?;
+    if request.limit == 0 {
+        return Ok(ClaimedWork::none(kind));
+    }
+    match kind {
+        WorkKind::Inbound => backend.claim_kind(request).map(ClaimedWork::Inbound),
+        WorkKind::Timer => backend.claim_kind(request).map(ClaimedWork::Timers),
+        WorkKind::Outbox => backend.claim_kind(request).map(ClaimedWork::Outbox),
+        WorkKind::Notice => backend.claim_kind(request).map(ClaimedWork::Notices),
+    }
+}
+
+/// [`WorkQueue::claim`], typed by the work claimed:
+/// `queue.claim_of::<Timer>(&node, now, lease, limit)`. Every queue has it.
+pub trait ClaimOf: WorkQueue {
+    /// Claim work of kind `T::KIND` (see [`WorkQueue::claim`]).
+    fn claim_of<T: Work>(
+        &self,
+        node: &NodeId,
+        now: Instant,
+        lease: TimeDelta,
+        limit: usize,
+    ) -> StoreResult<Vec<Claimed<T>>> {
+        let request = ClaimRequest {
+            node,
+            now,
+            lease,
+            limit,
+        };
+        let claimed = self.claim(T::KIND, &request)?;
+        T::from_claimed_work(claimed).ok_or_else(|| {
+            StoreError::Corrupt(
+                format!("a claim of {} work answered another kind", T::KIND.as_str()).into(),
+            )
+        })
+    }
+}
+
+impl<Q: WorkQueue + ?Sized> ClaimOf for Q {}
 
 /// One atomic write: a concern's new state and everything it causes.
 ///
@@ -392,41 +529,13 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// purge removes it): how one step of a phone call finds what an
     /// earlier step of the same call recorded.
     fn inbound(&self, key: &str) -> StoreResult<Option<Inbound>>;
-    /// Claim for `node`, until `now + lease`, up to `limit` inbound items not
-    /// yet processed and not under a live claim (none, or its lease ended,
-    /// or it was released), oldest first. Two callers never get one item.
-    fn claim_inbound(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Inbound>>>;
-    /// Claim up to `limit` timers due at or before `now` and not under a
-    /// live claim, earliest first.
-    fn claim_timers(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Timer>>>;
-    /// Claim up to `limit` unsent outbox items due at or before `now` and
-    /// not under a live claim, oldest first; never one while an earlier
-    /// unsent item in its lane exists, claimed or not. A lane is a patient's
-    /// or carer's number (texts with no `staff`), or a clinician's number
-    /// and one concern. So texts to a patient go out in the order queued,
-    /// and a clinician's about one concern, while a page that hangs holds
-    /// up no other patient's page to the same clinician.
-    /// An item claimed before whose outcome was never written comes back
-    /// with [`OutboxItem::in_flight`] set.
-    fn claim_outbox(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<OutboxItem>>>;
+    /// Claim work of one kind for `request.node`, until `now + lease` (a
+    /// lease of zero or less is [`StoreError::Invalid`]): up to `limit`
+    /// pieces claimable at `now` and not under a live claim (none, or its lease
+    /// ended, or it was released). Two callers never get one piece. What
+    /// each kind takes, and in what order, is on [`WorkKind`]'s variants;
+    /// [`ClaimOf::claim_of`] is the same, typed by the work.
+    fn claim(&self, kind: WorkKind, request: &ClaimRequest<'_>) -> StoreResult<ClaimedWork>;
     /// Extend the lease of each claim still held (same token, not released,
     /// work not completed) to `until`; returns those, with the new `until`.
     /// A claim whose lease ended is still renewed if nobody has claimed the
@@ -440,7 +549,7 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// write nothing (see [`Change`]).
     fn apply(&self, change: Change) -> StoreResult<()>;
     /// The earliest instant at which some work may be there to claim: for
-    /// every timer, every outbox item `claim_outbox` could return (the
+    /// every timer, every outbox item a claim of [`WorkKind::Outbox`] could return (the
     /// first unsent to its number) and every unprocessed inbound item, its
     /// due time (an inbound item's arrival) or, if later, the end of the
     /// lease it is under. An instant in the past means there is work to
@@ -456,15 +565,6 @@ pub trait WorkQueue: Send + Sync + 'static {
     fn next_due_of(&self, kinds: &[WorkKind]) -> StoreResult<Option<Instant>>;
     /// The outbox item the provider knows by this id.
     fn outbox_by_provider_id(&self, provider_id: &str) -> StoreResult<Option<OutboxItem>>;
-    /// Claim up to `limit` notices due at or before `now` and not under a
-    /// live claim, earliest first.
-    fn claim_notices(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Notice>>>;
     /// The notice with this key, if one is scheduled.
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>>;
     /// The answers to an enrolment's check-ins, oldest first (deleted with

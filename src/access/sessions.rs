@@ -52,6 +52,19 @@ pub struct SignInCode {
     pub expires_at: Instant,
 }
 
+/// A typed sign-in code, as [`StaffWeb::check_sign_in_code`] tries it.
+/// Named fields, because the challenge and the code are both hashes and
+/// must not be swapped.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeAttempt {
+    /// The hash of the challenge the code was sent for.
+    pub challenge: [u8; 32],
+    /// The hash of the code as typed ([`SignInCode::code`]'s form).
+    pub code: [u8; 32],
+    /// How many wrong codes end the challenge.
+    pub max_attempts: u32,
+}
+
 /// What trying a sign-in code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeCheck {
@@ -92,18 +105,12 @@ pub trait StaffWeb: Send + Sync + 'static {
     /// Store a sign-in code waiting to be typed in (replacing one with the
     /// same challenge). Codes past their expiry may be deleted on the way.
     fn put_sign_in_code(&self, code: &SignInCode) -> StoreResult<()>;
-    /// Try the code whose hash is `code` against the challenge `challenge`,
-    /// at `now`, in one atomic step: the right code, in time, is deleted
-    /// and returned (it works once); a wrong one counts an attempt, and the
-    /// code is deleted at `max_attempts` wrong ones; an expired or unknown
-    /// challenge is [`CodeCheck::Gone`].
-    fn check_sign_in_code(
-        &self,
-        challenge: [u8; 32],
-        code: [u8; 32],
-        now: Instant,
-        max_attempts: u32,
-    ) -> StoreResult<CodeCheck>;
+    /// Try the code whose hash is `attempt.code` against the challenge
+    /// `attempt.challenge`, at `now`, in one atomic step: the right code, in
+    /// time, is deleted and returned (it works once); a wrong one counts an
+    /// attempt, and the code is deleted at `attempt.max_attempts` wrong
+    /// ones; an expired or unknown challenge is [`CodeCheck::Gone`].
+    fn check_sign_in_code(&self, attempt: CodeAttempt, now: Instant) -> StoreResult<CodeCheck>;
     /// Count one request against `bucket` in the fixed window of length
     /// `window` that `now` falls in, and answer how many that window now
     /// holds (this one included). Every node shares the counts.

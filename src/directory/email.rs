@@ -1,7 +1,6 @@
 //! Email addresses, parsed once at the edge.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -74,12 +73,6 @@ impl EmailAddress {
     }
 }
 
-impl fmt::Display for EmailAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// Shows only the domain: an address is personal data and `Debug` output ends up in logs.
 impl fmt::Debug for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -88,12 +81,7 @@ impl fmt::Debug for EmailAddress {
     }
 }
 
-impl FromStr for EmailAddress {
-    type Err = EmailAddressError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
+shown_as_text_and_parsed!(EmailAddress, EmailAddressError);
 
 impl Serialize for EmailAddress {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

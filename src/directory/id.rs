@@ -55,24 +55,13 @@ impl Id {
     }
 }
 
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 impl fmt::Debug for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", &*self.0)
     }
 }
 
-impl std::str::FromStr for Id {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
+shown_as_text_and_parsed!(Id, IdError);
 
 /// Lets maps keyed by `Id` be searched with a `&str`; sound because `Id`
 /// hashes and compares exactly as its text does.

@@ -10,6 +10,25 @@
 //! free text (names, context, message bodies) goes through [`clean_text`]
 //! or [`clean_line`] where it enters.
 
+/// `Display` as the text a parsed newtype holds (its `as_str`), and
+/// `FromStr` through its `parse`: the same for every one of them.
+macro_rules! shown_as_text_and_parsed {
+    ($type:ty, $error:ty) => {
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $type {
+            type Err = $error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+    };
+}
+
 pub mod address;
 pub mod check_ins;
 pub mod email;

@@ -13,7 +13,6 @@
 //! not a number at all, with a [`SenderError`] saying what it was.
 
 use std::fmt;
-use std::str::FromStr;
 
 use phonenumber::{Type, country};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -386,12 +385,6 @@ fn drama_number(digits: &str, international: bool) -> Option<PhoneNumber> {
         .then_some(PhoneNumber(e164))
 }
 
-impl fmt::Display for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// Shows only the last three digits: a phone number is personal data and
 /// `Debug` output ends up in logs.
 impl fmt::Debug for PhoneNumber {
@@ -401,12 +394,7 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
-impl FromStr for PhoneNumber {
-    type Err = PhoneNumberError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
+shown_as_text_and_parsed!(PhoneNumber, PhoneNumberError);
 
 impl Serialize for PhoneNumber {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

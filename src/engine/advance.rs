@@ -9,7 +9,7 @@
 
 use crate::clock::Instant;
 use crate::concern::CallOutcome;
-use crate::concern::{Concern, ConcernId};
+use crate::concern::{CodeRequest, Concern, ConcernId};
 use crate::directory::{ContactMethod, Enrolment, Id};
 use crate::escalation::Status;
 use crate::escalation::reply::CODE_QUARANTINE;
@@ -290,5 +290,10 @@ fn code_for(
     closed_since: Instant,
     now: Instant,
 ) -> crate::store_error::StoreResult<u16> {
-    s.reserve_code(concern, staff, closed_since, now)
+    s.reserve_code(CodeRequest {
+        concern,
+        staff,
+        quarantine_since: closed_since,
+        at: now,
+    })
 }

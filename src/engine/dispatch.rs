@@ -45,7 +45,7 @@ use crate::escalation;
 use crate::outbox::{OutboxItem, OutboxOutcome};
 use crate::store;
 use crate::timeline::{Medium, Purpose, TimelineEvent};
-use crate::work::{Change, Claimed, WorkKey, WorkKind};
+use crate::work::{Change, ClaimOf, Claimed, WorkKey, WorkKind};
 
 use super::{BATCH, EngineResult, LEASE, Parts, Wake, advance, record};
 
@@ -172,7 +172,7 @@ impl Dispatcher {
         }
         let node = parts.node.clone();
         let due = store::blocking(&parts.store, move |s| {
-            s.claim_outbox(&node, now, LEASE, free)
+            s.claim_of::<OutboxItem>(&node, now, LEASE, free)
         })
         .await?;
         let mut claims = Vec::new();

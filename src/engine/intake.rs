@@ -31,7 +31,7 @@ use crate::store;
 use crate::templates::{bounded, summary, with_media_note};
 use crate::timeline::Purpose;
 use crate::timeline::TimelineEvent;
-use crate::work::{Change, Claimed};
+use crate::work::{Change, ClaimOf, Claimed};
 
 use super::render::{language_of, staff_text};
 use super::stats::Stats;
@@ -53,7 +53,7 @@ pub(super) async fn take_in_waiting(
 ) -> EngineResult<usize> {
     let node = parts.node.clone();
     let claimed = store::blocking(&parts.store, move |s| {
-        s.claim_inbound(&node, now, LEASE, BATCH)
+        s.claim_of::<Inbound>(&node, now, LEASE, BATCH)
     })
     .await?;
     let count = claimed.len();

@@ -19,7 +19,7 @@ use crate::outbox::NewOutbox;
 use crate::rota::{CoordinatorStatus, Rota, Service};
 use crate::store;
 use crate::timeline::Purpose;
-use crate::work::{Change, Claimed};
+use crate::work::{Change, ClaimOf, Claimed};
 
 use super::render::staff_text;
 use super::stats::Stats;
@@ -29,7 +29,7 @@ use super::{BATCH, EngineResult, LEASE, Parts, exhausted};
 pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> EngineResult<usize> {
     let node = parts.node.clone();
     let due = store::blocking(&parts.store, move |s| {
-        s.claim_notices(&node, now, LEASE, BATCH)
+        s.claim_of::<Notice>(&node, now, LEASE, BATCH)
     })
     .await?;
     let count = due.len();

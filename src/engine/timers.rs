@@ -12,7 +12,7 @@ use crate::clock::Instant;
 use crate::escalation::Event;
 use crate::store;
 use crate::timeline::TimelineEvent;
-use crate::work::{Change, Claimed, Timer, TimerKind};
+use crate::work::{Change, ClaimOf, Claimed, Timer, TimerKind};
 
 use super::stats::Stats;
 use super::{BATCH, EngineResult, LEASE, Parts, advance, exhausted, record, side_by_side};
@@ -26,7 +26,7 @@ const AT_ONCE: usize = 32;
 pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> EngineResult<usize> {
     let node = parts.node.clone();
     let due = store::blocking(&parts.store, move |s| {
-        s.claim_timers(&node, now, LEASE, BATCH)
+        s.claim_of::<Timer>(&node, now, LEASE, BATCH)
     })
     .await?;
     let count = due.len();

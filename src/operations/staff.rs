@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
+use crate::access::sessions::{CodeAttempt, CodeCheck, Session, SignInCode, SignInMethod};
 use crate::access::{
     ABSOLUTE_EXPIRY, CODE_TTL, CodeRequest, ConcernAccess, Contact, FAILURE_WINDOW, MAX_ATTEMPTS,
     REQUEST_WINDOW, SignInOutcome, TOUCH_EVERY, client_key, code_hash, new_code, new_token,
@@ -139,7 +139,12 @@ impl Operations {
         let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
         let (hash, code) = (token_hash(challenge), code_hash(challenge, &digits));
         let found = store::blocking(&self.store, move |s| {
-            s.check_sign_in_code(hash, code, now, MAX_ATTEMPTS)
+            let attempt = CodeAttempt {
+                challenge: hash,
+                code,
+                max_attempts: MAX_ATTEMPTS,
+            };
+            s.check_sign_in_code(attempt, now)
         })
         .await?;
         let code = match found {

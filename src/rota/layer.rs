@@ -458,34 +458,38 @@ pub struct AuditEntry {
     pub record: AuditRecord,
 }
 
+/// A write to the rota edits layer ([`RotaLayer::add_rota_edit`], an
+/// edit; [`RotaLayer::undo_rota_edit`], its undoing): the change, its line
+/// in the audit trail, and the layer's version it was judged against.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerWrite<'a, T> {
+    /// The edit, or its undoing.
+    pub change: &'a T,
+    /// Its line in the audit trail.
+    pub audit: &'a AuditRecord,
+    /// The layer's version the change was judged against: it is written
+    /// only while the layer is still there.
+    pub judged_at: u64,
+}
+
 /// The rota edits layer and the audit trail (docs/adr/0013): edits made
 /// on the web, the layer's version, the trail of who changed what, and
 /// which gaps were alerted. Every method blocks.
 pub trait RotaLayer: Send + Sync + 'static {
     /// Store a rota edit, with its line in the audit trail (which gets the
     /// edit's number), and move the layer's version on: all or nothing, and
-    /// only while the layer is still at version `judged_at` (the one the edit
-    /// was judged against), else [`StoreError::Conflict`](crate::store_error::StoreError::Conflict): two managers'
+    /// only while the layer is still at version [`LayerWrite::judged_at`]
+    /// (the one the edit was judged against), else [`StoreError::Conflict`](crate::store_error::StoreError::Conflict): two managers'
     /// edits at once cannot both pass judgement against the same layer.
     /// Returns the edit's number.
-    fn add_rota_edit(
-        &self,
-        edit: &NewRotaEdit,
-        audit: &AuditRecord,
-        judged_at: u64,
-    ) -> StoreResult<u64>;
+    fn add_rota_edit(&self, edit: LayerWrite<'_, NewRotaEdit>) -> StoreResult<u64>;
     /// Undo edit `id`, with its line in the audit trail, and move the layer's
-    /// version on, only while the layer is still at version `judged_at` (as
+    /// version on, only while the layer is still at version
+    /// [`LayerWrite::judged_at`] (as
     /// for [`RotaLayer::add_rota_edit`], else [`StoreError::Conflict`](crate::store_error::StoreError::Conflict)). False
     /// (and nothing written) when there is no such edit or it is undone
     /// already.
-    fn undo_rota_edit(
-        &self,
-        id: u64,
-        undone: &Undone,
-        audit: &AuditRecord,
-        judged_at: u64,
-    ) -> StoreResult<bool>;
+    fn undo_rota_edit(&self, id: u64, undo: LayerWrite<'_, Undone>) -> StoreResult<bool>;
     /// Every rota edit, undone or not, in the order they were made.
     fn rota_edits(&self) -> StoreResult<Vec<RotaEdit>>;
     /// A number that changes whenever the layer does (0 before any edit):

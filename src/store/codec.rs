@@ -92,6 +92,25 @@ pub(crate) fn api_key_as_stored(
     })
 }
 
+/// An enrolment as stored: its JSON, and when it was ended, which both
+/// backends keep beside the JSON (ending one writes no JSON).
+pub(crate) fn enrolment_from(data: &str, ended_at: Option<Instant>) -> StoreResult<Enrolment> {
+    let mut e: Enrolment = from_json(data)?;
+    e.ended_at = ended_at;
+    Ok(e)
+}
+
+/// Enrolments found by an address, from their stored JSON, newest first
+/// (by when they began): the order both backends answer in.
+pub(crate) fn enrolments_newest_first(rows: &[String]) -> StoreResult<Vec<Enrolment>> {
+    let mut list: Vec<Enrolment> = rows
+        .iter()
+        .map(|r| from_json(r))
+        .collect::<StoreResult<_>>()?;
+    list.sort_by_key(|e| std::cmp::Reverse(e.began_at()));
+    Ok(list)
+}
+
 /// When an enrolment stops being active, as both backends index it: when
 /// it was ended, or ends by itself, or, for an ongoing enrolment that has
 /// not been ended, the last instant of the year 9999. Active-enrolment

@@ -432,7 +432,7 @@ async fn a_message_whose_handler_keeps_dying_is_set_aside_and_the_next_one_goes_
     for n in 0..5 {
         let node = nightingale::work::NodeId::new(format!("doomed-{n}"));
         let now = nightingale::clock::Clock::now(&app.clock);
-        let claimed = nightingale::work::WorkQueue::claim_inbound(
+        let claimed = nightingale::work::ClaimOf::claim_of::<nightingale::inbox::Inbound>(
             &store,
             &node,
             now,

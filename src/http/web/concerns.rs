@@ -79,15 +79,15 @@ async fn theirs(
     id: &str,
 ) -> Result<(ConcernId, ConcernAccess), Refusal> {
     let concern: ConcernId = id.parse().map_err(|_| Refusal::NotFound)?;
-    match state.ops.access_to(concern, &staff.id).await {
-        Ok(Some(access)) => Ok((concern, access)),
-        // Not theirs: as if it did not exist.
-        Ok(None) => Err(Refusal::NotFound),
-        Err(e) => {
-            tracing::error!(error = %e, "staff concern: store unavailable");
-            Err(Refusal::Unavailable)
-        }
-    }
+    let access = state
+        .ops
+        .access_to(concern, &staff.id)
+        .await
+        .map_err(Refusal::unavailable("staff concern: store unavailable"))?;
+    // Not theirs: as if it did not exist.
+    access
+        .map(|access| (concern, access))
+        .ok_or(Refusal::NotFound)
 }
 
 async fn show(
@@ -96,14 +96,10 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, Refusal> {
     let (concern, _) = theirs(&state, &staff, &id).await?;
-    let view = match concern_view(&state, concern, &staff.id).await {
-        Ok(Some(view)) => view,
-        Ok(None) => return Err(Refusal::NotFound),
-        Err(e) => {
-            tracing::error!(error = %e, "staff concern: store unavailable");
-            return Err(Refusal::Unavailable);
-        }
-    };
+    let view = concern_view(&state, concern, &staff.id)
+        .await
+        .map_err(Refusal::unavailable("staff concern: store unavailable"))?
+        .ok_or(Refusal::NotFound)?;
     let has_recording = view.get_attr("has_recording").is_ok_and(|v| v.is_true());
     Ok(StaffPage {
         staff: &staff,
@@ -186,13 +182,8 @@ async fn act(
             }
         },
     };
-    match stored {
-        Ok(_) => Ok(Redirect::to(&format!("/staff/concerns/{concern}")).into_response()),
-        Err(e) => {
-            tracing::error!(error = %e, "staff concern action not stored");
-            Err(Refusal::Unavailable)
-        }
-    }
+    stored.map_err(Refusal::unavailable("staff concern action not stored"))?;
+    Ok(Redirect::to(&format!("/staff/concerns/{concern}")).into_response())
 }
 
 async fn recording(

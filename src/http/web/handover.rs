@@ -46,10 +46,7 @@ async fn handover(
         crate::handover::latest(s, &read, &read.services()[ix as usize], now)
     })
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "cannot read the handover");
-        Refusal::Unavailable
-    })?
+    .map_err(Refusal::unavailable("cannot read the handover"))?
     .map(|s| {
         if mine {
             s.for_coordinator(staff.id.as_str())

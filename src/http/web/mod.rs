@@ -173,6 +173,18 @@ pub enum Refusal {
     Unavailable,
 }
 
+impl Refusal {
+    /// For `map_err`, where the store (or what `what` names) could not
+    /// answer: the cause is logged under `what`, and the person is shown
+    /// [`Refusal::Unavailable`].
+    pub fn unavailable<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Refusal {
+        move |e| {
+            tracing::error!(error = %e, "{what}");
+            Refusal::Unavailable
+        }
+    }
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let (status, title, message) = match self {

@@ -94,10 +94,7 @@ async fn report(
         .ops
         .report(service.id.clone(), week)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "report: store unavailable");
-            Refusal::Unavailable
-        })?;
+        .map_err(Refusal::unavailable("report: store unavailable"))?;
     if csv {
         return Ok(csv_response(&report));
     }

@@ -701,10 +701,7 @@ async fn trail(state: &AppState, staff: &Staff) -> Result<Vec<AuditEntry>, Refus
     }
     let all = store::blocking(&state.ops.store, |s| s.audit_trail(0, 100_000))
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "audit trail: store unavailable");
-            Refusal::Unavailable
-        })?;
+        .map_err(Refusal::unavailable("audit trail: store unavailable"))?;
     Ok(all
         .into_iter()
         .filter(|e| match &e.record.service {

@@ -15,7 +15,9 @@ pub(super) fn inbound_is_recorded_once_and_stays_pending_until_processed(store: 
     );
     assert_eq!(store.inbound("SM3").unwrap(), None);
     let now = t("2026-11-27T19:05:01Z");
-    let pending = store.claim_inbound(&node("a"), now, LEASE, 10).unwrap();
+    let pending = store
+        .claim_of::<Inbound>(&node("a"), now, LEASE, 10)
+        .unwrap();
     assert_eq!(
         pending
             .iter()
@@ -23,13 +25,7 @@ pub(super) fn inbound_is_recorded_once_and_stays_pending_until_processed(store: 
             .collect::<Vec<_>>(),
         ["SM1", "SM2"]
     );
-    store
-        .apply(Change {
-            at: now,
-            claim: Some(pending[0].claim.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    complete(&store, now, &pending[0].claim);
     assert_eq!(store.backlog(now).unwrap().inbound_pending, 1);
     assert_eq!(
         store.inbound("SM1").unwrap(),
@@ -69,7 +65,7 @@ pub(super) fn an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_w
     assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
     let now = t("2026-11-27T19:05:01Z");
     let claimed = store
-        .claim_inbound(&node("a"), now, LEASE, 10)
+        .claim_of::<Inbound>(&node("a"), now, LEASE, 10)
         .unwrap()
         .into_iter()
         .find(|c| c.item.key == email.key)
@@ -107,20 +103,16 @@ pub(super) fn an_emails_words_are_kept_once_on_the_timeline_and_the_item_keeps_w
         "the words are on the timeline, once"
     );
     let later = now + LEASE + TimeDelta::seconds(1);
-    let pending = store.claim_inbound(&node("b"), later, LEASE, 10).unwrap();
+    let pending = store
+        .claim_of::<Inbound>(&node("b"), later, LEASE, 10)
+        .unwrap();
     assert_eq!(
         pending.iter().map(|c| c.item.clone()).collect::<Vec<_>>(),
         [sms("SM1", "+447700900123")],
         "the email is done"
     );
     // A change that keeps nothing of an item leaves it as it was.
-    store
-        .apply(Change {
-            at: later,
-            claim: Some(pending[0].claim.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    complete(&store, later, &pending[0].claim);
     assert_eq!(
         store.inbound("SM1").unwrap(),
         Some(sms("SM1", "+447700900123"))
@@ -176,7 +168,9 @@ pub(super) fn a_change_writes_state_timeline_outbox_and_timers_together(store: A
         store.next_due_of(&[WorkKind::Timer]).unwrap(),
         Some(now + TimeDelta::minutes(10))
     );
-    let due = store.claim_outbox(&node("a"), now, LEASE, 10).unwrap();
+    let due = store
+        .claim_of::<OutboxItem>(&node("a"), now, LEASE, 10)
+        .unwrap();
     assert_eq!(due.len(), 1);
     store
         .apply(Change {
@@ -235,7 +229,7 @@ pub(super) fn a_fired_timer_is_removed_unless_it_was_re_armed(store: Arc<dyn Sto
         due_at: now + TimeDelta::minutes(15),
         seq: 2,
     };
-    let fired = store.claim_timers(&node("a"), now, LEASE, 10).unwrap();
+    let fired = store.claim_of::<Timer>(&node("a"), now, LEASE, 10).unwrap();
     assert_eq!(fired[0].item, first);
     store
         .apply(Change {
@@ -246,18 +240,14 @@ pub(super) fn a_fired_timer_is_removed_unless_it_was_re_armed(store: Arc<dyn Sto
         })
         .unwrap();
     let hour = now + TimeDelta::hours(1);
-    let fired = store.claim_timers(&node("a"), hour, LEASE, 10).unwrap();
+    let fired = store
+        .claim_of::<Timer>(&node("a"), hour, LEASE, 10)
+        .unwrap();
     assert_eq!(
         fired.iter().map(|c| c.item.clone()).collect::<Vec<_>>(),
         std::slice::from_ref(&next)
     );
-    store
-        .apply(Change {
-            at: now,
-            claim: Some(fired[0].claim.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    complete(&store, now, &fired[0].claim);
     assert_eq!(store.backlog(hour).unwrap().timers_overdue, 0);
     // Cancelling clears every timer of the concern.
     store
@@ -275,26 +265,14 @@ pub(super) fn a_fired_timer_is_removed_unless_it_was_re_armed(store: Arc<dyn Sto
             ..Change::default()
         })
         .unwrap();
-    store
-        .apply(Change {
-            at: now,
-            cancel_timers: vec![c.id],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.cancel_timers = vec![c.id]);
     assert_eq!(store.next_due().unwrap(), None);
 }
 
 pub(super) fn a_resolved_concern_no_longer_collects_messages(store: Arc<dyn Store>) {
     let c = concern("+447700900123");
     let now = t("2026-11-27T19:05:00Z");
-    store
-        .apply(Change {
-            at: now,
-            concern: Some(c.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    write_concern(&store, now, &c);
     assert_eq!(store.unresolved_concerns().unwrap(), 1);
     let mut c = stored(&store, c.id);
     c.escalation.status = Status::Resolved {
@@ -302,13 +280,7 @@ pub(super) fn a_resolved_concern_no_longer_collects_messages(store: Arc<dyn Stor
         at: now,
         note: None,
     };
-    store
-        .apply(Change {
-            at: now,
-            concern: Some(c.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    write_concern(&store, now, &c);
     assert_eq!(store.open_concern_from(&c.sender).unwrap(), None);
     assert_eq!(store.unresolved_concerns().unwrap(), 0);
 }

@@ -7,19 +7,8 @@ use super::*;
 pub(super) fn margaret_and_sian(now: Instant) -> Enrolment {
     Enrolment {
         id: EnrolmentId::new(),
-        patient: Contact {
-            name: "Margaret Evans".into(),
-            phone: Some(phone("07700 900123")),
-            email: None,
-        },
-        carers: vec![crate::directory::Carer {
-            contact: Contact {
-                name: "Sian Evans".into(),
-                phone: Some(phone("07700 900124")),
-                email: None,
-            },
-            relationship: Some("daughter".into()),
-        }],
+        patient: texted("Margaret Evans", "07700 900123"),
+        carers: vec![carer("Sian Evans", "07700 900124", "daughter")],
         service: Id::parse("cardiology-ward-7").unwrap(),
         kind: crate::directory::EnrolmentKind::Discharge,
         discharged_at: Some(now),
@@ -45,38 +34,15 @@ pub(super) fn a_child_enrolled_with_his_mother_as_contact_is_kept_not_texted(
 ) {
     let now = t("2026-11-24T11:00:00Z");
     let leo = Enrolment {
-        patient: Contact {
-            name: "Leo Morgan".into(),
-            phone: Some(phone("07700 900151")),
-            email: None,
-        },
-        carers: vec![crate::directory::Carer {
-            contact: Contact {
-                name: "Jess Morgan".into(),
-                phone: Some(phone("07700 900152")),
-                email: None,
-            },
-            relationship: Some("mother".into()),
-        }],
+        patient: texted("Leo Morgan", "07700 900151"),
+        carers: vec![carer("Jess Morgan", "07700 900152", "mother")],
         service: Id::parse("childrens-assessment-unit").unwrap(),
         patient_takes_texts: false,
         ..margaret_and_sian(now)
     };
     let margaret = margaret_and_sian(now);
-    store
-        .apply(Change {
-            at: now,
-            enrolment: Some(leo.clone()),
-            ..Change::default()
-        })
-        .unwrap();
-    store
-        .apply(Change {
-            at: now,
-            enrolment: Some(margaret.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    enrol(&store, now, &leo);
+    enrol(&store, now, &margaret);
     let kept = store.enrolment(leo.id).unwrap().unwrap();
     assert_eq!(kept, leo);
     assert!(!kept.patient_takes_texts);
@@ -101,13 +67,7 @@ pub(super) fn a_child_enrolled_with_his_mother_as_contact_is_kept_not_texted(
 pub(super) fn enrolments_are_found_by_patient_or_carer_number_while_active(store: Arc<dyn Store>) {
     let now = t("2026-11-27T18:00:00Z");
     let e = margaret_and_sian(now);
-    store
-        .apply(Change {
-            at: now,
-            enrolment: Some(e.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    enrol(&store, now, &e);
     assert_eq!(store.enrolment(e.id).unwrap(), Some(e.clone()));
     assert_eq!(
         store
@@ -131,20 +91,8 @@ pub(super) fn enrolments_are_found_by_patient_or_carer_number_while_active(store
     );
     assert!(store.enrolment(e.id).unwrap().unwrap().ended_at.is_some());
     // Once past the retention cutoff, the enrolment and its numbers are gone.
-    assert_eq!(
-        store
-            .purge(now + TimeDelta::days(1), "[removed]")
-            .unwrap()
-            .enrolments,
-        0
-    );
-    assert_eq!(
-        store
-            .purge(now + TimeDelta::days(2), "[removed]")
-            .unwrap()
-            .enrolments,
-        1
-    );
+    assert_eq!(enrolments_purged(&store, now + TimeDelta::days(1)), 0);
+    assert_eq!(enrolments_purged(&store, now + TimeDelta::days(2)), 1);
     assert_eq!(store.enrolment(e.id).unwrap(), None);
 }
 
@@ -157,13 +105,7 @@ pub(super) fn an_enrolment_keeps_the_language_its_people_are_texted_in(store: Ar
         language: crate::directory::Language::Cy,
         ..margaret_and_sian(now)
     };
-    store
-        .apply(Change {
-            at: now,
-            enrolment: Some(e.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    enrol(&store, now, &e);
     let found = store.enrolment(e.id).unwrap().unwrap();
     assert_eq!(found.language, crate::directory::Language::Cy);
     let by_carer = store
@@ -181,13 +123,7 @@ pub(super) fn enrolments_are_found_by_patient_or_carer_email_in_any_case(store: 
     let email = |a: &str| crate::directory::EmailAddress::parse(a).unwrap();
     let mut e = margaret_and_sian(now);
     e.carers[0].contact.email = Some(email("sian.evans@example.org"));
-    store
-        .apply(Change {
-            at: now,
-            enrolment: Some(e.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    enrol(&store, now, &e);
     // Mail clients change the case of an address; the mailbox is the same.
     assert_eq!(
         store
@@ -217,13 +153,7 @@ pub(super) fn enrolments_are_found_by_patient_or_carer_email_in_any_case(store: 
             .is_empty()
     );
     // Purged with the enrolment, so a later enrolment is not shadowed.
-    assert_eq!(
-        store
-            .purge(now + TimeDelta::days(2), "[removed]")
-            .unwrap()
-            .enrolments,
-        1
-    );
+    assert_eq!(enrolments_purged(&store, now + TimeDelta::days(2)), 1);
     assert!(
         store
             .enrolments_for_email(&email("sian.evans@example.org"), now)
@@ -257,19 +187,11 @@ pub(super) fn pages_keep_their_codes_and_close_with_the_concern(store: Arc<dyn S
     );
     assert_eq!(store.page(c.id, &chen).unwrap(), Some(page.clone()));
     assert_eq!(
-        store
-            .reserve_code(ConcernId::new(), &chen, now, now)
-            .unwrap(),
+        code_for(&store, ConcernId::new(), &chen, now, now),
         13,
         "the next code is on from the page's, which is taken; 13 is free"
     );
-    store
-        .apply(Change {
-            at: now,
-            close_pages: vec![c.id],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.close_pages = vec![c.id]);
     assert_eq!(
         store.pages_for(&chen, now).unwrap(),
         [Page {
@@ -291,13 +213,9 @@ pub(super) fn opt_outs_api_keys_and_secrets_persist(store: Arc<dyn Store>) {
     let now = t("2026-11-27T19:05:00Z");
     let p = phone("07700 900123");
     assert!(!store.is_opted_out(&p).unwrap());
-    store
-        .apply(Change {
-            at: now,
-            opt_out: Some((p.clone(), true)),
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| {
+        change.opt_out = Some((p.clone(), true))
+    });
     assert!(store.is_opted_out(&p).unwrap());
     let key = ApiKey::made("discharge-system", crate::api_keys::Scopes::DEFAULT, now);
     store.create_api_key(&key, [7; 32]).unwrap();
@@ -361,13 +279,17 @@ pub(super) fn an_outbox_item_in_flight_stays_due_until_its_outcome_is_written(
 ) {
     let now = t("2026-11-27T19:05:00Z");
     queue_text(&store, now, "+447700900123");
-    let id = store.claim_outbox(&node("a"), now, LEASE, 10).unwrap()[0]
+    let id = store
+        .claim_of::<OutboxItem>(&node("a"), now, LEASE, 10)
+        .unwrap()[0]
         .item
         .id;
     // As after a crash mid-send: due again once the lease ends, and marked
     // so the sender checks first.
     let lapsed = now + LEASE + TimeDelta::seconds(1);
-    let due = store.claim_outbox(&node("b"), lapsed, LEASE, 10).unwrap();
+    let due = store
+        .claim_of::<OutboxItem>(&node("b"), lapsed, LEASE, 10)
+        .unwrap();
     assert_eq!((due.len(), due[0].item.in_flight), (1, true));
     let later = lapsed + TimeDelta::seconds(2);
     store

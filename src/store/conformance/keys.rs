@@ -89,13 +89,7 @@ pub(super) fn a_clients_concerns_are_listed_for_it_and_nobody_elses(store: Arc<d
             client: client.map(str::to_owned),
             ..margaret_and_sian(now)
         };
-        store
-            .apply(Change {
-                at: now,
-                enrolment: Some(e.clone()),
-                ..Change::default()
-            })
-            .unwrap();
+        enrol(&store, now, &e);
         e
     };
     let (ward, nursing, web) = (
@@ -181,7 +175,7 @@ pub(super) fn how_an_email_came_and_how_its_sender_was_recognised_are_kept(store
     assert_eq!(store.inbound(&proved.key).unwrap(), Some(proved.clone()));
     assert_eq!(store.inbound(&unrecorded.key).unwrap(), Some(unrecorded));
     let claimed = store
-        .claim_inbound(
+        .claim_of::<Inbound>(
             &node("a"),
             t("2026-11-28T19:40:01Z"),
             TimeDelta::seconds(30),
@@ -194,13 +188,7 @@ pub(super) fn how_an_email_came_and_how_its_sender_was_recognised_are_kept(store
     stranger.party = Party::Unknown;
     stranger.recognised = Some(crate::concern::Recognised::UnknownEmail);
     let id = stranger.id;
-    store
-        .apply(Change {
-            at: t("2026-11-28T19:40:01Z"),
-            concern: Some(stranger),
-            ..Change::default()
-        })
-        .unwrap();
+    write_concern(&store, t("2026-11-28T19:40:01Z"), &stranger);
     assert_eq!(
         stored(&store, id).recognised,
         Some(crate::concern::Recognised::UnknownEmail)

@@ -8,13 +8,13 @@ use chrono::TimeDelta;
 
 use super::*;
 use crate::access::sessions::SignInMethod;
-use crate::access::sessions::{CodeCheck, Session, SignInCode};
+use crate::access::sessions::{CodeAttempt, CodeCheck, Session, SignInCode};
 use crate::api_keys::ApiKey;
 use crate::checkins::{CheckInAnswer, Notice};
 use crate::checkins::{CheckInReply, NoticeKind};
 use crate::clock::Instant;
 use crate::concern::Purged;
-use crate::concern::{Concern, ConcernId, Party};
+use crate::concern::{CodeRequest, Concern, ConcernId, Party};
 use crate::concern::{ConcernFilter, Page};
 use crate::concern::{ConcernKey, ConcernStatus};
 use crate::directory::{Address, Id, PhoneNumber};
@@ -25,11 +25,11 @@ use crate::inbox::InboundKind;
 use crate::outbox::OutboxItem;
 use crate::outbox::{NewOutbox, OutboxOutcome};
 use crate::reports::Backlog;
-use crate::rota::layer::{AuditRecord, NewRotaEdit, Undone};
+use crate::rota::layer::{AuditRecord, LayerWrite, NewRotaEdit, Undone};
 use crate::timeline::Purpose;
 use crate::timeline::{TimelineEntry, TimelineEvent};
 use crate::work::TimerKind;
-use crate::work::{Change, Claim, Claimed, NodeId, Timer, Work, WorkKind};
+use crate::work::{Change, Claim, ClaimOf, ClaimRequest, Claimed, NodeId, Timer, Work, WorkKind};
 
 fn t(s: &str) -> Instant {
     s.parse().unwrap()
@@ -37,6 +37,23 @@ fn t(s: &str) -> Instant {
 
 fn phone(s: &str) -> PhoneNumber {
     PhoneNumber::parse(s).unwrap()
+}
+
+/// Someone reached by text at `number` (no email).
+fn texted(name: &str, number: &str) -> Contact {
+    Contact {
+        name: name.into(),
+        phone: Some(phone(number)),
+        email: None,
+    }
+}
+
+/// A carer reached by text at `number`, and who they are to the patient.
+fn carer(name: &str, number: &str, relationship: &str) -> crate::directory::Carer {
+    crate::directory::Carer {
+        contact: texted(name, number),
+        relationship: Some(relationship.into()),
+    }
 }
 
 fn sms(key: &str, from: &str) -> Inbound {
@@ -72,6 +89,79 @@ fn concern(sender: &str) -> Concern {
 /// A concern as the store holds it now (with its version).
 fn stored(store: &Arc<dyn Store>, id: ConcernId) -> Concern {
     store.concern(id).unwrap().expect("the concern is stored")
+}
+
+/// Apply, at `at`, a change that does only what `set` writes into it.
+fn apply_at(store: &Arc<dyn Store>, at: Instant, set: impl FnOnce(&mut Change)) {
+    let mut change = Change {
+        at,
+        ..Change::default()
+    };
+    set(&mut change);
+    store.apply(change).unwrap();
+}
+
+/// Enrol `e` at `at`, in a change that does nothing else.
+fn enrol(store: &Arc<dyn Store>, at: Instant, e: &Enrolment) {
+    apply_at(store, at, |change| change.enrolment = Some(e.clone()));
+}
+
+/// Write `concern` at `at` (a new one at version 0, else over the version
+/// it carries), in a change that does nothing else.
+fn write_concern(store: &Arc<dyn Store>, at: Instant, concern: &Concern) {
+    apply_at(store, at, |change| change.concern = Some(concern.clone()));
+}
+
+/// How many enrolments a purge of what ended before `before` removes.
+fn enrolments_purged(store: &Arc<dyn Store>, before: Instant) -> u64 {
+    store.purge(before, "[removed]").unwrap().enrolments
+}
+
+/// Complete the work `claim` is on at `at`, changing nothing else.
+fn complete(store: &Arc<dyn Store>, at: Instant, claim: &Claim) {
+    apply_at(store, at, |change| change.claim = Some(claim.clone()));
+}
+
+/// The code `staff` replies with about `concern`, reserved at `at`, with
+/// codes closed or released since `quarantine_since` still in use.
+fn code_for(
+    store: &Arc<dyn Store>,
+    concern: ConcernId,
+    staff: &Id,
+    quarantine_since: Instant,
+    at: Instant,
+) -> u16 {
+    let request = CodeRequest {
+        concern,
+        staff,
+        quarantine_since,
+        at,
+    };
+    store.reserve_code(request).unwrap()
+}
+
+/// What each backend's own purge test checks last, once the purge at
+/// `resolved_at` cleared the words of `readable` and set aside a concern it
+/// could not read: every entry of `readable` reads now, its words are
+/// gone, and a later purge does not try the one set aside again.
+pub(in crate::store) fn purged_once_and_set_aside(
+    store: &dyn Store,
+    readable: ConcernId,
+    resolved_at: Instant,
+) {
+    assert_eq!(
+        store.timeline(readable).unwrap().len(),
+        2,
+        "every entry reads now"
+    );
+    assert_eq!(store.concern(readable).unwrap().unwrap().text, "[removed]");
+    assert_eq!(
+        store
+            .purge(resolved_at + TimeDelta::days(1), "[removed]")
+            .unwrap(),
+        Purged::default(),
+        "the unreadable one is not tried again"
+    );
 }
 
 fn outbox(concern: Option<ConcernId>, to: &str) -> NewOutbox {

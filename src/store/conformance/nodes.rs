@@ -90,7 +90,7 @@ pub(super) fn resolve(store: &Arc<dyn Store>, id: ConcernId, at: Instant) {
 /// a lease, until its outcome is written).
 pub(super) fn due_outbox(store: &Arc<dyn Store>, now: Instant) -> Vec<OutboxItem> {
     store
-        .claim_outbox(&node("sender"), now, LEASE, 100)
+        .claim_of::<OutboxItem>(&node("sender"), now, LEASE, 100)
         .unwrap()
         .into_iter()
         .map(|c| c.item)
@@ -112,13 +112,18 @@ pub(super) fn claim_every_kind(
     now: Instant,
     limit: usize,
 ) -> Vec<Claim> {
-    fn claims<T>(claimed: StoreResult<Vec<Claimed<T>>>) -> Vec<Claim> {
-        claimed.unwrap().into_iter().map(|c| c.claim).collect()
-    }
-    let mut all = claims(store.claim_inbound(node, now, LEASE, limit));
-    all.extend(claims(store.claim_timers(node, now, LEASE, limit)));
-    all.extend(claims(store.claim_outbox(node, now, LEASE, limit)));
-    all
+    [WorkKind::Inbound, WorkKind::Timer, WorkKind::Outbox]
+        .into_iter()
+        .flat_map(|kind| {
+            let request = ClaimRequest {
+                node,
+                now,
+                lease: LEASE,
+                limit,
+            };
+            store.claim(kind, &request).unwrap().claims()
+        })
+        .collect()
 }
 
 pub(super) fn two_nodes_claiming_at_once_each_get_different_work(store: Arc<dyn Store>) {
@@ -133,23 +138,13 @@ pub(super) fn two_nodes_claiming_at_once_each_get_different_work(store: Arc<dyn 
     let mut queued = Vec::new();
     for i in 0..30 {
         let c = ConcernId::new();
-        store
-            .apply(Change {
-                at: now,
-                set_timers: vec![timer(c, TimerKind::AckDeadline, now)],
-                ..Change::default()
-            })
-            .unwrap();
+        apply_at(&store, now, |change| {
+            change.set_timers = vec![timer(c, TimerKind::AckDeadline, now)]
+        });
         // Thirty different numbers: every text is first in its line.
         queued.push(outbox(None, &format!("+4477009002{i:02}")));
     }
-    store
-        .apply(Change {
-            at: now,
-            outbox: queued,
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.outbox = queued);
 
     // Two nodes, two workers each, all asking at the same instant, a few at a time.
     let start = Arc::new(std::sync::Barrier::new(4));
@@ -207,7 +202,7 @@ pub(super) fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write
     let now = t("2026-11-27T19:05:00Z");
     let c = open_with_deadline(&store, "+447700900123", now);
     let (a, b) = (node("a"), node("b"));
-    let held = store.claim_timers(&a, now, LEASE, 10).unwrap();
+    let held = store.claim_of::<Timer>(&a, now, LEASE, 10).unwrap();
     assert_eq!(held.len(), 1);
     let a_claim = held[0].claim.clone();
     assert_eq!(
@@ -216,12 +211,17 @@ pub(super) fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write
     );
     // Work A holds is not B's to take, nor to be woken for before A's lease ends.
     let mid = now + TimeDelta::seconds(10);
-    assert!(store.claim_timers(&b, mid, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<Timer>(&b, mid, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.next_due().unwrap(), Some(a_claim.until));
 
     // A dies. Its lease ends; B takes the deadline over with a higher token.
     let after = a_claim.until + TimeDelta::seconds(1);
-    let taken = store.claim_timers(&b, after, LEASE, 10).unwrap();
+    let taken = store.claim_of::<Timer>(&b, after, LEASE, 10).unwrap();
     assert_eq!(taken.len(), 1);
     let b_claim = taken[0].claim.clone();
     assert!(b_claim.token > a_claim.token);
@@ -295,10 +295,10 @@ pub(super) fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write
 
     // The same for a text that came in: A claims it and dies; B takes it in.
     assert!(store.record_inbound(&sms("SM9", "+447700900123")).unwrap());
-    let a_in = store.claim_inbound(&a, after, LEASE, 10).unwrap();
+    let a_in = store.claim_of::<Inbound>(&a, after, LEASE, 10).unwrap();
     assert_eq!(a_in.len(), 1);
     let later = after + LEASE + TimeDelta::seconds(1);
-    let b_in = store.claim_inbound(&b, later, LEASE, 10).unwrap();
+    let b_in = store.claim_of::<Inbound>(&b, later, LEASE, 10).unwrap();
     assert_eq!(b_in.len(), 1);
     assert_eq!(b_in[0].item, a_in[0].item);
     let late = store.apply(Change {
@@ -333,7 +333,7 @@ pub(super) fn a_dead_nodes_work_is_taken_over_after_its_lease_and_its_late_write
     let much_later = later + TimeDelta::hours(1);
     assert!(
         store
-            .claim_inbound(&a, much_later, LEASE, 10)
+            .claim_of::<Inbound>(&a, much_later, LEASE, 10)
             .unwrap()
             .is_empty()
     );
@@ -345,12 +345,12 @@ pub(super) fn a_lease_that_ran_out_still_completes_if_nobody_took_the_work_over(
     let now = t("2026-11-27T19:05:00Z");
     let c = open_with_deadline(&store, "+447700900123", now);
     let a = node("a");
-    let no_lease = store.claim_timers(&a, now, TimeDelta::zero(), 10);
+    let no_lease = store.claim_of::<Timer>(&a, now, TimeDelta::zero(), 10);
     assert!(
         matches!(no_lease, Err(StoreError::Invalid(_))),
         "{no_lease:?}"
     );
-    let held = store.claim_timers(&a, now, LEASE, 10).unwrap();
+    let held = store.claim_of::<Timer>(&a, now, LEASE, 10).unwrap();
     // A is slow: its lease ran out at 30 s, but nobody claimed the deadline
     // since, so A still holds it, renews it, and its write lands.
     let slow = now + TimeDelta::seconds(45);
@@ -377,7 +377,7 @@ pub(super) fn renewing_keeps_work_and_releasing_gives_it_back_at_once(store: Arc
     let now = t("2026-11-27T19:05:00Z");
     queue_text(&store, now, "+447700900123");
     let (a, b) = (node("a"), node("b"));
-    let held = store.claim_outbox(&a, now, LEASE, 10).unwrap();
+    let held = store.claim_of::<OutboxItem>(&a, now, LEASE, 10).unwrap();
     assert_eq!(held.len(), 1);
     assert!(!held[0].item.in_flight, "never claimed before");
     let claim = held[0].claim.clone();
@@ -394,14 +394,19 @@ pub(super) fn renewing_keeps_work_and_releasing_gives_it_back_at_once(store: Arc
         }]
     );
     let at_40 = now + TimeDelta::seconds(40);
-    assert!(store.claim_outbox(&b, at_40, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&b, at_40, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.next_due().unwrap(), Some(until));
 
     // A shuts down before sending and gives it back: B has it at once,
     // marked as possibly sent (A's outcome was never written).
     store.release(std::slice::from_ref(&claim)).unwrap();
     assert_eq!(store.next_due().unwrap(), Some(now), "claimable again");
-    let taken = store.claim_outbox(&b, at_40, LEASE, 10).unwrap();
+    let taken = store.claim_of::<OutboxItem>(&b, at_40, LEASE, 10).unwrap();
     assert_eq!(taken.len(), 1);
     assert!(
         taken[0].item.in_flight,
@@ -448,7 +453,12 @@ pub(super) fn renewing_keeps_work_and_releasing_gives_it_back_at_once(store: Arc
             .is_empty()
     );
     store.release(&[taken[0].claim.clone()]).unwrap();
-    assert!(store.claim_outbox(&a, until, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&a, until, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store>) {
@@ -456,28 +466,26 @@ pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store
     // A text that crashes whichever node takes it in: each lease runs out.
     assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
     for (expected, name) in [(0, "a"), (1, "b"), (2, "a")] {
-        let got = store.claim_inbound(&node(name), now, LEASE, 10).unwrap();
+        let got = store
+            .claim_of::<Inbound>(&node(name), now, LEASE, 10)
+            .unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].claim.attempts, expected);
         now += LEASE;
     }
     // The fourth taker sees it failed three times and sets it aside.
-    let got = store.claim_inbound(&node("b"), now, LEASE, 10).unwrap();
-    assert_eq!(got[0].claim.attempts, 3);
-    store
-        .apply(Change {
-            at: now,
-            claim: Some(got[0].claim.clone()),
-            ..Change::default()
-        })
+    let got = store
+        .claim_of::<Inbound>(&node("b"), now, LEASE, 10)
         .unwrap();
+    assert_eq!(got[0].claim.attempts, 3);
+    complete(&store, now, &got[0].claim);
     assert_eq!(store.backlog(now).unwrap().inbound_pending, 0);
 
     // A timer's count starts again when it is re-armed: that is new work.
     let c = open_with_deadline(&store, "+447700900124", now);
-    let first = store.claim_timers(&node("a"), now, LEASE, 10).unwrap();
+    let first = store.claim_of::<Timer>(&node("a"), now, LEASE, 10).unwrap();
     now += LEASE;
-    let second = store.claim_timers(&node("b"), now, LEASE, 10).unwrap();
+    let second = store.claim_of::<Timer>(&node("b"), now, LEASE, 10).unwrap();
     assert_eq!((first[0].claim.attempts, second[0].claim.attempts), (0, 1));
     store
         .apply(Change {
@@ -490,12 +498,12 @@ pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store
         .unwrap();
     assert!(
         store
-            .claim_timers(&node("a"), now, LEASE, 10)
+            .claim_of::<Timer>(&node("a"), now, LEASE, 10)
             .unwrap()
             .is_empty()
     );
     let rearmed = store
-        .claim_timers(&node("a"), now + LEASE, LEASE, 10)
+        .claim_of::<Timer>(&node("a"), now + LEASE, LEASE, 10)
         .unwrap();
     assert_eq!(rearmed[0].item.due_at, now + LEASE, "the re-armed deadline");
     assert_eq!(rearmed[0].claim.attempts, 0);
@@ -503,14 +511,18 @@ pub(super) fn attempts_count_the_claims_that_did_not_finish(store: Arc<dyn Store
     // A text that fails and is retried: the retry is a fresh claim; its
     // send attempts are counted by the outbox item.
     queue_text(&store, now, "+447700900125");
-    let tried = store.claim_outbox(&node("a"), now, LEASE, 10).unwrap();
+    let tried = store
+        .claim_of::<OutboxItem>(&node("a"), now, LEASE, 10)
+        .unwrap();
     let retry_at = now + TimeDelta::seconds(5);
     record_outcome(&store, &tried[0], now, |id| OutboxOutcome::Retry {
         id,
         at: retry_at,
     })
     .unwrap();
-    let again = store.claim_outbox(&node("b"), retry_at, LEASE, 10).unwrap();
+    let again = store
+        .claim_of::<OutboxItem>(&node("b"), retry_at, LEASE, 10)
+        .unwrap();
     assert_eq!(
         (
             again[0].claim.attempts,
@@ -534,12 +546,17 @@ pub(super) fn texts_to_one_number_keep_their_order_across_nodes(store: Arc<dyn S
     };
     // A takes the first to 0123 and the one to 0456; while A holds the
     // first, B may not send the second.
-    let a_has = store.claim_outbox(&a, now, LEASE, 10).unwrap();
+    let a_has = store.claim_of::<OutboxItem>(&a, now, LEASE, 10).unwrap();
     assert_eq!(bodies(&a_has), ["first", "Hello"]);
-    assert!(store.claim_outbox(&b, now, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&b, now, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     // A dies: after its lease B gets the first again, never the second.
     let later = now + LEASE;
-    let b_has = store.claim_outbox(&b, later, LEASE, 10).unwrap();
+    let b_has = store.claim_of::<OutboxItem>(&b, later, LEASE, 10).unwrap();
     assert_eq!(bodies(&b_has), ["first", "Hello"]);
     assert!(b_has.iter().all(|c| c.item.in_flight));
     // The first fails and waits a minute: the second still waits behind it.
@@ -549,14 +566,21 @@ pub(super) fn texts_to_one_number_keep_their_order_across_nodes(store: Arc<dyn S
         at: retry_at,
     })
     .unwrap();
-    assert!(store.claim_outbox(&a, later, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&a, later, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         store.next_due().unwrap(),
         Some(b_has[1].claim.until),
         "the one to 0456, still held by B"
     );
     // Oldest due first: the text to 0456 (due since 19:05), then the retry.
-    let a_has = store.claim_outbox(&a, retry_at, LEASE, 10).unwrap();
+    let a_has = store
+        .claim_of::<OutboxItem>(&a, retry_at, LEASE, 10)
+        .unwrap();
     assert_eq!(
         bodies(&a_has),
         ["Hello", "first"],
@@ -568,7 +592,11 @@ pub(super) fn texts_to_one_number_keep_their_order_across_nodes(store: Arc<dyn S
     })
     .unwrap();
     assert_eq!(
-        bodies(&store.claim_outbox(&b, retry_at, LEASE, 10).unwrap()),
+        bodies(
+            &store
+                .claim_of::<OutboxItem>(&b, retry_at, LEASE, 10)
+                .unwrap()
+        ),
         ["second"]
     );
 }
@@ -609,16 +637,24 @@ pub(super) fn a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinici
     // Chen gets both patients' pages at once; Margaret's second text waits
     // behind her page, which hangs at the provider on node A.
     let (a, b) = (node("a"), node("b"));
-    let a_has = store.claim_outbox(&a, now, LEASE, 10).unwrap();
+    let a_has = store.claim_of::<OutboxItem>(&a, now, LEASE, 10).unwrap();
     assert_eq!(bodies(&a_has), ["page about Margaret", "page about Arthur"]);
-    assert!(store.claim_outbox(&b, now, LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_of::<OutboxItem>(&b, now, LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
     record_outcome(&store, &a_has[1], now, |id| OutboxOutcome::Sent {
         id,
         provider_id: "SM1".into(),
     })
     .unwrap();
     assert!(
-        store.claim_outbox(&b, now, LEASE, 10).unwrap().is_empty(),
+        store
+            .claim_of::<OutboxItem>(&b, now, LEASE, 10)
+            .unwrap()
+            .is_empty(),
         "Margaret's second text still waits for her page"
     );
     record_outcome(&store, &a_has[0], now, |id| OutboxOutcome::Sent {
@@ -627,7 +663,7 @@ pub(super) fn a_hanging_page_holds_up_no_other_patients_page_to_the_same_clinici
     })
     .unwrap();
     assert_eq!(
-        bodies(&store.claim_outbox(&b, now, LEASE, 10).unwrap()),
+        bodies(&store.claim_of::<OutboxItem>(&b, now, LEASE, 10).unwrap()),
         ["Margaret wrote again"]
     );
 }
@@ -786,13 +822,7 @@ pub(super) fn two_first_messages_from_one_sender_open_exactly_one_concern(store:
     // Once it is resolved, Margaret's next text opens a new one.
     resolve(&store, opened[0], now);
     let next = concern("+447700900123");
-    store
-        .apply(Change {
-            at: now,
-            concern: Some(next.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    write_concern(&store, now, &next);
     assert_eq!(stored(&store, next.id).version, 1);
 }
 
@@ -819,7 +849,7 @@ pub(super) fn codes_reserved_at_once_are_never_shared_and_stay_with_their_concer
                 let mut got = Vec::new();
                 for _ in 0..2 {
                     for c in &order {
-                        got.push((*c, store.reserve_code(*c, &chen, week_ago, now).unwrap()));
+                        got.push((*c, code_for(&store, *c, &chen, week_ago, now)));
                     }
                 }
                 got
@@ -849,10 +879,10 @@ pub(super) fn codes_reserved_at_once_are_never_shared_and_stay_with_their_concer
     let code = codes[&c];
     assert!(store.pages_for(&chen, week_ago).unwrap().is_empty());
     assert_eq!(store.page(c, &chen).unwrap(), None);
-    assert_eq!(store.reserve_code(c, &chen, week_ago, now).unwrap(), code);
+    assert_eq!(code_for(&store, c, &chen, week_ago, now), code);
     // Other clinicians count from their own last code.
     let priya = Id::parse("priya").unwrap();
-    assert_eq!(store.reserve_code(c, &priya, week_ago, now).unwrap(), 1);
+    assert_eq!(code_for(&store, c, &priya, week_ago, now), 1);
 
     // The page is written with its code, and keeps it.
     let page = Page {
@@ -862,49 +892,31 @@ pub(super) fn codes_reserved_at_once_are_never_shared_and_stay_with_their_concer
         open: true,
         opened_at: now,
     };
-    store
-        .apply(Change {
-            at: now,
-            open_pages: vec![page.clone()],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.open_pages = vec![page.clone()]);
     assert_eq!(store.pages_for(&chen, week_ago).unwrap(), [page]);
-    assert_eq!(store.reserve_code(c, &chen, week_ago, now).unwrap(), code);
+    assert_eq!(code_for(&store, c, &chen, week_ago, now), code);
 
     // Closing the concerns' pages puts their codes in quarantine: a new
     // concern gets a fresh code, and only once a week has passed an old one.
-    store
-        .apply(Change {
-            at: now,
-            close_pages: concerns.clone(),
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.close_pages = concerns.clone());
     let newcomer = ConcernId::new();
-    assert_eq!(
-        store.reserve_code(newcomer, &chen, week_ago, now).unwrap(),
-        41
-    );
+    assert_eq!(code_for(&store, newcomer, &chen, week_ago, now), 41);
     let next_week = now + TimeDelta::days(7) + TimeDelta::seconds(1);
     assert_eq!(
-        store
-            .reserve_code(
-                ConcernId::new(),
-                &chen,
-                now + TimeDelta::seconds(1),
-                next_week
-            )
-            .unwrap(),
+        code_for(
+            &store,
+            ConcernId::new(),
+            &chen,
+            now + TimeDelta::seconds(1),
+            next_week
+        ),
         42,
         "on from the last, not back to the freed 1"
     );
     // (Closed codes out of quarantine are free again:
     // `codes_wrap_after_9999_and_are_reused_when_all_are_in_use`.)
     assert_eq!(
-        store
-            .reserve_code(newcomer, &chen, week_ago, next_week)
-            .unwrap(),
+        code_for(&store, newcomer, &chen, week_ago, next_week),
         41,
         "still its code"
     );
@@ -925,47 +937,21 @@ pub(super) fn codes_wrap_after_9999_and_are_reused_when_all_are_in_use(store: Ar
         })
         .collect();
     let four = pages[2].concern;
-    store
-        .apply(Change {
-            at: now,
-            open_pages: pages,
-            ..Change::default()
-        })
-        .unwrap();
-    assert_eq!(
-        store
-            .reserve_code(ConcernId::new(), &chen, week_ago, now)
-            .unwrap(),
-        1
-    );
+    apply_at(&store, now, |change| change.open_pages = pages);
+    assert_eq!(code_for(&store, ConcernId::new(), &chen, week_ago, now), 1);
     // All 9,999 in use: the next after the last is reused rather than fail to page.
-    assert_eq!(
-        store
-            .reserve_code(ConcernId::new(), &chen, week_ago, now)
-            .unwrap(),
-        2
-    );
+    assert_eq!(code_for(&store, ConcernId::new(), &chen, week_ago, now), 2);
     // A closed page's code stays in use while in quarantine (a reply may
     // still come late), then is free again.
-    store
-        .apply(Change {
-            at: now,
-            close_pages: vec![four],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| change.close_pages = vec![four]);
     assert_eq!(
-        store
-            .reserve_code(ConcernId::new(), &chen, now, now)
-            .unwrap(),
+        code_for(&store, ConcernId::new(), &chen, now, now),
         3,
         "4 is in quarantine: all in use, so the next after the last is reused"
     );
     let second = now + TimeDelta::seconds(1);
     assert_eq!(
-        store
-            .reserve_code(ConcernId::new(), &chen, second, second)
-            .unwrap(),
+        code_for(&store, ConcernId::new(), &chen, second, second),
         4,
         "out of quarantine, free again"
     );
@@ -982,7 +968,9 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
         queue_text(&store, now, &format!("+4477009{i:05}"));
     }
     let a = node("a");
-    let held = store.claim_outbox(&a, now, LEASE, waiting).unwrap();
+    let held = store
+        .claim_of::<OutboxItem>(&a, now, LEASE, waiting)
+        .unwrap();
     assert_eq!(held.len(), waiting);
     assert_eq!(
         store.next_due_of(&[WorkKind::Outbox]).unwrap(),
@@ -994,7 +982,9 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
     let later = now + TimeDelta::seconds(1);
     queue_text(&store, later, "+447700900999");
     assert_eq!(store.next_due_of(&[WorkKind::Outbox]).unwrap(), Some(later));
-    let next = store.claim_outbox(&node("b"), later, LEASE, 1).unwrap();
+    let next = store
+        .claim_of::<OutboxItem>(&node("b"), later, LEASE, 1)
+        .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].item.message.to.key(), "+447700900999");
 
@@ -1014,7 +1004,9 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
         store.next_due_of(&[WorkKind::Outbox]).unwrap(),
         Some(retry_at)
     );
-    let retried = store.claim_outbox(&node("b"), retry_at, LEASE, 10).unwrap();
+    let retried = store
+        .claim_of::<OutboxItem>(&node("b"), retry_at, LEASE, 10)
+        .unwrap();
     assert_eq!(
         retried.iter().map(|c| c.item.id).collect::<Vec<_>>(),
         [held[1].item.id],
@@ -1025,7 +1017,7 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
     // claimable again, in the order they came due.
     let lapsed = now + LEASE;
     let taken = store
-        .claim_outbox(&node("c"), lapsed, LEASE, waiting)
+        .claim_of::<OutboxItem>(&node("c"), lapsed, LEASE, waiting)
         .unwrap();
     assert_eq!(
         taken.len(),
@@ -1035,7 +1027,7 @@ pub(super) fn texts_waiting_at_a_slow_provider_stand_in_front_of_nothing(store: 
     assert!(taken.iter().all(|c| c.item.in_flight));
     // At 55 s: the renewed one, and B's two whose leases ran out meanwhile.
     let last: Vec<i64> = store
-        .claim_outbox(&node("c"), renewed_until, LEASE, 10)
+        .claim_of::<OutboxItem>(&node("c"), renewed_until, LEASE, 10)
         .unwrap()
         .iter()
         .map(|c| c.item.id)

@@ -35,7 +35,7 @@ pub(super) fn notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refu
     assert_eq!(store.next_due_of(&[WorkKind::Timer]).unwrap(), None);
     assert!(
         store
-            .claim_notices(&node("a"), nine - TimeDelta::seconds(1), LEASE, 10)
+            .claim_of::<Notice>(&node("a"), nine - TimeDelta::seconds(1), LEASE, 10)
             .unwrap()
             .is_empty(),
         "nothing is claimed before it is due"
@@ -44,14 +44,14 @@ pub(super) fn notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refu
     // Two nodes ask at 09:30: one gets the 09:00 notice, the other nothing.
     let half_past = t("2026-11-28T09:30:00Z");
     let a = store
-        .claim_notices(&node("a"), half_past, LEASE, 10)
+        .claim_of::<Notice>(&node("a"), half_past, LEASE, 10)
         .unwrap();
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].item, check_in("check_in/a", nine, 1));
     assert_eq!(a[0].claim.kind(), WorkKind::Notice);
     assert!(
         store
-            .claim_notices(&node("b"), half_past, LEASE, 10)
+            .claim_of::<Notice>(&node("b"), half_past, LEASE, 10)
             .unwrap()
             .is_empty()
     );
@@ -76,16 +76,20 @@ pub(super) fn notices_are_claimed_once_and_a_late_write_after_a_takeover_is_refu
     // The next one is not claimed with the old one's claim.
     assert!(
         store
-            .claim_notices(&node("b"), half_past, LEASE, 10)
+            .claim_of::<Notice>(&node("b"), half_past, LEASE, 10)
             .unwrap()
             .is_empty()
     );
 
     // Node a claims the 10:00 one and stalls past its lease; node b takes it over.
-    let slow = store.claim_notices(&node("a"), ten, LEASE, 10).unwrap();
+    let slow = store
+        .claim_of::<Notice>(&node("a"), ten, LEASE, 10)
+        .unwrap();
     assert_eq!(slow.len(), 1);
     let later = ten + LEASE + TimeDelta::seconds(1);
-    let fast = store.claim_notices(&node("b"), later, LEASE, 10).unwrap();
+    let fast = store
+        .claim_of::<Notice>(&node("b"), later, LEASE, 10)
+        .unwrap();
     assert_eq!(fast.len(), 1);
     assert_eq!(fast[0].claim.attempts, 1);
     assert!(fast[0].claim.token > slow[0].claim.token);
@@ -126,13 +130,9 @@ pub(super) fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_wit
     };
     // Two nodes seed the same notice: the first stands.
     for due in [now, now + TimeDelta::days(1)] {
-        store
-            .apply(Change {
-                at: now,
-                add_notices: vec![handover(due)],
-                ..Change::default()
-            })
-            .unwrap();
+        apply_at(&store, now, |change| {
+            change.add_notices = vec![handover(due)]
+        });
     }
     assert_eq!(
         store.notice("handover/cardiology-ward-7").unwrap(),
@@ -149,14 +149,12 @@ pub(super) fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_wit
             sent_at: now - TimeDelta::hours(4),
         },
     };
-    store
-        .apply(Change {
-            at: now,
-            set_notices: vec![wait.clone()],
-            ..Change::default()
-        })
+    apply_at(&store, now, |change| {
+        change.set_notices = vec![wait.clone()]
+    });
+    let claimed = store
+        .claim_of::<Notice>(&node("a"), now, LEASE, 10)
         .unwrap();
-    let claimed = store.claim_notices(&node("a"), now, LEASE, 10).unwrap();
     assert_eq!(claimed.len(), 2);
     let e = Enrolment {
         carers: Vec::new(),
@@ -212,12 +210,7 @@ pub(super) fn a_notice_is_added_once_cancelled_with_its_claim_and_answers_go_wit
     );
 
     // Retention removes the enrolment and its answers together.
-    while store
-        .purge(now + TimeDelta::days(31), "[removed]")
-        .unwrap()
-        .enrolments
-        > 0
-    {}
+    while enrolments_purged(&store, now + TimeDelta::days(31)) > 0 {}
     assert_eq!(store.enrolment(e.id).unwrap(), None);
     assert!(store.check_in_answers(e.id).unwrap().is_empty());
 }

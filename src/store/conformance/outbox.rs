@@ -4,13 +4,7 @@ use super::*;
 
 /// A text to `to`, queued at `now`.
 pub(super) fn queue_text(store: &Arc<dyn Store>, now: Instant, to: &str) {
-    store
-        .apply(Change {
-            at: now,
-            outbox: vec![outbox(None, to)],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(store, now, |change| change.outbox = vec![outbox(None, to)]);
 }
 
 /// "first" then "second" to 0123, and "Hello" to 0456, queued at `now`.
@@ -22,13 +16,9 @@ pub(super) fn queue_two_texts_to_one_number_and_one_to_another(
     first.body = "first".into();
     let mut second = outbox(None, "+447700900123");
     second.body = "second".into();
-    store
-        .apply(Change {
-            at: now,
-            outbox: vec![first, second, outbox(None, "+447700900456")],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(store, now, |change| {
+        change.outbox = vec![first, second, outbox(None, "+447700900456")]
+    });
 }
 
 pub(super) fn an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id(
@@ -40,17 +30,13 @@ pub(super) fn an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_i
     first.body = "first email".into();
     let mut second = first.clone();
     second.body = "second email".into();
-    store
-        .apply(Change {
-            at: now,
-            outbox: vec![first, second, outbox(None, "+447700900211")],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, now, |change| {
+        change.outbox = vec![first, second, outbox(None, "+447700900211")]
+    });
     // The email and the text to the same person's number go side by side;
     // the second email waits behind the first, as texts to one number do.
     let claimed = store
-        .claim_outbox(&node, now, TimeDelta::seconds(30), 10)
+        .claim_of::<OutboxItem>(&node, now, TimeDelta::seconds(30), 10)
         .unwrap();
     let to: Vec<(String, &str)> = claimed
         .iter()
@@ -86,7 +72,7 @@ pub(super) fn an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_i
     assert_eq!(found.id, email.item.id);
     assert_eq!(found.message.to, email.item.message.to);
     let next = store
-        .claim_outbox(&node, now, TimeDelta::seconds(30), 10)
+        .claim_of::<OutboxItem>(&node, now, TimeDelta::seconds(30), 10)
         .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].item.message.body, "second email");
@@ -161,13 +147,9 @@ pub(super) fn texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_nex
     let due = due_outbox(&store, later);
     assert_eq!(due[0].message.body, "second");
     // A cancelled item is no longer due, and no longer holds anything back.
-    store
-        .apply(Change {
-            at: later,
-            outbox_outcomes: vec![OutboxOutcome::Cancelled { id: due[0].id }],
-            ..Change::default()
-        })
-        .unwrap();
+    apply_at(&store, later, |change| {
+        change.outbox_outcomes = vec![OutboxOutcome::Cancelled { id: due[0].id }]
+    });
     assert!(due_outbox(&store, later).is_empty());
     assert_eq!(store.next_due().unwrap(), None);
     assert_eq!(store.backlog(later).unwrap().outbox_oldest_queued, None);
@@ -201,14 +183,10 @@ pub(super) fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Ar
         })
         .unwrap();
     assert!(store.record_inbound(&sms("SM1", "+447700900123")).unwrap());
-    let taken = store.claim_inbound(&node("a"), opened, LEASE, 10).unwrap();
-    store
-        .apply(Change {
-            at: opened,
-            claim: Some(taken[0].claim.clone()),
-            ..Change::default()
-        })
+    let taken = store
+        .claim_of::<Inbound>(&node("a"), opened, LEASE, 10)
         .unwrap();
+    complete(&store, opened, &taken[0].claim);
     // Still open: its text stays, however old; the raw inbound copy goes (the timeline has the words).
     assert_eq!(
         store.purge(t("2027-06-01T00:00:00Z"), "[removed]").unwrap(),
@@ -227,13 +205,7 @@ pub(super) fn purging_removes_what_people_wrote_and_keeps_who_did_what(store: Ar
         at: resolved,
         note: Some("Dressing changed at home".into()),
     };
-    store
-        .apply(Change {
-            at: resolved,
-            concern: Some(c.clone()),
-            ..Change::default()
-        })
-        .unwrap();
+    write_concern(&store, resolved, &c);
     assert_eq!(
         store.purge(resolved, "[removed]").unwrap(),
         Purged::default(),
@@ -278,13 +250,7 @@ pub(super) fn opened_at(
 
 pub(super) fn save(store: &Arc<dyn Store>, concerns: &[&Concern]) {
     for c in concerns {
-        store
-            .apply(Change {
-                at: c.opened_at,
-                concern: Some((*c).clone()),
-                ..Change::default()
-            })
-            .unwrap();
+        write_concern(store, c.opened_at, c);
     }
 }
 

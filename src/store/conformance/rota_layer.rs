@@ -45,17 +45,17 @@ pub(super) fn rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(
     assert!(store.rota_edits().unwrap().is_empty());
     let first = cover_edit("grace-hall", "2026-12-04T16:55:00Z");
     let a = store
-        .add_rota_edit(
-            &first,
-            &audit_line(
+        .add_rota_edit(LayerWrite {
+            change: &first,
+            audit: &audit_line(
                 "grace-hall",
                 "2026-12-04T16:55:00Z",
                 "override added",
                 "",
                 "[[overrides]]",
             ),
-            0,
-        )
+            judged_at: 0,
+        })
         .unwrap();
     let v1 = store.rota_layer_version().unwrap();
     assert!(v1 > 0, "an edit moves the layer's version on");
@@ -70,13 +70,23 @@ pub(super) fn rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(
     );
     // Judged against the layer before the first edit: refused whole.
     assert!(matches!(
-        store.add_rota_edit(&second, &line, 0),
+        store.add_rota_edit(LayerWrite {
+            change: &second,
+            audit: &line,
+            judged_at: 0
+        }),
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.rota_layer_version().unwrap(), v1, "nothing written");
     assert_eq!(store.rota_edits().unwrap().len(), 1);
     assert_eq!(store.audit_trail(0, 100).unwrap().len(), 1);
-    let b = store.add_rota_edit(&second, &line, v1).unwrap();
+    let b = store
+        .add_rota_edit(LayerWrite {
+            change: &second,
+            audit: &line,
+            judged_at: v1,
+        })
+        .unwrap();
     assert!(b > a, "edits are numbered in the order they are made");
     let v2 = store.rota_layer_version().unwrap();
     assert_ne!(v2, v1);
@@ -93,19 +103,53 @@ pub(super) fn rota_edits_are_kept_in_order_and_an_undone_one_stays_as_history(
         "",
     );
     // An undo judged before the second edit was made is judged again.
-    let stale = store.undo_rota_edit(a, &undone, &undo_line, v1);
+    let stale = store.undo_rota_edit(
+        a,
+        LayerWrite {
+            change: &undone,
+            audit: &undo_line,
+            judged_at: v1,
+        },
+    );
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     assert_eq!(store.rota_layer_version().unwrap(), v2, "nothing written");
-    assert!(store.undo_rota_edit(a, &undone, &undo_line, v2).unwrap());
+    assert!(
+        store
+            .undo_rota_edit(
+                a,
+                LayerWrite {
+                    change: &undone,
+                    audit: &undo_line,
+                    judged_at: v2
+                }
+            )
+            .unwrap()
+    );
     let v3 = store.rota_layer_version().unwrap();
     assert_ne!(v3, v2, "an undo moves the version on too");
     assert!(
-        !store.undo_rota_edit(a, &undone, &undo_line, v3).unwrap(),
+        !store
+            .undo_rota_edit(
+                a,
+                LayerWrite {
+                    change: &undone,
+                    audit: &undo_line,
+                    judged_at: v3
+                }
+            )
+            .unwrap(),
         "an edit is undone once"
     );
     assert!(
         !store
-            .undo_rota_edit(b + 100, &undone, &undo_line, v3)
+            .undo_rota_edit(
+                b + 100,
+                LayerWrite {
+                    change: &undone,
+                    audit: &undo_line,
+                    judged_at: v3
+                }
+            )
             .unwrap(),
         "no such edit"
     );
@@ -178,7 +222,13 @@ pub(super) fn an_edit_of_a_shared_rotation_is_audited_under_every_service_it_cha
     );
     line.also = services(&["childrens-assessment-unit", "community-nursing-north"]);
     let edit = cover_edit("tara-singh", "2026-12-04T16:55:00Z");
-    let id = store.add_rota_edit(&edit, &line, 0).unwrap();
+    let id = store
+        .add_rota_edit(LayerWrite {
+            change: &edit,
+            audit: &line,
+            judged_at: 0,
+        })
+        .unwrap();
     let mut undo = audit_line(
         "tara-singh",
         "2026-12-04T17:30:00Z",
@@ -192,7 +242,18 @@ pub(super) fn an_edit_of_a_shared_rotation_is_audited_under_every_service_it_cha
         by: Id::parse("tara-singh").unwrap(),
         at: t("2026-12-04T17:30:00Z"),
     };
-    assert!(store.undo_rota_edit(id, &undone, &undo, version).unwrap());
+    assert!(
+        store
+            .undo_rota_edit(
+                id,
+                LayerWrite {
+                    change: &undone,
+                    audit: &undo,
+                    judged_at: version
+                }
+            )
+            .unwrap()
+    );
     let plain = audit_line("tara-singh", "2026-12-04T18:00:00Z", "signed in", "", "");
     store.append_audit(&plain).unwrap();
 
@@ -325,7 +386,7 @@ pub(super) fn a_services_concerns_of_a_week_come_oldest_first_with_their_timelin
         .unwrap();
 
     let found = store
-        .concerns_opened(&ward, week.start(), week.end())
+        .concerns_opened(&ward, week.start()..week.end())
         .unwrap();
     let ids: Vec<ConcernId> = found.iter().map(|(c, _)| c.id).collect();
     assert_eq!(
@@ -352,7 +413,7 @@ pub(super) fn a_services_concerns_of_a_week_come_oldest_first_with_their_timelin
         1
     );
     let purged = store
-        .concerns_opened(&ward, week.start(), week.end())
+        .concerns_opened(&ward, week.start()..week.end())
         .unwrap();
     assert!(
         matches!(&purged[1].1[0].event, TimelineEvent::Received { text, .. } if text == "[removed]")
@@ -360,7 +421,7 @@ pub(super) fn a_services_concerns_of_a_week_come_oldest_first_with_their_timelin
     assert_eq!(Report::compute(ward.clone(), week, &purged), report);
     assert!(
         store
-            .concerns_opened(&ward, week.end(), week.next().end())
+            .concerns_opened(&ward, week.end()..week.next().end())
             .unwrap()
             .iter()
             .map(|(c, _)| c.id)
@@ -375,19 +436,8 @@ pub(super) fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purg
     let now = t("2026-11-27T18:00:00Z");
     let e = Enrolment {
         id: EnrolmentId::new(),
-        patient: Contact {
-            name: "Arthur Price".into(),
-            phone: Some(phone("07700 900141")),
-            email: None,
-        },
-        carers: vec![crate::directory::Carer {
-            contact: Contact {
-                name: "Joan Price".into(),
-                phone: Some(phone("07700 900142")),
-                email: None,
-            },
-            relationship: Some("wife".into()),
-        }],
+        patient: texted("Arthur Price", "07700 900141"),
+        carers: vec![carer("Joan Price", "07700 900142", "wife")],
         service: Id::parse("community-nursing-north").unwrap(),
         kind: crate::directory::EnrolmentKind::Ongoing,
         discharged_at: None,
@@ -412,13 +462,7 @@ pub(super) fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purg
     discharge.review_at = None;
     discharge.coordinator = None;
     for enrolment in [&discharge, &e] {
-        store
-            .apply(Change {
-                at: now,
-                enrolment: Some(enrolment.clone()),
-                ..Change::default()
-            })
-            .unwrap();
+        enrol(&store, now, enrolment);
     }
     assert_eq!(store.enrolment(e.id).unwrap(), Some(e.clone()));
     assert_eq!(
@@ -436,7 +480,7 @@ pub(super) fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purg
             .unwrap(),
         std::slice::from_ref(&e)
     );
-    assert_eq!(store.purge(later, "[removed]").unwrap().enrolments, 1);
+    assert_eq!(enrolments_purged(&store, later), 1);
     assert_eq!(store.enrolment(e.id).unwrap(), Some(e.clone()));
     assert_eq!(store.enrolment(discharge.id).unwrap(), None);
     // Ended, it is no longer found, and retention counts from the end.
@@ -452,13 +496,7 @@ pub(super) fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purg
         store.enrolment(e.id).unwrap().unwrap().ended_at,
         Some(later)
     );
-    assert_eq!(store.purge(later, "[removed]").unwrap().enrolments, 0);
-    assert_eq!(
-        store
-            .purge(later + TimeDelta::seconds(1), "[removed]")
-            .unwrap()
-            .enrolments,
-        1
-    );
+    assert_eq!(enrolments_purged(&store, later), 0);
+    assert_eq!(enrolments_purged(&store, later + TimeDelta::seconds(1)), 1);
     assert_eq!(store.enrolment(e.id).unwrap(), None);
 }

@@ -19,6 +19,16 @@ pub(super) fn sign_in_code(
     }
 }
 
+/// Code `code` typed against challenge `challenge` (as [`sign_in_code`]
+/// writes them), where five wrong codes end the challenge.
+pub(super) fn attempt(challenge: u8, code: u8) -> CodeAttempt {
+    CodeAttempt {
+        challenge: [challenge; 32],
+        code: [code; 32],
+        max_attempts: 5,
+    }
+}
+
 pub(super) fn a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tries(
     store: Arc<dyn Store>,
 ) {
@@ -28,13 +38,12 @@ pub(super) fn a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tr
         .put_sign_in_code(&sign_in_code(1, "amara-okafor", 7, expires))
         .unwrap();
     // Right once, then gone.
-    let CodeCheck::Accepted(found) = store.check_sign_in_code([1; 32], [7; 32], now, 5).unwrap()
-    else {
+    let CodeCheck::Accepted(found) = store.check_sign_in_code(attempt(1, 7), now).unwrap() else {
         panic!("the right code is accepted");
     };
     assert_eq!(found, sign_in_code(1, "amara-okafor", 7, expires));
     assert_eq!(
-        store.check_sign_in_code([1; 32], [7; 32], now, 5).unwrap(),
+        store.check_sign_in_code(attempt(1, 7), now).unwrap(),
         CodeCheck::Gone
     );
     // Wrong tries count down; the fifth deletes it, and the right one then fails.
@@ -43,7 +52,7 @@ pub(super) fn a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tr
         .unwrap();
     for left in (0..5).rev() {
         assert_eq!(
-            store.check_sign_in_code([2; 32], [9; 32], now, 5).unwrap(),
+            store.check_sign_in_code(attempt(2, 9), now).unwrap(),
             CodeCheck::Wrong {
                 attempts_left: left,
                 person: Id::parse("amara-okafor").unwrap(),
@@ -51,7 +60,7 @@ pub(super) fn a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tr
         );
     }
     assert_eq!(
-        store.check_sign_in_code([2; 32], [7; 32], now, 5).unwrap(),
+        store.check_sign_in_code(attempt(2, 7), now).unwrap(),
         CodeCheck::Gone
     );
     // Expired: gone, even when right.
@@ -59,9 +68,7 @@ pub(super) fn a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tr
         .put_sign_in_code(&sign_in_code(3, "ben-hughes", 7, expires))
         .unwrap();
     assert_eq!(
-        store
-            .check_sign_in_code([3; 32], [7; 32], expires, 5)
-            .unwrap(),
+        store.check_sign_in_code(attempt(3, 7), expires).unwrap(),
         CodeCheck::Gone
     );
     // Another browser's challenge does not see this one's code.
@@ -69,11 +76,11 @@ pub(super) fn a_sign_in_code_works_once_in_time_and_dies_after_too_many_wrong_tr
         .put_sign_in_code(&sign_in_code(4, "ben-hughes", 7, expires))
         .unwrap();
     assert_eq!(
-        store.check_sign_in_code([5; 32], [7; 32], now, 5).unwrap(),
+        store.check_sign_in_code(attempt(5, 7), now).unwrap(),
         CodeCheck::Gone
     );
     assert!(matches!(
-        store.check_sign_in_code([4; 32], [7; 32], now, 5).unwrap(),
+        store.check_sign_in_code(attempt(4, 7), now).unwrap(),
         CodeCheck::Accepted(_)
     ));
 }

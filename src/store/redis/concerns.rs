@@ -9,7 +9,7 @@ use super::scripts;
 use super::{LIST_BUDGET, PURGE_BATCH, PURGE_WRITE_BATCH, RedisStore, args, concern_from};
 use crate::clock::Instant;
 use crate::concern::Concerns;
-use crate::concern::{Concern, ConcernId};
+use crate::concern::{CodeRequest, Concern, ConcernId};
 use crate::concern::{ConcernFilter, ConcernStatus, Page, Purged};
 use crate::directory::{Address, Id};
 use crate::store_error::StoreResult;
@@ -169,16 +169,15 @@ impl Concerns for RedisStore {
         record.map(|r| plan::page(concern, staff, &r)).transpose()
     }
 
-    fn reserve_code(
-        &self,
-        concern: ConcernId,
-        staff: &Id,
-        quarantine_since: Instant,
-        at: Instant,
-    ) -> StoreResult<u16> {
+    fn reserve_code(&self, request: CodeRequest<'_>) -> StoreResult<u16> {
         // `at` is not stored: a reservation's age is never asked, only
         // whether it is held or when it was released.
-        let _ = at;
+        let CodeRequest {
+            concern,
+            staff,
+            quarantine_since,
+            at: _,
+        } = request;
         self.script(
             &scripts::RESERVE_CODE,
             args([&concern.to_string(), &staff.as_str(), &ms(quarantine_since)]),

@@ -4,10 +4,11 @@
 use super::plan::{instant, ms};
 
 use super::scripts;
-use super::{RedisStore, args, from_json};
+use super::{RedisStore, args};
 use crate::clock::Instant;
 use crate::directory::Enrolments;
 use crate::directory::{EmailAddress, Enrolment, EnrolmentId, PhoneNumber};
+use crate::store::codec::{enrolment_from, enrolments_newest_first};
 use crate::store_error::StoreResult;
 
 impl RedisStore {
@@ -16,12 +17,7 @@ impl RedisStore {
     fn enrolments_at(&self, address: &str, now: Instant) -> StoreResult<Vec<Enrolment>> {
         let rows: Vec<String> =
             self.script(&scripts::ENROLMENTS_FOR_PHONE, args([&address, &ms(now)]))?;
-        let mut list: Vec<Enrolment> = rows
-            .iter()
-            .map(|r| from_json(r))
-            .collect::<StoreResult<_>>()?;
-        list.sort_by_key(|e| std::cmp::Reverse(e.began_at()));
-        Ok(list)
+        enrolments_newest_first(&rows)
     }
 }
 
@@ -34,12 +30,8 @@ impl Enrolments for RedisStore {
                 .arg("ended")
                 .clone(),
         )?;
-        data.map(|data| {
-            let mut e: Enrolment = from_json(&data)?;
-            e.ended_at = ended.as_deref().map(instant).transpose()?;
-            Ok(e)
-        })
-        .transpose()
+        data.map(|data| enrolment_from(&data, ended.as_deref().map(instant).transpose()?))
+            .transpose()
     }
 
     fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {

@@ -6,20 +6,18 @@ use super::plan::{corrupt, instant, lex_time, ms};
 use super::scripts;
 use super::{RedisStore, args, concern_from, from_json};
 use crate::clock::Instant;
-use crate::concern::Concern;
 use crate::directory::Id;
 use crate::reports::Backlog;
-use crate::reports::Reports;
+use crate::reports::{Opened, Reports};
 use crate::store_error::StoreResult;
-use crate::timeline::TimelineEntry;
+use std::ops::Range;
 
 impl Reports for RedisStore {
-    fn concerns_opened(
-        &self,
-        service: &Id,
-        from: Instant,
-        until: Instant,
-    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+    fn concerns_opened(&self, service: &Id, opened: Range<Instant>) -> StoreResult<Opened> {
+        let Range {
+            start: from,
+            end: until,
+        } = opened;
         let rows: Vec<(String, u64, Vec<String>)> = self.script(
             &scripts::CONCERNS_OPENED,
             args([

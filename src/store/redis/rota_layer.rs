@@ -7,34 +7,28 @@ use super::scripts;
 use super::{RedisStore, args};
 use crate::clock::Instant;
 use crate::rota::layer::RotaLayer;
-use crate::rota::layer::{AuditEntry, AuditRecord, NewRotaEdit, RotaEdit, Undone};
+use crate::rota::layer::{AuditEntry, AuditRecord, LayerWrite, NewRotaEdit, RotaEdit, Undone};
 use crate::store_error::StoreResult;
 
 impl RotaLayer for RedisStore {
-    fn add_rota_edit(
-        &self,
-        edit: &NewRotaEdit,
-        audit: &AuditRecord,
-        judged_at: u64,
-    ) -> StoreResult<u64> {
-        let (edit, audit) = (to_json(edit)?, to_json(audit)?);
+    fn add_rota_edit(&self, edit: LayerWrite<'_, NewRotaEdit>) -> StoreResult<u64> {
+        let (data, audit) = (to_json(edit.change)?, to_json(edit.audit)?);
         self.script(
             &scripts::ADD_ROTA_EDIT,
-            args([&edit, &audit, &judged_at.to_string()]),
+            args([&data, &audit, &edit.judged_at.to_string()]),
         )
     }
 
-    fn undo_rota_edit(
-        &self,
-        id: u64,
-        undone: &Undone,
-        audit: &AuditRecord,
-        judged_at: u64,
-    ) -> StoreResult<bool> {
-        let (undone, audit) = (to_json(undone)?, to_json(audit)?);
+    fn undo_rota_edit(&self, id: u64, undo: LayerWrite<'_, Undone>) -> StoreResult<bool> {
+        let (undone, audit) = (to_json(undo.change)?, to_json(undo.audit)?);
         let done: i64 = self.script(
             &scripts::UNDO_ROTA_EDIT,
-            args([&id.to_string(), &undone, &audit, &judged_at.to_string()]),
+            args([
+                &id.to_string(),
+                &undone,
+                &audit,
+                &undo.judged_at.to_string(),
+            ]),
         )?;
         Ok(done == 1)
     }

@@ -14,7 +14,7 @@ use redis::Script;
 use super::plan::instant;
 use super::test_server::RedisServer;
 use super::{RedisStore, args};
-use crate::concern::{ConcernId, Concerns};
+use crate::concern::{CodeRequest, ConcernId, Concerns};
 use crate::directory::{Address, Id};
 use crate::escalation::reply::next_code;
 use crate::outbox::Lane;
@@ -161,12 +161,12 @@ fn the_reserve_code_script_picks_the_code_the_rust_rule_gives() {
                 .unwrap_or_else(|never| match never {});
             let at = |ms: i64| instant(&ms.to_string()).unwrap();
             let got = store
-                .reserve_code(
-                    ConcernId::new(),
-                    &Id::parse(&staff).unwrap(),
-                    at(since),
-                    at(since + 20),
-                )
+                .reserve_code(CodeRequest {
+                    concern: ConcernId::new(),
+                    staff: &Id::parse(&staff).unwrap(),
+                    quarantine_since: at(since),
+                    at: at(since + 20),
+                })
                 .unwrap();
             prop_assert_eq!(got, expected);
             Ok(())

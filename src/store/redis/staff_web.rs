@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 use super::scripts;
 use super::{RedisStore, args, hex};
 use crate::access::sessions::StaffWeb;
-use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
+use crate::access::sessions::{CodeAttempt, CodeCheck, Session, SignInCode, SignInMethod};
 use crate::clock::Instant;
 use crate::directory::Id;
 use crate::store::codec::SIGN_IN_CODE_KEPT_MS;
@@ -29,13 +29,9 @@ impl StaffWeb for RedisStore {
         .map(|_| ())
     }
 
-    fn check_sign_in_code(
-        &self,
-        challenge: [u8; 32],
-        code: [u8; 32],
-        now: Instant,
-        max_attempts: u32,
-    ) -> StoreResult<CodeCheck> {
+    fn check_sign_in_code(&self, attempt: CodeAttempt, now: Instant) -> StoreResult<CodeCheck> {
+        let (challenge, code) = (attempt.challenge, attempt.code);
+        let max_attempts = attempt.max_attempts;
         let row: Vec<String> = self.script(
             &scripts::CHECK_SIGN_IN_CODE,
             args([

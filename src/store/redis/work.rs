@@ -5,10 +5,9 @@
 //! work; each kind says here how its rows read back.
 
 use super::plan::{self, Plan, corrupt, instant, ms};
-use chrono::TimeDelta;
 
 use super::scripts;
-use super::{RedisStore, args, from_json, invalid};
+use super::{RedisStore, args, from_json};
 use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
 use crate::directory::EnrolmentId;
@@ -16,26 +15,14 @@ use crate::inbox::Inbound;
 use crate::outbox::OutboxItem;
 use crate::store_error::StoreResult;
 use crate::work::WorkQueue;
-use crate::work::{Change, Claim, Claimed, NodeId, Timer, WorkKind};
-use crate::work::{Work, WorkKey};
+use crate::work::{Change, Claim, ClaimRequest, Claimed, ClaimedWork, Timer, WorkKind};
+use crate::work::{ClaimKind, Work, WorkKey, claim_by_kind};
 
-impl RedisStore {
+impl<T: Claimable> ClaimKind<T> for RedisStore {
     /// Claim work of one kind with the `claim` script (scripts/claim.lua),
     /// turning each row's key and tail into the work.
-    fn claim<T: Claimable>(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<T>>> {
-        let until = now
-            .checked_add_signed(lease)
-            .filter(|_| lease > TimeDelta::zero())
-            .ok_or_else(|| invalid(format!("a lease of {lease} cannot be held")))?;
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
+    fn claim_kind(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<Claimed<T>>> {
+        let (node, now, until) = (request.node, request.now, request.until()?);
         let rows: Vec<Vec<String>> = self.script(
             &scripts::CLAIM,
             args([
@@ -43,7 +30,7 @@ impl RedisStore {
                 &node.as_str(),
                 &ms(now),
                 &ms(until),
-                &limit.to_string(),
+                &request.limit.to_string(),
             ]),
         )?;
         rows.into_iter()
@@ -157,44 +144,8 @@ impl WorkQueue for RedisStore {
         data.map(|d| from_json(&d)).transpose()
     }
 
-    fn claim_inbound(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Inbound>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_timers(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Timer>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_outbox(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_notices(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Notice>>> {
-        self.claim(node, now, lease, limit)
+    fn claim(&self, kind: WorkKind, request: &ClaimRequest<'_>) -> StoreResult<ClaimedWork> {
+        claim_by_kind(self, kind, request)
     }
 
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::{SqliteStore, concern_row};
 use crate::clock::Instant;
 use crate::concern::Concerns;
-use crate::concern::{Concern, ConcernId};
+use crate::concern::{CodeRequest, Concern, ConcernId};
 use crate::concern::{ConcernFilter, ConcernStatus, Page};
 use crate::directory::{Address, Id};
 use crate::store::codec::{concern_from, corrupt, from_json, instant, ms, to_json};
@@ -309,14 +309,12 @@ impl Concerns for SqliteStore {
         }))
     }
 
-    fn reserve_code(
-        &self,
-        concern: ConcernId,
-        staff: &Id,
-        quarantine_since: Instant,
-        at: Instant,
-    ) -> StoreResult<u16> {
-        let (concern, staff) = (concern.to_string(), staff.as_str().to_owned());
-        self.write(move |tx| reserve_code(tx, &concern, &staff, ms(quarantine_since), ms(at)))
+    fn reserve_code(&self, request: CodeRequest<'_>) -> StoreResult<u16> {
+        let (concern, staff) = (
+            request.concern.to_string(),
+            request.staff.as_str().to_owned(),
+        );
+        let (quarantine_since, at) = (ms(request.quarantine_since), ms(request.at));
+        self.write(move |tx| reserve_code(tx, &concern, &staff, quarantine_since, at))
     }
 }

@@ -7,7 +7,7 @@ use super::SqliteStore;
 use crate::clock::Instant;
 use crate::directory::Enrolments;
 use crate::directory::{EmailAddress, Enrolment, EnrolmentId, PhoneNumber};
-use crate::store::codec::{from_json, instant, ms};
+use crate::store::codec::{enrolment_from, enrolments_newest_first, instant, ms};
 use crate::store_error::StoreResult;
 
 impl SqliteStore {
@@ -22,12 +22,7 @@ impl SqliteStore {
             let rows = stmt.query_map(params![address, ms(now)], |r| r.get(0))?;
             rows.collect()
         })?;
-        let mut list: Vec<Enrolment> = rows
-            .iter()
-            .map(|r| from_json(r))
-            .collect::<StoreResult<_>>()?;
-        list.sort_by_key(|e| std::cmp::Reverse(e.began_at()));
-        Ok(list)
+        enrolments_newest_first(&rows)
     }
 }
 
@@ -41,12 +36,8 @@ impl Enrolments for SqliteStore {
             )
             .optional()
         })?;
-        row.map(|(data, ended_at)| {
-            let mut e: Enrolment = from_json(&data)?;
-            e.ended_at = ended_at.map(instant);
-            Ok(e)
-        })
-        .transpose()
+        row.map(|(data, ended_at)| enrolment_from(&data, ended_at.map(instant)))
+            .transpose()
     }
 
     fn end_enrolment(&self, id: EnrolmentId, at: Instant) -> StoreResult<bool> {

@@ -6,12 +6,11 @@ use rusqlite::params;
 use super::SqliteStore;
 use super::concerns::TIMELINE_OF;
 use crate::clock::Instant;
-use crate::concern::Concern;
 use crate::directory::Id;
-use crate::reports::Reports;
+use crate::reports::{Opened, Reports};
 use crate::store::codec::{concern_from, from_json, instant, ms};
 use crate::store_error::StoreResult;
-use crate::timeline::TimelineEntry;
+use std::ops::Range;
 
 /// A service's concerns opened in a span of time, oldest first (migration 10's index).
 pub(super) const CONCERNS_OPENED: &str = "SELECT id, data, version FROM concerns WHERE service = ?1 AND opened_at >= ?2 AND opened_at < ?3 ORDER BY opened_at, id";
@@ -39,12 +38,11 @@ impl Reports for SqliteStore {
         })
     }
 
-    fn concerns_opened(
-        &self,
-        service: &Id,
-        from: Instant,
-        until: Instant,
-    ) -> StoreResult<Vec<(Concern, Vec<TimelineEntry>)>> {
+    fn concerns_opened(&self, service: &Id, opened: Range<Instant>) -> StoreResult<Opened> {
+        let Range {
+            start: from,
+            end: until,
+        } = opened;
         let service = service.as_str().to_owned();
         let rows = self.read(|c| {
             let mut stmt = c.prepare_cached(CONCERNS_OPENED)?;

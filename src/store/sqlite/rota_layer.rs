@@ -7,18 +7,14 @@ use super::SqliteStore;
 use super::apply::layer_still_at;
 use crate::clock::Instant;
 use crate::rota::layer::RotaLayer;
-use crate::rota::layer::{AuditEntry, AuditRecord, NewRotaEdit, RotaEdit, Undone};
+use crate::rota::layer::{AuditEntry, AuditRecord, LayerWrite, NewRotaEdit, RotaEdit, Undone};
 use crate::store::codec::{corrupt, ms, to_json};
 use crate::store_error::StoreResult;
 
 impl RotaLayer for SqliteStore {
-    fn add_rota_edit(
-        &self,
-        edit: &NewRotaEdit,
-        audit: &AuditRecord,
-        judged_at: u64,
-    ) -> StoreResult<u64> {
-        let (edit, audit) = (edit.clone(), audit.clone());
+    fn add_rota_edit(&self, edit: LayerWrite<'_, NewRotaEdit>) -> StoreResult<u64> {
+        let (judged_at, audit) = (edit.judged_at, edit.audit.clone());
+        let edit = edit.change.clone();
         self.write(move |tx| {
             layer_still_at(tx, judged_at)?;
             tx.execute(
@@ -38,14 +34,9 @@ impl RotaLayer for SqliteStore {
         })
     }
 
-    fn undo_rota_edit(
-        &self,
-        id: u64,
-        undone: &Undone,
-        audit: &AuditRecord,
-        judged_at: u64,
-    ) -> StoreResult<bool> {
-        let (undone, audit) = (undone.clone(), audit.clone());
+    fn undo_rota_edit(&self, id: u64, undo: LayerWrite<'_, Undone>) -> StoreResult<bool> {
+        let (judged_at, audit) = (undo.judged_at, undo.audit.clone());
+        let undone = undo.change.clone();
         self.write(move |tx| {
             layer_still_at(tx, judged_at)?;
             let n = tx.execute(

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::access::sessions::StaffWeb;
-use crate::access::sessions::{CodeCheck, Session, SignInCode, SignInMethod};
+use crate::access::sessions::{CodeAttempt, CodeCheck, Session, SignInCode, SignInMethod};
 use crate::clock::Instant;
 use crate::directory::Id;
 use crate::store::codec;
@@ -36,13 +36,9 @@ impl StaffWeb for SqliteStore {
         })
     }
 
-    fn check_sign_in_code(
-        &self,
-        challenge: [u8; 32],
-        code: [u8; 32],
-        now: Instant,
-        max_attempts: u32,
-    ) -> StoreResult<CodeCheck> {
+    fn check_sign_in_code(&self, attempt: CodeAttempt, now: Instant) -> StoreResult<CodeCheck> {
+        let (challenge, code) = (attempt.challenge, attempt.code);
+        let max_attempts = attempt.max_attempts;
         self.write(move |tx| {
             let row: Option<(String, Vec<u8>, String, i64, u32)> = tx
                 .query_row(

@@ -3,7 +3,6 @@
 //! outbox items at the head of their lane, notices), and the one generic
 //! claim every kind of work goes through.
 
-use chrono::TimeDelta;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::SqliteStore;
@@ -13,12 +12,14 @@ use crate::clock::Instant;
 use crate::directory::{Address, EnrolmentId, Id};
 use crate::inbox::Inbound;
 use crate::outbox::{NewOutbox, OutboxItem};
-use crate::store::codec::{corrupt, from_json, instant, invalid, ms};
+use crate::store::codec::{corrupt, from_json, instant, ms};
 use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::Purpose;
 use crate::work::WorkQueue;
-use crate::work::{Change, Claim, Claimed, NodeId, Timer, TimerKind, WorkKind};
-use crate::work::{Work, WorkKey};
+use crate::work::{
+    Change, Claim, ClaimRequest, Claimed, ClaimedWork, NodeId, Timer, TimerKind, WorkKind,
+};
+use crate::work::{ClaimKind, Work, WorkKey, claim_by_kind};
 
 fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, StoreError>> {
     let id: i64 = row.get(0)?;
@@ -284,26 +285,14 @@ impl Claimable for Notice {
     }
 }
 
-impl SqliteStore {
+impl<T: Claimable> ClaimKind<T> for SqliteStore {
     /// Claim up to `limit` pieces of work of one kind in one write: those
     /// claimable at `now` ([`claimable_sql`]), in order, each until
     /// `now + lease`.
-    fn claim<T: Claimable>(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<T>>> {
-        let until = now
-            .checked_add_signed(lease)
-            .filter(|_| lease > TimeDelta::zero())
-            .ok_or_else(|| invalid(format!("a lease of {lease} cannot be held")))?;
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
+    fn claim_kind(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<Claimed<T>>> {
+        let (node, now, until) = (request.node, request.now, request.until()?);
         let node = node.clone();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = i64::try_from(request.limit).unwrap_or(i64::MAX);
         self.write(move |tx| {
             let picked = {
                 let mut stmt = tx.prepare_cached(&claimable_sql(T::KIND))?;
@@ -358,44 +347,8 @@ impl WorkQueue for SqliteStore {
         .transpose()
     }
 
-    fn claim_inbound(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Inbound>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_timers(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Timer>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_outbox(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<OutboxItem>>> {
-        self.claim(node, now, lease, limit)
-    }
-
-    fn claim_notices(
-        &self,
-        node: &NodeId,
-        now: Instant,
-        lease: TimeDelta,
-        limit: usize,
-    ) -> StoreResult<Vec<Claimed<Notice>>> {
-        self.claim(node, now, lease, limit)
+    fn claim(&self, kind: WorkKind, request: &ClaimRequest<'_>) -> StoreResult<ClaimedWork> {
+        claim_by_kind(self, kind, request)
     }
 
     fn notice(&self, key: &str) -> StoreResult<Option<Notice>> {
