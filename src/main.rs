@@ -67,6 +67,10 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Print the JSON API's OpenAPI 3.1 document, as served at
+    /// /api/v1/openapi.json (refresh the committed copy with
+    /// `nightingale openapi > docs/openapi.json`).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +375,10 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
         Command::ApiKey(command) => api_key(command, config, clock.now(), out),
+        Command::Openapi => {
+            out.write_all(nightingale::http::openapi::json().as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rota(RotaCommand::Who {
             service,
             enrolment,

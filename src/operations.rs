@@ -645,28 +645,123 @@ pub fn local_time(t: Instant) -> String {
     t.with_timezone(&LONDON).to_rfc3339()
 }
 
-/// The API's view of a concern.
-#[derive(Debug, Serialize)]
+/// The API's view of a concern (`GET /api/v1/concerns/{id}`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConcernView {
+    /// The concern's id.
+    #[schema(value_type = String, format = Uuid)]
     id: ConcernId,
+    /// Where it stands.
+    #[schema(schema_with = status_schema)]
     status: &'static str,
+    /// Whether a red flag made it urgent.
     urgent: bool,
+    /// The service it was routed to, if the sender was known.
+    #[schema(value_type = Option<String>, example = "cardiology-ward-7")]
     service: Option<Id>,
+    /// Who raised it: `patient`, `carer (daughter)`, `unknown sender`…
+    #[schema(example = "patient")]
     from: String,
+    /// The number (E.164) or `mailto:` address it came from.
+    #[schema(value_type = String, example = "+447700900123")]
     sender: crate::directory::Address,
+    /// When it was opened, RFC 3339 with the London offset.
+    #[schema(format = DateTime)]
     opened_at: String,
+    /// What the sender wrote first (removed after the retention period).
     text: String,
+    /// Who accepted it, and when.
     accepted_by: Option<Person>,
+    /// Who resolved it, and when.
     resolved_by: Option<Person>,
+    /// The enrolment of the patient it is about, if the sender was known.
+    #[schema(value_type = Option<String>, format = Uuid)]
     enrolment: Option<EnrolmentId>,
-    timeline: Vec<serde_json::Value>,
+    /// Everything that happened, oldest first.
+    timeline: Vec<TimelineItem>,
 }
 
+/// One entry of a concern's timeline, as the API shows it: what happened
+/// (`event` names which kind), and when (`at`), in London time.
 #[derive(Debug, Serialize)]
+pub struct TimelineItem {
+    /// When, RFC 3339 with the London offset.
+    at: String,
+    #[serde(flatten)]
+    event: crate::timeline::TimelineEvent,
+}
+
+/// In the API's OpenAPI document: [`crate::timeline::TimelineEvent`]'s
+/// schema, one object for each kind of event, each with `at` added. (An
+/// `allOf` of the event and `at` would say the same, but client
+/// generators cannot take an `allOf` over a `oneOf`.)
+impl utoipa::PartialSchema for TimelineItem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+        let at: RefOr<Schema> = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("When, RFC 3339 with the London offset."))
+            .into();
+        let mut schema = <crate::timeline::TimelineEvent as utoipa::PartialSchema>::schema();
+        if let RefOr::T(Schema::OneOf(kinds)) = &mut schema {
+            for kind in &mut kinds.items {
+                if let RefOr::T(Schema::Object(object)) = kind {
+                    object.properties.insert("at".to_owned(), at.clone());
+                    object.required.push("at".to_owned());
+                    // Named by its kind, for generators to name their types.
+                    object.title = object.properties.get("event").and_then(|e| match e {
+                        RefOr::T(Schema::Object(e)) => {
+                            e.enum_values.as_ref()?.first()?.as_str().map(str::to_owned)
+                        }
+                        _ => None,
+                    });
+                }
+            }
+            kinds.description = Some(
+                "One entry of a concern's timeline: what happened (`event` names which kind, one of those below; within v1 more kinds may come, so a client should keep an entry of a kind it does not know) and when (`at`)."
+                    .to_owned(),
+            );
+        }
+        schema
+    }
+}
+
+impl utoipa::ToSchema for TimelineItem {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <crate::timeline::TimelineEvent as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+/// A status as the API writes it: `open`, `accepted` or `resolved`.
+fn status_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ConcernStatus::ALL.map(ConcernStatus::as_str)))
+        .examples(["accepted"])
+        .build()
+}
+
+/// A member of staff who acted on a concern, and when.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Person {
+    /// Their id in the rota files.
+    #[schema(value_type = String, example = "dr-patel")]
     id: Id,
+    /// Their name.
+    #[schema(example = "Dr Anika Patel")]
     name: String,
+    /// Their role.
+    #[schema(example = "Cardiology registrar")]
     role: String,
+    /// When they acted, RFC 3339 with the London offset.
+    #[schema(format = DateTime)]
     at: String,
 }
 
@@ -692,15 +787,29 @@ pub struct ConcernList {
 
 /// The API's summary of a concern in a list: where it stands and who has
 /// it, without what anyone wrote (`GET /api/v1/concerns/{id}` has that).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConcernSummary {
+    /// The concern's id.
+    #[schema(value_type = String, format = Uuid)]
     id: ConcernId,
+    /// Where it stands.
+    #[schema(schema_with = status_schema)]
     status: &'static str,
+    /// Whether a red flag made it urgent.
     urgent: bool,
+    /// The service it was routed to, if the sender was known.
+    #[schema(value_type = Option<String>, example = "cardiology-ward-7")]
     service: Option<Id>,
+    /// Who raised it: `patient`, `carer (daughter)`, `unknown sender`…
+    #[schema(example = "patient")]
     from: String,
+    /// When it was opened, RFC 3339 with the London offset.
+    #[schema(format = DateTime)]
     opened_at: String,
+    /// Who accepted it, and when.
     accepted_by: Option<Person>,
+    /// When it was resolved, RFC 3339 with the London offset.
+    #[schema(format = DateTime)]
     resolved_at: Option<String>,
 }
 
@@ -752,12 +861,9 @@ impl ConcernView {
         };
         let timeline = timeline
             .iter()
-            .map(|e| {
-                let mut v = serde_json::to_value(&e.event).unwrap_or_default();
-                if let Some(map) = v.as_object_mut() {
-                    map.insert("at".to_owned(), serde_json::Value::String(local_time(e.at)));
-                }
-                v
+            .map(|e| TimelineItem {
+                at: local_time(e.at),
+                event: e.event.clone(),
             })
             .collect();
         Self {

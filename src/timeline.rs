@@ -9,13 +9,14 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::clock::Instant;
 use crate::directory::{Address, Id};
 
 /// How a message left: a text, a call or an email (what a timeline's line
 /// calls it is worded by `templates/timeline/event.txt`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Medium {
     /// A text message (and what was stored before the medium was: texts).
@@ -44,7 +45,7 @@ impl Medium {
 }
 
 /// Why an SMS is being sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// The welcome text at enrolment.
@@ -143,8 +144,10 @@ impl TimelineEntry {
     }
 }
 
-/// What happened to a concern. Stored as JSON; the API shows it as is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What happened to a concern. Stored as JSON; the API shows it as is
+/// (its schema in the API's OpenAPI document is derived from this type).
+/// Staff ids are rota ids; times are RFC 3339 in UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TimelineEvent {
     /// A message from the patient, a carer or an unknown sender.
@@ -176,6 +179,7 @@ pub enum TimelineEvent {
         provider_id: String,
         /// When it was queued, if it waited (a retry, or a text before it to the same number).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>, format = DateTime)]
         queued_at: Option<Instant>,
         /// Attempts it took, when more than one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,6 +211,7 @@ pub enum TimelineEvent {
         #[serde(default, skip_serializing_if = "Medium::is_text")]
         medium: Medium,
         purpose: Purpose,
+        #[schema(value_type = String, example = "delivered")]
         status: DeliveryStatus,
         error_code: Option<u32>,
     },
@@ -258,6 +263,7 @@ pub enum TimelineEvent {
         /// When it came in, for a call taken live: its time to accept runs
         /// from then, not from when it was taken.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>, format = DateTime)]
         came_in: Option<Instant>,
         /// The level of the chain whoever took it live was rung at (1 is
         /// the first): the call reached that level, and those before it.
@@ -370,7 +376,7 @@ const TRANSCRIBED: &str = ", voicemail transcribed";
 pub const FAILED_OVER: &str = "their next contact";
 
 /// A page that did not reach a person went on to their next contact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FailedOver {
     /// Whose.
     pub staff: Id,

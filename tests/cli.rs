@@ -994,3 +994,19 @@ fn serve_demo_refuses_to_start_with_twilio_settings_and_says_why() {
     );
     assert!(!err.contains("DEMO MODE"), "it did not start: {err}");
 }
+
+#[test]
+fn openapi_prints_the_document_committed_in_docs() {
+    let out = nightingale(&["openapi"], demo());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json")).unwrap();
+    assert!(
+        stdout(&out) == committed,
+        "`nightingale openapi > docs/openapi.json` refreshes the committed copy"
+    );
+}

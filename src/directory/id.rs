@@ -55,6 +55,22 @@ impl Id {
     }
 }
 
+/// In the API's OpenAPI document: a string of the shape [`Id::parse`] takes.
+impl utoipa::PartialSchema for Id {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(64))
+            .pattern(Some("^[a-z0-9]+(-[a-z0-9]+)*$"))
+            .examples(["cardiology-ward-7"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Id {}
+
 impl fmt::Debug for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", &*self.0)

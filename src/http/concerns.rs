@@ -10,12 +10,14 @@
 //! concerns about patients its client enrolled, and any other concern is
 //! answered `404`, as one that does not exist; a `read-all` key reads all.
 
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::ApiClient;
 use super::{ApiError, AppState};
@@ -32,19 +34,73 @@ const MAX_LIMIT: usize = 200;
 /// The query parameters the list reads.
 const PARAMETERS: [&str; 6] = ["status", "service", "since", "enrolment", "limit", "cursor"];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/concerns", get(list))
-        .route("/concerns/{id}", get(concern))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(concern))
 }
 
-/// A page of the list, as the API shows it.
-#[derive(Debug, Serialize)]
+/// A page of the list, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 struct Page {
+    /// The concerns on this page.
     concerns: Vec<ConcernSummary>,
+    /// Give this as `cursor` for the page after this one; `null` on the
+    /// last page. Opaque: pass it back as it is.
+    #[schema(example = "MTc5NjQxNTUwMDAwMC4zZjJh")]
     next: Option<String>,
 }
 
+/// The list's query parameters, as [`filter`] reads them (their names are
+/// [`PARAMETERS`], which a test holds to these).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListQuery {
+    /// Only concerns in these states: `open`, `accepted`, `resolved`, or
+    /// `unresolved` (open and accepted); several separated by commas, or
+    /// the parameter given again. All states when absent.
+    #[param(
+        pattern = r"^\s*(open|accepted|resolved|unresolved)\s*(,\s*(open|accepted|resolved|unresolved)\s*)*,?\s*$",
+        example = "unresolved"
+    )]
+    status: Option<String>,
+    /// Only concerns routed to this service (its id in the rota files).
+    #[param(value_type = Option<crate::directory::Id>)]
+    service: Option<String>,
+    /// Only concerns opened at or after this instant (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-27T18:30:00Z")]
+    since: Option<String>,
+    /// Only concerns about this enrolment's patient (the id
+    /// `POST /api/v1/enrolments` answered with).
+    #[param(value_type = Option<String>, format = Uuid)]
+    enrolment: Option<String>,
+    /// Concerns on a page: 1 to 200, 50 when absent.
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    limit: Option<u32>,
+    /// Where to carry on: the previous page's `next`, as it was given.
+    #[param(min_length = 1, pattern = r"^\s*[A-Za-z0-9_-]+\s*$")]
+    cursor: Option<String>,
+}
+
+/// Concerns, newest first, a page at a time.
+///
+/// A `read-own` key lists only concerns about patients its client
+/// enrolled; a `read-all` key lists every concern. Follow `next` (as
+/// `cursor`) for the page after: it gives the same concerns however many
+/// arrive meanwhile.
+#[utoipa::path(
+    get,
+    path = "/concerns",
+    operation_id = "list_concerns",
+    tag = "concerns",
+    params(ListQuery),
+    security(("api_key" = ["read-own"]), ("api_key" = ["read-all"])),
+    responses(
+        (status = 200, description = "A page of concerns", body = Page),
+        (status = 400, description = "A query parameter is wrong; the message says what to write instead", body = super::error::ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     key: ApiClient,
@@ -207,6 +263,23 @@ fn parse_cursor(text: &str) -> Option<ConcernKey> {
     })
 }
 
+/// One concern, with its whole timeline.
+///
+/// A concern the key may not read (about a patient another client
+/// enrolled, for a `read-own` key) is answered `404`, as one that does
+/// not exist.
+#[utoipa::path(
+    get,
+    path = "/concerns/{id}",
+    operation_id = "get_concern",
+    tag = "concerns",
+    params(("id" = String, Path, format = Uuid, description = "The concern's id")),
+    security(("api_key" = ["read-own"]), ("api_key" = ["read-all"])),
+    responses(
+        (status = 200, description = "The concern and its timeline", body = ConcernView),
+        (status = 404, description = "No such concern (or none this key may read)", body = super::error::ErrorBody),
+    )
+)]
 async fn concern(
     State(state): State<AppState>,
     key: ApiClient,
@@ -239,6 +312,16 @@ mod tests {
         assert_eq!(parse_cursor(&cursor(key)), Some(key));
         assert_eq!(parse_cursor("not-a-cursor"), None);
         assert_eq!(parse_cursor(&URL_SAFE_NO_PAD.encode("12.x")), None);
+    }
+
+    #[test]
+    fn the_documented_parameters_are_those_the_list_reads() {
+        use utoipa::IntoParams as _;
+        let documented: Vec<String> = ListQuery::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(documented, PARAMETERS);
     }
 
     #[test]

@@ -10,9 +10,39 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::directory::FieldError;
+
+/// The body of every error answer on `/api/v1`: what to do, in plain words.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({ "error": "send an API key as 'Authorization: Bearer KEY'; make one with 'nightingale api-key create NAME'" }))]
+pub struct ErrorBody {
+    /// What went wrong and what to do about it. Never an internal cause.
+    error: String,
+}
+
+impl ErrorBody {
+    fn new(error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+        }
+    }
+}
+
+/// The body of a `422`: the body parsed, but some fields are not right.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "error": "some fields are not right; see errors",
+    "errors": [{ "field": "patient.phone", "message": "is too short: a UK number has 11 digits starting with 0, like 07911 123456" }]
+}))]
+pub struct InvalidBody {
+    /// Always "some fields are not right; see errors".
+    error: String,
+    /// Each field that is wrong, and what to send instead.
+    errors: Vec<FieldError>,
+}
 
 /// An error a handler returns.
 #[derive(Debug, thiserror::Error)]
@@ -56,49 +86,59 @@ pub enum ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({ "error": m })),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorBody::new(m)),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
-                json!({ "error": "send an API key as 'Authorization: Bearer KEY'; make one with 'nightingale api-key create NAME'" }),
+                ErrorBody::new(
+                    "send an API key as 'Authorization: Bearer KEY'; make one with 'nightingale api-key create NAME'",
+                ),
             ),
             ApiError::KeyRefused(refused) => (
                 StatusCode::UNAUTHORIZED,
-                json!({ "error": match refused {
-                    crate::api_keys::Refused::Revoked(_) => "this API key has been revoked: ask the trust's Nightingale operator for a new one",
-                    crate::api_keys::Refused::Expired(_) => "this API key has expired: ask the trust's Nightingale operator for a new one",
-                } }),
+                ErrorBody::new(match refused {
+                    crate::api_keys::Refused::Revoked(_) => {
+                        "this API key has been revoked: ask the trust's Nightingale operator for a new one"
+                    }
+                    crate::api_keys::Refused::Expired(_) => {
+                        "this API key has expired: ask the trust's Nightingale operator for a new one"
+                    }
+                }),
             ),
-            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, json!({ "error": m })),
-            ApiError::Invalid(errors) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({ "error": "some fields are not right; see errors", "errors": errors }),
-            ),
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, json!({ "error": m })),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorBody::new(m)),
+            ApiError::Invalid(errors) => {
+                let body = InvalidBody {
+                    error: "some fields are not right; see errors".to_owned(),
+                    errors,
+                };
+                return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
+            }
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, ErrorBody::new(m)),
             ApiError::Internal(cause) => {
                 tracing::error!(error = ?cause, "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({ "error": "something went wrong on our side; it has been logged, please try again" }),
+                    ErrorBody::new(
+                        "something went wrong on our side; it has been logged, please try again",
+                    ),
                 )
             }
             ApiError::Unavailable(cause) => {
                 tracing::error!(error = ?cause, "store unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    json!({ "error": "temporarily unavailable; please retry" }),
+                    ErrorBody::new("temporarily unavailable; please retry"),
                 )
             }
-            ApiError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                json!({ "error": too_large() }),
-            ),
+            ApiError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ErrorBody::new(too_large()))
+            }
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                json!({ "error": "send the body as JSON, with 'Content-Type: application/json'" }),
+                ErrorBody::new("send the body as JSON, with 'Content-Type: application/json'"),
             ),
             ApiError::BodyTimeout => (
                 StatusCode::REQUEST_TIMEOUT,
-                json!({ "error": "the body stopped arriving part-way; send it again" }),
+                ErrorBody::new("the body stopped arriving part-way; send it again"),
             ),
         };
         (status, Json(body)).into_response()
@@ -159,7 +199,7 @@ pub async fn api_json_errors(request: Request, next: Next) -> Response {
             .unwrap_or("the request failed")
             .to_ascii_lowercase(),
     };
-    let mut json = (status, Json(json!({ "error": message }))).into_response();
+    let mut json = (status, Json(ErrorBody::new(message))).into_response();
     carry_headers(response.headers(), json.headers_mut());
     json.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -14,6 +14,7 @@ mod extract;
 mod health;
 mod history;
 mod oncall;
+pub mod openapi;
 pub(crate) mod pages;
 mod security;
 pub mod serve;
@@ -78,6 +79,8 @@ pub struct AppState {
 /// demo's page and forms), are served as these are, behind the same layers.
 pub fn router(state: AppState, limits: &serve::Limits, extra: Router<AppState>) -> Router {
     let security = security::Security::for_public_url(&state.public_url);
+    let (api, _) = openapi::api();
+    let document = openapi::Document(Arc::new(openapi::json()));
     Router::new()
         .merge(extra)
         .merge(assets::router())
@@ -86,7 +89,7 @@ pub fn router(state: AppState, limits: &serve::Limits, extra: Router<AppState>) 
         .merge(voice::router())
         .merge(pages::router())
         .merge(web::router())
-        .nest("/api/v1", oncall::router().merge(enrolments::router()).merge(concerns::router()))
+        .merge(api.layer(axum::Extension(document)))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::same_origin_posts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::html_refusals))

@@ -17,6 +17,7 @@ mod errors;
 mod holidays;
 mod night;
 mod oncall;
+mod openapi;
 mod pages;
 mod reports;
 mod rota_edits;

@@ -122,7 +122,9 @@ pub struct Carer {
 
 /// Which kind of enrolment: for the days after a discharge, or ongoing
 /// care of a long-term condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EnrolmentKind {
     /// For a window after discharge; it ends by itself.
@@ -308,7 +310,7 @@ impl Enrolment {
 
 /// A message about one field of an enrolment: what is wrong with it, or
 /// what the sender should know about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldMessage {
     /// The field's path, e.g. `carers[0].phone`.
     pub field: String,

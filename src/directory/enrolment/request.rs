@@ -17,39 +17,111 @@ use crate::directory::{
 };
 
 /// The body of `POST /api/v1/enrolments`, before it is checked.
-#[derive(Debug, Clone, Default, Deserialize)]
+///
+/// Every field is read as sent and checked together: a `422` lists each
+/// field that is wrong and what to send instead. The schema (in the API's
+/// OpenAPI document) is derived from this type.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "patient": { "name": "Margaret Evans", "phone": "07700 900123" },
+    "carers": [{ "name": "Sian Evans", "phone": "07700 900456", "relationship": "daughter" }],
+    "service": "cardiology-ward-7",
+    "discharged_at": "2026-11-27T17:30:00Z",
+    "context": "Ward 7, admitted with chest pain; new medicines started"
+}))]
 pub struct EnrolmentRequest {
+    /// The patient: required.
+    #[schema(required = true)]
     patient: Option<PersonRequest>,
+    /// Carers to be told too, at most five, each with a phone or an email.
     #[serde(default)]
     carers: Vec<PersonRequest>,
+    /// The id of the service that looks after the patient, as in the rota
+    /// files (`[services.ID]`): required.
+    #[schema(required = true, value_type = Id)]
     service: Option<String>,
+    /// When the patient was discharged, RFC 3339 (`2026-11-27T17:30:00Z`):
+    /// required for a discharge, not more than a day ahead nor older than
+    /// the enrolment window.
+    #[schema(format = DateTime, example = "2026-11-27T17:30:00Z")]
     discharged_at: Option<String>,
+    /// The ward and reason for admission, at most 500 characters: shown
+    /// behind the page's link, never in a text.
     context: Option<String>,
+    /// `discharge` (the default: care for the window after discharge) or
+    /// `ongoing` (a long-term condition, until the enrolment is ended).
+    #[schema(example = "discharge")]
     kind: Option<String>,
+    /// An ongoing enrolment's next review, a date (`2027-11-27`) or an RFC
+    /// 3339 time, within five years; a year from now if not sent.
+    #[schema(example = "2027-11-27")]
     review_at: Option<String>,
+    /// The patient's named care co-ordinator: the id of a person in the
+    /// rota files with working hours of their own, who is contacted first
+    /// in those hours.
     coordinator: Option<String>,
     /// Times after discharge (`["24h", "72h"]`, `[]` for none) or a
     /// schedule (`"0 10 * * 2"`); if absent, 24 h and 72 h after a
     /// discharge, or weekly for an ongoing enrolment.
     #[serde(default)]
+    #[schema(schema_with = check_ins_schema)]
     check_ins: Option<serde_json::Value>,
     /// `"en"` (the default) or `"cy"`: the language texts to the patient
     /// and carers are written in.
+    #[schema(example = "en")]
     language: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `check_ins`: a list of times after discharge, or a cron schedule.
+fn check_ins_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    let one_of = OneOfBuilder::new()
+        .item(
+            ArrayBuilder::new()
+                .items(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .examples(["24h"]),
+                )
+                .description(Some(
+                    "times after discharge, such as [\"24h\", \"72h\"]; [] for none",
+                )),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "a schedule in cron's five fields, London time, such as \"0 10 * * 2\"",
+                ))
+                .examples(["0 10 * * 2"]),
+        )
+        .build();
+    Schema::OneOf(one_of)
+}
+
+/// The patient or a carer, as sent.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PersonRequest {
+    /// Their name as they give it.
+    #[schema(example = "Margaret Evans")]
     name: Option<String>,
+    /// A UK number (`07700 900123`, `+44 7700 900123`); a mobile is texted,
+    /// a landline kept for calls. A phone or an email is required.
+    #[schema(example = "07700 900123")]
     phone: Option<String>,
+    /// An email address, for a person reached by email.
+    #[schema(format = Email)]
     email: Option<String>,
+    /// A carer's only: who they are to the patient (`daughter`), at most
+    /// 50 characters.
     relationship: Option<String>,
     /// The patient's only: whether they are texted themselves.
     takes_texts: Option<bool>,
     /// The patient's only: a date (`2017-03-02`), to decide `takes_texts`
     /// when it is not sent. Not stored.
+    #[schema(format = Date, example = "1948-03-02")]
     date_of_birth: Option<String>,
 }
 
