@@ -22,6 +22,7 @@ pub mod email;
 pub mod engine;
 pub mod escalation;
 pub mod handover;
+pub mod hl7;
 pub mod http;
 pub mod inbox;
 pub mod links;

@@ -1,0 +1,1 @@
+//! Reading ADT messages.
