@@ -29,6 +29,7 @@ pub mod links;
 pub mod logs;
 pub mod manage;
 pub mod metrics;
+pub mod mllp;
 pub mod operations;
 pub mod outbox;
 pub mod reports;

@@ -228,6 +228,13 @@ pub enum ContentError {
     /// An A40 without an NHS number in MRG-1.
     #[error("the merge has no NHS number in MRG-1 to merge from")]
     NoMergeNumber,
+    /// PID-5 gives no name to greet the patient by.
+    #[error("PID-5 has no name")]
+    NoName,
+    /// The discharge time (PV1-45, else MSH-7) is more than a day ahead,
+    /// or so long ago that the enrolment would have ended.
+    #[error("the discharge time (PV1-45, else MSH-7) is more than a day ahead or older than the enrolment window")]
+    DischargeTime,
     /// Nobody the enrolment could reach: no mobile or email for the
     /// patient, or a child with no next of kin with a phone.
     #[error("no usable contact: the patient needs a mobile or an email in PID-13, or, under 16, a next of kin with a phone in NK1-5")]
@@ -241,6 +248,8 @@ impl ContentError {
             Self::NoPid => "PID",
             Self::NoNhsNumber | Self::BadNhsNumber(_) => "PID^1^3",
             Self::NoMergeNumber => "MRG^1^1",
+            Self::NoName => "PID^1^5",
+            Self::DischargeTime => "PV1^1^45",
             Self::NoUsableContact => "PID^1^13",
         }
     }
@@ -249,7 +258,7 @@ impl ContentError {
     /// 102 data type error.
     pub fn code(self) -> &'static str {
         match self {
-            Self::BadNhsNumber(_) => "102",
+            Self::BadNhsNumber(_) | Self::DischargeTime => "102",
             _ => "101",
         }
     }
@@ -261,6 +270,8 @@ impl ContentError {
             Self::NoNhsNumber => "no_nhs_number",
             Self::BadNhsNumber(_) => "bad_nhs_number",
             Self::NoMergeNumber => "no_merge_number",
+            Self::NoName => "no_name",
+            Self::DischargeTime => "discharge_time",
             Self::NoUsableContact => "no_usable_contact",
         }
     }

@@ -156,6 +156,8 @@ pub struct FeedMessage {
     pub unclaimed_location: Option<String>,
     /// The message as it came (ER7), for the trust to read an `AE` back.
     pub message: String,
+    /// The ACK it was answered (ER7): a resend is answered the same.
+    pub answer: String,
 }
 
 /// Keeps the message's words out of logs.
