@@ -396,6 +396,18 @@ impl Operations {
         .await
     }
 
+    /// Every enrolment of the patient with this NHS number that `reach`
+    /// covers, active or not, newest first.
+    pub async fn enrolments_for_nhs_number_seen_by(
+        &self,
+        reach: &Reach,
+        nhs: crate::directory::NhsNumber,
+    ) -> Result<Vec<Enrolment>, StoreError> {
+        let mut list = store::blocking(&self.store, move |s| s.enrolments_for_nhs_number(&nhs)).await?;
+        list.retain(|e| reach.covers(e.client.as_deref()));
+        Ok(list)
+    }
+
     /// An enrolment by id, if `reach` covers it (active or not).
     pub async fn enrolment_seen_by(
         &self,

@@ -1,10 +1,14 @@
-//! `POST /api/v1/enrolments` and `DELETE /api/v1/enrolments/{id}`.
+//! `POST /api/v1/enrolments`, `DELETE /api/v1/enrolments/{id}` and
+//! `GET /api/v1/enrolments?nhs_number=…`.
 //!
-//! Both need a key with the `enrol` scope. An enrolment records the client
+//! The first two need a key with the `enrol` scope; the list, a key that
+//! reads (`read-own` sees its own client's enrolments, `read-all` every
+//! one, including those the EPR feed made). An enrolment records the client
 //! whose key made it, and a key ends only its own client's enrolments:
 //! another client's is answered `404`, as one nobody made.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
@@ -13,12 +17,12 @@ use serde_json::json;
 use super::auth::ApiClient;
 use super::extract::ApiJson;
 use super::{ApiError, AppState};
-use crate::directory::{EnrolmentId, EnrolmentRequest};
+use crate::directory::{Enrolment, EnrolmentId, EnrolmentRequest, NhsNumber};
 use crate::operations::{EnrolError, local_time};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/enrolments", post(enrol))
+        .route("/enrolments", post(enrol).get(list))
         .route("/enrolments/{id}", delete(end))
 }
 
@@ -74,4 +78,59 @@ async fn end(
     } else {
         Err(ApiError::NotFound("no such active enrolment".to_owned()))
     }
+}
+
+/// The query of `GET /api/v1/enrolments`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentsQuery {
+    /// The patient's NHS number, ten digits.
+    pub nhs_number: String,
+}
+
+/// One enrolment as the list shows it: its state, and why it ended.
+fn listed(e: &Enrolment, now: crate::clock::Instant) -> serde_json::Value {
+    let state = if e.is_active(now) { "active" } else { "ended" };
+    let why = match (e.ended_because, e.ended_at) {
+        (Some(reason), _) => Some(reason.as_str()),
+        (None, Some(_)) => Some(crate::directory::EndReason::Ended.as_str()),
+        // Past its window: ended by itself.
+        (None, None) if state == "ended" => Some("window_over"),
+        (None, None) => None,
+    };
+    json!({
+        "id": e.id,
+        "service": e.service,
+        "kind": e.kind,
+        "state": state,
+        "ended_because": why,
+        "discharged_at": e.discharged_at.map(local_time),
+        "enrolled_at": local_time(e.enrolled_at),
+        "ends_at": e.ends_at.map(local_time),
+        "ended_at": e.ended_at.map(local_time),
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    key: ApiClient,
+    query: Result<Query<EnrolmentsQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let reach = key.reach()?;
+    let Query(query) = query.map_err(|_| {
+        ApiError::BadRequest(
+            "give the patient's NHS number, and nothing else: ?nhs_number=9434765919".to_owned(),
+        )
+    })?;
+    let nhs = NhsNumber::parse(&query.nhs_number)
+        .map_err(|e| ApiError::BadRequest(format!("nhs_number: {e}")))?;
+    let list = state
+        .ops
+        .enrolments_for_nhs_number_seen_by(&reach, nhs)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let now = state.clock.now();
+    Ok(Json(json!({
+        "enrolments": list.iter().map(|e| listed(e, now)).collect::<Vec<_>>(),
+    })))
 }
