@@ -25,9 +25,6 @@ mod fake_twilio;
 mod harness;
 #[path = "../tests/support/mllp.rs"]
 mod mllp;
-#[allow(dead_code)]
-#[path = "support/trust.rs"]
-mod trust;
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +54,10 @@ fn message(trigger: &str, id: &str, i: usize) -> String {
         100_000 + i
     );
     match trigger {
-        "A28" => m.push_str(&format!("NK1|1|Bench^Kin{i}|NCH^Daughter||07922{:06}\r", 100_000 + i)),
+        "A28" => m.push_str(&format!(
+            "NK1|1|Bench^Kin{i}|NCH^Daughter||07922{:06}\r",
+            100_000 + i
+        )),
         "A03" => m.push_str("PV1|1|I|W7^Bay 1^Bed 1\r"),
         _ => {}
     }

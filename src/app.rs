@@ -521,7 +521,9 @@ async fn mllp_listener(config: &Config) -> anyhow::Result<Option<MllpListener>> 
         .with_context(|| format!("cannot listen for HL7 (MLLP) on {address}"))?;
     let allow = config.mllp_allow.clone();
     if allow.is_empty() {
-        tracing::warn!("NIGHTINGALE_MLLP_ALLOW is not set: only this machine may send HL7; name the integration engine's address");
+        tracing::warn!(
+            "NIGHTINGALE_MLLP_ALLOW is not set: only this machine may send HL7; name the integration engine's address"
+        );
     }
     tracing::info!(listen = %listener.local_addr()?, tls = tls.is_some(), "taking HL7 v2 over MLLP");
     let policy = crate::mllp::Policy {

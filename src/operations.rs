@@ -403,7 +403,8 @@ impl Operations {
         reach: &Reach,
         nhs: crate::directory::NhsNumber,
     ) -> Result<Vec<Enrolment>, StoreError> {
-        let mut list = store::blocking(&self.store, move |s| s.enrolments_for_nhs_number(&nhs)).await?;
+        let mut list =
+            store::blocking(&self.store, move |s| s.enrolments_for_nhs_number(&nhs)).await?;
         list.retain(|e| reach.covers(e.client.as_deref()));
         Ok(list)
     }

@@ -24,8 +24,8 @@ pub mod text;
 pub use address::Address;
 pub use email::{EmailAddress, EmailAddressError};
 pub use enrolment::{
-    Carer, Contact, EndReason, Enrolment, EnrolmentId, EnrolmentKind, EnrolmentRequest,
-    FieldError, FieldMessage, FieldNote,
+    Carer, Contact, EndReason, Enrolment, EnrolmentId, EnrolmentKind, EnrolmentRequest, FieldError,
+    FieldMessage, FieldNote,
 };
 pub use id::{Id, IdError};
 pub use language::{Language, looks_welsh};

@@ -20,7 +20,9 @@ pub enum NhsNumberError {
     #[error("an NHS number is ten digits, like 943 476 5919")]
     NotTenDigits,
     /// Ten digits whose check digit is wrong: a typing error.
-    #[error("the last digit of this NHS number does not match the others: check it for a typing error")]
+    #[error(
+        "the last digit of this NHS number does not match the others: check it for a typing error"
+    )]
     WrongCheckDigit,
 }
 
@@ -28,10 +30,7 @@ impl NhsNumber {
     /// Parse ten digits (spaces and hyphens between them allowed) with a
     /// right modulus-11 check digit.
     pub fn parse(text: &str) -> Result<Self, NhsNumberError> {
-        let digits: String = text
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect();
+        let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(NhsNumberError::NotTenDigits);
         }
@@ -83,10 +82,19 @@ mod tests {
 
     #[test]
     fn a_right_check_digit_is_taken_with_or_without_spaces() {
-        assert_eq!(NhsNumber::parse("9434765919").unwrap().as_str(), "9434765919");
-        assert_eq!(NhsNumber::parse("943 476 5919").unwrap().last_three(), "919");
+        assert_eq!(
+            NhsNumber::parse("9434765919").unwrap().as_str(),
+            "9434765919"
+        );
+        assert_eq!(
+            NhsNumber::parse("943 476 5919").unwrap().last_three(),
+            "919"
+        );
         // A check digit of 11 is written 0.
-        assert_eq!(NhsNumber::parse("999 000 0050").unwrap().as_str(), "9990000050");
+        assert_eq!(
+            NhsNumber::parse("999 000 0050").unwrap().as_str(),
+            "9990000050"
+        );
     }
 
     #[test]
@@ -99,8 +107,14 @@ mod tests {
             NhsNumber::parse("9434765991"),
             Err(NhsNumberError::WrongCheckDigit)
         );
-        assert_eq!(NhsNumber::parse("943476591"), Err(NhsNumberError::NotTenDigits));
-        assert_eq!(NhsNumber::parse("94347659x9"), Err(NhsNumberError::NotTenDigits));
+        assert_eq!(
+            NhsNumber::parse("943476591"),
+            Err(NhsNumberError::NotTenDigits)
+        );
+        assert_eq!(
+            NhsNumber::parse("94347659x9"),
+            Err(NhsNumberError::NotTenDigits)
+        );
     }
 
     #[test]

@@ -133,7 +133,10 @@ pub fn ack(
             &[version],
         ],
     );
-    w.segment("MSA", &[&[code.as_str()], &[to.control_id.as_str()], &[text]]);
+    w.segment(
+        "MSA",
+        &[&[code.as_str()], &[to.control_id.as_str()], &[text]],
+    );
     if let Some(e) = error {
         let location: Vec<&str> = e.location.split('^').collect();
         let severity = if code == AckCode::AA { "W" } else { "E" };
@@ -182,14 +185,23 @@ mod tests {
 
     #[test]
     fn an_error_is_told_in_err_and_msa_3() {
-        let m = Message::parse("MSH|^~\\&|PAS|RVJ|NG|NGT|20261127173000||ADT^A03|M|P|2.4\r").unwrap();
+        let m =
+            Message::parse("MSH|^~\\&|PAS|RVJ|NG|NGT|20261127173000||ADT^A03|M|P|2.4\r").unwrap();
         let err = ErrDetail {
             location: "PID^1^3".into(),
             code: "101".into(),
             text: "PID-3 has no NHS number (assigning authority NHS, type NH)".into(),
         };
         let now = "2026-11-27T17:30:01Z".parse().unwrap();
-        let a = Message::parse(&ack(&Header::read(&m), m.encoding, AckCode::AE, Some(&err), now, "A")).unwrap();
+        let a = Message::parse(&ack(
+            &Header::read(&m),
+            m.encoding,
+            AckCode::AE,
+            Some(&err),
+            now,
+            "A",
+        ))
+        .unwrap();
         let e = a.segment("ERR").unwrap();
         assert_eq!(a.get(e, 2, 1), "PID");
         assert_eq!(a.get(e, 2, 3), "3");

@@ -233,11 +233,15 @@ pub enum ContentError {
     NoName,
     /// The discharge time (PV1-45, else MSH-7) is more than a day ahead,
     /// or so long ago that the enrolment would have ended.
-    #[error("the discharge time (PV1-45, else MSH-7) is more than a day ahead or older than the enrolment window")]
+    #[error(
+        "the discharge time (PV1-45, else MSH-7) is more than a day ahead or older than the enrolment window"
+    )]
     DischargeTime,
     /// Nobody the enrolment could reach: no mobile or email for the
     /// patient, or a child with no next of kin with a phone.
-    #[error("no usable contact: the patient needs a mobile or an email in PID-13, or, under 16, a next of kin with a phone in NK1-5")]
+    #[error(
+        "no usable contact: the patient needs a mobile or an email in PID-13, or, under 16, a next of kin with a phone in NK1-5"
+    )]
     NoUsableContact,
 }
 

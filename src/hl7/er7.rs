@@ -39,9 +39,14 @@ impl Default for Encoding {
 impl Encoding {
     /// MSH-2 as written: component, repetition, escape, subcomponent.
     pub fn msh2(&self) -> String {
-        [self.component, self.repetition, self.escape, self.subcomponent]
-            .iter()
-            .collect()
+        [
+            self.component,
+            self.repetition,
+            self.escape,
+            self.subcomponent,
+        ]
+        .iter()
+        .collect()
     }
 
     /// `text` with every separator escaped, as a field's value is written.
@@ -167,7 +172,11 @@ impl Message {
         let mut all = vec![field, component, repetition, escape, subcomponent];
         all.sort_unstable();
         all.dedup();
-        if all.len() != 5 || all.iter().any(|c| c.is_alphanumeric() || matches!(c, '\r' | '\n')) {
+        if all.len() != 5
+            || all
+                .iter()
+                .any(|c| c.is_alphanumeric() || matches!(c, '\r' | '\n'))
+        {
             return Err(Er7Error::BadEncoding);
         }
         let segments = text
@@ -206,7 +215,14 @@ impl Message {
 
     /// Field `n`, repetition `rep`, component `comp` and subcomponent `sub`
     /// (all from 1, as HL7 numbers them) of `segment`, unescaped; empty when absent.
-    pub fn value(&self, segment: &Segment, n: usize, rep: usize, comp: usize, sub: usize) -> String {
+    pub fn value(
+        &self,
+        segment: &Segment,
+        n: usize,
+        rep: usize,
+        comp: usize,
+        sub: usize,
+    ) -> String {
         let raw = segment.raw(n, rep, comp, sub, &self.encoding);
         self.encoding.unescape(raw)
     }
@@ -242,7 +258,11 @@ impl Segment {
         let field = self.field(n);
         if self.name == "MSH" && n <= 2 {
             // The separators are not split by themselves.
-            return if rep == 1 && comp == 1 && sub == 1 { field } else { "" };
+            return if rep == 1 && comp == 1 && sub == 1 {
+                field
+            } else {
+                ""
+            };
         }
         field
             .split(e.repetition)
@@ -323,7 +343,10 @@ mod tests {
 
     #[test]
     fn escapes_are_read_back_and_newlines_are_taken_as_segment_ends() {
-        let text = A03.replace('\r', "\n").replace("Evans^Margaret", "O\\T\\Brien\\F\\x^Mary\\S\\Ann\\E\\\\X41\\");
+        let text = A03.replace('\r', "\n").replace(
+            "Evans^Margaret",
+            "O\\T\\Brien\\F\\x^Mary\\S\\Ann\\E\\\\X41\\",
+        );
         let m = Message::parse(&text).unwrap();
         let pid = m.segment("PID").unwrap();
         assert_eq!(m.get(pid, 5, 1), "O&Brien|x");

@@ -182,11 +182,8 @@ pub trait Feed: Send + Sync + 'static {
     fn record_feed_message(&self, message: &FeedMessage) -> StoreResult<()>;
     /// The messages received before `before` (all when `None`), newest
     /// first, at most `limit`.
-    fn feed_messages(
-        &self,
-        before: Option<Instant>,
-        limit: usize,
-    ) -> StoreResult<Vec<FeedMessage>>;
+    fn feed_messages(&self, before: Option<Instant>, limit: usize)
+    -> StoreResult<Vec<FeedMessage>>;
     /// What the feed has said about the person with this NHS number.
     fn person(&self, nhs_number: &NhsNumber) -> StoreResult<Option<Person>>;
     /// Keep a person, over what was kept under their NHS number.

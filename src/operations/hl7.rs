@@ -93,7 +93,14 @@ impl crate::mllp::MessageSink for Operations {
             Err(_) => (Header::default(), Encoding::default()),
         };
         let detail = rejected_detail(Rejection::TooLarge);
-        ack::ack(&header, encoding, AckCode::AR, Some(&detail), now, &ack_id())
+        ack::ack(
+            &header,
+            encoding,
+            AckCode::AR,
+            Some(&detail),
+            now,
+            &ack_id(),
+        )
     }
 }
 
@@ -105,13 +112,27 @@ impl Operations {
         let Ok(message) = Message::parse(&text) else {
             tracing::warn!("HL7 message refused: not HL7 v2 (AR)");
             let detail = rejected_detail(Rejection::NotHl7);
-            return ack::ack(&Header::default(), Encoding::default(), AckCode::AR, Some(&detail), now, &ack_id());
+            return ack::ack(
+                &Header::default(),
+                Encoding::default(),
+                AckCode::AR,
+                Some(&detail),
+                now,
+                &ack_id(),
+            );
         };
         let header = Header::read(&message);
         let kind = header.kind();
         let control_id = header.control_id.clone();
         let answer = |code: AckCode, detail: Option<ErrDetail>| {
-            ack::ack(&header, message.encoding, code, detail.as_ref(), now, &ack_id())
+            ack::ack(
+                &header,
+                message.encoding,
+                code,
+                detail.as_ref(),
+                now,
+                &ack_id(),
+            )
         };
         let mut kept = FeedMessage {
             sender: header.sender(),
@@ -136,7 +157,8 @@ impl Operations {
                     kept.answer = ack.clone();
                     // Kept for the trust to see, if the store will have it;
                     // the sender is told to fix it or send it again either way.
-                    let _ = store::blocking(&self.store, move |s| s.record_feed_message(&kept)).await;
+                    let _ =
+                        store::blocking(&self.store, move |s| s.record_feed_message(&kept)).await;
                 }
                 return ack;
             }
@@ -150,7 +172,10 @@ impl Operations {
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(msh10 = %control_id, kind = %kind, error = %e, "HL7 message not stored (AR)");
-                return answer(AckCode::AR, Some(rejected_detail(Rejection::StoreUnavailable)));
+                return answer(
+                    AckCode::AR,
+                    Some(rejected_detail(Rejection::StoreUnavailable)),
+                );
             }
         }
         let acted = match Adt::read(&message, header.clone(), trigger) {
@@ -172,16 +197,29 @@ impl Operations {
             }
             Err(Stop::Store(e)) => {
                 tracing::error!(msh10 = %control_id, kind = %kind, error = %e, "HL7 message not stored (AR)");
-                return answer(AckCode::AR, Some(rejected_detail(Rejection::StoreUnavailable)));
+                return answer(
+                    AckCode::AR,
+                    Some(rejected_detail(Rejection::StoreUnavailable)),
+                );
             }
         };
         kept.ack = code;
         let outcome = kept.outcome;
-        let ack = ack::ack(&header, message.encoding, code, detail.as_ref(), now, &ack_id());
+        let ack = ack::ack(
+            &header,
+            message.encoding,
+            code,
+            detail.as_ref(),
+            now,
+            &ack_id(),
+        );
         kept.answer = ack.clone();
         if let Err(e) = store::blocking(&self.store, move |s| s.record_feed_message(&kept)).await {
             tracing::error!(msh10 = %control_id, kind = %kind, error = %e, "HL7 message not stored (AR)");
-            return answer(AckCode::AR, Some(rejected_detail(Rejection::StoreUnavailable)));
+            return answer(
+                AckCode::AR,
+                Some(rejected_detail(Rejection::StoreUnavailable)),
+            );
         }
         tracing::info!(msh10 = %control_id, kind = %kind, ack = code.as_str(), outcome = ?outcome, "HL7 message taken");
         ack
@@ -194,8 +232,10 @@ impl Operations {
         let nhs = adt.patient.nhs_number.clone();
         let mut person = {
             let (nhs, says) = (nhs.clone(), adt.patient.clone());
-            store::blocking(&self.store, move |s| Ok(Person::updated(s.person(&nhs)?, &says, now)))
-                .await?
+            store::blocking(&self.store, move |s| {
+                Ok(Person::updated(s.person(&nhs)?, &says, now))
+            })
+            .await?
         };
         if adt.trigger == Trigger::A40 {
             let Some(old) = adt.merged_from.clone() else {
@@ -220,10 +260,12 @@ impl Operations {
             Trigger::A11 => Outcome::NothingToUndo,
             Trigger::A40 => Outcome::Merged,
             Trigger::A13 => {
-                let service = adt
-                    .location
-                    .as_deref()
-                    .and_then(|l| self.rota.current().service_for_location(l).map(|s| s.id.clone()));
+                let service = adt.location.as_deref().and_then(|l| {
+                    self.rota
+                        .current()
+                        .service_for_location(l)
+                        .map(|s| s.id.clone())
+                });
                 match self
                     .end_enrolments(&nhs, service, EndReason::DischargeCancelled)
                     .await?
@@ -278,7 +320,10 @@ impl Operations {
             Ok(r) => r,
             Err(_) => return Err(Stop::Content(ContentError::NoUsableContact)),
         };
-        match self.enrol_as(request, None, Some(person.nhs_number.clone())).await {
+        match self
+            .enrol_as(request, None, Some(person.nhs_number.clone()))
+            .await
+        {
             Ok(_) => Ok(Outcome::Enrolled),
             Err(EnrolError::Invalid(errors)) => {
                 let why = if errors.iter().any(|e| e.field == "discharged_at") {
@@ -291,7 +336,9 @@ impl Operations {
                 Err(Stop::Content(why))
             }
             Err(EnrolError::Store(e)) => Err(Stop::Store(e)),
-            Err(EnrolError::Template(e)) => Err(Stop::Store(StoreError::Invalid(e.to_string().into()))),
+            Err(EnrolError::Template(e)) => {
+                Err(Stop::Store(StoreError::Invalid(e.to_string().into())))
+            }
             Err(EnrolError::Request(_)) => Err(Stop::Content(ContentError::NoUsableContact)),
         }
     }
@@ -359,7 +406,11 @@ fn enrolment_request(
             .years_since(born)
             .is_some_and(|age| age < crate::directory::enrolment::TEXTS_THEMSELVES_FROM_AGE)
     });
-    let mobile = person.phones.iter().find(|p| p.can_text()).or(person.phones.first());
+    let mobile = person
+        .phones
+        .iter()
+        .find(|p| p.can_text())
+        .or(person.phones.first());
     let mut patient = serde_json::json!({ "name": person.name });
     if !child {
         if let Some(phone) = mobile {
@@ -393,4 +444,3 @@ fn enrolment_request(
         "language": person.language.code(),
     })
 }
-

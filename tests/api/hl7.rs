@@ -133,7 +133,12 @@ fn texts_to(app: &TestApp, number: &str) -> Vec<String> {
 
 fn assert_ack(ack: &Ack, code: &str, id: &str) {
     assert_eq!(ack.code(), code, "{:?}", ack.0);
-    assert_eq!(ack.answers(), id, "MSA-2 is the MSH-10 answered: {:?}", ack.0);
+    assert_eq!(
+        ack.answers(),
+        id,
+        "MSA-2 is the MSH-10 answered: {:?}",
+        ack.0
+    );
     // The ACK swaps sender and receiver.
     assert_eq!(ack.field("MSH", 3), "NIGHTINGALE");
     assert_eq!(ack.field("MSH", 5), "PAS");
@@ -156,7 +161,10 @@ async fn a_discharge_from_the_epr_enrols_and_welcomes_without_anyone_typing() {
     );
     assert_ack(&engine.send(&a28).await, "AA", "MSG0001");
     app.settle().await;
-    assert!(texts_to(&app, MARGARET).is_empty(), "details alone text nobody");
+    assert!(
+        texts_to(&app, MARGARET).is_empty(),
+        "details alone text nobody"
+    );
 
     // 17:00: her discharge from W7, in the UK v2.4 shape: no NK1.
     let discharge = a03("MSG0002", &margaret(), "W7");
@@ -165,7 +173,10 @@ async fn a_discharge_from_the_epr_enrols_and_welcomes_without_anyone_typing() {
     let to_margaret = texts_to(&app, MARGARET);
     assert_eq!(to_margaret.len(), 1, "{to_margaret:?}");
     assert!(to_margaret[0].contains("Margaret"), "{to_margaret:?}");
-    assert!(!to_margaret[0].contains(MARGARET_NHS), "no NHS number in a text");
+    assert!(
+        !to_margaret[0].contains(MARGARET_NHS),
+        "no NHS number in a text"
+    );
     let to_sian = texts_to(&app, SIAN);
     assert_eq!(to_sian.len(), 1, "Sian, from the A28, is welcomed as carer");
     let listed = enrolments(&app, MARGARET_NHS).await;
@@ -200,7 +211,10 @@ async fn a_discharge_from_the_epr_enrols_and_welcomes_without_anyone_typing() {
     let listed = enrolments(&app, MARGARET_NHS).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["state"], "active");
-    assert_ne!(listed[0]["ends_at"], first_end, "renewed from the new discharge");
+    assert_ne!(
+        listed[0]["ends_at"], first_end,
+        "renewed from the new discharge"
+    );
     assert_eq!(texts_to(&app, MARGARET).len(), 1, "welcomed once");
     assert_eq!(texts_to(&app, SIAN).len(), 1, "welcomed once");
 }
@@ -220,7 +234,11 @@ async fn what_cannot_be_used_is_answered_ae_and_what_should_be_fixed_ar() {
     assert_eq!(ack.field("ERR", 2), "PID^1^3");
     assert_eq!(ack.field("ERR", 4), "E");
     // A mistyped NHS number (check digit wrong): AE, never a wrong match.
-    let typo = a03("E2", &patient("9434765918", "Evans^Margaret", "07700900801"), "W7");
+    let typo = a03(
+        "E2",
+        &patient("9434765918", "Evans^Margaret", "07700900801"),
+        "W7",
+    );
     assert_ack(&engine.send(&typo).await, "AE", "E2");
     // A patient with no phone or email: AE, no usable contact.
     let unreachable = a03("E3", &patient(ARTHUR_NHS, "Davies^Arthur", ""), "W7");
@@ -233,13 +251,21 @@ async fn what_cannot_be_used_is_answered_ae_and_what_should_be_fixed_ar() {
     let ack = engine.send(&oru).await;
     assert_ack(&ack, "AR", "R1");
     assert!(ack.field("ERR", 3).starts_with("200^"));
-    let v26 = format!("{}{}", msh_as("ADT", "A03", "R2", "2.6"), margaret().segment());
+    let v26 = format!(
+        "{}{}",
+        msh_as("ADT", "A03", "R2", "2.6"),
+        margaret().segment()
+    );
     assert_ack(&engine.send(&v26).await, "AR", "R2");
     let a05 = format!("{}{}", msh("A05", "R3"), margaret().segment());
     assert_ack(&engine.send(&a05).await, "AR", "R3");
 
     // A discharge from a location no service claims: kept, AA, not enrolled.
-    let xray = a03("L1", &patient(ARTHUR_NHS, "Davies^Arthur", "07700900811"), "XRAY");
+    let xray = a03(
+        "L1",
+        &patient(ARTHUR_NHS, "Davies^Arthur", "07700900811"),
+        "XRAY",
+    );
     assert_ack(&engine.send(&xray).await, "AA", "L1");
     app.settle().await;
     assert!(texts_to(&app, ARTHUR).is_empty());
@@ -255,7 +281,8 @@ async fn what_cannot_be_used_is_answered_ae_and_what_should_be_fixed_ar() {
 }
 
 #[tokio::test]
-async fn a_death_is_never_texted_a_cancelled_discharge_ends_silently_and_a_merge_moves_the_enrolment() {
+async fn a_death_is_never_texted_a_cancelled_discharge_ends_silently_and_a_merge_moves_the_enrolment()
+ {
     let app = TestApp::spawn_with("2026-11-27T17:00", |c| {
         c.mllp_listen = Some("127.0.0.1:0".parse().unwrap());
     })
@@ -268,7 +295,12 @@ async fn a_death_is_never_texted_a_cancelled_discharge_ends_silently_and_a_merge
     assert_ack(&engine.send(&a03("D1", &joan, "W7")).await, "AA", "D1");
     // Arthur: discharged with disposition 79 (NHS: patient died).
     let arthur = patient(ARTHUR_NHS, "Davies^Arthur", "07700900811");
-    let died_79 = format!("{}{}{}", msh("A03", "D2"), arthur.segment(), pv1("W7", "79", "20261127165000"));
+    let died_79 = format!(
+        "{}{}{}",
+        msh("A03", "D2"),
+        arthur.segment(),
+        pv1("W7", "79", "20261127165000")
+    );
     assert_ack(&engine.send(&died_79).await, "AA", "D2");
     app.settle().await;
     assert!(texts_to(&app, JOAN).is_empty());
@@ -278,7 +310,11 @@ async fn a_death_is_never_texted_a_cancelled_discharge_ends_silently_and_a_merge
     // A later discharge for Joan (a mistake) still enrols nobody.
     let mut joan_again = patient(JOAN_NHS, "Hughes^Joan", "07700900812");
     joan_again.died = false;
-    assert_ack(&engine.send(&a03("D3", &joan_again, "W7")).await, "AA", "D3");
+    assert_ack(
+        &engine.send(&a03("D3", &joan_again, "W7")).await,
+        "AA",
+        "D3",
+    );
     app.settle().await;
     assert!(texts_to(&app, JOAN).is_empty(), "once dead, never texted");
 
@@ -300,13 +336,23 @@ async fn a_death_is_never_texted_a_cancelled_discharge_ends_silently_and_a_merge
     assert_ack(&engine.send(&a03("C1", &priya, "W7")).await, "AA", "C1");
     app.settle().await;
     assert_eq!(texts_to(&app, PRIYA).len(), 1, "welcomed");
-    let a13 = format!("{}{}{}", msh("A13", "C2"), priya.segment(), pv1("W7", "", ""));
+    let a13 = format!(
+        "{}{}{}",
+        msh("A13", "C2"),
+        priya.segment(),
+        pv1("W7", "", "")
+    );
     assert_ack(&engine.send(&a13).await, "AA", "C2");
     let listed = enrolments(&app, PRIYA_NHS).await;
     assert_eq!(listed[0]["state"], "ended");
     assert_eq!(listed[0]["ended_because"], "discharge_cancelled");
     // A11 (cancel admit) is taken, with nothing to undo.
-    let a11 = format!("{}{}{}", msh("A11", "C3"), priya.segment(), pv1("W7", "", ""));
+    let a11 = format!(
+        "{}{}{}",
+        msh("A11", "C3"),
+        priya.segment(),
+        pv1("W7", "", "")
+    );
     assert_ack(&engine.send(&a11).await, "AA", "C3");
 
     // David was enrolled under a duplicate record; the PAS merges it (A40).
@@ -324,7 +370,11 @@ async fn a_death_is_never_texted_a_cancelled_discharge_ends_silently_and_a_merge
     assert_eq!(moved.len(), 1);
     assert_eq!(moved[0]["state"], "active");
     app.settle().await;
-    assert_eq!(texts_to(&app, DAVID).len(), 1, "the merge welcomes nobody again");
+    assert_eq!(
+        texts_to(&app, DAVID).len(),
+        1,
+        "the merge welcomes nobody again"
+    );
 
     // Three days on: no check-in goes to the dead or the cancelled.
     let welcomed: Vec<usize> = [JOAN, ARTHUR, RHYS, PRIYA]
@@ -370,7 +420,10 @@ async fn a_child_goes_home_and_his_mother_is_the_one_texted() {
     assert_ack(&engine.send(&a01).await, "AA", "K1");
     assert_ack(&engine.send(&a03("K2", &leo, "CAU")).await, "AA", "K2");
     app.settle().await;
-    assert!(texts_to(&app, LEO).is_empty(), "a nine-year-old is not texted");
+    assert!(
+        texts_to(&app, LEO).is_empty(),
+        "a nine-year-old is not texted"
+    );
     let to_jess = texts_to(&app, JESS);
     assert_eq!(to_jess.len(), 1, "{to_jess:?}");
     assert!(to_jess[0].contains("Jess"), "{to_jess:?}");
@@ -404,7 +457,12 @@ async fn many_connections_each_keep_their_order_and_the_details_messages_are_all
     }
     // Too large: AR, and the connection goes on.
     let mut engine = Engine::connect(&address).await;
-    let big = format!("{}{}NTE|1||{}\r", msh("A08", "BIG"), margaret().segment(), "x".repeat(3000));
+    let big = format!(
+        "{}{}NTE|1||{}\r",
+        msh("A08", "BIG"),
+        margaret().segment(),
+        "x".repeat(3000)
+    );
     let ack = engine.send(&big).await;
     assert_ack(&ack, "AR", "BIG");
     let small = format!("{}{}", msh("A08", "AFTER"), margaret().segment());

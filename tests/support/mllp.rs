@@ -14,7 +14,9 @@ impl Engine {
     /// Connect to `address` (`host:port`).
     pub async fn connect(address: &str) -> Self {
         Self {
-            stream: TcpStream::connect(address).await.expect("MLLP listener reachable"),
+            stream: TcpStream::connect(address)
+                .await
+                .expect("MLLP listener reachable"),
         }
     }
 
@@ -38,7 +40,12 @@ impl Engine {
         let mut byte = [0u8; 1];
         loop {
             let n = self.stream.read(&mut byte).await.unwrap();
-            assert_eq!(n, 1, "the connection closed before the ACK ended: {:?}", String::from_utf8_lossy(&got));
+            assert_eq!(
+                n,
+                1,
+                "the connection closed before the ACK ended: {:?}",
+                String::from_utf8_lossy(&got)
+            );
             got.push(byte[0]);
             if got.ends_with(&[0x1C, 0x0D]) {
                 break;

@@ -185,14 +185,23 @@ impl Compiler<'_> {
         let mut locations = Vec::new();
         for l in &raw.locations {
             let code = l.get_ref().trim();
-            let at = Src { file, span: l.span() };
-            if code.is_empty() || code.chars().count() > 80 || code.contains(['^', '|', '~', '&', '\\']) {
+            let at = Src {
+                file,
+                span: l.span(),
+            };
+            if code.is_empty()
+                || code.chars().count() > 80
+                || code.contains(['^', '|', '~', '&', '\\'])
+            {
                 self.report(&at, format!("locations: {:?} is not a point of care: write the code your EPR sends in PV1-3, like \"W7\"", l.get_ref()));
                 continue;
             }
             match self.locations.get(code) {
                 Some(other) if *other == id => {
-                    self.report(&at, format!("locations: {code:?} is listed twice in service {id}: remove one"));
+                    self.report(
+                        &at,
+                        format!("locations: {code:?} is listed twice in service {id}: remove one"),
+                    );
                 }
                 Some(other) => {
                     let other = other.clone();

@@ -90,9 +90,8 @@ impl Enrolments for SqliteStore {
 
     fn enrolments_for_nhs_number(&self, nhs: &NhsNumber) -> StoreResult<Vec<Enrolment>> {
         let rows: Vec<(String, Option<i64>)> = self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT data, ended_at FROM enrolments WHERE nhs_number = ?1",
-            )?;
+            let mut stmt =
+                c.prepare_cached("SELECT data, ended_at FROM enrolments WHERE nhs_number = ?1")?;
             let rows = stmt.query_map(params![nhs.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect()
         })?;

@@ -86,7 +86,10 @@ impl Feed for SqliteStore {
     fn forget_person(&self, nhs_number: &NhsNumber) -> StoreResult<bool> {
         let nhs = nhs_number.as_str().to_owned();
         self.write(move |tx| {
-            let gone = tx.execute("DELETE FROM feed_people WHERE nhs_number = ?1", params![nhs])?;
+            let gone = tx.execute(
+                "DELETE FROM feed_people WHERE nhs_number = ?1",
+                params![nhs],
+            )?;
             Ok(gone == 1)
         })
     }
