@@ -134,6 +134,15 @@ impl Operations {
                 &ack_id(),
             )
         };
+        // The store failed at some step: nothing is answered AA, and the
+        // engine is told to send the message again.
+        let not_stored = |e: StoreError| {
+            tracing::error!(msh10 = %control_id, kind = %kind, error = %e, "HL7 message not stored (AR)");
+            answer(
+                AckCode::AR,
+                Some(rejected_detail(Rejection::StoreUnavailable)),
+            )
+        };
         let mut kept = FeedMessage {
             sender: header.sender(),
             control_id: control_id.clone(),
@@ -171,11 +180,7 @@ impl Operations {
             }
             Ok(_) => {}
             Err(e) => {
-                tracing::error!(msh10 = %control_id, kind = %kind, error = %e, "HL7 message not stored (AR)");
-                return answer(
-                    AckCode::AR,
-                    Some(rejected_detail(Rejection::StoreUnavailable)),
-                );
+                return not_stored(e);
             }
         }
         let acted = match Adt::read(&message, header.clone(), trigger) {
@@ -196,11 +201,7 @@ impl Operations {
                 (AckCode::AE, Some(content_detail(why)))
             }
             Err(Stop::Store(e)) => {
-                tracing::error!(msh10 = %control_id, kind = %kind, error = %e, "HL7 message not stored (AR)");
-                return answer(
-                    AckCode::AR,
-                    Some(rejected_detail(Rejection::StoreUnavailable)),
-                );
+                return not_stored(e);
             }
         };
         kept.ack = code;
@@ -215,11 +216,7 @@ impl Operations {
         );
         kept.answer = ack.clone();
         if let Err(e) = store::blocking(&self.store, move |s| s.record_feed_message(&kept)).await {
-            tracing::error!(msh10 = %control_id, kind = %kind, error = %e, "HL7 message not stored (AR)");
-            return answer(
-                AckCode::AR,
-                Some(rejected_detail(Rejection::StoreUnavailable)),
-            );
+            return not_stored(e);
         }
         tracing::info!(msh10 = %control_id, kind = %kind, ack = code.as_str(), outcome = ?outcome, "HL7 message taken");
         ack
