@@ -36,6 +36,8 @@ pub struct Application {
     listener: TcpListener,
     /// The inbound SMTP listener and what it takes, when configured.
     smtp: Option<SmtpListener>,
+    /// The HL7 MLLP listener, when configured.
+    mllp: Option<MllpListener>,
     state: AppState,
     engine: Arc<Engine>,
     limits: http::serve::Limits,
@@ -202,6 +204,7 @@ impl Application {
                 .with_context(|| format!("cannot listen on {}", config.listen))?,
         };
         let smtp = smtp_listener(config).await?;
+        let mllp = mllp_listener(config).await?;
         tracing::info!(
             listen = %listener.local_addr()?,
             trust = %rota.trust_name,
@@ -225,6 +228,7 @@ impl Application {
         Ok(Self {
             listener,
             smtp,
+            mllp,
             state,
             engine,
             limits,
@@ -270,6 +274,12 @@ impl Application {
     pub fn smtp_port(&self) -> Option<u16> {
         let smtp = self.smtp.as_ref()?;
         smtp.listener.local_addr().ok().map(|a| a.port())
+    }
+
+    /// The port the MLLP listener actually bound, if it is configured.
+    pub fn mllp_port(&self) -> Option<u16> {
+        let mllp = self.mllp.as_ref()?;
+        mllp.listener.local_addr().ok().map(|a| a.port())
     }
 
     /// The engine, for tests that drive time themselves.
@@ -351,6 +361,18 @@ impl Application {
                 },
             ))
         });
+        let mllp_task = self.mllp.map(|mllp| {
+            let mut rx = stop_rx.clone();
+            tokio::spawn(crate::mllp::serve(
+                mllp.listener,
+                mllp.policy,
+                mllp.tls,
+                self.state.ops.clone(),
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                },
+            ))
+        });
         let mut rx = stop_rx;
         let server = http::serve::serve(
             self.listener,
@@ -371,6 +393,9 @@ impl Application {
             task.abort();
         }
         if let Some(task) = smtp_task {
+            let _ = task.await;
+        }
+        if let Some(task) = mllp_task {
             let _ = task.await;
         }
         if let Some(task) = engine_task {
@@ -469,6 +494,46 @@ async fn smtp_listener(config: &Config) -> anyhow::Result<Option<SmtpListener>> 
     Ok(Some(SmtpListener {
         listener,
         policy: Arc::new(policy),
+        tls,
+    }))
+}
+
+struct MllpListener {
+    listener: TcpListener,
+    policy: crate::mllp::Policy,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// Bind the HL7 MLLP listener when `NIGHTINGALE_MLLP_LISTEN` is set.
+async fn mllp_listener(config: &Config) -> anyhow::Result<Option<MllpListener>> {
+    let Some(address) = config.mllp_listen else {
+        return Ok(None);
+    };
+    let tls = match (&config.mllp_tls_cert, &config.mllp_tls_key) {
+        (Some(cert), Some(key)) => Some(crate::email::smtp::tls_acceptor(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!(
+            "set both NIGHTINGALE_MLLP_TLS_CERT and NIGHTINGALE_MLLP_TLS_KEY to take HL7 over TLS, or neither"
+        ),
+    };
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen for HL7 (MLLP) on {address}"))?;
+    let allow = config.mllp_allow.clone();
+    if allow.is_empty() {
+        tracing::warn!(
+            "NIGHTINGALE_MLLP_ALLOW is not set: only this machine may send HL7; name the integration engine's address"
+        );
+    }
+    tracing::info!(listen = %listener.local_addr()?, tls = tls.is_some(), "taking HL7 v2 over MLLP");
+    let policy = crate::mllp::Policy {
+        allows: Arc::new(move |ip| ip.is_loopback() || allow.contains(ip)),
+        max_bytes: config.mllp_max_bytes,
+        idle: config.mllp_idle_timeout,
+    };
+    Ok(Some(MllpListener {
+        listener,
+        policy,
         tls,
     }))
 }

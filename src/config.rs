@@ -76,6 +76,26 @@ pub struct Config {
     /// (`NIGHTINGALE_SMTP_AUTHSERV_ID`); when set, a header with another is
     /// not theirs.
     pub smtp_authserv_id: Option<String>,
+    /// Where the HL7 v2 MLLP listener binds (`NIGHTINGALE_MLLP_LISTEN`,
+    /// e.g. `0.0.0.0:2575`); unset, there is none.
+    pub mllp_listen: Option<SocketAddr>,
+    /// Who may connect to it (`NIGHTINGALE_MLLP_ALLOW`): the integration
+    /// engine's addresses or CIDR ranges, separated by commas. Unset, only
+    /// this machine (loopback) may.
+    #[serde(deserialize_with = "trusted_proxies")]
+    pub mllp_allow: TrustedProxies,
+    /// The certificate chain (PEM) that turns the MLLP listener to TLS
+    /// (`NIGHTINGALE_MLLP_TLS_CERT`), with the key.
+    pub mllp_tls_cert: Option<PathBuf>,
+    /// Its private key (PEM) (`NIGHTINGALE_MLLP_TLS_KEY`).
+    pub mllp_tls_key: Option<PathBuf>,
+    /// The largest HL7 message taken, in bytes (`NIGHTINGALE_MLLP_MAX_BYTES`);
+    /// a larger one is answered `AR`. Default 1 MiB: an ADT is a few KiB.
+    pub mllp_max_bytes: usize,
+    /// How long an MLLP connection may stay silent before it is closed
+    /// (`NIGHTINGALE_MLLP_IDLE_TIMEOUT`, e.g. "10m").
+    #[serde(deserialize_with = "duration")]
+    pub mllp_idle_timeout: Duration,
     /// The service whose in-hours team takes the emails of strangers,
     /// which page nobody (`NIGHTINGALE_EMAIL_STRANGERS_SERVICE`, a rota
     /// service id); default: the first service in the rota with an
@@ -250,6 +270,12 @@ impl Default for Config {
             smtp_buffer_bytes: 64 * 1024 * 1024,
             smtp_trusted_relays: None,
             smtp_authserv_id: None,
+            mllp_listen: None,
+            mllp_allow: TrustedProxies::default(),
+            mllp_tls_cert: None,
+            mllp_tls_key: None,
+            mllp_max_bytes: 1024 * 1024,
+            mllp_idle_timeout: Duration::from_secs(10 * 60),
             email_strangers_service: None,
             log: "info".to_owned(),
             templates_dir: PathBuf::from("templates"),
@@ -345,6 +371,7 @@ impl Config {
                     | "sign_in_codes_per_client"
                     | "sign_in_failures_per_day"
                     | "email_max_bytes"
+                    | "mllp_max_bytes"
                     | "smtp_max_per_host"
                     | "smtp_buffer_bytes",
                     Ok(n),
@@ -363,7 +390,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 39] {
+    fn keys() -> [&'static str; 45] {
         [
             "listen",
             "public_url",
@@ -387,6 +414,12 @@ impl Config {
             "smtp_buffer_bytes",
             "smtp_trusted_relays",
             "smtp_authserv_id",
+            "mllp_listen",
+            "mllp_allow",
+            "mllp_tls_cert",
+            "mllp_tls_key",
+            "mllp_max_bytes",
+            "mllp_idle_timeout",
             "email_strangers_service",
             "log",
             "templates_dir",

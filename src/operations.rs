@@ -1,9 +1,11 @@
 //! The operations the outside world asks of Nightingale, as domain calls:
 //! record an inbound message (also as the SMTP listener's sink), enrol a
-//! patient, show or list concerns, sign staff in (`staff`). The HTTP
+//! patient, show or list concerns, sign staff in (`staff`), act on the
+//! EPR's HL7 messages (`hl7`, the MLLP listener's sink). The HTTP
 //! layer translates requests into these; they hold the store access so
 //! handlers never do.
 
+mod hl7;
 mod staff;
 
 use std::sync::Arc;
@@ -258,6 +260,17 @@ impl Operations {
         request: EnrolmentRequest,
         client: Option<String>,
     ) -> Result<Enrolment, EnrolError> {
+        self.enrol_as(request, client, None).await
+    }
+
+    /// [`Operations::enrol`], for the patient with this NHS number when
+    /// the EPR feed enrols them (`hl7.rs`): the same checks and welcome.
+    async fn enrol_as(
+        &self,
+        request: EnrolmentRequest,
+        client: Option<String>,
+        nhs_number: Option<crate::directory::NhsNumber>,
+    ) -> Result<Enrolment, EnrolError> {
         let now = self.clock.now();
         let rota = self.rota.current();
         let says_check_ins = request.sets_check_ins();
@@ -273,6 +286,7 @@ impl Operations {
             )
             .map_err(EnrolError::Invalid)?;
         enrolment.client = client;
+        enrolment.nhs_number = nhs_number;
         // A discharge that does not say when to check in takes its service's times.
         if !says_check_ins
             && enrolment.kind == crate::directory::EnrolmentKind::Discharge
@@ -380,6 +394,19 @@ impl Operations {
             _ => Ok(false),
         })
         .await
+    }
+
+    /// Every enrolment of the patient with this NHS number that `reach`
+    /// covers, active or not, newest first.
+    pub async fn enrolments_for_nhs_number_seen_by(
+        &self,
+        reach: &Reach,
+        nhs: crate::directory::NhsNumber,
+    ) -> Result<Vec<Enrolment>, StoreError> {
+        let mut list =
+            store::blocking(&self.store, move |s| s.enrolments_for_nhs_number(&nhs)).await?;
+        list.retain(|e| reach.covers(e.client.as_deref()));
+        Ok(list)
     }
 
     /// An enrolment by id, if `reach` covers it (active or not).

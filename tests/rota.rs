@@ -715,3 +715,24 @@ fn the_longest_stretch_on_call_is_a_day_unless_the_trust_says_and_a_wrong_one_is
         assert!(problems.contains(says), "{problems}");
     }
 }
+
+#[test]
+fn an_epr_location_belongs_to_one_service_and_maps_its_discharges_there() {
+    let cardiology = "[services.cardiology]\nname = \"Cardiology\"\ndivision = \"england-and-wales\"\nhours = \"none\"\nlocations = [\"W7\", \"CARDW7\"]\n[[services.cardiology.out_of_hours]]\nrotation = \"registrar\"\n";
+    let rota = trust_with(cardiology);
+    assert_eq!(
+        rota.service_for_location("CARDW7").map(|s| s.id.as_str()),
+        Some("cardiology")
+    );
+    assert!(rota.service_for_location("XRAY").is_none());
+    let twice = format!(
+        "{cardiology}[services.renal]\nname = \"Renal\"\ndivision = \"england-and-wales\"\nhours = \"none\"\nlocations = [\"R1\", \"W7\", \"R1\"]\n[[services.renal.out_of_hours]]\nrotation = \"registrar\"\n"
+    );
+    assert_eq!(
+        problems(&twice),
+        [
+            "rota/extra.toml:12: locations: \"W7\" is also a location of service cardiology: a discharge from it must go to one service, so keep it in one of them",
+            "rota/extra.toml:12: locations: \"R1\" is listed twice in service renal: remove one",
+        ]
+    );
+}

@@ -65,6 +65,8 @@ pub struct Server {
     pub address: String,
     /// The SMTP listener's `host:port`, when the configuration has one.
     pub smtp: Option<String>,
+    /// The MLLP listener's `host:port`, when the configuration has one.
+    pub mllp: Option<String>,
     pub engine: nightingale::engine::EngineHandle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -79,6 +81,7 @@ impl Server {
             .expect("server builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let smtp = app.smtp_port().map(|p| format!("127.0.0.1:{p}"));
+        let mllp = app.mllp_port().map(|p| format!("127.0.0.1:{p}"));
         let engine = app.engine_handle();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
@@ -87,6 +90,7 @@ impl Server {
         Self {
             address,
             smtp,
+            mllp,
             engine,
             stop: Some(tx),
             task: if engine_loop {

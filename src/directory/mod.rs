@@ -35,6 +35,7 @@ pub mod email;
 pub mod enrolment;
 pub mod id;
 pub mod language;
+pub mod nhs_number;
 pub mod party;
 pub mod phone;
 pub mod text;
@@ -42,11 +43,12 @@ pub mod text;
 pub use address::Address;
 pub use email::{EmailAddress, EmailAddressError};
 pub use enrolment::{
-    Carer, Contact, Enrolment, EnrolmentId, EnrolmentKind, EnrolmentRequest, FieldError,
+    Carer, Contact, EndReason, Enrolment, EnrolmentId, EnrolmentKind, EnrolmentRequest, FieldError,
     FieldMessage, FieldNote,
 };
 pub use id::{Id, IdError};
 pub use language::{Language, looks_welsh};
+pub use nhs_number::{NhsNumber, NhsNumberError};
 pub use party::Party;
 pub use phone::{NumberKind, PhoneNumber, PhoneNumberError, SenderError};
 pub use text::{clean_line, clean_text};
@@ -217,6 +219,14 @@ pub trait Enrolments: Send + Sync + 'static {
     ) -> StoreResult<Vec<Enrolment>>;
     /// Whether this number has opted out of texts.
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool>;
+    /// Every enrolment with this NHS number, active or not (until
+    /// retention deletes it), newest first.
+    fn enrolments_for_nhs_number(&self, nhs: &NhsNumber) -> StoreResult<Vec<Enrolment>>;
+    /// Write an enrolment's new state over its stored one: a renewal (its
+    /// discharge and end), an end with its reason, a merge onto another NHS
+    /// number. Its people and their addresses are as stored and are not
+    /// changed. `false` if there is no such enrolment.
+    fn revise_enrolment(&self, enrolment: &Enrolment) -> StoreResult<bool>;
 }
 
 #[cfg(test)]

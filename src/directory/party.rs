@@ -102,6 +102,8 @@ mod tests {
             client: None,
             language: Default::default(),
             patient_takes_texts: true,
+            nhs_number: None,
+            ended_because: None,
         }
     }
 

@@ -143,7 +143,8 @@ pub fn domains(setting: &str) -> Vec<String> {
         .collect()
 }
 
-/// The TLS `STARTTLS` offers: the certificate chain and key in PEM files.
+/// The TLS `STARTTLS` offers (and the MLLP listener's): the certificate
+/// chain and key in PEM files.
 pub fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
@@ -155,7 +156,7 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .context("the SMTP certificate and key do not go together")?;
+        .context("the certificate and key do not go together")?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 

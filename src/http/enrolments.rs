@@ -1,14 +1,18 @@
-//! `POST /api/v1/enrolments` and `DELETE /api/v1/enrolments/{id}`.
+//! `POST /api/v1/enrolments`, `DELETE /api/v1/enrolments/{id}` and
+//! `GET /api/v1/enrolments?nhs_number=…`.
 //!
-//! Both need a key with the `enrol` scope. An enrolment records the client
+//! The first two need a key with the `enrol` scope; the list, a key that
+//! reads (`read-own` sees its own client's enrolments, `read-all` every
+//! one, including those the EPR feed made). An enrolment records the client
 //! whose key made it, and a key ends only its own client's enrolments:
 //! another client's is answered `404`, as one nobody made.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,12 +20,15 @@ use super::auth::ApiClient;
 use super::error::{ErrorBody, InvalidBody};
 use super::extract::ApiJson;
 use super::{ApiError, AppState};
-use crate::directory::{EnrolmentId, EnrolmentKind, EnrolmentRequest, FieldNote, Id, Language};
+use crate::directory::{
+    EndReason, Enrolment, EnrolmentId, EnrolmentKind, EnrolmentRequest, FieldNote, Id, Language,
+    NhsNumber,
+};
 use crate::operations::{EnrolError, local_time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(enrol))
+        .routes(routes!(enrol, list))
         .routes(routes!(end))
 }
 
@@ -145,4 +152,147 @@ async fn end(
     } else {
         Err(ApiError::NotFound("no such active enrolment".to_owned()))
     }
+}
+
+/// The query of `GET /api/v1/enrolments`.
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EnrolmentsQuery {
+    /// The patient's NHS number: ten digits whose last is the modulus-11
+    /// check digit.
+    #[param(pattern = r"^\s*[0-9]{3}\s*[0-9]{3}\s*[0-9]{4}\s*$", example = "9434765919")]
+    pub nhs_number: String,
+}
+
+/// Whether an enrolment is in force now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum EnrolmentState {
+    /// Texts and concerns are taken for it.
+    Active,
+    /// Ended: `ended_because` says why.
+    Ended,
+}
+
+/// Why an enrolment is no longer active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum EndedBecause {
+    /// Whoever enrolled the patient ended it (`DELETE`).
+    Ended,
+    /// The EPR cancelled the discharge (HL7 A13).
+    DischargeCancelled,
+    /// The EPR says the patient died; nobody was texted about it.
+    Died,
+    /// Its window after discharge ran out.
+    WindowOver,
+}
+
+impl From<EndReason> for EndedBecause {
+    fn from(reason: EndReason) -> Self {
+        match reason {
+            EndReason::Ended => Self::Ended,
+            EndReason::DischargeCancelled => Self::DischargeCancelled,
+            EndReason::Died => Self::Died,
+        }
+    }
+}
+
+/// One enrolment as the list shows it: its state, and why it ended.
+#[derive(Debug, Serialize, ToSchema)]
+struct Listed {
+    /// The enrolment's id.
+    #[schema(value_type = String, format = Uuid)]
+    id: EnrolmentId,
+    /// The service that looks after the patient.
+    #[schema(value_type = String, example = "cardiology-ward-7")]
+    service: Id,
+    /// Which kind of enrolment.
+    kind: EnrolmentKind,
+    /// Whether it is in force now.
+    state: EnrolmentState,
+    /// Why it ended; `null` while it is active.
+    ended_because: Option<EndedBecause>,
+    /// When the patient was discharged, RFC 3339 with the London offset.
+    #[schema(format = DateTime)]
+    discharged_at: Option<String>,
+    /// When it was made.
+    #[schema(format = DateTime)]
+    enrolled_at: String,
+    /// When a discharge's enrolment ends by itself; `null` for an ongoing one.
+    #[schema(format = DateTime)]
+    ends_at: Option<String>,
+    /// When it was ended before its time, if it was.
+    #[schema(format = DateTime)]
+    ended_at: Option<String>,
+}
+
+/// The answer of `GET /api/v1/enrolments`.
+#[derive(Debug, Serialize, ToSchema)]
+struct EnrolmentList {
+    /// The person's enrolments this key may see, newest first.
+    enrolments: Vec<Listed>,
+}
+
+fn listed(e: &Enrolment, now: crate::clock::Instant) -> Listed {
+    let active = e.is_active(now);
+    let ended_because = match (e.ended_because, e.ended_at) {
+        (Some(reason), _) => Some(reason.into()),
+        (None, Some(_)) => Some(EndedBecause::Ended),
+        (None, None) if !active => Some(EndedBecause::WindowOver),
+        (None, None) => None,
+    };
+    Listed {
+        id: e.id,
+        service: e.service.clone(),
+        kind: e.kind,
+        state: if active { EnrolmentState::Active } else { EnrolmentState::Ended },
+        ended_because,
+        discharged_at: e.discharged_at.map(local_time),
+        enrolled_at: local_time(e.enrolled_at),
+        ends_at: e.ends_at.map(local_time),
+        ended_at: e.ended_at.map(local_time),
+    }
+}
+
+/// A person's enrolments, found by their NHS number, with each one's state.
+///
+/// For an EPR or integration engine checking what a discharge message did.
+/// Needs a key that may read: a `read-own` key sees only its own client's
+/// enrolments.
+#[utoipa::path(
+    get,
+    path = "/enrolments",
+    operation_id = "list_enrolments",
+    tag = "enrolments",
+    params(EnrolmentsQuery),
+    security(("api_key" = ["read-own"]), ("api_key" = ["read-all"])),
+    responses(
+        (status = 200, description = "The person's enrolments (none is an empty list)", body = EnrolmentList),
+        (status = 400, description = "The NHS number is missing or not a valid one; the message says what to send", body = ErrorBody),
+    )
+)]
+async fn list(
+    State(state): State<AppState>,
+    key: ApiClient,
+    query: Result<Query<EnrolmentsQuery>, QueryRejection>,
+) -> Result<Json<EnrolmentList>, ApiError> {
+    let reach = key.reach()?;
+    let Query(query) = query.map_err(|_| {
+        ApiError::BadRequest(
+            "give the patient's NHS number, and nothing else: ?nhs_number=9434765919".to_owned(),
+        )
+    })?;
+    let nhs = NhsNumber::parse(&query.nhs_number)
+        .map_err(|e| ApiError::BadRequest(format!("nhs_number: {e}")))?;
+    let list = state
+        .ops
+        .enrolments_for_nhs_number_seen_by(&reach, nhs)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let now = state.clock.now();
+    Ok(Json(EnrolmentList {
+        enrolments: list.iter().map(|e| listed(e, now)).collect(),
+    }))
 }

@@ -88,6 +88,9 @@ pub struct Service {
     /// Who manages it (`managers = [...]`): they may see and edit its rota
     /// on the web, as may the trust's managers.
     pub managers: Vec<Id>,
+    /// The EPR's points of care (HL7 `PV1-3`, `locations = [...]`) whose
+    /// discharges enrol with it; no location belongs to two services.
+    pub locations: Vec<String>,
 }
 
 /// How long a caller waits for a person, for a service that does not say.
@@ -251,6 +254,14 @@ impl Rota {
     /// The service with this id.
     pub fn service(&self, id: &str) -> Option<ServiceIx> {
         self.services_by_id.get(id).copied()
+    }
+
+    /// The service whose `locations` list this point of care (HL7 `PV1-3`).
+    pub fn service_for_location(&self, location: &str) -> Option<&Service> {
+        let location = location.trim();
+        self.services
+            .iter()
+            .find(|s| s.locations.iter().any(|l| l == location))
     }
 
     /// The longest stretch on call in a row before an edit is warned about.

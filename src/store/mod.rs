@@ -34,6 +34,7 @@ use crate::access::sessions::StaffWeb;
 use crate::api_keys::Keys;
 use crate::concern::Concerns;
 use crate::directory::Enrolments;
+use crate::hl7::Feed;
 use crate::reports::Reports;
 use crate::rota::layer::RotaLayer;
 use crate::store_error::{StoreError, StoreResult};
@@ -43,10 +44,13 @@ use crate::work::WorkQueue;
 /// (engine, operations, the HTTP layer, the application and the demo) hold
 /// it. Each backend implements the ports; this follows. Call a port's
 /// method through it with that port in scope (`use crate::concern::Concerns as _;`).
-pub trait Store: WorkQueue + Concerns + Enrolments + StaffWeb + RotaLayer + Keys + Reports {}
+pub trait Store:
+    WorkQueue + Concerns + Enrolments + StaffWeb + RotaLayer + Keys + Reports + Feed
+{
+}
 
 impl<T> Store for T where
-    T: WorkQueue + Concerns + Enrolments + StaffWeb + RotaLayer + Keys + Reports + ?Sized
+    T: WorkQueue + Concerns + Enrolments + StaffWeb + RotaLayer + Keys + Reports + Feed + ?Sized
 {
 }
 

@@ -14,6 +14,7 @@ mod email_senders;
 mod engine_loop;
 mod enrolments;
 mod errors;
+mod hl7;
 mod holidays;
 mod night;
 mod oncall;

@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod fake_twilio;
+pub mod mllp;
 pub mod nightingale;
 pub mod phone;
 pub mod redis_server;

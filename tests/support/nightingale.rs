@@ -48,6 +48,9 @@ pub struct TestApp {
     /// The SMTP listener's `host:port`, when the test configured one
     /// ([`TestApp::spawn_with_email`]).
     pub smtp: Option<String>,
+    /// The MLLP listener's `host:port`, when the test configured one
+    /// (`mllp_listen`).
+    pub mllp: Option<String>,
     pub clock: ManualClock,
     pub twilio: FakeTwilio,
     pub engine: Arc<Engine>,
@@ -225,6 +228,7 @@ impl TestApp {
             .expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let smtp = app.smtp_port().map(|p| format!("127.0.0.1:{p}"));
+        let mllp = app.mllp_port().map(|p| format!("127.0.0.1:{p}"));
         let engine = app.engine();
         let ops = app.operations().clone();
         let gap_alerter = app.gap_alerter();
@@ -239,6 +243,7 @@ impl TestApp {
         Self {
             address,
             smtp,
+            mllp,
             clock,
             twilio,
             engine,

@@ -22,7 +22,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Address, EmailAddress, Id, Language, NumberKind, PhoneNumber};
+use super::{Address, EmailAddress, Id, Language, NhsNumber, NumberKind, PhoneNumber};
 use crate::clock::Instant;
 
 mod request;
@@ -212,6 +212,37 @@ pub struct Enrolment {
     /// stored before this was asked were all texted.
     #[serde(default = "texted", skip_serializing_if = "is_texted")]
     pub patient_takes_texts: bool,
+    /// The patient's NHS number, for an enrolment made from the trust's
+    /// EPR feed (HL7 `PID-3`, docs/adr/0032); `None` for one made through
+    /// the API or the staff pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nhs_number: Option<NhsNumber>,
+    /// Why it was ended early, when it was and the reason is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_because: Option<EndReason>,
+}
+
+/// Why an enrolment was ended before it ended by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Whoever enrolled the patient ended it (the API's `DELETE`).
+    Ended,
+    /// The EPR cancelled the discharge (HL7 A13): the patient is still in.
+    DischargeCancelled,
+    /// The EPR says the patient died. Nobody is texted about it.
+    Died,
+}
+
+impl EndReason {
+    /// Its name in the API: `ended`, `discharge_cancelled` or `died`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ended => "ended",
+            Self::DischargeCancelled => "discharge_cancelled",
+            Self::Died => "died",
+        }
+    }
 }
 
 /// Patients take texts themselves unless the enrolment says otherwise.

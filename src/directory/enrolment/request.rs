@@ -453,6 +453,8 @@ impl EnrolmentRequest {
                     client: None,
                     language,
                     patient_takes_texts: takes_texts.unwrap_or(true),
+                    nhs_number: None,
+                    ended_because: None,
                 })
             }
             _ => Err(errors),

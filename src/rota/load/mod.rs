@@ -120,6 +120,7 @@ pub fn load_files(files: &[(String, String)], calendar: Calendar) -> Result<Rota
         files,
         line_starts,
         problems: Vec::new(),
+        locations: HashMap::new(),
     };
     let mut parsed = Vec::with_capacity(files.len());
     for (i, (_, text)) in files.iter().enumerate() {
@@ -162,6 +163,9 @@ struct Compiler<'a> {
     /// Per file, the byte offset at which each line starts.
     line_starts: Vec<Vec<usize>>,
     problems: Vec<Problem>,
+    /// Each EPR location (`locations = [...]`) met so far, with the service
+    /// that claimed it: one location maps to one service.
+    locations: HashMap<String, Id>,
 }
 
 /// Where something was written: file index and byte span.

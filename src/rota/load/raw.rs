@@ -83,6 +83,9 @@ pub(super) struct RawService {
     pub(super) check_ins: Option<Spanned<Vec<String>>>,
     /// How long a check-in's answer is waited for.
     pub(super) check_in_answer_within: Option<Spanned<String>>,
+    /// The EPR's points of care (HL7 `PV1-3`) whose discharges it takes.
+    #[serde(default)]
+    pub(super) locations: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

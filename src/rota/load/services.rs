@@ -182,7 +182,39 @@ impl Compiler<'_> {
                 }
             },
         };
+        let mut locations = Vec::new();
+        for l in &raw.locations {
+            let code = l.get_ref().trim();
+            let at = Src {
+                file,
+                span: l.span(),
+            };
+            if code.is_empty()
+                || code.chars().count() > 80
+                || code.contains(['^', '|', '~', '&', '\\'])
+            {
+                self.report(&at, format!("locations: {:?} is not a point of care: write the code your EPR sends in PV1-3, like \"W7\"", l.get_ref()));
+                continue;
+            }
+            match self.locations.get(code) {
+                Some(other) if *other == id => {
+                    self.report(
+                        &at,
+                        format!("locations: {code:?} is listed twice in service {id}: remove one"),
+                    );
+                }
+                Some(other) => {
+                    let other = other.clone();
+                    self.report(&at, format!("locations: {code:?} is also a location of service {other}: a discharge from it must go to one service, so keep it in one of them"));
+                }
+                None => {
+                    self.locations.insert(code.to_owned(), id.clone());
+                    locations.push(code.to_owned());
+                }
+            }
+        }
         Some(Service {
+            locations,
             check_ins: check_ins?,
             check_in_answer_within: answer_within?,
             live_for: live_for?,

@@ -22,6 +22,8 @@ pub(super) fn margaret_and_sian(now: Instant) -> Enrolment {
         client: None,
         language: Default::default(),
         patient_takes_texts: true,
+        nhs_number: None,
+        ended_because: None,
     }
 }
 

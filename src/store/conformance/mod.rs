@@ -178,6 +178,7 @@ fn outbox(concern: Option<ConcernId>, to: &str) -> NewOutbox {
 
 mod cases;
 mod enrolments;
+mod feed;
 mod keys;
 mod nodes;
 mod notices;
@@ -187,6 +188,7 @@ mod staff_web;
 
 use cases::*;
 use enrolments::*;
+use feed::*;
 use keys::*;
 use nodes::*;
 use notices::*;
@@ -315,6 +317,9 @@ conformance! {
     a_calendar_token_opens_one_persons_feed_until_replaced_or_revoked,
     a_services_concerns_of_a_week_come_oldest_first_with_their_timelines_and_survive_retention,
     how_an_email_came_and_how_its_sender_was_recognised_are_kept,
+    feed_messages_are_kept_once_per_sender_and_control_id_newest_first,
+    a_person_is_kept_replaced_and_forgotten_by_nhs_number,
+    enrolments_are_found_by_nhs_number_and_revised_in_place,
 }
 
 #[test]

@@ -451,6 +451,8 @@ pub(super) fn an_ongoing_enrolment_is_found_until_it_is_ended_and_only_then_purg
         client: None,
         language: Default::default(),
         patient_takes_texts: true,
+        nhs_number: None,
+        ended_because: None,
     };
     // An older discharge enrolment of the same carer's number, to show the
     // newest care comes first.

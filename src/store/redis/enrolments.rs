@@ -1,14 +1,14 @@
 //! Enrolments on Redis: one by id, the active ones at an address, ending
 //! one, and opt-outs.
 
-use super::plan::{instant, ms};
+use super::plan::{instant, json, ms};
 
 use super::scripts;
 use super::{RedisStore, args};
 use crate::clock::Instant;
 use crate::directory::Enrolments;
-use crate::directory::{EmailAddress, Enrolment, EnrolmentId, PhoneNumber};
-use crate::store::codec::{enrolment_from, enrolments_newest_first};
+use crate::directory::{EmailAddress, Enrolment, EnrolmentId, NhsNumber, PhoneNumber};
+use crate::store::codec::{enrolment_from, enrolments_newest_first, ends_at_or_never, never};
 use crate::store_error::StoreResult;
 
 impl RedisStore {
@@ -58,5 +58,31 @@ impl Enrolments for RedisStore {
     fn is_opted_out(&self, phone: &PhoneNumber) -> StoreResult<bool> {
         let flag: Option<String> = self.hget(&["opt-out"], phone.as_str())?;
         Ok(flag.as_deref() == Some("1"))
+    }
+
+    fn enrolments_for_nhs_number(&self, nhs: &NhsNumber) -> StoreResult<Vec<Enrolment>> {
+        let rows: Vec<String> =
+            self.script(&scripts::ENROLMENTS_FOR_NHS_NUMBER, args([&nhs.as_str()]))?;
+        let mut list: Vec<Enrolment> = rows
+            .chunks(2)
+            .map(|pair| {
+                let ended = pair.get(1).filter(|t| !t.is_empty());
+                enrolment_from(&pair[0], ended.map(|t| instant(t)).transpose()?)
+            })
+            .collect::<StoreResult<_>>()?;
+        list.sort_by_key(|e| std::cmp::Reverse(e.began_at()));
+        Ok(list)
+    }
+
+    fn revise_enrolment(&self, e: &Enrolment) -> StoreResult<bool> {
+        let ends = ms(e.ends_at.unwrap_or_else(never));
+        let score = ms(ends_at_or_never(e));
+        let ended = e.ended_at.map(ms).unwrap_or_default();
+        let nhs = e.nhs_number.as_ref().map_or("", |n| n.as_str());
+        let revised: i64 = self.script(
+            &scripts::REVISE_ENROLMENT,
+            args([&e.id.to_string(), &json(e)?, &ends, &score, &ended, &nhs]),
+        )?;
+        Ok(revised == 1)
     }
 }

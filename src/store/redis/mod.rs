@@ -30,6 +30,10 @@
 //! | `in:done`, `in:seq` | zset, counter | processed items by when (for purge); the arrival counter |
 //! | `e:ID` | hash | an enrolment: `data`, `ends`, `ended`, `phones` (its addresses: phones and `mailto:` emails, ADR 14), `client` (the API client whose key made it, if one did: what a `read-own` key's list of concerns checks) |
 //! | `e:ends` | zset | enrolments by when they end(ed), for purge (an ongoing enrolment not yet ended at the last instant of 9999, `store::codec::never`) |
+//! | `nhs:NUMBER` | set | enrolments from the EPR feed with this NHS number (the enrolment's hash holds it as `nhs`) |
+//! | `feed:m:SENDER\nMSH10` | hash | a message from the EPR feed: `data` (JSON: what came and what it was answered), `member` (its place in `feed:by-time`) |
+//! | `feed:by-time`, `feed:seq` | zset, counter | the feed's messages by when they came, members `SEQ\|SENDER\nMSH10`; the arrival counter |
+//! | `feed:people` | hash | NHS number → what the feed has said about the person (JSON) |
 //! | `phone:ADDRESS` | set | enrolments with this patient or carer number, or email (`phone:mailto:…`) |
 //! | `c:ID` | hash | a concern: `data`, `status`, `sender`, `opened`, `service`, `enrolment`, `closed`, `purged`, `v` (its version: 1 when stored, bumped on every write) |
 //! | `c:ID:timeline` | list | its timeline entries (JSON), oldest first |
@@ -84,6 +88,7 @@
 
 mod concerns;
 mod enrolments;
+mod feed;
 mod keys;
 mod link;
 mod plan;

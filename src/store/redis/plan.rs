@@ -107,6 +107,9 @@ struct EnrolmentPlan {
     /// The API client whose key made it, if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     client: Option<String>,
+    /// The patient's NHS number, for an enrolment from the EPR feed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nhs: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -204,6 +207,7 @@ impl Plan {
                         // Phones and emails alike (ADR 14).
                         phones: e.addresses(),
                         client: e.client.clone(),
+                        nhs: e.nhs_number.as_ref().map(|n| n.as_str().to_owned()),
                     })
                 })
                 .transpose()?,

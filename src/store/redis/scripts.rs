@@ -73,9 +73,11 @@ scripts! {
     PURGE_ENROLMENTS = writes, "purge_enrolments";
     PURGE_INBOUND = writes, "purge_inbound";
     PUT_SIGN_IN_CODE = writes, "put_sign_in_code";
+    RECORD_FEED_MESSAGE = writes, "record_feed_message";
     RECORD_INBOUND = writes, "record_inbound";
     RELEASE = writes, "release";
     RENEW = writes, "renew";
+    REVISE_ENROLMENT = writes, "revise_enrolment";
     RESERVE_CODE = writes, "reserve_code";
     REVOKE_API_KEY = writes, "revoke_api_key";
     SECRET = writes, "secret";
@@ -87,7 +89,9 @@ scripts! {
     CONCERN = reads, "concern";
     CONCERNS = reads, "concerns";
     CONCERNS_OPENED = reads, "concerns_opened";
+    ENROLMENTS_FOR_NHS_NUMBER = reads, "enrolments_for_nhs_number";
     ENROLMENTS_FOR_PHONE = reads, "enrolments_for_phone";
+    FEED_MESSAGES = reads, "feed_messages";
     NEXT_DUE = reads, "next_due";
     OPEN_CONCERN_FROM = reads, "open_concern_from";
     OUTBOX_BY_PROVIDER_ID = reads, "outbox_by_provider_id";

@@ -30,8 +30,14 @@ pub(super) fn apply_change(tx: &Transaction<'_>, change: Change) -> StoreResult<
     }
     if let Some(e) = &change.enrolment {
         tx.execute(
-            "INSERT INTO enrolments (id, data, ends_at, ended_at, client) VALUES (?1, ?2, ?3, NULL, ?4)",
-            params![e.id.to_string(), to_json(e)?, ms(codec::ends_at_or_never(e)), e.client],
+            "INSERT INTO enrolments (id, data, ends_at, ended_at, client, nhs_number) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+            params![
+                e.id.to_string(),
+                to_json(e)?,
+                ms(codec::ends_at_or_never(e)),
+                e.client,
+                e.nhs_number.as_ref().map(|n| n.as_str().to_owned())
+            ],
         )?;
         // `ends_at` is "never" (year 9999) for an ongoing enrolment until it
         // is ended (`ends_at_or_never`). Phones and emails alike

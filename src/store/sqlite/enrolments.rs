@@ -6,8 +6,8 @@ use rusqlite::{OptionalExtension, params};
 use super::SqliteStore;
 use crate::clock::Instant;
 use crate::directory::Enrolments;
-use crate::directory::{EmailAddress, Enrolment, EnrolmentId, PhoneNumber};
-use crate::store::codec::{enrolment_from, enrolments_newest_first, instant, ms};
+use crate::directory::{EmailAddress, Enrolment, EnrolmentId, NhsNumber, PhoneNumber};
+use crate::store::codec::{enrolment_from, enrolments_newest_first, ends_at_or_never, from_json, instant, ms, to_json};
 use crate::store_error::StoreResult;
 
 impl SqliteStore {
@@ -77,5 +77,38 @@ impl Enrolments for SqliteStore {
             .optional()
         })?;
         Ok(v.unwrap_or(false))
+    }
+
+    fn enrolments_for_nhs_number(&self, nhs: &NhsNumber) -> StoreResult<Vec<Enrolment>> {
+        let rows: Vec<(String, Option<i64>)> = self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT data, ended_at FROM enrolments WHERE nhs_number = ?1")?;
+            let rows = stmt.query_map(params![nhs.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })?;
+        let mut list: Vec<Enrolment> = rows
+            .iter()
+            .map(|(data, ended_at)| {
+                let mut e: Enrolment = from_json(data)?;
+                e.ended_at = ended_at.map(instant);
+                Ok(e)
+            })
+            .collect::<StoreResult<_>>()?;
+        list.sort_by_key(|e| std::cmp::Reverse(e.began_at()));
+        Ok(list)
+    }
+
+    fn revise_enrolment(&self, e: &Enrolment) -> StoreResult<bool> {
+        let (id, data) = (e.id.to_string(), to_json(e)?);
+        let ends = ms(ends_at_or_never(e));
+        let ended = e.ended_at.map(ms);
+        let nhs = e.nhs_number.as_ref().map(|n| n.as_str().to_owned());
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE enrolments SET data = ?2, ends_at = ?3, ended_at = ?4, nhs_number = ?5 WHERE id = ?1",
+                params![id, data, ends, ended, nhs],
+            )?;
+            Ok(changed == 1)
+        })
     }
 }

@@ -22,6 +22,7 @@
 mod apply;
 mod concerns;
 mod enrolments;
+mod feed;
 mod keys;
 mod lock;
 mod reports;

@@ -266,6 +266,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE enrolments ADD COLUMN client TEXT;
     CREATE INDEX enrolments_by_client ON enrolments(client) WHERE client IS NOT NULL;
     ",
+    // The EPR feed (docs/adr/0032): enrolments made from it carry the
+    // patient's NHS number; each message is kept with its answer, once per
+    // sender and MSH-10; and what the feed said about each person.
+    r"
+    ALTER TABLE enrolments ADD COLUMN nhs_number TEXT;
+    CREATE INDEX enrolments_by_nhs_number ON enrolments(nhs_number) WHERE nhs_number IS NOT NULL;
+    CREATE TABLE feed_messages (
+        sender TEXT NOT NULL,
+        control_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (sender, control_id)
+    );
+    CREATE INDEX feed_messages_by_time ON feed_messages(received_at);
+    CREATE TABLE feed_people (nhs_number TEXT PRIMARY KEY, data TEXT NOT NULL);
+    ",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

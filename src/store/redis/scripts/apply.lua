@@ -72,6 +72,10 @@ if e then
     if e.client then
         redis.call("HSET", key("e", e.id), "client", e.client)
     end
+    if e.nhs then
+        redis.call("HSET", key("e", e.id), "nhs", e.nhs)
+        redis.call("SADD", key("nhs", e.nhs), e.id)
+    end
     redis.call("ZADD", key("e", "ends"), e.ends, e.id)
     for _, phone in ipairs(e.phones) do
         redis.call("SADD", key("phone", phone), e.id)

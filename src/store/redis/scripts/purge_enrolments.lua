@@ -4,6 +4,10 @@ local function purge_enrolments(cutoff, limit)
     local ids = redis.call("ZRANGEBYSCORE", key("e", "ends"), "-inf", "(" .. cutoff, "LIMIT", 0, tonumber(limit))
     for _, id in ipairs(ids) do
         local phones = redis.call("HGET", key("e", id), "phones") or ""
+        local nhs = redis.call("HGET", key("e", id), "nhs")
+        if nhs then
+            redis.call("SREM", key("nhs", nhs), id)
+        end
         for phone in string.gmatch(phones, "[^,]+") do
             redis.call("SREM", key("phone", phone), id)
         end
