@@ -62,6 +62,8 @@ pub struct TestApp {
     mode: EngineMode,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// The serve lock on a SQLite store, as `serve` holds it.
+    serve_lock: Option<nightingale::store::sqlite::ServeLock>,
 }
 
 /// A change to the test configuration, kept for restarts.
@@ -184,8 +186,10 @@ impl TestApp {
         let mut config = config(dir.path(), &twilio);
         tweak(&mut config);
         // The store the configuration names: the SQLite file in `dir`
-        // unless a test points `store` elsewhere (a Redis of its own).
-        let store = nightingale::store::open(&config.store).unwrap();
+        // unless a test points `store` elsewhere (a Redis of its own),
+        // opened as `serve` opens it (on SQLite: locked, and the claims a
+        // stopped process held taken back).
+        let (store, serve_lock) = nightingale::store::open_for_serving(&config.store).unwrap();
         let api_key = match api_key {
             Some(k) => k,
             None => {
@@ -251,6 +255,7 @@ impl TestApp {
             mode,
             shutdown: Some(tx),
             server: Some(server),
+            serve_lock,
         }
     }
 

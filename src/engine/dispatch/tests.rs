@@ -144,6 +144,7 @@ fn parts(dir: &Path, texts: &[(&str, &str)]) -> Arc<Parts> {
         email: None,
         email_senders: Default::default(),
         steps: tokio::sync::Mutex::new(()),
+        leases: Arc::default(),
     })
 }
 
@@ -250,7 +251,7 @@ async fn a_send_aborted_mid_way_is_claimed_again_and_asked_about_first() {
     while rig.sends.join_next().await.is_some() {}
 
     assert!(
-        rig.dispatch.claimed.lock().unwrap().is_empty(),
+        rig.parts.leases.len() == 0,
         "the claim went with the task"
     );
     // Its claim in the store holds until the lease ends, as a dead node's would.

@@ -346,3 +346,58 @@ fn every_shape_of_list_is_served_by_an_index_in_order() {
         "{timeline}"
     );
 }
+
+#[test]
+fn the_holder_of_the_serve_lock_takes_back_every_claim_a_killed_process_held() {
+    use crate::work::NodeId;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    let at: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
+    let lease = TimeDelta::seconds(3);
+    let text = |to: &str| crate::outbox::NewOutbox {
+        concern: None,
+        to: PhoneNumber::parse(to).unwrap().into(),
+        body: "You have concern 1".to_owned(),
+        purpose: crate::timeline::Purpose::StaffNotice,
+        staff: None,
+        recipient: "Dr Chen".to_owned(),
+        step: None,
+    };
+    {
+        // The process that is killed: it claimed both texts and sent neither.
+        let killed = SqliteStore::open(&path).unwrap();
+        killed
+            .apply(Change {
+                at,
+                outbox: vec![text("+447700900801"), text("+447700900802")],
+                ..Change::default()
+            })
+            .unwrap();
+        let held = killed
+            .claim_outbox(&NodeId::new("killed"), at, lease, 10)
+            .unwrap();
+        assert_eq!(held.len(), 2);
+    }
+    let restarted = SqliteStore::open(&path).unwrap();
+    let node = NodeId::new("restarted");
+    assert!(
+        restarted.claim_outbox(&node, at, lease, 10).unwrap().is_empty(),
+        "without taking them back, the dead process's claims hold for their lease"
+    );
+    assert_eq!(restarted.next_due().unwrap(), Some(at + lease));
+
+    let lock = ServeLock::acquire(&path).unwrap();
+    assert_eq!(restarted.take_back_claims(&lock).unwrap(), 2);
+    assert_eq!(restarted.next_due().unwrap(), Some(at), "due again at once");
+    let again = restarted.claim_outbox(&node, at, lease, 10).unwrap();
+    assert_eq!(again.len(), 2, "claimed again at the same instant");
+    assert!(
+        again.iter().all(|c| c.item.in_flight && c.claim.attempts == 1),
+        "each may have reached the provider, so it is asked about first, and counts an attempt"
+    );
+    assert_eq!(
+        restarted.take_back_claims(&lock).unwrap(),
+        2,
+        "a second start takes back the claims of the first"
+    );
+}

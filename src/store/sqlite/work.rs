@@ -315,6 +315,30 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Take back every claim in the file at once, as if each had been
+    /// released: the work under them can be claimed again now (and counts
+    /// one more attempt), an outbox item stays marked as perhaps sent (it
+    /// is asked about at the provider first), and a change carrying one of
+    /// them is refused. Only the holder of the serve lock may do this, at
+    /// start-up (docs/adr/0030): no other process can hold a claim on a
+    /// file it has locked, so every claim in it is a stopped process's.
+    /// Returns how many were taken back.
+    pub fn take_back_claims(&self, _serving: &super::ServeLock) -> StoreResult<usize> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET ready_at = due_at WHERE id IN (SELECT CAST(key AS INTEGER)
+                     FROM claims WHERE kind = 'outbox' AND until IS NOT NULL)",
+                [],
+            )?;
+            Ok(tx.execute(
+                "UPDATE claims SET until = NULL WHERE until IS NOT NULL",
+                [],
+            )?)
+        })
+    }
+}
+
 impl WorkQueue for SqliteStore {
     fn ping(&self) -> StoreResult<()> {
         // Through the writer, like a webhook: a full disk, a lock held
