@@ -175,6 +175,54 @@ impl TestApp {
         Self::start(dir, clock, twilio, None, Arc::new(tweak), mode).await
     }
 
+    /// As [`TestApp::spawn_running_with`], sending through `twilio` (a
+    /// fake started elsewhere: on the test's own runtime when this node is
+    /// built on one of its own, to be killed).
+    pub async fn spawn_running_with_twilio(
+        now: &str,
+        twilio: FakeTwilio,
+        twilio_timeout: std::time::Duration,
+        tweak: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let clock = ManualClock::new(parse_instant(now).unwrap());
+        let mode = EngineMode::Running { twilio_timeout };
+        Self::start(dir, clock, twilio, None, Arc::new(tweak), mode).await
+    }
+
+    /// Another node like this one (same settings, so the same store when it
+    /// is a Redis; same clock and API key), sending through `twilio`, with
+    /// a directory of its own.
+    pub async fn peer(&self, twilio: &FakeTwilio) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let (clock, key, tweak) = (
+            self.clock.clone(),
+            self.api_key.clone(),
+            Arc::clone(&self.tweak),
+        );
+        Self::start(dir, clock, twilio.clone(), Some(key), tweak, self.mode).await
+    }
+
+    /// Start a new process on the same store, clock and Twilio after this
+    /// one was killed: the runtime it ran on was shut down, so nothing of
+    /// it ran on, it said no goodbye, and it let go of nothing but its
+    /// serve lock (which the operating system frees when a process dies).
+    pub async fn restart_after_kill(mut self) -> Self {
+        // Its server task died with its runtime; nothing is left to stop.
+        self.server.take();
+        self.shutdown.take();
+        let (dir, clock, twilio, key, tweak, mode) = (
+            Arc::clone(&self.dir),
+            self.clock.clone(),
+            self.twilio.clone(),
+            self.api_key.clone(),
+            Arc::clone(&self.tweak),
+            self.mode,
+        );
+        drop(self);
+        Self::start(dir, clock, twilio, Some(key), tweak, mode).await
+    }
+
     async fn start(
         dir: Arc<tempfile::TempDir>,
         clock: ManualClock,
