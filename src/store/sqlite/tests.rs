@@ -401,3 +401,48 @@ fn the_holder_of_the_serve_lock_takes_back_every_claim_a_killed_process_held() {
         "a second start takes back the claims of the first"
     );
 }
+
+#[test]
+fn a_store_whose_last_writes_failed_for_want_of_space_is_not_ready_until_one_stores_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+    store.ping().unwrap();
+    let cap = |extra: i64| {
+        store
+            .write(move |tx| {
+                let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                let cap: i64 = tx.query_row(
+                    &format!("PRAGMA max_page_count = {}", pages + extra),
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok(cap)
+            })
+            .unwrap()
+    };
+    // A message of 64 KB, as a webhook stores it, with no room for it:
+    // the file may grow no further, as on a full disk.
+    let message = |key: &'static str| {
+        store.write(move |tx| {
+            tx.execute(
+                "INSERT INTO inbound (key, data, received_at) VALUES (?1, hex(randomblob(32768)), 0)",
+                params![key],
+            )?;
+            Ok(())
+        })
+    };
+    cap(0);
+    let refused = message("sms:SM1").unwrap_err();
+    assert!(matches!(refused, StoreError::Unavailable(_)), "{refused:?}");
+    assert!(store.ping().is_err(), "not ready: the last write found no room");
+
+    // Room again (an operator freed space): the probe alone may fit where
+    // a message did not, so readiness waits for a write that stores one.
+    cap(10_000);
+    assert!(
+        store.ping().is_err(),
+        "not ready until a write has stored something again"
+    );
+    message("sms:SM2").unwrap();
+    store.ping().unwrap();
+}
