@@ -927,7 +927,11 @@ async fn figure_crash() {
         "| setup | run | paged before the kill | longest wait | median wait | restarted process ready after the kill | its last page after ready | pages sent twice |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    for crash in [Crash::SqliteRestart, Crash::RedisRestart, Crash::RedisTakeover] {
+    for crash in [
+        Crash::SqliteRestart,
+        Crash::RedisRestart,
+        Crash::RedisTakeover,
+    ] {
         let mut longest = Vec::new();
         for run in 1..=CRASH_RUNS {
             let r = crash_once(crash, run).await;
@@ -958,11 +962,11 @@ async fn figure_crash() {
 /// scripts included) and every request it has answered
 /// (`total_commands_processed`, a script call counting once).
 fn redis_counts(url: &str) -> (u64, u64) {
-    let mut conn = redis::Client::open(url)
-        .unwrap()
-        .get_connection()
+    let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut conn)
         .unwrap();
-    let stats: String = redis::cmd("INFO").arg("commandstats").query(&mut conn).unwrap();
     let calls = stats
         .lines()
         .filter_map(|l| l.split("calls=").nth(1))
@@ -1013,7 +1017,9 @@ async fn figure_redis_cost() {
     })
     .await;
     println!("Binary: `{}`.\n", binary().display());
-    println!("| three nodes | requests a second (a script call is one) | commands a second (with those scripts run) |");
+    println!(
+        "| three nodes | requests a second (a script call is one) | commands a second (with those scripts run) |"
+    );
     println!("| --- | --- | --- |");
     println!("| idle, 30 s | {:.1} | {:.1} |", idle.0, idle.1);
     println!(

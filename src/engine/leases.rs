@@ -84,7 +84,10 @@ impl Leases {
     }
 
     /// Hold `claims` (just claimed) until the returned guard is dropped.
-    pub(super) fn hold<'a>(self: &Arc<Self>, claims: impl IntoIterator<Item = &'a Claim>) -> Holding {
+    pub(super) fn hold<'a>(
+        self: &Arc<Self>,
+        claims: impl IntoIterator<Item = &'a Claim>,
+    ) -> Holding {
         let keys = claims.into_iter().map(|c| self.keep(c.clone())).collect();
         Holding {
             leases: Arc::clone(self),
@@ -135,7 +138,11 @@ impl Leases {
     /// Renew, in one store call, every held claim with less than two thirds
     /// of its lease left at `now`; mark those the store no longer holds as
     /// lost. Returns how many were renewed.
-    pub(super) async fn renew_due(&self, store: &Arc<dyn Store>, now: Instant) -> StoreResult<usize> {
+    pub(super) async fn renew_due(
+        &self,
+        store: &Arc<dyn Store>,
+        now: Instant,
+    ) -> StoreResult<usize> {
         let due: Vec<Claim> = self
             .lock()
             .values()

@@ -108,9 +108,7 @@ pub(crate) mod conformance;
 /// ([`sqlite::SqliteStore::take_back_claims`], docs/adr/0030): whoever held
 /// them was a process that has stopped, as no other can hold the lock, so
 /// its work is done again now rather than when its leases would have ended.
-pub fn open_for_serving(
-    url: &str,
-) -> anyhow::Result<(Arc<dyn Store>, Option<sqlite::ServeLock>)> {
+pub fn open_for_serving(url: &str) -> anyhow::Result<(Arc<dyn Store>, Option<sqlite::ServeLock>)> {
     let Some(lock) = lock_for_serving(url)? else {
         return Ok((open(url)?, None));
     };

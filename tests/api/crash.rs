@@ -79,7 +79,13 @@ async fn a_restarted_sqlite_node_takes_back_its_predecessors_claims_and_confirms
     // the page to the duty manager, and has answered neither when the
     // node is killed: it dies holding both texts, its claims in the store.
     twilio.set_hanging(true);
-    text(&twilio, &node, STRANGER, "My dad has fallen and cannot get up").await;
+    text(
+        &twilio,
+        &node,
+        STRANGER,
+        "My dad has fallen and cannot get up",
+    )
+    .await;
     let taken = twilio.wait_for_messages(2, GENEROUS).await;
     let page = taken.iter().find(|m| is_page(m)).expect("a page").clone();
     runtime.shutdown_background();
@@ -141,9 +147,17 @@ async fn a_redis_peer_finishes_a_killed_nodes_texts_within_5_seconds_and_sends_n
     // and hands the reply and the page to Twilio; then it is killed.
     let strangers = ["+447700900911", "+447700900912", "+447700900913"];
     for (i, from) in strangers.iter().enumerate() {
-        text(&twilio_b, &node_a, from, &format!("Message {i}: please call me")).await;
+        text(
+            &twilio_b,
+            &node_a,
+            from,
+            &format!("Message {i}: please call me"),
+        )
+        .await;
     }
-    twilio_a.wait_for_messages(2 * strangers.len(), GENEROUS).await;
+    twilio_a
+        .wait_for_messages(2 * strangers.len(), GENEROUS)
+        .await;
     runtime.shutdown_background();
     drop(node_a);
 

@@ -54,7 +54,11 @@ async fn a_held_claim_is_renewed_every_third_of_a_lease_and_let_go_when_done() {
     let holding = leases.hold(&claims);
     assert_eq!(leases.renew_at(), Some(at(1.0)), "a third of the way in");
 
-    assert_eq!(leases.renew_due(&store, at(0.5)).await.unwrap(), 0, "not yet");
+    assert_eq!(
+        leases.renew_due(&store, at(0.5)).await.unwrap(),
+        0,
+        "not yet"
+    );
     assert_eq!(leases.renew_due(&store, at(1.2)).await.unwrap(), 1);
     let key = claims[0].key.clone();
     assert_eq!(leases.current(&key).unwrap().until, at(4.2));

@@ -381,7 +381,10 @@ fn the_holder_of_the_serve_lock_takes_back_every_claim_a_killed_process_held() {
     let restarted = SqliteStore::open(&path).unwrap();
     let node = NodeId::new("restarted");
     assert!(
-        restarted.claim_outbox(&node, at, lease, 10).unwrap().is_empty(),
+        restarted
+            .claim_outbox(&node, at, lease, 10)
+            .unwrap()
+            .is_empty(),
         "without taking them back, the dead process's claims hold for their lease"
     );
     assert_eq!(restarted.next_due().unwrap(), Some(at + lease));
@@ -392,7 +395,9 @@ fn the_holder_of_the_serve_lock_takes_back_every_claim_a_killed_process_held() {
     let again = restarted.claim_outbox(&node, at, lease, 10).unwrap();
     assert_eq!(again.len(), 2, "claimed again at the same instant");
     assert!(
-        again.iter().all(|c| c.item.in_flight && c.claim.attempts == 1),
+        again
+            .iter()
+            .all(|c| c.item.in_flight && c.claim.attempts == 1),
         "each may have reached the provider, so it is asked about first, and counts an attempt"
     );
     assert_eq!(
@@ -434,7 +439,10 @@ fn a_store_whose_last_writes_failed_for_want_of_space_is_not_ready_until_one_sto
     cap(0);
     let refused = message("sms:SM1").unwrap_err();
     assert!(matches!(refused, StoreError::Unavailable(_)), "{refused:?}");
-    assert!(store.ping().is_err(), "not ready: the last write found no room");
+    assert!(
+        store.ping().is_err(),
+        "not ready: the last write found no room"
+    );
 
     // Room again (an operator freed space): the probe alone may fit where
     // a message did not, so readiness waits for a write that stores one.

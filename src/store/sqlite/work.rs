@@ -335,10 +335,7 @@ impl SqliteStore {
                      FROM claims WHERE kind = 'outbox' AND until IS NOT NULL)",
                 [],
             )?;
-            Ok(tx.execute(
-                "UPDATE claims SET until = NULL WHERE until IS NOT NULL",
-                [],
-            )?)
+            Ok(tx.execute("UPDATE claims SET until = NULL WHERE until IS NOT NULL", [])?)
         })
     }
 }
