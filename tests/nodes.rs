@@ -67,15 +67,7 @@ impl Dice {
 
 /// Post a text from `from` to a node's SMS webhook, signed as Twilio signs it.
 async fn text(twilio: &FakeTwilio, node: &str, from: &str, body: &str) {
-    let params = twilio.inbound_sms_params(&twilio.new_sid(), from, OUR_NUMBER, body);
-    let answer = twilio
-        .post_signed(
-            &format!("{node}/twilio/sms"),
-            &format!("{PUBLIC_URL}/twilio/sms"),
-            &params,
-        )
-        .await;
-    assert_eq!(answer.status(), 200, "the text from {from} is promised");
+    support::nightingale::text_to(twilio, node, from, body).await;
 }
 
 fn is_page(m: &SentSms) -> bool {

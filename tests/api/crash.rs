@@ -12,7 +12,7 @@ use chrono::Duration;
 
 use crate::support::fake_twilio::{FakeTwilio, SentSms};
 use crate::support::nightingale::{
-    ACCOUNT_SID, AUTH_TOKEN, NowInstant, OUR_NUMBER, PUBLIC_URL, STRANGER, TestApp,
+    ACCOUNT_SID, AUTH_TOKEN, NowInstant, STRANGER, TestApp, text_to,
 };
 use crate::support::redis_server::RedisServer;
 
@@ -42,15 +42,7 @@ where
 /// A text from `from` posted to `node`'s webhook, signed as Twilio signs
 /// it (through `twilio`, whose client lives on the test's runtime).
 async fn text(twilio: &FakeTwilio, node: &TestApp, from: &str, body: &str) {
-    let params = twilio.inbound_sms_params(&twilio.new_sid(), from, OUR_NUMBER, body);
-    let answer = twilio
-        .post_signed(
-            &format!("{}/twilio/sms", node.address),
-            &format!("{PUBLIC_URL}/twilio/sms"),
-            &params,
-        )
-        .await;
-    assert_eq!(answer.status(), 200, "the text from {from} is promised");
+    text_to(twilio, &node.address, from, body).await;
 }
 
 fn is_page(m: &SentSms) -> bool {

@@ -211,16 +211,7 @@ impl TestApp {
         // Its server task died with its runtime; nothing is left to stop.
         self.server.take();
         self.shutdown.take();
-        let (dir, clock, twilio, key, tweak, mode) = (
-            Arc::clone(&self.dir),
-            self.clock.clone(),
-            self.twilio.clone(),
-            self.api_key.clone(),
-            Arc::clone(&self.tweak),
-            self.mode,
-        );
-        drop(self);
-        Self::start(dir, clock, twilio, Some(key), tweak, mode).await
+        self.start_again().await
     }
 
     async fn start(
@@ -310,6 +301,11 @@ impl TestApp {
     /// Stop the process (gracefully) and start a new one on the same store, clock and Twilio.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
+        self.start_again().await
+    }
+
+    /// A new process on this one's store, clock, Twilio and settings.
+    async fn start_again(self) -> Self {
         let (dir, clock, twilio, key, tweak, mode) = (
             Arc::clone(&self.dir),
             self.clock.clone(),
@@ -733,6 +729,20 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// A text from `from` posted to the SMS webhook of the node at `node`
+/// (`http://…`), signed as Twilio signs it; it must be answered `200`.
+pub async fn text_to(twilio: &FakeTwilio, node: &str, from: &str, body: &str) {
+    let params = twilio.inbound_sms_params(&twilio.new_sid(), from, OUR_NUMBER, body);
+    let answer = twilio
+        .post_signed(
+            &format!("{node}/twilio/sms"),
+            &format!("{PUBLIC_URL}/twilio/sms"),
+            &params,
+        )
+        .await;
+    assert_eq!(answer.status(), 200, "the text from {from} is promised");
 }
 
 /// `ManualClock::now` without importing the trait everywhere.
