@@ -29,7 +29,7 @@
 //! Run: `scripts/bench` (all benchmarks), or `cargo bench --bench load`
 //! (these figures; `restart`, `crash` and `redis-cost` run
 //! `nightingale serve` processes of the release build: `cargo build
-//! --release` first, or name another build in `NIGHTINGALE_BENCH_BINARY`),
+//! --release` first, or name another build in `BENCH_NIGHTINGALE_BINARY`),
 //! or name figures: `cargo bench --bench load -- page timers`.
 //! Without `--bench` (as under `cargo test`) it runs a few seconds of load
 //! on each backend as a smoke test. `NIGHTINGALE_BENCH_SETUP=SQLite` (or
@@ -716,10 +716,11 @@ fn rss_kb(pid: u32) -> u64 {
 }
 
 /// The `nightingale` that figures 4 to 6 run as processes:
-/// `NIGHTINGALE_BENCH_BINARY` (another build, to compare), or the release
+/// `BENCH_NIGHTINGALE_BINARY` (another build, to compare; not a
+/// `NIGHTINGALE_` name, which `serve` would refuse), or the release
 /// build in the target directory (`CARGO_TARGET_DIR`, or `target/`).
 fn binary() -> std::path::PathBuf {
-    if let Some(binary) = std::env::var_os("NIGHTINGALE_BENCH_BINARY") {
+    if let Some(binary) = std::env::var_os("BENCH_NIGHTINGALE_BINARY") {
         return binary.into();
     }
     std::env::var_os("CARGO_TARGET_DIR")
