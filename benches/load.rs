@@ -17,13 +17,20 @@
 //! 4. `restart`: a fresh `nightingale serve` process on a store of 100,000
 //!    open escalations, some already due, until the first page reaches the
 //!    provider; and resident memory then.
-//! 5. `takeover`: three `nightingale serve` processes on one Redis; one is
-//!    killed (SIGKILL) while its texts hang at its provider, and the others
-//!    send them once its leases run out.
+//! 5. `crash` (or `takeover`): a `nightingale serve` process killed
+//!    (SIGKILL) the moment it has answered ten texts' `200`s, then started
+//!    again on SQLite, started again on Redis with no peer, or with a peer
+//!    on Redis that carries on: the longest wait from a text's `200` to its
+//!    page (ADR 30).
+//! 6. `redis-cost`: what three idle nodes, and three at 100 new concerns a
+//!    second, ask of Redis a second (requests, and commands with those run
+//!    inside scripts).
 //!
 //! Run: `scripts/bench` (all benchmarks), or `cargo bench --bench load`
-//! (these figures; `restart` and `takeover` need `cargo build --release`
-//! first), or name figures: `cargo bench --bench load -- page timers`.
+//! (these figures; `restart`, `crash` and `redis-cost` run
+//! `nightingale serve` processes of the release build: `cargo build
+//! --release` first, or name another build in `BENCH_NIGHTINGALE_BINARY`),
+//! or name figures: `cargo bench --bench load -- page timers`.
 //! Without `--bench` (as under `cargo test`) it runs a few seconds of load
 //! on each backend as a smoke test. `NIGHTINGALE_BENCH_SETUP=SQLite` (or
 //! `Redis`, `3 nodes`: any part of a setup's name) runs only the setups
@@ -63,9 +70,6 @@ use nightingale::store::Store;
 use nightingale::work::{Change, Timer, TimerKind};
 use redis_server::RedisServer;
 use serve_process::ServeProcess;
-
-/// The engine's lease on claimed work (`engine::LEASE`, ADR 7).
-const LEASE: Duration = Duration::from_secs(30);
 
 /// Where the figures run: which store, and how many nodes share it.
 #[derive(Clone, Copy)]
@@ -711,10 +715,24 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The `nightingale` that figures 4 to 6 run as processes:
+/// `BENCH_NIGHTINGALE_BINARY` (another build, to compare; not a
+/// `NIGHTINGALE_` name, which `serve` would refuse), or the release
+/// build in the target directory (`CARGO_TARGET_DIR`, or `target/`).
+fn binary() -> std::path::PathBuf {
+    if let Some(binary) = std::env::var_os("BENCH_NIGHTINGALE_BINARY") {
+        return binary.into();
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("release/nightingale")
+}
+
 /// A `nightingale serve` process (the release build) on `store`, sending
 /// to `twilio`; killed when dropped.
 fn serve(store: &str, rota_dir: &Path, twilio: &FakeTwilio) -> ServeProcess {
-    let binary = root().join("target/release/nightingale");
+    let binary = binary();
     assert!(
         binary.exists(),
         "{} is missing: cargo build --release first",
@@ -788,69 +806,227 @@ async fn figure_restart(work: &Path) {
     }
 }
 
-async fn figure_takeover() {
+/// How many texts the node that is killed answers before it dies.
+const KILLED_AFTER: usize = 10;
+/// Runs of each crash.
+const CRASH_RUNS: usize = 3;
+
+/// What follows the SIGKILL in the crash figure.
+#[derive(Clone, Copy, PartialEq)]
+enum Crash {
+    /// One node on SQLite, started again on the same file.
+    SqliteRestart,
+    /// One node on Redis, started again, with no peer.
+    RedisRestart,
+    /// Two nodes on Redis: the other finishes the work.
+    RedisTakeover,
+}
+
+impl Crash {
+    fn name(self) -> &'static str {
+        match self {
+            Crash::SqliteRestart => "SQLite, restarted",
+            Crash::RedisRestart => "Redis, restarted (no peer)",
+            Crash::RedisTakeover => "Redis, taken over by a peer",
+        }
+    }
+}
+
+/// One crash: a node takes [`KILLED_AFTER`] texts from strangers at once
+/// and is killed (SIGKILL) the moment it has answered every `200`; then it
+/// is started again on the same store, or its peer carries on. For each
+/// text, the wait from its `200` to its first page at the provider.
+/// Returns the waits (sorted), how many pages reached the provider before
+/// the kill, pages sent more than once, and, after a restart, when the new
+/// process was ready (from the kill) and its last page (from ready).
+async fn crash_once(crash: Crash, run: usize) -> CrashRun {
+    let backing = Backing::start(match crash {
+        Crash::SqliteRestart => Backend::Sqlite,
+        _ => Backend::Redis("everysec"),
+    });
+    let rota_dir = root().join("rota");
+    let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
+    let mut victim = serve(&backing.url, &rota_dir, &twilio);
+    let _peer = (crash == Crash::RedisTakeover).then(|| serve(&backing.url, &rota_dir, &twilio));
+    let client = reqwest::Client::new();
+    let signed_url = format!("{PUBLIC_URL}/twilio/sms");
+    let first = run * 100;
+    let posts: Vec<_> = (first..first + KILLED_AFTER)
+        .map(|i| {
+            let (client, url) = (client.clone(), format!("{}/twilio/sms", victim.address));
+            let params = inbound(&format!("SM{i:032x}"), &stranger(i), &words(i));
+            let signature = twilio_signature(AUTH_TOKEN, &signed_url, &params);
+            tokio::spawn(async move {
+                let answer = client
+                    .post(&url)
+                    .header("X-Twilio-Signature", signature)
+                    .form(&params)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(answer.status(), 200);
+                (i, Instant::now())
+            })
+        })
+        .collect();
+    let mut answered = HashMap::new();
+    for post in posts {
+        let (i, at) = post.await.unwrap();
+        answered.insert(i, at);
+    }
+    victim.kill();
+    let killed = Instant::now();
+    let paged_before = first_pages(&twilio.messages())
+        .values()
+        .filter(|at| **at <= killed)
+        .count();
+    let restarted = (crash != Crash::RedisTakeover).then(|| {
+        let process = serve(&backing.url, &rota_dir, &twilio);
+        (process, Instant::now())
+    });
+    let sent = twilio
+        .wait_until("a page for every text", Duration::from_secs(120), |sent| {
+            let pages = first_pages(sent);
+            answered.keys().all(|i| pages.contains_key(i))
+        })
+        .await;
+    let pages = first_pages(&sent);
+    let mut waits: Vec<Duration> = answered
+        .iter()
+        .map(|(i, at)| pages[i].saturating_duration_since(*at))
+        .collect();
+    waits.sort();
+    let twice = sent.iter().filter(|m| reference(m).is_some()).count() - pages.len();
+    let ready = restarted.as_ref().map(|(_, ready)| {
+        let last = answered.keys().map(|i| pages[i]).max().unwrap();
+        (
+            ready.duration_since(killed),
+            last.saturating_duration_since(*ready),
+        )
+    });
+    CrashRun {
+        waits,
+        paged_before,
+        twice,
+        ready,
+    }
+}
+
+/// What one crash run measured (see [`crash_once`]).
+struct CrashRun {
+    waits: Vec<Duration>,
+    paged_before: usize,
+    twice: usize,
+    ready: Option<(Duration, Duration)>,
+}
+
+async fn figure_crash() {
     println!(
-        "\n## 5. Takeover: three `nightingale serve` processes on one Redis; one killed with SIGKILL while its sends hang\n"
+        "\n## 5. A node killed with SIGKILL the moment it has answered {KILLED_AFTER} texts: the wait from each text's `200` to its page\n"
+    );
+    println!(
+        "| setup | run | paged before the kill | longest wait | median wait | restarted process ready after the kill | its last page after ready | pages sent twice |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for crash in [
+        Crash::SqliteRestart,
+        Crash::RedisRestart,
+        Crash::RedisTakeover,
+    ] {
+        let mut longest = Vec::new();
+        for run in 1..=CRASH_RUNS {
+            let r = crash_once(crash, run).await;
+            let (ready, last) = match r.ready {
+                Some((ready, last)) => (ms(ready), ms(last)),
+                None => ("—".to_owned(), "—".to_owned()),
+            };
+            println!(
+                "| {} | {run} | {} of {KILLED_AFTER} | {} | {} | {ready} | {last} | {} |",
+                crash.name(),
+                r.paged_before,
+                ms(*r.waits.last().unwrap()),
+                ms(percentile(&r.waits, 0.5)),
+                r.twice
+            );
+            longest.push(*r.waits.last().unwrap());
+        }
+        longest.sort();
+        println!(
+            "| {} | median of the runs | | **{}** | | | | |",
+            crash.name(),
+            ms(percentile(&longest, 0.5))
+        );
+    }
+}
+
+/// Every command Redis has run (`INFO commandstats`, commands called from
+/// scripts included) and every request it has answered
+/// (`total_commands_processed`, a script call counting once).
+fn redis_counts(url: &str) -> (u64, u64) {
+    let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut conn)
+        .unwrap();
+    let calls = stats
+        .lines()
+        .filter_map(|l| l.split("calls=").nth(1))
+        .filter_map(|rest| rest.split(',').next()?.parse::<u64>().ok())
+        .sum();
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut conn).unwrap();
+    let requests = info
+        .lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    (calls, requests)
+}
+
+/// Redis commands a second over `span`, while `during` runs (requests,
+/// commands).
+async fn redis_rate(url: &str, span: Duration, during: impl std::future::Future) -> (f64, f64) {
+    let (calls, requests) = redis_counts(url);
+    let started = Instant::now();
+    during.await;
+    let left = span.saturating_sub(started.elapsed());
+    tokio::time::sleep(left).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let (calls_after, requests_after) = redis_counts(url);
+    (
+        (requests_after - requests) as f64 / seconds,
+        (calls_after - calls) as f64 / seconds,
+    )
+}
+
+async fn figure_redis_cost() {
+    println!(
+        "\n## 6. What the nodes ask of Redis: three `nightingale serve` processes on one Redis, idle and at 100 new concerns a second\n"
     );
     let redis = RedisServer::start();
+    let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
     let rota_dir = root().join("rota");
-    let fakes = [
-        FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await,
-        FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await,
-        FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await,
-    ];
-    // The first node's provider takes every text and never answers: what it
-    // holds when it dies is what the others must send.
-    fakes[0].set_hanging(true);
-    let mut processes: Vec<ServeProcess> = fakes
-        .iter()
-        .map(|fake| serve(&redis.url(), &rota_dir, fake))
+    let processes: Vec<ServeProcess> = (0..3)
+        .map(|_| serve(&redis.url(), &rota_dir, &twilio))
         .collect();
     let nodes: Vec<String> = processes.iter().map(|p| p.address.clone()).collect();
-    let (answered, failed, _) = offer(&nodes, 10, 3.0, stranger).await;
-    assert_eq!(failed, 0);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let held = fakes[0].messages();
-    let killed = Instant::now();
-    processes[0].kill();
-    let key = |m: &SentSms| (m.to.clone(), m.body.clone());
-    let deadline = killed + LEASE + Duration::from_secs(30);
-    let taken_over = loop {
-        let mut later: HashMap<(String, String), Instant> = HashMap::new();
-        for m in fakes[1].messages().iter().chain(fakes[2].messages().iter()) {
-            if m.received_at > killed {
-                let at = later.entry(key(m)).or_insert(m.received_at);
-                *at = (*at).min(m.received_at);
-            }
-        }
-        let found: Vec<Duration> = held
-            .iter()
-            .filter_map(|m| later.get(&key(m)).map(|at| at.duration_since(killed)))
-            .collect();
-        if found.len() == held.len() || Instant::now() > deadline {
-            break found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let mut sorted = taken_over.clone();
-    sorted.sort();
+    // Past start-up (handovers seeded, scripts loaded).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let idle = redis_rate(&redis.url(), Duration::from_secs(30), async {}).await;
+    let load = redis_rate(&redis.url(), Duration::from_secs(10), async {
+        let (_, failed, _) = offer(&nodes, 100, 10.0, stranger).await;
+        assert_eq!(failed, 0);
+    })
+    .await;
+    println!("Binary: `{}`.\n", binary().display());
     println!(
-        "{} texts offered; the killed node's provider had taken {} texts it never answered.\n",
-        answered.len(),
-        held.len()
+        "| three nodes | requests a second (a script call is one) | commands a second (with those scripts run) |"
     );
-    println!("| lease | texts taken over | first | median | last |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- |");
+    println!("| idle, 30 s | {:.1} | {:.1} |", idle.0, idle.1);
     println!(
-        "| {} s | {} of {} | {:.1} s | {:.1} s | {:.1} s |",
-        LEASE.as_secs(),
-        sorted.len(),
-        held.len(),
-        sorted.first().copied().unwrap_or_default().as_secs_f64(),
-        percentile(&sorted, 0.5).as_secs_f64(),
-        sorted.last().copied().unwrap_or_default().as_secs_f64()
+        "| 100 new concerns a second, 10 s | {:.0} | {:.0} |",
+        load.0, load.1
     );
-    fakes[0].set_hanging(false);
 }
 
 /// The setups to run: all, or those whose name contains
@@ -926,8 +1102,11 @@ fn main() {
         if want("restart") {
             figure_restart(work.path()).await;
         }
-        if want("takeover") {
-            figure_takeover().await;
+        if want("crash") || want("takeover") {
+            figure_crash().await;
+        }
+        if want("redis-cost") {
+            figure_redis_cost().await;
         }
     });
 }

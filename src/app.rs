@@ -53,9 +53,9 @@ impl Application {
     /// Load the rota and templates, open the store, bind the listener: fails
     /// fast, before serving, on any problem.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        // One serve per SQLite file: a second one would race this one.
-        let serve_lock = store::lock_for_serving(&config.store)?;
-        let store = store::open(&config.store)?;
+        // One serve per SQLite file: a second one would race this one. On
+        // SQLite the claims a stopped process held are taken back at once.
+        let (store, serve_lock) = store::open_for_serving(&config.store)?;
         let mut app = Self::build_with(config, clock, store, None).await?;
         app.serve_lock = serve_lock;
         Ok(app)

@@ -2,8 +2,9 @@
 //! serve` processes share one `redis-server` of the test's own and one fake
 //! Twilio. Webhooks reach random nodes; one node is killed with SIGKILL just
 //! after it answered `200` to ten texts, and the others finish its work once
-//! its leases (30 s, ADR 7) end. Real clock: the senders are strangers, so
-//! every concern goes to the trust's fallback whatever the hour.
+//! its leases (3 s, renewed every second: ADR 7, ADR 30) end, within the
+//! 5 s the issue asks for. Real clock: the senders are strangers, so every
+//! concern goes to the trust's fallback whatever the hour.
 
 #[path = "support/mod.rs"]
 #[allow(dead_code)]
@@ -17,10 +18,13 @@ use support::nightingale::{ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, PUBLIC_URL};
 use support::redis_server::RedisServer;
 use support::serve_process::ServeProcess;
 
-/// The engine's lease on claimed work (`engine::LEASE`).
-const LEASE: Duration = Duration::from_secs(30);
-/// How long past the lease a survivor may take to finish a dead node's work.
-const TAKEOVER_MARGIN: Duration = Duration::from_secs(15);
+/// The engine's lease on claimed work (`engine::LEASE`, ADR 30).
+const LEASE: Duration = Duration::from_secs(3);
+/// How long after the kill the survivors must have finished the dead
+/// node's work: 5 s (issue 21), and as much again for this debug build on
+/// a machine shared with other builds (the release figure is in
+/// docs/benchmarks.md, figure 5).
+const TAKEOVER: Duration = Duration::from_secs(10);
 /// Generous: nothing here should take more than a few seconds.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -63,15 +67,7 @@ impl Dice {
 
 /// Post a text from `from` to a node's SMS webhook, signed as Twilio signs it.
 async fn text(twilio: &FakeTwilio, node: &str, from: &str, body: &str) {
-    let params = twilio.inbound_sms_params(&twilio.new_sid(), from, OUR_NUMBER, body);
-    let answer = twilio
-        .post_signed(
-            &format!("{node}/twilio/sms"),
-            &format!("{PUBLIC_URL}/twilio/sms"),
-            &params,
-        )
-        .await;
-    assert_eq!(answer.status(), 200, "the text from {from} is promised");
+    support::nightingale::text_to(twilio, node, from, body).await;
 }
 
 fn is_page(m: &SentSms) -> bool {
@@ -98,7 +94,7 @@ fn page_for(sent: &[SentSms], i: usize) -> Option<&SentSms> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_nodes_share_the_work_and_finish_a_killed_nodes_within_its_lease() {
+async fn three_nodes_share_the_work_and_finish_a_killed_nodes_within_seconds() {
     let started = Instant::now();
     let redis = RedisServer::start();
     let twilio = FakeTwilio::start(ACCOUNT_SID, AUTH_TOKEN).await;
@@ -150,12 +146,12 @@ async fn three_nodes_share_the_work_and_finish_a_killed_nodes_within_its_lease()
     // The duty manager accepts every page, each reply reaching a random survivor.
     let mut answered = HashSet::new();
     let all = first + more;
-    let deadline = killed + LEASE + TAKEOVER_MARGIN;
+    let deadline = killed + TAKEOVER;
     while answered.len() < all {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let sent = twilio
             .wait_until(
-                &format!("pages for all {all} concerns within the lease and a margin"),
+                &format!("pages for all {all} concerns within {TAKEOVER:?} of the kill"),
                 remaining,
                 |sent| (0..all).any(|i| !answered.contains(&i) && page_for(sent, i).is_some()),
             )
@@ -182,7 +178,7 @@ async fn three_nodes_share_the_work_and_finish_a_killed_nodes_within_its_lease()
          the last of them {takeover:?} after the kill (lease {LEASE:?})"
     );
     assert!(
-        takeover <= LEASE + TAKEOVER_MARGIN,
+        takeover <= TAKEOVER,
         "the killed node's work was taken over in {takeover:?}"
     );
 

@@ -21,14 +21,17 @@
 //! outcome is written only while this node's claim is still the item's
 //! current one, and a node that dies mid-send has its items taken over
 //! when their leases end (and looked up at the provider before being sent
-//! again). Claims this node holds are renewed at every claiming round, so
-//! a send that waits on a slow provider keeps its item. The store gives at
+//! again). Claims on texts being sent are held in the engine's leases and
+//! renewed on their own task (`leases`), and again before each claiming
+//! round, so a send that waits on a slow provider keeps its item; a text
+//! this node is still sending that comes back claimed (its renewal was too
+//! late) is not sent twice: the sending task carries on under the new
+//! claim. The store gives at
 //! most one item per lane at a time (the earliest unsent): a patient's
 //! texts go out in the order they were queued, and a clinician's about one
 //! concern, even while the first of them hangs; pages about other patients
 //! to the same clinician do not wait behind it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::TimeDelta;
@@ -47,6 +50,7 @@ use crate::store;
 use crate::timeline::{Medium, Purpose, TimelineEvent};
 use crate::work::{Change, ClaimOf, Claimed, WorkKey, WorkKind};
 
+use super::leases::Leases;
 use super::{BATCH, EngineResult, LEASE, Parts, Wake, advance, record};
 
 /// How often the outbox is checked for texts waiting too long.
@@ -56,8 +60,6 @@ const STUCK_CHECK_EVERY: TimeDelta = TimeDelta::minutes(1);
 pub(super) struct Dispatcher {
     sending: Arc<Sending>,
     permits: Arc<Semaphore>,
-    /// The store's claims on the items this node is sending, by item id.
-    claimed: Arc<Mutex<HashMap<i64, crate::work::Claim>>>,
     /// One claiming round at a time, so the claims it sees are all there are.
     round: tokio::sync::Mutex<()>,
     last_stuck_check: Mutex<Option<Instant>>,
@@ -71,36 +73,28 @@ struct Sending {
     retry: RetryPolicy,
 }
 
-/// An outbox item this process is sending: released (and its permit with
-/// it) when dropped, which is after its outcome is written, or when its
-/// task is aborted (the item then stays in flight, to be asked about).
+/// An outbox item this process is sending: its claim is no longer held
+/// (and its permit is freed) when dropped, which is after its outcome is
+/// written, or when its task is aborted (the item then stays in flight, to
+/// be asked about).
 struct Claim {
-    id: i64,
-    claimed: Arc<Mutex<HashMap<i64, crate::work::Claim>>>,
+    key: WorkKey,
+    leases: Arc<Leases>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Claim {
     /// The store's claim as it stands now (renewed since, perhaps).
     fn current(&self) -> Option<crate::work::Claim> {
-        self.claimed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&self.id)
-            .cloned()
+        self.leases.current(&self.key)
     }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
-        claimed.remove(&self.id);
+        self.leases.let_go(&self.key);
     }
 }
-
-/// A claim on a text being sent is renewed once less than this is left of
-/// its lease (half of it).
-const RENEW_WITHIN: TimeDelta = TimeDelta::seconds(LEASE.num_seconds() / 2);
 
 impl Dispatcher {
     /// A dispatcher sending through `sender`, at most `at_once` at a time,
@@ -114,7 +108,6 @@ impl Dispatcher {
                 retry,
             }),
             permits: Arc::new(Semaphore::new(at_once.max(1))),
-            claimed: Arc::default(),
             round: tokio::sync::Mutex::new(()),
             last_stuck_check: Mutex::new(None),
         }
@@ -163,9 +156,10 @@ impl Dispatcher {
         sends: &mut JoinSet<EngineResult<()>>,
     ) -> EngineResult<usize> {
         let _one_round_at_a_time = self.round.lock().await;
-        // What this node is still sending keeps its claims: renewed first,
-        // so a slow send is not taken over while it waits.
-        self.renew(parts, now).await?;
+        // What this node is still sending keeps its claims: renewed first
+        // (the renewal task may not have run yet when the clock jumped), so
+        // a slow send is not taken over while it waits.
+        parts.leases.renew_due(&parts.store, now).await?;
         let free = self.permits.available_permits().min(BATCH);
         if free == 0 {
             return Ok(0);
@@ -178,8 +172,15 @@ impl Dispatcher {
         let mut claims = Vec::new();
         let mut unsent = Vec::new();
         for Claimed { claim, item } in due {
+            if parts.leases.holds(&claim.key) {
+                // Still being sent here: its renewal came too late and the
+                // store handed it out again, to this node. The task sending
+                // it carries on under the new claim; it is not sent twice.
+                parts.leases.keep(claim);
+                continue;
+            }
             match Arc::clone(&self.permits).try_acquire_owned() {
-                Ok(permit) => claims.push((self.claim(claim, item.id, permit), item)),
+                Ok(permit) => claims.push((Self::claim(parts, claim, permit), item)),
                 Err(_) => unsent.push(claim),
             }
         }
@@ -218,52 +219,11 @@ impl Dispatcher {
         Ok(next.filter(|t| *t <= horizon))
     }
 
-    /// When the first claim this node holds is due to be renewed, if it holds any.
-    pub(super) fn renew_at(&self) -> Option<Instant> {
-        self.claimed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .map(|c| c.until - RENEW_WITHIN)
-            .min()
-    }
-
-    /// Renew the claims on what this node is still sending that have less
-    /// than [`RENEW_WITHIN`] of their lease left: each is written about once
-    /// per half lease, however many rounds run and however many sends wait.
-    async fn renew(&self, parts: &Parts, now: Instant) -> EngineResult<()> {
-        let held: Vec<crate::work::Claim> = self
-            .claimed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .filter(|c| c.until - now < RENEW_WITHIN)
-            .cloned()
-            .collect();
-        if held.is_empty() {
-            return Ok(());
-        }
-        let until = now + LEASE;
-        let renewed = store::blocking(&parts.store, move |s| s.renew(&held, until)).await?;
-        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
-        for claim in renewed {
-            if let WorkKey::Outbox(id) = claim.key
-                && let Some(held) = claimed.get_mut(&id)
-            {
-                *held = claim;
-            }
-        }
-        Ok(())
-    }
-
-    fn claim(&self, claim: crate::work::Claim, id: i64, permit: OwnedSemaphorePermit) -> Claim {
-        self.claimed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, claim);
+    /// Hold `claim` in the engine's leases while its text is sent.
+    fn claim(parts: &Parts, claim: crate::work::Claim, permit: OwnedSemaphorePermit) -> Claim {
         Claim {
-            id,
-            claimed: Arc::clone(&self.claimed),
+            key: parts.leases.keep(claim),
+            leases: Arc::clone(&parts.leases),
             _permit: permit,
         }
     }

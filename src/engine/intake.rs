@@ -56,6 +56,8 @@ pub(super) async fn take_in_waiting(
         s.claim_of::<Inbound>(&node, now, LEASE, BATCH)
     })
     .await?;
+    // Renewed on the leases' own task until every one is finished.
+    let _held = parts.leases.hold(claimed.iter().map(|c| &c.claim));
     let count = claimed.len();
     side_by_side(
         claimed,

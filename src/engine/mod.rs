@@ -13,6 +13,10 @@
 //!   their own tasks, at most [`SENDS_AT_ONCE`] at a time, so a slow or
 //!   hanging provider never holds up intake or a deadline.
 //!
+//! Beside them, a task of its own renews the claims this node holds
+//! (`leases`): short leases, renewed every third of one, so a node that
+//! dies has its work taken over within seconds (ADR 30).
+//!
 //! Steps run one at a time (a lock, also taken by a send whose outcome
 //! moves a concern on), which keeps page codes and concern states free of
 //! races without the state machine knowing about concurrency. Everything
@@ -34,6 +38,7 @@ mod calls;
 mod dispatch;
 mod error;
 mod intake;
+mod leases;
 mod notices;
 mod render;
 mod retention;
@@ -62,6 +67,7 @@ use crate::timeline::{TimelineEntry, TimelineEvent};
 use crate::work::{Change, Claim, NodeId, WorkKind};
 
 use dispatch::Dispatcher;
+use leases::{LEASE, Leases};
 use render::Renderer;
 use retention::Retention;
 use stats::Stats;
@@ -73,10 +79,6 @@ pub use stats::Lateness;
 
 /// How many items of each kind one pass takes.
 const BATCH: usize = 200;
-/// How long a claim on a piece of work lasts before another node may take
-/// it over (ADR 7): longer than a provider lookup and a send together (10 s
-/// each at most), and renewed while a send waits.
-const LEASE: TimeDelta = TimeDelta::seconds(30);
 /// A piece of work claimed this many times without finishing (its node
 /// died, or it conflicted every time) is set aside for an operator rather
 /// than tried for ever ahead of everything else.
@@ -89,8 +91,11 @@ const HELD_ELSEWHERE: TimeDelta = TimeDelta::milliseconds(250);
 /// client's timeout.
 pub const SENDS_AT_ONCE: usize = 256;
 /// How far ahead an idle loop looks for the next thing to fall due; it
-/// looks again at least this often.
-const LOOKAHEAD: TimeDelta = TimeDelta::seconds(60);
+/// looks again at least this often. Short: another node may have stored or
+/// claimed work since the last look (on Redis, nothing tells this node), and
+/// a dead node's claim is seen, and its lease's end waited for, within this
+/// of its being taken. One look is a few store calls (docs/benchmarks.md).
+const LOOKAHEAD: TimeDelta = TimeDelta::seconds(1);
 /// How long a loop waits after the store failed before trying again.
 const AFTER_STORE_FAILURE: Duration = Duration::from_secs(1);
 /// At shutdown, how long sends already with the provider may take to
@@ -132,6 +137,8 @@ struct Parts {
     /// Held while a step reads a concern, works out what follows and writes
     /// it (and allocates page codes): one at a time, so none is lost.
     steps: tokio::sync::Mutex<()>,
+    /// The claims this node holds, renewed on a task of their own.
+    leases: Arc<Leases>,
 }
 
 /// Each loop's "there may be work now", and how far the steps loop has
@@ -259,6 +266,7 @@ impl Engine {
                 email: None,
                 email_senders: EmailSenders::default(),
                 steps: tokio::sync::Mutex::new(()),
+                leases: Arc::default(),
             }),
             dispatch: Dispatcher::new(sender, RetryPolicy::default(), SENDS_AT_ONCE),
             retention: Retention::default(),
@@ -340,11 +348,21 @@ impl Engine {
             shutdown.await;
             let _ = stop.send(true);
         };
+        // Renewal runs on a task of its own: no step, however long, and no
+        // burst of sends delays it past a lease.
+        let renewal = tokio::spawn(Arc::clone(&self.parts.leases).run(
+            Arc::clone(&self.parts.store),
+            Arc::clone(&self.parts.clock),
+            stopping.clone(),
+        ));
         tokio::join!(
             signal,
             self.steps_loop(stopping.clone()),
             self.dispatch_loop(stopping)
         );
+        // Claims still held (sends that did not finish in the grace) lapse
+        // within a lease, or are taken back by the next start on SQLite.
+        let _ = renewal.await;
         tracing::info!("engine stopped");
     }
 
@@ -471,10 +489,7 @@ impl Engine {
             // yet. Wait for a send to finish, a text to fall due, a claim
             // to need renewing, or a wake.
             let next = self.dispatch.next_due(&self.parts, now + LOOKAHEAD).await;
-            let mut until = look_again_at(next, now);
-            if let Some(renew) = self.dispatch.renew_at() {
-                until = until.min(renew.max(now + HELD_ELSEWHERE));
-            }
+            let until = look_again_at(next, now);
             tokio::select! {
                 _ = stopping.wait_for(|stop| *stop) => break,
                 () = self.wake.dispatch.notified() => {},

@@ -32,6 +32,8 @@ pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> Engi
         s.claim_of::<Notice>(&node, now, LEASE, BATCH)
     })
     .await?;
+    // Renewed on the leases' own task until every one is finished.
+    let _held = parts.leases.hold(due.iter().map(|c| &c.claim));
     let count = due.len();
     for claimed in due {
         fire_claimed(parts, stats, claimed, now).await?;

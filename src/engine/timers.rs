@@ -29,6 +29,8 @@ pub(super) async fn fire_due(parts: &Parts, stats: &Stats, now: Instant) -> Engi
         s.claim_of::<Timer>(&node, now, LEASE, BATCH)
     })
     .await?;
+    // Renewed on the leases' own task until every one is finished.
+    let _held = parts.leases.hold(due.iter().map(|c| &c.claim));
     let count = due.len();
     side_by_side(
         due,

@@ -105,3 +105,25 @@ pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<sqlite::ServeLock>> 
 
 #[cfg(test)]
 pub(crate) mod conformance;
+
+/// Open the store a `NIGHTINGALE_STORE` URL names to serve from it, with
+/// its lock ([`lock_for_serving`]; keep it until serving stops). A SQLite
+/// file is locked first, and then every claim in it is taken back at once
+/// ([`sqlite::SqliteStore::take_back_claims`], docs/adr/0030): whoever held
+/// them was a process that has stopped, as no other can hold the lock, so
+/// its work is done again now rather than when its leases would have ended.
+pub fn open_for_serving(url: &str) -> anyhow::Result<(Arc<dyn Store>, Option<sqlite::ServeLock>)> {
+    let Some(lock) = lock_for_serving(url)? else {
+        return Ok((open(url)?, None));
+    };
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    let store = sqlite::SqliteStore::open(std::path::Path::new(path))?;
+    let taken = store.take_back_claims(&lock)?;
+    if taken > 0 {
+        tracing::info!(
+            taken,
+            "took back the claims a stopped process held; their work is done again now"
+        );
+    }
+    Ok((Arc::new(store), Some(lock)))
+}

@@ -8,6 +8,7 @@ mod api_keys;
 mod checkins;
 mod concerns;
 mod coordinator;
+mod crash;
 mod email;
 mod email_out;
 mod email_senders;

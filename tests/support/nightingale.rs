@@ -65,6 +65,8 @@ pub struct TestApp {
     mode: EngineMode,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// The serve lock on a SQLite store, as `serve` holds it.
+    serve_lock: Option<nightingale::store::sqlite::ServeLock>,
 }
 
 /// A change to the test configuration, kept for restarts.
@@ -176,6 +178,45 @@ impl TestApp {
         Self::start(dir, clock, twilio, None, Arc::new(tweak), mode).await
     }
 
+    /// As [`TestApp::spawn_running_with`], sending through `twilio` (a
+    /// fake started elsewhere: on the test's own runtime when this node is
+    /// built on one of its own, to be killed).
+    pub async fn spawn_running_with_twilio(
+        now: &str,
+        twilio: FakeTwilio,
+        twilio_timeout: std::time::Duration,
+        tweak: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let clock = ManualClock::new(parse_instant(now).unwrap());
+        let mode = EngineMode::Running { twilio_timeout };
+        Self::start(dir, clock, twilio, None, Arc::new(tweak), mode).await
+    }
+
+    /// Another node like this one (same settings, so the same store when it
+    /// is a Redis; same clock and API key), sending through `twilio`, with
+    /// a directory of its own.
+    pub async fn peer(&self, twilio: &FakeTwilio) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let (clock, key, tweak) = (
+            self.clock.clone(),
+            self.api_key.clone(),
+            Arc::clone(&self.tweak),
+        );
+        Self::start(dir, clock, twilio.clone(), Some(key), tweak, self.mode).await
+    }
+
+    /// Start a new process on the same store, clock and Twilio after this
+    /// one was killed: the runtime it ran on was shut down, so nothing of
+    /// it ran on, it said no goodbye, and it let go of nothing but its
+    /// serve lock (which the operating system frees when a process dies).
+    pub async fn restart_after_kill(mut self) -> Self {
+        // Its server task died with its runtime; nothing is left to stop.
+        self.server.take();
+        self.shutdown.take();
+        self.start_again().await
+    }
+
     async fn start(
         dir: Arc<tempfile::TempDir>,
         clock: ManualClock,
@@ -187,8 +228,10 @@ impl TestApp {
         let mut config = config(dir.path(), &twilio);
         tweak(&mut config);
         // The store the configuration names: the SQLite file in `dir`
-        // unless a test points `store` elsewhere (a Redis of its own).
-        let store = nightingale::store::open(&config.store).unwrap();
+        // unless a test points `store` elsewhere (a Redis of its own),
+        // opened as `serve` opens it (on SQLite: locked, and the claims a
+        // stopped process held taken back).
+        let (store, serve_lock) = nightingale::store::open_for_serving(&config.store).unwrap();
         let api_key = match api_key {
             Some(k) => k,
             None => {
@@ -256,12 +299,18 @@ impl TestApp {
             mode,
             shutdown: Some(tx),
             server: Some(server),
+            serve_lock,
         }
     }
 
     /// Stop the process (gracefully) and start a new one on the same store, clock and Twilio.
     pub async fn restart(mut self) -> Self {
         self.stop().await;
+        self.start_again().await
+    }
+
+    /// A new process on this one's store, clock, Twilio and settings.
+    async fn start_again(self) -> Self {
         let (dir, clock, twilio, key, tweak, mode) = (
             Arc::clone(&self.dir),
             self.clock.clone(),
@@ -685,6 +734,20 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// A text from `from` posted to the SMS webhook of the node at `node`
+/// (`http://…`), signed as Twilio signs it; it must be answered `200`.
+pub async fn text_to(twilio: &FakeTwilio, node: &str, from: &str, body: &str) {
+    let params = twilio.inbound_sms_params(&twilio.new_sid(), from, OUR_NUMBER, body);
+    let answer = twilio
+        .post_signed(
+            &format!("{node}/twilio/sms"),
+            &format!("{PUBLIC_URL}/twilio/sms"),
+            &params,
+        )
+        .await;
+    assert_eq!(answer.status(), 200, "the text from {from} is promised");
 }
 
 /// `ManualClock::now` without importing the trait everywhere.

@@ -44,7 +44,7 @@ use std::thread;
 use rusqlite::Connection;
 
 use self::schema::migrate;
-use self::writer::{WriteRequest, writer_loop};
+use self::writer::{Space, WriteRequest, writer_loop};
 use crate::store::codec::unavailable;
 use crate::store_error::{StoreError, StoreResult};
 
@@ -54,6 +54,8 @@ pub struct SqliteStore {
     writer_thread: Mutex<Option<thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
     path: std::path::PathBuf,
+    /// Whether the last writes failed for want of disk space.
+    space: std::sync::Arc<Space>,
 }
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -108,15 +110,18 @@ impl SqliteStore {
         migrate(&mut conn)
             .map_err(|e| unavailable(format!("cannot migrate {}: {e}", path.display())))?;
         let (tx, rx) = mpsc::channel::<WriteRequest>();
+        let space = std::sync::Arc::new(Space::default());
+        let writer_space = std::sync::Arc::clone(&space);
         let handle = thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, writer_space))
             .map_err(unavailable)?;
         Ok(Self {
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(handle)),
             readers: Mutex::new(Vec::new()),
             path: path.to_owned(),
+            space,
         })
     }
 

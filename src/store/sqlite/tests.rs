@@ -21,7 +21,8 @@ use crate::escalation::{Escalation, StaffRef, Status};
 use crate::store::codec::{ms, to_json};
 use crate::store::conformance::purged_once_and_set_aside;
 use crate::work::WorkQueue;
-use crate::work::{Change, WorkKind};
+use crate::outbox::OutboxItem;
+use crate::work::{Change, ClaimOf, WorkKind};
 use chrono::TimeDelta;
 use rusqlite::{Connection, params};
 
@@ -331,4 +332,112 @@ fn every_shape_of_list_is_served_by_an_index_in_order() {
         timeline.contains("USING INDEX timeline_by_concern"),
         "{timeline}"
     );
+}
+
+#[test]
+fn the_holder_of_the_serve_lock_takes_back_every_claim_a_killed_process_held() {
+    use crate::work::NodeId;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    let at: Instant = "2026-11-27T19:05:00Z".parse().unwrap();
+    let lease = TimeDelta::seconds(3);
+    let text = |to: &str| crate::outbox::NewOutbox {
+        concern: None,
+        to: PhoneNumber::parse(to).unwrap().into(),
+        body: "You have concern 1".to_owned(),
+        purpose: crate::timeline::Purpose::StaffNotice,
+        staff: None,
+        recipient: "Dr Chen".to_owned(),
+        step: None,
+    };
+    {
+        // The process that is killed: it claimed both texts and sent neither.
+        let killed = SqliteStore::open(&path).unwrap();
+        killed
+            .apply(Change {
+                at,
+                outbox: vec![text("+447700900801"), text("+447700900802")],
+                ..Change::default()
+            })
+            .unwrap();
+        let held = killed
+            .claim_of::<OutboxItem>(&NodeId::new("killed"), at, lease, 10)
+            .unwrap();
+        assert_eq!(held.len(), 2);
+    }
+    let restarted = SqliteStore::open(&path).unwrap();
+    let node = NodeId::new("restarted");
+    assert!(
+        restarted
+            .claim_of::<OutboxItem>(&node, at, lease, 10)
+            .unwrap()
+            .is_empty(),
+        "without taking them back, the dead process's claims hold for their lease"
+    );
+    assert_eq!(restarted.next_due().unwrap(), Some(at + lease));
+
+    let lock = ServeLock::acquire(&path).unwrap();
+    assert_eq!(restarted.take_back_claims(&lock).unwrap(), 2);
+    assert_eq!(restarted.next_due().unwrap(), Some(at), "due again at once");
+    let again = restarted.claim_of::<OutboxItem>(&node, at, lease, 10).unwrap();
+    assert_eq!(again.len(), 2, "claimed again at the same instant");
+    assert!(
+        again
+            .iter()
+            .all(|c| c.item.in_flight && c.claim.attempts == 1),
+        "each may have reached the provider, so it is asked about first, and counts an attempt"
+    );
+    assert_eq!(
+        restarted.take_back_claims(&lock).unwrap(),
+        2,
+        "a second start takes back the claims of the first"
+    );
+}
+
+#[test]
+fn a_store_whose_last_writes_failed_for_want_of_space_is_not_ready_until_one_stores_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("n.db")).unwrap();
+    store.ping().unwrap();
+    let cap = |extra: i64| {
+        store
+            .write(move |tx| {
+                let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                let cap: i64 = tx.query_row(
+                    &format!("PRAGMA max_page_count = {}", pages + extra),
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok(cap)
+            })
+            .unwrap()
+    };
+    // A message of 64 KB, as a webhook stores it, with no room for it:
+    // the file may grow no further, as on a full disk.
+    let message = |key: &'static str| {
+        store.write(move |tx| {
+            tx.execute(
+                "INSERT INTO inbound (key, data, received_at) VALUES (?1, hex(randomblob(32768)), 0)",
+                params![key],
+            )?;
+            Ok(())
+        })
+    };
+    cap(0);
+    let refused = message("sms:SM1").unwrap_err();
+    assert!(matches!(refused, StoreError::Unavailable(_)), "{refused:?}");
+    assert!(
+        store.ping().is_err(),
+        "not ready: the last write found no room"
+    );
+
+    // Room again (an operator freed space): the probe alone may fit where
+    // a message did not, so readiness waits for a write that stores one.
+    cap(10_000);
+    assert!(
+        store.ping().is_err(),
+        "not ready until a write has stored something again"
+    );
+    message("sms:SM2").unwrap();
+    store.ping().unwrap();
 }

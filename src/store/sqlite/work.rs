@@ -12,7 +12,7 @@ use crate::clock::Instant;
 use crate::directory::{Address, EnrolmentId, Id};
 use crate::inbox::Inbound;
 use crate::outbox::{NewOutbox, OutboxItem};
-use crate::store::codec::{corrupt, from_json, instant, ms};
+use crate::store::codec::{corrupt, from_json, instant, ms, unavailable};
 use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::Purpose;
 use crate::work::WorkQueue;
@@ -304,18 +304,59 @@ impl<T: Claimable> ClaimKind<T> for SqliteStore {
     }
 }
 
-impl WorkQueue for SqliteStore {
-    fn ping(&self) -> StoreResult<()> {
-        // Through the writer, like a webhook: a full disk, a lock held
-        // elsewhere or a stopped writer fail here as they would fail it.
+/// How much the readiness probe writes: as much as one stored message
+/// (ADR 18: a message keeps up to 16 KB).
+const PROBE_BYTES: i64 = 16 * 1024;
+
+impl SqliteStore {
+    /// Take back every claim in the file at once, as if each had been
+    /// released: the work under them can be claimed again now (and counts
+    /// one more attempt), an outbox item stays marked as perhaps sent (it
+    /// is asked about at the provider first), and a change carrying one of
+    /// them is refused. Only the holder of the serve lock may do this, at
+    /// start-up (docs/adr/0030): no other process can hold a claim on a
+    /// file it has locked, so every claim in it is a stopped process's.
+    /// Returns how many were taken back.
+    pub fn take_back_claims(&self, _serving: &super::ServeLock) -> StoreResult<usize> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO heartbeat (id, beats) VALUES (1, 1)
-                 ON CONFLICT(id) DO UPDATE SET beats = beats + 1",
+                "UPDATE outbox SET ready_at = due_at WHERE id IN (SELECT CAST(key AS INTEGER)
+                     FROM claims WHERE kind = 'outbox' AND until IS NOT NULL)",
                 [],
             )?;
-            Ok(())
+            Ok(tx.execute("UPDATE claims SET until = NULL WHERE until IS NOT NULL", [])?)
         })
+    }
+}
+
+impl WorkQueue for SqliteStore {
+    fn ping(&self) -> StoreResult<()> {
+        // Through the writer, like a webhook, and as much as one writes (a
+        // message keeps up to 16 KB, ADR 18), put back within the write: a
+        // lock held elsewhere, a stopped writer or a disk with no room for
+        // that fail here as they would fail a webhook. A row rewritten in
+        // place can find room where a new message cannot, so while the
+        // last writes that stored something failed for want of space, the
+        // store is not ready: until a write stores something again, or
+        // this probe succeeds a while after the last failure.
+        self.write_probe(|tx| {
+            tx.execute(
+                "INSERT INTO heartbeat (id, beats) VALUES (1, 1)
+                 ON CONFLICT(id) DO UPDATE SET beats = randomblob(?1)",
+                params![PROBE_BYTES],
+            )?;
+            tx.execute("UPDATE heartbeat SET beats = 1 WHERE id = 1", [])?;
+            Ok(())
+        })?;
+        if self.space.short() {
+            if !self.space.may_recheck() {
+                return Err(unavailable(
+                    "the last writes to the store failed for want of disk space",
+                ));
+            }
+            self.space.cleared_by_probe();
+        }
+        Ok(())
     }
 
     fn record_inbound(&self, item: &Inbound) -> StoreResult<bool> {
