@@ -2,6 +2,12 @@
 //! ([`NewOutbox`], [`OutboxItem`]) and what became of an attempt
 //! ([`OutboxOutcome`]). Why it is sent ([`crate::timeline::Purpose`]) lives
 //! with the timeline, which records it. The engine's dispatcher sends them.
+//!
+//! Two rules say in what order: the [`Lane`] a message waits in (one
+//! person's texts go out in the order they were queued) and its
+//! [`Priority`] (a page never waits behind a welcome). Both are decided
+//! here, from the message alone; the store backends only keep and order
+//! by what these give (docs/adr/0031).
 
 use crate::clock::Instant;
 use crate::concern::ConcernId;
@@ -43,6 +49,81 @@ impl NewOutbox {
     pub fn lane(&self) -> Lane {
         Lane::of(&self.to, self.concern, self.staff.as_ref())
     }
+
+    /// How soon it must go, beside other messages (see [`Priority`]).
+    pub fn priority(&self) -> Priority {
+        Priority::of(self.purpose)
+    }
+}
+
+/// How soon a message must go, beside others waiting: the outbox hands out
+/// the most urgent lanes first, and only [`Priority::Bulk`] waits for the
+/// send budget to have room beyond what more urgent texts need. A lane
+/// goes at the priority of the most urgent message in it, so a page or an
+/// answer never waits behind a welcome to the same person for longer than
+/// that one text takes (per-person order is kept).
+///
+/// Stored as [`Priority::rank`] (0 first); ordered by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Priority {
+    /// Pages, call pages, a patient's later words forwarded to whoever has
+    /// their concern, and answers to the person who just wrote (that we
+    /// have their message, who has it, that STOP worked).
+    Urgent,
+    /// Confirmations and notices to staff (you have concern 1, it is
+    /// taken, a reminder, a sign-in code, a check-in went unanswered).
+    Prompt,
+    /// Texts that can wait minutes: welcomes, check-ins, review
+    /// reminders, morning handovers, gap alerts; and deleting recordings
+    /// at the provider.
+    Bulk,
+}
+
+impl Priority {
+    /// Every priority, most urgent first.
+    pub const ALL: [Priority; 3] = [Priority::Urgent, Priority::Prompt, Priority::Bulk];
+
+    /// The priority of a message sent for `purpose`: the one rule.
+    pub fn of(purpose: Purpose) -> Priority {
+        match purpose {
+            Purpose::Page
+            | Purpose::CallPage
+            | Purpose::CallBack
+            | Purpose::Forward
+            | Purpose::Notice
+            | Purpose::OptOut => Priority::Urgent,
+            Purpose::StaffNotice | Purpose::SignInCode => Priority::Prompt,
+            Purpose::Welcome
+            | Purpose::CheckIn
+            | Purpose::ReviewReminder
+            | Purpose::Handover
+            | Purpose::GapAlert
+            | Purpose::DeleteRecording => Priority::Bulk,
+        }
+    }
+
+    /// As stored and ordered: 0 for [`Priority::Urgent`], 1, 2.
+    pub fn rank(self) -> u8 {
+        match self {
+            Priority::Urgent => 0,
+            Priority::Prompt => 1,
+            Priority::Bulk => 2,
+        }
+    }
+
+    /// The priority stored as `rank`.
+    pub fn from_rank(rank: u8) -> Option<Priority> {
+        Self::ALL.into_iter().find(|p| p.rank() == rank)
+    }
+
+    /// As `/metrics` labels it: `urgent`, `prompt`, `bulk`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Urgent => "urgent",
+            Priority::Prompt => "prompt",
+            Priority::Bulk => "bulk",
+        }
+    }
 }
 
 /// The queue a message waits in. Messages in one lane go out one at a
@@ -52,9 +133,13 @@ impl NewOutbox {
 /// clinician's have one per concern, so a page that hangs holds up no
 /// other patient's page to the same clinician.
 ///
-/// This is the rule; the backends keep it. Redis keeps a queue per lane
-/// (`lane_of` in `store/redis/scripts/common.lua`) and a test there checks
-/// the script agrees with [`Lane::of`] on many random messages.
+/// A clinician's text about no concern (a handover, a gap alert, help)
+/// shares the lane of everything else to their number about no concern.
+///
+/// This is the rule; the backends keep it. SQLite stores each item's
+/// [`Lane::concern`] (`outbox.lane_concern`); Redis keeps a queue per lane
+/// (`lane_of` in `store/redis/scripts/common.lua`); a test on each
+/// backend checks it agrees with [`Lane::of`] on many random messages.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Lane {
     /// The address the messages go to.

@@ -255,7 +255,7 @@ async fn unanswered(
         (notice, id, now),
         change,
         |_| true,
-        "sms/check_in_unanswered.txt",
+        ("sms/check_in_unanswered.txt", Purpose::StaffNotice),
         |enrolment, service| {
             minijinja::context! {
                 first_name => enrolment.patient.first_name(),
@@ -296,7 +296,7 @@ async fn review(
         change,
         // Its review date moved since: nothing to remind of.
         |enrolment| enrolment.review_at == Some(review_at),
-        "sms/review_due.txt",
+        ("sms/review_due.txt", Purpose::ReviewReminder),
         |enrolment, service| {
             minijinja::context! {
                 first_name => enrolment.patient.first_name(),
@@ -317,7 +317,7 @@ async fn tell_team(
     (notice, id, now): (&Notice, EnrolmentId, Instant),
     change: &mut Change,
     wanted: impl Fn(&Enrolment) -> bool,
-    template: &str,
+    (template, purpose): (&str, Purpose),
     words: impl Fn(&Enrolment, &Service) -> minijinja::Value,
 ) -> EngineResult<()> {
     let Some(enrolment) = store::blocking(&parts.store, move |s| s.enrolment(id)).await? else {
@@ -352,7 +352,7 @@ async fn tell_team(
         .render(template, words(&enrolment, service))?;
     change.outbox.extend(
         team.iter()
-            .filter_map(|s| staff_text(s, None, body.clone())),
+            .filter_map(|s| staff_text(s, None, body.clone(), purpose)),
     );
     Ok(())
 }
@@ -497,7 +497,7 @@ fn handover_to(
             let body = parts
                 .templates
                 .render("sms/handover.txt", minijinja::context! { summary, link })?;
-            return Ok(staff_text(person, None, body));
+            return Ok(staff_text(person, None, body, Purpose::Handover));
         }
     };
     let context = minijinja::context! {
@@ -511,7 +511,7 @@ fn handover_to(
         concern: None,
         to: Address::Email(email),
         body: body.to_body(),
-        purpose: Purpose::StaffNotice,
+        purpose: Purpose::Handover,
         staff: Some(person.id.clone()),
         recipient: person.name.clone(),
         step: None,

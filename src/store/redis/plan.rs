@@ -153,6 +153,8 @@ struct OutboxPlan {
     recipient: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     step: Option<String>,
+    /// Its [`crate::outbox::Priority::rank`], as Rust decides it.
+    prio: String,
 }
 
 #[derive(Serialize)]
@@ -253,6 +255,7 @@ impl Plan {
                     staff: m.staff.as_ref().map(|s| s.as_str().to_owned()),
                     recipient: m.recipient.clone(),
                     step: m.step.map(|s| s.to_string()),
+                    prio: m.priority().rank().to_string(),
                 })
                 .collect(),
             outcomes: change
