@@ -179,6 +179,9 @@ pub struct OutboxItem {
     /// stopped, or gave it back, mid-send), or it was stored in flight by an
     /// earlier, single-node version. Ask the provider before sending it again.
     pub in_flight: bool,
+    /// The priority it goes at: its own ([`NewOutbox::priority`]), or a
+    /// more urgent one that a text queued behind it in its lane lent it.
+    pub priority: Priority,
 }
 
 impl std::fmt::Debug for OutboxItem {

@@ -206,7 +206,7 @@ impl Dispatcher {
             return true;
         }
         let (segments, _) = crate::templates::sms_segments(&item.message.body);
-        let urgent = item.message.priority() == Priority::Urgent;
+        let urgent = item.priority == Priority::Urgent;
         budget.lock().unwrap_or_else(|p| p.into_inner()).take(
             u32::try_from(segments).unwrap_or(u32::MAX),
             urgent,
@@ -287,7 +287,7 @@ impl Dispatcher {
         }
         if claims
             .iter()
-            .any(|(_, item)| item.message.priority() == Priority::Urgent)
+            .any(|(_, item)| item.priority == Priority::Urgent)
         {
             // More may be due, and they go whatever the budget's room.
             self.outbox_written();

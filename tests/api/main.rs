@@ -18,6 +18,7 @@ mod holidays;
 mod night;
 mod oncall;
 mod pages;
+mod provider_queue;
 mod reports;
 mod rota_edits;
 mod staff;

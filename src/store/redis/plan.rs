@@ -12,7 +12,7 @@ use crate::clock::Instant;
 use crate::concern::ConcernId;
 use crate::concern::{ConcernStatus, Page};
 use crate::directory::{Address, Id};
-use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome};
+use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome, Priority};
 use crate::store_error::StoreResult;
 use crate::timeline::Purpose;
 use crate::work::{Change, Timer, TimerKind};
@@ -376,6 +376,10 @@ pub(super) fn outbox_item(pairs: Vec<String>) -> StoreResult<OutboxItem> {
         queued_at: instant(&need(take("queued"), "queued")?)?,
         provider_id: take("provider"),
         in_flight: state == "in_flight",
+        // Stored before priorities and not yet given one: as urgent as any.
+        priority: take("prio")
+            .and_then(|p| Priority::from_rank(p.parse().ok()?))
+            .unwrap_or(Priority::Urgent),
     })
 }
 

@@ -12,7 +12,7 @@ use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
 use crate::directory::{Address, EnrolmentId, Id};
 use crate::inbox::Inbound;
-use crate::outbox::{NewOutbox, OutboxItem};
+use crate::outbox::{NewOutbox, OutboxItem, Priority};
 use crate::store::codec::{corrupt, from_json, instant, invalid, ms};
 use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::Purpose;
@@ -34,6 +34,7 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
     let state: String = row.get(10)?;
     let queued_at: Option<i64> = row.get(11)?;
     let step: Option<i64> = row.get(12)?;
+    let priority: Option<i64> = row.get(13)?;
     Ok((|| {
         Ok(OutboxItem {
             id,
@@ -52,11 +53,15 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
             queued_at: instant(queued_at.unwrap_or(due_at)),
             provider_id,
             in_flight: state == "in_flight",
+            // Sent before priorities (or unreadable then): as urgent as any.
+            priority: priority
+                .and_then(|p| Priority::from_rank(u8::try_from(p).ok()?))
+                .unwrap_or(Priority::Urgent),
         })
     })())
 }
 
-const OUTBOX_COLUMNS: &str = "o.id, o.concern_id, o.to_number, o.body, o.purpose, o.staff, o.recipient, o.attempts, o.due_at, o.provider_id, o.state, o.queued_at, o.step";
+const OUTBOX_COLUMNS: &str = "o.id, o.concern_id, o.to_number, o.body, o.purpose, o.staff, o.recipient, o.attempts, o.due_at, o.provider_id, o.state, o.queued_at, o.step, o.priority";
 
 /// An unsent outbox item `o` that is the earliest unsent one in its lane:
 /// only such an item may be sent. A lane is a number and, for a
@@ -303,7 +308,7 @@ impl Claimable for Timer {
 impl Claimable for OutboxItem {
     fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
         let item = outbox_row(row)?;
-        let claimed_before: bool = row.get(13)?;
+        let claimed_before: bool = row.get(14)?;
         Ok(item.map(|mut item| {
             // Claimed before and not completed: it may have reached the provider.
             item.in_flight |= claimed_before;
