@@ -159,15 +159,21 @@ async fn check_in(
     if !enrolment.is_active(now) {
         return Ok(());
     }
+    let window = {
+        let rota = parts.rota();
+        rota.service(enrolment.service.as_str())
+            .map(|ix| rota.services()[ix as usize].check_in_window)
+            .unwrap_or_default()
+    };
     // Fired late (every node was down overnight): never text at night.
-    let day = daytime(now);
+    let day = window.place(now, id, false);
     if day > now {
         change
             .set_notices
             .push(checkins::check_in_notice(id, day, number));
         return Ok(());
     }
-    if let Some((due_at, next)) = enrolment.check_ins.after(&enrolment, number, now) {
+    if let Some((due_at, next)) = enrolment.check_ins.after(&enrolment, number, now, window) {
         change
             .set_notices
             .push(checkins::check_in_notice(id, due_at, next));

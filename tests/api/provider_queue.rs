@@ -146,3 +146,99 @@ async fn a_page_during_a_5000_welcome_burst_goes_first() {
     // Only those four texts jumped the queue.
     assert_eq!(app.twilio.messages().len(), welcomes + 4);
 }
+
+#[tokio::test]
+async fn check_ins_spread_over_their_window() {
+    // Tuesday 24 November, 03:00: a busy night, 2,000 discharges from
+    // 02:00. Each is owed a check-in 24 hours on, at 02:00, which is night:
+    // they go in the morning, spread from 09:00 to 11:00, not all at 09:00.
+    let app = at_a_uk_long_codes_rate("2026-11-24T03:00").await;
+    enrol_at_once(
+        &app,
+        2_000,
+        "community-nursing-north",
+        "2026-11-24T02:00:00Z",
+    )
+    .await;
+    app.clock.advance(Duration::hours(1));
+    app.settle().await;
+    let nine = nightingale::calendar::parse_instant("2026-11-25T09:00").unwrap();
+    let due: Vec<i64> = {
+        let db = rusqlite::Connection::open(app.store_path()).unwrap();
+        let mut rows = db
+            .prepare("SELECT due_at FROM notices WHERE key LIKE 'check_in/%'")
+            .unwrap();
+        rows.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(due.len(), 2_000);
+    let mut per_minute = std::collections::BTreeMap::<i64, usize>::new();
+    for at in &due {
+        *per_minute
+            .entry((at - nine.timestamp_millis()) / 60_000)
+            .or_default() += 1;
+    }
+    assert_eq!(
+        per_minute.keys().copied().collect::<Vec<_>>(),
+        (0..120).collect::<Vec<_>>(),
+        "every minute from 09:00 to 10:59 has check-ins, and no other"
+    );
+    let busiest = per_minute.values().max().copied().unwrap();
+    assert!(busiest <= 40, "{busiest} check-ins in one minute");
+
+    // The first ten minutes, a second at a time: each check-in reaches its
+    // patient within seconds of its time, and a page at 09:05 goes first.
+    app.clock.set(nine - Duration::seconds(1));
+    app.settle().await;
+    let sent_before = app.twilio.messages().len();
+    let mut wrote_at = None;
+    for second in 0..600 {
+        app.clock.advance(Duration::seconds(1));
+        if second == 300 {
+            wrote_at = Some(app.clock.now_instant());
+            let response = app
+                .text(&patient_phone(1_234), "Chest pain and sweating since I woke")
+                .await;
+            assert_eq!(response.status(), 200);
+        }
+        app.settle().await;
+    }
+    let check_ins: Vec<_> = app.twilio.messages()[sent_before..]
+        .iter()
+        .filter(|m| m.body.contains("How are you today?"))
+        .cloned()
+        .collect();
+    let first_ten = due
+        .iter()
+        .filter(|at| **at < nine.timestamp_millis() + 600_000)
+        .count();
+    assert!(
+        check_ins.len() + 2 >= first_ten,
+        "{} of {first_ten} check-ins due by 09:10 sent",
+        check_ins.len()
+    );
+    for check_in in &check_ins {
+        assert_eq!(check_in.validity_period, Some(7_200));
+        let waited = check_in.reaches_handset_at.unwrap() - check_in.queued_at.unwrap();
+        assert!(waited <= Duration::seconds(2), "a check-in waited {waited} at Twilio");
+    }
+    let wrote_at = wrote_at.unwrap();
+    let pages: Vec<_> = app
+        .twilio
+        .messages()
+        .into_iter()
+        .filter(|m| m.body.contains("Chest pain and sweating") && m.to != patient_phone(1_234))
+        .collect();
+    assert!(!pages.is_empty(), "the team is paged");
+    for page in pages {
+        let reaches = page.reaches_handset_at.unwrap();
+        assert!(
+            reaches - wrote_at <= Duration::seconds(5),
+            "a page reaches {} {} s after the text",
+            page.to,
+            (reaches - wrote_at).num_milliseconds() as f64 / 1000.0
+        );
+    }
+}

@@ -83,6 +83,8 @@ pub(super) struct RawService {
     pub(super) check_ins: Option<Spanned<Vec<String>>>,
     /// How long a check-in's answer is waited for.
     pub(super) check_in_answer_within: Option<Spanned<String>>,
+    /// The morning window check-ins that fall at night are spread over.
+    pub(super) check_in_window: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
