@@ -2,9 +2,9 @@
 //! ([`CheckIns`]), as the rota files and the enrolment API give it, and the
 //! rule that a check-in is only ever sent in the day, between
 //! [`DAY_STARTS`] and [`DAY_ENDS`] UK time. Check-ins that would fall at
-//! night, and those a schedule puts at one minute, are spread over a
-//! window ([`CheckInWindow`], 09:00–11:00 unless the service says), each
-//! enrolment at a point of its own, rather than all sent at once (ADR 31).
+//! night are spread over a morning window ([`CheckInWindow`], 09:00–11:00
+//! unless the service says), each enrolment at a point of its own, rather
+//! than all sent at 09:00 (ADR 31).
 //! Part of an enrolment, so it lives with the directory; sending and
 //! waiting for answers is the check-ins module's and the engine's.
 
@@ -40,9 +40,9 @@ const fn hm(h: u32, m: u32) -> NaiveTime {
 
 /// The stretch of the morning, UK time, over which check-ins that would
 /// fall at night are spread, each enrolment at a point of its own (the
-/// same every time); a check-in a schedule puts at one minute is spread
-/// over as long after it. So 2,000 discharges checked on after a night
-/// are not 2,000 texts at 09:00 (ADR 31). Within [`DAY_STARTS`] and
+/// same every time). So 2,000 discharges checked on after a night are
+/// not 2,000 texts at 09:00 (ADR 31). (A schedule that puts many
+/// enrolments at one minute of the day is kept to the minute.) Within [`DAY_STARTS`] and
 /// [`DAY_ENDS`]; a service sets its own (`check_in_window = "09:00-11:00"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckInWindow {
@@ -82,25 +82,17 @@ impl CheckInWindow {
     }
 
     /// When a check-in meant for `at` is sent: at night, the enrolment's
-    /// point in the next morning's window; `at` itself in the day, except
-    /// that one a schedule put there (`scheduled`) goes at the same
-    /// distance after it (if that is still in the day).
-    pub fn place(&self, at: Instant, enrolment: super::EnrolmentId, scheduled: bool) -> Instant {
+    /// point in the next morning's window; in the day, `at` itself.
+    pub fn place(&self, at: Instant, enrolment: super::EnrolmentId) -> Instant {
         let local = wall_clock(at);
-        let offset = self.offset(enrolment);
         let morning = if local.time() < DAY_STARTS {
-            Some(local.date())
+            local.date()
         } else if local.time() >= DAY_ENDS {
-            Some(local.date().succ_opt().unwrap_or(local.date()))
+            local.date().succ_opt().unwrap_or(local.date())
         } else {
-            None
+            return at;
         };
-        if let Some(day) = morning {
-            return instant_of(day.and_time(self.starts)) + offset;
-        }
-        let later = at + offset;
-        let still_day = wall_clock(later).date() == local.date() && wall_clock(later).time() < DAY_ENDS;
-        if scheduled && still_day { later } else { at }
+        instant_of(morning.and_time(self.starts)) + self.offset(enrolment)
     }
 }
 
@@ -219,11 +211,7 @@ impl CheckIns {
                     .skip(number as usize)
                     .map(|(i, s)| {
                         (
-                            window.place(
-                                discharged_at + TimeDelta::seconds(*s),
-                                enrolment.id,
-                                false,
-                            ),
+                            window.place(discharged_at + TimeDelta::seconds(*s), enrolment.id),
                             i as u32 + 1,
                         )
                     })
@@ -232,7 +220,7 @@ impl CheckIns {
             CheckIns::Schedule { cron } => Schedule::parse(cron)
                 .ok()
                 .and_then(|s| s.next_after(now))
-                .map(|at| (window.place(at, enrolment.id, true), number + 1)),
+                .map(|at| (window.place(at, enrolment.id), number + 1)),
         };
         next.filter(|(at, _)| enrolment.is_active(*at))
     }

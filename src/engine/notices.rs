@@ -166,7 +166,7 @@ async fn check_in(
             .unwrap_or_default()
     };
     // Fired late (every node was down overnight): never text at night.
-    let day = window.place(now, id, false);
+    let day = window.place(now, id);
     if day > now {
         change
             .set_notices
