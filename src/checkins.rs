@@ -202,13 +202,18 @@ mod tests {
      {
         let e = enrolment("2026-11-24T14:00:00Z");
         let plan = CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE);
-        let first = plan.first(&e, e.enrolled_at, CheckInWindow::default()).unwrap();
+        let first = plan
+            .first(&e, e.enrolled_at, CheckInWindow::default())
+            .unwrap();
         assert_eq!(first, (t("2026-11-25T14:00:00Z"), 1));
         assert_eq!(
             plan.after(&e, 1, first.0, CheckInWindow::default()),
             Some((t("2026-11-27T14:00:00Z"), 2))
         );
-        assert_eq!(plan.after(&e, 2, t("2026-11-27T14:00:00Z"), CheckInWindow::default()), None);
+        assert_eq!(
+            plan.after(&e, 2, t("2026-11-27T14:00:00Z"), CheckInWindow::default()),
+            None
+        );
     }
 
     #[test]
@@ -263,7 +268,13 @@ mod tests {
         let late = CheckInWindow::parse("10:00-12:30").unwrap();
         let at = late.place(t("2026-11-25T03:00:00Z"), EnrolmentId::new());
         assert!((t("2026-11-25T10:00:00Z")..t("2026-11-25T12:30:00Z")).contains(&at));
-        for wrong in ["08:00-10:00", "11:00-10:00", "09:00", "nine till eleven", "19:00-21:00"] {
+        for wrong in [
+            "08:00-10:00",
+            "11:00-10:00",
+            "09:00",
+            "nine till eleven",
+            "19:00-21:00",
+        ] {
             let e = CheckInWindow::parse(wrong).unwrap_err();
             assert!(e.advice().contains("\"09:00-11:00\""), "{wrong}: {e}");
         }
@@ -305,7 +316,9 @@ mod tests {
             ..enrolment("2026-11-24T14:00:00Z")
         };
         let plan = CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE);
-        let first = plan.first(&e, e.enrolled_at, CheckInWindow::default()).unwrap();
+        let first = plan
+            .first(&e, e.enrolled_at, CheckInWindow::default())
+            .unwrap();
         assert_eq!(
             plan.after(&e, first.1, first.0, CheckInWindow::default()),
             None
@@ -314,7 +327,10 @@ mod tests {
             ended_at: Some(e.enrolled_at),
             ..e
         };
-        assert_eq!(plan.first(&ended, ended.enrolled_at, CheckInWindow::default()), None);
+        assert_eq!(
+            plan.first(&ended, ended.enrolled_at, CheckInWindow::default()),
+            None
+        );
     }
 
     #[test]

@@ -75,8 +75,8 @@ impl SendBudget {
     fn fill(&mut self, now: Instant) {
         if let Some(at) = self.at {
             let elapsed = (now - at).num_milliseconds().max(0);
-            self.room_milli = (self.room_milli + elapsed * i64::from(self.rate))
-                .min(Self::full(self.rate));
+            self.room_milli =
+                (self.room_milli + elapsed * i64::from(self.rate)).min(Self::full(self.rate));
         }
         self.at = Some(self.at.map_or(now, |at| at.max(now)));
     }

@@ -179,10 +179,7 @@ impl Dispatcher {
         let Some(budget) = &self.budget else {
             return free;
         };
-        let room = budget
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .room(now) as usize;
+        let room = budget.lock().unwrap_or_else(|p| p.into_inner()).room(now) as usize;
         match room {
             0 if written => 1,
             room => free.min(room),
@@ -322,9 +319,14 @@ impl Dispatcher {
         // which may be urgent, wakes the loop sooner).
         let now = parts.clock.now();
         let next = match (&self.budget, next) {
-            (Some(budget), Some(next)) => {
-                Some(next.max(budget.lock().unwrap_or_else(|p| p.into_inner()).ready_at(now)))
-            }
+            (Some(budget), Some(next)) => Some(
+                next.max(
+                    budget
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .ready_at(now),
+                ),
+            ),
             (_, next) => next,
         };
         Ok(next.filter(|t| *t <= horizon))

@@ -102,7 +102,10 @@ async fn a_page_during_a_5000_welcome_burst_goes_first() {
     // chest pain.
     let wrote_at = app.clock.now_instant();
     let response = app
-        .text(&patient_phone(4_321), "Chest pain and sweating since tea time")
+        .text(
+            &patient_phone(4_321),
+            "Chest pain and sweating since tea time",
+        )
         .await;
     assert_eq!(response.status(), 200);
     app.settle().await;
@@ -199,7 +202,10 @@ async fn check_ins_spread_over_their_window() {
         if second == 300 {
             wrote_at = Some(app.clock.now_instant());
             let response = app
-                .text(&patient_phone(1_234), "Chest pain and sweating since I woke")
+                .text(
+                    &patient_phone(1_234),
+                    "Chest pain and sweating since I woke",
+                )
                 .await;
             assert_eq!(response.status(), 200);
         }
@@ -222,7 +228,10 @@ async fn check_ins_spread_over_their_window() {
     for check_in in &check_ins {
         assert_eq!(check_in.validity_period, Some(7_200));
         let waited = check_in.reaches_handset_at.unwrap() - check_in.queued_at.unwrap();
-        assert!(waited <= Duration::seconds(2), "a check-in waited {waited} at Twilio");
+        assert!(
+            waited <= Duration::seconds(2),
+            "a check-in waited {waited} at Twilio"
+        );
     }
     let wrote_at = wrote_at.unwrap();
     let pages: Vec<_> = app

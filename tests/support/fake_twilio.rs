@@ -68,7 +68,10 @@ impl Queues {
         from: &str,
         segments: usize,
         validity: Option<u64>,
-    ) -> (nightingale::clock::Instant, Option<nightingale::clock::Instant>) {
+    ) -> (
+        nightingale::clock::Instant,
+        Option<nightingale::clock::Instant>,
+    ) {
         let now = (self.now)();
         let starts = self.free_at.get(from).copied().unwrap_or(now).max(now);
         if validity.is_some_and(|v| (starts - now).num_milliseconds() > v as i64 * 1000) {

@@ -146,7 +146,12 @@ impl TwilioClient {
     /// One attempt to send an SMS that Twilio drops (status `failed`) if
     /// it is still in its queue `valid_for` after this (`ValidityPeriod`,
     /// whole seconds from 1 to 36,000: Twilio's range).
-    pub async fn send_sms_valid_for(&self, to: &str, body: &str, valid_for: Duration) -> SendOutcome {
+    pub async fn send_sms_valid_for(
+        &self,
+        to: &str,
+        body: &str,
+        valid_for: Duration,
+    ) -> SendOutcome {
         self.sms(to, body, Some(valid_for)).await
     }
 

@@ -187,7 +187,13 @@ impl Compiler<'_> {
             Some(w) => match crate::directory::check_ins::CheckInWindow::parse(w.get_ref()) {
                 Ok(window) => Some(window),
                 Err(e) => {
-                    self.report(&Src { file, span: w.span() }, format!("check_in_window = {e}"));
+                    self.report(
+                        &Src {
+                            file,
+                            span: w.span(),
+                        },
+                        format!("check_in_window = {e}"),
+                    );
                     None
                 }
             },

@@ -488,36 +488,78 @@ pub(super) fn the_most_urgent_lane_goes_first_and_each_person_keeps_their_order(
     // 09:00: welcomes to Margaret and Sian, a handover to Dr Chen.
     queue(
         morning,
-        text_for(None, "+447700900801", Purpose::Welcome, None, "welcome Margaret"),
+        text_for(
+            None,
+            "+447700900801",
+            Purpose::Welcome,
+            None,
+            "welcome Margaret",
+        ),
     );
     queue(
         morning,
-        text_for(None, "+447700900802", Purpose::Welcome, None, "welcome Sian"),
+        text_for(
+            None,
+            "+447700900802",
+            Purpose::Welcome,
+            None,
+            "welcome Sian",
+        ),
     );
     queue(
         morning,
-        text_for(None, "+447700900301", Purpose::Handover, Some("chen"), "handover"),
+        text_for(
+            None,
+            "+447700900301",
+            Purpose::Handover,
+            Some("chen"),
+            "handover",
+        ),
     );
     // 09:01: Dr Chen is paged about Margaret's chest pain, a sign-in code
     // goes to Dr Okafor, and Margaret is told we have her message.
     let soon = morning + TimeDelta::minutes(1);
     queue(
         soon,
-        text_for(Some(chest_pain), "+447700900301", Purpose::Page, Some("chen"), "page"),
+        text_for(
+            Some(chest_pain),
+            "+447700900301",
+            Purpose::Page,
+            Some("chen"),
+            "page",
+        ),
     );
     queue(
         soon,
-        text_for(None, "+447700900302", Purpose::SignInCode, Some("okafor"), "code"),
+        text_for(
+            None,
+            "+447700900302",
+            Purpose::SignInCode,
+            Some("okafor"),
+            "code",
+        ),
     );
     queue(
         soon,
-        text_for(Some(chest_pain), "+447700900801", Purpose::Notice, None, "we have it"),
+        text_for(
+            Some(chest_pain),
+            "+447700900801",
+            Purpose::Notice,
+            None,
+            "we have it",
+        ),
     );
     // A text to Dr Chen's number about no concern shares the lane of
     // the handover (`Lane::of`): it waits behind it.
     queue(
         soon,
-        text_for(None, "+447700900301", Purpose::StaffNotice, Some("chen"), "help"),
+        text_for(
+            None,
+            "+447700900301",
+            Purpose::StaffNotice,
+            Some("chen"),
+            "help",
+        ),
     );
     // Urgent lanes first: Margaret's (her welcome, made as urgent as the
     // answer behind it) and the page; then prompt ones, oldest first: Dr
@@ -532,7 +574,13 @@ pub(super) fn the_most_urgent_lane_goes_first_and_each_person_keeps_their_order(
         .collect();
     assert_eq!(
         bodies,
-        ["welcome Margaret", "page", "handover", "code", "welcome Sian"]
+        [
+            "welcome Margaret",
+            "page",
+            "handover",
+            "code",
+            "welcome Sian"
+        ]
     );
     // Sent: Margaret's answer is next in her lane, urgent, ahead of the
     // help text behind the handover; a claim of one takes it.
@@ -551,7 +599,13 @@ pub(super) fn the_most_urgent_lane_goes_first_and_each_person_keeps_their_order(
         .unwrap();
     queue(
         soon,
-        text_for(None, "+447700900802", Purpose::CheckIn, None, "check-in Sian"),
+        text_for(
+            None,
+            "+447700900802",
+            Purpose::CheckIn,
+            None,
+            "check-in Sian",
+        ),
     );
     let next = store
         .claim_outbox(&node, soon, TimeDelta::seconds(30), 1)

@@ -206,13 +206,19 @@ impl RedisStore {
             .flat_map(|p| {
                 [
                     p.as_str().as_bytes().to_vec(),
-                    crate::outbox::Priority::of(p).rank().to_string().into_bytes(),
+                    crate::outbox::Priority::of(p)
+                        .rank()
+                        .to_string()
+                        .into_bytes(),
                 ]
             })
             .collect();
         let ordered: i64 = self.script(&scripts::ORDER_OUTBOX, ranks)?;
         if ordered > 0 {
-            tracing::info!(ordered, "unsent texts stored before outbox priorities were given theirs");
+            tracing::info!(
+                ordered,
+                "unsent texts stored before outbox priorities were given theirs"
+            );
         }
         Ok(())
     }

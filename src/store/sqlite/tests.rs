@@ -363,7 +363,11 @@ fn texts_queued_before_priorities_get_theirs_and_their_lanes_on_upgrade() {
         }
         conn.pragma_update(None, "user_version", before.len() as i64)
             .unwrap();
-        let insert = |to: &str, purpose: &str, staff: Option<&str>, concern: Option<String>, body: &str| {
+        let insert = |to: &str,
+                      purpose: &str,
+                      staff: Option<&str>,
+                      concern: Option<String>,
+                      body: &str| {
             conn.execute(
                 "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, ready_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'x', 0, 0, 0)",
@@ -372,16 +376,39 @@ fn texts_queued_before_priorities_get_theirs_and_their_lanes_on_upgrade() {
             .unwrap();
         };
         insert("+447700900801", "welcome", None, None, "welcome");
-        insert("+447700900301", "staff_notice", Some("chen"), None, "handover");
-        insert("+447700900801", "notice", None, Some(concern.to_string()), "we have it");
-        insert("+447700900301", "page", Some("chen"), Some(concern.to_string()), "page");
+        insert(
+            "+447700900301",
+            "staff_notice",
+            Some("chen"),
+            None,
+            "handover",
+        );
+        insert(
+            "+447700900801",
+            "notice",
+            None,
+            Some(concern.to_string()),
+            "we have it",
+        );
+        insert(
+            "+447700900301",
+            "page",
+            Some("chen"),
+            Some(concern.to_string()),
+            "page",
+        );
         // A text to Dr Chen's number as a patient's would be: the same
         // lane as his texts about no concern (`Lane::of`), not one of its own.
         insert("+447700900301", "welcome", None, None, "same lane");
     }
     let store = SqliteStore::open(&path).unwrap();
     let claimed: Vec<String> = store
-        .claim_outbox(&crate::work::NodeId::new("a"), Instant::UNIX_EPOCH, TimeDelta::seconds(30), 10)
+        .claim_outbox(
+            &crate::work::NodeId::new("a"),
+            Instant::UNIX_EPOCH,
+            TimeDelta::seconds(30),
+            10,
+        )
         .unwrap()
         .into_iter()
         .map(|c| c.item.message.body)
@@ -453,7 +480,12 @@ fn the_store_holds_back_messages_in_the_lanes_the_rust_rule_gives() {
                 })
                 .unwrap();
             let claimed: Vec<String> = store
-                .claim_outbox(&crate::work::NodeId::new("a"), now, TimeDelta::seconds(30), 100)
+                .claim_outbox(
+                    &crate::work::NodeId::new("a"),
+                    now,
+                    TimeDelta::seconds(30),
+                    100,
+                )
                 .unwrap()
                 .into_iter()
                 .map(|c| c.item.message.body)

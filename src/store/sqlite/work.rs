@@ -99,7 +99,12 @@ pub(super) fn fill_outbox_order(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         tx.execute(
             "UPDATE outbox SET priority = ?3 WHERE to_number = ?1 AND lane_concern IS ?2
              AND id < ?4 AND state IN ('pending', 'in_flight') AND priority > ?3",
-            params![lane.to.key(), lane_concern, item.message.priority().rank(), item.id],
+            params![
+                lane.to.key(),
+                lane_concern,
+                item.message.priority().rank(),
+                item.id
+            ],
         )?;
     }
     Ok(())
