@@ -233,3 +233,60 @@ impl OutboxOutcome {
         }
     }
 }
+
+/// What the backends' lane property tests draw from (SQLite's in
+/// `store/sqlite/tests.rs`, Redis's in `store/redis/rules_agree.rs`): a
+/// few addresses, two concerns, one clinician, and messages among them.
+#[cfg(test)]
+pub(crate) struct LaneCases {
+    /// Two numbers and an email address.
+    pub addresses: [Address; 3],
+    /// Two concerns.
+    pub concerns: [ConcernId; 2],
+    /// A clinician.
+    pub staff: Id,
+}
+
+#[cfg(test)]
+impl LaneCases {
+    /// Fresh cases.
+    pub(crate) fn new() -> Self {
+        Self {
+            addresses: [
+                "+447700900001",
+                "+447700900002",
+                "mailto:nurse@example.nhs.uk",
+            ]
+            .map(|k| Address::from_key(k).unwrap()),
+            concerns: [ConcernId::new(), ConcernId::new()],
+            staff: Id::parse("chen").unwrap(),
+        }
+    }
+
+    /// Lists of `sizes` messages, each as indexes: its address, its
+    /// concern if any, and whether it is for the clinician.
+    pub(crate) fn messages(
+        &self,
+        sizes: std::ops::Range<usize>,
+    ) -> impl proptest::strategy::Strategy<Value = Vec<(usize, Option<usize>, bool)>> {
+        use proptest::prelude::*;
+        let message = (
+            0..self.addresses.len(),
+            proptest::option::of(0..self.concerns.len()),
+            any::<bool>(),
+        );
+        proptest::collection::vec(message, sizes)
+    }
+
+    /// The address, concern and member of staff a message's indexes name.
+    pub(crate) fn message(
+        &self,
+        (to, concern, for_staff): (usize, Option<usize>, bool),
+    ) -> (&Address, Option<ConcernId>, Option<&Id>) {
+        (
+            &self.addresses[to],
+            concern.map(|c| self.concerns[c]),
+            for_staff.then_some(&self.staff),
+        )
+    }
+}

@@ -423,44 +423,33 @@ fn texts_queued_before_priorities_get_theirs_and_their_lanes_on_upgrade() {
 /// out is exactly the first of each lane the rule gives.
 #[test]
 fn the_store_holds_back_messages_in_the_lanes_the_rust_rule_gives() {
-    use crate::directory::Address;
-    use crate::outbox::{Lane, NewOutbox};
+    use crate::outbox::{Lane, LaneCases, NewOutbox};
     use crate::timeline::Purpose;
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
-    use proptest::{collection, option};
 
-    let addresses = [
-        "+447700900001",
-        "+447700900002",
-        "mailto:nurse@example.nhs.uk",
-    ]
-    .map(|k| Address::from_key(k).unwrap());
-    let concerns = [ConcernId::new(), ConcernId::new()];
-    let staff = Id::parse("chen").unwrap();
-    let message = (
-        0..addresses.len(),
-        option::of(0..concerns.len()),
-        any::<bool>(),
-    );
+    let lanes = LaneCases::new();
     let dir = tempfile::tempdir().unwrap();
     let cases = std::sync::atomic::AtomicUsize::new(0);
     TestRunner::new(Config::with_cases(64))
-        .run(&collection::vec(message, 1..8), |messages| {
+        .run(&lanes.messages(1..8), |messages| {
             let case = cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let store = SqliteStore::open(&dir.path().join(format!("{case}.db"))).unwrap();
             let outbox: Vec<NewOutbox> = messages
                 .iter()
                 .enumerate()
-                .map(|(i, &(to, concern, for_staff))| NewOutbox {
-                    concern: concern.map(|c| concerns[c]),
-                    to: addresses[to].clone(),
-                    body: i.to_string(),
-                    // One priority, so the order is the order queued.
-                    purpose: Purpose::Notice,
-                    staff: for_staff.then(|| staff.clone()),
-                    recipient: "x".into(),
-                    step: None,
+                .map(|(i, &m)| {
+                    let (to, concern, staff) = lanes.message(m);
+                    NewOutbox {
+                        concern,
+                        to: to.clone(),
+                        body: i.to_string(),
+                        // One priority, so the order is the order queued.
+                        purpose: Purpose::Notice,
+                        staff: staff.cloned(),
+                        recipient: "x".into(),
+                        step: None,
+                    }
                 })
                 .collect();
             let mut expected: Vec<String> = Vec::new();
