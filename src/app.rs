@@ -137,6 +137,11 @@ impl Application {
             crate::engine::SENDS_AT_ONCE
         );
         anyhow::ensure!(
+            config.twilio_mps > 0,
+            "NIGHTINGALE_TWILIO_MPS must be at least 1 segment a second (the default, {}, is what Twilio gives a UK long code)",
+            crate::channels::budget::UK_LONG_CODE_MPS
+        );
+        anyhow::ensure!(
             !config.twilio_timeout.is_zero(),
             "NIGHTINGALE_TWILIO_TIMEOUT must be longer than nothing (the default is 10s)"
         );
@@ -171,6 +176,7 @@ impl Application {
         )
         .with_retention(TimeDelta::days(i64::from(config.retention_days)))
         .with_sends_at_once(config.sends_at_once)
+        .with_send_budget(crate::channels::SendBudget::per_second(config.twilio_mps))
         .with_caller(Arc::clone(&calls))
         .with_email_senders(crate::engine::EmailSenders {
             trust: sender_trust(config)?,

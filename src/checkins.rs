@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Instant;
 use crate::concern::ConcernId;
+use crate::directory::check_ins::CheckInWindow;
 use crate::directory::{Enrolment, EnrolmentId, Id};
 
 /// Whether an answer to a check-in says all is well: "1", nothing more.
@@ -24,16 +25,18 @@ pub fn is_well(answer: &str) -> bool {
     answer == "1"
 }
 
-/// The notice for an enrolment's first check-in, if it has any.
-pub fn first_notice(enrolment: &Enrolment, now: Instant) -> Option<Notice> {
-    let (due_at, number) = enrolment.check_ins.first(enrolment, now)?;
+/// The notice for an enrolment's first check-in, if it has any, placed in
+/// its service's `window`.
+pub fn first_notice(enrolment: &Enrolment, now: Instant, window: CheckInWindow) -> Option<Notice> {
+    let (due_at, number) = enrolment.check_ins.first(enrolment, now, window)?;
     Some(check_in_notice(enrolment.id, due_at, number))
 }
 
-/// The notices a new enrolment starts with: its first check-in, and for
-/// an ongoing one the reminder of its review date.
-pub fn first_notices(enrolment: &Enrolment, now: Instant) -> Vec<Notice> {
-    let mut notices: Vec<Notice> = first_notice(enrolment, now).into_iter().collect();
+/// The notices a new enrolment starts with: its first check-in (placed in
+/// its service's `window`), and for an ongoing one the reminder of its
+/// review date.
+pub fn first_notices(enrolment: &Enrolment, now: Instant, window: CheckInWindow) -> Vec<Notice> {
+    let mut notices: Vec<Notice> = first_notice(enrolment, now, window).into_iter().collect();
     if let Some(review_at) = enrolment.review_at {
         notices.push(Notice {
             key: format!("review/{}", enrolment.id),
@@ -201,23 +204,41 @@ mod tests {
      {
         let e = enrolment("2026-11-24T14:00:00Z");
         let plan = CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE);
-        let first = plan.first(&e, e.enrolled_at).unwrap();
+        let first = plan
+            .first(&e, e.enrolled_at, CheckInWindow::default())
+            .unwrap();
         assert_eq!(first, (t("2026-11-25T14:00:00Z"), 1));
         assert_eq!(
-            plan.after(&e, 1, first.0),
+            plan.after(&e, 1, first.0, CheckInWindow::default()),
             Some((t("2026-11-27T14:00:00Z"), 2))
         );
-        assert_eq!(plan.after(&e, 2, t("2026-11-27T14:00:00Z")), None);
+        assert_eq!(
+            plan.after(&e, 2, t("2026-11-27T14:00:00Z"), CheckInWindow::default()),
+            None
+        );
     }
 
     #[test]
-    fn a_check_in_due_at_night_waits_for_nine_in_the_morning() {
-        // Discharged at 02:00: 24 hours on is 02:00, so 09:00 that day.
+    fn a_check_in_due_at_night_waits_for_its_place_in_the_morning_window() {
+        // Discharged at 02:00: 24 hours on is 02:00, so that morning,
+        // between 09:00 and 11:00 at a point of this enrolment's own.
         let e = enrolment("2026-11-24T02:00:00Z");
         let plan = CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE);
+        let (at, number) = plan
+            .first(&e, e.enrolled_at, CheckInWindow::default())
+            .unwrap();
+        assert_eq!(number, 1);
+        assert!(
+            (t("2026-11-25T09:00:00Z")..t("2026-11-25T11:00:00Z")).contains(&at),
+            "{at}"
+        );
+        // The same point every time, and the next morning's for 21:30.
+        let window = CheckInWindow::default();
+        assert_eq!(window.place(t("2026-11-25T05:00:00Z"), e.id), at);
         assert_eq!(
-            plan.first(&e, e.enrolled_at),
-            Some((t("2026-11-25T09:00:00Z"), 1))
+            window.place(t("2026-11-24T21:30:00Z"), e.id),
+            at,
+            "21:30 waits for the next morning"
         );
         for (due, sent) in [
             // 21:30 is after the day ends: 09:00 the next day.
@@ -231,6 +252,37 @@ mod tests {
     }
 
     #[test]
+    fn check_ins_due_at_one_minute_are_spread_over_the_window() {
+        // 2,000 discharges of one night, all due at 09:00: spread over
+        // the two hours, a few a minute, none at once in bulk.
+        let window = CheckInWindow::default();
+        let nine = t("2026-11-25T09:00:00Z");
+        let mut per_minute = std::collections::BTreeMap::<i64, usize>::new();
+        for _ in 0..2_000 {
+            let at = window.place(t("2026-11-25T03:00:00Z"), EnrolmentId::new());
+            assert!((nine..nine + TimeDelta::hours(2)).contains(&at), "{at}");
+            *per_minute.entry((at - nine).num_minutes()).or_default() += 1;
+        }
+        assert_eq!(per_minute.len(), 120, "every minute of the window has some");
+        let busiest = per_minute.values().max().unwrap();
+        assert!(*busiest < 40, "at most {busiest} in one minute");
+        // A window of the service's own, read from its file.
+        let late = CheckInWindow::parse("10:00-12:30").unwrap();
+        let at = late.place(t("2026-11-25T03:00:00Z"), EnrolmentId::new());
+        assert!((t("2026-11-25T10:00:00Z")..t("2026-11-25T12:30:00Z")).contains(&at));
+        for wrong in [
+            "08:00-10:00",
+            "11:00-10:00",
+            "09:00",
+            "nine till eleven",
+            "19:00-21:00",
+        ] {
+            let e = CheckInWindow::parse(wrong).unwrap_err();
+            assert!(e.advice().contains("\"09:00-11:00\""), "{wrong}: {e}");
+        }
+    }
+
+    #[test]
     fn a_weekly_schedule_keeps_its_local_hour_across_the_clock_change() {
         let e = Enrolment {
             kind: EnrolmentKind::Ongoing,
@@ -239,11 +291,12 @@ mod tests {
         };
         let plan = CheckIns::parse(&serde_json::json!("0 10 * * 2")).unwrap();
         // Tuesday 20 October, BST: 10:00 local is 09:00 UTC.
-        let first = plan.first(&e, e.enrolled_at).unwrap();
+        let window = CheckInWindow::default();
+        let first = plan.first(&e, e.enrolled_at, window).unwrap();
         assert_eq!(first, (t("2026-10-20T09:00:00Z"), 1));
         // The clocks go back on 25 October: Tuesday 27th at 10:00 GMT.
         assert_eq!(
-            plan.after(&e, 1, first.0),
+            plan.after(&e, 1, first.0, window),
             Some((t("2026-10-27T10:00:00Z"), 2))
         );
     }
@@ -252,10 +305,10 @@ mod tests {
     fn a_schedule_written_for_the_night_is_moved_to_the_morning() {
         let e = enrolment("2026-11-24T12:00:00Z");
         let plan = CheckIns::parse(&serde_json::json!("30 3 * * *")).unwrap();
-        assert_eq!(
-            plan.first(&e, e.enrolled_at),
-            Some((t("2026-11-25T09:00:00Z"), 1))
-        );
+        let (at, _) = plan
+            .first(&e, e.enrolled_at, CheckInWindow::default())
+            .unwrap();
+        assert!((t("2026-11-25T09:00:00Z")..t("2026-11-25T11:00:00Z")).contains(&at));
     }
 
     #[test]
@@ -265,13 +318,21 @@ mod tests {
             ..enrolment("2026-11-24T14:00:00Z")
         };
         let plan = CheckIns::after_discharge(&DEFAULT_AFTER_DISCHARGE);
-        let first = plan.first(&e, e.enrolled_at).unwrap();
-        assert_eq!(plan.after(&e, first.1, first.0), None);
+        let first = plan
+            .first(&e, e.enrolled_at, CheckInWindow::default())
+            .unwrap();
+        assert_eq!(
+            plan.after(&e, first.1, first.0, CheckInWindow::default()),
+            None
+        );
         let ended = Enrolment {
             ended_at: Some(e.enrolled_at),
             ..e
         };
-        assert_eq!(plan.first(&ended, ended.enrolled_at), None);
+        assert_eq!(
+            plan.first(&ended, ended.enrolled_at, CheckInWindow::default()),
+            None
+        );
     }
 
     #[test]

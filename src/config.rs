@@ -123,9 +123,22 @@ pub struct Config {
     /// (`NIGHTINGALE_SENDS_AT_ONCE`). Each waits on its own task and
     /// connection, so a provider that answers slowly holds this many before
     /// due pages start to queue: at 10 s an answer, 256 keep up with 25 pages
-    /// a second. Keep it within the provider account's limit on concurrent
-    /// requests.
+    /// a second. Past that, texts wait in the outbox and each send that
+    /// ends frees its place for the most urgent text due (ADR 31): a page
+    /// waits for a place, never behind the bulk texts queued before it.
+    /// Keep it within the provider account's limit on concurrent requests.
     pub sends_at_once: usize,
+    /// The sending number's rate, in SMS segments a second
+    /// (`NIGHTINGALE_TWILIO_MPS`; at least 1). Nightingale hands Twilio no
+    /// more than the number sends in about the next second, so Twilio's
+    /// queue stays that short and a page never waits behind bulk there
+    /// (ADR 31). The default, 10, is what Twilio gives a UK long code
+    /// (Twilio's support article "Understanding Twilio Rate Limits and
+    /// Message Queues": 10 segments a second from any number sending
+    /// outside the US and Canada). Set it to what your number, short code
+    /// or Messaging Service is given; nodes sharing one number share it,
+    /// so give each node its share.
+    pub twilio_mps: u32,
     /// How long a client may take to send a request's headers, and how long
     /// an idle keep-alive connection is kept (`NIGHTINGALE_HEADER_TIMEOUT`).
     #[serde(deserialize_with = "duration")]
@@ -285,6 +298,7 @@ impl Default for Config {
             bank_holidays_url: crate::calendar::update::GOV_UK_URL.to_owned(),
             max_connections: 512,
             sends_at_once: crate::engine::SENDS_AT_ONCE,
+            twilio_mps: crate::channels::budget::UK_LONG_CODE_MPS,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(15),
@@ -367,6 +381,7 @@ impl Config {
                     | "retention_days"
                     | "max_connections"
                     | "sends_at_once"
+                    | "twilio_mps"
                     | "sign_in_codes_per_number"
                     | "sign_in_codes_per_client"
                     | "sign_in_failures_per_day"
@@ -390,7 +405,7 @@ impl Config {
         })
     }
 
-    fn keys() -> [&'static str; 45] {
+    fn keys() -> [&'static str; 46] {
         [
             "listen",
             "public_url",
@@ -429,6 +444,7 @@ impl Config {
             "bank_holidays_url",
             "max_connections",
             "sends_at_once",
+            "twilio_mps",
             "header_timeout",
             "body_timeout",
             "request_timeout",

@@ -677,7 +677,7 @@ impl GapAlerter {
                     concern: None,
                     to: to.into(),
                     body: body.clone(),
-                    purpose: Purpose::StaffNotice,
+                    purpose: Purpose::GapAlert,
                     staff: Some(person.id.clone()),
                     recipient: person.name.clone(),
                     step: None,

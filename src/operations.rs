@@ -358,13 +358,17 @@ impl Operations {
                 step: None,
             });
         }
+        let check_in_window = rota
+            .service(enrolment.service.as_str())
+            .map(|ix| rota.services()[ix as usize].check_in_window)
+            .unwrap_or_default();
         let change = Change {
             at: now,
             enrolment: Some(enrolment.clone()),
             outbox,
             // The first check-in and the review reminder, in the same
             // write: they cannot be lost.
-            set_notices: crate::checkins::first_notices(&enrolment, now),
+            set_notices: crate::checkins::first_notices(&enrolment, now, check_in_window),
             ..Change::default()
         };
         store::blocking(&self.store, move |s| s.apply(change)).await?;

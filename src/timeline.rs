@@ -77,6 +77,14 @@ pub enum Purpose {
     /// stopped, and how to start them again (or that they are on again).
     /// The one text sent to a number that opted out.
     OptOut,
+    /// An ongoing enrolment's review date has come: a reminder to its
+    /// co-ordinator or team. (Stored before as `staff_notice`.)
+    ReviewReminder,
+    /// The morning handover of what a service's patients raised out of
+    /// hours. (Stored before as `staff_notice`.)
+    Handover,
+    /// A gap in the rota, to its managers. (Stored before as `staff_notice`.)
+    GapAlert,
 }
 
 impl fmt::Display for Purpose {
@@ -100,11 +108,14 @@ impl Purpose {
             Purpose::SignInCode => "sign_in_code",
             Purpose::CheckIn => "check_in",
             Purpose::OptOut => "opt_out",
+            Purpose::ReviewReminder => "review_reminder",
+            Purpose::Handover => "handover",
+            Purpose::GapAlert => "gap_alert",
         }
     }
 
     /// Every purpose.
-    pub const ALL: [Purpose; 11] = [
+    pub const ALL: [Purpose; 14] = [
         Purpose::Welcome,
         Purpose::Page,
         Purpose::CallPage,
@@ -116,6 +127,9 @@ impl Purpose {
         Purpose::SignInCode,
         Purpose::CheckIn,
         Purpose::OptOut,
+        Purpose::ReviewReminder,
+        Purpose::Handover,
+        Purpose::GapAlert,
     ];
 
     /// The purpose a stored name stands for.

@@ -4,12 +4,14 @@
 //! and the SMS opt-out words ([`OptOutWord`]) live here too. Channels never
 //! decide routing.
 
+pub mod budget;
 pub mod email;
 pub mod opt_out;
 pub mod retry;
 pub mod twilio;
 pub mod voice;
 
+pub use budget::SendBudget;
 pub use opt_out::OptOutWord;
 pub use retry::RetryPolicy;
 pub use voice::{CallPlacer, RecordingCaller};
@@ -86,6 +88,21 @@ pub trait SmsSender: Send + Sync + 'static {
     /// Make one attempt to send `body` to `to` (E.164). Never retries itself:
     /// retries are the outbox's, so they survive a restart.
     fn send<'a>(&'a self, to: &'a str, body: &'a str) -> SendFuture<'a>;
+
+    /// As [`SmsSender::send`], for a text that is no use if it waits at the
+    /// provider longer than `valid_for` (Twilio's `ValidityPeriod`): a
+    /// check-in that could not go in the morning is dropped there rather
+    /// than sent in the evening. A provider without the notion sends it as
+    /// any other.
+    fn send_valid_for<'a>(
+        &'a self,
+        to: &'a str,
+        body: &'a str,
+        valid_for: Duration,
+    ) -> SendFuture<'a> {
+        let _ = valid_for;
+        self.send(to, body)
+    }
 
     /// Whether a message with exactly this body went to `to` on or after
     /// `since`: asked before re-sending one whose last attempt may have been

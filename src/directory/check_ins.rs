@@ -1,9 +1,12 @@
 //! When an enrolment's check-ins fall (docs/adr/0017): its schedule
 //! ([`CheckIns`]), as the rota files and the enrolment API give it, and the
 //! rule that a check-in is only ever sent in the day, between
-//! [`DAY_STARTS`] and [`DAY_ENDS`] UK time. Part of an enrolment, so it
-//! lives with the directory; sending and waiting for answers is
-//! the check-ins module's and the engine's.
+//! [`DAY_STARTS`] and [`DAY_ENDS`] UK time. Check-ins that would fall at
+//! night are spread over a morning window ([`CheckInWindow`], 09:00–11:00
+//! unless the service says), each enrolment at a point of its own, rather
+//! than all sent at 09:00 (ADR 31).
+//! Part of an enrolment, so it lives with the directory; sending and
+//! waiting for answers is the check-ins module's and the engine's.
 
 use chrono::{NaiveTime, TimeDelta};
 use serde::{Deserialize, Serialize};
@@ -18,6 +21,11 @@ pub const DAY_STARTS: NaiveTime = hm(9, 0);
 pub const DAY_ENDS: NaiveTime = hm(20, 0);
 /// When a discharge enrolment is checked on, unless it or its service says.
 pub const DEFAULT_AFTER_DISCHARGE: [TimeDelta; 2] = [TimeDelta::hours(24), TimeDelta::hours(72)];
+/// The window check-ins that fall at night are spread over: 09:00 to 11:00.
+pub const DEFAULT_WINDOW: CheckInWindow = CheckInWindow {
+    starts: DAY_STARTS,
+    ends: hm(11, 0),
+};
 /// When an ongoing enrolment is checked on, unless it says: Tuesdays at 10:00.
 pub const DEFAULT_ONGOING: &str = "0 10 * * 2";
 /// How long an answer is waited for before the patient's team is told.
@@ -27,6 +35,64 @@ const fn hm(h: u32, m: u32) -> NaiveTime {
     match NaiveTime::from_hms_opt(h, m, 0) {
         Some(t) => t,
         None => panic!("a time of day"),
+    }
+}
+
+/// The stretch of the morning, UK time, over which check-ins that would
+/// fall at night are spread, each enrolment at a point of its own (the
+/// same every time). So 2,000 discharges checked on after a night are
+/// not 2,000 texts at 09:00 (ADR 31). (A schedule that puts many
+/// enrolments at one minute of the day is kept to the minute.) Within [`DAY_STARTS`] and
+/// [`DAY_ENDS`]; a service sets its own (`check_in_window = "09:00-11:00"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckInWindow {
+    starts: NaiveTime,
+    ends: NaiveTime,
+}
+
+impl Default for CheckInWindow {
+    fn default() -> Self {
+        DEFAULT_WINDOW
+    }
+}
+
+impl CheckInWindow {
+    /// Read `"HH:MM-HH:MM"`, UK time, within the day's hours.
+    pub fn parse(text: &str) -> Result<Self, CheckInsError> {
+        let wrong = || {
+            CheckInsError::new(
+                Some(&format!("{text:?}")),
+                "is not a window for check-ins: write when it starts and ends, UK time, between 09:00 and 20:00, like \"09:00-11:00\"",
+            )
+        };
+        let (starts, ends) = text.split_once('-').ok_or_else(wrong)?;
+        let time = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| wrong());
+        let (starts, ends) = (time(starts)?, time(ends)?);
+        if starts < DAY_STARTS || ends > DAY_ENDS || starts >= ends {
+            return Err(wrong());
+        }
+        Ok(Self { starts, ends })
+    }
+
+    /// How far into the window `enrolment`'s check-ins fall: a point of
+    /// its own, to the second, from its id.
+    fn offset(&self, enrolment: super::EnrolmentId) -> TimeDelta {
+        let length = (self.ends - self.starts).num_seconds().max(1) as u128;
+        TimeDelta::seconds((enrolment.0.as_u128() % length) as i64)
+    }
+
+    /// When a check-in meant for `at` is sent: at night, the enrolment's
+    /// point in the next morning's window; in the day, `at` itself.
+    pub fn place(&self, at: Instant, enrolment: super::EnrolmentId) -> Instant {
+        let local = wall_clock(at);
+        let morning = if local.time() < DAY_STARTS {
+            local.date()
+        } else if local.time() >= DAY_ENDS {
+            local.date().succ_opt().unwrap_or(local.date())
+        } else {
+            return at;
+        };
+        instant_of(morning.and_time(self.starts)) + self.offset(enrolment)
     }
 }
 
@@ -115,17 +181,25 @@ impl CheckIns {
         }
     }
 
-    /// The first check-in strictly after `now`, and its number (from 1).
-    pub fn first(&self, enrolment: &Enrolment, now: Instant) -> Option<(Instant, u32)> {
-        self.after(enrolment, 0, now)
+    /// The first check-in strictly after `now`, and its number (from 1),
+    /// placed in `window`.
+    pub fn first(
+        &self,
+        enrolment: &Enrolment,
+        now: Instant,
+        window: CheckInWindow,
+    ) -> Option<(Instant, u32)> {
+        self.after(enrolment, 0, now, window)
     }
 
-    /// The check-in after check-in `number` (sent at `now`), and its number.
+    /// The check-in after check-in `number` (sent at `now`), and its
+    /// number, placed in `window`.
     pub fn after(
         &self,
         enrolment: &Enrolment,
         number: u32,
         now: Instant,
+        window: CheckInWindow,
     ) -> Option<(Instant, u32)> {
         let next = match self {
             CheckIns::None => None,
@@ -137,7 +211,7 @@ impl CheckIns {
                     .skip(number as usize)
                     .map(|(i, s)| {
                         (
-                            daytime(discharged_at + TimeDelta::seconds(*s)),
+                            window.place(discharged_at + TimeDelta::seconds(*s), enrolment.id),
                             i as u32 + 1,
                         )
                     })
@@ -146,7 +220,7 @@ impl CheckIns {
             CheckIns::Schedule { cron } => Schedule::parse(cron)
                 .ok()
                 .and_then(|s| s.next_after(now))
-                .map(|at| (daytime(at), number + 1)),
+                .map(|at| (window.place(at, enrolment.id), number + 1)),
         };
         next.filter(|(at, _)| enrolment.is_active(*at))
     }

@@ -31,6 +31,18 @@
 //! texts go out in the order they were queued, and a clinician's about one
 //! concern, even while the first of them hangs; pages about other patients
 //! to the same clinician do not wait behind it.
+//!
+//! The store hands out the most urgent lanes first (ADR 31). With a send
+//! budget (`NIGHTINGALE_TWILIO_MPS`, [`SendBudget`]) a text goes to the
+//! provider only while the sending number has room for it in about the
+//! next second, so Twilio's queue stays that short: an urgent text goes
+//! whatever the room, and anything else waits here, in the outbox, where
+//! the next page overtakes it. While the budget is spent the loop claims
+//! only when something was written since (which may be urgent), one item
+//! at a time, giving back what is not urgent; otherwise it sleeps until
+//! the budget has room. Bulk texts go with a validity period
+//! ([`BULK_VALID_FOR`]): one the provider could not send in time is
+//! dropped there, not sent hours late.
 
 use std::sync::{Arc, Mutex};
 
@@ -40,12 +52,14 @@ use tokio::task::JoinSet;
 
 use crate::channels::email::{EmailBody, EmailSender, NoMailServer, OutgoingEmail};
 use crate::channels::twilio::client::OPTED_OUT;
-use crate::channels::{CallPlacer, Lookup, RecordingCaller, RetryPolicy, SendOutcome, SmsSender};
+use crate::channels::{
+    CallPlacer, Lookup, RecordingCaller, RetryPolicy, SendBudget, SendOutcome, SmsSender,
+};
 use crate::clock::Instant;
 use crate::directory::Address;
 use crate::directory::NumberKind;
 use crate::escalation;
-use crate::outbox::{OutboxItem, OutboxOutcome};
+use crate::outbox::{OutboxItem, OutboxOutcome, Priority};
 use crate::store;
 use crate::timeline::{Medium, Purpose, TimelineEvent};
 use crate::work::{Change, ClaimOf, Claimed, WorkKey, WorkKind};
@@ -56,6 +70,13 @@ use super::{BATCH, EngineResult, LEASE, Parts, Wake, advance, record};
 /// How often the outbox is checked for texts waiting too long.
 const STUCK_CHECK_EVERY: TimeDelta = TimeDelta::minutes(1);
 
+/// How long the provider may hold a bulk text (a welcome, a check-in, a
+/// handover) before dropping it unsent (Twilio's `ValidityPeriod`): the
+/// length of the default morning window for check-ins. Texts wait in
+/// Nightingale's outbox, not the provider's, so this only bites when the
+/// provider itself is slow.
+pub(super) const BULK_VALID_FOR: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+
 /// Claims due outbox items and sends each on a task of its own.
 pub(super) struct Dispatcher {
     sending: Arc<Sending>,
@@ -63,6 +84,12 @@ pub(super) struct Dispatcher {
     /// One claiming round at a time, so the claims it sees are all there are.
     round: tokio::sync::Mutex<()>,
     last_stuck_check: Mutex<Option<Instant>>,
+    /// The sending number's budget, if one is set (none: hand everything
+    /// over at once, as a provider without queues wants).
+    budget: Option<Mutex<SendBudget>>,
+    /// Something was written to the outbox since the last claim (it may
+    /// be urgent, which goes even when the budget is spent).
+    written: std::sync::atomic::AtomicBool,
 }
 
 /// What a send task needs of the dispatcher: the providers and the policy.
@@ -110,7 +137,71 @@ impl Dispatcher {
             permits: Arc::new(Semaphore::new(at_once.max(1))),
             round: tokio::sync::Mutex::new(()),
             last_stuck_check: Mutex::new(None),
+            budget: None,
+            written: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// Hand texts to the provider within `budget` (before the engine runs).
+    pub(super) fn with_budget(mut self, budget: SendBudget) -> Self {
+        self.budget = Some(Mutex::new(budget));
+        self
+    }
+
+    /// Something was written that may have put texts in the outbox.
+    pub(super) fn outbox_written(&self) {
+        self.written
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The budget's rate and the segments handed over since start, if one is set.
+    pub(super) fn budget_spent(&self) -> Option<(u32, u64)> {
+        let budget = self.budget.as_ref()?;
+        let budget = budget.lock().unwrap_or_else(|p| p.into_inner());
+        Some((budget.rate(), budget.spent()))
+    }
+
+    /// How many items to claim at `now` with `free` permits: no more than
+    /// the budget has room for, and while it has none, one (the most
+    /// urgent due: it goes if urgent) and only if something was written
+    /// since the last claim.
+    fn claim_limit(&self, free: usize, now: Instant) -> usize {
+        let written = self
+            .written
+            .swap(false, std::sync::atomic::Ordering::AcqRel);
+        let Some(budget) = &self.budget else {
+            return free;
+        };
+        let room = budget.lock().unwrap_or_else(|p| p.into_inner()).room(now) as usize;
+        match room {
+            0 if written => 1,
+            room => free.min(room),
+        }
+    }
+
+    /// Whether `item` may go to the provider at `now` as far as the budget
+    /// goes, taking its room if so. Only texts use it: calls, email and
+    /// deleting a recording go by other queues.
+    fn within_budget(&self, item: &OutboxItem, now: Instant) -> bool {
+        let Some(budget) = &self.budget else {
+            return true;
+        };
+        let purpose = item.message.purpose;
+        let text = item.message.to.phone().is_some()
+            && !matches!(
+                purpose,
+                Purpose::CallPage | Purpose::CallBack | Purpose::DeleteRecording
+            );
+        if !text {
+            return true;
+        }
+        let (segments, _) = crate::templates::sms_segments(&item.message.body);
+        let urgent = item.priority == Priority::Urgent;
+        budget.lock().unwrap_or_else(|p| p.into_inner()).take(
+            u32::try_from(segments).unwrap_or(u32::MAX),
+            urgent,
+            now,
+        )
     }
 
     /// The same dispatcher, at most `at_once` sends at a time.
@@ -160,7 +251,7 @@ impl Dispatcher {
         // (the renewal task may not have run yet when the clock jumped), so
         // a slow send is not taken over while it waits.
         parts.leases.renew_due(&parts.store, now).await?;
-        let free = self.permits.available_permits().min(BATCH);
+        let free = self.claim_limit(self.permits.available_permits().min(BATCH), now);
         if free == 0 {
             return Ok(0);
         }
@@ -180,8 +271,10 @@ impl Dispatcher {
                 continue;
             }
             match Arc::clone(&self.permits).try_acquire_owned() {
-                Ok(permit) => claims.push((Self::claim(parts, claim, permit), item)),
-                Err(_) => unsent.push(claim),
+                Ok(permit) if self.within_budget(&item, now) => {
+                    claims.push((Self::claim(parts, claim, permit), item));
+                }
+                _ => unsent.push(claim),
             }
         }
         if !unsent.is_empty() {
@@ -189,6 +282,13 @@ impl Dispatcher {
         }
         if claims.is_empty() {
             return Ok(0);
+        }
+        if claims
+            .iter()
+            .any(|(_, item)| item.priority == Priority::Urgent)
+        {
+            // More may be due, and they go whatever the budget's room.
+            self.outbox_written();
         }
         let count = claims.len();
         for (claim, item) in claims {
@@ -216,6 +316,20 @@ impl Dispatcher {
         // The store counts work under a claim from its lease's end, so an
         // item another node is sending does not wake this one early.
         let next = store::blocking(&parts.store, |s| s.next_due_of(&[WorkKind::Outbox])).await?;
+        // While the budget is spent, what is due waits for room (a write,
+        // which may be urgent, wakes the loop sooner).
+        let now = parts.clock.now();
+        let next = match (&self.budget, next) {
+            (Some(budget), Some(next)) => Some(
+                next.max(
+                    budget
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .ready_at(now),
+                ),
+            ),
+            (_, next) => next,
+        };
         Ok(next.filter(|t| *t <= horizon))
     }
 
@@ -359,7 +473,14 @@ impl Sending {
         Some(if call {
             self.caller.place(to, &item.message.body).await
         } else {
-            self.sender.send(to, &item.message.body).await
+            match item.message.priority() {
+                Priority::Bulk => {
+                    self.sender
+                        .send_valid_for(to, &item.message.body, BULK_VALID_FOR)
+                        .await
+                }
+                _ => self.sender.send(to, &item.message.body).await,
+            }
         })
     }
 

@@ -587,7 +587,9 @@ async fn staff_reply(
     let Some((concern_id, r)) = target else {
         let codes: Vec<u16> = open.iter().map(|p| p.code).collect();
         let text = parts.renderer().help(&codes)?;
-        change.outbox.extend(staff_text(staff, None, text));
+        change
+            .outbox
+            .extend(staff_text(staff, None, text, Purpose::StaffNotice));
         return Ok(());
     };
     let Some(mut concern) = parts.concern(concern_id).await? else {

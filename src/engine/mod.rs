@@ -316,6 +316,19 @@ impl Engine {
         self
     }
 
+    /// Hand texts to the provider within the sending number's `budget`
+    /// (ADR 31): the most urgent first, bulk only while it has room.
+    pub fn with_send_budget(mut self, budget: crate::channels::SendBudget) -> Self {
+        self.dispatch = self.dispatch.with_budget(budget);
+        self
+    }
+
+    /// The send budget's rate (segments a second) and the segments handed
+    /// to the provider since start, if a budget is set (for `/metrics`).
+    pub fn send_budget_spent(&self) -> Option<(u32, u64)> {
+        self.dispatch.budget_spent()
+    }
+
     /// Hand at most `at_once` texts to the provider at a time (at least one).
     pub fn with_sends_at_once(mut self, at_once: usize) -> Self {
         self.dispatch = self.dispatch.with_at_once(at_once);
@@ -374,6 +387,7 @@ impl Engine {
         for _ in 0..1000 {
             let now = self.parts.clock.now();
             let stepped = self.steps_pass(now).await?;
+            self.dispatch.outbox_written();
             let mut sends = JoinSet::new();
             let sent = self
                 .dispatch
@@ -492,7 +506,7 @@ impl Engine {
             let until = look_again_at(next, now);
             tokio::select! {
                 _ = stopping.wait_for(|stop| *stop) => break,
-                () = self.wake.dispatch.notified() => {},
+                () = self.wake.dispatch.notified() => self.dispatch.outbox_written(),
                 Some(done) = sends.join_next(), if !sends.is_empty() => log_send_failure(done),
                 () = self.parts.clock.sleep_until(until) => {},
             }

@@ -161,15 +161,21 @@ async fn check_in(
     if !enrolment.is_active(now) {
         return Ok(());
     }
+    let window = {
+        let rota = parts.rota();
+        rota.service(enrolment.service.as_str())
+            .map(|ix| rota.services()[ix as usize].check_in_window)
+            .unwrap_or_default()
+    };
     // Fired late (every node was down overnight): never text at night.
-    let day = daytime(now);
+    let day = window.place(now, id);
     if day > now {
         change
             .set_notices
             .push(checkins::check_in_notice(id, day, number));
         return Ok(());
     }
-    if let Some((due_at, next)) = enrolment.check_ins.after(&enrolment, number, now) {
+    if let Some((due_at, next)) = enrolment.check_ins.after(&enrolment, number, now, window) {
         change
             .set_notices
             .push(checkins::check_in_notice(id, due_at, next));
@@ -257,7 +263,7 @@ async fn unanswered(
         (notice, id, now),
         change,
         |_| true,
-        "sms/check_in_unanswered.txt",
+        ("sms/check_in_unanswered.txt", Purpose::StaffNotice),
         |enrolment, service| {
             minijinja::context! {
                 first_name => enrolment.patient.first_name(),
@@ -298,7 +304,7 @@ async fn review(
         change,
         // Its review date moved since: nothing to remind of.
         |enrolment| enrolment.review_at == Some(review_at),
-        "sms/review_due.txt",
+        ("sms/review_due.txt", Purpose::ReviewReminder),
         |enrolment, service| {
             minijinja::context! {
                 first_name => enrolment.patient.first_name(),
@@ -319,7 +325,7 @@ async fn tell_team(
     (notice, id, now): (&Notice, EnrolmentId, Instant),
     change: &mut Change,
     wanted: impl Fn(&Enrolment) -> bool,
-    template: &str,
+    (template, purpose): (&str, Purpose),
     words: impl Fn(&Enrolment, &Service) -> minijinja::Value,
 ) -> EngineResult<()> {
     let Some(enrolment) = store::blocking(&parts.store, move |s| s.enrolment(id)).await? else {
@@ -354,7 +360,7 @@ async fn tell_team(
         .render(template, words(&enrolment, service))?;
     change.outbox.extend(
         team.iter()
-            .filter_map(|s| staff_text(s, None, body.clone())),
+            .filter_map(|s| staff_text(s, None, body.clone(), purpose)),
     );
     Ok(())
 }
@@ -499,7 +505,7 @@ fn handover_to(
             let body = parts
                 .templates
                 .render("sms/handover.txt", minijinja::context! { summary, link })?;
-            return Ok(staff_text(person, None, body));
+            return Ok(staff_text(person, None, body, Purpose::Handover));
         }
     };
     let context = minijinja::context! {
@@ -513,7 +519,7 @@ fn handover_to(
         concern: None,
         to: Address::Email(email),
         body: body.to_body(),
-        purpose: Purpose::StaffNotice,
+        purpose: Purpose::Handover,
         staff: Some(person.id.clone()),
         recipient: person.name.clone(),
         step: None,

@@ -593,7 +593,14 @@ impl Renderer<'_> {
         let concern = about.concern;
         let to = match person.message_address(self.email.is_some()) {
             Some(Address::Email(to)) => to,
-            _ => return Ok(staff_text(person, Some(concern.id), text)),
+            _ => {
+                return Ok(staff_text(
+                    person,
+                    Some(concern.id),
+                    text,
+                    Purpose::StaffNotice,
+                ));
+            }
         };
         let email = EmailBody {
             subject: self.staff_subject(concern, about.enrolment, code)?,
@@ -921,18 +928,20 @@ struct Paged<'a> {
 }
 
 /// A text to a member of staff, to their first number that takes texts
-/// (none if they have no such number).
+/// (none if they have no such number), for `purpose` (a staff notice, a
+/// handover, a review reminder).
 pub(super) fn staff_text(
     staff: &Staff,
     concern: Option<ConcernId>,
     body: String,
+    purpose: Purpose,
 ) -> Option<NewOutbox> {
     let to = staff.sms_numbers().first().copied()?.clone();
     Some(NewOutbox {
         concern,
         to: to.into(),
         body,
-        purpose: Purpose::StaffNotice,
+        purpose,
         staff: Some(staff.id.clone()),
         recipient: staff.name.clone(),
         step: None,

@@ -85,6 +85,9 @@ pub struct Service {
     /// How long the answer to a check-in is waited for before the team is
     /// told (`check_in_answer_within`; 6 h by default).
     pub check_in_answer_within: chrono::TimeDelta,
+    /// The morning window check-ins that fall at night are spread over
+    /// (`check_in_window`; 09:00–11:00 by default: ADR 31).
+    pub check_in_window: crate::directory::check_ins::CheckInWindow,
     /// Who manages it (`managers = [...]`): they may see and edit its rota
     /// on the web, as may the trust's managers.
     pub managers: Vec<Id>,

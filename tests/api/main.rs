@@ -21,6 +21,7 @@ mod night;
 mod oncall;
 mod openapi;
 mod pages;
+mod provider_queue;
 mod reports;
 mod rota_edits;
 mod staff;

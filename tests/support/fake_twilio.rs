@@ -2,6 +2,12 @@
 //! Twilio's JSON errors), records what it was asked to send, fails on
 //! demand, and sends webhooks signed as Twilio signs them.
 //!
+//! On demand it models Twilio's queue per sending number
+//! ([`FakeTwilio::model_queues`]): texts go from each `From` number first
+//! in first out at a rate in segments a second, and one that would wait
+//! longer than its `ValidityPeriod` is dropped; each text then says when it
+//! would reach the handset.
+//!
 //! Its signer is written here independently of Nightingale's verifier, so a
 //! passing test means the two agree with Twilio's documented algorithm, not
 //! merely with each other.
@@ -31,6 +37,51 @@ pub struct SentSms {
     pub status_callback: Option<String>,
     /// When the request arrived, for latency measurements.
     pub received_at: std::time::Instant,
+    /// How many segments Twilio sends it in.
+    pub segments: usize,
+    /// Its `ValidityPeriod` in seconds, if it had one.
+    pub validity_period: Option<u64>,
+    /// With the queue modelled: when it was queued, on the model's clock.
+    pub queued_at: Option<nightingale::clock::Instant>,
+    /// With the queue modelled: when it would reach the handset (its last
+    /// segment sent); `None` when dropped for waiting past its validity.
+    pub reaches_handset_at: Option<nightingale::clock::Instant>,
+}
+
+/// The clock the queue model reads (a test's manual clock, or the wall clock).
+pub type ModelClock = Arc<dyn Fn() -> nightingale::clock::Instant + Send + Sync>;
+
+/// Twilio's queues, one per sending number: first in first out, at `rate`
+/// segments a second.
+struct Queues {
+    rate: u32,
+    now: ModelClock,
+    /// When each sending number has sent everything queued so far.
+    free_at: HashMap<String, nightingale::clock::Instant>,
+}
+
+impl Queues {
+    /// Queue `segments` from `from` with `validity` seconds to live: when
+    /// it was queued and when it would reach the handset (`None`: dropped).
+    fn queue(
+        &mut self,
+        from: &str,
+        segments: usize,
+        validity: Option<u64>,
+    ) -> (
+        nightingale::clock::Instant,
+        Option<nightingale::clock::Instant>,
+    ) {
+        let now = (self.now)();
+        let starts = self.free_at.get(from).copied().unwrap_or(now).max(now);
+        if validity.is_some_and(|v| (starts - now).num_milliseconds() > v as i64 * 1000) {
+            return (now, None);
+        }
+        let takes = chrono::TimeDelta::milliseconds(segments as i64 * 1000 / i64::from(self.rate));
+        let done = starts + takes;
+        self.free_at.insert(from.to_owned(), done);
+        (now, Some(done))
+    }
 }
 
 /// One call the fake was asked to place (`Calls.json`).
@@ -83,6 +134,8 @@ struct Shared {
     next_sid: AtomicU64,
     account_sid: String,
     auth_token: String,
+    /// Twilio's queues, when modelled.
+    queues: Mutex<Option<Queues>>,
 }
 
 /// The fake, running on a random local port.
@@ -140,6 +193,16 @@ impl FakeTwilio {
             shared,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// From now on, model Twilio's queue per sending number: first in
+    /// first out at `segments_per_second`, on the clock `now` reads.
+    pub fn model_queues(&self, segments_per_second: u32, now: ModelClock) {
+        *self.shared.queues.lock().unwrap() = Some(Queues {
+            rate: segments_per_second.max(1),
+            now,
+            free_at: HashMap::new(),
+        });
     }
 
     /// Where Nightingale's client should send (`NIGHTINGALE_TWILIO_API_BASE`).
@@ -441,6 +504,15 @@ async fn create_message(
         return refused;
     }
     let message_sid = format!("SM{:032x}", shared.next_sid.fetch_add(1, Ordering::SeqCst));
+    let segments = nightingale::templates::sms_segments(&body).0;
+    let validity_period = get("ValidityPeriod").and_then(|v| v.parse().ok());
+    let (queued_at, reaches_handset_at) = match shared.queues.lock().unwrap().as_mut() {
+        Some(queues) => {
+            let (queued, reaches) = queues.queue(&from, segments, validity_period);
+            (Some(queued), reaches)
+        }
+        None => (None, None),
+    };
     let sent = SentSms {
         sid: message_sid.clone(),
         to: to.clone(),
@@ -448,6 +520,10 @@ async fn create_message(
         body: body.clone(),
         status_callback: get("StatusCallback"),
         received_at: std::time::Instant::now(),
+        segments,
+        validity_period,
+        queued_at,
+        reaches_handset_at,
     };
     shared.sent.lock().unwrap().push(sent);
     shared.changed.notify_waiters();

@@ -95,6 +95,9 @@ fn config(dir: &std::path::Path, twilio: &FakeTwilio) -> Config {
         twilio_auth_token_previous: Some(SecretString::from(PREVIOUS_AUTH_TOKEN)),
         twilio_from: Some(OUR_NUMBER.to_owned()),
         twilio_api_base: twilio.base_url().to_owned(),
+        // The fake takes any number of texts at once unless a story models
+        // Twilio's queue (`FakeTwilio::model_queues`) and sets the rate.
+        twilio_mps: 1_000_000,
         ..Config::default()
     }
 }

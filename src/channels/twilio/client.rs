@@ -140,9 +140,29 @@ impl TwilioClient {
 
     /// One attempt to send an SMS.
     pub async fn send_sms(&self, to: &str, body: &str) -> SendOutcome {
+        self.sms(to, body, None).await
+    }
+
+    /// One attempt to send an SMS that Twilio drops (status `failed`) if
+    /// it is still in its queue `valid_for` after this (`ValidityPeriod`,
+    /// whole seconds from 1 to 36,000: Twilio's range).
+    pub async fn send_sms_valid_for(
+        &self,
+        to: &str,
+        body: &str,
+        valid_for: Duration,
+    ) -> SendOutcome {
+        self.sms(to, body, Some(valid_for)).await
+    }
+
+    async fn sms(&self, to: &str, body: &str, valid_for: Option<Duration>) -> SendOutcome {
         let mut form = vec![("To", to), ("From", self.from.as_str()), ("Body", body)];
         if let Some(cb) = &self.status_callback {
             form.push(("StatusCallback", cb.as_str()));
+        }
+        let validity = valid_for.map(|v| v.as_secs().clamp(1, 36_000).to_string());
+        if let Some(validity) = &validity {
+            form.push(("ValidityPeriod", validity.as_str()));
         }
         self.create(&self.messages_url, &form).await
     }
@@ -387,6 +407,15 @@ fn without_url(e: &reqwest::Error) -> String {
 impl SmsSender for TwilioClient {
     fn send<'a>(&'a self, to: &'a str, body: &'a str) -> SendFuture<'a> {
         Box::pin(self.send_sms(to, body))
+    }
+
+    fn send_valid_for<'a>(
+        &'a self,
+        to: &'a str,
+        body: &'a str,
+        valid_for: Duration,
+    ) -> SendFuture<'a> {
+        Box::pin(self.send_sms_valid_for(to, body, valid_for))
     }
 
     fn find<'a>(&'a self, to: &'a str, body: &'a str, since: Instant) -> LookupFuture<'a> {

@@ -86,6 +86,8 @@ pub(super) struct RawService {
     /// The EPR's points of care (HL7 `PV1-3`) whose discharges it takes.
     #[serde(default)]
     pub(super) locations: Vec<Spanned<String>>,
+    /// The morning window check-ins that fall at night are spread over.
+    pub(super) check_in_window: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

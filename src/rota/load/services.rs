@@ -213,10 +213,27 @@ impl Compiler<'_> {
                 }
             }
         }
+        let window = match &raw.check_in_window {
+            None => Some(crate::directory::check_ins::DEFAULT_WINDOW),
+            Some(w) => match crate::directory::check_ins::CheckInWindow::parse(w.get_ref()) {
+                Ok(window) => Some(window),
+                Err(e) => {
+                    self.report(
+                        &Src {
+                            file,
+                            span: w.span(),
+                        },
+                        format!("check_in_window = {e}"),
+                    );
+                    None
+                }
+            },
+        };
         Some(Service {
             locations,
             check_ins: check_ins?,
             check_in_answer_within: answer_within?,
+            check_in_window: window?,
             live_for: live_for?,
             patient_name: raw.patient_name.unwrap_or_else(|| raw.name.clone()),
             name: raw.name,

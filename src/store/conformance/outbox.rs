@@ -418,3 +418,170 @@ pub(super) fn pages_follow_on_from_a_key_and_ignore_concerns_that_arrive_between
     // A fresh first page starts with the newcomer.
     assert_eq!(page(None)[0].id, newcomer.id);
 }
+
+/// A text about `concern` to `to` for `purpose`, for member of staff
+/// `staff` if any, reading `body`.
+fn text_for(
+    concern: Option<ConcernId>,
+    to: &str,
+    purpose: Purpose,
+    staff: Option<&str>,
+    body: &str,
+) -> NewOutbox {
+    NewOutbox {
+        purpose,
+        staff: staff.map(|s| Id::parse(s).unwrap()),
+        body: body.into(),
+        ..outbox(concern, to)
+    }
+}
+
+pub(super) fn the_most_urgent_lane_goes_first_and_each_person_keeps_their_order(
+    store: Arc<dyn Store>,
+) {
+    let morning = t("2026-11-28T09:00:00Z");
+    let node = NodeId::new("a");
+    let chest_pain = ConcernId::new();
+    let queue = |at: Instant, text: NewOutbox| {
+        store
+            .apply(Change {
+                at,
+                outbox: vec![text],
+                ..Change::default()
+            })
+            .unwrap();
+    };
+    // 09:00: welcomes to Margaret and Sian, a handover to Dr Chen.
+    queue(
+        morning,
+        text_for(
+            None,
+            "+447700900801",
+            Purpose::Welcome,
+            None,
+            "welcome Margaret",
+        ),
+    );
+    queue(
+        morning,
+        text_for(
+            None,
+            "+447700900802",
+            Purpose::Welcome,
+            None,
+            "welcome Sian",
+        ),
+    );
+    queue(
+        morning,
+        text_for(
+            None,
+            "+447700900301",
+            Purpose::Handover,
+            Some("chen"),
+            "handover",
+        ),
+    );
+    // 09:01: Dr Chen is paged about Margaret's chest pain, a sign-in code
+    // goes to Dr Okafor, and Margaret is told we have her message.
+    let soon = morning + TimeDelta::minutes(1);
+    queue(
+        soon,
+        text_for(
+            Some(chest_pain),
+            "+447700900301",
+            Purpose::Page,
+            Some("chen"),
+            "page",
+        ),
+    );
+    queue(
+        soon,
+        text_for(
+            None,
+            "+447700900302",
+            Purpose::SignInCode,
+            Some("okafor"),
+            "code",
+        ),
+    );
+    queue(
+        soon,
+        text_for(
+            Some(chest_pain),
+            "+447700900801",
+            Purpose::Notice,
+            None,
+            "we have it",
+        ),
+    );
+    // A text to Dr Chen's number about no concern shares the lane of
+    // the handover (`Lane::of`): it waits behind it.
+    queue(
+        soon,
+        text_for(
+            None,
+            "+447700900301",
+            Purpose::StaffNotice,
+            Some("chen"),
+            "help",
+        ),
+    );
+    // Urgent lanes first: Margaret's (her welcome, made as urgent as the
+    // answer behind it) and the page; then prompt ones, oldest first: Dr
+    // Chen's (the handover, made as prompt as the help text behind it) and
+    // the code; then bulk.
+    let claimed = store
+        .claim_of::<OutboxItem>(&node, soon, TimeDelta::seconds(30), 10)
+        .unwrap();
+    let bodies: Vec<&str> = claimed
+        .iter()
+        .map(|c| c.item.message.body.as_str())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "welcome Margaret",
+            "page",
+            "handover",
+            "code",
+            "welcome Sian"
+        ]
+    );
+    // Sent: Margaret's answer is next in her lane, urgent, ahead of the
+    // help text behind the handover; a claim of one takes it.
+    store
+        .apply(Change {
+            at: soon,
+            outbox_outcomes: claimed
+                .iter()
+                .map(|c| OutboxOutcome::Sent {
+                    id: c.item.id,
+                    provider_id: format!("SM{}", c.item.id),
+                })
+                .collect(),
+            ..Change::default()
+        })
+        .unwrap();
+    queue(
+        soon,
+        text_for(
+            None,
+            "+447700900802",
+            Purpose::CheckIn,
+            None,
+            "check-in Sian",
+        ),
+    );
+    let next = store
+        .claim_of::<OutboxItem>(&node, soon, TimeDelta::seconds(30), 1)
+        .unwrap();
+    assert_eq!(next[0].item.message.body, "we have it");
+    let rest: Vec<String> = store
+        .claim_of::<OutboxItem>(&node, soon, TimeDelta::seconds(30), 10)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.item.message.body)
+        .collect();
+    assert_eq!(rest, ["help", "check-in Sian"]);
+}

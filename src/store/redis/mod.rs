@@ -44,10 +44,10 @@
 //! | `c:from:NUMBER` | zset | unresolved concerns from a sender, same members |
 //! | `c:to-purge` | zset | resolved, not yet purged concerns by when they closed |
 //! | `timers` | zset | every timer, member `CONCERN/KIND` (its work key), by due time |
-//! | `o:ID` | hash | an outbox item: `to`, `body`, `purpose`, `staff`, `recipient`, `step`, `concern`, `attempts`, `due`, `queued`, `state`, `provider` |
+//! | `o:ID` | hash | an outbox item: `to`, `body`, `purpose`, `staff`, `recipient`, `step`, `concern`, `attempts`, `due`, `queued`, `state`, `provider`, `prio` (its lane's most urgent `Priority::rank` when queued, ADR 31) |
 //! | `o:id` | counter | the last outbox id |
 //! | `o:lane:NUMBER/`, `o:lane:NUMBER/CONCERN` | zset | unsent items in a lane, by id: the queue that keeps texts in order. A patient's or carer's texts share one lane; a clinician's have one per concern |
-//! | `o:head`, `o:due` | hash, zset | each lane's first unsent item; those heads by due time (what claiming and `next_due` read) |
+//! | `o:head`, `o:due:P` | hash, zset | each lane's first unsent item; those heads by due time, one index per priority `P` (0 urgent, 1 prompt, 2 bulk: ADR 31), each head in that of its `prio` (what claiming, most urgent first, and `next_due` read). Before priorities one `o:due` held every head; the first open moves them (`meta:outbox-priority` marks that done) |
 //! | `o:unsent`, `o:queued`, `o:retrying` | zset, zset, set | unsent items by due and by queued time; those that failed once (for `backlog`) |
 //! | `o:provider` | hash | provider message id → outbox id |
 //! | `pg:STAFF` | hash | a clinician's pages: concern → `CODE\|OPEN\|OPENED_MS\|CLOSED_MS` |
@@ -197,7 +197,35 @@ impl RedisStore {
             target: described,
         };
         store.index_services()?;
+        store.order_outbox()?;
         Ok(store)
+    }
+
+    /// Unsent outbox items stored before priorities (ADR 31) get theirs,
+    /// as [`crate::outbox::Priority::of`] gives it for their purpose, and
+    /// wait in the index of it: once, then a marker makes this one check
+    /// on every open.
+    fn order_outbox(&self) -> StoreResult<()> {
+        let ranks: Args = crate::timeline::Purpose::ALL
+            .into_iter()
+            .flat_map(|p| {
+                [
+                    p.as_str().as_bytes().to_vec(),
+                    crate::outbox::Priority::of(p)
+                        .rank()
+                        .to_string()
+                        .into_bytes(),
+                ]
+            })
+            .collect();
+        let ordered: i64 = self.script(&scripts::ORDER_OUTBOX, ranks)?;
+        if ordered > 0 {
+            tracing::info!(
+                ordered,
+                "unsent texts stored before outbox priorities were given theirs"
+            );
+        }
+        Ok(())
     }
 
     /// Concerns stored before the per-service index that reports read

@@ -12,7 +12,7 @@ use crate::clock::Instant;
 use crate::concern::ConcernId;
 use crate::concern::{ConcernStatus, Page};
 use crate::directory::{Address, Id};
-use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome};
+use crate::outbox::{NewOutbox, OutboxItem, OutboxOutcome, Priority};
 use crate::store_error::StoreResult;
 use crate::timeline::Purpose;
 use crate::work::{Change, Timer, TimerKind};
@@ -156,6 +156,8 @@ struct OutboxPlan {
     recipient: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     step: Option<String>,
+    /// Its [`crate::outbox::Priority::rank`], as Rust decides it.
+    prio: String,
 }
 
 #[derive(Serialize)]
@@ -257,6 +259,7 @@ impl Plan {
                     staff: m.staff.as_ref().map(|s| s.as_str().to_owned()),
                     recipient: m.recipient.clone(),
                     step: m.step.map(|s| s.to_string()),
+                    prio: m.priority().rank().to_string(),
                 })
                 .collect(),
             outcomes: change
@@ -377,6 +380,10 @@ pub(super) fn outbox_item(pairs: Vec<String>) -> StoreResult<OutboxItem> {
         queued_at: instant(&need(take("queued"), "queued")?)?,
         provider_id: take("provider"),
         in_flight: state == "in_flight",
+        // Stored before priorities and not yet given one: as urgent as any.
+        priority: take("prio")
+            .and_then(|p| Priority::from_rank(p.parse().ok()?))
+            .unwrap_or(Priority::Urgent),
     })
 }
 

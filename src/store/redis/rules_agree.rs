@@ -6,18 +6,18 @@
 use std::convert::Infallible;
 use std::sync::LazyLock;
 
+use proptest::collection;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
-use proptest::{collection, option};
 use redis::Script;
 
 use super::plan::instant;
 use super::test_server::RedisServer;
 use super::{RedisStore, args};
 use crate::concern::{CodeRequest, ConcernId, Concerns};
-use crate::directory::{Address, Id};
+use crate::directory::Id;
 use crate::escalation::reply::next_code;
-use crate::outbox::Lane;
+use crate::outbox::{Lane, LaneCases};
 
 /// Which lane a message waits in is decided in Rust ([`Lane::of`]); the
 /// scripts keep a queue per lane (`lane_of` in common.lua). Two messages
@@ -33,26 +33,13 @@ fn the_scripts_queue_messages_in_the_lanes_the_rust_rule_gives() {
     });
     let server = RedisServer::start();
     let store = RedisStore::open(&server.url()).unwrap();
-    let addresses = [
-        "+447700900001",
-        "+447700900002",
-        "mailto:nurse@example.nhs.uk",
-    ]
-    .map(|k| Address::from_key(k).unwrap());
-    let concerns = [ConcernId::new(), ConcernId::new()];
-    let staff = Id::parse("chen").unwrap();
-    let message = (
-        0..addresses.len(),
-        option::of(0..concerns.len()),
-        any::<bool>(),
-    );
+    let cases = LaneCases::new();
     TestRunner::default()
-        .run(&collection::vec(message, 2..8), |messages| {
+        .run(&cases.messages(2..8), |messages| {
             let lanes: Vec<(Lane, String)> = messages
                 .iter()
-                .map(|&(to, concern, for_staff)| {
-                    let (to, concern) = (&addresses[to], concern.map(|c| concerns[c]));
-                    let staff = for_staff.then_some(&staff);
+                .map(|&m| {
+                    let (to, concern, staff) = cases.message(m);
                     let queue: String = store
                         .script(
                             &LANE_OF,

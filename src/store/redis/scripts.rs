@@ -68,6 +68,7 @@ scripts! {
     END_ENROLMENT = writes, "end_enrolment";
     INDEX_SERVICES = writes, "index_services";
     MARK_GAP_ALERTED = writes, "mark_gap_alerted";
+    ORDER_OUTBOX = writes, "order_outbox";
     PING = writes, "ping";
     PURGE_CONCERNS = writes, "purge_concerns";
     PURGE_ENROLMENTS = writes, "purge_enrolments";

@@ -317,9 +317,17 @@ pub(super) fn layer_still_at(tx: &Transaction<'_>, judged_at: u64) -> StoreResul
     Ok(())
 }
 
+/// Queue `m` at the end of its lane, with its priority and its lane's
+/// concern as [`NewOutbox::priority`] and [`NewOutbox::lane`] say; the
+/// texts before it in its lane go at least as urgently (ADR 31), so the
+/// lane's head always carries the lane's most urgent priority.
 fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> StoreResult<()> {
+    let lane = m.lane();
+    let lane_concern = lane.concern.map(|c| c.to_string());
+    let priority = i64::from(m.priority().rank());
     tx.execute(
-        "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, ready_at, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, ?8)",
+        "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, ready_at, step, priority, lane_concern)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7, ?8, ?9, ?10)",
         params![
             m.concern.map(|c| c.to_string()),
             m.to.key(),
@@ -329,7 +337,14 @@ fn insert_outbox(tx: &Transaction<'_>, m: &NewOutbox, due_at: i64) -> StoreResul
             m.recipient,
             due_at,
             m.step.map(|s| s as i64),
+            priority,
+            lane_concern,
         ],
+    )?;
+    tx.execute(
+        "UPDATE outbox SET priority = ?3 WHERE to_number = ?1 AND lane_concern IS ?2
+         AND state IN ('pending', 'in_flight') AND priority > ?3",
+        params![lane.to.key(), lane_concern, priority],
     )?;
     Ok(())
 }

@@ -282,7 +282,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX feed_messages_by_time ON feed_messages(received_at);
     CREATE TABLE feed_people (nhs_number TEXT PRIMARY KEY, data TEXT NOT NULL);
     ",
+    // Outbox priorities (docs/adr/0031): each unsent text's priority (its
+    // lane's most urgent, see `apply::insert_outbox`) and its lane's
+    // concern as `outbox::Lane::of` says (a clinician's text about no
+    // concern shares their number's lane). Unsent texts stored before get
+    // both from Rust right after this step (`work::fill_outbox_order`).
+    r"
+    ALTER TABLE outbox ADD COLUMN priority INTEGER;
+    ALTER TABLE outbox ADD COLUMN lane_concern TEXT;
+    DROP INDEX outbox_unsent_by_lane;
+    CREATE INDEX outbox_unsent_by_lane ON outbox(to_number, lane_concern, id) WHERE state IN ('pending', 'in_flight');
+    CREATE INDEX outbox_ready_by_priority ON outbox(priority, ready_at, id) WHERE state IN ('pending', 'in_flight');
+    ",
 ];
+
+/// The migration that added outbox priorities (counted from 1).
+pub(super) const OUTBOX_PRIORITIES: usize = 16;
 
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: usize =
@@ -290,6 +305,9 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == OUTBOX_PRIORITIES {
+            super::work::fill_outbox_order(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }

@@ -441,3 +441,141 @@ fn a_store_whose_last_writes_failed_for_want_of_space_is_not_ready_until_one_sto
     message("sms:SM2").unwrap();
     store.ping().unwrap();
 }
+
+#[test]
+fn texts_queued_before_priorities_get_theirs_and_their_lanes_on_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let concern = ConcernId::new();
+    let (before, _) = MIGRATIONS.split_at(super::schema::OUTBOX_PRIORITIES - 1);
+    {
+        // A store as the version before priorities left it, with texts
+        // waiting: a welcome to Margaret and, behind it, our answer to her
+        // text; a handover to Dr Chen and a page to him.
+        let conn = open_connection(&path).unwrap();
+        for sql in before {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before.len() as i64)
+            .unwrap();
+        let insert = |to: &str,
+                      purpose: &str,
+                      staff: Option<&str>,
+                      concern: Option<String>,
+                      body: &str| {
+            conn.execute(
+                "INSERT INTO outbox (concern_id, to_number, body, purpose, staff, recipient, due_at, queued_at, ready_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'x', 0, 0, 0)",
+                params![concern, to, body, purpose, staff],
+            )
+            .unwrap();
+        };
+        insert("+447700900801", "welcome", None, None, "welcome");
+        insert(
+            "+447700900301",
+            "staff_notice",
+            Some("chen"),
+            None,
+            "handover",
+        );
+        insert(
+            "+447700900801",
+            "notice",
+            None,
+            Some(concern.to_string()),
+            "we have it",
+        );
+        insert(
+            "+447700900301",
+            "page",
+            Some("chen"),
+            Some(concern.to_string()),
+            "page",
+        );
+        // A text to Dr Chen's number as a patient's would be: the same
+        // lane as his texts about no concern (`Lane::of`), not one of its own.
+        insert("+447700900301", "welcome", None, None, "same lane");
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let claimed: Vec<String> = store
+        .claim_of::<OutboxItem>(
+            &crate::work::NodeId::new("a"),
+            Instant::UNIX_EPOCH,
+            TimeDelta::seconds(30),
+            10,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|c| c.item.message.body)
+        .collect();
+    // Margaret's welcome goes as urgently as the answer behind it.
+    assert_eq!(claimed, ["welcome", "page", "handover"]);
+}
+
+/// Which lane a message waits in is decided in Rust ([`crate::outbox::Lane::of`]);
+/// SQLite stores it (`to_number`, `lane_concern`) and sends only the first
+/// unsent message of each. On many random sets of messages, what it hands
+/// out is exactly the first of each lane the rule gives.
+#[test]
+fn the_store_holds_back_messages_in_the_lanes_the_rust_rule_gives() {
+    use crate::outbox::{Lane, LaneCases, NewOutbox};
+    use crate::timeline::Purpose;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let lanes = LaneCases::new();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = std::sync::atomic::AtomicUsize::new(0);
+    TestRunner::new(Config::with_cases(64))
+        .run(&lanes.messages(1..8), |messages| {
+            let case = cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let store = SqliteStore::open(&dir.path().join(format!("{case}.db"))).unwrap();
+            let outbox: Vec<NewOutbox> = messages
+                .iter()
+                .enumerate()
+                .map(|(i, &m)| {
+                    let (to, concern, staff) = lanes.message(m);
+                    NewOutbox {
+                        concern,
+                        to: to.clone(),
+                        body: i.to_string(),
+                        // One priority, so the order is the order queued.
+                        purpose: Purpose::Notice,
+                        staff: staff.cloned(),
+                        recipient: "x".into(),
+                        step: None,
+                    }
+                })
+                .collect();
+            let mut expected: Vec<String> = Vec::new();
+            let mut lanes: Vec<Lane> = Vec::new();
+            for m in &outbox {
+                if !lanes.contains(&m.lane()) {
+                    lanes.push(m.lane());
+                    expected.push(m.body.clone());
+                }
+            }
+            let now = Instant::UNIX_EPOCH;
+            store
+                .apply(Change {
+                    at: now,
+                    outbox,
+                    ..Change::default()
+                })
+                .unwrap();
+            let claimed: Vec<String> = store
+                .claim_of::<OutboxItem>(
+                    &crate::work::NodeId::new("a"),
+                    now,
+                    TimeDelta::seconds(30),
+                    100,
+                )
+                .unwrap()
+                .into_iter()
+                .map(|c| c.item.message.body)
+                .collect();
+            prop_assert_eq!(claimed, expected);
+            Ok(())
+        })
+        .unwrap();
+}

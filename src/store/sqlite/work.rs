@@ -11,7 +11,7 @@ use crate::checkins::{CheckInAnswer, Notice};
 use crate::clock::Instant;
 use crate::directory::{Address, EnrolmentId, Id};
 use crate::inbox::Inbound;
-use crate::outbox::{NewOutbox, OutboxItem};
+use crate::outbox::{NewOutbox, OutboxItem, Priority};
 use crate::store::codec::{corrupt, from_json, instant, ms, unavailable};
 use crate::store_error::{StoreError, StoreResult};
 use crate::timeline::Purpose;
@@ -35,6 +35,7 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
     let state: String = row.get(10)?;
     let queued_at: Option<i64> = row.get(11)?;
     let step: Option<i64> = row.get(12)?;
+    let priority: Option<i64> = row.get(13)?;
     Ok((|| {
         Ok(OutboxItem {
             id,
@@ -53,21 +54,62 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<OutboxItem, St
             queued_at: instant(queued_at.unwrap_or(due_at)),
             provider_id,
             in_flight: state == "in_flight",
+            // Sent before priorities (or unreadable then): as urgent as any.
+            priority: priority
+                .and_then(|p| Priority::from_rank(u8::try_from(p).ok()?))
+                .unwrap_or(Priority::Urgent),
         })
     })())
 }
 
-const OUTBOX_COLUMNS: &str = "o.id, o.concern_id, o.to_number, o.body, o.purpose, o.staff, o.recipient, o.attempts, o.due_at, o.provider_id, o.state, o.queued_at, o.step";
+const OUTBOX_COLUMNS: &str = "o.id, o.concern_id, o.to_number, o.body, o.purpose, o.staff, o.recipient, o.attempts, o.due_at, o.provider_id, o.state, o.queued_at, o.step, o.priority";
 
 /// An unsent outbox item `o` that is the earliest unsent one in its lane:
-/// only such an item may be sent. A lane is a patient's or carer's number,
-/// or a clinician's number and one concern; so texts to a patient keep
-/// their order, and a clinician's about one concern, while a page that
-/// hangs holds up no other patient's page to the same clinician.
+/// only such an item may be sent. A lane is a number and, for a
+/// clinician's texts about a concern, that concern, as
+/// [`crate::outbox::Lane::of`] says (stored as `to_number` and
+/// `lane_concern`); so texts to a patient keep their order, and a
+/// clinician's about one concern, while a page that hangs holds up no
+/// other patient's page to the same clinician.
 const HEAD_OF_LINE: &str = "o.state IN ('pending', 'in_flight') AND NOT EXISTS (
-    SELECT 1 FROM outbox e WHERE e.to_number = o.to_number
-    AND (o.staff IS NULL OR e.concern_id IS o.concern_id) AND (e.staff IS NULL) = (o.staff IS NULL)
+    SELECT 1 FROM outbox e WHERE e.to_number = o.to_number AND e.lane_concern IS o.lane_concern
     AND e.id < o.id AND e.state IN ('pending', 'in_flight'))";
+
+/// Give the unsent outbox items stored before priorities their priority
+/// and lane, from Rust's rules ([`NewOutbox::priority`], [`NewOutbox::lane`]):
+/// run once, by the migration that added the columns. Each lane's head
+/// then goes at its lane's most urgent priority, as new items make it.
+pub(super) fn fill_outbox_order(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let items: Vec<OutboxItem> = {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE o.state IN ('pending', 'in_flight') ORDER BY o.id"
+        ))?;
+        let rows = stmt.query_map([], outbox_row)?;
+        // An unreadable row stays without a priority (NULL sorts first):
+        // it is reported when it is claimed, as before.
+        rows.filter_map(|row| row.map(Result::ok).transpose())
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for item in items {
+        let lane = item.message.lane();
+        let lane_concern = lane.concern.map(|c| c.to_string());
+        tx.execute(
+            "UPDATE outbox SET lane_concern = ?2, priority = ?3 WHERE id = ?1",
+            params![item.id, lane_concern, item.message.priority().rank()],
+        )?;
+        tx.execute(
+            "UPDATE outbox SET priority = ?3 WHERE to_number = ?1 AND lane_concern IS ?2
+             AND id < ?4 AND state IN ('pending', 'in_flight') AND priority > ?3",
+            params![
+                lane.to.key(),
+                lane_concern,
+                item.message.priority().rank(),
+                item.id
+            ],
+        )?;
+    }
+    Ok(())
+}
 
 /// How each kind of work is named in claims, as SQL over its table's alias
 /// (`i` inbound, `t` timers, `o` outbox, `n` notices): the same keys as
@@ -112,10 +154,12 @@ pub(super) fn claimable_sql(kind: WorkKind) -> String {
         ),
         // `ready_at` is the due time, or the end of a lease on the item if
         // later: items under a live claim are past `?1`, not stepped over.
+        // The most urgent first (a lane's head carries its lane's most
+        // urgent priority), then the longest due.
         WorkKind::Outbox => format!(
             "SELECT {OUTBOX_COLUMNS}, {} FROM outbox o
              WHERE {HEAD_OF_LINE} AND o.ready_at <= ?1 AND NOT {live}
-             ORDER BY o.ready_at, o.id LIMIT ?2",
+             ORDER BY o.priority, o.ready_at, o.id LIMIT ?2",
             claimed_sql(kind, "1"),
         ),
     }
@@ -270,7 +314,7 @@ impl Claimable for Timer {
 impl Claimable for OutboxItem {
     fn from_claimable(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoreResult<Self>> {
         let item = outbox_row(row)?;
-        let claimed_before: bool = row.get(13)?;
+        let claimed_before: bool = row.get(14)?;
         Ok(item.map(|mut item| {
             // Claimed before and not completed: it may have reached the provider.
             item.in_flight |= claimed_before;

@@ -204,7 +204,7 @@ for _, m in ipairs(plan.outbox or {}) do
     local id = tostring(redis.call("INCR", key("o", "id")))
     local item = key("o", id)
     redis.call("HSET", item, "to", m.to, "body", m.body, "purpose", m.purpose, "recipient", m.recipient,
-        "attempts", "0", "due", at, "queued", at, "state", "pending")
+        "attempts", "0", "due", at, "queued", at, "state", "pending", "prio", m.prio)
     if m.concern then
         redis.call("HSET", item, "concern", m.concern)
         redis.call("SADD", key("c", m.concern, "outbox"), id)

@@ -63,10 +63,11 @@ local claimable = {
         end,
     },
     -- Due texts at the head of their lane, number and concern (claimed or
-    -- not, an earlier unsent text holds the next back), oldest first; the
-    -- item's fields and values.
+    -- not, an earlier unsent text holds the next back), the most urgent
+    -- first and then the oldest (one index per priority, see `due_index`);
+    -- the item's fields and values.
     outbox = {
-        index = { "o", "due" },
+        indexes = { due_index("0"), due_index("1"), due_index("2") },
         tail = function(k)
             return redis.call("HGETALL", key("o", k))
         end,
@@ -84,7 +85,15 @@ local function claim(kind, node, now, until_, limit)
     if work.once_stored then
         last = "+inf"
     end
-    local out = claim_from(kind, key(unpack(work.index)), last, node, now, until_, limit)
+    local out = {}
+    for _, index in ipairs(work.indexes or { key(unpack(work.index)) }) do
+        if #out >= tonumber(limit) then
+            break
+        end
+        for _, row in ipairs(claim_from(kind, index, last, node, now, until_, tonumber(limit) - #out)) do
+            table.insert(out, row)
+        end
+    end
     for _, row in ipairs(out) do
         for _, v in ipairs(work.tail(row[1])) do
             table.insert(row, v)

@@ -53,10 +53,27 @@ local function lane_of(to, concern, staff)
     return to .. "/"
 end
 
--- When the outbox item `id` may next be claimed, its score in "o:due": its
--- due time, or the end of the lease on it (live or lapsed) if later. So a
--- text waiting at a slow provider sits past "now" in "o:due" while its
--- lease lasts, and neither claiming nor `next_due` has to step past it.
+-- The heads of the lanes wait in one index per priority (ADR 31),
+-- "o:due:0" (urgent), "o:due:1", "o:due:2", each head in that of its own
+-- "prio" (as Rust decided it; the texts before it in its lane are made
+-- at least as urgent when one is queued, so a head carries its lane's
+-- most urgent priority). Claiming reads them in this order. An item
+-- stored without a priority (none should be, once `order_outbox` ran)
+-- counts as urgent: never later than before.
+local OUTBOX_PRIORITIES = { "0", "1", "2" }
+
+local function due_index(prio)
+    return key("o", "due", prio)
+end
+
+local function prio_of(id)
+    return redis.call("HGET", key("o", id), "prio") or "0"
+end
+
+-- When the outbox item `id` may next be claimed, its score in its "o:due:P":
+-- its due time, or the end of the lease on it (live or lapsed) if later.
+-- So a text waiting at a slow provider sits past "now" in its index while
+-- its lease lasts, and neither claiming nor `next_due` has to step past it.
 local function ready_at(id)
     local due = redis.call("HGET", key("o", id), "due")
     local held = redis.call("ZSCORE", key("held", "outbox"), id)
@@ -70,7 +87,7 @@ end
 -- outbox item at the head of its lane, move it in "o:due" to match.
 local function rescore(kind, k)
     if kind == "outbox" then
-        redis.call("ZADD", key("o", "due"), "XX", ready_at(k), padded(k))
+        redis.call("ZADD", due_index(prio_of(k)), "XX", ready_at(k), padded(k))
     end
 end
 
@@ -79,13 +96,31 @@ local function fix_queue(lane)
     local head = redis.call("ZRANGE", queue, 0, 0)[1]
     local old = redis.call("HGET", key("o", "head"), lane)
     if old and old ~= head then
-        redis.call("ZREM", key("o", "due"), padded(old))
+        for _, p in ipairs(OUTBOX_PRIORITIES) do
+            redis.call("ZREM", due_index(p), padded(old))
+        end
     end
     if head then
+        local prio = prio_of(head)
+        for _, p in ipairs(OUTBOX_PRIORITIES) do
+            if p ~= prio then
+                redis.call("ZREM", due_index(p), padded(head))
+            end
+        end
         redis.call("HSET", key("o", "head"), lane, head)
-        redis.call("ZADD", key("o", "due"), ready_at(head), padded(head))
+        redis.call("ZADD", due_index(prio), ready_at(head), padded(head))
     else
         redis.call("HDEL", key("o", "head"), lane)
+    end
+end
+
+-- The unsent items queued before `id` in `lane` go at least as urgently
+-- as `prio` (a smaller rank is more urgent).
+local function promote(lane, id, prio)
+    for _, earlier in ipairs(redis.call("ZRANGEBYSCORE", key("o", "lane", lane), "-inf", "(" .. id)) do
+        if tonumber(prio_of(earlier)) > tonumber(prio) then
+            redis.call("HSET", key("o", earlier), "prio", prio)
+        end
     end
 end
 
@@ -97,6 +132,7 @@ local function index_outbox(id)
     local lane = lane_of(to, fields[6], fields[7])
     if state == "pending" or state == "in_flight" then
         redis.call("ZADD", key("o", "lane", lane), id, id)
+        promote(lane, id, prio_of(id))
         redis.call("ZADD", key("o", "unsent"), due, id)
         redis.call("ZADD", key("o", "queued"), queued, id)
         if tonumber(attempts) > 0 then

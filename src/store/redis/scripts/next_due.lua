@@ -13,7 +13,9 @@ local function next_due(...)
     for _, kind in ipairs({ ... }) do
         if kind == "outbox" then
             -- Scored by when each head may next be claimed (`ready_at`).
-            consider(redis.call("ZRANGE", key("o", "due"), 0, 0, "WITHSCORES")[2])
+            for _, p in ipairs(OUTBOX_PRIORITIES) do
+                consider(redis.call("ZRANGE", due_index(p), 0, 0, "WITHSCORES")[2])
+            end
         else
             consider(first_unclaimed(queues[kind], kind))
             consider(redis.call("ZRANGE", key("held", kind), 0, 0, "WITHSCORES")[2])
