@@ -994,3 +994,39 @@ fn serve_demo_refuses_to_start_with_twilio_settings_and_says_why() {
     );
     assert!(!err.contains("DEMO MODE"), "it did not start: {err}");
 }
+
+/// A rota file broken at start-up (hazard NH-027): the service does not
+/// start on a rota it cannot read. It stops before it listens, naming the
+/// file, the line and what to write, so Twilio's webhooks go to the
+/// fallback the trust set up behind them rather than to a service that
+/// routes by half a rota.
+#[test]
+fn serve_refuses_to_start_on_a_broken_rota_file_naming_file_and_line() {
+    let dir = copy_of_demo();
+    let path = dir.path().join("services.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "rotation = \"cardiology-registrar\"",
+        "rotation = \"cardiology-registar\"",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .arg("serve")
+        .env("NIGHTINGALE_ROTA_DIR", dir.path())
+        .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", store.path().join("n.db").display()),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .expect("nightingale runs");
+    assert_eq!(out.status.code(), Some(2), "it does not serve");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("{}:18:", path.display()))
+            && said.contains("did you mean \"cardiology-registrar\"?"),
+        "{said}"
+    );
+}

@@ -14,6 +14,7 @@ mod email_senders;
 mod engine_loop;
 mod enrolments;
 mod errors;
+mod hazards;
 mod holidays;
 mod night;
 mod oncall;
