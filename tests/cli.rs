@@ -171,8 +171,9 @@ fn rota_check_lists_gaps_and_exits_1() {
     assert!(text.ends_with("1 gap(s)\n"), "{text}");
 }
 
-#[test]
-fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
+/// The demo trust with `cardiology-registrar` misspelt at services.toml
+/// line 18, and that file's path.
+fn demo_with_a_misspelt_rotation() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = copy_of_demo();
     let path = dir.path().join("services.toml");
     let text = std::fs::read_to_string(&path).unwrap().replacen(
@@ -181,6 +182,12 @@ fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
         1,
     );
     std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
+    let (dir, path) = demo_with_a_misspelt_rotation();
     let out = nightingale(&["rota", "check"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let text = stdout(&out);
@@ -1002,14 +1009,7 @@ fn serve_demo_refuses_to_start_with_twilio_settings_and_says_why() {
 /// routes by half a rota.
 #[test]
 fn serve_refuses_to_start_on_a_broken_rota_file_naming_file_and_line() {
-    let dir = copy_of_demo();
-    let path = dir.path().join("services.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replacen(
-        "rotation = \"cardiology-registrar\"",
-        "rotation = \"cardiology-registar\"",
-        1,
-    );
-    std::fs::write(&path, text).unwrap();
+    let (dir, path) = demo_with_a_misspelt_rotation();
     let store = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_nightingale"))
         .arg("serve")
