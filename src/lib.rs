@@ -34,6 +34,7 @@ pub mod operations;
 pub mod outbox;
 pub mod reports;
 pub mod rota;
+pub mod safety;
 pub mod spreadsheet;
 pub mod store;
 pub mod store_error;

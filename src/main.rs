@@ -71,6 +71,30 @@ enum Command {
     /// /api/v1/openapi.json (refresh the committed copy with
     /// `nightingale openapi > docs/openapi.json`).
     Openapi,
+    /// The clinical safety file (DCB0129): the hazard log.
+    #[command(subcommand)]
+    Safety(SafetyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SafetyCommand {
+    /// Check the hazard log (its rules, and that every test it names exists
+    /// in the source tree) and write the page a safety officer reads.
+    #[command(name = "hazard-log")]
+    HazardLog {
+        /// The hazard log's data.
+        #[arg(long, value_name = "FILE", default_value = "docs/safety/hazards.toml")]
+        hazards: PathBuf,
+        /// The page to write.
+        #[arg(long, value_name = "FILE", default_value = "docs/safety/hazard-log.md")]
+        out: PathBuf,
+        /// The repository whose src/ and tests/ hold the named tests.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        sources: PathBuf,
+        /// Write nothing; exit 1 if the page is not what the data gives.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -379,6 +403,12 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
             out.write_all(nightingale::http::openapi::json().as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Safety(SafetyCommand::HazardLog {
+            hazards,
+            out: page,
+            sources,
+            check,
+        }) => hazard_log(&hazards, &page, &sources, check, out),
         Command::Rota(RotaCommand::Who {
             service,
             enrolment,
@@ -407,6 +437,53 @@ fn run(command: Command, config: &Config, out: &mut impl Write) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `nightingale safety hazard-log`: exit 0 when the log keeps its rules
+/// and names only tests that exist (and, with `check`, the page is
+/// current), 1 when the page is out of date, 2 on any other problem.
+fn hazard_log(
+    hazards: &std::path::Path,
+    page: &std::path::Path,
+    sources: &std::path::Path,
+    check: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let log = nightingale::safety::HazardLog::load(hazards)?;
+    let missing = nightingale::safety::evidence::missing(&log, sources);
+    if !missing.is_empty() {
+        let lines: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        anyhow::bail!(
+            "the hazard log names tests that are not there (looked in {}):\n{}",
+            sources.display(),
+            lines.join("\n")
+        );
+    }
+    let markdown = log.to_markdown();
+    if check {
+        let current = std::fs::read_to_string(page).unwrap_or_default();
+        if current != markdown {
+            writeln!(
+                out,
+                "{} is not what {} gives: run `nightingale safety hazard-log`",
+                page.display(),
+                hazards.display()
+            )?;
+            return Ok(ExitCode::from(1));
+        }
+        writeln!(out, "{} is current", page.display())?;
+    } else {
+        std::fs::write(page, &markdown)
+            .with_context(|| format!("cannot write {}", page.display()))?;
+        writeln!(
+            out,
+            "wrote {} (hazard log {}, {} hazards)",
+            page.display(),
+            log.version,
+            log.hazards.len()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `nightingale api-key create | list | revoke`.

@@ -171,8 +171,9 @@ fn rota_check_lists_gaps_and_exits_1() {
     assert!(text.ends_with("1 gap(s)\n"), "{text}");
 }
 
-#[test]
-fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
+/// The demo trust with `cardiology-registrar` misspelt at services.toml
+/// line 18, and that file's path.
+fn demo_with_a_misspelt_rotation() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = copy_of_demo();
     let path = dir.path().join("services.toml");
     let text = std::fs::read_to_string(&path).unwrap().replacen(
@@ -181,6 +182,12 @@ fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
         1,
     );
     std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
+    let (dir, path) = demo_with_a_misspelt_rotation();
     let out = nightingale(&["rota", "check"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let text = stdout(&out);
@@ -1008,5 +1015,34 @@ fn openapi_prints_the_document_committed_in_docs() {
     assert!(
         stdout(&out) == committed,
         "`nightingale openapi > docs/openapi.json` refreshes the committed copy"
+    );
+}
+
+/// A rota file broken at start-up (hazard NH-027): the service does not
+/// start on a rota it cannot read. It stops before it listens, naming the
+/// file, the line and what to write, so Twilio's webhooks go to the
+/// fallback the trust set up behind them rather than to a service that
+/// routes by half a rota.
+#[test]
+fn serve_refuses_to_start_on_a_broken_rota_file_naming_file_and_line() {
+    let (dir, path) = demo_with_a_misspelt_rotation();
+    let store = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nightingale"))
+        .arg("serve")
+        .env("NIGHTINGALE_ROTA_DIR", dir.path())
+        .env("NIGHTINGALE_LISTEN", "127.0.0.1:0")
+        .env(
+            "NIGHTINGALE_STORE",
+            format!("sqlite://{}", store.path().join("n.db").display()),
+        )
+        .env("NIGHTINGALE_LOG", "warn")
+        .output()
+        .expect("nightingale runs");
+    assert_eq!(out.status.code(), Some(2), "it does not serve");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("{}:18:", path.display()))
+            && said.contains("did you mean \"cardiology-registrar\"?"),
+        "{said}"
     );
 }

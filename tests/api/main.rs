@@ -16,6 +16,7 @@ mod engine_loop;
 mod enrolments;
 mod errors;
 mod hl7;
+mod hazards;
 mod holidays;
 mod night;
 mod oncall;
