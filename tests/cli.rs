@@ -192,7 +192,7 @@ fn rota_check_reports_file_errors_with_file_and_line_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let text = stdout(&out);
     let expected = format!(
-        "error: {}:18: service cardiology-ward-7: no rotation \"cardiology-registar\": did you mean \"cardiology-registrar\"?",
+        "error: {}:20: service cardiology-ward-7: no rotation \"cardiology-registar\": did you mean \"cardiology-registrar\"?",
         path.display()
     );
     assert!(text.contains(&expected), "{text}");
@@ -1041,7 +1041,7 @@ fn serve_refuses_to_start_on_a_broken_rota_file_naming_file_and_line() {
     assert_eq!(out.status.code(), Some(2), "it does not serve");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains(&format!("{}:18:", path.display()))
+        said.contains(&format!("{}:20:", path.display()))
             && said.contains("did you mean \"cardiology-registrar\"?"),
         "{said}"
     );

@@ -161,7 +161,10 @@ async fn end(
 pub struct EnrolmentsQuery {
     /// The patient's NHS number: ten digits whose last is the modulus-11
     /// check digit.
-    #[param(pattern = r"^\s*[0-9]{3}\s*[0-9]{3}\s*[0-9]{4}\s*$", example = "9434765919")]
+    #[param(
+        pattern = r"^\s*[0-9]{3}\s*[0-9]{3}\s*[0-9]{4}\s*$",
+        example = "9434765919"
+    )]
     pub nhs_number: String,
 }
 
@@ -247,7 +250,11 @@ fn listed(e: &Enrolment, now: crate::clock::Instant) -> Listed {
         id: e.id,
         service: e.service.clone(),
         kind: e.kind,
-        state: if active { EnrolmentState::Active } else { EnrolmentState::Ended },
+        state: if active {
+            EnrolmentState::Active
+        } else {
+            EnrolmentState::Ended
+        },
         ended_because,
         discharged_at: e.discharged_at.map(local_time),
         enrolled_at: local_time(e.enrolled_at),

@@ -108,8 +108,10 @@ async fn a_repeated_query_parameter_is_a_json_error() {
 #[tokio::test]
 async fn a_wrong_method_or_a_broken_path_is_a_json_error_too() {
     let app = TestApp::spawn("2026-11-27T18:00").await;
-    let response = app.get("/api/v1/enrolments").await;
-    assert_eq!(response.headers()["allow"], "POST");
+    let response = app
+        .get("/api/v1/enrolments/9b2f6a5e-8c1d-4e7a-b3f0-2d4c6e8a1b3c")
+        .await;
+    assert_eq!(response.headers()["allow"], "DELETE");
     let (status, message) = error_of(response).await;
     assert_eq!(status, 405);
     assert!(message.contains("Allow header"), "{message}");

@@ -6,9 +6,9 @@ use std::path::Path;
 use super::*;
 use crate::directory::PhoneNumber;
 use crate::outbox::NewOutbox;
+use crate::outbox::OutboxItem;
 use crate::store::sqlite::SqliteStore;
 use crate::timeline::Purpose;
-use crate::outbox::OutboxItem;
 use crate::work::{Change, ClaimOf, NodeId, WorkQueue};
 
 fn at(seconds: f64) -> Instant {

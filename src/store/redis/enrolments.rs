@@ -8,7 +8,7 @@ use super::{RedisStore, args};
 use crate::clock::Instant;
 use crate::directory::Enrolments;
 use crate::directory::{EmailAddress, Enrolment, EnrolmentId, NhsNumber, PhoneNumber};
-use crate::store::codec::{enrolment_from, enrolments_newest_first, ends_at_or_never, never};
+use crate::store::codec::{ends_at_or_never, enrolment_from, enrolments_newest_first, never};
 use crate::store_error::StoreResult;
 
 impl RedisStore {

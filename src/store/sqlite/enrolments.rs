@@ -7,7 +7,9 @@ use super::SqliteStore;
 use crate::clock::Instant;
 use crate::directory::Enrolments;
 use crate::directory::{EmailAddress, Enrolment, EnrolmentId, NhsNumber, PhoneNumber};
-use crate::store::codec::{enrolment_from, enrolments_newest_first, ends_at_or_never, from_json, instant, ms, to_json};
+use crate::store::codec::{
+    ends_at_or_never, enrolment_from, enrolments_newest_first, from_json, instant, ms, to_json,
+};
 use crate::store_error::StoreResult;
 
 impl SqliteStore {

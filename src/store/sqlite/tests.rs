@@ -18,10 +18,10 @@ use crate::concern::{Concern, ConcernId};
 use crate::concern::{ConcernFilter, ConcernStatus};
 use crate::directory::{EnrolmentId, Id, PhoneNumber};
 use crate::escalation::{Escalation, StaffRef, Status};
+use crate::outbox::OutboxItem;
 use crate::store::codec::{ms, to_json};
 use crate::store::conformance::purged_once_and_set_aside;
 use crate::work::WorkQueue;
-use crate::outbox::OutboxItem;
 use crate::work::{Change, ClaimOf, WorkKind};
 use chrono::TimeDelta;
 use rusqlite::{Connection, params};
@@ -379,7 +379,9 @@ fn the_holder_of_the_serve_lock_takes_back_every_claim_a_killed_process_held() {
     let lock = ServeLock::acquire(&path).unwrap();
     assert_eq!(restarted.take_back_claims(&lock).unwrap(), 2);
     assert_eq!(restarted.next_due().unwrap(), Some(at), "due again at once");
-    let again = restarted.claim_of::<OutboxItem>(&node, at, lease, 10).unwrap();
+    let again = restarted
+        .claim_of::<OutboxItem>(&node, at, lease, 10)
+        .unwrap();
     assert_eq!(again.len(), 2, "claimed again at the same instant");
     assert!(
         again
