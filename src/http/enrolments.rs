@@ -160,11 +160,8 @@ async fn end(
 #[into_params(parameter_in = Query)]
 pub struct EnrolmentsQuery {
     /// The patient's NHS number: ten digits whose last is the modulus-11
-    /// check digit.
-    #[param(
-        pattern = r"^\s*[0-9]{3}\s*[0-9]{3}\s*[0-9]{4}\s*$",
-        example = "9434765919"
-    )]
+    /// check digit, spaces and hyphens between them allowed (`943 476 5919`).
+    #[param(pattern = r"^[ -]*([0-9][ -]*){10}$", example = "9434765919")]
     pub nhs_number: String,
 }
 
