@@ -36,8 +36,6 @@ pub struct Snapshot {
     pub unresolved_concerns: u64,
     /// Stored webhooks not yet processed.
     pub inbound_pending: u64,
-    /// Texts due to be sent now.
-    pub outbox_due: u64,
     /// Deadlines, handovers and reminders past due.
     pub timers_overdue: u64,
     /// Texts not yet sent that failed at least once.
@@ -57,6 +55,13 @@ pub struct Snapshot {
     pub refused: Vec<(&'static str, u64)>,
     /// Days from today the published bank holidays cover, by division.
     pub bank_holidays_covered_days: Vec<(&'static str, u32)>,
+    /// Texts due now and not yet sent, by priority (every priority, most
+    /// urgent first, zeros included): the priority, how many, and how long
+    /// the one due longest has been due in seconds (0 when none).
+    pub outbox_by_priority: Vec<PriorityLine>,
+    /// The send budget, if one is set: its rate (segments a second) and the
+    /// segments handed to the provider since start-up.
+    pub send_budget: Option<(u32, u64)>,
 }
 
 /// The application's metrics registry: one per application, written out on
@@ -101,6 +106,13 @@ impl Metrics {
         text
     }
 }
+
+/// One priority's line of [`Snapshot::outbox_by_priority`]: the priority,
+/// the texts due, and seconds the one due longest has been due.
+type PriorityLine = (&'static str, u64, u64);
+
+/// Which figure of a [`PriorityLine`] a family shows.
+type Pick = fn(&PriorityLine) -> u64;
 
 /// Writes the figures out, in a fixed order.
 #[derive(Debug)]
@@ -148,11 +160,6 @@ impl Collector for Figures {
             s.inbound_pending,
         )?;
         gauge(
-            "nightingale_outbox_due",
-            "Texts due to be sent now.",
-            s.outbox_due,
-        )?;
-        gauge(
             "nightingale_timers_overdue",
             "Deadlines, handovers and reminders past due.",
             s.timers_overdue,
@@ -167,6 +174,28 @@ impl Collector for Figures {
             "How long the longest-waiting unsent text has waited (0 when none waits). Above 120 the outbox is stuck: alert.",
             s.outbox_oldest_seconds,
         )?;
+
+        // The outbox by priority: how many texts are due, and how long the
+        // one due longest has been.
+        let by_priority: [(&str, &str, Pick); 2] = [
+            (
+                "nightingale_outbox_due",
+                "Texts due to be sent now, by priority (urgent, prompt, bulk; sum them for all).",
+                |(_, due, _)| *due,
+            ),
+            (
+                "nightingale_outbox_oldest_due_seconds",
+                "How long the text due longest and not yet sent has been due, by priority (0 when none is due). Bulk waits while the send budget has no room; urgent should stay near 0.",
+                |(_, _, seconds)| *seconds,
+            ),
+        ];
+        for (name, help, value) in by_priority {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for lane in &s.outbox_by_priority {
+                ConstGauge::new(value(lane))
+                    .encode(family.encode_family(&[("priority", lane.0)])?)?;
+            }
+        }
 
         let mut lateness = encoder.encode_descriptor(
             "nightingale_timer_lateness_seconds",
@@ -210,6 +239,21 @@ impl Collector for Figures {
         for (division, days) in &s.bank_holidays_covered_days {
             ConstGauge::new(*days).encode(covered.encode_family(&[("division", *division)])?)?;
         }
+
+        if let Some((rate, spent)) = s.send_budget {
+            ConstGauge::new(u64::from(rate)).encode(encoder.encode_descriptor(
+                "nightingale_send_budget_segments_per_second",
+                "The send budget: segments a second the sending number may hand to the provider.",
+                None,
+                MetricType::Gauge,
+            )?)?;
+            ConstCounter::new(spent).encode(encoder.encode_descriptor(
+                "nightingale_send_budget_segments",
+                "Segments handed to the provider under the send budget since start-up.",
+                None,
+                MetricType::Counter,
+            )?)?;
+        }
         Ok(())
     }
 }
@@ -229,6 +273,8 @@ mod tests {
             set_aside: 1,
             refused: vec![("alphanumeric", 3), ("channel", 0)],
             bank_holidays_covered_days: vec![("scotland", 362)],
+            outbox_by_priority: vec![("urgent", 1, 0), ("prompt", 0, 0), ("bulk", 4_000, 95)],
+            send_budget: Some((10, 1_234)),
             ..Snapshot::default()
         });
         for line in [
@@ -242,9 +288,19 @@ mod tests {
             "nightingale_inbound_refused_total{reason=\"alphanumeric\"} 3\nnightingale_inbound_refused_total{reason=\"channel\"} 0\n",
             "# HELP nightingale_set_aside_total Messages and timers set aside for an operator since start-up, because handling them failed the same way every time. Alert on any.\n# TYPE nightingale_set_aside_total counter\nnightingale_set_aside_total 1\n",
             "# TYPE nightingale_bank_holidays_covered_days gauge\nnightingale_bank_holidays_covered_days{division=\"scotland\"} 362\n",
+            "# TYPE nightingale_outbox_due gauge\nnightingale_outbox_due{priority=\"urgent\"} 1\nnightingale_outbox_due{priority=\"prompt\"} 0\nnightingale_outbox_due{priority=\"bulk\"} 4000\n",
+            "# TYPE nightingale_outbox_oldest_due_seconds gauge\nnightingale_outbox_oldest_due_seconds{priority=\"urgent\"} 0\nnightingale_outbox_oldest_due_seconds{priority=\"prompt\"} 0\nnightingale_outbox_oldest_due_seconds{priority=\"bulk\"} 95\n",
+            "# TYPE nightingale_send_budget_segments_per_second gauge\nnightingale_send_budget_segments_per_second 10\n",
+            "# TYPE nightingale_send_budget_segments_total counter\nnightingale_send_budget_segments_total 1234\n",
         ] {
             assert!(text.contains(line), "{line:?} not in\n{text}");
         }
         assert!(!text.contains("# EOF"), "{text}");
+    }
+
+    #[test]
+    fn without_a_send_budget_there_are_no_budget_series() {
+        let text = Metrics::new().encode(Snapshot::default());
+        assert!(!text.contains("nightingale_send_budget"), "{text}");
     }
 }

@@ -606,7 +606,6 @@ impl Operations {
         Ok(self.metrics.encode(crate::metrics::Snapshot {
             unresolved_concerns: unresolved,
             inbound_pending: backlog.inbound_pending,
-            outbox_due: backlog.outbox_due,
             timers_overdue: backlog.timers_overdue,
             outbox_retrying: backlog.outbox_retrying,
             outbox_oldest_seconds: backlog
@@ -623,6 +622,16 @@ impl Operations {
             bank_holidays_covered_days: crate::calendar::Division::ALL
                 .map(|d| (d.as_str(), holidays.covered_days(d, today)))
                 .to_vec(),
+            outbox_by_priority: crate::outbox::Priority::ALL
+                .map(|p| {
+                    let lane = backlog.outbox_due_by_priority[usize::from(p.rank())];
+                    let waited = lane
+                        .oldest_due
+                        .map_or(0, |t| (now - t).num_seconds().max(0) as u64);
+                    (p.as_str(), lane.due, waited)
+                })
+                .to_vec(),
+            send_budget: self.engine.send_budget_spent(),
         }))
     }
 }

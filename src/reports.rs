@@ -379,6 +379,18 @@ pub struct Backlog {
     pub outbox_oldest_queued: Option<Instant>,
     /// Timers past their due time.
     pub timers_overdue: u64,
+    /// Texts due and not yet sent, by priority (indexed by
+    /// [`crate::outbox::Priority::rank`]: urgent, prompt, bulk).
+    pub outbox_due_by_priority: [PriorityBacklog; 3],
+}
+
+/// The texts of one priority due and not yet sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PriorityBacklog {
+    /// How many are due.
+    pub due: u64,
+    /// When the one due longest became due.
+    pub oldest_due: Option<Instant>,
 }
 
 /// Concerns with their timelines, as [`Reports::concerns_opened`] finds them.

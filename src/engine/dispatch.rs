@@ -86,7 +86,7 @@ pub(super) struct Dispatcher {
     last_stuck_check: Mutex<Option<Instant>>,
     /// The sending number's budget, if one is set (none: hand everything
     /// over at once, as a provider without queues wants).
-    budget: Option<Mutex<SendBudget>>,
+    budget: Option<Arc<Mutex<SendBudget>>>,
     /// Something was written to the outbox since the last claim (it may
     /// be urgent, which goes even when the budget is spent).
     written: std::sync::atomic::AtomicBool,
@@ -144,7 +144,7 @@ impl Dispatcher {
 
     /// Hand texts to the provider within `budget` (before the engine runs).
     pub(super) fn with_budget(mut self, budget: SendBudget) -> Self {
-        self.budget = Some(Mutex::new(budget));
+        self.budget = Some(Arc::new(Mutex::new(budget)));
         self
     }
 
@@ -156,9 +156,12 @@ impl Dispatcher {
 
     /// The budget's rate and the segments handed over since start, if one is set.
     pub(super) fn budget_spent(&self) -> Option<(u32, u64)> {
-        let budget = self.budget.as_ref()?;
-        let budget = budget.lock().unwrap_or_else(|p| p.into_inner());
-        Some((budget.rate(), budget.spent()))
+        spent(self.budget.as_ref()?)
+    }
+
+    /// The budget, shared with the engine's handle (for `/metrics`).
+    pub(super) fn budget(&self) -> Option<Arc<Mutex<SendBudget>>> {
+        self.budget.clone()
     }
 
     /// How many items to claim at `now` with `free` permits: no more than
@@ -695,3 +698,9 @@ enum Unsendable {
 
 #[cfg(test)]
 mod tests;
+
+/// `budget`'s rate and the segments handed over since start.
+pub(super) fn spent(budget: &Mutex<SendBudget>) -> Option<(u32, u64)> {
+    let budget = budget.lock().unwrap_or_else(|p| p.into_inner());
+    Some((budget.rate(), budget.spent()))
+}

@@ -186,6 +186,8 @@ impl Wake {
 pub struct EngineHandle {
     wake: Arc<Wake>,
     stats: Arc<Stats>,
+    /// The sending number's budget, if one is set.
+    budget: Option<Arc<std::sync::Mutex<crate::channels::SendBudget>>>,
 }
 
 impl EngineHandle {
@@ -230,6 +232,12 @@ impl EngineHandle {
     /// start-up, because handling them failed the same way every time.
     pub fn set_aside(&self) -> u64 {
         self.stats.set_aside()
+    }
+
+    /// The send budget's rate (segments a second) and the segments handed
+    /// to the provider since start, if a budget is set (for `/metrics`).
+    pub fn send_budget_spent(&self) -> Option<(u32, u64)> {
+        dispatch::spent(self.budget.as_ref()?)
     }
 
     /// How late each timer fired, most recent last, forgetting them: for
@@ -340,6 +348,7 @@ impl Engine {
         EngineHandle {
             wake: Arc::clone(&self.wake),
             stats: Arc::clone(&self.stats),
+            budget: self.dispatch.budget(),
         }
     }
 

@@ -31,7 +31,8 @@ fn bodies_after(app: &TestApp, to: &str, skip: usize) -> Vec<String> {
         .collect()
 }
 
-fn metric(text: &str, name: &str) -> f64 {
+/// The value of the series `name` (with its labels, if any) in `/metrics`.
+pub(crate) fn metric(text: &str, name: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .unwrap_or_else(|| panic!("no {name} in\n{text}"))

@@ -10,6 +10,7 @@ use chrono::Duration;
 use futures_util::StreamExt;
 use serde_json::json;
 
+use crate::night::metric;
 use crate::support::nightingale::{NowInstant, TestApp};
 
 /// The community evening nurse on call on Friday 27 November.
@@ -148,6 +149,48 @@ async fn a_page_during_a_5000_welcome_burst_goes_first() {
     assert!(second[0].reaches_handset_at.unwrap() - wrote_at <= Duration::seconds(5));
     // Only those four texts jumped the queue.
     assert_eq!(app.twilio.messages().len(), welcomes + 4);
+
+    // /metrics shows it: no urgent text waits, the welcomes not yet handed
+    // over wait as bulk, due since 19:00, and the budget's rate and the
+    // segments handed over under it.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let sent = app.twilio.messages();
+    assert_eq!(
+        metric(&metrics, "nightingale_outbox_due{priority=\"urgent\"}"),
+        0.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "nightingale_outbox_oldest_due_seconds{priority=\"urgent\"}"
+        ),
+        0.0
+    );
+    let welcomes_sent = sent.iter().filter(|m| m.to.starts_with("+447911")).count();
+    assert_eq!(
+        metric(&metrics, "nightingale_outbox_due{priority=\"bulk\"}"),
+        (5_000 - (welcomes_sent - 1)) as f64,
+        "every welcome not handed over (one text to the patients' numbers is the answer)"
+    );
+    assert!(
+        (30.0..=35.0).contains(&metric(
+            &metrics,
+            "nightingale_outbox_oldest_due_seconds{priority=\"bulk\"}"
+        )),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "nightingale_send_budget_segments_per_second"),
+        f64::from(MPS)
+    );
+    assert_eq!(
+        metric(&metrics, "nightingale_send_budget_segments_total"),
+        sent.iter().map(|m| m.segments).sum::<usize>() as f64
+    );
+    assert!(
+        metrics.contains("# TYPE nightingale_send_budget_segments_total counter"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

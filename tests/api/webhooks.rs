@@ -203,7 +203,14 @@ async fn health_readiness_and_metrics() {
         metrics.contains("nightingale_inbound_pending 0"),
         "{metrics}"
     );
-    assert!(metrics.contains("nightingale_outbox_due 0"), "{metrics}");
+    for priority in ["urgent", "prompt", "bulk"] {
+        assert!(
+            metrics.contains(&format!(
+                "nightingale_outbox_due{{priority=\"{priority}\"}} 0\n"
+            )),
+            "{metrics}"
+        );
+    }
     // Ten minutes on, the deadline fires (exactly on time, on this clock),
     // after the duty manager's call page ("voice after 2m") fell due.
     app.advance(chrono::Duration::minutes(2)).await;

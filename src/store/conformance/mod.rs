@@ -294,6 +294,7 @@ conformance! {
     an_outbox_item_in_flight_stays_due_until_its_outcome_is_written,
     texts_to_one_number_go_out_in_order_and_a_retry_holds_back_the_next,
     the_most_urgent_lane_goes_first_and_each_person_keeps_their_order,
+    the_backlog_counts_due_texts_by_priority_and_the_one_due_longest,
     an_email_keeps_its_address_has_a_lane_of_its_own_and_is_found_by_its_message_id,
     purging_removes_what_people_wrote_and_keeps_who_did_what,
     concerns_are_listed_newest_first_by_status_service_enrolment_and_time,

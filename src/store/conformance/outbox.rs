@@ -585,3 +585,101 @@ pub(super) fn the_most_urgent_lane_goes_first_and_each_person_keeps_their_order(
         .collect();
     assert_eq!(rest, ["help", "check-in Sian"]);
 }
+
+/// Claim every text due at `at` and write that each was sent.
+fn send_due(store: &Arc<dyn Store>, at: Instant) {
+    let claimed = store
+        .claim_of::<OutboxItem>(&NodeId::new("a"), at, TimeDelta::seconds(30), 10)
+        .unwrap();
+    let outbox_outcomes = claimed
+        .iter()
+        .map(|c| OutboxOutcome::Sent {
+            id: c.item.id,
+            provider_id: format!("SM{}", c.item.id),
+        })
+        .collect();
+    store
+        .apply(Change {
+            at,
+            outbox_outcomes,
+            ..Change::default()
+        })
+        .unwrap();
+}
+
+pub(super) fn the_backlog_counts_due_texts_by_priority_and_the_one_due_longest(
+    store: Arc<dyn Store>,
+) {
+    let morning = t("2026-11-28T09:00:00Z");
+    let soon = morning + TimeDelta::minutes(1);
+    let later = morning + TimeDelta::minutes(5);
+    let chest_pain = ConcernId::new();
+    let queue = |at: Instant, outbox: Vec<NewOutbox>| {
+        store
+            .apply(Change {
+                at,
+                outbox,
+                ..Change::default()
+            })
+            .unwrap();
+    };
+    let by_priority = |at: Instant| {
+        store
+            .backlog(at)
+            .unwrap()
+            .outbox_due_by_priority
+            .map(|p| (p.due, p.oldest_due))
+    };
+    // Welcomes to Margaret and Sian at 09:00; at 09:01 a page to Dr Chen
+    // and a sign-in code to Dr Okafor.
+    let welcome = |to: &str| text_for(None, to, Purpose::Welcome, None, "welcome");
+    queue(
+        morning,
+        vec![welcome("+447700900801"), welcome("+447700900802")],
+    );
+    let page = text_for(
+        Some(chest_pain),
+        "+447700900301",
+        Purpose::Page,
+        Some("chen"),
+        "page",
+    );
+    let code = text_for(
+        None,
+        "+447700900302",
+        Purpose::SignInCode,
+        Some("okafor"),
+        "code",
+    );
+    queue(soon, vec![page, code]);
+    // Half a minute in, only the welcomes are due.
+    assert_eq!(
+        by_priority(morning + TimeDelta::seconds(30)),
+        [(0, None), (0, None), (2, Some(morning))]
+    );
+    assert_eq!(
+        by_priority(later),
+        [(1, Some(soon)), (1, Some(soon)), (2, Some(morning))]
+    );
+    // Margaret is told we have her message: her welcome, before it in her
+    // lane, is made as urgent, and counts there.
+    let answer = text_for(
+        Some(chest_pain),
+        "+447700900801",
+        Purpose::Notice,
+        None,
+        "we have it",
+    );
+    queue(soon, vec![answer]);
+    let waiting = [(3, Some(morning)), (1, Some(soon)), (1, Some(morning))];
+    assert_eq!(by_priority(later), waiting);
+    // A text claimed but not yet sent is still due; once sent, none is.
+    store
+        .claim_of::<OutboxItem>(&NodeId::new("b"), later, TimeDelta::seconds(30), 10)
+        .unwrap();
+    assert_eq!(by_priority(later), waiting);
+    let after_the_lease = later + TimeDelta::minutes(1);
+    send_due(&store, after_the_lease);
+    send_due(&store, after_the_lease);
+    assert_eq!(by_priority(after_the_lease), [(0, None); 3]);
+}

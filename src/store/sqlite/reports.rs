@@ -18,7 +18,7 @@ pub(super) const CONCERNS_OPENED: &str = "SELECT id, data, version FROM concerns
 impl Reports for SqliteStore {
     fn backlog(&self, now: Instant) -> StoreResult<crate::reports::Backlog> {
         self.read(|c| {
-            c.query_row(
+            let mut backlog = c.query_row(
                 "SELECT (SELECT COUNT(*) FROM inbound WHERE processed_at IS NULL),
                         (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') AND due_at <= ?1),
                         (SELECT COUNT(*) FROM timers WHERE due_at <= ?1),
@@ -32,9 +32,30 @@ impl Reports for SqliteStore {
                         timers_overdue: r.get::<_, i64>(2)? as u64,
                         outbox_retrying: r.get::<_, i64>(3)? as u64,
                         outbox_oldest_queued: r.get::<_, Option<i64>>(4)?.map(instant),
+                        outbox_due_by_priority: Default::default(),
                     })
                 },
-            )
+            )?;
+            // An item stored without a priority counts as urgent, as
+            // claiming takes it.
+            let mut stmt = c.prepare_cached(
+                "SELECT COALESCE(priority, 0), COUNT(*), MIN(due_at) FROM outbox
+                 WHERE state IN ('pending', 'in_flight') AND due_at <= ?1
+                 GROUP BY COALESCE(priority, 0)",
+            )?;
+            let rows = stmt
+                .query_map(params![ms(now)], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (rank, due, oldest) in rows {
+                let slot = usize::try_from(rank).unwrap_or(0).min(2);
+                let entry = &mut backlog.outbox_due_by_priority[slot];
+                entry.due += due as u64;
+                let oldest = instant(oldest);
+                entry.oldest_due = Some(entry.oldest_due.map_or(oldest, |o| o.min(oldest)));
+            }
+            Ok(backlog)
         })
     }
 
