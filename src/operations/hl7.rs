@@ -206,14 +206,7 @@ impl Operations {
         };
         kept.ack = code;
         let outcome = kept.outcome;
-        let ack = ack::ack(
-            &header,
-            message.encoding,
-            code,
-            detail.as_ref(),
-            now,
-            &ack_id(),
-        );
+        let ack = answer(code, detail);
         kept.answer = ack.clone();
         if let Err(e) = store::blocking(&self.store, move |s| s.record_feed_message(&kept)).await {
             return not_stored(e);
